@@ -1,0 +1,106 @@
+// Command-line entry: dispatches argv to `check`, `convert` or the ldirectord-compatible actions.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isLdirError } from '../errors';
+import { runCheck } from './check-command';
+import { runConvert } from './convert-command';
+import { ExitCode } from './exit-codes';
+import type { CliIo } from './io';
+import { LDIRECTORD_ACTIONS, runLdirectordAction, type LdirectordAction } from './ldirectord-actions';
+
+/** Usage text. */
+export const USAGE = `Usage:
+  ldir check [CONFIG] [--json]            validate a configuration (exit 0 valid, 2 invalid)
+  ldir convert FILE --to yaml|cf [-o OUT] write one configuration form from the other
+  ldir [-d|--debug] [CONFIG] start|stop|restart|try-restart|reload|force-reload|status
+  ldir --help | --version
+
+CONFIG is looked up as /etc/ha.d/CONFIG, /etc/ha.d/conf/CONFIG, then as a path; default ldirectord.cf.
+Invoked as "ldirectord" the program behaves the same.
+`;
+
+/** Version string from package.json. */
+export function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+function usageError(io: CliIo, message: string): number {
+  io.stderr(`ldir: ${message}\n${USAGE}`);
+  return ExitCode.USAGE;
+}
+
+/** Parses `check` arguments. */
+async function check(args: string[], io: CliIo): Promise<number> {
+  let json = false;
+  const positional: string[] = [];
+  for (const a of args) {
+    if (a === '--json') json = true;
+    else if (a.startsWith('-')) return usageError(io, `unknown option for check: ${a}`);
+    else positional.push(a);
+  }
+  if (positional.length > 1) return usageError(io, 'check takes at most one configuration');
+  return runCheck({ json, ...(positional[0] !== undefined ? { config: positional[0] } : {}) }, io);
+}
+
+/** Parses `convert` arguments. */
+async function convert(args: string[], io: CliIo): Promise<number> {
+  let to: string | undefined;
+  let output: string | undefined;
+  const positional: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === '--to') to = args[++i];
+    else if (a.startsWith('--to=')) to = a.slice(5);
+    else if (a === '-o' || a === '--output') output = args[++i];
+    else if (a.startsWith('-')) return usageError(io, `unknown option for convert: ${a}`);
+    else positional.push(a);
+  }
+  if (positional.length !== 1) return usageError(io, 'convert takes exactly one file');
+  if (to !== 'yaml' && to !== 'cf') return usageError(io, 'convert needs --to yaml or --to cf');
+  return runConvert({ file: positional[0] as string, to, ...(output !== undefined ? { output } : {}) }, io);
+}
+
+/** Parses ldirectord's `[-d] [--] [CONFIG] ACTION`. */
+async function ldirectordStyle(args: string[], io: CliIo): Promise<number> {
+  let debug = false;
+  const positional: string[] = [];
+  let optionsDone = false;
+  for (const a of args) {
+    if (!optionsDone && (a === '-d' || a === '--debug')) debug = true;
+    else if (!optionsDone && a === '--') optionsDone = true;
+    else if (!optionsDone && a.startsWith('-')) return usageError(io, `unknown option: ${a}`);
+    else positional.push(a);
+  }
+  if (positional.length < 1 || positional.length > 2) return usageError(io, 'expected [CONFIG] ACTION');
+  const action = positional[positional.length - 1] as string;
+  if (!(LDIRECTORD_ACTIONS as readonly string[]).includes(action)) return usageError(io, `unknown action: ${action}`);
+  const config = positional.length === 2 ? positional[0] : undefined;
+  return runLdirectordAction({ action: action as LdirectordAction, debug, ...(config !== undefined ? { config } : {}) }, io);
+}
+
+/** Runs the CLI with `args` (argv without node and script) and returns the exit code. */
+export async function runCli(args: string[], io: CliIo): Promise<number> {
+  try {
+    const [first, ...rest] = args;
+    if (first === undefined) return usageError(io, 'no command given');
+    if (first === '-h' || first === '--help' || first === '-?' || first === 'help') {
+      io.stdout(USAGE);
+      return ExitCode.OK;
+    }
+    if (first === '-v' || first === '--version') {
+      io.stdout(`ldir ${version()}\n`);
+      return ExitCode.OK;
+    }
+    if (first === 'check') return await check(rest, io);
+    if (first === 'convert') return await convert(rest, io);
+    return await ldirectordStyle(args, io);
+  } catch (err) {
+    io.stderr(`ldir: ${isLdirError(err) ? `${err.message} (${err.code})` : (err as Error).stack ?? String(err)}\n`);
+    return ExitCode.FAILURE;
+  }
+}

@@ -1,0 +1,296 @@
+// Second pass: resolves names, expands ranges, applies defaults and builds the immutable Config.
+import type {
+  AddressFamily, AlertSpec, CheckSpec, Config, FallbackServer, GlobalSettings, RealServer, SourcePos, VirtualService,
+} from '../model';
+import { DAEMON_STATES } from '../model';
+import { DEFAULTS, serviceForPort } from './defaults';
+import type { DiagnosticSink } from './diagnostics';
+import type { Drafts } from './read-directives';
+import type { Resolver } from './resolver';
+import type { FallbackEntry, GlobalDraft, RealEntry, VirtualDraft } from './settings';
+
+/** Largest `first->last` range ldir expands (ldirectord has no limit and would try 16 million entries). */
+export const MAX_RANGE_SIZE = 65536;
+
+/** Inputs of {@link buildModel}. */
+export interface BuildContext {
+  readonly file: string;
+  readonly format: 'cf' | 'yaml';
+  readonly sink: DiagnosticSink;
+  readonly resolver: Resolver;
+  readonly hostname: string;
+}
+
+function ipv4ToInt(a: string): number {
+  return a.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+}
+
+function intToIpv4(n: number): string {
+  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+}
+
+/** Resolves a fallback line; `defaultPort` is the virtual's port text (undefined for a global fallback). */
+async function resolveFallback(
+  entry: FallbackEntry, family: AddressFamily, protocol: 'tcp' | 'udp' | 'fwm', defaultPort: number, ctx: BuildContext,
+): Promise<FallbackServer | undefined> {
+  const address = await ctx.resolver.resolveHost(entry.line.host, family);
+  if (address === undefined) {
+    ctx.sink.error('unresolvable', entry.pos, `invalid ${family === 'inet' ? 'IPv4' : 'IPv6'} address or could not resolve for fallback server: ${entry.line.host}`);
+    return undefined;
+  }
+  let port = defaultPort;
+  if (entry.line.port !== undefined && entry.line.port !== '0' && entry.line.port !== '') {
+    const p = ctx.resolver.resolvePort(entry.line.port, protocol === 'fwm' ? '' : protocol);
+    if (p === undefined) {
+      ctx.sink.error('unresolvable', entry.pos, `invalid port for fallback server: ${entry.line.port}`);
+      return undefined;
+    }
+    port = p;
+  } else if (entry.line.port !== undefined) {
+    port = 0;
+  }
+  return { address, port, forward: entry.line.forward ?? 'gate', source: entry.pos };
+}
+
+/** Resolves one real line into one real server per address of its range. */
+async function resolveReal(entry: RealEntry, family: AddressFamily, ctx: BuildContext): Promise<RealServer[]> {
+  const { line, pos } = entry;
+  const first = await ctx.resolver.resolveHost(line.host, family);
+  if (first === undefined) {
+    ctx.sink.error('unresolvable', pos, `invalid address (${line.host}) for real server (could not resolve host)`, 'real');
+    return [];
+  }
+  let port = 0;
+  if (line.port !== undefined) {
+    const p = ctx.resolver.resolvePort(line.port, '');
+    if (p === undefined) {
+      ctx.sink.error('unresolvable', pos, `invalid port (${line.port}) for real server (could not resolve port)`, 'real');
+      return [];
+    }
+    port = p;
+  }
+  const base = {
+    port,
+    forward: line.forward,
+    weight: line.weight ?? 1,
+    ...(line.request !== undefined ? { request: line.request, receive: line.receive ?? '' } : {}),
+    lowerThreshold: line.lowerThreshold ?? 0,
+    upperThreshold: line.upperThreshold ?? 0,
+    source: pos,
+  };
+  if (line.rangeEnd === undefined) return [{ address: first, ...base }];
+  const last = await ctx.resolver.resolveHost(line.rangeEnd, family);
+  if (last === undefined) {
+    ctx.sink.error('unresolvable', pos, `invalid address (${line.rangeEnd}) for real server (could not resolve end host)`, 'real');
+    return [];
+  }
+  if (family === 'inet6') {
+    ctx.sink.error('invalid-value', pos, 'address range for IPv6 is not supported', 'real');
+    return [];
+  }
+  const from = ipv4ToInt(first);
+  const to = ipv4ToInt(last);
+  if (from > to) {
+    ctx.sink.error('invalid-value', pos, `invalid range ${first}->${last}: the first address must not be greater than the last`, 'real');
+    return [];
+  }
+  if (to - from + 1 > MAX_RANGE_SIZE) {
+    ctx.sink.error('invalid-value', pos, `range ${first}->${last} holds ${to - from + 1} addresses; at most ${MAX_RANGE_SIZE} are allowed`, 'real');
+    return [];
+  }
+  const out: RealServer[] = [];
+  for (let n = from; n <= to; n++) out.push({ address: intToIpv4(n), ...base });
+  return out;
+}
+
+/** Identity of a virtual service as ldirectord builds it (`get_virtual_id_str`). */
+export function virtualId(protocol: string, family: AddressFamily, address: string | undefined, port: number, mark: number | undefined): string {
+  if (protocol === 'fwm') return `fwm${family === 'inet6' ? '6' : ''}:${mark}`;
+  return `${protocol}:${family === 'inet6' ? `[${address}]` : address}:${port}`;
+}
+
+/** Mail settings of a virtual: its own values, else the global ones. */
+function alertSpec(v: VirtualDraft, g: GlobalDraft): AlertSpec {
+  const smtp = v.smtp ?? g.smtp;
+  return {
+    emailAlert: v.emailalert ?? g.emailalert ?? [],
+    ...(g.emailalertfrom !== undefined ? { emailAlertFrom: g.emailalertfrom } : {}),
+    emailAlertFreq: v.emailalertfreq ?? g.emailalertfreq ?? DEFAULTS.emailAlertFreq,
+    emailAlertStatus: v.emailalertstatus ?? g.emailalertstatus ?? [...DAEMON_STATES],
+    ...(smtp !== undefined ? { smtp } : {}),
+  };
+}
+
+/** Check settings of a virtual, with ldirectord's timeout cross-fallback rule. */
+function checkSpec(v: VirtualDraft, g: GlobalDraft, port: number, hostname: string): CheckSpec {
+  const service = v.service ?? serviceForPort(port);
+  const login = v.login ?? (service === 'ftp' ? 'anonymous' : service === 'sip' ? `ldirectord@${hostname}` : '');
+  const passwd = v.passwd ?? (service === 'ftp' ? `ldirectord@${hostname}` : '');
+  return {
+    type: v.checktype,
+    connectsBetweenNegotiates: v.connects,
+    service,
+    command: v.checkcommand,
+    ...(v.checkport !== undefined ? { port: v.checkport } : {}),
+    request: v.request,
+    receive: v.receive,
+    httpMethod: v.httpmethod,
+    ...(v.virtualhost !== undefined && v.virtualhost !== '' ? { virtualHost: v.virtualhost } : {}),
+    login,
+    passwd,
+    database: v.database ?? '',
+    secret: v.secret ?? '',
+    checkTimeout: v.checktimeout ?? v.negotiatetimeout ?? g.checktimeout ?? g.negotiatetimeout ?? DEFAULTS.checkTimeout,
+    negotiateTimeout: v.negotiatetimeout ?? v.checktimeout ?? g.negotiatetimeout ?? g.checktimeout ?? DEFAULTS.negotiateTimeout,
+    interval: (g.fork === true ? v.checkinterval : undefined) ?? g.checkinterval ?? DEFAULTS.checkInterval,
+    checkCount: v.checkcount ?? g.checkcount ?? DEFAULTS.checkCount,
+    failureCount: v.failurecount ?? g.failurecount ?? DEFAULTS.failureCount,
+  };
+}
+
+/** Keeps the last of several real servers with the same address and port (as ldirectord's edits would), warning. */
+function dedupeReals(reals: RealServer[], ctx: BuildContext): RealServer[] {
+  const byKey = new Map<string, RealServer>();
+  for (const r of reals) {
+    const key = `${r.address}|${r.port}`;
+    const earlier = byKey.get(key);
+    if (earlier) {
+      ctx.sink.warn('ignored-setting', r.source, `real server ${r.address}:${r.port} is listed again (first at line ${earlier.source.line}); this later entry is used`, 'real');
+      byKey.delete(key);
+    }
+    byKey.set(key, r);
+  }
+  return [...byKey.values()];
+}
+
+/** Resolves a virtual draft into a VirtualService, or undefined when it has errors. */
+async function buildVirtual(v: VirtualDraft, g: GlobalDraft, globalFallbacks: Map<string, FallbackServer | undefined>, ctx: BuildContext): Promise<VirtualService | undefined> {
+  const a = v.address;
+  if (a === undefined) return undefined;
+  let address: string | undefined;
+  let port = 0;
+  let bad = false;
+  if (a.kind === 'address') {
+    address = await ctx.resolver.resolveHost(a.host, v.family);
+    const p = ctx.resolver.resolvePort(a.port, v.protocol === 'udp' ? 'udp' : 'tcp');
+    if (address === undefined) {
+      ctx.sink.error('unresolvable', v.pos, `invalid address for virtual service: could not resolve ${a.host} as ${v.family === 'inet' ? 'IPv4' : 'IPv6'}`, v.family === 'inet' ? 'virtual' : 'virtual6');
+      bad = true;
+    } else if (p === undefined) {
+      ctx.sink.error('unresolvable', v.pos, `invalid address for virtual service: unknown port or service "${a.port}" for ${v.protocol}`, v.family === 'inet' ? 'virtual' : 'virtual6');
+      bad = true;
+    } else {
+      port = p;
+    }
+  }
+  const fallbackPromise = v.fallback ? resolveFallback(v.fallback, v.family, v.protocol, port, ctx) : Promise.resolve(undefined);
+  const realLists = await Promise.all(v.reals.map((r) => resolveReal(r, v.family, ctx)));
+  const ownFallback = await fallbackPromise;
+  if (bad || (v.fallback && !ownFallback)) return undefined;
+  let fallback = ownFallback;
+  if (!fallback && v.protocol !== 'fwm') {
+    const global = globalFallbacks.get(`${v.family}/${v.protocol}`);
+    if (global) fallback = global.port === 0 ? { ...global, port } : global;
+  }
+  const fallbackCommand = v.fallbackcommand ?? g.fallbackcommand;
+  const quiescent = v.quiescent ?? g.quiescent ?? DEFAULTS.quiescent;
+  const cleanstop = v.cleanstop ?? g.cleanstop ?? DEFAULTS.cleanstop;
+  const vs: VirtualService = {
+    id: virtualId(v.protocol, v.family, address, port, a.kind === 'fwmark' ? a.mark : undefined),
+    family: v.family,
+    protocol: v.protocol,
+    ...(address !== undefined ? { address } : {}),
+    port,
+    ...(a.kind === 'fwmark' ? { fwmark: a.mark } : {}),
+    scheduler: v.scheduler,
+    ...(v.schedflags !== undefined ? { schedFlags: v.schedflags } : {}),
+    ...(v.persistent !== undefined ? { persistent: v.persistent } : {}),
+    ...(v.netmask !== undefined ? { netmask: v.netmask } : {}),
+    ops: v.ops,
+    reals: dedupeReals(realLists.flat(), ctx),
+    ...(fallback ? { fallback } : {}),
+    ...(fallbackCommand !== undefined ? { fallbackCommand } : {}),
+    check: checkSpec(v, g, port, ctx.hostname),
+    quiescent,
+    cleanstop,
+    alerts: alertSpec(v, g),
+    ...(v.monitorfile !== undefined ? { monitorFile: v.monitorfile } : {}),
+    ...(v.servicename !== undefined ? { serviceName: v.servicename } : {}),
+    ...(v.comment !== undefined ? { comment: v.comment } : {}),
+    source: v.pos,
+  };
+  return vs;
+}
+
+/**
+ * Resolves the global fallbacks. ldirectord keeps one per protocol (tcp and udp) and resolves the port for both,
+ * so a service name known only for tcp is an error there too.
+ */
+async function globalFallbackTable(g: GlobalDraft, ctx: BuildContext): Promise<Map<string, FallbackServer | undefined>> {
+  const table = new Map<string, FallbackServer | undefined>();
+  for (const [entry, family] of [[g.fallback, 'inet'], [g.fallback6, 'inet6']] as const) {
+    if (!entry) continue;
+    const tcp = await resolveFallback(entry, family, 'tcp', 0, ctx);
+    if (!tcp) continue;
+    const port = entry.line.port;
+    const udpPort = port === undefined || port === '0' || port === '' ? 0 : ctx.resolver.resolvePort(port, 'udp');
+    if (udpPort === undefined) {
+      ctx.sink.error('unresolvable', entry.pos, `invalid port for fallback server: ${port} is not a udp service (ldirectord resolves a global fallback for tcp and udp)`);
+      continue;
+    }
+    table.set(`${family}/tcp`, tcp);
+    table.set(`${family}/udp`, { ...tcp, port: udpPort });
+  }
+  return table;
+}
+
+/** Global settings with defaults applied. */
+function globalSettings(g: GlobalDraft): GlobalSettings {
+  return {
+    autoreload: g.autoreload ?? DEFAULTS.autoreload,
+    ...(g.callback !== undefined ? { callback: g.callback } : {}),
+    logfile: g.logfile ?? DEFAULTS.logfile,
+    execute: [...g.execute],
+    fork: g.fork ?? DEFAULTS.fork,
+    supervised: g.supervised ?? DEFAULTS.supervised,
+    readdQuiescent: g.readdquiescent ?? DEFAULTS.readdQuiescent,
+    ...(g.maintenancedir !== undefined ? { maintenanceDir: g.maintenancedir } : {}),
+  };
+}
+
+/** Freezes an object graph so the model is immutable at run time too. */
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o as object)) deepFreeze(v);
+  }
+  return o;
+}
+
+/** Builds the Config from drafts; returns undefined when any error was recorded. */
+export async function buildModel(drafts: Drafts, ctx: BuildContext): Promise<Config | undefined> {
+  const g = drafts.global;
+  if (g.fork !== true) {
+    for (const v of drafts.virtuals) {
+      if (v.checkinterval !== undefined) {
+        ctx.sink.warn('ignored-setting', v.pos, 'checkinterval in a virtual service is ignored when fork=no (ldir checks every real server on its own timer: set it globally)', 'checkinterval');
+      }
+    }
+  }
+  const fallbacks = await globalFallbackTable(g, ctx);
+  const built = await Promise.all(drafts.virtuals.map((v) => buildVirtual(v, g, fallbacks, ctx)));
+  const seen = new Map<string, SourcePos>();
+  const services: VirtualService[] = [];
+  for (const vs of built) {
+    if (!vs) continue;
+    const first = seen.get(vs.id);
+    if (first) {
+      ctx.sink.error('duplicate-virtual', vs.source, `duplicate virtual server ${vs.id} (first defined at line ${first.line})`);
+      continue;
+    }
+    seen.set(vs.id, vs.source);
+    services.push(vs);
+  }
+  if (ctx.sink.hasErrors()) return undefined;
+  return deepFreeze({ file: ctx.file, format: ctx.format, globals: globalSettings(g), virtualServices: services });
+}

@@ -1,0 +1,72 @@
+// Value readers that reproduce how ldirectord's regexes read directive values, reporting text they ignore.
+import type { RawDirective } from './document';
+
+/** Outcome of reading a value: the value, or an error message; `ignored` is text ldirectord silently skips. */
+export type ValueResult<T> = { ok: true; value: T; ignored?: string } | { ok: false; message: string };
+
+/** Successful result. */
+export function ok<T>(value: T, ignored?: string): ValueResult<T> {
+  const extra = ignored?.trim();
+  return extra ? { ok: true, value, ignored: extra } : { ok: true, value };
+}
+
+/** Failed result. */
+export function fail<T>(message: string): ValueResult<T> {
+  return { ok: false, message };
+}
+
+/** Text of the value, `''` for a bare word. */
+export function valueText(d: RawDirective): string {
+  return d.value ?? '';
+}
+
+/**
+ * The first run of digits anywhere in the value, as ldirectord's unanchored `/(\d+)/`.
+ * `positive` requires a non-zero number.
+ */
+export function readInteger(d: RawDirective, what: string, positive: boolean): ValueResult<number> {
+  const text = valueText(d);
+  const m = /\d+/.exec(text);
+  if (!m) return fail(`${what} must be ${positive ? 'a positive' : 'a non-negative'} integer, not "${text}"`);
+  const n = Number(m[0]);
+  if (positive && n <= 0) return fail(`${what} must be a positive integer, not "${text}"`);
+  if (!Number.isSafeInteger(n)) return fail(`${what} is too large: "${text}"`);
+  return ok(n, text.slice(0, m.index) + ' ' + text.slice(m.index + m[0].length));
+}
+
+/** Exactly `yes` or `no` (ldirectord compares with `eq`, so trailing text or spaces are errors). */
+export function readYesNo(d: RawDirective): ValueResult<boolean> {
+  const text = valueText(d);
+  if (text === 'yes') return ok(true);
+  if (text === 'no') return ok(false);
+  const hint = /^(yes|no)\s/.test(text) ? " (ldirectord reads the whole rest of the line: remove the trailing text)" : '';
+  return fail(`${d.key} must be 'yes' or 'no', not "${text}"${hint}`);
+}
+
+/**
+ * A value ldirectord requires in double quotes (`key="..."`): the text between the first quote and the last one.
+ * YAML values are taken as they are.
+ */
+export function readQuoted(d: RawDirective): ValueResult<string> {
+  if (d.syntax === 'yaml') return ok(valueText(d));
+  const text = valueText(d);
+  const m = /^"(.*)"/.exec(text);
+  if (!m) return fail(`${d.key} value must be in double quotes: ${d.key}="${text}"`);
+  return ok(m[1] as string, text.slice(m[0].length));
+}
+
+/** A value that may be double-quoted or bare (`checkcommand`, `fallbackcommand`, `monitorfile`). */
+export function readOptionallyQuoted(d: RawDirective): string {
+  const text = valueText(d);
+  if (d.syntax === 'yaml') return text;
+  const m = /^"(.*)"/.exec(text);
+  return m ? (m[1] as string) : text;
+}
+
+/** The first match of `re` in the value; text around it is reported as ignored. */
+export function readFirstMatch(d: RawDirective, re: RegExp): { match: string; ignored: string } | undefined {
+  const text = valueText(d);
+  const m = re.exec(text);
+  if (!m) return undefined;
+  return { match: m[0], ignored: (text.slice(0, m.index) + ' ' + text.slice(m.index + m[0].length)).trim() };
+}

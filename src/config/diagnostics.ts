@@ -1,0 +1,60 @@
+// Diagnostics: errors and warnings found while reading a configuration, each tied to a file position.
+import type { SourcePos } from '../model';
+
+/** Severity of a {@link Diagnostic}. */
+export type Severity = 'error' | 'warning';
+
+/** Stable diagnostic codes (programs match on these). */
+export type DiagnosticCode =
+  | 'unknown-directive'
+  | 'invalid-value'
+  | 'deprecated'
+  | 'misplaced'
+  | 'duplicate-virtual'
+  | 'unresolvable'
+  | 'ignored-text'
+  | 'ignored-setting'
+  | 'missing-path'
+  | 'syntax';
+
+/** One finding about a configuration file. */
+export interface Diagnostic {
+  readonly severity: Severity;
+  readonly code: DiagnosticCode;
+  readonly message: string;
+  readonly pos: SourcePos;
+  /** The directive concerned, when there is one. */
+  readonly directive?: string;
+}
+
+/** Formats a diagnostic as `PATH:LINE: message` (`PATH:LINE:COL:` when the column is known). */
+export function formatDiagnostic(d: Diagnostic): string {
+  const where = d.pos.column === undefined ? `${d.pos.file}:${d.pos.line}` : `${d.pos.file}:${d.pos.line}:${d.pos.column}`;
+  const prefix = d.severity === 'warning' ? 'warning: ' : '';
+  return `${where}: ${prefix}${d.message}`;
+}
+
+/** Collects diagnostics in the order they are found. */
+export class DiagnosticSink {
+  private readonly items: Diagnostic[] = [];
+
+  /** Records an error. */
+  error(code: DiagnosticCode, pos: SourcePos, message: string, directive?: string): void {
+    this.items.push(directive === undefined ? { severity: 'error', code, message, pos } : { severity: 'error', code, message, pos, directive });
+  }
+
+  /** Records a warning. */
+  warn(code: DiagnosticCode, pos: SourcePos, message: string, directive?: string): void {
+    this.items.push(directive === undefined ? { severity: 'warning', code, message, pos } : { severity: 'warning', code, message, pos, directive });
+  }
+
+  /** True when at least one error was recorded. */
+  hasErrors(): boolean {
+    return this.items.some((d) => d.severity === 'error');
+  }
+
+  /** All diagnostics, sorted by file position (stable for equal positions). */
+  all(): readonly Diagnostic[] {
+    return [...this.items].sort((a, b) => a.pos.line - b.pos.line || (a.pos.column ?? 0) - (b.pos.column ?? 0));
+  }
+}

@@ -1,0 +1,75 @@
+// Global (column-0) directives of ldirectord.cf, read as ldirectord's read_config reads them.
+import { readInteger, readQuoted, readYesNo, valueText } from './cf-values';
+import { accept, SHARED_DIRECTIVES, type DirectiveHandler } from './directives-shared';
+import { parseFallbackLine } from './fallback-line';
+import type { GlobalDraft } from './settings';
+
+/** Yes/no global writing `field`. */
+function yesNo<K extends 'autoreload' | 'fork' | 'readdquiescent'>(field: K): DirectiveHandler<GlobalDraft> {
+  return (d, g, ctx) => {
+    const v = accept(d, readYesNo(d), ctx);
+    if (v !== undefined) g[field] = v;
+  };
+}
+
+/** Global fallback (`fallback` IPv4, `fallback6` IPv6), used by virtual services that have none of their own. */
+function fallback(field: 'fallback' | 'fallback6'): DirectiveHandler<GlobalDraft> {
+  return (d, g, ctx) => {
+    const v = accept(d, parseFallbackLine(valueText(d)), ctx);
+    if (v !== undefined) g[field] = { line: v, pos: d.pos };
+  };
+}
+
+/** Handlers for directives that are valid only in column 0 (plus the shared ones). */
+export const GLOBAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<GlobalDraft>>> = {
+  ...SHARED_DIRECTIVES,
+  checkinterval: (d, g, ctx) => {
+    const v = accept(d, readInteger(d, 'checkinterval', true), ctx);
+    if (v !== undefined) g.checkinterval = v;
+  },
+  fallback: fallback('fallback'),
+  fallback6: fallback('fallback6'),
+  autoreload: yesNo('autoreload'),
+  fork: yesNo('fork'),
+  readdquiescent: yesNo('readdquiescent'),
+  callback: (d, g, ctx) => {
+    const v = accept(d, readQuoted(d), ctx);
+    if (v !== undefined) g.callback = v;
+  },
+  logfile: (d, g, ctx) => {
+    const v = accept(d, readQuoted(d), ctx);
+    if (v === undefined) return;
+    // ldirectord test-opens a log file at parse time (skipped when supervised=yes was seen before this line).
+    if (v.startsWith('/') && g.supervised !== true && !ctx.canAppend(v)) {
+      ctx.sink.error('missing-path', d.pos, `unable to open logfile: ${v}`, d.key);
+      return;
+    }
+    g.logfile = v;
+  },
+  execute: (d, g) => {
+    g.execute.push(valueText(d));
+  },
+  supervised: (d, g, ctx) => {
+    if (d.value === undefined) {
+      g.supervised = true;
+      ctx.sink.warn('deprecated', d.pos, 'please update your config not to use a bare supervised directive (write supervised=yes)', d.key);
+      return;
+    }
+    const v = accept(d, readYesNo(d), ctx);
+    if (v !== undefined) g.supervised = v;
+  },
+  emailalertfrom: (d, g, ctx) => {
+    const v = valueText(d);
+    if (v === '') ctx.sink.error('invalid-value', d.pos, 'no email from address specified', d.key);
+    else g.emailalertfrom = v;
+  },
+  maintenancedir: (d, g, ctx) => {
+    const v = valueText(d);
+    if (v === '') {
+      ctx.sink.error('invalid-value', d.pos, 'maintenance directory not specified', d.key);
+      return;
+    }
+    g.maintenancedir = v;
+    if (!ctx.isDirectory(v)) ctx.sink.warn('missing-path', d.pos, `maintenance directory does not exist: ${v}`, d.key);
+  },
+};

@@ -1,0 +1,126 @@
+// Directives valid both globally and inside a virtual section, read as ldirectord reads them.
+import type { DaemonState } from '../model';
+import { DAEMON_STATES } from '../model';
+import type { DiagnosticSink } from './diagnostics';
+import type { RawDirective } from './document';
+import { readInteger, readOptionallyQuoted, readYesNo, valueText, type ValueResult } from './cf-values';
+import type { SharedSettings } from './settings';
+
+/** What a directive handler may use besides its own value. */
+export interface DirectiveContext {
+  readonly sink: DiagnosticSink;
+  /** Host name used in ldirectord's ftp/sip defaults (`$HOSTNAME` or uname). */
+  readonly hostname: string;
+  /** True when `path` can be opened for appending (ldirectord opens logfile and monitorfile at parse time). */
+  readonly canAppend: (path: string) => boolean;
+  /** True when `path` is an existing directory. */
+  readonly isDirectory: (path: string) => boolean;
+}
+
+/** Handles one directive, updating `state`. */
+export type DirectiveHandler<S> = (d: RawDirective, state: S, ctx: DirectiveContext) => void;
+
+/** Reports a failed value as an error, or warns about ignored text; returns the value when there is one. */
+export function accept<T>(d: RawDirective, r: ValueResult<T>, ctx: DirectiveContext): T | undefined {
+  if (!r.ok) {
+    ctx.sink.error('invalid-value', d.pos, r.message, d.key);
+    return undefined;
+  }
+  if (r.ignored) {
+    ctx.sink.warn('ignored-text', d.pos, `${d.key}: text "${r.ignored}" is ignored (as ldirectord does)`, d.key);
+  }
+  return r.value;
+}
+
+/** Parses `emailalertstatus`: comma list of all, none, starting, running, stopping, reloading. */
+export function parseEmailAlertStatus(text: string): ValueResult<DaemonState[]> {
+  const words = text.split(/\s*,\s*/);
+  while (words.length > 1 && words[words.length - 1] === '') words.pop(); // Perl's split drops trailing empty fields
+  const hasNone = words.includes('none');
+  const states = new Set<DaemonState>();
+  for (const w of words) {
+    if (w === 'none') continue;
+    if (w === 'all') DAEMON_STATES.forEach((s) => states.add(s));
+    else if ((DAEMON_STATES as readonly string[]).includes(w)) states.add(w as DaemonState);
+    else return { ok: false, message: `invalid email alert status: "${w}" (use all, none, starting, running, stopping, reloading)` };
+    if (hasNone) return { ok: false, message: `invalid email alert status: "${w}" specified with "none"` };
+  }
+  return { ok: true, value: DAEMON_STATES.filter((s) => states.has(s)) };
+}
+
+/** Reads an e-mail recipient list: enclosing quotes stripped, split on commas. */
+function readEmailAlert(d: RawDirective): ValueResult<string[]> {
+  let text = valueText(d);
+  const q = /^"([^"]*)"$/.exec(text);
+  if (q) text = q[1] as string;
+  if (text === '') return { ok: false, message: 'no email address specified' };
+  return { ok: true, value: text.split(/\s*,\s*/).filter((a) => a !== '') };
+}
+
+/** Reads `smtp`: a host name; ldir also accepts `host:port` (an extension; ldirectord always uses port 25). */
+function readSmtp(d: RawDirective): ValueResult<string> {
+  const text = valueText(d);
+  const withPort = /^([0-9A-Za-z._+-]+|\[[0-9A-Fa-f:]+\]):(\d{1,5})$/.exec(text);
+  if (withPort && Number(withPort[2]) > 0 && Number(withPort[2]) < 65536) return { ok: true, value: text };
+  const m = /^[0-9A-Za-z._+-]+/.exec(text);
+  if (!m) return { ok: false, message: `invalid SMTP server address: "${text}"` };
+  const rest = text.slice(m[0].length);
+  return rest.trim() ? { ok: true, value: m[0], ignored: rest.trim() } : { ok: true, value: m[0] };
+}
+
+/** Positive integer directive writing `field`. */
+function positive<K extends 'checktimeout' | 'negotiatetimeout' | 'checkcount' | 'failurecount'>(field: K, what: string): DirectiveHandler<SharedSettings> {
+  return (d, s, ctx) => {
+    const v = accept(d, readInteger(d, what, true), ctx);
+    if (v !== undefined) s[field] = v;
+  };
+}
+
+/** Yes/no directive writing `field`. */
+function yesNo<K extends 'quiescent' | 'cleanstop'>(field: K): DirectiveHandler<SharedSettings> {
+  return (d, s, ctx) => {
+    const v = accept(d, readYesNo(d), ctx);
+    if (v !== undefined) s[field] = v;
+  };
+}
+
+/** Directives accepted both globally and per virtual service. */
+export const SHARED_DIRECTIVES: Readonly<Record<string, DirectiveHandler<SharedSettings>>> = {
+  checktimeout: positive('checktimeout', 'checktimeout'),
+  negotiatetimeout: positive('negotiatetimeout', 'negotiatetimeout'),
+  failurecount: positive('failurecount', 'failurecount'),
+  checkcount: (d, s, ctx) => {
+    const v = accept(d, readInteger(d, 'checkcount', true), ctx);
+    if (v !== undefined) s.checkcount = v;
+    ctx.sink.warn('deprecated', d.pos, "checkcount is deprecated and slated for removal, see 'failurecount'", d.key);
+  },
+  fallbackcommand: (d, s, ctx) => {
+    const v = readOptionallyQuoted(d);
+    if (v === '') ctx.sink.error('invalid-value', d.pos, 'invalid fallback command: empty', d.key);
+    else s.fallbackcommand = v;
+  },
+  quiescent: yesNo('quiescent'),
+  cleanstop: yesNo('cleanstop'),
+  emailalert: (d, s, ctx) => {
+    const v = accept(d, readEmailAlert(d), ctx);
+    if (v !== undefined) s.emailalert = v;
+  },
+  emailalertfreq: (d, s, ctx) => {
+    const m = /^\d+/.exec(valueText(d));
+    if (!m) {
+      ctx.sink.error('invalid-value', d.pos, `invalid email alert frequency: "${valueText(d)}"`, d.key);
+      return;
+    }
+    const rest = valueText(d).slice(m[0].length);
+    if (rest.trim()) ctx.sink.warn('ignored-text', d.pos, `${d.key}: text "${rest.trim()}" is ignored (as ldirectord does)`, d.key);
+    s.emailalertfreq = Number(m[0]);
+  },
+  emailalertstatus: (d, s, ctx) => {
+    const v = accept(d, parseEmailAlertStatus(valueText(d)), ctx);
+    if (v !== undefined) s.emailalertstatus = v;
+  },
+  smtp: (d, s, ctx) => {
+    const v = accept(d, readSmtp(d), ctx);
+    if (v !== undefined) s.smtp = v;
+  },
+};

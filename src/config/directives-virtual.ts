@@ -1,0 +1,181 @@
+// Directives of a virtual section (indented body lines), read as ldirectord's read_config reads them.
+import type { CheckService, CheckType } from '../model';
+import { CHECK_SERVICES, NAMED_CHECK_TYPES } from '../model';
+import { ok, readFirstMatch, readInteger, readOptionallyQuoted, readQuoted, readYesNo, valueText } from './cf-values';
+import { accept, SHARED_DIRECTIVES, type DirectiveHandler } from './directives-shared';
+import { parseFallbackLine } from './fallback-line';
+import { normalizeRequest, parseRealLine } from './real-line';
+import type { VirtualDraft } from './settings';
+
+/** A quoted, non-empty string directive writing `field` (`what` names it in the error). */
+function quotedNonEmpty<K extends 'receive' | 'login' | 'passwd' | 'database' | 'secret'>(field: K, what: string): DirectiveHandler<VirtualDraft> {
+  return (d, v, ctx) => {
+    const s = accept(d, readQuoted(d), ctx);
+    if (s === undefined) return;
+    if (s === '') ctx.sink.error('invalid-value', d.pos, `invalid ${what}: empty`, d.key);
+    else v[field] = s;
+  };
+}
+
+/** Real server line; `real` must match `virtual` and `real6` must match `virtual6`. */
+function real(keyword: 'real' | 'real6'): DirectiveHandler<VirtualDraft> {
+  return (d, v, ctx) => {
+    const wanted = v.family === 'inet' ? 'real' : 'real6';
+    if (keyword !== wanted) {
+      ctx.sink.error('misplaced', d.pos, `cannot specify "${keyword}" here, please use "${wanted}" instead`, d.key);
+      return;
+    }
+    const line = d.real ?? accept(d, parseRealLine(valueText(d)), ctx);
+    if (line !== undefined) v.reals.push({ line, pos: d.pos });
+  };
+}
+
+/** Per-virtual fallback; `fallback` must match `virtual` and `fallback6` must match `virtual6`. */
+function fallback(keyword: 'fallback' | 'fallback6'): DirectiveHandler<VirtualDraft> {
+  return (d, v, ctx) => {
+    const wanted = v.family === 'inet' ? 'fallback' : 'fallback6';
+    if (keyword !== wanted) {
+      ctx.sink.error('misplaced', d.pos, `cannot specify "${keyword}" here, please use "${wanted}" instead`, d.key);
+      return;
+    }
+    const line = accept(d, parseFallbackLine(valueText(d)), ctx);
+    if (line !== undefined) v.fallback = { line, pos: d.pos };
+  };
+}
+
+/** Handlers for directives valid inside a virtual section. */
+export const VIRTUAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<VirtualDraft>>> = {
+  ...SHARED_DIRECTIVES,
+  real: real('real'),
+  real6: real('real6'),
+  fallback: fallback('fallback'),
+  fallback6: fallback('fallback6'),
+  request: (d, v, ctx) => {
+    const s = accept(d, readQuoted(d), ctx);
+    if (s === undefined) return;
+    if (s === '') ctx.sink.error('invalid-value', d.pos, 'no request string specified', d.key);
+    else v.request = normalizeRequest(s);
+  },
+  receive: quotedNonEmpty('receive', 'receive string'),
+  login: quotedNonEmpty('login', 'login string'),
+  passwd: quotedNonEmpty('passwd', 'password'),
+  database: quotedNonEmpty('database', 'database'),
+  secret: quotedNonEmpty('secret', 'secret'),
+  load: (d, v, ctx) => {
+    const s = accept(d, readQuoted(d), ctx);
+    if (s === undefined) return;
+    const m = /\w+/.exec(s);
+    if (!m) ctx.sink.error('invalid-value', d.pos, 'invalid string for load testing', d.key);
+    else v.load = m[0];
+  },
+  checktype: (d, v, ctx) => {
+    const text = valueText(d);
+    const num = /\d+/.exec(text);
+    if (num) {
+      v.checktype = 'combined';
+      v.connects = Number(num[0]);
+      if (text.trim() !== num[0]) ctx.sink.warn('ignored-text', d.pos, `checktype: "${text}" is read as the number ${num[0]} (combined check), as ldirectord does`, d.key);
+      return;
+    }
+    const word = /[\w-]+/.exec(text)?.[0];
+    if (word !== undefined && (NAMED_CHECK_TYPES as readonly string[]).includes(word)) {
+      v.checktype = word as CheckType;
+      return;
+    }
+    ctx.sink.error('invalid-value', d.pos, `checktype must be "connect", "negotiate", "on", "off", "ping", "external", "external-perl" or a positive number, not "${text}"`, d.key);
+  },
+  checkcommand: (d, v, ctx) => {
+    const s = readOptionallyQuoted(d);
+    if (s === '') ctx.sink.error('invalid-value', d.pos, 'invalid check command: empty', d.key);
+    else v.checkcommand = s;
+  },
+  checkinterval: (d, v, ctx) => {
+    const n = accept(d, readInteger(d, 'checkinterval', true), ctx);
+    if (n !== undefined) v.checkinterval = n;
+  },
+  checkport: (d, v, ctx) => {
+    const n = accept(d, readInteger(d, 'checkport', false), ctx);
+    if (n === undefined) return;
+    if (n < 1 || n > 65535) ctx.sink.error('invalid-value', d.pos, `checkport must be in range 1..65535, not ${n}`, d.key);
+    else v.checkport = n;
+  },
+  scheduler: (d, v, ctx) => {
+    const m = readFirstMatch(d, /[a-z]+/);
+    if (!m) {
+      ctx.sink.error('invalid-value', d.pos, `invalid scheduler "${valueText(d)}", should be only lowercase letters (a-z)`, d.key);
+      return;
+    }
+    if (m.ignored) ctx.sink.warn('ignored-text', d.pos, `scheduler: "${valueText(d)}" is read as "${m.match}", as ldirectord does`, d.key);
+    v.scheduler = m.match;
+  },
+  persistent: (d, v, ctx) => {
+    const n = accept(d, readInteger(d, 'persistent timeout', false), ctx);
+    if (n !== undefined) v.persistent = n;
+  },
+  schedflags: (d, v, ctx) => {
+    const m = readFirstMatch(d, /\S+/);
+    if (!m) ctx.sink.error('invalid-value', d.pos, 'invalid sched-flags: empty', d.key);
+    else v.schedflags = accept(d, ok(m.match, m.ignored), ctx);
+  },
+  netmask: (d, v, ctx) => {
+    const text = valueText(d);
+    if (v.family === 'inet6') {
+      if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 128) {
+        ctx.sink.error('invalid-value', d.pos, `invalid netmask "${text}": a prefix length between 1 and 128 is required`, d.key);
+        return;
+      }
+    } else if (!/^\d+\.\d+\.\d+\.\d+$/.test(text)) {
+      ctx.sink.error('invalid-value', d.pos, `invalid netmask "${text}": dotted quad notation is required`, d.key);
+      return;
+    }
+    v.netmask = text;
+  },
+  protocol: (d, v, ctx) => {
+    const word = /\w+/.exec(valueText(d))?.[0];
+    if (word === undefined) {
+      ctx.sink.error('invalid-value', d.pos, 'invalid protocol: empty', d.key);
+    } else if (v.address?.kind === 'fwmark') {
+      if (word !== 'fwm') ctx.sink.error('invalid-value', d.pos, `protocol must be fwm if the virtual service is a fwmark (a number), not "${word}"`, d.key);
+    } else if (word === 'tcp' || word === 'udp') {
+      v.protocol = word;
+    } else {
+      ctx.sink.error('invalid-value', d.pos, `protocol must be tcp or udp if the virtual service is an address and port, not "${word}"`, d.key);
+    }
+  },
+  ops: (d, v, ctx) => {
+    const b = accept(d, readYesNo(d), ctx);
+    if (b !== undefined) v.ops = b;
+  },
+  service: (d, v, ctx) => {
+    const word = /\w+/.exec(valueText(d))?.[0];
+    if (word === undefined || !(CHECK_SERVICES as readonly string[]).includes(word)) {
+      ctx.sink.error('invalid-value', d.pos, `service must be one of ${CHECK_SERVICES.join(', ')}; not "${valueText(d)}"`, d.key);
+      return;
+    }
+    v.service = word as CheckService;
+  },
+  httpmethod: (d, v, ctx) => {
+    const word = /\w+/.exec(valueText(d))?.[0]?.toUpperCase();
+    if (word !== 'GET' && word !== 'HEAD') {
+      ctx.sink.error('invalid-value', d.pos, `httpmethod must be GET or HEAD, not "${valueText(d)}"`, d.key);
+      return;
+    }
+    v.httpmethod = word;
+  },
+  virtualhost: (d, v) => {
+    const text = valueText(d);
+    v.virtualhost = d.syntax === 'yaml' ? text : (/^"?([^"]*)"?/.exec(text)?.[1] ?? '');
+  },
+  monitorfile: (d, v, ctx) => {
+    const path = readOptionallyQuoted(d);
+    if (!ctx.canAppend(path)) ctx.sink.error('missing-path', d.pos, `unable to open monitorfile ${path}`, d.key);
+    else v.monitorfile = path;
+  },
+  servicename: (d, v) => {
+    v.servicename = valueText(d);
+  },
+  comment: (d, v) => {
+    v.comment = valueText(d);
+  },
+};
+

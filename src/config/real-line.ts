@@ -1,0 +1,113 @@
+// Parses the text of a `real=` line (before name resolution) with ldirectord's grammar and its quirks.
+import type { ForwardMethod } from '../model';
+import { FORWARD_METHODS } from '../model';
+import { fail, ok, type ValueResult } from './cf-values';
+
+/** A real server line as written: hosts and port still unresolved. */
+export interface RealLine {
+  /** First host: dotted IPv4, host name or `[IPv6]`. */
+  readonly host: string;
+  /** Last host of a `first->last` range. */
+  readonly rangeEnd?: string;
+  /** Port number or service name; undefined when omitted. */
+  readonly port?: string;
+  readonly forward: ForwardMethod;
+  /** Weight; undefined when omitted (default 1). */
+  readonly weight?: number;
+  readonly request?: string;
+  readonly receive?: string;
+  readonly lowerThreshold?: number;
+  readonly upperThreshold?: number;
+}
+
+/** ldirectord's real server regex (unanchored at the start, as in `_ld_read_config_real_resolve`). */
+const REAL_RE =
+  /(\d+\.\d+\.\d+\.\d+|[A-Za-z0-9.-]+|\[[0-9A-fa-f:]+\])(->(\d+\.\d+\.\d+\.\d+|[A-Za-z0-9.-]+|\[[0-9A-fa-f:]+\]))?(:(\d+|[A-Za-z0-9-_]+))?\s+(.*)/;
+const FORWARD_RE = /(\w+)(.*)/;
+const WEIGHT_RE = /\s+(\d+)(.*)/;
+const CHECK_PAIR_RE = /\s+"(.*)"[, ]\s*"(.*)"(.*)/;
+const LOWER_RE = /\s+l:(\d+)(.*)/;
+const UPPER_RE = /\s+u:(\d+)(.*)/;
+
+/** Adds a leading `/` to a request that lacks one (as ldirectord does for per-real and virtual requests). */
+export function normalizeRequest(request: string): string {
+  return request.startsWith('/') ? request : `/${request}`;
+}
+
+/**
+ * Parses `real=` text: `host[->host][:port] gate|masq|ipip [weight] ["request","receive"] [l:N] [u:N]`.
+ * Text that ldirectord's unanchored regexes skip is returned in `ignored` (the caller warns about it).
+ */
+export function parseRealLine(text: string): ValueResult<RealLine> {
+  const m = REAL_RE.exec(text);
+  if (!m) return fail(`invalid address for real server (wrong format): "${text}"`);
+  const ignored: string[] = [];
+  if (m.index > 0) ignored.push(text.slice(0, m.index));
+  let flags = m[6] as string;
+  const fm = FORWARD_RE.exec(flags);
+  const forward = fm?.[1] as ForwardMethod | undefined;
+  if (!fm || forward === undefined || !FORWARD_METHODS.includes(forward)) {
+    return fail(`forward method must be gate, masq or ipip, not "${flags.trim()}"`);
+  }
+  if (fm.index > 0) ignored.push(flags.slice(0, fm.index));
+  flags = fm[2] as string;
+
+  const take = (re: RegExp): RegExpExecArray | undefined => {
+    const r = re.exec(flags);
+    if (!r) return undefined;
+    if (r.index > 0) ignored.push(flags.slice(0, r.index));
+    return r;
+  };
+  let weight: number | undefined;
+  const wm = take(WEIGHT_RE);
+  if (wm) {
+    weight = Number(wm[1]);
+    flags = wm[2] as string;
+  }
+  let request: string | undefined;
+  let receive: string | undefined;
+  const cm = take(CHECK_PAIR_RE);
+  if (cm) {
+    request = normalizeRequest(cm[1] as string);
+    receive = cm[2] as string;
+    flags = cm[3] as string;
+  }
+  let lowerThreshold: number | undefined;
+  const lm = take(LOWER_RE);
+  if (lm) {
+    lowerThreshold = Number(lm[1]);
+    flags = lm[2] as string;
+  }
+  let upperThreshold: number | undefined;
+  const um = take(UPPER_RE);
+  if (um) {
+    upperThreshold = Number(um[1]);
+    flags = um[2] as string;
+  }
+  if (/\S/.test(flags)) return fail(`invalid real server line, around "${flags.trim()}"`);
+  if (weight !== undefined && !Number.isSafeInteger(weight)) return fail(`real server weight is too large: ${wm?.[1]}`);
+  const line: RealLine = {
+    host: m[1] as string,
+    ...(m[3] !== undefined ? { rangeEnd: m[3] } : {}),
+    ...(m[5] !== undefined ? { port: m[5] } : {}),
+    forward,
+    ...(weight !== undefined ? { weight } : {}),
+    ...(request !== undefined ? { request, receive: receive as string } : {}),
+    ...(lowerThreshold !== undefined ? { lowerThreshold } : {}),
+    ...(upperThreshold !== undefined ? { upperThreshold } : {}),
+  };
+  return ok(line, ignored.map((s) => s.trim()).filter((s) => s !== '').join(' '));
+}
+
+/** Writes a {@link RealLine} back in ldirectord syntax (canonical token order). */
+export function formatRealLine(r: RealLine): string {
+  let s = r.host;
+  if (r.rangeEnd !== undefined) s += `->${r.rangeEnd}`;
+  if (r.port !== undefined) s += `:${r.port}`;
+  s += ` ${r.forward}`;
+  if (r.weight !== undefined) s += ` ${r.weight}`;
+  if (r.request !== undefined) s += ` "${r.request}","${r.receive ?? ''}"`;
+  if (r.lowerThreshold !== undefined) s += ` l:${r.lowerThreshold}`;
+  if (r.upperThreshold !== undefined) s += ` u:${r.upperThreshold}`;
+  return s;
+}

@@ -1,0 +1,83 @@
+// Mutable settings collected while reading directives; normalize turns them into the immutable model.
+import type { CheckService, CheckType, DaemonState, HttpMethod, SourcePos, VirtualProtocol } from '../model';
+import type { FallbackLine } from './fallback-line';
+import type { RealLine } from './real-line';
+import type { VirtualAddress } from './virtual-address';
+
+/** A fallback line with where it was written. */
+export interface FallbackEntry {
+  readonly line: FallbackLine;
+  readonly pos: SourcePos;
+}
+
+/** Settings that may be given globally and overridden per virtual service. */
+export interface SharedSettings {
+  checktimeout?: number;
+  negotiatetimeout?: number;
+  checkcount?: number;
+  failurecount?: number;
+  fallbackcommand?: string;
+  quiescent?: boolean;
+  emailalert?: string[];
+  emailalertfreq?: number;
+  emailalertstatus?: DaemonState[];
+  cleanstop?: boolean;
+  smtp?: string;
+}
+
+/** Global settings read from column-0 directives. */
+export interface GlobalDraft extends SharedSettings {
+  checkinterval?: number;
+  fallback?: FallbackEntry;
+  fallback6?: FallbackEntry;
+  autoreload?: boolean;
+  callback?: string;
+  logfile?: string;
+  execute: string[];
+  fork?: boolean;
+  supervised?: boolean;
+  readdquiescent?: boolean;
+  emailalertfrom?: string;
+  maintenancedir?: string;
+}
+
+/** A real line with where it was written. */
+export interface RealEntry {
+  readonly line: RealLine;
+  readonly pos: SourcePos;
+}
+
+/** One virtual section's settings. */
+export interface VirtualDraft extends SharedSettings {
+  readonly family: 'inet' | 'inet6';
+  /** Undefined when the `virtual=` value could not be read (its error is already recorded). */
+  readonly address: VirtualAddress | undefined;
+  readonly pos: SourcePos;
+  readonly endLine: number;
+  protocol: VirtualProtocol;
+  checktype: CheckType;
+  connects: number;
+  service?: CheckService;
+  checkcommand: string;
+  checkinterval?: number;
+  checkport?: number;
+  request: string;
+  receive: string;
+  httpmethod: HttpMethod;
+  virtualhost?: string;
+  login?: string;
+  passwd?: string;
+  database?: string;
+  secret?: string;
+  load?: string;
+  scheduler: string;
+  schedflags?: string;
+  persistent?: number;
+  netmask?: string;
+  ops: boolean;
+  fallback?: FallbackEntry;
+  monitorfile?: string;
+  servicename?: string;
+  comment?: string;
+  reals: RealEntry[];
+}

@@ -1,0 +1,31 @@
+// Shape of the YAML form: which directives are lists, how a real server mapping is written.
+import type { ForwardMethod } from '../model';
+
+/** Top-level key holding the list of virtual services. */
+export const VIRTUALS_KEY = 'virtuals';
+
+/** Directives that may be given several times: a YAML list gives one directive per item. */
+export const REPEATABLE = new Set(['real', 'real6', 'execute']);
+
+/** Directives whose value is a comma list in ldirectord.cf: a YAML list is joined with commas. */
+export const COMMA_LISTS = new Set(['emailalert', 'emailalertstatus']);
+
+/** Directives ldirectord requires in double quotes in ldirectord.cf. */
+export const QUOTED = new Set(['request', 'receive', 'login', 'passwd', 'database', 'secret', 'load', 'callback', 'logfile']);
+
+/** Keys of a real server written as a YAML mapping. */
+export interface YamlRealMapping {
+  host: string;
+  /** Last address of a range. */
+  to?: string;
+  port?: number | string;
+  forward: ForwardMethod;
+  weight?: number;
+  request?: string;
+  receive?: string;
+  lower?: number;
+  upper?: number;
+}
+
+/** Every key allowed in a real server mapping. */
+export const REAL_MAPPING_KEYS = ['host', 'to', 'port', 'forward', 'weight', 'request', 'receive', 'lower', 'upper'] as const;

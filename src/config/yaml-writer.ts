@@ -1,0 +1,79 @@
+// Writes a ConfigDocument as the YAML form (same directive names; real servers as mappings where possible).
+import { stringify } from 'yaml';
+import { readOptionallyQuoted, readQuoted, valueText } from './cf-values';
+import type { ConfigDocument, RawDirective } from './document';
+import { parseRealLine, type RealLine } from './real-line';
+import { COMMA_LISTS, QUOTED, REPEATABLE, VIRTUALS_KEY, type YamlRealMapping } from './yaml-schema';
+
+const OPTIONALLY_QUOTED = new Set(['checkcommand', 'fallbackcommand', 'monitorfile']);
+
+function realMapping(r: RealLine): YamlRealMapping {
+  const port = r.port !== undefined && /^\d+$/.test(r.port) && String(Number(r.port)) === r.port ? Number(r.port) : r.port;
+  return {
+    host: r.host,
+    ...(r.rangeEnd !== undefined ? { to: r.rangeEnd } : {}),
+    ...(port !== undefined ? { port } : {}),
+    forward: r.forward,
+    ...(r.weight !== undefined ? { weight: r.weight } : {}),
+    ...(r.request !== undefined ? { request: r.request, receive: r.receive ?? '' } : {}),
+    ...(r.lowerThreshold !== undefined ? { lower: r.lowerThreshold } : {}),
+    ...(r.upperThreshold !== undefined ? { upper: r.upperThreshold } : {}),
+  };
+}
+
+/** The YAML value of one directive. */
+function yamlValue(d: RawDirective): unknown {
+  if (d.real) return realMapping(d.real);
+  if (d.syntax === 'yaml') return plain(d.value ?? '');
+  if (d.key === 'supervised' && d.value === undefined) return 'yes';
+  const text = valueText(d);
+  if (QUOTED.has(d.key)) {
+    const q = readQuoted(d);
+    return q.ok ? q.value : text;
+  }
+  if (OPTIONALLY_QUOTED.has(d.key)) return readOptionallyQuoted(d);
+  if (d.key === 'virtualhost') return /^"?([^"]*)"?/.exec(text)?.[1] ?? '';
+  if (d.key === 'real' || d.key === 'real6') {
+    const r = parseRealLine(text);
+    return r.ok && !r.ignored ? realMapping(r.value) : text;
+  }
+  if (COMMA_LISTS.has(d.key)) {
+    const unq = /^"([^"]*)"$/.exec(text)?.[1] ?? text;
+    return unq;
+  }
+  return plain(text);
+}
+
+/** Numbers that read back identically become YAML numbers; everything else stays a string. */
+function plain(text: string): unknown {
+  return /^\d+$/.test(text) && String(Number(text)) === text && Number.isSafeInteger(Number(text)) ? Number(text) : text;
+}
+
+/** Collects directives into a mapping: repeatable ones become lists, others keep their last value. */
+function toMapping(directives: readonly RawDirective[], into: Record<string, unknown>): void {
+  for (const d of directives) {
+    const v = yamlValue(d);
+    if (REPEATABLE.has(d.key)) {
+      const list = (into[d.key] as unknown[] | undefined) ?? [];
+      list.push(v);
+      into[d.key] = list;
+    } else {
+      into[d.key] = v;
+    }
+  }
+}
+
+/** Renders `doc` as YAML. */
+export function writeYaml(doc: ConfigDocument): string {
+  const root: Record<string, unknown> = {};
+  const virtuals: Record<string, unknown>[] = [];
+  toMapping(doc.entries.flatMap((e) => (e.kind === 'directive' ? [e.directive] : [])), root);
+  for (const e of doc.entries) {
+    if (e.kind !== 'virtual') continue;
+    const v: Record<string, unknown> = { [e.virtual.keyword]: plain(e.virtual.value) };
+    toMapping(e.virtual.body, v);
+    virtuals.push(v);
+  }
+  if (virtuals.length > 0) root[VIRTUALS_KEY] = virtuals;
+  return stringify(root, { lineWidth: 0 });
+}

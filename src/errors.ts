@@ -1,0 +1,48 @@
+// Error type shared by every ldir module, with the catalogue of stable error codes.
+
+/** Stable error codes. Callers match on these, never on message text. */
+export const ErrorCodes = {
+  /** A configuration file has one or more errors (details carry the diagnostics). */
+  CONFIG_INVALID: 'LDIR_ERR_CONFIG_INVALID',
+  /** The configuration file could not be found or read. */
+  CONFIG_NOT_FOUND: 'LDIR_ERR_CONFIG_NOT_FOUND',
+  /** The configuration file could not be read (permissions, I/O). */
+  CONFIG_UNREADABLE: 'LDIR_ERR_CONFIG_UNREADABLE',
+  /** The configuration cannot be written in the requested form. */
+  CONFIG_UNCONVERTIBLE: 'LDIR_ERR_CONFIG_UNCONVERTIBLE',
+  /** Command-line usage error. */
+  USAGE: 'LDIR_ERR_USAGE',
+  /** An internal invariant was violated: a bug in ldir. */
+  INTERNAL: 'LDIR_ERR_INTERNAL',
+} as const;
+
+/** One of the stable `LDIR_ERR_*` codes. */
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** Options for {@link LdirError}. */
+export interface LdirErrorOptions {
+  /** The lower-level error that caused this one. */
+  readonly cause?: unknown;
+  /** Structured data for programs (diagnostics, errno, paths). Never contains secrets. */
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+/** The one error class ldir throws: a stable `code`, a message for people, an optional cause and details. */
+export class LdirError extends Error {
+  /** Stable code, see {@link ErrorCodes}. */
+  readonly code: ErrorCode;
+  /** Structured data for programs. */
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, options: LdirErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'LdirError';
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+}
+
+/** True when `err` is an {@link LdirError}, optionally with the given code. */
+export function isLdirError(err: unknown, code?: ErrorCode): err is LdirError {
+  return err instanceof LdirError && (code === undefined || err.code === code);
+}

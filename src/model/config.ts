@@ -1,0 +1,138 @@
+// The normalized, immutable configuration model shared by every module.
+import type { SourcePos } from './source';
+import type {
+  AddressFamily, CheckService, CheckType, DaemonState, ForwardMethod, HttpMethod, VirtualProtocol,
+} from './vocabulary';
+
+/** A real server of a virtual service, after name resolution and range expansion. */
+export interface RealServer {
+  /** Numeric address (IPv6 without brackets). */
+  readonly address: string;
+  /** Port; 0 when omitted (fwmark services, or the kernel uses the virtual port for gate/ipip). */
+  readonly port: number;
+  readonly forward: ForwardMethod;
+  /** Configured weight (default 1). */
+  readonly weight: number;
+  /** Per-real check request overriding the virtual's (`"request","receive"` on the real line). */
+  readonly request?: string;
+  /** Per-real expected answer overriding the virtual's. */
+  readonly receive?: string;
+  /** IPVS lower connection threshold (`l:N`); 0 = none. */
+  readonly lowerThreshold: number;
+  /** IPVS upper connection threshold (`u:N`); 0 = none. */
+  readonly upperThreshold: number;
+  readonly source: SourcePos;
+}
+
+/** The fallback ("sorry") server inserted while no real server of a virtual service is up. */
+export interface FallbackServer {
+  readonly address: string;
+  /** Port; 0 when the fallback line had none and the virtual has none (fwmark). */
+  readonly port: number;
+  readonly forward: ForwardMethod;
+  readonly source: SourcePos;
+}
+
+/** How a virtual service's real servers are health-checked. */
+export interface CheckSpec {
+  readonly type: CheckType;
+  /** For `combined` (`checktype=N`): connect checks between two negotiate checks. */
+  readonly connectsBetweenNegotiates: number;
+  readonly service: CheckService;
+  /** Command of `external`/`external-perl` checks. */
+  readonly command: string;
+  /** Port probed; undefined = the real's port, or the service's well-known port when that is 0. */
+  readonly port?: number;
+  readonly request: string;
+  readonly receive: string;
+  readonly httpMethod: HttpMethod;
+  /** HTTP Host header; undefined = the real's address. */
+  readonly virtualHost?: string;
+  readonly login: string;
+  /** Secret: never logged or shown. */
+  readonly passwd: string;
+  readonly database: string;
+  /** RADIUS shared secret: never logged or shown. */
+  readonly secret: string;
+  /** Seconds: connect/ping/external/ldap/radius timeout. */
+  readonly checkTimeout: number;
+  /** Seconds: negotiate timeout. */
+  readonly negotiateTimeout: number;
+  /** Seconds between checks of one real server. */
+  readonly interval: number;
+  /** Ping attempts per check (deprecated `checkcount`). */
+  readonly checkCount: number;
+  /** Consecutive failures before a real server is declared down. */
+  readonly failureCount: number;
+}
+
+/** E-mail alert settings in force for one virtual service (global values with per-virtual overrides applied). */
+export interface AlertSpec {
+  /** Recipients; empty = no mail. */
+  readonly emailAlert: readonly string[];
+  readonly emailAlertFrom?: string;
+  /** Seconds between reminders for a real server that stays down; 0 = none. */
+  readonly emailAlertFreq: number;
+  /** Daemon states in which mail is sent. */
+  readonly emailAlertStatus: readonly DaemonState[];
+  /** SMTP relay `host` or `host:port`; undefined = local sendmail. */
+  readonly smtp?: string;
+}
+
+/** A virtual service: one IPVS service plus its real servers, check and policies. */
+export interface VirtualService {
+  /** Identity as ldirectord builds it: `tcp:1.2.3.4:80`, `udp:[2001:db8::1]:53`, `fwm:100`, `fwm6:100`. */
+  readonly id: string;
+  readonly family: AddressFamily;
+  readonly protocol: VirtualProtocol;
+  /** Numeric address (IPv6 without brackets); undefined for fwmark services. */
+  readonly address?: string;
+  /** Port; 0 for fwmark services. */
+  readonly port: number;
+  /** Firewall mark; undefined for address services. */
+  readonly fwmark?: number;
+  readonly scheduler: string;
+  /** Scheduler flags as for `ipvsadm -b` (comma separated). */
+  readonly schedFlags?: string;
+  /** Persistence timeout in seconds; undefined = not persistent. */
+  readonly persistent?: number;
+  /** Persistence netmask: dotted quad (IPv4) or prefix length (IPv6). */
+  readonly netmask?: string;
+  /** One-packet scheduling. */
+  readonly ops: boolean;
+  readonly reals: readonly RealServer[];
+  /** Per-virtual fallback, else the global one for this protocol and family. */
+  readonly fallback?: FallbackServer;
+  readonly fallbackCommand?: string;
+  readonly check: CheckSpec;
+  readonly quiescent: boolean;
+  readonly cleanstop: boolean;
+  readonly alerts: AlertSpec;
+  readonly monitorFile?: string;
+  readonly serviceName?: string;
+  readonly comment?: string;
+  readonly source: SourcePos;
+}
+
+/** Global settings that are not per virtual service. */
+export interface GlobalSettings {
+  readonly autoreload: boolean;
+  readonly callback?: string;
+  /** Log destination: absolute file path or syslog facility. */
+  readonly logfile: string;
+  /** Further ldirectord configurations started/stopped with this one. */
+  readonly execute: readonly string[];
+  readonly fork: boolean;
+  readonly supervised: boolean;
+  readonly readdQuiescent: boolean;
+  readonly maintenanceDir?: string;
+}
+
+/** A whole configuration, normalized: every default applied, every name resolved. */
+export interface Config {
+  /** Absolute path of the file it was loaded from. */
+  readonly file: string;
+  readonly format: 'cf' | 'yaml';
+  readonly globals: GlobalSettings;
+  readonly virtualServices: readonly VirtualService[];
+}

@@ -1,0 +1,4 @@
+// Public surface of the model: types shared by every module.
+export * from './source';
+export * from './vocabulary';
+export * from './config';

@@ -1,0 +1,35 @@
+// Closed vocabularies of the configuration model (string-literal unions that travel in JSON and logs).
+
+/** IPVS forwarding method as ldirectord spells it: gate = direct routing, masq = NAT, ipip = tunnel. */
+export type ForwardMethod = 'gate' | 'masq' | 'ipip';
+/** Every forwarding method. */
+export const FORWARD_METHODS: readonly ForwardMethod[] = ['gate', 'masq', 'ipip'];
+
+/** Virtual service protocol; `fwm` for firewall-mark virtual services. */
+export type VirtualProtocol = 'tcp' | 'udp' | 'fwm';
+
+/** Address family of a virtual service. */
+export type AddressFamily = 'inet' | 'inet6';
+
+/** Health check kinds; `combined` is ldirectord's `checktype=N`. */
+export type CheckType = 'connect' | 'negotiate' | 'ping' | 'external' | 'external-perl' | 'off' | 'on' | 'combined';
+/** The named check types accepted by `checktype=` (numbers give `combined`). */
+export const NAMED_CHECK_TYPES: readonly CheckType[] = ['connect', 'negotiate', 'ping', 'off', 'on', 'external', 'external-perl'];
+
+/** Protocol spoken by a `negotiate` check (`service=`). */
+export type CheckService =
+  | 'dns' | 'ftp' | 'http' | 'https' | 'http_proxy' | 'imap' | 'imaps' | 'ldap' | 'ldaps' | 'nntp' | 'mysql'
+  | 'none' | 'oracle' | 'pop' | 'pops' | 'radius' | 'pgsql' | 'sip' | 'smtp' | 'submission' | 'simpletcp';
+/** Every `service=` value, in ldirectord's order. */
+export const CHECK_SERVICES: readonly CheckService[] = [
+  'dns', 'ftp', 'http', 'https', 'http_proxy', 'imap', 'imaps', 'ldap', 'ldaps', 'nntp', 'mysql',
+  'none', 'oracle', 'pop', 'pops', 'radius', 'pgsql', 'sip', 'smtp', 'submission', 'simpletcp',
+];
+
+/** HTTP method of http/https/http_proxy checks. */
+export type HttpMethod = 'GET' | 'HEAD';
+
+/** Daemon states that `emailalertstatus` filters on. */
+export type DaemonState = 'starting' | 'running' | 'stopping' | 'reloading';
+/** Every daemon state, in ldirectord's bit order. */
+export const DAEMON_STATES: readonly DaemonState[] = ['starting', 'running', 'stopping', 'reloading'];
