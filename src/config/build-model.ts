@@ -33,14 +33,19 @@ function intToIpv4(n: number): string {
 async function resolveFallback(
   entry: FallbackEntry, family: AddressFamily, protocol: 'tcp' | 'udp' | 'fwm', defaultPort: number, ctx: BuildContext,
 ): Promise<FallbackServer | undefined> {
-  const address = await ctx.resolver.resolveHost(entry.line.host, family);
+  const empty = entry.line.host === '';
+  if (empty) {
+    ctx.sink.warn('ignored-setting', entry.pos, `an empty fallback server means the local host (${family === 'inet' ? '127.0.0.1' : '::1'}), as getaddrinfo("") gives ldirectord`, 'fallback');
+  }
+  const address = empty ? (family === 'inet' ? '127.0.0.1' : '::1') : await ctx.resolver.resolveHost(entry.line.host, family);
   if (address === undefined) {
     ctx.sink.error('unresolvable', entry.pos, `invalid ${family === 'inet' ? 'IPv4' : 'IPv6'} address or could not resolve for fallback server: ${entry.line.host}`);
     return undefined;
   }
   let port = defaultPort;
   if (entry.line.port !== undefined && entry.line.port !== '0' && entry.line.port !== '') {
-    const p = ctx.resolver.resolvePort(entry.line.port, protocol === 'fwm' ? '' : protocol);
+    // ldirectord looks service names up for the virtual's protocol, so an fwmark virtual accepts numbers only.
+    const p = protocol === 'fwm' ? (/^\d+$/.test(entry.line.port) ? ctx.resolver.resolvePort(entry.line.port, '') : undefined) : ctx.resolver.resolvePort(entry.line.port, protocol);
     if (p === undefined) {
       ctx.sink.error('unresolvable', entry.pos, `invalid port for fallback server: ${entry.line.port}`);
       return undefined;
@@ -285,7 +290,10 @@ export async function buildModel(drafts: Drafts, ctx: BuildContext): Promise<Con
     if (!vs) continue;
     const first = seen.get(vs.id);
     if (first) {
-      ctx.sink.error('duplicate-virtual', vs.source, `duplicate virtual server ${vs.id} (first defined at line ${first.line})`);
+      // Reported where ldirectord reports it: the line that ended the duplicate section (cf), the virtual (YAML).
+      const draft = drafts.virtuals[built.indexOf(vs)] as VirtualDraft;
+      ctx.sink.error('duplicate-virtual', { ...vs.source, line: draft.endLine },
+        `duplicate virtual server ${vs.id}: the section at line ${vs.source.line} repeats the one at line ${first.line}`);
       continue;
     }
     seen.set(vs.id, vs.source);

@@ -34,6 +34,7 @@ export function accept<T>(d: RawDirective, r: ValueResult<T>, ctx: DirectiveCont
 
 /** Parses `emailalertstatus`: comma list of all, none, starting, running, stopping, reloading. */
 export function parseEmailAlertStatus(text: string): ValueResult<DaemonState[]> {
+  if (text === '') return { ok: true, value: [] }; // Perl's split of an empty string is an empty list: no states
   const words = text.split(/\s*,\s*/);
   while (words.length > 1 && words[words.length - 1] === '') words.pop(); // Perl's split drops trailing empty fields
   const hasNone = words.includes('none');

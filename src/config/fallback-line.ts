@@ -12,7 +12,10 @@ export interface FallbackLine {
   readonly forward?: ForwardMethod;
 }
 
-/** Parses `host[:port|:service] [gate|masq|ipip]`; leading words ldirectord skips are reported in `ignored`. */
+/**
+ * Parses `host[:port|:service] [gate|masq|ipip]`; leading words ldirectord skips are reported in `ignored`.
+ * An empty host is allowed: ldirectord's getaddrinfo("") gives the local host.
+ */
 export function parseFallbackLine(text: string): ValueResult<FallbackLine> {
   let hostPort = text;
   let forwardText: string | undefined;
@@ -26,7 +29,6 @@ export function parseFallbackLine(text: string): ValueResult<FallbackLine> {
   const pm = /(:(\d+|[A-Za-z0-9-_]+))?$/.exec(hostPort);
   const port = pm?.[2];
   const host = pm ? hostPort.slice(0, pm.index) : hostPort;
-  if (host === '') return fail(`invalid fallback server: "${text}"`);
   let forward: ForwardMethod | undefined;
   if (forwardText) {
     if (!FORWARD_METHODS.includes(forwardText as ForwardMethod)) {

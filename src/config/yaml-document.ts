@@ -20,13 +20,17 @@ function posOf(r: Reader, node: Node | Pair | null | undefined): SourcePos {
   return { file: r.file, line, column: col };
 }
 
-/** Text of a scalar as ldirectord would have read it: booleans become yes/no, null an empty value. */
+/**
+ * Text of a scalar as ldirectord would have read it: booleans become yes/no, null an empty value, and a number keeps
+ * the digits as written (`passwd: 0123` stays "0123", `receive: 1.10` stays "1.10": YAML would make them 123 and 1.1).
+ */
 function scalarText(node: Node | null | undefined): string | undefined {
   if (node === null || node === undefined) return '';
   if (!isScalar(node)) return undefined;
   const v = node.value;
   if (v === null) return '';
   if (typeof v === 'boolean') return v ? 'yes' : 'no';
+  if ((typeof v === 'number' || typeof v === 'bigint') && typeof node.source === 'string') return node.source;
   return String(v);
 }
 
@@ -108,8 +112,9 @@ function readPair(r: Reader, pair: Pair, out: RawDirective[]): void {
   const items = isSeq(value) ? (value.items as Node[]) : [value];
   if (isSeq(value) && COMMA_LISTS.has(key)) {
     const texts = items.map((n) => scalarText(n));
-    if (texts.some((t) => t === undefined)) {
-      r.sink.error('invalid-value', pos, `${key} must be a list of plain values`, key);
+    const bad = texts.findIndex((t) => t === undefined);
+    if (bad >= 0) {
+      r.sink.error('invalid-value', posOf(r, items[bad]), `${key} must be a list of plain values`, key);
       return;
     }
     out.push({ key, value: texts.join(','), pos, syntax: 'yaml' });
@@ -144,7 +149,8 @@ function readVirtual(r: Reader, node: Node): DocumentEntry | undefined {
   }
   const heads = node.items.filter((p) => ['virtual', 'virtual6'].includes(keyText(p)));
   if (heads.length !== 1) {
-    r.sink.error('syntax', at, 'a virtual service needs exactly one of "virtual" or "virtual6"');
+    const where = heads.length > 1 ? posOf(r, heads[1]) : at;
+    r.sink.error('syntax', where, `a virtual service needs exactly one of "virtual" or "virtual6"${heads.length > 1 ? ', not several' : ''}`);
     return undefined;
   }
   const head = heads[0] as Pair;
@@ -155,7 +161,6 @@ function readVirtual(r: Reader, node: Node): DocumentEntry | undefined {
   }
   const body: RawDirective[] = [];
   for (const pair of node.items) if (pair !== head) readPair(r, pair, body);
-  const endOffset = node.range?.[1] ?? 0;
   return {
     kind: 'virtual',
     virtual: {
@@ -164,7 +169,7 @@ function readVirtual(r: Reader, node: Node): DocumentEntry | undefined {
       pos: posOf(r, head),
       syntax: 'yaml',
       body,
-      endLine: r.lines.linePos(endOffset).line,
+      endLine: posOf(r, head).line,
     },
   };
 }
@@ -182,13 +187,17 @@ export function readYamlDocument(text: string, file: string, sink: DiagnosticSin
     return undefined;
   }
   const root = doc.contents as Node | null;
-  if (root === null) return { file, format: 'yaml', entries: [] };
+  if (root === null || (isScalar(root) && root.value === null)) return { file, format: 'yaml', entries: [] }; // `---` alone
   if (!isMap(root)) {
     sink.error('syntax', posOf(r, root), 'the YAML configuration must be a mapping of directives');
     return undefined;
   }
   const entries: DocumentEntry[] = [];
   for (const pair of root.items) {
+    if (keyText(pair) === 'virtual' || keyText(pair) === 'virtual6') {
+      sink.error('misplaced', posOf(r, pair), `${keyText(pair)} belongs in an item of the "${VIRTUALS_KEY}" list`, keyText(pair));
+      continue;
+    }
     if (keyText(pair) !== VIRTUALS_KEY) {
       const ds: RawDirective[] = [];
       readPair(r, pair, ds);
