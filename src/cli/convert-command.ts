@@ -44,7 +44,15 @@ export async function runConvert(options: ConvertOptions, io: CliIo): Promise<nu
     io.stderr(`ldir: internal error: the ${options.to} output does not mean the same as ${file}; nothing written\n`);
     return ExitCode.FAILURE;
   }
-  if (options.output) writeFileSync(options.output, out);
-  else io.stdout(out);
+  if (options.output === undefined) {
+    io.stdout(out);
+    return ExitCode.OK;
+  }
+  try {
+    writeFileSync(options.output, out);
+  } catch (err) {
+    io.stderr(`ldir: cannot write ${resolve(options.output)}: ${(err as Error).message}\n`);
+    return ExitCode.FAILURE;
+  }
   return ExitCode.OK;
 }

@@ -54,6 +54,7 @@ async function convert(args: string[], io: CliIo): Promise<number> {
   const positional: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
+    if ((a === '--to' || a === '-o' || a === '--output') && i + 1 >= args.length) return usageError(io, `${a} needs a value`);
     if (a === '--to') to = args[++i];
     else if (a.startsWith('--to=')) to = a.slice(5);
     else if (a === '-o' || a === '--output') output = args[++i];

@@ -91,7 +91,7 @@ describe('YAML form: lists', () => {
     const v = await yamlVirtual('real:', '  - 10.0.0.1:80 gate 2', '  - { host: 10.0.0.2, port: 8080, forward: masq }', '  - 10.0.0.3 ipip');
     assert.deepEqual(v.reals.map((r) => [r.address, r.port, r.forward, r.weight]),
       [['10.0.0.1', 80, 'gate', 2], ['10.0.0.2', 8080, 'masq', 1], ['10.0.0.3', 0, 'ipip', 1]]);
-    assert.deepEqual(v.reals.map((r) => [r.source.line, r.source.column]), [[4, 9], [5, 11], [6, 9]]);
+    assert.deepEqual(v.reals.map((r) => [r.source.line, r.source.column]), [[4, 9], [5, 9], [6, 9]]);
   });
 
   it('gives one execute directive per item', async () => {
