@@ -10,6 +10,14 @@ export const ErrorCodes = {
   CONFIG_UNREADABLE: 'LDIR_ERR_CONFIG_UNREADABLE',
   /** The configuration cannot be written in the requested form. */
   CONFIG_UNCONVERTIBLE: 'LDIR_ERR_CONFIG_UNCONVERTIBLE',
+  /** No usable IPVS access (no module, no CAP_NET_ADMIN, no ipvsadm, ...); the message names the cause. */
+  IPVS_UNAVAILABLE: 'LDIR_ERR_IPVS_UNAVAILABLE',
+  /** The kernel refused an IPVS request (details.errno carries the errno name). */
+  IPVS_REQUEST_FAILED: 'LDIR_ERR_IPVS_REQUEST_FAILED',
+  /** A netlink or ipvsadm answer could not be decoded. */
+  IPVS_PROTOCOL: 'LDIR_ERR_IPVS_PROTOCOL',
+  /** The native addon is not built or cannot be loaded. */
+  NATIVE_UNAVAILABLE: 'LDIR_ERR_NATIVE_UNAVAILABLE',
   /** Command-line usage error. */
   USAGE: 'LDIR_ERR_USAGE',
   /** An internal invariant was violated: a bug in ldir. */
