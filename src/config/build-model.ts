@@ -12,6 +12,9 @@ import type { FallbackEntry, GlobalDraft, RealEntry, VirtualDraft } from './sett
 /** Largest `first->last` range ldir expands (ldirectord has no limit and would try 16 million entries). */
 export const MAX_RANGE_SIZE = 65536;
 
+/** Most real servers one configuration may hold after range expansion (keepalived's largest tested table is 30,000). */
+export const MAX_TOTAL_REALS = 200_000;
+
 /** Inputs of {@link buildModel}. */
 export interface BuildContext {
   readonly file: string;
@@ -58,7 +61,18 @@ async function resolveFallback(
 }
 
 /** Resolves one real line into one real server per address of its range. */
-async function resolveReal(entry: RealEntry, family: AddressFamily, ctx: BuildContext): Promise<RealServer[]> {
+/** Takes `n` real servers from the configuration-wide budget; false (with an error at `pos`) when it is spent. */
+function takeReals(n: number, pos: SourcePos, ctx: BuildContext, budget: { left: number }): boolean {
+  if (n > budget.left) {
+    if (budget.left >= 0) ctx.sink.error('invalid-value', pos, `more than ${MAX_TOTAL_REALS} real servers in one configuration (ranges included)`, 'real');
+    budget.left = -1;
+    return false;
+  }
+  budget.left -= n;
+  return true;
+}
+
+async function resolveReal(entry: RealEntry, family: AddressFamily, ctx: BuildContext, budget: { left: number }): Promise<RealServer[]> {
   const { line, pos } = entry;
   const first = await ctx.resolver.resolveHost(line.host, family);
   if (first === undefined) {
@@ -83,7 +97,7 @@ async function resolveReal(entry: RealEntry, family: AddressFamily, ctx: BuildCo
     upperThreshold: line.upperThreshold ?? 0,
     source: pos,
   };
-  if (line.rangeEnd === undefined) return [{ address: first, ...base }];
+  if (line.rangeEnd === undefined) return takeReals(1, pos, ctx, budget) ? [{ address: first, ...base }] : [];
   const last = await ctx.resolver.resolveHost(line.rangeEnd, family);
   if (last === undefined) {
     ctx.sink.error('unresolvable', pos, `invalid address (${line.rangeEnd}) for real server (could not resolve end host)`, 'real');
@@ -103,6 +117,7 @@ async function resolveReal(entry: RealEntry, family: AddressFamily, ctx: BuildCo
     ctx.sink.error('invalid-value', pos, `range ${first}->${last} holds ${to - from + 1} addresses; at most ${MAX_RANGE_SIZE} are allowed`, 'real');
     return [];
   }
+  if (!takeReals(to - from + 1, pos, ctx, budget)) return [];
   const out: RealServer[] = [];
   for (let n = from; n <= to; n++) out.push({ address: intToIpv4(n), ...base });
   return out;
@@ -169,7 +184,9 @@ function dedupeReals(reals: RealServer[], ctx: BuildContext): RealServer[] {
 }
 
 /** Resolves a virtual draft into a VirtualService, or undefined when it has errors. */
-async function buildVirtual(v: VirtualDraft, g: GlobalDraft, globalFallbacks: Map<string, FallbackServer | undefined>, ctx: BuildContext): Promise<VirtualService | undefined> {
+async function buildVirtual(
+  v: VirtualDraft, g: GlobalDraft, globalFallbacks: Map<string, FallbackServer | undefined>, ctx: BuildContext, budget: { left: number },
+): Promise<VirtualService | undefined> {
   const a = v.address;
   if (a === undefined) return undefined;
   let address: string | undefined;
@@ -189,7 +206,7 @@ async function buildVirtual(v: VirtualDraft, g: GlobalDraft, globalFallbacks: Ma
     }
   }
   const fallbackPromise = v.fallback ? resolveFallback(v.fallback, v.family, v.protocol, port, ctx) : Promise.resolve(undefined);
-  const realLists = await Promise.all(v.reals.map((r) => resolveReal(r, v.family, ctx)));
+  const realLists = await Promise.all(v.reals.map((r) => resolveReal(r, v.family, ctx, budget)));
   const ownFallback = await fallbackPromise;
   if (bad || (v.fallback && !ownFallback)) return undefined;
   let fallback = ownFallback;
@@ -283,7 +300,8 @@ export async function buildModel(drafts: Drafts, ctx: BuildContext): Promise<Con
     }
   }
   const fallbacks = await globalFallbackTable(g, ctx);
-  const built = await Promise.all(drafts.virtuals.map((v) => buildVirtual(v, g, fallbacks, ctx)));
+  const budget = { left: MAX_TOTAL_REALS };
+  const built = await Promise.all(drafts.virtuals.map((v) => buildVirtual(v, g, fallbacks, ctx, budget)));
   const seen = new Map<string, SourcePos>();
   const services: VirtualService[] = [];
   for (const vs of built) {

@@ -2,6 +2,7 @@
 import type { ForwardMethod } from '../model';
 import { FORWARD_METHODS } from '../model';
 import { fail, ok, type ValueResult } from './cf-values';
+import { MAX_SERVER_LINE } from './real-line';
 
 /** A fallback server as written. */
 export interface FallbackLine {
@@ -17,14 +18,19 @@ export interface FallbackLine {
  * An empty host is allowed: ldirectord's getaddrinfo("") gives the local host.
  */
 export function parseFallbackLine(text: string): ValueResult<FallbackLine> {
+  if (text.length > MAX_SERVER_LINE) return fail(`fallback line is longer than ${MAX_SERVER_LINE} characters`);
+  // ldirectord's unanchored /(\S+)(\s+(\S+))?\s*$/ takes the last two words (or the only one); earlier words are
+  // skipped. Splitting gives the same answer in linear time.
+  const words = text.trim().split(/\s+/).filter((w) => w !== '');
   let hostPort = text;
   let forwardText: string | undefined;
   let ignored = '';
-  const m = /(\S+)(\s+(\S+))?\s*$/.exec(text);
-  if (m) {
-    forwardText = m[3];
-    hostPort = m[1] as string;
-    ignored = text.slice(0, m.index);
+  if (words.length === 1) {
+    hostPort = words[0] as string;
+  } else if (words.length > 1) {
+    hostPort = words[words.length - 2] as string;
+    forwardText = words[words.length - 1];
+    ignored = words.slice(0, -2).join(' ');
   }
   const pm = /(:(\d+|[A-Za-z0-9-_]+))?$/.exec(hostPort);
   const port = pm?.[2];

@@ -20,6 +20,9 @@ export interface RealLine {
   readonly upperThreshold?: number;
 }
 
+/** Longest real/fallback value read: ldirectord's unanchored regexes take quadratic time on huge lines. */
+export const MAX_SERVER_LINE = 4096;
+
 /** ldirectord's real server regex (unanchored at the start, as in `_ld_read_config_real_resolve`). */
 const REAL_RE =
   /(\d+\.\d+\.\d+\.\d+|[A-Za-z0-9.-]+|\[[0-9A-fa-f:]+\])(->(\d+\.\d+\.\d+\.\d+|[A-Za-z0-9.-]+|\[[0-9A-fa-f:]+\]))?(:(\d+|[A-Za-z0-9-_]+))?\s+(.*)/;
@@ -39,6 +42,7 @@ export function normalizeRequest(request: string): string {
  * Text that ldirectord's unanchored regexes skip is returned in `ignored` (the caller warns about it).
  */
 export function parseRealLine(text: string): ValueResult<RealLine> {
+  if (text.length > MAX_SERVER_LINE) return fail(`real server line is longer than ${MAX_SERVER_LINE} characters`);
   const m = REAL_RE.exec(text);
   if (!m) return fail(`invalid address for real server (wrong format): "${text}"`);
   const ignored: string[] = [];

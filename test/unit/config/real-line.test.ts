@@ -95,3 +95,21 @@ test('parseRealLine and formatRealLine round-trip the canonical form', () => {
     assert.equal(formatRealLine(r.value), text);
   }
 });
+
+test('limits keep hostile input fast: line length, total real servers', async () => {
+  const long = await loadErrors(vs(`real=${'a'.repeat(40_000)}`));
+  assert.match(long[0]?.message ?? '', /longer than 4096 characters/);
+  const fallback = await loadErrors(`fallback=${'a'.repeat(5000)} b\n${vs('real=10.0.0.1:80 gate')}`);
+  assert.match(fallback[0]?.message ?? '', /longer than 4096 characters/);
+  const lines = Array.from({ length: 4 }, (_, i) => `real=10.${i}.0.0->10.${i}.255.255:80 gate`);
+  const many = await loadErrors(vs(...lines));
+  assert.equal(many.length, 1);
+  assert.equal(many[0]?.pos.line, 5);
+  assert.match(many[0]?.message ?? '', /more than 200000 real servers/);
+});
+
+test('fallback takes the last two words, as ldirectord\'s unanchored pattern does', async () => {
+  const r = await load('virtual=192.0.2.1:80\n\treal=10.0.0.1 gate\n\tfallback=junk 127.0.0.1:81 masq\n');
+  assert.deepEqual([r.config?.virtualServices[0]?.fallback?.address, r.config?.virtualServices[0]?.fallback?.port, r.config?.virtualServices[0]?.fallback?.forward], ['127.0.0.1', 81, 'masq']);
+  assert.equal(warnings(r)[0]?.pos.line, 3);
+});
