@@ -18,6 +18,8 @@ export const ErrorCodes = {
   IPVS_PROTOCOL: 'LDIR_ERR_IPVS_PROTOCOL',
   /** The native addon is not built or cannot be loaded. */
   NATIVE_UNAVAILABLE: 'LDIR_ERR_NATIVE_UNAVAILABLE',
+  /** An ICMP socket cannot be opened (details.errno: EACCES = ping_group_range, EPERM = no CAP_NET_RAW, ...). */
+  ICMP_UNAVAILABLE: 'LDIR_ERR_ICMP_UNAVAILABLE',
   /** Command-line usage error. */
   USAGE: 'LDIR_ERR_USAGE',
   /** An internal invariant was violated: a bug in ldir. */

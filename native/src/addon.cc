@@ -1,0 +1,14 @@
+// Entry point of the ldir native addon: registers the netlink and ICMP functions.
+#include "common.h"
+
+// Exports the five functions of the addon on the module object.
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("netlinkOpen", Napi::Function::New(env, ldir::NetlinkOpen, "netlinkOpen"));
+  exports.Set("netlinkTransact", Napi::Function::New(env, ldir::NetlinkTransact, "netlinkTransact"));
+  exports.Set("netlinkClose", Napi::Function::New(env, ldir::NetlinkClose, "netlinkClose"));
+  exports.Set("icmpOpen", Napi::Function::New(env, ldir::IcmpOpen, "icmpOpen"));
+  exports.Set("icmpRawTransact", Napi::Function::New(env, ldir::IcmpRawTransact, "icmpRawTransact"));
+  return exports;
+}
+
+NODE_API_MODULE(ldir_native, Init)

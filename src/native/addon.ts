@@ -1,0 +1,117 @@
+// Lazy loader and typed interface of the native addon (native/build/Release/ldir_native.node).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ErrorCodes, LdirError } from '../errors';
+
+/** Opaque handle of a native netlink socket (a type-tagged N-API External). */
+export interface NativeNetlinkHandle {
+  readonly __nativeNetlinkHandle: unique symbol;
+}
+
+/** What `netlinkOpen` returns: the handle and the port id the kernel assigned. */
+export interface NativeNetlinkOpen {
+  readonly handle: NativeNetlinkHandle;
+  readonly portId: number;
+}
+
+/** An echo reply received by `icmpRawTransact` (ICMP header onwards; IPv4 header stripped). */
+export interface NativeIcmpReply {
+  readonly from: string;
+  readonly packet: Buffer;
+  readonly rttUs: number;
+}
+
+/** Errors thrown or rejected by the addon: `code` is the errno name (`ENOBUFS`, `ETIMEDOUT`, `EBADF`, ...). */
+export interface NativeErrnoError extends Error {
+  readonly code: string;
+  readonly errno: number;
+  readonly syscall: string;
+}
+
+/** The functions of the native addon. */
+export interface NativeAddon {
+  /** Opens and binds an AF_NETLINK socket (ext ACK, capped ACK, large receive buffer). Throws on failure. */
+  netlinkOpen(protocol: number): NativeNetlinkOpen;
+  /**
+   * Sends `request` (1..N concatenated nlmsgs) and resolves with the received messages of the awaited seqs once every
+   * `seqs` entry has its NLMSG_ERROR and every `dumpSeqs` entry its NLMSG_DONE (or NLMSG_ERROR). Runs off the JS
+   * thread; at most one at a time per handle (the caller serialises).
+   */
+  netlinkTransact(
+    handle: NativeNetlinkHandle, request: Buffer, seqs: readonly number[], dumpSeqs: readonly number[], timeoutMs: number,
+  ): Promise<Buffer>;
+  /** Closes the socket; idempotent. */
+  netlinkClose(handle: NativeNetlinkHandle): void;
+  /** Creates a non-blocking ICMP socket (ping socket, or raw when `raw`) and returns its fd. Throws on failure. */
+  icmpOpen(family: 4 | 6, raw: boolean): number;
+  /** Sends an echo request on a raw fd and resolves with the matching reply, or null on timeout. One at a time per fd. */
+  icmpRawTransact(fd: number, destAddress: string, packet: Buffer, timeoutMs: number): Promise<NativeIcmpReply | null>;
+}
+
+const FUNCTIONS = ['netlinkOpen', 'netlinkTransact', 'netlinkClose', 'icmpOpen', 'icmpRawTransact'] as const;
+
+let loaded: NativeAddon | undefined;
+
+/** The path where the addon is looked for (repository root of both the sources and the compiled `dist/`). */
+export function nativeAddonPath(): string {
+  const candidates = [
+    path.resolve(__dirname, '../../../native/build/Release/ldir_native.node'), // dist/src/native/
+    path.resolve(__dirname, '../../native/build/Release/ldir_native.node'), // src/native/ (ts sources run directly)
+  ];
+  return candidates.find((p) => fs.existsSync(p)) ?? (candidates[0] as string);
+}
+
+/** True when `cmd` is an executable in PATH. */
+function inPath(cmd: string): boolean {
+  return (process.env['PATH'] ?? '').split(path.delimiter).some((dir) => {
+    try {
+      fs.accessSync(path.join(dir, cmd), fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * Loads the addon on first use and returns it. Throws an {@link LdirError} with code `NATIVE_UNAVAILABLE` saying
+ * why (not built, toolchain missing, load failure); ldir then falls back to ipvsadm.
+ */
+export function loadNativeAddon(): NativeAddon {
+  if (loaded) return loaded;
+  const file = nativeAddonPath();
+  if (!fs.existsSync(file)) {
+    const missing = [['g++', 'c++'], ['make'], ['python3']].filter((alts) => !alts.some(inPath)).map((alts) => alts[0]);
+    const hint = missing.length > 0
+      ? `the compiler toolchain is missing (${missing.join(', ')}): install g++ make python3, then run npm run build:native`
+      : 'run npm run build:native';
+    throw new LdirError(ErrorCodes.NATIVE_UNAVAILABLE, `native addon not built (${file} missing): ${hint}`, {
+      details: { path: file, missing },
+    });
+  }
+  let mod: unknown;
+  try {
+    // A .node file can only be loaded through require (process.dlopen).
+    mod = require(file);
+  } catch (cause) {
+    throw new LdirError(
+      ErrorCodes.NATIVE_UNAVAILABLE,
+      `native addon ${file} cannot be loaded (${(cause as Error).message}); rebuild it with npm run build:native`,
+      { cause, details: { path: file } },
+    );
+  }
+  const record = mod as Record<string, unknown>;
+  const absent = FUNCTIONS.filter((name) => typeof record[name] !== 'function');
+  if (absent.length > 0) {
+    throw new LdirError(ErrorCodes.NATIVE_UNAVAILABLE, `native addon ${file} is stale (lacks ${absent.join(', ')}): run npm run build:native`, {
+      details: { path: file },
+    });
+  }
+  loaded = mod as NativeAddon;
+  return loaded;
+}
+
+/** True when `err` came from the addon with an errno name as `code`. */
+export function isNativeErrnoError(err: unknown): err is NativeErrnoError {
+  return err instanceof Error && typeof (err as Partial<NativeErrnoError>).code === 'string' && typeof (err as Partial<NativeErrnoError>).errno === 'number';
+}
