@@ -13,6 +13,7 @@ import {
 } from './ipvs-codec';
 import { collect, encodeGenl, type GenlReply } from './message';
 import type { NetlinkTransport } from './transport';
+import { opResult } from '../op-result';
 
 /** Default number of requests sent per batch (each ACK needs receive-buffer space). */
 export const DEFAULT_WINDOW = 100;
@@ -40,17 +41,6 @@ export function opMessage(op: IpvsOp): { cmd: number; attrs: Attr[] } {
     case 'delete-destination':
       return { cmd: IPVS_CMD.DEL_DEST, attrs: withDestination(serviceIdentityAttrs(op.service), destinationIdentityAttrs(op.destination)) };
   }
-}
-
-/** Maps a kernel answer to a result: adds finding the entry, deletes finding it gone, count as converged. */
-export function opResult(op: IpvsOp, errno: string | undefined, extMessage?: string): IpvsOpResult {
-  if (errno === undefined) return { status: 'done' };
-  const converged =
-    ((op.op === 'add-service' || op.op === 'add-destination') && errno === 'EEXIST') ||
-    (op.op === 'delete-service' && errno === 'ESRCH') ||
-    (op.op === 'delete-destination' && (errno === 'ENOENT' || errno === 'ESRCH'));
-  if (converged) return { status: 'converged', errno };
-  return { status: 'failed', errno, message: extMessage ? `${errno}: ${extMessage}` : errno };
 }
 
 /** The netlink backend. */

@@ -9,7 +9,8 @@ import {
   serviceIdentityAttrs, serviceSpecAttrs, timeoutAttrs, withDestination, withService,
 } from '../../../src/ipvs/netlink/ipvs-codec';
 import { collect, decodeAck, encodeGenl, splitMessages } from '../../../src/ipvs/netlink/message';
-import { opMessage, opResult } from '../../../src/ipvs/netlink/backend';
+import { opMessage } from '../../../src/ipvs/netlink/backend';
+import { opResult } from '../../../src/ipvs/op-result';
 import type { IpvsService } from '../../../src/ipvs/types';
 
 /** Hex with spaces and | for readability. */

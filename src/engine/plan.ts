@@ -1,0 +1,102 @@
+// Pure diff of the desired IPVS table against the observed one: the minimal ordered list of kernel operations.
+import { ErrorCodes, LdirError } from '../errors';
+import {
+  destinationKeyString, destinationSpec, normalizeDesired, normalizeObserved, sameDestinationSettings,
+  sameServiceSettings, serviceKeyOf, serviceKeyString,
+} from '../ipvs/normalize';
+import type { DesiredService, IpvsDestination, IpvsOp, ObservedService, ServiceKey } from '../ipvs/types';
+
+/** Refuses a desired table with a repeated service or destination identity (decide() must never produce one). */
+function assertUnique(desired: readonly DesiredService[]): void {
+  const services = new Set<string>();
+  for (const { service, destinations } of desired) {
+    const id = serviceKeyString(service);
+    if (services.has(id)) throw new LdirError(ErrorCodes.INTERNAL, `plan: service ${id} desired twice`);
+    services.add(id);
+    const dests = new Set<string>();
+    for (const d of destinations) {
+      const did = destinationKeyString(d);
+      if (dests.has(did)) throw new LdirError(ErrorCodes.INTERNAL, `plan: destination ${did} desired twice in ${id}`);
+      dests.add(did);
+    }
+  }
+}
+
+/** Operations that bring the destinations of one existing service from `current` to `wanted`. */
+function planDestinations(key: ServiceKey, wanted: readonly IpvsDestination[], current: readonly IpvsDestination[]): IpvsOp[] {
+  const byId = new Map(current.map((d) => [destinationKeyString(d), d]));
+  const wantedIds = new Set<string>();
+  const changes: IpvsOp[] = [];
+  for (const destination of wanted) {
+    const id = destinationKeyString(destination);
+    wantedIds.add(id);
+    const present = byId.get(id);
+    if (present === undefined) {
+      changes.push({ op: 'add-destination', service: key, destination });
+    } else if (present.family !== destination.family) {
+      changes.push(
+        { op: 'delete-destination', service: key, destination: { address: present.address, port: present.port, family: present.family } },
+        { op: 'add-destination', service: key, destination },
+      );
+    } else if (!sameDestinationSettings(destination, present)) {
+      changes.push({ op: 'edit-destination', service: key, destination });
+    }
+  }
+  const deletions: IpvsOp[] = current
+    .filter((d) => !wantedIds.has(destinationKeyString(d)))
+    .map((d) => ({ op: 'delete-destination', service: key, destination: { address: d.address, port: d.port, family: d.family } }));
+  return [...changes, ...deletions];
+}
+
+/**
+ * The minimal ordered list of operations that turns the `observed` kernel table into the `desired` one, touching
+ * only what ldir owns. Both tables are normalized first, so an unchanged table (whatever the order of destinations,
+ * the flag order or the address spelling) plans to `[]`.
+ *
+ * Ownership: a desired service is always owned (desired wins), even when `owned(key)` says no for its key: its
+ * settings and all its destinations are made to match, and destinations it does not desire are deleted. A service
+ * present in the kernel but not desired is deleted only when `owned(key)` is true; otherwise it is never touched.
+ *
+ * Minimal: a service whose key is present but whose scheduler, flags, persistence, netmask or persistence engine
+ * differ gets one `edit-service` (SET_SERVICE changes them all); a destination whose forwarding method, weight,
+ * thresholds or tunnel settings differ gets one `edit-destination` (SET_DEST changes them all, forwarding method
+ * included); only a destination whose address family changes is deleted and added again. A service that goes is
+ * deleted with one `delete-service`: the kernel removes its destinations with it.
+ *
+ * Order (deterministic: services by key, destinations by family, address, port):
+ * 1. for each desired service, in key order: its `add-service` or `edit-service`; then its destination adds and
+ *    edits (a family change as delete immediately followed by add); then deletes of its unwanted destinations, so
+ *    capacity never dips below what both the old and the new set provide;
+ * 2. last, `delete-service` of each owned service that is no longer desired.
+ *
+ * Throws LDIR_ERR_INTERNAL when `desired` repeats a service key or a destination key within a service.
+ */
+export function plan(
+  desired: readonly DesiredService[],
+  observed: readonly ObservedService[],
+  owned: (key: ServiceKey) => boolean,
+): IpvsOp[] {
+  const want = normalizeDesired(desired);
+  assertUnique(want);
+  const have = new Map(normalizeObserved(observed).map((o) => [serviceKeyString(o.service), o]));
+  const ops: IpvsOp[] = [];
+  const wantedIds = new Set<string>();
+  for (const { service, destinations } of want) {
+    const id = serviceKeyString(service);
+    wantedIds.add(id);
+    const key = serviceKeyOf(service);
+    const present = have.get(id);
+    if (present === undefined) {
+      ops.push({ op: 'add-service', service });
+      for (const destination of destinations) ops.push({ op: 'add-destination', service: key, destination });
+      continue;
+    }
+    if (!sameServiceSettings(service, present.service)) ops.push({ op: 'edit-service', service });
+    ops.push(...planDestinations(key, destinations, present.destinations.map(destinationSpec)));
+  }
+  for (const [id, present] of have) {
+    const key = serviceKeyOf(present.service);
+    if (!wantedIds.has(id) && owned(key)) ops.push({ op: 'delete-service', service: key });
+  }
+  return ops;
+}

@@ -1,0 +1,253 @@
+// Canonical forms of IPVS services and destinations, so that an unchanged kernel table compares equal to the desired one.
+import ipaddr from 'ipaddr.js';
+import type {
+  DesiredService, DestinationKey, IpvsDestination, IpvsFamily, IpvsService, ObservedDestination, ObservedService,
+  SchedulerFlag, ServiceKey,
+} from './types';
+
+/** ipvsadm's aliases of the three scheduler flag bits, mapped to their canonical `flag-N` names. */
+const FLAG_ALIASES: Readonly<Record<string, SchedulerFlag>> = {
+  'flag-1': 'flag-1', 'sh-fallback': 'flag-1', 'mh-fallback': 'flag-1',
+  'flag-2': 'flag-2', 'sh-port': 'flag-2', 'mh-port': 'flag-2',
+  'flag-3': 'flag-3',
+};
+
+/** The kernel's default persistence netmask of an IPv4 service (host granularity). */
+const V4_HOST_MASK = '255.255.255.255';
+/** The kernel's default persistence prefix length of an IPv6 service. */
+const V6_HOST_PREFIX = 128;
+
+/**
+ * Canonical text of an address in a family: IPv4 dotted quad, IPv6 compressed lowercase (RFC 5952). In the inet
+ * family an IPv4-mapped IPv6 form (`::ffff:a.b.c.d`) becomes `a.b.c.d`. Text that does not parse is returned trimmed
+ * and lowercased (the backend refuses it).
+ */
+export function canonicalAddress(address: string, family: IpvsFamily): string {
+  const text = address.trim().replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (!ipaddr.isValid(text)) return text;
+  const parsed = ipaddr.parse(text);
+  if (family === 'inet' && parsed.kind() === 'ipv6') {
+    const v6 = parsed as ipaddr.IPv6;
+    return v6.isIPv4MappedAddress() ? v6.toIPv4Address().toString() : v6.toString();
+  }
+  return parsed.toString();
+}
+
+/**
+ * Canonical persistence netmask, undefined for the kernel default (host granularity). IPv4: a dotted quad (a bare
+ * prefix length 0..32 is accepted and converted), `255.255.255.255` = default. IPv6: a prefix length, `128` = default.
+ */
+export function canonicalNetmask(netmask: string | undefined, family: IpvsFamily): string | undefined {
+  if (netmask === undefined) return undefined;
+  const text = netmask.trim().replace(/^\//, '');
+  if (family === 'inet') {
+    let mask = text;
+    if (/^\d{1,2}$/.test(text) && Number(text) <= 32) mask = ipaddr.IPv4.subnetMaskFromPrefixLength(Number(text)).toString();
+    else if (ipaddr.IPv4.isValid(text)) mask = ipaddr.IPv4.parse(text).toString();
+    return mask === V4_HOST_MASK ? undefined : mask;
+  }
+  if (!/^\d+$/.test(text)) return text;
+  const prefix = Number(text);
+  return prefix === V6_HOST_PREFIX ? undefined : String(prefix);
+}
+
+/** Canonical scheduler flags: aliases mapped to `flag-N`, sorted, without duplicates. */
+export function canonicalFlags(flags: readonly string[]): SchedulerFlag[] {
+  const set = new Set<SchedulerFlag>();
+  for (const flag of flags) {
+    const canonical = FLAG_ALIASES[flag.trim().toLowerCase()];
+    if (canonical !== undefined) set.add(canonical);
+  }
+  return [...set].sort();
+}
+
+/** True when a service key is a firewall-mark key. */
+export function isFwmarkKey(key: ServiceKey): key is Extract<ServiceKey, { readonly fwmark: number }> {
+  return 'fwmark' in key && typeof key.fwmark === 'number';
+}
+
+/** The identity of a service, as a fresh object with only the key fields (address canonical). */
+export function serviceKeyOf(service: ServiceKey): ServiceKey {
+  if (isFwmarkKey(service)) return { family: service.family, fwmark: service.fwmark };
+  return {
+    family: service.family,
+    protocol: service.protocol,
+    address: canonicalAddress(service.address, service.family),
+    port: service.port,
+  };
+}
+
+/** Host text of an address, bracketed when it is IPv6. */
+function hostText(address: string): string {
+  return address.includes(':') ? `[${address}]` : address;
+}
+
+/** Stable string id of a service key: `tcp:10.0.0.1:80`, `tcp:[2001:db8::1]:80`, `fwm:7`, `fwm6:7`. */
+export function serviceKeyString(key: ServiceKey): string {
+  if (isFwmarkKey(key)) return `${key.family === 'inet' ? 'fwm' : 'fwm6'}:${key.fwmark}`;
+  return `${key.protocol}:${hostText(canonicalAddress(key.address, key.family))}:${key.port}`;
+}
+
+/** Stable string id of a destination within its service: `10.0.0.2:80`, `[2001:db8::2]:80`. */
+export function destinationKeyString(destination: DestinationKey & { readonly family?: IpvsFamily }): string {
+  const family = destination.family ?? (destination.address.includes(':') ? 'inet6' : 'inet');
+  return `${hostText(canonicalAddress(destination.address, family))}:${destination.port}`;
+}
+
+/** Canonical form of a service (key fields included); kernel-only flag bits have no place in the model. */
+export function normalizeService(service: IpvsService): IpvsService {
+  const netmask = canonicalNetmask(service.netmask, service.family);
+  const pe = service.persistenceEngine?.trim();
+  return {
+    ...serviceKeyOf(service),
+    scheduler: service.scheduler.trim(),
+    ...(service.persistent !== undefined ? { persistent: service.persistent } : {}),
+    ...(netmask !== undefined ? { netmask } : {}),
+    onePacket: service.onePacket === true,
+    schedulerFlags: canonicalFlags(service.schedulerFlags ?? []),
+    ...(pe ? { persistenceEngine: pe } : {}),
+  };
+}
+
+/**
+ * Canonical form of a destination of a service of `serviceFamily`: the family defaults to the service's, the
+ * address is canonical, tunnel fields appear only on tunnel destinations (type `ipip` and checksum `nocsum` made
+ * explicit, a zero port dropped).
+ */
+export function normalizeDestination(destination: IpvsDestination, serviceFamily: IpvsFamily): IpvsDestination {
+  const family: IpvsFamily = destination.family ?? serviceFamily;
+  const base: IpvsDestination = {
+    address: canonicalAddress(destination.address, family),
+    family,
+    port: destination.port,
+    forward: destination.forward,
+    weight: destination.weight,
+    upperThreshold: destination.upperThreshold ?? 0,
+    lowerThreshold: destination.lowerThreshold ?? 0,
+  };
+  if (destination.forward !== 'tunnel') return base;
+  return {
+    ...base,
+    tunnelType: destination.tunnelType ?? 'ipip',
+    ...(destination.tunnelPort ? { tunnelPort: destination.tunnelPort } : {}),
+    tunnelChecksum: destination.tunnelChecksum ?? 'nocsum',
+  };
+}
+
+/** Address bytes for ordering; unparseable text sorts after every address. */
+function addressBytes(address: string): number[] {
+  return ipaddr.isValid(address) ? ipaddr.parse(address).toByteArray() : [256, ...[...address].map((c) => c.charCodeAt(0))];
+}
+
+function compareNumbers(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+/** Orders service keys: inet before inet6, address services (by protocol, address, port) before fwmark services. */
+export function compareServiceKeys(a: ServiceKey, b: ServiceKey): number {
+  if (a.family !== b.family) return a.family === 'inet' ? -1 : 1;
+  if (isFwmarkKey(a)) return isFwmarkKey(b) ? a.fwmark - b.fwmark : 1;
+  if (isFwmarkKey(b)) return -1;
+  if (a.protocol !== b.protocol) return a.protocol < b.protocol ? -1 : 1;
+  return compareNumbers(addressBytes(a.address), addressBytes(b.address)) || a.port - b.port;
+}
+
+/** Orders destinations: inet before inet6, then by address bytes, then port. */
+export function compareDestinations(a: DestinationKey & { readonly family: IpvsFamily }, b: DestinationKey & { readonly family: IpvsFamily }): number {
+  if (a.family !== b.family) return a.family === 'inet' ? -1 : 1;
+  return compareNumbers(addressBytes(a.address), addressBytes(b.address)) || a.port - b.port;
+}
+
+/** Keeps the first entry of each id (a dump that raced with changes may repeat an entry). */
+function uniqueBy<T>(items: readonly T[], id: (item: T) => string): T[] {
+  const seen = new Set<string>();
+  return items.filter((item) => {
+    const k = id(item);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/**
+ * Canonical form of a desired table: services and destinations normalized and sorted (services by key,
+ * destinations by family, address, port). Duplicate keys are kept: {@link plan} refuses them.
+ */
+export function normalizeDesired(desired: readonly DesiredService[]): DesiredService[] {
+  return desired
+    .map((d) => {
+      const service = normalizeService(d.service);
+      const destinations = d.destinations.map((dest) => normalizeDestination(dest, service.family)).sort(compareDestinations);
+      return { service, destinations };
+    })
+    .sort((a, b) => compareServiceKeys(a.service, b.service));
+}
+
+/**
+ * Canonical form of an observed table (a kernel dump): services and destinations normalized and sorted like
+ * {@link normalizeDesired} (the kernel lists destinations newest first), repeated entries dropped; connection
+ * counters and stats are kept.
+ */
+export function normalizeObserved(observed: readonly ObservedService[]): ObservedService[] {
+  const services = observed.map((o): ObservedService => {
+    const service = normalizeService(o.service);
+    const destinations = uniqueBy(
+      o.destinations.map((dest): ObservedDestination => ({
+        ...normalizeDestination(dest, service.family),
+        activeConns: dest.activeConns,
+        inactiveConns: dest.inactiveConns,
+        persistentConns: dest.persistentConns,
+        ...(dest.stats !== undefined ? { stats: dest.stats } : {}),
+      })),
+      destinationKeyString,
+    ).sort(compareDestinations);
+    return { service, destinations, ...(o.stats !== undefined ? { stats: o.stats } : {}) };
+  });
+  return uniqueBy(services, (s) => serviceKeyString(s.service)).sort((a, b) => compareServiceKeys(a.service, b.service));
+}
+
+/** True when two normalized services have the same settings (scheduler, persistence, netmask, flags, engine). */
+export function sameServiceSettings(a: IpvsService, b: IpvsService): boolean {
+  return (
+    a.scheduler === b.scheduler &&
+    a.persistent === b.persistent &&
+    a.netmask === b.netmask &&
+    a.onePacket === b.onePacket &&
+    a.persistenceEngine === b.persistenceEngine &&
+    a.schedulerFlags.length === b.schedulerFlags.length &&
+    a.schedulerFlags.every((f, i) => b.schedulerFlags[i] === f)
+  );
+}
+
+/**
+ * True when two normalized destinations with the same key have the same settings (SET_DEST can change them all).
+ * The kernel reports LOCALNODE (`local`) for every destination whose address is local to the director, whatever
+ * method was asked for (a `fallback=127.0.0.1` server, say), so `local` on either side matches any method: otherwise
+ * every sync would re-send the same edit.
+ */
+export function sameDestinationSettings(a: IpvsDestination, b: IpvsDestination): boolean {
+  return (
+    (a.forward === b.forward || a.forward === 'local' || b.forward === 'local') &&
+    a.weight === b.weight &&
+    a.upperThreshold === b.upperThreshold &&
+    a.lowerThreshold === b.lowerThreshold &&
+    a.tunnelType === b.tunnelType &&
+    a.tunnelPort === b.tunnelPort &&
+    a.tunnelChecksum === b.tunnelChecksum
+  );
+}
+
+/** Only the fields of a destination that the kernel is told (drops counters and stats of an observed one). */
+export function destinationSpec(d: IpvsDestination): IpvsDestination {
+  const { address, family, port, forward, weight, upperThreshold, lowerThreshold, tunnelType, tunnelPort, tunnelChecksum } = d;
+  return {
+    address, family, port, forward, weight, upperThreshold, lowerThreshold,
+    ...(tunnelType !== undefined ? { tunnelType } : {}),
+    ...(tunnelPort !== undefined ? { tunnelPort } : {}),
+    ...(tunnelChecksum !== undefined ? { tunnelChecksum } : {}),
+  };
+}
