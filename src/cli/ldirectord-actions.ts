@@ -32,7 +32,7 @@ export async function runLdirectordAction(options: ActionOptions, io: CliIo): Pr
     io.stderr(`ldir: Config file ${options.config ?? 'ldirectord.cf'} not found\n`);
     return ExitCode.FAILURE;
   }
-  const result = await loadConfigFile(located.path, options.load);
+  const result = await loadConfigFile(located.path, { ...options.load, debug: options.debug });
   for (const d of result.diagnostics) io.stderr(`${formatDiagnostic(d)}\n`);
   if (!result.config) return ExitCode.CONFIG_ERROR;
   const pidFile = pidFilePath(located.name, options.runDirectory);

@@ -295,7 +295,7 @@ export async function buildModel(drafts: Drafts, ctx: BuildContext): Promise<Con
   if (g.fork !== true) {
     for (const v of drafts.virtuals) {
       if (v.checkinterval !== undefined) {
-        ctx.sink.warn('ignored-setting', v.pos, 'checkinterval in a virtual service is ignored when fork=no (ldir checks every real server on its own timer: set it globally)', 'checkinterval');
+        ctx.sink.warn('ignored-setting', v.pos, 'checkinterval in a virtual service is ignored when fork=no (as ldirectord): set it globally, or set fork=yes', 'checkinterval');
       }
     }
   }

@@ -23,7 +23,7 @@ function splitLines(text: string): string[] {
 function toDirective(text: string, file: string, line: number): RawDirective {
   const m = KEY_VALUE.exec(text);
   if (m) return { key: m[1] as string, value: m[2] as string, pos: { file, line }, syntax: 'cf' };
-  return { key: text, value: undefined, pos: { file, line }, syntax: 'cf' };
+  return { key: text.replace(/\s+$/, ''), value: undefined, pos: { file, line }, syntax: 'cf' };
 }
 
 /**

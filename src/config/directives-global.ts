@@ -39,15 +39,15 @@ export const GLOBAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<GlobalD
   logfile: (d, g, ctx) => {
     const v = accept(d, readQuoted(d), ctx);
     if (v === undefined) return;
-    // ldirectord test-opens a log file at parse time (skipped when supervised=yes was seen before this line).
-    if (v.startsWith('/') && g.supervised !== true && !ctx.canAppend(v)) {
+    // ldirectord test-opens a log file at parse time (skipped with -d, or when supervised=yes came before this line).
+    if (v.startsWith('/') && g.supervised !== true && !ctx.debug && !ctx.canAppend(v)) {
       ctx.sink.error('missing-path', d.pos, `unable to open logfile: ${v}`, d.key);
       return;
     }
     g.logfile = v;
   },
   execute: (d, g) => {
-    g.execute.push(valueText(d));
+    if (!g.execute.includes(valueText(d))) g.execute.push(valueText(d)); // ldirectord keeps a set
   },
   supervised: (d, g, ctx) => {
     if (d.value === undefined) {

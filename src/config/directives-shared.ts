@@ -15,6 +15,14 @@ export interface DirectiveContext {
   readonly canAppend: (path: string) => boolean;
   /** True when `path` is an existing directory. */
   readonly isDirectory: (path: string) => boolean;
+  /** ldirectord's `-d`: the log file is not test-opened. */
+  readonly debug?: boolean;
+}
+
+/** Warns that only `used` of the value was read (ldirectord's unanchored patterns skip the rest). */
+export function warnIfPartial(d: { key: string; value: string | undefined; pos: import('../model').SourcePos }, used: string, ctx: DirectiveContext): void {
+  const text = (d.value ?? '').trim();
+  if (text !== used) ctx.sink.warn('ignored-text', d.pos, `${d.key}: "${text}" is read as "${used}", as ldirectord does`, d.key);
 }
 
 /** Handles one directive, updating `state`. */
@@ -55,7 +63,11 @@ function readEmailAlert(d: RawDirective): ValueResult<string[]> {
   const q = /^"([^"]*)"$/.exec(text);
   if (q) text = q[1] as string;
   if (text === '') return { ok: false, message: 'no email address specified' };
-  return { ok: true, value: text.split(/\s*,\s*/).filter((a) => a !== '') };
+  const addresses = text.split(/\s*,\s*/).filter((a) => a !== '');
+  if (text.includes('"')) {
+    return { ok: true, value: addresses, ignored: `the quotes are kept as part of the address (only a value that is entirely quoted loses them): ${text}` };
+  }
+  return { ok: true, value: addresses };
 }
 
 /** Reads `smtp`: a host name; ldir also accepts `host:port` (an extension; ldirectord always uses port 25). */

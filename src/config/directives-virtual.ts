@@ -2,7 +2,7 @@
 import type { CheckService, CheckType } from '../model';
 import { CHECK_SERVICES, NAMED_CHECK_TYPES } from '../model';
 import { ok, readFirstMatch, readInteger, readOptionallyQuoted, readQuoted, readYesNo, valueText } from './cf-values';
-import { accept, SHARED_DIRECTIVES, type DirectiveHandler } from './directives-shared';
+import { accept, SHARED_DIRECTIVES, warnIfPartial, type DirectiveHandler } from './directives-shared';
 import { parseFallbackLine } from './fallback-line';
 import { normalizeRequest, parseRealLine } from './real-line';
 import type { VirtualDraft } from './settings';
@@ -66,7 +66,10 @@ export const VIRTUAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<Virtua
     if (s === undefined) return;
     const m = /\w+/.exec(s);
     if (!m) ctx.sink.error('invalid-value', d.pos, 'invalid string for load testing', d.key);
-    else v.load = m[0];
+    else {
+      v.load = m[0];
+      if (m[0] !== s) ctx.sink.warn('ignored-text', d.pos, `load: "${s}" is read as "${m[0]}", as ldirectord does`, d.key);
+    }
   },
   checktype: (d, v, ctx) => {
     const text = valueText(d);
@@ -80,6 +83,7 @@ export const VIRTUAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<Virtua
     const word = /[\w-]+/.exec(text)?.[0];
     if (word !== undefined && (NAMED_CHECK_TYPES as readonly string[]).includes(word)) {
       v.checktype = word as CheckType;
+      warnIfPartial(d, word, ctx);
       return;
     }
     ctx.sink.error('invalid-value', d.pos, `checktype must be "connect", "negotiate", "on", "off", "ping", "external", "external-perl" or a positive number, not "${text}"`, d.key);
@@ -138,6 +142,7 @@ export const VIRTUAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<Virtua
       if (word !== 'fwm') ctx.sink.error('invalid-value', d.pos, `protocol must be fwm if the virtual service is a fwmark (a number), not "${word}"`, d.key);
     } else if (word === 'tcp' || word === 'udp') {
       v.protocol = word;
+      warnIfPartial(d, word, ctx);
     } else {
       ctx.sink.error('invalid-value', d.pos, `protocol must be tcp or udp if the virtual service is an address and port, not "${word}"`, d.key);
     }
@@ -153,6 +158,7 @@ export const VIRTUAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<Virtua
       return;
     }
     v.service = word as CheckService;
+    warnIfPartial(d, word, ctx);
   },
   httpmethod: (d, v, ctx) => {
     const word = /\w+/.exec(valueText(d))?.[0]?.toUpperCase();
@@ -161,6 +167,7 @@ export const VIRTUAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<Virtua
       return;
     }
     v.httpmethod = word;
+    if (!/^(get|head)$/i.test(valueText(d).trim())) warnIfPartial(d, word, ctx);
   },
   virtualhost: (d, v) => {
     const text = valueText(d);

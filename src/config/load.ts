@@ -29,6 +29,8 @@ export interface LoadOptions {
   readonly probes?: FileProbes;
   /** Force a format instead of detecting it. */
   readonly format?: 'cf' | 'yaml';
+  /** ldirectord's `-d`: do not test-open the log file. */
+  readonly debug?: boolean;
 }
 
 /** Result of loading: the model when there is no error, and every diagnostic. */
@@ -87,7 +89,7 @@ export async function loadConfigText(text: string, file: string, options: LoadOp
   if (!document) return { config: undefined, diagnostics: sink.all(), document: undefined };
   const probes = options.probes ?? systemProbes();
   const hostname = options.hostname ?? process.env['HOSTNAME'] ?? osHostname();
-  const ctx: DirectiveContext = { sink, hostname, canAppend: probes.canAppend, isDirectory: probes.isDirectory };
+  const ctx: DirectiveContext = { sink, hostname, canAppend: probes.canAppend, isDirectory: probes.isDirectory, debug: options.debug === true };
   const drafts = readDirectives(document, ctx);
   const config = await buildModel(drafts, {
     file, format, sink, hostname, resolver: options.resolver ?? systemResolver(),

@@ -53,7 +53,11 @@ function readBody(d: RawDirective, v: VirtualDraft, ctx: DirectiveContext): void
 function openVirtual(rv: RawVirtual, ctx: DirectiveContext): VirtualDraft {
   const family = rv.keyword === 'virtual6' ? 'inet6' : 'inet';
   const pseudo: RawDirective = { key: rv.keyword, value: rv.value, pos: rv.pos, syntax: rv.syntax };
-  const address = accept(pseudo, parseVirtualAddress(rv.value, family === 'inet6'), ctx);
+  const parsed = parseVirtualAddress(rv.value, family === 'inet6');
+  if (parsed.ok && parsed.value.kind === 'fwmark' && parsed.ignored) {
+    ctx.sink.warn('ignored-text', rv.pos, `${rv.keyword}=${rv.value} is read as firewall mark ${parsed.value.mark}, as ldirectord does (an address needs :port)`, rv.keyword);
+  }
+  const address = accept(pseudo, parsed.ok && parsed.value.kind === 'fwmark' ? { ok: true, value: parsed.value } : parsed, ctx);
   const isMark = address?.kind === 'fwmark';
   const udpPort = address?.kind === 'address' && (address.port === '53' || address.port === 'domain');
   return {

@@ -132,6 +132,13 @@ describe('ldirectord-style actions', () => {
     assert.match(running.err, /running with pid: 4242/);
   });
 
+  test('-d skips the log file test, as ldirectord', async () => {
+    const file = join(dir, 'log.cf');
+    writeFileSync(file, `logfile="/nonexistent-dir/ldir.log"\n${VALID}`);
+    assert.equal(await runLdirectordAction({ config: file, action: 'status', debug: false, runDirectory: tempDir() }, capture()), 2);
+    assert.equal(await runLdirectordAction({ config: file, action: 'status', debug: true, runDirectory: tempDir() }, capture()), 3);
+  });
+
   test('stop and try-restart when not running exit 0; reload when not running exits 1', async () => {
     const run = tempDir();
     assert.equal(await runLdirectordAction({ config: valid, action: 'stop', debug: false, runDirectory: run }, capture()), 0);

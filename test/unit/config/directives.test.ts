@@ -242,3 +242,31 @@ describe('virtual directives', () => {
     assert.equal(warnings(r)[0]?.code, 'ignored-setting');
   });
 });
+
+describe('details ldirectord users rely on', () => {
+  test('bare supervised with trailing spaces; execute kept once', async () => {
+    const r = await load(`supervised   \nexecute=a.cf\nexecute=a.cf\n${vs('real=10.0.0.1:80 gate')}`);
+    assert.equal(r.config?.globals.supervised, true);
+    assert.deepEqual(r.config?.globals.execute, ['a.cf']);
+  });
+
+  test('extra text after service, protocol, checktype, httpmethod is read as ldirectord reads it, with a warning', async () => {
+    const r = await load(vs('real=10.0.0.1:80 gate', 'service=http-alt', 'protocol=tcp/ip', 'checktype=connect now', 'httpmethod=get!'));
+    assert.ok(r.config);
+    const v = r.config.virtualServices[0];
+    assert.deepEqual([v?.check.service, v?.protocol, v?.check.type, v?.check.httpMethod], ['http', 'tcp', 'connect', 'GET']);
+    assert.deepEqual(warnings(r).map((w) => w.pos.line), [3, 4, 5, 6]);
+  });
+
+  test('a virtual address without a port is a firewall mark, with a warning saying so', async () => {
+    const r = await load('virtual=192.0.2.10\n\treal=10.0.0.1 gate\n');
+    assert.equal(r.config?.virtualServices[0]?.id, 'fwm:192');
+    assert.match(warnings(r)[0]?.message ?? '', /read as firewall mark 192/);
+  });
+
+  test('quotes left around an e-mail address are reported', async () => {
+    const r = await load(vs('real=10.0.0.1:80 gate', 'emailalert="ops@example.com" # pager'));
+    assert.ok(r.config);
+    assert.match(warnings(r)[0]?.message ?? '', /quotes are kept/);
+  });
+});
