@@ -94,10 +94,15 @@ export function destinationKeyString(destination: DestinationKey & { readonly fa
   return `${hostText(canonicalAddress(destination.address, family))}:${destination.port}`;
 }
 
-/** Canonical form of a service (key fields included); kernel-only flag bits have no place in the model. */
+/**
+ * Canonical form of a service (key fields included); kernel-only flag bits have no place in the model. Netmask and
+ * persistence engine only mean something with persistence (the kernel ignores them otherwise and ipvsadm does not
+ * list them), so they are dropped from non-persistent services.
+ */
 export function normalizeService(service: IpvsService): IpvsService {
-  const netmask = canonicalNetmask(service.netmask, service.family);
-  const pe = service.persistenceEngine?.trim();
+  const persistent = service.persistent !== undefined;
+  const netmask = persistent ? canonicalNetmask(service.netmask, service.family) : undefined;
+  const pe = persistent ? service.persistenceEngine?.trim() : undefined;
   return {
     ...serviceKeyOf(service),
     scheduler: service.scheduler.trim(),

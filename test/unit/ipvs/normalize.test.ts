@@ -150,3 +150,10 @@ describe('normalizeObserved / normalizeDesired', () => {
     assert.ok(!sameDestinationSettings(dest('10.0.0.2'), dest('10.0.0.2', 80, { weight: 2 })));
   });
 });
+
+test('netmask and persistence engine only count on persistent services', async () => {
+  const { normalizeService } = await import('../../../src/ipvs/normalize');
+  const base = { family: 'inet' as const, protocol: 'udp' as const, address: '192.0.2.1', port: 5060, scheduler: 'rr', onePacket: false, schedulerFlags: [] };
+  assert.deepEqual(normalizeService({ ...base, netmask: '255.255.255.0', persistenceEngine: 'sip' }), base);
+  assert.equal(normalizeService({ ...base, persistent: 60, netmask: '255.255.255.0', persistenceEngine: 'sip' }).persistenceEngine, 'sip');
+});
