@@ -1,10 +1,10 @@
 // Pure diff of the desired IPVS table against the observed one: the minimal ordered list of kernel operations.
 import { ErrorCodes, LdirError } from '../errors';
 import {
-  destinationKeyString, destinationSpec, normalizeDesired, normalizeObserved, sameDestinationSettings,
+  compareServiceKeys, destinationKeyString, normalizeDesired, normalizeDestination, normalizeService, sameDestinationSettings,
   sameServiceSettings, serviceKeyOf, serviceKeyString,
 } from '../ipvs/normalize';
-import type { DesiredService, IpvsDestination, IpvsOp, ObservedService, ServiceKey } from '../ipvs/types';
+import type { DesiredService, IpvsDestination, IpvsOp, IpvsService, ObservedService, ServiceKey } from '../ipvs/types';
 
 /** Refuses a desired table with a repeated service or destination identity (decide() must never produce one). */
 function assertUnique(desired: readonly DesiredService[]): void {
@@ -78,7 +78,14 @@ export function plan(
 ): IpvsOp[] {
   const want = normalizeDesired(desired);
   assertUnique(want);
-  const have = new Map(normalizeObserved(observed).map((o) => [serviceKeyString(o.service), o]));
+  // The observed side is only looked up by key, so it is normalized without sorting (first entry of a key wins,
+  // as in normalizeObserved): this keeps a no-change resync of 10,000 destinations well under 100 ms of CPU.
+  const have = new Map<string, { service: IpvsService; destinations: IpvsDestination[] }>();
+  for (const o of observed) {
+    const service = normalizeService(o.service);
+    const id = serviceKeyString(service);
+    if (!have.has(id)) have.set(id, { service, destinations: o.destinations.map((d) => normalizeDestination(d, service.family)) });
+  }
   const ops: IpvsOp[] = [];
   const wantedIds = new Set<string>();
   for (const { service, destinations } of want) {
@@ -92,11 +99,12 @@ export function plan(
       continue;
     }
     if (!sameServiceSettings(service, present.service)) ops.push({ op: 'edit-service', service });
-    ops.push(...planDestinations(key, destinations, present.destinations.map(destinationSpec)));
+    ops.push(...planDestinations(key, destinations, present.destinations));
   }
-  for (const [id, present] of have) {
-    const key = serviceKeyOf(present.service);
-    if (!wantedIds.has(id) && owned(key)) ops.push({ op: 'delete-service', service: key });
-  }
+  const gone = [...have.entries()]
+    .filter(([id, present]) => !wantedIds.has(id) && owned(serviceKeyOf(present.service)))
+    .map(([, present]) => serviceKeyOf(present.service))
+    .sort(compareServiceKeys);
+  for (const key of gone) ops.push({ op: 'delete-service', service: key });
   return ops;
 }

@@ -17,12 +17,16 @@ const V4_HOST_MASK = '255.255.255.255';
 /** The kernel's default persistence prefix length of an IPv6 service. */
 const V6_HOST_PREFIX = 128;
 
+/** A dotted quad that is already canonical: four decimal octets 0..255 without leading zeros. */
+const CANONICAL_V4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
 /**
  * Canonical text of an address in a family: IPv4 dotted quad, IPv6 compressed lowercase (RFC 5952). In the inet
  * family an IPv4-mapped IPv6 form (`::ffff:a.b.c.d`) becomes `a.b.c.d`. Text that does not parse is returned trimmed
  * and lowercased (the backend refuses it).
  */
 export function canonicalAddress(address: string, family: IpvsFamily): string {
+  if (family === 'inet' && CANONICAL_V4.test(address)) return address; // the common case, without parsing
   const text = address.trim().replace(/^\[(.*)\]$/, '$1').toLowerCase();
   if (!ipaddr.isValid(text)) return text;
   const parsed = ipaddr.parse(text);
@@ -141,7 +145,33 @@ export function normalizeDestination(destination: IpvsDestination, serviceFamily
 
 /** Address bytes for ordering; unparseable text sorts after every address. */
 function addressBytes(address: string): number[] {
+  if (CANONICAL_V4.test(address)) return address.split('.').map(Number);
   return ipaddr.isValid(address) ? ipaddr.parse(address).toByteArray() : [256, ...[...address].map((c) => c.charCodeAt(0))];
+}
+
+/** Sorts by a key computed once per item (comparators that parse addresses are too slow for 10,000 entries). */
+function sortByKey<T>(items: readonly T[], key: (item: T) => string): T[] {
+  return items
+    .map((item) => ({ item, k: key(item) }))
+    .sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0))
+    .map((x) => x.item);
+}
+
+/** Fixed-width text of address bytes so that string order is byte order (unparseable text last). */
+function addressSortText(address: string): string {
+  return addressBytes(address).map((b) => b.toString(16).padStart(3, '0')).join('');
+}
+
+/** String key whose order is {@link compareDestinations}' order. */
+function destinationSortKey(d: DestinationKey & { readonly family: IpvsFamily }): string {
+  return `${d.family === 'inet' ? 0 : 1}|${addressSortText(d.address)}|${String(d.port).padStart(5, '0')}`;
+}
+
+/** String key whose order is {@link compareServiceKeys}' order. */
+function serviceSortKey(k: ServiceKey): string {
+  const fam = k.family === 'inet' ? 0 : 1;
+  if (isFwmarkKey(k)) return `${fam}|1|${String(k.fwmark).padStart(10, '0')}`;
+  return `${fam}|0|${k.protocol}|${addressSortText(k.address)}|${String(k.port).padStart(5, '0')}`;
 }
 
 function compareNumbers(a: readonly number[], b: readonly number[]): number {
@@ -183,13 +213,13 @@ function uniqueBy<T>(items: readonly T[], id: (item: T) => string): T[] {
  * destinations by family, address, port). Duplicate keys are kept: {@link plan} refuses them.
  */
 export function normalizeDesired(desired: readonly DesiredService[]): DesiredService[] {
-  return desired
+  const services = desired
     .map((d) => {
       const service = normalizeService(d.service);
-      const destinations = d.destinations.map((dest) => normalizeDestination(dest, service.family)).sort(compareDestinations);
+      const destinations = sortByKey(d.destinations.map((dest) => normalizeDestination(dest, service.family)), destinationSortKey);
       return { service, destinations };
-    })
-    .sort((a, b) => compareServiceKeys(a.service, b.service));
+    });
+  return sortByKey(services, (x) => serviceSortKey(x.service));
 }
 
 /**
@@ -209,10 +239,10 @@ export function normalizeObserved(observed: readonly ObservedService[]): Observe
         ...(dest.stats !== undefined ? { stats: dest.stats } : {}),
       })),
       destinationKeyString,
-    ).sort(compareDestinations);
-    return { service, destinations, ...(o.stats !== undefined ? { stats: o.stats } : {}) };
+    );
+    return { service, destinations: sortByKey(destinations, destinationSortKey), ...(o.stats !== undefined ? { stats: o.stats } : {}) };
   });
-  return uniqueBy(services, (s) => serviceKeyString(s.service)).sort((a, b) => compareServiceKeys(a.service, b.service));
+  return sortByKey(uniqueBy(services, (s) => serviceKeyString(s.service)), (x) => serviceSortKey(x.service));
 }
 
 /** True when two normalized services have the same settings (scheduler, persistence, netmask, flags, engine). */
