@@ -305,9 +305,7 @@ export class MemoryBackend implements IpvsBackend {
     if (dest.forward === 'tunnel' && dest.tunnelType === 'gue' && !dest.tunnelPort) refuse('EINVAL', 'GUE tunnel without a port');
     const id = destinationKeyString({ address, port: dest.port });
     const index = entry.destinations.findIndex((d) => d.family === family && destinationKeyString(d) === id);
-    // Like ip_vs_ctl.c: a destination whose address is local to the director is forwarded as LOCALNODE.
-    const local = ipaddr.parse(address).range() === 'loopback';
-    const normalized = normalizeDestination({ ...dest, family, ...(local ? { forward: 'local' as const } : {}) }, entry.service.family);
+    const normalized = normalizeDestination({ ...dest, family }, entry.service.family);
     if (add) {
       if (index >= 0) refuse('EEXIST', `destination ${id} exists`);
       const range = ipaddr.parse(address).range();

@@ -258,15 +258,10 @@ export function sameServiceSettings(a: IpvsService, b: IpvsService): boolean {
   );
 }
 
-/**
- * True when two normalized destinations with the same key have the same settings (SET_DEST can change them all).
- * The kernel reports LOCALNODE (`local`) for every destination whose address is local to the director, whatever
- * method was asked for (a `fallback=127.0.0.1` server, say), so `local` on either side matches any method: otherwise
- * every sync would re-send the same edit.
- */
+/** True when two normalized destinations with the same key have the same settings (SET_DEST can change them all). */
 export function sameDestinationSettings(a: IpvsDestination, b: IpvsDestination): boolean {
   return (
-    (a.forward === b.forward || a.forward === 'local' || b.forward === 'local') &&
+    a.forward === b.forward &&
     a.weight === b.weight &&
     a.upperThreshold === b.upperThreshold &&
     a.lowerThreshold === b.lowerThreshold &&

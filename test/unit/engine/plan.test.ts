@@ -206,11 +206,3 @@ describe('plan: property', () => {
   });
 });
 
-test('a destination the kernel reports as LOCALNODE (a local address) needs no edit', async () => {
-  const { plan: planFn } = await import('../../../src/engine/plan');
-  const service = { family: 'inet' as const, protocol: 'tcp' as const, address: '192.0.2.1', port: 80, scheduler: 'wrr', onePacket: false, schedulerFlags: [] };
-  const dest = { address: '127.0.0.1', family: 'inet' as const, port: 80, weight: 1, upperThreshold: 0, lowerThreshold: 0 };
-  const ops = planFn([{ service, destinations: [{ ...dest, forward: 'route' }] }],
-    [{ service, destinations: [{ ...dest, forward: 'local', activeConns: 0, inactiveConns: 0, persistentConns: 0 }] }], () => true);
-  assert.deepEqual(ops, []);
-});

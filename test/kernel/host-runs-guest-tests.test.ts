@@ -1,0 +1,42 @@
+// Kernel tier, host side: boots the qemu VM once and runs every guest test file (test/kernel/guest/) inside it.
+// Fails with the reason when the VM cannot be used and CI=true; elsewhere such a machine skips this tier.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DEFAULT_VM_TIMEOUT_MS, runInVm, vmUnavailable } from './vm/run-in-vm';
+
+const GUEST_COMMAND = 'node --test --test-concurrency=1 --test-reporter=spec dist/test/kernel/guest/';
+const timeoutMs = Number(process.env.LDIR_VM_TIMEOUT_MS) || DEFAULT_VM_TIMEOUT_MS;
+const inCi = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
+const reason = process.env.LDIR_IN_VM === '1' ? 'already inside the VM' : vmUnavailable();
+
+/** Reads a count from the node test runner's summary (spec: "ℹ pass 3", tap: "# pass 3"). */
+function summaryCount(output: string, name: string): number | undefined {
+  const all = [...output.matchAll(new RegExp(`^(?:ℹ|#) ${name} (\\d+)\\s*$`, 'gm'))];
+  const last = all[all.length - 1];
+  return last ? Number(last[1]) : undefined;
+}
+
+function lastLines(text: string, n: number): string {
+  return text.trimEnd().split('\n').slice(-n).join('\n');
+}
+
+test('guest tests pass inside the kernel-tier VM', { skip: reason && !inCi ? reason : false, timeout: timeoutMs + 60_000 }, async (t) => {
+  if (reason) assert.fail(`the kernel-tier VM cannot run here (CI=true, so this is a failure): ${reason}`);
+  const started = Date.now();
+  let pending = '';
+  const relay = (chunk: string): void => {
+    // Prefixed so the guest's own TAP/spec lines are not taken for this file's results.
+    pending += chunk;
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) process.stdout.write(`vm| ${line}\n`);
+  };
+  const result = await runInVm(GUEST_COMMAND, { timeoutMs, onOutput: relay });
+  if (pending) process.stdout.write(`vm| ${pending}\n`);
+  t.diagnostic(`VM boot ${(result.bootMs / 1000).toFixed(1)} s, total ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const excerpt = `\n--- guest output (last 80 lines) ---\n${lastLines(result.output, 80)}`;
+  assert.equal(result.code, 0, `guest \`${GUEST_COMMAND}\` exited ${result.code}${excerpt}`);
+  const pass = summaryCount(result.output, 'pass');
+  assert.ok(pass !== undefined && pass > 0, `the guest ran no passing test${excerpt}`);
+  assert.equal(summaryCount(result.output, 'fail'), 0, `guest tests failed${excerpt}`);
+});
