@@ -5,6 +5,7 @@ import { isLdirError } from '../errors';
 import { runCheck } from './check-command';
 import { runConvert } from './convert-command';
 import { ExitCode } from './exit-codes';
+import { parseIpvsArgs, runIpvs } from './ipvs-command';
 import type { CliIo } from './io';
 import { LDIRECTORD_ACTIONS, runLdirectordAction, type LdirectordAction } from './ldirectord-actions';
 
@@ -12,6 +13,8 @@ import { LDIRECTORD_ACTIONS, runLdirectordAction, type LdirectordAction } from '
 export const USAGE = `Usage:
   ldir check [CONFIG] [--json]            validate a configuration (exit 0 valid, 2 invalid)
   ldir convert FILE --to yaml|cf [-o OUT] write one configuration form from the other
+  ldir ipvs [--ipvs=auto|netlink|ipvsadm|memory] [list|info] [--json]
+                                          the kernel IPVS table (or version) as ldir reads it
   ldir [-d|--debug] [CONFIG] start|stop|restart|try-restart|reload|force-reload|status
   ldir --help | --version
 
@@ -99,6 +102,10 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     }
     if (first === 'check') return await check(rest, io);
     if (first === 'convert') return await convert(rest, io);
+    if (first === 'ipvs') {
+      const parsed = parseIpvsArgs(rest);
+      return typeof parsed === 'string' ? usageError(io, parsed) : await runIpvs(parsed, io);
+    }
     return await ldirectordStyle(args, io);
   } catch (err) {
     io.stderr(`ldir: ${isLdirError(err) ? `${err.message} (${err.code})` : (err as Error).stack ?? String(err)}\n`);

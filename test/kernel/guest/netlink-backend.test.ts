@@ -143,6 +143,16 @@ describe('netlink backend against the real kernel', { skip, concurrency: false }
     assert.deepEqual(statsOf(byCli), statsOf(byNetlink));
   });
 
+  test('`ldir ipvs list` shows the same table through netlink and through ipvsadm', () => {
+    const main = `${__dirname}/../../../src/main.js`;
+    const viaNetlink = execFileSync(process.execPath, [main, 'ipvs', '--ipvs=netlink', 'list'], { encoding: 'utf8' });
+    const viaIpvsadm = execFileSync(process.execPath, [main, 'ipvs', '--ipvs=ipvsadm', 'list'], { encoding: 'utf8' });
+    assert.match(viaNetlink, /^TCP  10\.201\.0\.1:8080 rr$/m);
+    assert.match(viaNetlink, /^ {2}-> \[2001:db8::10\]:443\s+Route\s+2/m);
+    const withoutCounters = (t: string) => t.split('\n').map((l) => l.replace(/\s+\d+\s+\d+$/, '')).join('\n');
+    assert.equal(withoutCounters(viaIpvsadm), withoutCounters(viaNetlink));
+  });
+
   test('a second plan against the live kernel is empty; the foreign service is untouched', async () => {
     assert.deepEqual(plan(DESIRED, await netlink.list(), owned), []);
     assert.match(ipvsadm('-Ln'), /203\.0\.113\.99:80/);
