@@ -50,7 +50,8 @@ stage1() {
 stage2() {
   BB="$VM_DIR/busybox"
   export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-  $BB mount -t tmpfs -o mode=1777 tmpfs /tmp
+  # No separate tmpfs on /tmp: the checkout may live there (CI clones anywhere) and the overlay already makes /tmp
+  # writable in the guest without touching the host.
   $BB mount -t tmpfs -o mode=0755 tmpfs /run
   $BB mkdir -p /dev/pts /dev/shm /run/lock
   $BB mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
