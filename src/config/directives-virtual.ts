@@ -2,7 +2,8 @@
 import type { CheckService, CheckType } from '../model';
 import { CHECK_SERVICES, NAMED_CHECK_TYPES } from '../model';
 import { ok, readFirstMatch, readInteger, readOptionallyQuoted, readQuoted, readYesNo, valueText } from './cf-values';
-import { accept, SHARED_DIRECTIVES, warnIfPartial, type DirectiveHandler } from './directives-shared';
+import { accept, SHARED_DIRECTIVES, warnIfPartial, type DirectiveContext, type DirectiveHandler } from './directives-shared';
+import type { RawDirective } from './document';
 import { parseFallbackLine } from './fallback-line';
 import { normalizeRequest, parseRealLine } from './real-line';
 import type { VirtualDraft } from './settings';
@@ -17,27 +18,30 @@ function quotedNonEmpty<K extends 'receive' | 'login' | 'passwd' | 'database' | 
   };
 }
 
-/** Real server line; `real` must match `virtual` and `real6` must match `virtual6`. */
+/**
+ * True when `keyword` (`real`/`fallback`, or their `6` forms) matches the family of the virtual section:
+ * `virtual` takes the plain forms, `virtual6` the `6` forms (otherwise an error, as ldirectord).
+ */
+function matchesFamily(keyword: string, base: 'real' | 'fallback', d: RawDirective, v: VirtualDraft, ctx: DirectiveContext): boolean {
+  const wanted = v.family === 'inet' ? base : `${base}6`;
+  if (keyword === wanted) return true;
+  ctx.sink.error('misplaced', d.pos, `cannot specify "${keyword}" here, please use "${wanted}" instead`, d.key);
+  return false;
+}
+
+/** Real server line (`real` in `virtual`, `real6` in `virtual6`). */
 function real(keyword: 'real' | 'real6'): DirectiveHandler<VirtualDraft> {
   return (d, v, ctx) => {
-    const wanted = v.family === 'inet' ? 'real' : 'real6';
-    if (keyword !== wanted) {
-      ctx.sink.error('misplaced', d.pos, `cannot specify "${keyword}" here, please use "${wanted}" instead`, d.key);
-      return;
-    }
+    if (!matchesFamily(keyword, 'real', d, v, ctx)) return;
     const line = d.real ?? accept(d, parseRealLine(valueText(d)), ctx);
     if (line !== undefined) v.reals.push({ line, pos: d.pos });
   };
 }
 
-/** Per-virtual fallback; `fallback` must match `virtual` and `fallback6` must match `virtual6`. */
+/** Per-virtual fallback (`fallback` in `virtual`, `fallback6` in `virtual6`). */
 function fallback(keyword: 'fallback' | 'fallback6'): DirectiveHandler<VirtualDraft> {
   return (d, v, ctx) => {
-    const wanted = v.family === 'inet' ? 'fallback' : 'fallback6';
-    if (keyword !== wanted) {
-      ctx.sink.error('misplaced', d.pos, `cannot specify "${keyword}" here, please use "${wanted}" instead`, d.key);
-      return;
-    }
+    if (!matchesFamily(keyword, 'fallback', d, v, ctx)) return;
     const line = accept(d, parseFallbackLine(valueText(d)), ctx);
     if (line !== undefined) v.fallback = { line, pos: d.pos };
   };
