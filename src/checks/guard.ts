@@ -1,0 +1,92 @@
+// Shared plumbing for checkers: timing, timeout through an AbortSignal, and errors turned into short reasons.
+import type { CheckResult } from './types';
+
+/** What a checker body reports; {@link guardCheck} adds the duration. */
+export interface CheckVerdict {
+  readonly up: boolean;
+  readonly reason: string;
+}
+
+/** Up, with a reason (e.g. `status 200`). */
+export const pass = (reason = 'ok'): CheckVerdict => ({ up: true, reason });
+/** Down, with a reason (e.g. `body did not match /ok/`). */
+export const fail = (reason: string): CheckVerdict => ({ up: false, reason });
+
+const ERRNO_REASONS: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'refused',
+  ECONNRESET: 'connection reset',
+  ETIMEDOUT: 'timeout',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  EHOSTDOWN: 'host down',
+  EPIPE: 'connection closed',
+  ENOTFOUND: 'name not found',
+  EAI_AGAIN: 'name not found',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  ABORT_ERR: 'timeout',
+  UND_ERR_CONNECT_TIMEOUT: 'timeout',
+  UND_ERR_HEADERS_TIMEOUT: 'timeout',
+  UND_ERR_BODY_TIMEOUT: 'timeout',
+  UND_ERR_SOCKET: 'connection closed',
+};
+
+/** A short reason for an error: errno names become words (`refused`, `timeout`...), else the message. */
+export function reasonOf(err: unknown): string {
+  let e: unknown = err;
+  for (let depth = 0; depth < 4 && e && typeof e === 'object'; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && ERRNO_REASONS[code]) return ERRNO_REASONS[code] as string;
+    if ((e as { name?: unknown }).name === 'AbortError' || (e as { name?: unknown }).name === 'TimeoutError') return 'timeout';
+    const cause = (e as { cause?: unknown }).cause;
+    if (!cause) break;
+    e = cause;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return message.split('\n')[0]?.slice(0, 200) || 'error';
+}
+
+/**
+ * Runs a checker body under a timeout: the body gets a signal that aborts at `timeoutMs` or when `outer` aborts;
+ * whatever happens (throw, reject, abort, hang past the deadline) the result is a CheckResult, never an exception.
+ */
+export async function guardCheck(
+  outer: AbortSignal, timeoutMs: number, body: (signal: AbortSignal) => Promise<CheckVerdict>,
+): Promise<CheckResult> {
+  const started = performance.now();
+  const controller = new AbortController();
+  const abort = (): void => controller.abort();
+  if (outer.aborted) abort();
+  else outer.addEventListener('abort', abort, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<CheckVerdict>((resolve) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      resolve(fail('timeout'));
+    }, Math.max(1, timeoutMs));
+  });
+  try {
+    const verdict = await Promise.race([
+      body(controller.signal).catch((err: unknown) => fail(controller.signal.aborted ? 'timeout' : reasonOf(err))),
+      deadline,
+    ]);
+    return { ...verdict, durationMs: Math.round((performance.now() - started) * 10) / 10 };
+  } finally {
+    if (timer) clearTimeout(timer);
+    outer.removeEventListener('abort', abort);
+    controller.abort();
+  }
+}
+
+/**
+ * Compiles ldirectord's `receive` (a Perl regular expression) for JavaScript. Perl's common syntax is the same;
+ * `undefined` when the pattern is empty (no content check).
+ */
+export function receivePattern(receive: string): RegExp | undefined {
+  if (receive === '') return undefined;
+  try {
+    return new RegExp(receive);
+  } catch {
+    return new RegExp(receive.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  }
+}

@@ -1,0 +1,58 @@
+// Health-check contracts: what one check of one real server needs, and what it returns.
+import type { CheckService, CheckType, HttpMethod, VirtualProtocol } from '../model';
+
+/** Everything one check of one real server needs, resolved from the configuration. */
+export interface CheckJob {
+  readonly type: CheckType;
+  /** Negotiate protocol (`service=`). */
+  readonly service: CheckService;
+  /** Real server address (numeric; IPv6 without brackets). */
+  readonly address: string;
+  readonly family: 'inet' | 'inet6';
+  /** Port probed: `checkport`, else the real port, else the service's well-known port. */
+  readonly port: number;
+  /** Virtual service protocol: `udp` turns `connect` into `ping` and selects UDP for dns/sip/simpletcp. */
+  readonly protocol: VirtualProtocol;
+  /** For external checks: the virtual address (or fwmark) and port, and the real's configured port. */
+  readonly virtualHost: string;
+  readonly virtualPort: number;
+  readonly realPort: number;
+  /** Request path / URL / query / payload (per-real value when the real line has one). */
+  readonly request: string;
+  /** Expected answer (a regular expression in ldirectord's Perl syntax, mostly compatible with JS). */
+  readonly receive: string;
+  readonly httpMethod: HttpMethod;
+  /** HTTP Host header; undefined = the real's address. */
+  readonly httpHost?: string;
+  readonly login: string;
+  readonly passwd: string;
+  readonly database: string;
+  readonly secret: string;
+  /** External check command. */
+  readonly command: string;
+  /** ICMP attempts (`checkcount`). */
+  readonly pingCount: number;
+  /** Milliseconds for connect/ping/external (and ldap/radius, as ldirectord). */
+  readonly checkTimeoutMs: number;
+  /** Milliseconds for negotiate checks. */
+  readonly negotiateTimeoutMs: number;
+  /** Verify TLS certificates against this CA bundle (PEM); undefined = no verification, as ldirectord. */
+  readonly tlsCa?: string;
+}
+
+/** Outcome of one check: up or down, with a short reason for people (`refused`, `timeout`, `status 503`, ...). */
+export interface CheckResult {
+  readonly up: boolean;
+  readonly reason: string;
+  /** Milliseconds the check took. */
+  readonly durationMs: number;
+}
+
+/**
+ * Runs one check. Must never throw or reject: every failure is a `CheckResult` with `up: false`. Must stop work and
+ * resolve promptly when `signal` aborts (the scheduler aborts at the check's timeout).
+ */
+export type Checker = (job: CheckJob, signal: AbortSignal) => Promise<CheckResult>;
+
+/** Checkers by negotiate service or check type. */
+export type CheckerTable = Readonly<Partial<Record<CheckService | 'connect' | 'ping' | 'external', Checker>>>;
