@@ -20,11 +20,7 @@ export function systemClock(): Clock {
   return {
     now: () => Date.now(),
     monotonic: () => performance.now(),
-    setTimeout: (fn, ms) => {
-      const t = setTimeout(fn, ms);
-      t.unref?.();
-      return t;
-    },
+    setTimeout: (fn, ms) => setTimeout(fn, ms),
     clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
   };
 }
