@@ -2,15 +2,25 @@
 # Installs the Debian packages that ldir's test tiers use; idempotent. Without root or apt-get it only reports
 # which tiers will be skipped (each such test says so itself).
 set -u
+# Differential tier: Debian's ldirectord 4.12 (+ ipvsadm); name lookups isolated with unshare (util-linux).
+# Check tier: real protocol servers the checkers are tested against, run by the tests on loopback only.
+packages=(ldirectord util-linux openssl dnsmasq opensmtpd dovecot-imapd dovecot-pop3d vsftpd slapd ldap-utils
+  mariadb-server postgresql freeradius)
 need=()
-[ -x /usr/sbin/ldirectord ] || need+=(ldirectord)      # differential tier: Debian's ldirectord 4.12 (+ ipvsadm)
-command -v unshare >/dev/null 2>&1 || need+=(util-linux) # name lookups isolated in a fresh network namespace
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
+done
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "provision: installing ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null \
-      || echo "provision: could not install ${need[*]}; the tiers that need them will be skipped"
+    # The same lock as test/helpers/system.ts ensurePackages; policy-rc.d keeps apt from starting the daemons.
+    flock /var/lock/ldir-test-apt.lock sh -c '
+      printf "#!/bin/sh\nexit 101\n" > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+      apt-get update -qq >/dev/null
+      apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends "$@" >/dev/null; rc=$?
+      rm -f /usr/sbin/policy-rc.d; exit $rc' sh "${need[@]}" \
+      || echo "provision: could not install ${need[*]}; the tiers that need them will report it"
   else
     echo "provision: not root or no apt-get: tiers needing ${need[*]} will be skipped"
   fi

@@ -6,6 +6,9 @@ import { runCheck } from './check-command';
 import { runConvert } from './convert-command';
 import { ExitCode } from './exit-codes';
 import { parseIpvsArgs, runIpvs } from './ipvs-command';
+import { runProbe } from './probe-command';
+import { defaultCheckers } from '../checks/registry';
+import { unsupportedService } from '../checks/support';
 import type { CliIo } from './io';
 import { LDIRECTORD_ACTIONS, runLdirectordAction, type LdirectordAction } from './ldirectord-actions';
 
@@ -13,6 +16,8 @@ import { LDIRECTORD_ACTIONS, runLdirectordAction, type LdirectordAction } from '
 export const USAGE = `Usage:
   ldir check [CONFIG] [--json]            validate a configuration (exit 0 valid, 2 invalid)
   ldir convert FILE --to yaml|cf [-o OUT] write one configuration form from the other
+  ldir probe [CONFIG] [--virtual VIP:PORT] [--json]
+                                          run every configured check once, now (exit 0 all up, 1 any down)
   ldir ipvs [--ipvs=auto|netlink|ipvsadm|memory] [list|info] [--json]
                                           the kernel IPVS table (or version) as ldir reads it
   ldir [-d|--debug] [CONFIG] start|stop|restart|try-restart|reload|force-reload|status
@@ -69,6 +74,28 @@ async function convert(args: string[], io: CliIo): Promise<number> {
   return runConvert({ file: positional[0] as string, to, ...(output !== undefined ? { output } : {}) }, io);
 }
 
+/** Parses `probe` arguments and runs it with every checker of this build. */
+async function probe(args: string[], io: CliIo): Promise<number> {
+  let json = false;
+  let virtual: string | undefined;
+  const positional: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === '--json') json = true;
+    else if (a === '--virtual') {
+      if (i + 1 >= args.length) return usageError(io, '--virtual needs VIP:PORT');
+      virtual = args[++i];
+    } else if (a.startsWith('--virtual=')) virtual = a.slice(10);
+    else if (a.startsWith('-')) return usageError(io, `unknown option for probe: ${a}`);
+    else positional.push(a);
+  }
+  if (positional.length > 1) return usageError(io, 'probe takes at most one configuration');
+  return runProbe({
+    json, checkers: defaultCheckers(), unsupported: unsupportedService,
+    ...(virtual !== undefined ? { virtual } : {}), ...(positional[0] !== undefined ? { config: positional[0] } : {}),
+  }, io);
+}
+
 /** Parses ldirectord's `[-d] [--] [CONFIG] ACTION`. */
 async function ldirectordStyle(args: string[], io: CliIo): Promise<number> {
   let debug = false;
@@ -102,6 +129,7 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     }
     if (first === 'check') return await check(rest, io);
     if (first === 'convert') return await convert(rest, io);
+    if (first === 'probe') return await probe(rest, io);
     if (first === 'ipvs') {
       const parsed = parseIpvsArgs(rest);
       return typeof parsed === 'string' ? usageError(io, parsed) : await runIpvs(parsed, io);

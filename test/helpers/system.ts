@@ -1,5 +1,5 @@
 // Test helpers for loopback integration tests: Debian packages installed on demand, free ports, waiting for servers.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 
@@ -17,19 +17,18 @@ export function ensurePackages(packages: readonly string[], probe: (pkg: string)
   if (missing.length === 0) return undefined;
   if (process.getuid?.() !== 0) return `needs Debian packages ${missing.join(' ')} (run as root to install them)`;
   if (!existsSync('/usr/bin/apt-get')) return `needs Debian packages ${missing.join(' ')} (no apt-get here)`;
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive', RUNLEVEL: '1' };
-  // policy-rc.d 101 keeps apt from starting the daemons it installs: tests start their own on loopback.
-  execFileSync('sh', ['-c', 'printf "#!/bin/sh\\nexit 101\\n" > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d']);
-  try {
-    if (!aptUpdated) {
-      spawnSync('apt-get', ['update', '-qq'], { env, stdio: 'ignore', timeout: 300_000 });
-      aptUpdated = true;
-    }
-    const r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env, encoding: 'utf8', timeout: 900_000 });
-    if (r.status !== 0) return `apt-get install ${missing.join(' ')} failed: ${(r.stderr || r.stdout || '').trim().split('\n').slice(-3).join(' ')}`;
-  } finally {
-    execFileSync('rm', ['-f', '/usr/sbin/policy-rc.d']);
-  }
+  // One installer at a time across test processes (flock), dpkg's own lock waited for, and policy-rc.d (exit 101)
+  // keeping apt from starting the daemons it installs: tests start their own, on loopback only.
+  const script = `
+    printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    ${aptUpdated ? '' : 'apt-get update -qq >/dev/null 2>&1'}
+    apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends "$@"; rc=$?
+    rm -f /usr/sbin/policy-rc.d; exit $rc`;
+  const r = spawnSync('flock', ['/var/lock/ldir-test-apt.lock', 'sh', '-c', script, 'sh', ...missing], {
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, encoding: 'utf8', timeout: 900_000,
+  });
+  aptUpdated = true;
+  if (r.status !== 0) return `apt-get install ${missing.join(' ')} failed: ${(r.stderr || r.stdout || '').trim().split('\n').slice(-3).join(' ')}`;
   const still = missing.filter((p) => !probe(p));
   return still.length ? `packages still missing after apt-get: ${still.join(' ')}` : undefined;
 }
