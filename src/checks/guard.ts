@@ -46,6 +46,10 @@ export function reasonOf(err: unknown): string {
   return message.split('\n')[0]?.slice(0, 200) || 'error';
 }
 
+/** Abort reasons made once: `abort()` without a reason builds a DOMException (with a stack) every time. */
+const TIMED_OUT = Object.freeze({ name: 'TimeoutError', message: 'check timed out' });
+const FINISHED = Object.freeze({ name: 'AbortError', message: 'check finished' });
+
 /**
  * Runs a checker body under a timeout: the body gets a signal that aborts at `timeoutMs` or when `outer` aborts;
  * whatever happens (throw, reject, abort, hang past the deadline) the result is a CheckResult, never an exception.
@@ -55,13 +59,13 @@ export async function guardCheck(
 ): Promise<CheckResult> {
   const started = performance.now();
   const controller = new AbortController();
-  const abort = (): void => controller.abort();
+  const abort = (): void => controller.abort(TIMED_OUT);
   if (outer.aborted) abort();
   else outer.addEventListener('abort', abort, { once: true });
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<CheckVerdict>((resolve) => {
     timer = setTimeout(() => {
-      controller.abort();
+      controller.abort(TIMED_OUT);
       resolve(fail('timeout'));
     }, Math.max(1, timeoutMs));
   });
@@ -74,7 +78,7 @@ export async function guardCheck(
   } finally {
     if (timer) clearTimeout(timer);
     outer.removeEventListener('abort', abort);
-    controller.abort();
+    controller.abort(FINISHED);
   }
 }
 

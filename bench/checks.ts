@@ -1,0 +1,214 @@
+// Check scheduler benchmark: 10,000 real servers on 127.0.x.y checked every second (connect, then http) against one
+// HTTP server in a child process; prints throughput, CPU per check, start lateness, RSS and dead-server detection.
+// Traffic only goes to 127.0.0.0/8. Run with `npm run bench:checks` (raises the fd limit first). Environment:
+// BENCH_REALS (10000), BENCH_RUN_MS per type (15000), BENCH_TYPES (connect,http), BENCH_CHECKER (ldir | raw | noop),
+// BENCH_DEBUG=1 (progress on stderr).
+import { fork, type ChildProcess } from 'node:child_process';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { systemClock } from '../src/clock';
+import { connectCheck } from '../src/checks/connect';
+import { createHttpChecker } from '../src/checks/http';
+import { checkIdentity, realKey, type CheckTarget } from '../src/checks/jobs';
+import { CheckScheduler, type CheckRecord, type HealthTransition } from '../src/checks/scheduler';
+import type { CheckJob, Checker } from '../src/checks/types';
+
+const REALS = Number(process.env['BENCH_REALS'] ?? 10_000);
+const RUN_MS = Number(process.env['BENCH_RUN_MS'] ?? 15_000);
+const WARMUP_MS = 2_000;
+const INTERVAL_MS = 1_000;
+const KILL_AT_MS = Math.max(WARMUP_MS + 1_000, RUN_MS - 5_000);
+const DETECT_SLACK_MS = 50;
+/** `ldir` (default): src/checks/connect.ts and http.ts; `raw`: {@link rawChecker}; `noop`: the scheduler alone. */
+const CHECKER = process.env['BENCH_CHECKER'] ?? 'ldir';
+const HARD_LIMIT_MS = 4 * RUN_MS + 60_000;
+
+type Kind = 'connect' | 'http';
+
+/**
+ * Minimal checkers (BENCH_CHECKER=raw) to tell the scheduler's own cost from the checkers': a bare TCP connect, and
+ * one HTTP/1.0 GET over a raw socket (status line must be 2xx).
+ */
+function rawChecker(kind: Kind): Checker {
+  return (job, signal) => new Promise((resolve) => {
+    const started = performance.now();
+    const socket = net.connect(job.port, job.address);
+    let data = '';
+    const done = (up: boolean, reason: string): void => {
+      signal.removeEventListener('abort', onAbort);
+      socket.destroy();
+      resolve({ up, reason, durationMs: performance.now() - started });
+    };
+    const onAbort = (): void => done(false, 'timeout');
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.once('error', (err: NodeJS.ErrnoException) => done(false, err.code ?? err.message));
+    socket.once('connect', () => {
+      if (kind === 'connect') return done(true, 'connected');
+      socket.write(`GET ${job.request} HTTP/1.0\r\nHost: ${job.address}\r\n\r\n`);
+      return undefined;
+    });
+    socket.on('data', (chunk: Buffer) => { data += chunk.toString('latin1'); });
+    socket.once('end', () => done(/^HTTP\/1\.[01] 2\d\d /.test(data) && data.includes(job.receive), data.slice(0, 12)));
+  });
+}
+
+/** Child mode: one HTTP server on 0.0.0.0 (answers every 127/8 address; the bench never connects elsewhere). */
+function serve(): void {
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2', connection: 'close' });
+    res.end('ok');
+  });
+  server.on('connection', (s) => s.on('error', () => undefined));
+  server.listen({ port: 0, host: '0.0.0.0', backlog: 4096 }, () => {
+    process.send?.({ port: (server.address() as AddressInfo).port });
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+function startServerProcess(): Promise<{ child: ChildProcess; port: number }> {
+  const child = fork(__filename, ['--serve'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('message', (m) => resolve({ child, port: (m as { port: number }).port }));
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+}
+
+/** The i-th real server address: 127.0.1.1 .. 127.0.40.250 for 10,000 reals. */
+function address(i: number): string {
+  return `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`;
+}
+
+function target(kind: Kind, addr: string, port: number): CheckTarget {
+  const job: CheckJob = {
+    type: kind === 'connect' ? 'connect' : 'negotiate', service: 'http', address: addr, family: 'inet', port,
+    protocol: 'tcp', virtualHost: '127.255.0.1', virtualPort: 80, realPort: port, request: '/', receive: 'ok',
+    httpMethod: 'GET', login: '', passwd: '', database: '', secret: '', command: '', pingCount: 1,
+    checkTimeoutMs: 5_000, negotiateTimeoutMs: 5_000,
+  };
+  const counting = { connectsBetweenNegotiates: 0, failureCount: 1, intervalMs: INTERVAL_MS };
+  return {
+    identity: checkIdentity(job, counting), job, ...counting,
+    members: [{ virtualId: 'tcp:127.255.0.1:80', realKey: realKey(addr, port) }],
+  };
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface Figures {
+  perS: number;
+  cpuSPerS: number;
+  cpuUsPerCheck: number;
+  p50: number;
+  p99: number;
+  rssMb: number;
+  failures: number;
+  detectMs: number;
+  afterCheckStartMs: number;
+}
+
+async function runType(kind: Kind, port: number): Promise<Figures> {
+  const checker: Checker = CHECKER === 'noop' ? async () => ({ up: true, reason: 'noop', durationMs: 0 })
+    : CHECKER === 'raw' ? rawChecker(kind) : kind === 'connect' ? connectCheck : createHttpChecker();
+  // The victim: its own listener on 127.0.250.1, closed mid-run (then: connection refused).
+  const victim = http.createServer((_req, res) => res.end('ok'));
+  await new Promise<void>((r) => victim.listen(0, '127.0.250.1', r));
+  const victimTarget = target(kind, '127.0.250.1', (victim.address() as AddressInfo).port);
+  const targets = [...Array.from({ length: REALS }, (_, i) => target(kind, address(i), port)), victimTarget];
+
+  let measuring = false;
+  const late: number[] = [];
+  let checks = 0;
+  let failures = 0;
+  let victimDown: { at: number } | undefined;
+  let victimFailStart: number | undefined;
+  const onCheck = (r: CheckRecord): void => {
+    if (r.identity === victimTarget.identity && !r.result.up && victimFailStart === undefined) victimFailStart = r.startedAt;
+    if (!measuring) return;
+    checks++;
+    if (!r.result.up) failures++;
+    late.push(r.startedAt - r.scheduledAt);
+  };
+  const onTransition = (t: HealthTransition): void => {
+    if (t.identity === victimTarget.identity && t.to === 'down') victimDown = { at: performance.now() };
+  };
+  const scheduler = new CheckScheduler({ clock: systemClock(), run: (job, _k, signal) => checker(job, signal), onCheck, onTransition });
+  const started = performance.now();
+  scheduler.sync(targets);
+
+  await sleep(WARMUP_MS);
+  measuring = true;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let rss = 0;
+  let killedAt = 0;
+  for (let i = 0; i < RUN_MS / 250 && performance.now() - started < RUN_MS; i++) {
+    await sleep(250);
+    rss = Math.max(rss, process.memoryUsage().rss);
+    if (process.env['BENCH_DEBUG']) console.error(`t=${Math.round(performance.now() - started)} checks=${checks} rss=${Math.round(rss / 2 ** 20)}`);
+    if (!killedAt && performance.now() - started >= KILL_AT_MS) {
+      killedAt = performance.now();
+      victim.close();
+      victim.closeAllConnections();
+    }
+  }
+  const cpu = process.cpuUsage(cpu0);
+  const seconds = (performance.now() - t0) / 1000;
+  measuring = false;
+  scheduler.stop();
+  victim.close();
+  const sorted = Float64Array.from(late).sort();
+  return {
+    perS: checks / seconds,
+    cpuSPerS: (cpu.user + cpu.system) / 1e6 / seconds,
+    cpuUsPerCheck: (cpu.user + cpu.system) / Math.max(1, checks),
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    rssMb: rss / 2 ** 20,
+    failures,
+    detectMs: victimDown ? victimDown.at - killedAt : NaN,
+    afterCheckStartMs: victimDown && victimFailStart !== undefined ? victimDown.at - victimFailStart : NaN,
+  };
+}
+
+async function main(): Promise<void> {
+  const hardStop = setTimeout(() => {
+    console.error('bench: hard time limit reached');
+    process.exit(1);
+  }, HARD_LIMIT_MS);
+  hardStop.unref();
+  const { child, port } = await startServerProcess();
+  const lines: string[] = [];
+  try {
+    const kinds = (process.env['BENCH_TYPES'] ?? 'connect,http').split(',').filter((k): k is Kind => k === 'connect' || k === 'http');
+    for (const kind of kinds) {
+      const f = await runType(kind, port);
+      const r = (x: number, d = 1): string => x.toFixed(d);
+      console.log(`${kind}: ${r(f.perS, 0)} checks/s (target ${REALS}/s), ${f.failures} failed, cpu ${r(f.cpuSPerS, 2)} s/s = ${r(f.cpuUsPerCheck)} us/check, `
+        + `start lateness p50 ${r(f.p50, 2)} ms p99 ${r(f.p99, 2)} ms, rss ${r(f.rssMb, 0)} MB`);
+      const ok = f.detectMs <= INTERVAL_MS + DETECT_SLACK_MS;
+      if (CHECKER !== 'noop') console.log(`${kind}: dead server (refused) down ${r(f.detectMs)} ms after it died, ${r(f.afterCheckStartMs)} ms after its failing check started `
+        + `(limit ${INTERVAL_MS + DETECT_SLACK_MS} ms: ${ok ? 'ok' : 'MISSED'})`);
+      lines.push(`checks type=${kind}${CHECKER === 'ldir' ? '' : ` checker=${CHECKER}`} reals=${REALS} per_s=${r(f.perS, 0)} cpu_s_per_s=${r(f.cpuSPerS, 3)} cpu_us_per_check=${r(f.cpuUsPerCheck)} `
+        + `p50_late_ms=${r(f.p50, 2)} p99_late_ms=${r(f.p99, 2)} rss_mb=${r(f.rssMb, 0)} detect_ms=${r(f.detectMs)}`);
+      await sleep(1000);
+    }
+  } finally {
+    child.disconnect();
+    child.kill();
+  }
+  for (const line of lines) console.log(line);
+}
+
+if (process.argv.includes('--serve')) serve();
+else {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

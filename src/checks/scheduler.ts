@@ -1,0 +1,351 @@
+// Runs every check target on its own timer, counts failures, and emits health transitions only when health changes.
+import type { Clock, TimerHandle } from '../clock';
+import type { Logger } from '../log';
+import { reasonOf } from './guard';
+import { checkDeadlineMs, type CheckMember, type CheckTarget } from './jobs';
+import type { MaintenanceProbe } from './maintenance';
+import type { CheckJob, CheckResult } from './types';
+
+/** Health of a real server as the checks see it. */
+export type Health = 'up' | 'down' | 'unknown';
+
+/** Which check a round runs: `negotiate` uses `negotiatetimeout`; everything else (connect, ping, external) `checktimeout`. */
+export type CheckKind = 'negotiate' | 'connect';
+
+/**
+ * Runs one check. Dispatches on `job.type`, except for `combined` where `kind` says which of negotiate or connect to
+ * run. Should not reject (a rejection counts as a failure); must resolve promptly once `signal` aborts.
+ */
+export type CheckRunner = (job: CheckJob, kind: CheckKind, signal: AbortSignal) => Promise<CheckResult>;
+
+/** A change of health of one (virtual service, real server) pair. */
+export interface HealthTransition {
+  readonly virtualId: string;
+  readonly realKey: string;
+  readonly identity: string;
+  readonly from: Health;
+  readonly to: Health;
+  /** Reason of the check that caused the change (`refused`, `timeout`, `maintenance`, `checktype on`, ...). */
+  readonly reason: string;
+  /** Epoch milliseconds of the change. */
+  readonly at: number;
+  /** Epoch milliseconds at which the deciding check started. */
+  readonly checkStartedAt: number;
+  readonly durationMs: number;
+  readonly consecutiveFailures: number;
+}
+
+/** One finished check round, for metrics and benchmarks. */
+export interface CheckRecord {
+  readonly identity: string;
+  readonly kind: CheckKind | 'maintenance';
+  /** Monotonic milliseconds at which the round was due. */
+  readonly scheduledAt: number;
+  /** Monotonic milliseconds at which it started. */
+  readonly startedAt: number;
+  readonly result: CheckResult;
+}
+
+/** State of one check identity, as {@link CheckScheduler.snapshot} reports it. */
+export interface IdentityStatus {
+  readonly identity: string;
+  readonly members: readonly CheckMember[];
+  readonly health: Health;
+  /** Reason of the last change of health. */
+  readonly reason: string;
+  /** Epoch milliseconds of the last change of health (or of the start of the check). */
+  readonly since: number;
+  readonly consecutiveFailures: number;
+  /** Rounds finished since the check started. */
+  readonly checks: number;
+  readonly lastResult?: CheckResult;
+  /** Epoch milliseconds at which the last finished round started. */
+  readonly lastCheckAt?: number;
+  readonly running: boolean;
+}
+
+/** Dependencies of {@link CheckScheduler}. */
+export interface SchedulerOptions {
+  readonly clock: Clock;
+  readonly run: CheckRunner;
+  /** Uniform in [0, 1); spreads first rounds over one interval. Default `Math.random`. */
+  readonly random?: () => number;
+  /** Forces a real down (reason `maintenance`) without running its check. */
+  readonly maintenance?: MaintenanceProbe;
+  /** Host names of an address for the maintenance probe (cached, never blocking). Default: none. */
+  readonly hostnames?: (address: string) => readonly string[];
+  /** Receives every change of health, once per (virtual, real) pair. Must not throw (errors are logged). */
+  readonly onTransition?: (transition: HealthTransition) => void;
+  /** Receives every finished round. */
+  readonly onCheck?: (record: CheckRecord) => void;
+  readonly logger?: Logger;
+}
+
+/** Options of {@link CheckScheduler.sync}. */
+export interface SyncOptions {
+  /** Health a new identity starts from (e.g. adopted from the kernel table); undefined = `unknown`. */
+  readonly initialHealth?: (target: CheckTarget) => Health | undefined;
+}
+
+interface Entry {
+  target: CheckTarget;
+  health: Health;
+  reason: string;
+  since: number;
+  failures: number;
+  checks: number;
+  lastResult?: CheckResult;
+  lastCheckAt?: number;
+  /** Monotonic time the next round is due. */
+  due: number;
+  timer?: TimerHandle;
+  deadline?: TimerHandle;
+  inflight?: AbortController;
+  /** ldirectord's `num_connects`: connect rounds since the last successful negotiate (combined checks). */
+  connects: number;
+  stopped: boolean;
+}
+
+const pairKey = (m: CheckMember): string => `${m.virtualId}\u0000${m.realKey}`;
+
+/**
+ * Schedules checks by identity: each runs every `intervalMs` (measured from the start of the previous round, never
+ * overlapping itself), is aborted at its timeout, and its results drive failure counting. A real is `down` after
+ * `failureCount` consecutive failures when it was up, after one failure when its health was unknown, and `up` again
+ * after one success (ldirectord has no rise count).
+ */
+export class CheckScheduler {
+  private readonly entries = new Map<string, Entry>();
+  private readonly random: () => number;
+  private readonly log: Logger | undefined;
+
+  constructor(private readonly options: SchedulerOptions) {
+    this.random = options.random ?? Math.random;
+    this.log = options.logger?.child({ module: 'checks' });
+  }
+
+  /**
+   * Applies a new set of targets: new identities start after a random offset in [0, interval); kept identities keep
+   * their state, timer and any round in flight (pairs that join one whose health is known get a transition from
+   * `unknown` at once); identities no longer present stop, aborting their round in flight.
+   */
+  sync(targets: readonly CheckTarget[], options: SyncOptions = {}): void {
+    const next = new Map<string, CheckTarget>();
+    for (const t of targets) {
+      const seen = next.get(t.identity);
+      if (!seen) next.set(t.identity, t);
+      else {
+        const keys = new Set(seen.members.map(pairKey));
+        next.set(t.identity, { ...seen, members: [...seen.members, ...t.members.filter((m) => !keys.has(pairKey(m)))] });
+      }
+    }
+    for (const [identity, entry] of this.entries) {
+      if (!next.has(identity)) {
+        this.stopEntry(entry);
+        this.entries.delete(identity);
+      }
+    }
+    for (const [identity, target] of next) {
+      const entry = this.entries.get(identity);
+      if (!entry) {
+        this.startEntry(target, options.initialHealth?.(target));
+        continue;
+      }
+      const before = new Set(entry.target.members.map(pairKey));
+      entry.target = target;
+      if (entry.health === 'unknown') continue;
+      const joined = target.members.filter((m) => !before.has(pairKey(m)));
+      const at = this.options.clock.now();
+      for (const m of joined) {
+        this.emit({
+          ...m, identity, from: 'unknown', to: entry.health, reason: entry.reason, at,
+          checkStartedAt: entry.lastCheckAt ?? at, durationMs: entry.lastResult?.durationMs ?? 0,
+          consecutiveFailures: entry.failures,
+        });
+      }
+    }
+  }
+
+  /** State of every identity, in start order. */
+  snapshot(): IdentityStatus[] {
+    return [...this.entries.values()].map((e) => ({
+      identity: e.target.identity,
+      members: e.target.members,
+      health: e.health,
+      reason: e.reason,
+      since: e.since,
+      consecutiveFailures: e.failures,
+      checks: e.checks,
+      ...(e.lastResult ? { lastResult: e.lastResult } : {}),
+      ...(e.lastCheckAt !== undefined ? { lastCheckAt: e.lastCheckAt } : {}),
+      running: e.inflight !== undefined,
+    }));
+  }
+
+  /** Stops every check and aborts rounds in flight. */
+  stop(): void {
+    for (const entry of this.entries.values()) this.stopEntry(entry);
+    this.entries.clear();
+  }
+
+  private startEntry(target: CheckTarget, initial: Health | undefined): void {
+    const clock = this.options.clock;
+    const entry: Entry = {
+      target, health: initial ?? 'unknown', reason: initial ? 'adopted' : 'not checked yet', since: clock.now(),
+      failures: 0, checks: 0, due: 0, connects: Number.POSITIVE_INFINITY, stopped: false,
+    };
+    this.entries.set(target.identity, entry);
+    const type = target.job.type;
+    if (type === 'on' && entry.health !== 'up') {
+      this.change(entry, 'up', { up: true, reason: 'checktype on', durationMs: 0 }, clock.now());
+    }
+    // `on` and `off` run no check; with a maintenance directory they still take rounds to look for its files.
+    if ((type === 'on' || type === 'off') && !this.options.maintenance) return;
+    const offset = Math.min(target.intervalMs - 1, Math.floor(this.random() * target.intervalMs));
+    entry.due = clock.monotonic() + Math.max(0, offset);
+    entry.timer = clock.setTimeout(() => this.round(entry), Math.max(0, offset));
+  }
+
+  private stopEntry(entry: Entry): void {
+    entry.stopped = true;
+    if (entry.timer !== undefined) this.options.clock.clearTimeout(entry.timer);
+    if (entry.deadline !== undefined) this.options.clock.clearTimeout(entry.deadline);
+    entry.timer = undefined;
+    entry.deadline = undefined;
+    entry.inflight?.abort();
+    entry.inflight = undefined;
+  }
+
+  private round(entry: Entry): void {
+    entry.timer = undefined;
+    if (entry.stopped) return;
+    const clock = this.options.clock;
+    const { job } = entry.target;
+    const scheduledAt = entry.due;
+    const startedAt = clock.monotonic();
+    const startedWall = clock.now();
+    const maintenance = this.options.maintenance;
+    if (maintenance && maintenance(job.address, job.realPort, this.options.hostnames?.(job.address) ?? [])) {
+      this.finish(entry, 'maintenance', scheduledAt, startedAt, startedWall, { up: false, reason: 'maintenance', durationMs: 0 });
+      return;
+    }
+    if (job.type === 'on' || job.type === 'off') {
+      // Out of maintenance: `on` is up again; `off` keeps whatever it had.
+      if (job.type === 'on' && entry.health !== 'up') this.change(entry, 'up', { up: true, reason: 'checktype on', durationMs: 0 }, startedWall);
+      this.scheduleNext(entry, scheduledAt, startedAt);
+      return;
+    }
+    const kind = this.kindOf(entry);
+    const controller = new AbortController();
+    entry.inflight = controller;
+    let settled = false;
+    const settle = (result: CheckResult): void => {
+      if (settled) return;
+      settled = true;
+      if (entry.inflight !== controller || entry.stopped) return;
+      entry.inflight = undefined;
+      if (entry.deadline !== undefined) clock.clearTimeout(entry.deadline);
+      entry.deadline = undefined;
+      this.finish(entry, kind, scheduledAt, startedAt, startedWall, result);
+    };
+    entry.deadline = clock.setTimeout(() => {
+      entry.deadline = undefined;
+      controller.abort();
+      settle({ up: false, reason: 'timeout', durationMs: Math.round(clock.monotonic() - startedAt) });
+    }, Math.max(1, checkDeadlineMs(job, kind)));
+    let pending: Promise<CheckResult>;
+    try {
+      pending = Promise.resolve(this.options.run(job, kind, controller.signal));
+    } catch (err) {
+      pending = Promise.reject(err);
+    }
+    pending.then(settle, (err: unknown) => settle({
+      up: false, reason: controller.signal.aborted ? 'timeout' : reasonOf(err), durationMs: Math.round(clock.monotonic() - startedAt),
+    }));
+  }
+
+  /** ldirectord's `num_connects`: combined checks negotiate first, after N good connects, and after a failed connect. */
+  private kindOf(entry: Entry): CheckKind {
+    const { job, connectsBetweenNegotiates } = entry.target;
+    if (job.type === 'negotiate') return 'negotiate';
+    if (job.type === 'combined') return entry.connects >= connectsBetweenNegotiates ? 'negotiate' : 'connect';
+    return 'connect';
+  }
+
+  private finish(
+    entry: Entry, kind: CheckKind | 'maintenance', scheduledAt: number, startedAt: number, startedWall: number, result: CheckResult,
+  ): void {
+    if (entry.target.job.type === 'combined' && kind !== 'maintenance') {
+      if (kind === 'negotiate') {
+        if (result.up) entry.connects = 0;
+      } else {
+        entry.connects = result.up ? entry.connects + 1 : Number.POSITIVE_INFINITY;
+      }
+    }
+    entry.checks++;
+    entry.lastResult = result;
+    entry.lastCheckAt = startedWall;
+    this.count(entry, result, kind === 'maintenance', startedWall);
+    this.log?.debug({ identity: entry.target.identity, kind, up: result.up, reason: result.reason, ms: result.durationMs }, 'check');
+    if (this.options.onCheck) {
+      try {
+        this.options.onCheck({ identity: entry.target.identity, kind, scheduledAt, startedAt, result });
+      } catch (err) {
+        this.log?.error({ err: reasonOf(err) }, 'check listener failed');
+      }
+    }
+    if (!entry.stopped) this.scheduleNext(entry, scheduledAt, startedAt);
+  }
+
+  private count(entry: Entry, result: CheckResult, forced: boolean, startedWall: number): void {
+    if (result.up) {
+      entry.failures = 0;
+      if (entry.health !== 'up') this.change(entry, 'up', result, startedWall);
+      return;
+    }
+    entry.failures++;
+    if (entry.health === 'down') return;
+    if (forced || entry.health === 'unknown' || entry.failures >= entry.target.failureCount) {
+      this.change(entry, 'down', result, startedWall);
+      return;
+    }
+    this.log?.info({
+      identity: entry.target.identity, reason: result.reason, failures: entry.failures, failureCount: entry.target.failureCount,
+    }, 'soft failure');
+  }
+
+  private change(entry: Entry, to: Health, result: CheckResult, checkStartedAt: number): void {
+    const from = entry.health;
+    const at = this.options.clock.now();
+    entry.health = to;
+    entry.reason = result.reason;
+    entry.since = at;
+    for (const m of entry.target.members) {
+      this.emit({
+        ...m, identity: entry.target.identity, from, to, reason: result.reason, at, checkStartedAt,
+        durationMs: result.durationMs, consecutiveFailures: entry.failures,
+      });
+    }
+  }
+
+  private emit(t: HealthTransition): void {
+    this.log?.info({ vs: t.virtualId, rs: t.realKey, from: t.from, to: t.to, reason: t.reason }, 'health transition');
+    if (!this.options.onTransition) return;
+    try {
+      this.options.onTransition(t);
+    } catch (err) {
+      this.log?.error({ err: reasonOf(err) }, 'transition listener failed');
+    }
+  }
+
+  /** Next round: one interval after the previous one was due (re-anchored after a long stall), never before now. */
+  private scheduleNext(entry: Entry, scheduledAt: number, startedAt: number): void {
+    const clock = this.options.clock;
+    const interval = entry.target.intervalMs;
+    const base = startedAt - scheduledAt >= interval ? startedAt : scheduledAt;
+    const now = clock.monotonic();
+    const due = Math.max(base + interval, now);
+    entry.due = due;
+    entry.timer = clock.setTimeout(() => this.round(entry), due - now);
+  }
+}

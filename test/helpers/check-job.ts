@@ -1,0 +1,84 @@
+// Test helpers for checkers: a CheckJob with sensible defaults, loopback servers, and timing assertions.
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import type { CheckJob, CheckResult } from '../../src/checks/types';
+
+/** A CheckJob for 127.0.0.1 with short timeouts; override what the test needs. */
+export function makeJob(overrides: Partial<CheckJob> = {}): CheckJob {
+  const address = overrides.address ?? '127.0.0.1';
+  return {
+    type: 'negotiate',
+    service: 'none',
+    address,
+    family: net.isIPv6(address) ? 'inet6' : 'inet',
+    port: 0,
+    protocol: 'tcp',
+    virtualHost: '192.0.2.10',
+    virtualPort: 80,
+    realPort: 0,
+    request: '/',
+    receive: '',
+    httpMethod: 'GET',
+    login: '',
+    passwd: '',
+    database: '',
+    secret: '',
+    command: '',
+    pingCount: 1,
+    checkTimeoutMs: 1000,
+    negotiateTimeoutMs: 1000,
+    ...overrides,
+  };
+}
+
+/** A signal that never aborts. */
+export const NEVER = new AbortController().signal;
+
+/** Asserts a result: up or down, a reason matching `reason`, and a duration below `maxMs` (and above `minMs`). */
+export function assertResult(r: CheckResult, up: boolean, reason: RegExp, maxMs: number, minMs = 0): void {
+  assert.equal(r.up, up, `expected ${up ? 'up' : 'down'}, got ${JSON.stringify(r)}`);
+  assert.match(r.reason, reason);
+  assert.ok(r.durationMs <= maxMs, `took ${r.durationMs} ms, more than ${maxMs} ms`);
+  assert.ok(r.durationMs >= minMs, `took ${r.durationMs} ms, less than ${minMs} ms`);
+}
+
+/** Starts `server` on `host`, port 0, and resolves with the port. */
+export function listen(server: net.Server, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const addr = server.address();
+      if (typeof addr === 'object' && addr) resolve(addr.port);
+      else reject(new Error('no port'));
+    });
+  });
+}
+
+/** A TCP server that accepts and stays silent; its sockets are destroyed when it closes. */
+export function silentServer(): net.Server {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => undefined);
+    s.on('close', () => sockets.delete(s));
+  });
+  server.on('close', () => {
+    for (const s of sockets) s.destroy();
+  });
+  return server;
+}
+
+/** Closes a server, destroying its open connections. */
+export function closeServer(server: net.Server): Promise<void> {
+  const withAll = server as net.Server & { closeAllConnections?: () => void };
+  withAll.closeAllConnections?.();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** A loopback TCP port that refuses connections (nothing listens there right now). */
+export async function refusedPort(host = '127.0.0.1'): Promise<number> {
+  const s = net.createServer();
+  const port = await listen(s, host);
+  await closeServer(s);
+  return port;
+}
