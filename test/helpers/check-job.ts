@@ -42,8 +42,20 @@ export function assertResult(r: CheckResult, up: boolean, reason: RegExp, maxMs:
   assert.ok(r.durationMs >= minMs, `took ${r.durationMs} ms, less than ${minMs} ms`);
 }
 
-/** Starts `server` on `host`, port 0, and resolves with the port. */
+const open = new WeakMap<net.Server, Set<net.Socket>>();
+
+/** Starts `server` on `host`, port 0, and resolves with the port; its connections are tracked for {@link closeServer}. */
 export function listen(server: net.Server, host: string): Promise<number> {
+  const sockets = new Set<net.Socket>();
+  open.set(server, sockets);
+  server.on('connection', (s: net.Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  server.on('secureConnection', (s: net.Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, host, () => {
@@ -54,24 +66,16 @@ export function listen(server: net.Server, host: string): Promise<number> {
   });
 }
 
-/** A TCP server that accepts and stays silent; its sockets are destroyed when it closes. */
+/** A TCP server that accepts and stays silent. */
 export function silentServer(): net.Server {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((s) => {
-    sockets.add(s);
+  return net.createServer((s) => {
     s.on('error', () => undefined);
-    s.on('close', () => sockets.delete(s));
   });
-  server.on('close', () => {
-    for (const s of sockets) s.destroy();
-  });
-  return server;
 }
 
-/** Closes a server, destroying its open connections. */
+/** Closes a server started with {@link listen}, destroying its open connections. */
 export function closeServer(server: net.Server): Promise<void> {
-  const withAll = server as net.Server & { closeAllConnections?: () => void };
-  withAll.closeAllConnections?.();
+  for (const s of open.get(server) ?? []) s.destroy();
   return new Promise((resolve) => server.close(() => resolve()));
 }
 

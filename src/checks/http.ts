@@ -1,0 +1,127 @@
+// `service=http|https|http_proxy`: one request with undici (fresh connection each time, like ldirectord's LWP),
+// redirects followed for GET/HEAD up to 7 hops, a 2xx status required, then `receive` matched over the body.
+import { Agent, type Dispatcher } from 'undici';
+import { fail, guardCheck, pass, receivePattern, type CheckVerdict } from './guard';
+import { hostText, MAX_READ_BYTES } from './sockets';
+import type { Checker, CheckJob } from './types';
+
+/** Most redirects followed (LWP::UserAgent's default max_redirect). */
+export const MAX_REDIRECTS = 7;
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+/** Makes the undici dispatcher of one check for a CA bundle (undefined = no certificate verification). */
+export type DispatcherFactory = (tlsCa: string | undefined) => Dispatcher;
+
+/** Options of {@link createHttpChecker}. */
+export interface HttpCheckerOptions {
+  /** Dispatcher of one check, destroyed when the check ends; default {@link checkAgent}. */
+  readonly dispatcher?: DispatcherFactory;
+}
+
+/**
+ * A keep-alive-free undici Agent for one check. Without a CA no certificate is verified (as ldirectord); with one,
+ * the chain is verified but not the name (checks address real servers by IP, like ldirectord's verify_hostname => 0).
+ * One per check, destroyed at its end: undici reconnects eagerly after a request is cut short (a body read only up
+ * to the limit, a timeout), and only destroying the agent guarantees that no idle connection is left behind.
+ */
+export function checkAgent(tlsCa: string | undefined): Dispatcher {
+  return new Agent({
+    pipelining: 0,
+    connect: tlsCa === undefined
+      ? { rejectUnauthorized: false }
+      : { rejectUnauthorized: true, ca: tlsCa, checkServerIdentity: () => undefined },
+  });
+}
+
+/**
+ * The first URL of a check: `request` verbatim when it is an absolute http(s) URL (ldirectord's per-real URL, and
+ * always for http_proxy), else `scheme://address:port/request`.
+ */
+export function checkUrl(job: CheckJob): URL {
+  const uri = job.request.replace(/^\/+/, '');
+  if (/^https?:\/\//i.test(uri)) return new URL(uri);
+  if (job.service === 'http_proxy') throw new Error(`http_proxy needs an absolute http:// URL as request, not "${job.request}"`);
+  const scheme = job.service === 'https' ? 'https' : 'http';
+  return new URL(`${scheme}://${hostText(job.address)}:${job.port}/${uri}`);
+}
+
+/** One hop's request: where to connect, the request target and the headers. */
+interface Hop {
+  readonly origin: string;
+  readonly path: string;
+  readonly headers: Record<string, string>;
+}
+
+/** The request for `url`: direct, or through the real server as an HTTP proxy (absolute-form target). */
+function hopFor(job: CheckJob, url: URL, first: boolean): Hop {
+  const headers: Record<string, string> = { 'user-agent': 'ldir-health-check', accept: '*/*' };
+  if (job.service === 'http_proxy' && url.protocol === 'http:') {
+    headers['host'] = url.host;
+    return { origin: `http://${hostText(job.address)}:${job.port}`, path: url.href, headers };
+  }
+  // LWP drops the Host header on redirects, so only the first hop carries the virtual host.
+  if (first && job.service !== 'http_proxy') headers['host'] = job.httpHost ?? hostText(job.address);
+  return { origin: url.origin, path: `${url.pathname}${url.search}`, headers };
+}
+
+/** Reads at most {@link MAX_READ_BYTES} of a body, then drops the rest. */
+async function readBody(body: Dispatcher.ResponseData['body']): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= MAX_READ_BYTES) break;
+  }
+  body.destroy();
+  return Buffer.concat(chunks, size).subarray(0, MAX_READ_BYTES).toString('utf8');
+}
+
+/** Runs the request chain of one check and judges the final answer. */
+async function httpVerdict(job: CheckJob, dispatcher: Dispatcher, signal: AbortSignal): Promise<CheckVerdict> {
+  let url = checkUrl(job);
+  for (let hop = 0; ; hop++) {
+    const { origin, path, headers } = hopFor(job, url, hop === 0);
+    const res = await dispatcher.request({ origin, path, method: job.httpMethod, headers, signal, reset: true });
+    // Destroying an unread body (or the abort at the end of the check) makes it emit an error nobody needs.
+    res.body.on('error', () => undefined);
+    const location = res.headers['location'];
+    if (REDIRECT_STATUSES.has(res.statusCode) && typeof location === 'string') {
+      res.body.destroy();
+      if (hop >= MAX_REDIRECTS) return fail(`too many redirects (status ${res.statusCode})`);
+      const next = new URL(location, url);
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') return fail(`redirect to unsupported URL ${next.href}`);
+      url = next;
+      continue;
+    }
+    if (res.statusCode < 200 || res.statusCode > 299) {
+      res.body.destroy();
+      return fail(`status ${res.statusCode}`);
+    }
+    const pattern = receivePattern(job.receive);
+    if (!pattern) {
+      res.body.destroy();
+      return pass(`status ${res.statusCode}`);
+    }
+    const body = await readBody(res.body);
+    return pattern.test(body) ? pass(`status ${res.statusCode}, body matched`) : fail(`body did not match /${job.receive}/`);
+  }
+}
+
+/** An http/https/http_proxy checker (see {@link HttpCheckerOptions}). */
+export function createHttpChecker(options: HttpCheckerOptions = {}): Checker {
+  const makeDispatcher = options.dispatcher ?? checkAgent;
+  return (job, signal) =>
+    guardCheck(signal, job.negotiateTimeoutMs, async (s) => {
+      const dispatcher = makeDispatcher(job.tlsCa);
+      try {
+        return await httpVerdict(job, dispatcher, s);
+      } finally {
+        dispatcher.destroy().catch(() => undefined);
+      }
+    });
+}
+
+/** The default http checker (a fresh agent per check: no connection outlives its check). */
+export const httpCheck: Checker = createHttpChecker();

@@ -1,0 +1,165 @@
+// http/https/http_proxy checker against node:http(s) servers on 127.0.0.1 and ::1 (self-signed certificate made
+// with the openssl CLI): status, body match, redirects, Host header, timeouts, TLS verification, proxying.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import { checkUrl, createHttpChecker } from '../../../src/checks/http';
+import type { Checker } from '../../../src/checks/types';
+import { assertResult, closeServer, listen, makeJob, NEVER, refusedPort } from '../../helpers/check-job';
+
+const check: Checker = createHttpChecker();
+const servers: net.Server[] = [];
+const port: Record<string, number> = {};
+let connections = 0;
+let tmp = '';
+let cert = '';
+let otherCert = '';
+
+/** Routes of the test server. */
+function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
+  const url = req.url ?? '/';
+  if (url === '/ok') res.end('hello ok world\n');
+  else if (url === '/host') res.end(`host=${req.headers.host ?? ''}`);
+  else if (url === '/fail') {
+    res.statusCode = 503;
+    res.end('ok but failing');
+  } else if (url === '/redirect') {
+    res.writeHead(302, { location: '/ok' }).end();
+  } else if (url.startsWith('/chain/')) {
+    const n = Number(url.slice(7));
+    res.writeHead(301, { location: n > 0 ? `/chain/${n - 1}` : '/ok' }).end();
+  } else if (url === '/loop') {
+    res.writeHead(302, { location: '/loop' }).end();
+  } else if (url === '/slow') {
+    // never answers
+  } else if (url === '/big-late') {
+    res.write('a'.repeat(2 * 1024 * 1024));
+    res.end('needle');
+  } else if (url === '/big-early') {
+    res.write('needle');
+    res.end('a'.repeat(2 * 1024 * 1024));
+  } else if (url.startsWith('http://')) {
+    res.end(`proxied ${url} host=${req.headers.host ?? ''}`); // absolute-form target: we are the proxy
+  } else {
+    res.statusCode = 404;
+    res.end('not found');
+  }
+}
+
+function makeCert(dir: string, name: string): { key: string; cert: string } {
+  const key = path.join(dir, `${name}.key`);
+  const crt = path.join(dir, `${name}.crt`);
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', key, '-out', crt, '-days', '2', '-subj', `/CN=${name}`, '-addext', 'subjectAltName=IP:127.0.0.1,IP:::1'],
+  { stdio: 'ignore' });
+  return { key: fs.readFileSync(key, 'utf8'), cert: fs.readFileSync(crt, 'utf8') };
+}
+
+before(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-http-'));
+  const tls = makeCert(tmp, 'ldir-test');
+  cert = tls.cert;
+  otherCert = makeCert(tmp, 'other').cert;
+  for (const host of ['127.0.0.1', '::1']) {
+    const plain = http.createServer(handler);
+    plain.on('connection', () => connections++);
+    servers.push(plain);
+    port[`http ${host}`] = await listen(plain, host);
+    const secure = https.createServer({ key: tls.key, cert: tls.cert }, handler);
+    servers.push(secure);
+    port[`https ${host}`] = await listen(secure, host);
+  }
+});
+after(async () => {
+  await Promise.all(servers.map(closeServer));
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+for (const host of ['127.0.0.1', '::1']) {
+  for (const service of ['http', 'https'] as const) {
+    const job = (request: string, receive = '', extra = {}) =>
+      makeJob({ service, address: host, port: port[`${service} ${host}`] as number, request, receive, ...extra });
+
+    test(`${service} ${host}: 200 with matching body is up`, async () => {
+      assertResult(await check(job('/ok', 'ok w.rld'), NEVER), true, /status 200/, 1500);
+    });
+    test(`${service} ${host}: wrong content is down`, async () => {
+      assertResult(await check(job('/ok', 'goodbye'), NEVER), false, /^body did not match \/goodbye\/$/, 1500);
+    });
+    test(`${service} ${host}: 5xx is down even when the body matches`, async () => {
+      assertResult(await check(job('/fail', 'ok'), NEVER), false, /^status 503$/, 1500);
+    });
+    test(`${service} ${host}: a redirect is followed`, async () => {
+      assertResult(await check(job('/redirect', 'hello'), NEVER), true, /status 200/, 1500);
+    });
+    test(`${service} ${host}: a silent server times out`, async () => {
+      assertResult(await check(job('/slow', '', { negotiateTimeoutMs: 500 }), NEVER), false, /^timeout$/, 1200, 450);
+    });
+  }
+
+  test(`http ${host}: refused port is down`, async () => {
+    const r = await check(makeJob({ service: 'http', address: host, port: await refusedPort(host) }), NEVER);
+    assertResult(r, false, /^refused$/, 1500);
+  });
+}
+
+test('http: redirects are followed up to 7 hops, not 8', async () => {
+  const p = port['http 127.0.0.1'] as number;
+  assertResult(await check(makeJob({ service: 'http', port: p, request: '/chain/6' }), NEVER), true, /status 200/, 2000);
+  assertResult(await check(makeJob({ service: 'http', port: p, request: '/chain/7' }), NEVER), false, /too many redirects/, 2000);
+  assertResult(await check(makeJob({ service: 'http', port: p, request: '/loop' }), NEVER), false, /too many redirects/, 2000);
+});
+
+test('http: Host header is the virtualhost, else the address', async () => {
+  const p = port['http 127.0.0.1'] as number;
+  assertResult(await check(makeJob({ service: 'http', port: p, request: '/host', receive: '^host=www\\.example\\.org$', httpHost: 'www.example.org' }), NEVER), true, /200/, 1500);
+  assertResult(await check(makeJob({ service: 'http', port: p, request: '/host', receive: '^host=127\\.0\\.0\\.1$' }), NEVER), true, /200/, 1500);
+  const p6 = port['http ::1'] as number;
+  assertResult(await check(makeJob({ service: 'http', address: '::1', port: p6, request: '/host', receive: '^host=\\[::1\\]$' }), NEVER), true, /200/, 1500);
+});
+
+test('http: HEAD, 404, absolute per-real URL, bounded body', async () => {
+  const p = port['http 127.0.0.1'] as number;
+  assertResult(await check(makeJob({ service: 'http', port: p, request: '/ok', httpMethod: 'HEAD' }), NEVER), true, /200/, 1500);
+  assertResult(await check(makeJob({ service: 'http', port: p, request: '/nope' }), NEVER), false, /^status 404$/, 1500);
+  const absolute = `/http://127.0.0.1:${p}/ok`;
+  assertResult(await check(makeJob({ service: 'http', port: 1, request: absolute, receive: 'hello' }), NEVER), true, /200/, 1500);
+  assertResult(await check(makeJob({ service: 'http', port: p, request: '/big-early', receive: 'needle' }), NEVER), true, /200/, 3000);
+  assertResult(await check(makeJob({ service: 'http', port: p, request: '/big-late', receive: 'needle' }), NEVER), false, /did not match/, 3000);
+});
+
+test('http: every check opens one fresh connection (no keep-alive), none left behind when cut short', async () => {
+  const p = port['http 127.0.0.1'] as number;
+  const before = connections;
+  for (const request of ['/ok', '/ok', '/big-early', '/slow']) {
+    await check(makeJob({ service: 'http', port: p, request, receive: request === '/big-early' ? 'needle' : '', negotiateTimeoutMs: 300 }), NEVER);
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(connections - before, 4);
+});
+
+test('http_proxy: the real server is the proxy and request the absolute URL', async () => {
+  const p = port['http 127.0.0.1'] as number;
+  const job = makeJob({ service: 'http_proxy', port: p, request: '/http://www.example.org/index.html', receive: '^proxied http://www\\.example\\.org/index\\.html host=www\\.example\\.org$' });
+  assertResult(await check(job, NEVER), true, /200/, 1500);
+  assertResult(await check({ ...job, receive: 'nothing-like-this' }, NEVER), false, /did not match/, 1500);
+  assertResult(await check({ ...job, request: '/index.html' }, NEVER), false, /absolute/, 1500);
+});
+
+test('https: certificates are not verified without a CA; verified against tlsCa when set', async () => {
+  const p = port['https 127.0.0.1'] as number;
+  const job = makeJob({ service: 'https', port: p, request: '/ok', receive: 'hello' });
+  assertResult(await check({ ...job, tlsCa: cert }, NEVER), true, /200/, 1500);
+  assertResult(await check({ ...job, tlsCa: otherCert }, NEVER), false, /certificate|self.signed/i, 1500);
+});
+
+test('http: https URL building brackets IPv6', () => {
+  assert.equal(checkUrl(makeJob({ service: 'https', address: '::1', port: 8443, request: '/a?b=1' })).href, 'https://[::1]:8443/a?b=1');
+  assert.equal(checkUrl(makeJob({ service: 'http', port: 80, request: '/' })).href, 'http://127.0.0.1/');
+});
