@@ -1,10 +1,10 @@
 // `ldir check [CONFIG] [--json]`: parse and validate a configuration, as `ldirectord CONFIG status` would first.
 import { formatDiagnostic, type Diagnostic } from '../config/diagnostics';
-import { loadConfigFile, type LoadOptions } from '../config/load';
-import { locateConfig, type LocateOptions } from '../config/locate';
-import { isLdirError } from '../errors';
+import type { LoadOptions } from '../config/load';
+import type { LocateOptions } from '../config/locate';
 import { ExitCode } from './exit-codes';
 import type { CliIo } from './io';
+import { loadForCli } from './load-for-cli';
 import { redactSecrets } from './redact';
 
 /** Options of {@link runCheck}. */
@@ -22,21 +22,8 @@ export function printDiagnostics(io: CliIo, diagnostics: readonly Diagnostic[]):
 
 /** Validates a configuration: exit 0 when valid (warnings on stderr), 2 with every error when not, 1 when not found. */
 export async function runCheck(options: CheckOptions, io: CliIo): Promise<number> {
-  const located = locateConfig(options.config, options.locate);
-  if (!located.path) {
-    io.stderr(`ldir: configuration file ${options.config ?? 'ldirectord.cf'} not found (tried ${located.tried.join(', ')})\n`);
-    return ExitCode.FAILURE;
-  }
-  let result;
-  try {
-    result = await loadConfigFile(located.path, options.load);
-  } catch (err) {
-    if (!isLdirError(err)) throw err;
-    io.stderr(`ldir: ${err.message}\n`);
-    return ExitCode.FAILURE;
-  }
-  printDiagnostics(io, result.diagnostics);
-  if (!result.config) return ExitCode.CONFIG_ERROR;
-  if (options.json) io.stdout(`${JSON.stringify(redactSecrets(result.config), null, 2)}\n`);
+  const loaded = await loadForCli(options.config, io, options.load, options.locate);
+  if ('exitCode' in loaded) return loaded.exitCode;
+  if (options.json) io.stdout(`${JSON.stringify(redactSecrets(loaded.config), null, 2)}\n`);
   return ExitCode.OK;
 }

@@ -1,10 +1,10 @@
 // ldirectord-compatible invocation: `ldir [-d] [CONFIG] start|stop|restart|try-restart|reload|force-reload|status`.
-import { formatDiagnostic } from '../config/diagnostics';
-import { loadConfigFile, type LoadOptions } from '../config/load';
-import { locateConfig, type LocateOptions } from '../config/locate';
+import type { LoadOptions } from '../config/load';
+import type { LocateOptions } from '../config/locate';
 import { pidFilePath, readPidState } from '../system/pid-file';
 import { ExitCode } from './exit-codes';
 import type { CliIo } from './io';
+import { loadForCli } from './load-for-cli';
 
 /** The actions ldirectord accepts. */
 export const LDIRECTORD_ACTIONS = ['start', 'stop', 'restart', 'try-restart', 'reload', 'force-reload', 'status'] as const;
@@ -27,14 +27,9 @@ export interface ActionOptions {
  * every action; unlike ldirectord a broken configuration never touches the running daemon's pid file.
  */
 export async function runLdirectordAction(options: ActionOptions, io: CliIo): Promise<number> {
-  const located = locateConfig(options.config, options.locate);
-  if (!located.path) {
-    io.stderr(`ldir: Config file ${options.config ?? 'ldirectord.cf'} not found\n`);
-    return ExitCode.FAILURE;
-  }
-  const result = await loadConfigFile(located.path, { ...options.load, debug: options.debug });
-  for (const d of result.diagnostics) io.stderr(`${formatDiagnostic(d)}\n`);
-  if (!result.config) return ExitCode.CONFIG_ERROR;
+  const loaded = await loadForCli(options.config, io, { ...options.load, debug: options.debug }, options.locate);
+  if ('exitCode' in loaded) return loaded.exitCode;
+  const { located } = loaded;
   const pidFile = pidFilePath(located.name, options.runDirectory);
   const pid = readPidState(pidFile, options.procRoot);
   switch (options.action) {

@@ -2,13 +2,12 @@
 import { jobsFromConfig, checkDeadlineMs, type CheckTarget } from '../checks/jobs';
 import { runCheck } from '../checks/dispatch';
 import type { CheckerTable, CheckResult } from '../checks/types';
-import { formatDiagnostic } from '../config/diagnostics';
-import { loadConfigFile, type LoadOptions } from '../config/load';
-import { locateConfig, type LocateOptions } from '../config/locate';
-import { isLdirError } from '../errors';
+import type { LoadOptions } from '../config/load';
+import type { LocateOptions } from '../config/locate';
 import type { Config, VirtualService } from '../model';
 import { ExitCode } from './exit-codes';
 import type { CliIo } from './io';
+import { loadForCli } from './load-for-cli';
 
 /** Options of {@link runProbe}. */
 export interface ProbeOptions {
@@ -115,22 +114,9 @@ export function formatProbe(rows: readonly ProbeRow[]): string {
 
 /** `ldir probe`: exit 0 when every checked real server is up, 1 when any is down, 2 on a configuration error. */
 export async function runProbe(options: ProbeOptions, io: CliIo): Promise<number> {
-  const located = locateConfig(options.config, options.locate);
-  if (!located.path) {
-    io.stderr(`ldir: configuration file ${options.config ?? 'ldirectord.cf'} not found (tried ${located.tried.join(', ')})\n`);
-    return ExitCode.FAILURE;
-  }
-  let loaded;
-  try {
-    loaded = await loadConfigFile(located.path, options.load);
-  } catch (err) {
-    if (!isLdirError(err)) throw err;
-    io.stderr(`ldir: ${err.message}\n`);
-    return ExitCode.FAILURE;
-  }
-  for (const d of loaded.diagnostics) io.stderr(`${formatDiagnostic(d)}\n`);
-  const config = loaded.config;
-  if (!config) return ExitCode.CONFIG_ERROR;
+  const loaded = await loadForCli(options.config, io, options.load, options.locate);
+  if ('exitCode' in loaded) return loaded.exitCode;
+  const { config, located } = loaded;
   let refused = false;
   for (const v of config.virtualServices) {
     const why = options.unsupported?.(v.check.service);
