@@ -19,6 +19,19 @@ function quotedNonEmpty<K extends 'receive' | 'login' | 'passwd' | 'database' | 
 }
 
 /**
+ * Warns when a `receive` pattern (a Perl regular expression for ldirectord) is not a JavaScript one: the checks then
+ * match it as plain text.
+ */
+function warnIfNotJsRegExp(d: RawDirective, pattern: string, ctx: DirectiveContext): void {
+  if (pattern === '') return;
+  try {
+    new RegExp(pattern);
+  } catch (err) {
+    ctx.sink.warn('ignored-setting', d.pos, `receive pattern "${pattern}" is not a JavaScript regular expression (${(err as Error).message.replace(/^Invalid regular expression: /, '')}): it will be matched as plain text`, d.key);
+  }
+}
+
+/**
  * True when `keyword` (`real`/`fallback`, or their `6` forms) matches the family of the virtual section:
  * `virtual` takes the plain forms, `virtual6` the `6` forms (otherwise an error, as ldirectord).
  */
@@ -35,6 +48,7 @@ function real(keyword: 'real' | 'real6'): DirectiveHandler<VirtualDraft> {
     if (!matchesFamily(keyword, 'real', d, v, ctx)) return;
     const line = d.real ?? accept(d, parseRealLine(valueText(d)), ctx);
     if (line !== undefined) v.reals.push({ line, pos: d.pos });
+    if (line?.receive !== undefined) warnIfNotJsRegExp(d, line.receive, ctx);
   };
 }
 
@@ -60,7 +74,10 @@ export const VIRTUAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<Virtua
     if (s === '') ctx.sink.error('invalid-value', d.pos, 'no request string specified', d.key);
     else v.request = normalizeRequest(s);
   },
-  receive: quotedNonEmpty('receive', 'receive string'),
+  receive: (d, v, ctx) => {
+    quotedNonEmpty('receive', 'receive string')(d, v, ctx);
+    warnIfNotJsRegExp(d, v.receive, ctx);
+  },
   login: quotedNonEmpty('login', 'login string'),
   passwd: quotedNonEmpty('passwd', 'password'),
   database: quotedNonEmpty('database', 'database'),

@@ -270,3 +270,10 @@ describe('details ldirectord users rely on', () => {
     assert.match(warnings(r)[0]?.message ?? '', /quotes are kept/);
   });
 });
+
+test('a receive pattern JavaScript cannot compile is a warning (matched as plain text by the checks)', async () => {
+  const r = await load(vs('real=10.0.0.1:80 gate "/x","a(?<b" ', 'receive="ok(+"'));
+  assert.ok(r.config);
+  assert.deepEqual(warnings(r).map((w) => w.pos.line), [2, 3]);
+  assert.match(warnings(r)[1]?.message ?? '', /not a JavaScript regular expression/);
+});
