@@ -149,11 +149,13 @@ function addressBytes(address: string): number[] {
   return ipaddr.isValid(address) ? ipaddr.parse(address).toByteArray() : [256, ...[...address].map((c) => c.charCodeAt(0))];
 }
 
+const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 /** Sorts by a key computed once per item (comparators that parse addresses are too slow for 10,000 entries). */
 function sortByKey<T>(items: readonly T[], key: (item: T) => string): T[] {
   return items
     .map((item) => ({ item, k: key(item) }))
-    .sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0))
+    .sort((a, b) => byText(a.k, b.k))
     .map((x) => x.item);
 }
 
@@ -162,39 +164,26 @@ function addressSortText(address: string): string {
   return addressBytes(address).map((b) => b.toString(16).padStart(3, '0')).join('');
 }
 
-/** String key whose order is {@link compareDestinations}' order. */
+/** Sort key of a destination: the one definition of {@link compareDestinations}' order. */
 function destinationSortKey(d: DestinationKey & { readonly family: IpvsFamily }): string {
   return `${d.family === 'inet' ? 0 : 1}|${addressSortText(d.address)}|${String(d.port).padStart(5, '0')}`;
 }
 
-/** String key whose order is {@link compareServiceKeys}' order. */
+/** Sort key of a service: the one definition of {@link compareServiceKeys}' order. */
 function serviceSortKey(k: ServiceKey): string {
   const fam = k.family === 'inet' ? 0 : 1;
   if (isFwmarkKey(k)) return `${fam}|1|${String(k.fwmark).padStart(10, '0')}`;
   return `${fam}|0|${k.protocol}|${addressSortText(k.address)}|${String(k.port).padStart(5, '0')}`;
 }
 
-function compareNumbers(a: readonly number[], b: readonly number[]): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    const d = (a[i] ?? 0) - (b[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return a.length - b.length;
-}
-
 /** Orders service keys: inet before inet6, address services (by protocol, address, port) before fwmark services. */
 export function compareServiceKeys(a: ServiceKey, b: ServiceKey): number {
-  if (a.family !== b.family) return a.family === 'inet' ? -1 : 1;
-  if (isFwmarkKey(a)) return isFwmarkKey(b) ? a.fwmark - b.fwmark : 1;
-  if (isFwmarkKey(b)) return -1;
-  if (a.protocol !== b.protocol) return a.protocol < b.protocol ? -1 : 1;
-  return compareNumbers(addressBytes(a.address), addressBytes(b.address)) || a.port - b.port;
+  return byText(serviceSortKey(a), serviceSortKey(b));
 }
 
 /** Orders destinations: inet before inet6, then by address bytes, then port. */
 export function compareDestinations(a: DestinationKey & { readonly family: IpvsFamily }, b: DestinationKey & { readonly family: IpvsFamily }): number {
-  if (a.family !== b.family) return a.family === 'inet' ? -1 : 1;
-  return compareNumbers(addressBytes(a.address), addressBytes(b.address)) || a.port - b.port;
+  return byText(destinationSortKey(a), destinationSortKey(b));
 }
 
 /** Keeps the first entry of each id (a dump that raced with changes may repeat an entry). */

@@ -9,11 +9,8 @@ import { runProbe, type ProbeRow } from '../../../src/cli/probe-command';
 import { runCli } from '../../../src/cli/run';
 import { defaultCheckers } from '../../../src/checks/registry';
 import { freePort } from '../../helpers/system';
+import { capture } from '../../helpers/cli-io';
 
-function capture(): { out: string; err: string; stdout: (t: string) => void; stderr: (t: string) => void } {
-  const io = { out: '', err: '', stdout: (t: string) => { io.out += t; }, stderr: (t: string) => { io.err += t; } };
-  return io;
-}
 
 describe('ldir probe', () => {
   let server: Server;

@@ -6,20 +6,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { runCheck } from '../../../src/cli/check-command';
-import type { CliIo } from '../../../src/cli/io';
 import { runLdirectordAction } from '../../../src/cli/ldirectord-actions';
 import { runCli } from '../../../src/cli/run';
 import { locateConfig } from '../../../src/config/locate';
 import { fakeResolver, TEST_PROBES } from '../../helpers/config';
+import { capture } from '../../helpers/cli-io';
 
 const MAIN = join(__dirname, '..', '..', '..', 'src', 'main.js');
 const VALID = 'checktimeout=3\nvirtual=192.0.2.1:80\n\treal=10.0.0.1:80 gate\n\tlogin="u"\n\tpasswd="hunter2"\n';
 const INVALID = 'checktimeout=0\nvirtual=192.0.2.1:80\n\treal=10.0.0.1:80 gate\n\tbogus=1\n';
 
-function capture(): CliIo & { out: string; err: string } {
-  const io = { out: '', err: '', stdout: (t: string) => { io.out += t; }, stderr: (t: string) => { io.err += t; } };
-  return io;
-}
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'ldir-cli-'));

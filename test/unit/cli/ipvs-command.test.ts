@@ -5,11 +5,8 @@ import { parseIpvsArgs, runIpvs } from '../../../src/cli/ipvs-command';
 import { runCli } from '../../../src/cli/run';
 import { MemoryBackend } from '../../../src/ipvs/memory';
 import type { BackendFactories } from '../../../src/ipvs/select';
+import { capture } from '../../helpers/cli-io';
 
-function capture(): { out: string; err: string; stdout: (t: string) => void; stderr: (t: string) => void } {
-  const io = { out: '', err: '', stdout: (t: string) => { io.out += t; }, stderr: (t: string) => { io.err += t; } };
-  return io;
-}
 
 async function populated(): Promise<MemoryBackend> {
   const m = new MemoryBackend();
