@@ -44,8 +44,3 @@ export function parseFallbackLine(text: string): ValueResult<FallbackLine> {
   }
   return ok({ host, ...(port !== undefined ? { port } : {}), ...(forward ? { forward } : {}) }, ignored);
 }
-
-/** Writes a {@link FallbackLine} back in ldirectord syntax. */
-export function formatFallbackLine(f: FallbackLine): string {
-  return `${f.host}${f.port !== undefined ? `:${f.port}` : ''}${f.forward ? ` ${f.forward}` : ''}`;
-}

@@ -31,8 +31,3 @@ export function parseVirtualAddress(text: string, v6: boolean): ValueResult<Virt
   }
   return fail(`invalid address for virtual server: "${text}"`);
 }
-
-/** Writes a {@link VirtualAddress} back as the value of `virtual=`. */
-export function formatVirtualAddress(a: VirtualAddress): string {
-  return a.kind === 'fwmark' ? String(a.mark) : `${a.host}:${a.port}`;
-}

@@ -11,7 +11,7 @@ import { IpvsadmBackend } from '../../../src/ipvs/ipvsadm/backend';
 import { MemoryBackend } from '../../../src/ipvs/memory';
 import { NetlinkBackend } from '../../../src/ipvs/netlink/backend';
 import { NetlinkSocket } from '../../../src/ipvs/netlink/socket';
-import { normalizeDesired, normalizeObserved, serviceKeyOf, serviceKeyString } from '../../../src/ipvs/normalize';
+import { destinationSpec, normalizeDesired, normalizeObserved, serviceKeyOf, serviceKeyString } from '../../../src/ipvs/normalize';
 import { buildNatLab, clientGet, waitForReals, type NatLab } from '../../helpers/netns-lab';
 import type { DesiredService, IpvsBackend, IpvsOp, ObservedService, ServiceKey } from '../../../src/ipvs/types';
 
@@ -78,7 +78,7 @@ const expected = (desired: readonly DesiredService[]): DesiredService[] => norma
 function ours(table: readonly ObservedService[]): DesiredService[] {
   return normalizeObserved(table)
     .filter((o) => owned(o.service))
-    .map((o) => ({ service: o.service, destinations: o.destinations.map(({ activeConns: _a, inactiveConns: _i, persistentConns: _p, stats: _s, ...d }) => d) }));
+    .map((o) => ({ service: o.service, destinations: o.destinations.map(destinationSpec) }));
 }
 
 function ipvsadm(...args: string[]): string {
