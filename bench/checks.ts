@@ -8,7 +8,8 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { systemClock } from '../src/clock';
-import { connectCheck } from '../src/checks/connect';
+import { connectCheck, createConnectChecker } from '../src/checks/connect';
+import { openTcpProber, type TcpProber } from '../src/checks/tcp-prober';
 import { createHttpChecker } from '../src/checks/http';
 import { checkIdentity, realKey, type CheckTarget } from '../src/checks/jobs';
 import { CheckScheduler, type CheckRecord, type HealthTransition } from '../src/checks/scheduler';
@@ -20,7 +21,10 @@ const WARMUP_MS = 2_000;
 const INTERVAL_MS = 1_000;
 const KILL_AT_MS = Math.max(WARMUP_MS + 1_000, RUN_MS - 5_000);
 const DETECT_SLACK_MS = 50;
-/** `ldir` (default): src/checks/connect.ts and http.ts; `raw`: {@link rawChecker}; `noop`: the scheduler alone. */
+/**
+ * `ldir` (default): the checkers as the daemon runs them (native TCP prober when the addon is built); `node`: the
+ * Node-socket/undici paths; `raw`: {@link rawChecker}; `noop`: the scheduler alone.
+ */
 const CHECKER = process.env['BENCH_CHECKER'] ?? 'ldir';
 const HARD_LIMIT_MS = 4 * RUN_MS + 60_000;
 
@@ -104,6 +108,8 @@ interface Figures {
   perS: number;
   cpuSPerS: number;
   cpuUsPerCheck: number;
+  /** Share of the CPU spent in the kernel (TCP on loopback is mostly kernel work). */
+  sysShare: number;
   p50: number;
   p99: number;
   rssMb: number;
@@ -112,9 +118,16 @@ interface Figures {
   afterCheckStartMs: number;
 }
 
-async function runType(kind: Kind, port: number): Promise<Figures> {
-  const checker: Checker = CHECKER === 'noop' ? async () => ({ up: true, reason: 'noop', durationMs: 0 })
-    : CHECKER === 'raw' ? rawChecker(kind) : kind === 'connect' ? connectCheck : createHttpChecker();
+function pickChecker(kind: Kind, prober: TcpProber | undefined): Checker {
+  if (CHECKER === 'noop') return async () => ({ up: true, reason: 'noop', durationMs: 0 });
+  if (CHECKER === 'raw') return rawChecker(kind);
+  if (CHECKER === 'node') return kind === 'connect' ? connectCheck : createHttpChecker();
+  if (!prober) throw new Error('native addon not built: run npm run build:native (or BENCH_CHECKER=node)');
+  return kind === 'connect' ? createConnectChecker(prober) : createHttpChecker({ prober });
+}
+
+async function runType(kind: Kind, port: number, prober: TcpProber | undefined): Promise<Figures> {
+  const checker = pickChecker(kind, prober);
   // The victim: its own listener on 127.0.250.1, closed mid-run (then: connection refused).
   const victim = http.createServer((_req, res) => res.end('ok'));
   await new Promise<void>((r) => victim.listen(0, '127.0.250.1', r));
@@ -167,6 +180,7 @@ async function runType(kind: Kind, port: number): Promise<Figures> {
     perS: checks / seconds,
     cpuSPerS: (cpu.user + cpu.system) / 1e6 / seconds,
     cpuUsPerCheck: (cpu.user + cpu.system) / Math.max(1, checks),
+    sysShare: cpu.system / Math.max(1, cpu.user + cpu.system),
     p50: percentile(sorted, 0.5),
     p99: percentile(sorted, 0.99),
     rssMb: rss / 2 ** 20,
@@ -184,21 +198,23 @@ async function main(): Promise<void> {
   hardStop.unref();
   const { child, port } = await startServerProcess();
   const lines: string[] = [];
+  const prober = CHECKER === 'ldir' ? openTcpProber() : undefined;
   try {
     const kinds = (process.env['BENCH_TYPES'] ?? 'connect,http').split(',').filter((k): k is Kind => k === 'connect' || k === 'http');
     for (const kind of kinds) {
-      const f = await runType(kind, port);
+      const f = await runType(kind, port, prober);
       const r = (x: number, d = 1): string => x.toFixed(d);
       console.log(`${kind}: ${r(f.perS, 0)} checks/s (target ${REALS}/s), ${f.failures} failed, cpu ${r(f.cpuSPerS, 2)} s/s = ${r(f.cpuUsPerCheck)} us/check, `
         + `start lateness p50 ${r(f.p50, 2)} ms p99 ${r(f.p99, 2)} ms, rss ${r(f.rssMb, 0)} MB`);
       const ok = f.detectMs <= INTERVAL_MS + DETECT_SLACK_MS;
       if (CHECKER !== 'noop') console.log(`${kind}: dead server (refused) down ${r(f.detectMs)} ms after it died, ${r(f.afterCheckStartMs)} ms after its failing check started `
         + `(limit ${INTERVAL_MS + DETECT_SLACK_MS} ms: ${ok ? 'ok' : 'MISSED'})`);
-      lines.push(`checks type=${kind}${CHECKER === 'ldir' ? '' : ` checker=${CHECKER}`} reals=${REALS} per_s=${r(f.perS, 0)} cpu_s_per_s=${r(f.cpuSPerS, 3)} cpu_us_per_check=${r(f.cpuUsPerCheck)} `
+      lines.push(`checks type=${kind}${CHECKER === 'ldir' ? '' : ` checker=${CHECKER}`} reals=${REALS} per_s=${r(f.perS, 0)} cpu_s_per_s=${r(f.cpuSPerS, 3)} cpu_us_per_check=${r(f.cpuUsPerCheck)} sys_share=${r(f.sysShare, 2)} `
         + `p50_late_ms=${r(f.p50, 2)} p99_late_ms=${r(f.p99, 2)} rss_mb=${r(f.rssMb, 0)} detect_ms=${r(f.detectMs)}`);
       await sleep(1000);
     }
   } finally {
+    prober?.close();
     child.disconnect();
     child.kill();
   }

@@ -1,13 +1,14 @@
-// Entry point of the ldir native addon: registers the netlink and ICMP functions.
+// Entry point of the ldir native addon: registers the netlink and ICMP functions and the TCP probe engine.
 #include "common.h"
 
-// Exports the five functions of the addon on the module object.
+// Exports the five functions and the TcpProbeEngine class of the addon on the module object.
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("netlinkOpen", Napi::Function::New(env, ldir::NetlinkOpen, "netlinkOpen"));
   exports.Set("netlinkTransact", Napi::Function::New(env, ldir::NetlinkTransact, "netlinkTransact"));
   exports.Set("netlinkClose", Napi::Function::New(env, ldir::NetlinkClose, "netlinkClose"));
   exports.Set("icmpOpen", Napi::Function::New(env, ldir::IcmpOpen, "icmpOpen"));
   exports.Set("icmpRawTransact", Napi::Function::New(env, ldir::IcmpRawTransact, "icmpRawTransact"));
+  exports.Set("TcpProbeEngine", ldir::TcpProbeEngineClass(env));
   return exports;
 }
 

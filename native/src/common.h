@@ -40,5 +40,6 @@ Napi::Value NetlinkTransact(const Napi::CallbackInfo& info);
 Napi::Value NetlinkClose(const Napi::CallbackInfo& info);
 Napi::Value IcmpOpen(const Napi::CallbackInfo& info);
 Napi::Value IcmpRawTransact(const Napi::CallbackInfo& info);
+Napi::Function TcpProbeEngineClass(Napi::Env env);
 
 }  // namespace ldir

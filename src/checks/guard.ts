@@ -31,6 +31,11 @@ const ERRNO_REASONS: Readonly<Record<string, string>> = {
   UND_ERR_SOCKET: 'connection closed',
 };
 
+/** A short reason for an errno name (`ECONNREFUSED` → `refused`); unknown names are returned as they are. */
+export function reasonOfErrno(code: string): string {
+  return ERRNO_REASONS[code] ?? code;
+}
+
 /** A short reason for an error: errno names become words (`refused`, `timeout`...), else the message. */
 export function reasonOf(err: unknown): string {
   let e: unknown = err;

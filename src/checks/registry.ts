@@ -1,5 +1,5 @@
 // The table of checkers by negotiate service and check type.
-import { connectCheck } from './connect';
+import { createConnectChecker } from './connect';
 import { dnsCheck } from './dns';
 import { externalCheck } from './external';
 import { createHttpChecker } from './http';
@@ -16,14 +16,22 @@ import { popCheck } from './pop';
 import { radiusCheck } from './radius';
 import { smtpCheck } from './smtp';
 import { mysqlCheck, pgsqlCheck } from './sql';
+import type { TcpProber } from './tcp-prober';
 import type { CheckerTable } from './types';
 
+/** Options of {@link defaultCheckers}. */
+export interface CheckersOptions {
+  /** Native TCP prober (see `openTcpProber`): connect and plain http checks then run off the JS thread. */
+  readonly tcpProber?: TcpProber;
+}
+
 /** A fresh table of every checker ldir has: every check type and every ldirectord negotiate service. */
-export function defaultCheckers(): CheckerTable {
-  const http = createHttpChecker();
+export function defaultCheckers(options: CheckersOptions = {}): CheckerTable {
+  const prober = options.tcpProber;
+  const http = createHttpChecker(prober ? { prober } : {});
   return {
     // check types
-    connect: connectCheck,
+    connect: createConnectChecker(prober),
     ping: pingCheck,
     external: externalCheck,
     // negotiate services

@@ -100,7 +100,11 @@ interface Entry {
   due: number;
   timer?: TimerHandle;
   deadline?: TimerHandle;
-  inflight?: AbortController;
+  /** Signal source of the rounds: reused from round to round until one is aborted (one less object per check). */
+  controller?: AbortController;
+  /** Number of the latest round; a settle from an older round is ignored. */
+  roundNo: number;
+  running: boolean;
   /** ldirectord's `num_connects`: connect rounds since the last successful negotiate (combined checks). */
   connects: number;
   stopped: boolean;
@@ -178,7 +182,7 @@ export class CheckScheduler {
       checks: e.checks,
       ...(e.lastResult ? { lastResult: e.lastResult } : {}),
       ...(e.lastCheckAt !== undefined ? { lastCheckAt: e.lastCheckAt } : {}),
-      running: e.inflight !== undefined,
+      running: e.running,
     }));
   }
 
@@ -192,7 +196,7 @@ export class CheckScheduler {
     const clock = this.options.clock;
     const entry: Entry = {
       target, health: initial ?? 'unknown', reason: initial ? 'adopted' : 'not checked yet', since: clock.now(),
-      failures: 0, checks: 0, due: 0, connects: Number.POSITIVE_INFINITY, stopped: false,
+      failures: 0, checks: 0, due: 0, connects: Number.POSITIVE_INFINITY, stopped: false, roundNo: 0, running: false,
     };
     this.entries.set(target.identity, entry);
     const type = target.job.type;
@@ -212,8 +216,8 @@ export class CheckScheduler {
     if (entry.deadline !== undefined) this.options.clock.clearTimeout(entry.deadline);
     entry.timer = undefined;
     entry.deadline = undefined;
-    entry.inflight?.abort();
-    entry.inflight = undefined;
+    if (entry.running) entry.controller?.abort();
+    entry.running = false;
   }
 
   private round(entry: Entry): void {
@@ -236,14 +240,19 @@ export class CheckScheduler {
       return;
     }
     const kind = this.kindOf(entry);
-    const controller = new AbortController();
-    entry.inflight = controller;
+    let controller = entry.controller;
+    if (!controller || controller.signal.aborted) {
+      controller = new AbortController();
+      entry.controller = controller;
+    }
+    const roundNo = ++entry.roundNo;
+    entry.running = true;
     let settled = false;
     const settle = (result: CheckResult): void => {
       if (settled) return;
       settled = true;
-      if (entry.inflight !== controller || entry.stopped) return;
-      entry.inflight = undefined;
+      if (entry.roundNo !== roundNo || !entry.running || entry.stopped) return;
+      entry.running = false;
       if (entry.deadline !== undefined) clock.clearTimeout(entry.deadline);
       entry.deadline = undefined;
       this.finish(entry, kind, scheduledAt, startedAt, startedWall, result);

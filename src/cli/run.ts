@@ -8,6 +8,7 @@ import { ExitCode } from './exit-codes';
 import { parseIpvsArgs, runIpvs } from './ipvs-command';
 import { runProbe } from './probe-command';
 import { defaultCheckers } from '../checks/registry';
+import { openTcpProber } from '../checks/tcp-prober';
 import { unsupportedService } from '../checks/support';
 import type { CliIo } from './io';
 import { LDIRECTORD_ACTIONS, runLdirectordAction, type LdirectordAction } from './ldirectord-actions';
@@ -90,10 +91,15 @@ async function probe(args: string[], io: CliIo): Promise<number> {
     else positional.push(a);
   }
   if (positional.length > 1) return usageError(io, 'probe takes at most one configuration');
-  return runProbe({
-    json, checkers: defaultCheckers(), unsupported: unsupportedService,
-    ...(virtual !== undefined ? { virtual } : {}), ...(positional[0] !== undefined ? { config: positional[0] } : {}),
-  }, io);
+  const tcpProber = openTcpProber();
+  try {
+    return await runProbe({
+      json, checkers: defaultCheckers(tcpProber ? { tcpProber } : {}), unsupported: unsupportedService,
+      ...(virtual !== undefined ? { virtual } : {}), ...(positional[0] !== undefined ? { config: positional[0] } : {}),
+    }, io);
+  } finally {
+    tcpProber?.close();
+  }
 }
 
 /** Parses ldirectord's `[-d] [--] [CONFIG] ACTION`. */

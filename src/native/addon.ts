@@ -28,8 +28,35 @@ export interface NativeErrnoError extends Error {
   readonly syscall: string;
 }
 
+/**
+ * Receives one finished probe of a {@link NativeTcpProbeEngine}: `error` is '' on success, else the errno name
+ * (`ECONNREFUSED`, `ETIMEDOUT` at the deadline, ...); `phase` says where it ended; `data` is what was read (probes
+ * with a request only; also on errors after the connect).
+ */
+export type NativeTcpProbeCallback = (id: number, error: string, phase: 'connect' | 'write' | 'read', elapsedUs: number, data: Buffer | undefined) => void;
+
+/** An epoll thread running many non-blocking TCP probes; results come back through its callback in batches. */
+export interface NativeTcpProbeEngine {
+  /**
+   * Starts probe `id`: connect to `address:port` (numeric IPv4/IPv6, throws EINVAL otherwise) within `timeoutMs`
+   * (which bounds the whole probe); with a `request`, send it and read until the peer closes, `readLimit` bytes, or
+   * (`framing` 1 = HTTP, 2 = HTTP answer to HEAD) the answer is complete.
+   */
+  start(id: number, address: string, port: number, timeoutMs: number, request: Buffer | null, readLimit: number, framing: 0 | 1 | 2): void;
+  /** Drops probe `id` (socket closed, no result unless it already finished). */
+  cancel(id: number): void;
+  /** Keeps the event loop alive (while probes are in flight). */
+  ref(): void;
+  /** Lets the process exit while idle. */
+  unref(): void;
+  /** Stops the thread; probes in flight are dropped. Idempotent. */
+  close(): void;
+}
+
 /** The functions of the native addon. */
 export interface NativeAddon {
+  /** Creates a TCP probe engine (its own thread) delivering results to `onResult`. */
+  TcpProbeEngine: new (onResult: NativeTcpProbeCallback) => NativeTcpProbeEngine;
   /** Opens and binds an AF_NETLINK socket (ext ACK, capped ACK, large receive buffer). Throws on failure. */
   netlinkOpen(protocol: number): NativeNetlinkOpen;
   /**
@@ -48,7 +75,7 @@ export interface NativeAddon {
   icmpRawTransact(fd: number, destAddress: string, packet: Buffer, timeoutMs: number): Promise<NativeIcmpReply | null>;
 }
 
-const FUNCTIONS = ['netlinkOpen', 'netlinkTransact', 'netlinkClose', 'icmpOpen', 'icmpRawTransact'] as const;
+const FUNCTIONS = ['netlinkOpen', 'netlinkTransact', 'netlinkClose', 'icmpOpen', 'icmpRawTransact', 'TcpProbeEngine'] as const;
 
 let loaded: NativeAddon | undefined;
 

@@ -2,9 +2,10 @@
 // and http must come back down at their timeout.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { connectCheck } from '../../../src/checks/connect';
+import { connectCheck, createConnectChecker } from '../../../src/checks/connect';
 import { createHttpChecker } from '../../../src/checks/http';
 import { pingCheck } from '../../../src/checks/ping';
+import { openTcpProber } from '../../../src/checks/tcp-prober';
 import { assertResult, makeJob, NEVER } from '../../helpers/check-job';
 import { makeBlackhole, type Blackhole } from '../../helpers/netns-blackhole';
 import { IN_CI } from '../../helpers/system';
@@ -14,7 +15,9 @@ let hole: Blackhole | string = 'not built';
 before(() => {
   hole = makeBlackhole();
 });
+const prober = openTcpProber();
 after(() => {
+  prober?.close();
   if (typeof hole !== 'string') hole.teardown();
 });
 
@@ -48,4 +51,18 @@ test('http to a silent address times out', async (t) => {
   if (!a) return;
   const r = await createHttpChecker()(makeJob({ service: 'http', address: a, port: 80, negotiateTimeoutMs: 600 }), NEVER);
   assertResult(r, false, /^timeout$/, 1500, 550);
+});
+
+test('native: connect and http to a silent address time out', async (t) => {
+  const a = address(t);
+  if (!a) return;
+  if (!prober) {
+    assert.ok(!IN_CI, 'native addon not built');
+    t.skip('native addon not built');
+    return;
+  }
+  const c = await createConnectChecker(prober)(makeJob({ type: 'connect', address: a, port: 80, checkTimeoutMs: 600 }), NEVER);
+  assertResult(c, false, /^timeout$/, 1500, 550);
+  const h = await createHttpChecker({ prober })(makeJob({ service: 'http', address: a, port: 80, negotiateTimeoutMs: 600 }), NEVER);
+  assertResult(h, false, /^timeout$/, 1500, 550);
 });

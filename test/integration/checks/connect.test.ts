@@ -1,8 +1,18 @@
-// connect checker against loopback listeners (127.0.0.1 and ::1) and refused ports.
+// connect checker against loopback listeners (127.0.0.1 and ::1) and refused ports: over Node sockets, and through
+// the native TCP prober.
+import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type * as net from 'node:net';
-import { connectCheck } from '../../../src/checks/connect';
+import { connectCheck, createConnectChecker } from '../../../src/checks/connect';
+import { openTcpProber } from '../../../src/checks/tcp-prober';
+import type { Checker } from '../../../src/checks/types';
 import { assertResult, closeServer, listen, makeJob, NEVER, refusedPort, silentServer } from '../../helpers/check-job';
+import { IN_CI } from '../../helpers/system';
+
+const prober = openTcpProber();
+const modes: [string, Checker][] = [['node', connectCheck]];
+if (prober) modes.push(['native', createConnectChecker(prober)]);
+else assert.ok(!IN_CI, 'native addon not built: the native connect check must be tested in CI');
 
 const servers: net.Server[] = [];
 const ports: Record<string, number> = {};
@@ -15,24 +25,27 @@ before(async () => {
   }
 });
 after(async () => {
+  prober?.close();
   await Promise.all(servers.map(closeServer));
 });
 
-for (const host of ['127.0.0.1', '::1']) {
-  test(`connect to a listener on ${host} is up`, async () => {
-    const r = await connectCheck(makeJob({ type: 'connect', address: host, port: ports[host] as number }), NEVER);
-    assertResult(r, true, /connected/, 1200);
-  });
+for (const [mode, check] of modes) {
+  for (const host of ['127.0.0.1', '::1']) {
+    test(`${mode} connect to a listener on ${host} is up`, async () => {
+      const r = await check(makeJob({ type: 'connect', address: host, port: ports[host] as number }), NEVER);
+      assertResult(r, true, /connected/, 1200);
+    });
 
-  test(`connect to a closed port on ${host} is down: refused`, async () => {
-    const r = await connectCheck(makeJob({ type: 'connect', address: host, port: await refusedPort(host) }), NEVER);
-    assertResult(r, false, /^refused$/, 1200);
+    test(`${mode} connect to a closed port on ${host} is down: refused`, async () => {
+      const r = await check(makeJob({ type: 'connect', address: host, port: await refusedPort(host) }), NEVER);
+      assertResult(r, false, /^refused$/, 1200);
+    });
+  }
+
+  test(`${mode} connect honours an outer abort`, async () => {
+    const ctl = new AbortController();
+    ctl.abort();
+    const r = await check(makeJob({ type: 'connect', port: ports['127.0.0.1'] as number }), ctl.signal);
+    assertResult(r, false, /timeout/, 500);
   });
 }
-
-test('connect honours an outer abort', async () => {
-  const ctl = new AbortController();
-  ctl.abort();
-  const r = await connectCheck(makeJob({ type: 'connect', port: ports['127.0.0.1'] as number }), ctl.signal);
-  assertResult(r, false, /timeout/, 500);
-});

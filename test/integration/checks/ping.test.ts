@@ -34,6 +34,7 @@ function rawOnly(real: NativeAddon): NativeAddon {
     netlinkTransact: (...a) => real.netlinkTransact(...a),
     netlinkClose: (h) => real.netlinkClose(h),
     icmpRawTransact: (...a) => real.icmpRawTransact(...a),
+    TcpProbeEngine: real.TcpProbeEngine,
     icmpOpen: (family, raw) => {
       if (!raw) throw errnoError('EACCES', 13);
       return real.icmpOpen(family, raw);
