@@ -20,8 +20,33 @@ export const ErrorCodes = {
   NATIVE_UNAVAILABLE: 'LDIR_ERR_NATIVE_UNAVAILABLE',
   /** An ICMP socket cannot be opened (details.errno: EACCES = ping_group_range, EPERM = no CAP_NET_RAW, ...). */
   ICMP_UNAVAILABLE: 'LDIR_ERR_ICMP_UNAVAILABLE',
+  /** A sysctl under /proc/sys could not be read or written (details.key, details.errno when known). */
+  SYSCTL_FAILED: 'LDIR_ERR_SYSCTL_FAILED',
+  /** No daemon answers on the control socket (ENOENT or ECONNREFUSED): it is not running. */
+  DAEMON_NOT_RUNNING: 'LDIR_ERR_DAEMON_NOT_RUNNING',
+  /** A live daemon already answers on the control socket; a second one refuses to start. */
+  CONTROL_IN_USE: 'LDIR_ERR_CONTROL_IN_USE',
+  /** A control request is not valid JSON, has an unknown type or bad fields. */
+  CONTROL_BAD_REQUEST: 'LDIR_ERR_CONTROL_BAD_REQUEST',
+  /** A control request line exceeds the protocol's size limit. */
+  CONTROL_TOO_LARGE: 'LDIR_ERR_CONTROL_TOO_LARGE',
+  /** A control request speaks a protocol version the daemon does not. */
+  CONTROL_VERSION: 'LDIR_ERR_CONTROL_VERSION',
+  /** The control server has its maximum number of clients. */
+  CONTROL_BUSY: 'LDIR_ERR_CONTROL_BUSY',
+  /** A control request got no answer (or no complete request arrived) in time. */
+  CONTROL_TIMEOUT: 'LDIR_ERR_CONTROL_TIMEOUT',
+  /** The control socket failed otherwise (permissions, not a socket, invalid answer); details.errno when known. */
+  CONTROL_FAILED: 'LDIR_ERR_CONTROL_FAILED',
+  /** `drain`/`undrain` named a virtual or real server the running configuration does not have (or is ambiguous). */
+  UNKNOWN_TARGET: 'LDIR_ERR_UNKNOWN_TARGET',
   /** Command-line usage error. */
   USAGE: 'LDIR_ERR_USAGE',
+  /** Another ldir daemon already runs for this configuration (pid file held by a live process). */
+  ALREADY_RUNNING: 'LDIR_ERR_ALREADY_RUNNING',
+  /** The daemon did not start: it exited or reported an error before it was ready. */
+  DAEMON_START_FAILED: 'LDIR_ERR_DAEMON_START_FAILED',
+
   /** An internal invariant was violated: a bug in ldir. */
   INTERNAL: 'LDIR_ERR_INTERNAL',
 } as const;

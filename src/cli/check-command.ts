@@ -2,6 +2,7 @@
 import { formatDiagnostic, type Diagnostic } from '../config/diagnostics';
 import type { LoadOptions } from '../config/load';
 import type { LocateOptions } from '../config/locate';
+import { formatSysctlResult, previewSysctls, procSysStore, type SysctlStore } from '../system/sysctl';
 import { ExitCode } from './exit-codes';
 import type { CliIo } from './io';
 import { loadForCli } from './load-for-cli';
@@ -13,6 +14,8 @@ export interface CheckOptions {
   readonly json: boolean;
   readonly load?: LoadOptions;
   readonly locate?: LocateOptions;
+  /** Where current sysctl values are read (never written); default /proc/sys. */
+  readonly sysctlStore?: SysctlStore;
 }
 
 /** Writes diagnostics to stderr, one `PATH:LINE: message` per line. */
@@ -20,10 +23,19 @@ export function printDiagnostics(io: CliIo, diagnostics: readonly Diagnostic[]):
   for (const d of diagnostics) io.stderr(`${formatDiagnostic(d)}\n`);
 }
 
-/** Validates a configuration: exit 0 when valid (warnings on stderr), 2 with every error when not, 1 when not found. */
+/**
+ * Validates a configuration: exit 0 when valid (warnings on stderr), 2 with every error when not, 1 when not found.
+ * For a valid one it also reports the sysctls the daemon would change (`sysctl: KEY OLD -> NEW` lines on stdout, or
+ * the `sysctl` array of `--json`), reading their current values without writing anything.
+ */
 export async function runCheck(options: CheckOptions, io: CliIo): Promise<number> {
   const loaded = await loadForCli(options.config, io, options.load, options.locate);
   if ('exitCode' in loaded) return loaded.exitCode;
-  if (options.json) io.stdout(`${JSON.stringify(redactSecrets(loaded.config), null, 2)}\n`);
+  const sysctl = previewSysctls(loaded.config, options.sysctlStore ?? procSysStore());
+  if (options.json) {
+    io.stdout(`${JSON.stringify({ ...(redactSecrets(loaded.config) as object), sysctl }, null, 2)}\n`);
+  } else {
+    for (const r of sysctl) if (r.status !== 'unchanged') io.stdout(`sysctl: ${formatSysctlResult(r)}\n`);
+  }
   return ExitCode.OK;
 }

@@ -4,6 +4,7 @@ import type {
 } from '../model';
 import { DAEMON_STATES } from '../model';
 import { DEFAULTS, serviceForPort } from './defaults';
+import { buildSysctlSettings } from './directives-sysctl';
 import type { DiagnosticSink } from './diagnostics';
 import type { Drafts } from './read-directives';
 import type { Resolver } from './resolver';
@@ -267,7 +268,7 @@ async function globalFallbackTable(g: GlobalDraft, ctx: BuildContext): Promise<M
 }
 
 /** Global settings with defaults applied. */
-function globalSettings(g: GlobalDraft): GlobalSettings {
+function globalSettings(g: GlobalDraft, sysctl: GlobalSettings['sysctl']): GlobalSettings {
   return {
     autoreload: g.autoreload ?? DEFAULTS.autoreload,
     ...(g.callback !== undefined ? { callback: g.callback } : {}),
@@ -277,6 +278,7 @@ function globalSettings(g: GlobalDraft): GlobalSettings {
     supervised: g.supervised ?? DEFAULTS.supervised,
     readdQuiescent: g.readdquiescent ?? DEFAULTS.readdQuiescent,
     ...(g.maintenancedir !== undefined ? { maintenanceDir: g.maintenancedir } : {}),
+    sysctl,
   };
 }
 
@@ -317,6 +319,7 @@ export async function buildModel(drafts: Drafts, ctx: BuildContext): Promise<Con
     seen.set(vs.id, vs.source);
     services.push(vs);
   }
+  const sysctl = buildSysctlSettings(g, ctx.sink);
   if (ctx.sink.hasErrors()) return undefined;
-  return deepFreeze({ file: ctx.file, format: ctx.format, globals: globalSettings(g), virtualServices: services });
+  return deepFreeze({ file: ctx.file, format: ctx.format, globals: globalSettings(g, sysctl), virtualServices: services });
 }

@@ -22,6 +22,8 @@ export const DEFAULTS = {
   receive: '',
   httpMethod: 'GET',
   checkCommand: '/bin/true',
+  /** ldir extension: sysctl setup on (it only acts for masq servers and configured IPVS tunables). */
+  sysctl: true,
 } as const;
 
 const PORT_SERVICES: ReadonlyArray<readonly [number, CheckService]> = [

@@ -2,6 +2,7 @@
 import { readInteger, readQuoted, readYesNo, valueText } from './cf-values';
 import { accept, SHARED_DIRECTIVES, type DirectiveHandler } from './directives-shared';
 import { parseFallbackLine } from './fallback-line';
+import { SYSCTL_DIRECTIVES } from './directives-sysctl';
 import type { GlobalDraft } from './settings';
 
 /** Yes/no global writing `field`. */
@@ -23,6 +24,7 @@ function fallback(field: 'fallback' | 'fallback6'): DirectiveHandler<GlobalDraft
 /** Handlers for directives that are valid only in column 0 (plus the shared ones). */
 export const GLOBAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<GlobalDraft>>> = {
   ...SHARED_DIRECTIVES,
+  ...SYSCTL_DIRECTIVES,
   checkinterval: (d, g, ctx) => {
     const v = accept(d, readInteger(d, 'checkinterval', true), ctx);
     if (v !== undefined) g.checkinterval = v;

@@ -39,6 +39,17 @@ export interface GlobalDraft extends SharedSettings {
   readdquiescent?: boolean;
   emailalertfrom?: string;
   maintenancedir?: string;
+  /** `sysctl=yes|no` (ldir extension). */
+  sysctl?: boolean;
+  /** `ipvssysctl=NAME=VALUE` lines, checked, in file order (ldir extension). */
+  ipvssysctl?: IpvsTunableEntry[];
+}
+
+/** A checked IPVS tunable with where it was written. */
+export interface IpvsTunableEntry {
+  readonly name: string;
+  readonly value: string;
+  readonly pos: SourcePos;
 }
 
 /** A real line with where it was written. */

@@ -5,7 +5,7 @@ import { FORWARD_METHODS } from '../model';
 import type { DiagnosticSink } from './diagnostics';
 import type { ConfigDocument, DocumentEntry, RawDirective } from './document';
 import { normalizeRequest, type RealLine } from './real-line';
-import { COMMA_LISTS, REAL_MAPPING_KEYS, REPEATABLE, VIRTUALS_KEY } from './yaml-schema';
+import { COMMA_LISTS, NAME_VALUE_MAPPINGS, REAL_MAPPING_KEYS, REPEATABLE, VIRTUALS_KEY } from './yaml-schema';
 
 interface Reader {
   readonly file: string;
@@ -110,6 +110,14 @@ function readPair(r: Reader, pair: Pair, out: RawDirective[]): void {
   const pos = posOf(r, pair);
   const value = pair.value as Node | null;
   const items = isSeq(value) ? (value.items as Node[]) : [value];
+  if (isMap(value) && NAME_VALUE_MAPPINGS.has(key)) {
+    for (const item of value.items) {
+      const text = scalarText(item.value as Node);
+      if (text === undefined) r.sink.error('invalid-value', posOf(r, item), `${key}: ${keyText(item)} must be a plain value`, key);
+      else out.push({ key, value: `${keyText(item)}=${text}`, pos: posOf(r, item), syntax: 'yaml' });
+    }
+    return;
+  }
   if (isSeq(value) && COMMA_LISTS.has(key)) {
     const texts = items.map((n) => scalarText(n));
     const bad = texts.findIndex((t) => t === undefined);

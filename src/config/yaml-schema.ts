@@ -5,7 +5,10 @@ import type { ForwardMethod } from '../model';
 export const VIRTUALS_KEY = 'virtuals';
 
 /** Directives that may be given several times: a YAML list gives one directive per item. */
-export const REPEATABLE = new Set(['real', 'real6', 'execute']);
+export const REPEATABLE = new Set(['real', 'real6', 'execute', 'ipvssysctl']);
+
+/** Directives whose items are `NAME=VALUE`: a YAML mapping `{NAME: VALUE}` gives one directive per key. */
+export const NAME_VALUE_MAPPINGS = new Set(['ipvssysctl']);
 
 /** Directives whose value is a comma list in ldirectord.cf: a YAML list is joined with commas. */
 export const COMMA_LISTS = new Set(['emailalert', 'emailalertstatus']);

@@ -3,7 +3,7 @@ import { stringify } from 'yaml';
 import { readOptionallyQuoted, readQuoted, valueText } from './cf-values';
 import type { ConfigDocument, RawDirective } from './document';
 import { parseRealLine, type RealLine } from './real-line';
-import { COMMA_LISTS, QUOTED, REPEATABLE, VIRTUALS_KEY, type YamlRealMapping } from './yaml-schema';
+import { COMMA_LISTS, NAME_VALUE_MAPPINGS, QUOTED, REPEATABLE, VIRTUALS_KEY, type YamlRealMapping } from './yaml-schema';
 
 const OPTIONALLY_QUOTED = new Set(['checkcommand', 'fallbackcommand', 'monitorfile']);
 
@@ -63,11 +63,28 @@ function toMapping(directives: readonly RawDirective[], into: Record<string, unk
   }
 }
 
+/**
+ * A list of `NAME=VALUE` items as a mapping `{NAME: VALUE}` (a repeated name keeps its last value, as the directive
+ * does); the list itself when an item is not of that shape.
+ */
+function nameValueMapping(list: unknown): unknown {
+  if (!Array.isArray(list)) return list;
+  const out: Record<string, unknown> = {};
+  for (const item of list) {
+    const m = typeof item === 'string' ? /^\s*([A-Za-z0-9_]+)\s*=\s*(.*?)\s*$/.exec(item) : null;
+    if (!m) return list;
+    delete out[m[1] as string];
+    out[m[1] as string] = plain(m[2] as string);
+  }
+  return out;
+}
+
 /** Renders `doc` as YAML. */
 export function writeYaml(doc: ConfigDocument): string {
   const root: Record<string, unknown> = {};
   const virtuals: Record<string, unknown>[] = [];
   toMapping(doc.entries.flatMap((e) => (e.kind === 'directive' ? [e.directive] : [])), root);
+  for (const key of NAME_VALUE_MAPPINGS) if (key in root) root[key] = nameValueMapping(root[key]);
   for (const e of doc.entries) {
     if (e.kind !== 'virtual') continue;
     const v: Record<string, unknown> = { [e.virtual.keyword]: plain(e.virtual.value) };

@@ -126,6 +126,25 @@ export interface GlobalSettings {
   readonly supervised: boolean;
   readonly readdQuiescent: boolean;
   readonly maintenanceDir?: string;
+  /** Kernel settings ldir ensures at start and reload (`sysctl`, `ipvssysctl`; an ldir extension). */
+  readonly sysctl: SysctlSettings;
+}
+
+/** One IPVS tunable under `net.ipv4.vs` set from the configuration (`ipvssysctl=NAME=VALUE`). */
+export interface IpvsTunable {
+  /** Tunable name as in the kernel's Documentation/networking/ipvs-sysctl.rst, e.g. `expire_nodest_conn`. */
+  readonly name: string;
+  /** Normalized value as the kernel prints it: an integer, or two integers separated by one space (`sync_threshold`). */
+  readonly value: string;
+  readonly source: SourcePos;
+}
+
+/** What ldir may change under /proc/sys (see src/system/sysctl*.ts). */
+export interface SysctlSettings {
+  /** `sysctl=yes|no` (default yes): no = ldir writes no sysctl at all, as ldirectord. */
+  readonly enabled: boolean;
+  /** IPVS tunables to set, sorted by name, one entry per name (the last one written wins). */
+  readonly ipvs: readonly IpvsTunable[];
 }
 
 /** A whole configuration, normalized: every default applied, every name resolved. */

@@ -1,6 +1,7 @@
 // The daemon's pid file: one per configuration name, as ldirectord's /var/run/ldirectord.<cfgname>.pid.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ErrorCodes, LdirError } from '../errors';
 
 /** Directory of pid files. */
 export const RUN_DIRECTORY = '/var/run';
@@ -30,4 +31,30 @@ export function readPidState(path: string, procRoot = '/proc'): PidState {
     // no such process
   }
   return { state: 'stale', pid };
+}
+
+/**
+ * Claims the pid file for `pid`: refuses (LDIR_ERR_ALREADY_RUNNING) while another live ldir holds it, replaces a
+ * stale one, and writes atomically (temporary file + rename) so a reader never sees a half-written pid.
+ */
+export function claimPidFile(path: string, pid: number, procRoot = '/proc'): void {
+  const state = readPidState(path, procRoot);
+  if (state.state === 'running' && state.pid !== pid) {
+    throw new LdirError(ErrorCodes.ALREADY_RUNNING, `ldir is already running with pid ${state.pid} (${path})`, { details: { path, pid: state.pid } });
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${pid}.tmp`;
+  writeFileSync(tmp, `${pid}\n`, { mode: 0o644 });
+  renameSync(tmp, path);
+}
+
+/** Removes the pid file if it still names `pid` (never another daemon's). Returns true when it removed it. */
+export function releasePidFile(path: string, pid: number): boolean {
+  try {
+    if (Number.parseInt(readFileSync(path, 'utf8').trim(), 10) !== pid) return false;
+    unlinkSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -7,6 +7,7 @@ test('global defaults are ldirectord 4.12 code defaults', async () => {
   const c = await loadValid(vs('real=10.0.0.1:80 gate'));
   assert.deepEqual(c.globals, {
     autoreload: false, logfile: '/var/log/ldirectord.log', execute: [], fork: false, supervised: false, readdQuiescent: false,
+    sysctl: { enabled: true, ipvs: [] },
   });
 });
 

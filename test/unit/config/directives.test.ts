@@ -33,7 +33,7 @@ describe('global directives', () => {
     const g = r.config.globals;
     assert.deepEqual(g, {
       autoreload: true, callback: '/usr/local/bin/cb', logfile: '/tmp/ldir.log', execute: ['other.cf', 'third.cf'], fork: true,
-      supervised: false, readdQuiescent: true, maintenanceDir: '/tmp/maint',
+      supervised: false, readdQuiescent: true, maintenanceDir: '/tmp/maint', sysctl: { enabled: true, ipvs: [] },
     });
     const v = r.config.virtualServices[0];
     assert.equal(v?.check.checkTimeout, 3);
