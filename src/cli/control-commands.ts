@@ -1,0 +1,183 @@
+// CLI side of `ldir status | reload | drain | undrain | stop` against a running daemon's control socket.
+import { locateConfig, type LocateOptions } from '../config/locate';
+import { controlSocketPath, formatWireDiagnostic, type ErrorResponse } from '../daemon/protocol';
+import { ErrorCodes, isLdirError } from '../errors';
+import { sendControlRequest } from './control-client';
+import { ExitCode } from './exit-codes';
+import type { CliIo } from './io';
+import { renderStatus, renderStatusJson } from './status-view';
+
+/** Where and how long to talk to the daemon. */
+export interface ControlCommandOptions {
+  /** The daemon's control socket, `controlSocketPath(configName)`. */
+  readonly socketPath: string;
+  /** Overrides the per-request default timeout. */
+  readonly timeoutMs?: number;
+}
+
+function timeout(options: ControlCommandOptions): { timeoutMs?: number } {
+  return options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {};
+}
+
+/** Prints a transport failure and gives the exit code: `notRunning` when no daemon listens, else 1. */
+function transportFailure(err: unknown, io: CliIo, notRunning: number): number {
+  if (!isLdirError(err)) throw err;
+  io.stderr(`ldir: ${err.message}\n`);
+  return err.code === ErrorCodes.DAEMON_NOT_RUNNING ? notRunning : ExitCode.FAILURE;
+}
+
+function printError(response: ErrorResponse, io: CliIo): void {
+  io.stderr(`ldir: ${response.error.message} (${response.error.code})\n`);
+}
+
+/**
+ * `ldir status` against the daemon: prints the status table (or the report as JSON with `json`) on stdout.
+ * Exit 0 printed, 3 no daemon listens, 1 any other failure.
+ */
+export async function runStatusCommand(options: ControlCommandOptions & { readonly json: boolean; readonly width?: number }, io: CliIo): Promise<number> {
+  let response;
+  try {
+    response = await sendControlRequest(options.socketPath, { type: 'status' }, timeout(options));
+  } catch (err) {
+    return transportFailure(err, io, ExitCode.NOT_RUNNING);
+  }
+  if (!response.ok) {
+    printError(response, io);
+    return ExitCode.FAILURE;
+  }
+  io.stdout(options.json ? renderStatusJson(response.result) : renderStatus(response.result, options.width !== undefined ? { width: options.width } : {}));
+  return ExitCode.OK;
+}
+
+/**
+ * `ldir reload`: the daemon loads its configuration file again. A refused reload prints every diagnostic as
+ * `PATH:LINE: message` on stderr and exits 2 (the running configuration is unchanged); warnings of an applied reload
+ * are printed too, with exit 0. Exit 1 when no daemon listens (as ldirectord) or on any other failure.
+ */
+export async function runReloadCommand(options: ControlCommandOptions, io: CliIo): Promise<number> {
+  let response;
+  try {
+    response = await sendControlRequest(options.socketPath, { type: 'reload' }, timeout(options));
+  } catch (err) {
+    return transportFailure(err, io, ExitCode.FAILURE);
+  }
+  if (response.ok) {
+    for (const d of response.result.diagnostics) io.stderr(`${formatWireDiagnostic(d)}\n`);
+    return ExitCode.OK;
+  }
+  const diagnostics = response.error.diagnostics ?? [];
+  for (const d of diagnostics) io.stderr(`${formatWireDiagnostic(d)}\n`);
+  if (response.error.code === ErrorCodes.CONFIG_INVALID) {
+    io.stderr(`ldir: reload refused, the daemon keeps running the previous configuration\n`);
+    return ExitCode.CONFIG_ERROR;
+  }
+  printError(response, io);
+  return ExitCode.FAILURE;
+}
+
+/** Options of {@link runDrainCommand}. */
+export interface DrainCommandOptions extends ControlCommandOptions {
+  readonly action: 'drain' | 'undrain';
+  readonly virtual: string;
+  readonly real: string;
+  readonly json: boolean;
+}
+
+/**
+ * `ldir drain|undrain VIRTUAL REAL`: sets a real server to weight 0 by hand (connections in progress continue), or
+ * gives it back its weight. Exit 0 done (also when it already was), 1 unknown target, no daemon or other failure.
+ */
+export async function runDrainCommand(options: DrainCommandOptions, io: CliIo): Promise<number> {
+  let response;
+  try {
+    response = await sendControlRequest(options.socketPath, { type: options.action, virtual: options.virtual, real: options.real }, timeout(options));
+  } catch (err) {
+    return transportFailure(err, io, ExitCode.FAILURE);
+  }
+  if (!response.ok) {
+    printError(response, io);
+    return ExitCode.FAILURE;
+  }
+  const { virtual, real, changed } = response.result;
+  const done = options.action === 'drain' ? 'drained' : 'undrained';
+  if (options.json) io.stdout(`${JSON.stringify(response.result, null, 2)}\n`);
+  else io.stdout(changed ? `${done} ${real} in ${virtual}\n` : `${real} in ${virtual} was already ${done}\n`);
+  return ExitCode.OK;
+}
+
+/**
+ * `ldir stop` through the socket: returns once the daemon has finished its shutdown cleanup. Exit 0 stopped or not
+ * running (as ldirectord), 1 on failure (then the caller may fall back to SIGTERM by pid).
+ */
+export async function runStopCommand(options: ControlCommandOptions, io: CliIo): Promise<number> {
+  let response;
+  try {
+    response = await sendControlRequest(options.socketPath, { type: 'stop' }, timeout(options));
+  } catch (err) {
+    if (isLdirError(err, ErrorCodes.DAEMON_NOT_RUNNING)) return ExitCode.OK;
+    return transportFailure(err, io, ExitCode.FAILURE);
+  }
+  if (!response.ok) {
+    printError(response, io);
+    return ExitCode.FAILURE;
+  }
+  return ExitCode.OK;
+}
+
+/** Parsed `ldir [-d] [--json] [CONFIG] drain|undrain VIRTUAL REAL`. */
+export interface DrainArgs {
+  readonly action: 'drain' | 'undrain';
+  readonly config?: string;
+  readonly virtual: string;
+  readonly real: string;
+  readonly json: boolean;
+  readonly debug: boolean;
+}
+
+/**
+ * Recognizes `[-d|--debug] [--json] [--] [CONFIG] drain|undrain VIRTUAL REAL` in the whole argv. Undefined when the
+ * arguments are not a drain/undrain command (another command parses them); a string is a usage error.
+ */
+export function parseDrainArgs(args: readonly string[]): DrainArgs | string | undefined {
+  let debug = false;
+  let json = false;
+  let optionsDone = false;
+  const positional: string[] = [];
+  const options: string[] = [];
+  for (const a of args) {
+    if (!optionsDone && (a === '-d' || a === '--debug')) debug = true;
+    else if (!optionsDone && a === '--json') json = true;
+    else if (!optionsDone && a === '--') optionsDone = true;
+    else if (!optionsDone && a.startsWith('-')) options.push(a);
+    else positional.push(a);
+  }
+  const at = positional.findIndex((p) => p === 'drain' || p === 'undrain');
+  if (at < 0 || at > 1) return undefined;
+  const action = positional[at] as 'drain' | 'undrain';
+  if (options.length > 0) return `unknown option for ${action}: ${options[0]}`;
+  const rest = positional.slice(at + 1);
+  if (rest.length !== 2) return `${action} needs VIRTUAL and REAL (for example: ${action} tcp:192.0.2.1:80 10.0.0.1:80)`;
+  const config = at === 1 ? positional[0] : undefined;
+  return { action, virtual: rest[0] as string, real: rest[1] as string, json, debug, ...(config !== undefined ? { config } : {}) };
+}
+
+/** Where {@link runDrainAction} finds the socket; injectable for tests. */
+export interface ControlLocation {
+  /** Directory of control sockets (default `/run/ldir`). */
+  readonly socketDirectory?: string;
+  readonly locate?: LocateOptions;
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Runs a parsed drain/undrain against the daemon of CONFIG (socket named after the configuration name, as the pid
+ * file). The configuration file is deliberately not parsed: draining a server must work while the file on disk is
+ * being edited; the daemon resolves VIRTUAL and REAL against the configuration it runs.
+ */
+export async function runDrainAction(args: DrainArgs, io: CliIo, where: ControlLocation = {}): Promise<number> {
+  const { name } = locateConfig(args.config, where.locate);
+  return runDrainCommand({
+    socketPath: controlSocketPath(name, where.socketDirectory), action: args.action, virtual: args.virtual, real: args.real,
+    json: args.json, ...(where.timeoutMs !== undefined ? { timeoutMs: where.timeoutMs } : {}),
+  }, io);
+}

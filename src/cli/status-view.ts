@@ -1,0 +1,139 @@
+// Renders the daemon's StatusReport for `ldir status`: a table for people (80 columns) or JSON for programs.
+import type { CheckOutcome, EventRecord, RealStatus, StatusReport, VirtualStatus } from '../daemon/protocol';
+
+/** Options of {@link renderStatus}. */
+export interface StatusViewOptions {
+  /** Terminal width; the last column is shortened to fit. Default 80; `Infinity` never shortens (output to a pipe). */
+  readonly width?: number;
+}
+
+/** Control characters (including ESC, so a check reason cannot drive the terminal) become `?`. */
+function clean(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}
+
+/** Shortens `text` to `max` characters, ending with `...` when cut. */
+function fit(text: string, max: number): string {
+  if (text.length <= max) return text;
+  return max <= 3 ? text.slice(0, max) : `${text.slice(0, max - 3)}...`;
+}
+
+/** A duration like `45s`, `3m12s`, `2h03m` or `3d04h` (negative durations count as 0). */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const two = (n: number): string => String(n).padStart(2, '0');
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${two(s % 60)}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h${two(Math.floor(s / 60) % 60)}m`;
+  return `${Math.floor(s / 86400)}d${two(Math.floor(s / 3600) % 24)}h`;
+}
+
+/** A check duration: `12ms` below one second, `1.5s` above. */
+function formatCheckDuration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(1)}s`;
+}
+
+/** Milliseconds from ISO time `from` to ISO time `to`; undefined when either does not parse. */
+function between(from: string, to: string): number | undefined {
+  const d = Date.parse(to) - Date.parse(from);
+  return Number.isNaN(d) ? undefined : d;
+}
+
+function eventText(label: string, event: EventRecord | null, now: string): string {
+  if (event === null) return `${label}: never`;
+  const ago = between(event.at, now);
+  const when = ago === undefined ? event.at : `${formatDuration(ago)} ago`;
+  const what = event.ok ? 'ok' : 'FAILED';
+  return `${label} ${when}: ${what}${event.message ? ` (${clean(event.message)})` : ''}`;
+}
+
+/** The last check's reason and duration; marked `failed:`/`ok:` only when it disagrees with the health column. */
+function checkText(check: CheckOutcome | null, health: RealStatus['health']): string {
+  if (check === null) return '-';
+  const mark = !check.up && health !== 'down' ? 'failed: ' : check.up && health !== 'up' ? 'ok: ' : '';
+  return `${mark}${clean(check.reason)} (${formatCheckDuration(check.durationMs)})`;
+}
+
+function realFlags(r: RealStatus): string {
+  return [r.drained ? 'DRAINED' : '', r.draining ? 'DRAINING' : '', r.maintenance ? 'MAINT' : ''].filter(Boolean).join(',');
+}
+
+/** `ADDRESS:PORT` (`[V6]:PORT`); the address alone when the port is 0 (fwmark services). */
+function realName(address: string, port: number): string {
+  if (port === 0) return address;
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+function virtualHeader(v: VirtualStatus): string {
+  const parts = [clean(v.id), `sched ${clean(v.scheduler)}`, `${v.realsUp}/${v.realsTotal} up`];
+  if (v.fallbackActive) parts.push(v.fallback ? `FALLBACK ${realName(v.fallback.address, v.fallback.port)}` : 'FALLBACK');
+  if (v.draining) parts.push('DRAINING');
+  return parts.join('  ');
+}
+
+/** The table of one virtual service: one row per real server. */
+function virtualBlock(v: VirtualStatus, now: string, width: number): string[] {
+  const lines = [virtualHeader(v)];
+  if (v.reals.length === 0) return [...lines, '  (no real servers)'];
+  const rows = v.reals.map((r) => {
+    const since = r.since === null ? undefined : between(r.since, now);
+    return {
+      real: clean(realName(r.address, r.port)),
+      forward: r.forward,
+      health: r.health,
+      weight: `${r.weight}/${r.kernelWeight === null ? '-' : r.kernelWeight}`,
+      for: since === undefined ? '-' : formatDuration(since),
+      flags: realFlags(r),
+      check: checkText(r.lastCheck, r.health),
+    };
+  });
+  const w = {
+    real: Math.max(4, ...rows.map((r) => r.real.length)),
+    health: Math.max(6, ...rows.map((r) => r.health.length)),
+    weight: Math.max(6, ...rows.map((r) => r.weight.length)),
+    for: Math.max(3, ...rows.map((r) => r.for.length)),
+    flags: Math.max(...rows.map((r) => r.flags.length)),
+  };
+  const withFlags = w.flags > 0;
+  if (withFlags) w.flags = Math.max(5, w.flags);
+  const line = (c: { real: string; forward: string; health: string; weight: string; for: string; flags: string; check: string }): string => {
+    const head = `  ${c.real.padEnd(w.real)}  ${c.forward.padEnd(4)}  ${c.health.padEnd(w.health)}  ${c.weight.padStart(w.weight)}  `
+      + `${c.for.padEnd(w.for)}  ${withFlags ? `${c.flags.padEnd(w.flags)}  ` : ''}`;
+    const room = width - head.length;
+    return `${head}${room >= 12 ? fit(c.check, room) : c.check}`.trimEnd();
+  };
+  lines.push(line({ real: 'REAL', forward: 'FWD', health: 'HEALTH', weight: 'WEIGHT', for: 'FOR', flags: 'FLAGS', check: 'LAST CHECK' }));
+  for (const r of rows) lines.push(line(r));
+  return lines;
+}
+
+/**
+ * Renders a status report for people: the daemon in two lines, then one block per virtual service with one row per
+ * real server (address:port, forwarding, health, weight configured/kernel, time in state, flags, last check). Fits
+ * `width` columns (the last-check column is shortened); every string from the daemon has its control characters
+ * replaced.
+ */
+export function renderStatus(report: StatusReport, options: StatusViewOptions = {}): string {
+  const width = options.width ?? 80;
+  const now = report.generatedAt;
+  const d = report.daemon;
+  const uptime = between(d.startedAt, now);
+  const lines = [
+    fit(`ldir pid ${d.pid}, up ${uptime === undefined ? '?' : formatDuration(uptime)}, config ${clean(d.configFile)}`, width),
+    ...(d.backend.inMemory ? [fit('WARNING: in-memory IPVS backend, the kernel table is NOT changed', width)] : []),
+    fit(`kernel: ${clean(d.backend.name)}; ${eventText('last sync', d.lastSync, now)}`, width),
+    fit(eventText('last reload', d.lastReload, now), width),
+  ];
+  if (report.virtualServices.length === 0) {
+    lines.push('', 'no virtual services');
+  } else {
+    for (const v of report.virtualServices) lines.push('', ...virtualBlock(v, now, width));
+    lines.push('', fit('WEIGHT = configured/kernel (- = not in kernel); FOR = time in health state', width));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The report as `--json` prints it: the daemon's report as is, indented, one trailing newline. */
+export function renderStatusJson(report: StatusReport): string {
+  return `${JSON.stringify(report, null, 2)}\n`;
+}

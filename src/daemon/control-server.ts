@@ -1,0 +1,312 @@
+// Control socket server: serves the control protocol on a unix socket (mode 0600) to `ldir status|reload|drain|...`.
+import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import net from 'node:net';
+import { dirname } from 'node:path';
+import type { Diagnostic } from '../config/diagnostics';
+import { ErrorCodes, isLdirError, LdirError, type ErrorCode } from '../errors';
+import type { Logger } from '../log';
+import { LINGER_MS, serveConnection, type ConnectionContext, type ConnectionHandle } from './control-connection';
+import {
+  encodeMessage, errorResponse, MAX_SOCKET_PATH_BYTES, okResponse, parseRequest, toWireDiagnostic,
+  type ControlRequest, type ControlResponse, type DrainResult, type PingResult, type StatusReport,
+} from './protocol';
+
+/** What a reload did: applied (with its warnings), or refused with the diagnostics (the old config stays in force). */
+export type ReloadOutcome =
+  | { readonly applied: true; readonly file: string; readonly diagnostics: readonly Diagnostic[] }
+  | {
+    readonly applied: false; readonly file: string; readonly message: string; readonly diagnostics: readonly Diagnostic[];
+    /** Default {@link ErrorCodes.CONFIG_INVALID}. */
+    readonly code?: ErrorCode;
+  };
+
+/**
+ * What the daemon does for each request. A handler may throw: an `LdirError` becomes an error response with its code
+ * and message (and `details.diagnostics` when it holds config diagnostics), anything else `LDIR_ERR_INTERNAL`.
+ */
+export interface ControlHandlers {
+  status(): StatusReport | Promise<StatusReport>;
+  reload(): Promise<ReloadOutcome>;
+  /** Drains a real by hand; unknown target → throw `LdirError(UNKNOWN_TARGET)` (see `resolveDrainTarget`). */
+  drain(virtual: string, real: string): DrainResult | Promise<DrainResult>;
+  undrain(virtual: string, real: string): DrainResult | Promise<DrainResult>;
+  /** Shuts down (cleanup included); resolves when done. Must not await `ControlServer.close()` (use `afterStop`). */
+  stop(): Promise<void>;
+  ping(): PingResult | Promise<PingResult>;
+}
+
+/** Options of {@link startControlServer}. */
+export interface ControlServerOptions {
+  /** Socket path, normally `controlSocketPath(configName)`; its directory is created (mode 0700) when missing. */
+  readonly path: string;
+  readonly handlers: ControlHandlers;
+  readonly logger: Logger;
+  /** Clients served at once; more are answered `LDIR_ERR_CONTROL_BUSY` and closed. Default 16. */
+  readonly maxClients?: number;
+  /** A connection that sends no complete request for this long is answered `LDIR_ERR_CONTROL_TIMEOUT` and closed. */
+  readonly idleTimeoutMs?: number;
+  /** How long `close()` lets requests in progress finish before it cuts their connections. Default 2000. */
+  readonly closeGraceMs?: number;
+  /** Called once the response to a `stop` request has been written (the daemon main closes and exits there). */
+  readonly afterStop?: () => void;
+}
+
+/** A running control server. */
+export interface ControlServer {
+  readonly path: string;
+  /** Connections open now (busy rejections not counted). */
+  clientCount(): number;
+  /** Stops accepting, lets requests in progress finish (bounded), closes every connection and removes the socket file. */
+  close(): Promise<void>;
+}
+
+/** Defaults of {@link ControlServerOptions}. */
+export const CONTROL_SERVER_DEFAULTS = { maxClients: 16, idleTimeoutMs: 10_000, closeGraceMs: 2_000 } as const;
+
+
+function errnoOf(err: unknown): string | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function controlFailed(message: string, cause: unknown, path: string): LdirError {
+  return new LdirError(ErrorCodes.CONTROL_FAILED, message, { cause, details: { path, ...(errnoOf(cause) ? { errno: errnoOf(cause) } : {}) } });
+}
+
+/** What is at the socket path: nothing, a socket nobody listens on, or a live daemon. Never removes anything. */
+async function probeSocketPath(path: string): Promise<'absent' | 'stale' | 'live'> {
+  try {
+    if (!lstatSync(path).isSocket()) {
+      throw new LdirError(ErrorCodes.CONTROL_FAILED, `${path} exists and is not a socket; not removing it`, { details: { path } });
+    }
+  } catch (err) {
+    if (isLdirError(err)) throw err;
+    if (errnoOf(err) === 'ENOENT') return 'absent';
+    throw controlFailed(`cannot inspect control socket ${path}: ${(err as Error).message}`, err, path);
+  }
+  return new Promise((resolve, reject) => {
+    const socket = net.createConnection(path);
+    const done = (state: 'absent' | 'stale' | 'live'): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(state);
+    };
+    // A daemon that accepts but is too slow to complete connect() is alive: never remove its socket.
+    const timer = setTimeout(() => done('live'), 1_000);
+    socket.once('connect', () => done('live'));
+    socket.once('error', (err) => {
+      const code = errnoOf(err);
+      if (code === 'ECONNREFUSED') done('stale');
+      else if (code === 'ENOENT') done('absent');
+      else if (code === 'EAGAIN') done('live');
+      else {
+        clearTimeout(timer);
+        reject(controlFailed(`cannot probe control socket ${path}: ${err.message}`, err, path));
+      }
+    });
+  });
+}
+
+/** Creates the socket directory (mode 0700) when it is missing; an existing directory is left as it is. */
+function ensureDirectory(dir: string): void {
+  const created = mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (created !== undefined) chmodSync(dir, 0o700);
+}
+
+/** Binds with umask 0177 so the socket is 0600 from its first instant (chmod follows for workers without umask). */
+function listen(server: net.Server, path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    let previous: number | undefined;
+    try {
+      previous = process.umask(0o177);
+    } catch {
+      previous = undefined; // worker threads cannot change the umask; the chmod below still applies
+    }
+    try {
+      // Node binds the pipe synchronously inside listen(), so the umask is restored before anything else runs.
+      server.listen({ path, backlog: 64 }, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    } finally {
+      if (previous !== undefined) process.umask(previous);
+    }
+  });
+}
+
+/** Turns whatever a handler threw into an error response. */
+function responseForError(id: ControlRequest['id'], err: unknown): ControlResponse {
+  if (isLdirError(err)) {
+    const raw = err.details['diagnostics'];
+    const diagnostics = Array.isArray(raw) && raw.every((d) => d && typeof d === 'object' && 'pos' in d)
+      ? (raw as Diagnostic[]).map(toWireDiagnostic) : undefined;
+    return errorResponse(id, err.code, err.message, diagnostics);
+  }
+  return errorResponse(id, ErrorCodes.INTERNAL, `internal error: ${err instanceof Error ? err.message : String(err)}`);
+}
+
+/**
+ * Starts the control server on `options.path`. A socket file left by a dead daemon (connect gives ECONNREFUSED) is
+ * removed; when a live daemon answers there, throws `LDIR_ERR_CONTROL_IN_USE`; a path that exists and is not a socket
+ * is never removed (`LDIR_ERR_CONTROL_FAILED`). Mutating requests (reload, drain, undrain, stop) run one at a time in
+ * arrival order; status and ping run at once.
+ */
+export async function startControlServer(options: ControlServerOptions): Promise<ControlServer> {
+  const { path, handlers } = options;
+  const maxClients = options.maxClients ?? CONTROL_SERVER_DEFAULTS.maxClients;
+  const idleTimeoutMs = options.idleTimeoutMs ?? CONTROL_SERVER_DEFAULTS.idleTimeoutMs;
+  const closeGraceMs = options.closeGraceMs ?? CONTROL_SERVER_DEFAULTS.closeGraceMs;
+  const log = options.logger.child({ module: 'control' });
+
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) {
+    throw new LdirError(ErrorCodes.CONTROL_FAILED, `control socket path is longer than ${MAX_SOCKET_PATH_BYTES} bytes: ${path}`, { details: { path } });
+  }
+  try {
+    ensureDirectory(dirname(path));
+  } catch (err) {
+    throw controlFailed(`cannot create control socket directory ${dirname(path)}: ${(err as Error).message}`, err, path);
+  }
+  const existing = await probeSocketPath(path);
+  if (existing === 'live') {
+    throw new LdirError(ErrorCodes.CONTROL_IN_USE, `a running daemon already answers on ${path}`, { details: { path } });
+  }
+  if (existing === 'stale') {
+    try {
+      unlinkSync(path);
+    } catch (err) {
+      if (errnoOf(err) !== 'ENOENT') throw controlFailed(`cannot remove stale control socket ${path}: ${(err as Error).message}`, err, path);
+    }
+    log.warn({ path }, 'removed stale control socket of a daemon that is gone');
+  }
+
+  const connections = new Map<net.Socket, ConnectionHandle>();
+  const rejected = new Set<net.Socket>();
+  let shuttingDown = false;
+  let closing: Promise<void> | undefined;
+  let onEmpty: (() => void) | undefined;
+  let exclusive: Promise<unknown> = Promise.resolve();
+
+  /** Runs `fn` once every mutating request that arrived before it has settled. */
+  function serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const run = exclusive.then(fn, fn);
+    exclusive = run.catch(() => undefined);
+    return run;
+  }
+
+  async function dispatch(request: ControlRequest): Promise<ControlResponse> {
+    const { id } = request;
+    switch (request.type) {
+      case 'status': return okResponse(id, 'status', await handlers.status());
+      case 'ping': return okResponse(id, 'ping', await handlers.ping());
+      case 'reload': return serialized(async () => {
+        const outcome = await handlers.reload();
+        if (outcome.applied) return okResponse(id, 'reload', { file: outcome.file, diagnostics: outcome.diagnostics.map(toWireDiagnostic) });
+        return errorResponse(id, outcome.code ?? ErrorCodes.CONFIG_INVALID, outcome.message, outcome.diagnostics.map(toWireDiagnostic));
+      });
+      case 'drain': return serialized(async () => okResponse(id, 'drain', await handlers.drain(request.virtual, request.real)));
+      case 'undrain': return serialized(async () => okResponse(id, 'undrain', await handlers.undrain(request.virtual, request.real)));
+      case 'stop': return serialized(async () => {
+        await handlers.stop();
+        return okResponse(id, 'stop', { stopped: true });
+      });
+    }
+  }
+
+  /** The response line for one request line; never rejects. */
+  async function answer(line: string): Promise<{ text: string; stop: boolean }> {
+    const parsed = parseRequest(line);
+    if (!parsed.ok) {
+      log.debug({ code: parsed.response.error.code }, 'refused control request');
+      return { text: encodeMessage(parsed.response), stop: false };
+    }
+    const { request } = parsed;
+    const started = performance.now();
+    let response: ControlResponse;
+    try {
+      response = await dispatch(request);
+    } catch (err) {
+      if (isLdirError(err)) log.info({ code: err.code, msg: err.message, type: request.type, id: request.id }, 'control request refused');
+      else log.error({ err, type: request.type, id: request.id }, 'control request failed');
+      response = responseForError(request.id, err);
+    }
+    let text: string;
+    try {
+      text = encodeMessage(response);
+    } catch (err) {
+      log.error({ err, type: request.type }, 'control response cannot be serialized');
+      text = encodeMessage(responseForError(request.id, err));
+    }
+    log.debug({ type: request.type, id: request.id, ok: response.ok, ms: Math.round(performance.now() - started) }, 'control request');
+    return { text, stop: request.type === 'stop' && response.ok };
+  }
+
+  const context: ConnectionContext = {
+    answer, idleTimeoutMs, log, isShuttingDown: () => shuttingDown, ...(options.afterStop ? { afterStop: options.afterStop } : {}),
+  };
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+    if (shuttingDown || connections.size >= maxClients) {
+      rejected.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => rejected.delete(socket));
+      socket.resume();
+      const why = shuttingDown ? 'the daemon is shutting down' : `too many control clients (limit ${maxClients})`;
+      socket.end(encodeMessage(errorResponse(null, ErrorCodes.CONTROL_BUSY, why)));
+      setTimeout(() => socket.destroy(), LINGER_MS).unref();
+      return;
+    }
+    connections.set(socket, serveConnection(socket, context));
+    socket.on('close', () => {
+      connections.delete(socket);
+      if (connections.size === 0) onEmpty?.();
+    });
+  });
+  try {
+    await listen(server, path);
+  } catch (err) {
+    if (errnoOf(err) === 'EADDRINUSE') {
+      throw new LdirError(ErrorCodes.CONTROL_IN_USE, `another process bound ${path} first`, { cause: err, details: { path } });
+    }
+    throw controlFailed(`cannot listen on control socket ${path}: ${(err as Error).message}`, err, path);
+  }
+  let bound: Stats;
+  try {
+    chmodSync(path, 0o600);
+    bound = statSync(path);
+  } catch (err) {
+    server.close();
+    throw controlFailed(`cannot set the mode of control socket ${path}: ${(err as Error).message}`, err, path);
+  }
+  server.on('error', (err) => log.error({ err, path }, 'control socket error'));
+  log.info({ path }, 'control socket listening');
+
+  async function close(): Promise<void> {
+    shuttingDown = true;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const c of connections.values()) c.end();
+    if (connections.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        onEmpty = resolve;
+        timer = setTimeout(resolve, closeGraceMs);
+      });
+      clearTimeout(timer);
+    }
+    for (const s of [...connections.keys(), ...rejected]) s.destroy();
+    await closed;
+    try {
+      const now = lstatSync(path);
+      if (now.ino === bound.ino && now.dev === bound.dev) unlinkSync(path); // never remove a successor's socket
+    } catch (err) {
+      if (errnoOf(err) !== 'ENOENT') log.warn({ err, path }, 'cannot remove control socket');
+    }
+    log.info({ path }, 'control socket closed');
+  }
+
+  return {
+    path,
+    clientCount: () => connections.size,
+    close: () => (closing ??= close()),
+  };
+}

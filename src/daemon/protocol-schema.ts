@@ -1,0 +1,108 @@
+// Validators of the control protocol's messages: strict for requests, tolerant of extra members in responses.
+import type {
+  CheckOutcome, ControlRequest, DaemonStatus, DrainResult, EventRecord, FallbackStatus, PingResult, RealStatus, ReloadResult,
+  RequestId, RequestType, ResultMap, StatusReport, StopResult, VirtualStatus, WireDiagnostic, WireError,
+} from './protocol';
+import {
+  arrayOf, bool, int, isoTime, literal, nonNegative, nullable, object, optional, SchemaError, str, type Check,
+} from './validate';
+
+const PORT = int({ min: 0, max: 65535 });
+const WEIGHT = int({ min: 0 });
+const TARGET = str({ min: 1, max: 256, printable: true });
+const FORWARD = literal('gate', 'masq', 'ipip');
+
+/** A request id: 1..64 printable characters, or an integer >= 0. */
+export const idSchema: Check<RequestId> = (value, path) => {
+  if (typeof value === 'number') return int({ min: 0 })(value, path);
+  if (typeof value === 'string') return str({ min: 1, max: 64, printable: true })(value, path);
+  throw new SchemaError(path, 'expected a string of 1..64 characters or an integer >= 0');
+};
+
+/** The request type member. */
+export const requestTypeSchema: Check<RequestType> = literal('status', 'reload', 'drain', 'undrain', 'stop', 'ping');
+
+function simpleRequest<T extends 'status' | 'reload' | 'stop' | 'ping'>(type: T): Check<ControlRequest> {
+  return object({ v: int(), id: idSchema, type: literal(type) }, true);
+}
+
+function targetRequest<T extends 'drain' | 'undrain'>(type: T): Check<ControlRequest> {
+  return object({ v: int(), id: idSchema, type: literal(type), virtual: TARGET, real: TARGET }, true);
+}
+
+/** Strict request validators by type: no unknown member is accepted. */
+export const requestSchemas: { readonly [T in RequestType]: Check<ControlRequest> } = {
+  status: simpleRequest('status'),
+  reload: simpleRequest('reload'),
+  stop: simpleRequest('stop'),
+  ping: simpleRequest('ping'),
+  drain: targetRequest('drain'),
+  undrain: targetRequest('undrain'),
+};
+
+const eventRecord: Check<EventRecord> = object({ at: isoTime, ok: bool, message: optional(str({ max: 65536 })) }, false);
+
+const checkOutcome: Check<CheckOutcome> = object({ up: bool, reason: str({ max: 65536 }), durationMs: nonNegative, at: isoTime }, false);
+
+const realStatus: Check<RealStatus> = object({
+  address: str({ min: 1, max: 64 }), port: PORT, forward: FORWARD, health: literal('up', 'down', 'unknown'),
+  since: nullable(isoTime), weight: WEIGHT, kernelWeight: nullable(WEIGHT), inKernel: bool, lastCheck: nullable(checkOutcome),
+  draining: bool, drained: bool, maintenance: bool,
+}, false);
+
+const fallbackStatus: Check<FallbackStatus> = object({ address: str({ min: 1, max: 64 }), port: PORT, forward: FORWARD }, false);
+
+const virtualStatus: Check<VirtualStatus> = object({
+  id: str({ min: 1, max: 128 }), protocol: literal('tcp', 'udp', 'fwm'), family: literal('inet', 'inet6'),
+  address: nullable(str({ min: 1, max: 64 })), port: PORT, fwmark: nullable(int({ min: 0, max: 0xffffffff })),
+  scheduler: str({ max: 64 }), fallback: nullable(fallbackStatus), fallbackActive: bool, draining: bool,
+  realsUp: int({ min: 0 }), realsTotal: int({ min: 0 }), reals: arrayOf(realStatus),
+}, false);
+
+const daemonStatus: Check<DaemonStatus> = object({
+  pid: int({ min: 1 }), configFile: str({ max: 4096 }), startedAt: isoTime,
+  backend: object({ name: str({ min: 1, max: 32 }), inMemory: bool }, false),
+  lastSync: nullable(eventRecord), lastReload: nullable(eventRecord),
+}, false);
+
+/** A status report (tolerates members added by newer daemons). */
+export const statusReportSchema: Check<StatusReport> = object({
+  generatedAt: isoTime, daemon: daemonStatus, virtualServices: arrayOf(virtualStatus),
+}, false);
+
+/** A configuration diagnostic on the wire. */
+export const wireDiagnosticSchema: Check<WireDiagnostic> = object({
+  file: str({ max: 4096 }), line: int({ min: 0 }), column: optional(int({ min: 0 })), severity: literal('error', 'warning'),
+  code: str({ max: 64 }), message: str({ max: 65536 }),
+}, false);
+
+/** The error member of a failed response. */
+export const wireErrorSchema: Check<WireError> = object({
+  code: str({ min: 1, max: 64 }), message: str({ max: 65536 }), diagnostics: optional(arrayOf(wireDiagnosticSchema)),
+}, false);
+
+const pingResult: Check<PingResult> = object({
+  pid: int({ min: 1 }), configFile: str({ max: 4096 }), startedAt: isoTime, uptimeSeconds: nonNegative, lastSyncOk: nullable(bool),
+}, false);
+
+const reloadResult: Check<ReloadResult> = object({ file: str({ max: 4096 }), diagnostics: arrayOf(wireDiagnosticSchema) }, false);
+
+const drainResult: Check<DrainResult> = object({ virtual: str({ min: 1, max: 256 }), real: str({ min: 1, max: 256 }), changed: bool }, false);
+
+const stopResult: Check<StopResult> = (value, path) => {
+  if (!object({ stopped: bool }, false)(value, path).stopped) throw new SchemaError(`${path}.stopped`, 'expected true');
+  return { stopped: true };
+};
+
+/** Result validators by request type. */
+export const resultSchemas: { readonly [T in RequestType]: Check<ResultMap[T]> } = {
+  status: statusReportSchema,
+  reload: reloadResult,
+  drain: drainResult,
+  undrain: drainResult,
+  stop: stopResult,
+  ping: pingResult,
+};
+
+/** The members every response has. */
+export const responseEnvelopeSchema = object({ v: int(), id: nullable(idSchema), ok: bool }, false);

@@ -1,0 +1,312 @@
+// The control socket protocol (version 1): newline-delimited JSON requests and responses between `ldir` and the daemon.
+import { join } from 'node:path';
+import type { Diagnostic } from '../config/diagnostics';
+import { ErrorCodes, type ErrorCode } from '../errors';
+import type { AddressFamily, ForwardMethod, VirtualProtocol } from '../model';
+import { requestSchemas, requestTypeSchema, resultSchemas, responseEnvelopeSchema, idSchema, wireErrorSchema } from './protocol-schema';
+import { SchemaError } from './validate';
+
+/** Version of this protocol; every message carries it as `v`. */
+export const PROTOCOL_VERSION = 1;
+/** Longest request line the daemon reads (bytes, newline excluded); longer lines get a `CONTROL_TOO_LARGE` error. */
+export const MAX_REQUEST_BYTES = 64 * 1024;
+/** Longest response line the client reads (bytes); a status report of thousands of reals fits easily. */
+export const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+/** Directory of control sockets (one per configuration name). */
+export const CONTROL_DIRECTORY = '/run/ldir';
+/** Longest unix socket path the kernel accepts (`sun_path` is 108 bytes with its terminating NUL). */
+export const MAX_SOCKET_PATH_BYTES = 107;
+
+/** Path of the control socket of the daemon running configuration `configName` (as the pid file, one per name). */
+export function controlSocketPath(configName: string, directory: string = CONTROL_DIRECTORY): string {
+  return join(directory, `${configName}.sock`);
+}
+
+// ---------------------------------------------------------------------------------------------------- status report
+
+/** Health of a real server as its checks see it; `unknown` until the first result. */
+export type Health = 'up' | 'down' | 'unknown';
+
+/** The result of the most recent check of a real server. */
+export interface CheckOutcome {
+  readonly up: boolean;
+  /** Why, for people (`HTTP 200`, `connect: ECONNREFUSED`); never contains secrets. */
+  readonly reason: string;
+  readonly durationMs: number;
+  /** ISO 8601 time the check finished. */
+  readonly at: string;
+}
+
+/** One real server of a virtual service as the daemon sees it. */
+export interface RealStatus {
+  /** Numeric address (IPv6 without brackets). */
+  readonly address: string;
+  readonly port: number;
+  readonly forward: ForwardMethod;
+  readonly health: Health;
+  /** ISO 8601 time the real entered its current health state; null when not known. */
+  readonly since: string | null;
+  /** Weight in the configuration. */
+  readonly weight: number;
+  /** Weight in the kernel table; null when the real is not in the kernel table. */
+  readonly kernelWeight: number | null;
+  readonly inKernel: boolean;
+  readonly lastCheck: CheckOutcome | null;
+  /** Removed from the configuration and kept at weight 0 until its connections end (or the drain timeout). */
+  readonly draining: boolean;
+  /** Drained by hand (`ldir drain`): weight 0 until `ldir undrain`. */
+  readonly drained: boolean;
+  /** Forced down by a file in `maintenancedir`. */
+  readonly maintenance: boolean;
+}
+
+/** The fallback ("sorry") server of a virtual service. */
+export interface FallbackStatus {
+  readonly address: string;
+  readonly port: number;
+  readonly forward: ForwardMethod;
+}
+
+/** One virtual service as the daemon sees it. */
+export interface VirtualStatus {
+  /** Identity as in the configuration model: `tcp:192.0.2.1:80`, `udp:[2001:db8::1]:53`, `fwm:100`. */
+  readonly id: string;
+  readonly protocol: VirtualProtocol;
+  readonly family: AddressFamily;
+  /** Numeric address; null for fwmark services. */
+  readonly address: string | null;
+  /** Port; 0 for fwmark services. */
+  readonly port: number;
+  /** Firewall mark; null for address services. */
+  readonly fwmark: number | null;
+  readonly scheduler: string;
+  readonly fallback: FallbackStatus | null;
+  /** The fallback server is in the kernel table because no real is up. */
+  readonly fallbackActive: boolean;
+  /** Removed from the configuration and being drained. */
+  readonly draining: boolean;
+  readonly realsUp: number;
+  readonly realsTotal: number;
+  readonly reals: readonly RealStatus[];
+}
+
+/** When something last happened in the daemon, and whether it worked. */
+export interface EventRecord {
+  /** ISO 8601 time. */
+  readonly at: string;
+  readonly ok: boolean;
+  /** What went wrong (or a summary), for people. */
+  readonly message?: string;
+}
+
+/** The daemon itself. */
+export interface DaemonStatus {
+  readonly pid: number;
+  /** Absolute path of the configuration file in force. */
+  readonly configFile: string;
+  /** ISO 8601 time the daemon started. */
+  readonly startedAt: string;
+  /** Kernel backend: `netlink`, `ipvsadm` or `memory`; `inMemory` says the kernel table is not touched at all. */
+  readonly backend: { readonly name: string; readonly inMemory: boolean };
+  /** Last kernel sync (desired vs kernel table); null before the first. */
+  readonly lastSync: EventRecord | null;
+  /** Last reload; null when the daemon has not reloaded since it started. */
+  readonly lastReload: EventRecord | null;
+}
+
+/** What `ldir status` shows: plain JSON, no secrets. */
+export interface StatusReport {
+  /** ISO 8601 time the report was made; durations in the human view are relative to it. */
+  readonly generatedAt: string;
+  readonly daemon: DaemonStatus;
+  readonly virtualServices: readonly VirtualStatus[];
+}
+
+// ---------------------------------------------------------------------------------------------------- other results
+
+/** Configuration diagnostic as it travels on the wire (see `config/diagnostics`). */
+export interface WireDiagnostic {
+  readonly file: string;
+  readonly line: number;
+  readonly column?: number;
+  readonly severity: 'error' | 'warning';
+  /** Diagnostic code (`unknown-directive`, ...). */
+  readonly code: string;
+  readonly message: string;
+}
+
+/** Answer to `ping`: cheap liveness for the OCF monitor (no config parse, no kernel dump). */
+export interface PingResult {
+  readonly pid: number;
+  readonly configFile: string;
+  readonly startedAt: string;
+  readonly uptimeSeconds: number;
+  /** Whether the last kernel sync succeeded; null before the first sync. */
+  readonly lastSyncOk: boolean | null;
+}
+
+/** Answer to a successful `reload`: the file now in force and its warnings. */
+export interface ReloadResult {
+  readonly file: string;
+  readonly diagnostics: readonly WireDiagnostic[];
+}
+
+/** Answer to `drain`/`undrain`: the canonical names of the target and whether anything changed. */
+export interface DrainResult {
+  /** Virtual service id (`tcp:192.0.2.1:80`). */
+  readonly virtual: string;
+  /** Real server as `ADDRESS:PORT` (`[ADDRESS]:PORT` for IPv6). */
+  readonly real: string;
+  /** False when it already was (un)drained. */
+  readonly changed: boolean;
+}
+
+/** Answer to `stop`, sent once shutdown cleanup has finished. */
+export interface StopResult {
+  readonly stopped: true;
+}
+
+/** Result payload by request type. */
+export interface ResultMap {
+  status: StatusReport;
+  reload: ReloadResult;
+  drain: DrainResult;
+  undrain: DrainResult;
+  stop: StopResult;
+  ping: PingResult;
+}
+
+// ---------------------------------------------------------------------------------------------------- messages
+
+/** Every request type. */
+export const REQUEST_TYPES = ['status', 'reload', 'drain', 'undrain', 'stop', 'ping'] as const;
+/** One of {@link REQUEST_TYPES}. */
+export type RequestType = (typeof REQUEST_TYPES)[number];
+
+/** Request id chosen by the client and echoed in the response: 1..64 printable characters or an integer >= 0. */
+export type RequestId = string | number;
+
+/** What a request asks, without the envelope. */
+export type RequestBody =
+  | { readonly type: 'status' | 'reload' | 'stop' | 'ping' }
+  | { readonly type: 'drain' | 'undrain'; readonly virtual: string; readonly real: string };
+
+/** A request line: `{"v":1,"id":"c1","type":"drain","virtual":"tcp:192.0.2.1:80","real":"10.0.0.1:80"}`. */
+export type ControlRequest = RequestBody & { readonly v: number; readonly id: RequestId };
+
+/** Error part of a failed response: a stable `LDIR_ERR_*` code, a message, and for `reload` the diagnostics. */
+export interface WireError {
+  readonly code: string;
+  readonly message: string;
+  readonly diagnostics?: readonly WireDiagnostic[];
+}
+
+/** A successful response line: `{"v":1,"id":"c1","ok":true,"type":"status","result":{...}}`. */
+export interface OkResponse<T extends RequestType = RequestType> {
+  readonly v: number;
+  readonly id: RequestId;
+  readonly ok: true;
+  readonly type: T;
+  readonly result: ResultMap[T];
+}
+
+/** A failed response line; `id` is null when the request's id could not be read. */
+export interface ErrorResponse {
+  readonly v: number;
+  readonly id: RequestId | null;
+  readonly ok: false;
+  readonly error: WireError;
+}
+
+/** A response line for a request of type `T`. */
+export type ControlResponse<T extends RequestType = RequestType> = OkResponse<T> | ErrorResponse;
+
+/** A diagnostic of the configuration loader in its wire form. */
+export function toWireDiagnostic(d: Diagnostic): WireDiagnostic {
+  return {
+    file: d.pos.file, line: d.pos.line, ...(d.pos.column !== undefined ? { column: d.pos.column } : {}),
+    severity: d.severity, code: d.code, message: d.message,
+  };
+}
+
+/** Formats a wire diagnostic as `PATH:LINE: message` (`PATH:LINE:COL:`; `warning: ` before warnings), as `ldir check`. */
+export function formatWireDiagnostic(d: WireDiagnostic): string {
+  const where = d.column === undefined ? `${d.file}:${d.line}` : `${d.file}:${d.line}:${d.column}`;
+  return `${where}: ${d.severity === 'warning' ? 'warning: ' : ''}${d.message}`;
+}
+
+/** Builds a successful response. */
+export function okResponse<T extends RequestType>(id: RequestId, type: T, result: ResultMap[T]): OkResponse<T> {
+  return { v: PROTOCOL_VERSION, id, ok: true, type, result };
+}
+
+/** Builds a failed response. */
+export function errorResponse(id: RequestId | null, code: ErrorCode | string, message: string, diagnostics?: readonly WireDiagnostic[]): ErrorResponse {
+  return { v: PROTOCOL_VERSION, id, ok: false, error: { code, message, ...(diagnostics !== undefined ? { diagnostics } : {}) } };
+}
+
+/** Serializes a request or response as one line (JSON escapes every newline inside strings). */
+export function encodeMessage(message: ControlRequest | ControlResponse): string {
+  return `${JSON.stringify(message)}\n`;
+}
+
+/** Outcome of {@link parseRequest}: the request, or the error response to send back. */
+export type ParsedRequest = { readonly ok: true; readonly request: ControlRequest } | { readonly ok: false; readonly response: ErrorResponse };
+
+/**
+ * Parses and strictly validates one request line (newline removed). Never throws: a line that is too long, not JSON,
+ * of another protocol version, of an unknown type or with missing, extra or ill-typed members gives the error
+ * response to send, echoing the request id when it could be read.
+ */
+export function parseRequest(line: string): ParsedRequest {
+  const fail = (id: RequestId | null, code: ErrorCode, message: string): ParsedRequest => ({ ok: false, response: errorResponse(id, code, message) });
+  if (Buffer.byteLength(line, 'utf8') > MAX_REQUEST_BYTES) return fail(null, ErrorCodes.CONTROL_TOO_LARGE, `request longer than ${MAX_REQUEST_BYTES} bytes`);
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (err) {
+    return fail(null, ErrorCodes.CONTROL_BAD_REQUEST, `request is not JSON: ${(err as Error).message}`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return fail(null, ErrorCodes.CONTROL_BAD_REQUEST, 'request is not a JSON object');
+  const record = value as Record<string, unknown>;
+  let id: RequestId | null = null;
+  try {
+    id = idSchema(record['id'], '$.id');
+  } catch (err) {
+    return fail(null, ErrorCodes.CONTROL_BAD_REQUEST, `bad request: ${(err as Error).message}`);
+  }
+  const v = record['v'];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) return fail(id, ErrorCodes.CONTROL_BAD_REQUEST, 'bad request: $.v: missing or not an integer');
+  if (v !== PROTOCOL_VERSION) {
+    return fail(id, ErrorCodes.CONTROL_VERSION, `protocol version ${v} is not supported (this daemon speaks ${PROTOCOL_VERSION})`);
+  }
+  try {
+    const type = requestTypeSchema(record['type'], '$.type');
+    return { ok: true, request: requestSchemas[type](value, '$') };
+  } catch (err) {
+    if (!(err instanceof SchemaError)) throw err;
+    return fail(id, ErrorCodes.CONTROL_BAD_REQUEST, `bad request: ${err.message}`);
+  }
+}
+
+/**
+ * Parses and validates one response line for a request of type `type`. Unknown members (from a newer daemon) are
+ * dropped. Throws a {@link SchemaError} when the line is not a valid response.
+ */
+export function parseResponse<T extends RequestType>(line: string, type: T): ControlResponse<T> {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (err) {
+    throw new SchemaError('$', `response is not JSON: ${(err as Error).message}`);
+  }
+  const envelope = responseEnvelopeSchema(value, '$');
+  const record = value as Record<string, unknown>;
+  if (envelope.ok === false) {
+    return { v: envelope.v, id: envelope.id, ok: false, error: wireErrorSchema(record['error'], '$.error') };
+  }
+  if (envelope.id === null) throw new SchemaError('$.id', 'a successful response needs the request id');
+  if (record['type'] !== type) throw new SchemaError('$.type', `expected a "${type}" response, got ${JSON.stringify(record['type'])}`);
+  const result = resultSchemas[type](record['result'], '$.result') as ResultMap[T];
+  return { v: envelope.v, id: envelope.id, ok: true, type, result };
+}

@@ -1,0 +1,364 @@
+// Control server and client over a real unix socket in a temporary directory: every request, every failure mode.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { sendControlRequest } from '../../../src/cli/control-client';
+import type { Diagnostic } from '../../../src/config/diagnostics';
+import { startControlServer, type ControlHandlers, type ControlServer, type ControlServerOptions } from '../../../src/daemon/control-server';
+import { encodeMessage, MAX_REQUEST_BYTES, type StatusReport } from '../../../src/daemon/protocol';
+import { ErrorCodes, isLdirError, LdirError } from '../../../src/errors';
+import { silentLogger } from '../../../src/log';
+import { sampleReport } from '../../helpers/status-report';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function socketPath(): string {
+  return join(mkdtempSync(join(tmpdir(), 'ldir-ctl-')), 'run', 'test.sock');
+}
+
+const BAD_LINE: Diagnostic = { severity: 'error', code: 'unknown-directive', message: 'unknown directive "bogus"', pos: { file: '/etc/ha.d/x.cf', line: 4 } };
+const WARNING: Diagnostic = { severity: 'warning', code: 'deprecated', message: 'checkcount is deprecated', pos: { file: '/etc/ha.d/x.cf', line: 1 } };
+
+/** Handlers that answer at once and record what they were asked. */
+function handlers(over: Partial<ControlHandlers> = {}): ControlHandlers & { calls: string[] } {
+  const calls: string[] = [];
+  return {
+    calls,
+    status: () => { calls.push('status'); return sampleReport(); },
+    ping: () => ({ pid: 4242, configFile: '/etc/ha.d/x.cf', startedAt: '2024-05-01T12:00:00.000Z', uptimeSeconds: 12, lastSyncOk: true }),
+    reload: async () => { calls.push('reload'); return { applied: true, file: '/etc/ha.d/x.cf', diagnostics: [WARNING] }; },
+    drain: (v, r) => { calls.push(`drain ${v} ${r}`); return { virtual: v, real: r, changed: true }; },
+    undrain: (v, r) => { calls.push(`undrain ${v} ${r}`); return { virtual: v, real: r, changed: false }; },
+    stop: async () => { calls.push('stop'); },
+    ...over,
+  };
+}
+
+async function withServer(
+  h: ControlHandlers, fn: (server: ControlServer, path: string) => Promise<void>, options: Partial<ControlServerOptions> = {},
+): Promise<void> {
+  const path = options.path ?? socketPath();
+  const server = await startControlServer({ path, handlers: h, logger: silentLogger(), ...options });
+  try {
+    await fn(server, path);
+  } finally {
+    await server.close();
+  }
+}
+
+/** Writes `payload` on a raw connection and collects response lines until `lines` arrived or the daemon closed. */
+function raw(path: string, payload: string | Buffer, opts: { lines?: number; end?: boolean } = {}): Promise<{ lines: Array<Record<string, unknown>>; closed: boolean }> {
+  return new Promise((resolve, reject) => {
+    const socket = net.createConnection({ path, allowHalfOpen: true });
+    let text = '';
+    const lines = (): Array<Record<string, unknown>> => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const timer = setTimeout(() => { socket.destroy(); reject(new Error(`no answer; got ${JSON.stringify(text)}`)); }, 5_000);
+    const done = (closed: boolean): void => { clearTimeout(timer); socket.destroy(); resolve({ lines: lines(), closed }); };
+    socket.on('connect', () => {
+      if (payload.length > 0) socket.write(payload);
+      if (opts.end) socket.end();
+    });
+    socket.on('data', (chunk) => {
+      text += chunk.toString('utf8');
+      if (opts.lines !== undefined && lines().length >= opts.lines) done(false);
+    });
+    socket.on('end', () => done(true));
+    socket.on('error', (err) => ((err as NodeJS.ErrnoException).code === 'EPIPE' || (err as NodeJS.ErrnoException).code === 'ECONNRESET' ? done(true) : reject(err)));
+  });
+}
+
+const line = (obj: Record<string, unknown>): string => `${JSON.stringify({ v: 1, ...obj })}\n`;
+
+describe('control server: requests', () => {
+  test('status, ping, drain, undrain over the socket', () => withServer(handlers(), async (_server, path) => {
+    const status = await sendControlRequest(path, { type: 'status' });
+    assert.ok(status.ok);
+    assert.deepEqual(status.result, sampleReport());
+    const ping = await sendControlRequest(path, { type: 'ping' }, { id: 'p1' });
+    assert.deepEqual(ping, { v: 1, id: 'p1', ok: true, type: 'ping', result: { pid: 4242, configFile: '/etc/ha.d/x.cf', startedAt: '2024-05-01T12:00:00.000Z', uptimeSeconds: 12, lastSyncOk: true } });
+    const drain = await sendControlRequest(path, { type: 'drain', virtual: 'tcp:192.0.2.1:80', real: '10.0.0.1:80' });
+    assert.ok(drain.ok);
+    assert.deepEqual(drain.result, { virtual: 'tcp:192.0.2.1:80', real: '10.0.0.1:80', changed: true });
+    const undrain = await sendControlRequest(path, { type: 'undrain', virtual: 'fwm:1', real: '10.0.0.2' });
+    assert.ok(undrain.ok && undrain.type === 'undrain' && undrain.result.changed === false);
+  }));
+
+  test('reload applied returns its warnings; reload refused returns the diagnostics and CONFIG_INVALID', async () => {
+    let good = true;
+    const h = handlers({
+      reload: async () => (good
+        ? { applied: true, file: '/etc/ha.d/x.cf', diagnostics: [WARNING] }
+        : { applied: false, file: '/etc/ha.d/x.cf', message: '1 error in /etc/ha.d/x.cf', diagnostics: [WARNING, BAD_LINE] }),
+    });
+    await withServer(h, async (_server, path) => {
+      const ok = await sendControlRequest(path, { type: 'reload' });
+      assert.deepEqual(ok.ok && ok.result, {
+        file: '/etc/ha.d/x.cf', diagnostics: [{ file: '/etc/ha.d/x.cf', line: 1, severity: 'warning', code: 'deprecated', message: 'checkcount is deprecated' }],
+      });
+      good = false;
+      const bad = await sendControlRequest(path, { type: 'reload' });
+      assert.equal(bad.ok, false);
+      assert.ok(!bad.ok);
+      assert.equal(bad.error.code, 'LDIR_ERR_CONFIG_INVALID');
+      assert.equal(bad.error.message, '1 error in /etc/ha.d/x.cf');
+      assert.deepEqual(bad.error.diagnostics?.map((d) => `${d.file}:${d.line}:${d.severity}`), ['/etc/ha.d/x.cf:1:warning', '/etc/ha.d/x.cf:4:error']);
+    });
+  });
+
+  test('stop answers once the handler has finished, then afterStop runs', async () => {
+    const events: string[] = [];
+    const h = handlers({ stop: async () => { await sleep(30); events.push('cleanup done'); } });
+    await withServer(h, async (_server, path) => {
+      const response = await sendControlRequest(path, { type: 'stop' });
+      events.push('client answered');
+      assert.deepEqual(response.ok && response.result, { stopped: true });
+      await sleep(20);
+      assert.deepEqual([...events].sort(), ['afterStop', 'cleanup done', 'client answered']);
+      assert.equal(events[0], 'cleanup done', 'no answer before the cleanup finished');
+    }, { afterStop: () => events.push('afterStop') });
+  });
+
+  test('handler errors become error responses and the server keeps serving', async () => {
+    const h = handlers({
+      drain: () => { throw new LdirError(ErrorCodes.UNKNOWN_TARGET, 'no real server "10.9.9.9" in tcp:192.0.2.1:80'); },
+      status: () => { throw new Error('boom'); },
+      reload: async () => { throw new LdirError(ErrorCodes.CONFIG_INVALID, 'bad config', { details: { diagnostics: [BAD_LINE] } }); },
+      ping: () => ({ pid: 1, configFile: '/x', startedAt: '2024-05-01T12:00:00.000Z', uptimeSeconds: 1, lastSyncOk: BigInt(1) as unknown as boolean }),
+    });
+    await withServer(h, async (_server, path) => {
+      const drain = await sendControlRequest(path, { type: 'drain', virtual: 'tcp:192.0.2.1:80', real: '10.9.9.9' });
+      assert.deepEqual(!drain.ok && drain.error, { code: 'LDIR_ERR_UNKNOWN_TARGET', message: 'no real server "10.9.9.9" in tcp:192.0.2.1:80' });
+      const status = await sendControlRequest(path, { type: 'status' });
+      assert.deepEqual(!status.ok && status.error, { code: 'LDIR_ERR_INTERNAL', message: 'internal error: boom' });
+      const reload = await sendControlRequest(path, { type: 'reload' });
+      assert.ok(!reload.ok);
+      assert.equal(reload.error.code, 'LDIR_ERR_CONFIG_INVALID');
+      assert.equal(reload.error.diagnostics?.[0]?.message, 'unknown directive "bogus"');
+      const ping = await sendControlRequest(path, { type: 'ping' });
+      assert.ok(!ping.ok && ping.error.code === 'LDIR_ERR_INTERNAL', 'an unserializable result');
+      assert.ok((await sendControlRequest(path, { type: 'undrain', virtual: 'v', real: 'r' })).ok);
+    });
+  });
+
+  test('mutating requests run one at a time; status runs alongside', async () => {
+    const events: string[] = [];
+    let statusDuringDrain = false;
+    let draining = 0;
+    const h = handlers({
+      drain: async (v, r) => {
+        draining++;
+        events.push(`start ${r}`);
+        await sleep(40);
+        events.push(`end ${r}`);
+        draining--;
+        return { virtual: v, real: r, changed: true };
+      },
+      status: () => { if (draining > 0) statusDuringDrain = true; return sampleReport(); },
+    });
+    await withServer(h, async (_server, path) => {
+      const drains = ['a', 'b', 'c'].map((r) => sendControlRequest(path, { type: 'drain', virtual: 'v', real: r }));
+      await sleep(10);
+      assert.ok((await sendControlRequest(path, { type: 'status' })).ok);
+      await Promise.all(drains);
+      for (let i = 0; i < events.length; i += 2) assert.equal(events[i]?.replace('start', 'end'), events[i + 1], events.join(', '));
+      assert.ok(statusDuringDrain);
+    });
+  });
+});
+
+describe('control server: the wire', () => {
+  test('malformed lines get an error response and the connection stays usable', () => withServer(handlers(), async (_server, path) => {
+    const { lines, closed } = await raw(path, `not json\n${line({ id: 'u', type: 'restart' })}${line({ id: 2, type: 'ping' })}`, { lines: 3 });
+    assert.equal(closed, false);
+    assert.deepEqual(lines.map((l) => [l['id'], l['ok'], (l['error'] as { code?: string } | undefined)?.code]), [
+      [null, false, 'LDIR_ERR_CONTROL_BAD_REQUEST'],
+      ['u', false, 'LDIR_ERR_CONTROL_BAD_REQUEST'],
+      [2, true, undefined],
+    ]);
+  }));
+
+  test('pipelined requests are answered in order; CRLF and blank lines are accepted', () => withServer(handlers(), async (_server, path) => {
+    const payload = `${line({ id: 'a', type: 'drain', virtual: 'v', real: '1' }).replace('\n', '\r\n')}\n\n${line({ id: 'b', type: 'ping' })}`;
+    const { lines } = await raw(path, payload, { lines: 2 });
+    assert.deepEqual(lines.map((l) => [l['id'], l['type']]), [['a', 'drain'], ['b', 'ping']]);
+  }));
+
+  test('a client that half-closes after its request still gets the answer; a last line without newline counts', () => withServer(handlers(), async (_server, path) => {
+    const { lines, closed } = await raw(path, line({ id: 'h', type: 'ping' }).trimEnd(), { end: true });
+    assert.equal(closed, true);
+    assert.deepEqual(lines.map((l) => [l['id'], l['ok']]), [['h', true]]);
+  }));
+
+  test('a line over 64 KiB: CONTROL_TOO_LARGE, connection closed, server fine', () => withServer(handlers(), async (_server, path) => {
+    const { lines, closed } = await raw(path, Buffer.alloc(MAX_REQUEST_BYTES + 10_000, 'x'));
+    assert.equal(closed, true);
+    assert.deepEqual(lines.map((l) => [l['id'], (l['error'] as { code: string }).code]), [[null, 'LDIR_ERR_CONTROL_TOO_LARGE']]);
+    assert.ok((await sendControlRequest(path, { type: 'ping' })).ok);
+  }));
+
+  test('too many pipelined requests: refused after 32, connection closed', () => withServer(handlers(), async (_server, path) => {
+    const { lines, closed } = await raw(path, line({ id: 1, type: 'ping' }).repeat(40));
+    assert.equal(closed, true);
+    assert.deepEqual((lines.at(-1)?.['error'] as { code: string }).code, 'LDIR_ERR_CONTROL_BAD_REQUEST');
+    assert.ok(lines.slice(0, -1).every((l) => l['ok'] === true));
+  }));
+
+  test('a connection that sends nothing is timed out', () => withServer(handlers(), async (server, path) => {
+    const { lines, closed } = await raw(path, '');
+    assert.equal(closed, true);
+    assert.deepEqual(lines.map((l) => (l['error'] as { code: string }).code), ['LDIR_ERR_CONTROL_TIMEOUT']);
+    await sleep(20);
+    assert.equal(server.clientCount(), 0);
+  }, { idleTimeoutMs: 100 }));
+
+  test('concurrent clients are served at once', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const h = handlers({ status: async () => { inFlight++; most = Math.max(most, inFlight); await sleep(50); inFlight--; return sampleReport(); } });
+    await withServer(h, async (_server, path) => {
+      const answers = await Promise.all(Array.from({ length: 12 }, () => sendControlRequest(path, { type: 'status' })));
+      assert.ok(answers.every((a) => a.ok));
+      assert.ok(most >= 2, `at most ${most} at once`);
+    });
+  });
+
+  test('clients beyond maxClients get CONTROL_BUSY', () => withServer(handlers(), async (server, path) => {
+    const idle = [net.createConnection(path), net.createConnection(path)];
+    for (let i = 0; i < 200 && server.clientCount() < 2; i++) await sleep(5);
+    assert.equal(server.clientCount(), 2);
+    const busy = await sendControlRequest(path, { type: 'ping' });
+    assert.deepEqual(!busy.ok && [busy.id, busy.error.code], [null, 'LDIR_ERR_CONTROL_BUSY']);
+    for (const s of idle) s.destroy();
+    for (let i = 0; i < 200 && server.clientCount() > 0; i++) await sleep(5);
+    assert.ok((await sendControlRequest(path, { type: 'ping' })).ok);
+  }, { maxClients: 2 }));
+});
+
+describe('control server: the socket file', () => {
+  test('mode 0600 in a directory created 0700; close() removes the socket', async () => {
+    const path = socketPath();
+    const umask = process.umask(0o022);
+    process.umask(umask);
+    const server = await startControlServer({ path, handlers: handlers(), logger: silentLogger() });
+    assert.equal(process.umask(umask), umask, 'the umask is restored');
+    assert.ok(lstatSync(path).isSocket());
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    assert.equal(statSync(join(path, '..')).mode & 0o777, 0o700);
+    await server.close();
+    await server.close();
+    assert.equal(existsSync(path), false);
+    await assert.rejects(sendControlRequest(path, { type: 'ping' }), (err: unknown) => isLdirError(err, ErrorCodes.DAEMON_NOT_RUNNING) && /ENOENT/.test(err.message));
+  });
+
+  test('an existing directory keeps its mode', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ldir-ctl-'));
+    mkdirSync(join(dir, 'run'), { mode: 0o755 });
+    await withServer(handlers(), async () => {
+      assert.equal(statSync(join(dir, 'run')).mode & 0o777, 0o755);
+    }, { path: join(dir, 'run', 'x.sock') });
+  });
+
+  test('the socket of a dead daemon is removed; until then clients see "not running"', async () => {
+    const path = socketPath();
+    mkdirSync(join(path, '..'), { recursive: true });
+    const child = spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    assert.equal(child.signal, 'SIGKILL');
+    assert.ok(lstatSync(path).isSocket(), 'the killed daemon left its socket');
+    await assert.rejects(sendControlRequest(path, { type: 'ping' }), (err: unknown) => isLdirError(err, ErrorCodes.DAEMON_NOT_RUNNING) && /ECONNREFUSED/.test(err.message));
+    await withServer(handlers(), async () => {
+      assert.ok((await sendControlRequest(path, { type: 'ping' })).ok);
+      assert.equal(statSync(path).mode & 0o777, 0o600);
+    }, { path });
+  });
+
+  test('a live daemon on the path: the second one refuses and the first keeps its socket', () => withServer(handlers(), async (_server, path) => {
+    await assert.rejects(startControlServer({ path, handlers: handlers(), logger: silentLogger() }), (err: unknown) => isLdirError(err, ErrorCodes.CONTROL_IN_USE));
+    assert.ok((await sendControlRequest(path, { type: 'ping' })).ok);
+  }));
+
+  test('a path that is not a socket is never removed', async () => {
+    const path = socketPath();
+    mkdirSync(join(path, '..'), { recursive: true });
+    writeFileSync(path, 'precious');
+    await assert.rejects(startControlServer({ path, handlers: handlers(), logger: silentLogger() }), (err: unknown) => isLdirError(err, ErrorCodes.CONTROL_FAILED));
+    assert.equal(readFileSync(path, 'utf8'), 'precious');
+  });
+
+  test('a socket path too long for sun_path is refused clearly', async () => {
+    const path = join(tmpdir(), 'x'.repeat(120), 'a.sock');
+    await assert.rejects(startControlServer({ path, handlers: handlers(), logger: silentLogger() }), (err: unknown) => isLdirError(err, ErrorCodes.CONTROL_FAILED) && /107 bytes/.test(err.message));
+  });
+});
+
+describe('control server: close and timeouts', () => {
+  test('close() lets a request in progress finish', async () => {
+    const path = socketPath();
+    const h = handlers({ status: async () => { await sleep(100); return sampleReport(); } });
+    const server = await startControlServer({ path, handlers: h, logger: silentLogger() });
+    const pending = sendControlRequest(path, { type: 'status' });
+    await sleep(20);
+    await server.close();
+    assert.ok((await pending).ok);
+    assert.equal(existsSync(path), false);
+  });
+
+  test('close() cuts a request that outlives the grace period', async () => {
+    const path = socketPath();
+    const h = handlers({ status: () => new Promise<StatusReport>(() => undefined) });
+    const server = await startControlServer({ path, handlers: h, logger: silentLogger(), closeGraceMs: 50 });
+    const pending = sendControlRequest(path, { type: 'status' });
+    await sleep(20);
+    const t0 = Date.now();
+    await server.close();
+    assert.ok(Date.now() - t0 < 1_000);
+    await assert.rejects(pending, (err: unknown) => isLdirError(err, ErrorCodes.CONTROL_FAILED));
+  });
+
+  test('the client gives up after its timeout', async () => {
+    const h = handlers({ status: () => new Promise<StatusReport>(() => undefined) });
+    await withServer(h, async (_server, path) => {
+      await assert.rejects(sendControlRequest(path, { type: 'status' }, { timeoutMs: 80 }), (err: unknown) => isLdirError(err, ErrorCodes.CONTROL_TIMEOUT));
+    }, { closeGraceMs: 20 });
+  });
+});
+
+describe('control client against a misbehaving peer', () => {
+  async function fakeDaemon(answer: (request: Record<string, unknown>, socket: net.Socket) => void, fn: (path: string) => Promise<void>): Promise<void> {
+    const path = socketPath();
+    mkdirSync(join(path, '..'), { recursive: true });
+    const server = net.createServer((socket) => {
+      socket.once('data', (chunk) => answer(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>, socket));
+    });
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    try {
+      await fn(path);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }
+  const failed = (pattern: RegExp) => (err: unknown): boolean => isLdirError(err, ErrorCodes.CONTROL_FAILED) && pattern.test(err.message);
+
+  test('garbage answer', () => fakeDaemon((_r, s) => s.end('HTTP/1.1 400 Bad Request\n'), async (path) => {
+    await assert.rejects(sendControlRequest(path, { type: 'ping' }), failed(/invalid answer/));
+  }));
+
+  test('answer for another request id', () => fakeDaemon((r, s) => s.end(encodeMessage({ v: 1, id: `${String(r['id'])}x`, ok: true, type: 'stop', result: { stopped: true } })), async (path) => {
+    await assert.rejects(sendControlRequest(path, { type: 'stop' }), failed(/expected/));
+  }));
+
+  test('connection closed without an answer', () => fakeDaemon((_r, s) => s.end(), async (path) => {
+    await assert.rejects(sendControlRequest(path, { type: 'ping' }), failed(/without answering/));
+  }));
+
+  test('a well-formed answer split across writes', () => fakeDaemon((r, s) => {
+    const text = encodeMessage({ v: 1, id: r['id'] as string, ok: true, type: 'stop', result: { stopped: true } });
+    s.write(text.slice(0, 10));
+    setTimeout(() => s.end(text.slice(10)), 20);
+  }, async (path) => {
+    assert.deepEqual((await sendControlRequest(path, { type: 'stop' }, { id: 'k' })), { v: 1, id: 'k', ok: true, type: 'stop', result: { stopped: true } });
+  }));
+});

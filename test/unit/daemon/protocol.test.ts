@@ -1,0 +1,157 @@
+// Control protocol: strict request validation (good and malformed lines), tolerant response parsing, wire helpers.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { formatDiagnostic, type Diagnostic } from '../../../src/config/diagnostics';
+import {
+  controlSocketPath, encodeMessage, errorResponse, formatWireDiagnostic, MAX_REQUEST_BYTES, okResponse, parseRequest, parseResponse,
+  toWireDiagnostic, type ErrorResponse,
+} from '../../../src/daemon/protocol';
+import { SchemaError } from '../../../src/daemon/validate';
+import { sampleReport } from '../../helpers/status-report';
+
+function refused(line: string): ErrorResponse {
+  const parsed = parseRequest(line);
+  assert.equal(parsed.ok, false, `expected ${line.slice(0, 80)} to be refused`);
+  return (parsed as { response: ErrorResponse }).response;
+}
+
+describe('parseRequest accepts', () => {
+  for (const type of ['status', 'reload', 'stop', 'ping'] as const) {
+    test(type, () => {
+      assert.deepEqual(parseRequest(JSON.stringify({ v: 1, id: 'c1', type })), { ok: true, request: { v: 1, id: 'c1', type } });
+    });
+  }
+
+  test('drain and undrain with their target, numeric ids', () => {
+    for (const type of ['drain', 'undrain'] as const) {
+      const line = JSON.stringify({ type, id: 7, v: 1, virtual: 'tcp:192.0.2.1:80', real: '[2001:db8::1]:80' });
+      assert.deepEqual(parseRequest(line), { ok: true, request: { v: 1, id: 7, type, virtual: 'tcp:192.0.2.1:80', real: '[2001:db8::1]:80' } });
+    }
+  });
+
+  test('a line of exactly the size limit', () => {
+    const base = JSON.stringify({ v: 1, id: 'x', type: 'drain', virtual: 'v', real: 'r' });
+    const line = `${base.slice(0, -1)}${' '.repeat(MAX_REQUEST_BYTES - base.length)}}`;
+    assert.equal(Buffer.byteLength(line), MAX_REQUEST_BYTES);
+    assert.equal(parseRequest(line).ok, true);
+  });
+});
+
+describe('parseRequest refuses, never throws', () => {
+  const cases: Array<[string, string, string, string | number | null]> = [
+    ['not JSON', 'status please', 'LDIR_ERR_CONTROL_BAD_REQUEST', null],
+    ['truncated JSON', '{"v":1,"id":"a","type":"sta', 'LDIR_ERR_CONTROL_BAD_REQUEST', null],
+    ['an array', '[{"v":1}]', 'LDIR_ERR_CONTROL_BAD_REQUEST', null],
+    ['null', 'null', 'LDIR_ERR_CONTROL_BAD_REQUEST', null],
+    ['a string', '"status"', 'LDIR_ERR_CONTROL_BAD_REQUEST', null],
+    ['no id', '{"v":1,"type":"status"}', 'LDIR_ERR_CONTROL_BAD_REQUEST', null],
+    ['empty id', '{"v":1,"id":"","type":"status"}', 'LDIR_ERR_CONTROL_BAD_REQUEST', null],
+    ['id too long', `{"v":1,"id":"${'x'.repeat(65)}","type":"status"}`, 'LDIR_ERR_CONTROL_BAD_REQUEST', null],
+    ['negative id', '{"v":1,"id":-1,"type":"status"}', 'LDIR_ERR_CONTROL_BAD_REQUEST', null],
+    ['fractional id', '{"v":1,"id":1.5,"type":"status"}', 'LDIR_ERR_CONTROL_BAD_REQUEST', null],
+    ['object id', '{"v":1,"id":{},"type":"status"}', 'LDIR_ERR_CONTROL_BAD_REQUEST', null],
+    ['id with a newline', '{"v":1,"id":"a\\nb","type":"status"}', 'LDIR_ERR_CONTROL_BAD_REQUEST', null],
+    ['no version', '{"id":"a","type":"status"}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
+    ['version as a string', '{"v":"1","id":"a","type":"status"}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
+    ['another version', '{"v":2,"id":"a","type":"status"}', 'LDIR_ERR_CONTROL_VERSION', 'a'],
+    ['unknown type', '{"v":1,"id":"a","type":"restart"}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
+    ['no type', '{"v":1,"id":3}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 3],
+    ['an unknown member', '{"v":1,"id":"a","type":"status","verbose":true}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
+    ['a __proto__ member', '{"v":1,"id":"a","type":"status","__proto__":{"x":1}}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
+    ['drain without real', '{"v":1,"id":"a","type":"drain","virtual":"tcp:1.2.3.4:80"}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
+    ['drain with a numeric real', '{"v":1,"id":"a","type":"drain","virtual":"v","real":80}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
+    ['drain with an empty virtual', '{"v":1,"id":"a","type":"drain","virtual":"","real":"r"}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
+    ['drain with control characters', '{"v":1,"id":"a","type":"drain","virtual":"v\\u001b[2J","real":"r"}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
+    ['status with a target', '{"v":1,"id":"a","type":"status","virtual":"v","real":"r"}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
+  ];
+  for (const [name, line, code, id] of cases) {
+    test(name, () => {
+      const response = refused(line);
+      assert.equal(response.ok, false);
+      assert.equal(response.v, 1);
+      assert.equal(response.error.code, code);
+      assert.equal(response.id, id);
+      assert.ok(response.error.message.length > 0);
+    });
+  }
+
+  test('a line over 64 KiB', () => {
+    const line = JSON.stringify({ v: 1, id: 'a', type: 'status', pad: 'x'.repeat(MAX_REQUEST_BYTES) });
+    assert.equal(refused(line).error.code, 'LDIR_ERR_CONTROL_TOO_LARGE');
+  });
+
+  test('the message says where the problem is', () => {
+    assert.match(refused('{"v":1,"id":"a","type":"drain","virtual":"v","real":80}').error.message, /\$\.real: expected a string/);
+  });
+});
+
+describe('responses', () => {
+  test('a status response round-trips through encode and parse', () => {
+    const line = encodeMessage(okResponse('c1', 'status', sampleReport()));
+    assert.equal(line.indexOf('\n'), line.length - 1, 'one line');
+    assert.deepEqual(parseResponse(line.trimEnd(), 'status'), okResponse('c1', 'status', sampleReport()));
+  });
+
+  test('members added by a newer daemon are dropped', () => {
+    const report = sampleReport();
+    const newer = { ...okResponse(1, 'status', report), extra: 1, result: { ...report, cluster: 'x', daemon: { ...report.daemon, rss: 1 } } };
+    assert.deepEqual(parseResponse(JSON.stringify(newer), 'status'), okResponse(1, 'status', report));
+  });
+
+  test('an error response with diagnostics', () => {
+    const response = errorResponse('r', 'LDIR_ERR_CONFIG_INVALID', 'bad', [{ file: '/x.cf', line: 3, severity: 'error', code: 'syntax', message: 'm' }]);
+    assert.deepEqual(parseResponse(JSON.stringify(response), 'reload'), response);
+  });
+
+  test('every result type validates', () => {
+    const results = {
+      ping: { pid: 1, configFile: '/x', startedAt: '2024-05-01T12:00:00.000Z', uptimeSeconds: 3.5, lastSyncOk: null },
+      reload: { file: '/x', diagnostics: [] },
+      drain: { virtual: 'tcp:1.2.3.4:80', real: '10.0.0.1:80', changed: true },
+      undrain: { virtual: 'tcp:1.2.3.4:80', real: '10.0.0.1:80', changed: false },
+      stop: { stopped: true },
+    } as const;
+    for (const [type, result] of Object.entries(results)) {
+      const line = JSON.stringify({ v: 1, id: 'a', ok: true, type, result });
+      assert.deepEqual(parseResponse(line, type as keyof typeof results), { v: 1, id: 'a', ok: true, type, result });
+    }
+  });
+
+  test('invalid responses throw SchemaError', () => {
+    const report = sampleReport();
+    const bad = [
+      'nope',
+      JSON.stringify({ v: 1, id: 'a', ok: true, type: 'ping', result: report }),
+      JSON.stringify({ v: 1, id: null, ok: true, type: 'status', result: report }),
+      JSON.stringify({ v: 1, id: 'a', ok: true, type: 'status', result: { ...report, generatedAt: 'yesterday' } }),
+      JSON.stringify({ v: 1, id: 'a', ok: true, type: 'status', result: { ...report, virtualServices: [{ id: 'x' }] } }),
+      JSON.stringify({ v: 1, id: 'a', ok: false }),
+    ];
+    for (const line of bad) assert.throws(() => parseResponse(line, 'status'), SchemaError, line.slice(0, 60));
+    assert.throws(() => parseResponse(JSON.stringify({ v: 1, id: 'a', ok: true, type: 'stop', result: { stopped: false } }), 'stop'), SchemaError);
+    assert.throws(() => parseResponse(JSON.stringify({ v: 1, id: 'a', ok: true, type: 'ping', result: { pid: 0 } }), 'ping'), SchemaError);
+  });
+});
+
+describe('wire helpers', () => {
+  test('the socket path is named after the configuration', () => {
+    assert.equal(controlSocketPath('ldirectord.cf'), '/run/ldir/ldirectord.cf.sock');
+    assert.equal(controlSocketPath('web', '/tmp/x'), '/tmp/x/web.sock');
+  });
+
+  test('diagnostics print as ldir check prints them', () => {
+    const diagnostics: Diagnostic[] = [
+      { severity: 'error', code: 'unknown-directive', message: 'unknown directive "bogus"', pos: { file: '/etc/ha.d/x.cf', line: 4 } },
+      { severity: 'warning', code: 'deprecated', message: 'checkcount is deprecated', pos: { file: '/etc/x.yaml', line: 2, column: 5 } },
+    ];
+    for (const d of diagnostics) assert.equal(formatWireDiagnostic(toWireDiagnostic(d)), formatDiagnostic(d));
+    assert.deepEqual(toWireDiagnostic(diagnostics[1] as Diagnostic), {
+      file: '/etc/x.yaml', line: 2, column: 5, severity: 'warning', code: 'deprecated', message: 'checkcount is deprecated',
+    });
+  });
+
+  test('newlines inside strings never break the one-line framing', () => {
+    const line = encodeMessage(errorResponse('a', 'LDIR_ERR_INTERNAL', 'two\nlines\r\n'));
+    assert.equal(line.split('\n').length, 2);
+  });
+});
