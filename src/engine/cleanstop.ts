@@ -1,0 +1,53 @@
+// Shutdown cleanup: deletes the services ldir owns with cleanstop=yes, best effort, with one retry.
+import { serviceKeyString } from '../ipvs/normalize';
+import type { IpvsBackend, IpvsOp, ServiceKey } from '../ipvs/types';
+import type { Logger } from '../log';
+import { applyPlan } from './apply-plan';
+import { indexObserved } from './observed';
+import { describeOp } from './op-report';
+
+const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/**
+ * Deletes each of `services` still in the kernel (one `delete-service` each: the kernel drops its destinations with
+ * it), as ldirectord's `ld_stop` does for virtuals with `cleanstop=yes`. Lists the kernel, deletes, and tries once
+ * more for what was refused. Never throws; `onPurged` is called for each service deleted.
+ */
+export async function purgeServices(
+  backend: IpvsBackend, services: ReadonlyMap<string, ServiceKey>, log: Logger, onPurged: (op: IpvsOp) => void,
+): Promise<{ removed: number; failed: number }> {
+  let wanted = [...services.keys()];
+  let removed = 0;
+  let failed = 0;
+  for (let attempt = 0; attempt < 2 && wanted.length > 0; attempt++) {
+    let present: Set<string>;
+    try {
+      present = new Set(indexObserved(await backend.list()).keys());
+    } catch (err) {
+      log.error({ err: errorText(err) }, 'shutdown: cannot list the kernel table');
+      return { removed, failed: wanted.length };
+    }
+    const ops: IpvsOp[] = wanted
+      .filter((id) => present.has(id))
+      .map((id) => ({ op: 'delete-service', service: services.get(id) as ServiceKey }));
+    let refused: IpvsOp[];
+    try {
+      refused = (await applyPlan(backend, ops)).failed.map((f) => {
+        log.warn({ vs: serviceKeyString(f.op.service), errno: f.errno }, `shutdown: ${describeOp(f.op)} refused`);
+        return f.op;
+      });
+    } catch (err) {
+      log.error({ err: errorText(err) }, 'shutdown: cannot write the kernel table');
+      refused = ops;
+    }
+    for (const op of ops) {
+      if (refused.includes(op)) continue;
+      removed++;
+      log.info({ vs: serviceKeyString(op.service) }, `purged virtual service (stop): ${serviceKeyString(op.service)}`);
+      onPurged(op);
+    }
+    failed = refused.length;
+    wanted = refused.map((op) => serviceKeyString(op.service));
+  }
+  return { removed, failed };
+}

@@ -1,0 +1,240 @@
+// Pure policy: the desired IPVS table from the config, pair health, manual drains, drain leftovers and the kernel table.
+import type { Health } from '../checks/scheduler';
+import { realKey } from '../checks/jobs';
+import { destinationKeyString, destinationSpec, serviceKeyString } from '../ipvs/normalize';
+import type { DesiredService, IpvsDestination, IpvsService, ObservedDestination, ObservedService } from '../ipvs/types';
+import type { Config, VirtualService } from '../model';
+import type { DrainTarget } from './drain';
+import { drainId } from './drain';
+import { indexObserved, type ObservedEntry } from './observed';
+import { fallbackDestination, realDestination, serviceOf } from './translate';
+
+/**
+ * Why a real server has the place it has in the desired table:
+ * - `up`: checked up, configured weight;
+ * - `drained`: drained by hand (`ldir drain`), weight 0, kept in the table;
+ * - `down-quiescent`: down with `quiescent=yes` and present: weight 0, existing connections keep flowing;
+ * - `down-readded`: down with `quiescent=yes`, absent, `readdquiescent=yes`: added back with weight 0;
+ * - `down-left-out`: down with `quiescent=yes`, absent, `readdquiescent=no`: left out (an admin deleted it by hand);
+ * - `down-removed`: down with `quiescent=no`: not in the table;
+ * - `unknown-adopted`: first check not finished, present in the kernel: its kernel weight is kept;
+ * - `unknown-quiescent`: first check not finished, absent, `quiescent=yes`: present with weight 0;
+ * - `unknown-waiting`: first check not finished, absent, `quiescent=no`: not added until known up;
+ * - `fallback`: its destination is also the virtual's fallback server, which is active and takes the entry;
+ * - `duplicate`: another real server of the same virtual maps to the same destination and takes the entry.
+ */
+export type DecisionReason =
+  | 'up' | 'drained' | 'down-quiescent' | 'down-readded' | 'down-left-out' | 'down-removed'
+  | 'unknown-adopted' | 'unknown-quiescent' | 'unknown-waiting' | 'fallback' | 'duplicate';
+
+/** The decision for one (virtual, real) pair. */
+export interface RealDecision {
+  /** {@link realKey} of the real server in its virtual. */
+  readonly realKey: string;
+  /** Id of its destination in the kernel service (the port can differ from the real's: see `destinationPort`). */
+  readonly destinationId: string;
+  readonly health: Health;
+  readonly configuredWeight: number;
+  /** Weight wanted in the kernel; undefined when the entry is not wanted. */
+  readonly desiredWeight?: number;
+  readonly inTable: boolean;
+  readonly reason: DecisionReason;
+  readonly manuallyDrained: boolean;
+  /** Counts as "a real server is up" for the fallback: up and not drained by hand. */
+  readonly serving: boolean;
+}
+
+/**
+ * Whether the virtual is in fallback mode (no real server up): `active` and `inactive` are decided; `pending` while no
+ * real is up but some have no check result yet (the fallback keeps whatever presence it has in the kernel).
+ */
+export type FallbackState = 'active' | 'inactive' | 'pending';
+
+/** The decision for one virtual service. */
+export interface VirtualDecision {
+  readonly virtualId: string;
+  /** Id of its kernel service (`tcp:10.0.0.1:80`, `fwm:7`). */
+  readonly serviceId: string;
+  readonly service: IpvsService;
+  readonly fallbackState: FallbackState;
+  /** The fallback server's entry, when the virtual has one. */
+  readonly fallback?: { readonly destinationId: string; readonly inTable: boolean };
+  readonly reals: readonly RealDecision[];
+}
+
+/** Whether a drain leftover is kept in the desired table (weight 0) or has nothing left in the kernel. */
+export interface DrainDecision {
+  /** {@link drainId}. */
+  readonly id: string;
+  readonly inTable: boolean;
+}
+
+/** Inputs of {@link decide}. */
+export interface DecideInput {
+  readonly config: Config;
+  /** Health by {@link pairKey}; a missing pair is `unknown`. */
+  readonly health: ReadonlyMap<string, Health>;
+  /** Pairs drained by hand, by {@link pairKey}. */
+  readonly manualDrains?: ReadonlySet<string>;
+  /** Services and destinations removed from the config that are still draining. */
+  readonly draining?: Iterable<DrainTarget>;
+  /** The kernel table as last listed. */
+  readonly observed: readonly ObservedService[];
+}
+
+/** Output of {@link decide}: the desired table and the facts behind it. */
+export interface Decision {
+  /** Never repeats a service, nor a destination within a service. */
+  readonly desired: DesiredService[];
+  readonly virtuals: VirtualDecision[];
+  readonly draining: DrainDecision[];
+}
+
+/** Key of a (virtual, real) pair in the health and drain maps: `<virtualId> <realKey>`. */
+export function pairKey(virtualId: string, real: string): string {
+  return `${virtualId} ${real}`;
+}
+
+type RealPlace = Pick<RealDecision, 'desiredWeight' | 'reason' | 'serving'>;
+
+/** Place of one real server from its health, the hand drain, its kernel presence and the quiescent settings. */
+function placeReal(
+  health: Health, drained: boolean, configured: number, present: ObservedDestination | undefined,
+  quiescent: boolean, readdQuiescent: boolean,
+): RealPlace {
+  if (health === 'up') return drained ? { desiredWeight: 0, reason: 'drained', serving: false } : { desiredWeight: configured, reason: 'up', serving: true };
+  if (health === 'down') {
+    if (!quiescent) return { reason: 'down-removed', serving: false };
+    if (present) return { desiredWeight: 0, reason: 'down-quiescent', serving: false };
+    return readdQuiescent ? { desiredWeight: 0, reason: 'down-readded', serving: false } : { reason: 'down-left-out', serving: false };
+  }
+  if (present) {
+    if (drained) return { desiredWeight: 0, reason: 'drained', serving: false };
+    return { desiredWeight: present.weight, reason: 'unknown-adopted', serving: present.weight > 0 };
+  }
+  return quiescent ? { desiredWeight: 0, reason: 'unknown-quiescent', serving: false } : { reason: 'unknown-waiting', serving: false };
+}
+
+/** True when candidate `a` should take a destination shared with `b`: in the table first, then the higher weight. */
+function beats(a: RealPlace, b: RealPlace): boolean {
+  if ((a.desiredWeight === undefined) !== (b.desiredWeight === undefined)) return a.desiredWeight !== undefined;
+  return (a.desiredWeight ?? 0) > (b.desiredWeight ?? 0);
+}
+
+/** Decisions and desired destinations of one virtual service. */
+function decideVirtual(
+  v: VirtualService, input: DecideInput, observed: ObservedEntry | undefined, readdQuiescent: boolean,
+): { decision: VirtualDecision; desired: DesiredService } {
+  const service = serviceOf(v);
+  const serviceId = serviceKeyString(service);
+  const places = v.reals.map((r) => {
+    const key = realKey(r.address, r.port);
+    const pk = pairKey(v.id, key);
+    const spec = realDestination(v, r, r.weight);
+    const destinationId = destinationKeyString(spec);
+    const health = input.health.get(pk) ?? 'unknown';
+    const drained = input.manualDrains?.has(pk) ?? false;
+    const place = placeReal(health, drained, r.weight, observed?.destinations.get(destinationId), v.quiescent, readdQuiescent);
+    return { r, key, spec, destinationId, health, drained, place };
+  });
+  // One entry per destination: the best candidate takes it; the others are reported as duplicates.
+  const owner = new Map<string, (typeof places)[number]>();
+  for (const p of places) {
+    const current = owner.get(p.destinationId);
+    if (!current || beats(p.place, current.place)) owner.set(p.destinationId, p);
+  }
+  const anyServing = places.some((p) => p.place.serving);
+  const anyUnknown = places.some((p) => p.health === 'unknown');
+  const fallbackState: FallbackState = anyServing ? 'inactive' : anyUnknown ? 'pending' : 'active';
+  const destinations = new Map<string, IpvsDestination>();
+  for (const [did, p] of owner) {
+    if (p.place.desiredWeight !== undefined) destinations.set(did, { ...p.spec, weight: p.place.desiredWeight });
+  }
+  let fallback: VirtualDecision['fallback'];
+  let fallbackTook = false;
+  if (v.fallback) {
+    const spec = fallbackDestination(v, v.fallback);
+    const destinationId = destinationKeyString(spec);
+    const keep = fallbackState === 'active'
+      || (fallbackState === 'pending' && !destinations.has(destinationId) && observed?.destinations.has(destinationId) === true);
+    if (keep) {
+      fallbackTook = owner.has(destinationId);
+      destinations.set(destinationId, spec);
+    }
+    fallback = { destinationId, inTable: keep };
+  }
+  const fallbackId = fallback?.inTable ? fallback.destinationId : undefined;
+  const reals = places.map((p): RealDecision => {
+    let place = p.place;
+    if (fallbackTook && p.destinationId === fallbackId) place = { desiredWeight: 1, reason: 'fallback', serving: p.place.serving };
+    else if (owner.get(p.destinationId) !== p) {
+      const winner = owner.get(p.destinationId)?.place;
+      place = { ...(winner?.desiredWeight !== undefined ? { desiredWeight: winner.desiredWeight } : {}), reason: 'duplicate', serving: p.place.serving };
+    }
+    return {
+      realKey: p.key, destinationId: p.destinationId, health: p.health, configuredWeight: p.r.weight,
+      ...(place.desiredWeight !== undefined ? { desiredWeight: place.desiredWeight } : {}),
+      inTable: place.desiredWeight !== undefined, reason: place.reason, manuallyDrained: p.drained, serving: place.serving,
+    };
+  });
+  return {
+    decision: { virtualId: v.id, serviceId, service, fallbackState, ...(fallback ? { fallback } : {}), reals },
+    desired: { service, destinations: [...destinations.values()] },
+  };
+}
+
+/**
+ * Computes the desired IPVS table. Rules (ldirectord's, with the differences listed in the project's compatibility
+ * notes): an up real has its configured weight; a down real has weight 0 with `quiescent=yes` (kept if present,
+ * re-added only with `readdquiescent=yes`) and is removed with `quiescent=no`; a real with no check result yet keeps
+ * its kernel weight when present (adoption) and is otherwise not added (or added with weight 0 with
+ * `quiescent=yes`, the state ldirectord reaches at start), so no server is ever briefly added and removed; a real
+ * drained by hand has weight 0. The fallback server (weight 1, never quiesced) is in the table only while no real is
+ * up, and takes the entry of a real with the same destination. Draining leftovers keep their kernel settings with
+ * weight 0 unless the config wants the same entry. Pure: no I/O, no clock.
+ */
+export function decide(input: DecideInput): Decision {
+  const observed = indexObserved(input.observed);
+  const readdQuiescent = input.config.globals.readdQuiescent;
+  const desired = new Map<string, { service: IpvsService; destinations: Map<string, IpvsDestination> }>();
+  const virtuals: VirtualDecision[] = [];
+  for (const v of input.config.virtualServices) {
+    const id = serviceKeyString(serviceOf(v));
+    if (desired.has(id)) continue; // the config loader refuses duplicate virtuals; never emit a service twice
+    const { decision, desired: d } = decideVirtual(v, input, observed.get(id), readdQuiescent);
+    virtuals.push(decision);
+    desired.set(id, { service: d.service, destinations: new Map(d.destinations.map((x) => [destinationKeyString(x), x])) });
+  }
+  const targets = [...(input.draining ?? [])];
+  const draining: DrainDecision[] = [];
+  const configured = new Set(desired.keys());
+  // Whole services first, so a destination drained inside a service that is drained as a whole is covered by it.
+  targets.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'service' ? -1 : 1));
+  for (const t of targets) {
+    const sid = serviceKeyString(t.service);
+    const o = observed.get(sid);
+    let inTable = false;
+    if (t.kind === 'service') {
+      if (o && !configured.has(sid)) {
+        const destinations = new Map<string, IpvsDestination>();
+        for (const [did, d] of o.destinations) destinations.set(did, { ...destinationSpec(d), weight: 0 });
+        desired.set(sid, { service: o.service, destinations });
+        inTable = true;
+      }
+    } else {
+      const did = destinationKeyString(t.destination);
+      const present = o?.destinations.get(did);
+      const target = desired.get(sid);
+      if (present && target) {
+        inTable = true;
+        if (!target.destinations.has(did)) target.destinations.set(did, { ...destinationSpec(present), weight: 0 });
+      }
+    }
+    draining.push({ id: drainId(t), inTable });
+  }
+  return {
+    desired: [...desired.values()].map((d) => ({ service: d.service, destinations: [...d.destinations.values()] })),
+    virtuals,
+    draining,
+  };
+}

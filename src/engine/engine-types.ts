@@ -1,0 +1,215 @@
+// Types of the engine's surface: options, events for alerts and metrics, the status snapshot, and reports.
+import type { Health } from '../checks/scheduler';
+import type { Clock } from '../clock';
+import type { IpvsBackend, IpvsOp } from '../ipvs/types';
+import type { Logger } from '../log';
+import type { AddressFamily, ForwardMethod, VirtualProtocol } from '../model';
+import type { DecisionReason, FallbackState } from './decide';
+import type { DrainEnd } from './drain';
+import type { CommandRunner, FallbackAction } from './fallback-command';
+
+/** Kinds of kernel operations, for counters. */
+export type OpKind = IpvsOp['op'];
+
+/** Something the engine did, for alerts and metrics. Listeners must not throw (errors are logged and ignored). */
+export type EngineEvent =
+  | {
+    readonly type: 'sync';
+    /** Epoch milliseconds at which the pass started. */
+    readonly at: number;
+    /** What asked for it: `config`, `health`, `resync`, `drain`, `manual`, several joined with `+`. */
+    readonly reason: string;
+    readonly ok: boolean;
+    readonly durationMs: number;
+    readonly ops: number;
+    readonly failed: number;
+    /** Operations that repaired a table changed outside ldir. */
+    readonly drift: number;
+    readonly error?: string;
+  }
+  | {
+    readonly type: 'op';
+    readonly at: number;
+    readonly op: OpKind;
+    /** Kernel service id (`tcp:10.0.0.1:80`), equal to the VirtualService id of a configured virtual. */
+    readonly virtualId: string;
+    /** Destination id (`10.0.0.2:80`) for destination operations. */
+    readonly destination?: string;
+    /** What the destination is to ldir: a real server, the fallback, a drain leftover, or not in the config. */
+    readonly role?: 'real' | 'fallback' | 'draining' | 'stale';
+    /** {@link realKey} when the destination is a configured real server. */
+    readonly realKey?: string;
+    /** Decision behind it, for real servers. */
+    readonly reason?: DecisionReason;
+    /** Weight set by an add or edit of a destination. */
+    readonly weight?: number;
+    readonly ok: boolean;
+    readonly errno?: string;
+    readonly drift: boolean;
+  }
+  | { readonly type: 'fallback'; readonly at: number; readonly virtualId: string; readonly active: boolean }
+  | {
+    readonly type: 'fallback-command'; readonly at: number; readonly virtualId: string; readonly action: FallbackAction;
+    readonly exitCode: number | null; readonly error?: string;
+  }
+  | { readonly type: 'drain'; readonly at: number; readonly id: string; readonly phase: 'begin' | 'cancel' | 'end'; readonly why?: DrainEnd };
+
+/** Dependencies and settings of the {@link Engine}. */
+export interface EngineOptions {
+  readonly backend: IpvsBackend;
+  readonly clock: Clock;
+  readonly logger?: Logger;
+  /** Drain removed reals and virtuals (weight 0 until idle or timeout) instead of deleting them at once. Default true. */
+  readonly drainEnabled?: boolean;
+  /** Milliseconds after which a drain ends even with active connections. Default 30 000. */
+  readonly drainTimeoutMs?: number;
+  /** Milliseconds between kernel dumps while something drains. Default 1 000. */
+  readonly drainPollMs?: number;
+  /** Milliseconds between periodic resyncs that repair drift and retry failed operations. Default 10 000. */
+  readonly resyncIntervalMs?: number;
+  /** Milliseconds a health transition waits so that a burst of them makes one sync. Default 20. */
+  readonly coalesceMs?: number;
+  /** Upper bound of {@link Engine.shutdown} in milliseconds. Default 10 000. */
+  readonly shutdownTimeoutMs?: number;
+  /** Runs `fallbackcommand`; without one the command is logged as not run. */
+  readonly runCommand?: CommandRunner;
+  /** Receives every {@link EngineEvent}. */
+  readonly onEvent?: (event: EngineEvent) => void;
+}
+
+/** Outcome of one sync pass. */
+export interface SyncReport {
+  /** False when the kernel could not be listed or written at all, or the pass was skipped (`skipped`). */
+  readonly ok: boolean;
+  readonly skipped?: 'no-config' | 'stopped';
+  readonly reason: string;
+  readonly ops: readonly IpvsOp[];
+  readonly failed: number;
+  readonly drift: number;
+  readonly durationMs: number;
+  readonly error?: string;
+}
+
+/** Outcome of {@link Engine.shutdown}. */
+export interface ShutdownReport {
+  readonly clean: boolean;
+  /** Services deleted (cleanstop=yes). */
+  readonly removed: number;
+  /** Services that could not be deleted. */
+  readonly failed: number;
+  /** Services left in place (cleanstop=no, or a shutdown that was not clean). */
+  readonly kept: number;
+  /** True when the bound was reached before everything finished. */
+  readonly timedOut: boolean;
+}
+
+/** Result of {@link Engine.drain} and {@link Engine.undrain}: canonical names and whether anything changed. */
+export interface ManualDrainResult {
+  readonly virtual: string;
+  readonly real: string;
+  readonly changed: boolean;
+}
+
+/** Counters for metrics; monotonic except `lastSyncDurationMs`. */
+export interface EngineCounters {
+  readonly syncs: number;
+  /** Passes that could not list or write the kernel at all. */
+  readonly syncErrors: number;
+  /** Operations applied (done or converged), by kind. */
+  readonly opsApplied: Readonly<Record<OpKind, number>>;
+  /** Operations the kernel refused. */
+  readonly opsFailed: number;
+  /** Operations that repaired a table changed outside ldir. */
+  readonly driftRepairs: number;
+  /** Operations that retried one refused in the previous pass. */
+  readonly retries: number;
+  readonly fallbackCommands: number;
+  readonly fallbackCommandFailures: number;
+  readonly lastSyncDurationMs: number;
+}
+
+/** One real server (or draining leftover destination) as `ldir status` shows it. */
+export interface RealSnapshot {
+  readonly realKey: string;
+  readonly address: string;
+  readonly port: number;
+  readonly forward: ForwardMethod;
+  /** Destination id in the kernel service (its port can be the virtual's: gate/ipip). */
+  readonly destination: string;
+  readonly health: Health;
+  /** Reason of the last health change (`refused`, `maintenance`, `checktype on`, ...). */
+  readonly healthReason?: string;
+  /** Epoch milliseconds of the last health change. */
+  readonly healthSince?: number;
+  readonly configuredWeight: number;
+  /** Weight ldir wants; null when it wants no entry. */
+  readonly desiredWeight: number | null;
+  /** Weight in the kernel at the last dump; null when absent. */
+  readonly kernelWeight: number | null;
+  readonly inTable: boolean;
+  readonly inKernel: boolean;
+  readonly activeConns: number | null;
+  readonly inactiveConns: number | null;
+  /** Why it has its place; `draining` for a leftover of a reload. */
+  readonly reason: DecisionReason | 'draining';
+  /** Epoch milliseconds since which the reason and desired weight are what they are. */
+  readonly since: number | null;
+  /** Removed from the config and kept at weight 0 until idle or timeout. */
+  readonly draining: boolean;
+  readonly manuallyDrained: boolean;
+}
+
+/** The fallback server of a virtual as `ldir status` shows it. */
+export interface FallbackSnapshot {
+  readonly address: string;
+  readonly port: number;
+  readonly forward: ForwardMethod;
+  readonly destination: string;
+  readonly inTable: boolean;
+  readonly kernelWeight: number | null;
+}
+
+/** One virtual service as `ldir status` shows it. */
+export interface VirtualSnapshot {
+  readonly id: string;
+  readonly protocol: VirtualProtocol;
+  readonly family: AddressFamily;
+  readonly address: string | null;
+  readonly port: number;
+  readonly fwmark: number | null;
+  readonly scheduler: string;
+  readonly inKernel: boolean;
+  readonly fallback: FallbackSnapshot | null;
+  readonly fallbackState: FallbackState;
+  /** The virtual is in fallback mode (no real up); the fallback server, if any, is in the table. */
+  readonly fallbackActive: boolean;
+  /** Last fallbackcommand action run. */
+  readonly fallbackCommand: FallbackAction | null;
+  /** Removed from the config and being drained. */
+  readonly draining: boolean;
+  readonly realsUp: number;
+  readonly realsTotal: number;
+  readonly reals: readonly RealSnapshot[];
+}
+
+/** Last sync pass, for status and liveness. */
+export interface LastSync {
+  readonly at: number;
+  readonly reason: string;
+  readonly ok: boolean;
+  readonly durationMs: number;
+  readonly ops: number;
+  readonly failed: number;
+  readonly error?: string;
+}
+
+/** Everything `ldir status` and the metrics need, as plain JSON-able data. */
+export interface EngineSnapshot {
+  readonly configFile: string | null;
+  readonly stopped: boolean;
+  readonly lastSync: LastSync | null;
+  /** Epoch milliseconds of the last kernel dump. */
+  readonly listedAt: number | null;
+  readonly virtuals: readonly VirtualSnapshot[];
+  readonly counters: EngineCounters;
+}

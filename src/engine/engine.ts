@@ -1,0 +1,399 @@
+// The level-triggered loop: on config, health, drain and timer triggers, list the kernel once, decide, plan, apply.
+import { realKey } from '../checks/jobs';
+import type { HealthTransition } from '../checks/scheduler';
+import type { TimerHandle } from '../clock';
+import { ErrorCodes, LdirError } from '../errors';
+import { normalizeDesired, serviceKeyString } from '../ipvs/normalize';
+import type { IpvsOp, ObservedService, ServiceKey } from '../ipvs/types';
+import { silentLogger, type Logger } from '../log';
+import type { Config, VirtualService } from '../model';
+import { applyPlan } from './apply-plan';
+import { purgeServices } from './cleanstop';
+import { decide, pairKey, type Decision } from './decide';
+import {
+  beginDrain, cancelDrain, drainId, EMPTY_DRAIN, stepDrain, type DrainEntry, type DrainState, type DrainTarget,
+} from './drain';
+import type {
+  EngineCounters, EngineEvent, EngineOptions, EngineSnapshot, LastSync, ManualDrainResult, OpKind, ShutdownReport, SyncReport,
+} from './engine-types';
+import { FallbackCommands } from './fallback-command';
+import { indexObserved, type ObservedEntry } from './observed';
+import { describeOp, describeOps } from './op-report';
+import { plan } from './plan';
+import { buildSnapshot, type HealthRecord } from './status';
+import { skippedReport, SyncLoop } from './sync-loop';
+import { configTargets, removedTargets, resolvePair, type ConfigTarget, type ConfigTargets } from './targets';
+
+const OP_KINDS: readonly OpKind[] = ['add-service', 'edit-service', 'delete-service', 'add-destination', 'edit-destination', 'delete-destination'];
+
+const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+const realKeyOf = (r: { address: string; port: number }): string => realKey(r.address, r.port);
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * The director's engine, the only writer of the kernel table. Every sync compares the whole desired table with a
+ * fresh dump, so failed operations and hand edits are repaired by the next pass; passes never overlap (a request
+ * during a pass runs one more pass after it). Health transitions are coalesced; a periodic resync repairs drift.
+ */
+export class Engine {
+  private readonly log: Logger;
+  private readonly drainEnabled: boolean;
+  private readonly drainTimeoutMs: number;
+  private readonly shutdownTimeoutMs: number;
+  private readonly commands: FallbackCommands;
+  private config: Config | undefined;
+  private targets: ConfigTargets = new Map();
+  private readonly health = new Map<string, HealthRecord>();
+  private readonly manual = new Set<string>();
+  private drainState: DrainState = EMPTY_DRAIN;
+  private readonly drainInfo = new Map<string, ConfigTarget & { health?: HealthRecord }>();
+  /** Services ldir manages (declared by a config it applied, until gone), with their cleanstop setting. */
+  private readonly managed = new Map<string, { key: ServiceKey; cleanstop: boolean }>();
+  private readonly fallbackActive = new Map<string, boolean>();
+  private readonly decided = new Map<string, { sig: string; since: number }>();
+  private decision: Decision | undefined;
+  private observed: ReadonlyMap<string, ObservedEntry> = new Map();
+  private listedAt: number | null = null;
+  private lastSync: LastSync | null = null;
+  private settled: string | undefined;
+  private lastFailed = new Set<string>();
+  private readonly loop: SyncLoop;
+  private stopped = false;
+  private readonly counters: Mutable<Omit<EngineCounters, 'opsApplied'>> & { opsApplied: Record<OpKind, number> } = {
+    syncs: 0, syncErrors: 0, opsApplied: Object.fromEntries(OP_KINDS.map((k) => [k, 0])) as Record<OpKind, number>, opsFailed: 0,
+    driftRepairs: 0, retries: 0, fallbackCommands: 0, fallbackCommandFailures: 0, lastSyncDurationMs: 0,
+  };
+
+  constructor(private readonly options: EngineOptions) {
+    this.log = (options.logger ?? silentLogger()).child({ module: 'engine' });
+    this.drainEnabled = options.drainEnabled ?? true;
+    this.drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
+    this.loop = new SyncLoop({
+      clock: options.clock, pass: (reason) => this.pass(reason), coalesceMs: options.coalesceMs ?? 20,
+      resyncIntervalMs: options.resyncIntervalMs ?? 10_000, drainPollMs: options.drainPollMs ?? 1_000,
+      draining: () => this.drainState.entries.size > 0,
+      onError: (reason, err) => {
+        this.log.error({ err: errorText(err) }, 'sync pass failed unexpectedly');
+        return { ok: false, reason, ops: [], failed: 0, drift: 0, durationMs: 0, error: errorText(err) };
+      },
+    });
+    this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
+    this.commands = new FallbackCommands(options.runCommand, this.log, (run) => {
+      this.counters.fallbackCommands++;
+      if (run.error !== undefined) this.counters.fallbackCommandFailures++;
+      this.emit({ type: 'fallback-command', at: this.options.clock.now(), virtualId: run.virtualId, action: run.action, exitCode: run.exitCode, ...(run.error !== undefined ? { error: run.error } : {}) });
+    });
+  }
+
+  /** The configuration in force, if any. */
+  currentConfig(): Config | undefined {
+    return this.config;
+  }
+
+  /**
+   * Accepts a new configuration (already validated) and syncs. What it removes compared with the previous one drains
+   * (or goes at once when draining is off); what comes back stops draining; health and hand drains of pairs that are
+   * gone are forgotten. Resolves with the report of the sync pass.
+   */
+  applyConfig(config: Config): Promise<SyncReport> {
+    const before = this.targets;
+    const after = configTargets(config);
+    const now = this.options.clock.monotonic();
+    for (const [id, t] of before) {
+      if (!after.has(id)) this.drainInfo.set(id, { ...t, ...(t.real ? this.healthOf(t.virtual.id, t.real) : {}) });
+    }
+    const cancelled = [...this.drainState.entries.values()].filter((e) => after.has(e.id));
+    this.drainState = cancelDrain(this.drainState, (e) => !after.has(e.id));
+    for (const e of cancelled) this.emit({ type: 'drain', at: this.options.clock.now(), id: e.id, phase: 'cancel' });
+    if (this.drainEnabled && this.config) {
+      const removed = [...removedTargets(before, after).map((t) => t.target), ...this.leftoversOf(cancelled, after)];
+      const fresh = removed.map(drainId).filter((id) => !this.drainState.entries.has(id));
+      this.drainState = beginDrain(this.drainState, removed, now);
+      for (const id of fresh) {
+        this.log.info({ drain: id }, `draining ${id}: weight 0 until idle or ${this.drainTimeoutMs} ms`);
+        this.emit({ type: 'drain', at: this.options.clock.now(), id, phase: 'begin' });
+      }
+    }
+    for (const v of this.config?.virtualServices ?? []) {
+      if (!config.virtualServices.some((n) => n.id === v.id)) this.commands.retire(v);
+    }
+    const pairs = new Set(config.virtualServices.flatMap((v) => v.reals.map((r) => pairKey(v.id, realKeyOf(r)))));
+    for (const map of [this.health, this.decided] as Map<string, unknown>[]) for (const k of map.keys()) if (!pairs.has(k)) map.delete(k);
+    for (const k of [...this.manual]) if (!pairs.has(k)) this.manual.delete(k);
+    for (const id of this.fallbackActive.keys()) if (!config.virtualServices.some((v) => v.id === id)) this.fallbackActive.delete(id);
+    for (const [id, t] of after) {
+      if (t.target.kind === 'service') this.managed.set(id, { key: t.target.service, cleanstop: t.virtual.cleanstop });
+    }
+    this.config = config;
+    this.targets = after;
+    this.log.info({ file: config.file, virtuals: config.virtualServices.length, draining: this.drainState.entries.size }, 'configuration applied');
+    return this.sync('config');
+  }
+
+  /** Records a health transition from the check scheduler and schedules a coalesced sync. */
+  onTransition(t: HealthTransition): void {
+    this.health.set(pairKey(t.virtualId, t.realKey), { health: t.to, reason: t.reason, since: t.at });
+    this.loop.request('health');
+  }
+
+  /** Drains a pair by hand (weight 0, kept in the table) and syncs. Throws LDIR_ERR_UNKNOWN_TARGET for unknown names. */
+  async drain(virtual: string, real: string): Promise<ManualDrainResult> {
+    return this.setManual(virtual, real, true);
+  }
+
+  /** Ends a hand drain and syncs. Throws LDIR_ERR_UNKNOWN_TARGET for unknown names. */
+  async undrain(virtual: string, real: string): Promise<ManualDrainResult> {
+    return this.setManual(virtual, real, false);
+  }
+
+  /**
+   * Runs one sync pass now, or, when one is running, one more pass after it (requests made meanwhile share it).
+   * Never rejects: failures are in the report, logged, and retried by the next pass.
+   */
+  sync(reason = 'manual'): Promise<SyncReport> {
+    return this.loop.run(reason);
+  }
+
+  /** Everything `ldir status` and the metrics need. */
+  snapshot(): EngineSnapshot {
+    const { clock } = this.options;
+    return buildSnapshot({
+      config: this.config, decision: this.decision, observed: this.observed, listedAt: this.listedAt, health: this.health,
+      decidedSince: new Map([...this.decided].map(([k, v]) => [k, v.since])), draining: this.drainState.entries.values(),
+      drainInfo: this.drainInfo, toEpoch: (m) => clock.now() - (clock.monotonic() - m),
+      fallbackAction: (id) => this.commands.lastAction(id), manualDrains: this.manual,
+      counters: { ...this.counters, opsApplied: { ...this.counters.opsApplied } }, lastSync: this.lastSync, stopped: this.stopped,
+    });
+  }
+
+  /**
+   * Stops timers and, when `clean`, deletes every service ldir manages whose virtual has `cleanstop=yes` (others stay
+   * for a restart without disturbing traffic) and runs `fallbackcommand stop` for them where `start` was the last
+   * action. Best effort and bounded by `shutdownTimeoutMs`: errors are logged, never thrown. Idempotent.
+   */
+  async shutdown(options: { clean: boolean }): Promise<ShutdownReport> {
+    if (this.stopped) return { clean: options.clean, removed: 0, failed: 0, kept: 0, timedOut: false };
+    this.stopped = true;
+    const stopping = this.loop.stop();
+    const { clock } = this.options;
+    let timedOut = false;
+    let handle: TimerHandle | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => { handle = clock.setTimeout(() => resolve('timeout'), this.shutdownTimeoutMs); });
+    const work = stopping.then(() => this.cleanup(options.clean));
+    const result = await Promise.race([work, deadline]);
+    if (handle !== undefined) clock.clearTimeout(handle);
+    if (result === 'timeout') {
+      timedOut = true;
+      this.log.error({ timeoutMs: this.shutdownTimeoutMs }, 'shutdown cleanup did not finish in time; the kernel table may keep entries');
+      return { clean: options.clean, removed: 0, failed: 0, kept: 0, timedOut };
+    }
+    return { ...result, timedOut };
+  }
+
+  private async cleanup(clean: boolean): Promise<Omit<ShutdownReport, 'timedOut'>> {
+    let removed = 0;
+    let failed = 0;
+    if (clean) {
+      const wanted = new Map([...this.managed].filter(([, m]) => m.cleanstop).map(([id, m]) => [id, m.key]));
+      ({ removed, failed } = await purgeServices(this.options.backend, wanted, this.log, (op) => {
+        this.counters.opsApplied[op.op]++;
+        this.emit({ type: 'op', at: this.options.clock.now(), op: op.op, virtualId: serviceKeyString(op.service), ok: true, drift: false });
+      }));
+      for (const v of this.config?.virtualServices ?? []) if (v.cleanstop) this.commands.retire(v);
+    }
+    const kept = [...this.managed.values()].filter((m) => !clean || !m.cleanstop).length;
+    await this.commands.idle();
+    this.log.info({ clean, removed, failed, kept }, 'engine stopped');
+    return { clean, removed, failed, kept };
+  }
+
+  /** Destinations of services that stop draining (their virtual is back) that the new config does not want. */
+  private leftoversOf(cancelled: readonly DrainEntry[], after: ConfigTargets): DrainTarget[] {
+    const out: DrainTarget[] = [];
+    for (const e of cancelled) {
+      if (e.kind !== 'service') continue;
+      for (const d of this.observed.get(e.id)?.destinations.values() ?? []) {
+        const t: DrainTarget = { kind: 'destination', service: e.service, destination: { address: d.address, port: d.port, family: d.family } };
+        if (!after.has(drainId(t))) out.push(t);
+      }
+    }
+    return out;
+  }
+
+  private healthOf(virtualId: string, r: { address: string; port: number }): { health?: HealthRecord } {
+    const h = this.health.get(pairKey(virtualId, realKeyOf(r)));
+    return h ? { health: h } : {};
+  }
+
+  private async setManual(virtual: string, real: string, on: boolean): Promise<ManualDrainResult> {
+    if (!this.config) throw new LdirError(ErrorCodes.UNKNOWN_TARGET, `no configuration in force: no virtual service ${virtual}`);
+    const pair = resolvePair(this.config, virtual, real);
+    const pk = pairKey(pair.virtual.id, pair.realKey);
+    const changed = on ? !this.manual.has(pk) : this.manual.has(pk);
+    if (on) this.manual.add(pk);
+    else this.manual.delete(pk);
+    if (changed) {
+      this.log.info({ vs: pair.virtual.id, rs: pair.realKey }, on ? 'real server drained by hand' : 'hand drain ended');
+      await this.sync('manual');
+    }
+    return { virtual: pair.virtual.id, real: pair.realKey, changed };
+  }
+
+  private async pass(reason: string): Promise<SyncReport> {
+    const { clock, backend } = this.options;
+    if (!this.config) return skippedReport(reason, 'no-config');
+    const at = clock.now();
+    const t0 = clock.monotonic();
+    this.counters.syncs++;
+    let observed: readonly ObservedService[];
+    try {
+      observed = await backend.list();
+    } catch (err) {
+      return this.failPass(reason, at, t0, `cannot list the kernel table: ${errorText(err)}`);
+    }
+    this.observe(observed, at);
+    const config = this.config; // read after the dump: a config applied meanwhile is used at once
+    const step = stepDrain(this.drainState, observed, clock.monotonic(), { timeoutMs: this.drainTimeoutMs });
+    this.drainState = step.state;
+    for (const { entry, why } of step.finished) {
+      this.log.info({ drain: entry.id, why }, `drain of ${entry.id} ended (${why})`);
+      this.emit({ type: 'drain', at: clock.now(), id: entry.id, phase: 'end', why });
+    }
+    const decision = decide({
+      config, health: new Map([...this.health].map(([k, h]) => [k, h.health])), manualDrains: this.manual,
+      draining: this.drainState.entries.values(), observed,
+    });
+    const draining = new Set([...this.drainState.entries.values()].filter((e) => e.kind === 'service').map((e) => e.id));
+    const ops = plan(decision.desired, observed, (key) => {
+      const id = serviceKeyString(key);
+      return this.managed.has(id) || draining.has(id);
+    });
+    const fingerprint = JSON.stringify(normalizeDesired(decision.desired));
+    const driftPass = fingerprint === this.settled;
+    let failures: Map<IpvsOp, string>;
+    try {
+      failures = new Map((await applyPlan(backend, ops)).failed.map((f) => [f.op, f.errno]));
+    } catch (err) {
+      this.settled = undefined;
+      return this.failPass(reason, at, t0, `cannot write the kernel table: ${errorText(err)}`);
+    }
+    const drift = this.report(ops, failures, decision, driftPass);
+    for (const id of [...this.drainInfo.keys()]) {
+      const service = id.split(' ')[0] ?? id;
+      if (!this.drainState.entries.has(id) && !this.drainState.entries.has(service)) this.drainInfo.delete(id);
+    }
+    this.settled = failures.size === 0 ? fingerprint : undefined;
+    this.lastFailed = new Set([...failures.keys()].map(describeOp));
+    if (ops.length > 0) {
+      const after = await backend.list().catch(() => undefined);
+      if (after) this.observe(after, clock.now());
+    }
+    this.forgetGone(config);
+    this.decision = decision;
+    this.trackDecisions(decision);
+    this.fallbackEdges(config, decision);
+    const durationMs = clock.monotonic() - t0;
+    this.counters.lastSyncDurationMs = durationMs;
+    const ok = failures.size === 0;
+    this.lastSync = { at, reason, ok, durationMs, ops: ops.length, failed: failures.size };
+    const level = ops.length > 0 ? 'info' : 'debug';
+    this.log[level]({ reason, ops: ops.length, failed: failures.size, drift, durationMs }, 'sync done');
+    this.emit({ type: 'sync', at, reason, ok, durationMs, ops: ops.length, failed: failures.size, drift });
+    return { ok, reason, ops, failed: failures.size, drift, durationMs };
+  }
+
+  private failPass(reason: string, at: number, t0: number, error: string): SyncReport {
+    const durationMs = this.options.clock.monotonic() - t0;
+    this.counters.syncErrors++;
+    this.counters.lastSyncDurationMs = durationMs;
+    this.lastSync = { at, reason, ok: false, durationMs, ops: 0, failed: 0, error };
+    this.log.error({ reason }, error);
+    this.emit({ type: 'sync', at, reason, ok: false, durationMs, ops: 0, failed: 0, drift: 0, error });
+    return { ok: false, reason, ops: [], failed: 0, drift: 0, durationMs, error };
+  }
+
+  private observe(observed: readonly ObservedService[], at: number): void {
+    this.observed = indexObserved(observed);
+    this.listedAt = at;
+  }
+
+  /** Logs, counts and emits each operation; returns how many repaired drift. */
+  private report(ops: readonly IpvsOp[], refused: ReadonlyMap<IpvsOp, string>, decision: Decision, unchangedSinceConverged: boolean): number {
+    const records = describeOps(ops, refused, {
+      decision, lastFailed: this.lastFailed, unchangedSinceConverged, isDraining: (id) => this.drainInfo.has(id),
+    });
+    const at = this.options.clock.now();
+    let drift = 0;
+    for (const r of records) {
+      const fields = { vs: r.virtualId, ...(r.destination !== undefined ? { rs: r.destination } : {}), ...(r.role ? { role: r.role } : {}), ...(r.reason ? { decision: r.reason } : {}) };
+      if (r.failed) {
+        this.counters.opsFailed++;
+        this.log.warn({ ...fields, errno: r.errno }, `${r.text} refused by the kernel (${r.errno ?? '?'}); retried on the next sync`);
+      } else {
+        this.counters.opsApplied[r.op.op]++;
+        if (r.retry) this.counters.retries++;
+        if (r.drift) {
+          drift++;
+          this.counters.driftRepairs++;
+          this.log.warn(fields, `kernel table changed outside ldir; repaired: ${r.text}`);
+        } else this.log.info(fields, r.text);
+      }
+      const op = r.op;
+      this.emit({
+        type: 'op', at, op: op.op, virtualId: r.virtualId, ...(r.destination !== undefined ? { destination: r.destination } : {}),
+        ...(r.role ? { role: r.role } : {}), ...(r.realKey !== undefined ? { realKey: r.realKey } : {}), ...(r.reason ? { reason: r.reason } : {}),
+        ...(op.op === 'add-destination' || op.op === 'edit-destination' ? { weight: op.destination.weight } : {}),
+        ok: !r.failed, drift: r.drift, ...(r.errno !== undefined ? { errno: r.errno } : {}),
+      });
+    }
+    return drift;
+  }
+
+  /** Drops services that left the config, are not draining and are gone from the kernel. */
+  private forgetGone(config: Config): void {
+    const configured = new Set(config.virtualServices.map((v) => v.id));
+    for (const id of [...this.managed.keys()]) {
+      if (this.targets.has(id) || configured.has(id) || this.drainState.entries.has(id) || this.observed.has(id)) continue;
+      this.managed.delete(id);
+    }
+  }
+
+  private trackDecisions(decision: Decision): void {
+    const now = this.options.clock.now();
+    for (const v of decision.virtuals) {
+      for (const r of v.reals) {
+        const pk = pairKey(v.virtualId, r.realKey);
+        const sig = `${r.reason}/${r.desiredWeight ?? '-'}`;
+        if (this.decided.get(pk)?.sig !== sig) this.decided.set(pk, { sig, since: now });
+      }
+    }
+  }
+
+  /** Fallback in/out edges: events, logs and fallbackcommand (run once per change, first decided state included). */
+  private fallbackEdges(config: Config, decision: Decision): void {
+    const byId = new Map<string, VirtualService>(config.virtualServices.map((v) => [v.id, v]));
+    for (const d of decision.virtuals) {
+      if (d.fallbackState === 'pending') continue;
+      const v = byId.get(d.virtualId);
+      if (!v) continue;
+      const active = d.fallbackState === 'active';
+      const before = this.fallbackActive.get(d.virtualId);
+      this.fallbackActive.set(d.virtualId, active);
+      if (before !== active && (before !== undefined || active)) {
+        this.log.info({ vs: d.virtualId }, active ? 'no real server up: fallback in' : 'a real server is up: fallback out');
+        this.emit({ type: 'fallback', at: this.options.clock.now(), virtualId: d.virtualId, active });
+      }
+      this.commands.update(v, active ? 'start' : 'stop');
+    }
+  }
+
+  private emit(event: EngineEvent): void {
+    if (!this.options.onEvent) return;
+    try {
+      this.options.onEvent(event);
+    } catch (err) {
+      this.log.warn({ err: errorText(err), event: event.type }, 'engine event listener threw');
+    }
+  }
+}

@@ -1,0 +1,68 @@
+// What each planned kernel operation means to ldir (real, fallback, drain leftover, stale entry; retry or drift repair).
+import { destinationKeyString, serviceKeyString } from '../ipvs/normalize';
+import type { IpvsOp } from '../ipvs/types';
+import type { Decision, DecisionReason } from './decide';
+
+/** Text of one operation for logs: `add-destination tcp:10.0.0.1:80 10.0.0.2:80 weight 5`. */
+export function describeOp(op: IpvsOp): string {
+  const dest = 'destination' in op ? ` ${destinationKeyString(op.destination)}` : '';
+  const weight = op.op === 'add-destination' || op.op === 'edit-destination' ? ` weight ${op.destination.weight}` : '';
+  return `${op.op} ${serviceKeyString(op.service)}${dest}${weight}`;
+}
+
+/** One applied (or refused) operation with its meaning. */
+export interface OpRecord {
+  readonly op: IpvsOp;
+  readonly text: string;
+  /** Kernel service id. */
+  readonly virtualId: string;
+  readonly destination?: string;
+  readonly role?: 'real' | 'fallback' | 'draining' | 'stale';
+  readonly realKey?: string;
+  readonly reason?: DecisionReason;
+  readonly failed: boolean;
+  /** The kernel's errno name when refused. */
+  readonly errno?: string;
+  /** The same operation was refused by the previous pass. */
+  readonly retry: boolean;
+  /** The desired table did not change since a pass that converged: the kernel was changed outside ldir. */
+  readonly drift: boolean;
+}
+
+/** Context of {@link describeOps}. */
+export interface OpContext {
+  readonly decision: Decision;
+  /** True for `service destination` ids of drain leftovers. */
+  readonly isDraining: (id: string) => boolean;
+  /** {@link describeOp} texts refused by the previous pass. */
+  readonly lastFailed: ReadonlySet<string>;
+  /** The desired table equals the one of the last pass that converged. */
+  readonly unchangedSinceConverged: boolean;
+}
+
+/** The meaning of each operation of a pass, in order. */
+export function describeOps(ops: readonly IpvsOp[], refused: ReadonlyMap<IpvsOp, string>, ctx: OpContext): OpRecord[] {
+  const roles = new Map<string, { role: 'real' | 'fallback'; realKey?: string; reason?: DecisionReason }>();
+  for (const v of ctx.decision.virtuals) {
+    for (const r of v.reals) {
+      const id = `${v.serviceId} ${r.destinationId}`;
+      if (!roles.has(id) || r.inTable) roles.set(id, { role: 'real', realKey: r.realKey, reason: r.reason });
+    }
+    if (v.fallback?.inTable) roles.set(`${v.serviceId} ${v.fallback.destinationId}`, { role: 'fallback' });
+  }
+  return ops.map((op): OpRecord => {
+    const virtualId = serviceKeyString(op.service);
+    const destination = 'destination' in op ? destinationKeyString(op.destination) : undefined;
+    const known = destination !== undefined ? roles.get(`${virtualId} ${destination}`) : undefined;
+    const role = destination === undefined ? undefined : known?.role ?? (ctx.isDraining(`${virtualId} ${destination}`) ? 'draining' : 'stale');
+    const text = describeOp(op);
+    const errno = refused.get(op);
+    const failed = errno !== undefined;
+    const retry = ctx.lastFailed.has(text);
+    return {
+      op, text, virtualId, ...(destination !== undefined ? { destination } : {}), ...(role ? { role } : {}),
+      ...(known?.realKey !== undefined ? { realKey: known.realKey } : {}), ...(known?.reason !== undefined ? { reason: known.reason } : {}),
+      failed, ...(errno !== undefined ? { errno } : {}), retry, drift: ctx.unchangedSinceConverged && !retry && !failed,
+    };
+  });
+}

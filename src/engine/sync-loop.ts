@@ -1,0 +1,109 @@
+// Scheduling of sync passes: never two at once, bursts coalesced, periodic resync and drain polling timers.
+import type { Clock, TimerHandle } from '../clock';
+import type { SyncReport } from './engine-types';
+
+/** Settings and hooks of a {@link SyncLoop}. */
+export interface SyncLoopOptions {
+  readonly clock: Clock;
+  /** Runs one pass; should not reject (a rejection becomes `onError`'s report). */
+  readonly pass: (reason: string) => Promise<SyncReport>;
+  readonly onError: (reason: string, err: unknown) => SyncReport;
+  readonly coalesceMs: number;
+  readonly resyncIntervalMs: number;
+  readonly drainPollMs: number;
+  /** True while something drains: the loop then polls every `drainPollMs`. */
+  readonly draining: () => boolean;
+}
+
+const unique = (items: readonly string[]): string[] => [...new Set(items)];
+
+/** The report of a pass that did not run. */
+export function skippedReport(reason: string, why: 'no-config' | 'stopped'): SyncReport {
+  return { ok: false, skipped: why, reason, ops: [], failed: 0, drift: 0, durationMs: 0 };
+}
+
+/**
+ * Serializes passes: a request while a pass runs queues exactly one more pass (requests meanwhile share it, their
+ * reasons joined with `+`). After each pass the resync timer restarts, and while something drains a poll follows.
+ */
+export class SyncLoop {
+  private inflight: Promise<SyncReport> | undefined;
+  private queued: { reasons: string[]; promise: Promise<SyncReport> } | undefined;
+  private coalesce: { timer: TimerHandle; reasons: string[] } | undefined;
+  private resyncTimer: TimerHandle | undefined;
+  private drainTimer: TimerHandle | undefined;
+  private stopped = false;
+
+  constructor(private readonly options: SyncLoopOptions) {}
+
+  /** Runs a pass now, or once more after the running one. */
+  run(reason: string): Promise<SyncReport> {
+    if (this.stopped) return Promise.resolve(skippedReport(reason, 'stopped'));
+    if (this.queued) {
+      this.queued.reasons.push(reason);
+      return this.queued.promise;
+    }
+    if (!this.inflight) return this.launch(reason);
+    const reasons = [reason];
+    const promise = this.inflight.then(() => {
+      this.queued = undefined;
+      const joined = unique(reasons).join('+');
+      return this.stopped ? skippedReport(joined, 'stopped') : this.launch(joined);
+    });
+    this.queued = { reasons, promise };
+    return promise;
+  }
+
+  /** Asks for a pass within `coalesceMs`; a burst of requests makes one pass. */
+  request(reason: string): void {
+    if (this.stopped) return;
+    if (this.coalesce) {
+      this.coalesce.reasons.push(reason);
+      return;
+    }
+    const reasons = [reason];
+    const timer = this.options.clock.setTimeout(() => {
+      this.coalesce = undefined;
+      void this.run(unique(reasons).join('+'));
+    }, this.options.coalesceMs);
+    this.coalesce = { timer, reasons };
+  }
+
+  /** Stops every timer; later requests are skipped. Resolves when the running (and queued) pass has finished. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const { clock } = this.options;
+    for (const t of [this.resyncTimer, this.drainTimer, this.coalesce?.timer]) if (t !== undefined) clock.clearTimeout(t);
+    this.resyncTimer = undefined;
+    this.drainTimer = undefined;
+    this.coalesce = undefined;
+    await this.queued?.promise;
+    await this.inflight;
+  }
+
+  private launch(reason: string): Promise<SyncReport> {
+    const pass = this.options.pass(reason).catch((err: unknown) => this.options.onError(reason, err));
+    const tracked = pass.finally(() => {
+      if (this.inflight === tracked) this.inflight = undefined;
+      this.armTimers();
+    });
+    this.inflight = tracked;
+    return tracked;
+  }
+
+  private armTimers(): void {
+    if (this.stopped) return;
+    const { clock } = this.options;
+    if (this.resyncTimer !== undefined) clock.clearTimeout(this.resyncTimer);
+    this.resyncTimer = clock.setTimeout(() => {
+      this.resyncTimer = undefined;
+      void this.run('resync');
+    }, this.options.resyncIntervalMs);
+    if (this.options.draining() && this.drainTimer === undefined) {
+      this.drainTimer = clock.setTimeout(() => {
+        this.drainTimer = undefined;
+        void this.run('drain');
+      }, this.options.drainPollMs);
+    }
+  }
+}
