@@ -11,17 +11,26 @@ import { defaultCheckers } from '../checks/registry';
 import { openTcpProber } from '../checks/tcp-prober';
 import { unsupportedService } from '../checks/support';
 import type { CliIo } from './io';
+import { parseDrainArgs, runDrainAction } from './control-commands';
+import { runDaemonProcess } from './daemon-command';
 import { LDIRECTORD_ACTIONS, runLdirectordAction, type LdirectordAction } from './ldirectord-actions';
+import { BACKEND_CHOICES, type BackendChoice } from '../ipvs/select';
 
 /** Usage text. */
 export const USAGE = `Usage:
-  ldir check [CONFIG] [--json]            validate a configuration (exit 0 valid, 2 invalid)
+  ldir check [CONFIG] [--json]            validate a configuration (exit 0 valid, 2 invalid), show sysctl changes
   ldir convert FILE --to yaml|cf [-o OUT] write one configuration form from the other
   ldir probe [CONFIG] [--virtual VIP:PORT] [--json]
                                           run every configured check once, now (exit 0 all up, 1 any down)
   ldir ipvs [--ipvs=auto|netlink|ipvsadm|memory] [list|info] [--json]
                                           the kernel IPVS table (or version) as ldir reads it
-  ldir [-d|--debug] [CONFIG] start|stop|restart|try-restart|reload|force-reload|status
+  ldir [-d|--debug] [--foreground] [--ipvs=auto|netlink|ipvsadm|memory] [CONFIG] start
+                                          start the director (detached unless --foreground or supervised=yes)
+  ldir [-d] [CONFIG] stop|restart|try-restart|reload|force-reload
+                                          stop waits for the cleanup; reload prints config errors (exit 2)
+  ldir [-d] [--json] [CONFIG] status      every virtual and real: health, weights, last check (0 running, 3 stopped)
+  ldir [--json] [CONFIG] drain|undrain VIRTUAL REAL
+                                          take a real out of rotation by hand (weight 0) or put it back
   ldir --help | --version
 
 CONFIG is looked up as /etc/ha.d/CONFIG, /etc/ha.d/conf/CONFIG, then as a path; default ldirectord.cf.
@@ -105,11 +114,20 @@ async function probe(args: string[], io: CliIo): Promise<number> {
 /** Parses ldirectord's `[-d] [--] [CONFIG] ACTION`. */
 async function ldirectordStyle(args: string[], io: CliIo): Promise<number> {
   let debug = false;
+  let json = false;
+  let foreground = false;
+  let ipvs: BackendChoice = 'auto';
   const positional: string[] = [];
   let optionsDone = false;
   for (const a of args) {
     if (!optionsDone && (a === '-d' || a === '--debug')) debug = true;
-    else if (!optionsDone && a === '--') optionsDone = true;
+    else if (!optionsDone && a === '--json') json = true;
+    else if (!optionsDone && a === '--foreground') foreground = true;
+    else if (!optionsDone && a.startsWith('--ipvs=')) {
+      const choice = a.slice(7);
+      if (!(BACKEND_CHOICES as readonly string[]).includes(choice)) return usageError(io, `--ipvs must be one of ${BACKEND_CHOICES.join(', ')}`);
+      ipvs = choice as BackendChoice;
+    } else if (!optionsDone && a === '--') optionsDone = true;
     else if (!optionsDone && a.startsWith('-')) return usageError(io, `unknown option: ${a}`);
     else positional.push(a);
   }
@@ -117,7 +135,20 @@ async function ldirectordStyle(args: string[], io: CliIo): Promise<number> {
   const action = positional[positional.length - 1] as string;
   if (!(LDIRECTORD_ACTIONS as readonly string[]).includes(action)) return usageError(io, `unknown action: ${action}`);
   const config = positional.length === 2 ? positional[0] : undefined;
-  return runLdirectordAction({ action: action as LdirectordAction, debug, ...(config !== undefined ? { config } : {}) }, io);
+  return runLdirectordAction({
+    action: action as LdirectordAction, debug, json, foreground, ipvs, runForeground: runDaemonProcess,
+    ...(config !== undefined ? { config } : {}), ...directoriesFromEnv(),
+  }, io);
+}
+
+/**
+ * `LDIR_RUN_DIR` (pid files, default /var/run) and `LDIR_SOCKET_DIR` (control sockets, default /run/ldir): for
+ * packagers and for tests that run daemons side by side.
+ */
+function directoriesFromEnv(): { runDirectory?: string; socketDirectory?: string } {
+  const run = process.env['LDIR_RUN_DIR'];
+  const socket = process.env['LDIR_SOCKET_DIR'];
+  return { ...(run ? { runDirectory: run } : {}), ...(socket ? { socketDirectory: socket } : {}) };
 }
 
 /** Runs the CLI with `args` (argv without node and script) and returns the exit code. */
@@ -139,6 +170,11 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     if (first === 'ipvs') {
       const parsed = parseIpvsArgs(rest);
       return typeof parsed === 'string' ? usageError(io, parsed) : await runIpvs(parsed, io);
+    }
+    const drain = parseDrainArgs(args);
+    if (drain !== undefined) {
+      const socketDirectory = directoriesFromEnv().socketDirectory;
+      return typeof drain === 'string' ? usageError(io, drain) : await runDrainAction(drain, io, socketDirectory ? { socketDirectory } : {});
     }
     return await ldirectordStyle(args, io);
   } catch (err) {

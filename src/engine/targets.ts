@@ -76,12 +76,21 @@ function parseRealText(text: string): { address: string; port?: number } | undef
 
 /**
  * Finds the (virtual, real) pair an operator names, as `ldir drain VIRTUAL REAL` does: the virtual by id (address
- * spelling free), the real as `ADDRESS[:PORT]` (the port may be left out when the address is unique in the virtual).
+ * spelling free; `VIP:PORT` without protocol when only one of tcp/udp has it), the real as `ADDRESS[:PORT]` (the port may be left out when the address is unique in the virtual).
  * Throws LDIR_ERR_UNKNOWN_TARGET when nothing or more than one real matches.
  */
 export function resolvePair(config: Config, virtualText: string, realText: string): { virtual: VirtualService; realKey: string } {
   const wanted = canonicalVirtualText(virtualText);
-  const virtual = config.virtualServices.find((v) => v.id === virtualText) ?? config.virtualServices.find((v) => canonicalVirtualText(v.id) === wanted);
+  let virtual = config.virtualServices.find((v) => v.id === virtualText) ?? config.virtualServices.find((v) => canonicalVirtualText(v.id) === wanted);
+  if (!virtual && !/^(tcp|udp|fwm6?):/i.test(virtualText.trim())) {
+    // `VIP:PORT` without a protocol, as operators write it: the one TCP or UDP virtual service with that address.
+    const candidates = ['tcp', 'udp'].map((p) => canonicalVirtualText(`${p}:${virtualText.trim()}`))
+      .flatMap((c) => config.virtualServices.filter((v) => canonicalVirtualText(v.id) === c));
+    if (candidates.length > 1) {
+      throw new LdirError(ErrorCodes.UNKNOWN_TARGET, `${virtualText} is ambiguous: say tcp:${virtualText} or udp:${virtualText}`, { details: { virtual: virtualText } });
+    }
+    virtual = candidates[0];
+  }
   if (!virtual) throw new LdirError(ErrorCodes.UNKNOWN_TARGET, `no virtual service ${virtualText} in the running configuration`, { details: { virtual: virtualText } });
   const exact = virtual.reals.find((r) => realKey(r.address, r.port) === realText);
   if (exact) return { virtual, realKey: realKey(exact.address, exact.port) };

@@ -113,7 +113,7 @@ describe('ldirectord-style actions', () => {
     assert.equal(execFileSync('cat', [join(run, 'ldirectord.broken.cf.pid')]).toString(), `${process.pid}\n`);
   });
 
-  test('status: 3 stopped, 1 stale pid file, 0 running', async () => {
+  test('status: 3 stopped, 1 stale pid file, 1 when a live pid does not answer on the control socket', async () => {
     const run = tempDir();
     const proc = tempDir();
     const io = capture();
@@ -124,8 +124,10 @@ describe('ldirectord-style actions', () => {
     mkdirSync(join(proc, '4242'));
     writeFileSync(join(proc, '4242', 'cmdline'), 'node\0/usr/bin/ldir\0site.cf\0start\0');
     const running = capture();
-    assert.equal(await runLdirectordAction({ config: valid, action: 'status', debug: false, runDirectory: run, procRoot: proc }, running), 0);
+    const socketDirectory = tempDir();
+    assert.equal(await runLdirectordAction({ config: valid, action: 'status', debug: false, runDirectory: run, procRoot: proc, socketDirectory }, running), 1);
     assert.match(running.err, /running with pid: 4242/);
+    assert.match(running.err, /not running|no daemon|does not answer|DAEMON_NOT_RUNNING/i);
   });
 
   test('-d skips the log file test, as ldirectord', async () => {

@@ -1,0 +1,64 @@
+// Builds the `ldir status` report from the engine's snapshot and the check scheduler's state.
+import type { IdentityStatus } from '../checks/scheduler';
+import type { EngineSnapshot } from '../engine/engine-types';
+import type { CheckOutcome, EventRecord, StatusReport } from './protocol';
+
+/** What the daemon knows about itself for the report. */
+export interface DaemonFacts {
+  readonly pid: number;
+  readonly configFile: string;
+  /** Epoch milliseconds. */
+  readonly startedAt: number;
+  readonly backend: string;
+  readonly lastReload: { readonly at: number; readonly ok: boolean; readonly message?: string } | null;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** The last check result of every (virtual, real) pair, from the scheduler's identities. */
+function lastChecks(checks: readonly IdentityStatus[]): Map<string, CheckOutcome> {
+  const byPair = new Map<string, CheckOutcome>();
+  for (const c of checks) {
+    if (!c.lastResult || c.lastCheckAt === undefined) continue;
+    const outcome: CheckOutcome = {
+      up: c.lastResult.up, reason: c.lastResult.reason, durationMs: c.lastResult.durationMs,
+      at: iso(c.lastCheckAt + c.lastResult.durationMs),
+    };
+    for (const m of c.members) byPair.set(`${m.virtualId}\u0000${m.realKey}`, outcome);
+  }
+  return byPair;
+}
+
+/** The {@link StatusReport} for `now` (epoch milliseconds). */
+export function buildStatusReport(facts: DaemonFacts, engine: EngineSnapshot, checks: readonly IdentityStatus[], now: number): StatusReport {
+  const outcomes = lastChecks(checks);
+  const lastSync: EventRecord | null = engine.lastSync
+    ? {
+      at: iso(engine.lastSync.at), ok: engine.lastSync.ok,
+      message: engine.lastSync.error ?? `${engine.lastSync.ops} operation(s), ${engine.lastSync.failed} failed (${engine.lastSync.reason})`,
+    }
+    : null;
+  return {
+    generatedAt: iso(now),
+    daemon: {
+      pid: facts.pid, configFile: facts.configFile, startedAt: iso(facts.startedAt),
+      backend: { name: facts.backend, inMemory: facts.backend === 'memory' },
+      lastSync,
+      lastReload: facts.lastReload
+        ? { at: iso(facts.lastReload.at), ok: facts.lastReload.ok, ...(facts.lastReload.message !== undefined ? { message: facts.lastReload.message } : {}) }
+        : null,
+    },
+    virtualServices: engine.virtuals.map((v) => ({
+      id: v.id, protocol: v.protocol, family: v.family, address: v.address, port: v.port, fwmark: v.fwmark, scheduler: v.scheduler,
+      fallback: v.fallback ? { address: v.fallback.address, port: v.fallback.port, forward: v.fallback.forward } : null,
+      fallbackActive: v.fallbackActive, draining: v.draining, realsUp: v.realsUp, realsTotal: v.realsTotal,
+      reals: v.reals.map((r) => ({
+        address: r.address, port: r.port, forward: r.forward, health: r.health,
+        since: r.healthSince !== undefined ? iso(r.healthSince) : null,
+        weight: r.configuredWeight, kernelWeight: r.kernelWeight, inKernel: r.inKernel,
+        lastCheck: outcomes.get(`${v.id}\u0000${r.realKey}`) ?? null,
+        draining: r.draining, drained: r.manuallyDrained, maintenance: r.healthReason === 'maintenance',
+      })),
+    })),
+  };
+}

@@ -1,0 +1,140 @@
+// The real `ldir` binary as operators and Heartbeat use it (memory backend, real servers on 127.0.0.x): start
+// detaches and reports, status/reload/drain/stop talk to the daemon, exit codes as ldirectord's, kill -9 recovery.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import type { StatusReport } from '../../../src/daemon/protocol';
+import { pidFilePath, readPidState } from '../../../src/system/pid-file';
+import { freePort } from '../../helpers/system';
+
+const MAIN = path.resolve(__dirname, '../../../src/main.js');
+let tmp = '';
+let env: NodeJS.ProcessEnv = {};
+let server: http.Server | undefined;
+let port = 0;
+
+function ldir(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env, timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function config(extra = ''): string {
+  return `checkinterval=1
+checktimeout=1
+logfile="${path.join(tmp, 'ldir.log')}"
+virtual=127.0.0.1:8080
+\treal=127.0.0.5:${port} masq 3
+\tchecktype=connect
+${extra}`;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+before(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-cli-'));
+  env = { ...process.env, LDIR_RUN_DIR: path.join(tmp, 'run'), LDIR_SOCKET_DIR: path.join(tmp, 'sock') };
+  port = await freePort('127.0.0.5');
+  server = http.createServer((_q, r) => r.end('ok'));
+  await new Promise<void>((r) => server?.listen(port, '127.0.0.5', r));
+});
+after(async () => {
+  const file = path.join(tmp, 'site.cf');
+  if (fs.existsSync(file)) ldir(file, 'stop');
+  server?.closeAllConnections();
+  await new Promise((r) => server?.close(r));
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test('ldir start|status|reload|drain|stop through the binary, with ldirectord exit codes', async () => {
+  const file = path.join(tmp, 'site.cf');
+  fs.writeFileSync(file, config());
+  const pidFile = pidFilePath('site.cf', env['LDIR_RUN_DIR']);
+
+  assert.equal(ldir(file, 'status').status, 3, 'stopped');
+  const started = ldir('--ipvs=memory', file, 'start');
+  assert.equal(started.status, 0, started.stderr);
+  const pid = readPidState(pidFile);
+  assert.equal(pid.state, 'running', 'start returns once the daemon runs');
+  assert.equal(ldir('--ipvs=memory', file, 'start').status, 0, 'start when running is a no-op');
+
+  // status: the table for people, JSON for programs; the real comes up within a few check intervals.
+  let report: StatusReport | undefined;
+  for (let i = 0; i < 60; i++) {
+    const r = ldir('--json', file, 'status');
+    assert.equal(r.status, 0, r.stderr);
+    report = JSON.parse(r.stdout) as StatusReport;
+    if (report.virtualServices[0]?.reals[0]?.health === 'up') break;
+    await sleep(200);
+  }
+  assert.equal(report?.virtualServices[0]?.reals[0]?.health, 'up');
+  assert.equal(report?.virtualServices[0]?.reals[0]?.kernelWeight, 3);
+  const human = ldir(file, 'status');
+  assert.match(human.stderr, new RegExp(`running with pid: ${pid.state === 'running' ? pid.pid : 0}`));
+  assert.match(human.stdout, /127\.0\.0\.5/);
+  assert.match(human.stdout, /memory/i, 'the in-memory backend is said loudly');
+
+  // drain by hand, from the command line.
+  assert.equal(ldir(file, 'drain', '127.0.0.1:8080', '127.0.0.5').status, 0);
+  const drained = JSON.parse(ldir('--json', file, 'status').stdout) as StatusReport;
+  assert.equal(drained.virtualServices[0]?.reals[0]?.drained, true);
+  assert.equal(ldir(file, 'undrain', '127.0.0.1:8080', '127.0.0.5').status, 0);
+
+  // A broken config: reload exits 2 with the line, the daemon keeps running the old one.
+  fs.writeFileSync(file, config('\tnonsense=1\n'));
+  const bad = ldir(file, 'reload');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /site\.cf:\d+: .*nonsense/);
+  assert.equal(readPidState(pidFile).state, 'running', 'a broken config never touches the running daemon');
+  fs.writeFileSync(file, config('\tscheduler=rr\n'));
+  assert.equal(ldir(file, 'reload').status, 0);
+
+  // stop returns after the cleanup, with the daemon gone.
+  const stopped = ldir(file, 'stop');
+  assert.equal(stopped.status, 0, stopped.stderr);
+  assert.equal(readPidState(pidFile).state, 'absent');
+  assert.equal(ldir(file, 'status').status, 3);
+  assert.equal(ldir(file, 'stop').status, 0, 'stop when stopped is fine');
+  assert.equal(ldir(file, 'reload').status, 1, 'reload when stopped exits 1');
+});
+
+test('kill -9: status says stale pid file (exit 1); start takes over again', async () => {
+  const file = path.join(tmp, 'crash.cf');
+  fs.writeFileSync(file, config());
+  const pidFile = pidFilePath('crash.cf', env['LDIR_RUN_DIR']);
+  assert.equal(ldir('--ipvs=memory', file, 'start').status, 0);
+  const pid = readPidState(pidFile);
+  assert.equal(pid.state, 'running');
+  if (pid.state !== 'running') return;
+  process.kill(pid.pid, 'SIGKILL');
+  for (let i = 0; i < 100 && fs.existsSync(`/proc/${pid.pid}`); i++) await sleep(20);
+  const status = ldir(file, 'status');
+  assert.equal(status.status, 1);
+  assert.match(status.stderr, /stale pid file/);
+  const again = ldir('--ipvs=memory', file, 'start');
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(ldir(file, 'status').status, 0);
+  assert.equal(ldir(file, 'stop').status, 0);
+});
+
+test('start reports failures: config errors exit 2 before detaching; a daemon that cannot start exits 1 with why', () => {
+  const broken = path.join(tmp, 'broken.cf');
+  fs.writeFileSync(broken, 'virtual=127.0.0.1:80\n\treal=127.0.0.5:80 gate\n\tbogus=yes\n');
+  const r = ldir('--ipvs=memory', broken, 'start');
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /broken\.cf:3:/);
+  // This machine has no kernel IPVS: forcing netlink fails after the daemon detached, and start says why.
+  const file = path.join(tmp, 'nonetlink.cf');
+  fs.writeFileSync(file, config());
+  const failed = ldir('--ipvs=netlink', file, 'start');
+  if (failed.status === 0) {
+    ldir(file, 'stop'); // a machine with IPVS: nothing to prove here
+    return;
+  }
+  assert.equal(failed.status, 1);
+  assert.match(failed.stderr, /IPVS|netlink/i);
+  assert.equal(readPidState(pidFilePath('nonetlink.cf', env['LDIR_RUN_DIR'])).state, 'absent');
+});
