@@ -121,7 +121,8 @@ export function renderStatus(report: StatusReport, options: StatusViewOptions = 
   const lines = [
     fit(`ldir pid ${d.pid}, up ${uptime === undefined ? '?' : formatDuration(uptime)}, config ${clean(d.configFile)}`, width),
     ...(d.backend.inMemory ? [fit('WARNING: in-memory IPVS backend, the kernel table is NOT changed', width)] : []),
-    fit(`kernel: ${clean(d.backend.name)}; ${eventText('last sync', d.lastSync, now)}`, width),
+    fit(`kernel: ${clean(d.backend.name)}; ${eventText('last sync', d.lastSync, now)}`
+      + (d.kernelOps ? `; ${d.kernelOps.applied} ops applied, ${d.kernelOps.failed} refused, ${d.kernelOps.driftRepairs} repairs` : ''), width),
     fit(eventText('last reload', d.lastReload, now), width),
   ];
   if (report.virtualServices.length === 0) {

@@ -63,6 +63,7 @@ const daemonStatus: Check<DaemonStatus> = object({
   pid: int({ min: 1 }), configFile: str({ max: 4096 }), startedAt: isoTime,
   backend: object({ name: str({ min: 1, max: 32 }), inMemory: bool }, false),
   lastSync: nullable(eventRecord), lastReload: nullable(eventRecord),
+  kernelOps: optional(object({ syncs: int({ min: 0 }), applied: int({ min: 0 }), failed: int({ min: 0 }), driftRepairs: int({ min: 0 }) }, false)),
 }, false);
 
 /** A status report (tolerates members added by newer daemons). */

@@ -99,6 +99,14 @@ export interface EventRecord {
   readonly message?: string;
 }
 
+/** What the daemon did to the kernel table since it started. */
+export interface KernelOpsCounters {
+  readonly syncs: number;
+  readonly applied: number;
+  readonly failed: number;
+  readonly driftRepairs: number;
+}
+
 /** The daemon itself. */
 export interface DaemonStatus {
   readonly pid: number;
@@ -112,6 +120,8 @@ export interface DaemonStatus {
   readonly lastSync: EventRecord | null;
   /** Last reload; null when the daemon has not reloaded since it started. */
   readonly lastReload: EventRecord | null;
+  /** Kernel work since the start: sync passes, operations applied and refused, repairs of outside changes. */
+  readonly kernelOps?: KernelOpsCounters;
 }
 
 /** What `ldir status` shows: plain JSON, no secrets. */

@@ -44,6 +44,10 @@ export function buildStatusReport(facts: DaemonFacts, engine: EngineSnapshot, ch
       pid: facts.pid, configFile: facts.configFile, startedAt: iso(facts.startedAt),
       backend: { name: facts.backend, inMemory: facts.backend === 'memory' },
       lastSync,
+      kernelOps: {
+        syncs: engine.counters.syncs, applied: Object.values(engine.counters.opsApplied).reduce((a, b) => a + b, 0),
+        failed: engine.counters.opsFailed, driftRepairs: engine.counters.driftRepairs,
+      },
       lastReload: facts.lastReload
         ? { at: iso(facts.lastReload.at), ok: facts.lastReload.ok, ...(facts.lastReload.message !== undefined ? { message: facts.lastReload.message } : {}) }
         : null,
