@@ -46,6 +46,17 @@ export const ErrorCodes = {
   ALREADY_RUNNING: 'LDIR_ERR_ALREADY_RUNNING',
   /** The daemon did not start: it exited or reported an error before it was ready. */
   DAEMON_START_FAILED: 'LDIR_ERR_DAEMON_START_FAILED',
+  /** The metrics endpoint could not listen on its address (details.errno, details.host, details.port). */
+  METRICS_LISTEN_FAILED: 'LDIR_ERR_METRICS_LISTEN_FAILED',
+  /** Reading the kernel table for a metrics scrape took longer than its bound (reported as ldir_kernel_scrape_error). */
+  METRICS_KERNEL_TIMEOUT: 'LDIR_ERR_METRICS_KERNEL_TIMEOUT',
+  /** A metrics scrape could not be rendered in time or failed (the endpoint answers 503). */
+  METRICS_SCRAPE_FAILED: 'LDIR_ERR_METRICS_SCRAPE_FAILED',
+
+  /** An alert mail could not be sent (details.transport, details.responseCode for SMTP replies; never credentials). */
+  ALERT_SEND_FAILED: 'LDIR_ERR_ALERT_SEND_FAILED',
+  /** An alert command could not be started, failed, or was killed at its timeout (details.exitCode, details.signal). */
+  ALERT_COMMAND_FAILED: 'LDIR_ERR_ALERT_COMMAND_FAILED',
 
   /** An internal invariant was violated: a bug in ldir. */
   INTERNAL: 'LDIR_ERR_INTERNAL',

@@ -15,16 +15,22 @@ export interface LoggerOptions {
 /** Keys whose values are replaced by `[redacted]` wherever they appear in a log record. */
 export const REDACTED_KEYS: readonly string[] = ['passwd', 'secret', 'password', 'smtpPassword', '*.passwd', '*.secret', '*.password'];
 
-/** Creates the root logger; secrets are redacted. */
+/**
+ * The pino options of every ldir root logger: level, `name: ldir`, secrets redacted; `now` (epoch ms) replaces the
+ * clock of the `time` field (tests).
+ */
+export function rootLoggerOptions(level: pino.LevelWithSilent = 'info', now?: () => number): pino.LoggerOptions {
+  return {
+    level,
+    base: { name: 'ldir' },
+    redact: { paths: [...REDACTED_KEYS], censor: '[redacted]' },
+    ...(now ? { timestamp: () => `,"time":${now()}` } : {}),
+  };
+}
+
+/** Creates the root logger; secrets are redacted. The daemon uses `createDaemonLogger` (src/logging/) instead. */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  return pino(
-    {
-      level: options.level ?? 'info',
-      base: { name: 'ldir' },
-      redact: { paths: [...REDACTED_KEYS], censor: '[redacted]' },
-    },
-    options.destination ?? pino.destination(2),
-  );
+  return pino(rootLoggerOptions(options.level ?? 'info'), options.destination ?? pino.destination(2));
 }
 
 /** A logger that discards everything, for tests and quiet commands. */

@@ -1,7 +1,7 @@
-// Entry point of the ldir native addon: registers the netlink and ICMP functions and the TCP probe engine.
+// Entry point of the ldir native addon: registers the netlink, ICMP and syslog functions and the TCP probe engine.
 #include "common.h"
 
-// Exports the five functions and the TcpProbeEngine class of the addon on the module object.
+// Exports the eight functions and the TcpProbeEngine class of the addon on the module object.
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("netlinkOpen", Napi::Function::New(env, ldir::NetlinkOpen, "netlinkOpen"));
   exports.Set("netlinkTransact", Napi::Function::New(env, ldir::NetlinkTransact, "netlinkTransact"));
@@ -9,6 +9,9 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("icmpOpen", Napi::Function::New(env, ldir::IcmpOpen, "icmpOpen"));
   exports.Set("icmpRawTransact", Napi::Function::New(env, ldir::IcmpRawTransact, "icmpRawTransact"));
   exports.Set("TcpProbeEngine", ldir::TcpProbeEngineClass(env));
+  exports.Set("syslogOpen", Napi::Function::New(env, ldir::SyslogOpen, "syslogOpen"));
+  exports.Set("syslogWrite", Napi::Function::New(env, ldir::SyslogWrite, "syslogWrite"));
+  exports.Set("syslogClose", Napi::Function::New(env, ldir::SyslogClose, "syslogClose"));
   return exports;
 }
 

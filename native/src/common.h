@@ -41,5 +41,8 @@ Napi::Value NetlinkClose(const Napi::CallbackInfo& info);
 Napi::Value IcmpOpen(const Napi::CallbackInfo& info);
 Napi::Value IcmpRawTransact(const Napi::CallbackInfo& info);
 Napi::Function TcpProbeEngineClass(Napi::Env env);
+Napi::Value SyslogOpen(const Napi::CallbackInfo& info);
+Napi::Value SyslogWrite(const Napi::CallbackInfo& info);
+Napi::Value SyslogClose(const Napi::CallbackInfo& info);
 
 }  // namespace ldir

@@ -1,5 +1,6 @@
 // The composition root: builds config, checks, engine, kernel backend and control socket, and runs their lifecycle.
 import { reverse } from 'node:dns/promises';
+import * as path from 'node:path';
 import { runCheck } from '../checks/dispatch';
 import { jobsFromConfig, type CheckTarget } from '../checks/jobs';
 import { MaintenanceDir, ReverseNames } from '../checks/maintenance';
@@ -21,6 +22,7 @@ import { claimPidFile, pidFilePath, releasePidFile } from '../system/pid-file';
 import { setupSysctls } from '../system/sysctl';
 import { procSysStore, type SysctlStore } from '../system/sysctl-store';
 import { ConfigWatcher } from './config-watcher';
+import { ExecuteInstances, type InstanceRun } from './execute-instances';
 import { startControlServer, type ControlServer, type ReloadOutcome } from './control-server';
 import { controlSocketPath, type DrainResult, type PingResult, type StatusReport } from './protocol';
 import { buildStatusReport } from './status-report';
@@ -58,6 +60,8 @@ export interface DaemonOptions {
   readonly onState?: (state: DaemonState) => void;
   /** Receives each configuration that comes into force (start and successful reloads). */
   readonly onConfig?: (config: Config) => void;
+  /** Program and arguments that run `ldir` (for `execute=` instances). Default: this Node and dist/src/main.js. */
+  readonly selfCommand?: readonly string[];
   /** Called once the daemon stopped (after `stop`, from a signal or the control socket). */
   readonly onStopped?: () => void;
 }
@@ -106,6 +110,7 @@ export class Daemon {
   private stopping: Promise<ShutdownReport | undefined> | undefined;
   private closed = false;
   private readonly runCommand = spawnRunner();
+  private readonly instances: ExecuteInstances;
 
   private constructor(private readonly options: DaemonOptions) {
     this.clock = options.clock ?? systemClock();
@@ -114,6 +119,9 @@ export class Daemon {
     this.pidFile = pidFilePath(options.configName, options.runDirectory);
     this.startedAt = this.clock.now();
     this.names = new ReverseNames({ lookup: (a) => reverse(a), clock: this.clock });
+    this.instances = new ExecuteInstances({
+      self: options.selfCommand ?? [process.execPath, path.resolve(__dirname, '..', 'main.js')], logger: this.log, run: spawnRunner(60_000),
+    });
   }
 
   /** Starts a daemon; on failure everything it had opened is closed again and the error says why (exit code in details). */
@@ -222,6 +230,7 @@ export class Daemon {
     this.watcher.start();
     this.setState('running');
     this.log.info({ config: o.configPath, backend: this.backend.kind, pid: this.pid }, 'ldir started');
+    await this.instances.run(config.globals.execute.map((name) => [name, 'start']));
   }
 
   /** Puts a configuration in force: maintenance directory, kernel table (adopting what is there), then the checks. */
@@ -290,8 +299,15 @@ export class Daemon {
       return { applied: false, file, message, diagnostics };
     }
     for (const d of loaded.diagnostics) this.log.warn(formatDiagnostic(d));
+    const before = this.config.globals.execute;
+    const after = loaded.config.globals.execute;
     this.applySysctls(loaded.config);
     await this.bring(loaded.config);
+    // `execute=` instances as ldirectord's ld_cmd_children: stop the removed ones, reload (or start) kept ones, start new ones.
+    await this.instances.run([
+      ...before.filter((n) => !after.includes(n)).map((n): InstanceRun => [n, 'stop']),
+      ...after.map((n): InstanceRun => [n, before.includes(n) ? 'try-reload' : 'start']),
+    ]);
     this.lastReload = { at: this.clock.now(), ok: true };
     this.log.info({ file }, 'configuration reloaded');
     this.setState('running');
@@ -358,6 +374,7 @@ export class Daemon {
       this.stopping = (async () => {
         this.setState('stopping');
         this.log.info('ldir stopping');
+        if (this.config) await this.instances.run(this.config.globals.execute.map((n) => [n, 'stop']));
         const report = await this.teardown();
         this.log.info({ ...report }, 'ldir stopped');
         return report;

@@ -14,6 +14,11 @@ export interface NativeNetlinkOpen {
   readonly portId: number;
 }
 
+/** Opaque handle of a syslog connection made by `syslogOpen` (a type-tagged N-API External). */
+export interface NativeSyslogHandle {
+  readonly __nativeSyslogHandle: unique symbol;
+}
+
 /** An echo reply received by `icmpRawTransact` (ICMP header onwards; IPv4 header stripped). */
 export interface NativeIcmpReply {
   readonly from: string;
@@ -73,9 +78,25 @@ export interface NativeAddon {
   icmpOpen(family: 4 | 6, raw: boolean): number;
   /** Sends an echo request on a raw fd and resolves with the matching reply, or null on timeout. One at a time per fd. */
   icmpRawTransact(fd: number, destAddress: string, packet: Buffer, timeoutMs: number): Promise<NativeIcmpReply | null>;
+  /**
+   * Prepares syslog messages as `ident[pid]` with `facility` (0..23, `<syslog.h>` code without the shift) to the
+   * unix datagram socket `path` (default `/dev/log`); the socket is made on the first write. Throws TypeError for
+   * bad arguments only.
+   */
+  syslogOpen(ident: string, facility: number, path?: string): NativeSyslogHandle;
+  /**
+   * Sends one RFC 3164 datagram `<PRI>Mmm dd hh:mm:ss ident[pid]: message` (as glibc's syslog(3)) at `severity`
+   * (0..7) without blocking for more than ~20 ms; returns '' when sent, else the errno name of why the message was
+   * dropped (`ENOENT` no receiver, `EAGAIN` its queue is full, `EBADF` closed). Throws TypeError for bad arguments only.
+   */
+  syslogWrite(handle: NativeSyslogHandle, severity: number, message: string): string;
+  /** Closes the socket of a syslog handle; idempotent. */
+  syslogClose(handle: NativeSyslogHandle): void;
 }
 
-const FUNCTIONS = ['netlinkOpen', 'netlinkTransact', 'netlinkClose', 'icmpOpen', 'icmpRawTransact', 'TcpProbeEngine'] as const;
+const FUNCTIONS = [
+  'netlinkOpen', 'netlinkTransact', 'netlinkClose', 'icmpOpen', 'icmpRawTransact', 'TcpProbeEngine', 'syslogOpen', 'syslogWrite', 'syslogClose',
+] as const;
 
 let loaded: NativeAddon | undefined;
 

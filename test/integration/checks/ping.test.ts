@@ -35,6 +35,9 @@ function rawOnly(real: NativeAddon): NativeAddon {
     netlinkClose: (h) => real.netlinkClose(h),
     icmpRawTransact: (...a) => real.icmpRawTransact(...a),
     TcpProbeEngine: real.TcpProbeEngine,
+    syslogOpen: (...a) => real.syslogOpen(...a),
+    syslogWrite: (...a) => real.syslogWrite(...a),
+    syslogClose: (h) => real.syslogClose(h),
     icmpOpen: (family, raw) => {
       if (!raw) throw errnoError('EACCES', 13);
       return real.icmpOpen(family, raw);
