@@ -1,10 +1,32 @@
-// Composition of the daemon process for `ldir start` in the foreground: logger, then the daemon until it stops.
+// Composition of the daemon process for `ldir start` in the foreground: its logger, then the daemon until it stops.
 import { runForeground } from '../daemon/foreground';
-import { createLogger } from '../log';
+import { isLdirError } from '../errors';
+import { createDaemonLogger } from '../logging/daemon-logger';
+import { describeLogDestination } from '../logging/destination';
 import type { ForegroundRunner } from './ldirectord-actions';
 
-/** The {@link ForegroundRunner} of the real binary: logs to stderr (debug level with `-d`) and runs the daemon. */
+/**
+ * The {@link ForegroundRunner} of the real binary: logs where `logfile` says (file or syslog; stderr with `-d`,
+ * stdout with `supervised=yes`), follows `logfile` changes on reload, and runs the daemon.
+ */
 export const runDaemonProcess: ForegroundRunner = async (request) => {
-  const logger = createLogger({ level: request.debug ? 'debug' : 'info' });
-  return runForeground({ ...request, logger });
+  const log = createDaemonLogger({
+    logfile: request.logfile, supervised: request.supervised, debug: request.debug,
+    fields: { pid: process.pid, config: request.configName },
+  });
+  log.logger.info(`logging to ${describeLogDestination(log.destination)}`);
+  try {
+    return await runForeground({
+      ...request, logger: log.logger,
+      onConfig: (config) => {
+        try {
+          if (log.reconfigure(config.globals)) log.logger.info(`logging to ${describeLogDestination(log.destination)}`);
+        } catch (err) {
+          log.logger.error({ err: isLdirError(err) ? err.message : String(err) }, 'logfile not changed');
+        }
+      },
+    });
+  } finally {
+    log.close();
+  }
 };

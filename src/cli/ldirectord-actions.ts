@@ -19,6 +19,8 @@ export type LdirectordAction = (typeof LDIRECTORD_ACTIONS)[number];
 /** Runs the daemon in this process (the composition in cli/daemon-command.ts); resolves with the exit code. */
 export type ForegroundRunner = (request: {
   configPath: string; configName: string; debug: boolean; ipvs: BackendChoice; runDirectory?: string; socketDirectory?: string;
+  /** Where the daemon logs, from the configuration just checked (`logfile`, `supervised`). */
+  logfile: string; supervised: boolean;
 }) => Promise<number>;
 
 /** Options of {@link runLdirectordAction}. */
@@ -98,6 +100,7 @@ export async function runLdirectordAction(options: ActionOptions, io: CliIo): Pr
       if (!options.runForeground) throw new Error('runLdirectordAction: start needs runForeground');
       return options.runForeground({
         configPath, configName: located.name, debug: options.debug, ipvs,
+        logfile: config.globals.logfile, supervised: config.globals.supervised,
         ...(options.runDirectory !== undefined ? { runDirectory: options.runDirectory } : {}),
         ...(options.socketDirectory !== undefined ? { socketDirectory: options.socketDirectory } : {}),
       });

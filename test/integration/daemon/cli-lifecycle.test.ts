@@ -82,6 +82,10 @@ test('ldir start|status|reload|drain|stop through the binary, with ldirectord ex
   const drained = JSON.parse(ldir('--json', file, 'status').stdout) as StatusReport;
   assert.equal(drained.virtualServices[0]?.reals[0]?.drained, true);
   assert.equal(ldir(file, 'undrain', '127.0.0.1:8080', '127.0.0.5').status, 0);
+  // logfile: JSON lines in the configured file, transitions and kernel operations at info.
+  const log = fs.readFileSync(path.join(tmp, 'ldir.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string });
+  assert.ok(log.some((l) => l.msg === 'health transition'), 'a transition is logged');
+  assert.ok(log.some((l) => l.msg === 'ldir started'), 'the start is logged');
 
   // A broken config: reload exits 2 with the line, the daemon keeps running the old one.
   fs.writeFileSync(file, config('\tnonsense=1\n'));
