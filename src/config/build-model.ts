@@ -4,6 +4,7 @@ import type {
 } from '../model';
 import { DAEMON_STATES } from '../model';
 import { DEFAULTS, serviceForPort } from './defaults';
+import { alertExtras, buildAlertThrottle, checkAlertDrafts } from './directives-alerts';
 import { buildSysctlSettings } from './directives-sysctl';
 import type { DiagnosticSink } from './diagnostics';
 import type { Drafts } from './read-directives';
@@ -139,6 +140,7 @@ function alertSpec(v: VirtualDraft, g: GlobalDraft): AlertSpec {
     emailAlertFreq: v.emailalertfreq ?? g.emailalertfreq ?? DEFAULTS.emailAlertFreq,
     emailAlertStatus: v.emailalertstatus ?? g.emailalertstatus ?? [...DAEMON_STATES],
     ...(smtp !== undefined ? { smtp } : {}),
+    ...alertExtras(v, g),
   };
 }
 
@@ -279,6 +281,8 @@ function globalSettings(g: GlobalDraft, sysctl: GlobalSettings['sysctl']): Globa
     readdQuiescent: g.readdquiescent ?? DEFAULTS.readdQuiescent,
     ...(g.maintenancedir !== undefined ? { maintenanceDir: g.maintenancedir } : {}),
     sysctl,
+    alerting: buildAlertThrottle(g),
+    metrics: g.metrics === undefined ? { ...DEFAULTS.metrics } : g.metrics,
   };
 }
 
@@ -301,6 +305,7 @@ export async function buildModel(drafts: Drafts, ctx: BuildContext): Promise<Con
       }
     }
   }
+  checkAlertDrafts(drafts, ctx.sink);
   const fallbacks = await globalFallbackTable(g, ctx);
   const budget = { left: MAX_TOTAL_REALS };
   const built = await Promise.all(drafts.virtuals.map((v) => buildVirtual(v, g, fallbacks, ctx, budget)));

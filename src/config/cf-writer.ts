@@ -3,10 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { ErrorCodes, LdirError } from '../errors';
 import type { ConfigDocument, RawDirective } from './document';
 import { formatRealLine, parseRealLine, type RealLine } from './real-line';
-import { QUOTED } from './yaml-schema';
-
-/** Directives whose cf value may be double-quoted or bare (the quotes are taken off when present). */
-const OPTIONALLY_QUOTED = new Set(['checkcommand', 'fallbackcommand', 'monitorfile']);
+import { OPTIONALLY_QUOTED, QUOTED } from './yaml-schema';
 
 function unconvertible(d: { readonly key: string; readonly pos: RawDirective['pos'] }, why: string): never {
   const where = `${d.pos.file}:${d.pos.line}${d.pos.column !== undefined ? `:${d.pos.column}` : ''}`;

@@ -24,6 +24,13 @@ export const DEFAULTS = {
   checkCommand: '/bin/true',
   /** ldir extension: sysctl setup on (it only acts for masq servers and configured IPVS tunables). */
   sysctl: true,
+  /** ldir extensions: alert mail throttling (see docs/config-reference.md, section 10.4). */
+  emailAlertWindow: 5,
+  emailAlertInterval: 60,
+  emailAlertFlapChanges: 4,
+  emailAlertFlapPeriod: 600,
+  /** ldir extension: the Prometheus endpoint, on loopback unless configured otherwise. */
+  metrics: { host: '127.0.0.1', port: 9547 },
 } as const;
 
 const PORT_SERVICES: ReadonlyArray<readonly [number, CheckService]> = [

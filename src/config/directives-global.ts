@@ -1,7 +1,9 @@
 // Global (column-0) directives of ldirectord.cf, read as ldirectord's read_config reads them.
 import { readInteger, readQuoted, readYesNo, valueText } from './cf-values';
+import { ALERT_GLOBAL_DIRECTIVES, ALERT_SHARED_DIRECTIVES } from './directives-alerts';
 import { accept, SHARED_DIRECTIVES, type DirectiveHandler } from './directives-shared';
 import { parseFallbackLine } from './fallback-line';
+import { METRICS_DIRECTIVES } from './directives-metrics';
 import { SYSCTL_DIRECTIVES } from './directives-sysctl';
 import type { GlobalDraft } from './settings';
 
@@ -25,6 +27,9 @@ function fallback(field: 'fallback' | 'fallback6'): DirectiveHandler<GlobalDraft
 export const GLOBAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<GlobalDraft>>> = {
   ...SHARED_DIRECTIVES,
   ...SYSCTL_DIRECTIVES,
+  ...ALERT_SHARED_DIRECTIVES,
+  ...ALERT_GLOBAL_DIRECTIVES,
+  ...METRICS_DIRECTIVES,
   checkinterval: (d, g, ctx) => {
     const v = accept(d, readInteger(d, 'checkinterval', true), ctx);
     if (v !== undefined) g.checkinterval = v;

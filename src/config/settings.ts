@@ -1,5 +1,5 @@
 // Mutable settings collected while reading directives; normalize turns them into the immutable model.
-import type { CheckService, CheckType, DaemonState, HttpMethod, SourcePos, VirtualProtocol } from '../model';
+import type { CheckService, CheckType, DaemonState, HttpMethod, MetricsEndpoint, SmtpTls, SourcePos, VirtualProtocol } from '../model';
 import type { FallbackLine } from './fallback-line';
 import type { RealLine } from './real-line';
 import type { VirtualAddress } from './virtual-address';
@@ -23,6 +23,13 @@ export interface SharedSettings {
   emailalertstatus?: DaemonState[];
   cleanstop?: boolean;
   smtp?: string;
+  /** ldir extensions (directives-alerts.ts). */
+  smtptls?: SmtpTls;
+  smtplogin?: string;
+  smtppasswd?: string;
+  alertcommand?: string;
+  /** Where smtplogin, smtppasswd and smtptls were written, for diagnostics about them. */
+  alertpos?: { smtplogin?: SourcePos; smtppasswd?: SourcePos; smtptls?: SourcePos };
 }
 
 /** Global settings read from column-0 directives. */
@@ -43,6 +50,12 @@ export interface GlobalDraft extends SharedSettings {
   sysctl?: boolean;
   /** `ipvssysctl=NAME=VALUE` lines, checked, in file order (ldir extension). */
   ipvssysctl?: IpvsTunableEntry[];
+  /** Alert mail throttling (ldir extensions, directives-alerts.ts); `emailalertflap=no` gives 0 changes. */
+  emailalertwindow?: number;
+  emailalertinterval?: number;
+  emailalertflap?: { readonly changes: number; readonly period: number };
+  /** `metrics=ADDR:PORT|no` (ldir extension); null = off. */
+  metrics?: MetricsEndpoint | null;
 }
 
 /** A checked IPVS tunable with where it was written. */

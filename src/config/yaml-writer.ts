@@ -3,9 +3,7 @@ import { stringify } from 'yaml';
 import { readOptionallyQuoted, readQuoted, valueText } from './cf-values';
 import type { ConfigDocument, RawDirective } from './document';
 import { parseRealLine, type RealLine } from './real-line';
-import { COMMA_LISTS, NAME_VALUE_MAPPINGS, QUOTED, REPEATABLE, VIRTUALS_KEY, type YamlRealMapping } from './yaml-schema';
-
-const OPTIONALLY_QUOTED = new Set(['checkcommand', 'fallbackcommand', 'monitorfile']);
+import { COMMA_LISTS, NAME_VALUE_MAPPINGS, OPTIONALLY_QUOTED, QUOTED, REPEATABLE, VIRTUALS_KEY, type YamlRealMapping } from './yaml-schema';
 
 function realMapping(r: RealLine): YamlRealMapping {
   const port = r.port !== undefined && /^\d+$/.test(r.port) && String(Number(r.port)) === r.port ? Number(r.port) : r.port;

@@ -1,7 +1,7 @@
 // The normalized, immutable configuration model shared by every module.
 import type { SourcePos } from './source';
 import type {
-  AddressFamily, CheckService, CheckType, DaemonState, ForwardMethod, HttpMethod, VirtualProtocol,
+  AddressFamily, CheckService, CheckType, DaemonState, ForwardMethod, HttpMethod, SmtpTls, VirtualProtocol,
 } from './vocabulary';
 
 /** A real server of a virtual service, after name resolution and range expansion. */
@@ -77,6 +77,31 @@ export interface AlertSpec {
   readonly emailAlertStatus: readonly DaemonState[];
   /** SMTP relay `host` or `host:port`; undefined = local sendmail. */
   readonly smtp?: string;
+  /** TLS with the `smtp` server (`smtptls`); default `may`, or `encrypt` when `smtpAuth` is set. */
+  readonly smtpTls: SmtpTls;
+  /** SMTP AUTH credentials (`smtplogin`, `smtppasswd`); undefined = no authentication. */
+  readonly smtpAuth?: SmtpAuth;
+  /** Command run on every health change of a real server (`alertcommand`, an ldir extension); undefined = none. */
+  readonly command?: string;
+}
+
+/** SMTP AUTH credentials for alert mail. */
+export interface SmtpAuth {
+  readonly login: string;
+  /** Secret: never logged or shown. */
+  readonly passwd: string;
+}
+
+/** How alert mails are throttled (global `emailalertwindow`, `emailalertinterval`, `emailalertflap`; ldir extensions). */
+export interface AlertThrottle {
+  /** Seconds from the first event of a burst until its digest mail leaves; 0 = at once, one mail per event. */
+  readonly window: number;
+  /** Least seconds between two mails to the same recipients (later events wait and are coalesced); 0 = no limit. */
+  readonly interval: number;
+  /** Health changes within `flapPeriod` that make a real server flapping (then summarised); 0 = no flap detection. */
+  readonly flapChanges: number;
+  /** Seconds over which changes are counted, and between two summaries of a flapping real server. */
+  readonly flapPeriod: number;
 }
 
 /** A virtual service: one IPVS service plus its real servers, check and policies. */
@@ -128,6 +153,17 @@ export interface GlobalSettings {
   readonly maintenanceDir?: string;
   /** Kernel settings ldir ensures at start and reload (`sysctl`, `ipvssysctl`; an ldir extension). */
   readonly sysctl: SysctlSettings;
+  /** Alert mail throttling (an ldir extension). */
+  readonly alerting: AlertThrottle;
+  /** Address of the Prometheus endpoint (`metrics=ADDR:PORT`, an ldir extension); null with `metrics=no`. */
+  readonly metrics: MetricsEndpoint | null;
+}
+
+/** Where the Prometheus scrape endpoint listens. Default 127.0.0.1:9547: off-host only when configured. */
+export interface MetricsEndpoint {
+  /** Numeric address in canonical form (IPv6 without brackets); `0.0.0.0` or `::` for every interface. */
+  readonly host: string;
+  readonly port: number;
 }
 
 /** One IPVS tunable under `net.ipv4.vs` set from the configuration (`ipvssysctl=NAME=VALUE`). */

@@ -33,3 +33,8 @@ export type HttpMethod = 'GET' | 'HEAD';
 export type DaemonState = 'starting' | 'running' | 'stopping' | 'reloading';
 /** Every daemon state, in ldirectord's bit order. */
 export const DAEMON_STATES: readonly DaemonState[] = ['starting', 'running', 'stopping', 'reloading'];
+
+/** How alert mail uses TLS with an `smtp` server (`smtptls`, an ldir extension), after Postfix's security levels. */
+export type SmtpTls = 'none' | 'may' | 'encrypt' | 'verify';
+/** Every `smtptls` value: none = plain text, may = STARTTLS when offered, encrypt = STARTTLS required, verify = required and verified. */
+export const SMTP_TLS_MODES: readonly SmtpTls[] = ['none', 'may', 'encrypt', 'verify'];

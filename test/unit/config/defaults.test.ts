@@ -7,7 +7,8 @@ test('global defaults are ldirectord 4.12 code defaults', async () => {
   const c = await loadValid(vs('real=10.0.0.1:80 gate'));
   assert.deepEqual(c.globals, {
     autoreload: false, logfile: '/var/log/ldirectord.log', execute: [], fork: false, supervised: false, readdQuiescent: false,
-    sysctl: { enabled: true, ipvs: [] },
+    sysctl: { enabled: true, ipvs: [] }, metrics: { host: '127.0.0.1', port: 9547 },
+    alerting: { window: 5, interval: 60, flapChanges: 4, flapPeriod: 600 },
   });
 });
 
@@ -27,7 +28,7 @@ test('virtual defaults: negotiate, wrr, tcp, service from the port, quiescent no
     httpMethod: 'GET', login: '', passwd: '', database: '', secret: '', checkTimeout: 5, negotiateTimeout: 30,
     interval: 10, checkCount: 1, failureCount: 1,
   });
-  assert.deepEqual(v.alerts, { emailAlert: [], emailAlertFreq: 0, emailAlertStatus: ['starting', 'running', 'stopping', 'reloading'] });
+  assert.deepEqual(v.alerts, { emailAlert: [], emailAlertFreq: 0, emailAlertStatus: ['starting', 'running', 'stopping', 'reloading'], smtpTls: 'may' });
   assert.deepEqual(v.reals[0], {
     address: '10.0.0.1', port: 80, forward: 'gate', weight: 1, lowerThreshold: 0, upperThreshold: 0,
     source: { file: '/etc/ha.d/test.cf', line: 2 },
@@ -121,13 +122,13 @@ test('global values apply to every virtual unless overridden', async () => {
   assert.equal(a.check.failureCount, 3);
   assert.equal(a.check.checkCount, 2);
   assert.equal(a.fallbackCommand, '/usr/local/bin/sorry');
-  assert.deepEqual(a.alerts, { emailAlert: ['ops@example.com'], emailAlertFrom: 'ldir@example.com', emailAlertFreq: 60, emailAlertStatus: ['starting', 'running'], smtp: 'mail.example.com' });
+  assert.deepEqual(a.alerts, { emailAlert: ['ops@example.com'], emailAlertFrom: 'ldir@example.com', emailAlertFreq: 60, emailAlertStatus: ['starting', 'running'], smtp: 'mail.example.com', smtpTls: 'may' });
   assert.equal(b.quiescent, false);
   assert.equal(b.cleanstop, true);
   assert.equal(b.check.failureCount, 1);
   assert.equal(b.check.checkCount, 5);
   assert.equal(b.fallbackCommand, '/bin/x y');
-  assert.deepEqual(b.alerts, { emailAlert: ['dev@example.com'], emailAlertFrom: 'ldir@example.com', emailAlertFreq: 0, emailAlertStatus: [], smtp: 'relay.example.com' });
+  assert.deepEqual(b.alerts, { emailAlert: ['dev@example.com'], emailAlertFrom: 'ldir@example.com', emailAlertFreq: 0, emailAlertStatus: [], smtp: 'relay.example.com', smtpTls: 'may' });
 });
 
 test('the model is deeply frozen', async () => {

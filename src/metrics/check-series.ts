@@ -1,0 +1,125 @@
+// Event-fed series per real server: checks by result, check durations, health transitions; pruned to the config.
+import type { CheckMember } from '../checks/jobs';
+import type { CheckRecord, Health, HealthTransition, IdentityStatus } from '../checks/scheduler';
+import { pairKey, seconds } from './convert';
+import type { SeriesFactory } from './factory';
+
+/** Upper bounds (seconds) of the check duration histogram: sub-millisecond connects up to negotiate timeouts. */
+export const CHECK_DURATION_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+const RESULTS = ['success', 'failure'] as const;
+const HEALTH_STATES: readonly Health[] = ['up', 'down', 'unknown'];
+
+type PairLabels = { virtual: string; real: string };
+
+/**
+ * Counts check rounds and transitions per (virtual, real) pair. A check record names only its check identity; the
+ * pairs it serves come from the scheduler's snapshot, indexed once and rebuilt when an unknown identity shows up,
+ * at every scrape and after a reload. Pairs that left the configuration lose their series at the next scrape.
+ */
+export class CheckSeries {
+  private readonly checks;
+  private readonly durations;
+  private readonly transitions;
+  private readonly lastTransition;
+  /** Check identity → pairs it serves. */
+  private index = new Map<string, readonly CheckMember[]>();
+  /** Identities looked up since the last rebuild and not found (no rebuild per record of a stopped check). */
+  private misses = new Set<string>();
+  private stale = true;
+  /** Pairs that have event-fed series, for pruning. */
+  private readonly pairs = new Map<string, PairLabels>();
+
+  constructor(series: SeriesFactory, private readonly readChecks: () => readonly IdentityStatus[] | undefined) {
+    this.checks = series.counter('ldir_real_server_checks_total',
+      'Check rounds finished for a real server of a virtual service, by result (a check shared by several virtuals counts in each).',
+      ['virtual', 'real', 'result']);
+    this.durations = series.histogram('ldir_real_server_check_duration_seconds',
+      'Duration of check rounds of a real server of a virtual service.', ['virtual', 'real'], CHECK_DURATION_BUCKETS);
+    this.transitions = series.counter('ldir_real_server_transitions_total',
+      'Health changes of a real server of a virtual service, by the state it changed to.', ['virtual', 'real', 'to']);
+    this.lastTransition = series.gauge('ldir_real_server_last_transition_timestamp_seconds',
+      'Time of the last health change of a real server of a virtual service (Unix seconds).', ['virtual', 'real']);
+  }
+
+  /** Marks the identity index out of date (the scheduler was re-synced by a reload). */
+  invalidate(): void {
+    this.stale = true;
+  }
+
+  /** Counts one finished round for every pair its identity serves. */
+  recordCheck(record: CheckRecord): void {
+    if (record.kind === 'maintenance') return;
+    const members = this.membersOf(record.identity);
+    if (members.length === 0) return;
+    const result = record.result.up ? 'success' : 'failure';
+    const duration = Math.max(0, seconds(record.result.durationMs));
+    for (const m of members) {
+      const labels = this.track(m.virtualId, m.realKey);
+      this.checks.inc({ ...labels, result });
+      if (Number.isFinite(duration)) this.durations.observe(labels, duration);
+    }
+  }
+
+  /** Counts one health change and sets its time. */
+  recordTransition(t: HealthTransition): void {
+    const labels = this.track(t.virtualId, t.realKey);
+    this.transitions.inc({ ...labels, to: t.to });
+    if (Number.isFinite(t.at)) this.lastTransition.set(labels, seconds(t.at));
+  }
+
+  /**
+   * At scrape time: rebuilds the index from `statuses` and removes the series of every pair not in `current`
+   * (undefined = the sources could not say; nothing is removed).
+   */
+  refresh(statuses: readonly IdentityStatus[] | undefined, current: ReadonlySet<string> | undefined): void {
+    if (statuses) this.rebuild(statuses);
+    if (!current) return;
+    for (const [key, labels] of this.pairs) {
+      if (current.has(key)) continue;
+      for (const result of RESULTS) this.checks.remove({ ...labels, result });
+      for (const to of HEALTH_STATES) this.transitions.remove({ ...labels, to });
+      this.durations.remove(labels);
+      this.lastTransition.remove(labels);
+      this.pairs.delete(key);
+    }
+  }
+
+  private track(virtual: string, real: string): PairLabels {
+    const key = pairKey(virtual, real);
+    let labels = this.pairs.get(key);
+    if (!labels) {
+      labels = { virtual, real };
+      this.pairs.set(key, labels);
+      // Both results start at 0, so that rate() and absent-series alerts see a complete set from the first round.
+      for (const result of RESULTS) this.checks.inc({ ...labels, result }, 0);
+    }
+    return labels;
+  }
+
+  private membersOf(identity: string): readonly CheckMember[] {
+    const known = this.index.get(identity);
+    if (known && !this.stale) return known;
+    if (!this.stale && this.misses.has(identity)) return [];
+    const statuses = this.safeRead();
+    if (statuses) this.rebuild(statuses);
+    const found = this.index.get(identity);
+    if (found) return found;
+    this.misses.add(identity);
+    return [];
+  }
+
+  private rebuild(statuses: readonly IdentityStatus[]): void {
+    this.index = new Map(statuses.map((s) => [s.identity, s.members]));
+    this.misses = new Set();
+    this.stale = false;
+  }
+
+  private safeRead(): readonly IdentityStatus[] | undefined {
+    try {
+      return this.readChecks();
+    } catch {
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,61 @@
+// Scrape-time series of the configured director from the engine snapshot: per real server and per virtual service.
+import type { Health } from '../checks/scheduler';
+import type { EngineSnapshot } from '../engine/engine-types';
+import { pairKey, setFlag } from './convert';
+import type { SeriesFactory } from './factory';
+
+const HEALTH_STATES: readonly Health[] = ['up', 'down', 'unknown'];
+
+/**
+ * Health, weights and per-virtual counts, rebuilt from the snapshot at every scrape: a real or virtual that left the
+ * configuration simply is not written again. Leftovers being drained after a reload are not configured and are
+ * left out (their kernel entries still show in the `ldir_ipvs_*` series).
+ */
+export class StateSeries {
+  private readonly up;
+  private readonly health;
+  private readonly configuredWeight;
+  private readonly kernelWeight;
+  private readonly realsUp;
+  private readonly reals;
+  private readonly fallbackActive;
+
+  constructor(series: SeriesFactory) {
+    const pair = ['virtual', 'real'] as const;
+    this.up = series.gauge('ldir_real_server_up', 'Whether the checks see a real server of a virtual service as up (1) or not (0).', pair);
+    this.health = series.gauge('ldir_real_server_health',
+      'Health of a real server of a virtual service as the checks see it: 1 for the current state, 0 for the others.',
+      ['virtual', 'real', 'state']);
+    this.configuredWeight = series.gauge('ldir_real_server_configured_weight', 'Weight of a real server in the configuration.', pair);
+    this.kernelWeight = series.gauge('ldir_real_server_kernel_weight',
+      'Weight of a real server in the kernel table at the last dump; absent when it has no kernel entry.', pair);
+    this.realsUp = series.gauge('ldir_virtual_real_servers_up', 'Real servers of a virtual service that are up and not drained by hand.', ['virtual']);
+    this.reals = series.gauge('ldir_virtual_real_servers', 'Real servers configured for a virtual service.', ['virtual']);
+    this.fallbackActive = series.gauge('ldir_virtual_fallback_active',
+      'Whether a virtual service is in fallback mode (no real server up) (1) or not (0).', ['virtual']);
+  }
+
+  /** Rewrites every series from `snapshot`; returns the configured (virtual, real) pairs, for pruning event series. */
+  refresh(snapshot: EngineSnapshot | undefined): Set<string> {
+    for (const g of [this.up, this.health, this.configuredWeight, this.kernelWeight, this.realsUp, this.reals, this.fallbackActive]) g.reset();
+    const pairs = new Set<string>();
+    if (!snapshot) return pairs;
+    for (const v of snapshot.virtuals) {
+      if (v.draining) continue;
+      const virtual = v.id;
+      this.realsUp.set({ virtual }, v.realsUp);
+      this.reals.set({ virtual }, v.realsTotal);
+      setFlag(this.fallbackActive, { virtual }, v.fallbackActive);
+      for (const r of v.reals) {
+        if (r.draining) continue;
+        const labels = { virtual, real: r.realKey };
+        pairs.add(pairKey(virtual, r.realKey));
+        setFlag(this.up, labels, r.health === 'up');
+        for (const state of HEALTH_STATES) setFlag(this.health, { ...labels, state }, r.health === state);
+        this.configuredWeight.set(labels, r.configuredWeight);
+        if (r.kernelWeight !== null) this.kernelWeight.set(labels, r.kernelWeight);
+      }
+    }
+    return pairs;
+  }
+}

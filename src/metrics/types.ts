@@ -1,0 +1,85 @@
+// Types of the metrics surface: the sources read at scrape time, build information, options and the Metrics handle.
+import type { Registry } from 'prom-client';
+import type { CheckRecord, HealthTransition, IdentityStatus } from '../checks/scheduler';
+import type { EngineEvent, EngineSnapshot } from '../engine/engine-types';
+import type { ObservedService } from '../ipvs/types';
+import type { Logger } from '../log';
+
+/** Counters the alerter keeps; all monotonic except `queueLength`. Optional fields are left out when absent. */
+export interface AlertCounters {
+  /** Mails handed over to the SMTP server or sendmail. */
+  readonly mailsSent: number;
+  /** Send attempts that failed (each retry counts). */
+  readonly mailFailures: number;
+  /** Mails given up (queue full, retries exhausted). */
+  readonly mailsDropped: number;
+  /** Mails waiting to be sent now. */
+  readonly queueLength: number;
+  /** Alert commands (`alert=`-style hooks) run. */
+  readonly hooksRun?: number;
+  /** Alert commands that failed or timed out. */
+  readonly hookFailures?: number;
+}
+
+/**
+ * What the metrics read at scrape time. Each function is called at most once per scrape; a throw is treated as
+ * "not available" (logged at debug), never as a failed scrape.
+ */
+export interface MetricsSources {
+  /** The engine's status snapshot; undefined before the engine exists. */
+  readonly engine: () => EngineSnapshot | undefined;
+  /** The check scheduler's state (identities and the (virtual, real) pairs each serves). */
+  readonly checks: () => readonly IdentityStatus[];
+  /** Lists the kernel table with its 64-bit counters (`IpvsBackend.list`); bounded by `kernelTimeoutMs`. */
+  readonly kernel: () => Promise<readonly ObservedService[]>;
+  /** The alerter's counters, when there is an alerter. */
+  readonly alerts?: () => AlertCounters | undefined;
+}
+
+/** What `ldir_build_info` reports. */
+export interface BuildInfo {
+  /** ldir's version (package.json). */
+  readonly version: string;
+  /** Node.js version; default `process.version`. */
+  readonly nodeVersion?: string;
+}
+
+/** Options of {@link createMetrics}. */
+export interface CreateMetricsOptions {
+  /** Registry to register into; default a new one owned by the metrics (never prom-client's global registry). */
+  readonly registry?: Registry;
+  readonly sources: MetricsSources;
+  readonly buildInfo: BuildInfo;
+  readonly logger?: Logger;
+  /** Milliseconds one kernel read may take during a scrape before it counts as failed. Default 3 000. */
+  readonly kernelTimeoutMs?: number;
+  /** Also export prom-client's `process_*` and `nodejs_*` metrics. Default true. */
+  readonly processMetrics?: boolean;
+  /** Epoch milliseconds at which the configuration in force was first loaded (initial last-success reload time). */
+  readonly configLoadedAt?: number;
+}
+
+/** Outcome of {@link Metrics.health}, what `/healthz` answers. */
+export interface MetricsHealth {
+  readonly ok: boolean;
+  /** One line for people: `ok`, or why not. */
+  readonly reason: string;
+}
+
+/** The metrics of one daemon: feed it events, scrape it. Record methods never throw. */
+export interface Metrics {
+  /** The registry holding every ldir series. */
+  readonly registry: Registry;
+  /** Counts one finished check round (scheduler `onCheck`). Maintenance rounds run no probe and are not counted. */
+  recordCheck(record: CheckRecord): void;
+  /** Counts one health change (scheduler `onTransition`). */
+  recordTransition(transition: HealthTransition): void;
+  /** Counts what the engine did (engine `onEvent`). */
+  recordEvent(event: EngineEvent): void;
+  /** Counts one configuration reload and its outcome; `at` in epoch milliseconds. */
+  recordReload(ok: boolean, at: number): void;
+  /** Reads every source (the kernel bounded in time) and renders the text exposition. */
+  scrape(): Promise<{ readonly contentType: string; readonly body: string }>;
+  /** Liveness for `/healthz`: not ok when the engine's last kernel sync failed or the engine is stopped. */
+  health(): MetricsHealth;
+}

@@ -1,0 +1,104 @@
+// Event-fed per-real series: checks by result, duration histogram, transitions; the identity index and its bounds.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { CheckRecord } from '../../../src/checks/scheduler';
+import { CHECK_DURATION_BUCKETS } from '../../../src/metrics/check-series';
+import { find, value } from './exposition';
+import { status, testMetrics } from './fixtures';
+
+const V1 = 'tcp:192.0.2.1:80';
+const V2 = 'tcp:192.0.2.2:80';
+
+function record(identity: string, up: boolean, durationMs: number, kind: CheckRecord['kind'] = 'connect'): CheckRecord {
+  return { identity, kind, scheduledAt: 0, startedAt: 0, result: { up, reason: up ? 'ok' : 'refused', durationMs } };
+}
+
+describe('checks by result', () => {
+  test('a check shared by two virtuals counts for each pair; both results start at 0', async () => {
+    const { metrics, scrape } = testMetrics({ checks: [status('shared', `${V1} 10.0.0.1:80`, `${V2} 10.0.0.1:80`)] });
+    metrics.recordCheck(record('shared', true, 4));
+    metrics.recordCheck(record('shared', true, 6));
+    metrics.recordCheck(record('shared', false, 5000));
+    const e = await scrape();
+    for (const virtual of [V1, V2]) {
+      assert.equal(value(e, 'ldir_real_server_checks_total', { virtual, real: '10.0.0.1:80', result: 'success' }), 2);
+      assert.equal(value(e, 'ldir_real_server_checks_total', { virtual, real: '10.0.0.1:80', result: 'failure' }), 1);
+    }
+    const { metrics: m2, scrape: s2 } = testMetrics({ checks: [status('c', `${V1} 10.0.0.3:80`)] });
+    m2.recordCheck(record('c', true, 1));
+    assert.equal(value(await s2(), 'ldir_real_server_checks_total', { virtual: V1, real: '10.0.0.3:80', result: 'failure' }), 0);
+  });
+
+  test('maintenance rounds run no probe and are not counted', async () => {
+    const { metrics, scrape } = testMetrics({ checks: [status('c', `${V1} 10.0.0.1:80`)] });
+    metrics.recordCheck(record('c', false, 0, 'maintenance'));
+    const e = await scrape();
+    assert.equal(find(e, 'ldir_real_server_checks_total').length, 0);
+  });
+
+  test('duration histogram in seconds: buckets, sum and count', async () => {
+    const { metrics, scrape } = testMetrics({ checks: [status('c', `${V1} 10.0.0.1:80`)] });
+    for (const ms of [0.5, 3, 40, 40, 7000]) metrics.recordCheck(record('c', true, ms));
+    const e = await scrape();
+    const labels = { virtual: V1, real: '10.0.0.1:80' };
+    assert.equal(value(e, 'ldir_real_server_check_duration_seconds_count', labels), 5);
+    assert.ok(Math.abs((value(e, 'ldir_real_server_check_duration_seconds_sum', labels) ?? 0) - 7.0835) < 1e-9);
+    assert.equal(value(e, 'ldir_real_server_check_duration_seconds_bucket', { ...labels, le: '0.001' }), 1);
+    assert.equal(value(e, 'ldir_real_server_check_duration_seconds_bucket', { ...labels, le: '0.005' }), 2);
+    assert.equal(value(e, 'ldir_real_server_check_duration_seconds_bucket', { ...labels, le: '0.05' }), 4);
+    assert.equal(value(e, 'ldir_real_server_check_duration_seconds_bucket', { ...labels, le: '5' }), 4);
+    assert.equal(value(e, 'ldir_real_server_check_duration_seconds_bucket', { ...labels, le: '10' }), 5);
+    assert.equal(value(e, 'ldir_real_server_check_duration_seconds_bucket', { ...labels, le: '+Inf' }), 5);
+    assert.equal(find(e, 'ldir_real_server_check_duration_seconds_bucket', labels).length, CHECK_DURATION_BUCKETS.length + 1);
+  });
+});
+
+describe('identity index', () => {
+  test('the scheduler snapshot is read once for many records, again for a new identity, not per unknown record', async () => {
+    const { metrics, src, scrape } = testMetrics({ checks: [status('a', `${V1} 10.0.0.1:80`), status('b', `${V1} 10.0.0.2:80`)] });
+    for (let i = 0; i < 100; i++) metrics.recordCheck(record(i % 2 ? 'a' : 'b', true, 1));
+    assert.equal(src.checkReads, 1);
+    for (let i = 0; i < 50; i++) metrics.recordCheck(record('stopped', false, 1));
+    assert.equal(src.checkReads, 2, 'one rebuild for the unknown identity, then remembered as unknown');
+    src.checks = [...src.checks, status('new', `${V2} 10.0.0.7:80`)];
+    metrics.recordCheck(record('new', true, 1));
+    assert.equal(src.checkReads, 3);
+    const e = await scrape();
+    assert.equal(value(e, 'ldir_real_server_checks_total', { virtual: V2, real: '10.0.0.7:80', result: 'success' }), 1);
+    assert.equal(find(e, 'ldir_real_server_checks_total', { real: '10.0.0.1:80', result: 'success' })[0]?.value, 50);
+  });
+
+  test('after a reload a check that gained a virtual counts for it too', async () => {
+    const { metrics, src, scrape } = testMetrics({ checks: [status('a', `${V1} 10.0.0.1:80`)] });
+    metrics.recordCheck(record('a', true, 1));
+    src.checks = [status('a', `${V1} 10.0.0.1:80`, `${V2} 10.0.0.1:80`)];
+    metrics.recordReload(true, 0);
+    metrics.recordCheck(record('a', true, 1));
+    const e = await scrape();
+    assert.equal(value(e, 'ldir_real_server_checks_total', { virtual: V1, real: '10.0.0.1:80', result: 'success' }), 2);
+    assert.equal(value(e, 'ldir_real_server_checks_total', { virtual: V2, real: '10.0.0.1:80', result: 'success' }), 1);
+  });
+
+  test('a scheduler snapshot that throws drops the record instead of throwing into the scheduler', async () => {
+    const { metrics, src } = testMetrics();
+    Object.defineProperty(src, 'checks', { get: () => { throw new Error('not yet'); } });
+    assert.doesNotThrow(() => metrics.recordCheck(record('a', true, 1)));
+  });
+});
+
+describe('transitions', () => {
+  test('counted by target state, with the time of the last one', async () => {
+    const { metrics, scrape } = testMetrics({ checks: [status('a', `${V1} 10.0.0.1:80`)] });
+    const base = { virtualId: V1, realKey: '10.0.0.1:80', identity: 'a', reason: 'refused', checkStartedAt: 0, durationMs: 1, consecutiveFailures: 1 };
+    metrics.recordTransition({ ...base, from: 'unknown', to: 'up', at: 1_700_000_000_000 });
+    metrics.recordTransition({ ...base, from: 'up', to: 'down', at: 1_700_000_005_000 });
+    metrics.recordTransition({ ...base, from: 'down', to: 'up', at: 1_700_000_009_500 });
+    const e = await scrape();
+    const labels = { virtual: V1, real: '10.0.0.1:80' };
+    assert.equal(value(e, 'ldir_real_server_transitions_total', { ...labels, to: 'up' }), 2);
+    assert.equal(value(e, 'ldir_real_server_transitions_total', { ...labels, to: 'down' }), 1);
+    assert.equal(value(e, 'ldir_real_server_last_transition_timestamp_seconds', labels), 1_700_000_009.5);
+    assert.equal(find(e, 'ldir_real_server_transitions_total', { reason: 'refused' }).length, 0);
+    assert.ok(e.samples.every((s) => !Object.values(s.labels).includes('refused')), 'reasons never become label values');
+  });
+});
