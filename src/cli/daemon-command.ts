@@ -1,5 +1,7 @@
-// Composition of the daemon process for `ldir start` in the foreground: its logger, then the daemon until it stops.
+// Composition of the daemon process for `ldir start` in the foreground: logger, metrics, then the daemon until it stops.
+import { systemClock } from '../clock';
 import { runForeground } from '../daemon/foreground';
+import { Observers } from '../daemon/observers';
 import { isLdirError } from '../errors';
 import { createDaemonLogger } from '../logging/daemon-logger';
 import { describeLogDestination } from '../logging/destination';
@@ -15,10 +17,14 @@ export const runDaemonProcess: ForegroundRunner = async (request) => {
     fields: { pid: process.pid, config: request.configName },
   });
   log.logger.info(`logging to ${describeLogDestination(log.destination)}`);
+  const observers = new Observers({ clock: systemClock(), logger: log.logger });
+  const hooks = observers.hooks();
   try {
     return await runForeground({
-      ...request, logger: log.logger,
+      ...request, logger: log.logger, ...hooks,
+      onStarted: (daemon) => observers.attach(daemon),
       onConfig: (config) => {
+        void hooks.onConfig?.(config);
         try {
           if (log.reconfigure(config.globals)) log.logger.info(`logging to ${describeLogDestination(log.destination)}`);
         } catch (err) {
@@ -27,6 +33,7 @@ export const runDaemonProcess: ForegroundRunner = async (request) => {
       },
     });
   } finally {
+    await observers.close();
     log.close();
   }
 };

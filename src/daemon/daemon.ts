@@ -58,6 +58,8 @@ export interface DaemonOptions {
   readonly onCheck?: (record: CheckRecord) => void;
   /** Receives daemon state changes (alerts' `emailalertstatus`). */
   readonly onState?: (state: DaemonState) => void;
+  /** Receives the outcome of every reload (`at` in epoch milliseconds). */
+  readonly onReload?: (ok: boolean, at: number) => void;
   /** Receives each configuration that comes into force (start and successful reloads). */
   readonly onConfig?: (config: Config) => void;
   /** Program and arguments that run `ldir` (for `execute=` instances). Default: this Node and dist/src/main.js. */
@@ -293,6 +295,7 @@ export class Daemon {
       const diagnostics = (isLdirError(err) ? (err.details['diagnostics'] as Diagnostic[] | undefined) : undefined) ?? [];
       const message = err instanceof Error ? err.message : String(err);
       this.lastReload = { at: this.clock.now(), ok: false, message };
+      this.options.onReload?.(false, this.lastReload.at);
       this.log.error({ file, errors: diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic) },
         'reload refused: the configuration has errors; the running configuration stays in force');
       this.setState('running');
@@ -309,6 +312,7 @@ export class Daemon {
       ...after.map((n): InstanceRun => [n, before.includes(n) ? 'try-reload' : 'start']),
     ]);
     this.lastReload = { at: this.clock.now(), ok: true };
+    this.options.onReload?.(true, this.lastReload.at);
     this.log.info({ file }, 'configuration reloaded');
     this.setState('running');
     return { applied: true, file, diagnostics: loaded.diagnostics };

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { StatusReport } from '../../../src/daemon/protocol';
 import { pidFilePath, readPidState } from '../../../src/system/pid-file';
+import { startSmtpSink, waitFor } from '../../helpers/smtp-sink';
 import { freePort } from '../../helpers/system';
 
 const MAIN = path.resolve(__dirname, '../../../src/main.js');
@@ -22,9 +23,12 @@ function ldir(...args: string[]): { status: number | null; stdout: string; stder
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+let metricsPort = 0;
+
 function config(extra = ''): string {
   return `checkinterval=1
 checktimeout=1
+metrics=127.0.0.1:${metricsPort}
 logfile="${path.join(tmp, 'ldir.log')}"
 virtual=127.0.0.1:8080
 \treal=127.0.0.5:${port} masq 3
@@ -38,6 +42,7 @@ before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-cli-'));
   env = { ...process.env, LDIR_RUN_DIR: path.join(tmp, 'run'), LDIR_SOCKET_DIR: path.join(tmp, 'sock') };
   port = await freePort('127.0.0.5');
+  metricsPort = await freePort('127.0.0.1');
   server = http.createServer((_q, r) => r.end('ok'));
   await new Promise<void>((r) => server?.listen(port, '127.0.0.5', r));
 });
@@ -76,6 +81,14 @@ test('ldir start|status|reload|drain|stop through the binary, with ldirectord ex
   assert.match(human.stderr, new RegExp(`running with pid: ${pid.state === 'running' ? pid.pid : 0}`));
   assert.match(human.stdout, /127\.0\.0\.5/);
   assert.match(human.stdout, /memory/i, 'the in-memory backend is said loudly');
+
+  // The Prometheus endpoint of the running daemon.
+  const scrape = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+  assert.equal(scrape.status, 200);
+  const text = await scrape.text();
+  assert.match(text, new RegExp(`ldir_real_server_up\\{virtual="tcp:127\\.0\\.0\\.1:8080",real="127\\.0\\.0\\.5:${port}"\\} 1`));
+  assert.match(text, /ldir_engine_syncs_total \d+/);
+  assert.equal((await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).status, 200);
 
   // drain by hand, from the command line.
   assert.equal(ldir(file, 'drain', '127.0.0.1:8080', '127.0.0.5').status, 0);
@@ -141,4 +154,45 @@ test('start reports failures: config errors exit 2 before detaching; a daemon th
   assert.equal(failed.status, 1);
   assert.match(failed.stderr, /IPVS|netlink/i);
   assert.equal(readPidState(pidFilePath('nonetlink.cf', env['LDIR_RUN_DIR'])).state, 'absent');
+});
+
+test('alerts through the daemon: a real server going down is mailed to the SMTP relay; start-up is silent', async () => {
+  const sink = await startSmtpSink();
+  const realPort = await freePort('127.0.0.6');
+  const real = http.createServer((_q, r) => r.end('ok'));
+  await new Promise<void>((r) => real.listen(realPort, '127.0.0.6', r));
+  const file = path.join(tmp, 'mail.cf');
+  fs.writeFileSync(file, `checkinterval=1
+checktimeout=1
+metrics=no
+emailalert="ops@example.org"
+emailalertfrom="ldir@example.org"
+smtp=127.0.0.1:${sink.port}
+emailalertwindow=1
+logfile="${path.join(tmp, 'mail.log')}"
+virtual=127.0.0.1:8081
+\treal=127.0.0.6:${realPort} masq 2
+\tchecktype=connect
+`);
+  try {
+    assert.equal(ldir('--ipvs=memory', file, 'start').status, 0);
+    for (let i = 0; i < 50; i++) {
+      const r = JSON.parse(ldir('--json', file, 'status').stdout) as StatusReport;
+      if (r.virtualServices[0]?.reals[0]?.health === 'up') break;
+      await sleep(200);
+    }
+    await sleep(1500);
+    assert.equal(sink.mails.length, 0, 'a real that simply comes up at start is not mailed');
+    real.closeAllConnections();
+    await new Promise((r) => real.close(r));
+    assert.ok(await waitFor(() => sink.mails.length > 0, 15_000), 'the down transition is mailed');
+    const mail = sink.mails[0];
+    assert.deepEqual(mail?.to, ['ops@example.org']);
+    assert.match(`${mail?.subject}\n${mail?.body}`, /127\.0\.0\.6/);
+    assert.match(mail?.subject ?? '', /^Deleted real server: 127\.0\.0\.6:\d+ \(127\.0\.0\.1:8081\)$/, 'ldirectord\'s subject for quiescent=no');
+  } finally {
+    ldir(file, 'stop');
+    await sink.stop();
+    if (real.listening) await new Promise((r) => real.close(r));
+  }
 });

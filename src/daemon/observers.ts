@@ -1,0 +1,116 @@
+// What watches the daemon from outside the control loop: e-mail alerts and alert commands, and the Prometheus
+// endpoint (moved when a reload changes its address); both fed by hooks into checks, engine, reloads and state.
+import * as os from 'node:os';
+import { createAlerter, type Alerter } from '../alerts';
+import type { Clock } from '../clock';
+import { isLdirError } from '../errors';
+import type { Logger } from '../log';
+import { createMetrics, readBuildInfo, startMetricsServer, type Metrics, type MetricsServer } from '../metrics';
+import type { Config } from '../model';
+import type { Daemon, DaemonOptions } from './daemon';
+
+/** The hooks {@link Observers} hands to {@link Daemon.start}. */
+export type ObserverHooks = Pick<DaemonOptions, 'onCheck' | 'onTransition' | 'onEngineEvent' | 'onReload' | 'onConfig' | 'onState'>;
+
+/** Options of {@link Observers}: clock and logger, and the alerter (default: mail through nodemailer, commands spawned). */
+export interface ObserversOptions {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly alerter?: Alerter;
+}
+
+/**
+ * Alerts and metrics around a daemon: created before it starts (so no check or event is missed), attached once it
+ * runs; the endpoint starts on `metrics=` (a port in use is logged, never fatal) and moves on reload; alerts follow
+ * the daemon state (`emailalertstatus`) and every configuration; both close at stop (alerts flushed, bounded).
+ */
+export class Observers {
+  readonly metrics: Metrics;
+  readonly alerter: Alerter;
+  private daemon: Daemon | undefined;
+  private server: MetricsServer | undefined;
+  private serving: string | undefined;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: ObserversOptions) {
+    this.alerter = options.alerter ?? createAlerter({
+      clock: options.clock, logger: options.logger, hostname: process.env['HOSTNAME'] || os.hostname(),
+    });
+    this.metrics = createMetrics({
+      sources: {
+        engine: () => this.daemon?.engineSnapshot(),
+        checks: () => this.daemon?.checkSnapshot() ?? [],
+        kernel: () => (this.daemon ? this.daemon.listKernel() : Promise.resolve([])),
+        alerts: () => {
+          const c = this.alerter.counters();
+          return {
+            mailsSent: c.mail.sent, mailFailures: c.mail.retries + c.mail.failed, mailsDropped: c.mail.dropped + c.mail.failed,
+            queueLength: c.mail.queued, hooksRun: c.commands.started, hookFailures: c.commands.failed,
+          };
+        },
+      },
+      buildInfo: readBuildInfo(), logger: options.logger, configLoadedAt: options.clock.now(),
+    });
+  }
+
+  /** Hooks for the daemon's options. */
+  hooks(): ObserverHooks {
+    return {
+      onCheck: (r) => this.metrics.recordCheck(r),
+      onTransition: (t) => {
+        this.metrics.recordTransition(t);
+        this.alerter.onTransition(t);
+      },
+      onEngineEvent: (e) => {
+        this.metrics.recordEvent(e);
+        this.alerter.onEngineEvent(e);
+      },
+      onReload: (ok, at) => this.metrics.recordReload(ok, at),
+      onState: (state) => this.alerter.setDaemonState(state),
+      onConfig: (config) => {
+        this.alerter.applyConfig(config);
+        void this.follow(config);
+      },
+    };
+  }
+
+  /** The running daemon, whose snapshots the endpoint reads. */
+  attach(daemon: Daemon): void {
+    this.daemon = daemon;
+  }
+
+  /** Starts, moves or stops the endpoint to match `metrics=` of the configuration now in force. */
+  follow(config: Config): Promise<void> {
+    const wanted = config.globals.metrics;
+    const key = wanted ? `${wanted.host}:${wanted.port}` : undefined;
+    this.chain = this.chain.then(async () => {
+      if (key === this.serving) return;
+      await this.server?.close();
+      this.server = undefined;
+      this.serving = undefined;
+      if (!wanted) return;
+      try {
+        this.server = await startMetricsServer({ host: wanted.host, port: wanted.port, metrics: this.metrics, logger: this.options.logger });
+        this.serving = key;
+        this.options.logger.info({ address: key }, 'metrics endpoint listening');
+      } catch (err) {
+        this.options.logger.error({ address: key, err: isLdirError(err) ? err.message : String(err) }, 'metrics endpoint not started');
+      }
+    });
+    return this.chain;
+  }
+
+  /** The endpoint's bound address, if it runs. */
+  address(): { readonly host: string; readonly port: number } | undefined {
+    return this.server?.address();
+  }
+
+  /** Sends what alerts are pending (bounded) and closes the endpoint. */
+  async close(): Promise<void> {
+    await this.alerter.close(10_000).catch(() => undefined);
+    await this.chain;
+    await this.server?.close();
+    this.server = undefined;
+    this.serving = undefined;
+  }
+}
