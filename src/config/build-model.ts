@@ -283,6 +283,7 @@ function globalSettings(g: GlobalDraft, sysctl: GlobalSettings['sysctl']): Globa
     sysctl,
     alerting: buildAlertThrottle(g),
     metrics: g.metrics === undefined ? { ...DEFAULTS.metrics } : g.metrics,
+    drain: { enabled: g.drain ?? DEFAULTS.drain, timeout: g.draintimeout ?? DEFAULTS.drainTimeout },
   };
 }
 

@@ -31,6 +31,10 @@ export const DEFAULTS = {
   emailAlertFlapPeriod: 600,
   /** ldir extension: the Prometheus endpoint, on loopback unless configured otherwise. */
   metrics: { host: '127.0.0.1', port: 9547 },
+  /** ldir extension: removed reals and virtuals drain (weight 0) before they are deleted. */
+  drain: true,
+  /** ldir extension: seconds a drain may last. */
+  drainTimeout: 30,
 } as const;
 
 const PORT_SERVICES: ReadonlyArray<readonly [number, CheckService]> = [

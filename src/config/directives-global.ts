@@ -4,6 +4,7 @@ import { ALERT_GLOBAL_DIRECTIVES, ALERT_SHARED_DIRECTIVES } from './directives-a
 import { accept, SHARED_DIRECTIVES, type DirectiveHandler } from './directives-shared';
 import { parseFallbackLine } from './fallback-line';
 import { METRICS_DIRECTIVES } from './directives-metrics';
+import { DRAIN_DIRECTIVES } from './directives-drain';
 import { SYSCTL_DIRECTIVES } from './directives-sysctl';
 import type { GlobalDraft } from './settings';
 
@@ -30,6 +31,7 @@ export const GLOBAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<GlobalD
   ...ALERT_SHARED_DIRECTIVES,
   ...ALERT_GLOBAL_DIRECTIVES,
   ...METRICS_DIRECTIVES,
+  ...DRAIN_DIRECTIVES,
   checkinterval: (d, g, ctx) => {
     const v = accept(d, readInteger(d, 'checkinterval', true), ctx);
     if (v !== undefined) g.checkinterval = v;

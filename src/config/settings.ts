@@ -56,6 +56,10 @@ export interface GlobalDraft extends SharedSettings {
   emailalertflap?: { readonly changes: number; readonly period: number };
   /** `metrics=ADDR:PORT|no` (ldir extension); null = off. */
   metrics?: MetricsEndpoint | null;
+  /** `drain=yes|no` (ldir extension). */
+  drain?: boolean;
+  /** `draintimeout=SECONDS` (ldir extension). */
+  draintimeout?: number;
 }
 
 /** A checked IPVS tunable with where it was written. */

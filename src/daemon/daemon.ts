@@ -243,6 +243,9 @@ export class Daemon {
       this.maintenance = dir ? new MaintenanceDir({ dir, clock: this.clock, logger: this.log }) : undefined;
       await this.maintenance?.refresh();
     }
+    if (!this.options.engine || (this.options.engine.drainEnabled === undefined && this.options.engine.drainTimeoutMs === undefined)) {
+      this.engine.setDrainPolicy({ enabled: config.globals.drain.enabled, timeoutMs: config.globals.drain.timeout * 1000 });
+    }
     const report = await this.engine.applyConfig(config);
     if (!report.ok) this.log.error({ error: report.error }, 'kernel sync failed; it is retried on the next pass');
     const snapshot = this.engine.snapshot();

@@ -38,8 +38,8 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
  */
 export class Engine {
   private readonly log: Logger;
-  private readonly drainEnabled: boolean;
-  private readonly drainTimeoutMs: number;
+  private drainEnabled: boolean;
+  private drainTimeoutMs: number;
   private readonly shutdownTimeoutMs: number;
   private readonly commands: FallbackCommands;
   private config: Config | undefined;
@@ -84,6 +84,15 @@ export class Engine {
       if (run.error !== undefined) this.counters.fallbackCommandFailures++;
       this.emit({ type: 'fallback-command', at: this.options.clock.now(), virtualId: run.virtualId, action: run.action, exitCode: run.exitCode, ...(run.error !== undefined ? { error: run.error } : {}) });
     });
+  }
+
+  /**
+   * Sets what happens to reals and virtuals the next {@link applyConfig} removes: drained (weight 0 until idle or
+   * `timeoutMs`) or deleted at once. Drains already running keep going, with the new timeout.
+   */
+  setDrainPolicy(policy: { readonly enabled: boolean; readonly timeoutMs: number }): void {
+    this.drainEnabled = policy.enabled;
+    this.drainTimeoutMs = Math.max(0, policy.timeoutMs);
   }
 
   /** The configuration in force, if any. */

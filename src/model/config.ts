@@ -157,6 +157,8 @@ export interface GlobalSettings {
   readonly alerting: AlertThrottle;
   /** Address of the Prometheus endpoint (`metrics=ADDR:PORT`, an ldir extension); null with `metrics=no`. */
   readonly metrics: MetricsEndpoint | null;
+  /** What happens to reals and virtuals a reload removes (`drain=`, `draintimeout=`; an ldir extension). */
+  readonly drain: DrainSettings;
 }
 
 /** Where the Prometheus scrape endpoint listens. Default 127.0.0.1:9547: off-host only when configured. */
@@ -190,4 +192,12 @@ export interface Config {
   readonly format: 'cf' | 'yaml';
   readonly globals: GlobalSettings;
   readonly virtualServices: readonly VirtualService[];
+}
+
+/** Draining of what a reload removes: weight 0 until no active connection is left, or the timeout, then deleted. */
+export interface DrainSettings {
+  /** `drain=yes|no` (default yes); no = deleted at once, as ldirectord. */
+  readonly enabled: boolean;
+  /** `draintimeout=SECONDS` (default 30): longest drain before the entry is deleted anyway. */
+  readonly timeout: number;
 }

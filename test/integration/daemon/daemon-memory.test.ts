@@ -170,3 +170,29 @@ test('daemon: a broken configuration does not start (exit code 2), and nothing i
     (err: Error & { details?: Record<string, unknown> }) => err.details?.['exitCode'] === 2);
   assert.equal(fs.existsSync(pidFilePath('broken.cf', runDirectory)), false);
 });
+
+test('daemon: drain=no in the configuration deletes a removed real at once (no drain)', async () => {
+  const file = path.join(tmp, 'nodrain.cf');
+  fs.writeFileSync(file, configText(['127.0.0.2', '127.0.0.4'], 'drain=no'));
+  const backend = new MemoryBackend();
+  const events: EngineEvent[] = [];
+  const daemon = await Daemon.start({
+    configPath: file, configName: 'nodrain.cf', logger: silentLogger(), ipvs: 'memory',
+    backendFactories: { ...systemFactories(), memory: () => backend },
+    runDirectory: path.join(tmp, 'run3'), socketDirectory: path.join(tmp, 'sock3'), watchIntervalMs: 60_000,
+    onEngineEvent: (e) => events.push(e),
+  });
+  try {
+    await eventually('both up', async () => {
+      const d = await destinations(backend);
+      return d.get('127.0.0.2')?.weight === 5 && d.get('127.0.0.4')?.weight === 5 ? true : undefined;
+    });
+    fs.writeFileSync(file, configText(['127.0.0.2'], 'drain=no'));
+    const outcome = await daemon.reload();
+    assert.equal(outcome.applied, true);
+    assert.equal((await destinations(backend)).has('127.0.0.4'), false, 'deleted by the reload itself');
+    assert.ok(!events.some((e) => e.type === 'drain'), 'no drain with drain=no');
+  } finally {
+    await daemon.stop();
+  }
+});
