@@ -38,6 +38,8 @@ export interface HealthTransition {
 /** One finished check round, for metrics and benchmarks. */
 export interface CheckRecord {
   readonly identity: string;
+  /** The (virtual, real) pairs the result applies to. */
+  readonly members: readonly CheckMember[];
   readonly kind: CheckKind | 'maintenance';
   /** Monotonic milliseconds at which the round was due. */
   readonly scheduledAt: number;
@@ -298,7 +300,7 @@ export class CheckScheduler {
     this.log?.debug({ identity: entry.target.identity, kind, up: result.up, reason: result.reason, ms: result.durationMs }, 'check');
     if (this.options.onCheck) {
       try {
-        this.options.onCheck({ identity: entry.target.identity, kind, scheduledAt, startedAt, result });
+        this.options.onCheck({ identity: entry.target.identity, members: entry.target.members, kind, scheduledAt, startedAt, result });
       } catch (err) {
         this.log?.error({ err: reasonOf(err) }, 'check listener failed');
       }

@@ -1,10 +1,11 @@
-// What watches the daemon from outside the control loop: e-mail alerts and alert commands, and the Prometheus
-// endpoint (moved when a reload changes its address); both fed by hooks into checks, engine, reloads and state.
+// What watches the daemon from outside the control loop: e-mail alerts and alert commands, monitorfiles, and the
+// Prometheus endpoint (moved when a reload changes its address); fed by hooks into checks, engine, reloads and state.
 import * as os from 'node:os';
 import { createAlerter, type Alerter } from '../alerts';
 import type { Clock } from '../clock';
 import { isLdirError } from '../errors';
 import type { Logger } from '../log';
+import { MonitorFiles } from '../logging/monitor-file';
 import { createMetrics, readBuildInfo, startMetricsServer, type Metrics, type MetricsServer } from '../metrics';
 import type { Config } from '../model';
 import type { Daemon, DaemonOptions } from './daemon';
@@ -27,6 +28,7 @@ export interface ObserversOptions {
 export class Observers {
   readonly metrics: Metrics;
   readonly alerter: Alerter;
+  private readonly monitorFiles: MonitorFiles;
   private daemon: Daemon | undefined;
   private server: MetricsServer | undefined;
   private serving: string | undefined;
@@ -36,6 +38,7 @@ export class Observers {
     this.alerter = options.alerter ?? createAlerter({
       clock: options.clock, logger: options.logger, hostname: process.env['HOSTNAME'] || os.hostname(),
     });
+    this.monitorFiles = new MonitorFiles({ logger: options.logger });
     this.metrics = createMetrics({
       sources: {
         engine: () => this.daemon?.engineSnapshot(),
@@ -56,7 +59,10 @@ export class Observers {
   /** Hooks for the daemon's options. */
   hooks(): ObserverHooks {
     return {
-      onCheck: (r) => this.metrics.recordCheck(r),
+      onCheck: (r) => {
+        this.metrics.recordCheck(r);
+        this.monitorFiles.record(r);
+      },
       onTransition: (t) => {
         this.metrics.recordTransition(t);
         this.alerter.onTransition(t);
@@ -69,6 +75,7 @@ export class Observers {
       onState: (state) => this.alerter.setDaemonState(state),
       onConfig: (config) => {
         this.alerter.applyConfig(config);
+        this.monitorFiles.apply(config);
         void this.follow(config);
       },
     };
@@ -108,6 +115,7 @@ export class Observers {
   /** Sends what alerts are pending (bounded) and closes the endpoint. */
   async close(): Promise<void> {
     await this.alerter.close(10_000).catch(() => undefined);
+    this.monitorFiles.close();
     await this.chain;
     await this.server?.close();
     this.server = undefined;

@@ -33,6 +33,7 @@ logfile="${path.join(tmp, 'ldir.log')}"
 virtual=127.0.0.1:8080
 \treal=127.0.0.5:${port} masq 3
 \tchecktype=connect
+\tmonitorfile="${path.join(tmp, 'monitor.log')}"
 ${extra}`;
 }
 
@@ -99,6 +100,8 @@ test('ldir start|status|reload|drain|stop through the binary, with ldirectord ex
   const log = fs.readFileSync(path.join(tmp, 'ldir.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string });
   assert.ok(log.some((l) => l.msg === 'health transition'), 'a transition is logged');
   assert.ok(log.some((l) => l.msg === 'ldir started'), 'the start is logged');
+  // monitorfile: one ldirectord-format line per check result.
+  assert.match(fs.readFileSync(path.join(tmp, 'monitor.log'), 'utf8'), new RegExp(`^\\[\\w{3} \\w{3} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d \\d{4}\\] \\[\\d+\\] 127\\.0\\.0\\.5 ${port} \\[up\\] connected$`, 'm'));
 
   // A broken config: reload exits 2 with the line, the daemon keeps running the old one.
   fs.writeFileSync(file, config('\tnonsense=1\n'));

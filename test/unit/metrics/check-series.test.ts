@@ -10,7 +10,7 @@ const V1 = 'tcp:192.0.2.1:80';
 const V2 = 'tcp:192.0.2.2:80';
 
 function record(identity: string, up: boolean, durationMs: number, kind: CheckRecord['kind'] = 'connect'): CheckRecord {
-  return { identity, kind, scheduledAt: 0, startedAt: 0, result: { up, reason: up ? 'ok' : 'refused', durationMs } };
+  return { identity, members: [], kind, scheduledAt: 0, startedAt: 0, result: { up, reason: up ? 'ok' : 'refused', durationMs } };
 }
 
 describe('checks by result', () => {

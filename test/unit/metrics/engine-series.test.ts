@@ -91,7 +91,7 @@ describe('conventions', () => {
       engine: snapshot([virtual('tcp:192.0.2.1:80', [real('10.0.0.1:80')])]),
       checks: [status('c', 'tcp:192.0.2.1:80 10.0.0.1:80')],
     });
-    metrics.recordCheck({ identity: 'c', kind: 'connect', scheduledAt: 0, startedAt: 0, result: { up: true, reason: 'ok', durationMs: 1 } });
+    metrics.recordCheck({ identity: 'c', members: [], kind: 'connect', scheduledAt: 0, startedAt: 0, result: { up: true, reason: 'ok', durationMs: 1 } });
     metrics.recordTransition({ virtualId: 'tcp:192.0.2.1:80', realKey: '10.0.0.1:80', identity: 'c', from: 'unknown', to: 'up', reason: 'ok', at: 0, checkStartedAt: 0, durationMs: 1, consecutiveFailures: 0 });
     metrics.recordEvent({ type: 'op', at: 0, op: 'add-service', virtualId: 'x', ok: false, errno: 'EEXIST', drift: false });
     const e = await scrape();

@@ -102,7 +102,7 @@ describe('no stale series', () => {
       engine: snapshot([virtual(V1, [real('10.0.0.1:80'), real('10.0.0.2:80')])]),
       checks: [status('c1', `${V1} 10.0.0.1:80`), status('c2', `${V1} 10.0.0.2:80`)],
     });
-    metrics.recordCheck({ identity: 'c2', kind: 'connect', scheduledAt: 0, startedAt: 0, result: { up: true, reason: 'ok', durationMs: 3 } });
+    metrics.recordCheck({ identity: 'c2', members: [], kind: 'connect', scheduledAt: 0, startedAt: 0, result: { up: true, reason: 'ok', durationMs: 3 } });
     metrics.recordTransition({
       virtualId: V1, realKey: '10.0.0.2:80', identity: 'c2', from: 'unknown', to: 'up', reason: 'ok', at: 1_700_000_000_000,
       checkStartedAt: 0, durationMs: 3, consecutiveFailures: 0,
@@ -122,7 +122,7 @@ describe('no stale series', () => {
     assert.deepEqual(left.map((s) => s.name), []);
     assert.equal(value(e, 'ldir_real_server_up', { virtual: V1, real: '10.0.0.1:80' }), 1);
     // A late record of the stopped check does not bring the series back.
-    metrics.recordCheck({ identity: 'c2', kind: 'connect', scheduledAt: 0, startedAt: 0, result: { up: false, reason: 'aborted', durationMs: 1 } });
+    metrics.recordCheck({ identity: 'c2', members: [], kind: 'connect', scheduledAt: 0, startedAt: 0, result: { up: false, reason: 'aborted', durationMs: 1 } });
     e = await scrape();
     assert.deepEqual(e.samples.filter((s) => s.labels['real'] === '10.0.0.2:80').map((s) => s.name), []);
   });
