@@ -1,4 +1,5 @@
 // ldirectord-compatible invocation: `ldir [-d] [CONFIG] start|stop|restart|try-restart|reload|force-reload|status`.
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { LoadOptions } from '../config/load';
 import type { LocateOptions } from '../config/locate';
@@ -50,14 +51,28 @@ export interface ActionOptions {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Polls the pid file until no live daemon holds it; false when `ms` passed first. */
-async function waitGone(pidFile: string, procRoot: string | undefined, ms: number): Promise<boolean> {
+/** True while `pid` is a live ldir process (a zombie's or a reused pid's cmdline does not name ldir). */
+function ldirAlive(pid: number, procRoot = '/proc'): boolean {
+  try {
+    return /ldir/.test(readFileSync(path.join(procRoot, String(pid), 'cmdline'), 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Polls until no live daemon holds the pid file and process `pid` has exited: the daemon releases its pid file at
+ * the end of its cleanup, a moment before it closes its control socket and exits, and a `start` right after `stop`
+ * (restart) must not meet the old process still answering there. False when `ms` passed first.
+ */
+async function waitGone(pidFile: string, pid: number, procRoot: string | undefined, ms: number): Promise<boolean> {
+  const gone = (): boolean => readPidState(pidFile, procRoot).state !== 'running' && !ldirAlive(pid, procRoot);
   const deadline = Date.now() + ms;
   for (let i = 0; Date.now() < deadline && i < 10_000; i++) {
-    if (readPidState(pidFile, procRoot).state !== 'running') return true;
-    await sleep(50);
+    if (gone()) return true;
+    await sleep(20);
   }
-  return readPidState(pidFile, procRoot).state !== 'running';
+  return gone();
 }
 
 /**
@@ -85,7 +100,7 @@ export async function runLdirectordAction(options: ActionOptions, io: CliIo): Pr
         return ExitCode.OK; // already gone
       }
     }
-    if (await waitGone(pidFile, options.procRoot, options.stopWaitMs ?? 30_000)) return ExitCode.OK;
+    if (await waitGone(pidFile, state.pid, options.procRoot, options.stopWaitMs ?? 30_000)) return ExitCode.OK;
     io.stderr(`ldir: pid ${state.pid} is still running after ${(options.stopWaitMs ?? 30_000) / 1000} s\n`);
     return ExitCode.FAILURE;
   };
