@@ -2,19 +2,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isLdirError } from '../errors';
-import { runCheck } from './check-command';
-import { runConvert } from './convert-command';
 import { ExitCode } from './exit-codes';
-import { parseIpvsArgs, runIpvs } from './ipvs-command';
-import { runProbe } from './probe-command';
-import { defaultCheckers } from '../checks/registry';
-import { openTcpProber } from '../checks/tcp-prober';
-import { unsupportedService } from '../checks/support';
 import type { CliIo } from './io';
-import { parseDrainArgs, runDrainAction } from './control-commands';
-import { runDaemonProcess } from './daemon-command';
-import { LDIRECTORD_ACTIONS, runLdirectordAction, type LdirectordAction } from './ldirectord-actions';
-import { BACKEND_CHOICES, type BackendChoice } from '../ipvs/select';
+import { parseDrainArgs } from './control-commands';
+import type { LdirectordAction } from './ldirectord-actions';
+import type { BackendChoice } from '../ipvs/select';
+
+// Commands load their modules when they run: `ping` (the OCF monitor, run every few seconds) must not pay for
+// loading every checker, the config parser and the daemon (20 s of start-up in an emulated VM instead of 1 s).
+
+/** The `--ipvs` choices (as ipvs/select's BACKEND_CHOICES, which is not loaded for commands that do not need it). */
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'netlink', 'ipvsadm', 'memory'];
 
 /** Usage text. */
 export const USAGE = `Usage:
@@ -29,18 +27,23 @@ export const USAGE = `Usage:
   ldir [-d] [CONFIG] stop|restart|try-restart|reload|force-reload
                                           stop waits for the cleanup; reload prints config errors (exit 2)
   ldir [-d] [--json] [CONFIG] status      every virtual and real: health, weights, last check (0 running, 3 stopped)
+  ldir [--json] [--timeout=SECONDS] [CONFIG] ping
+                                          cheap liveness for monitors, the config is not read (0 running and the last
+                                          kernel sync ok, 1 dead with a stale pid file, 3 stopped, 4 no answer or sync failed)
   ldir [--json] [CONFIG] drain|undrain VIRTUAL REAL
                                           take a real out of rotation by hand (weight 0) or put it back
   ldir --help | --version
 
 CONFIG is looked up as /etc/ha.d/CONFIG, /etc/ha.d/conf/CONFIG, then as a path; default ldirectord.cf.
 Invoked as "ldirectord" the program behaves the same.
+Environment: LDIR_IPVS (default for --ipvs), LDIR_RUN_DIR (pid files, default /var/run),
+LDIR_SOCKET_DIR (control sockets, default /run/ldir).
 `;
 
-/** Version string from package.json. */
+/** Version string from package.json (this file runs as dist/src/cli/run.js: three levels up). */
 export function version(): string {
   try {
-    const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version?: string };
     return pkg.version ?? 'unknown';
   } catch {
     return 'unknown';
@@ -62,6 +65,7 @@ async function check(args: string[], io: CliIo): Promise<number> {
     else positional.push(a);
   }
   if (positional.length > 1) return usageError(io, 'check takes at most one configuration');
+  const { runCheck } = await import('./check-command');
   return runCheck({ json, ...(positional[0] !== undefined ? { config: positional[0] } : {}) }, io);
 }
 
@@ -81,6 +85,7 @@ async function convert(args: string[], io: CliIo): Promise<number> {
   }
   if (positional.length !== 1) return usageError(io, 'convert takes exactly one file');
   if (to !== 'yaml' && to !== 'cf') return usageError(io, 'convert needs --to yaml or --to cf');
+  const { runConvert } = await import('./convert-command');
   return runConvert({ file: positional[0] as string, to, ...(output !== undefined ? { output } : {}) }, io);
 }
 
@@ -100,6 +105,9 @@ async function probe(args: string[], io: CliIo): Promise<number> {
     else positional.push(a);
   }
   if (positional.length > 1) return usageError(io, 'probe takes at most one configuration');
+  const [{ runProbe }, { defaultCheckers }, { openTcpProber }, { unsupportedService }] = await Promise.all([
+    import('./probe-command'), import('../checks/registry'), import('../checks/tcp-prober'), import('../checks/support'),
+  ]);
   const tcpProber = openTcpProber();
   try {
     return await runProbe({
@@ -111,18 +119,32 @@ async function probe(args: string[], io: CliIo): Promise<number> {
   }
 }
 
-/** Parses ldirectord's `[-d] [--] [CONFIG] ACTION`. */
+/**
+ * Default of `--ipvs` from `LDIR_IPVS`: for callers with a fixed argv (Heartbeat's `ldirectord CONFIG start`, init
+ * scripts, the OCF agent) on a host without IPVS, and for tests. A string is a usage error.
+ */
+export function ipvsFromEnv(env: NodeJS.ProcessEnv = process.env): BackendChoice | string {
+  const value = env['LDIR_IPVS'];
+  if (value === undefined || value === '') return 'auto';
+  return (BACKEND_CHOICES as readonly string[]).includes(value) ? (value as BackendChoice) : `LDIR_IPVS must be one of ${BACKEND_CHOICES.join(', ')}`;
+}
+
+/** Parses ldirectord's `[-d] [--] [CONFIG] ACTION` (and `[CONFIG] ping`). */
 async function ldirectordStyle(args: string[], io: CliIo): Promise<number> {
   let debug = false;
   let json = false;
   let foreground = false;
-  let ipvs: BackendChoice = 'auto';
+  let timeout: string | undefined;
+  const fromEnv = ipvsFromEnv();
+  if (!(BACKEND_CHOICES as readonly string[]).includes(fromEnv)) return usageError(io, fromEnv);
+  let ipvs = fromEnv as BackendChoice;
   const positional: string[] = [];
   let optionsDone = false;
   for (const a of args) {
     if (!optionsDone && (a === '-d' || a === '--debug')) debug = true;
     else if (!optionsDone && a === '--json') json = true;
     else if (!optionsDone && a === '--foreground') foreground = true;
+    else if (!optionsDone && a.startsWith('--timeout=')) timeout = a.slice(10);
     else if (!optionsDone && a.startsWith('--ipvs=')) {
       const choice = a.slice(7);
       if (!(BACKEND_CHOICES as readonly string[]).includes(choice)) return usageError(io, `--ipvs must be one of ${BACKEND_CHOICES.join(', ')}`);
@@ -133,10 +155,22 @@ async function ldirectordStyle(args: string[], io: CliIo): Promise<number> {
   }
   if (positional.length < 1 || positional.length > 2) return usageError(io, 'expected [CONFIG] ACTION');
   const action = positional[positional.length - 1] as string;
-  if (!(LDIRECTORD_ACTIONS as readonly string[]).includes(action)) return usageError(io, `unknown action: ${action}`);
   const config = positional.length === 2 ? positional[0] : undefined;
+  if (action === 'ping') {
+    const seconds = timeout === undefined ? undefined : Number(timeout);
+    if (seconds !== undefined && !(Number.isFinite(seconds) && seconds > 0 && seconds <= 3600)) return usageError(io, '--timeout must be a number of seconds (0 < s <= 3600)');
+    const { runPing } = await import('./ping-command');
+    return runPing({
+      json, ...(config !== undefined ? { config } : {}), ...(seconds !== undefined ? { timeoutMs: Math.round(seconds * 1000) } : {}),
+      ...directoriesFromEnv(),
+    }, io);
+  }
+  if (timeout !== undefined) return usageError(io, '--timeout is an option of ping only');
+  const { LDIRECTORD_ACTIONS, runLdirectordAction } = await import('./ldirectord-actions');
+  if (!(LDIRECTORD_ACTIONS as readonly string[]).includes(action)) return usageError(io, `unknown action: ${action}`);
   return runLdirectordAction({
-    action: action as LdirectordAction, debug, json, foreground, ipvs, runForeground: runDaemonProcess,
+    action: action as LdirectordAction, debug, json, foreground, ipvs,
+    runForeground: async (request) => (await import('./daemon-command')).runDaemonProcess(request),
     ...(config !== undefined ? { config } : {}), ...directoriesFromEnv(),
   }, io);
 }
@@ -168,13 +202,16 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     if (first === 'convert') return await convert(rest, io);
     if (first === 'probe') return await probe(rest, io);
     if (first === 'ipvs') {
+      const { parseIpvsArgs, runIpvs } = await import('./ipvs-command');
       const parsed = parseIpvsArgs(rest);
       return typeof parsed === 'string' ? usageError(io, parsed) : await runIpvs(parsed, io);
     }
     const drain = parseDrainArgs(args);
     if (drain !== undefined) {
       const socketDirectory = directoriesFromEnv().socketDirectory;
-      return typeof drain === 'string' ? usageError(io, drain) : await runDrainAction(drain, io, socketDirectory ? { socketDirectory } : {});
+      if (typeof drain === 'string') return usageError(io, drain);
+      const { runDrainAction } = await import('./control-commands');
+      return await runDrainAction(drain, io, socketDirectory ? { socketDirectory } : {});
     }
     return await ldirectordStyle(args, io);
   } catch (err) {

@@ -118,8 +118,9 @@ export function renderStatus(report: StatusReport, options: StatusViewOptions = 
   const now = report.generatedAt;
   const d = report.daemon;
   const uptime = between(d.startedAt, now);
+  // "running" on stdout: Heartbeat v1 decides that it holds a resource by matching *running* in `status` stdout.
   const lines = [
-    fit(`ldir pid ${d.pid}, up ${uptime === undefined ? '?' : formatDuration(uptime)}, config ${clean(d.configFile)}`, width),
+    fit(`ldir running, pid ${d.pid}, up ${uptime === undefined ? '?' : formatDuration(uptime)}, config ${clean(d.configFile)}`, width),
     ...(d.backend.inMemory ? [fit('WARNING: in-memory IPVS backend, the kernel table is NOT changed', width)] : []),
     fit(`kernel: ${clean(d.backend.name)}; ${eventText('last sync', d.lastSync, now)}`
       + (d.kernelOps ? `; ${d.kernelOps.applied} ops applied, ${d.kernelOps.failed} refused, ${d.kernelOps.driftRepairs} repairs` : ''), width),

@@ -38,16 +38,34 @@ apt_update() {
 installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
 
 # --- 1. Debian packages (VM tooling, plus the tools the guest tests run from the host's root) -------------------
-pkgs=(qemu-system-x86 busybox-static kmod cpio ipvsadm keepalived ldirectord iproute2 resource-agents libxml2-utils)
+# pacemaker, corosync and pacemaker-cli-utils (cibadmin, crm_mon, crm_resource): the single-node cluster of
+# guest/ocf-pacemaker.test.ts; resource-agents: ocf-tester, ocf-shellfuncs and IPaddr2.
+pkgs=(qemu-system-x86 busybox-static kmod cpio ipvsadm keepalived ldirectord iproute2 resource-agents libxml2-utils
+  pacemaker corosync pacemaker-cli-utils)
 missing=()
 for p in "${pkgs[@]}"; do installed "$p" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   command -v apt-get >/dev/null 2>&1 || die "no apt-get to install ${missing[*]}"
   say "installing ${missing[*]}"
+  # The daemons are for the guest only: policy-rc.d (exit 101) keeps apt from starting them on this host.
+  policy=/usr/sbin/policy-rc.d
+  own_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && own_policy=1
+  fi
+  rc=0
   if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1; then
     apt_update
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || die "could not install ${missing[*]}"
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=1
   fi
+  [ "$own_policy" = 1 ] && rm -f "$policy"
+  [ "$rc" = 0 ] || die "could not install ${missing[*]}"
+  # Nor at this host's next boot: a cluster stack that starts by itself is not what a test dependency should leave.
+  for unit in corosync pacemaker; do
+    case " ${missing[*]} " in
+      *" $unit "*) command -v systemctl >/dev/null 2>&1 && systemctl disable "$unit.service" >/dev/null 2>&1 || true ;;
+    esac
+  done
 fi
 command -v qemu-system-x86_64 >/dev/null 2>&1 || die "qemu-system-x86_64 missing after install"
 busybox=/bin/busybox

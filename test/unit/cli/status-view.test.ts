@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { formatDuration, renderStatus, renderStatusJson } from '../../../src/cli/status-view';
 import { sampleReport } from '../../helpers/status-report';
 
-const GOLDEN = `ldir pid 4242, up 1d02h, config /etc/ha.d/ldirectord.cf
+const GOLDEN = `ldir running, pid 4242, up 1d02h, config /etc/ha.d/ldirectord.cf
 kernel: netlink; last sync 12s ago: ok
 last reload 1h02m ago: FAILED (/etc/ha.d/ldirectord.cf:7: unknown directive "...
 
@@ -57,7 +57,7 @@ describe('renderStatus', () => {
       ...report, virtualServices: [],
       daemon: { ...report.daemon, backend: { name: 'memory', inMemory: true }, lastSync: { at: report.generatedAt, ok: false, message: '2 operations refused' }, lastReload: null },
     });
-    assert.equal(text, `ldir pid 4242, up 1d02h, config /etc/ha.d/ldirectord.cf
+    assert.equal(text, `ldir running, pid 4242, up 1d02h, config /etc/ha.d/ldirectord.cf
 WARNING: in-memory IPVS backend, the kernel table is NOT changed
 kernel: memory; last sync 0s ago: FAILED (2 operations refused)
 last reload: never

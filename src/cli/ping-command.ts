@@ -1,0 +1,82 @@
+// `ldir [--json] [--timeout=SECONDS] [CONFIG] ping`: cheap liveness of the running daemon, for OCF monitors and init scripts.
+import { locateConfig, type LocateOptions } from '../config/locate';
+import { controlSocketPath, type PingResult } from '../daemon/protocol';
+import { ErrorCodes, isLdirError } from '../errors';
+import { pidFilePath, readPidState } from '../system/pid-file';
+import { pingDaemon } from './control-client';
+import type { CliIo } from './io';
+
+/**
+ * Exit codes of `ldir ping`, those of an LSB `status` action: 0 running and healthy, 1 dead but its pid file
+ * remains (crashed or killed), 3 not running, 4 alive but not healthy (no valid answer in time, or the last kernel
+ * sync failed).
+ */
+export const PingExit = { HEALTHY: 0, DEAD: 1, NOT_RUNNING: 3, UNHEALTHY: 4 } as const;
+
+/** What `ldir ping --json` prints: `state` plus the daemon's answer when there was one. */
+export interface PingReport {
+  readonly state: 'running' | 'unhealthy' | 'dead' | 'stopped';
+  readonly reason?: string;
+  readonly pid?: number;
+  readonly ping?: PingResult;
+}
+
+/** Options of {@link runPing}. */
+export interface PingOptions {
+  readonly config?: string;
+  readonly json: boolean;
+  /** Milliseconds to wait for the answer (connect included); default the protocol's ping default (2 s). */
+  readonly timeoutMs?: number;
+  readonly runDirectory?: string;
+  readonly socketDirectory?: string;
+  readonly procRoot?: string;
+  readonly locate?: LocateOptions;
+}
+
+/**
+ * Asks the daemon of CONFIG for `ping` over its control socket. The configuration file is deliberately not parsed
+ * (as `drain`): a monitor must be cheap (no name resolution), and a file being edited on disk says nothing about the
+ * daemon, which keeps running the configuration it loaded. The pid file is read only to tell a crashed daemon
+ * (pid file left behind) from a stopped one.
+ */
+export async function runPing(options: PingOptions, io: CliIo): Promise<number> {
+  const located = locateConfig(options.config, options.locate);
+  const socketPath = controlSocketPath(located.name, options.socketDirectory);
+  const pidFile = pidFilePath(located.name, options.runDirectory);
+  const what = located.path ?? located.name;
+  const report = (code: number, r: PingReport, text: string, toErr: boolean): number => {
+    if (options.json) io.stdout(`${JSON.stringify(r)}\n`);
+    else if (toErr) io.stderr(`${text}\n`);
+    else io.stdout(`${text}\n`);
+    return code;
+  };
+  let response;
+  try {
+    response = await pingDaemon(socketPath, options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {});
+  } catch (err) {
+    if (!isLdirError(err)) throw err;
+    const pid = readPidState(pidFile, options.procRoot);
+    if (pid.state === 'absent' && err.code === ErrorCodes.DAEMON_NOT_RUNNING) {
+      return report(PingExit.NOT_RUNNING, { state: 'stopped' }, `ldir is stopped for ${what}`, false);
+    }
+    if (pid.state === 'stale') {
+      const reason = `stale pid file ${pidFile}${pid.pid !== undefined ? `: pid ${pid.pid} is gone` : ''}`;
+      return report(PingExit.DEAD, { state: 'dead', reason, ...(pid.pid !== undefined ? { pid: pid.pid } : {}) }, `ldir is dead for ${what}: ${reason}`, true);
+    }
+    const reason = err.message;
+    return report(PingExit.UNHEALTHY, { state: 'unhealthy', reason, ...(pid.state === 'running' ? { pid: pid.pid } : {}) },
+      `ldir for ${what} does not answer: ${reason}`, true);
+  }
+  if (!response.ok) {
+    const reason = `${response.error.message} (${response.error.code})`;
+    return report(PingExit.UNHEALTHY, { state: 'unhealthy', reason }, `ldir for ${what} answered with an error: ${reason}`, true);
+  }
+  const ping = response.result;
+  if (ping.lastSyncOk === false) {
+    const reason = 'the last kernel sync failed (the kernel table does not match the configuration; see the log)';
+    return report(PingExit.UNHEALTHY, { state: 'unhealthy', reason, pid: ping.pid, ping }, `ldir for ${ping.configFile} (pid ${ping.pid}): ${reason}`, true);
+  }
+  const sync = ping.lastSyncOk === null ? 'no kernel sync yet' : 'last kernel sync ok';
+  return report(PingExit.HEALTHY, { state: 'running', pid: ping.pid, ping },
+    `ldir for ${ping.configFile} is running with pid: ${ping.pid}, up ${ping.uptimeSeconds} s, ${sync}`, false);
+}

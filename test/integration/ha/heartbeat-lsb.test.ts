@@ -1,0 +1,196 @@
+// Heartbeat v1 and LSB: the real binary through a symlink named `ldirectord`, run with Heartbeat's fixed argv
+// (`ldirectord CONFIG start|stop|status`, backend from LDIR_IPVS=memory since the argv cannot carry --ipvs), judged
+// by Heartbeat's own rules (ResourceManager's exit-code handling and its `status` stdout match); and the LSB init
+// script conf/init.d/ldir with LSB exit codes.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { HaSandbox, INIT_SCRIPT, LDIR_MAIN, eventually, processExists, run, simpleConfig, type Ran } from '../../helpers/ha';
+
+/**
+ * Heartbeat's ResourceManager `we_own_resource`: it looks only at the stdout of `SCRIPT ARGS status` (stderr is
+ * not captured) and decides with this very `case`.
+ */
+const WE_OWN_RESOURCE = `case "$("$@" 2>/dev/null)" in
+  *[Nn][Oo][Tt]\\ *[Rr]unning*) exit 3;;
+  *[Rr]unning*|*OK*) exit 0;;
+  *) exit 3;;
+esac`;
+
+describe('Heartbeat v1 haresources: ldirectord::CONFIG through the ldirectord name', () => {
+  let box: HaSandbox;
+  let ldirectord = '';
+  let cfg = '';
+
+  before(() => {
+    // Heartbeat's environment does not carry ldir options: the backend comes from LDIR_IPVS.
+    box = new HaSandbox('ldir-hb-', { LDIR_IPVS: 'memory' });
+    cfg = box.write('ldirectord.cf', simpleConfig(box));
+    // /etc/ha.d/resource.d/ldirectord is a symlink to the program, as Debian's ldirectord package installs it.
+    ldirectord = path.join(box.dir, 'resource.d', 'ldirectord');
+    fs.mkdirSync(path.dirname(ldirectord));
+    fs.symlinkSync(LDIR_MAIN, ldirectord);
+  });
+  after(() => box.cleanup());
+
+  const hb = (action: string): Promise<Ran> => run(ldirectord, [cfg, action], box.env);
+  const weOwn = (): number | null => spawnSync('sh', ['-c', WE_OWN_RESOURCE, 'sh', ldirectord, cfg, 'status'], { env: box.env, timeout: 60_000 }).status;
+
+  test('start, status, stop with LSB exit codes, and Heartbeat sees who holds the resource', async (t) => {
+    let r = await hb('status');
+    assert.equal(r.status, 3, `status of a stopped resource: ${r.stderr}`);
+    assert.equal(weOwn(), 3, 'Heartbeat: not held');
+
+    r = await hb('start');
+    assert.equal(r.status, 0, r.stderr);
+    t.diagnostic(`ldirectord CONFIG start: ${r.ms} ms`);
+    const pid = box.pid('ldirectord.cf');
+    assert.ok(pid !== undefined, 'start returns once the daemon runs');
+    assert.match(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /--ipvs=memory/, 'LDIR_IPVS chose the backend');
+    r = await hb('status');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`running with pid: ${pid}`));
+    assert.equal(weOwn(), 0, 'Heartbeat: held (stdout says running)');
+    assert.equal((await hb('start')).status, 0, 'start of a running resource succeeds (acquireresourcegroup retries)');
+    assert.equal(box.pid('ldirectord.cf'), pid);
+
+    r = await hb('stop');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(processExists(pid as number), false, 'stop returns after the daemon finished and exited');
+    assert.equal(box.pidState('ldirectord.cf').state, 'absent');
+    assert.equal((await hb('stop')).status, 0, 'stop of a stopped resource must succeed, or Heartbeat reboots the node');
+    assert.equal((await hb('status')).status, 3);
+    assert.equal(weOwn(), 3);
+  });
+
+  test('after kill -9: status 1 (dead, pid file left), not held; start recovers, stop cleans up', async () => {
+    assert.equal((await hb('start')).status, 0);
+    const pid = box.pid('ldirectord.cf') as number;
+    process.kill(pid, 'SIGKILL');
+    await eventually('the daemon to die', () => (processExists(pid) ? undefined : true), 10_000, 20);
+    const r = await hb('status');
+    assert.equal(r.status, 1, `LSB: program is dead and the pid file exists: ${r.stderr}`);
+    assert.equal(weOwn(), 3);
+    assert.equal((await hb('start')).status, 0, 'start replaces the stale pid file');
+    const pid2 = box.pid('ldirectord.cf');
+    assert.ok(pid2 !== undefined && pid2 !== pid);
+    assert.equal((await hb('stop')).status, 0);
+    assert.equal(box.pidState('ldirectord.cf').state, 'absent');
+  });
+
+  test('a configuration error is exit 2 for every action, as ldirectord, and never starts anything', async () => {
+    const broken = box.write('broken.cf', `${simpleConfig(box)}\tnonsense=1\n`);
+    for (const action of ['start', 'status', 'stop']) {
+      const r = await run(ldirectord, [broken, action], box.env);
+      assert.equal(r.status, 2, `${action}: ${r.stderr}`);
+      assert.match(r.stderr, /broken\.cf:\d+: .*nonsense/);
+    }
+    assert.equal(box.pidState('broken.cf').state, 'absent');
+  });
+
+  test('LDIR_IPVS must name a backend', async () => {
+    const r = await run(ldirectord, [cfg, 'status'], { ...box.env, LDIR_IPVS: 'kernel' });
+    assert.equal(r.status, 255);
+    assert.match(r.stderr, /LDIR_IPVS must be one of auto, netlink, ipvsadm, memory/);
+  });
+});
+
+const notRoot = process.getuid?.() !== 0 ? 'the init script refuses start/stop without root (LSB exit 4)' : false;
+
+describe('LSB init script conf/init.d/ldir', { skip: notRoot }, () => {
+  let box: HaSandbox;
+  let cfg = '';
+  let env: NodeJS.ProcessEnv = {};
+
+  before(() => {
+    box = new HaSandbox('ldir-lsb-');
+    cfg = box.write('site.cf', simpleConfig(box));
+    const defaults = box.write('default-ldir', [
+      `LDIR_CONFIG=${cfg}`, `LDIR_BINARY=${LDIR_MAIN}`, 'LDIR_IPVS=memory',
+      `LDIR_RUN_DIR=${box.env['LDIR_RUN_DIR']}`, `LDIR_SOCKET_DIR=${box.env['LDIR_SOCKET_DIR']}`, 'LDIR_STOP_TIMEOUT=20', '',
+    ].join('\n'));
+    // Only what init would pass: the settings come from the defaults file.
+    env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LDIR_DEFAULTS: defaults };
+  });
+  after(() => box.cleanup());
+
+  const init = (action: string): Promise<Ran> => run(INIT_SCRIPT, [action], env);
+
+  test('has an LSB header with the required keywords', () => {
+    const text = fs.readFileSync(INIT_SCRIPT, 'utf8');
+    assert.ok((fs.statSync(INIT_SCRIPT).mode & 0o755) === 0o755);
+    const header = /### BEGIN INIT INFO\n([\s\S]*?)### END INIT INFO/.exec(text)?.[1] ?? '';
+    for (const key of ['Provides', 'Required-Start', 'Required-Stop', 'Default-Start', 'Default-Stop', 'Short-Description', 'Description']) {
+      assert.match(header, new RegExp(`^# ${key}:\\s+\\S`, 'm'), key);
+    }
+    assert.match(header, /^# Provides:\s+ldir$/m);
+    assert.equal(spawnSync('sh', ['-n', INIT_SCRIPT]).status, 0);
+  });
+
+  test('start/status/reload/force-reload/try-restart/restart/stop with LSB exit codes', async () => {
+    assert.equal((await init('status')).status, 3, 'status: not running');
+    assert.equal((await init('reload')).status, 7, 'reload: not running');
+    assert.equal((await init('try-restart')).status, 0, 'try-restart of a stopped service: nothing to do');
+    assert.equal(box.pidState('site.cf').state, 'absent', 'try-restart did not start it');
+    let r = await init('start');
+    assert.equal(r.status, 0, r.stderr);
+    const pid = box.pid('site.cf');
+    assert.ok(pid !== undefined);
+    r = await init('status');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /is running with pid/);
+    assert.equal((await init('start')).status, 0, 'start of a running service');
+    assert.equal((await init('reload')).status, 0);
+    assert.equal((await init('force-reload')).status, 0);
+    assert.equal(box.pid('site.cf'), pid, 'reload keeps the daemon');
+    assert.equal((await init('try-restart')).status, 0);
+    const pid2 = box.pid('site.cf');
+    assert.ok(pid2 !== undefined && pid2 !== pid, 'try-restart restarted it');
+    assert.equal((await init('restart')).status, 0);
+    const pid3 = box.pid('site.cf');
+    assert.ok(pid3 !== undefined && pid3 !== pid2, 'restart restarted it');
+    r = await init('stop');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(processExists(pid3 as number), false);
+    assert.equal((await init('stop')).status, 0, 'stop of a stopped service');
+    assert.equal((await init('status')).status, 3);
+    assert.equal((await init('restart')).status, 0, 'restart of a stopped service starts it');
+    assert.equal((await init('stop')).status, 0);
+  });
+
+  test('configuration errors: start/restart/reload 6, the running daemon is left alone; stop still stops it', async () => {
+    const good = simpleConfig(box);
+    assert.equal((await init('start')).status, 0);
+    const pid = box.pid('site.cf') as number;
+    fs.writeFileSync(cfg, `${good}\tnonsense=1\n`);
+    try {
+      assert.equal((await init('reload')).status, 6);
+      assert.equal((await init('restart')).status, 6);
+      assert.equal(box.pid('site.cf'), pid, 'still the old daemon, with the old configuration');
+      assert.equal((await init('status')).status, 0, 'status does not parse the file: the daemon runs');
+      const stop = await init('stop');
+      assert.equal(stop.status, 0, stop.stderr);
+      assert.equal(processExists(pid), false);
+      assert.equal((await init('start')).status, 6, 'start: program is not configured');
+      assert.equal(box.pidState('site.cf').state, 'absent');
+    } finally {
+      fs.writeFileSync(cfg, good);
+    }
+  });
+
+  test('status after kill -9 is 1 (dead, pid file exists); stop cleans up; bad usage is 2; no binary is 5', async () => {
+    assert.equal((await init('start')).status, 0);
+    const pid = box.pid('site.cf') as number;
+    process.kill(pid, 'SIGKILL');
+    await eventually('the daemon to die', () => (processExists(pid) ? undefined : true), 10_000, 20);
+    assert.equal((await init('status')).status, 1);
+    assert.equal((await init('stop')).status, 0);
+    assert.equal((await init('status')).status, 3);
+    assert.equal((await init('frobnicate')).status, 2);
+    const nobin = box.write('default-nobin', `LDIR_CONFIG=${cfg}\nLDIR_BINARY=${path.join(box.dir, 'none')}\n`);
+    assert.equal((await run(INIT_SCRIPT, ['start'], { ...env, LDIR_DEFAULTS: nobin })).status, 5);
+    assert.equal((await run(INIT_SCRIPT, ['status'], { ...env, LDIR_DEFAULTS: nobin })).status, 3);
+  });
+});

@@ -1,0 +1,131 @@
+// `ldir [CONFIG] ping`: LSB-status exit codes from the control socket and the pid file, without parsing the config.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { PingExit, runPing } from '../../../src/cli/ping-command';
+import { BACKEND_CHOICES as CLI_BACKEND_CHOICES, ipvsFromEnv, runCli } from '../../../src/cli/run';
+import type { PingResult } from '../../../src/daemon/protocol';
+import { BACKEND_CHOICES } from '../../../src/ipvs/select';
+import { capture } from '../../helpers/cli-io';
+
+function dirs(): { run: string; sock: string; proc: string } {
+  const base = mkdtempSync(join(tmpdir(), 'ldir-ping-'));
+  const d = { run: join(base, 'run'), sock: join(base, 'sock'), proc: join(base, 'proc') };
+  for (const p of Object.values(d)) mkdirSync(p);
+  return d;
+}
+
+/** A control socket that answers every request line with `answer(id)`, or never answers when it returns undefined. */
+async function fakeDaemon(path: string, answer: (id: unknown) => object | undefined): Promise<net.Server> {
+  const server = net.createServer((socket) => {
+    socket.on('data', (d) => {
+      const request = JSON.parse(d.toString().split('\n')[0] as string) as { id: unknown };
+      const response = answer(request.id);
+      if (response) socket.end(`${JSON.stringify(response)}\n`);
+    });
+  });
+  await new Promise<void>((r) => server.listen(path, r));
+  return server;
+}
+
+const PING: PingResult = { pid: 4242, configFile: '/etc/ha.d/site.cf', startedAt: '2026-01-01T00:00:00.000Z', uptimeSeconds: 7, lastSyncOk: true };
+
+describe('ldir ping', () => {
+  test('stopped: 3 (no pid file, nothing listening); the config file need not exist nor parse', async () => {
+    const d = dirs();
+    const io = capture();
+    assert.equal(await runPing({ config: '/nonexistent/site.cf', json: false, runDirectory: d.run, socketDirectory: d.sock, procRoot: d.proc }, io), PingExit.NOT_RUNNING);
+    assert.match(io.out, /ldir is stopped for site\.cf/);
+  });
+
+  test('dead: 1 when the pid file names a process that is gone', async () => {
+    const d = dirs();
+    writeFileSync(join(d.run, 'ldirectord.site.cf.pid'), '4242\n');
+    const io = capture();
+    assert.equal(await runPing({ config: 'site.cf', json: true, runDirectory: d.run, socketDirectory: d.sock, procRoot: d.proc }, io), PingExit.DEAD);
+    assert.deepEqual(JSON.parse(io.out), { state: 'dead', reason: `stale pid file ${join(d.run, 'ldirectord.site.cf.pid')}: pid 4242 is gone`, pid: 4242 });
+  });
+
+  test('unhealthy: 4 when a live daemon does not answer in time', async () => {
+    const d = dirs();
+    writeFileSync(join(d.run, 'ldirectord.site.cf.pid'), '4242\n');
+    mkdirSync(join(d.proc, '4242'));
+    writeFileSync(join(d.proc, '4242', 'cmdline'), 'node\0/usr/lib/ldir/main.js\0site.cf\0start\0');
+    const silent = await fakeDaemon(join(d.sock, 'site.cf.sock'), () => undefined);
+    try {
+      const io = capture();
+      assert.equal(await runPing({ config: 'site.cf', json: false, timeoutMs: 200, runDirectory: d.run, socketDirectory: d.sock, procRoot: d.proc }, io), PingExit.UNHEALTHY);
+      assert.match(io.err, /does not answer/);
+    } finally {
+      silent.close();
+    }
+  });
+
+  test('unhealthy: 4 when the last kernel sync failed; healthy: 0 when it succeeded or has not run yet', async () => {
+    const d = dirs();
+    let lastSyncOk: boolean | null = false;
+    const server = await fakeDaemon(join(d.sock, 'site.cf.sock'), (id) => ({ v: 1, id, ok: true, type: 'ping', result: { ...PING, lastSyncOk } }));
+    try {
+      const where = { config: 'site.cf', runDirectory: d.run, socketDirectory: d.sock, procRoot: d.proc };
+      let io = capture();
+      assert.equal(await runPing({ ...where, json: false }, io), PingExit.UNHEALTHY);
+      assert.match(io.err, /last kernel sync failed/);
+      lastSyncOk = true;
+      io = capture();
+      assert.equal(await runPing({ ...where, json: false }, io), PingExit.HEALTHY);
+      assert.match(io.out, /^ldir for \/etc\/ha\.d\/site\.cf is running with pid: 4242, up 7 s, last kernel sync ok\n$/);
+      lastSyncOk = null;
+      io = capture();
+      assert.equal(await runPing({ ...where, json: true }, io), PingExit.HEALTHY);
+      assert.deepEqual(JSON.parse(io.out), { state: 'running', pid: 4242, ping: { ...PING, lastSyncOk: null } });
+    } finally {
+      server.close();
+    }
+  });
+
+  test('unhealthy: 4 on an error answer', async () => {
+    const d = dirs();
+    const server = await fakeDaemon(join(d.sock, 'site.cf.sock'), (id) => ({ v: 1, id, ok: false, error: { code: 'LDIR_ERR_X', message: 'broken' } }));
+    try {
+      const io = capture();
+      assert.equal(await runPing({ config: 'site.cf', json: false, runDirectory: d.run, socketDirectory: d.sock, procRoot: d.proc }, io), PingExit.UNHEALTHY);
+      assert.match(io.err, /broken \(LDIR_ERR_X\)/);
+    } finally {
+      server.close();
+    }
+  });
+
+  test('argv: [--json] [--timeout=S] [CONFIG] ping; --timeout belongs to ping only', async () => {
+    const d = dirs();
+    const saved = { run: process.env['LDIR_RUN_DIR'], sock: process.env['LDIR_SOCKET_DIR'] };
+    process.env['LDIR_RUN_DIR'] = d.run;
+    process.env['LDIR_SOCKET_DIR'] = d.sock;
+    try {
+      assert.equal(await runCli(['--timeout=3', '/nonexistent/x.cf', 'ping'], capture()), 3);
+      assert.equal(await runCli(['--json', 'ping'], capture()), 3, 'default configuration name');
+      assert.equal(await runCli(['--timeout=0', 'x.cf', 'ping'], capture()), 255);
+      assert.equal(await runCli(['--timeout=3', 'x.cf', 'status'], capture()), 255);
+    } finally {
+      for (const [k, v] of [['LDIR_RUN_DIR', saved.run], ['LDIR_SOCKET_DIR', saved.sock]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+});
+
+describe('LDIR_IPVS', () => {
+  test('names the default backend; anything else is a usage error', () => {
+    assert.equal(ipvsFromEnv({}), 'auto');
+    assert.equal(ipvsFromEnv({ LDIR_IPVS: '' }), 'auto');
+    assert.equal(ipvsFromEnv({ LDIR_IPVS: 'memory' }), 'memory');
+    assert.match(ipvsFromEnv({ LDIR_IPVS: 'kernel' }), /LDIR_IPVS must be one of/);
+  });
+
+  test('the CLI knows the same backends as ipvs/select (kept apart so that ping loads little)', () => {
+    assert.deepEqual(CLI_BACKEND_CHOICES, BACKEND_CHOICES);
+  });
+});
