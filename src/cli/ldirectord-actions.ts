@@ -6,7 +6,7 @@ import type { LocateOptions } from '../config/locate';
 import { launchDaemon } from '../daemon/launch';
 import { controlSocketPath } from '../daemon/protocol';
 import type { BackendChoice } from '../ipvs/select';
-import { pidFilePath, readPidState, type PidState } from '../system/pid-file';
+import { isLdirCommandLine, pidFilePath, readPidState, type PidState } from '../system/pid-file';
 import { runReloadCommand, runStatusCommand, runStopCommand } from './control-commands';
 import { ExitCode } from './exit-codes';
 import type { CliIo } from './io';
@@ -54,7 +54,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** True while `pid` is a live ldir process (a zombie's or a reused pid's cmdline does not name ldir). */
 function ldirAlive(pid: number, procRoot = '/proc'): boolean {
   try {
-    return /ldir/.test(readFileSync(path.join(procRoot, String(pid), 'cmdline'), 'utf8'));
+    return isLdirCommandLine(readFileSync(path.join(procRoot, String(pid), 'cmdline'), 'utf8'));
   } catch {
     return false;
   }
@@ -124,6 +124,7 @@ export async function runLdirectordAction(options: ActionOptions, io: CliIo): Pr
     const report = await launchDaemon({
       command: self[0] as string,
       args: [...self.slice(1), '--foreground', `--ipvs=${ipvs}`, ...(options.debug ? ['-d'] : []), configPath, 'start'],
+      ...(options.selfCommand === undefined ? { argv0: 'ldir' } : {}),
       ...(options.readyTimeoutMs !== undefined ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
     });
     if (report.ready) return ExitCode.OK;

@@ -19,6 +19,11 @@ export interface LaunchOptions {
   /** How long to wait for the report; default 60 s (check and kernel set-up of a big table included). */
   readonly readyTimeoutMs?: number;
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * The child's argv[0] (what /proc/PID/cmdline starts with). The daemon is started as `ldir` so that its pid file
+   * check recognises it whatever the installation path is called.
+   */
+  readonly argv0?: string;
 }
 
 /**
@@ -30,6 +35,7 @@ export function launchDaemon(options: LaunchOptions): Promise<StartReport> {
   return new Promise((resolve) => {
     const child = spawn(options.command, [...options.args], {
       detached: true,
+      ...(options.argv0 !== undefined ? { argv0: options.argv0 } : {}),
       stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
       env: { ...(options.env ?? process.env), [READY_FD_ENV]: '3' },
     });

@@ -14,7 +14,19 @@ export function pidFilePath(configName: string, runDirectory: string = RUN_DIREC
 /** What the pid file says about a daemon. */
 export type PidState = { state: 'running'; pid: number } | { state: 'stale'; pid: number | undefined } | { state: 'absent' };
 
-/** Reads a pid file; the daemon is running when the pid's command line names ldir or ldirectord. */
+/** This installation's entry point (dist/src/main.js), which a daemon started by path runs. */
+const OWN_MAIN = join(__dirname, '..', 'main.js');
+
+/**
+ * True when a /proc/PID/cmdline (NUL-separated) is an ldir process: it names ldir or ldirectord (the detached daemon
+ * runs with argv[0] `ldir`; installed binaries live under .../ldir/), or it runs this installation's entry point.
+ * A pid reused by an unrelated process, or a zombie (empty cmdline), is not.
+ */
+export function isLdirCommandLine(cmdline: string): boolean {
+  return /ldir/.test(cmdline) || cmdline.split('\0').includes(OWN_MAIN);
+}
+
+/** Reads a pid file; the daemon is running when the pid's command line is an ldir process ({@link isLdirCommandLine}). */
 export function readPidState(path: string, procRoot = '/proc'): PidState {
   let text: string;
   try {
@@ -26,7 +38,7 @@ export function readPidState(path: string, procRoot = '/proc'): PidState {
   if (!Number.isInteger(pid) || pid <= 0) return { state: 'stale', pid: undefined };
   try {
     const cmdline = readFileSync(join(procRoot, String(pid), 'cmdline'), 'utf8');
-    if (/ldir/.test(cmdline)) return { state: 'running', pid };
+    if (isLdirCommandLine(cmdline)) return { state: 'running', pid };
   } catch {
     // no such process
   }
