@@ -116,7 +116,8 @@ export async function startMailFtpServers(): Promise<MailFtpServers> {
     const smtpd = ['smtpd', '-d', '-f', join(dir, 'smtpd.conf')];
     daemons.push(canUnshare()
       ? run('opensmtpd', 'unshare', ['-m', '--propagation', 'private', 'sh', '-c',
-        'mount -t tmpfs -o mode=755 ldir-run /run && mount -t tmpfs -o mode=711 ldir-spool /var/spool/smtpd && exec "$@"',
+        // The spool directory may not exist yet (the package's postinst makes it only when it starts the service).
+        'mkdir -p /var/spool/smtpd && mount -t tmpfs -o mode=755 ldir-run /run && mount -t tmpfs -o mode=711 ldir-spool /var/spool/smtpd && exec "$@"',
         'sh', ...smtpd], dir)
       : run('opensmtpd', smtpd[0] as string, smtpd.slice(1), dir));
 
