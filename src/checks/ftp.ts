@@ -4,7 +4,7 @@
 // it has no AbortSignal, but `close()` rejects the task in flight at once, which is what the signal is mapped to.
 import { hostname } from 'node:os';
 import { Writable } from 'node:stream';
-import { Client } from 'basic-ftp';
+// basic-ftp loads on the first ftp check (start-up time of directors that have none).
 import { fail, guardCheck, pass, reasonOf, receivePattern, type CheckVerdict } from './guard';
 import type { CheckJob, Checker } from './types';
 
@@ -51,6 +51,8 @@ async function ftpDialogue(job: CheckJob, signal: AbortSignal): Promise<CheckVer
   const path = job.request.replace(/^\/+/, '');
   if (path === '') return fail('no file to retrieve (request is empty)');
   const pattern = receivePattern(job.receive);
+  const { Client } = await import('basic-ftp');
+  if (signal.aborted) return fail('timeout');
   const client = new Client(Math.max(1, job.negotiateTimeoutMs));
   const onAbort = (): void => client.close();
   signal.addEventListener('abort', onAbort, { once: true });

@@ -1,7 +1,7 @@
 // LDAP/LDAPS negotiate check (ldirectord check_ldap): bind, base-scope search of the request DN, one entry whose DN matches.
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
-import { Client } from 'ldapts';
+// ldapts loads on the first ldap/ldaps check (start-up time of directors that have none).
 import { fail, guardCheck, pass, reasonOf, receivePattern, type CheckVerdict } from './guard';
 import type { CheckJob, Checker } from './types';
 
@@ -26,6 +26,8 @@ function tlsOptions(job: CheckJob): ConnectionOptions {
 }
 
 async function ldapBody(job: CheckJob, signal: AbortSignal): Promise<CheckVerdict> {
+  const { Client } = await import('ldapts');
+  if (signal.aborted) return fail('timeout');
   const secure = job.service === 'ldaps';
   const sockets: Socket[] = [];
   const destroyAll = (): void => {
