@@ -9,8 +9,13 @@
 #
 # See README.md ("Docker") and docs/operations.md.
 
+# The Node 20 base of both stages: the official image unless --build-arg NODE_IMAGE=... names another Debian bookworm
+# image with Node 20, npm and Node's headers in /usr/local (test/docker/build-node-base.sh makes one when Docker Hub
+# cannot be reached).
+ARG NODE_IMAGE=node:20-bookworm-slim
+
 # ---- build: compiler toolchain for the native addon, TypeScript compile, production dependencies ------------------
-FROM node:20-bookworm-slim AS build
+FROM ${NODE_IMAGE} AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends g++ make python3 \
  && rm -rf /var/lib/apt/lists/*
@@ -30,7 +35,7 @@ RUN printf '{ "extends": "./tsconfig.json", "include": ["src/**/*.ts"] }\n' > ts
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 # ---- runtime: Node 20 and ipvsadm, no compiler ------------------------------------------------------------------
-FROM node:20-bookworm-slim
+FROM ${NODE_IMAGE}
 # ipvsadm: the fallback backend when netlink is not usable, and for operators (docker exec ldir ipvsadm -Ln).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ipvsadm \

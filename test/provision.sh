@@ -6,6 +6,10 @@ set -u
 # Check tier: real protocol servers the checkers are tested against, run by the tests on loopback only.
 packages=(ldirectord util-linux openssl dnsmasq opensmtpd dovecot-imapd dovecot-pop3d vsftpd slapd ldap-utils
   mariadb-server postgresql freeradius)
+# Docker tier: an engine (docker.io, only where there is no Docker at all: it conflicts with docker-ce; the test starts
+# dockerd itself), and debootstrap for the substitute base image when Docker Hub cannot be reached.
+command -v dockerd >/dev/null 2>&1 || command -v docker >/dev/null 2>&1 || packages+=(docker.io)
+packages+=(debootstrap)
 need=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
