@@ -15,6 +15,7 @@ export const DEFAULT_REQUEST_TIMEOUTS: { readonly [T in RequestType]: number } =
   undrain: 10_000,
   reload: 60_000,
   stop: 120_000,
+  role: 30_000,
 };
 
 /** Options of {@link sendControlRequest}. */

@@ -77,6 +77,8 @@ export async function runPing(options: PingOptions, io: CliIo): Promise<number> 
     return report(PingExit.UNHEALTHY, { state: 'unhealthy', reason, pid: ping.pid, ping }, `ldir for ${ping.configFile} (pid ${ping.pid}): ${reason}`, true);
   }
   const sync = ping.lastSyncOk === null ? 'no kernel sync yet' : 'last kernel sync ok';
+  // The OCF agent's monitor reads ", role master" (promoted) from this line.
+  const role = ping.role !== undefined && ping.role !== 'none' ? `, role ${ping.role}` : '';
   return report(PingExit.HEALTHY, { state: 'running', pid: ping.pid, ping },
-    `ldir for ${ping.configFile} is running with pid: ${ping.pid}, up ${ping.uptimeSeconds} s, ${sync}`, false);
+    `ldir for ${ping.configFile} is running with pid: ${ping.pid}, up ${ping.uptimeSeconds} s, ${sync}${role}`, false);
 }

@@ -32,6 +32,10 @@ export const USAGE = `Usage:
                                           kernel sync ok, 1 dead with a stale pid file, 3 stopped, 4 no answer or sync failed)
   ldir [--json] [CONFIG] drain|undrain VIRTUAL REAL
                                           take a real out of rotation by hand (weight 0) or put it back
+  ldir [--json] [--timeout=SECONDS] [CONFIG] promote|demote
+                                          sync role of a director pair: master sends its connection table through
+                                          the kernel's sync daemon, backup receives it (0 done, 1 the kernel refused
+                                          the sync daemon, 3 stopped); the config is not read
   ldir --help | --version
 
 CONFIG is looked up as /etc/ha.d/CONFIG, /etc/ha.d/conf/CONFIG, then as a path; default ldirectord.cf.
@@ -165,7 +169,17 @@ async function ldirectordStyle(args: string[], io: CliIo): Promise<number> {
       ...directoriesFromEnv(),
     }, io);
   }
-  if (timeout !== undefined) return usageError(io, '--timeout is an option of ping only');
+  if (action === 'promote' || action === 'demote') {
+    const seconds = timeout === undefined ? undefined : Number(timeout);
+    if (seconds !== undefined && !(Number.isFinite(seconds) && seconds > 0 && seconds <= 3600)) return usageError(io, '--timeout must be a number of seconds (0 < s <= 3600)');
+    const { runRoleCommand } = await import('./role-command');
+    const socketDirectory = directoriesFromEnv().socketDirectory;
+    return runRoleCommand({
+      action, json, ...(config !== undefined ? { config } : {}), ...(seconds !== undefined ? { timeoutMs: Math.round(seconds * 1000) } : {}),
+      ...(socketDirectory !== undefined ? { socketDirectory } : {}),
+    }, io);
+  }
+  if (timeout !== undefined) return usageError(io, '--timeout is an option of ping, promote and demote only');
   const { LDIRECTORD_ACTIONS, runLdirectordAction } = await import('./ldirectord-actions');
   if (!(LDIRECTORD_ACTIONS as readonly string[]).includes(action)) return usageError(io, `unknown action: ${action}`);
   return runLdirectordAction({

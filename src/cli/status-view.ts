@@ -1,5 +1,5 @@
 // Renders the daemon's StatusReport for `ldir status`: a table for people (80 columns) or JSON for programs.
-import type { CheckOutcome, EventRecord, RealStatus, StatusReport, VirtualStatus } from '../daemon/protocol';
+import type { CheckOutcome, EventRecord, RealStatus, StateSyncStatus, StatusReport, VirtualStatus } from '../daemon/protocol';
 
 /** Options of {@link renderStatus}. */
 export interface StatusViewOptions {
@@ -107,6 +107,29 @@ function virtualBlock(v: VirtualStatus, now: string, width: number): string[] {
   return lines;
 }
 
+const ROLE_SOURCE: Readonly<Record<StateSyncStatus['roleSource'], string>> = {
+  config: 'syncrole', adopted: 'taken over from the kernel', command: 'promote/demote',
+};
+
+/**
+ * The connection sync line: the role, where it came from and for how long, and what the kernel runs. Undefined for a
+ * director that has neither sync configured nor a role (nothing to say, and the view stays as it was before sync).
+ */
+export function syncLine(s: StateSyncStatus | undefined, now: string): string | undefined {
+  if (!s || (!s.configured && s.role === 'none')) return undefined;
+  const since = s.since === null ? undefined : between(s.since, now);
+  const role = `sync: role ${s.role}${since === undefined ? '' : ` for ${formatDuration(since)}`} (${ROLE_SOURCE[s.roleSource]})`;
+  if (!s.configured) return `${role}; no sync daemon (syncinterface not configured)`;
+  const running = s.daemons.filter((d) => d.running).map((d) => {
+    const group = d.group === null ? '' : `, ${d.group.includes(':') ? `[${clean(d.group)}]` : clean(d.group)}:${d.port ?? '?'}`;
+    return `${d.state} on ${clean(d.interface ?? '?')} id ${d.syncId ?? '?'}${group}${d.matches ? '' : ' (NOT as configured)'}`;
+  });
+  const missing = s.daemons.filter((d) => d.wanted && !d.running).map((d) => `${d.state} NOT running`);
+  const kernel = [...running, ...missing].join(', ') || (s.checkedAt === null ? 'not looked at yet' : 'none');
+  const error = !s.ok && s.lastError ? ` (${clean(s.lastError.message)})` : '';
+  return `${role}; kernel sync daemon: ${kernel}${error}`;
+}
+
 /**
  * Renders a status report for people: the daemon in two lines, then one block per virtual service with one row per
  * real server (address:port, forwarding, health, weight configured/kernel, time in state, flags, last check). Fits
@@ -126,6 +149,8 @@ export function renderStatus(report: StatusReport, options: StatusViewOptions = 
       + (d.kernelOps ? `; ${d.kernelOps.applied} ops applied, ${d.kernelOps.failed} refused, ${d.kernelOps.driftRepairs} repairs` : ''), width),
     fit(eventText('last reload', d.lastReload, now), width),
   ];
+  const sync = syncLine(d.stateSync, now);
+  if (sync !== undefined) lines.push(fit(sync, width));
   if (report.virtualServices.length === 0) {
     lines.push('', 'no virtual services');
   } else {

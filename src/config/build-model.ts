@@ -5,6 +5,7 @@ import type {
 import { DAEMON_STATES } from '../model';
 import { DEFAULTS, serviceForPort } from './defaults';
 import { alertExtras, buildAlertThrottle, checkAlertDrafts } from './directives-alerts';
+import { buildStateSync } from './directives-sync';
 import { buildSysctlSettings } from './directives-sysctl';
 import type { DiagnosticSink } from './diagnostics';
 import type { Drafts } from './read-directives';
@@ -270,7 +271,7 @@ async function globalFallbackTable(g: GlobalDraft, ctx: BuildContext): Promise<M
 }
 
 /** Global settings with defaults applied. */
-function globalSettings(g: GlobalDraft, sysctl: GlobalSettings['sysctl']): GlobalSettings {
+function globalSettings(g: GlobalDraft, sysctl: GlobalSettings['sysctl'], stateSync: GlobalSettings['stateSync']): GlobalSettings {
   return {
     autoreload: g.autoreload ?? DEFAULTS.autoreload,
     ...(g.callback !== undefined ? { callback: g.callback } : {}),
@@ -284,6 +285,7 @@ function globalSettings(g: GlobalDraft, sysctl: GlobalSettings['sysctl']): Globa
     alerting: buildAlertThrottle(g),
     metrics: g.metrics === undefined ? { ...DEFAULTS.metrics } : g.metrics,
     drain: { enabled: g.drain ?? DEFAULTS.drain, timeout: g.draintimeout ?? DEFAULTS.drainTimeout },
+    stateSync,
   };
 }
 
@@ -326,6 +328,7 @@ export async function buildModel(drafts: Drafts, ctx: BuildContext): Promise<Con
     services.push(vs);
   }
   const sysctl = buildSysctlSettings(g, ctx.sink);
+  const stateSync = buildStateSync(g, ctx.sink);
   if (ctx.sink.hasErrors()) return undefined;
-  return deepFreeze({ file: ctx.file, format: ctx.format, globals: globalSettings(g, sysctl), virtualServices: services });
+  return deepFreeze({ file: ctx.file, format: ctx.format, globals: globalSettings(g, sysctl, stateSync), virtualServices: services });
 }

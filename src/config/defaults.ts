@@ -35,6 +35,10 @@ export const DEFAULTS = {
   drain: true,
   /** ldir extension: seconds a drain may last. */
   drainTimeout: 30,
+  /** ldir extension: sync id of the connection sync daemon (the kernel's and ipvsadm's default). */
+  syncId: 0,
+  /** ldir extension: role at start once `syncinterface` is given: receive until promoted. */
+  syncRole: 'backup',
 } as const;
 
 const PORT_SERVICES: ReadonlyArray<readonly [number, CheckService]> = [

@@ -5,6 +5,7 @@ import { accept, SHARED_DIRECTIVES, type DirectiveHandler } from './directives-s
 import { parseFallbackLine } from './fallback-line';
 import { METRICS_DIRECTIVES } from './directives-metrics';
 import { DRAIN_DIRECTIVES } from './directives-drain';
+import { SYNC_DIRECTIVES } from './directives-sync';
 import { SYSCTL_DIRECTIVES } from './directives-sysctl';
 import type { GlobalDraft } from './settings';
 
@@ -32,6 +33,7 @@ export const GLOBAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<GlobalD
   ...ALERT_GLOBAL_DIRECTIVES,
   ...METRICS_DIRECTIVES,
   ...DRAIN_DIRECTIVES,
+  ...SYNC_DIRECTIVES,
   checkinterval: (d, g, ctx) => {
     const v = accept(d, readInteger(d, 'checkinterval', true), ctx);
     if (v !== undefined) g.checkinterval = v;

@@ -1,5 +1,7 @@
 // Mutable settings collected while reading directives; normalize turns them into the immutable model.
-import type { CheckService, CheckType, DaemonState, HttpMethod, MetricsEndpoint, SmtpTls, SourcePos, VirtualProtocol } from '../model';
+import type {
+  CheckService, CheckType, DaemonState, HttpMethod, MetricsEndpoint, SmtpTls, SourcePos, SyncStartRole, VirtualProtocol,
+} from '../model';
 import type { FallbackLine } from './fallback-line';
 import type { RealLine } from './real-line';
 import type { VirtualAddress } from './virtual-address';
@@ -60,6 +62,25 @@ export interface GlobalDraft extends SharedSettings {
   drain?: boolean;
   /** `draintimeout=SECONDS` (ldir extension). */
   draintimeout?: number;
+  /** The `sync*` directives (ldir extension, directives-sync.ts). */
+  sync?: SyncDraft;
+}
+
+/** A directive value with where it was written. */
+export interface Placed<T> {
+  readonly value: T;
+  readonly pos: SourcePos;
+}
+
+/** The `sync*` directives as read, each with its position (cross-directive checks report at the right line). */
+export interface SyncDraft {
+  interface?: Placed<string>;
+  id?: Placed<number>;
+  group?: Placed<string>;
+  port?: Placed<number>;
+  maxlen?: Placed<number>;
+  ttl?: Placed<number>;
+  role?: Placed<SyncStartRole>;
 }
 
 /** A checked IPVS tunable with where it was written. */

@@ -8,8 +8,9 @@ import type { Logger } from '../log';
 import { LINGER_MS, serveConnection, type ConnectionContext, type ConnectionHandle } from './control-connection';
 import {
   encodeMessage, errorResponse, MAX_SOCKET_PATH_BYTES, okResponse, parseRequest, toWireDiagnostic,
-  type ControlRequest, type ControlResponse, type DrainResult, type PingResult, type StatusReport,
+  type ControlRequest, type ControlResponse, type DrainResult, type PingResult, type RoleResult, type StatusReport,
 } from './protocol';
+import type { SyncRole } from '../model';
 
 /** What a reload did: applied (with its warnings), or refused with the diagnostics (the old config stays in force). */
 export type ReloadOutcome =
@@ -33,6 +34,8 @@ export interface ControlHandlers {
   /** Shuts down (cleanup included); resolves when done. Must not await `ControlServer.close()` (use `afterStop`). */
   stop(): Promise<void>;
   ping(): PingResult | Promise<PingResult>;
+  /** Sets the director's sync role (`ldir promote|demote`); resolves once the kernel's sync daemons were handled. */
+  role(role: SyncRole): Promise<RoleResult>;
 }
 
 /** Options of {@link startControlServer}. */
@@ -150,7 +153,7 @@ function responseForError(id: ControlRequest['id'], err: unknown): ControlRespon
 /**
  * Starts the control server on `options.path`. A socket file left by a dead daemon (connect gives ECONNREFUSED) is
  * removed; when a live daemon answers there, throws `LDIR_ERR_CONTROL_IN_USE`; a path that exists and is not a socket
- * is never removed (`LDIR_ERR_CONTROL_FAILED`). Mutating requests (reload, drain, undrain, stop) run one at a time in
+ * is never removed (`LDIR_ERR_CONTROL_FAILED`). Mutating requests (reload, drain, undrain, role, stop) run one at a time in
  * arrival order; status and ping run at once.
  */
 export async function startControlServer(options: ControlServerOptions): Promise<ControlServer> {
@@ -207,6 +210,7 @@ export async function startControlServer(options: ControlServerOptions): Promise
       });
       case 'drain': return serialized(async () => okResponse(id, 'drain', await handlers.drain(request.virtual, request.real)));
       case 'undrain': return serialized(async () => okResponse(id, 'undrain', await handlers.undrain(request.virtual, request.real)));
+      case 'role': return serialized(async () => okResponse(id, 'role', await handlers.role(request.role)));
       case 'stop': return serialized(async () => {
         await handlers.stop();
         return okResponse(id, 'stop', { stopped: true });

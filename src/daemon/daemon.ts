@@ -17,15 +17,15 @@ import { ErrorCodes, isLdirError, LdirError } from '../errors';
 import { selectBackend, type BackendChoice, type BackendFactories } from '../ipvs/select';
 import type { IpvsBackend } from '../ipvs/types';
 import type { Logger } from '../log';
-import type { Config, DaemonState } from '../model';
+import type { Config, DaemonState, SyncRole } from '../model';
 import { claimPidFile, pidFilePath, releasePidFile } from '../system/pid-file';
 import { setupSysctls } from '../system/sysctl';
 import { procSysStore, type SysctlStore } from '../system/sysctl-store';
 import { ConfigWatcher } from './config-watcher';
 import { ExecuteInstances, type InstanceRun } from './execute-instances';
 import { startControlServer, type ControlServer, type ReloadOutcome } from './control-server';
-import { controlSocketPath, type DrainResult, type PingResult, type StatusReport } from './protocol';
-import { buildStatusReport } from './status-report';
+import { controlSocketPath, type DrainResult, type PingResult, type RoleResult, type StatusReport } from './protocol';
+import { buildStatusReport, stateSyncStatus } from './status-report';
 
 /** Options of {@link Daemon.start}. */
 export interface DaemonOptions {
@@ -217,6 +217,7 @@ export class Daemon {
             await this.stopCore();
           },
           ping: () => this.ping(),
+          role: (role) => this.setRole(role),
         },
         afterStop: () => {
           void this.stop();
@@ -345,6 +346,12 @@ export class Daemon {
     return this.engine.undrain(virtual, real);
   }
 
+  /** Sets the director's sync role: the kernel's sync daemons follow at once (`ldir promote|demote`). */
+  async setRole(role: SyncRole): Promise<RoleResult> {
+    const change = await this.engine.setSyncRole(role);
+    return { role, previous: change.previous, changed: change.changed, stateSync: stateSyncStatus(change.stateSync) };
+  }
+
   /** What `ldir status` shows. */
   status(): StatusReport {
     return buildStatusReport({
@@ -354,10 +361,12 @@ export class Daemon {
 
   /** Cheap liveness for the OCF monitor. */
   ping(): PingResult {
-    const last = this.engine.snapshot().lastSync;
+    const snapshot = this.engine.snapshot();
+    const last = snapshot.lastSync;
     return {
       pid: this.pid, configFile: this.options.configPath, startedAt: new Date(this.startedAt).toISOString(),
       uptimeSeconds: Math.round((this.clock.now() - this.startedAt) / 1000), lastSyncOk: last ? last.ok : null,
+      ...(snapshot.stateSync ? { role: snapshot.stateSync.role } : {}),
     };
   }
 

@@ -49,6 +49,7 @@ export function launchDaemon(options: LaunchOptions): Promise<StartReport> {
       child.unref();
       resolve(report);
     };
+    // The OCF agent (conf/ocf/ldir) reads "the daemon (pid N) did not report ready" to wait on for that daemon.
     const timer = setTimeout(() => finish({
       ready: false, code: 'LDIR_ERR_DAEMON_START_FAILED', exitCode: 1,
       message: `the daemon (pid ${child.pid ?? '?'}) did not report ready within ${options.readyTimeoutMs ?? 60_000} ms`,

@@ -1,7 +1,8 @@
 // Validators of the control protocol's messages: strict for requests, tolerant of extra members in responses.
 import type {
   CheckOutcome, ControlRequest, DaemonStatus, DrainResult, EventRecord, FallbackStatus, PingResult, RealStatus, ReloadResult,
-  RequestId, RequestType, ResultMap, StatusReport, StopResult, VirtualStatus, WireDiagnostic, WireError,
+  RequestId, RequestType, ResultMap, RoleResult, StateSyncStatus, StatusReport, StopResult, SyncDaemonStatus, VirtualStatus,
+  WireDiagnostic, WireError,
 } from './protocol';
 import {
   arrayOf, bool, int, isoTime, literal, nonNegative, nullable, object, optional, SchemaError, str, type Check,
@@ -20,7 +21,7 @@ export const idSchema: Check<RequestId> = (value, path) => {
 };
 
 /** The request type member. */
-export const requestTypeSchema: Check<RequestType> = literal('status', 'reload', 'drain', 'undrain', 'stop', 'ping');
+export const requestTypeSchema: Check<RequestType> = literal('status', 'reload', 'drain', 'undrain', 'stop', 'ping', 'role');
 
 function simpleRequest<T extends 'status' | 'reload' | 'stop' | 'ping'>(type: T): Check<ControlRequest> {
   return object({ v: int(), id: idSchema, type: literal(type) }, true);
@@ -38,6 +39,7 @@ export const requestSchemas: { readonly [T in RequestType]: Check<ControlRequest
   ping: simpleRequest('ping'),
   drain: targetRequest('drain'),
   undrain: targetRequest('undrain'),
+  role: object({ v: int(), id: idSchema, type: literal('role'), role: literal('master', 'backup') }, true),
 };
 
 const eventRecord: Check<EventRecord> = object({ at: isoTime, ok: bool, message: optional(str({ max: 65536 })) }, false);
@@ -59,11 +61,26 @@ const virtualStatus: Check<VirtualStatus> = object({
   realsUp: int({ min: 0 }), realsTotal: int({ min: 0 }), reals: arrayOf(realStatus),
 }, false);
 
+const syncDaemonStatus: Check<SyncDaemonStatus> = object({
+  state: literal('master', 'backup'), wanted: bool, running: bool, matches: bool, interface: nullable(str({ min: 1, max: 16 })),
+  syncId: nullable(int({ min: 0, max: 0xffffffff })), group: nullable(str({ min: 1, max: 64 })), port: nullable(PORT),
+  ttl: nullable(int({ min: 0, max: 255 })), maxLength: nullable(int({ min: 0, max: 65535 })),
+}, false);
+
+/** The connection sync part of a status report (and of a `role` answer). */
+export const stateSyncStatusSchema: Check<StateSyncStatus> = object({
+  configured: bool, role: literal('none', 'master', 'backup'), roleSource: literal('config', 'adopted', 'command'),
+  since: nullable(isoTime), ok: bool, checkedAt: nullable(isoTime),
+  lastError: nullable(object({ at: isoTime, message: str({ max: 65536 }), errno: nullable(str({ max: 64 })) }, false)),
+  daemons: arrayOf(syncDaemonStatus),
+}, false);
+
 const daemonStatus: Check<DaemonStatus> = object({
   pid: int({ min: 1 }), configFile: str({ max: 4096 }), startedAt: isoTime,
   backend: object({ name: str({ min: 1, max: 32 }), inMemory: bool }, false),
   lastSync: nullable(eventRecord), lastReload: nullable(eventRecord),
   kernelOps: optional(object({ syncs: int({ min: 0 }), applied: int({ min: 0 }), failed: int({ min: 0 }), driftRepairs: int({ min: 0 }) }, false)),
+  stateSync: optional(stateSyncStatusSchema),
 }, false);
 
 /** A status report (tolerates members added by newer daemons). */
@@ -84,6 +101,11 @@ export const wireErrorSchema: Check<WireError> = object({
 
 const pingResult: Check<PingResult> = object({
   pid: int({ min: 1 }), configFile: str({ max: 4096 }), startedAt: isoTime, uptimeSeconds: nonNegative, lastSyncOk: nullable(bool),
+  role: optional(literal('none', 'master', 'backup')),
+}, false);
+
+const roleResult: Check<RoleResult> = object({
+  role: literal('master', 'backup'), previous: literal('none', 'master', 'backup'), changed: bool, stateSync: stateSyncStatusSchema,
 }, false);
 
 const reloadResult: Check<ReloadResult> = object({ file: str({ max: 4096 }), diagnostics: arrayOf(wireDiagnosticSchema) }, false);
@@ -103,6 +125,7 @@ export const resultSchemas: { readonly [T in RequestType]: Check<ResultMap[T]> }
   undrain: drainResult,
   stop: stopResult,
   ping: pingResult,
+  role: roleResult,
 };
 
 /** The members every response has. */

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import type { Diagnostic } from '../config/diagnostics';
 import { ErrorCodes, type ErrorCode } from '../errors';
-import type { AddressFamily, ForwardMethod, VirtualProtocol } from '../model';
+import type { AddressFamily, ForwardMethod, SyncRole, SyncStartRole, VirtualProtocol } from '../model';
 import { requestSchemas, requestTypeSchema, resultSchemas, responseEnvelopeSchema, idSchema, wireErrorSchema } from './protocol-schema';
 import { SchemaError } from './validate';
 
@@ -122,6 +122,46 @@ export interface DaemonStatus {
   readonly lastReload: EventRecord | null;
   /** Kernel work since the start: sync passes, operations applied and refused, repairs of outside changes. */
   readonly kernelOps?: KernelOpsCounters;
+  /** Connection sync: the director's role and the kernel's sync daemons (absent from daemons before issue 7). */
+  readonly stateSync?: StateSyncStatus;
+}
+
+/** One state of the kernel's connection sync daemon. */
+export interface SyncDaemonStatus {
+  readonly state: 'master' | 'backup';
+  /** ldir wants it running (the state of the director's role, sync configured). */
+  readonly wanted: boolean;
+  /** The kernel runs it (at the last look). */
+  readonly running: boolean;
+  /** It runs as configured, or (not wanted) does not run. */
+  readonly matches: boolean;
+  /** As the kernel reports it; null when it does not run. */
+  readonly interface: string | null;
+  readonly syncId: number | null;
+  readonly group: string | null;
+  readonly port: number | null;
+  readonly ttl: number | null;
+  readonly maxLength: number | null;
+}
+
+/** The director's sync role and the kernel's connection sync daemons. */
+export interface StateSyncStatus {
+  /** `syncinterface` is configured (without it no sync daemon is touched; the role is still kept). */
+  readonly configured: boolean;
+  /** `master` sends the connection table, `backup` receives it; `none` runs no sync daemon. */
+  readonly role: SyncStartRole;
+  /** Where the role came from: `config` (syncrole), `adopted` (a daemon found running at start), `command` (promote/demote). */
+  readonly roleSource: 'config' | 'adopted' | 'command';
+  /** ISO 8601 time since which the role holds; null before any role. */
+  readonly since: string | null;
+  /** The kernel runs what the role asks for. */
+  readonly ok: boolean;
+  /** ISO 8601 time of the last look at the kernel's sync daemons; null before the first. */
+  readonly checkedAt: string | null;
+  /** The last refusal, until the kernel runs what ldir wants again. */
+  readonly lastError: { readonly at: string; readonly message: string; readonly errno: string | null } | null;
+  /** Both states once sync is configured (or a daemon ldir manages was seen). */
+  readonly daemons: readonly SyncDaemonStatus[];
 }
 
 /** What `ldir status` shows: plain JSON, no secrets. */
@@ -153,6 +193,8 @@ export interface PingResult {
   readonly uptimeSeconds: number;
   /** Whether the last kernel sync succeeded; null before the first sync. */
   readonly lastSyncOk: boolean | null;
+  /** The director's sync role (OCF monitor: master = promoted); absent from daemons before issue 7. */
+  readonly role?: SyncStartRole;
 }
 
 /** Answer to a successful `reload`: the file now in force and its warnings. */
@@ -171,6 +213,15 @@ export interface DrainResult {
   readonly changed: boolean;
 }
 
+/** Answer to `role` (`ldir promote|demote`), once the kernel's sync daemons were brought in line (or refused). */
+export interface RoleResult {
+  readonly role: SyncRole;
+  readonly previous: SyncStartRole;
+  /** False when the director already had this role. */
+  readonly changed: boolean;
+  readonly stateSync: StateSyncStatus;
+}
+
 /** Answer to `stop`, sent once shutdown cleanup has finished. */
 export interface StopResult {
   readonly stopped: true;
@@ -184,12 +235,13 @@ export interface ResultMap {
   undrain: DrainResult;
   stop: StopResult;
   ping: PingResult;
+  role: RoleResult;
 }
 
 // ---------------------------------------------------------------------------------------------------- messages
 
 /** Every request type. */
-export const REQUEST_TYPES = ['status', 'reload', 'drain', 'undrain', 'stop', 'ping'] as const;
+export const REQUEST_TYPES = ['status', 'reload', 'drain', 'undrain', 'stop', 'ping', 'role'] as const;
 /** One of {@link REQUEST_TYPES}. */
 export type RequestType = (typeof REQUEST_TYPES)[number];
 
@@ -199,7 +251,8 @@ export type RequestId = string | number;
 /** What a request asks, without the envelope. */
 export type RequestBody =
   | { readonly type: 'status' | 'reload' | 'stop' | 'ping' }
-  | { readonly type: 'drain' | 'undrain'; readonly virtual: string; readonly real: string };
+  | { readonly type: 'drain' | 'undrain'; readonly virtual: string; readonly real: string }
+  | { readonly type: 'role'; readonly role: SyncRole };
 
 /** A request line: `{"v":1,"id":"c1","type":"drain","virtual":"tcp:192.0.2.1:80","real":"10.0.0.1:80"}`. */
 export type ControlRequest = RequestBody & { readonly v: number; readonly id: RequestId };

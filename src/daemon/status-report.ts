@@ -1,7 +1,7 @@
 // Builds the `ldir status` report from the engine's snapshot and the check scheduler's state.
 import type { IdentityStatus } from '../checks/scheduler';
-import type { EngineSnapshot } from '../engine/engine-types';
-import type { CheckOutcome, EventRecord, StatusReport } from './protocol';
+import type { EngineSnapshot, StateSyncSnapshot } from '../engine/engine-types';
+import type { CheckOutcome, EventRecord, StateSyncStatus, StatusReport } from './protocol';
 
 /** What the daemon knows about itself for the report. */
 export interface DaemonFacts {
@@ -29,6 +29,20 @@ function lastChecks(checks: readonly IdentityStatus[]): Map<string, CheckOutcome
   return byPair;
 }
 
+/** The wire form of the engine's connection sync snapshot. */
+export function stateSyncStatus(s: StateSyncSnapshot): StateSyncStatus {
+  return {
+    configured: s.configured, role: s.role, roleSource: s.roleSource, since: s.roleSince === null ? null : iso(s.roleSince), ok: s.ok,
+    checkedAt: s.checkedAt === null ? null : iso(s.checkedAt),
+    lastError: s.lastError ? { at: iso(s.lastError.at), message: s.lastError.message, errno: s.lastError.errno ?? null } : null,
+    daemons: s.daemons.map((d) => ({
+      state: d.state, wanted: d.wanted, running: d.running, matches: d.matches, interface: d.kernel?.interface ?? null,
+      syncId: d.kernel?.syncId ?? null, group: d.kernel?.group ?? null, port: d.kernel?.port ?? null, ttl: d.kernel?.ttl ?? null,
+      maxLength: d.kernel?.maxLength ?? null,
+    })),
+  };
+}
+
 /** The {@link StatusReport} for `now` (epoch milliseconds). */
 export function buildStatusReport(facts: DaemonFacts, engine: EngineSnapshot, checks: readonly IdentityStatus[], now: number): StatusReport {
   const outcomes = lastChecks(checks);
@@ -51,6 +65,7 @@ export function buildStatusReport(facts: DaemonFacts, engine: EngineSnapshot, ch
       lastReload: facts.lastReload
         ? { at: iso(facts.lastReload.at), ok: facts.lastReload.ok, ...(facts.lastReload.message !== undefined ? { message: facts.lastReload.message } : {}) }
         : null,
+      ...(engine.stateSync ? { stateSync: stateSyncStatus(engine.stateSync) } : {}),
     },
     virtualServices: engine.virtuals.map((v) => ({
       id: v.id, protocol: v.protocol, family: v.family, address: v.address, port: v.port, fwmark: v.fwmark, scheduler: v.scheduler,

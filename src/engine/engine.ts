@@ -6,7 +6,7 @@ import { ErrorCodes, LdirError } from '../errors';
 import { normalizeDesired, serviceKeyString } from '../ipvs/normalize';
 import type { IpvsOp, ObservedService, ServiceKey } from '../ipvs/types';
 import { silentLogger, type Logger } from '../log';
-import type { Config, VirtualService } from '../model';
+import type { Config, SyncRole, VirtualService } from '../model';
 import { applyPlan } from './apply-plan';
 import { purgeServices } from './cleanstop';
 import { decide, pairKey, type Decision } from './decide';
@@ -15,12 +15,14 @@ import {
 } from './drain';
 import type {
   EngineCounters, EngineEvent, EngineOptions, EngineSnapshot, LastSync, ManualDrainResult, OpKind, ShutdownReport, SyncReport,
+  SyncRoleChange,
 } from './engine-types';
 import { FallbackCommands } from './fallback-command';
 import { indexObserved, type ObservedEntry } from './observed';
 import { describeOp, describeOps } from './op-report';
 import { plan } from './plan';
 import { buildSnapshot, type HealthRecord } from './status';
+import { SyncDaemons } from './sync-daemons';
 import { skippedReport, SyncLoop } from './sync-loop';
 import { configTargets, removedTargets, resolvePair, type ConfigTarget, type ConfigTargets } from './targets';
 
@@ -59,6 +61,7 @@ export class Engine {
   private settled: string | undefined;
   private lastFailed = new Set<string>();
   private readonly loop: SyncLoop;
+  private readonly syncDaemons: SyncDaemons;
   private stopped = false;
   private readonly counters: Mutable<Omit<EngineCounters, 'opsApplied'>> & { opsApplied: Record<OpKind, number> } = {
     syncs: 0, syncErrors: 0, opsApplied: Object.fromEntries(OP_KINDS.map((k) => [k, 0])) as Record<OpKind, number>, opsFailed: 0,
@@ -69,8 +72,9 @@ export class Engine {
     this.log = (options.logger ?? silentLogger()).child({ module: 'engine' });
     this.drainEnabled = options.drainEnabled ?? true;
     this.drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
+    this.syncDaemons = new SyncDaemons({ backend: options.backend, clock: options.clock, ...(options.logger ? { logger: options.logger } : {}), onEvent: (e) => this.emit(e) });
     this.loop = new SyncLoop({
-      clock: options.clock, pass: (reason) => this.pass(reason), coalesceMs: options.coalesceMs ?? 20,
+      clock: options.clock, pass: (reason) => this.passWithSyncDaemons(reason), coalesceMs: options.coalesceMs ?? 20,
       resyncIntervalMs: options.resyncIntervalMs ?? 10_000, drainPollMs: options.drainPollMs ?? 1_000,
       draining: () => this.drainState.entries.size > 0,
       onError: (reason, err) => {
@@ -136,6 +140,7 @@ export class Engine {
     }
     this.config = config;
     this.targets = after;
+    this.syncDaemons.configure(config.globals.stateSync);
     this.log.info({ file: config.file, virtuals: config.virtualServices.length, draining: this.drainState.entries.size }, 'configuration applied');
     return this.sync('config');
   }
@@ -164,8 +169,24 @@ export class Engine {
     return this.loop.run(reason);
   }
 
+  /**
+   * Sets the director's sync role (`ldir promote|demote`) and brings the kernel's sync daemons in line at once,
+   * without waiting for a table pass; the periodic resync keeps them so. Resolves with the outcome (a kernel refusal
+   * is in `stateSync.lastError`, and retried).
+   */
+  async setSyncRole(role: SyncRole): Promise<SyncRoleChange> {
+    if (this.stopped) throw new LdirError(ErrorCodes.DAEMON_START_FAILED, 'ldir is stopping: the sync role cannot change');
+    const previous = this.syncDaemons.setRole(role);
+    await this.syncDaemons.reconcile('role');
+    return { role, previous, changed: previous !== role, stateSync: this.syncDaemons.snapshot() };
+  }
+
   /** Everything `ldir status` and the metrics need. */
   snapshot(): EngineSnapshot {
+    return { ...this.tableSnapshot(), stateSync: this.syncDaemons.snapshot() };
+  }
+
+  private tableSnapshot(): EngineSnapshot {
     const { clock } = this.options;
     return buildSnapshot({
       config: this.config, decision: this.decision, observed: this.observed, listedAt: this.listedAt, health: this.health,
@@ -212,6 +233,7 @@ export class Engine {
       for (const v of this.config?.virtualServices ?? []) if (v.cleanstop) this.commands.retire(v);
     }
     const kept = [...this.managed.values()].filter((m) => !clean || !m.cleanstop).length;
+    await this.syncDaemons.shutdown(clean);
     await this.commands.idle();
     this.log.info({ clean, removed, failed, kept }, 'engine stopped');
     return { clean, removed, failed, kept };
@@ -247,6 +269,17 @@ export class Engine {
       await this.sync('manual');
     }
     return { virtual: pair.virtual.id, real: pair.realKey, changed };
+  }
+
+  /**
+   * A table pass, then, on a configuration or a periodic resync, a look at the sync daemons (health and drain passes
+   * cannot change them; their outcome is their own: see {@link SyncDaemons}).
+   */
+  private async passWithSyncDaemons(reason: string): Promise<SyncReport> {
+    const report = await this.pass(reason);
+    const reasons = reason.split('+');
+    if (report.skipped === undefined && (reasons.includes('config') || reasons.includes('resync'))) await this.syncDaemons.reconcile(reason);
+    return report;
   }
 
   private async pass(reason: string): Promise<SyncReport> {

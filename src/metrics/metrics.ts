@@ -9,6 +9,7 @@ import { EngineSeries, InfoSeries, ReloadSeries } from './engine-series';
 import { seriesFactory } from './factory';
 import { KernelReader, KernelSeries } from './kernel-series';
 import { StateSeries } from './state-series';
+import { SyncSeries } from './sync-series';
 import type { AlertCounters, CreateMetricsOptions, Metrics, MetricsHealth } from './types';
 
 /**
@@ -74,6 +75,7 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
   const series = seriesFactory(registry, refresh);
   const state = new StateSeries(series);
   const engineSeries = new EngineSeries(series);
+  const syncSeries = new SyncSeries(series);
   const checks = new CheckSeries(series, () => sources.checks());
   const kernelSeries = new KernelSeries(series);
   const reloads = new ReloadSeries(series, options.configLoadedAt);
@@ -98,6 +100,7 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
     kernelSeries.refresh(k);
     const pairs = state.refresh(engine.ok ? engine.value : undefined);
     engineSeries.refresh(engine.ok ? engine.value : undefined);
+    syncSeries.refresh(engine.ok ? engine.value : undefined);
     info.refresh(alerts?.ok ? alerts.value : undefined);
     if (statuses.ok) for (const s of statuses.value) for (const m of s.members) pairs.add(pairKey(m.virtualId, m.realKey));
     checks.refresh(statuses.ok ? statuses.value : undefined, engine.ok || statuses.ok ? pairs : undefined);

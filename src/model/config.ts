@@ -1,7 +1,7 @@
 // The normalized, immutable configuration model shared by every module.
 import type { SourcePos } from './source';
 import type {
-  AddressFamily, CheckService, CheckType, DaemonState, ForwardMethod, HttpMethod, SmtpTls, VirtualProtocol,
+  AddressFamily, CheckService, CheckType, DaemonState, ForwardMethod, HttpMethod, SmtpTls, SyncStartRole, VirtualProtocol,
 } from './vocabulary';
 
 /** A real server of a virtual service, after name resolution and range expansion. */
@@ -159,6 +159,8 @@ export interface GlobalSettings {
   readonly metrics: MetricsEndpoint | null;
   /** What happens to reals and virtuals a reload removes (`drain=`, `draintimeout=`; an ldir extension). */
   readonly drain: DrainSettings;
+  /** Connection synchronisation through the kernel's sync daemon (`sync*=`; an ldir extension); null = not configured. */
+  readonly stateSync: StateSyncSettings | null;
 }
 
 /** Where the Prometheus scrape endpoint listens. Default 127.0.0.1:9547: off-host only when configured. */
@@ -200,4 +202,30 @@ export interface DrainSettings {
   readonly enabled: boolean;
   /** `draintimeout=SECONDS` (default 30): longest drain before the entry is deleted anyway. */
   readonly timeout: number;
+}
+
+/**
+ * The kernel's IPVS connection sync daemon as the `sync*` directives configure it (an ldir extension). The master
+ * daemon multicasts the connection table of the active director; backups add what they receive to their own table,
+ * so established connections survive a move of the virtual IP. Fields left undefined take the kernel's defaults.
+ */
+export interface StateSyncSettings {
+  /** `syncinterface`: network interface the sync messages go out and come in on. */
+  readonly interface: string;
+  /** `syncid` 0..255 (default 0): sync id sent by the master; a backup with a non-zero id takes only its own. */
+  readonly syncId: number;
+  /** `syncgroup`: multicast group (canonical form); kernel default 224.0.0.81. */
+  readonly group?: string;
+  /** `syncport`: UDP port of the group; kernel default 8848. */
+  readonly port?: number;
+  /** `syncmaxlen`: largest sync message payload in bytes; kernel default from the interface MTU. */
+  readonly maxLength?: number;
+  /** `syncttl`: multicast TTL of sync messages; kernel default 1. */
+  readonly ttl?: number;
+  /** `syncrole` (default backup): role at start, and when a reload changes this directive. */
+  readonly role: SyncStartRole;
+  /** The global `cleanstop`: yes = the sync daemons stop with ldir; no = they keep running for the next start. */
+  readonly cleanstop: boolean;
+  /** Where `syncinterface` was written. */
+  readonly source: SourcePos;
 }

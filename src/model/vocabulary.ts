@@ -38,3 +38,10 @@ export const DAEMON_STATES: readonly DaemonState[] = ['starting', 'running', 'st
 export type SmtpTls = 'none' | 'may' | 'encrypt' | 'verify';
 /** Every `smtptls` value: none = plain text, may = STARTTLS when offered, encrypt = STARTTLS required, verify = required and verified. */
 export const SMTP_TLS_MODES: readonly SmtpTls[] = ['none', 'may', 'encrypt', 'verify'];
+
+/** A director's part in connection synchronisation: the master sends its connection table, a backup receives it. */
+export type SyncRole = 'master' | 'backup';
+/** The role `syncrole` gives at start: a {@link SyncRole}, or none (no sync daemon until `ldir promote|demote`). */
+export type SyncStartRole = SyncRole | 'none';
+/** Every `syncrole` value. */
+export const SYNC_START_ROLES: readonly SyncStartRole[] = ['none', 'master', 'backup'];

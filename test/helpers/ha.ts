@@ -8,8 +8,16 @@ import { pidFilePath, readPidState } from '../../src/system/pid-file';
 
 /** Root of the checkout (compiled tests live in dist/test/helpers). */
 export const REPO = path.resolve(__dirname, '../../..');
-/** The compiled `ldir` entry point. */
-export const LDIR_MAIN = path.join(REPO, 'dist/src/main.js');
+/**
+ * The compiled `ldir` entry point of the build these tests belong to (dist/src/main.js, or the same file of another
+ * `--outDir`). The agent and the init script run it directly, so it is made executable (tsc does not).
+ */
+export const LDIR_MAIN = path.resolve(__dirname, '../../src/main.js');
+try {
+  if ((fs.statSync(LDIR_MAIN).mode & 0o111) === 0) fs.chmodSync(LDIR_MAIN, 0o755);
+} catch {
+  // not built, or a read-only tree: the tests say so when they run it
+}
 /** The OCF resource agent. */
 export const OCF_AGENT = path.join(REPO, 'conf/ocf/ldir');
 /** The LSB init script. */

@@ -166,7 +166,11 @@ export class LdirDirector {
   private readonly started = new Set<number>();
   private readonly logged = new Set<string>();
 
-  constructor(prefix = 'ldir-kernel-') {
+  /**
+   * `options.netns`: run every `ldir` command (and so the daemon it starts) inside that network namespace with
+   * `ip netns exec`, so that the daemon programs that namespace's IPVS.
+   */
+  constructor(prefix = 'ldir-kernel-', private readonly options: { readonly netns?: string } = {}) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
     this.env = { ...process.env, LDIR_RUN_DIR: path.join(this.dir, 'run'), LDIR_SOCKET_DIR: path.join(this.dir, 'sock') };
     fs.mkdirSync(path.join(this.dir, 'run'));
@@ -189,7 +193,9 @@ export class LdirDirector {
   run(args: readonly string[], timeoutMs = 120_000): Promise<LdirRun> {
     const t0 = Date.now();
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [LDIR_MAIN, ...args], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const argv = [process.execPath, LDIR_MAIN, ...args];
+      const [command, ...rest] = this.options.netns ? ['ip', 'netns', 'exec', this.options.netns, ...argv] : argv;
+      const child = spawn(command as string, rest, { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       const timer = setTimeout(() => {

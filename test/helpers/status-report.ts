@@ -1,5 +1,5 @@
 // A small StatusReport covering every flag and column of the status view, for protocol, server and view tests.
-import type { RealStatus, StatusReport } from '../../src/daemon/protocol';
+import type { RealStatus, StateSyncStatus, StatusReport } from '../../src/daemon/protocol';
 
 const NOW = Date.parse('2024-05-01T12:00:00.000Z');
 
@@ -62,5 +62,18 @@ export function sampleReport(): StatusReport {
         ],
       },
     ],
+  };
+}
+
+/** Connection sync of a director in `role` on eth1 with sync id 7: its daemon running as configured, the other stopped. */
+export function sampleStateSync(role: 'master' | 'backup' = 'master', over: Partial<StateSyncStatus> = {}): StateSyncStatus {
+  const running = { interface: 'eth1', syncId: 7, group: '224.0.0.81', port: 8848, ttl: 1, maxLength: 1472 };
+  const stopped = { interface: null, syncId: null, group: null, port: null, ttl: null, maxLength: null };
+  return {
+    configured: true, role, roleSource: 'command', since: ago(300), ok: true, checkedAt: ago(4), lastError: null,
+    daemons: (['master', 'backup'] as const).map((state) => (state === role
+      ? { state, wanted: true, running: true, matches: true, ...running }
+      : { state, wanted: false, running: false, matches: true, ...stopped })),
+    ...over,
   };
 }

@@ -50,8 +50,9 @@ describe('OCF agent conf/ocf/ldir (memory backend)', () => {
     assert.match(xml, /<parameter name="configfile" unique="1" required="0">[\s\S]*?<content type="string" default="\/etc\/ha.d\/ldirectord.cf"\/>/);
     assert.match(xml, /<parameter name="binary" unique="0" required="0">[\s\S]*?<content type="string" default="ldir"\/>/);
     const actions = [...xml.matchAll(/<action name="([^"]+)"/g)].map((m) => m[1]);
-    assert.deepEqual(actions.sort(), ['meta-data', 'monitor', 'reload', 'start', 'stop', 'validate-all']);
-    assert.doesNotMatch(xml, /promote|demote/, 'promote/demote come with the state sync, not advertised before');
+    assert.deepEqual(actions.sort(), ['demote', 'meta-data', 'monitor', 'monitor', 'monitor', 'promote', 'reload', 'start', 'stop', 'validate-all']);
+    assert.match(xml, /<action name="monitor" [^>]*role="Promoted"\/>/, 'a monitor for each role of a promotable clone');
+    assert.match(xml, /<action name="monitor" [^>]*role="Unpromoted"\/>/);
     const missing = toolsMissing();
     if (missing !== undefined && !IN_CI) {
       t.skip(`xmllint validation skipped: ${missing}`);
@@ -142,15 +143,19 @@ describe('OCF agent conf/ocf/ldir (memory backend)', () => {
     }
   });
 
-  test('missing binary: validate-all/start/recurring monitor 5, probe 7, stop 0; unknown actions 3', async () => {
+  test('missing binary: validate-all/start/recurring monitor/promote/demote 5, probe 7, stop 0; unknown actions 3', async () => {
     const p = { configfile: cfg, binary: path.join(box.dir, 'no-such-ldir') };
     assert.equal((await box.agent('validate-all', p)).status, OCF.ERR_INSTALLED);
     assert.equal((await box.agent('start', p)).status, OCF.ERR_INSTALLED);
     assert.equal((await box.agent('monitor', p)).status, OCF.ERR_INSTALLED);
     assert.equal((await box.agent('monitor', p, { OCF_RESKEY_CRM_meta_interval: '0' })).status, OCF.NOT_RUNNING);
     assert.equal((await box.agent('stop', p)).status, OCF.SUCCESS);
-    for (const action of ['promote', 'demote', 'notify', 'migrate_to', 'frobnicate']) {
+    for (const action of ['notify', 'migrate_to', 'frobnicate']) {
       assert.equal((await box.agent(action, params())).status, OCF.ERR_UNIMPLEMENTED, action);
+    }
+    for (const action of ['promote', 'demote']) {
+      assert.equal((await box.agent(action, p)).status, OCF.ERR_INSTALLED, `${action} without the binary`);
+      assert.equal((await box.agent(action, params())).status, OCF.NOT_RUNNING, `${action} of a stopped resource`);
     }
     assert.equal((await box.agent('usage', params())).status, OCF.SUCCESS);
   });

@@ -13,7 +13,7 @@ import { controlSocketPath } from '../../../src/daemon/protocol';
 import { ErrorCodes, LdirError } from '../../../src/errors';
 import { silentLogger } from '../../../src/log';
 import { capture } from '../../helpers/cli-io';
-import { sampleReport } from '../../helpers/status-report';
+import { sampleReport, sampleStateSync } from '../../helpers/status-report';
 
 const FILE = '/etc/ha.d/web.cf';
 let reloadGood = true;
@@ -33,6 +33,7 @@ const HANDLERS: ControlHandlers = {
   },
   undrain: () => ({ virtual: 'tcp:192.0.2.1:80', real: '10.0.0.1:80', changed: false }),
   stop: async () => undefined,
+  role: async (role) => ({ role, previous: 'backup', changed: role === 'master', stateSync: sampleStateSync(role) }),
 };
 
 async function withDaemon(fn: (socketPath: string, directory: string) => Promise<void>): Promise<void> {

@@ -7,7 +7,7 @@ test('global defaults are ldirectord 4.12 code defaults', async () => {
   const c = await loadValid(vs('real=10.0.0.1:80 gate'));
   assert.deepEqual(c.globals, {
     autoreload: false, logfile: '/var/log/ldirectord.log', execute: [], fork: false, supervised: false, readdQuiescent: false,
-    sysctl: { enabled: true, ipvs: [] }, metrics: { host: '127.0.0.1', port: 9547 }, drain: { enabled: true, timeout: 30 },
+    sysctl: { enabled: true, ipvs: [] }, metrics: { host: '127.0.0.1', port: 9547 }, drain: { enabled: true, timeout: 30 }, stateSync: null,
     alerting: { window: 5, interval: 60, flapChanges: 4, flapPeriod: 600 },
   });
 });

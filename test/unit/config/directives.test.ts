@@ -34,7 +34,7 @@ describe('global directives', () => {
     assert.deepEqual(g, {
       autoreload: true, callback: '/usr/local/bin/cb', logfile: '/tmp/ldir.log', execute: ['other.cf', 'third.cf'], fork: true,
       supervised: false, readdQuiescent: true, maintenanceDir: '/tmp/maint', sysctl: { enabled: true, ipvs: [] },
-      metrics: { host: '127.0.0.1', port: 9547 }, drain: { enabled: true, timeout: 30 }, alerting: { window: 5, interval: 60, flapChanges: 4, flapPeriod: 600 },
+      metrics: { host: '127.0.0.1', port: 9547 }, drain: { enabled: true, timeout: 30 }, stateSync: null, alerting: { window: 5, interval: 60, flapChanges: 4, flapPeriod: 600 },
     });
     const v = r.config.virtualServices[0];
     assert.equal(v?.check.checkTimeout, 3);

@@ -12,7 +12,7 @@ import { startControlServer, type ControlHandlers, type ControlServer, type Cont
 import { encodeMessage, MAX_REQUEST_BYTES, type StatusReport } from '../../../src/daemon/protocol';
 import { ErrorCodes, isLdirError, LdirError } from '../../../src/errors';
 import { silentLogger } from '../../../src/log';
-import { sampleReport } from '../../helpers/status-report';
+import { sampleReport, sampleStateSync } from '../../helpers/status-report';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -34,6 +34,7 @@ function handlers(over: Partial<ControlHandlers> = {}): ControlHandlers & { call
     drain: (v, r) => { calls.push(`drain ${v} ${r}`); return { virtual: v, real: r, changed: true }; },
     undrain: (v, r) => { calls.push(`undrain ${v} ${r}`); return { virtual: v, real: r, changed: false }; },
     stop: async () => { calls.push('stop'); },
+    role: async (role) => { calls.push(`role ${role}`); return { role, previous: 'backup', changed: role === 'master', stateSync: sampleStateSync(role) }; },
     ...over,
   };
 }
