@@ -312,11 +312,14 @@ describe('control server: close and timeouts', () => {
     const h = handlers({ status: () => new Promise<StatusReport>(() => undefined) });
     const server = await startControlServer({ path, handlers: h, logger: silentLogger(), closeGraceMs: 50 });
     const pending = sendControlRequest(path, { type: 'status' });
+    // Handled from the start: the request fails while close() is still being awaited, and an unhandled rejection in
+    // that moment would fail the test run.
+    const failed = assert.rejects(pending, (err: unknown) => isLdirError(err, ErrorCodes.CONTROL_FAILED));
     await sleep(20);
     const t0 = Date.now();
     await server.close();
     assert.ok(Date.now() - t0 < 1_000);
-    await assert.rejects(pending, (err: unknown) => isLdirError(err, ErrorCodes.CONTROL_FAILED));
+    await failed;
   });
 
   test('the client gives up after its timeout', async () => {
