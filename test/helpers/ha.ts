@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pidFilePath, readPidState } from '../../src/system/pid-file';
+import { eventually as poll } from './wait';
 
 /** Root of the checkout (compiled tests live in dist/test/helpers). */
 export const REPO = path.resolve(__dirname, '../../..');
@@ -39,7 +40,7 @@ export interface Ran {
   readonly ms: number;
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export { sleep } from './wait';
 
 /**
  * Runs `command args` asynchronously (servers of the test keep running), killed with SIGKILL after `timeoutMs`
@@ -62,16 +63,9 @@ export function run(command: string, args: readonly string[], env: NodeJS.Proces
   });
 }
 
-/** Polls `fn` every `everyMs` until it returns something other than undefined; throws after `ms` with `what`. */
-export async function eventually<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms: number, everyMs = 250, describe?: () => string): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (let i = 0; i < 1_000_000; i++) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() >= deadline) break;
-    await sleep(everyMs);
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}${describe ? `\n${describe()}` : ''}`);
+/** {@link poll} with a 250 ms default step (agent actions are processes: no need to look more often). */
+export function eventually<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms: number, everyMs = 250, describe?: () => string): Promise<T> {
+  return poll(what, fn, ms, everyMs, describe);
 }
 
 /**

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { sendControlRequest } from '../../src/cli/control-client';
 import { controlSocketPath, type StatusReport } from '../../src/daemon/protocol';
 import { pidFilePath, readPidState } from '../../src/system/pid-file';
+import { eventually, sleep } from './wait';
 
 /** Set (to anything) to print the daemons' log files at cleanup (debugging). */
 export const DAEMON_LOG_ENV = 'LDIR_TEST_DAEMON_LOG';
@@ -23,22 +24,7 @@ export interface LdirRun {
   readonly ms: number;
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/**
- * Polls `fn` every `everyMs` until it returns a value other than undefined, at most `ms` milliseconds; throws with
- * `what` (and the last value seen by `describe`, if given) when the time is up.
- */
-export async function eventually<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms: number, everyMs = 100, describe?: () => string): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (let i = 0; i < 100_000; i++) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() >= deadline) break;
-    await sleep(everyMs);
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}${describe ? `\n${describe()}` : ''}`);
-}
+export { eventually, sleep } from './wait';
 
 /** One destination line of `ipvsadm -Ln`. */
 export interface ListedDestination {
@@ -56,20 +42,20 @@ export function ipvsadmList(): string {
   return execFileSync('ipvsadm', ['-Ln'], { encoding: 'utf8', timeout: 30_000 });
 }
 
-/** Parses `ipvsadm -Ln` output. */
-export function parseIpvsadm(text: string): ListedTable {
+/** Parses `ipvsadm -Ln` output (or /proc/net/ip_vs with `address` turning its hex into text). */
+export function parseIpvsadm(text: string, address: (text: string) => string = (t) => t): ListedTable {
   const table: ListedTable = new Map();
   let current: Map<string, ListedDestination> | undefined;
   for (const line of text.split('\n')) {
     const svc = /^(TCP|UDP|SCTP|FWM)\s+(\S+)/.exec(line);
     if (svc) {
       current = new Map();
-      table.set(`${svc[1]} ${svc[2]}`, current);
+      table.set(`${svc[1]} ${address(svc[2] as string)}`, current);
       continue;
     }
     const dest = /^\s+->\s+(\S+)\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+)/.exec(line);
     if (dest && current) {
-      current.set(dest[1] as string, { forward: dest[2] as string, weight: Number(dest[3]), active: Number(dest[4]), inactive: Number(dest[5]) });
+      current.set(address(dest[1] as string), { forward: dest[2] as string, weight: Number(dest[3]), active: Number(dest[4]), inactive: Number(dest[5]) });
     }
   }
   return table;
@@ -93,22 +79,7 @@ function procAddress(text: string): string {
  * is started, so tight polling loops do not take the CPU the daemon's checks need in the emulated VM.
  */
 export function peekTable(): ListedTable {
-  const text = fs.readFileSync('/proc/net/ip_vs', 'utf8');
-  const table: ListedTable = new Map();
-  let current: Map<string, ListedDestination> | undefined;
-  for (const line of text.split('\n')) {
-    const svc = /^(TCP|UDP|SCTP|FWM)\s+(\S+)/.exec(line);
-    if (svc) {
-      current = new Map();
-      table.set(`${svc[1]} ${procAddress(svc[2] as string)}`, current);
-      continue;
-    }
-    const dest = /^\s+->\s+(\S+)\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+)/.exec(line);
-    if (dest && current) {
-      current.set(procAddress(dest[1] as string), { forward: dest[2] as string, weight: Number(dest[3]), active: Number(dest[4]), inactive: Number(dest[5]) });
-    }
-  }
-  return table;
+  return parseIpvsadm(fs.readFileSync('/proc/net/ip_vs', 'utf8'), procAddress);
 }
 
 /** Weights of one service (`TCP 10.0.0.1:80`) by destination; undefined when the service is absent. */
