@@ -1,6 +1,10 @@
 // Test helpers: load configuration text with a fake resolver and fake file probes (no DNS, no file system).
 import type { Config, VirtualService } from '../../src/model';
-import type { Diagnostic } from '../../src/config/diagnostics';
+import assert from 'node:assert/strict';
+import { writeCf } from '../../src/config/cf-writer';
+import { sameMeaning } from '../../src/config/compare';
+import { formatDiagnostic, type Diagnostic } from '../../src/config/diagnostics';
+import { writeYaml } from '../../src/config/yaml-writer';
 import { loadConfigText, type FileProbes, type LoadResult } from '../../src/config/load';
 import { canonicalAddress, parseServices, portFromTable, type Resolver } from '../../src/config/resolver';
 import { isIP } from 'node:net';
@@ -99,4 +103,34 @@ export async function onlyVirtual(text: string): Promise<VirtualService> {
 /** Wraps body lines (without indentation) in `virtual=192.0.2.1:80`. */
 export function vs(...body: string[]): string {
   return `virtual=192.0.2.1:80\n${body.map((l) => `\t${l}`).join('\n')}\n`;
+}
+
+/** What {@link convertRoundTrip} went through. */
+export interface RoundTrip {
+  /** The YAML written from the ldirectord.cf text. */
+  readonly yaml: string;
+  /** The ldirectord.cf written from that YAML. */
+  readonly cf: string;
+  /** The model of `cf`. */
+  readonly config: Config;
+  /** The YAML written again from `cf` (equal to `yaml` when conversion is a fixpoint). */
+  readonly yamlAgain: string;
+}
+
+/**
+ * ldirectord.cf text → YAML → ldirectord.cf through the writers of `ldir convert`, asserting that every step loads
+ * without errors and means the same as the original text.
+ */
+export async function convertRoundTrip(cfText: string, yamlFile = '/etc/ha.d/ldir.yaml'): Promise<RoundTrip> {
+  const r = await load(cfText);
+  assert.ok(r.config && r.document, r.diagnostics.map(formatDiagnostic).join('\n'));
+  const yaml = writeYaml(r.document);
+  const y = await load(yaml, yamlFile);
+  assert.ok(y.config && y.document, `${yaml}\n${y.diagnostics.map(formatDiagnostic).join('\n')}`);
+  assert.ok(sameMeaning(r.config, y.config));
+  const cf = writeCf(y.document);
+  const c = await load(cf);
+  assert.ok(c.config && c.document, `${cf}\n${c.diagnostics.map(formatDiagnostic).join('\n')}`);
+  assert.ok(sameMeaning(r.config, c.config));
+  return { yaml, cf, config: c.config, yamlAgain: writeYaml(c.document) };
 }
