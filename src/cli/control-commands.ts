@@ -20,13 +20,14 @@ function timeout(options: ControlCommandOptions): { timeoutMs?: number } {
 }
 
 /** Prints a transport failure and gives the exit code: `notRunning` when no daemon listens, else 1. */
-function transportFailure(err: unknown, io: CliIo, notRunning: number): number {
+export function transportFailure(err: unknown, io: CliIo, notRunning: number): number {
   if (!isLdirError(err)) throw err;
   io.stderr(`ldir: ${err.message}\n`);
   return err.code === ErrorCodes.DAEMON_NOT_RUNNING ? notRunning : ExitCode.FAILURE;
 }
 
-function printError(response: ErrorResponse, io: CliIo): void {
+/** Prints the daemon's error answer on stderr. */
+export function printError(response: ErrorResponse, io: CliIo): void {
   io.stderr(`ldir: ${response.error.message} (${response.error.code})\n`);
 }
 

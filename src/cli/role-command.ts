@@ -1,8 +1,8 @@
 // `ldir [--json] [--timeout=SECONDS] [CONFIG] promote|demote`: sets the director's sync role in the running daemon.
 import { locateConfig, type LocateOptions } from '../config/locate';
 import { controlSocketPath, type RoleResult, type StateSyncStatus } from '../daemon/protocol';
-import { ErrorCodes, isLdirError } from '../errors';
 import { sendControlRequest } from './control-client';
+import { printError, transportFailure } from './control-commands';
 import { ExitCode } from './exit-codes';
 import type { CliIo } from './io';
 
@@ -51,12 +51,10 @@ export async function runRoleCommand(options: RoleCommandOptions, io: CliIo): Pr
   try {
     response = await sendControlRequest(socketPath, { type: 'role', role }, options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {});
   } catch (err) {
-    if (!isLdirError(err)) throw err;
-    io.stderr(`ldir: ${err.message}\n`);
-    return err.code === ErrorCodes.DAEMON_NOT_RUNNING ? ExitCode.NOT_RUNNING : ExitCode.FAILURE;
+    return transportFailure(err, io, ExitCode.NOT_RUNNING);
   }
   if (!response.ok) {
-    io.stderr(`ldir: ${response.error.message} (${response.error.code})\n`);
+    printError(response, io);
     return ExitCode.FAILURE;
   }
   const r = response.result;
