@@ -1,12 +1,11 @@
 // ldirectord-compatible invocation: `ldir [-d] [CONFIG] start|stop|restart|try-restart|reload|force-reload|status`.
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { LoadOptions } from '../config/load';
 import type { LocateOptions } from '../config/locate';
 import { launchDaemon } from '../daemon/launch';
 import { controlSocketPath } from '../daemon/protocol';
 import type { BackendChoice } from '../ipvs/select';
-import { isLdirCommandLine, pidFilePath, readPidState, type PidState } from '../system/pid-file';
+import { isLdirProcess, pidFilePath, readPidState, type PidState } from '../system/pid-file';
 import { runReloadCommand, runStatusCommand, runStopCommand } from './control-commands';
 import { ExitCode } from './exit-codes';
 import type { CliIo } from './io';
@@ -51,22 +50,13 @@ export interface ActionOptions {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** True while `pid` is a live ldir process (a zombie's or a reused pid's cmdline does not name ldir). */
-function ldirAlive(pid: number, procRoot = '/proc'): boolean {
-  try {
-    return isLdirCommandLine(readFileSync(path.join(procRoot, String(pid), 'cmdline'), 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Polls until no live daemon holds the pid file and process `pid` has exited: the daemon releases its pid file at
  * the end of its cleanup, a moment before it closes its control socket and exits, and a `start` right after `stop`
  * (restart) must not meet the old process still answering there. False when `ms` passed first.
  */
 async function waitGone(pidFile: string, pid: number, procRoot: string | undefined, ms: number): Promise<boolean> {
-  const gone = (): boolean => readPidState(pidFile, procRoot).state !== 'running' && !ldirAlive(pid, procRoot);
+  const gone = (): boolean => readPidState(pidFile, procRoot).state !== 'running' && !isLdirProcess(pid, procRoot);
   const deadline = Date.now() + ms;
   for (let i = 0; Date.now() < deadline && i < 10_000; i++) {
     if (gone()) return true;

@@ -26,6 +26,15 @@ export function isLdirCommandLine(cmdline: string): boolean {
   return /ldir/.test(cmdline) || cmdline.split('\0').includes(OWN_MAIN);
 }
 
+/** True while process `pid` is a live ldir process ({@link isLdirCommandLine}); false for a gone pid. */
+export function isLdirProcess(pid: number, procRoot = '/proc'): boolean {
+  try {
+    return isLdirCommandLine(readFileSync(join(procRoot, String(pid), 'cmdline'), 'utf8'));
+  } catch {
+    return false; // no such process
+  }
+}
+
 /** Reads a pid file; the daemon is running when the pid's command line is an ldir process ({@link isLdirCommandLine}). */
 export function readPidState(path: string, procRoot = '/proc'): PidState {
   let text: string;
@@ -36,13 +45,7 @@ export function readPidState(path: string, procRoot = '/proc'): PidState {
   }
   const pid = Number.parseInt(text.trim(), 10);
   if (!Number.isInteger(pid) || pid <= 0) return { state: 'stale', pid: undefined };
-  try {
-    const cmdline = readFileSync(join(procRoot, String(pid), 'cmdline'), 'utf8');
-    if (isLdirCommandLine(cmdline)) return { state: 'running', pid };
-  } catch {
-    // no such process
-  }
-  return { state: 'stale', pid };
+  return isLdirProcess(pid, procRoot) ? { state: 'running', pid } : { state: 'stale', pid };
 }
 
 /**
