@@ -6,13 +6,12 @@ import { ExitCode } from './exit-codes';
 import type { CliIo } from './io';
 import { parseDrainArgs } from './control-commands';
 import type { LdirectordAction } from './ldirectord-actions';
-import type { BackendChoice } from '../ipvs/select';
+import { BACKEND_CHOICES, type BackendChoice } from '../ipvs/backend-choice';
 
 // Commands load their modules when they run: `ping` (the OCF monitor, run every few seconds) must not pay for
 // loading every checker, the config parser and the daemon (20 s of start-up in an emulated VM instead of 1 s).
 
-/** The `--ipvs` choices (as ipvs/select's BACKEND_CHOICES, which is not loaded for commands that do not need it). */
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'netlink', 'ipvsadm', 'memory'];
+export { BACKEND_CHOICES };
 
 /** Usage text. */
 export const USAGE = `Usage:

@@ -6,12 +6,9 @@ import { MemoryBackend } from './memory';
 import { NetlinkBackend } from './netlink/backend';
 import { NetlinkSocket } from './netlink/socket';
 import type { IpvsBackend } from './types';
+import { BACKEND_CHOICES, type BackendChoice } from './backend-choice';
 
-/** `--ipvs=` values. */
-export type BackendChoice = 'auto' | 'netlink' | 'ipvsadm' | 'memory';
-
-/** Every `--ipvs=` value. */
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'netlink', 'ipvsadm', 'memory'];
+export { BACKEND_CHOICES, type BackendChoice };
 
 /** How each backend is made (injected in tests). */
 export interface BackendFactories {
