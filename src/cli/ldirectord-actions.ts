@@ -46,6 +46,12 @@ export interface ActionOptions {
   readonly stopWaitMs?: number;
   /** Milliseconds `start` waits for the daemon's ready report. Default 60 000. */
   readonly readyTimeoutMs?: number;
+  /**
+   * `--timeout=SECONDS`: how long this action waits, whatever it waits for: `start` the daemon's ready report,
+   * `stop` the daemon's exit, `restart` each of those, `reload` and `status` the daemon's answer. Overrides
+   * {@link readyTimeoutMs} and {@link stopWaitMs}.
+   */
+  readonly timeoutMs?: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -78,10 +84,13 @@ export async function runLdirectordAction(options: ActionOptions, io: CliIo): Pr
   const socketPath = controlSocketPath(located.name, options.socketDirectory);
   const pid = readPidState(pidFile, options.procRoot);
   const configPath = located.path as string;
+  const stopWaitMs = options.timeoutMs ?? options.stopWaitMs ?? 30_000;
+  const readyTimeoutMs = options.timeoutMs ?? options.readyTimeoutMs;
+  const requestTimeout = options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {};
 
   const stop = async (state: PidState): Promise<number> => {
     if (state.state !== 'running') return ExitCode.OK;
-    const viaSocket = await runStopCommand({ socketPath }, io);
+    const viaSocket = await runStopCommand({ socketPath, ...requestTimeout }, io);
     if (viaSocket !== ExitCode.OK) {
       io.stderr(`ldir: the daemon did not answer on ${socketPath}; sending SIGTERM to pid ${state.pid}\n`);
       try {
@@ -90,8 +99,8 @@ export async function runLdirectordAction(options: ActionOptions, io: CliIo): Pr
         return ExitCode.OK; // already gone
       }
     }
-    if (await waitGone(pidFile, state.pid, options.procRoot, options.stopWaitMs ?? 30_000)) return ExitCode.OK;
-    io.stderr(`ldir: pid ${state.pid} is still running after ${(options.stopWaitMs ?? 30_000) / 1000} s\n`);
+    if (await waitGone(pidFile, state.pid, options.procRoot, stopWaitMs)) return ExitCode.OK;
+    io.stderr(`ldir: pid ${state.pid} is still running after ${stopWaitMs / 1000} s\n`);
     return ExitCode.FAILURE;
   };
 
@@ -115,7 +124,7 @@ export async function runLdirectordAction(options: ActionOptions, io: CliIo): Pr
       command: self[0] as string,
       args: [...self.slice(1), '--foreground', `--ipvs=${ipvs}`, ...(options.debug ? ['-d'] : []), configPath, 'start'],
       ...(options.selfCommand === undefined ? { argv0: 'ldir' } : {}),
-      ...(options.readyTimeoutMs !== undefined ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
+      ...(readyTimeoutMs !== undefined ? { readyTimeoutMs } : {}),
     });
     if (report.ready) return ExitCode.OK;
     io.stderr(`ldir: ${report.message}\n`);
@@ -126,7 +135,7 @@ export async function runLdirectordAction(options: ActionOptions, io: CliIo): Pr
     case 'status':
       if (pid.state === 'running') {
         io.stderr(`ldir for ${configPath} is running with pid: ${pid.pid}\n`);
-        const code = await runStatusCommand({ socketPath, json: options.json ?? false, width: process.stdout.isTTY ? process.stdout.columns : Infinity }, io);
+        const code = await runStatusCommand({ socketPath, json: options.json ?? false, width: process.stdout.isTTY ? process.stdout.columns : Infinity, ...requestTimeout }, io);
         return code === ExitCode.OK ? ExitCode.OK : ExitCode.FAILURE; // alive but not answering: not healthy
       }
       if (pid.state === 'stale') io.stderr(`ldirectord stale pid file ${pidFile} for ${configPath}\n`);
@@ -145,7 +154,7 @@ export async function runLdirectordAction(options: ActionOptions, io: CliIo): Pr
         io.stderr(`ldir is stopped for ${configPath}\n`);
         return ExitCode.FAILURE;
       }
-      return runReloadCommand({ socketPath }, io);
+      return runReloadCommand({ socketPath, ...requestTimeout }, io);
     case 'start':
       return start();
   }

@@ -21,11 +21,13 @@ export const USAGE = `Usage:
                                           run every configured check once, now (exit 0 all up, 1 any down)
   ldir ipvs [--ipvs=auto|netlink|ipvsadm|memory] [list|info] [--json]
                                           the kernel IPVS table (or version) as ldir reads it
-  ldir [-d|--debug] [--foreground] [--ipvs=auto|netlink|ipvsadm|memory] [CONFIG] start
-                                          start the director (detached unless --foreground or supervised=yes)
-  ldir [-d] [CONFIG] stop|restart|try-restart|reload|force-reload
-                                          stop waits for the cleanup; reload prints config errors (exit 2)
-  ldir [-d] [--json] [CONFIG] status      every virtual and real: health, weights, last check (0 running, 3 stopped)
+  ldir [-d|--debug] [--foreground] [--ipvs=auto|netlink|ipvsadm|memory] [--timeout=SECONDS] [CONFIG] start
+                                          start the director (detached unless --foreground or supervised=yes) and
+                                          wait for its first kernel sync (default 60 s)
+  ldir [-d] [--timeout=SECONDS] [CONFIG] stop|restart|try-restart|reload|force-reload
+                                          stop waits for the cleanup (default 30 s); reload prints config errors (exit 2)
+  ldir [-d] [--json] [--timeout=SECONDS] [CONFIG] status
+                                          every virtual and real: health, weights, last check (0 running, 3 stopped)
   ldir [--json] [--timeout=SECONDS] [CONFIG] ping
                                           cheap liveness for monitors, the config is not read (0 running and the last
                                           kernel sync ok, 1 dead with a stale pid file, 3 stopped, 4 no answer or sync failed)
@@ -159,30 +161,27 @@ async function ldirectordStyle(args: string[], io: CliIo): Promise<number> {
   if (positional.length < 1 || positional.length > 2) return usageError(io, 'expected [CONFIG] ACTION');
   const action = positional[positional.length - 1] as string;
   const config = positional.length === 2 ? positional[0] : undefined;
+  const seconds = timeout === undefined ? undefined : Number(timeout);
+  if (seconds !== undefined && !(Number.isFinite(seconds) && seconds > 0 && seconds <= 3600)) return usageError(io, '--timeout must be a number of seconds (0 < s <= 3600)');
+  const timeoutMs = seconds !== undefined ? { timeoutMs: Math.round(seconds * 1000) } : {};
   if (action === 'ping') {
-    const seconds = timeout === undefined ? undefined : Number(timeout);
-    if (seconds !== undefined && !(Number.isFinite(seconds) && seconds > 0 && seconds <= 3600)) return usageError(io, '--timeout must be a number of seconds (0 < s <= 3600)');
     const { runPing } = await import('./ping-command');
     return runPing({
-      json, ...(config !== undefined ? { config } : {}), ...(seconds !== undefined ? { timeoutMs: Math.round(seconds * 1000) } : {}),
-      ...directoriesFromEnv(),
+      json, ...(config !== undefined ? { config } : {}), ...timeoutMs, ...directoriesFromEnv(),
     }, io);
   }
   if (action === 'promote' || action === 'demote') {
-    const seconds = timeout === undefined ? undefined : Number(timeout);
-    if (seconds !== undefined && !(Number.isFinite(seconds) && seconds > 0 && seconds <= 3600)) return usageError(io, '--timeout must be a number of seconds (0 < s <= 3600)');
     const { runRoleCommand } = await import('./role-command');
     const socketDirectory = directoriesFromEnv().socketDirectory;
     return runRoleCommand({
-      action, json, ...(config !== undefined ? { config } : {}), ...(seconds !== undefined ? { timeoutMs: Math.round(seconds * 1000) } : {}),
+      action, json, ...(config !== undefined ? { config } : {}), ...timeoutMs,
       ...(socketDirectory !== undefined ? { socketDirectory } : {}),
     }, io);
   }
-  if (timeout !== undefined) return usageError(io, '--timeout is an option of ping, promote and demote only');
   const { LDIRECTORD_ACTIONS, runLdirectordAction } = await import('./ldirectord-actions');
   if (!(LDIRECTORD_ACTIONS as readonly string[]).includes(action)) return usageError(io, `unknown action: ${action}`);
   return runLdirectordAction({
-    action: action as LdirectordAction, debug, json, foreground, ipvs,
+    action: action as LdirectordAction, debug, json, foreground, ipvs, ...timeoutMs,
     runForeground: async (request) => (await import('./daemon-command')).runDaemonProcess(request),
     ...(config !== undefined ? { config } : {}), ...directoriesFromEnv(),
   }, io);

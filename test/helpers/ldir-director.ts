@@ -224,11 +224,15 @@ export class LdirDirector {
       .join('\n');
   }
 
-  /** `ldir [--ipvs=..] CONFIG start`; throws unless it exits 0 with a daemon running. */
+  /**
+   * `ldir [--ipvs=..] --timeout=180 CONFIG start`; throws unless it exits 0 with a daemon running. The start waits
+   * up to 180 s for the ready report instead of the default 60 s: in the emulated VM on a busy host the daemon has
+   * taken 50 s to come up.
+   */
   async start(name: string, ipvs?: 'auto' | 'netlink' | 'ipvsadm'): Promise<LdirRun> {
     this.logged.add(name);
-    const args = [...(ipvs ? [`--ipvs=${ipvs}`] : []), this.configPath(name), 'start'];
-    const r = await this.run(args);
+    const args = [...(ipvs ? [`--ipvs=${ipvs}`] : []), '--timeout=180', this.configPath(name), 'start'];
+    const r = await this.run(args, 200_000);
     const pid = this.pid(name);
     if (pid !== undefined) this.started.add(pid);
     if (r.status !== 0 || pid === undefined) throw new Error(`ldir ${name} start: exit ${r.status}, pid ${pid}\n${r.stderr}${r.stdout}`);

@@ -138,9 +138,12 @@ export function figure(text: string): void {
 
 /**
  * Allowance for the emulated (TCG) VM on top of the time limits the configuration promises (ms); env
- * `LDIR_TCG_SLACK_MS` changes it.
+ * `LDIR_TCG_SLACK_MS` changes it. Everything in the guest runs 10-30 times slower than on hardware, and more when
+ * the host is busy: with the host's two cores loaded by other work, a restored server's weight came back after
+ * 3.7 s against 0.6-0.8 s on an idle host, so 3 s proved too tight for a shared CI machine. Kept under the engine's
+ * 10 s resync interval. The latencies themselves are measured on hardware by `npm run bench:checks`.
  */
-export const SLACK_MS = Number(process.env['LDIR_TCG_SLACK_MS'] ?? 3000);
+export const SLACK_MS = Number(process.env['LDIR_TCG_SLACK_MS'] ?? 5000);
 
 /** A map as sorted `key=value` text, for readable assertions. */
 export function mapText(m: ReadonlyMap<string, number> | undefined): string {

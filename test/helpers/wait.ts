@@ -17,3 +17,24 @@ export async function eventually<T>(what: string, fn: () => T | undefined | Prom
   }
   throw new Error(`timed out after ${ms} ms waiting for ${what}${describe ? `\n${describe()}` : ''}`);
 }
+
+/**
+ * Runs `body`, then `restore` whether `body` failed or not, so that one failing step of a sequence of tests that
+ * share a fixture does not leave the fixture broken for the next ones. A failure of `body` is what is thrown; a
+ * failure of `restore` after it is added to its message rather than hiding it.
+ */
+export async function thenRestore<T>(body: () => Promise<T>, restore: () => Promise<void>): Promise<T> {
+  let result: T;
+  try {
+    result = await body();
+  } catch (error) {
+    try {
+      await restore();
+    } catch (restoreError) {
+      if (error instanceof Error) error.message += `\n(and restoring the fixture failed too: ${String(restoreError)})`;
+    }
+    throw error;
+  }
+  await restore();
+  return result;
+}

@@ -159,6 +159,39 @@ test('start reports failures: config errors exit 2 before detaching; a daemon th
   assert.equal(readPidState(pidFilePath('nonetlink.cf', env['LDIR_RUN_DIR'])).state, 'absent');
 });
 
+test('--timeout=SECONDS bounds how long start waits for the ready report; the daemon it gave up on still comes up', async () => {
+  const file = path.join(tmp, 'slow.cf');
+  fs.writeFileSync(file, config());
+  // The daemon process (the one run with --foreground) blocks 3 s before it even loads ldir: a slow host.
+  const hook = path.join(tmp, 'slow-start.js');
+  fs.writeFileSync(hook, "if (process.argv.includes('--foreground')) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);\n");
+  const slowEnv = { ...env, NODE_OPTIONS: `--require=${hook}` };
+  const run = (...args: string[]): { status: number | null; stderr: string; ms: number } => {
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: slowEnv, timeout: 60_000 });
+    return { status: r.status, stderr: r.stderr, ms: Date.now() - t0 };
+  };
+  const pidFile = pidFilePath('slow.cf', env['LDIR_RUN_DIR']);
+
+  const gaveUp = run('--ipvs=memory', '--timeout=1', file, 'start');
+  assert.equal(gaveUp.status, 1, gaveUp.stderr);
+  assert.match(gaveUp.stderr, /the daemon \(pid \d+\) did not report ready within 1000 ms/);
+  assert.ok(gaveUp.ms < 2_900, `start returned after ${gaveUp.ms} ms, before the daemon could be ready`);
+  for (let i = 0; i < 300 && readPidState(pidFile).state !== 'running'; i++) await sleep(100);
+  assert.equal(readPidState(pidFile).state, 'running', 'the daemon start gave up on came up');
+  assert.equal(ldir(file, 'stop').status, 0);
+
+  const waited = run('--ipvs=memory', '--timeout=30', file, 'start');
+  assert.equal(waited.status, 0, waited.stderr);
+  assert.ok(waited.ms >= 3_000, `returned once the daemon was ready (${waited.ms} ms)`);
+  assert.equal(ldir('--timeout=5', file, 'status').status, 0);
+  assert.equal(ldir('--timeout=20', file, 'stop').status, 0);
+
+  const bad = ldir('--timeout=0', file, 'start');
+  assert.equal(bad.status, 255, 'a usage error');
+  assert.match(bad.stderr, /--timeout must be a number of seconds/);
+});
+
 test('alerts through the daemon: a real server going down is mailed to the SMTP relay; start-up is silent', async () => {
   const sink = await startSmtpSink();
   const realPort = await freePort('127.0.0.6');

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { StatusReport, VirtualStatus } from '../../../src/daemon/protocol';
 import { eventually, listTable, peekTable, sleep, tableShape, TableRecorder, weightsOf } from '../../helpers/ldir-director';
+import { thenRestore } from '../../helpers/wait';
 import { clientBurst, countAnswers } from '../../helpers/netns-traffic';
 import {
   buildSeedCluster, CHECK_INTERVAL_S, CHECK_TIMEOUT_S, expectedWeights, FALLBACK_REAL, figure, HTTPS_TIMEOUT_S, mapText, SEED_REALS, seedConfig, SLACK_MS,
@@ -160,7 +161,12 @@ describe('ldir directs the seed cluster (LVS-NAT, netlink)', { skip, concurrency
   test('4. all reals of :80 down: the fallback server comes in (weight 1), and goes when one real is back', { timeout: TEST_TIMEOUT }, async () => {
     const fallback = real(FALLBACK_REAL, 80);
     const allZero = new Map(SEED_REALS.map((i) => [real(i, 80), 0]));
-    try {
+    // Every HTTP server back and the table as at the start before the next test, whether this one passed or not.
+    const restore = async (): Promise<void> => {
+      await Promise.all(SEED_REALS.map((i) => c.lab.serve(i - 1, 'http', 'up')));
+      await waitWeights(c.http, expectedWeights(c, SEED_REALS, 80), CHECK_INTERVAL_S * 1000 + SLACK_MS + 10_000);
+    };
+    await thenRestore(async () => {
       await Promise.all(SEED_REALS.map((i) => c.lab.serve(i - 1, 'http', 'down')));
       const t0 = Date.now();
       const inAfter = await waitWeights(c.http, new Map([...allZero, [fallback, 1]]), (CHECK_INTERVAL_S + CHECK_TIMEOUT_S) * 1000 + SLACK_MS + 10_000, t0);
@@ -182,10 +188,7 @@ describe('ldir directs the seed cluster (LVS-NAT, netlink)', { skip, concurrency
       assert.equal(vsOf(await c.director.quickStatus(CONF), 80).fallbackActive, false);
       const back = await clientBurst(c.lab, `http://${c.vip}/`, 4);
       assert.deepEqual(back, Array(4).fill(`hello from ${c.realName(2)}`), 'the real answers, not the fallback');
-    } finally {
-      await Promise.all(SEED_REALS.map((i) => c.lab.serve(i - 1, 'http', 'up')));
-    }
-    await waitWeights(c.http, expectedWeights(c, SEED_REALS, 80), CHECK_INTERVAL_S * 1000 + SLACK_MS + 10_000);
+    }, restore);
   });
 
   test('6. kill -9 and start again: the table is adopted, zero kernel operations, weights never change', { timeout: TEST_TIMEOUT }, async () => {
@@ -223,9 +226,12 @@ describe('ldir directs the seed cluster (LVS-NAT, netlink)', { skip, concurrency
   test('7. a destination deleted and a weight changed by hand (ipvsadm) are repaired by the next resync', { timeout: TEST_TIMEOUT }, async () => {
     const RESYNC_MS = 10_000; // EngineOptions.resyncIntervalMs default; no directive changes it
     // Edit right after a sync pass, so that nothing but the periodic resync, one interval later, is due to repair it.
-    const k0 = (await c.director.quickStatus(CONF)).daemon.kernelOps;
-    await eventually('a sync pass', async () => (((await c.director.quickStatus(CONF)).daemon.kernelOps?.syncs ?? 0) > (k0?.syncs ?? 0) ? true : undefined),
-      RESYNC_MS + SLACK_MS + 10_000, 50);
+    // The counters are read after that pass: whatever it applied is not the repair's.
+    const before = (await c.director.quickStatus(CONF)).daemon.kernelOps?.syncs ?? 0;
+    const k0 = await eventually('a sync pass', async () => {
+      const ops = (await c.director.quickStatus(CONF)).daemon.kernelOps;
+      return (ops?.syncs ?? 0) > before ? ops : undefined;
+    }, RESYNC_MS + SLACK_MS + 10_000, 50);
     execFileSync('ipvsadm', ['-d', '-t', `${c.vip}:80`, '-r', real(5, 80)]);
     execFileSync('ipvsadm', ['-e', '-t', `${c.vip}:443`, '-r', real(6, 443), '-m', '-w', '9']);
     const t0 = Date.now();

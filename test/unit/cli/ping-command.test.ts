@@ -98,7 +98,7 @@ describe('ldir ping', () => {
     }
   });
 
-  test('argv: [--json] [--timeout=S] [CONFIG] ping; --timeout belongs to ping only', async () => {
+  test('argv: [--json] [--timeout=S] [CONFIG] ping; --timeout is checked for every daemon action', async () => {
     const d = dirs();
     const saved = { run: process.env['LDIR_RUN_DIR'], sock: process.env['LDIR_SOCKET_DIR'] };
     process.env['LDIR_RUN_DIR'] = d.run;
@@ -107,7 +107,8 @@ describe('ldir ping', () => {
       assert.equal(await runCli(['--timeout=3', '/nonexistent/x.cf', 'ping'], capture()), 3);
       assert.equal(await runCli(['--json', 'ping'], capture()), 3, 'default configuration name');
       assert.equal(await runCli(['--timeout=0', 'x.cf', 'ping'], capture()), 255);
-      assert.equal(await runCli(['--timeout=3', 'x.cf', 'status'], capture()), 255);
+      assert.equal(await runCli(['--timeout=soon', 'x.cf', 'status'], capture()), 255);
+      assert.equal(await runCli(['--timeout=3', '/nonexistent/x.cf', 'status'], capture()), 1, 'accepted: the missing file is the error');
     } finally {
       for (const [k, v] of [['LDIR_RUN_DIR', saved.run], ['LDIR_SOCKET_DIR', saved.sock]] as const) {
         if (v === undefined) delete process.env[k];
