@@ -1,6 +1,5 @@
 // Mail transports over nodemailer: SMTP (`smtp=HOST[:PORT]`, STARTTLS per `smtptls`, optional AUTH) or sendmail.
 import { createHmac, randomBytes } from 'node:crypto';
-import { createTransport } from 'nodemailer';
 import { ErrorCodes, LdirError } from '../errors';
 import type { AlertSpec } from '../model';
 import { responseCodeOf } from './mail-queue';
@@ -77,6 +76,8 @@ function sendError(err: unknown, label: string): LdirError & { responseCode?: nu
  */
 export function nodemailerTransports(timeouts: SmtpTimeouts = {}, sendmailPath = 'sendmail'): MailTransportFactory {
   return (settings, hostname) => {
+    // Loaded with the first transport (the first mail), not with the daemon: most directors send none for days.
+    const { createTransport } = require('nodemailer') as typeof import('nodemailer');
     const label = transportLabel(settings);
     const transporter = settings.kind === 'sendmail'
       ? createTransport({ sendmail: true, path: sendmailPath, newline: 'unix' })

@@ -2,7 +2,7 @@
 //
 // nodemailer's SMTPConnection does exactly Net::SMTP->new's handshake (220 greeting, EHLO, HELO when EHLO is
 // refused) with per-phase timeouts; `ignoreTLS` keeps it from upgrading with STARTTLS, which Net::SMTP never does.
-import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import type SMTPConnectionType from 'nodemailer/lib/smtp-connection';
 import { fail, guardCheck, pass, reasonOf, type CheckVerdict } from './guard';
 import { shortLine } from './line-session';
 import type { CheckJob, Checker } from './types';
@@ -34,7 +34,13 @@ export function smtpReason(err: unknown): string {
 export const smtpCheck: Checker = (job, signal) =>
   guardCheck(signal, job.negotiateTimeoutMs, (inner) => smtpHandshake(job, inner));
 
+/** nodemailer's SMTP client, loaded on the first SMTP check (as the other protocol clients): daemon start-up. */
+function loadSmtpConnection(): typeof SMTPConnectionType {
+  return require('nodemailer/lib/smtp-connection') as typeof SMTPConnectionType;
+}
+
 function smtpHandshake(job: CheckJob, signal: AbortSignal): Promise<CheckVerdict> {
+  const SMTPConnection = loadSmtpConnection();
   return new Promise<CheckVerdict>((resolve) => {
     const timeout = Math.max(1, job.negotiateTimeoutMs);
     const connection = new SMTPConnection({

@@ -11,7 +11,6 @@ import type { DirectiveContext } from './directives-shared';
 import type { ConfigDocument } from './document';
 import { readDirectives } from './read-directives';
 import { systemResolver, type Resolver } from './resolver';
-import { readYamlDocument } from './yaml-document';
 
 /** File-system probes used while validating (injected for tests). */
 export interface FileProbes {
@@ -85,7 +84,8 @@ export function detectFormat(file: string, text: string): 'cf' | 'yaml' {
 export async function loadConfigText(text: string, file: string, options: LoadOptions = {}): Promise<LoadResult> {
   const sink = new DiagnosticSink();
   const format = options.format ?? detectFormat(file, text);
-  const document = format === 'yaml' ? readYamlDocument(text, file, sink) : lexCf(text, file);
+  // The yaml package loads only for YAML files: start-up of the daemon and of every CLI action on ldirectord.cf.
+  const document = format === 'yaml' ? (await import('./yaml-document')).readYamlDocument(text, file, sink) : lexCf(text, file);
   if (!document) return { config: undefined, diagnostics: sink.all(), document: undefined };
   const probes = options.probes ?? systemProbes();
   const hostname = options.hostname ?? process.env['HOSTNAME'] ?? osHostname();
