@@ -220,7 +220,7 @@ export class LdirDirector {
   /** Health transitions and kernel operations daemon `pid` logged, one line each, for assertion messages. */
   changesLogged(name: string, pid: number): string {
     return this.logRecords(name, (r) => r['pid'] === pid && (r['module'] === 'engine' || r['msg'] === 'health transition'))
-      .map((r) => `${new Date(Number(r['time'])).toISOString()} ${String(r['vs'] ?? '')} ${String(r['rs'] ?? '')} ${String(r['msg'])}${r['reason'] ? ` (${String(r['from'])} -> ${String(r['to'])}: ${String(r['reason'])})` : ''}`)
+      .map((r) => `${new Date(Number(r['time'])).toISOString()} ${String(r['vs'] ?? '')} ${String(r['rs'] ?? '')} ${String(r['msg'])}${r['reason'] ? ` (${r['from'] !== undefined ? `${String(r['from'])} -> ${String(r['to'])}: ` : ''}${String(r['reason'])})` : ''}`)
       .join('\n');
   }
 

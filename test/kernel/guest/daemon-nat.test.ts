@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import type { StatusReport, VirtualStatus } from '../../../src/daemon/protocol';
 import { eventually, listTable, peekTable, sleep, tableShape, TableRecorder, weightsOf } from '../../helpers/ldir-director';
 import { thenRestore } from '../../helpers/wait';
@@ -56,6 +56,14 @@ describe('ldir directs the seed cluster (LVS-NAT, netlink)', { skip, concurrency
 
   after(() => {
     c?.teardown();
+  });
+
+  // A failed step shows what the daemon saw meanwhile (a check that failed by itself, a kernel operation nobody expected).
+  afterEach((t) => {
+    const pid = c?.director.pid(CONF);
+    if ((t as { passed?: boolean }).passed !== false || pid === undefined) return;
+    console.log(`--- after the failure of "${t.name}": health transitions and kernel operations of daemon ${pid} (last 40)\n`
+      + `${c.director.changesLogged(CONF, pid).split('\n').slice(-40).join('\n')}\n---`);
   });
 
   test('1. start: all six reals up with their weights in both virtuals; traffic follows the weights', { timeout: TEST_TIMEOUT }, async () => {
