@@ -42,14 +42,10 @@ export interface ActionOptions {
   readonly runForeground?: ForegroundRunner;
   /** Program and arguments that start `ldir` (default: this Node and dist/src/main.js); `start` appends its own. */
   readonly selfCommand?: readonly string[];
-  /** Milliseconds `stop` waits for the daemon to exit after its cleanup. Default 30 000. */
-  readonly stopWaitMs?: number;
-  /** Milliseconds `start` waits for the daemon's ready report. Default 60 000. */
-  readonly readyTimeoutMs?: number;
   /**
-   * `--timeout=SECONDS`: how long this action waits, whatever it waits for: `start` the daemon's ready report,
-   * `stop` the daemon's exit, `restart` each of those, `reload` and `status` the daemon's answer. Overrides
-   * {@link readyTimeoutMs} and {@link stopWaitMs}.
+   * `--timeout=SECONDS`: how long this action waits, whatever it waits for: `start` the daemon's ready report
+   * (default 60 s), `stop` the daemon's exit after its cleanup (default 30 s), `restart` each of those, `reload` and
+   * `status` the daemon's answer (the control requests' defaults).
    */
   readonly timeoutMs?: number;
 }
@@ -84,8 +80,7 @@ export async function runLdirectordAction(options: ActionOptions, io: CliIo): Pr
   const socketPath = controlSocketPath(located.name, options.socketDirectory);
   const pid = readPidState(pidFile, options.procRoot);
   const configPath = located.path as string;
-  const stopWaitMs = options.timeoutMs ?? options.stopWaitMs ?? 30_000;
-  const readyTimeoutMs = options.timeoutMs ?? options.readyTimeoutMs;
+  const stopWaitMs = options.timeoutMs ?? 30_000;
   const requestTimeout = options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {};
 
   const stop = async (state: PidState): Promise<number> => {
@@ -124,7 +119,7 @@ export async function runLdirectordAction(options: ActionOptions, io: CliIo): Pr
       command: self[0] as string,
       args: [...self.slice(1), '--foreground', `--ipvs=${ipvs}`, ...(options.debug ? ['-d'] : []), configPath, 'start'],
       ...(options.selfCommand === undefined ? { argv0: 'ldir' } : {}),
-      ...(readyTimeoutMs !== undefined ? { readyTimeoutMs } : {}),
+      ...(options.timeoutMs !== undefined ? { readyTimeoutMs: options.timeoutMs } : {}),
     });
     if (report.ready) return ExitCode.OK;
     io.stderr(`ldir: ${report.message}\n`);

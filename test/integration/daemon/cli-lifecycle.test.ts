@@ -18,9 +18,15 @@ let env: NodeJS.ProcessEnv = {};
 let server: http.Server | undefined;
 let port = 0;
 
-function ldir(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env, timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+/** Runs the `ldir` binary with `args` in `runEnv`; its exit status, output and how long it took. */
+function ldirIn(runEnv: NodeJS.ProcessEnv, args: readonly string[]): { status: number | null; stdout: string; stderr: string; ms: number } {
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: runEnv, timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - t0 };
+}
+
+function ldir(...args: string[]): { status: number | null; stdout: string; stderr: string; ms: number } {
+  return ldirIn(env, args);
 }
 
 let metricsPort = 0;
@@ -166,11 +172,7 @@ test('--timeout=SECONDS bounds how long start waits for the ready report; the da
   const hook = path.join(tmp, 'slow-start.js');
   fs.writeFileSync(hook, "if (process.argv.includes('--foreground')) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);\n");
   const slowEnv = { ...env, NODE_OPTIONS: `--require=${hook}` };
-  const run = (...args: string[]): { status: number | null; stderr: string; ms: number } => {
-    const t0 = Date.now();
-    const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: slowEnv, timeout: 60_000 });
-    return { status: r.status, stderr: r.stderr, ms: Date.now() - t0 };
-  };
+  const run = (...args: string[]): ReturnType<typeof ldirIn> => ldirIn(slowEnv, args);
   const pidFile = pidFilePath('slow.cf', env['LDIR_RUN_DIR']);
 
   const gaveUp = run('--ipvs=memory', '--timeout=1', file, 'start');

@@ -16,6 +16,7 @@ import { systemFactories } from '../../../src/ipvs/select';
 import type { IpvsBackend } from '../../../src/ipvs/types';
 import { silentLogger } from '../../../src/log';
 import { capture } from '../../helpers/cli-io';
+import { sleep } from '../../helpers/wait';
 
 let tmp = '';
 
@@ -59,8 +60,6 @@ async function daemonOn(kernel: MemoryBackend, file: string): Promise<Daemon> {
 async function running(kernel: MemoryBackend): Promise<string[]> {
   return (await kernel.listSyncDaemons()).map((d) => `${d.state} ${d.interface} ${d.syncId}`).sort();
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 before(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-statesync-'));
