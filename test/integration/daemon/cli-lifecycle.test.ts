@@ -168,9 +168,11 @@ test('start reports failures: config errors exit 2 before detaching; a daemon th
 test('--timeout=SECONDS bounds how long start waits for the ready report; the daemon it gave up on still comes up', async () => {
   const file = path.join(tmp, 'slow.cf');
   fs.writeFileSync(file, config());
-  // The daemon process (the one run with --foreground) blocks 3 s before it even loads ldir: a slow host.
+  // The daemon process (the one run with --foreground) blocks DELAY_MS before it even loads ldir: a slow host. Long
+  // against --timeout=1, so that a busy CI machine's own slowness cannot blur which of the two ended the wait.
+  const DELAY_MS = 6_000;
   const hook = path.join(tmp, 'slow-start.js');
-  fs.writeFileSync(hook, "if (process.argv.includes('--foreground')) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);\n");
+  fs.writeFileSync(hook, `if (process.argv.includes('--foreground')) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ${DELAY_MS});\n`);
   const slowEnv = { ...env, NODE_OPTIONS: `--require=${hook}` };
   const run = (...args: string[]): ReturnType<typeof ldirIn> => ldirIn(slowEnv, args);
   const pidFile = pidFilePath('slow.cf', env['LDIR_RUN_DIR']);
@@ -178,14 +180,14 @@ test('--timeout=SECONDS bounds how long start waits for the ready report; the da
   const gaveUp = run('--ipvs=memory', '--timeout=1', file, 'start');
   assert.equal(gaveUp.status, 1, gaveUp.stderr);
   assert.match(gaveUp.stderr, /the daemon \(pid \d+\) did not report ready within 1000 ms/);
-  assert.ok(gaveUp.ms < 2_900, `start returned after ${gaveUp.ms} ms, before the daemon could be ready`);
+  assert.ok(gaveUp.ms < DELAY_MS - 100, `start returned after ${gaveUp.ms} ms, before the daemon could be ready`);
   for (let i = 0; i < 300 && readPidState(pidFile).state !== 'running'; i++) await sleep(100);
   assert.equal(readPidState(pidFile).state, 'running', 'the daemon start gave up on came up');
   assert.equal(ldir(file, 'stop').status, 0);
 
   const waited = run('--ipvs=memory', '--timeout=30', file, 'start');
   assert.equal(waited.status, 0, waited.stderr);
-  assert.ok(waited.ms >= 3_000, `returned once the daemon was ready (${waited.ms} ms)`);
+  assert.ok(waited.ms >= DELAY_MS, `returned once the daemon was ready (${waited.ms} ms)`);
   assert.equal(ldir('--timeout=5', file, 'status').status, 0);
   assert.equal(ldir('--timeout=20', file, 'stop').status, 0);
 
