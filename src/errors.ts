@@ -44,6 +44,12 @@ export const ErrorCodes = {
   USAGE: 'LDIR_ERR_USAGE',
   /** Another ldir daemon already runs for this configuration (pid file held by a live process). */
   ALREADY_RUNNING: 'LDIR_ERR_ALREADY_RUNNING',
+  /** A restart (hand-over to a successor daemon) is already under way; the new request is refused. */
+  RESTART_IN_PROGRESS: 'LDIR_ERR_RESTART_IN_PROGRESS',
+  /** This daemon cannot hand over to a successor (it runs in the foreground under a supervisor, or as PID 1). */
+  RESTART_UNSUPPORTED: 'LDIR_ERR_RESTART_UNSUPPORTED',
+  /** The daemon is stopping: the request cannot be served any more. */
+  DAEMON_STOPPING: 'LDIR_ERR_DAEMON_STOPPING',
   /** The daemon did not start: it exited or reported an error before it was ready. */
   DAEMON_START_FAILED: 'LDIR_ERR_DAEMON_START_FAILED',
   /** The metrics endpoint could not listen on its address (details.errno, details.host, details.port). */

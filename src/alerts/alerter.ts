@@ -147,6 +147,10 @@ class AlertService implements Alerter {
     this.guard(() => this.report(v, r, t, before ?? 'unknown'));
   }
 
+  seedHealth(pairs: Iterable<{ readonly virtualId: string; readonly realKey: string; readonly health: 'up' | 'down' | 'unknown' }>): void {
+    for (const p of pairs) if (p.health !== 'unknown') this.health.set(pairOf(p.virtualId, p.realKey), p.health);
+  }
+
   onEngineEvent(e: EngineEvent): void {
     if (this.closed || e.type !== 'fallback') return;
     const v = this.virtuals.get(e.virtualId);

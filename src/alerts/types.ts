@@ -157,6 +157,11 @@ export interface Alerter {
   setDaemonState(state: DaemonState): void;
   /** A health change of a (virtual, real) pair, from the check scheduler. */
   onTransition(transition: HealthTransition): void;
+  /**
+   * Takes over the health a previous daemon last saw (a restart): a first result equal to it is no change and raises
+   * no alert; a different one is reported as a change from it. `unknown` entries are ignored.
+   */
+  seedHealth(pairs: Iterable<{ readonly virtualId: string; readonly realKey: string; readonly health: 'up' | 'down' | 'unknown' }>): void;
   /** An engine event: fallback in/out becomes a mail line (when the virtual has a fallback server). */
   onEngineEvent(event: EngineEvent): void;
   /** Current counters. */

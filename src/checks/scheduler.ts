@@ -122,6 +122,9 @@ const pairKey = (m: CheckMember): string => `${m.virtualId}\u0000${m.realKey}`;
  */
 export class CheckScheduler {
   private readonly entries = new Map<string, Entry>();
+  /** Identities whose first round has not finished, and who waits for that. */
+  private readonly unchecked = new Set<string>();
+  private firstRoundWaiters: Array<() => void> = [];
   private readonly random: () => number;
   private readonly log: Logger | undefined;
 
@@ -149,6 +152,7 @@ export class CheckScheduler {
       if (!next.has(identity)) {
         this.stopEntry(entry);
         this.entries.delete(identity);
+        this.unchecked.delete(identity);
       }
     }
     for (const [identity, target] of next) {
@@ -170,6 +174,7 @@ export class CheckScheduler {
         });
       }
     }
+    this.settleFirstRound();
   }
 
   /** State of every identity, in start order. */
@@ -192,6 +197,24 @@ export class CheckScheduler {
   stop(): void {
     for (const entry of this.entries.values()) this.stopEntry(entry);
     this.entries.clear();
+    this.unchecked.clear();
+    this.settleFirstRound();
+  }
+
+  /**
+   * Resolves once every identity started so far has finished its first round (at once when none is pending;
+   * `checktype=on|off` run no round and never hold it up). A successor daemon waits for this before it takes over.
+   */
+  whenFirstRoundDone(): Promise<void> {
+    if (this.unchecked.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.firstRoundWaiters.push(resolve));
+  }
+
+  private settleFirstRound(): void {
+    if (this.unchecked.size > 0) return;
+    const waiters = this.firstRoundWaiters;
+    this.firstRoundWaiters = [];
+    for (const w of waiters) w();
   }
 
   private startEntry(target: CheckTarget, initial: Health | undefined): void {
@@ -207,6 +230,7 @@ export class CheckScheduler {
     }
     // `on` and `off` run no check; with a maintenance directory they still take rounds to look for its files.
     if ((type === 'on' || type === 'off') && !this.options.maintenance) return;
+    if (type !== 'on' && type !== 'off') this.unchecked.add(target.identity);
     const offset = Math.min(target.intervalMs - 1, Math.floor(this.random() * target.intervalMs));
     entry.due = clock.monotonic() + Math.max(0, offset);
     entry.timer = clock.setTimeout(() => this.round(entry), Math.max(0, offset));
@@ -294,6 +318,7 @@ export class CheckScheduler {
       }
     }
     entry.checks++;
+    if (this.unchecked.delete(entry.target.identity)) this.settleFirstRound();
     entry.lastResult = result;
     entry.lastCheckAt = startedWall;
     this.count(entry, result, kind === 'maintenance', startedWall);

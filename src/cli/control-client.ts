@@ -16,6 +16,7 @@ export const DEFAULT_REQUEST_TIMEOUTS: { readonly [T in RequestType]: number } =
   reload: 60_000,
   stop: 120_000,
   role: 30_000,
+  restart: 70_000,
 };
 
 /** Options of {@link sendControlRequest}. */

@@ -2,14 +2,18 @@
 import * as path from 'node:path';
 import type { LoadOptions } from '../config/load';
 import type { LocateOptions } from '../config/locate';
+import { HANDOVER_ENV } from '../daemon/handover';
 import { launchDaemon } from '../daemon/launch';
 import { controlSocketPath } from '../daemon/protocol';
+import { ErrorCodes } from '../errors';
 import type { BackendChoice } from '../ipvs/select';
-import { isLdirProcess, pidFilePath, readPidState, type PidState } from '../system/pid-file';
+import { pidFilePath, readPidState } from '../system/pid-file';
 import { runReloadCommand, runStatusCommand, runStopCommand } from './control-commands';
+import { findDaemon, processGone, type Presence } from './daemon-presence';
 import { ExitCode } from './exit-codes';
 import type { CliIo } from './io';
 import { loadForCli } from './load-for-cli';
+import { requestRestart } from './restart-command';
 
 /** The actions ldirectord accepts. */
 export const LDIRECTORD_ACTIONS = ['start', 'stop', 'restart', 'try-restart', 'reload', 'force-reload', 'status'] as const;
@@ -37,7 +41,6 @@ export interface ActionOptions {
   readonly locate?: LocateOptions;
   readonly runDirectory?: string;
   readonly socketDirectory?: string;
-  readonly procRoot?: string;
   /** How `start` runs the daemon in the foreground; required for start/restart. */
   readonly runForeground?: ForegroundRunner;
   /** Program and arguments that start `ldir` (default: this Node and dist/src/main.js); `start` appends its own. */
@@ -53,12 +56,12 @@ export interface ActionOptions {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Polls until no live daemon holds the pid file and process `pid` has exited: the daemon releases its pid file at
- * the end of its cleanup, a moment before it closes its control socket and exits, and a `start` right after `stop`
- * (restart) must not meet the old process still answering there. False when `ms` passed first.
+ * Polls until no daemon holds the pid file and process `pid` (when known) has exited: the daemon removes its pid
+ * file and lets go of its lock at the end of its cleanup, after it closed its control socket, and a `start` right
+ * after `stop` must not meet the old process's metrics endpoint still bound. False when `ms` passed first.
  */
-async function waitGone(pidFile: string, pid: number, procRoot: string | undefined, ms: number): Promise<boolean> {
-  const gone = (): boolean => readPidState(pidFile, procRoot).state !== 'running' && !isLdirProcess(pid, procRoot);
+async function waitGone(pidFile: string, pid: number | undefined, ms: number): Promise<boolean> {
+  const gone = (): boolean => readPidState(pidFile).state !== 'running' && (pid === undefined || processGone(pid));
   const deadline = Date.now() + ms;
   for (let i = 0; Date.now() < deadline && i < 10_000; i++) {
     if (gone()) return true;
@@ -70,7 +73,9 @@ async function waitGone(pidFile: string, pid: number, procRoot: string | undefin
 /**
  * Runs an ldirectord action. Like ldirectord the configuration is parsed first and any error gives exit 2 for
  * every action; unlike ldirectord a broken configuration never touches the running daemon (nor its pid file),
- * `start` reports errors that happen after it detached, and `stop` returns once the cleanup is done.
+ * `start` reports errors that happen after it detached, `stop` returns once the cleanup is done, and `restart`
+ * hands the director to a new daemon without a gap (docs/operations.md). The daemon is found by its control socket
+ * and its pid file's lock, however it was started.
  */
 export async function runLdirectordAction(options: ActionOptions, io: CliIo): Promise<number> {
   const loaded = await loadForCli(options.config, io, { ...options.load, debug: options.debug }, options.locate);
@@ -78,43 +83,51 @@ export async function runLdirectordAction(options: ActionOptions, io: CliIo): Pr
   const { located, config } = loaded;
   const pidFile = pidFilePath(located.name, options.runDirectory);
   const socketPath = controlSocketPath(located.name, options.socketDirectory);
-  const pid = readPidState(pidFile, options.procRoot);
   const configPath = located.path as string;
   const stopWaitMs = options.timeoutMs ?? 30_000;
   const requestTimeout = options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {};
+  const ipvs = options.ipvs ?? 'auto';
+  const self = options.selfCommand ?? [process.execPath, path.resolve(__dirname, '..', 'main.js')];
+  const presence = (): Promise<Presence> => findDaemon({ pidFile, socketPath });
 
-  const stop = async (state: PidState): Promise<number> => {
-    if (state.state !== 'running') return ExitCode.OK;
-    const viaSocket = await runStopCommand({ socketPath, ...requestTimeout }, io);
+  const stop = async (found: Presence): Promise<number> => {
+    if (found.state !== 'running') return ExitCode.OK;
+    const viaSocket = found.answers ? await runStopCommand({ socketPath, ...requestTimeout }, io) : ExitCode.FAILURE;
     if (viaSocket !== ExitCode.OK) {
-      io.stderr(`ldir: the daemon did not answer on ${socketPath}; sending SIGTERM to pid ${state.pid}\n`);
+      if (found.pid === undefined) {
+        io.stderr(`ldir: the daemon does not answer on ${socketPath} and ${pidFile} names no pid\n`);
+        return ExitCode.FAILURE;
+      }
+      io.stderr(`ldir: the daemon did not answer on ${socketPath}; sending SIGTERM to pid ${found.pid}\n`);
       try {
-        process.kill(state.pid, 'SIGTERM');
+        process.kill(found.pid, 'SIGTERM');
       } catch {
         return ExitCode.OK; // already gone
       }
     }
-    if (await waitGone(pidFile, state.pid, options.procRoot, stopWaitMs)) return ExitCode.OK;
-    io.stderr(`ldir: pid ${state.pid} is still running after ${stopWaitMs / 1000} s\n`);
+    if (await waitGone(pidFile, found.pid, stopWaitMs)) return ExitCode.OK;
+    io.stderr(`ldir: pid ${found.pid ?? '?'} is still running after ${stopWaitMs / 1000} s\n`);
     return ExitCode.FAILURE;
   };
 
+  const foreground = (): Promise<number> => {
+    if (!options.runForeground) throw new Error('runLdirectordAction: start needs runForeground');
+    return options.runForeground({
+      configPath, configName: located.name, debug: options.debug, ipvs,
+      logfile: config.globals.logfile, supervised: config.globals.supervised,
+      ...(options.runDirectory !== undefined ? { runDirectory: options.runDirectory } : {}),
+      ...(options.socketDirectory !== undefined ? { socketDirectory: options.socketDirectory } : {}),
+    });
+  };
+
   const start = async (): Promise<number> => {
-    if (readPidState(pidFile, options.procRoot).state === 'running') {
+    // A restart's successor is started by the running daemon itself: it takes over rather than refuse.
+    if (process.env[HANDOVER_ENV] === '1') return foreground();
+    if ((await presence()).state === 'running') {
       io.stderr(`ldir for ${configPath} is already running\n`);
       return ExitCode.OK;
     }
-    const ipvs = options.ipvs ?? 'auto';
-    if (options.foreground || config.globals.supervised) {
-      if (!options.runForeground) throw new Error('runLdirectordAction: start needs runForeground');
-      return options.runForeground({
-        configPath, configName: located.name, debug: options.debug, ipvs,
-        logfile: config.globals.logfile, supervised: config.globals.supervised,
-        ...(options.runDirectory !== undefined ? { runDirectory: options.runDirectory } : {}),
-        ...(options.socketDirectory !== undefined ? { socketDirectory: options.socketDirectory } : {}),
-      });
-    }
-    const self = options.selfCommand ?? [process.execPath, path.resolve(__dirname, '..', 'main.js')];
+    if (options.foreground || config.globals.supervised) return foreground();
     const report = await launchDaemon({
       command: self[0] as string,
       args: [...self.slice(1), '--foreground', `--ipvs=${ipvs}`, ...(options.debug ? ['-d'] : []), configPath, 'start'],
@@ -122,30 +135,68 @@ export async function runLdirectordAction(options: ActionOptions, io: CliIo): Pr
       ...(options.timeoutMs !== undefined ? { readyTimeoutMs: options.timeoutMs } : {}),
     });
     if (report.ready) return ExitCode.OK;
+    if (report.code === ErrorCodes.ALREADY_RUNNING) {
+      // Another start won the race for the lock: as ldirectord, starting a running director is a success.
+      io.stderr(`ldir for ${configPath} is already running\n`);
+      return ExitCode.OK;
+    }
     io.stderr(`ldir: ${report.message}\n`);
     return report.exitCode;
   };
 
+  /** Stop, then start: what a restart falls back to when the running daemon cannot hand over. */
+  const stopThenStart = async (found: Presence): Promise<number> => ((await stop(found)) === ExitCode.OK ? start() : ExitCode.FAILURE);
+
+  const restart = async (found: Presence): Promise<number> => {
+    if (found.state !== 'running') return start();
+    if (!found.answers) {
+      io.stderr(`ldir: the running daemon does not answer: restarting with stop and start\n`);
+      return stopThenStart(found);
+    }
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    const outcome = await requestRestart({
+      socketPath, previousPid: found.pid, deadline: Date.now() + timeoutMs + 15_000,
+      program: self, ipvs, debug: options.debug, timeoutMs,
+    }, io);
+    switch (outcome.kind) {
+      case 'done':
+        io.stderr(`ldir for ${configPath}: pid ${outcome.previousPid} handed over to pid ${outcome.pid} in ${outcome.durationMs} ms\n`);
+        return ExitCode.OK;
+      case 'classic':
+        io.stderr(`ldir: ${outcome.why}: restarting with stop and start (cleanstop applies)\n`);
+        return stopThenStart(await presence());
+      case 'stopping': {
+        const now = await presence();
+        return (await waitGone(pidFile, now.state === 'absent' ? undefined : now.pid, stopWaitMs)) ? start() : ExitCode.FAILURE;
+      }
+      case 'failed':
+        return outcome.exitCode;
+    }
+  };
+
   switch (options.action) {
-    case 'status':
-      if (pid.state === 'running') {
-        io.stderr(`ldir for ${configPath} is running with pid: ${pid.pid}\n`);
+    case 'status': {
+      const found = await presence();
+      if (found.state === 'running') {
+        io.stderr(`ldir for ${configPath} is running with pid: ${found.pid ?? '?'}\n`);
         const code = await runStatusCommand({ socketPath, json: options.json ?? false, width: process.stdout.isTTY ? process.stdout.columns : Infinity, ...requestTimeout }, io);
         return code === ExitCode.OK ? ExitCode.OK : ExitCode.FAILURE; // alive but not answering: not healthy
       }
-      if (pid.state === 'stale') io.stderr(`ldirectord stale pid file ${pidFile} for ${configPath}\n`);
+      if (found.state === 'stale') io.stderr(`ldirectord stale pid file ${pidFile} for ${configPath}\n`);
       io.stdout(`ldir is stopped for ${configPath}\n`);
-      return pid.state === 'stale' ? ExitCode.FAILURE : ExitCode.NOT_RUNNING;
+      return found.state === 'stale' ? ExitCode.FAILURE : ExitCode.NOT_RUNNING;
+    }
     case 'stop':
-      return stop(pid);
-    case 'try-restart':
-      if (pid.state !== 'running') return ExitCode.OK;
-      return (await stop(pid)) === ExitCode.OK ? start() : ExitCode.FAILURE;
+      return stop(await presence());
+    case 'try-restart': {
+      const found = await presence();
+      return found.state === 'running' ? restart(found) : ExitCode.OK;
+    }
     case 'restart':
-      return (await stop(pid)) === ExitCode.OK ? start() : ExitCode.FAILURE;
+      return restart(await presence());
     case 'reload':
     case 'force-reload':
-      if (pid.state !== 'running') {
+      if ((await presence()).state !== 'running') {
         io.stderr(`ldir is stopped for ${configPath}\n`);
         return ExitCode.FAILURE;
       }

@@ -29,7 +29,6 @@ export interface PingOptions {
   readonly timeoutMs?: number;
   readonly runDirectory?: string;
   readonly socketDirectory?: string;
-  readonly procRoot?: string;
   readonly locate?: LocateOptions;
 }
 
@@ -55,7 +54,7 @@ export async function runPing(options: PingOptions, io: CliIo): Promise<number> 
     response = await pingDaemon(socketPath, options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {});
   } catch (err) {
     if (!isLdirError(err)) throw err;
-    const pid = readPidState(pidFile, options.procRoot);
+    const pid = readPidState(pidFile);
     if (pid.state === 'absent' && err.code === ErrorCodes.DAEMON_NOT_RUNNING) {
       return report(PingExit.NOT_RUNNING, { state: 'stopped' }, `ldir is stopped for ${what}`, false);
     }

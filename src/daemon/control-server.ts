@@ -1,14 +1,15 @@
 // Control socket server: serves the control protocol on a unix socket (mode 0600) to `ldir status|reload|drain|...`.
-import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, renameSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import net from 'node:net';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Diagnostic } from '../config/diagnostics';
 import { ErrorCodes, isLdirError, LdirError, type ErrorCode } from '../errors';
 import type { Logger } from '../log';
 import { LINGER_MS, serveConnection, type ConnectionContext, type ConnectionHandle } from './control-connection';
 import {
   encodeMessage, errorResponse, MAX_SOCKET_PATH_BYTES, okResponse, parseRequest, toWireDiagnostic,
-  type ControlRequest, type ControlResponse, type DrainResult, type PingResult, type RoleResult, type StatusReport,
+  type ControlRequest, type ControlResponse, type DrainResult, type PingResult, type RestartOptions, type RestartResult,
+  type RoleResult, type StatusReport, type WireDiagnostic,
 } from './protocol';
 import type { SyncRole } from '../model';
 
@@ -36,6 +37,11 @@ export interface ControlHandlers {
   ping(): PingResult | Promise<PingResult>;
   /** Sets the director's sync role (`ldir promote|demote`); resolves once the kernel's sync daemons were handled. */
   role(role: SyncRole): Promise<RoleResult>;
+  /**
+   * Hands the director to a successor daemon; resolves once the successor runs. Like `stop`, `afterStop` is called
+   * once the answer is written (the daemon then exits, without cleanup).
+   */
+  restart(options: RestartOptions): Promise<RestartResult>;
 }
 
 /** Options of {@link startControlServer}. */
@@ -50,8 +56,13 @@ export interface ControlServerOptions {
   readonly idleTimeoutMs?: number;
   /** How long `close()` lets requests in progress finish before it cuts their connections. Default 2000. */
   readonly closeGraceMs?: number;
-  /** Called once the response to a `stop` request has been written (the daemon main closes and exits there). */
+  /** Called once the response to a `stop` (or successful `restart`) has been written (the daemon main exits there). */
   readonly afterStop?: () => void;
+  /**
+   * Take the path over from a daemon that listens there (a restart's successor): bind a fresh socket beside it and
+   * rename it over the path, so that clients never find the path missing; the old daemon's connections stay its own.
+   */
+  readonly replace?: boolean;
 }
 
 /** A running control server. */
@@ -61,6 +72,11 @@ export interface ControlServer {
   clientCount(): number;
   /** Stops accepting, lets requests in progress finish (bounded), closes every connection and removes the socket file. */
   close(): Promise<void>;
+  /**
+   * Makes the path ours again when another process took it (a successor that failed after it had renamed its own
+   * socket over ours): a fresh socket is renamed over the path. No-op while the path is ours.
+   */
+  republish(): Promise<void>;
 }
 
 /** Defaults of {@link ControlServerOptions}. */
@@ -143,8 +159,9 @@ function listen(server: net.Server, path: string): Promise<void> {
 function responseForError(id: ControlRequest['id'], err: unknown): ControlResponse {
   if (isLdirError(err)) {
     const raw = err.details['diagnostics'];
+    const wire = err.details['wireDiagnostics']; // already in wire form (a restart's successor reported them)
     const diagnostics = Array.isArray(raw) && raw.every((d) => d && typeof d === 'object' && 'pos' in d)
-      ? (raw as Diagnostic[]).map(toWireDiagnostic) : undefined;
+      ? (raw as Diagnostic[]).map(toWireDiagnostic) : Array.isArray(wire) ? (wire as WireDiagnostic[]) : undefined;
     return errorResponse(id, err.code, err.message, diagnostics);
   }
   return errorResponse(id, ErrorCodes.INTERNAL, `internal error: ${err instanceof Error ? err.message : String(err)}`);
@@ -171,7 +188,7 @@ export async function startControlServer(options: ControlServerOptions): Promise
   } catch (err) {
     throw controlFailed(`cannot create control socket directory ${dirname(path)}: ${(err as Error).message}`, err, path);
   }
-  const existing = await probeSocketPath(path);
+  const existing = options.replace ? 'absent' : await probeSocketPath(path);
   if (existing === 'live') {
     throw new LdirError(ErrorCodes.CONTROL_IN_USE, `a running daemon already answers on ${path}`, { details: { path } });
   }
@@ -215,6 +232,10 @@ export async function startControlServer(options: ControlServerOptions): Promise
         await handlers.stop();
         return okResponse(id, 'stop', { stopped: true });
       });
+      case 'restart': return serialized(async () => {
+        const { v: _v, id: _id, type: _type, ...restart } = request;
+        return okResponse(id, 'restart', await handlers.restart(restart));
+      });
     }
   }
 
@@ -243,13 +264,13 @@ export async function startControlServer(options: ControlServerOptions): Promise
       text = encodeMessage(responseForError(request.id, err));
     }
     log.debug({ type: request.type, id: request.id, ok: response.ok, ms: Math.round(performance.now() - started) }, 'control request');
-    return { text, stop: request.type === 'stop' && response.ok };
+    return { text, stop: (request.type === 'stop' || request.type === 'restart') && response.ok };
   }
 
   const context: ConnectionContext = {
     answer, idleTimeoutMs, log, isShuttingDown: () => shuttingDown, ...(options.afterStop ? { afterStop: options.afterStop } : {}),
   };
-  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+  const accept = (socket: net.Socket): void => {
     if (shuttingDown || connections.size >= maxClients) {
       rejected.add(socket);
       socket.on('error', () => undefined);
@@ -265,25 +286,56 @@ export async function startControlServer(options: ControlServerOptions): Promise
       connections.delete(socket);
       if (connections.size === 0) onEmpty?.();
     });
-  });
-  try {
-    await listen(server, path);
-  } catch (err) {
-    if (errnoOf(err) === 'EADDRINUSE') {
-      throw new LdirError(ErrorCodes.CONTROL_IN_USE, `another process bound ${path} first`, { cause: err, details: { path } });
+  };
+  /**
+   * Binds a socket beside `path` and renames it over `path`, with mode 0600; its inode identifies it. Never bound at
+   * `path` itself: libuv unlinks a pipe's bound name when it closes, which would remove a successor's socket that
+   * replaced ours (ours is removed by {@link close}, by inode). A path too long for a name beside it is bound directly.
+   */
+  async function bind(): Promise<{ server: net.Server; bound: Stats }> {
+    const server = net.createServer({ allowHalfOpen: true }, accept);
+    const beside = join(dirname(path), `.l${process.pid}`);
+    const byRename = Buffer.byteLength(beside) <= MAX_SOCKET_PATH_BYTES;
+    const at = byRename ? beside : path;
+    if (byRename) {
+      try { unlinkSync(at); } catch { /* none left over */ }
     }
-    throw controlFailed(`cannot listen on control socket ${path}: ${(err as Error).message}`, err, path);
+    try {
+      await listen(server, at);
+    } catch (err) {
+      if (errnoOf(err) === 'EADDRINUSE') {
+        throw new LdirError(ErrorCodes.CONTROL_IN_USE, `another process bound ${path} first`, { cause: err, details: { path } });
+      }
+      throw controlFailed(`cannot listen on control socket ${path}: ${(err as Error).message}`, err, path);
+    }
+    try {
+      chmodSync(at, 0o600);
+      if (byRename) renameSync(at, path);
+      const bound = statSync(path);
+      server.on('error', (err) => log.error({ err, path }, 'control socket error'));
+      return { server, bound };
+    } catch (err) {
+      server.close();
+      try { if (byRename) unlinkSync(at); } catch { /* gone */ }
+      throw controlFailed(`cannot publish control socket ${path}: ${(err as Error).message}`, err, path);
+    }
   }
-  let bound: Stats;
-  try {
-    chmodSync(path, 0o600);
-    bound = statSync(path);
-  } catch (err) {
+  let { server, bound } = await bind();
+  log.info({ path, replaced: options.replace === true }, 'control socket listening');
+
+  async function republish(): Promise<void> {
+    if (shuttingDown) return;
+    try {
+      const now = lstatSync(path);
+      if (now.ino === bound.ino && now.dev === bound.dev) return;
+    } catch {
+      // missing: publish again
+    }
+    const fresh = await bind();
     server.close();
-    throw controlFailed(`cannot set the mode of control socket ${path}: ${(err as Error).message}`, err, path);
+    ({ server, bound } = fresh);
+    log.info({ path }, 'control socket published again');
   }
-  server.on('error', (err) => log.error({ err, path }, 'control socket error'));
-  log.info({ path }, 'control socket listening');
 
   async function close(): Promise<void> {
     shuttingDown = true;
@@ -312,5 +364,6 @@ export async function startControlServer(options: ControlServerOptions): Promise
     path,
     clientCount: () => connections.size,
     close: () => (closing ??= close()),
+    republish,
   };
 }

@@ -7,7 +7,7 @@ import { MaintenanceDir, ReverseNames } from '../checks/maintenance';
 import { defaultCheckers } from '../checks/registry';
 import { CheckScheduler, type CheckRecord, type Health, type HealthTransition } from '../checks/scheduler';
 import { openTcpProber, type TcpProber } from '../checks/tcp-prober';
-import { systemClock, type Clock } from '../clock';
+import { systemClock, type Clock, type TimerHandle } from '../clock';
 import { formatDiagnostic, type Diagnostic } from '../config/diagnostics';
 import { loadConfigFile, type LoadOptions } from '../config/load';
 import { Engine } from '../engine/engine';
@@ -18,14 +18,18 @@ import { selectBackend, type BackendChoice, type BackendFactories } from '../ipv
 import type { IpvsBackend } from '../ipvs/types';
 import type { Logger } from '../log';
 import type { Config, DaemonState, SyncRole } from '../model';
-import { claimPidFile, pidFilePath, releasePidFile } from '../system/pid-file';
+import { PidFile, pidFilePath } from '../system/pid-file';
 import { setupSysctls } from '../system/sysctl';
 import { procSysStore, type SysctlStore } from '../system/sysctl-store';
 import { ConfigWatcher } from './config-watcher';
 import { ExecuteInstances, type InstanceRun } from './execute-instances';
 import { startControlServer, type ControlServer, type ReloadOutcome } from './control-server';
-import { controlSocketPath, type DrainResult, type PingResult, type RoleResult, type StatusReport } from './protocol';
+import { Successor, type HandoverState, type PredecessorLink } from './handover';
+import {
+  controlSocketPath, type DrainResult, type PingResult, type RestartOptions, type RestartResult, type RoleResult, type StatusReport,
+} from './protocol';
 import { buildStatusReport, stateSyncStatus } from './status-report';
+import { firstRoundBoundMs, healthOfTarget, kernelWeightsOf, memberKey } from './takeover';
 
 /** Options of {@link Daemon.start}. */
 export interface DaemonOptions {
@@ -42,7 +46,6 @@ export interface DaemonOptions {
   readonly pid?: number;
   readonly runDirectory?: string;
   readonly socketDirectory?: string;
-  readonly procRoot?: string;
   readonly sysctlStore?: SysctlStore;
   readonly backendFactories?: BackendFactories;
   readonly load?: LoadOptions;
@@ -66,7 +69,34 @@ export interface DaemonOptions {
   readonly selfCommand?: readonly string[];
   /** Called once the daemon stopped (after `stop`, from a signal or the control socket). */
   readonly onStopped?: () => void;
+  /**
+   * Set when this daemon was started by a running one as its successor (`ldir restart`): it checks every real once,
+   * takes the old daemon's state and the table as they are, and only then writes the kernel.
+   */
+  readonly predecessor?: PredecessorLink;
+  /**
+   * This daemon may hand over to a successor on `restart`: it was started detached (`ldir start`, or as a successor),
+   * so nothing supervises its process. Default false: a foreground daemon's supervisor would restart it on exit.
+   */
+  readonly canHandOver?: boolean;
+  /**
+   * A restart moves resources held outside the daemon (the metrics endpoint): `release` before the successor takes
+   * over, `reclaim` when it failed and this daemon goes on.
+   */
+  readonly onHandover?: (phase: 'release' | 'reclaim') => Promise<void>;
+  /** A successor receives its predecessor's view of every pair (alerts: only what changed since is reported). */
+  readonly onTakeover?: (health: HandoverState['health']) => void;
+  /**
+   * Aborts a successor's start before it takes over (SIGTERM while it prepares): it exits without having touched
+   * anything, and the old daemon goes on.
+   */
+  readonly abortTakeover?: AbortSignal;
 }
+
+/** How long a successor waits for its predecessor's lock (the predecessor exits right after the hand-over). */
+const SUCCESSOR_LOCK_WAIT_MS = 120_000;
+/** How long a fresh start waits for the pid file lock (a reader's momentary test lock); a daemon holding it stays. */
+const START_LOCK_WAIT_MS = 2_000;
 
 /** A failed start: the error code, and the exit code `ldir start` reports (2 for a configuration error). */
 export function startError(message: string, exitCode: number, diagnostics: readonly Diagnostic[] = []): LdirError {
@@ -89,19 +119,21 @@ async function loadOrThrow(path: string, options: DaemonOptions): Promise<{ conf
 }
 
 /**
- * The running director. {@link Daemon.start} claims the pid file, opens the kernel backend, sets the sysctls,
- * opens the control socket, applies the configuration and starts the checks; {@link Daemon.stop} undoes it all.
+ * The running director. {@link Daemon.start} locks the pid file, opens the kernel backend, sets the sysctls, opens
+ * the control socket, applies the configuration and starts the checks; {@link Daemon.stop} undoes it all. A restart
+ * hands the director to a successor without a gap ({@link Daemon.restart}, docs/design-notes.md).
  */
 export class Daemon {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly pid: number;
-  private readonly pidFile: string;
+  private readonly pidPath: string;
   private readonly startedAt: number;
   private config!: Config;
   private backend!: IpvsBackend;
   private engine!: Engine;
   private scheduler!: CheckScheduler;
+  private pidFile: PidFile | undefined;
   private prober: TcpProber | undefined;
   private control: ControlServer | undefined;
   private watcher: ConfigWatcher | undefined;
@@ -110,6 +142,12 @@ export class Daemon {
   private lastReload: { at: number; ok: boolean; message?: string } | null = null;
   private reloading: Promise<ReloadOutcome> | undefined;
   private stopping: Promise<ShutdownReport | undefined> | undefined;
+  /** A restart under way: its outcome, and how to stop its successor (a stop that arrives meanwhile). */
+  private restarting: { readonly done: Promise<RestartResult>; readonly killSuccessor: () => Promise<void> } | undefined;
+  /** The successor's pid once it took over: this daemon then exits without cleanup. */
+  private handedOverTo: number | undefined;
+  /** Transitions held back from the observers until a successor has taken over (its first round). */
+  private deferred: HealthTransition[] | undefined;
   private closed = false;
   private readonly runCommand = spawnRunner();
   private readonly instances: ExecuteInstances;
@@ -118,12 +156,13 @@ export class Daemon {
     this.clock = options.clock ?? systemClock();
     this.log = options.logger.child({ module: 'daemon' });
     this.pid = options.pid ?? process.pid;
-    this.pidFile = pidFilePath(options.configName, options.runDirectory);
+    this.pidPath = pidFilePath(options.configName, options.runDirectory);
     this.startedAt = this.clock.now();
     this.names = new ReverseNames({ lookup: (a) => reverse(a), clock: this.clock });
     this.instances = new ExecuteInstances({
-      self: options.selfCommand ?? [process.execPath, path.resolve(__dirname, '..', 'main.js')], logger: this.log, run: spawnRunner(60_000),
+      self: this.selfCommand(), logger: this.log, run: spawnRunner(60_000),
     });
+    if (options.predecessor) this.deferred = [];
   }
 
   /** Starts a daemon; on failure everything it had opened is closed again and the error says why (exit code in details). */
@@ -132,8 +171,12 @@ export class Daemon {
     try {
       await daemon.boot();
     } catch (err) {
-      await daemon.teardown();
+      // A successor's failed start never cleans up: the table is still (or again) its predecessor's.
+      await daemon.teardown(!options.predecessor);
       await daemon.closeControl();
+      // A successor leaves the file to its predecessor, which goes on and writes its own pid again.
+      if (!options.predecessor) daemon.pidFile?.remove(daemon.pid);
+      daemon.pidFile?.close();
       throw err;
     }
     return daemon;
@@ -164,17 +207,17 @@ export class Daemon {
     return this.backend.list();
   }
 
+  private selfCommand(): readonly string[] {
+    return this.options.selfCommand ?? [process.execPath, path.resolve(__dirname, '..', 'main.js')];
+  }
+
   private async boot(): Promise<void> {
     const o = this.options;
     this.setState('starting');
     const { config, diagnostics } = await loadOrThrow(o.configPath, o);
     for (const d of diagnostics) this.log.warn(formatDiagnostic(d));
     this.config = config;
-    try {
-      claimPidFile(this.pidFile, this.pid, o.procRoot);
-    } catch (err) {
-      throw isLdirError(err) ? startError(err.message, 1) : err;
-    }
+    if (!o.predecessor) await this.claimPidFile();
     try {
       const selection = await selectBackend(o.ipvs ?? 'auto', o.backendFactories);
       this.backend = selection.backend;
@@ -185,7 +228,7 @@ export class Daemon {
     if (this.backend.kind === 'memory') {
       this.log.warn('IPVS backend is "memory": the kernel table is NOT changed; checks and decisions run, nothing is load balanced');
     }
-    this.applySysctls(config);
+    if (!o.predecessor) this.applySysctls(config);
     this.prober = openTcpProber();
     if (!this.prober) this.log.warn('native addon not built: connect and http checks use Node sockets (more CPU per check)');
     const checkers = defaultCheckers(this.prober ? { tcpProber: this.prober } : {});
@@ -200,13 +243,15 @@ export class Daemon {
       hostnames: (address) => (this.maintenance ? this.names.names(address) : []),
       onTransition: (t) => {
         this.engine.onTransition(t);
-        o.onTransition?.(t);
+        if (this.deferred) this.deferred.push(t);
+        else o.onTransition?.(t);
       },
       ...(o.onCheck ? { onCheck: o.onCheck } : {}),
     });
+    if (o.predecessor) await this.takeOver(config, o.predecessor);
     try {
       this.control = await startControlServer({
-        path: controlSocketPath(o.configName, o.socketDirectory), logger: o.logger,
+        path: controlSocketPath(o.configName, o.socketDirectory), logger: o.logger, replace: o.predecessor !== undefined,
         handlers: {
           status: () => this.status(),
           reload: () => this.reload(),
@@ -218,6 +263,7 @@ export class Daemon {
           },
           ping: () => this.ping(),
           role: (role) => this.setRole(role),
+          restart: (request) => this.restart(request),
         },
         afterStop: () => {
           void this.stop();
@@ -232,8 +278,79 @@ export class Daemon {
     });
     this.watcher.start();
     this.setState('running');
-    this.log.info({ config: o.configPath, backend: this.backend.kind, pid: this.pid }, 'ldir started');
+    this.log.info({ config: o.configPath, backend: this.backend.kind, pid: this.pid, successor: o.predecessor !== undefined }, 'ldir started');
+    if (o.predecessor) void this.lockAfterPredecessor();
     await this.instances.run(config.globals.execute.map((name) => [name, 'start']));
+  }
+
+  /**
+   * Takes the pid file's lock (waiting a moment: a reader may be testing it) and writes our pid. Refuses with
+   * LDIR_ERR_ALREADY_RUNNING while another daemon holds it. Without flock(1) the daemon runs unlocked (warned).
+   */
+  private async claimPidFile(): Promise<void> {
+    const file = PidFile.open(this.pidPath);
+    const outcome = await file.lock(START_LOCK_WAIT_MS);
+    if (outcome === 'busy') {
+      const holder = file.readPid();
+      file.close();
+      throw new LdirError(ErrorCodes.ALREADY_RUNNING, `ldir for ${this.options.configPath} is already running${holder ? ` with pid ${holder}` : ''} (${this.pidPath} is locked)`, {
+        details: { exitCode: 1, path: this.pidPath, ...(holder ? { pid: holder } : {}) },
+      });
+    }
+    if (outcome === 'unavailable') this.log.warn({ path: this.pidPath }, 'flock(1) cannot run (util-linux): the pid file is not locked; the control socket still refuses a second daemon');
+    file.write(this.pid);
+    this.pidFile = file;
+  }
+
+  /**
+   * The successor's start: every real is checked once while the old daemon still serves (no gap in checking, no
+   * kernel write), then the old daemon's state arrives and this daemon writes its pid; the table pass that follows
+   * adopts what the kernel has. Without a state (the old daemon died meanwhile) it takes over as after `kill -9`.
+   */
+  private async takeOver(config: Config, link: PredecessorLink): Promise<void> {
+    const observed = await this.backend.list().catch(() => []);
+    const weights = kernelWeightsOf(config, observed);
+    const jobs = jobsFromConfig(config);
+    this.scheduler.sync(jobs, { initialHealth: (t) => this.initialHealth(t, weights) });
+    const bound = firstRoundBoundMs(jobs);
+    const t0 = this.clock.monotonic();
+    let timer: TimerHandle | undefined;
+    const abort = this.options.abortTakeover;
+    const aborted = new Promise<'aborted'>((resolve) => {
+      if (abort?.aborted) resolve('aborted');
+      abort?.addEventListener('abort', () => resolve('aborted'), { once: true });
+    });
+    const complete = await Promise.race([
+      this.scheduler.whenFirstRoundDone().then(() => true),
+      new Promise<false>((resolve) => { timer = this.clock.setTimeout(() => resolve(false), bound); }),
+      aborted,
+    ]);
+    if (timer !== undefined) this.clock.clearTimeout(timer);
+    const abortError = (): LdirError => new LdirError(ErrorCodes.DAEMON_START_FAILED, 'stopped before it took over (the running daemon goes on)', { details: { exitCode: 1 } });
+    if (complete === 'aborted') throw abortError();
+    this.log.info({ ms: Math.round(this.clock.monotonic() - t0), complete, boundMs: bound }, 'first check round done: taking over from the running daemon');
+    const state = await Promise.race([link.prepared(), aborted]);
+    if (state === 'aborted') throw abortError();
+    if (!state) this.log.warn('the previous daemon went away without handing over: taking the table as it is');
+    else this.log.info({ from: state.pid }, 'the previous daemon stopped writing the kernel: taking over');
+    this.pidFile = PidFile.open(this.pidPath);
+    this.pidFile.write(this.pid);
+    if (state) {
+      this.engine.importCarryOver(state.engine);
+      this.options.onTakeover?.(state.health);
+    }
+    const held = this.deferred ?? [];
+    this.deferred = undefined;
+    for (const t of held) this.options.onTransition?.(t);
+    this.applySysctls(config);
+  }
+
+  /** The successor's lock: taken once the old daemon has exited (right after it saw our ready report). */
+  private async lockAfterPredecessor(): Promise<void> {
+    const outcome = await this.pidFile?.lock(SUCCESSOR_LOCK_WAIT_MS);
+    if (outcome === 'locked') this.log.info({ path: this.pidPath }, 'pid file locked (the previous daemon has exited)');
+    else if (outcome === 'busy' && !this.stopping) this.log.error({ path: this.pidPath, waitedMs: SUCCESSOR_LOCK_WAIT_MS }, 'the previous daemon still holds the pid file lock');
+    else if (outcome === 'unavailable') this.log.warn({ path: this.pidPath }, 'flock(1) cannot run (util-linux): the pid file is not locked');
   }
 
   /** Puts a configuration in force: maintenance directory, kernel table (adopting what is there), then the checks. */
@@ -251,7 +368,7 @@ export class Daemon {
     if (!report.ok) this.log.error({ error: report.error }, 'kernel sync failed; it is retried on the next pass');
     const snapshot = this.engine.snapshot();
     const kernelWeight = new Map<string, number | null>();
-    for (const v of snapshot.virtuals) for (const r of v.reals) kernelWeight.set(`${v.id}\u0000${r.realKey}`, r.kernelWeight);
+    for (const v of snapshot.virtuals) for (const r of v.reals) kernelWeight.set(memberKey(v.id, r.realKey), r.kernelWeight);
     this.scheduler.sync(jobsFromConfig(config), { initialHealth: (t) => this.initialHealth(t, kernelWeight) });
     this.options.onConfig?.(config);
   }
@@ -259,7 +376,7 @@ export class Daemon {
   /** `checktype=off` runs no check: its reals keep what the kernel says (weight > 0 up, else down), as ldirectord. */
   private initialHealth(target: CheckTarget, kernelWeight: ReadonlyMap<string, number | null>): Health | undefined {
     if (target.job.type !== 'off') return undefined;
-    const weights = target.members.map((m) => kernelWeight.get(`${m.virtualId}\u0000${m.realKey}`) ?? null);
+    const weights = target.members.map((m) => kernelWeight.get(memberKey(m.virtualId, m.realKey)) ?? null);
     return weights.some((w) => w !== null && w > 0) ? 'up' : 'down';
   }
 
@@ -273,6 +390,14 @@ export class Daemon {
       return;
     }
     setupSysctls(config, this.options.sysctlStore ?? procSysStore(), this.log.child({ module: 'sysctl' }));
+  }
+
+  /** Refuses a request that would change the director while it stops or hands over to a successor. */
+  private refuseWhileBusy(what: string): void {
+    if (this.stopping) throw new LdirError(ErrorCodes.DAEMON_STOPPING, `ldir is stopping: ${what} refused`);
+    if (this.restarting || this.handedOverTo !== undefined) {
+      throw new LdirError(ErrorCodes.RESTART_IN_PROGRESS, `a restart is handing the director to a new daemon: ${what} refused (retry once it runs)`);
+    }
   }
 
   /**
@@ -289,7 +414,10 @@ export class Daemon {
 
   private async doReload(): Promise<ReloadOutcome> {
     const file = this.options.configPath;
-    if (this.stopping) return { applied: false, file, message: 'ldir is stopping', diagnostics: [], code: ErrorCodes.DAEMON_START_FAILED };
+    if (this.stopping) return { applied: false, file, message: 'ldir is stopping', diagnostics: [], code: ErrorCodes.DAEMON_STOPPING };
+    if (this.restarting || this.handedOverTo !== undefined) {
+      return { applied: false, file, message: 'a restart is handing the director to a new daemon (it loads the file itself)', diagnostics: [], code: ErrorCodes.RESTART_IN_PROGRESS };
+    }
     this.setState('reloading');
     this.watcher?.accept();
     let loaded;
@@ -338,18 +466,110 @@ export class Daemon {
 
   /** Drains a real by hand (weight 0 until undrained). */
   drain(virtual: string, real: string): Promise<DrainResult> {
+    this.refuseWhileBusy('drain');
     return this.engine.drain(virtual, real);
   }
 
   /** Ends a hand drain. */
   undrain(virtual: string, real: string): Promise<DrainResult> {
+    this.refuseWhileBusy('undrain');
     return this.engine.undrain(virtual, real);
   }
 
   /** Sets the director's sync role: the kernel's sync daemons follow at once (`ldir promote|demote`). */
   async setRole(role: SyncRole): Promise<RoleResult> {
+    this.refuseWhileBusy(`the ${role} role`);
     const change = await this.engine.setSyncRole(role);
     return { role, previous: change.previous, changed: change.changed, stateSync: stateSyncStatus(change.stateSync) };
+  }
+
+  /**
+   * Hands the director to a successor daemon (`ldir restart`): starts it (the program of the request: the
+   * installation that asks, so an upgrade runs the new version), lets it check every real once while this daemon
+   * goes on, then stops writing the kernel and hands over; resolves once the successor runs. This daemon then exits
+   * without cleanup (the control socket's `afterStop`). When the successor fails, this daemon goes on as before
+   * and the error says why (a configuration error with its diagnostics).
+   */
+  restart(request: RestartOptions): Promise<RestartResult> {
+    if (!this.options.canHandOver) {
+      throw new LdirError(ErrorCodes.RESTART_UNSUPPORTED, `this daemon runs in the foreground (a supervisor restarts its process): a restart cannot hand over without a gap`);
+    }
+    this.refuseWhileBusy('restart');
+    let successor: Successor | undefined;
+    const done = this.handOver(request, (s) => { successor = s; }).finally(() => {
+      if (this.restarting?.done === done) this.restarting = undefined;
+    });
+    this.restarting = { done, killSuccessor: async () => { await successor?.kill(); } };
+    return done;
+  }
+
+  private async handOver(request: RestartOptions, started: (s: Successor) => void): Promise<RestartResult> {
+    const t0 = this.clock.monotonic();
+    const timeoutMs = request.timeoutMs ?? 60_000;
+    const [command, ...programArgs] = request.program ?? this.selfCommand();
+    const args = [
+      ...programArgs, '--foreground', `--ipvs=${request.ipvs ?? this.options.ipvs ?? 'auto'}`, ...(request.debug ?? this.options.debug ? ['-d'] : []),
+      `--timeout=${Math.ceil(timeoutMs / 1000)}`, this.options.configPath, 'start',
+    ];
+    this.log.info({ program: [command, ...programArgs] }, 'restart: starting the new daemon; this one goes on until it has checked every real');
+    const successor = Successor.spawn({ command: command as string, args, argv0: 'ldir' });
+    started(successor);
+    try {
+      await successor.prepared(timeoutMs);
+    } catch (err) {
+      await successor.kill();
+      this.log.error({ err: errorMessage(err) }, 'restart: the new daemon did not come up; this one goes on');
+      throw err;
+    }
+    let state: HandoverState;
+    try {
+      state = await this.freeze();
+    } catch (err) {
+      await successor.kill();
+      await this.thaw();
+      throw err;
+    }
+    try {
+      const pid = await successor.takeOver(state, Math.max(10_000, timeoutMs - (this.clock.monotonic() - t0)));
+      successor.release();
+      this.handedOverTo = pid;
+      this.log.info({ successor: pid }, 'restart: the new daemon runs the director; this one exits without cleanup');
+      return { pid, previousPid: this.pid, durationMs: Math.round(this.clock.monotonic() - t0) };
+    } catch (err) {
+      await successor.kill();
+      this.log.error({ err: errorMessage(err) }, 'restart: the new daemon failed while taking over; this one goes on');
+      await this.thaw();
+      throw err;
+    }
+  }
+
+  /** Stops everything that writes or watches (kernel passes, checks, autoreload, metrics) and returns the state. */
+  private async freeze(): Promise<HandoverState> {
+    this.watcher?.stop();
+    await this.engine.pause();
+    const snapshot = this.engine.snapshot();
+    this.scheduler.stop();
+    await this.options.onHandover?.('release');
+    const carry = this.engine.exportCarryOver();
+    if (!carry) throw new LdirError(ErrorCodes.INTERNAL, 'no configuration in force to hand over');
+    const health = snapshot.virtuals.flatMap((v) => v.reals.map((r) => ({ virtualId: v.id, realKey: r.realKey, health: r.health })));
+    return { version: 1, pid: this.pid, engine: carry, health };
+  }
+
+  /** Undoes {@link freeze} after a failed hand-over: socket and pid file ours again, checks, kernel passes, watcher. */
+  private async thaw(): Promise<void> {
+    try {
+      await this.control?.republish();
+    } catch (err) {
+      this.log.error({ err: errorMessage(err) }, 'restart: cannot publish the control socket again');
+    }
+    if (this.pidFile && this.pidFile.readPid() !== this.pid) this.pidFile.write(this.pid);
+    const health = new Map<string, Health>();
+    for (const v of this.engine.snapshot().virtuals) for (const r of v.reals) health.set(memberKey(v.id, r.realKey), r.health);
+    this.scheduler.sync(jobsFromConfig(this.config), { initialHealth: (t) => healthOfTarget(t, health) });
+    await this.options.onHandover?.('reclaim');
+    this.watcher?.start();
+    await this.engine.resume();
   }
 
   /** What `ldir status` shows. */
@@ -371,14 +591,18 @@ export class Daemon {
   }
 
   /**
-   * Stops: checks first, then the kernel cleanup (`cleanstop=yes` virtuals are removed, bounded), backend and pid
-   * file, then the control socket; `onStopped` last. Idempotent; resolves when done.
+   * Stops: checks first, then the kernel cleanup (`cleanstop=yes` virtuals are removed, bounded), backend, control
+   * socket, pid file (removed, then its lock released: whoever waits for it finds everything closed); `onStopped`
+   * last. After a hand-over to a successor nothing is cleaned up: the table, the pid file and the sync daemons are
+   * the successor's. Idempotent; resolves when done.
    */
   async stop(): Promise<ShutdownReport | undefined> {
     const report = await this.stopCore();
     if (!this.closed) {
       this.closed = true;
       await this.closeControl();
+      this.pidFile?.remove(this.pid);
+      this.pidFile?.close();
       this.options.onStopped?.();
     }
     return report;
@@ -388,10 +612,21 @@ export class Daemon {
   private stopCore(): Promise<ShutdownReport | undefined> {
     if (!this.stopping) {
       this.stopping = (async () => {
+        const restarting = this.restarting;
+        if (restarting && this.handedOverTo === undefined) {
+          // A stop during a hand-over: the successor goes, this daemon stops as usual (a failed hand-over thaws first).
+          this.log.info('stop during a restart: the new daemon is stopped first');
+          await restarting.killSuccessor();
+          await restarting.done.catch(() => undefined);
+        }
+        if (this.handedOverTo !== undefined) {
+          this.log.info({ successor: this.handedOverTo }, 'ldir exiting: the new daemon runs the director (no cleanup)');
+          return this.teardown(false);
+        }
         this.setState('stopping');
         this.log.info('ldir stopping');
         if (this.config) await this.instances.run(this.config.globals.execute.map((n) => [n, 'stop']));
-        const report = await this.teardown();
+        const report = await this.teardown(true);
         this.log.info({ ...report }, 'ldir stopped');
         return report;
       })();
@@ -399,15 +634,17 @@ export class Daemon {
     return this.stopping;
   }
 
-  /** Closes whatever is open except the control socket; used by stop and by a start that failed half way. */
-  private async teardown(): Promise<ShutdownReport | undefined> {
+  /**
+   * Closes whatever is open except the control socket and the pid file; used by stop and by a start that failed half
+   * way. `clean`: the kernel cleanup of `cleanstop=yes` (not after a hand-over).
+   */
+  private async teardown(clean: boolean): Promise<ShutdownReport | undefined> {
     this.watcher?.stop();
     this.scheduler?.stop();
     let report: ShutdownReport | undefined;
-    if (this.engine) report = await this.engine.shutdown({ clean: true });
+    if (this.engine) report = await this.engine.shutdown({ clean });
     this.prober?.close();
     if (this.backend) await this.backend.close().catch(() => undefined);
-    releasePidFile(this.pidFile, this.pid);
     return report;
   }
 
@@ -424,4 +661,8 @@ export class Daemon {
       this.log.error({ err: String(err) }, 'state listener failed');
     }
   }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

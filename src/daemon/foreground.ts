@@ -1,14 +1,36 @@
 // Runs the daemon in this process until it stops: signals (HUP reload, TERM/INT stop), start report, exit code.
+import { toWireDiagnostic } from './protocol';
+import type { Diagnostic } from '../config/diagnostics';
 import { isLdirError } from '../errors';
 import type { Logger } from '../log';
+import { closeInheritedDescriptors } from '../system/inherited-fds';
 import { Daemon, type DaemonOptions } from './daemon';
-import { reportStart } from './launch';
+import { PredecessorLink } from './handover';
+import { READY_FD_ENV, reportStart } from './launch';
 
 /** Options of {@link runForeground}: the daemon's, plus where signals come from (the process by default). */
-export interface ForegroundOptions extends Omit<DaemonOptions, 'onStopped'> {
+export interface ForegroundOptions extends Omit<DaemonOptions, 'onStopped' | 'predecessor' | 'canHandOver'> {
   readonly signals?: Pick<NodeJS.Process, 'on' | 'off'>;
   /** Called with the daemon once it runs (tests, and the composition of alerts/metrics). */
   readonly onStarted?: (daemon: Daemon) => void;
+  /** The process environment (the launch's ready fd, the successor marker). Default `process.env`. */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * How this process was started: by `ldir start` (the ready fd), by a running daemon as its successor (IPC channel),
+ * or in the foreground by a person or a supervisor. A detached daemon closes the descriptors it inherited beyond
+ * 0-2 at once, so that whoever ran `ldir start` is not kept waiting on them.
+ */
+function launchOf(env: NodeJS.ProcessEnv, logger: Logger): { predecessor?: PredecessorLink; detached: boolean } {
+  const predecessor = PredecessorLink.fromProcess();
+  const readyFd = env[READY_FD_ENV] !== undefined ? Number(env[READY_FD_ENV]) : undefined;
+  const detached = predecessor !== undefined || readyFd !== undefined;
+  if (detached) {
+    const closed = closeInheritedDescriptors(readyFd !== undefined && Number.isInteger(readyFd) ? [readyFd] : []);
+    if (closed.length > 0) logger.info({ fds: closed }, 'closed descriptors inherited from the launching process');
+  }
+  return { ...(predecessor ? { predecessor } : {}), detached };
 }
 
 /**
@@ -18,6 +40,8 @@ export interface ForegroundOptions extends Omit<DaemonOptions, 'onStopped'> {
  */
 export async function runForeground(options: ForegroundOptions, logger: Logger = options.logger): Promise<number> {
   const signals = options.signals ?? process;
+  const env = options.env ?? process.env;
+  const launch = launchOf(env, logger);
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => {
     resolveStopped = r;
@@ -33,10 +57,16 @@ export async function runForeground(options: ForegroundOptions, logger: Logger =
     if (daemon) void daemon.reload();
     else pendingReload = true;
   };
+  // A successor that is told to stop before it took over gives up at once: the old daemon goes on.
+  const abortTakeover = new AbortController();
   const onStop = (signal: string) => (): void => {
     logger.info(`${signal}: stopping`);
-    if (daemon) void daemon.stop();
-    else pendingStop ??= signal;
+    if (daemon) {
+      void daemon.stop();
+      return;
+    }
+    if (launch.predecessor) abortTakeover.abort(); // too late once it took over: then it stops once started
+    pendingStop ??= signal;
   };
   const onTerm = onStop('SIGTERM');
   const onInt = onStop('SIGINT');
@@ -49,17 +79,27 @@ export async function runForeground(options: ForegroundOptions, logger: Logger =
   signals.on('SIGTERM', onTerm);
   signals.on('SIGINT', onInt);
   try {
-    daemon = await Daemon.start({ ...options, onStopped: () => resolveStopped() });
+    daemon = await Daemon.start({
+      ...options, onStopped: () => resolveStopped(), canHandOver: launch.detached,
+      ...(launch.predecessor ? { predecessor: launch.predecessor, abortTakeover: abortTakeover.signal } : {}),
+    });
   } catch (err) {
     removeHandlers();
     const exitCode = isLdirError(err) && typeof err.details['exitCode'] === 'number' ? err.details['exitCode'] : 1;
     const message = err instanceof Error ? err.message : String(err);
+    const code = isLdirError(err) ? err.code : 'LDIR_ERR_DAEMON_START_FAILED';
     logger.error({ code: isLdirError(err) ? err.code : undefined }, `ldir could not start: ${message}`);
-    reportStart({ ready: false, code: isLdirError(err) ? err.code : 'LDIR_ERR_DAEMON_START_FAILED', message, exitCode });
+    if (launch.predecessor) {
+      const diagnostics = isLdirError(err) ? (err.details['diagnostics'] as Diagnostic[] | undefined) : undefined;
+      await launch.predecessor.failed({ code, message, exitCode, ...(diagnostics ? { diagnostics: diagnostics.map(toWireDiagnostic) } : {}) });
+    } else {
+      reportStart({ ready: false, code, message, exitCode }, env);
+    }
     return exitCode;
   }
   options.onStarted?.(daemon);
-  reportStart({ ready: true, pid: options.pid ?? process.pid });
+  if (launch.predecessor) await launch.predecessor.ready(options.pid ?? process.pid);
+  else reportStart({ ready: true, pid: options.pid ?? process.pid }, env);
   if (pendingStop !== undefined) {
     logger.info(`${pendingStop} arrived while starting: stopping now`);
     void daemon.stop();

@@ -11,7 +11,7 @@ import type { Config } from '../model';
 import type { Daemon, DaemonOptions } from './daemon';
 
 /** The hooks {@link Observers} hands to {@link Daemon.start}. */
-export type ObserverHooks = Pick<DaemonOptions, 'onCheck' | 'onTransition' | 'onEngineEvent' | 'onReload' | 'onConfig' | 'onState'>;
+export type ObserverHooks = Pick<DaemonOptions, 'onCheck' | 'onTransition' | 'onEngineEvent' | 'onReload' | 'onConfig' | 'onState' | 'onTakeover'>;
 
 /** Options of {@link Observers}: clock and logger, and the alerter (default: mail through nodemailer, commands spawned). */
 export interface ObserversOptions {
@@ -78,7 +78,22 @@ export class Observers {
         this.monitorFiles.apply(config);
         void this.follow(config);
       },
+      onTakeover: (health) => this.alerter.seedHealth(health),
     };
+  }
+
+  /**
+   * Restart hand-over: `release` closes the endpoint (the successor binds the same address), `reclaim` opens it again
+   * for `config` (the successor failed and this daemon goes on).
+   */
+  async handover(phase: 'release' | 'reclaim', config: Config): Promise<void> {
+    if (phase === 'reclaim') return this.follow(config);
+    this.chain = this.chain.then(async () => {
+      await this.server?.close();
+      this.server = undefined;
+      this.serving = undefined;
+    });
+    return this.chain;
   }
 
   /** The running daemon, whose snapshots the endpoint reads. */

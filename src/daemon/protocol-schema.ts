@@ -1,7 +1,7 @@
 // Validators of the control protocol's messages: strict for requests, tolerant of extra members in responses.
 import type {
   CheckOutcome, ControlRequest, DaemonStatus, DrainResult, EventRecord, FallbackStatus, PingResult, RealStatus, ReloadResult,
-  RequestId, RequestType, ResultMap, RoleResult, StateSyncStatus, StatusReport, StopResult, SyncDaemonStatus, VirtualStatus,
+  RequestId, RequestType, RestartResult, ResultMap, RoleResult, StateSyncStatus, StatusReport, StopResult, SyncDaemonStatus, VirtualStatus,
   WireDiagnostic, WireError,
 } from './protocol';
 import {
@@ -21,7 +21,14 @@ export const idSchema: Check<RequestId> = (value, path) => {
 };
 
 /** The request type member. */
-export const requestTypeSchema: Check<RequestType> = literal('status', 'reload', 'drain', 'undrain', 'stop', 'ping', 'role');
+export const requestTypeSchema: Check<RequestType> = literal('status', 'reload', 'drain', 'undrain', 'stop', 'ping', 'role', 'restart');
+
+/** The program a restart runs: an absolute path first (the node binary), then its arguments (the entry script). */
+const PROGRAM: Check<string[]> = (value, path) => {
+  const argv = arrayOf(str({ min: 1, max: 4096, printable: true }), 8)(value, path);
+  if (argv.length === 0 || !(argv[0] as string).startsWith('/')) throw new SchemaError(`${path}[0]`, 'expected the absolute path of a program');
+  return argv;
+};
 
 function simpleRequest<T extends 'status' | 'reload' | 'stop' | 'ping'>(type: T): Check<ControlRequest> {
   return object({ v: int(), id: idSchema, type: literal(type) }, true);
@@ -40,6 +47,10 @@ export const requestSchemas: { readonly [T in RequestType]: Check<ControlRequest
   drain: targetRequest('drain'),
   undrain: targetRequest('undrain'),
   role: object({ v: int(), id: idSchema, type: literal('role'), role: literal('master', 'backup') }, true),
+  restart: object({
+    v: int(), id: idSchema, type: literal('restart'), program: optional(PROGRAM),
+    ipvs: optional(literal('auto', 'netlink', 'ipvsadm', 'memory')), debug: optional(bool), timeoutMs: optional(int({ min: 100, max: 3_600_000 })),
+  }, true),
 };
 
 const eventRecord: Check<EventRecord> = object({ at: isoTime, ok: bool, message: optional(str({ max: 65536 })) }, false);
@@ -117,6 +128,8 @@ const stopResult: Check<StopResult> = (value, path) => {
   return { stopped: true };
 };
 
+const restartResult: Check<RestartResult> = object({ pid: int({ min: 1 }), previousPid: int({ min: 1 }), durationMs: nonNegative }, false);
+
 /** Result validators by request type. */
 export const resultSchemas: { readonly [T in RequestType]: Check<ResultMap[T]> } = {
   status: statusReportSchema,
@@ -126,6 +139,7 @@ export const resultSchemas: { readonly [T in RequestType]: Check<ResultMap[T]> }
   stop: stopResult,
   ping: pingResult,
   role: roleResult,
+  restart: restartResult,
 };
 
 /** The members every response has. */

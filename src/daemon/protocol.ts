@@ -227,6 +227,16 @@ export interface StopResult {
   readonly stopped: true;
 }
 
+/** Answer to `restart`, sent once the successor daemon runs and this one is about to exit without cleanup. */
+export interface RestartResult {
+  /** The successor's pid (the daemon of record from now on). */
+  readonly pid: number;
+  /** The pid of the daemon that answered and now exits. */
+  readonly previousPid: number;
+  /** Milliseconds from the request to the successor's ready report. */
+  readonly durationMs: number;
+}
+
 /** Result payload by request type. */
 export interface ResultMap {
   status: StatusReport;
@@ -236,12 +246,13 @@ export interface ResultMap {
   stop: StopResult;
   ping: PingResult;
   role: RoleResult;
+  restart: RestartResult;
 }
 
 // ---------------------------------------------------------------------------------------------------- messages
 
 /** Every request type. */
-export const REQUEST_TYPES = ['status', 'reload', 'drain', 'undrain', 'stop', 'ping', 'role'] as const;
+export const REQUEST_TYPES = ['status', 'reload', 'drain', 'undrain', 'stop', 'ping', 'role', 'restart'] as const;
 /** One of {@link REQUEST_TYPES}. */
 export type RequestType = (typeof REQUEST_TYPES)[number];
 
@@ -252,7 +263,20 @@ export type RequestId = string | number;
 export type RequestBody =
   | { readonly type: 'status' | 'reload' | 'stop' | 'ping' }
   | { readonly type: 'drain' | 'undrain'; readonly virtual: string; readonly real: string }
-  | { readonly type: 'role'; readonly role: SyncRole };
+  | { readonly type: 'role'; readonly role: SyncRole }
+  | ({ readonly type: 'restart' } & RestartOptions);
+
+/**
+ * How `restart` starts the successor: the program that runs `ldir` (absolute paths: the node binary and the entry
+ * script of the installation that asks, so that a restart after an upgrade runs the new version), the kernel backend
+ * and debug logging it should use, and how long it may take to be ready.
+ */
+export interface RestartOptions {
+  readonly program?: readonly string[];
+  readonly ipvs?: 'auto' | 'netlink' | 'ipvsadm' | 'memory';
+  readonly debug?: boolean;
+  readonly timeoutMs?: number;
+}
 
 /** A request line: `{"v":1,"id":"c1","type":"drain","virtual":"tcp:192.0.2.1:80","real":"10.0.0.1:80"}`. */
 export type ControlRequest = RequestBody & { readonly v: number; readonly id: RequestId };

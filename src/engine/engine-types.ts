@@ -89,7 +89,7 @@ export interface EngineOptions {
 export interface SyncReport {
   /** False when the kernel could not be listed or written at all, or the pass was skipped (`skipped`). */
   readonly ok: boolean;
-  readonly skipped?: 'no-config' | 'stopped';
+  readonly skipped?: 'no-config' | 'stopped' | 'paused';
   readonly reason: string;
   readonly ops: readonly IpvsOp[];
   readonly failed: number;

@@ -8,6 +8,7 @@ import type { IpvsOp, ObservedService, ServiceKey } from '../ipvs/types';
 import { silentLogger, type Logger } from '../log';
 import type { Config, SyncRole, VirtualService } from '../model';
 import { applyPlan } from './apply-plan';
+import { drainsOf, drainStateOf, type EngineCarryOver } from './carry-over';
 import { purgeServices } from './cleanstop';
 import { decide, pairKey, type Decision } from './decide';
 import {
@@ -145,6 +146,55 @@ export class Engine {
     return this.sync('config');
   }
 
+  /**
+   * Holds kernel writes (a restart hands the table to a successor): resolves once the running pass has finished;
+   * no pass runs until {@link resume}. Health transitions are still recorded.
+   */
+  pause(): Promise<void> {
+    return this.loop.pause();
+  }
+
+  /** Ends a {@link pause} with a pass. */
+  resume(): Promise<SyncReport> {
+    return this.loop.resume();
+  }
+
+  /** What a successor needs to continue where this engine stands (see {@link EngineCarryOver}). */
+  exportCarryOver(): EngineCarryOver | undefined {
+    if (!this.config) return undefined;
+    const role = this.syncDaemons.snapshot();
+    return {
+      config: this.config,
+      managed: [...this.managed].map(([id, m]) => ({ id, key: m.key, cleanstop: m.cleanstop })),
+      drains: drainsOf(this.drainState, this.options.clock.monotonic()),
+      manualDrains: [...this.manual],
+      fallback: [...this.fallbackActive].map(([virtualId, active]) => {
+        const lastAction = this.commands.lastAction(virtualId);
+        return { virtualId, active, ...(lastAction ? { lastAction } : {}) };
+      }),
+      ...(role.roleSource === 'command' && role.role !== 'none' ? { syncRole: role.role } : {}),
+    };
+  }
+
+  /**
+   * Continues from a predecessor's {@link EngineCarryOver}; call before the first {@link applyConfig}, which then
+   * applies this daemon's configuration as a reload of the predecessor's (what it removes drains, what it keeps
+   * keeps its hand drains and fallback state, fallbackcommand is not run again).
+   */
+  importCarryOver(carry: EngineCarryOver): void {
+    this.config = carry.config;
+    this.targets = configTargets(carry.config);
+    for (const m of carry.managed) this.managed.set(m.id, { key: m.key, cleanstop: m.cleanstop });
+    this.drainState = drainStateOf(carry.drains, this.options.clock.monotonic());
+    for (const pair of carry.manualDrains) this.manual.add(pair);
+    for (const f of carry.fallback) {
+      this.fallbackActive.set(f.virtualId, f.active);
+      if (f.lastAction) this.commands.adopt(f.virtualId, f.lastAction);
+    }
+    if (carry.syncRole) this.syncDaemons.setRole(carry.syncRole);
+    this.log.info({ draining: this.drainState.entries.size, manualDrains: this.manual.size }, 'state taken over from the previous daemon');
+  }
+
   /** Records a health transition from the check scheduler and schedules a coalesced sync. */
   onTransition(t: HealthTransition): void {
     this.health.set(pairKey(t.virtualId, t.realKey), { health: t.to, reason: t.reason, since: t.at });
@@ -278,7 +328,7 @@ export class Engine {
   private async passWithSyncDaemons(reason: string): Promise<SyncReport> {
     const report = await this.pass(reason);
     const reasons = reason.split('+');
-    if (report.skipped === undefined && (reasons.includes('config') || reasons.includes('resync'))) await this.syncDaemons.reconcile(reason);
+    if (report.skipped === undefined && ['config', 'resync', 'resume'].some((r) => reasons.includes(r))) await this.syncDaemons.reconcile(reason);
     return report;
   }
 

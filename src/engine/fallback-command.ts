@@ -87,6 +87,11 @@ export class FallbackCommands {
     return this.last.get(virtualId);
   }
 
+  /** Takes over the last action a previous daemon ran for a virtual (a restart): it is not run again. */
+  adopt(virtualId: string, action: FallbackAction): void {
+    this.last.set(virtualId, action);
+  }
+
   /** Runs `action` for `v` unless it was the last one run; no-op when `v` has no fallbackcommand. */
   update(v: VirtualService, action: FallbackAction): void {
     if (v.fallbackCommand === undefined || this.last.get(v.id) === action) return;

@@ -18,7 +18,7 @@ export interface SyncLoopOptions {
 const unique = (items: readonly string[]): string[] => [...new Set(items)];
 
 /** The report of a pass that did not run. */
-export function skippedReport(reason: string, why: 'no-config' | 'stopped'): SyncReport {
+export function skippedReport(reason: string, why: 'no-config' | 'stopped' | 'paused'): SyncReport {
   return { ok: false, skipped: why, reason, ops: [], failed: 0, drift: 0, durationMs: 0 };
 }
 
@@ -33,12 +33,14 @@ export class SyncLoop {
   private resyncTimer: TimerHandle | undefined;
   private drainTimer: TimerHandle | undefined;
   private stopped = false;
+  private paused = false;
 
   constructor(private readonly options: SyncLoopOptions) {}
 
   /** Runs a pass now, or once more after the running one. */
   run(reason: string): Promise<SyncReport> {
     if (this.stopped) return Promise.resolve(skippedReport(reason, 'stopped'));
+    if (this.paused) return Promise.resolve(skippedReport(reason, 'paused'));
     if (this.queued) {
       this.queued.reasons.push(reason);
       return this.queued.promise;
@@ -48,7 +50,8 @@ export class SyncLoop {
     const promise = this.inflight.then(() => {
       this.queued = undefined;
       const joined = unique(reasons).join('+');
-      return this.stopped ? skippedReport(joined, 'stopped') : this.launch(joined);
+      if (this.stopped) return skippedReport(joined, 'stopped');
+      return this.paused ? skippedReport(joined, 'paused') : this.launch(joined);
     });
     this.queued = { reasons, promise };
     return promise;
@@ -56,7 +59,7 @@ export class SyncLoop {
 
   /** Asks for a pass within `coalesceMs`; a burst of requests makes one pass. */
   request(reason: string): void {
-    if (this.stopped) return;
+    if (this.stopped || this.paused) return;
     if (this.coalesce) {
       this.coalesce.reasons.push(reason);
       return;
@@ -72,6 +75,26 @@ export class SyncLoop {
   /** Stops every timer; later requests are skipped. Resolves when the running (and queued) pass has finished. */
   async stop(): Promise<void> {
     this.stopped = true;
+    await this.quiesce();
+  }
+
+  /**
+   * Holds every pass (a restart hands the table to a successor): timers stop, requests are dropped, and the promise
+   * resolves once the running (and queued) pass has finished, after which nothing writes the kernel until
+   * {@link resume}.
+   */
+  async pause(): Promise<void> {
+    this.paused = true;
+    await this.quiesce();
+  }
+
+  /** Ends a {@link pause} with a pass (level-triggered: whatever was asked meanwhile is covered by it). */
+  resume(): Promise<SyncReport> {
+    this.paused = false;
+    return this.run('resume');
+  }
+
+  private async quiesce(): Promise<void> {
     const { clock } = this.options;
     for (const t of [this.resyncTimer, this.drainTimer, this.coalesce?.timer]) if (t !== undefined) clock.clearTimeout(t);
     this.resyncTimer = undefined;
@@ -92,7 +115,7 @@ export class SyncLoop {
   }
 
   private armTimers(): void {
-    if (this.stopped) return;
+    if (this.stopped || this.paused) return;
     const { clock } = this.options;
     if (this.resyncTimer !== undefined) clock.clearTimeout(this.resyncTimer);
     this.resyncTimer = clock.setTimeout(() => {

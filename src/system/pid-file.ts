@@ -1,75 +1,203 @@
-// The daemon's pid file: one per configuration name, as ldirectord's /var/run/ldirectord.<cfgname>.pid.
-import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+// The daemon's pid file and its lock: one file per configuration (ldirectord's /var/run/ldirectord.<cfgname>.pid),
+// held with an exclusive flock(2) for the daemon's lifetime. The lock, not the command line, says a daemon runs.
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ErrorCodes, LdirError } from '../errors';
 
 /** Directory of pid files. */
 export const RUN_DIRECTORY = '/var/run';
 
+/** The program that takes and tests the lock (util-linux's flock(1); Node has no flock(2)). */
+export const FLOCK_COMMAND = 'flock';
+
+/** flock(1) exit status asked for (`-E`) when the lock is held by someone else or the wait timed out. */
+const CONFLICT = 75;
+
 /** Path of the pid file for a configuration name. */
 export function pidFilePath(configName: string, runDirectory: string = RUN_DIRECTORY): string {
   return join(runDirectory, `ldirectord.${configName}.pid`);
 }
 
-/** What the pid file says about a daemon. */
-export type PidState = { state: 'running'; pid: number } | { state: 'stale'; pid: number | undefined } | { state: 'absent' };
+/**
+ * What the pid file says about a daemon: `running` while a process holds the file's lock (whatever its command line;
+ * `pid` is what the file names, undefined in the instant between lock and write), `stale` when the file remains
+ * without a holder (a daemon killed with SIGKILL), `absent` without a file.
+ */
+export type PidState =
+  | { readonly state: 'running'; readonly pid: number | undefined }
+  | { readonly state: 'stale'; readonly pid: number | undefined }
+  | { readonly state: 'absent' };
 
-/** This installation's entry point (dist/src/main.js), which a daemon started by path runs. */
-const OWN_MAIN = join(__dirname, '..', 'main.js');
+/** The pid a pid file's text names; undefined for anything but a positive integer on its first line. */
+export function parsePid(text: string): number | undefined {
+  const pid = Number.parseInt(text.trim().split('\n')[0] ?? '', 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/** flock(1)'s arguments to lock its fd 3 in `mode`, waiting up to `waitMs` (0: not at all). */
+function flockArgs(mode: '-x' | '-s', waitMs: number): string[] {
+  return [mode, ...(waitMs > 0 ? ['-w', (waitMs / 1000).toFixed(3)] : ['-n']), '-E', String(CONFLICT), '3'];
+}
 
 /**
- * True when a /proc/PID/cmdline (NUL-separated) is an ldir process: it names ldir or ldirectord (the detached daemon
- * runs with argv[0] `ldir`; installed binaries live under .../ldir/), or it runs this installation's entry point.
- * A pid reused by an unrelated process, or a zombie (empty cmdline), is not.
+ * How a flock(1) run on one of our descriptors ended (handed to it as its fd 3: the lock belongs to the open file, so
+ * it stays with our descriptor after flock exits): `locked`, `busy` (held through another open file, or the wait
+ * timed out), or `unavailable` (flock(1) cannot run).
  */
-export function isLdirCommandLine(cmdline: string): boolean {
-  return /ldir/.test(cmdline) || cmdline.split('\0').includes(OWN_MAIN);
+export type LockOutcome = 'locked' | 'busy' | 'unavailable';
+
+function outcomeOf(status: number | null, error: Error | undefined): LockOutcome {
+  if (error || status === null) return 'unavailable';
+  if (status === 0) return 'locked';
+  return status === CONFLICT ? 'busy' : 'unavailable';
 }
 
-/** True while process `pid` is a live ldir process ({@link isLdirCommandLine}); false for a gone pid. */
-export function isLdirProcess(pid: number, procRoot = '/proc'): boolean {
-  try {
-    return isLdirCommandLine(readFileSync(join(procRoot, String(pid), 'cmdline'), 'utf8'));
-  } catch {
-    return false; // no such process
-  }
+function flockSync(fd: number, mode: '-x' | '-s', command: string): LockOutcome {
+  const r = spawnSync(command, flockArgs(mode, 0), { stdio: ['ignore', 'ignore', 'ignore', fd], timeout: 10_000 });
+  return outcomeOf(r.status, r.error);
 }
 
-/** Reads a pid file; the daemon is running when the pid's command line is an ldir process ({@link isLdirCommandLine}). */
-export function readPidState(path: string, procRoot = '/proc'): PidState {
-  let text: string;
+function flockAsync(fd: number, mode: '-x' | '-s', waitMs: number, command: string): Promise<LockOutcome> {
+  return new Promise((resolve) => {
+    const child = spawn(command, flockArgs(mode, waitMs), { stdio: ['ignore', 'ignore', 'ignore', fd] });
+    child.once('error', () => resolve('unavailable'));
+    child.once('exit', (code) => resolve(outcomeOf(code, undefined)));
+  });
+}
+
+function readPidAt(fd: number): number | undefined {
+  const buffer = Buffer.alloc(64);
+  const n = fs.readSync(fd, buffer, 0, buffer.length, 0);
+  return parsePid(buffer.subarray(0, n).toString('utf8'));
+}
+
+/**
+ * Reads a pid file. The daemon is running while some process holds the file's lock, which is tested with a shared
+ * non-blocking flock(1) on a descriptor of our own (released at once); the pid comes from the file. Without flock(1)
+ * (no util-linux) a named process that exists counts as running.
+ */
+export function readPidState(path: string, command: string = FLOCK_COMMAND): PidState {
+  let fd: number;
   try {
-    text = readFileSync(path, 'utf8');
+    fd = fs.openSync(path, 'r');
   } catch {
     return { state: 'absent' };
   }
-  const pid = Number.parseInt(text.trim(), 10);
-  if (!Number.isInteger(pid) || pid <= 0) return { state: 'stale', pid: undefined };
-  return isLdirProcess(pid, procRoot) ? { state: 'running', pid } : { state: 'stale', pid };
+  try {
+    const probe = flockSync(fd, '-s', command);
+    let pid = readPidAt(fd);
+    if (probe === 'busy' && pid === undefined) {
+      // Locked but not written yet (the instant between lock and write): read once more.
+      pid = readPidAt(fd);
+    }
+    if (probe === 'busy') return { state: 'running', pid };
+    if (probe === 'unavailable' && pid !== undefined && fs.existsSync(`/proc/${pid}`)) return { state: 'running', pid };
+    return { state: 'stale', pid };
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /**
- * Claims the pid file for `pid`: refuses (LDIR_ERR_ALREADY_RUNNING) while another live ldir holds it, replaces a
- * stale one, and writes atomically (temporary file + rename) so a reader never sees a half-written pid.
+ * The daemon's open pid file: written in place (never replaced, so the lock and the name stay on one inode) and
+ * locked exclusively for the daemon's lifetime. The descriptor is close-on-exec (Node opens every file so): children
+ * of the daemon never inherit the lock.
  */
-export function claimPidFile(path: string, pid: number, procRoot = '/proc'): void {
-  const state = readPidState(path, procRoot);
-  if (state.state === 'running' && state.pid !== pid) {
-    throw new LdirError(ErrorCodes.ALREADY_RUNNING, `ldir is already running with pid ${state.pid} (${path})`, { details: { path, pid: state.pid } });
-  }
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${pid}.tmp`;
-  writeFileSync(tmp, `${pid}\n`, { mode: 0o644 });
-  renameSync(tmp, path);
-}
+export class PidFile {
+  private fd: number | undefined;
+  private locked = false;
 
-/** Removes the pid file if it still names `pid` (never another daemon's). Returns true when it removed it. */
-export function releasePidFile(path: string, pid: number): boolean {
-  try {
-    if (Number.parseInt(readFileSync(path, 'utf8').trim(), 10) !== pid) return false;
-    unlinkSync(path);
-    return true;
-  } catch {
-    return false;
+  private constructor(readonly path: string, private readonly command: string) {
+    this.fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+  }
+
+  /** Opens (creating it and its directory when missing) the pid file at `path`. */
+  static open(path: string, command: string = FLOCK_COMMAND): PidFile {
+    try {
+      fs.mkdirSync(dirname(path), { recursive: true });
+      return new PidFile(path, command);
+    } catch (err) {
+      throw new LdirError(ErrorCodes.DAEMON_START_FAILED, `cannot open pid file ${path}: ${(err as Error).message}`, { cause: err, details: { path } });
+    }
+  }
+
+  /** True once {@link lock} succeeded. */
+  isLocked(): boolean {
+    return this.locked;
+  }
+
+  /**
+   * Takes the exclusive lock, waiting up to `waitMs` for a holder to let go (0: not at all). Resolves `locked`,
+   * `busy` (another daemon holds it), or `unavailable` (flock(1) cannot run: the caller decides). A file unlinked
+   * by its previous holder while we waited is reopened, so the lock always guards the file at `path`.
+   */
+  async lock(waitMs: number): Promise<LockOutcome> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const outcome = await flockAsync(this.descriptor(), '-x', waitMs, this.command);
+      if (outcome !== 'locked') return outcome;
+      if (this.isAtPath()) {
+        this.locked = true;
+        return 'locked';
+      }
+      this.reopen();
+    }
+    return 'busy';
+  }
+
+  /** Writes `pid` (the whole content, in place: a reader sees the old or the new number, never an empty file). */
+  write(pid: number): void {
+    const text = Buffer.from(`${pid}\n`);
+    if (!this.isAtPath()) this.reopen();
+    fs.writeSync(this.descriptor(), text, 0, text.length, 0);
+    fs.ftruncateSync(this.descriptor(), text.length);
+  }
+
+  /** The pid the file names now. */
+  readPid(): number | undefined {
+    return readPidAt(this.descriptor());
+  }
+
+  /** Removes the file when it still names `pid` (never a successor's); returns true when it did. */
+  remove(pid: number): boolean {
+    try {
+      if (!this.isAtPath() || this.readPid() !== pid) return false;
+      fs.unlinkSync(this.path);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Closes the descriptor, which releases the lock. Idempotent. */
+  close(): void {
+    if (this.fd === undefined) return;
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      // already closed
+    }
+    this.fd = undefined;
+    this.locked = false;
+  }
+
+  private descriptor(): number {
+    if (this.fd === undefined) throw new LdirError(ErrorCodes.INTERNAL, `pid file ${this.path} is closed`);
+    return this.fd;
+  }
+
+  private isAtPath(): boolean {
+    try {
+      const open = fs.fstatSync(this.descriptor());
+      const named = fs.statSync(this.path);
+      return open.ino === named.ino && open.dev === named.dev;
+    } catch {
+      return false;
+    }
+  }
+
+  private reopen(): void {
+    this.close();
+    this.fd = fs.openSync(this.path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
   }
 }

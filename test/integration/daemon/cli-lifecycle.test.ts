@@ -134,7 +134,7 @@ test('kill -9: status says stale pid file (exit 1); start takes over again', asy
   assert.equal(ldir('--ipvs=memory', file, 'start').status, 0);
   const pid = readPidState(pidFile);
   assert.equal(pid.state, 'running');
-  if (pid.state !== 'running') return;
+  if (pid.state !== 'running' || pid.pid === undefined) return;
   process.kill(pid.pid, 'SIGKILL');
   for (let i = 0; i < 100 && fs.existsSync(`/proc/${pid.pid}`); i++) await sleep(20);
   const status = ldir(file, 'status');

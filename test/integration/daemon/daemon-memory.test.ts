@@ -16,6 +16,7 @@ import type { IpvsDestination } from '../../../src/ipvs/types';
 import { silentLogger } from '../../../src/log';
 import { pidFilePath } from '../../../src/system/pid-file';
 import { capture } from '../../helpers/cli-io';
+import { holdPidFile } from '../../helpers/pid-lock';
 import { freePort } from '../../helpers/system';
 
 const REALS = ['127.0.0.2', '127.0.0.3', '127.0.0.4'];
@@ -169,6 +170,24 @@ test('daemon: a broken configuration does not start (exit code 2), and nothing i
   await assert.rejects(Daemon.start({ configPath: file, configName: 'broken.cf', logger: silentLogger(), ipvs: 'memory', runDirectory, socketDirectory: path.join(tmp, 'sock2') }),
     (err: Error & { details?: Record<string, unknown> }) => err.details?.['exitCode'] === 2);
   assert.equal(fs.existsSync(pidFilePath('broken.cf', runDirectory)), false);
+});
+
+test('daemon: a second daemon on a configuration whose pid file is locked refuses (LDIR_ERR_ALREADY_RUNNING), leaving the file alone', async () => {
+  const file = path.join(tmp, 'twice.cf');
+  fs.writeFileSync(file, configText(REALS));
+  const runDirectory = path.join(tmp, 'run3');
+  fs.mkdirSync(runDirectory, { recursive: true });
+  const held = holdPidFile(pidFilePath('twice.cf', runDirectory), 4242);
+  try {
+    await assert.rejects(
+      Daemon.start({ configPath: file, configName: 'twice.cf', logger: silentLogger(), ipvs: 'memory', runDirectory, socketDirectory: path.join(tmp, 'sock3') }),
+      (err: Error & { code?: string; details?: Record<string, unknown> }) => err.code === 'LDIR_ERR_ALREADY_RUNNING' && /already running with pid 4242/.test(err.message) && err.details?.['exitCode'] === 1,
+    );
+    assert.equal(fs.readFileSync(pidFilePath('twice.cf', runDirectory), 'utf8'), '4242\n', 'the running daemon\'s pid file is untouched');
+    assert.equal(fs.existsSync(controlSocketPath('twice.cf', path.join(tmp, 'sock3'))), false, 'no control socket was opened');
+  } finally {
+    held.release();
+  }
 });
 
 test('daemon: drain=no in the configuration deletes a removed real at once (no drain)', async () => {

@@ -11,6 +11,7 @@ import { runCli } from '../../../src/cli/run';
 import { locateConfig } from '../../../src/config/locate';
 import { fakeResolver, TEST_PROBES } from '../../helpers/config';
 import { capture } from '../../helpers/cli-io';
+import { holdPidFile } from '../../helpers/pid-lock';
 
 const MAIN = join(__dirname, '..', '..', '..', 'src', 'main.js');
 const VALID = 'checktimeout=3\nvirtual=192.0.2.1:80\n\treal=10.0.0.1:80 gate\n\tlogin="u"\n\tpasswd="hunter2"\n';
@@ -113,21 +114,25 @@ describe('ldirectord-style actions', () => {
     assert.equal(execFileSync('cat', [join(run, 'ldirectord.broken.cf.pid')]).toString(), `${process.pid}\n`);
   });
 
-  test('status: 3 stopped, 1 stale pid file, 1 when a live pid does not answer on the control socket', async () => {
+  test('status: 3 stopped, 1 stale pid file, 1 when a daemon holds the pid file but does not answer on the control socket', async () => {
     const run = tempDir();
-    const proc = tempDir();
     const io = capture();
-    assert.equal(await runLdirectordAction({ config: valid, action: 'status', debug: false, runDirectory: run, procRoot: proc }, io), 3);
+    assert.equal(await runLdirectordAction({ config: valid, action: 'status', debug: false, runDirectory: run }, io), 3);
     assert.match(io.out, /is stopped for/);
     writeFileSync(join(run, 'ldirectord.site.cf.pid'), '4242\n');
-    assert.equal(await runLdirectordAction({ config: valid, action: 'status', debug: false, runDirectory: run, procRoot: proc }, capture()), 1);
-    mkdirSync(join(proc, '4242'));
-    writeFileSync(join(proc, '4242', 'cmdline'), 'node\0/usr/bin/ldir\0site.cf\0start\0');
-    const running = capture();
-    const socketDirectory = tempDir();
-    assert.equal(await runLdirectordAction({ config: valid, action: 'status', debug: false, runDirectory: run, procRoot: proc, socketDirectory }, running), 1);
-    assert.match(running.err, /running with pid: 4242/);
-    assert.match(running.err, /not running|no daemon|does not answer|DAEMON_NOT_RUNNING/i);
+    const stale = capture();
+    assert.equal(await runLdirectordAction({ config: valid, action: 'status', debug: false, runDirectory: run }, stale), 1);
+    assert.match(stale.err, /stale pid file/);
+    const held = holdPidFile(join(run, 'ldirectord.site.cf.pid'), 4242);
+    try {
+      const running = capture();
+      const socketDirectory = tempDir();
+      assert.equal(await runLdirectordAction({ config: valid, action: 'status', debug: false, runDirectory: run, socketDirectory }, running), 1);
+      assert.match(running.err, /running with pid: 4242/);
+      assert.match(running.err, /not running|no daemon|does not answer|DAEMON_NOT_RUNNING/i);
+    } finally {
+      held.release();
+    }
   });
 
   test('-d skips the log file test, as ldirectord', async () => {

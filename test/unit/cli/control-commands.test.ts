@@ -33,6 +33,7 @@ const HANDLERS: ControlHandlers = {
   },
   undrain: () => ({ virtual: 'tcp:192.0.2.1:80', real: '10.0.0.1:80', changed: false }),
   stop: async () => undefined,
+  restart: async () => ({ pid: 4343, previousPid: 4242, durationMs: 5 }),
   role: async (role) => ({ role, previous: 'backup', changed: role === 'master', stateSync: sampleStateSync(role) }),
 };
 

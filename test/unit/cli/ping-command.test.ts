@@ -10,10 +10,11 @@ import { BACKEND_CHOICES as CLI_BACKEND_CHOICES, ipvsFromEnv, runCli } from '../
 import type { PingResult } from '../../../src/daemon/protocol';
 import { BACKEND_CHOICES } from '../../../src/ipvs/select';
 import { capture } from '../../helpers/cli-io';
+import { holdPidFile } from '../../helpers/pid-lock';
 
-function dirs(): { run: string; sock: string; proc: string } {
+function dirs(): { run: string; sock: string } {
   const base = mkdtempSync(join(tmpdir(), 'ldir-ping-'));
-  const d = { run: join(base, 'run'), sock: join(base, 'sock'), proc: join(base, 'proc') };
+  const d = { run: join(base, 'run'), sock: join(base, 'sock') };
   for (const p of Object.values(d)) mkdirSync(p);
   return d;
 }
@@ -37,30 +38,29 @@ describe('ldir ping', () => {
   test('stopped: 3 (no pid file, nothing listening); the config file need not exist nor parse', async () => {
     const d = dirs();
     const io = capture();
-    assert.equal(await runPing({ config: '/nonexistent/site.cf', json: false, runDirectory: d.run, socketDirectory: d.sock, procRoot: d.proc }, io), PingExit.NOT_RUNNING);
+    assert.equal(await runPing({ config: '/nonexistent/site.cf', json: false, runDirectory: d.run, socketDirectory: d.sock }, io), PingExit.NOT_RUNNING);
     assert.match(io.out, /ldir is stopped for site\.cf/);
   });
 
-  test('dead: 1 when the pid file names a process that is gone', async () => {
+  test('dead: 1 when the pid file remains and nothing holds its lock', async () => {
     const d = dirs();
     writeFileSync(join(d.run, 'ldirectord.site.cf.pid'), '4242\n');
     const io = capture();
-    assert.equal(await runPing({ config: 'site.cf', json: true, runDirectory: d.run, socketDirectory: d.sock, procRoot: d.proc }, io), PingExit.DEAD);
+    assert.equal(await runPing({ config: 'site.cf', json: true, runDirectory: d.run, socketDirectory: d.sock }, io), PingExit.DEAD);
     assert.deepEqual(JSON.parse(io.out), { state: 'dead', reason: `stale pid file ${join(d.run, 'ldirectord.site.cf.pid')}: pid 4242 is gone`, pid: 4242 });
   });
 
-  test('unhealthy: 4 when a live daemon does not answer in time', async () => {
+  test('unhealthy: 4 when a live daemon (its pid file locked) does not answer in time', async () => {
     const d = dirs();
-    writeFileSync(join(d.run, 'ldirectord.site.cf.pid'), '4242\n');
-    mkdirSync(join(d.proc, '4242'));
-    writeFileSync(join(d.proc, '4242', 'cmdline'), 'node\0/usr/lib/ldir/main.js\0site.cf\0start\0');
+    const held = holdPidFile(join(d.run, 'ldirectord.site.cf.pid'), 4242);
     const silent = await fakeDaemon(join(d.sock, 'site.cf.sock'), () => undefined);
     try {
       const io = capture();
-      assert.equal(await runPing({ config: 'site.cf', json: false, timeoutMs: 200, runDirectory: d.run, socketDirectory: d.sock, procRoot: d.proc }, io), PingExit.UNHEALTHY);
+      assert.equal(await runPing({ config: 'site.cf', json: false, timeoutMs: 200, runDirectory: d.run, socketDirectory: d.sock }, io), PingExit.UNHEALTHY);
       assert.match(io.err, /does not answer/);
     } finally {
       silent.close();
+      held.release();
     }
   });
 
@@ -69,7 +69,7 @@ describe('ldir ping', () => {
     let lastSyncOk: boolean | null = false;
     const server = await fakeDaemon(join(d.sock, 'site.cf.sock'), (id) => ({ v: 1, id, ok: true, type: 'ping', result: { ...PING, lastSyncOk } }));
     try {
-      const where = { config: 'site.cf', runDirectory: d.run, socketDirectory: d.sock, procRoot: d.proc };
+      const where = { config: 'site.cf', runDirectory: d.run, socketDirectory: d.sock };
       let io = capture();
       assert.equal(await runPing({ ...where, json: false }, io), PingExit.UNHEALTHY);
       assert.match(io.err, /last kernel sync failed/);
@@ -91,7 +91,7 @@ describe('ldir ping', () => {
     const server = await fakeDaemon(join(d.sock, 'site.cf.sock'), (id) => ({ v: 1, id, ok: false, error: { code: 'LDIR_ERR_X', message: 'broken' } }));
     try {
       const io = capture();
-      assert.equal(await runPing({ config: 'site.cf', json: false, runDirectory: d.run, socketDirectory: d.sock, procRoot: d.proc }, io), PingExit.UNHEALTHY);
+      assert.equal(await runPing({ config: 'site.cf', json: false, runDirectory: d.run, socketDirectory: d.sock }, io), PingExit.UNHEALTHY);
       assert.match(io.err, /broken \(LDIR_ERR_X\)/);
     } finally {
       server.close();

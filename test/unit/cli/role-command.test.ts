@@ -28,6 +28,7 @@ async function withDaemon(answer: (role: SyncRole) => RoleResult, fn: (where: { 
     drain: (virtual, real) => ({ virtual, real, changed: false }),
     undrain: (virtual, real) => ({ virtual, real, changed: false }),
     stop: async () => undefined,
+    restart: async () => ({ pid: 2, previousPid: 1, durationMs: 5 }),
     role: async (role) => {
       asked.push(role);
       return answer(role);

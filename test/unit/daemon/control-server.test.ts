@@ -35,6 +35,7 @@ function handlers(over: Partial<ControlHandlers> = {}): ControlHandlers & { call
     undrain: (v, r) => { calls.push(`undrain ${v} ${r}`); return { virtual: v, real: r, changed: false }; },
     stop: async () => { calls.push('stop'); },
     role: async (role) => { calls.push(`role ${role}`); return { role, previous: 'backup', changed: role === 'master', stateSync: sampleStateSync(role) }; },
+    restart: async () => { calls.push('restart'); return { pid: 4343, previousPid: 4242, durationMs: 5 }; },
     ...over,
   };
 }
@@ -173,7 +174,7 @@ describe('control server: requests', () => {
 
 describe('control server: the wire', () => {
   test('malformed lines get an error response and the connection stays usable', () => withServer(handlers(), async (_server, path) => {
-    const { lines, closed } = await raw(path, `not json\n${line({ id: 'u', type: 'restart' })}${line({ id: 2, type: 'ping' })}`, { lines: 3 });
+    const { lines, closed } = await raw(path, `not json\n${line({ id: 'u', type: 'reboot' })}${line({ id: 2, type: 'ping' })}`, { lines: 3 });
     assert.equal(closed, false);
     assert.deepEqual(lines.map((l) => [l['id'], l['ok'], (l['error'] as { code?: string } | undefined)?.code]), [
       [null, false, 'LDIR_ERR_CONTROL_BAD_REQUEST'],

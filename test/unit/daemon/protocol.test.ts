@@ -29,6 +29,12 @@ describe('parseRequest accepts', () => {
     }
   });
 
+  test('restart, bare or with the program, backend, debug and timeout of the installation that asks', () => {
+    assert.deepEqual(parseRequest('{"v":1,"id":"r","type":"restart"}'), { ok: true, request: { v: 1, id: 'r', type: 'restart' } });
+    const full = { v: 1, id: 'r', type: 'restart', program: ['/usr/bin/node', '--require', 'hook.js', '/opt/ldir-2/dist/src/main.js'], ipvs: 'netlink', debug: true, timeoutMs: 90_000 };
+    assert.deepEqual(parseRequest(JSON.stringify(full)), { ok: true, request: full });
+  });
+
   test('a line of exactly the size limit', () => {
     const base = JSON.stringify({ v: 1, id: 'x', type: 'drain', virtual: 'v', real: 'r' });
     const line = `${base.slice(0, -1)}${' '.repeat(MAX_REQUEST_BYTES - base.length)}}`;
@@ -54,7 +60,7 @@ describe('parseRequest refuses, never throws', () => {
     ['no version', '{"id":"a","type":"status"}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
     ['version as a string', '{"v":"1","id":"a","type":"status"}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
     ['another version', '{"v":2,"id":"a","type":"status"}', 'LDIR_ERR_CONTROL_VERSION', 'a'],
-    ['unknown type', '{"v":1,"id":"a","type":"restart"}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
+    ['unknown type', '{"v":1,"id":"a","type":"reboot"}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
     ['no type', '{"v":1,"id":3}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 3],
     ['an unknown member', '{"v":1,"id":"a","type":"status","verbose":true}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
     ['a __proto__ member', '{"v":1,"id":"a","type":"status","__proto__":{"x":1}}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
@@ -63,6 +69,10 @@ describe('parseRequest refuses, never throws', () => {
     ['drain with an empty virtual', '{"v":1,"id":"a","type":"drain","virtual":"","real":"r"}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
     ['drain with control characters', '{"v":1,"id":"a","type":"drain","virtual":"v\\u001b[2J","real":"r"}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
     ['status with a target', '{"v":1,"id":"a","type":"status","virtual":"v","real":"r"}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
+    ['restart with a program found through PATH', '{"v":1,"id":"a","type":"restart","program":["node","/x/main.js"]}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
+    ['restart with an empty program', '{"v":1,"id":"a","type":"restart","program":[]}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
+    ['restart with a timeout below 100 ms', '{"v":1,"id":"a","type":"restart","timeoutMs":5}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
+    ['restart with an unknown backend', '{"v":1,"id":"a","type":"restart","ipvs":"iptables"}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
   ];
   for (const [name, line, code, id] of cases) {
     test(name, () => {

@@ -1,44 +1,103 @@
-// The pid file's liveness rule: a pid counts as the running daemon only when its command line is an ldir process.
+// The pid file's lock rule: a daemon runs while some process holds an exclusive flock on its pid file, whatever
+// that process's command line; the file is written in place so the lock and the name stay on one inode.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { isLdirCommandLine, readPidState } from '../../../src/system/pid-file';
+import { parsePid, PidFile, readPidState } from '../../../src/system/pid-file';
+import { holdPidFile } from '../../helpers/pid-lock';
 
-const OWN_MAIN = path.resolve(__dirname, '../../../src/main.js');
+const tempPidFile = (): string => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-pid-')), 'run', 'ldirectord.site.cf.pid');
 
-/** A fake /proc with one process whose cmdline is `argv` joined by NULs. */
-function fakeProc(pid: number, argv: readonly string[] | undefined): { procRoot: string; pidFile: string } {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-pid-'));
-  const procRoot = path.join(root, 'proc');
-  if (argv !== undefined) {
-    fs.mkdirSync(path.join(procRoot, String(pid)), { recursive: true });
-    fs.writeFileSync(path.join(procRoot, String(pid), 'cmdline'), `${argv.join('\0')}\0`);
+test('a locked pid file is running with the pid it names; unlocked it is stale; without a file absent', async () => {
+  const file = tempPidFile();
+  assert.deepEqual(readPidState(file), { state: 'absent' });
+  const own = PidFile.open(file);
+  assert.equal(await own.lock(0), 'locked');
+  own.write(4242);
+  assert.deepEqual(readPidState(file), { state: 'running', pid: 4242 });
+  own.close();
+  assert.deepEqual(readPidState(file), { state: 'stale', pid: 4242 }, 'the lock went with the descriptor');
+});
+
+test('any process holding the lock counts, whatever its command line (here flock(1) running sleep)', () => {
+  const file = tempPidFile();
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const held = holdPidFile(file, 777);
+  try {
+    assert.deepEqual(readPidState(file), { state: 'running', pid: 777 });
+  } finally {
+    held.release();
   }
-  const pidFile = path.join(root, 'ldirectord.site.cf.pid');
-  fs.writeFileSync(pidFile, `${pid}\n`);
-  return { procRoot, pidFile };
-}
-
-test('a daemon detached by ldir start (argv[0] ldir) is running whatever the checkout and config are called', () => {
-  const { procRoot, pidFile } = fakeProc(4242, ['ldir', '/opt/app/dist/src/main.js', '--foreground', '/etc/lb/site.cf', 'start']);
-  assert.deepEqual(readPidState(pidFile, procRoot), { state: 'running', pid: 4242 });
+  assert.deepEqual(readPidState(file), { state: 'stale', pid: 777 });
 });
 
-test("this installation's entry point is recognised by path, not only by the word ldir", () => {
-  const cmdline = ['/usr/bin/node', OWN_MAIN, '--foreground', '/srv/site.cf', 'start'].join('\0');
-  assert.equal(isLdirCommandLine(cmdline), true);
-  const other = ['/usr/bin/node', '/srv/other/dist/src/main.js', '/srv/site.cf', 'start'].join('\0');
-  assert.equal(isLdirCommandLine(other), /ldir/.test(other));
+test('a second daemon cannot lock a held pid file; it can once the holder let go', async () => {
+  const file = tempPidFile();
+  const first = PidFile.open(file);
+  assert.equal(await first.lock(0), 'locked');
+  first.write(101);
+  const second = PidFile.open(file);
+  assert.equal(await second.lock(0), 'busy');
+  assert.equal(await second.lock(300), 'busy', 'a bounded wait gives up too');
+  assert.equal(second.readPid(), 101);
+  first.close();
+  assert.equal(await second.lock(0), 'locked');
+  second.close();
 });
 
-test('a pid reused by another program, a zombie, or a gone process is stale; no pid file is absent', () => {
-  const reused = fakeProc(77, ['/usr/sbin/sshd', '-D']);
-  assert.deepEqual(readPidState(reused.pidFile, reused.procRoot), { state: 'stale', pid: 77 });
-  const zombie = fakeProc(78, []);
-  assert.equal(readPidState(zombie.pidFile, zombie.procRoot).state, 'stale');
-  const gone = fakeProc(79, undefined);
-  assert.deepEqual(readPidState(gone.pidFile, gone.procRoot), { state: 'stale', pid: 79 });
-  assert.deepEqual(readPidState(path.join(os.tmpdir(), 'no-such-ldir.pid')), { state: 'absent' });
+test('a waiting successor gets the lock the moment its predecessor lets go', async () => {
+  const file = tempPidFile();
+  const old = PidFile.open(file);
+  assert.equal(await old.lock(0), 'locked');
+  const next = PidFile.open(file);
+  next.write(202);
+  const waiting = next.lock(10_000);
+  setTimeout(() => old.close(), 200);
+  assert.equal(await waiting, 'locked');
+  assert.deepEqual(readPidState(file), { state: 'running', pid: 202 });
+  next.close();
+});
+
+test('write rewrites in place (same inode, no leftover digits); remove only takes its own pid', async () => {
+  const file = tempPidFile();
+  const own = PidFile.open(file);
+  own.write(123456);
+  const inode = fs.statSync(file).ino;
+  own.write(78);
+  assert.equal(fs.readFileSync(file, 'utf8'), '78\n');
+  assert.equal(fs.statSync(file).ino, inode);
+  assert.equal(own.remove(79), false);
+  assert.equal(fs.existsSync(file), true);
+  assert.equal(own.remove(78), true);
+  assert.equal(fs.existsSync(file), false);
+  own.close();
+});
+
+test('a lock taken on a file its holder unlinked meanwhile is retaken on the file at the path', async () => {
+  const file = tempPidFile();
+  const late = PidFile.open(file);
+  fs.unlinkSync(file); // the previous daemon removed its pid file after we opened it
+  assert.equal(await late.lock(0), 'locked');
+  late.write(303);
+  assert.deepEqual(readPidState(file), { state: 'running', pid: 303 }, 'the lock guards the file that is at the path');
+  late.close();
+});
+
+test('without flock(1) locking is unavailable and a named live process counts as running', async () => {
+  const file = tempPidFile();
+  const own = PidFile.open(file, '/nonexistent/flock');
+  assert.equal(await own.lock(0), 'unavailable');
+  own.write(process.pid);
+  assert.deepEqual(readPidState(file, '/nonexistent/flock'), { state: 'running', pid: process.pid });
+  own.close();
+});
+
+test('parsePid takes a positive integer on the first line only', () => {
+  assert.equal(parsePid('4242\n'), 4242);
+  assert.equal(parsePid('  17 \nrest'), 17);
+  assert.equal(parsePid(''), undefined);
+  assert.equal(parsePid('0\n'), undefined);
+  assert.equal(parsePid('abc'), undefined);
 });

@@ -1,0 +1,40 @@
+// What a daemon hands to its successor on a restart, so that the successor continues where it stopped: the
+// configuration in force (the successor's own is applied as a reload of it), drains, hand drains, fallback actions.
+import type { Config, SyncRole } from '../model';
+import type { ServiceKey } from '../ipvs/types';
+import { drainId, type DrainEntry, type DrainState, type DrainTarget } from './drain';
+import type { FallbackAction } from './fallback-command';
+
+/**
+ * The engine's state that a restart must not forget. Plain JSON: it travels from the old daemon to its successor
+ * over their IPC channel.
+ */
+export interface EngineCarryOver {
+  /** The configuration the old daemon had in force. The successor applies its own as a reload of this one. */
+  readonly config: Config;
+  /** Services the old daemon managed (declared by a configuration it applied, until gone), with their cleanstop. */
+  readonly managed: readonly { readonly id: string; readonly key: ServiceKey; readonly cleanstop: boolean }[];
+  /** What was draining after a reload removed it, and for how long already (ms). */
+  readonly drains: readonly { readonly target: DrainTarget; readonly ageMs: number }[];
+  /** Pairs drained by hand (`ldir drain`), as engine pair keys. */
+  readonly manualDrains: readonly string[];
+  /** Per virtual: fallback mode as last decided, and the last fallbackcommand action run. */
+  readonly fallback: readonly { readonly virtualId: string; readonly active: boolean; readonly lastAction?: FallbackAction }[];
+  /** The sync role when `ldir promote|demote` set it (a role from the configuration or the kernel is found again). */
+  readonly syncRole?: SyncRole;
+}
+
+/** Drain entries of a carry-over, their start times moved into this process's clock (`now` monotonic ms). */
+export function drainStateOf(drains: EngineCarryOver['drains'], now: number): DrainState {
+  const entries = new Map<string, DrainEntry>();
+  for (const { target, ageMs } of drains) {
+    const id = drainId(target);
+    entries.set(id, { ...target, id, since: now - Math.max(0, ageMs) });
+  }
+  return { entries };
+}
+
+/** The carry-over form of a drain state at `now` (monotonic ms). */
+export function drainsOf(state: DrainState, now: number): EngineCarryOver['drains'] {
+  return [...state.entries.values()].map(({ id: _id, since, ...target }) => ({ target: target as DrainTarget, ageMs: Math.max(0, now - since) }));
+}
