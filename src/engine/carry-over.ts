@@ -4,6 +4,8 @@ import type { Config, SyncRole } from '../model';
 import type { ServiceKey } from '../ipvs/types';
 import { drainId, type DrainEntry, type DrainState, type DrainTarget } from './drain';
 import type { FallbackAction } from './fallback-command';
+import type { HealthRecord } from './status';
+import type { ConfigTarget } from './targets';
 
 /**
  * The engine's state that a restart must not forget. Plain JSON: it travels from the old daemon to its successor
@@ -16,6 +18,8 @@ export interface EngineCarryOver {
   readonly managed: readonly { readonly id: string; readonly key: ServiceKey; readonly cleanstop: boolean }[];
   /** What was draining after a reload removed it, and for how long already (ms). */
   readonly drains: readonly { readonly target: DrainTarget; readonly ageMs: number }[];
+  /** What `ldir status` shows of the drained entries: the virtual and real they were, and their last health. */
+  readonly drainInfo: readonly { readonly id: string; readonly info: ConfigTarget & { readonly health?: HealthRecord } }[];
   /** Pairs drained by hand (`ldir drain`), as engine pair keys. */
   readonly manualDrains: readonly string[];
   /** Per virtual: fallback mode as last decided, and the last fallbackcommand action run. */

@@ -20,7 +20,10 @@ export interface DrainState {
   readonly entries: ReadonlyMap<string, DrainEntry>;
 }
 
-/** Why a drain ended: no active connection left, the timeout passed, or the kernel no longer has the entry. */
+/**
+ * Why a drain ended: nothing left on it (`idle`: no active nor inactive connection, no persistence template), the
+ * timeout passed, or the kernel no longer has the entry.
+ */
 export type DrainEnd = 'idle' | 'timeout' | 'gone';
 
 /** A drain that ended in {@link stepDrain}: the entry is no longer protected and the next plan deletes it. */
@@ -79,9 +82,19 @@ export function cancelDrain(state: DrainState, stillRemoved: (entry: DrainEntry)
 }
 
 /**
+ * What still flows to a destination: active connections, inactive ones (UDP flows are never "active" to IPVS, nor
+ * are TCP connections closing), and persistence templates (clients pinned to it by `persistent=`, which a new
+ * connection of theirs would still follow). A drain that ended at zero active connections cut all of these.
+ */
+function inFlight(d: { readonly activeConns: number; readonly inactiveConns: number; readonly persistentConns: number }): number {
+  return Math.max(0, d.activeConns) + Math.max(0, d.inactiveConns) + Math.max(0, d.persistentConns);
+}
+
+/**
  * One step of the drain state machine against a fresh kernel dump at `now`: an entry ends when the kernel no longer
- * has it (`gone`), when it has no active connection (`idle`; for a service: none of its destinations has one), or
- * when `timeoutMs` has passed since it began (`timeout`). Returns the remaining state and the entries that ended.
+ * has it (`gone`), when nothing flows to it any more (`idle`: no active or inactive connection and no persistence
+ * template; for a service: on none of its destinations), or when `timeoutMs` has passed since it began (`timeout`).
+ * Returns the remaining state and the entries that ended.
  */
 export function stepDrain(
   state: DrainState, observed: readonly ObservedService[], now: number, options: DrainOptions,
@@ -92,13 +105,16 @@ export function stepDrain(
   const finished: FinishedDrain[] = [];
   for (const [id, entry] of state.entries) {
     const dests = index.get(serviceKeyString(entry.service))?.destinations;
-    let active: number | undefined;
+    let left: number | undefined;
     if (dests !== undefined) {
-      if (entry.kind === 'service') active = [...dests.values()].reduce((sum, d) => sum + Math.max(0, d.activeConns), 0);
-      else active = dests.get(destinationKeyString(entry.destination))?.activeConns;
+      if (entry.kind === 'service') left = [...dests.values()].reduce((sum, d) => sum + inFlight(d), 0);
+      else {
+        const d = dests.get(destinationKeyString(entry.destination));
+        left = d === undefined ? undefined : inFlight(d);
+      }
     }
-    if (active === undefined) finished.push({ entry, why: 'gone' });
-    else if (active <= 0) finished.push({ entry, why: 'idle' });
+    if (left === undefined) finished.push({ entry, why: 'gone' });
+    else if (left <= 0) finished.push({ entry, why: 'idle' });
     else if (now - entry.since >= options.timeoutMs) finished.push({ entry, why: 'timeout' });
     else entries.set(id, entry);
   }

@@ -64,6 +64,8 @@ export class Engine {
   private readonly loop: SyncLoop;
   private readonly syncDaemons: SyncDaemons;
   private stopped = false;
+  /** The first pass after a fresh start looks for leftovers of a previous daemon to drain (see {@link drainLeftovers}). */
+  private leftoversPending = false;
   private readonly counters: Mutable<Omit<EngineCounters, 'opsApplied'>> & { opsApplied: Record<OpKind, number> } = {
     syncs: 0, syncErrors: 0, opsApplied: Object.fromEntries(OP_KINDS.map((k) => [k, 0])) as Record<OpKind, number>, opsFailed: 0,
     driftRepairs: 0, retries: 0, fallbackCommands: 0, fallbackCommandFailures: 0, lastSyncDurationMs: 0,
@@ -111,6 +113,7 @@ export class Engine {
    * gone are forgotten. Resolves with the report of the sync pass.
    */
   applyConfig(config: Config): Promise<SyncReport> {
+    if (!this.config) this.leftoversPending = true;
     const before = this.targets;
     const after = configTargets(config);
     const now = this.options.clock.monotonic();
@@ -167,6 +170,7 @@ export class Engine {
       config: this.config,
       managed: [...this.managed].map(([id, m]) => ({ id, key: m.key, cleanstop: m.cleanstop })),
       drains: drainsOf(this.drainState, this.options.clock.monotonic()),
+      drainInfo: [...this.drainInfo].map(([id, info]) => ({ id, info })),
       manualDrains: [...this.manual],
       fallback: [...this.fallbackActive].map(([virtualId, active]) => {
         const lastAction = this.commands.lastAction(virtualId);
@@ -182,10 +186,11 @@ export class Engine {
    * keeps its hand drains and fallback state, fallbackcommand is not run again).
    */
   importCarryOver(carry: EngineCarryOver): void {
-    this.config = carry.config;
+    this.config = carry.config; // the first applyConfig is then a reload: no leftover look (the drains come along)
     this.targets = configTargets(carry.config);
     for (const m of carry.managed) this.managed.set(m.id, { key: m.key, cleanstop: m.cleanstop });
     this.drainState = drainStateOf(carry.drains, this.options.clock.monotonic());
+    for (const { id, info } of carry.drainInfo) this.drainInfo.set(id, info);
     for (const pair of carry.manualDrains) this.manual.add(pair);
     for (const f of carry.fallback) {
       this.fallbackActive.set(f.virtualId, f.active);
@@ -289,6 +294,33 @@ export class Engine {
     return { clean, removed, failed, kept };
   }
 
+  /**
+   * At a fresh start (not a hand-over, which brings its drains along): destinations in the configured services that
+   * the configuration does not want were left by a daemon that was killed or stopped with `cleanstop=no` while they
+   * drained (or by a configuration edited meanwhile). They drain as a reload's removals do, rather than being deleted
+   * under their connections; with `drain=no` they go at once.
+   */
+  private drainLeftovers(observed: readonly ObservedService[]): void {
+    if (!this.drainEnabled) return;
+    const index = indexObserved(observed);
+    const leftovers: DrainTarget[] = [];
+    for (const [id, t] of this.targets) {
+      if (t.target.kind !== 'service') continue;
+      for (const d of index.get(id)?.destinations.values() ?? []) {
+        const target: DrainTarget = { kind: 'destination', service: t.target.service, destination: { address: d.address, port: d.port, family: d.family } };
+        if (!this.targets.has(drainId(target)) && !this.drainState.entries.has(drainId(target))) leftovers.push(target);
+      }
+    }
+    if (leftovers.length === 0) return;
+    this.drainState = beginDrain(this.drainState, leftovers, this.options.clock.monotonic());
+    for (const target of leftovers) {
+      const id = drainId(target);
+      this.drainInfo.set(id, { target, virtual: (this.targets.get(serviceKeyString(target.service)) as ConfigTarget).virtual });
+      this.log.info({ drain: id }, `draining ${id} (in the kernel, not in the configuration): weight 0 until idle or ${this.drainTimeoutMs} ms`);
+      this.emit({ type: 'drain', at: this.options.clock.now(), id, phase: 'begin' });
+    }
+  }
+
   /** Destinations of services that stop draining (their virtual is back) that the new config does not want. */
   private leftoversOf(cancelled: readonly DrainEntry[], after: ConfigTargets): DrainTarget[] {
     const out: DrainTarget[] = [];
@@ -346,6 +378,10 @@ export class Engine {
     }
     this.observe(observed, at);
     const config = this.config; // read after the dump: a config applied meanwhile is used at once
+    if (this.leftoversPending) {
+      this.leftoversPending = false;
+      this.drainLeftovers(observed);
+    }
     const step = stepDrain(this.drainState, observed, clock.monotonic(), { timeoutMs: this.drainTimeoutMs });
     this.drainState = step.state;
     for (const { entry, why } of step.finished) {

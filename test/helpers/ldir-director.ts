@@ -162,9 +162,14 @@ export class LdirDirector {
 
   /** Runs `ldir ARGS` (asynchronously, so servers and clients of the test keep running), bounded by `timeoutMs`. */
   run(args: readonly string[], timeoutMs = 120_000): Promise<LdirRun> {
+    return this.runWith(LDIR_MAIN, args, timeoutMs);
+  }
+
+  /** {@link run} with another installation's entry point `main` (an upgrade: `ldir restart` from the new version). */
+  runWith(main: string, args: readonly string[], timeoutMs = 120_000): Promise<LdirRun> {
     const t0 = Date.now();
     return new Promise((resolve, reject) => {
-      const argv = [process.execPath, LDIR_MAIN, ...args];
+      const argv = [process.execPath, main, ...args];
       const [command, ...rest] = this.options.netns ? ['ip', 'netns', 'exec', this.options.netns, ...argv] : argv;
       const child = spawn(command as string, rest, { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
@@ -239,6 +244,20 @@ export class LdirDirector {
     return r;
   }
 
+  /** Counts daemon `pid` (a restart's successor) as one of ours for {@link cleanup}. */
+  adopt(pid: number | undefined): void {
+    if (pid !== undefined) this.started.add(pid);
+  }
+
+  /** `ldir --timeout=180 CONFIG restart`; throws unless it exits 0. The successor is adopted for cleanup. */
+  async restart(name: string): Promise<LdirRun> {
+    this.logged.add(name);
+    const r = await this.run(['--timeout=180', this.configPath(name), 'restart'], 240_000);
+    if (r.status !== 0) throw new Error(`ldir ${name} restart: exit ${r.status}\n${r.stderr}${r.stdout}`);
+    this.adopt(this.pid(name));
+    return r;
+  }
+
   /** `ldir CONFIG stop`. */
   stop(name: string): Promise<LdirRun> {
     return this.run([this.configPath(name), 'stop']);
@@ -287,7 +306,7 @@ export class LdirDirector {
     for (const pid of this.started) {
       try {
         const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-        if (cmdline.includes(LDIR_MAIN)) process.kill(pid, 'SIGKILL');
+        if (cmdline.includes('/dist/src/main.js')) process.kill(pid, 'SIGKILL');
       } catch {
         // gone
       }

@@ -57,16 +57,23 @@ export interface NatLabOptions {
   readonly net?: number;
   /** Also serve HTTPS on `port` with this certificate and key (PEM files, see {@link makeLabCertificate}). */
   readonly https?: { readonly port: number; readonly cert: string; readonly key: string };
+  /** Also answer UDP datagrams on this port with `hello from <name>` (a UDP service; not switchable by {@link NatLab.serve}). */
+  readonly udp?: number;
 }
 
-// One process per real server. argv: name address httpPort httpsPort cert key. stdin: "<up|down|hang> <http|https>"
+// One process per real server. argv: name address httpPort httpsPort cert key udpPort. stdin: "<up|down|hang> <http|https>"
 // lines, each answered on stdout by "ok ..." or "err ... message"; "ready" once the first listeners are up. The
 // process exits when its stdin closes (the test process went away).
 const SERVER_JS = `
 const http = require('node:http');
 const https = require('node:https');
 const fs = require('node:fs');
-const [name, address, httpPort, httpsPort, cert, key] = process.argv.slice(1);
+const [name, address, httpPort, httpsPort, cert, key, udpPort] = process.argv.slice(1);
+if (Number(udpPort)) {
+  const udp = require('node:dgram').createSocket('udp4');
+  udp.on('message', (m, from) => udp.send('hello from ' + name + '\\n', from.port, from.address));
+  udp.bind(Number(udpPort), address);
+}
 const ports = { http: Number(httpPort), https: Number(httpsPort || 0) };
 const tls = cert ? { cert: fs.readFileSync(cert), key: fs.readFileSync(key) } : undefined;
 const running = {};
@@ -219,7 +226,7 @@ export function buildNatLab(prefix: string, count: number, port = 8080, options:
       sh('ip', ['-n', ns, 'route', 'add', 'default', 'via', `10.${net}.${i}.1`]);
       const address = `10.${net}.${i}.2`;
       const tls = options.https;
-      const server = serverProcess(ns, [ns, address, String(port), String(tls?.port ?? 0), tls?.cert ?? '', tls?.key ?? '']);
+      const server = serverProcess(ns, [ns, address, String(port), String(tls?.port ?? 0), tls?.cert ?? '', tls?.key ?? '', String(options.udp ?? 0)]);
       servers.push(server);
       reals.push({ netns: ns, address, port, ...(tls ? { httpsPort: tls.port } : {}), process: server.process });
     }

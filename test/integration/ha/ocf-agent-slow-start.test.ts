@@ -47,7 +47,8 @@ exec "${process.execPath}" "${LDIR_MAIN}" "$@"
     const old = box.pid('site.cf') as number;
     process.kill(old, 'SIGKILL');
     await eventually('the daemon to die', () => (processExists(old) ? undefined : true), 10_000, 20);
-    assert.equal(box.pidState('site.cf').state, 'stale');
+    // Its lock goes with the last of its threads, a moment after the process shows as a zombie.
+    await eventually('the pid file to be stale', () => (box.pidState('site.cf').state === 'stale' ? true : undefined), 10_000, 20);
 
     const started = await box.agent('start', params(slow));
     assert.equal(started.status, OCF.SUCCESS, started.stderr);

@@ -11,9 +11,9 @@ const WEB = addrService('192.0.2.1', 80);
 const MARK = fwmService(7);
 const OPTIONS = { timeoutMs: 30_000 };
 
-/** An observed service whose destinations have the given active connection counts. */
-function observed(service: IpvsService, dests: Array<[IpvsDestination, number]>): ObservedService {
-  return { service, destinations: dests.map(([d, activeConns]) => ({ ...d, activeConns, inactiveConns: 3, persistentConns: 0 })) };
+/** An observed service whose destinations have the given active (and inactive, persistence template) counts. */
+function observed(service: IpvsService, dests: Array<[IpvsDestination, number, number?, number?]>): ObservedService {
+  return { service, destinations: dests.map(([d, activeConns, inactiveConns = 0, persistentConns = 0]) => ({ ...d, activeConns, inactiveConns, persistentConns })) };
 }
 
 const realTarget = (address: string, port = 80): DrainTarget => ({ kind: 'destination', service: WEB, destination: { address, port, family: 'inet' } });
@@ -35,6 +35,22 @@ describe('drain state machine', () => {
     const idle = stepDrain(busy.state, [observed(WEB, [[dest('10.0.0.2', 80, { weight: 0 }), 0]])], 6_000, OPTIONS);
     assert.deepEqual(idle.finished.map((f) => [f.entry.id, f.why]), [['tcp:192.0.2.1:80 10.0.0.2:80', 'idle']]);
     assert.equal(isDrainIdle(idle.state), true);
+  });
+
+  test('inactive connections (UDP flows, closing TCP) and persistence templates hold a drain as active ones do', () => {
+    const s0 = beginDrain(EMPTY_DRAIN, [realTarget('10.0.0.2')], 0);
+    const d = dest('10.0.0.2', 80, { weight: 0 });
+    const udpOnly = stepDrain(s0, [observed(WEB, [[d, 0, 7, 0]])], 1_000, OPTIONS);
+    assert.deepEqual(udpOnly.finished, [], 'UDP flows are inactive to IPVS: still draining');
+    const pinned = stepDrain(s0, [observed(WEB, [[d, 0, 0, 2]])], 1_000, OPTIONS);
+    assert.deepEqual(pinned.finished, [], 'persistence templates still send their clients here: still draining');
+    const done = stepDrain(s0, [observed(WEB, [[d, 0, 0, 0]])], 1_000, OPTIONS);
+    assert.deepEqual(done.finished.map((f) => f.why), ['idle']);
+    const late = stepDrain(s0, [observed(WEB, [[d, 0, 7, 2]])], 30_000, OPTIONS);
+    assert.deepEqual(late.finished.map((f) => f.why), ['timeout'], 'draintimeout still ends it');
+    const service = beginDrain(EMPTY_DRAIN, [{ kind: 'service', service: MARK }], 0);
+    const templates = [observed(MARK, [[dest('10.0.1.1', 0, { forward: 'route' }), 0, 0, 1], [dest('10.0.1.2', 0, { forward: 'route' }), 0]])];
+    assert.deepEqual(stepDrain(service, templates, 10, OPTIONS).finished, [], 'a whole service too');
   });
 
   test('it ends at the timeout even with active connections, measured from when draining began', () => {

@@ -120,6 +120,89 @@ describe('engine: reload', () => {
   });
 });
 
+describe('engine: starting on a table a previous daemon left (kill -9, cleanstop=no, restart)', () => {
+  test('at a fresh start a destination the configuration lacks drains (weight 0 until idle), instead of being cut', async () => {
+    const initial = [{ service: addrService('192.0.2.1', 80), destinations: [dest('10.0.0.1', 80, { weight: 3 }), dest('10.0.0.2', 80, { weight: 2 })] }];
+    const h = new EngineHarness({ initial });
+    h.setConns(VIP, '10.0.0.2:80', 4);
+    await h.apply(await config(['10.0.0.1:80 masq 3']));
+    assert.deepEqual(await h.table(), { [VIP]: ['10.0.0.1:80=3', '10.0.0.2:80=0'] }, 'kept at weight 0 while it has connections');
+    assert.deepEqual(h.eventsOf('drain').map((e) => [e.id, e.phase]), [[`${VIP} 10.0.0.2:80`, 'begin']]);
+    h.setConns(VIP, '10.0.0.2:80', 0);
+    await h.clock.advance(1_000);
+    assert.deepEqual(await h.table(), { [VIP]: ['10.0.0.1:80=3'] }, 'deleted once idle');
+  });
+
+  test('with drain=no a leftover goes at once; a service the configuration does not declare is not ours', async () => {
+    const initial = [
+      { service: addrService('192.0.2.1', 80), destinations: [dest('10.0.0.1', 80, { weight: 3 }), dest('10.0.0.2', 80)] },
+      FOREIGN,
+    ];
+    const h = new EngineHarness({ initial, drainEnabled: false });
+    h.setConns(VIP, '10.0.0.2:80', 4);
+    await h.apply(await config(['10.0.0.1:80 masq 3']));
+    assert.deepEqual(await h.table(), { [VIP]: ['10.0.0.1:80=3'], 'tcp:10.9.9.9:25': ['10.9.9.10:25=1'] });
+  });
+
+  test('a hand-over carries drains and hand drains on; the new configuration applies as a reload of the old', async () => {
+    const old = await running();
+    old.setConns(VIP, '10.0.0.2:80', 5);
+    await old.apply(await config(['10.0.0.1:80 masq 3', '10.0.0.3:80 masq 1', '10.0.0.4:80 masq 1']));
+    await old.health(VIP, { '10.0.0.3:80': 'up', '10.0.0.4:80': 'up' });
+    await old.engine.drain(VIP, '10.0.0.1:80');
+    await old.engine.pause();
+    const carry = old.engine.exportCarryOver();
+    assert.ok(carry);
+    // The successor: a fresh engine on the same kernel table (its state crossed a JSON channel), first round done.
+    const next = new EngineHarness({ initial: await old.backend.list() });
+    next.setConns(VIP, '10.0.0.2:80', 5);
+    next.setConns(VIP, '10.0.0.3:80', 2);
+    next.engine.importCarryOver(JSON.parse(JSON.stringify(carry)) as typeof carry);
+    for (const real of ['10.0.0.1:80', '10.0.0.4:80']) next.transition(VIP, real, 'up');
+    // Its configuration drops 10.0.0.3: a reload of the old one, so it drains too.
+    await next.apply(await config(['10.0.0.1:80 masq 3', '10.0.0.4:80 masq 1']));
+    assert.deepEqual(await next.table(), { [VIP]: ['10.0.0.1:80=0', '10.0.0.2:80=0', '10.0.0.3:80=0', '10.0.0.4:80=1'] },
+      'hand drain kept, the old drain goes on, the removed real drains');
+    assert.deepEqual(next.engine.snapshot().virtuals[0]?.reals.filter((r) => r.draining).map((r) => r.realKey).sort(), ['10.0.0.2:80', '10.0.0.3:80']);
+    next.setConns(VIP, '10.0.0.3:80', 0);
+    await next.clock.advance(1_000);
+    assert.deepEqual(await next.table(), { [VIP]: ['10.0.0.1:80=0', '10.0.0.2:80=0', '10.0.0.4:80=1'] });
+    await next.clock.advance(30_000);
+    assert.deepEqual(await next.table(), { [VIP]: ['10.0.0.1:80=0', '10.0.0.4:80=1'] }, 'the carried drain ends at its timeout, counted from when it began');
+  });
+
+  test('a hand-over carries the fallback state: fallbackcommand is not run again by the successor', async () => {
+    const web = ['fallback=10.0.0.9:80 masq', 'fallbackcommand="/usr/local/bin/sorry"'];
+    const old = new EngineHarness();
+    await old.apply(await config(['10.0.0.1:80 masq 3'], { web }));
+    await old.health(VIP, { '10.0.0.1:80': 'down' });
+    assert.deepEqual(old.commandLines(), ['start 192.0.2.1:80 tcp']);
+    await old.engine.pause();
+    const carry = JSON.parse(JSON.stringify(old.engine.exportCarryOver())) as NonNullable<ReturnType<typeof old.engine.exportCarryOver>>;
+    const next = new EngineHarness({ initial: await old.backend.list() });
+    next.engine.importCarryOver(carry);
+    next.transition(VIP, '10.0.0.1:80', 'down');
+    await next.apply(await config(['10.0.0.1:80 masq 3'], { web }));
+    await next.settle();
+    assert.deepEqual(next.commandLines(), [], 'still in fallback: nothing to run');
+    await next.health(VIP, { '10.0.0.1:80': 'up' });
+    assert.deepEqual(next.commandLines(), ['stop 192.0.2.1:80 tcp'], 'the edge out of fallback is the successor\'s');
+  });
+
+  test('pause holds every kernel write until resume, which runs one pass', async () => {
+    const h = await running();
+    await h.engine.pause();
+    await h.health(VIP, { '10.0.0.2:80': 'down' });
+    await h.clock.advance(20_000);
+    assert.deepEqual(h.opsSinceMark(), [], 'no pass while paused: not for health, not for the resync');
+    const report = await h.engine.resume();
+    assert.equal(report.reason, 'resume');
+    const ops = h.opsSinceMark();
+    assert.equal(ops.length, 1);
+    assert.match(ops[0] ?? '', new RegExp(`-destination ${VIP} 10\\.0\\.0\\.2:80$`));
+  });
+});
+
 describe('engine: level-triggered repair', () => {
   test('a destination deleted by hand is re-added by the periodic resync and counted as drift', async () => {
     const h = await running();
