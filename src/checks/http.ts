@@ -1,7 +1,7 @@
 // `service=http|https|http_proxy`: one request with undici (fresh connection each time, like ldirectord's LWP),
 // redirects followed for GET/HEAD up to 7 hops, a 2xx status required, then `receive` matched over the body; plain
 // http can run as one native exchange instead (same verdicts, a fraction of the CPU).
-import { Client, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { fail, guardCheck, pass, reasonOfErrno, receivePattern, type CheckVerdict } from './guard';
 import { parseHttpResponse } from './http-response';
 import { hostText, MAX_READ_BYTES } from './sockets';
@@ -39,6 +39,9 @@ const FAST_READ_LIMIT = MAX_READ_BYTES + 64 * 1024;
  * real servers a second costs a third of the CPU.
  */
 export function checkAgent(origin: string, tlsCa: string | undefined): Dispatcher {
+  // undici loads with the first check that needs it (https, http_proxy, a redirect, or no native addon): loading it
+  // at start-up cost about 90 ms on hardware (seconds in an emulated VM), and most checks never use it.
+  const { Client } = require('undici') as typeof import('undici');
   return new Client(origin, {
     pipelining: 0,
     connect: tlsCa === undefined

@@ -83,6 +83,16 @@ export interface SchedulerOptions {
   readonly logger?: Logger;
 }
 
+/**
+ * How long the first round of a batch of new checks is spread over: 100 ms plus 0.1 ms per check (10,000 checks start
+ * within about a second), at most one interval. Short, because the first round decides what a starting director
+ * puts in its table (start-up time is failover time); its second round is moved by a random part of the rest of the
+ * interval, so the rounds that follow are spread over the whole interval again.
+ */
+export function firstRoundSpreadMs(newChecks: number, intervalMs: number): number {
+  return Math.min(intervalMs, 100 + newChecks * 0.1);
+}
+
 /** Options of {@link CheckScheduler.sync}. */
 export interface SyncOptions {
   /** Health a new identity starts from (e.g. adopted from the kernel table); undefined = `unknown`. */
@@ -110,6 +120,8 @@ interface Entry {
   /** ldirectord's `num_connects`: connect rounds since the last successful negotiate (combined checks). */
   connects: number;
   stopped: boolean;
+  /** Delay added once, to the second round: spreads rounds over the whole interval after a short first spread. */
+  respreadMs: number;
 }
 
 const pairKey = (m: CheckMember): string => `${m.virtualId}\u0000${m.realKey}`;
@@ -134,7 +146,8 @@ export class CheckScheduler {
   }
 
   /**
-   * Applies a new set of targets: new identities start after a random offset in [0, interval); kept identities keep
+   * Applies a new set of targets: new identities start after a random offset within {@link firstRoundSpreadMs}, and
+   * their later rounds are spread over the whole interval; kept identities keep
    * their state, timer and any round in flight (pairs that join one whose health is known get a transition from
    * `unknown` at once); identities no longer present stop, aborting their round in flight.
    */
@@ -155,10 +168,11 @@ export class CheckScheduler {
         this.unchecked.delete(identity);
       }
     }
+    const fresh = [...next.keys()].filter((identity) => !this.entries.has(identity)).length;
     for (const [identity, target] of next) {
       const entry = this.entries.get(identity);
       if (!entry) {
-        this.startEntry(target, options.initialHealth?.(target));
+        this.startEntry(target, options.initialHealth?.(target), firstRoundSpreadMs(fresh, target.intervalMs));
         continue;
       }
       const before = new Set(entry.target.members.map(pairKey));
@@ -217,11 +231,11 @@ export class CheckScheduler {
     for (const w of waiters) w();
   }
 
-  private startEntry(target: CheckTarget, initial: Health | undefined): void {
+  private startEntry(target: CheckTarget, initial: Health | undefined, spreadMs: number): void {
     const clock = this.options.clock;
     const entry: Entry = {
       target, health: initial ?? 'unknown', reason: initial ? 'adopted' : 'not checked yet', since: clock.now(),
-      failures: 0, checks: 0, due: 0, connects: Number.POSITIVE_INFINITY, stopped: false, roundNo: 0, running: false,
+      failures: 0, checks: 0, due: 0, connects: Number.POSITIVE_INFINITY, stopped: false, roundNo: 0, running: false, respreadMs: 0,
     };
     this.entries.set(target.identity, entry);
     const type = target.job.type;
@@ -231,7 +245,11 @@ export class CheckScheduler {
     // `on` and `off` run no check; with a maintenance directory they still take rounds to look for its files.
     if ((type === 'on' || type === 'off') && !this.options.maintenance) return;
     if (type !== 'on' && type !== 'off') this.unchecked.add(target.identity);
-    const offset = Math.min(target.intervalMs - 1, Math.floor(this.random() * target.intervalMs));
+    // A place in the interval for the rounds to come; the first round takes the same place scaled into the spread.
+    const spread = Math.max(1, Math.min(spreadMs, target.intervalMs));
+    const place = Math.min(target.intervalMs - 1, Math.floor(this.random() * target.intervalMs));
+    const offset = Math.floor((place * spread) / target.intervalMs);
+    entry.respreadMs = place - offset;
     entry.due = clock.monotonic() + Math.max(0, offset);
     entry.timer = clock.setTimeout(() => this.round(entry), Math.max(0, offset));
   }
@@ -380,7 +398,8 @@ export class CheckScheduler {
     const interval = entry.target.intervalMs;
     const base = startedAt - scheduledAt >= interval ? startedAt : scheduledAt;
     const now = clock.monotonic();
-    const due = Math.max(base + interval, now);
+    const due = Math.max(base + interval + entry.respreadMs, now);
+    entry.respreadMs = 0;
     entry.due = due;
     entry.timer = clock.setTimeout(() => this.round(entry), due - now);
   }

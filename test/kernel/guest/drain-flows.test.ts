@@ -15,8 +15,11 @@ const CONF = 'flows.cf';
 const NET = 160;
 /** UDP flow timeout of the kernel (s), set with `ipvsadm --set`: how long an idle UDP flow stays in the table. */
 const UDP_TIMEOUT_S = 6;
-/** persistent= of the HTTP virtual (s). */
-const PERSISTENT_S = 10;
+/**
+ * persistent= of the HTTP virtual (s): longer than the kernel's CLOSE timeout (10 s) of the reset connection, so the
+ * template outlives it.
+ */
+const PERSISTENT_S = 40;
 
 // argv: host port durationMs everyMs. One UDP socket (one source port: one flow for IPVS) sending a datagram every
 // everyMs; prints the name in each answer, then "sent N" at the end.
@@ -146,7 +149,7 @@ describe('drains hold for UDP flows and persistence templates (LVS-NAT)', { skip
     assert.equal(get(), pinned, 'a new connection of the pinned client still reaches its real');
     const t0 = Date.now();
     await eventually('the drained real to go once its template expired', () => (weightsOf(peekTable(), http)?.has(dest) ? undefined : true),
-      (PERSISTENT_S + 10 + 40) * 1000, 200, driftLog);
+      (PERSISTENT_S + 10 + 30) * 1000, 200, driftLog);
     console.log(`figure: persistence drain ended ${Date.now() - t0} ms after the pinned client's last connection (persistent=${PERSISTENT_S})`);
     assert.match(driftLog(), /drain of tcp:.*ended \(idle\)/);
   });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { jobsFromConfig, type CheckTarget } from '../../../src/checks/jobs';
 import {
-  CheckScheduler, type CheckKind, type CheckRecord, type HealthTransition, type SchedulerOptions,
+  CheckScheduler, firstRoundSpreadMs, type CheckKind, type CheckRecord, type HealthTransition, type SchedulerOptions,
 } from '../../../src/checks/scheduler';
 import type { CheckJob, CheckResult } from '../../../src/checks/types';
 import type { CheckType } from '../../../src/model';
@@ -202,7 +202,7 @@ describe('dedup and reload', () => {
 });
 
 describe('timing', () => {
-  it('first rounds are spread over one interval by the random source', async () => {
+  it('a batch of new checks runs its first round within a short spread, then spreads over the whole interval', async () => {
     let seed = 42;
     const random = (): number => { // mulberry32
       seed = (seed + 0x6d2b79f5) | 0;
@@ -212,11 +212,19 @@ describe('timing', () => {
     };
     const s = setup(() => ({ up: true }), { random });
     s.scheduler.sync(Array.from({ length: 1000 }, (_, i) => target(`10.1.${i >> 8}.${i & 255}`)));
-    await s.clock.advance(999);
-    assert.equal(s.runner.calls.length, 1000, 'every target ran once in the first interval');
+    assert.equal(firstRoundSpreadMs(1000, 1000), 200);
+    await s.clock.advance(199);
+    assert.equal(s.runner.calls.length, 1000, 'every target ran once within the first 200 ms: the first table is known early');
+    const first = new Array<number>(10).fill(0);
+    for (const c of s.runner.calls) first[Math.floor(c.at / 20)]! += 1;
+    assert.ok(first.every((b) => b >= 60 && b <= 140), `first round spread over 200 ms: ${first.join(',')}`);
+    await s.clock.advance(2001);
+    const second = s.runner.calls.slice(1000, 2000);
+    assert.equal(second.length, 1000);
     const buckets = new Array<number>(10).fill(0);
-    for (const c of s.runner.calls) buckets[Math.floor(c.at / 100)]! += 1;
-    assert.ok(buckets.every((b) => b >= 60 && b <= 140), `spread: ${buckets.join(',')}`);
+    for (const c of second) buckets[Math.floor((c.at - 1000) / 100)]! += 1;
+    assert.ok(buckets.every((b) => b >= 50 && b <= 150), `second round spread over the interval: ${buckets.join(',')}`);
+    assert.equal(firstRoundSpreadMs(20_000, 1000), 1000, 'never more than one interval');
     s.scheduler.stop();
   });
 
@@ -225,8 +233,9 @@ describe('timing', () => {
     s.scheduler.sync([target('10.0.0.1'), target('10.0.0.2')]);
     await s.clock.advance(8000);
     const at = (a: string): number[] => s.runner.calls.filter((c) => c.address === a).map((c) => c.at);
-    assert.deepEqual(at('10.0.0.1'), [250, 1250, 2250, 3250, 4250, 5250, 6250, 7250]);
-    assert.deepEqual(at('10.0.0.2'), [250, 2750, 5250, 7750]);
+    // Place 250 in the interval; the first round at 250 scaled into the 100.2 ms spread of two checks (25).
+    assert.deepEqual(at('10.0.0.1'), [25, 1250, 2250, 3250, 4250, 5250, 6250, 7250]);
+    assert.deepEqual(at('10.0.0.2'), [25, 2525, 5025, 7525]);
     assert.equal(s.runner.maxInFlight, 2, 'one per identity at most');
     const late = s.records.filter((r) => r.identity === 'id-10.0.0.2').map((r) => r.startedAt - r.scheduledAt);
     assert.deepEqual(late, [0, 0, 0]);

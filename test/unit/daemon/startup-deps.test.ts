@@ -1,5 +1,6 @@
-// Start-up cost: the daemon (and every CLI action on an ldirectord.cf file) does not load the yaml package or
-// nodemailer; yaml loads with the first YAML file, nodemailer with the first mail transport.
+// Start-up cost: the daemon (and every CLI action on an ldirectord.cf file) does not load the yaml package,
+// nodemailer nor undici; yaml loads with the first YAML file, nodemailer with the first mail transport, undici with
+// the first check that needs it (https, http_proxy, redirects).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -27,17 +28,22 @@ const LOAD = (text: string, file: string): string => `
   const r = await require(src + '/config/load.js').loadConfigText('${text}', '${file}');
   if (!r.config) throw new Error(JSON.stringify(r.diagnostics));`;
 
-test('the daemon and an ldirectord.cf file load neither yaml nor nodemailer', () => {
+test('the daemon and an ldirectord.cf file load neither yaml, nodemailer nor undici', () => {
   const loaded = packagesLoadedBy(`
     require(src + '/daemon/foreground.js');
     require(src + '/daemon/observers.js');
     require(src + '/cli/ldirectord-actions.js');
     ${LOAD(CF, 'site.cf')}`);
-  assert.ok(loaded.includes('undici') && loaded.includes('pino'), `the probe sees the daemon's packages: ${loaded.join(', ')}`);
-  for (const name of ['yaml', 'nodemailer']) assert.ok(!loaded.includes(name), `${name} is loaded at start-up: ${loaded.join(', ')}`);
+  assert.ok(loaded.includes('pino') && loaded.includes('prom-client'), `the probe sees the daemon's packages: ${loaded.join(', ')}`);
+  for (const name of ['yaml', 'nodemailer', 'undici']) assert.ok(!loaded.includes(name), `${name} is loaded at start-up: ${loaded.join(', ')}`);
 });
 
-test('a YAML file loads yaml; the first mail transport loads nodemailer', () => {
+test('a YAML file loads yaml; the first mail transport loads nodemailer; the first https check loads undici', () => {
+  const checked = packagesLoadedBy(`
+    const { createHttpChecker } = require(src + '/checks/http.js');
+    const job = { address: '127.0.0.1', port: 1, service: 'https', request: '/', receive: '', virtualHost: undefined, httpMethod: 'GET' };
+    await createHttpChecker()(job, AbortSignal.timeout(2000)).catch(() => undefined);`);
+  assert.ok(checked.includes('undici'), checked.join(', '));
   assert.ok(packagesLoadedBy(LOAD(YAML, 'site.yaml')).includes('yaml'));
   const mailer = packagesLoadedBy(`require(src + '/alerts/transports.js').nodemailerTransports()({ kind: 'sendmail' }, 'director');`);
   assert.ok(mailer.includes('nodemailer'), mailer.join(', '));

@@ -1,0 +1,137 @@
+// `npm run bench:startup`: start-up time is failover time. Measures, for a director of BENCH_REALS (1,000) real
+// servers on 127.0.x.y checked every second over HTTP: `node -e 0` (the floor), exec of `ldir start` → ready (the
+// command returns) → every real in the table at its weight (the first full table), and the same for `ldir restart`
+// (exec → the successor runs). Kernel backend from BENCH_IPVS (default memory; the VM run uses netlink). Traffic
+// only to 127.0.0.0/8. `--vm` runs it inside the kernel-tier VM (netlink, real IPVS) after the host run.
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { sendControlRequest } from '../src/cli/control-client';
+import { controlSocketPath, type StatusReport } from '../src/daemon/protocol';
+
+const REALS = Number(process.env['BENCH_REALS'] ?? 1_000);
+const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
+const IPVS = process.env['BENCH_IPVS'] ?? 'memory';
+const MAIN = path.resolve(__dirname, '../src/main.js');
+const INTERVAL_S = 1;
+
+/** The i-th real server address: 127.0.1.1 ... */
+const address = (i: number): string => `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`;
+
+/** Child mode: one HTTP server answering on every 127/8 address (bound to 0.0.0.0; the bench connects only to 127/8). */
+function serve(): void {
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2', connection: 'close' });
+    res.end('ok');
+  });
+  server.listen({ port: 0, host: '0.0.0.0', backlog: 4096 }, () => process.send?.({ port: (server.address() as AddressInfo).port }));
+  process.on('disconnect', () => process.exit(0));
+}
+
+function startServer(): Promise<{ child: ChildProcess; port: number }> {
+  const child = fork(__filename, ['--serve'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('message', (m) => resolve({ child, port: (m as { port: number }).port }));
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+/** Milliseconds of `node -e 0`: the floor of any start. */
+function nodeFloorMs(): number {
+  const runs: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    spawnSync(process.execPath, ['-e', '0']);
+    runs.push(performance.now() - t0);
+  }
+  return median(runs);
+}
+
+/** Runs `ldir ARGS`; resolves with its exit code once it exits. */
+function ldir(args: readonly string[], env: NodeJS.ProcessEnv): Promise<number | null> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { env, stdio: ['ignore', 'ignore', 'ignore'] });
+    child.on('exit', (code) => resolve(code));
+  });
+}
+
+/** Polls the control socket until every real is in the table at its weight, or `ms` passed; the epoch ms then. */
+async function fullTable(socket: string, pid: number | undefined, ms: number): Promise<number> {
+  const deadline = Date.now() + ms;
+  for (let i = 0; Date.now() < deadline && i < 100_000; i++) {
+    try {
+      const r = await sendControlRequest(socket, { type: 'status' }, { timeoutMs: 5_000 });
+      if (r.ok && (pid === undefined || r.result.daemon.pid !== pid)) {
+        const reals = (r.result as StatusReport).virtualServices.flatMap((v) => v.reals);
+        if (reals.length === REALS && reals.every((x) => x.kernelWeight === x.weight && x.health === 'up')) return Date.now();
+      }
+    } catch {
+      // not answering yet
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`the table was not full within ${ms} ms`);
+}
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--serve')) return serve();
+  const { child, port } = await startServer();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-startup-'));
+  const env = { ...process.env, LDIR_RUN_DIR: path.join(dir, 'run'), LDIR_SOCKET_DIR: path.join(dir, 'sock') };
+  const conf = path.join(dir, 'startup.cf');
+  fs.writeFileSync(conf, [
+    `checkinterval=${INTERVAL_S}`, 'checktimeout=2', 'negotiatetimeout=2', `logfile="${path.join(dir, 'ldir.log')}"`, 'metrics=no', '',
+    'virtual=127.255.0.1:80', ...Array.from({ length: REALS }, (_, i) => `\treal=${address(i)}:${port} masq 1`),
+    '\tchecktype=negotiate', '\tservice=http', '\trequest="/"', '\treceive="ok"', '\tquiescent=no', '\tscheduler=wrr', '',
+  ].join('\n'));
+  const socket = controlSocketPath('startup.cf', env.LDIR_SOCKET_DIR);
+  const floor = nodeFloorMs();
+  const starts: { ready: number; full: number }[] = [];
+  const restarts: { ready: number; full: number }[] = [];
+  try {
+    for (let run = 0; run < RUNS; run++) {
+      const t0 = Date.now();
+      const code = await ldir([`--ipvs=${IPVS}`, conf, 'start'], env);
+      const ready = Date.now();
+      if (code !== 0) throw new Error(`ldir start exited ${code}`);
+      const full = await fullTable(socket, undefined, 60_000);
+      starts.push({ ready: ready - t0, full: full - t0 });
+      // A restart: the successor is ready when it took over, with every real checked.
+      const pid = Number(fs.readFileSync(path.join(env.LDIR_RUN_DIR, 'ldirectord.startup.cf.pid'), 'utf8'));
+      const r0 = Date.now();
+      const rc = await ldir([`--ipvs=${IPVS}`, conf, 'restart'], env);
+      const rready = Date.now();
+      if (rc !== 0) throw new Error(`ldir restart exited ${rc}`);
+      const rfull = await fullTable(socket, pid, 60_000);
+      restarts.push({ ready: rready - r0, full: rfull - r0 });
+      if ((await ldir([conf, 'stop'], env)) !== 0) throw new Error('ldir stop failed');
+    }
+  } finally {
+    await ldir([conf, 'stop'], env);
+    child.kill();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  const where = process.env['LDIR_IN_VM'] === '1' ? 'vm' : 'host';
+  const m = (xs: { ready: number; full: number }[], k: 'ready' | 'full'): number => Math.round(median(xs.map((x) => x[k])));
+  console.log(`startup where=${where} ipvs=${IPVS} reals=${REALS} runs=${RUNS} node_floor_ms=${Math.round(floor)} check_interval_ms=${INTERVAL_S * 1000} `
+    + `start_ready_ms=${m(starts, 'ready')} start_full_table_ms=${m(starts, 'full')} restart_ready_ms=${m(restarts, 'ready')} restart_full_table_ms=${m(restarts, 'full')}`);
+  if (process.argv.includes('--vm')) {
+    const { runInVm, vmUnavailable } = await import('../test/kernel/vm/run-in-vm');
+    const why = vmUnavailable();
+    if (why) throw new Error(`the VM cannot run here: ${why}`);
+    const result = await runInVm(`BENCH_IPVS=netlink BENCH_REALS=${REALS} BENCH_RUNS=${RUNS} node dist/bench/startup.js`, {
+      onOutput: (c) => { for (const line of c.split('\n')) if (line.startsWith('startup ')) console.log(line); },
+    });
+    if (result.code !== 0) throw new Error(`the VM run failed (exit ${result.code}):\n${result.output.slice(-3000)}`);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
