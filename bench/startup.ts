@@ -2,7 +2,7 @@
 // servers on 127.0.x.y checked every second over HTTP: `node -e 0` (the floor), exec of `ldir start` → ready (the
 // command returns) → every real in the table at its weight (the first full table), and the same for `ldir restart`
 // (exec → the successor runs). Kernel backend from BENCH_IPVS (default memory; the VM run uses netlink). Traffic
-// only to 127.0.0.0/8. `--vm` runs it inside the kernel-tier VM (netlink, real IPVS) after the host run.
+// only to 127.0.0.0/8. `--vm` runs it inside the kernel-tier VM too (netlink, real IPVS, BENCH_VM_REALS = 200).
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -15,8 +15,11 @@ import { controlSocketPath, type StatusReport } from '../src/daemon/protocol';
 const REALS = Number(process.env['BENCH_REALS'] ?? 1_000);
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 const IPVS = process.env['BENCH_IPVS'] ?? 'memory';
-const MAIN = path.resolve(__dirname, '../src/main.js');
+/** The ldir to measure (BENCH_LDIR_MAIN: another build's dist/src/main.js, for before/after figures). */
+const MAIN = process.env['BENCH_LDIR_MAIN'] ?? path.resolve(__dirname, '../src/main.js');
 const INTERVAL_S = 1;
+/** How often the table is looked at: each look is a status of every real, which costs the daemon CPU too. */
+const POLL_MS = process.env['LDIR_IN_VM'] === '1' ? 250 : 50;
 
 /** The i-th real server address: 127.0.1.1 ... */
 const address = (i: number): string => `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`;
@@ -63,19 +66,22 @@ function ldir(args: readonly string[], env: NodeJS.ProcessEnv): Promise<number |
 /** Polls the control socket until every real is in the table at its weight, or `ms` passed; the epoch ms then. */
 async function fullTable(socket: string, pid: number | undefined, ms: number): Promise<number> {
   const deadline = Date.now() + ms;
+  let seen = 'no answer';
   for (let i = 0; Date.now() < deadline && i < 100_000; i++) {
     try {
       const r = await sendControlRequest(socket, { type: 'status' }, { timeoutMs: 5_000 });
       if (r.ok && (pid === undefined || r.result.daemon.pid !== pid)) {
         const reals = (r.result as StatusReport).virtualServices.flatMap((v) => v.reals);
+        seen = `${reals.filter((x) => x.health === 'up').length} up, ${reals.filter((x) => x.kernelWeight === x.weight).length} at their weight in the table; `
+          + `last sync: ${JSON.stringify(r.result.daemon.lastSync)}; a check: ${JSON.stringify(reals[0]?.lastCheck)}`;
         if (reals.length === REALS && reals.every((x) => x.kernelWeight === x.weight && x.health === 'up')) return Date.now();
       }
     } catch {
       // not answering yet
     }
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, POLL_MS)); // each status of every real costs the daemon too: not too often
   }
-  throw new Error(`the table was not full within ${ms} ms`);
+  throw new Error(`the table was not full within ${ms} ms: ${seen}`);
 }
 
 async function main(): Promise<void> {
@@ -85,7 +91,7 @@ async function main(): Promise<void> {
   const env = { ...process.env, LDIR_RUN_DIR: path.join(dir, 'run'), LDIR_SOCKET_DIR: path.join(dir, 'sock') };
   const conf = path.join(dir, 'startup.cf');
   fs.writeFileSync(conf, [
-    `checkinterval=${INTERVAL_S}`, 'checktimeout=2', 'negotiatetimeout=2', `logfile="${path.join(dir, 'ldir.log')}"`, 'metrics=no', '',
+    `checkinterval=${INTERVAL_S}`, 'checktimeout=5', 'negotiatetimeout=5', `logfile="${path.join(dir, 'ldir.log')}"`, 'metrics=no', '',
     'virtual=127.255.0.1:80', ...Array.from({ length: REALS }, (_, i) => `\treal=${address(i)}:${port} masq 1`),
     '\tchecktype=negotiate', '\tservice=http', '\trequest="/"', '\treceive="ok"', '\tquiescent=no', '\tscheduler=wrr', '',
   ].join('\n'));
@@ -112,6 +118,13 @@ async function main(): Promise<void> {
       if ((await ldir([conf, 'stop'], env)) !== 0) throw new Error('ldir stop failed');
     }
   } finally {
+    if (process.env['BENCH_LOG']) {
+      // The daemons' own account (BENCH_LOG=1): when each step of start and restart happened.
+      for (const line of fs.readFileSync(path.join(dir, 'ldir.log'), 'utf8').split('\n')) {
+        const r = /"time":(\d+).*"pid":(\d+).*"msg":"([^"]*)"/.exec(line);
+        if (r && !/health transition|sync done|check$/.test(r[3] as string)) console.log(`log ${r[1]} ${r[2]} ${r[3]}`);
+      }
+    }
     await ldir([conf, 'stop'], env);
     child.kill();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -124,7 +137,9 @@ async function main(): Promise<void> {
     const { runInVm, vmUnavailable } = await import('../test/kernel/vm/run-in-vm');
     const why = vmUnavailable();
     if (why) throw new Error(`the VM cannot run here: ${why}`);
-    const result = await runInVm(`BENCH_IPVS=netlink BENCH_REALS=${REALS} BENCH_RUNS=${RUNS} node dist/bench/startup.js`, {
+    // 200 reals in the VM: under emulation one HTTP server process answers a few hundred checks a second.
+    const vmReals = Number(process.env['BENCH_VM_REALS'] ?? 200);
+    const result = await runInVm(`BENCH_IPVS=netlink BENCH_REALS=${vmReals} BENCH_RUNS=${RUNS} node dist/bench/startup.js`, {
       onOutput: (c) => { for (const line of c.split('\n')) if (line.startsWith('startup ')) console.log(line); },
     });
     if (result.code !== 0) throw new Error(`the VM run failed (exit ${result.code}):\n${result.output.slice(-3000)}`);

@@ -2,7 +2,10 @@
 // service; up when an A address or PTR name in the answer matches `receive` (ldirectord's check_dns).
 import { randomInt } from 'node:crypto';
 import * as net from 'node:net';
-import * as dnsPacket from 'dns-packet';
+import type * as DnsPacket from 'dns-packet';
+
+/** dns-packet, loaded with the first dns check (most directors have none: start-up time saved; require caches it). */
+const packet = (): typeof DnsPacket => require('dns-packet') as typeof DnsPacket;
 import * as ipaddr from 'ipaddr.js';
 import { fail, guardCheck, pass, receivePattern, type CheckVerdict } from './guard';
 import { readUntil, udpExchange, withTcp } from './sockets';
@@ -11,7 +14,7 @@ import type { Checker } from './types';
 const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
 
 /** The question ldirectord's `search(request)` asks: PTR of the reverse name for an address, else A of the name. */
-export function dnsQuestion(request: string): dnsPacket.Question {
+export function dnsQuestion(request: string): DnsPacket.Question {
   const name = request.replace(/^\//, '');
   if (!net.isIP(name)) return { type: 'A', name };
   const bytes = ipaddr.parse(name).toByteArray();
@@ -22,7 +25,7 @@ export function dnsQuestion(request: string): dnsPacket.Question {
 }
 
 /** The verdict on a decoded answer: the first A address or PTR name that matches `pattern`. */
-function judge(reply: dnsPacket.DecodedPacket, pattern: RegExp, receive: string): CheckVerdict {
+function judge(reply: DnsPacket.DecodedPacket, pattern: RegExp, receive: string): CheckVerdict {
   const rcode = (reply.flags ?? 0) & 15;
   if (rcode !== 0) return fail(`rcode ${RCODES[rcode] ?? rcode}`);
   const answers = reply.answers ?? [];
@@ -35,9 +38,9 @@ function judge(reply: dnsPacket.DecodedPacket, pattern: RegExp, receive: string)
 }
 
 /** Decodes a reply; undefined when it is not the answer to query `id` (stray or malformed datagram). */
-function decodeReply(buf: Buffer, id: number): dnsPacket.DecodedPacket | undefined {
+function decodeReply(buf: Buffer, id: number): DnsPacket.DecodedPacket | undefined {
   try {
-    const reply = dnsPacket.decode(buf);
+    const reply = packet().decode(buf);
     return reply.id === id && reply.type === 'response' ? reply : undefined;
   } catch {
     return undefined;
@@ -45,9 +48,9 @@ function decodeReply(buf: Buffer, id: number): dnsPacket.DecodedPacket | undefin
 }
 
 /** Asks over TCP (two-byte length prefix) and resolves with the reply. */
-function askTcp(address: string, port: number, query: dnsPacket.Packet, signal: AbortSignal): Promise<dnsPacket.DecodedPacket> {
+function askTcp(address: string, port: number, query: DnsPacket.Packet, signal: AbortSignal): Promise<DnsPacket.DecodedPacket> {
   return withTcp(address, port, signal, (socket) => {
-    socket.write(dnsPacket.streamEncode(query));
+    socket.write(packet().streamEncode(query));
     return readUntil(socket, signal, (data) => {
       if (data.length < 2) return undefined;
       const length = data.readUInt16BE(0);
@@ -60,8 +63,8 @@ function askTcp(address: string, port: number, query: dnsPacket.Packet, signal: 
 }
 
 /** Asks over UDP; a truncated reply is asked again over TCP, as resolvers do. */
-async function askUdp(address: string, port: number, query: dnsPacket.Packet, signal: AbortSignal): Promise<dnsPacket.DecodedPacket> {
-  const reply = await udpExchange(address, port, signal, () => dnsPacket.encode(query), (msg) => decodeReply(msg, query.id as number));
+async function askUdp(address: string, port: number, query: DnsPacket.Packet, signal: AbortSignal): Promise<DnsPacket.DecodedPacket> {
+  const reply = await udpExchange(address, port, signal, () => packet().encode(query), (msg) => decodeReply(msg, query.id as number));
   return reply.flag_tc ? askTcp(address, port, query, signal) : reply;
 }
 
@@ -72,8 +75,8 @@ export const dnsCheck: Checker = (job, signal) =>
     if (!pattern) return fail('no receive pattern (dns checks need one)');
     const question = dnsQuestion(job.request);
     if (question.name === '') return fail('no request (the name to look up)');
-    const query: dnsPacket.Packet = {
-      type: 'query', id: randomInt(1, 65536), flags: dnsPacket.RECURSION_DESIRED, questions: [question],
+    const query: DnsPacket.Packet = {
+      type: 'query', id: randomInt(1, 65536), flags: packet().RECURSION_DESIRED, questions: [question],
     };
     const reply = job.protocol === 'tcp'
       ? await askTcp(job.address, job.port, query, s)

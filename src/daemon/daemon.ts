@@ -5,98 +5,40 @@ import { runCheck } from '../checks/dispatch';
 import { jobsFromConfig, type CheckTarget } from '../checks/jobs';
 import { MaintenanceDir, ReverseNames } from '../checks/maintenance';
 import { defaultCheckers } from '../checks/registry';
-import { CheckScheduler, type CheckRecord, type Health, type HealthTransition } from '../checks/scheduler';
+import { CheckScheduler, type Health, type HealthTransition } from '../checks/scheduler';
 import { openTcpProber, type TcpProber } from '../checks/tcp-prober';
-import { systemClock, type Clock, type TimerHandle } from '../clock';
+import { systemClock, type Clock } from '../clock';
 import { formatDiagnostic, type Diagnostic } from '../config/diagnostics';
-import { loadConfigFile, type LoadOptions } from '../config/load';
+import { loadConfigFile } from '../config/load';
 import { Engine } from '../engine/engine';
-import type { EngineEvent, EngineOptions, ShutdownReport } from '../engine/engine-types';
+import type { ShutdownReport } from '../engine/engine-types';
 import { spawnRunner } from '../engine/fallback-command';
 import { ErrorCodes, isLdirError, LdirError } from '../errors';
-import { selectBackend, type BackendChoice, type BackendFactories } from '../ipvs/select';
+import { selectBackend } from '../ipvs/select';
 import type { IpvsBackend } from '../ipvs/types';
 import type { Logger } from '../log';
 import type { Config, DaemonState, SyncRole } from '../model';
 import { PidFile, pidFilePath } from '../system/pid-file';
 import { setupSysctls } from '../system/sysctl';
-import { procSysStore, type SysctlStore } from '../system/sysctl-store';
+import { procSysStore } from '../system/sysctl-store';
 import { ConfigWatcher } from './config-watcher';
 import { ExecuteInstances, type InstanceRun } from './execute-instances';
 import { startControlServer, type ControlServer, type ReloadOutcome } from './control-server';
-import { Successor, type HandoverState, type PredecessorLink } from './handover';
+import type { HandoverState, PredecessorLink, Successor } from './handover';
+import { handOver } from './restart';
 import {
   controlSocketPath, type DrainResult, type PingResult, type RestartOptions, type RestartResult, type RoleResult, type StatusReport,
 } from './protocol';
+import type { DaemonOptions } from './daemon-options';
 import { buildStatusReport, stateSyncStatus } from './status-report';
-import { firstRoundBoundMs, healthOfTarget, kernelWeightsOf, memberKey } from './takeover';
-
-/** Options of {@link Daemon.start}. */
-export interface DaemonOptions {
-  /** Absolute path of the configuration file. */
-  readonly configPath: string;
-  /** Configuration name (pid file and control socket are per name, as ldirectord's pid file). */
-  readonly configName: string;
-  readonly logger: Logger;
-  /** `-d`: as ldirectord, the log file is not test-opened. */
-  readonly debug?: boolean;
-  /** Kernel backend; `memory` runs everything except the kernel (and says so). Default `auto`. */
-  readonly ipvs?: BackendChoice;
-  readonly clock?: Clock;
-  readonly pid?: number;
-  readonly runDirectory?: string;
-  readonly socketDirectory?: string;
-  readonly sysctlStore?: SysctlStore;
-  readonly backendFactories?: BackendFactories;
-  readonly load?: LoadOptions;
-  /** Engine settings (drain, resync, coalescing); backend, clock and logger are the daemon's. */
-  readonly engine?: Omit<EngineOptions, 'backend' | 'clock' | 'logger' | 'onEvent'>;
-  /** Milliseconds between looks at the configuration file for `autoreload`/`callback`. Default 1000. */
-  readonly watchIntervalMs?: number;
-  /** Receives engine events (alerts, metrics). */
-  readonly onEngineEvent?: (event: EngineEvent) => void;
-  /** Receives health transitions after the engine (alerts, metrics). */
-  readonly onTransition?: (transition: HealthTransition) => void;
-  /** Receives every finished check (metrics). */
-  readonly onCheck?: (record: CheckRecord) => void;
-  /** Receives daemon state changes (alerts' `emailalertstatus`). */
-  readonly onState?: (state: DaemonState) => void;
-  /** Receives the outcome of every reload (`at` in epoch milliseconds). */
-  readonly onReload?: (ok: boolean, at: number) => void;
-  /** Receives each configuration that comes into force (start and successful reloads). */
-  readonly onConfig?: (config: Config) => void;
-  /** Program and arguments that run `ldir` (for `execute=` instances). Default: this Node and dist/src/main.js. */
-  readonly selfCommand?: readonly string[];
-  /** Called once the daemon stopped (after `stop`, from a signal or the control socket). */
-  readonly onStopped?: () => void;
-  /**
-   * Set when this daemon was started by a running one as its successor (`ldir restart`): it checks every real once,
-   * takes the old daemon's state and the table as they are, and only then writes the kernel.
-   */
-  readonly predecessor?: PredecessorLink;
-  /**
-   * This daemon may hand over to a successor on `restart`: it was started detached (`ldir start`, or as a successor),
-   * so nothing supervises its process. Default false: a foreground daemon's supervisor would restart it on exit.
-   */
-  readonly canHandOver?: boolean;
-  /**
-   * A restart moves resources held outside the daemon (the metrics endpoint): `release` before the successor takes
-   * over, `reclaim` when it failed and this daemon goes on.
-   */
-  readonly onHandover?: (phase: 'release' | 'reclaim') => Promise<void>;
-  /** A successor receives its predecessor's view of every pair (alerts: only what changed since is reported). */
-  readonly onTakeover?: (health: HandoverState['health']) => void;
-  /**
-   * Aborts a successor's start before it takes over (SIGTERM while it prepares): it exits without having touched
-   * anything, and the old daemon goes on.
-   */
-  readonly abortTakeover?: AbortSignal;
-}
+import { awaitTurn, healthOfTarget, kernelWeightsOf, memberKey } from './takeover';
 
 /** How long a successor waits for its predecessor's lock (the predecessor exits right after the hand-over). */
 const SUCCESSOR_LOCK_WAIT_MS = 120_000;
 /** How long a fresh start waits for the pid file lock (a reader's momentary test lock); a daemon holding it stays. */
 const START_LOCK_WAIT_MS = 2_000;
+
+export type { DaemonOptions } from './daemon-options';
 
 /** A failed start: the error code, and the exit code `ldir start` reports (2 for a configuration error). */
 export function startError(message: string, exitCode: number, diagnostics: readonly Diagnostic[] = []): LdirError {
@@ -312,27 +254,10 @@ export class Daemon {
     const weights = kernelWeightsOf(config, observed);
     const jobs = jobsFromConfig(config);
     this.scheduler.sync(jobs, { initialHealth: (t) => this.initialHealth(t, weights) });
-    const bound = firstRoundBoundMs(jobs);
-    const t0 = this.clock.monotonic();
-    let timer: TimerHandle | undefined;
-    const abort = this.options.abortTakeover;
-    const aborted = new Promise<'aborted'>((resolve) => {
-      if (abort?.aborted) resolve('aborted');
-      abort?.addEventListener('abort', () => resolve('aborted'), { once: true });
+    const state = await awaitTurn({
+      scheduler: this.scheduler, jobs, link, clock: this.clock, log: this.log,
+      ...(this.options.abortTakeover ? { abort: this.options.abortTakeover } : {}),
     });
-    const complete = await Promise.race([
-      this.scheduler.whenFirstRoundDone().then(() => true),
-      new Promise<false>((resolve) => { timer = this.clock.setTimeout(() => resolve(false), bound); }),
-      aborted,
-    ]);
-    if (timer !== undefined) this.clock.clearTimeout(timer);
-    const abortError = (): LdirError => new LdirError(ErrorCodes.DAEMON_START_FAILED, 'stopped before it took over (the running daemon goes on)', { details: { exitCode: 1 } });
-    if (complete === 'aborted') throw abortError();
-    this.log.info({ ms: Math.round(this.clock.monotonic() - t0), complete, boundMs: bound }, 'first check round done: taking over from the running daemon');
-    const state = await Promise.race([link.prepared(), aborted]);
-    if (state === 'aborted') throw abortError();
-    if (!state) this.log.warn('the previous daemon went away without handing over: taking the table as it is');
-    else this.log.info({ from: state.pid }, 'the previous daemon stopped writing the kernel: taking over');
     this.pidFile = PidFile.open(this.pidPath);
     this.pidFile.write(this.pid);
     if (state) {
@@ -496,51 +421,17 @@ export class Daemon {
     }
     this.refuseWhileBusy('restart');
     let successor: Successor | undefined;
-    const done = this.handOver(request, (s) => { successor = s; }).finally(() => {
+    const done = handOver({ freeze: () => this.freeze(), thaw: () => this.thaw() }, {
+      request, selfCommand: this.selfCommand(), configPath: this.options.configPath, ipvs: this.options.ipvs ?? 'auto',
+      debug: this.options.debug ?? false, pid: this.pid, clock: this.clock, log: this.log, onSpawned: (s) => { successor = s; },
+    }).then((result) => {
+      this.handedOverTo = result.pid;
+      return result;
+    }).finally(() => {
       if (this.restarting?.done === done) this.restarting = undefined;
     });
     this.restarting = { done, killSuccessor: async () => { await successor?.kill(); } };
     return done;
-  }
-
-  private async handOver(request: RestartOptions, started: (s: Successor) => void): Promise<RestartResult> {
-    const t0 = this.clock.monotonic();
-    const timeoutMs = request.timeoutMs ?? 60_000;
-    const [command, ...programArgs] = request.program ?? this.selfCommand();
-    const args = [
-      ...programArgs, '--foreground', `--ipvs=${request.ipvs ?? this.options.ipvs ?? 'auto'}`, ...(request.debug ?? this.options.debug ? ['-d'] : []),
-      `--timeout=${Math.ceil(timeoutMs / 1000)}`, this.options.configPath, 'start',
-    ];
-    this.log.info({ program: [command, ...programArgs] }, 'restart: starting the new daemon; this one goes on until it has checked every real');
-    const successor = Successor.spawn({ command: command as string, args, argv0: 'ldir' });
-    started(successor);
-    try {
-      await successor.prepared(timeoutMs);
-    } catch (err) {
-      await successor.kill();
-      this.log.error({ err: errorMessage(err) }, 'restart: the new daemon did not come up; this one goes on');
-      throw err;
-    }
-    let state: HandoverState;
-    try {
-      state = await this.freeze();
-    } catch (err) {
-      await successor.kill();
-      await this.thaw();
-      throw err;
-    }
-    try {
-      const pid = await successor.takeOver(state, Math.max(10_000, timeoutMs - (this.clock.monotonic() - t0)));
-      successor.release();
-      this.handedOverTo = pid;
-      this.log.info({ successor: pid }, 'restart: the new daemon runs the director; this one exits without cleanup');
-      return { pid, previousPid: this.pid, durationMs: Math.round(this.clock.monotonic() - t0) };
-    } catch (err) {
-      await successor.kill();
-      this.log.error({ err: errorMessage(err) }, 'restart: the new daemon failed while taking over; this one goes on');
-      await this.thaw();
-      throw err;
-    }
   }
 
   /** Stops everything that writes or watches (kernel passes, checks, autoreload, metrics) and returns the state. */

@@ -1,6 +1,11 @@
-// Pure helpers of a restart's two sides: kernel weights by pair, the bound of a first check round, health by target.
+// The successor's side of a restart: its wait for its turn, and the helpers of both sides (kernel weights by pair,
+// the bound of a first check round, health by check target).
 import { checkDeadlineMs, realKey, type CheckTarget } from '../checks/jobs';
-import type { Health } from '../checks/scheduler';
+import type { CheckScheduler, Health } from '../checks/scheduler';
+import type { Clock, TimerHandle } from '../clock';
+import { ErrorCodes, LdirError } from '../errors';
+import type { Logger } from '../log';
+import type { HandoverState, PredecessorLink } from './handover';
 import { indexObserved } from '../engine/observed';
 import { realDestination, serviceOf } from '../engine/translate';
 import { destinationKeyString, serviceKeyString } from '../ipvs/normalize';
@@ -39,4 +44,45 @@ export function healthOfTarget(target: CheckTarget, health: ReadonlyMap<string, 
   const first = target.members[0];
   const h = first ? health.get(memberKey(first.virtualId, first.realKey)) : undefined;
   return h === 'up' || h === 'down' ? h : undefined;
+}
+
+/** What a successor needs to wait for its turn: its checks, the channel to the old daemon, a clock, its log. */
+export interface AwaitTurnOptions {
+  readonly scheduler: Pick<CheckScheduler, 'whenFirstRoundDone'>;
+  readonly jobs: readonly CheckTarget[];
+  readonly link: PredecessorLink;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** SIGTERM before the take-over: give up, the old daemon goes on. */
+  readonly abort?: AbortSignal;
+}
+
+/**
+ * The successor's wait for its turn: its first check round (bounded by {@link firstRoundBoundMs}; what is not checked
+ * by then keeps its kernel weight), then `prepared` to the old daemon and its state back. Undefined when the old
+ * daemon went away without one (this daemon then takes the table as it is, as after kill -9). Throws
+ * LDIR_ERR_DAEMON_START_FAILED when aborted.
+ */
+export async function awaitTurn(o: AwaitTurnOptions): Promise<HandoverState | undefined> {
+  const bound = firstRoundBoundMs(o.jobs);
+  const t0 = o.clock.monotonic();
+  let timer: TimerHandle | undefined;
+  const aborted = new Promise<'aborted'>((resolve) => {
+    if (o.abort?.aborted) resolve('aborted');
+    o.abort?.addEventListener('abort', () => resolve('aborted'), { once: true });
+  });
+  const abortError = (): LdirError => new LdirError(ErrorCodes.DAEMON_START_FAILED, 'stopped before it took over (the running daemon goes on)', { details: { exitCode: 1 } });
+  const complete = await Promise.race([
+    o.scheduler.whenFirstRoundDone().then(() => true),
+    new Promise<false>((resolve) => { timer = o.clock.setTimeout(() => resolve(false), bound); }),
+    aborted,
+  ]);
+  if (timer !== undefined) o.clock.clearTimeout(timer);
+  if (complete === 'aborted') throw abortError();
+  o.log.info({ ms: Math.round(o.clock.monotonic() - t0), complete, boundMs: bound }, 'first check round done: taking over from the running daemon');
+  const state = await Promise.race([o.link.prepared(), aborted]);
+  if (state === 'aborted') throw abortError();
+  if (!state) o.log.warn('the previous daemon went away without handing over: taking the table as it is');
+  else o.log.info({ from: state.pid }, 'the previous daemon stopped writing the kernel: taking over');
+  return state;
 }

@@ -177,6 +177,49 @@ function serverProcess(ns: string, args: string[]): ServerProcess {
   };
 }
 
+/** A real server process of a lab (HTTP, optionally HTTPS and UDP), switchable listener by listener. */
+export interface LabServer {
+  readonly process: ChildProcess;
+  /** Resolves once its listeners are up. */
+  ready(timeoutMs?: number): Promise<void>;
+  /** Sets listener `service` to `mode` (see {@link NatLab.serve}); resolves once the process confirmed it. */
+  serve(service: LabService, mode: LabServiceMode): Promise<void>;
+  stop(): void;
+}
+
+/**
+ * Starts a real server in namespace `ns`, answering `hello from NAME` over HTTP on `address:port` (and HTTPS, UDP when
+ * asked): what the NAT lab runs in each real namespace, for other labs (LVS-DR) too.
+ */
+export function startLabServer(ns: string, name: string, address: string, port: number, options: Pick<NatLabOptions, 'https' | 'udp'> = {}): LabServer {
+  const tls = options.https;
+  const server = serverProcess(ns, [name, address, String(port), String(tls?.port ?? 0), tls?.cert ?? '', tls?.key ?? '', String(options.udp ?? 0)]);
+  let readyOnce: Promise<void> | undefined;
+  let chain = Promise.resolve();
+  return {
+    process: server.process,
+    ready: (timeoutMs = 60_000) => {
+      readyOnce ??= server.nextLine(timeoutMs).then((line) => {
+        if (line !== 'ready') throw new Error(`real server ${name}: ${line}`);
+      });
+      return readyOnce;
+    },
+    serve: (service, mode) => {
+      const run = chain.then(async () => {
+        server.process.stdin?.write(`${mode} ${service}\n`);
+        const line = await server.nextLine(30_000);
+        if (line !== `ok ${mode} ${service}`) throw new Error(`real server ${name}: ${line}`);
+      });
+      chain = run.catch(() => undefined);
+      return run;
+    },
+    stop: () => {
+      server.process.stdin?.destroy();
+      server.process.kill('SIGKILL');
+    },
+  };
+}
+
 /**
  * Builds the lab: client namespace `<prefix>c` (10.`net+1`.0.2, default route via the director 10.`net+1`.0.1 = VIP)
  * and `count` real-server namespaces `<prefix>rN` (10.`net`.N.2, default route via 10.`net`.N.1) each serving HTTP on
@@ -189,13 +232,10 @@ export function buildNatLab(prefix: string, count: number, port = 8080, options:
   const client = `${prefix}c`;
   const made: string[] = [];
   const reals: LabRealServer[] = [];
-  const servers: ServerProcess[] = [];
+  const servers: LabServer[] = [];
   const interfaces: string[] = [];
   const teardown = (): void => {
-    for (const r of reals) {
-      r.process.stdin?.destroy();
-      r.process.kill('SIGKILL');
-    }
+    for (const server of servers) server.stop();
     for (const ns of made) {
       try { sh('ip', ['netns', 'del', ns]); } catch { /* already gone */ }
     }
@@ -225,18 +265,15 @@ export function buildNatLab(prefix: string, count: number, port = 8080, options:
       sh('ip', ['-n', ns, 'link', 'set', `${prefix}r${i}`, 'up']);
       sh('ip', ['-n', ns, 'route', 'add', 'default', 'via', `10.${net}.${i}.1`]);
       const address = `10.${net}.${i}.2`;
-      const tls = options.https;
-      const server = serverProcess(ns, [ns, address, String(port), String(tls?.port ?? 0), tls?.cert ?? '', tls?.key ?? '', String(options.udp ?? 0)]);
+      const server = startLabServer(ns, ns, address, port, options);
       servers.push(server);
-      reals.push({ netns: ns, address, port, ...(tls ? { httpsPort: tls.port } : {}), process: server.process });
+      reals.push({ netns: ns, address, port, ...(options.https ? { httpsPort: options.https.port } : {}), process: server.process });
     }
   } catch (err) {
     teardown();
     throw err;
   }
   let readyOnce: Promise<void> | undefined;
-  // Commands to one server are answered in order; chaining them keeps each answer with its command.
-  const chains = servers.map(() => Promise.resolve());
   return {
     clientNetns: client,
     vip: `${clientNet}.1`,
@@ -244,22 +281,13 @@ export function buildNatLab(prefix: string, count: number, port = 8080, options:
     directorInterfaces: interfaces,
     clientExec: (cmd, args) => sh('ip', ['netns', 'exec', client, cmd, ...args]),
     ready: (timeoutMs = 60_000) => {
-      readyOnce ??= Promise.all(servers.map(async (s, i) => {
-        const line = await s.nextLine(timeoutMs);
-        if (line !== 'ready') throw new Error(`real server ${reals[i]?.netns}: ${line}`);
-      })).then(() => undefined);
+      readyOnce ??= Promise.all(servers.map((s) => s.ready(timeoutMs))).then(() => undefined);
       return readyOnce;
     },
     serve: async (index, service, mode) => {
       const s = servers[index];
       if (!s) throw new Error(`no real server ${index}`);
-      const run = (chains[index] ?? Promise.resolve()).then(async () => {
-        s.process.stdin?.write(`${mode} ${service}\n`);
-        const line = await s.nextLine(30_000);
-        if (line !== `ok ${mode} ${service}`) throw new Error(`real server ${reals[index]?.netns}: ${line}`);
-      });
-      chains[index] = run.catch(() => undefined);
-      return run;
+      return s.serve(service, mode);
     },
     teardown,
   };

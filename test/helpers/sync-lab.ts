@@ -4,6 +4,7 @@
 // is driven line by line, so a test can show that one connection keeps working across a move. Nothing leaves the VM.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { startLabServer, type LabServer } from './netns-lab';
 
 /** Runs a command; its stdout, or throws with its stderr. */
 export function sh(cmd: string, args: readonly string[], timeout = 30_000): string {
@@ -150,9 +151,23 @@ export interface SyncLabLayout {
   readonly ifname: string;
 }
 
+/** An LVS-DR web server of the lab: VIP on its lo, `hello from <netns>` over HTTP on port 80. */
+export interface DrHttpReal {
+  readonly netns: string;
+  readonly address: string;
+  readonly server: LabServer;
+}
+
+/** Options of {@link buildSyncLab}. */
+export interface SyncLabOptions {
+  /** Web servers (namespaces `<p>h1`.., 10.`net`.0.31..) beside the echo server, for traffic tests. Default 0. */
+  readonly httpReals?: number;
+}
+
 /** The built lab. */
 export interface SyncLab extends SyncLabLayout {
   readonly echo: LineProcess;
+  readonly httpReals: readonly DrHttpReal[];
   readonly clientProcess: LineProcess;
   /** MAC address of `eth0` in namespace `ns`. */
   mac(ns: string): string;
@@ -180,7 +195,7 @@ export function procConnKey(ip: string, port: number): string {
  * directors .11 and .12, real .21 (the VIP .10 on its `lo`, arp_ignore=1/arp_announce=2: LVS-DR), client .100.
  * The bridge has multicast snooping off (no querier here: the sync daemon's multicast must be flooded).
  */
-export async function buildSyncLab(p: string, net = 77, port = 7000): Promise<SyncLab> {
+export async function buildSyncLab(p: string, net = 77, port = 7000, options: SyncLabOptions = {}): Promise<SyncLab> {
   const layout: SyncLabLayout = {
     bridge: `${p}br`, directors: [`${p}a`, `${p}b`], client: `${p}c`, real: `${p}r`,
     directorIps: [`10.${net}.0.11`, `10.${net}.0.12`], clientIp: `10.${net}.0.100`, realIp: `10.${net}.0.21`, vip: `10.${net}.0.10`,
@@ -188,8 +203,10 @@ export async function buildSyncLab(p: string, net = 77, port = 7000): Promise<Sy
   };
   const made: string[] = [];
   const processes: LineProcess[] = [];
+  const httpReals: DrHttpReal[] = [];
   const teardown = (): void => {
     for (const proc of processes) proc.kill();
+    for (const r of httpReals) r.server.stop();
     for (const ns of made) {
       try { sh('ip', ['netns', 'del', ns]); } catch { /* gone */ }
     }
@@ -211,10 +228,20 @@ export async function buildSyncLab(p: string, net = 77, port = 7000): Promise<Sy
     node(layout.directors[1], layout.directorIps[1], 2);
     node(layout.client, layout.clientIp, 3);
     node(layout.real, layout.realIp, 4);
-    // LVS-DR real server: the VIP on lo, never answered or announced in ARP.
-    sh('ip', ['-n', layout.real, 'addr', 'add', `${layout.vip}/32`, 'dev', 'lo']);
-    for (const [k, v] of [['all.arp_ignore', '1'], ['all.arp_announce', '2'], [`${layout.ifname}.arp_ignore`, '1'], [`${layout.ifname}.arp_announce`, '2']]) {
-      nsExec(layout.real, 'sysctl', ['-qw', `net.ipv4.conf.${k}=${v}`]);
+    // LVS-DR real servers: the VIP on lo, never answered or announced in ARP.
+    const drReal = (ns: string): void => {
+      sh('ip', ['-n', ns, 'addr', 'add', `${layout.vip}/32`, 'dev', 'lo']);
+      for (const [k, v] of [['all.arp_ignore', '1'], ['all.arp_announce', '2'], [`${layout.ifname}.arp_ignore`, '1'], [`${layout.ifname}.arp_announce`, '2']]) {
+        nsExec(ns, 'sysctl', ['-qw', `net.ipv4.conf.${k}=${v}`]);
+      }
+    };
+    drReal(layout.real);
+    for (let i = 1; i <= (options.httpReals ?? 0); i++) {
+      const ns = `${p}h${i}`;
+      const address = `10.${net}.0.${30 + i}`;
+      node(ns, address, 4 + i);
+      drReal(ns);
+      httpReals.push({ netns: ns, address, server: startLabServer(ns, ns, address, 80) });
     }
   } catch (err) {
     teardown();
@@ -229,13 +256,14 @@ export async function buildSyncLab(p: string, net = 77, port = 7000): Promise<Sy
       const line = await proc.next(60_000);
       if (line !== 'ready') throw new Error(`${what}: ${line}`);
     }
+    for (const r of httpReals) await r.server.ready();
   } catch (err) {
     teardown();
     throw err;
   }
   const mac = (ns: string): string => sh('ip', ['-n', ns, '-br', 'link', 'show', 'dev', layout.ifname]).trim().split(/\s+/)[2] ?? '';
   return {
-    ...layout, echo, clientProcess, mac,
+    ...layout, echo, clientProcess, httpReals, mac,
     vipTo: (ns) => {
       sh('ip', ['-n', ns, 'addr', 'add', `${layout.vip}/24`, 'dev', layout.ifname]);
       // What a gratuitous ARP from IPaddr2 does for the client (the VM has no arping).

@@ -4,31 +4,28 @@
 // stops both, ldir cleaning its kernel table. Every wait is bounded; timings are reported as diagnostics.
 // Runs only inside the VM (LDIR_IN_VM=1); elsewhere it skips.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { LDIR_MAIN, OCF_AGENT, eventually, processExists, sleep } from '../../helpers/ha';
+import { LDIR_MAIN, eventually, processExists, sleep } from '../../helpers/ha';
+import {
+  callId, cib, clusterTail, execTime, ldirPrimitive, missingClusterTool, NODE, operations, resourceState, sh, started, startCluster, stopped,
+  type Cluster,
+} from '../../helpers/pacemaker-cluster';
 
 const skip = process.env.LDIR_IN_VM === '1' ? false : 'runs inside the kernel-tier VM only (test/kernel/host-runs-guest-tests)';
 
-const NODE = os.hostname();
 const VIP = '192.168.77.10';
 const NIC = 'ldirvip0';
 const SERVICE = `TCP ${VIP}:80`;
 /** SERVICE as `ipvsadm -Ln` prints it (`TCP  192.168.77.10:80 wrr`: two spaces after the protocol). */
 const SERVICE_LINE = new RegExp(`^TCP\\s+${VIP.replaceAll('.', '\\.')}:80\\s`, 'm');
 const REAL_IP = '127.0.0.2';
-const AGENT_DIR = '/usr/lib/ocf/resource.d/ldir';
 const PID_FILE = '/var/run/ldirectord.site.cf.pid';
 const MONITOR_MS = 5000;
-
-function sh(command: string, args: readonly string[], timeout = 60_000): { status: number | null; out: string } {
-  const r = spawnSync(command, [...args], { encoding: 'utf8', timeout });
-  return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
-}
 
 function ipvsadmList(): string {
   return sh('ipvsadm', ['-Ln']).out;
@@ -36,42 +33,6 @@ function ipvsadmList(): string {
 
 function vipAssigned(): boolean {
   return sh('ip', ['-4', 'addr', 'show', 'dev', NIC]).out.includes(`${VIP}/`);
-}
-
-/** The `<resource id="ID" ...>` element of `crm_mon --output-as=xml`, as attributes. */
-function resourceState(id: string): Record<string, string> | undefined {
-  const xml = sh('crm_mon', ['-1', '--output-as=xml'], 60_000).out;
-  const tag = new RegExp(`<resource id="${id}"[^>]*>`).exec(xml)?.[0];
-  if (!tag) return undefined;
-  return Object.fromEntries([...tag.matchAll(/([\w-]+)="([^"]*)"/g)].map((m) => [m[1] as string, m[2] as string]));
-}
-
-function started(id: string): boolean {
-  const s = resourceState(id);
-  return s?.['role'] === 'Started' && s['active'] === 'true' && s['failed'] === 'false';
-}
-
-function stopped(id: string): boolean {
-  const s = resourceState(id);
-  return s?.['role'] === 'Stopped' && s['active'] === 'false';
-}
-
-/** The operations Pacemaker recorded for `id` (lrm_rsc_op elements of the status section), as attributes. */
-function operations(id: string): Array<Record<string, string>> {
-  const xml = sh('cibadmin', ['-Q', '-o', 'status'], 60_000).out;
-  const block = new RegExp(`<lrm_resource id="${id}"[\\s\\S]*?</lrm_resource>`).exec(xml)?.[0] ?? '';
-  return [...block.matchAll(/<lrm_rsc_op [^>]*>/g)].map((m) => Object.fromEntries([...m[0].matchAll(/([\w-]+)="([^"]*)"/g)].map((a) => [a[1] as string, a[2] as string])));
-}
-
-/** Seconds Pacemaker measured for the last `operation` of `id` (exec-time of its lrm_rsc_op). */
-function execTime(id: string, operation: string): string {
-  const op = operations(id).find((o) => o['operation'] === operation && o['op-status'] === '0');
-  return op?.['exec-time'] !== undefined ? `${(Number(op['exec-time']) / 1000).toFixed(1)} s` : '?';
-}
-
-function callId(id: string, operation: string): number {
-  const op = operations(id).find((o) => o['operation'] === operation && o['op-status'] === '0');
-  return op ? Number(op['call-id']) : -1;
 }
 
 function daemonPid(): number | undefined {
@@ -83,21 +44,16 @@ function daemonPid(): number | undefined {
   }
 }
 
-function cib(section: string, xml: string): void {
-  execFileSync('cibadmin', ['--create', '-o', section, '--xml-text', xml], { timeout: 60_000 });
-}
-
 describe('Pacemaker + Corosync single-node cluster running ocf:ldir:ldir with an IPaddr2 VIP (VM)', { skip }, () => {
   let dir = '';
   let server: net.Server | undefined;
   let port = 0;
-  let corosync: ChildProcess | undefined;
-  let pacemakerd: ChildProcess | undefined;
+  let cluster: Cluster | undefined;
   let missing: string | undefined;
   const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
   before(async () => {
-    missing = ['corosync', 'pacemakerd', 'cibadmin', 'crm_mon', 'crm_resource', 'crm_failcount'].find((c) => sh('sh', ['-c', `command -v ${c}`]).status !== 0);
+    missing = missingClusterTool();
     if (missing) return;
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-pcmk-'));
     server = net.createServer((s) => s.end());
@@ -111,79 +67,16 @@ virtual=${VIP}:80
 \treal=${REAL_IP}:${port} masq 1
 \tchecktype=connect
 `);
-    // The agent where Pacemaker looks for ocf:ldir:ldir (the guest's root is a throw-away overlay).
-    fs.mkdirSync(AGENT_DIR, { recursive: true });
-    fs.copyFileSync(OCF_AGENT, path.join(AGENT_DIR, 'ldir'));
-    fs.chmodSync(path.join(AGENT_DIR, 'ldir'), 0o755);
     // The VIP's interface: a dummy with an address in the VIP's subnet.
     sh('ip', ['link', 'del', NIC]);
     execFileSync('ip', ['link', 'add', NIC, 'type', 'dummy']);
     execFileSync('ip', ['link', 'set', NIC, 'up']);
     execFileSync('ip', ['addr', 'add', '192.168.77.2/24', 'dev', NIC]);
-    // A one-node cluster on loopback (knet), and a CIB seeded with the cluster options: no fencing device here,
-    // and a short dc-deadtime (the default 20 s only delays a lone node's election).
-    fs.mkdirSync('/var/log/corosync', { recursive: true });
-    fs.writeFileSync('/etc/corosync/corosync.conf', `totem {
-\tversion: 2
-\tcluster_name: ldirtest
-\tcrypto_cipher: none
-\tcrypto_hash: none
-}
-logging {
-\tto_stderr: no
-\tto_logfile: yes
-\tlogfile: /var/log/corosync/corosync.log
-\tto_syslog: no
-\ttimestamp: on
-}
-quorum {
-\tprovider: corosync_votequorum
-}
-nodelist {
-\tnode {
-\t\tname: ${NODE}
-\t\tnodeid: 1
-\t\tring0_addr: 127.0.0.1
-\t}
-}
-`);
-    const cibDir = '/var/lib/pacemaker/cib';
-    for (const f of fs.readdirSync(cibDir)) fs.rmSync(path.join(cibDir, f), { force: true });
-    fs.writeFileSync(path.join(cibDir, 'cib.xml'), `<cib crm_feature_set="3.16.1" validate-with="pacemaker-3.9" epoch="1" num_updates="0" admin_epoch="0">
-  <configuration>
-    <crm_config>
-      <cluster_property_set id="cib-bootstrap-options">
-        <nvpair id="opt-stonith-enabled" name="stonith-enabled" value="false"/>
-        <nvpair id="opt-no-quorum-policy" name="no-quorum-policy" value="ignore"/>
-        <nvpair id="opt-dc-deadtime" name="dc-deadtime" value="2s"/>
-      </cluster_property_set>
-    </crm_config>
-    <nodes/>
-    <resources/>
-    <constraints/>
-  </configuration>
-  <status/>
-</cib>
-`, { mode: 0o600 });
-    execFileSync('chown', ['hacluster:haclient', path.join(cibDir, 'cib.xml')]);
-    const log = fs.openSync(path.join(dir, 'cluster.out'), 'a');
-    corosync = spawn('corosync', ['-f'], { detached: true, stdio: ['ignore', log, log] });
-    await eventually('corosync to be quorate', () => (sh('corosync-quorumtool', ['-s']).status === 0 ? true : undefined), 120_000, 1000,
-      () => sh('tail', ['-20', '/var/log/corosync/corosync.log']).out);
-    // pacemaker-execd runs the agents with pacemakerd's environment: PATH holds node.
-    pacemakerd = spawn('pacemakerd', [], { detached: true, stdio: ['ignore', log, log], env: { ...process.env, PCMK_logfile: path.join(dir, 'pacemaker.log') } });
-    fs.closeSync(log);
+    cluster = await startCluster(dir);
   });
 
   after(async () => {
-    if (pacemakerd?.pid !== undefined && processExists(pacemakerd.pid)) {
-      pacemakerd.kill('SIGTERM'); // stops the resources, then the daemons
-      await eventually('pacemakerd to exit', () => (processExists(pacemakerd?.pid as number) ? undefined : true), 180_000, 1000).catch(() => pacemakerd?.kill('SIGKILL'));
-    }
-    if (corosync?.pid !== undefined && processExists(corosync.pid)) {
-      corosync.kill('SIGTERM');
-      await eventually('corosync to exit', () => (processExists(corosync?.pid as number) ? undefined : true), 60_000, 500).catch(() => corosync?.kill('SIGKILL'));
-    }
+    await cluster?.stop();
     const pid = daemonPid();
     if (pid !== undefined) process.kill(pid, 'SIGKILL');
     sh('ipvsadm', ['-D', '-t', `${VIP}:80`]);
@@ -201,26 +94,13 @@ nodelist {
       return t.skip(`${missing} is not installed (test/kernel/vm/provision-vm.sh installs pacemaker and corosync)`);
     }
     const diag = (what: string): void => t.diagnostic(`figure: ${what}`);
-    const tail = (): string => `${sh('crm_mon', ['-1']).out}\n${sh('tail', ['-40', path.join(dir, 'pacemaker.log')]).out}\n${ipvsadmList()}`;
-
+    const tail = (): string => `${clusterTail(dir)}\n${ipvsadmList()}`;
     let t0 = Date.now();
-    await eventually('a DC to be elected', () => (/Current DC: \S+/.test(sh('crm_mon', ['-1']).out) ? true : undefined), 300_000, 1000, tail);
-    diag(`cluster up (corosync quorate, Pacemaker DC) in ${seconds(Date.now() - t0)}`);
 
     // ldir, then the VIP with it and after it: traffic arrives only where the IPVS table is ready. Start and stop
     // timeouts fit TCG beside another VM: a cold first ldir start took 106 s there (past `ldir start`'s own 60 s, which
     // the agent waits out), IPaddr2 start 32 s (over the 20 s cluster default).
-    cib('resources', `<primitive id="lb" class="ocf" provider="ldir" type="ldir">
-  <instance_attributes id="lb-params">
-    <nvpair id="lb-configfile" name="configfile" value="${path.join(dir, 'site.cf')}"/>
-    <nvpair id="lb-binary" name="binary" value="${LDIR_MAIN}"/>
-  </instance_attributes>
-  <operations>
-    <op id="lb-start" name="start" interval="0" timeout="300s"/>
-    <op id="lb-stop" name="stop" interval="0" timeout="120s"/>
-    <op id="lb-monitor" name="monitor" interval="${MONITOR_MS / 1000}s" timeout="60s"/>
-  </operations>
-</primitive>`);
+    cib('resources', ldirPrimitive('lb', path.join(dir, 'site.cf'), LDIR_MAIN, MONITOR_MS));
     cib('resources', `<primitive id="vip" class="ocf" provider="heartbeat" type="IPaddr2">
   <instance_attributes id="vip-params">
     <nvpair id="vip-ip" name="ip" value="${VIP}"/>

@@ -35,7 +35,7 @@ test('the daemon and an ldirectord.cf file load neither yaml, nodemailer nor und
     require(src + '/cli/ldirectord-actions.js');
     ${LOAD(CF, 'site.cf')}`);
   assert.ok(loaded.includes('pino') && loaded.includes('prom-client'), `the probe sees the daemon's packages: ${loaded.join(', ')}`);
-  for (const name of ['yaml', 'nodemailer', 'undici']) assert.ok(!loaded.includes(name), `${name} is loaded at start-up: ${loaded.join(', ')}`);
+  for (const name of ['yaml', 'nodemailer', 'undici', 'dns-packet']) assert.ok(!loaded.includes(name), `${name} is loaded at start-up: ${loaded.join(', ')}`);
 });
 
 test('a YAML file loads yaml; the first mail transport loads nodemailer; the first https check loads undici', () => {
