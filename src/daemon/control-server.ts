@@ -1,4 +1,5 @@
 // Control socket server: serves the control protocol on a unix socket (mode 0600) to `ldir status|reload|drain|...`.
+import { randomBytes } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, renameSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
@@ -294,7 +295,7 @@ export async function startControlServer(options: ControlServerOptions): Promise
    */
   async function bind(): Promise<{ server: net.Server; bound: Stats }> {
     const server = net.createServer({ allowHalfOpen: true }, accept);
-    const beside = join(dirname(path), `.l${process.pid}`);
+    const beside = join(dirname(path), `.l${process.pid}-${randomBytes(3).toString('hex')}`);
     const byRename = Buffer.byteLength(beside) <= MAX_SOCKET_PATH_BYTES;
     const at = byRename ? beside : path;
     if (byRename) {

@@ -253,6 +253,7 @@ export class Daemon {
     const observed = await this.backend.list().catch(() => []);
     const weights = kernelWeightsOf(config, observed);
     const jobs = jobsFromConfig(config);
+    await this.followMaintenanceDir(config);
     this.scheduler.sync(jobs, { initialHealth: (t) => this.initialHealth(t, weights) });
     const state = await awaitTurn({
       scheduler: this.scheduler, jobs, link, clock: this.clock, log: this.log,
@@ -281,11 +282,7 @@ export class Daemon {
   /** Puts a configuration in force: maintenance directory, kernel table (adopting what is there), then the checks. */
   private async bring(config: Config): Promise<void> {
     this.config = config;
-    const dir = config.globals.maintenanceDir;
-    if (dir !== this.maintenanceDirPath()) {
-      this.maintenance = dir ? new MaintenanceDir({ dir, clock: this.clock, logger: this.log }) : undefined;
-      await this.maintenance?.refresh();
-    }
+    await this.followMaintenanceDir(config);
     if (!this.options.engine || (this.options.engine.drainEnabled === undefined && this.options.engine.drainTimeoutMs === undefined)) {
       this.engine.setDrainPolicy({ enabled: config.globals.drain.enabled, timeoutMs: config.globals.drain.timeout * 1000 });
     }
@@ -296,6 +293,14 @@ export class Daemon {
     for (const v of snapshot.virtuals) for (const r of v.reals) kernelWeight.set(memberKey(v.id, r.realKey), r.kernelWeight);
     this.scheduler.sync(jobsFromConfig(config), { initialHealth: (t) => this.initialHealth(t, kernelWeight) });
     this.options.onConfig?.(config);
+  }
+
+  /** Watches the configuration's `maintenancedir` (read at once: the first check round already honours it). */
+  private async followMaintenanceDir(config: Config): Promise<void> {
+    const dir = config.globals.maintenanceDir;
+    if (dir === this.maintenanceDirPath()) return;
+    this.maintenance = dir ? new MaintenanceDir({ dir, clock: this.clock, logger: this.log }) : undefined;
+    await this.maintenance?.refresh();
   }
 
   /** `checktype=off` runs no check: its reals keep what the kernel says (weight > 0 up, else down), as ldirectord. */

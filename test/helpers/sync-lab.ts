@@ -241,7 +241,8 @@ export async function buildSyncLab(p: string, net = 77, port = 7000, options: Sy
       const address = `10.${net}.0.${30 + i}`;
       node(ns, address, 4 + i);
       drReal(ns);
-      httpReals.push({ netns: ns, address, server: startLabServer(ns, ns, address, 80) });
+      // Listening on every address of its namespace: the checks come to its own address, the clients to the VIP.
+      httpReals.push({ netns: ns, address, server: startLabServer(ns, ns, '0.0.0.0', 80) });
     }
   } catch (err) {
     teardown();

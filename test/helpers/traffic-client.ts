@@ -142,7 +142,7 @@ function hold(host, port, everyMs) {
     if (!m) return;
     buf = '';
     waiting = false;
-    if (!c.name) { c.name = m[1]; if (heldConns.every((h) => h.name || h.broken)) out('held ' + heldConns.map((h) => h.name || 'broken').join(',')); }
+    if (!c.name) { c.name = m[1]; c.port = s.localPort; if (heldConns.every((h) => h.name || h.broken)) out('held ' + heldConns.map((h) => (h.name || 'broken') + ':' + (h.port || 0)).join(',')); }
   });
   s.on('error', (e) => breakIt(e.code || 'error'));
   s.on('close', () => breakIt('closed'));
@@ -179,6 +179,8 @@ export class TrafficClient {
   private readonly waiters: Array<(l: string | undefined) => void> = [];
   /** Names of the real servers the long-lived connections landed on, once known. */
   heldOn: string[] = [];
+  /** The client ports of the long-lived connections, in the same order. */
+  heldPorts: number[] = [];
 
   /** Starts the client in namespace `netns` (nothing else: traffic only to the lab). */
   constructor(netns: string, plan: TrafficPlan) {
@@ -211,7 +213,9 @@ export class TrafficClient {
     if ((await this.next(ms)) !== 'ready') throw new Error('traffic client did not start');
     const held = await this.next(ms);
     if (!held.startsWith('held')) throw new Error(`traffic client: ${held}`);
-    this.heldOn = held.slice(5).split(',').filter((n) => n !== '');
+    const entries = held.slice(5).split(',').filter((n) => n !== '');
+    this.heldOn = entries.map((e) => e.split(':')[0] as string);
+    this.heldPorts = entries.map((e) => Number(e.split(':')[1]));
   }
 
   /** Starts a new phase: what starts from now on is counted under `name`. */

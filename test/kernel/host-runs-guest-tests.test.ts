@@ -1,7 +1,7 @@
 // Kernel tier, host side: boots the qemu VM once per guest test file (test/kernel/guest/) and runs that file inside
 // it, one file after the other: each file gets a fresh kernel and the whole VM time limit, and a file that wedges its
 // VM does not take the others with it. Fails with the reason when the VM cannot be used and CI=true; elsewhere such a
-// machine skips this tier. LDIR_GUEST_FILTER (a substring of the file names) runs a subset.
+// machine skips this tier. LDIR_GUEST_FILTER (substrings of the file names, comma-separated) runs a subset.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -10,8 +10,9 @@ import { DEFAULT_VM_TIMEOUT_MS, runInVm, vmUnavailable } from './vm/run-in-vm';
 
 const REPO = path.resolve(__dirname, '../../..');
 const GUEST_DIR = path.join(__dirname, 'guest');
+const filters = (process.env.LDIR_GUEST_FILTER ?? '').split(',').filter((f) => f !== '');
 const guestFiles = fs.readdirSync(GUEST_DIR).filter((f) => f.endsWith('.test.js'))
-  .filter((f) => !process.env.LDIR_GUEST_FILTER || f.includes(process.env.LDIR_GUEST_FILTER)).sort();
+  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
 const timeoutMs = Number(process.env.LDIR_VM_TIMEOUT_MS) || DEFAULT_VM_TIMEOUT_MS;
 const inCi = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
 const reason = process.env.LDIR_IN_VM === '1' ? 'already inside the VM' : vmUnavailable();

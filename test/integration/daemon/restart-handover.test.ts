@@ -252,6 +252,28 @@ if (process.env.LDIR_HANDOVER === '1' && fs.existsSync(${JSON.stringify(marker)}
     assert.equal((await ldir([file, 'stop'])).status, 0);
   });
 
+  test('a real in maintenance stays out through a restart: the successor reads maintenancedir before its first round', async () => {
+    const maint = path.join(tmp, 'maintenance');
+    fs.mkdirSync(maint, { recursive: true });
+    const file = config('maint.cf');
+    fs.writeFileSync(file, `maintenancedir=${maint}\n${fs.readFileSync(file, 'utf8')}`);
+    assert.equal((await ldir(['--ipvs=memory', file, 'start'])).status, 0);
+    await allUp(file);
+    fs.writeFileSync(path.join(maint, '127.0.0.12'), '');
+    await eventually('the real in maintenance out', async () => {
+      const r = (await status(file)).virtualServices[0]?.reals.find((x) => x.address === '127.0.0.12');
+      return r?.maintenance && r.kernelWeight === 0 ? true : undefined;
+    }, 20_000, 200);
+    const restarted = await ldir(['--ipvs=memory', file, 'restart']);
+    assert.equal(restarted.status, 0, restarted.stderr);
+    const after = (await status(file)).virtualServices[0]?.reals.find((x) => x.address === '127.0.0.12');
+    assert.equal(after?.health, 'down');
+    assert.equal(after?.maintenance, true);
+    // The memory backend's table is the process's own: the successor's holds it out (absent) rather than at 0.
+    assert.equal(after?.kernelWeight ?? 0, 0, 'never put back in rotation by the successor');
+    assert.equal((await ldir([file, 'stop'])).status, 0);
+  });
+
   test('restart of a stopped director starts it; try-restart of a stopped one does nothing', async () => {
     const file = config('cold.cf');
     assert.equal((await ldir(['--ipvs=memory', file, 'try-restart'])).status, 0);

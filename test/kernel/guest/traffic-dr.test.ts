@@ -1,6 +1,7 @@
 // Kernel tier (inside the VM): the director's lifecycle under live client traffic, LVS-DR with a pair of directors.
-// Two director namespaces run ldir with state sync (the active one master) and the same Maglev scheduler with
-// sloppy_tcp, as an operator sets up an active/backup pair; three web servers answer from the VIP on their lo. A
+// Two director namespaces run ldir with state sync (the active one master) and the same Maglev scheduler (hashing the
+// client's port too, falling back to another server when the hashed one is quiesced) with sloppy_tcp, as an operator
+// sets up an active/backup pair; three web servers answer from the VIP on their lo. A
 // client opens a steady stream of new HTTP connections through the VIP and keeps long-lived ones busy while the
 // active director goes through a reload, a restart, kill -9 + start, a real server failing, and the VIP moving to the
 // other director and back (as Pacemaker's IPaddr2 moves it: address moved, the client's neighbour entry replaced as
@@ -11,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { sendControlRequest } from '../../../src/cli/control-client';
 import { controlSocketPath } from '../../../src/daemon/protocol';
 import { eventually, LdirDirector, sleep } from '../../helpers/ldir-director';
-import { buildSyncLab, nsExec, type SyncLab } from '../../helpers/sync-lab';
+import { buildSyncLab, nsExec, procConnKey, type SyncLab } from '../../helpers/sync-lab';
 import { phaseLine, phaseTable, TrafficClient, type PhaseOutcome } from '../../helpers/traffic-client';
 
 const skip = process.env['LDIR_IN_VM'] === '1' && existsSync('/proc/net/ip_vs') ? false : 'runs inside the kernel-tier VM only (test/kernel/host-runs-guest-tests)';
@@ -29,17 +30,19 @@ describe('traffic through the VIP while a pair of LVS-DR directors goes through 
   let b: LdirDirector;
   let client: TrafficClient;
   let weights = [1, 1, 1];
+  let cleanstop = 'yes';
 
   const nsOf = (d: LdirDirector): string => (d === a ? lab.directors[0] : lab.directors[1]);
 
   function writeConfig(d: LdirDirector): void {
     d.writeConfig(CONF, [
       `checkinterval=${INTERVAL_S}`, `checktimeout=${TIMEOUT_S}`, `negotiatetimeout=${TIMEOUT_S}`, 'metrics=no', `logfile="${d.logPath(CONF)}"`,
-      `syncinterface=${lab.ifname}`, 'syncid=43', 'ipvssysctl=sloppy_tcp=1', '',
+      // sync_refresh_period: a busy connection is synced again every 2 s, so a new backup learns it soon after a move.
+      `syncinterface=${lab.ifname}`, 'syncid=43', 'ipvssysctl=sloppy_tcp=1', 'ipvssysctl=sync_refresh_period=2', `cleanstop=${cleanstop}`, '',
       `virtual=${lab.vip}:80`,
       ...lab.httpReals.map((r, i) => `\treal=${r.address}:80 gate ${weights[i]}`),
       '\tchecktype=negotiate', '\tservice=http', '\trequest="/"', '\treceive="hello from"',
-      '\tscheduler=mh', '\tschedflags=mh-port', '\tquiescent=yes', '',
+      '\tscheduler=mh', '\tschedflags=mh-fallback,mh-port', '\tquiescent=yes', '',
     ].join('\n'));
   }
 
@@ -62,16 +65,16 @@ describe('traffic through the VIP while a pair of LVS-DR directors goes through 
     assert.ok(r.ok, r.ok ? '' : r.error.message);
   }
 
-  /** The connection entries of director `d` for the VIP in ESTABLISHED state (synced ones included). */
-  const established = (d: LdirDirector): number => {
-    const vipHex = lab.vip.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join('').toUpperCase();
-    return nsExec(nsOf(d), 'cat', ['/proc/net/ip_vs_conn']).split('\n').filter((l) => l.includes(`${vipHex} 0050`) && l.includes('ESTABLISHED')).length;
+  /** Director `d` has an entry for every long-lived connection (learnt from the master's sync messages). */
+  const knowsHeld = (d: LdirDirector): boolean => {
+    const table = lab.connTable(nsOf(d));
+    return client.heldPorts.every((port) => table.includes(procConnKey(lab.clientIp, port)));
   };
 
   /** Moves the VIP as Pacemaker does with a promotable ldir clone and IPaddr2: demote, move the address, promote. */
   async function moveVip(from: LdirDirector, to: LdirDirector): Promise<void> {
     // The long-lived connections must be on the backup before the move (the master syncs them within seconds).
-    await eventually('the long-lived connections synced to the backup', () => (established(to) >= HELD ? true : undefined), 60_000, 200,
+    await eventually('the long-lived connections synced to the backup', () => (knowsHeld(to) ? true : undefined), 120_000, 200,
       () => nsExec(nsOf(to), 'ipvsadm', ['-Lnc']));
     await role(from, 'backup');
     lab.vipFrom(nsOf(from));
@@ -138,6 +141,19 @@ describe('traffic through the VIP while a pair of LVS-DR directors goes through 
       assert.equal((await a.quickStatus(CONF)).daemon.stateSync?.role, 'master', 'the running master sync daemon is taken over');
     });
 
+    await phase('stop + start of the active director with cleanstop=no', async () => {
+      cleanstop = 'no';
+      for (const d of [a, b]) {
+        writeConfig(d);
+        assert.equal((await d.reload(CONF)).status, 0);
+      }
+      const stopped = await a.stop(CONF);
+      assert.equal(stopped.status, 0, stopped.stderr);
+      await a.start(CONF);
+      await converged(a);
+      await role(a, 'master');
+    });
+
     const failing = lab.httpReals.findIndex((r) => !client.heldOn.includes(r.netns));
     const failIndex = failing >= 0 ? failing : 1;
     let detectMs = 0;
@@ -158,6 +174,11 @@ describe('traffic through the VIP while a pair of LVS-DR directors goes through 
     const phases: PhaseOutcome[] = (await client.report()).filter((p) => p.phase !== 'warmup');
     for (const p of phases) console.log(phaseLine('dr', p));
     console.log(`\n${phaseTable('LVS-DR pair', phases)}\n`);
+    // What the directors did around each failure of a lifecycle phase, for the assertion message.
+    const around = (times: readonly number[]): string => [a, b].map((d, i) => `director ${i === 0 ? 'A' : 'B'}:\n${d.logRecords(CONF, (r) => {
+      const at = Number(r['time']);
+      return times.some((f) => Math.abs(f - at) < 3_000) && r['module'] !== 'checks';
+    }).map((r) => `  ${new Date(Number(r['time'])).toISOString()} ${String(r['pid'])} ${String(r['module'] ?? '')} ${String(r['msg'])}`).join('\n')}`).join('\n');
     const share = (weights[failIndex] as number) / weights.reduce((x, y) => x + y, 0);
     for (const p of phases) {
       const httpFailed = p.failed - p.heldBroken - p.udpFailed;
@@ -171,7 +192,7 @@ describe('traffic through the VIP while a pair of LVS-DR directors goes through 
         assert.ok(p.heldBroken <= onIt, `${p.phase}: long-lived connections broken: ${p.heldLost.join(', ')}`);
       } else {
         assert.equal(p.heldBroken, 0, `${p.phase}: long-lived connections broken: ${p.heldLost.join(', ')}`);
-        assert.equal(httpFailed, 0, `${p.phase}: ${httpFailed} of ${p.requests} new connections failed: ${JSON.stringify(p.failures)}`);
+        assert.equal(httpFailed, 0, `${p.phase}: ${httpFailed} of ${p.requests} new connections failed: ${JSON.stringify(p.failures)} at ${p.failureTimes.map((t) => new Date(t).toISOString()).join(', ')}\n${around(p.failureTimes)}`);
       }
       assert.ok(p.requests > 0);
     }

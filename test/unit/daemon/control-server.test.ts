@@ -282,6 +282,36 @@ describe('control server: the socket file', () => {
     assert.ok((await sendControlRequest(path, { type: 'ping' })).ok);
   }));
 
+  test('a successor takes the path over without a moment it is missing; the old server closing never removes it; republish takes it back', async () => {
+    const path = socketPath();
+    const oldOne = await startControlServer({ path, handlers: handlers({ ping: () => ({ pid: 1, configFile: 'old', startedAt: '2024-05-01T12:00:00.000Z', uptimeSeconds: 1, lastSyncOk: true }) }), logger: silentLogger() });
+    const pidOf = async (): Promise<number> => {
+      const r = await sendControlRequest(path, { type: 'ping' });
+      return r.ok ? r.result.pid : -1;
+    };
+    assert.equal(await pidOf(), 1);
+    // Clients keep asking while the successor binds: every one finds a socket (the old or the new daemon).
+    let asking = true;
+    const answers: number[] = [];
+    const poll = (async () => { while (asking) answers.push(await pidOf().catch(() => -1)); })();
+    const next = await startControlServer({
+      path, replace: true, logger: silentLogger(),
+      handlers: handlers({ ping: () => ({ pid: 2, configFile: 'new', startedAt: '2024-05-01T12:00:00.000Z', uptimeSeconds: 1, lastSyncOk: true }) }),
+    });
+    await sleep(50);
+    asking = false;
+    await poll;
+    assert.ok(answers.every((p) => p === 1 || p === 2), `never missing: ${answers.join(',')}`);
+    assert.equal(await pidOf(), 2, 'new clients reach the successor');
+    await oldOne.republish(); // what the old daemon does when its successor failed after taking the path
+    assert.equal(await pidOf(), 1, 'republish takes the path back');
+    await next.close();
+    assert.equal(await pidOf(), 1, 'the successor closing does not remove the path it no longer holds');
+    await next.republish(); // closed: no-op
+    await oldOne.close();
+    assert.equal(existsSync(path), false, 'the owner removes its socket on close');
+  });
+
   test('a path that is not a socket is never removed', async () => {
     const path = socketPath();
     mkdirSync(join(path, '..'), { recursive: true });
