@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { runCheck } from '../checks/dispatch';
 import { jobsFromConfig, type CheckTarget } from '../checks/jobs';
 import { MaintenanceDir, ReverseNames } from '../checks/maintenance';
+import { checkLibraries, loadLibraries } from '../checks/libraries';
 import { defaultCheckers } from '../checks/registry';
 import { CheckScheduler, type Health, type HealthTransition } from '../checks/scheduler';
 import { openTcpProber, type TcpProber } from '../checks/tcp-prober';
@@ -254,6 +255,7 @@ export class Daemon {
     const weights = kernelWeightsOf(config, observed);
     const jobs = jobsFromConfig(config);
     await this.followMaintenanceDir(config);
+    this.loadCheckLibraries(jobs);
     this.scheduler.sync(jobs, { initialHealth: (t) => this.initialHealth(t, weights) });
     const state = await awaitTurn({
       scheduler: this.scheduler, jobs, link, clock: this.clock, log: this.log,
@@ -291,8 +293,17 @@ export class Daemon {
     const snapshot = this.engine.snapshot();
     const kernelWeight = new Map<string, number | null>();
     for (const v of snapshot.virtuals) for (const r of v.reals) kernelWeight.set(memberKey(v.id, r.realKey), r.kernelWeight);
-    this.scheduler.sync(jobsFromConfig(config), { initialHealth: (t) => this.initialHealth(t, kernelWeight) });
+    const jobs = jobsFromConfig(config);
+    this.loadCheckLibraries(jobs);
+    this.scheduler.sync(jobs, { initialHealth: (t) => this.initialHealth(t, kernelWeight) });
     this.options.onConfig?.(config);
+  }
+
+  /** Loads what the configuration's checks need before they run (never inside a check's time; nothing else). */
+  private loadCheckLibraries(targets: readonly CheckTarget[]): void {
+    const { loaded, failed } = loadLibraries(checkLibraries(targets.map((t) => t.job), { nativeHttp: this.prober !== undefined }));
+    if (loaded.length > 0) this.log.debug({ loaded }, 'check libraries loaded');
+    if (failed.length > 0) this.log.warn({ failed }, 'check libraries cannot be loaded: their checks will fail with the reason');
   }
 
   /** Watches the configuration's `maintenancedir` (read at once: the first check round already honours it). */

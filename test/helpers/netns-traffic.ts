@@ -61,7 +61,8 @@ export function countAnswers(answers: readonly string[]): Map<string, number> {
 
 // argv: host port target tries. Opens connections to host:port, sends one keep-alive GET on each and closes those
 // answered by another server than `target`; the one answered by `target` is kept open ("held <target>") until a
-// line arrives on stdin, then closed with a FIN ("closed"). "failed ..." when `tries` connections did not reach it.
+// line arrives on stdin, then closed with a FIN ("closed"), or with a RST when the line is "reset". "failed ..." when
+// `tries` connections did not reach it.
 const HOLD_JS = `
 const net = require('node:net');
 const [host, port, target, tries] = process.argv.slice(1);
@@ -86,11 +87,12 @@ function next() {
 }
 let closing = false;
 process.stdin.setEncoding('utf8');
-process.stdin.on('data', () => {
+process.stdin.on('data', (d) => {
   if (!held || closing) return;
   closing = true;
   held.on('close', () => { process.stdout.write('closed\\n'); process.exit(0); });
-  held.end();
+  if (String(d).trim() === 'reset') held.resetAndDestroy();
+  else held.end();
 });
 process.stdin.on('end', () => process.exit(0));
 next();
@@ -98,8 +100,11 @@ next();
 
 /** A client connection held open through the director to one real server. */
 export interface HeldConnection {
-  /** Closes the connection (FIN from the client) and resolves once it is closed. */
-  release(): Promise<void>;
+  /**
+   * Closes the connection (FIN from the client; with `reset`, a RST: the kernel then keeps its entry for its CLOSE
+   * timeout, 10 s, instead of TIME_WAIT's 2 minutes) and resolves once it is closed.
+   */
+  release(reset?: boolean): Promise<void>;
   /** Kills the client process (cleanup on failure). */
   kill(): void;
 }
@@ -132,8 +137,8 @@ export function holdConnection(lab: NatLab, host: string, port: number, target: 
     }
     return {
       kill,
-      release: async () => {
-        child.stdin.write('close\n');
+      release: async (reset = false) => {
+        child.stdin.write(reset ? 'reset\n' : 'close\n');
         const closed = await next(30_000);
         if (closed !== 'closed') {
           kill();

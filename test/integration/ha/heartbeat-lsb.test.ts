@@ -3,7 +3,7 @@
 // by Heartbeat's own rules (ResourceManager's exit-code handling and its `status` stdout match); and the LSB init
 // script conf/init.d/ldir with LSB exit codes.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -192,5 +192,54 @@ describe('LSB init script conf/init.d/ldir', { skip: notRoot }, () => {
     const nobin = box.write('default-nobin', `LDIR_CONFIG=${cfg}\nLDIR_BINARY=${path.join(box.dir, 'none')}\n`);
     assert.equal((await run(INIT_SCRIPT, ['start'], { ...env, LDIR_DEFAULTS: nobin })).status, 5);
     assert.equal((await run(INIT_SCRIPT, ['status'], { ...env, LDIR_DEFAULTS: nobin })).status, 3);
+  });
+});
+
+describe('the LSB script and the OCF agent find a daemon by its pid file lock, however it was launched', { skip: notRoot }, () => {
+  // No "ldir" anywhere in the daemon's command line: the sandbox is named otherwise and the entry point is given
+  // relative to the checkout, as `node dist/src/main.js` from its root.
+  let box: HaSandbox;
+  let cfg = '';
+  const root = path.resolve(path.dirname(LDIR_MAIN), '../..');
+
+  before(() => {
+    box = new HaSandbox('lb-lock-');
+    cfg = box.write('site.cf', simpleConfig(box));
+  });
+  after(() => box.cleanup());
+
+  /** The daemon in the foreground, launched as `node dist/src/main.js ... start` from the checkout. */
+  async function launch(): Promise<number> {
+    const child = spawn(process.execPath, ['dist/src/main.js', '--foreground', '--ipvs=memory', cfg, 'start'], {
+      cwd: root, env: box.env, stdio: 'ignore', detached: true,
+    });
+    child.unref();
+    const pid = child.pid as number;
+    await eventually('the daemon to hold its pid file', () => (box.pid('site.cf') === pid ? true : undefined), 30_000, 50);
+    assert.doesNotMatch(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /ldir/, 'nothing in its command line says ldir');
+    return pid;
+  }
+
+  test('with its configuration broken on disk, the init script and the OCF agent stop it (SIGTERM, cleanup)', async () => {
+    const good = simpleConfig(box);
+    const defaults = box.write('default-ldir', [
+      `LDIR_CONFIG=${cfg}`, `LDIR_BINARY=${LDIR_MAIN}`, 'LDIR_IPVS=memory',
+      `LDIR_RUN_DIR=${box.env['LDIR_RUN_DIR']}`, `LDIR_SOCKET_DIR=${box.env['LDIR_SOCKET_DIR']}`, 'LDIR_STOP_TIMEOUT=20', '',
+    ].join('\n'));
+    try {
+      for (const how of ['init script', 'OCF agent'] as const) {
+        const pid = await launch();
+        fs.writeFileSync(cfg, `${good}\tnonsense=1\n`); // `ldir stop` now refuses (exit 2): the script's own path
+        const r = how === 'init script'
+          ? await run(INIT_SCRIPT, ['stop'], { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LDIR_DEFAULTS: defaults })
+          : await box.agent('stop', { configfile: cfg, binary: LDIR_MAIN });
+        assert.equal(r.status, 0, `${how}: ${r.stderr}${r.stdout}`);
+        await eventually(`${how}: the daemon to exit`, () => (processExists(pid) ? undefined : true), 30_000, 50);
+        assert.equal(box.pidState('site.cf').state, 'absent', `${how}: its cleanup removed the pid file`);
+        fs.writeFileSync(cfg, good);
+      }
+    } finally {
+      fs.writeFileSync(cfg, good);
+    }
   });
 });
