@@ -223,6 +223,18 @@ export class TrafficClient {
     this.child.stdin?.write(`phase ${name}\n`);
   }
 
+  /**
+   * Runs one phase: marks it, runs `action` (the lifecycle step), prints how long that took (`figure: ...`), then lets
+   * the traffic run `settleMs` more, so that what follows the step is counted in its phase too.
+   */
+  async runPhase(name: string, action: () => Promise<void>, settleMs: number): Promise<void> {
+    this.phase(name);
+    const t0 = Date.now();
+    await action();
+    console.log(`figure: phase ${name}: action done in ${Date.now() - t0} ms`);
+    await new Promise((r) => setTimeout(r, settleMs));
+  }
+
   /** Every phase so far (the current one ends now), once the requests in flight have settled. */
   async report(ms = 30_000): Promise<PhaseOutcome[]> {
     this.child.stdin?.write('report\n');

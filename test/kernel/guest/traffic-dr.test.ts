@@ -82,13 +82,7 @@ describe('traffic through the VIP while a pair of LVS-DR directors goes through 
     await role(to, 'master');
   }
 
-  async function phase(name: string, action: () => Promise<void>): Promise<void> {
-    client.phase(name);
-    const t0 = Date.now();
-    await action();
-    console.log(`figure: phase ${name}: action done in ${Date.now() - t0} ms`);
-    await sleep(SETTLE_MS);
-  }
+  const phase = (name: string, action: () => Promise<void>): Promise<void> => client.runPhase(name, action, SETTLE_MS);
 
   before(async () => {
     lab = await buildSyncLab('td', 78, 7000, { httpReals: 3 });

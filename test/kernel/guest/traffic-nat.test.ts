@@ -82,13 +82,7 @@ describe('traffic through the VIP while ldir goes through its lifecycle (LVS-NAT
     ), ms, 100, () => `${tableShape(peekTable(), [http, udp])}\nwanted ${expected()}`);
   }
 
-  async function phase(name: string, action: () => Promise<void>): Promise<void> {
-    client.phase(name);
-    const t0 = Date.now();
-    await action();
-    console.log(`figure: phase ${name}: action done in ${Date.now() - t0} ms`);
-    await sleep(SETTLE_MS);
-  }
+  const phase = (name: string, action: () => Promise<void>): Promise<void> => client.runPhase(name, action, SETTLE_MS);
 
   before(async () => {
     lab = buildNatLab('tn', 5, 80, { net: NET, udp: 53 });

@@ -94,13 +94,7 @@ describe('traffic through the VIP while Pacemaker runs ldir (LVS-NAT, OCF agent)
       return t.skip(`${missing} is not installed`);
     }
     const traffic = client;
-    const phase = async (name: string, action: () => Promise<void>): Promise<void> => {
-      traffic.phase(name);
-      const t0 = Date.now();
-      await action();
-      console.log(`figure: phase ${name}: action done in ${Date.now() - t0} ms`);
-      await sleep(SETTLE_MS);
-    };
+    const phase = (name: string, action: () => Promise<void>): Promise<void> => traffic.runPhase(name, action, SETTLE_MS);
 
     await phase('steady under Pacemaker', async () => undefined);
 
