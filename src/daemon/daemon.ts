@@ -25,7 +25,7 @@ import { procSysStore } from '../system/sysctl-store';
 import { ConfigWatcher } from './config-watcher';
 import { ExecuteInstances, type InstanceRun } from './execute-instances';
 import { startControlServer, type ControlServer, type ReloadOutcome } from './control-server';
-import type { HandoverState, PredecessorLink, Successor } from './handover';
+import { HANDOVER_VERSION, type HandoverState, type PredecessorLink, type Successor } from './handover';
 import { handOver } from './restart';
 import {
   controlSocketPath, type DrainResult, type PingResult, type RestartOptions, type RestartResult, type RoleResult, type StatusReport,
@@ -460,7 +460,7 @@ export class Daemon {
     const carry = this.engine.exportCarryOver();
     if (!carry) throw new LdirError(ErrorCodes.INTERNAL, 'no configuration in force to hand over');
     const health = snapshot.virtuals.flatMap((v) => v.reals.map((r) => ({ virtualId: v.id, realKey: r.realKey, health: r.health })));
-    return { version: 1, pid: this.pid, engine: carry, health };
+    return { version: HANDOVER_VERSION, pid: this.pid, engine: carry, health };
   }
 
   /** Undoes {@link freeze} after a failed hand-over: socket and pid file ours again, checks, kernel passes, watcher. */

@@ -135,6 +135,7 @@ export class PidFile {
   async lock(waitMs: number): Promise<LockOutcome> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const outcome = await flockAsync(this.descriptor(), '-x', waitMs, this.command);
+      if (this.fd === undefined) return 'busy'; // closed while it waited: whatever flock got went with the descriptor
       if (outcome !== 'locked') return outcome;
       if (this.isAtPath()) {
         this.locked = true;

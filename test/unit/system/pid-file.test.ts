@@ -60,6 +60,18 @@ test('a waiting successor gets the lock the moment its predecessor lets go', asy
   next.close();
 });
 
+test('closing while a lock is awaited ends the wait without a lock (a successor stopped before its predecessor exited)', async () => {
+  const file = tempPidFile();
+  const holder = PidFile.open(file);
+  assert.equal(await holder.lock(0), 'locked');
+  const waiter = PidFile.open(file);
+  const waiting = waiter.lock(10_000);
+  setTimeout(() => waiter.close(), 100);
+  setTimeout(() => holder.close(), 300);
+  assert.equal(await waiting, 'busy');
+  assert.equal(waiter.isLocked(), false);
+});
+
 test('write rewrites in place (same inode, no leftover digits); remove only takes its own pid', async () => {
   const file = tempPidFile();
   const own = PidFile.open(file);
