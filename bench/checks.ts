@@ -3,7 +3,6 @@
 // Traffic only goes to 127.0.0.0/8. Run with `npm run bench:checks` (raises the fd limit first). Environment:
 // BENCH_REALS (10000), BENCH_RUN_MS per type (15000), BENCH_TYPES (connect,http), BENCH_CHECKER (ldir | raw | noop),
 // BENCH_DEBUG=1 (progress on stderr).
-import { fork, type ChildProcess } from 'node:child_process';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +13,7 @@ import { createHttpChecker } from '../src/checks/http';
 import { checkIdentity, realKey, type CheckTarget } from '../src/checks/jobs';
 import { CheckScheduler, type CheckRecord, type HealthTransition } from '../src/checks/scheduler';
 import type { CheckJob, Checker } from '../src/checks/types';
+import { startLoopbackServer } from './loopback-server';
 
 const REALS = Number(process.env['BENCH_REALS'] ?? 10_000);
 const RUN_MS = Number(process.env['BENCH_RUN_MS'] ?? 15_000);
@@ -54,27 +54,6 @@ function rawChecker(kind: Kind): Checker {
     });
     socket.on('data', (chunk: Buffer) => { data += chunk.toString('latin1'); });
     socket.once('end', () => done(/^HTTP\/1\.[01] 2\d\d /.test(data) && data.includes(job.receive), data.slice(0, 12)));
-  });
-}
-
-/** Child mode: one HTTP server on 0.0.0.0 (answers every 127/8 address; the bench never connects elsewhere). */
-function serve(): void {
-  const server = http.createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2', connection: 'close' });
-    res.end('ok');
-  });
-  server.on('connection', (s) => s.on('error', () => undefined));
-  server.listen({ port: 0, host: '0.0.0.0', backlog: 4096 }, () => {
-    process.send?.({ port: (server.address() as AddressInfo).port });
-  });
-  process.on('disconnect', () => process.exit(0));
-}
-
-function startServerProcess(): Promise<{ child: ChildProcess; port: number }> {
-  const child = fork(__filename, ['--serve'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    child.once('message', (m) => resolve({ child, port: (m as { port: number }).port }));
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
   });
 }
 
@@ -196,7 +175,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }, HARD_LIMIT_MS);
   hardStop.unref();
-  const { child, port } = await startServerProcess();
+  const { child, port } = await startLoopbackServer();
   const lines: string[] = [];
   const prober = CHECKER === 'ldir' ? openTcpProber() : undefined;
   try {
@@ -221,10 +200,7 @@ async function main(): Promise<void> {
   for (const line of lines) console.log(line);
 }
 
-if (process.argv.includes('--serve')) serve();
-else {
-  main().catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -3,14 +3,13 @@
 // command returns) → every real in the table at its weight (the first full table), and the same for `ldir restart`
 // (exec → the successor runs). Kernel backend from BENCH_IPVS (default memory; the VM run uses netlink). Traffic
 // only to 127.0.0.0/8. `--vm` runs it inside the kernel-tier VM too (netlink, real IPVS, BENCH_VM_REALS = 200).
-import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { sendControlRequest } from '../src/cli/control-client';
 import { controlSocketPath, type StatusReport } from '../src/daemon/protocol';
+import { startLoopbackServer } from './loopback-server';
 
 const REALS = Number(process.env['BENCH_REALS'] ?? 1_000);
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
@@ -23,24 +22,6 @@ const POLL_MS = process.env['LDIR_IN_VM'] === '1' ? 250 : 50;
 
 /** The i-th real server address: 127.0.1.1 ... */
 const address = (i: number): string => `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`;
-
-/** Child mode: one HTTP server answering on every 127/8 address (bound to 0.0.0.0; the bench connects only to 127/8). */
-function serve(): void {
-  const server = http.createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2', connection: 'close' });
-    res.end('ok');
-  });
-  server.listen({ port: 0, host: '0.0.0.0', backlog: 4096 }, () => process.send?.({ port: (server.address() as AddressInfo).port }));
-  process.on('disconnect', () => process.exit(0));
-}
-
-function startServer(): Promise<{ child: ChildProcess; port: number }> {
-  const child = fork(__filename, ['--serve'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    child.once('message', (m) => resolve({ child, port: (m as { port: number }).port }));
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-}
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
@@ -85,8 +66,7 @@ async function fullTable(socket: string, pid: number | undefined, ms: number): P
 }
 
 async function main(): Promise<void> {
-  if (process.argv.includes('--serve')) return serve();
-  const { child, port } = await startServer();
+  const { child, port } = await startLoopbackServer();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-startup-'));
   const env = { ...process.env, LDIR_RUN_DIR: path.join(dir, 'run'), LDIR_SOCKET_DIR: path.join(dir, 'sock') };
   const conf = path.join(dir, 'startup.cf');
@@ -100,21 +80,20 @@ async function main(): Promise<void> {
   const starts: { ready: number; full: number }[] = [];
   const restarts: { ready: number; full: number }[] = [];
   try {
-    for (let run = 0; run < RUNS; run++) {
+    /** Runs `ldir ACTION`; milliseconds until it returned (ready) and until the table was full (of a new daemon). */
+    const measure = async (action: 'start' | 'restart'): Promise<{ ready: number; full: number }> => {
+      const before = action === 'restart' ? Number(fs.readFileSync(path.join(env.LDIR_RUN_DIR, 'ldirectord.startup.cf.pid'), 'utf8')) : undefined;
       const t0 = Date.now();
-      const code = await ldir([`--ipvs=${IPVS}`, conf, 'start'], env);
+      const code = await ldir([`--ipvs=${IPVS}`, conf, action], env);
       const ready = Date.now();
-      if (code !== 0) throw new Error(`ldir start exited ${code}`);
-      const full = await fullTable(socket, undefined, 60_000);
-      starts.push({ ready: ready - t0, full: full - t0 });
+      if (code !== 0) throw new Error(`ldir ${action} exited ${code}`);
+      const full = await fullTable(socket, before, 60_000);
+      return { ready: ready - t0, full: full - t0 };
+    };
+    for (let run = 0; run < RUNS; run++) {
+      starts.push(await measure('start'));
       // A restart: the successor is ready when it took over, with every real checked.
-      const pid = Number(fs.readFileSync(path.join(env.LDIR_RUN_DIR, 'ldirectord.startup.cf.pid'), 'utf8'));
-      const r0 = Date.now();
-      const rc = await ldir([`--ipvs=${IPVS}`, conf, 'restart'], env);
-      const rready = Date.now();
-      if (rc !== 0) throw new Error(`ldir restart exited ${rc}`);
-      const rfull = await fullTable(socket, pid, 60_000);
-      restarts.push({ ready: rready - r0, full: rfull - r0 });
+      restarts.push(await measure('restart'));
       if ((await ldir([conf, 'stop'], env)) !== 0) throw new Error('ldir stop failed');
     }
   } finally {

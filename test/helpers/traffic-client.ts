@@ -2,8 +2,7 @@
 // namespace opens a steady stream of new HTTP connections (and UDP queries), and keeps long-lived connections busy,
 // while the test drives the director through its lifecycle. Outcomes are counted per phase: requests, failures by
 // kind, answers by real server, long-lived connections broken. Traffic goes only to the lab the test built.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { LineProcess } from './sync-lab';
 
 /** What the client sends. */
 export interface TrafficPlan {
@@ -174,9 +173,7 @@ out('ready');
 
 /** The running client. */
 export class TrafficClient {
-  private readonly child: ChildProcess;
-  private readonly lines: string[] = [];
-  private readonly waiters: Array<(l: string | undefined) => void> = [];
+  private readonly proc: LineProcess;
   /** Names of the real servers the long-lived connections landed on, once known. */
   heldOn: string[] = [];
   /** The client ports of the long-lived connections, in the same order. */
@@ -184,34 +181,13 @@ export class TrafficClient {
 
   /** Starts the client in namespace `netns` (nothing else: traffic only to the lab). */
   constructor(netns: string, plan: TrafficPlan) {
-    this.child = spawn('ip', ['netns', 'exec', netns, process.execPath, '-e', CLIENT_JS, JSON.stringify(plan)], { stdio: ['pipe', 'pipe', 'inherit'] });
-    this.child.stdin?.on('error', () => undefined);
-    const rl = createInterface({ input: this.child.stdout as NodeJS.ReadableStream });
-    rl.on('line', (l) => {
-      const w = this.waiters.shift();
-      if (w) w(l);
-      else this.lines.push(l);
-    });
-    rl.on('close', () => { for (const w of this.waiters.splice(0)) w(undefined); });
-  }
-
-  private next(ms: number): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const queued = this.lines.shift();
-      if (queued !== undefined) return resolve(queued);
-      const timer = setTimeout(() => reject(new Error(`traffic client: no answer within ${ms} ms`)), ms);
-      this.waiters.push((l) => {
-        clearTimeout(timer);
-        if (l === undefined) reject(new Error('traffic client exited'));
-        else resolve(l);
-      });
-    });
+    this.proc = new LineProcess('ip', ['netns', 'exec', netns, process.execPath, '-e', CLIENT_JS, JSON.stringify(plan)]);
   }
 
   /** Resolves once the client runs and every long-lived connection has its first answer. */
   async ready(ms = 60_000): Promise<void> {
-    if ((await this.next(ms)) !== 'ready') throw new Error('traffic client did not start');
-    const held = await this.next(ms);
+    if ((await this.proc.next(ms)) !== 'ready') throw new Error('traffic client did not start');
+    const held = await this.proc.next(ms);
     if (!held.startsWith('held')) throw new Error(`traffic client: ${held}`);
     const entries = held.slice(5).split(',').filter((n) => n !== '');
     this.heldOn = entries.map((e) => e.split(':')[0] as string);
@@ -220,7 +196,7 @@ export class TrafficClient {
 
   /** Starts a new phase: what starts from now on is counted under `name`. */
   phase(name: string): void {
-    this.child.stdin?.write(`phase ${name}\n`);
+    this.proc.send(`phase ${name}`);
   }
 
   /**
@@ -237,14 +213,13 @@ export class TrafficClient {
 
   /** Every phase so far (the current one ends now), once the requests in flight have settled. */
   async report(ms = 30_000): Promise<PhaseOutcome[]> {
-    this.child.stdin?.write('report\n');
-    return JSON.parse(await this.next(ms)) as PhaseOutcome[];
+    return JSON.parse(await this.proc.ask('report', ms)) as PhaseOutcome[];
   }
 
   /** Stops the client. */
   stop(): void {
-    this.child.stdin?.write('quit\n');
-    setTimeout(() => this.child.kill('SIGKILL'), 2_000).unref();
+    this.proc.send('quit');
+    setTimeout(() => this.proc.kill(), 2_000).unref();
   }
 }
 
