@@ -45,6 +45,11 @@ export function realKey(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
+/** Key of a (virtual, real) pair in maps of checks, weights and metrics: `<virtualId>\0<realKey>`. */
+export function memberKey(virtualId: string, real: string): string {
+  return `${virtualId}\u0000${real}`;
+}
+
 /** The port a check probes: `checkport`, else the real's port, else the service's well-known port (0 if none). */
 export function checkPort(v: VirtualService, r: RealServer): number {
   if (v.check.port !== undefined && v.check.port > 0) return v.check.port;

@@ -2,7 +2,7 @@
 import type { Clock, TimerHandle } from '../clock';
 import type { Logger } from '../log';
 import { reasonOf } from './guard';
-import { checkDeadlineMs, type CheckMember, type CheckTarget } from './jobs';
+import { checkDeadlineMs, memberKey, type CheckMember, type CheckTarget } from './jobs';
 import type { MaintenanceProbe } from './maintenance';
 import type { CheckJob, CheckResult } from './types';
 
@@ -86,8 +86,9 @@ export interface SchedulerOptions {
 /**
  * How long the first round of a batch of new checks is spread over: 100 ms plus 0.1 ms per check (10,000 checks start
  * within about a second), at most one interval. Short, because the first round decides what a starting director
- * puts in its table (start-up time is failover time); its second round is moved by a random part of the rest of the
- * interval, so the rounds that follow are spread over the whole interval again.
+ * puts in its table (start-up time is failover time). Each check gets a random place in the interval; its first round
+ * runs at that place scaled into the spread and its later rounds at the place itself, so they are spread over the
+ * whole interval as before.
  */
 export function firstRoundSpreadMs(newChecks: number, intervalMs: number): number {
   return Math.min(intervalMs, 100 + newChecks * 0.1);
@@ -124,7 +125,7 @@ interface Entry {
   respreadMs: number;
 }
 
-const pairKey = (m: CheckMember): string => `${m.virtualId}\u0000${m.realKey}`;
+const pairKey = (m: CheckMember): string => memberKey(m.virtualId, m.realKey);
 
 /**
  * Schedules checks by identity: each runs every `intervalMs` (measured from the start of the previous round, never

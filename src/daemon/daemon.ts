@@ -2,7 +2,7 @@
 import { reverse } from 'node:dns/promises';
 import * as path from 'node:path';
 import { runCheck } from '../checks/dispatch';
-import { jobsFromConfig, type CheckTarget } from '../checks/jobs';
+import { jobsFromConfig, memberKey, type CheckTarget } from '../checks/jobs';
 import { MaintenanceDir, ReverseNames } from '../checks/maintenance';
 import { checkLibraries, loadLibraries } from '../checks/libraries';
 import { defaultCheckers } from '../checks/registry';
@@ -32,7 +32,7 @@ import {
 } from './protocol';
 import type { DaemonOptions } from './daemon-options';
 import { buildStatusReport, stateSyncStatus } from './status-report';
-import { awaitTurn, healthOfTarget, kernelWeightsOf, memberKey } from './takeover';
+import { awaitTurn, healthOfTarget, kernelWeightsOf } from './takeover';
 
 /** How long a successor waits for its predecessor's lock (the predecessor exits right after the hand-over). */
 const SUCCESSOR_LOCK_WAIT_MS = 120_000;

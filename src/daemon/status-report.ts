@@ -1,4 +1,5 @@
 // Builds the `ldir status` report from the engine's snapshot and the check scheduler's state.
+import { memberKey } from '../checks/jobs';
 import type { IdentityStatus } from '../checks/scheduler';
 import type { EngineSnapshot, StateSyncSnapshot } from '../engine/engine-types';
 import type { CheckOutcome, EventRecord, StateSyncStatus, StatusReport } from './protocol';
@@ -24,7 +25,7 @@ function lastChecks(checks: readonly IdentityStatus[]): Map<string, CheckOutcome
       up: c.lastResult.up, reason: c.lastResult.reason, durationMs: c.lastResult.durationMs,
       at: iso(c.lastCheckAt + c.lastResult.durationMs),
     };
-    for (const m of c.members) byPair.set(`${m.virtualId}\u0000${m.realKey}`, outcome);
+    for (const m of c.members) byPair.set(memberKey(m.virtualId, m.realKey), outcome);
   }
   return byPair;
 }
@@ -75,7 +76,7 @@ export function buildStatusReport(facts: DaemonFacts, engine: EngineSnapshot, ch
         address: r.address, port: r.port, forward: r.forward, health: r.health,
         since: r.healthSince !== undefined ? iso(r.healthSince) : null,
         weight: r.configuredWeight, kernelWeight: r.kernelWeight, inKernel: r.inKernel,
-        lastCheck: outcomes.get(`${v.id}\u0000${r.realKey}`) ?? null,
+        lastCheck: outcomes.get(memberKey(v.id, r.realKey)) ?? null,
         draining: r.draining, drained: r.manuallyDrained, maintenance: r.healthReason === 'maintenance',
       })),
     })),

@@ -1,6 +1,6 @@
 // The successor's side of a restart: its wait for its turn, and the helpers of both sides (kernel weights by pair,
 // the bound of a first check round, health by check target).
-import { checkDeadlineMs, realKey, type CheckTarget } from '../checks/jobs';
+import { checkDeadlineMs, memberKey, realKey, type CheckTarget } from '../checks/jobs';
 import type { CheckScheduler, Health } from '../checks/scheduler';
 import type { Clock, TimerHandle } from '../clock';
 import { ErrorCodes, LdirError } from '../errors';
@@ -11,9 +11,6 @@ import { realDestination, serviceOf } from '../engine/translate';
 import { destinationKeyString, serviceKeyString } from '../ipvs/normalize';
 import type { ObservedService } from '../ipvs/types';
 import type { Config } from '../model';
-
-/** Key of a (virtual, real) pair in the daemon's weight and health maps. */
-export const memberKey = (virtualId: string, real: string): string => `${virtualId}\u0000${real}`;
 
 /** Weight of every configured (virtual, real) pair in a kernel dump (null when absent), by {@link memberKey}. */
 export function kernelWeightsOf(config: Config, observed: readonly ObservedService[]): Map<string, number | null> {
