@@ -1,6 +1,5 @@
 // Composition of the daemon process for `ldir start` in the foreground: logger, metrics, then the daemon until it stops.
 import { systemClock } from '../clock';
-import type { Daemon } from '../daemon/daemon';
 import { runForeground } from '../daemon/foreground';
 import { Observers } from '../daemon/observers';
 import { isLdirError } from '../errors';
@@ -20,17 +19,11 @@ export const runDaemonProcess: ForegroundRunner = async (request) => {
   log.logger.info(`logging to ${describeLogDestination(log.destination)}`);
   const observers = new Observers({ clock: systemClock(), logger: log.logger });
   const hooks = observers.hooks();
-  let running: Daemon | undefined;
   try {
     return await runForeground({
       ...request, logger: log.logger, ...hooks,
-      onStarted: (daemon) => {
-        running = daemon;
-        observers.attach(daemon);
-      },
-      onHandover: async (phase) => {
-        if (running) await observers.handover(phase, running.currentConfig());
-      },
+      onStarted: (daemon) => observers.attach(daemon),
+      onHandover: (phase) => observers.handover(phase),
       onConfig: (config) => {
         void hooks.onConfig?.(config);
         try {

@@ -53,7 +53,6 @@ export interface SuccessorOptions {
   readonly command: string;
   readonly args: readonly string[];
   readonly argv0?: string;
-  readonly env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -71,7 +70,7 @@ export class Successor {
     this.child = spawn(options.command, [...options.args], {
       detached: true,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      env: { ...(options.env ?? process.env), [HANDOVER_ENV]: '1' },
+      env: { ...process.env, [HANDOVER_ENV]: '1' },
       ...(options.argv0 !== undefined ? { argv0: options.argv0 } : {}),
     });
     this.child.on('message', (m: unknown) => {
@@ -91,11 +90,6 @@ export class Successor {
   /** Starts the successor. */
   static spawn(options: SuccessorOptions): Successor {
     return new Successor(options);
-  }
-
-  /** The successor's pid (undefined when it could not be started). */
-  get pid(): number | undefined {
-    return this.child.pid;
   }
 
   /**

@@ -84,10 +84,10 @@ export class Observers {
 
   /**
    * Restart hand-over: `release` closes the endpoint (the successor binds the same address), `reclaim` opens it again
-   * for `config` (the successor failed and this daemon goes on).
+   * for the attached daemon's configuration (the successor failed and this daemon goes on).
    */
-  async handover(phase: 'release' | 'reclaim', config: Config): Promise<void> {
-    if (phase === 'reclaim') return this.follow(config);
+  async handover(phase: 'release' | 'reclaim'): Promise<void> {
+    if (phase === 'reclaim') return this.daemon ? this.follow(this.daemon.currentConfig()) : undefined;
     this.chain = this.chain.then(async () => {
       await this.server?.close();
       this.server = undefined;

@@ -86,11 +86,7 @@ export function readPidState(path: string, command: string = FLOCK_COMMAND): Pid
   }
   try {
     const probe = flockSync(fd, '-s', command);
-    let pid = readPidAt(fd);
-    if (probe === 'busy' && pid === undefined) {
-      // Locked but not written yet (the instant between lock and write): read once more.
-      pid = readPidAt(fd);
-    }
+    const pid = readPidAt(fd);
     if (probe === 'busy') return { state: 'running', pid };
     if (probe === 'unavailable' && pid !== undefined && fs.existsSync(`/proc/${pid}`)) return { state: 'running', pid };
     return { state: 'stale', pid };

@@ -203,6 +203,11 @@ if (process.env.LDIR_HANDOVER === '1' && fs.existsSync(${JSON.stringify(marker)}
         const later = (await status(file)).virtualServices[0]?.reals[0]?.lastCheck?.at;
         return later !== checked ? true : undefined;
       }, 10_000, 200);
+      const healthz = await eventually(`${at}: the metrics endpoint back`, async () => {
+        const r = await fetch(`http://127.0.0.1:${metricsPort}/healthz`).catch(() => undefined);
+        return r?.status === 200 ? r : undefined;
+      }, 10_000, 100);
+      assert.equal(healthz.status, 200);
       const reload = await ldir([file, 'reload']);
       assert.equal(reload.status, 0, `${at}: the old daemon reloads again: ${reload.stderr}`);
     }
