@@ -2,6 +2,7 @@
 // answer until the peer closes or, for HTTP, until the answer is complete) with per-probe deadlines, and hands
 // results back to JS in batches.
 #include "common.h"
+#include "http_answer.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -40,103 +41,6 @@ const char* PhaseName(Phase p) {
     case Phase::kRead: return "read";
   }
   return "connect";
-}
-
-// How a probe knows the answer is complete before the peer closes.
-enum class Framing { kUntilClose = 0, kHttp = 1, kHttpHead = 2 };
-
-// Position just past the blank line that ends the header block starting at `from`, or 0 when not there yet.
-size_t HeaderEnd(const std::vector<uint8_t>& d, size_t from) {
-  for (size_t i = from; i < d.size(); i++) {
-    if (d[i] != '\n') continue;
-    if (i + 1 < d.size() && d[i + 1] == '\n') return i + 2;
-    if (i + 2 < d.size() && d[i + 1] == '\r' && d[i + 2] == '\n') return i + 3;
-  }
-  return 0;
-}
-
-// Case-insensitive: does the header line [at, end) start with `name` (lower case, with the colon)?
-bool HeaderIs(const std::vector<uint8_t>& d, size_t at, size_t end, const char* name) {
-  size_t n = strlen(name);
-  if (end - at < n) return false;
-  for (size_t k = 0; k < n; k++) {
-    uint8_t c = d[at + k];
-    if (c >= 'A' && c <= 'Z') c = static_cast<uint8_t>(c - 'A' + 'a');
-    if (c != static_cast<uint8_t>(name[k])) return false;
-  }
-  return true;
-}
-
-// True once a chunked body starting at `at` has its last (zero) chunk and the end of its trailer.
-bool ChunkedComplete(const std::vector<uint8_t>& d, size_t at) {
-  for (;;) {
-    size_t lineEnd = at;
-    while (lineEnd < d.size() && d[lineEnd] != '\n') lineEnd++;
-    if (lineEnd >= d.size()) return false;
-    uint64_t size = 0;
-    size_t k = at;
-    int digits = 0;
-    for (; k < lineEnd; k++) {
-      uint8_t c = d[k];
-      int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-      if (v < 0) break;
-      if (++digits > 15) return false;  // absurd size: let the read limit or the close end it
-      size = size * 16 + static_cast<uint64_t>(v);
-    }
-    if (digits == 0) return false;
-    if (size == 0) return HeaderEnd(d, lineEnd) != 0;  // the trailer (usually empty) ends with a blank line
-    uint64_t next = lineEnd + 1 + size;
-    if (next >= d.size()) return false;
-    at = static_cast<size_t>(next);
-    if (at < d.size() && d[at] == '\r') at++;
-    if (at < d.size() && d[at] == '\n') at++;
-  }
-}
-
-// True once `d` holds a whole HTTP/1.x answer (interim 1xx skipped), framed by length, chunks or no body.
-bool HttpAnswerComplete(const std::vector<uint8_t>& d, bool head) {
-  size_t from = 0;
-  for (;;) {
-    size_t end = HeaderEnd(d, from);
-    if (end == 0) return false;
-    if (end - from < 12 || memcmp(d.data() + from, "HTTP/", 5) != 0) return true;  // not HTTP: nothing more to wait for
-    int status = (d[from + 9] - '0') * 100 + (d[from + 10] - '0') * 10 + (d[from + 11] - '0');
-    if (status >= 100 && status < 200 && status != 101) {
-      from = end;
-      continue;
-    }
-    if (head || status == 204 || status == 304 || status < 200) return true;
-    bool chunked = false;
-    int64_t length = -1;
-    size_t line = from;
-    while (line < end) {
-      size_t lineEnd = line;
-      while (lineEnd < end && d[lineEnd] != '\n') lineEnd++;
-      if (HeaderIs(d, line, lineEnd, "transfer-encoding:")) {
-        for (size_t k = line; k + 7 <= lineEnd; k++) {
-          if (HeaderIs(d, k, lineEnd, "chunked")) chunked = true;
-        }
-      } else if (HeaderIs(d, line, lineEnd, "content-length:")) {
-        int64_t v = 0;
-        bool any = false;
-        for (size_t k = line + 15; k < lineEnd; k++) {
-          if (d[k] >= '0' && d[k] <= '9') {
-            v = v * 10 + (d[k] - '0');
-            any = true;
-            if (v > (int64_t{1} << 40)) break;
-          } else if (d[k] != ' ' && d[k] != '\t' && d[k] != '\r') {
-            any = false;
-            break;
-          }
-        }
-        if (any) length = v;
-      }
-      line = lineEnd + 1;
-    }
-    if (chunked) return ChunkedComplete(d, end);
-    if (length >= 0) return static_cast<int64_t>(d.size() - end) >= length;
-    return false;  // delimited by the close
-  }
 }
 
 // A probe requested by JS, before the engine thread has opened its socket.
@@ -184,6 +88,75 @@ struct Deadline {
   bool operator>(const Deadline& o) const { return atUs > o.atUs; }
 };
 
+// Probe ids of scheduled rounds carry this bit (JS one-shot probe ids stay below it).
+constexpr uint32_t kRoundBit = 0x80000000u;
+
+// A check the engine runs itself every interval (`schedule`): JS hears only of the rounds it must judge.
+struct ScheduleCommand {
+  uint32_t id;
+  StartCommand probe;     // what one round sends (its id is kRoundBit | id)
+  int64_t intervalUs;
+  int64_t firstDelayUs;   // from the schedule call to the first round
+  int64_t respreadUs;     // added once, to the second round
+  bool judgeHttp;         // up needs HttpCertainlyUp; else a connect is up
+  std::string literal;    // body must contain it (judgeHttp only)
+  size_t window;          // body bytes searched for the literal
+  bool reportAll;         // every round goes to JS (nothing quiet)
+  size_t sampleCap;       // quiet rounds kept for JS between two takeQuiet calls
+};
+
+// Engine-thread state of one schedule.
+struct Schedule {
+  ScheduleCommand spec;
+  int64_t dueUs;
+  int64_t scheduledUs;
+  int64_t startedUs;
+  bool running;
+  bool lastUp;  // the previous round was certainly up: an up round now changes nothing JS knows
+};
+
+// A quiet round (certainly up after an up round), kept for JS's metrics until it takes them.
+struct QuietRound {
+  int64_t scheduledUs;
+  int64_t startedUs;
+  int64_t durationUs;
+  int status;
+};
+
+// What JS reads of a schedule (guarded by Engine::mu).
+struct RoundStats {
+  double rounds = 0;
+  bool running = false;
+  bool lastQuiet = false;  // the last finished round was quiet (JS has not seen it)
+  int lastStatus = 0;
+  int64_t lastDurationUs = 0;
+  int64_t lastStartedUs = 0;
+  size_t cap = 0;
+  double dropped = 0;
+  std::vector<QuietRound> quiet;
+};
+
+// A round JS must judge (not certainly up, the first up after anything else, or every round with reportAll).
+struct RoundResult {
+  uint32_t id;
+  int err;
+  Phase phase;
+  int64_t elapsedUs;
+  int64_t scheduledUs;
+  int64_t startedUs;
+  bool certainUp;
+  int status;
+  bool hasData;
+  std::vector<uint8_t> data;
+};
+
+// A due round in the min-heap; stale entries (schedule gone or moved) are skipped when popped.
+struct Due {
+  int64_t atUs;
+  uint32_t id;
+  bool operator>(const Due& o) const { return atUs > o.atUs; }
+};
+
 struct Engine;
 using EngineRef = std::shared_ptr<Engine>;
 void DeliverResults(Napi::Env env, Napi::Function callback, EngineRef* ctx, void* unused);
@@ -195,6 +168,11 @@ struct Engine {
   std::vector<StartCommand> starts;      // guarded by mu
   std::vector<uint32_t> cancels;         // guarded by mu
   std::vector<ProbeResult> results;      // guarded by mu
+  std::vector<ScheduleCommand> schedules;  // guarded by mu: to add
+  std::vector<uint32_t> unschedules;     // guarded by mu: to remove
+  std::vector<RoundResult> rounds;       // guarded by mu: for JS to judge
+  std::unordered_map<uint32_t, RoundStats> stats;  // guarded by mu
+  Napi::FunctionReference onRound;       // JS thread only
   bool stopping = false;                 // guarded by mu
   int epfd = -1;
   int wakefd = -1;
@@ -206,6 +184,9 @@ struct Engine {
   std::unordered_map<uint32_t, Probe> probes;
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<Deadline>> deadlines;
   std::vector<ProbeResult> pending;  // results made during one loop turn, published together
+  std::unordered_map<uint32_t, Schedule> active;
+  std::priority_queue<Due, std::vector<Due>, std::greater<Due>> dues;
+  std::vector<RoundResult> pendingRounds;
 
   void Wake() {
     uint64_t one = 1;
@@ -216,6 +197,12 @@ struct Engine {
   // Engine thread: finishes a probe (closes its socket) and queues its result.
   void Finish(Probe& p, int err, bool withData) {
     ::close(p.fd);  // also drops its epoll registration (the fd is never duplicated)
+    if (p.id & kRoundBit) {
+      const uint32_t probeId = p.id;
+      RoundDone(probeId & ~kRoundBit, err, p.phase, NowUs() - p.startedUs, p.data);
+      probes.erase(probeId);
+      return;
+    }
     ProbeResult r;
     r.id = p.id;
     r.err = err;
@@ -230,6 +217,11 @@ struct Engine {
 
   // Engine thread: a result for a probe that never got a socket.
   void FailEarly(uint32_t id, int err) {
+    if (id & kRoundBit) {
+      std::vector<uint8_t> none;
+      RoundDone(id & ~kRoundBit, err, Phase::kConnect, 0, none);
+      return;
+    }
     ProbeResult r;
     r.id = id;
     r.err = err;
@@ -378,15 +370,117 @@ struct Engine {
     return -1;
   }
 
+  // Engine thread: judges a finished round, keeps it quiet or queues it for JS, and plans the next one (one interval
+  // after the previous one was due, re-anchored after a stall longer than the interval; never before now).
+  void RoundDone(uint32_t id, int err, Phase phase, int64_t elapsedUs, std::vector<uint8_t>& data) {
+    auto it = active.find(id);
+    if (it == active.end()) return;  // unscheduled while in flight
+    Schedule& s = it->second;
+    s.running = false;
+    int status = 0;
+    bool up = err == 0 && (!s.spec.judgeHttp ||
+                           HttpCertainlyUp(data, s.spec.probe.framing == Framing::kHttpHead, s.spec.literal, s.spec.window, &status));
+    bool quiet = up && s.lastUp && !s.spec.reportAll;
+    s.lastUp = up;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      auto st = stats.find(id);
+      if (st != stats.end()) {
+        RoundStats& r = st->second;
+        r.rounds++;
+        r.running = false;
+        r.lastQuiet = quiet;
+        r.lastStatus = status;
+        r.lastDurationUs = elapsedUs;
+        r.lastStartedUs = s.startedUs;
+        if (quiet) {
+          if (r.quiet.size() < r.cap) r.quiet.push_back(QuietRound{s.scheduledUs, s.startedUs, elapsedUs, status});
+          else r.dropped++;
+        }
+      }
+    }
+    if (!quiet) {
+      RoundResult r;
+      r.id = id;
+      r.err = err;
+      r.phase = phase;
+      r.elapsedUs = elapsedUs;
+      r.scheduledUs = s.scheduledUs;
+      r.startedUs = s.startedUs;
+      r.certainUp = up;
+      r.status = status;
+      r.hasData = s.spec.probe.hasPayload && !up;  // JS needs the answer only to judge a round that is not certainly up
+      if (r.hasData) r.data = std::move(data);
+      pendingRounds.push_back(std::move(r));
+    }
+    int64_t now = NowUs();
+    int64_t base = s.startedUs - s.scheduledUs >= s.spec.intervalUs ? s.startedUs : s.scheduledUs;
+    int64_t due = base + s.spec.intervalUs + s.spec.respreadUs;
+    s.spec.respreadUs = 0;
+    s.dueUs = due > now ? due : now;
+    dues.push(Due{s.dueUs, id});
+  }
+
+  // Engine thread: starts every round that is due; returns ms to the next due round (-1: none).
+  int StartDueRounds() {
+    int64_t now = NowUs();
+    while (!dues.empty()) {
+      const Due d = dues.top();
+      auto it = active.find(d.id);
+      if (it == active.end() || it->second.running || it->second.dueUs != d.atUs) {
+        dues.pop();
+        continue;
+      }
+      if (d.atUs > now) {
+        int64_t ms = (d.atUs - now + 999) / 1000;
+        return ms > 60000 ? 60000 : static_cast<int>(ms);
+      }
+      dues.pop();
+      Schedule& s = it->second;
+      s.scheduledUs = s.dueUs;
+      s.startedUs = now;
+      s.running = true;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        auto st = stats.find(d.id);
+        if (st != stats.end()) st->second.running = true;
+      }
+      StartCommand c = s.spec.probe;  // a copy: Begin consumes its payload
+      Begin(c);
+    }
+    return -1;
+  }
+
   // Engine thread: takes the commands JS queued; returns false when the engine is stopping.
   bool TakeCommands() {
     std::vector<StartCommand> s;
     std::vector<uint32_t> c;
+    std::vector<ScheduleCommand> add;
+    std::vector<uint32_t> remove;
     {
       std::lock_guard<std::mutex> lock(mu);
       if (stopping) return false;
       s.swap(starts);
       c.swap(cancels);
+      add.swap(schedules);
+      remove.swap(unschedules);
+    }
+    for (uint32_t id : remove) {
+      active.erase(id);
+      c.push_back(id | kRoundBit);  // its round in flight, if any
+    }
+    int64_t now = NowUs();
+    for (auto& cmd : add) {
+      Schedule sch;
+      sch.dueUs = now + cmd.firstDelayUs;
+      sch.scheduledUs = sch.dueUs;
+      sch.startedUs = sch.dueUs;
+      sch.running = false;
+      sch.lastUp = false;
+      uint32_t id = cmd.id;
+      sch.spec = std::move(cmd);
+      active[id] = std::move(sch);
+      dues.push(Due{active[id].dueUs, id});
     }
     for (uint32_t id : c) {
       auto it = probes.find(id);
@@ -401,16 +495,16 @@ struct Engine {
 
   // Engine thread: publishes this turn's results and pokes the JS thread once per batch.
   void Publish() {
-    if (pending.empty()) return;
+    if (pending.empty() && pendingRounds.empty()) return;
     bool wasEmpty;
     {
       std::lock_guard<std::mutex> lock(mu);
-      wasEmpty = results.empty();
-      if (wasEmpty) results.swap(pending);
-      else
-        for (auto& r : pending) results.push_back(std::move(r));
+      wasEmpty = results.empty() && rounds.empty();
+      for (auto& r : pending) results.push_back(std::move(r));
+      for (auto& r : pendingRounds) rounds.push_back(std::move(r));
     }
     pending.clear();
+    pendingRounds.clear();
     if (wasEmpty) tsfn.NonBlockingCall();
   }
 
@@ -436,10 +530,16 @@ struct Engine {
         if (!TakeCommands()) break;
       }
       timeout = ExpireDeadlines();
+      if (!active.empty()) {
+        int roundIn = StartDueRounds();
+        timeout = ExpireDeadlines();  // again: the rounds just started have deadlines of their own
+        if (roundIn >= 0 && (timeout < 0 || roundIn < timeout)) timeout = roundIn;
+      }
       Publish();
     }
     for (auto& kv : probes) ::close(kv.second.fd);
     probes.clear();
+    active.clear();
   }
 
   // JS thread: stops the engine thread and releases everything; idempotent.
@@ -451,6 +551,7 @@ struct Engine {
     }
     Wake();
     if (thread.joinable()) thread.join();
+    onRound.Reset();  // JS thread (close() or the wrapper's finalizer)
     ::close(epfd);
     ::close(wakefd);
     tsfn.Release();
@@ -461,9 +562,28 @@ struct Engine {
 void DeliverResults(Napi::Env env, Napi::Function callback, EngineRef* ctx, void*) {
   if (env == nullptr || ctx == nullptr) return;
   std::vector<ProbeResult> batch;
+  std::vector<RoundResult> rounds;
   {
     std::lock_guard<std::mutex> lock((*ctx)->mu);
     batch.swap((*ctx)->results);
+    rounds.swap((*ctx)->rounds);
+  }
+  if (!rounds.empty() && !(*ctx)->onRound.IsEmpty()) {
+    Napi::Function onRound = (*ctx)->onRound.Value();
+    for (auto& r : rounds) {
+      Napi::Value data = env.Undefined();
+      if (r.hasData) data = Napi::Buffer<uint8_t>::Copy(env, r.data.data(), r.data.size());
+      Napi::Value errName = r.err == 0 ? Napi::String::New(env, "") : Napi::String::New(env, ErrnoName(r.err));
+      try {
+        onRound.Call({Napi::Number::New(env, r.id), errName, Napi::String::New(env, PhaseName(r.phase)),
+                      Napi::Number::New(env, static_cast<double>(r.elapsedUs)), data,
+                      Napi::Number::New(env, static_cast<double>(r.scheduledUs)),
+                      Napi::Number::New(env, static_cast<double>(r.startedUs)), Napi::Boolean::New(env, r.certainUp),
+                      Napi::Number::New(env, r.status)});
+      } catch (const Napi::Error&) {
+        // as for results: one throwing callback must not lose the rest of the batch
+      }
+    }
   }
   for (auto& r : batch) {
     Napi::Value data = env.Undefined();
@@ -488,10 +608,16 @@ class TcpProbeEngine : public Napi::ObjectWrap<TcpProbeEngine> {
       InstanceMethod("ref", &TcpProbeEngine::Ref),
       InstanceMethod("unref", &TcpProbeEngine::Unref),
       InstanceMethod("close", &TcpProbeEngine::CloseJs),
+      InstanceMethod("schedule", &TcpProbeEngine::ScheduleJs),
+      InstanceMethod("unschedule", &TcpProbeEngine::UnscheduleJs),
+      InstanceMethod("roundStats", &TcpProbeEngine::RoundStatsJs),
+      InstanceMethod("takeQuiet", &TcpProbeEngine::TakeQuietJs),
+      InstanceMethod("now", &TcpProbeEngine::NowJs),
     });
   }
 
-  // new TcpProbeEngine(onResult(id, errnoName, phase, elapsedUs, data | undefined)).
+  // new TcpProbeEngine(onResult(id, errnoName, phase, elapsedUs, data | undefined)[, onRound(id, errnoName, phase,
+  // elapsedUs, data | undefined, scheduledUs, startedUs, certainUp, status)]).
   explicit TcpProbeEngine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TcpProbeEngine>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsFunction()) throw Napi::TypeError::New(env, "onResult must be a function");
@@ -508,6 +634,7 @@ class TcpProbeEngine : public Napi::ObjectWrap<TcpProbeEngine> {
     ev.events = EPOLLIN;
     ev.data.u64 = UINT64_MAX;
     epoll_ctl(engine_->epfd, EPOLL_CTL_ADD, engine_->wakefd, &ev);
+    if (info.Length() > 1 && info[1].IsFunction()) engine_->onRound = Napi::Persistent(info[1].As<Napi::Function>());
     auto* context = new EngineRef(engine_);
     engine_->tsfn = ResultsTsfn::New(
         env, info[0].As<Napi::Function>(), "ldir:tcpProbe", 0, 1, context,
@@ -530,10 +657,25 @@ class TcpProbeEngine : public Napi::ObjectWrap<TcpProbeEngine> {
     if (info.Length() < 6 || !info[0].IsNumber() || !info[1].IsString() || !info[2].IsNumber()) {
       throw Napi::TypeError::New(env, "start(id, address, port, timeoutMs, payload, readLimit[, framing])");
     }
+    StartCommand c = ProbeArgs(info, 0);
+    if (c.id & kRoundBit) throw Napi::RangeError::New(env, "probe id out of range");
+    bool wake;
+    {
+      std::lock_guard<std::mutex> lock(engine_->mu);
+      wake = engine_->starts.empty() && engine_->cancels.empty();
+      engine_->starts.push_back(std::move(c));
+    }
+    if (wake) engine_->Wake();
+    return env.Undefined();
+  }
+
+  // Reads (id, address, port, timeoutMs, payload | null, readLimit, framing) starting at info[at]; throws on bad ones.
+  static StartCommand ProbeArgs(const Napi::CallbackInfo& info, size_t at) {
+    Napi::Env env = info.Env();
     StartCommand c{};
-    c.id = info[0].As<Napi::Number>().Uint32Value();
-    std::string address = info[1].As<Napi::String>().Utf8Value();
-    uint32_t port = info[2].As<Napi::Number>().Uint32Value();
+    c.id = info[at].As<Napi::Number>().Uint32Value();
+    std::string address = info[at + 1].As<Napi::String>().Utf8Value();
+    uint32_t port = info[at + 2].As<Napi::Number>().Uint32Value();
     if (port > 65535) throw Napi::RangeError::New(env, "port out of range");
     auto* sin = reinterpret_cast<struct sockaddr_in*>(&c.addr);
     auto* sin6 = reinterpret_cast<struct sockaddr_in6*>(&c.addr);
@@ -548,24 +690,130 @@ class TcpProbeEngine : public Napi::ObjectWrap<TcpProbeEngine> {
     } else {
       throw ErrnoError(env, EINVAL, "inet_pton");
     }
-    c.timeoutUs = static_cast<int64_t>(TimeoutArg(env, info[3])) * 1000;
-    c.hasPayload = info[4].IsBuffer();
+    c.timeoutUs = static_cast<int64_t>(TimeoutArg(env, info[at + 3])) * 1000;
+    c.hasPayload = info[at + 4].IsBuffer();
     if (c.hasPayload) {
-      auto b = info[4].As<Napi::Buffer<uint8_t>>();
+      auto b = info[at + 4].As<Napi::Buffer<uint8_t>>();
       c.payload.assign(b.Data(), b.Data() + b.Length());
     }
-    double limit = info[5].IsNumber() ? info[5].As<Napi::Number>().DoubleValue() : 0;
+    double limit = info[at + 5].IsNumber() ? info[at + 5].As<Napi::Number>().DoubleValue() : 0;
     c.readLimit = limit > 0 && limit < 64.0 * 1024 * 1024 ? static_cast<size_t>(limit) : 1024 * 1024;
-    uint32_t framing = info.Length() > 6 && info[6].IsNumber() ? info[6].As<Napi::Number>().Uint32Value() : 0;
+    uint32_t framing = info.Length() > at + 6 && info[at + 6].IsNumber() ? info[at + 6].As<Napi::Number>().Uint32Value() : 0;
     c.framing = framing == 1 ? Framing::kHttp : framing == 2 ? Framing::kHttpHead : Framing::kUntilClose;
+    return c;
+  }
+
+  // Milliseconds argument, clamped to [0, 24 h].
+  static int64_t MsArgUs(const Napi::Value& v) {
+    double ms = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0;
+    if (!(ms >= 0)) ms = 0;
+    if (ms > 86400000.0) ms = 86400000.0;
+    return static_cast<int64_t>(ms * 1000);
+  }
+
+  // schedule(id, address, port, timeoutMs, request | null, readLimit, framing, intervalMs, firstDelayMs, respreadMs,
+  // literal | null, window, reportAll, sampleCap): the engine runs this check every interval by itself (id < 2^31,
+  // never reused). A round goes to onRound unless it is certainly up after a round that was (see RoundDone); the
+  // request, when given, is judged as HTTP (HttpCertainlyUp), else a connect is up.
+  Napi::Value ScheduleJs(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (engine_->closed) throw Napi::Error::New(env, "probe engine closed");
+    if (engine_->onRound.IsEmpty()) throw Napi::Error::New(env, "engine made without an onRound callback");
+    if (info.Length() < 14 || !info[0].IsNumber() || !info[1].IsString() || !info[2].IsNumber() || !info[7].IsNumber()) {
+      throw Napi::TypeError::New(env, "schedule(id, address, port, timeoutMs, request, readLimit, framing, intervalMs, "
+                                      "firstDelayMs, respreadMs, literal, window, reportAll, sampleCap)");
+    }
+    ScheduleCommand s{};
+    s.id = info[0].As<Napi::Number>().Uint32Value();
+    if (s.id & kRoundBit) throw Napi::RangeError::New(env, "schedule id out of range");
+    s.probe = ProbeArgs(info, 0);
+    s.probe.id = s.id | kRoundBit;
+    s.intervalUs = MsArgUs(info[7]);
+    if (s.intervalUs < 1000) s.intervalUs = 1000;
+    s.firstDelayUs = MsArgUs(info[8]);
+    s.respreadUs = MsArgUs(info[9]);
+    s.judgeHttp = s.probe.hasPayload;
+    if (info[10].IsBuffer()) {
+      auto b = info[10].As<Napi::Buffer<char>>();
+      s.literal.assign(b.Data(), b.Length());
+    }
+    s.window = info[11].IsNumber() ? static_cast<size_t>(info[11].As<Napi::Number>().DoubleValue()) : 0;
+    s.reportAll = info[12].ToBoolean().Value();
+    double cap = info[13].IsNumber() ? info[13].As<Napi::Number>().DoubleValue() : 0;
+    s.sampleCap = cap > 0 && cap < 1e6 ? static_cast<size_t>(cap) : 0;
     bool wake;
     {
       std::lock_guard<std::mutex> lock(engine_->mu);
-      wake = engine_->starts.empty() && engine_->cancels.empty();
-      engine_->starts.push_back(std::move(c));
+      RoundStats& st = engine_->stats[s.id];
+      st = RoundStats();
+      st.cap = s.sampleCap;
+      wake = engine_->starts.empty() && engine_->cancels.empty() && engine_->schedules.empty() && engine_->unschedules.empty();
+      engine_->schedules.push_back(std::move(s));
     }
     if (wake) engine_->Wake();
     return env.Undefined();
+  }
+
+  // unschedule(id): stops a schedule; its round in flight is dropped without a result.
+  Napi::Value UnscheduleJs(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (engine_->closed || info.Length() < 1 || !info[0].IsNumber()) return env.Undefined();
+    uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+    bool wake;
+    {
+      std::lock_guard<std::mutex> lock(engine_->mu);
+      engine_->stats.erase(id);
+      wake = engine_->starts.empty() && engine_->cancels.empty() && engine_->schedules.empty() && engine_->unschedules.empty();
+      engine_->unschedules.push_back(id);
+    }
+    if (wake) engine_->Wake();
+    return env.Undefined();
+  }
+
+  // roundStats(): Float64Array of 8 numbers per schedule: id, rounds, running, lastQuiet, lastStatus,
+  // lastDurationUs, lastStartedUs, dropped quiet rounds.
+  Napi::Value RoundStatsJs(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::vector<double> out;
+    {
+      std::lock_guard<std::mutex> lock(engine_->mu);
+      out.reserve(engine_->stats.size() * 8);
+      for (auto& kv : engine_->stats) {
+        const RoundStats& r = kv.second;
+        out.insert(out.end(), {static_cast<double>(kv.first), r.rounds, r.running ? 1.0 : 0.0, r.lastQuiet ? 1.0 : 0.0,
+                               static_cast<double>(r.lastStatus), static_cast<double>(r.lastDurationUs),
+                               static_cast<double>(r.lastStartedUs), r.dropped});
+      }
+    }
+    auto arr = Napi::Float64Array::New(env, out.size());
+    if (!out.empty()) memcpy(arr.Data(), out.data(), out.size() * sizeof(double));
+    return arr;
+  }
+
+  // takeQuiet(): Float64Array of 5 numbers per quiet round kept since the last call (id, scheduledUs, startedUs,
+  // durationUs, status), in schedule order then time order; the rounds are forgotten.
+  Napi::Value TakeQuietJs(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::vector<double> out;
+    {
+      std::lock_guard<std::mutex> lock(engine_->mu);
+      for (auto& kv : engine_->stats) {
+        for (const QuietRound& q : kv.second.quiet) {
+          out.insert(out.end(), {static_cast<double>(kv.first), static_cast<double>(q.scheduledUs),
+                                 static_cast<double>(q.startedUs), static_cast<double>(q.durationUs),
+                                 static_cast<double>(q.status)});
+        }
+        kv.second.quiet.clear();
+      }
+    }
+    auto arr = Napi::Float64Array::New(env, out.size());
+    if (!out.empty()) memcpy(arr.Data(), out.data(), out.size() * sizeof(double));
+    return arr;
+  }
+
+  // now(): the engine's clock (CLOCK_MONOTONIC, microseconds), to place its times on JS's.
+  Napi::Value NowJs(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(NowUs()));
   }
 
   // cancel(id): drops a probe in flight (its socket is closed; no result is delivered unless it already finished).

@@ -1,8 +1,8 @@
 // `checktype=connect`: a TCP connection to the real server's check port within checktimeout.
 import { guardCheck, pass, reasonOfErrno } from './guard';
 import { tcpConnect } from './sockets';
-import type { TcpProber } from './tcp-prober';
-import type { Checker } from './types';
+import type { TcpProbeOutcome, TcpProber } from './tcp-prober';
+import type { CheckResult, Checker } from './types';
 
 /** Up when a TCP connection to `job.address:job.port` completes within `checkTimeoutMs` (then closed at once). */
 export const connectCheck: Checker = (job, signal) =>
@@ -20,8 +20,13 @@ export function createConnectChecker(prober?: TcpProber): Checker {
   if (!prober) return connectCheck;
   return (job, signal) => {
     if (!prober.accepts(job.address)) return connectCheck(job, signal);
-    return prober.probe(job.address, job.port, job.checkTimeoutMs, signal).then((o) => (o.error === undefined
-      ? { up: true, reason: 'connected', durationMs: o.elapsedMs }
-      : { up: false, reason: reasonOfErrno(o.error), durationMs: o.elapsedMs }));
+    return prober.probe(job.address, job.port, job.checkTimeoutMs, signal).then(connectVerdict);
   };
+}
+
+/** The result of a native connect probe. */
+export function connectVerdict(o: Pick<TcpProbeOutcome, 'error' | 'elapsedMs'>): CheckResult {
+  return o.error === undefined
+    ? { up: true, reason: 'connected', durationMs: o.elapsedMs }
+    : { up: false, reason: reasonOfErrno(o.error), durationMs: o.elapsedMs };
 }

@@ -28,7 +28,7 @@ export interface HttpCheckerOptions {
 }
 
 /** Bytes read for one fast-path answer: the body limit plus room for the status line and headers. */
-const FAST_READ_LIMIT = MAX_READ_BYTES + 64 * 1024;
+export const FAST_READ_LIMIT = MAX_READ_BYTES + 64 * 1024;
 
 /**
  * A keep-alive-free undici Client (one connection) for one hop of one check. Without a CA no certificate is verified
@@ -120,7 +120,7 @@ async function httpVerdict(job: CheckJob, connect: (origin: string) => Dispatche
 }
 
 /** The verdict on a final (non-redirect) answer: 2xx required, then `receive` matched over the body. */
-function finalVerdict(job: CheckJob, status: number, body: string): CheckVerdict {
+export function finalVerdict(job: CheckJob, status: number, body: string): CheckVerdict {
   if (status < 200 || status > 299) return fail(`status ${status}`);
   const pattern = receivePattern(job.receive);
   if (!pattern) return pass(`status ${status}`);
@@ -139,7 +139,7 @@ export function fastHttpRequest(job: CheckJob): Buffer {
 }
 
 /** True when a job can take the fast path: plain http to a numeric address, request not an absolute URL. */
-function fastPathFits(job: CheckJob, prober: TcpProber): boolean {
+export function fastPathFits(job: CheckJob, prober: Pick<TcpProber, 'accepts'>): boolean {
   return job.service === 'http' && prober.accepts(job.address) && !/^\/*https?:\/\//i.test(job.request);
 }
 

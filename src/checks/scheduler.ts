@@ -4,6 +4,7 @@ import type { Logger } from '../log';
 import { reasonOf } from './guard';
 import { checkDeadlineMs, memberKey, type CheckMember, type CheckTarget } from './jobs';
 import type { MaintenanceProbe } from './maintenance';
+import type { OffloadedRound, RoundOffload } from './native-rounds';
 import type { CheckJob, CheckResult } from './types';
 
 /** Health of a real server as the checks see it. */
@@ -81,7 +82,24 @@ export interface SchedulerOptions {
   /** Receives every finished round. */
   readonly onCheck?: (record: CheckRecord) => void;
   readonly logger?: Logger;
+  /**
+   * Runs the rounds of the checks it can (connect, plain http) off the JS thread, with the same verdicts and counting;
+   * their quiet rounds reach `onCheck` when the state is next read ({@link CheckScheduler.snapshot}) and at least every
+   * {@link QUIET_FLUSH_MS}. Needs the system clock. Not used with a maintenance directory (it is looked at every round).
+   */
+  readonly offload?: RoundOffload;
+  /**
+   * True while the maintenance probe can say yes (a `maintenancedir` is configured): offloaded checks then move back to
+   * JS, which looks at it every round. Default: true when `maintenance` is given. Call
+   * {@link CheckScheduler.maintenanceChanged} when it changes.
+   */
+  readonly maintenanceInUse?: () => boolean;
+  /** True when every round of `target` must reach `onCheck` at once (a `monitorfile` logs each one). Default: none. */
+  readonly everyRound?: (target: CheckTarget) => boolean;
 }
+
+/** How often the quiet rounds of offloaded checks are handed to `onCheck` when nobody reads the state. */
+export const QUIET_FLUSH_MS = 5_000;
 
 /**
  * How long the first round of a batch of new checks is spread over: 100 ms plus 0.1 ms per check (10,000 checks start
@@ -123,6 +141,10 @@ interface Entry {
   stopped: boolean;
   /** Delay added once, to the second round: spreads rounds over the whole interval after a short first spread. */
   respreadMs: number;
+  /** Id of the check in {@link SchedulerOptions.offload} while its rounds run there. */
+  offloadId?: number;
+  /** The check answered a redirect: only the JS path follows those, so it stays there. */
+  jsOnly?: boolean;
 }
 
 const pairKey = (m: CheckMember): string => memberKey(m.virtualId, m.realKey);
@@ -140,6 +162,10 @@ export class CheckScheduler {
   private firstRoundWaiters: Array<() => void> = [];
   private readonly random: () => number;
   private readonly log: Logger | undefined;
+  /** Offloaded checks by their offload id. */
+  private readonly offloaded = new Map<number, Entry>();
+  private quietTimer: TimerHandle | undefined;
+  private flushing = false;
 
   constructor(private readonly options: SchedulerOptions) {
     this.random = options.random ?? Math.random;
@@ -192,24 +218,47 @@ export class CheckScheduler {
     this.settleFirstRound();
   }
 
-  /** State of every identity, in start order. */
+  /** State of every identity, in start order (offloaded checks' quiet rounds are handed to `onCheck` first). */
   snapshot(): IdentityStatus[] {
-    return [...this.entries.values()].map((e) => ({
-      identity: e.target.identity,
-      members: e.target.members,
-      health: e.health,
-      reason: e.reason,
-      since: e.since,
-      consecutiveFailures: e.failures,
-      checks: e.checks,
-      ...(e.lastResult ? { lastResult: e.lastResult } : {}),
-      ...(e.lastCheckAt !== undefined ? { lastCheckAt: e.lastCheckAt } : {}),
-      running: e.running,
-    }));
+    this.flushQuiet();
+    const offloaded = this.offloaded.size > 0 ? this.options.offload?.statuses() : undefined;
+    return [...this.entries.values()].map((e) => {
+      const off = e.offloadId !== undefined ? offloaded?.get(e.offloadId) : undefined;
+      const lastResult = off?.quietLast?.result ?? e.lastResult;
+      const lastCheckAt = off?.quietLast?.startedWall ?? e.lastCheckAt;
+      return {
+        identity: e.target.identity,
+        members: e.target.members,
+        health: e.health,
+        reason: e.reason,
+        since: e.since,
+        consecutiveFailures: e.failures,
+        checks: off ? Math.max(e.checks, off.rounds) : e.checks,
+        ...(lastResult ? { lastResult } : {}),
+        ...(lastCheckAt !== undefined ? { lastCheckAt } : {}),
+        running: off ? off.running : e.running,
+      };
+    });
+  }
+
+  /** Hands the offloaded checks' quiet rounds to `onCheck` (metrics, benchmarks). */
+  flushQuiet(): void {
+    const offload = this.options.offload;
+    if (!offload || this.offloaded.size === 0 || this.flushing) return;
+    this.flushing = true; // onCheck listeners may read the snapshot, which flushes
+    try {
+      for (const q of offload.takeQuiet()) {
+        const entry = this.offloaded.get(q.id);
+        if (entry) this.record(entry, this.kindOf(entry), q.scheduledAt, q.startedAt, q.result);
+      }
+    } finally {
+      this.flushing = false;
+    }
   }
 
   /** Stops every check and aborts rounds in flight. */
   stop(): void {
+    this.flushQuiet();
     for (const entry of this.entries.values()) this.stopEntry(entry);
     this.entries.clear();
     this.unchecked.clear();
@@ -252,11 +301,81 @@ export class CheckScheduler {
     const offset = Math.floor((place * spread) / target.intervalMs);
     entry.respreadMs = place - offset;
     entry.due = clock.monotonic() + Math.max(0, offset);
+    if (this.offloadEntry(entry, Math.max(0, offset))) return;
     entry.timer = clock.setTimeout(() => this.round(entry), Math.max(0, offset));
+  }
+
+  /**
+   * After `maintenancedir` appeared or went away: offloaded checks come back to JS (their next round within one
+   * interval); JS checks that can be offloaded move at their next round.
+   */
+  maintenanceChanged(): void {
+    if (!this.maintenanceInUse()) return;
+    for (const entry of [...this.offloaded.values()]) {
+      this.unoffload(entry);
+      const delay = Math.floor(this.random() * entry.target.intervalMs);
+      entry.due = this.options.clock.monotonic() + delay;
+      entry.timer = this.options.clock.setTimeout(() => this.round(entry), delay);
+    }
+  }
+
+  private maintenanceInUse(): boolean {
+    return this.options.maintenanceInUse?.() ?? this.options.maintenance !== undefined;
+  }
+
+  /** Hands the rounds of `entry` to the offload when there is one that can run them; true when it took them. */
+  private offloadEntry(entry: Entry, firstDelayMs: number): boolean {
+    const offload = this.options.offload;
+    if (!offload || entry.jsOnly || entry.stopped || this.maintenanceInUse()) return false;
+    const { job, intervalMs } = entry.target;
+    if (job.type !== 'connect' && job.type !== 'negotiate') return false;
+    const id = offload.start(
+      { job, intervalMs, firstDelayMs, respreadMs: entry.respreadMs, reportAll: this.options.everyRound?.(entry.target) ?? false },
+      (round) => this.offloadedRound(entry, id as number, round),
+    );
+    if (id === undefined) return false;
+    entry.offloadId = id;
+    entry.respreadMs = 0;
+    this.offloaded.set(id, entry);
+    this.quietTimer ??= this.options.clock.setTimeout(() => this.quietTick(), QUIET_FLUSH_MS);
+    return true;
+  }
+
+  private quietTick(): void {
+    this.quietTimer = undefined;
+    if (this.offloaded.size === 0) return;
+    this.flushQuiet();
+    this.quietTimer = this.options.clock.setTimeout(() => this.quietTick(), QUIET_FLUSH_MS);
+  }
+
+  /** A round of an offloaded check that JS must count; a redirect moves the check to the JS path (which follows it). */
+  private offloadedRound(entry: Entry, id: number, round: OffloadedRound): void {
+    if (entry.stopped || entry.offloadId !== id) return;
+    if (round.result === 'redirect') {
+      this.unoffload(entry);
+      entry.jsOnly = true;
+      entry.due = round.scheduledAt;
+      this.round(entry);
+      return;
+    }
+    this.flushQuiet(); // earlier quiet rounds first, so onCheck sees rounds in order
+    this.finish(entry, this.kindOf(entry), round.scheduledAt, round.startedAt, round.startedWall, round.result);
+  }
+
+  private unoffload(entry: Entry): void {
+    if (entry.offloadId === undefined) return;
+    this.options.offload?.stop(entry.offloadId);
+    this.offloaded.delete(entry.offloadId);
+    entry.offloadId = undefined;
+    if (this.offloaded.size === 0 && this.quietTimer !== undefined) {
+      this.options.clock.clearTimeout(this.quietTimer);
+      this.quietTimer = undefined;
+    }
   }
 
   private stopEntry(entry: Entry): void {
     entry.stopped = true;
+    this.unoffload(entry);
     if (entry.timer !== undefined) this.options.clock.clearTimeout(entry.timer);
     if (entry.deadline !== undefined) this.options.clock.clearTimeout(entry.deadline);
     entry.timer = undefined;
@@ -341,15 +460,19 @@ export class CheckScheduler {
     entry.lastResult = result;
     entry.lastCheckAt = startedWall;
     this.count(entry, result, kind === 'maintenance', startedWall);
+    this.record(entry, kind, scheduledAt, startedAt, result);
+    if (!entry.stopped && entry.offloadId === undefined) this.scheduleNext(entry, scheduledAt, startedAt);
+  }
+
+  /** Logs a finished round and hands it to `onCheck`. */
+  private record(entry: Entry, kind: CheckKind | 'maintenance', scheduledAt: number, startedAt: number, result: CheckResult): void {
     this.log?.debug({ identity: entry.target.identity, kind, up: result.up, reason: result.reason, ms: result.durationMs }, 'check');
-    if (this.options.onCheck) {
-      try {
-        this.options.onCheck({ identity: entry.target.identity, members: entry.target.members, kind, scheduledAt, startedAt, result });
-      } catch (err) {
-        this.log?.error({ err: reasonOf(err) }, 'check listener failed');
-      }
+    if (!this.options.onCheck) return;
+    try {
+      this.options.onCheck({ identity: entry.target.identity, members: entry.target.members, kind, scheduledAt, startedAt, result });
+    } catch (err) {
+      this.log?.error({ err: reasonOf(err) }, 'check listener failed');
     }
-    if (!entry.stopped) this.scheduleNext(entry, scheduledAt, startedAt);
   }
 
   private count(entry: Entry, result: CheckResult, forced: boolean, startedWall: number): void {
@@ -402,6 +525,7 @@ export class CheckScheduler {
     const due = Math.max(base + interval + entry.respreadMs, now);
     entry.respreadMs = 0;
     entry.due = due;
+    if (this.offloadEntry(entry, due - now)) return;
     entry.timer = clock.setTimeout(() => this.round(entry), due - now);
   }
 }

@@ -1,6 +1,8 @@
 // TCP probes off the JS thread: connect (and optionally one request/answer exchange) through the native probe engine.
 import * as net from 'node:net';
-import { loadNativeAddon, type NativeAddon, type NativeTcpProbeEngine } from '../native/addon';
+import type { Clock } from '../clock';
+import { loadNativeAddon, type NativeAddon, type NativeRoundCallback, type NativeTcpProbeEngine } from '../native/addon';
+import { NativeRoundOffload, type RoundOffload } from './native-rounds';
 
 /** How one probe ended. */
 export interface TcpProbeOutcome {
@@ -34,6 +36,11 @@ export interface TcpProber {
    * rejects for network errors (they come back as `error`); an aborted `signal` ends it with `ABORT_ERR`.
    */
   probe(address: string, port: number, timeoutMs: number, signal: AbortSignal, exchange?: TcpExchange): Promise<TcpProbeOutcome>;
+  /**
+   * The engine's scheduled rounds (see {@link RoundOffload}), on `clock` (which must be the system clock: the engine
+   * keeps real time); undefined when the addon predates them. One per prober.
+   */
+  roundOffload?(clock: Clock): RoundOffload | undefined;
   /** Stops the engine; probes in flight end with `ABORT_ERR`. Idempotent. */
   close(): void;
 }
@@ -52,9 +59,24 @@ class NativeTcpProber implements TcpProber {
   private readonly engine: NativeTcpProbeEngine;
   private nextId = 1;
   private closed = false;
+  private offload: NativeRoundOffload | undefined;
+  /** Scheduled checks running on the engine: they keep the process alive as probes in flight do. */
+  private scheduled = 0;
 
   constructor(addon: NativeAddon) {
-    this.engine = new addon.TcpProbeEngine((id, error, phase, elapsedUs, data) => this.onResult(id, error, phase, elapsedUs, data));
+    const onRound: NativeRoundCallback = (...round) => this.offload?.onRound(...round);
+    this.engine = new addon.TcpProbeEngine((id, error, phase, elapsedUs, data) => this.onResult(id, error, phase, elapsedUs, data), onRound);
+  }
+
+  roundOffload(clock: Clock): RoundOffload | undefined {
+    if (typeof this.engine.schedule !== 'function') return undefined; // an addon built before scheduled rounds
+    this.offload ??= new NativeRoundOffload(this.engine, clock, this, (delta) => {
+      const before = this.scheduled;
+      this.scheduled += delta;
+      if (before === 0 && this.scheduled > 0 && this.pending.size === 0) this.engine.ref();
+      else this.idleCheck();
+    });
+    return this.offload;
   }
 
   accepts(address: string): boolean {
@@ -64,7 +86,7 @@ class NativeTcpProber implements TcpProber {
   probe(address: string, port: number, timeoutMs: number, signal: AbortSignal, exchange?: TcpExchange): Promise<TcpProbeOutcome> {
     if (this.closed || signal.aborted) return Promise.resolve(ABORTED);
     const id = this.nextId;
-    this.nextId = id >= 0xfffffff0 ? 1 : id + 1;
+    this.nextId = id >= 0x7ffffff0 ? 1 : id + 1; // ids with the top bit are the engine's scheduled rounds
     return new Promise<TcpProbeOutcome>((resolve, reject) => {
       try {
         this.engine.start(id, address, port, Math.max(1, timeoutMs), exchange?.request ?? null, exchange?.readLimit ?? 0, FRAMING[exchange?.framing ?? 'none']);
@@ -78,7 +100,7 @@ class NativeTcpProber implements TcpProber {
         this.idleCheck();
         resolve(ABORTED);
       };
-      if (this.pending.size === 0) this.engine.ref();
+      if (this.pending.size === 0 && this.scheduled === 0) this.engine.ref();
       this.pending.set(id, { resolve, signal, onAbort });
       signal.addEventListener('abort', onAbort, { once: true });
     });
@@ -87,6 +109,7 @@ class NativeTcpProber implements TcpProber {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.offload?.close();
     this.engine.close();
     const left = [...this.pending.values()];
     this.pending.clear();
@@ -109,7 +132,7 @@ class NativeTcpProber implements TcpProber {
   }
 
   private idleCheck(): void {
-    if (this.pending.size === 0 && !this.closed) this.engine.unref();
+    if (this.pending.size === 0 && this.scheduled === 0 && !this.closed) this.engine.unref();
   }
 }
 

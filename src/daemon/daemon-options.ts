@@ -21,6 +21,11 @@ export interface DaemonOptions {
   /** Kernel backend; `memory` runs everything except the kernel (and says so). Default `auto`. */
   readonly ipvs?: BackendChoice;
   readonly clock?: Clock;
+  /**
+   * Runs connect and plain-http checks' steady state on the native engine's thread (no JS per round). Default: true
+   * with the system clock (no `clock` given), since the engine keeps real time; false runs every round in JS.
+   */
+  readonly offloadChecks?: boolean;
   readonly pid?: number;
   readonly runDirectory?: string;
   readonly socketDirectory?: string;

@@ -175,6 +175,8 @@ export class Daemon {
     this.prober = openTcpProber();
     if (!this.prober) this.log.warn('native addon not built: connect and http checks use Node sockets (more CPU per check)');
     const checkers = defaultCheckers(this.prober ? { tcpProber: this.prober } : {});
+    // Connect and plain-http checks run their steady state on the engine's thread (no JS per round).
+    const offload = (o.offloadChecks ?? o.clock === undefined) ? this.prober?.roundOffload?.(this.clock) : undefined;
     this.engine = new Engine({
       ...o.engine, backend: this.backend, clock: this.clock, logger: o.logger, runCommand: o.engine?.runCommand ?? this.runCommand,
       onEvent: (e) => o.onEngineEvent?.(e),
@@ -184,6 +186,9 @@ export class Daemon {
       run: (job, kind, signal) => runCheck(job, kind, signal, checkers),
       maintenance: (address, port, hostnames) => this.maintenance?.probe(address, port, hostnames) ?? false,
       hostnames: (address) => (this.maintenance ? this.names.names(address) : []),
+      maintenanceInUse: () => this.maintenance !== undefined,
+      ...(offload ? { offload } : {}),
+      everyRound: (target) => target.members.some((m) => this.config.virtualServices.find((v) => v.id === m.virtualId)?.monitorFile !== undefined),
       onTransition: (t) => {
         this.engine.onTransition(t);
         if (this.deferred) this.deferred.push(t);
@@ -312,6 +317,7 @@ export class Daemon {
     if (dir === this.maintenanceDirPath()) return;
     this.maintenance = dir ? new MaintenanceDir({ dir, clock: this.clock, logger: this.log }) : undefined;
     await this.maintenance?.refresh();
+    this.scheduler?.maintenanceChanged();
   }
 
   /** `checktype=off` runs no check: its reals keep what the kernel says (weight > 0 up, else down), as ldirectord. */

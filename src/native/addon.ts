@@ -40,6 +40,16 @@ export interface NativeErrnoError extends Error {
  */
 export type NativeTcpProbeCallback = (id: number, error: string, phase: 'connect' | 'write' | 'read', elapsedUs: number, data: Buffer | undefined) => void;
 
+/**
+ * Receives a round of a scheduled check that JS must judge (see {@link NativeTcpProbeEngine.schedule}): the probe's
+ * outcome as for {@link NativeTcpProbeCallback}, the engine-clock microseconds at which the round was due and started,
+ * whether the engine found it certainly up, and the HTTP status it read (0 when none).
+ */
+export type NativeRoundCallback = (
+  id: number, error: string, phase: 'connect' | 'write' | 'read', elapsedUs: number, data: Buffer | undefined,
+  scheduledUs: number, startedUs: number, certainUp: boolean, status: number,
+) => void;
+
 /** An epoll thread running many non-blocking TCP probes; results come back through its callback in batches. */
 export interface NativeTcpProbeEngine {
   /**
@@ -48,6 +58,25 @@ export interface NativeTcpProbeEngine {
    * (`framing` 1 = HTTP, 2 = HTTP answer to HEAD) the answer is complete.
    */
   start(id: number, address: string, port: number, timeoutMs: number, request: Buffer | null, readLimit: number, framing: 0 | 1 | 2): void;
+  /**
+   * Runs a check every `intervalMs` on the engine thread: the probe of {@link start} (id < 2^31, never reused), the
+   * first round `firstDelayMs` from now, `respreadMs` added once to the second. A round is up when it connects (no
+   * request) or when its answer is certainly a passing HTTP answer (2xx, complete, `literal` found in the first
+   * `window` body bytes). An up round after an up round is quiet (counted in {@link roundStats}, kept for
+   * {@link takeQuiet} up to `sampleCap`); every other round, or every round with `reportAll`, goes to onRound.
+   */
+  schedule(
+    id: number, address: string, port: number, timeoutMs: number, request: Buffer | null, readLimit: number, framing: 0 | 1 | 2,
+    intervalMs: number, firstDelayMs: number, respreadMs: number, literal: Buffer | null, window: number, reportAll: boolean, sampleCap: number,
+  ): void;
+  /** Stops schedule `id`; its round in flight is dropped. */
+  unschedule(id: number): void;
+  /** Per schedule, 8 numbers: id, rounds, running, lastQuiet, lastStatus, lastDurationUs, lastStartedUs, dropped. */
+  roundStats(): Float64Array;
+  /** Quiet rounds kept since the last call, 5 numbers each: id, scheduledUs, startedUs, durationUs, status. */
+  takeQuiet(): Float64Array;
+  /** The engine's clock: CLOCK_MONOTONIC microseconds. */
+  now(): number;
   /** Drops probe `id` (socket closed, no result unless it already finished). */
   cancel(id: number): void;
   /** Keeps the event loop alive (while probes are in flight). */
@@ -60,8 +89,8 @@ export interface NativeTcpProbeEngine {
 
 /** The functions of the native addon. */
 export interface NativeAddon {
-  /** Creates a TCP probe engine (its own thread) delivering results to `onResult`. */
-  TcpProbeEngine: new (onResult: NativeTcpProbeCallback) => NativeTcpProbeEngine;
+  /** Creates a TCP probe engine (its own thread) delivering results to `onResult` and scheduled rounds to `onRound`. */
+  TcpProbeEngine: new (onResult: NativeTcpProbeCallback, onRound?: NativeRoundCallback) => NativeTcpProbeEngine;
   /** Opens and binds an AF_NETLINK socket (ext ACK, capped ACK, large receive buffer). Throws on failure. */
   netlinkOpen(protocol: number): NativeNetlinkOpen;
   /**

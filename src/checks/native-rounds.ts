@@ -1,0 +1,205 @@
+// Checks whose steady state runs without JavaScript: the native probe engine keeps their schedule, runs their rounds
+// and judges them; JS hears only of the rounds that can change what it knows (see RoundOffload).
+import type { Clock } from '../clock';
+import type { NativeTcpProbeEngine } from '../native/addon';
+import { connectVerdict } from './connect';
+import { FAST_READ_LIMIT, fastHttpRequest, fastHttpVerdict, fastPathFits } from './http';
+import { checkDeadlineMs } from './jobs';
+import { MAX_READ_BYTES } from './sockets';
+import type { CheckJob, CheckResult } from './types';
+
+/** A check to hand to the engine: the job and where its rounds fall. */
+export interface OffloadSpec {
+  readonly job: CheckJob;
+  readonly intervalMs: number;
+  /** From now to the first round. */
+  readonly firstDelayMs: number;
+  /** Added once, to the second round (the scheduler's re-spread after a short first spread). */
+  readonly respreadMs: number;
+  /** Every round goes to JS (someone records each one, e.g. a `monitorfile`); none is quiet. */
+  readonly reportAll: boolean;
+}
+
+/** A round JS must take into account, judged with the same code as the JS path. */
+export interface OffloadedRound {
+  /** `redirect`: the answer was a redirect, which only the JS path follows: the check must move there. */
+  readonly result: CheckResult | 'redirect';
+  /** Monotonic milliseconds (the clock's) at which the round was due and started; epoch ms at which it started. */
+  readonly scheduledAt: number;
+  readonly startedAt: number;
+  readonly startedWall: number;
+}
+
+/** A quiet round: certainly up after an up round, so it changed nothing; kept for metrics until taken. */
+export interface QuietRound {
+  readonly id: number;
+  readonly scheduledAt: number;
+  readonly startedAt: number;
+  readonly result: CheckResult;
+}
+
+/** What the engine says of one offloaded check. */
+export interface OffloadStatus {
+  /** Rounds finished, quiet or not. */
+  readonly rounds: number;
+  readonly running: boolean;
+  /** The last finished round when it was quiet (JS has not seen it), with its start (epoch ms). */
+  readonly quietLast?: { readonly result: CheckResult; readonly startedWall: number };
+  /** Quiet rounds not kept because nobody took them in time (their metrics are lost, their verdicts were up). */
+  readonly dropped: number;
+}
+
+/**
+ * Runs checks' rounds off the JS thread. A round is delivered (to `deliver`) unless it is certainly up and the round
+ * before was too: after an up round, ldirectord's counting leaves nothing to change (health up, no failures), so only
+ * the counters move, and those are read with {@link statuses} and {@link takeQuiet}. Failures, first rounds,
+ * recoveries and anything the engine cannot judge for certain (receive patterns, unusual framings) come to JS, which
+ * judges them with the same code as when JS runs the check.
+ */
+export interface RoundOffload {
+  /** Takes over the rounds of `spec.job` when the engine can run it (else undefined); returns the check's id. */
+  start(spec: OffloadSpec, deliver: (round: OffloadedRound) => void): number | undefined;
+  /** Stops a check; a round in flight is dropped. */
+  stop(id: number): void;
+  /** Every running check's status, by id. */
+  statuses(): ReadonlyMap<number, OffloadStatus>;
+  /** The quiet rounds kept since the last call, oldest first per check. */
+  takeQuiet(): QuietRound[];
+  close(): void;
+}
+
+/** Longest time quiet rounds wait for {@link RoundOffload.takeQuiet} before they are dropped (the scheduler takes them every few seconds). */
+export const QUIET_KEEP_MS = 30_000;
+
+/** `receive` as bytes the engine can look for, when the pattern is a plain ASCII string; '' for none; undefined when it is a real pattern. */
+export function receiveLiteral(receive: string): Buffer | undefined {
+  if (receive === '') return Buffer.alloc(0);
+  return /^[\x20-\x7e]+$/.test(receive) && !/[\\^$.*+?()[\]{}|]/.test(receive) ? Buffer.from(receive, 'latin1') : undefined;
+}
+
+interface Running {
+  readonly job: CheckJob;
+  readonly http: boolean;
+  readonly deliver: (round: OffloadedRound) => void;
+}
+
+const FRAMING = { GET: 1, HEAD: 2 } as const;
+
+/** Milliseconds, to 0.1 ms, of engine microseconds (as the one-shot prober reports them). */
+const ms = (us: number): number => Math.round(us / 100) / 10;
+
+/** {@link RoundOffload} over the native TCP probe engine. */
+export class NativeRoundOffload implements RoundOffload {
+  private readonly running = new Map<number, Running>();
+  private nextId = 1;
+  /** clock.monotonic() − engine µs / 1000: places the engine's times on the clock's. */
+  private readonly offsetMs: number;
+  private closed = false;
+
+  /**
+   * `hold(+1/-1)` tells the owner a check started or stopped (running checks keep the process alive). `prober`
+   * says which addresses the engine can reach.
+   */
+  constructor(
+    private readonly engine: NativeTcpProbeEngine, private readonly clock: Clock,
+    private readonly prober: { accepts(address: string): boolean }, private readonly hold: (delta: number) => void,
+  ) {
+    this.offsetMs = clock.monotonic() - engine.now() / 1000;
+  }
+
+  start(spec: OffloadSpec, deliver: (round: OffloadedRound) => void): number | undefined {
+    const { job } = spec;
+    if (this.closed || !this.prober.accepts(job.address)) return undefined;
+    const connect = job.type === 'connect' && job.protocol !== 'udp';
+    const http = job.type === 'negotiate' && fastPathFits(job, this.prober) && (job.httpMethod === 'GET' || job.httpMethod === 'HEAD');
+    if (!connect && !http) return undefined;
+    const id = this.nextId++;
+    const literal = http ? receiveLiteral(job.receive) : undefined;
+    const cap = Math.ceil(QUIET_KEEP_MS / Math.max(1, spec.intervalMs)) + 8;
+    this.engine.schedule(
+      id, job.address, job.port, Math.max(1, checkDeadlineMs(job, connect ? 'connect' : 'negotiate')),
+      http ? fastHttpRequest(job) : null, http ? FAST_READ_LIMIT : 0, http ? FRAMING[job.httpMethod as 'GET' | 'HEAD'] : 0,
+      spec.intervalMs, spec.firstDelayMs, spec.respreadMs, literal ?? null, MAX_READ_BYTES,
+      spec.reportAll || (http && literal === undefined), cap,
+    );
+    this.running.set(id, { job, http, deliver });
+    this.hold(1);
+    return id;
+  }
+
+  stop(id: number): void {
+    if (!this.running.delete(id)) return;
+    this.engine.unschedule(id);
+    this.hold(-1);
+  }
+
+  statuses(): ReadonlyMap<number, OffloadStatus> {
+    const out = new Map<number, OffloadStatus>();
+    if (this.closed) return out;
+    const a = this.engine.roundStats();
+    for (let i = 0; i + 8 <= a.length; i += 8) {
+      const id = a[i] as number;
+      const run = this.running.get(id);
+      if (!run) continue;
+      const status: OffloadStatus = { rounds: a[i + 1] as number, running: a[i + 2] === 1, dropped: a[i + 7] as number };
+      out.set(id, a[i + 3] === 1
+        ? { ...status, quietLast: { result: this.upResult(run, a[i + 4] as number, a[i + 5] as number), startedWall: this.wallOf(a[i + 6] as number) } }
+        : status);
+    }
+    return out;
+  }
+
+  takeQuiet(): QuietRound[] {
+    if (this.closed) return [];
+    const a = this.engine.takeQuiet();
+    const out: QuietRound[] = [];
+    for (let i = 0; i + 5 <= a.length; i += 5) {
+      const id = a[i] as number;
+      const run = this.running.get(id);
+      if (!run) continue;
+      out.push({
+        id, scheduledAt: this.monotonicOf(a[i + 1] as number), startedAt: this.monotonicOf(a[i + 2] as number),
+        result: this.upResult(run, a[i + 4] as number, a[i + 3] as number),
+      });
+    }
+    return out;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    for (const id of [...this.running.keys()]) this.stop(id);
+    this.closed = true;
+  }
+
+  /** The engine's callback for a round JS must judge. */
+  onRound(
+    id: number, error: string, phase: 'connect' | 'write' | 'read', elapsedUs: number, data: Buffer | undefined,
+    scheduledUs: number, startedUs: number, certainUp: boolean, status: number,
+  ): void {
+    const run = this.running.get(id);
+    if (!run) return; // stopped meanwhile
+    const outcome = { phase, elapsedMs: ms(elapsedUs), ...(error !== '' ? { error } : {}), ...(data ? { data } : {}) };
+    let result: CheckResult | 'redirect';
+    if (certainUp) result = this.upResult(run, status, elapsedUs);
+    else if (!run.http) result = connectVerdict(outcome);
+    else {
+      const verdict = fastHttpVerdict(run.job, outcome);
+      result = verdict === 'redirect' ? verdict : { ...verdict, durationMs: outcome.elapsedMs };
+    }
+    run.deliver({ result, scheduledAt: this.monotonicOf(scheduledUs), startedAt: this.monotonicOf(startedUs), startedWall: this.wallOf(startedUs) });
+  }
+
+  /** The result the JS path gives a passing round: `connected`, or the status (and the match) of the answer. */
+  private upResult(run: Running, status: number, elapsedUs: number): CheckResult {
+    if (!run.http) return { up: true, reason: 'connected', durationMs: ms(elapsedUs) };
+    return { up: true, reason: run.job.receive === '' ? `status ${status}` : `status ${status}, body matched`, durationMs: ms(elapsedUs) };
+  }
+
+  private monotonicOf(engineUs: number): number {
+    return engineUs / 1000 + this.offsetMs;
+  }
+
+  private wallOf(engineUs: number): number {
+    return Math.round(this.clock.now() - (this.clock.monotonic() - this.monotonicOf(engineUs)));
+  }
+}
