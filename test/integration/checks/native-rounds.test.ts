@@ -1,0 +1,314 @@
+// Checks whose steady state runs on the native engine's thread (src/checks/native-rounds.ts), against a scripted
+// loopback server: the engine's own verdicts never disagree with the JS ones, the scheduler decides exactly as when JS
+// runs every round, healthy rounds stay off the JS thread yet reach the metrics, and redirects, maintenance,
+// monitor files and stops behave.
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { runCheck } from '../../../src/checks/dispatch';
+import { fastHttpVerdict } from '../../../src/checks/http';
+import type { CheckTarget } from '../../../src/checks/jobs';
+import type { OffloadedRound, RoundOffload } from '../../../src/checks/native-rounds';
+import { defaultCheckers } from '../../../src/checks/registry';
+import { CheckScheduler, type CheckRecord, type HealthTransition, type SchedulerOptions } from '../../../src/checks/scheduler';
+import { openTcpProber, type TcpProber } from '../../../src/checks/tcp-prober';
+import type { CheckJob } from '../../../src/checks/types';
+import { systemClock } from '../../../src/clock';
+import { loadNativeAddon, type NativeAddon } from '../../../src/native/addon';
+import { closeServer, listen, makeJob } from '../../helpers/check-job';
+import { IN_CI } from '../../helpers/system';
+import { eventually, sleep } from '../../helpers/wait';
+
+/** What the scripted server answers on a path: bytes then close, or `hold` (say nothing, keep the connection). */
+type Answer = string | 'hold';
+
+const answers = new Map<string, Answer>();
+const hits = new Map<string, number>();
+let server: net.Server;
+let port = 0;
+let prober: TcpProber | undefined;
+let addon: NativeAddon | undefined;
+
+/** Answers each request by its path from {@link answers} (404 when unknown). */
+function scriptedServer(): net.Server {
+  return net.createServer((socket) => {
+    socket.on('error', () => undefined);
+    let text = '';
+    socket.on('data', (chunk) => {
+      text += chunk.toString('latin1');
+      if (!text.includes('\r\n\r\n')) return;
+      const path = text.split(' ')[1] ?? '';
+      hits.set(path, (hits.get(path) ?? 0) + 1);
+      const answer = answers.get(path) ?? 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n';
+      if (answer !== 'hold') socket.end(answer, 'latin1');
+    });
+  });
+}
+
+before(async () => {
+  server = scriptedServer();
+  port = await listen(server, '127.0.0.1');
+  prober = openTcpProber();
+  try {
+    addon = loadNativeAddon();
+  } catch {
+    addon = undefined;
+  }
+});
+after(async () => {
+  prober?.close();
+  await closeServer(server);
+});
+
+/** The prober and its offload, or skips (fails in CI: the addon is built there). */
+function need(t: { skip(msg: string): void }): { prober: TcpProber; offload: RoundOffload } | undefined {
+  const offload = prober?.roundOffload?.(systemClock());
+  if (!prober || !offload) {
+    assert.ok(!IN_CI, 'native addon not built');
+    t.skip('native addon not built');
+    return undefined;
+  }
+  return { prober, offload };
+}
+
+const http = (path: string, extra: Partial<CheckJob> = {}): CheckJob =>
+  makeJob({ type: 'negotiate', service: 'http', port, realPort: port, request: path, negotiateTimeoutMs: 300, checkTimeoutMs: 300, ...extra });
+
+const ok = (body = 'all ok'): string => `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+
+describe('the engine judges HTTP answers', () => {
+  /** [name, answer, receive, method, certain]: `certain` = the engine must call it up without JS. */
+  const cases: Array<[string, string, string, 'GET' | 'HEAD', boolean]> = [
+    ['200 with a length', ok(), '', 'GET', true],
+    ['200 with the literal', ok('service ok'), 'ok', 'GET', true],
+    ['200 without the literal', ok('service up'), 'ok', 'GET', false],
+    ['literal of another case', ok('service ok'), 'OK', 'GET', false],
+    ['receive a real pattern', ok('service ok'), 'o+k', 'GET', false],
+    ['204', 'HTTP/1.1 204 No Content\r\n\r\n', '', 'GET', true],
+    ['204 with a literal', 'HTTP/1.1 204 No Content\r\n\r\n', 'ok', 'GET', false],
+    ['chunked, no receive', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n', '', 'GET', true],
+    ['chunked with a literal', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n', 'ok', 'GET', false],
+    ['other transfer coding', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nxx', '', 'GET', false],
+    ['503', 'HTTP/1.1 503 Busy\r\nContent-Length: 2\r\n\r\nok', '', 'GET', false],
+    ['302', 'HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 0\r\n\r\n', '', 'GET', false],
+    ['100 then 200', 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', 'ok', 'GET', true],
+    ['closed-delimited body', 'HTTP/1.0 200 OK\r\n\r\nit is ok', 'ok', 'GET', true],
+    ['short body', 'HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nok', '', 'GET', false],
+    ['two lengths', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok', '', 'GET', false],
+    ['bad length', 'HTTP/1.1 200 OK\r\nContent-Length: 2x\r\n\r\nok', '', 'GET', false],
+    ['bare LF', 'HTTP/1.1 200 OK\nContent-Length: 2\n\nok', 'ok', 'GET', true],
+    ['spaced header name', 'HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\nok', 'ok', 'GET', true],
+    ['status line without reason', 'HTTP/1.1 200\r\nContent-Length: 2\r\n\r\nok', '', 'GET', true],
+    ['malformed status line', 'HTTP/1.1 200OK\r\nContent-Length: 2\r\n\r\nok', '', 'GET', false],
+    ['not HTTP', 'SSH-2.0-OpenSSH_9.2\r\n\r\n', '', 'GET', false],
+    ['literal past the length', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nnook', 'ok', 'GET', false],
+    ['HEAD', 'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n', '', 'HEAD', true],
+  ];
+
+  test('an answer the engine calls up is up in JS with the same reason; the plain ones need no JS', async (t) => {
+    if (!need(t) || !addon) return;
+    const rounds = new Map<number, { certainUp: boolean; status: number; error: string; data?: Buffer }>();
+    const engine = new addon.TcpProbeEngine(() => undefined, (id, error, _phase, _us, data, _s, _st, certainUp, status) => {
+      rounds.set(id, { certainUp, status, error, ...(data ? { data } : {}) });
+    });
+    engine.ref();
+    try {
+      cases.forEach(([, answer], i) => answers.set(`/judge${i}`, answer));
+      const { fastHttpRequest, FAST_READ_LIMIT } = await import('../../../src/checks/http');
+      const { receiveLiteral } = await import('../../../src/checks/native-rounds');
+      cases.forEach(([, , receive, method], i) => {
+        const job = http(`/judge${i}`, { receive, httpMethod: method });
+        const literal = receiveLiteral(receive);
+        engine.schedule(i + 1, '127.0.0.1', port, 1000, fastHttpRequest(job), FAST_READ_LIMIT, method === 'HEAD' ? 2 : 1,
+          60_000, 0, 0, literal ?? Buffer.from('\u0000never\u0000'), 1024 * 1024, false, 10);
+      });
+      await eventually('every first round', () => (rounds.size === cases.length ? true : undefined), 5_000, 20,
+        () => `${rounds.size}/${cases.length} rounds`);
+      cases.forEach(([name, answer, receive, method, certain], i) => {
+        const round = rounds.get(i + 1);
+        assert.ok(round, name);
+        const job = http(`/judge${i}`, { receive, httpMethod: method });
+        const js = fastHttpVerdict(job, { phase: 'read', elapsedMs: 1, data: Buffer.from(answer, 'latin1') });
+        assert.equal(round.certainUp, certain, `${name}: engine certain=${round.certainUp}, JS says ${JSON.stringify(js)}`);
+        if (round.certainUp) {
+          assert.ok(js !== 'redirect' && js.up, `${name}: the engine called up what JS calls ${JSON.stringify(js)}`);
+          assert.match(js.reason, new RegExp(`^status ${round.status}`), name);
+        } else {
+          assert.ok(round.data && round.data.length > 0, `${name}: a round JS must judge comes with its answer`);
+        }
+      });
+    } finally {
+      engine.close();
+    }
+  });
+});
+
+/** A scheduler with offloaded rounds (or, with `offload: undefined`, every round in JS through the same prober). */
+function scheduler(p: TcpProber, offload: RoundOffload | undefined, extra: Partial<SchedulerOptions> = {}): {
+  s: CheckScheduler; transitions: HealthTransition[]; records: CheckRecord[];
+} {
+  const transitions: HealthTransition[] = [];
+  const records: CheckRecord[] = [];
+  const checkers = defaultCheckers({ tcpProber: p });
+  const s = new CheckScheduler({
+    clock: systemClock(), run: (job, kind, signal) => runCheck(job, kind, signal, checkers),
+    onTransition: (t) => transitions.push(t), onCheck: (r) => records.push(r),
+    ...(offload ? { offload } : {}), ...extra,
+  });
+  return { s, transitions, records };
+}
+
+const target = (identity: string, job: CheckJob, failureCount = 1, intervalMs = 40): CheckTarget => ({
+  identity, job, connectsBetweenNegotiates: 0, failureCount, intervalMs, members: [{ virtualId: 'v', realKey: identity }],
+});
+
+/** An offload that counts the rounds it hands to JS. */
+function counting(offload: RoundOffload): { offload: RoundOffload; delivered: () => number } {
+  let delivered = 0;
+  return {
+    offload: {
+      start: (spec, deliver) => offload.start(spec, (r: OffloadedRound) => {
+        delivered++;
+        deliver(r);
+      }),
+      stop: (id) => offload.stop(id),
+      statuses: () => offload.statuses(),
+      takeQuiet: () => offload.takeQuiet(),
+      close: () => offload.close(),
+    },
+    delivered: () => delivered,
+  };
+}
+
+describe('offloaded checks in the scheduler', () => {
+  test('decide exactly as checks run in JS: soft failures, status, timeout, recovery', async (t) => {
+    const n = need(t);
+    if (!n) return;
+    const native = scheduler(n.prober, n.offload);
+    const js = scheduler(n.prober, undefined);
+    const phases: Array<[Answer, number]> = [[ok(), 500], ['HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n', 500], [ok(), 500], ['hold', 900], [ok(), 500]];
+    answers.set('/same', ok());
+    native.s.sync([target('n', http('/same'), 2)]);
+    js.s.sync([target('j', http('/same'), 2)]);
+    try {
+      for (const [answer, ms] of phases) {
+        answers.set('/same', answer);
+        await sleep(ms);
+      }
+    } finally {
+      native.s.stop();
+      js.s.stop();
+    }
+    const shape = (ts: HealthTransition[]): string => ts.map((x) => `${x.from}>${x.to} (${x.reason})`).join(', ');
+    assert.equal(shape(native.transitions), 'unknown>up (status 200), up>down (status 503), down>up (status 200), up>down (timeout), down>up (status 200)');
+    assert.equal(shape(native.transitions), shape(js.transitions));
+    const failuresAtDown = (ts: HealthTransition[]): number[] => ts.filter((x) => x.to === 'down').map((x) => x.consecutiveFailures);
+    assert.deepEqual(failuresAtDown(native.transitions), [2, 2], 'failurecount=2: down at the second failure');
+    assert.deepEqual(failuresAtDown(native.transitions), failuresAtDown(js.transitions));
+  });
+
+  test('healthy rounds stay off the JS thread, and every round still reaches onCheck and the snapshot', async (t) => {
+    const n = need(t);
+    if (!n) return;
+    const c = counting(n.offload);
+    const { s, records } = scheduler(n.prober, c.offload);
+    const targets = Array.from({ length: 20 }, (_, i) => {
+      answers.set(`/quiet${i}`, ok());
+      return target(`q${i}`, http(`/quiet${i}`), 1, 20);
+    });
+    s.sync(targets);
+    await sleep(1_000);
+    const rounds = s.snapshot().reduce((sum, x) => sum + x.checks, 0);
+    s.stop();
+    assert.ok(rounds >= 20 * 25, `${rounds} rounds in 1 s at 20 ms for 20 checks`);
+    assert.equal(c.delivered(), 20, `only the first round of each check came to JS (${c.delivered()} of ${rounds})`);
+    assert.ok(records.length >= rounds, `onCheck saw ${records.length} rounds, the snapshot ${rounds}`);
+    assert.ok(records.every((r) => r.result.up && r.result.reason === 'status 200'), 'quiet rounds are recorded as the JS path would');
+    const late = records.map((r) => r.startedAt - r.scheduledAt).sort((a, b) => a - b);
+    assert.ok((late[Math.floor(late.length * 0.99)] as number) < 50, `p99 lateness ${late[Math.floor(late.length * 0.99)]} ms`);
+  });
+
+  test('a connect check: refused is down at once, and a server coming back is up', async (t) => {
+    const n = need(t);
+    if (!n) return;
+    const spare = net.createServer((sock) => sock.end());
+    const sparePort = await listen(spare, '127.0.0.1');
+    await closeServer(spare);
+    const { s, transitions } = scheduler(n.prober, n.offload);
+    s.sync([target('c', makeJob({ type: 'connect', port: sparePort, realPort: sparePort, checkTimeoutMs: 300 }), 1, 30)]);
+    try {
+      await eventually('down', () => transitions.find((x) => x.to === 'down'), 2_000, 10);
+      const back = net.createServer((sock) => sock.end());
+      await new Promise<void>((resolve) => back.listen(sparePort, '127.0.0.1', resolve));
+      try {
+        await eventually('up', () => transitions.find((x) => x.to === 'up'), 2_000, 10);
+      } finally {
+        await closeServer(back);
+      }
+    } finally {
+      s.stop();
+    }
+    assert.equal(transitions.map((x) => `${x.to} (${x.reason})`).join(', '), 'down (refused), up (connected)');
+  });
+
+  test('a redirect moves the check to the JS path, which follows it', async (t) => {
+    const n = need(t);
+    if (!n) return;
+    answers.set('/moved', `HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:${port}/target\r\nContent-Length: 0\r\n\r\n`);
+    answers.set('/target', ok());
+    const { s, transitions } = scheduler(n.prober, n.offload);
+    s.sync([target('r', http('/moved'), 1, 50)]);
+    try {
+      await eventually('up through the redirect', () => transitions.find((x) => x.to === 'up'), 3_000, 10);
+      assert.equal(n.offload.statuses().size, 0, 'no check left on the engine');
+      const before = hits.get('/target') ?? 0;
+      await eventually('later rounds follow it too', () => ((hits.get('/target') ?? 0) >= before + 3 ? true : undefined), 3_000, 20);
+    } finally {
+      s.stop();
+    }
+    assert.equal(transitions[0]?.reason, 'status 200');
+  });
+
+  test('a maintenance directory brings the checks back to JS, which honours it', async (t) => {
+    const n = need(t);
+    if (!n) return;
+    let inUse = false;
+    answers.set('/maint', ok());
+    const { s, transitions } = scheduler(n.prober, n.offload, {
+      maintenance: () => inUse, maintenanceInUse: () => inUse,
+    });
+    s.sync([target('m', http('/maint'), 1, 30)]);
+    try {
+      await eventually('up', () => transitions.find((x) => x.to === 'up'), 2_000, 10);
+      assert.equal(n.offload.statuses().size, 1);
+      inUse = true;
+      s.maintenanceChanged();
+      assert.equal(n.offload.statuses().size, 0);
+      await eventually('down for maintenance', () => transitions.find((x) => x.to === 'down'), 2_000, 10);
+      inUse = false;
+      s.maintenanceChanged();
+      await eventually('up again', () => (transitions.length === 3 ? true : undefined), 2_000, 10);
+      await eventually('back on the engine', () => (n.offload.statuses().size === 1 ? true : undefined), 2_000, 10);
+    } finally {
+      s.stop();
+    }
+    assert.equal(transitions.map((x) => `${x.to} (${x.reason})`).join(', '), 'up (status 200), down (maintenance), up (status 200)');
+  });
+
+  test('every round reaches JS at once when it must (a monitor file), and none after stop', async (t) => {
+    const n = need(t);
+    if (!n) return;
+    const c = counting(n.offload);
+    answers.set('/every', ok());
+    const { s } = scheduler(n.prober, c.offload, { everyRound: () => true });
+    s.sync([target('e', http('/every'), 1, 20)]);
+    await sleep(400);
+    const rounds = s.snapshot()[0]?.checks ?? 0;
+    s.stop();
+    assert.ok(rounds >= 10, `${rounds} rounds`);
+    assert.ok(c.delivered() >= rounds, `${c.delivered()} of ${rounds} rounds came to JS`);
+    const stopped = hits.get('/every') ?? 0;
+    await sleep(200);
+    assert.equal(hits.get('/every'), stopped, 'no round after stop');
+  });
+});
