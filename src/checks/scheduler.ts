@@ -49,6 +49,18 @@ export interface CheckRecord {
   readonly result: CheckResult;
 }
 
+/**
+ * The quiet rounds of one offloaded check since the last flush: all up, with the result the JS path gives them
+ * (`reason`); each round's duration in milliseconds, oldest first.
+ */
+export interface QuietRounds {
+  readonly identity: string;
+  readonly members: readonly CheckMember[];
+  readonly kind: CheckKind;
+  readonly reason: string;
+  readonly durationsMs: readonly number[];
+}
+
 /** State of one check identity, as {@link CheckScheduler.snapshot} reports it. */
 export interface IdentityStatus {
   readonly identity: string;
@@ -79,8 +91,13 @@ export interface SchedulerOptions {
   readonly hostnames?: (address: string) => readonly string[];
   /** Receives every change of health, once per (virtual, real) pair. Must not throw (errors are logged). */
   readonly onTransition?: (transition: HealthTransition) => void;
-  /** Receives every finished round. */
+  /** Receives every finished round (offloaded checks' quiet rounds too, unless `onQuietRounds` takes them). */
   readonly onCheck?: (record: CheckRecord) => void;
+  /**
+   * Receives offloaded checks' quiet rounds in batches, one per check (instead of one `onCheck` each): for listeners
+   * that only count them, such as metrics. Must not throw (errors are logged).
+   */
+  readonly onQuietRounds?: (rounds: QuietRounds) => void;
   readonly logger?: Logger;
   /**
    * Runs the rounds of the checks it can (connect, plain http) off the JS thread, with the same verdicts and counting;
@@ -145,6 +162,8 @@ interface Entry {
   offloadId?: number;
   /** The check answered a redirect: only the JS path follows those, so it stays there. */
   jsOnly?: boolean;
+  /** While offloaded: every round comes to JS ({@link SchedulerOptions.everyRound} when it was offloaded). */
+  everyRound?: boolean;
 }
 
 const pairKey = (m: CheckMember): string => memberKey(m.virtualId, m.realKey);
@@ -204,6 +223,7 @@ export class CheckScheduler {
       }
       const before = new Set(entry.target.members.map(pairKey));
       entry.target = target;
+      this.reoffloadIfNeeded(entry);
       if (entry.health === 'unknown') continue;
       const joined = target.members.filter((m) => !before.has(pairKey(m)));
       const at = this.options.clock.now();
@@ -246,11 +266,33 @@ export class CheckScheduler {
     const offload = this.options.offload;
     if (!offload || this.offloaded.size === 0 || this.flushing) return;
     this.flushing = true; // onCheck listeners may read the snapshot, which flushes
-    try {
-      for (const q of offload.takeQuiet()) {
-        const entry = this.offloaded.get(q.id);
-        if (entry) this.record(entry, this.kindOf(entry), q.scheduledAt, q.startedAt, q.result);
+    const batched = this.options.onQuietRounds;
+    let batch: { entry: Entry; reason: string; durationsMs: number[] } | undefined;
+    const emit = (): void => {
+      if (!batch || !batched) return;
+      const { entry, reason, durationsMs } = batch;
+      batch = undefined;
+      try {
+        batched({ identity: entry.target.identity, members: entry.target.members, kind: this.kindOf(entry), reason, durationsMs });
+      } catch (err) {
+        this.log?.error({ err: reasonOf(err) }, 'quiet rounds listener failed');
       }
+    };
+    try {
+      offload.takeQuiet((q) => {
+        const entry = this.offloaded.get(q.id);
+        if (!entry) return;
+        if (!batched) {
+          this.record(entry, this.kindOf(entry), q.scheduledAt, q.startedAt, q.result);
+          return;
+        }
+        if (batch?.entry !== entry) {
+          emit();
+          batch = { entry, reason: q.result.reason, durationsMs: [] };
+        }
+        batch.durationsMs.push(q.result.durationMs);
+      });
+      emit();
     } finally {
       this.flushing = false;
     }
@@ -319,6 +361,17 @@ export class CheckScheduler {
     }
   }
 
+  /** A kept offloaded check whose need for every round changed (a `monitorfile` came or went) starts over there. */
+  private reoffloadIfNeeded(entry: Entry): void {
+    if (entry.offloadId === undefined || (this.options.everyRound?.(entry.target) ?? false) === entry.everyRound) return;
+    this.unoffload(entry);
+    const delay = Math.floor(this.random() * entry.target.intervalMs);
+    if (!this.offloadEntry(entry, delay)) {
+      entry.due = this.options.clock.monotonic() + delay;
+      entry.timer = this.options.clock.setTimeout(() => this.round(entry), delay);
+    }
+  }
+
   private maintenanceInUse(): boolean {
     return this.options.maintenanceInUse?.() ?? this.options.maintenance !== undefined;
   }
@@ -329,12 +382,14 @@ export class CheckScheduler {
     if (!offload || entry.jsOnly || entry.stopped || this.maintenanceInUse()) return false;
     const { job, intervalMs } = entry.target;
     if (job.type !== 'connect' && job.type !== 'negotiate') return false;
+    const everyRound = this.options.everyRound?.(entry.target) ?? false;
     const id = offload.start(
-      { job, intervalMs, firstDelayMs, respreadMs: entry.respreadMs, reportAll: this.options.everyRound?.(entry.target) ?? false },
+      { job, intervalMs, firstDelayMs, respreadMs: entry.respreadMs, reportAll: everyRound },
       (round) => this.offloadedRound(entry, id as number, round),
     );
     if (id === undefined) return false;
     entry.offloadId = id;
+    entry.everyRound = everyRound;
     entry.respreadMs = 0;
     this.offloaded.set(id, entry);
     this.quietTimer ??= this.options.clock.setTimeout(() => this.quietTick(), QUIET_FLUSH_MS);

@@ -1,5 +1,4 @@
 // ldirectord-compatible invocation: `ldir [-d] [CONFIG] start|stop|restart|try-restart|reload|force-reload|status`.
-import * as path from 'node:path';
 import type { LoadOptions } from '../config/load';
 import type { LocateOptions } from '../config/locate';
 import { HANDOVER_ENV } from '../daemon/handover';
@@ -14,6 +13,7 @@ import { ExitCode } from './exit-codes';
 import type { CliIo } from './io';
 import { loadForCli } from './load-for-cli';
 import { requestRestart } from './restart-command';
+import { selfCommand } from '../system/self-command';
 
 /** The actions ldirectord accepts. */
 export const LDIRECTORD_ACTIONS = ['start', 'stop', 'restart', 'try-restart', 'reload', 'force-reload', 'status'] as const;
@@ -87,7 +87,7 @@ export async function runLdirectordAction(options: ActionOptions, io: CliIo): Pr
   const stopWaitMs = options.timeoutMs ?? 30_000;
   const requestTimeout = options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {};
   const ipvs = options.ipvs ?? 'auto';
-  const self = options.selfCommand ?? [process.execPath, path.resolve(__dirname, '..', 'main.js')];
+  const self = options.selfCommand ?? selfCommand();
   const presence = (): Promise<Presence> => findDaemon({ pidFile, socketPath });
 
   const stop = async (found: Presence): Promise<number> => {

@@ -1,5 +1,5 @@
 // What a daemon is made of and told: its configuration, dependencies, and the hooks of the observers around it.
-import type { CheckRecord, HealthTransition } from '../checks/scheduler';
+import type { CheckRecord, HealthTransition, QuietRounds } from '../checks/scheduler';
 import type { Clock } from '../clock';
 import type { LoadOptions } from '../config/load';
 import type { EngineEvent, EngineOptions } from '../engine/engine-types';
@@ -42,6 +42,8 @@ export interface DaemonOptions {
   readonly onTransition?: (transition: HealthTransition) => void;
   /** Receives every finished check (metrics). */
   readonly onCheck?: (record: CheckRecord) => void;
+  /** Receives offloaded checks' quiet rounds in batches (instead of `onCheck` for each); see the scheduler. */
+  readonly onQuietRounds?: (rounds: QuietRounds) => void;
   /** Receives daemon state changes (alerts' `emailalertstatus`). */
   readonly onState?: (state: DaemonState) => void;
   /** Receives the outcome of every reload (`at` in epoch milliseconds). */

@@ -1,6 +1,5 @@
 // The composition root: builds config, checks, engine, kernel backend and control socket, and runs their lifecycle.
 import { reverse } from 'node:dns/promises';
-import * as path from 'node:path';
 import { runCheck } from '../checks/dispatch';
 import { jobsFromConfig, memberKey, type CheckTarget } from '../checks/jobs';
 import { MaintenanceDir, ReverseNames } from '../checks/maintenance';
@@ -33,6 +32,7 @@ import {
 import type { DaemonOptions } from './daemon-options';
 import { buildStatusReport, stateSyncStatus } from './status-report';
 import { awaitTurn, healthOfTarget, kernelWeightsOf } from './takeover';
+import { selfCommand } from '../system/self-command';
 
 /** How long a successor waits for its predecessor's lock (the predecessor exits right after the hand-over). */
 const SUCCESSOR_LOCK_WAIT_MS = 120_000;
@@ -76,6 +76,8 @@ export class Daemon {
   private backend!: IpvsBackend;
   private engine!: Engine;
   private scheduler!: CheckScheduler;
+  /** Virtual services with a `monitorfile`: their checks report every round at once (it logs each one). */
+  private monitored = new Set<string>();
   private pidFile: PidFile | undefined;
   private prober: TcpProber | undefined;
   private control: ControlServer | undefined;
@@ -151,7 +153,7 @@ export class Daemon {
   }
 
   private selfCommand(): readonly string[] {
-    return this.options.selfCommand ?? [process.execPath, path.resolve(__dirname, '..', 'main.js')];
+    return this.options.selfCommand ?? selfCommand();
   }
 
   private async boot(): Promise<void> {
@@ -160,6 +162,7 @@ export class Daemon {
     const { config, diagnostics } = await loadOrThrow(o.configPath, o);
     for (const d of diagnostics) this.log.warn(formatDiagnostic(d));
     this.config = config;
+    this.monitored = monitoredVirtuals(config);
     if (!o.predecessor) await this.claimPidFile();
     try {
       const selection = await selectBackend(o.ipvs ?? 'auto', o.backendFactories);
@@ -188,13 +191,14 @@ export class Daemon {
       hostnames: (address) => (this.maintenance ? this.names.names(address) : []),
       maintenanceInUse: () => this.maintenance !== undefined,
       ...(offload ? { offload } : {}),
-      everyRound: (target) => target.members.some((m) => this.config.virtualServices.find((v) => v.id === m.virtualId)?.monitorFile !== undefined),
+      everyRound: (target) => target.members.some((m) => this.monitored.has(m.virtualId)),
       onTransition: (t) => {
         this.engine.onTransition(t);
         if (this.deferred) this.deferred.push(t);
         else o.onTransition?.(t);
       },
       ...(o.onCheck ? { onCheck: o.onCheck } : {}),
+      ...(o.onQuietRounds ? { onQuietRounds: o.onQuietRounds } : {}),
     });
     if (o.predecessor) await this.takeOver(config, o.predecessor);
     try {
@@ -289,6 +293,7 @@ export class Daemon {
   /** Puts a configuration in force: maintenance directory, kernel table (adopting what is there), then the checks. */
   private async bring(config: Config): Promise<void> {
     this.config = config;
+    this.monitored = monitoredVirtuals(config);
     await this.followMaintenanceDir(config);
     if (!this.options.engine || (this.options.engine.drainEnabled === undefined && this.options.engine.drainTimeoutMs === undefined)) {
       this.engine.setDrainPolicy({ enabled: config.globals.drain.enabled, timeoutMs: config.globals.drain.timeout * 1000 });
@@ -578,4 +583,9 @@ export class Daemon {
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** Ids of the virtual services that have a `monitorfile` (it logs every check round). */
+function monitoredVirtuals(config: Config): Set<string> {
+  return new Set(config.virtualServices.filter((v) => v.monitorFile !== undefined).map((v) => v.id));
 }

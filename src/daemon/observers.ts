@@ -11,7 +11,7 @@ import type { Config } from '../model';
 import type { Daemon, DaemonOptions } from './daemon';
 
 /** The hooks {@link Observers} hands to {@link Daemon.start}. */
-export type ObserverHooks = Pick<DaemonOptions, 'onCheck' | 'onTransition' | 'onEngineEvent' | 'onReload' | 'onConfig' | 'onState' | 'onTakeover'>;
+export type ObserverHooks = Pick<DaemonOptions, 'onCheck' | 'onQuietRounds' | 'onTransition' | 'onEngineEvent' | 'onReload' | 'onConfig' | 'onState' | 'onTakeover'>;
 
 /** Options of {@link Observers}: clock and logger, and the alerter (default: mail through nodemailer, commands spawned). */
 export interface ObserversOptions {
@@ -63,6 +63,8 @@ export class Observers {
         this.metrics.recordCheck(r);
         this.monitorFiles.record(r);
       },
+      // Quiet rounds are passing rounds of checks whose every round is not needed at once (no monitorfile): counted.
+      onQuietRounds: (q) => this.metrics.recordQuietRounds(q),
       onTransition: (t) => {
         this.metrics.recordTransition(t);
         this.alerter.onTransition(t);

@@ -1,6 +1,6 @@
 // Event-fed series per real server: checks by result, check durations, health transitions; pruned to the config.
 import type { CheckMember } from '../checks/jobs';
-import type { CheckRecord, Health, HealthTransition, IdentityStatus } from '../checks/scheduler';
+import type { CheckRecord, Health, HealthTransition, IdentityStatus, QuietRounds } from '../checks/scheduler';
 import { pairKey, seconds } from './convert';
 import type { SeriesFactory } from './factory';
 
@@ -58,6 +58,21 @@ export class CheckSeries {
       const labels = this.track(m.virtualId, m.realKey);
       this.checks.inc({ ...labels, result });
       if (Number.isFinite(duration)) this.durations.observe(labels, duration);
+    }
+  }
+
+  /** Counts a batch of passing rounds of one check (offloaded checks' quiet rounds), as many {@link recordCheck}. */
+  recordQuietRounds(rounds: QuietRounds): void {
+    const members = this.membersOf(rounds.identity);
+    if (members.length === 0 || rounds.durationsMs.length === 0) return;
+    for (const m of members) {
+      const labels = this.track(m.virtualId, m.realKey);
+      this.checks.inc({ ...labels, result: 'success' }, rounds.durationsMs.length);
+      const observe = this.durations.labels(labels).observe;
+      for (const ms of rounds.durationsMs) {
+        const duration = Math.max(0, seconds(ms));
+        if (Number.isFinite(duration)) observe(duration);
+      }
     }
   }
 

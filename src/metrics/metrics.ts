@@ -118,6 +118,7 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
   return {
     registry,
     recordCheck: (record) => guard('recordCheck', () => checks.recordCheck(record)),
+    recordQuietRounds: (q) => guard('recordQuietRounds', () => checks.recordQuietRounds(q)),
     recordTransition: (t) => guard('recordTransition', () => checks.recordTransition(t)),
     recordEvent: (e) => guard('recordEvent', () => engineSeries.record(e)),
     recordReload: (ok, at) => guard('recordReload', () => {

@@ -1,6 +1,6 @@
 // Types of the metrics surface: the sources read at scrape time, build information, options and the Metrics handle.
 import type { Registry } from 'prom-client';
-import type { CheckRecord, HealthTransition, IdentityStatus } from '../checks/scheduler';
+import type { CheckRecord, HealthTransition, IdentityStatus, QuietRounds } from '../checks/scheduler';
 import type { EngineEvent, EngineSnapshot } from '../engine/engine-types';
 import type { ObservedService } from '../ipvs/types';
 import type { Logger } from '../log';
@@ -72,6 +72,8 @@ export interface Metrics {
   readonly registry: Registry;
   /** Counts one finished check round (scheduler `onCheck`). Maintenance rounds run no probe and are not counted. */
   recordCheck(record: CheckRecord): void;
+  /** Counts a batch of passing rounds of one check (scheduler `onQuietRounds`), as many {@link recordCheck}. */
+  recordQuietRounds(rounds: QuietRounds): void;
   /** Counts one health change (scheduler `onTransition`). */
   recordTransition(transition: HealthTransition): void;
   /** Counts what the engine did (engine `onEvent`). */

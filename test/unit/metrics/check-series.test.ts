@@ -51,6 +51,21 @@ describe('checks by result', () => {
     assert.equal(value(e, 'ldir_real_server_check_duration_seconds_bucket', { ...labels, le: '+Inf' }), 5);
     assert.equal(find(e, 'ldir_real_server_check_duration_seconds_bucket', labels).length, CHECK_DURATION_BUCKETS.length + 1);
   });
+
+  test('a batch of quiet rounds counts as the same rounds recorded one by one', async () => {
+    const durations = [0.5, 3, 40, 40, 7000];
+    const one = testMetrics({ checks: [status('c', `${V1} 10.0.0.1:80`, `${V2} 10.0.0.1:80`)] });
+    for (const ms of durations) one.metrics.recordCheck(record('c', true, ms));
+    const batch = testMetrics({ checks: [status('c', `${V1} 10.0.0.1:80`, `${V2} 10.0.0.1:80`)] });
+    batch.metrics.recordQuietRounds({ identity: 'c', members: [], kind: 'connect', reason: 'connected', durationsMs: durations });
+    const [a, b] = [await one.scrape(), await batch.scrape()];
+    for (const virtual of [V1, V2]) {
+      for (const name of ['ldir_real_server_checks_total', 'ldir_real_server_check_duration_seconds_bucket', 'ldir_real_server_check_duration_seconds_sum']) {
+        assert.deepEqual(find(b, name, { virtual }), find(a, name, { virtual }), name);
+      }
+      assert.equal(value(b, 'ldir_real_server_checks_total', { virtual, real: '10.0.0.1:80', result: 'success' }), 5);
+    }
+  });
 });
 
 describe('identity index', () => {
