@@ -68,6 +68,11 @@ export interface RoundOffload {
    * time, never as a list: thousands a second must die young in the garbage collector, not be promoted.
    */
   takeQuiet(visit: (round: QuietRound) => void): void;
+  /**
+   * The same rounds for listeners that only count them: one call per check with the reason of its rounds (all up)
+   * and their durations in milliseconds, oldest first; no object per round.
+   */
+  takeQuietBatches(visit: (id: number, reason: string, durationsMs: Float64Array) => void): void;
   close(): void;
 }
 
@@ -163,6 +168,23 @@ export class NativeRoundOffload implements RoundOffload {
         id, scheduledAt: this.monotonicOf(a[i + 1] as number), startedAt: this.monotonicOf(a[i + 2] as number),
         result: this.upResult(run, a[i + 4] as number, a[i + 3] as number),
       });
+    }
+  }
+
+  takeQuietBatches(visit: (id: number, reason: string, durationsMs: Float64Array) => void): void {
+    if (this.closed) return;
+    const a = this.engine.takeQuiet();
+    for (let i = 0; i + 5 <= a.length;) {
+      const id = a[i] as number;
+      let end = i;
+      while (end + 5 <= a.length && a[end] === id) end += 5;
+      const run = this.running.get(id);
+      if (run) {
+        const durations = new Float64Array((end - i) / 5);
+        for (let k = 0; k < durations.length; k++) durations[k] = ms(a[i + k * 5 + 3] as number);
+        visit(id, this.upResult(run, a[end - 1] as number, 0).reason, durations);
+      }
+      i = end;
     }
   }
 

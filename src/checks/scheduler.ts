@@ -58,7 +58,7 @@ export interface QuietRounds {
   readonly members: readonly CheckMember[];
   readonly kind: CheckKind;
   readonly reason: string;
-  readonly durationsMs: readonly number[];
+  readonly durationsMs: ArrayLike<number>;
 }
 
 /** State of one check identity, as {@link CheckScheduler.snapshot} reports it. */
@@ -267,32 +267,23 @@ export class CheckScheduler {
     if (!offload || this.offloaded.size === 0 || this.flushing) return;
     this.flushing = true; // onCheck listeners may read the snapshot, which flushes
     const batched = this.options.onQuietRounds;
-    let batch: { entry: Entry; reason: string; durationsMs: number[] } | undefined;
-    const emit = (): void => {
-      if (!batch || !batched) return;
-      const { entry, reason, durationsMs } = batch;
-      batch = undefined;
-      try {
-        batched({ identity: entry.target.identity, members: entry.target.members, kind: this.kindOf(entry), reason, durationsMs });
-      } catch (err) {
-        this.log?.error({ err: reasonOf(err) }, 'quiet rounds listener failed');
-      }
-    };
     try {
-      offload.takeQuiet((q) => {
-        const entry = this.offloaded.get(q.id);
+      if (!batched) {
+        offload.takeQuiet((q) => {
+          const entry = this.offloaded.get(q.id);
+          if (entry) this.record(entry, this.kindOf(entry), q.scheduledAt, q.startedAt, q.result);
+        });
+        return;
+      }
+      offload.takeQuietBatches((id, reason, durationsMs) => {
+        const entry = this.offloaded.get(id);
         if (!entry) return;
-        if (!batched) {
-          this.record(entry, this.kindOf(entry), q.scheduledAt, q.startedAt, q.result);
-          return;
+        try {
+          batched({ identity: entry.target.identity, members: entry.target.members, kind: this.kindOf(entry), reason, durationsMs });
+        } catch (err) {
+          this.log?.error({ err: reasonOf(err) }, 'quiet rounds listener failed');
         }
-        if (batch?.entry !== entry) {
-          emit();
-          batch = { entry, reason: q.result.reason, durationsMs: [] };
-        }
-        batch.durationsMs.push(q.result.durationMs);
       });
-      emit();
     } finally {
       this.flushing = false;
     }

@@ -34,7 +34,7 @@ export class CheckSeries {
     this.checks = series.counter('ldir_real_server_checks_total',
       'Check rounds finished for a real server of a virtual service, by result (a check shared by several virtuals counts in each).',
       ['virtual', 'real', 'result']);
-    this.durations = series.histogram('ldir_real_server_check_duration_seconds',
+    this.durations = series.bulkHistogram('ldir_real_server_check_duration_seconds',
       'Duration of check rounds of a real server of a virtual service.', ['virtual', 'real'], CHECK_DURATION_BUCKETS);
     this.transitions = series.counter('ldir_real_server_transitions_total',
       'Health changes of a real server of a virtual service, by the state it changed to.', ['virtual', 'real', 'to']);
@@ -68,11 +68,7 @@ export class CheckSeries {
     for (const m of members) {
       const labels = this.track(m.virtualId, m.realKey);
       this.checks.inc({ ...labels, result: 'success' }, rounds.durationsMs.length);
-      const observe = this.durations.labels(labels).observe;
-      for (const ms of rounds.durationsMs) {
-        const duration = Math.max(0, seconds(ms));
-        if (Number.isFinite(duration)) observe(duration);
-      }
+      this.durations.observeMany(labels, rounds.durationsMs, 0.001);
     }
   }
 

@@ -1,11 +1,14 @@
 // Creates prom-client series registered in ldir's registry only, each refreshed by one shared scrape-time hook.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { BulkHistogram } from './bulk-histogram';
 
 /** Makes counters, gauges and histograms bound to one registry and one refresh hook. */
 export interface SeriesFactory {
   counter<T extends string>(name: string, help: string, labelNames?: readonly T[]): Counter<T>;
   gauge<T extends string>(name: string, help: string, labelNames?: readonly T[]): Gauge<T>;
   histogram<T extends string>(name: string, help: string, labelNames: readonly T[], buckets: readonly number[]): Histogram<T>;
+  /** A histogram that also takes a batch of observations of one series at once. */
+  bulkHistogram<T extends string>(name: string, help: string, labelNames: readonly T[], buckets: readonly number[]): BulkHistogram<T>;
 }
 
 /**
@@ -19,5 +22,6 @@ export function seriesFactory(registry: Registry, refresh: () => Promise<void>):
     counter: (name, help, labelNames = []) => new Counter({ name, help, labelNames, ...common }),
     gauge: (name, help, labelNames = []) => new Gauge({ name, help, labelNames, ...common }),
     histogram: (name, help, labelNames, buckets) => new Histogram({ name, help, labelNames, buckets: [...buckets], ...common }),
+    bulkHistogram: (name, help, labelNames, buckets) => new BulkHistogram({ name, help, labelNames, buckets, registers: [registry], collect: refresh }),
   };
 }

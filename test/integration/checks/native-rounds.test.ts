@@ -10,7 +10,7 @@ import { fastHttpVerdict } from '../../../src/checks/http';
 import type { CheckTarget } from '../../../src/checks/jobs';
 import type { OffloadedRound, RoundOffload } from '../../../src/checks/native-rounds';
 import { defaultCheckers } from '../../../src/checks/registry';
-import { CheckScheduler, type CheckRecord, type HealthTransition, type SchedulerOptions } from '../../../src/checks/scheduler';
+import { CheckScheduler, type CheckRecord, type HealthTransition, type QuietRounds, type SchedulerOptions } from '../../../src/checks/scheduler';
 import { openTcpProber, type TcpProber } from '../../../src/checks/tcp-prober';
 import type { CheckJob } from '../../../src/checks/types';
 import { systemClock } from '../../../src/clock';
@@ -174,6 +174,7 @@ function counting(offload: RoundOffload): { offload: RoundOffload; delivered: ()
       stop: (id) => offload.stop(id),
       statuses: () => offload.statuses(),
       takeQuiet: (visit) => offload.takeQuiet(visit),
+      takeQuietBatches: (visit) => offload.takeQuietBatches(visit),
       close: () => offload.close(),
     },
     delivered: () => delivered,
@@ -226,6 +227,22 @@ describe('offloaded checks in the scheduler', () => {
     assert.ok(records.every((r) => r.result.up && r.result.reason === 'status 200'), 'quiet rounds are recorded as the JS path would');
     const late = records.map((r) => r.startedAt - r.scheduledAt).sort((a, b) => a - b);
     assert.ok((late[Math.floor(late.length * 0.99)] as number) < 50, `p99 lateness ${late[Math.floor(late.length * 0.99)]} ms`);
+  });
+
+  test('batched quiet rounds (metrics) add up to the rounds the engine ran', async (t) => {
+    const n = need(t);
+    if (!n) return;
+    const batches: QuietRounds[] = [];
+    const { s, records } = scheduler(n.prober, n.offload, { onQuietRounds: (q) => batches.push(q) });
+    answers.set('/batch', ok());
+    s.sync([target('b', http('/batch', { receive: 'ok' }), 1, 20)]);
+    await sleep(500);
+    const rounds = s.snapshot()[0]?.checks ?? 0;
+    s.stop();
+    const quiet = batches.reduce((sum, b) => sum + b.durationsMs.length, 0);
+    assert.ok(rounds >= 10, `${rounds} rounds`);
+    assert.equal(records.length + quiet, rounds, `${records.length} delivered + ${quiet} quiet`);
+    assert.ok(batches.every((b) => b.reason === 'status 200, body matched' && Array.from(b.durationsMs).every((d) => d >= 0 && d < 300)));
   });
 
   test('a connect check: refused is down at once, and a server coming back is up', async (t) => {

@@ -50,6 +50,12 @@ class ScriptedOffload implements RoundOffload {
       s.quiet = [];
     }
   }
+  takeQuietBatches(visit: (id: number, reason: string, durationsMs: Float64Array) => void): void {
+    for (const [id, s] of this.started) {
+      if (s.quiet.length > 0) visit(id, s.quiet[0]?.result.reason ?? '', Float64Array.from(s.quiet, (q) => q.result.durationMs));
+      s.quiet = [];
+    }
+  }
   close(): void {}
   /** The check `id` runs a round that JS must see. */
   deliver(id: number, result: CheckResult | 'redirect'): void {
@@ -135,7 +141,7 @@ describe('CheckScheduler with an offload', () => {
       assert.deepEqual(snap.map((x) => x.lastCheckAt), [1_000, 1_000], 'the last (quiet) round as the offload saw it');
       if (batched) {
         assert.equal(records.length, 2, 'only delivered rounds one by one');
-        assert.deepEqual(batches.map((b) => `${b.identity} ${b.reason} ${b.durationsMs.join(',')}`), ['id-192.0.2.1 connected 1,2,3', 'id-192.0.2.2 connected 1,2']);
+        assert.deepEqual(batches.map((b) => `${b.identity} ${b.reason} ${Array.from(b.durationsMs).join(',')}`), ['id-192.0.2.1 connected 1,2,3', 'id-192.0.2.2 connected 1,2']);
       } else {
         assert.equal(records.length, 7);
         assert.deepEqual(records.slice(2).map((r) => r.result.durationMs), [1, 2, 3, 1, 2]);
