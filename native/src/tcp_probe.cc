@@ -43,9 +43,12 @@ const char* PhaseName(Phase p) {
   return "connect";
 }
 
+struct Schedule;
+
 // A probe requested by JS, before the engine thread has opened its socket.
 struct StartCommand {
   uint32_t id;
+  Schedule* owner;  // the schedule whose round this is (engine thread), else null
   struct sockaddr_storage addr;
   socklen_t addrLen;
   int64_t timeoutUs;
@@ -58,6 +61,7 @@ struct StartCommand {
 // A probe in flight on the engine thread.
 struct Probe {
   uint32_t id;
+  Schedule* owner;  // as in StartCommand
   int fd;
   Phase phase;
   int64_t startedUs;
@@ -105,9 +109,14 @@ struct ScheduleCommand {
   size_t sampleCap;       // quiet rounds kept for JS between two takeQuiet calls
 };
 
-// Engine-thread state of one schedule.
+struct RoundStats;
+
+// Engine-thread state of one schedule. Exactly one Due refers to it while it is not running, its probe while it
+// runs: that is what lets both hold a plain pointer to it.
 struct Schedule {
   ScheduleCommand spec;
+  std::shared_ptr<RoundStats> stats;  // shared with Engine::stats (JS reads it under mu)
+  bool removed;  // unscheduled while its Due was pending: erased when the Due comes up
   int64_t dueUs;
   int64_t scheduledUs;
   int64_t startedUs;
@@ -154,6 +163,7 @@ struct RoundResult {
 struct Due {
   int64_t atUs;
   uint32_t id;
+  Schedule* sched;
   bool operator>(const Due& o) const { return atUs > o.atUs; }
 };
 
@@ -171,7 +181,7 @@ struct Engine {
   std::vector<ScheduleCommand> schedules;  // guarded by mu: to add
   std::vector<uint32_t> unschedules;     // guarded by mu: to remove
   std::vector<RoundResult> rounds;       // guarded by mu: for JS to judge
-  std::unordered_map<uint32_t, RoundStats> stats;  // guarded by mu
+  std::unordered_map<uint32_t, std::shared_ptr<RoundStats>> stats;  // guarded by mu
   Napi::FunctionReference onRound;       // JS thread only
   bool stopping = false;                 // guarded by mu
   int epfd = -1;
@@ -197,9 +207,9 @@ struct Engine {
   // Engine thread: finishes a probe (closes its socket) and queues its result.
   void Finish(Probe& p, int err, bool withData) {
     ::close(p.fd);  // also drops its epoll registration (the fd is never duplicated)
-    if (p.id & kRoundBit) {
+    if (p.owner != nullptr) {
       const uint32_t probeId = p.id;
-      RoundDone(probeId & ~kRoundBit, err, p.phase, NowUs() - p.startedUs, p.data);
+      RoundDone(*p.owner, err, p.phase, NowUs() - p.startedUs, p.data);
       probes.erase(probeId);
       return;
     }
@@ -216,10 +226,10 @@ struct Engine {
   }
 
   // Engine thread: a result for a probe that never got a socket.
-  void FailEarly(uint32_t id, int err) {
-    if (id & kRoundBit) {
+  void FailEarly(uint32_t id, Schedule* owner, int err) {
+    if (owner != nullptr) {
       std::vector<uint8_t> none;
-      RoundDone(id & ~kRoundBit, err, Phase::kConnect, 0, none);
+      RoundDone(*owner, err, Phase::kConnect, 0, none);
       return;
     }
     ProbeResult r;
@@ -234,16 +244,17 @@ struct Engine {
   // Engine thread: opens the socket of a new probe and starts its non-blocking connect.
   void Begin(StartCommand& c) {
     if (probes.count(c.id)) {
-      FailEarly(c.id, EEXIST);
+      FailEarly(c.id, c.owner, EEXIST);
       return;
     }
     int fd = ::socket(c.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-      FailEarly(c.id, errno);
+      FailEarly(c.id, c.owner, errno);
       return;
     }
     Probe p;
     p.id = c.id;
+    p.owner = c.owner;
     p.fd = fd;
     p.phase = Phase::kConnect;
     p.startedUs = NowUs();
@@ -372,10 +383,8 @@ struct Engine {
 
   // Engine thread: judges a finished round, keeps it quiet or queues it for JS, and plans the next one (one interval
   // after the previous one was due, re-anchored after a stall longer than the interval; never before now).
-  void RoundDone(uint32_t id, int err, Phase phase, int64_t elapsedUs, std::vector<uint8_t>& data) {
-    auto it = active.find(id);
-    if (it == active.end()) return;  // unscheduled while in flight
-    Schedule& s = it->second;
+  void RoundDone(Schedule& s, int err, Phase phase, int64_t elapsedUs, std::vector<uint8_t>& data) {
+    const uint32_t id = s.spec.id;
     s.running = false;
     int status = 0;
     bool up = err == 0 && (!s.spec.judgeHttp ||
@@ -384,9 +393,8 @@ struct Engine {
     s.lastUp = up;
     {
       std::lock_guard<std::mutex> lock(mu);
-      auto st = stats.find(id);
-      if (st != stats.end()) {
-        RoundStats& r = st->second;
+      {
+        RoundStats& r = *s.stats;
         r.rounds++;
         r.running = false;
         r.lastQuiet = quiet;
@@ -418,7 +426,7 @@ struct Engine {
     int64_t due = base + s.spec.intervalUs + s.spec.respreadUs;
     s.spec.respreadUs = 0;
     s.dueUs = due > now ? due : now;
-    dues.push(Due{s.dueUs, id});
+    dues.push(Due{s.dueUs, id, &s});
   }
 
   // Engine thread: starts every round that is due; returns ms to the next due round (-1: none).
@@ -426,9 +434,9 @@ struct Engine {
     int64_t now = NowUs();
     while (!dues.empty()) {
       const Due d = dues.top();
-      auto it = active.find(d.id);
-      if (it == active.end() || it->second.running || it->second.dueUs != d.atUs) {
+      if (d.sched->removed) {
         dues.pop();
+        active.erase(d.id);
         continue;
       }
       if (d.atUs > now) {
@@ -436,16 +444,16 @@ struct Engine {
         return ms > 60000 ? 60000 : static_cast<int>(ms);
       }
       dues.pop();
-      Schedule& s = it->second;
+      Schedule& s = *d.sched;
       s.scheduledUs = s.dueUs;
       s.startedUs = now;
       s.running = true;
       {
         std::lock_guard<std::mutex> lock(mu);
-        auto st = stats.find(d.id);
-        if (st != stats.end()) st->second.running = true;
+        s.stats->running = true;
       }
       StartCommand c = s.spec.probe;  // a copy: Begin consumes its payload
+      c.owner = &s;
       Begin(c);
     }
     return -1;
@@ -466,21 +474,35 @@ struct Engine {
       remove.swap(unschedules);
     }
     for (uint32_t id : remove) {
-      active.erase(id);
-      c.push_back(id | kRoundBit);  // its round in flight, if any
+      auto it = active.find(id);
+      if (it == active.end()) continue;
+      if (it->second.running) {
+        c.push_back(id | kRoundBit);  // its round in flight: dropped below, before anything can finish it
+        active.erase(it);
+      } else {
+        it->second.removed = true;  // its Due still points at it
+      }
     }
     int64_t now = NowUs();
     for (auto& cmd : add) {
-      Schedule sch;
+      std::shared_ptr<RoundStats> st;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        auto found = stats.find(cmd.id);
+        if (found == stats.end()) continue;  // unscheduled before it started
+        st = found->second;
+      }
+      uint32_t id = cmd.id;
+      Schedule& sch = active[id];
       sch.dueUs = now + cmd.firstDelayUs;
       sch.scheduledUs = sch.dueUs;
       sch.startedUs = sch.dueUs;
       sch.running = false;
       sch.lastUp = false;
-      uint32_t id = cmd.id;
+      sch.removed = false;
+      sch.stats = std::move(st);
       sch.spec = std::move(cmd);
-      active[id] = std::move(sch);
-      dues.push(Due{active[id].dueUs, id});
+      dues.push(Due{sch.dueUs, id, &sch});
     }
     for (uint32_t id : c) {
       auto it = probes.find(id);
@@ -744,9 +766,9 @@ class TcpProbeEngine : public Napi::ObjectWrap<TcpProbeEngine> {
     bool wake;
     {
       std::lock_guard<std::mutex> lock(engine_->mu);
-      RoundStats& st = engine_->stats[s.id];
-      st = RoundStats();
-      st.cap = s.sampleCap;
+      auto st = std::make_shared<RoundStats>();
+      st->cap = s.sampleCap;
+      engine_->stats[s.id] = std::move(st);
       wake = engine_->starts.empty() && engine_->cancels.empty() && engine_->schedules.empty() && engine_->unschedules.empty();
       engine_->schedules.push_back(std::move(s));
     }
@@ -779,7 +801,7 @@ class TcpProbeEngine : public Napi::ObjectWrap<TcpProbeEngine> {
       std::lock_guard<std::mutex> lock(engine_->mu);
       out.reserve(engine_->stats.size() * 8);
       for (auto& kv : engine_->stats) {
-        const RoundStats& r = kv.second;
+        const RoundStats& r = *kv.second;
         out.insert(out.end(), {static_cast<double>(kv.first), r.rounds, r.running ? 1.0 : 0.0, r.lastQuiet ? 1.0 : 0.0,
                                static_cast<double>(r.lastStatus), static_cast<double>(r.lastDurationUs),
                                static_cast<double>(r.lastStartedUs), r.dropped});
@@ -798,12 +820,12 @@ class TcpProbeEngine : public Napi::ObjectWrap<TcpProbeEngine> {
     {
       std::lock_guard<std::mutex> lock(engine_->mu);
       for (auto& kv : engine_->stats) {
-        for (const QuietRound& q : kv.second.quiet) {
+        for (const QuietRound& q : kv.second->quiet) {
           out.insert(out.end(), {static_cast<double>(kv.first), static_cast<double>(q.scheduledUs),
                                  static_cast<double>(q.startedUs), static_cast<double>(q.durationUs),
                                  static_cast<double>(q.status)});
         }
-        kv.second.quiet.clear();
+        kv.second->quiet.clear();
       }
     }
     auto arr = Napi::Float64Array::New(env, out.size());
