@@ -107,6 +107,7 @@ struct ScheduleCommand {
   size_t window;          // body bytes searched for the literal
   bool reportAll;         // every round goes to JS (nothing quiet)
   size_t sampleCap;       // quiet rounds kept for JS between two takeQuiet calls
+  uint32_t failureCount;  // JS's failurecount: after that many failures in a row JS has the real down (0: never quiet)
 };
 
 struct RoundStats;
@@ -122,9 +123,12 @@ struct Schedule {
   int64_t startedUs;
   bool running;
   bool lastUp;  // the previous round was certainly up: an up round now changes nothing JS knows
+  uint32_t failStreak;  // failures in a row before this round
+  int lastFailErr;      // errno of the previous round when it failed without an answer (what JS's verdict depends on), else 0
 };
 
-// A quiet round (certainly up after an up round), kept for JS's metrics until it takes them.
+// A quiet round, kept for JS's metrics until it takes them: certainly up after an up round (`status` the HTTP status,
+// 0 for a connect), or the same failure again once JS has the real down (`status` = -errno).
 struct QuietRound {
   int64_t scheduledUs;
   int64_t startedUs;
@@ -137,7 +141,8 @@ struct RoundStats {
   double rounds = 0;
   bool running = false;
   bool lastQuiet = false;  // the last finished round was quiet (JS has not seen it)
-  int lastStatus = 0;
+  int lastStatus = 0;  // as QuietRound::status
+  double quietFailures = 0;  // quiet failures since the last round JS saw
   int64_t lastDurationUs = 0;
   int64_t lastStartedUs = 0;
   size_t cap = 0;
@@ -155,6 +160,7 @@ struct RoundResult {
   int64_t startedUs;
   bool certainUp;
   int status;
+  double quietFailuresBefore;  // quiet failures between the last round JS saw and this one (JS counts them)
   bool hasData;
   std::vector<uint8_t> data;
 };
@@ -389,8 +395,17 @@ struct Engine {
     int status = 0;
     bool up = err == 0 && (!s.spec.judgeHttp ||
                            HttpCertainlyUp(data, s.spec.probe.framing == Framing::kHttpHead, s.spec.literal, s.spec.window, &status));
-    bool quiet = up && s.lastUp && !s.spec.reportAll;
+    // A failure JS judges from the errno alone (no answer) is quiet when the round before failed the same way and JS
+    // has the real down for sure (failurecount failures in a row): it would only count it.
+    bool bareFailure = !up && err != 0 && data.empty();
+    bool quiet = !s.spec.reportAll &&
+                 (up ? s.lastUp
+                     : bareFailure && s.spec.failureCount > 0 && s.failStreak >= s.spec.failureCount && s.lastFailErr == err);
     s.lastUp = up;
+    s.failStreak = up ? 0 : s.failStreak + 1;
+    s.lastFailErr = bareFailure ? err : 0;
+    int code = up ? status : -err;
+    double quietBefore = 0;
     {
       std::lock_guard<std::mutex> lock(mu);
       {
@@ -398,12 +413,16 @@ struct Engine {
         r.rounds++;
         r.running = false;
         r.lastQuiet = quiet;
-        r.lastStatus = status;
+        r.lastStatus = code;
         r.lastDurationUs = elapsedUs;
         r.lastStartedUs = s.startedUs;
         if (quiet) {
-          if (r.quiet.size() < r.cap) r.quiet.push_back(QuietRound{s.scheduledUs, s.startedUs, elapsedUs, status});
+          if (!up) r.quietFailures++;
+          if (r.quiet.size() < r.cap) r.quiet.push_back(QuietRound{s.scheduledUs, s.startedUs, elapsedUs, code});
           else r.dropped++;
+        } else {
+          quietBefore = r.quietFailures;
+          r.quietFailures = 0;
         }
       }
     }
@@ -417,6 +436,7 @@ struct Engine {
       r.startedUs = s.startedUs;
       r.certainUp = up;
       r.status = status;
+      r.quietFailuresBefore = quietBefore;
       r.hasData = s.spec.probe.hasPayload && !up;  // JS needs the answer only to judge a round that is not certainly up
       if (r.hasData) r.data = std::move(data);
       pendingRounds.push_back(std::move(r));
@@ -499,6 +519,8 @@ struct Engine {
       sch.startedUs = sch.dueUs;
       sch.running = false;
       sch.lastUp = false;
+      sch.failStreak = 0;
+      sch.lastFailErr = 0;
       sch.removed = false;
       sch.stats = std::move(st);
       sch.spec = std::move(cmd);
@@ -601,7 +623,7 @@ void DeliverResults(Napi::Env env, Napi::Function callback, EngineRef* ctx, void
                       Napi::Number::New(env, static_cast<double>(r.elapsedUs)), data,
                       Napi::Number::New(env, static_cast<double>(r.scheduledUs)),
                       Napi::Number::New(env, static_cast<double>(r.startedUs)), Napi::Boolean::New(env, r.certainUp),
-                      Napi::Number::New(env, r.status)});
+                      Napi::Number::New(env, r.status), Napi::Number::New(env, r.quietFailuresBefore)});
       } catch (const Napi::Error&) {
         // as for results: one throwing callback must not lose the rest of the batch
       }
@@ -734,16 +756,16 @@ class TcpProbeEngine : public Napi::ObjectWrap<TcpProbeEngine> {
   }
 
   // schedule(id, address, port, timeoutMs, request | null, readLimit, framing, intervalMs, firstDelayMs, respreadMs,
-  // literal | null, window, reportAll, sampleCap): the engine runs this check every interval by itself (id < 2^31,
-  // never reused). A round goes to onRound unless it is certainly up after a round that was (see RoundDone); the
-  // request, when given, is judged as HTTP (HttpCertainlyUp), else a connect is up.
+  // literal | null, window, reportAll, sampleCap, failureCount): the engine runs this check every interval by itself
+  // (id < 2^31, never reused). A round goes to onRound unless it is quiet (see RoundDone); the request, when given,
+  // is judged as HTTP (HttpCertainlyUp), else a connect is up.
   Napi::Value ScheduleJs(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (engine_->closed) throw Napi::Error::New(env, "probe engine closed");
     if (engine_->onRound.IsEmpty()) throw Napi::Error::New(env, "engine made without an onRound callback");
-    if (info.Length() < 14 || !info[0].IsNumber() || !info[1].IsString() || !info[2].IsNumber() || !info[7].IsNumber()) {
+    if (info.Length() < 15 || !info[0].IsNumber() || !info[1].IsString() || !info[2].IsNumber() || !info[7].IsNumber()) {
       throw Napi::TypeError::New(env, "schedule(id, address, port, timeoutMs, request, readLimit, framing, intervalMs, "
-                                      "firstDelayMs, respreadMs, literal, window, reportAll, sampleCap)");
+                                      "firstDelayMs, respreadMs, literal, window, reportAll, sampleCap, failureCount)");
     }
     ScheduleCommand s{};
     s.id = info[0].As<Napi::Number>().Uint32Value();
@@ -763,6 +785,7 @@ class TcpProbeEngine : public Napi::ObjectWrap<TcpProbeEngine> {
     s.reportAll = info[12].ToBoolean().Value();
     double cap = info[13].IsNumber() ? info[13].As<Napi::Number>().DoubleValue() : 0;
     s.sampleCap = cap > 0 && cap < 1e6 ? static_cast<size_t>(cap) : 0;
+    s.failureCount = info[14].IsNumber() ? info[14].As<Napi::Number>().Uint32Value() : 0;
     bool wake;
     {
       std::lock_guard<std::mutex> lock(engine_->mu);
@@ -792,19 +815,19 @@ class TcpProbeEngine : public Napi::ObjectWrap<TcpProbeEngine> {
     return env.Undefined();
   }
 
-  // roundStats(): Float64Array of 8 numbers per schedule: id, rounds, running, lastQuiet, lastStatus,
-  // lastDurationUs, lastStartedUs, dropped quiet rounds.
+  // roundStats(): Float64Array of 9 numbers per schedule: id, rounds, running, lastQuiet, lastStatus (-errno for a
+  // failure), lastDurationUs, lastStartedUs, dropped quiet rounds, quiet failures since the last round JS saw.
   Napi::Value RoundStatsJs(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     std::vector<double> out;
     {
       std::lock_guard<std::mutex> lock(engine_->mu);
-      out.reserve(engine_->stats.size() * 8);
+      out.reserve(engine_->stats.size() * 9);
       for (auto& kv : engine_->stats) {
         const RoundStats& r = *kv.second;
         out.insert(out.end(), {static_cast<double>(kv.first), r.rounds, r.running ? 1.0 : 0.0, r.lastQuiet ? 1.0 : 0.0,
                                static_cast<double>(r.lastStatus), static_cast<double>(r.lastDurationUs),
-                               static_cast<double>(r.lastStartedUs), r.dropped});
+                               static_cast<double>(r.lastStartedUs), r.dropped, r.quietFailures});
       }
     }
     auto arr = Napi::Float64Array::New(env, out.size());
@@ -813,7 +836,7 @@ class TcpProbeEngine : public Napi::ObjectWrap<TcpProbeEngine> {
   }
 
   // takeQuiet(): Float64Array of 5 numbers per quiet round kept since the last call (id, scheduledUs, startedUs,
-  // durationUs, status), in schedule order then time order; the rounds are forgotten.
+  // durationUs, status: -errno for a failure), in schedule order then time order; the rounds are forgotten.
   Napi::Value TakeQuietJs(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     std::vector<double> out;

@@ -1,5 +1,6 @@
 // Checks whose steady state runs without JavaScript: the native probe engine keeps their schedule, runs their rounds
 // and judges them; JS hears only of the rounds that can change what it knows (see RoundOffload).
+import * as os from 'node:os';
 import type { Clock } from '../clock';
 import type { NativeTcpProbeEngine } from '../native/addon';
 import { connectVerdict } from './connect';
@@ -18,6 +19,11 @@ export interface OffloadSpec {
   readonly respreadMs: number;
   /** Every round goes to JS (someone records each one, e.g. a `monitorfile`); none is quiet. */
   readonly reportAll: boolean;
+  /**
+   * Failures in a row after which the real is down for the scheduler: further failures of the same kind are quiet
+   * (counted, not delivered). 0: every failure is delivered.
+   */
+  readonly failureCount: number;
 }
 
 /** A round JS must take into account, judged with the same code as the JS path. */
@@ -28,9 +34,14 @@ export interface OffloadedRound {
   readonly scheduledAt: number;
   readonly startedAt: number;
   readonly startedWall: number;
+  /** Quiet failures between the previous delivered round and this one: the scheduler counts them as failures. */
+  readonly quietFailuresBefore: number;
 }
 
-/** A quiet round: certainly up after an up round, so it changed nothing; kept for metrics until taken. */
+/**
+ * A quiet round, one that changes nothing the scheduler decides; kept for metrics until taken: certainly up after an
+ * up round, or the same failure again once the real is down (failurecount failures in a row).
+ */
 export interface QuietRound {
   readonly id: number;
   readonly scheduledAt: number;
@@ -45,16 +56,19 @@ export interface OffloadStatus {
   readonly running: boolean;
   /** The last finished round when it was quiet (JS has not seen it), with its start (epoch ms). */
   readonly quietLast?: { readonly result: CheckResult; readonly startedWall: number };
+  /** Quiet failures since the last round delivered: consecutive failures the scheduler has not counted yet. */
+  readonly quietFailures: number;
   /** Quiet rounds not kept because nobody took them in time (their metrics are lost, their verdicts were up). */
   readonly dropped: number;
 }
 
 /**
- * Runs checks' rounds off the JS thread. A round is delivered (to `deliver`) unless it is certainly up and the round
- * before was too: after an up round, ldirectord's counting leaves nothing to change (health up, no failures), so only
- * the counters move, and those are read with {@link statuses} and {@link takeQuiet}. Failures, first rounds,
- * recoveries and anything the engine cannot judge for certain (receive patterns, unusual framings) come to JS, which
- * judges them with the same code as when JS runs the check.
+ * Runs checks' rounds off the JS thread. A round is delivered (to `deliver`) unless it is quiet: certainly up after an
+ * up round (ldirectord's counting then leaves nothing to change: health up, no failures), or a failure without an
+ * answer, with the same errno as the one before, once `failureCount` failures in a row have put the real down (only
+ * the failure count moves). Quiet rounds only move counters, read with {@link statuses} and {@link takeQuiet}. First
+ * rounds, soft failures, changes, recoveries and anything the engine cannot judge for certain (receive patterns,
+ * unusual framings, answers) come to JS, which judges them with the same code as when JS runs the check.
  */
 export interface RoundOffload {
   /** Takes over the rounds of `spec.job` when the engine can run it (else undefined); returns the check's id. */
@@ -72,7 +86,7 @@ export interface RoundOffload {
    * The same rounds for listeners that only count them: one call per check with the reason of its rounds (all up)
    * and their durations in milliseconds, oldest first; no object per round.
    */
-  takeQuietBatches(visit: (id: number, reason: string, durationsMs: Float64Array) => void): void;
+  takeQuietBatches(visit: (id: number, up: boolean, reason: string, durationsMs: Float64Array) => void): void;
   close(): void;
 }
 
@@ -92,6 +106,9 @@ interface Running {
 }
 
 const FRAMING = { GET: 1, HEAD: 2 } as const;
+
+/** Errno names by number (the engine reports a quiet failure's errno as a number). */
+const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
 
 /** Milliseconds, to 0.1 ms, of engine microseconds (as the one-shot prober reports them). */
 const ms = (us: number): number => Math.round(us / 100) / 10;
@@ -128,7 +145,7 @@ export class NativeRoundOffload implements RoundOffload {
       id, job.address, job.port, Math.max(1, checkDeadlineMs(job, connect ? 'connect' : 'negotiate')),
       http ? fastHttpRequest(job) : null, http ? FAST_READ_LIMIT : 0, http ? FRAMING[job.httpMethod as 'GET' | 'HEAD'] : 0,
       spec.intervalMs, spec.firstDelayMs, spec.respreadMs, literal ?? null, MAX_READ_BYTES,
-      spec.reportAll || (http && literal === undefined), cap,
+      spec.reportAll || (http && literal === undefined), cap, spec.failureCount,
     );
     this.running.set(id, { job, http, deliver });
     this.hold(1);
@@ -145,13 +162,15 @@ export class NativeRoundOffload implements RoundOffload {
     const out = new Map<number, OffloadStatus>();
     if (this.closed) return out;
     const a = this.engine.roundStats();
-    for (let i = 0; i + 8 <= a.length; i += 8) {
+    for (let i = 0; i + 9 <= a.length; i += 9) {
       const id = a[i] as number;
       const run = this.running.get(id);
       if (!run) continue;
-      const status: OffloadStatus = { rounds: a[i + 1] as number, running: a[i + 2] === 1, dropped: a[i + 7] as number };
+      const status: OffloadStatus = {
+        rounds: a[i + 1] as number, running: a[i + 2] === 1, dropped: a[i + 7] as number, quietFailures: a[i + 8] as number,
+      };
       out.set(id, a[i + 3] === 1
-        ? { ...status, quietLast: { result: this.upResult(run, a[i + 4] as number, a[i + 5] as number), startedWall: this.wallOf(a[i + 6] as number) } }
+        ? { ...status, quietLast: { result: this.quietResult(run, a[i + 4] as number, a[i + 5] as number), startedWall: this.wallOf(a[i + 6] as number) } }
         : status);
     }
     return out;
@@ -166,23 +185,25 @@ export class NativeRoundOffload implements RoundOffload {
       if (!run) continue;
       visit({
         id, scheduledAt: this.monotonicOf(a[i + 1] as number), startedAt: this.monotonicOf(a[i + 2] as number),
-        result: this.upResult(run, a[i + 4] as number, a[i + 3] as number),
+        result: this.quietResult(run, a[i + 4] as number, a[i + 3] as number),
       });
     }
   }
 
-  takeQuietBatches(visit: (id: number, reason: string, durationsMs: Float64Array) => void): void {
+  takeQuietBatches(visit: (id: number, up: boolean, reason: string, durationsMs: Float64Array) => void): void {
     if (this.closed) return;
     const a = this.engine.takeQuiet();
     for (let i = 0; i + 5 <= a.length;) {
       const id = a[i] as number;
+      const up = (a[i + 4] as number) >= 0;
       let end = i;
-      while (end + 5 <= a.length && a[end] === id) end += 5;
+      // One batch per run of the same check with the same result (quiet failures of a run share one errno).
+      while (end + 5 <= a.length && a[end] === id && ((a[end + 4] as number) >= 0) === up) end += 5;
       const run = this.running.get(id);
       if (run) {
         const durations = new Float64Array((end - i) / 5);
         for (let k = 0; k < durations.length; k++) durations[k] = ms(a[i + k * 5 + 3] as number);
-        visit(id, this.upResult(run, a[end - 1] as number, 0).reason, durations);
+        visit(id, up, this.quietResult(run, a[end - 1] as number, 0).reason, durations);
       }
       i = end;
     }
@@ -197,7 +218,7 @@ export class NativeRoundOffload implements RoundOffload {
   /** The engine's callback for a round JS must judge. */
   onRound(
     id: number, error: string, phase: 'connect' | 'write' | 'read', elapsedUs: number, data: Buffer | undefined,
-    scheduledUs: number, startedUs: number, certainUp: boolean, status: number,
+    scheduledUs: number, startedUs: number, certainUp: boolean, status: number, quietFailuresBefore: number,
   ): void {
     const run = this.running.get(id);
     if (!run) return; // stopped meanwhile
@@ -209,7 +230,20 @@ export class NativeRoundOffload implements RoundOffload {
       const verdict = fastHttpVerdict(run.job, outcome);
       result = verdict === 'redirect' ? verdict : { ...verdict, durationMs: outcome.elapsedMs };
     }
-    run.deliver({ result, scheduledAt: this.monotonicOf(scheduledUs), startedAt: this.monotonicOf(startedUs), startedWall: this.wallOf(startedUs) });
+    run.deliver({
+      result, scheduledAt: this.monotonicOf(scheduledUs), startedAt: this.monotonicOf(startedUs), startedWall: this.wallOf(startedUs),
+      quietFailuresBefore,
+    });
+  }
+
+  /** The result of a quiet round: `status` ≥ 0 passed (HTTP status, 0 for a connect), else failed with errno -status. */
+  private quietResult(run: Running, status: number, elapsedUs: number): CheckResult {
+    if (status >= 0) return this.upResult(run, status, elapsedUs);
+    const error = ERRNO_NAMES.get(-status) ?? `errno ${-status}`;
+    const outcome = { error, phase: 'connect' as const, elapsedMs: ms(elapsedUs) };
+    if (!run.http) return connectVerdict(outcome);
+    const verdict = fastHttpVerdict(run.job, outcome);
+    return verdict === 'redirect' ? { up: false, reason: error, durationMs: outcome.elapsedMs } : { ...verdict, durationMs: outcome.elapsedMs };
   }
 
   /** The result the JS path gives a passing round: `connected`, or the status (and the match) of the answer. */

@@ -50,13 +50,14 @@ export interface CheckRecord {
 }
 
 /**
- * The quiet rounds of one offloaded check since the last flush: all up, with the result the JS path gives them
- * (`reason`); each round's duration in milliseconds, oldest first.
+ * Quiet rounds of one offloaded check, all with one result: passed, or (the real being down) failed the same way;
+ * `reason` is what the JS path says of them; each round's duration in milliseconds, oldest first.
  */
 export interface QuietRounds {
   readonly identity: string;
   readonly members: readonly CheckMember[];
   readonly kind: CheckKind;
+  readonly up: boolean;
   readonly reason: string;
   readonly durationsMs: ArrayLike<number>;
 }
@@ -252,7 +253,7 @@ export class CheckScheduler {
         health: e.health,
         reason: e.reason,
         since: e.since,
-        consecutiveFailures: e.failures,
+        consecutiveFailures: e.failures + (off?.quietFailures ?? 0),
         checks: off ? Math.max(e.checks, off.rounds) : e.checks,
         ...(lastResult ? { lastResult } : {}),
         ...(lastCheckAt !== undefined ? { lastCheckAt } : {}),
@@ -275,11 +276,11 @@ export class CheckScheduler {
         });
         return;
       }
-      offload.takeQuietBatches((id, reason, durationsMs) => {
+      offload.takeQuietBatches((id, up, reason, durationsMs) => {
         const entry = this.offloaded.get(id);
         if (!entry) return;
         try {
-          batched({ identity: entry.target.identity, members: entry.target.members, kind: this.kindOf(entry), reason, durationsMs });
+          batched({ identity: entry.target.identity, members: entry.target.members, kind: this.kindOf(entry), up, reason, durationsMs });
         } catch (err) {
           this.log?.error({ err: reasonOf(err) }, 'quiet rounds listener failed');
         }
@@ -375,7 +376,7 @@ export class CheckScheduler {
     if (job.type !== 'connect' && job.type !== 'negotiate') return false;
     const everyRound = this.options.everyRound?.(entry.target) ?? false;
     const id = offload.start(
-      { job, intervalMs, firstDelayMs, respreadMs: entry.respreadMs, reportAll: everyRound },
+      { job, intervalMs, firstDelayMs, respreadMs: entry.respreadMs, reportAll: everyRound, failureCount: entry.target.failureCount },
       (round) => this.offloadedRound(entry, id as number, round),
     );
     if (id === undefined) return false;
@@ -405,6 +406,7 @@ export class CheckScheduler {
       return;
     }
     this.flushQuiet(); // earlier quiet rounds first, so onCheck sees rounds in order
+    entry.failures += round.quietFailuresBefore; // the real was down: they only counted
     this.finish(entry, this.kindOf(entry), round.scheduledAt, round.startedAt, round.startedWall, round.result);
   }
 

@@ -61,13 +61,13 @@ export class CheckSeries {
     }
   }
 
-  /** Counts a batch of passing rounds of one check (offloaded checks' quiet rounds), as many {@link recordCheck}. */
+  /** Counts a batch of rounds of one check with one result (offloaded checks' quiet rounds), as many {@link recordCheck}. */
   recordQuietRounds(rounds: QuietRounds): void {
     const members = this.membersOf(rounds.identity);
     if (members.length === 0 || rounds.durationsMs.length === 0) return;
     for (const m of members) {
       const labels = this.track(m.virtualId, m.realKey);
-      this.checks.inc({ ...labels, result: 'success' }, rounds.durationsMs.length);
+      this.checks.inc({ ...labels, result: rounds.up ? 'success' : 'failure' }, rounds.durationsMs.length);
       this.durations.observeMany(labels, rounds.durationsMs, 0.001);
     }
   }

@@ -72,7 +72,7 @@ export interface Metrics {
   readonly registry: Registry;
   /** Counts one finished check round (scheduler `onCheck`). Maintenance rounds run no probe and are not counted. */
   recordCheck(record: CheckRecord): void;
-  /** Counts a batch of passing rounds of one check (scheduler `onQuietRounds`), as many {@link recordCheck}. */
+  /** Counts a batch of rounds of one check with one result (scheduler `onQuietRounds`), as many {@link recordCheck}. */
   recordQuietRounds(rounds: QuietRounds): void;
   /** Counts one health change (scheduler `onTransition`). */
   recordTransition(transition: HealthTransition): void;

@@ -47,7 +47,7 @@ export type NativeTcpProbeCallback = (id: number, error: string, phase: 'connect
  */
 export type NativeRoundCallback = (
   id: number, error: string, phase: 'connect' | 'write' | 'read', elapsedUs: number, data: Buffer | undefined,
-  scheduledUs: number, startedUs: number, certainUp: boolean, status: number,
+  scheduledUs: number, startedUs: number, certainUp: boolean, status: number, quietFailuresBefore: number,
 ) => void;
 
 /** An epoll thread running many non-blocking TCP probes; results come back through its callback in batches. */
@@ -62,18 +62,23 @@ export interface NativeTcpProbeEngine {
    * Runs a check every `intervalMs` on the engine thread: the probe of {@link start} (id < 2^31, never reused), the
    * first round `firstDelayMs` from now, `respreadMs` added once to the second. A round is up when it connects (no
    * request) or when its answer is certainly a passing HTTP answer (2xx, complete, `literal` found in the first
-   * `window` body bytes). An up round after an up round is quiet (counted in {@link roundStats}, kept for
-   * {@link takeQuiet} up to `sampleCap`); every other round, or every round with `reportAll`, goes to onRound.
+   * `window` body bytes). Quiet rounds (counted in {@link roundStats}, kept for {@link takeQuiet} up to `sampleCap`):
+   * an up round after an up round, and a failure without an answer after `failureCount` failures in a row, the last
+   * with the same errno. Every other round, or every round with `reportAll`, goes to onRound.
    */
   schedule(
     id: number, address: string, port: number, timeoutMs: number, request: Buffer | null, readLimit: number, framing: 0 | 1 | 2,
     intervalMs: number, firstDelayMs: number, respreadMs: number, literal: Buffer | null, window: number, reportAll: boolean, sampleCap: number,
+    failureCount: number,
   ): void;
   /** Stops schedule `id`; its round in flight is dropped. */
   unschedule(id: number): void;
-  /** Per schedule, 8 numbers: id, rounds, running, lastQuiet, lastStatus, lastDurationUs, lastStartedUs, dropped. */
+  /**
+   * Per schedule, 9 numbers: id, rounds, running, lastQuiet, lastStatus (-errno for a failure), lastDurationUs,
+   * lastStartedUs, dropped, quiet failures since the last round delivered.
+   */
   roundStats(): Float64Array;
-  /** Quiet rounds kept since the last call, 5 numbers each: id, scheduledUs, startedUs, durationUs, status. */
+  /** Quiet rounds kept since the last call, 5 numbers each: id, scheduledUs, startedUs, durationUs, status (-errno: failed). */
   takeQuiet(): Float64Array;
   /** The engine's clock: CLOCK_MONOTONIC microseconds. */
   now(): number;

@@ -120,7 +120,7 @@ describe('the engine judges HTTP answers', () => {
         const job = http(`/judge${i}`, { receive, httpMethod: method });
         const literal = receiveLiteral(receive);
         engine.schedule(i + 1, '127.0.0.1', port, 1000, fastHttpRequest(job), FAST_READ_LIMIT, method === 'HEAD' ? 2 : 1,
-          60_000, 0, 0, literal ?? Buffer.from('\u0000never\u0000'), 1024 * 1024, false, 10);
+          60_000, 0, 0, literal ?? Buffer.from('\u0000never\u0000'), 1024 * 1024, false, 10, 1);
       });
       await eventually('every first round', () => (rounds.size === cases.length ? true : undefined), 5_000, 20,
         () => `${rounds.size}/${cases.length} rounds`);
@@ -243,6 +243,46 @@ describe('offloaded checks in the scheduler', () => {
     assert.ok(rounds >= 10, `${rounds} rounds`);
     assert.equal(records.length + quiet, rounds, `${records.length} delivered + ${quiet} quiet`);
     assert.ok(batches.every((b) => b.reason === 'status 200, body matched' && Array.from(b.durationsMs).every((d) => d >= 0 && d < 300)));
+  });
+
+  test('a dead real wakes JS only until it is down, then for a different failure; its failures are all counted', async (t) => {
+    const n = need(t);
+    if (!n) return;
+    const spare = net.createServer((sock) => sock.end());
+    const deadPort = await listen(spare, '127.0.0.1');
+    await closeServer(spare);
+    const c = counting(n.offload);
+    const batches: QuietRounds[] = [];
+    const { s, transitions, records } = scheduler(n.prober, c.offload, { onQuietRounds: (q) => batches.push(q) });
+    s.sync([target('d', http('/dead', { port: deadPort, realPort: deadPort, negotiateTimeoutMs: 150 }), 3, 20)]);
+    let holder: net.Server | undefined;
+    const held = new Set<net.Socket>();
+    try {
+      await sleep(600);
+      const snap = s.snapshot()[0];
+      assert.ok(snap && snap.checks >= 15, `${snap?.checks} rounds`);
+      assert.equal(c.delivered(), 3, 'failurecount=3: three failures came to JS, the rest were quiet');
+      // (a round may be on its way to JS as the snapshot is read: the two can differ by one)
+      assert.ok(snap.checks - snap.consecutiveFailures <= 1, `every failure counted: ${snap.consecutiveFailures} of ${snap.checks}`);
+      assert.equal(snap.lastResult?.reason, 'refused');
+      const quiet = batches.reduce((sum, b) => sum + b.durationsMs.length, 0);
+      assert.ok(batches.every((b) => !b.up && b.reason === 'refused'), JSON.stringify(batches.map((b) => [b.up, b.reason])));
+      assert.equal(records.length + quiet, snap.checks, 'metrics see every round');
+      // A server that accepts and never answers: a different failure (timeout), which JS sees.
+      holder = net.createServer((sock) => {
+        held.add(sock);
+        sock.on('error', () => undefined);
+      });
+      await new Promise<void>((resolve) => (holder as net.Server).listen(deadPort, '127.0.0.1', resolve));
+      await eventually('a timeout seen by JS', () => (s.snapshot()[0]?.lastResult?.reason === 'timeout' ? true : undefined), 3_000, 20);
+      const after = s.snapshot()[0];
+      assert.ok(after && after.checks - after.consecutiveFailures <= 1, `still every failure counted: ${after?.consecutiveFailures} of ${after?.checks}`);
+      assert.equal(transitions.map((x) => `${x.to} (${x.reason})`).join(', '), 'down (refused)');
+    } finally {
+      s.stop();
+      for (const sock of held) sock.destroy();
+      if (holder) await closeServer(holder);
+    }
   });
 
   test('a connect check: refused is down at once, and a server coming back is up', async (t) => {

@@ -40,7 +40,7 @@ class ScriptedOffload implements RoundOffload {
     for (const [id, s] of this.started) {
       if (s.stopped) continue;
       const last = s.lastQuiet;
-      out.set(id, { rounds: s.rounds, running: false, dropped: 0, ...(last ? { quietLast: { result: last.result, startedWall: 1_000 } } : {}) });
+      out.set(id, { rounds: s.rounds, running: false, dropped: 0, quietFailures: 0, ...(last ? { quietLast: { result: last.result, startedWall: 1_000 } } : {}) });
     }
     return out;
   }
@@ -50,9 +50,9 @@ class ScriptedOffload implements RoundOffload {
       s.quiet = [];
     }
   }
-  takeQuietBatches(visit: (id: number, reason: string, durationsMs: Float64Array) => void): void {
+  takeQuietBatches(visit: (id: number, up: boolean, reason: string, durationsMs: Float64Array) => void): void {
     for (const [id, s] of this.started) {
-      if (s.quiet.length > 0) visit(id, s.quiet[0]?.result.reason ?? '', Float64Array.from(s.quiet, (q) => q.result.durationMs));
+      if (s.quiet.length > 0) visit(id, true, s.quiet[0]?.result.reason ?? '', Float64Array.from(s.quiet, (q) => q.result.durationMs));
       s.quiet = [];
     }
   }
@@ -63,7 +63,7 @@ class ScriptedOffload implements RoundOffload {
     s.rounds++;
     delete s.lastQuiet;
     const at = this.clock.monotonic();
-    s.deliver({ result, scheduledAt: at, startedAt: at, startedWall: this.clock.now() });
+    s.deliver({ result, scheduledAt: at, startedAt: at, startedWall: this.clock.now(), quietFailuresBefore: 0 });
   }
   /** The check `id` runs `n` quiet rounds. */
   quietRounds(id: number, n: number): void {
@@ -124,6 +124,22 @@ describe('CheckScheduler with an offload', () => {
     assert.deepEqual(transitions.map((t) => `${t.from}>${t.to} ${t.reason} ${t.consecutiveFailures}`),
       ['unknown>up connected 0', 'up>down refused 2', 'down>up connected 0']);
     assert.equal(records.length, 4);
+    s.stop();
+  });
+
+  it('quiet failures are counted: in the snapshot, and when the next round comes to JS', () => {
+    const { offload, s } = setup();
+    s.sync([target('192.0.2.1')]);
+    offload.deliver(1, { up: false, reason: 'refused', durationMs: 1 });
+    offload.deliver(1, { up: false, reason: 'refused', durationMs: 1 });
+    const live = offload.statuses;
+    offload.statuses = () => new Map([...live.call(offload)].map(([id, st]) => [id, { ...st, quietFailures: 5 }]));
+    assert.equal(s.snapshot()[0]?.consecutiveFailures, 7);
+    offload.statuses = live;
+    const started = offload.started.get(1) as Started;
+    started.rounds += 6;
+    started.deliver({ result: { up: false, reason: 'timeout', durationMs: 1 }, scheduledAt: 0, startedAt: 0, startedWall: 0, quietFailuresBefore: 5 });
+    assert.equal(s.snapshot()[0]?.consecutiveFailures, 8, '2 + 5 quiet + 1');
     s.stop();
   });
 

@@ -57,7 +57,7 @@ describe('checks by result', () => {
     const one = testMetrics({ checks: [status('c', `${V1} 10.0.0.1:80`, `${V2} 10.0.0.1:80`)] });
     for (const ms of durations) one.metrics.recordCheck(record('c', true, ms));
     const batch = testMetrics({ checks: [status('c', `${V1} 10.0.0.1:80`, `${V2} 10.0.0.1:80`)] });
-    batch.metrics.recordQuietRounds({ identity: 'c', members: [], kind: 'connect', reason: 'connected', durationsMs: durations });
+    batch.metrics.recordQuietRounds({ identity: 'c', members: [], kind: 'connect', up: true, reason: 'connected', durationsMs: durations });
     const [a, b] = [await one.scrape(), await batch.scrape()];
     for (const virtual of [V1, V2]) {
       for (const name of ['ldir_real_server_checks_total', 'ldir_real_server_check_duration_seconds_bucket', 'ldir_real_server_check_duration_seconds_sum']) {
