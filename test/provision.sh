@@ -6,6 +6,9 @@ set -u
 # Check tier: real protocol servers the checkers are tested against, run by the tests on loopback only.
 packages=(ldirectord util-linux openssl dnsmasq opensmtpd dovecot-imapd dovecot-pop3d vsftpd slapd ldap-utils
   mariadb-server postgresql freeradius)
+# Benchmarks: `npm run bench:peers` compares ldir with keepalived (also installed by the kernel tier's provision-vm.sh)
+# in the VM; nginx (nginx-light: stub_status and TLS built in) serves its reals, curl reads their request counters.
+packages+=(nginx-light curl keepalived)
 # Docker tier: an engine (docker.io, only where there is no Docker at all: it conflicts with docker-ce; the test starts
 # dockerd itself), and debootstrap for the substitute base image when Docker Hub cannot be reached.
 command -v dockerd >/dev/null 2>&1 || command -v docker >/dev/null 2>&1 || packages+=(docker.io)

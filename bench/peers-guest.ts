@@ -1,0 +1,269 @@
+// Guest side of `npm run bench:peers` (bench/peers.ts boots the VM and runs this as root inside it; the method and
+// the figures' meaning are in bench/peers.ts's header). Prints one `peers n=...` line per N, `peers-detail ...` lines
+// (one per peer: checks done, user/system split, CPU by thread), `ldirectord` at its own N, and progress lines
+// starting with `# `. Exit 1 with what was seen when a step fails.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { peekTable, readSysctl, weightsOf, writeSysctl } from '../test/helpers/ldir-director';
+import { makeLabCertificate } from '../test/helpers/netns-lab';
+import { eventually, sleep } from '../test/helpers/wait';
+import { peerReport, startPeer, type PeerName, type RunningPeer } from './peers-directors';
+import { run, RealsLab, STATUS_READ_REQUESTS, VIP, type Proto } from './peers-lab';
+import { CLOCK_TICKS_PER_S, kernelWeight, procHex, sampleTree, type TreeSample } from './peers-proc';
+
+/** The run's settings, from the environment (bench/peers.ts forwards every BENCH_* variable). */
+export interface PeersSettings {
+  /** Real server counts for keepalived and ldir (BENCH_PEERS_N, default 300,1000). */
+  readonly ns: readonly number[];
+  /** Length of the steady-state window (BENCH_PEERS_WINDOW_S, default 20). */
+  readonly windowS: number;
+  /** Real server count for ldirectord (BENCH_PEERS_LDIRECTORD_N, default 50; 0 skips it). */
+  readonly ldirectordN: number;
+  /** Also measure https (BENCH_PEERS_HTTPS=1). */
+  readonly https: boolean;
+  /** The ldir to measure (BENCH_LDIR_MAIN, default this checkout's dist/src/main.js). */
+  readonly ldirMain: string;
+}
+
+const CHECK_INTERVAL_S = 1;
+const CHECK_TIMEOUT_S = 3;
+/** Wait after the last real came up before measuring: the start-up work (first rounds, table writes) is over. */
+const SETTLE_MS = 3_000;
+/** Poll period of /proc/net/ip_vs while the victim's failure is being detected. */
+const DETECT_POLL_MS = 10;
+const DETECT_LIMIT_MS = 30_000;
+/** Neighbour table thresholds while the lab runs: 1,000 reals on one link are 1,000 ARP entries (default gc_thresh3 1,024). */
+const NEIGH_THRESHOLDS: ReadonlyArray<[string, string]> = [
+  ['net.ipv4.neigh.default.gc_thresh1', '4096'], ['net.ipv4.neigh.default.gc_thresh2', '8192'], ['net.ipv4.neigh.default.gc_thresh3', '16384'],
+];
+
+/** Reads {@link PeersSettings} from `env`; throws on a malformed value. */
+export function readSettings(env: NodeJS.ProcessEnv): PeersSettings {
+  const ns = (env['BENCH_PEERS_N'] ?? '300,1000').split(',').map((x) => Number(x.trim()));
+  if (ns.length === 0 || !ns.every((n) => Number.isInteger(n) && n >= 2 && n <= 20_000)) throw new Error(`BENCH_PEERS_N: integers 2..20000 separated by commas, not ${env['BENCH_PEERS_N']}`);
+  const windowS = Number(env['BENCH_PEERS_WINDOW_S'] ?? 20);
+  if (!(windowS >= 1 && windowS <= 600)) throw new Error(`BENCH_PEERS_WINDOW_S: 1..600, not ${env['BENCH_PEERS_WINDOW_S']}`);
+  const ldirectordN = Number(env['BENCH_PEERS_LDIRECTORD_N'] ?? 50);
+  if (!Number.isInteger(ldirectordN) || (ldirectordN !== 0 && ldirectordN < 2)) throw new Error(`BENCH_PEERS_LDIRECTORD_N: 0 or an integer >= 2, not ${env['BENCH_PEERS_LDIRECTORD_N']}`);
+  return {
+    ns, windowS, ldirectordN, https: env['BENCH_PEERS_HTTPS'] === '1',
+    ldirMain: env['BENCH_LDIR_MAIN'] ?? path.resolve(__dirname, '../src/main.js'),
+  };
+}
+
+/** What one peer measured at one N. */
+export interface PeerFigures {
+  readonly name: PeerName;
+  /** Launch → every real in the table at weight 1 (s). */
+  readonly upS: number;
+  /** Checks the reals answered during the window. */
+  readonly checks: number;
+  readonly windowS: number;
+  readonly cpuS: number;
+  readonly userS: number;
+  readonly sysS: number;
+  /** Processes in the peer's tree at the end of the window. */
+  readonly procs: number;
+  readonly rssMb: number;
+  /** CPU seconds by thread during the window, largest first (labels: `main`, `node+12`, `keepalived-child`). */
+  readonly threads: ReadonlyMap<string, number>;
+  /** Bytes the peer logged during the window. */
+  readonly logBytes: number;
+  /** Victim killed → its weight 0 in the kernel (ms). */
+  readonly detectMs: number;
+}
+
+const progress = (text: string): void => console.log(`# ${text}`);
+
+/** Runs one cleanup step; a failure is printed and does not stop the steps after it. */
+function attempt(what: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    console.error(`cleanup (${what}): ${(err as Error).message}`);
+  }
+}
+
+/** `TCP VIP:PORT: 1000 destinations, 998 at weight 1, 2 at weight 0` (or absent): for error messages. */
+function tableSummary(service: string): string {
+  const w = weightsOf(peekTable(), service);
+  if (!w) return `${service}: absent from /proc/net/ip_vs`;
+  const byWeight = new Map<number, number>();
+  for (const x of w.values()) byWeight.set(x, (byWeight.get(x) ?? 0) + 1);
+  return `${service}: ${w.size} destinations, ${[...byWeight].map(([k, v]) => `${v} at weight ${k}`).join(', ') || 'none'}`;
+}
+
+/** Throws when the peer died (with its log tail). */
+function assertRunning(peer: RunningPeer): void {
+  const state = peer.exited();
+  if (state) throw new Error(`${peer.name} ended (${state})\n${peerReport(peer)}`);
+}
+
+/** Resolves with the monotonic ms at which every real of `lab` was at weight 1 in the table. */
+async function waitAllUp(peer: RunningPeer, lab: RealsLab, service: string, limitMs: number): Promise<number> {
+  const want = new Set(lab.reals.map((a) => `${a}:${lab.port}`));
+  return eventually(`all ${lab.n} reals at weight 1 (${peer.name})`, () => {
+    assertRunning(peer);
+    const w = weightsOf(peekTable(), service);
+    let up = 0;
+    for (const [dest, weight] of w ?? []) if (weight === 1 && want.has(dest)) up++;
+    return up === want.size ? performance.now() : undefined;
+  }, limitMs, 100, () => `${tableSummary(service)}\n${peerReport(peer)}`);
+}
+
+/** CPU and checks over the steady-state window. */
+async function measureWindow(peer: RunningPeer, lab: RealsLab, windowS: number): Promise<Omit<PeerFigures, 'name' | 'upS' | 'detectMs'>> {
+  // Requests are read before each CPU sample so that both windows have the same length (each reading starts curl).
+  const r0 = lab.requestsServed();
+  const s0 = sampleTree(peer.pid);
+  const log0 = fs.statSync(peer.logFile).size;
+  await sleep(windowS * 1000);
+  const r1 = lab.requestsServed();
+  const s1 = sampleTree(peer.pid);
+  assertRunning(peer);
+  const seconds = (s1.atMs - s0.atMs) / 1000;
+  return {
+    checks: r1 - r0 - STATUS_READ_REQUESTS,
+    windowS: seconds,
+    userS: (s1.userTicks - s0.userTicks) / CLOCK_TICKS_PER_S,
+    sysS: (s1.sysTicks - s0.sysTicks) / CLOCK_TICKS_PER_S,
+    cpuS: (s1.userTicks + s1.sysTicks - s0.userTicks - s0.sysTicks) / CLOCK_TICKS_PER_S,
+    procs: s1.pids.length,
+    rssMb: s1.rssKb / 1024,
+    threads: threadDelta(s0, s1),
+    logBytes: fs.statSync(peer.logFile).size - log0,
+  };
+}
+
+/** CPU seconds by thread between two samples, largest first, zeros left out. */
+function threadDelta(a: TreeSample, b: TreeSample): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [name, ticks] of b.threads) {
+    const d = (ticks - (a.threads.get(name) ?? 0)) / CLOCK_TICKS_PER_S;
+    if (d > 0) out.set(name, d);
+  }
+  return new Map([...out].sort(([, x], [, y]) => y - x));
+}
+
+/** Kills the victim's server; resolves with the ms until its weight was 0 in the kernel. */
+async function detectVictim(peer: RunningPeer, lab: RealsLab, service: string): Promise<number> {
+  const hex = procHex(lab.victim, lab.port);
+  if (kernelWeight(hex) !== 1) throw new Error(`the victim ${lab.victim} is not at weight 1 before the kill: ${tableSummary(service)}`);
+  const t0 = performance.now();
+  await lab.killVictim();
+  let last: number | undefined = 1;
+  for (let i = 0; i < DETECT_LIMIT_MS / DETECT_POLL_MS * 2 && performance.now() - t0 < DETECT_LIMIT_MS; i++) {
+    last = kernelWeight(hex);
+    if (last === 0) return performance.now() - t0;
+    if (last === undefined) throw new Error(`${peer.name} removed the victim instead of setting its weight to 0\n${peerReport(peer)}`);
+    await sleep(DETECT_POLL_MS);
+  }
+  throw new Error(`the victim ${lab.victim} was still at weight ${last} ${DETECT_LIMIT_MS} ms after its server was killed (${peer.name})\n`
+    + `${tableSummary(service)}\n${peerReport(peer)}`);
+}
+
+/** Starts `name` on the lab, measures it (start-up, steady state, detection) and stops it. */
+async function measurePeer(name: PeerName, lab: RealsLab, settings: PeersSettings, dir: string): Promise<PeerFigures> {
+  const service = `TCP ${VIP}:${lab.port}`;
+  run('ipvsadm', ['-C']);
+  const placeDir = fs.mkdtempSync(path.join(dir, `${name}-`));
+  const t0 = performance.now();
+  const peer = startPeer(name, { proto: lab.proto, vip: VIP, port: lab.port, reals: lab.reals, intervalS: CHECK_INTERVAL_S, timeoutS: CHECK_TIMEOUT_S },
+    { dir: placeDir, ldirMain: settings.ldirMain });
+  try {
+    // Under emulation ldir takes 10-20 s to start with 1,000 reals and ldirectord checks its reals one after the other.
+    const upS = (await waitAllUp(peer, lab, service, 180_000 + lab.n * 200) - t0) / 1000;
+    progress(`${lab.proto} n=${lab.n} ${name}: all reals up after ${upS.toFixed(1)} s; measuring ${settings.windowS} s`);
+    await sleep(SETTLE_MS);
+    const window = await measureWindow(peer, lab, settings.windowS);
+    const detectMs = await detectVictim(peer, lab, service);
+    progress(`${lab.proto} n=${lab.n} ${name}: ${window.checks} checks, ${window.cpuS.toFixed(2)} CPU s; victim at weight 0 after ${Math.round(detectMs)} ms`);
+    await lab.restartVictim();
+    return { name, upS, detectMs, ...window };
+  } finally {
+    await peer.stop();
+    run('ipvsadm', ['-C']);
+  }
+}
+
+/** A number with 3 significant digits, never in exponent form. */
+const num = (x: number): string => (Number.isFinite(x) ? String(Number(x.toPrecision(3))) : 'NaN');
+const perCheckMs = (f: PeerFigures): number => (f.cpuS * 1000) / f.checks;
+const cps = (f: PeerFigures): number => f.cpuS / f.windowS;
+
+/** The `peers n=...` line of keepalived and ldir at one N. */
+export function peersLine(prefix: string, n: number, k: PeerFigures, l: PeerFigures): string {
+  return `${prefix} n=${n} keepalived_cpu_ms=${num(perCheckMs(k))} ldir_cpu_ms=${num(perCheckMs(l))} ratio=${num(perCheckMs(l) / perCheckMs(k))} `
+    + `ldir_rss_mb=${num(l.rssMb)} keepalived_rss_mb=${num(k.rssMb)} keepalived_up_s=${num(k.upS)} ldir_up_s=${num(l.upS)} `
+    + `ldir_detect_ms=${Math.round(l.detectMs)} keepalived_detect_ms=${Math.round(k.detectMs)} keepalived_cps=${num(cps(k))} ldir_cps=${num(cps(l))}`;
+}
+
+/** The `peers n=50 ldirectord_...` line. */
+export function ldirectordLine(prefix: string, n: number, d: PeerFigures): string {
+  return `${prefix} n=${n} ldirectord_cpu_ms=${num(perCheckMs(d))} ldirectord_up_s=${num(d.upS)} ldirectord_detect_ms=${Math.round(d.detectMs)} ldirectord_rss_mb=${num(d.rssMb)}`;
+}
+
+/** One `peers-detail` line: what is behind a peer's figures. */
+export function detailLine(proto: Proto, n: number, f: PeerFigures): string {
+  const top = [...f.threads].slice(0, 5).map(([k, v]) => `${k.replace(/\s+/g, '_')}:${num(v)}`);
+  const rest = [...f.threads].slice(5).reduce((a, [, v]) => a + v, 0);
+  const threads = [...top, ...(rest > 0 ? [`others:${num(rest)}`] : [])].join(',');
+  return `peers-detail proto=${proto} n=${n} peer=${f.name} checks=${f.checks} window_s=${num(f.windowS)} checks_per_s=${num(f.checks / f.windowS)} `
+    + `cpu_s=${num(f.cpuS)} user_s=${num(f.userS)} sys_s=${num(f.sysS)} procs=${f.procs} rss_mb=${num(f.rssMb)} up_s=${num(f.upS)} `
+    + `detect_ms=${Math.round(f.detectMs)} log_bytes=${f.logBytes} threads=${threads || '-'}`;
+}
+
+/** Builds the lab for `n` reals, runs `peers` on it one after the other, tears it down. */
+async function onLab(n: number, proto: Proto, peers: readonly PeerName[], settings: PeersSettings, dir: string): Promise<PeerFigures[]> {
+  const labDir = fs.mkdtempSync(path.join(dir, `lab-${proto}-${n}-`));
+  const tls = proto === 'https' ? makeLabCertificate(path.join(dir, 'tls')) : undefined;
+  progress(`${proto} n=${n}: building the lab`);
+  const lab = await RealsLab.build(n, proto, labDir, tls);
+  try {
+    const out: PeerFigures[] = [];
+    for (const name of peers) {
+      const f = await measurePeer(name, lab, settings, dir);
+      console.log(detailLine(proto, n, f));
+      out.push(f);
+    }
+    return out;
+  } finally {
+    lab.teardown();
+  }
+}
+
+async function main(): Promise<void> {
+  if (process.env['LDIR_IN_VM'] !== '1') throw new Error('bench/peers-guest runs inside the kernel-tier VM: use npm run bench:peers');
+  const settings = readSettings(process.env);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-peers-'));
+  const saved = NEIGH_THRESHOLDS.map(([k]) => [k, readSysctl(k)] as const);
+  for (const [k, v] of NEIGH_THRESHOLDS) writeSysctl(k, v);
+  try {
+    for (const proto of settings.https ? (['http', 'https'] as const) : (['http'] as const)) {
+      const prefix = proto === 'http' ? 'peers' : 'peers-https';
+      for (const n of settings.ns) {
+        const [k, l] = (await onLab(n, proto, ['keepalived', 'ldir'], settings, dir)) as [PeerFigures, PeerFigures];
+        console.log(peersLine(prefix, n, k, l));
+      }
+      // ldirectord for the record over http only: its https checks (LWP with IO::Socket::SSL) flap between up and down
+      // under emulation with a 3 s negotiatetimeout, so no start-up time could be measured.
+      if (settings.ldirectordN > 0 && proto === 'http') {
+        const [d] = (await onLab(settings.ldirectordN, proto, ['ldirectord'], settings, dir)) as [PeerFigures];
+        console.log(ldirectordLine(prefix, settings.ldirectordN, d));
+      }
+    }
+  } finally {
+    // Each lab and each peer is stopped by its own finally; what is left is the run's own.
+    attempt('ipvs table', () => void run('ipvsadm', ['-C']));
+    attempt('neighbour thresholds', () => saved.forEach(([k, v]) => writeSysctl(k, v)));
+    attempt('temp dir', () => fs.rmSync(dir, { recursive: true, force: true }));
+  }
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(`bench:peers failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  });
+}

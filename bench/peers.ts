@@ -1,0 +1,116 @@
+// `npm run bench:peers`: what ldir's health checks cost next to keepalived's, measured in one run of the kernel-tier
+// VM (so both meet the same emulated CPU, kernel and real servers), with Debian's ldirectord for the record. Boots the
+// VM once, runs bench/peers-guest.ts in it and relays its lines:
+//
+//   peers n=N keepalived_cpu_ms=… ldir_cpu_ms=… ratio=… ldir_rss_mb=… keepalived_rss_mb=… keepalived_up_s=… ldir_up_s=…
+//         ldir_detect_ms=… keepalived_detect_ms=… keepalived_cps=… ldir_cps=…
+//   peers n=50 ldirectord_cpu_ms=… ldirectord_up_s=… ldirectord_detect_ms=… ldirectord_rss_mb=…
+//   peers-detail proto=http n=N peer=… checks=… checks_per_s=… cpu_s=… user_s=… sys_s=… threads=NAME:CPU_S,…
+//
+// The lab (bench/peers-lab.ts): a namespace with N real addresses 10.201.x.y behind a veth pair from the VM's own
+// namespace (the director, 10.201.255.254/16), nginx (one process, no master) listening on each address on port 80;
+// one real, the victim, is served by a second nginx listening on its address only. The virtual service is
+// 10.202.0.1:80, LVS-NAT, wrr, every real weight 1. No packet leaves 10.201/16, 10.202/16 and loopback.
+//
+// Each peer in turn, on an empty IPVS table (`ipvsadm -C` before and after), for each N of BENCH_PEERS_N (300,1000):
+// keepalived (Debian's, `keepalived -n -C`: the parent and its checker child), then ldir (`node BENCH_LDIR_MAIN
+// --foreground --ipvs=netlink CONF start`: one daemon process, the netlink backend as the kernel tier uses it); at
+// BENCH_PEERS_LDIRECTORD_N (50) Debian's ldirectord 4.12 (Perl, `supervised=yes`: in the foreground, no fork).
+//   - up_s: launch → every real in the kernel table at weight 1 (/proc/net/ip_vs polled every 100 ms).
+//   - steady state: 3 s after that, for BENCH_PEERS_WINDOW_S (20 s): CPU seconds of the peer's process tree (utime +
+//     stime + cutime + cstime of every process, all threads included) and the checks actually done (requests the
+//     nginx instances answered, from stub_status). cpu_ms = CPU ms per check; cps = CPU seconds per second; rss_mb =
+//     summed VmRSS at the end of the window. peers-detail splits the CPU into user and system time and by thread.
+//   - detect_ms: the victim's nginx is killed (SIGKILL: connections refused from then on) → the victim's weight is 0
+//     (/proc/net/ip_vs read every 10 ms). The victim's server is started again before the next peer.
+// ratio = ldir_cpu_ms / keepalived_cpu_ms.
+//
+// Both check every real with GET / on a new connection every second, expect status 200 (ldir and ldirectord: any 2xx
+// with an empty `receive`; nginx answers 200), time out after 3 s (connect and answer), count one failure as down and
+// quiesce (weight 0) instead of removing. The configurations are bench/peers-directors.ts's. What differs:
+//   - keepalived runs with `alpha` (every real starts as failed until its first check passes), as ldir and ldirectord
+//     start; by default it would put every real in the table before checking any.
+//   - keepalived's connect_timeout bounds each step of a check (connect, send, each read); ldir's negotiatetimeout and
+//     ldirectord's bound the whole check. With nginx answering at once the checks never come near either.
+//   - keepalived spreads its first checks over a random warmup of up to delay_loop (1 s); ldir runs a batch of new
+//     checks within 100 ms + 0.1 ms per check, then spreads them over the interval; ldirectord checks its reals one
+//     after the other, then sleeps checkinterval.
+//   - keepalived HTTP_GET speaks HTTP/1.0; ldir's prober HTTP/1.1 with `Connection: close`; nginx closes every
+//     connection after its answer (keepalive_timeout 0) in both cases.
+//   - Logging at each one's normal level (keepalived `-l -D` to the console; ldir and ldirectord supervised=yes to
+//     stdout at info level, not `-d`, which logs every check); peers-detail shows the bytes each logged meanwhile.
+//   - ldir also serves its Prometheus endpoint (127.0.0.1:9547, idle: nothing scrapes it) and resyncs the table with
+//     the kernel every 10 s; both are part of its cost here.
+// BENCH_PEERS_HTTPS=1 measures https too (nginx with TLS on 443, an ECDSA P-256 self-signed certificate made with
+// openssl at run time, no session resumption; keepalived SSL_GET, ldir service=https): `peers-https ...` lines.
+// ldirectord runs over http only (under emulation its https checks flap with a 3 s timeout).
+// Other knobs: BENCH_PEERS_LDIRECTORD_N (0 skips ldirectord), LDIR_VM_TIMEOUT_MS (whole VM run, default 45 min).
+//
+// Everything runs under qemu/TCG (no KVM here): CPU figures are 10-30 times those of hardware, but both peers pay the
+// same emulation, so the ratio is the figure to read. The whole run takes about 10-25 minutes. Exit 1 when it fails.
+import * as fs from 'node:fs';
+import { runInVm, vmUnavailable } from '../test/kernel/vm/run-in-vm';
+
+/** The overall limit of the VM run (LDIR_VM_TIMEOUT_MS, default 45 min). */
+const TIMEOUT_MS = Number(process.env['LDIR_VM_TIMEOUT_MS']) || 45 * 60 * 1000;
+
+function shQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The guest command line: every BENCH_* variable forwarded (the VM passes only LDIR_* ones), the file limit raised
+ * for every process of the run (nginx keeps one socket per real and does not raise its limit without a master
+ * process; keepalived raises its own, ldir runs with what it is given).
+ */
+export function guestCommand(env: NodeJS.ProcessEnv): string {
+  const vars = Object.entries(env)
+    .filter((e): e is [string, string] => e[0].startsWith('BENCH_') && /^[A-Z0-9_]+$/.test(e[0]) && e[1] !== undefined)
+    .map(([k, v]) => `${k}=${shQuote(v)}`);
+  return `ulimit -n 65536 && ${[...vars, 'node', 'dist/bench/peers-guest.js'].join(' ')}`;
+}
+
+/** The programs the guest runs (from this machine's root, which the VM shares): the ones missing here. */
+export function missingTools(env: NodeJS.ProcessEnv): string[] {
+  const tools = ['/usr/sbin/nginx', '/usr/sbin/keepalived', '/usr/sbin/ipvsadm', '/usr/bin/curl', '/usr/bin/openssl'];
+  if (env['BENCH_PEERS_LDIRECTORD_N'] !== '0') tools.push('/usr/sbin/ldirectord');
+  return tools.filter((t) => !fs.existsSync(t));
+}
+
+async function main(): Promise<void> {
+  const why = vmUnavailable();
+  if (why) throw new Error(`the VM cannot run here: ${why}`);
+  const missing = missingTools(process.env);
+  if (missing.length > 0) throw new Error(`missing ${missing.join(', ')}: run bash test/provision.sh as root (Debian: nginx-light, keepalived, ldirectord, ipvsadm, curl, openssl)`);
+  const t0 = Date.now();
+  let pending = '';
+  const relay = (line: string): void => {
+    const text = line.trim();
+    if (/^peers(-https|-detail)? /.test(text)) console.log(text);
+    else if (text.startsWith('# ')) console.error(text);
+  };
+  const result = await runInVm(guestCommand(process.env), {
+    timeoutMs: TIMEOUT_MS,
+    onOutput: (chunk) => {
+      pending += chunk;
+      const parts = pending.split('\n');
+      pending = parts.pop() ?? '';
+      parts.forEach(relay);
+    },
+  });
+  relay(pending);
+  console.error(`# bench:peers: VM run ${result.code === 0 ? 'done' : `FAILED (exit ${result.code})`} in ${Math.round((Date.now() - t0) / 1000)} s`);
+  if (result.code !== 0) {
+    // What the guest said about the failure (the error with the table and the peer's log), else the output's end.
+    const at = result.output.lastIndexOf('bench:peers failed');
+    console.error(at >= 0 ? result.output.slice(at) : result.output.split('\n').slice(-60).join('\n'));
+    process.exitCode = 1;
+  }
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
