@@ -42,8 +42,10 @@
 //   - ldir also serves its Prometheus endpoint (127.0.0.1:9547, idle: nothing scrapes it) and resyncs the table with
 //     the kernel every 10 s; both are part of its cost here.
 // BENCH_PEERS_HTTPS=1 measures https too (nginx with TLS on 443, an ECDSA P-256 self-signed certificate made with
-// openssl at run time, no session resumption; keepalived SSL_GET, ldir service=https): `peers-https ...` lines.
-// ldirectord runs over http only (under emulation its https checks flap with a 3 s timeout).
+// openssl at run time, no session resumption; keepalived SSL_GET, ldir service=https): `peers-https ...` lines, for
+// BENCH_PEERS_HTTPS_N (20) reals: under emulation a TLS handshake costs each side tens of ms of CPU, and at 300 reals
+// keepalived did 68 checks a second while ldir brought no real up in 4 minutes (its first round's handshakes all
+// passed the 3 s timeout, again and again). ldirectord runs over http only (its https checks flap under emulation).
 // Other knobs: BENCH_PEERS_LDIRECTORD_N (0 skips ldirectord), LDIR_VM_TIMEOUT_MS (whole VM run, default 45 min).
 //
 // Everything runs under qemu/TCG (no KVM here): CPU figures are 10-30 times those of hardware, but both peers pay the

@@ -99,5 +99,6 @@ test('settings come from BENCH_PEERS_* and are forwarded into the VM', () => {
   assert.deepEqual(readSettings({}).ns, [300, 1000]);
   assert.equal(readSettings({ BENCH_PEERS_WINDOW_S: '5' }).windowS, 5);
   assert.throws(() => readSettings({ BENCH_PEERS_N: '300,x' }), /BENCH_PEERS_N/);
+  assert.deepEqual(readSettings({ BENCH_PEERS_HTTPS_N: '10,30' }).httpsNs, [10, 30]);
   assert.equal(guestCommand({ BENCH_PEERS_N: "50'", PATH: '/bin' }), `ulimit -n 65536 && BENCH_PEERS_N='50'\\''' node dist/bench/peers-guest.js`);
 });
