@@ -5,6 +5,7 @@ import { Observers } from '../daemon/observers';
 import { isLdirError } from '../errors';
 import { createDaemonLogger } from '../logging/daemon-logger';
 import { describeLogDestination } from '../logging/destination';
+import { applyDaemonNodeFlags } from '../system/self-command';
 import type { ForegroundRunner } from './ldirectord-actions';
 
 /**
@@ -12,6 +13,7 @@ import type { ForegroundRunner } from './ldirectord-actions';
  * stdout with `supervised=yes`), follows `logfile` changes on reload, and runs the daemon.
  */
 export const runDaemonProcess: ForegroundRunner = async (request) => {
+  applyDaemonNodeFlags();
   const log = createDaemonLogger({
     logfile: request.logfile, supervised: request.supervised, debug: request.debug,
     fields: { pid: process.pid, config: request.configName },
