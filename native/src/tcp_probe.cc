@@ -632,6 +632,16 @@ struct Engine {
   }
 };
 
+// JS thread: the arguments both callbacks start with: id, errno name ('' for success), phase, elapsed µs, and the
+// bytes read (undefined without).
+std::vector<napi_value> OutcomeArgs(Napi::Env env, uint32_t id, int err, Phase phase, int64_t elapsedUs, bool hasData,
+                                    const std::vector<uint8_t>& data) {
+  Napi::Value bytes = env.Undefined();
+  if (hasData) bytes = Napi::Buffer<uint8_t>::Copy(env, data.data(), data.size());
+  return {Napi::Number::New(env, id), Napi::String::New(env, err == 0 ? std::string() : ErrnoName(err)),
+          Napi::String::New(env, PhaseName(phase)), Napi::Number::New(env, static_cast<double>(elapsedUs)), bytes};
+}
+
 // JS thread (thread-safe function call): delivers every queued result to the JS callback.
 void DeliverResults(Napi::Env env, Napi::Function callback, EngineRef* ctx, void*) {
   if (env == nullptr || ctx == nullptr) return;
@@ -645,27 +655,20 @@ void DeliverResults(Napi::Env env, Napi::Function callback, EngineRef* ctx, void
   if (!rounds.empty() && !(*ctx)->onRound.IsEmpty()) {
     Napi::Function onRound = (*ctx)->onRound.Value();
     for (auto& r : rounds) {
-      Napi::Value data = env.Undefined();
-      if (r.hasData) data = Napi::Buffer<uint8_t>::Copy(env, r.data.data(), r.data.size());
-      Napi::Value errName = r.err == 0 ? Napi::String::New(env, "") : Napi::String::New(env, ErrnoName(r.err));
+      std::vector<napi_value> args = OutcomeArgs(env, r.id, r.err, r.phase, r.elapsedUs, r.hasData, r.data);
+      args.insert(args.end(), {Napi::Number::New(env, static_cast<double>(r.scheduledUs)),
+                               Napi::Number::New(env, static_cast<double>(r.startedUs)), Napi::Boolean::New(env, r.certainUp),
+                               Napi::Number::New(env, r.status), Napi::Number::New(env, r.quietFailuresBefore)});
       try {
-        onRound.Call({Napi::Number::New(env, r.id), errName, Napi::String::New(env, PhaseName(r.phase)),
-                      Napi::Number::New(env, static_cast<double>(r.elapsedUs)), data,
-                      Napi::Number::New(env, static_cast<double>(r.scheduledUs)),
-                      Napi::Number::New(env, static_cast<double>(r.startedUs)), Napi::Boolean::New(env, r.certainUp),
-                      Napi::Number::New(env, r.status), Napi::Number::New(env, r.quietFailuresBefore)});
+        onRound.Call(args);
       } catch (const Napi::Error&) {
         // as for results: one throwing callback must not lose the rest of the batch
       }
     }
   }
   for (auto& r : batch) {
-    Napi::Value data = env.Undefined();
-    if (r.hasData) data = Napi::Buffer<uint8_t>::Copy(env, r.data.data(), r.data.size());
-    Napi::Value errName = r.err == 0 ? Napi::String::New(env, "") : Napi::String::New(env, ErrnoName(r.err));
     try {
-      callback.Call({Napi::Number::New(env, r.id), errName, Napi::String::New(env, PhaseName(r.phase)),
-                     Napi::Number::New(env, static_cast<double>(r.elapsedUs)), data});
+      callback.Call(OutcomeArgs(env, r.id, r.err, r.phase, r.elapsedUs, r.hasData, r.data));
     } catch (const Napi::Error&) {
       // a throwing callback must not stop the batch nor escape into the thread-safe function machinery
     }

@@ -15,7 +15,7 @@ import { openTcpProber, type TcpProber } from '../../../src/checks/tcp-prober';
 import type { CheckJob } from '../../../src/checks/types';
 import { systemClock } from '../../../src/clock';
 import { loadNativeAddon, type NativeAddon } from '../../../src/native/addon';
-import { closeServer, listen, makeJob } from '../../helpers/check-job';
+import { closeServer, listen, makeJob, refusedPort } from '../../helpers/check-job';
 import { IN_CI } from '../../helpers/system';
 import { eventually, sleep } from '../../helpers/wait';
 
@@ -248,9 +248,7 @@ describe('offloaded checks in the scheduler', () => {
   test('a dead real wakes JS only until it is down, then for a different failure; its failures are all counted', async (t) => {
     const n = need(t);
     if (!n) return;
-    const spare = net.createServer((sock) => sock.end());
-    const deadPort = await listen(spare, '127.0.0.1');
-    await closeServer(spare);
+    const deadPort = await refusedPort();
     const c = counting(n.offload);
     const batches: QuietRounds[] = [];
     const { s, transitions, records } = scheduler(n.prober, c.offload, { onQuietRounds: (q) => batches.push(q) });
@@ -288,9 +286,7 @@ describe('offloaded checks in the scheduler', () => {
   test('a connect check: refused is down at once, and a server coming back is up', async (t) => {
     const n = need(t);
     if (!n) return;
-    const spare = net.createServer((sock) => sock.end());
-    const sparePort = await listen(spare, '127.0.0.1');
-    await closeServer(spare);
+    const sparePort = await refusedPort();
     const { s, transitions } = scheduler(n.prober, n.offload);
     s.sync([target('c', makeJob({ type: 'connect', port: sparePort, realPort: sparePort, checkTimeoutMs: 300 }), 1, 30)]);
     try {
