@@ -73,14 +73,7 @@ struct Probe {
   size_t readLimit;
   Framing framing;
   std::vector<uint8_t> data;
-  int64_t answeredUs;  // when the answer was complete (0: not yet); the probe then waits a moment for the close
 };
-
-// How long a probe whose answer is complete waits for the server to close before closing itself. The side that
-// closes first keeps the connection in TIME_WAIT for a minute: with `Connection: close` the server closes at once,
-// and waiting for it (as keepalived does, reading to the end) leaves the TIME_WAIT with the server, not on the
-// director, whose ephemeral ports and connect() work it would otherwise load at thousands of checks a second.
-constexpr int64_t kCloseGraceUs = 100000;
 
 // Rounds due within this window of the first due one start with it (early by at most this much, never drifting: the
 // next round is planned from when this one was due). Rounds started together share the engine's wake-ups (the
@@ -233,7 +226,7 @@ struct Engine {
     ::close(p.fd);  // also drops its epoll registration (the fd is never duplicated)
     if (p.owner != nullptr) {
       const uint32_t probeId = p.id;
-      RoundDone(*p.owner, err, p.phase, (p.answeredUs != 0 ? p.answeredUs : now_) - p.startedUs, p.data);
+      RoundDone(*p.owner, err, p.phase, now_ - p.startedUs, p.data);
       probes.erase(probeId);
       return;
     }
@@ -241,7 +234,7 @@ struct Engine {
     r.id = p.id;
     r.err = err;
     r.phase = p.phase;
-    r.elapsedUs = (p.answeredUs != 0 ? p.answeredUs : now_) - p.startedUs;
+    r.elapsedUs = now_ - p.startedUs;
     r.hasData = withData;
     if (withData) r.data = std::move(p.data);
     pending.push_back(std::move(r));
@@ -288,7 +281,6 @@ struct Engine {
     p.hasPayload = c.hasPayload;
     p.readLimit = c.readLimit;
     p.framing = c.framing;
-    p.answeredUs = 0;
     int rc = ::connect(fd, reinterpret_cast<struct sockaddr*>(&c.addr), c.addrLen);
     int err = rc == 0 ? 0 : errno;
     auto& stored = probes.emplace(c.id, std::move(p)).first->second;
@@ -355,8 +347,9 @@ struct Engine {
       ssize_t n = ::recv(p.fd, buf, room < sizeof buf ? room : sizeof buf, 0);
       if (n > 0) {
         p.data.insert(p.data.end(), buf, buf + n);
-        if (p.answeredUs == 0 && p.framing != Framing::kUntilClose && HttpAnswerComplete(p.data, p.framing == Framing::kHttpHead)) {
-          p.answeredUs = now_;  // whole answer here; its close usually follows at once (read on)
+        if (p.framing != Framing::kUntilClose && HttpAnswerComplete(p.data, p.framing == Framing::kHttpHead)) {
+          Finish(p, 0, true);  // whole answer here: a server ignoring `Connection: close` costs no time
+          return;
         }
         continue;
       }
@@ -364,15 +357,7 @@ struct Engine {
         Finish(p, 0, true);
         return;
       }
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        // Answered but not closed yet: wait a moment for the close (a server ignoring `Connection: close` costs
-        // kCloseGraceUs at most, and the verdict and its time are those of the answer).
-        if (p.answeredUs != 0 && p.deadlineUs > now_ + kCloseGraceUs) {
-          p.deadlineUs = now_ + kCloseGraceUs;
-          deadlines.push(Deadline{p.deadlineUs, p.id, p.fd});
-        }
-        return;
-      }
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
       if (errno == EINTR) continue;
       Finish(p, errno, true);
       return;
@@ -409,7 +394,7 @@ struct Engine {
         return ms > 60000 ? 60000 : static_cast<int>(ms);
       }
       deadlines.pop();
-      Finish(it->second, it->second.answeredUs != 0 ? 0 : ETIMEDOUT, true);  // answered: the close grace ended
+      Finish(it->second, ETIMEDOUT, true);
     }
     return -1;
   }
