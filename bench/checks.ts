@@ -119,6 +119,7 @@ async function runType(kind: Kind, port: number, prober: TcpProber | undefined):
   const late: number[] = [];
   let checks = 0;
   let failures = 0;
+  const reasons = new Map<string, number>();
   let victimDown: { at: number } | undefined;
   let victimFailStart: number | undefined;
   let windowStart = Number.POSITIVE_INFINITY;
@@ -127,7 +128,10 @@ async function runType(kind: Kind, port: number, prober: TcpProber | undefined):
     // Offloaded quiet rounds arrive in batches: a round counts by when it started, not when JS heard of it.
     if (!measuring || r.startedAt < windowStart) return;
     checks++;
-    if (!r.result.up) failures++;
+    if (!r.result.up) {
+      failures++;
+      if (process.env["BENCH_DEBUG"]) reasons.set(r.result.reason, (reasons.get(r.result.reason) ?? 0) + 1);
+    }
     late.push(r.startedAt - r.scheduledAt);
   };
   const onTransition = (t: HealthTransition): void => {
@@ -165,6 +169,7 @@ async function runType(kind: Kind, port: number, prober: TcpProber | undefined):
   const seconds = (performance.now() - t0) / 1000;
   measuring = false;
   scheduler.stop();
+  if (process.env["BENCH_DEBUG"]) console.error(`failure reasons: ${JSON.stringify([...reasons])}`);
   victim.close();
   const sorted = Float64Array.from(late).sort();
   return {
