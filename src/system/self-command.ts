@@ -14,10 +14,12 @@ export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
  * Applies {@link DAEMON_NODE_FLAGS} the command line did not give (a daemon started in the foreground by a supervisor
  * or by hand): set before the daemon allocates, they hold for the young generation (measured on Node 20).
  */
-export function applyDaemonNodeFlags(execArgv: readonly string[] = process.execArgv): void {
+export function applyDaemonNodeFlags(
+  execArgv: readonly string[] = process.execArgv, set: (flag: string) => void = (flag) => v8.setFlagsFromString(flag),
+): void {
   for (const flag of DAEMON_NODE_FLAGS) {
     const name = flag.split('=')[0] as string;
-    if (!execArgv.some((a) => a.split('=')[0] === name)) v8.setFlagsFromString(flag);
+    if (!execArgv.some((a) => a.split('=')[0] === name)) set(flag);
   }
 }
 
