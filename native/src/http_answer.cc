@@ -15,15 +15,15 @@ size_t HeaderEnd(const std::vector<uint8_t>& d, size_t from) {
   return 0;
 }
 
+// Lower-case ASCII.
+static uint8_t Lower(uint8_t c) { return c >= 'A' && c <= 'Z' ? static_cast<uint8_t>(c - 'A' + 'a') : c; }
+
 // Case-insensitive: does the header line [at, end) start with `name` (lower case, with the colon)?
 static bool HeaderIs(const std::vector<uint8_t>& d, size_t at, size_t end, const char* name) {
   size_t n = strlen(name);
   if (end - at < n) return false;
-  for (size_t k = 0; k < n; k++) {
-    uint8_t c = d[at + k];
-    if (c >= 'A' && c <= 'Z') c = static_cast<uint8_t>(c - 'A' + 'a');
-    if (c != static_cast<uint8_t>(name[k])) return false;
-  }
+  for (size_t k = 0; k < n; k++)
+    if (Lower(d[at + k]) != static_cast<uint8_t>(name[k])) return false;
   return true;
 }
 
@@ -99,11 +99,7 @@ bool HttpAnswerComplete(const std::vector<uint8_t>& d, bool head) {
   }
 }
 
-
 namespace {
-
-// Lower-case ASCII.
-uint8_t Lower(uint8_t c) { return c >= 'A' && c <= 'Z' ? static_cast<uint8_t>(c - 'A' + 'a') : c; }
 
 // JS String.prototype.trim for the bytes an HTTP header can hold (space, tab, CR, LF, VT, FF).
 bool IsSpace(uint8_t c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }

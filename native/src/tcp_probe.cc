@@ -172,7 +172,7 @@ struct RoundResult {
   std::vector<uint8_t> data;
 };
 
-// A due round in the min-heap; stale entries (schedule gone or moved) are skipped when popped.
+// A due round in the min-heap: the one Due of a schedule that is not running (a removed schedule is erased when popped).
 struct Due {
   int64_t atUs;
   uint32_t id;
@@ -214,6 +214,9 @@ struct Engine {
   // it. Clock reads are cheap on hardware (vDSO) but a system call (and a trap) on a VM whose clock source is not
   // the TSC; reading it per probe step cost more than the probes' own system calls there.
   int64_t now_ = 0;
+
+  // Under mu: no command waits for the engine thread (the one queueing the first of a batch wakes it).
+  bool NothingQueued() const { return starts.empty() && cancels.empty() && schedules.empty() && unschedules.empty(); }
 
   void Wake() {
     uint64_t one = 1;
@@ -724,7 +727,7 @@ class TcpProbeEngine : public Napi::ObjectWrap<TcpProbeEngine> {
     bool wake;
     {
       std::lock_guard<std::mutex> lock(engine_->mu);
-      wake = engine_->starts.empty() && engine_->cancels.empty();
+      wake = engine_->NothingQueued();
       engine_->starts.push_back(std::move(c));
     }
     if (wake) engine_->Wake();
@@ -810,7 +813,7 @@ class TcpProbeEngine : public Napi::ObjectWrap<TcpProbeEngine> {
       auto st = std::make_shared<RoundStats>();
       st->cap = s.sampleCap;
       engine_->stats[s.id] = std::move(st);
-      wake = engine_->starts.empty() && engine_->cancels.empty() && engine_->schedules.empty() && engine_->unschedules.empty();
+      wake = engine_->NothingQueued();
       engine_->schedules.push_back(std::move(s));
     }
     if (wake) engine_->Wake();
@@ -826,7 +829,7 @@ class TcpProbeEngine : public Napi::ObjectWrap<TcpProbeEngine> {
     {
       std::lock_guard<std::mutex> lock(engine_->mu);
       engine_->stats.erase(id);
-      wake = engine_->starts.empty() && engine_->cancels.empty() && engine_->schedules.empty() && engine_->unschedules.empty();
+      wake = engine_->NothingQueued();
       engine_->unschedules.push_back(id);
     }
     if (wake) engine_->Wake();
@@ -886,7 +889,7 @@ class TcpProbeEngine : public Napi::ObjectWrap<TcpProbeEngine> {
     bool wake;
     {
       std::lock_guard<std::mutex> lock(engine_->mu);
-      wake = engine_->starts.empty() && engine_->cancels.empty();
+      wake = engine_->NothingQueued();
       engine_->cancels.push_back(info[0].As<Napi::Number>().Uint32Value());
     }
     if (wake) engine_->Wake();

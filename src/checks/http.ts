@@ -120,11 +120,16 @@ async function httpVerdict(job: CheckJob, connect: (origin: string) => Dispatche
 }
 
 /** The verdict on a final (non-redirect) answer: 2xx required, then `receive` matched over the body. */
-export function finalVerdict(job: CheckJob, status: number, body: string): CheckVerdict {
+function finalVerdict(job: CheckJob, status: number, body: string): CheckVerdict {
   if (status < 200 || status > 299) return fail(`status ${status}`);
   const pattern = receivePattern(job.receive);
-  if (!pattern) return pass(`status ${status}`);
-  return pattern.test(body) ? pass(`status ${status}, body matched`) : fail(`body did not match /${job.receive}/`);
+  if (!pattern) return pass(passReason(job, status));
+  return pattern.test(body) ? pass(passReason(job, status)) : fail(`body did not match /${job.receive}/`);
+}
+
+/** The reason of a passing answer with `status`: the status, and that the body matched when `receive` is set. */
+export function passReason(job: Pick<CheckJob, 'receive'>, status: number): string {
+  return job.receive === '' ? `status ${status}` : `status ${status}, body matched`;
 }
 
 /**

@@ -4,7 +4,8 @@ import * as os from 'node:os';
 import type { Clock } from '../clock';
 import type { NativeTcpProbeEngine } from '../native/addon';
 import { connectVerdict } from './connect';
-import { FAST_READ_LIMIT, fastHttpRequest, fastHttpVerdict, fastPathFits } from './http';
+import { FAST_READ_LIMIT, fastHttpRequest, fastHttpVerdict, fastPathFits, passReason } from './http';
+import type { TcpProbeOutcome } from './tcp-prober';
 import { checkDeadlineMs } from './jobs';
 import { MAX_READ_BYTES } from './sockets';
 import type { CheckJob, CheckResult } from './types';
@@ -112,6 +113,13 @@ const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, n]) =
 
 /** Milliseconds, to 0.1 ms, of engine microseconds (as the one-shot prober reports them). */
 const ms = (us: number): number => Math.round(us / 100) / 10;
+
+/** What the JS path makes of a probe's outcome (the one-shot checkers' own verdicts); `redirect` for a redirect. */
+function judged(run: Running, outcome: TcpProbeOutcome): CheckResult | 'redirect' {
+  if (!run.http) return connectVerdict(outcome);
+  const verdict = fastHttpVerdict(run.job, outcome);
+  return verdict === 'redirect' ? verdict : { ...verdict, durationMs: outcome.elapsedMs };
+}
 
 /** {@link RoundOffload} over the native TCP probe engine. */
 export class NativeRoundOffload implements RoundOffload {
@@ -223,13 +231,7 @@ export class NativeRoundOffload implements RoundOffload {
     const run = this.running.get(id);
     if (!run) return; // stopped meanwhile
     const outcome = { phase, elapsedMs: ms(elapsedUs), ...(error !== '' ? { error } : {}), ...(data ? { data } : {}) };
-    let result: CheckResult | 'redirect';
-    if (certainUp) result = this.upResult(run, status, elapsedUs);
-    else if (!run.http) result = connectVerdict(outcome);
-    else {
-      const verdict = fastHttpVerdict(run.job, outcome);
-      result = verdict === 'redirect' ? verdict : { ...verdict, durationMs: outcome.elapsedMs };
-    }
+    const result = certainUp ? this.upResult(run, status, elapsedUs) : judged(run, outcome);
     run.deliver({
       result, scheduledAt: this.monotonicOf(scheduledUs), startedAt: this.monotonicOf(startedUs), startedWall: this.wallOf(startedUs),
       quietFailuresBefore,
@@ -240,16 +242,14 @@ export class NativeRoundOffload implements RoundOffload {
   private quietResult(run: Running, status: number, elapsedUs: number): CheckResult {
     if (status >= 0) return this.upResult(run, status, elapsedUs);
     const error = ERRNO_NAMES.get(-status) ?? `errno ${-status}`;
-    const outcome = { error, phase: 'connect' as const, elapsedMs: ms(elapsedUs) };
-    if (!run.http) return connectVerdict(outcome);
-    const verdict = fastHttpVerdict(run.job, outcome);
-    return verdict === 'redirect' ? { up: false, reason: error, durationMs: outcome.elapsedMs } : { ...verdict, durationMs: outcome.elapsedMs };
+    const result = judged(run, { error, phase: 'connect', elapsedMs: ms(elapsedUs) });
+    return result === 'redirect' ? { up: false, reason: error, durationMs: ms(elapsedUs) } : result; // no answer: never a redirect
   }
 
   /** The result the JS path gives a passing round: `connected`, or the status (and the match) of the answer. */
   private upResult(run: Running, status: number, elapsedUs: number): CheckResult {
     if (!run.http) return { up: true, reason: 'connected', durationMs: ms(elapsedUs) };
-    return { up: true, reason: run.job.receive === '' ? `status ${status}` : `status ${status}, body matched`, durationMs: ms(elapsedUs) };
+    return { up: true, reason: passReason(run.job, status), durationMs: ms(elapsedUs) };
   }
 
   private monotonicOf(engineUs: number): number {

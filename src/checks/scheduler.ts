@@ -334,9 +334,15 @@ export class CheckScheduler {
     const place = Math.min(target.intervalMs - 1, Math.floor(this.random() * target.intervalMs));
     const offset = Math.floor((place * spread) / target.intervalMs);
     entry.respreadMs = place - offset;
-    entry.due = clock.monotonic() + Math.max(0, offset);
-    if (this.offloadEntry(entry, Math.max(0, offset))) return;
-    entry.timer = clock.setTimeout(() => this.round(entry), Math.max(0, offset));
+    this.planRound(entry, Math.max(0, offset));
+  }
+
+  /** The next round of `entry` in `delayMs`: on the offload when it takes the check, else on a timer here. */
+  private planRound(entry: Entry, delayMs: number): void {
+    const clock = this.options.clock;
+    entry.due = clock.monotonic() + delayMs;
+    if (this.offloadEntry(entry, delayMs)) return;
+    entry.timer = clock.setTimeout(() => this.round(entry), delayMs);
   }
 
   /**
@@ -347,9 +353,7 @@ export class CheckScheduler {
     if (!this.maintenanceInUse()) return;
     for (const entry of [...this.offloaded.values()]) {
       this.unoffload(entry);
-      const delay = Math.floor(this.random() * entry.target.intervalMs);
-      entry.due = this.options.clock.monotonic() + delay;
-      entry.timer = this.options.clock.setTimeout(() => this.round(entry), delay);
+      this.planRound(entry, Math.floor(this.random() * entry.target.intervalMs)); // here: the offload is refused now
     }
   }
 
@@ -357,11 +361,7 @@ export class CheckScheduler {
   private reoffloadIfNeeded(entry: Entry): void {
     if (entry.offloadId === undefined || (this.options.everyRound?.(entry.target) ?? false) === entry.everyRound) return;
     this.unoffload(entry);
-    const delay = Math.floor(this.random() * entry.target.intervalMs);
-    if (!this.offloadEntry(entry, delay)) {
-      entry.due = this.options.clock.monotonic() + delay;
-      entry.timer = this.options.clock.setTimeout(() => this.round(entry), delay);
-    }
+    this.planRound(entry, Math.floor(this.random() * entry.target.intervalMs));
   }
 
   private maintenanceInUse(): boolean {
@@ -405,7 +405,9 @@ export class CheckScheduler {
       this.round(entry);
       return;
     }
-    this.flushQuiet(); // earlier quiet rounds first, so onCheck sees rounds in order
+    // Rounds one by one: earlier quiet rounds first, so onCheck sees them in order (batches are only counted: no need,
+    // and taking them walks every check's statistics).
+    if (!this.options.onQuietRounds) this.flushQuiet();
     entry.failures += round.quietFailuresBefore; // the real was down: they only counted
     this.finish(entry, this.kindOf(entry), round.scheduledAt, round.startedAt, round.startedWall, round.result);
   }
@@ -572,8 +574,6 @@ export class CheckScheduler {
     const now = clock.monotonic();
     const due = Math.max(base + interval + entry.respreadMs, now);
     entry.respreadMs = 0;
-    entry.due = due;
-    if (this.offloadEntry(entry, due - now)) return;
-    entry.timer = clock.setTimeout(() => this.round(entry), due - now);
+    this.planRound(entry, due - now);
   }
 }
