@@ -107,6 +107,8 @@ export interface RunningPeer {
 export interface PeerPlace {
   readonly dir: string;
   readonly ldirMain: string;
+  /** Run ldir under `node --cpu-prof`, writing its profile here when it exits. */
+  readonly cpuProfileDir?: string;
 }
 
 function commandOf(name: PeerName, conf: string, place: PeerPlace): { cmd: string; args: string[]; env?: NodeJS.ProcessEnv } {
@@ -125,7 +127,7 @@ function commandOf(name: PeerName, conf: string, place: PeerPlace): { cmd: strin
       fs.mkdirSync(sock, { recursive: true, mode: 0o700 });
       return {
         cmd: process.execPath,
-        args: [place.ldirMain, '--foreground', '--ipvs=netlink', conf, 'start'],
+        args: [...(place.cpuProfileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${place.cpuProfileDir}`] : []), place.ldirMain, '--foreground', '--ipvs=netlink', conf, 'start'],
         env: { ...process.env, LDIR_RUN_DIR: run, LDIR_SOCKET_DIR: sock },
       };
     }

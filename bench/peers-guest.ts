@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { peekTable, readSysctl, weightsOf, writeSysctl } from '../test/helpers/ldir-director';
 import { makeLabCertificate } from '../test/helpers/netns-lab';
 import { eventually, sleep } from '../test/helpers/wait';
+import { summarizeProfile, type CpuProfile } from './cpu-profile';
 import { peerReport, startPeer, type PeerName, type RunningPeer } from './peers-directors';
 import { run, RealsLab, STATUS_READ_REQUESTS, VIP, type Proto } from './peers-lab';
 import { CLOCK_TICKS_PER_S, kernelWeight, procHex, sampleTree, type TreeSample } from './peers-proc';
@@ -30,6 +31,17 @@ export interface PeersSettings {
   readonly httpsNs: readonly number[];
   /** The ldir to measure (BENCH_LDIR_MAIN, default this checkout's dist/src/main.js). */
   readonly ldirMain: string;
+  /**
+   * Run ldir under `node --cpu-prof` and print where its JS thread spent the steady-state window (BENCH_PEERS_PROFILE=1).
+   * The sampling costs CPU of its own: a profiled run's figures are for the where, not the ratio.
+   */
+  readonly profile: boolean;
+  /**
+   * keepalived then ldir, this many times in turn on the same lab (BENCH_PEERS_ROUNDS, default 1): the host's load
+   * moves both peers' figures by a third from one run to the next, the ratio of two neighbouring runs much less; with
+   * several rounds a `peers-summary` line gives the median of the rounds' ratios.
+   */
+  readonly rounds: number;
 }
 
 const CHECK_INTERVAL_S = 1;
@@ -55,9 +67,12 @@ export function readSettings(env: NodeJS.ProcessEnv): PeersSettings {
   if (!(windowS >= 1 && windowS <= 600)) throw new Error(`BENCH_PEERS_WINDOW_S: 1..600, not ${env['BENCH_PEERS_WINDOW_S']}`);
   const ldirectordN = Number(env['BENCH_PEERS_LDIRECTORD_N'] ?? 50);
   if (!Number.isInteger(ldirectordN) || (ldirectordN !== 0 && ldirectordN < 2)) throw new Error(`BENCH_PEERS_LDIRECTORD_N: 0 or an integer >= 2, not ${env['BENCH_PEERS_LDIRECTORD_N']}`);
+  const rounds = Number(env['BENCH_PEERS_ROUNDS'] ?? 1);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 9) throw new Error(`BENCH_PEERS_ROUNDS: 1..9, not ${env['BENCH_PEERS_ROUNDS']}`);
   return {
     ns: counts('BENCH_PEERS_N', '300,1000'), windowS, ldirectordN, https: env['BENCH_PEERS_HTTPS'] === '1', httpsNs: counts('BENCH_PEERS_HTTPS_N', '20'),
-    ldirMain: env['BENCH_LDIR_MAIN'] ?? path.resolve(__dirname, '../src/main.js'),
+    ldirMain: env['BENCH_LDIR_MAIN'] ?? path.resolve(__dirname, '../src/main.js'), profile: env['BENCH_PEERS_PROFILE'] === '1',
+    rounds,
   };
 }
 
@@ -79,6 +94,13 @@ export interface PeerFigures {
   readonly threads: ReadonlyMap<string, number>;
   /** Bytes the peer logged during the window. */
   readonly logBytes: number;
+  /**
+   * TCP sockets in TIME_WAIT in the director's namespace at the end of the window (/proc/net/sockstat): the side that
+   * closes a connection first keeps it in TIME_WAIT, and every connect() then searches past them for a free port.
+   */
+  readonly timeWait: number;
+  /** Context switches of the peer's threads during the window: how often they slept and woke. */
+  readonly switches: number;
   /** Victim killed → its weight 0 in the kernel (ms). */
   readonly detectMs: number;
 }
@@ -142,7 +164,15 @@ async function measureWindow(peer: RunningPeer, lab: RealsLab, windowS: number):
     rssMb: s1.rssKb / 1024,
     threads: threadDelta(s0, s1),
     logBytes: fs.statSync(peer.logFile).size - log0,
+    timeWait: timeWaitSockets(),
+    switches: s1.switches - s0.switches,
   };
+}
+
+/** TCP sockets in TIME_WAIT in this network namespace (the `tw` field of /proc/net/sockstat; -1 when unreadable). */
+function timeWaitSockets(): number {
+  const m = /^TCP:.*\btw (\d+)/m.exec(fs.readFileSync('/proc/net/sockstat', 'utf8'));
+  return m ? Number(m[1]) : -1;
 }
 
 /** CPU seconds by thread between two samples, largest first, zeros left out. */
@@ -177,15 +207,19 @@ async function measurePeer(name: PeerName, lab: RealsLab, settings: PeersSetting
   const service = `TCP ${VIP}:${lab.port}`;
   run('ipvsadm', ['-C']);
   const placeDir = fs.mkdtempSync(path.join(dir, `${name}-`));
+  const profileDir = settings.profile && name === 'ldir' ? path.join(placeDir, 'cpu-profile') : undefined;
   const t0 = performance.now();
   const peer = startPeer(name, { proto: lab.proto, vip: VIP, port: lab.port, reals: lab.reals, intervalS: CHECK_INTERVAL_S, timeoutS: CHECK_TIMEOUT_S },
-    { dir: placeDir, ldirMain: settings.ldirMain });
+    { dir: placeDir, ldirMain: settings.ldirMain, ...(profileDir !== undefined ? { cpuProfileDir: profileDir } : {}) });
+  let windowUs: [number, number] | undefined;
   try {
     // Under emulation ldir takes 10-20 s to start with 1,000 reals and ldirectord checks its reals one after the other.
     const upS = (await waitAllUp(peer, lab, service, 180_000 + lab.n * 200) - t0) / 1000;
     progress(`${lab.proto} n=${lab.n} ${name}: all reals up after ${upS.toFixed(1)} s; measuring ${settings.windowS} s`);
     await sleep(SETTLE_MS);
+    const fromUs = monotonicUs();
     const window = await measureWindow(peer, lab, settings.windowS);
+    windowUs = [fromUs, monotonicUs()];
     const detectMs = await detectVictim(peer, lab, service);
     progress(`${lab.proto} n=${lab.n} ${name}: ${window.checks} checks, ${window.cpuS.toFixed(2)} CPU s; victim at weight 0 after ${Math.round(detectMs)} ms`);
     await lab.restartVictim();
@@ -193,7 +227,24 @@ async function measurePeer(name: PeerName, lab: RealsLab, settings: PeersSetting
   } finally {
     await peer.stop();
     run('ipvsadm', ['-C']);
+    if (profileDir !== undefined && windowUs !== undefined) printProfile(`${lab.proto} n=${lab.n}`, profileDir, windowUs);
   }
+}
+
+/** Microseconds of the monotonic clock, as V8 stamps its profiles. */
+const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
+
+/** Prints `peers-profile` lines: where ldir's JS thread spent the window, from the profile `node --cpu-prof` wrote at exit. */
+function printProfile(label: string, profileDir: string, [fromUs, toUs]: [number, number]): void {
+  const file = fs.existsSync(profileDir) ? fs.readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile')) : undefined;
+  if (!file) {
+    console.log(`peers-profile ${label}: no profile written in ${profileDir}`);
+    return;
+  }
+  const s = summarizeProfile(JSON.parse(fs.readFileSync(path.join(profileDir, file), 'utf8')) as CpuProfile, fromUs, toUs);
+  console.log(`peers-profile ${label} window_ms=${s.windowMs} busy_ms=${s.busyMs} gc_ms=${s.gcMs} program_ms=${s.programMs}`);
+  for (const e of s.byFile) console.log(`peers-profile ${label} file ${e.ms} ms ${e.frame}`);
+  for (const e of s.top) console.log(`peers-profile ${label} self ${e.ms} ms ${e.frame}`);
 }
 
 /** A number with 3 significant digits, never in exponent form. */
@@ -208,6 +259,23 @@ export function peersLine(prefix: string, n: number, k: PeerFigures, l: PeerFigu
     + `ldir_detect_ms=${Math.round(l.detectMs)} keepalived_detect_ms=${Math.round(k.detectMs)} keepalived_cps=${num(cps(k))} ldir_cps=${num(cps(l))}`;
 }
 
+/** The median of `xs` (the mean of the middle two for an even count). */
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+/** The `peers-summary` line of several rounds at one N: the median, lowest and highest of the rounds' ratios. */
+export function summaryLine(prefix: string, n: number, pairs: ReadonlyArray<readonly [PeerFigures, PeerFigures]>): string {
+  const ratios = pairs.map(([k, l]) => perCheckMs(l) / perCheckMs(k));
+  return `${prefix} n=${n} rounds=${pairs.length} ratio_median=${num(median(ratios))} ratio_min=${num(Math.min(...ratios))} `
+    + `ratio_max=${num(Math.max(...ratios))} keepalived_cpu_ms_median=${num(median(pairs.map(([k]) => perCheckMs(k))))} `
+    + `ldir_cpu_ms_median=${num(median(pairs.map(([, l]) => perCheckMs(l))))} ldir_rss_mb_max=${num(Math.max(...pairs.map(([, l]) => l.rssMb)))} `
+    + `ldir_up_s_median=${num(median(pairs.map(([, l]) => l.upS)))} ldir_detect_ms_median=${Math.round(median(pairs.map(([, l]) => l.detectMs)))} `
+    + `keepalived_detect_ms_median=${Math.round(median(pairs.map(([k]) => k.detectMs)))}`;
+}
+
 /** The `peers n=50 ldirectord_...` line. */
 export function ldirectordLine(prefix: string, n: number, d: PeerFigures): string {
   return `${prefix} n=${n} ldirectord_cpu_ms=${num(perCheckMs(d))} ldirectord_up_s=${num(d.upS)} ldirectord_detect_ms=${Math.round(d.detectMs)} ldirectord_rss_mb=${num(d.rssMb)}`;
@@ -220,7 +288,7 @@ export function detailLine(proto: Proto, n: number, f: PeerFigures): string {
   const threads = [...top, ...(rest > 0 ? [`others:${num(rest)}`] : [])].join(',');
   return `peers-detail proto=${proto} n=${n} peer=${f.name} checks=${f.checks} window_s=${num(f.windowS)} checks_per_s=${num(f.checks / f.windowS)} `
     + `cpu_s=${num(f.cpuS)} user_s=${num(f.userS)} sys_s=${num(f.sysS)} procs=${f.procs} rss_mb=${num(f.rssMb)} up_s=${num(f.upS)} `
-    + `detect_ms=${Math.round(f.detectMs)} log_bytes=${f.logBytes} threads=${threads || '-'}`;
+    + `detect_ms=${Math.round(f.detectMs)} log_bytes=${f.logBytes} timewait=${f.timeWait} switches_per_check=${num(f.switches / f.checks)} threads=${threads || '-'}`;
 }
 
 /** Builds the lab for `n` reals, runs `peers` on it one after the other, tears it down. */
@@ -252,8 +320,12 @@ async function main(): Promise<void> {
     for (const proto of settings.https ? (['http', 'https'] as const) : (['http'] as const)) {
       const prefix = proto === 'http' ? 'peers' : 'peers-https';
       for (const n of proto === 'http' ? settings.ns : settings.httpsNs) {
-        const [k, l] = (await onLab(n, proto, ['keepalived', 'ldir'], settings, dir)) as [PeerFigures, PeerFigures];
-        console.log(peersLine(prefix, n, k, l));
+        const order = Array.from({ length: settings.rounds }, () => ['keepalived', 'ldir'] as const).flat();
+        const figures = await onLab(n, proto, order, settings, dir);
+        const pairs: Array<[PeerFigures, PeerFigures]> = [];
+        for (let i = 0; i + 1 < figures.length; i += 2) pairs.push([figures[i] as PeerFigures, figures[i + 1] as PeerFigures]);
+        for (const [k, l] of pairs) console.log(peersLine(prefix, n, k, l));
+        if (pairs.length > 1) console.log(summaryLine(`${prefix}-summary`, n, pairs));
       }
       // ldirectord for the record over http only: its https checks (LWP with IO::Socket::SSL) flap between up and down
       // under emulation with a 3 s negotiatetimeout, so no start-up time could be measured.

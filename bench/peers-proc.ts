@@ -86,6 +86,20 @@ export interface TreeSample {
   readonly rssKb: number;
   /** CPU ticks (user + system) of every thread of the tree, by a label stable between samples (see threadTicks). */
   readonly threads: ReadonlyMap<string, number>;
+  /** Context switches (voluntary + involuntary) of every thread of the tree: how often its threads went to sleep and woke. */
+  readonly switches: number;
+}
+
+/** Voluntary + involuntary context switches of one thread (0 when it exited). */
+function threadSwitches(pid: number, tid: string): number {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+    const v = /^voluntary_ctxt_switches:\s+(\d+)/m.exec(text);
+    const n = /^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(text);
+    return Number(v?.[1] ?? 0) + Number(n?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
 }
 
 /** VmRSS of `pid` in kB (0 when it exited). */
@@ -99,24 +113,27 @@ export function rssKb(pid: number): number {
 }
 
 /**
- * Adds the CPU ticks of every thread of `pid` to `into`, by a label that stays the same between two samples: `main`
+ * Adds the CPU ticks of every thread of `pid` to `into` (and returns the threads' context switches), by a label that stays the same between two samples: `main`
  * for the main thread of the tree's root, `COMM-child` for a child process's main thread, `COMM+N` for the thread
  * whose id is the process's plus N. Node names every thread `node`; the offsets tell its JavaScript thread from V8's
  * platform workers (the first few), libuv's pool and the native addon's probe thread (the last ones).
  */
-function threadTicks(pid: number, root: number, into: Map<string, number>): void {
+function threadTicks(pid: number, root: number, into: Map<string, number>): number {
   let tids: string[];
   try {
     tids = fs.readdirSync(`/proc/${pid}/task`);
   } catch {
-    return;
+    return 0;
   }
+  let switches = 0;
   for (const tid of tids) {
+    switches += threadSwitches(pid, tid);
     const t = readStat(`/proc/${pid}/task/${tid}/stat`);
     if (!t) continue;
     const label = t.pid !== pid ? `${t.comm}+${t.pid - pid}` : pid === root ? 'main' : `${t.comm}-child`;
     into.set(label, (into.get(label) ?? 0) + t.utime + t.stime);
   }
+  return switches;
 }
 
 /**
@@ -127,7 +144,8 @@ export function sampleTree(root: number): TreeSample {
   const atMs = performance.now();
   const tree = processTree(root);
   const threads = new Map<string, number>();
-  for (const s of tree) threadTicks(s.pid, root, threads);
+  let switches = 0;
+  for (const s of tree) switches += threadTicks(s.pid, root, threads);
   return {
     atMs,
     pids: tree.map((s) => s.pid),
@@ -135,6 +153,7 @@ export function sampleTree(root: number): TreeSample {
     sysTicks: tree.reduce((a, s) => a + s.stime + s.cstime, 0),
     rssKb: tree.reduce((a, s) => a + rssKb(s.pid), 0),
     threads,
+    switches,
   };
 }
 

@@ -46,7 +46,9 @@
 // BENCH_PEERS_HTTPS_N (20) reals: under emulation a TLS handshake costs each side tens of ms of CPU, and at 300 reals
 // keepalived did 68 checks a second while ldir brought no real up in 4 minutes (its first round's handshakes all
 // passed the 3 s timeout, again and again). ldirectord runs over http only (its https checks flap under emulation).
-// Other knobs: BENCH_PEERS_LDIRECTORD_N (0 skips ldirectord), LDIR_VM_TIMEOUT_MS (whole VM run, default 45 min).
+// Other knobs: BENCH_PEERS_ROUNDS (1: keepalived then ldir this many times in turn; a `peers-summary` line has the
+// median of the rounds' ratios), BENCH_PEERS_LDIRECTORD_N (0 skips ldirectord), BENCH_PEERS_PROFILE=1 (ldir under `node --cpu-prof`: prints
+// `peers-profile` lines, where its JS thread spent the window), LDIR_VM_TIMEOUT_MS (whole VM run, default 45 min).
 //
 // Everything runs under qemu/TCG (no KVM here): CPU figures are 10-30 times those of hardware, but both peers pay the
 // same emulation, so the ratio is the figure to read. The whole run takes about 10-25 minutes. Exit 1 when it fails.
@@ -88,7 +90,7 @@ async function main(): Promise<void> {
   let pending = '';
   const relay = (line: string): void => {
     const text = line.trim();
-    if (/^peers(-https|-detail)? /.test(text)) console.log(text);
+    if (/^peers(-https)?(-detail|-summary|-profile)? /.test(text)) console.log(text);
     else if (text.startsWith('# ')) console.error(text);
   };
   const result = await runInVm(guestCommand(process.env), {

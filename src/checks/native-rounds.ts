@@ -61,6 +61,11 @@ export interface OffloadStatus {
   readonly quietFailures: number;
   /** Quiet rounds not kept because nobody took them in time (their metrics are lost, their verdicts were up). */
   readonly dropped: number;
+  /**
+   * Rounds whose connection was made (or refused) inside connect(), as with a real in a namespace or container of this
+   * host: they went on at once and waited for one event instead of two.
+   */
+  readonly early: number;
 }
 
 /**
@@ -170,12 +175,13 @@ export class NativeRoundOffload implements RoundOffload {
     const out = new Map<number, OffloadStatus>();
     if (this.closed) return out;
     const a = this.engine.roundStats();
-    for (let i = 0; i + 9 <= a.length; i += 9) {
+    for (let i = 0; i + 10 <= a.length; i += 10) {
       const id = a[i] as number;
       const run = this.running.get(id);
       if (!run) continue;
       const status: OffloadStatus = {
         rounds: a[i + 1] as number, running: a[i + 2] === 1, dropped: a[i + 7] as number, quietFailures: a[i + 8] as number,
+        early: a[i + 9] as number,
       };
       out.set(id, a[i + 3] === 1
         ? { ...status, quietLast: { result: this.quietResult(run, a[i + 4] as number, a[i + 5] as number), startedWall: this.wallOf(a[i + 6] as number) } }

@@ -74,8 +74,9 @@ export interface NativeTcpProbeEngine {
   /** Stops schedule `id`; its round in flight is dropped. */
   unschedule(id: number): void;
   /**
-   * Per schedule, 9 numbers: id, rounds, running, lastQuiet, lastStatus (-errno for a failure), lastDurationUs,
-   * lastStartedUs, dropped, quiet failures since the last round delivered.
+   * Per schedule, 10 numbers: id, rounds, running, lastQuiet, lastStatus (-errno for a failure), lastDurationUs,
+   * lastStartedUs, dropped, quiet failures since the last round delivered, rounds that found their connection made
+   * (or refused) inside connect() and went on without waiting for the engine's epoll.
    */
   roundStats(): Float64Array;
   /** Quiet rounds kept since the last call, 5 numbers each: id, scheduledUs, startedUs, durationUs, status (-errno: failed). */

@@ -220,7 +220,10 @@ describe('offloaded checks in the scheduler', () => {
     s.sync(targets);
     await sleep(1_000);
     const rounds = s.snapshot().reduce((sum, x) => sum + x.checks, 0);
+    const early = [...n.offload.statuses().values()].reduce((sum, x) => sum + x.early, 0);
     s.stop();
+    // On loopback the handshake is over when connect() returns: the engine sends at once and waits for the answer only.
+    assert.ok(early >= rounds * 0.9, `${early} of ${rounds} rounds went on without waiting for the connect`);
     assert.ok(rounds >= 20 * 25, `${rounds} rounds in 1 s at 20 ms for 20 checks`);
     assert.equal(c.delivered(), 20, `only the first round of each check came to JS (${c.delivered()} of ${rounds})`);
     assert.ok(records.length >= rounds, `onCheck saw ${records.length} rounds, the snapshot ${rounds}`);
@@ -291,6 +294,8 @@ describe('offloaded checks in the scheduler', () => {
     s.sync([target('c', makeJob({ type: 'connect', port: sparePort, realPort: sparePort, checkTimeoutMs: 300 }), 1, 30)]);
     try {
       await eventually('down', () => transitions.find((x) => x.to === 'down'), 2_000, 10);
+      const refusedEarly = [...n.offload.statuses().values()].reduce((sum, x) => sum + x.early, 0);
+      assert.ok(refusedEarly >= 1, 'a refusal on loopback is known when connect() returns');
       const back = net.createServer((sock) => sock.end());
       await new Promise<void>((resolve) => back.listen(sparePort, '127.0.0.1', resolve));
       try {

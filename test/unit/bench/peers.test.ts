@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadConfigText } from '../../../src/config/load';
 import { keepalivedConfig, ldirectordConfig, type PeerSpec } from '../../../bench/peers-directors';
-import { detailLine, ldirectordLine, peersLine, readSettings, type PeerFigures } from '../../../bench/peers-guest';
+import { detailLine, ldirectordLine, peersLine, readSettings, summaryLine, type PeerFigures } from '../../../bench/peers-guest';
 import { nginxConfig, realAddress, stubRequests } from '../../../bench/peers-lab';
 import { destinationWeight, parseStat, procHex } from '../../../bench/peers-proc';
 import { guestCommand } from '../../../bench/peers';
@@ -86,13 +86,16 @@ test('nginx listens on each of its addresses explicitly and serves stub_status o
 test('the printed lines have the agreed fields', () => {
   const f = (name: PeerFigures['name'], cpuS: number): PeerFigures => ({
     name, upS: 2.5, checks: 1000, windowS: 20, cpuS, userS: cpuS / 2, sysS: cpuS / 2, procs: 1, rssMb: 50.25,
-    threads: new Map([['main', cpuS]]), logBytes: 0, detectMs: 512.4,
+    threads: new Map([['main', cpuS]]), logBytes: 0, timeWait: 7, switches: 3000, detectMs: 512.4,
   });
   assert.equal(peersLine('peers', 300, f('keepalived', 2), f('ldir', 4)),
     'peers n=300 keepalived_cpu_ms=2 ldir_cpu_ms=4 ratio=2 ldir_rss_mb=50.3 keepalived_rss_mb=50.3 keepalived_up_s=2.5 ldir_up_s=2.5 '
     + 'ldir_detect_ms=512 keepalived_detect_ms=512 keepalived_cps=0.1 ldir_cps=0.2');
   assert.equal(ldirectordLine('peers', 50, f('ldirectord', 1)), 'peers n=50 ldirectord_cpu_ms=1 ldirectord_up_s=2.5 ldirectord_detect_ms=512 ldirectord_rss_mb=50.3');
-  assert.match(detailLine('http', 300, f('ldir', 4)), /^peers-detail proto=http n=300 peer=ldir checks=1000 .* threads=main:4$/);
+  assert.match(detailLine('http', 300, f('ldir', 4)), /^peers-detail proto=http n=300 peer=ldir checks=1000 .* timewait=7 switches_per_check=3 threads=main:4$/);
+  assert.equal(summaryLine('peers-summary', 300, [[f('keepalived', 2), f('ldir', 4)], [f('keepalived', 4), f('ldir', 2)], [f('keepalived', 2), f('ldir', 2)]]),
+    'peers-summary n=300 rounds=3 ratio_median=1 ratio_min=0.5 ratio_max=2 keepalived_cpu_ms_median=2 ldir_cpu_ms_median=2 '
+    + 'ldir_rss_mb_max=50.3 ldir_up_s_median=2.5 ldir_detect_ms_median=512 keepalived_detect_ms_median=512');
 });
 
 test('settings come from BENCH_PEERS_* and are forwarded into the VM', () => {
@@ -100,5 +103,9 @@ test('settings come from BENCH_PEERS_* and are forwarded into the VM', () => {
   assert.equal(readSettings({ BENCH_PEERS_WINDOW_S: '5' }).windowS, 5);
   assert.throws(() => readSettings({ BENCH_PEERS_N: '300,x' }), /BENCH_PEERS_N/);
   assert.deepEqual(readSettings({ BENCH_PEERS_HTTPS_N: '10,30' }).httpsNs, [10, 30]);
+  assert.equal(readSettings({}).rounds, 1);
+  assert.equal(readSettings({ BENCH_PEERS_ROUNDS: '3' }).rounds, 3);
+  assert.throws(() => readSettings({ BENCH_PEERS_ROUNDS: '0' }), /BENCH_PEERS_ROUNDS/);
+  assert.equal(readSettings({ BENCH_PEERS_PROFILE: '1' }).profile, true);
   assert.equal(guestCommand({ BENCH_PEERS_N: "50'", PATH: '/bin' }), `ulimit -n 65536 && BENCH_PEERS_N='50'\\''' node dist/bench/peers-guest.js`);
 });

@@ -40,7 +40,7 @@ class ScriptedOffload implements RoundOffload {
     for (const [id, s] of this.started) {
       if (s.stopped) continue;
       const last = s.lastQuiet;
-      out.set(id, { rounds: s.rounds, running: false, dropped: 0, quietFailures: 0, ...(last ? { quietLast: { result: last.result, startedWall: 1_000 } } : {}) });
+      out.set(id, { rounds: s.rounds, running: false, dropped: 0, quietFailures: 0, early: 0, ...(last ? { quietLast: { result: last.result, startedWall: 1_000 } } : {}) });
     }
     return out;
   }
