@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <memory>
@@ -161,8 +162,15 @@ struct RoundStats {
   double quietFailures = 0;  // quiet failures since the last round JS saw
   int64_t lastDurationUs = 0;
   int64_t lastStartedUs = 0;
-  size_t cap = 0;
+  size_t cap = 0;  // 0: quiet rounds are only counted (below), never kept one by one
   double dropped = 0;
+  // Quiet rounds since takeQuietCounts last took them: passed, failed, the sum of their durations and how many fell
+  // in each duration bucket (Engine::bucketBoundsUs, one more for longer ones). Durations are first rounded to
+  // 0.1 ms, as JS rounds the durations it reports, so a round lands in the bucket JS would put it in.
+  double passed = 0;
+  double failed = 0;
+  double sumUs = 0;
+  std::vector<double> buckets;
   double earlyRounds = 0;  // as Schedule::earlyRounds
   std::vector<QuietRound> quiet;
 };
@@ -205,6 +213,7 @@ struct Engine {
   std::vector<uint32_t> unschedules;     // guarded by mu: to remove
   std::vector<RoundResult> rounds;       // guarded by mu: for JS to judge
   std::unordered_map<uint32_t, std::shared_ptr<RoundStats>> stats;  // guarded by mu
+  std::vector<int64_t> bucketBoundsUs;   // guarded by mu: upper bounds of the quiet rounds' duration buckets
   Napi::FunctionReference onRound;       // JS thread only
   bool stopping = false;                 // guarded by mu
   int epfd = -1;
@@ -467,6 +476,17 @@ struct Engine {
     return -1;
   }
 
+  // Under mu: counts a quiet round in its schedule's totals and duration bucket.
+  void CountQuiet(RoundStats& r, bool up, int64_t elapsedUs) {
+    (up ? r.passed : r.failed)++;
+    const int64_t rounded = elapsedUs > 0 ? (elapsedUs + 50) / 100 * 100 : 0;
+    r.sumUs += static_cast<double>(rounded);
+    if (r.buckets.empty()) return;
+    size_t b = 0;
+    while (b < bucketBoundsUs.size() && rounded > bucketBoundsUs[b]) b++;
+    if (b < r.buckets.size()) r.buckets[b]++;  // (bounds set again after this schedule was made: the rest are lost)
+  }
+
   // Engine thread: judges a finished round, keeps it quiet or queues it for JS, and plans the next one (one interval
   // after the previous one was due, re-anchored after a stall longer than the interval; never before now).
   void RoundDone(Schedule& s, int err, Phase phase, int64_t elapsedUs, std::vector<uint8_t>& data) {
@@ -499,8 +519,11 @@ struct Engine {
         r.earlyRounds = s.earlyRounds;
         if (quiet) {
           if (!up) r.quietFailures++;
-          if (r.quiet.size() < r.cap) r.quiet.push_back(QuietRound{s.scheduledUs, s.startedUs, elapsedUs, code});
-          else r.dropped++;
+          if (r.cap > 0) {
+            if (r.quiet.size() < r.cap) r.quiet.push_back(QuietRound{s.scheduledUs, s.startedUs, elapsedUs, code});
+            else r.dropped++;
+          }
+          CountQuiet(r, up, elapsedUs);
         } else {
           quietBefore = r.quietFailures;
           r.quietFailures = 0;
@@ -745,6 +768,8 @@ class TcpProbeEngine : public Napi::ObjectWrap<TcpProbeEngine> {
       InstanceMethod("unschedule", &TcpProbeEngine::UnscheduleJs),
       InstanceMethod("roundStats", &TcpProbeEngine::RoundStatsJs),
       InstanceMethod("takeQuiet", &TcpProbeEngine::TakeQuietJs),
+      InstanceMethod("takeQuietCounts", &TcpProbeEngine::TakeQuietCountsJs),
+      InstanceMethod("setDurationBuckets", &TcpProbeEngine::SetDurationBucketsJs),
       InstanceMethod("now", &TcpProbeEngine::NowJs),
     });
   }
@@ -880,6 +905,7 @@ class TcpProbeEngine : public Napi::ObjectWrap<TcpProbeEngine> {
       std::lock_guard<std::mutex> lock(engine_->mu);
       auto st = std::make_shared<RoundStats>();
       st->cap = s.sampleCap;
+      st->buckets.assign(engine_->bucketBoundsUs.size() + 1, 0);
       engine_->stats[s.id] = std::move(st);
       wake = engine_->NothingQueued();
       engine_->schedules.push_back(std::move(s));
@@ -927,6 +953,49 @@ class TcpProbeEngine : public Napi::ObjectWrap<TcpProbeEngine> {
 
   // takeQuiet(): Float64Array of 5 numbers per quiet round kept since the last call (id, scheduledUs, startedUs,
   // durationUs, status: -errno for a failure), in schedule order then time order; the rounds are forgotten.
+  // setDurationBuckets(boundsMs: Float64Array): upper bounds (ascending, ms) of the buckets quiet rounds are counted
+  // in, for schedules made from now on.
+  Napi::Value SetDurationBucketsJs(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+      throw Napi::TypeError::New(env, "setDurationBuckets(boundsMs: Float64Array)");
+    }
+    auto a = info[0].As<Napi::Float64Array>();
+    std::vector<int64_t> bounds;
+    for (size_t i = 0; i < a.ElementLength(); i++) {
+      double ms = a[i];
+      if (!(ms >= 0 && ms < 1e9) || (!bounds.empty() && ms * 1000 <= static_cast<double>(bounds.back()))) {
+        throw Napi::RangeError::New(env, "duration bucket bounds must be ascending milliseconds");
+      }
+      bounds.push_back(static_cast<int64_t>(ms * 1000 + 0.5));
+    }
+    std::lock_guard<std::mutex> lock(engine_->mu);
+    engine_->bucketBoundsUs = std::move(bounds);
+    return env.Undefined();
+  }
+
+  // takeQuietCounts(): Float64Array, per schedule that had quiet rounds since the last call: id, passed, failed,
+  // sum of durations (µs), then one count per duration bucket (bounds + 1). The counts start again from 0.
+  Napi::Value TakeQuietCountsJs(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::vector<double> out;
+    {
+      std::lock_guard<std::mutex> lock(engine_->mu);
+      for (auto& kv : engine_->stats) {
+        RoundStats& r = *kv.second;
+        if (r.passed + r.failed == 0) continue;
+        out.insert(out.end(), {static_cast<double>(kv.first), r.passed, r.failed, r.sumUs});
+        // Every schedule's buckets have the bounds' size + 1 (a schedule made before setDurationBuckets has none).
+        for (size_t b = 0; b <= engine_->bucketBoundsUs.size(); b++) out.push_back(b < r.buckets.size() ? r.buckets[b] : 0);
+        r.passed = r.failed = r.sumUs = 0;
+        std::fill(r.buckets.begin(), r.buckets.end(), 0);
+      }
+    }
+    auto arr = Napi::Float64Array::New(env, out.size());
+    if (!out.empty()) memcpy(arr.Data(), out.data(), out.size() * sizeof(double));
+    return arr;
+  }
+
   Napi::Value TakeQuietJs(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     std::vector<double> out;

@@ -9,6 +9,7 @@ import type { TcpProbeOutcome } from './tcp-prober';
 import { checkDeadlineMs } from './jobs';
 import { MAX_READ_BYTES } from './sockets';
 import type { CheckJob, CheckResult } from './types';
+import { CHECK_DURATION_BUCKETS } from './duration-buckets';
 
 /** A check to hand to the engine: the job and where its rounds fall. */
 export interface OffloadSpec {
@@ -25,6 +26,21 @@ export interface OffloadSpec {
    * (counted, not delivered). 0: every failure is delivered.
    */
   readonly failureCount: number;
+  /**
+   * Keep quiet rounds one by one for {@link RoundOffload.takeQuiet} (someone wants each); otherwise they are only
+   * counted, for {@link RoundOffload.takeQuietCounts}, and nothing needs taking them in time.
+   */
+  readonly keepQuiet: boolean;
+}
+
+/** Quiet rounds of one check since they were last taken, counted: what metrics need of them. */
+export interface QuietCounts {
+  readonly passed: number;
+  readonly failed: number;
+  /** Sum of their durations (ms, each rounded to 0.1 ms as results report them). */
+  readonly durationSumMs: number;
+  /** How many fell in each bucket of {@link CHECK_DURATION_BUCKETS} (not cumulative), one more for longer ones. */
+  readonly durationBuckets: Float64Array;
 }
 
 /** A round JS must take into account, judged with the same code as the JS path. */
@@ -89,14 +105,14 @@ export interface RoundOffload {
    */
   takeQuiet(visit: (round: QuietRound) => void): void;
   /**
-   * The same rounds for listeners that only count them: one call per check with the reason of its rounds (all up)
-   * and their durations in milliseconds, oldest first; no object per round.
+   * The quiet rounds counted since the last call, for listeners that only count them: one call per check that had
+   * any, kept one by one or not. Counting costs the engine no memory, so nothing needs to take them in time.
    */
-  takeQuietBatches(visit: (id: number, up: boolean, reason: string, durationsMs: Float64Array) => void): void;
+  takeQuietCounts(visit: (id: number, counts: QuietCounts) => void): void;
   close(): void;
 }
 
-/** Longest time quiet rounds wait for {@link RoundOffload.takeQuiet} before they are dropped (the scheduler takes them every few seconds). */
+/** Longest time quiet rounds kept one by one wait for {@link RoundOffload.takeQuiet} before they are dropped (the scheduler takes them every few seconds). */
 export const QUIET_KEEP_MS = 30_000;
 
 /** `receive` as bytes the engine can look for, when the pattern is a plain ASCII string; '' for none; undefined when it is a real pattern. */
@@ -143,6 +159,7 @@ export class NativeRoundOffload implements RoundOffload {
     private readonly prober: { accepts(address: string): boolean }, private readonly hold: (delta: number) => void,
   ) {
     this.offsetMs = clock.monotonic() - engine.now() / 1000;
+    engine.setDurationBuckets(Float64Array.from(CHECK_DURATION_BUCKETS, (s) => s * 1000));
   }
 
   start(spec: OffloadSpec, deliver: (round: OffloadedRound) => void): number | undefined {
@@ -158,7 +175,7 @@ export class NativeRoundOffload implements RoundOffload {
       id, job.address, job.port, Math.max(1, checkDeadlineMs(job, connect ? 'connect' : 'negotiate')),
       http ? fastHttpRequest(job) : null, http ? FAST_READ_LIMIT : 0, http ? FRAMING[job.httpMethod as 'GET' | 'HEAD'] : 0,
       spec.intervalMs, spec.firstDelayMs, spec.respreadMs, literal ?? null, MAX_READ_BYTES,
-      spec.reportAll || (http && literal === undefined), cap, spec.failureCount,
+      spec.reportAll || (http && literal === undefined), spec.keepQuiet ? cap : 0, spec.failureCount,
     );
     this.running.set(id, { job, http, deliver });
     this.hold(1);
@@ -204,22 +221,17 @@ export class NativeRoundOffload implements RoundOffload {
     }
   }
 
-  takeQuietBatches(visit: (id: number, up: boolean, reason: string, durationsMs: Float64Array) => void): void {
+  takeQuietCounts(visit: (id: number, counts: QuietCounts) => void): void {
     if (this.closed) return;
-    const a = this.engine.takeQuiet();
-    for (let i = 0; i + 5 <= a.length;) {
+    const a = this.engine.takeQuietCounts();
+    const stride = 4 + CHECK_DURATION_BUCKETS.length + 1;
+    for (let i = 0; i + stride <= a.length; i += stride) {
       const id = a[i] as number;
-      const up = (a[i + 4] as number) >= 0;
-      let end = i;
-      // One batch per run of the same check with the same result (quiet failures of a run share one errno).
-      while (end + 5 <= a.length && a[end] === id && ((a[end + 4] as number) >= 0) === up) end += 5;
-      const run = this.running.get(id);
-      if (run) {
-        const durations = new Float64Array((end - i) / 5);
-        for (let k = 0; k < durations.length; k++) durations[k] = ms(a[i + k * 5 + 3] as number);
-        visit(id, up, this.quietResult(run, a[end - 1] as number, 0).reason, durations);
-      }
-      i = end;
+      if (!this.running.has(id)) continue;
+      visit(id, {
+        passed: a[i + 1] as number, failed: a[i + 2] as number, durationSumMs: (a[i + 3] as number) / 1000,
+        durationBuckets: a.slice(i + 4, i + stride),
+      });
     }
   }
 

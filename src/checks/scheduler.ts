@@ -4,7 +4,8 @@ import type { Logger } from '../log';
 import { reasonOf } from './guard';
 import { checkDeadlineMs, memberKey, type CheckMember, type CheckTarget } from './jobs';
 import type { MaintenanceProbe } from './maintenance';
-import type { OffloadedRound, RoundOffload } from './native-rounds';
+import type { OffloadedRound, QuietCounts, RoundOffload } from './native-rounds';
+import type { CHECK_DURATION_BUCKETS } from './duration-buckets';
 import type { CheckJob, CheckResult } from './types';
 
 /** Health of a real server as the checks see it. */
@@ -50,16 +51,13 @@ export interface CheckRecord {
 }
 
 /**
- * Quiet rounds of one offloaded check, all with one result: passed, or (the real being down) failed the same way;
- * `reason` is what the JS path says of them; each round's duration in milliseconds, oldest first.
+ * The quiet rounds of one offloaded check since they were last taken, counted (passed after a pass, or the same
+ * failure again once the real is down), with their durations counted per bucket of {@link CHECK_DURATION_BUCKETS}.
  */
-export interface QuietRounds {
+export interface QuietRounds extends QuietCounts {
   readonly identity: string;
   readonly members: readonly CheckMember[];
   readonly kind: CheckKind;
-  readonly up: boolean;
-  readonly reason: string;
-  readonly durationsMs: ArrayLike<number>;
 }
 
 /** State of one check identity, as {@link CheckScheduler.snapshot} reports it. */
@@ -95,15 +93,17 @@ export interface SchedulerOptions {
   /** Receives every finished round (offloaded checks' quiet rounds too, unless `onQuietRounds` takes them). */
   readonly onCheck?: (record: CheckRecord) => void;
   /**
-   * Receives offloaded checks' quiet rounds in batches, one per check (instead of one `onCheck` each): for listeners
-   * that only count them, such as metrics. Must not throw (errors are logged).
+   * Receives offloaded checks' quiet rounds counted, one call per check (instead of one `onCheck` each), whenever the
+   * state is read ({@link CheckScheduler.snapshot}: `ldir status`, a metrics scrape) and at stop: for listeners that
+   * only count them, such as metrics. The engine then keeps no round for JS and JS runs nothing for them in between.
+   * Must not throw (errors are logged).
    */
   readonly onQuietRounds?: (rounds: QuietRounds) => void;
   readonly logger?: Logger;
   /**
    * Runs the rounds of the checks it can (connect, plain http) off the JS thread, with the same verdicts and counting;
-   * their quiet rounds reach `onCheck` when the state is next read ({@link CheckScheduler.snapshot}) and at least every
-   * {@link QUIET_FLUSH_MS}. Needs the system clock. Not used with a maintenance directory (it is looked at every round).
+   * their quiet rounds reach `onQuietRounds` when the state is next read ({@link CheckScheduler.snapshot}), or without
+   * it `onCheck`, then and at least every {@link QUIET_FLUSH_MS}. Needs the system clock. Not used with a maintenance directory (it is looked at every round).
    */
   readonly offload?: RoundOffload;
   /**
@@ -116,7 +116,7 @@ export interface SchedulerOptions {
   readonly everyRound?: (target: CheckTarget) => boolean;
 }
 
-/** How often the quiet rounds of offloaded checks are handed to `onCheck` when nobody reads the state. */
+/** How often the quiet rounds of offloaded checks are handed to `onCheck` when nobody reads the state (without `onQuietRounds`). */
 export const QUIET_FLUSH_MS = 5_000;
 
 /**
@@ -208,6 +208,7 @@ export class CheckScheduler {
         next.set(t.identity, { ...seen, members: [...seen.members, ...t.members.filter((m) => !keys.has(pairKey(m)))] });
       }
     }
+    this.flushQuiet(); // checks stopped or moved below lose what the engine counted for them
     for (const [identity, entry] of this.entries) {
       if (!next.has(identity)) {
         this.stopEntry(entry);
@@ -276,11 +277,11 @@ export class CheckScheduler {
         });
         return;
       }
-      offload.takeQuietBatches((id, up, reason, durationsMs) => {
+      offload.takeQuietCounts((id, counts) => {
         const entry = this.offloaded.get(id);
         if (!entry) return;
         try {
-          batched({ identity: entry.target.identity, members: entry.target.members, kind: this.kindOf(entry), up, reason, durationsMs });
+          batched({ identity: entry.target.identity, members: entry.target.members, kind: this.kindOf(entry), ...counts });
         } catch (err) {
           this.log?.error({ err: reasonOf(err) }, 'quiet rounds listener failed');
         }
@@ -351,6 +352,7 @@ export class CheckScheduler {
    */
   maintenanceChanged(): void {
     if (!this.maintenanceInUse()) return;
+    this.flushQuiet();
     for (const entry of [...this.offloaded.values()]) {
       this.unoffload(entry);
       this.planRound(entry, Math.floor(this.random() * entry.target.intervalMs)); // here: the offload is refused now
@@ -375,8 +377,10 @@ export class CheckScheduler {
     const { job, intervalMs } = entry.target;
     if (job.type !== 'connect' && job.type !== 'negotiate') return false;
     const everyRound = this.options.everyRound?.(entry.target) ?? false;
+    // With onQuietRounds the quiet rounds are only counted: nothing to take in time, no timer.
+    const keepQuiet = this.options.onQuietRounds === undefined;
     const id = offload.start(
-      { job, intervalMs, firstDelayMs, respreadMs: entry.respreadMs, reportAll: everyRound, failureCount: entry.target.failureCount },
+      { job, intervalMs, firstDelayMs, respreadMs: entry.respreadMs, reportAll: everyRound, failureCount: entry.target.failureCount, keepQuiet },
       (round) => this.offloadedRound(entry, id as number, round),
     );
     if (id === undefined) return false;
@@ -384,7 +388,7 @@ export class CheckScheduler {
     entry.everyRound = everyRound;
     entry.respreadMs = 0;
     this.offloaded.set(id, entry);
-    this.quietTimer ??= this.options.clock.setTimeout(() => this.quietTick(), QUIET_FLUSH_MS);
+    if (keepQuiet) this.quietTimer ??= this.options.clock.setTimeout(() => this.quietTick(), QUIET_FLUSH_MS);
     return true;
   }
 
@@ -399,6 +403,7 @@ export class CheckScheduler {
   private offloadedRound(entry: Entry, id: number, round: OffloadedRound): void {
     if (entry.stopped || entry.offloadId !== id) return;
     if (round.result === 'redirect') {
+      this.flushQuiet();
       this.unoffload(entry);
       entry.jsOnly = true;
       entry.due = round.scheduledAt;
@@ -412,6 +417,7 @@ export class CheckScheduler {
     this.finish(entry, this.kindOf(entry), round.scheduledAt, round.startedAt, round.startedWall, round.result);
   }
 
+  /** Stops the offloaded rounds of `entry` (whoever calls it has taken the quiet rounds first: the engine forgets them). */
   private unoffload(entry: Entry): void {
     if (entry.offloadId === undefined) return;
     this.options.offload?.stop(entry.offloadId);

@@ -80,6 +80,8 @@ export interface DecideInput {
   readonly draining?: Iterable<DrainTarget>;
   /** The kernel table as last listed. */
   readonly observed: readonly ObservedService[];
+  /** `observed` as {@link indexObserved} makes it, when the caller has it already (computed here otherwise). */
+  readonly observedIndex?: ReadonlyMap<string, ObservedEntry>;
 }
 
 /** Output of {@link decide}: the desired table and the facts behind it. */
@@ -194,7 +196,7 @@ function decideVirtual(
  * weight 0 unless the config wants the same entry. Pure: no I/O, no clock.
  */
 export function decide(input: DecideInput): Decision {
-  const observed = indexObserved(input.observed);
+  const observed = input.observedIndex ?? indexObserved(input.observed);
   const readdQuiescent = input.config.globals.readdQuiescent;
   const desired = new Map<string, { service: IpvsService; destinations: Map<string, IpvsDestination> }>();
   const virtuals: VirtualDecision[] = [];

@@ -21,7 +21,7 @@ import type {
 import { FallbackCommands } from './fallback-command';
 import { indexObserved, type ObservedEntry } from './observed';
 import { describeOp, describeOps } from './op-report';
-import { plan } from './plan';
+import { planFrom } from './plan';
 import { buildSnapshot, type HealthRecord } from './status';
 import { SyncDaemons } from './sync-daemons';
 import { skippedReport, SyncLoop } from './sync-loop';
@@ -376,7 +376,7 @@ export class Engine {
     } catch (err) {
       return this.failPass(reason, at, t0, `cannot list the kernel table: ${errorText(err)}`);
     }
-    this.observe(observed, at);
+    const index = this.observe(observed, at);
     const config = this.config; // read after the dump: a config applied meanwhile is used at once
     if (this.leftoversPending) {
       this.leftoversPending = false;
@@ -390,14 +390,16 @@ export class Engine {
     }
     const decision = decide({
       config, health: new Map([...this.health].map(([k, h]) => [k, h.health])), manualDrains: this.manual,
-      draining: this.drainState.entries.values(), observed,
+      draining: this.drainState.entries.values(), observed, observedIndex: index,
     });
     const draining = new Set([...this.drainState.entries.values()].filter((e) => e.kind === 'service').map((e) => e.id));
-    const ops = plan(decision.desired, observed, (key) => {
+    // Each side normalized once per pass: the dump (index) for decide and plan, the desired table for plan and the fingerprint.
+    const want = normalizeDesired(decision.desired);
+    const ops = planFrom(want, index, (key) => {
       const id = serviceKeyString(key);
       return this.managed.has(id) || draining.has(id);
     });
-    const fingerprint = JSON.stringify(normalizeDesired(decision.desired));
+    const fingerprint = JSON.stringify(want);
     const driftPass = fingerprint === this.settled;
     let failures: Map<IpvsOp, string>;
     try {
@@ -441,9 +443,11 @@ export class Engine {
     return { ok: false, reason, ops: [], failed: 0, drift: 0, durationMs, error };
   }
 
-  private observe(observed: readonly ObservedService[], at: number): void {
-    this.observed = indexObserved(observed);
+  private observe(observed: readonly ObservedService[], at: number): Map<string, ObservedEntry> {
+    const index = indexObserved(observed);
+    this.observed = index;
     this.listedAt = at;
+    return index;
   }
 
   /** Logs, counts and emits each operation; returns how many repaired drift. */

@@ -8,7 +8,7 @@ export interface ObservedEntry {
   readonly destinations: ReadonlyMap<string, ObservedDestination>;
 }
 
-/** The kernel table by service id, destinations by destination id, all normalized (first of a repeated key wins). */
+/** The kernel table by service id, destinations by destination id, all normalized as plan() needs them (first of a repeated key wins). */
 export function indexObserved(observed: readonly ObservedService[]): Map<string, ObservedEntry> {
   const index = new Map<string, ObservedEntry>();
   for (const o of observed) {
@@ -17,7 +17,12 @@ export function indexObserved(observed: readonly ObservedService[]): Map<string,
     if (index.has(id)) continue;
     const destinations = new Map<string, ObservedDestination>();
     for (const d of o.destinations) {
-      const normalized: ObservedDestination = { ...d, ...normalizeDestination(d, service.family) };
+      // The settings exactly as plan() compares them (no field the kernel reports that the settings leave out), then
+      // what the kernel counts.
+      const normalized: ObservedDestination = {
+        ...normalizeDestination(d, service.family), activeConns: d.activeConns, inactiveConns: d.inactiveConns,
+        persistentConns: d.persistentConns, ...(d.stats !== undefined ? { stats: d.stats } : {}),
+      };
       const did = destinationKeyString(normalized);
       if (!destinations.has(did)) destinations.set(did, normalized);
     }

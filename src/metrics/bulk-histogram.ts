@@ -84,6 +84,21 @@ export class BulkHistogram<T extends string> {
     }
   }
 
+  /**
+   * Observations of one series already counted per bucket: `counts` per bucket of the histogram's own bounds (not
+   * cumulative, one more for +Inf), `sum` their total. Throws when `counts` does not fit the bounds.
+   */
+  addCounts(labels: Labels<T>, counts: ArrayLike<number>, sum: number): void {
+    if (counts.length !== this.bounds.length + 1) throw new Error(`${this.name}: ${counts.length} bucket counts for ${this.bounds.length + 1} buckets`);
+    const s = this.seriesOf(labels);
+    for (let b = 0; b < counts.length; b++) {
+      const n = counts[b] as number;
+      s.counts[b] = (s.counts[b] as number) + n;
+      s.count += n;
+    }
+    s.sum += sum;
+  }
+
   /** Drops one series. */
   remove(labels: Labels<T>): void {
     this.series.delete(this.keyOf(labels));

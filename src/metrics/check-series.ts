@@ -1,11 +1,11 @@
 // Event-fed series per real server: checks by result, check durations, health transitions; pruned to the config.
+import { CHECK_DURATION_BUCKETS } from '../checks/duration-buckets';
 import type { CheckMember } from '../checks/jobs';
 import type { CheckRecord, Health, HealthTransition, IdentityStatus, QuietRounds } from '../checks/scheduler';
 import { pairKey, seconds } from './convert';
 import type { SeriesFactory } from './factory';
 
-/** Upper bounds (seconds) of the check duration histogram: sub-millisecond connects up to negotiate timeouts. */
-export const CHECK_DURATION_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+export { CHECK_DURATION_BUCKETS };
 
 const RESULTS = ['success', 'failure'] as const;
 const HEALTH_STATES: readonly Health[] = ['up', 'down', 'unknown'];
@@ -61,14 +61,15 @@ export class CheckSeries {
     }
   }
 
-  /** Counts a batch of rounds of one check with one result (offloaded checks' quiet rounds), as many {@link recordCheck}. */
+  /** Counts the quiet rounds of one offloaded check (already counted per duration bucket), as many {@link recordCheck}. */
   recordQuietRounds(rounds: QuietRounds): void {
+    if (rounds.passed + rounds.failed === 0) return;
     const members = this.membersOf(rounds.identity);
-    if (members.length === 0 || rounds.durationsMs.length === 0) return;
     for (const m of members) {
       const labels = this.track(m.virtualId, m.realKey);
-      this.checks.inc({ ...labels, result: rounds.up ? 'success' : 'failure' }, rounds.durationsMs.length);
-      this.durations.observeMany(labels, rounds.durationsMs, 0.001);
+      if (rounds.passed > 0) this.checks.inc({ ...labels, result: 'success' }, rounds.passed);
+      if (rounds.failed > 0) this.checks.inc({ ...labels, result: 'failure' }, rounds.failed);
+      this.durations.addCounts(labels, rounds.durationBuckets, rounds.durationSumMs / 1000);
     }
   }
 

@@ -81,6 +81,13 @@ export interface NativeTcpProbeEngine {
   roundStats(): Float64Array;
   /** Quiet rounds kept since the last call, 5 numbers each: id, scheduledUs, startedUs, durationUs, status (-errno: failed). */
   takeQuiet(): Float64Array;
+  /**
+   * Quiet rounds counted since the last call, per schedule that had any: id, passed, failed, sum of durations (µs),
+   * then a count per duration bucket ({@link setDurationBuckets}' bounds + 1). Kept or not, every quiet round is counted.
+   */
+  takeQuietCounts(): Float64Array;
+  /** Upper bounds (ms, ascending) of the buckets quiet rounds are counted in, for schedules made from now on. */
+  setDurationBuckets(boundsMs: Float64Array): void;
   /** The engine's clock: CLOCK_MONOTONIC microseconds. */
   now(): number;
   /** Drops probe `id` (socket closed, no result unless it already finished). */

@@ -9,6 +9,7 @@ import { runCheck } from '../../../src/checks/dispatch';
 import { fastHttpVerdict } from '../../../src/checks/http';
 import type { CheckTarget } from '../../../src/checks/jobs';
 import type { OffloadedRound, RoundOffload } from '../../../src/checks/native-rounds';
+import { CHECK_DURATION_BUCKETS } from '../../../src/checks/duration-buckets';
 import { defaultCheckers } from '../../../src/checks/registry';
 import { CheckScheduler, type CheckRecord, type HealthTransition, type QuietRounds, type SchedulerOptions } from '../../../src/checks/scheduler';
 import { openTcpProber, type TcpProber } from '../../../src/checks/tcp-prober';
@@ -174,7 +175,7 @@ function counting(offload: RoundOffload): { offload: RoundOffload; delivered: ()
       stop: (id) => offload.stop(id),
       statuses: () => offload.statuses(),
       takeQuiet: (visit) => offload.takeQuiet(visit),
-      takeQuietBatches: (visit) => offload.takeQuietBatches(visit),
+      takeQuietCounts: (visit) => offload.takeQuietCounts(visit),
       close: () => offload.close(),
     },
     delivered: () => delivered,
@@ -242,10 +243,17 @@ describe('offloaded checks in the scheduler', () => {
     await sleep(500);
     const rounds = s.snapshot()[0]?.checks ?? 0;
     s.stop();
-    const quiet = batches.reduce((sum, b) => sum + b.durationsMs.length, 0);
+    const quiet = batches.reduce((sum, b) => sum + b.passed + b.failed, 0);
     assert.ok(rounds >= 10, `${rounds} rounds`);
     assert.equal(records.length + quiet, rounds, `${records.length} delivered + ${quiet} quiet`);
-    assert.ok(batches.every((b) => b.reason === 'status 200, body matched' && Array.from(b.durationsMs).every((d) => d >= 0 && d < 300)));
+    assert.ok(batches.every((b) => b.failed === 0), 'every quiet round of a healthy real passed');
+    // Each counted once in the duration bucket it took (loopback: well under 300 ms, the timeout).
+    const bucketed = batches.reduce((sum, b) => sum + Array.from(b.durationBuckets).reduce((x, y) => x + y, 0), 0);
+    assert.equal(bucketed, quiet);
+    const longest = CHECK_DURATION_BUCKETS.findIndex((s) => s >= 0.3);
+    assert.ok(batches.every((b) => Array.from(b.durationBuckets).slice(longest + 1).every((n) => n === 0)), 'no round longer than the timeout');
+    const sumMs = batches.reduce((sum, b) => sum + b.durationSumMs, 0);
+    assert.ok(sumMs >= 0 && sumMs < quiet * 300, `${sumMs} ms over ${quiet} rounds`);
   });
 
   test('a dead real wakes JS only until it is down, then for a different failure; its failures are all counted', async (t) => {
@@ -266,8 +274,8 @@ describe('offloaded checks in the scheduler', () => {
       // (a round may be on its way to JS as the snapshot is read: the two can differ by one)
       assert.ok(snap.checks - snap.consecutiveFailures <= 1, `every failure counted: ${snap.consecutiveFailures} of ${snap.checks}`);
       assert.equal(snap.lastResult?.reason, 'refused');
-      const quiet = batches.reduce((sum, b) => sum + b.durationsMs.length, 0);
-      assert.ok(batches.every((b) => !b.up && b.reason === 'refused'), JSON.stringify(batches.map((b) => [b.up, b.reason])));
+      const quiet = batches.reduce((sum, b) => sum + b.failed, 0);
+      assert.ok(batches.every((b) => b.passed === 0), JSON.stringify(batches.map((b) => [b.passed, b.failed])));
       assert.equal(records.length + quiet, snap.checks, 'metrics see every round');
       // A server that accepts and never answers: a different failure (timeout), which JS sees.
       holder = net.createServer((sock) => {

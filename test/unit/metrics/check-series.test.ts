@@ -2,7 +2,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { CheckRecord } from '../../../src/checks/scheduler';
-import { CHECK_DURATION_BUCKETS } from '../../../src/metrics/check-series';
+import { Registry } from 'prom-client';
+import { CHECK_DURATION_BUCKETS, CheckSeries } from '../../../src/metrics/check-series';
+import { seriesFactory } from '../../../src/metrics/factory';
 import { find, value } from './exposition';
 import { status, testMetrics } from './fixtures';
 
@@ -57,7 +59,10 @@ describe('checks by result', () => {
     const one = testMetrics({ checks: [status('c', `${V1} 10.0.0.1:80`, `${V2} 10.0.0.1:80`)] });
     for (const ms of durations) one.metrics.recordCheck(record('c', true, ms));
     const batch = testMetrics({ checks: [status('c', `${V1} 10.0.0.1:80`, `${V2} 10.0.0.1:80`)] });
-    batch.metrics.recordQuietRounds({ identity: 'c', members: [], kind: 'connect', up: true, reason: 'connected', durationsMs: durations });
+    // 0.5, 3, 40, 40 and 7000 ms in the buckets of CHECK_DURATION_BUCKETS: le 0.001, 0.005, 0.05 (twice), 10
+    const durationBuckets = new Float64Array(CHECK_DURATION_BUCKETS.length + 1);
+    for (const [b, n] of [[0, 1], [2, 1], [5, 2], [12, 1]] as const) durationBuckets[b] = n;
+    batch.metrics.recordQuietRounds({ identity: 'c', members: [], kind: 'connect', passed: 5, failed: 0, durationSumMs: 7083.5, durationBuckets });
     const [a, b] = [await one.scrape(), await batch.scrape()];
     for (const virtual of [V1, V2]) {
       for (const name of ['ldir_real_server_checks_total', 'ldir_real_server_check_duration_seconds_bucket', 'ldir_real_server_check_duration_seconds_sum']) {
@@ -65,6 +70,23 @@ describe('checks by result', () => {
       }
       assert.equal(value(b, 'ldir_real_server_checks_total', { virtual, real: '10.0.0.1:80', result: 'success' }), 5);
     }
+  });
+
+  test('counted quiet failures add to the failure series; counts that do not fit the buckets are refused', async () => {
+    const t = testMetrics({ checks: [status('c', `${V1} 10.0.0.1:80`)] });
+    const durationBuckets = new Float64Array(CHECK_DURATION_BUCKETS.length + 1);
+    durationBuckets[0] = 4;
+    t.metrics.recordQuietRounds({ identity: 'c', members: [], kind: 'connect', passed: 1, failed: 3, durationSumMs: 2, durationBuckets });
+    t.metrics.recordQuietRounds({ identity: 'c', members: [], kind: 'connect', passed: 0, failed: 0, durationSumMs: 0, durationBuckets });
+    const e = await t.scrape();
+    const labels = { virtual: V1, real: '10.0.0.1:80' };
+    assert.equal(value(e, 'ldir_real_server_checks_total', { ...labels, result: 'failure' }), 3);
+    assert.equal(value(e, 'ldir_real_server_checks_total', { ...labels, result: 'success' }), 1);
+    assert.equal(value(e, 'ldir_real_server_check_duration_seconds_count', labels), 4);
+    assert.equal(value(e, 'ldir_real_server_check_duration_seconds_sum', labels), 0.002);
+    const series = new CheckSeries(seriesFactory(new Registry(), async () => undefined), () => [status('c', `${V1} 10.0.0.1:80`)]);
+    assert.throws(() => series.recordQuietRounds({ identity: 'c', members: [], kind: 'connect', passed: 1, failed: 0, durationSumMs: 1, durationBuckets: new Float64Array(3) }),
+      /3 bucket counts for 15 buckets/);
   });
 });
 
