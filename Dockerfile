@@ -55,7 +55,7 @@ LABEL org.opencontainers.image.title="ldir" \
       org.opencontainers.image.licenses="GPL-2.0-or-later"
 # ldir stops on SIGTERM (docker stop) after its cleanup; give it time with --stop-timeout (default 10 s).
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "/opt/ldir/dist/src/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=1", "/opt/ldir/dist/src/main.js"]
 # PID 1 in the foreground, the configuration mounted at /etc/ldir. Logs go where `logfile` says: set supervised=yes
 # (or logfile="/dev/stdout") in the configuration to read them with docker logs.
 CMD ["--foreground", "/etc/ldir/ldirectord.cf", "start"]

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { sleep } from '../test/helpers/wait';
+import { DAEMON_NODE_FLAGS } from '../src/system/self-command';
 import { fileTail, type Proto } from './peers-lab';
 
 /** The director control planes compared. */
@@ -126,8 +127,9 @@ function commandOf(name: PeerName, conf: string, place: PeerPlace): { cmd: strin
       fs.mkdirSync(run, { recursive: true });
       fs.mkdirSync(sock, { recursive: true, mode: 0o700 });
       return {
+        // As the ldir executable runs (its #! line): node with the daemon's flags.
         cmd: process.execPath,
-        args: [...(place.cpuProfileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${place.cpuProfileDir}`] : []), place.ldirMain, '--foreground', '--ipvs=netlink', conf, 'start'],
+        args: [...DAEMON_NODE_FLAGS, ...(place.cpuProfileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${place.cpuProfileDir}`] : []), place.ldirMain, '--foreground', '--ipvs=netlink', conf, 'start'],
         env: { ...process.env, LDIR_RUN_DIR: run, LDIR_SOCKET_DIR: sock },
       };
     }

@@ -212,9 +212,12 @@ async function measurePeer(name: PeerName, lab: RealsLab, settings: PeersSetting
   const peer = startPeer(name, { proto: lab.proto, vip: VIP, port: lab.port, reals: lab.reals, intervalS: CHECK_INTERVAL_S, timeoutS: CHECK_TIMEOUT_S },
     { dir: placeDir, ldirMain: settings.ldirMain, ...(profileDir !== undefined ? { cpuProfileDir: profileDir } : {}) });
   let windowUs: [number, number] | undefined;
+  let startUs: [number, number] | undefined;
+  const launchUs = monotonicUs();
   try {
     // Under emulation ldir takes 10-20 s to start with 1,000 reals and ldirectord checks its reals one after the other.
     const upS = (await waitAllUp(peer, lab, service, 180_000 + lab.n * 200) - t0) / 1000;
+    startUs = [launchUs, monotonicUs()];
     progress(`${lab.proto} n=${lab.n} ${name}: all reals up after ${upS.toFixed(1)} s; measuring ${settings.windowS} s`);
     await sleep(SETTLE_MS);
     const fromUs = monotonicUs();
@@ -227,6 +230,7 @@ async function measurePeer(name: PeerName, lab: RealsLab, settings: PeersSetting
   } finally {
     await peer.stop();
     run('ipvsadm', ['-C']);
+    if (profileDir !== undefined && startUs !== undefined) printProfile(`${lab.proto} n=${lab.n} start-up`, profileDir, startUs);
     if (profileDir !== undefined && windowUs !== undefined) printProfile(`${lab.proto} n=${lab.n}`, profileDir, windowUs);
   }
 }
@@ -234,7 +238,7 @@ async function measurePeer(name: PeerName, lab: RealsLab, settings: PeersSetting
 /** Microseconds of the monotonic clock, as V8 stamps its profiles. */
 const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
-/** Prints `peers-profile` lines: where ldir's JS thread spent the window, from the profile `node --cpu-prof` wrote at exit. */
+/** Prints `peers-profile` lines: where ldir's JS thread spent a window (start-up, steady state), from the profile `node --cpu-prof` wrote at exit. */
 function printProfile(label: string, profileDir: string, [fromUs, toUs]: [number, number]): void {
   const file = fs.existsSync(profileDir) ? fs.readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile')) : undefined;
   if (!file) {

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 // Entry of the `ldir` binary (also installed as `ldirectord`): hands argv to the CLI.
 import * as nodeModule from 'node:module';
 

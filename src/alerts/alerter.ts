@@ -70,6 +70,8 @@ class AlertService implements Alerter {
   private readonly factory: MailTransportFactory;
   private readonly keyOf = transportKeyer();
   private virtuals = new Map<string, VirtualService>();
+  /** Real servers by pair (`pairOf`): a start or a mass failure brings one transition per real, each looked up here. */
+  private reals = new Map<string, VirtualService['reals'][number]>();
   private throttle: AlertThrottle = INITIAL_THROTTLE;
   private state: DaemonState = 'starting';
   /** Known health of pairs (absent = not known yet: its first result is not a change). */
@@ -108,6 +110,7 @@ class AlertService implements Alerter {
   applyConfig(config: Config): void {
     if (this.closed) return;
     this.virtuals = new Map(config.virtualServices.map((v) => [v.id, v]));
+    this.reals = new Map(config.virtualServices.flatMap((v) => v.reals.map((r) => [pairOf(v.id, realKey(r.address, r.port)), r] as const)));
     this.throttle = config.globals.alerting;
     this.coalescer.setTiming(this.timing());
     this.flaps.setSettings(this.flapSettings());
@@ -134,7 +137,7 @@ class AlertService implements Alerter {
     const before = this.health.get(pair);
     if (before === t.to) return;
     const v = this.virtuals.get(t.virtualId);
-    const r = v?.reals.find((x) => realKey(x.address, x.port) === t.realKey);
+    const r = this.reals.get(pair);
     if (!v || !r) {
       // Kept for the next applyConfig: a reload's new pairs can get their first health before it arrives.
       if (this.strays.length < MAX_STRAYS) this.strays.push(t);

@@ -19,7 +19,7 @@ import type {
   SyncRoleChange,
 } from './engine-types';
 import { FallbackCommands } from './fallback-command';
-import { indexObserved, type ObservedEntry } from './observed';
+import { afterOps, indexObserved, type ObservedEntry } from './observed';
 import { describeOp, describeOps } from './op-report';
 import { planFrom } from './plan';
 import { buildSnapshot, type HealthRecord } from './status';
@@ -402,8 +402,11 @@ export class Engine {
     const fingerprint = JSON.stringify(want);
     const driftPass = fingerprint === this.settled;
     let failures: Map<IpvsOp, string>;
+    let converged = 0;
     try {
-      failures = new Map((await applyPlan(backend, ops)).failed.map((f) => [f.op, f.errno]));
+      const applied = await applyPlan(backend, ops);
+      failures = new Map(applied.failed.map((f) => [f.op, f.errno]));
+      converged = applied.converged;
     } catch (err) {
       this.settled = undefined;
       return this.failPass(reason, at, t0, `cannot write the kernel table: ${errorText(err)}`);
@@ -416,8 +419,14 @@ export class Engine {
     this.settled = failures.size === 0 ? fingerprint : undefined;
     this.lastFailed = new Set([...failures.keys()].map(describeOp));
     if (ops.length > 0) {
-      const after = await backend.list().catch(() => undefined);
-      if (after) this.observe(after, clock.now());
+      // Every operation done: the table is the dump plus them (no second dump, the half of a health pass's cost).
+      // Anything else (a refusal, an entry found already there, maybe otherwise) is looked at in the kernel.
+      if (failures.size === 0 && converged === 0) {
+        this.observed = afterOps(index, ops);
+      } else {
+        const after = await backend.list().catch(() => undefined);
+        if (after) this.observe(after, clock.now());
+      }
     }
     this.forgetGone(config);
     this.decision = decision;

@@ -1,6 +1,6 @@
 // Lookup of a kernel dump by service id and destination id, normalized the way plan() normalizes.
-import { destinationKeyString, normalizeDestination, normalizeService, serviceKeyString } from '../ipvs/normalize';
-import type { IpvsService, ObservedDestination, ObservedService } from '../ipvs/types';
+import { destinationKeyString, normalizeDestination, normalizeService, serviceKeyOf, serviceKeyString } from '../ipvs/normalize';
+import type { IpvsOp, IpvsService, IpvsStats, ObservedDestination, ObservedService } from '../ipvs/types';
 
 /** One service of a kernel dump, normalized, with its destinations by destination id. */
 export interface ObservedEntry {
@@ -29,4 +29,54 @@ export function indexObserved(observed: readonly ObservedService[]): Map<string,
     index.set(id, { service, destinations });
   }
   return index;
+}
+
+const NO_STATS: IpvsStats = {
+  conns: 0n, inPackets: 0n, outPackets: 0n, inBytes: 0n, outBytes: 0n, cps: 0n, inPps: 0n, outPps: 0n, inBps: 0n, outBps: 0n,
+};
+
+/**
+ * The index after `ops`, every one of them done: what the kernel would list (settings as the operations set them,
+ * normalized as {@link indexObserved} does; an edited destination keeps its counters, a new one starts at zero). A
+ * table pass whose operations all succeeded uses it instead of listing the kernel again; `index` is not changed.
+ */
+export function afterOps(index: ReadonlyMap<string, ObservedEntry>, ops: readonly IpvsOp[]): Map<string, ObservedEntry> {
+  const out = new Map(index);
+  for (const op of ops) {
+    const id = serviceKeyString(op.op === 'add-service' || op.op === 'edit-service' ? normalizeService(op.service) : serviceKeyOf(op.service));
+    const entry = out.get(id);
+    switch (op.op) {
+      case 'add-service':
+        out.set(id, { service: normalizeService(op.service), destinations: new Map() });
+        break;
+      case 'edit-service':
+        if (entry) out.set(id, { service: normalizeService(op.service), destinations: entry.destinations });
+        break;
+      case 'delete-service':
+        out.delete(id);
+        break;
+      case 'add-destination':
+      case 'edit-destination': {
+        if (!entry) break;
+        const spec = normalizeDestination(op.destination, entry.service.family);
+        const did = destinationKeyString(spec);
+        const was = op.op === 'edit-destination' ? entry.destinations.get(did) : undefined;
+        const destinations = new Map(entry.destinations);
+        destinations.set(did, {
+          ...spec, activeConns: was?.activeConns ?? 0, inactiveConns: was?.inactiveConns ?? 0,
+          persistentConns: was?.persistentConns ?? 0, stats: was?.stats ?? NO_STATS,
+        });
+        out.set(id, { service: entry.service, destinations });
+        break;
+      }
+      case 'delete-destination': {
+        if (!entry) break;
+        const destinations = new Map(entry.destinations);
+        destinations.delete(destinationKeyString(op.destination));
+        out.set(id, { service: entry.service, destinations });
+        break;
+      }
+    }
+  }
+  return out;
 }

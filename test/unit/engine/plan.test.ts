@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { applyPlan } from '../../../src/engine/apply-plan';
-import { plan } from '../../../src/engine/plan';
+import { afterOps, indexObserved, type ObservedEntry } from '../../../src/engine/observed';
+import { plan, planFrom } from '../../../src/engine/plan';
 import { isLdirError } from '../../../src/errors';
 import { MemoryBackend } from '../../../src/ipvs/memory';
 import { destinationKeyString, normalizeDesired, serviceKeyString } from '../../../src/ipvs/normalize';
@@ -203,6 +204,40 @@ describe('plan: property', () => {
       }),
       { seed: 20240611, numRuns: 300 },
     );
+  });
+
+  test('afterOps(index of O, plan(D, O)) is the index of the kernel after applying them (no second dump needed)', async () => {
+    /** Settings only (the memory backend's counters are zero, a patched index keeps the dump's). */
+    const settings = (index: ReadonlyMap<string, ObservedEntry>): unknown => [...index].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, e]) => [
+      id, e.service, [...e.destinations].sort(([a], [b]) => (a < b ? -1 : 1)).map(([did, d]) => {
+        const { activeConns: _a, inactiveConns: _i, persistentConns: _p, stats: _s, ...spec } = d;
+        return [did, spec];
+      }),
+    ]);
+    await fc.assert(
+      fc.asyncProperty(tableArb, tableArb, fc.array(fc.boolean(), { minLength: 5, maxLength: 5 }), async (desired, start, ownedMask) => {
+        const backend = new MemoryBackend(start);
+        const ownedIds = new Set(start.filter((_, i) => ownedMask[i]).map((s) => serviceKeyString(s.service)));
+        const before = indexObserved(await backend.list());
+        const ops = planFrom(normalizeDesired(desired), before, (key) => ownedIds.has(serviceKeyString(key)));
+        assert.equal((await applyPlan(backend, ops)).done, ops.length);
+        const patched = afterOps(before, ops);
+        assert.deepEqual(settings(patched), settings(indexObserved(await backend.list())));
+      }),
+      { seed: 20261206, numRuns: 300 },
+    );
+    // An edited destination keeps the dump's counters; a new one starts at zero.
+    const index = indexObserved([{ service: WEB, destinations: [{ ...dest('10.0.1.1'), activeConns: 7, inactiveConns: 2, persistentConns: 0 }] }]);
+    const patched = afterOps(index, [
+      { op: 'edit-destination', service: WEB, destination: dest('10.0.1.1', 80, { weight: 9 }) },
+      { op: 'add-destination', service: WEB, destination: dest('10.0.1.2') },
+    ]);
+    const ds = patched.get(serviceKeyString(WEB))?.destinations;
+    assert.equal(ds?.get('10.0.1.1:80')?.activeConns, 7);
+    assert.equal(ds?.get('10.0.1.1:80')?.weight, 9);
+    assert.equal(ds?.get('10.0.1.2:80')?.activeConns, 0);
+    assert.equal(ds?.get('10.0.1.2:80')?.stats?.conns, 0n);
+    assert.equal(index.get(serviceKeyString(WEB))?.destinations.get('10.0.1.1:80')?.weight, 1, 'the index given is left as it was');
   });
 });
 
