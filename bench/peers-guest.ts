@@ -90,6 +90,8 @@ export interface PeerFigures {
   /** Processes in the peer's tree at the end of the window. */
   readonly procs: number;
   readonly rssMb: number;
+  /** Of which anonymous memory (heaps, stacks); the rest is mostly the binary's mapped pages. */
+  readonly rssAnonMb: number;
   /** CPU seconds by thread during the window, largest first (labels: `main`, `node+12`, `keepalived-child`). */
   readonly threads: ReadonlyMap<string, number>;
   /** Bytes the peer logged during the window. */
@@ -103,6 +105,8 @@ export interface PeerFigures {
   readonly switches: number;
   /** Victim killed → its weight 0 in the kernel (ms). */
   readonly detectMs: number;
+  /** What ldir's log says of the detection (ldir only, when its log has it). */
+  readonly detectTrace?: DetectTrace;
 }
 
 const progress = (text: string): void => console.log(`# ${text}`);
@@ -162,6 +166,7 @@ async function measureWindow(peer: RunningPeer, lab: RealsLab, windowS: number):
     cpuS: (s1.userTicks + s1.sysTicks - s0.userTicks - s0.sysTicks) / CLOCK_TICKS_PER_S,
     procs: s1.pids.length,
     rssMb: s1.rssKb / 1024,
+    rssAnonMb: s1.rssAnonKb / 1024,
     threads: threadDelta(s0, s1),
     logBytes: fs.statSync(peer.logFile).size - log0,
     timeWait: timeWaitSockets(),
@@ -185,16 +190,17 @@ function threadDelta(a: TreeSample, b: TreeSample): Map<string, number> {
   return new Map([...out].sort(([, x], [, y]) => y - x));
 }
 
-/** Kills the victim's server; resolves with the ms until its weight was 0 in the kernel. */
-async function detectVictim(peer: RunningPeer, lab: RealsLab, service: string): Promise<number> {
+/** Kills the victim's server; resolves with the ms until its weight was 0 in the kernel, and the kill's epoch ms. */
+async function detectVictim(peer: RunningPeer, lab: RealsLab, service: string): Promise<{ ms: number; killedAt: number }> {
   const hex = procHex(lab.victim, lab.port);
   if (kernelWeight(hex) !== 1) throw new Error(`the victim ${lab.victim} is not at weight 1 before the kill: ${tableSummary(service)}`);
   const t0 = performance.now();
+  const killedAt = Date.now();
   await lab.killVictim();
   let last: number | undefined = 1;
   for (let i = 0; i < DETECT_LIMIT_MS / DETECT_POLL_MS * 2 && performance.now() - t0 < DETECT_LIMIT_MS; i++) {
     last = kernelWeight(hex);
-    if (last === 0) return performance.now() - t0;
+    if (last === 0) return { ms: performance.now() - t0, killedAt };
     if (last === undefined) throw new Error(`${peer.name} removed the victim instead of setting its weight to 0\n${peerReport(peer)}`);
     await sleep(DETECT_POLL_MS);
   }
@@ -223,10 +229,11 @@ async function measurePeer(name: PeerName, lab: RealsLab, settings: PeersSetting
     const fromUs = monotonicUs();
     const window = await measureWindow(peer, lab, settings.windowS);
     windowUs = [fromUs, monotonicUs()];
-    const detectMs = await detectVictim(peer, lab, service);
+    const { ms: detectMs, killedAt } = await detectVictim(peer, lab, service);
+    const detectTrace = name === 'ldir' ? ldirDetectTrace(fs.readFileSync(peer.logFile, 'utf8'), killedAt, lab.victim) : undefined;
     progress(`${lab.proto} n=${lab.n} ${name}: ${window.checks} checks, ${window.cpuS.toFixed(2)} CPU s; victim at weight 0 after ${Math.round(detectMs)} ms`);
     await lab.restartVictim();
-    return { name, upS, detectMs, ...window };
+    return { name, upS, detectMs, ...(detectTrace ? { detectTrace } : {}), ...window };
   } finally {
     await peer.stop();
     run('ipvsadm', ['-C']);
@@ -280,6 +287,43 @@ export function summaryLine(prefix: string, n: number, pairs: ReadonlyArray<read
     + `keepalived_detect_ms_median=${Math.round(median(pairs.map(([k]) => k.detectMs)))}`;
 }
 
+/** How ldir's detection of the victim went, from its log: the parts of {@link PeerFigures.detectMs}. */
+export interface DetectTrace {
+  /** Kill → the transition to down logged: waiting for the next round, and the round itself. */
+  readonly transitionMs: number;
+  /** Transition → the start of the table pass that wrote weight 0 (coalescing, a pass already running). */
+  readonly queuedMs: number;
+  /** That pass (dump, decide, plan, write). */
+  readonly passMs: number;
+}
+
+/**
+ * Reads ldir's JSON log (epoch `time` per line): the victim's first transition to down after `killedAt`, then the
+ * first table pass that ended after it (`sync done`, with its `durationMs`). Undefined when the log lacks either.
+ */
+export function ldirDetectTrace(log: string, killedAt: number, victim: string): DetectTrace | undefined {
+  let down: number | undefined;
+  for (const line of log.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    let e: { time?: number; msg?: string; rs?: string; to?: string; durationMs?: number };
+    try {
+      e = JSON.parse(line) as typeof e;
+    } catch {
+      continue;
+    }
+    if (typeof e.time !== 'number' || e.time < killedAt) continue;
+    if (down === undefined) {
+      if (e.msg === 'health transition' && e.to === 'down' && e.rs?.startsWith(`${victim}:`)) down = e.time;
+      continue;
+    }
+    if (e.msg === 'sync done' && typeof e.durationMs === 'number') {
+      const passStart = e.time - e.durationMs;
+      return { transitionMs: down - killedAt, queuedMs: Math.max(0, passStart - down), passMs: e.durationMs };
+    }
+  }
+  return undefined;
+}
+
 /** The `peers n=50 ldirectord_...` line. */
 export function ldirectordLine(prefix: string, n: number, d: PeerFigures): string {
   return `${prefix} n=${n} ldirectord_cpu_ms=${num(perCheckMs(d))} ldirectord_up_s=${num(d.upS)} ldirectord_detect_ms=${Math.round(d.detectMs)} ldirectord_rss_mb=${num(d.rssMb)}`;
@@ -291,8 +335,9 @@ export function detailLine(proto: Proto, n: number, f: PeerFigures): string {
   const rest = [...f.threads].slice(5).reduce((a, [, v]) => a + v, 0);
   const threads = [...top, ...(rest > 0 ? [`others:${num(rest)}`] : [])].join(',');
   return `peers-detail proto=${proto} n=${n} peer=${f.name} checks=${f.checks} window_s=${num(f.windowS)} checks_per_s=${num(f.checks / f.windowS)} `
-    + `cpu_s=${num(f.cpuS)} user_s=${num(f.userS)} sys_s=${num(f.sysS)} procs=${f.procs} rss_mb=${num(f.rssMb)} up_s=${num(f.upS)} `
-    + `detect_ms=${Math.round(f.detectMs)} log_bytes=${f.logBytes} timewait=${f.timeWait} switches_per_check=${num(f.switches / f.checks)} threads=${threads || '-'}`;
+    + `cpu_s=${num(f.cpuS)} user_s=${num(f.userS)} sys_s=${num(f.sysS)} procs=${f.procs} rss_mb=${num(f.rssMb)} rss_anon_mb=${num(f.rssAnonMb)} up_s=${num(f.upS)} `
+    + `detect_ms=${Math.round(f.detectMs)} ${f.detectTrace ? `detect_transition_ms=${Math.round(f.detectTrace.transitionMs)} `
+    + `detect_queued_ms=${Math.round(f.detectTrace.queuedMs)} detect_pass_ms=${Math.round(f.detectTrace.passMs)} ` : ''}log_bytes=${f.logBytes} timewait=${f.timeWait} switches_per_check=${num(f.switches / f.checks)} threads=${threads || '-'}`;
 }
 
 /** Builds the lab for `n` reals, runs `peers` on it one after the other, tears it down. */

@@ -84,6 +84,8 @@ export interface TreeSample {
   readonly sysTicks: number;
   /** Sum of VmRSS, kB. */
   readonly rssKb: number;
+  /** Of which anonymous memory (heaps, stacks), kB; the rest is mostly mapped files (the binary's pages). */
+  readonly rssAnonKb: number;
   /** CPU ticks (user + system) of every thread of the tree, by a label stable between samples (see threadTicks). */
   readonly threads: ReadonlyMap<string, number>;
   /** Context switches (voluntary + involuntary) of every thread of the tree: how often its threads went to sleep and woke. */
@@ -97,6 +99,16 @@ function threadSwitches(pid: number, tid: string): number {
     const v = /^voluntary_ctxt_switches:\s+(\d+)/m.exec(text);
     const n = /^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(text);
     return Number(v?.[1] ?? 0) + Number(n?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** RssAnon of `pid` in kB (0 when it exited). */
+function rssAnonKb(pid: number): number {
+  try {
+    const m = /^RssAnon:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
   } catch {
     return 0;
   }
@@ -152,6 +164,7 @@ export function sampleTree(root: number): TreeSample {
     userTicks: tree.reduce((a, s) => a + s.utime + s.cutime, 0),
     sysTicks: tree.reduce((a, s) => a + s.stime + s.cstime, 0),
     rssKb: tree.reduce((a, s) => a + rssKb(s.pid), 0),
+    rssAnonKb: tree.reduce((a, s) => a + rssAnonKb(s.pid), 0),
     threads,
     switches,
   };

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadConfigText } from '../../../src/config/load';
 import { keepalivedConfig, ldirectordConfig, type PeerSpec } from '../../../bench/peers-directors';
-import { detailLine, ldirectordLine, peersLine, readSettings, summaryLine, type PeerFigures } from '../../../bench/peers-guest';
+import { detailLine, ldirDetectTrace, ldirectordLine, peersLine, readSettings, summaryLine, type PeerFigures } from '../../../bench/peers-guest';
 import { nginxConfig, realAddress, stubRequests } from '../../../bench/peers-lab';
 import { destinationWeight, parseStat, procHex } from '../../../bench/peers-proc';
 import { guestCommand } from '../../../bench/peers';
@@ -85,7 +85,7 @@ test('nginx listens on each of its addresses explicitly and serves stub_status o
 
 test('the printed lines have the agreed fields', () => {
   const f = (name: PeerFigures['name'], cpuS: number): PeerFigures => ({
-    name, upS: 2.5, checks: 1000, windowS: 20, cpuS, userS: cpuS / 2, sysS: cpuS / 2, procs: 1, rssMb: 50.25,
+    name, upS: 2.5, checks: 1000, windowS: 20, cpuS, userS: cpuS / 2, sysS: cpuS / 2, procs: 1, rssMb: 50.25, rssAnonMb: 20,
     threads: new Map([['main', cpuS]]), logBytes: 0, timeWait: 7, switches: 3000, detectMs: 512.4,
   });
   assert.equal(peersLine('peers', 300, f('keepalived', 2), f('ldir', 4)),
@@ -108,4 +108,18 @@ test('settings come from BENCH_PEERS_* and are forwarded into the VM', () => {
   assert.throws(() => readSettings({ BENCH_PEERS_ROUNDS: '0' }), /BENCH_PEERS_ROUNDS/);
   assert.equal(readSettings({ BENCH_PEERS_PROFILE: '1' }).profile, true);
   assert.equal(guestCommand({ BENCH_PEERS_N: "50'", PATH: '/bin' }), `ulimit -n 65536 && BENCH_PEERS_N='50'\\''' node dist/bench/peers-guest.js`);
+});
+
+test('the detection trace reads the victim\'s transition and the pass after it from ldir\'s log', () => {
+  const line = (o: object): string => JSON.stringify({ level: 30, ...o });
+  const log = [
+    line({ time: 900, msg: 'health transition', rs: '10.201.1.9:80', to: 'down' }),
+    line({ time: 1100, msg: 'sync done', durationMs: 5 }),
+    'not json',
+    line({ time: 1400, msg: 'health transition', rs: '10.201.1.90:80', to: 'down' }),
+    line({ time: 1500, msg: 'health transition', rs: '10.201.1.9:80', to: 'down' }),
+    line({ time: 1580, msg: 'sync done', durationMs: 40 }),
+  ].join('\n');
+  assert.deepEqual(ldirDetectTrace(log, 1000, '10.201.1.9'), { transitionMs: 500, queuedMs: 40, passMs: 40 });
+  assert.equal(ldirDetectTrace(log, 2000, '10.201.1.9'), undefined);
 });
