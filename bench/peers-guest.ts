@@ -219,6 +219,7 @@ async function measurePeer(name: PeerName, lab: RealsLab, settings: PeersSetting
     { dir: placeDir, ldirMain: settings.ldirMain, ...(profileDir !== undefined ? { cpuProfileDir: profileDir } : {}) });
   let windowUs: [number, number] | undefined;
   let startUs: [number, number] | undefined;
+  let detectUs: [number, number] | undefined;
   const launchUs = monotonicUs();
   try {
     // Under emulation ldir takes 10-20 s to start with 1,000 reals and ldirectord checks its reals one after the other.
@@ -229,7 +230,9 @@ async function measurePeer(name: PeerName, lab: RealsLab, settings: PeersSetting
     const fromUs = monotonicUs();
     const window = await measureWindow(peer, lab, settings.windowS);
     windowUs = [fromUs, monotonicUs()];
+    const detectFrom = monotonicUs();
     const { ms: detectMs, killedAt } = await detectVictim(peer, lab, service);
+    detectUs = [detectFrom, monotonicUs()];
     const detectTrace = name === 'ldir' ? ldirDetectTrace(fs.readFileSync(peer.logFile, 'utf8'), killedAt, lab.victim) : undefined;
     progress(`${lab.proto} n=${lab.n} ${name}: ${window.checks} checks, ${window.cpuS.toFixed(2)} CPU s; victim at weight 0 after ${Math.round(detectMs)} ms`);
     await lab.restartVictim();
@@ -239,13 +242,14 @@ async function measurePeer(name: PeerName, lab: RealsLab, settings: PeersSetting
     run('ipvsadm', ['-C']);
     if (profileDir !== undefined && startUs !== undefined) printProfile(`${lab.proto} n=${lab.n} start-up`, profileDir, startUs);
     if (profileDir !== undefined && windowUs !== undefined) printProfile(`${lab.proto} n=${lab.n}`, profileDir, windowUs);
+    if (profileDir !== undefined && detectUs !== undefined) printProfile(`${lab.proto} n=${lab.n} detection`, profileDir, detectUs);
   }
 }
 
 /** Microseconds of the monotonic clock, as V8 stamps its profiles. */
 const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
-/** Prints `peers-profile` lines: where ldir's JS thread spent a window (start-up, steady state), from the profile `node --cpu-prof` wrote at exit. */
+/** Prints `peers-profile` lines: where ldir's JS thread spent a window (start-up, steady state, a detection), from the profile `node --cpu-prof` wrote at exit. */
 function printProfile(label: string, profileDir: string, [fromUs, toUs]: [number, number]): void {
   const file = fs.existsSync(profileDir) ? fs.readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile')) : undefined;
   if (!file) {

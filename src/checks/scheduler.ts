@@ -208,7 +208,7 @@ export class CheckScheduler {
         next.set(t.identity, { ...seen, members: [...seen.members, ...t.members.filter((m) => !keys.has(pairKey(m)))] });
       }
     }
-    this.flushQuiet(); // checks stopped or moved below lose what the engine counted for them
+    this.flushQuiet(); // first: the engine forgets the counts of a check stopped or moved below
     for (const [identity, entry] of this.entries) {
       if (!next.has(identity)) {
         this.stopEntry(entry);

@@ -78,9 +78,9 @@ export interface DecideInput {
   readonly manualDrains?: ReadonlySet<string>;
   /** Services and destinations removed from the config that are still draining. */
   readonly draining?: Iterable<DrainTarget>;
-  /** The kernel table as last listed. */
-  readonly observed: readonly ObservedService[];
-  /** `observed` as {@link indexObserved} makes it, when the caller has it already (computed here otherwise). */
+  /** The kernel table as last listed (or, instead, {@link observedIndex}). */
+  readonly observed?: readonly ObservedService[];
+  /** The kernel table as {@link indexObserved} makes it, when the caller has it already (it wins over `observed`). */
   readonly observedIndex?: ReadonlyMap<string, ObservedEntry>;
 }
 
@@ -196,7 +196,7 @@ function decideVirtual(
  * weight 0 unless the config wants the same entry. Pure: no I/O, no clock.
  */
 export function decide(input: DecideInput): Decision {
-  const observed = input.observedIndex ?? indexObserved(input.observed);
+  const observed = input.observedIndex ?? indexObserved(input.observed ?? []);
   const readdQuiescent = input.config.globals.readdQuiescent;
   const desired = new Map<string, { service: IpvsService; destinations: Map<string, IpvsDestination> }>();
   const virtuals: VirtualDecision[] = [];

@@ -57,6 +57,11 @@ export class Engine {
   private readonly decided = new Map<string, { sig: string; since: number }>();
   private decision: Decision | undefined;
   private observed: ReadonlyMap<string, ObservedEntry> = new Map();
+  /**
+   * `observed` is the kernel table as the last dump showed it plus the operations done since (all of them done):
+   * a health pass may plan from it without listing the kernel (see {@link pass}).
+   */
+  private observedCurrent = false;
   private listedAt: number | null = null;
   private lastSync: LastSync | null = null;
   private settled: string | undefined;
@@ -370,13 +375,23 @@ export class Engine {
     const at = clock.now();
     const t0 = clock.monotonic();
     this.counters.syncs++;
-    let observed: readonly ObservedService[];
-    try {
-      observed = await backend.list();
-    } catch (err) {
-      return this.failPass(reason, at, t0, `cannot list the kernel table: ${errorText(err)}`);
+    // A pass for health changes only plans from the table as ldir last listed and wrote it: one real's weight must
+    // not wait for a dump of every destination (at 1,000 reals, most of a pass). Drift from other writers is the
+    // periodic resync's to repair, as between passes; a drain in progress, leftovers to look for, or a table not
+    // known exactly (a failed listing) take the full pass.
+    const healthOnly = this.observedCurrent && !this.leftoversPending && this.drainState.entries.size === 0
+      && reason.split('+').every((r) => r === 'health');
+    let observed: readonly ObservedService[] = [];
+    let index: ReadonlyMap<string, ObservedEntry> = this.observed;
+    if (!healthOnly) {
+      try {
+        observed = await backend.list();
+      } catch (err) {
+        this.observedCurrent = false;
+        return this.failPass(reason, at, t0, `cannot list the kernel table: ${errorText(err)}`);
+      }
+      index = this.observe(observed, at);
     }
-    const index = this.observe(observed, at);
     const config = this.config; // read after the dump: a config applied meanwhile is used at once
     if (this.leftoversPending) {
       this.leftoversPending = false;
@@ -390,7 +405,7 @@ export class Engine {
     }
     const decision = decide({
       config, health: new Map([...this.health].map(([k, h]) => [k, h.health])), manualDrains: this.manual,
-      draining: this.drainState.entries.values(), observed, observedIndex: index,
+      draining: this.drainState.entries.values(), observedIndex: index,
     });
     const draining = new Set([...this.drainState.entries.values()].filter((e) => e.kind === 'service').map((e) => e.id));
     // Each side normalized once per pass: the dump (index) for decide and plan, the desired table for plan and the fingerprint.
@@ -409,6 +424,7 @@ export class Engine {
       converged = applied.converged;
     } catch (err) {
       this.settled = undefined;
+      this.observedCurrent = false;
       return this.failPass(reason, at, t0, `cannot write the kernel table: ${errorText(err)}`);
     }
     const drift = this.report(ops, failures, decision, driftPass);
@@ -426,6 +442,7 @@ export class Engine {
       } else {
         const after = await backend.list().catch(() => undefined);
         if (after) this.observe(after, clock.now());
+        else this.observedCurrent = false;
       }
     }
     this.forgetGone(config);
@@ -455,6 +472,7 @@ export class Engine {
   private observe(observed: readonly ObservedService[], at: number): Map<string, ObservedEntry> {
     const index = indexObserved(observed);
     this.observed = index;
+    this.observedCurrent = true;
     this.listedAt = at;
     return index;
   }

@@ -24,7 +24,9 @@ export function skippedReport(reason: string, why: 'no-config' | 'stopped' | 'pa
 
 /**
  * Serializes passes: a request while a pass runs queues exactly one more pass (requests meanwhile share it, their
- * reasons joined with `+`). After each pass the resync timer restarts, and while something drains a poll follows.
+ * reasons joined with `+`). After each pass the resync timer restarts (except after a pass for health changes only,
+ * which may plan from the table as last listed: the resync stays due at most an interval after the last listing, however
+ * often reals flap), and while something drains a poll follows.
  */
 export class SyncLoop {
   private inflight: Promise<SyncReport> | undefined;
@@ -108,20 +110,23 @@ export class SyncLoop {
     const pass = this.options.pass(reason).catch((err: unknown) => this.options.onError(reason, err));
     const tracked = pass.finally(() => {
       if (this.inflight === tracked) this.inflight = undefined;
-      this.armTimers();
+      this.armTimers(reason);
     });
     this.inflight = tracked;
     return tracked;
   }
 
-  private armTimers(): void {
+  private armTimers(reason: string): void {
     if (this.stopped || this.paused) return;
     const { clock } = this.options;
-    if (this.resyncTimer !== undefined) clock.clearTimeout(this.resyncTimer);
-    this.resyncTimer = clock.setTimeout(() => {
-      this.resyncTimer = undefined;
-      void this.run('resync');
-    }, this.options.resyncIntervalMs);
+    const healthOnly = reason.split('+').every((r) => r === 'health');
+    if (this.resyncTimer === undefined || !healthOnly) {
+      if (this.resyncTimer !== undefined) clock.clearTimeout(this.resyncTimer);
+      this.resyncTimer = clock.setTimeout(() => {
+        this.resyncTimer = undefined;
+        void this.run('resync');
+      }, this.options.resyncIntervalMs);
+    }
     if (this.options.draining() && this.drainTimer === undefined) {
       this.drainTimer = clock.setTimeout(() => {
         this.drainTimer = undefined;

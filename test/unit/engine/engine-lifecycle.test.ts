@@ -242,6 +242,47 @@ describe('engine: level-triggered repair', () => {
     assert.equal(h.engine.snapshot().lastSync?.ok, true);
   });
 
+  test('a health pass plans from the table as last listed and written: no dump, the same operation', async () => {
+    const h = await running();
+    const lists = h.view.lists;
+    await h.health(VIP, { '10.0.0.2:80': 'down' });
+    assert.deepEqual(h.opsSinceMark(), [`delete-destination ${VIP} 10.0.0.2:80`]);
+    await h.health(VIP, { '10.0.0.2:80': 'up' });
+    assert.deepEqual(h.opsSinceMark(), [`add-destination ${VIP} 10.0.0.2:80`]);
+    assert.equal(h.view.lists - lists, 0, 'neither health pass listed the kernel');
+    const reals = h.engine.snapshot().virtuals.find((v) => v.id === VIP)?.reals ?? [];
+    assert.deepEqual(reals.map((r) => `${r.realKey}=${r.kernelWeight}`).sort(), ['10.0.0.1:80=3', '10.0.0.2:80=2'], 'status shows the table as written');
+    // A manual pass, a resync, a config pass: each lists the kernel.
+    await h.engine.sync('manual');
+    assert.equal(h.view.lists - lists, 1);
+  });
+
+  test('a health pass whose operation is refused lists the kernel; the next health pass plans from that', async () => {
+    const h = await running();
+    // Deleted behind ldir's back: the health pass does not see it, its edit is refused, and the pass looks.
+    await h.backend.apply([{ op: 'delete-destination', service: addrService('192.0.2.1', 80), destination: { address: '10.0.0.2', port: 80, family: 'inet' } }]);
+    h.opsSinceMark();
+    const lists = h.view.lists;
+    await h.health(VIP, { '10.0.0.2:80': 'down', '10.0.0.1:80': 'down' });
+    assert.equal(h.view.lists - lists, 1, 'listed after the refusal');
+    h.opsSinceMark();
+    await h.health(VIP, { '10.0.0.2:80': 'up' });
+    assert.deepEqual(h.opsSinceMark(), [`add-destination ${VIP} 10.0.0.2:80`], 'planned from the fresh listing: an add, not an edit');
+    assert.equal(h.view.lists - lists, 1);
+  });
+
+  test('reals that keep flapping do not put off the resync: drift is repaired within one interval', async () => {
+    const h = await running();
+    await h.backend.apply([{ op: 'delete-destination', service: addrService('192.0.2.1', 80), destination: { address: '10.0.0.1', port: 80, family: 'inet' } }]);
+    h.opsSinceMark();
+    for (let t = 0; t < 12_000; t += 2_000) {
+      await h.health(VIP, { '10.0.0.2:80': t % 4_000 === 0 ? 'down' : 'up' });
+      await h.clock.advance(2_000 - 25);
+    }
+    assert.ok(h.opsSinceMark().includes(`add-destination ${VIP} 10.0.0.1:80`), 'the resync came while 10.0.0.2 flapped');
+    assert.ok(h.eventsOf('sync').some((e) => e.reason === 'resync'));
+  });
+
   test('passes never overlap: requests during a pass share one more pass', async () => {
     const h = await running();
     const syncs = h.engine.snapshot().counters.syncs;
