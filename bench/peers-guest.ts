@@ -233,7 +233,12 @@ async function measurePeer(name: PeerName, lab: RealsLab, settings: PeersSetting
     const detectFrom = monotonicUs();
     const { ms: detectMs, killedAt } = await detectVictim(peer, lab, service);
     detectUs = [detectFrom, monotonicUs()];
-    const detectTrace = name === 'ldir' ? ldirDetectTrace(fs.readFileSync(peer.logFile, 'utf8'), killedAt, lab.victim) : undefined;
+    // The pass logs `sync done` after its write reached the kernel: give the log a moment to have it.
+    let detectTrace: DetectTrace | undefined;
+    for (let i = 0; name === 'ldir' && i < 30 && detectTrace === undefined; i++) {
+      detectTrace = ldirDetectTrace(fs.readFileSync(peer.logFile, 'utf8'), killedAt, lab.victim);
+      if (detectTrace === undefined) await sleep(100);
+    }
     progress(`${lab.proto} n=${lab.n} ${name}: ${window.checks} checks, ${window.cpuS.toFixed(2)} CPU s; victim at weight 0 after ${Math.round(detectMs)} ms`);
     await lab.restartVictim();
     return { name, upS, detectMs, ...(detectTrace ? { detectTrace } : {}), ...window };

@@ -39,6 +39,9 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
  * fresh dump, so failed operations and hand edits are repaired by the next pass; passes never overlap (a request
  * during a pass runs one more pass after it). Health transitions are coalesced; a periodic resync repairs drift.
  */
+/** What a table pass reads of the kernel: settings and connection counts (the metrics read the traffic counters themselves). */
+const TABLE_PASS_LISTING = { stats: false } as const;
+
 export class Engine {
   private readonly log: Logger;
   private drainEnabled: boolean;
@@ -385,7 +388,7 @@ export class Engine {
     let index: ReadonlyMap<string, ObservedEntry> = this.observed;
     if (!healthOnly) {
       try {
-        observed = await backend.list();
+        observed = await backend.list(TABLE_PASS_LISTING);
       } catch (err) {
         this.observedCurrent = false;
         return this.failPass(reason, at, t0, `cannot list the kernel table: ${errorText(err)}`);
@@ -440,7 +443,7 @@ export class Engine {
       if (failures.size === 0 && converged === 0) {
         this.observed = afterOps(index, ops);
       } else {
-        const after = await backend.list().catch(() => undefined);
+        const after = await backend.list(TABLE_PASS_LISTING).catch(() => undefined);
         if (after) this.observe(after, clock.now());
         else this.observedCurrent = false;
       }

@@ -8,7 +8,7 @@ import {
 } from './normalize';
 import type {
   DesiredService, ForwardingMethod, IpvsBackend, IpvsDestination, IpvsFamily, IpvsInfo, IpvsOp, IpvsOpResult,
-  IpvsService, IpvsStats, IpvsSyncDaemon, IpvsTimeouts, ObservedService, ServiceKey,
+  IpvsService, IpvsStats, ListOptions, IpvsSyncDaemon, IpvsTimeouts, ObservedService, ServiceKey,
 } from './types';
 
 /** Schedulers of a Debian 6.1 kernel (`ip_vs_<name>` modules); `none` is accepted as well. */
@@ -118,8 +118,9 @@ export class MemoryBackend implements IpvsBackend {
   }
 
   /** Every service with its destinations, in kernel forms. */
-  async list(): Promise<readonly ObservedService[]> {
+  async list(options: ListOptions = {}): Promise<readonly ObservedService[]> {
     this.ensureOpen();
+    const stats = options.stats ?? true;
     return [...this.services.values()].map(({ service, destinations }) => ({
       service: {
         ...service,
@@ -132,9 +133,9 @@ export class MemoryBackend implements IpvsBackend {
         activeConns: 0,
         inactiveConns: 0,
         persistentConns: 0,
-        stats: ZERO_STATS,
+        ...(stats ? { stats: ZERO_STATS } : {}),
       })),
-      stats: ZERO_STATS,
+      ...(stats ? { stats: ZERO_STATS } : {}),
     }));
   }
 

@@ -140,11 +140,21 @@ export interface IpvsSyncDaemon {
   readonly ttl?: number;
 }
 
+/** Options of {@link IpvsBackend.list}. */
+export interface ListOptions {
+  /** Decode the traffic counters of services and destinations (default true). */
+  readonly stats?: boolean;
+}
+
 /** Access to one kernel IPVS table (one network namespace). Implementations: netlink, ipvsadm, memory. */
 export interface IpvsBackend {
   readonly kind: 'netlink' | 'ipvsadm' | 'memory';
-  /** Every service with its destinations and stats. */
-  list(): Promise<readonly ObservedService[]>;
+  /**
+   * Every service with its destinations and stats. `{ stats: false }`: without the traffic counters (`stats` left
+   * out where a backend can skip them: decoding them was most of a netlink dump's cost, and a table pass only
+   * compares settings and connection counts).
+   */
+  list(options?: ListOptions): Promise<readonly ObservedService[]>;
   /**
    * Applies operations in order; one result per operation. An add that finds the entry present or a delete that
    * finds it gone is `converged`. Never throws for a kernel refusal of one operation.

@@ -5,7 +5,7 @@ import type { EngineEvent, EngineOptions } from '../../src/engine/engine-types';
 import type { CommandOutcome } from '../../src/engine/fallback-command';
 import { destinationKeyString, serviceKeyString } from '../../src/ipvs/normalize';
 import type {
-  DesiredService, IpvsBackend, IpvsInfo, IpvsOp, IpvsOpResult, IpvsSyncDaemon, IpvsTimeouts, ObservedService, ServiceKey,
+  DesiredService, IpvsBackend, IpvsInfo, IpvsOp, IpvsOpResult, IpvsSyncDaemon, IpvsTimeouts, ListOptions, ObservedService, ServiceKey,
 } from '../../src/ipvs/types';
 import { MemoryBackend } from '../../src/ipvs/memory';
 import type { Config } from '../../src/model';
@@ -43,19 +43,22 @@ class ObservableBackend implements IpvsBackend {
   readonly conns = new Map<string, number>();
   failLists = 0;
   lists = 0;
+  /** Options of the last listing. */
+  listOptions: ListOptions | undefined;
   /** When true, dumps never answer (a stuck kernel socket). */
   hang = false;
 
   constructor(private readonly inner: MemoryBackend) {}
 
-  async list(): Promise<readonly ObservedService[]> {
+  async list(options?: ListOptions): Promise<readonly ObservedService[]> {
     this.lists++;
+    this.listOptions = options;
     if (this.hang) return new Promise<never>(() => undefined);
     if (this.failLists > 0) {
       this.failLists--;
       throw new Error('netlink: ENOBUFS');
     }
-    return (await this.inner.list()).map((o) => ({
+    return (await this.inner.list(options)).map((o) => ({
       ...o,
       destinations: o.destinations.map((d) => ({ ...d, activeConns: this.conns.get(`${serviceKeyString(o.service)} ${destinationKeyString(d)}`) ?? 0 })),
     }));

@@ -1,7 +1,7 @@
 // IpvsBackend over generic netlink: batched writes with a bounded window, dumps for reads.
 import { ErrorCodes, LdirError } from '../../errors';
 import type {
-  IpvsBackend, IpvsInfo, IpvsOp, IpvsOpResult, IpvsSyncDaemon, IpvsTimeouts, ObservedService, ServiceKey,
+  IpvsBackend, IpvsInfo, ListOptions, IpvsOp, IpvsOpResult, IpvsSyncDaemon, IpvsTimeouts, ObservedService, ServiceKey,
 } from '../types';
 import type { Attr } from './attributes';
 import { IPVS_CMD, IPVS_GENL_NAME, IPVS_GENL_VERSION, NLM_F } from './constants';
@@ -93,12 +93,13 @@ export class NetlinkBackend implements IpvsBackend {
     return tx.data.get(seq) ?? [];
   }
 
-  async list(): Promise<readonly ObservedService[]> {
-    const services = (await this.dump(IPVS_CMD.GET_SERVICE)).map((r) => decodeService(r.attrs));
+  async list(options: ListOptions = {}): Promise<readonly ObservedService[]> {
+    const stats = options.stats ?? true;
+    const services = (await this.dump(IPVS_CMD.GET_SERVICE)).map((r) => decodeService(r.attrs, stats));
     const out: ObservedService[] = [];
     for (const svc of services) {
       const dests = await this.dump(IPVS_CMD.GET_DEST, withService(serviceIdentityAttrs(svc.service)));
-      out.push(observedService(svc, dests.map((r) => decodeDestination(r.attrs, svc.service.family))));
+      out.push(observedService(svc, dests.map((r) => decodeDestination(r.attrs, svc.service.family, stats))));
     }
     return out;
   }

@@ -137,8 +137,8 @@ export function decodeStats(m: AttrMap | undefined): IpvsStats | undefined {
   };
 }
 
-/** Decodes the nested SERVICE attribute of a NEW_SERVICE reply. */
-export function decodeService(top: AttrMap): { service: IpvsService; stats?: IpvsStats } {
+/** Decodes the nested SERVICE attribute of a NEW_SERVICE reply (its traffic counters unless `withStats` is false). */
+export function decodeService(top: AttrMap, withStats = true): { service: IpvsService; stats?: IpvsStats } {
   const m = getNested(top, IPVS_CMD_ATTR.SERVICE);
   if (!m) throw protocolError('reply without a service');
   const family = AF_TO_FAMILY.get(getU16(m, IPVS_SVC_ATTR.AF) ?? -1);
@@ -164,7 +164,7 @@ export function decodeService(top: AttrMap): { service: IpvsService; stats?: Ipv
     netmask = family === 'inet' ? ipaddr.fromByteArray([...maskBuf.subarray(0, 4)]).toString() : String(maskBuf.readUInt32LE(0));
   }
   const pe = getString(m, IPVS_SVC_ATTR.PE_NAME);
-  const stats = decodeStats(getNested(m, IPVS_SVC_ATTR.STATS64) ?? getNested(m, IPVS_SVC_ATTR.STATS));
+  const stats = withStats ? decodeStats(getNested(m, IPVS_SVC_ATTR.STATS64) ?? getNested(m, IPVS_SVC_ATTR.STATS)) : undefined;
   const service: IpvsService = {
     ...key,
     scheduler: getString(m, IPVS_SVC_ATTR.SCHED_NAME) ?? '',
@@ -177,8 +177,11 @@ export function decodeService(top: AttrMap): { service: IpvsService; stats?: Ipv
   return stats ? { service, stats } : { service };
 }
 
-/** Decodes the nested DEST attribute of a NEW_DEST reply; `serviceFamily` is used when ADDR_FAMILY is absent. */
-export function decodeDestination(top: AttrMap, serviceFamily: IpvsFamily): ObservedDestination {
+/**
+ * Decodes the nested DEST attribute of a NEW_DEST reply; `serviceFamily` is used when ADDR_FAMILY is absent; the
+ * traffic counters unless `withStats` is false.
+ */
+export function decodeDestination(top: AttrMap, serviceFamily: IpvsFamily, withStats = true): ObservedDestination {
   const m = getNested(top, IPVS_CMD_ATTR.DEST);
   if (!m) throw protocolError('reply without a destination');
   const family = AF_TO_FAMILY.get(getU16(m, IPVS_DEST_ATTR.ADDR_FAMILY) ?? -1) ?? serviceFamily;
@@ -186,7 +189,7 @@ export function decodeDestination(top: AttrMap, serviceFamily: IpvsFamily): Obse
   if (!addr) throw protocolError('destination without address');
   const forward = NUM_TO_FWD.get((getU32(m, IPVS_DEST_ATTR.FWD_METHOD) ?? 0) & IP_VS_CONN_F.FWD_MASK);
   if (!forward) throw protocolError('destination with unknown forwarding method');
-  const stats = decodeStats(getNested(m, IPVS_DEST_ATTR.STATS64) ?? getNested(m, IPVS_DEST_ATTR.STATS));
+  const stats = withStats ? decodeStats(getNested(m, IPVS_DEST_ATTR.STATS64) ?? getNested(m, IPVS_DEST_ATTR.STATS)) : undefined;
   const tunnel = forward === 'tunnel'
     ? {
         tunnelType: NUM_TO_TUN.get(getU8(m, IPVS_DEST_ATTR.TUN_TYPE) ?? 0) ?? 'ipip',

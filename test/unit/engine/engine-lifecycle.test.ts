@@ -252,9 +252,10 @@ describe('engine: level-triggered repair', () => {
     assert.equal(h.view.lists - lists, 0, 'neither health pass listed the kernel');
     const reals = h.engine.snapshot().virtuals.find((v) => v.id === VIP)?.reals ?? [];
     assert.deepEqual(reals.map((r) => `${r.realKey}=${r.kernelWeight}`).sort(), ['10.0.0.1:80=3', '10.0.0.2:80=2'], 'status shows the table as written');
-    // A manual pass, a resync, a config pass: each lists the kernel.
+    // A manual pass, a resync, a config pass: each lists the kernel, without the traffic counters (the metrics read those).
     await h.engine.sync('manual');
     assert.equal(h.view.lists - lists, 1);
+    assert.equal(h.view.listOptions?.stats, false);
   });
 
   test('a health pass whose operation is refused lists the kernel; the next health pass plans from that', async () => {

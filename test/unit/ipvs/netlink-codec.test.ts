@@ -159,6 +159,7 @@ describe('replies', () => {
     assert.equal(stats?.inBytes, 120n);
     assert.equal(stats?.inBps, 7n);
     assert.equal(stats?.outBytes, 0n);
+    assert.equal(decodeService(reply.attrs, false).stats, undefined, 'no traffic counters when not asked for');
   });
 
   test('a destination reply decodes, with connection counts and legacy stats when STATS64 is absent', () => {
@@ -178,6 +179,11 @@ describe('replies', () => {
       address: '10.0.0.2', family: 'inet', port: 8080, forward: 'route', weight: 5, upperThreshold: 0, lowerThreshold: 0,
       activeConns: 2, inactiveConns: 3, persistentConns: 0,
       stats: { conns: 4n, inPackets: 0n, outPackets: 0n, inBytes: 0n, outBytes: 0n, cps: 0n, inPps: 0n, outPps: 0n, inBps: 0n, outBps: 0n },
+    });
+    // A table pass's listing: the same without the traffic counters.
+    assert.deepEqual(decodeDestination(top, 'inet', false), {
+      address: '10.0.0.2', family: 'inet', port: 8080, forward: 'route', weight: 5, upperThreshold: 0, lowerThreshold: 0,
+      activeConns: 2, inactiveConns: 3, persistentConns: 0,
     });
   });
 
