@@ -96,6 +96,8 @@ export interface PeerFigures {
   readonly threads: ReadonlyMap<string, number>;
   /** Bytes the peer logged during the window. */
   readonly logBytes: number;
+  /** What the peer logged during the window, by kind: health changes, kernel writes (ldir's JSON log; keepalived's text). */
+  readonly logged: { readonly transitions: number; readonly writes: number };
   /**
    * TCP sockets in TIME_WAIT in the director's namespace at the end of the window (/proc/net/sockstat): the side that
    * closes a connection first keeps it in TIME_WAIT, and every connect() then searches past them for a free port.
@@ -169,9 +171,37 @@ async function measureWindow(peer: RunningPeer, lab: RealsLab, windowS: number):
     rssAnonMb: s1.rssAnonKb / 1024,
     threads: threadDelta(s0, s1),
     logBytes: fs.statSync(peer.logFile).size - log0,
+    logged: loggedDuring(peer.logFile, log0),
     timeWait: timeWaitSockets(),
     switches: s1.switches - s0.switches,
   };
+}
+
+/**
+ * Health changes and kernel writes a peer logged from byte `from` of its log on: ldir's `health transition` and
+ * `sync done` lines (the latter only when it wrote something), keepalived's `Adding/Removing`/`Setting weight` lines.
+ */
+export function loggedDuring(file: string, from: number): { transitions: number; writes: number } {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const buf = Buffer.alloc(Math.max(0, Math.min(size - from, 64 * 1024 * 1024)));
+    fs.readSync(fd, buf, 0, buf.length, from);
+    return countLogged(buf.toString('utf8'));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** {@link loggedDuring} of a log text. */
+export function countLogged(text: string): { transitions: number; writes: number } {
+  let transitions = 0;
+  let writes = 0;
+  for (const line of text.split('\n')) {
+    if (line.includes('"msg":"health transition"') || /HTTP status code|Check on service .* (failed|succeed)/.test(line)) transitions++;
+    else if (line.includes('"msg":"sync done"') || /(Adding|Removing) service|(Disabling|Enabling|Setting weight)/.test(line)) writes++;
+  }
+  return { transitions, writes };
 }
 
 /** TCP sockets in TIME_WAIT in this network namespace (the `tw` field of /proc/net/sockstat; -1 when unreadable). */
@@ -346,7 +376,7 @@ export function detailLine(proto: Proto, n: number, f: PeerFigures): string {
   return `peers-detail proto=${proto} n=${n} peer=${f.name} checks=${f.checks} window_s=${num(f.windowS)} checks_per_s=${num(f.checks / f.windowS)} `
     + `cpu_s=${num(f.cpuS)} user_s=${num(f.userS)} sys_s=${num(f.sysS)} procs=${f.procs} rss_mb=${num(f.rssMb)} rss_anon_mb=${num(f.rssAnonMb)} up_s=${num(f.upS)} `
     + `detect_ms=${Math.round(f.detectMs)} ${f.detectTrace ? `detect_transition_ms=${Math.round(f.detectTrace.transitionMs)} `
-    + `detect_queued_ms=${Math.round(f.detectTrace.queuedMs)} detect_pass_ms=${Math.round(f.detectTrace.passMs)} ` : ''}log_bytes=${f.logBytes} timewait=${f.timeWait} switches_per_check=${num(f.switches / f.checks)} threads=${threads || '-'}`;
+    + `detect_queued_ms=${Math.round(f.detectTrace.queuedMs)} detect_pass_ms=${Math.round(f.detectTrace.passMs)} ` : ''}log_bytes=${f.logBytes} logged_transitions=${f.logged.transitions} logged_writes=${f.logged.writes} timewait=${f.timeWait} switches_per_check=${num(f.switches / f.checks)} threads=${threads || '-'}`;
 }
 
 /** Builds the lab for `n` reals, runs `peers` on it one after the other, tears it down. */

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadConfigText } from '../../../src/config/load';
 import { keepalivedConfig, ldirectordConfig, type PeerSpec } from '../../../bench/peers-directors';
-import { detailLine, ldirDetectTrace, ldirectordLine, peersLine, readSettings, summaryLine, type PeerFigures } from '../../../bench/peers-guest';
+import { countLogged, detailLine, ldirDetectTrace, ldirectordLine, peersLine, readSettings, summaryLine, type PeerFigures } from '../../../bench/peers-guest';
 import { nginxConfig, realAddress, stubRequests } from '../../../bench/peers-lab';
 import { destinationWeight, parseStat, procHex } from '../../../bench/peers-proc';
 import { guestCommand } from '../../../bench/peers';
@@ -86,7 +86,7 @@ test('nginx listens on each of its addresses explicitly and serves stub_status o
 test('the printed lines have the agreed fields', () => {
   const f = (name: PeerFigures['name'], cpuS: number): PeerFigures => ({
     name, upS: 2.5, checks: 1000, windowS: 20, cpuS, userS: cpuS / 2, sysS: cpuS / 2, procs: 1, rssMb: 50.25, rssAnonMb: 20,
-    threads: new Map([['main', cpuS]]), logBytes: 0, timeWait: 7, switches: 3000, detectMs: 512.4,
+    threads: new Map([['main', cpuS]]), logBytes: 0, logged: { transitions: 1, writes: 2 }, timeWait: 7, switches: 3000, detectMs: 512.4,
   });
   assert.equal(peersLine('peers', 300, f('keepalived', 2), f('ldir', 4)),
     'peers n=300 keepalived_cpu_ms=2 ldir_cpu_ms=4 ratio=2 ldir_rss_mb=50.3 keepalived_rss_mb=50.3 keepalived_up_s=2.5 ldir_up_s=2.5 '
@@ -122,4 +122,16 @@ test('the detection trace reads the victim\'s transition and the pass after it f
   ].join('\n');
   assert.deepEqual(ldirDetectTrace(log, 1000, '10.201.1.9'), { transitionMs: 500, queuedMs: 40, passMs: 40 });
   assert.equal(ldirDetectTrace(log, 2000, '10.201.1.9'), undefined);
+});
+
+test('the window\'s log is counted by kind: health changes and kernel writes', () => {
+  const text = [
+    '{"level":30,"msg":"health transition","rs":"10.201.1.9:80"}',
+    '{"level":30,"msg":"sync done","ops":1}',
+    '{"level":30,"msg":"health transition","rs":"10.201.1.8:80"}',
+    'Sun Dec  6 23:00:00 2026: HTTP status code error to [10.201.1.9]:tcp:80 url(1), status_code [502].',
+    'Sun Dec  6 23:00:00 2026: Disabling service [10.201.1.9]:tcp:80 from VS [10.202.0.1]:tcp:80',
+    'nothing',
+  ].join('\n');
+  assert.deepEqual(countLogged(text), { transitions: 3, writes: 2 });
 });
