@@ -97,7 +97,7 @@ export interface PeerFigures {
   /** Bytes the peer logged during the window. */
   readonly logBytes: number;
   /** What the peer logged during the window, by kind: health changes, kernel writes (ldir's JSON log; keepalived's text). */
-  readonly logged: { readonly transitions: number; readonly writes: number };
+  readonly logged: Logged;
   /**
    * TCP sockets in TIME_WAIT in the director's namespace at the end of the window (/proc/net/sockstat): the side that
    * closes a connection first keeps it in TIME_WAIT, and every connect() then searches past them for a free port.
@@ -181,7 +181,7 @@ async function measureWindow(peer: RunningPeer, lab: RealsLab, windowS: number):
  * Health changes and kernel writes a peer logged from byte `from` of its log on: ldir's `health transition` and
  * `sync done` lines (the latter only when it wrote something), keepalived's `Adding/Removing`/`Setting weight` lines.
  */
-export function loggedDuring(file: string, from: number): { transitions: number; writes: number } {
+export function loggedDuring(file: string, from: number): Logged {
   const fd = fs.openSync(file, 'r');
   try {
     const size = fs.fstatSync(fd).size;
@@ -193,15 +193,29 @@ export function loggedDuring(file: string, from: number): { transitions: number;
   }
 }
 
+/** What a peer logged during a window (see {@link loggedDuring}). */
+export interface Logged {
+  readonly transitions: number;
+  readonly writes: number;
+  /** ldir's reasons of the changes to down, by count. */
+  readonly downReasons: ReadonlyMap<string, number>;
+}
+
 /** {@link loggedDuring} of a log text. */
-export function countLogged(text: string): { transitions: number; writes: number } {
+export function countLogged(text: string): Logged {
   let transitions = 0;
   let writes = 0;
+  const downReasons = new Map<string, number>();
   for (const line of text.split('\n')) {
-    if (line.includes('"msg":"health transition"') || /HTTP status code|Check on service .* (failed|succeed)/.test(line)) transitions++;
-    else if (line.includes('"msg":"sync done"') || /(Adding|Removing) service|(Disabling|Enabling|Setting weight)/.test(line)) writes++;
+    if (line.includes('"msg":"health transition"') || /HTTP status code|Check on service .* (failed|succeed)/.test(line)) {
+      transitions++;
+      const down = /"to":"down","reason":"([^"]*)"/.exec(line);
+      if (down) downReasons.set(down[1] as string, (downReasons.get(down[1] as string) ?? 0) + 1);
+    } else if (line.includes('"msg":"sync done"') || /(Adding|Removing) service|(Disabling|Enabling|Setting weight)/.test(line)) {
+      writes++;
+    }
   }
-  return { transitions, writes };
+  return { transitions, writes, downReasons };
 }
 
 /** TCP sockets in TIME_WAIT in this network namespace (the `tw` field of /proc/net/sockstat; -1 when unreadable). */
@@ -376,7 +390,8 @@ export function detailLine(proto: Proto, n: number, f: PeerFigures): string {
   return `peers-detail proto=${proto} n=${n} peer=${f.name} checks=${f.checks} window_s=${num(f.windowS)} checks_per_s=${num(f.checks / f.windowS)} `
     + `cpu_s=${num(f.cpuS)} user_s=${num(f.userS)} sys_s=${num(f.sysS)} procs=${f.procs} rss_mb=${num(f.rssMb)} rss_anon_mb=${num(f.rssAnonMb)} up_s=${num(f.upS)} `
     + `detect_ms=${Math.round(f.detectMs)} ${f.detectTrace ? `detect_transition_ms=${Math.round(f.detectTrace.transitionMs)} `
-    + `detect_queued_ms=${Math.round(f.detectTrace.queuedMs)} detect_pass_ms=${Math.round(f.detectTrace.passMs)} ` : ''}log_bytes=${f.logBytes} logged_transitions=${f.logged.transitions} logged_writes=${f.logged.writes} timewait=${f.timeWait} switches_per_check=${num(f.switches / f.checks)} threads=${threads || '-'}`;
+    + `detect_queued_ms=${Math.round(f.detectTrace.queuedMs)} detect_pass_ms=${Math.round(f.detectTrace.passMs)} ` : ''}log_bytes=${f.logBytes} logged_transitions=${f.logged.transitions} logged_writes=${f.logged.writes} `
+    + `${f.logged.downReasons.size > 0 ? `down_reasons=${[...f.logged.downReasons].map(([r, n]) => `${r.replace(/\s+/g, '_')}:${n}`).join(',')} ` : ''}timewait=${f.timeWait} switches_per_check=${num(f.switches / f.checks)} threads=${threads || '-'}`;
 }
 
 /** Builds the lab for `n` reals, runs `peers` on it one after the other, tears it down. */

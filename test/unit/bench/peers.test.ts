@@ -86,13 +86,13 @@ test('nginx listens on each of its addresses explicitly and serves stub_status o
 test('the printed lines have the agreed fields', () => {
   const f = (name: PeerFigures['name'], cpuS: number): PeerFigures => ({
     name, upS: 2.5, checks: 1000, windowS: 20, cpuS, userS: cpuS / 2, sysS: cpuS / 2, procs: 1, rssMb: 50.25, rssAnonMb: 20,
-    threads: new Map([['main', cpuS]]), logBytes: 0, logged: { transitions: 1, writes: 2 }, timeWait: 7, switches: 3000, detectMs: 512.4,
+    threads: new Map([['main', cpuS]]), logBytes: 0, logged: { transitions: 1, writes: 2, downReasons: new Map([['timeout', 1]]) }, timeWait: 7, switches: 3000, detectMs: 512.4,
   });
   assert.equal(peersLine('peers', 300, f('keepalived', 2), f('ldir', 4)),
     'peers n=300 keepalived_cpu_ms=2 ldir_cpu_ms=4 ratio=2 ldir_rss_mb=50.3 keepalived_rss_mb=50.3 keepalived_up_s=2.5 ldir_up_s=2.5 '
     + 'ldir_detect_ms=512 keepalived_detect_ms=512 keepalived_cps=0.1 ldir_cps=0.2');
   assert.equal(ldirectordLine('peers', 50, f('ldirectord', 1)), 'peers n=50 ldirectord_cpu_ms=1 ldirectord_up_s=2.5 ldirectord_detect_ms=512 ldirectord_rss_mb=50.3');
-  assert.match(detailLine('http', 300, f('ldir', 4)), /^peers-detail proto=http n=300 peer=ldir checks=1000 .* timewait=7 switches_per_check=3 threads=main:4$/);
+  assert.match(detailLine('http', 300, f('ldir', 4)), /^peers-detail proto=http n=300 peer=ldir checks=1000 .* down_reasons=timeout:1 timewait=7 switches_per_check=3 threads=main:4$/);
   assert.equal(summaryLine('peers-summary', 300, [[f('keepalived', 2), f('ldir', 4)], [f('keepalived', 4), f('ldir', 2)], [f('keepalived', 2), f('ldir', 2)]]),
     'peers-summary n=300 rounds=3 ratio_median=1 ratio_min=0.5 ratio_max=2 keepalived_cpu_ms_median=2 ldir_cpu_ms_median=2 '
     + 'ldir_rss_mb_max=50.3 ldir_up_s_median=2.5 ldir_detect_ms_median=512 keepalived_detect_ms_median=512');
@@ -126,12 +126,12 @@ test('the detection trace reads the victim\'s transition and the pass after it f
 
 test('the window\'s log is counted by kind: health changes and kernel writes', () => {
   const text = [
-    '{"level":30,"msg":"health transition","rs":"10.201.1.9:80"}',
+    '{"level":30,"msg":"health transition","rs":"10.201.1.9:80","from":"up","to":"down","reason":"timeout"}',
     '{"level":30,"msg":"sync done","ops":1}',
     '{"level":30,"msg":"health transition","rs":"10.201.1.8:80"}',
     'Sun Dec  6 23:00:00 2026: HTTP status code error to [10.201.1.9]:tcp:80 url(1), status_code [502].',
     'Sun Dec  6 23:00:00 2026: Disabling service [10.201.1.9]:tcp:80 from VS [10.202.0.1]:tcp:80',
     'nothing',
   ].join('\n');
-  assert.deepEqual(countLogged(text), { transitions: 3, writes: 2 });
+  assert.deepEqual(countLogged(text), { transitions: 3, writes: 2, downReasons: new Map([['timeout', 1]]) });
 });
