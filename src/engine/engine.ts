@@ -34,14 +34,16 @@ const realKeyOf = (r: { address: string; port: number }): string => realKey(r.ad
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-/**
- * The director's engine, the only writer of the kernel table. Every sync compares the whole desired table with a
- * fresh dump, so failed operations and hand edits are repaired by the next pass; passes never overlap (a request
- * during a pass runs one more pass after it). Health transitions are coalesced; a periodic resync repairs drift.
- */
 /** What a table pass reads of the kernel: settings and connection counts (the metrics read the traffic counters themselves). */
 const TABLE_PASS_LISTING = { stats: false } as const;
 
+/**
+ * The director's engine, the only writer of the kernel table. Every sync compares the whole desired table with a
+ * fresh dump (a pass for health changes only: with the table as last listed and written, and with a dump again when
+ * the kernel refuses an operation), so failed operations and hand edits are repaired by the next full pass, at the
+ * latest the periodic resync; passes never overlap (a request during a pass runs one more pass after it). Health
+ * transitions are coalesced.
+ */
 export class Engine {
   private readonly log: Logger;
   private drainEnabled: boolean;
@@ -438,8 +440,8 @@ export class Engine {
     this.settled = failures.size === 0 ? fingerprint : undefined;
     this.lastFailed = new Set([...failures.keys()].map(describeOp));
     if (ops.length > 0) {
-      // Every operation done: the table is the dump plus them (no second dump, the half of a health pass's cost).
-      // Anything else (a refusal, an entry found already there, maybe otherwise) is looked at in the kernel.
+      // Every operation done: the table is what the pass started from plus them (no second dump). Anything else (a
+      // refusal, an entry found already there, maybe otherwise) is looked at in the kernel.
       if (failures.size === 0 && converged === 0) {
         this.observed = afterOps(index, ops);
       } else {
