@@ -114,8 +114,7 @@ class AlertService implements Alerter {
     this.throttle = config.globals.alerting;
     this.coalescer.setTiming(this.timing());
     this.flaps.setSettings(this.flapSettings());
-    const present = new Set<string>();
-    for (const v of config.virtualServices) for (const r of v.reals) present.add(pairOf(v.id, realKey(r.address, r.port)));
+    const present = this.reals; // the configured pairs
     for (const pair of [...this.health.keys()]) if (!present.has(pair)) this.health.delete(pair);
     for (const pair of this.flaps.keys()) if (!present.has(pair)) this.flaps.forget(pair);
     this.reminders.reconfigure((virtualId, real) => (present.has(pairOf(virtualId, real))

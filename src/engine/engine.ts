@@ -24,7 +24,7 @@ import { describeOp, describeOps } from './op-report';
 import { planFrom } from './plan';
 import { buildSnapshot, type HealthRecord } from './status';
 import { SyncDaemons } from './sync-daemons';
-import { skippedReport, SyncLoop } from './sync-loop';
+import { isHealthOnly, skippedReport, SyncLoop } from './sync-loop';
 import { configTargets, removedTargets, resolvePair, type ConfigTarget, type ConfigTargets } from './targets';
 
 const OP_KINDS: readonly OpKind[] = ['add-service', 'edit-service', 'delete-service', 'add-destination', 'edit-destination', 'delete-destination'];
@@ -385,7 +385,7 @@ export class Engine {
     // periodic resync's to repair, as between passes; a drain in progress, leftovers to look for, or a table not
     // known exactly (a failed listing) take the full pass.
     const healthOnly = this.observedCurrent && !this.leftoversPending && this.drainState.entries.size === 0
-      && reason.split('+').every((r) => r === 'health');
+      && isHealthOnly(reason);
     let observed: readonly ObservedService[] = [];
     let index: ReadonlyMap<string, ObservedEntry> = this.observed;
     if (!healthOnly) {

@@ -43,7 +43,7 @@ const NO_STATS: IpvsStats = {
 export function afterOps(index: ReadonlyMap<string, ObservedEntry>, ops: readonly IpvsOp[]): Map<string, ObservedEntry> {
   const out = new Map(index);
   for (const op of ops) {
-    const id = serviceKeyString(op.op === 'add-service' || op.op === 'edit-service' ? normalizeService(op.service) : serviceKeyOf(op.service));
+    const id = serviceKeyString(serviceKeyOf(op.service));
     const entry = out.get(id);
     switch (op.op) {
       case 'add-service':

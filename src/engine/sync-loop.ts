@@ -22,6 +22,11 @@ export function skippedReport(reason: string, why: 'no-config' | 'stopped' | 'pa
   return { ok: false, skipped: why, reason, ops: [], failed: 0, drift: 0, durationMs: 0 };
 }
 
+/** True when a pass was asked for by health changes only (`health`, or several joined: `health+health`). */
+export function isHealthOnly(reason: string): boolean {
+  return reason.split('+').every((r) => r === 'health');
+}
+
 /**
  * Serializes passes: a request while a pass runs queues exactly one more pass (requests meanwhile share it, their
  * reasons joined with `+`). After each pass the resync timer restarts (except after a pass for health changes only,
@@ -119,8 +124,7 @@ export class SyncLoop {
   private armTimers(reason: string): void {
     if (this.stopped || this.paused) return;
     const { clock } = this.options;
-    const healthOnly = reason.split('+').every((r) => r === 'health');
-    if (this.resyncTimer === undefined || !healthOnly) {
+    if (this.resyncTimer === undefined || !isHealthOnly(reason)) {
       if (this.resyncTimer !== undefined) clock.clearTimeout(this.resyncTimer);
       this.resyncTimer = clock.setTimeout(() => {
         this.resyncTimer = undefined;
