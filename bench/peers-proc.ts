@@ -92,41 +92,36 @@ export interface TreeSample {
   readonly switches: number;
 }
 
+/** Numeric fields of a /proc status file (`VmRSS`, `RssAnon`, `voluntary_ctxt_switches`...), 0 each when it is gone. */
+function statusFields(file: string, names: readonly string[]): number[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return names.map(() => 0);
+  }
+  return names.map((name) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0));
+}
+
 /** Voluntary + involuntary context switches of one thread (0 when it exited). */
 function threadSwitches(pid: number, tid: string): number {
-  try {
-    const text = fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
-    const v = /^voluntary_ctxt_switches:\s+(\d+)/m.exec(text);
-    const n = /^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(text);
-    return Number(v?.[1] ?? 0) + Number(n?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
+  const [v = 0, n = 0] = statusFields(`/proc/${pid}/task/${tid}/status`, ['voluntary_ctxt_switches', 'nonvoluntary_ctxt_switches']);
+  return v + n;
 }
 
 /** RssAnon of `pid` in kB (0 when it exited). */
 function rssAnonKb(pid: number): number {
-  try {
-    const m = /^RssAnon:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
+  return statusFields(`/proc/${pid}/status`, ['RssAnon'])[0] ?? 0;
 }
 
 /** VmRSS of `pid` in kB (0 when it exited). */
 export function rssKb(pid: number): number {
-  try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
+  return statusFields(`/proc/${pid}/status`, ['VmRSS'])[0] ?? 0;
 }
 
 /**
- * Adds the CPU ticks of every thread of `pid` to `into` (and returns the threads' context switches), by a label that stays the same between two samples: `main`
- * for the main thread of the tree's root, `COMM-child` for a child process's main thread, `COMM+N` for the thread
+ * Adds the CPU ticks of every thread of `pid` to `into` (and returns the threads' context switches), by a label
+ * that stays the same between two samples: `main` for the main thread of the tree's root, `COMM-child` for a child process's main thread, `COMM+N` for the thread
  * whose id is the process's plus N. Node names every thread `node`; the offsets tell its JavaScript thread from V8's
  * platform workers (the first few), libuv's pool and the native addon's probe thread (the last ones).
  */

@@ -955,8 +955,6 @@ class TcpProbeEngine : public Napi::ObjectWrap<TcpProbeEngine> {
     return arr;
   }
 
-  // takeQuiet(): Float64Array of 5 numbers per quiet round kept since the last call (id, scheduledUs, startedUs,
-  // durationUs, status: -errno for a failure), in schedule order then time order; the rounds are forgotten.
   // setDurationBuckets(boundsMs: Float64Array): upper bounds (ascending, ms) of the buckets quiet rounds are counted
   // in, for schedules made from now on.
   Napi::Value SetDurationBucketsJs(const Napi::CallbackInfo& info) {
@@ -1000,6 +998,8 @@ class TcpProbeEngine : public Napi::ObjectWrap<TcpProbeEngine> {
     return arr;
   }
 
+  // takeQuiet(): Float64Array of 5 numbers per quiet round kept since the last call (id, scheduledUs, startedUs,
+  // durationUs, status: -errno for a failure), in schedule order then time order; the rounds are forgotten.
   Napi::Value TakeQuietJs(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     std::vector<double> out;

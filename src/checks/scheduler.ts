@@ -103,7 +103,8 @@ export interface SchedulerOptions {
   /**
    * Runs the rounds of the checks it can (connect, plain http) off the JS thread, with the same verdicts and counting;
    * their quiet rounds reach `onQuietRounds` when the state is next read ({@link CheckScheduler.snapshot}), or without
-   * it `onCheck`, then and at least every {@link QUIET_FLUSH_MS}. Needs the system clock. Not used with a maintenance directory (it is looked at every round).
+   * it `onCheck`, then and at least every {@link QUIET_FLUSH_MS}. Needs the system clock. Not used with a maintenance
+   * directory (it is looked at every round).
    */
   readonly offload?: RoundOffload;
   /**
