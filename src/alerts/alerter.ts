@@ -13,7 +13,7 @@ import { CommandHooks, spawnHookRunner, type CommandJob, type CommandTally } fro
 import { FlapDetector, type FlapTick } from './flap';
 import { MailQueue, type MailTally } from './mail-queue';
 import {
-  composeMail, fallbackLine, flappingLine, flapSummaryLine, realLine, stableLine, virtualText, type AlertEvent,
+  composeMail, fallbackLine, flappingLine, flapSummaryLine, quorumLine, realLine, stableLine, virtualText, type AlertEvent,
 } from './message';
 import { Reminders, type ReminderEntry } from './reminders';
 import { nodemailerTransports, transportKeyer, transportLabel, transportSettings } from './transports';
@@ -154,7 +154,15 @@ class AlertService implements Alerter {
   }
 
   onEngineEvent(e: EngineEvent): void {
-    if (this.closed || e.type !== 'fallback') return;
+    if (this.closed) return;
+    if (e.type === 'quorum') {
+      // Virtuals with quorum settings only (without, the fallback lines say it); the first state only when lost.
+      const v = this.virtuals.get(e.virtualId);
+      if (!v?.quorum || (e.previous === undefined && e.state === 'up')) return;
+      this.mail(v, { kind: e.state === 'up' ? 'quorum-gained' : 'quorum-lost', at: e.at, line: quorumLine(e.state, v, e.serving, e.quorum, e.hysteresis) });
+      return;
+    }
+    if (e.type !== 'fallback') return;
     const v = this.virtuals.get(e.virtualId);
     if (!v?.fallback) return;
     const fallback = realKey(v.fallback.address, v.fallback.port);

@@ -2,7 +2,8 @@
 import type { DaemonState, VirtualService } from '../model';
 
 /** What an alert event reports. */
-export type AlertKind = 'down' | 'up' | 'reminder' | 'fallback-on' | 'fallback-off' | 'flapping' | 'flap-summary' | 'stable';
+export type AlertKind =
+  | 'down' | 'up' | 'reminder' | 'fallback-on' | 'fallback-off' | 'quorum-lost' | 'quorum-gained' | 'flapping' | 'flap-summary' | 'stable';
 
 /** One line of an alert mail: an ldirectord-style log line plus what ldir knows around it. */
 export interface AlertEvent {
@@ -67,6 +68,17 @@ export function fallbackLine(active: boolean, v: VirtualService, fallback: strin
   return active ? `Added fallback server: ${where} (Weight set to 1)` : `Deleted fallback server: ${where}`;
 }
 
+/**
+ * Line of a virtual that lost or gained its quorum (keepalived's "Lost quorum"/"Gained quorum" with ldir's counts:
+ * serving real servers against the quorum and its hysteresis).
+ */
+export function quorumLine(state: 'up' | 'down', v: VirtualService, serving: number, quorum: number, hysteresis: number): string {
+  const band = hysteresis > 0 ? (state === 'up' ? `${quorum}+${hysteresis}` : `${quorum}-${hysteresis}`) : String(quorum);
+  return state === 'up'
+    ? `Gained quorum: ${virtualText(v)} (${serving} real servers serving, quorum ${band})`
+    : `Lost quorum: ${virtualText(v)} (${serving} real servers serving, quorum ${band})`;
+}
+
 /** Line of a real server that starts flapping: further changes are summarised. */
 export function flappingLine(v: VirtualService, real: string, changes: number, periodS: number, now: string): string {
   return `Flapping real server: ${real} (${virtualText(v)}) (${changes} changes in ${periodS} s, now ${now}; further changes summarised every ${periodS} s)`;
@@ -99,6 +111,7 @@ function eventBlock(e: AlertEvent): string[] {
 
 const KIND_WORDS: ReadonlyArray<[AlertKind, string]> = [
   ['down', 'down'], ['up', 'up'], ['reminder', 'still down'], ['fallback-on', 'fallback in'], ['fallback-off', 'fallback out'],
+  ['quorum-lost', 'quorum lost'], ['quorum-gained', 'quorum gained'],
   ['flapping', 'flapping'], ['flap-summary', 'flap summary'], ['stable', 'stable again'],
 ];
 

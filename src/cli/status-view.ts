@@ -66,6 +66,11 @@ function realName(address: string, port: number): string {
 
 function virtualHeader(v: VirtualStatus): string {
   const parts = [clean(v.id), `sched ${clean(v.scheduler)}`, `${v.realsUp}/${v.realsTotal} up`];
+  const q = v.quorum;
+  if (q?.configured === true) {
+    const band = q.hysteresis > 0 ? `±${q.hysteresis}` : '';
+    parts.push(`quorum ${q.serving}/${q.quorum}${band} ${q.state === 'up' ? 'met' : q.state === 'down' ? 'LOST' : 'pending'}`);
+  }
   if (v.fallbackActive) parts.push(v.fallback ? `FALLBACK ${realName(v.fallback.address, v.fallback.port)}` : 'FALLBACK');
   if (v.draining) parts.push('DRAINING');
   return parts.join('  ');

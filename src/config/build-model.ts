@@ -1,8 +1,8 @@
 // Second pass: resolves names, expands ranges, applies defaults and builds the immutable Config.
 import type {
-  AddressFamily, AlertSpec, CheckSpec, Config, FallbackServer, GlobalSettings, RealServer, SourcePos, VirtualService,
+  AddressFamily, AlertSpec, CheckSpec, Config, FallbackServer, GlobalSettings, QuorumSettings, RealServer, SourcePos, VirtualService,
 } from '../model';
-import { DAEMON_STATES } from '../model';
+import { DAEMON_STATES, quorumThresholds } from '../model';
 import { DEFAULTS, serviceForPort } from './defaults';
 import { alertExtras, buildAlertThrottle, checkAlertDrafts } from './directives-alerts';
 import { buildStateSync } from './directives-sync';
@@ -187,6 +187,35 @@ function dedupeReals(reals: RealServer[], ctx: BuildContext): RealServer[] {
   return [...byKey.values()];
 }
 
+/**
+ * The quorum settings of a virtual (its own directives, else the global ones); undefined when none is set; null after
+ * an error: a hysteresis not below the quorum, or a quorum the virtual's reals can never reach.
+ */
+function quorumSettings(v: VirtualDraft, g: GlobalDraft, realCount: number, ctx: BuildContext): QuorumSettings | undefined | null {
+  const needed = v.quorum ?? g.quorum;
+  const hysteresis = v.hysteresis ?? g.hysteresis;
+  const upCommand = v.quorumupcommand ?? g.quorumupcommand;
+  const downCommand = v.quorumdowncommand ?? g.quorumdowncommand;
+  if (needed === undefined && hysteresis === undefined && upCommand === undefined && downCommand === undefined) return undefined;
+  const settings: QuorumSettings = {
+    needed: needed?.value ?? { kind: 'count', value: 1 }, hysteresis: hysteresis?.value ?? 0,
+    ...(upCommand !== undefined ? { upCommand } : {}), ...(downCommand !== undefined ? { downCommand } : {}),
+    source: needed?.pos ?? hysteresis?.pos ?? v.pos,
+  };
+  const t = quorumThresholds(settings, realCount);
+  const where = `virtual service at line ${v.pos.line}`;
+  if (hysteresis !== undefined && t.hysteresis >= t.quorum) {
+    ctx.sink.error('invalid-value', hysteresis.pos, `hysteresis=${t.hysteresis} must be less than the quorum (${t.quorum} real server${t.quorum === 1 ? '' : 's'}) of the ${where}`, 'hysteresis');
+    return null;
+  }
+  if (needed !== undefined && t.gainAt > realCount) {
+    const text = needed.value.kind === 'percent' ? `quorum=${needed.value.value}% (${t.quorum} of ${realCount})` : `quorum=${t.quorum}`;
+    ctx.sink.error('invalid-value', needed.pos, `${text}${t.hysteresis > 0 ? ` with hysteresis=${t.hysteresis}` : ''} needs ${t.gainAt} serving real servers but the ${where} has ${realCount}: it could never be gained`, 'quorum');
+    return null;
+  }
+  return settings;
+}
+
 /** Resolves a virtual draft into a VirtualService, or undefined when it has errors. */
 async function buildVirtual(
   v: VirtualDraft, g: GlobalDraft, globalFallbacks: Map<string, FallbackServer | undefined>, ctx: BuildContext, budget: { left: number },
@@ -221,6 +250,9 @@ async function buildVirtual(
   const fallbackCommand = v.fallbackcommand ?? g.fallbackcommand;
   const quiescent = v.quiescent ?? g.quiescent ?? DEFAULTS.quiescent;
   const cleanstop = v.cleanstop ?? g.cleanstop ?? DEFAULTS.cleanstop;
+  const reals = dedupeReals(realLists.flat(), ctx);
+  const quorum = quorumSettings(v, g, reals.length, ctx);
+  if (quorum === null) return undefined;
   const vs: VirtualService = {
     id: virtualId(v.protocol, v.family, address, port, a.kind === 'fwmark' ? a.mark : undefined),
     family: v.family,
@@ -233,9 +265,10 @@ async function buildVirtual(
     ...(v.persistent !== undefined ? { persistent: v.persistent } : {}),
     ...(v.netmask !== undefined ? { netmask: v.netmask } : {}),
     ops: v.ops,
-    reals: dedupeReals(realLists.flat(), ctx),
+    reals,
     ...(fallback ? { fallback } : {}),
     ...(fallbackCommand !== undefined ? { fallbackCommand } : {}),
+    ...(quorum !== undefined ? { quorum } : {}),
     check: checkSpec(v, g, port, ctx.hostname),
     quiescent,
     cleanstop,

@@ -1,6 +1,7 @@
 // Global (column-0) directives of ldirectord.cf, read as ldirectord's read_config reads them.
 import { readInteger, readQuoted, readYesNo, valueText } from './cf-values';
 import { ALERT_GLOBAL_DIRECTIVES, ALERT_SHARED_DIRECTIVES } from './directives-alerts';
+import { QUORUM_SHARED_DIRECTIVES } from './directives-quorum';
 import { accept, SHARED_DIRECTIVES, type DirectiveHandler } from './directives-shared';
 import { parseFallbackLine } from './fallback-line';
 import { METRICS_DIRECTIVES } from './directives-metrics';
@@ -34,6 +35,7 @@ export const GLOBAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<GlobalD
   ...METRICS_DIRECTIVES,
   ...DRAIN_DIRECTIVES,
   ...SYNC_DIRECTIVES,
+  ...QUORUM_SHARED_DIRECTIVES,
   checkinterval: (d, g, ctx) => {
     const v = accept(d, readInteger(d, 'checkinterval', true), ctx);
     if (v !== undefined) g.checkinterval = v;

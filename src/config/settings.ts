@@ -32,6 +32,11 @@ export interface SharedSettings {
   alertcommand?: string;
   /** Where smtplogin, smtppasswd and smtptls were written, for diagnostics about them. */
   alertpos?: { smtplogin?: SourcePos; smtppasswd?: SourcePos; smtptls?: SourcePos };
+  /** Quorum directives (ldir extensions, directives-quorum.ts). */
+  quorum?: Placed<{ readonly kind: 'count' | 'percent'; readonly value: number }>;
+  hysteresis?: Placed<number>;
+  quorumupcommand?: string;
+  quorumdowncommand?: string;
 }
 
 /** Global settings read from column-0 directives. */

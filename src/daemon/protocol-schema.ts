@@ -1,6 +1,6 @@
 // Validators of the control protocol's messages: strict for requests, tolerant of extra members in responses.
 import type {
-  CheckOutcome, ControlRequest, DaemonStatus, DrainResult, EventRecord, FallbackStatus, PingResult, RealStatus, ReloadResult,
+  CheckOutcome, ControlRequest, DaemonStatus, DrainResult, EventRecord, FallbackStatus, PingResult, QuorumStatus, RealStatus, ReloadResult,
   RequestId, RequestType, RestartResult, ResultMap, RoleResult, StateSyncStatus, StatusReport, StopResult, SyncDaemonStatus, VirtualStatus,
   WireDiagnostic, WireError,
 } from './protocol';
@@ -65,10 +65,14 @@ const realStatus: Check<RealStatus> = object({
 
 const fallbackStatus: Check<FallbackStatus> = object({ address: str({ min: 1, max: 64 }), port: PORT, forward: FORWARD }, false);
 
+const quorumStatus: Check<QuorumStatus> = object({
+  state: literal('up', 'down', 'pending'), serving: int({ min: 0 }), quorum: int({ min: 1 }), hysteresis: int({ min: 0 }), configured: bool,
+}, false);
+
 const virtualStatus: Check<VirtualStatus> = object({
   id: str({ min: 1, max: 128 }), protocol: literal('tcp', 'udp', 'fwm'), family: literal('inet', 'inet6'),
   address: nullable(str({ min: 1, max: 64 })), port: PORT, fwmark: nullable(int({ min: 0, max: 0xffffffff })),
-  scheduler: str({ max: 64 }), fallback: nullable(fallbackStatus), fallbackActive: bool, draining: bool,
+  scheduler: str({ max: 64 }), fallback: nullable(fallbackStatus), fallbackActive: bool, quorum: optional(quorumStatus), draining: bool,
   realsUp: int({ min: 0 }), realsTotal: int({ min: 0 }), reals: arrayOf(realStatus),
 }, false);
 

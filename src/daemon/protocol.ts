@@ -67,6 +67,18 @@ export interface FallbackStatus {
   readonly forward: ForwardMethod;
 }
 
+/** A virtual's quorum: `up`, `down` (below: the fallback, if any, takes new connections) or `pending` (not decided yet). */
+export interface QuorumStatus {
+  readonly state: 'up' | 'down' | 'pending';
+  /** Real servers that count: up and not drained by hand. */
+  readonly serving: number;
+  /** Serving real servers needed; gained at quorum + hysteresis, lost below quorum − hysteresis. */
+  readonly quorum: number;
+  readonly hysteresis: number;
+  /** The virtual has quorum settings of its own (`quorum=`...); else quorum 1, the fallback rule. */
+  readonly configured: boolean;
+}
+
 /** One virtual service as the daemon sees it. */
 export interface VirtualStatus {
   /** Identity as in the configuration model: `tcp:192.0.2.1:80`, `udp:[2001:db8::1]:53`, `fwm:100`. */
@@ -81,8 +93,10 @@ export interface VirtualStatus {
   readonly fwmark: number | null;
   readonly scheduler: string;
   readonly fallback: FallbackStatus | null;
-  /** The fallback server is in the kernel table because no real is up. */
+  /** The fallback server is in the kernel table because no real is up (below the quorum). */
   readonly fallbackActive: boolean;
+  /** The quorum (daemons before it was added send none). */
+  readonly quorum?: QuorumStatus;
   /** Removed from the configuration and being drained. */
   readonly draining: boolean;
   readonly realsUp: number;

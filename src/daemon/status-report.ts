@@ -71,7 +71,9 @@ export function buildStatusReport(facts: DaemonFacts, engine: EngineSnapshot, ch
     virtualServices: engine.virtuals.map((v) => ({
       id: v.id, protocol: v.protocol, family: v.family, address: v.address, port: v.port, fwmark: v.fwmark, scheduler: v.scheduler,
       fallback: v.fallback ? { address: v.fallback.address, port: v.fallback.port, forward: v.fallback.forward } : null,
-      fallbackActive: v.fallbackActive, draining: v.draining, realsUp: v.realsUp, realsTotal: v.realsTotal,
+      fallbackActive: v.fallbackActive,
+      quorum: { state: v.quorum.state, serving: v.quorum.serving, quorum: v.quorum.quorum, hysteresis: v.quorum.hysteresis, configured: v.quorum.configured },
+      draining: v.draining, realsUp: v.realsUp, realsTotal: v.realsTotal,
       reals: v.reals.map((r) => ({
         address: r.address, port: r.port, forward: r.forward, health: r.health,
         since: r.healthSince !== undefined ? iso(r.healthSince) : null,

@@ -4,6 +4,7 @@ import type { Config, SyncRole } from '../model';
 import type { ServiceKey } from '../ipvs/types';
 import { drainId, type DrainEntry, type DrainState, type DrainTarget } from './drain';
 import type { FallbackAction } from './fallback-command';
+import type { DecidedQuorum } from './quorum';
 import type { HealthRecord } from './status';
 import type { ConfigTarget } from './targets';
 
@@ -22,8 +23,13 @@ export interface EngineCarryOver {
   readonly drainInfo: readonly { readonly id: string; readonly info: ConfigTarget & { readonly health?: HealthRecord } }[];
   /** Pairs drained by hand (`ldir drain`), as engine pair keys. */
   readonly manualDrains: readonly string[];
-  /** Per virtual: fallback mode as last decided, and the last fallbackcommand action run. */
-  readonly fallback: readonly { readonly virtualId: string; readonly active: boolean; readonly lastAction?: FallbackAction }[];
+  /**
+   * Per virtual: fallback mode as last decided (active ⇔ below the quorum), the last fallbackcommand action run, and
+   * the last quorum command action (older daemons send none).
+   */
+  readonly fallback: readonly {
+    readonly virtualId: string; readonly active: boolean; readonly lastAction?: FallbackAction; readonly quorumAction?: DecidedQuorum;
+  }[];
   /** The sync role when `ldir promote|demote` set it (a role from the configuration or the kernel is found again). */
   readonly syncRole?: SyncRole;
 }

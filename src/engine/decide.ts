@@ -6,7 +6,9 @@ import type { DesiredService, IpvsDestination, IpvsService, ObservedDestination,
 import type { Config, VirtualService } from '../model';
 import type { DrainTarget } from './drain';
 import { drainId } from './drain';
+import { quorumThresholds } from '../model';
 import { indexObserved, type ObservedEntry } from './observed';
+import { nextQuorumState, type DecidedQuorum, type QuorumDecision } from './quorum';
 import { fallbackDestination, realDestination, serviceOf } from './translate';
 
 /**
@@ -20,12 +22,14 @@ import { fallbackDestination, realDestination, serviceOf } from './translate';
  * - `unknown-adopted`: first check not finished, present in the kernel: its kernel weight is kept;
  * - `unknown-quiescent`: first check not finished, absent, `quiescent=yes`: present with weight 0;
  * - `unknown-waiting`: first check not finished, absent, `quiescent=no`: not added until known up;
+ * - `below-quorum`: serving, but the virtual is below its quorum and has a fallback server, which takes new
+ *   connections: weight 0, kept in the table so established connections go on;
  * - `fallback`: its destination is also the virtual's fallback server, which is active and takes the entry;
  * - `duplicate`: another real server of the same virtual maps to the same destination and takes the entry.
  */
 export type DecisionReason =
   | 'up' | 'drained' | 'down-quiescent' | 'down-readded' | 'down-left-out' | 'down-removed'
-  | 'unknown-adopted' | 'unknown-quiescent' | 'unknown-waiting' | 'fallback' | 'duplicate';
+  | 'unknown-adopted' | 'unknown-quiescent' | 'unknown-waiting' | 'below-quorum' | 'fallback' | 'duplicate';
 
 /** The decision for one (virtual, real) pair. */
 export interface RealDecision {
@@ -45,8 +49,9 @@ export interface RealDecision {
 }
 
 /**
- * Whether the virtual is in fallback mode (no real server up): `active` and `inactive` are decided; `pending` while no
- * real is up but some have no check result yet (the fallback keeps whatever presence it has in the kernel).
+ * Whether the virtual is in fallback mode (below its quorum: by default, no real server up): `active` and `inactive`
+ * are decided; `pending` while the quorum is not met but reals without a check result yet could meet it (the fallback
+ * keeps whatever presence it has in the kernel).
  */
 export type FallbackState = 'active' | 'inactive' | 'pending';
 
@@ -57,6 +62,8 @@ export interface VirtualDecision {
   readonly serviceId: string;
   readonly service: IpvsService;
   readonly fallbackState: FallbackState;
+  /** The quorum: `up` ⇔ fallback `inactive`, `down` ⇔ `active`, `pending` ⇔ `pending`. */
+  readonly quorum: QuorumDecision;
   /** The fallback server's entry, when the virtual has one. */
   readonly fallback?: { readonly destinationId: string; readonly inTable: boolean };
   readonly reals: readonly RealDecision[];
@@ -82,6 +89,8 @@ export interface DecideInput {
   readonly observed?: readonly ObservedService[];
   /** The kernel table as {@link indexObserved} makes it, when the caller has it already (it wins over `observed`). */
   readonly observedIndex?: ReadonlyMap<string, ObservedEntry>;
+  /** Each virtual's quorum state as last decided (not `pending`), by virtual id: the hysteresis works from it. */
+  readonly quorum?: ReadonlyMap<string, DecidedQuorum>;
 }
 
 /** Output of {@link decide}: the desired table and the facts behind it. */
@@ -139,15 +148,21 @@ function decideVirtual(
     const place = placeReal(health, drained, r.weight, observed?.destinations.get(destinationId), v.quiescent, readdQuiescent);
     return { r, key, spec, destinationId, health, drained, place };
   });
+  const thresholds = quorumThresholds(v.quorum, v.reals.length);
+  const serving = places.filter((p) => p.place.serving).length;
+  const unknown = places.filter((p) => p.health === 'unknown' && !p.place.serving).length;
+  const quorum: QuorumDecision = { ...thresholds, state: nextQuorumState(input.quorum?.get(v.id), serving, unknown, thresholds), serving, unknown };
+  const fallbackState: FallbackState = quorum.state === 'up' ? 'inactive' : quorum.state === 'pending' ? 'pending' : 'active';
+  // Below the quorum the fallback takes new connections; the reals that still serve keep their established ones.
+  if (fallbackState === 'active' && v.fallback) {
+    for (const p of places) if (p.place.serving) p.place = { desiredWeight: 0, reason: 'below-quorum', serving: true };
+  }
   // One entry per destination: the best candidate takes it; the others are reported as duplicates.
   const owner = new Map<string, (typeof places)[number]>();
   for (const p of places) {
     const current = owner.get(p.destinationId);
     if (!current || beats(p.place, current.place)) owner.set(p.destinationId, p);
   }
-  const anyServing = places.some((p) => p.place.serving);
-  const anyUnknown = places.some((p) => p.health === 'unknown');
-  const fallbackState: FallbackState = anyServing ? 'inactive' : anyUnknown ? 'pending' : 'active';
   const destinations = new Map<string, IpvsDestination>();
   for (const [did, p] of owner) {
     if (p.place.desiredWeight !== undefined) destinations.set(did, { ...p.spec, weight: p.place.desiredWeight });
@@ -180,7 +195,7 @@ function decideVirtual(
     };
   });
   return {
-    decision: { virtualId: v.id, serviceId, service, fallbackState, ...(fallback ? { fallback } : {}), reals },
+    decision: { virtualId: v.id, serviceId, service, fallbackState, quorum, ...(fallback ? { fallback } : {}), reals },
     desired: { service, destinations: [...destinations.values()] },
   };
 }
@@ -191,8 +206,9 @@ function decideVirtual(
  * re-added only with `readdquiescent=yes`) and is removed with `quiescent=no`; a real with no check result yet keeps
  * its kernel weight when present (adoption) and is otherwise not added (or added with weight 0 with
  * `quiescent=yes`, the state ldirectord reaches at start), so no server is ever briefly added and removed; a real
- * drained by hand has weight 0. The fallback server (weight 1, never quiesced) is in the table only while no real is
- * up, and takes the entry of a real with the same destination. Draining leftovers keep their kernel settings with
+ * drained by hand has weight 0. The fallback server (weight 1, never quiesced) is in the table only while the virtual
+ * is below its quorum (by default: no real is up), and takes the entry of a real with the same destination; the reals
+ * that still serve then have weight 0 (`below-quorum`). Draining leftovers keep their kernel settings with
  * weight 0 unless the config wants the same entry. Pure: no I/O, no clock.
  */
 export function decide(input: DecideInput): Decision {

@@ -7,6 +7,7 @@ import type { AddressFamily, ForwardMethod, SyncStartRole, VirtualProtocol } fro
 import type { DecisionReason, FallbackState } from './decide';
 import type { DrainEnd } from './drain';
 import type { CommandRunner, FallbackAction } from './fallback-command';
+import type { DecidedQuorum, QuorumState } from './quorum';
 
 /** Kinds of kernel operations, for counters. */
 export type OpKind = IpvsOp['op'];
@@ -50,6 +51,15 @@ export type EngineEvent =
   | { readonly type: 'fallback'; readonly at: number; readonly virtualId: string; readonly active: boolean }
   | {
     readonly type: 'fallback-command'; readonly at: number; readonly virtualId: string; readonly action: FallbackAction;
+    readonly exitCode: number | null; readonly error?: string;
+  }
+  | {
+    /** The virtual gained or lost its quorum (a decided state; `previous` undefined for the first one). */
+    readonly type: 'quorum'; readonly at: number; readonly virtualId: string; readonly state: DecidedQuorum;
+    readonly previous?: DecidedQuorum; readonly serving: number; readonly quorum: number; readonly hysteresis: number;
+  }
+  | {
+    readonly type: 'quorum-command'; readonly at: number; readonly virtualId: string; readonly action: DecidedQuorum;
     readonly exitCode: number | null; readonly error?: string;
   }
   | { readonly type: 'drain'; readonly at: number; readonly id: string; readonly phase: 'begin' | 'cancel' | 'end'; readonly why?: DrainEnd }
@@ -133,6 +143,8 @@ export interface EngineCounters {
   readonly retries: number;
   readonly fallbackCommands: number;
   readonly fallbackCommandFailures: number;
+  readonly quorumCommands: number;
+  readonly quorumCommandFailures: number;
   readonly lastSyncDurationMs: number;
 }
 
@@ -177,6 +189,19 @@ export interface FallbackSnapshot {
   readonly kernelWeight: number | null;
 }
 
+/** The quorum of a virtual as `ldir status` shows it. */
+export interface QuorumSnapshot {
+  readonly state: QuorumState;
+  /** Serving reals, the quorum in reals and the hysteresis (see {@link QuorumThresholds}). */
+  readonly serving: number;
+  readonly quorum: number;
+  readonly hysteresis: number;
+  /** True when the virtual has quorum settings of its own (else quorum 1: the fallback rule). */
+  readonly configured: boolean;
+  /** Last quorum command action (`up`/`down`) started; null when none. */
+  readonly lastCommand: DecidedQuorum | null;
+}
+
 /** One virtual service as `ldir status` shows it. */
 export interface VirtualSnapshot {
   readonly id: string;
@@ -193,6 +218,7 @@ export interface VirtualSnapshot {
   readonly fallbackActive: boolean;
   /** Last fallbackcommand action run. */
   readonly fallbackCommand: FallbackAction | null;
+  readonly quorum: QuorumSnapshot;
   /** Removed from the config and being drained. */
   readonly draining: boolean;
   readonly realsUp: number;

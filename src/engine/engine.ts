@@ -18,10 +18,11 @@ import type {
   EngineCounters, EngineEvent, EngineOptions, EngineSnapshot, LastSync, ManualDrainResult, OpKind, ShutdownReport, SyncReport,
   SyncRoleChange,
 } from './engine-types';
-import { FallbackCommands } from './fallback-command';
+import { FallbackCommands, QuorumCommands } from './fallback-command';
 import { afterOps, indexObserved, type ObservedEntry } from './observed';
 import { describeOp, describeOps } from './op-report';
 import { planFrom } from './plan';
+import type { DecidedQuorum } from './quorum';
 import { buildSnapshot, type HealthRecord } from './status';
 import { SyncDaemons } from './sync-daemons';
 import { isHealthOnly, skippedReport, SyncLoop } from './sync-loop';
@@ -50,6 +51,7 @@ export class Engine {
   private drainTimeoutMs: number;
   private readonly shutdownTimeoutMs: number;
   private readonly commands: FallbackCommands;
+  private readonly quorumCommands: QuorumCommands;
   private config: Config | undefined;
   private targets: ConfigTargets = new Map();
   private readonly health = new Map<string, HealthRecord>();
@@ -58,7 +60,8 @@ export class Engine {
   private readonly drainInfo = new Map<string, ConfigTarget & { health?: HealthRecord }>();
   /** Services ldir manages (declared by a config it applied, until gone), with their cleanstop setting. */
   private readonly managed = new Map<string, { key: ServiceKey; cleanstop: boolean }>();
-  private readonly fallbackActive = new Map<string, boolean>();
+  /** Each virtual's quorum as last decided (`down` ⇔ fallback active): the hysteresis and the edges work from it. */
+  private readonly quorumDecided = new Map<string, DecidedQuorum>();
   private readonly decided = new Map<string, { sig: string; since: number }>();
   private decision: Decision | undefined;
   private observed: ReadonlyMap<string, ObservedEntry> = new Map();
@@ -78,7 +81,8 @@ export class Engine {
   private leftoversPending = false;
   private readonly counters: Mutable<Omit<EngineCounters, 'opsApplied'>> & { opsApplied: Record<OpKind, number> } = {
     syncs: 0, syncErrors: 0, opsApplied: Object.fromEntries(OP_KINDS.map((k) => [k, 0])) as Record<OpKind, number>, opsFailed: 0,
-    driftRepairs: 0, retries: 0, fallbackCommands: 0, fallbackCommandFailures: 0, lastSyncDurationMs: 0,
+    driftRepairs: 0, retries: 0, fallbackCommands: 0, fallbackCommandFailures: 0, quorumCommands: 0, quorumCommandFailures: 0,
+    lastSyncDurationMs: 0,
   };
 
   constructor(private readonly options: EngineOptions) {
@@ -100,6 +104,11 @@ export class Engine {
       this.counters.fallbackCommands++;
       if (run.error !== undefined) this.counters.fallbackCommandFailures++;
       this.emit({ type: 'fallback-command', at: this.options.clock.now(), virtualId: run.virtualId, action: run.action, exitCode: run.exitCode, ...(run.error !== undefined ? { error: run.error } : {}) });
+    });
+    this.quorumCommands = new QuorumCommands(options.runCommand, this.log, (run) => {
+      this.counters.quorumCommands++;
+      if (run.error !== undefined) this.counters.quorumCommandFailures++;
+      this.emit({ type: 'quorum-command', at: this.options.clock.now(), virtualId: run.virtualId, action: run.action, exitCode: run.exitCode, ...(run.error !== undefined ? { error: run.error } : {}) });
     });
   }
 
@@ -143,12 +152,14 @@ export class Engine {
       }
     }
     for (const v of this.config?.virtualServices ?? []) {
-      if (!config.virtualServices.some((n) => n.id === v.id)) this.commands.retire(v);
+      if (config.virtualServices.some((n) => n.id === v.id)) continue;
+      this.commands.retire(v);
+      this.quorumCommands.retire(v, 'down');
     }
     const pairs = new Set(config.virtualServices.flatMap((v) => v.reals.map((r) => pairKey(v.id, realKeyOf(r)))));
     for (const map of [this.health, this.decided] as Map<string, unknown>[]) for (const k of map.keys()) if (!pairs.has(k)) map.delete(k);
     for (const k of [...this.manual]) if (!pairs.has(k)) this.manual.delete(k);
-    for (const id of this.fallbackActive.keys()) if (!config.virtualServices.some((v) => v.id === id)) this.fallbackActive.delete(id);
+    for (const id of this.quorumDecided.keys()) if (!config.virtualServices.some((v) => v.id === id)) this.quorumDecided.delete(id);
     for (const [id, t] of after) {
       if (t.target.kind === 'service') this.managed.set(id, { key: t.target.service, cleanstop: t.virtual.cleanstop });
     }
@@ -182,9 +193,10 @@ export class Engine {
       drains: drainsOf(this.drainState, this.options.clock.monotonic()),
       drainInfo: [...this.drainInfo].map(([id, info]) => ({ id, info })),
       manualDrains: [...this.manual],
-      fallback: [...this.fallbackActive].map(([virtualId, active]) => {
+      fallback: [...this.quorumDecided].map(([virtualId, quorum]) => {
         const lastAction = this.commands.lastAction(virtualId);
-        return { virtualId, active, ...(lastAction ? { lastAction } : {}) };
+        const quorumAction = this.quorumCommands.lastAction(virtualId);
+        return { virtualId, active: quorum === 'down', ...(lastAction ? { lastAction } : {}), ...(quorumAction ? { quorumAction } : {}) };
       }),
       ...(role.roleSource === 'command' && role.role !== 'none' ? { syncRole: role.role } : {}),
     };
@@ -203,8 +215,10 @@ export class Engine {
     for (const { id, info } of carry.drainInfo) this.drainInfo.set(id, info);
     for (const pair of carry.manualDrains) this.manual.add(pair);
     for (const f of carry.fallback) {
-      this.fallbackActive.set(f.virtualId, f.active);
+      this.quorumDecided.set(f.virtualId, f.active ? 'down' : 'up');
       if (f.lastAction) this.commands.adopt(f.virtualId, f.lastAction);
+      // An older daemon ran no quorum command: its decided state stands for the last one (none is run again).
+      this.quorumCommands.adopt(f.virtualId, f.quorumAction ?? (f.active ? 'down' : 'up'));
     }
     if (carry.syncRole) this.syncDaemons.setRole(carry.syncRole);
     this.log.info({ draining: this.drainState.entries.size, manualDrains: this.manual.size }, 'state taken over from the previous daemon');
@@ -257,7 +271,7 @@ export class Engine {
       config: this.config, decision: this.decision, observed: this.observed, listedAt: this.listedAt, health: this.health,
       decidedSince: new Map([...this.decided].map(([k, v]) => [k, v.since])), draining: this.drainState.entries.values(),
       drainInfo: this.drainInfo, toEpoch: (m) => clock.now() - (clock.monotonic() - m),
-      fallbackAction: (id) => this.commands.lastAction(id), manualDrains: this.manual,
+      fallbackAction: (id) => this.commands.lastAction(id), quorumAction: (id) => this.quorumCommands.lastAction(id), manualDrains: this.manual,
       counters: { ...this.counters, opsApplied: { ...this.counters.opsApplied } }, lastSync: this.lastSync, stopped: this.stopped,
     });
   }
@@ -295,11 +309,15 @@ export class Engine {
         this.counters.opsApplied[op.op]++;
         this.emit({ type: 'op', at: this.options.clock.now(), op: op.op, virtualId: serviceKeyString(op.service), ok: true, drift: false });
       }));
-      for (const v of this.config?.virtualServices ?? []) if (v.cleanstop) this.commands.retire(v);
+      for (const v of this.config?.virtualServices ?? []) {
+        if (!v.cleanstop) continue;
+        this.commands.retire(v);
+        this.quorumCommands.retire(v, 'down');
+      }
     }
     const kept = [...this.managed.values()].filter((m) => !clean || !m.cleanstop).length;
     await this.syncDaemons.shutdown(clean);
-    await this.commands.idle();
+    await Promise.all([this.commands.idle(), this.quorumCommands.idle()]);
     this.log.info({ clean, removed, failed, kept }, 'engine stopped');
     return { clean, removed, failed, kept };
   }
@@ -410,7 +428,7 @@ export class Engine {
     }
     const decision = decide({
       config, health: new Map([...this.health].map(([k, h]) => [k, h.health])), manualDrains: this.manual,
-      draining: this.drainState.entries.values(), observedIndex: index,
+      draining: this.drainState.entries.values(), observedIndex: index, quorum: this.quorumDecided,
     });
     const draining = new Set([...this.drainState.entries.values()].filter((e) => e.kind === 'service').map((e) => e.id));
     // Each side normalized once per pass: the dump (index) for decide and plan, the desired table for plan and the fingerprint.
@@ -453,7 +471,7 @@ export class Engine {
     this.forgetGone(config);
     this.decision = decision;
     this.trackDecisions(decision);
-    this.fallbackEdges(config, decision);
+    this.quorumEdges(config, decision);
     const durationMs = clock.monotonic() - t0;
     this.counters.lastSyncDurationMs = durationMs;
     const ok = failures.size === 0;
@@ -534,21 +552,38 @@ export class Engine {
     }
   }
 
-  /** Fallback in/out edges: events, logs and fallbackcommand (run once per change, first decided state included). */
-  private fallbackEdges(config: Config, decision: Decision): void {
+  /**
+   * Quorum edges (by default: no real up ⇔ below the quorum ⇔ fallback in): events, logs, fallbackcommand and the
+   * quorum commands, each run once per change, the first decided state included.
+   */
+  private quorumEdges(config: Config, decision: Decision): void {
     const byId = new Map<string, VirtualService>(config.virtualServices.map((v) => [v.id, v]));
+    const at = this.options.clock.now();
     for (const d of decision.virtuals) {
-      if (d.fallbackState === 'pending') continue;
+      const q = d.quorum;
+      if (q.state === 'pending') continue;
       const v = byId.get(d.virtualId);
       if (!v) continue;
-      const active = d.fallbackState === 'active';
-      const before = this.fallbackActive.get(d.virtualId);
-      this.fallbackActive.set(d.virtualId, active);
-      if (before !== active && (before !== undefined || active)) {
-        this.log.info({ vs: d.virtualId }, active ? 'no real server up: fallback in' : 'a real server is up: fallback out');
-        this.emit({ type: 'fallback', at: this.options.clock.now(), virtualId: d.virtualId, active });
+      const before = this.quorumDecided.get(d.virtualId);
+      this.quorumDecided.set(d.virtualId, q.state);
+      const active = q.state === 'down';
+      if (before !== q.state) {
+        if (v.quorum !== undefined) {
+          const counts = `${q.serving} serving, quorum ${q.quorum}${q.hysteresis > 0 ? ` ± ${q.hysteresis}` : ''}`;
+          this.log.info({ vs: d.virtualId, serving: q.serving, quorum: q.quorum }, active ? `quorum lost (${counts})` : `quorum gained (${counts})`);
+        }
+        this.emit({
+          type: 'quorum', at, virtualId: d.virtualId, state: q.state, ...(before !== undefined ? { previous: before } : {}),
+          serving: q.serving, quorum: q.quorum, hysteresis: q.hysteresis,
+        });
+        if (before !== undefined || active) {
+          const what = v.quorum === undefined ? (active ? 'no real server up' : 'a real server is up') : active ? 'below quorum' : 'quorum met';
+          this.log.info({ vs: d.virtualId }, `${what}: fallback ${active ? 'in' : 'out'}`);
+          this.emit({ type: 'fallback', at, virtualId: d.virtualId, active });
+        }
       }
       this.commands.update(v, active ? 'start' : 'stop');
+      this.quorumCommands.update(v, q.state, { serving: q.serving, quorum: q.quorum });
     }
   }
 

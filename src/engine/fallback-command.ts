@@ -1,7 +1,9 @@
-// Runs `fallbackcommand start|stop VIP:PORT PROTO` once per edge per virtual, in order, never blocking the sync loop.
+// Runs `fallbackcommand start|stop VIP:PORT PROTO` (and the quorum commands) once per edge per virtual, in order, never
+// blocking the sync loop.
 import { spawn } from 'node:child_process';
 import type { Logger } from '../log';
-import type { VirtualService } from '../model';
+import { quorumThresholds, type VirtualService } from '../model';
+import type { DecidedQuorum } from './quorum';
 
 /** How a command ended: its exit code, or the signal that killed it (exitCode null). */
 export interface CommandOutcome {
@@ -15,15 +17,18 @@ export type CommandRunner = (argv: readonly string[]) => Promise<CommandOutcome>
 /** The two actions of `fallbackcommand`. */
 export type FallbackAction = 'start' | 'stop';
 
-/** A finished fallback command, for logs and engine events. */
-export interface FallbackCommandRun {
+/** A finished edge command (fallbackcommand, quorum commands), for logs and engine events. */
+export interface EdgeCommandRun<A extends string> {
   readonly virtualId: string;
-  readonly action: FallbackAction;
+  readonly action: A;
   readonly argv: readonly string[];
   readonly exitCode: number | null;
   /** Set when the command could not run, ended by a signal or exited non-zero. */
   readonly error?: string;
 }
+
+/** A finished fallback command. */
+export type FallbackCommandRun = EdgeCommandRun<FallbackAction>;
 
 /**
  * The virtual service as ldirectord passes it to `fallbackcommand`: `ADDRESS:PORT` (IPv6 in brackets, as
@@ -69,34 +74,41 @@ export function spawnRunner(timeoutMs = 30_000): CommandRunner {
 }
 
 /**
- * Tracks the last fallback action run per virtual and runs the command on changes only (ldirectord's
- * de-duplication), one at a time per virtual so a `stop` never overtakes its `start`.
+ * Runs one of a virtual's edge commands on changes of its state only, one at a time per virtual so a later action
+ * never overtakes an earlier one. `argvOf` gives the command line for an action and the caller's `detail`
+ * (undefined: no command for it).
+ * `recordAlways`: the action is remembered even when it has no command (two commands, one per action: a `down`
+ * without a command must not hide the next `down` that has one).
  */
-export class FallbackCommands {
-  private readonly last = new Map<string, FallbackAction>();
+export class EdgeCommands<A extends string, D = undefined> {
+  private readonly last = new Map<string, A>();
   private readonly chains = new Map<string, Promise<void>>();
 
   constructor(
+    private readonly name: string,
+    private readonly argvOf: (v: VirtualService, action: A, detail: D | undefined) => string[] | undefined,
     private readonly run: CommandRunner | undefined,
     private readonly log: Logger,
-    private readonly onRun: (run: FallbackCommandRun) => void,
+    private readonly onRun: (run: EdgeCommandRun<A>) => void,
+    private readonly recordAlways = false,
   ) {}
 
   /** The last action run (or started) for a virtual. */
-  lastAction(virtualId: string): FallbackAction | undefined {
+  lastAction(virtualId: string): A | undefined {
     return this.last.get(virtualId);
   }
 
   /** Takes over the last action a previous daemon ran for a virtual (a restart): it is not run again. */
-  adopt(virtualId: string, action: FallbackAction): void {
+  adopt(virtualId: string, action: A): void {
     this.last.set(virtualId, action);
   }
 
-  /** Runs `action` for `v` unless it was the last one run; no-op when `v` has no fallbackcommand. */
-  update(v: VirtualService, action: FallbackAction): void {
-    if (v.fallbackCommand === undefined || this.last.get(v.id) === action) return;
+  /** Runs `action` for `v` unless it was the last one; no-op when `v` has no command for it. `detail` goes to `argvOf`. */
+  update(v: VirtualService, action: A, detail?: D): void {
+    const argv = this.argvOf(v, action, detail);
+    if ((argv === undefined && !this.recordAlways) || this.last.get(v.id) === action) return;
     this.last.set(v.id, action);
-    const argv = fallbackCommandArgv(v.fallbackCommand, action, v);
+    if (argv === undefined) return;
     const previous = this.chains.get(v.id) ?? Promise.resolve();
     const next = previous.then(() => this.execute(v.id, action, argv));
     this.chains.set(v.id, next);
@@ -105,9 +117,10 @@ export class FallbackCommands {
     });
   }
 
-  /** Forgets a virtual (removed from the config) after running `stop` if its last action was `start`. */
-  retire(v: VirtualService): void {
-    if (this.last.get(v.id) === 'start') this.update(v, 'stop');
+  /** Forgets a virtual (removed from the config) after running `finalAction` if the last action was another one. */
+  retire(v: VirtualService, finalAction?: A): void {
+    const last = this.last.get(v.id);
+    if (finalAction !== undefined && last !== undefined && last !== finalAction) this.update(v, finalAction);
     this.last.delete(v.id);
   }
 
@@ -116,13 +129,13 @@ export class FallbackCommands {
     while (this.chains.size > 0) await Promise.allSettled([...this.chains.values()]);
   }
 
-  private async execute(virtualId: string, action: FallbackAction, argv: readonly string[]): Promise<void> {
+  private async execute(virtualId: string, action: A, argv: readonly string[]): Promise<void> {
     if (!this.run) {
-      this.log.warn({ vs: virtualId, action }, 'fallbackcommand not run: no command runner');
+      this.log.warn({ vs: virtualId, action }, `${this.name} not run: no command runner`);
       return;
     }
-    this.log.info({ vs: virtualId, action, argv }, `running fallbackcommand ${action}`);
-    let result: FallbackCommandRun;
+    this.log.info({ vs: virtualId, action, argv }, `running ${this.name} ${action}`);
+    let result: EdgeCommandRun<A>;
     try {
       const outcome = await this.run(argv);
       const failed = outcome.exitCode !== 0;
@@ -131,7 +144,47 @@ export class FallbackCommands {
     } catch (err) {
       result = { virtualId, action, argv, exitCode: null, error: err instanceof Error ? err.message : String(err) };
     }
-    if (result.error !== undefined) this.log.warn({ vs: virtualId, action, err: result.error }, `fallbackcommand ${action} failed`);
+    if (result.error !== undefined) this.log.warn({ vs: virtualId, action, err: result.error }, `${this.name} ${action} failed`);
     this.onRun(result);
+  }
+}
+
+/**
+ * Tracks the last fallback action run per virtual and runs `fallbackcommand` on changes only (ldirectord's
+ * de-duplication), one at a time per virtual so a `stop` never overtakes its `start`.
+ */
+export class FallbackCommands extends EdgeCommands<FallbackAction> {
+  constructor(run: CommandRunner | undefined, log: Logger, onRun: (run: FallbackCommandRun) => void) {
+    super('fallbackcommand', (v, action) => (v.fallbackCommand === undefined ? undefined : fallbackCommandArgv(v.fallbackCommand, action, v)), run, log, onRun);
+  }
+
+  /** Forgets a virtual (removed from the config) after running `stop` if its last action was `start`. */
+  override retire(v: VirtualService): void {
+    super.retire(v, 'stop');
+  }
+}
+
+/**
+ * The argv of a quorum command: the configured command split on white space (no shell), then `VIP:PORT` (as
+ * fallbackcommand has it), the protocol, the serving reals and the quorum.
+ */
+export function quorumCommandArgv(command: string, v: VirtualService, serving: number, quorum: number): string[] {
+  return [...command.trim().split(/\s+/).filter((w) => w !== ''), fallbackCommandVirtual(v), v.protocol, String(serving), String(quorum)];
+}
+
+/** What a quorum command is told besides the virtual: the serving reals and the quorum. */
+export interface QuorumCommandDetail {
+  readonly serving: number;
+  readonly quorum: number;
+}
+
+/** Runs `quorumupcommand` / `quorumdowncommand` on the decided changes of a virtual's quorum, first one included. */
+export class QuorumCommands extends EdgeCommands<DecidedQuorum, QuorumCommandDetail> {
+  constructor(run: CommandRunner | undefined, log: Logger, onRun: (run: EdgeCommandRun<DecidedQuorum>) => void) {
+    super('quorum command', (v, action, detail) => {
+      const command = action === 'up' ? v.quorum?.upCommand : v.quorum?.downCommand;
+      // Without a detail (a retired virtual): no real serves any more; the quorum is the configured one.
+      return command === undefined ? undefined : quorumCommandArgv(command, v, detail?.serving ?? 0, detail?.quorum ?? quorumThresholds(v.quorum, v.reals.length).quorum);
+    }, run, log, onRun, true);
   }
 }

@@ -3,12 +3,15 @@ import type { Health } from '../checks/scheduler';
 import { realKey } from '../checks/jobs';
 import { serviceKeyString } from '../ipvs/normalize';
 import type { ObservedDestination } from '../ipvs/types';
-import type { Config, FallbackServer, RealServer, VirtualService } from '../model';
+import { quorumThresholds, type Config, type FallbackServer, type RealServer, type VirtualService } from '../model';
 import { pairKey, type Decision, type RealDecision, type VirtualDecision } from './decide';
 import type { DrainEntry } from './drain';
-import type { EngineCounters, EngineSnapshot, FallbackSnapshot, LastSync, RealSnapshot, VirtualSnapshot } from './engine-types';
+import type {
+  EngineCounters, EngineSnapshot, FallbackSnapshot, LastSync, QuorumSnapshot, RealSnapshot, VirtualSnapshot,
+} from './engine-types';
 import type { FallbackAction } from './fallback-command';
 import type { ObservedEntry } from './observed';
+import type { DecidedQuorum } from './quorum';
 import type { ConfigTarget } from './targets';
 import { destinationIdOf, fallbackDestination, realDestination, serviceOf } from './translate';
 
@@ -35,10 +38,20 @@ export interface SnapshotInput {
   /** Converts a drain start (monotonic ms) into epoch ms. */
   readonly toEpoch: (monotonic: number) => number;
   readonly fallbackAction: (virtualId: string) => FallbackAction | undefined;
+  readonly quorumAction: (virtualId: string) => DecidedQuorum | undefined;
   readonly manualDrains: ReadonlySet<string>;
   readonly counters: EngineCounters;
   readonly lastSync: LastSync | null;
   readonly stopped: boolean;
+}
+
+/** The quorum part of a virtual's status: as decided, else (no pass yet, or draining) its thresholds, pending. */
+function quorumSnapshot(v: VirtualService, decision: VirtualDecision | undefined, lastCommand: DecidedQuorum | undefined): QuorumSnapshot {
+  const q = decision?.quorum ?? { ...quorumThresholds(v.quorum, v.reals.length), state: 'pending' as const, serving: 0 };
+  return {
+    state: q.state, serving: q.serving, quorum: q.quorum, hysteresis: q.hysteresis, configured: v.quorum !== undefined,
+    lastCommand: lastCommand ?? null,
+  };
 }
 
 function kernelOf(entry: ObservedEntry | undefined, destination: string): ObservedDestination | undefined {
@@ -116,6 +129,7 @@ export function buildSnapshot(input: SnapshotInput): EngineSnapshot {
       ...virtualBase(v, entry),
       fallback: v.fallback ? fallbackSnapshot(v, v.fallback, decision, entry) : null,
       fallbackState: state, fallbackActive: state === 'active', fallbackCommand: input.fallbackAction(v.id) ?? null,
+      quorum: quorumSnapshot(v, decision, input.quorumAction(v.id)),
       draining: false, realsUp: reals.filter((r) => !r.draining && r.health === 'up').length, realsTotal: v.reals.length, reals,
     });
   }
@@ -128,6 +142,7 @@ export function buildSnapshot(input: SnapshotInput): EngineSnapshot {
     const reals = v.reals.map((r) => drainingReal(v, r, entry, since, input.drainInfo.get(`${e.id} ${destinationIdOf(realDestination(v, r, 0))}`)?.health));
     virtuals.push({
       ...virtualBase(v, entry), fallback: null, fallbackState: 'inactive', fallbackActive: false, fallbackCommand: null,
+      quorum: { ...quorumSnapshot(v, undefined, undefined), state: 'down' },
       draining: true, realsUp: 0, realsTotal: v.reals.length, reals,
     });
   }

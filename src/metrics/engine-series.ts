@@ -19,6 +19,8 @@ export class EngineSeries {
   private readonly retries;
   private readonly fallbackCommands;
   private readonly fallbackCommandFailures;
+  private readonly quorumCommands;
+  private readonly quorumCommandFailures;
   private readonly lastSyncSuccess;
   private readonly lastSyncTime;
   private readonly lastSyncDuration;
@@ -36,6 +38,8 @@ export class EngineSeries {
     this.retries = series.counter('ldir_engine_operation_retries_total', 'Kernel operations that retried one refused in the previous pass.');
     this.fallbackCommands = series.counter('ldir_engine_fallback_commands_total', 'fallbackcommand runs.');
     this.fallbackCommandFailures = series.counter('ldir_engine_fallback_command_failures_total', 'fallbackcommand runs that failed.');
+    this.quorumCommands = series.counter('ldir_engine_quorum_commands_total', 'quorumupcommand and quorumdowncommand runs.');
+    this.quorumCommandFailures = series.counter('ldir_engine_quorum_command_failures_total', 'Quorum command runs that failed.');
     this.lastSyncSuccess = series.gauge('ldir_engine_last_sync_success', 'Whether the last sync pass could list and write the kernel table (1) or not (0).');
     this.lastSyncTime = series.gauge('ldir_engine_last_sync_timestamp_seconds', 'Start time of the last sync pass (Unix seconds).');
     this.lastSyncDuration = series.gauge('ldir_engine_last_sync_duration_seconds', 'Duration of the last sync pass.');
@@ -60,7 +64,7 @@ export class EngineSeries {
   /** Mirrors the snapshot's totals and last sync; with no snapshot the mirrored series are absent. */
   refresh(snapshot: EngineSnapshot | undefined): void {
     const mirrored = [this.syncs, this.syncErrors, this.opsApplied, this.opsFailed, this.driftRepairs, this.retries,
-      this.fallbackCommands, this.fallbackCommandFailures];
+      this.fallbackCommands, this.fallbackCommandFailures, this.quorumCommands, this.quorumCommandFailures];
     for (const m of [...mirrored, this.lastSyncSuccess, this.lastSyncTime, this.lastSyncDuration]) clear(m);
     if (!snapshot) return;
     const c = snapshot.counters;
@@ -72,6 +76,8 @@ export class EngineSeries {
     setCounter(this.retries, {}, c.retries);
     setCounter(this.fallbackCommands, {}, c.fallbackCommands);
     setCounter(this.fallbackCommandFailures, {}, c.fallbackCommandFailures);
+    setCounter(this.quorumCommands, {}, c.quorumCommands);
+    setCounter(this.quorumCommandFailures, {}, c.quorumCommandFailures);
     const last = snapshot.lastSync;
     if (last) {
       setFlag(this.lastSyncSuccess, {}, last.ok);

@@ -1,10 +1,12 @@
 // Scrape-time series of the configured director from the engine snapshot: per real server and per virtual service.
 import type { Health } from '../checks/scheduler';
 import type { EngineSnapshot } from '../engine/engine-types';
+import type { QuorumState } from '../engine/quorum';
 import { pairKey, setFlag } from './convert';
 import type { SeriesFactory } from './factory';
 
 const HEALTH_STATES: readonly Health[] = ['up', 'down', 'unknown'];
+const QUORUM_STATES: readonly QuorumState[] = ['up', 'down', 'pending'];
 
 /**
  * Health, weights and per-virtual counts, rebuilt from the snapshot at every scrape: a real or virtual that left the
@@ -19,6 +21,8 @@ export class StateSeries {
   private readonly realsUp;
   private readonly reals;
   private readonly fallbackActive;
+  private readonly quorumState;
+  private readonly quorum;
 
   constructor(series: SeriesFactory) {
     const pair = ['virtual', 'real'] as const;
@@ -32,12 +36,16 @@ export class StateSeries {
     this.realsUp = series.gauge('ldir_virtual_real_servers_up', 'Real servers of a virtual service that are up and not drained by hand.', ['virtual']);
     this.reals = series.gauge('ldir_virtual_real_servers', 'Real servers configured for a virtual service.', ['virtual']);
     this.fallbackActive = series.gauge('ldir_virtual_fallback_active',
-      'Whether a virtual service is in fallback mode (no real server up) (1) or not (0).', ['virtual']);
+      'Whether a virtual service is in fallback mode (below its quorum: by default no real server up) (1) or not (0).', ['virtual']);
+    this.quorumState = series.gauge('ldir_virtual_quorum_state',
+      'Quorum of a virtual service: 1 for the current state (up, down, pending), 0 for the others.', ['virtual', 'state']);
+    this.quorum = series.gauge('ldir_virtual_quorum_real_servers',
+      'Serving real servers a virtual service needs (quorum; 1 when not configured).', ['virtual']);
   }
 
   /** Rewrites every series from `snapshot`; returns the configured (virtual, real) pairs, for pruning event series. */
   refresh(snapshot: EngineSnapshot | undefined): Set<string> {
-    for (const g of [this.up, this.health, this.configuredWeight, this.kernelWeight, this.realsUp, this.reals, this.fallbackActive]) g.reset();
+    for (const g of [this.up, this.health, this.configuredWeight, this.kernelWeight, this.realsUp, this.reals, this.fallbackActive, this.quorumState, this.quorum]) g.reset();
     const pairs = new Set<string>();
     if (!snapshot) return pairs;
     for (const v of snapshot.virtuals) {
@@ -46,6 +54,8 @@ export class StateSeries {
       this.realsUp.set({ virtual }, v.realsUp);
       this.reals.set({ virtual }, v.realsTotal);
       setFlag(this.fallbackActive, { virtual }, v.fallbackActive);
+      for (const state of QUORUM_STATES) setFlag(this.quorumState, { virtual, state }, v.quorum.state === state);
+      this.quorum.set({ virtual }, v.quorum.quorum);
       for (const r of v.reals) {
         if (r.draining) continue;
         const labels = { virtual, real: r.realKey };

@@ -129,6 +129,8 @@ export interface VirtualService {
   /** Per-virtual fallback, else the global one for this protocol and family. */
   readonly fallback?: FallbackServer;
   readonly fallbackCommand?: string;
+  /** Quorum with hysteresis (`quorum=`, `hysteresis=`, `quorum*command=`; an ldir extension); undefined = 1 real, no hysteresis. */
+  readonly quorum?: QuorumSettings;
   readonly check: CheckSpec;
   readonly quiescent: boolean;
   readonly cleanstop: boolean;
@@ -136,6 +138,24 @@ export interface VirtualService {
   readonly monitorFile?: string;
   readonly serviceName?: string;
   readonly comment?: string;
+  readonly source: SourcePos;
+}
+
+/**
+ * How many serving reals a virtual service needs (an ldir extension, after keepalived's `quorum`/`hysteresis`, which
+ * count weights: ldir counts real servers). Below its quorum a virtual runs `quorumdowncommand` and, when it has a
+ * fallback server, sends new connections there (its serving reals at weight 0, so established ones go on).
+ */
+export interface QuorumSettings {
+  /** `quorum=N` (reals) or `quorum=N%` (of the virtual's configured reals, rounded up, at least 1). */
+  readonly needed: { readonly kind: 'count' | 'percent'; readonly value: number };
+  /** `hysteresis=N` (default 0): gained at quorum + N serving reals, lost below quorum − N. */
+  readonly hysteresis: number;
+  /** `quorumupcommand`: run (no shell) with `VIP:PORT PROTOCOL` when the virtual gains its quorum. */
+  readonly upCommand?: string;
+  /** `quorumdowncommand`: run (no shell) with `VIP:PORT PROTOCOL` when the virtual loses its quorum. */
+  readonly downCommand?: string;
+  /** Where `quorum` was written (or the virtual, when only the commands or the hysteresis were). */
   readonly source: SourcePos;
 }
 

@@ -2,3 +2,4 @@
 export * from './source';
 export * from './vocabulary';
 export * from './config';
+export * from './quorum';

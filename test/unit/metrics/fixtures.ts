@@ -22,6 +22,7 @@ export function virtual(id: string, reals: readonly RealSnapshot[], over: Partia
   return {
     id, protocol: 'tcp', family: id.includes('[') ? 'inet6' : 'inet', address: null, port: 80, fwmark: null, scheduler: 'wrr',
     inKernel: true, fallback: null, fallbackState: up > 0 ? 'inactive' : 'active', fallbackActive: up === 0, fallbackCommand: null,
+    quorum: { state: up > 0 ? 'up' : 'down', serving: up, quorum: 1, hysteresis: 0, configured: false, lastCommand: null },
     draining: false, realsUp: up, realsTotal: reals.filter((r) => !r.draining).length, reals, ...over,
   };
 }
@@ -31,7 +32,8 @@ export function counters(over: Partial<EngineCounters> = {}): EngineCounters {
   return {
     syncs: 0, syncErrors: 0,
     opsApplied: { 'add-service': 0, 'edit-service': 0, 'delete-service': 0, 'add-destination': 0, 'edit-destination': 0, 'delete-destination': 0 },
-    opsFailed: 0, driftRepairs: 0, retries: 0, fallbackCommands: 0, fallbackCommandFailures: 0, lastSyncDurationMs: 0, ...over,
+    opsFailed: 0, driftRepairs: 0, retries: 0, fallbackCommands: 0, fallbackCommandFailures: 0, quorumCommands: 0, quorumCommandFailures: 0,
+    lastSyncDurationMs: 0, ...over,
   };
 }
 
