@@ -98,7 +98,7 @@ ${REALS.map((r) => `\treal=${r}:${port} masq 5`).join('\n')}
   const started = await ldir('--ipvs=memory', file, 'start');
   assert.equal(started.status, 0, started.stderr);
   const socketPath = controlSocketPath('site.cf', env['LDIR_SOCKET_DIR']);
-  const recorded = (): string[] => (fs.existsSync(record) ? fs.readFileSync(record, 'utf8').trim().split('\n') : []);
+  const recorded = (): string[] => (fs.existsSync(record) ? fs.readFileSync(record, 'utf8').split('\n').filter((l) => l !== '') : []);
   const status = async (): Promise<StatusReport> => {
     const r = await sendControlRequest(socketPath, { type: 'status' });
     assert.ok(r.ok, JSON.stringify(r));

@@ -194,6 +194,25 @@ describe('status filter, fallback and quiescent lines', () => {
   });
 });
 
+describe('quorum', () => {
+  it('lost and gained become lines with the counts, only for virtuals with quorum settings; a first state of up is no event', async () => {
+    const config = await loadValid(`${BASE}\treal=10.0.0.4:80 gate\n\tquorum=2\n\thysteresis=1\n\nvirtual=192.0.2.2:80\n\treal=10.0.0.5:80 gate\n`);
+    const a = alerter(withAlerting(config, { window: 0, interval: 0 }));
+    const q = (virtualId: string, state: 'up' | 'down', previous: 'up' | 'down' | undefined, serving: number): void => {
+      a.onEngineEvent({ type: 'quorum', at: clock.now(), virtualId, state, ...(previous ? { previous } : {}), serving, quorum: 2, hysteresis: 1 });
+    };
+    q(V, 'up', undefined, 2);
+    q('tcp:192.0.2.2:80', 'down', undefined, 0);
+    q(V, 'down', 'up', 0);
+    q(V, 'up', 'down', 2);
+    await clock.advance(0);
+    assert.deepEqual(mail.subjects(), [
+      '[Web] Lost quorum: 192.0.2.1:80 (0 real servers serving, quorum 2-1)',
+      '[Web] Gained quorum: 192.0.2.1:80 (2 real servers serving, quorum 2+1)',
+    ]);
+  });
+});
+
 describe('flapping', () => {
   it('a flapping real server is summarised once per period, then reported stable', async () => {
     const a = alerter(withAlerting(await loadValid(BASE), { window: 0, interval: 0, flapChanges: 4, flapPeriod: 600 }));
