@@ -141,7 +141,8 @@ struct Schedule {
   int64_t scheduledUs;
   int64_t startedUs;
   bool running;
-  uint32_t upStreak;    // certainly up rounds in a row before this round: from riseCount on, an up round changes nothing JS knows
+  uint32_t upStreak;    // certainly up rounds in a row before this round (at most riseCount): at riseCount, an up
+                        // round changes nothing JS knows
   uint32_t failStreak;  // failures in a row before this round
   int lastFailErr;      // errno of the previous round when it failed without an answer (what JS's verdict depends on), else 0
   uint32_t earlyIn;     // rounds before the next try at finding the connection made inside connect() (0: this round)
@@ -881,9 +882,9 @@ class TcpProbeEngine : public Napi::ObjectWrap<TcpProbeEngine> {
   }
 
   // schedule(id, address, port, timeoutMs, request | null, readLimit, framing, intervalMs, firstDelayMs, respreadMs,
-  // literal | null, window, reportAll, sampleCap, failureCount, riseCount): the engine runs this check every interval by itself
-  // (id < 2^31, never reused). A round goes to onRound unless it is quiet (see RoundDone); the request, when given,
-  // is judged as HTTP (HttpCertainlyUp), else a connect is up.
+  // literal | null, window, reportAll, sampleCap, failureCount, riseCount): the engine runs this check every interval
+  // by itself (id < 2^31, never reused). A round goes to onRound unless it is quiet (see RoundDone); the request, when
+  // given, is judged as HTTP (HttpCertainlyUp), else a connect is up. riseCount may be left out (1).
   Napi::Value ScheduleJs(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (engine_->closed) throw Napi::Error::New(env, "probe engine closed");
