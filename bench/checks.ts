@@ -71,7 +71,7 @@ function target(kind: Kind, addr: string, port: number): CheckTarget {
     httpMethod: 'GET', login: '', passwd: '', database: '', secret: '', command: '', pingCount: 1,
     checkTimeoutMs: 5_000, negotiateTimeoutMs: 5_000,
   };
-  const counting = { connectsBetweenNegotiates: 0, failureCount: 1, intervalMs: INTERVAL_MS };
+  const counting = { connectsBetweenNegotiates: 0, failureCount: 1, riseCount: 1, intervalMs: INTERVAL_MS };
   return {
     identity: checkIdentity(job, counting), job, ...counting,
     members: [{ virtualId: 'tcp:127.255.0.1:80', realKey: realKey(addr, port) }],

@@ -126,6 +126,7 @@ struct ScheduleCommand {
   bool reportAll;         // every round goes to JS (nothing quiet)
   size_t sampleCap;       // quiet rounds kept for JS between two takeQuiet calls
   uint32_t failureCount;  // JS's failurecount: after that many failures in a row JS has the real down (0: never quiet)
+  uint32_t riseCount;     // JS's risecount (>= 1): after that many up rounds in a row JS has the real up
 };
 
 struct RoundStats;
@@ -140,15 +141,16 @@ struct Schedule {
   int64_t scheduledUs;
   int64_t startedUs;
   bool running;
-  bool lastUp;  // the previous round was certainly up: an up round now changes nothing JS knows
+  uint32_t upStreak;    // certainly up rounds in a row before this round (at most riseCount): at riseCount, an up
+                        // round changes nothing JS knows
   uint32_t failStreak;  // failures in a row before this round
   int lastFailErr;      // errno of the previous round when it failed without an answer (what JS's verdict depends on), else 0
   uint32_t earlyIn;     // rounds before the next try at finding the connection made inside connect() (0: this round)
   double earlyRounds;   // rounds that went on without waiting for epoll (see kEarlyRetryRounds)
 };
 
-// A quiet round, kept for JS's metrics until it takes them: certainly up after an up round (`status` the HTTP status,
-// 0 for a connect), or the same failure again once JS has the real down (`status` = -errno).
+// A quiet round, kept for JS's metrics until it takes them: certainly up after riseCount up rounds in a row (`status`
+// the HTTP status, 0 for a connect), or the same failure again once JS has the real down (`status` = -errno).
 struct QuietRound {
   int64_t scheduledUs;
   int64_t startedUs;
@@ -498,13 +500,19 @@ struct Engine {
     int status = 0;
     bool up = err == 0 && (!s.spec.judgeHttp ||
                            HttpCertainlyUp(data, s.spec.probe.framing == Framing::kHttpHead, s.spec.literal, s.spec.window, &status));
-    // A failure JS judges from the errno alone (no answer) is quiet when the round before failed the same way and JS
-    // has the real down for sure (failurecount failures in a row): it would only count it.
+    // An up round is quiet when JS has the real up for sure (risecount up rounds in a row before it: from down it
+    // counted them all, from unknown the first was enough). A failure JS judges from the errno alone (no answer) is
+    // quiet when the round before failed the same way and JS has the real down for sure (failurecount failures in a
+    // row): it would only count it.
     bool bareFailure = !up && err != 0 && data.empty();
     bool quiet = !s.spec.reportAll &&
-                 (up ? s.lastUp
+                 (up ? s.upStreak >= s.spec.riseCount
                      : bareFailure && s.spec.failureCount > 0 && s.failStreak >= s.spec.failureCount && s.lastFailErr == err);
-    s.lastUp = up;
+    if (up) {
+      if (s.upStreak < s.spec.riseCount) s.upStreak++;  // (bounded: past riseCount only "enough" matters)
+    } else {
+      s.upStreak = 0;
+    }
     s.failStreak = up ? 0 : s.failStreak + 1;
     s.lastFailErr = bareFailure ? err : 0;
     int code = up ? status : -err;
@@ -627,7 +635,7 @@ struct Engine {
       sch.scheduledUs = sch.dueUs;
       sch.startedUs = sch.dueUs;
       sch.running = false;
-      sch.lastUp = false;
+      sch.upStreak = 0;
       sch.failStreak = 0;
       sch.lastFailErr = 0;
       sch.earlyIn = 0;
@@ -874,16 +882,16 @@ class TcpProbeEngine : public Napi::ObjectWrap<TcpProbeEngine> {
   }
 
   // schedule(id, address, port, timeoutMs, request | null, readLimit, framing, intervalMs, firstDelayMs, respreadMs,
-  // literal | null, window, reportAll, sampleCap, failureCount): the engine runs this check every interval by itself
-  // (id < 2^31, never reused). A round goes to onRound unless it is quiet (see RoundDone); the request, when given,
-  // is judged as HTTP (HttpCertainlyUp), else a connect is up.
+  // literal | null, window, reportAll, sampleCap, failureCount, riseCount): the engine runs this check every interval
+  // by itself (id < 2^31, never reused). A round goes to onRound unless it is quiet (see RoundDone); the request, when
+  // given, is judged as HTTP (HttpCertainlyUp), else a connect is up. riseCount may be left out (1).
   Napi::Value ScheduleJs(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (engine_->closed) throw Napi::Error::New(env, "probe engine closed");
     if (engine_->onRound.IsEmpty()) throw Napi::Error::New(env, "engine made without an onRound callback");
     if (info.Length() < 15 || !info[0].IsNumber() || !info[1].IsString() || !info[2].IsNumber() || !info[7].IsNumber()) {
       throw Napi::TypeError::New(env, "schedule(id, address, port, timeoutMs, request, readLimit, framing, intervalMs, "
-                                      "firstDelayMs, respreadMs, literal, window, reportAll, sampleCap, failureCount)");
+                                      "firstDelayMs, respreadMs, literal, window, reportAll, sampleCap, failureCount, riseCount)");
     }
     ScheduleCommand s{};
     s.id = info[0].As<Napi::Number>().Uint32Value();
@@ -904,6 +912,8 @@ class TcpProbeEngine : public Napi::ObjectWrap<TcpProbeEngine> {
     double cap = info[13].IsNumber() ? info[13].As<Napi::Number>().DoubleValue() : 0;
     s.sampleCap = cap > 0 && cap < 1e6 ? static_cast<size_t>(cap) : 0;
     s.failureCount = info[14].IsNumber() ? info[14].As<Napi::Number>().Uint32Value() : 0;
+    s.riseCount = info.Length() > 15 && info[15].IsNumber() ? info[15].As<Napi::Number>().Uint32Value() : 1;
+    if (s.riseCount < 1) s.riseCount = 1;
     bool wake;
     {
       std::lock_guard<std::mutex> lock(engine_->mu);

@@ -21,6 +21,8 @@ export interface CheckTarget {
   readonly connectsBetweenNegotiates: number;
   /** Consecutive failures before the real server is declared down. */
   readonly failureCount: number;
+  /** Consecutive successes before a real server that is down is up again (one from unknown, whatever this says). */
+  readonly riseCount: number;
   /** Milliseconds between two check starts. */
   readonly intervalMs: number;
   /** Pairs served, in configuration order. */
@@ -92,7 +94,7 @@ export function jobFor(v: VirtualService, r: RealServer, options: JobsOptions = 
  * (command arguments); the other types do not, so one real shared by several virtual services is checked once.
  */
 export function checkIdentity(
-  job: CheckJob, counting: { connectsBetweenNegotiates: number; failureCount: number; intervalMs: number },
+  job: CheckJob, counting: { connectsBetweenNegotiates: number; failureCount: number; riseCount: number; intervalMs: number },
   key: Uint8Array = PROCESS_IDENTITY_KEY,
 ): string {
   const external = job.type === 'external' || job.type === 'external-perl';
@@ -101,7 +103,7 @@ export function checkIdentity(
     external ? job.virtualHost : '', external ? job.virtualPort : 0,
     job.request, job.receive, job.httpMethod, job.httpHost ?? null, job.login, job.passwd, job.database, job.secret,
     job.command, job.pingCount, job.checkTimeoutMs, job.negotiateTimeoutMs, job.tlsCa ?? null,
-    counting.connectsBetweenNegotiates, counting.failureCount, counting.intervalMs,
+    counting.connectsBetweenNegotiates, counting.failureCount, counting.intervalMs, counting.riseCount,
   ];
   const digest = createHmac('sha256', key).update(JSON.stringify(parameters)).digest('hex').slice(0, 16);
   return `${job.type}:${job.service}:${job.protocol}:${realKey(job.address, job.port)}#${digest}`;
@@ -117,6 +119,7 @@ export function jobsFromConfig(config: Config, options: JobsOptions = {}): Check
     const counting = {
       connectsBetweenNegotiates: v.check.type === 'combined' ? v.check.connectsBetweenNegotiates : 0,
       failureCount: Math.max(1, v.check.failureCount),
+      riseCount: Math.max(1, v.check.riseCount),
       intervalMs: Math.max(1, Math.round(v.check.interval * 1000)),
     };
     for (const r of v.reals) {

@@ -27,6 +27,11 @@ export interface OffloadSpec {
    */
   readonly failureCount: number;
   /**
+   * Successes in a row the scheduler needs to have a down real up again (`risecount`): an up round is quiet only
+   * after at least that many up rounds in a row, so every success that can count comes to JS. 1: after one up round.
+   */
+  readonly riseCount: number;
+  /**
    * Keep quiet rounds one by one for {@link RoundOffload.takeQuiet} (someone wants each); otherwise they are only
    * counted, for {@link RoundOffload.takeQuietCounts}, and nothing needs taking them in time.
    */
@@ -56,8 +61,8 @@ export interface OffloadedRound {
 }
 
 /**
- * A quiet round, one that changes nothing the scheduler decides; kept for metrics until taken: certainly up after an
- * up round, or the same failure again once the real is down (failurecount failures in a row).
+ * A quiet round, one that changes nothing the scheduler decides; kept for metrics until taken: certainly up after
+ * risecount up rounds in a row, or the same failure again once the real is down (failurecount failures in a row).
  */
 export interface QuietRound {
   readonly id: number;
@@ -85,12 +90,13 @@ export interface OffloadStatus {
 }
 
 /**
- * Runs checks' rounds off the JS thread. A round is delivered (to `deliver`) unless it is quiet: certainly up after an
- * up round (ldirectord's counting then leaves nothing to change: health up, no failures), or a failure without an
- * answer, with the same errno as the one before, once `failureCount` failures in a row have put the real down (only
- * the failure count moves). Quiet rounds only move counters, read with {@link statuses} and {@link takeQuiet}. First
- * rounds, soft failures, changes, recoveries and anything the engine cannot judge for certain (receive patterns,
- * unusual framings, answers) come to JS, which judges them with the same code as when JS runs the check.
+ * Runs checks' rounds off the JS thread. A round is delivered (to `deliver`) unless it is quiet: certainly up after
+ * `riseCount` up rounds in a row (the counting then leaves nothing to change: health up, no failures), or a failure
+ * without an answer, with the same errno as the one before, once `failureCount` failures in a row have put the real
+ * down (only the failure count moves). Quiet rounds only move counters, read with {@link statuses} and
+ * {@link takeQuiet}. First rounds, soft failures, soft successes, changes, recoveries and anything the engine cannot
+ * judge for certain (receive patterns, unusual framings, answers) come to JS, which judges them with the same code as
+ * when JS runs the check.
  */
 export interface RoundOffload {
   /** Takes over the rounds of `spec.job` when the engine can run it (else undefined); returns the check's id. */
@@ -175,7 +181,7 @@ export class NativeRoundOffload implements RoundOffload {
       id, job.address, job.port, Math.max(1, checkDeadlineMs(job, connect ? 'connect' : 'negotiate')),
       http ? fastHttpRequest(job) : null, http ? FAST_READ_LIMIT : 0, http ? FRAMING[job.httpMethod as 'GET' | 'HEAD'] : 0,
       spec.intervalMs, spec.firstDelayMs, spec.respreadMs, literal ?? null, MAX_READ_BYTES,
-      spec.reportAll || (http && literal === undefined), spec.keepQuiet ? cap : 0, spec.failureCount,
+      spec.reportAll || (http && literal === undefined), spec.keepQuiet ? cap : 0, spec.failureCount, Math.max(1, spec.riseCount),
     );
     this.running.set(id, { job, http, deliver });
     this.hold(1);

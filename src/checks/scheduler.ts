@@ -70,6 +70,13 @@ export interface IdentityStatus {
   /** Epoch milliseconds of the last change of health (or of the start of the check). */
   readonly since: number;
   readonly consecutiveFailures: number;
+  /**
+   * Successes in a row of a `down` real, towards {@link riseCount} (0 when it is up or unknown, and after a failure):
+   * above 0 the real is rising, and it is up again at the `riseCount`-th.
+   */
+  readonly riseSuccesses: number;
+  /** Successes in a row a `down` real needs to be up again (`risecount`). */
+  readonly riseCount: number;
   /** Rounds finished since the check started. */
   readonly checks: number;
   readonly lastResult?: CheckResult;
@@ -143,6 +150,13 @@ interface Entry {
   reason: string;
   since: number;
   failures: number;
+  /** Successes in a row since the last failure. */
+  successes: number;
+  /**
+   * The real is down because of a forced result (maintenance), not of its checks: its next result decides alone, as
+   * for a real never checked (the rise count is for reals that failed their checks).
+   */
+  forcedDown: boolean;
   checks: number;
   lastResult?: CheckResult;
   lastCheckAt?: number;
@@ -173,8 +187,9 @@ const pairKey = (m: CheckMember): string => memberKey(m.virtualId, m.realKey);
 /**
  * Schedules checks by identity: each runs every `intervalMs` (measured from the start of the previous round, never
  * overlapping itself), is aborted at its timeout, and its results drive failure counting. A real is `down` after
- * `failureCount` consecutive failures when it was up, after one failure when its health was unknown, and `up` again
- * after one success (ldirectord has no rise count).
+ * `failureCount` consecutive failures when it was up, after one failure when its health was unknown; `up` after
+ * `riseCount` consecutive successes when it was down, after one success when its health was unknown or when it was
+ * down only for maintenance (ldirectord has no rise count: its `riseCount` is 1).
  */
 export class CheckScheduler {
   private readonly entries = new Map<string, Entry>();
@@ -256,6 +271,9 @@ export class CheckScheduler {
         reason: e.reason,
         since: e.since,
         consecutiveFailures: e.failures + (off?.quietFailures ?? 0),
+        // (quiet rounds never move it: quiet failures follow failures JS saw, quiet successes an up real)
+        riseSuccesses: e.health === 'down' ? e.successes : 0,
+        riseCount: e.target.riseCount,
         checks: off ? Math.max(e.checks, off.rounds) : e.checks,
         ...(lastResult ? { lastResult } : {}),
         ...(lastCheckAt !== undefined ? { lastCheckAt } : {}),
@@ -321,7 +339,8 @@ export class CheckScheduler {
     const clock = this.options.clock;
     const entry: Entry = {
       target, health: initial ?? 'unknown', reason: initial ? 'adopted' : 'not checked yet', since: clock.now(),
-      failures: 0, checks: 0, due: 0, connects: Number.POSITIVE_INFINITY, stopped: false, roundNo: 0, running: false, respreadMs: 0,
+      failures: 0, successes: 0, forcedDown: false, checks: 0, due: 0, connects: Number.POSITIVE_INFINITY, stopped: false,
+      roundNo: 0, running: false, respreadMs: 0,
     };
     this.entries.set(target.identity, entry);
     const type = target.job.type;
@@ -381,7 +400,10 @@ export class CheckScheduler {
     // With onQuietRounds the quiet rounds are only counted: nothing to take in time, no timer.
     const keepQuiet = this.options.onQuietRounds === undefined;
     const id = offload.start(
-      { job, intervalMs, firstDelayMs, respreadMs: entry.respreadMs, reportAll: everyRound, failureCount: entry.target.failureCount, keepQuiet },
+      {
+        job, intervalMs, firstDelayMs, respreadMs: entry.respreadMs, reportAll: everyRound, failureCount: entry.target.failureCount,
+        riseCount: entry.target.riseCount, keepQuiet,
+      },
       (round) => this.offloadedRound(entry, id as number, round),
     );
     if (id === undefined) return false;
@@ -532,15 +554,31 @@ export class CheckScheduler {
     }
   }
 
+  /**
+   * Counts one result. Down: forced (maintenance) at once, from unknown at the first failure, from up at the
+   * `failureCount`-th in a row. Up: from unknown, or from down for maintenance only, at the first success; from down
+   * at the `riseCount`-th in a row (the ones before are soft successes).
+   */
   private count(entry: Entry, result: CheckResult, forced: boolean, startedWall: number): void {
     if (result.up) {
       entry.failures = 0;
-      if (entry.health !== 'up') this.change(entry, 'up', result, startedWall);
+      entry.successes++;
+      if (entry.health === 'up') return;
+      if (entry.health === 'unknown' || entry.forcedDown || entry.successes >= entry.target.riseCount) {
+        this.change(entry, 'up', result, startedWall);
+        return;
+      }
+      this.log?.info({
+        identity: entry.target.identity, reason: result.reason, successes: entry.successes, riseCount: entry.target.riseCount,
+      }, 'soft success');
       return;
     }
     entry.failures++;
+    entry.successes = 0;
+    if (!forced) entry.forcedDown = false; // down after a check of its own: the rise count applies again
     if (entry.health === 'down') return;
     if (forced || entry.health === 'unknown' || entry.failures >= entry.target.failureCount) {
+      entry.forcedDown = forced;
       this.change(entry, 'down', result, startedWall);
       return;
     }
@@ -553,6 +591,7 @@ export class CheckScheduler {
     const from = entry.health;
     const at = this.options.clock.now();
     entry.health = to;
+    if (to === 'up') entry.forcedDown = false;
     entry.reason = result.reason;
     entry.since = at;
     for (const m of entry.target.members) {

@@ -55,7 +55,8 @@ function checkText(check: CheckOutcome | null, health: RealStatus['health']): st
 }
 
 function realFlags(r: RealStatus): string {
-  return [r.drained ? 'DRAINED' : '', r.draining ? 'DRAINING' : '', r.maintenance ? 'MAINT' : ''].filter(Boolean).join(',');
+  const rising = r.rising ? `RISING ${r.rising.successes}/${r.rising.needed}` : '';
+  return [r.drained ? 'DRAINED' : '', r.draining ? 'DRAINING' : '', r.maintenance ? 'MAINT' : '', rising].filter(Boolean).join(',');
 }
 
 /** `ADDRESS:PORT` (`[V6]:PORT`); the address alone when the port is 0 (fwmark services). */

@@ -169,6 +169,7 @@ function checkSpec(v: VirtualDraft, g: GlobalDraft, port: number, hostname: stri
     interval: (g.fork === true ? v.checkinterval : undefined) ?? g.checkinterval ?? DEFAULTS.checkInterval,
     checkCount: v.checkcount ?? g.checkcount ?? DEFAULTS.checkCount,
     failureCount: v.failurecount ?? g.failurecount ?? DEFAULTS.failureCount,
+    riseCount: v.risecount ?? g.risecount ?? DEFAULTS.riseCount,
   };
 }
 

@@ -8,6 +8,8 @@ export const DEFAULTS = {
   checkInterval: 10,
   checkCount: 1,
   failureCount: 1,
+  /** ldir extension: one success brings a down real back, as ldirectord. */
+  riseCount: 1,
   /** The code's default; ldirectord's manual says yes (see docs/compatibility.md). */
   quiescent: false,
   cleanstop: true,

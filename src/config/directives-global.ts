@@ -6,6 +6,7 @@ import { accept, SHARED_DIRECTIVES, type DirectiveHandler } from './directives-s
 import { parseFallbackLine } from './fallback-line';
 import { METRICS_DIRECTIVES } from './directives-metrics';
 import { DRAIN_DIRECTIVES } from './directives-drain';
+import { RISE_DIRECTIVES } from './directives-rise';
 import { SYNC_DIRECTIVES } from './directives-sync';
 import { SYSCTL_DIRECTIVES } from './directives-sysctl';
 import type { GlobalDraft } from './settings';
@@ -29,6 +30,7 @@ function fallback(field: 'fallback' | 'fallback6'): DirectiveHandler<GlobalDraft
 /** Handlers for directives that are valid only in column 0 (plus the shared ones). */
 export const GLOBAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<GlobalDraft>>> = {
   ...SHARED_DIRECTIVES,
+  ...RISE_DIRECTIVES,
   ...SYSCTL_DIRECTIVES,
   ...ALERT_SHARED_DIRECTIVES,
   ...ALERT_GLOBAL_DIRECTIVES,

@@ -4,6 +4,7 @@ import { CHECK_SERVICES, NAMED_CHECK_TYPES } from '../model';
 import { ok, readFirstMatch, readInteger, readOptionallyQuoted, readQuoted, readYesNo, valueText } from './cf-values';
 import { ALERT_SHARED_DIRECTIVES } from './directives-alerts';
 import { QUORUM_SHARED_DIRECTIVES } from './directives-quorum';
+import { RISE_DIRECTIVES } from './directives-rise';
 import { accept, SHARED_DIRECTIVES, warnIfPartial, type DirectiveContext, type DirectiveHandler } from './directives-shared';
 import type { RawDirective } from './document';
 import { parseFallbackLine } from './fallback-line';
@@ -66,6 +67,7 @@ function fallback(keyword: 'fallback' | 'fallback6'): DirectiveHandler<VirtualDr
 /** Handlers for directives valid inside a virtual section. */
 export const VIRTUAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<VirtualDraft>>> = {
   ...SHARED_DIRECTIVES,
+  ...RISE_DIRECTIVES,
   ...ALERT_SHARED_DIRECTIVES,
   ...QUORUM_SHARED_DIRECTIVES,
   real: real('real'),

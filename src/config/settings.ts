@@ -18,6 +18,8 @@ export interface SharedSettings {
   negotiatetimeout?: number;
   checkcount?: number;
   failurecount?: number;
+  /** ldir extension: successes in a row before a down real is up again. */
+  risecount?: number;
   fallbackcommand?: string;
   quiescent?: boolean;
   emailalert?: string[];

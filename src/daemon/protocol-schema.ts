@@ -61,6 +61,7 @@ const realStatus: Check<RealStatus> = object({
   address: str({ min: 1, max: 64 }), port: PORT, forward: FORWARD, health: literal('up', 'down', 'unknown'),
   since: nullable(isoTime), weight: WEIGHT, kernelWeight: nullable(WEIGHT), inKernel: bool, lastCheck: nullable(checkOutcome),
   draining: bool, drained: bool, maintenance: bool,
+  rising: optional(nullable(object({ successes: int({ min: 1 }), needed: int({ min: 1 }) }, false))),
 }, false);
 
 const fallbackStatus: Check<FallbackStatus> = object({ address: str({ min: 1, max: 64 }), port: PORT, forward: FORWARD }, false);

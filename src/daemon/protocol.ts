@@ -37,6 +37,14 @@ export interface CheckOutcome {
   readonly at: string;
 }
 
+/** A down real server on its way up: its successful checks in a row, of the `risecount` it needs. */
+export interface RiseProgress {
+  /** Successful checks in a row so far (at least 1). */
+  readonly successes: number;
+  /** `risecount`: the real is up again at this many. */
+  readonly needed: number;
+}
+
 /** One real server of a virtual service as the daemon sees it. */
 export interface RealStatus {
   /** Numeric address (IPv6 without brackets). */
@@ -58,6 +66,8 @@ export interface RealStatus {
   readonly drained: boolean;
   /** Forced down by a file in `maintenancedir`. */
   readonly maintenance: boolean;
+  /** Down, with successful checks in a row towards `risecount`; null otherwise (absent from older daemons). */
+  readonly rising?: RiseProgress | null;
 }
 
 /** The fallback ("sorry") server of a virtual service. */

@@ -2,7 +2,7 @@
 import { memberKey } from '../checks/jobs';
 import type { IdentityStatus } from '../checks/scheduler';
 import type { EngineSnapshot, StateSyncSnapshot } from '../engine/engine-types';
-import type { CheckOutcome, EventRecord, StateSyncStatus, StatusReport } from './protocol';
+import type { CheckOutcome, EventRecord, RiseProgress, StateSyncStatus, StatusReport } from './protocol';
 
 /** What the daemon knows about itself for the report. */
 export interface DaemonFacts {
@@ -30,6 +30,17 @@ function lastChecks(checks: readonly IdentityStatus[]): Map<string, CheckOutcome
   return byPair;
 }
 
+/** The rise of every (virtual, real) pair that is down with successes in a row towards its `risecount`. */
+function risingPairs(checks: readonly IdentityStatus[]): Map<string, RiseProgress> {
+  const byPair = new Map<string, RiseProgress>();
+  for (const c of checks) {
+    if (c.health !== 'down' || c.riseSuccesses === 0) continue;
+    const rising: RiseProgress = { successes: c.riseSuccesses, needed: c.riseCount };
+    for (const m of c.members) byPair.set(memberKey(m.virtualId, m.realKey), rising);
+  }
+  return byPair;
+}
+
 /** The wire form of the engine's connection sync snapshot. */
 export function stateSyncStatus(s: StateSyncSnapshot): StateSyncStatus {
   return {
@@ -47,6 +58,7 @@ export function stateSyncStatus(s: StateSyncSnapshot): StateSyncStatus {
 /** The {@link StatusReport} for `now` (epoch milliseconds). */
 export function buildStatusReport(facts: DaemonFacts, engine: EngineSnapshot, checks: readonly IdentityStatus[], now: number): StatusReport {
   const outcomes = lastChecks(checks);
+  const rising = risingPairs(checks);
   const lastSync: EventRecord | null = engine.lastSync
     ? {
       at: iso(engine.lastSync.at), ok: engine.lastSync.ok,
@@ -80,6 +92,7 @@ export function buildStatusReport(facts: DaemonFacts, engine: EngineSnapshot, ch
         weight: r.configuredWeight, kernelWeight: r.kernelWeight, inKernel: r.inKernel,
         lastCheck: outcomes.get(memberKey(v.id, r.realKey)) ?? null,
         draining: r.draining, drained: r.manuallyDrained, maintenance: r.healthReason === 'maintenance',
+        rising: r.health === 'down' ? rising.get(memberKey(v.id, r.realKey)) ?? null : null,
       })),
     })),
   };

@@ -8,6 +8,7 @@ import { pairKey } from './convert';
 import { EngineSeries, InfoSeries, ReloadSeries } from './engine-series';
 import { seriesFactory } from './factory';
 import { KernelReader, KernelSeries } from './kernel-series';
+import { RiseSeries } from './rise-series';
 import { StateSeries } from './state-series';
 import { SyncSeries } from './sync-series';
 import type { AlertCounters, CreateMetricsOptions, Metrics, MetricsHealth } from './types';
@@ -77,6 +78,7 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
   const engineSeries = new EngineSeries(series);
   const syncSeries = new SyncSeries(series);
   const checks = new CheckSeries(series, () => sources.checks());
+  const rise = new RiseSeries(series);
   const kernelSeries = new KernelSeries(series);
   const reloads = new ReloadSeries(series, options.configLoadedAt);
   const info = new InfoSeries(series, options.buildInfo);
@@ -104,6 +106,7 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
     info.refresh(alerts?.ok ? alerts.value : undefined);
     if (statuses.ok) for (const s of statuses.value) for (const m of s.members) pairs.add(pairKey(m.virtualId, m.realKey));
     checks.refresh(statuses.ok ? statuses.value : undefined, engine.ok || statuses.ok ? pairs : undefined);
+    rise.refresh(statuses.ok ? statuses.value : undefined);
   }
 
   /** Runs a callback body; a throw is logged and swallowed (callbacks come from the scheduler and the engine). */

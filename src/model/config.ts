@@ -64,6 +64,11 @@ export interface CheckSpec {
   readonly checkCount: number;
   /** Consecutive failures before a real server is declared down. */
   readonly failureCount: number;
+  /**
+   * Consecutive successes before a real server that is down is up again (`risecount`, an ldir extension). A real
+   * whose health is unknown (not checked yet) is up after one success, whatever this says.
+   */
+  readonly riseCount: number;
 }
 
 /** E-mail alert settings in force for one virtual service (global values with per-virtual overrides applied). */

@@ -63,13 +63,14 @@ export interface NativeTcpProbeEngine {
    * first round `firstDelayMs` from now, `respreadMs` added once to the second. A round is up when it connects (no
    * request) or when its answer is certainly a passing HTTP answer (2xx, complete, `literal` found in the first
    * `window` body bytes). Quiet rounds (counted in {@link roundStats}, kept for {@link takeQuiet} up to `sampleCap`):
-   * an up round after an up round, and a failure without an answer after `failureCount` failures in a row, the last
-   * with the same errno. Every other round, or every round with `reportAll`, goes to onRound.
+   * an up round after `riseCount` up rounds in a row (1 when not given), and a failure without an answer after
+   * `failureCount` failures in a row, the last with the same errno. Every other round, or every round with
+   * `reportAll`, goes to onRound.
    */
   schedule(
     id: number, address: string, port: number, timeoutMs: number, request: Buffer | null, readLimit: number, framing: 0 | 1 | 2,
     intervalMs: number, firstDelayMs: number, respreadMs: number, literal: Buffer | null, window: number, reportAll: boolean, sampleCap: number,
-    failureCount: number,
+    failureCount: number, riseCount: number,
   ): void;
   /** Stops schedule `id`; its round in flight is dropped. */
   unschedule(id: number): void;

@@ -121,7 +121,7 @@ describe('the engine judges HTTP answers', () => {
         const job = http(`/judge${i}`, { receive, httpMethod: method });
         const literal = receiveLiteral(receive);
         engine.schedule(i + 1, '127.0.0.1', port, 1000, fastHttpRequest(job), FAST_READ_LIMIT, method === 'HEAD' ? 2 : 1,
-          60_000, 0, 0, literal ?? Buffer.from('\u0000never\u0000'), 1024 * 1024, false, 10, 1);
+          60_000, 0, 0, literal ?? Buffer.from('\u0000never\u0000'), 1024 * 1024, false, 10, 1, 1);
       });
       await eventually('every first round', () => (rounds.size === cases.length ? true : undefined), 5_000, 20,
         () => `${rounds.size}/${cases.length} rounds`);
@@ -159,8 +159,8 @@ function scheduler(p: TcpProber, offload: RoundOffload | undefined, extra: Parti
   return { s, transitions, records };
 }
 
-const target = (identity: string, job: CheckJob, failureCount = 1, intervalMs = 40): CheckTarget => ({
-  identity, job, connectsBetweenNegotiates: 0, failureCount, intervalMs, members: [{ virtualId: 'v', realKey: identity }],
+const target = (identity: string, job: CheckJob, failureCount = 1, intervalMs = 40, riseCount = 1): CheckTarget => ({
+  identity, job, connectsBetweenNegotiates: 0, failureCount, riseCount, intervalMs, members: [{ virtualId: 'v', realKey: identity }],
 });
 
 /** An offload that counts the rounds it hands to JS. */
@@ -317,6 +317,45 @@ describe('offloaded checks in the scheduler', () => {
       s.stop();
     }
     assert.equal(transitions.map((x) => `${x.to} (${x.reason})`).join(', '), 'down (refused), up (connected)');
+  });
+
+  test('risecount=3: the engine hands JS every success until three in a row, and the real is up at the third', async (t) => {
+    const n = need(t);
+    if (!n) return;
+    for (const riseCount of [3, 1]) {
+      const sparePort = await refusedPort();
+      const delivered: Array<{ up: boolean; startedWall: number }> = [];
+      const offload: RoundOffload = {
+        ...n.offload,
+        start: (spec, deliver) => n.offload.start(spec, (r: OffloadedRound) => {
+          if (r.result !== 'redirect') delivered.push({ up: r.result.up, startedWall: r.startedWall });
+          deliver(r);
+        }),
+        stop: (id) => n.offload.stop(id), statuses: () => n.offload.statuses(), takeQuiet: (v) => n.offload.takeQuiet(v),
+        takeQuietCounts: (v) => n.offload.takeQuietCounts(v),
+      };
+      const { s, transitions } = scheduler(n.prober, offload);
+      s.sync([target(`rise${riseCount}`, makeJob({ type: 'connect', port: sparePort, realPort: sparePort, checkTimeoutMs: 300 }), 1, 20, riseCount)]);
+      let back: net.Server | undefined;
+      try {
+        await eventually('down', () => transitions.find((x) => x.to === 'down'), 2_000, 10);
+        // Failures after the first are quiet (failurecount=1): wait for a few, so that the successes follow a down streak.
+        await eventually('quiet failures', () => ((s.snapshot()[0]?.consecutiveFailures ?? 0) >= 3 ? true : undefined), 2_000, 10);
+        back = net.createServer((sock) => sock.end());
+        await new Promise<void>((resolve) => (back as net.Server).listen(sparePort, '127.0.0.1', resolve));
+        const up = await eventually('up', () => transitions.find((x) => x.to === 'up'), 2_000, 10);
+        const rounds = s.snapshot()[0]?.checks ?? 0;
+        await eventually('ten more rounds', () => ((s.snapshot()[0]?.checks ?? 0) >= rounds + 10 ? true : undefined), 2_000, 10);
+        const successes = delivered.filter((r) => r.up);
+        assert.equal(successes.length, riseCount, `risecount=${riseCount}: exactly that many successes came to JS, the later ones were quiet`);
+        assert.ok(delivered.slice(-riseCount).every((r) => r.up), 'the successes in a row are the last rounds JS saw');
+        assert.equal(up.checkStartedAt, successes[riseCount - 1]?.startedWall, `up at success ${riseCount}, not before`);
+      } finally {
+        s.stop();
+        if (back) await closeServer(back);
+      }
+      assert.equal(transitions.map((x) => `${x.to} (${x.reason})`).join(', '), 'down (refused), up (connected)');
+    }
   });
 
   test('a redirect moves the check to the JS path, which follows it', async (t) => {

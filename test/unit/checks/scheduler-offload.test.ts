@@ -86,9 +86,9 @@ class ScriptedOffload implements RoundOffload {
   }
 }
 
-const target = (address: string, type: 'connect' | 'negotiate' | 'ping' = 'connect', virtuals = ['v1']): CheckTarget => ({
+const target = (address: string, type: 'connect' | 'negotiate' | 'ping' = 'connect', virtuals = ['v1'], riseCount = 1): CheckTarget => ({
   identity: `id-${address}`, job: makeJob({ type, service: 'http', address, port: 80 }), connectsBetweenNegotiates: 0,
-  failureCount: 2, intervalMs: 1_000, members: virtuals.map((virtualId) => ({ virtualId, realKey: `${address}:80` })),
+  failureCount: 2, riseCount, intervalMs: 1_000, members: virtuals.map((virtualId) => ({ virtualId, realKey: `${address}:80` })),
 });
 
 function setup(extra: Partial<SchedulerOptions> = {}): {
@@ -131,6 +131,21 @@ describe('CheckScheduler with an offload', () => {
     assert.deepEqual(transitions.map((t) => `${t.from}>${t.to} ${t.reason} ${t.consecutiveFailures}`),
       ['unknown>up connected 0', 'up>down refused 2', 'down>up connected 0']);
     assert.equal(records.length, 4);
+    s.stop();
+  });
+
+  it('hands risecount to the offload and counts the successes it delivers towards it', () => {
+    const { offload, s, transitions } = setup();
+    s.sync([target('192.0.2.1', 'connect', ['v1'], 3)]);
+    assert.equal(offload.started.get(1)?.spec.riseCount, 3);
+    assert.equal(offload.started.get(1)?.spec.failureCount, 2);
+    const up = { up: true, reason: 'connected', durationMs: 1 } as const;
+    offload.deliver(1, { up: false, reason: 'refused', durationMs: 1 });
+    offload.deliver(1, up);
+    offload.deliver(1, up);
+    assert.deepEqual(s.snapshot().map((x) => `${x.health} ${x.riseSuccesses}/${x.riseCount}`), ['down 2/3']);
+    offload.deliver(1, up);
+    assert.deepEqual(transitions.map((t) => `${t.from}>${t.to}`), ['unknown>down', 'down>up']);
     s.stop();
   });
 

@@ -9,6 +9,7 @@ import type { CheckJob, CheckResult } from '../../../src/checks/types';
 import type { CheckType } from '../../../src/model';
 import { FakeClock } from '../../helpers/fake-clock';
 import { loadValid } from '../../helpers/config';
+import { captureLogger } from '../../helpers/alerts';
 
 /** A job with ldirectord-like defaults for `address`. */
 function job(address: string, type: CheckType = 'connect', extra: Partial<CheckJob> = {}): CheckJob {
@@ -21,7 +22,7 @@ function job(address: string, type: CheckType = 'connect', extra: Partial<CheckJ
 
 /** A target checked every `intervalMs`, serving `tcp:192.0.2.1:80` (and more virtuals with `virtuals`). */
 function target(address: string, opts: {
-  type?: CheckType; failureCount?: number; intervalMs?: number; n?: number; virtuals?: string[]; identity?: string; job?: Partial<CheckJob>;
+  type?: CheckType; failureCount?: number; riseCount?: number; intervalMs?: number; n?: number; virtuals?: string[]; identity?: string; job?: Partial<CheckJob>;
 } = {}): CheckTarget {
   const virtuals = opts.virtuals ?? ['tcp:192.0.2.1:80'];
   return {
@@ -29,6 +30,7 @@ function target(address: string, opts: {
     job: job(address, opts.type ?? 'connect', opts.job),
     connectsBetweenNegotiates: opts.n ?? 0,
     failureCount: opts.failureCount ?? 1,
+    riseCount: opts.riseCount ?? 1,
     intervalMs: opts.intervalMs ?? 1000,
     members: virtuals.map((virtualId) => ({ virtualId, realKey: `${address}:80` })),
   };
@@ -149,6 +151,104 @@ describe('counting', () => {
     await clock.advance(1000);
     assert.deepEqual(transitions.map((t) => `${t.from}->${t.to} ${t.reason}`), ['up->down bad answer']);
     scheduler.stop();
+  });
+});
+
+describe('rise count', () => {
+  /** `from->to@round` for every transition, rounds numbered from 1 (one round per second from t=0). */
+  const changes = (ts: HealthTransition[], clock: FakeClock): string[] =>
+    ts.map((t) => `${t.from}->${t.to}@${Math.round((t.checkStartedAt - (clock.now() - clock.monotonic())) / 1000) + 1}`);
+
+  it('risecount=3: a down real is up again at the third success in a row; the ones before are soft successes', async () => {
+    const script = [true, false, true, true, true, true];
+    const log = captureLogger();
+    const s = setup((_a, _k, n) => ({ up: script[n] ?? true }), { logger: log.logger });
+    s.scheduler.sync([target('10.0.0.1', { riseCount: 3 })]);
+    await s.clock.advance(3500); // rounds 1..4: up, down, two soft successes
+    assert.deepEqual(changes(s.transitions, s.clock), ['unknown->up@1', 'up->down@2']);
+    const rising = s.scheduler.snapshot()[0];
+    assert.equal(rising?.health, 'down');
+    assert.equal(rising?.riseSuccesses, 2);
+    assert.equal(rising?.riseCount, 3);
+    const soft = log.records.filter((r) => r.msg === 'soft success');
+    assert.deepEqual(soft.map((r) => `${r.successes}/${r.riseCount} ${r.reason}`), ['1/3 ok', '2/3 ok']);
+    await s.clock.advance(1000); // round 5: the third success
+    assert.deepEqual(changes(s.transitions, s.clock), ['unknown->up@1', 'up->down@2', 'down->up@5']);
+    assert.equal(s.transitions[2]?.reason, 'ok');
+    assert.equal(s.scheduler.snapshot()[0]?.riseSuccesses, 0, 'up: no longer rising');
+    s.scheduler.stop();
+  });
+
+  it('a failure while rising starts the count over', async () => {
+    const script = [false, true, true, false, true, true, true];
+    const s = setup((_a, _k, n) => ({ up: script[n] ?? true }));
+    s.scheduler.sync([target('10.0.0.1', { riseCount: 3 })]);
+    await s.clock.advance(3500);
+    assert.equal(s.scheduler.snapshot()[0]?.riseSuccesses, 0, 'the failure of round 4 reset the streak of 2');
+    await s.clock.advance(2000);
+    assert.equal(s.scheduler.snapshot()[0]?.health, 'down', 'two successes after the failure are not enough');
+    assert.equal(s.scheduler.snapshot()[0]?.riseSuccesses, 2);
+    await s.clock.advance(1000);
+    assert.deepEqual(changes(s.transitions, s.clock), ['unknown->down@1', 'down->up@7']);
+    s.scheduler.stop();
+  });
+
+  it('from unknown one success is enough, even with risecount=3; an adopted down state needs all three', async () => {
+    const s = setup(() => ({ up: true }));
+    s.scheduler.sync([target('10.0.0.1', { riseCount: 3 }), target('10.0.0.2', { riseCount: 3 })], {
+      initialHealth: (t) => (t.job.address === '10.0.0.2' ? 'down' : undefined),
+    });
+    await s.clock.advance(500);
+    assert.deepEqual(brief(s.transitions), ['10.0.0.1:80@tcp:192.0.2.1:80 unknown->up ok']);
+    await s.clock.advance(2000);
+    assert.deepEqual(changes(s.transitions, s.clock), ['unknown->up@1', 'down->up@3']);
+    assert.equal(s.transitions[1]?.realKey, '10.0.0.2:80');
+    s.scheduler.stop();
+  });
+
+  it('risecount=1 (the default) is ldirectord: one success brings a down real back, nothing is soft', async () => {
+    const script = [true, false, false, true, false, true];
+    const log = captureLogger();
+    const s = setup((_a, _k, n) => ({ up: script[n] ?? true }), { logger: log.logger });
+    s.scheduler.sync([target('10.0.0.1')]);
+    await s.clock.advance(5500);
+    assert.deepEqual(changes(s.transitions, s.clock), ['unknown->up@1', 'up->down@2', 'down->up@4', 'up->down@5', 'down->up@6']);
+    assert.equal(log.records.filter((r) => r.msg === 'soft success').length, 0);
+    s.scheduler.stop();
+  });
+
+  it('maintenance: forced down at once; out of it the first success decides, unless the real was down by its checks', async () => {
+    const inMaintenance = new Set<string>();
+    // 10.0.0.1 always answers; 10.0.0.2 fails its first two rounds, then answers; 10.0.0.3 fails its first round out of maintenance.
+    const s = setup((address, _k, n) => ({ up: address === '10.0.0.2' ? n >= 2 : address === '10.0.0.3' ? n !== 2 : true }), {
+      maintenance: (address) => inMaintenance.has(address),
+    });
+    s.scheduler.sync(['10.0.0.1', '10.0.0.2', '10.0.0.3'].map((a) => target(a, { riseCount: 3 })));
+    await s.clock.advance(1500); // rounds 1, 2: .1 and .3 up; .2 down
+    inMaintenance.add('10.0.0.1').add('10.0.0.2').add('10.0.0.3');
+    await s.clock.advance(2000); // rounds 3, 4 in maintenance
+    inMaintenance.clear();
+    await s.clock.advance(1000); // round 5: .1 up at once; .2 answers (1 of 3); .3 fails: down by its check now
+    const after5 = s.scheduler.snapshot();
+    assert.deepEqual(after5.map((x) => `${x.health} ${x.riseSuccesses}`), ['up 0', 'down 1', 'down 0']);
+    await s.clock.advance(4000); // rounds 6..9
+    const lines = s.transitions.map((t) => `${t.realKey} ${t.from}->${t.to} ${t.reason}`);
+    assert.deepEqual(lines, [
+      '10.0.0.1:80 unknown->up ok',
+      '10.0.0.2:80 unknown->down refused',
+      '10.0.0.3:80 unknown->up ok',
+      '10.0.0.1:80 up->down maintenance',
+      '10.0.0.3:80 up->down maintenance',
+      '10.0.0.1:80 down->up ok',
+      '10.0.0.2:80 down->up ok',
+      '10.0.0.3:80 down->up ok',
+    ]);
+    const at = (key: string): number | undefined => {
+      const t = s.transitions.find((x) => x.realKey === key && x.to === 'up' && x.from === 'down');
+      return t === undefined ? undefined : Math.round((t.checkStartedAt - (s.clock.now() - s.clock.monotonic())) / 1000) + 1;
+    };
+    assert.deepEqual([at('10.0.0.1:80'), at('10.0.0.2:80'), at('10.0.0.3:80')], [5, 7, 8]);
+    s.scheduler.stop();
   });
 });
 

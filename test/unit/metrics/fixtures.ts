@@ -53,7 +53,7 @@ export function status(identity: string, ...members: string[]): IdentityStatus {
       const [virtualId, realKey] = m.split(' ');
       return { virtualId: virtualId as string, realKey: realKey as string };
     }),
-    health: 'up', reason: 'ok', since: 0, consecutiveFailures: 0, checks: 0, running: false,
+    health: 'up', reason: 'ok', since: 0, consecutiveFailures: 0, riseSuccesses: 0, riseCount: 1, checks: 0, running: false,
   };
 }
 

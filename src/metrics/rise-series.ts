@@ -1,0 +1,26 @@
+// Scrape-time series of the rise count: how far a down real server has come towards `risecount`.
+import type { IdentityStatus } from '../checks/scheduler';
+import type { SeriesFactory } from './factory';
+
+/**
+ * `ldir_real_server_rise_successes` per (virtual, real) pair served by a check, rewritten from the scheduler's
+ * snapshot at every scrape: a pair whose check stopped simply is not written again.
+ */
+export class RiseSeries {
+  private readonly successes;
+
+  constructor(series: SeriesFactory) {
+    this.successes = series.gauge('ldir_real_server_rise_successes',
+      'Successful checks in a row of a real server that is down, towards its risecount (0 when up, unknown or not rising).',
+      ['virtual', 'real']);
+  }
+
+  /** Rewrites the series from `statuses` (undefined: the scheduler could not be read; nothing is written). */
+  refresh(statuses: readonly IdentityStatus[] | undefined): void {
+    this.successes.reset();
+    if (!statuses) return;
+    for (const s of statuses) {
+      for (const m of s.members) this.successes.set({ virtual: m.virtualId, real: m.realKey }, s.riseSuccesses);
+    }
+  }
+}
