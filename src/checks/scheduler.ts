@@ -366,7 +366,8 @@ export class CheckScheduler {
     const clock = this.options.clock;
     const entry: Entry = {
       target, health: initial ?? 'unknown', reason: initial ? 'adopted' : 'not checked yet', since: clock.now(),
-      startedMono: clock.monotonic(), lastMaintenance: false, failures: 0, checks: 0, due: 0, connects: Number.POSITIVE_INFINITY, stopped: false, roundNo: 0, running: false, respreadMs: 0,
+      startedMono: clock.monotonic(), lastMaintenance: false, failures: 0, checks: 0, due: 0, connects: Number.POSITIVE_INFINITY,
+      stopped: false, roundNo: 0, running: false, respreadMs: 0,
     };
     this.entries.set(target.identity, entry);
     const type = target.job.type;
