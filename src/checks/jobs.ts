@@ -150,3 +150,13 @@ export function checkDeadlineMs(job: CheckJob, kind: 'negotiate' | 'connect'): n
   const ping = job.type === 'ping' || ((job.type === 'connect' || job.type === 'combined') && job.protocol === 'udp');
   return ping ? job.checkTimeoutMs * Math.max(1, job.pingCount) : job.checkTimeoutMs;
 }
+
+/**
+ * The longest one round of `job` may take before the scheduler aborts it: the deadline of the kind it runs (both
+ * kinds for `combined` checks, which alternate connect and negotiate rounds: the longer one).
+ */
+export function roundDeadlineMs(job: CheckJob): number {
+  if (job.type === 'negotiate') return checkDeadlineMs(job, 'negotiate');
+  if (job.type === 'combined') return Math.max(checkDeadlineMs(job, 'negotiate'), checkDeadlineMs(job, 'connect'));
+  return checkDeadlineMs(job, 'connect');
+}

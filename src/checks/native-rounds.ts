@@ -75,6 +75,8 @@ export interface QuietRound {
 export interface OffloadStatus {
   /** Rounds finished, quiet or not. */
   readonly rounds: number;
+  /** Monotonic milliseconds (the clock's) at which the last finished round started, quiet or not; absent before the first. */
+  readonly lastStartedAt?: number;
   readonly running: boolean;
   /** The last finished round when it was quiet (JS has not seen it), with its start (epoch ms). */
   readonly quietLast?: { readonly result: CheckResult; readonly startedWall: number };
@@ -202,9 +204,10 @@ export class NativeRoundOffload implements RoundOffload {
       const id = a[i] as number;
       const run = this.running.get(id);
       if (!run) continue;
+      const rounds = a[i + 1] as number;
       const status: OffloadStatus = {
-        rounds: a[i + 1] as number, running: a[i + 2] === 1, dropped: a[i + 7] as number, quietFailures: a[i + 8] as number,
-        early: a[i + 9] as number,
+        rounds, running: a[i + 2] === 1, dropped: a[i + 7] as number, quietFailures: a[i + 8] as number,
+        early: a[i + 9] as number, ...(rounds > 0 ? { lastStartedAt: this.monotonicOf(a[i + 6] as number) } : {}),
       };
       out.set(id, a[i + 3] === 1
         ? { ...status, quietLast: { result: this.quietResult(run, a[i + 4] as number, a[i + 5] as number), startedWall: this.wallOf(a[i + 6] as number) } }

@@ -2,7 +2,7 @@
 import type { Clock, TimerHandle } from '../clock';
 import type { Logger } from '../log';
 import { reasonOf } from './guard';
-import { checkDeadlineMs, memberKey, type CheckMember, type CheckTarget } from './jobs';
+import { checkDeadlineMs, memberKey, roundDeadlineMs, type CheckMember, type CheckTarget } from './jobs';
 import type { MaintenanceProbe } from './maintenance';
 import type { OffloadedRound, QuietCounts, RoundOffload } from './native-rounds';
 import type { CHECK_DURATION_BUCKETS } from './duration-buckets';
@@ -85,6 +85,28 @@ export interface IdentityStatus {
   readonly running: boolean;
 }
 
+/**
+ * How recent the results of one check identity are, as {@link CheckScheduler.freshness} reports it for the checker
+ * watchdog (src/daemon/watchdog.ts). Times are the clock's monotonic milliseconds.
+ */
+export interface CheckFreshness {
+  readonly identity: string;
+  /** The (virtual, real) pairs its results apply to. */
+  readonly members: readonly CheckMember[];
+  readonly intervalMs: number;
+  /** The longest one round may take before it is aborted (`checktimeout`, `negotiatetimeout`, ...). */
+  readonly timeoutMs: number;
+  /** When the check started: the daemon's start, or the reload (or failed hand-over) that brought it. */
+  readonly startedAt: number;
+  /** When its last finished round started (offloaded checks: as the engine says, quiet rounds included); absent before the first. */
+  readonly lastResultAt?: number;
+  /**
+   * Why no result is expected of it: `no-check` for `checktype=on|off` (nothing runs), `maintenance` while a file in
+   * `maintenancedir` forces the real down (its check does not run). Absent for a check that runs.
+   */
+  readonly exempt?: 'no-check' | 'maintenance';
+}
+
 /** Dependencies of {@link CheckScheduler}. */
 export interface SchedulerOptions {
   readonly clock: Clock;
@@ -160,6 +182,11 @@ interface Entry {
   checks: number;
   lastResult?: CheckResult;
   lastCheckAt?: number;
+  /** Monotonic time the entry started, and the start of its last finished round (for {@link CheckScheduler.freshness}). */
+  startedMono: number;
+  lastCheckMono?: number;
+  /** The last finished round was a maintenance round (a `maintenancedir` file forced the real down). */
+  lastMaintenance: boolean;
   /** Monotonic time the next round is due. */
   due: number;
   timer?: TimerHandle;
@@ -282,6 +309,24 @@ export class CheckScheduler {
     });
   }
 
+  /**
+   * How recent every identity's results are, in start order, for the checker watchdog. Cheap and without side
+   * effects: quiet rounds are not taken (offloaded checks' last rounds are read from the engine's statistics).
+   */
+  freshness(): CheckFreshness[] {
+    const offloaded = this.offloaded.size > 0 ? this.options.offload?.statuses() : undefined;
+    return [...this.entries.values()].map((e) => {
+      const { identity, members, intervalMs, job } = e.target;
+      const engineLast = e.offloadId !== undefined ? offloaded?.get(e.offloadId)?.lastStartedAt : undefined;
+      const last = engineLast === undefined ? e.lastCheckMono : Math.max(engineLast, e.lastCheckMono ?? engineLast);
+      const exempt = job.type === 'on' || job.type === 'off' ? 'no-check' : e.lastMaintenance ? 'maintenance' : undefined;
+      return {
+        identity, members, intervalMs, timeoutMs: roundDeadlineMs(job), startedAt: e.startedMono,
+        ...(last !== undefined ? { lastResultAt: last } : {}), ...(exempt ? { exempt } : {}),
+      };
+    });
+  }
+
   /** Hands the offloaded checks' quiet rounds to `onCheck` (metrics, benchmarks). */
   flushQuiet(): void {
     const offload = this.options.offload;
@@ -339,8 +384,8 @@ export class CheckScheduler {
     const clock = this.options.clock;
     const entry: Entry = {
       target, health: initial ?? 'unknown', reason: initial ? 'adopted' : 'not checked yet', since: clock.now(),
-      failures: 0, successes: 0, forcedDown: false, checks: 0, due: 0, connects: Number.POSITIVE_INFINITY, stopped: false,
-      roundNo: 0, running: false, respreadMs: 0,
+      startedMono: clock.monotonic(), lastMaintenance: false, failures: 0, successes: 0, forcedDown: false, checks: 0, due: 0,
+      connects: Number.POSITIVE_INFINITY, stopped: false, roundNo: 0, running: false, respreadMs: 0,
     };
     this.entries.set(target.identity, entry);
     const type = target.job.type;
@@ -538,6 +583,8 @@ export class CheckScheduler {
     if (this.unchecked.delete(entry.target.identity)) this.settleFirstRound();
     entry.lastResult = result;
     entry.lastCheckAt = startedWall;
+    entry.lastCheckMono = startedAt;
+    entry.lastMaintenance = kind === 'maintenance';
     this.count(entry, result, kind === 'maintenance', startedWall);
     this.record(entry, kind, scheduledAt, startedAt, result);
     if (!entry.stopped && entry.offloadId === undefined) this.scheduleNext(entry, scheduledAt, startedAt);

@@ -8,8 +8,8 @@ import type { CliIo } from './io';
 
 /**
  * Exit codes of `ldir ping`, those of an LSB `status` action: 0 running and healthy, 1 dead but its pid file
- * remains (crashed or killed), 3 not running, 4 alive but not healthy (no valid answer in time, or the last kernel
- * sync failed).
+ * remains (crashed or killed), 3 not running, 4 alive but not healthy (no valid answer in time, the last kernel
+ * sync failed, or the checker watchdog fails: checks overdue or the engine stalled).
  */
 export const PingExit = { HEALTHY: 0, DEAD: 1, NOT_RUNNING: 3, UNHEALTHY: 4 } as const;
 
@@ -71,8 +71,9 @@ export async function runPing(options: PingOptions, io: CliIo): Promise<number> 
     return report(PingExit.UNHEALTHY, { state: 'unhealthy', reason }, `ldir for ${what} answered with an error: ${reason}`, true);
   }
   const ping = response.result;
-  if (ping.lastSyncOk === false) {
-    const reason = 'the last kernel sync failed (the kernel table does not match the configuration; see the log)';
+  const problems = unhealthy(ping);
+  if (problems.length > 0) {
+    const reason = problems.join('; ');
     return report(PingExit.UNHEALTHY, { state: 'unhealthy', reason, pid: ping.pid, ping }, `ldir for ${ping.configFile} (pid ${ping.pid}): ${reason}`, true);
   }
   const sync = ping.lastSyncOk === null ? 'no kernel sync yet' : 'last kernel sync ok';
@@ -80,4 +81,19 @@ export async function runPing(options: PingOptions, io: CliIo): Promise<number> 
   const role = ping.role !== undefined && ping.role !== 'none' ? `, role ${ping.role}` : '';
   return report(PingExit.HEALTHY, { state: 'running', pid: ping.pid, ping },
     `ldir for ${ping.configFile} is running with pid: ${ping.pid}, up ${ping.uptimeSeconds} s, ${sync}${role}`, false);
+}
+
+/** Control characters (a daemon's text on a terminal or in a cluster log) become `?`. */
+const clean = (text: string): string => text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+
+/** Why a daemon that answered is not healthy (empty when it is): a failed kernel sync, a failing watchdog. */
+function unhealthy(ping: PingResult): string[] {
+  const problems: string[] = [];
+  if (ping.lastSyncOk === false) problems.push('the last kernel sync failed (the kernel table does not match the configuration; see the log)');
+  const watchdog = ping.watchdog;
+  if (watchdog && !watchdog.ok) {
+    const reasons = watchdog.reasons.map((r) => clean(r.message)).join('; ');
+    problems.push(`watchdog: ${reasons || 'not ok'}`);
+  }
+  return problems;
 }

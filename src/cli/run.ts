@@ -30,7 +30,8 @@ export const USAGE = `Usage:
                                           every virtual and real: health, weights, last check (0 running, 3 stopped)
   ldir [--json] [--timeout=SECONDS] [CONFIG] ping
                                           cheap liveness for monitors, the config is not read (0 running and the last
-                                          kernel sync ok, 1 dead with a stale pid file, 3 stopped, 4 no answer or sync failed)
+                                          kernel sync ok, 1 dead with a stale pid file, 3 stopped, 4 no answer, sync
+                                          failed, or watchdog: checks overdue or engine stalled)
   ldir [--json] [CONFIG] drain|undrain VIRTUAL REAL
                                           take a real out of rotation by hand (weight 0) or put it back
   ldir [--json] [--timeout=SECONDS] [CONFIG] promote|demote

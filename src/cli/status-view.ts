@@ -1,5 +1,5 @@
 // Renders the daemon's StatusReport for `ldir status`: a table for people (80 columns) or JSON for programs.
-import type { CheckOutcome, EventRecord, RealStatus, StateSyncStatus, StatusReport, VirtualStatus } from '../daemon/protocol';
+import type { CheckOutcome, EventRecord, RealStatus, StateSyncStatus, StatusReport, VirtualStatus, WatchdogStatus } from '../daemon/protocol';
 
 /** Options of {@link renderStatus}. */
 export interface StatusViewOptions {
@@ -136,9 +136,32 @@ export function syncLine(s: StateSyncStatus | undefined, now: string): string | 
   return `${role}; kernel sync daemon: ${kernel}${error}`;
 }
 
+/** Seconds as the view shows them: `12.5s` below a minute (to 0.1 s: close to a limit the tenth matters), else `3m12s`, `1d02h`. */
+const secs = (s: number): string => (s < 60 ? `${s}s` : formatDuration(s * 1000));
+
 /**
- * Renders a status report for people: the daemon in two lines, then one block per virtual service with one row per
- * real server (address:port, forwarding, health, weight configured/kernel, time in state, flags, last check). Fits
+ * The watchdog's lines when it fails (none when ok, or from a daemon without one): one per reason, the worst real
+ * of `checks-overdue` on a line of its own (its name can be long).
+ */
+export function watchdogLines(w: WatchdogStatus | undefined): string[] {
+  if (!w || w.ok) return [];
+  if (w.reasons.length === 0) return ['WATCHDOG FAILING'];
+  return w.reasons.flatMap((r) => {
+    if (r.code === 'checks-overdue' && r.reals !== undefined && r.worst) {
+      return [
+        `WATCHDOG: checks-overdue: ${r.reals} real${r.reals === 1 ? '' : 's'} without result, worst ${secs(r.ageSeconds)} (limit ${secs(r.limitSeconds)}):`,
+        `  ${clean(r.worst.virtual)} ${clean(r.worst.real)}`,
+      ];
+    }
+    if (r.code === 'engine-stalled') return [`WATCHDOG: engine-stalled: no kernel sync pass for ${secs(r.ageSeconds)} (limit ${secs(r.limitSeconds)})`];
+    return [`WATCHDOG: ${clean(r.message)}`];
+  });
+}
+
+/**
+ * Renders a status report for people: the daemon in two lines (the watchdog's right after the first when it fails:
+ * checks overdue, engine stalled), then one block per virtual service with one row per real server (address:port,
+ * forwarding, health, weight configured/kernel, time in state, flags, last check). Fits
  * `width` columns (the last-check column is shortened); every string from the daemon has its control characters
  * replaced.
  */
@@ -150,6 +173,7 @@ export function renderStatus(report: StatusReport, options: StatusViewOptions = 
   // "running" on stdout: Heartbeat v1 decides that it holds a resource by matching *running* in `status` stdout.
   const lines = [
     fit(`ldir running, pid ${d.pid}, up ${uptime === undefined ? '?' : formatDuration(uptime)}, config ${clean(d.configFile)}`, width),
+    ...watchdogLines(d.watchdog).map((l) => fit(l, width)),
     ...(d.backend.inMemory ? [fit('WARNING: in-memory IPVS backend, the kernel table is NOT changed', width)] : []),
     fit(`kernel: ${clean(d.backend.name)}; ${eventText('last sync', d.lastSync, now)}`
       + (d.kernelOps ? `; ${d.kernelOps.applied} ops applied, ${d.kernelOps.failed} refused, ${d.kernelOps.driftRepairs} repairs` : ''), width),

@@ -30,7 +30,8 @@ import {
   controlSocketPath, type DrainResult, type PingResult, type RestartOptions, type RestartResult, type RoleResult, type StatusReport,
 } from './protocol';
 import type { DaemonOptions } from './daemon-options';
-import { buildStatusReport, stateSyncStatus } from './status-report';
+import { buildStatusReport, stateSyncStatus, watchdogStatus } from './status-report';
+import { describeVerdict, watchdogVerdict, type WatchdogVerdict } from './watchdog';
 import { awaitTurn, healthOfTarget, kernelWeightsOf } from './takeover';
 import { selfCommand } from '../system/self-command';
 
@@ -94,6 +95,8 @@ export class Daemon {
   /** Transitions held back from the observers until a successor has taken over (its first round). */
   private deferred: HealthTransition[] | undefined;
   private closed = false;
+  /** The watchdog's codes at its last verdict (`ok` when none): a change is logged. */
+  private watchdogCodes = 'ok';
   private readonly runCommand = spawnRunner();
   private readonly instances: ExecuteInstances;
 
@@ -492,12 +495,13 @@ export class Daemon {
 
   /** What `ldir status` shows. */
   status(): StatusReport {
+    const watchdog = this.watchdog();
     return buildStatusReport({
       pid: this.pid, configFile: this.options.configPath, startedAt: this.startedAt, backend: this.backend.kind, lastReload: this.lastReload,
-    }, this.engine.snapshot(), this.scheduler.snapshot(), this.clock.now());
+    }, this.engine.snapshot(), this.scheduler.snapshot(), this.clock.now(), watchdog);
   }
 
-  /** Cheap liveness for the OCF monitor. */
+  /** Cheap liveness for the OCF monitor, with the checker watchdog's verdict. */
   ping(): PingResult {
     const snapshot = this.engine.snapshot();
     const last = snapshot.lastSync;
@@ -505,7 +509,25 @@ export class Daemon {
       pid: this.pid, configFile: this.options.configPath, startedAt: new Date(this.startedAt).toISOString(),
       uptimeSeconds: Math.round((this.clock.now() - this.startedAt) / 1000), lastSyncOk: last ? last.ok : null,
       ...(snapshot.stateSync ? { role: snapshot.stateSync.role } : {}),
+      watchdog: watchdogStatus(this.watchdog()),
     };
+  }
+
+  /**
+   * The checker watchdog's verdict now (src/daemon/watchdog.ts): are the reals' check results and the engine's
+   * passes recent enough? Asked by `ping`, `status`, `/healthz` and metrics scrapes; a change of verdict is logged.
+   */
+  watchdog(): WatchdogVerdict {
+    const verdict = watchdogVerdict({
+      now: this.clock.monotonic(), checks: this.scheduler?.freshness() ?? [], engine: this.engine?.liveness(),
+    });
+    const codes = verdict.ok ? 'ok' : verdict.reasons.map((r) => r.code).join('+');
+    if (codes !== this.watchdogCodes) {
+      this.watchdogCodes = codes;
+      if (verdict.ok) this.log.info('watchdog ok again: check results and kernel sync passes are recent');
+      else this.log.error({ watchdog: codes }, describeVerdict(verdict));
+    }
+    return verdict;
   }
 
   /**

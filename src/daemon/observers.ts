@@ -44,6 +44,7 @@ export class Observers {
         engine: () => this.daemon?.engineSnapshot(),
         checks: () => this.daemon?.checkSnapshot() ?? [],
         kernel: () => (this.daemon ? this.daemon.listKernel() : Promise.resolve([])),
+        watchdog: () => this.daemon?.watchdog(),
         alerts: () => {
           const c = this.alerter.counters();
           return {

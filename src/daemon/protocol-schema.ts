@@ -2,7 +2,7 @@
 import type {
   CheckOutcome, ControlRequest, DaemonStatus, DrainResult, EventRecord, FallbackStatus, PingResult, QuorumStatus, RealStatus, ReloadResult,
   RequestId, RequestType, RestartResult, ResultMap, RoleResult, StateSyncStatus, StatusReport, StopResult, SyncDaemonStatus, VirtualStatus,
-  WireDiagnostic, WireError,
+  WatchdogStatus, WireDiagnostic, WireError,
 } from './protocol';
 import {
   arrayOf, bool, int, isoTime, literal, nonNegative, nullable, object, optional, SchemaError, str, type Check,
@@ -91,12 +91,21 @@ export const stateSyncStatusSchema: Check<StateSyncStatus> = object({
   daemons: arrayOf(syncDaemonStatus),
 }, false);
 
+/** The checker watchdog's verdict (in a status report and a ping answer). */
+export const watchdogStatusSchema: Check<WatchdogStatus> = object({
+  ok: bool,
+  reasons: arrayOf(object({
+    code: str({ min: 1, max: 64 }), message: str({ max: 4096 }), ageSeconds: nonNegative, limitSeconds: nonNegative,
+    reals: optional(int({ min: 0 })), worst: optional(object({ virtual: str({ max: 256 }), real: str({ max: 256 }) }, false)),
+  }, false), 16),
+}, false);
+
 const daemonStatus: Check<DaemonStatus> = object({
   pid: int({ min: 1 }), configFile: str({ max: 4096 }), startedAt: isoTime,
   backend: object({ name: str({ min: 1, max: 32 }), inMemory: bool }, false),
   lastSync: nullable(eventRecord), lastReload: nullable(eventRecord),
   kernelOps: optional(object({ syncs: int({ min: 0 }), applied: int({ min: 0 }), failed: int({ min: 0 }), driftRepairs: int({ min: 0 }) }, false)),
-  stateSync: optional(stateSyncStatusSchema),
+  stateSync: optional(stateSyncStatusSchema), watchdog: optional(watchdogStatusSchema),
 }, false);
 
 /** A status report (tolerates members added by newer daemons). */
@@ -117,7 +126,7 @@ export const wireErrorSchema: Check<WireError> = object({
 
 const pingResult: Check<PingResult> = object({
   pid: int({ min: 1 }), configFile: str({ max: 4096 }), startedAt: isoTime, uptimeSeconds: nonNegative, lastSyncOk: nullable(bool),
-  role: optional(literal('none', 'master', 'backup')),
+  role: optional(literal('none', 'master', 'backup')), watchdog: optional(watchdogStatusSchema),
 }, false);
 
 const roleResult: Check<RoleResult> = object({

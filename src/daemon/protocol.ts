@@ -131,6 +131,32 @@ export interface KernelOpsCounters {
   readonly driftRepairs: number;
 }
 
+/** One reason the checker watchdog fails (src/daemon/watchdog.ts). */
+export interface WatchdogReasonStatus {
+  /** Stable code: `checks-overdue` or `engine-stalled` (a newer daemon may add codes). */
+  readonly code: string;
+  /** One line for people, starting with the code. */
+  readonly message: string;
+  /** Seconds since the last check result of the worst real, or since the last finished kernel sync pass. */
+  readonly ageSeconds: number;
+  /** The limit that age went past, in seconds. */
+  readonly limitSeconds: number;
+  /** `checks-overdue`: how many (virtual, real) pairs are overdue. */
+  readonly reals?: number;
+  /** `checks-overdue`: the pair longest without a result (virtual id, real as `ADDRESS:PORT`). */
+  readonly worst?: { readonly virtual: string; readonly real: string };
+}
+
+/**
+ * The checker watchdog: not ok when a real's checks have given no result for more than 2 × (interval + timeout), or
+ * the engine has not finished a kernel sync pass for more than 3 × the resync interval.
+ */
+export interface WatchdogStatus {
+  readonly ok: boolean;
+  /** What fails (empty when ok). */
+  readonly reasons: readonly WatchdogReasonStatus[];
+}
+
 /** The daemon itself. */
 export interface DaemonStatus {
   readonly pid: number;
@@ -148,6 +174,8 @@ export interface DaemonStatus {
   readonly kernelOps?: KernelOpsCounters;
   /** Connection sync: the director's role and the kernel's sync daemons (absent from daemons before issue 7). */
   readonly stateSync?: StateSyncStatus;
+  /** The checker watchdog's verdict (absent from daemons before issue 14). */
+  readonly watchdog?: WatchdogStatus;
 }
 
 /** One state of the kernel's connection sync daemon. */
@@ -219,6 +247,8 @@ export interface PingResult {
   readonly lastSyncOk: boolean | null;
   /** The director's sync role (OCF monitor: master = promoted); absent from daemons before issue 7. */
   readonly role?: SyncStartRole;
+  /** The checker watchdog's verdict; absent from daemons before issue 14 (read as ok). */
+  readonly watchdog?: WatchdogStatus;
 }
 
 /** Answer to a successful `reload`: the file now in force and its warnings. */

@@ -2,7 +2,8 @@
 import { memberKey } from '../checks/jobs';
 import type { IdentityStatus } from '../checks/scheduler';
 import type { EngineSnapshot, StateSyncSnapshot } from '../engine/engine-types';
-import type { CheckOutcome, EventRecord, RiseProgress, StateSyncStatus, StatusReport } from './protocol';
+import type { CheckOutcome, EventRecord, RiseProgress, StateSyncStatus, StatusReport, WatchdogStatus } from './protocol';
+import type { WatchdogVerdict } from './watchdog';
 
 /** What the daemon knows about itself for the report. */
 export interface DaemonFacts {
@@ -55,8 +56,21 @@ export function stateSyncStatus(s: StateSyncSnapshot): StateSyncStatus {
   };
 }
 
-/** The {@link StatusReport} for `now` (epoch milliseconds). */
-export function buildStatusReport(facts: DaemonFacts, engine: EngineSnapshot, checks: readonly IdentityStatus[], now: number): StatusReport {
+/** The wire form of the checker watchdog's verdict. */
+export function watchdogStatus(verdict: WatchdogVerdict): WatchdogStatus {
+  return {
+    ok: verdict.ok,
+    reasons: verdict.reasons.map((r) => ({
+      code: r.code, message: r.message, ageSeconds: r.ageSeconds, limitSeconds: r.limitSeconds,
+      ...(r.code === 'checks-overdue' ? { reals: r.reals, worst: { virtual: r.worst.virtualId, real: r.worst.realKey } } : {}),
+    })),
+  };
+}
+
+/** The {@link StatusReport} for `now` (epoch milliseconds), with the watchdog's verdict when there is one. */
+export function buildStatusReport(
+  facts: DaemonFacts, engine: EngineSnapshot, checks: readonly IdentityStatus[], now: number, watchdog?: WatchdogVerdict,
+): StatusReport {
   const outcomes = lastChecks(checks);
   const rising = risingPairs(checks);
   const lastSync: EventRecord | null = engine.lastSync
@@ -79,6 +93,7 @@ export function buildStatusReport(facts: DaemonFacts, engine: EngineSnapshot, ch
         ? { at: iso(facts.lastReload.at), ok: facts.lastReload.ok, ...(facts.lastReload.message !== undefined ? { message: facts.lastReload.message } : {}) }
         : null,
       ...(engine.stateSync ? { stateSync: stateSyncStatus(engine.stateSync) } : {}),
+      ...(watchdog ? { watchdog: watchdogStatus(watchdog) } : {}),
     },
     virtualServices: engine.virtuals.map((v) => ({
       id: v.id, protocol: v.protocol, family: v.family, address: v.address, port: v.port, fwmark: v.fwmark, scheduler: v.scheduler,

@@ -25,7 +25,7 @@ import { planFrom } from './plan';
 import type { DecidedQuorum } from './quorum';
 import { buildSnapshot, type HealthRecord } from './status';
 import { SyncDaemons } from './sync-daemons';
-import { isHealthOnly, skippedReport, SyncLoop } from './sync-loop';
+import { isHealthOnly, skippedReport, SyncLoop, type PassLiveness } from './sync-loop';
 import { configTargets, removedTargets, resolvePair, type ConfigTarget, type ConfigTargets } from './targets';
 
 const OP_KINDS: readonly OpKind[] = ['add-service', 'edit-service', 'delete-service', 'add-destination', 'edit-destination', 'delete-destination'];
@@ -258,6 +258,11 @@ export class Engine {
     const previous = this.syncDaemons.setRole(role);
     await this.syncDaemons.reconcile('role');
     return { role, previous, changed: previous !== role, stateSync: this.syncDaemons.snapshot() };
+  }
+
+  /** How the sync passes stand, for the checker watchdog: when the last one finished, whether any is expected. */
+  liveness(): PassLiveness {
+    return this.loop.liveness();
   }
 
   /** Everything `ldir status` and the metrics need. */

@@ -15,6 +15,20 @@ export interface SyncLoopOptions {
   readonly draining: () => boolean;
 }
 
+/**
+ * How the loop's passes stand, for the checker watchdog (src/daemon/watchdog.ts). Times are the clock's monotonic
+ * milliseconds.
+ */
+export interface PassLiveness {
+  readonly resyncIntervalMs: number;
+  /** Since when passes are due: the first pass asked for, or the end of the last pause; absent before either. */
+  readonly dueSince?: number;
+  /** When the last pass finished (whatever its outcome); absent before the first. */
+  readonly lastPassAt?: number;
+  /** No pass is expected: the loop is paused (a restart hands the table over) or stopped. */
+  readonly held: boolean;
+}
+
 const unique = (items: readonly string[]): string[] => [...new Set(items)];
 
 /** The report of a pass that did not run. */
@@ -41,6 +55,8 @@ export class SyncLoop {
   private drainTimer: TimerHandle | undefined;
   private stopped = false;
   private paused = false;
+  private dueSince: number | undefined;
+  private lastPassAt: number | undefined;
 
   constructor(private readonly options: SyncLoopOptions) {}
 
@@ -48,6 +64,7 @@ export class SyncLoop {
   run(reason: string): Promise<SyncReport> {
     if (this.stopped) return Promise.resolve(skippedReport(reason, 'stopped'));
     if (this.paused) return Promise.resolve(skippedReport(reason, 'paused'));
+    this.dueSince ??= this.options.clock.monotonic();
     if (this.queued) {
       this.queued.reasons.push(reason);
       return this.queued.promise;
@@ -98,7 +115,17 @@ export class SyncLoop {
   /** Ends a {@link pause} with a pass (level-triggered: whatever was asked meanwhile is covered by it). */
   resume(): Promise<SyncReport> {
     this.paused = false;
+    if (!this.stopped) this.dueSince = this.options.clock.monotonic();
     return this.run('resume');
+  }
+
+  /** How the passes stand (see {@link PassLiveness}): what the watchdog needs to tell a stalled loop. */
+  liveness(): PassLiveness {
+    return {
+      resyncIntervalMs: this.options.resyncIntervalMs, held: this.stopped || this.paused,
+      ...(this.dueSince !== undefined ? { dueSince: this.dueSince } : {}),
+      ...(this.lastPassAt !== undefined ? { lastPassAt: this.lastPassAt } : {}),
+    };
   }
 
   private async quiesce(): Promise<void> {
@@ -114,6 +141,7 @@ export class SyncLoop {
   private launch(reason: string): Promise<SyncReport> {
     const pass = this.options.pass(reason).catch((err: unknown) => this.options.onError(reason, err));
     const tracked = pass.finally(() => {
+      this.lastPassAt = this.options.clock.monotonic();
       if (this.inflight === tracked) this.inflight = undefined;
       this.armTimers(reason);
     });

@@ -1,6 +1,7 @@
 // createMetrics: ldir's own prom-client registry, fed by scheduler and engine callbacks, read from snapshots at scrape time.
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { IdentityStatus } from '../checks/scheduler';
+import { describeVerdict, type WatchdogVerdict } from '../daemon/watchdog';
 import type { EngineSnapshot } from '../engine/engine-types';
 import type { Logger } from '../log';
 import { CheckSeries } from './check-series';
@@ -11,6 +12,7 @@ import { KernelReader, KernelSeries } from './kernel-series';
 import { RiseSeries } from './rise-series';
 import { StateSeries } from './state-series';
 import { SyncSeries } from './sync-series';
+import { WatchdogSeries } from './watchdog-series';
 import type { AlertCounters, CreateMetricsOptions, Metrics, MetricsHealth } from './types';
 
 /**
@@ -35,11 +37,21 @@ function read<T>(what: string, source: () => T, log: Logger | undefined): { ok: 
 /** One line, no control characters, bounded length: for the `/healthz` body. */
 function oneLine(text: string): string {
   const flat = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
-  return flat.length > 300 ? `${flat.slice(0, 297)}...` : flat;
+  return flat.length > 600 ? `${flat.slice(0, 597)}...` : flat;
 }
 
-/** What `/healthz` answers for an engine snapshot (undefined: the engine does not exist yet). */
-export function healthOf(snapshot: EngineSnapshot | undefined): MetricsHealth {
+/**
+ * What `/healthz` answers for an engine snapshot (undefined: the engine does not exist yet) and the checker
+ * watchdog's verdict (undefined: none yet): not ok when either says so, with both reasons in one line.
+ */
+export function healthOf(snapshot: EngineSnapshot | undefined, watchdog?: WatchdogVerdict): MetricsHealth {
+  const engine = engineHealth(snapshot);
+  if (!watchdog || watchdog.ok) return engine;
+  const why = describeVerdict(watchdog);
+  return { ok: false, reason: oneLine(engine.ok ? why : `${engine.reason}; ${why}`) };
+}
+
+function engineHealth(snapshot: EngineSnapshot | undefined): MetricsHealth {
   if (!snapshot) return { ok: true, reason: 'ok: starting, no kernel sync yet' };
   if (snapshot.stopped) return { ok: false, reason: 'engine stopped' };
   const last = snapshot.lastSync;
@@ -82,6 +94,7 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
   const kernelSeries = new KernelSeries(series);
   const reloads = new ReloadSeries(series, options.configLoadedAt);
   const info = new InfoSeries(series, options.buildInfo);
+  const watchdog = new WatchdogSeries(series);
   if (options.processMetrics ?? true) {
     collectDefaultMetrics({ register: registry });
     for (const name of LINT_FAILING_DEFAULTS) registry.removeSingleMetric(name);
@@ -99,11 +112,13 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
     const engine = read('engine', () => sources.engine(), log);
     const statuses = read<readonly IdentityStatus[]>('checks', () => sources.checks(), log);
     const alerts = sources.alerts ? read<AlertCounters | undefined>('alerts', sources.alerts, log) : undefined;
+    const verdict = sources.watchdog ? read('watchdog', sources.watchdog, log) : undefined;
     kernelSeries.refresh(k);
     const pairs = state.refresh(engine.ok ? engine.value : undefined);
     engineSeries.refresh(engine.ok ? engine.value : undefined);
     syncSeries.refresh(engine.ok ? engine.value : undefined);
     info.refresh(alerts?.ok ? alerts.value : undefined);
+    watchdog.refresh(verdict?.ok ? verdict.value : undefined);
     if (statuses.ok) for (const s of statuses.value) for (const m of s.members) pairs.add(pairKey(m.virtualId, m.realKey));
     checks.refresh(statuses.ok ? statuses.value : undefined, engine.ok || statuses.ok ? pairs : undefined);
     rise.refresh(statuses.ok ? statuses.value : undefined);
@@ -131,7 +146,9 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
     scrape: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
     health: () => {
       const engine = read('engine', () => sources.engine(), log);
-      return engine.ok ? healthOf(engine.value) : { ok: true, reason: 'ok: starting, engine not available yet' };
+      if (!engine.ok) return { ok: true, reason: 'ok: starting, engine not available yet' };
+      const verdict = sources.watchdog ? read('watchdog', sources.watchdog, log) : undefined;
+      return healthOf(engine.value, verdict?.ok ? verdict.value : undefined);
     },
   };
 }

@@ -1,6 +1,7 @@
 // Types of the metrics surface: the sources read at scrape time, build information, options and the Metrics handle.
 import type { Registry } from 'prom-client';
 import type { CheckRecord, HealthTransition, IdentityStatus, QuietRounds } from '../checks/scheduler';
+import type { WatchdogVerdict } from '../daemon/watchdog';
 import type { EngineEvent, EngineSnapshot } from '../engine/engine-types';
 import type { ObservedService } from '../ipvs/types';
 import type { Logger } from '../log';
@@ -34,6 +35,8 @@ export interface MetricsSources {
   readonly kernel: () => Promise<readonly ObservedService[]>;
   /** The alerter's counters, when there is an alerter. */
   readonly alerts?: () => AlertCounters | undefined;
+  /** The checker watchdog's verdict (src/daemon/watchdog.ts); undefined before the daemon runs. */
+  readonly watchdog?: () => WatchdogVerdict | undefined;
 }
 
 /** What `ldir_build_info` reports. */
@@ -82,6 +85,9 @@ export interface Metrics {
   recordReload(ok: boolean, at: number): void;
   /** Reads every source (the kernel bounded in time) and renders the text exposition. */
   scrape(): Promise<{ readonly contentType: string; readonly body: string }>;
-  /** Liveness for `/healthz`: not ok when the engine's last kernel sync failed or the engine is stopped. */
+  /**
+   * Liveness for `/healthz`: not ok when the engine's last kernel sync failed, the engine is stopped, or the checker
+   * watchdog fails (checks overdue, engine stalled).
+   */
   health(): MetricsHealth;
 }

@@ -235,6 +235,24 @@ describe('offloaded checks in the scheduler', () => {
     assert.ok((late[0] as number) >= -0.2 - 1e-6, `a round started ${-(late[0] as number)} ms early`);
   });
 
+  test('the watchdog reads the engine\'s own last round: recent although JS saw only the first one', async (t) => {
+    const n = need(t);
+    if (!n) return;
+    const c = counting(n.offload);
+    const clock = systemClock();
+    const { s } = scheduler(n.prober, c.offload, { onQuietRounds: () => undefined });
+    answers.set('/fresh', ok());
+    s.sync([target('fresh', http('/fresh'), 1, 50)]);
+    await eventually('rounds on the engine', () => ((n.offload.statuses().values().next().value?.rounds ?? 0) >= 10 ? true : undefined), 5_000, 20);
+    const f = s.freshness()[0];
+    const now = clock.monotonic();
+    s.stop();
+    assert.equal(c.delivered(), 1, 'only the first round came to JS');
+    assert.ok(f?.lastResultAt !== undefined, 'a last result');
+    assert.ok(f.lastResultAt > f.startedAt + 9 * 50 - 50, `the last round (${f.lastResultAt - f.startedAt} ms after the start) is one JS never saw`);
+    assert.ok(now - f.lastResultAt <= 50 + 300, `it started ${now - f.lastResultAt} ms ago: within an interval and a timeout`);
+  });
+
   test('batched quiet rounds (metrics) add up to the rounds the engine ran', async (t) => {
     const n = need(t);
     if (!n) return;

@@ -86,6 +86,43 @@ describe('ldir ping', () => {
     }
   });
 
+  test('unhealthy: 4 when the watchdog fails, the reason printed (after a failed sync\'s); 0 when it is ok', async () => {
+    const d = dirs();
+    const overdue = {
+      code: 'checks-overdue', reals: 2, worst: { virtual: 'tcp:192.0.2.1:80', real: '10.0.0.2:80' }, ageSeconds: 12.5, limitSeconds: 4,
+      message: 'checks-overdue: 2 reals without a check result for more than 2 x (interval + timeout); worst tcp:192.0.2.1:80 10.0.0.2:80: 12.5 s (limit 4 s)',
+    };
+    const stalled = { code: 'engine-stalled', ageSeconds: 45, limitSeconds: 30, message: 'engine-stalled: no kernel sync pass has finished for 45 s\u001b[2J (limit 30 s)' };
+    let result: PingResult = { ...PING, watchdog: { ok: false, reasons: [overdue] } };
+    const server = await fakeDaemon(join(d.sock, 'site.cf.sock'), (id) => ({ v: 1, id, ok: true, type: 'ping', result }));
+    try {
+      const where = { config: 'site.cf', runDirectory: d.run, socketDirectory: d.sock };
+      let io = capture();
+      assert.equal(await runPing({ ...where, json: false }, io), PingExit.UNHEALTHY);
+      assert.equal(io.err, `ldir for /etc/ha.d/site.cf (pid 4242): watchdog: ${overdue.message}\n`);
+      assert.equal(io.out, '');
+      io = capture();
+      assert.equal(await runPing({ ...where, json: true }, io), PingExit.UNHEALTHY);
+      const report = JSON.parse(io.out) as { state: string; reason: string; ping: PingResult };
+      assert.equal(report.state, 'unhealthy');
+      assert.equal(report.reason, `watchdog: ${overdue.message}`);
+      assert.deepEqual(report.ping.watchdog, result.watchdog, 'the structured verdict travels');
+
+      result = { ...PING, lastSyncOk: false, watchdog: { ok: false, reasons: [overdue, stalled] } };
+      io = capture();
+      assert.equal(await runPing({ ...where, json: false }, io), PingExit.UNHEALTHY);
+      assert.match(io.err, /^ldir for \S+ \(pid 4242\): the last kernel sync failed \(.*\); watchdog: checks-overdue: .*; engine-stalled: .*45 s\?\[2J \(limit 30 s\)\n$/);
+      assert.equal(io.err.split('\n').length, 2, 'one line (the OCF agent takes the first as its exit reason)');
+
+      result = { ...PING, watchdog: { ok: true, reasons: [] } };
+      io = capture();
+      assert.equal(await runPing({ ...where, json: false }, io), PingExit.HEALTHY);
+      assert.match(io.out, /is running with pid: 4242, up 7 s, last kernel sync ok\n$/);
+    } finally {
+      server.close();
+    }
+  });
+
   test('unhealthy: 4 on an error answer', async () => {
     const d = dirs();
     const server = await fakeDaemon(join(d.sock, 'site.cf.sock'), (id) => ({ v: 1, id, ok: false, error: { code: 'LDIR_ERR_X', message: 'broken' } }));

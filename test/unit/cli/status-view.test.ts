@@ -67,6 +67,30 @@ no virtual services
     assert.match(renderStatus({ ...report, daemon: { ...report.daemon, lastSync: null } }, { width: 200 }), /last sync: never/);
   });
 
+  test('a failing watchdog shows right under the first line, one line per reason; nothing when ok', () => {
+    const report = sampleReport();
+    const watchdog = {
+      ok: false,
+      reasons: [
+        {
+          code: 'checks-overdue', message: 'checks-overdue: ...', ageSeconds: 86_400.5, limitSeconds: 120, reals: 1234,
+          worst: { virtual: 'tcp:[2001:db8::1]:443', real: '[2001:db8::10]:443' },
+        },
+        { code: 'engine-stalled', message: 'engine-stalled: ...', ageSeconds: 45.2, limitSeconds: 30 },
+        { code: 'newer-reason', message: 'newer-reason: \u001b[31mred', ageSeconds: 1, limitSeconds: 1 },
+      ],
+    };
+    const text = renderStatus({ ...report, daemon: { ...report.daemon, watchdog } });
+    assert.equal(text.split('\n').slice(0, 6).join('\n'), `ldir running, pid 4242, up 1d02h, config /etc/ha.d/ldirectord.cf
+WATCHDOG: checks-overdue: 1234 reals without result, worst 1d00h (limit 2m00s):
+  tcp:[2001:db8::1]:443 [2001:db8::10]:443
+WATCHDOG: engine-stalled: no kernel sync pass for 45.2s (limit 30s)
+WATCHDOG: newer-reason: ?[31mred
+kernel: netlink; last sync 12s ago: ok`);
+    assert.ok(text.split('\n').every((l) => l.length <= 80));
+    assert.equal(renderStatus({ ...report, daemon: { ...report.daemon, watchdog: { ok: true, reasons: [] } } }), GOLDEN);
+  });
+
   test('a virtual without reals, and wide terminals keep the whole reason', () => {
     const report = sampleReport();
     const v = { ...report.virtualServices[0]!, reals: [], realsUp: 0, realsTotal: 0 };

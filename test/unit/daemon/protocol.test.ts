@@ -127,6 +127,23 @@ describe('responses', () => {
     }
   });
 
+  test('the watchdog\'s verdict travels in ping and status answers; a malformed one is refused', () => {
+    const watchdog = {
+      ok: false,
+      reasons: [
+        { code: 'checks-overdue', message: 'checks-overdue: ...', ageSeconds: 12.5, limitSeconds: 4, reals: 2, worst: { virtual: 'tcp:1.2.3.4:80', real: '10.0.0.1:80' } },
+        { code: 'engine-stalled', message: 'engine-stalled: ...', ageSeconds: 45, limitSeconds: 30 },
+      ],
+    };
+    const ping = { pid: 1, configFile: '/x', startedAt: '2024-05-01T12:00:00.000Z', uptimeSeconds: 3.5, lastSyncOk: true, watchdog };
+    assert.deepEqual(parseResponse(JSON.stringify(okResponse(1, 'ping', ping)), 'ping'), okResponse(1, 'ping', ping));
+    const report = sampleReport();
+    const withWatchdog = { ...report, daemon: { ...report.daemon, watchdog } };
+    assert.deepEqual(parseResponse(JSON.stringify(okResponse(1, 'status', withWatchdog)), 'status'), okResponse(1, 'status', withWatchdog));
+    const bad = { ...ping, watchdog: { ok: false, reasons: [{ code: 'checks-overdue', message: 'x', ageSeconds: -1, limitSeconds: 4 }] } };
+    assert.throws(() => parseResponse(JSON.stringify(okResponse(1, 'ping', bad)), 'ping'), SchemaError);
+  });
+
   test('invalid responses throw SchemaError', () => {
     const report = sampleReport();
     const bad = [

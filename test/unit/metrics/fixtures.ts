@@ -1,5 +1,6 @@
 // Test helper: hand-made engine snapshots, check statuses and kernel listings for the metrics tests.
 import type { IdentityStatus } from '../../../src/checks/scheduler';
+import type { WatchdogVerdict } from '../../../src/daemon/watchdog';
 import type { EngineCounters, EngineSnapshot, RealSnapshot, VirtualSnapshot } from '../../../src/engine/engine-types';
 import type { IpvsStats } from '../../../src/ipvs/types';
 import { createMetrics } from '../../../src/metrics/metrics';
@@ -62,12 +63,14 @@ export function stats(over: Partial<IpvsStats> = {}): IpvsStats {
   return { conns: 0n, inPackets: 0n, outPackets: 0n, inBytes: 0n, outBytes: 0n, cps: 0n, inPps: 0n, outPps: 0n, inBps: 0n, outBps: 0n, ...over };
 }
 
-/** Mutable sources for a test: change `engine`, `checks` or `kernel` between scrapes. */
+/** Mutable sources for a test: change `engine`, `checks`, `kernel` or `watchdog` between scrapes. */
 export interface TestSources {
   engine: EngineSnapshot | undefined;
   checks: IdentityStatus[];
   kernel: MetricsSources['kernel'];
   checkReads: number;
+  /** The checker watchdog's verdict; undefined: none (series absent, `/healthz` from the engine alone). */
+  watchdog?: WatchdogVerdict;
 }
 
 /** Metrics over {@link TestSources} without process metrics; `scrape()` returns the parsed exposition and the text. */
@@ -83,6 +86,7 @@ export function testMetrics(
         return src.checks;
       },
       kernel: () => src.kernel(),
+      watchdog: () => src.watchdog,
     },
     buildInfo: { version: '9.9.9', nodeVersion: 'v20.0.0' },
     processMetrics: false,
