@@ -3,29 +3,29 @@ import { realKey } from '../checks/jobs';
 import type { HealthTransition } from '../checks/scheduler';
 import type { TimerHandle } from '../clock';
 import { ErrorCodes, LdirError } from '../errors';
-import { normalizeDesired, serviceKeyString } from '../ipvs/normalize';
+import { serviceKeyString } from '../ipvs/normalize';
 import type { IpvsOp, ObservedService, ServiceKey } from '../ipvs/types';
 import { silentLogger, type Logger } from '../log';
 import type { Config, SyncRole, VirtualService } from '../model';
 import { applyPlan } from './apply-plan';
 import { drainsOf, drainStateOf, type EngineCarryOver } from './carry-over';
 import { purgeServices } from './cleanstop';
-import { decide, pairKey, type Decision } from './decide';
-import {
-  beginDrain, cancelDrain, drainId, EMPTY_DRAIN, stepDrain, type DrainEntry, type DrainState, type DrainTarget,
-} from './drain';
+import { configDrains, leftoverTargets } from './config-drains';
+import { pairKey, type DecideInput, type Decision } from './decide';
+import { beginDrain, drainId, EMPTY_DRAIN, type DrainState } from './drain';
 import type {
-  EngineCounters, EngineEvent, EngineOptions, EngineSnapshot, LastSync, ManualDrainResult, OpKind, ShutdownReport, SyncReport,
-  SyncRoleChange,
+  AwaitingCheck, DrainPolicy, EngineCounters, EngineEvent, EngineOptions, EnginePreview, EngineSnapshot, FallbackCommandPreview,
+  LastSync, ManualDrainResult, OpKind, ShutdownReport, SyncReport, SyncRoleChange,
 } from './engine-types';
-import { FallbackCommands } from './fallback-command';
+import { fallbackChanges } from './fallback-edges';
+import { fallbackCommandArgv, FallbackCommands, type FallbackAction } from './fallback-command';
 import { afterOps, indexObserved, type ObservedEntry } from './observed';
 import { describeOp, describeOps } from './op-report';
-import { planFrom } from './plan';
+import { planPass } from './pass-plan';
 import { buildSnapshot, type HealthRecord } from './status';
 import { SyncDaemons } from './sync-daemons';
 import { isHealthOnly, skippedReport, SyncLoop } from './sync-loop';
-import { configTargets, removedTargets, resolvePair, type ConfigTarget, type ConfigTargets } from './targets';
+import { configTargets, resolvePair, type ConfigTarget, type ConfigTargets } from './targets';
 
 const OP_KINDS: readonly OpKind[] = ['add-service', 'edit-service', 'delete-service', 'add-destination', 'edit-destination', 'delete-destination'];
 
@@ -107,7 +107,7 @@ export class Engine {
    * Sets what happens to reals and virtuals the next {@link applyConfig} removes: drained (weight 0 until idle or
    * `timeoutMs`) or deleted at once. Drains already running keep going, with the new timeout.
    */
-  setDrainPolicy(policy: { readonly enabled: boolean; readonly timeoutMs: number }): void {
+  setDrainPolicy(policy: DrainPolicy): void {
     this.drainEnabled = policy.enabled;
     this.drainTimeoutMs = Math.max(0, policy.timeoutMs);
   }
@@ -130,17 +130,14 @@ export class Engine {
     for (const [id, t] of before) {
       if (!after.has(id)) this.drainInfo.set(id, { ...t, ...(t.real ? this.healthOf(t.virtual.id, t.real) : {}) });
     }
-    const cancelled = [...this.drainState.entries.values()].filter((e) => after.has(e.id));
-    this.drainState = cancelDrain(this.drainState, (e) => !after.has(e.id));
-    for (const e of cancelled) this.emit({ type: 'drain', at: this.options.clock.now(), id: e.id, phase: 'cancel' });
-    if (this.drainEnabled && this.config) {
-      const removed = [...removedTargets(before, after).map((t) => t.target), ...this.leftoversOf(cancelled, after)];
-      const fresh = removed.map(drainId).filter((id) => !this.drainState.entries.has(id));
-      this.drainState = beginDrain(this.drainState, removed, now);
-      for (const id of fresh) {
-        this.log.info({ drain: id }, `draining ${id}: weight 0 until idle or ${this.drainTimeoutMs} ms`);
-        this.emit({ type: 'drain', at: this.options.clock.now(), id, phase: 'begin' });
-      }
+    const drains = configDrains({
+      before, after, state: this.drainState, drainRemoved: this.drainEnabled && this.config !== undefined, observed: this.observed, now,
+    });
+    this.drainState = drains.state;
+    for (const e of drains.cancelled) this.emit({ type: 'drain', at: this.options.clock.now(), id: e.id, phase: 'cancel' });
+    for (const id of drains.begun.map(drainId)) {
+      this.log.info({ drain: id }, `draining ${id}: weight 0 until idle or ${this.drainTimeoutMs} ms`);
+      this.emit({ type: 'drain', at: this.options.clock.now(), id, phase: 'begin' });
     }
     for (const v of this.config?.virtualServices ?? []) {
       if (!config.virtualServices.some((n) => n.id === v.id)) this.commands.retire(v);
@@ -157,6 +154,68 @@ export class Engine {
     this.syncDaemons.configure(config.globals.stateSync);
     this.log.info({ file: config.file, virtuals: config.virtualServices.length, draining: this.drainState.entries.size }, 'configuration applied');
     return this.sync('config');
+  }
+
+  /**
+   * What {@link applyConfig} with `config` (and `policy`, the drain policy it brings; default the one in force)
+   * would do now, computed by the same functions from the engine's state and a fresh dump of the kernel table and
+   * of its sync daemons: {@link configDrains}, {@link planPass}, {@link fallbackChanges} and the sync daemons'
+   * plan. Changes nothing: no kernel write, no state, no event, no log line, no command. Rejects when the kernel
+   * cannot be listed.
+   */
+  async previewConfig(config: Config, policy?: DrainPolicy): Promise<EnginePreview> {
+    const { clock, backend } = this.options;
+    const enabled = policy?.enabled ?? this.drainEnabled;
+    const drainTimeoutMs = policy ? Math.max(0, policy.timeoutMs) : this.drainTimeoutMs;
+    const observed = await backend.list(TABLE_PASS_LISTING);
+    // The engine's state is read after the dump, as a pass reads it.
+    const index = indexObserved(observed);
+    const now = clock.monotonic();
+    const before = this.targets;
+    const after = configTargets(config);
+    const drains = configDrains({ before, after, state: this.drainState, drainRemoved: enabled && this.config !== undefined, observed: index, now });
+    let drainState = drains.state;
+    const begun = [...drains.begun];
+    if (enabled && (this.leftoversPending || !this.config)) {
+      const leftovers = leftoverTargets(after, index, drainState);
+      drainState = beginDrain(drainState, leftovers, now);
+      begun.push(...leftovers);
+    }
+    const plan = planPass({
+      decide: this.decideBase(config), drainState, observed, index, now, drainTimeoutMs,
+      managed: (id) => this.managed.has(id) || after.has(id),
+    });
+    const leaving = new Set([...before.keys()].filter((id) => !after.has(id)));
+    const begunIds = new Set(begun.map(drainId));
+    const ops = describeOps(plan.ops, new Map(), {
+      decision: plan.decision, lastFailed: this.lastFailed, unchangedSinceConverged: JSON.stringify(plan.want) === this.settled,
+      isDraining: (id) => this.drainInfo.has(id) || leaving.has(id) || begunIds.has(id),
+    });
+    const kept = new Set(config.virtualServices.map((v) => v.id));
+    const command = (v: VirtualService, action: FallbackAction): FallbackCommandPreview => (
+      { virtualId: v.id, action, argv: fallbackCommandArgv(v.fallbackCommand ?? '', action, v) }
+    );
+    const retiredCommands = (this.config?.virtualServices ?? [])
+      .filter((v) => !kept.has(v.id) && v.fallbackCommand !== undefined && this.commands.lastAction(v.id) === 'start')
+      .map((v) => command(v, 'stop'));
+    const fallback = fallbackChanges(config, plan.decision, this.fallbackActive, (id) => this.commands.lastAction(id))
+      .filter((c) => c.edge || c.command !== undefined)
+      .map((c) => ({
+        virtualId: c.virtual.id, active: c.active, edge: c.edge,
+        ...(c.command !== undefined ? { command: command(c.virtual, c.command) } : {}),
+      }));
+    const syncDaemons = await this.syncDaemons.preview(config.globals.stateSync);
+    const known = new Set((this.config?.virtualServices ?? []).flatMap((v) => v.reals.map((r) => pairKey(v.id, realKeyOf(r)))));
+    const awaitingCheck = plan.decision.virtuals.flatMap((v) => v.reals
+      .filter((r) => r.health === 'unknown' && !known.has(pairKey(v.virtualId, r.realKey)))
+      .map((r): AwaitingCheck => ({
+        virtualId: v.virtualId, realKey: r.realKey, destinationId: r.destinationId, configuredWeight: r.configuredWeight, reason: r.reason,
+        ...(r.desiredWeight !== undefined ? { desiredWeight: r.desiredWeight } : {}),
+      })));
+    return {
+      drainsCancelled: drains.cancelled.map((e) => e.id), drainsBegun: begun, drainTimeoutMs, retiredCommands,
+      drainsEnded: plan.finished.map(({ entry, why }) => ({ id: entry.id, why })), ops, fallback, syncDaemons, awaitingCheck,
+    };
   }
 
   /**
@@ -310,17 +369,9 @@ export class Engine {
    * drained (or by a configuration edited meanwhile). They drain as a reload's removals do, rather than being deleted
    * under their connections; with `drain=no` they go at once.
    */
-  private drainLeftovers(observed: readonly ObservedService[]): void {
+  private drainLeftovers(index: ReadonlyMap<string, ObservedEntry>): void {
     if (!this.drainEnabled) return;
-    const index = indexObserved(observed);
-    const leftovers: DrainTarget[] = [];
-    for (const [id, t] of this.targets) {
-      if (t.target.kind !== 'service') continue;
-      for (const d of index.get(id)?.destinations.values() ?? []) {
-        const target: DrainTarget = { kind: 'destination', service: t.target.service, destination: { address: d.address, port: d.port, family: d.family } };
-        if (!this.targets.has(drainId(target)) && !this.drainState.entries.has(drainId(target))) leftovers.push(target);
-      }
-    }
+    const leftovers = leftoverTargets(this.targets, index, this.drainState);
     if (leftovers.length === 0) return;
     this.drainState = beginDrain(this.drainState, leftovers, this.options.clock.monotonic());
     for (const target of leftovers) {
@@ -329,19 +380,6 @@ export class Engine {
       this.log.info({ drain: id }, `draining ${id} (in the kernel, not in the configuration): weight 0 until idle or ${this.drainTimeoutMs} ms`);
       this.emit({ type: 'drain', at: this.options.clock.now(), id, phase: 'begin' });
     }
-  }
-
-  /** Destinations of services that stop draining (their virtual is back) that the new config does not want. */
-  private leftoversOf(cancelled: readonly DrainEntry[], after: ConfigTargets): DrainTarget[] {
-    const out: DrainTarget[] = [];
-    for (const e of cancelled) {
-      if (e.kind !== 'service') continue;
-      for (const d of this.observed.get(e.id)?.destinations.values() ?? []) {
-        const t: DrainTarget = { kind: 'destination', service: e.service, destination: { address: d.address, port: d.port, family: d.family } };
-        if (!after.has(drainId(t))) out.push(t);
-      }
-    }
-    return out;
   }
 
   private healthOf(virtualId: string, r: { address: string; port: number }): { health?: HealthRecord } {
@@ -361,6 +399,11 @@ export class Engine {
       await this.sync('manual');
     }
     return { virtual: pair.virtual.id, real: pair.realKey, changed };
+  }
+
+  /** decide's input besides the drains and the kernel table, from the engine's state: the same for a pass and a preview. */
+  private decideBase(config: Config): Omit<DecideInput, 'draining' | 'observed' | 'observedIndex'> {
+    return { config, health: new Map([...this.health].map(([k, h]) => [k, h.health])), manualDrains: this.manual };
   }
 
   /**
@@ -400,25 +443,17 @@ export class Engine {
     const config = this.config; // read after the dump: a config applied meanwhile is used at once
     if (this.leftoversPending) {
       this.leftoversPending = false;
-      this.drainLeftovers(observed);
+      this.drainLeftovers(index);
     }
-    const step = stepDrain(this.drainState, observed, clock.monotonic(), { timeoutMs: this.drainTimeoutMs });
-    this.drainState = step.state;
-    for (const { entry, why } of step.finished) {
+    const { drainState, finished, decision, want, ops } = planPass({
+      decide: this.decideBase(config), drainState: this.drainState, observed, index, now: clock.monotonic(),
+      drainTimeoutMs: this.drainTimeoutMs, managed: (id) => this.managed.has(id),
+    });
+    this.drainState = drainState;
+    for (const { entry, why } of finished) {
       this.log.info({ drain: entry.id, why }, `drain of ${entry.id} ended (${why})`);
       this.emit({ type: 'drain', at: clock.now(), id: entry.id, phase: 'end', why });
     }
-    const decision = decide({
-      config, health: new Map([...this.health].map(([k, h]) => [k, h.health])), manualDrains: this.manual,
-      draining: this.drainState.entries.values(), observedIndex: index,
-    });
-    const draining = new Set([...this.drainState.entries.values()].filter((e) => e.kind === 'service').map((e) => e.id));
-    // Each side normalized once per pass: the dump (index) for decide and plan, the desired table for plan and the fingerprint.
-    const want = normalizeDesired(decision.desired);
-    const ops = planFrom(want, index, (key) => {
-      const id = serviceKeyString(key);
-      return this.managed.has(id) || draining.has(id);
-    });
     const fingerprint = JSON.stringify(want);
     const driftPass = fingerprint === this.settled;
     let failures: Map<IpvsOp, string>;
@@ -536,17 +571,12 @@ export class Engine {
 
   /** Fallback in/out edges: events, logs and fallbackcommand (run once per change, first decided state included). */
   private fallbackEdges(config: Config, decision: Decision): void {
-    const byId = new Map<string, VirtualService>(config.virtualServices.map((v) => [v.id, v]));
-    for (const d of decision.virtuals) {
-      if (d.fallbackState === 'pending') continue;
-      const v = byId.get(d.virtualId);
-      if (!v) continue;
-      const active = d.fallbackState === 'active';
-      const before = this.fallbackActive.get(d.virtualId);
-      this.fallbackActive.set(d.virtualId, active);
-      if (before !== active && (before !== undefined || active)) {
-        this.log.info({ vs: d.virtualId }, active ? 'no real server up: fallback in' : 'a real server is up: fallback out');
-        this.emit({ type: 'fallback', at: this.options.clock.now(), virtualId: d.virtualId, active });
+    for (const change of fallbackChanges(config, decision, this.fallbackActive, (id) => this.commands.lastAction(id))) {
+      const { virtual: v, active } = change;
+      this.fallbackActive.set(v.id, active);
+      if (change.edge) {
+        this.log.info({ vs: v.id }, active ? 'no real server up: fallback in' : 'a real server is up: fallback out');
+        this.emit({ type: 'fallback', at: this.options.clock.now(), virtualId: v.id, active });
       }
       this.commands.update(v, active ? 'start' : 'stop');
     }
