@@ -310,8 +310,8 @@ export interface AwaitingCheck {
  * operations, fallback edges and commands), then the look at the sync daemons. Nothing of it has been done.
  */
 export interface EnginePreview {
-  /** Drain ids (`tcp:10.0.0.1:80 10.0.0.2:80`) that stop draining: their target is back in the configuration. */
-  readonly drainsCancelled: readonly string[];
+  /** What stops draining: its target is back in the configuration. */
+  readonly drainsCancelled: readonly DrainTarget[];
   /** What begins draining: removed by the configuration (or left in the kernel by a previous daemon). */
   readonly drainsBegun: readonly DrainTarget[];
   /** The drain timeout after the change, in milliseconds. */
@@ -319,7 +319,7 @@ export interface EnginePreview {
   /** `fallbackcommand stop` of virtuals the configuration removes while their last action was `start`. */
   readonly retiredCommands: readonly FallbackCommandPreview[];
   /** Drains that end at the pass (idle, timed out, gone from the kernel); the pass deletes what they protected. */
-  readonly drainsEnded: readonly { readonly id: string; readonly why: DrainEnd }[];
+  readonly drainsEnded: readonly { readonly target: DrainTarget; readonly why: DrainEnd }[];
   /** The pass's kernel operations in apply order, with what each means (never `failed`). */
   readonly ops: readonly OpRecord[];
   /** Virtuals whose fallback mode changes (`edge`) or whose `fallbackcommand` runs at the pass. */

@@ -12,7 +12,7 @@ import { drainsOf, drainStateOf, type EngineCarryOver } from './carry-over';
 import { purgeServices } from './cleanstop';
 import { configDrains, leftoverTargets } from './config-drains';
 import { pairKey, type DecideInput, type Decision } from './decide';
-import { beginDrain, drainId, EMPTY_DRAIN, type DrainState } from './drain';
+import { beginDrain, drainId, EMPTY_DRAIN, type DrainEntry, type DrainState, type DrainTarget } from './drain';
 import type {
   AwaitingCheck, DrainPolicy, EngineCounters, EngineEvent, EngineOptions, EnginePreview, EngineSnapshot, FallbackCommandPreview,
   LastSync, ManualDrainResult, OpKind, ShutdownReport, SyncReport, SyncRoleChange,
@@ -31,6 +31,8 @@ const OP_KINDS: readonly OpKind[] = ['add-service', 'edit-service', 'delete-serv
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 const realKeyOf = (r: { address: string; port: number }): string => realKey(r.address, r.port);
+/** The target of a drain entry, without its id and start. */
+const targetOf = ({ id: _id, since: _since, ...target }: DrainEntry): DrainTarget => target;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -213,8 +215,8 @@ export class Engine {
         ...(r.desiredWeight !== undefined ? { desiredWeight: r.desiredWeight } : {}),
       })));
     return {
-      drainsCancelled: drains.cancelled.map((e) => e.id), drainsBegun: begun, drainTimeoutMs, retiredCommands,
-      drainsEnded: plan.finished.map(({ entry, why }) => ({ id: entry.id, why })), ops, fallback, syncDaemons, awaitingCheck,
+      drainsCancelled: drains.cancelled.map(targetOf), drainsBegun: begun, drainTimeoutMs, retiredCommands,
+      drainsEnded: plan.finished.map(({ entry, why }) => ({ target: targetOf(entry), why })), ops, fallback, syncDaemons, awaitingCheck,
     };
   }
 
