@@ -426,7 +426,9 @@ export class Daemon {
    */
   async previewReload(): Promise<ReloadPreviewResult> {
     this.refuseWhileBusy('reload preview');
+    await this.reloading?.catch(() => undefined); // a reload under way (SIGHUP, autoreload) first: never one half done
     const file = this.options.configPath;
+    const current = this.config;
     let loaded;
     try {
       loaded = await loadOrThrow(file, this.options);
@@ -438,7 +440,7 @@ export class Daemon {
     const steps = previewSteps({
       sysctls: this.previewSysctls(config),
       engine: await this.engine.previewConfig(config, this.drainPolicyFor(config)),
-      execute: reloadRuns(this.config.globals.execute, config.globals.execute),
+      execute: reloadRuns(current.globals.execute, config.globals.execute),
     });
     this.log.info({ file, steps: steps.length }, 'reload preview: nothing was changed');
     return { file, diagnostics: diagnostics.map(toWireDiagnostic), steps };

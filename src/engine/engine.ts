@@ -206,7 +206,6 @@ export class Engine {
         virtualId: c.virtual.id, active: c.active, edge: c.edge,
         ...(c.command !== undefined ? { command: command(c.virtual, c.command) } : {}),
       }));
-    const syncDaemons = await this.syncDaemons.preview(config.globals.stateSync);
     const known = new Set((this.config?.virtualServices ?? []).flatMap((v) => v.reals.map((r) => pairKey(v.id, realKeyOf(r)))));
     const awaitingCheck = plan.decision.virtuals.flatMap((v) => v.reals
       .filter((r) => r.health === 'unknown' && !known.has(pairKey(v.virtualId, r.realKey)))
@@ -214,6 +213,7 @@ export class Engine {
         virtualId: v.virtualId, realKey: r.realKey, destinationId: r.destinationId, configuredWeight: r.configuredWeight, reason: r.reason,
         ...(r.desiredWeight !== undefined ? { desiredWeight: r.desiredWeight } : {}),
       })));
+    const syncDaemons = await this.syncDaemons.preview(config.globals.stateSync);
     return {
       drainsCancelled: drains.cancelled.map(targetOf), drainsBegun: begun, drainTimeoutMs, retiredCommands,
       drainsEnded: plan.finished.map(({ entry, why }) => ({ target: targetOf(entry), why })), ops, fallback, syncDaemons, awaitingCheck,

@@ -88,9 +88,8 @@ export class SyncDaemons {
   async preview(settings: StateSyncSettings | null): Promise<readonly SyncDaemonOp[]> {
     const next = roleOnConfigure(this.roleState(), settings);
     if (settings === null && this.owned.size === 0) return [];
-    const observed = await this.options.backend.listSyncDaemons();
-    const input = { settings, role: next?.role ?? this.role, adopting: next?.adopting ?? this.adopting, owned: this.owned };
-    return planSyncLook(input, observed).ops;
+    const input = { settings, role: next?.role ?? this.role, adopting: next?.adopting ?? this.adopting, owned: new Set(this.owned) };
+    return planSyncLook(input, await this.options.backend.listSyncDaemons()).ops;
   }
 
   /** Sets the role (`ldir promote|demote`); a look applies it. Returns the previous role. */
