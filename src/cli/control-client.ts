@@ -14,6 +14,7 @@ export const DEFAULT_REQUEST_TIMEOUTS: { readonly [T in RequestType]: number } =
   drain: 10_000,
   undrain: 10_000,
   reload: 60_000,
+  'reload-preview': 60_000,
   stop: 120_000,
   role: 30_000,
   restart: 70_000,

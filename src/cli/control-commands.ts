@@ -1,4 +1,4 @@
-// CLI side of `ldir status | reload | drain | undrain | stop` against a running daemon's control socket.
+// CLI side of `ldir status | reload [--dry-run] | drain | undrain | stop` against a running daemon's control socket.
 import { locateConfig, type LocateOptions } from '../config/locate';
 import { controlSocketPath, formatWireDiagnostic, type ErrorResponse } from '../daemon/protocol';
 import { ErrorCodes, isLdirError } from '../errors';
@@ -74,6 +74,37 @@ export async function runReloadCommand(options: ControlCommandOptions, io: CliIo
   }
   printError(response, io);
   return ExitCode.FAILURE;
+}
+
+/**
+ * `ldir reload --dry-run`: the daemon loads its configuration file as a reload would and answers what the reload
+ * would do, changing nothing. Prints one line per step in the order the reload would take them (kernel operations
+ * as `ipvsadm` command lines, drains, sysctls, sync daemons, fallback and `execute=` commands, first checks), or
+ * `nothing to change`; with `json` the daemon's answer as a JSON document. Warnings go to stderr. Exit 0 in both
+ * cases; 2 when the configuration has errors (each as `PATH:LINE: message`; the daemon keeps running unchanged); 1
+ * when no daemon listens (as `reload`) or on any other failure.
+ */
+export async function runReloadPreviewCommand(options: ControlCommandOptions & { readonly json: boolean }, io: CliIo): Promise<number> {
+  let response;
+  try {
+    response = await sendControlRequest(options.socketPath, { type: 'reload-preview' }, timeout(options));
+  } catch (err) {
+    return transportFailure(err, io, ExitCode.FAILURE);
+  }
+  if (!response.ok) {
+    for (const d of response.error.diagnostics ?? []) io.stderr(`${formatWireDiagnostic(d)}\n`);
+    if (response.error.code === ErrorCodes.CONFIG_INVALID) {
+      io.stderr(`ldir: the configuration has errors: a reload would be refused (the daemon keeps running the previous configuration)\n`);
+      return ExitCode.CONFIG_ERROR;
+    }
+    printError(response, io);
+    return ExitCode.FAILURE;
+  }
+  const { result } = response;
+  for (const d of result.diagnostics) io.stderr(`${formatWireDiagnostic(d)}\n`);
+  if (options.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+  else io.stdout(result.steps.length === 0 ? 'nothing to change\n' : result.steps.map((s) => `${s.text}\n`).join(''));
+  return ExitCode.OK;
 }
 
 /** Options of {@link runDrainCommand}. */

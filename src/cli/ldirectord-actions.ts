@@ -7,7 +7,7 @@ import { controlSocketPath } from '../daemon/protocol';
 import { ErrorCodes } from '../errors';
 import type { BackendChoice } from '../ipvs/select';
 import { pidFilePath, readPidState } from '../system/pid-file';
-import { runReloadCommand, runStatusCommand, runStopCommand } from './control-commands';
+import { runReloadCommand, runReloadPreviewCommand, runStatusCommand, runStopCommand } from './control-commands';
 import { findDaemon, processGone, type Presence } from './daemon-presence';
 import { ExitCode } from './exit-codes';
 import type { CliIo } from './io';
@@ -32,8 +32,10 @@ export interface ActionOptions {
   readonly config?: string;
   readonly action: LdirectordAction;
   readonly debug: boolean;
-  /** `status --json`. */
+  /** `status --json`, `reload --dry-run --json`. */
   readonly json?: boolean;
+  /** `reload --dry-run` (also `force-reload`): show what the reload would do, change nothing. */
+  readonly dryRun?: boolean;
   /** `--foreground` (also implied by `supervised=yes`): run the daemon in this process instead of detaching. */
   readonly foreground?: boolean;
   readonly ipvs?: BackendChoice;
@@ -200,6 +202,7 @@ export async function runLdirectordAction(options: ActionOptions, io: CliIo): Pr
         io.stderr(`ldir is stopped for ${configPath}\n`);
         return ExitCode.FAILURE;
       }
+      if (options.dryRun) return runReloadPreviewCommand({ socketPath, json: options.json ?? false, ...requestTimeout }, io);
       return runReloadCommand({ socketPath, ...requestTimeout }, io);
     case 'start':
       return start();

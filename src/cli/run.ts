@@ -26,6 +26,10 @@ export const USAGE = `Usage:
                                           wait for its first kernel sync (default 60 s)
   ldir [-d] [--timeout=SECONDS] [CONFIG] stop|restart|try-restart|reload|force-reload
                                           stop waits for the cleanup (default 30 s); reload prints config errors (exit 2)
+  ldir [-d] [--json] [--timeout=SECONDS] [CONFIG] reload --dry-run
+                                          what a reload would do now, one line each in the order it would do it
+                                          (kernel operations as ipvsadm commands, drains, sysctls, sync daemons,
+                                          commands), or "nothing to change"; changes nothing (exit 0; 2 config errors)
   ldir [-d] [--json] [--timeout=SECONDS] [CONFIG] status
                                           every virtual and real: health, weights, last check (0 running, 3 stopped)
   ldir [--json] [--timeout=SECONDS] [CONFIG] ping
@@ -140,6 +144,7 @@ async function ldirectordStyle(args: string[], io: CliIo): Promise<number> {
   let debug = false;
   let json = false;
   let foreground = false;
+  let dryRun = false;
   let timeout: string | undefined;
   const fromEnv = ipvsFromEnv();
   if (!(BACKEND_CHOICES as readonly string[]).includes(fromEnv)) return usageError(io, fromEnv);
@@ -150,6 +155,7 @@ async function ldirectordStyle(args: string[], io: CliIo): Promise<number> {
     if (!optionsDone && (a === '-d' || a === '--debug')) debug = true;
     else if (!optionsDone && a === '--json') json = true;
     else if (!optionsDone && a === '--foreground') foreground = true;
+    else if (!optionsDone && a === '--dry-run') dryRun = true;
     else if (!optionsDone && a.startsWith('--timeout=')) timeout = a.slice(10);
     else if (!optionsDone && a.startsWith('--ipvs=')) {
       const choice = a.slice(7);
@@ -165,6 +171,7 @@ async function ldirectordStyle(args: string[], io: CliIo): Promise<number> {
   const seconds = timeout === undefined ? undefined : Number(timeout);
   if (seconds !== undefined && !(Number.isFinite(seconds) && seconds > 0 && seconds <= 3600)) return usageError(io, '--timeout must be a number of seconds (0 < s <= 3600)');
   const timeoutMs = seconds !== undefined ? { timeoutMs: Math.round(seconds * 1000) } : {};
+  if (dryRun && action !== 'reload' && action !== 'force-reload') return usageError(io, `--dry-run goes with reload only, not ${action}`);
   if (action === 'ping') {
     const { runPing } = await import('./ping-command');
     return runPing({
@@ -182,7 +189,7 @@ async function ldirectordStyle(args: string[], io: CliIo): Promise<number> {
   const { LDIRECTORD_ACTIONS, runLdirectordAction } = await import('./ldirectord-actions');
   if (!(LDIRECTORD_ACTIONS as readonly string[]).includes(action)) return usageError(io, `unknown action: ${action}`);
   return runLdirectordAction({
-    action: action as LdirectordAction, debug, json, foreground, ipvs, ...timeoutMs,
+    action: action as LdirectordAction, debug, json, foreground, ipvs, ...timeoutMs, ...(dryRun ? { dryRun } : {}),
     runForeground: async (request) => (await import('./daemon-command')).runDaemonProcess(request),
     ...(config !== undefined ? { config } : {}), ...directoriesFromEnv(),
   }, io);

@@ -9,8 +9,8 @@ import type { Logger } from '../log';
 import { LINGER_MS, serveConnection, type ConnectionContext, type ConnectionHandle } from './control-connection';
 import {
   encodeMessage, errorResponse, MAX_SOCKET_PATH_BYTES, okResponse, parseRequest, toWireDiagnostic,
-  type ControlRequest, type ControlResponse, type DrainResult, type PingResult, type RestartOptions, type RestartResult,
-  type RoleResult, type StatusReport, type WireDiagnostic,
+  type ControlRequest, type ControlResponse, type DrainResult, type PingResult, type ReloadPreviewResult, type RestartOptions,
+  type RestartResult, type RoleResult, type StatusReport, type WireDiagnostic,
 } from './protocol';
 import type { SyncRole } from '../model';
 
@@ -30,6 +30,11 @@ export type ReloadOutcome =
 export interface ControlHandlers {
   status(): StatusReport | Promise<StatusReport>;
   reload(): Promise<ReloadOutcome>;
+  /**
+   * What `reload` would do now, changing nothing (`ldir reload --dry-run`); a configuration with errors → throw
+   * `LdirError(CONFIG_INVALID)` with `details.diagnostics`.
+   */
+  reloadPreview(): Promise<ReloadPreviewResult>;
   /** Drains a real by hand; unknown target → throw `LdirError(UNKNOWN_TARGET)` (see `resolveDrainTarget`). */
   drain(virtual: string, real: string): DrainResult | Promise<DrainResult>;
   undrain(virtual: string, real: string): DrainResult | Promise<DrainResult>;
@@ -171,8 +176,8 @@ function responseForError(id: ControlRequest['id'], err: unknown): ControlRespon
 /**
  * Starts the control server on `options.path`. A socket file left by a dead daemon (connect gives ECONNREFUSED) is
  * removed; when a live daemon answers there, throws `LDIR_ERR_CONTROL_IN_USE`; a path that exists and is not a socket
- * is never removed (`LDIR_ERR_CONTROL_FAILED`). Mutating requests (reload, drain, undrain, role, stop) run one at a time in
- * arrival order; status and ping run at once.
+ * is never removed (`LDIR_ERR_CONTROL_FAILED`). Mutating requests (reload, drain, undrain, role, stop) and reload
+ * previews run one at a time in arrival order; status and ping run at once.
  */
 export async function startControlServer(options: ControlServerOptions): Promise<ControlServer> {
   const { path, handlers } = options;
@@ -226,6 +231,8 @@ export async function startControlServer(options: ControlServerOptions): Promise
         if (outcome.applied) return okResponse(id, 'reload', { file: outcome.file, diagnostics: outcome.diagnostics.map(toWireDiagnostic) });
         return errorResponse(id, outcome.code ?? ErrorCodes.CONFIG_INVALID, outcome.message, outcome.diagnostics.map(toWireDiagnostic));
       });
+      // After the requests that change the director before it, so that it never sees a reload half done.
+      case 'reload-preview': return serialized(async () => okResponse(id, 'reload-preview', await handlers.reloadPreview()));
       case 'drain': return serialized(async () => okResponse(id, 'drain', await handlers.drain(request.virtual, request.real)));
       case 'undrain': return serialized(async () => okResponse(id, 'undrain', await handlers.undrain(request.virtual, request.real)));
       case 'role': return serialized(async () => okResponse(id, 'role', await handlers.role(request.role)));

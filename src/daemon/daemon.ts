@@ -11,7 +11,7 @@ import { systemClock, type Clock } from '../clock';
 import { formatDiagnostic, type Diagnostic } from '../config/diagnostics';
 import { loadConfigFile } from '../config/load';
 import { Engine } from '../engine/engine';
-import type { ShutdownReport } from '../engine/engine-types';
+import type { DrainPolicy, ShutdownReport } from '../engine/engine-types';
 import { spawnRunner } from '../engine/fallback-command';
 import { ErrorCodes, isLdirError, LdirError } from '../errors';
 import { selectBackend } from '../ipvs/select';
@@ -19,16 +19,18 @@ import type { IpvsBackend } from '../ipvs/types';
 import type { Logger } from '../log';
 import type { Config, DaemonState, SyncRole } from '../model';
 import { PidFile, pidFilePath } from '../system/pid-file';
-import { setupSysctls } from '../system/sysctl';
-import { procSysStore } from '../system/sysctl-store';
+import { previewSysctls, setupSysctls, type SysctlResult } from '../system/sysctl';
+import { procSysStore, type SysctlStore } from '../system/sysctl-store';
 import { ConfigWatcher } from './config-watcher';
-import { ExecuteInstances, type InstanceRun } from './execute-instances';
+import { ExecuteInstances, reloadRuns } from './execute-instances';
 import { startControlServer, type ControlServer, type ReloadOutcome } from './control-server';
 import { HANDOVER_VERSION, type HandoverState, type PredecessorLink, type Successor } from './handover';
 import { handOver } from './restart';
 import {
-  controlSocketPath, type DrainResult, type PingResult, type RestartOptions, type RestartResult, type RoleResult, type StatusReport,
+  controlSocketPath, toWireDiagnostic, type DrainResult, type PingResult, type ReloadPreviewResult, type RestartOptions, type RestartResult,
+  type RoleResult, type StatusReport,
 } from './protocol';
+import { previewSteps } from './reload-preview';
 import type { DaemonOptions } from './daemon-options';
 import { buildStatusReport, stateSyncStatus, watchdogStatus } from './status-report';
 import { describeVerdict, watchdogVerdict, type WatchdogVerdict } from './watchdog';
@@ -210,6 +212,7 @@ export class Daemon {
         handlers: {
           status: () => this.status(),
           reload: () => this.reload(),
+          reloadPreview: () => this.previewReload(),
           drain: (v, r) => this.drain(v, r),
           undrain: (v, r) => this.undrain(v, r),
           // The control socket's own stop: cleanup first, the socket closes once the answer is written.
@@ -298,9 +301,8 @@ export class Daemon {
     this.config = config;
     this.monitored = monitoredVirtuals(config);
     await this.followMaintenanceDir(config);
-    if (!this.options.engine || (this.options.engine.drainEnabled === undefined && this.options.engine.drainTimeoutMs === undefined)) {
-      this.engine.setDrainPolicy({ enabled: config.globals.drain.enabled, timeoutMs: config.globals.drain.timeout * 1000 });
-    }
+    const policy = this.drainPolicyFor(config);
+    if (policy) this.engine.setDrainPolicy(policy);
     const report = await this.engine.applyConfig(config);
     if (!report.ok) this.log.error({ error: report.error }, 'kernel sync failed; it is retried on the next pass');
     const snapshot = this.engine.snapshot();
@@ -310,6 +312,12 @@ export class Daemon {
     this.loadCheckLibraries(jobs);
     this.scheduler.sync(jobs, { initialHealth: (t) => this.initialHealth(t, kernelWeight) });
     this.options.onConfig?.(config);
+  }
+
+  /** The drain policy a configuration brings (`drain=`, `draintimeout=`); undefined when the daemon's options set it. */
+  private drainPolicyFor(config: Config): DrainPolicy | undefined {
+    const fixed = this.options.engine?.drainEnabled !== undefined || this.options.engine?.drainTimeoutMs !== undefined;
+    return fixed ? undefined : { enabled: config.globals.drain.enabled, timeoutMs: config.globals.drain.timeout * 1000 };
   }
 
   /** Loads what the configuration's checks need before they run (never inside a check's time; nothing else). */
@@ -344,7 +352,17 @@ export class Daemon {
       this.log.info('sysctl setup skipped: the memory backend touches nothing in the kernel');
       return;
     }
-    setupSysctls(config, this.options.sysctlStore ?? procSysStore(), this.log.child({ module: 'sysctl' }));
+    setupSysctls(config, this.sysctlStore(), this.log.child({ module: 'sysctl' }));
+  }
+
+  /** What {@link applySysctls} would write (or fail to write), reading only; unchanged values left out. */
+  private previewSysctls(config: Config): SysctlResult[] {
+    if (this.backend.kind === 'memory' || !config.globals.sysctl.enabled) return [];
+    return previewSysctls(config, this.sysctlStore()).filter((r) => r.status !== 'unchanged');
+  }
+
+  private sysctlStore(): SysctlStore {
+    return this.options.sysctlStore ?? procSysStore();
   }
 
   /** Refuses a request that would change the director while it stops or hands over to a successor. */
@@ -393,16 +411,42 @@ export class Daemon {
     const after = loaded.config.globals.execute;
     this.applySysctls(loaded.config);
     await this.bring(loaded.config);
-    // `execute=` instances as ldirectord's ld_cmd_children: stop the removed ones, reload (or start) kept ones, start new ones.
-    await this.instances.run([
-      ...before.filter((n) => !after.includes(n)).map((n): InstanceRun => [n, 'stop']),
-      ...after.map((n): InstanceRun => [n, before.includes(n) ? 'try-reload' : 'start']),
-    ]);
+    await this.instances.run(reloadRuns(before, after));
     this.lastReload = { at: this.clock.now(), ok: true };
     this.options.onReload?.(true, this.lastReload.at);
     this.log.info({ file }, 'configuration reloaded');
     this.setState('running');
     return { applied: true, file, diagnostics: loaded.diagnostics };
+  }
+
+  /**
+   * What {@link reload} would do now, in the order it would do it, doing none of it (`ldir reload --dry-run`): the
+   * file is loaded as a reload loads it; the sysctls, drains, kernel operations, fallback commands, sync daemons,
+   * first checks and `execute=` runs are computed by the functions a reload uses, from this daemon's state and fresh
+   * listings of the kernel. Nothing changes: no kernel or sysctl write, no configuration swap, no event or alert, no
+   * command run, and the file is not marked as seen (autoreload still loads it). A configuration with errors throws
+   * `LDIR_ERR_CONFIG_INVALID` with its diagnostics, as a refused reload answers.
+   */
+  async previewReload(): Promise<ReloadPreviewResult> {
+    this.refuseWhileBusy('reload preview');
+    await this.reloading?.catch(() => undefined); // a reload under way (SIGHUP, autoreload) first: never one half done
+    const file = this.options.configPath;
+    const current = this.config;
+    let loaded;
+    try {
+      loaded = await loadOrThrow(file, this.options);
+    } catch (err) {
+      const diagnostics = (isLdirError(err) ? (err.details['diagnostics'] as Diagnostic[] | undefined) : undefined) ?? [];
+      throw new LdirError(ErrorCodes.CONFIG_INVALID, errorMessage(err), { cause: err, details: { diagnostics } });
+    }
+    const { config, diagnostics } = loaded;
+    const steps = previewSteps({
+      sysctls: this.previewSysctls(config),
+      engine: await this.engine.previewConfig(config, this.drainPolicyFor(config)),
+      execute: reloadRuns(current.globals.execute, config.globals.execute),
+    });
+    this.log.info({ file, steps: steps.length }, 'reload preview: nothing was changed');
+    return { file, diagnostics: diagnostics.map(toWireDiagnostic), steps };
   }
 
   private onFileChanged(): void {

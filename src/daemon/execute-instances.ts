@@ -5,6 +5,17 @@ import type { Logger } from '../log';
 /** One run: configuration name and action (`start`, `stop`, or `try-reload`: reload if running, else start). */
 export type InstanceRun = readonly [name: string, action: 'start' | 'stop' | 'try-reload'];
 
+/**
+ * The runs of a reload from the instances `before` to those `after`, as ldirectord's `ld_cmd_children`: stop the
+ * removed ones, reload (or start) the kept ones, start the new ones.
+ */
+export function reloadRuns(before: readonly string[], after: readonly string[]): InstanceRun[] {
+  return [
+    ...before.filter((n) => !after.includes(n)).map((n): InstanceRun => [n, 'stop']),
+    ...after.map((n): InstanceRun => [n, before.includes(n) ? 'try-reload' : 'start']),
+  ];
+}
+
 /** Options of {@link ExecuteInstances}. */
 export interface ExecuteInstancesOptions {
   /** Program and arguments that run `ldir`. */

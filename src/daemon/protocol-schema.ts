@@ -1,8 +1,9 @@
 // Validators of the control protocol's messages: strict for requests, tolerant of extra members in responses.
+import type { DestinationKey, IpvsDestination, IpvsFamily, IpvsOp, IpvsService, IpvsSyncDaemon, ServiceKey } from '../ipvs/types';
 import type {
-  CheckOutcome, ControlRequest, DaemonStatus, DrainResult, EventRecord, FallbackStatus, PingResult, QuorumStatus, RealStatus, ReloadResult,
-  RequestId, RequestType, RestartResult, ResultMap, RoleResult, StateSyncStatus, StatusReport, StopResult, SyncDaemonStatus, VirtualStatus,
-  WatchdogStatus, WireDiagnostic, WireError,
+  CheckOutcome, ControlRequest, DaemonStatus, DrainResult, EventRecord, FallbackStatus, PingResult, PreviewStep, QuorumStatus, RealStatus,
+  ReloadPreviewResult, ReloadResult, RequestId, RequestType, RestartResult, ResultMap, RoleResult, StateSyncStatus, StatusReport,
+  StopResult, SyncDaemonStatus, VirtualStatus, WatchdogStatus, WireDiagnostic, WireError,
 } from './protocol';
 import {
   arrayOf, bool, int, isoTime, literal, nonNegative, nullable, object, optional, SchemaError, str, type Check,
@@ -21,7 +22,7 @@ export const idSchema: Check<RequestId> = (value, path) => {
 };
 
 /** The request type member. */
-export const requestTypeSchema: Check<RequestType> = literal('status', 'reload', 'drain', 'undrain', 'stop', 'ping', 'role', 'restart');
+export const requestTypeSchema: Check<RequestType> = literal('status', 'reload', 'reload-preview', 'drain', 'undrain', 'stop', 'ping', 'role', 'restart');
 
 /** The program a restart runs: an absolute path first (the node binary), then its arguments (the entry script). */
 const PROGRAM: Check<string[]> = (value, path) => {
@@ -30,7 +31,7 @@ const PROGRAM: Check<string[]> = (value, path) => {
   return argv;
 };
 
-function simpleRequest<T extends 'status' | 'reload' | 'stop' | 'ping'>(type: T): Check<ControlRequest> {
+function simpleRequest<T extends 'status' | 'reload' | 'reload-preview' | 'stop' | 'ping'>(type: T): Check<ControlRequest> {
   return object({ v: int(), id: idSchema, type: literal(type) }, true);
 }
 
@@ -42,6 +43,7 @@ function targetRequest<T extends 'drain' | 'undrain'>(type: T): Check<ControlReq
 export const requestSchemas: { readonly [T in RequestType]: Check<ControlRequest> } = {
   status: simpleRequest('status'),
   reload: simpleRequest('reload'),
+  'reload-preview': simpleRequest('reload-preview'),
   stop: simpleRequest('stop'),
   ping: simpleRequest('ping'),
   drain: targetRequest('drain'),
@@ -144,10 +146,108 @@ const stopResult: Check<StopResult> = (value, path) => {
 
 const restartResult: Check<RestartResult> = object({ pid: int({ min: 1 }), previousPid: int({ min: 1 }), durationMs: nonNegative }, false);
 
+const FAMILY: Check<IpvsFamily> = literal('inet', 'inet6');
+const ADDRESS = str({ min: 1, max: 64 });
+const U32 = int({ min: 0, max: 0xffffffff });
+
+/** A service identity: a firewall mark, or protocol, address and port. */
+const serviceKey: Check<ServiceKey> = (value, path) => {
+  const record = object({ family: FAMILY }, false)(value, path);
+  if (value !== null && typeof value === 'object' && 'fwmark' in value) return { ...record, ...object({ fwmark: U32 }, false)(value, path) };
+  return { ...record, ...object({ protocol: literal('tcp', 'udp', 'sctp'), address: ADDRESS, port: PORT }, false)(value, path) };
+};
+
+/** A service with its settings. */
+const ipvsService: Check<IpvsService> = (value, path) => ({
+  ...serviceKey(value, path),
+  ...object({
+    scheduler: str({ min: 1, max: 64 }), persistent: optional(U32), netmask: optional(str({ min: 1, max: 64 })), onePacket: bool,
+    schedulerFlags: arrayOf(literal('flag-1', 'flag-2', 'flag-3'), 3), persistenceEngine: optional(str({ min: 1, max: 64 })),
+  }, false)(value, path),
+});
+
+const destinationKey: Check<DestinationKey & { readonly family: IpvsFamily }> = object({ address: ADDRESS, port: PORT, family: FAMILY }, false);
+
+const ipvsDestination: Check<IpvsDestination> = object({
+  address: ADDRESS, family: FAMILY, port: PORT, forward: literal('masq', 'local', 'tunnel', 'route'), weight: WEIGHT,
+  upperThreshold: WEIGHT, lowerThreshold: WEIGHT, tunnelType: optional(literal('ipip', 'gue', 'gre')), tunnelPort: optional(PORT),
+  tunnelChecksum: optional(literal('nocsum', 'csum', 'remcsum')),
+}, false);
+
+/** One kernel operation as the engine applies it. */
+export const ipvsOpSchema: Check<IpvsOp> = (value, path) => {
+  const { op } = object({ op: literal('add-service', 'edit-service', 'delete-service', 'add-destination', 'edit-destination', 'delete-destination') }, false)(value, path);
+  switch (op) {
+    case 'add-service':
+    case 'edit-service':
+      return { op, ...object({ service: ipvsService }, false)(value, path) };
+    case 'delete-service':
+      return { op, ...object({ service: serviceKey }, false)(value, path) };
+    case 'add-destination':
+    case 'edit-destination':
+      return { op, ...object({ service: serviceKey, destination: ipvsDestination }, false)(value, path) };
+    case 'delete-destination':
+      return { op, ...object({ service: serviceKey, destination: destinationKey }, false)(value, path) };
+  }
+};
+
+const syncDaemon: Check<IpvsSyncDaemon> = object({
+  state: literal('master', 'backup'), interface: str({ min: 1, max: 16 }), syncId: U32, maxLength: optional(int({ min: 0, max: 65535 })),
+  group: optional(str({ min: 1, max: 64 })), port: optional(PORT), ttl: optional(int({ min: 0, max: 255 })),
+}, false);
+
+const TEXT = str({ max: 65536 });
+const VIRTUAL = str({ min: 1, max: 256 });
+const REAL = nullable(str({ min: 1, max: 256 }));
+
+/** Validators of each kind of preview step. */
+const previewSteps: { readonly [K in PreviewStep['kind']]: Check<Extract<PreviewStep, { kind: K }>> } = {
+  sysctl: object({
+    kind: literal('sysctl'), key: str({ min: 1, max: 512 }), old: nullable(TEXT), new: TEXT, why: TEXT,
+    status: literal('would-change', 'failed'), reason: nullable(TEXT), text: TEXT,
+  }, false),
+  'drain-cancel': object({ kind: literal('drain-cancel'), virtual: VIRTUAL, real: REAL, text: TEXT }, false),
+  'drain-begin': object({ kind: literal('drain-begin'), virtual: VIRTUAL, real: REAL, timeoutSeconds: nonNegative, text: TEXT }, false),
+  'fallback-command': object({
+    kind: literal('fallback-command'), virtual: VIRTUAL, action: literal('start', 'stop'), argv: arrayOf(TEXT, 1024), text: TEXT,
+  }, false),
+  'drain-end': object({ kind: literal('drain-end'), virtual: VIRTUAL, real: REAL, why: literal('idle', 'timeout', 'gone'), text: TEXT }, false),
+  ipvs: object({
+    kind: literal('ipvs'), op: ipvsOpSchema, role: nullable(literal('real', 'fallback', 'draining', 'stale')), real: REAL,
+    reason: nullable(str({ min: 1, max: 64 })), repair: bool, text: TEXT,
+  }, false),
+  fallback: object({ kind: literal('fallback'), virtual: VIRTUAL, active: bool, text: TEXT }, false),
+  quorum: object({
+    kind: literal('quorum'), virtual: VIRTUAL, state: literal('up', 'down'), serving: int({ min: 0 }), quorum: int({ min: 1 }),
+    hysteresis: int({ min: 0 }), text: TEXT,
+  }, false),
+  'quorum-command': object({
+    kind: literal('quorum-command'), virtual: VIRTUAL, action: literal('up', 'down'), argv: arrayOf(TEXT, 1024), text: TEXT,
+  }, false),
+  'sync-daemon': object({
+    kind: literal('sync-daemon'), action: literal('start', 'stop'), state: literal('master', 'backup'), daemon: nullable(syncDaemon), text: TEXT,
+  }, false),
+  'first-check': object({
+    kind: literal('first-check'), virtual: VIRTUAL, real: str({ min: 1, max: 256 }), weightUntilChecked: nullable(WEIGHT), weight: WEIGHT, text: TEXT,
+  }, false),
+  execute: object({ kind: literal('execute'), name: str({ min: 1, max: 4096 }), action: literal('start', 'stop', 'try-reload'), text: TEXT }, false),
+};
+
+/** One preview step, by its kind. */
+export const previewStepSchema: Check<PreviewStep> = (value, path) => {
+  const { kind } = object({ kind: literal(...(Object.keys(previewSteps) as PreviewStep['kind'][])) }, false)(value, path);
+  return previewSteps[kind](value, path);
+};
+
+const reloadPreviewResult: Check<ReloadPreviewResult> = object({
+  file: str({ max: 4096 }), diagnostics: arrayOf(wireDiagnosticSchema), steps: arrayOf(previewStepSchema),
+}, false);
+
 /** Result validators by request type. */
 export const resultSchemas: { readonly [T in RequestType]: Check<ResultMap[T]> } = {
   status: statusReportSchema,
   reload: reloadResult,
+  'reload-preview': reloadPreviewResult,
   drain: drainResult,
   undrain: drainResult,
   stop: stopResult,

@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import type { Diagnostic } from '../config/diagnostics';
 import { ErrorCodes, type ErrorCode } from '../errors';
+import type { IpvsOp, IpvsSyncDaemon } from '../ipvs/types';
 import type { AddressFamily, ForwardMethod, SyncRole, SyncStartRole, VirtualProtocol } from '../model';
 import { requestSchemas, requestTypeSchema, resultSchemas, responseEnvelopeSchema, idSchema, wireErrorSchema } from './protocol-schema';
 import { SchemaError } from './validate';
@@ -257,6 +258,75 @@ export interface ReloadResult {
   readonly diagnostics: readonly WireDiagnostic[];
 }
 
+/**
+ * One thing a reload would do, as `reload-preview` (`ldir reload --dry-run`) reports it: its data by `kind`, and
+ * `text`, its line for people. Kinds, in the order a reload does them:
+ * - `sysctl`: a sysctl written (`status` `would-change`), or one that cannot be set (`failed`, with `reason`);
+ * - `drain-cancel`: a drain that stops, its target being back in the configuration;
+ * - `drain-begin`: a virtual service (`real` null) or a real server removed by the configuration (or left in the
+ *   kernel) that drains: weight 0 until idle or `timeoutSeconds`;
+ * - `fallback-command`: `fallbackcommand` run (`argv`), for a removed virtual or a fallback edge;
+ * - `drain-end`: a drain that ends at the reload's table pass (`idle`, `timeout`, `gone`): what it kept is deleted;
+ * - `ipvs`: one kernel operation (`op`, as the engine applies it), with what its destination is to ldir;
+ * - `fallback`: a virtual that goes into (`active`) or out of fallback mode;
+ * - `sync-daemon`: a kernel connection sync daemon stopped or started;
+ * - `first-check`: a real server new to the configuration: its place until its first check answers, and its weight
+ *   once up (the check runs after the table pass);
+ * - `execute`: an `execute=` instance started, stopped or reloaded.
+ */
+export type PreviewStep =
+  | {
+    readonly kind: 'sysctl'; readonly key: string; readonly old: string | null; readonly new: string; readonly why: string;
+    readonly status: 'would-change' | 'failed'; readonly reason: string | null; readonly text: string;
+  }
+  | { readonly kind: 'drain-cancel'; readonly virtual: string; readonly real: string | null; readonly text: string }
+  | { readonly kind: 'drain-begin'; readonly virtual: string; readonly real: string | null; readonly timeoutSeconds: number; readonly text: string }
+  | { readonly kind: 'fallback-command'; readonly virtual: string; readonly action: 'start' | 'stop'; readonly argv: readonly string[]; readonly text: string }
+  | { readonly kind: 'drain-end'; readonly virtual: string; readonly real: string | null; readonly why: 'idle' | 'timeout' | 'gone'; readonly text: string }
+  | {
+    readonly kind: 'ipvs'; readonly op: IpvsOp;
+    /** What the destination is to ldir; null for service operations. */
+    readonly role: 'real' | 'fallback' | 'draining' | 'stale' | null;
+    /** The configured real server (`ADDRESS:PORT`) the operation is for; null otherwise. */
+    readonly real: string | null;
+    /** The engine's decision for that real (`up`, `down-quiescent`, ...); null otherwise. */
+    readonly reason: string | null;
+    /** The desired table has not changed since a pass that converged: the kernel was changed outside ldir. */
+    readonly repair: boolean;
+    readonly text: string;
+  }
+  | { readonly kind: 'fallback'; readonly virtual: string; readonly active: boolean; readonly text: string }
+  | {
+    readonly kind: 'quorum'; readonly virtual: string; readonly state: 'up' | 'down'; readonly serving: number; readonly quorum: number;
+    readonly hysteresis: number; readonly text: string;
+  }
+  | { readonly kind: 'quorum-command'; readonly virtual: string; readonly action: 'up' | 'down'; readonly argv: readonly string[]; readonly text: string }
+  | {
+    readonly kind: 'sync-daemon'; readonly action: 'start' | 'stop'; readonly state: 'master' | 'backup';
+    /** The daemon started; null for a stop. */
+    readonly daemon: IpvsSyncDaemon | null;
+    readonly text: string;
+  }
+  | {
+    readonly kind: 'first-check'; readonly virtual: string; readonly real: string;
+    /** Weight in the table until the first check answers; null: not in the table. */
+    readonly weightUntilChecked: number | null;
+    /** Weight once checked up. */
+    readonly weight: number;
+    readonly text: string;
+  }
+  | { readonly kind: 'execute'; readonly name: string; readonly action: 'start' | 'stop' | 'try-reload'; readonly text: string };
+
+/** Answer to `reload-preview`: what a `reload` would do now, in order; nothing has been done. */
+export interface ReloadPreviewResult {
+  /** The file the daemon loaded (the one a reload loads). */
+  readonly file: string;
+  /** Its warnings. */
+  readonly diagnostics: readonly WireDiagnostic[];
+  /** In the order the reload would do them; empty when it would change nothing. */
+  readonly steps: readonly PreviewStep[];
+}
+
 /** Answer to `drain`/`undrain`: the canonical names of the target and whether anything changed. */
 export interface DrainResult {
   /** Virtual service id (`tcp:192.0.2.1:80`). */
@@ -295,6 +365,7 @@ export interface RestartResult {
 export interface ResultMap {
   status: StatusReport;
   reload: ReloadResult;
+  'reload-preview': ReloadPreviewResult;
   drain: DrainResult;
   undrain: DrainResult;
   stop: StopResult;
@@ -306,7 +377,7 @@ export interface ResultMap {
 // ---------------------------------------------------------------------------------------------------- messages
 
 /** Every request type. */
-export const REQUEST_TYPES = ['status', 'reload', 'drain', 'undrain', 'stop', 'ping', 'role', 'restart'] as const;
+export const REQUEST_TYPES = ['status', 'reload', 'reload-preview', 'drain', 'undrain', 'stop', 'ping', 'role', 'restart'] as const;
 /** One of {@link REQUEST_TYPES}. */
 export type RequestType = (typeof REQUEST_TYPES)[number];
 
@@ -315,7 +386,7 @@ export type RequestId = string | number;
 
 /** What a request asks, without the envelope. */
 export type RequestBody =
-  | { readonly type: 'status' | 'reload' | 'stop' | 'ping' }
+  | { readonly type: 'status' | 'reload' | 'reload-preview' | 'stop' | 'ping' }
   | { readonly type: 'drain' | 'undrain'; readonly virtual: string; readonly real: string }
   | { readonly type: 'role'; readonly role: SyncRole }
   | ({ readonly type: 'restart' } & RestartOptions);

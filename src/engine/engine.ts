@@ -3,35 +3,38 @@ import { realKey } from '../checks/jobs';
 import type { HealthTransition } from '../checks/scheduler';
 import type { TimerHandle } from '../clock';
 import { ErrorCodes, LdirError } from '../errors';
-import { normalizeDesired, serviceKeyString } from '../ipvs/normalize';
+import { serviceKeyString } from '../ipvs/normalize';
 import type { IpvsOp, ObservedService, ServiceKey } from '../ipvs/types';
 import { silentLogger, type Logger } from '../log';
-import type { Config, SyncRole, VirtualService } from '../model';
+import { quorumThresholds, type Config, type SyncRole, type VirtualService } from '../model';
 import { applyPlan } from './apply-plan';
 import { drainsOf, drainStateOf, type EngineCarryOver } from './carry-over';
 import { purgeServices } from './cleanstop';
-import { decide, pairKey, type Decision } from './decide';
-import {
-  beginDrain, cancelDrain, drainId, EMPTY_DRAIN, stepDrain, type DrainEntry, type DrainState, type DrainTarget,
-} from './drain';
+import { configDrains, leftoverTargets } from './config-drains';
+import { pairKey, type DecideInput, type Decision } from './decide';
+import { beginDrain, drainId, EMPTY_DRAIN, type DrainEntry, type DrainState, type DrainTarget } from './drain';
 import type {
-  EngineCounters, EngineEvent, EngineOptions, EngineSnapshot, LastSync, ManualDrainResult, OpKind, ShutdownReport, SyncReport,
-  SyncRoleChange,
+  AwaitingCheck, DrainPolicy, EngineCounters, EngineEvent, EngineOptions, EnginePreview, EngineSnapshot, FallbackCommandPreview,
+  QuorumCommandPreview,
+  LastSync, ManualDrainResult, OpKind, ShutdownReport, SyncReport, SyncRoleChange,
 } from './engine-types';
-import { FallbackCommands, QuorumCommands } from './fallback-command';
+import { fallbackCommandArgv, FallbackCommands, quorumCommandArgv, QuorumCommands, type FallbackAction } from './fallback-command';
+import type { DecidedQuorum } from './quorum';
+import { quorumChanges } from './quorum-edges';
 import { afterOps, indexObserved, type ObservedEntry } from './observed';
 import { describeOp, describeOps } from './op-report';
-import { planFrom } from './plan';
-import type { DecidedQuorum } from './quorum';
+import { planPass } from './pass-plan';
 import { buildSnapshot, type HealthRecord } from './status';
 import { SyncDaemons } from './sync-daemons';
 import { isHealthOnly, skippedReport, SyncLoop, type PassLiveness } from './sync-loop';
-import { configTargets, removedTargets, resolvePair, type ConfigTarget, type ConfigTargets } from './targets';
+import { configTargets, resolvePair, type ConfigTarget, type ConfigTargets } from './targets';
 
 const OP_KINDS: readonly OpKind[] = ['add-service', 'edit-service', 'delete-service', 'add-destination', 'edit-destination', 'delete-destination'];
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 const realKeyOf = (r: { address: string; port: number }): string => realKey(r.address, r.port);
+/** The target of a drain entry, without its id and start. */
+const targetOf = ({ id: _id, since: _since, ...target }: DrainEntry): DrainTarget => target;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -116,7 +119,7 @@ export class Engine {
    * Sets what happens to reals and virtuals the next {@link applyConfig} removes: drained (weight 0 until idle or
    * `timeoutMs`) or deleted at once. Drains already running keep going, with the new timeout.
    */
-  setDrainPolicy(policy: { readonly enabled: boolean; readonly timeoutMs: number }): void {
+  setDrainPolicy(policy: DrainPolicy): void {
     this.drainEnabled = policy.enabled;
     this.drainTimeoutMs = Math.max(0, policy.timeoutMs);
   }
@@ -139,17 +142,14 @@ export class Engine {
     for (const [id, t] of before) {
       if (!after.has(id)) this.drainInfo.set(id, { ...t, ...(t.real ? this.healthOf(t.virtual.id, t.real) : {}) });
     }
-    const cancelled = [...this.drainState.entries.values()].filter((e) => after.has(e.id));
-    this.drainState = cancelDrain(this.drainState, (e) => !after.has(e.id));
-    for (const e of cancelled) this.emit({ type: 'drain', at: this.options.clock.now(), id: e.id, phase: 'cancel' });
-    if (this.drainEnabled && this.config) {
-      const removed = [...removedTargets(before, after).map((t) => t.target), ...this.leftoversOf(cancelled, after)];
-      const fresh = removed.map(drainId).filter((id) => !this.drainState.entries.has(id));
-      this.drainState = beginDrain(this.drainState, removed, now);
-      for (const id of fresh) {
-        this.log.info({ drain: id }, `draining ${id}: weight 0 until idle or ${this.drainTimeoutMs} ms`);
-        this.emit({ type: 'drain', at: this.options.clock.now(), id, phase: 'begin' });
-      }
+    const drains = configDrains({
+      before, after, state: this.drainState, drainRemoved: this.drainEnabled && this.config !== undefined, observed: this.observed, now,
+    });
+    this.drainState = drains.state;
+    for (const e of drains.cancelled) this.emit({ type: 'drain', at: this.options.clock.now(), id: e.id, phase: 'cancel' });
+    for (const id of drains.begun.map(drainId)) {
+      this.log.info({ drain: id }, `draining ${id}: weight 0 until idle or ${this.drainTimeoutMs} ms`);
+      this.emit({ type: 'drain', at: this.options.clock.now(), id, phase: 'begin' });
     }
     for (const v of this.config?.virtualServices ?? []) {
       if (config.virtualServices.some((n) => n.id === v.id)) continue;
@@ -168,6 +168,79 @@ export class Engine {
     this.syncDaemons.configure(config.globals.stateSync);
     this.log.info({ file: config.file, virtuals: config.virtualServices.length, draining: this.drainState.entries.size }, 'configuration applied');
     return this.sync('config');
+  }
+
+  /**
+   * What {@link applyConfig} with `config` (and `policy`, the drain policy it brings; default the one in force)
+   * would do now, computed by the same functions from the engine's state and a fresh dump of the kernel table and
+   * of its sync daemons: {@link configDrains}, {@link planPass}, {@link fallbackChanges} and the sync daemons'
+   * plan. Changes nothing: no kernel write, no state, no event, no log line, no command. Rejects when the kernel
+   * cannot be listed.
+   */
+  async previewConfig(config: Config, policy?: DrainPolicy): Promise<EnginePreview> {
+    const { clock, backend } = this.options;
+    const enabled = policy?.enabled ?? this.drainEnabled;
+    const drainTimeoutMs = policy ? Math.max(0, policy.timeoutMs) : this.drainTimeoutMs;
+    const observed = await backend.list(TABLE_PASS_LISTING);
+    // The engine's state is read after the dump, as a pass reads it.
+    const index = indexObserved(observed);
+    const now = clock.monotonic();
+    const before = this.targets;
+    const after = configTargets(config);
+    const drains = configDrains({ before, after, state: this.drainState, drainRemoved: enabled && this.config !== undefined, observed: index, now });
+    let drainState = drains.state;
+    const begun = [...drains.begun];
+    if (enabled && (this.leftoversPending || !this.config)) {
+      const leftovers = leftoverTargets(after, index, drainState);
+      drainState = beginDrain(drainState, leftovers, now);
+      begun.push(...leftovers);
+    }
+    const plan = planPass({
+      decide: this.decideBase(config), drainState, observed, index, now, drainTimeoutMs,
+      managed: (id) => this.managed.has(id) || after.has(id),
+    });
+    const leaving = new Set([...before.keys()].filter((id) => !after.has(id)));
+    const begunIds = new Set(begun.map(drainId));
+    const ops = describeOps(plan.ops, new Map(), {
+      decision: plan.decision, lastFailed: this.lastFailed, unchangedSinceConverged: JSON.stringify(plan.want) === this.settled,
+      isDraining: (id) => this.drainInfo.has(id) || leaving.has(id) || begunIds.has(id),
+    });
+    const kept = new Set(config.virtualServices.map((v) => v.id));
+    const command = (v: VirtualService, action: FallbackAction): FallbackCommandPreview => (
+      { virtualId: v.id, action, argv: fallbackCommandArgv(v.fallbackCommand ?? '', action, v) }
+    );
+    const quorumCommand = (v: VirtualService, action: DecidedQuorum, serving: number, quorum: number): QuorumCommandPreview => (
+      { virtualId: v.id, action, argv: quorumCommandArgv((action === 'up' ? v.quorum?.upCommand : v.quorum?.downCommand) ?? '', v, serving, quorum) }
+    );
+    const removed = (this.config?.virtualServices ?? []).filter((v) => !kept.has(v.id));
+    const retiredCommands = removed
+      .filter((v) => v.fallbackCommand !== undefined && this.commands.lastAction(v.id) === 'start')
+      .map((v) => command(v, 'stop'));
+    const retiredQuorumCommands = removed
+      .filter((v) => v.quorum?.downCommand !== undefined && this.quorumCommands.lastAction(v.id) === 'up')
+      .map((v) => quorumCommand(v, 'down', 0, quorumThresholds(v.quorum, v.reals.length).quorum));
+    const fallback = quorumChanges(config, plan.decision, this.quorumDecided, (id) => this.commands.lastAction(id), (id) => this.quorumCommands.lastAction(id))
+      .filter((c) => c.edge || c.changed || c.command !== undefined || c.quorumCommand !== undefined)
+      .map((c) => ({
+        virtualId: c.virtual.id, active: c.active, edge: c.edge,
+        ...(c.command !== undefined ? { command: command(c.virtual, c.command) } : {}),
+        ...(c.changed && c.virtual.quorum !== undefined
+          ? { quorum: { state: c.quorum.state, serving: c.quorum.serving, quorum: c.quorum.quorum, hysteresis: c.quorum.hysteresis } }
+          : {}),
+        ...(c.quorumCommand !== undefined ? { quorumCommand: quorumCommand(c.virtual, c.quorumCommand, c.quorum.serving, c.quorum.quorum) } : {}),
+      }));
+    const known = new Set((this.config?.virtualServices ?? []).flatMap((v) => v.reals.map((r) => pairKey(v.id, realKeyOf(r)))));
+    const awaitingCheck = plan.decision.virtuals.flatMap((v) => v.reals
+      .filter((r) => r.health === 'unknown' && !known.has(pairKey(v.virtualId, r.realKey)))
+      .map((r): AwaitingCheck => ({
+        virtualId: v.virtualId, realKey: r.realKey, destinationId: r.destinationId, configuredWeight: r.configuredWeight, reason: r.reason,
+        ...(r.desiredWeight !== undefined ? { desiredWeight: r.desiredWeight } : {}),
+      })));
+    const syncDaemons = await this.syncDaemons.preview(config.globals.stateSync);
+    return {
+      drainsCancelled: drains.cancelled.map(targetOf), drainsBegun: begun, drainTimeoutMs, retiredCommands, retiredQuorumCommands,
+      drainsEnded: plan.finished.map(({ entry, why }) => ({ target: targetOf(entry), why })), ops, fallback, syncDaemons, awaitingCheck,
+    };
   }
 
   /**
@@ -333,17 +406,9 @@ export class Engine {
    * drained (or by a configuration edited meanwhile). They drain as a reload's removals do, rather than being deleted
    * under their connections; with `drain=no` they go at once.
    */
-  private drainLeftovers(observed: readonly ObservedService[]): void {
+  private drainLeftovers(index: ReadonlyMap<string, ObservedEntry>): void {
     if (!this.drainEnabled) return;
-    const index = indexObserved(observed);
-    const leftovers: DrainTarget[] = [];
-    for (const [id, t] of this.targets) {
-      if (t.target.kind !== 'service') continue;
-      for (const d of index.get(id)?.destinations.values() ?? []) {
-        const target: DrainTarget = { kind: 'destination', service: t.target.service, destination: { address: d.address, port: d.port, family: d.family } };
-        if (!this.targets.has(drainId(target)) && !this.drainState.entries.has(drainId(target))) leftovers.push(target);
-      }
-    }
+    const leftovers = leftoverTargets(this.targets, index, this.drainState);
     if (leftovers.length === 0) return;
     this.drainState = beginDrain(this.drainState, leftovers, this.options.clock.monotonic());
     for (const target of leftovers) {
@@ -352,19 +417,6 @@ export class Engine {
       this.log.info({ drain: id }, `draining ${id} (in the kernel, not in the configuration): weight 0 until idle or ${this.drainTimeoutMs} ms`);
       this.emit({ type: 'drain', at: this.options.clock.now(), id, phase: 'begin' });
     }
-  }
-
-  /** Destinations of services that stop draining (their virtual is back) that the new config does not want. */
-  private leftoversOf(cancelled: readonly DrainEntry[], after: ConfigTargets): DrainTarget[] {
-    const out: DrainTarget[] = [];
-    for (const e of cancelled) {
-      if (e.kind !== 'service') continue;
-      for (const d of this.observed.get(e.id)?.destinations.values() ?? []) {
-        const t: DrainTarget = { kind: 'destination', service: e.service, destination: { address: d.address, port: d.port, family: d.family } };
-        if (!after.has(drainId(t))) out.push(t);
-      }
-    }
-    return out;
   }
 
   private healthOf(virtualId: string, r: { address: string; port: number }): { health?: HealthRecord } {
@@ -384,6 +436,11 @@ export class Engine {
       await this.sync('manual');
     }
     return { virtual: pair.virtual.id, real: pair.realKey, changed };
+  }
+
+  /** decide's input besides the drains and the kernel table, from the engine's state: the same for a pass and a preview. */
+  private decideBase(config: Config): Omit<DecideInput, 'draining' | 'observed' | 'observedIndex'> {
+    return { config, health: new Map([...this.health].map(([k, h]) => [k, h.health])), manualDrains: this.manual, quorum: this.quorumDecided };
   }
 
   /**
@@ -423,25 +480,17 @@ export class Engine {
     const config = this.config; // read after the dump: a config applied meanwhile is used at once
     if (this.leftoversPending) {
       this.leftoversPending = false;
-      this.drainLeftovers(observed);
+      this.drainLeftovers(index);
     }
-    const step = stepDrain(this.drainState, observed, clock.monotonic(), { timeoutMs: this.drainTimeoutMs });
-    this.drainState = step.state;
-    for (const { entry, why } of step.finished) {
+    const { drainState, finished, decision, want, ops } = planPass({
+      decide: this.decideBase(config), drainState: this.drainState, observed, index, now: clock.monotonic(),
+      drainTimeoutMs: this.drainTimeoutMs, managed: (id) => this.managed.has(id),
+    });
+    this.drainState = drainState;
+    for (const { entry, why } of finished) {
       this.log.info({ drain: entry.id, why }, `drain of ${entry.id} ended (${why})`);
       this.emit({ type: 'drain', at: clock.now(), id: entry.id, phase: 'end', why });
     }
-    const decision = decide({
-      config, health: new Map([...this.health].map(([k, h]) => [k, h.health])), manualDrains: this.manual,
-      draining: this.drainState.entries.values(), observedIndex: index, quorum: this.quorumDecided,
-    });
-    const draining = new Set([...this.drainState.entries.values()].filter((e) => e.kind === 'service').map((e) => e.id));
-    // Each side normalized once per pass: the dump (index) for decide and plan, the desired table for plan and the fingerprint.
-    const want = normalizeDesired(decision.desired);
-    const ops = planFrom(want, index, (key) => {
-      const id = serviceKeyString(key);
-      return this.managed.has(id) || draining.has(id);
-    });
     const fingerprint = JSON.stringify(want);
     const driftPass = fingerprint === this.settled;
     let failures: Map<IpvsOp, string>;
@@ -559,33 +608,28 @@ export class Engine {
 
   /**
    * Quorum edges (by default: no real up ⇔ below the quorum ⇔ fallback in): events, logs, fallbackcommand and the
-   * quorum commands, each run once per change, the first decided state included.
+   * quorum commands, each run once per change, the first decided state included ({@link quorumChanges}).
    */
   private quorumEdges(config: Config, decision: Decision): void {
-    const byId = new Map<string, VirtualService>(config.virtualServices.map((v) => [v.id, v]));
     const at = this.options.clock.now();
-    for (const d of decision.virtuals) {
-      const q = d.quorum;
-      if (q.state === 'pending') continue;
-      const v = byId.get(d.virtualId);
-      if (!v) continue;
-      const before = this.quorumDecided.get(d.virtualId);
-      this.quorumDecided.set(d.virtualId, q.state);
-      const active = q.state === 'down';
-      if (before !== q.state) {
+    const changes = quorumChanges(config, decision, this.quorumDecided, (id) => this.commands.lastAction(id), (id) => this.quorumCommands.lastAction(id));
+    for (const change of changes) {
+      const { virtual: v, active, quorum: q } = change;
+      this.quorumDecided.set(v.id, q.state);
+      if (change.changed) {
         if (v.quorum !== undefined) {
           const counts = `${q.serving} serving, quorum ${q.quorum}${q.hysteresis > 0 ? ` ± ${q.hysteresis}` : ''}`;
-          this.log.info({ vs: d.virtualId, serving: q.serving, quorum: q.quorum }, active ? `quorum lost (${counts})` : `quorum gained (${counts})`);
+          this.log.info({ vs: v.id, serving: q.serving, quorum: q.quorum }, active ? `quorum lost (${counts})` : `quorum gained (${counts})`);
         }
         this.emit({
-          type: 'quorum', at, virtualId: d.virtualId, state: q.state, ...(before !== undefined ? { previous: before } : {}),
+          type: 'quorum', at, virtualId: v.id, state: q.state, ...(change.previous !== undefined ? { previous: change.previous } : {}),
           serving: q.serving, quorum: q.quorum, hysteresis: q.hysteresis,
         });
-        if (before !== undefined || active) {
-          const what = v.quorum === undefined ? (active ? 'no real server up' : 'a real server is up') : active ? 'below quorum' : 'quorum met';
-          this.log.info({ vs: d.virtualId }, `${what}: fallback ${active ? 'in' : 'out'}`);
-          this.emit({ type: 'fallback', at, virtualId: d.virtualId, active });
-        }
+      }
+      if (change.edge) {
+        const what = v.quorum === undefined ? (active ? 'no real server up' : 'a real server is up') : active ? 'below quorum' : 'quorum met';
+        this.log.info({ vs: v.id }, `${what}: fallback ${active ? 'in' : 'out'}`);
+        this.emit({ type: 'fallback', at, virtualId: v.id, active });
       }
       this.commands.update(v, active ? 'start' : 'stop');
       this.quorumCommands.update(v, q.state, { serving: q.serving, quorum: q.quorum });

@@ -7,8 +7,8 @@ import { silentLogger, type Logger } from '../log';
 import type { StateSyncSettings, SyncRole, SyncStartRole } from '../model';
 import type { EngineEvent, StateSyncSnapshot, SyncDaemonSnapshot, SyncRoleSource } from './engine-types';
 import {
-  adoptableRole, desiredSyncDaemons, describeSyncDaemon, planSyncDaemons, sameSyncDaemon, SYNC_STATES,
-  type SyncDaemonOp, type SyncState,
+  desiredSyncDaemons, describeSyncDaemon, planSyncLook, roleOnConfigure, sameSyncDaemon, SYNC_STATES,
+  type RoleState, type SyncDaemonOp, type SyncState,
 } from './sync-plan';
 
 /** Dependencies of {@link SyncDaemons}. */
@@ -71,17 +71,25 @@ export class SyncDaemons {
    * `promote`/`demote` (or taken over) stays, as does one set by a `promote`/`demote` that came before the first.
    */
   configure(settings: StateSyncSettings | null): void {
-    const before = this.settings;
-    const first = !this.configuredOnce;
+    const next = roleOnConfigure(this.roleState(), settings);
     this.configuredOnce = true;
     this.settings = settings;
-    if (!settings) return;
-    const changed = before !== null && before.role !== settings.role;
-    const commanded = this.roleSource === 'command' && this.role !== 'none';
-    if ((first && !commanded) || this.role === 'none' || changed) {
-      this.adopting = !changed && this.role === 'none';
-      this.setRoleFrom(settings.role, 'config');
+    if (next) {
+      this.adopting = next.adopting;
+      this.setRoleFrom(next.role, 'config');
     }
+  }
+
+  /**
+   * What the look after {@link configure} with `settings` would stop and start (a reload preview): the same role
+   * rule and plan as {@link configure} and a look, against a fresh listing of the kernel's sync daemons; nothing is
+   * changed, here or in the kernel. Rejects when the kernel's sync daemons cannot be listed.
+   */
+  async preview(settings: StateSyncSettings | null): Promise<readonly SyncDaemonOp[]> {
+    const next = roleOnConfigure(this.roleState(), settings);
+    if (settings === null && this.owned.size === 0) return [];
+    const input = { settings, role: next?.role ?? this.role, adopting: next?.adopting ?? this.adopting, owned: new Set(this.owned) };
+    return planSyncLook(input, await this.options.backend.listSyncDaemons()).ops;
   }
 
   /** Sets the role (`ldir promote|demote`); a look applies it. Returns the previous role. */
@@ -158,6 +166,10 @@ export class SyncDaemons {
     return (this.settings !== null && this.role !== 'none') || this.owned.has(state);
   }
 
+  private roleState(): RoleState {
+    return { settings: this.settings, configuredOnce: this.configuredOnce, role: this.role, roleSource: this.roleSource };
+  }
+
   private async look(reason: string): Promise<SyncDaemonsReport> {
     if (this.settings === null && this.owned.size === 0) {
       this.observed = null;
@@ -170,17 +182,16 @@ export class SyncDaemons {
       return this.failed(`cannot list the kernel's sync daemons: ${errorText(err)}`, errnoOf(err), []);
     }
     this.observe(observed);
+    const plan = planSyncLook({ settings: this.settings, role: this.role, adopting: this.adopting, owned: this.owned }, observed);
     if (this.adopting && this.settings) {
       this.adopting = false;
-      const role = adoptableRole(this.settings, observed);
-      if (role !== undefined) {
-        for (const d of observed) this.owned.add(d.state);
-        this.setRoleFrom(role, 'adopted');
+      if (plan.adopted !== undefined) {
+        for (const state of plan.owned) this.owned.add(state);
+        this.setRoleFrom(plan.adopted, 'adopted');
       }
     }
-    const desired = desiredSyncDaemons(this.settings, this.role);
-    const owned = new Set(SYNC_STATES.filter((s) => this.manages(s)));
-    const ops = planSyncDaemons(desired, observed, owned);
+    const { desired, ops } = plan;
+    const owned = plan.manages;
     const fingerprint = JSON.stringify([desired, [...owned].sort()]);
     const repairing = fingerprint === this.settled;
     let failed = 0;

@@ -104,3 +104,76 @@ export function describeSyncDaemon(d: IpvsSyncDaemon): string {
   const extra = [`sync id ${d.syncId}`, `group ${where}`, `ttl ${d.ttl ?? KERNEL_SYNC_DEFAULTS.ttl}`, ...(d.maxLength !== undefined ? [`maxlen ${d.maxLength}`] : [])];
   return `${d.state} sync daemon on ${d.interface} (${extra.join(', ')})`;
 }
+
+/** What decides the role when a configuration comes into force (see {@link roleOnConfigure}). */
+export interface RoleState {
+  /** The sync settings of the configuration in force; null without `syncinterface` (or before the first one). */
+  readonly settings: StateSyncSettings | null;
+  /** A configuration was taken before. */
+  readonly configuredOnce: boolean;
+  readonly role: SyncStartRole;
+  readonly roleSource: 'config' | 'adopted' | 'command';
+}
+
+/**
+ * The role a configuration with `settings` gives, or undefined when the role stays. The first configuration sets
+ * it from `syncrole` (a matching daemon already running is then taken over at the next look: `adopting`); a later one
+ * switches to `syncrole` only when it changed the directive's value, or when there was no role yet: otherwise the
+ * role set by `promote`/`demote` (or taken over) stays, as does one set by a `promote`/`demote` that came before the
+ * first configuration.
+ */
+export function roleOnConfigure(state: RoleState, settings: StateSyncSettings | null): { readonly role: SyncStartRole; readonly adopting: boolean } | undefined {
+  if (!settings) return undefined;
+  const changed = state.settings !== null && state.settings.role !== settings.role;
+  const commanded = state.roleSource === 'command' && state.role !== 'none';
+  if ((!state.configuredOnce && !commanded) || state.role === 'none' || changed) {
+    return { role: settings.role, adopting: !changed && state.role === 'none' };
+  }
+  return undefined;
+}
+
+/** What one look at the kernel's sync daemons starts from (see {@link planSyncLook}). */
+export interface SyncLookInput {
+  readonly settings: StateSyncSettings | null;
+  readonly role: SyncStartRole;
+  /** Take over a matching running daemon at this look. */
+  readonly adopting: boolean;
+  /** States ldir started or took over and has not stopped since. */
+  readonly owned: ReadonlySet<SyncState>;
+}
+
+/** The plan of one look. */
+export interface SyncLookPlan {
+  /** The role taken over from the kernel at this look, if any. */
+  readonly adopted?: SyncRole;
+  /** The role after the look. */
+  readonly role: SyncStartRole;
+  /** States ldir owns after taking over. */
+  readonly owned: ReadonlySet<SyncState>;
+  readonly desired: readonly IpvsSyncDaemon[];
+  /** States ldir manages at this look: both with a role and settings, otherwise only the owned ones. */
+  readonly manages: ReadonlySet<SyncState>;
+  /** Stops and starts, in order. */
+  readonly ops: readonly SyncDaemonOp[];
+}
+
+/**
+ * One look's plan against what the kernel runs (`observed`): a matching daemon is taken over when `adopting`, then
+ * {@link planSyncDaemons} from the role's daemon to what runs, over the states ldir manages. The engine's looks
+ * and a reload preview both plan here.
+ */
+export function planSyncLook(input: SyncLookInput, observed: readonly IpvsSyncDaemon[]): SyncLookPlan {
+  let role = input.role;
+  const owned = new Set(input.owned);
+  let adopted: SyncRole | undefined;
+  if (input.adopting && input.settings) {
+    adopted = adoptableRole(input.settings, observed);
+    if (adopted !== undefined) {
+      for (const d of observed) owned.add(d.state);
+      role = adopted;
+    }
+  }
+  const desired = desiredSyncDaemons(input.settings, role);
+  const manages = new Set(SYNC_STATES.filter((s) => (input.settings !== null && role !== 'none') || owned.has(s)));
+  return { ...(adopted !== undefined ? { adopted } : {}), role, owned, desired, manages, ops: planSyncDaemons(desired, observed, manages) };
+}

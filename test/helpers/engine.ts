@@ -35,10 +35,9 @@ export interface HarnessOptions extends Partial<Omit<EngineOptions, 'backend' | 
 
 /**
  * The memory backend seen through a dump that can show active connections (the memory backend always lists 0) and
- * fail on demand.
+ * fail on demand; `kind` may pose as another backend (a daemon sets sysctls only with a real kernel backend).
  */
-class ObservableBackend implements IpvsBackend {
-  readonly kind = 'memory' as const;
+export class ObservableBackend implements IpvsBackend {
   /** Active connections by `service destination` id. */
   readonly conns = new Map<string, number>();
   failLists = 0;
@@ -48,7 +47,7 @@ class ObservableBackend implements IpvsBackend {
   /** When true, dumps never answer (a stuck kernel socket). */
   hang = false;
 
-  constructor(private readonly inner: MemoryBackend) {}
+  constructor(private readonly inner: MemoryBackend, readonly kind: IpvsBackend['kind'] = 'memory') {}
 
   async list(options?: ListOptions): Promise<readonly ObservedService[]> {
     this.lists++;

@@ -149,6 +149,22 @@ describe('ldirectord-style actions', () => {
     assert.equal(await runLdirectordAction({ config: valid, action: 'reload', debug: false, runDirectory: run }, capture()), 1);
   });
 
+  test('reload --dry-run: exit 1 when not running, as reload; exit 2 on a config error; --dry-run with another action is a usage error', async () => {
+    const run = tempDir();
+    const io = capture();
+    assert.equal(await runLdirectordAction({ config: valid, action: 'reload', dryRun: true, json: true, debug: false, runDirectory: run }, io), 1);
+    assert.match(io.err, /ldir is stopped for/);
+    assert.equal(io.out, '');
+    const bad = capture();
+    assert.equal(await runLdirectordAction({ config: invalid, action: 'reload', dryRun: true, debug: false, runDirectory: run }, bad), 2);
+    assert.match(bad.err, new RegExp(`${invalid.replace(/[.]/g, '\\.')}:\\d+: `));
+    for (const args of [[valid, 'status', '--dry-run'], ['--dry-run', valid, 'start'], [valid, 'stop', '--dry-run']]) {
+      const usage = capture();
+      assert.equal(await runCli(args, usage), 255, args.join(' '));
+      assert.match(usage.err, /--dry-run goes with reload only/);
+    }
+  });
+
   test('invoked through a symlink named ldirectord, the binary behaves the same as ldir', () => {
     const bin = tempDir();
     symlinkSync(MAIN, join(bin, 'ldirectord'));

@@ -1,15 +1,15 @@
-// `ldir status|reload|drain|undrain|stop` against a control server on a real unix socket: output and exit codes.
+// `ldir status|reload [--dry-run]|drain|undrain|stop` against a control server on a real unix socket: output and exit codes.
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
-  parseDrainArgs, runDrainAction, runDrainCommand, runReloadCommand, runStatusCommand, runStopCommand,
+  parseDrainArgs, runDrainAction, runDrainCommand, runReloadCommand, runReloadPreviewCommand, runStatusCommand, runStopCommand,
 } from '../../../src/cli/control-commands';
 import { renderStatus } from '../../../src/cli/status-view';
 import { startControlServer, type ControlHandlers } from '../../../src/daemon/control-server';
-import { controlSocketPath } from '../../../src/daemon/protocol';
+import { controlSocketPath, type PreviewStep, type ReloadPreviewResult } from '../../../src/daemon/protocol';
 import { ErrorCodes, LdirError } from '../../../src/errors';
 import { silentLogger } from '../../../src/log';
 import { capture } from '../../helpers/cli-io';
@@ -17,6 +17,15 @@ import { sampleReport, sampleStateSync } from '../../helpers/status-report';
 
 const FILE = '/etc/ha.d/web.cf';
 let reloadGood = true;
+/** What the daemon's reload preview answers. */
+let preview: 'steps' | 'nothing' | 'errors' | 'stopping' = 'steps';
+const PREVIEW_STEPS: PreviewStep[] = [
+  { kind: 'drain-begin', virtual: 'tcp:192.0.2.1:80', real: '10.0.0.2:80', timeoutSeconds: 30, text: 'drain tcp:192.0.2.1:80 10.0.0.2:80 (timeout 30s)' },
+  {
+    kind: 'ipvs', op: { op: 'edit-destination', service: { family: 'inet', protocol: 'tcp', address: '192.0.2.1', port: 80 }, destination: { address: '10.0.0.2', family: 'inet', port: 80, forward: 'masq', weight: 0, upperThreshold: 0, lowerThreshold: 0 } },
+    role: 'draining', real: null, reason: null, repair: false, text: 'ipvsadm -e -t 192.0.2.1:80 -r 10.0.0.2:80 -m -w 0 -x 0 -y 0  # draining',
+  },
+];
 
 const HANDLERS: ControlHandlers = {
   status: () => sampleReport(),
@@ -27,6 +36,18 @@ const HANDLERS: ControlHandlers = {
       applied: false, file: FILE, message: `1 error in ${FILE}`,
       diagnostics: [{ severity: 'error', code: 'invalid-value', message: 'checktimeout must be a positive integer, not "0"', pos: { file: FILE, line: 1 } }],
     }),
+  reloadPreview: async () => {
+    if (preview === 'errors') {
+      throw new LdirError(ErrorCodes.CONFIG_INVALID, `${FILE}: 1 configuration error(s)`, {
+        details: { diagnostics: [{ severity: 'error', code: 'invalid-value', message: 'checktimeout must be a positive integer, not "0"', pos: { file: FILE, line: 1 } }] },
+      });
+    }
+    if (preview === 'stopping') throw new LdirError(ErrorCodes.DAEMON_STOPPING, 'ldir is stopping: reload preview refused');
+    return {
+      file: FILE, diagnostics: [{ file: FILE, line: 2, severity: 'warning', code: 'deprecated', message: 'checkcount is deprecated' }],
+      steps: preview === 'steps' ? PREVIEW_STEPS : [],
+    };
+  },
   drain: (virtual, real) => {
     if (real === '10.9.9.9') throw new LdirError(ErrorCodes.UNKNOWN_TARGET, `no real server "${real}" in ${virtual}`);
     return { virtual: 'tcp:192.0.2.1:80', real: '10.0.0.1:80', changed: true };
@@ -96,6 +117,61 @@ describe('ldir reload through the socket', () => {
     assert.equal(await runReloadCommand({ socketPath: nowhere() }, io), 1);
     assert.match(io.err, /not running/);
   });
+});
+
+describe('ldir reload --dry-run through the socket', () => {
+  test('one line per step on stdout, warnings on stderr, exit 0', () => withDaemon(async (socketPath) => {
+    preview = 'steps';
+    const io = capture();
+    assert.equal(await runReloadPreviewCommand({ socketPath, json: false }, io), 0);
+    assert.equal(io.out, `${PREVIEW_STEPS.map((s) => s.text).join('\n')}\n`);
+    assert.equal(io.err, `${FILE}:2: warning: checkcount is deprecated\n`);
+  }));
+
+  test('nothing to change: says so, exit 0', () => withDaemon(async (socketPath) => {
+    preview = 'nothing';
+    const io = capture();
+    assert.equal(await runReloadPreviewCommand({ socketPath, json: false }, io), 0);
+    assert.equal(io.out, 'nothing to change\n');
+    preview = 'steps';
+  }));
+
+  test('--json: the daemon\'s answer as one JSON document (ops as data), exit 0', () => withDaemon(async (socketPath) => {
+    preview = 'steps';
+    const io = capture();
+    assert.equal(await runReloadPreviewCommand({ socketPath, json: true }, io), 0);
+    const doc = JSON.parse(io.out) as ReloadPreviewResult;
+    assert.deepEqual(doc.steps, PREVIEW_STEPS);
+    assert.equal(doc.file, FILE);
+    preview = 'nothing';
+    const empty = capture();
+    assert.equal(await runReloadPreviewCommand({ socketPath, json: true }, empty), 0);
+    assert.deepEqual((JSON.parse(empty.out) as ReloadPreviewResult).steps, []);
+    preview = 'steps';
+  }));
+
+  test('configuration errors: exit 2 with PATH:LINE: message, nothing on stdout', () => withDaemon(async (socketPath) => {
+    preview = 'errors';
+    const io = capture();
+    assert.equal(await runReloadPreviewCommand({ socketPath, json: false }, io), 2);
+    assert.equal(io.out, '');
+    assert.deepEqual(io.err.trimEnd().split('\n'), [
+      `${FILE}:1: checktimeout must be a positive integer, not "0"`,
+      'ldir: the configuration has errors: a reload would be refused (the daemon keeps running the previous configuration)',
+    ]);
+    preview = 'steps';
+  }));
+
+  test('other refusals exit 1 with the code; no daemon exits 1 as reload does', () => withDaemon(async (socketPath) => {
+    preview = 'stopping';
+    const io = capture();
+    assert.equal(await runReloadPreviewCommand({ socketPath, json: false }, io), 1);
+    assert.equal(io.err, 'ldir: ldir is stopping: reload preview refused (LDIR_ERR_DAEMON_STOPPING)\n');
+    preview = 'steps';
+    const none = capture();
+    assert.equal(await runReloadPreviewCommand({ socketPath: nowhere(), json: false }, none), 1);
+    assert.match(none.err, /not running/);
+  }));
 });
 
 describe('ldir drain|undrain through the socket', () => {

@@ -25,6 +25,7 @@ async function withDaemon(answer: (role: SyncRole) => RoleResult, fn: (where: { 
     status: () => sampleReport(),
     ping: () => ({ pid: 1, configFile: '/etc/ha.d/site.cf', startedAt: ago(1), uptimeSeconds: 1, lastSyncOk: true }),
     reload: async () => ({ applied: true, file: '/etc/ha.d/site.cf', diagnostics: [] }),
+    reloadPreview: async () => ({ file: '/etc/ha.d/site.cf', diagnostics: [], steps: [] }),
     drain: (virtual, real) => ({ virtual, real, changed: false }),
     undrain: (virtual, real) => ({ virtual, real, changed: false }),
     stop: async () => undefined,

@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { sendControlRequest } from '../../../src/cli/control-client';
 import type { Diagnostic } from '../../../src/config/diagnostics';
 import { startControlServer, type ControlHandlers, type ControlServer, type ControlServerOptions } from '../../../src/daemon/control-server';
-import { encodeMessage, MAX_REQUEST_BYTES, type StatusReport } from '../../../src/daemon/protocol';
+import { encodeMessage, MAX_REQUEST_BYTES, toWireDiagnostic, type PreviewStep, type StatusReport } from '../../../src/daemon/protocol';
 import { ErrorCodes, isLdirError, LdirError } from '../../../src/errors';
 import { silentLogger } from '../../../src/log';
 import { sampleReport, sampleStateSync } from '../../helpers/status-report';
@@ -23,6 +23,8 @@ function socketPath(): string {
 const BAD_LINE: Diagnostic = { severity: 'error', code: 'unknown-directive', message: 'unknown directive "bogus"', pos: { file: '/etc/ha.d/x.cf', line: 4 } };
 const WARNING: Diagnostic = { severity: 'warning', code: 'deprecated', message: 'checkcount is deprecated', pos: { file: '/etc/ha.d/x.cf', line: 1 } };
 
+const DRAIN_STEP: PreviewStep = { kind: 'drain-begin', virtual: 'tcp:192.0.2.1:80', real: '10.0.0.2:80', timeoutSeconds: 30, text: 'drain tcp:192.0.2.1:80 10.0.0.2:80 (timeout 30s)' };
+
 /** Handlers that answer at once and record what they were asked. */
 function handlers(over: Partial<ControlHandlers> = {}): ControlHandlers & { calls: string[] } {
   const calls: string[] = [];
@@ -31,6 +33,7 @@ function handlers(over: Partial<ControlHandlers> = {}): ControlHandlers & { call
     status: () => { calls.push('status'); return sampleReport(); },
     ping: () => ({ pid: 4242, configFile: '/etc/ha.d/x.cf', startedAt: '2024-05-01T12:00:00.000Z', uptimeSeconds: 12, lastSyncOk: true }),
     reload: async () => { calls.push('reload'); return { applied: true, file: '/etc/ha.d/x.cf', diagnostics: [WARNING] }; },
+    reloadPreview: async () => { calls.push('reload-preview'); return { file: '/etc/ha.d/x.cf', diagnostics: [toWireDiagnostic(WARNING)], steps: [DRAIN_STEP] }; },
     drain: (v, r) => { calls.push(`drain ${v} ${r}`); return { virtual: v, real: r, changed: true }; },
     undrain: (v, r) => { calls.push(`undrain ${v} ${r}`); return { virtual: v, real: r, changed: false }; },
     stop: async () => { calls.push('stop'); },
@@ -108,6 +111,41 @@ describe('control server: requests', () => {
       assert.equal(bad.error.code, 'LDIR_ERR_CONFIG_INVALID');
       assert.equal(bad.error.message, '1 error in /etc/ha.d/x.cf');
       assert.deepEqual(bad.error.diagnostics?.map((d) => `${d.file}:${d.line}:${d.severity}`), ['/etc/ha.d/x.cf:1:warning', '/etc/ha.d/x.cf:4:error']);
+    });
+  });
+
+  test('reload-preview answers the steps; a configuration with errors answers CONFIG_INVALID with the diagnostics', async () => {
+    let good = true;
+    const h = handlers({
+      reloadPreview: async () => {
+        if (!good) throw new LdirError(ErrorCodes.CONFIG_INVALID, '/etc/ha.d/x.cf: 1 configuration error(s)', { details: { diagnostics: [WARNING, BAD_LINE] } });
+        return { file: '/etc/ha.d/x.cf', diagnostics: [], steps: [DRAIN_STEP] };
+      },
+    });
+    await withServer(h, async (_server, path) => {
+      const ok = await sendControlRequest(path, { type: 'reload-preview' });
+      assert.deepEqual(ok.ok && ok.result, { file: '/etc/ha.d/x.cf', diagnostics: [], steps: [DRAIN_STEP] });
+      good = false;
+      const bad = await sendControlRequest(path, { type: 'reload-preview' });
+      assert.ok(!bad.ok);
+      assert.equal(bad.error.code, 'LDIR_ERR_CONFIG_INVALID');
+      assert.deepEqual(bad.error.diagnostics?.map((d) => `${d.file}:${d.line}:${d.severity}`), ['/etc/ha.d/x.cf:1:warning', '/etc/ha.d/x.cf:4:error']);
+      assert.deepEqual(h.calls, [], 'no reload was asked for');
+    });
+  });
+
+  test('a reload preview waits for a reload under way (it never sees one half done)', async () => {
+    const events: string[] = [];
+    const h = handlers({
+      reload: async () => { events.push('reload start'); await sleep(50); events.push('reload end'); return { applied: true, file: '/x', diagnostics: [] }; },
+      reloadPreview: async () => { events.push('preview'); return { file: '/x', diagnostics: [], steps: [] }; },
+    });
+    await withServer(h, async (_server, path) => {
+      const reload = sendControlRequest(path, { type: 'reload' });
+      for (let i = 0; i < 500 && events.length === 0; i++) await sleep(2);
+      const preview = await sendControlRequest(path, { type: 'reload-preview' });
+      assert.ok(preview.ok && (await reload).ok);
+      assert.deepEqual(events, ['reload start', 'reload end', 'preview']);
     });
   });
 

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { formatDiagnostic, type Diagnostic } from '../../../src/config/diagnostics';
 import {
   controlSocketPath, encodeMessage, errorResponse, formatWireDiagnostic, MAX_REQUEST_BYTES, okResponse, parseRequest, parseResponse,
-  toWireDiagnostic, type ErrorResponse,
+  toWireDiagnostic, type ErrorResponse, type PreviewStep,
 } from '../../../src/daemon/protocol';
 import { SchemaError } from '../../../src/daemon/validate';
 import { sampleReport } from '../../helpers/status-report';
@@ -16,7 +16,7 @@ function refused(line: string): ErrorResponse {
 }
 
 describe('parseRequest accepts', () => {
-  for (const type of ['status', 'reload', 'stop', 'ping'] as const) {
+  for (const type of ['status', 'reload', 'reload-preview', 'stop', 'ping'] as const) {
     test(type, () => {
       assert.deepEqual(parseRequest(JSON.stringify({ v: 1, id: 'c1', type })), { ok: true, request: { v: 1, id: 'c1', type } });
     });
@@ -69,6 +69,8 @@ describe('parseRequest refuses, never throws', () => {
     ['drain with an empty virtual', '{"v":1,"id":"a","type":"drain","virtual":"","real":"r"}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
     ['drain with control characters', '{"v":1,"id":"a","type":"drain","virtual":"v\\u001b[2J","real":"r"}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
     ['status with a target', '{"v":1,"id":"a","type":"status","virtual":"v","real":"r"}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
+    ['reload-preview with a member', '{"v":1,"id":"a","type":"reload-preview","json":true}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
+    ['reload with a dry-run flag (previews are their own request)', '{"v":1,"id":"a","type":"reload","dryRun":true}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
     ['restart with a program found through PATH', '{"v":1,"id":"a","type":"restart","program":["node","/x/main.js"]}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
     ['restart with an empty program', '{"v":1,"id":"a","type":"restart","program":[]}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
     ['restart with a timeout below 100 ms', '{"v":1,"id":"a","type":"restart","timeoutMs":5}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
@@ -157,6 +159,58 @@ describe('responses', () => {
     for (const line of bad) assert.throws(() => parseResponse(line, 'status'), SchemaError, line.slice(0, 60));
     assert.throws(() => parseResponse(JSON.stringify({ v: 1, id: 'a', ok: true, type: 'stop', result: { stopped: false } }), 'stop'), SchemaError);
     assert.throws(() => parseResponse(JSON.stringify({ v: 1, id: 'a', ok: true, type: 'ping', result: { pid: 0 } }), 'ping'), SchemaError);
+  });
+});
+
+describe('reload-preview responses', () => {
+  const KEY = { family: 'inet', protocol: 'tcp', address: '192.0.2.1', port: 80 } as const;
+  const steps: PreviewStep[] = [
+    { kind: 'sysctl', key: 'net.ipv4.ip_forward', old: '0', new: '1', why: 'IPv4 masq forwarding', status: 'would-change', reason: null, text: 's' },
+    { kind: 'drain-cancel', virtual: 'tcp:192.0.2.1:80', real: '10.0.0.7:80', text: 'c' },
+    { kind: 'drain-begin', virtual: 'tcp:192.0.2.2:25', real: null, timeoutSeconds: 30, text: 'd' },
+    { kind: 'fallback-command', virtual: 'tcp:192.0.2.1:80', action: 'stop', argv: ['/bin/sorry', 'stop', '192.0.2.1:80', 'tcp'], text: 'f' },
+    { kind: 'drain-end', virtual: 'tcp:192.0.2.1:80', real: '10.0.0.8:80', why: 'idle', text: 'e' },
+    {
+      kind: 'ipvs', op: { op: 'add-service', service: { ...KEY, scheduler: 'wrr', persistent: 300, onePacket: false, schedulerFlags: ['flag-1'] } },
+      role: null, real: null, reason: null, repair: false, text: 'A',
+    },
+    { kind: 'ipvs', op: { op: 'edit-service', service: { family: 'inet6', fwmark: 7, scheduler: 'rr', onePacket: true, schedulerFlags: [] } }, role: null, real: null, reason: null, repair: true, text: 'E' },
+    {
+      kind: 'ipvs', op: { op: 'add-destination', service: KEY, destination: { address: '10.0.0.3', family: 'inet', port: 80, forward: 'tunnel', weight: 4, upperThreshold: 0, lowerThreshold: 0, tunnelType: 'gue', tunnelPort: 6080 } },
+      role: 'real', real: '10.0.0.3:80', reason: 'up', repair: false, text: 'a',
+    },
+    { kind: 'ipvs', op: { op: 'delete-destination', service: KEY, destination: { address: '10.0.0.8', port: 80, family: 'inet' } }, role: 'stale', real: null, reason: null, repair: false, text: 'x' },
+    { kind: 'ipvs', op: { op: 'delete-service', service: { family: 'inet', fwmark: 9 } }, role: null, real: null, reason: null, repair: false, text: 'D' },
+    { kind: 'fallback', virtual: 'tcp:192.0.2.1:80', active: false, text: 'o' },
+    { kind: 'sync-daemon', action: 'start', state: 'master', daemon: { state: 'master', interface: 'eth1', syncId: 7, group: '239.1.1.1', port: 8848, ttl: 2, maxLength: 1472 }, text: 'm' },
+    { kind: 'sync-daemon', action: 'stop', state: 'backup', daemon: null, text: 'b' },
+    { kind: 'first-check', virtual: 'tcp:192.0.2.1:80', real: '10.0.0.5:80', weightUntilChecked: null, weight: 1, text: 'k' },
+    { kind: 'execute', name: 'other.cf', action: 'try-reload', text: 'r' },
+  ];
+
+  test('a preview with a step of every kind round-trips through encode and parse', () => {
+    const result = { file: '/etc/ha.d/x.cf', diagnostics: [{ file: '/etc/ha.d/x.cf', line: 2, severity: 'warning' as const, code: 'deprecated', message: 'm' }], steps };
+    const line = encodeMessage(okResponse('p', 'reload-preview', result)).trimEnd();
+    assert.deepEqual(parseResponse(line, 'reload-preview'), okResponse('p', 'reload-preview', result));
+  });
+
+  test('members added by a newer daemon are dropped; ill-formed steps are refused', () => {
+    const newer = { v: 1, id: 'p', ok: true, type: 'reload-preview', result: { file: '/x', diagnostics: [], steps: [{ ...steps[2], extra: 1 }], extra: 2 } };
+    assert.deepEqual(parseResponse(JSON.stringify(newer), 'reload-preview'), okResponse('p', 'reload-preview', { file: '/x', diagnostics: [], steps: [steps[2] as PreviewStep] }));
+    const bad: unknown[] = [
+      { kind: 'reboot', text: 'x' },
+      { ...steps[2], timeoutSeconds: -1 },
+      { ...steps[5], op: { op: 'add-service', service: KEY } },
+      { ...steps[5], op: { op: 'flush' } },
+      { ...steps[8], op: { op: 'delete-destination', service: { family: 'inet', address: '192.0.2.1', port: 80 }, destination: { address: '10.0.0.8', port: 80, family: 'inet' } } },
+      { ...steps[7], op: { op: 'add-destination', service: KEY, destination: { address: '10.0.0.3', family: 'inet', port: 80, forward: 'nat', weight: 1, upperThreshold: 0, lowerThreshold: 0 } } },
+      { ...steps[4], why: 'bored' },
+      { ...steps[0], text: undefined },
+    ];
+    for (const step of bad) {
+      const line = JSON.stringify({ v: 1, id: 'p', ok: true, type: 'reload-preview', result: { file: '/x', diagnostics: [], steps: [step] } });
+      assert.throws(() => parseResponse(line, 'reload-preview'), SchemaError, JSON.stringify(step).slice(0, 80));
+    }
   });
 });
 

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  adoptableRole, describeSyncDaemon, desiredSyncDaemons, effectiveMaxLength, planSyncDaemons, sameSyncDaemon, syncDaemonFor,
-  type SyncDaemonOp, type SyncState,
+  adoptableRole, describeSyncDaemon, desiredSyncDaemons, effectiveMaxLength, planSyncDaemons, planSyncLook, roleOnConfigure, sameSyncDaemon,
+  syncDaemonFor, type RoleState, type SyncDaemonOp, type SyncState,
 } from '../../../src/engine/sync-plan';
 import type { IpvsSyncDaemon } from '../../../src/ipvs/types';
 import type { StateSyncSettings } from '../../../src/model';
@@ -108,4 +108,34 @@ describe('adoptableRole: what a restart takes over', () => {
 test('describeSyncDaemon names the state, interface, id and group', () => {
   assert.equal(describeSyncDaemon(syncDaemonFor(SETTINGS, 'master')), 'master sync daemon on eth1 (sync id 7, group 224.0.0.81:8848, ttl 1)');
   assert.equal(describeSyncDaemon(kernel('backup', { group: 'ff02::81', maxLength: 1452 })), 'backup sync daemon on eth1 (sync id 7, group [ff02::81]:8848, ttl 1, maxlen 1452)');
+});
+
+describe('the role a configuration gives, and one look\'s plan (shared by the engine and a reload preview)', () => {
+  const fresh: RoleState = { settings: null, configuredOnce: false, role: 'none', roleSource: 'config' };
+
+  test('roleOnConfigure: syncrole at first, or when it changed, or when there is no role; a commanded role stays', () => {
+    assert.deepEqual(roleOnConfigure(fresh, SETTINGS), { role: 'backup', adopting: true });
+    assert.equal(roleOnConfigure(fresh, null), undefined, 'no settings: the role stays');
+    const backup: RoleState = { settings: SETTINGS, configuredOnce: true, role: 'backup', roleSource: 'config' };
+    assert.equal(roleOnConfigure(backup, { ...SETTINGS, syncId: 8 }), undefined, 'same syncrole: the role stays');
+    assert.deepEqual(roleOnConfigure(backup, { ...SETTINGS, role: 'master' }), { role: 'master', adopting: false });
+    const promoted: RoleState = { settings: SETTINGS, configuredOnce: true, role: 'master', roleSource: 'command' };
+    assert.equal(roleOnConfigure(promoted, SETTINGS), undefined, 'ldir promote outlives a reload that keeps syncrole');
+    assert.deepEqual(roleOnConfigure({ ...promoted, configuredOnce: false, settings: null }, SETTINGS), undefined, 'a promote before the first configuration stays');
+    assert.deepEqual(roleOnConfigure({ ...backup, role: 'none' }, SETTINGS), { role: 'backup', adopting: true });
+  });
+
+  test('planSyncLook: takes over a matching daemon when adopting, else plans from the role over the states ldir manages', () => {
+    const adopt = planSyncLook({ settings: SETTINGS, role: 'backup', adopting: true, owned: NONE }, [kernel('master')]);
+    assert.deepEqual([adopt.adopted, adopt.role, [...adopt.owned], names(adopt.ops)], ['master', 'master', ['master'], []]);
+    const start = planSyncLook({ settings: SETTINGS, role: 'backup', adopting: true, owned: NONE }, []);
+    assert.deepEqual([start.adopted, start.role, names(start.ops)], [undefined, 'backup', ['start backup']]);
+    const foreign = planSyncLook({ settings: null, role: 'none', adopting: false, owned: NONE }, [kernel('master')]);
+    assert.deepEqual([[...foreign.manages], names(foreign.ops)], [[], []], 'not ldir\'s: left alone');
+    const owned = planSyncLook({ settings: null, role: 'none', adopting: false, owned: new Set<SyncState>(['master']) }, [kernel('master')]);
+    assert.deepEqual(names(owned.ops), ['stop master'], 'started by ldir, no longer wanted: stopped');
+    const input = { settings: SETTINGS, role: 'backup' as const, adopting: true, owned: new Set<SyncState>() };
+    planSyncLook(input, [kernel('backup')]);
+    assert.equal(input.owned.size, 0, 'the input is not changed');
+  });
 });
