@@ -270,6 +270,7 @@ async function buildVirtual(
     ...(fallback ? { fallback } : {}),
     ...(fallbackCommand !== undefined ? { fallbackCommand } : {}),
     ...(quorum !== undefined ? { quorum } : {}),
+    ...((v.slowstart ?? g.slowstart ?? 0) > 0 ? { slowStart: v.slowstart ?? g.slowstart } : {}),
     check: checkSpec(v, g, port, ctx.hostname),
     quiescent,
     cleanstop,

@@ -4,6 +4,7 @@ import { CHECK_SERVICES, NAMED_CHECK_TYPES } from '../model';
 import { ok, readFirstMatch, readInteger, readOptionallyQuoted, readQuoted, readYesNo, valueText } from './cf-values';
 import { ALERT_SHARED_DIRECTIVES } from './directives-alerts';
 import { QUORUM_SHARED_DIRECTIVES } from './directives-quorum';
+import { SLOWSTART_SHARED_DIRECTIVES } from './directives-slowstart';
 import { RISE_DIRECTIVES } from './directives-rise';
 import { accept, SHARED_DIRECTIVES, warnIfPartial, type DirectiveContext, type DirectiveHandler } from './directives-shared';
 import type { RawDirective } from './document';
@@ -70,6 +71,7 @@ export const VIRTUAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<Virtua
   ...RISE_DIRECTIVES,
   ...ALERT_SHARED_DIRECTIVES,
   ...QUORUM_SHARED_DIRECTIVES,
+  ...SLOWSTART_SHARED_DIRECTIVES,
   real: real('real'),
   real6: real('real6'),
   fallback: fallback('fallback'),

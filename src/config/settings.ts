@@ -39,6 +39,8 @@ export interface SharedSettings {
   hysteresis?: Placed<number>;
   quorumupcommand?: string;
   quorumdowncommand?: string;
+  /** `slowstart=SECONDS` (ldir extension, directives-slowstart.ts). */
+  slowstart?: number;
 }
 
 /** Global settings read from column-0 directives. */

@@ -64,6 +64,7 @@ const realStatus: Check<RealStatus> = object({
   since: nullable(isoTime), weight: WEIGHT, kernelWeight: nullable(WEIGHT), inKernel: bool, lastCheck: nullable(checkOutcome),
   draining: bool, drained: bool, maintenance: bool,
   rising: optional(nullable(object({ successes: int({ min: 1 }), needed: int({ min: 1 }) }, false))),
+  slowStart: optional(nullable(object({ weight: WEIGHT, target: WEIGHT }, false))),
 }, false);
 
 const fallbackStatus: Check<FallbackStatus> = object({ address: str({ min: 1, max: 64 }), port: PORT, forward: FORWARD }, false);

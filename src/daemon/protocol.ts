@@ -69,6 +69,8 @@ export interface RealStatus {
   readonly maintenance: boolean;
   /** Down, with successful checks in a row towards `risecount`; null otherwise (absent from older daemons). */
   readonly rising?: RiseProgress | null;
+  /** Slow start in progress (`slowstart=`): the step ldir wants now and the weight it ends at; null otherwise. */
+  readonly slowStart?: { readonly weight: number; readonly target: number } | null;
 }
 
 /** The fallback ("sorry") server of a virtual service. */

@@ -108,6 +108,7 @@ export function buildStatusReport(
         lastCheck: outcomes.get(memberKey(v.id, r.realKey)) ?? null,
         draining: r.draining, drained: r.manuallyDrained, maintenance: r.healthReason === 'maintenance',
         rising: r.health === 'down' ? rising.get(memberKey(v.id, r.realKey)) ?? null : null,
+        slowStart: r.rampTo != null && r.desiredWeight !== null ? { weight: r.desiredWeight, target: r.rampTo } : null,
       })),
     })),
   };

@@ -30,6 +30,8 @@ export interface EngineCarryOver {
   readonly fallback: readonly {
     readonly virtualId: string; readonly active: boolean; readonly lastAction?: FallbackAction; readonly quorumAction?: DecidedQuorum;
   }[];
+  /** Slow-start ramps in progress, by engine pair key, with their age (ms); older daemons send none. */
+  readonly ramps?: readonly { readonly pair: string; readonly ageMs: number; readonly from: number; readonly to: number }[];
   /** The sync role when `ldir promote|demote` set it (a role from the configuration or the kernel is found again). */
   readonly syncRole?: SyncRole;
 }

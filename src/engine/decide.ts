@@ -9,6 +9,7 @@ import { drainId } from './drain';
 import { quorumThresholds } from '../model';
 import { indexObserved, type ObservedEntry } from './observed';
 import { nextQuorumState, type DecidedQuorum, type QuorumDecision } from './quorum';
+import { rampFor, rampWeight, type Ramp } from './slow-start';
 import { fallbackDestination, realDestination, serviceOf } from './translate';
 
 /**
@@ -46,6 +47,8 @@ export interface RealDecision {
   readonly manuallyDrained: boolean;
   /** Counts as "a real server is up" for the fallback: up and not drained by hand. */
   readonly serving: boolean;
+  /** Slow start in progress (`slowstart=`): `desiredWeight` is a step of the ramp towards `rampTo`. */
+  readonly rampTo?: number;
 }
 
 /**
@@ -91,6 +94,8 @@ export interface DecideInput {
   readonly observedIndex?: ReadonlyMap<string, ObservedEntry>;
   /** Each virtual's quorum state as last decided (not `pending`), by virtual id: the hysteresis works from it. */
   readonly quorum?: ReadonlyMap<string, DecidedQuorum>;
+  /** Slow start: the ramps in progress by {@link pairKey} and the time of the pass, in the ramps' time base. */
+  readonly slowStart?: { readonly now: number; readonly ramps: ReadonlyMap<string, Ramp> };
 }
 
 /** Output of {@link decide}: the desired table and the facts behind it. */
@@ -99,6 +104,8 @@ export interface Decision {
   readonly desired: DesiredService[];
   readonly virtuals: VirtualDecision[];
   readonly draining: DrainDecision[];
+  /** Slow-start ramps in progress after this decision, by {@link pairKey} (the next pass's `slowStart.ramps`). */
+  readonly ramps: ReadonlyMap<string, Ramp>;
 }
 
 /** Key of a (virtual, real) pair in the health and drain maps: `<virtualId> <realKey>`. */
@@ -134,7 +141,7 @@ function beats(a: RealPlace, b: RealPlace): boolean {
 
 /** Decisions and desired destinations of one virtual service. */
 function decideVirtual(
-  v: VirtualService, input: DecideInput, observed: ObservedEntry | undefined, readdQuiescent: boolean,
+  v: VirtualService, input: DecideInput, observed: ObservedEntry | undefined, readdQuiescent: boolean, ramps: Map<string, Ramp>,
 ): { decision: VirtualDecision; desired: DesiredService } {
   const service = serviceOf(v);
   const serviceId = serviceKeyString(service);
@@ -156,6 +163,24 @@ function decideVirtual(
   // Below the quorum the fallback takes new connections; the reals that still serve keep their established ones.
   if (fallbackState === 'active' && v.fallback) {
     for (const p of places) if (p.place.serving) p.place = { desiredWeight: 0, reason: 'below-quorum', serving: true };
+  }
+  // Slow start: a real up with a weight above the kernel's gets it in steps (rampFor).
+  const slow = input.slowStart;
+  const seconds = v.slowStart ?? 0;
+  const rampTo = new Map<string, number>();
+  if (slow && seconds > 0) {
+    for (const p of places) {
+      const target = p.place.desiredWeight;
+      const pk = pairKey(v.id, p.key);
+      // Not checked yet, in the kernel (a successor taking over): a ramp handed over waits for the first result.
+      if (p.place.reason === 'unknown-adopted' && slow.ramps.has(pk)) ramps.set(pk, slow.ramps.get(pk) as Ramp);
+      if (p.place.reason !== 'up' || target === undefined) continue;
+      const ramp = rampFor(slow.ramps.get(pk), target, observed?.destinations.get(p.destinationId)?.weight ?? 0, seconds, slow.now);
+      if (!ramp) continue;
+      ramps.set(pk, ramp);
+      rampTo.set(p.key, target);
+      p.place = { ...p.place, desiredWeight: rampWeight(ramp, slow.now - ramp.since, seconds) };
+    }
   }
   // One entry per destination: the best candidate takes it; the others are reported as duplicates.
   const owner = new Map<string, (typeof places)[number]>();
@@ -188,10 +213,12 @@ function decideVirtual(
       const winner = owner.get(p.destinationId)?.place;
       place = { ...(winner?.desiredWeight !== undefined ? { desiredWeight: winner.desiredWeight } : {}), reason: 'duplicate', serving: p.place.serving };
     }
+    const to = place.reason === 'up' ? rampTo.get(p.key) : undefined;
     return {
       realKey: p.key, destinationId: p.destinationId, health: p.health, configuredWeight: p.r.weight,
       ...(place.desiredWeight !== undefined ? { desiredWeight: place.desiredWeight } : {}),
       inTable: place.desiredWeight !== undefined, reason: place.reason, manuallyDrained: p.drained, serving: place.serving,
+      ...(to !== undefined ? { rampTo: to } : {}),
     };
   });
   return {
@@ -216,10 +243,11 @@ export function decide(input: DecideInput): Decision {
   const readdQuiescent = input.config.globals.readdQuiescent;
   const desired = new Map<string, { service: IpvsService; destinations: Map<string, IpvsDestination> }>();
   const virtuals: VirtualDecision[] = [];
+  const ramps = new Map<string, Ramp>();
   for (const v of input.config.virtualServices) {
     const id = serviceKeyString(serviceOf(v));
     if (desired.has(id)) continue; // the config loader refuses duplicate virtuals; never emit a service twice
-    const { decision, desired: d } = decideVirtual(v, input, observed.get(id), readdQuiescent);
+    const { decision, desired: d } = decideVirtual(v, input, observed.get(id), readdQuiescent, ramps);
     virtuals.push(decision);
     desired.set(id, { service: d.service, destinations: new Map(d.destinations.map((x) => [destinationKeyString(x), x])) });
   }
@@ -254,5 +282,6 @@ export function decide(input: DecideInput): Decision {
     desired: [...desired.values()].map((d) => ({ service: d.service, destinations: [...d.destinations.values()] })),
     virtuals,
     draining,
+    ramps,
   };
 }

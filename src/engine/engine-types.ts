@@ -179,6 +179,8 @@ export interface RealSnapshot {
   /** Removed from the config and kept at weight 0 until idle or timeout. */
   readonly draining: boolean;
   readonly manuallyDrained: boolean;
+  /** Slow start in progress: the weight the ramp ends at (`desiredWeight` is its current step); null otherwise. */
+  readonly rampTo?: number | null;
 }
 
 /** The fallback server of a virtual as `ldir status` shows it. */

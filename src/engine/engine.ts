@@ -21,6 +21,7 @@ import type {
 import { fallbackCommandArgv, FallbackCommands, quorumCommandArgv, QuorumCommands, type FallbackAction } from './fallback-command';
 import type { DecidedQuorum } from './quorum';
 import { quorumChanges } from './quorum-edges';
+import { nextStepIn, type Ramp } from './slow-start';
 import { afterOps, indexObserved, type ObservedEntry } from './observed';
 import { describeOp, describeOps } from './op-report';
 import { planPass } from './pass-plan';
@@ -28,6 +29,9 @@ import { buildSnapshot, type HealthRecord } from './status';
 import { SyncDaemons } from './sync-daemons';
 import { isHealthOnly, skippedReport, SyncLoop, type PassLiveness } from './sync-loop';
 import { configTargets, resolvePair, type ConfigTarget, type ConfigTargets } from './targets';
+
+/** How late after a slow-start step its pass is timed (see the sync loop's `nextStepInMs`). */
+const RAMP_TIMER_LATE_MS = 2;
 
 const OP_KINDS: readonly OpKind[] = ['add-service', 'edit-service', 'delete-service', 'add-destination', 'edit-destination', 'delete-destination'];
 
@@ -65,6 +69,10 @@ export class Engine {
   private readonly managed = new Map<string, { key: ServiceKey; cleanstop: boolean }>();
   /** Each virtual's quorum as last decided (`down` ⇔ fallback active): the hysteresis and the edges work from it. */
   private readonly quorumDecided = new Map<string, DecidedQuorum>();
+  /** Slow-start ramps in progress by pair key, as the last pass decided them (monotonic times). */
+  private ramps: ReadonlyMap<string, Ramp> = new Map();
+  /** The time (monotonic) the last pass decided its ramp steps at: the next step is counted from it, not from later. */
+  private rampsDecidedAt = 0;
   private readonly decided = new Map<string, { sig: string; since: number }>();
   private decision: Decision | undefined;
   private observed: ReadonlyMap<string, ObservedEntry> = new Map();
@@ -97,6 +105,14 @@ export class Engine {
       clock: options.clock, pass: (reason) => this.passWithSyncDaemons(reason), coalesceMs: options.coalesceMs ?? 20,
       resyncIntervalMs: options.resyncIntervalMs ?? 10_000, drainPollMs: options.drainPollMs ?? 1_000,
       draining: () => this.drainState.entries.size > 0,
+      nextStepInMs: () => {
+        if (this.ramps.size === 0) return undefined;
+        // From the step the pass decided (a pass just before a second's boundary must not skip the next step), a few
+        // ms late rather than early (Node's timers may fire up to a millisecond before the fine-grained clock).
+        const at = this.rampsDecidedAt;
+        const next = Math.min(...[...this.ramps.values()].map((r) => nextStepIn(r, at)));
+        return Math.max(1, next - (options.clock.monotonic() - at) + RAMP_TIMER_LATE_MS);
+      },
       onError: (reason, err) => {
         this.log.error({ err: errorText(err) }, 'sync pass failed unexpectedly');
         return { ok: false, reason, ops: [], failed: 0, drift: 0, durationMs: 0, error: errorText(err) };
@@ -272,6 +288,9 @@ export class Engine {
         return { virtualId, active: quorum === 'down', ...(lastAction ? { lastAction } : {}), ...(quorumAction ? { quorumAction } : {}) };
       }),
       ...(role.roleSource === 'command' && role.role !== 'none' ? { syncRole: role.role } : {}),
+      ...(this.ramps.size > 0 ? {
+        ramps: [...this.ramps].map(([pair, r]) => ({ pair, ageMs: Math.max(0, this.options.clock.monotonic() - r.since), from: r.from, to: r.to })),
+      } : {}),
     };
   }
 
@@ -294,6 +313,8 @@ export class Engine {
       this.quorumCommands.adopt(f.virtualId, f.quorumAction ?? (f.active ? 'down' : 'up'));
     }
     if (carry.syncRole) this.syncDaemons.setRole(carry.syncRole);
+    const now = this.options.clock.monotonic();
+    this.ramps = new Map((carry.ramps ?? []).map((r) => [r.pair, { since: now - r.ageMs, from: r.from, to: r.to }]));
     this.log.info({ draining: this.drainState.entries.size, manualDrains: this.manual.size }, 'state taken over from the previous daemon');
   }
 
@@ -440,7 +461,10 @@ export class Engine {
 
   /** decide's input besides the drains and the kernel table, from the engine's state: the same for a pass and a preview. */
   private decideBase(config: Config): Omit<DecideInput, 'draining' | 'observed' | 'observedIndex'> {
-    return { config, health: new Map([...this.health].map(([k, h]) => [k, h.health])), manualDrains: this.manual, quorum: this.quorumDecided };
+    return {
+      config, health: new Map([...this.health].map(([k, h]) => [k, h.health])), manualDrains: this.manual, quorum: this.quorumDecided,
+      slowStart: { now: this.options.clock.monotonic(), ramps: this.ramps },
+    };
   }
 
   /**
@@ -482,8 +506,10 @@ export class Engine {
       this.leftoversPending = false;
       this.drainLeftovers(index);
     }
+    const base = this.decideBase(config);
+    const slowStartNow = base.slowStart?.now ?? clock.monotonic();
     const { drainState, finished, decision, want, ops } = planPass({
-      decide: this.decideBase(config), drainState: this.drainState, observed, index, now: clock.monotonic(),
+      decide: base, drainState: this.drainState, observed, index, now: clock.monotonic(),
       drainTimeoutMs: this.drainTimeoutMs, managed: (id) => this.managed.has(id),
     });
     this.drainState = drainState;
@@ -524,6 +550,8 @@ export class Engine {
     }
     this.forgetGone(config);
     this.decision = decision;
+    this.ramps = decision.ramps;
+    this.rampsDecidedAt = slowStartNow;
     this.trackDecisions(decision);
     this.quorumEdges(config, decision);
     const durationMs = clock.monotonic() - t0;

@@ -13,6 +13,8 @@ export interface SyncLoopOptions {
   readonly drainPollMs: number;
   /** True while something drains: the loop then polls every `drainPollMs`. */
   readonly draining: () => boolean;
+  /** Milliseconds to the next slow-start step, while a ramp is in progress (else undefined): a `ramp` pass then. */
+  readonly nextStepInMs?: () => number | undefined;
 }
 
 /**
@@ -36,9 +38,12 @@ export function skippedReport(reason: string, why: 'no-config' | 'stopped' | 'pa
   return { ok: false, skipped: why, reason, ops: [], failed: 0, drift: 0, durationMs: 0 };
 }
 
-/** True when a pass was asked for by health changes only (`health`, or several joined: `health+health`). */
+/**
+ * True when a pass was asked for by health changes and slow-start steps only (`health`, `ramp`, or several joined:
+ * `health+ramp`): it changes weights of reals ldir itself wrote, so it may plan from the table as last listed.
+ */
 export function isHealthOnly(reason: string): boolean {
-  return reason.split('+').every((r) => r === 'health');
+  return reason.split('+').every((r) => r === 'health' || r === 'ramp');
 }
 
 /**
@@ -53,6 +58,7 @@ export class SyncLoop {
   private coalesce: { timer: TimerHandle; reasons: string[] } | undefined;
   private resyncTimer: TimerHandle | undefined;
   private drainTimer: TimerHandle | undefined;
+  private rampTimer: TimerHandle | undefined;
   private stopped = false;
   private paused = false;
   private dueSince: number | undefined;
@@ -130,9 +136,10 @@ export class SyncLoop {
 
   private async quiesce(): Promise<void> {
     const { clock } = this.options;
-    for (const t of [this.resyncTimer, this.drainTimer, this.coalesce?.timer]) if (t !== undefined) clock.clearTimeout(t);
+    for (const t of [this.resyncTimer, this.drainTimer, this.rampTimer, this.coalesce?.timer]) if (t !== undefined) clock.clearTimeout(t);
     this.resyncTimer = undefined;
     this.drainTimer = undefined;
+    this.rampTimer = undefined;
     this.coalesce = undefined;
     await this.queued?.promise;
     await this.inflight;
@@ -158,6 +165,14 @@ export class SyncLoop {
         this.resyncTimer = undefined;
         void this.run('resync');
       }, this.options.resyncIntervalMs);
+    }
+    const step = this.options.nextStepInMs?.();
+    if (step !== undefined) {
+      if (this.rampTimer !== undefined) clock.clearTimeout(this.rampTimer);
+      this.rampTimer = clock.setTimeout(() => {
+        this.rampTimer = undefined;
+        void this.run('ramp');
+      }, Math.max(1, step));
     }
     if (this.options.draining() && this.drainTimer === undefined) {
       this.drainTimer = clock.setTimeout(() => {

@@ -136,6 +136,11 @@ export interface VirtualService {
   readonly fallbackCommand?: string;
   /** Quorum with hysteresis (`quorum=`, `hysteresis=`, `quorum*command=`; an ldir extension); undefined = 1 real, no hysteresis. */
   readonly quorum?: QuorumSettings;
+  /**
+   * `slowstart=SECONDS` (an ldir extension): a real that comes up (new, recovered, undrained, weight raised) gets its
+   * weight in steps over this many seconds; undefined or 0 = at once.
+   */
+  readonly slowStart?: number;
   readonly check: CheckSpec;
   readonly quiescent: boolean;
   readonly cleanstop: boolean;
