@@ -112,7 +112,8 @@ describe('slow start in the kernel (LVS-NAT, netlink)', { skip, concurrency: fal
       clearInterval(poll);
     }
     assert.ok(samples.every((w) => w >= cut), `never below the cut ramp's ${cut}: ${samples.join(',')}`);
-    assert.ok(new Set(samples).size >= 2, `ramped on rather than jumping: ${samples.join(',')}`);
+    if (R - cut >= 2) assert.ok(new Set(samples).size >= 3, `ramped on from ${cut} rather than jumping to ${R}: ${samples.join(',')}`);
+    figure(`ramp across kill -9 and start: cut at ${cut}, weights ${[...new Set(samples)].join(' → ')}`);
     const stopped = await c.director.stop(CONF);
     assert.equal(stopped.status, 0, stopped.stderr);
   });
