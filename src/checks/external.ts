@@ -2,6 +2,7 @@
 // own process group; exit 0 = up; at the timeout the whole group gets SIGTERM, then SIGKILL after a grace period.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fail, guardCheck, pass, type CheckVerdict } from './guard';
+import { weightFromOutput } from './reported-weight';
 import type { Checker, CheckJob } from './types';
 
 /** Milliseconds between SIGTERM and SIGKILL to the process group of a check that ran past its timeout. */
@@ -33,12 +34,44 @@ function terminateGroup(child: ChildProcess): void {
   }, KILL_GRACE_MS);
 }
 
+/** Most bytes of an external check's output read for a `weight=N` line; the rest is drained unread. */
+const OUTPUT_LIMIT = 4096;
+/** How long after the command exits its output may still arrive (a child that keeps the pipe open is not waited for). */
+const OUTPUT_GRACE_MS = 100;
+
 /** Runs the command and resolves with its verdict; kills its process group when `signal` aborts. */
 function run(argv: readonly string[], signal: AbortSignal): Promise<CheckVerdict> {
   const [program, ...args] = argv as [string, ...string[]];
   return new Promise((resolve) => {
     let exited = false;
-    const child = spawn(program, args, { detached: true, stdio: 'ignore', shell: false });
+    const child = spawn(program, args, { detached: true, stdio: ['ignore', 'pipe', 'ignore'], shell: false });
+    // Standard output is read for a `weight=N` line (check-driven weight), up to a limit; the rest is drained.
+    let output = '';
+    let outputEnded = false;
+    const outputDone: Array<() => void> = [];
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => {
+      if (output.length < OUTPUT_LIMIT) output += chunk.slice(0, OUTPUT_LIMIT - output.length);
+    });
+    child.stdout?.once('close', () => {
+      outputEnded = true;
+      for (const done of outputDone.splice(0)) done();
+    });
+    child.stdout?.on('error', () => undefined);
+    const afterOutput = (then: () => void): void => {
+      if (outputEnded || !child.stdout) {
+        then();
+        return;
+      }
+      const timer = setTimeout(() => {
+        child.stdout?.destroy();
+        then();
+      }, OUTPUT_GRACE_MS);
+      outputDone.push(() => {
+        clearTimeout(timer);
+        then();
+      });
+    };
     const onAbort = (): void => {
       if (!exited) terminateGroup(child);
       resolve(fail('timeout'));
@@ -53,7 +86,7 @@ function run(argv: readonly string[], signal: AbortSignal): Promise<CheckVerdict
     child.once('exit', (code, sig) => {
       exited = true;
       signal.removeEventListener('abort', onAbort);
-      if (code === 0) resolve(pass('exit 0'));
+      if (code === 0) afterOutput(() => resolve(pass('exit 0', weightFromOutput(output))));
       else if (sig) resolve(fail(`signal ${sig}`));
       else resolve(fail(`exit ${code ?? '?'}`));
     });

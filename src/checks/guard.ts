@@ -5,10 +5,12 @@ import type { CheckResult } from './types';
 export interface CheckVerdict {
   readonly up: boolean;
   readonly reason: string;
+  /** The weight the real server reported (see {@link CheckResult.weight}). */
+  readonly weight?: number;
 }
 
-/** Up, with a reason (e.g. `status 200`). */
-export const pass = (reason = 'ok'): CheckVerdict => ({ up: true, reason });
+/** Up, with a reason (e.g. `status 200`) and the weight the real reported, if any. */
+export const pass = (reason = 'ok', weight?: number): CheckVerdict => (weight === undefined ? { up: true, reason } : { up: true, reason: `${reason}, weight ${weight}`, weight });
 /** Down, with a reason (e.g. `body did not match /ok/`). */
 export const fail = (reason: string): CheckVerdict => ({ up: false, reason });
 

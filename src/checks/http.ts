@@ -4,6 +4,7 @@
 import type { Dispatcher } from 'undici';
 import { fail, guardCheck, pass, reasonOfErrno, receivePattern, type CheckVerdict } from './guard';
 import { parseHttpResponse } from './http-response';
+import { parseReportedWeight } from './reported-weight';
 import { hostText, MAX_READ_BYTES } from './sockets';
 import type { TcpProbeOutcome, TcpProber } from './tcp-prober';
 import type { Checker, CheckJob, CheckResult } from './types';
@@ -111,20 +112,25 @@ async function httpVerdict(job: CheckJob, connect: (origin: string) => Dispatche
       url = next;
       continue;
     }
+    const header = job.weightHeader !== undefined ? res.headers[job.weightHeader] : undefined;
+    const weight = parseReportedWeight(Array.isArray(header) ? header.at(-1) : header);
     if (res.statusCode < 200 || res.statusCode > 299 || !receivePattern(job.receive)) {
       res.body.destroy();
-      return finalVerdict(job, res.statusCode, '');
+      return finalVerdict(job, res.statusCode, '', weight);
     }
-    return finalVerdict(job, res.statusCode, await readBody(res.body));
+    return finalVerdict(job, res.statusCode, await readBody(res.body), weight);
   }
 }
 
-/** The verdict on a final (non-redirect) answer: 2xx required, then `receive` matched over the body. */
-function finalVerdict(job: CheckJob, status: number, body: string): CheckVerdict {
+/**
+ * The verdict on a final (non-redirect) answer: 2xx required, then `receive` matched over the body; a passing answer
+ * carries the weight its `weightheader` gave (a value that is not a whole number is no weight).
+ */
+function finalVerdict(job: CheckJob, status: number, body: string, weight?: number): CheckVerdict {
   if (status < 200 || status > 299) return fail(`status ${status}`);
   const pattern = receivePattern(job.receive);
-  if (!pattern) return pass(passReason(job, status));
-  return pattern.test(body) ? pass(passReason(job, status)) : fail(`body did not match /${job.receive}/`);
+  if (!pattern) return pass(passReason(job, status), weight);
+  return pattern.test(body) ? pass(passReason(job, status), weight) : fail(`body did not match /${job.receive}/`);
 }
 
 /** The reason of a passing answer with `status`: the status, and that the body matched when `receive` is set. */
@@ -162,7 +168,8 @@ export function fastHttpVerdict(job: CheckJob, outcome: TcpProbeOutcome): CheckV
   const truncated = (outcome.data?.length ?? 0) >= FAST_READ_LIMIT;
   if (!parsed.complete && !truncated) return fail(outcome.error !== undefined ? reasonOfErrno(outcome.error) : 'connection closed');
   if (REDIRECT_STATUSES.has(parsed.status) && parsed.headers.has('location')) return 'redirect';
-  return finalVerdict(job, parsed.status, parsed.body.subarray(0, MAX_READ_BYTES).toString('utf8'));
+  const weight = job.weightHeader !== undefined ? parseReportedWeight(parsed.headers.get(job.weightHeader)?.split(',').at(-1)) : undefined;
+  return finalVerdict(job, parsed.status, parsed.body.subarray(0, MAX_READ_BYTES).toString('utf8'), weight);
 }
 
 /** An http/https/http_proxy checker (see {@link HttpCheckerOptions}). */

@@ -85,6 +85,7 @@ export function jobFor(v: VirtualService, r: RealServer, options: JobsOptions = 
     checkTimeoutMs: Math.round(c.checkTimeout * 1000),
     negotiateTimeoutMs: Math.round(c.negotiateTimeout * 1000),
     ...(options.tlsCa !== undefined ? { tlsCa: options.tlsCa } : {}),
+    ...(v.checkWeight?.header !== undefined ? { weightHeader: v.checkWeight.header } : {}),
   };
 }
 
@@ -102,7 +103,7 @@ export function checkIdentity(
     job.type, job.service, job.protocol, job.address, job.port, job.realPort,
     external ? job.virtualHost : '', external ? job.virtualPort : 0,
     job.request, job.receive, job.httpMethod, job.httpHost ?? null, job.login, job.passwd, job.database, job.secret,
-    job.command, job.pingCount, job.checkTimeoutMs, job.negotiateTimeoutMs, job.tlsCa ?? null,
+    job.command, job.pingCount, job.checkTimeoutMs, job.negotiateTimeoutMs, job.tlsCa ?? null, job.weightHeader ?? null,
     counting.connectsBetweenNegotiates, counting.failureCount, counting.intervalMs, counting.riseCount,
   ];
   const digest = createHmac('sha256', key).update(JSON.stringify(parameters)).digest('hex').slice(0, 16);

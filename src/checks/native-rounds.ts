@@ -174,7 +174,9 @@ export class NativeRoundOffload implements RoundOffload {
     const { job } = spec;
     if (this.closed || !this.prober.accepts(job.address)) return undefined;
     const connect = job.type === 'connect' && job.protocol !== 'udp';
-    const http = job.type === 'negotiate' && fastPathFits(job, this.prober) && (job.httpMethod === 'GET' || job.httpMethod === 'HEAD');
+    // A check that reads a weight header must show JS every answer: its rounds stay there.
+    const http = job.type === 'negotiate' && job.weightHeader === undefined && fastPathFits(job, this.prober)
+      && (job.httpMethod === 'GET' || job.httpMethod === 'HEAD');
     if (!connect && !http) return undefined;
     const id = this.nextId++;
     const literal = http ? receiveLiteral(job.receive) : undefined;

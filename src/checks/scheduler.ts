@@ -37,6 +37,16 @@ export interface HealthTransition {
   readonly consecutiveFailures: number;
 }
 
+/** A change of the weight a real server reports through its check (`weightheader`, an external `weight=N`). */
+export interface WeightReport {
+  readonly virtualId: string;
+  readonly realKey: string;
+  /** The weight reported; undefined when the last passing check reported none (the configured weight applies). */
+  readonly weight: number | undefined;
+  /** Epoch milliseconds. */
+  readonly at: number;
+}
+
 /** One finished check round, for metrics and benchmarks. */
 export interface CheckRecord {
   readonly identity: string;
@@ -119,6 +129,8 @@ export interface SchedulerOptions {
   readonly hostnames?: (address: string) => readonly string[];
   /** Receives every change of health, once per (virtual, real) pair. Must not throw (errors are logged). */
   readonly onTransition?: (transition: HealthTransition) => void;
+  /** Receives every change of the weight a passing check reports, once per (virtual, real) pair. Must not throw. */
+  readonly onWeight?: (report: WeightReport) => void;
   /** Receives every finished round (offloaded checks' quiet rounds too, unless `onQuietRounds` takes them). */
   readonly onCheck?: (record: CheckRecord) => void;
   /**
@@ -169,6 +181,8 @@ export interface SyncOptions {
 interface Entry {
   target: CheckTarget;
   health: Health;
+  /** The weight the last passing check reported (undefined: none). */
+  reportedWeight?: number;
   reason: string;
   since: number;
   failures: number;
@@ -278,6 +292,7 @@ export class CheckScheduler {
           checkStartedAt: entry.lastCheckAt ?? at, durationMs: entry.lastResult?.durationMs ?? 0,
           consecutiveFailures: entry.failures,
         });
+        if (entry.reportedWeight !== undefined) this.options.onWeight?.({ ...m, weight: entry.reportedWeight, at });
       }
     }
     this.settleFirstRound();
@@ -586,6 +601,7 @@ export class CheckScheduler {
     entry.lastCheckMono = startedAt;
     entry.lastMaintenance = kind === 'maintenance';
     this.count(entry, result, kind === 'maintenance', startedWall);
+    if (result.up && result.weight !== entry.reportedWeight) this.reportWeight(entry, result.weight);
     this.record(entry, kind, scheduledAt, startedAt, result);
     if (!entry.stopped && entry.offloadId === undefined) this.scheduleNext(entry, scheduledAt, startedAt);
   }
@@ -646,6 +662,21 @@ export class CheckScheduler {
         ...m, identity: entry.target.identity, from, to, reason: result.reason, at, checkStartedAt,
         durationMs: result.durationMs, consecutiveFailures: entry.failures,
       });
+    }
+  }
+
+  /** A new reported weight: remembered, logged, handed to `onWeight` for each pair the check serves. */
+  private reportWeight(entry: Entry, weight: number | undefined): void {
+    entry.reportedWeight = weight;
+    const at = this.options.clock.now();
+    this.log?.info({ identity: entry.target.identity, weight: weight ?? null }, weight === undefined ? 'reported weight gone' : 'reported weight');
+    if (!this.options.onWeight) return;
+    for (const m of entry.target.members) {
+      try {
+        this.options.onWeight({ virtualId: m.virtualId, realKey: m.realKey, weight, at });
+      } catch (err) {
+        this.log?.error({ err: reasonOf(err) }, 'weight listener failed');
+      }
     }
   }
 

@@ -38,6 +38,8 @@ export interface CheckJob {
   readonly negotiateTimeoutMs: number;
   /** Verify TLS certificates against this CA bundle (PEM); undefined = no verification, as ldirectord. */
   readonly tlsCa?: string;
+  /** `weightheader` in lower case: an http/https check reads the real's weight from this response header. */
+  readonly weightHeader?: string;
 }
 
 /** Outcome of one check: up or down, with a short reason for people (`refused`, `timeout`, `status 503`, ...). */
@@ -46,6 +48,8 @@ export interface CheckResult {
   readonly reason: string;
   /** Milliseconds the check took. */
   readonly durationMs: number;
+  /** The weight the real server reported (weight header, `weight=N` output), when it did and the check passed. */
+  readonly weight?: number;
 }
 
 /**

@@ -57,7 +57,8 @@ function checkText(check: CheckOutcome | null, health: RealStatus['health']): st
 function realFlags(r: RealStatus): string {
   const rising = r.rising ? `RISING ${r.rising.successes}/${r.rising.needed}` : '';
   const ramp = r.slowStart ? `SLOWSTART ${r.slowStart.weight}/${r.slowStart.target}` : '';
-  return [r.drained ? 'DRAINED' : '', r.draining ? 'DRAINING' : '', r.maintenance ? 'MAINT' : '', rising, ramp].filter(Boolean).join(',');
+  const reported = r.checkWeight != null ? `REPORTED ${r.checkWeight}` : '';
+  return [r.drained ? 'DRAINED' : '', r.draining ? 'DRAINING' : '', r.maintenance ? 'MAINT' : '', rising, ramp, reported].filter(Boolean).join(',');
 }
 
 /** `ADDRESS:PORT` (`[V6]:PORT`); the address alone when the port is 0 (fwmark services). */

@@ -1,6 +1,7 @@
 // Second pass: resolves names, expands ranges, applies defaults and builds the immutable Config.
 import type {
-  AddressFamily, AlertSpec, CheckSpec, Config, FallbackServer, GlobalSettings, QuorumSettings, RealServer, SourcePos, VirtualService,
+  AddressFamily, AlertSpec, CheckSpec, CheckWeightSettings, Config, FallbackServer, GlobalSettings, QuorumSettings, RealServer, SourcePos,
+  VirtualService,
 } from '../model';
 import { DAEMON_STATES, quorumThresholds } from '../model';
 import { DEFAULTS, serviceForPort } from './defaults';
@@ -217,6 +218,38 @@ function quorumSettings(v: VirtualDraft, g: GlobalDraft, realCount: number, ctx:
   return settings;
 }
 
+/**
+ * The bounds of the weights a virtual's checks report: http/https negotiate checks with a `weightheader`, and external
+ * checks (a `weight=N` line). Undefined when the check reports none; null after an error: a `weightheader`,
+ * `minweight` or `maxweight` written in the virtual section that its check would ignore, or a minimum above the
+ * maximum. (Global values are defaults: a virtual whose check reports no weight simply does not use them.)
+ */
+function checkWeightSettings(v: VirtualDraft, g: GlobalDraft, check: CheckSpec, ctx: BuildContext): CheckWeightSettings | undefined | null {
+  const http = (check.type === 'negotiate' || check.type === 'combined') && ['http', 'https', 'http_proxy'].includes(check.service);
+  const external = check.type === 'external' || check.type === 'external-perl';
+  const header = v.weightheader ?? g.weightheader;
+  const min = v.minweight ?? g.minweight;
+  const max = v.maxweight ?? g.maxweight;
+  const what = `checktype=${check.type}${check.type === 'negotiate' || check.type === 'combined' ? ` service=${check.service}` : ''}`;
+  if (v.weightheader && !http) {
+    ctx.sink.error('invalid-value', v.weightheader.pos, `weightheader needs an http or https negotiate check; with ${what} it would be ignored`, 'weightheader');
+    return null;
+  }
+  const reports = external || (http && header !== undefined);
+  for (const [name, placed] of [['minweight', v.minweight], ['maxweight', v.maxweight]] as const) {
+    if (placed && !reports) {
+      ctx.sink.error('invalid-value', placed.pos, `${name} bounds the weight a check reports; ${what}${http ? ' without weightheader' : ''} reports none: it would be ignored`, name);
+      return null;
+    }
+  }
+  if (!reports) return undefined;
+  if (min && max && min.value > max.value) {
+    ctx.sink.error('invalid-value', max.pos, `maxweight=${max.value} is below minweight=${min.value}`, 'maxweight');
+    return null;
+  }
+  return { ...(http && header ? { header: header.value.toLowerCase() } : {}), min: min?.value ?? 0, ...(max ? { max: max.value } : {}) };
+}
+
 /** Resolves a virtual draft into a VirtualService, or undefined when it has errors. */
 async function buildVirtual(
   v: VirtualDraft, g: GlobalDraft, globalFallbacks: Map<string, FallbackServer | undefined>, ctx: BuildContext, budget: { left: number },
@@ -254,6 +287,9 @@ async function buildVirtual(
   const reals = dedupeReals(realLists.flat(), ctx);
   const quorum = quorumSettings(v, g, reals.length, ctx);
   if (quorum === null) return undefined;
+  const check = checkSpec(v, g, port, ctx.hostname);
+  const checkWeight = checkWeightSettings(v, g, check, ctx);
+  if (checkWeight === null) return undefined;
   const vs: VirtualService = {
     id: virtualId(v.protocol, v.family, address, port, a.kind === 'fwmark' ? a.mark : undefined),
     family: v.family,
@@ -270,8 +306,9 @@ async function buildVirtual(
     ...(fallback ? { fallback } : {}),
     ...(fallbackCommand !== undefined ? { fallbackCommand } : {}),
     ...(quorum !== undefined ? { quorum } : {}),
+    ...(checkWeight !== undefined ? { checkWeight } : {}),
     ...((v.slowstart ?? g.slowstart ?? 0) > 0 ? { slowStart: v.slowstart ?? g.slowstart } : {}),
-    check: checkSpec(v, g, port, ctx.hostname),
+    check,
     quiescent,
     cleanstop,
     alerts: alertSpec(v, g),

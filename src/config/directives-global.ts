@@ -3,6 +3,7 @@ import { readInteger, readQuoted, readYesNo, valueText } from './cf-values';
 import { ALERT_GLOBAL_DIRECTIVES, ALERT_SHARED_DIRECTIVES } from './directives-alerts';
 import { QUORUM_SHARED_DIRECTIVES } from './directives-quorum';
 import { SLOWSTART_SHARED_DIRECTIVES } from './directives-slowstart';
+import { WEIGHT_SHARED_DIRECTIVES } from './directives-weights';
 import { accept, SHARED_DIRECTIVES, type DirectiveHandler } from './directives-shared';
 import { parseFallbackLine } from './fallback-line';
 import { METRICS_DIRECTIVES } from './directives-metrics';
@@ -40,6 +41,7 @@ export const GLOBAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<GlobalD
   ...SYNC_DIRECTIVES,
   ...QUORUM_SHARED_DIRECTIVES,
   ...SLOWSTART_SHARED_DIRECTIVES,
+  ...WEIGHT_SHARED_DIRECTIVES,
   checkinterval: (d, g, ctx) => {
     const v = accept(d, readInteger(d, 'checkinterval', true), ctx);
     if (v !== undefined) g.checkinterval = v;

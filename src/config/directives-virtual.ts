@@ -5,6 +5,7 @@ import { ok, readFirstMatch, readInteger, readOptionallyQuoted, readQuoted, read
 import { ALERT_SHARED_DIRECTIVES } from './directives-alerts';
 import { QUORUM_SHARED_DIRECTIVES } from './directives-quorum';
 import { SLOWSTART_SHARED_DIRECTIVES } from './directives-slowstart';
+import { WEIGHT_SHARED_DIRECTIVES } from './directives-weights';
 import { RISE_DIRECTIVES } from './directives-rise';
 import { accept, SHARED_DIRECTIVES, warnIfPartial, type DirectiveContext, type DirectiveHandler } from './directives-shared';
 import type { RawDirective } from './document';
@@ -72,6 +73,7 @@ export const VIRTUAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<Virtua
   ...ALERT_SHARED_DIRECTIVES,
   ...QUORUM_SHARED_DIRECTIVES,
   ...SLOWSTART_SHARED_DIRECTIVES,
+  ...WEIGHT_SHARED_DIRECTIVES,
   real: real('real'),
   real6: real('real6'),
   fallback: fallback('fallback'),

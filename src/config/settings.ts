@@ -41,6 +41,10 @@ export interface SharedSettings {
   quorumdowncommand?: string;
   /** `slowstart=SECONDS` (ldir extension, directives-slowstart.ts). */
   slowstart?: number;
+  /** Check-driven weights (ldir extensions, directives-weights.ts). */
+  weightheader?: Placed<string>;
+  minweight?: Placed<number>;
+  maxweight?: Placed<number>;
 }
 
 /** Global settings read from column-0 directives. */

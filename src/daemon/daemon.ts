@@ -197,6 +197,7 @@ export class Daemon {
       maintenanceInUse: () => this.maintenance !== undefined,
       ...(offload ? { offload } : {}),
       everyRound: (target) => target.members.some((m) => this.monitored.has(m.virtualId)),
+      onWeight: (r) => this.engine.onCheckWeight(r),
       onTransition: (t) => {
         this.engine.onTransition(t);
         if (this.deferred) this.deferred.push(t);

@@ -65,6 +65,7 @@ const realStatus: Check<RealStatus> = object({
   draining: bool, drained: bool, maintenance: bool,
   rising: optional(nullable(object({ successes: int({ min: 1 }), needed: int({ min: 1 }) }, false))),
   slowStart: optional(nullable(object({ weight: WEIGHT, target: WEIGHT }, false))),
+  checkWeight: optional(nullable(WEIGHT)),
 }, false);
 
 const fallbackStatus: Check<FallbackStatus> = object({ address: str({ min: 1, max: 64 }), port: PORT, forward: FORWARD }, false);

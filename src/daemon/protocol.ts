@@ -71,6 +71,8 @@ export interface RealStatus {
   readonly rising?: RiseProgress | null;
   /** Slow start in progress (`slowstart=`): the step ldir wants now and the weight it ends at; null otherwise. */
   readonly slowStart?: { readonly weight: number; readonly target: number } | null;
+  /** The weight its check reports (`weightheader`, an external `weight=N`), within bounds; null when none applies. */
+  readonly checkWeight?: number | null;
 }
 
 /** The fallback ("sorry") server of a virtual service. */

@@ -109,6 +109,7 @@ export function buildStatusReport(
         draining: r.draining, drained: r.manuallyDrained, maintenance: r.healthReason === 'maintenance',
         rising: r.health === 'down' ? rising.get(memberKey(v.id, r.realKey)) ?? null : null,
         slowStart: r.rampTo != null && r.desiredWeight !== null ? { weight: r.desiredWeight, target: r.rampTo } : null,
+        checkWeight: r.checkWeight ?? null,
       })),
     })),
   };

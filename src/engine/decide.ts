@@ -49,6 +49,8 @@ export interface RealDecision {
   readonly serving: boolean;
   /** Slow start in progress (`slowstart=`): `desiredWeight` is a step of the ramp towards `rampTo`. */
   readonly rampTo?: number;
+  /** The weight its check reports, within the virtual's bounds, when that is the weight it gets once up. */
+  readonly checkWeight?: number;
 }
 
 /**
@@ -94,6 +96,11 @@ export interface DecideInput {
   readonly observedIndex?: ReadonlyMap<string, ObservedEntry>;
   /** Each virtual's quorum state as last decided (not `pending`), by virtual id: the hysteresis works from it. */
   readonly quorum?: ReadonlyMap<string, DecidedQuorum>;
+  /**
+   * Weights the reals' checks report, by {@link pairKey} (`weightheader`, an external `weight=N`): an up real of a
+   * virtual with `checkWeight` settings gets it, bounded by `minweight`..`maxweight` (default 0..its configured weight).
+   */
+  readonly checkWeights?: ReadonlyMap<string, number>;
   /** Slow start: the ramps in progress by {@link pairKey} and the time of the pass, in the ramps' time base. */
   readonly slowStart?: { readonly now: number; readonly ramps: ReadonlyMap<string, Ramp> };
 }
@@ -133,6 +140,11 @@ function placeReal(
   return quiescent ? { desiredWeight: 0, reason: 'unknown-quiescent', serving: false } : { reason: 'unknown-waiting', serving: false };
 }
 
+/** A reported weight within `min`..`max` (a maximum below the minimum gives the minimum). */
+function boundedWeight(weight: number, min: number, max: number): number {
+  return Math.max(min, Math.min(weight, max));
+}
+
 /** True when candidate `a` should take a destination shared with `b`: in the table first, then the higher weight. */
 function beats(a: RealPlace, b: RealPlace): boolean {
   if ((a.desiredWeight === undefined) !== (b.desiredWeight === undefined)) return a.desiredWeight !== undefined;
@@ -152,8 +164,12 @@ function decideVirtual(
     const destinationId = destinationKeyString(spec);
     const health = input.health.get(pk) ?? 'unknown';
     const drained = input.manualDrains?.has(pk) ?? false;
-    const place = placeReal(health, drained, r.weight, observed?.destinations.get(destinationId), v.quiescent, readdQuiescent);
-    return { r, key, spec, destinationId, health, drained, place };
+    const reported = v.checkWeight ? input.checkWeights?.get(pk) : undefined;
+    const checkWeight = reported === undefined || !v.checkWeight ? undefined : boundedWeight(reported, v.checkWeight.min, v.checkWeight.max ?? r.weight);
+    let place = placeReal(health, drained, checkWeight ?? r.weight, observed?.destinations.get(destinationId), v.quiescent, readdQuiescent);
+    // A real whose check asks for weight 0 takes no new connection: it does not count as serving (quorum, fallback).
+    if (place.reason === 'up' && place.desiredWeight === 0) place = { ...place, serving: false };
+    return { r, key, spec, destinationId, health, drained, place, checkWeight };
   });
   const thresholds = quorumThresholds(v.quorum, v.reals.length);
   const serving = places.filter((p) => p.place.serving).length;
@@ -215,6 +231,7 @@ function decideVirtual(
     }
     const to = place.reason === 'up' ? rampTo.get(p.key) : undefined;
     return {
+      ...(p.checkWeight !== undefined ? { checkWeight: p.checkWeight } : {}),
       realKey: p.key, destinationId: p.destinationId, health: p.health, configuredWeight: p.r.weight,
       ...(place.desiredWeight !== undefined ? { desiredWeight: place.desiredWeight } : {}),
       inTable: place.desiredWeight !== undefined, reason: place.reason, manuallyDrained: p.drained, serving: place.serving,

@@ -181,6 +181,8 @@ export interface RealSnapshot {
   readonly manuallyDrained: boolean;
   /** Slow start in progress: the weight the ramp ends at (`desiredWeight` is its current step); null otherwise. */
   readonly rampTo?: number | null;
+  /** The weight its check reports, within bounds, when it applies (`weightheader`, external `weight=N`); null otherwise. */
+  readonly checkWeight?: number | null;
 }
 
 /** The fallback server of a virtual as `ldir status` shows it. */

@@ -63,6 +63,8 @@ export class Engine {
   private targets: ConfigTargets = new Map();
   private readonly health = new Map<string, HealthRecord>();
   private readonly manual = new Set<string>();
+  /** Weights the checks report, by pair key (see {@link onCheckWeight}). */
+  private readonly checkWeights = new Map<string, number>();
   private drainState: DrainState = EMPTY_DRAIN;
   private readonly drainInfo = new Map<string, ConfigTarget & { health?: HealthRecord }>();
   /** Services ldir manages (declared by a config it applied, until gone), with their cleanstop setting. */
@@ -173,7 +175,7 @@ export class Engine {
       this.quorumCommands.retire(v, 'down');
     }
     const pairs = new Set(config.virtualServices.flatMap((v) => v.reals.map((r) => pairKey(v.id, realKeyOf(r)))));
-    for (const map of [this.health, this.decided] as Map<string, unknown>[]) for (const k of map.keys()) if (!pairs.has(k)) map.delete(k);
+    for (const map of [this.health, this.decided, this.checkWeights] as Map<string, unknown>[]) for (const k of map.keys()) if (!pairs.has(k)) map.delete(k);
     for (const k of [...this.manual]) if (!pairs.has(k)) this.manual.delete(k);
     for (const id of this.quorumDecided.keys()) if (!config.virtualServices.some((v) => v.id === id)) this.quorumDecided.delete(id);
     for (const [id, t] of after) {
@@ -316,6 +318,18 @@ export class Engine {
     const now = this.options.clock.monotonic();
     this.ramps = new Map((carry.ramps ?? []).map((r) => [r.pair, { since: now - r.ageMs, from: r.from, to: r.to }]));
     this.log.info({ draining: this.drainState.entries.size, manualDrains: this.manual.size }, 'state taken over from the previous daemon');
+  }
+
+  /**
+   * Records the weight a real's check reports (`weightheader`, an external `weight=N`; undefined: none any more) and
+   * schedules a coalesced sync; decide bounds it (`minweight`/`maxweight`) and slow start ramps a raise.
+   */
+  onCheckWeight(r: { readonly virtualId: string; readonly realKey: string; readonly weight: number | undefined }): void {
+    const pk = pairKey(r.virtualId, r.realKey);
+    if (this.checkWeights.get(pk) === r.weight) return;
+    if (r.weight === undefined) this.checkWeights.delete(pk);
+    else this.checkWeights.set(pk, r.weight);
+    this.loop.request('health');
   }
 
   /** Records a health transition from the check scheduler and schedules a coalesced sync. */
@@ -463,6 +477,7 @@ export class Engine {
   private decideBase(config: Config): Omit<DecideInput, 'draining' | 'observed' | 'observedIndex'> {
     return {
       config, health: new Map([...this.health].map(([k, h]) => [k, h.health])), manualDrains: this.manual, quorum: this.quorumDecided,
+      checkWeights: this.checkWeights,
       slowStart: { now: this.options.clock.monotonic(), ramps: this.ramps },
     };
   }

@@ -102,7 +102,7 @@ function configuredReal(v: VirtualService, r: RealServer, d: RealDecision | unde
     health: h?.health ?? 'unknown', ...(h ? { healthReason: h.reason, healthSince: h.since } : {}),
     configuredWeight: r.weight, desiredWeight: d?.desiredWeight ?? null, ...kernelFields(kernelOf(entry, destination)),
     inTable: d?.inTable ?? false, reason: d?.reason ?? 'unknown-waiting', since: input.decidedSince.get(pk) ?? null,
-    draining: false, manuallyDrained: input.manualDrains.has(pk), rampTo: d?.rampTo ?? null,
+    draining: false, manuallyDrained: input.manualDrains.has(pk), rampTo: d?.rampTo ?? null, checkWeight: d?.checkWeight ?? null,
   };
 }
 

@@ -19,6 +19,7 @@ export class StateSeries {
   private readonly configuredWeight;
   private readonly kernelWeight;
   private readonly slowStartTarget;
+  private readonly reportedWeight;
   private readonly realsUp;
   private readonly reals;
   private readonly fallbackActive;
@@ -34,6 +35,8 @@ export class StateSeries {
     this.configuredWeight = series.gauge('ldir_real_server_configured_weight', 'Weight of a real server in the configuration.', pair);
     this.slowStartTarget = series.gauge('ldir_real_server_slow_start_target_weight',
       'Weight a real server ramps to while its slow start is in progress (ldir_real_server_kernel_weight is the step); absent otherwise.', pair);
+    this.reportedWeight = series.gauge('ldir_real_server_reported_weight',
+      'Weight a real server reports through its check (weightheader, external weight=N), within minweight..maxweight; absent when none applies.', pair);
     this.kernelWeight = series.gauge('ldir_real_server_kernel_weight',
       'Weight of a real server in the kernel table at the last dump; absent when it has no kernel entry.', pair);
     this.realsUp = series.gauge('ldir_virtual_real_servers_up', 'Real servers of a virtual service that are up and not drained by hand.', ['virtual']);
@@ -48,7 +51,7 @@ export class StateSeries {
 
   /** Rewrites every series from `snapshot`; returns the configured (virtual, real) pairs, for pruning event series. */
   refresh(snapshot: EngineSnapshot | undefined): Set<string> {
-    for (const g of [this.up, this.health, this.configuredWeight, this.kernelWeight, this.slowStartTarget, this.realsUp, this.reals, this.fallbackActive, this.quorumState, this.quorum]) g.reset();
+    for (const g of [this.up, this.health, this.configuredWeight, this.kernelWeight, this.slowStartTarget, this.reportedWeight, this.realsUp, this.reals, this.fallbackActive, this.quorumState, this.quorum]) g.reset();
     const pairs = new Set<string>();
     if (!snapshot) return pairs;
     for (const v of snapshot.virtuals) {
@@ -68,6 +71,7 @@ export class StateSeries {
         this.configuredWeight.set(labels, r.configuredWeight);
         if (r.kernelWeight !== null) this.kernelWeight.set(labels, r.kernelWeight);
         if (r.rampTo != null) this.slowStartTarget.set(labels, r.rampTo);
+        if (r.checkWeight != null) this.reportedWeight.set(labels, r.checkWeight);
       }
     }
     return pairs;

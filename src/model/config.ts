@@ -141,6 +141,12 @@ export interface VirtualService {
    * weight in steps over this many seconds; undefined or 0 = at once.
    */
   readonly slowStart?: number;
+  /**
+   * Weights the checks report (an ldir extension): from the `weightheader` of an http/https answer, or a
+   * `weight=N` line of an external check's output, kept within `min`..`max` (`max` undefined: each real's configured
+   * weight). Absent when the virtual's check cannot report one.
+   */
+  readonly checkWeight?: CheckWeightSettings;
   readonly check: CheckSpec;
   readonly quiescent: boolean;
   readonly cleanstop: boolean;
@@ -167,6 +173,16 @@ export interface QuorumSettings {
   readonly downCommand?: string;
   /** Where `quorum` was written (or the virtual, when only the commands or the hysteresis were). */
   readonly source: SourcePos;
+}
+
+/** Bounds (and the source, for http checks) of the weights a virtual's checks report. */
+export interface CheckWeightSettings {
+  /** `weightheader`: the response header an http/https check reads its weight from; undefined for external checks. */
+  readonly header?: string;
+  /** `minweight` (default 0). */
+  readonly min: number;
+  /** `maxweight`; undefined = each real's configured weight. */
+  readonly max?: number;
 }
 
 /** Global settings that are not per virtual service. */

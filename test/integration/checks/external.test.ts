@@ -59,6 +59,21 @@ test('exit 0 is up, and the arguments are VIP VPORT RIP RPORT after the command 
   assert.deepEqual(externalArgv({ ...job, command: ' /bin/true ' }), ['/bin/true', '192.0.2.10', '80', '127.0.0.1', '8080']);
 });
 
+test('a weight=N line of its output is the reported weight (the last one; other lines ignored; only on exit 0)', async () => {
+  const run = async (body: string): Promise<{ up: boolean; weight?: number; reason: string }> =>
+    externalCheck(makeJob({ type: 'external', command: script(`w${Math.random().toString(36).slice(2)}.sh`, body) }), NEVER);
+  const r = await run('echo starting; echo weight=5; echo weight = 12; echo done');
+  assert.deepEqual([r.up, r.weight, r.reason], [true, 12, 'exit 0, weight 12']);
+  assert.equal((await run('echo weight=banana; exit 0')).weight, undefined);
+  assert.equal((await run('echo nothing')).weight, undefined);
+  assert.deepEqual(await run('echo weight=3; exit 1').then((x) => [x.up, x.weight]), [false, undefined]);
+  // A child that keeps the output open does not hold the check: the verdict comes at the exit (plus a short grace).
+  const t0 = Date.now();
+  const held = await run('echo weight=4; sleep 5 & exit 0');
+  assert.deepEqual([held.up, held.weight], [true, 4]);
+  assert.ok(Date.now() - t0 < 2000, `${Date.now() - t0} ms`);
+});
+
 test('a non-zero exit is down with the code; a signal is down with its name', async () => {
   assertResult(await externalCheck(makeJob({ type: 'external', command: script('fail.sh', 'exit 3') }), NEVER), false, /^exit 3$/, 2000);
   assertResult(await externalCheck(makeJob({ type: 'external', command: script('sig.sh', 'kill -USR1 $$') }), NEVER), false, /^signal SIGUSR1$/, 2000);

@@ -57,6 +57,9 @@ function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
   } else if (url === '/chunked') {
     res.write('hello ');
     setTimeout(() => res.end('chunked world'), 5); // no content-length: chunked transfer coding
+  } else if (url.startsWith('/weight/')) {
+    res.setHeader('X-LB-Weight', decodeURIComponent(url.slice(8)));
+    res.end('weighted ok');
   } else if (url === '/big-late') {
     res.write('a'.repeat(2 * 1024 * 1024));
     res.end('needle');
@@ -164,6 +167,24 @@ for (const [mode, check] of modes) {
     assertResult(await check(makeJob({ service: 'http', port: p, request: '/chain/6' }), NEVER), true, /status 200/, 2000);
     assertResult(await check(makeJob({ service: 'http', port: p, request: '/chain/7' }), NEVER), false, /too many redirects/, 2000);
     assertResult(await check(makeJob({ service: 'http', port: p, request: '/loop' }), NEVER), false, /too many redirects/, 2000);
+  });
+
+  test(`${mode} http: the weightheader's value is the reported weight; a value that is not a whole number is none`, async () => {
+    for (const service of ['http', 'https'] as const) {
+      const p = port[`${service} 127.0.0.1`] as number;
+      const job = (request: string, weightHeader?: string): ReturnType<typeof makeJob> =>
+        makeJob({ service, port: p, request, receive: 'ok', ...(weightHeader ? { weightHeader } : {}) });
+      const r = await check(job('/weight/7', 'x-lb-weight'), NEVER);
+      assertResult(r, true, /^status 200, body matched, weight 7$/, 1500);
+      assert.equal(r.weight, 7);
+      assert.equal((await check(job('/weight/%207%20', 'x-lb-weight'), NEVER)).weight, 7, 'spaces around');
+      for (const bad of ['seven', '-1', '2.5', '99999999999']) {
+        const b = await check(job(`/weight/${encodeURIComponent(bad)}`, 'x-lb-weight'), NEVER);
+        assert.deepEqual([b.up, b.weight], [true, undefined], `${service} ${bad}`);
+      }
+      assert.equal((await check(job('/weight/7'), NEVER)).weight, undefined, 'no weightheader: not read');
+      assert.equal((await check(job('/ok', 'x-lb-weight'), NEVER)).weight, undefined, 'no such header in the answer');
+    }
   });
 
   test(`${mode} http: Host header is the virtualhost, else the address`, async () => {

@@ -444,3 +444,30 @@ describe('maintenance', () => {
     s.scheduler.stop();
   });
 });
+
+describe('reported weights', () => {
+  it('a passing check\'s weight goes to onWeight when it changes, for every pair; a failure keeps it; none clears it; a joining pair gets it', async () => {
+    const clock = new FakeClock();
+    const answers: Array<{ up: boolean; weight?: number }> = [{ up: true, weight: 5 }, { up: true, weight: 5 }, { up: false }, { up: true, weight: 5 }, { up: true, weight: 9 }, { up: true }];
+    let n = 0;
+    const reports: string[] = [];
+    const scheduler = new CheckScheduler({
+      clock, random: () => 0,
+      run: async () => {
+        const a = answers[n++] ?? { up: true };
+        return { up: a.up, reason: a.up ? 'ok' : 'refused', durationMs: 1, ...(a.weight !== undefined ? { weight: a.weight } : {}) };
+      },
+      onWeight: (r) => reports.push(`${r.virtualId} ${r.weight ?? '-'}`),
+    });
+    scheduler.sync([target('10.0.0.1', { virtuals: ['tcp:192.0.2.1:80', 'tcp:192.0.2.2:80'] })]);
+    await clock.advance(3500);
+    assert.deepEqual(reports, ['tcp:192.0.2.1:80 5', 'tcp:192.0.2.2:80 5'], 'once, for both pairs; the failure and the same 5 again change nothing');
+    await clock.advance(1000);
+    assert.deepEqual(reports.slice(2), ['tcp:192.0.2.1:80 9', 'tcp:192.0.2.2:80 9']);
+    scheduler.sync([target('10.0.0.1', { virtuals: ['tcp:192.0.2.1:80', 'tcp:192.0.2.2:80', 'tcp:192.0.2.3:80'] })]);
+    assert.deepEqual(reports.slice(4), ['tcp:192.0.2.3:80 9'], 'a pair joining the check gets the weight at once');
+    await clock.advance(1000);
+    assert.deepEqual(reports.slice(5), ['tcp:192.0.2.1:80 -', 'tcp:192.0.2.2:80 -', 'tcp:192.0.2.3:80 -']);
+    scheduler.stop();
+  });
+});

@@ -1,0 +1,20 @@
+// The weight a check reports: an http answer's weight header, an external check's `weight=N` output line.
+import { MAX_CHECK_WEIGHT } from '../config/directives-weights';
+
+/** A weight as a check reports it: digits only, at most {@link MAX_CHECK_WEIGHT}; undefined for anything else. */
+export function parseReportedWeight(text: string | undefined): number | undefined {
+  const t = text?.trim();
+  if (t === undefined || !/^\d{1,10}$/.test(t)) return undefined;
+  const n = Number(t);
+  return n <= MAX_CHECK_WEIGHT ? n : undefined;
+}
+
+/** The last `weight=N` line of an external check's standard output (other lines are ignored), if any. */
+export function weightFromOutput(output: string): number | undefined {
+  let weight: number | undefined;
+  for (const line of output.split('\n')) {
+    const m = /^\s*weight\s*=\s*(\S+)\s*$/.exec(line);
+    if (m) weight = parseReportedWeight(m[1]) ?? weight;
+  }
+  return weight;
+}
