@@ -13,6 +13,8 @@ const FIXTURES = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'ldirecto
  */
 export const KNOWN_DIFFERENCES: Readonly<Record<string, { kind: 'verdict' | 'line'; why: string }>> = {
   'valid-fwmark-leading-zero.cf': { kind: 'verdict', why: 'fwmarks 100 and 0100 are the same kernel service: ldir refuses the duplicate' },
+  'valid-persistent-zero-weights.cf': { kind: 'verdict', why: 'persistent=0: ipvsadm refuses -p 0 at run time, ldir refuses it in the file (strict validation)' },
+  'valid-threshold-order-swapped.cf': { kind: 'verdict', why: 'u:100 is skipped, leaving l:10 above u:0, which the kernel refuses (ERANGE): ldir refuses it in the file' },
 };
 
 const skip = differentialUnavailable();
