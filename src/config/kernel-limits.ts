@@ -35,6 +35,11 @@ export function unusableAddress(address: string): UnusableAddress | undefined {
   return range === 'unspecified' || range === 'multicast' || range === 'broadcast' ? range : undefined;
 }
 
+/** `224.0.0.1 is a multicast address`, `0.0.0.0 is an unspecified address`, `... is the broadcast address`. */
+export function describeUnusable(address: string, why: UnusableAddress): string {
+  return `${address} is ${why === 'broadcast' ? 'the broadcast address' : why === 'unspecified' ? 'an unspecified address' : 'a multicast address'}`;
+}
+
 /** What an IPv4 persistence netmask means to the kernel: its dotted quad and prefix length (null: not contiguous). */
 export interface Ipv4Netmask {
   /** The mask as the kernel gets it (inet_aton's reading: a leading 0 makes an octet octal). */

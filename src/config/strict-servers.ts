@@ -1,8 +1,13 @@
 // Strict validation of the destinations of a virtual: real server weights, thresholds, addresses and ports.
-import type { FallbackServer, ForwardMethod, VirtualService } from '../model';
+import type { FallbackServer, ForwardMethod, SourcePos, VirtualService } from '../model';
 import type { DiagnosticSink } from './diagnostics';
-import { MAX_THRESHOLD, MAX_WEIGHT, unusableAddress, type UnusableAddress } from './kernel-limits';
+import { describeUnusable, MAX_THRESHOLD, MAX_WEIGHT, unusableAddress } from './kernel-limits';
 import type { StrictRule } from './strict-subject';
+
+/** Identity of a directive's place (line and YAML column): several YAML list items share a line. */
+function placeKey(pos: SourcePos): string {
+  return `${pos.line}:${pos.column ?? 0}`;
+}
 
 /** `real` or `real6`, as the section's family wants it. */
 function realDirective(virtual: VirtualService): string {
@@ -12,11 +17,6 @@ function realDirective(virtual: VirtualService): string {
 /** `a gate` or `an ipip`. */
 function aForward(forward: ForwardMethod): string {
   return forward === 'ipip' ? 'an ipip' : `a ${forward}`;
-}
-
-/** How an unusable address is named in a message. */
-function unusableText(address: string, why: UnusableAddress): string {
-  return `${address} is ${why === 'broadcast' ? 'the broadcast address' : `a${why === 'unspecified' ? 'n' : ''} ${why} address`}`;
 }
 
 /** Real server weight: the kernel takes 0..INT_MAX (a larger u32 reads as negative: ERANGE). */
@@ -47,12 +47,12 @@ const realThresholds: StrictRule = ({ draft, virtual }, sink) => {
 
 /** Real and fallback servers must be addresses the kernel takes as destinations (unicast, or this host's). */
 const usableServerAddresses: StrictRule = ({ draft, virtual }, sink) => {
-  const reported = new Set<number>();
+  const reported = new Set<string>();
   for (const r of virtual.reals) {
     const why = unusableAddress(r.address);
-    if (why === undefined || reported.has(r.source.line)) continue;
-    reported.add(r.source.line);
-    sink.error('invalid-value', r.source, `real server ${unusableText(r.address, why)}: the kernel refuses it as a destination`, realDirective(virtual));
+    if (why === undefined || reported.has(placeKey(r.source))) continue;
+    reported.add(placeKey(r.source));
+    sink.error('invalid-value', r.source, `real server ${describeUnusable(r.address, why)}: the kernel refuses it as a destination`, realDirective(virtual));
   }
   const own = draft.fallback === undefined ? undefined : virtual.fallback;
   if (own !== undefined) checkFallbackAddress(own, virtual.family, sink);
@@ -62,7 +62,7 @@ const usableServerAddresses: StrictRule = ({ draft, virtual }, sink) => {
 function checkFallbackAddress(f: FallbackServer, family: VirtualService['family'], sink: DiagnosticSink): void {
   const why = unusableAddress(f.address);
   if (why === undefined) return;
-  sink.error('invalid-value', f.source, `fallback server ${unusableText(f.address, why)}: the kernel refuses it as a destination`, family === 'inet' ? 'fallback' : 'fallback6');
+  sink.error('invalid-value', f.source, `fallback server ${describeUnusable(f.address, why)}: the kernel refuses it as a destination`, family === 'inet' ? 'fallback' : 'fallback6');
 }
 
 /**
@@ -81,11 +81,11 @@ function forcedPort(virtual: VirtualService, forward: ForwardMethod, port: numbe
  * still is the port its check probes, which ldirectord configurations use on purpose.
  */
 const gatePorts: StrictRule = ({ draft, virtual }, sink) => {
-  const reported = new Set<number>();
+  const reported = new Set<string>();
   for (const r of virtual.reals) {
     const port = forcedPort(virtual, r.forward, r.port);
-    if (port === undefined || reported.has(r.source.line)) continue;
-    reported.add(r.source.line);
+    if (port === undefined || reported.has(placeKey(r.source))) continue;
+    reported.add(placeKey(r.source));
     sink.warn('ignored-setting', r.source,
       `real server port ${r.port} is used by the check only: traffic goes to port ${port}, the virtual service's (${aForward(r.forward)} destination cannot change the port; masq can)`,
       realDirective(virtual));

@@ -1,6 +1,6 @@
 // Strict validation of the IPVS service of a virtual: scheduler and flags, persistence and netmask, ops, address.
 import { flagsReadBy, isKnownScheduler, KERNEL_SCHEDULERS, schedulerFlagWord, SCHEDULER_FLAG_WORDS } from '../ipvs/schedulers';
-import { MAX_PERSISTENT, MIN_PERSISTENT, readIpv4Netmask, unusableAddress } from './kernel-limits';
+import { describeUnusable, MAX_PERSISTENT, MIN_PERSISTENT, readIpv4Netmask, unusableAddress } from './kernel-limits';
 import { lineOf, listWords, type StrictRule } from './strict-subject';
 
 /** The words of a `schedflags` value as ipvsadm splits them (commas; empty items are skipped, as strtok does). */
@@ -102,7 +102,7 @@ const usableVirtualAddress: StrictRule = ({ draft, virtual }, sink) => {
   const why = unusableAddress(virtual.address);
   if (why === undefined) return;
   sink.error('invalid-value', draft.pos,
-    `virtual service address ${virtual.address} is ${why === 'broadcast' ? 'the broadcast address' : `a${why === 'unspecified' ? 'n' : ''} ${why} address`}: IPVS only serves packets addressed to this host`,
+    `virtual service address ${describeUnusable(virtual.address, why)}: IPVS only serves packets addressed to this host`,
     draft.family === 'inet' ? 'virtual' : 'virtual6');
 };
 

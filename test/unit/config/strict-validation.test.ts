@@ -335,6 +335,13 @@ describe('strict validation: global fallbacks are checked once', () => {
 });
 
 describe('strict validation: several errors are all reported, each at its own line', () => {
+  test('YAML list items on one line are each reported, at their column', async () => {
+    const r = await load(yaml(['real: [0.0.0.0:80 gate, 224.0.0.1:80 gate, 10.0.0.1:8080 gate]']), YAML);
+    assert.deepEqual(r.diagnostics.map((d) => [d.severity, d.pos.line, d.pos.column, d.directive]), [
+      ['error', 3, 12, 'real'], ['error', 3, 29, 'real'], ['warning', 3, 48, 'real'],
+    ]);
+  });
+
   test('one file, every kind of refusal', async () => {
     const text = cf([
       'real=0.0.0.0:80 gate', 'real=10.0.0.2:80 masq 4294967296 l:100 u:10', 'scheduler=rr', 'schedflags=sh-port',
