@@ -1,5 +1,6 @@
 // Which check directives each check reads (as ldirectord's check_* functions and ldir's checkers in src/checks/).
 import type { CheckService, CheckType, VirtualProtocol } from '../model';
+import { listWords } from './strict-subject';
 
 /** A virtual directive that only some checks read. */
 export type CheckSetting =
@@ -77,6 +78,5 @@ export function readersOf(setting: CheckSetting): string {
   if (setting === 'checkcommand') return 'external and external-perl checks';
   if (setting === 'checkport') return 'connect checks of TCP and fwmark services, and negotiate checks of every service but none';
   const services = (Object.keys(NEGOTIATE) as CheckService[]).filter((s) => NEGOTIATE[s].includes(setting));
-  const list = services.length > 1 ? `${services.slice(0, -1).join(', ')} and ${services[services.length - 1]}` : (services[0] ?? '');
-  return `negotiate checks of ${list}`;
+  return `negotiate checks of ${listWords(services)}`;
 }
