@@ -11,6 +11,7 @@ import { buildSysctlSettings } from './directives-sysctl';
 import type { DiagnosticSink } from './diagnostics';
 import type { Drafts } from './read-directives';
 import type { Resolver } from './resolver';
+import { checkGlobalsStrictly, checkVirtualStrictly } from './strict';
 import type { FallbackEntry, GlobalDraft, RealEntry, VirtualDraft } from './settings';
 
 /** Largest `first->last` range ldir expands (ldirectord has no limit and would try 16 million entries). */
@@ -317,6 +318,7 @@ async function buildVirtual(
     ...(v.comment !== undefined ? { comment: v.comment } : {}),
     source: v.pos,
   };
+  checkVirtualStrictly({ draft: v, virtual: vs }, ctx.sink);
   return vs;
 }
 
@@ -384,6 +386,7 @@ export async function buildModel(drafts: Drafts, ctx: BuildContext): Promise<Con
   const fallbacks = await globalFallbackTable(g, ctx);
   const budget = { left: MAX_TOTAL_REALS };
   const built = await Promise.all(drafts.virtuals.map((v) => buildVirtual(v, g, fallbacks, ctx, budget)));
+  checkGlobalsStrictly([fallbacks.get('inet/tcp'), fallbacks.get('inet6/tcp')], built.filter((vs): vs is VirtualService => vs !== undefined), ctx.sink);
   const seen = new Map<string, SourcePos>();
   const services: VirtualService[] = [];
   for (const vs of built) {

@@ -14,6 +14,12 @@ export type DiagnosticCode =
   | 'unresolvable'
   | 'ignored-text'
   | 'ignored-setting'
+  /** An option the director would not apply as written (a flag, netmask or ops the kernel would not use). */
+  | 'ineffective-setting'
+  /** A check option the chosen check never reads (warning). */
+  | 'unused-setting'
+  /** A scheduler that mainline Linux does not have (warning: an out-of-tree module may provide it). */
+  | 'unknown-scheduler'
   | 'missing-path'
   | 'syntax';
 

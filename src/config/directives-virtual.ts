@@ -1,7 +1,7 @@
 // Directives of a virtual section (indented body lines), read as ldirectord's read_config reads them.
 import type { CheckService, CheckType } from '../model';
 import { CHECK_SERVICES, NAMED_CHECK_TYPES } from '../model';
-import { ok, readFirstMatch, readInteger, readOptionallyQuoted, readQuoted, readYesNo, valueText } from './cf-values';
+import { readFirstMatch, readInteger, readOptionallyQuoted, readQuoted, readYesNo, valueText } from './cf-values';
 import { ALERT_SHARED_DIRECTIVES } from './directives-alerts';
 import { QUORUM_SHARED_DIRECTIVES } from './directives-quorum';
 import { SLOWSTART_SHARED_DIRECTIVES } from './directives-slowstart';
@@ -150,7 +150,10 @@ export const VIRTUAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<Virtua
   schedflags: (d, v, ctx) => {
     const m = readFirstMatch(d, /\S+/);
     if (!m) ctx.sink.error('invalid-value', d.pos, 'invalid sched-flags: empty', d.key);
-    else v.schedflags = accept(d, ok(m.match, m.ignored), ctx);
+    else if (m.ignored !== '') {
+      // ldirectord passes the first word to ipvsadm and drops the rest: flags after a space would never be set.
+      ctx.sink.error('ineffective-setting', d.pos, `schedflags: "${m.ignored}" after "${m.match}" would be ignored (ldirectord passes only the first word): write the flags comma separated, without spaces`, d.key);
+    } else v.schedflags = m.match;
   },
   netmask: (d, v, ctx) => {
     const text = valueText(d);

@@ -38,7 +38,10 @@ function readGlobal(d: RawDirective, g: GlobalDraft, ctx: DirectiveContext): voi
 /** Reads one body line of a virtual section. */
 function readBody(d: RawDirective, v: VirtualDraft, ctx: DirectiveContext): void {
   const handler = has(VIRTUAL_DIRECTIVES, d.key) ? VIRTUAL_DIRECTIVES[d.key] : undefined;
-  if (handler) return handler(d, v, ctx);
+  if (handler) {
+    v.written.set(d.key, d.pos);
+    return handler(d, v, ctx);
+  }
   if (d.key.trim() === '') {
     return ctx.sink.error('syntax', d.pos, 'line of only white space inside a virtual section (ldirectord rejects it; an empty line ends the section)');
   }
@@ -65,6 +68,7 @@ function openVirtual(rv: RawVirtual, ctx: DirectiveContext): VirtualDraft {
     address,
     pos: rv.pos,
     endLine: rv.endLine,
+    written: new Map(),
     protocol: isMark ? 'fwm' : udpPort ? 'udp' : 'tcp',
     checktype: 'negotiate',
     connects: 0,

@@ -116,6 +116,11 @@ export interface VirtualDraft extends SharedSettings {
   readonly address: VirtualAddress | undefined;
   readonly pos: SourcePos;
   readonly endLine: number;
+  /**
+   * Where each directive of the section was last written (by name; directives ldir knows only), so that rules
+   * across directives (src/config/strict-*.ts) report at the line of the directive concerned.
+   */
+  readonly written: Map<string, SourcePos>;
   protocol: VirtualProtocol;
   checktype: CheckType;
   connects: number;

@@ -6,13 +6,14 @@ import {
   canonicalAddress, canonicalNetmask, destinationKeyString, isFwmarkKey, normalizeDestination, normalizeService,
   serviceKeyString,
 } from './normalize';
+import { KERNEL_SCHEDULERS } from './schedulers';
 import type {
   DesiredService, ForwardingMethod, IpvsBackend, IpvsDestination, IpvsFamily, IpvsInfo, IpvsOp, IpvsOpResult,
   IpvsService, IpvsStats, ListOptions, IpvsSyncDaemon, IpvsTimeouts, ObservedService, ServiceKey,
 } from './types';
 
 /** Schedulers of a Debian 6.1 kernel (`ip_vs_<name>` modules); `none` is accepted as well. */
-export const KERNEL_SCHEDULERS: readonly string[] = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'];
+export { KERNEL_SCHEDULERS };
 /** Persistence engines of the kernel (`ip_vs_pe_<name>` modules). */
 export const KERNEL_PERSISTENCE_ENGINES: readonly string[] = ['sip'];
 

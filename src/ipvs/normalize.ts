@@ -4,13 +4,8 @@ import type {
   DesiredService, DestinationKey, IpvsDestination, IpvsFamily, IpvsService, ObservedDestination, ObservedService,
   SchedulerFlag, ServiceKey,
 } from './types';
+import { schedulerFlagWord } from './schedulers';
 
-/** ipvsadm's aliases of the three scheduler flag bits, mapped to their canonical `flag-N` names. */
-const FLAG_ALIASES: Readonly<Record<string, SchedulerFlag>> = {
-  'flag-1': 'flag-1', 'sh-fallback': 'flag-1', 'mh-fallback': 'flag-1',
-  'flag-2': 'flag-2', 'sh-port': 'flag-2', 'mh-port': 'flag-2',
-  'flag-3': 'flag-3',
-};
 
 /** The kernel's default persistence netmask of an IPv4 service (host granularity). */
 const V4_HOST_MASK = '255.255.255.255';
@@ -59,8 +54,8 @@ export function canonicalNetmask(netmask: string | undefined, family: IpvsFamily
 export function canonicalFlags(flags: readonly string[]): SchedulerFlag[] {
   const set = new Set<SchedulerFlag>();
   for (const flag of flags) {
-    const canonical = FLAG_ALIASES[flag.trim().toLowerCase()];
-    if (canonical !== undefined) set.add(canonical);
+    const word = schedulerFlagWord(flag.trim().toLowerCase());
+    if (word !== undefined) set.add(word.flag);
   }
   return [...set].sort();
 }

@@ -72,14 +72,19 @@ test('grammar errors', async () => {
 });
 
 test('text ldirectord skips is accepted with a warning, with ldirectord\'s meaning', async () => {
-  const r = await load(vs('real=10.0.0.1:80 gate foo 5', 'real=10.0.0.2:80 !masq 3', 'real=10.0.0.3:80 gate u:100 l:10'));
-  assert.ok(r.config);
+  const r = await load(vs('real=10.0.0.1:80 gate foo 5', 'real=10.0.0.2:80 !masq 3', 'real=10.0.0.3:80 gate u:100 l:0'));
+  assert.ok(r.config, r.diagnostics.map((d) => d.message).join('; '));
   const reals = r.config.virtualServices[0]?.reals ?? [];
   assert.equal(reals[0]?.weight, 5);
   assert.equal(reals[1]?.forward, 'masq');
-  assert.equal(reals[2]?.lowerThreshold, 10);
-  assert.equal(reals[2]?.upperThreshold, 0, 'ldirectord drops u: written before l:');
+  assert.deepEqual([reals[2]?.lowerThreshold, reals[2]?.upperThreshold], [0, 0], 'ldirectord drops u: written before l:');
   assert.deepEqual(warnings(r).map((w) => w.pos.line), [2, 3, 4]);
+  // ldirectord drops a u: written before l:, leaving l:10 above u:0, which the kernel refuses: an error at the line.
+  const swapped = await load(vs('real=10.0.0.3:80 gate u:100 l:10'));
+  assert.equal(swapped.config, undefined);
+  assert.deepEqual(swapped.diagnostics.map((d) => [d.severity, d.pos.line]), [['warning', 2], ['error', 2]]);
+  assert.match(swapped.diagnostics[0]?.message ?? '', /text "u:100" is ignored/);
+  assert.match(swapped.diagnostics[1]?.message ?? '', /lower threshold l:10 without an upper threshold/);
 });
 
 test('a real listed twice keeps the later entry, with a warning', async () => {
