@@ -2,7 +2,6 @@
 // external check script that prints `weight=N`: the kernel weight follows what they report, within minweight..
 // maxweight, and goes back to the configured weight when they stop reporting; `ldir status` and /metrics show it.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
@@ -10,9 +9,10 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { sendControlRequest } from '../../../src/cli/control-client';
 import { controlSocketPath, type RealStatus } from '../../../src/daemon/protocol';
+import { ldirBinary } from '../../helpers/ldir-binary';
 import { freePort } from '../../helpers/system';
+import { sleep } from '../../helpers/wait';
 
-const MAIN = path.resolve(__dirname, '../../../src/main.js');
 let env: NodeJS.ProcessEnv = {};
 let tmp = '';
 let port = 0;
@@ -22,15 +22,8 @@ let server: http.Server | undefined;
 /** What the HTTP server puts in its X-LB-Weight header (undefined: no header). */
 let reported: string | undefined = '5';
 
-function ldir(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { encoding: 'utf8', env, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
-    });
-  });
-}
+const ldir = ldirBinary(() => env);
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-checkweight-'));

@@ -8,22 +8,15 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { execFile } from 'node:child_process';
 import { sendControlRequest } from '../../../src/cli/control-client';
 import { controlSocketPath, type StatusReport } from '../../../src/daemon/protocol';
+import { ldirBinary } from '../../helpers/ldir-binary';
 import { freePort } from '../../helpers/system';
+import { eventually, sleep } from '../../helpers/wait';
 
-const MAIN = path.resolve(__dirname, '../../../src/main.js');
 let env: NodeJS.ProcessEnv = {};
 
-/** Runs the real CLI (asynchronously: the servers of this process must keep answering checks meanwhile). */
-function ldir(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { encoding: 'utf8', env, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
-    });
-  });
-}
+const ldir = ldirBinary(() => env);
 
 const REALS = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
 let port = 0;
@@ -44,17 +37,7 @@ async function stopServer(address: string): Promise<void> {
   await new Promise((r) => s.close(r));
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function eventually<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms = 8000, show?: () => Promise<string>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (let i = 0; i < 1000 && Date.now() < deadline; i++) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}${show ? `; ${await show()}` : ''}`);
-}
 
 
 before(async () => {
@@ -109,27 +92,31 @@ ${REALS.map((r) => `\treal=${r}:${port} masq 5`).join('\n')}
     const v = (await status()).virtualServices[0];
     return [...(v?.reals ?? []).map((r) => `${r.address}=${r.kernelWeight ?? '-'}`), ...(v?.fallbackActive ? ['FALLBACK'] : [])].join(' ');
   };
+  let lastTable = '';
+  /** Waits until {@link table} reads `want`; a timeout shows the last table seen. */
+  const untilTable = (what: string, want: string): Promise<true> =>
+    eventually(what, async () => ((lastTable = await table()) === want ? true : undefined), 15_000, 50, () => `table: ${lastTable}`);
   const all = REALS.map((r) => `${r}=5`).join(' ');
   {
     // 75 % of 4 = 3. At start nothing was decided, so the plain quorum decides (3 of the first results may gain it);
     // the up command runs once with VIP:PORT, protocol, serving reals, quorum.
-    await eventually('all four up', async () => ((await table()) === all ? true : undefined), 15_000, table);
-    await eventually('quorumupcommand', () => (recorded().length === 1 ? true : undefined));
+    await untilTable('all four up', all);
+    await eventually('quorumupcommand', () => (recorded().length === 1 ? true : undefined), 10_000, 50);
     assert.match(recorded()[0] ?? '', /^up 127\.0\.0\.1:80 tcp [34] 3$/);
     assert.deepEqual((await status()).virtualServices[0]?.quorum, { state: 'up', serving: 4, quorum: 3, hysteresis: 1, configured: true });
 
     // Two stop: two serve, not below 3 − 1: the quorum holds, no command, no fallback.
     await stopServer('127.0.0.4');
     await stopServer('127.0.0.5');
-    await eventually('two quiesced', async () => ((await table()) === '127.0.0.2=5 127.0.0.3=5 127.0.0.4=0 127.0.0.5=0' ? true : undefined), 15_000, table);
+    await untilTable('two quiesced', '127.0.0.2=5 127.0.0.3=5 127.0.0.4=0 127.0.0.5=0');
     await sleep(1500); // two more check rounds: nothing else may happen
     assert.equal(await table(), '127.0.0.2=5 127.0.0.3=5 127.0.0.4=0 127.0.0.5=0');
     assert.equal(recorded().length, 1);
 
     // A third stops: lost. The fallback takes new connections, the one real left keeps its connections at weight 0.
     await stopServer('127.0.0.3');
-    await eventually('quorum lost', async () => ((await table()) === '127.0.0.2=0 127.0.0.3=0 127.0.0.4=0 127.0.0.5=0 FALLBACK' ? true : undefined), 15_000, table);
-    await eventually('quorumdowncommand', () => (recorded().length === 2 ? true : undefined));
+    await untilTable('quorum lost', '127.0.0.2=0 127.0.0.3=0 127.0.0.4=0 127.0.0.5=0 FALLBACK');
+    await eventually('quorumdowncommand', () => (recorded().length === 2 ? true : undefined), 10_000, 50);
     assert.equal(recorded()[1], 'down 127.0.0.1:80 tcp 1 3');
     const lost = (await status()).virtualServices[0];
     assert.deepEqual([lost?.quorum?.state, lost?.quorum?.serving, lost?.fallbackActive], ['down', 1, true]);
@@ -147,13 +134,13 @@ ${REALS.map((r) => `\treal=${r}:${port} masq 5`).join('\n')}
     // Two back: three serve, below the gain (4): still lost. The third back: regained, the fallback leaves.
     servers.set('127.0.0.3', await serve('127.0.0.3'));
     servers.set('127.0.0.4', await serve('127.0.0.4'));
-    await eventually('three serving', async () => ((await status()).virtualServices[0]?.quorum?.serving === 3 ? true : undefined));
+    await eventually('three serving', async () => ((await status()).virtualServices[0]?.quorum?.serving === 3 ? true : undefined), 15_000, 50);
     await sleep(1500);
     assert.equal((await status()).virtualServices[0]?.quorum?.state, 'down', 'three do not regain it');
     assert.equal(await table(), '127.0.0.2=0 127.0.0.3=0 127.0.0.4=0 127.0.0.5=0 FALLBACK');
     servers.set('127.0.0.5', await serve('127.0.0.5'));
-    await eventually('quorum regained', async () => ((await table()) === all ? true : undefined), 15_000, table);
-    await eventually('quorumupcommand again', () => (recorded().length === 3 ? true : undefined));
+    await untilTable('quorum regained', all);
+    await eventually('quorumupcommand again', () => (recorded().length === 3 ? true : undefined), 10_000, 50);
     assert.equal(recorded()[2], 'up 127.0.0.1:80 tcp 4 3');
   }
   const stopped = await ldir(file, 'stop');

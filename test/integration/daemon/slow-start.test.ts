@@ -2,7 +2,6 @@
 // its weight in steps of at least a second (seen in `ldir status` as the kernel weight and a SLOWSTART flag, and in
 // /metrics), and a reload that keeps its weight does not restart the ramp.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
@@ -10,9 +9,10 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { sendControlRequest } from '../../../src/cli/control-client';
 import { controlSocketPath, type RealStatus } from '../../../src/daemon/protocol';
+import { ldirBinary } from '../../helpers/ldir-binary';
 import { freePort } from '../../helpers/system';
+import { eventually } from '../../helpers/wait';
 
-const MAIN = path.resolve(__dirname, '../../../src/main.js');
 let env: NodeJS.ProcessEnv = {};
 let tmp = '';
 let port = 0;
@@ -20,13 +20,7 @@ let metricsPort = 0;
 let file = '';
 const servers = new Map<string, http.Server>();
 
-function ldir(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { encoding: 'utf8', env, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
-    });
-  });
-}
+const ldir = ldirBinary(() => env);
 
 function serve(address: string): Promise<void> {
   const server = http.createServer((_req, res) => res.end('alive\n'));
@@ -34,17 +28,7 @@ function serve(address: string): Promise<void> {
   return new Promise((resolve) => server.listen(port, address, () => resolve()));
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (let i = 0; i < 2000 && Date.now() < deadline; i++) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-slowstart-'));
@@ -106,7 +90,7 @@ virtual=127.0.0.1:80
       metric = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     }
     return weight === 8 ? true : undefined;
-  }, 30_000);
+  }, 30_000, 50);
   const steps = seen.filter((s) => s.weight !== null && s.weight > 0);
   assert.ok(steps.length >= 4, `at least four steps: ${JSON.stringify(seen)}`);
   assert.ok((steps[0]?.weight ?? 99) <= 2, `begins low: ${JSON.stringify(seen)}`);
