@@ -1,4 +1,5 @@
-// Pure policy: the desired IPVS table from the config, pair health, manual drains, drain leftovers and the kernel table.
+// Pure policy: the desired IPVS table from the config, pair health, hand drains, runtime weights, drain leftovers and
+// the kernel table.
 import type { Health } from '../checks/scheduler';
 import { realKey } from '../checks/jobs';
 import { destinationKeyString, destinationSpec, serviceKeyString } from '../ipvs/normalize';
@@ -13,7 +14,8 @@ import { fallbackDestination, realDestination, serviceOf } from './translate';
 
 /**
  * Why a real server has the place it has in the desired table:
- * - `up`: checked up, configured weight;
+ * - `up`: checked up, its target weight: the runtime weight set by hand (`ldir weight`) when there is one, else the
+ *   configured weight (a runtime weight of 0 keeps it `up` but not serving: it gets no new connections);
  * - `drained`: drained by hand (`ldir drain`), weight 0, kept in the table;
  * - `down-quiescent`: down with `quiescent=yes` and present: weight 0, existing connections keep flowing;
  * - `down-readded`: down with `quiescent=yes`, absent, `readdquiescent=yes`: added back with weight 0;
@@ -39,12 +41,22 @@ export interface RealDecision {
   readonly destinationId: string;
   readonly health: Health;
   readonly configuredWeight: number;
+  /**
+   * Weight it has when up and serving: its runtime weight (`ldir weight`) when it has one, else `configuredWeight`.
+   * What the table gets from it is `desiredWeight` (a drain, a down health or the quorum set 0, or leave it out).
+   */
+  readonly targetWeight: number;
+  /** It has a runtime weight (`ldir weight`): `targetWeight` is that, not the configured weight. */
+  readonly overridden: boolean;
   /** Weight wanted in the kernel; undefined when the entry is not wanted. */
   readonly desiredWeight?: number;
   readonly inTable: boolean;
   readonly reason: DecisionReason;
   readonly manuallyDrained: boolean;
-  /** Counts as "a real server is up" for the fallback: up and not drained by hand. */
+  /**
+   * Counts as "a real server is up" for the quorum and the fallback: up, not drained by hand and not at a runtime
+   * weight of 0 (it takes no new connection, as a drained one; a configured weight of 0 counts, as in ldirectord).
+   */
   readonly serving: boolean;
 }
 
@@ -83,6 +95,11 @@ export interface DecideInput {
   readonly health: ReadonlyMap<string, Health>;
   /** Pairs drained by hand, by {@link pairKey}. */
   readonly manualDrains?: ReadonlySet<string>;
+  /**
+   * Runtime weights set by hand (`ldir weight`), by {@link pairKey}: an up real gets this weight instead of its
+   * configured one. Independent of `manualDrains` (a drained real stays at 0 and keeps its runtime weight for later).
+   */
+  readonly weightOverrides?: ReadonlyMap<string, number>;
   /** Services and destinations removed from the config that are still draining. */
   readonly draining?: Iterable<DrainTarget>;
   /** The kernel table as last listed (or, instead, {@link observedIndex}). */
@@ -108,12 +125,19 @@ export function pairKey(virtualId: string, real: string): string {
 
 type RealPlace = Pick<RealDecision, 'desiredWeight' | 'reason' | 'serving'>;
 
-/** Place of one real server from its health, the hand drain, its kernel presence and the quiescent settings. */
+/**
+ * Place of one real server from its health, the hand drain, its target weight (runtime or configured), its kernel
+ * presence and the quiescent settings.
+ */
 function placeReal(
-  health: Health, drained: boolean, configured: number, present: ObservedDestination | undefined,
+  health: Health, drained: boolean, target: { weight: number; runtime: boolean }, present: ObservedDestination | undefined,
   quiescent: boolean, readdQuiescent: boolean,
 ): RealPlace {
-  if (health === 'up') return drained ? { desiredWeight: 0, reason: 'drained', serving: false } : { desiredWeight: configured, reason: 'up', serving: true };
+  if (health === 'up') {
+    if (drained) return { desiredWeight: 0, reason: 'drained', serving: false };
+    // A runtime weight of 0 is a softer drain; a configured weight of 0 serves, as it always did (ldirectord's rule).
+    return { desiredWeight: target.weight, reason: 'up', serving: !(target.runtime && target.weight === 0) };
+  }
   if (health === 'down') {
     if (!quiescent) return { reason: 'down-removed', serving: false };
     if (present) return { desiredWeight: 0, reason: 'down-quiescent', serving: false };
@@ -145,8 +169,10 @@ function decideVirtual(
     const destinationId = destinationKeyString(spec);
     const health = input.health.get(pk) ?? 'unknown';
     const drained = input.manualDrains?.has(pk) ?? false;
-    const place = placeReal(health, drained, r.weight, observed?.destinations.get(destinationId), v.quiescent, readdQuiescent);
-    return { r, key, spec, destinationId, health, drained, place };
+    const override = input.weightOverrides?.get(pk);
+    const target = { weight: override ?? r.weight, runtime: override !== undefined };
+    const place = placeReal(health, drained, target, observed?.destinations.get(destinationId), v.quiescent, readdQuiescent);
+    return { r, key, spec, destinationId, health, drained, target, place };
   });
   const thresholds = quorumThresholds(v.quorum, v.reals.length);
   const serving = places.filter((p) => p.place.serving).length;
@@ -189,8 +215,8 @@ function decideVirtual(
       place = { ...(winner?.desiredWeight !== undefined ? { desiredWeight: winner.desiredWeight } : {}), reason: 'duplicate', serving: p.place.serving };
     }
     return {
-      realKey: p.key, destinationId: p.destinationId, health: p.health, configuredWeight: p.r.weight,
-      ...(place.desiredWeight !== undefined ? { desiredWeight: place.desiredWeight } : {}),
+      realKey: p.key, destinationId: p.destinationId, health: p.health, configuredWeight: p.r.weight, targetWeight: p.target.weight,
+      overridden: p.target.runtime, ...(place.desiredWeight !== undefined ? { desiredWeight: place.desiredWeight } : {}),
       inTable: place.desiredWeight !== undefined, reason: place.reason, manuallyDrained: p.drained, serving: place.serving,
     };
   });
@@ -202,7 +228,8 @@ function decideVirtual(
 
 /**
  * Computes the desired IPVS table. Rules (ldirectord's, with the differences listed in the project's compatibility
- * notes): an up real has its configured weight; a down real has weight 0 with `quiescent=yes` (kept if present,
+ * notes): an up real has its configured weight, or the runtime weight set by hand (`weightOverrides`) when it has one
+ * (at runtime weight 0 it does not count as serving for the quorum); a down real has weight 0 with `quiescent=yes` (kept if present,
  * re-added only with `readdquiescent=yes`) and is removed with `quiescent=no`; a real with no check result yet keeps
  * its kernel weight when present (adoption) and is otherwise not added (or added with weight 0 with
  * `quiescent=yes`, the state ldirectord reaches at start), so no server is ever briefly added and removed; a real

@@ -18,6 +18,7 @@ export class StateSeries {
   private readonly health;
   private readonly configuredWeight;
   private readonly kernelWeight;
+  private readonly weightOverride;
   private readonly realsUp;
   private readonly reals;
   private readonly fallbackActive;
@@ -33,6 +34,8 @@ export class StateSeries {
     this.configuredWeight = series.gauge('ldir_real_server_configured_weight', 'Weight of a real server in the configuration.', pair);
     this.kernelWeight = series.gauge('ldir_real_server_kernel_weight',
       'Weight of a real server in the kernel table at the last dump; absent when it has no kernel entry.', pair);
+    this.weightOverride = series.gauge('ldir_real_server_weight_override',
+      'Runtime weight of a real server set by ldir weight (its weight while up, instead of the configured one); absent when it has none.', pair);
     this.realsUp = series.gauge('ldir_virtual_real_servers_up', 'Real servers of a virtual service that are up and not drained by hand.', ['virtual']);
     this.reals = series.gauge('ldir_virtual_real_servers', 'Real servers configured for a virtual service.', ['virtual']);
     this.fallbackActive = series.gauge('ldir_virtual_fallback_active',
@@ -45,7 +48,7 @@ export class StateSeries {
 
   /** Rewrites every series from `snapshot`; returns the configured (virtual, real) pairs, for pruning event series. */
   refresh(snapshot: EngineSnapshot | undefined): Set<string> {
-    for (const g of [this.up, this.health, this.configuredWeight, this.kernelWeight, this.realsUp, this.reals, this.fallbackActive, this.quorumState, this.quorum]) g.reset();
+    for (const g of [this.up, this.health, this.configuredWeight, this.kernelWeight, this.weightOverride, this.realsUp, this.reals, this.fallbackActive, this.quorumState, this.quorum]) g.reset();
     const pairs = new Set<string>();
     if (!snapshot) return pairs;
     for (const v of snapshot.virtuals) {
@@ -64,6 +67,7 @@ export class StateSeries {
         for (const state of HEALTH_STATES) setFlag(this.health, { ...labels, state }, r.health === state);
         this.configuredWeight.set(labels, r.configuredWeight);
         if (r.kernelWeight !== null) this.kernelWeight.set(labels, r.kernelWeight);
+        if (r.weightOverride !== null) this.weightOverride.set(labels, r.weightOverride);
       }
     }
     return pairs;
