@@ -141,6 +141,7 @@ describe('runtime weights and hand drains survive restart, kill -9 and stop + st
     await sleep(2 * CHECK_INTERVAL_S * 1000);
     await waitTable(handSet(), 1_000);
     const written = writtenBy(pid);
+    assert.ok(written.includes(`${real(2)}=7`), `the new daemon wrote real 2 at its runtime weight: ${written.join(', ')}`);
     assert.ok(!written.includes(`${real(2)}=2`), `real 2 was never set to its configured weight: ${written.join(', ')}`);
     assert.ok(written.every((w) => !w.startsWith(`${real(3)}=`) || w === `${real(3)}=0`), `real 3 was never above 0: ${written.join(', ')}`);
     assert.equal(await handShown(), HAND_SHOWN);
