@@ -77,8 +77,11 @@ export class Daemon {
   private readonly log: Logger;
   private readonly pid: number;
   private readonly pidPath: string;
-  /** The state file: runtime weights and hand drains (see {@link saveSettings}). */
-  private readonly statePath: string;
+  /**
+   * The state file: runtime weights and hand drains (see {@link saveSettings}); undefined for a trial run on the
+   * memory backend without a state directory of its own (set in {@link boot}, once the backend is known).
+   */
+  private statePath: string | undefined;
   /** {@link settingsKey} of what the state file holds; undefined when not known (it is then written at once). */
   private savedSettings: string | undefined;
   /** Why the last write of the state file failed; undefined once it holds the settings in force. */
@@ -118,7 +121,6 @@ export class Daemon {
     this.log = options.logger.child({ module: 'daemon' });
     this.pid = options.pid ?? process.pid;
     this.pidPath = pidFilePath(options.configName, options.runDirectory);
-    this.statePath = stateFilePath(options.configName, options.stateDirectory);
     this.startedAt = this.clock.now();
     this.names = new ReverseNames({ lookup: (a) => reverse(a), clock: this.clock });
     this.instances = new ExecuteInstances({
@@ -191,6 +193,10 @@ export class Daemon {
     if (this.backend.kind === 'memory') {
       this.log.warn('IPVS backend is "memory": the kernel table is NOT changed; checks and decisions run, nothing is load balanced');
     }
+    // A trial on the memory backend must not change what the director of this configuration finds at its next start.
+    const trial = this.backend.kind === 'memory' && o.stateDirectory === undefined;
+    this.statePath = trial ? undefined : stateFilePath(o.configName, o.stateDirectory);
+    if (trial) this.log.info('memory backend: runtime weights and hand drains are kept in memory only (no state file unless LDIR_STATE_DIR names its directory)');
     if (!o.predecessor) this.applySysctls(config);
     this.prober = openTcpProber();
     if (!this.prober) this.log.warn('native addon not built: connect and http checks use Node sockets (more CPU per check)');
@@ -314,6 +320,10 @@ export class Daemon {
    * file stays as it is until the next change of a weight or drain, which keeps it as `<file>.bad`.
    */
   private restoreSettings(): void {
+    if (this.statePath === undefined) {
+      this.savedSettings = settingsKey([]);
+      return;
+    }
     const read = readStateFile(this.statePath);
     switch (read.state) {
       case 'absent':
@@ -343,7 +353,7 @@ export class Daemon {
    */
   private saveSettings(settings: readonly OperatorSetting[]): void {
     const key = settingsKey(settings);
-    if (key === this.savedSettings) return;
+    if (key === this.savedSettings || this.statePath === undefined) return;
     try {
       if (this.unreadableState) {
         this.unreadableState = false;
@@ -367,7 +377,7 @@ export class Daemon {
 
   /** `result`, with why the state file does not hold the settings in force when it does not. */
   private withSaveState<T extends DrainResult | WeightResult>(result: T): T {
-    return this.saveError === undefined ? result : { ...result, saveError: `${this.statePath}: ${this.saveError}` };
+    return this.saveError === undefined ? result : { ...result, saveError: `${this.statePath ?? '-'}: ${this.saveError}` };
   }
 
   /** The successor's lock: taken once the old daemon has exited (right after it saw our ready report). */

@@ -2,7 +2,8 @@
 // director killed with kill -9 comes back with its runtime weights and hand drains from its very first pass (the
 // kernel never sees a configured weight again), drops what the configuration lacks, and rewrites the state file; a
 // state file that cannot be used never stops a start and is kept as .bad at the next change; a state file that
-// cannot be written leaves the change in force and says so in the answer.
+// cannot be written leaves the change in force and says so in the answer; a trial on the memory backend without a
+// state directory of its own keeps no state file.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -177,6 +178,32 @@ test('a state file that cannot be written: the change is in force, the answer sa
     assert.deepEqual(readStateFile(stateFilePath('readonly.cf', blocker)), {
       state: 'read', settings: [{ virtualId: VIP, realKey: real('127.0.0.2'), weight: 1 }, { virtualId: VIP, realKey: real('127.0.0.3'), drained: true }],
     });
+  } finally {
+    await daemon.stop();
+  }
+});
+
+test('a trial on the memory backend without a state directory keeps its hand settings in memory: no file, no warning', async () => {
+  const name = `trial-${process.pid}-${Date.now()}.cf`;
+  const file = path.join(tmp, name);
+  fs.writeFileSync(file, configText());
+  const backend = new MemoryBackend();
+  const log = captureLogger();
+  const daemon = await Daemon.start({
+    configPath: file, configName: name, logger: log.logger, ipvs: 'memory', backendFactories: { ...systemFactories(), memory: () => backend },
+    runDirectory: path.join(tmp, 'run'), socketDirectory: path.join(tmp, 'sock'), watchIntervalMs: 60_000,
+    engine: { resyncIntervalMs: 500, coalesceMs: 10 },
+  });
+  try {
+    await eventually('all three up', async () => ((await table(backend)) === '127.0.0.2=5 127.0.0.3=5 127.0.0.4=5' ? true : undefined));
+    const io = capture();
+    const socketPath = controlSocketPath(name, path.join(tmp, 'sock'));
+    assert.equal(await runWeightCommand({ socketPath, virtual: VIP, real: '127.0.0.2', weight: 1, json: true }, io), 0);
+    assert.equal(io.err, '');
+    assert.equal((JSON.parse(io.out) as { saveError?: string }).saveError, undefined);
+    assert.equal(await table(backend), '127.0.0.2=1 127.0.0.3=5 127.0.0.4=5');
+    assert.equal(fs.existsSync(stateFilePath(name)), false, 'the director\'s state file is not touched');
+    assert.ok(log.records.some((r) => String(r['msg']).startsWith('memory backend: runtime weights and hand drains are kept in memory only')), log.text());
   } finally {
     await daemon.stop();
   }
