@@ -226,7 +226,7 @@ export class Daemon {
     // Runtime weights and hand drains: from the predecessor when it handed them over, else from the state file, and
     // before the first kernel pass either way (a restarted director never serves a drained real at full weight).
     const carried = o.predecessor ? await this.takeOver(config, o.predecessor) : false;
-    if (!carried) this.restoreSettings();
+    this.restoreSettings(!carried);
     try {
       this.control = await startControlServer({
         path: controlSocketPath(o.configName, o.socketDirectory), logger: o.logger, replace: o.predecessor !== undefined,
@@ -253,7 +253,7 @@ export class Daemon {
       throw isLdirError(err) ? startError(err.message, 1) : err;
     }
     await this.bring(config);
-    this.saveSettings(this.engine.operatorSettings()); // a hand-over's settings, which the file may not hold yet
+    this.saveSettings(this.engine.operatorSettings()); // a hand-over's settings, when the file does not hold them yet
     this.watcher = new ConfigWatcher({
       path: o.configPath, clock: this.clock, intervalMs: o.watchIntervalMs ?? 1000, onChange: () => this.onFileChanged(),
     });
@@ -314,12 +314,14 @@ export class Daemon {
   }
 
   /**
-   * Reads the state file and gives its runtime weights and hand drains to the engine (before its first pass; those
-   * of reals the configuration lacks are dropped there, and the file written again). A missing file is a director
-   * with nothing set by hand; a file that cannot be used is logged and otherwise ignored: the start goes on, and the
-   * file stays as it is until the next change of a weight or drain, which keeps it as `<file>.bad`.
+   * Reads the state file and, with `apply` (a start without a hand-over), gives its runtime weights and hand drains
+   * to the engine (before its first pass; those of reals the configuration lacks are dropped there, and the file
+   * written again). A missing file is a director with nothing set by hand; a file that cannot be used is logged and
+   * otherwise ignored: the start goes on, and the file stays as it is until the next change of a weight or drain,
+   * which keeps it as `<file>.bad`. Without `apply` (the predecessor handed its settings over) it only notes what the
+   * file holds, so that it is written once if it differs.
    */
-  private restoreSettings(): void {
+  private restoreSettings(apply: boolean): void {
     if (this.statePath === undefined) {
       this.savedSettings = settingsKey([]);
       return;
@@ -330,15 +332,17 @@ export class Daemon {
         this.savedSettings = settingsKey([]);
         return;
       case 'unreadable':
-        this.savedSettings = settingsKey([]);
         this.unreadableState = true;
+        if (!apply) return; // the settings handed over are written at once, the unusable file kept as .bad
+        this.savedSettings = settingsKey([]);
         this.log.error({ path: this.statePath, reason: read.reason },
           `state file ${this.statePath} cannot be used (${read.reason}): starting without runtime weights and hand drains; `
           + 'the file is left as it is until the next weight, drain or undrain (then kept as .bad)');
         return;
       case 'read': {
-        this.engine.importOperatorSettings(read.settings);
         this.savedSettings = settingsKey(read.settings);
+        if (!apply) return;
+        this.engine.importOperatorSettings(read.settings);
         const weights = read.settings.filter((s) => s.weight !== undefined).length;
         const drains = read.settings.filter((s) => s.drained).length;
         if (read.settings.length > 0) this.log.info({ path: this.statePath, weights, drains }, `runtime weights and hand drains restored from ${this.statePath}`);

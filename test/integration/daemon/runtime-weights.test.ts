@@ -107,7 +107,9 @@ test('ldir weight and drain through the binary: kill -9, stop and start, restart
   const started = await ldir('--ipvs=memory', file, 'start');
   assert.equal(started.status, 0, started.stderr);
   await settle('127.0.0.2=5 127.0.0.3=5 127.0.0.4=5', 'all three up');
-  assert.equal(fs.existsSync(statePath), false, 'nothing set by hand: no state file');
+  assert.equal((await ldir('--ipvs=memory', file, 'restart')).status, 0);
+  await settle('127.0.0.2=5 127.0.0.3=5 127.0.0.4=5', 'all three up after a restart');
+  assert.equal(fs.existsSync(statePath), false, 'nothing set by hand: no state file, a restart included');
 
   // A lower weight for .2, .3 drained: both in force at once, in the state file, in status and metrics.
   const weight = await ldir(file, 'weight', '127.0.0.1:80', '127.0.0.2', '2');
