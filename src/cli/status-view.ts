@@ -192,7 +192,7 @@ export function renderStatus(report: StatusReport, options: StatusViewOptions = 
     for (const v of report.virtualServices) lines.push('', ...virtualBlock(v, now, width));
     lines.push('', fit('WEIGHT = configured/kernel (- = not in kernel); FOR = time in health state', width));
     if (report.virtualServices.some((v) => v.reals.some(overridden))) {
-      lines.push(fit('flag WEIGHT n = runtime weight set by ldir weight (ldir weight VIRTUAL REAL reset undoes it)', width));
+      lines.push(fit('flag WEIGHT n = runtime weight (ldir weight VIRTUAL REAL N; reset to undo)', width));
     }
   }
   return `${lines.join('\n')}\n`;

@@ -124,7 +124,7 @@ test('ldir weight and drain through the binary: kill -9, stop and start, restart
   assert.equal(text.status, 0, text.stderr);
   assert.match(text.stdout, new RegExp(`^  ${real('127.0.0.2').replace(/\./g, '\\.')} +masq +up +5/2 +\\S+ +WEIGHT 2 `, 'm'));
   assert.match(text.stdout, new RegExp(`^  ${real('127.0.0.3').replace(/\./g, '\\.')} +masq +up +5/0 +\\S+ +DRAINED `, 'm'));
-  assert.match(text.stdout, /^flag WEIGHT n = runtime weight set by ldir weight/m);
+  assert.match(text.stdout, /^flag WEIGHT n = runtime weight \(ldir weight VIRTUAL REAL N; reset to undo\)$/m);
   const json = JSON.parse((await ldir('--json', file, 'status')).stdout) as StatusReport;
   assert.deepEqual(json.virtualServices[0]?.reals.map((r) => r.override), [2, null, null]);
   const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();

@@ -35,7 +35,7 @@ describe('runtime weights in the status report', () => {
       '  10.0.0.2:80  masq  down       5/0  45s                      connect: ECONNREFUSED (1ms)',
       '  10.0.0.3:80  masq  up         3/0  1h02m  DRAINED,WEIGHT 7  HTTP 200 (12ms)', // drained wins in the kernel; the weight waits
     ]);
-    assert.match(text, /\nflag WEIGHT n = runtime weight set by ldir weight \(ldir weight VIRTUAL REAL reset undoes it\)\n$/);
+    assert.match(text, /\nflag WEIGHT n = runtime weight \(ldir weight VIRTUAL REAL N; reset to undo\)\n$/);
     const plain = renderStatus(sampleReport(), { width: 200 });
     assert.doesNotMatch(plain, /WEIGHT \d|runtime weight/, 'no runtime weight: the view is as before');
   });
