@@ -346,6 +346,7 @@ async function main(argv: readonly string[]): Promise<number> {
     ...process.env,
     LDIR_RUN_DIR: path.join(state.tmp, 'run'),
     LDIR_SOCKET_DIR: path.join(state.tmp, 'sock'),
+    LDIR_STATE_DIR: path.join(state.tmp, 'state'), // never a state file of a real director
   };
   fs.mkdirSync(env['LDIR_RUN_DIR'] as string);
   fs.mkdirSync(env['LDIR_SOCKET_DIR'] as string);

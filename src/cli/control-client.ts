@@ -13,6 +13,7 @@ export const DEFAULT_REQUEST_TIMEOUTS: { readonly [T in RequestType]: number } =
   status: 10_000,
   drain: 10_000,
   undrain: 10_000,
+  weight: 10_000,
   reload: 60_000,
   'reload-preview': 60_000,
   stop: 120_000,

@@ -1,4 +1,5 @@
-// CLI side of `ldir status | reload [--dry-run] | drain | undrain | stop` against a running daemon's control socket.
+// CLI side of `ldir status | reload [--dry-run] | drain | undrain | stop` against a running daemon's control socket
+// (`ldir weight` in weight-command.ts).
 import { locateConfig, type LocateOptions } from '../config/locate';
 import { controlSocketPath, formatWireDiagnostic, type ErrorResponse } from '../daemon/protocol';
 import { ErrorCodes, isLdirError } from '../errors';
@@ -29,6 +30,11 @@ export function transportFailure(err: unknown, io: CliIo, notRunning: number): n
 /** Prints the daemon's error answer on stderr. */
 export function printError(response: ErrorResponse, io: CliIo): void {
   io.stderr(`ldir: ${response.error.message} (${response.error.code})\n`);
+}
+
+/** Warns on stderr when the daemon could not save a hand setting in its state file (`saveError` of the answer). */
+export function printSaveError(saveError: string | undefined, io: CliIo): void {
+  if (saveError !== undefined) io.stderr(`ldir: warning: in force, but not saved in the state file (${saveError}): lost at the next stop and start\n`);
 }
 
 /**
@@ -117,7 +123,9 @@ export interface DrainCommandOptions extends ControlCommandOptions {
 
 /**
  * `ldir drain|undrain VIRTUAL REAL`: sets a real server to weight 0 by hand (connections in progress continue), or
- * gives it back its weight. Exit 0 done (also when it already was), 1 unknown target, no daemon or other failure.
+ * gives it back its weight; the daemon keeps it in its state file (it survives a stop and start and a kill -9; a
+ * warning on stderr when it could not be saved). Exit 0 done (also when it already was), 1 unknown target, no
+ * daemon or other failure.
  */
 export async function runDrainCommand(options: DrainCommandOptions, io: CliIo): Promise<number> {
   let response;
@@ -134,6 +142,7 @@ export async function runDrainCommand(options: DrainCommandOptions, io: CliIo): 
   const done = options.action === 'drain' ? 'drained' : 'undrained';
   if (options.json) io.stdout(`${JSON.stringify(response.result, null, 2)}\n`);
   else io.stdout(changed ? `${done} ${real} in ${virtual}\n` : `${real} in ${virtual} was already ${done}\n`);
+  printSaveError(response.result.saveError, io);
   return ExitCode.OK;
 }
 
@@ -166,11 +175,17 @@ export interface DrainArgs {
   readonly debug: boolean;
 }
 
-/**
- * Recognizes `[-d|--debug] [--json] [--] [CONFIG] drain|undrain VIRTUAL REAL` in the whole argv. Undefined when the
- * arguments are not a drain/undrain command (another command parses them); a string is a usage error.
- */
-export function parseDrainArgs(args: readonly string[]): DrainArgs | string | undefined {
+/** An operator command's argv split: `-d`/`--debug`, `--json`, other options, and the positional arguments. */
+export interface OperatorArgs {
+  readonly debug: boolean;
+  readonly json: boolean;
+  /** Options other than `-d` and `--json` (before `--`), in order. */
+  readonly options: readonly string[];
+  readonly positional: readonly string[];
+}
+
+/** Splits `[-d|--debug] [--json] [--] [CONFIG] VERB ARGS...` (options anywhere before `--`). */
+export function scanOperatorArgs(args: readonly string[]): OperatorArgs {
   let debug = false;
   let json = false;
   let optionsDone = false;
@@ -183,6 +198,15 @@ export function parseDrainArgs(args: readonly string[]): DrainArgs | string | un
     else if (!optionsDone && a.startsWith('-')) options.push(a);
     else positional.push(a);
   }
+  return { debug, json, options, positional };
+}
+
+/**
+ * Recognizes `[-d|--debug] [--json] [--] [CONFIG] drain|undrain VIRTUAL REAL` in the whole argv. Undefined when the
+ * arguments are not a drain/undrain command (another command parses them); a string is a usage error.
+ */
+export function parseDrainArgs(args: readonly string[]): DrainArgs | string | undefined {
+  const { debug, json, options, positional } = scanOperatorArgs(args);
   const at = positional.findIndex((p) => p === 'drain' || p === 'undrain');
   if (at < 0 || at > 1) return undefined;
   const action = positional[at] as 'drain' | 'undrain';
@@ -193,7 +217,7 @@ export function parseDrainArgs(args: readonly string[]): DrainArgs | string | un
   return { action, virtual: rest[0] as string, real: rest[1] as string, json, debug, ...(config !== undefined ? { config } : {}) };
 }
 
-/** Where {@link runDrainAction} finds the socket; injectable for tests. */
+/** Where {@link runDrainAction} (and `runWeightAction`) finds the socket; injectable for tests. */
 export interface ControlLocation {
   /** Directory of control sockets (default `/run/ldir`). */
   readonly socketDirectory?: string;

@@ -23,6 +23,7 @@ export type LdirectordAction = (typeof LDIRECTORD_ACTIONS)[number];
 /** Runs the daemon in this process (the composition in cli/daemon-command.ts); resolves with the exit code. */
 export type ForegroundRunner = (request: {
   configPath: string; configName: string; debug: boolean; ipvs: BackendChoice; runDirectory?: string; socketDirectory?: string;
+  stateDirectory?: string;
   /** Where the daemon logs, from the configuration just checked (`logfile`, `supervised`). */
   logfile: string; supervised: boolean;
 }) => Promise<number>;
@@ -43,6 +44,8 @@ export interface ActionOptions {
   readonly locate?: LocateOptions;
   readonly runDirectory?: string;
   readonly socketDirectory?: string;
+  /** Directory of the daemon's state file (runtime weights, hand drains); default /var/lib/ldir. */
+  readonly stateDirectory?: string;
   /** How `start` runs the daemon in the foreground; required for start/restart. */
   readonly runForeground?: ForegroundRunner;
   /** Program and arguments that start `ldir` (default: this Node and dist/src/main.js); `start` appends its own. */
@@ -119,6 +122,7 @@ export async function runLdirectordAction(options: ActionOptions, io: CliIo): Pr
       logfile: config.globals.logfile, supervised: config.globals.supervised,
       ...(options.runDirectory !== undefined ? { runDirectory: options.runDirectory } : {}),
       ...(options.socketDirectory !== undefined ? { socketDirectory: options.socketDirectory } : {}),
+      ...(options.stateDirectory !== undefined ? { stateDirectory: options.stateDirectory } : {}),
     });
   };
 

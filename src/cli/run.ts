@@ -5,6 +5,7 @@ import { isLdirError } from '../errors';
 import { ExitCode } from './exit-codes';
 import type { CliIo } from './io';
 import { parseDrainArgs } from './control-commands';
+import { parseWeightArgs } from './weight-command';
 import type { LdirectordAction } from './ldirectord-actions';
 import { BACKEND_CHOICES, type BackendChoice } from '../ipvs/backend-choice';
 
@@ -38,6 +39,10 @@ export const USAGE = `Usage:
                                           failed, or watchdog: checks overdue or engine stalled)
   ldir [--json] [CONFIG] drain|undrain VIRTUAL REAL
                                           take a real out of rotation by hand (weight 0) or put it back
+  ldir [--json] [CONFIG] weight VIRTUAL REAL N|reset
+                                          a real's weight while up, instead of the configured one (0..2147483647),
+                                          or back to the configured one; weights and drains are kept in the state
+                                          file: they survive restarts, stop and start, kill -9, and reloads
   ldir [--json] [--timeout=SECONDS] [CONFIG] promote|demote
                                           sync role of a director pair: master sends its connection table through
                                           the kernel's sync daemon, backup receives it (0 done, 1 the kernel refused
@@ -47,7 +52,7 @@ export const USAGE = `Usage:
 CONFIG is looked up as /etc/ha.d/CONFIG, /etc/ha.d/conf/CONFIG, then as a path; default ldirectord.cf.
 Invoked as "ldirectord" the program behaves the same.
 Environment: LDIR_IPVS (default for --ipvs), LDIR_RUN_DIR (pid files, default /var/run),
-LDIR_SOCKET_DIR (control sockets, default /run/ldir).
+LDIR_SOCKET_DIR (control sockets, default /run/ldir), LDIR_STATE_DIR (state files, default /var/lib/ldir).
 `;
 
 /** Version string from package.json (this file runs as dist/src/cli/run.js: three levels up). */
@@ -174,8 +179,9 @@ async function ldirectordStyle(args: string[], io: CliIo): Promise<number> {
   if (dryRun && action !== 'reload' && action !== 'force-reload') return usageError(io, `--dry-run goes with reload only, not ${action}`);
   if (action === 'ping') {
     const { runPing } = await import('./ping-command');
+    const { stateDirectory: _state, ...directories } = directoriesFromEnv();
     return runPing({
-      json, ...(config !== undefined ? { config } : {}), ...timeoutMs, ...directoriesFromEnv(),
+      json, ...(config !== undefined ? { config } : {}), ...timeoutMs, ...directories,
     }, io);
   }
   if (action === 'promote' || action === 'demote') {
@@ -196,13 +202,15 @@ async function ldirectordStyle(args: string[], io: CliIo): Promise<number> {
 }
 
 /**
- * `LDIR_RUN_DIR` (pid files, default /var/run) and `LDIR_SOCKET_DIR` (control sockets, default /run/ldir): for
- * packagers and for tests that run daemons side by side.
+ * `LDIR_RUN_DIR` (pid files, default /var/run), `LDIR_SOCKET_DIR` (control sockets, default /run/ldir) and
+ * `LDIR_STATE_DIR` (state files: runtime weights and hand drains, default /var/lib/ldir): for packagers and for tests
+ * that run daemons side by side.
  */
-function directoriesFromEnv(): { runDirectory?: string; socketDirectory?: string } {
+function directoriesFromEnv(): { runDirectory?: string; socketDirectory?: string; stateDirectory?: string } {
   const run = process.env['LDIR_RUN_DIR'];
   const socket = process.env['LDIR_SOCKET_DIR'];
-  return { ...(run ? { runDirectory: run } : {}), ...(socket ? { socketDirectory: socket } : {}) };
+  const state = process.env['LDIR_STATE_DIR'];
+  return { ...(run ? { runDirectory: run } : {}), ...(socket ? { socketDirectory: socket } : {}), ...(state ? { stateDirectory: state } : {}) };
 }
 
 /** Runs the CLI with `args` (argv without node and script) and returns the exit code. */
@@ -232,6 +240,13 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
       if (typeof drain === 'string') return usageError(io, drain);
       const { runDrainAction } = await import('./control-commands');
       return await runDrainAction(drain, io, socketDirectory ? { socketDirectory } : {});
+    }
+    const weight = parseWeightArgs(args);
+    if (weight !== undefined) {
+      if (typeof weight === 'string') return usageError(io, weight);
+      const socketDirectory = directoriesFromEnv().socketDirectory;
+      const { runWeightAction } = await import('./weight-command');
+      return await runWeightAction(weight, io, socketDirectory ? { socketDirectory } : {});
     }
     return await ldirectordStyle(args, io);
   } catch (err) {

@@ -54,11 +54,15 @@ function checkText(check: CheckOutcome | null, health: RealStatus['health']): st
   return `${mark}${clean(check.reason)} (${formatCheckDuration(check.durationMs)})`;
 }
 
+/** True when the real has a runtime weight (`ldir weight`). */
+const overridden = (r: RealStatus): boolean => r.override !== undefined && r.override !== null;
+
 function realFlags(r: RealStatus): string {
   const rising = r.rising ? `RISING ${r.rising.successes}/${r.rising.needed}` : '';
   const ramp = r.slowStart ? `SLOWSTART ${r.slowStart.weight}/${r.slowStart.target}` : '';
   const reported = r.checkWeight != null ? `REPORTED ${r.checkWeight}` : '';
-  return [r.drained ? 'DRAINED' : '', r.draining ? 'DRAINING' : '', r.maintenance ? 'MAINT' : '', rising, ramp, reported].filter(Boolean).join(',');
+  const weight = overridden(r) ? `WEIGHT ${r.override}` : '';
+  return [r.drained ? 'DRAINED' : '', r.draining ? 'DRAINING' : '', r.maintenance ? 'MAINT' : '', weight, rising, ramp, reported].filter(Boolean).join(',');
 }
 
 /** `ADDRESS:PORT` (`[V6]:PORT`); the address alone when the port is 0 (fwmark services). */
@@ -163,7 +167,8 @@ export function watchdogLines(w: WatchdogStatus | undefined): string[] {
 /**
  * Renders a status report for people: the daemon in two lines (the watchdog's right after the first when it fails:
  * checks overdue, engine stalled), then one block per virtual service with one row per real server (address:port,
- * forwarding, health, weight configured/kernel, time in state, flags, last check). Fits
+ * forwarding, health, weight configured/kernel, time in state, flags: DRAINED, DRAINING, MAINT, WEIGHT n for a
+ * runtime weight, RISING n/N; last check). Fits
  * `width` columns (the last-check column is shortened); every string from the daemon has its control characters
  * replaced.
  */
@@ -188,6 +193,9 @@ export function renderStatus(report: StatusReport, options: StatusViewOptions = 
   } else {
     for (const v of report.virtualServices) lines.push('', ...virtualBlock(v, now, width));
     lines.push('', fit('WEIGHT = configured/kernel (- = not in kernel); FOR = time in health state', width));
+    if (report.virtualServices.some((v) => v.reals.some(overridden))) {
+      lines.push(fit('flag WEIGHT n = runtime weight (ldir weight VIRTUAL REAL N; reset to undo)', width));
+    }
   }
   return `${lines.join('\n')}\n`;
 }

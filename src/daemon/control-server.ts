@@ -1,4 +1,4 @@
-// Control socket server: serves the control protocol on a unix socket (mode 0600) to `ldir status|reload|drain|...`.
+// Control socket server: serves the control protocol on a unix socket (mode 0600) to `ldir status|reload|drain|weight|...`.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, renameSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import net from 'node:net';
@@ -10,7 +10,7 @@ import { LINGER_MS, serveConnection, type ConnectionContext, type ConnectionHand
 import {
   encodeMessage, errorResponse, MAX_SOCKET_PATH_BYTES, okResponse, parseRequest, toWireDiagnostic,
   type ControlRequest, type ControlResponse, type DrainResult, type PingResult, type ReloadPreviewResult, type RestartOptions,
-  type RestartResult, type RoleResult, type StatusReport, type WireDiagnostic,
+  type RestartResult, type RoleResult, type StatusReport, type WeightResult, type WireDiagnostic,
 } from './protocol';
 import type { SyncRole } from '../model';
 
@@ -38,6 +38,11 @@ export interface ControlHandlers {
   /** Drains a real by hand; unknown target → throw `LdirError(UNKNOWN_TARGET)` (see `resolveDrainTarget`). */
   drain(virtual: string, real: string): DrainResult | Promise<DrainResult>;
   undrain(virtual: string, real: string): DrainResult | Promise<DrainResult>;
+  /**
+   * Sets a real's runtime weight (`ldir weight`), or `reset` to the configured one; unknown target → throw
+   * `LdirError(UNKNOWN_TARGET)`.
+   */
+  weight(virtual: string, real: string, weight: number | 'reset'): WeightResult | Promise<WeightResult>;
   /** Shuts down (cleanup included); resolves when done. Must not await `ControlServer.close()` (use `afterStop`). */
   stop(): Promise<void>;
   ping(): PingResult | Promise<PingResult>;
@@ -176,7 +181,7 @@ function responseForError(id: ControlRequest['id'], err: unknown): ControlRespon
 /**
  * Starts the control server on `options.path`. A socket file left by a dead daemon (connect gives ECONNREFUSED) is
  * removed; when a live daemon answers there, throws `LDIR_ERR_CONTROL_IN_USE`; a path that exists and is not a socket
- * is never removed (`LDIR_ERR_CONTROL_FAILED`). Mutating requests (reload, drain, undrain, role, stop) and reload
+ * is never removed (`LDIR_ERR_CONTROL_FAILED`). Mutating requests (reload, drain, undrain, weight, role, stop) and reload
  * previews run one at a time in arrival order; status and ping run at once.
  */
 export async function startControlServer(options: ControlServerOptions): Promise<ControlServer> {
@@ -235,6 +240,7 @@ export async function startControlServer(options: ControlServerOptions): Promise
       case 'reload-preview': return serialized(async () => okResponse(id, 'reload-preview', await handlers.reloadPreview()));
       case 'drain': return serialized(async () => okResponse(id, 'drain', await handlers.drain(request.virtual, request.real)));
       case 'undrain': return serialized(async () => okResponse(id, 'undrain', await handlers.undrain(request.virtual, request.real)));
+      case 'weight': return serialized(async () => okResponse(id, 'weight', await handlers.weight(request.virtual, request.real, request.weight)));
       case 'role': return serialized(async () => okResponse(id, 'role', await handlers.role(request.role)));
       case 'stop': return serialized(async () => {
         await handlers.stop();

@@ -29,6 +29,11 @@ export interface DaemonOptions {
   readonly pid?: number;
   readonly runDirectory?: string;
   readonly socketDirectory?: string;
+  /**
+   * Directory of the state file that keeps runtime weights and hand drains across a stop and start or a kill -9
+   * (`<configName>.state`). Default /var/lib/ldir.
+   */
+  readonly stateDirectory?: string;
   readonly sysctlStore?: SysctlStore;
   readonly backendFactories?: BackendFactories;
   readonly load?: LoadOptions;

@@ -1,5 +1,6 @@
 // The composition root: builds config, checks, engine, kernel backend and control socket, and runs their lifecycle.
 import { reverse } from 'node:dns/promises';
+import { renameSync } from 'node:fs';
 import { runCheck } from '../checks/dispatch';
 import { jobsFromConfig, memberKey, type CheckTarget } from '../checks/jobs';
 import { MaintenanceDir, ReverseNames } from '../checks/maintenance';
@@ -12,6 +13,7 @@ import { formatDiagnostic, type Diagnostic } from '../config/diagnostics';
 import { loadConfigFile } from '../config/load';
 import { Engine } from '../engine/engine';
 import type { DrainPolicy, ShutdownReport } from '../engine/engine-types';
+import { settingsKey, type OperatorSetting } from '../engine/operator-settings';
 import { spawnRunner } from '../engine/fallback-command';
 import { ErrorCodes, isLdirError, LdirError } from '../errors';
 import { selectBackend } from '../ipvs/select';
@@ -28,8 +30,9 @@ import { HANDOVER_VERSION, type HandoverState, type PredecessorLink, type Succes
 import { handOver } from './restart';
 import {
   controlSocketPath, toWireDiagnostic, type DrainResult, type PingResult, type ReloadPreviewResult, type RestartOptions, type RestartResult,
-  type RoleResult, type StatusReport,
+  type RoleResult, type StatusReport, type WeightResult,
 } from './protocol';
+import { readStateFile, stateFilePath, writeStateFile } from './state-file';
 import { previewSteps } from './reload-preview';
 import type { DaemonOptions } from './daemon-options';
 import { buildStatusReport, stateSyncStatus, watchdogStatus } from './status-report';
@@ -74,6 +77,17 @@ export class Daemon {
   private readonly log: Logger;
   private readonly pid: number;
   private readonly pidPath: string;
+  /**
+   * The state file: runtime weights and hand drains (see {@link saveSettings}); undefined for a trial run on the
+   * memory backend without a state directory of its own (set in {@link boot}, once the backend is known).
+   */
+  private statePath: string | undefined;
+  /** {@link settingsKey} of what the state file holds; undefined when not known (it is then written at once). */
+  private savedSettings: string | undefined;
+  /** Why the last write of the state file failed; undefined once it holds the settings in force. */
+  private saveError: string | undefined;
+  /** The state file found at start could not be used: it is kept beside the new one at the first write. */
+  private unreadableState = false;
   private readonly startedAt: number;
   private config!: Config;
   private backend!: IpvsBackend;
@@ -179,6 +193,10 @@ export class Daemon {
     if (this.backend.kind === 'memory') {
       this.log.warn('IPVS backend is "memory": the kernel table is NOT changed; checks and decisions run, nothing is load balanced');
     }
+    // A trial on the memory backend must not change what the director of this configuration finds at its next start.
+    const trial = this.backend.kind === 'memory' && o.stateDirectory === undefined;
+    this.statePath = trial ? undefined : stateFilePath(o.configName, o.stateDirectory);
+    if (trial) this.log.info('memory backend: runtime weights and hand drains are kept in memory only (no state file unless LDIR_STATE_DIR names its directory)');
     if (!o.predecessor) this.applySysctls(config);
     this.prober = openTcpProber();
     if (!this.prober) this.log.warn('native addon not built: connect and http checks use Node sockets (more CPU per check)');
@@ -187,7 +205,7 @@ export class Daemon {
     const offload = (o.offloadChecks ?? o.clock === undefined) ? this.prober?.roundOffload?.(this.clock) : undefined;
     this.engine = new Engine({
       ...o.engine, backend: this.backend, clock: this.clock, logger: o.logger, runCommand: o.engine?.runCommand ?? this.runCommand,
-      onEvent: (e) => o.onEngineEvent?.(e),
+      onEvent: (e) => o.onEngineEvent?.(e), onOperatorChange: (settings) => this.saveSettings(settings),
     });
     this.scheduler = new CheckScheduler({
       clock: this.clock, logger: o.logger,
@@ -206,7 +224,10 @@ export class Daemon {
       ...(o.onCheck ? { onCheck: o.onCheck } : {}),
       ...(o.onQuietRounds ? { onQuietRounds: o.onQuietRounds } : {}),
     });
-    if (o.predecessor) await this.takeOver(config, o.predecessor);
+    // Runtime weights and hand drains: from the predecessor when it handed them over, else from the state file, and
+    // before the first kernel pass either way (a restarted director never serves a drained real at full weight).
+    const carried = o.predecessor ? await this.takeOver(config, o.predecessor) : false;
+    this.restoreSettings(!carried);
     try {
       this.control = await startControlServer({
         path: controlSocketPath(o.configName, o.socketDirectory), logger: o.logger, replace: o.predecessor !== undefined,
@@ -216,6 +237,7 @@ export class Daemon {
           reloadPreview: () => this.previewReload(),
           drain: (v, r) => this.drain(v, r),
           undrain: (v, r) => this.undrain(v, r),
+          weight: (v, r, w) => this.weight(v, r, w),
           // The control socket's own stop: cleanup first, the socket closes once the answer is written.
           stop: async () => {
             await this.stopCore();
@@ -232,6 +254,7 @@ export class Daemon {
       throw isLdirError(err) ? startError(err.message, 1) : err;
     }
     await this.bring(config);
+    this.saveSettings(this.engine.operatorSettings()); // a hand-over's settings, when the file does not hold them yet
     this.watcher = new ConfigWatcher({
       path: o.configPath, clock: this.clock, intervalMs: o.watchIntervalMs ?? 1000, onChange: () => this.onFileChanged(),
     });
@@ -265,8 +288,9 @@ export class Daemon {
    * The successor's start: every real is checked once while the old daemon still serves (no gap in checking, no
    * kernel write), then the old daemon's state arrives and this daemon writes its pid; the table pass that follows
    * adopts what the kernel has. Without a state (the old daemon died meanwhile) it takes over as after `kill -9`.
+   * True when the old daemon's state arrived.
    */
-  private async takeOver(config: Config, link: PredecessorLink): Promise<void> {
+  private async takeOver(config: Config, link: PredecessorLink): Promise<boolean> {
     const observed = await this.backend.list().catch(() => []);
     const weights = kernelWeightsOf(config, observed);
     const jobs = jobsFromConfig(config);
@@ -287,6 +311,78 @@ export class Daemon {
     this.deferred = undefined;
     for (const t of held) this.options.onTransition?.(t);
     this.applySysctls(config);
+    return state !== undefined;
+  }
+
+  /**
+   * Reads the state file and, with `apply` (a start without a hand-over), gives its runtime weights and hand drains
+   * to the engine (before its first pass; those of reals the configuration lacks are dropped there, and the file
+   * written again). A missing file is a director with nothing set by hand; a file that cannot be used is logged and
+   * otherwise ignored: the start goes on, and the file stays as it is until the next change of a weight or drain,
+   * which keeps it as `<file>.bad`. Without `apply` (the predecessor handed its settings over) it only notes what the
+   * file holds, so that it is written once if it differs.
+   */
+  private restoreSettings(apply: boolean): void {
+    if (this.statePath === undefined) {
+      this.savedSettings = settingsKey([]);
+      return;
+    }
+    const read = readStateFile(this.statePath);
+    switch (read.state) {
+      case 'absent':
+        this.savedSettings = settingsKey([]);
+        return;
+      case 'unreadable':
+        this.unreadableState = true;
+        if (!apply) return; // the settings handed over are written at once, the unusable file kept as .bad
+        this.savedSettings = settingsKey([]);
+        this.log.error({ path: this.statePath, reason: read.reason },
+          `state file ${this.statePath} cannot be used (${read.reason}): starting without runtime weights and hand drains; `
+          + 'the file is left as it is until the next weight, drain or undrain (then kept as .bad)');
+        return;
+      case 'read': {
+        this.savedSettings = settingsKey(read.settings);
+        if (!apply) return;
+        this.engine.importOperatorSettings(read.settings);
+        const weights = read.settings.filter((s) => s.weight !== undefined).length;
+        const drains = read.settings.filter((s) => s.drained).length;
+        if (read.settings.length > 0) this.log.info({ path: this.statePath, weights, drains }, `runtime weights and hand drains restored from ${this.statePath}`);
+      }
+    }
+  }
+
+  /**
+   * Writes the state file when `settings` differ from what it holds (atomically: a crash leaves the old file or the
+   * new one). A failure is logged and remembered: the settings stay in force, the answers to `weight`, `drain` and
+   * `undrain` say they are not saved, and the next change tries again.
+   */
+  private saveSettings(settings: readonly OperatorSetting[]): void {
+    const key = settingsKey(settings);
+    if (key === this.savedSettings || this.statePath === undefined) return;
+    try {
+      if (this.unreadableState) {
+        this.unreadableState = false;
+        try {
+          renameSync(this.statePath, `${this.statePath}.bad`);
+          this.log.warn({ path: `${this.statePath}.bad` }, `the state file that could not be used is kept as ${this.statePath}.bad`);
+        } catch {
+          // gone or not renameable: nothing to keep
+        }
+      }
+      writeStateFile(this.statePath, settings, { configFile: this.options.configPath, savedAt: this.clock.now() });
+      this.savedSettings = key;
+      this.saveError = undefined;
+      this.log.debug({ path: this.statePath, reals: settings.length }, 'state file written');
+    } catch (err) {
+      this.saveError = errorMessage(err);
+      this.log.error({ path: this.statePath, err: this.saveError },
+        `cannot write the state file ${this.statePath}: runtime weights and hand drains are in force but would be lost at a stop and start`);
+    }
+  }
+
+  /** `result`, with why the state file does not hold the settings in force when it does not. */
+  private withSaveState<T extends DrainResult | WeightResult>(result: T): T {
+    return this.saveError === undefined ? result : { ...result, saveError: `${this.statePath ?? '-'}: ${this.saveError}` };
   }
 
   /** The successor's lock: taken once the old daemon has exited (right after it saw our ready report). */
@@ -464,16 +560,22 @@ export class Daemon {
     }
   }
 
-  /** Drains a real by hand (weight 0 until undrained). */
-  drain(virtual: string, real: string): Promise<DrainResult> {
+  /** Drains a real by hand (weight 0 until undrained; kept in the state file). */
+  async drain(virtual: string, real: string): Promise<DrainResult> {
     this.refuseWhileBusy('drain');
-    return this.engine.drain(virtual, real);
+    return this.withSaveState(await this.engine.drain(virtual, real));
   }
 
   /** Ends a hand drain. */
-  undrain(virtual: string, real: string): Promise<DrainResult> {
+  async undrain(virtual: string, real: string): Promise<DrainResult> {
     this.refuseWhileBusy('undrain');
-    return this.engine.undrain(virtual, real);
+    return this.withSaveState(await this.engine.undrain(virtual, real));
+  }
+
+  /** Sets a real's runtime weight, or `reset` to the configured one (kept in the state file). */
+  async weight(virtual: string, real: string, weight: number | 'reset'): Promise<WeightResult> {
+    this.refuseWhileBusy('weight');
+    return this.withSaveState(await this.engine.setWeight(virtual, real, weight === 'reset' ? null : weight));
   }
 
   /** Sets the director's sync role: the kernel's sync daemons follow at once (`ldir promote|demote`). */

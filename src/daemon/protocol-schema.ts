@@ -3,8 +3,9 @@ import type { DestinationKey, IpvsDestination, IpvsFamily, IpvsOp, IpvsService, 
 import type {
   CheckOutcome, ControlRequest, DaemonStatus, DrainResult, EventRecord, FallbackStatus, PingResult, PreviewStep, QuorumStatus, RealStatus,
   ReloadPreviewResult, ReloadResult, RequestId, RequestType, RestartResult, ResultMap, RoleResult, StateSyncStatus, StatusReport,
-  StopResult, SyncDaemonStatus, VirtualStatus, WatchdogStatus, WireDiagnostic, WireError,
+  StopResult, SyncDaemonStatus, VirtualStatus, WatchdogStatus, WeightResult, WireDiagnostic, WireError,
 } from './protocol';
+import { MAX_RUNTIME_WEIGHT } from '../model/weight';
 import {
   arrayOf, bool, int, isoTime, literal, nonNegative, nullable, object, optional, SchemaError, str, type Check,
 } from './validate';
@@ -22,7 +23,10 @@ export const idSchema: Check<RequestId> = (value, path) => {
 };
 
 /** The request type member. */
-export const requestTypeSchema: Check<RequestType> = literal('status', 'reload', 'reload-preview', 'drain', 'undrain', 'stop', 'ping', 'role', 'restart');
+export const requestTypeSchema: Check<RequestType> = literal('status', 'reload', 'reload-preview', 'drain', 'undrain', 'weight', 'stop', 'ping', 'role', 'restart');
+
+/** A runtime weight the kernel takes (0..2147483647), or `reset`. */
+const RUNTIME_WEIGHT: Check<number | 'reset'> = (value, path) => (value === 'reset' ? 'reset' : int({ min: 0, max: MAX_RUNTIME_WEIGHT })(value, path));
 
 /** The program a restart runs: an absolute path first (the node binary), then its arguments (the entry script). */
 const PROGRAM: Check<string[]> = (value, path) => {
@@ -48,6 +52,7 @@ export const requestSchemas: { readonly [T in RequestType]: Check<ControlRequest
   ping: simpleRequest('ping'),
   drain: targetRequest('drain'),
   undrain: targetRequest('undrain'),
+  weight: object({ v: int(), id: idSchema, type: literal('weight'), virtual: TARGET, real: TARGET, weight: RUNTIME_WEIGHT }, true),
   role: object({ v: int(), id: idSchema, type: literal('role'), role: literal('master', 'backup') }, true),
   restart: object({
     v: int(), id: idSchema, type: literal('restart'), program: optional(PROGRAM),
@@ -61,7 +66,7 @@ const checkOutcome: Check<CheckOutcome> = object({ up: bool, reason: str({ max: 
 
 const realStatus: Check<RealStatus> = object({
   address: str({ min: 1, max: 64 }), port: PORT, forward: FORWARD, health: literal('up', 'down', 'unknown'),
-  since: nullable(isoTime), weight: WEIGHT, kernelWeight: nullable(WEIGHT), inKernel: bool, lastCheck: nullable(checkOutcome),
+  since: nullable(isoTime), weight: WEIGHT, override: optional(nullable(WEIGHT)), kernelWeight: nullable(WEIGHT), inKernel: bool, lastCheck: nullable(checkOutcome),
   draining: bool, drained: bool, maintenance: bool,
   rising: optional(nullable(object({ successes: int({ min: 1 }), needed: int({ min: 1 }) }, false))),
   slowStart: optional(nullable(object({ weight: WEIGHT, target: WEIGHT }, false))),
@@ -139,7 +144,14 @@ const roleResult: Check<RoleResult> = object({
 
 const reloadResult: Check<ReloadResult> = object({ file: str({ max: 4096 }), diagnostics: arrayOf(wireDiagnosticSchema) }, false);
 
-const drainResult: Check<DrainResult> = object({ virtual: str({ min: 1, max: 256 }), real: str({ min: 1, max: 256 }), changed: bool }, false);
+const drainResult: Check<DrainResult> = object({
+  virtual: str({ min: 1, max: 256 }), real: str({ min: 1, max: 256 }), changed: bool, saveError: optional(str({ max: 65536 })),
+}, false);
+
+const weightResult: Check<WeightResult> = object({
+  virtual: str({ min: 1, max: 256 }), real: str({ min: 1, max: 256 }), configuredWeight: WEIGHT, weight: nullable(WEIGHT),
+  previous: nullable(WEIGHT), changed: bool, saveError: optional(str({ max: 65536 })),
+}, false);
 
 const stopResult: Check<StopResult> = (value, path) => {
   if (!object({ stopped: bool }, false)(value, path).stopped) throw new SchemaError(`${path}.stopped`, 'expected true');
@@ -252,6 +264,7 @@ export const resultSchemas: { readonly [T in RequestType]: Check<ResultMap[T]> }
   'reload-preview': reloadPreviewResult,
   drain: drainResult,
   undrain: drainResult,
+  weight: weightResult,
   stop: stopResult,
   ping: pingResult,
   role: roleResult,

@@ -57,6 +57,11 @@ export interface RealStatus {
   readonly since: string | null;
   /** Weight in the configuration. */
   readonly weight: number;
+  /**
+   * Runtime weight set by `ldir weight` (the real's weight while up, instead of `weight`); null when the configured
+   * weight applies (absent from older daemons).
+   */
+  readonly override?: number | null;
   /** Weight in the kernel table; null when the real is not in the kernel table. */
   readonly kernelWeight: number | null;
   readonly inKernel: boolean;
@@ -339,6 +344,29 @@ export interface DrainResult {
   readonly real: string;
   /** False when it already was (un)drained. */
   readonly changed: boolean;
+  /**
+   * Present when the state file does not hold the hand settings now in force (it could not be written): the change
+   * is in force but would be lost at a stop and start. Says why.
+   */
+  readonly saveError?: string;
+}
+
+/** Answer to `weight`: the canonical names of the target, its weights, and whether anything changed. */
+export interface WeightResult {
+  /** Virtual service id (`tcp:192.0.2.1:80`). */
+  readonly virtual: string;
+  /** Real server as `ADDRESS:PORT` (`[ADDRESS]:PORT` for IPv6). */
+  readonly real: string;
+  /** Its weight in the configuration. */
+  readonly configuredWeight: number;
+  /** The runtime weight now in force; null after `reset` (the configured weight applies). */
+  readonly weight: number | null;
+  /** The runtime weight before; null when there was none. */
+  readonly previous: number | null;
+  /** False when it already had this runtime weight (or none, for `reset`). */
+  readonly changed: boolean;
+  /** As {@link DrainResult.saveError}. */
+  readonly saveError?: string;
 }
 
 /** Answer to `role` (`ldir promote|demote`), once the kernel's sync daemons were brought in line (or refused). */
@@ -372,6 +400,7 @@ export interface ResultMap {
   'reload-preview': ReloadPreviewResult;
   drain: DrainResult;
   undrain: DrainResult;
+  weight: WeightResult;
   stop: StopResult;
   ping: PingResult;
   role: RoleResult;
@@ -381,7 +410,7 @@ export interface ResultMap {
 // ---------------------------------------------------------------------------------------------------- messages
 
 /** Every request type. */
-export const REQUEST_TYPES = ['status', 'reload', 'reload-preview', 'drain', 'undrain', 'stop', 'ping', 'role', 'restart'] as const;
+export const REQUEST_TYPES = ['status', 'reload', 'reload-preview', 'drain', 'undrain', 'weight', 'stop', 'ping', 'role', 'restart'] as const;
 /** One of {@link REQUEST_TYPES}. */
 export type RequestType = (typeof REQUEST_TYPES)[number];
 
@@ -392,6 +421,8 @@ export type RequestId = string | number;
 export type RequestBody =
   | { readonly type: 'status' | 'reload' | 'reload-preview' | 'stop' | 'ping' }
   | { readonly type: 'drain' | 'undrain'; readonly virtual: string; readonly real: string }
+  /** A runtime weight (0..2147483647), or `reset` to the configured weight. */
+  | { readonly type: 'weight'; readonly virtual: string; readonly real: string; readonly weight: number | 'reset' }
   | { readonly type: 'role'; readonly role: SyncRole }
   | ({ readonly type: 'restart' } & RestartOptions);
 

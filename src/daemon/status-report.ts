@@ -104,7 +104,7 @@ export function buildStatusReport(
       reals: v.reals.map((r) => ({
         address: r.address, port: r.port, forward: r.forward, health: r.health,
         since: r.healthSince !== undefined ? iso(r.healthSince) : null,
-        weight: r.configuredWeight, kernelWeight: r.kernelWeight, inKernel: r.inKernel,
+        weight: r.configuredWeight, override: r.weightOverride, kernelWeight: r.kernelWeight, inKernel: r.inKernel,
         lastCheck: outcomes.get(memberKey(v.id, r.realKey)) ?? null,
         draining: r.draining, drained: r.manuallyDrained, maintenance: r.healthReason === 'maintenance',
         rising: r.health === 'down' ? rising.get(memberKey(v.id, r.realKey)) ?? null : null,

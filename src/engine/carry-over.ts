@@ -1,5 +1,6 @@
 // What a daemon hands to its successor on a restart, so that the successor continues where it stopped: the
-// configuration in force (the successor's own is applied as a reload of it), drains, hand drains, fallback actions.
+// configuration in force (the successor's own is applied as a reload of it), drains, hand drains, runtime weights,
+// fallback actions.
 import type { Config, SyncRole } from '../model';
 import type { ServiceKey } from '../ipvs/types';
 import { drainId, type DrainEntry, type DrainState, type DrainTarget } from './drain';
@@ -23,6 +24,8 @@ export interface EngineCarryOver {
   readonly drainInfo: readonly { readonly id: string; readonly info: ConfigTarget & { readonly health?: HealthRecord } }[];
   /** Pairs drained by hand (`ldir drain`), as engine pair keys. */
   readonly manualDrains: readonly string[];
+  /** Runtime weights (`ldir weight`) by engine pair key (older daemons send none). */
+  readonly weights?: readonly { readonly pair: string; readonly weight: number }[];
   /**
    * Per virtual: fallback mode as last decided (active ⇔ below the quorum), the last fallbackcommand action run, and
    * the last quorum command action (older daemons send none).

@@ -1,4 +1,5 @@
-// Pure policy: the desired IPVS table from the config, pair health, manual drains, drain leftovers and the kernel table.
+// Pure policy: the desired IPVS table from the config, pair health, hand drains, runtime weights, drain leftovers and
+// the kernel table.
 import type { Health } from '../checks/scheduler';
 import { realKey } from '../checks/jobs';
 import { destinationKeyString, destinationSpec, serviceKeyString } from '../ipvs/normalize';
@@ -14,7 +15,9 @@ import { fallbackDestination, realDestination, serviceOf } from './translate';
 
 /**
  * Why a real server has the place it has in the desired table:
- * - `up`: checked up, configured weight;
+ * - `up`: checked up, its target weight: the runtime weight set by hand (`ldir weight`) when there is one, else the
+ *   weight its check reports (`weightheader`, external `weight=N`, within bounds), else the configured weight (a
+ *   runtime or reported weight of 0 keeps it `up` but not serving: it gets no new connections);
  * - `drained`: drained by hand (`ldir drain`), weight 0, kept in the table;
  * - `down-quiescent`: down with `quiescent=yes` and present: weight 0, existing connections keep flowing;
  * - `down-readded`: down with `quiescent=yes`, absent, `readdquiescent=yes`: added back with weight 0;
@@ -40,12 +43,23 @@ export interface RealDecision {
   readonly destinationId: string;
   readonly health: Health;
   readonly configuredWeight: number;
+  /**
+   * Weight it has when up and serving: its runtime weight (`ldir weight`) when it has one, else the weight its check
+   * reports (`checkWeight`), else `configuredWeight`; during a slow start `desiredWeight` is a step towards it.
+   * What the table gets from it is `desiredWeight` (a drain, a down health or the quorum set 0, or leave it out).
+   */
+  readonly targetWeight: number;
+  /** It has a runtime weight (`ldir weight`): `targetWeight` is that, not the configured weight. */
+  readonly overridden: boolean;
   /** Weight wanted in the kernel; undefined when the entry is not wanted. */
   readonly desiredWeight?: number;
   readonly inTable: boolean;
   readonly reason: DecisionReason;
   readonly manuallyDrained: boolean;
-  /** Counts as "a real server is up" for the fallback: up and not drained by hand. */
+  /**
+   * Counts as "a real server is up" for the quorum and the fallback: up, not drained by hand and not at a runtime
+   * weight of 0 (it takes no new connection, as a drained one; a configured weight of 0 counts, as in ldirectord).
+   */
   readonly serving: boolean;
   /** Slow start in progress (`slowstart=`): `desiredWeight` is a step of the ramp towards `rampTo`. */
   readonly rampTo?: number;
@@ -88,6 +102,11 @@ export interface DecideInput {
   readonly health: ReadonlyMap<string, Health>;
   /** Pairs drained by hand, by {@link pairKey}. */
   readonly manualDrains?: ReadonlySet<string>;
+  /**
+   * Runtime weights set by hand (`ldir weight`), by {@link pairKey}: an up real gets this weight instead of its
+   * configured one. Independent of `manualDrains` (a drained real stays at 0 and keeps its runtime weight for later).
+   */
+  readonly weightOverrides?: ReadonlyMap<string, number>;
   /** Services and destinations removed from the config that are still draining. */
   readonly draining?: Iterable<DrainTarget>;
   /** The kernel table as last listed (or, instead, {@link observedIndex}). */
@@ -122,12 +141,19 @@ export function pairKey(virtualId: string, real: string): string {
 
 type RealPlace = Pick<RealDecision, 'desiredWeight' | 'reason' | 'serving'>;
 
-/** Place of one real server from its health, the hand drain, its kernel presence and the quiescent settings. */
+/**
+ * Place of one real server from its health, the hand drain, its target weight (runtime or configured), its kernel
+ * presence and the quiescent settings.
+ */
 function placeReal(
-  health: Health, drained: boolean, configured: number, present: ObservedDestination | undefined,
+  health: Health, drained: boolean, target: { weight: number; /** set by hand or reported by the check, not configured */ runtime: boolean }, present: ObservedDestination | undefined,
   quiescent: boolean, readdQuiescent: boolean,
 ): RealPlace {
-  if (health === 'up') return drained ? { desiredWeight: 0, reason: 'drained', serving: false } : { desiredWeight: configured, reason: 'up', serving: true };
+  if (health === 'up') {
+    if (drained) return { desiredWeight: 0, reason: 'drained', serving: false };
+    // A runtime or reported weight of 0 is a softer drain; a configured weight of 0 serves, as it always did (ldirectord's rule).
+    return { desiredWeight: target.weight, reason: 'up', serving: !(target.runtime && target.weight === 0) };
+  }
   if (health === 'down') {
     if (!quiescent) return { reason: 'down-removed', serving: false };
     if (present) return { desiredWeight: 0, reason: 'down-quiescent', serving: false };
@@ -164,12 +190,13 @@ function decideVirtual(
     const destinationId = destinationKeyString(spec);
     const health = input.health.get(pk) ?? 'unknown';
     const drained = input.manualDrains?.has(pk) ?? false;
+    const override = input.weightOverrides?.get(pk);
     const reported = v.checkWeight ? input.checkWeights?.get(pk) : undefined;
     const checkWeight = reported === undefined || !v.checkWeight ? undefined : boundedWeight(reported, v.checkWeight.min, v.checkWeight.max ?? r.weight);
-    let place = placeReal(health, drained, checkWeight ?? r.weight, observed?.destinations.get(destinationId), v.quiescent, readdQuiescent);
-    // A real whose check asks for weight 0 takes no new connection: it does not count as serving (quorum, fallback).
-    if (place.reason === 'up' && place.desiredWeight === 0) place = { ...place, serving: false };
-    return { r, key, spec, destinationId, health, drained, place, checkWeight };
+    // A runtime weight (ldir weight) wins over the one the check reports, which wins over the configured one.
+    const target = { weight: override ?? checkWeight ?? r.weight, runtime: override !== undefined || checkWeight !== undefined };
+    const place = placeReal(health, drained, target, observed?.destinations.get(destinationId), v.quiescent, readdQuiescent);
+    return { r, key, spec, destinationId, health, drained, target, place, checkWeight, overridden: override !== undefined };
   });
   const thresholds = quorumThresholds(v.quorum, v.reals.length);
   const serving = places.filter((p) => p.place.serving).length;
@@ -232,8 +259,8 @@ function decideVirtual(
     const to = place.reason === 'up' ? rampTo.get(p.key) : undefined;
     return {
       ...(p.checkWeight !== undefined ? { checkWeight: p.checkWeight } : {}),
-      realKey: p.key, destinationId: p.destinationId, health: p.health, configuredWeight: p.r.weight,
-      ...(place.desiredWeight !== undefined ? { desiredWeight: place.desiredWeight } : {}),
+      realKey: p.key, destinationId: p.destinationId, health: p.health, configuredWeight: p.r.weight, targetWeight: p.target.weight,
+      overridden: p.overridden, ...(place.desiredWeight !== undefined ? { desiredWeight: place.desiredWeight } : {}),
       inTable: place.desiredWeight !== undefined, reason: place.reason, manuallyDrained: p.drained, serving: place.serving,
       ...(to !== undefined ? { rampTo: to } : {}),
     };
@@ -246,7 +273,8 @@ function decideVirtual(
 
 /**
  * Computes the desired IPVS table. Rules (ldirectord's, with the differences listed in the project's compatibility
- * notes): an up real has its configured weight; a down real has weight 0 with `quiescent=yes` (kept if present,
+ * notes): an up real has its configured weight, or the runtime weight set by hand (`weightOverrides`) when it has one
+ * (at runtime weight 0 it does not count as serving for the quorum); a down real has weight 0 with `quiescent=yes` (kept if present,
  * re-added only with `readdquiescent=yes`) and is removed with `quiescent=no`; a real with no check result yet keeps
  * its kernel weight when present (adoption) and is otherwise not added (or added with weight 0 with
  * `quiescent=yes`, the state ldirectord reaches at start), so no server is ever briefly added and removed; a real

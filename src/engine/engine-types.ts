@@ -7,6 +7,7 @@ import type { AddressFamily, ForwardMethod, SyncStartRole, VirtualProtocol } fro
 import type { DecisionReason, FallbackState } from './decide';
 import type { DrainEnd, DrainTarget } from './drain';
 import type { CommandRunner, FallbackAction } from './fallback-command';
+import type { OperatorSetting } from './operator-settings';
 import type { DecidedQuorum, QuorumState } from './quorum';
 import type { OpRecord } from './op-report';
 import type { SyncDaemonOp } from './sync-plan';
@@ -95,6 +96,13 @@ export interface EngineOptions {
   readonly runCommand?: CommandRunner;
   /** Receives every {@link EngineEvent}. */
   readonly onEvent?: (event: EngineEvent) => void;
+  /**
+   * Receives the hand settings (runtime weights, hand drains) of the configuration in force each time they change: a
+   * drain, undrain or weight, and a configuration that drops those of reals it no longer has. Called synchronously,
+   * before the kernel pass that applies the change (the daemon writes its state file there, so a director killed
+   * during that pass comes back with the change). Must not throw (errors are logged and ignored).
+   */
+  readonly onOperatorChange?: (settings: readonly OperatorSetting[]) => void;
 }
 
 /** Outcome of one sync pass. */
@@ -127,6 +135,19 @@ export interface ShutdownReport {
 export interface ManualDrainResult {
   readonly virtual: string;
   readonly real: string;
+  readonly changed: boolean;
+}
+
+/** Result of {@link Engine.setWeight}: canonical names, the weights, and whether anything changed. */
+export interface WeightResult {
+  readonly virtual: string;
+  readonly real: string;
+  /** The real's weight in the configuration. */
+  readonly configuredWeight: number;
+  /** The runtime weight in force now; null after a reset (the configured weight applies). */
+  readonly weight: number | null;
+  /** The runtime weight before; null when there was none. */
+  readonly previous: number | null;
   readonly changed: boolean;
 }
 
@@ -164,6 +185,8 @@ export interface RealSnapshot {
   /** Epoch milliseconds of the last health change. */
   readonly healthSince?: number;
   readonly configuredWeight: number;
+  /** Runtime weight set by hand (`ldir weight`); null when the configured weight applies. */
+  readonly weightOverride: number | null;
   /** Weight ldir wants; null when it wants no entry. */
   readonly desiredWeight: number | null;
   /** Weight in the kernel at the last dump; null when absent. */

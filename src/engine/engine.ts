@@ -7,6 +7,7 @@ import { serviceKeyString } from '../ipvs/normalize';
 import type { IpvsOp, ObservedService, ServiceKey } from '../ipvs/types';
 import { silentLogger, type Logger } from '../log';
 import { quorumThresholds, type Config, type SyncRole, type VirtualService } from '../model';
+import { isRuntimeWeight, MAX_RUNTIME_WEIGHT } from '../model/weight';
 import { applyPlan } from './apply-plan';
 import { drainsOf, drainStateOf, type EngineCarryOver } from './carry-over';
 import { purgeServices } from './cleanstop';
@@ -16,7 +17,7 @@ import { beginDrain, drainId, EMPTY_DRAIN, type DrainEntry, type DrainState, typ
 import type {
   AwaitingCheck, DrainPolicy, EngineCounters, EngineEvent, EngineOptions, EnginePreview, EngineSnapshot, FallbackCommandPreview,
   QuorumCommandPreview,
-  LastSync, ManualDrainResult, OpKind, ShutdownReport, SyncReport, SyncRoleChange,
+  LastSync, ManualDrainResult, OpKind, ShutdownReport, SyncReport, SyncRoleChange, WeightResult,
 } from './engine-types';
 import { fallbackCommandArgv, FallbackCommands, quorumCommandArgv, QuorumCommands, type FallbackAction } from './fallback-command';
 import type { DecidedQuorum } from './quorum';
@@ -24,6 +25,7 @@ import { quorumChanges } from './quorum-edges';
 import { nextStepIn, type Ramp } from './slow-start';
 import { afterOps, indexObserved, type ObservedEntry } from './observed';
 import { describeOp, describeOps } from './op-report';
+import { operatorSettingsOf, type OperatorSetting } from './operator-settings';
 import { planPass } from './pass-plan';
 import { buildSnapshot, type HealthRecord } from './status';
 import { SyncDaemons } from './sync-daemons';
@@ -65,6 +67,8 @@ export class Engine {
   private readonly manual = new Set<string>();
   /** Weights the checks report, by pair key (see {@link onCheckWeight}). */
   private readonly checkWeights = new Map<string, number>();
+  /** Runtime weights (`ldir weight`) by pair key. */
+  private readonly weights = new Map<string, number>();
   private drainState: DrainState = EMPTY_DRAIN;
   private readonly drainInfo = new Map<string, ConfigTarget & { health?: HealthRecord }>();
   /** Services ldir manages (declared by a config it applied, until gone), with their cleanstop setting. */
@@ -149,8 +153,9 @@ export class Engine {
 
   /**
    * Accepts a new configuration (already validated) and syncs. What it removes compared with the previous one drains
-   * (or goes at once when draining is off); what comes back stops draining; health and hand drains of pairs that are
-   * gone are forgotten. Resolves with the report of the sync pass.
+   * (or goes at once when draining is off); what comes back stops draining; health, hand drains and runtime weights
+   * of pairs that are gone are forgotten (logged; `onOperatorChange` hears of it). Resolves with the report of the
+   * sync pass.
    */
   applyConfig(config: Config): Promise<SyncReport> {
     if (!this.config) this.leftoversPending = true;
@@ -176,13 +181,14 @@ export class Engine {
     }
     const pairs = new Set(config.virtualServices.flatMap((v) => v.reals.map((r) => pairKey(v.id, realKeyOf(r)))));
     for (const map of [this.health, this.decided, this.checkWeights] as Map<string, unknown>[]) for (const k of map.keys()) if (!pairs.has(k)) map.delete(k);
-    for (const k of [...this.manual]) if (!pairs.has(k)) this.manual.delete(k);
+    const dropped = this.dropHandSettings(pairs);
     for (const id of this.quorumDecided.keys()) if (!config.virtualServices.some((v) => v.id === id)) this.quorumDecided.delete(id);
     for (const [id, t] of after) {
       if (t.target.kind === 'service') this.managed.set(id, { key: t.target.service, cleanstop: t.virtual.cleanstop });
     }
     this.config = config;
     this.targets = after;
+    if (dropped) this.operatorChanged();
     this.syncDaemons.configure(config.globals.stateSync);
     this.log.info({ file: config.file, virtuals: config.virtualServices.length, draining: this.drainState.entries.size }, 'configuration applied');
     return this.sync('config');
@@ -284,6 +290,7 @@ export class Engine {
       drains: drainsOf(this.drainState, this.options.clock.monotonic()),
       drainInfo: [...this.drainInfo].map(([id, info]) => ({ id, info })),
       manualDrains: [...this.manual],
+      weights: [...this.weights].map(([pair, weight]) => ({ pair, weight })),
       fallback: [...this.quorumDecided].map(([virtualId, quorum]) => {
         const lastAction = this.commands.lastAction(virtualId);
         const quorumAction = this.quorumCommands.lastAction(virtualId);
@@ -299,7 +306,7 @@ export class Engine {
   /**
    * Continues from a predecessor's {@link EngineCarryOver}; call before the first {@link applyConfig}, which then
    * applies this daemon's configuration as a reload of the predecessor's (what it removes drains, what it keeps
-   * keeps its hand drains and fallback state, fallbackcommand is not run again).
+   * keeps its hand drains, runtime weights and fallback state, fallbackcommand is not run again).
    */
   importCarryOver(carry: EngineCarryOver): void {
     this.config = carry.config; // the first applyConfig is then a reload: no leftover look (the drains come along)
@@ -308,6 +315,7 @@ export class Engine {
     this.drainState = drainStateOf(carry.drains, this.options.clock.monotonic());
     for (const { id, info } of carry.drainInfo) this.drainInfo.set(id, info);
     for (const pair of carry.manualDrains) this.manual.add(pair);
+    for (const { pair, weight } of carry.weights ?? []) if (isRuntimeWeight(weight)) this.weights.set(pair, weight);
     for (const f of carry.fallback) {
       this.quorumDecided.set(f.virtualId, f.active ? 'down' : 'up');
       if (f.lastAction) this.commands.adopt(f.virtualId, f.lastAction);
@@ -317,7 +325,25 @@ export class Engine {
     if (carry.syncRole) this.syncDaemons.setRole(carry.syncRole);
     const now = this.options.clock.monotonic();
     this.ramps = new Map((carry.ramps ?? []).map((r) => [r.pair, { since: now - r.ageMs, from: r.from, to: r.to }]));
-    this.log.info({ draining: this.drainState.entries.size, manualDrains: this.manual.size }, 'state taken over from the previous daemon');
+    this.log.info({ draining: this.drainState.entries.size, manualDrains: this.manual.size, weights: this.weights.size }, 'state taken over from the previous daemon');
+  }
+
+  /**
+   * Takes hand settings kept from a previous daemon (the state file, at a start without a hand-over): call before the
+   * first {@link applyConfig}, so that its first kernel pass already applies them. Settings for reals the
+   * configuration does not have are dropped by that {@link applyConfig}; a weight out of range is ignored.
+   */
+  importOperatorSettings(settings: readonly OperatorSetting[]): void {
+    for (const s of settings) {
+      const pk = pairKey(s.virtualId, s.realKey);
+      if (s.drained) this.manual.add(pk);
+      if (isRuntimeWeight(s.weight)) this.weights.set(pk, s.weight);
+    }
+  }
+
+  /** The hand settings (runtime weights, hand drains) of the configuration in force, in its order. */
+  operatorSettings(): OperatorSetting[] {
+    return this.config ? operatorSettingsOf(this.config, { manualDrains: this.manual, weights: this.weights }) : [];
   }
 
   /**
@@ -346,6 +372,32 @@ export class Engine {
   /** Ends a hand drain and syncs. Throws LDIR_ERR_UNKNOWN_TARGET for unknown names. */
   async undrain(virtual: string, real: string): Promise<ManualDrainResult> {
     return this.setManual(virtual, real, false);
+  }
+
+  /**
+   * Sets the runtime weight of a pair (`ldir weight VIRTUAL REAL N`): its weight while it is up and not drained,
+   * instead of the configured one, until `null` (`reset`) gives it back its configured weight or a configuration
+   * without that real drops it; then syncs. Throws LDIR_ERR_UNKNOWN_TARGET for unknown names, LDIR_ERR_USAGE for a
+   * weight outside 0..{@link MAX_RUNTIME_WEIGHT}.
+   */
+  async setWeight(virtual: string, real: string, weight: number | null): Promise<WeightResult> {
+    if (weight !== null && !isRuntimeWeight(weight)) {
+      throw new LdirError(ErrorCodes.USAGE, `a weight is an integer from 0 to ${MAX_RUNTIME_WEIGHT}, not ${String(weight)}`);
+    }
+    const pair = this.resolveForHand(virtual, real);
+    const pk = pairKey(pair.virtual.id, pair.realKey);
+    const previous = this.weights.get(pk) ?? null;
+    const changed = previous !== weight;
+    if (weight === null) this.weights.delete(pk);
+    else this.weights.set(pk, weight);
+    const configuredWeight = pair.virtual.reals.find((r) => realKeyOf(r) === pair.realKey)?.weight ?? 0;
+    if (changed) {
+      const fields = { vs: pair.virtual.id, rs: pair.realKey, weight, previous, configured: configuredWeight };
+      this.log.info(fields, weight === null ? `runtime weight reset: configured weight ${configuredWeight} again` : `runtime weight set to ${weight}`);
+      this.operatorChanged();
+      await this.sync('manual');
+    }
+    return { virtual: pair.virtual.id, real: pair.realKey, configuredWeight, weight, previous, changed };
   }
 
   /**
@@ -385,6 +437,7 @@ export class Engine {
       decidedSince: new Map([...this.decided].map(([k, v]) => [k, v.since])), draining: this.drainState.entries.values(),
       drainInfo: this.drainInfo, toEpoch: (m) => clock.now() - (clock.monotonic() - m),
       fallbackAction: (id) => this.commands.lastAction(id), quorumAction: (id) => this.quorumCommands.lastAction(id), manualDrains: this.manual,
+      weights: this.weights,
       counters: { ...this.counters, opsApplied: { ...this.counters.opsApplied } }, lastSync: this.lastSync, stopped: this.stopped,
     });
   }
@@ -459,25 +512,58 @@ export class Engine {
     return h ? { health: h } : {};
   }
 
-  private async setManual(virtual: string, real: string, on: boolean): Promise<ManualDrainResult> {
+  private resolveForHand(virtual: string, real: string): ReturnType<typeof resolvePair> {
     if (!this.config) throw new LdirError(ErrorCodes.UNKNOWN_TARGET, `no configuration in force: no virtual service ${virtual}`);
-    const pair = resolvePair(this.config, virtual, real);
+    return resolvePair(this.config, virtual, real);
+  }
+
+  private async setManual(virtual: string, real: string, on: boolean): Promise<ManualDrainResult> {
+    const pair = this.resolveForHand(virtual, real);
     const pk = pairKey(pair.virtual.id, pair.realKey);
     const changed = on ? !this.manual.has(pk) : this.manual.has(pk);
     if (on) this.manual.add(pk);
     else this.manual.delete(pk);
     if (changed) {
       this.log.info({ vs: pair.virtual.id, rs: pair.realKey }, on ? 'real server drained by hand' : 'hand drain ended');
+      this.operatorChanged();
       await this.sync('manual');
     }
     return { virtual: pair.virtual.id, real: pair.realKey, changed };
   }
 
+  /** Forgets the hand drains and runtime weights of pairs not in `pairs` (logged); true when any was dropped. */
+  private dropHandSettings(pairs: ReadonlySet<string>): boolean {
+    let dropped = false;
+    for (const k of [...this.manual]) {
+      if (pairs.has(k)) continue;
+      this.manual.delete(k);
+      dropped = true;
+      this.log.info({ pair: k }, `hand drain of ${k} dropped: the real is not in the configuration`);
+    }
+    for (const [k, weight] of [...this.weights]) {
+      if (pairs.has(k)) continue;
+      this.weights.delete(k);
+      dropped = true;
+      this.log.info({ pair: k, weight }, `runtime weight ${weight} of ${k} dropped: the real is not in the configuration`);
+    }
+    return dropped;
+  }
+
+  /** Tells `onOperatorChange` the hand settings now in force. */
+  private operatorChanged(): void {
+    if (!this.options.onOperatorChange) return;
+    try {
+      this.options.onOperatorChange(this.operatorSettings());
+    } catch (err) {
+      this.log.warn({ err: errorText(err) }, 'hand settings listener threw');
+    }
+  }
+
   /** decide's input besides the drains and the kernel table, from the engine's state: the same for a pass and a preview. */
   private decideBase(config: Config): Omit<DecideInput, 'draining' | 'observed' | 'observedIndex'> {
     return {
-      config, health: new Map([...this.health].map(([k, h]) => [k, h.health])), manualDrains: this.manual, quorum: this.quorumDecided,
-      checkWeights: this.checkWeights,
+      config, health: new Map([...this.health].map(([k, h]) => [k, h.health])), manualDrains: this.manual, weightOverrides: this.weights,
+      quorum: this.quorumDecided, checkWeights: this.checkWeights,
       slowStart: { now: this.options.clock.monotonic(), ramps: this.ramps },
     };
   }

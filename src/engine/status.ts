@@ -40,6 +40,8 @@ export interface SnapshotInput {
   readonly fallbackAction: (virtualId: string) => FallbackAction | undefined;
   readonly quorumAction: (virtualId: string) => DecidedQuorum | undefined;
   readonly manualDrains: ReadonlySet<string>;
+  /** Runtime weights (`ldir weight`) by pair key. */
+  readonly weights: ReadonlyMap<string, number>;
   readonly counters: EngineCounters;
   readonly lastSync: LastSync | null;
   readonly stopped: boolean;
@@ -86,7 +88,7 @@ function drainingReal(v: VirtualService, r: RealServer, entry: ObservedEntry | u
   return {
     realKey: realKey(r.address, r.port), address: r.address, port: r.port, forward: r.forward, destination,
     health: health?.health ?? 'unknown', ...(health ? { healthReason: health.reason, healthSince: health.since } : {}),
-    configuredWeight: r.weight, desiredWeight: kernelOf(entry, destination) ? 0 : null, ...kernelFields(kernelOf(entry, destination)),
+    configuredWeight: r.weight, weightOverride: null, desiredWeight: kernelOf(entry, destination) ? 0 : null, ...kernelFields(kernelOf(entry, destination)),
     inTable: kernelOf(entry, destination) !== undefined, reason: 'draining', since, draining: true, manuallyDrained: false,
   };
 }
@@ -100,7 +102,7 @@ function configuredReal(v: VirtualService, r: RealServer, d: RealDecision | unde
   return {
     realKey: key, address: r.address, port: r.port, forward: r.forward, destination,
     health: h?.health ?? 'unknown', ...(h ? { healthReason: h.reason, healthSince: h.since } : {}),
-    configuredWeight: r.weight, desiredWeight: d?.desiredWeight ?? null, ...kernelFields(kernelOf(entry, destination)),
+    configuredWeight: r.weight, weightOverride: input.weights.get(pk) ?? null, desiredWeight: d?.desiredWeight ?? null, ...kernelFields(kernelOf(entry, destination)),
     inTable: d?.inTable ?? false, reason: d?.reason ?? 'unknown-waiting', since: input.decidedSince.get(pk) ?? null,
     draining: false, manuallyDrained: input.manualDrains.has(pk), rampTo: d?.rampTo ?? null, checkWeight: d?.checkWeight ?? null,
   };

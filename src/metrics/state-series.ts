@@ -20,6 +20,7 @@ export class StateSeries {
   private readonly kernelWeight;
   private readonly slowStartTarget;
   private readonly reportedWeight;
+  private readonly weightOverride;
   private readonly realsUp;
   private readonly reals;
   private readonly fallbackActive;
@@ -39,6 +40,8 @@ export class StateSeries {
       'Weight a real server reports through its check (weightheader, external weight=N), within minweight..maxweight; absent when none applies.', pair);
     this.kernelWeight = series.gauge('ldir_real_server_kernel_weight',
       'Weight of a real server in the kernel table at the last dump; absent when it has no kernel entry.', pair);
+    this.weightOverride = series.gauge('ldir_real_server_weight_override',
+      'Runtime weight of a real server set by ldir weight (its weight while up, instead of the configured one); absent when it has none.', pair);
     this.realsUp = series.gauge('ldir_virtual_real_servers_up', 'Real servers of a virtual service that are up and not drained by hand.', ['virtual']);
     this.reals = series.gauge('ldir_virtual_real_servers', 'Real servers configured for a virtual service.', ['virtual']);
     this.fallbackActive = series.gauge('ldir_virtual_fallback_active',
@@ -51,7 +54,7 @@ export class StateSeries {
 
   /** Rewrites every series from `snapshot`; returns the configured (virtual, real) pairs, for pruning event series. */
   refresh(snapshot: EngineSnapshot | undefined): Set<string> {
-    for (const g of [this.up, this.health, this.configuredWeight, this.kernelWeight, this.slowStartTarget, this.reportedWeight, this.realsUp, this.reals, this.fallbackActive, this.quorumState, this.quorum]) g.reset();
+    for (const g of [this.up, this.health, this.configuredWeight, this.kernelWeight, this.slowStartTarget, this.reportedWeight, this.weightOverride, this.realsUp, this.reals, this.fallbackActive, this.quorumState, this.quorum]) g.reset();
     const pairs = new Set<string>();
     if (!snapshot) return pairs;
     for (const v of snapshot.virtuals) {
@@ -72,6 +75,7 @@ export class StateSeries {
         if (r.kernelWeight !== null) this.kernelWeight.set(labels, r.kernelWeight);
         if (r.rampTo != null) this.slowStartTarget.set(labels, r.rampTo);
         if (r.checkWeight != null) this.reportedWeight.set(labels, r.checkWeight);
+        if (r.weightOverride !== null) this.weightOverride.set(labels, r.weightOverride);
       }
     }
     return pairs;

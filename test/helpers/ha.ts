@@ -101,7 +101,7 @@ export class HaSandbox {
     fs.mkdirSync(path.join(this.dir, 'sock'), { mode: 0o700 });
     fs.mkdirSync(path.join(this.dir, 'rsctmp'));
     this.env = {
-      ...process.env, LDIR_RUN_DIR: path.join(this.dir, 'run'), LDIR_SOCKET_DIR: path.join(this.dir, 'sock'),
+      ...process.env, LDIR_RUN_DIR: path.join(this.dir, 'run'), LDIR_SOCKET_DIR: path.join(this.dir, 'sock'), LDIR_STATE_DIR: path.join(this.dir, 'state'),
       HA_RSCTMP: path.join(this.dir, 'rsctmp'), ...extraEnv,
     };
   }

@@ -143,7 +143,9 @@ export class LdirDirector {
    */
   constructor(prefix = 'ldir-kernel-', private readonly options: { readonly netns?: string } = {}) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-    this.env = { ...process.env, LDIR_RUN_DIR: path.join(this.dir, 'run'), LDIR_SOCKET_DIR: path.join(this.dir, 'sock') };
+    this.env = {
+      ...process.env, LDIR_RUN_DIR: path.join(this.dir, 'run'), LDIR_SOCKET_DIR: path.join(this.dir, 'sock'), LDIR_STATE_DIR: path.join(this.dir, 'state'),
+    };
     fs.mkdirSync(path.join(this.dir, 'run'));
     fs.mkdirSync(path.join(this.dir, 'sock'), { mode: 0o700 });
   }

@@ -47,7 +47,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-cli-'));
-  env = { ...process.env, LDIR_RUN_DIR: path.join(tmp, 'run'), LDIR_SOCKET_DIR: path.join(tmp, 'sock') };
+  env = { ...process.env, LDIR_RUN_DIR: path.join(tmp, 'run'), LDIR_SOCKET_DIR: path.join(tmp, 'sock'), LDIR_STATE_DIR: path.join(tmp, 'state') };
   port = await freePort('127.0.0.5');
   metricsPort = await freePort('127.0.0.1');
   server = http.createServer((_q, r) => r.end('ok'));

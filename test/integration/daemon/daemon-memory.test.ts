@@ -96,7 +96,7 @@ test('daemon (memory backend): checks drive the table; status, drain, reload and
   const daemon = await Daemon.start({
     configPath: file, configName: 'site.cf', logger: silentLogger(), ipvs: 'memory',
     backendFactories: { ...systemFactories(), memory: () => backend },
-    runDirectory, socketDirectory, watchIntervalMs: 200,
+    runDirectory, socketDirectory, stateDirectory: path.join(tmp, 'state'), watchIntervalMs: 200,
     engine: { resyncIntervalMs: 500, coalesceMs: 10, drainTimeoutMs: 1500, drainPollMs: 200 },
     onEngineEvent: (e) => events.push(e), onStopped: () => stopped++,
   });

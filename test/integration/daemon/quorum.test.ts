@@ -42,7 +42,7 @@ async function stopServer(address: string): Promise<void> {
 
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-quorum-'));
-  env = { ...process.env, LDIR_RUN_DIR: path.join(tmp, 'run'), LDIR_SOCKET_DIR: path.join(tmp, 'sock') };
+  env = { ...process.env, LDIR_RUN_DIR: path.join(tmp, 'run'), LDIR_SOCKET_DIR: path.join(tmp, 'sock'), LDIR_STATE_DIR: path.join(tmp, 'state') };
   port = await freePort('127.0.0.2');
   metricsPort = await freePort('127.0.0.1');
   for (const r of REALS) servers.set(r, await serve(r));

@@ -24,7 +24,7 @@ interface Run { status: number | null; stdout: string; stderr: string }
 
 // A temp dir without "ldir" in its name: nothing about the daemon's command line may give it away.
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lb-restart-'));
-const env: NodeJS.ProcessEnv = { ...process.env, LDIR_RUN_DIR: path.join(tmp, 'run'), LDIR_SOCKET_DIR: path.join(tmp, 'sock') };
+const env: NodeJS.ProcessEnv = { ...process.env, LDIR_RUN_DIR: path.join(tmp, 'run'), LDIR_SOCKET_DIR: path.join(tmp, 'sock'), LDIR_STATE_DIR: path.join(tmp, 'state') };
 const servers: http.Server[] = [];
 let port = 0;
 let metricsPort = 0;

@@ -38,7 +38,7 @@ const addonBuilt = ((): boolean => {
 
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-quiet-metrics-'));
-  env = { ...process.env, LDIR_RUN_DIR: path.join(tmp, 'run'), LDIR_SOCKET_DIR: path.join(tmp, 'sock') };
+  env = { ...process.env, LDIR_RUN_DIR: path.join(tmp, 'run'), LDIR_SOCKET_DIR: path.join(tmp, 'sock'), LDIR_STATE_DIR: path.join(tmp, 'state') };
   port = await freePort('127.0.0.7');
   metricsPort = await freePort('127.0.0.1');
   server = http.createServer((_q, r) => {

@@ -52,7 +52,10 @@ const HANDLERS: ControlHandlers = {
     if (real === '10.9.9.9') throw new LdirError(ErrorCodes.UNKNOWN_TARGET, `no real server "${real}" in ${virtual}`);
     return { virtual: 'tcp:192.0.2.1:80', real: '10.0.0.1:80', changed: true };
   },
-  undrain: () => ({ virtual: 'tcp:192.0.2.1:80', real: '10.0.0.1:80', changed: false }),
+  undrain: (_virtual, real) => ({
+    virtual: 'tcp:192.0.2.1:80', real: '10.0.0.1:80', changed: real === 'unsaved', ...(real === 'unsaved' ? { saveError: '/var/lib/ldir/web.cf.state: EROFS: read-only file system' } : {}),
+  }),
+  weight: (virtual, real) => ({ virtual, real, configuredWeight: 1, weight: null, previous: null, changed: false }),
   stop: async () => undefined,
   restart: async () => ({ pid: 4343, previousPid: 4242, durationMs: 5 }),
   role: async (role) => ({ role, previous: 'backup', changed: role === 'master', stateSync: sampleStateSync(role) }),
@@ -185,6 +188,14 @@ describe('ldir drain|undrain through the socket', () => {
     io = capture();
     assert.equal(await runDrainCommand({ socketPath, action: 'drain', virtual: 'v', real: 'r', json: true }, io), 0);
     assert.deepEqual(JSON.parse(io.out), { virtual: 'tcp:192.0.2.1:80', real: '10.0.0.1:80', changed: true });
+  }));
+
+  test('in force but not saved in the state file: exit 0, the line, and a warning on stderr', () => withDaemon(async (socketPath) => {
+    const io = capture();
+    assert.equal(await runDrainCommand({ socketPath, action: 'undrain', virtual: 'v', real: 'unsaved', json: false }, io), 0);
+    assert.equal(io.out, 'undrained 10.0.0.1:80 in tcp:192.0.2.1:80\n');
+    assert.equal(io.err, 'ldir: warning: in force, but not saved in the state file (/var/lib/ldir/web.cf.state: EROFS: read-only file system): '
+      + 'lost at the next stop and start\n');
   }));
 
   test('unknown target: exit 1 with the daemon message and code', () => withDaemon(async (socketPath) => {

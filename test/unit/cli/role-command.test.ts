@@ -28,6 +28,7 @@ async function withDaemon(answer: (role: SyncRole) => RoleResult, fn: (where: { 
     reloadPreview: async () => ({ file: '/etc/ha.d/site.cf', diagnostics: [], steps: [] }),
     drain: (virtual, real) => ({ virtual, real, changed: false }),
     undrain: (virtual, real) => ({ virtual, real, changed: false }),
+    weight: (virtual, real) => ({ virtual, real, configuredWeight: 1, weight: null, previous: null, changed: false }),
     stop: async () => undefined,
     restart: async () => ({ pid: 2, previousPid: 1, durationMs: 5 }),
     role: async (role) => {

@@ -36,6 +36,10 @@ function handlers(over: Partial<ControlHandlers> = {}): ControlHandlers & { call
     reloadPreview: async () => { calls.push('reload-preview'); return { file: '/etc/ha.d/x.cf', diagnostics: [toWireDiagnostic(WARNING)], steps: [DRAIN_STEP] }; },
     drain: (v, r) => { calls.push(`drain ${v} ${r}`); return { virtual: v, real: r, changed: true }; },
     undrain: (v, r) => { calls.push(`undrain ${v} ${r}`); return { virtual: v, real: r, changed: false }; },
+    weight: (v, r, w) => {
+      calls.push(`weight ${v} ${r} ${w}`);
+      return { virtual: v, real: r, configuredWeight: 5, weight: w === 'reset' ? null : w, previous: null, changed: true };
+    },
     stop: async () => { calls.push('stop'); },
     role: async (role) => { calls.push(`role ${role}`); return { role, previous: 'backup', changed: role === 'master', stateSync: sampleStateSync(role) }; },
     restart: async () => { calls.push('restart'); return { pid: 4343, previousPid: 4242, durationMs: 5 }; },
@@ -91,6 +95,35 @@ describe('control server: requests', () => {
     const undrain = await sendControlRequest(path, { type: 'undrain', virtual: 'fwm:1', real: '10.0.0.2' });
     assert.ok(undrain.ok && undrain.type === 'undrain' && undrain.result.changed === false);
   }));
+
+  test('weight: a number or reset reaches the handler; its answer comes back; it waits for a drain before it', async () => {
+    const events: string[] = [];
+    const h = handlers({
+      drain: async (v, r) => {
+        events.push('drain start');
+        await sleep(40);
+        events.push('drain end');
+        return { virtual: v, real: r, changed: true };
+      },
+      weight: (v, r, w) => {
+        events.push(`weight ${w}`);
+        return { virtual: v, real: r, configuredWeight: 5, weight: w === 'reset' ? null : w, previous: 2, changed: true, saveError: '/x.state: EROFS' };
+      },
+    });
+    await withServer(h, async (_server, path) => {
+      const drain = sendControlRequest(path, { type: 'drain', virtual: 'v', real: 'r' });
+      await sleep(10);
+      const set = await sendControlRequest(path, { type: 'weight', virtual: 'tcp:192.0.2.1:80', real: '10.0.0.1', weight: 7 });
+      assert.ok(set.ok && set.type === 'weight');
+      assert.deepEqual(set.result, {
+        virtual: 'tcp:192.0.2.1:80', real: '10.0.0.1', configuredWeight: 5, weight: 7, previous: 2, changed: true, saveError: '/x.state: EROFS',
+      });
+      const reset = await sendControlRequest(path, { type: 'weight', virtual: 'v', real: 'r', weight: 'reset' });
+      assert.ok(reset.ok && reset.result.weight === null);
+      await drain;
+      assert.deepEqual(events, ['drain start', 'drain end', 'weight 7', 'weight reset'], 'serialized with the other mutating requests');
+    });
+  });
 
   test('reload applied returns its warnings; reload refused returns the diagnostics and CONFIG_INVALID', async () => {
     let good = true;

@@ -29,6 +29,13 @@ describe('parseRequest accepts', () => {
     }
   });
 
+  test('weight with its target and a runtime weight (0..2147483647) or reset', () => {
+    for (const weight of [0, 5, 2147483647, 'reset'] as const) {
+      const line = JSON.stringify({ v: 1, id: 'w', type: 'weight', virtual: 'tcp:192.0.2.1:80', real: '10.0.0.1', weight });
+      assert.deepEqual(parseRequest(line), { ok: true, request: { v: 1, id: 'w', type: 'weight', virtual: 'tcp:192.0.2.1:80', real: '10.0.0.1', weight } });
+    }
+  });
+
   test('restart, bare or with the program, backend, debug and timeout of the installation that asks', () => {
     assert.deepEqual(parseRequest('{"v":1,"id":"r","type":"restart"}'), { ok: true, request: { v: 1, id: 'r', type: 'restart' } });
     const full = { v: 1, id: 'r', type: 'restart', program: ['/usr/bin/node', '--require', 'hook.js', '/opt/ldir-2/dist/src/main.js'], ipvs: 'netlink', debug: true, timeoutMs: 90_000 };
@@ -68,6 +75,14 @@ describe('parseRequest refuses, never throws', () => {
     ['drain with a numeric real', '{"v":1,"id":"a","type":"drain","virtual":"v","real":80}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
     ['drain with an empty virtual', '{"v":1,"id":"a","type":"drain","virtual":"","real":"r"}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
     ['drain with control characters', '{"v":1,"id":"a","type":"drain","virtual":"v\\u001b[2J","real":"r"}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
+    ['weight without a weight', '{"v":1,"id":"a","type":"weight","virtual":"v","real":"r"}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
+    ['weight below 0', '{"v":1,"id":"a","type":"weight","virtual":"v","real":"r","weight":-1}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
+    ['weight above the kernel\'s INT_MAX', '{"v":1,"id":"a","type":"weight","virtual":"v","real":"r","weight":2147483648}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
+    ['a fractional weight', '{"v":1,"id":"a","type":"weight","virtual":"v","real":"r","weight":1.5}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
+    ['a weight as a string', '{"v":1,"id":"a","type":"weight","virtual":"v","real":"r","weight":"5"}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
+    ['weight null (reset is spelled out)', '{"v":1,"id":"a","type":"weight","virtual":"v","real":"r","weight":null}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
+    ['weight with an unknown member', '{"v":1,"id":"a","type":"weight","virtual":"v","real":"r","weight":1,"persist":false}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
+    ['drain with a weight', '{"v":1,"id":"a","type":"drain","virtual":"v","real":"r","weight":0}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
     ['status with a target', '{"v":1,"id":"a","type":"status","virtual":"v","real":"r"}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
     ['reload-preview with a member', '{"v":1,"id":"a","type":"reload-preview","json":true}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
     ['reload with a dry-run flag (previews are their own request)', '{"v":1,"id":"a","type":"reload","dryRun":true}', 'LDIR_ERR_CONTROL_BAD_REQUEST', 'a'],
@@ -120,13 +135,32 @@ describe('responses', () => {
       ping: { pid: 1, configFile: '/x', startedAt: '2024-05-01T12:00:00.000Z', uptimeSeconds: 3.5, lastSyncOk: null },
       reload: { file: '/x', diagnostics: [] },
       drain: { virtual: 'tcp:1.2.3.4:80', real: '10.0.0.1:80', changed: true },
-      undrain: { virtual: 'tcp:1.2.3.4:80', real: '10.0.0.1:80', changed: false },
+      undrain: { virtual: 'tcp:1.2.3.4:80', real: '10.0.0.1:80', changed: false, saveError: '/var/lib/ldir/x.state: EROFS' },
+      weight: { virtual: 'tcp:1.2.3.4:80', real: '10.0.0.1:80', configuredWeight: 5, weight: 2, previous: null, changed: true },
       stop: { stopped: true },
     } as const;
     for (const [type, result] of Object.entries(results)) {
       const line = JSON.stringify({ v: 1, id: 'a', ok: true, type, result });
       assert.deepEqual(parseResponse(line, type as keyof typeof results), { v: 1, id: 'a', ok: true, type, result });
     }
+  });
+
+  test('a reset weight answer; a weight answer without its weights is refused', () => {
+    const result = { virtual: 'v', real: 'r', configuredWeight: 1, weight: null, previous: 3, changed: true };
+    assert.deepEqual(parseResponse(JSON.stringify({ v: 1, id: 'a', ok: true, type: 'weight', result }), 'weight'), { v: 1, id: 'a', ok: true, type: 'weight', result });
+    const { configuredWeight: _c, ...missing } = result;
+    assert.throws(() => parseResponse(JSON.stringify({ v: 1, id: 'a', ok: true, type: 'weight', result: missing }), 'weight'), SchemaError);
+  });
+
+  test('a real\'s runtime weight travels in a status answer (null: none; absent from older daemons)', () => {
+    const report = sampleReport();
+    const v = report.virtualServices[0];
+    assert.ok(v);
+    const withOverride = { ...report, virtualServices: [{ ...v, reals: v.reals.map((r, i) => ({ ...r, override: i === 0 ? 7 : null })) }] };
+    const line = JSON.stringify(okResponse('s', 'status', withOverride));
+    assert.deepEqual(parseResponse(line, 'status'), okResponse('s', 'status', withOverride));
+    const bad = { ...report, virtualServices: [{ ...v, reals: v.reals.map((r) => ({ ...r, override: -1 })) }] };
+    assert.throws(() => parseResponse(JSON.stringify(okResponse('s', 'status', bad)), 'status'), SchemaError);
   });
 
   test('the watchdog\'s verdict travels in ping and status answers; a malformed one is refused', () => {

@@ -1,4 +1,5 @@
-// decide(): ldirectord's rules one by one (quiescent, readdquiescent, fallback, adoption, hand drain) and translation.
+// decide(): ldirectord's rules one by one (quiescent, readdquiescent, fallback, adoption, hand drain, runtime weights)
+// and translation.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
@@ -157,6 +158,75 @@ describe('decide: drained by hand', () => {
   });
 });
 
+describe('decide: runtime weights (ldir weight)', () => {
+  const at = (weights: Record<string, number>): Map<string, number> => new Map(Object.entries(weights).map(([r, w]) => [pairKey(VIP, r), w]));
+
+  test('an up real gets its runtime weight instead of the configured one; the others keep theirs', async () => {
+    const d = run(await web(), { '10.0.0.1:80': 'up', '10.0.0.2:80': 'up' }, [], { weightOverrides: at({ '10.0.0.1:80': 9 }) });
+    assert.deepEqual(weights(d.desired), { [VIP]: ['10.0.0.1:80=9', '10.0.0.2:80=2'] });
+    const [a, b] = [real(d, '10.0.0.1:80'), real(d, '10.0.0.2:80')];
+    assert.deepEqual([a.reason, a.configuredWeight, a.targetWeight, a.overridden, a.serving], ['up', 3, 9, true, true]);
+    assert.deepEqual([b.reason, b.configuredWeight, b.targetWeight, b.overridden], ['up', 2, 2, false]);
+  });
+
+  test('runtime weight 0: up, in the table at 0, but not serving: the fallback comes in when no other real serves', async () => {
+    const config = await web(['fallback=127.0.0.1:8080 masq']);
+    const zero = at({ '10.0.0.1:80': 0 });
+    const both = run(config, { '10.0.0.1:80': 'up', '10.0.0.2:80': 'up' }, [], { weightOverrides: zero });
+    assert.deepEqual(weights(both.desired), { [VIP]: ['10.0.0.1:80=0', '10.0.0.2:80=2'] });
+    assert.deepEqual([real(both, '10.0.0.1:80').reason, real(both, '10.0.0.1:80').serving], ['up', false]);
+    assert.equal(both.virtuals[0]?.quorum.serving, 1);
+    const alone = run(config, { '10.0.0.1:80': 'up', '10.0.0.2:80': 'down' }, [], { weightOverrides: zero });
+    assert.deepEqual(weights(alone.desired), { [VIP]: ['10.0.0.1:80=0', '127.0.0.1:8080=1'] });
+    assert.equal(alone.virtuals[0]?.fallbackState, 'active');
+    assert.equal(real(alone, '10.0.0.1:80').reason, 'up', 'it keeps its place: not below-quorum, which only quiesces serving reals');
+  });
+
+  test('a configured weight of 0 still serves (as in ldirectord): only a runtime 0 is taken as a soft drain', async () => {
+    const config = await loadValid('virtual=192.0.2.1:80\n\treal=10.0.0.1:80 masq 0\n\tfallback=127.0.0.1:8080 masq\n');
+    const d = run(config, { '10.0.0.1:80': 'up' });
+    assert.deepEqual([real(d, '10.0.0.1:80').serving, d.virtuals[0]?.fallbackState], [true, 'inactive']);
+    const raised = run(config, { '10.0.0.1:80': 'up' }, [], { weightOverrides: at({ '10.0.0.1:80': 4 }) });
+    assert.deepEqual(weights(raised.desired), { [VIP]: ['10.0.0.1:80=4'] });
+  });
+
+  test('a hand drain wins over a runtime weight, which waits for the undrain', async () => {
+    const d = run(await web(), { '10.0.0.1:80': 'up', '10.0.0.2:80': 'up' }, [], {
+      weightOverrides: at({ '10.0.0.1:80': 9 }), manualDrains: new Set([pairKey(VIP, '10.0.0.1:80')]),
+    });
+    assert.deepEqual(weights(d.desired), { [VIP]: ['10.0.0.1:80=0', '10.0.0.2:80=2'] });
+    assert.deepEqual([real(d, '10.0.0.1:80').reason, real(d, '10.0.0.1:80').targetWeight, real(d, '10.0.0.1:80').overridden], ['drained', 9, true]);
+  });
+
+  test('down and unknown reals follow their own rules: quiescent 0, removal, adoption of the kernel weight', async () => {
+    const observed = await observe([{ service: WEB_SERVICE, destinations: [dest('10.0.0.1', 80, { weight: 3 }), dest('10.0.0.2', 80, { weight: 2 })] }]);
+    const weightOverrides = at({ '10.0.0.1:80': 9, '10.0.0.2:80': 8 });
+    const quiet = run(await web(['quiescent=yes']), { '10.0.0.1:80': 'down' }, observed, { weightOverrides });
+    assert.deepEqual(weights(quiet.desired), { [VIP]: ['10.0.0.1:80=0', '10.0.0.2:80=2'] });
+    assert.deepEqual([real(quiet, '10.0.0.1:80').reason, real(quiet, '10.0.0.2:80').reason], ['down-quiescent', 'unknown-adopted']);
+    const removed = run(await web(), { '10.0.0.1:80': 'down', '10.0.0.2:80': 'up' }, observed, { weightOverrides });
+    assert.deepEqual(weights(removed.desired), { [VIP]: ['10.0.0.2:80=8'] });
+  });
+
+  test('below the quorum a real with a runtime weight is set to 0 like the others, and back to it above', async () => {
+    const config = await web(['fallback=127.0.0.1:8080 masq', 'quorum=2']);
+    const weightOverrides = at({ '10.0.0.1:80': 9 });
+    const below = run(config, { '10.0.0.1:80': 'up', '10.0.0.2:80': 'down' }, [], { weightOverrides });
+    assert.deepEqual(weights(below.desired), { [VIP]: ['10.0.0.1:80=0', '127.0.0.1:8080=1'] });
+    assert.equal(real(below, '10.0.0.1:80').reason, 'below-quorum');
+    const met = run(config, { '10.0.0.1:80': 'up', '10.0.0.2:80': 'up' }, [], { weightOverrides });
+    assert.deepEqual(weights(met.desired), { [VIP]: ['10.0.0.1:80=9', '10.0.0.2:80=2'] });
+  });
+
+  test('a runtime weight of a pair the configuration does not have changes nothing', async () => {
+    const d = run(await web(), { '10.0.0.1:80': 'up', '10.0.0.2:80': 'up' }, [], {
+      weightOverrides: new Map([[pairKey(VIP, '10.0.0.9:80'), 7], [pairKey('tcp:192.0.2.9:80', '10.0.0.1:80'), 7]]),
+    });
+    assert.deepEqual(weights(d.desired), { [VIP]: ['10.0.0.1:80=3', '10.0.0.2:80=2'] });
+    assert.ok(d.virtuals[0]?.reals.every((r) => !r.overridden));
+  });
+});
+
 describe('decide: translation to IPVS words', () => {
   test('IPv6 virtual with gate reals: route forwarding, the virtual port forced as ipvsadm does', async () => {
     const config = await loadValid('virtual6=[2001:db8::1]:443\n\treal6=[2001:db8::a]:8443 gate 4\n\treal6=[2001:db8::b] ipip\n\tscheduler=sh\n\tschedflags=sh-port\n\tpersistent=300\n\tnetmask=64\n');
@@ -228,17 +298,24 @@ describe('decide: invariants', () => {
       fc.array(fc.constantFrom<Health>('up', 'down', 'unknown'), { minLength: 4, maxLength: 4 }),
       fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
       fc.subarray(kernel),
-      async (hs, drained, present) => {
+      fc.array(fc.option(fc.nat({ max: 20 }), { nil: undefined }), { minLength: 4, maxLength: 4 }),
+      async (hs, drained, present, runtime) => {
         const observed = await observe([{ service: WEB_SERVICE, destinations: present }]);
         const d = decide({
           config, observed,
           health: new Map(reals.map((r, i) => [pairKey(VIP, r), hs[i] ?? 'unknown'])),
           manualDrains: new Set(reals.filter((_, i) => drained[i]).map((r) => pairKey(VIP, r))),
+          weightOverrides: new Map(reals.flatMap((r, i) => (runtime[i] === undefined ? [] : [[pairKey(VIP, r), runtime[i] as number] as const]))),
         });
         const ids = d.desired[0]?.destinations.map((x) => `${x.address}:${x.port}`) ?? [];
         assert.equal(new Set(ids).size, ids.length);
         plan(d.desired, observed, () => true);
-        const up = hs.some((h, i) => h === 'up' && !drained[i]);
+        for (const [i, r] of reals.entries()) {
+          const rd = d.virtuals[0]?.reals.find((x) => x.realKey === r);
+          assert.equal(rd?.targetWeight, runtime[i] ?? config.virtualServices[0]?.reals[i]?.weight);
+          if (rd?.reason === 'up') assert.equal(rd.desiredWeight, rd.targetWeight);
+        }
+        const up = hs.some((h, i) => h === 'up' && !drained[i] && runtime[i] !== 0);
         if (up) assert.equal(d.virtuals[0]?.fallbackState, 'inactive');
         if (hs.every((h) => h === 'down')) assert.equal(d.virtuals[0]?.fallbackState, 'active');
       },

@@ -12,7 +12,7 @@ export function real(realKey: string, over: Partial<RealSnapshot> = {}): RealSna
   const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(realKey);
   return {
     realKey, address: m?.[1] ?? realKey, port: Number(m?.[2] ?? 0), forward: 'gate', destination: realKey, health: 'up',
-    configuredWeight: 1, desiredWeight: 1, kernelWeight: 1, inTable: true, inKernel: true, activeConns: 0, inactiveConns: 0,
+    configuredWeight: 1, weightOverride: null, desiredWeight: 1, kernelWeight: 1, inTable: true, inKernel: true, activeConns: 0, inactiveConns: 0,
     reason: 'up', since: 0, draining: false, manuallyDrained: false, ...over,
   };
 }

@@ -48,6 +48,26 @@ describe('per real server', () => {
   });
 });
 
+describe('runtime weights', () => {
+  test('ldir_real_server_weight_override: the runtime weight of a real that has one (0 included), absent otherwise', async () => {
+    const { scrape, src } = testMetrics({
+      engine: snapshot([virtual(V1, [
+        real('10.0.0.1:80', { configuredWeight: 5, weightOverride: 2, kernelWeight: 2 }),
+        real('10.0.0.2:80', { configuredWeight: 5, weightOverride: 0, kernelWeight: 0 }),
+        real('10.0.0.3:80', { configuredWeight: 5, kernelWeight: 5 }),
+      ])]),
+    });
+    let e = await scrape();
+    assert.equal(value(e, 'ldir_real_server_weight_override', { virtual: V1, real: '10.0.0.1:80' }), 2);
+    assert.equal(value(e, 'ldir_real_server_weight_override', { virtual: V1, real: '10.0.0.2:80' }), 0);
+    assert.equal(value(e, 'ldir_real_server_weight_override', { virtual: V1, real: '10.0.0.3:80' }), undefined);
+    assert.equal(value(e, 'ldir_real_server_configured_weight', { virtual: V1, real: '10.0.0.1:80' }), 5);
+    src.engine = snapshot([virtual(V1, [real('10.0.0.1:80', { configuredWeight: 5, kernelWeight: 5 })])]);
+    e = await scrape();
+    assert.deepEqual(find(e, 'ldir_real_server_weight_override'), [], 'reset: the series goes');
+  });
+});
+
 describe('per virtual service', () => {
   test('reals up and configured, fallback active', async () => {
     const { scrape } = testMetrics({ engine: director() });
