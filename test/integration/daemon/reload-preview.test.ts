@@ -142,7 +142,7 @@ test('reload --dry-run lists what the reload then does, exactly, and changes not
       '',
     ]);
 
-    // Nothing changed: kernel, configuration in force, status, and no log line of a reload, a drain or a sync.
+    // Nothing changed: kernel, configuration in force, status, and no log line of a reload or a drain.
     assert.deepEqual(await table(kernel), t0);
     assert.equal(kernel.history().length, h0);
     assert.equal(daemon.currentConfig(), config0);
@@ -153,8 +153,10 @@ test('reload --dry-run lists what the reload then does, exactly, and changes not
     assert.deepEqual(report.virtualServices[0]?.reals.map((r) => [r.address, r.weight, r.kernelWeight, r.draining]), [
       ['127.0.0.2', 5, 5, false], ['127.0.0.3', 5, 5, false],
     ]);
+    // The daemon's own passes go on meanwhile (a resync every 500 ms here, which writes nothing: the kernel history
+    // above is unchanged); what must not appear is anything of a reload.
     const during = messages.slice(logged);
-    assert.deepEqual(during.filter((m) => /reloaded|configuration applied|draining|sync done|sysctl/.test(m)), [], during.join('\n'));
+    assert.deepEqual(during.filter((m) => /reloaded|configuration applied|draining|sysctl/.test(m)), [], during.join('\n'));
     assert.ok(during.includes('reload preview: nothing was changed'), during.join('\n'));
 
     // --json: the same steps as data, the same lines.
