@@ -232,6 +232,17 @@ export class LdirDirector {
   }
 
   /**
+   * For an `afterEach` hook: when the test `t` failed and the daemon of `name` runs, prints what it saw (its last 40
+   * health transitions and kernel operations) after `extra` (the test's own state, e.g. commands run).
+   */
+  printChangesIfFailed(t: { readonly name: string }, name: string, extra = ''): void {
+    const pid = this.pid(name);
+    if ((t as { passed?: boolean }).passed !== false || pid === undefined) return;
+    console.log(`--- after the failure of "${t.name}": ${extra}health transitions and kernel operations of daemon ${pid} (last 40)\n`
+      + `${this.changesLogged(name, pid).split('\n').slice(-40).join('\n')}\n---`);
+  }
+
+  /**
    * `ldir [--ipvs=..] --timeout=180 CONFIG start`; throws unless it exits 0 with a daemon running. The start waits
    * up to 180 s for the ready report instead of the default 60 s: in the emulated VM on a busy host the daemon has
    * taken 50 s to come up.

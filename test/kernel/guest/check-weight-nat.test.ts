@@ -39,12 +39,7 @@ describe('check-driven weights in the kernel (LVS-NAT, netlink)', { skip, concur
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  afterEach((t) => {
-    const pid = c?.director.pid(CONF);
-    if ((t as { passed?: boolean }).passed !== false || pid === undefined) return;
-    console.log(`--- after the failure of "${t.name}": changes of daemon ${pid} (last 40)\n`
-      + `${c.director.changesLogged(CONF, pid).split('\n').slice(-40).join('\n')}\n---`);
-  });
+  afterEach((t) => c?.director.printChangesIfFailed(t, CONF));
 
   test('a lowered report at once, a raised one ramped up to maxweight, none: the configured weight', { timeout: TEST_TIMEOUT }, async () => {
     await c.director.start(CONF);

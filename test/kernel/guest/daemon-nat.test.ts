@@ -59,12 +59,7 @@ describe('ldir directs the seed cluster (LVS-NAT, netlink)', { skip, concurrency
   });
 
   // A failed step shows what the daemon saw meanwhile (a check that failed by itself, a kernel operation nobody expected).
-  afterEach((t) => {
-    const pid = c?.director.pid(CONF);
-    if ((t as { passed?: boolean }).passed !== false || pid === undefined) return;
-    console.log(`--- after the failure of "${t.name}": health transitions and kernel operations of daemon ${pid} (last 40)\n`
-      + `${c.director.changesLogged(CONF, pid).split('\n').slice(-40).join('\n')}\n---`);
-  });
+  afterEach((t) => c?.director.printChangesIfFailed(t, CONF));
 
   test('1. start: all six reals up with their weights in both virtuals; traffic follows the weights', { timeout: TEST_TIMEOUT }, async () => {
     const t0 = Date.now();

@@ -62,12 +62,7 @@ describe('quorum with hysteresis in the kernel (LVS-NAT, netlink)', { skip, conc
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
-  afterEach((t) => {
-    const pid = c?.director.pid(CONF);
-    if ((t as { passed?: boolean }).passed !== false || pid === undefined) return;
-    console.log(`--- after the failure of "${t.name}": commands ${JSON.stringify(recorded())}; changes of daemon ${pid} (last 40)\n`
-      + `${c.director.changesLogged(CONF, pid).split('\n').slice(-40).join('\n')}\n---`);
-  });
+  afterEach((t) => c?.director.printChangesIfFailed(t, CONF, `commands ${JSON.stringify(recorded())}; `));
 
   test('1. start: six reals up, quorum met, quorumupcommand run once', { timeout: TEST_TIMEOUT }, async () => {
     await c.director.start(CONF);

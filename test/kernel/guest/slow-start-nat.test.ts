@@ -53,12 +53,7 @@ describe('slow start in the kernel (LVS-NAT, netlink)', { skip, concurrency: fal
     c?.teardown();
   });
 
-  afterEach((t) => {
-    const pid = c?.director.pid(CONF);
-    if ((t as { passed?: boolean }).passed !== false || pid === undefined) return;
-    console.log(`--- after the failure of "${t.name}": changes of daemon ${pid} (last 40)\n`
-      + `${c.director.changesLogged(CONF, pid).split('\n').slice(-40).join('\n')}\n---`);
-  });
+  afterEach((t) => c?.director.printChangesIfFailed(t, CONF));
 
   test('1. start, then a server that comes back ramps 1 → 6 in steps of a second', { timeout: TEST_TIMEOUT }, async () => {
     await c.director.start(CONF);

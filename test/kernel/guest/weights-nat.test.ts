@@ -66,12 +66,7 @@ describe('runtime weights and hand drains survive restart, kill -9 and stop + st
     c?.teardown();
   });
 
-  afterEach((t) => {
-    const pid = c?.director.pid(CONF);
-    if ((t as { passed?: boolean }).passed !== false || pid === undefined) return;
-    console.log(`--- after the failure of "${t.name}": changes of daemon ${pid} (last 40)\n`
-      + `${c.director.changesLogged(CONF, pid).split('\n').slice(-40).join('\n')}\n---`);
-  });
+  afterEach((t) => c?.director.printChangesIfFailed(t, CONF));
 
   test('1. start, then ldir weight 7 on real 2 and ldir drain on real 3: in the kernel at once; traffic follows', { timeout: TEST_TIMEOUT }, async () => {
     await c.director.start(CONF);
