@@ -34,6 +34,16 @@ export function readInteger(d: RawDirective, what: string, positive: boolean): V
   return ok(n, text.slice(0, m.index) + ' ' + text.slice(m.index + m[0].length));
 }
 
+/**
+ * An integer in `min..max`, written in decimal digits only (for ldir's own directives: no ldirectord leniency). At
+ * most 10 digits are read (every bound fits: weights go to 2^31 - 1).
+ */
+export function readBoundedInteger(text: string, what: string, min: number, max: number): ValueResult<number> {
+  const t = text.trim();
+  if (!/^\d{1,10}$/.test(t) || Number(t) < min || Number(t) > max) return fail(`${what} must be a number from ${min} to ${max}, not "${t}"`);
+  return ok(Number(t));
+}
+
 /** Exactly `yes` or `no` (ldirectord compares with `eq`, so trailing text or spaces are errors). */
 export function readYesNo(d: RawDirective): ValueResult<boolean> {
   const text = valueText(d);

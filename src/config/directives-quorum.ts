@@ -1,6 +1,6 @@
 // Quorum directives (ldir extensions), valid globally and per virtual service: quorum, hysteresis and their commands.
-import { readOptionallyQuoted, valueText } from './cf-values';
-import { type DirectiveHandler } from './directives-shared';
+import { readBoundedInteger, readOptionallyQuoted, valueText } from './cf-values';
+import { accept, type DirectiveHandler } from './directives-shared';
 import type { SharedSettings } from './settings';
 
 /** Largest `quorum` / `hysteresis` count accepted: far above any real table, far below anything that overflows. */
@@ -36,10 +36,8 @@ export const QUORUM_SHARED_DIRECTIVES: Readonly<Record<string, DirectiveHandler<
     else s.quorum = { value: r.value, pos: d.pos };
   },
   hysteresis: (d, s, ctx) => {
-    const text = valueText(d).trim();
-    const n = /^\d+$/.test(text) ? Number(text) : NaN;
-    if (!(n >= 0 && n <= QUORUM_MAX)) ctx.sink.error('invalid-value', d.pos, `hysteresis must be a number of real servers in range 0..${QUORUM_MAX}, not "${valueText(d)}"`, d.key);
-    else s.hysteresis = { value: n, pos: d.pos };
+    const n = accept(d, readBoundedInteger(valueText(d), 'hysteresis (real servers)', 0, QUORUM_MAX), ctx);
+    if (n !== undefined) s.hysteresis = { value: n, pos: d.pos };
   },
   quorumupcommand: command('quorumupcommand', 'quorum up command'),
   quorumdowncommand: command('quorumdowncommand', 'quorum down command'),

@@ -1,7 +1,6 @@
 // The ldir extension directive `risecount=N` (global and per virtual): successes in a row before a down real is up.
-import { valueText } from './cf-values';
+import { readBoundedInteger, valueText } from './cf-values';
 import { accept, type DirectiveHandler } from './directives-shared';
-import { readBoundedInteger } from './directives-sync';
 import type { SharedSettings } from './settings';
 
 /** Most successes in a row `risecount` asks for (beyond that a real would stay out for hours at common intervals). */

@@ -3,7 +3,7 @@
 import ipaddr from 'ipaddr.js';
 import type { SourcePos, StateSyncSettings, SyncStartRole } from '../model';
 import { SYNC_START_ROLES } from '../model';
-import { fail, ok, valueText, type ValueResult } from './cf-values';
+import { fail, ok, readBoundedInteger, valueText, type ValueResult } from './cf-values';
 import { DEFAULTS } from './defaults';
 import type { DiagnosticSink } from './diagnostics';
 import { accept, type DirectiveHandler } from './directives-shared';
@@ -21,13 +21,6 @@ export function readInterfaceName(text: string): ValueResult<string> {
     return fail(`syncinterface must be a network interface name (1..15 characters, no white space, "/" or ":"), not "${t}"`);
   }
   return ok(t);
-}
-
-/** An integer in `min..max`, written in decimal digits only (these directives are new: no ldirectord leniency). */
-export function readBoundedInteger(text: string, what: string, min: number, max: number): ValueResult<number> {
-  const t = text.trim();
-  if (!/^\d{1,6}$/.test(t) || Number(t) < min || Number(t) > max) return fail(`${what} must be a number from ${min} to ${max}, not "${t}"`);
-  return ok(Number(t));
 }
 
 /** A multicast group: IPv4 224.0.0.0/4 in dotted quad, or IPv6 ff00::/8; canonical form. */

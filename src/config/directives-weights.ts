@@ -1,6 +1,6 @@
 // Check-driven weight directives (ldir extensions): weightheader, minweight, maxweight; global and per virtual.
-import { valueText } from './cf-values';
-import type { DirectiveHandler } from './directives-shared';
+import { readBoundedInteger, valueText } from './cf-values';
+import { accept, type DirectiveHandler } from './directives-shared';
 import type { SharedSettings } from './settings';
 
 /** Largest weight a check may set (the kernel's weight is a signed 32-bit integer). */
@@ -12,10 +12,8 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** A bound directive (`minweight`, `maxweight`): a whole number 0..{@link MAX_CHECK_WEIGHT}, with its position. */
 function bound(field: 'minweight' | 'maxweight'): DirectiveHandler<SharedSettings> {
   return (d, s, ctx) => {
-    const text = valueText(d).trim();
-    const n = /^\d+$/.test(text) ? Number(text) : NaN;
-    if (!(n >= 0 && n <= MAX_CHECK_WEIGHT)) ctx.sink.error('invalid-value', d.pos, `${field} must be a whole number in range 0..${MAX_CHECK_WEIGHT}, not "${valueText(d)}"`, d.key);
-    else s[field] = { value: n, pos: d.pos };
+    const n = accept(d, readBoundedInteger(valueText(d), field, 0, MAX_CHECK_WEIGHT), ctx);
+    if (n !== undefined) s[field] = { value: n, pos: d.pos };
   };
 }
 

@@ -57,8 +57,8 @@ describe('quorum directives', () => {
     ['quorum=2 reals', /quorum must be a number/],
     ['quorum=0%', /quorum percentage must be in range 1\.\.100/],
     ['quorum=101%', /quorum percentage must be in range 1\.\.100/],
-    ['hysteresis=-1', /hysteresis must be a number of real servers in range 0\.\./],
-    ['hysteresis=1.5', /hysteresis must be a number/],
+    ['hysteresis=-1', /hysteresis \(real servers\) must be a number from 0 to 1000000, not "-1"/],
+    ['hysteresis=1.5', /hysteresis \(real servers\) must be a number from 0 to 1000000, not "1\.5"/],
     ['quorumupcommand=""', /invalid quorum up command: empty/],
   ] as const) {
     test(`refused with its line: ${line}`, async () => {
