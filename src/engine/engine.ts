@@ -6,7 +6,7 @@ import { ErrorCodes, LdirError } from '../errors';
 import { serviceKeyString } from '../ipvs/normalize';
 import type { IpvsOp, ObservedService, ServiceKey } from '../ipvs/types';
 import { silentLogger, type Logger } from '../log';
-import { quorumThresholds, type Config, type SyncRole, type VirtualService } from '../model';
+import type { Config, SyncRole, VirtualService } from '../model';
 import { isRuntimeWeight, MAX_RUNTIME_WEIGHT } from '../model/weight';
 import { applyPlan } from './apply-plan';
 import { drainsOf, drainStateOf, type EngineCarryOver } from './carry-over';
@@ -19,7 +19,7 @@ import type {
   QuorumCommandPreview,
   LastSync, ManualDrainResult, OpKind, ShutdownReport, SyncReport, SyncRoleChange, WeightResult,
 } from './engine-types';
-import { fallbackCommandArgv, FallbackCommands, quorumCommandArgv, QuorumCommands, type FallbackAction } from './fallback-command';
+import { FallbackCommands, QuorumCommands, type FallbackAction, type QuorumCommandDetail } from './fallback-command';
 import type { DecidedQuorum } from './quorum';
 import { quorumChanges } from './quorum-edges';
 import { nextStepIn, type Ramp } from './slow-start';
@@ -197,7 +197,7 @@ export class Engine {
   /**
    * What {@link applyConfig} with `config` (and `policy`, the drain policy it brings; default the one in force)
    * would do now, computed by the same functions from the engine's state and a fresh dump of the kernel table and
-   * of its sync daemons: {@link configDrains}, {@link planPass}, {@link fallbackChanges} and the sync daemons'
+   * of its sync daemons: {@link configDrains}, {@link planPass}, {@link quorumChanges} and the sync daemons'
    * plan. Changes nothing: no kernel write, no state, no event, no log line, no command. Rejects when the kernel
    * cannot be listed.
    */
@@ -220,7 +220,7 @@ export class Engine {
       begun.push(...leftovers);
     }
     const plan = planPass({
-      decide: this.decideBase(config), drainState, observed, index, now, drainTimeoutMs,
+      decide: this.decideBase(config, now), drainState, observed, index, now, drainTimeoutMs,
       managed: (id) => this.managed.has(id) || after.has(id),
     });
     const leaving = new Set([...before.keys()].filter((id) => !after.has(id)));
@@ -230,29 +230,32 @@ export class Engine {
       isDraining: (id) => this.drainInfo.has(id) || leaving.has(id) || begunIds.has(id),
     });
     const kept = new Set(config.virtualServices.map((v) => v.id));
-    const command = (v: VirtualService, action: FallbackAction): FallbackCommandPreview => (
-      { virtualId: v.id, action, argv: fallbackCommandArgv(v.fallbackCommand ?? '', action, v) }
-    );
-    const quorumCommand = (v: VirtualService, action: DecidedQuorum, serving: number, quorum: number): QuorumCommandPreview => (
-      { virtualId: v.id, action, argv: quorumCommandArgv((action === 'up' ? v.quorum?.upCommand : v.quorum?.downCommand) ?? '', v, serving, quorum) }
-    );
+    // The command lines are the runners' own (a preview runs nothing but must show what would run).
+    const command = (v: VirtualService, action: FallbackAction): FallbackCommandPreview | undefined => {
+      const argv = this.commands.argv(v, action);
+      return argv && { virtualId: v.id, action, argv };
+    };
+    const quorumCommand = (v: VirtualService, action: DecidedQuorum, detail?: QuorumCommandDetail): QuorumCommandPreview | undefined => {
+      const argv = this.quorumCommands.argv(v, action, detail);
+      return argv && { virtualId: v.id, action, argv };
+    };
     const removed = (this.config?.virtualServices ?? []).filter((v) => !kept.has(v.id));
-    const retiredCommands = removed
-      .filter((v) => v.fallbackCommand !== undefined && this.commands.lastAction(v.id) === 'start')
-      .map((v) => command(v, 'stop'));
-    const retiredQuorumCommands = removed
-      .filter((v) => v.quorum?.downCommand !== undefined && this.quorumCommands.lastAction(v.id) === 'up')
-      .map((v) => quorumCommand(v, 'down', 0, quorumThresholds(v.quorum, v.reals.length).quorum));
+    const retiredCommands = removed.filter((v) => this.commands.lastAction(v.id) === 'start').flatMap((v) => command(v, 'stop') ?? []);
+    const retiredQuorumCommands = removed.filter((v) => this.quorumCommands.lastAction(v.id) === 'up').flatMap((v) => quorumCommand(v, 'down') ?? []);
     const fallback = quorumChanges(config, plan.decision, this.quorumDecided, (id) => this.commands.lastAction(id), (id) => this.quorumCommands.lastAction(id))
       .filter((c) => c.edge || c.changed || c.command !== undefined || c.quorumCommand !== undefined)
-      .map((c) => ({
-        virtualId: c.virtual.id, active: c.active, edge: c.edge,
-        ...(c.command !== undefined ? { command: command(c.virtual, c.command) } : {}),
-        ...(c.changed && c.virtual.quorum !== undefined
-          ? { quorum: { state: c.quorum.state, serving: c.quorum.serving, quorum: c.quorum.quorum, hysteresis: c.quorum.hysteresis } }
-          : {}),
-        ...(c.quorumCommand !== undefined ? { quorumCommand: quorumCommand(c.virtual, c.quorumCommand, c.quorum.serving, c.quorum.quorum) } : {}),
-      }));
+      .map((c) => {
+        const fallbackRun = c.command !== undefined ? command(c.virtual, c.command) : undefined;
+        const quorumRun = c.quorumCommand !== undefined ? quorumCommand(c.virtual, c.quorumCommand, { serving: c.quorum.serving, quorum: c.quorum.quorum }) : undefined;
+        return {
+          virtualId: c.virtual.id, active: c.active, edge: c.edge,
+          ...(fallbackRun ? { command: fallbackRun } : {}),
+          ...(c.changed && c.virtual.quorum !== undefined
+            ? { quorum: { state: c.quorum.state, serving: c.quorum.serving, quorum: c.quorum.quorum, hysteresis: c.quorum.hysteresis } }
+            : {}),
+          ...(quorumRun ? { quorumCommand: quorumRun } : {}),
+        };
+      });
     const known = new Set((this.config?.virtualServices ?? []).flatMap((v) => v.reals.map((r) => pairKey(v.id, realKeyOf(r)))));
     const awaitingCheck = plan.decision.virtuals.flatMap((v) => v.reals
       .filter((r) => r.health === 'unknown' && !known.has(pairKey(v.virtualId, r.realKey)))
@@ -559,12 +562,15 @@ export class Engine {
     }
   }
 
-  /** decide's input besides the drains and the kernel table, from the engine's state: the same for a pass and a preview. */
-  private decideBase(config: Config): Omit<DecideInput, 'draining' | 'observed' | 'observedIndex'> {
+  /**
+   * decide's input besides the drains and the kernel table, from the engine's state at `now` (monotonic): the same for a
+   * pass and a preview.
+   */
+  private decideBase(config: Config, now: number): Omit<DecideInput, 'draining' | 'observed' | 'observedIndex'> {
     return {
       config, health: new Map([...this.health].map(([k, h]) => [k, h.health])), manualDrains: this.manual, weightOverrides: this.weights,
       quorum: this.quorumDecided, checkWeights: this.checkWeights,
-      slowStart: { now: this.options.clock.monotonic(), ramps: this.ramps },
+      slowStart: { now, ramps: this.ramps },
     };
   }
 
@@ -607,10 +613,9 @@ export class Engine {
       this.leftoversPending = false;
       this.drainLeftovers(index);
     }
-    const base = this.decideBase(config);
-    const slowStartNow = base.slowStart?.now ?? clock.monotonic();
+    const now = clock.monotonic(); // one time for the drains and the slow-start steps of this pass
     const { drainState, finished, decision, want, ops } = planPass({
-      decide: base, drainState: this.drainState, observed, index, now: clock.monotonic(),
+      decide: this.decideBase(config, now), drainState: this.drainState, observed, index, now,
       drainTimeoutMs: this.drainTimeoutMs, managed: (id) => this.managed.has(id),
     });
     this.drainState = drainState;
@@ -652,7 +657,7 @@ export class Engine {
     this.forgetGone(config);
     this.decision = decision;
     this.ramps = decision.ramps;
-    this.rampsDecidedAt = slowStartNow;
+    this.rampsDecidedAt = now;
     this.trackDecisions(decision);
     this.quorumEdges(config, decision);
     const durationMs = clock.monotonic() - t0;

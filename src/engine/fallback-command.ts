@@ -46,7 +46,12 @@ export function fallbackCommandVirtual(v: VirtualService): string {
  * `fwm`), as ldirectord's `do_fallback_command`.
  */
 export function fallbackCommandArgv(command: string, action: FallbackAction, v: VirtualService): string[] {
-  return [...command.trim().split(/\s+/).filter((w) => w !== ''), action, fallbackCommandVirtual(v), v.protocol];
+  return [...commandWords(command), action, fallbackCommandVirtual(v), v.protocol];
+}
+
+/** A configured command line split on white space (ldir never runs a shell). */
+function commandWords(command: string): string[] {
+  return command.trim().split(/\s+/).filter((w) => w !== '');
 }
 
 /**
@@ -103,9 +108,14 @@ export class EdgeCommands<A extends string, D = undefined> {
     this.last.set(virtualId, action);
   }
 
+  /** The command line `action` runs for `v` (with `detail`), or undefined when `v` has no command for it. */
+  argv(v: VirtualService, action: A, detail?: D): string[] | undefined {
+    return this.argvOf(v, action, detail);
+  }
+
   /** Runs `action` for `v` unless it was the last one; no-op when `v` has no command for it. `detail` goes to `argvOf`. */
   update(v: VirtualService, action: A, detail?: D): void {
-    const argv = this.argvOf(v, action, detail);
+    const argv = this.argv(v, action, detail);
     if ((argv === undefined && !this.recordAlways) || this.last.get(v.id) === action) return;
     this.last.set(v.id, action);
     if (argv === undefined) return;
@@ -169,7 +179,12 @@ export class FallbackCommands extends EdgeCommands<FallbackAction> {
  * fallbackcommand has it), the protocol, the serving reals and the quorum.
  */
 export function quorumCommandArgv(command: string, v: VirtualService, serving: number, quorum: number): string[] {
-  return [...command.trim().split(/\s+/).filter((w) => w !== ''), fallbackCommandVirtual(v), v.protocol, String(serving), String(quorum)];
+  return [...commandWords(command), fallbackCommandVirtual(v), v.protocol, String(serving), String(quorum)];
+}
+
+/** The quorum command of `v` for a state: `quorumupcommand` for `up`, `quorumdowncommand` for `down`. */
+export function quorumCommandOf(v: VirtualService, state: DecidedQuorum): string | undefined {
+  return state === 'up' ? v.quorum?.upCommand : v.quorum?.downCommand;
 }
 
 /** What a quorum command is told besides the virtual: the serving reals and the quorum. */
@@ -182,7 +197,7 @@ export interface QuorumCommandDetail {
 export class QuorumCommands extends EdgeCommands<DecidedQuorum, QuorumCommandDetail> {
   constructor(run: CommandRunner | undefined, log: Logger, onRun: (run: EdgeCommandRun<DecidedQuorum>) => void) {
     super('quorum command', (v, action, detail) => {
-      const command = action === 'up' ? v.quorum?.upCommand : v.quorum?.downCommand;
+      const command = quorumCommandOf(v, action);
       // Without a detail (a retired virtual): no real serves any more; the quorum is the configured one.
       return command === undefined ? undefined : quorumCommandArgv(command, v, detail?.serving ?? 0, detail?.quorum ?? quorumThresholds(v.quorum, v.reals.length).quorum);
     }, run, log, onRun, true);

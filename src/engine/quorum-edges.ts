@@ -1,7 +1,7 @@
 // Pure: each decided virtual's quorum (fallback mode below it), its edges and the commands they run.
 import type { Config, VirtualService } from '../model';
 import type { Decision } from './decide';
-import type { FallbackAction } from './fallback-command';
+import { quorumCommandOf, type FallbackAction } from './fallback-command';
 import type { DecidedQuorum, QuorumDecision } from './quorum';
 
 /** The quorum a pass decides for one virtual, and what follows from it. */
@@ -43,8 +43,7 @@ export function quorumChanges(
     const active = state === 'down';
     const action: FallbackAction = active ? 'start' : 'stop';
     const runs = virtual.fallbackCommand !== undefined && lastFallbackAction(virtual.id) !== action;
-    const quorumCommand = state === 'up' ? virtual.quorum?.upCommand : virtual.quorum?.downCommand;
-    const runsQuorum = quorumCommand !== undefined && lastQuorumAction(virtual.id) !== state;
+    const runsQuorum = quorumCommandOf(virtual, state) !== undefined && lastQuorumAction(virtual.id) !== state;
     out.push({
       virtual, quorum: { ...d.quorum, state }, ...(previous !== undefined ? { previous } : {}), changed: previous !== state, active,
       edge: previous !== state && (previous !== undefined || active), ...(runs ? { command: action } : {}),
