@@ -4,7 +4,7 @@
 import type { Dispatcher } from 'undici';
 import { fail, guardCheck, pass, reasonOfErrno, receivePattern, type CheckVerdict } from './guard';
 import { parseHttpResponse } from './http-response';
-import { parseReportedWeight } from './reported-weight';
+import { weightFromHeader } from './reported-weight';
 import { hostText, MAX_READ_BYTES } from './sockets';
 import type { TcpProbeOutcome, TcpProber } from './tcp-prober';
 import type { Checker, CheckJob, CheckResult } from './types';
@@ -112,8 +112,7 @@ async function httpVerdict(job: CheckJob, connect: (origin: string) => Dispatche
       url = next;
       continue;
     }
-    const header = job.weightHeader !== undefined ? res.headers[job.weightHeader] : undefined;
-    const weight = parseReportedWeight(Array.isArray(header) ? header.at(-1) : header);
+    const weight = job.weightHeader !== undefined ? weightFromHeader(res.headers[job.weightHeader]) : undefined;
     if (res.statusCode < 200 || res.statusCode > 299 || !receivePattern(job.receive)) {
       res.body.destroy();
       return finalVerdict(job, res.statusCode, '', weight);
@@ -168,7 +167,7 @@ export function fastHttpVerdict(job: CheckJob, outcome: TcpProbeOutcome): CheckV
   const truncated = (outcome.data?.length ?? 0) >= FAST_READ_LIMIT;
   if (!parsed.complete && !truncated) return fail(outcome.error !== undefined ? reasonOfErrno(outcome.error) : 'connection closed');
   if (REDIRECT_STATUSES.has(parsed.status) && parsed.headers.has('location')) return 'redirect';
-  const weight = job.weightHeader !== undefined ? parseReportedWeight(parsed.headers.get(job.weightHeader)?.split(',').at(-1)) : undefined;
+  const weight = job.weightHeader !== undefined ? weightFromHeader(parsed.headers.get(job.weightHeader)) : undefined;
   return finalVerdict(job, parsed.status, parsed.body.subarray(0, MAX_READ_BYTES).toString('utf8'), weight);
 }
 

@@ -9,6 +9,15 @@ export function parseReportedWeight(text: string | undefined): number | undefine
   return n <= MAX_CHECK_WEIGHT ? n : undefined;
 }
 
+/**
+ * The weight in a `weightheader` value as an HTTP client hands it over: a repeated header is a list (undici) or its
+ * values joined with commas (RFC 9110, the native path's parser); the last value counts.
+ */
+export function weightFromHeader(value: string | readonly string[] | undefined): number | undefined {
+  const last = typeof value === 'string' ? value : value?.at(-1);
+  return parseReportedWeight(last?.split(',').at(-1));
+}
+
 /** The last `weight=N` line of an external check's standard output (other lines are ignored), if any. */
 export function weightFromOutput(output: string): number | undefined {
   let weight: number | undefined;

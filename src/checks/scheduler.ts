@@ -292,7 +292,7 @@ export class CheckScheduler {
           checkStartedAt: entry.lastCheckAt ?? at, durationMs: entry.lastResult?.durationMs ?? 0,
           consecutiveFailures: entry.failures,
         });
-        if (entry.reportedWeight !== undefined) this.options.onWeight?.({ ...m, weight: entry.reportedWeight, at });
+        if (entry.reportedWeight !== undefined) this.notifyWeight(m, entry.reportedWeight, at);
       }
     }
     this.settleFirstRound();
@@ -670,13 +670,16 @@ export class CheckScheduler {
     entry.reportedWeight = weight;
     const at = this.options.clock.now();
     this.log?.info({ identity: entry.target.identity, weight: weight ?? null }, weight === undefined ? 'reported weight gone' : 'reported weight');
+    for (const m of entry.target.members) this.notifyWeight(m, weight, at);
+  }
+
+  /** Hands one pair's reported weight to `onWeight` (a listener that throws is logged). */
+  private notifyWeight(m: CheckMember, weight: number | undefined, at: number): void {
     if (!this.options.onWeight) return;
-    for (const m of entry.target.members) {
-      try {
-        this.options.onWeight({ virtualId: m.virtualId, realKey: m.realKey, weight, at });
-      } catch (err) {
-        this.log?.error({ err: reasonOf(err) }, 'weight listener failed');
-      }
+    try {
+      this.options.onWeight({ virtualId: m.virtualId, realKey: m.realKey, weight, at });
+    } catch (err) {
+      this.log?.error({ err: reasonOf(err) }, 'weight listener failed');
     }
   }
 

@@ -178,6 +178,7 @@ for (const [mode, check] of modes) {
       assertResult(r, true, /^status 200, body matched, weight 7$/, 1500);
       assert.equal(r.weight, 7);
       assert.equal((await check(job('/weight/%207%20', 'x-lb-weight'), NEVER)).weight, 7, 'spaces around');
+      assert.equal((await check(job('/weight/5%2C%209', 'x-lb-weight'), NEVER)).weight, 9, 'a list: its last value, on both paths');
       for (const bad of ['seven', '-1', '2.5', '99999999999']) {
         const b = await check(job(`/weight/${encodeURIComponent(bad)}`, 'x-lb-weight'), NEVER);
         assert.deepEqual([b.up, b.weight], [true, undefined], `${service} ${bad}`);
