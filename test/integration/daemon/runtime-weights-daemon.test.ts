@@ -22,6 +22,7 @@ import { captureLogger } from '../../helpers/alerts';
 import { capture } from '../../helpers/cli-io';
 import { addrService, dest } from '../../helpers/ipvs-tables';
 import { freePort } from '../../helpers/system';
+import { eventually, sleep } from '../../helpers/wait';
 
 const REALS = ['127.0.0.2', '127.0.0.3', '127.0.0.4'];
 const VIP = 'tcp:127.0.0.1:80';
@@ -41,19 +42,6 @@ ${REALS.map((r) => `\treal=${r}:${port} masq 5`).join('\n')}
 \tchecktype=connect
 \tscheduler=wrr
 `;
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `fn` every 50 ms until it returns a value (bounded), else fails with `what`. */
-async function eventually<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (let i = 0; i < 1000 && Date.now() < deadline; i++) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 /** `address=weight` of the service's destinations in the memory backend. */
@@ -112,7 +100,7 @@ test('after kill -9: runtime weight and hand drain from the first pass on; no co
   try {
     const first = daemon.status().virtualServices[0]?.reals.map((r) => [r.address, r.override ?? null, r.drained]);
     assert.deepEqual(first, [['127.0.0.2', 2, false], ['127.0.0.3', null, true], ['127.0.0.4', null, false]], 'in force at the first pass');
-    await eventually('all three checked up', () => (daemon.status().virtualServices[0]?.reals.every((r) => r.health === 'up') ? true : undefined));
+    await eventually('all three checked up', () => (daemon.status().virtualServices[0]?.reals.every((r) => r.health === 'up') ? true : undefined), 10_000, 50);
     await sleep(1200); // a resync and another check round: nothing may move
     assert.equal(await table(backend), '127.0.0.2=2 127.0.0.3=0 127.0.0.4=5');
     const writes = backend.history().filter((op) => op.op === 'add-destination' || op.op === 'edit-destination');
@@ -138,7 +126,7 @@ test('a state file that cannot be used: logged, the start goes on without it, ke
   const log = captureLogger();
   const daemon = await start('corrupt.cf', backend, stateDirectory, log);
   try {
-    await eventually('all three up at their configured weight', async () => ((await table(backend)) === '127.0.0.2=5 127.0.0.3=5 127.0.0.4=5' ? true : undefined));
+    await eventually('all three up at their configured weight', async () => ((await table(backend)) === '127.0.0.2=5 127.0.0.3=5 127.0.0.4=5' ? true : undefined), 10_000, 50);
     const error = log.records.find((r) => r['level'] === 50 && String(r['msg']).startsWith(`state file ${statePath} cannot be used (not JSON`));
     assert.ok(error, log.text());
     await daemon.reload(); // a reload with nothing to drop leaves the file alone
@@ -163,7 +151,7 @@ test('a state file that cannot be written: the change is in force, the answer sa
   const daemon = await start('readonly.cf', backend, blocker, log);
   const socketPath = controlSocketPath('readonly.cf', path.join(tmp, 'sock'));
   try {
-    await eventually('all three up', async () => ((await table(backend)) === '127.0.0.2=5 127.0.0.3=5 127.0.0.4=5' ? true : undefined));
+    await eventually('all three up', async () => ((await table(backend)) === '127.0.0.2=5 127.0.0.3=5 127.0.0.4=5' ? true : undefined), 10_000, 50);
     const io = capture();
     assert.equal(await runDrainCommand({ socketPath, action: 'drain', virtual: VIP, real: '127.0.0.3', json: false }, io), 0);
     assert.equal(io.out, `drained ${real('127.0.0.3')} in ${VIP}\n`);
@@ -195,7 +183,7 @@ test('a trial on the memory backend without a state directory keeps its hand set
     engine: { resyncIntervalMs: 500, coalesceMs: 10 },
   });
   try {
-    await eventually('all three up', async () => ((await table(backend)) === '127.0.0.2=5 127.0.0.3=5 127.0.0.4=5' ? true : undefined));
+    await eventually('all three up', async () => ((await table(backend)) === '127.0.0.2=5 127.0.0.3=5 127.0.0.4=5' ? true : undefined), 10_000, 50);
     const io = capture();
     const socketPath = controlSocketPath(name, path.join(tmp, 'sock'));
     assert.equal(await runWeightCommand({ socketPath, virtual: VIP, real: '127.0.0.2', weight: 1, json: true }, io), 0);

@@ -2,7 +2,6 @@
 // kill -9, stop and start, and `ldir restart`; `ldir status` (text and JSON) and /metrics show the runtime weight; a
 // reload that removes a real drops its weight (the state file is rewritten); `reset` gives back the configured one.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
@@ -12,9 +11,10 @@ import { sendControlRequest } from '../../../src/cli/control-client';
 import { controlSocketPath, type StatusReport } from '../../../src/daemon/protocol';
 import { readStateFile, stateFilePath } from '../../../src/daemon/state-file';
 import { pidFilePath, readPidState } from '../../../src/system/pid-file';
+import { ldirBinary } from '../../helpers/ldir-binary';
 import { freePort } from '../../helpers/system';
+import { eventually, sleep } from '../../helpers/wait';
 
-const MAIN = path.resolve(__dirname, '../../../src/main.js');
 const REALS = ['127.0.0.2', '127.0.0.3', '127.0.0.4'];
 const VIP = 'tcp:127.0.0.1:80';
 let env: NodeJS.ProcessEnv = {};
@@ -23,26 +23,7 @@ let port = 0;
 let metricsPort = 0;
 const servers: http.Server[] = [];
 
-/** Runs the real CLI (asynchronously: the servers of this process must keep answering checks meanwhile). */
-function ldir(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { encoding: 'utf8', env, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
-    });
-  });
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function eventually<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms = 15_000, show?: () => Promise<string>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (let i = 0; i < 1000 && Date.now() < deadline; i++) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}${show ? `; ${await show()}` : ''}`);
-}
+const ldir = ldirBinary(() => env);
 
 function configText(reals: readonly string[]): string {
   return `checkinterval=1
@@ -91,7 +72,9 @@ test('ldir weight and drain through the binary: kill -9, stop and start, restart
   const reals = async (): Promise<string> => (await status()).virtualServices[0]?.reals
     .map((r) => `${r.address}=${r.kernelWeight ?? '-'}${r.override !== null && r.override !== undefined ? `/w${r.override}` : ''}${r.drained ? '/drained' : ''}`)
     .join(' ') ?? '';
-  const settle = (want: string, what: string): Promise<true> => eventually(what, async () => ((await reals()) === want ? true : undefined), 15_000, reals);
+  let lastReals = '';
+  const settle = (want: string, what: string): Promise<true> =>
+    eventually(what, async () => ((lastReals = await reals()) === want ? true : undefined), 15_000, 50, () => `reals: ${lastReals}`);
   const real = (address: string): string => `${address}:${port}`;
   /** Log lines of the daemon with pid `pid` that set a weight on a real (add or edit of a destination). */
   const weightWrites = (pid: number): string[] => fs.readFileSync(path.join(tmp, 'ldir.log'), 'utf8').split('\n').filter((l) => l !== '')
