@@ -9,6 +9,7 @@ import { peekTable, readSysctl, weightsOf, writeSysctl } from '../test/helpers/l
 import { makeLabCertificate } from '../test/helpers/netns-lab';
 import { eventually, sleep } from '../test/helpers/wait';
 import { summarizeProfile, type CpuProfile } from './cpu-profile';
+import { samplePerf } from './perf-sample';
 import { peerReport, startPeer, type PeerName, type RunningPeer } from './peers-directors';
 import { run, RealsLab, STATUS_READ_REQUESTS, VIP, type Proto } from './peers-lab';
 import { CLOCK_TICKS_PER_S, kernelWeight, procHex, sampleTree, type TreeSample } from './peers-proc';
@@ -36,6 +37,12 @@ export interface PeersSettings {
    * The sampling costs CPU of its own: a profiled run's figures are for the where, not the ratio.
    */
   readonly profile: boolean;
+  /**
+   * After each peer's window, sample the VM for 10 s more with `perf record -a` (cpu-clock) and print `peers-perf`
+   * lines: the threads (the peer's, nginx's) and kernel and user functions the time went to (BENCH_PEERS_PERF=1).
+   * Outside the window: perf's own cost stays out of the figures.
+   */
+  readonly perf: boolean;
   /**
    * keepalived then ldir, this many times in turn on the same lab (BENCH_PEERS_ROUNDS, default 1): the host's load
    * moves both peers' figures by a third from one run to the next, the ratio of two neighbouring runs much less; with
@@ -71,7 +78,7 @@ export function readSettings(env: NodeJS.ProcessEnv): PeersSettings {
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > 9) throw new Error(`BENCH_PEERS_ROUNDS: 1..9, not ${env['BENCH_PEERS_ROUNDS']}`);
   return {
     ns: counts('BENCH_PEERS_N', '300,1000'), windowS, ldirectordN, https: env['BENCH_PEERS_HTTPS'] === '1', httpsNs: counts('BENCH_PEERS_HTTPS_N', '20'),
-    ldirMain: env['BENCH_LDIR_MAIN'] ?? path.resolve(__dirname, '../src/main.js'), profile: env['BENCH_PEERS_PROFILE'] === '1',
+    ldirMain: env['BENCH_LDIR_MAIN'] ?? path.resolve(__dirname, '../src/main.js'), profile: env['BENCH_PEERS_PROFILE'] === '1', perf: env['BENCH_PEERS_PERF'] === '1',
     rounds,
   };
 }
@@ -274,6 +281,7 @@ async function measurePeer(name: PeerName, lab: RealsLab, settings: PeersSetting
     const fromUs = monotonicUs();
     const window = await measureWindow(peer, lab, settings.windowS);
     windowUs = [fromUs, monotonicUs()];
+    if (settings.perf) await printPerf(`${lab.proto} n=${lab.n} ${name}`, placeDir);
     const detectFrom = monotonicUs();
     const { ms: detectMs, killedAt } = await detectVictim(peer, lab, service);
     detectUs = [detectFrom, monotonicUs()];
@@ -292,6 +300,15 @@ async function measurePeer(name: PeerName, lab: RealsLab, settings: PeersSetting
     if (profileDir !== undefined && startUs !== undefined) printProfile(`${lab.proto} n=${lab.n} start-up`, profileDir, startUs);
     if (profileDir !== undefined && windowUs !== undefined) printProfile(`${lab.proto} n=${lab.n}`, profileDir, windowUs);
     if (profileDir !== undefined && detectUs !== undefined) printProfile(`${lab.proto} n=${lab.n} detection`, profileDir, detectUs);
+  }
+}
+
+/** Prints `peers-perf` lines: where the VM's CPUs spent 10 s of a peer's steady state, by thread and function. */
+async function printPerf(label: string, dir: string): Promise<void> {
+  try {
+    for (const s of await samplePerf(label, 10, dir)) console.log(`peers-perf ${label} ${s.percent}% ${s.thread} ${s.symbol}`);
+  } catch (err) {
+    console.log(`peers-perf ${label}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 

@@ -48,7 +48,8 @@
 // passed the 3 s timeout, again and again). ldirectord runs over http only (its https checks flap under emulation).
 // Other knobs: BENCH_PEERS_ROUNDS (1: keepalived then ldir this many times in turn; a `peers-summary` line has the
 // median of the rounds' ratios), BENCH_PEERS_LDIRECTORD_N (0 skips ldirectord), BENCH_PEERS_PROFILE=1 (ldir under `node --cpu-prof`: prints
-// `peers-profile` lines, where its JS thread spent the window), LDIR_VM_TIMEOUT_MS (whole VM run, default 45 min).
+// `peers-profile` lines, where its JS thread spent the window), BENCH_PEERS_PERF=1 (10 s of `perf record -a` after each peer
+// window: `peers-perf` lines, by thread and function, kernel included), LDIR_VM_TIMEOUT_MS (whole VM run, default 45 min).
 //
 // Everything runs under qemu/TCG (no KVM here): CPU figures are 10-30 times those of hardware, but both peers pay the
 // same emulation, so the ratio is the figure to read. The whole run takes about 10-25 minutes. Exit 1 when it fails.
@@ -90,7 +91,7 @@ async function main(): Promise<void> {
   let pending = '';
   const relay = (line: string): void => {
     const text = line.trim();
-    if (/^peers(-https)?(-detail|-summary|-profile)? /.test(text)) console.log(text);
+    if (/^peers(-https)?(-detail|-summary|-profile|-perf)? /.test(text)) console.log(text);
     else if (text.startsWith('# ')) console.error(text);
   };
   const result = await runInVm(guestCommand(process.env), {
