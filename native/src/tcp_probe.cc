@@ -86,6 +86,16 @@ struct Probe {
 constexpr int64_t kStartWindowUs = 10000;
 constexpr int64_t kStartWindowDivisor = 100;
 
+// When the round after one due at `scheduledUs` (its place, the first round's respread included) and started at
+// `startedUs` is due: src/checks/round-timing.ts nextRoundDue, the one rule for both schedulers. On time: one interval
+// later. After a stall (started an interval or more late): the first time of its own place at least half an interval
+// after the late start, so rounds a stall bunched together go back to their places in the interval.
+int64_t NextRoundDue(int64_t scheduledUs, int64_t startedUs, int64_t intervalUs) {
+  if (intervalUs <= 0 || startedUs - scheduledUs < intervalUs) return scheduledUs + intervalUs;
+  const int64_t intervals = (startedUs + intervalUs / 2 - scheduledUs + intervalUs - 1) / intervalUs;  // ceil
+  return scheduledUs + intervals * intervalUs;
+}
+
 // A real in a network namespace or container of this host answers the handshake inside connect() (the SYN and its
 // SYN-ACK are handled before the call returns). A round that finds its connection made goes on at once (sends its
 // request, or is done for a connect check) and waits for one event instead of two. A remote real never does: a miss
@@ -557,8 +567,7 @@ struct Engine {
       pendingRounds.push_back(std::move(r));
     }
     int64_t now = now_;
-    int64_t base = s.startedUs - s.scheduledUs >= s.spec.intervalUs ? s.startedUs : s.scheduledUs;
-    int64_t due = base + s.spec.intervalUs + s.spec.respreadUs;
+    int64_t due = NextRoundDue(s.scheduledUs + s.spec.respreadUs, s.startedUs, s.spec.intervalUs);
     s.spec.respreadUs = 0;
     s.dueUs = due > now ? due : now;
     dues.push(Due{s.dueUs, id, &s});

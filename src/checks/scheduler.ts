@@ -6,6 +6,7 @@ import { checkDeadlineMs, memberKey, roundDeadlineMs, type CheckMember, type Che
 import type { MaintenanceProbe } from './maintenance';
 import type { OffloadedRound, QuietCounts, RoundOffload } from './native-rounds';
 import type { CHECK_DURATION_BUCKETS } from './duration-buckets';
+import { nextRoundDue } from './round-timing';
 import type { CheckJob, CheckResult } from './types';
 
 /** Health of a real server as the checks see it. */
@@ -693,13 +694,11 @@ export class CheckScheduler {
     }
   }
 
-  /** Next round: one interval after the previous one was due (re-anchored after a long stall), never before now. */
+  /** Next round: {@link nextRoundDue} (back to its place in the interval after a stall), never before now. */
   private scheduleNext(entry: Entry, scheduledAt: number, startedAt: number): void {
     const clock = this.options.clock;
-    const interval = entry.target.intervalMs;
-    const base = startedAt - scheduledAt >= interval ? startedAt : scheduledAt;
     const now = clock.monotonic();
-    const due = Math.max(base + interval + entry.respreadMs, now);
+    const due = Math.max(nextRoundDue(scheduledAt + entry.respreadMs, startedAt, entry.target.intervalMs), now);
     entry.respreadMs = 0;
     this.planRound(entry, due - now);
   }

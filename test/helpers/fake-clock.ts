@@ -39,6 +39,14 @@ export class FakeClock implements Clock {
     this.timers = this.timers.filter((t) => t.id !== id);
   }
 
+  /**
+   * Moves time forward by `ms` without running any timer, as for a process that was frozen (SIGSTOP, a paused VM):
+   * the next {@link advance} runs every timer that fell due meanwhile, late, at the time it then is.
+   */
+  stall(ms: number): void {
+    this.elapsed += ms;
+  }
+
   /** Timers not yet run. */
   pending(): number {
     return this.timers.length;
