@@ -59,8 +59,9 @@ export const GLOBAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<GlobalD
     const v = accept(d, readQuoted(d), ctx);
     if (v === undefined) return;
     // ldirectord test-opens a log file at parse time (skipped with -d, or when supervised=yes came before this line).
-    if (v.startsWith('/') && g.supervised !== true && !ctx.debug && !ctx.canAppend(v)) {
-      ctx.sink.error('missing-path', d.pos, `unable to open logfile: ${v}`, d.key);
+    const problem = v.startsWith('/') && g.supervised !== true && !ctx.debug ? ctx.appendProblem(v) : undefined;
+    if (problem !== undefined) {
+      ctx.sink.error('missing-path', d.pos, `unable to open logfile: ${v} (${problem})`, d.key);
       return;
     }
     g.logfile = v;

@@ -11,8 +11,8 @@ export interface DirectiveContext {
   readonly sink: DiagnosticSink;
   /** Host name used in ldirectord's ftp/sip defaults (`$HOSTNAME` or uname). */
   readonly hostname: string;
-  /** True when `path` can be opened for appending (ldirectord opens logfile and monitorfile at parse time). */
-  readonly canAppend: (path: string) => boolean;
+  /** Why `path` cannot be opened for appending, or undefined (ldirectord opens logfile and monitorfile at parse time). */
+  readonly appendProblem: (path: string) => string | undefined;
   /** True when `path` is an existing directory. */
   readonly isDirectory: (path: string) => boolean;
   /** ldirectord's `-d`: the log file is not test-opened. */

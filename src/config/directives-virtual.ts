@@ -209,7 +209,8 @@ export const VIRTUAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<Virtua
   },
   monitorfile: (d, v, ctx) => {
     const path = readOptionallyQuoted(d);
-    if (!ctx.canAppend(path)) ctx.sink.error('missing-path', d.pos, `unable to open monitorfile ${path}`, d.key);
+    const problem = ctx.appendProblem(path);
+    if (problem !== undefined) ctx.sink.error('missing-path', d.pos, `unable to open monitorfile ${path} (${problem})`, d.key);
     else v.monitorfile = path;
   },
   servicename: (d, v) => {

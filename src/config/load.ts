@@ -1,9 +1,10 @@
 // Loads a configuration file (ldirectord.cf or YAML) into the immutable model plus diagnostics.
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Config } from '../model';
 import { ErrorCodes, LdirError } from '../errors';
+import { appendProblem } from './append-probe';
 import { buildModel } from './build-model';
 import { lexCf } from './cf-lexer';
 import { DiagnosticSink, formatDiagnostic, type Diagnostic } from './diagnostics';
@@ -14,8 +15,8 @@ import { systemResolver, type Resolver } from './resolver';
 
 /** File-system probes used while validating (injected for tests). */
 export interface FileProbes {
-  /** True when `path` can be opened for appending (it exists and is writable, or its directory is). */
-  readonly canAppend: (path: string) => boolean;
+  /** Why `path` cannot be opened for appending, or undefined when it can (see {@link appendProblem}). */
+  readonly appendProblem: (path: string) => string | undefined;
   /** True when `path` is an existing directory. */
   readonly isDirectory: (path: string) => boolean;
 }
@@ -42,24 +43,7 @@ export interface LoadResult {
 /** The real file-system probes. Nothing is created: ldirectord would create the file, ldir only checks it could. */
 export function systemProbes(): FileProbes {
   return {
-    canAppend(path) {
-      try {
-        accessSync(path, constants.W_OK);
-        return !statSync(path).isDirectory();
-      } catch {
-        try {
-          statSync(path);
-          return false;
-        } catch {
-          try {
-            accessSync(dirname(path), constants.W_OK | constants.X_OK);
-            return statSync(dirname(path)).isDirectory();
-          } catch {
-            return false;
-          }
-        }
-      }
-    },
+    appendProblem,
     isDirectory(path) {
       try {
         return statSync(path).isDirectory();
@@ -89,7 +73,7 @@ export async function loadConfigText(text: string, file: string, options: LoadOp
   if (!document) return { config: undefined, diagnostics: sink.all(), document: undefined };
   const probes = options.probes ?? systemProbes();
   const hostname = options.hostname ?? process.env['HOSTNAME'] ?? osHostname();
-  const ctx: DirectiveContext = { sink, hostname, canAppend: probes.canAppend, isDirectory: probes.isDirectory, debug: options.debug === true };
+  const ctx: DirectiveContext = { sink, hostname, appendProblem: probes.appendProblem, isDirectory: probes.isDirectory, debug: options.debug === true };
   const drafts = readDirectives(document, ctx);
   const config = await buildModel(drafts, {
     file, format, sink, hostname, resolver: options.resolver ?? systemResolver(),

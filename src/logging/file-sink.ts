@@ -1,5 +1,6 @@
 // Log file destination: appends to a kept fd and reopens when logrotate renamed or removed the file (no signal needed).
 import * as fs from 'node:fs';
+import { unappendableKind } from '../system/file-kind';
 import { EpisodeReporter, writeAllSync, type TextWriter } from './fd-writer';
 import { renderLine, type LogFormat, type PrettyOptions } from './format';
 
@@ -104,11 +105,22 @@ export class FileSink implements LogSink {
     this.open();
   }
 
-  /** Opens (creating with the mode) the file for appending; reports a failure once instead of throwing. */
+  /**
+   * Opens (creating with the mode) the file for appending; reports a failure once instead of throwing. Non-blocking, so
+   * that a FIFO put at the path (after `ldir check` accepted it) fails with ENXIO instead of hanging the daemon until
+   * something reads it; a FIFO or socket that did open is closed again and refused.
+   */
   private open(): void {
     try {
-      const fd = fs.openSync(this.options.path, 'a', this.options.mode ?? 0o640);
+      const flags = fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NONBLOCK;
+      const fd = fs.openSync(this.options.path, flags, this.options.mode ?? 0o640);
       const st = fs.fstatSync(fd);
+      const kind = unappendableKind(st);
+      if (kind !== undefined) {
+        fs.closeSync(fd);
+        this.problems.report(`cannot log to ${this.options.path}: it is ${kind}; logging to stderr instead`);
+        return;
+      }
       this.fd = fd;
       this.dev = st.dev;
       this.ino = st.ino;

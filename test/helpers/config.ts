@@ -60,7 +60,7 @@ export function fakeResolver(hosts = TEST_HOSTS): Resolver {
 
 /** Probes where every path under /tmp is writable and `/tmp/maint` is the only directory. */
 export const TEST_PROBES: FileProbes = {
-  canAppend: (p) => p.startsWith('/tmp/') && !p.startsWith('/tmp/missing/'),
+  appendProblem: (p) => (p.startsWith('/tmp/') && !p.startsWith('/tmp/missing/') ? undefined : 'its directory does not exist or is not writable'),
   isDirectory: (p) => p === '/tmp/maint',
 };
 

@@ -1,6 +1,7 @@
 // Log file destination: appending, rotation by rename or removal (checked on write, at most once per interval),
 // file mode, and failures reported once on the fallback instead of thrown.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -154,4 +155,26 @@ test('pretty format in a file: one human-readable line per record', (t) => {
   log.logger.child({ module: 'engine' }).info({ vs: 'fwm:1' }, 'synced');
   log.close();
   assert.equal(fs.readFileSync(file, 'utf8'), '2024-01-02 03:04:05.006 INFO  synced module=engine vs=fwm:1\n');
+});
+
+test('a FIFO at the log path (no reader) is refused at once: no hang, the records go to stderr with the reason', (t) => {
+  const fifo = path.join(tmpDir(t), 'ldirectord.log');
+  execFileSync('mkfifo', [fifo]);
+  const stderr = capture();
+  const { log } = fileLogger(fifo, stderr); // a blocking open would never return here: nothing reads the FIFO
+  log.logger.info('still logging');
+  assert.match(stderr.text(), /cannot (open log file|log to) .*ldirectord\.log/);
+  assert.match(stderr.text(), /still logging/);
+});
+
+test('a FIFO with a reader is refused too: a daemon must not block on its log', (t) => {
+  const fifo = path.join(tmpDir(t), 'ldirectord.log');
+  execFileSync('mkfifo', [fifo]);
+  const reader = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  t.after(() => fs.closeSync(reader));
+  const stderr = capture();
+  const { log } = fileLogger(fifo, stderr);
+  log.logger.info('not into the pipe');
+  assert.match(stderr.text(), /it is a FIFO/);
+  assert.equal(fs.readSync(reader, Buffer.alloc(64)), 0, 'nothing was written into the FIFO (and no writer kept it open)');
 });
