@@ -78,7 +78,7 @@ function virtualHeader(v: VirtualStatus): string {
     const band = q.hysteresis > 0 ? `±${q.hysteresis}` : '';
     parts.push(`quorum ${q.serving}/${q.quorum}${band} ${q.state === 'up' ? 'met' : q.state === 'down' ? 'LOST' : 'pending'}`);
   }
-  if (v.fallbackActive) parts.push(v.fallback ? `FALLBACK ${realName(v.fallback.address, v.fallback.port)}` : 'FALLBACK');
+  if (v.fallbackActive && v.fallback) parts.push(`FALLBACK ${realName(v.fallback.address, v.fallback.port)}`);
   if (v.draining) parts.push('DRAINING');
   return parts.join('  ');
 }

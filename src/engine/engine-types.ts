@@ -243,7 +243,11 @@ export interface VirtualSnapshot {
   readonly inKernel: boolean;
   readonly fallback: FallbackSnapshot | null;
   readonly fallbackState: FallbackState;
-  /** The virtual is in fallback mode (no real up); the fallback server, if any, is in the table. */
+  /**
+   * The fallback server is in force: the virtual is in fallback mode (`fallbackState` active: no real up, or below
+   * its quorum) and it has a fallback server. A virtual without one is never "active" here (its `fallbackcommand`, if
+   * any, is told by `fallbackState`).
+   */
   readonly fallbackActive: boolean;
   /** Last fallbackcommand action run. */
   readonly fallbackCommand: FallbackAction | null;

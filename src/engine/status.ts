@@ -130,7 +130,7 @@ export function buildSnapshot(input: SnapshotInput): EngineSnapshot {
     virtuals.push({
       ...virtualBase(v, entry),
       fallback: v.fallback ? fallbackSnapshot(v, v.fallback, decision, entry) : null,
-      fallbackState: state, fallbackActive: state === 'active', fallbackCommand: input.fallbackAction(v.id) ?? null,
+      fallbackState: state, fallbackActive: state === 'active' && v.fallback !== undefined, fallbackCommand: input.fallbackAction(v.id) ?? null,
       quorum: quorumSnapshot(v, decision, input.quorumAction(v.id)),
       draining: false, realsUp: reals.filter((r) => !r.draining && r.health === 'up').length, realsTotal: v.reals.length, reals,
     });

@@ -95,6 +95,16 @@ describe('engine: start and health', () => {
     assert.equal(snap.counters.fallbackCommands, 3);
   });
 
+  test('all down without a fallback server: fallback mode for the command, but no fallback server said to be in force', async () => {
+    const h = new EngineHarness();
+    await h.apply(await loadValid(cf().replace('\tfallback=127.0.0.1:8080 masq\n', '')));
+    await h.health(VIP, { '10.0.0.1:80': 'down', '10.0.0.2:80': 'down' });
+    const v = h.engine.snapshot().virtuals[0];
+    assert.equal(v?.fallbackState, 'active', 'the fallbackcommand runs');
+    assert.equal(v?.fallback, null);
+    assert.equal(v?.fallbackActive, false, 'status and metrics said FALLBACK for a virtual with no fallback server');
+  });
+
   test('a failing fallbackcommand is logged and counted, never fatal', async () => {
     const h = new EngineHarness({ commandExit: 3 });
     await h.apply(await loadValid(cf()));
