@@ -1,4 +1,7 @@
-// Benchmark: parses a large generated ldirectord.cf (and its YAML form) and prints timings. Asserts nothing.
+// Benchmark: parses a large generated ldirectord.cf (and its YAML form) and prints timings; then two files built to
+// expose work that grows faster than the input (100,000 `execute=` lines; a YAML file of 40,000 top-level keys), each
+// with a target of one second: `target ... ok|MISSED` lines, exit 1 when one is missed (issue 21: they took 60 s and
+// 12 s when each line was compared with every line before it).
 import { performance } from 'node:perf_hooks';
 import { lexCf } from '../src/config/cf-lexer';
 import { formatDiagnostic } from '../src/config/diagnostics';
@@ -166,7 +169,30 @@ export async function main(): Promise<void> {
   console.log(`writeYaml: min ${ms(write.timings.min)}  median ${ms(write.timings.median)}  max ${ms(write.timings.max)}`);
   const yamlRun = await measure(() => parse(yaml, '/bench/ldir.yaml', 'yaml'));
   if (!report('ldir.yaml (same config via writeYaml, format yaml)', yaml, yamlRun.last, yamlRun.timings)) process.exitCode = 1;
+
+  for (const t of LINEAR_TARGETS) {
+    const text = t.text();
+    const run = await measure(() => parse(text, t.file, t.format));
+    const ok = run.timings.median <= LINEAR_TARGET_MS;
+    console.log(`target ${t.label}: median ${ms(run.timings.median)} (max ${ms(run.timings.max)}) <= ${LINEAR_TARGET_MS} ms ${ok ? 'ok' : 'MISSED'}`);
+    if (!ok) process.exitCode = 1;
+  }
 }
+
+/** The bound on each pathological file's parse. */
+const LINEAR_TARGET_MS = 1000;
+
+/** Files whose parse must stay linear in their size. */
+const LINEAR_TARGETS: ReadonlyArray<{ label: string; file: string; format: 'cf' | 'yaml'; text: () => string }> = [
+  {
+    label: '100,000 execute= lines', file: '/bench/execute.cf', format: 'cf',
+    text: () => [...Array.from({ length: 100_000 }, (_, i) => `execute=/etc/ha.d/site-${i}.cf`), 'virtual=192.0.2.1:80', '\treal=10.0.0.1:80 gate', ''].join('\n'),
+  },
+  {
+    label: 'YAML with 40,000 top-level keys', file: '/bench/keys.yaml', format: 'yaml',
+    text: () => `${Array.from({ length: 40_000 }, (_, i) => `key${i}: ${i}`).join('\n')}\n`,
+  },
+];
 
 if (require.main === module) {
   main().catch((err: unknown) => {

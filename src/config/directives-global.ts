@@ -67,7 +67,7 @@ export const GLOBAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<GlobalD
     g.logfile = v;
   },
   execute: (d, g) => {
-    if (!g.execute.includes(valueText(d))) g.execute.push(valueText(d)); // ldirectord keeps a set
+    g.execute.add(valueText(d)); // ldirectord keeps a set
   },
   supervised: (d, g, ctx) => {
     if (d.value === undefined) {

@@ -85,7 +85,7 @@ function openVirtual(rv: RawVirtual, ctx: DirectiveContext): VirtualDraft {
 
 /** Reads every directive of `doc` into drafts, recording errors and warnings in `ctx.sink`. */
 export function readDirectives(doc: ConfigDocument, ctx: DirectiveContext): Drafts {
-  const global: GlobalDraft = { execute: [] };
+  const global: GlobalDraft = { execute: new Set() };
   const virtuals: VirtualDraft[] = [];
   for (const entry of doc.entries) {
     if (entry.kind === 'directive') {

@@ -55,7 +55,8 @@ export interface GlobalDraft extends SharedSettings {
   autoreload?: boolean;
   callback?: string;
   logfile?: string;
-  execute: string[];
+  /** `execute=` values in file order without repeats (ldirectord keeps a set): a Set, so 100k lines stay linear. */
+  execute: Set<string>;
   fork?: boolean;
   supervised?: boolean;
   readdquiescent?: boolean;
