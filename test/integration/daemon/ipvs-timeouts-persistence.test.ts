@@ -109,6 +109,13 @@ describe('ipvstimeouts and persistenceengine in the daemon', { concurrency: fals
       assert.equal(await runReloadCommand({ socketPath }, capture()), 2);
       assert.deepEqual(await kernel.getTimeouts(), { tcp: 3600, tcpFin: 60, udp: 300 });
       assert.equal((await kernel.list({ stats: false }))[0]?.service.persistenceEngine, 'sip');
+
+      // A reload without the engine edits the service in place: persistence by address again.
+      fs.writeFileSync(file, configText(['ipvstimeouts="3600 60 0"', 'ipvstimeoutsrestore=yes'], ['persistent=120']));
+      assert.equal(await runReloadCommand({ socketPath }, capture()), 0);
+      const [plain] = await kernel.list({ stats: false });
+      assert.deepEqual([plain?.service.persistent, plain?.service.persistenceEngine], [120, undefined]);
+      assert.deepEqual(kernel.history().filter((op) => op.op === 'delete-service'), [], 'edited, never deleted');
     } finally {
       await daemon.stop();
     }

@@ -168,6 +168,11 @@ describe('IPVS configuration through the daemon: SIP persistence engine and conn
         assert.deepEqual(s.daemon.ipvsTimeouts?.map((x) => [x.timeout, x.value, x.found]), [['tcp', 3601, 900], ['udp', 62, 300]]);
       }
 
+      // The engine reads the service back as it wrote it (pe included): its resyncs repaired nothing.
+      const last = await director.status(name);
+      assert.equal(last.daemon.kernelOps?.driftRepairs, 0, `no drift repair: ${JSON.stringify(last.daemon.kernelOps)}`);
+      assert.ok((last.daemon.kernelOps?.syncs ?? 0) >= 2, `resyncs ran: ${JSON.stringify(last.daemon.kernelOps)}`);
+
       const stopped = await director.stop(name);
       assert.equal(stopped.status, 0, stopped.stderr);
       trace.push('stopped');
