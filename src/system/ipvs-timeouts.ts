@@ -67,13 +67,18 @@ export function formatTimeoutResult(r: IpvsTimeoutResult): string {
   }
 }
 
+/** Why ldir wants a configured value: where `ipvstimeouts` was written. */
+function configuredWhy(wanted: IpvsTimeoutSettings | undefined): string {
+  return wanted ? `ipvstimeouts at ${wanted.source.file}:${wanted.source.line}` : 'ipvstimeouts';
+}
+
 /** Why ldir wants a value, or why it lets go of one. */
 function whyOf(step: TimeoutStep, wanted: IpvsTimeoutSettings | undefined): string {
   const claim = step.claim;
   switch (step.action) {
     case 'set':
     case 'unchanged':
-      return wanted ? `ipvstimeouts at ${wanted.source.file}:${wanted.source.line}` : 'ipvstimeouts';
+      return configuredWhy(wanted);
     case 'restore':
       return `found before ldir set ${claim?.set ?? '?'}, ipvstimeoutsrestore=yes`;
     case 'changed-elsewhere':
@@ -214,7 +219,7 @@ export class IpvsTimeoutKeeper {
     const results = TIMEOUT_FIELDS.flatMap(([field, timeout]): IpvsTimeoutResult[] => {
       const value = wanted?.[field] ?? 0;
       const claim = this.claims[field];
-      if (value > 0) return [{ timeout, new: value, status: 'failed', why: whyOf({ field, name: timeout, action: 'set', current: 0, target: value }, wanted), ...f }];
+      if (value > 0) return [{ timeout, new: value, status: 'failed', why: configuredWhy(wanted), ...f }];
       if (claim) return [{ timeout, new: claim.found, status: 'failed', why: 'ldir lets go of it: cannot tell whether to restore it', ...f }];
       return [];
     });
