@@ -2,6 +2,12 @@
 import { formatDiagnostic, type Diagnostic } from '../config/diagnostics';
 import type { LoadOptions } from '../config/load';
 import type { LocateOptions } from '../config/locate';
+import { ErrorCodes, LdirError } from '../errors';
+import type { BackendChoice } from '../ipvs/backend-choice';
+import type { IpvsTimeouts } from '../ipvs/types';
+import { silentLogger } from '../log';
+import type { Config } from '../model';
+import { formatTimeoutResult, IpvsTimeoutKeeper, type IpvsTimeoutResult } from '../system/ipvs-timeouts';
 import { formatSysctlResult, previewSysctls, procSysStore, type SysctlStore } from '../system/sysctl';
 import { ExitCode } from './exit-codes';
 import type { CliIo } from './io';
@@ -16,6 +22,10 @@ export interface CheckOptions {
   readonly locate?: LocateOptions;
   /** Where current sysctl values are read (never written); default /proc/sys. */
   readonly sysctlStore?: SysctlStore;
+  /** Which IPVS backend reads the current timeouts (`--ipvs=`, `LDIR_IPVS`); default auto. */
+  readonly ipvs?: BackendChoice;
+  /** Reads the kernel's IPVS timeouts (tests); default: through the backend of {@link ipvs}, closed right after. */
+  readonly readTimeouts?: () => Promise<IpvsTimeouts>;
 }
 
 /** Writes diagnostics to stderr, one `PATH:LINE: message` per line. */
@@ -23,19 +33,48 @@ export function printDiagnostics(io: CliIo, diagnostics: readonly Diagnostic[]):
   for (const d of diagnostics) io.stderr(`${formatDiagnostic(d)}\n`);
 }
 
+/** Reads the kernel's timeouts through a backend opened for this one read. */
+async function readKernelTimeouts(choice: BackendChoice): Promise<IpvsTimeouts> {
+  const { selectBackend } = await import('../ipvs/select');
+  const { backend } = await selectBackend(choice);
+  try {
+    return await backend.getTimeouts();
+  } finally {
+    await backend.close().catch(() => undefined);
+  }
+}
+
+/**
+ * What the daemon would do with the IPVS connection timeouts of `config` (`ipvstimeouts=`), reading their current
+ * values and writing nothing; no kernel access at all when the configuration sets none.
+ */
+async function previewTimeouts(config: Config, options: CheckOptions): Promise<IpvsTimeoutResult[]> {
+  const wanted = config.globals.ipvsTimeouts;
+  if (wanted === undefined) return [];
+  const read = options.readTimeouts ?? (() => readKernelTimeouts(options.ipvs ?? 'auto'));
+  const keeper = new IpvsTimeoutKeeper({
+    getTimeouts: read,
+    setTimeouts: () => Promise.reject(new LdirError(ErrorCodes.INTERNAL, 'ldir check writes nothing')),
+  }, silentLogger());
+  return keeper.preview(wanted);
+}
+
 /**
  * Validates a configuration: exit 0 when valid (warnings on stderr), 2 with every error when not, 1 when not found.
- * For a valid one it also reports the sysctls the daemon would change (`sysctl: KEY OLD -> NEW` lines on stdout, or
- * the `sysctl` array of `--json`), reading their current values without writing anything.
+ * For a valid one it also reports the sysctls and IPVS timeouts the daemon would change (`sysctl: KEY OLD -> NEW` and
+ * `ipvs timeout: tcp OLD -> NEW` lines on stdout, or the `sysctl` and `ipvstimeouts` arrays of `--json`), reading
+ * their current values without writing anything.
  */
 export async function runCheck(options: CheckOptions, io: CliIo): Promise<number> {
   const loaded = await loadForCli(options.config, io, options.load, options.locate);
   if ('exitCode' in loaded) return loaded.exitCode;
   const sysctl = previewSysctls(loaded.config, options.sysctlStore ?? procSysStore());
+  const ipvstimeouts = await previewTimeouts(loaded.config, options);
   if (options.json) {
-    io.stdout(`${JSON.stringify({ ...(redactSecrets(loaded.config) as object), sysctl }, null, 2)}\n`);
+    io.stdout(`${JSON.stringify({ ...(redactSecrets(loaded.config) as object), sysctl, ipvstimeouts }, null, 2)}\n`);
   } else {
     for (const r of sysctl) if (r.status !== 'unchanged') io.stdout(`sysctl: ${formatSysctlResult(r)}\n`);
+    for (const r of ipvstimeouts) if (r.status !== 'unchanged') io.stdout(`ipvs timeout: ${formatTimeoutResult(r)}\n`);
   }
   return ExitCode.OK;
 }

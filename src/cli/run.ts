@@ -16,7 +16,9 @@ export { BACKEND_CHOICES };
 
 /** Usage text. */
 export const USAGE = `Usage:
-  ldir check [CONFIG] [--json]            validate a configuration (exit 0 valid, 2 invalid), show sysctl changes
+  ldir check [CONFIG] [--json] [--ipvs=...]
+                                          validate a configuration (exit 0 valid, 2 invalid), show the sysctl and
+                                          IPVS timeout changes the daemon would make
   ldir convert FILE --to yaml|cf [-o OUT] write one configuration form from the other
   ldir probe [CONFIG] [--virtual VIP:PORT] [--json]
                                           run every configured check once, now (exit 0 all up, 1 any down)
@@ -70,18 +72,25 @@ function usageError(io: CliIo, message: string): number {
   return ExitCode.USAGE;
 }
 
-/** Parses `check` arguments. */
+/** Parses `check` arguments (`--ipvs=` picks the backend that reads the current IPVS timeouts). */
 async function check(args: string[], io: CliIo): Promise<number> {
   let json = false;
+  const fromEnv = ipvsFromEnv();
+  if (!(BACKEND_CHOICES as readonly string[]).includes(fromEnv)) return usageError(io, fromEnv);
+  let ipvs = fromEnv as BackendChoice;
   const positional: string[] = [];
   for (const a of args) {
     if (a === '--json') json = true;
-    else if (a.startsWith('-')) return usageError(io, `unknown option for check: ${a}`);
+    else if (a.startsWith('--ipvs=')) {
+      const choice = a.slice(7);
+      if (!(BACKEND_CHOICES as readonly string[]).includes(choice)) return usageError(io, `--ipvs must be one of ${BACKEND_CHOICES.join(', ')}`);
+      ipvs = choice as BackendChoice;
+    } else if (a.startsWith('-')) return usageError(io, `unknown option for check: ${a}`);
     else positional.push(a);
   }
   if (positional.length > 1) return usageError(io, 'check takes at most one configuration');
   const { runCheck } = await import('./check-command');
-  return runCheck({ json, ...(positional[0] !== undefined ? { config: positional[0] } : {}) }, io);
+  return runCheck({ json, ipvs, ...(positional[0] !== undefined ? { config: positional[0] } : {}) }, io);
 }
 
 /** Parses `convert` arguments. */

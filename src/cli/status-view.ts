@@ -1,5 +1,7 @@
 // Renders the daemon's StatusReport for `ldir status`: a table for people (80 columns) or JSON for programs.
-import type { CheckOutcome, EventRecord, RealStatus, StateSyncStatus, StatusReport, VirtualStatus, WatchdogStatus } from '../daemon/protocol';
+import type {
+  CheckOutcome, EventRecord, IpvsTimeoutHeldStatus, RealStatus, StateSyncStatus, StatusReport, VirtualStatus, WatchdogStatus,
+} from '../daemon/protocol';
 
 /** Options of {@link renderStatus}. */
 export interface StatusViewOptions {
@@ -72,7 +74,9 @@ function realName(address: string, port: number): string {
 }
 
 function virtualHeader(v: VirtualStatus): string {
-  const parts = [clean(v.id), `sched ${clean(v.scheduler)}`, `${v.realsUp}/${v.realsTotal} up`];
+  const parts = [clean(v.id), `sched ${clean(v.scheduler)}`];
+  if (v.persistent != null) parts.push(`persistent ${v.persistent}s${v.persistenceEngine != null ? ` pe ${clean(v.persistenceEngine)}` : ''}`);
+  parts.push(`${v.realsUp}/${v.realsTotal} up`);
   const q = v.quorum;
   if (q?.configured === true) {
     const band = q.hysteresis > 0 ? `±${q.hysteresis}` : '';
@@ -142,6 +146,18 @@ export function syncLine(s: StateSyncStatus | undefined, now: string): string | 
   return `${role}; kernel sync daemon: ${kernel}${error}`;
 }
 
+/**
+ * The IPVS timeouts line: each timeout ldir holds with the value it found, and what happens to it at stop. Undefined
+ * when ldir holds none (no `ipvstimeouts`, or a daemon before it).
+ */
+export function timeoutsLine(held: readonly IpvsTimeoutHeldStatus[] | undefined): string | undefined {
+  if (!held || held.length === 0) return undefined;
+  const atStop = (restore: boolean): string => (restore ? 'restored at stop' : 'left at stop');
+  const same = held.every((t) => t.restore === held[0]?.restore);
+  const items = held.map((t) => `${t.timeout} ${t.value}s (found ${t.found}s${same ? '' : `, ${atStop(t.restore)}`})`);
+  return `ipvs timeouts: ${items.join(', ')}${same ? `; ${atStop(held[0]?.restore ?? false)}` : ''}`;
+}
+
 /** Seconds as the view shows them: `12.5s` below a minute (to 0.1 s: close to a limit the tenth matters), else `3m12s`, `1d02h`. */
 const secs = (s: number): string => (s < 60 ? `${s}s` : formatDuration(s * 1000));
 
@@ -188,6 +204,8 @@ export function renderStatus(report: StatusReport, options: StatusViewOptions = 
   ];
   const sync = syncLine(d.stateSync, now);
   if (sync !== undefined) lines.push(fit(sync, width));
+  const timeouts = timeoutsLine(d.ipvsTimeouts);
+  if (timeouts !== undefined) lines.push(fit(timeouts, width));
   if (report.virtualServices.length === 0) {
     lines.push('', 'no virtual services');
   } else {

@@ -6,6 +6,7 @@ import type {
 import { DAEMON_STATES, quorumThresholds } from '../model';
 import { DEFAULTS, serviceForPort } from './defaults';
 import { alertExtras, buildAlertThrottle, checkAlertDrafts } from './directives-alerts';
+import { buildIpvsTimeouts } from './directives-ipvs-timeouts';
 import { buildStateSync } from './directives-sync';
 import { buildSysctlSettings } from './directives-sysctl';
 import type { DiagnosticSink } from './diagnostics';
@@ -302,6 +303,7 @@ async function buildVirtual(
     ...(v.schedflags !== undefined ? { schedFlags: v.schedflags } : {}),
     ...(v.persistent !== undefined ? { persistent: v.persistent } : {}),
     ...(v.netmask !== undefined ? { netmask: v.netmask } : {}),
+    ...(v.persistenceengine !== undefined ? { persistenceEngine: v.persistenceengine } : {}),
     ops: v.ops,
     reals,
     ...(fallback ? { fallback } : {}),
@@ -345,7 +347,9 @@ async function globalFallbackTable(g: GlobalDraft, ctx: BuildContext): Promise<M
 }
 
 /** Global settings with defaults applied. */
-function globalSettings(g: GlobalDraft, sysctl: GlobalSettings['sysctl'], stateSync: GlobalSettings['stateSync']): GlobalSettings {
+function globalSettings(
+  g: GlobalDraft, sysctl: GlobalSettings['sysctl'], stateSync: GlobalSettings['stateSync'], ipvsTimeouts: GlobalSettings['ipvsTimeouts'],
+): GlobalSettings {
   return {
     autoreload: g.autoreload ?? DEFAULTS.autoreload,
     ...(g.callback !== undefined ? { callback: g.callback } : {}),
@@ -360,6 +364,7 @@ function globalSettings(g: GlobalDraft, sysctl: GlobalSettings['sysctl'], stateS
     metrics: g.metrics === undefined ? { ...DEFAULTS.metrics } : g.metrics,
     drain: { enabled: g.drain ?? DEFAULTS.drain, timeout: g.draintimeout ?? DEFAULTS.drainTimeout },
     stateSync,
+    ...(ipvsTimeouts !== undefined ? { ipvsTimeouts } : {}),
   };
 }
 
@@ -404,6 +409,7 @@ export async function buildModel(drafts: Drafts, ctx: BuildContext): Promise<Con
   }
   const sysctl = buildSysctlSettings(g, ctx.sink);
   const stateSync = buildStateSync(g, ctx.sink);
+  const ipvsTimeouts = buildIpvsTimeouts(g, ctx.sink);
   if (ctx.sink.hasErrors()) return undefined;
-  return deepFreeze({ file: ctx.file, format: ctx.format, globals: globalSettings(g, sysctl, stateSync), virtualServices: services });
+  return deepFreeze({ file: ctx.file, format: ctx.format, globals: globalSettings(g, sysctl, stateSync, ipvsTimeouts), virtualServices: services });
 }

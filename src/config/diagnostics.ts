@@ -20,6 +20,8 @@ export type DiagnosticCode =
   | 'unused-setting'
   /** A scheduler that mainline Linux does not have (warning: an out-of-tree module may provide it). */
   | 'unknown-scheduler'
+  /** A persistence engine that mainline Linux does not have (warning: an out-of-tree module may provide it). */
+  | 'unknown-persistence-engine'
   | 'missing-path'
   | 'syntax';
 

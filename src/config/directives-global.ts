@@ -8,6 +8,7 @@ import { accept, SHARED_DIRECTIVES, type DirectiveHandler } from './directives-s
 import { parseFallbackLine } from './fallback-line';
 import { METRICS_DIRECTIVES } from './directives-metrics';
 import { DRAIN_DIRECTIVES } from './directives-drain';
+import { IPVS_TIMEOUT_DIRECTIVES } from './directives-ipvs-timeouts';
 import { RISE_DIRECTIVES } from './directives-rise';
 import { SYNC_DIRECTIVES } from './directives-sync';
 import { SYSCTL_DIRECTIVES } from './directives-sysctl';
@@ -39,6 +40,7 @@ export const GLOBAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<GlobalD
   ...METRICS_DIRECTIVES,
   ...DRAIN_DIRECTIVES,
   ...SYNC_DIRECTIVES,
+  ...IPVS_TIMEOUT_DIRECTIVES,
   ...QUORUM_SHARED_DIRECTIVES,
   ...SLOWSTART_SHARED_DIRECTIVES,
   ...WEIGHT_SHARED_DIRECTIVES,

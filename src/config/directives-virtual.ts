@@ -4,6 +4,7 @@ import { CHECK_SERVICES, NAMED_CHECK_TYPES } from '../model';
 import { readFirstMatch, readInteger, readOptionallyQuoted, readQuoted, readYesNo, valueText } from './cf-values';
 import { ALERT_SHARED_DIRECTIVES } from './directives-alerts';
 import { QUORUM_SHARED_DIRECTIVES } from './directives-quorum';
+import { PERSISTENCE_DIRECTIVES } from './directives-persistence';
 import { SLOWSTART_SHARED_DIRECTIVES } from './directives-slowstart';
 import { WEIGHT_SHARED_DIRECTIVES } from './directives-weights';
 import { RISE_DIRECTIVES } from './directives-rise';
@@ -74,6 +75,7 @@ export const VIRTUAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<Virtua
   ...QUORUM_SHARED_DIRECTIVES,
   ...SLOWSTART_SHARED_DIRECTIVES,
   ...WEIGHT_SHARED_DIRECTIVES,
+  ...PERSISTENCE_DIRECTIVES,
   real: real('real'),
   real6: real('real6'),
   fallback: fallback('fallback'),

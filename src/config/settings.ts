@@ -78,6 +78,10 @@ export interface GlobalDraft extends SharedSettings {
   draintimeout?: number;
   /** The `sync*` directives (ldir extension, directives-sync.ts). */
   sync?: SyncDraft;
+  /** `ipvstimeouts="TCP TCPFIN UDP"` (ldir extension, directives-ipvs-timeouts.ts); 0 = left as the kernel has it. */
+  ipvstimeouts?: Placed<{ readonly tcp: number; readonly tcpFin: number; readonly udp: number }>;
+  /** `ipvstimeoutsrestore=yes|no` (ldir extension, directives-ipvs-timeouts.ts). */
+  ipvstimeoutsrestore?: Placed<boolean>;
 }
 
 /** A directive value with where it was written. */
@@ -142,6 +146,8 @@ export interface VirtualDraft extends SharedSettings {
   schedflags?: string;
   persistent?: number;
   netmask?: string;
+  /** `persistenceengine=NAME` (ldir extension, directives-persistence.ts). */
+  persistenceengine?: string;
   ops: boolean;
   fallback?: FallbackEntry;
   monitorfile?: string;

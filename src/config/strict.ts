@@ -2,6 +2,7 @@
 import type { FallbackServer, VirtualService } from '../model';
 import type { DiagnosticSink } from './diagnostics';
 import { CHECK_RULES } from './strict-checks';
+import { PERSISTENCE_RULES } from './strict-persistence';
 import { checkGlobalFallbacks, SERVER_RULES } from './strict-servers';
 import { SERVICE_RULES } from './strict-service';
 import type { StrictRule, StrictSubject } from './strict-subject';
@@ -12,7 +13,7 @@ import type { StrictRule, StrictSubject } from './strict-subject';
  * ops dropped; a weight, threshold, timeout, netmask or address the kernel refuses); warnings where an option is
  * only unused or a scheduler unknown.
  */
-export const STRICT_RULES: Readonly<Record<string, StrictRule>> = { ...SERVICE_RULES, ...SERVER_RULES, ...CHECK_RULES };
+export const STRICT_RULES: Readonly<Record<string, StrictRule>> = { ...SERVICE_RULES, ...PERSISTENCE_RULES, ...SERVER_RULES, ...CHECK_RULES };
 
 /** Runs every strict rule on one virtual service (as written and as built), recording into `sink`. */
 export function checkVirtualStrictly(subject: StrictSubject, sink: DiagnosticSink): void {

@@ -14,7 +14,7 @@ export const NAME_VALUE_MAPPINGS = new Set(['ipvssysctl']);
 export const COMMA_LISTS = new Set(['emailalert', 'emailalertstatus']);
 
 /** Directives whose cf value may be double-quoted or bare (the quotes are taken off when present). */
-export const OPTIONALLY_QUOTED = new Set(['checkcommand', 'fallbackcommand', 'monitorfile', 'alertcommand', 'smtplogin', 'smtppasswd', 'quorumupcommand', 'quorumdowncommand']);
+export const OPTIONALLY_QUOTED = new Set(['checkcommand', 'fallbackcommand', 'monitorfile', 'alertcommand', 'smtplogin', 'smtppasswd', 'quorumupcommand', 'quorumdowncommand', 'ipvstimeouts']);
 
 /** Directives ldirectord requires in double quotes in ldirectord.cf. */
 export const QUOTED = new Set(['request', 'receive', 'login', 'passwd', 'database', 'secret', 'load', 'callback', 'logfile']);

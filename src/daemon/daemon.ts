@@ -21,6 +21,7 @@ import type { IpvsBackend } from '../ipvs/types';
 import type { Logger } from '../log';
 import type { Config, DaemonState, SyncRole } from '../model';
 import { PidFile, pidFilePath } from '../system/pid-file';
+import { IpvsTimeoutKeeper } from '../system/ipvs-timeouts';
 import { previewSysctls, setupSysctls, type SysctlResult } from '../system/sysctl';
 import { procSysStore, type SysctlStore } from '../system/sysctl-store';
 import { ConfigWatcher } from './config-watcher';
@@ -91,6 +92,8 @@ export class Daemon {
   private readonly startedAt: number;
   private config!: Config;
   private backend!: IpvsBackend;
+  /** The kernel's IPVS connection timeouts ldir sets (`ipvstimeouts=`); undefined until the backend is open. */
+  private timeouts: IpvsTimeoutKeeper | undefined;
   private engine!: Engine;
   private scheduler!: CheckScheduler;
   /** Virtual services with a `monitorfile`: their checks report every round at once (it logs each one). */
@@ -197,7 +200,11 @@ export class Daemon {
     const trial = this.backend.kind === 'memory' && o.stateDirectory === undefined;
     this.statePath = trial ? undefined : stateFilePath(o.configName, o.stateDirectory);
     if (trial) this.log.info('memory backend: runtime weights and hand drains are kept in memory only (no state file unless LDIR_STATE_DIR names its directory)');
-    if (!o.predecessor) this.applySysctls(config);
+    this.timeouts = new IpvsTimeoutKeeper(this.backend, this.log.child({ module: 'ipvs-timeouts' }));
+    if (!o.predecessor) {
+      this.applySysctls(config);
+      await this.timeouts.apply(config.globals.ipvsTimeouts);
+    }
     this.prober = openTcpProber();
     if (!this.prober) this.log.warn('native addon not built: connect and http checks use Node sockets (more CPU per check)');
     const checkers = defaultCheckers(this.prober ? { tcpProber: this.prober } : {});
@@ -305,12 +312,14 @@ export class Daemon {
     this.pidFile.write(this.pid);
     if (state) {
       this.engine.importCarryOver(state.engine);
+      this.timeouts?.importClaims(state.ipvsTimeouts);
       this.options.onTakeover?.(state.health);
     }
     const held = this.deferred ?? [];
     this.deferred = undefined;
     for (const t of held) this.options.onTransition?.(t);
     this.applySysctls(config);
+    await this.timeouts?.apply(config.globals.ipvsTimeouts);
     return state !== undefined;
   }
 
@@ -507,6 +516,7 @@ export class Daemon {
     const before = this.config.globals.execute;
     const after = loaded.config.globals.execute;
     this.applySysctls(loaded.config);
+    await this.timeouts?.apply(loaded.config.globals.ipvsTimeouts);
     await this.bring(loaded.config);
     await this.instances.run(reloadRuns(before, after));
     this.lastReload = { at: this.clock.now(), ok: true };
@@ -539,6 +549,7 @@ export class Daemon {
     const { config, diagnostics } = loaded;
     const steps = previewSteps({
       sysctls: this.previewSysctls(config),
+      ipvsTimeouts: (await this.timeouts?.preview(config.globals.ipvsTimeouts)) ?? [],
       engine: await this.engine.previewConfig(config, this.drainPolicyFor(config)),
       execute: reloadRuns(current.globals.execute, config.globals.execute),
     });
@@ -621,7 +632,7 @@ export class Daemon {
     const carry = this.engine.exportCarryOver();
     if (!carry) throw new LdirError(ErrorCodes.INTERNAL, 'no configuration in force to hand over');
     const health = snapshot.virtuals.flatMap((v) => v.reals.map((r) => ({ virtualId: v.id, realKey: r.realKey, health: r.health })));
-    return { version: HANDOVER_VERSION, pid: this.pid, engine: carry, health };
+    return { version: HANDOVER_VERSION, pid: this.pid, engine: carry, health, ipvsTimeouts: this.timeouts?.exportClaims() ?? {} };
   }
 
   /** Undoes {@link freeze} after a failed hand-over: socket and pid file ours again, checks, kernel passes, watcher. */
@@ -645,6 +656,7 @@ export class Daemon {
     const watchdog = this.watchdog();
     return buildStatusReport({
       pid: this.pid, configFile: this.options.configPath, startedAt: this.startedAt, backend: this.backend.kind, lastReload: this.lastReload,
+      ipvsTimeouts: this.timeouts?.held() ?? [],
     }, this.engine.snapshot(), this.scheduler.snapshot(), this.clock.now(), watchdog);
   }
 
@@ -723,13 +735,15 @@ export class Daemon {
 
   /**
    * Closes whatever is open except the control socket and the pid file; used by stop and by a start that failed half
-   * way. `clean`: the kernel cleanup of `cleanstop=yes` (not after a hand-over).
+   * way. `clean`: the kernel cleanup of `cleanstop=yes` and the IPVS timeouts given back where
+   * `ipvstimeoutsrestore=yes` (neither after a hand-over: they are the successor's).
    */
   private async teardown(clean: boolean): Promise<ShutdownReport | undefined> {
     this.watcher?.stop();
     this.scheduler?.stop();
     let report: ShutdownReport | undefined;
     if (this.engine) report = await this.engine.shutdown({ clean });
+    if (clean) await this.timeouts?.release();
     this.prober?.close();
     if (this.backend) await this.backend.close().catch(() => undefined);
     return report;

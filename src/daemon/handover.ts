@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Health } from '../checks/scheduler';
 import type { EngineCarryOver } from '../engine/carry-over';
+import type { TimeoutClaims } from '../system/ipvs-timeouts-plan';
 import { ErrorCodes, LdirError, type ErrorCode } from '../errors';
 import type { WireDiagnostic } from './protocol';
 
@@ -21,6 +22,11 @@ export interface HandoverState {
   readonly engine: EngineCarryOver;
   /** Health of every (virtual, real) pair as the old daemon last saw it: alerts are raised only for what changed. */
   readonly health: readonly { readonly virtualId: string; readonly realKey: string; readonly health: Health }[];
+  /**
+   * The IPVS connection timeouts the old daemon set, with the values it found before (`ipvstimeouts=`): the successor
+   * gives those back at its stop (`ipvstimeoutsrestore=yes`). Absent from older daemons.
+   */
+  readonly ipvsTimeouts?: TimeoutClaims;
 }
 
 /** Why a successor did not take over: its error code, message, exit code, and the configuration's diagnostics. */

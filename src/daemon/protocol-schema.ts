@@ -1,7 +1,7 @@
 // Validators of the control protocol's messages: strict for requests, tolerant of extra members in responses.
 import type { DestinationKey, IpvsDestination, IpvsFamily, IpvsOp, IpvsService, IpvsSyncDaemon, ServiceKey } from '../ipvs/types';
 import type {
-  CheckOutcome, ControlRequest, DaemonStatus, DrainResult, EventRecord, FallbackStatus, PingResult, PreviewStep, QuorumStatus, RealStatus,
+  CheckOutcome, ControlRequest, DaemonStatus, DrainResult, EventRecord, FallbackStatus, IpvsTimeoutHeldStatus, PingResult, PreviewStep, QuorumStatus, RealStatus,
   ReloadPreviewResult, ReloadResult, RequestId, RequestType, RestartResult, ResultMap, RoleResult, StateSyncStatus, StatusReport,
   StopResult, SyncDaemonStatus, VirtualStatus, WatchdogStatus, WeightResult, WireDiagnostic, WireError,
 } from './protocol';
@@ -82,7 +82,8 @@ const quorumStatus: Check<QuorumStatus> = object({
 const virtualStatus: Check<VirtualStatus> = object({
   id: str({ min: 1, max: 128 }), protocol: literal('tcp', 'udp', 'fwm'), family: literal('inet', 'inet6'),
   address: nullable(str({ min: 1, max: 64 })), port: PORT, fwmark: nullable(int({ min: 0, max: 0xffffffff })),
-  scheduler: str({ max: 64 }), fallback: nullable(fallbackStatus), fallbackActive: bool, quorum: optional(quorumStatus), draining: bool,
+  scheduler: str({ max: 64 }), persistent: optional(nullable(int({ min: 0, max: 0xffffffff }))),
+  persistenceEngine: optional(nullable(str({ min: 1, max: 64 }))), fallback: nullable(fallbackStatus), fallbackActive: bool, quorum: optional(quorumStatus), draining: bool,
   realsUp: int({ min: 0 }), realsTotal: int({ min: 0 }), reals: arrayOf(realStatus),
 }, false);
 
@@ -109,12 +110,18 @@ export const watchdogStatusSchema: Check<WatchdogStatus> = object({
   }, false), 16),
 }, false);
 
+const TIMEOUT_NAME = literal('tcp', 'tcpfin', 'udp');
+
+const ipvsTimeoutHeld: Check<IpvsTimeoutHeldStatus> = object({
+  timeout: TIMEOUT_NAME, value: int({ min: 0, max: 0xffffffff }), found: int({ min: 0, max: 0xffffffff }), restore: bool,
+}, false);
+
 const daemonStatus: Check<DaemonStatus> = object({
   pid: int({ min: 1 }), configFile: str({ max: 4096 }), startedAt: isoTime,
   backend: object({ name: str({ min: 1, max: 32 }), inMemory: bool }, false),
   lastSync: nullable(eventRecord), lastReload: nullable(eventRecord),
   kernelOps: optional(object({ syncs: int({ min: 0 }), applied: int({ min: 0 }), failed: int({ min: 0 }), driftRepairs: int({ min: 0 }) }, false)),
-  stateSync: optional(stateSyncStatusSchema), watchdog: optional(watchdogStatusSchema),
+  stateSync: optional(stateSyncStatusSchema), watchdog: optional(watchdogStatusSchema), ipvsTimeouts: optional(arrayOf(ipvsTimeoutHeld, 3)),
 }, false);
 
 /** A status report (tolerates members added by newer daemons). */
@@ -219,6 +226,10 @@ const previewSteps: { readonly [K in PreviewStep['kind']]: Check<Extract<Preview
   sysctl: object({
     kind: literal('sysctl'), key: str({ min: 1, max: 512 }), old: nullable(TEXT), new: TEXT, why: TEXT,
     status: literal('would-change', 'failed'), reason: nullable(TEXT), text: TEXT,
+  }, false),
+  'ipvs-timeout': object({
+    kind: literal('ipvs-timeout'), timeout: TIMEOUT_NAME, old: nullable(int({ min: 0, max: 0xffffffff })), new: int({ min: 0, max: 0xffffffff }),
+    status: literal('would-change', 'would-restore', 'left', 'failed'), why: TEXT, reason: nullable(TEXT), text: TEXT,
   }, false),
   'drain-cancel': object({ kind: literal('drain-cancel'), virtual: VIRTUAL, real: REAL, text: TEXT }, false),
   'drain-begin': object({ kind: literal('drain-begin'), virtual: VIRTUAL, real: REAL, timeoutSeconds: nonNegative, text: TEXT }, false),

@@ -112,6 +112,10 @@ export interface VirtualStatus {
   /** Firewall mark; null for address services. */
   readonly fwmark: number | null;
   readonly scheduler: string;
+  /** Persistence timeout in seconds (`persistent=`); null when not persistent (absent from older daemons). */
+  readonly persistent?: number | null;
+  /** Persistence engine (`persistenceengine=`, e.g. `sip`); null when none (absent from older daemons). */
+  readonly persistenceEngine?: string | null;
   readonly fallback: FallbackStatus | null;
   /** The fallback server is in the kernel table because no real is up (below the quorum). */
   readonly fallbackActive: boolean;
@@ -167,6 +171,18 @@ export interface WatchdogStatus {
   readonly reasons: readonly WatchdogReasonStatus[];
 }
 
+/** A kernel IPVS connection timeout ldir holds (`ipvstimeouts=`). */
+export interface IpvsTimeoutHeldStatus {
+  /** As ipvsadm names it. */
+  readonly timeout: 'tcp' | 'tcpfin' | 'udp';
+  /** The value ldir set, in seconds. */
+  readonly value: number;
+  /** The kernel's value before ldir first set it. */
+  readonly found: number;
+  /** `ipvstimeoutsrestore=yes`: `found` is written back when ldir stops setting it (stop, or a reload without it). */
+  readonly restore: boolean;
+}
+
 /** The daemon itself. */
 export interface DaemonStatus {
   readonly pid: number;
@@ -186,6 +202,8 @@ export interface DaemonStatus {
   readonly stateSync?: StateSyncStatus;
   /** The checker watchdog's verdict (absent from daemons before issue 14). */
   readonly watchdog?: WatchdogStatus;
+  /** The IPVS connection timeouts ldir holds (`ipvstimeouts=`); empty when none (absent from older daemons). */
+  readonly ipvsTimeouts?: readonly IpvsTimeoutHeldStatus[];
 }
 
 /** One state of the kernel's connection sync daemon. */
@@ -271,6 +289,8 @@ export interface ReloadResult {
  * One thing a reload would do, as `reload-preview` (`ldir reload --dry-run`) reports it: its data by `kind`, and
  * `text`, its line for people. Kinds, in the order a reload does them:
  * - `sysctl`: a sysctl written (`status` `would-change`), or one that cannot be set (`failed`, with `reason`);
+ * - `ipvs-timeout`: an IPVS connection timeout written (`would-change`), given back (`would-restore`), no longer set
+ *   by ldir and left as it is (`left`), or one that cannot be read (`failed`, with `reason`);
  * - `drain-cancel`: a drain that stops, its target being back in the configuration;
  * - `drain-begin`: a virtual service (`real` null) or a real server removed by the configuration (or left in the
  *   kernel) that drains: weight 0 until idle or `timeoutSeconds`;
@@ -287,6 +307,10 @@ export type PreviewStep =
   | {
     readonly kind: 'sysctl'; readonly key: string; readonly old: string | null; readonly new: string; readonly why: string;
     readonly status: 'would-change' | 'failed'; readonly reason: string | null; readonly text: string;
+  }
+  | {
+    readonly kind: 'ipvs-timeout'; readonly timeout: 'tcp' | 'tcpfin' | 'udp'; readonly old: number | null; readonly new: number;
+    readonly status: 'would-change' | 'would-restore' | 'left' | 'failed'; readonly why: string; readonly reason: string | null; readonly text: string;
   }
   | { readonly kind: 'drain-cancel'; readonly virtual: string; readonly real: string | null; readonly text: string }
   | { readonly kind: 'drain-begin'; readonly virtual: string; readonly real: string | null; readonly timeoutSeconds: number; readonly text: string }

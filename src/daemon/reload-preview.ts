@@ -7,6 +7,7 @@ import { describeSyncDaemon, type SyncDaemonOp } from '../engine/sync-plan';
 import { formatOp } from '../ipvs/ipvsadm/format';
 import { destinationKeyString, serviceKeyString } from '../ipvs/normalize';
 import type { IpvsOp } from '../ipvs/types';
+import { formatTimeoutResult, type IpvsTimeoutResult } from '../system/ipvs-timeouts';
 import { formatSysctlResult, type SysctlResult } from '../system/sysctl';
 import type { InstanceRun } from './execute-instances';
 import type { PreviewStep } from './protocol';
@@ -15,6 +16,8 @@ import type { PreviewStep } from './protocol';
 export interface PreviewParts {
   /** The sysctls the reload would write or fail to write (unchanged ones left out). */
   readonly sysctls: readonly SysctlResult[];
+  /** The IPVS connection timeouts the reload would write, give back or leave (unchanged ones left out). */
+  readonly ipvsTimeouts: readonly IpvsTimeoutResult[];
   /** What the engine would do with the new configuration. */
   readonly engine: EnginePreview;
   /** The `execute=` runs that follow. */
@@ -59,6 +62,14 @@ function sysctlStep(r: SysctlResult): PreviewStep {
   };
 }
 
+function ipvsTimeoutStep(r: IpvsTimeoutResult): PreviewStep {
+  const status = r.status === 'would-change' || r.status === 'would-restore' || r.status === 'left' ? r.status : 'failed';
+  return {
+    kind: 'ipvs-timeout', timeout: r.timeout, old: r.old ?? null, new: r.new, status, why: r.why, reason: r.reason ?? null,
+    text: `ipvs timeout ${formatTimeoutResult(r)}${status === 'would-change' ? `  # ${r.why}` : ''}`,
+  };
+}
+
 function syncDaemonStep(op: SyncDaemonOp): PreviewStep {
   if (op.op === 'stop-daemon') return { kind: 'sync-daemon', action: 'stop', state: op.state, daemon: null, text: `stop the ${op.state} sync daemon` };
   return { kind: 'sync-daemon', action: 'start', state: op.daemon.state, daemon: op.daemon, text: `start the ${describeSyncDaemon(op.daemon)}` };
@@ -73,7 +84,7 @@ function firstCheckStep(a: AwaitingCheck): PreviewStep {
 }
 
 /**
- * The steps of a reload preview, in the order a reload takes them: sysctls; drains that stop and begin, and
+ * The steps of a reload preview, in the order a reload takes them: sysctls; IPVS timeouts; drains that stop and begin, and
  * `fallbackcommand stop` of removed virtuals (the configuration comes into force); the table pass (drains that end,
  * kernel operations, fallback edges and their commands); the sync daemons; the first checks of new reals; the
  * `execute=` instances. Empty when the reload would change nothing.
@@ -81,6 +92,7 @@ function firstCheckStep(a: AwaitingCheck): PreviewStep {
 export function previewSteps(parts: PreviewParts): PreviewStep[] {
   const { engine } = parts;
   const steps: PreviewStep[] = parts.sysctls.filter((r) => r.status !== 'unchanged').map(sysctlStep);
+  steps.push(...parts.ipvsTimeouts.filter((r) => r.status !== 'unchanged').map(ipvsTimeoutStep));
   for (const target of engine.drainsCancelled) {
     const n = drainNames(target);
     steps.push({ kind: 'drain-cancel', ...n, text: `stop draining ${named(n)}  # back in the configuration` });

@@ -2,6 +2,7 @@
 import { memberKey } from '../checks/jobs';
 import type { IdentityStatus } from '../checks/scheduler';
 import type { EngineSnapshot, StateSyncSnapshot } from '../engine/engine-types';
+import type { IpvsTimeoutHeld } from '../system/ipvs-timeouts';
 import type { CheckOutcome, EventRecord, RiseProgress, StateSyncStatus, StatusReport, WatchdogStatus } from './protocol';
 import type { WatchdogVerdict } from './watchdog';
 
@@ -13,6 +14,8 @@ export interface DaemonFacts {
   readonly startedAt: number;
   readonly backend: string;
   readonly lastReload: { readonly at: number; readonly ok: boolean; readonly message?: string } | null;
+  /** The IPVS connection timeouts the daemon holds (`ipvstimeouts=`). */
+  readonly ipvsTimeouts?: readonly IpvsTimeoutHeld[];
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -94,9 +97,11 @@ export function buildStatusReport(
         : null,
       ...(engine.stateSync ? { stateSync: stateSyncStatus(engine.stateSync) } : {}),
       ...(watchdog ? { watchdog: watchdogStatus(watchdog) } : {}),
+      ipvsTimeouts: (facts.ipvsTimeouts ?? []).map((t) => ({ timeout: t.timeout, value: t.value, found: t.found, restore: t.restore })),
     },
     virtualServices: engine.virtuals.map((v) => ({
       id: v.id, protocol: v.protocol, family: v.family, address: v.address, port: v.port, fwmark: v.fwmark, scheduler: v.scheduler,
+      persistent: v.persistent, persistenceEngine: v.persistenceEngine,
       fallback: v.fallback ? { address: v.fallback.address, port: v.fallback.port, forward: v.fallback.forward } : null,
       fallbackActive: v.fallbackActive,
       quorum: { state: v.quorum.state, serving: v.quorum.serving, quorum: v.quorum.quorum, hysteresis: v.quorum.hysteresis, configured: v.quorum.configured },

@@ -240,6 +240,10 @@ export interface VirtualSnapshot {
   readonly port: number;
   readonly fwmark: number | null;
   readonly scheduler: string;
+  /** Persistence timeout in seconds; null when not persistent. */
+  readonly persistent: number | null;
+  /** Persistence engine (`sip`); null when none. */
+  readonly persistenceEngine: string | null;
   readonly inKernel: boolean;
   readonly fallback: FallbackSnapshot | null;
   readonly fallbackState: FallbackState;

@@ -75,10 +75,12 @@ function fallbackSnapshot(v: VirtualService, f: FallbackServer, decision: Virtua
   };
 }
 
-function virtualBase(v: VirtualService, entry: ObservedEntry | undefined): Pick<VirtualSnapshot, 'id' | 'protocol' | 'family' | 'address' | 'port' | 'fwmark' | 'scheduler' | 'inKernel'> {
+type VirtualBase = 'id' | 'protocol' | 'family' | 'address' | 'port' | 'fwmark' | 'scheduler' | 'persistent' | 'persistenceEngine' | 'inKernel';
+
+function virtualBase(v: VirtualService, entry: ObservedEntry | undefined): Pick<VirtualSnapshot, VirtualBase> {
   return {
     id: v.id, protocol: v.protocol, family: v.family, address: v.address ?? null, port: v.port, fwmark: v.fwmark ?? null,
-    scheduler: v.scheduler, inKernel: entry !== undefined,
+    scheduler: v.scheduler, persistent: v.persistent ?? null, persistenceEngine: v.persistenceEngine ?? null, inKernel: entry !== undefined,
   };
 }
 

@@ -13,13 +13,14 @@ export function familyOfAddress(address: string): IpvsFamily {
 
 /**
  * The IPVS service of a virtual service: its key, scheduler, scheduler flags (`schedflags`, ipvsadm `-b` names),
- * persistence with its netmask, and one-packet scheduling (ldirectord passes `-o` for UDP virtuals only).
+ * persistence with its netmask and engine, and one-packet scheduling (ldirectord passes `-o` for UDP virtuals only).
  */
 export function serviceOf(v: VirtualService): IpvsService {
   const settings = {
     scheduler: v.scheduler,
     ...(v.persistent !== undefined ? { persistent: v.persistent } : {}),
     ...(v.persistent !== undefined && v.netmask !== undefined ? { netmask: v.netmask } : {}),
+    ...(v.persistent !== undefined && v.persistenceEngine !== undefined ? { persistenceEngine: v.persistenceEngine } : {}),
     onePacket: v.ops && v.protocol === 'udp',
     schedulerFlags: canonicalFlags((v.schedFlags ?? '').split(',').filter((f) => f.trim() !== '')),
   };

@@ -6,6 +6,7 @@ import {
   canonicalAddress, canonicalNetmask, destinationKeyString, isFwmarkKey, normalizeDestination, normalizeService,
   serviceKeyString,
 } from './normalize';
+import { KERNEL_PERSISTENCE_ENGINES, MAX_PERSISTENCE_ENGINE_NAME } from './persistence-engines';
 import { KERNEL_SCHEDULERS } from './schedulers';
 import type {
   DesiredService, ForwardingMethod, IpvsBackend, IpvsDestination, IpvsFamily, IpvsInfo, IpvsOp, IpvsOpResult,
@@ -15,7 +16,7 @@ import type {
 /** Schedulers of a Debian 6.1 kernel (`ip_vs_<name>` modules); `none` is accepted as well. */
 export { KERNEL_SCHEDULERS };
 /** Persistence engines of the kernel (`ip_vs_pe_<name>` modules). */
-export const KERNEL_PERSISTENCE_ENGINES: readonly string[] = ['sip'];
+export { KERNEL_PERSISTENCE_ENGINES };
 
 const INT_MAX = 2147483647;
 const U32_MAX = 4294967295;
@@ -262,7 +263,7 @@ export class MemoryBackend implements IpvsBackend {
   private putService(service: IpvsService, add: boolean): void {
     checkKey(service);
     if (service.scheduler.length > 15) refuse('EINVAL', `scheduler name ${service.scheduler} too long`);
-    if ((service.persistenceEngine ?? '').length > 15) refuse('EINVAL', 'persistence engine name too long');
+    if ((service.persistenceEngine ?? '').length > MAX_PERSISTENCE_ENGINE_NAME) refuse('EINVAL', 'persistence engine name too long');
     if (service.persistent !== undefined && !isInt(service.persistent, 0, U32_MAX)) refuse('EINVAL', `bad persistence timeout ${service.persistent}`);
     const netmask = canonicalNetmask(service.netmask, service.family);
     if (service.family === 'inet' && netmask !== undefined && !ipaddr.IPv4.isValidFourPartDecimal(netmask)) refuse('EINVAL', `bad netmask ${service.netmask}`);

@@ -128,6 +128,11 @@ export interface VirtualService {
   readonly persistent?: number;
   /** Persistence netmask: dotted quad (IPv4) or prefix length (IPv6). */
   readonly netmask?: string;
+  /**
+   * Persistence engine (`persistenceengine=`, an ldir extension; `sip`, kernel module `ip_vs_pe_sip`): what the
+   * persistence templates are keyed on instead of the client's address. Only with `persistent`.
+   */
+  readonly persistenceEngine?: string;
   /** One-packet scheduling. */
   readonly ops: boolean;
   readonly reals: readonly RealServer[];
@@ -207,6 +212,29 @@ export interface GlobalSettings {
   readonly drain: DrainSettings;
   /** Connection synchronisation through the kernel's sync daemon (`sync*=`; an ldir extension); null = not configured. */
   readonly stateSync: StateSyncSettings | null;
+  /** The kernel's IPVS connection timeouts (`ipvstimeouts=`; an ldir extension); absent = ldir never touches them. */
+  readonly ipvsTimeouts?: IpvsTimeoutSettings;
+}
+
+/**
+ * The kernel's IPVS connection timeouts as `ipvstimeouts="TCP TCPFIN UDP"` sets them (`ipvsadm --set`), in seconds;
+ * 0 leaves that one as the kernel has it (ldir then neither writes nor restores it).
+ */
+export interface IpvsTimeoutSettings {
+  /** Idle timeout of an established TCP connection (kernel default 900). */
+  readonly tcp: number;
+  /** Timeout of a TCP connection after the client's FIN (kernel default 120). */
+  readonly tcpFin: number;
+  /** Idle timeout of a UDP flow (kernel default 300). */
+  readonly udp: number;
+  /**
+   * `ipvstimeoutsrestore=yes|no` (default no): when ldir stops setting a timeout (at stop, or a reload that no longer
+   * sets it) it writes back the value it found before it first changed it, unless someone else changed it since.
+   * No: the value ldir set stays.
+   */
+  readonly restore: boolean;
+  /** Where `ipvstimeouts` was written. */
+  readonly source: SourcePos;
 }
 
 /** Where the Prometheus scrape endpoint listens. Default 127.0.0.1:9547: off-host only when configured. */

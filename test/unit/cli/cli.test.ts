@@ -68,6 +68,15 @@ describe('ldir check', () => {
     assert.match(io.err, /not found \(tried \/etc\/ha\.d\//);
   });
 
+  test('--ipvs= (or LDIR_IPVS) picks the backend that reads the IPVS timeouts; an unknown one is a usage error', async () => {
+    const file = join(dir, 'timeouts.cf');
+    writeFileSync(file, 'ipvstimeouts=900 60 300\nvirtual=192.0.2.1:80\n\treal=10.0.0.1:80 gate\n');
+    const io = capture();
+    assert.equal(await runCli(['check', '--ipvs=memory', file], io), 0);
+    assert.equal(io.out, 'ipvs timeout: tcpfin 120 -> 60\n');
+    assert.equal(await runCli(['check', '--ipvs=bogus', file], capture()), 255);
+  });
+
   test('usage errors exit 255', async () => {
     for (const args of [['check', '--frobnicate'], ['check', 'a', 'b'], ['convert'], ['convert', 'x', '--to', 'xml'], ['bogus-action'], []]) {
       assert.equal(await runCli(args, capture()), 255, args.join(' '));

@@ -146,6 +146,26 @@ const CASES: readonly Case[] = [
     expected: { severity: 'error', code: 'ineffective-setting', directive: 'ops', line: 3, message: /ops=yes on a firewall-mark service/ },
   },
   {
+    name: 'persistenceengine without persistent', rule: 'engineNeedsPersistent',
+    cf: cf([REAL_CF, 'protocol=udp', 'persistenceengine=sip']), yaml: yaml([REAL_YAML, 'protocol: udp', 'persistenceengine: sip']),
+    expected: { severity: 'error', code: 'ineffective-setting', directive: 'persistenceengine', line: 4, message: /persistenceengine=sip without persistent: the engine keys the persistence templates/ },
+  },
+  {
+    name: 'a persistence engine Linux does not have is a warning', rule: 'knownEngine',
+    cf: cf([REAL_CF, 'protocol=udp', 'persistent=60', 'persistenceengine=rtsp']), yaml: yaml([REAL_YAML, 'protocol: udp', 'persistent: 60', 'persistenceengine: rtsp']),
+    expected: { severity: 'warning', code: 'unknown-persistence-engine', directive: 'persistenceengine', line: 5, message: /persistence engine "rtsp" is not one of Linux's \(sip\): unless a module ip_vs_pe_rtsp is installed/ },
+  },
+  {
+    name: 'persistenceengine=sip on a TCP service', rule: 'engineProtocol',
+    cf: cf([REAL_CF, 'persistenceengine=sip', 'persistent=60']), yaml: yaml([REAL_YAML, 'persistenceengine: sip', 'persistent: 60']),
+    expected: { severity: 'error', code: 'invalid-value', directive: 'persistenceengine', line: 3, message: /persistenceengine=sip on a TCP service: the engine reads UDP packets only .*use protocol=udp/ },
+  },
+  {
+    name: 'persistenceengine=sip on a firewall-mark service is a warning', rule: 'engineProtocol',
+    cf: cf(['real=10.0.0.1 gate', 'persistent=60', 'persistenceengine=sip'], 'virtual=7'), yaml: yaml(['real: 10.0.0.1 gate', 'persistent: 60', 'persistenceengine: sip'], 'virtual: 7'),
+    expected: { severity: 'warning', code: 'ineffective-setting', directive: 'persistenceengine', line: 4, message: /persistenceengine=sip on firewall mark 7: the engine reads UDP packets only/ },
+  },
+  {
     name: 'a multicast virtual address', rule: 'usableVirtualAddress',
     cf: cf(['real=10.0.0.1:80 gate'], 'virtual=224.0.0.1:80'), yaml: yaml([REAL_YAML], 'virtual: 224.0.0.1:80'),
     expected: { severity: 'error', code: 'invalid-value', directive: 'virtual', line: 1, message: /virtual service address 224\.0\.0\.1 is a multicast address: IPVS only serves packets addressed to this host/ },

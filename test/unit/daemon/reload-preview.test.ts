@@ -23,7 +23,7 @@ const record = (op: IpvsOp, over: Partial<EnginePreview['ops'][number]> = {}): E
 
 describe('reload preview steps', () => {
   test('nothing to change: no step', () => {
-    assert.deepEqual(previewSteps({ sysctls: [], engine: NOTHING, execute: [] }), []);
+    assert.deepEqual(previewSteps({ sysctls: [], ipvsTimeouts: [], engine: NOTHING, execute: [] }), []);
   });
 
   test('every kind, in the order a reload takes them, each line readable and each step valid on the wire', () => {
@@ -32,6 +32,11 @@ describe('reload preview steps', () => {
         { key: 'net.ipv4.ip_forward', old: '0', new: '1', status: 'would-change', why: 'IPv4 masq forwarding (tcp:192.0.2.1:80)' },
         { key: 'net.ipv4.conf.all.send_redirects', old: '0', new: '0', status: 'unchanged', why: 'IPv4 masq forwarding (tcp:192.0.2.1:80)' },
         { key: 'net.ipv4.vs.conntrack', new: '1', status: 'failed', why: 'ipvssysctl at /etc/ha.d/x.cf:3', reason: 'no such sysctl', errno: 'ENOENT' },
+      ],
+      ipvsTimeouts: [
+        { timeout: 'tcp', old: 900, new: 7200, status: 'would-change', why: 'ipvstimeouts at /etc/ha.d/x.cf:4' },
+        { timeout: 'tcpfin', old: 120, new: 120, status: 'unchanged', why: 'ipvstimeouts at /etc/ha.d/x.cf:4' },
+        { timeout: 'udp', old: 60, new: 300, status: 'would-restore', why: 'found before ldir set 60, ipvstimeoutsrestore=yes' },
       ],
       engine: {
         drainsCancelled: [{ kind: 'destination', service: KEY, destination: { address: '10.0.0.7', port: 80, family: 'inet' } }],
@@ -69,6 +74,8 @@ describe('reload preview steps', () => {
     assert.deepEqual(steps.map((s) => s.text), [
       'sysctl net.ipv4.ip_forward 0 -> 1  # IPv4 masq forwarding (tcp:192.0.2.1:80)',
       'sysctl net.ipv4.vs.conntrack cannot be set to 1: no such sysctl  # ipvssysctl at /etc/ha.d/x.cf:3',
+      'ipvs timeout tcp 900 -> 7200  # ipvstimeouts at /etc/ha.d/x.cf:4',
+      'ipvs timeout udp 60 -> 300 (would be restored: found before ldir set 60, ipvstimeoutsrestore=yes)',
       'stop draining tcp:192.0.2.1:80 10.0.0.7:80  # back in the configuration',
       'drain tcp:192.0.2.2:25 (timeout 45s)',
       'drain tcp:192.0.2.1:80 10.0.0.2:80 (timeout 45s)',
@@ -96,7 +103,7 @@ describe('reload preview steps', () => {
       'execute new.cf start',
     ]);
     assert.deepEqual(steps.map((s) => s.kind), [
-      'sysctl', 'sysctl', 'drain-cancel', 'drain-begin', 'drain-begin', 'fallback-command', 'quorum-command', 'drain-end',
+      'sysctl', 'sysctl', 'ipvs-timeout', 'ipvs-timeout', 'drain-cancel', 'drain-begin', 'drain-begin', 'fallback-command', 'quorum-command', 'drain-end',
       'ipvs', 'ipvs', 'ipvs', 'ipvs', 'ipvs', 'ipvs', 'ipvs', 'quorum', 'fallback', 'fallback-command', 'quorum-command', 'sync-daemon', 'sync-daemon',
       'first-check', 'first-check', 'first-check', 'execute', 'execute', 'execute',
     ]);
@@ -104,8 +111,12 @@ describe('reload preview steps', () => {
       const wire = JSON.parse(JSON.stringify(step)) as unknown;
       assert.deepEqual(previewStepSchema(wire, `$.steps[${i}]`), wire, `step ${i} (${step.kind}) is valid on the wire as it is`);
     }
-    assert.deepEqual(steps[3], { kind: 'drain-begin', virtual: 'tcp:192.0.2.2:25', real: null, timeoutSeconds: 45, text: 'drain tcp:192.0.2.2:25 (timeout 45s)' });
-    assert.deepEqual(steps[22], {
+    assert.deepEqual(steps[2], {
+      kind: 'ipvs-timeout', timeout: 'tcp', old: 900, new: 7200, status: 'would-change', why: 'ipvstimeouts at /etc/ha.d/x.cf:4', reason: null,
+      text: 'ipvs timeout tcp 900 -> 7200  # ipvstimeouts at /etc/ha.d/x.cf:4',
+    });
+    assert.deepEqual(steps[5], { kind: 'drain-begin', virtual: 'tcp:192.0.2.2:25', real: null, timeoutSeconds: 45, text: 'drain tcp:192.0.2.2:25 (timeout 45s)' });
+    assert.deepEqual(steps[24], {
       kind: 'first-check', virtual: 'tcp:192.0.2.1:80', real: '10.0.0.4:80', weightUntilChecked: null, weight: 2,
       text: 'first check tcp:192.0.2.1:80 10.0.0.4:80: not in the table until it answers, weight 2 once up',
     });
@@ -124,7 +135,7 @@ describe('reload preview steps', () => {
     await h.health('tcp:192.0.2.1:80', { '10.0.0.1:80': 'up', '10.0.0.2:80': 'up' });
     h.setConns('tcp:192.0.2.1:80', '10.0.0.2:80', 4);
     const engine = await h.engine.previewConfig(await config(['10.0.0.1:80 masq 6', '10.0.0.5:80 masq 1']));
-    assert.deepEqual(previewSteps({ sysctls: [], engine, execute: [] }).map((s) => s.text), [
+    assert.deepEqual(previewSteps({ sysctls: [], ipvsTimeouts: [], engine, execute: [] }).map((s) => s.text), [
       'drain tcp:192.0.2.1:80 10.0.0.2:80 (timeout 30s)',
       'ipvsadm -e -t 192.0.2.1:80 -r 10.0.0.1:80 -m -w 6 -x 0 -y 0  # real 10.0.0.1:80 (up)',
       'ipvsadm -e -t 192.0.2.1:80 -r 10.0.0.2:80 -m -w 0 -x 0 -y 0  # draining',

@@ -22,6 +22,7 @@ export function virtual(id: string, reals: readonly RealSnapshot[], over: Partia
   const up = reals.filter((r) => r.health === 'up' && !r.manuallyDrained && !r.draining).length;
   return {
     id, protocol: 'tcp', family: id.includes('[') ? 'inet6' : 'inet', address: null, port: 80, fwmark: null, scheduler: 'wrr',
+    persistent: null, persistenceEngine: null,
     inKernel: true, fallback: null, fallbackState: up > 0 ? 'inactive' : 'active', fallbackActive: up === 0, fallbackCommand: null,
     quorum: { state: up > 0 ? 'up' : 'down', serving: up, quorum: 1, hysteresis: 0, configured: false, lastCommand: null },
     draining: false, realsUp: up, realsTotal: reals.filter((r) => !r.draining).length, reals, ...over,
