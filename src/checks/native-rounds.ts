@@ -134,7 +134,7 @@ export function receiveLiteral(receive: string): Buffer | undefined {
 }
 
 /** The passing statuses as the engine takes them: `[from, to]` pairs; null for the default 200–299. */
-function engineStatuses(job: CheckJob): Int32Array | null {
+export function engineStatuses(job: CheckJob): Int32Array | null {
   const ranges = job.httpStatus;
   if (ranges === undefined || (ranges.length === 1 && ranges[0]?.[0] === 200 && ranges[0][1] === 299)) return null;
   return Int32Array.from(ranges.flat());
