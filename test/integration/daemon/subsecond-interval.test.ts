@@ -108,6 +108,10 @@ virtual=127.0.0.1:80
     assert.ok(hungFor >= TIMEOUT_MS - 20, `down ${hungFor} ms after: not before a round could time out; ${saw()}`);
     assert.equal(transitions[1]?.reason, 'timeout');
     await eventually('weight 0 in the kernel', async () => ((await kernelWeight(backend)) === 0 ? true : undefined), 1_000, 5, saw);
+    // `ldir status` (its JSON) shows the round that timed out after 0.2 s.
+    const last = daemon.status().virtualServices[0]?.reals[0]?.lastCheck;
+    assert.equal(last?.reason, 'timeout', saw());
+    assert.ok((last?.durationMs ?? 0) >= TIMEOUT_MS - 20 && (last?.durationMs ?? 0) < TIMEOUT_MS + SLACK_MS, saw());
 
     const backAt = Date.now();
     hang = false;
