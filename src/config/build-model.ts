@@ -174,7 +174,7 @@ function checkSpec(v: VirtualDraft, g: GlobalDraft, port: number, hostname: stri
     checkCount: v.checkcount ?? g.checkcount ?? DEFAULTS.checkCount,
     failureCount: v.failurecount ?? g.failurecount ?? DEFAULTS.failureCount,
     riseCount: v.risecount ?? g.risecount ?? DEFAULTS.riseCount,
-    ...httpCheckSettings(v, g),
+    ...httpCheckSettings(v, g, service),
   };
 }
 

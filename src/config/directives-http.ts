@@ -2,7 +2,7 @@
 // section; `tlsverify`, `tlscafile` globally and per virtual.
 import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { CheckSpec, HttpStatusRange, TlsCheckSettings } from '../model';
+import type { CheckService, CheckSpec, HttpStatusRange, TlsCheckSettings } from '../model';
 import { fail, ok, readOptionallyQuoted, readYesNo, valueText, type ValueResult } from './cf-values';
 import type { DiagnosticSink } from './diagnostics';
 import { accept, warnIfNotJsRegExp, type DirectiveHandler } from './directives-shared';
@@ -148,11 +148,15 @@ export function checkTlsDrafts(drafts: Drafts, sink: DiagnosticSink): void {
   }
 }
 
-/** The HTTP answer rules and TLS settings of a virtual's check, with defaults applied. */
-export function httpCheckSettings(v: VirtualDraft, g: GlobalDraft): Pick<CheckSpec, 'httpStatus' | 'receiveNot' | 'tls'> {
+/**
+ * The HTTP answer rules and TLS settings of a virtual's check, with defaults applied. The server name defaults to the
+ * `virtualhost` for the http services only, the ones that read it.
+ */
+export function httpCheckSettings(v: VirtualDraft, g: GlobalDraft, service: CheckService): Pick<CheckSpec, 'httpStatus' | 'receiveNot' | 'tls'> {
   const verify = verifies(v, g);
   const caFile = verify ? (v.tlscafile ?? g.tlscafile)?.value : undefined;
-  const serverName = v.tlsservername ?? serverNameOfVirtualHost(v.virtualhost);
+  const http = service === 'http' || service === 'https' || service === 'http_proxy';
+  const serverName = v.tlsservername ?? (http ? serverNameOfVirtualHost(v.virtualhost) : undefined);
   const tls: TlsCheckSettings = {
     verify,
     ...(caFile ? { caFile: caFile.path, ca: caFile.pem } : {}),

@@ -125,6 +125,10 @@ describe('tlsverify, tlscafile, tlsservername', () => {
     assert.equal(await name('virtualhost=[2001:db8::80]:443'), undefined);
     assert.equal(await name('virtualhost=www.example.com', 'tlsservername=sni.example.net'), 'sni.example.net');
     assert.equal(await name('tlsservername=sni.example.net'), 'sni.example.net');
+    const ldaps = (...lines: string[]): Promise<string | undefined> =>
+      onlyVirtual(vs('real=10.0.0.1:636 gate', 'service=ldaps', ...lines)).then((v) => v.check.tls.serverName);
+    assert.equal(await ldaps('virtualhost=www.example.com'), undefined, 'only the http services read the virtualhost');
+    assert.equal(await ldaps('tlsservername=ldap.example.com'), 'ldap.example.com');
   });
 
   test('tlsservername must be a host name: an address or other text is an error at its line', async () => {
