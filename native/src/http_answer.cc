@@ -143,7 +143,17 @@ bool Contains(const std::vector<uint8_t>& d, size_t at, size_t end, const std::s
 
 }  // namespace
 
-bool HttpCertainlyUp(const std::vector<uint8_t>& d, bool head, const std::string& literal, size_t window, int* status) {
+bool StatusPasses(const HttpRules& rules, int code) {
+  if (rules.statuses.empty()) return code >= 200 && code <= 299;
+  for (const auto& r : rules.statuses) {
+    if (code >= r.first && code <= r.second) return true;
+  }
+  return false;
+}
+
+bool HttpCertainlyUp(const std::vector<uint8_t>& d, bool head, const HttpRules& rules, int* status) {
+  const std::string& literal = rules.literal;
+  const std::string& notLiteral = rules.notLiteral;
   size_t from = 0;
   for (;;) {
     size_t end = HeaderEnd(d, from);
@@ -162,9 +172,10 @@ bool HttpCertainlyUp(const std::vector<uint8_t>& d, bool head, const std::string
       from = end;
       continue;
     }
-    if (code < 200 || code > 299) return false;
+    if (!StatusPasses(rules, code)) return false;  // a redirect that does not pass is followed by JS
     *status = code;
-    if (head || code == 204) return literal.empty();
+    // No body (RFC 9112, as JS's parseHttpResponse frames it): the literal cannot be there, the negative one neither.
+    if (head || code == 204 || code == 304 || code < 200) return literal.empty();
     int transferEncodings = 0, contentLengths = 0;
     bool chunked = false;
     int64_t length = -1;
@@ -185,15 +196,15 @@ bool HttpCertainlyUp(const std::vector<uint8_t>& d, bool head, const std::string
       line = next + 1;
     }
     if (transferEncodings > 1 || (transferEncodings == 1 && !chunked)) return false;
-    if (chunked) return literal.empty() && ChunkedComplete(d, end);
+    if (chunked) return literal.empty() && notLiteral.empty() && ChunkedComplete(d, end);
     if (contentLengths > 1 || (contentLengths == 1 && length < 0)) return false;
     size_t bodyEnd = d.size();
     if (contentLengths == 1) {
       if (static_cast<int64_t>(d.size() - end) < length) return false;
       bodyEnd = end + static_cast<size_t>(length);
     }
-    if (bodyEnd - end > window) bodyEnd = end + window;
-    return Contains(d, end, bodyEnd, literal);
+    if (bodyEnd - end > rules.window) bodyEnd = end + rules.window;
+    return Contains(d, end, bodyEnd, literal) && (notLiteral.empty() || !Contains(d, end, bodyEnd, notLiteral));
   }
 }
 

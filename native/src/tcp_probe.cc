@@ -131,8 +131,7 @@ struct ScheduleCommand {
   int64_t firstDelayUs;   // from the schedule call to the first round
   int64_t respreadUs;     // added once, to the second round
   bool judgeHttp;         // up needs HttpCertainlyUp; else a connect is up
-  std::string literal;    // body must contain it (judgeHttp only)
-  size_t window;          // body bytes searched for the literal
+  HttpRules rules;        // what an answer must be to pass (judgeHttp only)
   bool reportAll;         // every round goes to JS (nothing quiet)
   size_t sampleCap;       // quiet rounds kept for JS between two takeQuiet calls
   uint32_t failureCount;  // JS's failurecount: after that many failures in a row JS has the real down (0: never quiet)
@@ -509,7 +508,7 @@ struct Engine {
     s.running = false;
     int status = 0;
     bool up = err == 0 && (!s.spec.judgeHttp ||
-                           HttpCertainlyUp(data, s.spec.probe.framing == Framing::kHttpHead, s.spec.literal, s.spec.window, &status));
+                           HttpCertainlyUp(data, s.spec.probe.framing == Framing::kHttpHead, s.spec.rules, &status));
     // An up round is quiet when JS has the real up for sure (risecount up rounds in a row before it: from down it
     // counted them all, from unknown the first was enough). A failure JS judges from the errno alone (no answer) is
     // quiet when the round before failed the same way and JS has the real down for sure (failurecount failures in a
@@ -792,6 +791,8 @@ class TcpProbeEngine : public Napi::ObjectWrap<TcpProbeEngine> {
       InstanceMethod("takeQuietCounts", &TcpProbeEngine::TakeQuietCountsJs),
       InstanceMethod("setDurationBuckets", &TcpProbeEngine::SetDurationBucketsJs),
       InstanceMethod("now", &TcpProbeEngine::NowJs),
+      // schedule() takes the passing statuses and the negative literal (an addon without them judges 2xx only).
+      StaticValue("httpRules", Napi::Boolean::New(env, true)),
     });
   }
 
@@ -891,9 +892,11 @@ class TcpProbeEngine : public Napi::ObjectWrap<TcpProbeEngine> {
   }
 
   // schedule(id, address, port, timeoutMs, request | null, readLimit, framing, intervalMs, firstDelayMs, respreadMs,
-  // literal | null, window, reportAll, sampleCap, failureCount, riseCount): the engine runs this check every interval
-  // by itself (id < 2^31, never reused). A round goes to onRound unless it is quiet (see RoundDone); the request, when
-  // given, is judged as HTTP (HttpCertainlyUp), else a connect is up. riseCount may be left out (1).
+  // literal | null, window, reportAll, sampleCap, failureCount, riseCount, statuses | null, notLiteral | null): the
+  // engine runs this check every interval by itself (id < 2^31, never reused). A round goes to onRound unless it is
+  // quiet (see RoundDone); the request, when given, is judged as HTTP (HttpCertainlyUp with the passing statuses, an
+  // Int32Array of inclusive [from, to] pairs, and the literals), else a connect is up. riseCount may be left out (1),
+  // statuses (200-299) and notLiteral (none) too.
   Napi::Value ScheduleJs(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (engine_->closed) throw Napi::Error::New(env, "probe engine closed");
@@ -914,9 +917,18 @@ class TcpProbeEngine : public Napi::ObjectWrap<TcpProbeEngine> {
     s.judgeHttp = s.probe.hasPayload;
     if (info[10].IsBuffer()) {
       auto b = info[10].As<Napi::Buffer<char>>();
-      s.literal.assign(b.Data(), b.Length());
+      s.rules.literal.assign(b.Data(), b.Length());
     }
-    s.window = info[11].IsNumber() ? static_cast<size_t>(info[11].As<Napi::Number>().DoubleValue()) : 0;
+    s.rules.window = info[11].IsNumber() ? static_cast<size_t>(info[11].As<Napi::Number>().DoubleValue()) : 0;
+    if (info.Length() > 16 && info[16].IsTypedArray() && info[16].As<Napi::TypedArray>().TypedArrayType() == napi_int32_array) {
+      auto a = info[16].As<Napi::Int32Array>();
+      if (a.ElementLength() % 2 != 0) throw Napi::RangeError::New(env, "statuses must be [from, to] pairs");
+      for (size_t i = 0; i + 1 < a.ElementLength(); i += 2) s.rules.statuses.emplace_back(a[i], a[i + 1]);
+    }
+    if (info.Length() > 17 && info[17].IsBuffer()) {
+      auto b = info[17].As<Napi::Buffer<char>>();
+      s.rules.notLiteral.assign(b.Data(), b.Length());
+    }
     s.reportAll = info[12].ToBoolean().Value();
     double cap = info[13].IsNumber() ? info[13].As<Napi::Number>().DoubleValue() : 0;
     s.sampleCap = cap > 0 && cap < 1e6 ? static_cast<size_t>(cap) : 0;

@@ -1,21 +1,23 @@
 // `service=http|https|http_proxy`: one request with undici (fresh connection each time, like ldirectord's LWP),
-// redirects followed for GET/HEAD up to 7 hops, a 2xx status required, then `receive` matched over the body; plain
-// http can run as one native exchange instead (same verdicts, a fraction of the CPU).
+// redirects followed for GET/HEAD up to 7 hops, the status checked against `httpstatus` (2xx by default), then
+// `receive` and `receivenot` matched over the body (http-judge.ts); plain http can run as one native exchange instead
+// (same verdicts, a fraction of the CPU).
+import type { ConnectionOptions } from 'node:tls';
 import type { Dispatcher } from 'undici';
-import { fail, guardCheck, pass, reasonOfErrno, receivePattern, type CheckVerdict } from './guard';
+import { fail, guardCheck, reasonOfErrno, type CheckVerdict } from './guard';
+import { finalVerdict, isRedirect, needsBody } from './http-judge';
 import { parseHttpResponse } from './http-response';
 import { weightFromHeader } from './reported-weight';
 import { hostText, MAX_READ_BYTES } from './sockets';
 import type { TcpProbeOutcome, TcpProber } from './tcp-prober';
+import { tlsClientOptions, tlsRedirectOptions } from './tls-options';
 import type { Checker, CheckJob, CheckResult } from './types';
 
 /** Most redirects followed (LWP::UserAgent's default max_redirect). */
 export const MAX_REDIRECTS = 7;
 
-const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-
-/** Makes the undici connection of one hop of one check, for an origin and a CA bundle (undefined = no verification). */
-export type DispatcherFactory = (origin: string, tlsCa: string | undefined) => Dispatcher;
+/** Makes the undici connection of one hop of one check, for an origin and its TLS options (see tls-options.ts). */
+export type DispatcherFactory = (origin: string, tls: ConnectionOptions) => Dispatcher;
 
 /** Options of {@link createHttpChecker}. */
 export interface HttpCheckerOptions {
@@ -32,23 +34,21 @@ export interface HttpCheckerOptions {
 export const FAST_READ_LIMIT = MAX_READ_BYTES + 64 * 1024;
 
 /**
- * A keep-alive-free undici Client (one connection) for one hop of one check. Without a CA no certificate is verified
- * (as ldirectord); with one, the chain is verified but not the name (checks address real servers by IP, like
- * ldirectord's verify_hostname => 0). Destroyed when the check ends: undici reconnects eagerly after a request is
- * cut short (a body read only up to the limit, a timeout), and only destroying it guarantees no idle connection is
- * left behind. A Client per hop instead of an Agent per check: an Agent builds a pool per origin, which at 10,000
- * real servers a second costs a third of the CPU.
+ * A keep-alive-free undici Client (one connection) for one hop of one check, with `tls` for an https origin (what is
+ * verified, and the server name: undici would otherwise send the Host header's name, which `tlsservername` may
+ * differ from). Destroyed when the check ends: undici reconnects eagerly after a request is cut short (a body read
+ * only up to the limit, a timeout), and only destroying it guarantees no idle connection is left behind. A Client per
+ * hop instead of an Agent per check: an Agent builds a pool per origin, which at 10,000 real servers a second costs a
+ * third of the CPU.
  */
-export function checkAgent(origin: string, tlsCa: string | undefined): Dispatcher {
+export function checkAgent(origin: string, tls: ConnectionOptions): Dispatcher {
   // undici loads with the first check that needs it (https, http_proxy, a redirect, or no native addon): loading it
   // at start-up cost about 90 ms on hardware (seconds in an emulated VM), and most checks never use it.
-  const { Client } = require('undici') as typeof import('undici');
-  return new Client(origin, {
-    pipelining: 0,
-    connect: tlsCa === undefined
-      ? { rejectUnauthorized: false }
-      : { rejectUnauthorized: true, ca: tlsCa, checkServerIdentity: () => undefined },
-  });
+  const { Client, buildConnector } = require('undici') as typeof import('undici');
+  const { servername, ...options } = tls;
+  if (servername === undefined) return new Client(origin, { pipelining: 0, connect: options });
+  const connector = buildConnector(options);
+  return new Client(origin, { pipelining: 0, connect: (opts, callback) => connector({ ...opts, servername }, callback) });
 }
 
 /**
@@ -95,16 +95,22 @@ async function readBody(body: Dispatcher.ResponseData['body']): Promise<string> 
   return Buffer.concat(chunks, size).subarray(0, MAX_READ_BYTES).toString('utf8');
 }
 
-/** Runs the request chain of one check and judges the final answer. */
-async function httpVerdict(job: CheckJob, connect: (origin: string) => Dispatcher, signal: AbortSignal): Promise<CheckVerdict> {
+/**
+ * Runs the request chain of one check and judges the final answer. Connections to the first hop's origin (the real
+ * server) use the job's TLS settings, those to another host it redirects to that host's name.
+ */
+async function httpVerdict(job: CheckJob, connect: (origin: string, tls: ConnectionOptions) => Dispatcher, signal: AbortSignal): Promise<CheckVerdict> {
   let url = checkUrl(job);
+  let realOrigin = '';
   for (let hop = 0; ; hop++) {
     const { origin, path, headers } = hopFor(job, url, hop === 0);
-    const res = await connect(origin).request({ origin, path, method: job.httpMethod, headers, signal, reset: true });
+    if (hop === 0) realOrigin = origin;
+    const tls = origin === realOrigin ? tlsClientOptions(job) : tlsRedirectOptions(job);
+    const res = await connect(origin, tls).request({ origin, path, method: job.httpMethod, headers, signal, reset: true });
     // Destroying an unread body (or the abort at the end of the check) makes it emit an error nobody needs.
     res.body.on('error', () => undefined);
     const location = res.headers['location'];
-    if (REDIRECT_STATUSES.has(res.statusCode) && typeof location === 'string') {
+    if (isRedirect(job, res.statusCode, typeof location === 'string') && typeof location === 'string') {
       res.body.destroy();
       if (hop >= MAX_REDIRECTS) return fail(`too many redirects (status ${res.statusCode})`);
       const next = new URL(location, url);
@@ -112,29 +118,14 @@ async function httpVerdict(job: CheckJob, connect: (origin: string) => Dispatche
       url = next;
       continue;
     }
+    // A value that is not a whole number is no weight.
     const weight = job.weightHeader !== undefined ? weightFromHeader(res.headers[job.weightHeader]) : undefined;
-    if (res.statusCode < 200 || res.statusCode > 299 || !receivePattern(job.receive)) {
+    if (!needsBody(job, res.statusCode)) {
       res.body.destroy();
       return finalVerdict(job, res.statusCode, '', weight);
     }
     return finalVerdict(job, res.statusCode, await readBody(res.body), weight);
   }
-}
-
-/**
- * The verdict on a final (non-redirect) answer: 2xx required, then `receive` matched over the body; a passing answer
- * carries the weight its `weightheader` gave (a value that is not a whole number is no weight).
- */
-function finalVerdict(job: CheckJob, status: number, body: string, weight?: number): CheckVerdict {
-  if (status < 200 || status > 299) return fail(`status ${status}`);
-  const pattern = receivePattern(job.receive);
-  if (!pattern) return pass(passReason(job, status), weight);
-  return pattern.test(body) ? pass(passReason(job, status), weight) : fail(`body did not match /${job.receive}/`);
-}
-
-/** The reason of a passing answer with `status`: the status, and that the body matched when `receive` is set. */
-export function passReason(job: Pick<CheckJob, 'receive'>, status: number): string {
-  return job.receive === '' ? `status ${status}` : `status ${status}, body matched`;
 }
 
 /**
@@ -154,8 +145,8 @@ export function fastPathFits(job: CheckJob, prober: Pick<TcpProber, 'accepts'>):
 }
 
 /**
- * Judges a fast-path exchange: the verdict, or `redirect` when the answer is a redirect (the undici path then runs
- * the whole check, following it). A complete answer counts even if the connection failed afterwards.
+ * Judges a fast-path exchange: the verdict, or `redirect` when the answer is a redirect to follow (the undici path
+ * then runs the whole check, following it). A complete answer counts even if the connection failed afterwards.
  */
 export function fastHttpVerdict(job: CheckJob, outcome: TcpProbeOutcome): CheckVerdict | 'redirect' {
   if (outcome.error === 'ABORT_ERR') return fail('timeout');
@@ -166,7 +157,7 @@ export function fastHttpVerdict(job: CheckJob, outcome: TcpProbeOutcome): CheckV
   }
   const truncated = (outcome.data?.length ?? 0) >= FAST_READ_LIMIT;
   if (!parsed.complete && !truncated) return fail(outcome.error !== undefined ? reasonOfErrno(outcome.error) : 'connection closed');
-  if (REDIRECT_STATUSES.has(parsed.status) && parsed.headers.has('location')) return 'redirect';
+  if (isRedirect(job, parsed.status, parsed.headers.has('location'))) return 'redirect';
   const weight = job.weightHeader !== undefined ? weightFromHeader(parsed.headers.get(job.weightHeader)) : undefined;
   return finalVerdict(job, parsed.status, parsed.body.subarray(0, MAX_READ_BYTES).toString('utf8'), weight);
 }
@@ -177,8 +168,8 @@ export function createHttpChecker(options: HttpCheckerOptions = {}): Checker {
   const undiciCheck: Checker = (job, signal) =>
     guardCheck(signal, job.negotiateTimeoutMs, async (s) => {
       const opened: Dispatcher[] = [];
-      const connect = (origin: string): Dispatcher => {
-        const d = makeDispatcher(origin, job.tlsCa);
+      const connect = (origin: string, tls: ConnectionOptions): Dispatcher => {
+        const d = makeDispatcher(origin, tls);
         opened.push(d);
         return d;
       };

@@ -17,7 +17,7 @@ export function imapQuote(value: string): string {
 /**
  * IMAP check, as ldirectord's `check_imap`/`check_imaps` (Net::IMAP::Simple): up when the server greets with
  * `* OK` (or `* PREAUTH`) and, when `login` is set, `LOGIN` is answered with a tagged `OK`. `imaps` speaks TLS from
- * the first byte (certificate verified only with `tlsCa`). Bounded by `negotiateTimeoutMs`.
+ * the first byte (certificate verified only with `tlsVerify`). Bounded by `negotiateTimeoutMs`.
  */
 export const imapCheck: Checker = (job, signal) =>
   guardCheck(signal, job.negotiateTimeoutMs, (inner) => imapDialogue(job, inner));

@@ -31,8 +31,6 @@ export interface CheckTarget {
 
 /** Options of {@link jobsFromConfig}. */
 export interface JobsOptions {
-  /** CA bundle (PEM) for verified TLS checks; undefined = no verification, as ldirectord. */
-  readonly tlsCa?: string;
   /**
    * Key of the keyed hash that folds the check parameters (secrets included) into the identity. Default: a random
    * key made once per process, so identities compare within one daemon but reveal nothing outside it.
@@ -60,7 +58,7 @@ export function checkPort(v: VirtualService, r: RealServer): number {
 }
 
 /** The CheckJob of one real server of one virtual service. */
-export function jobFor(v: VirtualService, r: RealServer, options: JobsOptions = {}): CheckJob {
+export function jobFor(v: VirtualService, r: RealServer): CheckJob {
   const c = v.check;
   return {
     type: c.type,
@@ -84,8 +82,12 @@ export function jobFor(v: VirtualService, r: RealServer, options: JobsOptions = 
     pingCount: c.checkCount,
     checkTimeoutMs: Math.round(c.checkTimeout * 1000),
     negotiateTimeoutMs: Math.round(c.negotiateTimeout * 1000),
-    ...(options.tlsCa !== undefined ? { tlsCa: options.tlsCa } : {}),
     ...(v.checkWeight?.header !== undefined ? { weightHeader: v.checkWeight.header } : {}),
+    httpStatus: c.httpStatus,
+    ...(c.receiveNot !== '' ? { receiveNot: c.receiveNot } : {}),
+    ...(c.tls.verify ? { tlsVerify: true } : {}),
+    ...(c.tls.ca !== undefined ? { tlsCa: c.tls.ca } : {}),
+    ...(c.tls.serverName !== undefined ? { tlsServerName: c.tls.serverName } : {}),
   };
 }
 
@@ -104,6 +106,7 @@ export function checkIdentity(
     external ? job.virtualHost : '', external ? job.virtualPort : 0,
     job.request, job.receive, job.httpMethod, job.httpHost ?? null, job.login, job.passwd, job.database, job.secret,
     job.command, job.pingCount, job.checkTimeoutMs, job.negotiateTimeoutMs, job.tlsCa ?? null, job.weightHeader ?? null,
+    job.httpStatus ?? null, job.receiveNot ?? '', job.tlsVerify === true, job.tlsServerName ?? null,
     counting.connectsBetweenNegotiates, counting.failureCount, counting.intervalMs, counting.riseCount,
   ];
   const digest = createHmac('sha256', key).update(JSON.stringify(parameters)).digest('hex').slice(0, 16);
@@ -124,7 +127,7 @@ export function jobsFromConfig(config: Config, options: JobsOptions = {}): Check
       intervalMs: Math.max(1, Math.round(v.check.interval * 1000)),
     };
     for (const r of v.reals) {
-      const job = jobFor(v, r, options);
+      const job = jobFor(v, r);
       const identity = checkIdentity(job, counting, options.identityKey);
       const member = { virtualId: v.id, realKey: realKey(r.address, r.port) };
       const found = byIdentity.get(identity);

@@ -3,6 +3,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 // ldapts loads on the first ldap/ldaps check (start-up time of directors that have none).
 import { fail, guardCheck, pass, reasonOf, receivePattern, type CheckVerdict } from './guard';
+import { tlsClientOptions } from './tls-options';
 import type { CheckJob, Checker } from './types';
 
 /** The search base: the request without the leading `/` that the model adds (`/` alone = the root DSE). */
@@ -14,15 +15,6 @@ function ldapUrl(job: CheckJob): string {
   const scheme = job.service === 'ldaps' ? 'ldaps' : 'ldap';
   const host = job.family === 'inet6' || job.address.includes(':') ? `[${job.address}]` : job.address;
   return `${scheme}://${host}:${job.port}`;
-}
-
-/**
- * TLS options for ldaps: no verification unless a CA bundle is configured (as ldirectord, whose Net::LDAP does not
- * verify); with a CA the chain is verified but not the name, since real servers are addressed by IP.
- */
-function tlsOptions(job: CheckJob): ConnectionOptions {
-  if (job.tlsCa === undefined) return { rejectUnauthorized: false };
-  return { rejectUnauthorized: true, ca: job.tlsCa, checkServerIdentity: () => undefined };
 }
 
 async function ldapBody(job: CheckJob, signal: AbortSignal): Promise<CheckVerdict> {
@@ -46,7 +38,7 @@ async function ldapBody(job: CheckJob, signal: AbortSignal): Promise<CheckVerdic
       return s;
     }) as typeof netConnect,
     ...(secure ? {
-      tlsOptions: tlsOptions(job),
+      tlsOptions: tlsClientOptions(job), // verified only with tlsverify (ldirectord's Net::LDAP does not verify)
       createSecureConnection: ((port: number, host: string, options: ConnectionOptions): TLSSocket => {
         const s = tlsConnect(port, host, options);
         sockets.push(s);

@@ -1,20 +1,11 @@
 // A minimal line-oriented client connection (plain TCP or TLS) for the POP3 and IMAP checks.
 import { Socket } from 'node:net';
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { connect as tlsConnect } from 'node:tls';
+import { tlsClientOptions } from './tls-options';
 import type { CheckJob } from './types';
 
 /** Longest server line accepted; a longer one ends the session (a check needs only short status lines). */
 const MAX_LINE_BYTES = 64 * 1024;
-
-/**
- * TLS options for a checker: no certificate verification (as ldirectord) unless `job.tlsCa` is set, in which case the
- * chain must verify against that CA. Real servers are addressed by IP, so the certificate's name is never checked
- * (ldirectord's `verify_hostname => 0`).
- */
-export function tlsClientOptions(job: Pick<CheckJob, 'tlsCa'>): ConnectionOptions {
-  if (job.tlsCa === undefined) return { rejectUnauthorized: false };
-  return { ca: job.tlsCa, rejectUnauthorized: true, checkServerIdentity: () => undefined };
-}
 
 /** True when a credential cannot travel on one protocol line (CR, LF or NUL would split or end the command). */
 export function breaksLine(value: string): boolean {

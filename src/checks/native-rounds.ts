@@ -4,7 +4,8 @@ import * as os from 'node:os';
 import type { Clock } from '../clock';
 import type { NativeTcpProbeEngine } from '../native/addon';
 import { connectVerdict } from './connect';
-import { FAST_READ_LIMIT, fastHttpRequest, fastHttpVerdict, fastPathFits, passReason } from './http';
+import { FAST_READ_LIMIT, fastHttpRequest, fastHttpVerdict, fastPathFits } from './http';
+import { passReason } from './http-judge';
 import type { TcpProbeOutcome } from './tcp-prober';
 import { checkDeadlineMs } from './jobs';
 import { MAX_READ_BYTES } from './sockets';
@@ -123,10 +124,20 @@ export interface RoundOffload {
 /** Longest time quiet rounds kept one by one wait for {@link RoundOffload.takeQuiet} before they are dropped (the scheduler takes them every few seconds). */
 export const QUIET_KEEP_MS = 30_000;
 
-/** `receive` as bytes the engine can look for, when the pattern is a plain ASCII string; '' for none; undefined when it is a real pattern. */
+/**
+ * `receive` (or `receivenot`) as bytes the engine can look for, when the pattern is a plain ASCII string; '' for
+ * none; undefined when it is a real pattern.
+ */
 export function receiveLiteral(receive: string): Buffer | undefined {
   if (receive === '') return Buffer.alloc(0);
   return /^[\x20-\x7e]+$/.test(receive) && !/[\\^$.*+?()[\]{}|]/.test(receive) ? Buffer.from(receive, 'latin1') : undefined;
+}
+
+/** The passing statuses as the engine takes them: `[from, to]` pairs; null for the default 200–299. */
+export function engineStatuses(job: CheckJob): Int32Array | null {
+  const ranges = job.httpStatus;
+  if (ranges === undefined || (ranges.length === 1 && ranges[0]?.[0] === 200 && ranges[0][1] === 299)) return null;
+  return Int32Array.from(ranges.flat());
 }
 
 interface Running {
@@ -157,6 +168,8 @@ export class NativeRoundOffload implements RoundOffload {
   /** clock.monotonic() − engine µs / 1000: places the engine's times on the clock's. */
   private readonly offsetMs: number;
   private closed = false;
+  /** The engine judges `httpstatus` and `receivenot` itself (see {@link NativeTcpProbeEngine.schedule}). */
+  private readonly judgesRules: boolean;
 
   /**
    * `hold(+1/-1)` tells the owner a check started or stopped (running checks keep the process alive). `prober`
@@ -167,6 +180,7 @@ export class NativeRoundOffload implements RoundOffload {
     private readonly prober: { accepts(address: string): boolean }, private readonly hold: (delta: number) => void,
   ) {
     this.offsetMs = clock.monotonic() - engine.now() / 1000;
+    this.judgesRules = (engine.constructor as { httpRules?: unknown }).httpRules === true;
     engine.setDurationBuckets(Float64Array.from(CHECK_DURATION_BUCKETS, (s) => s * 1000));
   }
 
@@ -175,17 +189,24 @@ export class NativeRoundOffload implements RoundOffload {
     if (this.closed || !this.prober.accepts(job.address)) return undefined;
     const connect = job.type === 'connect' && job.protocol !== 'udp';
     // A check that reads a weight header must show JS every answer: its rounds stay there.
+    const statuses = engineStatuses(job);
+    const receiveNot = job.receiveNot ?? '';
+    // An addon built before the engine judged `httpstatus` and `receivenot` would call up what JS calls down.
+    const rules = this.judgesRules || (statuses === null && receiveNot === '');
     const http = job.type === 'negotiate' && job.weightHeader === undefined && fastPathFits(job, this.prober)
-      && (job.httpMethod === 'GET' || job.httpMethod === 'HEAD');
+      && (job.httpMethod === 'GET' || job.httpMethod === 'HEAD') && rules;
     if (!connect && !http) return undefined;
     const id = this.nextId++;
     const literal = http ? receiveLiteral(job.receive) : undefined;
+    const notLiteral = http ? receiveLiteral(receiveNot) : undefined;
     const cap = Math.ceil(QUIET_KEEP_MS / Math.max(1, spec.intervalMs)) + 8;
     this.engine.schedule(
       id, job.address, job.port, Math.max(1, checkDeadlineMs(job, connect ? 'connect' : 'negotiate')),
       http ? fastHttpRequest(job) : null, http ? FAST_READ_LIMIT : 0, http ? FRAMING[job.httpMethod as 'GET' | 'HEAD'] : 0,
       spec.intervalMs, spec.firstDelayMs, spec.respreadMs, literal ?? null, MAX_READ_BYTES,
-      spec.reportAll || (http && literal === undefined), spec.keepQuiet ? cap : 0, spec.failureCount, Math.max(1, spec.riseCount),
+      // Real patterns (not plain strings) are judged by JS only: every round goes there.
+      spec.reportAll || (http && (literal === undefined || notLiteral === undefined)), spec.keepQuiet ? cap : 0,
+      spec.failureCount, Math.max(1, spec.riseCount), http ? statuses : null, notLiteral !== undefined && notLiteral.length > 0 ? notLiteral : null,
     );
     this.running.set(id, { job, http, deliver });
     this.hold(1);

@@ -11,7 +11,7 @@ const isOk = (line: string): boolean => /^\+OK/i.test(line);
 /**
  * POP3 check, as ldirectord's `check_pop` (Mail::POP3Client): up when the server greets with `+OK` and, when `login`
  * is set, `USER`/`PASS` are both answered `+OK`. `pops` speaks TLS from the first byte (certificate verified only
- * with `tlsCa`). Bounded by `negotiateTimeoutMs`.
+ * with `tlsVerify`). Bounded by `negotiateTimeoutMs`.
  *
  * Unlike ldirectord, a server that does not greet with `+OK` is down even when no login is configured
  * (Mail::POP3Client->new returns an object whatever happens, so ldirectord reports such a server up).

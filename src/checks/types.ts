@@ -1,5 +1,5 @@
 // Health-check contracts: what one check of one real server needs, and what it returns.
-import type { CheckService, CheckType, HttpMethod, VirtualProtocol } from '../model';
+import type { CheckService, CheckType, HttpMethod, HttpStatusRange, VirtualProtocol } from '../model';
 
 /** Everything one check of one real server needs, resolved from the configuration. */
 export interface CheckJob {
@@ -36,8 +36,22 @@ export interface CheckJob {
   readonly checkTimeoutMs: number;
   /** Milliseconds for negotiate checks. */
   readonly negotiateTimeoutMs: number;
-  /** Verify TLS certificates against this CA bundle (PEM); undefined = no verification, as ldirectord. */
+  /**
+   * Final statuses that pass an http/https/http_proxy check (`httpstatus`); undefined = 200–299. A redirect whose
+   * status is listed is judged, not followed.
+   */
+  readonly httpStatus?: readonly HttpStatusRange[];
+  /** What the body of an http answer must not match (`receivenot`, a regular expression); undefined or '' = nothing. */
+  readonly receiveNot?: string;
+  /**
+   * Verify the server's certificate (`tlsverify`): its chain against {@link tlsCa} (else the system's CAs) and, when
+   * {@link tlsServerName} is set, its name. Undefined or false: nothing is verified, as ldirectord.
+   */
+  readonly tlsVerify?: boolean;
+  /** CA bundle (PEM) certificates are verified against with {@link tlsVerify}; undefined = the system's CAs. */
   readonly tlsCa?: string;
+  /** Server name sent in the TLS handshake (SNI); undefined = none. */
+  readonly tlsServerName?: string;
   /** `weightheader` in lower case: an http/https check reads the real's weight from this response header. */
   readonly weightHeader?: string;
 }

@@ -6,6 +6,7 @@ import type {
 import { DAEMON_STATES, quorumThresholds } from '../model';
 import { DEFAULTS, serviceForPort } from './defaults';
 import { alertExtras, buildAlertThrottle, checkAlertDrafts } from './directives-alerts';
+import { checkTlsDrafts, httpCheckSettings } from './directives-http';
 import { buildIpvsTimeouts } from './directives-ipvs-timeouts';
 import { buildStateSync } from './directives-sync';
 import { buildSysctlSettings } from './directives-sysctl';
@@ -173,6 +174,7 @@ function checkSpec(v: VirtualDraft, g: GlobalDraft, port: number, hostname: stri
     checkCount: v.checkcount ?? g.checkcount ?? DEFAULTS.checkCount,
     failureCount: v.failurecount ?? g.failurecount ?? DEFAULTS.failureCount,
     riseCount: v.risecount ?? g.risecount ?? DEFAULTS.riseCount,
+    ...httpCheckSettings(v, g, service),
   };
 }
 
@@ -388,6 +390,7 @@ export async function buildModel(drafts: Drafts, ctx: BuildContext): Promise<Con
     }
   }
   checkAlertDrafts(drafts, ctx.sink);
+  checkTlsDrafts(drafts, ctx.sink);
   const fallbacks = await globalFallbackTable(g, ctx);
   const budget = { left: MAX_TOTAL_REALS };
   const built = await Promise.all(drafts.virtuals.map((v) => buildVirtual(v, g, fallbacks, ctx, budget)));

@@ -34,6 +34,27 @@ export function readInteger(d: RawDirective, what: string, positive: boolean): V
   return ok(n, text.slice(0, m.index) + ' ' + text.slice(m.index + m[0].length));
 }
 
+/** Fewest seconds a check interval or timeout may be (`checkinterval=0.1`; an ldir extension below 1). */
+export const MIN_CHECK_SECONDS = 0.1;
+
+/**
+ * Seconds of `checkinterval`, `checktimeout` and `negotiatetimeout`: the first number in the value, found as
+ * ldirectord's unanchored `/(\d+)/` finds an integer (so `checktimeout=x10` is still 10, the rest reported as
+ * ignored), but with up to three decimals (milliseconds), from {@link MIN_CHECK_SECONDS} up: `0.5`, `.5` and `1.25`
+ * are seconds. An integer reads exactly as before.
+ */
+export function readSeconds(d: RawDirective, what: string): ValueResult<number> {
+  const text = valueText(d);
+  const m = /\d*\.\d+|\d+/.exec(text);
+  if (!m) return fail(`${what} must be a positive number of seconds, not "${text}"`);
+  const n = Number(m[0]);
+  if (n <= 0) return fail(`${what} must be a positive number of seconds, not "${text}"`);
+  if (!Number.isSafeInteger(Math.floor(n))) return fail(`${what} is too large: "${text}"`);
+  if ((m[0].split('.')[1] ?? '').length > 3) return fail(`${what} takes at most 3 decimals (milliseconds), not "${text}"`);
+  if (n < MIN_CHECK_SECONDS) return fail(`${what} must be at least ${MIN_CHECK_SECONDS} seconds, not "${text}"`);
+  return ok(n, text.slice(0, m.index) + ' ' + text.slice(m.index + m[0].length));
+}
+
 /**
  * An integer in `min..max`, written in decimal digits only (for ldir's own directives: no ldirectord leniency). At
  * most 10 digits are read (every bound fits: weights go to 2^31 - 1).

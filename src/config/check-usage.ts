@@ -5,14 +5,17 @@ import { listWords } from './strict-subject';
 /** A virtual directive that only some checks read. */
 export type CheckSetting =
   | 'request' | 'receive' | 'checkport' | 'virtualhost' | 'httpmethod' | 'login' | 'passwd' | 'database' | 'secret'
-  | 'checkcommand';
+  | 'checkcommand' | 'httpstatus' | 'receivenot' | 'tlsverify' | 'tlscafile' | 'tlsservername';
 
 /** Every {@link CheckSetting}, in the order diagnostics name them. */
 export const CHECK_SETTINGS: readonly CheckSetting[] = [
   'request', 'receive', 'checkport', 'virtualhost', 'httpmethod', 'login', 'passwd', 'database', 'secret', 'checkcommand',
+  'httpstatus', 'receivenot', 'tlsverify', 'tlscafile', 'tlsservername',
 ];
 
-const HTTP: readonly CheckSetting[] = ['checkport', 'request', 'receive', 'virtualhost', 'httpmethod'];
+/** What the checks that can speak TLS read (plain http too: a redirect may lead to https). */
+const TLS: readonly CheckSetting[] = ['tlsverify', 'tlscafile', 'tlsservername'];
+const HTTP: readonly CheckSetting[] = ['checkport', 'request', 'receive', 'virtualhost', 'httpmethod', 'httpstatus', 'receivenot', ...TLS];
 const MAIL: readonly CheckSetting[] = ['checkport', 'login', 'passwd'];
 const SQL: readonly CheckSetting[] = ['checkport', 'request', 'login', 'passwd', 'database'];
 
@@ -24,16 +27,16 @@ const NEGOTIATE: Readonly<Record<CheckService, readonly CheckSetting[]>> = {
   ftp: ['checkport', 'request', 'receive', 'login', 'passwd'],
   dns: ['checkport', 'request', 'receive'],
   ldap: ['checkport', 'request', 'receive', 'login', 'passwd'],
-  ldaps: ['checkport', 'request', 'receive', 'login', 'passwd'],
+  ldaps: ['checkport', 'request', 'receive', 'login', 'passwd', ...TLS],
   mysql: SQL,
   pgsql: SQL,
   oracle: SQL,
   radius: ['checkport', 'login', 'passwd', 'secret'],
   sip: ['checkport', 'login'],
   imap: MAIL,
-  imaps: MAIL,
+  imaps: [...MAIL, ...TLS],
   pop: MAIL,
-  pops: MAIL,
+  pops: [...MAIL, ...TLS],
   simpletcp: ['checkport', 'request', 'receive'],
   smtp: ['checkport'],
   submission: ['checkport'],

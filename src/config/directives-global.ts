@@ -1,9 +1,10 @@
 // Global (column-0) directives of ldirectord.cf, read as ldirectord's read_config reads them.
-import { readInteger, readQuoted, readYesNo, valueText } from './cf-values';
+import { readQuoted, readSeconds, readYesNo, valueText } from './cf-values';
 import { ALERT_GLOBAL_DIRECTIVES, ALERT_SHARED_DIRECTIVES } from './directives-alerts';
 import { QUORUM_SHARED_DIRECTIVES } from './directives-quorum';
 import { SLOWSTART_SHARED_DIRECTIVES } from './directives-slowstart';
 import { WEIGHT_SHARED_DIRECTIVES } from './directives-weights';
+import { TLS_SHARED_DIRECTIVES } from './directives-http';
 import { accept, SHARED_DIRECTIVES, type DirectiveHandler } from './directives-shared';
 import { parseFallbackLine } from './fallback-line';
 import { METRICS_DIRECTIVES } from './directives-metrics';
@@ -44,8 +45,9 @@ export const GLOBAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<GlobalD
   ...QUORUM_SHARED_DIRECTIVES,
   ...SLOWSTART_SHARED_DIRECTIVES,
   ...WEIGHT_SHARED_DIRECTIVES,
+  ...TLS_SHARED_DIRECTIVES,
   checkinterval: (d, g, ctx) => {
-    const v = accept(d, readInteger(d, 'checkinterval', true), ctx);
+    const v = accept(d, readSeconds(d, 'checkinterval'), ctx);
     if (v !== undefined) g.checkinterval = v;
   },
   fallback: fallback('fallback'),

@@ -3,7 +3,7 @@ import type { DaemonState } from '../model';
 import { DAEMON_STATES } from '../model';
 import type { DiagnosticSink } from './diagnostics';
 import type { RawDirective } from './document';
-import { readInteger, readOptionallyQuoted, readYesNo, valueText, type ValueResult } from './cf-values';
+import { readInteger, readOptionallyQuoted, readSeconds, readYesNo, valueText, type ValueResult } from './cf-values';
 import type { SharedSettings } from './settings';
 
 /** What a directive handler may use besides its own value. */
@@ -15,6 +15,8 @@ export interface DirectiveContext {
   readonly appendProblem: (path: string) => string | undefined;
   /** True when `path` is an existing directory. */
   readonly isDirectory: (path: string) => boolean;
+  /** The text of a file the configuration names (`tlscafile`); throws when it cannot be read. */
+  readonly readText: (path: string) => string;
   /** ldirectord's `-d`: the log file is not test-opened. */
   readonly debug?: boolean;
 }
@@ -23,6 +25,19 @@ export interface DirectiveContext {
 export function warnIfPartial(d: { key: string; value: string | undefined; pos: import('../model').SourcePos }, used: string, ctx: DirectiveContext): void {
   const text = (d.value ?? '').trim();
   if (text !== used) ctx.sink.warn('ignored-text', d.pos, `${d.key}: "${text}" is read as "${used}", as ldirectord does`, d.key);
+}
+
+/**
+ * Warns when a pattern of `what` (`receive`, `receivenot`: Perl regular expressions for ldirectord) is not a JavaScript
+ * one: the checks then match it as plain text.
+ */
+export function warnIfNotJsRegExp(d: RawDirective, what: string, pattern: string, ctx: DirectiveContext): void {
+  if (pattern === '') return;
+  try {
+    new RegExp(pattern);
+  } catch (err) {
+    ctx.sink.warn('ignored-setting', d.pos, `${what} pattern "${pattern}" is not a JavaScript regular expression (${(err as Error).message.replace(/^Invalid regular expression: /, '')}): it will be matched as plain text`, d.key);
+  }
 }
 
 /** Handles one directive, updating `state`. */
@@ -82,9 +97,17 @@ function readSmtp(d: RawDirective): ValueResult<string> {
 }
 
 /** Positive integer directive writing `field`. */
-function positive<K extends 'checktimeout' | 'negotiatetimeout' | 'checkcount' | 'failurecount'>(field: K, what: string): DirectiveHandler<SharedSettings> {
+function positive<K extends 'checkcount' | 'failurecount'>(field: K, what: string): DirectiveHandler<SharedSettings> {
   return (d, s, ctx) => {
     const v = accept(d, readInteger(d, what, true), ctx);
+    if (v !== undefined) s[field] = v;
+  };
+}
+
+/** Seconds directive writing `field` (decimals down to 0.1 s, see {@link readSeconds}). */
+function seconds<K extends 'checktimeout' | 'negotiatetimeout'>(field: K): DirectiveHandler<SharedSettings> {
+  return (d, s, ctx) => {
+    const v = accept(d, readSeconds(d, field), ctx);
     if (v !== undefined) s[field] = v;
   };
 }
@@ -99,8 +122,8 @@ function yesNo<K extends 'quiescent' | 'cleanstop'>(field: K): DirectiveHandler<
 
 /** Directives accepted both globally and per virtual service. */
 export const SHARED_DIRECTIVES: Readonly<Record<string, DirectiveHandler<SharedSettings>>> = {
-  checktimeout: positive('checktimeout', 'checktimeout'),
-  negotiatetimeout: positive('negotiatetimeout', 'negotiatetimeout'),
+  checktimeout: seconds('checktimeout'),
+  negotiatetimeout: seconds('negotiatetimeout'),
   failurecount: positive('failurecount', 'failurecount'),
   checkcount: (d, s, ctx) => {
     const v = accept(d, readInteger(d, 'checkcount', true), ctx);

@@ -1,14 +1,15 @@
 // Directives of a virtual section (indented body lines), read as ldirectord's read_config reads them.
 import type { CheckService, CheckType } from '../model';
 import { CHECK_SERVICES, NAMED_CHECK_TYPES } from '../model';
-import { readFirstMatch, readInteger, readOptionallyQuoted, readQuoted, readYesNo, valueText } from './cf-values';
+import { readFirstMatch, readInteger, readOptionallyQuoted, readSeconds, readQuoted, readYesNo, valueText } from './cf-values';
 import { ALERT_SHARED_DIRECTIVES } from './directives-alerts';
 import { QUORUM_SHARED_DIRECTIVES } from './directives-quorum';
 import { PERSISTENCE_DIRECTIVES } from './directives-persistence';
 import { SLOWSTART_SHARED_DIRECTIVES } from './directives-slowstart';
 import { WEIGHT_SHARED_DIRECTIVES } from './directives-weights';
 import { RISE_DIRECTIVES } from './directives-rise';
-import { accept, SHARED_DIRECTIVES, warnIfPartial, type DirectiveContext, type DirectiveHandler } from './directives-shared';
+import { HTTP_VIRTUAL_DIRECTIVES, TLS_SHARED_DIRECTIVES } from './directives-http';
+import { accept, SHARED_DIRECTIVES, warnIfNotJsRegExp, warnIfPartial, type DirectiveContext, type DirectiveHandler } from './directives-shared';
 import type { RawDirective } from './document';
 import { parseFallbackLine } from './fallback-line';
 import { normalizeRequest, parseRealLine } from './real-line';
@@ -22,19 +23,6 @@ function quotedNonEmpty<K extends 'receive' | 'login' | 'passwd' | 'database' | 
     if (s === '') ctx.sink.error('invalid-value', d.pos, `invalid ${what}: empty`, d.key);
     else v[field] = s;
   };
-}
-
-/**
- * Warns when a `receive` pattern (a Perl regular expression for ldirectord) is not a JavaScript one: the checks then
- * match it as plain text.
- */
-function warnIfNotJsRegExp(d: RawDirective, pattern: string, ctx: DirectiveContext): void {
-  if (pattern === '') return;
-  try {
-    new RegExp(pattern);
-  } catch (err) {
-    ctx.sink.warn('ignored-setting', d.pos, `receive pattern "${pattern}" is not a JavaScript regular expression (${(err as Error).message.replace(/^Invalid regular expression: /, '')}): it will be matched as plain text`, d.key);
-  }
 }
 
 /**
@@ -54,7 +42,7 @@ function real(keyword: 'real' | 'real6'): DirectiveHandler<VirtualDraft> {
     if (!matchesFamily(keyword, 'real', d, v, ctx)) return;
     const line = d.real ?? accept(d, parseRealLine(valueText(d)), ctx);
     if (line !== undefined) v.reals.push({ line, pos: d.pos });
-    if (line?.receive !== undefined) warnIfNotJsRegExp(d, line.receive, ctx);
+    if (line?.receive !== undefined) warnIfNotJsRegExp(d, 'receive', line.receive, ctx);
   };
 }
 
@@ -76,6 +64,8 @@ export const VIRTUAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<Virtua
   ...SLOWSTART_SHARED_DIRECTIVES,
   ...WEIGHT_SHARED_DIRECTIVES,
   ...PERSISTENCE_DIRECTIVES,
+  ...TLS_SHARED_DIRECTIVES,
+  ...HTTP_VIRTUAL_DIRECTIVES,
   real: real('real'),
   real6: real('real6'),
   fallback: fallback('fallback'),
@@ -88,7 +78,7 @@ export const VIRTUAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<Virtua
   },
   receive: (d, v, ctx) => {
     quotedNonEmpty('receive', 'receive string')(d, v, ctx);
-    warnIfNotJsRegExp(d, v.receive, ctx);
+    warnIfNotJsRegExp(d, 'receive', v.receive, ctx);
   },
   login: quotedNonEmpty('login', 'login string'),
   passwd: quotedNonEmpty('passwd', 'password'),
@@ -127,7 +117,7 @@ export const VIRTUAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<Virtua
     else v.checkcommand = s;
   },
   checkinterval: (d, v, ctx) => {
-    const n = accept(d, readInteger(d, 'checkinterval', true), ctx);
+    const n = accept(d, readSeconds(d, 'checkinterval'), ctx);
     if (n !== undefined) v.checkinterval = n;
   },
   checkport: (d, v, ctx) => {

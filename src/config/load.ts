@@ -19,6 +19,8 @@ export interface FileProbes {
   readonly appendProblem: (path: string) => string | undefined;
   /** True when `path` is an existing directory. */
   readonly isDirectory: (path: string) => boolean;
+  /** The text of a file the configuration names (`tlscafile`); throws when it cannot be read. Default: read from disk. */
+  readonly readText?: (path: string) => string;
 }
 
 /** Options of the loaders. */
@@ -51,7 +53,13 @@ export function systemProbes(): FileProbes {
         return false;
       }
     },
+    readText: readSystemText,
   };
+}
+
+/** A file's text, read from disk (the default {@link FileProbes.readText}). */
+function readSystemText(path: string): string {
+  return readFileSync(path, 'utf8');
 }
 
 /** Guesses the format: `.yaml`/`.yml` names are YAML; otherwise a first significant line like `key: value` or `---`. */
@@ -73,7 +81,10 @@ export async function loadConfigText(text: string, file: string, options: LoadOp
   if (!document) return { config: undefined, diagnostics: sink.all(), document: undefined };
   const probes = options.probes ?? systemProbes();
   const hostname = options.hostname ?? process.env['HOSTNAME'] ?? osHostname();
-  const ctx: DirectiveContext = { sink, hostname, appendProblem: probes.appendProblem, isDirectory: probes.isDirectory, debug: options.debug === true };
+  const ctx: DirectiveContext = {
+    sink, hostname, appendProblem: probes.appendProblem, isDirectory: probes.isDirectory, readText: probes.readText ?? readSystemText,
+    debug: options.debug === true,
+  };
   const drafts = readDirectives(document, ctx);
   const config = await buildModel(drafts, {
     file, format, sink, hostname, resolver: options.resolver ?? systemResolver(),

@@ -1,6 +1,7 @@
 // Mutable settings collected while reading directives; normalize turns them into the immutable model.
 import type {
-  CheckService, CheckType, DaemonState, HttpMethod, MetricsEndpoint, SmtpTls, SourcePos, SyncStartRole, VirtualProtocol,
+  CheckService, CheckType, DaemonState, HttpMethod, HttpStatusRange, MetricsEndpoint, SmtpTls, SourcePos, SyncStartRole,
+  VirtualProtocol,
 } from '../model';
 import type { FallbackLine } from './fallback-line';
 import type { RealLine } from './real-line';
@@ -45,6 +46,9 @@ export interface SharedSettings {
   weightheader?: Placed<string>;
   minweight?: Placed<number>;
   maxweight?: Placed<number>;
+  /** TLS of checks (ldir extensions, directives-http.ts); the CA file with the PEM text read from it. */
+  tlsverify?: Placed<boolean>;
+  tlscafile?: Placed<{ readonly path: string; readonly pem: string }>;
 }
 
 /** Global settings read from column-0 directives. */
@@ -137,6 +141,10 @@ export interface VirtualDraft extends SharedSettings {
   receive: string;
   httpmethod: HttpMethod;
   virtualhost?: string;
+  /** HTTP answer rules and SNI (ldir extensions, directives-http.ts). */
+  httpstatus?: HttpStatusRange[];
+  receivenot?: string;
+  tlsservername?: string;
   login?: string;
   passwd?: string;
   database?: string;

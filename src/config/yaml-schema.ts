@@ -11,10 +11,10 @@ export const REPEATABLE = new Set(['real', 'real6', 'execute', 'ipvssysctl']);
 export const NAME_VALUE_MAPPINGS = new Set(['ipvssysctl']);
 
 /** Directives whose value is a comma list in ldirectord.cf: a YAML list is joined with commas. */
-export const COMMA_LISTS = new Set(['emailalert', 'emailalertstatus']);
+export const COMMA_LISTS = new Set(['emailalert', 'emailalertstatus', 'httpstatus']);
 
 /** Directives whose cf value may be double-quoted or bare (the quotes are taken off when present). */
-export const OPTIONALLY_QUOTED = new Set(['checkcommand', 'fallbackcommand', 'monitorfile', 'alertcommand', 'smtplogin', 'smtppasswd', 'quorumupcommand', 'quorumdowncommand', 'ipvstimeouts']);
+export const OPTIONALLY_QUOTED = new Set(['checkcommand', 'fallbackcommand', 'monitorfile', 'alertcommand', 'smtplogin', 'smtppasswd', 'quorumupcommand', 'quorumdowncommand', 'ipvstimeouts', 'receivenot', 'tlscafile']);
 
 /** Directives ldirectord requires in double quotes in ldirectord.cf. */
 export const QUOTED = new Set(['request', 'receive', 'login', 'passwd', 'database', 'secret', 'load', 'callback', 'logfile']);

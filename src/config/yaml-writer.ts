@@ -42,9 +42,9 @@ function yamlValue(d: RawDirective): unknown {
   return plain(text);
 }
 
-/** Numbers that read back identically become YAML numbers; everything else stays a string. */
+/** Numbers that read back identically (`5`, `0.5`) become YAML numbers; everything else stays a string. */
 function plain(text: string): unknown {
-  return /^\d+$/.test(text) && String(Number(text)) === text && Number.isSafeInteger(Number(text)) ? Number(text) : text;
+  return /^\d+(?:\.\d+)?$/.test(text) && String(Number(text)) === text && Number.isSafeInteger(Math.floor(Number(text))) ? Number(text) : text;
 }
 
 /** Collects directives into a mapping: repeatable ones become lists, others keep their last value. */

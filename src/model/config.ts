@@ -69,6 +69,33 @@ export interface CheckSpec {
    * whose health is unknown (not checked yet) is up after one success, whatever this says.
    */
   readonly riseCount: number;
+  /**
+   * Final statuses an http/https/http_proxy answer may have to pass (`httpstatus`, an ldir extension), as inclusive
+   * ranges; default 200–299 (ldirectord's `is_success`). A redirect whose status is listed is a final answer.
+   */
+  readonly httpStatus: readonly HttpStatusRange[];
+  /** What an http/https/http_proxy answer's body must not match (`receivenot`, an ldir extension); '' = nothing. */
+  readonly receiveNot: string;
+  /** TLS of the checks that speak it: https (and its redirects), ldaps, imaps, pops (ldir extensions). */
+  readonly tls: TlsCheckSettings;
+}
+
+/** An inclusive range of HTTP status codes (`httpstatus=200-299`; one code is a range of one). */
+export type HttpStatusRange = readonly [from: number, to: number];
+
+/** How a check's TLS is set up (`tlsverify`, `tlscafile`, `tlsservername`; ldir extensions). */
+export interface TlsCheckSettings {
+  /**
+   * `tlsverify` (default no, as ldirectord): the certificate chain must verify (against `ca`, else the system's
+   * CAs) and, when `serverName` is set, name it.
+   */
+  readonly verify: boolean;
+  /** `tlscafile`: the CA bundle to verify against; undefined = the system's CAs. */
+  readonly caFile?: string;
+  /** The PEM text of `caFile`, read when the configuration was loaded (start, reload). */
+  readonly ca?: string;
+  /** Server name sent (SNI): `tlsservername`, else the `virtualhost` when it is a name; undefined = none. */
+  readonly serverName?: string;
 }
 
 /** E-mail alert settings in force for one virtual service (global values with per-virtual overrides applied). */

@@ -61,16 +61,17 @@ export interface NativeTcpProbeEngine {
   /**
    * Runs a check every `intervalMs` on the engine thread: the probe of {@link start} (id < 2^31, never reused), the
    * first round `firstDelayMs` from now, `respreadMs` added once to the second. A round is up when it connects (no
-   * request) or when its answer is certainly a passing HTTP answer (2xx, complete, `literal` found in the first
-   * `window` body bytes). Quiet rounds (counted in {@link roundStats}, kept for {@link takeQuiet} up to `sampleCap`):
-   * an up round after `riseCount` up rounds in a row (1 when not given), and a failure without an answer after
-   * `failureCount` failures in a row, the last with the same errno. Every other round, or every round with
-   * `reportAll`, goes to onRound.
+   * request) or when its answer is certainly a passing HTTP answer (complete, its final status within one of the
+   * inclusive `[from, to]` pairs of `statuses` (200–299 when null or not given), `literal` found and `notLiteral` not
+   * found in the first `window` body bytes). Quiet rounds (counted in {@link roundStats}, kept for {@link takeQuiet} up
+   * to `sampleCap`): an up round after `riseCount` up rounds in a row (1 when not given), and a failure without an
+   * answer after `failureCount` failures in a row, the last with the same errno. Every other round, or every round
+   * with `reportAll`, goes to onRound. Only an addon whose class has `httpRules` reads `statuses` and `notLiteral`.
    */
   schedule(
     id: number, address: string, port: number, timeoutMs: number, request: Buffer | null, readLimit: number, framing: 0 | 1 | 2,
     intervalMs: number, firstDelayMs: number, respreadMs: number, literal: Buffer | null, window: number, reportAll: boolean, sampleCap: number,
-    failureCount: number, riseCount: number,
+    failureCount: number, riseCount: number, statuses?: Int32Array | null, notLiteral?: Buffer | null,
   ): void;
   /** Stops schedule `id`; its round in flight is dropped. */
   unschedule(id: number): void;

@@ -87,10 +87,10 @@ suite('ldap check against slapd', ['slapd', 'openssl'], () => {
   it('speaks ldaps (TLS), unverified by default and verified against a configured CA', async () => {
     const job = makeJob({ service: 'ldaps', port: slapd.tlsPort, request: `/${LDAP.suffix}` });
     assertResult(await ldapCheck(job, NEVER), true, /found/, 2000);
-    assertResult(await ldapCheck({ ...job, tlsCa: slapd.certPem }, NEVER), true, /found/, 2000);
+    assertResult(await ldapCheck({ ...job, tlsVerify: true, tlsCa: slapd.certPem }, NEVER), true, /found/, 2000);
   });
   it('is down (not up) when ldaps meets a certificate outside the configured CA', async () => {
-    const other = makeJob({ service: 'ldaps', port: slapd.tlsPort, request: `/${LDAP.suffix}`, tlsCa: slapd.otherCaPem });
+    const other = makeJob({ service: 'ldaps', port: slapd.tlsPort, request: `/${LDAP.suffix}`, tlsVerify: true, tlsCa: slapd.otherCaPem });
     assertResult(await ldapCheck(other, NEVER), false, /certificate|self[- ]signed/i, 2000);
   });
   it('is down on a refused port and on a silent server (checktimeout), and honours abort', async () => {

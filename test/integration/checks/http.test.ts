@@ -224,11 +224,12 @@ for (const [mode, check] of modes) {
     assertResult(await check({ ...job, request: '/index.html' }, NEVER), false, /absolute/, 1500);
   });
 
-  test(`${mode} https: certificates are not verified without a CA; verified against tlsCa when set`, async () => {
+  test(`${mode} https: certificates are not verified without tlsVerify; verified against tlsCa with it`, async () => {
     const p = port['https 127.0.0.1'] as number;
     const job = makeJob({ service: 'https', port: p, request: '/ok', receive: 'hello' });
-    assertResult(await check({ ...job, tlsCa: cert }, NEVER), true, /200/, 1500);
-    assertResult(await check({ ...job, tlsCa: otherCert }, NEVER), false, /certificate|self.signed/i, 1500);
+    assertResult(await check({ ...job, tlsCa: otherCert }, NEVER), true, /200/, 1500);
+    assertResult(await check({ ...job, tlsVerify: true, tlsCa: cert }, NEVER), true, /200/, 1500);
+    assertResult(await check({ ...job, tlsVerify: true, tlsCa: otherCert }, NEVER), false, /certificate|self.signed/i, 1500);
   });
 }
 

@@ -112,8 +112,8 @@ describe('pop', () => {
     const s = need(t);
     if (!s) return;
     assertResult(await popCheck(job({ service: 'pops', port: s.pop3s, ...login }), NEVER), true, /login ok/, NEGOTIATE_MS);
-    assertResult(await popCheck(job({ service: 'pops', port: s.pop3s, tlsCa: s.cert }), NEVER), true, /greeting/, NEGOTIATE_MS);
-    const other = await popCheck(job({ service: 'pops', port: s.pop3s, tlsCa: s.otherCert }), NEVER);
+    assertResult(await popCheck(job({ service: 'pops', port: s.pop3s, tlsVerify: true, tlsCa: s.cert }), NEVER), true, /greeting/, NEGOTIATE_MS);
+    const other = await popCheck(job({ service: 'pops', port: s.pop3s, tlsVerify: true, tlsCa: s.otherCert }), NEVER);
     assertResult(other, false, /certificate/i, NEGOTIATE_MS);
   });
 
@@ -143,8 +143,8 @@ describe('imap', () => {
     const s = need(t);
     if (!s) return;
     assertResult(await imapCheck(job({ service: 'imaps', port: s.imaps, ...login }), NEVER), true, /login ok/, NEGOTIATE_MS);
-    assertResult(await imapCheck(job({ service: 'imaps', port: s.imaps, tlsCa: s.cert }), NEVER), true, /greeting/, NEGOTIATE_MS);
-    const other = await imapCheck(job({ service: 'imaps', port: s.imaps, tlsCa: s.otherCert }), NEVER);
+    assertResult(await imapCheck(job({ service: 'imaps', port: s.imaps, tlsVerify: true, tlsCa: s.cert }), NEVER), true, /greeting/, NEGOTIATE_MS);
+    const other = await imapCheck(job({ service: 'imaps', port: s.imaps, tlsVerify: true, tlsCa: s.otherCert }), NEVER);
     assertResult(other, false, /certificate/i, NEGOTIATE_MS);
   });
 

@@ -7,6 +7,7 @@ import * as net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { runCheck } from '../../../src/checks/dispatch';
 import { fastHttpVerdict } from '../../../src/checks/http';
+import { passReason } from '../../../src/checks/http-judge';
 import type { CheckTarget } from '../../../src/checks/jobs';
 import type { OffloadedRound, RoundOffload } from '../../../src/checks/native-rounds';
 import { CHECK_DURATION_BUCKETS } from '../../../src/checks/duration-buckets';
@@ -78,8 +79,11 @@ const http = (path: string, extra: Partial<CheckJob> = {}): CheckJob =>
 const ok = (body = 'all ok'): string => `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
 
 describe('the engine judges HTTP answers', () => {
-  /** [name, answer, receive, method, certain]: `certain` = the engine must call it up without JS. */
-  const cases: Array<[string, string, string, 'GET' | 'HEAD', boolean]> = [
+  /**
+   * [name, answer, receive, method, certain, rules]: `certain` = the engine must call it up without JS; `rules` the
+   * job's `httpstatus` and (plain string) `receivenot`, which the engine judges too.
+   */
+  const cases: Array<[string, string, string, 'GET' | 'HEAD', boolean, Partial<CheckJob>?]> = [
     ['200 with a length', ok(), '', 'GET', true],
     ['200 with the literal', ok('service ok'), 'ok', 'GET', true],
     ['200 without the literal', ok('service up'), 'ok', 'GET', false],
@@ -104,6 +108,22 @@ describe('the engine judges HTTP answers', () => {
     ['not HTTP', 'SSH-2.0-OpenSSH_9.2\r\n\r\n', '', 'GET', false],
     ['literal past the length', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nnook', 'ok', 'GET', false],
     ['HEAD', 'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n', '', 'HEAD', true],
+    ['404 listed', 'HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno', '', 'GET', true, { httpStatus: [[200, 299], [404, 404]] }],
+    ['404 not listed', 'HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno', '', 'GET', false, { httpStatus: [[200, 299], [410, 410]] }],
+    ['200 outside the list', ok(), '', 'GET', false, { httpStatus: [[500, 503]] }],
+    ['503 in a range', 'HTTP/1.1 503 Busy\r\nContent-Length: 2\r\n\r\nok', 'ok', 'GET', true, { httpStatus: [[500, 503]] }],
+    ['302 listed is final', 'HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 0\r\n\r\n', '', 'GET', true, { httpStatus: [[302, 302]] }],
+    ['304 listed', 'HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n', '', 'GET', true, { httpStatus: [[304, 304]] }],
+    ['304 listed, bytes after it, a literal', 'HTTP/1.1 304 Not Modified\r\n\r\nok', 'ok', 'GET', false, { httpStatus: [[304, 304]] }],
+    ['101 listed, bytes after it, receivenot', 'HTTP/1.1 101 Switching\r\n\r\nmaintenance', '', 'GET', true, { httpStatus: [[101, 101]], receiveNot: 'maintenance' }],
+    ['receivenot absent', ok('all fine'), '', 'GET', true, { receiveNot: 'maintenance' }],
+    ['receivenot present', ok('in maintenance'), '', 'GET', false, { receiveNot: 'maintenance' }],
+    ['receivenot of another case', ok('in Maintenance'), '', 'GET', true, { receiveNot: 'maintenance' }],
+    ['receivenot past the length', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokmaintenance', '', 'GET', true, { receiveNot: 'maintenance' }],
+    ['receive and receivenot both found', ok('ok, in maintenance'), 'ok', 'GET', false, { receiveNot: 'maintenance' }],
+    ['receive found, receivenot not', ok('ok, serving'), 'ok', 'GET', true, { receiveNot: 'maintenance' }],
+    ['receivenot, chunked', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n', '', 'GET', false, { receiveNot: 'x' }],
+    ['receivenot, HEAD', 'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n', '', 'HEAD', true, { receiveNot: 'maintenance' }],
   ];
 
   test('an answer the engine calls up is up in JS with the same reason; the plain ones need no JS', async (t) => {
@@ -116,24 +136,27 @@ describe('the engine judges HTTP answers', () => {
     try {
       cases.forEach(([, answer], i) => answers.set(`/judge${i}`, answer));
       const { fastHttpRequest, FAST_READ_LIMIT } = await import('../../../src/checks/http');
-      const { receiveLiteral } = await import('../../../src/checks/native-rounds');
-      cases.forEach(([, , receive, method], i) => {
-        const job = http(`/judge${i}`, { receive, httpMethod: method });
+      const { engineStatuses, receiveLiteral } = await import('../../../src/checks/native-rounds');
+      cases.forEach(([, , receive, method, , rules], i) => {
+        const job = http(`/judge${i}`, { receive, httpMethod: method, ...rules });
         const literal = receiveLiteral(receive);
+        const notLiteral = receiveLiteral(job.receiveNot ?? '');
+        assert.ok(notLiteral, 'the engine is given plain strings only');
         engine.schedule(i + 1, '127.0.0.1', port, 1000, fastHttpRequest(job), FAST_READ_LIMIT, method === 'HEAD' ? 2 : 1,
-          60_000, 0, 0, literal ?? Buffer.from('\u0000never\u0000'), 1024 * 1024, false, 10, 1, 1);
+          60_000, 0, 0, literal ?? Buffer.from('\u0000never\u0000'), 1024 * 1024, false, 10, 1, 1, engineStatuses(job),
+          notLiteral.length > 0 ? notLiteral : null);
       });
       await eventually('every first round', () => (rounds.size === cases.length ? true : undefined), 5_000, 20,
         () => `${rounds.size}/${cases.length} rounds`);
-      cases.forEach(([name, answer, receive, method, certain], i) => {
+      cases.forEach(([name, answer, receive, method, certain, rules], i) => {
         const round = rounds.get(i + 1);
         assert.ok(round, name);
-        const job = http(`/judge${i}`, { receive, httpMethod: method });
+        const job = http(`/judge${i}`, { receive, httpMethod: method, ...rules });
         const js = fastHttpVerdict(job, { phase: 'read', elapsedMs: 1, data: Buffer.from(answer, 'latin1') });
         assert.equal(round.certainUp, certain, `${name}: engine certain=${round.certainUp}, JS says ${JSON.stringify(js)}`);
         if (round.certainUp) {
           assert.ok(js !== 'redirect' && js.up, `${name}: the engine called up what JS calls ${JSON.stringify(js)}`);
-          assert.match(js.reason, new RegExp(`^status ${round.status}`), name);
+          assert.equal(js.reason, passReason(job, round.status), `${name}: the reason of a quiet round is the JS one`);
         } else {
           assert.ok(round.data && round.data.length > 0, `${name}: a round JS must judge comes with its answer`);
         }
@@ -233,6 +256,60 @@ describe('offloaded checks in the scheduler', () => {
     assert.ok((late[Math.floor(late.length * 0.99)] as number) < 50, `p99 lateness ${late[Math.floor(late.length * 0.99)]} ms`);
     // Rounds due close together start together, early by at most a hundredth of the interval (here 0.2 ms).
     assert.ok((late[0] as number) >= -0.2 - 1e-6, `a round started ${-(late[0] as number)} ms early`);
+  });
+
+  test('httpstatus and receivenot: rounds that pass stay on the engine, and the decisions are the JS ones', async (t) => {
+    const n = need(t);
+    if (!n) return;
+    const c = counting(n.offload);
+    const native = scheduler(n.prober, c.offload, { onQuietRounds: () => undefined });
+    const js = scheduler(n.prober, undefined);
+    const gone = 'HTTP/1.1 410 Gone\r\nContent-Length: 2\r\n\r\nno';
+    const rules: Partial<CheckJob> = { httpStatus: [[200, 299], [410, 410]], receiveNot: 'maintenance' };
+    answers.set('/rules', gone);
+    native.s.sync([target('n', http('/rules', rules), 1, 20)]);
+    js.s.sync([target('j', http('/rules', rules), 1, 20)]);
+    try {
+      await sleep(400);
+      const quietRounds = native.s.snapshot()[0]?.checks ?? 0;
+      assert.ok(quietRounds >= 10, `${quietRounds} rounds`);
+      assert.equal(c.delivered(), 1, 'a listed status (410) is certainly up on the engine: only the first round came to JS');
+      assert.equal(native.s.snapshot()[0]?.lastResult?.reason, 'status 410, receivenot not matched');
+      answers.set('/rules', ok('down for maintenance'));
+      await eventually('down on receivenot', () => (native.transitions.length >= 2 && js.transitions.length >= 2 ? true : undefined), 3_000, 20);
+      answers.set('/rules', 'HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n');
+      await sleep(150);
+      answers.set('/rules', ok('serving'));
+      await eventually('up again', () => (native.transitions.length >= 3 && js.transitions.length >= 3 ? true : undefined), 3_000, 20);
+    } finally {
+      native.s.stop();
+      js.s.stop();
+    }
+    const shape = (ts: HealthTransition[]): string => ts.map((x) => `${x.from}>${x.to} (${x.reason})`).join(', ');
+    assert.equal(shape(native.transitions),
+      'unknown>up (status 410, receivenot not matched), up>down (body matched receivenot /maintenance/), down>up (status 200, receivenot not matched)');
+    assert.equal(shape(native.transitions), shape(js.transitions));
+  });
+
+  test('a sub-second interval on the engine: rounds every 200 ms, a failure seen within the interval', async (t) => {
+    const n = need(t);
+    if (!n) return;
+    const { s, transitions } = scheduler(n.prober, n.offload, { onQuietRounds: () => undefined });
+    answers.set('/fast', ok());
+    s.sync([target('fast', http('/fast'), 1, 200)]);
+    try {
+      await eventually('up', () => (transitions.length === 1 ? true : undefined), 2_000, 10);
+      await sleep(1_000);
+      const rounds = s.snapshot()[0]?.checks ?? 0;
+      assert.ok(rounds >= 5 && rounds <= 8, `${rounds} rounds in about 1.1 s at 200 ms`);
+      const failedAt = Date.now();
+      answers.set('/fast', 'HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n');
+      await eventually('down', () => (transitions.length === 2 ? true : undefined), 2_000, 5);
+      const late = (transitions[1]?.at ?? Infinity) - failedAt;
+      assert.ok(late <= 200 + 150, `down ${late} ms after the real failed (interval 200 ms)`);
+    } finally {
+      s.stop();
+    }
   });
 
   test('the watchdog reads the engine\'s own last round: recent although JS saw only the first one', async (t) => {

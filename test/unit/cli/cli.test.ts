@@ -39,7 +39,7 @@ describe('ldir check', () => {
     const io = capture();
     assert.equal(await runCli(['check', invalid], io), 2);
     assert.deepEqual(io.err.trim().split('\n'), [
-      `${invalid}:1: checktimeout must be a positive integer, not "0"`,
+      `${invalid}:1: checktimeout must be a positive number of seconds, not "0"`,
       `${invalid}:4: unknown directive "bogus"`,
     ]);
   });

@@ -34,12 +34,12 @@ const HANDLERS: ControlHandlers = {
     ? { applied: true, file: FILE, diagnostics: [{ severity: 'warning', code: 'deprecated', message: 'checkcount is deprecated', pos: { file: FILE, line: 2 } }] }
     : {
       applied: false, file: FILE, message: `1 error in ${FILE}`,
-      diagnostics: [{ severity: 'error', code: 'invalid-value', message: 'checktimeout must be a positive integer, not "0"', pos: { file: FILE, line: 1 } }],
+      diagnostics: [{ severity: 'error', code: 'invalid-value', message: 'checktimeout must be a positive number of seconds, not "0"', pos: { file: FILE, line: 1 } }],
     }),
   reloadPreview: async () => {
     if (preview === 'errors') {
       throw new LdirError(ErrorCodes.CONFIG_INVALID, `${FILE}: 1 configuration error(s)`, {
-        details: { diagnostics: [{ severity: 'error', code: 'invalid-value', message: 'checktimeout must be a positive integer, not "0"', pos: { file: FILE, line: 1 } }] },
+        details: { diagnostics: [{ severity: 'error', code: 'invalid-value', message: 'checktimeout must be a positive number of seconds, not "0"', pos: { file: FILE, line: 1 } }] },
       });
     }
     if (preview === 'stopping') throw new LdirError(ErrorCodes.DAEMON_STOPPING, 'ldir is stopping: reload preview refused');
@@ -109,7 +109,7 @@ describe('ldir reload through the socket', () => {
     const io = capture();
     assert.equal(await runReloadCommand({ socketPath }, io), 2);
     assert.deepEqual(io.err.trimEnd().split('\n'), [
-      `${FILE}:1: checktimeout must be a positive integer, not "0"`,
+      `${FILE}:1: checktimeout must be a positive number of seconds, not "0"`,
       'ldir: reload refused, the daemon keeps running the previous configuration',
     ]);
     reloadGood = true;
@@ -159,7 +159,7 @@ describe('ldir reload --dry-run through the socket', () => {
     assert.equal(await runReloadPreviewCommand({ socketPath, json: false }, io), 2);
     assert.equal(io.out, '');
     assert.deepEqual(io.err.trimEnd().split('\n'), [
-      `${FILE}:1: checktimeout must be a positive integer, not "0"`,
+      `${FILE}:1: checktimeout must be a positive number of seconds, not "0"`,
       'ldir: the configuration has errors: a reload would be refused (the daemon keeps running the previous configuration)',
     ]);
     preview = 'steps';

@@ -199,7 +199,7 @@ describe('ldir convert', () => {
     const out = join(dir, 'never.yaml');
     const r = await cli('convert', bad, '--to', 'yaml', '-o', out);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:1: checktimeout must be a positive integer`));
+    assert.match(r.stderr, new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:1: checktimeout must be a positive number of seconds`));
     assert.equal(existsSync(out), false);
     const badYaml = join(dir, 'bad.yaml');
     writeFileSync(badYaml, 'virtuals:\n  - virtual: 192.0.2.1:80\n    bogus: 1\n');

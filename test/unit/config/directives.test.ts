@@ -56,8 +56,8 @@ describe('global directives', () => {
 
   test('refused values, each at its own line', async () => {
     const cases: Array<[string, RegExp]> = [
-      ['checktimeout=0', /checktimeout must be a positive integer/],
-      ['checktimeout=abc', /checktimeout must be a positive integer/],
+      ['checktimeout=0', /checktimeout must be a positive number of seconds/],
+      ['checktimeout=abc', /checktimeout must be a positive number of seconds/],
       ['negotiatetimeout=0', /negotiatetimeout must be a positive/],
       ['checkinterval=x', /checkinterval must be a positive/],
       ['failurecount=0', /failurecount must be a positive/],

@@ -75,7 +75,7 @@ describe('YAML form: values', () => {
     assert.equal(v.serviceName, '');
     assert.equal(v.check.virtualHost, undefined);
     const errs = await loadErrors('checktimeout:\n', YAML_FILE);
-    assert.match(errs[0]?.message ?? '', /checktimeout must be a positive integer/);
+    assert.match(errs[0]?.message ?? '', /checktimeout must be a positive number of seconds/);
   });
 
   it('accepts an empty document and a document of only comments', async () => {
