@@ -38,6 +38,12 @@ export function readInteger(d: RawDirective, what: string, positive: boolean): V
 export const MIN_CHECK_SECONDS = 0.1;
 
 /**
+ * The longest time a directive may set, in seconds: a Node timer waits at most 2^31 - 1 ms (about 24.8 days); a
+ * longer delay is taken as 1 ms, so `checktimeout=2147484` made a healthy real flap every few seconds.
+ */
+export const MAX_TIMER_SECONDS = 2_147_483;
+
+/**
  * Seconds of `checkinterval`, `checktimeout` and `negotiatetimeout`: the first number in the value, found as
  * ldirectord's unanchored `/(\d+)/` finds an integer (so `checktimeout=x10` is still 10, the rest reported as
  * ignored), but with up to three decimals (milliseconds), from {@link MIN_CHECK_SECONDS} up: `0.5`, `.5` and `1.25`
@@ -52,6 +58,7 @@ export function readSeconds(d: RawDirective, what: string): ValueResult<number> 
   if (!Number.isSafeInteger(Math.floor(n))) return fail(`${what} is too large: "${text}"`);
   if ((m[0].split('.')[1] ?? '').length > 3) return fail(`${what} takes at most 3 decimals (milliseconds), not "${text}"`);
   if (n < MIN_CHECK_SECONDS) return fail(`${what} must be at least ${MIN_CHECK_SECONDS} seconds, not "${text}"`);
+  if (n > MAX_TIMER_SECONDS) return fail(`${what} must be at most ${MAX_TIMER_SECONDS} seconds (about 24.8 days: the longest a timer can wait), not "${text}"`);
   return ok(n, text.slice(0, m.index) + ' ' + text.slice(m.index + m[0].length));
 }
 
