@@ -21,9 +21,12 @@ function lines(entries: readonly RealEntry[]): string {
   return `line${numbers.length > 1 ? 's' : ''} ${listWords(numbers)}`;
 }
 
-/** The kernel refuses a GUE destination without a port (EINVAL): every gue real needs one, its own or the section's. */
+/**
+ * The kernel refuses a GUE destination without a port (EINVAL): every gue real needs one, its own or the section's
+ * (a section's `tunnelport` that could not be read has its own error already).
+ */
 const gueTunnelPort: StrictRule = ({ draft }, sink) => {
-  if (draft.tunnelport !== undefined) return;
+  if (draft.written.has('tunnelport')) return;
   for (const entry of draft.reals) {
     if (entry.line.forward !== 'gue' || entry.line.tunnelPort !== undefined) continue;
     sink.error('invalid-value', entry.pos,
