@@ -28,7 +28,7 @@ function one() {
  * Runs `count` GETs of `url` from the client namespace, each on a new connection (so the director schedules each),
  * and resolves with the first line of each answer (`hello from <ns>`), or `error <message>` for a failed request.
  */
-export function clientBurst(lab: NatLab, url: string, count: number, timeoutMs = 120_000): Promise<string[]> {
+export function clientBurst(lab: Pick<NatLab, 'clientNetns'>, url: string, count: number, timeoutMs = 120_000): Promise<string[]> {
   return new Promise((resolve, reject) => {
     const child = spawn('ip', ['netns', 'exec', lab.clientNetns, process.execPath, '-e', BURST_JS, url, String(count)], {
       stdio: ['ignore', 'pipe', 'pipe'],
