@@ -37,20 +37,35 @@ const WEIGHT_RE = /\s+(\d+)(.*)/;
 const CHECK_PAIR_RE = /\s+"(.*)"[, ]\s*"(.*)"(.*)/;
 const LOWER_RE = /\s+l:(\d+)(.*)/;
 const UPPER_RE = /\s+u:(\d+)(.*)/;
-/** ldir's per-real tunnel options, which end a real line: `tunnelport=N`, `tunnelflags=WORD`, in any order. */
-const TUNNEL_TAIL_RE = /(?:\s+tunnel(?:port|flags)=\S*)+\s*$/;
-const TUNNEL_OPTION_RE = /\s+tunnel(port|flags)=(\S*)/g;
+/** One of ldir's per-real tunnel options, which end a real line: `tunnelport=N`, `tunnelflags=WORD`, in any order. */
+const TUNNEL_OPTION_RE = /^tunnel(port|flags)=(\S*)$/;
 
 /** Adds a leading `/` to a request that lacks one (as ldirectord does for per-real and virtual requests). */
 export function normalizeRequest(request: string): string {
   return request.startsWith('/') ? request : `/${request}`;
 }
 
+/**
+ * Splits the tunnel options off the end of a real line: the words after the last one that is not an option (a word
+ * by word walk from the end). A line without them is left as it is, trailing white space included.
+ */
+function splitTunnelOptions(line: string): { readonly text: string; readonly options: readonly string[] } {
+  let text = line.trimEnd();
+  const options: string[] = [];
+  for (;;) {
+    const cut = Math.max(text.lastIndexOf(' '), text.lastIndexOf('\t'));
+    const word = text.slice(cut + 1);
+    if (cut < 0 || !TUNNEL_OPTION_RE.test(word)) return options.length === 0 ? { text: line, options } : { text, options: options.reverse() };
+    options.push(word);
+    text = text.slice(0, cut).trimEnd();
+  }
+}
+
 /** The tunnel options ending a real line (`tunnelport=N`, `tunnelflags=WORD`), each at most once. */
-function parseTunnelOptions(tail: string): ValueResult<Pick<RealLine, 'tunnelPort' | 'tunnelFlags'>> {
+function parseTunnelOptions(words: readonly string[]): ValueResult<Pick<RealLine, 'tunnelPort' | 'tunnelFlags'>> {
   let tunnelPort: number | undefined;
   let tunnelFlags: TunnelFlags | undefined;
-  for (const [, name, value] of tail.matchAll(TUNNEL_OPTION_RE)) {
+  for (const [, name, value] of words.map((w) => TUNNEL_OPTION_RE.exec(w) as RegExpExecArray)) {
     if ((name === 'port' ? tunnelPort : tunnelFlags) !== undefined) return fail(`tunnel${name}= is given twice on the real server line`);
     const read = name === 'port' ? readTunnelPort(value as string) : readTunnelFlags(value as string);
     if (!read.ok) return read;
@@ -67,10 +82,9 @@ function parseTunnelOptions(tail: string): ValueResult<Pick<RealLine, 'tunnelPor
  */
 export function parseRealLine(line: string): ValueResult<RealLine> {
   if (line.length > MAX_SERVER_LINE) return fail(`real server line is longer than ${MAX_SERVER_LINE} characters`);
-  const tail = TUNNEL_TAIL_RE.exec(line);
-  const text = tail ? line.slice(0, tail.index) : line;
+  const { text, options } = splitTunnelOptions(line);
   if (/\stunnel(port|flags)=/.test(text)) return fail('tunnelport= and tunnelflags= go at the end of a real server line, after the thresholds');
-  const tunnel = parseTunnelOptions(tail?.[0] ?? '');
+  const tunnel = parseTunnelOptions(options);
   if (!tunnel.ok) return tunnel;
   const m = REAL_RE.exec(text);
   if (!m) return fail(`invalid address for real server (wrong format): "${text}"`);
