@@ -67,6 +67,13 @@ function realFlags(r: RealStatus): string {
   return [r.drained ? 'DRAINED' : '', r.draining ? 'DRAINING' : '', r.maintenance ? 'MAINT' : '', weight, rising, ramp, reported].filter(Boolean).join(',');
 }
 
+/** The FWD column: the method, with a gue real's port and a gue or gre real's checksums when not `nocsum` (`gue:6080,csum`). */
+function forwardText(r: RealStatus): string {
+  const port = r.tunnelPort != null ? `:${r.tunnelPort}` : '';
+  const flags = r.tunnelFlags != null && r.tunnelFlags !== 'nocsum' ? `,${r.tunnelFlags}` : '';
+  return `${r.forward}${port}${flags}`;
+}
+
 /** `ADDRESS:PORT` (`[V6]:PORT`); the address alone when the port is 0 (fwmark services). */
 function realName(address: string, port: number): string {
   if (port === 0) return address;
@@ -95,7 +102,7 @@ function virtualBlock(v: VirtualStatus, now: string, width: number): string[] {
     const since = r.since === null ? undefined : between(r.since, now);
     return {
       real: clean(realName(r.address, r.port)),
-      forward: r.forward,
+      forward: forwardText(r),
       health: r.health,
       weight: `${r.weight}/${r.kernelWeight === null ? '-' : r.kernelWeight}`,
       for: since === undefined ? '-' : formatDuration(since),
@@ -105,6 +112,7 @@ function virtualBlock(v: VirtualStatus, now: string, width: number): string[] {
   });
   const w = {
     real: Math.max(4, ...rows.map((r) => r.real.length)),
+    forward: Math.max(4, ...rows.map((r) => r.forward.length)),
     health: Math.max(6, ...rows.map((r) => r.health.length)),
     weight: Math.max(6, ...rows.map((r) => r.weight.length)),
     for: Math.max(3, ...rows.map((r) => r.for.length)),
@@ -113,7 +121,7 @@ function virtualBlock(v: VirtualStatus, now: string, width: number): string[] {
   const withFlags = w.flags > 0;
   if (withFlags) w.flags = Math.max(5, w.flags);
   const line = (c: { real: string; forward: string; health: string; weight: string; for: string; flags: string; check: string }): string => {
-    const head = `  ${c.real.padEnd(w.real)}  ${c.forward.padEnd(4)}  ${c.health.padEnd(w.health)}  ${c.weight.padStart(w.weight)}  `
+    const head = `  ${c.real.padEnd(w.real)}  ${c.forward.padEnd(w.forward)}  ${c.health.padEnd(w.health)}  ${c.weight.padStart(w.weight)}  `
       + `${c.for.padEnd(w.for)}  ${withFlags ? `${c.flags.padEnd(w.flags)}  ` : ''}`;
     const room = width - head.length;
     return `${head}${room >= 12 ? fit(c.check, room) : c.check}`.trimEnd();

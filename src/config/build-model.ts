@@ -10,10 +10,12 @@ import { checkTlsDrafts, httpCheckSettings } from './directives-http';
 import { buildIpvsTimeouts } from './directives-ipvs-timeouts';
 import { buildStateSync } from './directives-sync';
 import { buildSysctlSettings } from './directives-sysctl';
+import { realTunnel } from './directives-tunnel';
 import type { DiagnosticSink } from './diagnostics';
 import type { Drafts } from './read-directives';
 import type { Resolver } from './resolver';
 import { checkGlobalsStrictly, checkVirtualStrictly } from './strict';
+import { checkMixedFamiliesWithSync } from './strict-tunnels';
 import type { FallbackEntry, GlobalDraft, RealEntry, VirtualDraft } from './settings';
 
 /** Largest `first->last` range ldir expands (ldirectord has no limit and would try 16 million entries). */
@@ -67,7 +69,6 @@ async function resolveFallback(
   return { address, port, forward: entry.line.forward ?? 'gate', source: entry.pos };
 }
 
-/** Resolves one real line into one real server per address of its range. */
 /** Takes `n` real servers from the configuration-wide budget; false (with an error at `pos`) when it is spent. */
 function takeReals(n: number, pos: SourcePos, ctx: BuildContext, budget: { left: number }): boolean {
   if (n > budget.left) {
@@ -79,8 +80,9 @@ function takeReals(n: number, pos: SourcePos, ctx: BuildContext, budget: { left:
   return true;
 }
 
-async function resolveReal(entry: RealEntry, family: AddressFamily, ctx: BuildContext, budget: { left: number }): Promise<RealServer[]> {
-  const { line, pos } = entry;
+/** Resolves one real line of virtual section `v` into one real server per address of its range. */
+async function resolveReal(entry: RealEntry, v: VirtualDraft, ctx: BuildContext, budget: { left: number }): Promise<RealServer[]> {
+  const { line, pos, family } = entry;
   const first = await ctx.resolver.resolveHost(line.host, family);
   if (first === undefined) {
     ctx.sink.error('unresolvable', pos, `invalid address (${line.host}) for real server (could not resolve host)`, 'real');
@@ -102,6 +104,7 @@ async function resolveReal(entry: RealEntry, family: AddressFamily, ctx: BuildCo
     ...(line.request !== undefined ? { request: line.request, receive: line.receive ?? '' } : {}),
     lowerThreshold: line.lowerThreshold ?? 0,
     upperThreshold: line.upperThreshold ?? 0,
+    ...realTunnel(line, v),
     source: pos,
   };
   if (line.rangeEnd === undefined) return takeReals(1, pos, ctx, budget) ? [{ address: first, ...base }] : [];
@@ -277,7 +280,7 @@ async function buildVirtual(
     }
   }
   const fallbackPromise = v.fallback ? resolveFallback(v.fallback, v.family, v.protocol, port, ctx) : Promise.resolve(undefined);
-  const realLists = await Promise.all(v.reals.map((r) => resolveReal(r, v.family, ctx, budget)));
+  const realLists = await Promise.all(v.reals.map((r) => resolveReal(r, v, ctx, budget)));
   const ownFallback = await fallbackPromise;
   if (bad || (v.fallback && !ownFallback)) return undefined;
   let fallback = ownFallback;
@@ -395,6 +398,7 @@ export async function buildModel(drafts: Drafts, ctx: BuildContext): Promise<Con
   const budget = { left: MAX_TOTAL_REALS };
   const built = await Promise.all(drafts.virtuals.map((v) => buildVirtual(v, g, fallbacks, ctx, budget)));
   checkGlobalsStrictly([fallbacks.get('inet/tcp'), fallbacks.get('inet6/tcp')], built.filter((vs): vs is VirtualService => vs !== undefined), ctx.sink);
+  checkMixedFamiliesWithSync(drafts.virtuals, g.sync, ctx.sink);
   const seen = new Map<string, SourcePos>();
   const services: VirtualService[] = [];
   for (const vs of built) {

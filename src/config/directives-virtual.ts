@@ -6,6 +6,7 @@ import { ALERT_SHARED_DIRECTIVES } from './directives-alerts';
 import { QUORUM_SHARED_DIRECTIVES } from './directives-quorum';
 import { PERSISTENCE_DIRECTIVES } from './directives-persistence';
 import { SLOWSTART_SHARED_DIRECTIVES } from './directives-slowstart';
+import { isTunnelMethod, TUNNEL_DIRECTIVES } from './directives-tunnel';
 import { WEIGHT_SHARED_DIRECTIVES } from './directives-weights';
 import { RISE_DIRECTIVES } from './directives-rise';
 import { HTTP_VIRTUAL_DIRECTIVES, TLS_SHARED_DIRECTIVES } from './directives-http';
@@ -29,19 +30,27 @@ function quotedNonEmpty<K extends 'receive' | 'login' | 'passwd' | 'database' | 
  * True when `keyword` (`real`/`fallback`, or their `6` forms) matches the family of the virtual section:
  * `virtual` takes the plain forms, `virtual6` the `6` forms (otherwise an error, as ldirectord).
  */
-function matchesFamily(keyword: string, base: 'real' | 'fallback', d: RawDirective, v: VirtualDraft, ctx: DirectiveContext): boolean {
+function matchesFamily(keyword: string, base: 'real' | 'fallback', d: RawDirective, v: VirtualDraft, ctx: DirectiveContext, why = ''): boolean {
   const wanted = v.family === 'inet' ? base : `${base}6`;
   if (keyword === wanted) return true;
-  ctx.sink.error('misplaced', d.pos, `cannot specify "${keyword}" here, please use "${wanted}" instead`, d.key);
+  ctx.sink.error('misplaced', d.pos, `cannot specify "${keyword}" here, please use "${wanted}" instead${why}`, d.key);
   return false;
 }
 
-/** Real server line (`real` in `virtual`, `real6` in `virtual6`). */
+/**
+ * Real server line: `real` (IPv4) in `virtual`, `real6` (IPv6) in `virtual6`, and either in either when the real is
+ * tunnelled (ipip, gue, gre: the kernel takes a destination of the other family for tunnels only).
+ */
 function real(keyword: 'real' | 'real6'): DirectiveHandler<VirtualDraft> {
   return (d, v, ctx) => {
-    if (!matchesFamily(keyword, 'real', d, v, ctx)) return;
     const line = d.real ?? accept(d, parseRealLine(valueText(d)), ctx);
-    if (line !== undefined) v.reals.push({ line, pos: d.pos });
+    const family = keyword === 'real' ? 'inet' : 'inet6';
+    if (family !== v.family && line !== undefined && isTunnelMethod(line.forward)) {
+      v.reals.push({ line, pos: d.pos, family });
+    } else {
+      if (!matchesFamily(keyword, 'real', d, v, ctx, line === undefined ? '' : ` (only a tunnelled real server, ipip, gue or gre, may be of the other address family; this one is ${line.forward})`)) return;
+      if (line !== undefined) v.reals.push({ line, pos: d.pos, family });
+    }
     if (line?.receive !== undefined) warnIfNotJsRegExp(d, 'receive', line.receive, ctx);
   };
 }
@@ -66,6 +75,7 @@ export const VIRTUAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<Virtua
   ...PERSISTENCE_DIRECTIVES,
   ...TLS_SHARED_DIRECTIVES,
   ...HTTP_VIRTUAL_DIRECTIVES,
+  ...TUNNEL_DIRECTIVES,
   real: real('real'),
   real6: real('real6'),
   fallback: fallback('fallback'),

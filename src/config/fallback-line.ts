@@ -1,6 +1,6 @@
 // Parses the text of a `fallback=` line (before name resolution) as ldirectord's parse_fallback does.
 import type { ForwardMethod } from '../model';
-import { FORWARD_METHODS } from '../model';
+import { FALLBACK_FORWARD_METHODS } from '../model';
 import { fail, ok, type ValueResult } from './cf-values';
 import { MAX_SERVER_LINE } from './real-line';
 
@@ -37,8 +37,9 @@ export function parseFallbackLine(text: string): ValueResult<FallbackLine> {
   const host = pm ? hostPort.slice(0, pm.index) : hostPort;
   let forward: ForwardMethod | undefined;
   if (forwardText) {
-    if (!FORWARD_METHODS.includes(forwardText as ForwardMethod)) {
-      return fail(`forward method must be gate, masq or ipip, not "${forwardText}"`);
+    if (!FALLBACK_FORWARD_METHODS.includes(forwardText as ForwardMethod)) {
+      const tunnel = forwardText === 'gue' || forwardText === 'gre' ? ` (${forwardText} is for real servers only)` : '';
+      return fail(`forward method must be gate, masq or ipip, not "${forwardText}"${tunnel}`);
     }
     forward = forwardText as ForwardMethod;
   }

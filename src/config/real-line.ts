@@ -1,7 +1,9 @@
 // Parses the text of a `real=` line (before name resolution) with ldirectord's grammar and its quirks.
-import type { ForwardMethod } from '../model';
+import type { ForwardMethod, TunnelFlags } from '../model';
 import { FORWARD_METHODS } from '../model';
 import { fail, ok, type ValueResult } from './cf-values';
+import { readTunnelFlags, readTunnelPort } from './directives-tunnel';
+import { listWords } from './strict-subject';
 
 /** A real server line as written: hosts and port still unresolved. */
 export interface RealLine {
@@ -18,6 +20,10 @@ export interface RealLine {
   readonly receive?: string;
   readonly lowerThreshold?: number;
   readonly upperThreshold?: number;
+  /** This real's GUE port (`tunnelport=N` at the end of the line; an ldir extension), overriding the virtual's. */
+  readonly tunnelPort?: number;
+  /** This real's tunnel checksums (`tunnelflags=WORD` at the end of the line; an ldir extension), overriding the virtual's. */
+  readonly tunnelFlags?: TunnelFlags;
 }
 
 /** Longest real/fallback value read: ldirectord's unanchored regexes take quadratic time on huge lines. */
@@ -31,6 +37,8 @@ const WEIGHT_RE = /\s+(\d+)(.*)/;
 const CHECK_PAIR_RE = /\s+"(.*)"[, ]\s*"(.*)"(.*)/;
 const LOWER_RE = /\s+l:(\d+)(.*)/;
 const UPPER_RE = /\s+u:(\d+)(.*)/;
+/** One of ldir's per-real tunnel options, which end a real line: `tunnelport=N`, `tunnelflags=WORD`, in any order. */
+const TUNNEL_OPTION_RE = /^tunnel(port|flags)=(\S*)$/;
 
 /** Adds a leading `/` to a request that lacks one (as ldirectord does for per-real and virtual requests). */
 export function normalizeRequest(request: string): string {
@@ -38,11 +46,46 @@ export function normalizeRequest(request: string): string {
 }
 
 /**
- * Parses `real=` text: `host[->host][:port] gate|masq|ipip [weight] ["request","receive"] [l:N] [u:N]`.
+ * Splits the tunnel options off the end of a real line: the words after the last one that is not an option (a word
+ * by word walk from the end). A line without them is left as it is, trailing white space included.
+ */
+function splitTunnelOptions(line: string): { readonly text: string; readonly options: readonly string[] } {
+  let text = line.trimEnd();
+  const options: string[] = [];
+  for (;;) {
+    const cut = Math.max(text.lastIndexOf(' '), text.lastIndexOf('\t'));
+    const word = text.slice(cut + 1);
+    if (cut < 0 || !TUNNEL_OPTION_RE.test(word)) return options.length === 0 ? { text: line, options } : { text, options: options.reverse() };
+    options.push(word);
+    text = text.slice(0, cut).trimEnd();
+  }
+}
+
+/** The tunnel options ending a real line (`tunnelport=N`, `tunnelflags=WORD`), each at most once. */
+function parseTunnelOptions(words: readonly string[]): ValueResult<Pick<RealLine, 'tunnelPort' | 'tunnelFlags'>> {
+  let tunnelPort: number | undefined;
+  let tunnelFlags: TunnelFlags | undefined;
+  for (const [, name, value] of words.map((w) => TUNNEL_OPTION_RE.exec(w) as RegExpExecArray)) {
+    if ((name === 'port' ? tunnelPort : tunnelFlags) !== undefined) return fail(`tunnel${name}= is given twice on the real server line`);
+    const read = name === 'port' ? readTunnelPort(value as string) : readTunnelFlags(value as string);
+    if (!read.ok) return read;
+    if (name === 'port') tunnelPort = read.value as number;
+    else tunnelFlags = read.value as TunnelFlags;
+  }
+  return ok({ ...(tunnelPort !== undefined ? { tunnelPort } : {}), ...(tunnelFlags !== undefined ? { tunnelFlags } : {}) });
+}
+
+/**
+ * Parses `real=` text: `host[->host][:port] gate|masq|ipip|gue|gre [weight] ["request","receive"] [l:N] [u:N]`
+ * `[tunnelport=N] [tunnelflags=WORD]` (the last two are ldir's and end the line).
  * Text that ldirectord's unanchored regexes skip is returned in `ignored` (the caller warns about it).
  */
-export function parseRealLine(text: string): ValueResult<RealLine> {
-  if (text.length > MAX_SERVER_LINE) return fail(`real server line is longer than ${MAX_SERVER_LINE} characters`);
+export function parseRealLine(line: string): ValueResult<RealLine> {
+  if (line.length > MAX_SERVER_LINE) return fail(`real server line is longer than ${MAX_SERVER_LINE} characters`);
+  const { text, options } = splitTunnelOptions(line);
+  if (/\stunnel(port|flags)=/.test(text)) return fail('tunnelport= and tunnelflags= go at the end of a real server line, after the thresholds');
+  const tunnel = parseTunnelOptions(options);
+  if (!tunnel.ok) return tunnel;
   const m = REAL_RE.exec(text);
   if (!m) return fail(`invalid address for real server (wrong format): "${text}"`);
   const ignored: string[] = [];
@@ -51,7 +94,7 @@ export function parseRealLine(text: string): ValueResult<RealLine> {
   const fm = FORWARD_RE.exec(flags);
   const forward = fm?.[1] as ForwardMethod | undefined;
   if (!fm || forward === undefined || !FORWARD_METHODS.includes(forward)) {
-    return fail(`forward method must be gate, masq or ipip, not "${flags.trim()}"`);
+    return fail(`forward method must be ${listWords(FORWARD_METHODS, 'or')}, not "${flags.trim()}"`);
   }
   if (fm.index > 0) ignored.push(flags.slice(0, fm.index));
   flags = fm[2] as string;
@@ -90,7 +133,7 @@ export function parseRealLine(text: string): ValueResult<RealLine> {
   }
   if (/\S/.test(flags)) return fail(`invalid real server line, around "${flags.trim()}"`);
   if (weight !== undefined && !Number.isSafeInteger(weight)) return fail(`real server weight is too large: ${wm?.[1]}`);
-  const line: RealLine = {
+  const real: RealLine = {
     host: m[1] as string,
     ...(m[3] !== undefined ? { rangeEnd: m[3] } : {}),
     ...(m[5] !== undefined ? { port: m[5] } : {}),
@@ -99,8 +142,9 @@ export function parseRealLine(text: string): ValueResult<RealLine> {
     ...(request !== undefined ? { request, receive: receive as string } : {}),
     ...(lowerThreshold !== undefined ? { lowerThreshold } : {}),
     ...(upperThreshold !== undefined ? { upperThreshold } : {}),
+    ...tunnel.value,
   };
-  return ok(line, ignored.map((s) => s.trim()).filter((s) => s !== '').join(' '));
+  return ok(real, ignored.map((s) => s.trim()).filter((s) => s !== '').join(' '));
 }
 
 /** Writes a {@link RealLine} back in ldirectord syntax (canonical token order). */
@@ -113,5 +157,7 @@ export function formatRealLine(r: RealLine): string {
   if (r.request !== undefined) s += ` "${r.request}","${r.receive ?? ''}"`;
   if (r.lowerThreshold !== undefined) s += ` l:${r.lowerThreshold}`;
   if (r.upperThreshold !== undefined) s += ` u:${r.upperThreshold}`;
+  if (r.tunnelPort !== undefined) s += ` tunnelport=${r.tunnelPort}`;
+  if (r.tunnelFlags !== undefined) s += ` tunnelflags=${r.tunnelFlags}`;
   return s;
 }

@@ -1,6 +1,7 @@
 // Mutable settings collected while reading directives; normalize turns them into the immutable model.
 import type {
-  CheckService, CheckType, DaemonState, HttpMethod, HttpStatusRange, MetricsEndpoint, SmtpTls, SourcePos, SyncStartRole,
+  AddressFamily, CheckService, CheckType, DaemonState, HttpMethod, HttpStatusRange, MetricsEndpoint, SmtpTls, SourcePos, SyncStartRole,
+  TunnelFlags,
   VirtualProtocol,
 } from '../model';
 import type { FallbackLine } from './fallback-line';
@@ -116,6 +117,11 @@ export interface IpvsTunableEntry {
 export interface RealEntry {
   readonly line: RealLine;
   readonly pos: SourcePos;
+  /**
+   * Family its host is resolved in: `real` IPv4, `real6` IPv6. The section's own family, or the other one for a
+   * tunnelled real (ipip, gue, gre), which may cross families.
+   */
+  readonly family: AddressFamily;
 }
 
 /** One virtual section's settings. */
@@ -158,6 +164,9 @@ export interface VirtualDraft extends SharedSettings {
   persistenceengine?: string;
   ops: boolean;
   fallback?: FallbackEntry;
+  /** `tunnelport=` and `tunnelflags=` (ldir extensions, directives-tunnel.ts): the section's GUE/GRE reals' defaults. */
+  tunnelport?: Placed<number>;
+  tunnelflags?: Placed<TunnelFlags>;
   monitorfile?: string;
   servicename?: string;
   comment?: string;

@@ -20,7 +20,7 @@ export function lineOf(subject: StrictSubject, directive: string): SourcePos {
   return subject.draft.written.get(directive) ?? subject.draft.pos;
 }
 
-/** `a, b and c` (or `a` alone). */
-export function listWords(words: readonly string[]): string {
-  return words.length > 1 ? `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}` : (words[0] ?? '');
+/** `a, b and c` (or `a` alone); `a, b or c` with `conjunction` `or`. */
+export function listWords(words: readonly string[], conjunction: 'and' | 'or' = 'and'): string {
+  return words.length > 1 ? `${words.slice(0, -1).join(', ')} ${conjunction} ${words[words.length - 1]}` : (words[0] ?? '');
 }

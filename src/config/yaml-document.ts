@@ -2,9 +2,12 @@
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Pair } from 'yaml';
 import type { ForwardMethod, SourcePos } from '../model';
 import { FORWARD_METHODS } from '../model';
+import type { ValueResult } from './cf-values';
 import type { DiagnosticSink } from './diagnostics';
+import { readTunnelFlags, readTunnelPort } from './directives-tunnel';
 import type { ConfigDocument, DocumentEntry, RawDirective } from './document';
 import { normalizeRequest, type RealLine } from './real-line';
+import { listWords } from './strict-subject';
 import { COMMA_LISTS, NAME_VALUE_MAPPINGS, REAL_MAPPING_KEYS, REPEATABLE, VIRTUALS_KEY } from './yaml-schema';
 
 interface Reader {
@@ -77,9 +80,20 @@ function readRealMapping(r: Reader, node: Node): RealLine | undefined {
     bad = true;
   }
   if (!forward || !FORWARD_METHODS.includes(forward as ForwardMethod)) {
-    r.sink.error('invalid-value', fields.get('forward')?.pos ?? at, `real server forward must be gate, masq or ipip${forward ? `, not "${forward}"` : ''}`, 'real');
+    r.sink.error('invalid-value', fields.get('forward')?.pos ?? at, `real server forward must be ${listWords(FORWARD_METHODS, 'or')}${forward ? `, not "${forward}"` : ''}`, 'real');
     bad = true;
   }
+  const read = <T>(key: string, reader: (text: string) => ValueResult<T>): T | undefined => {
+    const f = fields.get(key);
+    if (!f) return undefined;
+    const v = reader(f.text);
+    if (v.ok) return v.value;
+    r.sink.error('invalid-value', f.pos, `real server ${v.message}`, 'real');
+    bad = true;
+    return undefined;
+  };
+  const tunnelPort = read('tunnelport', readTunnelPort);
+  const tunnelFlags = read('tunnelflags', readTunnelFlags);
   const request = fields.get('request')?.text;
   const receive = fields.get('receive')?.text;
   if ((request === undefined) !== (receive === undefined)) {
@@ -101,6 +115,8 @@ function readRealMapping(r: Reader, node: Node): RealLine | undefined {
     ...(request !== undefined ? { request: normalizeRequest(request), receive: receive ?? '' } : {}),
     ...(lower !== undefined ? { lowerThreshold: lower } : {}),
     ...(upper !== undefined ? { upperThreshold: upper } : {}),
+    ...(tunnelPort !== undefined ? { tunnelPort } : {}),
+    ...(tunnelFlags !== undefined ? { tunnelFlags } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 // Shape of the YAML form: which directives are lists, how a real server mapping is written.
-import type { ForwardMethod } from '../model';
+import type { ForwardMethod, TunnelFlags } from '../model';
 
 /** Top-level key holding the list of virtual services. */
 export const VIRTUALS_KEY = 'virtuals';
@@ -31,7 +31,11 @@ export interface YamlRealMapping {
   receive?: string;
   lower?: number;
   upper?: number;
+  /** This real's GUE port, overriding the virtual's `tunnelport`. */
+  tunnelport?: number;
+  /** This real's tunnel checksums, overriding the virtual's `tunnelflags`. */
+  tunnelflags?: TunnelFlags;
 }
 
 /** Every key allowed in a real server mapping. */
-export const REAL_MAPPING_KEYS = ['host', 'to', 'port', 'forward', 'weight', 'request', 'receive', 'lower', 'upper'] as const;
+export const REAL_MAPPING_KEYS = ['host', 'to', 'port', 'forward', 'weight', 'request', 'receive', 'lower', 'upper', 'tunnelport', 'tunnelflags'] as const;

@@ -16,6 +16,8 @@ function realMapping(r: RealLine): YamlRealMapping {
     ...(r.request !== undefined ? { request: r.request, receive: r.receive ?? '' } : {}),
     ...(r.lowerThreshold !== undefined ? { lower: r.lowerThreshold } : {}),
     ...(r.upperThreshold !== undefined ? { upper: r.upperThreshold } : {}),
+    ...(r.tunnelPort !== undefined ? { tunnelport: r.tunnelPort } : {}),
+    ...(r.tunnelFlags !== undefined ? { tunnelflags: r.tunnelFlags } : {}),
   };
 }
 

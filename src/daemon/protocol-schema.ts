@@ -5,6 +5,7 @@ import type {
   ReloadPreviewResult, ReloadResult, RequestId, RequestType, RestartResult, ResultMap, RoleResult, StateSyncStatus, StatusReport,
   StopResult, SyncDaemonStatus, VirtualStatus, WatchdogStatus, WeightResult, WireDiagnostic, WireError,
 } from './protocol';
+import { FORWARD_METHODS, TUNNEL_FLAGS } from '../model';
 import { MAX_RUNTIME_WEIGHT } from '../model/weight';
 import {
   arrayOf, bool, int, isoTime, literal, nonNegative, nullable, object, optional, SchemaError, str, type Check,
@@ -13,7 +14,7 @@ import {
 const PORT = int({ min: 0, max: 65535 });
 const WEIGHT = int({ min: 0 });
 const TARGET = str({ min: 1, max: 256, printable: true });
-const FORWARD = literal('gate', 'masq', 'ipip');
+const FORWARD = literal(...FORWARD_METHODS);
 
 /** A request id: 1..64 printable characters, or an integer >= 0. */
 export const idSchema: Check<RequestId> = (value, path) => {
@@ -65,7 +66,8 @@ const eventRecord: Check<EventRecord> = object({ at: isoTime, ok: bool, message:
 const checkOutcome: Check<CheckOutcome> = object({ up: bool, reason: str({ max: 65536 }), durationMs: nonNegative, at: isoTime }, false);
 
 const realStatus: Check<RealStatus> = object({
-  address: str({ min: 1, max: 64 }), port: PORT, forward: FORWARD, health: literal('up', 'down', 'unknown'),
+  address: str({ min: 1, max: 64 }), port: PORT, forward: FORWARD,
+  tunnelPort: optional(nullable(int({ min: 1, max: 65535 }))), tunnelFlags: optional(nullable(literal(...TUNNEL_FLAGS))), health: literal('up', 'down', 'unknown'),
   since: nullable(isoTime), weight: WEIGHT, override: optional(nullable(WEIGHT)), kernelWeight: nullable(WEIGHT), inKernel: bool, lastCheck: nullable(checkOutcome),
   draining: bool, drained: bool, maintenance: bool,
   rising: optional(nullable(object({ successes: int({ min: 1 }), needed: int({ min: 1 }) }, false))),

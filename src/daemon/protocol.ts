@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Diagnostic } from '../config/diagnostics';
 import { ErrorCodes, type ErrorCode } from '../errors';
 import type { IpvsOp, IpvsSyncDaemon } from '../ipvs/types';
-import type { AddressFamily, ForwardMethod, SyncRole, SyncStartRole, VirtualProtocol } from '../model';
+import type { AddressFamily, ForwardMethod, SyncRole, SyncStartRole, TunnelFlags, VirtualProtocol } from '../model';
 import { requestSchemas, requestTypeSchema, resultSchemas, responseEnvelopeSchema, idSchema, wireErrorSchema } from './protocol-schema';
 import { SchemaError } from './validate';
 
@@ -52,6 +52,10 @@ export interface RealStatus {
   readonly address: string;
   readonly port: number;
   readonly forward: ForwardMethod;
+  /** GUE port of a gue real server (`tunnelport`); null otherwise (absent from older daemons). */
+  readonly tunnelPort?: number | null;
+  /** Tunnel checksums of a gue or gre real server (`tunnelflags`); null otherwise (absent from older daemons). */
+  readonly tunnelFlags?: TunnelFlags | null;
   readonly health: Health;
   /** ISO 8601 time the real entered its current health state; null when not known. */
   readonly since: string | null;

@@ -107,7 +107,7 @@ export function buildStatusReport(
       quorum: { state: v.quorum.state, serving: v.quorum.serving, quorum: v.quorum.quorum, hysteresis: v.quorum.hysteresis, configured: v.quorum.configured },
       draining: v.draining, realsUp: v.realsUp, realsTotal: v.realsTotal,
       reals: v.reals.map((r) => ({
-        address: r.address, port: r.port, forward: r.forward, health: r.health,
+        address: r.address, port: r.port, forward: r.forward, tunnelPort: r.tunnelPort ?? null, tunnelFlags: r.tunnelFlags ?? null, health: r.health,
         since: r.healthSince !== undefined ? iso(r.healthSince) : null,
         weight: r.configuredWeight, override: r.weightOverride, kernelWeight: r.kernelWeight, inKernel: r.inKernel,
         lastCheck: outcomes.get(memberKey(v.id, r.realKey)) ?? null,

@@ -3,7 +3,7 @@ import type { Health } from '../checks/scheduler';
 import type { Clock } from '../clock';
 import type { IpvsBackend, IpvsOp, IpvsSyncDaemon } from '../ipvs/types';
 import type { Logger } from '../log';
-import type { AddressFamily, ForwardMethod, SyncStartRole, VirtualProtocol } from '../model';
+import type { AddressFamily, ForwardMethod, SyncStartRole, TunnelFlags, VirtualProtocol } from '../model';
 import type { DecisionReason, FallbackState } from './decide';
 import type { DrainEnd, DrainTarget } from './drain';
 import type { CommandRunner, FallbackAction } from './fallback-command';
@@ -177,6 +177,10 @@ export interface RealSnapshot {
   readonly address: string;
   readonly port: number;
   readonly forward: ForwardMethod;
+  /** GUE port of a gue real (`tunnelport`); null otherwise. */
+  readonly tunnelPort?: number | null;
+  /** Tunnel checksums of a gue or gre real (`tunnelflags`); null otherwise. */
+  readonly tunnelFlags?: TunnelFlags | null;
   /** Destination id in the kernel service (its port can be the virtual's: gate/ipip). */
   readonly destination: string;
   readonly health: Health;

@@ -84,11 +84,16 @@ function virtualBase(v: VirtualService, entry: ObservedEntry | undefined): Pick<
   };
 }
 
+/** The tunnel settings of a real as the status shows them (null where its method has none). */
+function tunnelOf(r: RealServer): Pick<RealSnapshot, 'tunnelPort' | 'tunnelFlags'> {
+  return { tunnelPort: r.tunnelPort ?? null, tunnelFlags: r.tunnelFlags ?? null };
+}
+
 /** A real server that is draining (removed from the config, or its whole virtual removed). */
 function drainingReal(v: VirtualService, r: RealServer, entry: ObservedEntry | undefined, since: number, health: HealthRecord | undefined): RealSnapshot {
   const destination = destinationIdOf(realDestination(v, r, 0));
   return {
-    realKey: realKey(r.address, r.port), address: r.address, port: r.port, forward: r.forward, destination,
+    realKey: realKey(r.address, r.port), address: r.address, port: r.port, forward: r.forward, ...tunnelOf(r), destination,
     health: health?.health ?? 'unknown', ...(health ? { healthReason: health.reason, healthSince: health.since } : {}),
     configuredWeight: r.weight, weightOverride: null, desiredWeight: kernelOf(entry, destination) ? 0 : null, ...kernelFields(kernelOf(entry, destination)),
     inTable: kernelOf(entry, destination) !== undefined, reason: 'draining', since, draining: true, manuallyDrained: false,
@@ -102,7 +107,7 @@ function configuredReal(v: VirtualService, r: RealServer, d: RealDecision | unde
   const destination = d?.destinationId ?? destinationIdOf(realDestination(v, r, r.weight));
   const h = input.health.get(pk);
   return {
-    realKey: key, address: r.address, port: r.port, forward: r.forward, destination,
+    realKey: key, address: r.address, port: r.port, forward: r.forward, ...tunnelOf(r), destination,
     health: h?.health ?? 'unknown', ...(h ? { healthReason: h.reason, healthSince: h.since } : {}),
     configuredWeight: r.weight, weightOverride: input.weights.get(pk) ?? null, desiredWeight: d?.desiredWeight ?? null, ...kernelFields(kernelOf(entry, destination)),
     inTable: d?.inTable ?? false, reason: d?.reason ?? 'unknown-waiting', since: input.decidedSince.get(pk) ?? null,

@@ -3,8 +3,18 @@ import { canonicalFlags, destinationKeyString, serviceKeyString } from '../ipvs/
 import type { ForwardingMethod, IpvsDestination, IpvsFamily, IpvsService } from '../ipvs/types';
 import type { FallbackServer, ForwardMethod, RealServer, VirtualService } from '../model';
 
-/** ldirectord's forwarding method names in kernel words: gate = direct routing, masq = NAT, ipip = tunnel. */
-export const FORWARDING: Readonly<Record<ForwardMethod, ForwardingMethod>> = { gate: 'route', masq: 'masq', ipip: 'tunnel' };
+/** ldirectord's forwarding method names in kernel words: gate = direct routing, masq = NAT, ipip/gue/gre = tunnel. */
+export const FORWARDING: Readonly<Record<ForwardMethod, ForwardingMethod>> = { gate: 'route', masq: 'masq', ipip: 'tunnel', gue: 'tunnel', gre: 'tunnel' };
+
+/**
+ * The encapsulation of a gue or gre real in kernel words (type, GUE port, checksums). An ipip real gets none: the
+ * kernel's default type is IP-in-IP, and an ipvsadm older than 1.30 knows no `--tun-type`.
+ */
+function tunnelOf(r: RealServer): Pick<IpvsDestination, 'tunnelType' | 'tunnelPort' | 'tunnelChecksum'> {
+  if (r.forward === 'gue') return { tunnelType: 'gue', ...(r.tunnelPort !== undefined ? { tunnelPort: r.tunnelPort } : {}), tunnelChecksum: r.tunnelFlags ?? 'nocsum' };
+  if (r.forward === 'gre') return { tunnelType: 'gre', tunnelChecksum: r.tunnelFlags ?? 'nocsum' };
+  return {};
+}
 
 /** Address family of a numeric address (IPv6 contains a colon). */
 export function familyOfAddress(address: string): IpvsFamily {
@@ -50,6 +60,7 @@ export function realDestination(v: VirtualService, r: RealServer, weight: number
     weight,
     upperThreshold: r.upperThreshold,
     lowerThreshold: r.lowerThreshold,
+    ...tunnelOf(r),
   };
 }
 

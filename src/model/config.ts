@@ -1,7 +1,7 @@
 // The normalized, immutable configuration model shared by every module.
 import type { SourcePos } from './source';
 import type {
-  AddressFamily, CheckService, CheckType, DaemonState, ForwardMethod, HttpMethod, SmtpTls, SyncStartRole, VirtualProtocol,
+  AddressFamily, CheckService, CheckType, DaemonState, ForwardMethod, HttpMethod, SmtpTls, SyncStartRole, TunnelFlags, VirtualProtocol,
 } from './vocabulary';
 
 /** A real server of a virtual service, after name resolution and range expansion. */
@@ -21,6 +21,13 @@ export interface RealServer {
   readonly lowerThreshold: number;
   /** IPVS upper connection threshold (`u:N`); 0 = none. */
   readonly upperThreshold: number;
+  /**
+   * UDP port GUE packets go to on the real server (`tunnelport=`, per virtual, or the real's own); on `gue` reals
+   * only, where it is required.
+   */
+  readonly tunnelPort?: number;
+  /** Tunnel checksums (`tunnelflags=`, per virtual, or the real's own; default `nocsum`); on `gue` and `gre` reals only. */
+  readonly tunnelFlags?: TunnelFlags;
   readonly source: SourcePos;
 }
 

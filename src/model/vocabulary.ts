@@ -1,9 +1,24 @@
 // Closed vocabularies of the configuration model (string-literal unions that travel in JSON and logs).
 
-/** IPVS forwarding method as ldirectord spells it: gate = direct routing, masq = NAT, ipip = tunnel. */
-export type ForwardMethod = 'gate' | 'masq' | 'ipip';
-/** Every forwarding method. */
-export const FORWARD_METHODS: readonly ForwardMethod[] = ['gate', 'masq', 'ipip'];
+/**
+ * IPVS forwarding method as ldirectord spells it: gate = direct routing, masq = NAT, ipip = IP-in-IP tunnel; and
+ * ldir's tunnels (LVS-TUN with another encapsulation): gue = Generic UDP Encapsulation, gre = GRE.
+ */
+export type ForwardMethod = 'gate' | 'masq' | 'ipip' | 'gue' | 'gre';
+/** Every forwarding method of a real server. */
+export const FORWARD_METHODS: readonly ForwardMethod[] = ['gate', 'masq', 'ipip', 'gue', 'gre'];
+/** The forwarding methods of a fallback server (ldirectord's; a sorry server is not reached through GUE or GRE). */
+export const FALLBACK_FORWARD_METHODS: readonly ForwardMethod[] = ['gate', 'masq', 'ipip'];
+/** The tunnelling methods: the only ones whose real server may be of another address family than its virtual service. */
+export const TUNNEL_METHODS: readonly ForwardMethod[] = ['ipip', 'gue', 'gre'];
+
+/**
+ * Checksums of a GUE or GRE tunnel (`tunnelflags=`, ipvsadm's `--tun-nocsum|--tun-csum|--tun-remcsum`): none, a
+ * checksum of the outer UDP or GRE header, or remote checksum offload (GUE only).
+ */
+export type TunnelFlags = 'nocsum' | 'csum' | 'remcsum';
+/** Every `tunnelflags` value. */
+export const TUNNEL_FLAGS: readonly TunnelFlags[] = ['nocsum', 'csum', 'remcsum'];
 
 /** Virtual service protocol; `fwm` for firewall-mark virtual services. */
 export type VirtualProtocol = 'tcp' | 'udp' | 'fwm';

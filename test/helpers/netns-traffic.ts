@@ -4,14 +4,14 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { NatLab } from './netns-lab';
 
-// argv: url count. Sequential GETs, each on a new connection (agent: false), certificate not verified (the lab's is
-// self-signed); prints one line per request: the body's first line, or "error <message>".
+// argv: url count timeoutMs. Sequential GETs, each on a new connection (agent: false), certificate not verified (the
+// lab's is self-signed); prints one line per request: the body's first line, or "error <message>".
 const BURST_JS = `
-const [url, count] = process.argv.slice(1);
+const [url, count, timeoutMs] = process.argv.slice(1);
 const mod = require(url.startsWith('https:') ? 'node:https' : 'node:http');
 function one() {
   return new Promise((resolve) => {
-    const req = mod.get(url, { agent: false, rejectUnauthorized: false, timeout: 5000 }, (res) => {
+    const req = mod.get(url, { agent: false, rejectUnauthorized: false, timeout: Number(timeoutMs) }, (res) => {
       let b = '';
       res.setEncoding('utf8');
       res.on('data', (c) => { b += c; });
@@ -26,11 +26,12 @@ function one() {
 
 /**
  * Runs `count` GETs of `url` from the client namespace, each on a new connection (so the director schedules each),
- * and resolves with the first line of each answer (`hello from <ns>`), or `error <message>` for a failed request.
+ * and resolves with the first line of each answer (`hello from <ns>`), or `error <message>` for a failed request
+ * (one that got no answer within `requestTimeoutMs`, default 5 s).
  */
-export function clientBurst(lab: NatLab, url: string, count: number, timeoutMs = 120_000): Promise<string[]> {
+export function clientBurst(lab: Pick<NatLab, 'clientNetns'>, url: string, count: number, timeoutMs = 120_000, requestTimeoutMs = 5_000): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', lab.clientNetns, process.execPath, '-e', BURST_JS, url, String(count)], {
+    const child = spawn('ip', ['netns', 'exec', lab.clientNetns, process.execPath, '-e', BURST_JS, url, String(count), String(requestTimeoutMs)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -78,7 +78,7 @@ describe('ldir probe', () => {
     writeFileSync(bad, 'virtual=127.0.0.10:80\n\treal=127.0.0.2:80 direct\n');
     const io = capture();
     assert.equal(await runCli(['probe', bad], io), 2);
-    assert.match(io.err, /forward method must be gate, masq or ipip/);
+    assert.match(io.err, /forward method must be gate, masq, ipip, gue or gre/);
     const unsupported = capture();
     assert.equal(await runProbe({ config: allUp, json: false, checkers: defaultCheckers(), unsupported: (s) => (s === 'http' ? 'no driver' : undefined) }, unsupported), 2);
     assert.match(unsupported.err, /service=http cannot be checked: no driver/);

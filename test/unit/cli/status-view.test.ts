@@ -91,6 +91,21 @@ kernel: netlink; last sync 12s ago: ok`);
     assert.equal(renderStatus({ ...report, daemon: { ...report.daemon, watchdog: { ok: true, reasons: [] } } }), GOLDEN);
   });
 
+  test('a tunnelled real shows its GUE port and its checksums unless nocsum; the FWD column widens for them', () => {
+    const report = sampleReport();
+    const v = report.virtualServices[0]!;
+    const reals = [
+      { ...v.reals[0]!, forward: 'gue' as const, tunnelPort: 6080, tunnelFlags: 'remcsum' as const },
+      { ...v.reals[1]!, forward: 'gre' as const, tunnelPort: null, tunnelFlags: 'nocsum' as const },
+      { ...v.reals[2]!, forward: 'gre' as const, tunnelPort: null, tunnelFlags: 'csum' as const },
+    ];
+    const lines = renderStatus({ ...report, virtualServices: [{ ...v, reals }] }, { width: 200 }).split('\n');
+    assert.match(lines.find((l) => l.includes('REAL')) ?? '', /^ {2}REAL {9}FWD {15}HEALTH/);
+    assert.match(lines.find((l) => l.includes('10.0.0.1:80')) ?? '', /^ {2}10\.0\.0\.1:80 {2}gue:6080,remcsum {2}up /);
+    assert.match(lines.find((l) => l.includes('10.0.0.2:80')) ?? '', /^ {2}10\.0\.0\.2:80 {2}gre {15}down /);
+    assert.match(lines.find((l) => l.includes('10.0.0.3:80')) ?? '', /^ {2}10\.0\.0\.3:80 {2}gre,csum {10}up /);
+  });
+
   test('a virtual without reals, and wide terminals keep the whole reason', () => {
     const report = sampleReport();
     const v = { ...report.virtualServices[0]!, reals: [], realsUp: 0, realsTotal: 0 };

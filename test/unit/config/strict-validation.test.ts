@@ -221,6 +221,31 @@ const CASES: readonly Case[] = [
     expected: { severity: 'warning', code: 'ignored-setting', directive: 'fallback', line: 3, message: /fallback port 8080 is not used: traffic goes to port 80, the virtual service's \(an ipip destination/ },
   },
   {
+    name: 'a gue real without a tunnel port (the kernel refuses it)', rule: 'gueTunnelPort',
+    cf: cf(['checktype=connect', 'real=10.0.0.1:80 gue']), yaml: yaml(['checktype: connect', 'real: {host: 10.0.0.1, port: 80, forward: gue}']),
+    expected: { severity: 'error', code: 'invalid-value', directive: 'real', line: 3, message: /a gue real server needs the UDP port its GUE decapsulation listens on/ },
+  },
+  {
+    name: 'a real\'s own remcsum on gre', rule: 'realTunnelOptions',
+    cf: cf(['real=10.0.0.1:80 gre tunnelflags=remcsum']), yaml: yaml(['real: {host: 10.0.0.1, port: 80, forward: gre, tunnelflags: remcsum}']),
+    expected: { severity: 'error', code: 'invalid-value', directive: 'real', line: 2, message: /tunnelflags=remcsum \(remote checksum offload\) is for gue real servers only/ },
+  },
+  {
+    name: 'a real\'s own tunnel port on a gre real', rule: 'realTunnelOptions',
+    cf: cf(['real=10.0.0.1:80 gre tunnelport=6080']), yaml: yaml(['real: {host: 10.0.0.1, port: 80, forward: gre, tunnelport: 6080}']),
+    expected: { severity: 'error', code: 'invalid-value', directive: 'real', line: 2, message: /tunnelport=6080 is for gue real servers; this one forwards with gre: it would be ignored/ },
+  },
+  {
+    name: 'the section\'s remcsum reaching a gre real', rule: 'virtualTunnelOptions',
+    cf: cf(['real=10.0.0.1:80 gre', 'tunnelflags=remcsum']), yaml: yaml(['real: 10.0.0.1:80 gre', 'tunnelflags: remcsum']),
+    expected: { severity: 'error', code: 'invalid-value', directive: 'tunnelflags', line: 3, message: /applies to the gre real server at line \d+: give it tunnelflags=nocsum or csum/ },
+  },
+  {
+    name: 'a tunnel port no gue real takes', rule: 'virtualTunnelOptions',
+    cf: cf(['real=10.0.0.1:80 ipip', 'tunnelport=6080']), yaml: yaml(['real: 10.0.0.1:80 ipip', 'tunnelport: 6080']),
+    expected: { severity: 'warning', code: 'ignored-setting', directive: 'tunnelport', line: 3, message: /tunnelport=6080 is not used: no gue real server of this virtual service takes it/ },
+  },
+  {
     name: 'virtualhost with a connect check', rule: 'unusedCheckSettings',
     cf: cf([REAL_CF, 'checktype=connect', 'virtualhost=www.example.com']), yaml: yaml([REAL_YAML, 'checktype: connect', 'virtualhost: www.example.com']),
     expected: { severity: 'warning', code: 'unused-setting', directive: 'virtualhost', line: 4, message: /virtualhost is not used by checktype=connect: only negotiate checks of http, https and http_proxy read it/ },

@@ -165,7 +165,7 @@ describe('YAML form: errors carry line and column', () => {
   });
 
   it('a real server mapping without forward, or with a bad one', async () => {
-    at(await onlyError('virtuals:\n  - virtual: 192.0.2.1:80\n    real:\n      - host: 10.0.0.1\n        port: 80\n'), 4, 9, /forward must be gate, masq or ipip/);
+    at(await onlyError('virtuals:\n  - virtual: 192.0.2.1:80\n    real:\n      - host: 10.0.0.1\n        port: 80\n'), 4, 9, /forward must be gate, masq, ipip, gue or gre/);
     at(await onlyError('virtuals:\n  - virtual: 192.0.2.1:80\n    real:\n      - host: 10.0.0.1\n        forward: nat\n'), 5, 9, /not "nat"/);
   });
 

@@ -119,6 +119,16 @@ describe('responses', () => {
     assert.deepEqual(parseResponse(line.trimEnd(), 'status'), okResponse('c1', 'status', sampleReport()));
   });
 
+  test('a status with gue and gre reals and their tunnel settings passes the schema; a bad checksum mode does not', () => {
+    const report = sampleReport();
+    const v = report.virtualServices[0]!;
+    const reals = [{ ...v.reals[0]!, forward: 'gue' as const, tunnelPort: 6080, tunnelFlags: 'csum' as const }, { ...v.reals[1]!, forward: 'gre' as const, tunnelPort: null, tunnelFlags: 'nocsum' as const }];
+    const tunnelled = { ...report, virtualServices: [{ ...v, reals }] };
+    assert.deepEqual(parseResponse(encodeMessage(okResponse('t', 'status', tunnelled)).trimEnd(), 'status'), okResponse('t', 'status', tunnelled));
+    const bad = { ...report, virtualServices: [{ ...v, reals: [{ ...reals[0]!, tunnelFlags: 'crc' }] }] };
+    assert.throws(() => parseResponse(JSON.stringify(okResponse('t', 'status', bad as typeof report)), 'status'), /tunnelFlags/);
+  });
+
   test('members added by a newer daemon are dropped', () => {
     const report = sampleReport();
     const newer = { ...okResponse(1, 'status', report), extra: 1, result: { ...report, cluster: 'x', daemon: { ...report.daemon, rss: 1 } } };
