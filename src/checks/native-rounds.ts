@@ -2,7 +2,7 @@
 // and judges them; JS hears only of the rounds that can change what it knows (see RoundOffload).
 import * as os from 'node:os';
 import type { Clock } from '../clock';
-import type { NativeTcpProbeEngine } from '../native/addon';
+import type { NativeProbeProtocol, NativeTcpProbeEngine } from '../native/addon';
 import { connectVerdict } from './connect';
 import { FAST_READ_LIMIT, fastHttpRequest, fastHttpVerdict, fastPathFits, passReason } from './http';
 import type { TcpProbeOutcome } from './tcp-prober';
@@ -160,11 +160,12 @@ export class NativeRoundOffload implements RoundOffload {
 
   /**
    * `hold(+1/-1)` tells the owner a check started or stopped (running checks keep the process alive). `prober`
-   * says which addresses the engine can reach.
+   * says which addresses the engine can reach, `protocols` over which transports (SCTP connect checks need `sctp`).
    */
   constructor(
     private readonly engine: NativeTcpProbeEngine, private readonly clock: Clock,
-    private readonly prober: { accepts(address: string): boolean }, private readonly hold: (delta: number) => void,
+    private readonly prober: { accepts(address: string): boolean }, private readonly protocols: readonly NativeProbeProtocol[],
+    private readonly hold: (delta: number) => void,
   ) {
     this.offsetMs = clock.monotonic() - engine.now() / 1000;
     engine.setDurationBuckets(Float64Array.from(CHECK_DURATION_BUCKETS, (s) => s * 1000));
@@ -173,7 +174,8 @@ export class NativeRoundOffload implements RoundOffload {
   start(spec: OffloadSpec, deliver: (round: OffloadedRound) => void): number | undefined {
     const { job } = spec;
     if (this.closed || !this.prober.accepts(job.address)) return undefined;
-    const connect = job.type === 'connect' && job.protocol !== 'udp';
+    // A connect check (an SCTP association on an SCTP service; a UDP service's is a ping, which stays in JS).
+    const connect = job.type === 'connect' && job.protocol !== 'udp' && (job.protocol !== 'sctp' || this.protocols.includes('sctp'));
     // A check that reads a weight header must show JS every answer: its rounds stay there.
     const http = job.type === 'negotiate' && job.weightHeader === undefined && fastPathFits(job, this.prober)
       && (job.httpMethod === 'GET' || job.httpMethod === 'HEAD');
@@ -186,6 +188,7 @@ export class NativeRoundOffload implements RoundOffload {
       http ? fastHttpRequest(job) : null, http ? FAST_READ_LIMIT : 0, http ? FRAMING[job.httpMethod as 'GET' | 'HEAD'] : 0,
       spec.intervalMs, spec.firstDelayMs, spec.respreadMs, literal ?? null, MAX_READ_BYTES,
       spec.reportAll || (http && literal === undefined), spec.keepQuiet ? cap : 0, spec.failureCount, Math.max(1, spec.riseCount),
+      connect && job.protocol === 'sctp' ? 'sctp' : 'tcp',
     );
     this.running.set(id, { job, http, deliver });
     this.hold(1);

@@ -5,8 +5,8 @@ export type ForwardMethod = 'gate' | 'masq' | 'ipip';
 /** Every forwarding method. */
 export const FORWARD_METHODS: readonly ForwardMethod[] = ['gate', 'masq', 'ipip'];
 
-/** Virtual service protocol; `fwm` for firewall-mark virtual services. */
-export type VirtualProtocol = 'tcp' | 'udp' | 'fwm';
+/** Virtual service protocol; `fwm` for firewall-mark virtual services (`sctp` is an ldir extension). */
+export type VirtualProtocol = 'tcp' | 'udp' | 'sctp' | 'fwm';
 
 /** Address family of a virtual service. */
 export type AddressFamily = 'inet' | 'inet6';
