@@ -334,7 +334,7 @@ async function buildVirtual(
  * Resolves the global fallbacks. ldirectord keeps one per protocol (tcp and udp) and resolves the port for both,
  * so a service name known only for tcp is an error there too.
  */
-async function globalFallbackTable(g: GlobalDraft, virtuals: readonly VirtualDraft[], ctx: BuildContext): Promise<Map<string, FallbackServer | undefined>> {
+async function globalFallbackTable(g: GlobalDraft, ctx: BuildContext): Promise<Map<string, FallbackServer | undefined>> {
   const table = new Map<string, FallbackServer | undefined>();
   for (const [entry, family] of [[g.fallback, 'inet'], [g.fallback6, 'inet6']] as const) {
     if (!entry) continue;
@@ -349,14 +349,8 @@ async function globalFallbackTable(g: GlobalDraft, virtuals: readonly VirtualDra
     }
     table.set(`${family}/tcp`, tcp);
     table.set(`${family}/udp`, { ...tcp, port: udpPort });
-    // SCTP virtual services (an ldir extension) take the global fallback too; its port is resolved only for them.
-    if (!virtuals.some((v) => v.protocol === 'sctp' && v.family === family)) continue;
-    const sctpPort = noPort ? 0 : servicePort(ctx.resolver, port, 'sctp');
-    if (sctpPort === undefined) {
-      ctx.sink.error('unresolvable', entry.pos, `invalid port for fallback server: ${port} is not an sctp service (the global fallback also serves the SCTP virtual services)`);
-      continue;
-    }
-    table.set(`${family}/sctp`, { ...tcp, port: sctpPort });
+    // SCTP virtual services (an ldir extension) take it too; a name is looked up for sctp, then tcp (servicePort).
+    table.set(`${family}/sctp`, { ...tcp, port: noPort ? 0 : servicePort(ctx.resolver, port, 'sctp') ?? tcp.port });
   }
   return table;
 }
@@ -400,7 +394,7 @@ export async function buildModel(drafts: Drafts, ctx: BuildContext): Promise<Con
     }
   }
   checkAlertDrafts(drafts, ctx.sink);
-  const fallbacks = await globalFallbackTable(g, drafts.virtuals, ctx);
+  const fallbacks = await globalFallbackTable(g, ctx);
   const budget = { left: MAX_TOTAL_REALS };
   const built = await Promise.all(drafts.virtuals.map((v) => buildVirtual(v, g, fallbacks, ctx, budget)));
   checkGlobalsStrictly([fallbacks.get('inet/tcp'), fallbacks.get('inet6/tcp')], built.filter((vs): vs is VirtualService => vs !== undefined), ctx.sink);
