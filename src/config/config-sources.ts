@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { sep } from 'node:path';
-import { escapePath, globSync } from 'tinyglobby';
+import type * as Tinyglobby from 'tinyglobby';
 
 /** One file a configuration was read from. */
 export interface ConfigSourceFile {
@@ -59,8 +59,16 @@ export function isGlobPattern(value: string): boolean {
   return /[*?[]/.test(value);
 }
 
+/**
+ * tinyglobby, loaded with the first glob (as the yaml package with the first YAML file): a configuration without an
+ * include glob, and the daemon's start-up with it, never loads it.
+ */
+function tinyglobby(): typeof Tinyglobby {
+  return require('tinyglobby') as typeof Tinyglobby;
+}
+
 /** Escapes the segments of an absolute pattern that hold no glob character: a directory `x (1)` is taken literally. */
-function literalSegments(pattern: string): string {
+function literalSegments(pattern: string, escapePath: (segment: string) => string): string {
   return pattern.split(sep).map((segment) => (isGlobPattern(segment) ? segment : escapePath(segment))).join(sep);
 }
 
@@ -84,7 +92,8 @@ export function systemIncludeFiles(): IncludeFileSystem {
       }
     },
     glob(pattern) {
-      const found = globSync(literalSegments(pattern), { absolute: true, onlyFiles: true, expandDirectories: false, dot: false, followSymbolicLinks: true });
+      const { escapePath, globSync } = tinyglobby();
+      const found = globSync(literalSegments(pattern, escapePath), { absolute: true, onlyFiles: true, expandDirectories: false, dot: false, followSymbolicLinks: true });
       return found.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     },
   };
