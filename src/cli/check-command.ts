@@ -25,8 +25,9 @@ export function printDiagnostics(io: CliIo, diagnostics: readonly Diagnostic[]):
 
 /**
  * Validates a configuration: exit 0 when valid (warnings on stderr), 2 with every error when not, 1 when not found.
- * For a valid one it also reports the sysctls the daemon would change (`sysctl: KEY OLD -> NEW` lines on stdout, or
- * the `sysctl` array of `--json`), reading their current values without writing anything.
+ * For a valid one it also lists the files its includes read (`include: PATH` lines on stdout; `includedFiles` of
+ * `--json`) and reports the sysctls the daemon would change (`sysctl: KEY OLD -> NEW` lines on stdout, or the
+ * `sysctl` array of `--json`), reading their current values without writing anything.
  */
 export async function runCheck(options: CheckOptions, io: CliIo): Promise<number> {
   const loaded = await loadForCli(options.config, io, options.load, options.locate);
@@ -35,6 +36,7 @@ export async function runCheck(options: CheckOptions, io: CliIo): Promise<number
   if (options.json) {
     io.stdout(`${JSON.stringify({ ...(redactSecrets(loaded.config) as object), sysctl }, null, 2)}\n`);
   } else {
+    for (const file of loaded.config.includedFiles ?? []) io.stdout(`include: ${file}\n`);
     for (const r of sysctl) if (r.status !== 'unchanged') io.stdout(`sysctl: ${formatSysctlResult(r)}\n`);
   }
   return ExitCode.OK;

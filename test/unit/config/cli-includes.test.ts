@@ -1,6 +1,7 @@
-// `ldir convert` keeps `include` directives (it does not inline them): cf -> yaml and yaml -> cf write the includes,
-// the included files stay as they are (each in its own form) and the output means the same; `-o` into another
-// directory rewrites relative include paths; includes between virtual sections, which YAML cannot place, are refused.
+// The CLI with includes. `ldir convert` keeps `include` directives (it does not inline them): cf -> yaml and yaml -> cf
+// write the includes, the included files stay as they are (each in its own form) and the output means the same; `-o`
+// into another directory rewrites relative include paths; includes between virtual sections, which YAML cannot place,
+// are refused. `ldir check` lists the files read.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -86,4 +87,15 @@ test('a source whose included file is broken is not converted (exit 2, the error
   const r = await cli('convert', main, '--to', 'yaml');
   assert.equal(r.code, 2);
   assert.match(r.stderr, new RegExp(`^${broken.replace(/[.]/g, '\\.')}:4: unknown directive "bogus"$`, 'm'));
+});
+
+test('ldir check lists the included files (and --json has them in the model)', async () => {
+  const a = put('conf.d/a.cf', section('192.0.2.1'));
+  const b = put('conf.d/b.cf', section('192.0.2.2'));
+  const main = put('main.cf', 'sysctl=no\ninclude=conf.d/*.cf\n');
+  const r = await cli('check', main);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, `include: ${a}\ninclude: ${b}\n`);
+  const json = await cli('check', main, '--json');
+  assert.deepEqual((JSON.parse(json.stdout) as Config).includedFiles, [a, b]);
 });
