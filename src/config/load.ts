@@ -93,8 +93,8 @@ async function parseDocument(text: string, file: string, sink: DiagnosticSink, f
   return (format ?? detectFormat(file, text)) === 'yaml' ? (await import('./yaml-document')).readYamlDocument(text, file, sink) : lexCf(text, file);
 }
 
-/** {@link loadConfigText} with the digest of the main file's bytes as read (undefined for text given by a caller). */
-async function loadText(text: string, file: string, digest: string | undefined, options: LoadOptions): Promise<LoadResult> {
+/** {@link loadConfigText} with the digest of the main file's bytes as read (of the text, for text given by a caller). */
+async function loadText(text: string, file: string, digest: string, options: LoadOptions): Promise<LoadResult> {
   const sink = new DiagnosticSink();
   sink.noteFile(file);
   const format = options.format ?? detectFormat(file, text);

@@ -96,8 +96,6 @@ export class Daemon {
   private unreadableState = false;
   private readonly startedAt: number;
   private config!: Config;
-  /** What the configuration in force was read from (the files autoreload watches). */
-  private sources: ConfigSources | undefined;
   private backend!: IpvsBackend;
   private engine!: Engine;
   private scheduler!: CheckScheduler;
@@ -189,7 +187,6 @@ export class Daemon {
     const { config, diagnostics, sources } = await loadOrThrow(o.configPath, o);
     for (const d of diagnostics) this.log.warn(formatDiagnostic(d));
     this.config = config;
-    this.sources = sources;
     this.monitored = monitoredVirtuals(config);
     if (!o.predecessor) await this.claimPidFile();
     try {
@@ -265,7 +262,7 @@ export class Daemon {
     await this.bring(config);
     this.saveSettings(this.engine.operatorSettings()); // a hand-over's settings, when the file does not hold them yet
     this.watcher = new ConfigWatcher({
-      path: o.configPath, sources: this.sources, clock: this.clock, intervalMs: o.watchIntervalMs ?? 1000, onChange: () => this.onFileChanged(),
+      path: o.configPath, sources, clock: this.clock, intervalMs: o.watchIntervalMs ?? 1000, onChange: () => this.onFileChanged(),
     });
     this.watcher.start();
     this.setState('running');
@@ -514,7 +511,6 @@ export class Daemon {
       return { applied: false, file, message, diagnostics };
     }
     this.watcher?.accept(loaded.sources);
-    this.sources = loaded.sources;
     for (const d of loaded.diagnostics) this.log.warn(formatDiagnostic(d));
     const before = this.config.globals.execute;
     const after = loaded.config.globals.execute;
