@@ -1,6 +1,7 @@
 // TCP probe engine: one epoll thread runs many non-blocking probes (connect, optionally send a request and read the
 // answer until the peer closes or, for HTTP, until the answer is complete) with per-probe deadlines, and hands
-// results back to JS in batches.
+// results back to JS in batches. A probe may also open an SCTP association instead of a TCP connection (a one-to-one
+// SOCK_STREAM socket of IPPROTO_SCTP: connect, EINPROGRESS and SO_ERROR behave as for TCP).
 #include "common.h"
 #include "http_answer.h"
 
@@ -54,6 +55,7 @@ struct StartCommand {
   Schedule* owner;  // the schedule whose round this is (engine thread), else null
   struct sockaddr_storage addr;
   socklen_t addrLen;
+  int protocol;  // socket protocol: 0 (TCP) or IPPROTO_SCTP
   int64_t timeoutUs;
   std::shared_ptr<const std::vector<uint8_t>> payload;  // shared: a schedule hands the same request to every round
   bool hasPayload;
@@ -300,7 +302,8 @@ struct Engine {
       FailEarly(c.id, c.owner, EEXIST);
       return;
     }
-    int fd = ::socket(c.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    // Without SCTP in the kernel (no sctp module) this fails with EPROTONOSUPPORT: the probe fails with that errno.
+    int fd = ::socket(c.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, c.protocol);
     if (fd < 0) {
       FailEarly(c.id, c.owner, errno);
       return;
@@ -325,7 +328,8 @@ struct Engine {
       return;
     }
     uint32_t events = EPOLLOUT | EPOLLIN | EPOLLRDHUP | EPOLLET;
-    if (c.owner != nullptr && rc != 0) {
+    // The early path reads TCP_INFO: SCTP associations always wait for their epoll event.
+    if (c.owner != nullptr && rc != 0 && c.protocol != IPPROTO_SCTP) {
       if (c.owner->earlyIn > 0) {
         c.owner->earlyIn--;
       } else if (GoOnEarly(stored)) {
@@ -793,7 +797,16 @@ class TcpProbeEngine : public Napi::ObjectWrap<TcpProbeEngine> {
       InstanceMethod("now", &TcpProbeEngine::NowJs),
       // schedule() takes the passing statuses and the negative literal (an addon without them judges 2xx only).
       StaticValue("httpRules", Napi::Boolean::New(env, true)),
+      // The transports a probe may use (the last argument of start and schedule); absent from older builds.
+      StaticValue("protocols", Protocols(env), napi_enumerable),
     });
+  }
+
+  static Napi::Array Protocols(Napi::Env env) {
+    Napi::Array a = Napi::Array::New(env, 2);
+    a.Set(0u, Napi::String::New(env, "tcp"));
+    a.Set(1u, Napi::String::New(env, "sctp"));
+    return a;
   }
 
   // new TcpProbeEngine(onResult(id, errnoName, phase, elapsedUs, data | undefined)[, onRound(id, errnoName, phase,
@@ -829,15 +842,15 @@ class TcpProbeEngine : public Napi::ObjectWrap<TcpProbeEngine> {
   }
 
  private:
-  // start(id, address, port, timeoutMs, payload | null, readLimit[, framing 0 close/1 http/2 http HEAD]): queues a
-  // probe; throws on a bad address.
+  // start(id, address, port, timeoutMs, payload | null, readLimit[, framing 0 close/1 http/2 http HEAD[, protocol
+  // 'tcp'/'sctp']]): queues a probe; throws on a bad address or protocol.
   Napi::Value Start(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (engine_->closed) throw Napi::Error::New(env, "probe engine closed");
     if (info.Length() < 6 || !info[0].IsNumber() || !info[1].IsString() || !info[2].IsNumber()) {
       throw Napi::TypeError::New(env, "start(id, address, port, timeoutMs, payload, readLimit[, framing])");
     }
-    StartCommand c = ProbeArgs(info, 0);
+    StartCommand c = ProbeArgs(info, 0, 7);
     if (c.id & kRoundBit) throw Napi::RangeError::New(env, "probe id out of range");
     bool wake;
     {
@@ -849,8 +862,9 @@ class TcpProbeEngine : public Napi::ObjectWrap<TcpProbeEngine> {
     return env.Undefined();
   }
 
-  // Reads (id, address, port, timeoutMs, payload | null, readLimit, framing) starting at info[at]; throws on bad ones.
-  static StartCommand ProbeArgs(const Napi::CallbackInfo& info, size_t at) {
+  // Reads (id, address, port, timeoutMs, payload | null, readLimit, framing) starting at info[at], and the protocol
+  // ('tcp' when absent or undefined, 'sctp') at info[protocolAt]; throws on bad ones.
+  static StartCommand ProbeArgs(const Napi::CallbackInfo& info, size_t at, size_t protocolAt) {
     Napi::Env env = info.Env();
     StartCommand c{};
     c.id = info[at].As<Napi::Number>().Uint32Value();
@@ -880,6 +894,12 @@ class TcpProbeEngine : public Napi::ObjectWrap<TcpProbeEngine> {
     c.readLimit = limit > 0 && limit < 64.0 * 1024 * 1024 ? static_cast<size_t>(limit) : 1024 * 1024;
     uint32_t framing = info.Length() > at + 6 && info[at + 6].IsNumber() ? info[at + 6].As<Napi::Number>().Uint32Value() : 0;
     c.framing = framing == 1 ? Framing::kHttp : framing == 2 ? Framing::kHttpHead : Framing::kUntilClose;
+    c.protocol = 0;
+    if (info.Length() > protocolAt && !info[protocolAt].IsUndefined()) {
+      std::string protocol = info[protocolAt].IsString() ? info[protocolAt].As<Napi::String>().Utf8Value() : "";
+      if (protocol == "sctp") c.protocol = IPPROTO_SCTP;
+      else if (protocol != "tcp") throw Napi::TypeError::New(env, "protocol must be 'tcp' or 'sctp'");
+    }
     return c;
   }
 
@@ -892,23 +912,24 @@ class TcpProbeEngine : public Napi::ObjectWrap<TcpProbeEngine> {
   }
 
   // schedule(id, address, port, timeoutMs, request | null, readLimit, framing, intervalMs, firstDelayMs, respreadMs,
-  // literal | null, window, reportAll, sampleCap, failureCount, riseCount, statuses | null, notLiteral | null): the
-  // engine runs this check every interval by itself (id < 2^31, never reused). A round goes to onRound unless it is
-  // quiet (see RoundDone); the request, when given, is judged as HTTP (HttpCertainlyUp with the passing statuses, an
-  // Int32Array of inclusive [from, to] pairs, and the literals), else a connect is up. riseCount may be left out (1),
-  // statuses (200-299) and notLiteral (none) too.
+  // literal | null, window, reportAll, sampleCap, failureCount, riseCount, statuses | null, notLiteral | null[,
+  // protocol]): the engine runs this check every interval by itself (id < 2^31, never reused). A round goes to onRound
+  // unless it is quiet (see RoundDone); the request, when given, is judged as HTTP (HttpCertainlyUp with the passing
+  // statuses, an Int32Array of inclusive [from, to] pairs, and the literals), else a connect is up. riseCount may be
+  // left out (1), statuses (200-299) and notLiteral (none) too; protocol 'tcp' (default) or 'sctp'.
   Napi::Value ScheduleJs(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (engine_->closed) throw Napi::Error::New(env, "probe engine closed");
     if (engine_->onRound.IsEmpty()) throw Napi::Error::New(env, "engine made without an onRound callback");
     if (info.Length() < 15 || !info[0].IsNumber() || !info[1].IsString() || !info[2].IsNumber() || !info[7].IsNumber()) {
       throw Napi::TypeError::New(env, "schedule(id, address, port, timeoutMs, request, readLimit, framing, intervalMs, "
-                                      "firstDelayMs, respreadMs, literal, window, reportAll, sampleCap, failureCount, riseCount)");
+                                      "firstDelayMs, respreadMs, literal, window, reportAll, sampleCap, failureCount, riseCount, statuses, "
+                                      "notLiteral, protocol)");
     }
     ScheduleCommand s{};
     s.id = info[0].As<Napi::Number>().Uint32Value();
     if (s.id & kRoundBit) throw Napi::RangeError::New(env, "schedule id out of range");
-    s.probe = ProbeArgs(info, 0);
+    s.probe = ProbeArgs(info, 0, 18);
     s.probe.id = s.id | kRoundBit;
     s.intervalUs = MsArgUs(info[7]);
     if (s.intervalUs < 1000) s.intervalUs = 1000;

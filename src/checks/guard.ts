@@ -26,6 +26,7 @@ const ERRNO_REASONS: Readonly<Record<string, string>> = {
   EAI_AGAIN: 'name not found',
   EACCES: 'permission denied',
   EPERM: 'permission denied',
+  EPROTONOSUPPORT: 'protocol not supported by this kernel (for SCTP: load the sctp module)',
   ABORT_ERR: 'timeout',
   UND_ERR_CONNECT_TIMEOUT: 'timeout',
   UND_ERR_HEADERS_TIMEOUT: 'timeout',

@@ -2,7 +2,7 @@
 // and judges them; JS hears only of the rounds that can change what it knows (see RoundOffload).
 import * as os from 'node:os';
 import type { Clock } from '../clock';
-import type { NativeTcpProbeEngine } from '../native/addon';
+import type { NativeProbeProtocol, NativeTcpProbeEngine } from '../native/addon';
 import { connectVerdict } from './connect';
 import { FAST_READ_LIMIT, fastHttpRequest, fastHttpVerdict, fastPathFits } from './http';
 import { passReason } from './http-judge';
@@ -173,11 +173,12 @@ export class NativeRoundOffload implements RoundOffload {
 
   /**
    * `hold(+1/-1)` tells the owner a check started or stopped (running checks keep the process alive). `prober`
-   * says which addresses the engine can reach.
+   * says which addresses the engine can reach, `protocols` over which transports (SCTP connect checks need `sctp`).
    */
   constructor(
     private readonly engine: NativeTcpProbeEngine, private readonly clock: Clock,
-    private readonly prober: { accepts(address: string): boolean }, private readonly hold: (delta: number) => void,
+    private readonly prober: { accepts(address: string): boolean }, private readonly protocols: readonly NativeProbeProtocol[],
+    private readonly hold: (delta: number) => void,
   ) {
     this.offsetMs = clock.monotonic() - engine.now() / 1000;
     this.judgesRules = (engine.constructor as { httpRules?: unknown }).httpRules === true;
@@ -187,7 +188,8 @@ export class NativeRoundOffload implements RoundOffload {
   start(spec: OffloadSpec, deliver: (round: OffloadedRound) => void): number | undefined {
     const { job } = spec;
     if (this.closed || !this.prober.accepts(job.address)) return undefined;
-    const connect = job.type === 'connect' && job.protocol !== 'udp';
+    // A connect check (an SCTP association on an SCTP service; a UDP service's is a ping, which stays in JS).
+    const connect = job.type === 'connect' && job.protocol !== 'udp' && (job.protocol !== 'sctp' || this.protocols.includes('sctp'));
     // A check that reads a weight header must show JS every answer: its rounds stay there.
     const statuses = engineStatuses(job);
     const receiveNot = job.receiveNot ?? '';
@@ -207,6 +209,7 @@ export class NativeRoundOffload implements RoundOffload {
       // Real patterns (not plain strings) are judged by JS only: every round goes there.
       spec.reportAll || (http && (literal === undefined || notLiteral === undefined)), spec.keepQuiet ? cap : 0,
       spec.failureCount, Math.max(1, spec.riseCount), http ? statuses : null, notLiteral !== undefined && notLiteral.length > 0 ? notLiteral : null,
+      connect && job.protocol === 'sctp' ? 'sctp' : 'tcp',
     );
     this.running.set(id, { job, http, deliver });
     this.hold(1);

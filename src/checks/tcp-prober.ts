@@ -1,7 +1,7 @@
 // TCP probes off the JS thread: connect (and optionally one request/answer exchange) through the native probe engine.
 import * as net from 'node:net';
 import type { Clock } from '../clock';
-import { loadNativeAddon, type NativeAddon, type NativeRoundCallback, type NativeTcpProbeEngine } from '../native/addon';
+import { loadNativeAddon, type NativeAddon, type NativeProbeProtocol, type NativeRoundCallback, type NativeTcpProbeEngine } from '../native/addon';
 import { NativeRoundOffload, type RoundOffload } from './native-rounds';
 
 /** How one probe ended. */
@@ -27,15 +27,23 @@ export interface TcpExchange {
 
 const FRAMING = { none: 0, http: 1, 'http-head': 2 } as const;
 
+/** The transport of a probe: a TCP connection, or an SCTP association. */
+export type ProbeProtocol = NativeProbeProtocol;
+
 /** Runs TCP probes; {@link close} when done (it owns a thread). */
 export interface TcpProber {
   /** True when `address` can be probed (numeric IPv4/IPv6 without a zone). */
   accepts(address: string): boolean;
+  /** The transports its probes can use; absent: TCP only (a wrapper, or an addon built before SCTP probes). */
+  readonly protocols?: readonly ProbeProtocol[];
   /**
-   * Connects to `address:port`, then runs `exchange` if given; the whole probe is bounded by `timeoutMs`. Never
-   * rejects for network errors (they come back as `error`); an aborted `signal` ends it with `ABORT_ERR`.
+   * Connects to `address:port` (over `protocol`, default tcp), then runs `exchange` if given; the whole probe is
+   * bounded by `timeoutMs`. Never rejects for network errors (they come back as `error`: `EPROTONOSUPPORT` for SCTP
+   * on a kernel without it); an aborted `signal` ends it with `ABORT_ERR`.
    */
-  probe(address: string, port: number, timeoutMs: number, signal: AbortSignal, exchange?: TcpExchange): Promise<TcpProbeOutcome>;
+  probe(
+    address: string, port: number, timeoutMs: number, signal: AbortSignal, exchange?: TcpExchange, protocol?: ProbeProtocol,
+  ): Promise<TcpProbeOutcome>;
   /**
    * The engine's scheduled rounds (see {@link RoundOffload}), on `clock` (which must be the system clock: the engine
    * keeps real time); undefined when the addon predates them. One per prober.
@@ -62,15 +70,18 @@ class NativeTcpProber implements TcpProber {
   private offload: NativeRoundOffload | undefined;
   /** Scheduled checks running on the engine: they keep the process alive as probes in flight do. */
   private scheduled = 0;
+  readonly protocols: readonly ProbeProtocol[];
 
   constructor(addon: NativeAddon) {
+    const known = addon.TcpProbeEngine.protocols ?? ['tcp'];
+    this.protocols = (['tcp', 'sctp'] as const).filter((p) => known.includes(p));
     const onRound: NativeRoundCallback = (...round) => this.offload?.onRound(...round);
     this.engine = new addon.TcpProbeEngine((id, error, phase, elapsedUs, data) => this.onResult(id, error, phase, elapsedUs, data), onRound);
   }
 
   roundOffload(clock: Clock): RoundOffload | undefined {
     if (typeof this.engine.schedule !== 'function') return undefined; // an addon built before scheduled rounds
-    this.offload ??= new NativeRoundOffload(this.engine, clock, this, (delta) => {
+    this.offload ??= new NativeRoundOffload(this.engine, clock, this, this.protocols, (delta) => {
       const before = this.scheduled;
       this.scheduled += delta;
       if (before === 0 && this.scheduled > 0 && this.pending.size === 0) this.engine.ref();
@@ -83,13 +94,18 @@ class NativeTcpProber implements TcpProber {
     return net.isIP(address) !== 0 && !address.includes('%');
   }
 
-  probe(address: string, port: number, timeoutMs: number, signal: AbortSignal, exchange?: TcpExchange): Promise<TcpProbeOutcome> {
+  probe(
+    address: string, port: number, timeoutMs: number, signal: AbortSignal, exchange?: TcpExchange, protocol: ProbeProtocol = 'tcp',
+  ): Promise<TcpProbeOutcome> {
     if (this.closed || signal.aborted) return Promise.resolve(ABORTED);
     const id = this.nextId;
     this.nextId = id >= 0x7ffffff0 ? 1 : id + 1; // ids with the top bit are the engine's scheduled rounds
     return new Promise<TcpProbeOutcome>((resolve, reject) => {
       try {
-        this.engine.start(id, address, port, Math.max(1, timeoutMs), exchange?.request ?? null, exchange?.readLimit ?? 0, FRAMING[exchange?.framing ?? 'none']);
+        if (!this.protocols.includes(protocol)) throw new TypeError(`the native addon cannot probe over ${protocol}: rebuild it (npm run build:native)`);
+        this.engine.start(
+          id, address, port, Math.max(1, timeoutMs), exchange?.request ?? null, exchange?.readLimit ?? 0, FRAMING[exchange?.framing ?? 'none'], protocol,
+        );
       } catch (err) {
         reject(err);
         return;

@@ -61,7 +61,8 @@ async function previewTimeouts(config: Config, options: CheckOptions): Promise<I
 
 /**
  * Validates a configuration: exit 0 when valid (warnings on stderr), 2 with every error when not, 1 when not found.
- * For a valid one it also reports the sysctls and IPVS timeouts the daemon would change (`sysctl: KEY OLD -> NEW` and
+ * For a valid one it also lists the files its includes read (`include: PATH` lines on stdout; `includedFiles` of
+ * `--json`) and reports the sysctls and IPVS timeouts the daemon would change (`sysctl: KEY OLD -> NEW` and
  * `ipvs timeout: tcp OLD -> NEW` lines on stdout, or the `sysctl` and `ipvstimeouts` arrays of `--json`), reading
  * their current values without writing anything.
  */
@@ -73,6 +74,7 @@ export async function runCheck(options: CheckOptions, io: CliIo): Promise<number
   if (options.json) {
     io.stdout(`${JSON.stringify({ ...(redactSecrets(loaded.config) as object), sysctl, ipvstimeouts }, null, 2)}\n`);
   } else {
+    for (const file of loaded.config.includedFiles ?? []) io.stdout(`include: ${file}\n`);
     for (const r of sysctl) if (r.status !== 'unchanged') io.stdout(`sysctl: ${formatSysctlResult(r)}\n`);
     for (const r of ipvstimeouts) if (r.status !== 'unchanged') io.stdout(`ipvs timeout: ${formatTimeoutResult(r)}\n`);
   }

@@ -204,6 +204,9 @@ export function renderStatus(report: StatusReport, options: StatusViewOptions = 
   // "running" on stdout: Heartbeat v1 decides that it holds a resource by matching *running* in `status` stdout.
   const lines = [
     fit(`ldir running, pid ${d.pid}, up ${uptime === undefined ? '?' : formatDuration(uptime)}, config ${clean(d.configFile)}`, width),
+    ...(d.includedFiles !== undefined && d.includedFiles.length > 0
+      ? [fit(`included: ${d.includedFiles.length} file${d.includedFiles.length === 1 ? '' : 's'}: ${d.includedFiles.map(clean).join(', ')}`, width)]
+      : []),
     ...watchdogLines(d.watchdog).map((l) => fit(l, width)),
     ...(d.backend.inMemory ? [fit('WARNING: in-memory IPVS backend, the kernel table is NOT changed', width)] : []),
     fit(`kernel: ${clean(d.backend.name)}; ${eventText('last sync', d.lastSync, now)}`

@@ -13,7 +13,7 @@ import { buildSysctlSettings } from './directives-sysctl';
 import { realTunnel } from './directives-tunnel';
 import type { DiagnosticSink } from './diagnostics';
 import type { Drafts } from './read-directives';
-import type { Resolver } from './resolver';
+import { servicePort, type Resolver } from './resolver';
 import { checkGlobalsStrictly, checkVirtualStrictly } from './strict';
 import { checkMixedFamiliesWithSync } from './strict-tunnels';
 import type { FallbackEntry, GlobalDraft, RealEntry, VirtualDraft } from './settings';
@@ -31,6 +31,13 @@ export interface BuildContext {
   readonly sink: DiagnosticSink;
   readonly resolver: Resolver;
   readonly hostname: string;
+  /** Files read through `include` (absolute, in reading order). */
+  readonly includedFiles?: readonly string[];
+}
+
+/** `line N` of a position in `file`, or `PATH:LINE` when it is in another file (an included one). */
+function placeOf(pos: SourcePos, file: string): string {
+  return pos.file === file ? `line ${pos.line}` : `${pos.file}:${pos.line}`;
 }
 
 function ipv4ToInt(a: string): number {
@@ -43,7 +50,7 @@ function intToIpv4(n: number): string {
 
 /** Resolves a fallback line; `defaultPort` is the virtual's port text (undefined for a global fallback). */
 async function resolveFallback(
-  entry: FallbackEntry, family: AddressFamily, protocol: 'tcp' | 'udp' | 'fwm', defaultPort: number, ctx: BuildContext,
+  entry: FallbackEntry, family: AddressFamily, protocol: 'tcp' | 'udp' | 'sctp' | 'fwm', defaultPort: number, ctx: BuildContext,
 ): Promise<FallbackServer | undefined> {
   const empty = entry.line.host === '';
   if (empty) {
@@ -57,7 +64,7 @@ async function resolveFallback(
   let port = defaultPort;
   if (entry.line.port !== undefined && entry.line.port !== '0' && entry.line.port !== '') {
     // ldirectord looks service names up for the virtual's protocol, so an fwmark virtual accepts numbers only.
-    const p = protocol === 'fwm' ? (/^\d+$/.test(entry.line.port) ? ctx.resolver.resolvePort(entry.line.port, '') : undefined) : ctx.resolver.resolvePort(entry.line.port, protocol);
+    const p = protocol === 'fwm' ? (/^\d+$/.test(entry.line.port) ? ctx.resolver.resolvePort(entry.line.port, '') : undefined) : servicePort(ctx.resolver, entry.line.port, protocol);
     if (p === undefined) {
       ctx.sink.error('unresolvable', entry.pos, `invalid port for fallback server: ${entry.line.port}`);
       return undefined;
@@ -158,7 +165,8 @@ function checkSpec(v: VirtualDraft, g: GlobalDraft, port: number, hostname: stri
   const login = v.login ?? (service === 'ftp' ? 'anonymous' : service === 'sip' ? `ldirectord@${hostname}` : '');
   const passwd = v.passwd ?? (service === 'ftp' ? `ldirectord@${hostname}` : '');
   return {
-    type: v.checktype,
+    // An SCTP service cannot run a negotiate check (strict-sctp.ts): its check is a connect, unless written otherwise.
+    type: v.protocol === 'sctp' && !v.written.has('checktype') ? 'connect' : v.checktype,
     connectsBetweenNegotiates: v.connects,
     service,
     command: v.checkcommand,
@@ -268,7 +276,7 @@ async function buildVirtual(
   let bad = false;
   if (a.kind === 'address') {
     address = await ctx.resolver.resolveHost(a.host, v.family);
-    const p = ctx.resolver.resolvePort(a.port, v.protocol === 'udp' ? 'udp' : 'tcp');
+    const p = servicePort(ctx.resolver, a.port, v.protocol === 'fwm' ? 'tcp' : v.protocol);
     if (address === undefined) {
       ctx.sink.error('unresolvable', v.pos, `invalid address for virtual service: could not resolve ${a.host} as ${v.family === 'inet' ? 'IPv4' : 'IPv6'}`, v.family === 'inet' ? 'virtual' : 'virtual6');
       bad = true;
@@ -340,13 +348,16 @@ async function globalFallbackTable(g: GlobalDraft, ctx: BuildContext): Promise<M
     const tcp = await resolveFallback(entry, family, 'tcp', 0, ctx);
     if (!tcp) continue;
     const port = entry.line.port;
-    const udpPort = port === undefined || port === '0' || port === '' ? 0 : ctx.resolver.resolvePort(port, 'udp');
+    const noPort = port === undefined || port === '0' || port === '';
+    const udpPort = noPort ? 0 : ctx.resolver.resolvePort(port, 'udp');
     if (udpPort === undefined) {
       ctx.sink.error('unresolvable', entry.pos, `invalid port for fallback server: ${port} is not a udp service (ldirectord resolves a global fallback for tcp and udp)`);
       continue;
     }
     table.set(`${family}/tcp`, tcp);
     table.set(`${family}/udp`, { ...tcp, port: udpPort });
+    // SCTP virtual services (an ldir extension) take it too; a name is looked up for sctp, then tcp (servicePort).
+    table.set(`${family}/sctp`, { ...tcp, port: noPort ? 0 : servicePort(ctx.resolver, port, 'sctp') ?? tcp.port });
   }
   return table;
 }
@@ -408,7 +419,7 @@ export async function buildModel(drafts: Drafts, ctx: BuildContext): Promise<Con
       // Reported where ldirectord reports it: the line that ended the duplicate section (cf), the virtual (YAML).
       const draft = drafts.virtuals[built.indexOf(vs)] as VirtualDraft;
       ctx.sink.error('duplicate-virtual', { ...vs.source, line: draft.endLine },
-        `duplicate virtual server ${vs.id}: the section at line ${vs.source.line} repeats the one at line ${first.line}`);
+        `duplicate virtual server ${vs.id}: the section at line ${vs.source.line} repeats the one at ${placeOf(first, vs.source.file)}`);
       continue;
     }
     seen.set(vs.id, vs.source);
@@ -418,5 +429,8 @@ export async function buildModel(drafts: Drafts, ctx: BuildContext): Promise<Con
   const stateSync = buildStateSync(g, ctx.sink);
   const ipvsTimeouts = buildIpvsTimeouts(g, ctx.sink);
   if (ctx.sink.hasErrors()) return undefined;
-  return deepFreeze({ file: ctx.file, format: ctx.format, globals: globalSettings(g, sysctl, stateSync, ipvsTimeouts), virtualServices: services });
+  const included = ctx.includedFiles !== undefined && ctx.includedFiles.length > 0 ? { includedFiles: [...ctx.includedFiles] } : {};
+  return deepFreeze({
+    file: ctx.file, ...included, format: ctx.format, globals: globalSettings(g, sysctl, stateSync, ipvsTimeouts), virtualServices: services,
+  });
 }

@@ -73,13 +73,14 @@ export function checkLabel(type: CheckType, service: CheckService, protocol: Vir
   if (type === 'negotiate') return `the negotiate check of service=${service}`;
   if (type === 'combined') return `the combined check (connect, and negotiate of service=${service})`;
   if (type === 'connect' && protocol === 'udp') return 'checktype=connect of a UDP service (a ping)';
+  if (type === 'connect' && protocol === 'sctp') return 'checktype=connect of an SCTP service (an SCTP association)';
   return `checktype=${type}`;
 }
 
 /** Which checks read `setting`, for the end of a diagnostic: `negotiate checks of http, https and http_proxy`. */
 export function readersOf(setting: CheckSetting): string {
   if (setting === 'checkcommand') return 'external and external-perl checks';
-  if (setting === 'checkport') return 'connect checks of TCP and fwmark services, and negotiate checks of every service but none';
+  if (setting === 'checkport') return 'connect checks of TCP, SCTP and fwmark services, and negotiate checks of every service but none';
   const services = (Object.keys(NEGOTIATE) as CheckService[]).filter((s) => NEGOTIATE[s].includes(setting));
   return `negotiate checks of ${listWords(services)}`;
 }

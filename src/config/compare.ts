@@ -2,7 +2,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Config } from '../model';
 
-/** A copy of a model without file names, formats and source positions. */
+/** A copy of a model without file names (the included ones too), formats and source positions. */
 export function withoutSources(config: Config): unknown {
   const strip = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(strip);
@@ -13,7 +13,7 @@ export function withoutSources(config: Config): unknown {
     }
     return v;
   };
-  const { file: _file, format: _format, ...rest } = config;
+  const { file: _file, includedFiles: _included, format: _format, ...rest } = config;
   return strip(rest);
 }
 

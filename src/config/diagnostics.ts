@@ -23,6 +23,10 @@ export type DiagnosticCode =
   /** A persistence engine that mainline Linux does not have (warning: an out-of-tree module may provide it). */
   | 'unknown-persistence-engine'
   | 'missing-path'
+  /** An `include` that would read a file into itself (directly or through other files). */
+  | 'include-cycle'
+  /** An `include` of a file already read through another `include` (or the main file). */
+  | 'duplicate-include'
   | 'syntax';
 
 /** One finding about a configuration file. */
@@ -45,14 +49,23 @@ export function formatDiagnostic(d: Diagnostic): string {
 /** Collects diagnostics in the order they are found. */
 export class DiagnosticSink {
   private readonly items: Diagnostic[] = [];
+  /** Files in the order they were read (included files after the file that includes them): how {@link all} sorts. */
+  private readonly files = new Map<string, number>();
+
+  /** Records that `file` is read now: its diagnostics sort after those of the files read before it. */
+  noteFile(file: string): void {
+    if (!this.files.has(file)) this.files.set(file, this.files.size);
+  }
 
   /** Records an error. */
   error(code: DiagnosticCode, pos: SourcePos, message: string, directive?: string): void {
+    this.noteFile(pos.file);
     this.items.push(directive === undefined ? { severity: 'error', code, message, pos } : { severity: 'error', code, message, pos, directive });
   }
 
   /** Records a warning. */
   warn(code: DiagnosticCode, pos: SourcePos, message: string, directive?: string): void {
+    this.noteFile(pos.file);
     this.items.push(directive === undefined ? { severity: 'warning', code, message, pos } : { severity: 'warning', code, message, pos, directive });
   }
 
@@ -61,8 +74,9 @@ export class DiagnosticSink {
     return this.items.some((d) => d.severity === 'error');
   }
 
-  /** All diagnostics, sorted by file position (stable for equal positions). */
+  /** All diagnostics, sorted by file (in the order files were read), then position (stable for equal positions). */
   all(): readonly Diagnostic[] {
-    return [...this.items].sort((a, b) => a.pos.line - b.pos.line || (a.pos.column ?? 0) - (b.pos.column ?? 0));
+    const rank = (d: Diagnostic): number => this.files.get(d.pos.file) ?? 0;
+    return [...this.items].sort((a, b) => rank(a) - rank(b) || a.pos.line - b.pos.line || (a.pos.column ?? 0) - (b.pos.column ?? 0));
   }
 }

@@ -176,11 +176,11 @@ export const VIRTUAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<Virtua
       ctx.sink.error('invalid-value', d.pos, 'invalid protocol: empty', d.key);
     } else if (v.address?.kind === 'fwmark') {
       if (word !== 'fwm') ctx.sink.error('invalid-value', d.pos, `protocol must be fwm if the virtual service is a fwmark (a number), not "${word}"`, d.key);
-    } else if (word === 'tcp' || word === 'udp') {
+    } else if (word === 'tcp' || word === 'udp' || word === 'sctp') {
       v.protocol = word;
       warnIfPartial(d, word, ctx);
     } else {
-      ctx.sink.error('invalid-value', d.pos, `protocol must be tcp or udp if the virtual service is an address and port, not "${word}"`, d.key);
+      ctx.sink.error('invalid-value', d.pos, `protocol must be tcp, udp or sctp if the virtual service is an address and port, not "${word}"`, d.key);
     }
   },
   ops: (d, v, ctx) => {

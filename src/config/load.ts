@@ -7,9 +7,11 @@ import { ErrorCodes, LdirError } from '../errors';
 import { appendProblem } from './append-probe';
 import { buildModel } from './build-model';
 import { lexCf } from './cf-lexer';
+import { contentDigest, systemIncludeFiles, type ConfigSources, type IncludeFileSystem } from './config-sources';
 import { DiagnosticSink, formatDiagnostic, type Diagnostic } from './diagnostics';
 import type { DirectiveContext } from './directives-shared';
 import type { ConfigDocument } from './document';
+import { expandIncludes } from './includes';
 import { readDirectives } from './read-directives';
 import { systemResolver, type Resolver } from './resolver';
 
@@ -33,13 +35,18 @@ export interface LoadOptions {
   readonly format?: 'cf' | 'yaml';
   /** ldirectord's `-d`: do not test-open the log file. */
   readonly debug?: boolean;
+  /** How included files are read and globs expanded; default the real file system. */
+  readonly includeFiles?: IncludeFileSystem;
 }
 
 /** Result of loading: the model when there is no error, and every diagnostic. */
 export interface LoadResult {
   readonly config: Config | undefined;
   readonly diagnostics: readonly Diagnostic[];
+  /** The main file as written: its `include` directives stand as directives (what `ldir convert` writes). */
   readonly document: ConfigDocument | undefined;
+  /** Every file read (the main one first) and every include glob: what a reload reads and `autoreload` watches. */
+  readonly sources: ConfigSources;
 }
 
 /** The real file-system probes. Nothing is created: ldirectord would create the file, ldir only checks it could. */
@@ -72,45 +79,63 @@ export function detectFormat(file: string, text: string): 'cf' | 'yaml' {
   return 'cf';
 }
 
-/** Parses configuration text. Never throws for bad input: problems come back as diagnostics. */
-export async function loadConfigText(text: string, file: string, options: LoadOptions = {}): Promise<LoadResult> {
+/** Parses the text of one file in the form `format`, or the one its name and content show. */
+async function parseDocument(text: string, file: string, sink: DiagnosticSink, format?: 'cf' | 'yaml'): Promise<ConfigDocument | undefined> {
+  // The yaml package loads for YAML files only: start-up of the daemon and of every CLI action on ldirectord.cf.
+  return (format ?? detectFormat(file, text)) === 'yaml' ? (await import('./yaml-document')).readYamlDocument(text, file, sink) : lexCf(text, file);
+}
+
+/** {@link loadConfigText} with the digest of the main file's bytes as read (of the text, for text given by a caller). */
+async function loadText(text: string, file: string, digest: string, options: LoadOptions): Promise<LoadResult> {
   const sink = new DiagnosticSink();
+  sink.noteFile(file);
   const format = options.format ?? detectFormat(file, text);
-  // The yaml package loads only for YAML files: start-up of the daemon and of every CLI action on ldirectord.cf.
-  const document = format === 'yaml' ? (await import('./yaml-document')).readYamlDocument(text, file, sink) : lexCf(text, file);
-  if (!document) return { config: undefined, diagnostics: sink.all(), document: undefined };
+  const document = await parseDocument(text, file, sink, format);
+  if (!document) return { config: undefined, diagnostics: sink.all(), document: undefined, sources: { files: [{ path: file, digest }], globs: [] } };
+  const expanded = await expandIncludes(document, digest, {
+    sink, files: options.includeFiles ?? systemIncludeFiles(), parse: (t, f) => parseDocument(t, f, sink),
+  });
   const probes = options.probes ?? systemProbes();
   const hostname = options.hostname ?? process.env['HOSTNAME'] ?? osHostname();
   const ctx: DirectiveContext = {
     sink, hostname, appendProblem: probes.appendProblem, isDirectory: probes.isDirectory, readText: probes.readText ?? readSystemText,
     debug: options.debug === true,
   };
-  const drafts = readDirectives(document, ctx);
+  const drafts = readDirectives(expanded.document, ctx);
+  const included = expanded.sources.files.slice(1).map((f) => f.path);
   const config = await buildModel(drafts, {
-    file, format, sink, hostname, resolver: options.resolver ?? systemResolver(),
+    file, format, sink, hostname, resolver: options.resolver ?? systemResolver(), includedFiles: included,
   });
-  return { config, diagnostics: sink.all(), document };
+  return { config, diagnostics: sink.all(), document, sources: expanded.sources };
+}
+
+/**
+ * Parses configuration text as the content of `file` (included files are read from disk, relative to it). Never
+ * throws for bad input: problems come back as diagnostics.
+ */
+export function loadConfigText(text: string, file: string, options: LoadOptions = {}): Promise<LoadResult> {
+  return loadText(text, file, contentDigest(Buffer.from(text, 'utf8')), options);
 }
 
 /** Reads and parses a configuration file; throws {@link LdirError} only when the file cannot be read. */
 export async function loadConfigFile(path: string, options: LoadOptions = {}): Promise<LoadResult> {
   const file = resolve(path);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? ErrorCodes.CONFIG_NOT_FOUND : ErrorCodes.CONFIG_UNREADABLE;
     throw new LdirError(code, `cannot read configuration file ${file}: ${(cause as Error).message}`, { cause, details: { file } });
   }
-  return loadConfigText(text, file, options);
+  return loadText(bytes.toString('utf8'), file, contentDigest(bytes), options);
 }
 
-/** Loads a configuration and returns the model; throws `LDIR_ERR_CONFIG_INVALID` (details.diagnostics) on any error. */
-export async function loadConfigOrThrow(path: string, options: LoadOptions = {}): Promise<{ config: Config; diagnostics: readonly Diagnostic[] }> {
+/** Loads a configuration and returns the model; throws `LDIR_ERR_CONFIG_INVALID` (details.diagnostics, details.sources) on any error. */
+export async function loadConfigOrThrow(path: string, options: LoadOptions = {}): Promise<{ config: Config; diagnostics: readonly Diagnostic[]; sources: ConfigSources }> {
   const result = await loadConfigFile(path, options);
   if (!result.config) {
     const errors = result.diagnostics.filter((d) => d.severity === 'error');
-    throw new LdirError(ErrorCodes.CONFIG_INVALID, errors.map(formatDiagnostic).join('\n'), { details: { diagnostics: result.diagnostics } });
+    throw new LdirError(ErrorCodes.CONFIG_INVALID, errors.map(formatDiagnostic).join('\n'), { details: { diagnostics: result.diagnostics, sources: result.sources } });
   }
-  return { config: result.config, diagnostics: result.diagnostics };
+  return { config: result.config, diagnostics: result.diagnostics, sources: result.sources };
 }

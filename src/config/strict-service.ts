@@ -90,7 +90,7 @@ const persistentRange: StrictRule = (subject, sink) => {
 const opsNeedsUdp: StrictRule = (subject, sink) => {
   const { draft, virtual } = subject;
   if (!draft.ops || virtual.protocol === 'udp') return;
-  const what = virtual.protocol === 'fwm' ? 'a firewall-mark service' : 'a TCP service';
+  const what = virtual.protocol === 'fwm' ? 'a firewall-mark service' : virtual.protocol === 'sctp' ? 'an SCTP service' : 'a TCP service';
   sink.error('ineffective-setting', lineOf(subject, 'ops'),
     `ops=yes on ${what}: one-packet scheduling is applied to UDP services only (protocol=udp) and would be dropped, as ldirectord drops it`,
     'ops');

@@ -5,7 +5,7 @@ import type { ForwardMethod, TunnelFlags } from '../model';
 export const VIRTUALS_KEY = 'virtuals';
 
 /** Directives that may be given several times: a YAML list gives one directive per item. */
-export const REPEATABLE = new Set(['real', 'real6', 'execute', 'ipvssysctl']);
+export const REPEATABLE = new Set(['real', 'real6', 'execute', 'ipvssysctl', 'include']);
 
 /** Directives whose items are `NAME=VALUE`: a YAML mapping `{NAME: VALUE}` gives one directive per key. */
 export const NAME_VALUE_MAPPINGS = new Set(['ipvssysctl']);
@@ -14,7 +14,10 @@ export const NAME_VALUE_MAPPINGS = new Set(['ipvssysctl']);
 export const COMMA_LISTS = new Set(['emailalert', 'emailalertstatus', 'httpstatus']);
 
 /** Directives whose cf value may be double-quoted or bare (the quotes are taken off when present). */
-export const OPTIONALLY_QUOTED = new Set(['checkcommand', 'fallbackcommand', 'monitorfile', 'alertcommand', 'smtplogin', 'smtppasswd', 'quorumupcommand', 'quorumdowncommand', 'ipvstimeouts', 'receivenot', 'tlscafile']);
+export const OPTIONALLY_QUOTED = new Set([
+  'checkcommand', 'fallbackcommand', 'monitorfile', 'alertcommand', 'smtplogin', 'smtppasswd', 'quorumupcommand', 'quorumdowncommand',
+  'ipvstimeouts', 'receivenot', 'tlscafile', 'include',
+]);
 
 /** Directives ldirectord requires in double quotes in ldirectord.cf. */
 export const QUOTED = new Set(['request', 'receive', 'login', 'passwd', 'database', 'secret', 'load', 'callback', 'logfile']);

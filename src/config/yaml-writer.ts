@@ -2,6 +2,7 @@
 import { stringify } from 'yaml';
 import { readOptionallyQuoted, readQuoted, valueText } from './cf-values';
 import type { ConfigDocument, RawDirective } from './document';
+import { INCLUDE_KEY } from './includes';
 import { parseRealLine, type RealLine } from './real-line';
 import { COMMA_LISTS, NAME_VALUE_MAPPINGS, OPTIONALLY_QUOTED, QUOTED, REPEATABLE, VIRTUALS_KEY, type YamlRealMapping } from './yaml-schema';
 
@@ -79,11 +80,21 @@ function nameValueMapping(list: unknown): unknown {
   return out;
 }
 
-/** Renders `doc` as YAML. */
+/**
+ * Renders `doc` as YAML. The `virtuals` list comes after the other directives, unless an `include` follows a virtual
+ * section: then the list stands where the first section stood, so that the included files are still read after it.
+ * (A YAML mapping has one `include` list and one `virtuals` list: includes between sections cannot keep their place,
+ * and `ldir convert` refuses the output that would then mean something else.)
+ */
 export function writeYaml(doc: ConfigDocument): string {
   const root: Record<string, unknown> = {};
   const virtuals: Record<string, unknown>[] = [];
-  toMapping(doc.entries.flatMap((e) => (e.kind === 'directive' ? [e.directive] : [])), root);
+  const firstVirtual = doc.entries.findIndex((e) => e.kind === 'virtual');
+  const includeAfter = firstVirtual >= 0 && doc.entries.some((e, i) => i > firstVirtual && e.kind === 'directive' && e.directive.key === INCLUDE_KEY);
+  doc.entries.forEach((e, i) => {
+    if (e.kind === 'directive') toMapping([e.directive], root);
+    else if (includeAfter && i === firstVirtual) root[VIRTUALS_KEY] = virtuals;
+  });
   for (const key of NAME_VALUE_MAPPINGS) if (key in root) root[key] = nameValueMapping(root[key]);
   for (const e of doc.entries) {
     if (e.kind !== 'virtual') continue;

@@ -9,6 +9,7 @@ import { defaultCheckers } from '../checks/registry';
 import { CheckScheduler, type Health, type HealthTransition } from '../checks/scheduler';
 import { openTcpProber, type TcpProber } from '../checks/tcp-prober';
 import { systemClock, type Clock } from '../clock';
+import type { ConfigSources } from '../config/config-sources';
 import { formatDiagnostic, type Diagnostic } from '../config/diagnostics';
 import { loadConfigFile } from '../config/load';
 import { Engine } from '../engine/engine';
@@ -49,12 +50,17 @@ const START_LOCK_WAIT_MS = 2_000;
 export type { DaemonOptions } from './daemon-options';
 
 /** A failed start: the error code, and the exit code `ldir start` reports (2 for a configuration error). */
-export function startError(message: string, exitCode: number, diagnostics: readonly Diagnostic[] = []): LdirError {
-  return new LdirError(exitCode === 2 ? ErrorCodes.CONFIG_INVALID : ErrorCodes.DAEMON_START_FAILED, message, { details: { exitCode, diagnostics } });
+export function startError(message: string, exitCode: number, diagnostics: readonly Diagnostic[] = [], sources?: ConfigSources): LdirError {
+  return new LdirError(exitCode === 2 ? ErrorCodes.CONFIG_INVALID : ErrorCodes.DAEMON_START_FAILED, message, {
+    details: { exitCode, diagnostics, ...(sources ? { sources } : {}) },
+  });
 }
 
-/** Loads a configuration; throws a config error (exit 2) carrying the diagnostics when it has errors. */
-async function loadOrThrow(path: string, options: DaemonOptions): Promise<{ config: Config; diagnostics: readonly Diagnostic[] }> {
+/**
+ * Loads a configuration; throws a config error (exit 2) carrying the diagnostics (and the files it read, `sources`)
+ * when it has errors.
+ */
+async function loadOrThrow(path: string, options: DaemonOptions): Promise<{ config: Config; diagnostics: readonly Diagnostic[]; sources: ConfigSources }> {
   let result;
   try {
     result = await loadConfigFile(path, { ...options.load, debug: options.debug ?? false });
@@ -63,9 +69,9 @@ async function loadOrThrow(path: string, options: DaemonOptions): Promise<{ conf
   }
   if (!result.config) {
     const errors = result.diagnostics.filter((d) => d.severity === 'error');
-    throw startError(`${path}: ${errors.length} configuration error(s)`, 2, result.diagnostics);
+    throw startError(`${path}: ${errors.length} configuration error(s)`, 2, result.diagnostics, result.sources);
   }
-  return { config: result.config, diagnostics: result.diagnostics };
+  return { config: result.config, diagnostics: result.diagnostics, sources: result.sources };
 }
 
 /**
@@ -181,7 +187,7 @@ export class Daemon {
   private async boot(): Promise<void> {
     const o = this.options;
     this.setState('starting');
-    const { config, diagnostics } = await loadOrThrow(o.configPath, o);
+    const { config, diagnostics, sources } = await loadOrThrow(o.configPath, o);
     for (const d of diagnostics) this.log.warn(formatDiagnostic(d));
     this.config = config;
     this.monitored = monitoredVirtuals(config);
@@ -263,7 +269,7 @@ export class Daemon {
     await this.bring(config);
     this.saveSettings(this.engine.operatorSettings()); // a hand-over's settings, when the file does not hold them yet
     this.watcher = new ConfigWatcher({
-      path: o.configPath, clock: this.clock, intervalMs: o.watchIntervalMs ?? 1000, onChange: () => this.onFileChanged(),
+      path: o.configPath, sources, clock: this.clock, intervalMs: o.watchIntervalMs ?? 1000, onChange: () => this.onFileChanged(),
     });
     this.watcher.start();
     this.setState('running');
@@ -498,11 +504,12 @@ export class Daemon {
       return { applied: false, file, message: 'a restart is handing the director to a new daemon (it loads the file itself)', diagnostics: [], code: ErrorCodes.RESTART_IN_PROGRESS };
     }
     this.setState('reloading');
-    this.watcher?.accept();
     let loaded;
     try {
       loaded = await loadOrThrow(file, this.options);
     } catch (err) {
+      // The files the refused configuration was read from are watched: fixing the one with the error reloads again.
+      this.watcher?.accept(isLdirError(err) ? (err.details['sources'] as ConfigSources | undefined) : undefined);
       const diagnostics = (isLdirError(err) ? (err.details['diagnostics'] as Diagnostic[] | undefined) : undefined) ?? [];
       const message = err instanceof Error ? err.message : String(err);
       this.lastReload = { at: this.clock.now(), ok: false, message };
@@ -512,6 +519,7 @@ export class Daemon {
       this.setState('running');
       return { applied: false, file, message, diagnostics };
     }
+    this.watcher?.accept(loaded.sources);
     for (const d of loaded.diagnostics) this.log.warn(formatDiagnostic(d));
     const before = this.config.globals.execute;
     const after = loaded.config.globals.execute;
@@ -655,8 +663,8 @@ export class Daemon {
   status(): StatusReport {
     const watchdog = this.watchdog();
     return buildStatusReport({
-      pid: this.pid, configFile: this.options.configPath, startedAt: this.startedAt, backend: this.backend.kind, lastReload: this.lastReload,
-      ipvsTimeouts: this.timeouts?.held() ?? [],
+      pid: this.pid, configFile: this.options.configPath, includedFiles: this.config.includedFiles ?? [], startedAt: this.startedAt,
+      backend: this.backend.kind, lastReload: this.lastReload, ipvsTimeouts: this.timeouts?.held() ?? [],
     }, this.engine.snapshot(), this.scheduler.snapshot(), this.clock.now(), watchdog);
   }
 

@@ -82,7 +82,7 @@ const quorumStatus: Check<QuorumStatus> = object({
 }, false);
 
 const virtualStatus: Check<VirtualStatus> = object({
-  id: str({ min: 1, max: 128 }), protocol: literal('tcp', 'udp', 'fwm'), family: literal('inet', 'inet6'),
+  id: str({ min: 1, max: 128 }), protocol: literal('tcp', 'udp', 'sctp', 'fwm'), family: literal('inet', 'inet6'),
   address: nullable(str({ min: 1, max: 64 })), port: PORT, fwmark: nullable(int({ min: 0, max: 0xffffffff })),
   scheduler: str({ max: 64 }), persistent: optional(nullable(int({ min: 0, max: 0xffffffff }))),
   persistenceEngine: optional(nullable(str({ min: 1, max: 64 }))), fallback: nullable(fallbackStatus), fallbackActive: bool, quorum: optional(quorumStatus), draining: bool,
@@ -119,7 +119,7 @@ const ipvsTimeoutHeld: Check<IpvsTimeoutHeldStatus> = object({
 }, false);
 
 const daemonStatus: Check<DaemonStatus> = object({
-  pid: int({ min: 1 }), configFile: str({ max: 4096 }), startedAt: isoTime,
+  pid: int({ min: 1 }), configFile: str({ max: 4096 }), includedFiles: optional(arrayOf(str({ max: 4096 }), 100_000)), startedAt: isoTime,
   backend: object({ name: str({ min: 1, max: 32 }), inMemory: bool }, false),
   lastSync: nullable(eventRecord), lastReload: nullable(eventRecord),
   kernelOps: optional(object({ syncs: int({ min: 0 }), applied: int({ min: 0 }), failed: int({ min: 0 }), driftRepairs: int({ min: 0 }) }, false)),

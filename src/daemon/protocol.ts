@@ -192,6 +192,11 @@ export interface DaemonStatus {
   readonly pid: number;
   /** Absolute path of the configuration file in force. */
   readonly configFile: string;
+  /**
+   * The files its `include` directives read, in reading order (absolute paths; what autoreload watches besides
+   * `configFile`); absent when it includes none, and from daemons before issue 15.
+   */
+  readonly includedFiles?: readonly string[];
   /** ISO 8601 time the daemon started. */
   readonly startedAt: string;
   /** Kernel backend: `netlink`, `ipvsadm` or `memory`; `inMemory` says the kernel table is not touched at all. */

@@ -10,6 +10,8 @@ import type { WatchdogVerdict } from './watchdog';
 export interface DaemonFacts {
   readonly pid: number;
   readonly configFile: string;
+  /** Files read through `include` (none: empty or absent). */
+  readonly includedFiles?: readonly string[];
   /** Epoch milliseconds. */
   readonly startedAt: number;
   readonly backend: string;
@@ -85,7 +87,9 @@ export function buildStatusReport(
   return {
     generatedAt: iso(now),
     daemon: {
-      pid: facts.pid, configFile: facts.configFile, startedAt: iso(facts.startedAt),
+      pid: facts.pid, configFile: facts.configFile,
+      ...(facts.includedFiles !== undefined && facts.includedFiles.length > 0 ? { includedFiles: [...facts.includedFiles] } : {}),
+      startedAt: iso(facts.startedAt),
       backend: { name: facts.backend, inMemory: facts.backend === 'memory' },
       lastSync,
       kernelOps: {

@@ -56,7 +56,7 @@ export function removedTargets(before: ConfigTargets, after: ConfigTargets): Con
 
 /** `proto:addr:port` with a canonical address, or the text unchanged when it is not of that form. */
 function canonicalVirtualText(text: string): string {
-  const m = /^(tcp|udp):(?:\[([^\]]+)\]|([^:]+)):(\d+)$/i.exec(text.trim());
+  const m = /^(tcp|udp|sctp):(?:\[([^\]]+)\]|([^:]+)):(\d+)$/i.exec(text.trim());
   if (!m) return text.trim().toLowerCase();
   const v6 = m[2];
   const address = v6 !== undefined ? canonicalAddress(v6, 'inet6') : canonicalAddress(m[3] ?? '', 'inet');
@@ -76,18 +76,19 @@ function parseRealText(text: string): { address: string; port?: number } | undef
 
 /**
  * Finds the (virtual, real) pair an operator names, as `ldir drain VIRTUAL REAL` does: the virtual by id (address
- * spelling free; `VIP:PORT` without protocol when only one of tcp/udp has it), the real as `ADDRESS[:PORT]` (the port may be left out when the address is unique in the virtual).
+ * spelling free; `VIP:PORT` without protocol when only one of tcp/udp/sctp has it), the real as `ADDRESS[:PORT]` (the port may be left out when the address is unique in the virtual).
  * Throws LDIR_ERR_UNKNOWN_TARGET when nothing or more than one real matches.
  */
 export function resolvePair(config: Config, virtualText: string, realText: string): { virtual: VirtualService; realKey: string } {
   const wanted = canonicalVirtualText(virtualText);
   let virtual = config.virtualServices.find((v) => v.id === virtualText) ?? config.virtualServices.find((v) => canonicalVirtualText(v.id) === wanted);
-  if (!virtual && !/^(tcp|udp|fwm6?):/i.test(virtualText.trim())) {
-    // `VIP:PORT` without a protocol, as operators write it: the one TCP or UDP virtual service with that address.
-    const candidates = ['tcp', 'udp'].map((p) => canonicalVirtualText(`${p}:${virtualText.trim()}`))
+  if (!virtual && !/^(tcp|udp|sctp|fwm6?):/i.test(virtualText.trim())) {
+    // `VIP:PORT` without a protocol, as operators write it: the one TCP, UDP or SCTP virtual service with that address.
+    const candidates = ['tcp', 'udp', 'sctp'].map((p) => canonicalVirtualText(`${p}:${virtualText.trim()}`))
       .flatMap((c) => config.virtualServices.filter((v) => canonicalVirtualText(v.id) === c));
     if (candidates.length > 1) {
-      throw new LdirError(ErrorCodes.UNKNOWN_TARGET, `${virtualText} is ambiguous: say tcp:${virtualText} or udp:${virtualText}`, { details: { virtual: virtualText } });
+      const say = candidates.map((v) => `${v.protocol}:${virtualText}`).join(' or ');
+      throw new LdirError(ErrorCodes.UNKNOWN_TARGET, `${virtualText} is ambiguous: say ${say}`, { details: { virtual: virtualText } });
     }
     virtual = candidates[0];
   }

@@ -299,6 +299,8 @@ export interface SysctlSettings {
 export interface Config {
   /** Absolute path of the file it was loaded from. */
   readonly file: string;
+  /** Absolute paths of the files its `include` directives read, in reading order; absent when none. */
+  readonly includedFiles?: readonly string[];
   readonly format: 'cf' | 'yaml';
   readonly globals: GlobalSettings;
   readonly virtualServices: readonly VirtualService[];

@@ -20,8 +20,8 @@ export type TunnelFlags = 'nocsum' | 'csum' | 'remcsum';
 /** Every `tunnelflags` value. */
 export const TUNNEL_FLAGS: readonly TunnelFlags[] = ['nocsum', 'csum', 'remcsum'];
 
-/** Virtual service protocol; `fwm` for firewall-mark virtual services. */
-export type VirtualProtocol = 'tcp' | 'udp' | 'fwm';
+/** Virtual service protocol; `fwm` for firewall-mark virtual services (`sctp` is an ldir extension). */
+export type VirtualProtocol = 'tcp' | 'udp' | 'sctp' | 'fwm';
 
 /** Address family of a virtual service. */
 export type AddressFamily = 'inet' | 'inet6';

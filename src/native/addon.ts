@@ -50,14 +50,21 @@ export type NativeRoundCallback = (
   scheduledUs: number, startedUs: number, certainUp: boolean, status: number, quietFailuresBefore: number,
 ) => void;
 
+/** The transport of a native probe: a TCP connection, or an SCTP association (one-to-one socket). */
+export type NativeProbeProtocol = 'tcp' | 'sctp';
+
 /** An epoll thread running many non-blocking TCP probes; results come back through its callback in batches. */
 export interface NativeTcpProbeEngine {
   /**
    * Starts probe `id`: connect to `address:port` (numeric IPv4/IPv6, throws EINVAL otherwise) within `timeoutMs`
    * (which bounds the whole probe); with a `request`, send it and read until the peer closes, `readLimit` bytes, or
-   * (`framing` 1 = HTTP, 2 = HTTP answer to HEAD) the answer is complete.
+   * (`framing` 1 = HTTP, 2 = HTTP answer to HEAD) the answer is complete. `protocol` (default tcp; see
+   * {@link NativeAddon.TcpProbeEngine}'s `protocols`) is the transport.
    */
-  start(id: number, address: string, port: number, timeoutMs: number, request: Buffer | null, readLimit: number, framing: 0 | 1 | 2): void;
+  start(
+    id: number, address: string, port: number, timeoutMs: number, request: Buffer | null, readLimit: number, framing: 0 | 1 | 2,
+    protocol?: NativeProbeProtocol,
+  ): void;
   /**
    * Runs a check every `intervalMs` on the engine thread: the probe of {@link start} (id < 2^31, never reused), the
    * first round `firstDelayMs` from now, `respreadMs` added once to the second. A round is up when it connects (no
@@ -67,11 +74,12 @@ export interface NativeTcpProbeEngine {
    * to `sampleCap`): an up round after `riseCount` up rounds in a row (1 when not given), and a failure without an
    * answer after `failureCount` failures in a row, the last with the same errno. Every other round, or every round
    * with `reportAll`, goes to onRound. Only an addon whose class has `httpRules` reads `statuses` and `notLiteral`.
+   * `protocol` as for {@link start}.
    */
   schedule(
     id: number, address: string, port: number, timeoutMs: number, request: Buffer | null, readLimit: number, framing: 0 | 1 | 2,
     intervalMs: number, firstDelayMs: number, respreadMs: number, literal: Buffer | null, window: number, reportAll: boolean, sampleCap: number,
-    failureCount: number, riseCount: number, statuses?: Int32Array | null, notLiteral?: Buffer | null,
+    failureCount: number, riseCount: number, statuses?: Int32Array | null, notLiteral?: Buffer | null, protocol?: NativeProbeProtocol,
   ): void;
   /** Stops schedule `id`; its round in flight is dropped. */
   unschedule(id: number): void;
@@ -104,8 +112,13 @@ export interface NativeTcpProbeEngine {
 
 /** The functions of the native addon. */
 export interface NativeAddon {
-  /** Creates a TCP probe engine (its own thread) delivering results to `onResult` and scheduled rounds to `onRound`. */
-  TcpProbeEngine: new (onResult: NativeTcpProbeCallback, onRound?: NativeRoundCallback) => NativeTcpProbeEngine;
+  /**
+   * Creates a TCP probe engine (its own thread) delivering results to `onResult` and scheduled rounds to `onRound`.
+   * `protocols` lists the transports its probes can use (absent from builds before SCTP probes: TCP only).
+   */
+  TcpProbeEngine: (new (onResult: NativeTcpProbeCallback, onRound?: NativeRoundCallback) => NativeTcpProbeEngine) & {
+    readonly protocols?: readonly string[];
+  };
   /** Opens and binds an AF_NETLINK socket (ext ACK, capped ACK, large receive buffer). Throws on failure. */
   netlinkOpen(protocol: number): NativeNetlinkOpen;
   /**

@@ -36,7 +36,7 @@ const spec = (job: Partial<CheckJob>): OffloadSpec => ({
 
 function offload(httpRules: boolean): { off: NativeRoundOffload; calls: ScheduleArgs[] } {
   const { engine, calls } = fakeEngine(httpRules);
-  return { off: new NativeRoundOffload(engine, new FakeClock(), { accepts: () => true }, () => undefined), calls };
+  return { off: new NativeRoundOffload(engine, new FakeClock(), { accepts: () => true }, ['tcp'], () => undefined), calls };
 }
 
 describe('NativeRoundOffload and the answer rules', () => {

@@ -166,6 +166,26 @@ const CASES: readonly Case[] = [
     expected: { severity: 'warning', code: 'ineffective-setting', directive: 'persistenceengine', line: 4, message: /persistenceengine=sip on firewall mark 7: the engine reads UDP packets only/ },
   },
   {
+    name: 'ops=yes on an SCTP service', rule: 'opsNeedsUdp',
+    cf: cf([REAL_CF, 'protocol=sctp', 'ops=yes']), yaml: yaml([REAL_YAML, 'protocol: sctp', 'ops: yes']),
+    expected: { severity: 'error', code: 'ineffective-setting', directive: 'ops', line: 4, message: /ops=yes on an SCTP service/ },
+  },
+  {
+    name: 'a negotiate check on an SCTP service', rule: 'sctpCheckType',
+    cf: cf(['checktype=negotiate', REAL_CF, 'protocol=sctp']), yaml: yaml(['checktype: negotiate', REAL_YAML, 'protocol: sctp']),
+    expected: { severity: 'error', code: 'invalid-value', directive: 'checktype', line: 2, message: /checktype=negotiate cannot check an SCTP virtual service \(protocol=sctp\): negotiate checks speak TCP or UDP protocols; use checktype=connect/ },
+  },
+  {
+    name: 'a combined check (connects, then negotiate) on an SCTP service', rule: 'sctpCheckType',
+    cf: cf(['protocol=sctp', REAL_CF, 'checktype=3']), yaml: yaml(['protocol: sctp', REAL_YAML, 'checktype: 3']),
+    expected: { severity: 'error', code: 'invalid-value', directive: 'checktype', line: 4, message: /checktype=3 cannot check an SCTP virtual service/ },
+  },
+  {
+    name: 'a negotiate service on an SCTP service', rule: 'sctpService',
+    cf: cf(['protocol=sctp', REAL_CF, 'service=http']), yaml: yaml(['protocol: sctp', REAL_YAML, 'service: http']),
+    expected: { severity: 'error', code: 'invalid-value', directive: 'service', line: 4, message: /service=http names a negotiate check, which cannot run on an SCTP virtual service/ },
+  },
+  {
     name: 'a multicast virtual address', rule: 'usableVirtualAddress',
     cf: cf(['real=10.0.0.1:80 gate'], 'virtual=224.0.0.1:80'), yaml: yaml([REAL_YAML], 'virtual: 224.0.0.1:80'),
     expected: { severity: 'error', code: 'invalid-value', directive: 'virtual', line: 1, message: /virtual service address 224\.0\.0\.1 is a multicast address: IPVS only serves packets addressed to this host/ },

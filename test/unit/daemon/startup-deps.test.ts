@@ -1,6 +1,6 @@
 // Start-up cost: the daemon (and every CLI action on an ldirectord.cf file) does not load the yaml package,
-// nodemailer nor undici; yaml loads with the first YAML file, nodemailer with the first mail transport, undici with
-// the first check that needs it (https, http_proxy, redirects).
+// nodemailer, undici nor tinyglobby; yaml loads with the first YAML file, tinyglobby with the first include glob,
+// nodemailer with the first mail transport, undici with the first check that needs it (https, http_proxy, redirects).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -35,7 +35,7 @@ test('the daemon and an ldirectord.cf file load neither yaml, nodemailer nor und
     require(src + '/cli/ldirectord-actions.js');
     ${LOAD(CF, 'site.cf')}`);
   assert.ok(loaded.includes('pino') && loaded.includes('prom-client'), `the probe sees the daemon's packages: ${loaded.join(', ')}`);
-  for (const name of ['yaml', 'nodemailer', 'undici', 'dns-packet']) assert.ok(!loaded.includes(name), `${name} is loaded at start-up: ${loaded.join(', ')}`);
+  for (const name of ['yaml', 'nodemailer', 'undici', 'dns-packet', 'tinyglobby']) assert.ok(!loaded.includes(name), `${name} is loaded at start-up: ${loaded.join(', ')}`);
 });
 
 test('a YAML file loads yaml; the first mail transport loads nodemailer; the first https check loads undici', () => {
@@ -45,6 +45,8 @@ test('a YAML file loads yaml; the first mail transport loads nodemailer; the fir
     await createHttpChecker()(job, AbortSignal.timeout(2000)).catch(() => undefined);`);
   assert.ok(checked.includes('undici'), checked.join(', '));
   assert.ok(packagesLoadedBy(LOAD(YAML, 'site.yaml')).includes('yaml'));
+  const globbing = packagesLoadedBy(LOAD('include=/nonexistent-ldir-dir/*.cf\\n', 'site.cf'));
+  assert.ok(globbing.includes('tinyglobby') && !globbing.includes('yaml'), globbing.join(', '));
   const mailer = packagesLoadedBy(`require(src + '/alerts/transports.js').nodemailerTransports()({ kind: 'sendmail' }, 'director');`);
   assert.ok(mailer.includes('nodemailer'), mailer.join(', '));
 });
