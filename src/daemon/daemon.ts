@@ -21,6 +21,7 @@ import { selectBackend } from '../ipvs/select';
 import type { IpvsBackend } from '../ipvs/types';
 import type { Logger } from '../log';
 import type { Config, DaemonState, SyncRole } from '../model';
+import { SecretRedactor } from '../secrets';
 import { PidFile, pidFilePath } from '../system/pid-file';
 import { IpvsTimeoutKeeper } from '../system/ipvs-timeouts';
 import { previewSysctls, setupSysctls, type SysctlResult } from '../system/sysctl';
@@ -58,15 +59,17 @@ export function startError(message: string, exitCode: number, diagnostics: reado
 
 /**
  * Loads a configuration; throws a config error (exit 2) carrying the diagnostics (and the files it read, `sources`)
- * when it has errors.
+ * when it has errors. The values of its credential directives go to `redactor` either way (the log and the control
+ * answers hide them from then on).
  */
-async function loadOrThrow(path: string, options: DaemonOptions): Promise<{ config: Config; diagnostics: readonly Diagnostic[]; sources: ConfigSources }> {
+async function loadOrThrow(path: string, options: DaemonOptions, redactor: SecretRedactor): Promise<{ config: Config; diagnostics: readonly Diagnostic[]; sources: ConfigSources }> {
   let result;
   try {
     result = await loadConfigFile(path, { ...options.load, debug: options.debug ?? false });
   } catch (err) {
     throw isLdirError(err) ? startError(err.message, 1) : err;
   }
+  redactor.add(result.secrets);
   if (!result.config) {
     const errors = result.diagnostics.filter((d) => d.severity === 'error');
     throw startError(`${path}: ${errors.length} configuration error(s)`, 2, result.diagnostics, result.sources);
@@ -124,6 +127,8 @@ export class Daemon {
   private watchdogCodes = 'ok';
   private readonly runCommand = spawnRunner();
   private readonly instances: ExecuteInstances;
+  /** The secrets of every configuration loaded, hidden from the log and from every control answer. */
+  private readonly redactor: SecretRedactor;
 
   private constructor(private readonly options: DaemonOptions) {
     this.clock = options.clock ?? systemClock();
@@ -131,6 +136,7 @@ export class Daemon {
     this.pid = options.pid ?? process.pid;
     this.pidPath = pidFilePath(options.configName, options.runDirectory);
     this.startedAt = this.clock.now();
+    this.redactor = options.redactor ?? new SecretRedactor();
     this.names = new ReverseNames({ lookup: (a) => reverse(a), clock: this.clock });
     this.instances = new ExecuteInstances({
       self: this.selfCommand(), logger: this.log, run: spawnRunner(60_000),
@@ -187,7 +193,7 @@ export class Daemon {
   private async boot(): Promise<void> {
     const o = this.options;
     this.setState('starting');
-    const { config, diagnostics, sources } = await loadOrThrow(o.configPath, o);
+    const { config, diagnostics, sources } = await loadOrThrow(o.configPath, o, this.redactor);
     for (const d of diagnostics) this.log.warn(formatDiagnostic(d));
     this.config = config;
     this.monitored = monitoredVirtuals(config);
@@ -244,6 +250,7 @@ export class Daemon {
     try {
       this.control = await startControlServer({
         path: controlSocketPath(o.configName, o.socketDirectory), logger: o.logger, replace: o.predecessor !== undefined,
+        redact: (line) => this.redactor.jsonLine(line),
         handlers: {
           status: () => this.status(),
           reload: () => this.reload(),
@@ -506,7 +513,7 @@ export class Daemon {
     this.setState('reloading');
     let loaded;
     try {
-      loaded = await loadOrThrow(file, this.options);
+      loaded = await loadOrThrow(file, this.options, this.redactor);
     } catch (err) {
       // The files the refused configuration was read from are watched: fixing the one with the error reloads again.
       this.watcher?.accept(isLdirError(err) ? (err.details['sources'] as ConfigSources | undefined) : undefined);
@@ -549,7 +556,7 @@ export class Daemon {
     const current = this.config;
     let loaded;
     try {
-      loaded = await loadOrThrow(file, this.options);
+      loaded = await loadOrThrow(file, this.options, this.redactor);
     } catch (err) {
       const diagnostics = (isLdirError(err) ? (err.details['diagnostics'] as Diagnostic[] | undefined) : undefined) ?? [];
       throw new LdirError(ErrorCodes.CONFIG_INVALID, errorMessage(err), { cause: err, details: { diagnostics } });
