@@ -9,7 +9,7 @@ import { defaultCheckers } from '../checks/registry';
 import { CheckScheduler, type Health, type HealthTransition } from '../checks/scheduler';
 import { openTcpProber, type TcpProber } from '../checks/tcp-prober';
 import { systemClock, type Clock } from '../clock';
-import type { ConfigSources } from '../config/config-sources';
+import type { ConfigSourceFile, ConfigSources } from '../config/config-sources';
 import { formatDiagnostic, type Diagnostic } from '../config/diagnostics';
 import { loadConfigFile } from '../config/load';
 import { Engine } from '../engine/engine';
@@ -129,6 +129,8 @@ export class Daemon {
   private readonly instances: ExecuteInstances;
   /** The secrets of every configuration loaded, hidden from the log and from every control answer. */
   private readonly redactor: SecretRedactor;
+  /** The files of the configuration in force with their digests as loaded (reported by `ping`). */
+  private configFiles: readonly ConfigSourceFile[] | undefined;
 
   private constructor(private readonly options: DaemonOptions) {
     this.clock = options.clock ?? systemClock();
@@ -194,6 +196,7 @@ export class Daemon {
     const o = this.options;
     this.setState('starting');
     const { config, diagnostics, sources } = await loadOrThrow(o.configPath, o, this.redactor);
+    this.configFiles = sources.files;
     for (const d of diagnostics) this.log.warn(formatDiagnostic(d));
     this.config = config;
     this.monitored = monitoredVirtuals(config);
@@ -533,6 +536,7 @@ export class Daemon {
     this.applySysctls(loaded.config);
     await this.timeouts?.apply(loaded.config.globals.ipvsTimeouts);
     await this.bring(loaded.config);
+    this.configFiles = loaded.sources.files;
     await this.instances.run(reloadRuns(before, after));
     this.lastReload = { at: this.clock.now(), ok: true };
     this.options.onReload?.(true, this.lastReload.at);
@@ -684,6 +688,7 @@ export class Daemon {
       uptimeSeconds: Math.round((this.clock.now() - this.startedAt) / 1000), lastSyncOk: last ? last.ok : null,
       ...(snapshot.stateSync ? { role: snapshot.stateSync.role } : {}),
       watchdog: watchdogStatus(this.watchdog()),
+      ...(this.configFiles !== undefined ? { configFiles: this.configFiles.map((f) => ({ path: f.path, ...(f.digest !== undefined ? { digest: f.digest } : {}) })) } : {}),
     };
   }
 
