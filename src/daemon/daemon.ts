@@ -27,7 +27,7 @@ import { IpvsTimeoutKeeper } from '../system/ipvs-timeouts';
 import { previewSysctls, setupSysctls, type SysctlResult } from '../system/sysctl';
 import { procSysStore, type SysctlStore } from '../system/sysctl-store';
 import { ConfigWatcher } from './config-watcher';
-import { ExecuteInstances, reloadRuns } from './execute-instances';
+import { ExecuteInstances, reloadRuns, spawnInstanceRunner } from './execute-instances';
 import { startControlServer, type ControlServer, type ReloadOutcome } from './control-server';
 import { HANDOVER_VERSION, type HandoverState, type PredecessorLink, type Successor } from './handover';
 import { handOver } from './restart';
@@ -141,7 +141,9 @@ export class Daemon {
     this.redactor = options.redactor ?? new SecretRedactor();
     this.names = new ReverseNames({ lookup: (a) => reverse(a), clock: this.clock });
     this.instances = new ExecuteInstances({
-      self: this.selfCommand(), logger: this.log, run: spawnRunner(60_000),
+      self: this.selfCommand(), logger: this.log, run: spawnInstanceRunner(),
+      // The backend in use, not the one asked for: `auto` that found netlink gives netlink, and memory stays memory.
+      flags: () => [`--ipvs=${this.backend?.kind ?? options.ipvs ?? 'auto'}`, ...(options.debug ? ['-d'] : [])],
     });
     if (options.predecessor) this.deferred = [];
   }
@@ -278,6 +280,8 @@ export class Daemon {
     }
     await this.bring(config);
     this.saveSettings(this.engine.operatorSettings()); // a hand-over's settings, when the file does not hold them yet
+    // The `execute=` instances, with this daemon's backend and -d; one that does not start fails this start.
+    await this.instances.start(config.globals.execute);
     this.watcher = new ConfigWatcher({
       path: o.configPath, sources, clock: this.clock, intervalMs: o.watchIntervalMs ?? 1000, onChange: () => this.onFileChanged(),
     });
@@ -285,7 +289,6 @@ export class Daemon {
     this.setState('running');
     this.log.info({ config: o.configPath, backend: this.backend.kind, pid: this.pid, successor: o.predecessor !== undefined }, 'ldir started');
     if (o.predecessor) void this.lockAfterPredecessor();
-    await this.instances.run(config.globals.execute.map((name) => [name, 'start']));
   }
 
   /**
