@@ -1,4 +1,4 @@
-// Secrets stay out of every output of the real binary: `ldir check` (text and --json), `convert`, `reload` and
+// Secrets stay out of every output of the real binary: `ldir check` (text and --json), `convert`, `probe`, `reload` and
 // `reload --dry-run` answers, `status`, and the daemon's log, with a configuration that holds a RADIUS secret and
 // password, database and POP passwords and an SMTP password (memory backend, real servers on loopback; issue 19,
 // item 1). The POP server is hostile: it repeats the password in its refusal, which becomes the check's reason.
@@ -123,6 +123,10 @@ describe('secrets in the output of the ldir binary', () => {
     }
     const converted = clean(await ldir('convert', bad, '--to', 'yaml'), 'convert of a broken file');
     assert.equal(converted.status, 2);
+    // ldir probe: the hostile POP server's refusal is the reason, the password hidden in it.
+    const probe = clean(await ldir('probe', good, '--virtual', '127.0.0.1:110'), 'probe');
+    assert.equal(probe.status, 1, probe.stderr);
+    assert.match(probe.stdout, /login rejected: -ERR password \[redacted\] is wrong/);
   });
 
   test('a running daemon: reload and reload --dry-run answers, status and the log hold no secret', async () => {
