@@ -2,6 +2,7 @@
 import { reverse } from 'node:dns/promises';
 import { renameSync } from 'node:fs';
 import { runCheck } from '../checks/dispatch';
+import type { CheckResult } from '../checks/types';
 import { jobsFromConfig, memberKey, type CheckTarget } from '../checks/jobs';
 import { MaintenanceDir, ReverseNames } from '../checks/maintenance';
 import { checkLibraries, loadLibraries } from '../checks/libraries';
@@ -233,7 +234,8 @@ export class Daemon {
     });
     this.scheduler = new CheckScheduler({
       clock: this.clock, logger: o.logger,
-      run: (job, kind, signal) => runCheck(job, kind, signal, checkers),
+      // A server may quote the password it refused: the reason is cleaned once, for status, log, monitorfile and mail.
+      run: (job, kind, signal) => runCheck(job, kind, signal, checkers).then((r) => this.withoutSecrets(r)),
       maintenance: (address, port, hostnames) => this.maintenance?.probe(address, port, hostnames) ?? false,
       hostnames: (address) => (this.maintenance ? this.names.names(address) : []),
       maintenanceInUse: () => this.maintenance !== undefined,
@@ -419,6 +421,12 @@ export class Daemon {
     if (outcome === 'locked') this.log.info({ path: this.pidPath }, 'pid file locked (the previous daemon has exited)');
     else if (outcome === 'busy' && !this.stopping) this.log.error({ path: this.pidPath, waitedMs: SUCCESSOR_LOCK_WAIT_MS }, 'the previous daemon still holds the pid file lock');
     else if (outcome === 'unavailable') this.log.warn({ path: this.pidPath }, 'flock(1) cannot run (util-linux): the pid file is not locked');
+  }
+
+  /** A check result whose reason repeats none of the configuration's secrets. */
+  private withoutSecrets(result: CheckResult): CheckResult {
+    const reason = this.redactor.text(result.reason);
+    return reason === result.reason ? result : { ...result, reason };
   }
 
   /** Puts a configuration in force: maintenance directory, kernel table (adopting what is there), then the checks. */

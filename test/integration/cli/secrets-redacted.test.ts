@@ -63,6 +63,7 @@ function config(broken: boolean): string {
     '\tservice=pop',
     '\tlogin="probe"',
     '\tpasswd="POPSECRET666"',
+    `\tmonitorfile="${path.join(tmp, 'monitor.log')}"`,
     '',
   ].join('\n');
 }
@@ -158,6 +159,8 @@ describe('secrets in the output of the ldir binary', () => {
 
     const text = fs.readFileSync(log, 'utf8');
     for (const s of SECRETS) assert.ok(!text.includes(s), `${s} in the daemon log:\n${text.split('\n').filter((l) => l.includes(s)).join('\n')}`);
+    const monitor = fs.readFileSync(path.join(tmp, 'monitor.log'), 'utf8');
+    assert.match(monitor, /\[down\] login rejected: -ERR password \[redacted\] is wrong/, 'the monitorfile has the reason, not the password');
     assert.match(text, /site\.cf:16: secret value must be in double quotes/, 'the log still says what is wrong and where');
     fs.writeFileSync(file, config(false));
     assert.equal((await ldir(file, 'stop')).status, 0);
