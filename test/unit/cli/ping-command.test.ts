@@ -133,9 +133,8 @@ describe('ldir ping', () => {
     const ha = mkdtempSync(join(tmpdir(), 'ldir-ping-ha-'));
     const good = 'virtual=127.0.0.1:80\n\treal=127.0.0.2:80 gate\n';
     writeFileSync(join(ha, 'site.cf'), `${good}bogus line here\n`);
-    const server = await fakeDaemon(join(d.sock, 'site.cf.sock'), (id) => ({
-      v: 1, id, ok: true, type: 'ping', result: { ...PING, configFiles: [{ path: join(ha, 'site.cf'), digest: contentDigest(Buffer.from(good)) }] },
-    }));
+    let files = [{ path: join(ha, 'site.cf'), digest: contentDigest(Buffer.from(good)) }];
+    const server = await fakeDaemon(join(d.sock, 'site.cf.sock'), (id) => ({ v: 1, id, ok: true, type: 'ping', result: { ...PING, configFiles: files } }));
     try {
       const where = { config: 'site.cf', runDirectory: d.run, socketDirectory: d.sock, locate: { haDirectory: ha } };
       const io = capture();
@@ -147,7 +146,22 @@ describe('ldir ping', () => {
       const quiet = capture();
       assert.equal(await runPing({ ...where, json: true }, quiet), PingExit.HEALTHY);
       assert.equal(quiet.err, '');
+      // An included file broken while the main file is unchanged: the daemon listed both with their digests.
+      writeFileSync(join(ha, 'site.cf'), `${good}include=more.cf\n`);
+      writeFileSync(join(ha, 'more.cf'), 'checktimeout=3\n');
+      files = [
+        { path: join(ha, 'site.cf'), digest: contentDigest(Buffer.from(`${good}include=more.cf\n`)) },
+        { path: join(ha, 'more.cf'), digest: contentDigest(Buffer.from('checktimeout=3\n')) },
+      ];
+      const same = capture();
+      assert.equal(await runPing({ ...where, json: false }, same), PingExit.HEALTHY);
+      assert.equal(same.err, '', 'as loaded: nothing read');
+      writeFileSync(join(ha, 'more.cf'), 'checktimeout=3\nbogus included\n');
+      const included = capture();
+      assert.equal(await runPing({ ...where, json: false }, included), PingExit.HEALTHY);
+      assert.match(included.err, /more\.cf:2: unknown directive "bogus included"/);
       // Stopped, the file broken: said too (a start would refuse it).
+      writeFileSync(join(ha, 'more.cf'), 'checktimeout=3\n');
       server.close();
       writeFileSync(join(ha, 'site.cf'), `${good}bogus line here\n`);
       const stopped = capture();

@@ -1,6 +1,9 @@
 // Secrets never appear in a diagnostic: whatever the mistake around `passwd=`, `secret=` or `smtppasswd`, in either
 // file form, the message names the directive and its line, never the value (issue 19, item 1).
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { formatDiagnostic } from '../../../src/config/diagnostics';
@@ -70,6 +73,29 @@ describe('diagnostics about a credential never print its value (ldirectord.cf)',
     assert.ok(r.config, r.diagnostics.map(formatDiagnostic).join('\n'));
     assertNoSecret(r, ['TAILSECRET1', 'TAILSECRET2']);
     assert.ok(r.diagnostics.some((d) => d.severity === 'warning' && d.pos.line === 4), 'the ignored text is still reported');
+  });
+});
+
+describe('diagnostics about a credential in an included file never print its value', () => {
+  test('a broken credential line in an included file, cf and YAML', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ldir-secret-include-'));
+    try {
+      writeFileSync(join(dir, 'alerts.cf'), 'smtppasswd SMTPINC777\n');
+      writeFileSync(join(dir, 'radius.cf'), 'virtual=127.0.0.1:1812\n\treal=127.0.0.2:1812 gate\n\tservice=radius\n\tsecret=RADINC888\n\tpasswd="INCUNTERM999\n');
+      writeFileSync(join(dir, 'more.yaml'), 'virtuals:\n  - virtual: 127.0.0.1:3306\n    real: "127.0.0.2:3306 gate"\n    service: mysql\n    passwd: "YAMLINC111\n');
+      const main = join(dir, 'main.cf');
+      const text = 'checktimeout=3\ninclude=alerts.cf\ninclude=radius.cf\ninclude=more.yaml\n';
+      writeFileSync(main, text);
+      const r = await loadConfigText(text, main, { resolver: fakeResolver(), probes: TEST_PROBES, hostname: 'director' });
+      assert.equal(r.config, undefined);
+      const lines = assertNoSecret(r, ['SMTPINC777', 'RADINC888', 'INCUNTERM999', 'YAMLINC111']);
+      for (const [f, n] of [['alerts.cf', 1], ['radius.cf', 4], ['radius.cf', 5]] as const) {
+        assert.ok(lines.some((l) => l.startsWith(`${join(dir, f)}:${n}: `)), `${f}:${n} still reported:\n${lines.join('\n')}`);
+      }
+      assert.ok(r.secrets.includes('RADINC888') && r.secrets.includes('SMTPINC777'), 'the included files\' secrets are known to the redaction');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
