@@ -1,7 +1,7 @@
 // `ldir [--json] [--timeout=SECONDS] [CONFIG] ping`: cheap liveness of the running daemon, for OCF monitors and init scripts.
-import type { LoadOptions } from '../config/load';
 import { readFileSync } from 'node:fs';
 import { contentDigest } from '../config/config-sources';
+import type { LoadOptions } from '../config/load';
 import { locateConfig, type LocatedConfig, type LocateOptions } from '../config/locate';
 import { controlSocketPath, type ConfigFileDigest, type PingResult } from '../daemon/protocol';
 import { ErrorCodes, isLdirError } from '../errors';
@@ -42,9 +42,9 @@ export interface PingOptions {
  * Asks the daemon of CONFIG for `ping` over its control socket; the daemon is found by the configuration's name. The
  * file decides nothing: a file being edited on disk says nothing about the daemon, which keeps running the
  * configuration it loaded. It is read only to warn on stderr when it is missing or broken (without name resolution:
- * a monitor must never wait for DNS), and only when it is not the file the daemon loaded (the digest in its answer):
- * a monitor of a director whose file nobody touched never loads the configuration parser. The pid file is read only
- * to tell a crashed daemon (pid file left behind) from a stopped one.
+ * a monitor must never wait for DNS), and only when it is not what the daemon loaded (its answer lists the files it
+ * read with their digests): a monitor of a director whose files nobody touched never loads the configuration
+ * parser. The pid file is read only to tell a crashed daemon (pid file left behind) from a stopped one.
  */
 export async function runPing(options: PingOptions, io: CliIo): Promise<number> {
   const located = locateConfig(options.config, options.locate);
