@@ -1,5 +1,6 @@
 // pino logger factory: one root logger per process, modules receive child loggers.
 import pino from 'pino';
+import { REDACTED, SECRET_FIELDS } from './secrets';
 
 /** The logger type every module receives. */
 export type Logger = pino.Logger;
@@ -12,8 +13,12 @@ export interface LoggerOptions {
   readonly destination?: pino.DestinationStream;
 }
 
-/** Keys whose values are replaced by `[redacted]` wherever they appear in a log record. */
-export const REDACTED_KEYS: readonly string[] = ['passwd', 'secret', 'password', 'smtpPassword', '*.passwd', '*.secret', '*.password'];
+/**
+ * Keys whose values pino replaces by `[redacted]` in a log record, at the top level and one level down: the
+ * {@link SECRET_FIELDS}. (The daemon's logger also hides every secret value of its configuration wherever it appears
+ * in a record: src/logging/daemon-logger.ts.)
+ */
+export const REDACTED_KEYS: readonly string[] = [...SECRET_FIELDS].flatMap((k) => [k, `*.${k}`]);
 
 /**
  * The pino options of every ldir root logger: level, `name: ldir`, secrets redacted; `now` (epoch ms) replaces the
@@ -23,7 +28,7 @@ export function rootLoggerOptions(level: pino.LevelWithSilent = 'info', now?: ()
   return {
     level,
     base: { name: 'ldir' },
-    redact: { paths: [...REDACTED_KEYS], censor: '[redacted]' },
+    redact: { paths: [...REDACTED_KEYS], censor: REDACTED },
     ...(now ? { timestamp: () => `,"time":${now()}` } : {}),
   };
 }

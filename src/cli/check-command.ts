@@ -12,7 +12,7 @@ import { formatSysctlResult, previewSysctls, procSysStore, type SysctlStore } fr
 import { ExitCode } from './exit-codes';
 import type { CliIo } from './io';
 import { loadForCli } from './load-for-cli';
-import { redactSecrets } from './redact';
+import { redactSecretFields } from '../secrets';
 
 /** Options of {@link runCheck}. */
 export interface CheckOptions {
@@ -72,7 +72,7 @@ export async function runCheck(options: CheckOptions, io: CliIo): Promise<number
   const sysctl = previewSysctls(loaded.config, options.sysctlStore ?? procSysStore());
   const ipvstimeouts = await previewTimeouts(loaded.config, options);
   if (options.json) {
-    io.stdout(`${JSON.stringify({ ...(redactSecrets(loaded.config) as object), sysctl, ipvstimeouts }, null, 2)}\n`);
+    io.stdout(`${JSON.stringify({ ...(redactSecretFields(loaded.config) as object), sysctl, ipvstimeouts }, null, 2)}\n`);
   } else {
     for (const file of loaded.config.includedFiles ?? []) io.stdout(`include: ${file}\n`);
     for (const r of sysctl) if (r.status !== 'unchanged') io.stdout(`sysctl: ${formatSysctlResult(r)}\n`);

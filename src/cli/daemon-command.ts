@@ -4,6 +4,7 @@ import { runForeground } from '../daemon/foreground';
 import { Observers } from '../daemon/observers';
 import { isLdirError } from '../errors';
 import { createDaemonLogger } from '../logging/daemon-logger';
+import { SecretRedactor } from '../secrets';
 import { describeLogDestination } from '../logging/destination';
 import { missingDaemonNodeFlags } from '../system/self-command';
 import type { ForegroundRunner } from './ldirectord-actions';
@@ -13,9 +14,11 @@ import type { ForegroundRunner } from './ldirectord-actions';
  * stdout with `supervised=yes`), follows `logfile` changes on reload, and runs the daemon.
  */
 export const runDaemonProcess: ForegroundRunner = async (request) => {
+  // One redaction for the log and the control answers: the daemon adds the secrets of each configuration it loads.
+  const redactor = new SecretRedactor();
   const log = createDaemonLogger({
     logfile: request.logfile, supervised: request.supervised, debug: request.debug,
-    fields: { pid: process.pid, config: request.configName },
+    fields: { pid: process.pid, config: request.configName }, redactor,
   });
   log.logger.info(`logging to ${describeLogDestination(log.destination)}`);
   const missing = missingDaemonNodeFlags();
@@ -27,7 +30,7 @@ export const runDaemonProcess: ForegroundRunner = async (request) => {
   const hooks = observers.hooks();
   try {
     return await runForeground({
-      ...request, logger: log.logger, ...hooks,
+      ...request, logger: log.logger, redactor, ...hooks,
       onStarted: (daemon) => observers.attach(daemon),
       onHandover: (phase) => observers.handover(phase),
       onConfig: (config) => {

@@ -1,13 +1,15 @@
 // ldirectord-compatible invocation: `ldir [-d] [CONFIG] start|stop|restart|try-restart|reload|force-reload|status`.
 import type { LoadOptions } from '../config/load';
-import type { LocateOptions } from '../config/locate';
+import { locateConfig, type LocatedConfig, type LocateOptions } from '../config/locate';
 import { HANDOVER_ENV } from '../daemon/handover';
 import { launchDaemon } from '../daemon/launch';
 import { controlSocketPath } from '../daemon/protocol';
 import { ErrorCodes } from '../errors';
+import type { Config } from '../model';
 import type { BackendChoice } from '../ipvs/select';
 import { pidFilePath, readPidState } from '../system/pid-file';
 import { runReloadCommand, runReloadPreviewCommand, runStatusCommand, runStopCommand } from './control-commands';
+import { warnIfConfigBroken } from './config-warnings';
 import { findDaemon, processGone, type Presence } from './daemon-presence';
 import { ExitCode } from './exit-codes';
 import type { CliIo } from './io';
@@ -76,19 +78,36 @@ async function waitGone(pidFile: string, pid: number | undefined, ms: number): P
 }
 
 /**
- * Runs an ldirectord action. Like ldirectord the configuration is parsed first and any error gives exit 2 for
- * every action; unlike ldirectord a broken configuration never touches the running daemon (nor its pid file),
- * `start` reports errors that happen after it detached, `stop` returns once the cleanup is done, and `restart`
- * hands the director to a new daemon without a gap (docs/operations.md). The daemon is found by its control socket
- * and its pid file's lock, however it was started.
+ * The actions that work on the daemon of a configuration found by the configuration's name alone (its pid file and
+ * control socket), whatever the file says: a cluster manager must always be able to stop a resource and ask its
+ * state (one that cannot stop it fences the node), and Heartbeat calls `ldirectord CONFIG stop|status` directly.
+ */
+const BY_NAME: ReadonlySet<LdirectordAction> = new Set<LdirectordAction>(['stop', 'status']);
+
+/**
+ * Runs an ldirectord action. `start`, `restart`, `try-restart` and `reload` parse the configuration first, as
+ * ldirectord, and any error gives exit 2 without touching the running daemon (nor its pid file); `stop` and `status`
+ * find the daemon by the configuration's name and never depend on the file: a missing or broken one is only a
+ * warning (unlike ldirectord, which refuses them too). `start` reports errors that happen after it detached, `stop`
+ * returns once the cleanup is done, and `restart` hands the director to a new daemon without a gap
+ * (docs/operations.md). The daemon is found by its control socket and its pid file's lock, however it was started.
  */
 export async function runLdirectordAction(options: ActionOptions, io: CliIo): Promise<number> {
-  const loaded = await loadForCli(options.config, io, { ...options.load, debug: options.debug }, options.locate);
-  if ('exitCode' in loaded) return loaded.exitCode;
-  const { located, config } = loaded;
+  const loadOptions = { ...options.load, debug: options.debug };
+  let located: LocatedConfig;
+  let config: Config | undefined;
+  if (BY_NAME.has(options.action)) {
+    located = locateConfig(options.config, options.locate);
+    await warnIfConfigBroken(located, options.config, io, loadOptions);
+  } else {
+    const loaded = await loadForCli(options.config, io, loadOptions, options.locate);
+    if ('exitCode' in loaded) return loaded.exitCode;
+    ({ located, config } = loaded);
+  }
   const pidFile = pidFilePath(located.name, options.runDirectory);
   const socketPath = controlSocketPath(located.name, options.socketDirectory);
-  const configPath = located.path as string;
+  /** The file as messages name it (the name as given when it is not found). */
+  const configPath = located.path ?? options.config ?? located.name;
   const stopWaitMs = options.timeoutMs ?? 30_000;
   const requestTimeout = options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {};
   const ipvs = options.ipvs ?? 'auto';
@@ -115,11 +134,11 @@ export async function runLdirectordAction(options: ActionOptions, io: CliIo): Pr
     return ExitCode.FAILURE;
   };
 
-  const foreground = (): Promise<number> => {
+  const foreground = (globals: Config['globals']): Promise<number> => {
     if (!options.runForeground) throw new Error('runLdirectordAction: start needs runForeground');
     return options.runForeground({
       configPath, configName: located.name, debug: options.debug, ipvs,
-      logfile: config.globals.logfile, supervised: config.globals.supervised,
+      logfile: globals.logfile, supervised: globals.supervised,
       ...(options.runDirectory !== undefined ? { runDirectory: options.runDirectory } : {}),
       ...(options.socketDirectory !== undefined ? { socketDirectory: options.socketDirectory } : {}),
       ...(options.stateDirectory !== undefined ? { stateDirectory: options.stateDirectory } : {}),
@@ -127,13 +146,14 @@ export async function runLdirectordAction(options: ActionOptions, io: CliIo): Pr
   };
 
   const start = async (): Promise<number> => {
+    if (!config) throw new Error(`runLdirectordAction: ${options.action} needs the configuration`);
     // A restart's successor is started by the running daemon itself: it takes over rather than refuse.
-    if (process.env[HANDOVER_ENV] === '1') return foreground();
+    if (process.env[HANDOVER_ENV] === '1') return foreground(config.globals);
     if ((await presence()).state === 'running') {
       io.stderr(`ldir for ${configPath} is already running\n`);
       return ExitCode.OK;
     }
-    if (options.foreground || config.globals.supervised) return foreground();
+    if (options.foreground || config.globals.supervised) return foreground(config.globals);
     const report = await launchDaemon({
       command: self[0] as string,
       args: [...self.slice(1), '--foreground', `--ipvs=${ipvs}`, ...(options.debug ? ['-d'] : []), configPath, 'start'],

@@ -7,8 +7,13 @@ import type { Config } from '../model';
 import { ExitCode } from './exit-codes';
 import type { CliIo } from './io';
 
-/** A loaded configuration, or the exit code the command ends with (1 not found or unreadable, 2 invalid). */
-export type CliConfig = { readonly config: Config; readonly located: LocatedConfig } | { readonly exitCode: number };
+/**
+ * A loaded configuration (with the values of its credential directives, for hiding them from what the command
+ * prints), or the exit code the command ends with (1 not found or unreadable, 2 invalid).
+ */
+export type CliConfig =
+  | { readonly config: Config; readonly located: LocatedConfig; readonly secrets: readonly string[] }
+  | { readonly exitCode: number };
 
 /**
  * Locates (`/etc/ha.d/NAME`, `/etc/ha.d/conf/NAME`, the path) and loads a configuration, writing every diagnostic to
@@ -29,5 +34,5 @@ export async function loadForCli(given: string | undefined, io: CliIo, load?: Lo
     return { exitCode: ExitCode.FAILURE };
   }
   for (const d of result.diagnostics) io.stderr(`${formatDiagnostic(d)}\n`);
-  return result.config ? { config: result.config, located } : { exitCode: ExitCode.CONFIG_ERROR };
+  return result.config ? { config: result.config, located, secrets: result.secrets } : { exitCode: ExitCode.CONFIG_ERROR };
 }

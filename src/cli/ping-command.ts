@@ -1,8 +1,12 @@
 // `ldir [--json] [--timeout=SECONDS] [CONFIG] ping`: cheap liveness of the running daemon, for OCF monitors and init scripts.
-import { locateConfig, type LocateOptions } from '../config/locate';
-import { controlSocketPath, type PingResult } from '../daemon/protocol';
+import { readFileSync } from 'node:fs';
+import { contentDigest } from '../config/config-sources';
+import type { LoadOptions } from '../config/load';
+import { locateConfig, type LocatedConfig, type LocateOptions } from '../config/locate';
+import { controlSocketPath, type ConfigFileDigest, type PingResult } from '../daemon/protocol';
 import { ErrorCodes, isLdirError } from '../errors';
 import { pidFilePath, readPidState } from '../system/pid-file';
+import { warnIfConfigBroken } from './config-warnings';
 import { pingDaemon } from './control-client';
 import type { CliIo } from './io';
 
@@ -30,24 +34,54 @@ export interface PingOptions {
   readonly runDirectory?: string;
   readonly socketDirectory?: string;
   readonly locate?: LocateOptions;
+  /** How the file is read for its warning (tests inject probes); names are never resolved. */
+  readonly load?: LoadOptions;
 }
 
 /**
- * Asks the daemon of CONFIG for `ping` over its control socket. The configuration file is deliberately not parsed
- * (as `drain`): a monitor must be cheap (no name resolution), and a file being edited on disk says nothing about the
- * daemon, which keeps running the configuration it loaded. The pid file is read only to tell a crashed daemon
- * (pid file left behind) from a stopped one.
+ * Asks the daemon of CONFIG for `ping` over its control socket; the daemon is found by the configuration's name. The
+ * file decides nothing: a file being edited on disk says nothing about the daemon, which keeps running the
+ * configuration it loaded. It is read only to warn on stderr when it is missing or broken (without name resolution:
+ * a monitor must never wait for DNS), and only when it is not what the daemon loaded (its answer lists the files it
+ * read with their digests): a monitor of a director whose files nobody touched never loads the configuration
+ * parser. The pid file is read only to tell a crashed daemon (pid file left behind) from a stopped one.
  */
 export async function runPing(options: PingOptions, io: CliIo): Promise<number> {
   const located = locateConfig(options.config, options.locate);
+  const code = await pingOnce(options, located, io);
+  if (!runsAsOnDisk(located.path, code.loaded)) await warnIfConfigBroken(located, options.config, io, options.load);
+  return code.exit;
+}
+
+/**
+ * True when the daemon runs the configuration as it is on disk now: `path` is its main file and every file it loaded
+ * has the same content (an include it could not read is still missing). A file an include glob would match now but
+ * did not then is not seen: `ldir status` and `ldir check` read the whole configuration.
+ */
+function runsAsOnDisk(path: string | undefined, loaded: readonly ConfigFileDigest[] | undefined): boolean {
+  if (path === undefined || loaded === undefined || loaded[0]?.path !== path) return false;
+  return loaded.every((f) => digestNow(f.path) === f.digest);
+}
+
+/** {@link contentDigest} of the file at `path` now; undefined when it cannot be read. */
+function digestNow(path: string): string | undefined {
+  try {
+    return contentDigest(readFileSync(path));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pings once and reports; the exit code, and the files the daemon loaded when it answered with them. */
+async function pingOnce(options: PingOptions, located: LocatedConfig, io: CliIo): Promise<{ exit: number; loaded?: readonly ConfigFileDigest[] }> {
   const socketPath = controlSocketPath(located.name, options.socketDirectory);
   const pidFile = pidFilePath(located.name, options.runDirectory);
   const what = located.path ?? located.name;
-  const report = (code: number, r: PingReport, text: string, toErr: boolean): number => {
+  const report = (code: number, r: PingReport, text: string, toErr: boolean): { exit: number; loaded?: readonly ConfigFileDigest[] } => {
     if (options.json) io.stdout(`${JSON.stringify(r)}\n`);
     else if (toErr) io.stderr(`${text}\n`);
     else io.stdout(`${text}\n`);
-    return code;
+    return { exit: code, ...(r.ping?.configFiles !== undefined ? { loaded: r.ping.configFiles } : {}) };
   };
   let response;
   try {

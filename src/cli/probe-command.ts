@@ -8,6 +8,7 @@ import type { Config, VirtualService } from '../model';
 import { ExitCode } from './exit-codes';
 import type { CliIo } from './io';
 import { loadForCli } from './load-for-cli';
+import { SecretRedactor } from '../secrets';
 
 /** Options of {@link runProbe}. */
 export interface ProbeOptions {
@@ -130,7 +131,9 @@ export async function runProbe(options: ProbeOptions, io: CliIo): Promise<number
     io.stderr(`ldir: no virtual service ${options.virtual} in ${located.path}\n`);
     return ExitCode.USAGE;
   }
-  const rows = await probeConfig(config, options);
+  // A server may repeat a password in its refusal, which becomes the reason: hidden as everywhere (src/secrets.ts).
+  const redactor = new SecretRedactor(loaded.secrets);
+  const rows = (await probeConfig(config, options)).map((r) => ({ ...r, reason: redactor.text(r.reason) }));
   io.stdout(options.json ? `${JSON.stringify(rows, null, 2)}\n` : formatProbe(rows));
   return rows.some((r) => r.up === false) ? ExitCode.FAILURE : ExitCode.OK;
 }

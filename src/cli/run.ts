@@ -28,7 +28,8 @@ export const USAGE = `Usage:
                                           start the director (detached unless --foreground or supervised=yes) and
                                           wait for its first kernel sync (default 60 s)
   ldir [-d] [--timeout=SECONDS] [CONFIG] stop|restart|try-restart|reload|force-reload
-                                          stop waits for the cleanup (default 30 s); reload prints config errors (exit 2)
+                                          stop waits for the cleanup (default 30 s); reload prints config errors (exit 2);
+                                          stop and status find the daemon by CONFIG's name: a broken file is a warning
   ldir [-d] [--json] [--timeout=SECONDS] [CONFIG] reload --dry-run
                                           what a reload would do now, one line each in the order it would do it
                                           (kernel operations as ipvsadm commands, drains, sysctls, sync daemons,
@@ -36,7 +37,8 @@ export const USAGE = `Usage:
   ldir [-d] [--json] [--timeout=SECONDS] [CONFIG] status
                                           every virtual and real: health, weights, last check (0 running, 3 stopped)
   ldir [--json] [--timeout=SECONDS] [CONFIG] ping
-                                          cheap liveness for monitors, the config is not read (0 running and the last
+                                          cheap liveness for monitors, the config is read only when it is not the one
+                                          running, to warn that it is broken (0 running and the last
                                           kernel sync ok, 1 dead with a stale pid file, 3 stopped, 4 no answer, sync
                                           failed, or watchdog: checks overdue or engine stalled)
   ldir [--json] [CONFIG] drain|undrain VIRTUAL REAL

@@ -1,5 +1,6 @@
 // Value readers that reproduce how ldirectord's regexes read directive values, reporting text they ignore.
 import type { RawDirective } from './document';
+import { isSecretDirective } from './secret-directives';
 
 /** Outcome of reading a value: the value, or an error message; `ignored` is text ldirectord silently skips. */
 export type ValueResult<T> = { ok: true; value: T; ignored?: string } | { ok: false; message: string };
@@ -89,7 +90,11 @@ export function readQuoted(d: RawDirective): ValueResult<string> {
   if (d.syntax === 'yaml') return ok(valueText(d));
   const text = valueText(d);
   const m = /^"(.*)"/.exec(text);
-  if (!m) return fail(`${d.key} value must be in double quotes: ${d.key}="${text}"`);
+  const secret = isSecretDirective(d.key);
+  if (!m && text.startsWith('"')) {
+    return fail(`${d.key} value must be in double quotes: the closing double quote is missing${secret ? ' (the value is not shown)' : ` in ${d.key}=${text}`}`);
+  }
+  if (!m) return fail(`${d.key} value must be in double quotes: ${d.key}="${secret ? '…' : text}"${secret ? ' (the value is not shown)' : ''}`);
   return ok(m[1] as string, text.slice(m[0].length));
 }
 

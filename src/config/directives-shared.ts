@@ -4,6 +4,7 @@ import { DAEMON_STATES } from '../model';
 import type { DiagnosticSink } from './diagnostics';
 import type { RawDirective } from './document';
 import { MAX_TIMER_SECONDS, readInteger, readOptionallyQuoted, readSeconds, readYesNo, valueText, type ValueResult } from './cf-values';
+import { isSecretDirective } from './secret-directives';
 import type { SharedSettings } from './settings';
 
 /** What a directive handler may use besides its own value. */
@@ -50,7 +51,9 @@ export function accept<T>(d: RawDirective, r: ValueResult<T>, ctx: DirectiveCont
     return undefined;
   }
   if (r.ignored) {
-    ctx.sink.warn('ignored-text', d.pos, `${d.key}: text "${r.ignored}" is ignored (as ldirectord does)`, d.key);
+    // Text around a credential is not quoted back: it may be the rest of a mistyped secret.
+    const what = isSecretDirective(d.key) ? 'the text after the value (not shown)' : `text "${r.ignored}"`;
+    ctx.sink.warn('ignored-text', d.pos, `${d.key}: ${what} is ignored (as ldirectord does)`, d.key);
   }
   return r.value;
 }

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import type { Config } from '../model';
 import { ErrorCodes, LdirError } from '../errors';
 import { appendProblem } from './append-probe';
+import { SecretRedactor } from '../secrets';
 import { buildModel } from './build-model';
 import { lexCf } from './cf-lexer';
 import { contentDigest, systemIncludeFiles, type ConfigSources, type IncludeFileSystem } from './config-sources';
@@ -13,6 +14,7 @@ import type { DirectiveContext } from './directives-shared';
 import type { ConfigDocument } from './document';
 import { expandIncludes } from './includes';
 import { readDirectives } from './read-directives';
+import { credentialValuesInDocument, credentialValuesInText, redactCredentialLine } from './secret-directives';
 import { systemResolver, type Resolver } from './resolver';
 
 /** File-system probes used while validating (injected for tests). */
@@ -42,11 +44,17 @@ export interface LoadOptions {
 /** Result of loading: the model when there is no error, and every diagnostic. */
 export interface LoadResult {
   readonly config: Config | undefined;
+  /** Every diagnostic, none of them quoting a credential (see {@link redactDiagnostics}). */
   readonly diagnostics: readonly Diagnostic[];
   /** The main file as written: its `include` directives stand as directives (what `ldir convert` writes). */
   readonly document: ConfigDocument | undefined;
   /** Every file read (the main one first) and every include glob: what a reload reads and `autoreload` watches. */
   readonly sources: ConfigSources;
+  /**
+   * The values written for credential directives (`passwd`, `secret`, `smtppasswd`), in the forms a message could
+   * quote them: for the redaction of anything else that might repeat them (the daemon's log, its answers).
+   */
+  readonly secrets: readonly string[];
 }
 
 /** The real file-system probes. Nothing is created: ldirectord would create the file, ldir only checks it could. */
@@ -91,10 +99,22 @@ async function loadText(text: string, file: string, digest: string, options: Loa
   sink.noteFile(file);
   const format = options.format ?? detectFormat(file, text);
   const document = await parseDocument(text, file, sink, format);
-  if (!document) return { config: undefined, diagnostics: sink.all(), document: undefined, sources: { files: [{ path: file, digest }], globs: [] } };
+  // Every value written for a credential, in the main file and in each included one (read as it is parsed).
+  const secrets = new Set(credentialValuesInText(text));
+  const collect = (values: readonly string[]): void => values.forEach((v) => secrets.add(v));
+  if (!document) {
+    return {
+      config: undefined, diagnostics: redactDiagnostics(sink.all(), [...secrets]), document: undefined,
+      sources: { files: [{ path: file, digest }], globs: [] }, secrets: [...secrets],
+    };
+  }
   const expanded = await expandIncludes(document, digest, {
-    sink, files: options.includeFiles ?? systemIncludeFiles(), parse: (t, f) => parseDocument(t, f, sink),
+    sink, files: options.includeFiles ?? systemIncludeFiles(), parse: (t, f) => {
+      collect(credentialValuesInText(t));
+      return parseDocument(t, f, sink);
+    },
   });
+  collect(credentialValuesInDocument(expanded.document));
   const probes = options.probes ?? systemProbes();
   const hostname = options.hostname ?? process.env['HOSTNAME'] ?? osHostname();
   const ctx: DirectiveContext = {
@@ -106,7 +126,21 @@ async function loadText(text: string, file: string, digest: string, options: Loa
   const config = await buildModel(drafts, {
     file, format, sink, hostname, resolver: options.resolver ?? systemResolver(), includedFiles: included,
   });
-  return { config, diagnostics: sink.all(), document, sources: expanded.sources };
+  return { config, diagnostics: redactDiagnostics(sink.all(), [...secrets]), document, sources: expanded.sources, secrets: [...secrets] };
+}
+
+/**
+ * Diagnostics with every credential value of the configuration hidden: whatever a message quotes (a line, a value,
+ * a YAML parser's complaint), no secret of the files reaches the terminal, a control answer or a log. Messages about
+ * a credential directive do not quote its value in the first place; this is the net under every other message.
+ */
+export function redactDiagnostics(diagnostics: readonly Diagnostic[], secrets: readonly string[]): Diagnostic[] {
+  const redactor = new SecretRedactor(secrets);
+  return diagnostics.map((d) => {
+    const message = redactor.text(d.message);
+    const directive = d.directive === undefined ? undefined : redactor.text(redactCredentialLine(d.directive));
+    return message === d.message && directive === d.directive ? d : { ...d, message, ...(directive !== undefined ? { directive } : {}) };
+  });
 }
 
 /**

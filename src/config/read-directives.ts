@@ -5,6 +5,7 @@ import { accept } from './directives-shared';
 import { GLOBAL_DIRECTIVES } from './directives-global';
 import { VIRTUAL_DIRECTIVES } from './directives-virtual';
 import type { ConfigDocument, RawDirective, RawVirtual } from './document';
+import { redactCredentialLine } from './secret-directives';
 import type { GlobalDraft, VirtualDraft } from './settings';
 import { parseVirtualAddress } from './virtual-address';
 
@@ -27,12 +28,12 @@ function readGlobal(d: RawDirective, g: GlobalDraft, ctx: DirectiveContext): voi
   if (handler) return handler(d, g, ctx);
   if (has(DEPRECATED, d.key)) return ctx.sink.error('deprecated', d.pos, DEPRECATED[d.key] as string, d.key);
   if (/^\s/.test(d.key)) {
-    return ctx.sink.error('misplaced', d.pos, `indented line outside a virtual section: "${d.key.trim()}" (a blank line ends a section)`);
+    return ctx.sink.error('misplaced', d.pos, `indented line outside a virtual section: "${redactCredentialLine(d.key.trim())}" (a blank line ends a section)`);
   }
   if (has(VIRTUAL_DIRECTIVES, d.key)) {
     return ctx.sink.error('misplaced', d.pos, `${d.key} is only valid inside a virtual section (indent it by 4 spaces or a tab)`, d.key);
   }
-  ctx.sink.error('unknown-directive', d.pos, `unknown directive "${d.key}"`, d.key);
+  ctx.sink.error('unknown-directive', d.pos, `unknown directive "${redactCredentialLine(d.key)}"`, d.key);
 }
 
 /** Reads one body line of a virtual section. */
@@ -49,7 +50,7 @@ function readBody(d: RawDirective, v: VirtualDraft, ctx: DirectiveContext): void
   if (has(GLOBAL_DIRECTIVES, d.key)) {
     return ctx.sink.error('misplaced', d.pos, `${d.key} is a global directive: write it in column 0, outside virtual sections`, d.key);
   }
-  ctx.sink.error('unknown-directive', d.pos, `unknown directive "${d.key}"`, d.key);
+  ctx.sink.error('unknown-directive', d.pos, `unknown directive "${redactCredentialLine(d.key)}"`, d.key);
 }
 
 /** Opens a draft for a virtual section (its address is undefined when it cannot be read; the error is recorded). */

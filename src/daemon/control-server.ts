@@ -74,6 +74,8 @@ export interface ControlServerOptions {
    * rename it over the path, so that clients never find the path missing; the old daemon's connections stay its own.
    */
   readonly replace?: boolean;
+  /** Applied to every answer line before it is written (the daemon hides its configuration's secrets there). */
+  readonly redact?: (line: string) => string;
 }
 
 /** A running control server. */
@@ -273,6 +275,7 @@ export async function startControlServer(options: ControlServerOptions): Promise
     let text: string;
     try {
       text = encodeMessage(response);
+      if (options.redact) text = options.redact(text);
     } catch (err) {
       log.error({ err, type: request.type }, 'control response cannot be serialized');
       text = encodeMessage(responseForError(request.id, err));

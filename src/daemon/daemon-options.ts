@@ -5,6 +5,7 @@ import type { LoadOptions } from '../config/load';
 import type { EngineEvent, EngineOptions } from '../engine/engine-types';
 import type { BackendChoice, BackendFactories } from '../ipvs/select';
 import type { Logger } from '../log';
+import type { SecretRedactor } from '../secrets';
 import type { Config, DaemonState } from '../model';
 import type { SysctlStore } from '../system/sysctl-store';
 import type { HandoverState, PredecessorLink } from './handover';
@@ -16,6 +17,11 @@ export interface DaemonOptions {
   /** Configuration name (pid file and control socket are per name, as ldirectord's pid file). */
   readonly configName: string;
   readonly logger: Logger;
+  /**
+   * Where the daemon puts the secrets of every configuration it loads; it hides them from its control answers, and
+   * the logger given here should hide them too (pass the same one to `createDaemonLogger`). Default: its own.
+   */
+  readonly redactor?: SecretRedactor;
   /** `-d`: as ldirectord, the log file is not test-opened. */
   readonly debug?: boolean;
   /** Kernel backend; `memory` runs everything except the kernel (and says so). Default `auto`. */

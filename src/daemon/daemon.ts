@@ -2,6 +2,7 @@
 import { reverse } from 'node:dns/promises';
 import { renameSync } from 'node:fs';
 import { runCheck } from '../checks/dispatch';
+import type { CheckResult } from '../checks/types';
 import { jobsFromConfig, memberKey, type CheckTarget } from '../checks/jobs';
 import { MaintenanceDir, ReverseNames } from '../checks/maintenance';
 import { checkLibraries, loadLibraries } from '../checks/libraries';
@@ -9,7 +10,7 @@ import { defaultCheckers } from '../checks/registry';
 import { CheckScheduler, type Health, type HealthTransition } from '../checks/scheduler';
 import { openTcpProber, type TcpProber } from '../checks/tcp-prober';
 import { systemClock, type Clock } from '../clock';
-import type { ConfigSources } from '../config/config-sources';
+import type { ConfigSourceFile, ConfigSources } from '../config/config-sources';
 import { formatDiagnostic, type Diagnostic } from '../config/diagnostics';
 import { loadConfigFile } from '../config/load';
 import { Engine } from '../engine/engine';
@@ -21,12 +22,13 @@ import { selectBackend } from '../ipvs/select';
 import type { IpvsBackend } from '../ipvs/types';
 import type { Logger } from '../log';
 import type { Config, DaemonState, SyncRole } from '../model';
+import { SecretRedactor } from '../secrets';
 import { PidFile, pidFilePath } from '../system/pid-file';
 import { IpvsTimeoutKeeper } from '../system/ipvs-timeouts';
 import { previewSysctls, setupSysctls, type SysctlResult } from '../system/sysctl';
 import { procSysStore, type SysctlStore } from '../system/sysctl-store';
 import { ConfigWatcher } from './config-watcher';
-import { ExecuteInstances, reloadRuns } from './execute-instances';
+import { ExecuteInstances, reloadRuns, spawnInstanceRunner } from './execute-instances';
 import { startControlServer, type ControlServer, type ReloadOutcome } from './control-server';
 import { HANDOVER_VERSION, type HandoverState, type PredecessorLink, type Successor } from './handover';
 import { handOver } from './restart';
@@ -58,15 +60,17 @@ export function startError(message: string, exitCode: number, diagnostics: reado
 
 /**
  * Loads a configuration; throws a config error (exit 2) carrying the diagnostics (and the files it read, `sources`)
- * when it has errors.
+ * when it has errors. The values of its credential directives go to `redactor` either way (the log and the control
+ * answers hide them from then on).
  */
-async function loadOrThrow(path: string, options: DaemonOptions): Promise<{ config: Config; diagnostics: readonly Diagnostic[]; sources: ConfigSources }> {
+async function loadOrThrow(path: string, options: DaemonOptions, redactor: SecretRedactor): Promise<{ config: Config; diagnostics: readonly Diagnostic[]; sources: ConfigSources }> {
   let result;
   try {
     result = await loadConfigFile(path, { ...options.load, debug: options.debug ?? false });
   } catch (err) {
     throw isLdirError(err) ? startError(err.message, 1) : err;
   }
+  redactor.add(result.secrets);
   if (!result.config) {
     const errors = result.diagnostics.filter((d) => d.severity === 'error');
     throw startError(`${path}: ${errors.length} configuration error(s)`, 2, result.diagnostics, result.sources);
@@ -124,6 +128,10 @@ export class Daemon {
   private watchdogCodes = 'ok';
   private readonly runCommand = spawnRunner();
   private readonly instances: ExecuteInstances;
+  /** The secrets of every configuration loaded, hidden from the log and from every control answer. */
+  private readonly redactor: SecretRedactor;
+  /** The files of the configuration in force with their digests as loaded (reported by `ping`). */
+  private configFiles: readonly ConfigSourceFile[] | undefined;
 
   private constructor(private readonly options: DaemonOptions) {
     this.clock = options.clock ?? systemClock();
@@ -131,9 +139,12 @@ export class Daemon {
     this.pid = options.pid ?? process.pid;
     this.pidPath = pidFilePath(options.configName, options.runDirectory);
     this.startedAt = this.clock.now();
+    this.redactor = options.redactor ?? new SecretRedactor();
     this.names = new ReverseNames({ lookup: (a) => reverse(a), clock: this.clock });
     this.instances = new ExecuteInstances({
-      self: this.selfCommand(), logger: this.log, run: spawnRunner(60_000),
+      self: this.selfCommand(), logger: this.log, run: spawnInstanceRunner(),
+      // The backend in use, not the one asked for: `auto` that found netlink gives netlink, and memory stays memory.
+      flags: () => [`--ipvs=${this.backend?.kind ?? options.ipvs ?? 'auto'}`, ...(options.debug ? ['-d'] : [])],
     });
     if (options.predecessor) this.deferred = [];
   }
@@ -187,7 +198,8 @@ export class Daemon {
   private async boot(): Promise<void> {
     const o = this.options;
     this.setState('starting');
-    const { config, diagnostics, sources } = await loadOrThrow(o.configPath, o);
+    const { config, diagnostics, sources } = await loadOrThrow(o.configPath, o, this.redactor);
+    this.configFiles = sources.files;
     for (const d of diagnostics) this.log.warn(formatDiagnostic(d));
     this.config = config;
     this.monitored = monitoredVirtuals(config);
@@ -222,7 +234,8 @@ export class Daemon {
     });
     this.scheduler = new CheckScheduler({
       clock: this.clock, logger: o.logger,
-      run: (job, kind, signal) => runCheck(job, kind, signal, checkers),
+      // A server may quote the password it refused: the reason is cleaned once, for status, log, monitorfile and mail.
+      run: (job, kind, signal) => runCheck(job, kind, signal, checkers).then((r) => this.withoutSecrets(r)),
       maintenance: (address, port, hostnames) => this.maintenance?.probe(address, port, hostnames) ?? false,
       hostnames: (address) => (this.maintenance ? this.names.names(address) : []),
       maintenanceInUse: () => this.maintenance !== undefined,
@@ -244,6 +257,7 @@ export class Daemon {
     try {
       this.control = await startControlServer({
         path: controlSocketPath(o.configName, o.socketDirectory), logger: o.logger, replace: o.predecessor !== undefined,
+        redact: (line) => this.redactor.jsonLine(line),
         handlers: {
           status: () => this.status(),
           reload: () => this.reload(),
@@ -268,6 +282,8 @@ export class Daemon {
     }
     await this.bring(config);
     this.saveSettings(this.engine.operatorSettings()); // a hand-over's settings, when the file does not hold them yet
+    // The `execute=` instances, with this daemon's backend and -d; one that does not start fails this start.
+    await this.instances.start(config.globals.execute);
     this.watcher = new ConfigWatcher({
       path: o.configPath, sources, clock: this.clock, intervalMs: o.watchIntervalMs ?? 1000, onChange: () => this.onFileChanged(),
     });
@@ -275,7 +291,6 @@ export class Daemon {
     this.setState('running');
     this.log.info({ config: o.configPath, backend: this.backend.kind, pid: this.pid, successor: o.predecessor !== undefined }, 'ldir started');
     if (o.predecessor) void this.lockAfterPredecessor();
-    await this.instances.run(config.globals.execute.map((name) => [name, 'start']));
   }
 
   /**
@@ -408,6 +423,12 @@ export class Daemon {
     else if (outcome === 'unavailable') this.log.warn({ path: this.pidPath }, 'flock(1) cannot run (util-linux): the pid file is not locked');
   }
 
+  /** A check result whose reason repeats none of the configuration's secrets. */
+  private withoutSecrets(result: CheckResult): CheckResult {
+    const reason = this.redactor.text(result.reason);
+    return reason === result.reason ? result : { ...result, reason };
+  }
+
   /** Puts a configuration in force: maintenance directory, kernel table (adopting what is there), then the checks. */
   private async bring(config: Config): Promise<void> {
     this.config = config;
@@ -506,7 +527,7 @@ export class Daemon {
     this.setState('reloading');
     let loaded;
     try {
-      loaded = await loadOrThrow(file, this.options);
+      loaded = await loadOrThrow(file, this.options, this.redactor);
     } catch (err) {
       // The files the refused configuration was read from are watched: fixing the one with the error reloads again.
       this.watcher?.accept(isLdirError(err) ? (err.details['sources'] as ConfigSources | undefined) : undefined);
@@ -526,6 +547,7 @@ export class Daemon {
     this.applySysctls(loaded.config);
     await this.timeouts?.apply(loaded.config.globals.ipvsTimeouts);
     await this.bring(loaded.config);
+    this.configFiles = loaded.sources.files;
     await this.instances.run(reloadRuns(before, after));
     this.lastReload = { at: this.clock.now(), ok: true };
     this.options.onReload?.(true, this.lastReload.at);
@@ -549,7 +571,7 @@ export class Daemon {
     const current = this.config;
     let loaded;
     try {
-      loaded = await loadOrThrow(file, this.options);
+      loaded = await loadOrThrow(file, this.options, this.redactor);
     } catch (err) {
       const diagnostics = (isLdirError(err) ? (err.details['diagnostics'] as Diagnostic[] | undefined) : undefined) ?? [];
       throw new LdirError(ErrorCodes.CONFIG_INVALID, errorMessage(err), { cause: err, details: { diagnostics } });
@@ -677,6 +699,7 @@ export class Daemon {
       uptimeSeconds: Math.round((this.clock.now() - this.startedAt) / 1000), lastSyncOk: last ? last.ok : null,
       ...(snapshot.stateSync ? { role: snapshot.stateSync.role } : {}),
       watchdog: watchdogStatus(this.watchdog()),
+      ...(this.configFiles !== undefined ? { configFiles: this.configFiles.map((f) => ({ path: f.path, ...(f.digest !== undefined ? { digest: f.digest } : {}) })) } : {}),
     };
   }
 

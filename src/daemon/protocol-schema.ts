@@ -145,6 +145,7 @@ export const wireErrorSchema: Check<WireError> = object({
 const pingResult: Check<PingResult> = object({
   pid: int({ min: 1 }), configFile: str({ max: 4096 }), startedAt: isoTime, uptimeSeconds: nonNegative, lastSyncOk: nullable(bool),
   role: optional(literal('none', 'master', 'backup')), watchdog: optional(watchdogStatusSchema),
+  configFiles: optional(arrayOf(object({ path: str({ max: 4096 }), digest: optional(str({ max: 64 })) }, false))),
 }, false);
 
 const roleResult: Check<RoleResult> = object({

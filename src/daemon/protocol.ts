@@ -286,6 +286,19 @@ export interface PingResult {
   readonly role?: SyncStartRole;
   /** The checker watchdog's verdict; absent from daemons before issue 14 (read as ok). */
   readonly watchdog?: WatchdogStatus;
+  /**
+   * The files of the configuration in force (the main one first, then each included one) with the SHA-256 (hex) of
+   * their content as the daemon loaded it (start or reload; no digest: an include that could not be read): `ldir
+   * ping` reads the configuration only when one of them differs, to warn that it is broken. Absent from daemons
+   * before issue 19.
+   */
+  readonly configFiles?: readonly ConfigFileDigest[];
+}
+
+/** One file of the configuration in force, in a `ping` answer. */
+export interface ConfigFileDigest {
+  readonly path: string;
+  readonly digest?: string;
 }
 
 /** Answer to a successful `reload`: the file now in force and its warnings. */

@@ -1,6 +1,7 @@
 // The daemon's root logger: pino writing to the destination `logfile`, `-d` and `supervised` ask for, switchable on reload.
 import pino from 'pino';
 import { rootLoggerOptions, type Logger } from '../log';
+import { SecretRedactor } from '../secrets';
 import { loadNativeAddon, type NativeAddon } from '../native/addon';
 import { resolveLogDestination, sameLogDestination, type LogDestination, type LogDestinationInput } from './destination';
 import { fdWriter, type TextWriter } from './fd-writer';
@@ -52,6 +53,11 @@ export interface DaemonLoggerOptions extends LogDestinationInput {
   readonly monotonic?: () => number;
   /** Minimum time between two checks that the log file was rotated; default 1000 ms. */
   readonly fileCheckIntervalMs?: number;
+  /**
+   * The secret values to hide in every record, wherever they appear (a message, a check's failure reason, a field):
+   * the daemon adds those of each configuration it loads. Default: an empty one (keys are still redacted by pino).
+   */
+  readonly redactor?: SecretRedactor;
 }
 
 /** The daemon's root logger and the handle on its destination. */
@@ -81,7 +87,8 @@ function streamSink(out: TextWriter, format: LogFormat, pretty: PrettyOptions): 
  * Creates the daemon's root logger as ldirectord logs: `-d` → stderr at debug level; `supervised=yes` → stdout;
  * `logfile="/path"` → that file (appended, reopened after logrotate renamed it, mode 0640 when created);
  * `logfile="local0"` (any facility) → syslog with ident {@link DEFAULT_SYSLOG_IDENT}, severity from the level.
- * Secrets are redacted on every destination (the same redacted record feeds all of them). Never throws for I/O:
+ * Secrets are redacted on every destination (the same redacted record feeds all of them): fields named as secrets,
+ * and every value `redactor` knows, wherever it appears. Never throws for I/O:
  * an unwritable file or an absent syslog is reported once on stderr, which receives the records meanwhile; throws
  * `LDIR_ERR_CONFIG_INVALID` for an unknown facility.
  *
@@ -132,8 +139,10 @@ export function createDaemonLogger(options: DaemonLoggerOptions): DaemonLogger {
   let destination = resolveLogDestination(options);
   let sink = build(destination);
   let closed = false;
+  const redactor = options.redactor ?? new SecretRedactor();
   const router: pino.DestinationStream = {
-    write: (line: string) => {
+    write: (record: string) => {
+      const line = redactor.jsonLine(record);
       try {
         if (closed) stderr.write(line);
         else sink.write(line);

@@ -22,6 +22,8 @@ export interface AtomicWriteOptions {
   readonly mode?: number;
   /** Mode of the directory when it has to be created (with its parents). Default 0755. */
   readonly directoryMode?: number;
+  /** Create the directory when it is missing (default true); false: a missing directory is an error (ENOENT). */
+  readonly createDirectory?: boolean;
   readonly fs?: AtomicFs;
 }
 
@@ -30,13 +32,14 @@ export interface AtomicWriteOptions {
  * beside the target (same file system, so the rename is atomic), which is flushed to disk (fsync) before it is
  * renamed over the target; the directory is then flushed too, so the rename survives a crash (best effort: some
  * file systems refuse to fsync a directory). On any failure the temporary file is removed, the target is left as it
- * was, and the error is thrown.
+ * was, and the error is thrown. A symbolic link at `path` is replaced by the file, never followed (rename(2) acts on
+ * the name), and the temporary file is created exclusively (O_EXCL: never through a link planted at its name).
  */
 export function writeFileAtomic(path: string, data: string, options: AtomicWriteOptions = {}): void {
   const fs = options.fs ?? nodeFs;
   const mode = options.mode ?? 0o644;
   const dir = dirname(path);
-  fs.mkdirSync(dir, { recursive: true, mode: options.directoryMode ?? 0o755 });
+  if (options.createDirectory !== false) fs.mkdirSync(dir, { recursive: true, mode: options.directoryMode ?? 0o755 });
   const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   let fd: number | undefined;
   try {

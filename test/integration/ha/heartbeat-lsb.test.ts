@@ -80,14 +80,34 @@ describe('Heartbeat v1 haresources: ldirectord::CONFIG through the ldirectord na
     assert.equal(box.pidState('ldirectord.cf').state, 'absent');
   });
 
-  test('a configuration error is exit 2 for every action, as ldirectord, and never starts anything', async () => {
+  test('a configuration error: start exits 2 and starts nothing; status (3) and stop (0) say it as a warning', async () => {
     const broken = box.write('broken.cf', `${simpleConfig(box)}\tnonsense=1\n`);
-    for (const action of ['start', 'status', 'stop']) {
+    for (const [action, code] of [['start', 2], ['status', 3], ['stop', 0]] as const) {
       const r = await run(ldirectord, [broken, action], box.env);
-      assert.equal(r.status, 2, `${action}: ${r.stderr}`);
+      assert.equal(r.status, code, `${action}: ${r.stderr}`);
       assert.match(r.stderr, /broken\.cf:\d+: .*nonsense/);
     }
     assert.equal(box.pidState('broken.cf').state, 'absent');
+  });
+
+  test('its file broken while it runs: Heartbeat still sees it running (status 0) and stops it (stop 0)', async () => {
+    const good = simpleConfig(box);
+    assert.equal((await hb('start')).status, 0);
+    const pid = box.pid('ldirectord.cf') as number;
+    fs.appendFileSync(cfg, 'bogus line here\n');
+    try {
+      const status = await hb('status');
+      assert.equal(status.status, 0, status.stderr);
+      assert.match(status.stderr, /warning: .*ldirectord\.cf:\d+: unknown directive "bogus line here"/);
+      assert.equal(weOwn(), 0, 'Heartbeat: held');
+      const stop = await hb('stop');
+      assert.equal(stop.status, 0, `a stop that fails makes Heartbeat reboot the node: ${stop.stderr}`);
+      assert.equal(processExists(pid), false, 'stop returns after the daemon exited');
+      assert.equal(box.pidState('ldirectord.cf').state, 'absent');
+      assert.equal(weOwn(), 3);
+    } finally {
+      fs.writeFileSync(cfg, good);
+    }
   });
 
   test('LDIR_IPVS must name a backend', async () => {
@@ -169,7 +189,9 @@ describe('LSB init script conf/init.d/ldir', { skip: notRoot }, () => {
       assert.equal((await init('reload')).status, 6);
       assert.equal((await init('restart')).status, 6);
       assert.equal(box.pid('site.cf'), pid, 'still the old daemon, with the old configuration');
-      assert.equal((await init('status')).status, 0, 'status does not parse the file: the daemon runs');
+      const status = await init('status');
+      assert.equal(status.status, 0, 'the daemon runs, whatever the file says');
+      assert.match(status.stderr, /warning: .*site\.cf:\d+: .*nonsense/, 'the broken file is said');
       const stop = await init('stop');
       assert.equal(stop.status, 0, stop.stderr);
       assert.equal(processExists(pid), false);
@@ -229,7 +251,7 @@ describe('the LSB script and the OCF agent find a daemon by its pid file lock, h
     try {
       for (const how of ['init script', 'OCF agent'] as const) {
         const pid = await launch();
-        fs.writeFileSync(cfg, `${good}\tnonsense=1\n`); // `ldir stop` now refuses (exit 2): the script's own path
+        fs.writeFileSync(cfg, `${good}\tnonsense=1\n`); // stop finds the daemon by the configuration's name
         const r = how === 'init script'
           ? await run(INIT_SCRIPT, ['stop'], { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LDIR_DEFAULTS: defaults })
           : await box.agent('stop', { configfile: cfg, binary: LDIR_MAIN });

@@ -209,9 +209,12 @@ describe('ldir reload on the seed cluster (LVS-NAT, netlink)', { skip, concurren
 
     await sleep(3 * CHECK_INTERVAL_S * 1000);
     assert.equal(tableShape(listTable(), services()), before, 'the kernel table is untouched');
-    // `ldir status` on the broken file: exit 2 as ldirectord, and the daemon and its pid file are left alone.
+    // `ldir status` on the broken file: the daemon is found by the configuration's name and shows its state (exit 0,
+    // the JSON report on stdout); the broken file is a warning with its line. The daemon and its pid file are left alone.
     const status = await c.director.run(['--json', c.director.configPath(CONF), 'status']);
-    assert.equal(status.status, 2, status.stderr);
+    assert.equal(status.status, 0, status.stderr);
+    assert.match(status.stderr, new RegExp(`warning: .*:${at + 1}(:\\d+)?: .*bogusdirective`), status.stderr);
+    assert.equal((JSON.parse(status.stdout) as { daemon: { pid: number } }).daemon.pid, pid, 'the report of the running daemon');
     const report = await c.director.quickStatus(CONF);
     assert.equal(report.daemon.pid, pid, 'the same daemon runs on');
     assert.equal(c.director.pid(CONF), pid, 'its pid file is intact');

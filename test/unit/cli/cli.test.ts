@@ -113,12 +113,20 @@ describe('ldirectord-style actions', () => {
   writeFileSync(valid, VALID);
   writeFileSync(invalid, INVALID);
 
-  test('every action exits 2 on a config error, and never touches a pid file', async () => {
+  test('a config error: exit 2 for the actions that load it; stop and status find the daemon by name and only warn; no pid file touched', async () => {
     const run = tempDir();
     writeFileSync(join(run, 'ldirectord.broken.cf.pid'), `${process.pid}\n`);
-    for (const action of ['start', 'stop', 'restart', 'try-restart', 'reload', 'force-reload', 'status'] as const) {
+    for (const action of ['start', 'restart', 'try-restart', 'reload', 'force-reload'] as const) {
       const io = capture();
       assert.equal(await runLdirectordAction({ config: invalid, action, debug: false, runDirectory: run }, io), 2, action);
+      assert.doesNotMatch(io.err, /warning/, action);
+    }
+    // The pid file names this process but nothing holds its lock: a stale pid file, whatever the file says.
+    for (const [action, code] of [['stop', 0], ['status', 1]] as const) {
+      const io = capture();
+      assert.equal(await runLdirectordAction({ config: invalid, action, debug: false, runDirectory: run }, io), code, action);
+      assert.match(io.err, /ldir: warning: \S+broken\.cf has errors: a start, reload or restart would refuse it/, action);
+      assert.match(io.err, /ldir: warning: \S+broken\.cf:\d+: /, `${action}: each error, as ldir check prints it`);
     }
     assert.equal(execFileSync('cat', [join(run, 'ldirectord.broken.cf.pid')]).toString(), `${process.pid}\n`);
   });
@@ -147,8 +155,14 @@ describe('ldirectord-style actions', () => {
   test('-d skips the log file test, as ldirectord', async () => {
     const file = join(dir, 'log.cf');
     writeFileSync(file, `logfile="/nonexistent-dir/ldir.log"\n${VALID}`);
-    assert.equal(await runLdirectordAction({ config: file, action: 'status', debug: false, runDirectory: tempDir() }, capture()), 2);
-    assert.equal(await runLdirectordAction({ config: file, action: 'status', debug: true, runDirectory: tempDir() }, capture()), 3);
+    assert.equal(await runLdirectordAction({ config: file, action: 'reload', debug: false, runDirectory: tempDir() }, capture()), 2);
+    assert.equal(await runLdirectordAction({ config: file, action: 'reload', debug: true, runDirectory: tempDir() }, capture()), 1, 'valid, not running');
+    const warned = capture();
+    assert.equal(await runLdirectordAction({ config: file, action: 'status', debug: false, runDirectory: tempDir() }, warned), 3);
+    assert.match(warned.err, /warning: .*log\.cf:1: /);
+    const quiet = capture();
+    assert.equal(await runLdirectordAction({ config: file, action: 'status', debug: true, runDirectory: tempDir() }, quiet), 3);
+    assert.doesNotMatch(quiet.err, /warning/);
   });
 
   test('stop and try-restart when not running exit 0; reload when not running exits 1', async () => {
@@ -186,6 +200,8 @@ describe('ldirectord-style actions', () => {
       assert.equal(a.stderr, b.stderr);
     }
     const direct = spawnSync(join(bin, 'ldirectord'), [invalid, 'status'], { encoding: 'utf8' });
-    assert.equal(direct.status, 2, direct.stderr);
+    assert.equal(direct.status, 3, `stopped, whatever the file says: ${direct.stderr}`);
+    assert.match(direct.stderr, /warning: .*broken\.cf has errors/);
+    assert.equal(spawnSync(join(bin, 'ldirectord'), [invalid, 'start'], { encoding: 'utf8' }).status, 2, 'start needs the file');
   });
 });

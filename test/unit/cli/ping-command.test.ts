@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { PingExit, runPing } from '../../../src/cli/ping-command';
+import { contentDigest } from '../../../src/config/config-sources';
 import { BACKEND_CHOICES as CLI_BACKEND_CHOICES, ipvsFromEnv, runCli } from '../../../src/cli/run';
 import type { PingResult } from '../../../src/daemon/protocol';
 import { BACKEND_CHOICES } from '../../../src/ipvs/select';
@@ -93,10 +94,14 @@ describe('ldir ping', () => {
       message: 'checks-overdue: 2 reals without a check result for more than 2 x (interval + timeout); worst tcp:192.0.2.1:80 10.0.0.2:80: 12.5 s (limit 4 s)',
     };
     const stalled = { code: 'engine-stalled', ageSeconds: 45, limitSeconds: 30, message: 'engine-stalled: no kernel sync pass has finished for 45 s\u001b[2J (limit 30 s)' };
-    let result: PingResult = { ...PING, watchdog: { ok: false, reasons: [overdue] } };
+    // The file on disk is the one the daemon loaded (same digest): it is not read again, broken or not.
+    const ha = mkdtempSync(join(tmpdir(), 'ldir-ping-ha-'));
+    writeFileSync(join(ha, 'site.cf'), 'not read\n');
+    const loaded = { ...PING, configFiles: [{ path: join(ha, 'site.cf'), digest: contentDigest(Buffer.from('not read\n')) }] };
+    let result: PingResult = { ...loaded, watchdog: { ok: false, reasons: [overdue] } };
     const server = await fakeDaemon(join(d.sock, 'site.cf.sock'), (id) => ({ v: 1, id, ok: true, type: 'ping', result }));
     try {
-      const where = { config: 'site.cf', runDirectory: d.run, socketDirectory: d.sock };
+      const where = { config: 'site.cf', runDirectory: d.run, socketDirectory: d.sock, locate: { haDirectory: ha } };
       let io = capture();
       assert.equal(await runPing({ ...where, json: false }, io), PingExit.UNHEALTHY);
       assert.equal(io.err, `ldir for /etc/ha.d/site.cf (pid 4242): watchdog: ${overdue.message}\n`);
@@ -108,16 +113,60 @@ describe('ldir ping', () => {
       assert.equal(report.reason, `watchdog: ${overdue.message}`);
       assert.deepEqual(report.ping.watchdog, result.watchdog, 'the structured verdict travels');
 
-      result = { ...PING, lastSyncOk: false, watchdog: { ok: false, reasons: [overdue, stalled] } };
+      result = { ...loaded, lastSyncOk: false, watchdog: { ok: false, reasons: [overdue, stalled] } };
       io = capture();
       assert.equal(await runPing({ ...where, json: false }, io), PingExit.UNHEALTHY);
       assert.match(io.err, /^ldir for \S+ \(pid 4242\): the last kernel sync failed \(.*\); watchdog: checks-overdue: .*; engine-stalled: .*45 s\?\[2J \(limit 30 s\)\n$/);
       assert.equal(io.err.split('\n').length, 2, 'one line (the OCF agent takes the first as its exit reason)');
 
-      result = { ...PING, watchdog: { ok: true, reasons: [] } };
+      result = { ...loaded, watchdog: { ok: true, reasons: [] } };
       io = capture();
       assert.equal(await runPing({ ...where, json: false }, io), PingExit.HEALTHY);
       assert.match(io.out, /is running with pid: 4242, up 7 s, last kernel sync ok\n$/);
+    } finally {
+      server.close();
+    }
+  });
+
+  test('a file that is not the one the daemon loaded and is broken: a warning after the answer, the exit code unchanged', async () => {
+    const d = dirs();
+    const ha = mkdtempSync(join(tmpdir(), 'ldir-ping-ha-'));
+    const good = 'virtual=127.0.0.1:80\n\treal=127.0.0.2:80 gate\n';
+    writeFileSync(join(ha, 'site.cf'), `${good}bogus line here\n`);
+    let files = [{ path: join(ha, 'site.cf'), digest: contentDigest(Buffer.from(good)) }];
+    const server = await fakeDaemon(join(d.sock, 'site.cf.sock'), (id) => ({ v: 1, id, ok: true, type: 'ping', result: { ...PING, configFiles: files } }));
+    try {
+      const where = { config: 'site.cf', runDirectory: d.run, socketDirectory: d.sock, locate: { haDirectory: ha } };
+      const io = capture();
+      assert.equal(await runPing({ ...where, json: false }, io), PingExit.HEALTHY);
+      assert.match(io.out, /is running with pid: 4242/);
+      assert.match(io.err, /^ldir: warning: \S+site\.cf has errors: .*\nldir: warning: \S+site\.cf:3: unknown directive "bogus line here"\n$/);
+      // Fixed on disk as the daemon loaded it: the same digest, nothing read, nothing said.
+      writeFileSync(join(ha, 'site.cf'), good);
+      const quiet = capture();
+      assert.equal(await runPing({ ...where, json: true }, quiet), PingExit.HEALTHY);
+      assert.equal(quiet.err, '');
+      // An included file broken while the main file is unchanged: the daemon listed both with their digests.
+      writeFileSync(join(ha, 'site.cf'), `${good}include=more.cf\n`);
+      writeFileSync(join(ha, 'more.cf'), 'checktimeout=3\n');
+      files = [
+        { path: join(ha, 'site.cf'), digest: contentDigest(Buffer.from(`${good}include=more.cf\n`)) },
+        { path: join(ha, 'more.cf'), digest: contentDigest(Buffer.from('checktimeout=3\n')) },
+      ];
+      const same = capture();
+      assert.equal(await runPing({ ...where, json: false }, same), PingExit.HEALTHY);
+      assert.equal(same.err, '', 'as loaded: nothing read');
+      writeFileSync(join(ha, 'more.cf'), 'checktimeout=3\nbogus included\n');
+      const included = capture();
+      assert.equal(await runPing({ ...where, json: false }, included), PingExit.HEALTHY);
+      assert.match(included.err, /more\.cf:2: unknown directive "bogus included"/);
+      // Stopped, the file broken: said too (a start would refuse it).
+      writeFileSync(join(ha, 'more.cf'), 'checktimeout=3\n');
+      server.close();
+      writeFileSync(join(ha, 'site.cf'), `${good}bogus line here\n`);
+      const stopped = capture();
+      assert.equal(await runPing({ ...where, json: false }, stopped), PingExit.NOT_RUNNING);
+      assert.match(stopped.err, /site\.cf:3: unknown directive/);
     } finally {
       server.close();
     }
@@ -145,7 +194,9 @@ describe('ldir ping', () => {
       assert.equal(await runCli(['--json', 'ping'], capture()), 3, 'default configuration name');
       assert.equal(await runCli(['--timeout=0', 'x.cf', 'ping'], capture()), 255);
       assert.equal(await runCli(['--timeout=soon', 'x.cf', 'status'], capture()), 255);
-      assert.equal(await runCli(['--timeout=3', '/nonexistent/x.cf', 'status'], capture()), 1, 'accepted: the missing file is the error');
+      const missing = capture();
+      assert.equal(await runCli(['--timeout=3', '/nonexistent/x.cf', 'status'], missing), 3, 'accepted; a missing file is a warning: stopped');
+      assert.match(missing.err, /warning: configuration file \/nonexistent\/x\.cf not found/);
     } finally {
       for (const [k, v] of [['LDIR_RUN_DIR', saved.run], ['LDIR_SOCKET_DIR', saved.sock]] as const) {
         if (v === undefined) delete process.env[k];
