@@ -55,6 +55,12 @@ export const HEADERS_CHECK_INTERVAL_MS = 500;
 const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 /** A response not handed to the kernel within the scrape bound plus this long is cut (a client that does not read). */
 const RESPONSE_SLACK_MS = 20_000;
+/**
+ * Requests one connection answers; the last answer says `Connection: close`, and requests pipelined beyond it are
+ * answered 503 (Node's maxRequestsPerSocket). A scraper reconnects; a client that pipelines scrapes and never reads
+ * makes the daemon push at most this many expositions into the kernel for it.
+ */
+export const MAX_REQUESTS_PER_CONNECTION = 8;
 
 const TEXT = 'text/plain; charset=utf-8';
 
@@ -146,6 +152,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     });
     handle(req, res, context);
   });
+  server.maxRequestsPerSocket = MAX_REQUESTS_PER_CONNECTION;
   const slots = new ConnectionSlots<Socket>({
     maxConnections: options.maxConnections ?? DEFAULT_SLOT_LIMITS.maxConnections,
     maxPerAddress: options.maxConnectionsPerAddress ?? DEFAULT_SLOT_LIMITS.maxPerAddress,
