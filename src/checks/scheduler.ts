@@ -122,7 +122,10 @@ export interface CheckFreshness {
 export interface SchedulerOptions {
   readonly clock: Clock;
   readonly run: CheckRunner;
-  /** Uniform in [0, 1): each check's place in its interval (its first round at that place scaled into the first spread). Default `Math.random`. */
+  /**
+   * Uniform in [0, 1): each check's place in its interval (its first round runs at that place scaled into the first
+   * spread). Default `Math.random`.
+   */
   readonly random?: () => number;
   /** Forces a real down (reason `maintenance`) without running its check. */
   readonly maintenance?: MaintenanceProbe;
