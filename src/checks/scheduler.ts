@@ -122,7 +122,10 @@ export interface CheckFreshness {
 export interface SchedulerOptions {
   readonly clock: Clock;
   readonly run: CheckRunner;
-  /** Uniform in [0, 1); spreads first rounds over one interval. Default `Math.random`. */
+  /**
+   * Uniform in [0, 1): each check's place in its interval (its first round runs at that place scaled into the first
+   * spread). Default `Math.random`.
+   */
   readonly random?: () => number;
   /** Forces a real down (reason `maintenance`) without running its check. */
   readonly maintenance?: MaintenanceProbe;
@@ -162,15 +165,19 @@ export interface SchedulerOptions {
 /** How often the quiet rounds of offloaded checks are handed to `onCheck` when nobody reads the state (without `onQuietRounds`). */
 export const QUIET_FLUSH_MS = 5_000;
 
+/** Longest spread of the first round of a batch of new checks, whatever their number and interval: checks at once. */
+export const FIRST_ROUND_MAX_SPREAD_MS = 1_000;
+
 /**
- * How long the first round of a batch of new checks is spread over: 100 ms plus 0.1 ms per check (10,000 checks start
- * within about a second), at most one interval. Short, because the first round decides what a starting director
- * puts in its table (start-up time is failover time). Each check gets a random place in the interval; its first round
- * runs at that place scaled into the spread and its later rounds at the place itself, so they are spread over the
- * whole interval as before.
+ * How long the first round of a batch of new checks is spread over: 100 ms plus 0.1 ms per check, at most
+ * {@link FIRST_ROUND_MAX_SPREAD_MS} and at most one interval. Short, because the first round decides what a starting
+ * director puts in its table (start-up time is failover time), and ldirectord checks at once: a new real is never
+ * left unchecked for a share of a long `checkinterval`. Each check gets a random place in the interval; its first
+ * round runs at that place scaled into the spread and its later rounds at the place itself, so they are spread over
+ * the whole interval as before.
  */
 export function firstRoundSpreadMs(newChecks: number, intervalMs: number): number {
-  return Math.min(intervalMs, 100 + newChecks * 0.1);
+  return Math.min(intervalMs, FIRST_ROUND_MAX_SPREAD_MS, 100 + newChecks * 0.1);
 }
 
 /** Options of {@link CheckScheduler.sync}. */
@@ -436,7 +443,7 @@ export class CheckScheduler {
     this.flushQuiet();
     for (const entry of [...this.offloaded.values()]) {
       this.unoffload(entry);
-      this.planRound(entry, Math.floor(this.random() * entry.target.intervalMs)); // here: the offload is refused now
+      this.planRound(entry, this.replanDelayMs(entry)); // here: the offload is refused now
     }
   }
 
@@ -444,7 +451,17 @@ export class CheckScheduler {
   private reoffloadIfNeeded(entry: Entry): void {
     if (entry.offloadId === undefined || (this.options.everyRound?.(entry.target) ?? false) === entry.everyRound) return;
     this.unoffload(entry);
-    this.planRound(entry, Math.floor(this.random() * entry.target.intervalMs));
+    this.planRound(entry, this.replanDelayMs(entry));
+  }
+
+  /**
+   * When the next round of a check moved between the offload and JS comes: a first round not finished yet keeps its
+   * place in the first spread (at once when that has passed: a round in flight there was dropped), so a reload never
+   * puts off a new real's first check; a check already checked takes a random place in its interval.
+   */
+  private replanDelayMs(entry: Entry): number {
+    if (this.unchecked.has(entry.target.identity)) return Math.max(0, entry.due - this.options.clock.monotonic());
+    return Math.floor(this.random() * entry.target.intervalMs);
   }
 
   private maintenanceInUse(): boolean {
@@ -470,7 +487,8 @@ export class CheckScheduler {
     if (id === undefined) return false;
     entry.offloadId = id;
     entry.everyRound = everyRound;
-    entry.respreadMs = 0;
+    // respreadMs stays until the first round is delivered (the engine adds it to the second): a check moved back to
+    // JS before its first round still needs it.
     this.offloaded.set(id, entry);
     if (keepQuiet) this.quietTimer ??= this.options.clock.setTimeout(() => this.quietTick(), QUIET_FLUSH_MS);
     return true;
@@ -497,6 +515,7 @@ export class CheckScheduler {
     // Rounds one by one: earlier quiet rounds first, so onCheck sees them in order (batches are only counted: no need,
     // and taking them walks every check's statistics).
     if (!this.options.onQuietRounds) this.flushQuiet();
+    entry.respreadMs = 0; // the engine has planned the round after the first one with it
     entry.failures += round.quietFailuresBefore; // the real was down: they only counted
     this.finish(entry, this.kindOf(entry), round.scheduledAt, round.startedAt, round.startedWall, round.result);
   }

@@ -19,6 +19,8 @@ export interface ConnectionContext {
   isShuttingDown(): boolean;
   /** Called once a `stop` acknowledgement has been written (or could not be, the peer having gone). */
   readonly afterStop?: () => void;
+  /** Told when a request starts being answered (true) and when its answer is written (false): busy is never evicted. */
+  readonly onBusy?: (busy: boolean) => void;
   readonly log: Logger;
 }
 
@@ -26,11 +28,14 @@ export interface ConnectionContext {
 export interface ConnectionHandle {
   /** Ends the connection now when it is idle; a busy one ends after its current response. */
   end(): void;
+  /** Answers `response` (an error line, id null) after the request in progress, if any, and closes the connection. */
+  evict(response: ControlResponse): void;
 }
 
 /**
  * Serves one accepted socket: one request per line (64 KiB at most), answered in order, one at a time (the socket is
- * paused while a request is in progress, so a client cannot make the daemon buffer without bound). A fatal problem
+ * paused while a request is in progress, and until its answer has left the daemon's buffer, so a client that sends
+ * requests without reading the answers cannot make the daemon buffer without bound). A fatal problem
  * (oversize line, too many pipelined requests, idle timeout) is answered with an error line (id null) and the
  * connection is closed after the peer has had time to read it.
  */
@@ -82,17 +87,26 @@ export function serveConnection(socket: net.Socket, context: ConnectionContext):
       return;
     }
     busy = true;
+    context.onBusy?.(true);
     socket.pause();
     void context.answer(item.line).then(({ text, stop }) => {
-      busy = false;
       const after = stop ? () => context.afterStop?.() : undefined;
       if (socket.destroyed) {
+        busy = false;
+        context.onBusy?.(false);
         after?.();
         return;
       }
-      socket.write(text, after);
-      if (!finished) socket.resume();
-      pump();
+      // The next request is read once this answer has left our buffer: a peer that does not read stops being read.
+      const flushed = socket.write(text, after);
+      const goOn = (): void => {
+        busy = false;
+        context.onBusy?.(false);
+        if (!finished) socket.resume();
+        pump();
+      };
+      if (flushed) goOn();
+      else socket.once('drain', goOn);
     });
   };
 
@@ -133,5 +147,8 @@ export function serveConnection(socket: net.Socket, context: ConnectionContext):
   socket.on('error', (err) => context.log.debug({ err }, 'control connection error'));
   socket.on('close', disarm);
   arm();
-  return { end: () => { if (!busy && queue.length === 0) endGracefully(); } };
+  return {
+    end: () => { if (!busy && queue.length === 0) endGracefully(); },
+    evict: (response) => fatal(response),
+  };
 }

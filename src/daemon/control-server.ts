@@ -4,8 +4,10 @@ import { chmodSync, lstatSync, mkdirSync, renameSync, statSync, unlinkSync, type
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import type { Diagnostic } from '../config/diagnostics';
+import { systemClock } from '../clock';
 import { ErrorCodes, isLdirError, LdirError, type ErrorCode } from '../errors';
 import type { Logger } from '../log';
+import { ConnectionSlots } from '../system/connection-slots';
 import { LINGER_MS, serveConnection, type ConnectionContext, type ConnectionHandle } from './control-connection';
 import {
   encodeMessage, errorResponse, MAX_SOCKET_PATH_BYTES, okResponse, parseRequest, toWireDiagnostic,
@@ -61,7 +63,11 @@ export interface ControlServerOptions {
   readonly path: string;
   readonly handlers: ControlHandlers;
   readonly logger: Logger;
-  /** Clients served at once; more are answered `LDIR_ERR_CONTROL_BUSY` and closed. Default 16. */
+  /**
+   * Connections held at once. A new one beyond closes the longest-connected idle connection (no request in progress:
+   * silent, or half a line) with `LDIR_ERR_CONTROL_BUSY`; when every connection is answering a request, the new one
+   * is answered `LDIR_ERR_CONTROL_BUSY` and closed. Default 64.
+   */
   readonly maxClients?: number;
   /** A connection that sends no complete request for this long is answered `LDIR_ERR_CONTROL_TIMEOUT` and closed. */
   readonly idleTimeoutMs?: number;
@@ -93,7 +99,10 @@ export interface ControlServer {
 }
 
 /** Defaults of {@link ControlServerOptions}. */
-export const CONTROL_SERVER_DEFAULTS = { maxClients: 16, idleTimeoutMs: 10_000, closeGraceMs: 2_000 } as const;
+export const CONTROL_SERVER_DEFAULTS = { maxClients: 64, idleTimeoutMs: 10_000, closeGraceMs: 2_000 } as const;
+
+/** Connections waiting to be accepted (the kernel refuses more with EAGAIN): room for bursts of CLI clients. */
+const LISTEN_BACKLOG = 511;
 
 
 function errnoOf(err: unknown): string | undefined {
@@ -158,7 +167,7 @@ function listen(server: net.Server, path: string): Promise<void> {
     }
     try {
       // Node binds the pipe synchronously inside listen(), so the umask is restored before anything else runs.
-      server.listen({ path, backlog: 64 }, () => {
+      server.listen({ path, backlog: LISTEN_BACKLOG }, () => {
         server.off('error', onError);
         resolve();
       });
@@ -284,22 +293,29 @@ export async function startControlServer(options: ControlServerOptions): Promise
     return { text, stop: (request.type === 'stop' || request.type === 'restart') && response.ok };
   }
 
-  const context: ConnectionContext = {
+  const context = (socket: net.Socket): ConnectionContext => ({
     answer, idleTimeoutMs, log, isShuttingDown: () => shuttingDown, ...(options.afterStop ? { afterStop: options.afterStop } : {}),
-  };
+    onBusy: (busy) => slots.setBusy(socket, busy),
+  });
+  // One "address" for a unix socket: the bound is on connections, the longest-connected idle one goes for a newcomer.
+  const slots = new ConnectionSlots<net.Socket>({ maxConnections: maxClients, maxPerAddress: maxClients, graceMs: 0 }, systemClock(), (socket) => {
+    log.debug({ limit: maxClients }, 'idle control connection closed to make room');
+    connections.get(socket)?.evict(errorResponse(null, ErrorCodes.CONTROL_BUSY, `closed to make room for another control client (limit ${maxClients}): no request in progress`));
+  });
   const accept = (socket: net.Socket): void => {
-    if (shuttingDown || connections.size >= maxClients) {
+    if (shuttingDown || !slots.admit(socket, 'local')) {
       rejected.add(socket);
       socket.on('error', () => undefined);
       socket.on('close', () => rejected.delete(socket));
       socket.resume();
-      const why = shuttingDown ? 'the daemon is shutting down' : `too many control clients (limit ${maxClients})`;
+      const why = shuttingDown ? 'the daemon is shutting down' : `too many control clients, all with a request in progress (limit ${maxClients})`;
       socket.end(encodeMessage(errorResponse(null, ErrorCodes.CONTROL_BUSY, why)));
       setTimeout(() => socket.destroy(), LINGER_MS).unref();
       return;
     }
-    connections.set(socket, serveConnection(socket, context));
+    connections.set(socket, serveConnection(socket, context(socket)));
     socket.on('close', () => {
+      slots.release(socket);
       connections.delete(socket);
       if (connections.size === 0) onEmpty?.();
     });

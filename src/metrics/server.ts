@@ -1,13 +1,13 @@
-// The HTTP endpoint: GET /metrics (text exposition) and /healthz (liveness), bounded in time and connections.
+// The HTTP endpoint: GET /metrics (text exposition) and /healthz (liveness), bounded in time and connections so that
+// slow, idle or flooding clients cannot starve scrapes (issue 19).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { isIP } from 'node:net';
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { isIP, type Socket } from 'node:net';
+import { systemClock, type Clock } from '../clock';
 import { ErrorCodes, LdirError } from '../errors';
 import type { Logger } from '../log';
+import { ConnectionSlots, DEFAULT_SLOT_LIMITS } from '../system/connection-slots';
+import { sharedScrape, type RenderedScrape } from './shared-scrape';
 import type { Metrics } from './types';
-
-const gzipAsync = promisify(gzip);
 
 /** Options of {@link startMetricsServer}. */
 export interface MetricsServerOptions {
@@ -19,20 +19,48 @@ export interface MetricsServerOptions {
   readonly logger?: Logger;
   /** Milliseconds a scrape may take before the endpoint answers 503. Default 10 000 (Prometheus' default timeout). */
   readonly scrapeTimeoutMs?: number;
-  /** Most simultaneous connections. Default 32. */
+  /** Most connections held at once (see `SlotLimits.maxConnections`). Default 1,024. */
   readonly maxConnections?: number;
+  /** Most connections one client address keeps once they are idle past the grace. Default 16. */
+  readonly maxConnectionsPerAddress?: number;
+  /** Time a connection has to send its request before the per-address bound may close it. Default 1 000. */
+  readonly admissionGraceMs?: number;
+  /** A request's headers must be complete this long after the connection (or the request) began. Default 3 000. */
+  readonly headersTimeoutMs?: number;
+  /** Timers of the connection slots. Default: the system clock. */
+  readonly clock?: Clock;
 }
 
 /** A listening metrics endpoint. */
 export interface MetricsServer {
   /** The address actually bound (the port is the real one when 0 was asked). */
   address(): { readonly host: string; readonly port: number };
+  /** Connections held now, and how many were refused or closed to make room since the start. */
+  connections(): { readonly open: number; readonly refused: number; readonly evicted: number };
   /** Stops listening and closes every connection; idempotent. */
   close(): Promise<void>;
 }
 
 /** Default bound of one scrape in milliseconds. */
 export const DEFAULT_SCRAPE_TIMEOUT_MS = 10_000;
+
+/**
+ * Default deadline of a request's headers. Node checks it on a sweep of its connections; the sweep runs every
+ * {@link HEADERS_CHECK_INTERVAL_MS} (Node's default is 30 s, which let 32 idle connections blind every scrape for 30 s).
+ */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 3_000;
+/** How often Node looks for connections past their header deadline. */
+export const HEADERS_CHECK_INTERVAL_MS = 500;
+/** Time after a response for the client's next request on the same connection (keep-alive). */
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+/** A response not handed to the kernel within the scrape bound plus this long is cut (a client that does not read). */
+const RESPONSE_SLACK_MS = 20_000;
+/**
+ * Requests one connection answers; the last answer says `Connection: close`, and requests pipelined beyond it are
+ * answered 503 (Node's maxRequestsPerSocket). A scraper reconnects; a client that pipelines scrapes and never reads
+ * makes the daemon push at most this many expositions into the kernel for it.
+ */
+export const MAX_REQUESTS_PER_CONNECTION = 8;
 
 const TEXT = 'text/plain; charset=utf-8';
 
@@ -41,41 +69,38 @@ function send(res: ServerResponse, status: number, body: string, headers: Record
   res.end(head ? undefined : body);
 }
 
-/** Resolves with `p`, or rejects with a METRICS_SCRAPE_FAILED error after `ms`. */
-async function bounded<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new LdirError(ErrorCodes.METRICS_SCRAPE_FAILED, `scrape not rendered within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** The server's shared parts: the scrape shared by concurrent requests and the log. */
+interface Context {
+  readonly options: MetricsServerOptions;
+  readonly scrape: () => Promise<RenderedScrape>;
+  readonly log: Logger | undefined;
 }
 
-async function serveMetrics(req: IncomingMessage, res: ServerResponse, o: MetricsServerOptions, log: Logger | undefined): Promise<void> {
-  let scraped: { contentType: string; body: string };
+async function serveMetrics(req: IncomingMessage, res: ServerResponse, c: Context): Promise<void> {
+  let scraped: RenderedScrape;
   try {
-    scraped = await bounded(o.metrics.scrape(), o.scrapeTimeoutMs ?? DEFAULT_SCRAPE_TIMEOUT_MS);
+    scraped = await c.scrape();
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    log?.warn({ err: message, code: ErrorCodes.METRICS_SCRAPE_FAILED }, 'metrics scrape failed');
+    c.log?.warn({ err: message, code: ErrorCodes.METRICS_SCRAPE_FAILED }, 'metrics scrape failed');
     if (!res.headersSent) send(res, 503, `scrape failed: ${message.replace(/[\r\n]+/g, ' ')}\n`, {}, req.method === 'HEAD');
     return;
   }
+  if (res.destroyed) return; // the client went while the exposition was rendered
   const head = req.method === 'HEAD';
   const accepts = String(req.headers['accept-encoding'] ?? '');
   if (/\bgzip\b/.test(accepts)) {
-    const zipped = await gzipAsync(scraped.body);
+    const zipped = await scraped.gzipped();
+    if (res.destroyed) return;
     res.writeHead(200, { 'Content-Type': scraped.contentType, 'Content-Encoding': 'gzip', 'Content-Length': String(zipped.length), 'Cache-Control': 'no-store', Vary: 'Accept-Encoding' });
     res.end(head ? undefined : zipped);
     return;
   }
-  send(res, 200, scraped.body, { 'Content-Type': scraped.contentType, Vary: 'Accept-Encoding' }, head);
+  res.writeHead(200, { 'Content-Type': scraped.contentType, 'Content-Length': String(scraped.body.length), 'Cache-Control': 'no-store', Vary: 'Accept-Encoding' });
+  res.end(head ? undefined : scraped.body);
 }
 
-function handle(req: IncomingMessage, res: ServerResponse, o: MetricsServerOptions, log: Logger | undefined): void {
+function handle(req: IncomingMessage, res: ServerResponse, c: Context): void {
   let path: string;
   try {
     path = new URL(req.url ?? '/', 'http://metrics.invalid').pathname;
@@ -92,12 +117,12 @@ function handle(req: IncomingMessage, res: ServerResponse, o: MetricsServerOptio
     return;
   }
   if (path === '/healthz') {
-    const h = o.metrics.health();
+    const h = c.options.metrics.health();
     send(res, h.ok ? 200 : 503, `${h.reason}\n`, {}, req.method === 'HEAD');
     return;
   }
-  serveMetrics(req, res, o, log).catch((err: unknown) => {
-    log?.error({ err: err instanceof Error ? err.message : String(err) }, 'metrics response failed');
+  serveMetrics(req, res, c).catch((err: unknown) => {
+    c.log?.error({ err: err instanceof Error ? err.message : String(err) }, 'metrics response failed');
     if (!res.headersSent) send(res, 500, 'internal error\n');
     else res.destroy();
   });
@@ -105,14 +130,48 @@ function handle(req: IncomingMessage, res: ServerResponse, o: MetricsServerOptio
 
 /**
  * Starts the endpoint on `host:port`. Rejects with METRICS_LISTEN_FAILED (details.errno) when the address cannot be
- * bound. A scrape longer than `scrapeTimeoutMs` answers 503; slow or idle clients are cut off by Node's header,
- * request and keep-alive timeouts.
+ * bound. A scrape longer than `scrapeTimeoutMs` answers 503, and scrapes that arrive meanwhile share it. Every
+ * connection must complete its request's headers within `headersTimeoutMs` (checked every
+ * {@link HEADERS_CHECK_INTERVAL_MS}); connections are held in slots bounded in number and per client address (see
+ * {@link ConnectionSlots}); a response the client does not read within the scrape bound plus 20 s is cut.
  */
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
   const log = options.logger?.child({ module: 'metrics' });
   const bound = options.scrapeTimeoutMs ?? DEFAULT_SCRAPE_TIMEOUT_MS;
-  const server = createServer({ requestTimeout: bound + 5_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 }, (req, res) => handle(req, res, options, log));
-  server.maxConnections = options.maxConnections ?? 32;
+  const context: Context = { options, scrape: sharedScrape(options.metrics, bound), log };
+  const server = createServer({
+    requestTimeout: bound + 5_000, headersTimeout: options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, connectionsCheckingInterval: HEADERS_CHECK_INTERVAL_MS,
+  }, (req, res) => {
+    const socket = req.socket;
+    slots.setBusy(socket, true);
+    const cut = setTimeout(() => socket.destroy(), bound + RESPONSE_SLACK_MS);
+    res.once('close', () => {
+      clearTimeout(cut);
+      slots.setBusy(socket, false);
+    });
+    handle(req, res, context);
+  });
+  server.maxRequestsPerSocket = MAX_REQUESTS_PER_CONNECTION;
+  const slots = new ConnectionSlots<Socket>({
+    maxConnections: options.maxConnections ?? DEFAULT_SLOT_LIMITS.maxConnections,
+    maxPerAddress: options.maxConnectionsPerAddress ?? DEFAULT_SLOT_LIMITS.maxPerAddress,
+    graceMs: options.admissionGraceMs ?? DEFAULT_SLOT_LIMITS.graceMs,
+  }, options.clock ?? systemClock(), (socket) => socket.destroy());
+  let noted = 0;
+  server.on('connection', (socket: Socket) => {
+    if (!slots.admit(socket, socket.remoteAddress ?? '')) {
+      socket.destroy();
+      // Once per burst, not per connection: a flood must not flood the log too.
+      const now = Date.now();
+      if (now - noted > 60_000) {
+        noted = now;
+        log?.warn({ open: slots.size(), ...slots.stats() }, 'metrics endpoint full: every connection is busy, new ones are refused');
+      }
+      return;
+    }
+    socket.once('close', () => slots.release(socket));
+  });
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       const shown = isIP(options.host) === 6 ? `[${options.host}]:${options.port}` : `${options.host}:${options.port}`;
@@ -134,8 +193,13 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   let closing: Promise<void> | undefined;
   return {
     address: () => actual,
+    connections: () => {
+      const stats = slots.stats();
+      return { open: slots.size(), refused: stats.refused, evicted: stats.capacity + stats.perAddress };
+    },
     close: () => {
       closing ??= new Promise<void>((resolve) => {
+        slots.stop();
         server.close(() => resolve());
         server.closeAllConnections();
       });

@@ -8,13 +8,17 @@ export interface RawResponse {
   readonly body: Buffer;
 }
 
-/** Sends one request on a new connection (unless `agent` is given) and reads the whole answer; rejects after `timeoutMs`. */
+/**
+ * Sends one request on a new connection (unless `agent` is given; from `localAddress` when given) and reads the whole
+ * answer; rejects after `timeoutMs`.
+ */
 export function httpGet(
-  url: string, options: { method?: string; headers?: Record<string, string>; timeoutMs?: number; agent?: Agent } = {},
+  url: string, options: { method?: string; headers?: Record<string, string>; timeoutMs?: number; agent?: Agent; localAddress?: string } = {},
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = request(url, {
       method: options.method ?? 'GET', headers: options.headers ?? {}, timeout: options.timeoutMs ?? 10_000, agent: options.agent ?? false,
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
     }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));

@@ -299,16 +299,55 @@ describe('control server: the wire', () => {
     });
   });
 
-  test('clients beyond maxClients get CONTROL_BUSY', () => withServer(handlers(), async (server, path) => {
-    const idle = [net.createConnection(path), net.createConnection(path)];
-    for (let i = 0; i < 200 && server.clientCount() < 2; i++) await sleep(5);
-    assert.equal(server.clientCount(), 2);
-    const busy = await sendControlRequest(path, { type: 'ping' });
-    assert.deepEqual(!busy.ok && [busy.id, busy.error.code], [null, 'LDIR_ERR_CONTROL_BUSY']);
-    for (const s of idle) s.destroy();
-    for (let i = 0; i < 200 && server.clientCount() > 0; i++) await sleep(5);
-    assert.ok((await sendControlRequest(path, { type: 'ping' })).ok);
-  }, { maxClients: 2 }));
+  test('beyond maxClients: the longest-connected idle client makes room (told CONTROL_BUSY); all busy: the newcomer is', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => { release = r; });
+    const h = handlers({ status: async () => { await held; return sampleReport(); } });
+    await withServer(h, async (server, path) => {
+      // Two clients that connected and said nothing (or half a line): a ping still gets in, the oldest goes.
+      const silent = raw(path, '');
+      await sleep(20);
+      const half = raw(path, '{"v":1,');
+      for (let i = 0; i < 200 && server.clientCount() < 2; i++) await sleep(5);
+      const ping = await sendControlRequest(path, { type: 'ping' });
+      assert.ok(ping.ok, JSON.stringify(ping));
+      const evicted = await silent;
+      assert.equal(evicted.closed, true);
+      assert.deepEqual(evicted.lines.map((l) => (l['error'] as { code: string }).code), ['LDIR_ERR_CONTROL_BUSY']);
+      // Two clients with a request in progress: nothing to close, the newcomer is told busy.
+      const slow = [sendControlRequest(path, { type: 'status' }), sendControlRequest(path, { type: 'status' })];
+      await half; // closed to make room for the first of them
+      for (let i = 0; i < 200 && h.calls.length === 0; i++) await sleep(5);
+      await sleep(20);
+      const busy = await sendControlRequest(path, { type: 'ping' });
+      assert.deepEqual(!busy.ok && [busy.id, busy.error.code], [null, 'LDIR_ERR_CONTROL_BUSY']);
+      release();
+      assert.ok((await Promise.all(slow)).every((a) => a.ok));
+      for (let i = 0; i < 200 && server.clientCount() > 0; i++) await sleep(5);
+      assert.ok((await sendControlRequest(path, { type: 'ping' })).ok);
+    }, { maxClients: 2 });
+  });
+
+  test('a client that pipelines requests and never reads the answers is not read further: answers never pile up in the daemon', async () => {
+    // A large answer (about 1 MB): unread, one or two of them fill the socket buffers.
+    const big = { ...sampleReport(), virtualServices: Array.from({ length: 2_000 }, (_, i) => ({ ...sampleReport().virtualServices[0], id: `tcp:192.0.2.1:${i}`, padding: 'x'.repeat(400) })) } as unknown as StatusReport;
+    const h = handlers({ status: () => { h.calls.push('status'); return big; } });
+    await withServer(h, async (_server, path) => {
+      const socket = net.createConnection({ path });
+      socket.on('error', () => undefined);
+      socket.pause(); // never reads
+      await new Promise<void>((r) => socket.once('connect', () => r()));
+      // A few requests at a time (never more than the pipelining limit queued), for a second.
+      for (let i = 0; i < 100; i++) {
+        socket.write(line({ id: `s${i}`, type: 'status' }).repeat(5));
+        await sleep(10);
+      }
+      const answered = h.calls.filter((c) => c === 'status').length;
+      socket.destroy();
+      assert.ok(answered < 10, `${answered} of 500 unread answers made (each about ${Math.round(JSON.stringify(big).length / 1e6)} MB)`);
+      assert.ok((await sendControlRequest(path, { type: 'ping' })).ok);
+    });
+  });
 });
 
 describe('control server: the socket file', () => {

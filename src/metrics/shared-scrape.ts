@@ -1,0 +1,71 @@
+// One rendering of the exposition for every scrape that arrives while it runs or just after it: many scrapers (or
+// many clients that ask and never read the answer) cost one rendering and one copy of the body, not one each, and
+// rendering never takes more than a fifth of the daemon's time however often it is asked.
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import { ErrorCodes, LdirError } from '../errors';
+import type { Metrics } from './types';
+
+const gzipAsync = promisify(gzip);
+
+/** A rendered exposition, shared by the responses that asked for it while it was rendered. */
+export interface RenderedScrape {
+  readonly contentType: string;
+  readonly body: Buffer;
+  /** The body gzipped, made once for all the responses that want it. */
+  gzipped(): Promise<Buffer>;
+}
+
+/** Resolves with `p`, or rejects with a METRICS_SCRAPE_FAILED error after `ms`. */
+async function bounded<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new LdirError(ErrorCodes.METRICS_SCRAPE_FAILED, `scrape not rendered within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * A rendering is reused for this many times its own duration after it finished (at most {@link REUSE_MAX_MS}): a
+ * director whose exposition takes 100 ms to render spends at most a fifth of its time rendering it, whatever the
+ * rate of requests, and one whose exposition takes 2 ms answers a scrape 10 ms later with fresh values.
+ */
+export const REUSE_FACTOR = 4;
+/** Longest reuse of one rendering: scrapes a second apart always see fresh values. */
+export const REUSE_MAX_MS = 1_000;
+
+/**
+ * A scrape function that shares renderings: a request that arrives while one runs gets its result, and so does one
+ * that arrives within {@link REUSE_FACTOR} times its duration after it (see there). Each rendering is bounded by
+ * `timeoutMs` (METRICS_SCRAPE_FAILED after it); a failed one is not reused. `now` is monotonic milliseconds.
+ */
+export function sharedScrape(
+  metrics: Pick<Metrics, 'scrape'>, timeoutMs: number, now: () => number = () => performance.now(),
+): () => Promise<RenderedScrape> {
+  let inFlight: Promise<RenderedScrape> | undefined;
+  let last: { readonly result: Promise<RenderedScrape>; readonly freshUntil: number } | undefined;
+  return () => {
+    if (inFlight) return inFlight;
+    if (last && now() < last.freshUntil) return last.result;
+    const started = now();
+    const rendering = bounded(metrics.scrape(), timeoutMs).then((scraped): RenderedScrape => {
+      const body = Buffer.from(scraped.body, 'utf8');
+      let zipped: Promise<Buffer> | undefined;
+      return { contentType: scraped.contentType, body, gzipped: () => (zipped ??= gzipAsync(body)) };
+    });
+    inFlight = rendering;
+    rendering.then(() => {
+      const finished = now();
+      last = { result: rendering, freshUntil: finished + Math.min(REUSE_MAX_MS, REUSE_FACTOR * (finished - started)) };
+    }, () => {
+      last = undefined;
+    }).finally(() => {
+      inFlight = undefined;
+    });
+    return rendering;
+  };
+}
