@@ -44,6 +44,12 @@ export const MIN_CHECK_SECONDS = 0.1;
  */
 export const MAX_TIMER_SECONDS = 2_147_483;
 
+/** The error for `seconds` (written `text`) of `what` when a timer cannot wait that long, else undefined. */
+export function beyondTimer(what: string, seconds: number, text: string): string | undefined {
+  if (seconds <= MAX_TIMER_SECONDS) return undefined;
+  return `${what} must be at most ${MAX_TIMER_SECONDS} seconds (about 24.8 days: the longest a timer can wait), not "${text}"`;
+}
+
 /**
  * Seconds of `checkinterval`, `checktimeout` and `negotiatetimeout`: the first number in the value, found as
  * ldirectord's unanchored `/(\d+)/` finds an integer (so `checktimeout=x10` is still 10, the rest reported as
@@ -59,7 +65,8 @@ export function readSeconds(d: RawDirective, what: string): ValueResult<number> 
   if (!Number.isSafeInteger(Math.floor(n))) return fail(`${what} is too large: "${text}"`);
   if ((m[0].split('.')[1] ?? '').length > 3) return fail(`${what} takes at most 3 decimals (milliseconds), not "${text}"`);
   if (n < MIN_CHECK_SECONDS) return fail(`${what} must be at least ${MIN_CHECK_SECONDS} seconds, not "${text}"`);
-  if (n > MAX_TIMER_SECONDS) return fail(`${what} must be at most ${MAX_TIMER_SECONDS} seconds (about 24.8 days: the longest a timer can wait), not "${text}"`);
+  const tooLong = beyondTimer(what, n, text);
+  if (tooLong !== undefined) return fail(tooLong);
   return ok(n, text.slice(0, m.index) + ' ' + text.slice(m.index + m[0].length));
 }
 

@@ -3,7 +3,7 @@ import type { DaemonState } from '../model';
 import { DAEMON_STATES } from '../model';
 import type { DiagnosticSink } from './diagnostics';
 import type { RawDirective } from './document';
-import { MAX_TIMER_SECONDS, readInteger, readOptionallyQuoted, readSeconds, readYesNo, valueText, type ValueResult } from './cf-values';
+import { beyondTimer, readInteger, readOptionallyQuoted, readSeconds, readYesNo, valueText, type ValueResult } from './cf-values';
 import { isSecretDirective } from './secret-directives';
 import type { SharedSettings } from './settings';
 
@@ -152,8 +152,9 @@ export const SHARED_DIRECTIVES: Readonly<Record<string, DirectiveHandler<SharedS
     }
     const rest = valueText(d).slice(m[0].length);
     if (rest.trim()) ctx.sink.warn('ignored-text', d.pos, `${d.key}: text "${rest.trim()}" is ignored (as ldirectord does)`, d.key);
-    if (Number(m[0]) > MAX_TIMER_SECONDS) {
-      ctx.sink.error('invalid-value', d.pos, `emailalertfreq must be at most ${MAX_TIMER_SECONDS} seconds (about 24.8 days: the longest a timer can wait), not "${valueText(d)}"`, d.key);
+    const tooLong = beyondTimer('emailalertfreq', Number(m[0]), valueText(d));
+    if (tooLong !== undefined) {
+      ctx.sink.error('invalid-value', d.pos, tooLong, d.key);
       return;
     }
     s.emailalertfreq = Number(m[0]);
