@@ -3,7 +3,6 @@
 // and `ldir status` shows it rising meanwhile.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -16,41 +15,21 @@ import { systemFactories } from '../../../src/ipvs/select';
 import { silentLogger } from '../../../src/log';
 import { capture } from '../../helpers/cli-io';
 import { freePort } from '../../helpers/system';
+import { kernelWeightOf, SwitchableReal } from '../../helpers/switchable-real';
 import { eventually } from '../../helpers/wait';
 
 const REAL = '127.0.0.6';
 let port = 0;
-let server: http.Server | undefined;
 let tmp = '';
-
-function serve(): Promise<void> {
-  const s = http.createServer((_req, res) => res.end('alive\n'));
-  server = s;
-  return new Promise((resolve) => s.listen(port, REAL, () => resolve()));
-}
-
-async function stopServing(): Promise<void> {
-  const s = server;
-  server = undefined;
-  if (!s) return;
-  s.closeAllConnections();
-  await new Promise((r) => s.close(r));
-}
-
-/** The kernel weight of the real (undefined when it has no entry). */
-async function kernelWeight(backend: MemoryBackend): Promise<number | undefined> {
-  const table = await backend.list();
-  const service = table.find((s) => 'address' in s.service && s.service.address === '127.0.0.1' && s.service.port === 80);
-  return service?.destinations.find((d) => d.address === REAL)?.weight;
-}
+const realServer = new SwitchableReal(REAL, (_req, res) => res.end('alive\n'));
 
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-rise-'));
   port = await freePort(REAL);
-  await serve();
+  await realServer.start(port);
 });
 after(async () => {
-  await stopServing();
+  await realServer.stop();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -83,26 +62,26 @@ virtual=127.0.0.1:80
   });
   const real = (): RealStatus | undefined => daemon.status().virtualServices[0]?.reals[0];
   try {
-    await eventually('up from unknown at the first success', async () => ((await kernelWeight(backend)) === 5 ? true : undefined), 5_000, 50);
+    await eventually('up from unknown at the first success', async () => ((await kernelWeightOf(backend, REAL)) === 5 ? true : undefined), 5_000, 50);
     assert.deepEqual(seen.slice(0, 2), ['unknown>up', 'ok'], 'from unknown one success is enough');
 
-    await stopServing();
-    await eventually('quiesced', async () => ((await kernelWeight(backend)) === 0 ? true : undefined), 5_000, 50);
+    await realServer.stop();
+    await eventually('quiesced', async () => ((await kernelWeightOf(backend, REAL)) === 0 ? true : undefined), 5_000, 50);
     assert.equal(real()?.rising, null);
-    await serve();
+    await realServer.start(port);
 
     const first = await eventually('rising 1/3', () => (real()?.rising?.successes === 1 ? real() : undefined), 5_000, 20);
     assert.deepEqual(first.rising, { successes: 1, needed: 3 });
     assert.equal(first.health, 'down');
-    assert.equal(await kernelWeight(backend), 0, 'one success: still out');
+    assert.equal(await kernelWeightOf(backend, REAL), 0, 'one success: still out');
     const io = capture();
     assert.equal(await runStatusCommand({ socketPath: controlSocketPath('rise.cf', socketDirectory), json: false, width: 200 }, io), 0, io.err);
     assert.match(io.out, new RegExp(`${REAL.replace(/\./g, '\\.')}:${port} +masq +down +5/0 .*RISING [12]/3`));
 
     await eventually('rising 2/3', () => (real()?.rising?.successes === 2 ? true : undefined), 5_000, 20);
-    assert.equal(await kernelWeight(backend), 0, 'two successes: still out');
+    assert.equal(await kernelWeightOf(backend, REAL), 0, 'two successes: still out');
 
-    await eventually('weight back', async () => ((await kernelWeight(backend)) === 5 ? true : undefined), 5_000, 20);
+    await eventually('weight back', async () => ((await kernelWeightOf(backend, REAL)) === 5 ? true : undefined), 5_000, 20);
     assert.equal(real()?.health, 'up');
     assert.equal(real()?.rising, null);
     // Between the fall and the rise: failures, then exactly two soft successes before the deciding third.

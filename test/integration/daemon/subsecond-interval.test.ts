@@ -4,7 +4,6 @@
 // it failed, a refused one within the interval, and it is back within an interval of answering again.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -14,6 +13,7 @@ import { MemoryBackend } from '../../../src/ipvs/memory';
 import { systemFactories } from '../../../src/ipvs/select';
 import { silentLogger } from '../../../src/log';
 import { freePort } from '../../helpers/system';
+import { kernelWeightOf, SwitchableReal } from '../../helpers/switchable-real';
 import { eventually, sleep } from '../../helpers/wait';
 
 const REAL = '127.0.0.7';
@@ -22,43 +22,22 @@ const TIMEOUT_MS = 200;
 /** What a loaded two-core test host may add to a detection: scheduling, the engine's hand-over to JS, the table pass. */
 const SLACK_MS = 250;
 let port = 0;
-let server: http.Server | undefined;
 let hits = 0;
 /** While true the server takes requests and never answers them. */
 let hang = false;
 let tmp = '';
-
-function serve(): Promise<void> {
-  const s = http.createServer((_req, res) => {
-    hits++;
-    if (!hang) res.end('alive\n');
-  });
-  server = s;
-  return new Promise((resolve) => s.listen(port, REAL, () => resolve()));
-}
-
-async function stopServing(): Promise<void> {
-  const s = server;
-  server = undefined;
-  if (!s) return;
-  s.closeAllConnections();
-  await new Promise((r) => s.close(r));
-}
-
-/** The kernel weight of the real (undefined when it has no entry). */
-async function kernelWeight(backend: MemoryBackend): Promise<number | undefined> {
-  const table = await backend.list();
-  const service = table.find((s) => 'address' in s.service && s.service.address === '127.0.0.1' && s.service.port === 80);
-  return service?.destinations.find((d) => d.address === REAL)?.weight;
-}
+const realServer = new SwitchableReal(REAL, (_req, res) => {
+  hits++;
+  if (!hang) res.end('alive\n');
+});
 
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-subsecond-'));
   port = await freePort(REAL);
-  await serve();
+  await realServer.start(port);
 });
 after(async () => {
-  await stopServing();
+  await realServer.stop();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -93,7 +72,7 @@ virtual=127.0.0.1:80
     return t.at - since;
   };
   try {
-    await eventually('up', async () => ((await kernelWeight(backend)) === 5 ? true : undefined), 5_000, 20, saw);
+    await eventually('up', async () => ((await kernelWeightOf(backend, REAL)) === 5 ? true : undefined), 5_000, 20, saw);
 
     const from = hits;
     await sleep(2_000);
@@ -107,7 +86,7 @@ virtual=127.0.0.1:80
     assert.ok(hungFor <= INTERVAL_MS + TIMEOUT_MS + SLACK_MS, `down ${hungFor} ms after the real stopped answering; ${saw()}`);
     assert.ok(hungFor >= TIMEOUT_MS - 20, `down ${hungFor} ms after: not before a round could time out; ${saw()}`);
     assert.equal(transitions[1]?.reason, 'timeout');
-    await eventually('weight 0 in the kernel', async () => ((await kernelWeight(backend)) === 0 ? true : undefined), 1_000, 5, saw);
+    await eventually('weight 0 in the kernel', async () => ((await kernelWeightOf(backend, REAL)) === 0 ? true : undefined), 1_000, 5, saw);
     // `ldir status` (its JSON) shows the round that timed out after 0.2 s.
     const last = daemon.status().virtualServices[0]?.reals[0]?.lastCheck;
     assert.equal(last?.reason, 'timeout', saw());
@@ -117,11 +96,11 @@ virtual=127.0.0.1:80
     hang = false;
     const backFor = await transitionAfter(3, 'up', backAt);
     assert.ok(backFor <= INTERVAL_MS + SLACK_MS, `up ${backFor} ms after the real answered again; ${saw()}`);
-    await eventually('weight back', async () => ((await kernelWeight(backend)) === 5 ? true : undefined), 1_000, 5, saw);
+    await eventually('weight back', async () => ((await kernelWeightOf(backend, REAL)) === 5 ? true : undefined), 1_000, 5, saw);
 
     // Refuses connections: the next round fails at once.
     const closedAt = Date.now();
-    await stopServing();
+    await realServer.stop();
     const closedFor = await transitionAfter(4, 'down', closedAt);
     assert.ok(closedFor <= INTERVAL_MS + SLACK_MS, `down ${closedFor} ms after the real refused connections; ${saw()}`);
     assert.equal(transitions[3]?.reason, 'refused');
