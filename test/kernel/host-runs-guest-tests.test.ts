@@ -24,6 +24,12 @@ function summaryCount(output: string, name: string): number | undefined {
   return last ? Number(last[1]) : undefined;
 }
 
+/** The spec reporter's failed test lines ("✖ name (12ms)"), so an assertion can start with what failed. */
+function failedTestLines(output: string): string {
+  const names = [...new Set(output.split('\n').filter((line) => /^\s*✖ /.test(line)).map((line) => line.trim()))];
+  return names.length === 0 ? '' : ` [guest failures: ${names.slice(0, 8).join(' | ')}]`;
+}
+
 function lastLines(text: string, n: number): string {
   return text.trimEnd().split('\n').slice(-n).join('\n');
 }
@@ -45,7 +51,7 @@ for (const file of guestFiles) {
     const result = await runInVm(command, { timeoutMs, onOutput: relay });
     if (pending) process.stdout.write(`vm| ${pending}\n`);
     t.diagnostic(`${file}: VM boot ${(result.bootMs / 1000).toFixed(1)} s, total ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    const excerpt = `\n--- guest output (last 80 lines) ---\n${lastLines(result.output, 80)}`;
+    const excerpt = `${failedTestLines(result.output)}\n--- guest output (last 80 lines) ---\n${lastLines(result.output, 80)}`;
     assert.equal(result.code, 0, `guest \`${command}\` exited ${result.code}${excerpt}`);
     const pass = summaryCount(result.output, 'pass');
     assert.ok(pass !== undefined && pass > 0, `the guest ran no passing test${excerpt}`);
