@@ -34,7 +34,7 @@ export interface BenchArgs {
   readonly help: boolean;
 }
 
-/** A command line the benchmark does not understand. */
+/** A command line (or a BENCH_* setting) the benchmark does not understand: exit 2 with the usage. */
 export class BenchUsageError extends Error {}
 
 /** Parses `argv` (without node and the script) against `spec`; throws {@link BenchUsageError} on anything else. */
@@ -139,8 +139,9 @@ export interface BenchContext {
 
 /**
  * Runs a benchmark under the shared rule: parses the command line (`--help`: usage, exit 0; a wrong argument: usage,
- * exit 2), runs `body`, then prints the targets' summary and resolves with the exit status (a body that throws: its
- * error, exit 3). Never exits itself: {@link benchMain} does.
+ * exit 2), runs `body`, then prints the targets' summary and resolves with the exit status (a body that throws a
+ * {@link BenchUsageError}, for a bad setting: exit 2; any other error: exit 3). Never exits itself: {@link benchMain}
+ * does.
  */
 export async function runBench(
   spec: BenchSpec, body: (ctx: BenchContext) => Promise<void>, argv: readonly string[] = process.argv.slice(2),
@@ -164,6 +165,10 @@ export async function runBench(
     await body({ targets, args });
     code = targets.finish(args.enforce);
   } catch (err) {
+    if (err instanceof BenchUsageError) {
+      io.err(`${spec.command}: ${err.message}\n${benchUsage(spec)}`);
+      return BenchExit.usage;
+    }
     io.err(`${spec.command} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     code = BenchExit.failed;
   }
