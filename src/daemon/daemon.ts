@@ -1,6 +1,7 @@
 // The composition root: builds config, checks, engine, kernel backend and control socket, and runs their lifecycle.
 import { reverse } from 'node:dns/promises';
 import { renameSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { runCheck } from '../checks/dispatch';
 import type { CheckResult } from '../checks/types';
 import { jobsFromConfig, memberKey, type CheckTarget } from '../checks/jobs';
@@ -39,6 +40,7 @@ import {
 import { readStateFile, stateFilePath, writeStateFile } from './state-file';
 import { previewSteps } from './reload-preview';
 import { ReloadQueue } from './reload-queue';
+import { ensureSocketDirectory } from './socket-directory';
 import type { DaemonOptions } from './daemon-options';
 import { buildStatusReport, stateSyncStatus, watchdogStatus } from './status-report';
 import { describeVerdict, watchdogVerdict, type WatchdogVerdict } from './watchdog';
@@ -205,6 +207,12 @@ export class Daemon {
     for (const d of diagnostics) this.log.warn(formatDiagnostic(d));
     this.config = config;
     this.monitored = monitoredVirtuals(config);
+    // A socket directory another user could write refuses the start before anything is touched (the kernel, the pid file).
+    try {
+      ensureSocketDirectory(dirname(controlSocketPath(o.configName, o.socketDirectory)));
+    } catch (err) {
+      throw isLdirError(err) ? startError(err.message, 1) : err;
+    }
     if (!o.predecessor) await this.claimPidFile();
     try {
       const selection = await selectBackend(o.ipvs ?? 'auto', o.backendFactories);
