@@ -57,6 +57,12 @@ function configText(real: string, weight: number, options: { autoreload?: boolea
     + `virtual=127.0.0.1:80\n\treal=${real}:80 masq ${weight}\n\tchecktype=on\n`;
 }
 
+/** Replaces `file` in one step (as editors save), so that autoreload never reads it half written. */
+function save(file: string, text: string): void {
+  fs.writeFileSync(`${file}.new`, text);
+  fs.renameSync(`${file}.new`, file);
+}
+
 /** The reals of the configuration's one virtual service, as `address weight`. */
 function realsOf(config: Config): string[] {
   return config.virtualServices.flatMap((v) => v.reals.map((r) => `${r.address} ${r.weight}`));
@@ -140,12 +146,12 @@ test('a reload asked for on the control socket during a SIGHUP reload runs after
   try {
     await kernelWeight(r.backend, '127.0.0.2', 3);
     // SIGHUP: the reload reads the file that names the held host and waits inside its load.
-    fs.writeFileSync(r.file, configText(HELD_HOST, 4));
+    save(r.file, configText(HELD_HOST, 4));
     r.signals.emit('SIGHUP');
     await r.resolver.entered;
     const spy = spyOnReload(r.daemon);
     // The operator saves an edit and asks for a reload while the first still runs.
-    fs.writeFileSync(r.file, configText('127.0.0.3', 6, { warn: true }));
+    save(r.file, configText('127.0.0.3', 6, { warn: true }));
     const answer = sendControlRequest(r.socketPath, { type: 'reload' }, { timeoutMs: 30_000 });
     await spy.called(1); // the daemon has the request: only now may the first reload finish
     r.resolver.release();
@@ -168,10 +174,10 @@ test('requests during a running reload (SIGHUP, autoreload, control socket) shar
   try {
     await kernelWeight(r.backend, '127.0.0.2', 3);
     // autoreload sees the file that names the held host: its reload waits inside the load.
-    fs.writeFileSync(r.file, configText(HELD_HOST, 4, { autoreload: true }));
+    save(r.file, configText(HELD_HOST, 4, { autoreload: true }));
     await r.resolver.entered;
     const spy = spyOnReload(r.daemon);
-    fs.writeFileSync(r.file, configText('127.0.0.3', 6, { autoreload: true, warn: true }));
+    save(r.file, configText('127.0.0.3', 6, { autoreload: true, warn: true }));
     r.signals.emit('SIGHUP');
     const answer = sendControlRequest(r.socketPath, { type: 'reload' }, { timeoutMs: 30_000 });
     // SIGHUP, the control request and autoreload (which sees the edit at its next look) have all asked.
