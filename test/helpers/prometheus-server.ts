@@ -28,17 +28,28 @@ export interface PrometheusServer {
   stop(): Promise<void>;
 }
 
+/** Options of {@link startPrometheus}. */
+export interface PrometheusOptions {
+  /** How long it may take to report ready (ms); default 30 s. Under the emulated VM Go's start-up takes seconds. */
+  readonly readyTimeoutMs?: number;
+  /** `scrape_interval` and `scrape_timeout` in seconds; default 1 and 1. A scrape over its timeout marks the target down. */
+  readonly scrapeIntervalS?: number;
+  readonly scrapeTimeoutS?: number;
+}
+
 /**
  * Starts Prometheus on a free port of 127.0.0.1 with job `ldir` scraping `target` (`HOST:PORT`, path `/metrics`)
- * every second, and resolves once it reports ready (bounded by `readyTimeoutMs`; under the emulated VM Go's start-up
- * takes seconds). Rejects with its log when it exits or never gets ready.
+ * every second (or as `options` say), and resolves once it reports ready. Rejects with its log when it exits or never
+ * gets ready.
  */
-export async function startPrometheus(target: string, readyTimeoutMs = 30_000): Promise<PrometheusServer> {
+export async function startPrometheus(target: string, options: PrometheusOptions = {}): Promise<PrometheusServer> {
+  const interval = options.scrapeIntervalS ?? 1;
+  const timeout = options.scrapeTimeoutS ?? 1;
   const dir = mkdtempSync(join(tmpdir(), 'ldir-prometheus-'));
   const webPort = await freePort();
   const web = `http://127.0.0.1:${webPort}`;
   writeFileSync(join(dir, 'prometheus.yml'), [
-    'global:', '  scrape_interval: 1s', '  scrape_timeout: 1s', '  evaluation_interval: 1s',
+    'global:', `  scrape_interval: ${interval}s`, `  scrape_timeout: ${timeout}s`, `  evaluation_interval: ${interval}s`,
     'scrape_configs:', '  - job_name: ldir', '    static_configs:', `      - targets: ['${target}']`, '',
   ].join('\n'));
   const prom: ChildProcess = spawn('prometheus', [
@@ -67,7 +78,7 @@ export async function startPrometheus(target: string, readyTimeoutMs = 30_000): 
       } catch {
         return undefined; // not listening yet
       }
-    }, readyTimeoutMs, 200, () => `prometheus log: ${stderr}`);
+    }, options.readyTimeoutMs ?? 30_000, 200, () => `prometheus log: ${stderr}`);
   } catch (err) {
     await stop();
     throw err;

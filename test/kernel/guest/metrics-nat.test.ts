@@ -87,11 +87,29 @@ describe('Prometheus endpoint of a daemon on the real kernel (LVS-NAT, netlink)'
   let target = '';
   /** `tcp:VIP:80`, the virtual's label. */
   let virtual = '';
-  const scrape = async (): Promise<Exposition> => {
+  let lastScrape: Exposition | undefined;
+  /** One scrape, whatever its kernel read did. */
+  const anyScrape = async (): Promise<Exposition> => {
     const r = await httpGet(url, { timeoutMs: 20_000 });
     assert.equal(r.status, 200, r.body.toString());
-    return parseExposition(r.body.toString());
+    lastScrape = parseExposition(r.body.toString());
+    return lastScrape;
   };
+  /** What the last scrape says of its kernel read, and what the daemon logged about it. */
+  const kernelReadState = (): string => {
+    const e = lastScrape;
+    const failures = e ? find(e, 'ldir_kernel_scrape_failures_total').map((x) => `${x.labels['reason']}=${x.value}`).join(' ') : '';
+    const logged = c.director.logRecords(CONF, (r) => r['module'] === 'metrics').slice(-5).map((r) => `${String(r['msg'])} ${String(r['err'] ?? '')}`);
+    return `last scrape: ldir_kernel_scrape_error ${e ? value(e, 'ldir_kernel_scrape_error') : '-'}, duration ${e ? value(e, 'ldir_kernel_scrape_duration_seconds') : '-'} s, failures ${failures}; daemon's metrics log: ${logged.join(' | ') || '(none)'}`;
+  };
+  /**
+   * A scrape whose kernel read worked. A read over its bound (3 s) leaves the kernel series out of that scrape, as
+   * documented; on a loaded host the emulated VM can be that slow now and then, so such a scrape is taken again.
+   */
+  const scrape = (): Promise<Exposition> => eventually('a scrape whose kernel read worked', async () => {
+    const e = await anyScrape();
+    return value(e, 'ldir_kernel_scrape_error') === 0 ? e : undefined;
+  }, 60_000, 500, kernelReadState);
   const realLabel = (i: number): string => `${c.realAddress(i)}:80`;
 
   before(async () => {
@@ -115,7 +133,7 @@ describe('Prometheus endpoint of a daemon on the real kernel (LVS-NAT, netlink)'
   test('kernel counters per virtual and per real grew by at least the client traffic, and equal ipvsadm --stats', { timeout: TEST_TIMEOUT }, async () => {
     const before0 = await scrape();
     const base = scraped(before0, virtual);
-    assert.ok(base, `the virtual's kernel counters are exported: ${find(before0, 'ldir_ipvs_service_connections_total').map((s) => JSON.stringify(s.labels)).join(' ')}`);
+    assert.ok(base, `the virtual's kernel counters are exported: ${find(before0, 'ldir_ipvs_service_connections_total').map((x) => JSON.stringify(x.labels)).join(' ')}`);
     const baseReal = new Map(SEED_REALS.map((i) => [i, scraped(before0, virtual, realLabel(i))]));
 
     const requests: CountedRequest[] = await countedRequests(c.lab, c.vip, 80, REQUESTS, PAD);
@@ -222,21 +240,30 @@ describe('Prometheus endpoint of a daemon on the real kernel (LVS-NAT, netlink)'
       if (process.env['CI']) assert.fail(why);
       return t.skip(why);
     }
-    const prom = await startPrometheus(target, 120_000);
+    // Scrapes every 3 s with a 3 s bound: under emulation a scrape of the whole registry can take over a second,
+    // and one over its bound marks the target down and every series stale until the next.
+    const prom = await startPrometheus(target, { readyTimeoutMs: 120_000, scrapeIntervalS: 3, scrapeTimeoutS: 3 });
     try {
-      const rows = await eventually('prometheus to have scraped the virtual\'s connections', async () => {
-        const r = await prom.query(`ldir_ipvs_service_connections_total{virtual="${virtual}"}`);
-        return r.length === 1 && (r[0]?.value ?? 0) >= REQUESTS ? r : undefined;
-      }, 120_000, 1000, () => `prometheus log: ${prom.log()}`);
-      figure(`prometheus: ldir_ipvs_service_connections_total{virtual="${virtual}"} = ${rows[0]?.value}`);
+      const one = async (q: string): Promise<number | undefined> => {
+        const r = await prom.query(q);
+        return r.length === 1 ? r[0]?.value : undefined;
+      };
+      // The queries of one pass read the same scrape or later ones: a pass is kept only when all of them answered.
+      const seen = await eventually('prometheus to have scraped the traffic and the gauges', async () => {
+        const conns = await one(`ldir_ipvs_service_connections_total{virtual="${virtual}"}`);
+        const perReal = await one(`sum(ldir_ipvs_destination_connections_total{virtual="${virtual}"})`);
+        const weights = await prom.query(`ldir_real_server_kernel_weight{virtual="${virtual}"}`);
+        const up = await one(`sum(ldir_real_server_up{virtual="${virtual}"})`);
+        const scraping = await one('up{job="ldir"}');
+        if (conns === undefined || conns < REQUESTS || perReal === undefined || weights.length !== SEED_REALS.length || up === undefined || scraping !== 1) return undefined;
+        return { conns, perReal, up, weights: Object.fromEntries(weights.map((w) => [w.metric['real'], w.value])) };
+      }, 120_000, 1000, () => `prometheus log: ${prom.log()}\n${kernelReadState()}`);
+      figure(`prometheus: ldir_ipvs_service_connections_total{virtual="${virtual}"} = ${seen.conns}, summed over its reals ${seen.perReal}`);
       const stats = ipvsadmStats().get(c.http);
-      assert.ok(stats && (rows[0]?.value ?? 0) <= stats.conns, `no more than the kernel counts (${stats?.conns})`);
-      const perReal = await prom.query(`sum(ldir_ipvs_destination_connections_total{virtual="${virtual}"})`);
-      assert.ok((perReal[0]?.value ?? 0) >= REQUESTS, `per-real connections summed by PromQL: ${perReal[0]?.value}`);
-      const weights = await prom.query(`ldir_real_server_kernel_weight{virtual="${virtual}"}`);
-      const listed = weightsOf(listTable(), c.http);
-      assert.deepEqual(Object.fromEntries(weights.map((w) => [w.metric['real'], w.value])), Object.fromEntries(listed ?? []));
-      assert.deepEqual((await prom.targets()).map((x) => [x.health, x.lastError]), [['up', '']]);
+      assert.ok(stats && seen.conns <= stats.conns, `no more than the kernel counts (${stats?.conns})`);
+      assert.ok(seen.perReal >= REQUESTS, `per-real connections summed by PromQL: ${seen.perReal}`);
+      assert.equal(seen.up, SEED_REALS.length, 'every real up');
+      assert.deepEqual(seen.weights, Object.fromEntries(weightsOf(listTable(), c.http) ?? []), 'kernel weights as ipvsadm -Ln lists them');
     } finally {
       await prom.stop();
     }
