@@ -4,6 +4,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseMail } from './alerts';
 import { runSmtpd, stopDaemon, type Daemon } from './mail-ftp-servers';
 import { freePort, waitForPort } from './system';
 
@@ -25,6 +26,8 @@ export interface OpenSmtpdRelay {
   readonly port: number;
   /** The messages delivered to `recipient` so far (raw text, one entry per message). */
   delivered(recipient: string): string[];
+  /** The subjects (unfolded, decoded) of the messages delivered to `recipient`, sorted. */
+  subjects(recipient: string): string[];
   /** What smtpd logged (`-d`: every session, each failed command with its reply, each delivery). */
   log(): string;
   /** Stops it and starts it again on the same port with `refusals` (the queue starts empty; deliveries are kept). */
@@ -86,11 +89,13 @@ export async function startOpenSmtpd(refusals: readonly SmtpdRefusal[] = []): Pr
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
+  const delivered = (recipient: string): string[] => readdirSync(join(dir, 'mail'))
+    .filter((f) => !f.startsWith('.') && f.slice(0, f.lastIndexOf('.')) === recipient)
+    .map((f) => readFileSync(join(dir, 'mail', f), 'utf8'));
   return {
     port,
-    delivered: (recipient) => readdirSync(join(dir, 'mail'))
-      .filter((f) => !f.startsWith('.') && f.slice(0, f.lastIndexOf('.')) === recipient)
-      .map((f) => readFileSync(join(dir, 'mail', f), 'utf8')),
+    delivered,
+    subjects: (recipient) => delivered(recipient).map((m) => parseMail(m, { from: '', to: [recipient], secure: false }).subject).sort(),
     log: () => earlier + (daemon?.output ?? ''),
     restart: async (rules) => {
       await halt();

@@ -59,10 +59,7 @@ const GIVEN_UP = 'alert mail refused by the server: not retried';
 const RETRYING = 'alert mail not sent: will retry';
 const SENT = 'alert mail sent';
 
-/** The subjects of the messages OpenSMTPD delivered to `recipient`. */
-function subjects(relay: OpenSmtpdRelay, recipient: string): string[] {
-  return relay.delivered(recipient).map((m) => /^Subject: (.*)$/m.exec(m)?.[1] ?? '(no subject)');
-}
+const subjects = (relay: OpenSmtpdRelay, recipient: string): string[] => relay.subjects(recipient);
 
 const missing = ensurePackages(['opensmtpd']);
 if (missing && IN_CI) {
