@@ -26,7 +26,7 @@ function summaryCount(output: string, name: string): number | undefined {
 
 /** The spec reporter's failed test lines ("✖ name (12ms)"), so an assertion can start with what failed. */
 function failedTestLines(output: string): string {
-  const names = [...new Set(output.split('\n').filter((line) => /^\s*✖ /.test(line)).map((line) => line.trim()))];
+  const names = [...new Set(output.split('\n').filter((line) => /^\s*✖ /.test(line) && !/✖ failing tests:\s*$/.test(line)).map((line) => line.trim()))];
   return names.length === 0 ? '' : ` [guest failures: ${names.slice(0, 8).join(' | ')}]`;
 }
 
