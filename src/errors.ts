@@ -12,6 +12,8 @@ export const ErrorCodes = {
   CONFIG_UNCONVERTIBLE: 'LDIR_ERR_CONFIG_UNCONVERTIBLE',
   /** No usable IPVS access (no module, no CAP_NET_ADMIN, no ipvsadm, ...); the message names the cause. */
   IPVS_UNAVAILABLE: 'LDIR_ERR_IPVS_UNAVAILABLE',
+  /** A reload whose kernel operations the kernel refused: the previous configuration was put back. */
+  RELOAD_REFUSED_BY_KERNEL: 'LDIR_ERR_RELOAD_REFUSED_BY_KERNEL',
   /** The kernel refused an IPVS request (details.errno carries the errno name). */
   IPVS_REQUEST_FAILED: 'LDIR_ERR_IPVS_REQUEST_FAILED',
   /** A netlink or ipvsadm answer could not be decoded. */

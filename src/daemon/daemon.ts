@@ -15,7 +15,7 @@ import type { ConfigSourceFile, ConfigSources } from '../config/config-sources';
 import { formatDiagnostic, type Diagnostic } from '../config/diagnostics';
 import { loadConfigFile } from '../config/load';
 import { Engine } from '../engine/engine';
-import type { DrainPolicy, ShutdownReport } from '../engine/engine-types';
+import type { DrainPolicy, ShutdownReport, SyncReport } from '../engine/engine-types';
 import { settingsKey, type OperatorSetting } from '../engine/operator-settings';
 import { spawnRunner } from '../engine/fallback-command';
 import { ErrorCodes, isLdirError, LdirError } from '../errors';
@@ -439,8 +439,11 @@ export class Daemon {
     return reason === result.reason ? result : { ...result, reason };
   }
 
-  /** Puts a configuration in force: maintenance directory, kernel table (adopting what is there), then the checks. */
-  private async bring(config: Config): Promise<void> {
+  /**
+   * Puts a configuration in force: maintenance directory, kernel table (adopting what is there), then the checks.
+   * Resolves with the report of the kernel pass that applied it.
+   */
+  private async bring(config: Config): Promise<SyncReport> {
     this.config = config;
     this.monitored = monitoredVirtuals(config);
     await this.followMaintenanceDir(config);
@@ -455,6 +458,7 @@ export class Daemon {
     this.loadCheckLibraries(jobs);
     this.scheduler.sync(jobs, { initialHealth: (t) => this.initialHealth(t, kernelWeight) });
     this.options.onConfig?.(config);
+    return report;
   }
 
   /** The drain policy a configuration brings (`drain=`, `draintimeout=`); undefined when the daemon's options set it. */
@@ -553,11 +557,13 @@ export class Daemon {
     }
     this.watcher?.accept(loaded.sources);
     for (const d of loaded.diagnostics) this.log.warn(formatDiagnostic(d));
-    const before = this.config.globals.execute;
+    const previous = this.config;
+    const before = previous.globals.execute;
     const after = loaded.config.globals.execute;
     this.applySysctls(loaded.config);
     await this.timeouts?.apply(loaded.config.globals.ipvsTimeouts);
-    await this.bring(loaded.config);
+    const report = await this.bring(loaded.config);
+    if (report.newlyRefused !== undefined) return this.rollBack(previous, report.newlyRefused, loaded.diagnostics);
     this.configFiles = loaded.sources.files;
     await this.instances.run(reloadRuns(before, after));
     this.lastReload = { at: this.clock.now(), ok: true };
@@ -565,6 +571,26 @@ export class Daemon {
     this.log.info({ file }, 'configuration reloaded');
     this.setState('running');
     return { applied: true, file, diagnostics: loaded.diagnostics };
+  }
+
+  /**
+   * Puts `previous` back after the kernel refused operations a reload brought (a value `ldir check` cannot know the
+   * kernel refuses): the table, checks and timeouts of the previous configuration are in force again, and the reload
+   * is answered `LDIR_ERR_RELOAD_REFUSED_BY_KERNEL` with the kernel's reasons (`ldir reload` exits 2). Operations the
+   * kernel already refused before the reload (retried every pass) do not count: they would refuse every reload.
+   */
+  private async rollBack(previous: Config, refused: readonly string[], diagnostics: readonly Diagnostic[]): Promise<ReloadOutcome> {
+    const file = this.options.configPath;
+    const reasons = refused.join('; ');
+    this.log.error({ file, refused }, `reload refused by the kernel (${reasons}): the previous configuration is put back`);
+    await this.timeouts?.apply(previous.globals.ipvsTimeouts);
+    const back = await this.bring(previous);
+    if (!back.ok) this.log.error({ error: back.error, failed: back.failed }, 'the previous configuration did not go back in whole; it is retried on the next pass');
+    const message = `the kernel refused what the reload brought (${reasons}); the previous configuration is in force again`;
+    this.lastReload = { at: this.clock.now(), ok: false, message };
+    this.options.onReload?.(false, this.lastReload.at);
+    this.setState('running');
+    return { applied: false, file, message, diagnostics, code: ErrorCodes.RELOAD_REFUSED_BY_KERNEL };
   }
 
   /**
