@@ -5,14 +5,14 @@
 // the tier is skipped with the reason, and under CI=true it fails with it.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { before, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { differentialUnavailable, ldirVerdict, ldirectordVerdict } from '../helpers/ldirectord';
 import { assertAgrees, FIXTURES, fixtureNames, prepareFixturePaths, recordedVerdicts } from '../helpers/ldirectord-verdicts';
-import { describeNeeding } from '../helpers/prerequisites';
+import { needing } from '../helpers/prerequisites';
 
 const files = fixtureNames();
 
-describeNeeding('ldir check agrees with ldirectord on every fixture', differentialUnavailable(), { concurrency: 2 }, () => {
+describe('ldir check agrees with ldirectord on every fixture', ...needing(differentialUnavailable(), { concurrency: 2 }, () => {
   const recorded = recordedVerdicts();
   before(prepareFixturePaths);
   test('the corpus is large enough', () => {
@@ -31,4 +31,4 @@ describeNeeding('ldir check agrees with ldirectord on every fixture', differenti
       );
     });
   }
-});
+}));

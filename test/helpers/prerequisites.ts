@@ -1,7 +1,6 @@
 // What a test does when something it needs is missing here: outside CI it skips with the reason; under CI=true it
 // fails with one line naming what was missing, unless the CI allow-list (test/helpers/ci-skips.ts) covers it.
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
 import { allowanceFor, isCi, type TestPlace, testPlace } from './ci-skips';
 
 /** Where the decision is taken: CI or not, host or VM (the defaults read the environment). */
@@ -31,21 +30,20 @@ export function skipOrFail(t: { skip(message?: string): void }, missing: string,
   t.skip(missing);
 }
 
-/** Options of {@link describeNeeding}, passed on to `describe`. */
+/** Options of a suite that needs something, passed on to `describe`. */
 export interface SuiteOptions {
   readonly concurrency?: number | boolean;
   readonly timeout?: number;
 }
 
 /**
- * `describe(name, options, body)` for a suite that needs something: `missing` undefined when it is all there, else
- * why not. Missing: the suite is skipped with the reason, or under CI=true without an allowance replaced by one test
- * of the same name that fails with {@link missingInCi}.
+ * The options and body of a suite that needs something, for `describe(name, ...needing(missing, options, body))`:
+ * `missing` undefined when it is all there, else why not. Missing: the suite is skipped with the reason, or under
+ * CI=true without an allowance its body is replaced by one that fails with {@link missingInCi} (the suite fails with
+ * that one line). The caller makes the `describe` call, so node:test reports the suite as the caller's file's.
  */
-export function describeNeeding(name: string, missing: string | undefined, options: SuiteOptions, body: () => void, here: PrerequisiteContext = HERE): void {
-  if (missing !== undefined && mustFail(missing, here)) {
-    test(name, () => assert.fail(missingInCi(missing)));
-    return;
-  }
-  describe(name, { ...options, skip: missing ?? false }, body);
+export function needing(missing: string | undefined, options: SuiteOptions, body: () => void, here: PrerequisiteContext = HERE): [SuiteOptions & { skip?: string }, () => void] {
+  if (missing === undefined) return [options, body];
+  if (mustFail(missing, here)) return [options, () => assert.fail(missingInCi(missing))];
+  return [{ ...options, skip: missing }, body];
 }

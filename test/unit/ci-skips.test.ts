@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { allowanceFor, CI_ALLOWED_SKIPS, isCi, testPlace } from '../helpers/ci-skips';
-import { missingInCi, mustFail, skipOrFail } from '../helpers/prerequisites';
+import { missingInCi, mustFail, needing, skipOrFail } from '../helpers/prerequisites';
 
 const GUEST_ON_HOST = 'runs inside the kernel-tier VM only (test/kernel/host-runs-guest-tests)';
 const NO_DOCKERD = 'no Docker engine (Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?), '
@@ -49,4 +49,14 @@ test('skipOrFail: skips outside CI; under CI fails with one line naming what is 
   skipOrFail(allowed, NO_DOCKERD, { ci: true, place: 'host' });
   assert.deepEqual(allowed.skipped, [NO_DOCKERD]);
   assert.equal(mustFail(NO_DOCKERD, { ci: true, place: 'vm' }), true);
+});
+
+test('needing: a suite runs as written, is skipped with the reason, or under CI fails in its body with the one line', () => {
+  const body = (): void => undefined;
+  assert.deepEqual(needing(undefined, { concurrency: 2 }, body, { ci: true, place: 'host' }), [{ concurrency: 2 }, body]);
+  assert.deepEqual(needing('not root', { concurrency: 2 }, body, { ci: false, place: 'host' }), [{ concurrency: 2, skip: 'not root' }, body]);
+  const [options, failing] = needing('not root', { concurrency: 2 }, body, { ci: true, place: 'host' });
+  assert.deepEqual(options, { concurrency: 2 });
+  assert.throws(failing, (err: Error) => err.message === missingInCi('not root'));
+  assert.deepEqual(needing(NO_DOCKERD, {}, body, { ci: true, place: 'host' }), [{ skip: NO_DOCKERD }, body]);
 });
