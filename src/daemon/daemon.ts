@@ -1,6 +1,7 @@
 // The composition root: builds config, checks, engine, kernel backend and control socket, and runs their lifecycle.
 import { reverse } from 'node:dns/promises';
 import { renameSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { runCheck } from '../checks/dispatch';
 import type { CheckResult } from '../checks/types';
 import { jobsFromConfig, memberKey, type CheckTarget } from '../checks/jobs';
@@ -38,6 +39,8 @@ import {
 } from './protocol';
 import { readStateFile, stateFilePath, writeStateFile } from './state-file';
 import { previewSteps } from './reload-preview';
+import { ReloadQueue } from './reload-queue';
+import { ensureSocketDirectory } from './socket-directory';
 import type { DaemonOptions } from './daemon-options';
 import { buildStatusReport, stateSyncStatus, watchdogStatus } from './status-report';
 import { describeVerdict, watchdogVerdict, type WatchdogVerdict } from './watchdog';
@@ -115,7 +118,8 @@ export class Daemon {
   private maintenance: MaintenanceDir | undefined;
   private names: ReverseNames;
   private lastReload: { at: number; ok: boolean; message?: string } | null = null;
-  private reloading: Promise<ReloadOutcome> | undefined;
+  /** Reloads one at a time; one asked for during a reload runs right after it (SIGHUP, autoreload and the socket alike). */
+  private readonly reloads = new ReloadQueue<ReloadOutcome>(() => this.doReload());
   private stopping: Promise<ShutdownReport | undefined> | undefined;
   /** A restart under way: its outcome, and how to stop its successor (a stop that arrives meanwhile). */
   private restarting: { readonly done: Promise<RestartResult>; readonly killSuccessor: () => Promise<void> } | undefined;
@@ -203,6 +207,12 @@ export class Daemon {
     for (const d of diagnostics) this.log.warn(formatDiagnostic(d));
     this.config = config;
     this.monitored = monitoredVirtuals(config);
+    // A socket directory another user could write refuses the start before anything is touched (the kernel, the pid file).
+    try {
+      ensureSocketDirectory(dirname(controlSocketPath(o.configName, o.socketDirectory)));
+    } catch (err) {
+      throw isLdirError(err) ? startError(err.message, 1) : err;
+    }
     if (!o.predecessor) await this.claimPidFile();
     try {
       const selection = await selectBackend(o.ipvs ?? 'auto', o.backendFactories);
@@ -509,13 +519,14 @@ export class Daemon {
   /**
    * Re-reads the configuration. A configuration with errors changes nothing (the old one keeps running) and the
    * outcome carries its diagnostics; a good one is applied as a difference (unchanged checks keep their state).
+   * Asked for while a reload runs (a SIGHUP, autoreload or `ldir reload` meanwhile), it runs once that one is done,
+   * with the files as they are then, and the outcome is that run's: never the one of a reload that had already read
+   * the files before the request (requests that wait together share one run).
    */
   reload(): Promise<ReloadOutcome> {
-    if (this.reloading) return this.reloading;
-    this.reloading = this.doReload().finally(() => {
-      this.reloading = undefined;
+    return this.reloads.request((turn) => {
+      if (turn === 'queued') this.log.info({ file: this.options.configPath }, 'reload requested while a reload runs: it runs again right after it, with the file as it is then');
     });
-    return this.reloading;
   }
 
   private async doReload(): Promise<ReloadOutcome> {
@@ -566,7 +577,7 @@ export class Daemon {
    */
   async previewReload(): Promise<ReloadPreviewResult> {
     this.refuseWhileBusy('reload preview');
-    await this.reloading?.catch(() => undefined); // a reload under way (SIGHUP, autoreload) first: never one half done
+    await this.reloads.idle(); // the reloads under way or queued (SIGHUP, autoreload) first: never one half done
     const file = this.options.configPath;
     const current = this.config;
     let loaded;
