@@ -65,7 +65,7 @@ test("run as a node --test reporter, the summary comes after the TAP totals and 
     const run = spawnSync(
       process.execPath,
       ["--test", "--test-reporter=tap", "--test-reporter-destination=stdout", `--test-reporter=${reporter}`, "--test-reporter-destination=stdout", file],
-      { encoding: "utf8", timeout: 60_000, env: withoutTestContext() },
+      { encoding: "utf8", timeout: 60_000, env: { ...withoutTestContext(), CI: "false" } },
     );
     assert.equal(run.status, 1, run.stderr);
     const out = run.stdout;
