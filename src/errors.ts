@@ -12,6 +12,8 @@ export const ErrorCodes = {
   CONFIG_UNCONVERTIBLE: 'LDIR_ERR_CONFIG_UNCONVERTIBLE',
   /** No usable IPVS access (no module, no CAP_NET_ADMIN, no ipvsadm, ...); the message names the cause. */
   IPVS_UNAVAILABLE: 'LDIR_ERR_IPVS_UNAVAILABLE',
+  /** A reload whose kernel operations the kernel refused: the previous configuration was put back. */
+  RELOAD_REFUSED_BY_KERNEL: 'LDIR_ERR_RELOAD_REFUSED_BY_KERNEL',
   /** The kernel refused an IPVS request (details.errno carries the errno name). */
   IPVS_REQUEST_FAILED: 'LDIR_ERR_IPVS_REQUEST_FAILED',
   /** A netlink or ipvsadm answer could not be decoded. */
@@ -36,6 +38,11 @@ export const ErrorCodes = {
   CONTROL_BUSY: 'LDIR_ERR_CONTROL_BUSY',
   /** A control request got no answer (or no complete request arrived) in time. */
   CONTROL_TIMEOUT: 'LDIR_ERR_CONTROL_TIMEOUT',
+  /**
+   * The control socket's directory, or one of its parents, can be written (or is owned) by a user other than root or
+   * the daemon's: the daemon refuses to publish its socket there (details.path, details.mode, details.owner).
+   */
+  CONTROL_UNSAFE: 'LDIR_ERR_CONTROL_UNSAFE',
   /** The control socket failed otherwise (permissions, not a socket, invalid answer); details.errno when known. */
   CONTROL_FAILED: 'LDIR_ERR_CONTROL_FAILED',
   /** `drain`/`undrain` named a virtual or real server the running configuration does not have (or is ambiguous). */

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that ldir's test tiers use; idempotent. Without root or apt-get it only reports
-# which tiers will be skipped (each such test says so itself).
+# which tiers will be skipped (each such test says so itself; under CI=true such a test fails instead, naming what is
+# missing, unless test/helpers/ci-skips.ts allows the skip: see test/README.md).
 set -u
 # Differential tier: Debian's ldirectord 4.12 (+ ipvsadm); name lookups isolated with unshare (util-linux).
 # Check tier: real protocol servers the checkers are tested against, run by the tests on loopback only.
 packages=(ldirectord util-linux openssl dnsmasq opensmtpd dovecot-imapd dovecot-pop3d vsftpd slapd ldap-utils
   mariadb-server postgresql freeradius)
+# HA tier: systemd-analyze (Debian package systemd; present on any Debian with systemd) verifies conf/systemd/ units.
+packages+=(systemd)
 # Benchmarks: `npm run bench:peers` compares ldir with keepalived (also installed by the kernel tier's provision-vm.sh)
 # in the VM; nginx (nginx-light: stub_status and TLS built in) serves its reals, curl reads their request counters.
 packages+=(nginx-light curl keepalived)

@@ -4,3 +4,4 @@ export { spawnHookRunner } from './commands';
 export { composeMail, fallbackLine, realLine, virtualText, type AlertEvent, type AlertKind } from './message';
 export { nodemailerTransports, parseSmtp, transportLabel, transportSettings, type SmtpTimeouts } from './transports';
 export type * from './types';
+export type { RecipientRefusal, SendReport } from './delivery';

@@ -1,6 +1,11 @@
 // A bounded queue of mails for one transport: sent one at a time, retried with exponential backoff, never fatal.
+// Per recipient: refused for good (5xx) is given up and logged with the reply; refused for now (4xx at RCPT TO) is
+// retried for that recipient only, without holding back the mails behind it; a failure of the whole mail (no
+// connection, a 4xx at DATA, a dropped connection, a timeout) holds the queue until its retry. Nothing leaves the
+// queue unlogged.
 import type { Clock, TimerHandle } from '../clock';
 import type { Logger } from '../log';
+import { deliveryOutcome, type Attempt } from './delivery';
 import type { MailTransport, OutgoingMail } from './types';
 
 /** Counters shared by every queue of an alerter (mutable inside the alerts module only). */
@@ -26,32 +31,36 @@ export interface MailQueueOptions {
 }
 
 interface Entry {
+  /** The mail, addressed to the recipients still owed it. */
   readonly mail: OutgoingMail;
   readonly queuedAt: number;
+  /** Order of arrival: a retried mail goes back to its place among the others. */
+  readonly seq: number;
+  /** Failed attempts so far: the next retry waits `retryInitialMs` × 2^(attempts−1), at most `retryMaxMs`. */
+  readonly attempts: number;
+  /** Monotonic time before which it is not tried (a recipient's deferral); 0 = at once. */
+  notBefore: number;
+  /** Why the last attempt did not reach them, for the log when the mail is given up. */
+  readonly lastError?: string;
 }
 
-/** SMTP reply code of a transport error, when it has one. */
-export function responseCodeOf(err: unknown): number | undefined {
-  const code = (err as { responseCode?: unknown } | null)?.responseCode;
-  return typeof code === 'number' ? code : undefined;
-}
-
-/** Short text of a send error for logs (first line; transports never put credentials in their messages). */
-export function sendErrorText(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return text.split('\n')[0]?.slice(0, 300) ?? '';
-}
-
-/** Sends the mails of one transport in order; a failing head is retried with backoff while newer mails wait. */
+/**
+ * Sends the mails of one transport in order. A mail that failed as a whole is retried with backoff while newer mails
+ * wait (the server is down or refuses the transaction: they would fail the same way). The part of a mail that some
+ * recipients deferred (4xx at RCPT TO) waits its own backoff in its place while newer mails go on.
+ */
 export class MailQueue {
   private readonly entries: Entry[] = [];
   /** The mail being sent, out of `entries`. */
   private current: Entry | undefined;
+  /** Set while a failed mail holds the queue until its retry. */
   private retryTimer: TimerHandle | undefined;
-  private failures = 0;
+  /** Set while every waiting entry is deferred: wakes the queue for the first one due. */
+  private wakeTimer: TimerHandle | undefined;
   private closed = false;
   private inFlight: AbortController | undefined;
   private idleWaiters: Array<() => void> = [];
+  private seq = 0;
 
   constructor(private readonly transport: MailTransport, private readonly o: MailQueueOptions) {}
 
@@ -64,22 +73,22 @@ export class MailQueue {
   push(mail: OutgoingMail): void {
     if (this.closed) {
       this.o.tally.dropped++;
+      this.o.log.error({ transport: this.o.label, subject: mail.subject, to: mail.to }, 'alert mail dropped unsent: the alerter stopped');
       return;
     }
     if (this.size() >= this.o.maxQueue && this.entries.length > 0) {
       const dropped = this.entries.shift();
       this.o.tally.dropped++;
-      this.o.log.warn({ transport: this.o.label, subject: dropped?.mail.subject, queued: this.o.maxQueue }, 'alert mail queue full: oldest mail dropped');
+      this.o.log.error({ transport: this.o.label, subject: dropped?.mail.subject, to: dropped?.mail.to, err: dropped?.lastError, queued: this.o.maxQueue }, 'alert mail queue full: oldest mail dropped');
     }
-    this.entries.push({ mail, queuedAt: this.o.clock.now() });
+    this.entries.push({ mail, queuedAt: this.o.clock.now(), seq: this.seq++, attempts: 0, notBefore: 0 });
     this.pump();
   }
 
-  /** Retries a waiting head at once instead of at the end of its backoff (flush). */
+  /** Retries every waiting mail at once instead of at the end of its backoff (flush). */
   retryNow(): void {
-    if (this.retryTimer === undefined) return;
-    this.o.clock.clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+    this.stopTimers();
+    for (const e of this.entries) e.notBefore = 0;
     this.pump();
   }
 
@@ -89,17 +98,28 @@ export class MailQueue {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Stops: the send in flight is aborted, timers cancelled; returns how many mails were left unsent. */
+  /**
+   * Stops: the send in flight is aborted, timers cancelled, each mail left unsent logged (subject, recipients, last
+   * error); returns how many there were.
+   */
   close(): number {
     this.closed = true;
-    if (this.retryTimer !== undefined) this.o.clock.clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+    this.stopTimers();
     this.inFlight?.abort();
     const left = this.size();
+    for (const e of [...(this.current ? [this.current] : []), ...this.entries]) {
+      this.o.log.error({ transport: this.o.label, subject: e.mail.subject, to: e.mail.to, err: e.lastError }, 'alert mail dropped unsent: the alerter stopped');
+    }
     this.entries.length = 0;
     this.current = undefined;
     this.settleIdle();
     return left;
+  }
+
+  private stopTimers(): void {
+    for (const t of [this.retryTimer, this.wakeTimer]) if (t !== undefined) this.o.clock.clearTimeout(t);
+    this.retryTimer = undefined;
+    this.wakeTimer = undefined;
   }
 
   private settleIdle(): void {
@@ -109,16 +129,29 @@ export class MailQueue {
     for (const w of waiters) w();
   }
 
+  /** Sends the first mail that is due, unless one is in flight or a failed one holds the queue. */
   private pump(): void {
     if (this.current || this.closed || this.retryTimer !== undefined) return;
-    const head = this.entries.shift();
-    if (!head) {
+    if (this.wakeTimer !== undefined) this.o.clock.clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
+    if (this.entries.length === 0) {
       this.settleIdle();
       return;
     }
+    const now = this.o.clock.monotonic();
+    const i = this.entries.findIndex((e) => e.notBefore <= now);
+    if (i < 0) {
+      const due = Math.min(...this.entries.map((e) => e.notBefore));
+      this.wakeTimer = this.o.clock.setTimeout(() => {
+        this.wakeTimer = undefined;
+        this.pump();
+      }, due - now);
+      return;
+    }
+    const [head] = this.entries.splice(i, 1) as [Entry];
     if (this.o.clock.now() - head.queuedAt > this.o.maxAgeMs) {
       this.o.tally.failed++;
-      this.o.log.error({ transport: this.o.label, subject: head.mail.subject }, 'alert mail given up: still unsent after its maximum age');
+      this.o.log.error({ transport: this.o.label, subject: head.mail.subject, to: head.mail.to, err: head.lastError }, 'alert mail given up: still unsent after its maximum age');
       this.pump();
       return;
     }
@@ -137,40 +170,56 @@ export class MailQueue {
         reject(new Error(`no answer within ${this.o.sendTimeoutMs} ms`));
       }, this.o.sendTimeoutMs);
     });
-    let error: unknown;
-    let ok = false;
+    let attempt: Attempt;
     try {
-      await Promise.race([this.transport.send(head.mail, controller.signal), timeout]);
-      ok = true;
-    } catch (err) {
-      error = err;
+      const report = await Promise.race([this.transport.send(head.mail, controller.signal), timeout]);
+      attempt = { ok: true, report };
+    } catch (error) {
+      attempt = { ok: false, error };
     } finally {
       if (timer !== undefined) clock.clearTimeout(timer);
       this.inFlight = undefined;
       this.current = undefined;
     }
     if (this.closed) return;
-    if (ok) {
-      this.failures = 0;
+    this.settle(head, attempt);
+  }
+
+  /** Logs and counts what `attempt` did for each recipient of `head`, queues its retry if any, and goes on. */
+  private settle(head: Entry, attempt: Attempt): void {
+    const { mail } = head;
+    const outcome = deliveryOutcome(mail.to, attempt);
+    const log = { transport: this.o.label, subject: mail.subject };
+    if (outcome.delivered.length > 0) {
       this.o.tally.sent++;
-      this.o.log.info({ transport: this.o.label, to: head.mail.to, events: head.mail.events, subject: head.mail.subject }, 'alert mail sent');
-      this.pump();
-      return;
+      this.o.log.info({ ...log, to: outcome.delivered, events: mail.events }, 'alert mail sent');
     }
-    const code = responseCodeOf(error);
-    if (code !== undefined && code >= 500 && code < 600) {
-      this.failures = 0;
+    for (const g of outcome.givenUp) {
       this.o.tally.failed++;
-      this.o.log.error({ transport: this.o.label, subject: head.mail.subject, responseCode: code, err: sendErrorText(error) }, 'alert mail refused by the server: not retried');
+      this.o.log.error({ ...log, to: g.to, responseCode: g.responseCode, reply: g.reply }, 'alert mail refused by the server: not retried');
+    }
+    const retry = outcome.retry;
+    if (!retry) {
       this.pump();
       return;
     }
-    this.entries.unshift(head);
-    this.failures++;
+    const attempts = head.attempts + 1;
+    const delay = Math.min(this.o.retryMaxMs, this.o.retryInitialMs * 2 ** Math.min(30, attempts - 1));
     this.o.tally.retries++;
-    const delay = Math.min(this.o.retryMaxMs, this.o.retryInitialMs * 2 ** Math.min(30, this.failures - 1));
-    this.o.log.warn({ transport: this.o.label, subject: head.mail.subject, err: sendErrorText(error), attempt: this.failures, retryInMs: delay }, 'alert mail not sent: will retry');
-    this.retryTimer = clock.setTimeout(() => {
+    this.o.log.warn({
+      ...log, to: retry.to, responseCode: retry.responseCode, err: retry.reason, attempt: attempts, retryInMs: delay,
+      ...(retry.perRecipient ? { deferredBy: 'recipient' } : {}),
+    }, 'alert mail not sent: will retry');
+    const again: Entry = { ...head, mail: { ...mail, to: retry.to }, attempts, notBefore: 0, lastError: retry.reason };
+    const place = this.entries.findIndex((e) => e.seq > head.seq);
+    this.entries.splice(place < 0 ? this.entries.length : place, 0, again);
+    if (retry.perRecipient) {
+      // The server answers and takes mail: only these recipients wait; the mails behind go on.
+      again.notBefore = this.o.clock.monotonic() + delay;
+      this.pump();
+      return;
+    }
+    this.retryTimer = this.o.clock.setTimeout(() => {
       this.retryTimer = undefined;
       this.pump();
     }, delay);

@@ -2,7 +2,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { ErrorCodes, LdirError } from '../errors';
 import type { AlertSpec } from '../model';
-import { responseCodeOf } from './mail-queue';
+import { responseCodeOf, type RecipientRefusal, type SendReport } from './delivery';
 import type { MailTransport, MailTransportFactory, MailTransportSettings } from './types';
 
 /** SMTP port when `smtp` names none (ldirectord always uses 25). */
@@ -58,14 +58,36 @@ function tlsOptions(s: Extract<MailTransportSettings, { kind: 'smtp' }>): Record
   return {};
 }
 
-/** Wraps a nodemailer error into an {@link LdirError} that keeps the SMTP reply code (no credentials in it). */
-function sendError(err: unknown, label: string): LdirError & { responseCode?: number } {
+/**
+ * The recipients nodemailer reports refused at RCPT TO (`rejectedErrors` of a send's info, or of the error when every
+ * recipient was refused), each with the server's reply.
+ */
+function refusals(x: unknown): RecipientRefusal[] {
+  const list = (x as { rejectedErrors?: unknown } | null)?.rejectedErrors;
+  if (!Array.isArray(list)) return [];
+  const out: RecipientRefusal[] = [];
+  for (const r of list as Array<{ recipient?: unknown; response?: unknown; message?: unknown }>) {
+    if (typeof r?.recipient !== 'string') continue;
+    const responseCode = responseCodeOf(r);
+    const reply = typeof r.response === 'string' ? r.response : String(r.message ?? 'refused');
+    out.push({ recipient: r.recipient, reply: reply.split('\n')[0]?.slice(0, 300) ?? '', ...(responseCode !== undefined ? { responseCode } : {}) });
+  }
+  return out;
+}
+
+/**
+ * Wraps a nodemailer error into an {@link LdirError} that keeps the SMTP reply code and, when every recipient was
+ * refused, each recipient's refusal (`refused`); no credentials in it.
+ */
+function sendError(err: unknown, label: string): LdirError & { responseCode?: number; refused?: RecipientRefusal[] } {
   const responseCode = responseCodeOf(err);
   const message = err instanceof Error ? err.message : String(err);
   const e = new LdirError(ErrorCodes.ALERT_SEND_FAILED, `${label}: ${message}`, {
     cause: err, details: { transport: label, ...(responseCode !== undefined ? { responseCode } : {}) },
-  }) as LdirError & { responseCode?: number };
+  }) as LdirError & { responseCode?: number; refused?: RecipientRefusal[] };
   if (responseCode !== undefined) e.responseCode = responseCode;
+  const refused = refusals(err);
+  if (refused.length > 0) e.refused = refused;
   return e;
 }
 
@@ -95,9 +117,9 @@ export function nodemailerTransports(timeouts: SmtpTimeouts = {}, sendmailPath =
         ...(settings.auth ? { auth: { user: settings.auth.login, pass: settings.auth.passwd } } : {}),
       });
     const transport: MailTransport = {
-      send: async (mail, signal) => {
+      send: async (mail, signal): Promise<SendReport> => {
         try {
-          await transporter.sendMail({
+          const info: unknown = await transporter.sendMail({
             from: mail.from,
             to: [...mail.to],
             subject: mail.subject,
@@ -105,6 +127,7 @@ export function nodemailerTransports(timeouts: SmtpTimeouts = {}, sendmailPath =
             headers: { 'Auto-Submitted': 'auto-generated' },
             signal,
           });
+          return { refused: refusals(info) };
         } catch (err) {
           throw sendError(err, label);
         }

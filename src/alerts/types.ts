@@ -4,6 +4,7 @@ import type { Clock } from '../clock';
 import type { EngineEvent } from '../engine/engine-types';
 import type { Logger } from '../log';
 import type { Config, DaemonState, SmtpAuth, SmtpTls } from '../model';
+import type { SendReport } from './delivery';
 
 /** Where mails leave: an SMTP server (ldir's `smtp`), or the local `sendmail` binary (no `smtp`, as ldirectord). */
 export type MailTransportSettings =
@@ -30,11 +31,13 @@ export interface OutgoingMail {
 }
 
 /**
- * Sends mails over one transport. `send` rejects on failure; an SMTP reply code, when there is one, is in the
- * error's `responseCode` (5xx = permanent: the mail is not retried). It should stop when `signal` aborts.
+ * Sends mails over one transport. `send` resolves once the server took the mail, with the recipients it refused at
+ * RCPT TO if any (delivery.ts); it rejects on failure, with the SMTP reply code, when there is one, in the error's
+ * `responseCode` (5xx = permanent: not retried) and, when every recipient was refused, each one's refusal in
+ * `refused`. It should stop when `signal` aborts.
  */
 export interface MailTransport {
-  send(mail: OutgoingMail, signal: AbortSignal): Promise<void>;
+  send(mail: OutgoingMail, signal: AbortSignal): Promise<SendReport | void>;
   /** Releases connections; later sends may fail. */
   close(): void;
 }
@@ -104,13 +107,16 @@ export interface AlerterOptions {
 export interface MailCounters {
   /** Mails accepted by the transport. */
   readonly sent: number;
-  /** Mails given up: refused for good (5xx) or still unsent after `maxAgeMs`. */
+  /**
+   * Mails given up: refused for good (5xx) or still unsent after `maxAgeMs`. A mail refused for good for some of its
+   * recipients counts once here per refusal, and once in `sent` when others took it.
+   */
   readonly failed: number;
   /** Mails waiting now (a gauge). */
   readonly queued: number;
   /** Mails dropped unsent: queue full, or still queued when the alerter closed. */
   readonly dropped: number;
-  /** Send attempts that failed and will be retried. */
+  /** Send attempts that failed, for all recipients or some (4xx, no answer, a dropped connection), and will be retried. */
   readonly retries: number;
 }
 

@@ -16,9 +16,12 @@ export function statusPasses(job: Pick<CheckJob, 'httpStatus'>, status: number):
   return ranges.some(([from, to]) => status >= from && status <= to);
 }
 
-/** True when an answer with `status` (and a Location header) is a redirect to follow: not when `httpstatus` lists it. */
-export function isRedirect(job: Pick<CheckJob, 'httpStatus'>, status: number, hasLocation: boolean): boolean {
-  return hasLocation && REDIRECT_STATUSES.has(status) && !statusPasses(job, status);
+/**
+ * True when an answer with `status` (and a Location header) is a redirect to follow: not when `httpstatus` lists it,
+ * nor with `httpredirect=no` (then it is the answer). Where it leads is decided after (redirect-target.ts).
+ */
+export function isRedirect(job: Pick<CheckJob, 'httpStatus' | 'httpRedirect'>, status: number, hasLocation: boolean): boolean {
+  return hasLocation && job.httpRedirect !== 'no' && REDIRECT_STATUSES.has(status) && !statusPasses(job, status);
 }
 
 /** True when judging an answer with `status` needs its body: it passes and `receive` or `receivenot` is set. */

@@ -1,12 +1,14 @@
 // `service=http|https|http_proxy`: one request with undici (fresh connection each time, like ldirectord's LWP),
-// redirects followed for GET/HEAD up to 7 hops, the status checked against `httpstatus` (2xx by default), then
+// redirects followed up to 7 hops as `httpredirect` allows (redirect-target.ts), the status checked against `httpstatus` (2xx by default), then
 // `receive` and `receivenot` matched over the body (http-judge.ts); plain http can run as one native exchange instead
 // (same verdicts, a fraction of the CPU).
+import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import { fail, guardCheck, reasonOfErrno, type CheckVerdict } from './guard';
 import { finalVerdict, isRedirect, needsBody } from './http-judge';
 import { parseHttpResponse } from './http-response';
+import { redirectStep } from './redirect-target';
 import { weightFromHeader } from './reported-weight';
 import { hostText, MAX_READ_BYTES } from './sockets';
 import type { TcpProbeOutcome, TcpProber } from './tcp-prober';
@@ -70,16 +72,33 @@ interface Hop {
   readonly headers: Record<string, string>;
 }
 
-/** The request for `url`: direct, or through the real server as an HTTP proxy (absolute-form target). */
-function hopFor(job: CheckJob, url: URL, first: boolean): Hop {
+/**
+ * The request for `url`: direct, or through the real server as an HTTP proxy (absolute-form target). A later hop
+ * `toReal` (a same-host redirect naming the `virtualhost`) connects to the real's address at the URL's port and sends
+ * the URL's host as Host.
+ */
+function hopFor(job: CheckJob, url: URL, first: boolean, toReal: boolean): Hop {
   const headers: Record<string, string> = { 'user-agent': 'ldir-health-check', accept: '*/*' };
   if (job.service === 'http_proxy' && url.protocol === 'http:') {
     headers['host'] = url.host;
     return { origin: `http://${hostText(job.address)}:${job.port}`, path: url.href, headers };
   }
+  const path = `${url.pathname}${url.search}`;
   // LWP drops the Host header on redirects, so only the first hop carries the virtual host.
   if (first && job.service !== 'http_proxy') headers['host'] = job.httpHost ?? hostText(job.address);
-  return { origin: url.origin, path: `${url.pathname}${url.search}`, headers };
+  if (first || !toReal) return { origin: url.origin, path, headers };
+  headers['host'] = url.host;
+  const port = url.port !== '' ? url.port : url.protocol === 'https:' ? '443' : '80';
+  return { origin: `${url.protocol}//${hostText(job.address)}:${port}`, path, headers };
+}
+
+/**
+ * TLS of a same-host hop to the real's address under another port or scheme: the job's settings, with the name the
+ * URL gives (the `virtualhost`) as server name unless `tlsservername` set one.
+ */
+function tlsToRealByName(job: CheckJob, url: URL): ConnectionOptions {
+  const named = job.tlsServerName === undefined && isIP(url.hostname) === 0 && !url.hostname.startsWith('[');
+  return tlsClientOptions(named ? { ...job, tlsServerName: url.hostname } : job);
 }
 
 /** Reads at most {@link MAX_READ_BYTES} of a body, then drops the rest. */
@@ -102,10 +121,11 @@ async function readBody(body: Dispatcher.ResponseData['body']): Promise<string> 
 async function httpVerdict(job: CheckJob, connect: (origin: string, tls: ConnectionOptions) => Dispatcher, signal: AbortSignal): Promise<CheckVerdict> {
   let url = checkUrl(job);
   let realOrigin = '';
+  let toReal = true;
   for (let hop = 0; ; hop++) {
-    const { origin, path, headers } = hopFor(job, url, hop === 0);
+    const { origin, path, headers } = hopFor(job, url, hop === 0, toReal);
     if (hop === 0) realOrigin = origin;
-    const tls = origin === realOrigin ? tlsClientOptions(job) : tlsRedirectOptions(job);
+    const tls = origin === realOrigin ? tlsClientOptions(job) : toReal ? tlsToRealByName(job, url) : tlsRedirectOptions(job);
     const res = await connect(origin, tls).request({ origin, path, method: job.httpMethod, headers, signal, reset: true });
     // Destroying an unread body (or the abort at the end of the check) makes it emit an error nobody needs.
     res.body.on('error', () => undefined);
@@ -113,9 +133,10 @@ async function httpVerdict(job: CheckJob, connect: (origin: string, tls: Connect
     if (isRedirect(job, res.statusCode, typeof location === 'string') && typeof location === 'string') {
       res.body.destroy();
       if (hop >= MAX_REDIRECTS) return fail(`too many redirects (status ${res.statusCode})`);
-      const next = new URL(location, url);
-      if (next.protocol !== 'http:' && next.protocol !== 'https:') return fail(`redirect to unsupported URL ${next.href}`);
-      url = next;
+      const step = redirectStep(job, url, location, res.statusCode);
+      if (!step.follow) return fail(step.reason);
+      url = step.url;
+      toReal = step.toReal;
       continue;
     }
     // A value that is not a whole number is no weight.

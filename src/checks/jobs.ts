@@ -1,7 +1,7 @@
 // Turns a Config into check targets: one per distinct check, each fanned out to the (virtual, real) pairs it serves.
 import { createHmac, randomBytes } from 'node:crypto';
 import { portForService } from '../config/defaults';
-import type { Config, RealServer, VirtualService } from '../model';
+import { DEFAULT_HTTP_REDIRECT, type Config, type RealServer, type VirtualService } from '../model';
 import type { CheckJob } from './types';
 
 /** One (virtual service, real server) pair a check result applies to. */
@@ -84,6 +84,7 @@ export function jobFor(v: VirtualService, r: RealServer): CheckJob {
     negotiateTimeoutMs: Math.round(c.negotiateTimeout * 1000),
     ...(v.checkWeight?.header !== undefined ? { weightHeader: v.checkWeight.header } : {}),
     httpStatus: c.httpStatus,
+    httpRedirect: c.httpRedirect,
     ...(c.receiveNot !== '' ? { receiveNot: c.receiveNot } : {}),
     ...(c.tls.verify ? { tlsVerify: true } : {}),
     ...(c.tls.ca !== undefined ? { tlsCa: c.tls.ca } : {}),
@@ -106,7 +107,7 @@ export function checkIdentity(
     external ? job.virtualHost : '', external ? job.virtualPort : 0,
     job.request, job.receive, job.httpMethod, job.httpHost ?? null, job.login, job.passwd, job.database, job.secret,
     job.command, job.pingCount, job.checkTimeoutMs, job.negotiateTimeoutMs, job.tlsCa ?? null, job.weightHeader ?? null,
-    job.httpStatus ?? null, job.receiveNot ?? '', job.tlsVerify === true, job.tlsServerName ?? null,
+    job.httpStatus ?? null, job.httpRedirect ?? DEFAULT_HTTP_REDIRECT, job.receiveNot ?? '', job.tlsVerify === true, job.tlsServerName ?? null,
     counting.connectsBetweenNegotiates, counting.failureCount, counting.intervalMs, counting.riseCount,
   ];
   const digest = createHmac('sha256', key).update(JSON.stringify(parameters)).digest('hex').slice(0, 16);

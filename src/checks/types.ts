@@ -1,5 +1,5 @@
 // Health-check contracts: what one check of one real server needs, and what it returns.
-import type { CheckService, CheckType, HttpMethod, HttpStatusRange, VirtualProtocol } from '../model';
+import type { CheckService, CheckType, HttpMethod, HttpRedirectPolicy, HttpStatusRange, VirtualProtocol } from '../model';
 
 /** Everything one check of one real server needs, resolved from the configuration. */
 export interface CheckJob {
@@ -41,6 +41,8 @@ export interface CheckJob {
    * status is listed is judged, not followed.
    */
   readonly httpStatus?: readonly HttpStatusRange[];
+  /** Which redirects an http check follows (`httpredirect`); undefined = `samehost`. */
+  readonly httpRedirect?: HttpRedirectPolicy;
   /** What the body of an http answer must not match (`receivenot`, a regular expression); undefined or '' = nothing. */
   readonly receiveNot?: string;
   /**

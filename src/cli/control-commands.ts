@@ -78,6 +78,10 @@ export async function runReloadCommand(options: ControlCommandOptions, io: CliIo
     io.stderr(`ldir: reload refused, the daemon keeps running the previous configuration\n`);
     return ExitCode.CONFIG_ERROR;
   }
+  if (response.error.code === ErrorCodes.RELOAD_REFUSED_BY_KERNEL) {
+    io.stderr(`ldir: reload refused: ${response.error.message}\n`);
+    return ExitCode.CONFIG_ERROR;
+  }
   printError(response, io);
   return ExitCode.FAILURE;
 }

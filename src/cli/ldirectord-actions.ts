@@ -125,8 +125,10 @@ export async function runLdirectordAction(options: ActionOptions, io: CliIo): Pr
       io.stderr(`ldir: the daemon did not answer on ${socketPath}; sending SIGTERM to pid ${found.pid}\n`);
       try {
         process.kill(found.pid, 'SIGTERM');
-      } catch {
-        return ExitCode.OK; // already gone
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EPERM') return ExitCode.OK; // already gone
+        io.stderr(`ldir: not allowed to signal pid ${found.pid} (EPERM): only root (the daemon's user) can stop it\n`);
+        return ExitCode.FAILURE;
       }
     }
     if (await waitGone(pidFile, found.pid, stopWaitMs)) return ExitCode.OK;

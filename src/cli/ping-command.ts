@@ -7,19 +7,20 @@ import { controlSocketPath, type ConfigFileDigest, type PingResult } from '../da
 import { ErrorCodes, isLdirError } from '../errors';
 import { pidFilePath, readPidState } from '../system/pid-file';
 import { warnIfConfigBroken } from './config-warnings';
-import { pingDaemon } from './control-client';
+import { DEFAULT_REQUEST_TIMEOUTS, pingDaemon } from './control-client';
 import type { CliIo } from './io';
 
 /**
  * Exit codes of `ldir ping`, those of an LSB `status` action: 0 running and healthy, 1 dead but its pid file
  * remains (crashed or killed), 3 not running, 4 alive but not healthy (no valid answer in time, the last kernel
- * sync failed, or the checker watchdog fails: checks overdue or the engine stalled).
+ * sync failed, or the checker watchdog fails: checks overdue or the engine stalled), or alive and busy (its control
+ * socket turned every try away within the timeout; state `busy`, the first line says "is busy").
  */
 export const PingExit = { HEALTHY: 0, DEAD: 1, NOT_RUNNING: 3, UNHEALTHY: 4 } as const;
 
 /** What `ldir ping --json` prints: `state` plus the daemon's answer when there was one. */
 export interface PingReport {
-  readonly state: 'running' | 'unhealthy' | 'dead' | 'stopped';
+  readonly state: 'running' | 'unhealthy' | 'busy' | 'dead' | 'stopped';
   readonly reason?: string;
   readonly pid?: number;
   readonly ping?: PingResult;
@@ -36,7 +37,40 @@ export interface PingOptions {
   readonly locate?: LocateOptions;
   /** How the file is read for its warning (tests inject probes); names are never resolved. */
   readonly load?: LoadOptions;
+  /** Waits between tries at a busy socket (injected by tests); default a timer. */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
+
+/** First wait after a busy answer; it doubles up to {@link BUSY_RETRY_MAX_MS}. */
+export const BUSY_RETRY_FIRST_MS = 25;
+/** Longest wait between two tries at a busy socket. */
+export const BUSY_RETRY_MAX_MS = 200;
+
+/** One ping's answer, and how many busy answers came before it. */
+interface PingTries {
+  readonly response: Awaited<ReturnType<typeof pingDaemon>>;
+  readonly busyTries: number;
+}
+
+/**
+ * Pings, trying again while the daemon answers `LDIR_ERR_CONTROL_BUSY` (every control slot in use) and time is left:
+ * a busy daemon is alive, and a monitor must not read a moment of load as a failure. Waits 25 ms, doubling up to
+ * 200 ms; the last answer is kept (busy still, when the time ran out). Transport errors are not retried.
+ */
+async function pingWithRetries(socketPath: string, timeoutMs: number, sleep: (ms: number) => Promise<void>): Promise<PingTries> {
+  const deadline = Date.now() + timeoutMs;
+  let wait = BUSY_RETRY_FIRST_MS;
+  for (let busyTries = 0; ; busyTries++) {
+    const left = Math.max(1, deadline - Date.now());
+    const response = await pingDaemon(socketPath, { timeoutMs: left });
+    const busy = !response.ok && response.error.code === ErrorCodes.CONTROL_BUSY;
+    if (!busy || deadline - Date.now() <= wait) return { response, busyTries: busy ? busyTries + 1 : busyTries };
+    await sleep(wait);
+    wait = Math.min(wait * 2, BUSY_RETRY_MAX_MS);
+  }
+}
+
+const timerSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Asks the daemon of CONFIG for `ping` over its control socket; the daemon is found by the configuration's name. The
@@ -84,8 +118,10 @@ async function pingOnce(options: PingOptions, located: LocatedConfig, io: CliIo)
     return { exit: code, ...(r.ping?.configFiles !== undefined ? { loaded: r.ping.configFiles } : {}) };
   };
   let response;
+  let busyTries = 0;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUTS.ping;
   try {
-    response = await pingDaemon(socketPath, options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {});
+    ({ response, busyTries } = await pingWithRetries(socketPath, timeoutMs, options.sleep ?? timerSleep));
   } catch (err) {
     if (!isLdirError(err)) throw err;
     const pid = readPidState(pidFile);
@@ -99,6 +135,10 @@ async function pingOnce(options: PingOptions, located: LocatedConfig, io: CliIo)
     const reason = err.message;
     return report(PingExit.UNHEALTHY, { state: 'unhealthy', reason, ...(pid.state === 'running' ? { pid: pid.pid } : {}) },
       `ldir for ${what} does not answer: ${reason}`, true);
+  }
+  if (!response.ok && response.error.code === ErrorCodes.CONTROL_BUSY) {
+    const reason = `its control socket turned ping away ${busyTries} times in ${timeoutMs} ms (${response.error.code}: ${response.error.message})`;
+    return report(PingExit.UNHEALTHY, { state: 'busy', reason }, `ldir for ${what} is busy: ${reason}; the daemon is alive`, true);
   }
   if (!response.ok) {
     const reason = `${response.error.message} (${response.error.code})`;

@@ -5,17 +5,17 @@ import { listWords } from './strict-subject';
 /** A virtual directive that only some checks read. */
 export type CheckSetting =
   | 'request' | 'receive' | 'checkport' | 'virtualhost' | 'httpmethod' | 'login' | 'passwd' | 'database' | 'secret'
-  | 'checkcommand' | 'httpstatus' | 'receivenot' | 'tlsverify' | 'tlscafile' | 'tlsservername';
+  | 'checkcommand' | 'httpstatus' | 'receivenot' | 'tlsverify' | 'tlscafile' | 'tlsservername' | 'httpredirect';
 
 /** Every {@link CheckSetting}, in the order diagnostics name them. */
 export const CHECK_SETTINGS: readonly CheckSetting[] = [
   'request', 'receive', 'checkport', 'virtualhost', 'httpmethod', 'login', 'passwd', 'database', 'secret', 'checkcommand',
-  'httpstatus', 'receivenot', 'tlsverify', 'tlscafile', 'tlsservername',
+  'httpstatus', 'receivenot', 'tlsverify', 'tlscafile', 'tlsservername', 'httpredirect',
 ];
 
 /** What the checks that can speak TLS read (plain http too: a redirect may lead to https). */
 const TLS: readonly CheckSetting[] = ['tlsverify', 'tlscafile', 'tlsservername'];
-const HTTP: readonly CheckSetting[] = ['checkport', 'request', 'receive', 'virtualhost', 'httpmethod', 'httpstatus', 'receivenot', ...TLS];
+const HTTP: readonly CheckSetting[] = ['checkport', 'request', 'receive', 'virtualhost', 'httpmethod', 'httpstatus', 'receivenot', 'httpredirect', ...TLS];
 const MAIL: readonly CheckSetting[] = ['checkport', 'login', 'passwd'];
 const SQL: readonly CheckSetting[] = ['checkport', 'request', 'login', 'passwd', 'database'];
 

@@ -27,6 +27,8 @@ export type DiagnosticCode =
   | 'include-cycle'
   /** An `include` of a file already read through another `include` (or the main file). */
   | 'duplicate-include'
+  /** An `execute=` that leads back to a configuration on its way (itself, or a cycle among the executed ones). */
+  | 'execute-cycle'
   | 'syntax';
 
 /** One finding about a configuration file. */

@@ -4,7 +4,7 @@ import { ALERT_GLOBAL_DIRECTIVES, ALERT_SHARED_DIRECTIVES } from './directives-a
 import { QUORUM_SHARED_DIRECTIVES } from './directives-quorum';
 import { SLOWSTART_SHARED_DIRECTIVES } from './directives-slowstart';
 import { WEIGHT_SHARED_DIRECTIVES } from './directives-weights';
-import { TLS_SHARED_DIRECTIVES } from './directives-http';
+import { HTTP_SHARED_DIRECTIVES, TLS_SHARED_DIRECTIVES } from './directives-http';
 import { accept, SHARED_DIRECTIVES, type DirectiveHandler } from './directives-shared';
 import { parseFallbackLine } from './fallback-line';
 import { METRICS_DIRECTIVES } from './directives-metrics';
@@ -46,6 +46,7 @@ export const GLOBAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<GlobalD
   ...SLOWSTART_SHARED_DIRECTIVES,
   ...WEIGHT_SHARED_DIRECTIVES,
   ...TLS_SHARED_DIRECTIVES,
+  ...HTTP_SHARED_DIRECTIVES,
   checkinterval: (d, g, ctx) => {
     const v = accept(d, readSeconds(d, 'checkinterval'), ctx);
     if (v !== undefined) g.checkinterval = v;

@@ -1,8 +1,8 @@
 // HTTP answer rules and TLS of checks (ldir extensions): `httpstatus`, `receivenot`, `tlsservername` in a virtual
-// section; `tlsverify`, `tlscafile` globally and per virtual.
+// section; `tlsverify`, `tlscafile`, `httpredirect` globally and per virtual.
 import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { CheckService, CheckSpec, HttpStatusRange, TlsCheckSettings } from '../model';
+import { DEFAULT_HTTP_REDIRECT, HTTP_REDIRECT_POLICIES, type CheckService, type CheckSpec, type HttpRedirectPolicy, type HttpStatusRange, type TlsCheckSettings } from '../model';
 import { fail, ok, readOptionallyQuoted, readYesNo, valueText, type ValueResult } from './cf-values';
 import type { DiagnosticSink } from './diagnostics';
 import { accept, warnIfNotJsRegExp, type DirectiveHandler } from './directives-shared';
@@ -102,6 +102,20 @@ export const TLS_SHARED_DIRECTIVES: Readonly<Record<string, DirectiveHandler<Sha
   },
 };
 
+/** Reads `httpredirect=no|samehost|any`. */
+function readHttpRedirect(text: string): ValueResult<HttpRedirectPolicy> {
+  const policy = HTTP_REDIRECT_POLICIES.find((p) => p === text);
+  return policy !== undefined ? ok(policy) : fail(`httpredirect must be one of ${HTTP_REDIRECT_POLICIES.join(', ')}, not "${text}"`);
+}
+
+/** Handler of `httpredirect`, shared by the global and the virtual tables. */
+export const HTTP_SHARED_DIRECTIVES: Readonly<Record<string, DirectiveHandler<SharedSettings>>> = {
+  httpredirect: (d, s, ctx) => {
+    const policy = accept(d, readHttpRedirect(valueText(d).trim()), ctx);
+    if (policy !== undefined) s.httpredirect = { value: policy, pos: d.pos };
+  },
+};
+
 /** Handlers of `httpstatus`, `receivenot` and `tlsservername`, valid in a virtual section. */
 export const HTTP_VIRTUAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<VirtualDraft>>> = {
   httpstatus: (d, v, ctx) => {
@@ -152,7 +166,7 @@ export function checkTlsDrafts(drafts: Drafts, sink: DiagnosticSink): void {
  * The HTTP answer rules and TLS settings of a virtual's check, with defaults applied. The server name defaults to the
  * `virtualhost` for the http services only, the ones that read it.
  */
-export function httpCheckSettings(v: VirtualDraft, g: GlobalDraft, service: CheckService): Pick<CheckSpec, 'httpStatus' | 'receiveNot' | 'tls'> {
+export function httpCheckSettings(v: VirtualDraft, g: GlobalDraft, service: CheckService): Pick<CheckSpec, 'httpStatus' | 'receiveNot' | 'httpRedirect' | 'tls'> {
   const verify = verifies(v, g);
   const caFile = verify ? (v.tlscafile ?? g.tlscafile)?.value : undefined;
   const http = service === 'http' || service === 'https' || service === 'http_proxy';
@@ -162,5 +176,6 @@ export function httpCheckSettings(v: VirtualDraft, g: GlobalDraft, service: Chec
     ...(caFile ? { caFile: caFile.path, ca: caFile.pem } : {}),
     ...(serverName !== undefined ? { serverName } : {}),
   };
-  return { httpStatus: v.httpstatus ?? DEFAULT_HTTP_STATUS, receiveNot: v.receivenot ?? '', tls };
+  const httpRedirect = v.httpredirect?.value ?? g.httpredirect?.value ?? DEFAULT_HTTP_REDIRECT;
+  return { httpStatus: v.httpstatus ?? DEFAULT_HTTP_STATUS, receiveNot: v.receivenot ?? '', httpRedirect, tls };
 }

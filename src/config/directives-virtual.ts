@@ -9,7 +9,7 @@ import { SLOWSTART_SHARED_DIRECTIVES } from './directives-slowstart';
 import { isTunnelMethod, TUNNEL_DIRECTIVES } from './directives-tunnel';
 import { WEIGHT_SHARED_DIRECTIVES } from './directives-weights';
 import { RISE_DIRECTIVES } from './directives-rise';
-import { HTTP_VIRTUAL_DIRECTIVES, TLS_SHARED_DIRECTIVES } from './directives-http';
+import { HTTP_SHARED_DIRECTIVES, HTTP_VIRTUAL_DIRECTIVES, TLS_SHARED_DIRECTIVES } from './directives-http';
 import { accept, SHARED_DIRECTIVES, warnIfNotJsRegExp, warnIfPartial, type DirectiveContext, type DirectiveHandler } from './directives-shared';
 import type { RawDirective } from './document';
 import { parseFallbackLine } from './fallback-line';
@@ -74,6 +74,7 @@ export const VIRTUAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<Virtua
   ...WEIGHT_SHARED_DIRECTIVES,
   ...PERSISTENCE_DIRECTIVES,
   ...TLS_SHARED_DIRECTIVES,
+  ...HTTP_SHARED_DIRECTIVES,
   ...HTTP_VIRTUAL_DIRECTIVES,
   ...TUNNEL_DIRECTIVES,
   real: real('real'),

@@ -12,7 +12,10 @@ import { contentDigest, systemIncludeFiles, type ConfigSources, type IncludeFile
 import { DiagnosticSink, formatDiagnostic, type Diagnostic } from './diagnostics';
 import type { DirectiveContext } from './directives-shared';
 import type { ConfigDocument } from './document';
+import { valueText } from './cf-values';
+import { checkExecuteCycles, executeDirectives, type ExecuteGraphContext } from './execute-cycles';
 import { expandIncludes } from './includes';
+import { locateConfig } from './locate';
 import { readDirectives } from './read-directives';
 import { credentialValuesInDocument, credentialValuesInText, redactCredentialLine } from './secret-directives';
 import { systemResolver, type Resolver } from './resolver';
@@ -39,6 +42,8 @@ export interface LoadOptions {
   readonly debug?: boolean;
   /** How included files are read and globs expanded; default the real file system. */
   readonly includeFiles?: IncludeFileSystem;
+  /** Where `execute=` names are found (as `ldir NAME start` would); default {@link locateConfig}. */
+  readonly locateExecuted?: (name: string) => string | undefined;
 }
 
 /** Result of loading: the model when there is no error, and every diagnostic. */
@@ -122,11 +127,31 @@ async function loadText(text: string, file: string, digest: string, options: Loa
     debug: options.debug === true,
   };
   const drafts = readDirectives(expanded.document, ctx);
+  await checkExecuteCycles(expanded.document, executeGraph(options), sink);
   const included = expanded.sources.files.slice(1).map((f) => f.path);
   const config = await buildModel(drafts, {
     file, format, sink, hostname, resolver: options.resolver ?? systemResolver(), includedFiles: included,
   });
   return { config, diagnostics: redactDiagnostics(sink.all(), [...secrets]), document, sources: expanded.sources, secrets: [...secrets] };
+}
+
+/**
+ * How `execute=` names are followed: located as the instance's `ldir NAME start` would, read with includes expanded;
+ * problems of those files are theirs (their own `ldir check` reports them) and stay out of this file's diagnostics.
+ */
+function executeGraph(options: LoadOptions): ExecuteGraphContext {
+  const files = options.includeFiles ?? systemIncludeFiles();
+  return {
+    files,
+    locate: options.locateExecuted ?? ((name) => locateConfig(name).path),
+    executesOf: async (path, text) => {
+      const sink = new DiagnosticSink();
+      const doc = await parseDocument(text, path, sink);
+      if (!doc) return undefined;
+      const expanded = await expandIncludes(doc, undefined, { sink, files, parse: (t, f) => parseDocument(t, f, sink) });
+      return executeDirectives(expanded.document).map(valueText);
+    },
+  };
 }
 
 /**

@@ -13,7 +13,8 @@ export interface LocateOptions {
 
 function isFile(path: string): boolean {
   try {
-    return statSync(path).isFile();
+    // Without an exception for a missing file: `execute=` checks may locate 100,000 names (issue 21 item 7).
+    return statSync(path, { throwIfNoEntry: false })?.isFile() === true;
   } catch {
     return false;
   }

@@ -1,6 +1,6 @@
 // Mutable settings collected while reading directives; normalize turns them into the immutable model.
 import type {
-  AddressFamily, CheckService, CheckType, DaemonState, HttpMethod, HttpStatusRange, MetricsEndpoint, SmtpTls, SourcePos, SyncStartRole,
+  AddressFamily, CheckService, CheckType, DaemonState, HttpMethod, HttpRedirectPolicy, HttpStatusRange, MetricsEndpoint, SmtpTls, SourcePos, SyncStartRole,
   TunnelFlags,
   VirtualProtocol,
 } from '../model';
@@ -50,6 +50,8 @@ export interface SharedSettings {
   /** TLS of checks (ldir extensions, directives-http.ts); the CA file with the PEM text read from it. */
   tlsverify?: Placed<boolean>;
   tlscafile?: Placed<{ readonly path: string; readonly pem: string }>;
+  /** Which redirects http checks follow (ldir extension, directives-http.ts). */
+  httpredirect?: Placed<HttpRedirectPolicy>;
 }
 
 /** Global settings read from column-0 directives. */

@@ -1,6 +1,6 @@
 // Control socket server: serves the control protocol on a unix socket (mode 0600) to `ldir status|reload|drain|weight|...`.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, renameSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import { chmodSync, lstatSync, renameSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import type { Diagnostic } from '../config/diagnostics';
@@ -8,6 +8,7 @@ import { systemClock, type Clock, type TimerHandle } from '../clock';
 import { ErrorCodes, isLdirError, LdirError, type ErrorCode } from '../errors';
 import type { Logger } from '../log';
 import { ConnectionSlots } from '../system/connection-slots';
+import { ensureSocketDirectory } from './socket-directory';
 import { LINGER_MS, serveConnection, type ConnectionContext, type ConnectionHandle } from './control-connection';
 import {
   encodeMessage, errorResponse, MAX_SOCKET_PATH_BYTES, okResponse, parseRequest, toWireDiagnostic,
@@ -59,7 +60,10 @@ export interface ControlHandlers {
 
 /** Options of {@link startControlServer}. */
 export interface ControlServerOptions {
-  /** Socket path, normally `controlSocketPath(configName)`; its directory is created (mode 0700) when missing. */
+  /**
+   * Socket path, normally `controlSocketPath(configName)`; its directory is created (mode 0700) when missing, and an
+   * existing one that another user could write is refused (`ensureSocketDirectory`: `LDIR_ERR_CONTROL_UNSAFE`).
+   */
   readonly path: string;
   readonly handlers: ControlHandlers;
   readonly logger: Logger;
@@ -159,12 +163,6 @@ async function probeSocketPath(path: string): Promise<'absent' | 'stale' | 'live
   });
 }
 
-/** Creates the socket directory (mode 0700) when it is missing; an existing directory is left as it is. */
-function ensureDirectory(dir: string): void {
-  const created = mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if (created !== undefined) chmodSync(dir, 0o700);
-}
-
 /** Binds with umask 0177 so the socket is 0600 from its first instant (chmod follows for workers without umask). */
 function listen(server: net.Server, path: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -217,11 +215,7 @@ export async function startControlServer(options: ControlServerOptions): Promise
   if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) {
     throw new LdirError(ErrorCodes.CONTROL_FAILED, `control socket path is longer than ${MAX_SOCKET_PATH_BYTES} bytes: ${path}`, { details: { path } });
   }
-  try {
-    ensureDirectory(dirname(path));
-  } catch (err) {
-    throw controlFailed(`cannot create control socket directory ${dirname(path)}: ${(err as Error).message}`, err, path);
-  }
+  ensureSocketDirectory(dirname(path));
   const existing = options.replace ? 'absent' : await probeSocketPath(path);
   if (existing === 'live') {
     throw new LdirError(ErrorCodes.CONTROL_IN_USE, `a running daemon already answers on ${path}`, { details: { path } });

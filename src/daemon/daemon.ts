@@ -1,6 +1,7 @@
 // The composition root: builds config, checks, engine, kernel backend and control socket, and runs their lifecycle.
 import { reverse } from 'node:dns/promises';
 import { renameSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { runCheck } from '../checks/dispatch';
 import type { CheckResult } from '../checks/types';
 import { jobsFromConfig, memberKey, type CheckTarget } from '../checks/jobs';
@@ -14,7 +15,7 @@ import type { ConfigSourceFile, ConfigSources } from '../config/config-sources';
 import { formatDiagnostic, type Diagnostic } from '../config/diagnostics';
 import { loadConfigFile } from '../config/load';
 import { Engine } from '../engine/engine';
-import type { DrainPolicy, ShutdownReport } from '../engine/engine-types';
+import type { DrainPolicy, ShutdownReport, SyncReport } from '../engine/engine-types';
 import { settingsKey, type OperatorSetting } from '../engine/operator-settings';
 import { spawnRunner } from '../engine/fallback-command';
 import { ErrorCodes, isLdirError, LdirError } from '../errors';
@@ -38,6 +39,8 @@ import {
 } from './protocol';
 import { readStateFile, stateFilePath, writeStateFile } from './state-file';
 import { previewSteps } from './reload-preview';
+import { ReloadQueue } from './reload-queue';
+import { ensureSocketDirectory } from './socket-directory';
 import type { DaemonOptions } from './daemon-options';
 import { buildStatusReport, stateSyncStatus, watchdogStatus } from './status-report';
 import { describeVerdict, watchdogVerdict, type WatchdogVerdict } from './watchdog';
@@ -115,7 +118,8 @@ export class Daemon {
   private maintenance: MaintenanceDir | undefined;
   private names: ReverseNames;
   private lastReload: { at: number; ok: boolean; message?: string } | null = null;
-  private reloading: Promise<ReloadOutcome> | undefined;
+  /** Reloads one at a time; one asked for during a reload runs right after it (SIGHUP, autoreload and the socket alike). */
+  private readonly reloads = new ReloadQueue<ReloadOutcome>(() => this.doReload());
   private stopping: Promise<ShutdownReport | undefined> | undefined;
   /** A restart under way: its outcome, and how to stop its successor (a stop that arrives meanwhile). */
   private restarting: { readonly done: Promise<RestartResult>; readonly killSuccessor: () => Promise<void> } | undefined;
@@ -203,6 +207,12 @@ export class Daemon {
     for (const d of diagnostics) this.log.warn(formatDiagnostic(d));
     this.config = config;
     this.monitored = monitoredVirtuals(config);
+    // A socket directory another user could write refuses the start before anything is touched (the kernel, the pid file).
+    try {
+      ensureSocketDirectory(dirname(controlSocketPath(o.configName, o.socketDirectory)));
+    } catch (err) {
+      throw isLdirError(err) ? startError(err.message, 1) : err;
+    }
     if (!o.predecessor) await this.claimPidFile();
     try {
       const selection = await selectBackend(o.ipvs ?? 'auto', o.backendFactories);
@@ -429,8 +439,11 @@ export class Daemon {
     return reason === result.reason ? result : { ...result, reason };
   }
 
-  /** Puts a configuration in force: maintenance directory, kernel table (adopting what is there), then the checks. */
-  private async bring(config: Config): Promise<void> {
+  /**
+   * Puts a configuration in force: maintenance directory, kernel table (adopting what is there), then the checks.
+   * Resolves with the report of the kernel pass that applied it.
+   */
+  private async bring(config: Config): Promise<SyncReport> {
     this.config = config;
     this.monitored = monitoredVirtuals(config);
     await this.followMaintenanceDir(config);
@@ -445,6 +458,7 @@ export class Daemon {
     this.loadCheckLibraries(jobs);
     this.scheduler.sync(jobs, { initialHealth: (t) => this.initialHealth(t, kernelWeight) });
     this.options.onConfig?.(config);
+    return report;
   }
 
   /** The drain policy a configuration brings (`drain=`, `draintimeout=`); undefined when the daemon's options set it. */
@@ -509,13 +523,14 @@ export class Daemon {
   /**
    * Re-reads the configuration. A configuration with errors changes nothing (the old one keeps running) and the
    * outcome carries its diagnostics; a good one is applied as a difference (unchanged checks keep their state).
+   * Asked for while a reload runs (a SIGHUP, autoreload or `ldir reload` meanwhile), it runs once that one is done,
+   * with the files as they are then, and the outcome is that run's: never the one of a reload that had already read
+   * the files before the request (requests that wait together share one run).
    */
   reload(): Promise<ReloadOutcome> {
-    if (this.reloading) return this.reloading;
-    this.reloading = this.doReload().finally(() => {
-      this.reloading = undefined;
+    return this.reloads.request((turn) => {
+      if (turn === 'queued') this.log.info({ file: this.options.configPath }, 'reload requested while a reload runs: it runs again right after it, with the file as it is then');
     });
-    return this.reloading;
   }
 
   private async doReload(): Promise<ReloadOutcome> {
@@ -542,11 +557,13 @@ export class Daemon {
     }
     this.watcher?.accept(loaded.sources);
     for (const d of loaded.diagnostics) this.log.warn(formatDiagnostic(d));
-    const before = this.config.globals.execute;
+    const previous = this.config;
+    const before = previous.globals.execute;
     const after = loaded.config.globals.execute;
     this.applySysctls(loaded.config);
     await this.timeouts?.apply(loaded.config.globals.ipvsTimeouts);
-    await this.bring(loaded.config);
+    const report = await this.bring(loaded.config);
+    if (report.newlyRefused !== undefined) return this.rollBack(previous, report.newlyRefused, loaded.diagnostics);
     this.configFiles = loaded.sources.files;
     await this.instances.run(reloadRuns(before, after));
     this.lastReload = { at: this.clock.now(), ok: true };
@@ -554,6 +571,26 @@ export class Daemon {
     this.log.info({ file }, 'configuration reloaded');
     this.setState('running');
     return { applied: true, file, diagnostics: loaded.diagnostics };
+  }
+
+  /**
+   * Puts `previous` back after the kernel refused operations a reload brought (a value `ldir check` cannot know the
+   * kernel refuses): the table, checks and timeouts of the previous configuration are in force again, and the reload
+   * is answered `LDIR_ERR_RELOAD_REFUSED_BY_KERNEL` with the kernel's reasons (`ldir reload` exits 2). Operations the
+   * kernel already refused before the reload (retried every pass) do not count: they would refuse every reload.
+   */
+  private async rollBack(previous: Config, refused: readonly string[], diagnostics: readonly Diagnostic[]): Promise<ReloadOutcome> {
+    const file = this.options.configPath;
+    const reasons = refused.join('; ');
+    this.log.error({ file, refused }, `reload refused by the kernel (${reasons}): the previous configuration is put back`);
+    await this.timeouts?.apply(previous.globals.ipvsTimeouts);
+    const back = await this.bring(previous);
+    if (!back.ok) this.log.error({ error: back.error, failed: back.failed }, 'the previous configuration did not go back in whole; it is retried on the next pass');
+    const message = `the kernel refused what the reload brought (${reasons}); the previous configuration is in force again`;
+    this.lastReload = { at: this.clock.now(), ok: false, message };
+    this.options.onReload?.(false, this.lastReload.at);
+    this.setState('running');
+    return { applied: false, file, message, diagnostics, code: ErrorCodes.RELOAD_REFUSED_BY_KERNEL };
   }
 
   /**
@@ -566,7 +603,7 @@ export class Daemon {
    */
   async previewReload(): Promise<ReloadPreviewResult> {
     this.refuseWhileBusy('reload preview');
-    await this.reloading?.catch(() => undefined); // a reload under way (SIGHUP, autoreload) first: never one half done
+    await this.reloads.idle(); // the reloads under way or queued (SIGHUP, autoreload) first: never one half done
     const file = this.options.configPath;
     const current = this.config;
     let loaded;

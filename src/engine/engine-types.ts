@@ -116,6 +116,11 @@ export interface SyncReport {
   readonly drift: number;
   readonly durationMs: number;
   readonly error?: string;
+  /**
+   * Operations the kernel refused in this pass that it had not refused in the one before (`add-service ...: EINVAL`):
+   * what a reload brought and the kernel would not take.
+   */
+  readonly newlyRefused?: readonly string[];
 }
 
 /** Outcome of {@link Engine.shutdown}. */

@@ -642,6 +642,7 @@ export class Engine {
       if (!this.drainState.entries.has(id) && !this.drainState.entries.has(service)) this.drainInfo.delete(id);
     }
     this.settled = failures.size === 0 ? fingerprint : undefined;
+    const newlyRefused = [...failures].filter(([op]) => !this.lastFailed.has(describeOp(op))).map(([op, errno]) => `${describeOp(op)}: ${errno}`);
     this.lastFailed = new Set([...failures.keys()].map(describeOp));
     if (ops.length > 0) {
       // Every operation done: the table is what the pass started from plus them (no second dump). Anything else (a
@@ -667,7 +668,7 @@ export class Engine {
     const level = ops.length > 0 ? 'info' : 'debug';
     this.log[level]({ reason, ops: ops.length, failed: failures.size, drift, durationMs }, 'sync done');
     this.emit({ type: 'sync', at, reason, ok, durationMs, ops: ops.length, failed: failures.size, drift });
-    return { ok, reason, ops, failed: failures.size, drift, durationMs };
+    return { ok, reason, ops, failed: failures.size, drift, durationMs, ...(newlyRefused.length > 0 ? { newlyRefused } : {}) };
   }
 
   private failPass(reason: string, at: number, t0: number, error: string): SyncReport {

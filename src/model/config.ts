@@ -83,9 +83,24 @@ export interface CheckSpec {
   readonly httpStatus: readonly HttpStatusRange[];
   /** What an http/https/http_proxy answer's body must not match (`receivenot`, an ldir extension); '' = nothing. */
   readonly receiveNot: string;
+  /** Which redirects an http/https/http_proxy check follows (`httpredirect`, an ldir extension); default `samehost`. */
+  readonly httpRedirect: HttpRedirectPolicy;
   /** TLS of the checks that speak it: https (and its redirects), ldaps, imaps, pops (ldir extensions). */
   readonly tls: TlsCheckSettings;
 }
+
+/**
+ * Which redirects an http check follows (`httpredirect`): `no` (a redirect is the answer, judged by `httpstatus`),
+ * `samehost` (only those to the real server itself: a relative `Location`, the real's address or the `virtualhost`
+ * name, always connecting to the real's address) or `any` (every host, as ldirectord's LWP).
+ */
+export type HttpRedirectPolicy = 'no' | 'samehost' | 'any';
+
+/** Every {@link HttpRedirectPolicy}, in the order diagnostics name them. */
+export const HTTP_REDIRECT_POLICIES: readonly HttpRedirectPolicy[] = ['no', 'samehost', 'any'];
+
+/** `httpredirect` when not given: only redirects to the real server itself are followed. */
+export const DEFAULT_HTTP_REDIRECT: HttpRedirectPolicy = 'samehost';
 
 /** An inclusive range of HTTP status codes (`httpstatus=200-299`; one code is a range of one). */
 export type HttpStatusRange = readonly [from: number, to: number];

@@ -80,7 +80,8 @@ function readPidAt(fd: number): number | undefined {
 export function readPidState(path: string, command: string = FLOCK_COMMAND): PidState {
   let fd: number;
   try {
-    fd = fs.openSync(path, 'r');
+    // Not through a symbolic link: a link there is not a pid file of ours (the daemon refuses to start on it).
+    fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
   } catch {
     return { state: 'absent' };
   }
@@ -105,7 +106,7 @@ export class PidFile {
   private locked = false;
 
   private constructor(readonly path: string, private readonly command: string) {
-    this.fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+    this.fd = openPidDescriptor(path);
   }
 
   /** Opens (creating it and its directory when missing) the pid file at `path`. */
@@ -195,6 +196,29 @@ export class PidFile {
 
   private reopen(): void {
     this.close();
-    this.fd = fs.openSync(this.path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+    this.fd = openPidDescriptor(this.path);
   }
+}
+
+/**
+ * Opens (creating) a pid file for writing, never through a symbolic link and only as a regular file: the daemon
+ * runs as root, and a link placed at the path would make it overwrite whatever the link names.
+ */
+function openPidDescriptor(path: string): number {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK, 0o644);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') {
+      throw new Error('it is a symbolic link: a pid file is written only as a regular file (remove the link)');
+    }
+    throw err;
+  }
+  const st = fs.fstatSync(fd);
+  if (!st.isFile()) {
+    fs.closeSync(fd);
+    const kind = st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
+    throw new Error(`it is ${kind}: a pid file is written only as a regular file`);
+  }
+  return fd;
 }

@@ -33,6 +33,7 @@ mysql 3306/tcp
 sip 5060/tcp
 sip 5060/udp
 postgresql 5432/tcp
+http-alt 8080/tcp webcache
 `;
 
 /** Hosts known to the fake resolver. */

@@ -21,7 +21,10 @@ export interface DockerEngine {
   stop(): Promise<void>;
 }
 
-/** An engine, or why there cannot be one here (not root, no apt-get): the caller skips with that reason. */
+/**
+ * An engine, or why there cannot be one here (not root, no apt-get, a docker client without dockerd): the caller
+ * skips with that reason, which under CI=true fails unless the CI allow-list covers it (test/helpers/ci-skips.ts).
+ */
 export type EngineOutcome = { readonly engine: DockerEngine } | { readonly skip: string };
 
 /** Options of {@link ensureDockerEngine}; the defaults are dockerd's own (images persist in /var/lib/docker). */

@@ -28,7 +28,7 @@ export const SYSTEMD_DIR = path.join(REPO, 'conf/systemd');
 
 /** OCF 1.0 return codes. */
 export const OCF = {
-  SUCCESS: 0, ERR_GENERIC: 1, ERR_ARGS: 2, ERR_UNIMPLEMENTED: 3, ERR_PERM: 4, ERR_INSTALLED: 5, ERR_CONFIGURED: 6, NOT_RUNNING: 7,
+  SUCCESS: 0, ERR_GENERIC: 1, ERR_ARGS: 2, ERR_UNIMPLEMENTED: 3, ERR_PERM: 4, ERR_INSTALLED: 5, ERR_CONFIGURED: 6, NOT_RUNNING: 7, RUNNING_MASTER: 8,
 } as const;
 
 /** Outcome of one bounded command. */

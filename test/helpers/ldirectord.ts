@@ -2,6 +2,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensurePackages } from './system';
 
 /** Path of Debian's ldirectord. */
 export const LDIRECTORD = '/usr/sbin/ldirectord';
@@ -16,9 +17,15 @@ export interface RunResult {
   readonly stderr: string;
 }
 
-/** Why side-by-side runs are impossible here, or undefined when they are possible. */
-export function differentialUnavailable(): string | undefined {
-  if (!existsSync(LDIRECTORD)) return `${LDIRECTORD} is not installed (apt-get install ldirectord)`;
+/**
+ * Why side-by-side runs are impossible here, or undefined when they are possible. A missing ldirectord is installed
+ * first where that can be done (root, apt-get: Debian's package, as test/provision.sh installs it).
+ */
+export function differentialUnavailable(install: (packages: readonly string[]) => string | undefined = ensurePackages): string | undefined {
+  if (!existsSync(LDIRECTORD)) {
+    const why = install(['ldirectord']);
+    if (why !== undefined || !existsSync(LDIRECTORD)) return `${LDIRECTORD} is not installed (Debian package ldirectord): ${why ?? 'not there after installing it'}`;
+  }
   try {
     execFileSync('unshare', ['--net', 'true'], { stdio: 'ignore' });
   } catch {

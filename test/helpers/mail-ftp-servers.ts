@@ -31,13 +31,15 @@ export interface MailFtpServers {
   stop(): Promise<void>;
 }
 
-interface Daemon {
+/** A server process started by {@link run}, with the last 4,000 characters it wrote. */
+export interface Daemon {
   readonly name: string;
   readonly child: ChildProcess;
   output: string;
 }
 
-function run(name: string, command: string, args: readonly string[], cwd: string): Daemon {
+/** Starts `command` as the leader of its own process group in `cwd`, keeping the end of its output. */
+export function run(name: string, command: string, args: readonly string[], cwd: string): Daemon {
   // detached: each server leads its own process group, so stop() reaches its worker processes too.
   const child = spawn(command, args, { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const daemon: Daemon = { name, child, output: '' };
@@ -50,7 +52,8 @@ function run(name: string, command: string, args: readonly string[], cwd: string
   return daemon;
 }
 
-async function stopDaemon(d: Daemon): Promise<void> {
+/** Stops a {@link run} process group: SIGTERM, SIGKILL after 3 s; resolves once it exited. */
+export async function stopDaemon(d: Daemon): Promise<void> {
   const pid = d.child.pid;
   if (pid === undefined || d.child.exitCode !== null || d.child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => d.child.once('exit', () => resolve()));
@@ -82,8 +85,23 @@ function selfSigned(dir: string, name: string): { cert: string; key: string } {
 }
 
 /** True when this process may make a mount namespace (OpenSMTPD then gets private /run and spool directories). */
-function canUnshare(): boolean {
+export function canUnshare(): boolean {
   return spawnSync('unshare', ['-m', 'true'], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * Runs OpenSMTPD in the foreground (`smtpd -d`) on configuration `conf`. Where a mount namespace can be made, it gets
+ * private tmpfs over /run (its control socket) and /var/spool/smtpd (its queue), so it runs beside any other instance
+ * and leaves the host's directories alone.
+ */
+export function runSmtpd(conf: string, cwd: string): Daemon {
+  const smtpd = ['smtpd', '-d', '-f', conf];
+  return canUnshare()
+    ? run('opensmtpd', 'unshare', ['-m', '--propagation', 'private', 'sh', '-c',
+      // The spool directory may not exist yet (the package's postinst makes it only when it starts the service).
+      'mkdir -p /var/spool/smtpd && mount -t tmpfs -o mode=755 ldir-run /run && mount -t tmpfs -o mode=711 ldir-spool /var/spool/smtpd && exec "$@"',
+      'sh', ...smtpd], cwd)
+    : run('opensmtpd', smtpd[0] as string, smtpd.slice(1), cwd);
 }
 
 /**
@@ -106,20 +124,12 @@ export async function startMailFtpServers(): Promise<MailFtpServers> {
     const tls = selfSigned(dir, 'ldir-test-server');
     const other = selfSigned(dir, 'ldir-test-other');
 
-    // OpenSMTPD keeps its control socket in /run and its queue in /var/spool/smtpd: a private mount namespace with
-    // tmpfs over both lets it run beside any other instance (and leaves the host's directories alone).
     writeFileSync(join(dir, 'smtpd.conf'), [
       `listen on 127.0.0.1 port ${ports.smtp}`,
       'match from any for any reject',
       '',
     ].join('\n'));
-    const smtpd = ['smtpd', '-d', '-f', join(dir, 'smtpd.conf')];
-    daemons.push(canUnshare()
-      ? run('opensmtpd', 'unshare', ['-m', '--propagation', 'private', 'sh', '-c',
-        // The spool directory may not exist yet (the package's postinst makes it only when it starts the service).
-        'mkdir -p /var/spool/smtpd && mount -t tmpfs -o mode=755 ldir-run /run && mount -t tmpfs -o mode=711 ldir-spool /var/spool/smtpd && exec "$@"',
-        'sh', ...smtpd], dir)
-      : run('opensmtpd', smtpd[0] as string, smtpd.slice(1), dir));
+    daemons.push(runSmtpd(join(dir, 'smtpd.conf'), dir));
 
     mkdirSync(join(dir, 'mail'), { mode: 0o777 });
     chmodSync(join(dir, 'mail'), 0o777); // the mail user (nobody) creates its home here

@@ -2,9 +2,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
+import { isCi } from './ci-skips';
 
 /** True in CI, where a missing prerequisite must fail the test rather than skip it. */
-export const IN_CI = !!process.env['CI'] && process.env['CI'] !== 'false' && process.env['CI'] !== '0';
+export const IN_CI = isCi();
 
 let aptUpdated = false;
 

@@ -5,7 +5,8 @@
 //
 // Engine: the one that answers; else, as root on Debian, docker.io is installed if need be and a dockerd started for
 // the test and stopped after it (test/helpers/docker-engine.ts). Skips, with the reason, only where neither is
-// possible (not root, no apt-get). Base image: node:20-bookworm-slim when the engine has it or can pull it, else the
+// possible (not root, no apt-get); under CI=true only where the CI allow-list says so (test/helpers/ci-skips.ts: a
+// docker client without dockerd), else it fails naming what was missing. Base image: node:20-bookworm-slim when the engine has it or can pull it, else the
 // substitute made from Debian and this machine's Node 20 (test/docker/build-node-base.sh, kept for the next run).
 // A build that fails fails the test: a broken Dockerfile must not pass unnoticed where it can be built.
 // Network: builds and runs use --network host (downloads while building; the daemon's checks go to this test's
@@ -20,6 +21,7 @@ import * as path from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import type { StatusReport } from '../../src/daemon/protocol';
 import { docker as dockerIn, ensureDockerEngine, type DockerEngine, type DockerResult } from '../helpers/docker-engine';
+import { skipOrFail } from '../helpers/prerequisites';
 import { ensurePackages, freePort, isInstalled } from '../helpers/system';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -38,9 +40,9 @@ function docker(args: readonly string[], timeoutMs?: number): Promise<DockerResu
   return dockerIn((engine as DockerEngine).env, args, timeoutMs);
 }
 
-/** Skips the test (with the reason) when there is no engine; true when it was skipped. */
+/** When there is no engine: skips the test with the reason (fails it under CI=true unless allowed) and is true. */
 function skipped(t: TestContext): boolean {
-  if (engine === undefined) t.skip(skipReason ?? 'no Docker engine');
+  if (engine === undefined) skipOrFail(t, skipReason ?? 'no Docker engine');
   return engine === undefined;
 }
 

@@ -4,7 +4,12 @@
  * CI keeps only the head and the tail of a run's output; with the TAP reporter alone the tail is the totals
  * ("# fail 1") and the failure itself is somewhere in the middle of 30,000 lines. Run beside the TAP reporter
  * (`package.json` "test", through `failure-summary-reporter.ts`), this one puts the failing test's file, name and first lines of its error at the very end.
+ *
+ * Under CI=true a skip is judged against the allow-list (test/helpers/ci-skips.ts): an allowed one is printed with
+ * its allowance and reason, any other is printed under its own heading and fails the run (the reporter sets the
+ * exit code): CI never skips silently.
  */
+import { type AllowedSkip, allowanceFor, type TestPlace } from "../helpers/ci-skips";
 
 /** The parts of a `node:test` reporter event this summary reads. */
 export interface ReporterEvent {
@@ -25,6 +30,24 @@ export interface SummaryEntry {
   readonly name: string;
   readonly detail: string;
 }
+
+/** How skips are judged: outside CI they are only listed; under CI each needs an allowance. */
+export interface SkipPolicy {
+  readonly ci: boolean;
+  /** The allowance covering a skip message (default: the allow-list, where this process runs). */
+  readonly allowance?: (message: string) => AllowedSkip | undefined;
+  readonly place?: TestPlace;
+}
+
+/** Headings of the skip sections, as the kernel tier's host test reads them from a guest's output. */
+export const SKIP_HEADINGS = {
+  /** Outside CI: every skip. */
+  listed: "skipped tests",
+  /** Under CI: skips the allow-list covers. */
+  allowed: "skipped tests, allowed in CI",
+  /** Under CI: any other skip; the run fails. */
+  refused: "skipped tests that CI does not allow (allow-list: test/helpers/ci-skips.ts; the run fails)",
+} as const;
 
 const MAX_ERROR_LINES = 6;
 const MAX_LINE_CHARS = 300;
@@ -55,6 +78,17 @@ export class FailureCollector {
   readonly failures: SummaryEntry[] = [];
   readonly skips: SummaryEntry[] = [];
 
+  constructor(private readonly policy: SkipPolicy = { ci: false }) {}
+
+  /** The skips CI does not allow (none outside CI): when there is one, a CI run fails. */
+  refusedSkips(): SummaryEntry[] {
+    return this.policy.ci ? this.skips.filter((s) => this.allowanceOf(s) === undefined) : [];
+  }
+
+  private allowanceOf(skip: SummaryEntry): AllowedSkip | undefined {
+    return this.policy.allowance ? this.policy.allowance(skip.detail) : allowanceFor(skip.detail, this.policy.place);
+  }
+
   /** Takes one event. */
   add(event: ReporterEvent): void {
     const data = event.data;
@@ -83,7 +117,17 @@ export class FailureCollector {
       }
     };
     section("FAILED tests", this.failures);
-    section("skipped tests", this.skips);
+    if (!this.policy.ci) {
+      section(SKIP_HEADINGS.listed, this.skips);
+    } else {
+      const refused = this.refusedSkips();
+      const allowed = this.skips.filter((s) => !refused.includes(s)).map((s) => {
+        const a = this.allowanceOf(s) as AllowedSkip;
+        return { ...s, detail: `${s.detail} [allowed in CI: ${a.id}: ${a.reason}]` };
+      });
+      section(SKIP_HEADINGS.allowed, allowed);
+      section(SKIP_HEADINGS.refused, refused);
+    }
     return lines.length === 0 ? "" : `${lines.join("\n")}\n`;
   }
 }

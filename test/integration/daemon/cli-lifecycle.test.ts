@@ -1,7 +1,7 @@
 // The real `ldir` binary as operators and Heartbeat use it (memory backend, real servers on 127.0.0.x): start
 // detaches and reports, status/reload/drain/stop talk to the daemon, exit codes as ldirectord's, kill -9 recovery.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
@@ -144,6 +144,47 @@ test('kill -9: status says stale pid file (exit 1); start takes over again', asy
   assert.equal(again.status, 0, again.stderr);
   assert.equal(ldir(file, 'status').status, 0);
   assert.equal(ldir(file, 'stop').status, 0);
+});
+
+test('a pid file naming another live process with "ldir" in its command line: stop leaves it alone, start starts', async () => {
+  const file = path.join(tmp, 'notes.cf');
+  fs.writeFileSync(file, config());
+  const pidFile = pidFilePath('notes.cf', env['LDIR_RUN_DIR']);
+  const notes = path.join(tmp, 'ldir-notes.txt');
+  fs.writeFileSync(notes, 'notes\n');
+  const tail = spawn('tail', ['-f', notes], { stdio: 'ignore' });
+  try {
+    fs.mkdirSync(path.dirname(pidFile), { recursive: true });
+    fs.writeFileSync(pidFile, `${tail.pid}\n`);
+    const status = ldir(file, 'status');
+    assert.equal(status.status, 1, 'stale pid file');
+    assert.equal(ldir(file, 'stop').status, 0, 'nothing to stop');
+    assert.ok(fs.existsSync(`/proc/${tail.pid}`), 'stop did not signal the process the stale file names');
+    const start = ldir('--ipvs=memory', file, 'start');
+    assert.equal(start.status, 0, start.stderr);
+    const running = readPidState(pidFile);
+    assert.ok(running.state === 'running' && running.pid !== tail.pid, JSON.stringify(running));
+    assert.equal(ldir(file, 'status').status, 0);
+    assert.equal(ldir(file, 'stop').status, 0);
+    assert.ok(fs.existsSync(`/proc/${tail.pid}`), 'the unrelated process lives on');
+  } finally {
+    tail.kill('SIGKILL');
+  }
+});
+
+test('a symbolic link at the pid path: start refuses (exit 1, naming it) and the linked file is untouched', () => {
+  const file = path.join(tmp, 'linked.cf');
+  fs.writeFileSync(file, config());
+  const pidFile = pidFilePath('linked.cf', env['LDIR_RUN_DIR']);
+  const victim = path.join(tmp, 'victim.txt');
+  fs.writeFileSync(victim, 'keep me\n');
+  fs.mkdirSync(path.dirname(pidFile), { recursive: true });
+  fs.symlinkSync(victim, pidFile);
+  const start = ldir('--ipvs=memory', file, 'start');
+  assert.equal(start.status, 1, start.stderr);
+  assert.match(start.stderr, new RegExp(`pid file ${pidFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: it is a symbolic link`));
+  assert.equal(fs.readFileSync(victim, 'utf8'), 'keep me\n');
+  assert.equal(ldir(file, 'status').status, 3, 'not running');
 });
 
 test('start reports failures: config errors exit 2 before detaching; a daemon that cannot start exits 1 with why', () => {

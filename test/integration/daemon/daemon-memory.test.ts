@@ -90,6 +90,8 @@ test('daemon (memory backend): checks drive the table; status, drain, reload and
   fs.writeFileSync(file, configText(REALS.slice(0, 2)));
   const backend = new MemoryBackend();
   const events: EngineEvent[] = [];
+  /** The outcome of every reload, explicit or by autoreload, in order. */
+  const reloads: boolean[] = [];
   let stopped = 0;
   const runDirectory = path.join(tmp, 'run');
   const socketDirectory = path.join(tmp, 'sock');
@@ -98,7 +100,7 @@ test('daemon (memory backend): checks drive the table; status, drain, reload and
     backendFactories: { ...systemFactories(), memory: () => backend },
     runDirectory, socketDirectory, stateDirectory: path.join(tmp, 'state'), watchIntervalMs: 200,
     engine: { resyncIntervalMs: 500, coalesceMs: 10, drainTimeoutMs: 1500, drainPollMs: 200 },
-    onEngineEvent: (e) => events.push(e), onStopped: () => stopped++,
+    onEngineEvent: (e) => events.push(e), onStopped: () => stopped++, onReload: (ok) => reloads.push(ok),
   });
   const socketPath = controlSocketPath('site.cf', socketDirectory);
   try {
@@ -136,9 +138,17 @@ test('daemon (memory backend): checks drive the table; status, drain, reload and
     const bad = capture();
     assert.equal(await runReloadCommand({ socketPath }, bad), 2);
     assert.match(bad.err, new RegExp(`${file.replace(/[.]/g, '\\.')}:\\d+: .*nosuchdirective`));
-    await sleep(600); // autoreload sees the change too: it must also refuse
     assert.equal(backend.history().length, before, 'a refused configuration changes nothing in the kernel');
     assert.equal(daemon.currentConfig().virtualServices[0]?.reals.length, 2);
+
+    // Autoreload refuses a bad file too. The refused reload above marked that content as seen, so another bad edit,
+    // with no reload asked for: the next reload outcome can only be autoreload's, and it must be a refusal.
+    const outcomes = reloads.length;
+    fs.writeFileSync(file, `${configText(['127.0.0.2', '127.0.0.4'])}\tnosuchdirective=2\n`);
+    const byAutoreload = await eventually('autoreload to load the edited file', () => reloads[outcomes], 5000);
+    assert.equal(byAutoreload, false, 'autoreload applied a configuration with an error');
+    assert.equal(backend.history().length, before, 'a configuration refused by autoreload changes nothing in the kernel');
+    assert.deepEqual(daemon.currentConfig().virtualServices[0]?.reals.map((r) => r.address), ['127.0.0.2', '127.0.0.3'], 'the old configuration runs on');
 
     // A good reload (here by autoreload): 127.0.0.4 added, 127.0.0.3 drained (weight 0) and then removed.
     fs.writeFileSync(file, configText(['127.0.0.2', '127.0.0.4']));

@@ -4,10 +4,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { HaSandbox, LDIR_MAIN, OCF, OCF_AGENT, eventually, processExists, run, simpleConfig } from '../../helpers/ha';
 import { IN_CI, ensurePackages } from '../../helpers/system';
+import { holdPidFile } from '../../helpers/pid-lock';
+import { controlSocketPath } from '../../../src/daemon/protocol';
+import { pidFilePath } from '../../../src/system/pid-file';
 
 const DTD_DIR = '/usr/share/resource-agents';
 const SHELLFUNCS = '/usr/lib/ocf/lib/heartbeat/ocf-shellfuncs';
@@ -207,6 +211,35 @@ describe('OCF agent conf/ocf/ldir (memory backend)', () => {
         // gone
       }
     }
+  });
+
+  test('a daemon whose control socket is full (every ping answered BUSY): monitor 0 with a warning, not a recovery', async () => {
+    const busyCfg = box.write('busy.cf', simpleConfig(box));
+    const held = holdPidFile(pidFilePath('busy.cf', box.env['LDIR_RUN_DIR']), 4242);
+    let tries = 0;
+    const server = net.createServer((socket) => {
+      tries++;
+      socket.end(`${JSON.stringify({ v: 1, id: null, ok: false, error: { code: 'LDIR_ERR_CONTROL_BUSY', message: 'every control connection is answering a request (limit 64)' } })}\n`);
+    });
+    await new Promise<void>((resolve) => server.listen(controlSocketPath('busy.cf', box.env['LDIR_SOCKET_DIR']), resolve));
+    try {
+      const busy = { configfile: busyCfg, binary: LDIR_MAIN };
+      const timeout = { OCF_RESKEY_CRM_meta_timeout: '6000' };
+      const mon = await box.agent('monitor', busy, timeout);
+      assert.equal(mon.status, OCF.SUCCESS, mon.stderr);
+      assert.match(mon.stderr, /monitor: ldir for .*busy\.cf is busy: its control socket turned ping away \d+ times/);
+      assert.ok(tries >= 2, `ping tried ${tries} times`);
+      // In a promotable clone the role the operation expects stands; a plain monitor of it stays 0.
+      const promotable = { ...timeout, OCF_RESKEY_CRM_meta_promoted_max: '1' };
+      assert.equal((await box.agent('monitor', busy, { ...promotable, OCF_RESKEY_CRM_meta_role: 'Promoted' })).status, OCF.RUNNING_MASTER);
+      assert.equal((await box.agent('monitor', busy, { ...promotable, OCF_RESKEY_CRM_meta_role: 'Unpromoted' })).status, OCF.SUCCESS);
+    } finally {
+      server.close();
+      held.release();
+    }
+    // Without the BUSY answers (nothing listens, the pid file is stale): a failure again.
+    const dead = await box.agent('monitor', { configfile: busyCfg, binary: LDIR_MAIN });
+    assert.equal(dead.status, OCF.ERR_GENERIC, dead.stderr);
   });
 
   test('ocf-tester passes', async (t) => {

@@ -1,9 +1,6 @@
 // A live director (config, check scheduler, engine, memory kernel) scraped on loopback: promtool and a real Prometheus.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { jobsFromConfig } from '../../../src/checks/jobs';
 import { CheckScheduler } from '../../../src/checks/scheduler';
@@ -12,7 +9,8 @@ import { Engine } from '../../../src/engine/engine';
 import { MemoryBackend } from '../../../src/ipvs/memory';
 import { createMetrics, readBuildInfo, startMetricsServer, type Metrics, type MetricsServer } from '../../../src/metrics';
 import { loadValid } from '../../helpers/config';
-import { ensurePackages, freePort, IN_CI } from '../../helpers/system';
+import { startPrometheus, type PrometheusServer, type QueryRow } from '../../helpers/prometheus-server';
+import { ensurePackages, IN_CI } from '../../helpers/system';
 import { find, parseExposition, value } from '../../unit/metrics/exposition';
 import { stats } from '../../unit/metrics/fixtures';
 import { httpGet } from './http-client';
@@ -135,52 +133,17 @@ describe('a live scrape', { skip: missing ?? false }, () => {
   });
 
   describe('a real Prometheus server', () => {
-    let prom: ChildProcess | undefined;
-    let dir: string;
-    let web: string;
-    let stderr = '';
+    let prom: PrometheusServer;
 
     before(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'ldir-prometheus-'));
-      const webPort = await freePort();
-      web = `http://127.0.0.1:${webPort}`;
-      const target = new URL(director.url).host;
-      writeFileSync(join(dir, 'prometheus.yml'), [
-        'global:', '  scrape_interval: 1s', '  scrape_timeout: 1s', '  evaluation_interval: 1s',
-        'scrape_configs:', '  - job_name: ldir', '    static_configs:', `      - targets: ['${target}']`, '',
-      ].join('\n'));
-      prom = spawn('prometheus', [
-        `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${webPort}`, '--log.level=warn',
-      ], { stdio: ['ignore', 'ignore', 'pipe'] });
-      prom.stderr?.on('data', (c: Buffer) => {
-        stderr = (stderr + c.toString()).slice(-4000);
-      });
-      await eventually('prometheus ready', 30_000, async () => {
-        if (prom?.exitCode !== null) throw new Error(`prometheus exited (${prom?.exitCode}): ${stderr}`);
-        return (await httpGet(`${web}/-/ready`, { timeoutMs: 2_000 })).status === 200 ? true : undefined;
-      });
+      prom = await startPrometheus(new URL(director.url).host);
     });
 
     after(async () => {
-      const p = prom;
-      if (p && p.exitCode === null) {
-        const exited = new Promise((resolve) => p.once('exit', resolve));
-        p.kill('SIGTERM');
-        const killer = setTimeout(() => p.kill('SIGKILL'), 10_000);
-        await exited;
-        clearTimeout(killer);
-      }
-      if (dir) rmSync(dir, { recursive: true, force: true });
+      await prom?.stop();
     });
 
-    /** Instant query through Prometheus' HTTP API: the value of each result series, by its labels as JSON. */
-    async function query(q: string): Promise<Array<{ metric: Record<string, string>; value: number }>> {
-      const r = await httpGet(`${web}/api/v1/query?query=${encodeURIComponent(q)}`, { timeoutMs: 5_000 });
-      const json = JSON.parse(r.body.toString()) as { status: string; error?: string; data?: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
-      if (json.status !== 'success') throw new Error(`query ${q}: ${json.error}`);
-      return (json.data?.result ?? []).map((x) => ({ metric: x.metric, value: Number(x.value[1]) }));
-    }
+    const query = (q: string): Promise<QueryRow[]> => prom.query(q);
 
     test('scrapes ldir and answers queries with its series', async () => {
       const up = await eventually('ldir scraped', 30_000, async () => {
@@ -191,13 +154,12 @@ describe('a live scrape', { skip: missing ?? false }, () => {
       assert.deepEqual(byReal, { '10.0.0.1:80': 1, '10.0.0.2:80': 0 });
       assert.equal(up[0]?.metric['job'], 'ldir');
       const target = await query('up{job="ldir"}');
-      assert.equal(target[0]?.value, 1, `target up (prometheus log: ${stderr})`);
+      assert.equal(target[0]?.value, 1, `target up (prometheus log: ${prom.log()})`);
       const conns = await query(`ldir_ipvs_service_connections_total{virtual="${V4}"}`);
       assert.equal(conns[0]?.value, Number(CONNS));
       const version = await query('ldir_build_info');
       assert.equal(version[0]?.metric['version'], readBuildInfo().version);
-      const targets = JSON.parse((await httpGet(`${web}/api/v1/targets`)).body.toString()) as { data: { activeTargets: Array<{ health: string; lastError: string }> } };
-      assert.deepEqual(targets.data.activeTargets.map((t) => [t.health, t.lastError]), [['up', '']]);
+      assert.deepEqual((await prom.targets()).map((t) => [t.health, t.lastError]), [['up', '']]);
     });
 
     test('counters grow between scrapes and rate() works on them', async () => {

@@ -10,6 +10,7 @@ import type { Metrics } from '../../../src/metrics/types';
 import { parseExposition, value } from '../../unit/metrics/exposition';
 import { real, snapshot, testMetrics, virtual } from '../../unit/metrics/fixtures';
 import { httpGet } from './http-client';
+import { skipOrFail } from '../../helpers/prerequisites';
 
 const servers: MetricsServer[] = [];
 after(async () => {
@@ -113,7 +114,7 @@ describe('listening', () => {
       probe.listen(0, '::1', () => probe.close(() => resolve(true)));
     });
     if (!v6) {
-      t.skip('no IPv6 loopback in this environment');
+      skipOrFail(t, 'no IPv6 loopback (::1) here');
       return;
     }
     const { metrics } = testMetrics();

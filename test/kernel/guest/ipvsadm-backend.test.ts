@@ -9,6 +9,7 @@ import {
   destinationSpec, normalizeDesired, normalizeObserved, serviceKeyOf, serviceKeyString,
 } from '../../../src/ipvs/normalize';
 import type { DesiredService, IpvsDestination, IpvsOp, IpvsService, ServiceKey } from '../../../src/ipvs/types';
+import { skipOrFail } from '../../helpers/prerequisites';
 
 function runnable(path: string): boolean {
   try {
@@ -184,11 +185,11 @@ describe('ipvsadm backend on a real kernel', { skip }, () => {
 
   test('sync daemon start, list, stop (after this test\'s mixed-family destinations are gone)', async (t) => {
     await removeOwn();
-    if ((await backend.listSyncDaemons()).length > 0) return t.skip('a sync daemon is already running');
+    if ((await backend.listSyncDaemons()).length > 0) return skipOrFail(t, 'a sync daemon is already running');
     try {
       await backend.startSyncDaemon({ state: 'backup', interface: 'lo', syncId: 91 });
     } catch (err) {
-      return t.skip(`cannot start a backup daemon on lo here: ${String(err)}`);
+      return skipOrFail(t, `cannot start a backup daemon on lo here: ${String(err)}`);
     }
     try {
       const daemons = await backend.listSyncDaemons();

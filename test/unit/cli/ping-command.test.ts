@@ -51,6 +51,50 @@ describe('ldir ping', () => {
     assert.deepEqual(JSON.parse(io.out), { state: 'dead', reason: `stale pid file ${join(d.run, 'ldirectord.site.cf.pid')}: pid 4242 is gone`, pid: 4242 });
   });
 
+  test('busy: tried again while the daemon answers BUSY; healthy (0) once it answers, waits 25 ms doubling', async () => {
+    const d = dirs();
+    let tries = 0;
+    const busyTwice = await fakeDaemon(join(d.sock, 'site.cf.sock'), (id) => {
+      tries++;
+      return tries <= 2
+        ? { v: 1, id: null, ok: false, error: { code: 'LDIR_ERR_CONTROL_BUSY', message: 'every control connection is answering a request (limit 64)' } }
+        : { v: 1, id, ok: true, type: 'ping', result: PING };
+    });
+    try {
+      const waits: number[] = [];
+      const io = capture();
+      const sleep = async (ms: number): Promise<void> => void waits.push(ms);
+      assert.equal(await runPing({ config: 'site.cf', json: false, runDirectory: d.run, socketDirectory: d.sock, sleep }, io), PingExit.HEALTHY, io.err);
+      assert.equal(tries, 3);
+      assert.deepEqual(waits, [25, 50]);
+      assert.match(io.out, /is running with pid: 4242/);
+    } finally {
+      busyTwice.close();
+    }
+  });
+
+  test('busy: 4 with state busy when every try within the timeout was turned away; the text says the daemon is alive', async () => {
+    const d = dirs();
+    let tries = 0;
+    const alwaysBusy = await fakeDaemon(join(d.sock, 'site.cf.sock'), () => {
+      tries++;
+      return { v: 1, id: null, ok: false, error: { code: 'LDIR_ERR_CONTROL_BUSY', message: 'busy' } };
+    });
+    try {
+      const io = capture();
+      assert.equal(await runPing({ config: 'site.cf', json: true, timeoutMs: 400, runDirectory: d.run, socketDirectory: d.sock }, io), PingExit.UNHEALTHY);
+      const report = JSON.parse(io.out) as { state: string; reason: string };
+      assert.equal(report.state, 'busy');
+      assert.ok(tries >= 2, `tried ${tries} times`);
+      assert.equal(report.reason, `its control socket turned ping away ${tries} times in 400 ms (LDIR_ERR_CONTROL_BUSY: busy)`);
+      const text = capture();
+      assert.equal(await runPing({ config: 'site.cf', json: false, timeoutMs: 100, runDirectory: d.run, socketDirectory: d.sock }, text), PingExit.UNHEALTHY);
+      assert.match(text.err, /^ldir for site\.cf is busy: its control socket turned ping away \d+ times in 100 ms .*; the daemon is alive$/m);
+    } finally {
+      alwaysBusy.close();
+    }
+  });
+
   test('unhealthy: 4 when a live daemon (its pid file locked) does not answer in time', async () => {
     const d = dirs();
     const held = holdPidFile(join(d.run, 'ldirectord.site.cf.pid'), 4242);

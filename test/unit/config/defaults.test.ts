@@ -25,7 +25,7 @@ test('virtual defaults: negotiate, wrr, tcp, service from the port, quiescent no
   assert.equal(v.fallback, undefined);
   assert.deepEqual(v.check, {
     type: 'negotiate', connectsBetweenNegotiates: 0, service: 'http', command: '/bin/true', request: '/', receive: '',
-    httpMethod: 'GET', login: '', passwd: '', database: '', secret: '', checkTimeout: 5, negotiateTimeout: 30,
+    httpMethod: 'GET', httpRedirect: 'samehost', login: '', passwd: '', database: '', secret: '', checkTimeout: 5, negotiateTimeout: 30,
     interval: 10, checkCount: 1, failureCount: 1, riseCount: 1, httpStatus: [[200, 299]], receiveNot: '', tls: { verify: false },
   });
   assert.deepEqual(v.alerts, { emailAlert: [], emailAlertFreq: 0, emailAlertStatus: ['starting', 'running', 'stopping', 'reloading'], smtpTls: 'may' });

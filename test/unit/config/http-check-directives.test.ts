@@ -206,3 +206,50 @@ describe('tlsverify, tlscafile, tlsservername', () => {
     assert.deepEqual(config.virtualServices[0]?.check.tls, { verify: false, serverName: 'www.example.org' });
   });
 });
+
+describe('httpredirect', () => {
+  test('default samehost; no, samehost, any; globally, overridden per virtual; the check job carries it', async () => {
+    assert.equal((await onlyVirtual(vs(REAL))).check.httpRedirect, 'samehost');
+    for (const policy of ['no', 'samehost', 'any'] as const) {
+      assert.equal((await onlyVirtual(vs(REAL, `httpredirect=${policy}`))).check.httpRedirect, policy);
+    }
+    const c = await loadValid(`httpredirect=any\n${vs(REAL)}\nvirtual=192.0.2.2:80\n\t${REAL}\n\thttpredirect=no\n`);
+    assert.deepEqual(c.virtualServices.map((v) => v.check.httpRedirect), ['any', 'no']);
+    assert.deepEqual(jobsFromConfig(c).map((t) => t.job.httpRedirect), ['any', 'no']);
+  });
+
+  test('two policies make two checks of one real (the policy can change the verdict)', async () => {
+    const c = await loadValid(`${vs(REAL)}\nvirtual=192.0.2.2:80\n\t${REAL}\n\thttpredirect=any\n`);
+    assert.equal(jobsFromConfig(c).length, 2, 'different redirect policies: different checks');
+    const same = await loadValid(`${vs(REAL)}\nvirtual=192.0.2.2:80\n\t${REAL}\n\thttpredirect=samehost\n`);
+    assert.equal(jobsFromConfig(same).length, 1, 'the default written out is the same check');
+  });
+
+  test('a value other than no, samehost or any is an error at its line, in both forms', async () => {
+    const errs = await loadErrors(vs(REAL, 'httpredirect=yes'));
+    assert.deepEqual(errs.map(formatDiagnostic), [`${FILE}:3: httpredirect must be one of no, samehost, any, not "yes"`]);
+    const global = await loadErrors(`httpredirect=all\n${vs(REAL)}`);
+    assert.deepEqual(global.map(formatDiagnostic), [`${FILE}:1: httpredirect must be one of no, samehost, any, not "all"`]);
+    const yaml = await loadErrors('virtuals:\n  - virtual: 192.0.2.1:80\n    real: 10.0.0.1:80 gate\n    httpredirect: other\n', YAML);
+    assert.match(formatDiagnostic(yaml[0] as never), /^\/etc\/ha\.d\/ldir\.yaml:4:5: httpredirect must be one of no, samehost, any, not "other"$/);
+  });
+
+  test('strict validation: with a check that does not speak http it is a warning', async () => {
+    const r = await load(vs(REAL, 'checktype=connect', 'httpredirect=any'));
+    assert.deepEqual(warnings(r).map(formatDiagnostic), [
+      `${FILE}:4: warning: httpredirect is not used by checktype=connect: only negotiate checks of http, https and http_proxy read it`,
+    ]);
+  });
+
+  test('YAML and convert: cf -> YAML -> cf keeps it, global and per virtual', async () => {
+    const c = await loadValid('httpredirect: no\nvirtuals:\n  - virtual: 192.0.2.1:80\n    real: 10.0.0.1:80 gate\n    httpredirect: any\n'
+      + '  - virtual: 192.0.2.2:80\n    real: 10.0.0.1:80 gate\n', YAML);
+    assert.deepEqual(c.virtualServices.map((v) => v.check.httpRedirect), ['any', 'no']);
+    const { yaml, cf, config } = await convertRoundTrip(`httpredirect=no\n${vs(REAL, 'httpredirect=any')}`);
+    assert.match(yaml, /^httpredirect: no$/m);
+    assert.match(yaml, /^ {4}httpredirect: any$/m);
+    assert.match(cf, /^httpredirect=no$/m);
+    assert.match(cf, /^\thttpredirect=any$/m);
+    assert.equal(config.virtualServices[0]?.check.httpRedirect, 'any');
+  });
+});

@@ -3,7 +3,7 @@
 // inputs and fails when the slowest one misses its target (bench/parse-config.ts).
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { lexCf } from '../../../src/config/cf-lexer';
@@ -11,6 +11,7 @@ import { detectFormat, loadConfigText, type LoadResult } from '../../../src/conf
 import { writeYaml } from '../../../src/config/yaml-writer';
 import { mutate, mutation, plausibleFile, PROPERTY_SEED as SEED, randomText } from '../../helpers/config-arbitraries';
 import { fakeResolver, TEST_PROBES } from '../../helpers/config';
+import { KNOWN_DIFFERENCES } from '../../helpers/known-differences';
 
 const ROOT = join(__dirname, '..', '..', '..', '..');
 /** One file name for every run, so that results of the three modes compare equal. */
@@ -109,7 +110,14 @@ describe('configuration loading is total', { timeout: 120_000 }, () => {
     for (const path of files) {
       const text = readFileSync(path, 'utf8');
       const r = await loadConfigText(text, path, { resolver: fakeResolver(), probes: TEST_PROBES, hostname: 'director' });
-      if (!r.config || !r.document) continue; // some fixtures need the real file system or resolver
+      const name = basename(path);
+      if (KNOWN_DIFFERENCES[name]?.kind === 'verdict') {
+        // ldirectord accepts it, ldir refuses it on purpose (docs/compatibility.md): no base, but the refusal holds.
+        assert.equal(r.config, undefined, `${name} is a known difference (ldir refuses it) but loads`);
+        continue;
+      }
+      assert.ok(r.config && r.document, `ldir rejects ${name}, which ldirectord accepts and which is not a known difference: `
+        + r.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.pos.line}: ${d.message}`).join('; '));
       bases.push(text);
       if (r.document.format === 'cf' && r.document.entries.length > 0) bases.push(writeYaml(r.document));
     }

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { createDaemonLogger } from '../../../src/logging/daemon-logger';
 import type { TextWriter } from '../../../src/logging/fd-writer';
+import { skipOrFail } from '../../helpers/prerequisites';
 
 /** A fresh directory removed after the test. */
 function tmpDir(t: TestContext): string {
@@ -135,7 +136,8 @@ test('a directory as logfile: reported, not thrown', (t) => {
   assert.match(stderr.text(), /^ldir: cannot open log file .*: EISDIR; logging to stderr until it can be opened\n\{.*"msg":"x"\}\n$/);
 });
 
-test('write failures (ENOSPC on /dev/full) are reported once, never thrown; the lines reach stderr', { skip: !fs.existsSync('/dev/full') }, () => {
+test('write failures (ENOSPC on /dev/full) are reported once, never thrown; the lines reach stderr', (t) => {
+  if (!fs.existsSync('/dev/full')) return skipOrFail(t, 'no /dev/full here');
   const stderr = capture();
   const { log, clock } = fileLogger('/dev/full', stderr);
   for (let i = 0; i < 5; i++) {

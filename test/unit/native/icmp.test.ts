@@ -1,5 +1,5 @@
 // ICMP echo to loopback (127.0.0.1 and ::1 only) through a ping socket, or the raw-socket fallback when ping
-// sockets are not permitted (net.ipv4.ping_group_range); skipped when neither is.
+// sockets are not permitted (net.ipv4.ping_group_range); skipped when neither is (under CI=true, failed).
 import assert from 'node:assert/strict';
 import type * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { openPingSocket } from '../../../src/checks/icmp-socket';
 import { ErrorCodes, isLdirError } from '../../../src/errors';
 import { isNativeErrnoError, loadNativeAddon } from '../../../src/native/addon';
+import { skipOrFail } from '../../helpers/prerequisites';
 
 /** Internet checksum (RFC 1071). */
 function checksum(b: Buffer): number {
@@ -63,7 +64,7 @@ function probe(family: 4 | 6): 'ping' | 'raw' | string {
 for (const [family, address] of [[4, '127.0.0.1'], [6, '::1']] as const) {
   test(`ICMP echo to ${address}`, async (t) => {
     const kind = probe(family);
-    if (kind !== 'ping' && kind !== 'raw') return t.skip(kind);
+    if (kind !== 'ping' && kind !== 'raw') return skipOrFail(t, kind);
     t.diagnostic(`using a ${kind} socket`);
     if (kind === 'ping') {
       const socket = await openPingSocket(family);
@@ -102,7 +103,7 @@ test('raw transact to an unanswered address resolves null at the timeout', async
   try {
     fd = addon.icmpOpen(4, true);
   } catch (err) {
-    return t.skip(`raw ICMP not permitted: ${(err as Error).message}`);
+    return skipOrFail(t, `raw ICMP not permitted here (needs CAP_NET_RAW): ${(err as Error).message}`);
   }
   try {
     // A corrupted checksum makes the kernel drop the request, so no reply ever comes.

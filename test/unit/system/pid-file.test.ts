@@ -1,6 +1,7 @@
 // The pid file's lock rule: a daemon runs while some process holds an exclusive flock on its pid file, whatever
 // that process's command line; the file is written in place so the lock and the name stay on one inode.
 import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -127,4 +128,47 @@ test('parsePid takes a positive integer on the first line only', () => {
   assert.equal(parsePid(''), undefined);
   assert.equal(parsePid('0\n'), undefined);
   assert.equal(parsePid('abc'), undefined);
+});
+
+test('a symbolic link at the pid path is never written through: the open is refused and the linked file kept', () => {
+  const file = tempPidFile();
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const victim = path.join(path.dirname(file), 'victim');
+  fs.writeFileSync(victim, 'root:x:0:0\n');
+  fs.symlinkSync(victim, file);
+  assert.throws(() => PidFile.open(file), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'LDIR_ERR_DAEMON_START_FAILED');
+    assert.equal(err.message, `cannot open pid file ${file}: it is a symbolic link: a pid file is written only as a regular file (remove the link)`);
+    return true;
+  });
+  assert.equal(fs.readFileSync(victim, 'utf8'), 'root:x:0:0\n');
+  assert.deepEqual(readPidState(file), { state: 'absent' }, 'a link is no pid file of ours');
+});
+
+test('a FIFO at the pid path is refused, not written to', () => {
+  const file = tempPidFile();
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  execFileSync('mkfifo', [file]);
+  assert.throws(() => PidFile.open(file), /cannot open pid file .*: it is a FIFO: a pid file is written only as a regular file/);
+});
+
+test('a pid file naming a live process that merely has "ldir" in its command line (tail -f ldir-notes.txt) is stale', async () => {
+  const file = tempPidFile();
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const notes = path.join(path.dirname(file), 'ldir-notes.txt');
+  fs.writeFileSync(notes, 'notes\n');
+  const tail = spawn('tail', ['-f', notes], { stdio: 'ignore' });
+  try {
+    fs.writeFileSync(file, `${tail.pid}\n`);
+    assert.match(fs.readFileSync(`/proc/${tail.pid}/cmdline`, 'utf8'), /ldir-notes/);
+    assert.deepEqual(readPidState(file), { state: 'stale', pid: tail.pid });
+    // And a daemon takes the file over: it locks it and writes its own pid in place.
+    const own = PidFile.open(file);
+    assert.equal(await own.lock(0), 'locked');
+    own.write(process.pid);
+    assert.deepEqual(readPidState(file), { state: 'running', pid: process.pid });
+    own.close();
+  } finally {
+    tail.kill('SIGKILL');
+  }
 });

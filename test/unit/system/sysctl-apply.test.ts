@@ -1,6 +1,6 @@
 // Applying sysctls through the /proc/sys store against a temporary tree: changed, unchanged, missing, unwritable, logs.
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ErrorCodes, isLdirError, LdirError } from '../../../src/errors';
@@ -26,8 +26,6 @@ function counting(inner: SysctlStore): SysctlStore & { writes: string[] } {
   const writes: string[] = [];
   return { writes, read: (k) => inner.read(k), list: (k) => inner.list(k), write: (k, v) => { writes.push(k); inner.write(k, v); } };
 }
-
-const IS_ROOT = process.getuid?.() === 0;
 
 describe('procSysStore', () => {
   test('reads without the newline, lists sorted entry names, maps "/" in a name to "." in the path', () => {
@@ -142,13 +140,15 @@ describe('setupSysctls against a temporary /proc/sys', () => {
     assert.equal(results.filter((r) => r.status === 'changed').length, 5);
   });
 
-  test('a read-only file fails with EACCES and a hint (skipped as root, who may write anyway)', { skip: IS_ROOT && 'root bypasses file modes' }, async () => {
-    const root = sysctlTree();
-    chmodSync(sysctlPath(root, 'net.ipv4.ip_forward'), 0o444);
-    const results = setupSysctls(await loadValid(NAT), procSysStore(root), createLogger({ level: 'silent' }));
-    const r = results.find((x) => x.key === 'net.ipv4.ip_forward');
+  test('a sysctl the kernel keeps read-only fails with EACCES and a hint, as root too (the real /proc/sys)', () => {
+    // kernel.ngroups_max is mode 0444 in the kernel's own table: /proc/sys refuses the write to every user, root
+    // included (a 0444 file in a temporary tree would not stop root), and its value never changes.
+    const key = 'kernel.ngroups_max';
+    const before = procSysStore().read(key);
+    const [r] = applySysctls([{ key, value: String(Number(before) - 1), why: 'test' }], procSysStore());
     assert.deepEqual([r?.status, r?.errno], ['failed', 'EACCES']);
     assert.match(r?.reason ?? '', /must run as root/);
+    assert.equal(procSysStore().read(key), before);
   });
 
   test('sysctl=no: nothing read, nothing written', async () => {
