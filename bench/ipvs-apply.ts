@@ -1,6 +1,7 @@
 // Benchmark, inside the kernel-tier VM: 100 services x 100 destinations applied from empty by netlink, by one
 // `ipvsadm -R`, and by one ipvsadm process per destination (ldirectord's way; the first 500 timed and
-// extrapolated), plus a full read-back. Prints one `guest ...` line for bench/ipvs-apply-host.ts.
+// extrapolated), plus a full read-back. Prints one `guest ...` line for bench/ipvs-apply-host.ts, which judges the
+// figures against their targets (this part has none of its own; bench/targets.ts's rule for its command line).
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { plan } from '../src/engine/plan';
@@ -10,6 +11,7 @@ import { NetlinkBackend } from '../src/ipvs/netlink/backend';
 import { NetlinkSocket } from '../src/ipvs/netlink/socket';
 import type { DesiredService, IpvsOp } from '../src/ipvs/types';
 import { benchTable } from './ipvs-table';
+import { benchMain, BenchUsageError } from './targets';
 
 const SERVICES = Number(process.env['BENCH_SERVICES'] ?? 100);
 const DESTS = Number(process.env['BENCH_DESTS'] ?? 100);
@@ -24,6 +26,9 @@ function flush(): void {
 }
 
 async function main(): Promise<void> {
+  for (const [name, value] of [['BENCH_SERVICES', SERVICES], ['BENCH_DESTS', DESTS], ['BENCH_PER_PROCESS', PER_PROCESS_SAMPLE]] as const) {
+    if (!(Number.isInteger(value) && value >= 1)) throw new BenchUsageError(`${name}: a positive integer, not ${process.env[name]}`);
+  }
   if (!existsSync('/proc/net/ip_vs')) throw new Error('no IPVS here: run it with `npm run bench:ipvs` (boots the VM)');
   execFileSync('ip', ['link', 'set', 'lo', 'up']);
   const desired: DesiredService[] = benchTable(SERVICES, DESTS);
@@ -66,7 +71,10 @@ async function main(): Promise<void> {
   console.log(`guest dests=${dests} netlink_s=${netlinkS.toFixed(2)} ipvsadm_R_s=${restoreS.toFixed(2)} per_process_s=${perProcessS.toFixed(1)} readback_s=${readbackS.toFixed(2)} resync_plan_in_vm_ms=${resyncInVmMs.toFixed(0)}`);
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+if (require.main === module) {
+  benchMain({
+    command: 'node dist/bench/ipvs-apply.js (inside the VM: npm run bench:ipvs runs it)',
+    summary: 'applies 100 services x 100 destinations from empty by netlink, one ipvsadm -R, and one ipvsadm per destination',
+    env: { BENCH_SERVICES: 'services (100)', BENCH_DESTS: 'destinations per service (100)', BENCH_PER_PROCESS: 'destinations timed one ipvsadm each, then extrapolated (500)' },
+  }, main);
+}

@@ -1,5 +1,7 @@
-// The benchmarks' real servers: one HTTP server in a child process answering `ok` on every 127/8 address (bound to
-// 0.0.0.0; the benchmarks connect only to 127.0.0.0/8), so that its CPU is not the benchmark's.
+// The benchmarks' real servers: ONE Node HTTP server in a child process, bound to 0.0.0.0 on one port, so that every
+// 127/8 address reaches it and its CPU is not the benchmark's. "10,000 real servers" in bench:checks are 10,000
+// addresses answered by this one process (one accept queue, one event loop), not 10,000 servers; the benchmarks
+// connect only to 127.0.0.0/8.
 import { fork, type ChildProcess } from 'node:child_process';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';

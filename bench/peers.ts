@@ -52,9 +52,16 @@
 // window: `peers-perf` lines, by thread and function, kernel included), LDIR_VM_TIMEOUT_MS (whole VM run, default 45 min).
 //
 // Everything runs under qemu/TCG (no KVM here): CPU figures are 10-30 times those of hardware, but both peers pay the
-// same emulation, so the ratio is the figure to read. The whole run takes about 10-25 minutes. Exit 1 when it fails.
+// same emulation, so the ratio is the figure to read. The whole run takes about 10-25 minutes.
+//
+// Targets (bench/targets.ts: exit 1 when one is missed, `--no-targets` to explore, exit 2 for a malformed BENCH_PEERS_*
+// setting before the VM boots, exit 3 when the run fails), for each N over http (the median of the rounds when there
+// are several): ldir's CPU per check at most 1.5 times keepalived's (measured 0.83-1.34), and the killed real at
+// weight 0 within two check intervals (measured 0.45 s at 300 reals, 1.0 s at 1,000). https and ldirectord: figures.
 import * as fs from 'node:fs';
 import { runInVm, vmUnavailable } from '../test/kernel/vm/run-in-vm';
+import { readSettings } from './peers-guest';
+import { benchMain, BenchUsageError, type BenchSpec, type BenchTargets } from './targets';
 
 /** The overall limit of the VM run (LDIR_VM_TIMEOUT_MS, default 45 min). */
 const TIMEOUT_MS = Number(process.env['LDIR_VM_TIMEOUT_MS']) || 45 * 60 * 1000;
@@ -82,17 +89,73 @@ export function missingTools(env: NodeJS.ProcessEnv): string[] {
   return tools.filter((t) => !fs.existsSync(t));
 }
 
-async function main(): Promise<void> {
+/** Target: ldir's CPU per check over keepalived's, at each N. */
+export const PEERS_RATIO_TARGET = 1.5;
+/** Target: victim killed → weight 0 in the kernel (ldir), at each N: two check intervals of the bench (1 s). */
+export const PEERS_DETECT_TARGET_MS = 2_000;
+
+/** The `key=value` fields of a printed line. */
+function fields(line: string): Map<string, string> {
+  return new Map(line.split(' ').slice(1).map((kv) => kv.split('=') as [string, string]));
+}
+
+/**
+ * Judges the guest's `peers` lines (http only) against the targets: per N, the `peers-summary` line's medians when
+ * the run had several rounds, else its one `peers` line. Throws when no `peers` line came (nothing was measured).
+ */
+export function judgePeers(lines: readonly string[], targets: BenchTargets): void {
+  const single = new Map<string, Map<string, string>>();
+  const summary = new Map<string, Map<string, string>>();
+  for (const line of lines) {
+    const kind = line.split(' ', 1)[0];
+    if (kind !== 'peers' && kind !== 'peers-summary') continue;
+    const f = fields(line);
+    const n = f.get('n');
+    if (n === undefined || !f.has(kind === 'peers' ? 'ratio' : 'ratio_median')) continue; // the ldirectord line
+    (kind === 'peers' ? single : summary).set(n, f);
+  }
+  if (single.size === 0) throw new Error('the guest printed no `peers n=...` line: nothing to judge');
+  for (const n of single.keys()) {
+    const s = summary.get(n);
+    const ratio = Number(s ? s.get('ratio_median') : single.get(n)?.get('ratio'));
+    const detect = Number(s ? s.get('ldir_detect_ms_median') : single.get(n)?.get('ldir_detect_ms'));
+    const of = s ? ` (median of ${s.get('rounds')} rounds)` : '';
+    targets.atMost(`n=${n} ldir CPU per check / keepalived's${of}`, ratio, PEERS_RATIO_TARGET, 'x', 2);
+    targets.atMost(`n=${n} ldir: killed real at weight 0 after${of}`, detect, PEERS_DETECT_TARGET_MS, 'ms', 0);
+  }
+}
+
+/** The command line of `npm run bench:peers`. */
+export const PEERS_BENCH: BenchSpec = {
+  command: 'npm run bench:peers',
+  summary: 'CPU per check, memory, start-up and failure detection of ldir and keepalived (and ldirectord) on the same nginx reals in the test VM',
+  env: {
+    BENCH_PEERS_N: 'real server counts (300,1000)', BENCH_PEERS_WINDOW_S: 'steady-state window (20)', BENCH_PEERS_ROUNDS: 'keepalived and ldir in turn this many times (1)',
+    BENCH_PEERS_LDIRECTORD_N: 'reals for ldirectord (50; 0 skips it)', BENCH_PEERS_HTTPS: '1: https too (figures only)', BENCH_PEERS_HTTPS_N: 'reals for https (20)',
+    BENCH_PEERS_PROFILE: '1: where ldir\'s JS thread spent its time', BENCH_PEERS_PERF: '1: perf record after each window', BENCH_LDIR_MAIN: 'another build\'s dist/src/main.js',
+    LDIR_VM_TIMEOUT_MS: 'limit of the VM run (45 min)',
+  },
+};
+
+async function measurePeers(targets: BenchTargets): Promise<void> {
+  try {
+    readSettings(process.env); // the guest reads them again: a malformed one fails here, before the VM boots
+  } catch (err) {
+    throw new BenchUsageError(err instanceof Error ? err.message : String(err));
+  }
   const why = vmUnavailable();
   if (why) throw new Error(`the VM cannot run here: ${why}`);
   const missing = missingTools(process.env);
   if (missing.length > 0) throw new Error(`missing ${missing.join(', ')}: run bash test/provision.sh as root (Debian: nginx-light, keepalived, ldirectord, ipvsadm, curl, openssl)`);
   const t0 = Date.now();
   let pending = '';
+  const printed: string[] = [];
   const relay = (line: string): void => {
     const text = line.trim();
-    if (/^peers(-https)?(-detail|-summary|-profile|-perf)? /.test(text)) console.log(text);
-    else if (text.startsWith('# ')) console.error(text);
+    if (/^peers(-https)?(-detail|-summary|-profile|-perf)? /.test(text)) {
+      console.log(text);
+      printed.push(text);
+    } else if (text.startsWith('# ')) console.error(text);
   };
   const result = await runInVm(guestCommand(process.env), {
     timeoutMs: TIMEOUT_MS,
@@ -109,13 +172,9 @@ async function main(): Promise<void> {
     // What the guest said about the failure (the error with the table and the peer's log), else the output's end.
     const at = result.output.lastIndexOf('bench:peers failed');
     console.error(at >= 0 ? result.output.slice(at) : result.output.split('\n').slice(-60).join('\n'));
-    process.exitCode = 1;
+    throw new Error(`the VM run failed (exit ${result.code})`);
   }
+  judgePeers(printed, targets);
 }
 
-if (require.main === module) {
-  main().catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+if (require.main === module) benchMain(PEERS_BENCH, ({ targets }) => measurePeers(targets));

@@ -61,26 +61,27 @@ const FINISHED = Object.freeze({ name: 'AbortError', message: 'check finished' }
 /**
  * Runs a checker body under a timeout: the body gets a signal that aborts at `timeoutMs` or when `outer` aborts;
  * whatever happens (throw, reject, abort, hang past the deadline) the result is a CheckResult, never an exception.
+ * An abort ends the check at once (down, `timeout`), also when the body does not notice it (a client library still
+ * waiting for its TCP connect): the body is left to end on its own signal.
  */
 export async function guardCheck(
   outer: AbortSignal, timeoutMs: number, body: (signal: AbortSignal) => Promise<CheckVerdict>,
 ): Promise<CheckResult> {
   const started = performance.now();
   const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  // Settles at the deadline or at an outer abort, whichever comes first, whether or not the body notices.
+  const ended = new Promise<CheckVerdict>((resolve) => {
+    controller.signal.addEventListener('abort', () => resolve(fail('timeout')), { once: true });
+    timer = setTimeout(() => controller.abort(TIMED_OUT), Math.max(1, timeoutMs));
+  });
   const abort = (): void => controller.abort(TIMED_OUT);
   if (outer.aborted) abort();
   else outer.addEventListener('abort', abort, { once: true });
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<CheckVerdict>((resolve) => {
-    timer = setTimeout(() => {
-      controller.abort(TIMED_OUT);
-      resolve(fail('timeout'));
-    }, Math.max(1, timeoutMs));
-  });
   try {
     const verdict = await Promise.race([
       body(controller.signal).catch((err: unknown) => fail(controller.signal.aborted ? 'timeout' : reasonOf(err))),
-      deadline,
+      ended,
     ]);
     return { ...verdict, durationMs: Math.round((performance.now() - started) * 10) / 10 };
   } finally {

@@ -1,5 +1,6 @@
 // One control connection: reads request lines, answers them in order, enforces the size, pipelining and idle limits.
 import type net from 'node:net';
+import type { Clock, TimerHandle } from '../clock';
 import { ErrorCodes } from '../errors';
 import type { Logger } from '../log';
 import { encodeMessage, errorResponse, MAX_REQUEST_BYTES, type ControlResponse } from './protocol';
@@ -15,6 +16,8 @@ export interface ConnectionContext {
   answer(line: string): Promise<{ readonly text: string; readonly stop: boolean }>;
   /** A connection without a complete request for this long gets `LDIR_ERR_CONTROL_TIMEOUT` and is closed. */
   readonly idleTimeoutMs: number;
+  /** Runs the idle timeout. */
+  readonly clock: Clock;
   /** True once the server is closing: connections end after their current response. */
   isShuttingDown(): boolean;
   /** Called once a `stop` acknowledgement has been written (or could not be, the peer having gone). */
@@ -47,13 +50,13 @@ export function serveConnection(socket: net.Socket, context: ConnectionContext):
   let busy = false;
   let finished = false; // a fatal response was queued or the connection is ending: read no more requests
   let peerEnded = false;
-  let idle: NodeJS.Timeout | undefined;
+  let idle: TimerHandle | undefined;
 
-  const disarm = (): void => { if (idle) clearTimeout(idle); idle = undefined; };
+  const disarm = (): void => { if (idle !== undefined) context.clock.clearTimeout(idle); idle = undefined; };
   const arm = (): void => {
     disarm();
     if (finished) return;
-    idle = setTimeout(() => fatal(errorResponse(null, ErrorCodes.CONTROL_TIMEOUT, `no complete request within ${context.idleTimeoutMs} ms`)), context.idleTimeoutMs);
+    idle = context.clock.setTimeout(() => fatal(errorResponse(null, ErrorCodes.CONTROL_TIMEOUT, `no complete request within ${context.idleTimeoutMs} ms`)), context.idleTimeoutMs);
   };
   const fatal = (response: ControlResponse): void => {
     if (finished) return;

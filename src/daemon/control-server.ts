@@ -4,7 +4,7 @@ import { chmodSync, lstatSync, renameSync, statSync, unlinkSync, type Stats } fr
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import type { Diagnostic } from '../config/diagnostics';
-import { systemClock } from '../clock';
+import { systemClock, type Clock, type TimerHandle } from '../clock';
 import { ErrorCodes, isLdirError, LdirError, type ErrorCode } from '../errors';
 import type { Logger } from '../log';
 import { ConnectionSlots } from '../system/connection-slots';
@@ -86,6 +86,17 @@ export interface ControlServerOptions {
   readonly replace?: boolean;
   /** Applied to every answer line before it is written (the daemon hides its configuration's secrets there). */
   readonly redact?: (line: string) => string;
+  /**
+   * Runs the idle timeout, the close grace period and the eviction order of idle connections; default the system
+   * clock. (The one-second linger before a closed connection is destroyed stays on Node's timers: it only frees a
+   * socket whose peer did not close it, and never holds the process open.)
+   */
+  readonly clock?: Clock;
+  /**
+   * Told of each well-formed request when it has been read, before it runs (or waits its turn behind a mutating
+   * request): for tracing, and for tests that order events by what the server has read rather than by time.
+   */
+  readonly onRequest?: (request: ControlRequest) => void;
 }
 
 /** A running control server. */
@@ -198,6 +209,7 @@ export async function startControlServer(options: ControlServerOptions): Promise
   const maxClients = options.maxClients ?? CONTROL_SERVER_DEFAULTS.maxClients;
   const idleTimeoutMs = options.idleTimeoutMs ?? CONTROL_SERVER_DEFAULTS.idleTimeoutMs;
   const closeGraceMs = options.closeGraceMs ?? CONTROL_SERVER_DEFAULTS.closeGraceMs;
+  const clock = options.clock ?? systemClock();
   const log = options.logger.child({ module: 'control' });
 
   if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) {
@@ -266,6 +278,7 @@ export async function startControlServer(options: ControlServerOptions): Promise
       return { text: encodeMessage(parsed.response), stop: false };
     }
     const { request } = parsed;
+    options.onRequest?.(request);
     const started = performance.now();
     let response: ControlResponse;
     try {
@@ -288,11 +301,11 @@ export async function startControlServer(options: ControlServerOptions): Promise
   }
 
   const context = (socket: net.Socket): ConnectionContext => ({
-    answer, idleTimeoutMs, log, isShuttingDown: () => shuttingDown, ...(options.afterStop ? { afterStop: options.afterStop } : {}),
+    answer, idleTimeoutMs, clock, log, isShuttingDown: () => shuttingDown, ...(options.afterStop ? { afterStop: options.afterStop } : {}),
     onBusy: (busy) => slots.setBusy(socket, busy),
   });
   // One "address" for a unix socket: the bound is on connections, the longest-connected idle one goes for a newcomer.
-  const slots = new ConnectionSlots<net.Socket>({ maxConnections: maxClients, maxPerAddress: maxClients, graceMs: 0 }, systemClock(), (socket) => {
+  const slots = new ConnectionSlots<net.Socket>({ maxConnections: maxClients, maxPerAddress: maxClients, graceMs: 0 }, clock, (socket) => {
     log.debug({ limit: maxClients }, 'idle control connection closed to make room');
     connections.get(socket)?.evict(errorResponse(null, ErrorCodes.CONTROL_BUSY, `closed to make room for another control client (limit ${maxClients}): no request in progress`));
   });
@@ -369,12 +382,12 @@ export async function startControlServer(options: ControlServerOptions): Promise
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const c of connections.values()) c.end();
     if (connections.size > 0) {
-      let timer: NodeJS.Timeout | undefined;
+      let timer: TimerHandle | undefined;
       await new Promise<void>((resolve) => {
         onEmpty = resolve;
-        timer = setTimeout(resolve, closeGraceMs);
+        timer = clock.setTimeout(resolve, closeGraceMs);
       });
-      clearTimeout(timer);
+      if (timer !== undefined) clock.clearTimeout(timer);
     }
     for (const s of [...connections.keys(), ...rejected]) s.destroy();
     await closed;

@@ -267,7 +267,7 @@ export class Daemon {
     try {
       this.control = await startControlServer({
         path: controlSocketPath(o.configName, o.socketDirectory), logger: o.logger, replace: o.predecessor !== undefined,
-        redact: (line) => this.redactor.jsonLine(line),
+        redact: (line) => this.redactor.jsonLine(line), clock: this.clock,
         handlers: {
           status: () => this.status(),
           reload: () => this.reload(),

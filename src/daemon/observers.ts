@@ -53,7 +53,7 @@ export class Observers {
           };
         },
       },
-      buildInfo: readBuildInfo(), logger: options.logger, configLoadedAt: options.clock.now(),
+      buildInfo: readBuildInfo(), logger: options.logger, configLoadedAt: options.clock.now(), clock: options.clock,
     });
   }
 

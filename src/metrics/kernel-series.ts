@@ -1,4 +1,5 @@
 // Scrape-time kernel series: IPVS traffic counters per service and destination, read once per scrape, bounded in time.
+import type { Clock, TimerHandle } from '../clock';
 import { ErrorCodes, LdirError } from '../errors';
 import { destinationKeyString, serviceKeyString } from '../ipvs/normalize';
 import type { IpvsStats, ObservedService } from '../ipvs/types';
@@ -17,12 +18,14 @@ export type KernelRead =
 export class KernelReader {
   private pending: Promise<readonly ObservedService[]> | undefined;
 
-  constructor(private readonly list: () => Promise<readonly ObservedService[]>, private readonly timeoutMs: number) {}
+  constructor(
+    private readonly list: () => Promise<readonly ObservedService[]>, private readonly timeoutMs: number, private readonly clock: Clock,
+  ) {}
 
-  /** Lists the kernel table, or says why not within `timeoutMs`. Never rejects. */
+  /** Lists the kernel table, or says why not within `timeoutMs` (on the clock). Never rejects. */
   async read(): Promise<KernelRead> {
-    const started = performance.now();
-    const elapsed = (): number => performance.now() - started;
+    const started = this.clock.monotonic();
+    const elapsed = (): number => this.clock.monotonic() - started;
     let current = this.pending;
     if (!current) {
       try {
@@ -36,9 +39,9 @@ export class KernelReader {
       };
       current.then(forget, forget);
     }
-    let timer: NodeJS.Timeout | undefined;
+    let timer: TimerHandle | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), this.timeoutMs);
+      timer = this.clock.setTimeout(() => resolve('timeout'), this.timeoutMs);
     });
     try {
       const r = await Promise.race([current, timeout]);
@@ -50,7 +53,7 @@ export class KernelReader {
     } catch (err) {
       return { ok: false, reason: 'error', error: err, durationMs: elapsed() };
     } finally {
-      clearTimeout(timer);
+      if (timer !== undefined) this.clock.clearTimeout(timer);
     }
   }
 }

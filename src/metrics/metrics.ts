@@ -3,6 +3,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { IdentityStatus } from '../checks/scheduler';
 import { describeVerdict, type WatchdogVerdict } from '../daemon/watchdog';
 import type { EngineSnapshot } from '../engine/engine-types';
+import { systemClock } from '../clock';
 import type { Logger } from '../log';
 import { CheckSeries } from './check-series';
 import { pairKey } from './convert';
@@ -74,7 +75,7 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
   const registry = options.registry ?? new Registry();
   const log = options.logger?.child({ module: 'metrics' });
   const { sources } = options;
-  const kernel = new KernelReader(() => sources.kernel(), options.kernelTimeoutMs ?? DEFAULT_KERNEL_TIMEOUT_MS);
+  const kernel = new KernelReader(() => sources.kernel(), options.kernelTimeoutMs ?? DEFAULT_KERNEL_TIMEOUT_MS, options.clock ?? systemClock());
   let inflight: Promise<void> | undefined;
   let kernelFailing = false;
 

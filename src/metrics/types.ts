@@ -1,5 +1,6 @@
 // Types of the metrics surface: the sources read at scrape time, build information, options and the Metrics handle.
 import type { Registry } from 'prom-client';
+import type { Clock } from '../clock';
 import type { CheckRecord, HealthTransition, IdentityStatus, QuietRounds } from '../checks/scheduler';
 import type { WatchdogVerdict } from '../daemon/watchdog';
 import type { EngineEvent, EngineSnapshot } from '../engine/engine-types';
@@ -56,6 +57,8 @@ export interface CreateMetricsOptions {
   readonly logger?: Logger;
   /** Milliseconds one kernel read may take during a scrape before it counts as failed. Default 3 000. */
   readonly kernelTimeoutMs?: number;
+  /** Times the kernel read and bounds it (`kernelTimeoutMs`); default the system clock. */
+  readonly clock?: Clock;
   /** Also export prom-client's `process_*` and `nodejs_*` metrics. Default true. */
   readonly processMetrics?: boolean;
   /** Epoch milliseconds at which the configuration in force was first loaded (initial last-success reload time). */

@@ -35,14 +35,14 @@ test('connect to a silent address times out', async (t) => {
   const a = address(t);
   if (!a) return;
   const r = await connectCheck(makeJob({ type: 'connect', address: a, port: 80, checkTimeoutMs: 600 }), NEVER);
-  assertResult(r, false, /^timeout$/, 1500, 550);
+  assertResult(r, false, /^timeout$/, 550);
 });
 
 test('ping of a silent address is down after checkcount attempts', async (t) => {
   const a = address(t);
   if (!a) return;
   const r = await pingCheck(makeJob({ type: 'ping', address: a, pingCount: 2, checkTimeoutMs: 400 }), NEVER);
-  assertResult(r, false, /no echo reply \(2 attempts\)|unavailable/, 2000, 0);
+  assertResult(r, false, /no echo reply \(2 attempts\)|unavailable/);
   if (!/unavailable/.test(r.reason)) assert.ok(r.durationMs >= 750, `two attempts of 400 ms took ${r.durationMs} ms`);
 });
 
@@ -50,7 +50,7 @@ test('http to a silent address times out', async (t) => {
   const a = address(t);
   if (!a) return;
   const r = await createHttpChecker()(makeJob({ service: 'http', address: a, port: 80, negotiateTimeoutMs: 600 }), NEVER);
-  assertResult(r, false, /^timeout$/, 1500, 550);
+  assertResult(r, false, /^timeout$/, 550);
 });
 
 test('native: connect and http to a silent address time out', async (t) => {
@@ -62,7 +62,7 @@ test('native: connect and http to a silent address time out', async (t) => {
     return;
   }
   const c = await createConnectChecker(prober)(makeJob({ type: 'connect', address: a, port: 80, checkTimeoutMs: 600 }), NEVER);
-  assertResult(c, false, /^timeout$/, 1500, 550);
+  assertResult(c, false, /^timeout$/, 550);
   const h = await createHttpChecker({ prober })(makeJob({ service: 'http', address: a, port: 80, negotiateTimeoutMs: 600 }), NEVER);
-  assertResult(h, false, /^timeout$/, 1500, 550);
+  assertResult(h, false, /^timeout$/, 550);
 });

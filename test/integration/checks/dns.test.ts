@@ -85,31 +85,31 @@ for (const host of ['127.0.0.1', '::1']) {
       makeJob({ service: 'dns', address: host, port: ports[host] as number, protocol, request, receive, negotiateTimeoutMs: 500, ...extra });
 
     test(`dns ${host} ${protocol}: A answer matching receive is up; a different one is down`, async () => {
-      assertResult(await dnsCheck(job('/test.example', '^127\\.0\\.0\\.42$'), NEVER), true, /^A 127\.0\.0\.42$/, 1000);
-      assertResult(await dnsCheck(job('/alias.example', '127.0.0.42'), NEVER), true, /^A /, 1000);
-      assertResult(await dnsCheck(job('/test.example', '^10\\.'), NEVER), false, /^no answer matched \/\^10\\.\/$/, 1000);
-      assertResult(await dnsCheck(job('/missing.example', '.'), NEVER), false, /^rcode NXDOMAIN$/, 1000);
+      assertResult(await dnsCheck(job('/test.example', '^127\\.0\\.0\\.42$'), NEVER), true, /^A 127\.0\.0\.42$/);
+      assertResult(await dnsCheck(job('/alias.example', '127.0.0.42'), NEVER), true, /^A /);
+      assertResult(await dnsCheck(job('/test.example', '^10\\.'), NEVER), false, /^no answer matched \/\^10\\.\/$/);
+      assertResult(await dnsCheck(job('/missing.example', '.'), NEVER), false, /^rcode NXDOMAIN$/);
     });
 
     test(`dns ${host} ${protocol}: PTR of an address, silence times out, empty receive is down`, async () => {
-      assertResult(await dnsCheck(job('/127.0.0.42', 'host\\.test'), NEVER), true, /^PTR host\.test\.example$/, 1000);
-      assertResult(await dnsCheck(job('::1', 'localhost6'), NEVER), true, /^PTR localhost6/, 1000);
-      assertResult(await dnsCheck(job('/slow.example', '.'), NEVER), false, /^timeout$/, 1000, 450);
-      assertResult(await dnsCheck(job('/test.example', ''), NEVER), false, /no receive pattern/, 100);
+      assertResult(await dnsCheck(job('/127.0.0.42', 'host\\.test'), NEVER), true, /^PTR host\.test\.example$/);
+      assertResult(await dnsCheck(job('::1', 'localhost6'), NEVER), true, /^PTR localhost6/);
+      assertResult(await dnsCheck(job('/slow.example', '.'), NEVER), false, /^timeout$/, 450);
+      assertResult(await dnsCheck(job('/test.example', ''), NEVER), false, /no receive pattern/);
     });
   }
 }
 
 test('dns: a truncated UDP answer is asked again over TCP', async () => {
   const job = makeJob({ service: 'dns', port: ports['127.0.0.1'] as number, protocol: 'udp', request: '/tc.example', receive: '127.0.0.43' });
-  assertResult(await dnsCheck(job, NEVER), true, /^A 127\.0\.0\.43$/, 1000);
+  assertResult(await dnsCheck(job, NEVER), true, /^A 127\.0\.0\.43$/);
 });
 
 test('dns: refused over TCP and ICMP-refused over UDP are down', async () => {
   const port = await refusedPort();
   for (const protocol of ['tcp', 'udp'] as const) {
     const r = await dnsCheck(makeJob({ service: 'dns', port, protocol, request: '/test.example', receive: '.', negotiateTimeoutMs: 500 }), NEVER);
-    assertResult(r, false, /^refused$/, 1000);
+    assertResult(r, false, /^refused$/);
   }
 });
 

@@ -57,7 +57,7 @@ for (const address of ['127.0.0.1', '::1']) {
   test(`ping ${address} is up (host default socket kind)`, async (t) => {
     if (!realAddon(t)) return;
     const r = await pingCheck(makeJob({ type: 'ping', address, checkTimeoutMs: 1000, pingCount: 2 }), NEVER);
-    assertResult(r, true, /^echo reply in [\d.]+ ms$/, 1200);
+    assertResult(r, true, /^echo reply in [\d.]+ ms$/);
   });
 
   test(`ping ${address} over a raw socket (ping sockets refused)`, async (t) => {
@@ -71,7 +71,7 @@ for (const address of ['127.0.0.1', '::1']) {
     }
     const check = createPingChecker({ addon: () => rawOnly(real) });
     const r = await check(makeJob({ type: 'ping', address, checkTimeoutMs: 1000 }), NEVER);
-    assertResult(r, true, /^echo reply/, 1200);
+    assertResult(r, true, /^echo reply/);
     // Several probes in flight at once, one fd each.
     const many = await Promise.all(Array.from({ length: 8 }, () => check(makeJob({ type: 'ping', address, checkTimeoutMs: 1000 }), NEVER)));
     assert.ok(many.every((m) => m.up), JSON.stringify(many));
@@ -82,11 +82,11 @@ test('neither ping sockets nor raw sockets: down, naming the sysctl', async () =
   const fake = rawOnly({} as NativeAddon);
   const denied: NativeAddon = { ...fake, icmpOpen: (_f, raw) => { throw raw ? errnoError('EPERM', 1) : errnoError('EACCES', 13); } };
   const r = await createPingChecker({ addon: () => denied })(makeJob({ type: 'ping' }), NEVER);
-  assertResult(r, false, /^icmp unavailable: .*net\.ipv4\.ping_group_range.*CAP_NET_RAW \(EPERM\)$/, 200);
+  assertResult(r, false, /^icmp unavailable: .*net\.ipv4\.ping_group_range.*CAP_NET_RAW \(EPERM\)$/);
   const missing = (): NativeAddon => {
     throw new LdirError(ErrorCodes.NATIVE_UNAVAILABLE, 'native addon not built: run npm run build:native');
   };
-  assertResult(await createPingChecker({ addon: missing })(makeJob({ type: 'ping', address: '::1' }), NEVER), false, /^icmp unavailable: native addon not built/, 200);
+  assertResult(await createPingChecker({ addon: missing })(makeJob({ type: 'ping', address: '::1' }), NEVER), false, /^icmp unavailable: native addon not built/);
 });
 
 test('ping sockets are used where net.ipv4.ping_group_range allows (in a test-made namespace)', async (t) => {

@@ -8,7 +8,8 @@ import { keepalivedConfig, ldirectordConfig, type PeerSpec } from '../../../benc
 import { countLogged, detailLine, ldirDetectTrace, ldirectordLine, peersLine, readSettings, summaryLine, type PeerFigures } from '../../../bench/peers-guest';
 import { nginxConfig, realAddress, stubRequests } from '../../../bench/peers-lab';
 import { destinationWeight, parseStat, procHex } from '../../../bench/peers-proc';
-import { guestCommand } from '../../../bench/peers';
+import { guestCommand, judgePeers } from '../../../bench/peers';
+import { BenchTargets } from '../../../bench/targets';
 
 const spec = (n: number, proto: 'http' | 'https' = 'http'): PeerSpec => ({
   proto, vip: '10.202.0.1', port: proto === 'http' ? 80 : 443, reals: Array.from({ length: n }, (_, i) => realAddress(i)), intervalS: 1, timeoutS: 3,
@@ -134,4 +135,34 @@ test('the window\'s log is counted by kind: health changes and kernel writes', (
     'nothing',
   ].join('\n');
   assert.deepEqual(countLogged(text), { transitions: 3, writes: 2, downReasons: new Map([['timeout', 1]]) });
+});
+
+test('the targets judge each N over http: one round its peers line, several rounds their summary; https and ldirectord lines are figures only', () => {
+  const f = (name: PeerFigures['name'], cpuS: number, detectMs = 900): PeerFigures => ({
+    name, upS: 2.5, checks: 1000, windowS: 20, cpuS, userS: cpuS / 2, sysS: cpuS / 2, procs: 1, rssMb: 50, rssAnonMb: 20,
+    threads: new Map(), logBytes: 0, logged: { transitions: 0, writes: 0, downReasons: new Map() }, timeWait: 0, switches: 0, detectMs,
+  });
+  const judged = (lines: string[]): { lines: string[]; missed: string[] } => {
+    const out: string[] = [];
+    const t = new BenchTargets((l) => out.push(l));
+    judgePeers(lines, t);
+    return { lines: out, missed: t.missed().map((r) => r.name) };
+  };
+  const one = judged([
+    peersLine('peers', 300, f('keepalived', 2), f('ldir', 2.8)),
+    peersLine('peers', 1000, f('keepalived', 2), f('ldir', 3.2, 2100)),
+    peersLine('peers-https', 20, f('keepalived', 1), f('ldir', 9)),
+    ldirectordLine('peers', 50, f('ldirectord', 40)),
+  ]);
+  assert.deepEqual(one.lines, [
+    "target n=300 ldir CPU per check / keepalived's: 1.4 x (<= 1.5 x) ok",
+    'target n=300 ldir: killed real at weight 0 after: 900 ms (<= 2,000 ms) ok',
+    "target n=1000 ldir CPU per check / keepalived's: 1.6 x (<= 1.5 x) MISSED",
+    'target n=1000 ldir: killed real at weight 0 after: 2,100 ms (<= 2,000 ms) MISSED',
+  ]);
+  const rounds = [[f('keepalived', 2), f('ldir', 4)], [f('keepalived', 2), f('ldir', 2)], [f('keepalived', 2), f('ldir', 2.2)]] as Array<[PeerFigures, PeerFigures]>;
+  const three = judged([...rounds.map(([k, l]) => peersLine('peers', 300, k, l)), summaryLine('peers-summary', 300, rounds)]);
+  assert.deepEqual(three.missed, [], 'the median of the rounds (1.1), not the last or the worst round');
+  assert.match(three.lines[0] ?? '', /^target n=300 ldir CPU per check \/ keepalived's \(median of 3 rounds\): 1\.1 x/);
+  assert.throws(() => judged(['peers-https n=20 ratio=3']), /no `peers n=\.\.\.` line/);
 });

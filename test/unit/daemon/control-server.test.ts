@@ -9,12 +9,79 @@ import { describe, test } from 'node:test';
 import { sendControlRequest } from '../../../src/cli/control-client';
 import type { Diagnostic } from '../../../src/config/diagnostics';
 import { startControlServer, type ControlHandlers, type ControlServer, type ControlServerOptions } from '../../../src/daemon/control-server';
-import { encodeMessage, MAX_REQUEST_BYTES, toWireDiagnostic, type PreviewStep, type StatusReport } from '../../../src/daemon/protocol';
+import { encodeMessage, MAX_REQUEST_BYTES, toWireDiagnostic, type ControlRequest, type PreviewStep, type StatusReport } from '../../../src/daemon/protocol';
 import { ErrorCodes, isLdirError, LdirError } from '../../../src/errors';
 import { silentLogger } from '../../../src/log';
+import { FakeClock, flushPromises } from '../../helpers/fake-clock';
 import { sampleReport, sampleStateSync } from '../../helpers/status-report';
+import { eventually } from '../../helpers/wait';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+// Events are ordered by what the server has read (its `onRequest` hook), by handlers that wait until the test lets
+// them go, and by a fake clock for the server's timers: never by sleeping. Waits have generous guards (a test that
+// waits for an event that never comes fails instead of hanging) that never decide whether a test passes.
+const GUARD = { timeout: 60_000 };
+/** The guard of one wait for an event: it rejects (the test fails and closes its server) rather than hang. */
+const WAIT_GUARD_MS = 20_000;
+
+/** `promise`, or a rejection naming `what` once {@link WAIT_GUARD_MS} passed without it. */
+function guarded<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${WAIT_GUARD_MS} ms (hang guard)`)), WAIT_GUARD_MS);
+  });
+  return Promise.race([promise, guard]).finally(() => clearTimeout(timer));
+}
+
+/** Handler calls that wait until the test lets them go, and a wait for the n-th call to begin. */
+class Held {
+  entered = 0;
+  private readonly waiting: Array<() => void> = [];
+  private readonly watchers: Array<{ n: number; resolve: () => void }> = [];
+
+  /** Called by a handler: resolves when the test lets this call go. */
+  hold(): Promise<void> {
+    this.entered++;
+    for (const w of this.watchers.filter((x) => x.n <= this.entered)) w.resolve();
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** Resolves once `n` calls have begun. */
+  entries(n: number): Promise<void> {
+    if (this.entered >= n) return Promise.resolve();
+    return guarded(new Promise((resolve) => this.watchers.push({ n, resolve })), `${n} handler call(s) in progress (${this.entered} began)`);
+  }
+
+  /** Lets the oldest waiting call go. */
+  release(): void {
+    this.waiting.shift()?.();
+  }
+
+  /** Lets every waiting call go. */
+  releaseAll(): void {
+    while (this.waiting.length > 0) this.release();
+  }
+}
+
+/** The requests a server has read (its `onRequest` hook), and a wait for the n-th of a type. */
+function readRequests(): { hook: (r: ControlRequest) => void; types: string[]; seen: (type: string, n?: number) => Promise<void> } {
+  const types: string[] = [];
+  const watchers: Array<{ type: string; n: number; resolve: () => void }> = [];
+  const count = (type: string): number => types.filter((t) => t === type).length;
+  return {
+    types,
+    hook: (r) => {
+      types.push(r.type);
+      for (const w of watchers.filter((x) => count(x.type) >= x.n)) w.resolve();
+    },
+    seen: (type, n = 1) => (count(type) >= n ? Promise.resolve()
+      : guarded(new Promise((resolve) => watchers.push({ type, n, resolve })), `${n} ${type} request(s) read (read: ${types.join(', ')})`)),
+  };
+}
+
+/** Waits (polling, bounded) until the server holds `n` connections. */
+function connections(server: ControlServer, n: number): Promise<true> {
+  return eventually(`${n} control connection(s)`, () => server.clientCount() === n || undefined, 20_000, 5, () => `holds ${server.clientCount()}`);
+}
 
 function socketPath(): string {
   return join(mkdtempSync(join(tmpdir(), 'ldir-ctl-')), 'run', 'test.sock');
@@ -65,7 +132,7 @@ function raw(path: string, payload: string | Buffer, opts: { lines?: number; end
     const socket = net.createConnection({ path, allowHalfOpen: true });
     let text = '';
     const lines = (): Array<Record<string, unknown>> => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-    const timer = setTimeout(() => { socket.destroy(); reject(new Error(`no answer; got ${JSON.stringify(text)}`)); }, 5_000);
+    const timer = setTimeout(() => { socket.destroy(); reject(new Error(`no answer; got ${JSON.stringify(text)}`)); }, 20_000); // hang guard
     const done = (closed: boolean): void => { clearTimeout(timer); socket.destroy(); resolve({ lines: lines(), closed }); };
     socket.on('connect', () => {
       if (payload.length > 0) socket.write(payload);
@@ -96,12 +163,14 @@ describe('control server: requests', () => {
     assert.ok(undrain.ok && undrain.type === 'undrain' && undrain.result.changed === false);
   }));
 
-  test('weight: a number or reset reaches the handler; its answer comes back; it waits for a drain before it', async () => {
+  test('weight: a number or reset reaches the handler; its answer comes back; it waits for a drain before it', GUARD, async () => {
     const events: string[] = [];
+    const held = new Held();
+    const read = readRequests();
     const h = handlers({
       drain: async (v, r) => {
         events.push('drain start');
-        await sleep(40);
+        await held.hold();
         events.push('drain end');
         return { virtual: v, real: r, changed: true };
       },
@@ -112,8 +181,13 @@ describe('control server: requests', () => {
     });
     await withServer(h, async (_server, path) => {
       const drain = sendControlRequest(path, { type: 'drain', virtual: 'v', real: 'r' });
-      await sleep(10);
-      const set = await sendControlRequest(path, { type: 'weight', virtual: 'tcp:192.0.2.1:80', real: '10.0.0.1', weight: 7 });
+      await held.entries(1);
+      const setting = sendControlRequest(path, { type: 'weight', virtual: 'tcp:192.0.2.1:80', real: '10.0.0.1', weight: 7 });
+      await read.seen('weight');
+      await flushPromises();
+      assert.deepEqual(events, ['drain start'], 'the weight request was read and waits for the drain');
+      held.release();
+      const set = await setting;
       assert.ok(set.ok && set.type === 'weight');
       assert.deepEqual(set.result, {
         virtual: 'tcp:192.0.2.1:80', real: '10.0.0.1', configuredWeight: 5, weight: 7, previous: 2, changed: true, saveError: '/x.state: EROFS',
@@ -122,7 +196,7 @@ describe('control server: requests', () => {
       assert.ok(reset.ok && reset.result.weight === null);
       await drain;
       assert.deepEqual(events, ['drain start', 'drain end', 'weight 7', 'weight reset'], 'serialized with the other mutating requests');
-    });
+    }, { onRequest: read.hook });
   });
 
   test('reload applied returns its warnings; reload refused returns the diagnostics and CONFIG_INVALID', async () => {
@@ -167,32 +241,46 @@ describe('control server: requests', () => {
     });
   });
 
-  test('a reload preview waits for a reload under way (it never sees one half done)', async () => {
+  test('a reload preview waits for a reload under way (it never sees one half done)', GUARD, async () => {
     const events: string[] = [];
+    const held = new Held();
+    const read = readRequests();
     const h = handlers({
-      reload: async () => { events.push('reload start'); await sleep(50); events.push('reload end'); return { applied: true, file: '/x', diagnostics: [] }; },
+      reload: async () => { events.push('reload start'); await held.hold(); events.push('reload end'); return { applied: true, file: '/x', diagnostics: [] }; },
       reloadPreview: async () => { events.push('preview'); return { file: '/x', diagnostics: [], steps: [] }; },
     });
     await withServer(h, async (_server, path) => {
       const reload = sendControlRequest(path, { type: 'reload' });
-      for (let i = 0; i < 500 && events.length === 0; i++) await sleep(2);
-      const preview = await sendControlRequest(path, { type: 'reload-preview' });
-      assert.ok(preview.ok && (await reload).ok);
+      await held.entries(1);
+      const previewing = sendControlRequest(path, { type: 'reload-preview' });
+      await read.seen('reload-preview');
+      await flushPromises();
+      assert.deepEqual(events, ['reload start'], 'the preview was read and waits for the reload');
+      held.release();
+      assert.ok((await previewing).ok && (await reload).ok);
       assert.deepEqual(events, ['reload start', 'reload end', 'preview']);
-    });
+    }, { onRequest: read.hook });
   });
 
-  test('stop answers once the handler has finished, then afterStop runs', async () => {
+  test('stop answers once the handler has finished, then afterStop runs', GUARD, async () => {
     const events: string[] = [];
-    const h = handlers({ stop: async () => { await sleep(30); events.push('cleanup done'); } });
+    const held = new Held();
+    let afterStopRan: () => void = () => undefined;
+    const afterStopped = guarded(new Promise<void>((resolve) => { afterStopRan = resolve; }), 'afterStop');
+    const h = handlers({ stop: async () => { await held.hold(); events.push('cleanup done'); } });
     await withServer(h, async (_server, path) => {
-      const response = await sendControlRequest(path, { type: 'stop' });
-      events.push('client answered');
+      const answered = sendControlRequest(path, { type: 'stop' }).then((r) => { events.push('client answered'); return r; });
+      await held.entries(1);
+      // A whole request and answer on another connection: an answer to the stop written early would be here first.
+      assert.ok((await sendControlRequest(path, { type: 'ping' })).ok);
+      assert.deepEqual(events, [], 'no answer while the cleanup runs');
+      held.release();
+      const response = await answered;
       assert.deepEqual(response.ok && response.result, { stopped: true });
-      await sleep(20);
+      await afterStopped;
       assert.deepEqual([...events].sort(), ['afterStop', 'cleanup done', 'client answered']);
       assert.equal(events[0], 'cleanup done', 'no answer before the cleanup finished');
-    }, { afterStop: () => events.push('afterStop') });
+    }, { afterStop: () => { events.push('afterStop'); afterStopRan(); } });
   });
 
   test('handler errors become error responses and the server keeps serving', async () => {
@@ -217,15 +305,17 @@ describe('control server: requests', () => {
     });
   });
 
-  test('mutating requests run one at a time; status runs alongside', async () => {
+  test('mutating requests run one at a time; status runs alongside', GUARD, async () => {
     const events: string[] = [];
     let statusDuringDrain = false;
     let draining = 0;
+    const held = new Held();
+    const read = readRequests();
     const h = handlers({
       drain: async (v, r) => {
         draining++;
         events.push(`start ${r}`);
-        await sleep(40);
+        await held.hold();
         events.push(`end ${r}`);
         draining--;
         return { virtual: v, real: r, changed: true };
@@ -234,12 +324,22 @@ describe('control server: requests', () => {
     });
     await withServer(h, async (_server, path) => {
       const drains = ['a', 'b', 'c'].map((r) => sendControlRequest(path, { type: 'drain', virtual: 'v', real: r }));
-      await sleep(10);
+      await read.seen('drain', 3);
+      await flushPromises();
+      assert.equal(held.entered, 1, `all three read, one running: ${events.join(', ')}`);
       assert.ok((await sendControlRequest(path, { type: 'status' })).ok);
+      assert.ok(statusDuringDrain, 'status was answered while a drain ran');
+      for (let n = 2; n <= 3; n++) {
+        held.release();
+        await held.entries(n);
+        await flushPromises();
+        assert.equal(draining, 1, `one drain at a time: ${events.join(', ')}`);
+      }
+      held.release();
       await Promise.all(drains);
       for (let i = 0; i < events.length; i += 2) assert.equal(events[i]?.replace('start', 'end'), events[i + 1], events.join(', '));
-      assert.ok(statusDuringDrain);
-    });
+      assert.equal(events.length, 6);
+    }, { onRequest: read.hook });
   });
 });
 
@@ -280,35 +380,43 @@ describe('control server: the wire', () => {
     assert.ok(lines.slice(0, -1).every((l) => l['ok'] === true));
   }));
 
-  test('a connection that sends nothing is timed out', () => withServer(handlers(), async (server, path) => {
-    const { lines, closed } = await raw(path, '');
-    assert.equal(closed, true);
-    assert.deepEqual(lines.map((l) => (l['error'] as { code: string }).code), ['LDIR_ERR_CONTROL_TIMEOUT']);
-    await sleep(20);
-    assert.equal(server.clientCount(), 0);
-  }, { idleTimeoutMs: 100 }));
+  test('a connection that sends nothing is timed out', GUARD, async () => {
+    const clock = new FakeClock();
+    await withServer(handlers(), async (server, path) => {
+      let answered = false;
+      const silent = raw(path, '').finally(() => { answered = true; });
+      await connections(server, 1);
+      await clock.advance(99);
+      assert.ok((await sendControlRequest(path, { type: 'ping' })).ok); // a round trip: a timeout at 99 ms would be seen
+      assert.equal(answered, false, 'still waiting 99 ms after it connected');
+      await clock.advance(1);
+      const { lines, closed } = await silent;
+      assert.equal(closed, true);
+      assert.deepEqual(lines.map((l) => (l['error'] as { code: string }).code), ['LDIR_ERR_CONTROL_TIMEOUT']);
+      await connections(server, 0);
+    }, { idleTimeoutMs: 100, clock });
+  });
 
-  test('concurrent clients are served at once', async () => {
-    let inFlight = 0;
-    let most = 0;
-    const h = handlers({ status: async () => { inFlight++; most = Math.max(most, inFlight); await sleep(50); inFlight--; return sampleReport(); } });
+  test('concurrent clients are served at once', GUARD, async () => {
+    const held = new Held();
+    const h = handlers({ status: async () => { await held.hold(); return sampleReport(); } });
     await withServer(h, async (_server, path) => {
-      const answers = await Promise.all(Array.from({ length: 12 }, () => sendControlRequest(path, { type: 'status' })));
-      assert.ok(answers.every((a) => a.ok));
-      assert.ok(most >= 2, `at most ${most} at once`);
+      const answers = Promise.all(Array.from({ length: 12 }, () => sendControlRequest(path, { type: 'status' })));
+      await held.entries(12); // all twelve in progress at once: none waits for another
+      held.releaseAll();
+      assert.ok((await answers).every((a) => a.ok));
     });
   });
 
-  test('beyond maxClients: the longest-connected idle client makes room (told CONTROL_BUSY); all busy: the newcomer is', async () => {
-    let release: () => void = () => undefined;
-    const held = new Promise<void>((r) => { release = r; });
-    const h = handlers({ status: async () => { await held; return sampleReport(); } });
+  test('beyond maxClients: the longest-connected idle client makes room (told CONTROL_BUSY); all busy: the newcomer is', GUARD, async () => {
+    const held = new Held();
+    const h = handlers({ status: async () => { await held.hold(); return sampleReport(); } });
     await withServer(h, async (server, path) => {
       // Two clients that connected and said nothing (or half a line): a ping still gets in, the oldest goes.
       const silent = raw(path, '');
-      await sleep(20);
+      await connections(server, 1);
       const half = raw(path, '{"v":1,');
-      for (let i = 0; i < 200 && server.clientCount() < 2; i++) await sleep(5);
+      await connections(server, 2);
       const ping = await sendControlRequest(path, { type: 'ping' });
       assert.ok(ping.ok, JSON.stringify(ping));
       const evicted = await silent;
@@ -317,18 +425,17 @@ describe('control server: the wire', () => {
       // Two clients with a request in progress: nothing to close, the newcomer is told busy.
       const slow = [sendControlRequest(path, { type: 'status' }), sendControlRequest(path, { type: 'status' })];
       await half; // closed to make room for the first of them
-      for (let i = 0; i < 200 && h.calls.length === 0; i++) await sleep(5);
-      await sleep(20);
+      await held.entries(2); // both in progress: nothing left to close
       const busy = await sendControlRequest(path, { type: 'ping' });
       assert.deepEqual(!busy.ok && [busy.id, busy.error.code], [null, 'LDIR_ERR_CONTROL_BUSY']);
-      release();
+      held.releaseAll();
       assert.ok((await Promise.all(slow)).every((a) => a.ok));
-      for (let i = 0; i < 200 && server.clientCount() > 0; i++) await sleep(5);
+      await connections(server, 0);
       assert.ok((await sendControlRequest(path, { type: 'ping' })).ok);
     }, { maxClients: 2 });
   });
 
-  test('a client that pipelines requests and never reads the answers is not read further: answers never pile up in the daemon', async () => {
+  test('a client that pipelines requests and never reads the answers is not read further: answers never pile up in the daemon', GUARD, async () => {
     // A large answer (about 1 MB): unread, one or two of them fill the socket buffers.
     const big = { ...sampleReport(), virtualServices: Array.from({ length: 2_000 }, (_, i) => ({ ...sampleReport().virtualServices[0], id: `tcp:192.0.2.1:${i}`, padding: 'x'.repeat(400) })) } as unknown as StatusReport;
     const h = handlers({ status: () => { h.calls.push('status'); return big; } });
@@ -337,10 +444,11 @@ describe('control server: the wire', () => {
       socket.on('error', () => undefined);
       socket.pause(); // never reads
       await new Promise<void>((r) => socket.once('connect', () => r()));
-      // A few requests at a time (never more than the pipelining limit queued), for a second.
+      // A few requests at a time (never more than the pipelining limit queued), each batch followed by a ping's whole
+      // round trip on another connection: the server's loop has run past the batch (and read it, if it reads on).
       for (let i = 0; i < 100; i++) {
         socket.write(line({ id: `s${i}`, type: 'status' }).repeat(5));
-        await sleep(10);
+        assert.ok((await sendControlRequest(path, { type: 'ping' })).ok);
       }
       const answered = h.calls.filter((c) => c === 'status').length;
       socket.destroy();
@@ -400,17 +508,18 @@ describe('control server: the socket file', () => {
       return r.ok ? r.result.pid : -1;
     };
     assert.equal(await pidOf(), 1);
-    // Clients keep asking while the successor binds: every one finds a socket (the old or the new daemon).
-    let asking = true;
+    // Clients keep asking while the successor binds, until the successor answers: every one finds a socket (the old
+    // or the new daemon). Bounded in count.
     const answers: number[] = [];
-    const poll = (async () => { while (asking) answers.push(await pidOf().catch(() => -1)); })();
+    const poll = (async () => {
+      for (let i = 0; i < 100_000 && !answers.includes(2); i++) answers.push(await pidOf().catch(() => -1));
+    })();
     const next = await startControlServer({
       path, replace: true, logger: silentLogger(),
       handlers: handlers({ ping: () => ({ pid: 2, configFile: 'new', startedAt: '2024-05-01T12:00:00.000Z', uptimeSeconds: 1, lastSyncOk: true }) }),
     });
-    await sleep(50);
-    asking = false;
     await poll;
+    assert.ok(answers.includes(2), 'the successor answered');
     assert.ok(answers.every((p) => p === 1 || p === 2), `never missing: ${answers.join(',')}`);
     assert.equal(await pidOf(), 2, 'new clients reach the successor');
     await oldOne.republish(); // what the old daemon does when its successor failed after taking the path
@@ -437,29 +546,41 @@ describe('control server: the socket file', () => {
 });
 
 describe('control server: close and timeouts', () => {
-  test('close() lets a request in progress finish', async () => {
+  test('close() lets a request in progress finish', GUARD, async () => {
     const path = socketPath();
-    const h = handlers({ status: async () => { await sleep(100); return sampleReport(); } });
-    const server = await startControlServer({ path, handlers: h, logger: silentLogger() });
+    const held = new Held();
+    const h = handlers({ status: async () => { await held.hold(); return sampleReport(); } });
+    // The grace period runs on a clock that never moves: only the request's end can let close() finish.
+    const server = await startControlServer({ path, handlers: h, logger: silentLogger(), clock: new FakeClock() });
     const pending = sendControlRequest(path, { type: 'status' });
-    await sleep(20);
-    await server.close();
+    await held.entries(1);
+    let closed = false;
+    const closing = server.close().then(() => { closed = true; });
+    await flushPromises();
+    assert.equal(closed, false, 'close() waits for the request in progress');
+    held.release();
+    await closing;
     assert.ok((await pending).ok);
     assert.equal(existsSync(path), false);
   });
 
-  test('close() cuts a request that outlives the grace period', async () => {
+  test('close() cuts a request that outlives the grace period', GUARD, async () => {
     const path = socketPath();
-    const h = handlers({ status: () => new Promise<StatusReport>(() => undefined) });
-    const server = await startControlServer({ path, handlers: h, logger: silentLogger(), closeGraceMs: 50 });
+    const held = new Held(); // never let go
+    const clock = new FakeClock();
+    const h = handlers({ status: async () => { await held.hold(); return sampleReport(); } });
+    const server = await startControlServer({ path, handlers: h, logger: silentLogger(), closeGraceMs: 50, clock });
     const pending = sendControlRequest(path, { type: 'status' });
     // Handled from the start: the request fails while close() is still being awaited, and an unhandled rejection in
     // that moment would fail the test run.
     const failed = assert.rejects(pending, (err: unknown) => isLdirError(err, ErrorCodes.CONTROL_FAILED));
-    await sleep(20);
-    const t0 = Date.now();
-    await server.close();
-    assert.ok(Date.now() - t0 < 1_000);
+    await held.entries(1);
+    let closed = false;
+    const closing = server.close().then(() => { closed = true; });
+    await clock.advance(49);
+    assert.equal(closed, false, 'within the grace period the request may still finish');
+    await clock.advance(1);
+    await closing; // the grace period is over: its connection is cut
     await failed;
   });
 
@@ -501,8 +622,10 @@ describe('control client against a misbehaving peer', () => {
 
   test('a well-formed answer split across writes', () => fakeDaemon((r, s) => {
     const text = encodeMessage({ v: 1, id: r['id'] as string, ok: true, type: 'stop', result: { stopped: true } });
+    // The rest two loop turns later: the client's read of the first part (in the poll phase between the two
+    // immediates) comes before it, so the client gets two chunks.
     s.write(text.slice(0, 10));
-    setTimeout(() => s.end(text.slice(10)), 20);
+    setImmediate(() => setImmediate(() => s.end(text.slice(10))));
   }, async (path) => {
     assert.deepEqual((await sendControlRequest(path, { type: 'stop' }, { id: 'k' })), { v: 1, id: 'k', ok: true, type: 'stop', result: { stopped: true } });
   }));

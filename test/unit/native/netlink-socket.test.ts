@@ -1,10 +1,12 @@
 // The native netlink transport against the kernel's nlctrl generic-netlink family (no IPVS needed).
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { test } from 'node:test';
 import { ErrorCodes, isLdirError, LdirError } from '../../../src/errors';
 import { NetlinkSocket } from '../../../src/ipvs/netlink/socket';
 import { loadNativeAddon } from '../../../src/native/addon';
+import { eventually } from '../../helpers/wait';
 
 // Hand-built constants (include/uapi/linux/netlink.h, genetlink.h): the codec under test lives elsewhere.
 const GENL_ID_CTRL = 16;
@@ -183,11 +185,27 @@ test('transact on a closed socket rejects with EBADF; close is idempotent', asyn
   });
 });
 
+/** poll(2) as /proc/PID/task/TID/syscall numbers it (glibc's poll is ppoll on arm64). */
+const POLL_SYSCALL = process.arch === 'arm64' ? '73' : '7';
+
+/** Whether a thread of this process is inside poll(2): in a unit-test process, only a netlink worker waiting for replies. */
+function aThreadPolls(): boolean {
+  return fs.readdirSync('/proc/self/task').some((tid) => {
+    try {
+      return fs.readFileSync(`/proc/self/task/${tid}/syscall`, 'utf8').split(' ')[0] === POLL_SYSCALL;
+    } catch {
+      return false; // the thread is gone
+    }
+  });
+}
+
 test('closing while a transaction waits rejects it with EBADF', async () => {
   const sock = NetlinkSocket.open();
   const seq = nextSeq++;
-  const pending = sock.transact([ctrlRequest(CTRL_CMD_GETFAMILY, 0, seq, 'nlctrl')], { seqs: [seq], timeoutMs: 5000 });
-  setTimeout(() => sock.close(), 50);
+  // Without NLM_F_REQUEST no answer ever comes: the worker waits for one until it is closed (or for a minute).
+  const pending = sock.transact([ctrlRequest(CTRL_CMD_GETFAMILY, 0, seq, 'nlctrl')], { seqs: [seq], timeoutMs: 60_000 });
+  await eventually('the netlink worker waiting in poll(2)', () => aThreadPolls() || undefined, 20_000, 5);
+  sock.close();
   await assert.rejects(pending, (err: unknown) => isLdirError(err) && err.details['errno'] === 'EBADF');
 });
 

@@ -8,8 +8,21 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { parsePid, PidFile, readPidState } from '../../../src/system/pid-file';
 import { holdPidFile } from '../../helpers/pid-lock';
+import { eventually } from '../../helpers/wait';
 
 const tempPidFile = (): string => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-pid-')), 'run', 'ldirectord.site.cf.pid');
+
+/** Whether some flock(2) request on `file` is blocked, waiting for the lock (/proc/locks marks waiters with `->`). */
+function lockAwaited(file: string): boolean {
+  const ino = fs.statSync(file).ino;
+  return fs.readFileSync('/proc/locks', 'utf8').split('\n').some((line) => {
+    const m = /->\s+FLOCK\s+\S+\s+\S+\s+\d+\s+[0-9a-f]+:[0-9a-f]+:(\d+)\s/.exec(line);
+    return m !== null && Number(m[1]) === ino;
+  });
+}
+
+/** Waits (polling /proc/locks, with a hang guard) until a request for the lock on `file` is blocked. */
+const untilAwaited = (file: string): Promise<true> => eventually(`a blocked flock on ${file}`, () => lockAwaited(file) || undefined, 20_000, 5);
 
 test('a locked pid file is running with the pid it names; unlocked it is stale; without a file absent', async () => {
   const file = tempPidFile();
@@ -54,8 +67,9 @@ test('a waiting successor gets the lock the moment its predecessor lets go', asy
   assert.equal(await old.lock(0), 'locked');
   const next = PidFile.open(file);
   next.write(202);
-  const waiting = next.lock(10_000);
-  setTimeout(() => old.close(), 200);
+  const waiting = next.lock(60_000);
+  await untilAwaited(file); // the successor's flock(1) is blocked on the held lock
+  old.close();
   assert.equal(await waiting, 'locked');
   assert.deepEqual(readPidState(file), { state: 'running', pid: 202 });
   next.close();
@@ -66,9 +80,10 @@ test('closing while a lock is awaited ends the wait without a lock (a successor 
   const holder = PidFile.open(file);
   assert.equal(await holder.lock(0), 'locked');
   const waiter = PidFile.open(file);
-  const waiting = waiter.lock(10_000);
-  setTimeout(() => waiter.close(), 100);
-  setTimeout(() => holder.close(), 300);
+  const waiting = waiter.lock(60_000);
+  await untilAwaited(file);
+  waiter.close(); // while its flock(1) waits; the holder lets go only after that
+  holder.close();
   assert.equal(await waiting, 'busy');
   assert.equal(waiter.isLocked(), false);
 });
