@@ -23,14 +23,18 @@ const TEST_TIMEOUT = 600_000;
 /** The kernel's defaults, set before each run so that every run starts from the same values. */
 const DEFAULTS = '900 120 300';
 
-// argv: host port callId... One new UDP socket (a new flow for IPVS) per datagram: a SIP OPTIONS request with that
-// Call-ID ("-": without one). Prints "CALLID REAL" per datagram (REAL "none" when no answer came within 5 s).
+// argv: host port firstSourcePort callId... One new UDP socket (a new flow for IPVS) per datagram, bound to its own
+// source port (firstSourcePort + its index): an ephemeral port that happened to repeat one of an earlier datagram
+// would match that datagram's UDP connection entry, which IPVS looks up before any persistence, and go to its real
+// whatever the Call-ID. Each datagram is a SIP OPTIONS request with that Call-ID ("-": without one). Prints
+// "CALLID REAL" per datagram (REAL "none" when no answer came within 5 s).
 const SIP_CLIENT_JS = `
 const dgram = require('node:dgram');
-const [host, port, ...ids] = process.argv.slice(1);
-function ask(id) {
+const [host, port, firstSourcePort, ...ids] = process.argv.slice(1);
+function ask(id, index) {
   return new Promise((resolve) => {
     const s = dgram.createSocket('udp4');
+    s.bind(Number(firstSourcePort) + index);
     const callId = id === '-' ? '' : 'Call-ID: ' + id + '\\r\\n';
     const msg = 'OPTIONS sip:lab@' + host + ' SIP/2.0\\r\\nVia: SIP/2.0/UDP client;branch=z9hG4bK' + Math.random().toString(16).slice(2) + '\\r\\n'
       + 'From: <sip:client@lab>;tag=1\\r\\nTo: <sip:lab@' + host + '>\\r\\n' + callId + 'CSeq: 1 OPTIONS\\r\\nContent-Length: 0\\r\\n\\r\\n';
@@ -39,7 +43,7 @@ function ask(id) {
     s.send(msg, Number(port), host);
   });
 }
-(async () => { for (const id of ids) process.stdout.write(id + ' ' + (await ask(id)) + '\\n'); })();
+(async () => { for (const [i, id] of ids.entries()) process.stdout.write(id + ' ' + (await ask(id, i)) + '\\n'); })();
 `;
 
 /** `ipvsadm -L --timeout`: `tcp tcpfin udp`. */
@@ -83,9 +87,13 @@ describe('IPVS configuration through the daemon: SIP persistence engine and conn
     ].join('\n'));
   }
 
+  /** Source port of the next SIP datagram: never one used before in this file (see SIP_CLIENT_JS). */
+  let nextSourcePort = 41_000;
+
   /** Sends SIP datagrams with `ids` from the client namespace; the real that answered each. */
   function sip(ids: readonly string[]): Array<[string, string]> {
-    const out = lab.clientExec(process.execPath, ['-e', SIP_CLIENT_JS, VIP, '5060', ...ids]);
+    const out = lab.clientExec(process.execPath, ['-e', SIP_CLIENT_JS, VIP, '5060', String(nextSourcePort), ...ids]);
+    nextSourcePort += ids.length;
     return out.trim().split('\n').map((l) => l.split(' ') as [string, string]);
   }
 
@@ -128,7 +136,12 @@ describe('IPVS configuration through the daemon: SIP persistence engine and conn
       const byCall = new Map(first);
       assert.equal(new Set(first.map(([, r]) => r)).size, 2, `one client's calls on both reals: ${JSON.stringify(first)}`);
       assert.ok(first.every(([, r]) => /^per[12]$/.test(r)), JSON.stringify(first));
-      for (const [call, real] of again) assert.equal(real, byCall.get(call), `${call} sticks to its real`);
+      for (const [call, real] of again) {
+        if (real === byCall.get(call)) continue;
+        const conns = readFileSync('/proc/net/ip_vs_conn', 'utf8').split('\n').filter((l) => /^UDP|^Pro/.test(l)).join('\n');
+        assert.fail(`${call} sticks to its real: ${real} now, ${byCall.get(call)} before; first ${JSON.stringify(first)}, again `
+          + `${JSON.stringify(again)}\n/proc/net/ip_vs_conn:\n${conns}`);
+      }
       assert.deepEqual(none, [['-', 'none']], 'a datagram without a Call-ID is dropped');
       // Templates outlive a service deleted and added again (the kernel keeps its destinations in a trash for a
       // while): count this phase's calls (their Call-IDs name the backend), and ipvsadm's count holds at least those.
