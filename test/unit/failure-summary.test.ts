@@ -19,11 +19,11 @@ test("a failed test is listed with its file, name and the runner's inner error; 
   assert.equal(
     collector.render(),
     [
+      "# skipped tests (1):",
+      "#   /x/b.test.js :: needs docker -- no Docker engine",
       "# FAILED tests (1):",
       "#   /x/a.test.js :: reals come back -- Error: expected 3 reals, saw 2",
       "#       more detail",
-      "# skipped tests (1):",
-      "#   /x/b.test.js :: needs docker -- no Docker engine",
       "",
     ].join("\n"),
   );
@@ -70,9 +70,10 @@ test("run as a node --test reporter, the summary comes after the TAP totals and 
     assert.equal(run.status, 1, run.stderr);
     const out = run.stdout;
     const totals = out.lastIndexOf("# fail 1");
-    const summary = out.indexOf("# FAILED tests (1):");
-    assert.ok(totals >= 0 && summary > totals, `summary after the totals:\n${out}`);
-    assert.match(out.slice(summary), /sample\.test\.js :: breaks on purpose -- AssertionError/);
+    const summary = out.indexOf("# skipped tests (1):");
+    const failed = out.indexOf("# FAILED tests (1):");
+    assert.ok(totals >= 0 && summary > totals && failed > summary, `summary after the totals, failures last:\n${out}`);
+    assert.match(out.slice(failed), /sample\.test\.js :: breaks on purpose -- AssertionError/);
     assert.match(out.slice(summary), /# skipped tests \(1\):\n# {3}.*sample\.test\.js :: not here -- no engine/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
