@@ -113,8 +113,9 @@ async function loadText(text: string, file: string, digest: string, options: Loa
       sources: { files: [{ path: file, digest }], globs: [] }, secrets: [...secrets],
     };
   }
+  const files = options.includeFiles ?? systemIncludeFiles();
   const expanded = await expandIncludes(document, digest, {
-    sink, files: options.includeFiles ?? systemIncludeFiles(), parse: (t, f) => {
+    sink, files, parse: (t, f) => {
       collect(credentialValuesInText(t));
       return parseDocument(t, f, sink);
     },
@@ -127,7 +128,7 @@ async function loadText(text: string, file: string, digest: string, options: Loa
     debug: options.debug === true,
   };
   const drafts = readDirectives(expanded.document, ctx);
-  await checkExecuteCycles(expanded.document, executeGraph(options), sink);
+  await checkExecuteCycles(expanded.document, executeGraph(files, options), sink);
   const included = expanded.sources.files.slice(1).map((f) => f.path);
   const config = await buildModel(drafts, {
     file, format, sink, hostname, resolver: options.resolver ?? systemResolver(), includedFiles: included,
@@ -139,8 +140,7 @@ async function loadText(text: string, file: string, digest: string, options: Loa
  * How `execute=` names are followed: located as the instance's `ldir NAME start` would, read with includes expanded;
  * problems of those files are theirs (their own `ldir check` reports them) and stay out of this file's diagnostics.
  */
-function executeGraph(options: LoadOptions): ExecuteGraphContext {
-  const files = options.includeFiles ?? systemIncludeFiles();
+function executeGraph(files: IncludeFileSystem, options: LoadOptions): ExecuteGraphContext {
   return {
     files,
     locate: options.locateExecuted ?? ((name) => locateConfig(name).path),
