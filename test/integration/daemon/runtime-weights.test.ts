@@ -122,9 +122,11 @@ test('ldir weight and drain through the binary: kill -9, stop and start, restart
   assert.equal(again.status, 0, again.stderr);
   const restored = daemonPid();
   assert.notEqual(restored, killed);
-  // The memory backend's table died with the process: the first pass added nothing yet (no check has answered), but
-  // the settings are in force.
-  assert.equal(await reals(), '127.0.0.2=-/w2 127.0.0.3=-/drained 127.0.0.4=-');
+  // The memory backend's table died with the process. The settings are in force from the first pass, before any
+  // check has answered; a real is then either not in the table yet or in it at its right weight (a connect check on
+  // loopback may already have answered by the time `start` returns), never at another one.
+  const first = await reals();
+  assert.match(first, /^127\.0\.0\.2=(-|2)\/w2 127\.0\.0\.3=(-|0)\/drained 127\.0\.0\.4=(-|5)$/, first);
   await settle('127.0.0.2=2/w2 127.0.0.3=0/drained 127.0.0.4=5', 'the table again, with the weight and the drain');
   assert.deepEqual(weightWrites(restored).sort(), ['127.0.0.2 weight 2', '127.0.0.3 weight 0', '127.0.0.4 weight 5'], 'each real written once, at its right weight');
 
