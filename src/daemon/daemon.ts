@@ -43,6 +43,7 @@ import { ReloadQueue } from './reload-queue';
 import { ensureSocketDirectory } from './socket-directory';
 import type { DaemonOptions } from './daemon-options';
 import { buildStatusReport, stateSyncStatus, watchdogStatus } from './status-report';
+import { healthVerdict, type HealthVerdict } from './health-verdict';
 import { describeVerdict, watchdogVerdict, type WatchdogVerdict } from './watchdog';
 import { awaitTurn, healthOfTarget, kernelWeightsOf } from './takeover';
 import { selfCommand } from '../system/self-command';
@@ -130,6 +131,7 @@ export class Daemon {
   private closed = false;
   /** The watchdog's codes at its last verdict (`ok` when none): a change is logged. */
   private watchdogCodes = 'ok';
+  private healthKey = 'ok';
   private readonly runCommand = spawnRunner();
   private readonly instances: ExecuteInstances;
   /** The secrets of every configuration loaded, hidden from the log and from every control answer. */
@@ -724,18 +726,34 @@ export class Daemon {
     return buildStatusReport({
       pid: this.pid, configFile: this.options.configPath, includedFiles: this.config.includedFiles ?? [], startedAt: this.startedAt,
       backend: this.backend.kind, lastReload: this.lastReload, ipvsTimeouts: this.timeouts?.held() ?? [],
-    }, this.engine.snapshot(), this.scheduler.snapshot(), this.clock.now(), watchdog);
+    }, this.engine.snapshot(), this.scheduler.snapshot(), this.clock.now(), watchdog, this.health(watchdog));
+  }
+
+  /**
+   * The director's one health verdict (src/daemon/health-verdict.ts): what `status`, `ping`, `/healthz` and the
+   * metrics say. Cheap at any table size (no status of every real). A change of level or reasons is logged.
+   */
+  health(watchdog: WatchdogVerdict = this.watchdog()): HealthVerdict {
+    const verdict = healthVerdict({ engine: this.engine?.healthFacts(), watchdog });
+    const key = [verdict.level, ...verdict.reasons.map((r) => r.code)].join(' ');
+    if (key !== this.healthKey) {
+      this.healthKey = key;
+      if (verdict.level === 'ok') this.log.info('health ok again');
+      else this.log[verdict.level === 'failing' ? 'error' : 'warn']({ health: verdict.level, reasons: verdict.reasons.map((r) => r.code) }, `health ${verdict.summary}`);
+    }
+    return verdict;
   }
 
   /** Cheap liveness for the OCF monitor, with the checker watchdog's verdict. */
   ping(): PingResult {
-    const snapshot = this.engine.snapshot();
+    const snapshot = this.engine.healthFacts();
     const last = snapshot.lastSync;
+    const watchdog = this.watchdog();
     return {
       pid: this.pid, configFile: this.options.configPath, startedAt: new Date(this.startedAt).toISOString(),
       uptimeSeconds: Math.round((this.clock.now() - this.startedAt) / 1000), lastSyncOk: last ? last.ok : null,
       ...(snapshot.stateSync ? { role: snapshot.stateSync.role } : {}),
-      watchdog: watchdogStatus(this.watchdog()),
+      watchdog: watchdogStatus(watchdog), health: this.health(watchdog),
       ...(this.configFiles !== undefined ? { configFiles: this.configFiles.map((f) => ({ path: f.path, ...(f.digest !== undefined ? { digest: f.digest } : {}) })) } : {}),
     };
   }

@@ -4,6 +4,7 @@ import type { IdentityStatus } from '../checks/scheduler';
 import type { EngineSnapshot, StateSyncSnapshot } from '../engine/engine-types';
 import type { IpvsTimeoutHeld } from '../system/ipvs-timeouts';
 import type { CheckOutcome, EventRecord, RiseProgress, StateSyncStatus, StatusReport, WatchdogStatus } from './protocol';
+import type { HealthVerdict } from './health-verdict';
 import type { WatchdogVerdict } from './watchdog';
 
 /** What the daemon knows about itself for the report. */
@@ -72,9 +73,9 @@ export function watchdogStatus(verdict: WatchdogVerdict): WatchdogStatus {
   };
 }
 
-/** The {@link StatusReport} for `now` (epoch milliseconds), with the watchdog's verdict when there is one. */
+/** The {@link StatusReport} for `now` (epoch milliseconds), with the watchdog's and the health verdicts when there are. */
 export function buildStatusReport(
-  facts: DaemonFacts, engine: EngineSnapshot, checks: readonly IdentityStatus[], now: number, watchdog?: WatchdogVerdict,
+  facts: DaemonFacts, engine: EngineSnapshot, checks: readonly IdentityStatus[], now: number, watchdog?: WatchdogVerdict, health?: HealthVerdict,
 ): StatusReport {
   const outcomes = lastChecks(checks);
   const rising = risingPairs(checks);
@@ -101,6 +102,7 @@ export function buildStatusReport(
         : null,
       ...(engine.stateSync ? { stateSync: stateSyncStatus(engine.stateSync) } : {}),
       ...(watchdog ? { watchdog: watchdogStatus(watchdog) } : {}),
+      ...(health ? { health } : {}),
       ipvsTimeouts: (facts.ipvsTimeouts ?? []).map((t) => ({ timeout: t.timeout, value: t.value, found: t.found, restore: t.restore })),
     },
     virtualServices: engine.virtuals.map((v) => ({
