@@ -82,3 +82,42 @@ describe('/healthz with the watchdog', () => {
     assert.deepEqual(metrics.health(), { ok: true, level: 'ok', reason: 'ok' });
   });
 });
+
+describe('health verdict series', () => {
+  test('ldir_health{state} and ldir_health_reason{reason} say what /healthz says; absent without an engine', async () => {
+    const refused = snapshot([], {
+      lastSync: {
+        at: 0, reason: 'resync', ok: false, durationMs: 1, ops: 2, failed: 1, virtuals: 2, virtualsRefused: 1,
+        refused: [{ op: 'add-service', virtualId: 'tcp:192.0.2.1:81', errno: 'EINVAL' }],
+      },
+    });
+    const { scrape, src, metrics } = testMetrics({ engine: refused });
+    let e = await scrape();
+    assert.deepEqual(['ok', 'degraded', 'failing'].map((state) => value(e, 'ldir_health', { state })), [0, 1, 0]);
+    assert.equal(value(e, 'ldir_health_reason', { reason: 'kernel-refused' }), 1);
+    assert.equal(value(e, 'ldir_health_reason', { reason: 'checks-overdue' }), 0);
+    assert.equal(metrics.health().ok, true);
+    assert.equal(metrics.health().level, 'degraded');
+    assert.match(metrics.health().reason, /^degraded: kernel-refused: .*tcp:192\.0\.2\.1:81 \(add-service EINVAL\)$/);
+
+    src.watchdog = verdictAt(100_000, [1_000], 99_000);
+    e = await scrape();
+    assert.deepEqual(['ok', 'degraded', 'failing'].map((state) => value(e, 'ldir_health', { state })), [0, 0, 1]);
+    assert.equal(value(e, 'ldir_health_reason', { reason: 'checks-overdue' }), 1);
+    assert.equal(metrics.health().ok, false);
+
+    Object.defineProperty(src, 'engine', { get: () => { throw new Error('engine not built yet'); } });
+    e = await scrape();
+    assert.equal(value(e, 'ldir_health', { state: 'ok' }), undefined);
+  });
+
+  test('the daemon\'s own verdict, when the sources have one, is what both say', async () => {
+    const { scrape, metrics } = testMetrics({ engine: snapshot([]) });
+    const own = { level: 'failing' as const, reasons: [{ code: 'engine-stopped' as const, level: 'failing' as const, message: 'engine-stopped: x' }], summary: 'failing: engine-stopped: x' };
+    const withOwn = testMetrics({ engine: snapshot([]), health: own });
+    assert.deepEqual(withOwn.metrics.health(), { ok: false, level: 'failing', reason: 'failing: engine-stopped: x' });
+    assert.equal(value(await withOwn.scrape(), 'ldir_health_reason', { reason: 'engine-stopped' }), 1);
+    assert.equal(metrics.health().level, 'ok');
+    assert.equal(value(await scrape(), 'ldir_health', { state: 'ok' }), 1);
+  });
+});
