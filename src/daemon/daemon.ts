@@ -14,6 +14,7 @@ import { systemClock, type Clock } from '../clock';
 import type { ConfigSourceFile, ConfigSources } from '../config/config-sources';
 import { formatDiagnostic, type Diagnostic } from '../config/diagnostics';
 import { loadConfigFile } from '../config/load';
+import { ConfigLoadWorker } from '../config/load-off-thread';
 import { Engine } from '../engine/engine';
 import type { DrainPolicy, ShutdownReport, SyncReport } from '../engine/engine-types';
 import { settingsKey, type OperatorSetting } from '../engine/operator-settings';
@@ -63,14 +64,17 @@ export function startError(message: string, exitCode: number, diagnostics: reado
 }
 
 /**
- * Loads a configuration; throws a config error (exit 2) carrying the diagnostics (and the files it read, `sources`)
+ * Loads a configuration (in `loader`'s worker thread when given, else on this thread); throws a config error (exit 2) carrying the diagnostics (and the files it read, `sources`)
  * when it has errors. The values of its credential directives go to `redactor` either way (the log and the control
  * answers hide them from then on).
  */
-async function loadOrThrow(path: string, options: DaemonOptions, redactor: SecretRedactor): Promise<{ config: Config; diagnostics: readonly Diagnostic[]; sources: ConfigSources }> {
+async function loadOrThrow(
+  path: string, options: DaemonOptions, redactor: SecretRedactor, loader?: ConfigLoadWorker,
+): Promise<{ config: Config; diagnostics: readonly Diagnostic[]; sources: ConfigSources }> {
   let result;
+  const loadOptions = { ...options.load, debug: options.debug ?? false };
   try {
-    result = await loadConfigFile(path, { ...options.load, debug: options.debug ?? false });
+    result = loader ? await loader.load(path, loadOptions) : await loadConfigFile(path, loadOptions);
   } catch (err) {
     throw isLdirError(err) ? startError(err.message, 1) : err;
   }
@@ -134,6 +138,8 @@ export class Daemon {
   private healthKey = 'ok';
   private readonly runCommand = spawnRunner();
   private readonly instances: ExecuteInstances;
+  /** Loads the configuration of reloads and previews off the event loop (the start loads on it: nothing runs yet). */
+  private readonly loader: ConfigLoadWorker;
   /** The secrets of every configuration loaded, hidden from the log and from every control answer. */
   private readonly redactor: SecretRedactor;
   /** The files of the configuration in force with their digests as loaded (reported by `ping`). */
@@ -147,6 +153,7 @@ export class Daemon {
     this.startedAt = this.clock.now();
     this.redactor = options.redactor ?? new SecretRedactor();
     this.names = new ReverseNames({ lookup: (a) => reverse(a), clock: this.clock });
+    this.loader = new ConfigLoadWorker({ logger: this.log });
     this.instances = new ExecuteInstances({
       self: this.selfCommand(), logger: this.log, run: spawnInstanceRunner(),
       // The backend in use, not the one asked for: `auto` that found netlink gives netlink, and memory stays memory.
@@ -544,7 +551,7 @@ export class Daemon {
     this.setState('reloading');
     let loaded;
     try {
-      loaded = await loadOrThrow(file, this.options, this.redactor);
+      loaded = await loadOrThrow(file, this.options, this.redactor, this.loader);
     } catch (err) {
       // The files the refused configuration was read from are watched: fixing the one with the error reloads again.
       this.watcher?.accept(isLdirError(err) ? (err.details['sources'] as ConfigSources | undefined) : undefined);
@@ -610,7 +617,7 @@ export class Daemon {
     const current = this.config;
     let loaded;
     try {
-      loaded = await loadOrThrow(file, this.options, this.redactor);
+      loaded = await loadOrThrow(file, this.options, this.redactor, this.loader);
     } catch (err) {
       const diagnostics = (isLdirError(err) ? (err.details['diagnostics'] as Diagnostic[] | undefined) : undefined) ?? [];
       throw new LdirError(ErrorCodes.CONFIG_INVALID, errorMessage(err), { cause: err, details: { diagnostics } });
@@ -831,6 +838,7 @@ export class Daemon {
     if (this.engine) report = await this.engine.shutdown({ clean });
     if (clean) await this.timeouts?.release();
     this.prober?.close();
+    await this.loader.close();
     if (this.backend) await this.backend.close().catch(() => undefined);
     return report;
   }
