@@ -7,7 +7,17 @@ import { ErrorCodes, LdirError } from '../errors';
 import type { Logger } from '../log';
 import { deepFreeze } from './build-model';
 import { loadConfigFile, type LoadOptions } from './load';
-import type { LoadReply, LoadRequest, PlainLoadOptions, WorkerLoadResult } from './load-worker-protocol';
+import type { Config, VirtualService } from '../model';
+import type { Diagnostic } from './diagnostics';
+import type { LoadReply, PlainLoadOptions, WorkerLoadResult, WorkerRequest } from './load-worker-protocol';
+
+/** A load under way in the worker: the slices received so far and how it ends. */
+interface PendingLoad {
+  readonly diagnostics: Diagnostic[];
+  readonly virtuals: VirtualService[];
+  readonly resolve: (r: WorkerLoadResult) => void;
+  readonly reject: (e: Error) => void;
+}
 
 /** The compiled worker script beside this module. */
 export const LOAD_WORKER_SCRIPT = join(__dirname, 'load-worker.js');
@@ -33,14 +43,15 @@ function plainOptions(options: LoadOptions): { ok: true; value: PlainLoadOptions
 /**
  * One worker thread that loads configuration files with `loadConfigFile` and hands back the same result (without
  * the document): the same model (frozen again), diagnostics, sources and secrets, and the same `LdirError` when the
- * file cannot be read. The worker starts at the first load and stays (its modules loaded once), unreferenced while
+ * file cannot be read. The result comes in slices (src/config/load-worker-protocol.ts), each taken as one event of
+ * this thread, so that a big model never holds it for long. The worker starts at the first load and stays (its modules loaded once), unreferenced while
  * idle; {@link close} ends it. Loads with injected probes, resolver or file system (tests), or where no worker can
  * be started (the script is missing: sources run without a build), run on the caller's thread, as before.
  */
 export class ConfigLoadWorker {
   private worker: Worker | undefined;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (r: WorkerLoadResult) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, PendingLoad>();
   private readonly script: string;
   private closed = false;
   /** Where the last load ran. */
@@ -62,13 +73,11 @@ export class ConfigLoadWorker {
       return this.inThread(path, options, `no worker: ${err instanceof Error ? err.message : String(err)}`);
     }
     const id = this.nextId++;
-    const result = new Promise<WorkerLoadResult>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    const result = new Promise<WorkerLoadResult>((resolve, reject) => this.pending.set(id, { diagnostics: [], virtuals: [], resolve, reject }));
     worker.ref();
-    worker.postMessage({ id, path, options: plain.value } satisfies LoadRequest);
+    worker.postMessage({ kind: 'load', id, path, options: plain.value } satisfies WorkerRequest);
     this.lastPlace = { thread: 'worker' };
-    const r = await result;
-    if (r.config) deepFreeze(r.config);
-    return r;
+    return result;
   }
 
   /** Ends the worker (a load under way is rejected). Idempotent; later loads run on the caller's thread. */
@@ -100,14 +109,31 @@ export class ConfigLoadWorker {
     return worker;
   }
 
+  /**
+   * Takes one message of the worker: a slice is added (its virtual services frozen at once, so that no step takes
+   * longer than one slice), the end settles the load with the model put together and frozen.
+   */
   private settle(reply: LoadReply): void {
     const waiting = this.pending.get(reply.id);
     if (!waiting) return;
+    if (reply.kind === 'diagnostics' || reply.kind === 'virtuals') {
+      if (reply.kind === 'diagnostics') for (const d of reply.items) waiting.diagnostics.push(d);
+      else for (const v of reply.items) waiting.virtuals.push(deepFreeze(v));
+      // The next slice once this thread has been round its event loop (timers, sockets) after this one.
+      const worker = this.worker;
+      setImmediate(() => worker?.postMessage({ kind: 'ack', id: reply.id } satisfies WorkerRequest));
+      return;
+    }
     this.pending.delete(reply.id);
     if (this.pending.size === 0) this.worker?.unref();
-    if (reply.ok) waiting.resolve(reply.result);
-    else if (reply.error.code !== undefined) waiting.reject(new LdirError(reply.error.code, reply.error.message, { details: reply.error.details ?? {} }));
-    else waiting.reject(new LdirError(ErrorCodes.INTERNAL, `loading the configuration failed: ${reply.error.message}`));
+    if (reply.ok) {
+      const config: Config | undefined = reply.head ? deepFreeze({ ...reply.head, virtualServices: waiting.virtuals }) : undefined;
+      waiting.resolve({ config, diagnostics: waiting.diagnostics, sources: reply.sources, secrets: reply.secrets });
+    } else if (reply.error.code !== undefined) {
+      waiting.reject(new LdirError(reply.error.code, reply.error.message, { details: reply.error.details ?? {} }));
+    } else {
+      waiting.reject(new LdirError(ErrorCodes.INTERNAL, `loading the configuration failed: ${reply.error.message}`));
+    }
   }
 
   private dropWorker(worker: Worker, err: Error): void {
