@@ -29,7 +29,7 @@ export const HEALTH_LEVELS: readonly HealthLevel[] = ['ok', 'degraded', 'failing
 export interface HealthReason {
   readonly code: HealthCode;
   readonly level: Exclude<HealthLevel, 'ok'>;
-  /** One line for people, starting with the code (`kernel-refused: ...`). */
+  /** One line for people, starting with the code (`kernel-refused: ...`), at most {@link HEALTH_MESSAGE_MAX} characters. */
   readonly message: string;
   /** `kernel-refused`: the virtual services (kernel service ids) with a refused operation, at most 32. */
   readonly virtuals?: readonly string[];
@@ -59,10 +59,13 @@ export interface HealthInput {
 /** Longest {@link HealthVerdict.summary}. */
 export const HEALTH_SUMMARY_MAX = 600;
 
-/** One line, no control characters, bounded length. */
-function oneLine(text: string): string {
+/** Longest {@link HealthReason.message}. */
+export const HEALTH_MESSAGE_MAX = 1_000;
+
+/** One line, no control characters, at most `max` characters. */
+function oneLine(text: string, max = HEALTH_SUMMARY_MAX): string {
   const flat = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
-  return flat.length > HEALTH_SUMMARY_MAX ? `${flat.slice(0, HEALTH_SUMMARY_MAX - 3)}...` : flat;
+  return flat.length > max ? `${flat.slice(0, max - 3)}...` : flat;
 }
 
 /** `add-service EINVAL` or `add-destination 10.0.0.2:80 ESRCH`. */
@@ -128,7 +131,8 @@ export function healthVerdict(input: HealthInput): HealthVerdict {
   if (engine && !engine.stopped) found.push(...syncReasons(engine.lastSync));
   for (const r of watchdog?.reasons ?? []) found.push({ code: r.code, level: 'failing', message: r.message });
   if (engine && !engine.stopped) found.push(...stateSyncReasons(engine));
-  const reasons = HEALTH_CODES.flatMap((code) => found.filter((r) => r.code === code).slice(0, 1));
+  const reasons = HEALTH_CODES.flatMap((code) => found.filter((r) => r.code === code).slice(0, 1))
+    .map((r) => ({ ...r, message: oneLine(r.message, HEALTH_MESSAGE_MAX) }));
   const level: HealthLevel = reasons.some((r) => r.level === 'failing') ? 'failing' : reasons.length > 0 ? 'degraded' : 'ok';
   if (level !== 'ok') return { level, reasons, summary: oneLine(`${level}: ${reasons.map((r) => r.message).join('; ')}`) };
   const starting = !engine || engine.lastSync === null;

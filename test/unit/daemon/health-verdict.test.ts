@@ -1,7 +1,7 @@
 // The one health verdict (issue 21): each reason, its level, the order, the summary line.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { HEALTH_CODES, HEALTH_SUMMARY_MAX, healthVerdict, isServing } from '../../../src/daemon/health-verdict';
+import { HEALTH_CODES, HEALTH_MESSAGE_MAX, HEALTH_SUMMARY_MAX, healthVerdict, isServing } from '../../../src/daemon/health-verdict';
 import { watchdogVerdict } from '../../../src/daemon/watchdog';
 import type { EngineHealth, LastSync, StateSyncSnapshot } from '../../../src/engine/engine-types';
 
@@ -99,6 +99,8 @@ describe('health verdict', () => {
   test('the summary is one bounded line without control characters', () => {
     const v = healthVerdict({ engine: engine({ lastSync: refusedSync({ error: `a\nb\u001b[2J${'x'.repeat(2_000)}` }) }), watchdog: undefined });
     assert.ok(v.summary.length <= HEALTH_SUMMARY_MAX);
+    assert.ok((v.reasons[0]?.message.length ?? 0) <= HEALTH_MESSAGE_MAX, 'each message is bounded too (the status schema takes 4,096)');
+    assert.ok(!(v.reasons[0]?.message ?? '').includes('\n'));
     assert.match(v.summary, /^failing: kernel-sync-failed: .*: a b \[2Jx+\.\.\.$/);
   });
 });
