@@ -190,6 +190,24 @@ describe('responses', () => {
     assert.throws(() => parseResponse(JSON.stringify(okResponse(1, 'ping', bad)), 'ping'), SchemaError);
   });
 
+  test('the health verdict travels in ping and status answers (a code this side lacks too); a malformed one is refused', () => {
+    const health = {
+      level: 'degraded', summary: 'degraded: kernel-refused: ...; newer-code: ...',
+      reasons: [
+        { code: 'kernel-refused', level: 'degraded', message: 'kernel-refused: ...', virtuals: ['tcp:1.2.3.4:81'] },
+        { code: 'newer-code', level: 'degraded', message: 'newer-code: ...' },
+      ],
+    };
+    const ping = { pid: 1, configFile: '/x', startedAt: '2024-05-01T12:00:00.000Z', uptimeSeconds: 3.5, lastSyncOk: false, health };
+    assert.deepEqual(parseResponse(JSON.stringify(okResponse(1, 'ping', ping)), 'ping'), okResponse(1, 'ping', ping));
+    const report = sampleReport();
+    const withHealth = { ...report, daemon: { ...report.daemon, health } };
+    assert.deepEqual(parseResponse(JSON.stringify(okResponse(1, 'status', withHealth)), 'status'), okResponse(1, 'status', withHealth));
+    for (const wrong of [{ ...health, level: 'fine' }, { ...health, reasons: [{ code: 'x', level: 'ok', message: 'x' }] }, { level: 'ok', reasons: [] }]) {
+      assert.throws(() => parseResponse(JSON.stringify(okResponse(1, 'ping', { ...ping, health: wrong })), 'ping'), SchemaError, JSON.stringify(wrong));
+    }
+  });
+
   test('invalid responses throw SchemaError', () => {
     const report = sampleReport();
     const bad = [
