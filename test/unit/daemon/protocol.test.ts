@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { formatDiagnostic, type Diagnostic } from '../../../src/config/diagnostics';
 import {
   controlSocketPath, encodeMessage, errorResponse, formatWireDiagnostic, MAX_REQUEST_BYTES, okResponse, parseRequest, parseResponse,
-  toWireDiagnostic, type ErrorResponse, type PreviewStep,
+  toWireDiagnostic, type ErrorResponse, type HealthStatus, type PreviewStep,
 } from '../../../src/daemon/protocol';
 import { SchemaError } from '../../../src/daemon/validate';
 import { sampleReport } from '../../helpers/status-report';
@@ -191,7 +191,7 @@ describe('responses', () => {
   });
 
   test('the health verdict travels in ping and status answers (a code this side lacks too); a malformed one is refused', () => {
-    const health = {
+    const health: HealthStatus = {
       level: 'degraded', summary: 'degraded: kernel-refused: ...; newer-code: ...',
       reasons: [
         { code: 'kernel-refused', level: 'degraded', message: 'kernel-refused: ...', virtuals: ['tcp:1.2.3.4:81'] },
@@ -204,7 +204,8 @@ describe('responses', () => {
     const withHealth = { ...report, daemon: { ...report.daemon, health } };
     assert.deepEqual(parseResponse(JSON.stringify(okResponse(1, 'status', withHealth)), 'status'), okResponse(1, 'status', withHealth));
     for (const wrong of [{ ...health, level: 'fine' }, { ...health, reasons: [{ code: 'x', level: 'ok', message: 'x' }] }, { level: 'ok', reasons: [] }]) {
-      assert.throws(() => parseResponse(JSON.stringify(okResponse(1, 'ping', { ...ping, health: wrong })), 'ping'), SchemaError, JSON.stringify(wrong));
+      const line = JSON.stringify({ v: 1, id: 1, ok: true, type: 'ping', result: { ...ping, health: wrong } });
+      assert.throws(() => parseResponse(line, 'ping'), SchemaError, JSON.stringify(wrong));
     }
   });
 
