@@ -56,6 +56,9 @@ const START_LOCK_WAIT_MS = 2_000;
 
 export type { DaemonOptions } from './daemon-options';
 
+/** A refused reload logs at most this many of its errors (the control answer carries them all). */
+export const LOGGED_RELOAD_ERRORS = 100;
+
 /** A failed start: the error code, and the exit code `ldir start` reports (2 for a configuration error). */
 export function startError(message: string, exitCode: number, diagnostics: readonly Diagnostic[] = [], sources?: ConfigSources): LdirError {
   return new LdirError(exitCode === 2 ? ErrorCodes.CONFIG_INVALID : ErrorCodes.DAEMON_START_FAILED, message, {
@@ -559,7 +562,11 @@ export class Daemon {
       const message = err instanceof Error ? err.message : String(err);
       this.lastReload = { at: this.clock.now(), ok: false, message };
       this.options.onReload?.(false, this.lastReload.at);
-      this.log.error({ file, errors: diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic) },
+      const errors = diagnostics.filter((d) => d.severity === 'error');
+      // The first errors only: a file of 40,000 bad lines made one log record of megabytes (`ldir check` lists all).
+      const logged = errors.slice(0, LOGGED_RELOAD_ERRORS).map(formatDiagnostic);
+      if (errors.length > logged.length) logged.push(`... and ${errors.length - logged.length} more (ldir check ${file} lists them all)`);
+      this.log.error({ file, errors: logged },
         'reload refused: the configuration has errors; the running configuration stays in force');
       this.setState('running');
       return { applied: false, file, message, diagnostics };

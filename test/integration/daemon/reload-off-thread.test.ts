@@ -14,7 +14,7 @@ import { Daemon } from '../../../src/daemon/daemon';
 import { controlSocketPath } from '../../../src/daemon/protocol';
 import { MemoryBackend } from '../../../src/ipvs/memory';
 import { systemFactories } from '../../../src/ipvs/select';
-import { silentLogger } from '../../../src/log';
+import { captureLogger } from '../../helpers/alerts';
 
 /** The longest a ping may wait, or two answers be apart, during the reload: generous for a loaded 2-core host. */
 const BOUND_MS = 1_000;
@@ -85,8 +85,9 @@ test('pings every 10 ms are answered within the bound while a reload loads a big
   fs.writeFileSync(file, SMALL);
   const backend = new MemoryBackend();
   const socketDirectory = path.join(tmp, 'sock');
+  const captured = captureLogger();
   const daemon = await Daemon.start({
-    configPath: file, configName: 'site.cf', logger: silentLogger(), ipvs: 'memory', backendFactories: { ...systemFactories(), memory: () => backend },
+    configPath: file, configName: 'site.cf', logger: captured.logger, ipvs: 'memory', backendFactories: { ...systemFactories(), memory: () => backend },
     runDirectory: path.join(tmp, 'run'), socketDirectory, watchIntervalMs: 60_000, engine: { resyncIntervalMs: 60_000, coalesceMs: 10 },
   });
   const socketPath = controlSocketPath('site.cf', socketDirectory);
@@ -103,6 +104,9 @@ test('pings every 10 ms are answered within the bound while a reload loads a big
       assert.ok(outcome?.diagnostics.some((d) => d.severity === 'error' && expected.test(d.message)), `${label}: the diagnostics a load on this thread gives: ${JSON.stringify(outcome?.diagnostics.slice(-2))}`);
       assert.ok(waits.longestWaitMs < BOUND_MS, `${label}: a ping waited ${waits.longestWaitMs.toFixed(0)} ms (bound ${BOUND_MS})`);
       assert.ok(waits.longestGapMs < BOUND_MS, `${label}: ${waits.longestGapMs.toFixed(0)} ms between two ping answers (bound ${BOUND_MS})`);
+      const refusal = captured.records.filter((r) => typeof r['msg'] === 'string' && r['msg'].startsWith('reload refused: the configuration has errors')).at(-1);
+      const errors = refusal?.['errors'] as string[] | undefined;
+      assert.ok(errors !== undefined && errors.length <= 101, `${label}: the log record lists the first errors only (${errors?.length})`);
     }
     // The small file again: applied, through the same worker.
     fs.writeFileSync(file, SMALL.replace('masq 1', 'masq 4'));
