@@ -19,7 +19,7 @@ export function processAlive(pid: number): boolean {
  */
 export function stubbornFamilyScript(dir: string, pidFile: string): string {
   const file = path.join(dir, `family-${process.pid}-${Math.random().toString(36).slice(2)}.sh`);
-  fs.writeFileSync(file, `#!/bin/sh\nsh -c 'trap "" TERM; echo $$ > ${pidFile}; exec sleep 30' &\nwait\n`, { mode: 0o755 });
+  fs.writeFileSync(file, `#!/bin/sh\nsh -c 'trap "" TERM; echo $$ > ${pidFile}; exec sleep 600' &\nwait\n`, { mode: 0o755 });
   return file;
 }
 
@@ -33,8 +33,8 @@ export async function readPid(pidFile: string): Promise<number> {
   throw new Error(`${pidFile} never got a pid`);
 }
 
-/** Waits (bounded, `withinMs`) for process `pid` to be gone; true when it went. */
-export async function waitGone(pid: number, withinMs = 10_000): Promise<boolean> {
+/** Waits (bounded, `withinMs`: a hang guard) for process `pid` to be gone; true when it went. */
+export async function waitGone(pid: number, withinMs = 30_000): Promise<boolean> {
   const until = Date.now() + withinMs;
   while (Date.now() < until) {
     if (!processAlive(pid)) return true;
