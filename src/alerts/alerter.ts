@@ -6,6 +6,7 @@ import type { HealthTransition } from '../checks/scheduler';
 import type { Clock } from '../clock';
 import { DEFAULTS } from '../config/defaults';
 import type { EngineEvent } from '../engine/engine-types';
+import { errorMessage } from '../errors';
 import type { Logger } from '../log';
 import type { AlertThrottle, Config, DaemonState, RealServer, VirtualService } from '../model';
 import { Coalescer, type Digest, type MailRoute } from './coalescer';
@@ -291,7 +292,7 @@ class AlertService implements Alerter {
     try {
       transport = this.factory(route.transport, this.hostname);
     } catch (err) {
-      this.log.error({ transport: label, err: err instanceof Error ? err.message : String(err) }, 'cannot create the mail transport');
+      this.log.error({ transport: label, err: errorMessage(err) }, 'cannot create the mail transport');
       return undefined;
     }
     const m = this.o.mail ?? {};
@@ -365,7 +366,7 @@ class AlertService implements Alerter {
     try {
       fn();
     } catch (err) {
-      this.log.error({ err: err instanceof Error ? err.message : String(err) }, 'alerter failure (ignored)');
+      this.log.error({ err: errorMessage(err) }, 'alerter failure (ignored)');
     }
   }
 

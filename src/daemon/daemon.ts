@@ -18,7 +18,7 @@ import { Engine } from '../engine/engine';
 import type { DrainPolicy, ShutdownReport, SyncReport } from '../engine/engine-types';
 import { settingsKey, type OperatorSetting } from '../engine/operator-settings';
 import { spawnRunner } from '../engine/fallback-command';
-import { ErrorCodes, isLdirError, LdirError } from '../errors';
+import { ErrorCodes, errorMessage, isLdirError, LdirError } from '../errors';
 import { selectBackend } from '../ipvs/select';
 import type { IpvsBackend } from '../ipvs/types';
 import type { Logger } from '../log';
@@ -547,7 +547,7 @@ export class Daemon {
       // The files the refused configuration was read from are watched: fixing the one with the error reloads again.
       this.watcher?.accept(isLdirError(err) ? (err.details['sources'] as ConfigSources | undefined) : undefined);
       const diagnostics = (isLdirError(err) ? (err.details['diagnostics'] as Diagnostic[] | undefined) : undefined) ?? [];
-      const message = err instanceof Error ? err.message : String(err);
+      const message = errorMessage(err);
       this.lastReload = { at: this.clock.now(), ok: false, message };
       this.options.onReload?.(false, this.lastReload.at);
       this.log.error({ file, errors: diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic) },
@@ -830,10 +830,6 @@ export class Daemon {
       this.log.error({ err: String(err) }, 'state listener failed');
     }
   }
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** Ids of the virtual services that have a `monitorfile` (it logs every check round). */

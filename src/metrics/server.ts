@@ -3,7 +3,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP, type Socket } from 'node:net';
 import { systemClock, type Clock } from '../clock';
-import { ErrorCodes, LdirError } from '../errors';
+import { ErrorCodes, errorMessage, LdirError } from '../errors';
 import type { Logger } from '../log';
 import { ConnectionSlots, DEFAULT_SLOT_LIMITS } from '../system/connection-slots';
 import { sharedScrape, type RenderedScrape } from './shared-scrape';
@@ -81,7 +81,7 @@ async function serveMetrics(req: IncomingMessage, res: ServerResponse, c: Contex
   try {
     scraped = await c.scrape();
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     c.log?.warn({ err: message, code: ErrorCodes.METRICS_SCRAPE_FAILED }, 'metrics scrape failed');
     if (!res.headersSent) send(res, 503, `scrape failed: ${message.replace(/[\r\n]+/g, ' ')}\n`, {}, req.method === 'HEAD');
     return;
@@ -122,7 +122,7 @@ function handle(req: IncomingMessage, res: ServerResponse, c: Context): void {
     return;
   }
   serveMetrics(req, res, c).catch((err: unknown) => {
-    c.log?.error({ err: err instanceof Error ? err.message : String(err) }, 'metrics response failed');
+    c.log?.error({ err: errorMessage(err) }, 'metrics response failed');
     if (!res.headersSent) send(res, 500, 'internal error\n');
     else res.destroy();
   });
