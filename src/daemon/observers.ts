@@ -2,6 +2,7 @@
 // Prometheus endpoint (moved when a reload changes its address); fed by hooks into checks, engine, reloads and state.
 import * as os from 'node:os';
 import { createAlerter, type Alerter } from '../alerts';
+import type { AlertNote } from '../alerts/types';
 import type { Clock } from '../clock';
 import { ErrorCodes, isLdirError, LdirError } from '../errors';
 import type { Logger } from '../log';
@@ -17,11 +18,14 @@ export type ObserverHooks = Pick<
   DaemonOptions, 'onCheck' | 'onQuietRounds' | 'onTransition' | 'onEngineEvent' | 'onReload' | 'onConfig' | 'onState' | 'onTakeover' | 'recentEvents'
 >;
 
-/** Options of {@link Observers}: clock and logger, and the alerter (default: mail through nodemailer, commands spawned). */
+/**
+ * Options of {@link Observers}: clock and logger, and the alerter's maker (default: mail through nodemailer, commands
+ * spawned), given the listener of the alerts that left or were given up (the recent events).
+ */
 export interface ObserversOptions {
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly alerter?: Alerter;
+  readonly alerter?: (onAlert: (note: AlertNote) => void) => Alerter;
 }
 
 /**
@@ -41,9 +45,9 @@ export class Observers {
   private chain: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: ObserversOptions) {
-    this.alerter = options.alerter ?? createAlerter({
-      clock: options.clock, logger: options.logger, hostname: process.env['HOSTNAME'] || os.hostname(),
-      onAlert: (note) => this.events.add(describeAlert(note)),
+    const onAlert = (note: AlertNote): void => this.events.add(describeAlert(note));
+    this.alerter = options.alerter?.(onAlert) ?? createAlerter({
+      clock: options.clock, logger: options.logger, hostname: process.env['HOSTNAME'] || os.hostname(), onAlert,
     });
     this.monitorFiles = new MonitorFiles({ logger: options.logger });
     this.metrics = createMetrics({

@@ -53,6 +53,8 @@ export function describeEngineEvent(e: EngineEvent): StatusEvent | undefined {
     case 'fallback':
       return { at, kind: 'fallback', ok: !e.active, virtual: e.virtualId, text: `fallback server of ${e.virtualId} ${e.active ? 'in' : 'out'}` };
     case 'quorum':
+      // The first state of a virtual that has its quorum is how every start begins: not an event.
+      if (e.previous === undefined && e.state === 'up') return undefined;
       return {
         at, kind: 'quorum', ok: e.state === 'up', virtual: e.virtualId,
         text: `${e.virtualId} quorum ${e.state === 'up' ? 'gained' : 'lost'}: ${e.serving} serving, quorum ${e.quorum}`,

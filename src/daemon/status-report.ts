@@ -133,7 +133,8 @@ export function buildStatusReport(
         rising: r.health === 'down' ? rising.get(memberKey(v.id, r.realKey)) ?? null : null,
         slowStart: r.rampTo != null && r.desiredWeight !== null ? { weight: r.desiredWeight, target: r.rampTo } : null,
         checkWeight: r.checkWeight ?? null,
-        ...(traffic ? { traffic: traffic.reals.get(memberKey(v.id, r.realKey)) ?? null } : {}),
+        // Keyed by the kernel destination (a gate real's port is the virtual's in the kernel).
+        ...(traffic ? { traffic: traffic.reals.get(memberKey(v.id, r.destination)) ?? null } : {}),
       })),
     })),
     ...(extras.events ? { events: [...extras.events] } : {}),

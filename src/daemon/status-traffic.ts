@@ -1,13 +1,14 @@
 // The traffic part of a status report: the kernel's connection counts and rates per service and destination, keyed
-// as the engine names virtuals and reals (the kernel service id is the VirtualService id, the destination id its
-// real's key), from one bounded kernel read.
+// as the engine names them (the kernel service id is the VirtualService id; the destination id is the engine's
+// `RealSnapshot.destination`, which differs from the real's key where the kernel ignores the port, as with gate),
+// from one bounded kernel read.
 import { destinationKeyString, serviceKeyString } from '../ipvs/normalize';
 import type { IpvsStats, ObservedService } from '../ipvs/types';
 import type { KernelRead } from '../metrics/kernel-series';
 import { memberKey } from '../checks/jobs';
 import type { KernelStatsStatus, TrafficStatus } from './protocol';
 
-/** Traffic by virtual id and by (virtual, real) pair ({@link memberKey}). */
+/** Traffic by virtual id and by (virtual id, kernel destination id) ({@link memberKey}). */
 export interface TrafficIndex {
   readonly virtuals: ReadonlyMap<string, TrafficStatus>;
   readonly reals: ReadonlyMap<string, TrafficStatus>;

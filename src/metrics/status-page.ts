@@ -80,7 +80,8 @@ const SCRIPT = `
     if (n === undefined || n === null) return "-";
     var steps = ["", "k", "M", "G", "T"], i = 0;
     while (n >= 1000 && i < steps.length - 1) { n /= 1000; i++; }
-    return (i === 0 ? String(Math.round(n)) : n.toFixed(n < 10 ? 1 : 0)) + (steps[i] || "") + (unit || "");
+    var shown = i === 0 ? String(Math.round(n)) : n.toFixed(n < 10 ? 1 : 0);
+    return unit ? shown + " " + steps[i] + unit : shown + steps[i];
   }
   function host(address, port) { return (address.indexOf(":") >= 0 ? "[" + address + "]" : address) + ":" + port; }
   function virtualName(v) {
@@ -192,6 +193,7 @@ const SCRIPT = `
 
   function render(report) {
     var now = ms(report.generatedAt);
+    document.title = (report.virtualServices.some(function (v) { return v.realsUp < v.realsTotal; }) ? "(!) " : "") + "ldir status - " + location.host;
     document.getElementById("director").replaceWith(director(report));
     var vs = el("div", { id: "virtuals" });
     report.virtualServices.forEach(function (v) { vs.appendChild(virtualSection(v, now)); });
