@@ -553,7 +553,10 @@ export class Daemon {
       const diagnostics = (isLdirError(err) ? (err.details['diagnostics'] as Diagnostic[] | undefined) : undefined) ?? [];
       const message = err instanceof Error ? err.message : String(err);
       this.lastReload = { at: this.clock.now(), ok: false, message };
-      this.options.onReload?.(false, this.lastReload.at, message);
+      // The events name the first error (`FILE:LINE: ...`), which says more than the count in `message`.
+      const errors = diagnostics.filter((d) => d.severity === 'error');
+      const why = errors[0] ? `${formatDiagnostic(errors[0])}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}` : message;
+      this.options.onReload?.(false, this.lastReload.at, why);
       this.log.error({ file, errors: diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic) },
         'reload refused: the configuration has errors; the running configuration stays in force');
       this.setState('running');

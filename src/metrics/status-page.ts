@@ -33,6 +33,7 @@ table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nu
 th, td { text-align: left; padding: 0.3rem 0.6rem; border-top: 1px solid var(--line); vertical-align: top; }
 th { font-weight: 600; color: var(--muted); white-space: nowrap; }
 td.num, th.num { text-align: right; white-space: nowrap; }
+td.health { white-space: nowrap; }
 .state { font-weight: 700; white-space: nowrap; padding: 0 0.35rem; border-radius: 4px; }
 .state.good { color: var(--ok); background: var(--ok-bg); }
 .state.bad { color: var(--bad); background: var(--bad-bg); }
@@ -109,7 +110,7 @@ const SCRIPT = `
   }
 
   function healthCell(r, now) {
-    var td = el("td");
+    var td = el("td", { cls: "health" });
     var label = r.health === "up" ? state("UP", "good") : r.health === "down" ? state("DOWN", "bad") : state("UNKNOWN", "warn");
     td.appendChild(label);
     if (r.since) td.appendChild(document.createTextNode(" for " + ago(r.since, now)));

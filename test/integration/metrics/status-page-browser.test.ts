@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { StatusReport } from '../../../src/daemon/protocol';
+import { sendControlRequest } from '../../../src/cli/control-client';
+import { controlSocketPath, type StatusReport } from '../../../src/daemon/protocol';
 import { Chromium, findChromium, type BrowserPage } from '../../helpers/chromium';
 import { ldirBinary } from '../../helpers/ldir-binary';
 import { skipOrFail } from '../../helpers/prerequisites';
@@ -111,6 +112,13 @@ virtual=127.0.0.1:25
   // What an operator did by hand, for the page to show: a real drained, another at a runtime weight.
   assert.equal((await ldir(file, 'drain', '127.0.0.1:80', WEB[2] as string)).status, 0);
   assert.equal((await ldir(file, 'weight', '127.0.0.1:80', WEB[1] as string, '7')).status, 0);
+  // A reload with a broken file: refused, the running configuration stays, and the events say so.
+  const good = fs.readFileSync(file, 'utf8');
+  fs.writeFileSync(file, `${good}\tbogusdirective=1\n`);
+  // Straight to the control socket (the `ldir reload` command checks the file first and would not ask).
+  const refused = await sendControlRequest(controlSocketPath('site.cf', env['LDIR_SOCKET_DIR']), { type: 'reload' });
+  assert.ok(!refused.ok || !(refused.result as { applied?: boolean }).applied, JSON.stringify(refused));
+  fs.writeFileSync(file, good);
   browser = await Chromium.launch(chromium);
 });
 
@@ -169,12 +177,40 @@ describe('status page in headless Chromium', () => {
     // Events, newest first: the first health of each real.
     for (const a of [...WEB, MAIL]) assert.ok(v.events.some((e) => e.includes(`real ${a}:${port} of`) && e.includes('unknown -> up')), JSON.stringify(v.events));
     assert.ok(v.events.every((e) => /^\S.* (OK|PROBLEM) \S+ /.test(e)), JSON.stringify(v.events));
+    assert.ok(v.events.some((e) => /PROBLEM reload reload refused: .*bogusdirective.*the previous one stays in force/.test(e)), JSON.stringify(v.events));
+    assert.match(v.director, /Last reload\s+REFUSED/);
     const png = await page.screenshot();
     assert.equal(png.subarray(1, 4).toString('latin1'), 'PNG');
     const width = png.readUInt32BE(16);
     assert.equal(width, 1280, 'screenshot width');
     fs.writeFileSync(path.join(tmp, 'status-page.png'), png);
     if (process.env['LDIR_UPDATE_SCREENSHOT'] === '1') fs.writeFileSync(SCREENSHOT, png);
+  });
+
+  test('/status.json is what `ldir status --json` prints: the same report, events and traffic included', async () => {
+    const [json, cli] = await Promise.all([report(), ldir('--json', file, 'status')]);
+    assert.equal(cli.status, 0, cli.stderr);
+    const printed = JSON.parse(cli.stdout) as StatusReport;
+    /** The report's shape: every member's path, values left out (times and ages move between two reads). */
+    const shape = (value: unknown): string[] => {
+      const paths = new Set<string>();
+      const walk = (v: unknown, at: string): void => {
+        if (v === null || typeof v !== 'object') return;
+        for (const [k, x] of Object.entries(v)) {
+          const path = `${at}.${Array.isArray(v) ? '#' : k}`;
+          paths.add(path);
+          walk(x, path);
+        }
+      };
+      walk(value, '');
+      return [...paths].sort();
+    };
+    assert.deepEqual(shape(json), shape(printed));
+    assert.ok(json.events && json.events.length >= 5, 'the events ring is in the report');
+    assert.deepEqual(json.events, printed.events);
+    assert.ok(json.daemon.kernelStats?.ok, JSON.stringify(json.daemon.kernelStats));
+    assert.deepEqual(json.virtualServices.map((v) => v.reals.map((r) => [r.address, r.health, r.kernelWeight, r.traffic?.activeConns])),
+      printed.virtualServices.map((v) => v.reals.map((r) => [r.address, r.health, r.kernelWeight, r.traffic?.activeConns])));
   });
 
   test('readable on a phone: 390 px wide, nothing wider than the screen but the tables scrolled inside their boxes', async (t) => {
