@@ -62,7 +62,7 @@ export interface DaemonOptions {
   readonly onReload?: (ok: boolean, at: number, message?: string) => void;
   /** The director's recent events, oldest first, for the status report (the observers keep them). */
   readonly recentEvents?: () => readonly StatusEvent[];
-  /** Bound of the kernel read behind a status report's traffic, in milliseconds. Default 2 000. */
+  /** Bound of the kernel read behind a status report's traffic, in milliseconds. Default 3 000 (as a scrape's). */
   readonly statusKernelTimeoutMs?: number;
   /** Receives each configuration that comes into force (start and successful reloads). */
   readonly onConfig?: (config: Config) => void;

@@ -45,6 +45,7 @@ import type { DaemonOptions } from './daemon-options';
 import { buildStatusReport, stateSyncStatus, watchdogStatus } from './status-report';
 import { trafficOf, type TrafficIndex } from './status-traffic';
 import { KernelReader } from '../metrics/kernel-series';
+import { DEFAULT_KERNEL_TIMEOUT_MS } from '../metrics/metrics';
 import { describeVerdict, watchdogVerdict, type WatchdogVerdict } from './watchdog';
 import { awaitTurn, healthOfTarget, kernelWeightsOf } from './takeover';
 import { selfCommand } from '../system/self-command';
@@ -746,7 +747,7 @@ export class Daemon {
    * reported in `daemon.kernelStats`, and the report goes out without traffic); concurrent reports share one read.
    */
   async statusReport(): Promise<StatusReport> {
-    this.statusKernel ??= new KernelReader(() => this.backend.list(), this.options.statusKernelTimeoutMs ?? 2_000, this.clock);
+    this.statusKernel ??= new KernelReader(() => this.backend.list(), this.options.statusKernelTimeoutMs ?? DEFAULT_KERNEL_TIMEOUT_MS, this.clock);
     const read = await this.statusKernel.read();
     return this.status(trafficOf(read));
   }

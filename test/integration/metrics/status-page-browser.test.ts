@@ -261,4 +261,25 @@ describe('status page in headless Chromium', () => {
     assert.equal((seen as PageView).marker, 'same page');
     assert.ok((seen as PageView).events.some((e) => e.includes(`real ${victim} of tcp:127.0.0.1:80 down -> up`)));
   });
+
+  test('when the director stops answering, the page says STALE and keeps what it last showed', async (t) => {
+    if (!chromium || !browser) return skipOrFail(t, 'no chromium (Debian package chromium; test/provision.sh installs it)');
+    const page = await browser.newPage(1280, 900);
+    await page.goto(`${base}/?refresh=1`);
+    let seen: PageView | undefined;
+    await eventually('the page drew the report', async () => {
+      seen = await view(page);
+      return seen.refreshes >= 1 && seen.virtuals.length === 2 ? seen : undefined;
+    }, 15_000, 100, () => JSON.stringify(seen));
+    const stopped = await ldir(file, 'stop');
+    assert.equal(stopped.status, 0, stopped.stderr);
+    started = false;
+    await eventually('the page says STALE', async () => {
+      seen = await view(page);
+      return seen.live.startsWith('STALE') ? seen : undefined;
+    }, 15_000, 100, () => JSON.stringify(seen?.live));
+    const stale = seen as PageView;
+    assert.match(stale.live, /^STALE: cannot read the director's status \(.+\); what you see is from /);
+    assert.equal(stale.virtuals.length, 2, 'the last report stays on the page');
+  });
 });

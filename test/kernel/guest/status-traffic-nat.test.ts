@@ -48,6 +48,14 @@ describe('status page traffic of a daemon on the real kernel (LVS-NAT, netlink)'
     last = JSON.parse(r.body.toString()) as StatusReport;
     return last;
   };
+  /**
+   * A report whose kernel read worked. A read over its bound (3 s) leaves the traffic out of that report, as
+   * documented; on a loaded host the emulated VM can be that slow now and then, so such a report is asked again.
+   */
+  const goodReport = (): Promise<StatusReport> => eventually('a report whose kernel read worked', async () => {
+    const r = await report();
+    return r.daemon.kernelStats?.ok ? r : undefined;
+  }, 60_000, 500, () => JSON.stringify(last?.daemon.kernelStats));
   const web = (r: StatusReport): VirtualStatus | undefined => r.virtualServices.find((v) => v.id === `tcp:${c.vip}:80`);
   const shown = (): string => JSON.stringify({ kernelStats: last?.daemon.kernelStats, traffic: last ? web(last)?.traffic : undefined });
 
@@ -68,14 +76,14 @@ describe('status page traffic of a daemon on the real kernel (LVS-NAT, netlink)'
   afterEach((t) => c?.director.printChangesIfFailed(t, CONF));
 
   test('connections through the VIP are counted per virtual and per real, with rates; totals equal ipvsadm', { timeout: TEST_TIMEOUT }, async () => {
-    const before0 = web(await report());
+    const before0 = web(await goodReport());
     assert.ok(before0?.traffic, `traffic in the report: ${shown()}`);
     const base = before0.traffic.conns;
     const requests = await countedRequests(c.lab, c.vip, 80, REQUESTS, 500);
     assert.deepEqual(requests.filter((r) => r.error !== undefined), [], 'every request answered through the VIP');
     // The kernel folds its counters and computes its rates every 2 s: wait for both.
     const grown = await eventually('the report to count every connection, with a rate', async () => {
-      const v = web(await report());
+      const v = web(await goodReport());
       return v?.traffic && v.traffic.conns - base >= REQUESTS && v.traffic.inBps > 0 && v.traffic.inPps > 0 ? v : undefined;
     }, 30_000, 500, shown);
     figure(`status.json: ${grown.traffic?.conns} connections, ${grown.traffic?.cps} conn/s, ${grown.traffic?.inPps} pkt/s in, ${grown.traffic?.inBps} B/s in`);
@@ -87,7 +95,7 @@ describe('status page traffic of a daemon on the real kernel (LVS-NAT, netlink)'
     await eventually('a report between two equal ipvsadm listings', async () => {
       const first = ipvsadmConns();
       const t0 = listTable();
-      const r = web(await report());
+      const r = web(await goodReport());
       const second = ipvsadmConns();
       const t1 = listTable();
       if (JSON.stringify([...first]) !== JSON.stringify([...second]) || JSON.stringify([...(t0.get(c.http) ?? [])]) !== JSON.stringify([...(t1.get(c.http) ?? [])])) return undefined;
