@@ -9,6 +9,7 @@ import type { Logger } from '../log';
 import { MonitorFiles } from '../logging/monitor-file';
 import { createMetrics, readBuildInfo, startMetricsServer, type Metrics, type MetricsServer } from '../metrics';
 import type { Config } from '../model';
+import type { SecretRedactor } from '../secrets';
 import type { Daemon, DaemonOptions } from './daemon';
 import type { StatusReport } from './protocol';
 import { describeAlert, describeEngineEvent, describeReload, describeTransition, RecentEvents } from './recent-events';
@@ -26,6 +27,8 @@ export interface ObserversOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly alerter?: (onAlert: (note: AlertNote) => void) => Alerter;
+  /** The daemon's secret redactor: `/status.json` is redacted with it, as the control socket's answers are. */
+  readonly redactor?: SecretRedactor;
 }
 
 /**
@@ -134,7 +137,7 @@ export class Observers {
       try {
         this.server = await startMetricsServer({
           host: wanted.host, port: wanted.port, metrics: this.metrics, logger: this.options.logger,
-          status: () => this.statusReport(),
+          status: { report: () => this.statusReport(), ...(this.options.redactor ? { redact: redactJson(this.options.redactor) } : {}) },
         });
         this.serving = key;
         this.options.logger.info({ address: key }, 'metrics endpoint listening');
@@ -165,4 +168,9 @@ export class Observers {
     this.server = undefined;
     this.serving = undefined;
   }
+}
+
+/** The redaction of `/status.json`: every secret value replaced inside the JSON's strings. */
+function redactJson(redactor: SecretRedactor): (json: string) => string {
+  return (json) => redactor.jsonLine(json);
 }

@@ -8,8 +8,7 @@ import { ErrorCodes, LdirError } from '../errors';
 import type { Logger } from '../log';
 import { ConnectionSlots, DEFAULT_SLOT_LIMITS } from '../system/connection-slots';
 import { sharedScrape, type RenderedScrape } from './shared-scrape';
-import { STATUS_PATHS, StatusRoutes } from './status-routes';
-import type { StatusReport } from '../daemon/protocol';
+import { STATUS_PATHS, StatusRoutes, type StatusSource } from './status-routes';
 import type { Metrics } from './types';
 
 /** Options of {@link startMetricsServer}. */
@@ -33,10 +32,10 @@ export interface MetricsServerOptions {
   /** Timers of the connection slots. Default: the system clock. */
   readonly clock?: Clock;
   /**
-   * The daemon's status report builder: when given, `GET /` serves the live status page and `GET /status.json` the
-   * report (src/metrics/status-routes.ts); without it those paths are 404.
+   * The daemon's status report: when given, `GET /` serves the live status page and `GET /status.json` the report
+   * (src/metrics/status-routes.ts); without it those paths are 404.
    */
-  readonly status?: () => Promise<StatusReport>;
+  readonly status?: StatusSource;
 }
 
 /** A listening metrics endpoint. */

@@ -12,14 +12,26 @@ export const STATUS_PATHS: ReadonlySet<string> = new Set(['/', '/status.json']);
 
 const COMMON_HEADERS = { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' };
 
+/** Where the status routes get the report. */
+export interface StatusSource {
+  /** The daemon's report builder (`Daemon.statusReport`). */
+  readonly report: () => Promise<StatusReport>;
+  /**
+   * Applied to the report's JSON text before it leaves: the daemon's secret redactor (`SecretRedactor.jsonLine`), as
+   * on the control socket, so a secret that reached a check reason or a diagnostic is not served either.
+   */
+  readonly redact?: (json: string) => string;
+}
+
 /** Answers the status routes: the page, and the report rendered once for the requests that arrive together. */
 export class StatusRoutes {
   private readonly render: () => Promise<RenderedScrape>;
 
-  /** `report` is the daemon's report builder; a rendering longer than `timeoutMs` answers 503. */
-  constructor(report: () => Promise<StatusReport>, timeoutMs: number, private readonly log: Logger | undefined) {
+  /** A rendering of `source`'s report longer than `timeoutMs` answers 503. */
+  constructor(source: StatusSource, timeoutMs: number, private readonly log: Logger | undefined) {
+    const redact = source.redact ?? ((json: string): string => json);
     this.render = sharedScrape({
-      scrape: async () => ({ contentType: 'application/json; charset=utf-8', body: `${JSON.stringify(await report())}\n` }),
+      scrape: async () => ({ contentType: 'application/json; charset=utf-8', body: redact(`${JSON.stringify(await source.report())}\n`) }),
     }, timeoutMs);
   }
 

@@ -7,6 +7,7 @@ import { connect } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import type { StatusReport } from '../../../src/daemon/protocol';
+import { REDACTED, SecretRedactor } from '../../../src/secrets';
 import { startMetricsServer, type MetricsServer } from '../../../src/metrics/server';
 import { sampleReport } from '../../helpers/status-report';
 import { testMetrics } from '../../unit/metrics/fixtures';
@@ -17,9 +18,10 @@ after(async () => {
   await Promise.all(servers.map((s) => s.close()));
 });
 
-async function serve(status: (() => Promise<StatusReport>) | undefined, extra: { scrapeTimeoutMs?: number; headersTimeoutMs?: number } = {}): Promise<string> {
+async function serve(status: (() => Promise<StatusReport>) | undefined, extra: { scrapeTimeoutMs?: number; headersTimeoutMs?: number; redact?: (json: string) => string } = {}): Promise<string> {
   const server = await startMetricsServer({
-    host: '127.0.0.1', port: 0, metrics: testMetrics().metrics, ...(status ? { status } : {}), ...extra,
+    host: '127.0.0.1', port: 0, metrics: testMetrics().metrics, ...(status ? { status: { report: status, ...(extra.redact ? { redact: extra.redact } : {}) } } : {}),
+    ...(extra.scrapeTimeoutMs ? { scrapeTimeoutMs: extra.scrapeTimeoutMs } : {}), ...(extra.headersTimeoutMs ? { headersTimeoutMs: extra.headersTimeoutMs } : {}),
   });
   servers.push(server);
   return `http://127.0.0.1:${server.address().port}`;
@@ -105,6 +107,24 @@ describe('status page routes', () => {
     await new Promise((r2) => setTimeout(r2, 1_100)); // past the longest reuse of one rendering (REUSE_MAX_MS)
     const later = JSON.parse((await httpGet(`${base}/status.json`)).body.toString('utf8')) as StatusReport;
     assert.notEqual(later.generatedAt, report.generatedAt, 'a later request gets a new report');
+  });
+
+  test('the report is redacted as the control socket\'s answers are: a secret in a check reason is not served', async () => {
+    const secret = 'S3cr3t-Radius-Key';
+    const redactor = new SecretRedactor([secret]);
+    const leaky = sampleReport();
+    const v = leaky.virtualServices[0]!;
+    const r0 = v.reals[0]!;
+    const report: StatusReport = {
+      ...leaky,
+      virtualServices: [{ ...v, reals: [{ ...r0, lastCheck: { up: false, reason: `answer "${secret}"`, durationMs: 1, at: r0.since ?? leaky.generatedAt } }, ...v.reals.slice(1)] }],
+    };
+    const base = await serve(async () => report, { redact: (json) => redactor.jsonLine(json) });
+    const body = (await httpGet(`${base}/status.json`)).body.toString('utf8');
+    assert.doesNotMatch(body, /S3cr3t/);
+    const served = JSON.parse(body) as StatusReport;
+    assert.equal(served.virtualServices[0]?.reals[0]?.lastCheck?.reason, `answer "${REDACTED}"`);
+    assert.deepEqual(served.virtualServices[0]?.reals.slice(1), v.reals.slice(1));
   });
 
   test('a report that fails or hangs answers 503 (within the bound), and the endpoint goes on', async () => {
