@@ -105,6 +105,8 @@ class AlertService implements Alerter {
       concurrency: Math.max(1, o.commands?.concurrency ?? 4),
       maxQueue: Math.max(1, o.commands?.maxQueue ?? 100),
       tally: this.commandTally,
+      ...(o.onAlert ? { onEnded: o.onAlert } : {}),
+      now: () => this.clock.now(),
     });
   }
 
@@ -306,6 +308,7 @@ class AlertService implements Alerter {
       maxAgeMs: m.maxAgeMs ?? 3_600_000,
       sendTimeoutMs: m.sendTimeoutMs ?? 60_000,
       tally: this.mailTally,
+      ...(this.o.onAlert ? { onSettled: this.o.onAlert } : {}),
     });
     const outlet = { transport, queue };
     this.outlets.set(route.transportKey, outlet);

@@ -3,7 +3,7 @@
 import { errorMessage, ErrorCodes, LdirError } from '../errors';
 import type { Logger } from '../log';
 import { spawnProcessRunner, type ProcessRunner } from '../process-runner';
-import type { HookOutcome, HookRunner } from './types';
+import type { AlertNote, HookOutcome, HookRunner } from './types';
 
 /** Bytes of a command's stderr kept for the log. */
 const STDERR_KEEP = 1024;
@@ -51,6 +51,10 @@ export interface CommandHooksOptions {
   readonly concurrency: number;
   readonly maxQueue: number;
   readonly tally: CommandTally;
+  /** Told how each command ended. */
+  readonly onEnded?: (note: AlertNote) => void;
+  /** Epoch milliseconds for the notes. */
+  readonly now?: () => number;
 }
 
 /** Runs {@link CommandJob}s with a concurrency bound, a waiting-queue bound, and per-pair order. */
@@ -121,25 +125,46 @@ export class CommandHooks {
     this.busyPairs.add(job.pair);
     this.o.tally.started++;
     this.o.log.info({ ...job.context, argv: job.argv }, 'running alert command');
+    let ended: string;
     try {
       const r = await this.o.run(job.argv, { env: job.env, timeoutMs: this.o.timeoutMs });
       if (r.timedOut) {
         this.o.tally.timedOut++;
         this.o.tally.failed++;
+        ended = `killed at its timeout of ${this.o.timeoutMs} ms`;
         this.o.log.warn({ ...job.context, timeoutMs: this.o.timeoutMs, stderr: r.stderr || undefined }, 'alert command killed at its timeout');
       } else if (r.exitCode !== 0) {
         this.o.tally.failed++;
         const how = r.exitCode === null ? `killed by ${r.signal ?? 'a signal'}` : `exit status ${r.exitCode}`;
+        ended = how;
         this.o.log.warn({ ...job.context, exitCode: r.exitCode, signal: r.signal, stderr: r.stderr || undefined }, `alert command failed: ${how}`);
+      } else {
+        ended = 'ok';
       }
     } catch (err) {
       this.o.tally.failed++;
+      ended = `could not run: ${errorMessage(err)}`;
       this.o.log.warn({ ...job.context, code: (err as { code?: unknown }).code, err: errorMessage(err) }, 'alert command could not run');
     } finally {
       this.running--;
       this.busyPairs.delete(job.pair);
-      if (!this.closed) this.next();
-      else this.settle();
+    }
+    this.note(job, ended);
+    if (!this.closed) this.next();
+    else this.settle();
+  }
+
+  private note(job: CommandJob, ended: string): void {
+    if (!this.o.onEnded) return;
+    const { vs, rs, event } = job.context;
+    try {
+      this.o.onEnded({
+        at: this.o.now?.() ?? Date.now(), channel: 'command', ok: ended === 'ok',
+        text: `alert command ${job.argv[0] ?? ''}${event !== undefined ? ` (${event})` : ''}: ${ended}`,
+        ...(vs !== undefined ? { virtual: vs } : {}), ...(rs !== undefined ? { real: rs } : {}),
+      });
+    } catch (err) {
+      this.o.log.debug({ err: String(err) }, 'alert note listener failed');
     }
   }
 }
