@@ -12,6 +12,9 @@ packages+=(systemd)
 # Benchmarks: `npm run bench:peers` compares ldir with keepalived (also installed by the kernel tier's provision-vm.sh)
 # in the VM; nginx (nginx-light: stub_status and TLS built in) serves its reals, curl reads their request counters.
 packages+=(nginx-light curl keepalived)
+# Status page tier: headless Chromium loads the page from a running daemon (test/integration/metrics/status-page-browser);
+# a font for its screenshot (installs run without recommends, and chromium only recommends fonts).
+packages+=(chromium fonts-dejavu-core)
 # Docker tier: an engine (docker.io, only where there is no Docker at all: it conflicts with docker-ce; the test starts
 # dockerd itself), and debootstrap for the substitute base image when Docker Hub cannot be reached.
 command -v dockerd >/dev/null 2>&1 || command -v docker >/dev/null 2>&1 || packages+=(docker.io)

@@ -8,7 +8,7 @@ import { DEFAULTS, serviceForPort } from './defaults';
 import { alertExtras, buildAlertThrottle, checkAlertDrafts } from './directives-alerts';
 import { checkTlsDrafts, httpCheckSettings } from './directives-http';
 import { buildIpvsTimeouts } from './directives-ipvs-timeouts';
-import { buildStateSync } from './directives-sync';
+import { buildStateSync } from './directives-state-sync';
 import { buildSysctlSettings } from './directives-sysctl';
 import { realTunnel } from './directives-tunnel';
 import type { DiagnosticSink } from './diagnostics';
