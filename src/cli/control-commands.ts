@@ -4,7 +4,7 @@ import { locateConfig, type LocateOptions } from '../config/locate';
 import { controlSocketPath, formatWireDiagnostic, type ErrorResponse } from '../daemon/protocol';
 import { ErrorCodes, isLdirError } from '../errors';
 import { sendControlRequest } from './control-client';
-import { ExitCode } from './exit-codes';
+import { ExitCode, statusExitCode } from './exit-codes';
 import type { CliIo } from './io';
 import { renderStatus, renderStatusJson } from './status-view';
 
@@ -39,7 +39,7 @@ export function printSaveError(saveError: string | undefined, io: CliIo): void {
 
 /**
  * `ldir status` against the daemon: prints the status table (or the report as JSON with `json`) on stdout.
- * Exit 0 printed, 3 no daemon listens, 1 any other failure.
+ * Exit 0 printed, 4 printed and the health verdict is failing, 3 no daemon listens, 1 any other failure.
  */
 export async function runStatusCommand(options: ControlCommandOptions & { readonly json: boolean; readonly width?: number }, io: CliIo): Promise<number> {
   let response;
@@ -53,7 +53,7 @@ export async function runStatusCommand(options: ControlCommandOptions & { readon
     return ExitCode.FAILURE;
   }
   io.stdout(options.json ? renderStatusJson(response.result) : renderStatus(response.result, options.width !== undefined ? { width: options.width } : {}));
-  return ExitCode.OK;
+  return statusExitCode(response.result);
 }
 
 /**

@@ -208,7 +208,8 @@ export async function runLdirectordAction(options: ActionOptions, io: CliIo): Pr
       if (found.state === 'running') {
         io.stderr(`ldir for ${configPath} is running with pid: ${found.pid ?? '?'}\n`);
         const code = await runStatusCommand({ socketPath, json: options.json ?? false, width: process.stdout.isTTY ? process.stdout.columns : Infinity, ...requestTimeout }, io);
-        return code === ExitCode.OK ? ExitCode.OK : ExitCode.FAILURE; // alive but not answering: not healthy
+        // Alive and answering: 0, or 4 when its health verdict is failing; alive but not answering: 1 (not healthy).
+        return code === ExitCode.OK || code === ExitCode.FAILING ? code : ExitCode.FAILURE;
       }
       if (found.state === 'stale') io.stderr(`ldirectord stale pid file ${pidFile} for ${configPath}\n`);
       io.stdout(`ldir is stopped for ${configPath}\n`);

@@ -11,10 +11,12 @@ import { DEFAULT_REQUEST_TIMEOUTS, pingDaemon } from './control-client';
 import type { CliIo } from './io';
 
 /**
- * Exit codes of `ldir ping`, those of an LSB `status` action: 0 running and healthy, 1 dead but its pid file
- * remains (crashed or killed), 3 not running, 4 alive but not healthy (no valid answer in time, the last kernel
- * sync failed, or the checker watchdog fails: checks overdue or the engine stalled), or alive and busy (its control
- * socket turned every try away within the timeout; state `busy`, the first line says "is busy").
+ * Exit codes of `ldir ping`, those of an LSB `status` action: 0 running, healthy or degraded (its health verdict,
+ * src/daemon/health-verdict.ts: a degraded director runs and keeps its table, part of its configuration refused by
+ * the kernel; recovering it would not help, the line says why), 1 dead but its pid file remains (crashed or
+ * killed), 3 not running, 4 alive but failing (no valid answer in time, or the verdict is failing: the kernel cannot
+ * be synced or refused every virtual service, checks overdue, engine stalled or stopped), or alive and busy (its
+ * control socket turned every try away within the timeout; state `busy`, the first line says "is busy").
  */
 export const PingExit = { HEALTHY: 0, DEAD: 1, NOT_RUNNING: 3, UNHEALTHY: 4 } as const;
 
@@ -150,18 +152,23 @@ async function pingOnce(options: PingOptions, located: LocatedConfig, io: CliIo)
     const reason = problems.join('; ');
     return report(PingExit.UNHEALTHY, { state: 'unhealthy', reason, pid: ping.pid, ping }, `ldir for ${ping.configFile} (pid ${ping.pid}): ${reason}`, true);
   }
-  const sync = ping.lastSyncOk === null ? 'no kernel sync yet' : 'last kernel sync ok';
-  // The OCF agent's monitor reads ", role master" (promoted) from this line.
+  const degraded = ping.health?.level === 'degraded' ? clean(ping.health.summary) : undefined;
+  const sync = degraded ?? (ping.lastSyncOk === null ? 'no kernel sync yet' : 'last kernel sync ok');
+  // The OCF agent's monitor reads ", role master" (promoted) from this line; its start waits for "last kernel sync ok".
   const role = ping.role !== undefined && ping.role !== 'none' ? `, role ${ping.role}` : '';
-  return report(PingExit.HEALTHY, { state: 'running', pid: ping.pid, ping },
+  return report(PingExit.HEALTHY, { state: 'running', ...(degraded !== undefined ? { reason: degraded } : {}), pid: ping.pid, ping },
     `ldir for ${ping.configFile} is running with pid: ${ping.pid}, up ${ping.uptimeSeconds} s, ${sync}${role}`, false);
 }
 
 /** Control characters (a daemon's text on a terminal or in a cluster log) become `?`. */
 const clean = (text: string): string => text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 
-/** Why a daemon that answered is not healthy (empty when it is): a failed kernel sync, a failing watchdog. */
+/**
+ * Why a daemon that answered is not healthy (empty when it is): its health verdict when failing (its summary, as
+ * `/healthz` says it); from a daemon before the verdict (issue 21), a failed kernel sync or a failing watchdog.
+ */
 function unhealthy(ping: PingResult): string[] {
+  if (ping.health) return ping.health.level === 'failing' ? [clean(ping.health.summary)] : [];
   const problems: string[] = [];
   if (ping.lastSyncOk === false) problems.push('the last kernel sync failed (the kernel table does not match the configuration; see the log)');
   const watchdog = ping.watchdog;

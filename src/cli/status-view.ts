@@ -1,6 +1,6 @@
 // Renders the daemon's StatusReport for `ldir status`: a table for people (80 columns) or JSON for programs.
 import type {
-  CheckOutcome, EventRecord, IpvsTimeoutHeldStatus, RealStatus, StateSyncStatus, StatusReport, VirtualStatus, WatchdogStatus,
+  CheckOutcome, EventRecord, HealthStatus, IpvsTimeoutHeldStatus, RealStatus, StateSyncStatus, StatusReport, VirtualStatus, WatchdogStatus,
 } from '../daemon/protocol';
 
 /** Options of {@link renderStatus}. */
@@ -80,7 +80,23 @@ function realName(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
-function virtualHeader(v: VirtualStatus): string {
+/** The virtuals the health verdict names as refused by the kernel (`kernel-refused`). */
+function refusedVirtuals(health: HealthStatus | undefined): ReadonlySet<string> {
+  return new Set(health?.reasons.flatMap((r) => (r.code === 'kernel-refused' ? r.virtuals ?? [] : [])) ?? []);
+}
+
+/**
+ * The health line: `health: ok`, or the level in capitals and every reason (`health: DEGRADED: kernel-refused: ...`).
+ * Undefined for a daemon before the verdict (issue 21).
+ */
+export function healthLine(health: HealthStatus | undefined): string | undefined {
+  if (!health) return undefined;
+  if (health.level === 'ok') return `health: ${clean(health.summary)}`;
+  const reasons = health.reasons.map((r) => clean(r.message)).join('; ');
+  return `health: ${health.level.toUpperCase()}: ${reasons || clean(health.summary)}`;
+}
+
+function virtualHeader(v: VirtualStatus, refused = false): string {
   const parts = [clean(v.id), `sched ${clean(v.scheduler)}`];
   if (v.persistent != null) parts.push(`persistent ${v.persistent}s${v.persistenceEngine != null ? ` pe ${clean(v.persistenceEngine)}` : ''}`);
   parts.push(`${v.realsUp}/${v.realsTotal} up`);
@@ -91,12 +107,13 @@ function virtualHeader(v: VirtualStatus): string {
   }
   if (v.fallbackActive && v.fallback) parts.push(`FALLBACK ${realName(v.fallback.address, v.fallback.port)}`);
   if (v.draining) parts.push('DRAINING');
+  if (refused) parts.push('KERNEL REFUSED');
   return parts.join('  ');
 }
 
 /** The table of one virtual service: one row per real server. */
-function virtualBlock(v: VirtualStatus, now: string, width: number): string[] {
-  const lines = [virtualHeader(v)];
+function virtualBlock(v: VirtualStatus, now: string, width: number, refused = false): string[] {
+  const lines = [virtualHeader(v, refused)];
   if (v.reals.length === 0) return [...lines, '  (no real servers)'];
   const rows = v.reals.map((r) => {
     const since = r.since === null ? undefined : between(r.since, now);
@@ -189,8 +206,8 @@ export function watchdogLines(w: WatchdogStatus | undefined): string[] {
 }
 
 /**
- * Renders a status report for people: the daemon in two lines (the watchdog's right after the first when it fails:
- * checks overdue, engine stalled), then one block per virtual service with one row per real server (address:port,
+ * Renders a status report for people: the daemon in two lines (then its health verdict, `health: ok|DEGRADED|FAILING`
+ * with the reasons, and the watchdog's lines when it fails: checks overdue, engine stalled), then one block per virtual service with one row per real server (address:port,
  * forwarding, health, weight configured/kernel, time in state, flags: DRAINED, DRAINING, MAINT, WEIGHT n for a
  * runtime weight, RISING n/N; last check). Fits
  * `width` columns (the last-check column is shortened); every string from the daemon has its control characters
@@ -207,6 +224,7 @@ export function renderStatus(report: StatusReport, options: StatusViewOptions = 
     ...(d.includedFiles !== undefined && d.includedFiles.length > 0
       ? [fit(`included: ${d.includedFiles.length} file${d.includedFiles.length === 1 ? '' : 's'}: ${d.includedFiles.map(clean).join(', ')}`, width)]
       : []),
+    ...[healthLine(d.health)].filter((l): l is string => l !== undefined).map((l) => fit(l, width)),
     ...watchdogLines(d.watchdog).map((l) => fit(l, width)),
     ...(d.backend.inMemory ? [fit('WARNING: in-memory IPVS backend, the kernel table is NOT changed', width)] : []),
     fit(`kernel: ${clean(d.backend.name)}; ${eventText('last sync', d.lastSync, now)}`
@@ -220,7 +238,8 @@ export function renderStatus(report: StatusReport, options: StatusViewOptions = 
   if (report.virtualServices.length === 0) {
     lines.push('', 'no virtual services');
   } else {
-    for (const v of report.virtualServices) lines.push('', ...virtualBlock(v, now, width));
+    const refused = refusedVirtuals(d.health);
+    for (const v of report.virtualServices) lines.push('', ...virtualBlock(v, now, width, refused.has(v.id)));
     lines.push('', fit('WEIGHT = configured/kernel (- = not in kernel); FOR = time in health state', width));
     if (report.virtualServices.some((v) => v.reals.some(overridden))) {
       lines.push(fit('flag WEIGHT n = runtime weight (ldir weight VIRTUAL REAL N; reset to undo)', width));

@@ -384,8 +384,8 @@ function globalSettings(
   };
 }
 
-/** Freezes an object graph so the model is immutable at run time too. */
-function deepFreeze<T>(o: T): T {
+/** Freezes an object graph so the model is immutable at run time too (also a model rebuilt by a structured clone). */
+export function deepFreeze<T>(o: T): T {
   if (o && typeof o === 'object' && !Object.isFrozen(o)) {
     Object.freeze(o);
     for (const v of Object.values(o as object)) deepFreeze(v);

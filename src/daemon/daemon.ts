@@ -14,6 +14,7 @@ import { systemClock, type Clock } from '../clock';
 import type { ConfigSourceFile, ConfigSources } from '../config/config-sources';
 import { formatDiagnostic, type Diagnostic } from '../config/diagnostics';
 import { loadConfigFile } from '../config/load';
+import { ConfigLoadWorker } from '../config/load-off-thread';
 import { Engine } from '../engine/engine';
 import type { DrainPolicy, ShutdownReport, SyncReport } from '../engine/engine-types';
 import { settingsKey, type OperatorSetting } from '../engine/operator-settings';
@@ -43,6 +44,7 @@ import { ReloadQueue } from './reload-queue';
 import { ensureSocketDirectory } from './socket-directory';
 import type { DaemonOptions } from './daemon-options';
 import { buildStatusReport, stateSyncStatus, watchdogStatus } from './status-report';
+import { healthVerdict, type HealthVerdict } from './health-verdict';
 import { trafficOf, type TrafficIndex } from './status-traffic';
 import { KernelReader } from '../metrics/kernel-series';
 import { DEFAULT_KERNEL_TIMEOUT_MS } from '../metrics/metrics';
@@ -57,6 +59,9 @@ const START_LOCK_WAIT_MS = 2_000;
 
 export type { DaemonOptions } from './daemon-options';
 
+/** A refused reload logs at most this many of its errors (the control answer carries them all). */
+export const LOGGED_RELOAD_ERRORS = 100;
+
 /** A failed start: the error code, and the exit code `ldir start` reports (2 for a configuration error). */
 export function startError(message: string, exitCode: number, diagnostics: readonly Diagnostic[] = [], sources?: ConfigSources): LdirError {
   return new LdirError(exitCode === 2 ? ErrorCodes.CONFIG_INVALID : ErrorCodes.DAEMON_START_FAILED, message, {
@@ -65,14 +70,17 @@ export function startError(message: string, exitCode: number, diagnostics: reado
 }
 
 /**
- * Loads a configuration; throws a config error (exit 2) carrying the diagnostics (and the files it read, `sources`)
+ * Loads a configuration (in `loader`'s worker thread when given, else on this thread); throws a config error (exit 2) carrying the diagnostics (and the files it read, `sources`)
  * when it has errors. The values of its credential directives go to `redactor` either way (the log and the control
  * answers hide them from then on).
  */
-async function loadOrThrow(path: string, options: DaemonOptions, redactor: SecretRedactor): Promise<{ config: Config; diagnostics: readonly Diagnostic[]; sources: ConfigSources }> {
+async function loadOrThrow(
+  path: string, options: DaemonOptions, redactor: SecretRedactor, loader?: ConfigLoadWorker,
+): Promise<{ config: Config; diagnostics: readonly Diagnostic[]; sources: ConfigSources }> {
   let result;
+  const loadOptions = { ...options.load, debug: options.debug ?? false };
   try {
-    result = await loadConfigFile(path, { ...options.load, debug: options.debug ?? false });
+    result = loader ? await loader.load(path, loadOptions) : await loadConfigFile(path, loadOptions);
   } catch (err) {
     throw isLdirError(err) ? startError(err.message, 1) : err;
   }
@@ -135,8 +143,11 @@ export class Daemon {
   private closed = false;
   /** The watchdog's codes at its last verdict (`ok` when none): a change is logged. */
   private watchdogCodes = 'ok';
+  private healthKey = 'ok';
   private readonly runCommand = spawnRunner();
   private readonly instances: ExecuteInstances;
+  /** Loads the configuration of reloads and previews off the event loop (the start loads on it: nothing runs yet). */
+  private readonly loader: ConfigLoadWorker;
   /** The secrets of every configuration loaded, hidden from the log and from every control answer. */
   private readonly redactor: SecretRedactor;
   /** The files of the configuration in force with their digests as loaded (reported by `ping`). */
@@ -150,6 +161,7 @@ export class Daemon {
     this.startedAt = this.clock.now();
     this.redactor = options.redactor ?? new SecretRedactor();
     this.names = new ReverseNames({ lookup: (a) => reverse(a), clock: this.clock });
+    this.loader = new ConfigLoadWorker({ logger: this.log });
     this.instances = new ExecuteInstances({
       self: this.selfCommand(), logger: this.log, run: spawnInstanceRunner(),
       // The backend in use, not the one asked for: `auto` that found netlink gives netlink, and memory stays memory.
@@ -547,7 +559,7 @@ export class Daemon {
     this.setState('reloading');
     let loaded;
     try {
-      loaded = await loadOrThrow(file, this.options, this.redactor);
+      loaded = await loadOrThrow(file, this.options, this.redactor, this.loader);
     } catch (err) {
       // The files the refused configuration was read from are watched: fixing the one with the error reloads again.
       this.watcher?.accept(isLdirError(err) ? (err.details['sources'] as ConfigSources | undefined) : undefined);
@@ -558,7 +570,10 @@ export class Daemon {
       const errors = diagnostics.filter((d) => d.severity === 'error');
       const why = errors[0] ? `${formatDiagnostic(errors[0])}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}` : message;
       this.options.onReload?.(false, this.lastReload.at, why);
-      this.log.error({ file, errors: diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic) },
+      // The first errors only: a file of 40,000 bad lines made one log record of megabytes (`ldir check` lists all).
+      const logged = errors.slice(0, LOGGED_RELOAD_ERRORS).map(formatDiagnostic);
+      if (errors.length > logged.length) logged.push(`... and ${errors.length - logged.length} more (ldir check ${file} lists them all)`);
+      this.log.error({ file, errors: logged },
         'reload refused: the configuration has errors; the running configuration stays in force');
       this.setState('running');
       return { applied: false, file, message, diagnostics };
@@ -616,7 +631,7 @@ export class Daemon {
     const current = this.config;
     let loaded;
     try {
-      loaded = await loadOrThrow(file, this.options, this.redactor);
+      loaded = await loadOrThrow(file, this.options, this.redactor, this.loader);
     } catch (err) {
       const diagnostics = (isLdirError(err) ? (err.details['diagnostics'] as Diagnostic[] | undefined) : undefined) ?? [];
       throw new LdirError(ErrorCodes.CONFIG_INVALID, errorMessage(err), { cause: err, details: { diagnostics } });
@@ -737,7 +752,7 @@ export class Daemon {
       pid: this.pid, configFile: this.options.configPath, includedFiles: this.config.includedFiles ?? [], startedAt: this.startedAt,
       backend: this.backend.kind, lastReload: this.lastReload, ipvsTimeouts: this.timeouts?.held() ?? [],
     }, this.engine.snapshot(), this.scheduler.snapshot(), this.clock.now(), watchdog, {
-      ...(events ? { events } : {}), ...(traffic ? { traffic } : {}),
+      ...(events ? { events } : {}), ...(traffic ? { traffic } : {}), health: this.health(watchdog),
     });
   }
 
@@ -752,15 +767,31 @@ export class Daemon {
     return this.status(trafficOf(read));
   }
 
+  /**
+   * The director's one health verdict (src/daemon/health-verdict.ts): what `status`, `ping`, `/healthz` and the
+   * metrics say. Cheap at any table size (no status of every real). A change of level or reasons is logged.
+   */
+  health(watchdog: WatchdogVerdict = this.watchdog()): HealthVerdict {
+    const verdict = healthVerdict({ engine: this.engine?.healthFacts(), watchdog });
+    const key = [verdict.level, ...verdict.reasons.map((r) => r.code)].join(' ');
+    if (key !== this.healthKey) {
+      this.healthKey = key;
+      if (verdict.level === 'ok') this.log.info('health ok again');
+      else this.log[verdict.level === 'failing' ? 'error' : 'warn']({ health: verdict.level, reasons: verdict.reasons.map((r) => r.code) }, `health ${verdict.summary}`);
+    }
+    return verdict;
+  }
+
   /** Cheap liveness for the OCF monitor, with the checker watchdog's verdict. */
   ping(): PingResult {
-    const snapshot = this.engine.snapshot();
+    const snapshot = this.engine.healthFacts();
     const last = snapshot.lastSync;
+    const watchdog = this.watchdog();
     return {
       pid: this.pid, configFile: this.options.configPath, startedAt: new Date(this.startedAt).toISOString(),
       uptimeSeconds: Math.round((this.clock.now() - this.startedAt) / 1000), lastSyncOk: last ? last.ok : null,
       ...(snapshot.stateSync ? { role: snapshot.stateSync.role } : {}),
-      watchdog: watchdogStatus(this.watchdog()),
+      watchdog: watchdogStatus(watchdog), health: this.health(watchdog),
       ...(this.configFiles !== undefined ? { configFiles: this.configFiles.map((f) => ({ path: f.path, ...(f.digest !== undefined ? { digest: f.digest } : {}) })) } : {}),
     };
   }
@@ -838,6 +869,7 @@ export class Daemon {
     if (this.engine) report = await this.engine.shutdown({ clean });
     if (clean) await this.timeouts?.release();
     this.prober?.close();
+    await this.loader.close();
     if (this.backend) await this.backend.close().catch(() => undefined);
     return report;
   }

@@ -59,6 +59,7 @@ export class Observers {
         checks: () => this.daemon?.checkSnapshot() ?? [],
         kernel: () => (this.daemon ? this.daemon.listKernel() : Promise.resolve([])),
         watchdog: () => this.daemon?.watchdog(),
+        health: () => this.daemon?.health(),
         alerts: () => {
           const c = this.alerter.counters();
           return {

@@ -1,7 +1,7 @@
 // Validators of the control protocol's messages: strict for requests, tolerant of extra members in responses.
 import type { DestinationKey, IpvsDestination, IpvsFamily, IpvsOp, IpvsService, IpvsSyncDaemon, ServiceKey } from '../ipvs/types';
 import type {
-  CheckOutcome, ControlRequest, DaemonStatus, KernelStatsStatus, StatusEvent, TrafficStatus, DrainResult, EventRecord, FallbackStatus, IpvsTimeoutHeldStatus, PingResult, PreviewStep, QuorumStatus, RealStatus,
+  CheckOutcome, ControlRequest, DaemonStatus, KernelStatsStatus, StatusEvent, TrafficStatus, DrainResult, EventRecord, FallbackStatus, HealthStatus, IpvsTimeoutHeldStatus, PingResult, PreviewStep, QuorumStatus, RealStatus,
   ReloadPreviewResult, ReloadResult, RequestId, RequestType, RestartResult, ResultMap, RoleResult, StateSyncStatus, StatusReport,
   StopResult, SyncDaemonStatus, VirtualStatus, WatchdogStatus, WeightResult, WireDiagnostic, WireError,
 } from './protocol';
@@ -126,6 +126,16 @@ export const watchdogStatusSchema: Check<WatchdogStatus> = object({
   }, false), 16),
 }, false);
 
+/** The director's health verdict (in a status report and a ping answer). */
+export const healthStatusSchema: Check<HealthStatus> = object({
+  level: literal('ok', 'degraded', 'failing'),
+  reasons: arrayOf(object({
+    code: str({ min: 1, max: 64 }), level: literal('degraded', 'failing'), message: str({ max: 4096 }),
+    virtuals: optional(arrayOf(str({ max: 256 }), 64)),
+  }, false), 16),
+  summary: str({ max: 4096 }),
+}, false);
+
 const TIMEOUT_NAME = literal('tcp', 'tcpfin', 'udp');
 
 const ipvsTimeoutHeld: Check<IpvsTimeoutHeldStatus> = object({
@@ -137,7 +147,7 @@ const daemonStatus: Check<DaemonStatus> = object({
   backend: object({ name: str({ min: 1, max: 32 }), inMemory: bool }, false),
   lastSync: nullable(eventRecord), lastReload: nullable(eventRecord),
   kernelOps: optional(object({ syncs: int({ min: 0 }), applied: int({ min: 0 }), failed: int({ min: 0 }), driftRepairs: int({ min: 0 }) }, false)),
-  stateSync: optional(stateSyncStatusSchema), watchdog: optional(watchdogStatusSchema), ipvsTimeouts: optional(arrayOf(ipvsTimeoutHeld, 3)),
+  stateSync: optional(stateSyncStatusSchema), watchdog: optional(watchdogStatusSchema), health: optional(healthStatusSchema), ipvsTimeouts: optional(arrayOf(ipvsTimeoutHeld, 3)),
   kernelStats: optional(kernelStats),
 }, false);
 
@@ -159,7 +169,7 @@ export const wireErrorSchema: Check<WireError> = object({
 
 const pingResult: Check<PingResult> = object({
   pid: int({ min: 1 }), configFile: str({ max: 4096 }), startedAt: isoTime, uptimeSeconds: nonNegative, lastSyncOk: nullable(bool),
-  role: optional(literal('none', 'master', 'backup')), watchdog: optional(watchdogStatusSchema),
+  role: optional(literal('none', 'master', 'backup')), watchdog: optional(watchdogStatusSchema), health: optional(healthStatusSchema),
   configFiles: optional(arrayOf(object({ path: str({ max: 4096 }), digest: optional(str({ max: 64 })) }, false))),
 }, false);
 

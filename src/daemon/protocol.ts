@@ -4,6 +4,7 @@ import type { Diagnostic } from '../config/diagnostics';
 import { ErrorCodes, type ErrorCode } from '../errors';
 import type { IpvsOp, IpvsSyncDaemon } from '../ipvs/types';
 import type { AddressFamily, ForwardMethod, SyncRole, SyncStartRole, TunnelFlags, VirtualProtocol } from '../model';
+import type { HealthVerdict } from './health-verdict';
 import { requestSchemas, requestTypeSchema, resultSchemas, responseEnvelopeSchema, idSchema, wireErrorSchema } from './protocol-schema';
 import { SchemaError } from './validate';
 
@@ -204,6 +205,22 @@ export interface WatchdogStatus {
   readonly reasons: readonly WatchdogReasonStatus[];
 }
 
+/**
+ * The director's one health verdict on the wire (src/daemon/health-verdict.ts): `ok`, `degraded` (running, part of
+ * the configuration not in force) or `failing`, with named reasons and a one-line summary.
+ */
+export interface HealthStatus {
+  readonly level: HealthVerdict['level'];
+  /** Codes are a {@link HealthVerdict}'s (`kernel-refused`, ...); a newer daemon may send codes this one lacks. */
+  readonly reasons: readonly {
+    readonly code: string;
+    readonly level: 'degraded' | 'failing';
+    readonly message: string;
+    readonly virtuals?: readonly string[];
+  }[];
+  readonly summary: string;
+}
+
 /** A kernel IPVS connection timeout ldir holds (`ipvstimeouts=`). */
 export interface IpvsTimeoutHeldStatus {
   /** As ipvsadm names it. */
@@ -240,6 +257,8 @@ export interface DaemonStatus {
   readonly stateSync?: StateSyncStatus;
   /** The checker watchdog's verdict (absent from daemons before issue 14). */
   readonly watchdog?: WatchdogStatus;
+  /** The director's health verdict (what `/healthz` and the metrics say too); absent from daemons before issue 21. */
+  readonly health?: HealthStatus;
   /** The IPVS connection timeouts ldir holds (`ipvstimeouts=`); empty when none (absent from older daemons). */
   readonly ipvsTimeouts?: readonly IpvsTimeoutHeldStatus[];
   /** The kernel read behind the `traffic` members: absent when the report was made without one. */
@@ -346,6 +365,8 @@ export interface PingResult {
   readonly role?: SyncStartRole;
   /** The checker watchdog's verdict; absent from daemons before issue 14 (read as ok). */
   readonly watchdog?: WatchdogStatus;
+  /** The director's health verdict (what `/healthz` and the metrics say too); absent from daemons before issue 21. */
+  readonly health?: HealthStatus;
   /**
    * The files of the configuration in force (the main one first, then each included one) with the SHA-256 (hex) of
    * their content as the daemon loaded it (start or reload; no digest: an include that could not be read): `ldir

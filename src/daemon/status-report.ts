@@ -5,6 +5,7 @@ import type { EngineSnapshot, StateSyncSnapshot } from '../engine/engine-types';
 import type { IpvsTimeoutHeld } from '../system/ipvs-timeouts';
 import type { CheckOutcome, EventRecord, RiseProgress, StateSyncStatus, StatusEvent, StatusReport, WatchdogStatus } from './protocol';
 import type { TrafficIndex } from './status-traffic';
+import type { HealthVerdict } from './health-verdict';
 import type { WatchdogVerdict } from './watchdog';
 
 /** What the daemon knows about itself for the report. */
@@ -73,12 +74,14 @@ export function watchdogStatus(verdict: WatchdogVerdict): WatchdogStatus {
   };
 }
 
-/** What a report adds when the daemon has it: the recent events, and the traffic of one kernel read. */
+/** What a report adds when the daemon has it: the recent events, the traffic of one kernel read, the health verdict. */
 export interface StatusExtras {
   /** Oldest first. */
   readonly events?: readonly StatusEvent[];
   /** Without it the report has no `traffic` members and no `kernelStats`. */
   readonly traffic?: TrafficIndex;
+  /** The director's health verdict (src/daemon/health-verdict.ts); without it the report has no `daemon.health`. */
+  readonly health?: HealthVerdict;
 }
 
 /**
@@ -114,6 +117,7 @@ export function buildStatusReport(
         : null,
       ...(engine.stateSync ? { stateSync: stateSyncStatus(engine.stateSync) } : {}),
       ...(watchdog ? { watchdog: watchdogStatus(watchdog) } : {}),
+      ...(extras.health ? { health: extras.health } : {}),
       ipvsTimeouts: (facts.ipvsTimeouts ?? []).map((t) => ({ timeout: t.timeout, value: t.value, found: t.found, restore: t.restore })),
       ...(traffic ? { kernelStats: traffic.status } : {}),
     },

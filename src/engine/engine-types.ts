@@ -272,6 +272,20 @@ export interface VirtualSnapshot {
   readonly reals: readonly RealSnapshot[];
 }
 
+/** One operation of a pass that the kernel refused (see {@link LastSync.refused}). */
+export interface RefusedOp {
+  readonly op: OpKind;
+  /** Kernel service id (`tcp:10.0.0.1:80`), equal to the VirtualService id of a configured virtual. */
+  readonly virtualId: string;
+  /** Destination id (`10.0.0.2:80`) for destination operations. */
+  readonly destination?: string;
+  /** The kernel's errno name (`EINVAL`). */
+  readonly errno: string;
+}
+
+/** At most this many refused operations are kept in {@link LastSync.refused} (the count is `failed`). */
+export const LAST_SYNC_REFUSED_KEPT = 32;
+
 /** Last sync pass, for status and liveness. */
 export interface LastSync {
   readonly at: number;
@@ -281,6 +295,12 @@ export interface LastSync {
   readonly ops: number;
   readonly failed: number;
   readonly error?: string;
+  /** The operations the kernel refused, the first {@link LAST_SYNC_REFUSED_KEPT} (absent when none was). */
+  readonly refused?: readonly RefusedOp[];
+  /** Configured virtual services the pass wrote (absent from a pass that could not list or write the kernel). */
+  readonly virtuals?: number;
+  /** Of those, how many the kernel refused to add (their `add-service` was refused; absent when none was). */
+  readonly virtualsRefused?: number;
 }
 
 /** Where the director's sync role came from: `syncrole` (start, or a reload that changed it), a sync daemon found running at start, or `ldir promote|demote`. */
@@ -346,6 +366,9 @@ export interface EngineSnapshot {
   /** Connection sync (absent from snapshots made without an engine, such as test fixtures). */
   readonly stateSync?: StateSyncSnapshot;
 }
+
+/** What the health verdict reads of the engine ({@link Engine.healthFacts}; a whole {@link EngineSnapshot} has it too). */
+export type EngineHealth = Pick<EngineSnapshot, 'stopped' | 'lastSync' | 'stateSync'>;
 
 /** What happens to what a reload removes: drained (weight 0 until idle or `timeoutMs`) or, disabled, deleted at once. */
 export interface DrainPolicy {

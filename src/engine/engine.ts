@@ -15,7 +15,7 @@ import { configDrains, leftoverTargets } from './config-drains';
 import { pairKey, type DecideInput, type Decision } from './decide';
 import { beginDrain, drainId, EMPTY_DRAIN, type DrainEntry, type DrainState, type DrainTarget } from './drain';
 import type {
-  AwaitingCheck, DrainPolicy, EngineCounters, EngineEvent, EngineOptions, EnginePreview, EngineSnapshot, FallbackCommandPreview,
+  AwaitingCheck, DrainPolicy, EngineCounters, EngineEvent, EngineHealth, EngineOptions, EnginePreview, EngineSnapshot, FallbackCommandPreview,
   QuorumCommandPreview,
   LastSync, ManualDrainResult, OpKind, ShutdownReport, SyncReport, SyncRoleChange, WeightResult,
 } from './engine-types';
@@ -24,7 +24,7 @@ import type { DecidedQuorum } from './quorum';
 import { quorumChanges } from './quorum-edges';
 import { nextStepIn, type Ramp } from './slow-start';
 import { afterOps, indexObserved, type ObservedEntry } from './observed';
-import { describeOp, describeOps } from './op-report';
+import { describeOp, describeOps, refusedOps, refusedServices } from './op-report';
 import { operatorSettingsOf, type OperatorSetting } from './operator-settings';
 import { planPass } from './pass-plan';
 import { buildSnapshot, type HealthRecord } from './status';
@@ -427,6 +427,14 @@ export class Engine {
     return this.loop.liveness();
   }
 
+  /**
+   * What the health verdict needs of the engine (src/daemon/health-verdict.ts), without building the status of every
+   * real: cheap at any table size, for `ping`, `/healthz` and every `status`.
+   */
+  healthFacts(): EngineHealth {
+    return { stopped: this.stopped, lastSync: this.lastSync, stateSync: this.syncDaemons.snapshot() };
+  }
+
   /** Everything `ldir status` and the metrics need. */
   snapshot(): EngineSnapshot {
     return { ...this.tableSnapshot(), stateSync: this.syncDaemons.snapshot() };
@@ -663,7 +671,10 @@ export class Engine {
     const durationMs = clock.monotonic() - t0;
     this.counters.lastSyncDurationMs = durationMs;
     const ok = failures.size === 0;
-    this.lastSync = { at, reason, ok, durationMs, ops: ops.length, failed: failures.size };
+    this.lastSync = {
+      at, reason, ok, durationMs, ops: ops.length, failed: failures.size, virtuals: config.virtualServices.length,
+      ...(failures.size > 0 ? { refused: refusedOps(failures), virtualsRefused: refusedServices(failures) } : {}),
+    };
     const level = ops.length > 0 ? 'info' : 'debug';
     this.log[level]({ reason, ops: ops.length, failed: failures.size, drift, durationMs }, 'sync done');
     this.emit({ type: 'sync', at, reason, ok, durationMs, ops: ops.length, failed: failures.size, drift });

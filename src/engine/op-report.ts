@@ -2,12 +2,33 @@
 import { destinationKeyString, serviceKeyString } from '../ipvs/normalize';
 import type { IpvsOp } from '../ipvs/types';
 import type { Decision, DecisionReason } from './decide';
+import { LAST_SYNC_REFUSED_KEPT, type RefusedOp } from './engine-types';
 
 /** Text of one operation for logs: `add-destination tcp:10.0.0.1:80 10.0.0.2:80 weight 5`. */
 export function describeOp(op: IpvsOp): string {
   const dest = 'destination' in op ? ` ${destinationKeyString(op.destination)}` : '';
   const weight = op.op === 'add-destination' || op.op === 'edit-destination' ? ` weight ${op.destination.weight}` : '';
   return `${op.op} ${serviceKeyString(op.service)}${dest}${weight}`;
+}
+
+/** The refused operations of a pass as data, in pass order, the first {@link LAST_SYNC_REFUSED_KEPT}. */
+export function refusedOps(refused: ReadonlyMap<IpvsOp, string>): RefusedOp[] {
+  const out: RefusedOp[] = [];
+  for (const [op, errno] of refused) {
+    if (out.length >= LAST_SYNC_REFUSED_KEPT) break;
+    out.push({
+      op: op.op, virtualId: serviceKeyString(op.service),
+      ...('destination' in op ? { destination: destinationKeyString(op.destination) } : {}), errno,
+    });
+  }
+  return out;
+}
+
+/** How many services the kernel refused to add (distinct services of the refused `add-service` operations). */
+export function refusedServices(refused: ReadonlyMap<IpvsOp, string>): number {
+  const ids = new Set<string>();
+  for (const op of refused.keys()) if (op.op === 'add-service') ids.add(serviceKeyString(op.service));
+  return ids.size;
 }
 
 /** One applied (or refused) operation with its meaning. */

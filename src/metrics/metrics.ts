@@ -1,14 +1,16 @@
 // createMetrics: ldir's own prom-client registry, fed by scheduler and engine callbacks, read from snapshots at scrape time.
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { IdentityStatus } from '../checks/scheduler';
-import { describeVerdict, type WatchdogVerdict } from '../daemon/watchdog';
-import type { EngineSnapshot } from '../engine/engine-types';
+import { healthVerdict, isServing, type HealthVerdict } from '../daemon/health-verdict';
+import type { WatchdogVerdict } from '../daemon/watchdog';
+import type { EngineHealth } from '../engine/engine-types';
 import { systemClock } from '../clock';
 import { errorMessage } from '../errors';
 import type { Logger } from '../log';
 import { CheckSeries } from './check-series';
 import { pairKey } from './convert';
 import { EngineSeries, InfoSeries, ReloadSeries } from './engine-series';
+import { HealthSeries } from './health-series';
 import { seriesFactory } from './factory';
 import { KernelReader, KernelSeries } from './kernel-series';
 import { RiseSeries } from './rise-series';
@@ -36,33 +38,11 @@ function read<T>(what: string, source: () => T, log: Logger | undefined): { ok: 
   }
 }
 
-/** One line, no control characters, bounded length: for the `/healthz` body. */
-function oneLine(text: string): string {
-  const flat = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
-  return flat.length > 600 ? `${flat.slice(0, 597)}...` : flat;
-}
-
 /**
- * What `/healthz` answers for an engine snapshot (undefined: the engine does not exist yet) and the checker
- * watchdog's verdict (undefined: none yet): not ok when either says so, with both reasons in one line.
+ * What `/healthz` answers for a health verdict: 200 (`ok`) unless it is failing, the verdict's summary as the body.
  */
-export function healthOf(snapshot: EngineSnapshot | undefined, watchdog?: WatchdogVerdict): MetricsHealth {
-  const engine = engineHealth(snapshot);
-  if (!watchdog || watchdog.ok) return engine;
-  const why = describeVerdict(watchdog);
-  return { ok: false, reason: oneLine(engine.ok ? why : `${engine.reason}; ${why}`) };
-}
-
-function engineHealth(snapshot: EngineSnapshot | undefined): MetricsHealth {
-  if (!snapshot) return { ok: true, reason: 'ok: starting, no kernel sync yet' };
-  if (snapshot.stopped) return { ok: false, reason: 'engine stopped' };
-  const last = snapshot.lastSync;
-  if (!last) return { ok: true, reason: 'ok: no kernel sync yet' };
-  if (!last.ok) {
-    const why = last.error !== undefined ? `: ${last.error}` : '';
-    return { ok: false, reason: oneLine(`last kernel sync failed at ${new Date(last.at).toISOString()}${why}`) };
-  }
-  return { ok: true, reason: 'ok' };
+export function healthOf(verdict: HealthVerdict): MetricsHealth {
+  return { ok: isServing(verdict), level: verdict.level, reason: verdict.summary };
 }
 
 /**
@@ -97,6 +77,7 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
   const reloads = new ReloadSeries(series, options.configLoadedAt);
   const info = new InfoSeries(series, options.buildInfo);
   const watchdog = new WatchdogSeries(series);
+  const health = new HealthSeries(series);
   if (options.processMetrics ?? true) {
     collectDefaultMetrics({ register: registry });
     for (const name of LINT_FAILING_DEFAULTS) registry.removeSingleMetric(name);
@@ -121,10 +102,21 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
     stateSyncSeries.refresh(engine.ok ? engine.value : undefined);
     info.refresh(alerts?.ok ? alerts.value : undefined);
     watchdog.refresh(verdict?.ok ? verdict.value : undefined);
+    health.refresh(engine.ok ? verdictOf(engine.value, verdict?.ok ? verdict.value : undefined) : undefined);
     if (statuses.ok) for (const s of statuses.value) for (const m of s.members) pairs.add(pairKey(m.virtualId, m.realKey));
     checks.refresh(statuses.ok ? statuses.value : undefined, engine.ok || statuses.ok ? pairs : undefined);
     rise.refresh(statuses.ok ? statuses.value : undefined);
   }
+
+  /**
+   * The health verdict: the daemon's own (`sources.health`), else made by the same function from the engine's state
+   * and the watchdog's verdict (metrics without a daemon).
+   */
+  const verdictOf = (engine: EngineHealth | undefined, watchdogVerdict: WatchdogVerdict | undefined): HealthVerdict => {
+    const own = sources.health ? read('health', sources.health, log) : undefined;
+    if (own?.ok && own.value) return own.value;
+    return healthVerdict({ engine, watchdog: watchdogVerdict });
+  };
 
   /** Runs a callback body; a throw is logged and swallowed (callbacks come from the scheduler and the engine). */
   const guard = (what: string, fn: () => void): void => {
@@ -147,10 +139,12 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
     }),
     scrape: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
     health: () => {
+      const own = sources.health ? read('health', sources.health, log) : undefined;
+      if (own?.ok && own.value) return healthOf(own.value);
       const engine = read('engine', () => sources.engine(), log);
-      if (!engine.ok) return { ok: true, reason: 'ok: starting, engine not available yet' };
+      if (!engine.ok) return { ok: true, level: 'ok', reason: 'ok: starting, engine not available yet' };
       const verdict = sources.watchdog ? read('watchdog', sources.watchdog, log) : undefined;
-      return healthOf(engine.value, verdict?.ok ? verdict.value : undefined);
+      return healthOf(healthVerdict({ engine: engine.value, watchdog: verdict?.ok ? verdict.value : undefined }));
     },
   };
 }

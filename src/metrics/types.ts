@@ -2,6 +2,7 @@
 import type { Registry } from 'prom-client';
 import type { Clock } from '../clock';
 import type { CheckRecord, HealthTransition, IdentityStatus, QuietRounds } from '../checks/scheduler';
+import type { HealthLevel, HealthVerdict } from '../daemon/health-verdict';
 import type { WatchdogVerdict } from '../daemon/watchdog';
 import type { EngineEvent, EngineSnapshot } from '../engine/engine-types';
 import type { ObservedService } from '../ipvs/types';
@@ -38,6 +39,11 @@ export interface MetricsSources {
   readonly alerts?: () => AlertCounters | undefined;
   /** The checker watchdog's verdict (src/daemon/watchdog.ts); undefined before the daemon runs. */
   readonly watchdog?: () => WatchdogVerdict | undefined;
+  /**
+   * The daemon's health verdict (src/daemon/health-verdict.ts), cheap at any table size; without it (or undefined)
+   * the metrics make it with the same function from `engine` and `watchdog`.
+   */
+  readonly health?: () => HealthVerdict | undefined;
 }
 
 /** What `ldir_build_info` reports. */
@@ -67,8 +73,11 @@ export interface CreateMetricsOptions {
 
 /** Outcome of {@link Metrics.health}, what `/healthz` answers. */
 export interface MetricsHealth {
+  /** 200 when true (the verdict is ok or degraded), else 503 (failing). */
   readonly ok: boolean;
-  /** One line for people: `ok`, or why not. */
+  /** The health verdict's level. */
+  readonly level: HealthLevel;
+  /** One line for people: the verdict's summary (`ok`, `degraded: kernel-refused: ...`, `failing: ...`). */
   readonly reason: string;
 }
 
@@ -89,8 +98,8 @@ export interface Metrics {
   /** Reads every source (the kernel bounded in time) and renders the text exposition. */
   scrape(): Promise<{ readonly contentType: string; readonly body: string }>;
   /**
-   * Liveness for `/healthz`: not ok when the engine's last kernel sync failed, the engine is stopped, or the checker
-   * watchdog fails (checks overdue, engine stalled).
+   * What `/healthz` answers: the director's health verdict (src/daemon/health-verdict.ts), not ok when it is
+   * failing (the kernel cannot be synced or refused every virtual, the engine is stopped, the checker watchdog fails).
    */
   health(): MetricsHealth;
 }

@@ -123,16 +123,16 @@ test('a wedged kernel call stalls the engine: ping, status and /healthz say engi
       const p = await ping();
       return p.code === PingExit.UNHEALTHY ? p : undefined;
     }, 10_000, 100);
-    assert.match(stalled.err, /^ldir for \S+ \(pid \d+\): watchdog: engine-stalled: no kernel sync pass has finished for [\d.]+ s \(limit 0\.9 s: 3 x the 0\.3 s resync interval\)\n$/);
+    assert.match(stalled.err, /^ldir for \S+ \(pid \d+\): failing: engine-stalled: no kernel sync pass has finished for [\d.]+ s \(limit 0\.9 s: 3 x the 0\.3 s resync interval\)\n$/);
     assert.ok(!stalled.err.includes('checks-overdue'), 'the checks still run');
 
     const h = await healthz();
     assert.equal(h.status, 503);
-    assert.match(h.body, /^watchdog: engine-stalled: no kernel sync pass has finished for [\d.]+ s \(limit 0\.9 s/);
+    assert.match(h.body, /^failing: engine-stalled: no kernel sync pass has finished for [\d.]+ s \(limit 0\.9 s/);
 
     const io = capture();
-    assert.equal(await runStatusCommand({ socketPath: controlSocketPath('site.cf', socketDirectory), json: false }, io), 0, io.err);
-    assert.match(io.out, /^ldir running, pid \d+, .*\nWATCHDOG: engine-stalled: no kernel sync pass for [\d.]+s \(limit 0\.9s\)\n/);
+    assert.equal(await runStatusCommand({ socketPath: controlSocketPath('site.cf', socketDirectory), json: false }, io), 4, io.err);
+    assert.match(io.out, /^ldir running, pid \d+, .*\nhealth: FAILING: engine-stalled: .*\nWATCHDOG: engine-stalled: no kernel sync pass for [\d.]+s \(limit 0\.9s\)\n/);
 
     // The call returns: passes finish again.
     backend.unwedge();

@@ -116,7 +116,7 @@ describe('checker watchdog: a frozen probe engine (ldir binary, memory backend)'
         return p.status === 4 ? p : undefined;
       }, 20_000, 250);
       const name = `${VIRTUAL} 127\\.0\\.0\\.2[12]:${port}`;
-      assert.match(failed.stderr, new RegExp(`^ldir for \\S+ \\(pid ${pid}\\): watchdog: checks-overdue: \\d reals? without a check result for more than 2 x \\(interval \\+ timeout\\); worst ${name}: [\\d.]+ s \\(limit 4 s\\)\\n$`));
+      assert.match(failed.stderr, new RegExp(`^ldir for \\S+ \\(pid ${pid}\\): failing: checks-overdue: \\d reals? without a check result for more than 2 x \\(interval \\+ timeout\\); worst ${name}: [\\d.]+ s \\(limit 4 s\\)\\n$`));
       const both = await eventually('both reals overdue', async () => {
         const p = await ping();
         return /checks-overdue: 2 reals/.test(p.stderr) ? p : undefined;
@@ -125,21 +125,23 @@ describe('checker watchdog: a frozen probe engine (ldir binary, memory backend)'
 
       const h = await healthz();
       assert.equal(h.status, 503);
-      assert.match(h.body, new RegExp(`^watchdog: checks-overdue: 2 reals without a check result .*; worst ${name}: [\\d.]+ s \\(limit 4 s\\)\\n$`));
+      assert.match(h.body, new RegExp(`^failing: checks-overdue: 2 reals without a check result .*; worst ${name}: [\\d.]+ s \\(limit 4 s\\)\\n$`));
 
       const status = await run(LDIR_MAIN, [cfg, 'status'], box.env, 30_000);
-      assert.equal(status.status, 0, 'status still says running');
-      assert.match(status.stdout, new RegExp(`^ldir running, pid ${pid}, .*\\nWATCHDOG: checks-overdue: 2 reals without result, worst [\\d.]+s \\(limit 4s\\):\\n  ${name}\\n`));
+      assert.equal(status.status, 4, 'status says running (stdout), and failing (LSB 4: service status unknown)');
+      assert.match(status.stdout, new RegExp(`^ldir running, pid ${pid}, .*\\nhealth: FAILING: checks-overdue: .*\\nWATCHDOG: checks-overdue: 2 reals without result, worst [\\d.]+s \\(limit 4s\\):\\n  ${name}\\n`));
 
       const m = await metrics();
       assert.equal(value(m, 'ldir_watchdog_ok'), 0);
       assert.equal(value(m, 'ldir_watchdog_failing', { reason: 'checks-overdue' }), 1);
       assert.equal(value(m, 'ldir_watchdog_failing', { reason: 'engine-stalled' }), 0);
       assert.equal(value(m, 'ldir_checks_overdue'), 2);
+      assert.equal(value(m, 'ldir_health', { state: 'failing' }), 1);
+      assert.equal(value(m, 'ldir_health_reason', { reason: 'checks-overdue' }), 1);
 
       const mon = await box.agent('monitor', params(), standIns());
       assert.equal(mon.status, OCF.ERR_GENERIC, mon.stderr);
-      assert.match(mon.stderr, /ocf-exit-reason:ldir is not healthy: ldir for \S+ \(pid \d+\): watchdog: checks-overdue: 2 reals/);
+      assert.match(mon.stderr, /ocf-exit-reason:ldir is not healthy: ldir for \S+ \(pid \d+\): failing: checks-overdue: 2 reals/);
       assert.equal(box.pid('site.cf'), pid, 'the monitor only reports: recovery is the cluster\'s (stop, start)');
     } finally {
       await frozen.release();

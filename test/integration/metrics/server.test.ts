@@ -64,7 +64,7 @@ describe('routes', () => {
     src.engine = snapshot([], { lastSync: { at: 0, reason: 'resync', ok: false, durationMs: 1, ops: 0, failed: 0, error: 'netlink: EPERM' } });
     r = await httpGet(`${base}/healthz`);
     assert.equal(r.status, 503);
-    assert.equal(r.body.toString(), 'last kernel sync failed at 1970-01-01T00:00:00.000Z: netlink: EPERM\n');
+    assert.equal(r.body.toString(), 'failing: kernel-sync-failed: last kernel sync failed at 1970-01-01T00:00:00.000Z: netlink: EPERM\n');
   });
 });
 

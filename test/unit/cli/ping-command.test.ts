@@ -131,6 +131,32 @@ describe('ldir ping', () => {
     }
   });
 
+  test('the health verdict decides when the daemon sends one: 0 ok or degraded (the line says why), 4 failing with its summary', async () => {
+    const d = dirs();
+    const message = 'kernel-refused: the kernel refused 1 operation of the last sync at 2026-01-01T00:00:00.000Z, retried every sync: tcp:10.0.0.1:81 (add-service EINVAL)';
+    let health: NonNullable<PingResult['health']> = { level: 'degraded', reasons: [{ code: 'kernel-refused', level: 'degraded', message, virtuals: ['tcp:10.0.0.1:81'] }], summary: `degraded: ${message}` };
+    const server = await fakeDaemon(join(d.sock, 'site.cf.sock'), (id) => ({ v: 1, id, ok: true, type: 'ping', result: { ...PING, lastSyncOk: false, health } }));
+    try {
+      const where = { config: 'site.cf', runDirectory: d.run, socketDirectory: d.sock };
+      let io = capture();
+      assert.equal(await runPing({ ...where, json: false }, io), PingExit.HEALTHY, 'a degraded director is not recovered');
+      assert.equal(io.out, `ldir for /etc/ha.d/site.cf is running with pid: 4242, up 7 s, degraded: ${message}\n`);
+      io = capture();
+      assert.equal(await runPing({ ...where, json: true }, io), PingExit.HEALTHY);
+      assert.deepEqual(JSON.parse(io.out), { state: 'running', reason: `degraded: ${message}`, pid: 4242, ping: { ...PING, lastSyncOk: false, health } });
+      health = { ...health, level: 'failing', summary: `failing: ${message}` };
+      io = capture();
+      assert.equal(await runPing({ ...where, json: false }, io), PingExit.UNHEALTHY);
+      assert.equal(io.err.split('\n')[0], `ldir for /etc/ha.d/site.cf (pid 4242): failing: ${message}`);
+      health = { level: 'ok', reasons: [], summary: 'ok' };
+      io = capture();
+      assert.equal(await runPing({ ...where, json: false }, io), PingExit.HEALTHY);
+      assert.match(io.out, /up 7 s, last kernel sync ok\n$/);
+    } finally {
+      server.close();
+    }
+  });
+
   test('unhealthy: 4 when the watchdog fails, the reason printed (after a failed sync\'s); 0 when it is ok', async () => {
     const d = dirs();
     const overdue = {

@@ -1,6 +1,7 @@
 // `ldir status` rendering: golden table for people on 80 columns, JSON as the daemon sent it, durations.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { statusExitCode } from '../../../src/cli/exit-codes';
 import { formatDuration, renderStatus, renderStatusJson } from '../../../src/cli/status-view';
 import { sampleReport } from '../../helpers/status-report';
 
@@ -89,6 +90,26 @@ WATCHDOG: newer-reason: ?[31mred
 kernel: netlink; last sync 12s ago: ok`);
     assert.ok(text.split('\n').every((l) => l.length <= 80));
     assert.equal(renderStatus({ ...report, daemon: { ...report.daemon, watchdog: { ok: true, reasons: [] } } }), GOLDEN);
+  });
+
+  test('the health verdict: a line under the first, KERNEL REFUSED on the virtuals it names; exit 4 only when failing', () => {
+    const report = sampleReport();
+    const message = 'kernel-refused: the kernel refused 1 operation of the last sync at 2026-01-01T00:00:00.000Z, retried every sync: fwm:100 (add-service EINVAL)';
+    const degraded = { level: 'degraded' as const, reasons: [{ code: 'kernel-refused', level: 'degraded' as const, message, virtuals: ['fwm:100'] }], summary: `degraded: ${message}` };
+    const text = renderStatus({ ...report, daemon: { ...report.daemon, health: degraded } }, { width: Infinity });
+    const lines = text.split('\n');
+    assert.equal(lines[1], `health: DEGRADED: ${message}`);
+    assert.equal(lines[2], 'kernel: netlink; last sync 12s ago: ok');
+    assert.ok(lines.includes('fwm:100  sched rr  0/1 up  FALLBACK 10.0.0.99  KERNEL REFUSED'), text);
+    assert.ok(lines.includes('tcp:192.0.2.1:80  sched wrr  2/3 up'), 'a virtual the verdict does not name is not flagged');
+    assert.ok(renderStatus({ ...report, daemon: { ...report.daemon, health: degraded } }).split('\n').every((l) => l.length <= 80));
+    const ok = renderStatus({ ...report, daemon: { ...report.daemon, health: { level: 'ok', reasons: [], summary: 'ok' } } });
+    assert.equal(ok, GOLDEN.replace('\nkernel:', '\nhealth: ok\nkernel:'));
+    assert.equal(renderStatus(report), GOLDEN, 'a daemon before the verdict: no line');
+
+    assert.equal(statusExitCode({ daemon: { ...report.daemon, health: degraded } }), 0);
+    assert.equal(statusExitCode({ daemon: { ...report.daemon, health: { ...degraded, level: 'failing', summary: `failing: ${message}` } } }), 4);
+    assert.equal(statusExitCode({ daemon: report.daemon }), 0);
   });
 
   test('a tunnelled real shows its GUE port and its checksums unless nocsum; the FWD column widens for them', () => {

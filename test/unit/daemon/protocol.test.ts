@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { formatDiagnostic, type Diagnostic } from '../../../src/config/diagnostics';
 import {
   controlSocketPath, encodeMessage, errorResponse, formatWireDiagnostic, MAX_REQUEST_BYTES, okResponse, parseRequest, parseResponse,
-  toWireDiagnostic, type ErrorResponse, type PreviewStep,
+  toWireDiagnostic, type ErrorResponse, type HealthStatus, type PreviewStep,
 } from '../../../src/daemon/protocol';
 import { SchemaError } from '../../../src/daemon/validate';
 import { sampleReport } from '../../helpers/status-report';
@@ -188,6 +188,25 @@ describe('responses', () => {
     assert.deepEqual(parseResponse(JSON.stringify(okResponse(1, 'status', withWatchdog)), 'status'), okResponse(1, 'status', withWatchdog));
     const bad = { ...ping, watchdog: { ok: false, reasons: [{ code: 'checks-overdue', message: 'x', ageSeconds: -1, limitSeconds: 4 }] } };
     assert.throws(() => parseResponse(JSON.stringify(okResponse(1, 'ping', bad)), 'ping'), SchemaError);
+  });
+
+  test('the health verdict travels in ping and status answers (a code this side lacks too); a malformed one is refused', () => {
+    const health: HealthStatus = {
+      level: 'degraded', summary: 'degraded: kernel-refused: ...; newer-code: ...',
+      reasons: [
+        { code: 'kernel-refused', level: 'degraded', message: 'kernel-refused: ...', virtuals: ['tcp:1.2.3.4:81'] },
+        { code: 'newer-code', level: 'degraded', message: 'newer-code: ...' },
+      ],
+    };
+    const ping = { pid: 1, configFile: '/x', startedAt: '2024-05-01T12:00:00.000Z', uptimeSeconds: 3.5, lastSyncOk: false, health };
+    assert.deepEqual(parseResponse(JSON.stringify(okResponse(1, 'ping', ping)), 'ping'), okResponse(1, 'ping', ping));
+    const report = sampleReport();
+    const withHealth = { ...report, daemon: { ...report.daemon, health } };
+    assert.deepEqual(parseResponse(JSON.stringify(okResponse(1, 'status', withHealth)), 'status'), okResponse(1, 'status', withHealth));
+    for (const wrong of [{ ...health, level: 'fine' }, { ...health, reasons: [{ code: 'x', level: 'ok', message: 'x' }] }, { level: 'ok', reasons: [] }]) {
+      const line = JSON.stringify({ v: 1, id: 1, ok: true, type: 'ping', result: { ...ping, health: wrong } });
+      assert.throws(() => parseResponse(line, 'ping'), SchemaError, JSON.stringify(wrong));
+    }
   });
 
   test('invalid responses throw SchemaError', () => {

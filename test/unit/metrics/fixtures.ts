@@ -1,5 +1,6 @@
 // Test helper: hand-made engine snapshots, check statuses and kernel listings for the metrics tests.
 import type { IdentityStatus } from '../../../src/checks/scheduler';
+import type { HealthVerdict } from '../../../src/daemon/health-verdict';
 import type { WatchdogVerdict } from '../../../src/daemon/watchdog';
 import type { EngineCounters, EngineSnapshot, RealSnapshot, VirtualSnapshot } from '../../../src/engine/engine-types';
 import type { IpvsStats } from '../../../src/ipvs/types';
@@ -72,6 +73,8 @@ export interface TestSources {
   checkReads: number;
   /** The checker watchdog's verdict; undefined: none (series absent, `/healthz` from the engine alone). */
   watchdog?: WatchdogVerdict;
+  /** The daemon's own health verdict; undefined: none (the metrics make it from `engine` and `watchdog`). */
+  health?: HealthVerdict;
 }
 
 /** Metrics over {@link TestSources} without process metrics; `scrape()` returns the parsed exposition and the text. */
@@ -88,6 +91,7 @@ export function testMetrics(
       },
       kernel: () => src.kernel(),
       watchdog: () => src.watchdog,
+      health: () => src.health,
     },
     buildInfo: { version: '9.9.9', nodeVersion: 'v20.0.0' },
     processMetrics: false,

@@ -1,6 +1,8 @@
 // Per-real and per-virtual series from the engine snapshot: values, label sets, leftovers left out, no stale series.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { healthVerdict } from '../../../src/daemon/health-verdict';
+import type { EngineSnapshot } from '../../../src/engine/engine-types';
 import { healthOf } from '../../../src/metrics/metrics';
 import { find, value } from './exposition';
 import { counters, real, snapshot, status, testMetrics, virtual } from './fixtures';
@@ -158,12 +160,13 @@ describe('no stale series', () => {
 
 describe('/healthz verdict', () => {
   test('ok before the engine, ok after a good sync, 503 reasons for a failed sync or a stopped engine', () => {
-    assert.equal(healthOf(undefined).ok, true);
-    assert.deepEqual(healthOf(snapshot([])), { ok: true, reason: 'ok' });
-    assert.equal(healthOf(snapshot([], { lastSync: null })).ok, true);
-    const failed = healthOf(snapshot([], { lastSync: { at: 0, reason: 'resync', ok: false, durationMs: 1, ops: 0, failed: 0, error: 'netlink: ENOBUFS\nmore' } }));
-    assert.deepEqual(failed, { ok: false, reason: 'last kernel sync failed at 1970-01-01T00:00:00.000Z: netlink: ENOBUFS more' });
-    assert.deepEqual(healthOf(snapshot([], { stopped: true })), { ok: false, reason: 'engine stopped' });
+    const of = (engine: EngineSnapshot | undefined) => healthOf(healthVerdict({ engine, watchdog: undefined }));
+    assert.deepEqual(of(undefined), { ok: true, level: 'ok', reason: 'ok: starting, no kernel sync yet' });
+    assert.deepEqual(of(snapshot([])), { ok: true, level: 'ok', reason: 'ok' });
+    assert.equal(of(snapshot([], { lastSync: null })).ok, true);
+    const failed = of(snapshot([], { lastSync: { at: 0, reason: 'resync', ok: false, durationMs: 1, ops: 0, failed: 0, error: 'netlink: ENOBUFS\nmore' } }));
+    assert.deepEqual(failed, { ok: false, level: 'failing', reason: 'failing: kernel-sync-failed: last kernel sync failed at 1970-01-01T00:00:00.000Z: netlink: ENOBUFS more' });
+    assert.deepEqual(of(snapshot([], { stopped: true })), { ok: false, level: 'failing', reason: 'failing: engine-stopped: the engine is stopped: no kernel sync passes' });
   });
 
   test('a source that throws reads as starting, not as a crash', () => {
