@@ -240,6 +240,10 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     if (first === 'check') return await check(rest, io);
     if (first === 'convert') return await convert(rest, io);
     if (first === 'probe') return await probe(rest, io);
+    if (first === 'announce-guard') {
+      const { runAnnounceGuardCommand } = await import('./announce-guard-command');
+      return await runAnnounceGuardCommand(rest, io);
+    }
     if (first === 'ipvs') {
       const { parseIpvsArgs, runIpvs } = await import('./ipvs-command');
       const parsed = parseIpvsArgs(rest);

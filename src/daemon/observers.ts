@@ -45,6 +45,7 @@ export class Observers {
         checks: () => this.daemon?.checkSnapshot() ?? [],
         kernel: () => (this.daemon ? this.daemon.listKernel() : Promise.resolve([])),
         watchdog: () => this.daemon?.watchdog(),
+        announce: () => this.daemon?.announceStatus(),
         alerts: () => {
           const c = this.alerter.counters();
           return {

@@ -3,7 +3,7 @@ import { memberKey } from '../checks/jobs';
 import type { IdentityStatus } from '../checks/scheduler';
 import type { EngineSnapshot, StateSyncSnapshot } from '../engine/engine-types';
 import type { IpvsTimeoutHeld } from '../system/ipvs-timeouts';
-import type { CheckOutcome, EventRecord, RiseProgress, StateSyncStatus, StatusReport, WatchdogStatus } from './protocol';
+import type { AnnounceStatus, CheckOutcome, EventRecord, RiseProgress, StateSyncStatus, StatusReport, WatchdogStatus } from './protocol';
 import type { WatchdogVerdict } from './watchdog';
 
 /** What the daemon knows about itself for the report. */
@@ -18,6 +18,8 @@ export interface DaemonFacts {
   readonly lastReload: { readonly at: number; readonly ok: boolean; readonly message?: string } | null;
   /** The IPVS connection timeouts the daemon holds (`ipvstimeouts=`). */
   readonly ipvsTimeouts?: readonly IpvsTimeoutHeld[];
+  /** Route health injection; undefined when no virtual is announced. */
+  readonly announce?: AnnounceStatus | undefined;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -102,6 +104,7 @@ export function buildStatusReport(
       ...(engine.stateSync ? { stateSync: stateSyncStatus(engine.stateSync) } : {}),
       ...(watchdog ? { watchdog: watchdogStatus(watchdog) } : {}),
       ipvsTimeouts: (facts.ipvsTimeouts ?? []).map((t) => ({ timeout: t.timeout, value: t.value, found: t.found, restore: t.restore })),
+      ...(facts.announce ? { announce: facts.announce } : {}),
     },
     virtualServices: engine.virtuals.map((v) => ({
       id: v.id, protocol: v.protocol, family: v.family, address: v.address, port: v.port, fwmark: v.fwmark, scheduler: v.scheduler,

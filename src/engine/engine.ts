@@ -428,6 +428,11 @@ export class Engine {
     return this.loop.liveness();
   }
 
+  /** Each virtual's quorum as last decided (`up`/`down`); a virtual not decided yet is absent. */
+  quorumStates(): ReadonlyMap<string, DecidedQuorum> {
+    return this.quorumDecided;
+  }
+
   /** Everything `ldir status` and the metrics need. */
   snapshot(): EngineSnapshot {
     return { ...this.tableSnapshot(), stateSync: this.syncDaemons.snapshot() };

@@ -1,4 +1,5 @@
 // Types of the metrics surface: the sources read at scrape time, build information, options and the Metrics handle.
+import type { AnnounceStatus } from '../daemon/protocol';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../clock';
 import type { CheckRecord, HealthTransition, IdentityStatus, QuietRounds } from '../checks/scheduler';
@@ -38,6 +39,8 @@ export interface MetricsSources {
   readonly alerts?: () => AlertCounters | undefined;
   /** The checker watchdog's verdict (src/daemon/watchdog.ts); undefined before the daemon runs. */
   readonly watchdog?: () => WatchdogVerdict | undefined;
+  /** Route health injection (src/announce/announcer.ts); undefined when no virtual is announced. */
+  readonly announce?: () => AnnounceStatus | undefined;
 }
 
 /** What `ldir_build_info` reports. */
