@@ -1,4 +1,5 @@
 // Test helper: hand-made engine snapshots, check statuses and kernel listings for the metrics tests.
+import type { AnnounceStatus } from '../../../src/daemon/protocol';
 import type { IdentityStatus } from '../../../src/checks/scheduler';
 import type { WatchdogVerdict } from '../../../src/daemon/watchdog';
 import type { EngineCounters, EngineSnapshot, RealSnapshot, VirtualSnapshot } from '../../../src/engine/engine-types';
@@ -72,6 +73,8 @@ export interface TestSources {
   checkReads: number;
   /** The checker watchdog's verdict; undefined: none (series absent, `/healthz` from the engine alone). */
   watchdog?: WatchdogVerdict;
+  /** Route health injection; undefined: off (series absent). */
+  announce?: AnnounceStatus;
 }
 
 /** Metrics over {@link TestSources} without process metrics; `scrape()` returns the parsed exposition and the text. */
@@ -88,6 +91,7 @@ export function testMetrics(
       },
       kernel: () => src.kernel(),
       watchdog: () => src.watchdog,
+      announce: () => src.announce,
     },
     buildInfo: { version: '9.9.9', nodeVersion: 'v20.0.0' },
     processMetrics: false,
