@@ -12,6 +12,9 @@ packages+=(systemd)
 # Benchmarks: `npm run bench:peers` compares ldir with keepalived (also installed by the kernel tier's provision-vm.sh)
 # in the VM; nginx (nginx-light: stub_status and TLS built in) serves its reals, curl reads their request counters.
 packages+=(nginx-light curl keepalived)
+# Route health injection (issue 16): BIRD 2 in two network namespaces, ldir driving one over its control socket
+# (test/integration/announce/); iproute2 for the namespaces and the veth pair.
+packages+=(bird2 iproute2)
 # Docker tier: an engine (docker.io, only where there is no Docker at all: it conflicts with docker-ce; the test starts
 # dockerd itself), and debootstrap for the substitute base image when Docker Hub cannot be reached.
 command -v dockerd >/dev/null 2>&1 || command -v docker >/dev/null 2>&1 || packages+=(docker.io)
