@@ -67,6 +67,14 @@ function routerRoutes(): Set<string> {
   return new Set([...(out.stdout ?? '').matchAll(/^(\d+\.\d+\.\d+\.\d+\/\d+)\s/gm)].map((m) => m[1] as string));
 }
 
+/** The router's BGP session line (`peer BGP --- up HH:MM:SS.mmm Established`): its time changes when the session resets. */
+function sessionSince(): string {
+  const out = spawnSync('ip', ['netns', 'exec', ROUTER_NS, 'birdc', '-s', routerCtl, 'show', 'protocols', 'peer'], { encoding: 'utf8' });
+  const line = (out.stdout ?? '').split('\n').find((l) => l.startsWith('peer '));
+  assert.match(line ?? '', /Established/);
+  return line ?? '';
+}
+
 /** What the daemon and the BIRDs saw, printed when a step fails. */
 function seen(): string {
   const parts = [`router routes: ${[...routerRoutes()].join(', ') || 'none'}`];
@@ -196,6 +204,7 @@ virtual=192.0.2.11:80
   });
 
   test('a virtual without a real up is withdrawn; back up, it is announced again after announcedelay', async () => {
+    const session = sessionSince();
     await stopReal('127.0.0.22');
     await routes('VIP2 withdrawn, VIP1 kept', (x) => x.has(VIP1) && !x.has(VIP2));
     const down = await status();
@@ -213,6 +222,7 @@ virtual=192.0.2.11:80
     assert.equal(pending?.reason, 'announce-delay');
     assert.ok(!routerRoutes().has(VIP2), 'the router does not have VIP2 while its announcedelay runs');
     await routes('VIP2 announced again', (x) => x.has(VIP1) && x.has(VIP2));
+    assert.equal(sessionSince(), session, 'BIRD reconfigured without resetting the BGP session');
   });
 
   test('ldir stop withdraws every virtual address', async () => {
