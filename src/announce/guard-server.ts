@@ -23,12 +23,18 @@ export interface AnnounceGuardOptions {
   readonly driverFor: (target: BirdTarget) => RouteDriver;
   readonly graceMs?: number;
   readonly firstConnectMs?: number;
+  /**
+   * Aborted (SIGTERM: a service manager stopping what is left of ldir's cgroup after the daemon died): withdraw at
+   * once, whoever is connected, and exit.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /**
  * Listens on `path`; every connected daemon keeps the announcement alive. The last target a daemon sent is the one
  * withdrawn: once no daemon has been connected for `graceMs` (or none came within `firstConnectMs`), the driver
- * announces the empty set, the socket is removed and the promise resolves (the process then exits).
+ * announces the empty set, the socket is removed and the promise resolves (the process then exits). An aborted
+ * `signal` does the same at once.
  */
 export function runAnnounceGuard(options: AnnounceGuardOptions): Promise<void> {
   const { clock, logger } = options;
@@ -63,7 +69,11 @@ export function runAnnounceGuard(options: AnnounceGuardOptions): Promise<void> {
         if (connected === 0) arm(graceMs);
       });
     });
+    let finishing = false;
     const finish = async (): Promise<void> => {
+      if (finishing) return;
+      finishing = true;
+      if (timer) clock.clearTimeout(timer);
       server.close();
       try {
         if (existsSync(options.path)) unlinkSync(options.path);
@@ -93,6 +103,10 @@ export function runAnnounceGuard(options: AnnounceGuardOptions): Promise<void> {
       }, ms);
     };
     server.on('error', reject);
+    options.signal?.addEventListener('abort', () => {
+      logger.info('announce guard: told to stop, withdrawing now');
+      void finish();
+    }, { once: true });
     if (existsSync(options.path)) unlinkSync(options.path);
     server.listen(options.path, () => arm(options.firstConnectMs ?? GUARD_FIRST_CONNECT_MS));
   });

@@ -8,7 +8,7 @@ import type { CliIo } from './io';
 
 /**
  * Runs the guard on the unix socket `args[0]` until no daemon has been connected to it for a moment; then it has
- * withdrawn everything and exits 0. Logs (JSON lines) go to stderr, which the daemon points at `SOCKET.log`.
+ * withdrawn everything and exits 0; SIGTERM or SIGINT withdraws at once. Logs (JSON lines) go to stderr, which the daemon points at `SOCKET.log`.
  */
 export async function runAnnounceGuardCommand(args: readonly string[], io: CliIo): Promise<number> {
   const [path, ...extra] = args;
@@ -18,6 +18,9 @@ export async function runAnnounceGuardCommand(args: readonly string[], io: CliIo
   }
   const logger = createLogger().child({ module: 'announce-guard', pid: process.pid });
   logger.info({ path }, 'announce guard started');
-  await runAnnounceGuard({ path, clock: systemClock(), logger, driverFor: (t) => birdDriver(t) });
+  // SIGTERM/SIGINT (systemd stopping the rest of a dead daemon's cgroup, an operator): withdraw now, then exit.
+  const stop = new AbortController();
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => stop.abort());
+  await runAnnounceGuard({ path, clock: systemClock(), logger, driverFor: (t) => birdDriver(t), signal: stop.signal });
   return ExitCode.OK;
 }

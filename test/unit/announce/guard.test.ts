@@ -72,6 +72,20 @@ describe('announce guard', () => {
     assert.deepEqual(rec.withdrawn, []);
   });
 
+  test('aborted (SIGTERM): withdraws at once although a daemon is connected', async () => {
+    const p = path.join(tmp, 'g4.sock');
+    const rec = recorder();
+    const stop = new AbortController();
+    const guard = runAnnounceGuard({ path: p, clock: systemClock(), logger: silentLogger(), driverFor: rec.driverFor, graceMs: 60_000, signal: stop.signal });
+    const a = await connectGuard({ path: p, clock: systemClock(), spawn: () => assert.fail('the guard runs') });
+    a.send({ socket: '/s', file: '/f' });
+    await sleep(50);
+    stop.abort();
+    await guard;
+    assert.deepEqual(rec.withdrawn.map((w) => w.prefixes), [[]]);
+    a.close();
+  });
+
   test('connectGuard gives up when no guard starts', async () => {
     await assert.rejects(connectGuard({ path: path.join(tmp, 'none.sock'), clock: systemClock(), spawn: () => undefined, waitMs: 200 }), /did not start/);
   });
