@@ -225,6 +225,27 @@ virtual=192.0.2.11:80
     assert.equal(sessionSince(), session, 'BIRD reconfigured without resetting the BGP session');
   });
 
+  test('a reload that keeps the virtuals withdraws nothing', async () => {
+    const before = fs.readFileSync(configFile, 'utf8');
+    fs.writeFileSync(configFile, before.replace('checktimeout=1', 'checktimeout=0.9'));
+    const lost: string[] = [];
+    let polling = true;
+    const poller = (async () => {
+      for (let i = 0; polling && i < 1_000; i++) {
+        const r = routerRoutes();
+        if (!r.has(VIP1) || !r.has(VIP2)) lost.push([...r].join(', ') || 'none');
+        await sleep(50);
+      }
+    })();
+    const reloaded = await ldir([configFile, 'reload']);
+    await sleep(1_500);
+    polling = false;
+    await poller;
+    fs.writeFileSync(configFile, before);
+    assert.equal(reloaded.status, 0, reloaded.stderr);
+    assert.deepEqual(lost, [], `the router lost a prefix during the reload\n${seen()}`);
+  });
+
   test('ldir stop withdraws every virtual address', async () => {
     const stopped = await ldir([configFile, 'stop']);
     assert.equal(stopped.status, 0, stopped.stderr);
