@@ -70,7 +70,7 @@ export class Announcer {
   async configure(config: Config): Promise<void> {
     this.config = config;
     const next = config.globals.announce;
-    if (this.settings && (!next || targetKey(next) !== targetKey(this.settings))) {
+    if (this.settings && this.driver && (!next || targetKey(next) !== targetKey(this.settings))) {
       await this.idle();
       await this.driver?.apply([]).catch((err: unknown) => this.log.error({ err: String(err) }, 'withdrawal from the former routing daemon target failed'));
       this.held = new Set();
@@ -80,10 +80,16 @@ export class Announcer {
     }
     if (next && !this.settings) {
       this.settings = next;
-      this.driver = this.options.driverFor(next);
-      this.held = new Set(this.driver.announced());
-      this.log.info({ target: this.driver.describe, announced: [...this.held] }, 'route health injection on');
+      const driver = this.options.driverFor(next);
       this.link?.send({ socket: next.socket, file: next.file });
+      // What BIRD announces is read once the guard is joined (or started): a guard that was withdrawing for a dead
+      // daemon has done so by then, so the file read is what BIRD holds. Nothing is decided before (no driver yet).
+      this.ensureGuard();
+      await this.linking;
+      if (this.settings !== next) return;
+      this.held = new Set(driver.announced());
+      this.driver = driver;
+      this.log.info({ target: driver.describe, announced: [...this.held] }, 'route health injection on');
     }
     this.ensureGuard();
     await this.linking;

@@ -19,7 +19,7 @@ class FakeDriver implements RouteDriver {
   readonly describe: string;
   applied: string[][] = [];
   refuse = 0;
-  constructor(readonly settings: AnnounceSettings, private held: string[] = []) {
+  constructor(readonly settings: AnnounceSettings, public held: string[] = []) {
     this.describe = `fake ${settings.socket}`;
   }
   announced(): string[] {
@@ -129,6 +129,24 @@ describe('Announcer', () => {
     await flushPromises();
     assert.deepEqual(drivers[0]?.applied, []);
     assert.deepEqual(announcer.status()?.announced, [A, B]);
+  });
+
+  test('what BIRD announces is read once the guard is joined (a guard withdrawing for a dead daemon has done so)', async () => {
+    const clock = new FakeClock();
+    let driver: FakeDriver | undefined;
+    const announcer = new Announcer({
+      clock, logger: silentLogger(),
+      driverFor: (s) => (driver = new FakeDriver(s, [A, B])),
+      guard: async () => {
+        if (driver) driver.held = []; // the old guard's withdrawal lands while this daemon starts its own
+        return { closed: false, send: () => undefined, close: () => undefined };
+      },
+    });
+    await announcer.configure(await loadValid(cf()));
+    assert.deepEqual(announcer.status()?.announced, []);
+    announcer.update(states('up', 'up'));
+    await announcer.idle();
+    assert.deepEqual(driver?.applied, [[A, B]], 'announced again once decided, not taken for already announced');
   });
 
   test('a reload that changes the socket withdraws from the old target first; one without announce turns it off', async () => {
