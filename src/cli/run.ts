@@ -51,6 +51,9 @@ export const USAGE = `Usage:
                                           sync role of a director pair: master sends its connection table through
                                           the kernel's sync daemon, backup receives it (0 done, 1 the kernel refused
                                           the sync daemon, 3 stopped); the config is not read
+  ldir announce-guard SOCKET
+                                          started by the daemon when it announces routes (announce=bird): withdraws
+                                          every announced prefix once no daemon is connected (kill -9 included)
   ldir --help | --version
 
 CONFIG is looked up as /etc/ha.d/CONFIG, /etc/ha.d/conf/CONFIG, then as a path; default ldirectord.cf.
