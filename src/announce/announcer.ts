@@ -38,7 +38,8 @@ const targetKey = (s: AnnounceSettings): string => `${s.driver} ${s.socket} ${s.
  * The announcer of one daemon. {@link configure} with each configuration in force, {@link update} after each engine
  * pass with the virtuals' quorum states; it announces through the driver (one change at a time, retried every
  * second until taken), wakes itself when a hold-down falls due, and keeps the guard connected while it announces.
- * {@link withdrawAll} at `ldir stop`; {@link release} when a restart hands over (nothing withdrawn).
+ * {@link withdrawAll} at `ldir stop`; {@link hold} while a restart hands over and {@link release} after it (nothing
+ * withdrawn); the successor {@link reread}s the set once it has taken over.
  */
 export class Announcer {
   private readonly log: Logger;
@@ -58,6 +59,8 @@ export class Announcer {
   private link: GuardLink | undefined;
   private linking: Promise<void> | undefined;
   private stopped = false;
+  /** A restart's hand-over is under way ({@link hold}): nothing is decided or announced. */
+  private holding = false;
 
   constructor(private readonly options: AnnouncerOptions) {
     this.log = options.logger.child({ module: 'announce' });
@@ -132,6 +135,32 @@ export class Announcer {
     this.dropGuard();
   }
 
+  /**
+   * Stops deciding and announcing while a restart hands over (the successor goes on from what BIRD then announces);
+   * the guard stays connected. Resolves once no announcement is in progress.
+   */
+  async hold(): Promise<void> {
+    this.holding = true;
+    this.clearTimers();
+    await this.idle();
+  }
+
+  /** Ends a {@link hold} (the hand-over failed: this daemon goes on). */
+  resume(): void {
+    this.holding = false;
+    this.decide();
+  }
+
+  /**
+   * Reads again what the routing daemon announces and decides: a restart's successor, once its predecessor has
+   * handed over (and so stopped announcing), starts from the set as the predecessor left it.
+   */
+  reread(): void {
+    if (!this.driver) return;
+    this.held = new Set(this.driver.announced());
+    this.decide();
+  }
+
   /** Route health injection for `ldir status`; undefined when it is off. */
   status(): AnnounceStatus | undefined {
     if (!this.driver) return undefined;
@@ -145,7 +174,7 @@ export class Announcer {
   }
 
   private decide(): void {
-    if (this.stopped || !this.config || !this.driver) return;
+    if (this.stopped || this.holding || !this.config || !this.driver) return;
     const d = decideAnnounce({
       candidates: announceCandidates(this.config, this.serve), memory: this.memory, announced: this.held, now: this.options.clock.monotonic(),
     });
@@ -171,7 +200,7 @@ export class Announcer {
       this.again = false;
       const want = this.want;
       const driver = this.driver;
-      if (!driver || this.stopped || sameSet(want, this.held)) continue;
+      if (!driver || this.stopped || this.holding || sameSet(want, this.held)) continue;
       try {
         await driver.apply(want);
       } catch (err) {

@@ -358,6 +358,8 @@ export class Daemon {
     });
     this.pidFile = PidFile.open(this.pidPath);
     this.pidFile.write(this.pid);
+    // The predecessor has stopped announcing (it froze): what BIRD announces now is what this daemon goes on from.
+    this.announcer.reread();
     if (state) {
       this.engine.importCarryOver(state.engine);
       this.timeouts?.importClaims(state.ipvsTimeouts);
@@ -711,6 +713,7 @@ export class Daemon {
   private async freeze(): Promise<HandoverState> {
     this.watcher?.stop();
     await this.engine.pause();
+    await this.announcer.hold();
     const snapshot = this.engine.snapshot();
     this.scheduler.stop();
     await this.options.onHandover?.('release');
@@ -733,6 +736,7 @@ export class Daemon {
     this.scheduler.sync(jobsFromConfig(this.config), { initialHealth: (t) => healthOfTarget(t, health) });
     await this.options.onHandover?.('reclaim');
     this.watcher?.start();
+    this.announcer.resume();
     await this.engine.resume();
   }
 

@@ -121,6 +121,24 @@ describe('Announcer', () => {
     assert.deepEqual(restart.drivers[0]?.applied, [[A, B]], 'nothing is written after release');
   });
 
+  test('hold (a hand-over): nothing is decided or announced, hold-downs stop; resume goes on; reread takes the set as left', async () => {
+    const { clock, announcer, drivers } = setup();
+    await announcer.configure(await loadValid(cf('announcedelay=2\n')));
+    announcer.update(states('up', 'down'));
+    await announcer.hold();
+    await clock.advance(5_000);
+    announcer.update(states('up', 'up'));
+    await flushPromises();
+    assert.deepEqual(drivers[0]?.applied, [], 'held: the announcedelay falling due announces nothing');
+    announcer.resume();
+    await announcer.idle();
+    assert.deepEqual(drivers[0]?.applied, [[A]], 'resumed: A has served for its delay, B just came up');
+    (drivers[0] as FakeDriver).held = [A, B]; // another daemon (the predecessor) announced B meanwhile
+    announcer.reread();
+    assert.deepEqual(announcer.status()?.announced, [A, B]);
+    assert.deepEqual(announcer.status()?.virtuals.map((v) => v.state), ['announced', 'announced']);
+  });
+
   test('a successor starts from what the routing daemon holds: undecided virtuals are not withdrawn', async () => {
     const { announcer, drivers } = setup([A, B]);
     await announcer.configure(await loadValid(cf('announcedelay=60\n')));
