@@ -108,3 +108,8 @@ export class LdirError extends Error {
 export function isLdirError(err: unknown, code?: ErrorCode): err is LdirError {
   return err instanceof LdirError && (code === undefined || err.code === code);
 }
+
+/** The message of a thrown value: `err.message` for an Error, else the value as a string. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

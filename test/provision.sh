@@ -12,6 +12,9 @@ packages+=(systemd)
 # Benchmarks: `npm run bench:peers` compares ldir with keepalived (also installed by the kernel tier's provision-vm.sh)
 # in the VM; nginx (nginx-light: stub_status and TLS built in) serves its reals, curl reads their request counters.
 packages+=(nginx-light curl keepalived)
+# Status page tier: headless Chromium loads the page from a running daemon (test/integration/metrics/status-page-browser);
+# a font for its screenshot (installs run without recommends, and chromium only recommends fonts).
+packages+=(chromium fonts-dejavu-core)
 # Route health injection (issue 16): BIRD 2 in two network namespaces, ldir driving one over its control socket
 # (test/integration/announce/); iproute2 for the namespaces and the veth pair.
 packages+=(bird2 iproute2)

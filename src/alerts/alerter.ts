@@ -6,6 +6,7 @@ import type { HealthTransition } from '../checks/scheduler';
 import type { Clock } from '../clock';
 import { DEFAULTS } from '../config/defaults';
 import type { EngineEvent } from '../engine/engine-types';
+import { errorMessage } from '../errors';
 import type { Logger } from '../log';
 import type { AlertThrottle, Config, DaemonState, RealServer, VirtualService } from '../model';
 import { Coalescer, type Digest, type MailRoute } from './coalescer';
@@ -104,6 +105,8 @@ class AlertService implements Alerter {
       concurrency: Math.max(1, o.commands?.concurrency ?? 4),
       maxQueue: Math.max(1, o.commands?.maxQueue ?? 100),
       tally: this.commandTally,
+      ...(o.onAlert ? { onEnded: o.onAlert } : {}),
+      now: () => this.clock.now(),
     });
   }
 
@@ -298,7 +301,7 @@ class AlertService implements Alerter {
     try {
       transport = this.factory(route.transport, this.hostname);
     } catch (err) {
-      this.log.error({ transport: label, err: err instanceof Error ? err.message : String(err) }, 'cannot create the mail transport');
+      this.log.error({ transport: label, err: errorMessage(err) }, 'cannot create the mail transport');
       return undefined;
     }
     const m = this.o.mail ?? {};
@@ -312,6 +315,7 @@ class AlertService implements Alerter {
       maxAgeMs: m.maxAgeMs ?? 3_600_000,
       sendTimeoutMs: m.sendTimeoutMs ?? 60_000,
       tally: this.mailTally,
+      ...(this.o.onAlert ? { onSettled: this.o.onAlert } : {}),
     });
     const outlet = { transport, queue };
     this.outlets.set(route.transportKey, outlet);
@@ -372,7 +376,7 @@ class AlertService implements Alerter {
     try {
       fn();
     } catch (err) {
-      this.log.error({ err: err instanceof Error ? err.message : String(err) }, 'alerter failure (ignored)');
+      this.log.error({ err: errorMessage(err) }, 'alerter failure (ignored)');
     }
   }
 

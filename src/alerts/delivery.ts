@@ -1,5 +1,6 @@
 // What one send attempt did for each recipient of an alert mail: delivered, refused for good, or to be tried again.
 // Pure: the mail queue acts on the outcome (logs, counters, the retry of the recipients still owed the mail).
+import { errorMessage } from '../errors';
 
 /** A recipient the server refused while it took the mail for others, or while it refused every recipient. */
 export interface RecipientRefusal {
@@ -57,7 +58,7 @@ export function responseCodeOf(err: unknown): number | undefined {
 
 /** Short text of a send error for logs (first line; transports never put credentials in their messages). */
 export function sendErrorText(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
+  const text = errorMessage(err);
   return text.split('\n')[0]?.slice(0, 300) ?? '';
 }
 

@@ -6,7 +6,7 @@
 import type { Clock, TimerHandle } from '../clock';
 import type { Logger } from '../log';
 import { deliveryOutcome, type Attempt } from './delivery';
-import type { MailTransport, OutgoingMail } from './types';
+import type { AlertNote, MailTransport, OutgoingMail } from './types';
 
 /** Counters shared by every queue of an alerter (mutable inside the alerts module only). */
 export interface MailTally {
@@ -28,6 +28,8 @@ export interface MailQueueOptions {
   readonly maxAgeMs: number;
   readonly sendTimeoutMs: number;
   readonly tally: MailTally;
+  /** Told of each mail taken by the server or given up. */
+  readonly onSettled?: (note: AlertNote) => void;
 }
 
 interface Entry {
@@ -152,6 +154,7 @@ export class MailQueue {
     if (this.o.clock.now() - head.queuedAt > this.o.maxAgeMs) {
       this.o.tally.failed++;
       this.o.log.error({ transport: this.o.label, subject: head.mail.subject, to: head.mail.to, err: head.lastError }, 'alert mail given up: still unsent after its maximum age');
+      this.note(false, head.mail.subject, head.mail.to, 'given up: still unsent after its maximum age');
       this.pump();
       return;
     }
@@ -185,6 +188,15 @@ export class MailQueue {
     this.settle(head, attempt);
   }
 
+  private note(ok: boolean, subject: string, to: readonly string[] | string, what: string): void {
+    if (!this.o.onSettled) return;
+    try {
+      this.o.onSettled({ at: this.o.clock.now(), channel: 'mail', ok, text: `alert mail "${subject}" to ${[to].flat().join(', ')}: ${what}` });
+    } catch (err) {
+      this.o.log.debug({ err: String(err) }, 'alert note listener failed');
+    }
+  }
+
   /** Logs and counts what `attempt` did for each recipient of `head`, queues its retry if any, and goes on. */
   private settle(head: Entry, attempt: Attempt): void {
     const { mail } = head;
@@ -193,10 +205,12 @@ export class MailQueue {
     if (outcome.delivered.length > 0) {
       this.o.tally.sent++;
       this.o.log.info({ ...log, to: outcome.delivered, events: mail.events }, 'alert mail sent');
+      this.note(true, mail.subject, outcome.delivered, 'sent');
     }
     for (const g of outcome.givenUp) {
       this.o.tally.failed++;
       this.o.log.error({ ...log, to: g.to, responseCode: g.responseCode, reply: g.reply }, 'alert mail refused by the server: not retried');
+      this.note(false, mail.subject, g.to, `refused by the server${g.responseCode !== undefined ? ` (${g.responseCode})` : ''}: not retried`);
     }
     const retry = outcome.retry;
     if (!retry) {

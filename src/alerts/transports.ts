@@ -1,6 +1,6 @@
 // Mail transports over nodemailer: SMTP (`smtp=HOST[:PORT]`, STARTTLS per `smtptls`, optional AUTH) or sendmail.
 import { createHmac, randomBytes } from 'node:crypto';
-import { ErrorCodes, LdirError } from '../errors';
+import { ErrorCodes, errorMessage, LdirError } from '../errors';
 import type { AlertSpec } from '../model';
 import { responseCodeOf, type RecipientRefusal, type SendReport } from './delivery';
 import type { MailTransport, MailTransportFactory, MailTransportSettings } from './types';
@@ -81,7 +81,7 @@ function refusals(x: unknown): RecipientRefusal[] {
  */
 function sendError(err: unknown, label: string): LdirError & { responseCode?: number; refused?: RecipientRefusal[] } {
   const responseCode = responseCodeOf(err);
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   const e = new LdirError(ErrorCodes.ALERT_SEND_FAILED, `${label}: ${message}`, {
     cause: err, details: { transport: label, ...(responseCode !== undefined ? { responseCode } : {}) },
   }) as LdirError & { responseCode?: number; refused?: RecipientRefusal[] };

@@ -87,6 +87,23 @@ export interface CommandLimits {
   readonly maxQueue?: number;
 }
 
+/**
+ * An alert that left, or was given up: a mail taken by the server (`ok`), refused for good, or an alert command that
+ * ended (`ok` when it exited 0). For the daemon's recent events (`ldir status`, the status page).
+ */
+export interface AlertNote {
+  /** Epoch milliseconds. */
+  readonly at: number;
+  readonly channel: 'mail' | 'command';
+  readonly ok: boolean;
+  /** One line: the mail's subject and recipients, or the command and how it ended. */
+  readonly text: string;
+  /** The virtual service of an alert command. */
+  readonly virtual?: string;
+  /** The real server of an alert command. */
+  readonly real?: string;
+}
+
 /** Dependencies and settings of {@link createAlerter}. */
 export interface AlerterOptions {
   readonly clock: Clock;
@@ -101,6 +118,8 @@ export interface AlerterOptions {
   readonly sender?: string;
   readonly mail?: MailLimits;
   readonly commands?: CommandLimits;
+  /** Told of every mail sent or given up and every alert command ended; must not throw. */
+  readonly onAlert?: (note: AlertNote) => void;
 }
 
 /** Mail counters, for metrics (all monotonic but `queued`). */

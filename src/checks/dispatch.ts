@@ -1,4 +1,5 @@
 // Runs the right checker for a job: check type first (on/off/ping/external), then connect or negotiate.
+import { errorMessage } from '../errors';
 import type { CheckJob, CheckResult, Checker, CheckerTable } from './types';
 
 /** A down result that took no time. */
@@ -11,7 +12,7 @@ async function call(checker: Checker, job: CheckJob, signal: AbortSignal): Promi
   try {
     return await checker(job, signal);
   } catch (err) {
-    return down(`checker failed: ${err instanceof Error ? err.message : String(err)}`);
+    return down(`checker failed: ${errorMessage(err)}`);
   }
 }
 

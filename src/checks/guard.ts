@@ -1,4 +1,5 @@
 // Shared plumbing for checkers: timing, timeout through an AbortSignal, and errors turned into short reasons.
+import { errorMessage } from '../errors';
 import type { CheckResult } from './types';
 
 /** What a checker body reports; {@link guardCheck} adds the duration. */
@@ -50,7 +51,7 @@ export function reasonOf(err: unknown): string {
     if (!cause) break;
     e = cause;
   }
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   return message.split('\n')[0]?.slice(0, 200) || 'error';
 }
 

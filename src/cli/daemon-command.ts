@@ -26,7 +26,7 @@ export const runDaemonProcess: ForegroundRunner = async (request) => {
     log.logger.info({ missing }, `node started without ${missing.join(' ')}: about 30 MB more resident memory (young generation of 32 MB `
       + `instead of 2); run the ldir executable (its #! line has them) or give them to node`);
   }
-  const observers = new Observers({ clock: systemClock(), logger: log.logger });
+  const observers = new Observers({ clock: systemClock(), logger: log.logger, redactor });
   const hooks = observers.hooks();
   try {
     return await runForeground({

@@ -248,7 +248,22 @@ export function renderStatus(report: StatusReport, options: StatusViewOptions = 
       lines.push(fit('flag WEIGHT n = runtime weight (ldir weight VIRTUAL REAL N; reset to undo)', width));
     }
   }
+  lines.push(...eventLines(report.events, now, width));
   return `${lines.join('\n')}\n`;
+}
+
+/** Events the text view lists (the JSON and the status page carry every one the daemon keeps). */
+export const STATUS_VIEW_EVENTS = 5;
+
+/** The last {@link STATUS_VIEW_EVENTS} events, newest last, with their age; none without events. */
+export function eventLines(events: StatusReport['events'], now: string, width: number): string[] {
+  if (!events || events.length === 0) return [];
+  const shown = events.slice(-STATUS_VIEW_EVENTS);
+  const head = `recent events (last ${shown.length} of ${events.length}; all in --json and on the status page):`;
+  return ['', fit(head, width), ...shown.map((e) => {
+    const age = between(e.at, now);
+    return fit(`  ${(age === undefined ? '?' : `${formatDuration(age)} ago`).padEnd(9)} ${e.ok ? 'ok     ' : 'PROBLEM'} ${clean(e.text)}`, width);
+  })];
 }
 
 /** The report as `--json` prints it: the daemon's report as is, indented, one trailing newline. */

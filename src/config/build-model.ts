@@ -9,7 +9,7 @@ import { alertExtras, buildAlertThrottle, checkAlertDrafts } from './directives-
 import { buildAnnounce, virtualAnnounce } from './directives-announce';
 import { checkTlsDrafts, httpCheckSettings } from './directives-http';
 import { buildIpvsTimeouts } from './directives-ipvs-timeouts';
-import { buildStateSync } from './directives-sync';
+import { buildStateSync } from './directives-state-sync';
 import { buildSysctlSettings } from './directives-sysctl';
 import { realTunnel } from './directives-tunnel';
 import type { DiagnosticSink } from './diagnostics';

@@ -12,7 +12,7 @@ import { METRICS_DIRECTIVES } from './directives-metrics';
 import { DRAIN_DIRECTIVES } from './directives-drain';
 import { IPVS_TIMEOUT_DIRECTIVES } from './directives-ipvs-timeouts';
 import { RISE_DIRECTIVES } from './directives-rise';
-import { SYNC_DIRECTIVES } from './directives-sync';
+import { STATE_SYNC_DIRECTIVES } from './directives-state-sync';
 import { SYSCTL_DIRECTIVES } from './directives-sysctl';
 import type { GlobalDraft } from './settings';
 
@@ -41,7 +41,7 @@ export const GLOBAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<GlobalD
   ...ALERT_GLOBAL_DIRECTIVES,
   ...METRICS_DIRECTIVES,
   ...DRAIN_DIRECTIVES,
-  ...SYNC_DIRECTIVES,
+  ...STATE_SYNC_DIRECTIVES,
   ...IPVS_TIMEOUT_DIRECTIVES,
   ...QUORUM_SHARED_DIRECTIVES,
   ...ANNOUNCE_SHARED_DIRECTIVES,

@@ -5,7 +5,7 @@ import net from 'node:net';
 import { dirname, join } from 'node:path';
 import type { Diagnostic } from '../config/diagnostics';
 import { systemClock, type Clock, type TimerHandle } from '../clock';
-import { ErrorCodes, isLdirError, LdirError, type ErrorCode } from '../errors';
+import { ErrorCodes, errorMessage, isLdirError, LdirError, type ErrorCode } from '../errors';
 import type { Logger } from '../log';
 import { ConnectionSlots } from '../system/connection-slots';
 import { ensureSocketDirectory } from './socket-directory';
@@ -195,7 +195,7 @@ function responseForError(id: ControlRequest['id'], err: unknown): ControlRespon
       ? (raw as Diagnostic[]).map(toWireDiagnostic) : Array.isArray(wire) ? (wire as WireDiagnostic[]) : undefined;
     return errorResponse(id, err.code, err.message, diagnostics);
   }
-  return errorResponse(id, ErrorCodes.INTERNAL, `internal error: ${err instanceof Error ? err.message : String(err)}`);
+  return errorResponse(id, ErrorCodes.INTERNAL, `internal error: ${errorMessage(err)}`);
 }
 
 /**

@@ -9,6 +9,7 @@ import type { SecretRedactor } from '../secrets';
 import type { Config, DaemonState } from '../model';
 import type { SysctlStore } from '../system/sysctl-store';
 import type { HandoverState, PredecessorLink } from './handover';
+import type { StatusEvent } from './protocol';
 
 /** Options of `Daemon.start`. */
 export interface DaemonOptions {
@@ -57,8 +58,12 @@ export interface DaemonOptions {
   readonly onQuietRounds?: (rounds: QuietRounds) => void;
   /** Receives daemon state changes (alerts' `emailalertstatus`). */
   readonly onState?: (state: DaemonState) => void;
-  /** Receives the outcome of every reload (`at` in epoch milliseconds). */
-  readonly onReload?: (ok: boolean, at: number) => void;
+  /** Receives the outcome of every reload (`at` in epoch milliseconds; `message` says why a refused one was refused). */
+  readonly onReload?: (ok: boolean, at: number, message?: string) => void;
+  /** The director's recent events, oldest first, for the status report (the observers keep them). */
+  readonly recentEvents?: () => readonly StatusEvent[];
+  /** Bound of the kernel read behind a status report's traffic, in milliseconds. Default 3 000 (as a scrape's). */
+  readonly statusKernelTimeoutMs?: number;
   /** Receives each configuration that comes into force (start and successful reloads). */
   readonly onConfig?: (config: Config) => void;
   /** Program and arguments that run `ldir` (for `execute=` instances). Default: this Node and dist/src/main.js. */

@@ -22,7 +22,7 @@ import { Engine } from '../engine/engine';
 import type { DrainPolicy, ShutdownReport, SyncReport } from '../engine/engine-types';
 import { settingsKey, type OperatorSetting } from '../engine/operator-settings';
 import { spawnRunner } from '../engine/fallback-command';
-import { ErrorCodes, isLdirError, LdirError } from '../errors';
+import { ErrorCodes, errorMessage, isLdirError, LdirError } from '../errors';
 import { selectBackend } from '../ipvs/select';
 import type { IpvsBackend } from '../ipvs/types';
 import type { Logger } from '../log';
@@ -47,6 +47,9 @@ import { ReloadQueue } from './reload-queue';
 import { ensureSocketDirectory } from './socket-directory';
 import type { DaemonOptions } from './daemon-options';
 import { buildStatusReport, stateSyncStatus, watchdogStatus } from './status-report';
+import { trafficOf, type TrafficIndex } from './status-traffic';
+import { KernelReader } from '../metrics/kernel-series';
+import { DEFAULT_KERNEL_TIMEOUT_MS } from '../metrics/metrics';
 import { describeVerdict, watchdogVerdict, type WatchdogVerdict } from './watchdog';
 import { awaitTurn, healthOfTarget, kernelWeightsOf } from './takeover';
 import { selfCommand } from '../system/self-command';
@@ -109,6 +112,8 @@ export class Daemon {
   private readonly startedAt: number;
   private config!: Config;
   private backend!: IpvsBackend;
+  /** The bounded kernel read of {@link statusReport}, made at its first use. */
+  private statusKernel: KernelReader | undefined;
   /** The kernel's IPVS connection timeouts ldir sets (`ipvstimeouts=`); undefined until the backend is open. */
   private timeouts: IpvsTimeoutKeeper | undefined;
   private engine!: Engine;
@@ -286,7 +291,7 @@ export class Daemon {
         path: controlSocketPath(o.configName, o.socketDirectory), logger: o.logger, replace: o.predecessor !== undefined,
         redact: (line) => this.redactor.jsonLine(line), clock: this.clock,
         handlers: {
-          status: () => this.status(),
+          status: () => this.statusReport(),
           reload: () => this.reload(),
           reloadPreview: () => this.previewReload(),
           drain: (v, r) => this.drain(v, r),
@@ -567,9 +572,12 @@ export class Daemon {
       // The files the refused configuration was read from are watched: fixing the one with the error reloads again.
       this.watcher?.accept(isLdirError(err) ? (err.details['sources'] as ConfigSources | undefined) : undefined);
       const diagnostics = (isLdirError(err) ? (err.details['diagnostics'] as Diagnostic[] | undefined) : undefined) ?? [];
-      const message = err instanceof Error ? err.message : String(err);
+      const message = errorMessage(err);
       this.lastReload = { at: this.clock.now(), ok: false, message };
-      this.options.onReload?.(false, this.lastReload.at);
+      // The events name the first error (`FILE:LINE: ...`), which says more than the count in `message`.
+      const errors = diagnostics.filter((d) => d.severity === 'error');
+      const why = errors[0] ? `${formatDiagnostic(errors[0])}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}` : message;
+      this.options.onReload?.(false, this.lastReload.at, why);
       this.log.error({ file, errors: diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic) },
         'reload refused: the configuration has errors; the running configuration stays in force');
       this.setState('running');
@@ -608,7 +616,7 @@ export class Daemon {
     if (!back.ok) this.log.error({ error: back.error, failed: back.failed }, 'the previous configuration did not go back in whole; it is retried on the next pass');
     const message = `the kernel refused what the reload brought (${reasons}); the previous configuration is in force again`;
     this.lastReload = { at: this.clock.now(), ok: false, message };
-    this.options.onReload?.(false, this.lastReload.at);
+    this.options.onReload?.(false, this.lastReload.at, message);
     this.setState('running');
     return { applied: false, file, message, diagnostics, code: ErrorCodes.RELOAD_REFUSED_BY_KERNEL };
   }
@@ -772,14 +780,31 @@ export class Daemon {
     this.log.info({ pid: child.pid, path }, 'announce guard started');
   }
 
-  /** What `ldir status` shows. */
-  status(): StatusReport {
+  /**
+   * The status report from the daemon's state alone (no kernel read: no `traffic`), with the recent events. For
+   * callers that cannot wait; `ldir status` and the status page use {@link statusReport}.
+   */
+  status(traffic?: TrafficIndex): StatusReport {
     const watchdog = this.watchdog();
+    const events = this.options.recentEvents?.();
     return buildStatusReport({
       pid: this.pid, configFile: this.options.configPath, includedFiles: this.config.includedFiles ?? [], startedAt: this.startedAt,
       backend: this.backend.kind, lastReload: this.lastReload, ipvsTimeouts: this.timeouts?.held() ?? [],
       announce: this.announcer.status(),
-    }, this.engine.snapshot(), this.scheduler.snapshot(), this.clock.now(), watchdog);
+    }, this.engine.snapshot(), this.scheduler.snapshot(), this.clock.now(), watchdog, {
+      ...(events ? { events } : {}), ...(traffic ? { traffic } : {}),
+    });
+  }
+
+  /**
+   * What `ldir status` shows (and the status page's `/status.json`): {@link status} plus each service's and
+   * destination's connections and rates from one kernel read, bounded in time (a read that fails or takes longer is
+   * reported in `daemon.kernelStats`, and the report goes out without traffic); concurrent reports share one read.
+   */
+  async statusReport(): Promise<StatusReport> {
+    this.statusKernel ??= new KernelReader(() => this.backend.list(), this.options.statusKernelTimeoutMs ?? DEFAULT_KERNEL_TIMEOUT_MS, this.clock);
+    const read = await this.statusKernel.read();
+    return this.status(trafficOf(read));
   }
 
   /** Cheap liveness for the OCF monitor, with the checker watchdog's verdict. */
@@ -888,10 +913,6 @@ export class Daemon {
       this.log.error({ err: String(err) }, 'state listener failed');
     }
   }
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** Ids of the virtual services that have a `monitorfile` (it logs every check round). */

@@ -1,6 +1,6 @@
 // `execute=`: further ldir instances for other configurations, started, reloaded and stopped with this one.
 import { spawnHookRunner } from '../alerts/commands';
-import { ErrorCodes, LdirError } from '../errors';
+import { ErrorCodes, errorMessage, LdirError } from '../errors';
 import type { Logger } from '../log';
 import { HANDOVER_ENV } from './handover';
 import { READY_FD_ENV } from './launch';
@@ -106,7 +106,7 @@ export class ExecuteInstances {
       return await this.options.run([...this.options.self, ...this.options.flags(), name, action]);
     } catch (err) {
       this.options.logger.warn({ instance: name, action, err: String(err) }, 'execute= instance could not be run');
-      return { exitCode: null, signal: null, stderr: `cannot run ldir: ${err instanceof Error ? err.message : String(err)}` };
+      return { exitCode: null, signal: null, stderr: `cannot run ldir: ${errorMessage(err)}` };
     }
   }
 }

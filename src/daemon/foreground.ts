@@ -1,7 +1,7 @@
 // Runs the daemon in this process until it stops: signals (HUP reload, TERM/INT stop), start report, exit code.
 import { toWireDiagnostic } from './protocol';
 import type { Diagnostic } from '../config/diagnostics';
-import { isLdirError } from '../errors';
+import { errorMessage, isLdirError } from '../errors';
 import type { Logger } from '../log';
 import { closeInheritedDescriptors } from '../system/inherited-fds';
 import { Daemon, type DaemonOptions } from './daemon';
@@ -86,7 +86,7 @@ export async function runForeground(options: ForegroundOptions, logger: Logger =
   } catch (err) {
     removeHandlers();
     const exitCode = isLdirError(err) && typeof err.details['exitCode'] === 'number' ? err.details['exitCode'] : 1;
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     const code = isLdirError(err) ? err.code : 'LDIR_ERR_DAEMON_START_FAILED';
     logger.error({ code: isLdirError(err) ? err.code : undefined }, `ldir could not start: ${message}`);
     if (launch.predecessor) {

@@ -2,32 +2,45 @@
 // Prometheus endpoint (moved when a reload changes its address); fed by hooks into checks, engine, reloads and state.
 import * as os from 'node:os';
 import { createAlerter, type Alerter } from '../alerts';
+import type { AlertNote } from '../alerts/types';
 import type { Clock } from '../clock';
-import { isLdirError } from '../errors';
+import { ErrorCodes, isLdirError, LdirError } from '../errors';
 import type { Logger } from '../log';
 import { MonitorFiles } from '../logging/monitor-file';
 import { createMetrics, readBuildInfo, startMetricsServer, type Metrics, type MetricsServer } from '../metrics';
 import type { Config } from '../model';
+import type { SecretRedactor } from '../secrets';
 import type { Daemon, DaemonOptions } from './daemon';
+import type { StatusReport } from './protocol';
+import { describeAlert, describeEngineEvent, describeReload, describeTransition, RecentEvents } from './recent-events';
 
 /** The hooks {@link Observers} hands to {@link Daemon.start}. */
-export type ObserverHooks = Pick<DaemonOptions, 'onCheck' | 'onQuietRounds' | 'onTransition' | 'onEngineEvent' | 'onReload' | 'onConfig' | 'onState' | 'onTakeover'>;
+export type ObserverHooks = Pick<
+  DaemonOptions, 'onCheck' | 'onQuietRounds' | 'onTransition' | 'onEngineEvent' | 'onReload' | 'onConfig' | 'onState' | 'onTakeover' | 'recentEvents'
+>;
 
-/** Options of {@link Observers}: clock and logger, and the alerter (default: mail through nodemailer, commands spawned). */
+/**
+ * Options of {@link Observers}: clock and logger, and the alerter's maker (default: mail through nodemailer, commands
+ * spawned), given the listener of the alerts that left or were given up (the recent events).
+ */
 export interface ObserversOptions {
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly alerter?: Alerter;
+  readonly alerter?: (onAlert: (note: AlertNote) => void) => Alerter;
+  /** The daemon's secret redactor: `/status.json` is redacted with it, as the control socket's answers are. */
+  readonly redactor?: SecretRedactor;
 }
 
 /**
- * Alerts and metrics around a daemon: created before it starts (so no check or event is missed), attached once it
+ * Alerts, metrics and the recent events around a daemon: created before it starts (so no check or event is missed), attached once it
  * runs; the endpoint starts on `metrics=` (a port in use is logged, never fatal) and moves on reload; alerts follow
  * the daemon state (`emailalertstatus`) and every configuration; both close at stop (alerts flushed, bounded).
  */
 export class Observers {
   readonly metrics: Metrics;
   readonly alerter: Alerter;
+  /** The last events (transitions, reloads, refusals, alerts sent) for `ldir status` and the status page. */
+  readonly events = new RecentEvents();
   private readonly monitorFiles: MonitorFiles;
   private daemon: Daemon | undefined;
   private server: MetricsServer | undefined;
@@ -35,8 +48,9 @@ export class Observers {
   private chain: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: ObserversOptions) {
-    this.alerter = options.alerter ?? createAlerter({
-      clock: options.clock, logger: options.logger, hostname: process.env['HOSTNAME'] || os.hostname(),
+    const onAlert = (note: AlertNote): void => this.events.add(describeAlert(note));
+    this.alerter = options.alerter?.(onAlert) ?? createAlerter({
+      clock: options.clock, logger: options.logger, hostname: process.env['HOSTNAME'] || os.hostname(), onAlert,
     });
     this.monitorFiles = new MonitorFiles({ logger: options.logger });
     this.metrics = createMetrics({
@@ -70,12 +84,18 @@ export class Observers {
       onTransition: (t) => {
         this.metrics.recordTransition(t);
         this.alerter.onTransition(t);
+        this.events.add(describeTransition(t));
       },
       onEngineEvent: (e) => {
         this.metrics.recordEvent(e);
         this.alerter.onEngineEvent(e);
+        this.events.add(describeEngineEvent(e));
       },
-      onReload: (ok, at) => this.metrics.recordReload(ok, at),
+      onReload: (ok, at, message) => {
+        this.metrics.recordReload(ok, at);
+        this.events.add(describeReload(ok, at, message));
+      },
+      recentEvents: () => this.events.list(),
       onState: (state) => this.alerter.setDaemonState(state),
       onConfig: (config) => {
         this.alerter.applyConfig(config);
@@ -116,7 +136,10 @@ export class Observers {
       this.serving = undefined;
       if (!wanted) return;
       try {
-        this.server = await startMetricsServer({ host: wanted.host, port: wanted.port, metrics: this.metrics, logger: this.options.logger });
+        this.server = await startMetricsServer({
+          host: wanted.host, port: wanted.port, metrics: this.metrics, logger: this.options.logger,
+          status: { report: () => this.statusReport(), ...(this.options.redactor ? { redact: redactJson(this.options.redactor) } : {}) },
+        });
         this.serving = key;
         this.options.logger.info({ address: key }, 'metrics endpoint listening');
       } catch (err) {
@@ -124,6 +147,12 @@ export class Observers {
       }
     });
     return this.chain;
+  }
+
+  /** The attached daemon's status report (`/status.json`); rejects before a daemon is attached. */
+  private statusReport(): Promise<StatusReport> {
+    if (!this.daemon) return Promise.reject(new LdirError(ErrorCodes.INTERNAL, 'the daemon is starting: no status yet'));
+    return this.daemon.statusReport();
   }
 
   /** The endpoint's bound address, if it runs. */
@@ -140,4 +169,9 @@ export class Observers {
     this.server = undefined;
     this.serving = undefined;
   }
+}
+
+/** The redaction of `/status.json`: every secret value replaced inside the JSON's strings. */
+function redactJson(redactor: SecretRedactor): (json: string) => string {
+  return (json) => redactor.jsonLine(json);
 }

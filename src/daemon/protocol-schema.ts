@@ -1,10 +1,11 @@
 // Validators of the control protocol's messages: strict for requests, tolerant of extra members in responses.
 import type { DestinationKey, IpvsDestination, IpvsFamily, IpvsOp, IpvsService, IpvsSyncDaemon, ServiceKey } from '../ipvs/types';
 import type {
-  AnnounceStatus, CheckOutcome, ControlRequest, DaemonStatus, DrainResult, EventRecord, FallbackStatus, IpvsTimeoutHeldStatus, PingResult, PreviewStep, QuorumStatus, RealStatus,
+  AnnounceStatus, CheckOutcome, ControlRequest, DaemonStatus, KernelStatsStatus, StatusEvent, TrafficStatus, DrainResult, EventRecord, FallbackStatus, IpvsTimeoutHeldStatus, PingResult, PreviewStep, QuorumStatus, RealStatus,
   ReloadPreviewResult, ReloadResult, RequestId, RequestType, RestartResult, ResultMap, RoleResult, StateSyncStatus, StatusReport,
   StopResult, SyncDaemonStatus, VirtualStatus, WatchdogStatus, WeightResult, WireDiagnostic, WireError,
 } from './protocol';
+import { MAX_STATUS_EVENTS } from './recent-events';
 import { FORWARD_METHODS, TUNNEL_FLAGS } from '../model';
 import { MAX_RUNTIME_WEIGHT } from '../model/weight';
 import {
@@ -65,6 +66,19 @@ const eventRecord: Check<EventRecord> = object({ at: isoTime, ok: bool, message:
 
 const checkOutcome: Check<CheckOutcome> = object({ up: bool, reason: str({ max: 65536 }), durationMs: nonNegative, at: isoTime }, false);
 
+const traffic: Check<TrafficStatus> = object({
+  activeConns: nonNegative, inactiveConns: nonNegative, cps: nonNegative, inPps: nonNegative, outPps: nonNegative,
+  inBps: nonNegative, outBps: nonNegative, conns: nonNegative,
+}, false);
+
+const kernelStats: Check<KernelStatsStatus> = object({ ok: bool, durationMs: nonNegative, error: optional(str({ max: 65536 })) }, false);
+
+const statusEvent: Check<StatusEvent> = object({
+  at: isoTime,
+  kind: literal('transition', 'reload', 'kernel-refused', 'sync-failed', 'fallback', 'quorum', 'drain', 'command', 'role', 'sync-daemon', 'alert', 'announce'),
+  ok: bool, text: str({ max: 65536 }), virtual: optional(str({ max: 256 })), real: optional(str({ max: 256 })),
+}, false);
+
 const realStatus: Check<RealStatus> = object({
   address: str({ min: 1, max: 64 }), port: PORT, forward: FORWARD,
   tunnelPort: optional(nullable(int({ min: 1, max: 65535 }))), tunnelFlags: optional(nullable(literal(...TUNNEL_FLAGS))), health: literal('up', 'down', 'unknown'),
@@ -72,7 +86,7 @@ const realStatus: Check<RealStatus> = object({
   draining: bool, drained: bool, maintenance: bool,
   rising: optional(nullable(object({ successes: int({ min: 1 }), needed: int({ min: 1 }) }, false))),
   slowStart: optional(nullable(object({ weight: WEIGHT, target: WEIGHT }, false))),
-  checkWeight: optional(nullable(WEIGHT)),
+  checkWeight: optional(nullable(WEIGHT)), traffic: optional(nullable(traffic)),
 }, false);
 
 const fallbackStatus: Check<FallbackStatus> = object({ address: str({ min: 1, max: 64 }), port: PORT, forward: FORWARD }, false);
@@ -86,7 +100,7 @@ const virtualStatus: Check<VirtualStatus> = object({
   address: nullable(str({ min: 1, max: 64 })), port: PORT, fwmark: nullable(int({ min: 0, max: 0xffffffff })),
   scheduler: str({ max: 64 }), persistent: optional(nullable(int({ min: 0, max: 0xffffffff }))),
   persistenceEngine: optional(nullable(str({ min: 1, max: 64 }))), fallback: nullable(fallbackStatus), fallbackActive: bool, quorum: optional(quorumStatus), draining: bool,
-  realsUp: int({ min: 0 }), realsTotal: int({ min: 0 }), reals: arrayOf(realStatus),
+  traffic: optional(nullable(traffic)), realsUp: int({ min: 0 }), realsTotal: int({ min: 0 }), reals: arrayOf(realStatus),
 }, false);
 
 const syncDaemonStatus: Check<SyncDaemonStatus> = object({
@@ -136,11 +150,12 @@ const daemonStatus: Check<DaemonStatus> = object({
   kernelOps: optional(object({ syncs: int({ min: 0 }), applied: int({ min: 0 }), failed: int({ min: 0 }), driftRepairs: int({ min: 0 }) }, false)),
   stateSync: optional(stateSyncStatusSchema), watchdog: optional(watchdogStatusSchema), ipvsTimeouts: optional(arrayOf(ipvsTimeoutHeld, 3)),
   announce: optional(announceStatus),
+  kernelStats: optional(kernelStats),
 }, false);
 
 /** A status report (tolerates members added by newer daemons). */
 export const statusReportSchema: Check<StatusReport> = object({
-  generatedAt: isoTime, daemon: daemonStatus, virtualServices: arrayOf(virtualStatus),
+  generatedAt: isoTime, daemon: daemonStatus, virtualServices: arrayOf(virtualStatus), events: optional(arrayOf(statusEvent, MAX_STATUS_EVENTS)),
 }, false);
 
 /** A configuration diagnostic on the wire. */

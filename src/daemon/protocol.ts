@@ -82,6 +82,33 @@ export interface RealStatus {
   readonly slowStart?: { readonly weight: number; readonly target: number } | null;
   /** The weight its check reports (`weightheader`, an external `weight=N`), within bounds; null when none applies. */
   readonly checkWeight?: number | null;
+  /**
+   * Connections and rates of its kernel destination, read when the report was made; null when it has no destination
+   * or the kernel could not be read (absent from `status` reports made without a kernel read, and older daemons).
+   */
+  readonly traffic?: TrafficStatus | null;
+}
+
+/**
+ * Traffic of a kernel service or destination: connection counts (destinations only) and the kernel estimator's rates
+ * (averaged over about two seconds by the kernel), plus the totals since the entry was added. Counters above 2^53 lose
+ * precision (JSON numbers).
+ */
+export interface TrafficStatus {
+  /** Established connections (destinations; 0 for a service). */
+  readonly activeConns: number;
+  /** Other connections (SYN_RECV, TIME_WAIT, ...; UDP entries). */
+  readonly inactiveConns: number;
+  /** Connections per second. */
+  readonly cps: number;
+  /** Packets per second, client to director and back. */
+  readonly inPps: number;
+  readonly outPps: number;
+  /** Bytes per second, client to director and back. */
+  readonly inBps: number;
+  readonly outBps: number;
+  /** Connections scheduled since the entry was added. */
+  readonly conns: number;
 }
 
 /** The fallback ("sorry") server of a virtual service. */
@@ -127,6 +154,8 @@ export interface VirtualStatus {
   readonly quorum?: QuorumStatus;
   /** Removed from the configuration and being drained. */
   readonly draining: boolean;
+  /** Traffic of its kernel service (see {@link RealStatus.traffic}). */
+  readonly traffic?: TrafficStatus | null;
   readonly realsUp: number;
   readonly realsTotal: number;
   readonly reals: readonly RealStatus[];
@@ -243,6 +272,35 @@ export interface DaemonStatus {
   readonly ipvsTimeouts?: readonly IpvsTimeoutHeldStatus[];
   /** Route health injection (`announce=bird`); absent when no virtual is announced (and from older daemons). */
   readonly announce?: AnnounceStatus;
+  /** The kernel read behind the `traffic` members: absent when the report was made without one. */
+  readonly kernelStats?: KernelStatsStatus;
+}
+
+/** How the kernel read for a report's traffic went. */
+export interface KernelStatsStatus {
+  readonly ok: boolean;
+  readonly durationMs: number;
+  /** Why it failed (`timeout` or the error's message); absent when ok. */
+  readonly error?: string;
+}
+
+/** What a {@link StatusEvent} reports. */
+export type StatusEventKind =
+  | 'transition' | 'reload' | 'kernel-refused' | 'sync-failed' | 'fallback' | 'quorum' | 'drain' | 'command' | 'role' | 'sync-daemon' | 'alert' | 'announce';
+
+/** One of the director's recent events (health changes, reloads, refusals, alerts sent), newest last. */
+export interface StatusEvent {
+  /** ISO 8601 time. */
+  readonly at: string;
+  readonly kind: StatusEventKind;
+  /** False for what went wrong or lost service (a real down, a refusal, a failed alert). */
+  readonly ok: boolean;
+  /** One line for people (`real 10.0.0.2:80 of tcp:10.0.0.1:80 down (refused)`). */
+  readonly text: string;
+  /** The virtual service concerned, when one is. */
+  readonly virtual?: string;
+  /** The real server concerned, when one is. */
+  readonly real?: string;
 }
 
 /** One state of the kernel's connection sync daemon. */
@@ -289,6 +347,8 @@ export interface StatusReport {
   readonly generatedAt: string;
   readonly daemon: DaemonStatus;
   readonly virtualServices: readonly VirtualStatus[];
+  /** The last events, oldest first (at most 50: `MAX_STATUS_EVENTS` in recent-events.ts); absent from older daemons. */
+  readonly events?: readonly StatusEvent[];
 }
 
 // ---------------------------------------------------------------------------------------------------- other results

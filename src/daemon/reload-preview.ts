@@ -3,7 +3,7 @@ import type { AwaitingCheck, EnginePreview } from '../engine/engine-types';
 import type { DrainTarget } from '../engine/drain';
 import type { OpRecord } from '../engine/op-report';
 import { describeOp } from '../engine/op-report';
-import { describeSyncDaemon, type SyncDaemonOp } from '../engine/sync-plan';
+import { describeSyncDaemon, type SyncDaemonOp } from '../engine/state-sync-plan';
 import { formatOp } from '../ipvs/ipvsadm/format';
 import { destinationKeyString, serviceKeyString } from '../ipvs/normalize';
 import type { IpvsOp } from '../ipvs/types';

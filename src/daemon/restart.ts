@@ -1,6 +1,7 @@
 // The old daemon's side of a restart: start the successor, wait until it has checked every real, stop writing the
 // kernel and hand the state over; when anything fails, undo and go on. See docs/design-notes.md, "Restart".
 import type { Clock } from '../clock';
+import { errorMessage } from '../errors';
 import type { Logger } from '../log';
 import { Successor, type HandoverState } from './handover';
 import type { RestartOptions, RestartResult } from './protocol';
@@ -27,8 +28,6 @@ export interface HandOverOptions {
   /** Receives the successor as soon as it is started (a stop meanwhile kills it). */
   readonly onSpawned?: (successor: Successor) => void;
 }
-
-const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /**
  * Runs one hand-over. Resolves with the successor's pid once it runs the director (the caller then exits without

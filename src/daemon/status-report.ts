@@ -3,7 +3,8 @@ import { memberKey } from '../checks/jobs';
 import type { IdentityStatus } from '../checks/scheduler';
 import type { EngineSnapshot, StateSyncSnapshot } from '../engine/engine-types';
 import type { IpvsTimeoutHeld } from '../system/ipvs-timeouts';
-import type { AnnounceStatus, CheckOutcome, EventRecord, RiseProgress, StateSyncStatus, StatusReport, WatchdogStatus } from './protocol';
+import type { AnnounceStatus, CheckOutcome, EventRecord, RiseProgress, StateSyncStatus, StatusEvent, StatusReport, WatchdogStatus } from './protocol';
+import type { TrafficIndex } from './status-traffic';
 import type { WatchdogVerdict } from './watchdog';
 
 /** What the daemon knows about itself for the report. */
@@ -74,10 +75,22 @@ export function watchdogStatus(verdict: WatchdogVerdict): WatchdogStatus {
   };
 }
 
-/** The {@link StatusReport} for `now` (epoch milliseconds), with the watchdog's verdict when there is one. */
+/** What a report adds when the daemon has it: the recent events, and the traffic of one kernel read. */
+export interface StatusExtras {
+  /** Oldest first. */
+  readonly events?: readonly StatusEvent[];
+  /** Without it the report has no `traffic` members and no `kernelStats`. */
+  readonly traffic?: TrafficIndex;
+}
+
+/**
+ * The {@link StatusReport} for `now` (epoch milliseconds), with the watchdog's verdict when there is one, and the
+ * recent events and kernel traffic when given.
+ */
 export function buildStatusReport(
-  facts: DaemonFacts, engine: EngineSnapshot, checks: readonly IdentityStatus[], now: number, watchdog?: WatchdogVerdict,
+  facts: DaemonFacts, engine: EngineSnapshot, checks: readonly IdentityStatus[], now: number, watchdog?: WatchdogVerdict, extras: StatusExtras = {},
 ): StatusReport {
+  const traffic = extras.traffic;
   const outcomes = lastChecks(checks);
   const rising = risingPairs(checks);
   const lastSync: EventRecord | null = engine.lastSync
@@ -105,6 +118,7 @@ export function buildStatusReport(
       ...(watchdog ? { watchdog: watchdogStatus(watchdog) } : {}),
       ipvsTimeouts: (facts.ipvsTimeouts ?? []).map((t) => ({ timeout: t.timeout, value: t.value, found: t.found, restore: t.restore })),
       ...(facts.announce ? { announce: facts.announce } : {}),
+      ...(traffic ? { kernelStats: traffic.status } : {}),
     },
     virtualServices: engine.virtuals.map((v) => ({
       id: v.id, protocol: v.protocol, family: v.family, address: v.address, port: v.port, fwmark: v.fwmark, scheduler: v.scheduler,
@@ -112,7 +126,7 @@ export function buildStatusReport(
       fallback: v.fallback ? { address: v.fallback.address, port: v.fallback.port, forward: v.fallback.forward } : null,
       fallbackActive: v.fallbackActive,
       quorum: { state: v.quorum.state, serving: v.quorum.serving, quorum: v.quorum.quorum, hysteresis: v.quorum.hysteresis, configured: v.quorum.configured },
-      draining: v.draining, realsUp: v.realsUp, realsTotal: v.realsTotal,
+      draining: v.draining, ...(traffic ? { traffic: traffic.virtuals.get(v.id) ?? null } : {}), realsUp: v.realsUp, realsTotal: v.realsTotal,
       reals: v.reals.map((r) => ({
         address: r.address, port: r.port, forward: r.forward, tunnelPort: r.tunnelPort ?? null, tunnelFlags: r.tunnelFlags ?? null, health: r.health,
         since: r.healthSince !== undefined ? iso(r.healthSince) : null,
@@ -122,7 +136,10 @@ export function buildStatusReport(
         rising: r.health === 'down' ? rising.get(memberKey(v.id, r.realKey)) ?? null : null,
         slowStart: r.rampTo != null && r.desiredWeight !== null ? { weight: r.desiredWeight, target: r.rampTo } : null,
         checkWeight: r.checkWeight ?? null,
+        // Keyed by the kernel destination (a gate real's port is the virtual's in the kernel).
+        ...(traffic ? { traffic: traffic.reals.get(memberKey(v.id, r.destination)) ?? null } : {}),
       })),
     })),
+    ...(extras.events ? { events: [...extras.events] } : {}),
   };
 }

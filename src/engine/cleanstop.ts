@@ -1,12 +1,11 @@
 // Shutdown cleanup: deletes the services ldir owns with cleanstop=yes, best effort, with one retry.
+import { errorMessage } from '../errors';
 import { serviceKeyString } from '../ipvs/normalize';
 import type { IpvsBackend, IpvsOp, ServiceKey } from '../ipvs/types';
 import type { Logger } from '../log';
 import { applyPlan } from './apply-plan';
 import { indexObserved } from './observed';
 import { describeOp } from './op-report';
-
-const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /**
  * Deletes each of `services` still in the kernel (one `delete-service` each: the kernel drops its destinations with
@@ -24,7 +23,7 @@ export async function purgeServices(
     try {
       present = new Set(indexObserved(await backend.list()).keys());
     } catch (err) {
-      log.error({ err: errorText(err) }, 'shutdown: cannot list the kernel table');
+      log.error({ err: errorMessage(err) }, 'shutdown: cannot list the kernel table');
       return { removed, failed: wanted.length };
     }
     const ops: IpvsOp[] = wanted
@@ -37,7 +36,7 @@ export async function purgeServices(
         return f.op;
       });
     } catch (err) {
-      log.error({ err: errorText(err) }, 'shutdown: cannot write the kernel table');
+      log.error({ err: errorMessage(err) }, 'shutdown: cannot write the kernel table');
       refused = ops;
     }
     for (const op of ops) {

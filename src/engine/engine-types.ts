@@ -10,7 +10,7 @@ import type { CommandRunner, FallbackAction } from './fallback-command';
 import type { OperatorSetting } from './operator-settings';
 import type { DecidedQuorum, QuorumState } from './quorum';
 import type { OpRecord } from './op-report';
-import type { SyncDaemonOp } from './sync-plan';
+import type { SyncDaemonOp } from './state-sync-plan';
 
 /** Kinds of kernel operations, for counters. */
 export type OpKind = IpvsOp['op'];

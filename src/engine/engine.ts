@@ -2,7 +2,7 @@
 import { realKey } from '../checks/jobs';
 import type { HealthTransition } from '../checks/scheduler';
 import type { TimerHandle } from '../clock';
-import { ErrorCodes, LdirError } from '../errors';
+import { ErrorCodes, errorMessage, LdirError } from '../errors';
 import { serviceKeyString } from '../ipvs/normalize';
 import type { IpvsOp, ObservedService, ServiceKey } from '../ipvs/types';
 import { silentLogger, type Logger } from '../log';
@@ -28,7 +28,7 @@ import { describeOp, describeOps } from './op-report';
 import { operatorSettingsOf, type OperatorSetting } from './operator-settings';
 import { planPass } from './pass-plan';
 import { buildSnapshot, type HealthRecord } from './status';
-import { SyncDaemons } from './sync-daemons';
+import { StateSyncDaemons } from './state-sync-daemons';
 import { isHealthOnly, skippedReport, SyncLoop, type PassLiveness } from './sync-loop';
 import { configTargets, resolvePair, type ConfigTarget, type ConfigTargets } from './targets';
 
@@ -37,7 +37,6 @@ const RAMP_TIMER_LATE_MS = 2;
 
 const OP_KINDS: readonly OpKind[] = ['add-service', 'edit-service', 'delete-service', 'add-destination', 'edit-destination', 'delete-destination'];
 
-const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 const realKeyOf = (r: { address: string; port: number }): string => realKey(r.address, r.port);
 /** The target of a drain entry, without its id and start. */
 const targetOf = ({ id: _id, since: _since, ...target }: DrainEntry): DrainTarget => target;
@@ -92,7 +91,7 @@ export class Engine {
   private settled: string | undefined;
   private lastFailed = new Set<string>();
   private readonly loop: SyncLoop;
-  private readonly syncDaemons: SyncDaemons;
+  private readonly syncDaemons: StateSyncDaemons;
   private stopped = false;
   /** The first pass after a fresh start looks for leftovers of a previous daemon to drain (see {@link drainLeftovers}). */
   private leftoversPending = false;
@@ -106,7 +105,7 @@ export class Engine {
     this.log = (options.logger ?? silentLogger()).child({ module: 'engine' });
     this.drainEnabled = options.drainEnabled ?? true;
     this.drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
-    this.syncDaemons = new SyncDaemons({ backend: options.backend, clock: options.clock, ...(options.logger ? { logger: options.logger } : {}), onEvent: (e) => this.emit(e) });
+    this.syncDaemons = new StateSyncDaemons({ backend: options.backend, clock: options.clock, ...(options.logger ? { logger: options.logger } : {}), onEvent: (e) => this.emit(e) });
     this.loop = new SyncLoop({
       clock: options.clock, pass: (reason) => this.passWithSyncDaemons(reason), coalesceMs: options.coalesceMs ?? 20,
       resyncIntervalMs: options.resyncIntervalMs ?? 10_000, drainPollMs: options.drainPollMs ?? 1_000,
@@ -120,8 +119,8 @@ export class Engine {
         return Math.max(1, next - (options.clock.monotonic() - at) + RAMP_TIMER_LATE_MS);
       },
       onError: (reason, err) => {
-        this.log.error({ err: errorText(err) }, 'sync pass failed unexpectedly');
-        return { ok: false, reason, ops: [], failed: 0, drift: 0, durationMs: 0, error: errorText(err) };
+        this.log.error({ err: errorMessage(err) }, 'sync pass failed unexpectedly');
+        return { ok: false, reason, ops: [], failed: 0, drift: 0, durationMs: 0, error: errorMessage(err) };
       },
     });
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
@@ -417,7 +416,7 @@ export class Engine {
    * is in `stateSync.lastError`, and retried).
    */
   async setSyncRole(role: SyncRole): Promise<SyncRoleChange> {
-    if (this.stopped) throw new LdirError(ErrorCodes.DAEMON_START_FAILED, 'ldir is stopping: the sync role cannot change');
+    if (this.stopped) throw new LdirError(ErrorCodes.DAEMON_STOPPING, 'ldir is stopping: the sync role cannot change');
     const previous = this.syncDaemons.setRole(role);
     await this.syncDaemons.reconcile('role');
     return { role, previous, changed: previous !== role, stateSync: this.syncDaemons.snapshot() };
@@ -563,7 +562,7 @@ export class Engine {
     try {
       this.options.onOperatorChange(this.operatorSettings());
     } catch (err) {
-      this.log.warn({ err: errorText(err) }, 'hand settings listener threw');
+      this.log.warn({ err: errorMessage(err) }, 'hand settings listener threw');
     }
   }
 
@@ -581,7 +580,7 @@ export class Engine {
 
   /**
    * A table pass, then, on a configuration or a periodic resync, a look at the sync daemons (health and drain passes
-   * cannot change them; their outcome is their own: see {@link SyncDaemons}).
+   * cannot change them; their outcome is their own: see {@link StateSyncDaemons}).
    */
   private async passWithSyncDaemons(reason: string): Promise<SyncReport> {
     const report = await this.pass(reason);
@@ -609,7 +608,7 @@ export class Engine {
         observed = await backend.list(TABLE_PASS_LISTING);
       } catch (err) {
         this.observedCurrent = false;
-        return this.failPass(reason, at, t0, `cannot list the kernel table: ${errorText(err)}`);
+        return this.failPass(reason, at, t0, `cannot list the kernel table: ${errorMessage(err)}`);
       }
       index = this.observe(observed, at);
     }
@@ -639,7 +638,7 @@ export class Engine {
     } catch (err) {
       this.settled = undefined;
       this.observedCurrent = false;
-      return this.failPass(reason, at, t0, `cannot write the kernel table: ${errorText(err)}`);
+      return this.failPass(reason, at, t0, `cannot write the kernel table: ${errorMessage(err)}`);
     }
     const drift = this.report(ops, failures, decision, driftPass);
     for (const id of [...this.drainInfo.keys()]) {
@@ -781,7 +780,7 @@ export class Engine {
     try {
       this.options.onEvent(event);
     } catch (err) {
-      this.log.warn({ err: errorText(err), event: event.type }, 'engine event listener threw');
+      this.log.warn({ err: errorMessage(err), event: event.type }, 'engine event listener threw');
     }
   }
 }

@@ -1,7 +1,8 @@
 // Runs `fallbackcommand start|stop VIP:PORT PROTO` (and the quorum commands) once per edge per virtual, in order, never
 // blocking the sync loop.
-import { spawn } from 'node:child_process';
+import { errorMessage } from '../errors';
 import type { Logger } from '../log';
+import { spawnProcessRunner, type ProcessRunner } from '../process-runner';
 import { quorumThresholds, type VirtualService } from '../model';
 import type { DecidedQuorum } from './quorum';
 
@@ -55,27 +56,14 @@ function commandWords(command: string): string[] {
 }
 
 /**
- * A {@link CommandRunner} over `child_process.spawn`: no shell, stdio ignored, killed with SIGKILL after `timeoutMs`
- * (ldirectord runs it blocking, without a limit).
+ * A {@link CommandRunner} over the process runner: no shell, stdio ignored, its process group terminated after
+ * `timeoutMs` (SIGTERM, then SIGKILL after a grace; ldirectord runs it blocking, without a limit).
  */
-export function spawnRunner(timeoutMs = 30_000): CommandRunner {
-  return (argv) => new Promise<CommandOutcome>((resolve, reject) => {
-    const [program, ...args] = argv;
-    if (program === undefined) {
-      reject(new Error('empty command'));
-      return;
-    }
-    const child = spawn(program, args, { stdio: 'ignore', shell: false });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ exitCode: code, signal });
-    });
-  });
+export function spawnRunner(timeoutMs = 30_000, runner: ProcessRunner = spawnProcessRunner()): CommandRunner {
+  return async (argv) => {
+    const r = await runner({ argv, timeoutMs });
+    return { exitCode: r.exitCode, signal: r.signal };
+  };
 }
 
 /**
@@ -152,7 +140,7 @@ export class EdgeCommands<A extends string, D = undefined> {
       const error = outcome.exitCode === null ? `killed by ${outcome.signal ?? 'a signal'}` : `exit status ${outcome.exitCode}`;
       result = { virtualId, action, argv, exitCode: outcome.exitCode, ...(failed ? { error } : {}) };
     } catch (err) {
-      result = { virtualId, action, argv, exitCode: null, error: err instanceof Error ? err.message : String(err) };
+      result = { virtualId, action, argv, exitCode: null, error: errorMessage(err) };
     }
     if (result.error !== undefined) this.log.warn({ vs: virtualId, action, err: result.error }, `${this.name} ${action} failed`);
     this.onRun(result);

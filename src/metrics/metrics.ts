@@ -5,6 +5,7 @@ import type { IdentityStatus } from '../checks/scheduler';
 import { describeVerdict, type WatchdogVerdict } from '../daemon/watchdog';
 import type { EngineSnapshot } from '../engine/engine-types';
 import { systemClock } from '../clock';
+import { errorMessage } from '../errors';
 import type { Logger } from '../log';
 import { CheckSeries } from './check-series';
 import { pairKey } from './convert';
@@ -13,7 +14,7 @@ import { seriesFactory } from './factory';
 import { KernelReader, KernelSeries } from './kernel-series';
 import { RiseSeries } from './rise-series';
 import { StateSeries } from './state-series';
-import { SyncSeries } from './sync-series';
+import { StateSyncSeries } from './state-sync-series';
 import { WatchdogSeries } from './watchdog-series';
 import type { AlertCounters, CreateMetricsOptions, Metrics, MetricsHealth } from './types';
 
@@ -31,7 +32,7 @@ function read<T>(what: string, source: () => T, log: Logger | undefined): { ok: 
   try {
     return { ok: true, value: source() };
   } catch (err) {
-    log?.debug({ err: err instanceof Error ? err.message : String(err), source: what }, 'metrics source not available');
+    log?.debug({ err: errorMessage(err), source: what }, 'metrics source not available');
     return { ok: false };
   }
 }
@@ -90,7 +91,7 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
   const series = seriesFactory(registry, refresh);
   const state = new StateSeries(series);
   const engineSeries = new EngineSeries(series);
-  const syncSeries = new SyncSeries(series);
+  const stateSyncSeries = new StateSyncSeries(series);
   const checks = new CheckSeries(series, () => sources.checks());
   const rise = new RiseSeries(series);
   const kernelSeries = new KernelSeries(series);
@@ -106,7 +107,7 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
   async function collect(): Promise<void> {
     const k = await kernel.read();
     if (!k.ok && !kernelFailing) {
-      const err = k.error instanceof Error ? k.error.message : String(k.error);
+      const err = errorMessage(k.error);
       log?.warn({ reason: k.reason, err }, 'metrics: kernel table not read; ldir_kernel_scrape_error is 1');
     } else if (k.ok && kernelFailing) {
       log?.info('metrics: kernel table read again');
@@ -119,7 +120,7 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
     kernelSeries.refresh(k);
     const pairs = state.refresh(engine.ok ? engine.value : undefined);
     engineSeries.refresh(engine.ok ? engine.value : undefined);
-    syncSeries.refresh(engine.ok ? engine.value : undefined);
+    stateSyncSeries.refresh(engine.ok ? engine.value : undefined);
     info.refresh(alerts?.ok ? alerts.value : undefined);
     watchdog.refresh(verdict?.ok ? verdict.value : undefined);
     const announced = sources.announce ? read('announce', sources.announce, log) : undefined;
@@ -134,7 +135,7 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
     try {
       fn();
     } catch (err) {
-      log?.error({ err: err instanceof Error ? err.message : String(err), callback: what }, 'metrics: callback failed');
+      log?.error({ err: errorMessage(err), callback: what }, 'metrics: callback failed');
     }
   };
 

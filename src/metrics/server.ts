@@ -1,12 +1,14 @@
-// The HTTP endpoint: GET /metrics (text exposition) and /healthz (liveness), bounded in time and connections so that
+// The HTTP endpoint: GET /metrics (text exposition), /healthz (liveness), and with a status source / (the live status
+// page) and /status.json (issue 18), bounded in time and connections so that
 // slow, idle or flooding clients cannot starve scrapes (issue 19).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP, type Socket } from 'node:net';
 import { systemClock, type Clock } from '../clock';
-import { ErrorCodes, LdirError } from '../errors';
+import { ErrorCodes, errorMessage, LdirError } from '../errors';
 import type { Logger } from '../log';
 import { ConnectionSlots, DEFAULT_SLOT_LIMITS } from '../system/connection-slots';
 import { sharedScrape, type RenderedScrape } from './shared-scrape';
+import { STATUS_PATHS, StatusRoutes, type StatusSource } from './status-routes';
 import type { Metrics } from './types';
 
 /** Options of {@link startMetricsServer}. */
@@ -29,6 +31,11 @@ export interface MetricsServerOptions {
   readonly headersTimeoutMs?: number;
   /** Timers of the connection slots. Default: the system clock. */
   readonly clock?: Clock;
+  /**
+   * The daemon's status report: when given, `GET /` serves the live status page and `GET /status.json` the report
+   * (src/metrics/status-routes.ts); without it those paths are 404.
+   */
+  readonly status?: StatusSource;
 }
 
 /** A listening metrics endpoint. */
@@ -74,6 +81,7 @@ interface Context {
   readonly options: MetricsServerOptions;
   readonly scrape: () => Promise<RenderedScrape>;
   readonly log: Logger | undefined;
+  readonly statusRoutes: StatusRoutes | undefined;
 }
 
 async function serveMetrics(req: IncomingMessage, res: ServerResponse, c: Context): Promise<void> {
@@ -81,7 +89,7 @@ async function serveMetrics(req: IncomingMessage, res: ServerResponse, c: Contex
   try {
     scraped = await c.scrape();
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     c.log?.warn({ err: message, code: ErrorCodes.METRICS_SCRAPE_FAILED }, 'metrics scrape failed');
     if (!res.headersSent) send(res, 503, `scrape failed: ${message.replace(/[\r\n]+/g, ' ')}\n`, {}, req.method === 'HEAD');
     return;
@@ -108,12 +116,18 @@ function handle(req: IncomingMessage, res: ServerResponse, c: Context): void {
     send(res, 400, 'bad request\n');
     return;
   }
-  if (path !== '/metrics' && path !== '/healthz') {
-    send(res, 404, 'not found: ldir serves /metrics and /healthz\n', {}, req.method === 'HEAD');
+  const status = c.statusRoutes && STATUS_PATHS.has(path) ? c.statusRoutes : undefined;
+  if (path !== '/metrics' && path !== '/healthz' && !status) {
+    const served = c.statusRoutes ? '/metrics, /healthz, / (status page) and /status.json' : '/metrics and /healthz';
+    send(res, 404, `not found: ldir serves ${served}\n`, {}, req.method === 'HEAD');
     return;
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     send(res, 405, 'method not allowed\n', { Allow: 'GET, HEAD' });
+    return;
+  }
+  if (status) {
+    status.serve(path, req, res);
     return;
   }
   if (path === '/healthz') {
@@ -122,7 +136,7 @@ function handle(req: IncomingMessage, res: ServerResponse, c: Context): void {
     return;
   }
   serveMetrics(req, res, c).catch((err: unknown) => {
-    c.log?.error({ err: err instanceof Error ? err.message : String(err) }, 'metrics response failed');
+    c.log?.error({ err: errorMessage(err) }, 'metrics response failed');
     if (!res.headersSent) send(res, 500, 'internal error\n');
     else res.destroy();
   });
@@ -138,7 +152,8 @@ function handle(req: IncomingMessage, res: ServerResponse, c: Context): void {
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
   const log = options.logger?.child({ module: 'metrics' });
   const bound = options.scrapeTimeoutMs ?? DEFAULT_SCRAPE_TIMEOUT_MS;
-  const context: Context = { options, scrape: sharedScrape(options.metrics, bound), log };
+  const statusRoutes = options.status ? new StatusRoutes(options.status, bound, log) : undefined;
+  const context: Context = { options, scrape: sharedScrape(options.metrics, bound), log, statusRoutes };
   const server = createServer({
     requestTimeout: bound + 5_000, headersTimeout: options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, connectionsCheckingInterval: HEADERS_CHECK_INTERVAL_MS,

@@ -1,6 +1,6 @@
 // The kernel's IPVS connection timeouts (`ipvstimeouts=`, `ipvstimeoutsrestore=`): applied (or previewed) through the
 // IPVS backend at start and reload, given back at stop when asked, one report entry per timeout, as the sysctls are.
-import { isLdirError } from '../errors';
+import { errorMessage, isLdirError } from '../errors';
 import type { IpvsBackend, IpvsTimeouts } from '../ipvs/types';
 import type { Logger } from '../log';
 import type { IpvsTimeoutSettings } from '../model';
@@ -107,7 +107,7 @@ function resultOf(step: TimeoutStep, wanted: IpvsTimeoutSettings | undefined, dr
 /** A message and the errno of a failed read or write of the timeouts. */
 function failureOf(err: unknown): { reason: string; errno?: string } {
   const errno = isLdirError(err) ? (err.details['errno'] as string | undefined) : undefined;
-  const reason = err instanceof Error ? err.message : String(err);
+  const reason = errorMessage(err);
   return errno !== undefined ? { reason, errno } : { reason };
 }
 

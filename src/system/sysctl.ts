@@ -1,5 +1,5 @@
 // sysctl setup: applies (or previews) the planned values through a SysctlStore, one report entry per sysctl.
-import { ErrorCodes, isLdirError, LdirError } from '../errors';
+import { ErrorCodes, errorMessage, isLdirError, LdirError } from '../errors';
 import type { Logger } from '../log';
 import type { Config } from '../model';
 import { planSysctls, type SysctlSetting } from './sysctl-plan';
@@ -58,7 +58,7 @@ function failureReason(err: unknown): { reason: string; errno?: string } {
     EBUSY: 'the kernel refused the change while in use (sync daemon running?)',
     ENOENT: 'no such sysctl',
   };
-  const reason = (errno !== undefined ? hints[errno] : undefined) ?? (err instanceof Error ? err.message : String(err));
+  const reason = (errno !== undefined ? hints[errno] : undefined) ?? errorMessage(err);
   return errno !== undefined ? { reason, errno } : { reason };
 }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { systemClock } from '../../src/clock';
-import { ErrorCodes, isLdirError, LdirError } from '../../src/errors';
+import { errorMessage, ErrorCodes, isLdirError, LdirError } from '../../src/errors';
 import { createLogger } from '../../src/log';
 
 test('LdirError carries a stable code, a cause and details', () => {
@@ -49,4 +49,12 @@ test('the logger writes JSON lines and never writes secrets', async () => {
   assert.equal(rec['passwd'], '[redacted]');
   assert.deepEqual(rec['check'], { secret: '[redacted]', login: 'bob' });
   assert.doesNotMatch(lines.join(''), /hunter2|s3"/);
+});
+
+test('errorMessage: the message of an Error, any other thrown value as a string', () => {
+  assert.equal(errorMessage(new LdirError(ErrorCodes.USAGE, 'bad flag')), 'bad flag');
+  assert.equal(errorMessage(new TypeError('x is not a function')), 'x is not a function');
+  assert.equal(errorMessage('plain text'), 'plain text');
+  assert.equal(errorMessage(42), '42');
+  assert.equal(errorMessage(undefined), 'undefined');
 });

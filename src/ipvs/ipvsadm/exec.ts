@@ -1,5 +1,5 @@
 // Runs the ipvsadm binary without a shell: argv array, optional stdin, C locale, bounded time.
-import { spawn } from 'node:child_process';
+import { spawnProcessRunner, type ProcessRunner } from '../../process-runner';
 
 /** What one ipvsadm run produced. `code` is null when the process was ended by a signal. */
 export interface IpvsadmExecResult {
@@ -12,38 +12,21 @@ export interface IpvsadmExecResult {
 /** Runs `file` with `args` (never through a shell), writes `stdin` (if any) and collects its output. */
 export type IpvsadmExec = (file: string, args: readonly string[], stdin?: string) => Promise<IpvsadmExecResult>;
 
+/** Bytes of a listing kept: far above what a table of 100,000 destinations prints. */
+const OUTPUT_LIMIT = 256 * 1024 * 1024;
+/** ipvsadm never leaves a process behind: its output is all read however slow the event loop is. */
+const OUTPUT_GRACE_MS = 60_000;
+
 /**
- * The real {@link IpvsadmExec}: `spawn` with an argv array, `LC_ALL=C` (ipvsadm prints `strerror` and popt texts),
- * killed with SIGKILL after `timeoutMs`. Rejects only when the process cannot be started (e.g. ENOENT).
+ * The real {@link IpvsadmExec} over the process runner: an argv array, `LC_ALL=C` (ipvsadm prints `strerror` and popt
+ * texts), its process group terminated after `timeoutMs`. Rejects only when the process cannot be started (ENOENT).
  */
-export function spawnExec(timeoutMs = 120_000): IpvsadmExec {
-  return (file, args, stdin) =>
-    new Promise((resolve, reject) => {
-      const child = spawn(file, [...args], {
-        stdio: ['pipe', 'pipe', 'pipe'],
-        env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
-        shell: false,
-      });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      let settled = false;
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      child.stdout.on('data', (b: Buffer) => out.push(b));
-      child.stderr.on('data', (b: Buffer) => err.push(b));
-      child.on('error', (e) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        reject(e);
-      });
-      child.on('close', (code, signal) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
-      });
-      // EPIPE when ipvsadm exits before reading all of stdin (a fatal line): its output tells what happened.
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(stdin ?? '');
+export function spawnExec(timeoutMs = 120_000, runner: ProcessRunner = spawnProcessRunner()): IpvsadmExec {
+  return async (file, args, stdin) => {
+    const r = await runner({
+      argv: [file, ...args], timeoutMs, stdin: stdin ?? '', env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
+      stdoutLimit: OUTPUT_LIMIT, stderrLimit: OUTPUT_LIMIT, outputGraceMs: OUTPUT_GRACE_MS,
     });
+    return { code: r.exitCode, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+  };
 }

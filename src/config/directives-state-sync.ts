@@ -52,7 +52,7 @@ function placed<K extends keyof SyncDraft>(field: K, read: (text: string) => Val
 }
 
 /** Global directives of connection sync. */
-export const SYNC_DIRECTIVES: Readonly<Record<string, DirectiveHandler<GlobalDraft>>> = {
+export const STATE_SYNC_DIRECTIVES: Readonly<Record<string, DirectiveHandler<GlobalDraft>>> = {
   syncinterface: placed('interface', readInterfaceName),
   syncid: placed('id', (t) => readBoundedInteger(t, 'syncid', 0, 255)),
   syncgroup: placed('group', readMulticastGroup),

@@ -12,7 +12,7 @@ const ROLES: readonly SyncStartRole[] = ['master', 'backup', 'none'];
  * the sync daemon starts, stops, repairs and refusals. Absent without an engine snapshot; the daemon series are
  * absent until sync is configured or ldir saw a sync daemon it manages.
  */
-export class SyncSeries {
+export class StateSyncSeries {
   private readonly role;
   private readonly running;
   private readonly ok;

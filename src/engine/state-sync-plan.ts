@@ -4,9 +4,9 @@ import type { IpvsSyncDaemon } from '../ipvs/types';
 import type { StateSyncSettings, SyncRole, SyncStartRole } from '../model';
 
 /** A sync daemon state in kernel words (`IP_VS_STATE_MASTER`, `IP_VS_STATE_BACKUP`). */
-export type SyncState = IpvsSyncDaemon['state'];
+export type SyncDaemonState = IpvsSyncDaemon['state'];
 /** Both states, in the order ldir reports them. */
-export const SYNC_STATES: readonly SyncState[] = ['master', 'backup'];
+export const SYNC_DAEMON_STATES: readonly SyncDaemonState[] = ['master', 'backup'];
 
 /**
  * What the kernel fills in for a field left out of NEW_DAEMON (`start_sync_thread` in net/netfilter/ipvs/ip_vs_sync.c):
@@ -16,11 +16,11 @@ export const KERNEL_SYNC_DEFAULTS = { group: '224.0.0.81', port: 8848, ttl: 1 } 
 
 /** One change to the kernel's sync daemons. `restart` marks the start that follows a stop of the same state. */
 export type SyncDaemonOp =
-  | { readonly op: 'stop-daemon'; readonly state: SyncState }
+  | { readonly op: 'stop-daemon'; readonly state: SyncDaemonState }
   | { readonly op: 'start-daemon'; readonly daemon: IpvsSyncDaemon; readonly restart: boolean };
 
 /** The daemon of state `state` that `settings` describe (fields left out stay out: the kernel fills them in). */
-export function syncDaemonFor(settings: StateSyncSettings, state: SyncState): IpvsSyncDaemon {
+export function syncDaemonFor(settings: StateSyncSettings, state: SyncDaemonState): IpvsSyncDaemon {
   return {
     state,
     interface: settings.interface,
@@ -42,7 +42,7 @@ export function desiredSyncDaemons(settings: StateSyncSettings | null, role: Syn
  * a master) and at most 65535 minus the IP and UDP headers. Undefined when none was requested (the kernel derives
  * it from the interface MTU, which ldir does not know).
  */
-export function effectiveMaxLength(state: SyncState, requested: number | undefined, ipv6: boolean): number | undefined {
+export function effectiveMaxLength(state: SyncDaemonState, requested: number | undefined, ipv6: boolean): number | undefined {
   if (requested === undefined) return undefined;
   return Math.min(Math.max(requested, state === 'backup' ? 1024 : 1), 65535 - (ipv6 ? 48 : 28));
 }
@@ -70,11 +70,11 @@ export function sameSyncDaemon(desired: IpvsSyncDaemon, observed: IpvsSyncDaemon
  * not manage.
  */
 export function planSyncDaemons(
-  desired: readonly IpvsSyncDaemon[], observed: readonly IpvsSyncDaemon[], owned: ReadonlySet<SyncState>,
+  desired: readonly IpvsSyncDaemon[], observed: readonly IpvsSyncDaemon[], owned: ReadonlySet<SyncDaemonState>,
 ): SyncDaemonOp[] {
   const stops: SyncDaemonOp[] = [];
   const starts: SyncDaemonOp[] = [];
-  for (const state of SYNC_STATES) {
+  for (const state of SYNC_DAEMON_STATES) {
     const want = desired.find((d) => d.state === state);
     const have = observed.find((d) => d.state === state);
     if (want && !have) starts.push({ op: 'start-daemon', daemon: want, restart: false });
@@ -132,27 +132,27 @@ export function roleOnConfigure(state: RoleState, settings: StateSyncSettings | 
   return undefined;
 }
 
-/** What one look at the kernel's sync daemons starts from (see {@link planSyncLook}). */
-export interface SyncLookInput {
+/** What one look at the kernel's sync daemons starts from (see {@link planStateSyncLook}). */
+export interface StateSyncLookInput {
   readonly settings: StateSyncSettings | null;
   readonly role: SyncStartRole;
   /** Take over a matching running daemon at this look. */
   readonly adopting: boolean;
   /** States ldir started or took over and has not stopped since. */
-  readonly owned: ReadonlySet<SyncState>;
+  readonly owned: ReadonlySet<SyncDaemonState>;
 }
 
 /** The plan of one look. */
-export interface SyncLookPlan {
+export interface StateSyncLookPlan {
   /** The role taken over from the kernel at this look, if any. */
   readonly adopted?: SyncRole;
   /** The role after the look. */
   readonly role: SyncStartRole;
   /** States ldir owns after taking over. */
-  readonly owned: ReadonlySet<SyncState>;
+  readonly owned: ReadonlySet<SyncDaemonState>;
   readonly desired: readonly IpvsSyncDaemon[];
   /** States ldir manages at this look: both with a role and settings, otherwise only the owned ones. */
-  readonly manages: ReadonlySet<SyncState>;
+  readonly manages: ReadonlySet<SyncDaemonState>;
   /** Stops and starts, in order. */
   readonly ops: readonly SyncDaemonOp[];
 }
@@ -162,7 +162,7 @@ export interface SyncLookPlan {
  * {@link planSyncDaemons} from the role's daemon to what runs, over the states ldir manages. The engine's looks
  * and a reload preview both plan here.
  */
-export function planSyncLook(input: SyncLookInput, observed: readonly IpvsSyncDaemon[]): SyncLookPlan {
+export function planStateSyncLook(input: StateSyncLookInput, observed: readonly IpvsSyncDaemon[]): StateSyncLookPlan {
   let role = input.role;
   const owned = new Set(input.owned);
   let adopted: SyncRole | undefined;
@@ -174,6 +174,6 @@ export function planSyncLook(input: SyncLookInput, observed: readonly IpvsSyncDa
     }
   }
   const desired = desiredSyncDaemons(input.settings, role);
-  const manages = new Set(SYNC_STATES.filter((s) => (input.settings !== null && role !== 'none') || owned.has(s)));
+  const manages = new Set(SYNC_DAEMON_STATES.filter((s) => (input.settings !== null && role !== 'none') || owned.has(s)));
   return { ...(adopted !== undefined ? { adopted } : {}), role, owned, desired, manages, ops: planSyncDaemons(desired, observed, manages) };
 }

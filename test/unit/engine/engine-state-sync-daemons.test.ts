@@ -72,6 +72,14 @@ describe('engine: connection sync daemons', () => {
     assert.deepEqual(h.eventsOf('sync-role').map((e) => `${e.previous}->${e.role} ${e.source}`), ['none->backup config', 'backup->master command', 'master->backup command']);
   });
 
+  test('a role change asked of a stopping engine is refused as stopping (LDIR_ERR_DAEMON_STOPPING), nothing changes', async () => {
+    const h = new EngineHarness();
+    await h.apply(await config(...SYNC));
+    await h.engine.shutdown({ clean: false });
+    await assert.rejects(h.engine.setSyncRole('master'), (e: unknown) => e instanceof LdirError && e.code === ErrorCodes.DAEMON_STOPPING);
+    assert.deepEqual(await running(h), ['backup eth1 7']);
+  });
+
   test('the periodic resync restarts a sync daemon stopped outside ldir, and counts it as a repair', async () => {
     const h = new EngineHarness();
     await h.apply(await config(...SYNC));

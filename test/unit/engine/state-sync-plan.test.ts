@@ -3,18 +3,18 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  adoptableRole, describeSyncDaemon, desiredSyncDaemons, effectiveMaxLength, planSyncDaemons, planSyncLook, roleOnConfigure, sameSyncDaemon,
-  syncDaemonFor, type RoleState, type SyncDaemonOp, type SyncState,
-} from '../../../src/engine/sync-plan';
+  adoptableRole, describeSyncDaemon, desiredSyncDaemons, effectiveMaxLength, planSyncDaemons, planStateSyncLook, roleOnConfigure, sameSyncDaemon,
+  syncDaemonFor, type RoleState, type SyncDaemonOp, type SyncDaemonState,
+} from '../../../src/engine/state-sync-plan';
 import type { IpvsSyncDaemon } from '../../../src/ipvs/types';
 import type { StateSyncSettings } from '../../../src/model';
 
 const SETTINGS: StateSyncSettings = { interface: 'eth1', syncId: 7, role: 'backup', cleanstop: true, source: { file: '/x.cf', line: 1 } };
-const ALL = new Set<SyncState>(['master', 'backup']);
-const NONE = new Set<SyncState>();
+const ALL = new Set<SyncDaemonState>(['master', 'backup']);
+const NONE = new Set<SyncDaemonState>();
 
 /** A daemon as the kernel lists it: every default filled in (the MTU-derived maxlen of a 1500-byte interface). */
-function kernel(state: SyncState, over: Partial<IpvsSyncDaemon> = {}): IpvsSyncDaemon {
+function kernel(state: SyncDaemonState, over: Partial<IpvsSyncDaemon> = {}): IpvsSyncDaemon {
   return { state, interface: 'eth1', syncId: 7, maxLength: 1472, group: '224.0.0.81', port: 8848, ttl: 1, ...over };
 }
 
@@ -125,17 +125,17 @@ describe('the role a configuration gives, and one look\'s plan (shared by the en
     assert.deepEqual(roleOnConfigure({ ...backup, role: 'none' }, SETTINGS), { role: 'backup', adopting: true });
   });
 
-  test('planSyncLook: takes over a matching daemon when adopting, else plans from the role over the states ldir manages', () => {
-    const adopt = planSyncLook({ settings: SETTINGS, role: 'backup', adopting: true, owned: NONE }, [kernel('master')]);
+  test('planStateSyncLook: takes over a matching daemon when adopting, else plans from the role over the states ldir manages', () => {
+    const adopt = planStateSyncLook({ settings: SETTINGS, role: 'backup', adopting: true, owned: NONE }, [kernel('master')]);
     assert.deepEqual([adopt.adopted, adopt.role, [...adopt.owned], names(adopt.ops)], ['master', 'master', ['master'], []]);
-    const start = planSyncLook({ settings: SETTINGS, role: 'backup', adopting: true, owned: NONE }, []);
+    const start = planStateSyncLook({ settings: SETTINGS, role: 'backup', adopting: true, owned: NONE }, []);
     assert.deepEqual([start.adopted, start.role, names(start.ops)], [undefined, 'backup', ['start backup']]);
-    const foreign = planSyncLook({ settings: null, role: 'none', adopting: false, owned: NONE }, [kernel('master')]);
+    const foreign = planStateSyncLook({ settings: null, role: 'none', adopting: false, owned: NONE }, [kernel('master')]);
     assert.deepEqual([[...foreign.manages], names(foreign.ops)], [[], []], 'not ldir\'s: left alone');
-    const owned = planSyncLook({ settings: null, role: 'none', adopting: false, owned: new Set<SyncState>(['master']) }, [kernel('master')]);
+    const owned = planStateSyncLook({ settings: null, role: 'none', adopting: false, owned: new Set<SyncDaemonState>(['master']) }, [kernel('master')]);
     assert.deepEqual(names(owned.ops), ['stop master'], 'started by ldir, no longer wanted: stopped');
-    const input = { settings: SETTINGS, role: 'backup' as const, adopting: true, owned: new Set<SyncState>() };
-    planSyncLook(input, [kernel('backup')]);
+    const input = { settings: SETTINGS, role: 'backup' as const, adopting: true, owned: new Set<SyncDaemonState>() };
+    planStateSyncLook(input, [kernel('backup')]);
     assert.equal(input.owned.size, 0, 'the input is not changed');
   });
 });

@@ -1,18 +1,18 @@
 // The director's sync role and the kernel's connection sync daemons: level-triggered like the table (every look
 // compares what the role asks for with what the kernel runs), owned like the table (only what ldir manages changes).
 import type { Clock } from '../clock';
-import { isLdirError } from '../errors';
+import { errorMessage, isLdirError } from '../errors';
 import type { IpvsBackend, IpvsSyncDaemon } from '../ipvs/types';
 import { silentLogger, type Logger } from '../log';
 import type { StateSyncSettings, SyncRole, SyncStartRole } from '../model';
 import type { EngineEvent, StateSyncSnapshot, SyncDaemonSnapshot, SyncRoleSource } from './engine-types';
 import {
-  desiredSyncDaemons, describeSyncDaemon, planSyncLook, roleOnConfigure, sameSyncDaemon, SYNC_STATES,
-  type RoleState, type SyncDaemonOp, type SyncState,
-} from './sync-plan';
+  desiredSyncDaemons, describeSyncDaemon, planStateSyncLook, roleOnConfigure, sameSyncDaemon, SYNC_DAEMON_STATES,
+  type RoleState, type SyncDaemonOp, type SyncDaemonState,
+} from './state-sync-plan';
 
-/** Dependencies of {@link SyncDaemons}. */
-export interface SyncDaemonsOptions {
+/** Dependencies of {@link StateSyncDaemons}. */
+export interface StateSyncDaemonsOptions {
   readonly backend: IpvsBackend;
   readonly clock: Clock;
   readonly logger?: Logger;
@@ -20,7 +20,7 @@ export interface SyncDaemonsOptions {
 }
 
 /** Outcome of one look at the kernel's sync daemons. */
-export interface SyncDaemonsReport {
+export interface StateSyncDaemonsReport {
   /** The kernel runs what ldir wants afterwards. */
   readonly ok: boolean;
   readonly ops: readonly SyncDaemonOp[];
@@ -30,7 +30,6 @@ export interface SyncDaemonsReport {
   readonly error?: string;
 }
 
-const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 const errnoOf = (err: unknown): string | undefined => {
   const errno = isLdirError(err) ? err.details['errno'] : undefined;
   return typeof errno === 'string' ? errno : undefined;
@@ -41,7 +40,7 @@ const errnoOf = (err: unknown): string | undefined => {
  * started, it never calls the kernel. With a role, ldir manages both states of the namespace's sync daemon; with
  * none (or without settings) it only stops what it started or took over. Looks never overlap.
  */
-export class SyncDaemons {
+export class StateSyncDaemons {
   private readonly log: Logger;
   private settings: StateSyncSettings | null = null;
   private configuredOnce = false;
@@ -51,7 +50,7 @@ export class SyncDaemons {
   /** Take over a matching daemon at the next look (set when the role comes from `syncrole` with no role before). */
   private adopting = false;
   /** States ldir started or took over and has not stopped since. */
-  private readonly owned = new Set<SyncState>();
+  private readonly owned = new Set<SyncDaemonState>();
   private observed: readonly IpvsSyncDaemon[] | null = null;
   private checkedAt: number | null = null;
   /** Fingerprint of what was wanted when the kernel last ran exactly that: an operation with it unchanged is a repair. */
@@ -60,7 +59,7 @@ export class SyncDaemons {
   private chain: Promise<unknown> = Promise.resolve();
   private readonly counters = { starts: 0, stops: 0, repairs: 0, failures: 0 };
 
-  constructor(private readonly options: SyncDaemonsOptions) {
+  constructor(private readonly options: StateSyncDaemonsOptions) {
     this.log = (options.logger ?? silentLogger()).child({ module: 'syncd' });
   }
 
@@ -89,7 +88,7 @@ export class SyncDaemons {
     const next = roleOnConfigure(this.roleState(), settings);
     if (settings === null && this.owned.size === 0) return [];
     const input = { settings, role: next?.role ?? this.role, adopting: next?.adopting ?? this.adopting, owned: new Set(this.owned) };
-    return planSyncLook(input, await this.options.backend.listSyncDaemons()).ops;
+    return planStateSyncLook(input, await this.options.backend.listSyncDaemons()).ops;
   }
 
   /** Sets the role (`ldir promote|demote`); a look applies it. Returns the previous role. */
@@ -106,7 +105,7 @@ export class SyncDaemons {
   }
 
   /** Looks at the kernel's sync daemons and starts or stops what the role asks for; never rejects. */
-  reconcile(reason: string): Promise<SyncDaemonsReport> {
+  reconcile(reason: string): Promise<StateSyncDaemonsReport> {
     const run = this.chain.then(() => this.look(reason));
     this.chain = run.catch(() => undefined);
     return run;
@@ -118,7 +117,7 @@ export class SyncDaemons {
    */
   shutdown(clean: boolean): Promise<{ stopped: number; kept: number }> {
     const run = this.chain.then(async () => {
-      const states = SYNC_STATES.filter((s) => this.owned.has(s));
+      const states = SYNC_DAEMON_STATES.filter((s) => this.owned.has(s));
       if (states.length === 0) return { stopped: 0, kept: 0 };
       if (!clean || (this.settings !== null && !this.settings.cleanstop)) {
         this.log.info({ states }, `sync daemon(s) left running (${clean ? 'cleanstop=no' : 'shutdown not clean'}): the next start takes them over`);
@@ -137,7 +136,7 @@ export class SyncDaemons {
     const wanted = desiredSyncDaemons(this.settings, this.role)[0] ?? null;
     const seen = this.observed ?? [];
     const daemons: SyncDaemonSnapshot[] = this.settings || seen.length > 0
-      ? SYNC_STATES.map((state) => {
+      ? SYNC_DAEMON_STATES.map((state) => {
         const kernel = seen.find((d) => d.state === state) ?? null;
         const want = wanted?.state === state ? wanted : null;
         return { state, wanted: want !== null, running: kernel !== null, matches: want ? kernel !== null && sameSyncDaemon(want, kernel) : kernel === null || !this.manages(state), kernel };
@@ -162,7 +161,7 @@ export class SyncDaemons {
   }
 
   /** With a role and settings ldir manages both states; otherwise only those it started or took over. */
-  private manages(state: SyncState): boolean {
+  private manages(state: SyncDaemonState): boolean {
     return (this.settings !== null && this.role !== 'none') || this.owned.has(state);
   }
 
@@ -170,7 +169,7 @@ export class SyncDaemons {
     return { settings: this.settings, configuredOnce: this.configuredOnce, role: this.role, roleSource: this.roleSource };
   }
 
-  private async look(reason: string): Promise<SyncDaemonsReport> {
+  private async look(reason: string): Promise<StateSyncDaemonsReport> {
     if (this.settings === null && this.owned.size === 0) {
       this.observed = null;
       return { ok: true, ops: [], failed: 0, drift: 0 };
@@ -179,10 +178,10 @@ export class SyncDaemons {
     try {
       observed = await this.options.backend.listSyncDaemons();
     } catch (err) {
-      return this.failed(`cannot list the kernel's sync daemons: ${errorText(err)}`, errnoOf(err), []);
+      return this.failed(`cannot list the kernel's sync daemons: ${errorMessage(err)}`, errnoOf(err), []);
     }
     this.observe(observed);
-    const plan = planSyncLook({ settings: this.settings, role: this.role, adopting: this.adopting, owned: this.owned }, observed);
+    const plan = planStateSyncLook({ settings: this.settings, role: this.role, adopting: this.adopting, owned: this.owned }, observed);
     if (this.adopting && this.settings) {
       this.adopting = false;
       if (plan.adopted !== undefined) {
@@ -234,7 +233,7 @@ export class SyncDaemons {
     try {
       await this.options.backend.startSyncDaemon(daemon);
     } catch (err) {
-      this.refused(`start of the ${what} refused: ${errorText(err)}`, errnoOf(err), 'start', daemon.state, drift);
+      this.refused(`start of the ${what} refused: ${errorMessage(err)}`, errnoOf(err), 'start', daemon.state, drift);
       return false;
     }
     this.owned.add(daemon.state);
@@ -247,12 +246,12 @@ export class SyncDaemons {
     return true;
   }
 
-  private async stop(state: SyncState, drift: boolean): Promise<boolean> {
+  private async stop(state: SyncDaemonState, drift: boolean): Promise<boolean> {
     try {
       await this.options.backend.stopSyncDaemon(state);
     } catch (err) {
       if (errnoOf(err) !== 'ESRCH') {
-        this.refused(`stop of the ${state} sync daemon refused: ${errorText(err)}`, errnoOf(err), 'stop', state, drift);
+        this.refused(`stop of the ${state} sync daemon refused: ${errorMessage(err)}`, errnoOf(err), 'stop', state, drift);
         return false;
       }
       this.owned.delete(state);
@@ -267,7 +266,7 @@ export class SyncDaemons {
   }
 
   /** Records a refusal: logged at error when new (or different), at debug while it repeats on every resync. */
-  private refused(message: string, errno: string | undefined, action: 'start' | 'stop', state: SyncState, drift: boolean): void {
+  private refused(message: string, errno: string | undefined, action: 'start' | 'stop', state: SyncDaemonState, drift: boolean): void {
     this.counters.failures++;
     const repeat = this.lastError?.message === message;
     this.lastError = { at: this.options.clock.now(), message, ...(errno !== undefined ? { errno } : {}) };
@@ -275,7 +274,7 @@ export class SyncDaemons {
     this.emit({ type: 'sync-daemon', at: this.options.clock.now(), action, state, ok: false, ...(errno !== undefined ? { errno } : {}), drift });
   }
 
-  private failed(message: string, errno: string | undefined, ops: readonly SyncDaemonOp[]): SyncDaemonsReport {
+  private failed(message: string, errno: string | undefined, ops: readonly SyncDaemonOp[]): StateSyncDaemonsReport {
     const repeat = this.lastError?.message === message;
     this.lastError = { at: this.options.clock.now(), message, ...(errno !== undefined ? { errno } : {}) };
     this.log[repeat ? 'debug' : 'error'](message);
@@ -286,7 +285,7 @@ export class SyncDaemons {
     try {
       this.options.onEvent?.(event);
     } catch (err) {
-      this.log.warn({ err: errorText(err), event: event.type }, 'engine event listener threw');
+      this.log.warn({ err: errorMessage(err), event: event.type }, 'engine event listener threw');
     }
   }
 }
