@@ -2,7 +2,7 @@
 // keeps the announce guard connected, and reports (status, events).
 import type { Clock, TimerHandle } from '../clock';
 import type { Logger } from '../log';
-import type { AnnounceStatus } from '../daemon/protocol';
+import type { AnnounceStatus } from './status';
 import type { AnnounceSettings, Config } from '../model';
 import type { BirdTarget, RouteDriver } from './bird-driver';
 import { announceCandidates } from './candidates';

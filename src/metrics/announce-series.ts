@@ -1,5 +1,5 @@
 // Scrape-time series of route health injection: which virtuals' prefixes the routing daemon announces.
-import type { AnnounceStatus } from '../daemon/protocol';
+import type { AnnounceStatus } from '../announce/status';
 import { clear, setFlag } from './convert';
 import type { SeriesFactory } from './factory';
 

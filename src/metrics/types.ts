@@ -1,5 +1,5 @@
 // Types of the metrics surface: the sources read at scrape time, build information, options and the Metrics handle.
-import type { AnnounceStatus } from '../daemon/protocol';
+import type { AnnounceStatus } from '../announce/status';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../clock';
 import type { CheckRecord, HealthTransition, IdentityStatus, QuietRounds } from '../checks/scheduler';
