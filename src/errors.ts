@@ -71,6 +71,9 @@ export const ErrorCodes = {
   /** An alert command could not be started, failed, or was killed at its timeout (details.exitCode, details.signal). */
   ALERT_COMMAND_FAILED: 'LDIR_ERR_ALERT_COMMAND_FAILED',
 
+  /** The routing daemon did not take an announcement (route health injection): its socket, file or answer. */
+  ANNOUNCE: 'LDIR_ERR_ANNOUNCE',
+
   /** An internal invariant was violated: a bug in ldir. */
   INTERNAL: 'LDIR_ERR_INTERNAL',
 } as const;

@@ -15,6 +15,9 @@ packages+=(nginx-light curl keepalived)
 # Status page tier: headless Chromium loads the page from a running daemon (test/integration/metrics/status-page-browser);
 # a font for its screenshot (installs run without recommends, and chromium only recommends fonts).
 packages+=(chromium fonts-dejavu-core)
+# Route health injection (issue 16): BIRD 2 in two network namespaces, ldir driving one over its control socket
+# (test/integration/announce/); iproute2 for the namespaces and the veth pair.
+packages+=(bird2 iproute2)
 # Docker tier: an engine (docker.io, only where there is no Docker at all: it conflicts with docker-ce; the test starts
 # dockerd itself), and debootstrap for the substitute base image when Docker Hub cannot be reached.
 command -v dockerd >/dev/null 2>&1 || command -v docker >/dev/null 2>&1 || packages+=(docker.io)

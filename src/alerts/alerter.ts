@@ -14,7 +14,7 @@ import { CommandHooks, spawnHookRunner, type CommandJob, type CommandTally } fro
 import { FlapDetector, type FlapTick } from './flap';
 import { MailQueue, type MailTally } from './mail-queue';
 import {
-  composeMail, fallbackLine, flappingLine, flapSummaryLine, quorumLine, realLine, stableLine, virtualText, type AlertEvent,
+  announceLine, composeMail, fallbackLine, flappingLine, flapSummaryLine, quorumLine, realLine, stableLine, virtualText, type AlertEvent,
 } from './message';
 import { Reminders, type ReminderEntry } from './reminders';
 import { nodemailerTransports, transportKeyer, transportLabel, transportSettings } from './transports';
@@ -163,6 +163,13 @@ class AlertService implements Alerter {
       const v = this.virtuals.get(e.virtualId);
       if (!v?.quorum || (e.previous === undefined && e.state === 'up')) return;
       this.mail(v, { kind: e.state === 'up' ? 'quorum-gained' : 'quorum-lost', at: e.at, line: quorumLine(e.state, v, e.serving, e.quorum, e.hysteresis) });
+      return;
+    }
+    if (e.type === 'announce') {
+      for (const id of e.virtualIds) {
+        const v = this.virtuals.get(id);
+        if (v) this.mail(v, { kind: e.announced ? 'announced' : 'withdrawn', at: e.at, line: announceLine(e.announced, v, e.prefix) });
+      }
       return;
     }
     if (e.type !== 'fallback') return;

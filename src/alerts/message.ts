@@ -3,7 +3,7 @@ import type { DaemonState, VirtualService } from '../model';
 
 /** What an alert event reports. */
 export type AlertKind =
-  | 'down' | 'up' | 'reminder' | 'fallback-on' | 'fallback-off' | 'quorum-lost' | 'quorum-gained' | 'flapping' | 'flap-summary' | 'stable';
+  | 'down' | 'up' | 'reminder' | 'fallback-on' | 'fallback-off' | 'quorum-lost' | 'quorum-gained' | 'announced' | 'withdrawn' | 'flapping' | 'flap-summary' | 'stable';
 
 /** One line of an alert mail: an ldirectord-style log line plus what ldir knows around it. */
 export interface AlertEvent {
@@ -68,6 +68,11 @@ export function fallbackLine(active: boolean, v: VirtualService, fallback: strin
   return active ? `Added fallback server: ${where} (Weight set to 1)` : `Deleted fallback server: ${where}`;
 }
 
+/** Line of a virtual whose address the routing daemon now announces or no longer does (route health injection). */
+export function announceLine(announced: boolean, v: VirtualService, prefix: string): string {
+  return announced ? `Announced route: ${prefix} (${virtualText(v)})` : `Withdrawn route: ${prefix} (${virtualText(v)})`;
+}
+
 /**
  * Line of a virtual that lost or gained its quorum (keepalived's "Lost quorum"/"Gained quorum" with ldir's counts:
  * serving real servers against the quorum and its hysteresis).
@@ -111,7 +116,7 @@ function eventBlock(e: AlertEvent): string[] {
 
 const KIND_WORDS: ReadonlyArray<[AlertKind, string]> = [
   ['down', 'down'], ['up', 'up'], ['reminder', 'still down'], ['fallback-on', 'fallback in'], ['fallback-off', 'fallback out'],
-  ['quorum-lost', 'quorum lost'], ['quorum-gained', 'quorum gained'],
+  ['quorum-lost', 'quorum lost'], ['quorum-gained', 'quorum gained'], ['announced', 'announced'], ['withdrawn', 'withdrawn'],
   ['flapping', 'flapping'], ['flap-summary', 'flap summary'], ['stable', 'stable again'],
 ];
 

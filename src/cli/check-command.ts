@@ -1,4 +1,5 @@
 // `ldir check [CONFIG] [--json]`: parse and validate a configuration, as `ldirectord CONFIG status` would first.
+import { hostPrefix } from '../announce/candidates';
 import { formatDiagnostic, type Diagnostic } from '../config/diagnostics';
 import type { LoadOptions } from '../config/load';
 import type { LocateOptions } from '../config/locate';
@@ -60,6 +61,23 @@ async function previewTimeouts(config: Config, options: CheckOptions): Promise<I
 }
 
 /**
+ * What route health injection announces, for `ldir check`: the driver and its target, then each announced virtual's
+ * prefix with its hold-downs.
+ */
+export function announcePlanLines(config: Config): string[] {
+  const a = config.globals.announce;
+  if (!a) return [];
+  return [
+    `announce: ${a.driver} socket=${a.socket} file=${a.file}`,
+    ...config.virtualServices.flatMap((v) => {
+      const prefix = hostPrefix(v);
+      if (!v.announce || prefix === undefined) return [];
+      return [`announce: ${prefix} while ${v.id} can serve (announcedelay ${v.announce.delay}s, withdrawdelay ${v.announce.withdrawDelay}s)`];
+    }),
+  ];
+}
+
+/**
  * Validates a configuration: exit 0 when valid (warnings on stderr), 2 with every error when not, 1 when not found.
  * For a valid one it also lists the files its includes read (`include: PATH` lines on stdout; `includedFiles` of
  * `--json`) and reports the sysctls and IPVS timeouts the daemon would change (`sysctl: KEY OLD -> NEW` and
@@ -77,6 +95,7 @@ export async function runCheck(options: CheckOptions, io: CliIo): Promise<number
     for (const file of loaded.config.includedFiles ?? []) io.stdout(`include: ${file}\n`);
     for (const r of sysctl) if (r.status !== 'unchanged') io.stdout(`sysctl: ${formatSysctlResult(r)}\n`);
     for (const r of ipvstimeouts) if (r.status !== 'unchanged') io.stdout(`ipvs timeout: ${formatTimeoutResult(r)}\n`);
+    for (const line of announcePlanLines(loaded.config)) io.stdout(`${line}\n`);
   }
   return ExitCode.OK;
 }

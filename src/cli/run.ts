@@ -51,6 +51,9 @@ export const USAGE = `Usage:
                                           sync role of a director pair: master sends its connection table through
                                           the kernel's sync daemon, backup receives it (0 done, 1 the kernel refused
                                           the sync daemon, 3 stopped); the config is not read
+  ldir announce-guard SOCKET
+                                          started by the daemon when it announces routes (announce=bird): withdraws
+                                          every announced prefix once no daemon is connected (kill -9 included)
   ldir --help | --version
 
 CONFIG is looked up as /etc/ha.d/CONFIG, /etc/ha.d/conf/CONFIG, then as a path; default ldirectord.cf.
@@ -240,6 +243,10 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     if (first === 'check') return await check(rest, io);
     if (first === 'convert') return await convert(rest, io);
     if (first === 'probe') return await probe(rest, io);
+    if (first === 'announce-guard') {
+      const { runAnnounceGuardCommand } = await import('./announce-guard-command');
+      return await runAnnounceGuardCommand(rest, io);
+    }
     if (first === 'ipvs') {
       const { parseIpvsArgs, runIpvs } = await import('./ipvs-command');
       const parsed = parseIpvsArgs(rest);

@@ -1,6 +1,6 @@
 // Renders the daemon's StatusReport for `ldir status`: a table for people (80 columns) or JSON for programs.
 import type {
-  CheckOutcome, EventRecord, HealthStatus, IpvsTimeoutHeldStatus, RealStatus, StateSyncStatus, StatusReport, VirtualStatus, WatchdogStatus,
+  AnnounceStatus, CheckOutcome, EventRecord, HealthStatus, IpvsTimeoutHeldStatus, RealStatus, StateSyncStatus, StatusReport, VirtualStatus, WatchdogStatus,
 } from '../daemon/protocol';
 
 /** Options of {@link renderStatus}. */
@@ -183,6 +183,27 @@ export function timeoutsLine(held: readonly IpvsTimeoutHeldStatus[] | undefined)
   return `ipvs timeouts: ${items.join(', ')}${same ? `; ${atStop(held[0]?.restore ?? false)}` : ''}`;
 }
 
+const ANNOUNCE_REASON_TEXT: Readonly<Record<AnnounceStatus['virtuals'][number]['reason'], string>> = {
+  serving: 'can serve', 'not-serving': 'below quorum', 'announce-delay': 'announcedelay', 'withdraw-delay': 'withdrawdelay',
+  'not-decided': 'quorum not decided yet',
+};
+
+/**
+ * Route health injection lines: the driver with what it announces (and the last error), then one line per announced
+ * virtual: `announced`, `withdrawn`, `pending announce in Ns`, `pending withdraw in Ns`, with the reason. None when
+ * no virtual is announced.
+ */
+export function announceLines(a: AnnounceStatus | undefined): string[] {
+  if (!a) return [];
+  const head = `announce: ${clean(a.driver)}; announced ${a.announced.length === 0 ? 'nothing' : a.announced.map(clean).join(', ')}`
+    + `; guard ${a.guard}${a.lastError !== null ? `; ERROR ${clean(a.lastError)}` : ''}`;
+  return [head, ...a.virtuals.map((v) => {
+    const state = v.state === 'pending-announce' || v.state === 'pending-withdraw'
+      ? `pending ${v.state === 'pending-announce' ? 'announce' : 'withdraw'} in ${v.dueInS ?? 0}s` : v.state;
+    return `  ${clean(v.virtualId)} ${clean(v.prefix)}: ${state} (${ANNOUNCE_REASON_TEXT[v.reason] ?? clean(v.reason)})`;
+  })];
+}
+
 /** Seconds as the view shows them: `12.5s` below a minute (to 0.1 s: close to a limit the tenth matters), else `3m12s`, `1d02h`. */
 const secs = (s: number): string => (s < 60 ? `${s}s` : formatDuration(s * 1000));
 
@@ -235,6 +256,7 @@ export function renderStatus(report: StatusReport, options: StatusViewOptions = 
   if (sync !== undefined) lines.push(fit(sync, width));
   const timeouts = timeoutsLine(d.ipvsTimeouts);
   if (timeouts !== undefined) lines.push(fit(timeouts, width));
+  for (const l of announceLines(d.announce)) lines.push(fit(l, width));
   if (report.virtualServices.length === 0) {
     lines.push('', 'no virtual services');
   } else {

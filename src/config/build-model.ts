@@ -6,6 +6,7 @@ import type {
 import { DAEMON_STATES, quorumThresholds } from '../model';
 import { DEFAULTS, serviceForPort } from './defaults';
 import { alertExtras, buildAlertThrottle, checkAlertDrafts } from './directives-alerts';
+import { buildAnnounce, virtualAnnounce } from './directives-announce';
 import { checkTlsDrafts, httpCheckSettings } from './directives-http';
 import { buildIpvsTimeouts } from './directives-ipvs-timeouts';
 import { buildStateSync } from './directives-state-sync';
@@ -305,6 +306,8 @@ async function buildVirtual(
   const check = checkSpec(v, g, port, ctx.hostname);
   const checkWeight = checkWeightSettings(v, g, check, ctx);
   if (checkWeight === null) return undefined;
+  const announce = virtualAnnounce(v, g, address !== undefined && a.kind !== 'fwmark', ctx.sink);
+  if (announce === null) return undefined;
   const vs: VirtualService = {
     id: virtualId(v.protocol, v.family, address, port, a.kind === 'fwmark' ? a.mark : undefined),
     family: v.family,
@@ -324,6 +327,7 @@ async function buildVirtual(
     ...(quorum !== undefined ? { quorum } : {}),
     ...(checkWeight !== undefined ? { checkWeight } : {}),
     ...((v.slowstart ?? g.slowstart ?? 0) > 0 ? { slowStart: v.slowstart ?? g.slowstart } : {}),
+    ...(announce !== undefined ? { announce } : {}),
     check,
     quiescent,
     cleanstop,
@@ -428,9 +432,10 @@ export async function buildModel(drafts: Drafts, ctx: BuildContext): Promise<Con
   const sysctl = buildSysctlSettings(g, ctx.sink);
   const stateSync = buildStateSync(g, ctx.sink);
   const ipvsTimeouts = buildIpvsTimeouts(g, ctx.sink);
+  const announce = buildAnnounce(g, services.filter((vs) => vs.announce !== undefined).length, ctx.sink);
   if (ctx.sink.hasErrors()) return undefined;
   const included = ctx.includedFiles !== undefined && ctx.includedFiles.length > 0 ? { includedFiles: [...ctx.includedFiles] } : {};
   return deepFreeze({
-    file: ctx.file, ...included, format: ctx.format, globals: globalSettings(g, sysctl, stateSync, ipvsTimeouts), virtualServices: services,
+    file: ctx.file, ...included, format: ctx.format, globals: { ...globalSettings(g, sysctl, stateSync, ipvsTimeouts), ...(announce ? { announce } : {}) }, virtualServices: services,
   });
 }

@@ -41,6 +41,10 @@ export const DEFAULTS = {
   syncId: 0,
   /** ldir extension: role at start once `syncinterface` is given: receive until promoted. */
   syncRole: 'backup',
+  /** ldir extension: BIRD 2's control socket (route health injection, `announcesocket`). */
+  announceSocket: '/run/bird/bird.ctl',
+  /** ldir extension: the include file holding the announced prefix sets (`announcefile`). */
+  announceFile: '/etc/bird/ldir-announce.conf',
 } as const;
 
 const PORT_SERVICES: ReadonlyArray<readonly [number, CheckService]> = [

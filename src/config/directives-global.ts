@@ -1,6 +1,7 @@
 // Global (column-0) directives of ldirectord.cf, read as ldirectord's read_config reads them.
 import { readQuoted, readSeconds, readYesNo, valueText } from './cf-values';
 import { ALERT_GLOBAL_DIRECTIVES, ALERT_SHARED_DIRECTIVES } from './directives-alerts';
+import { ANNOUNCE_GLOBAL_DIRECTIVES, ANNOUNCE_SHARED_DIRECTIVES } from './directives-announce';
 import { QUORUM_SHARED_DIRECTIVES } from './directives-quorum';
 import { SLOWSTART_SHARED_DIRECTIVES } from './directives-slowstart';
 import { WEIGHT_SHARED_DIRECTIVES } from './directives-weights';
@@ -43,6 +44,8 @@ export const GLOBAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<GlobalD
   ...STATE_SYNC_DIRECTIVES,
   ...IPVS_TIMEOUT_DIRECTIVES,
   ...QUORUM_SHARED_DIRECTIVES,
+  ...ANNOUNCE_SHARED_DIRECTIVES,
+  ...ANNOUNCE_GLOBAL_DIRECTIVES,
   ...SLOWSTART_SHARED_DIRECTIVES,
   ...WEIGHT_SHARED_DIRECTIVES,
   ...TLS_SHARED_DIRECTIVES,

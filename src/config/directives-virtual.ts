@@ -3,6 +3,7 @@ import type { CheckService, CheckType } from '../model';
 import { CHECK_SERVICES, NAMED_CHECK_TYPES } from '../model';
 import { readFirstMatch, readInteger, readOptionallyQuoted, readSeconds, readQuoted, readYesNo, valueText } from './cf-values';
 import { ALERT_SHARED_DIRECTIVES } from './directives-alerts';
+import { ANNOUNCE_SHARED_DIRECTIVES } from './directives-announce';
 import { QUORUM_SHARED_DIRECTIVES } from './directives-quorum';
 import { PERSISTENCE_DIRECTIVES } from './directives-persistence';
 import { SLOWSTART_SHARED_DIRECTIVES } from './directives-slowstart';
@@ -70,6 +71,7 @@ export const VIRTUAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<Virtua
   ...RISE_DIRECTIVES,
   ...ALERT_SHARED_DIRECTIVES,
   ...QUORUM_SHARED_DIRECTIVES,
+  ...ANNOUNCE_SHARED_DIRECTIVES,
   ...SLOWSTART_SHARED_DIRECTIVES,
   ...WEIGHT_SHARED_DIRECTIVES,
   ...PERSISTENCE_DIRECTIVES,

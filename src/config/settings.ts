@@ -52,6 +52,10 @@ export interface SharedSettings {
   tlscafile?: Placed<{ readonly path: string; readonly pem: string }>;
   /** Which redirects http checks follow (ldir extension, directives-http.ts). */
   httpredirect?: Placed<HttpRedirectPolicy>;
+  /** Route health injection (ldir extensions, directives-announce.ts). */
+  announce?: Placed<'bird' | 'none'>;
+  announcedelay?: Placed<number>;
+  withdrawdelay?: Placed<number>;
 }
 
 /** Global settings read from column-0 directives. */
@@ -89,6 +93,9 @@ export interface GlobalDraft extends SharedSettings {
   ipvstimeouts?: Placed<{ readonly tcp: number; readonly tcpFin: number; readonly udp: number }>;
   /** `ipvstimeoutsrestore=yes|no` (ldir extension, directives-ipvs-timeouts.ts). */
   ipvstimeoutsrestore?: Placed<boolean>;
+  /** Route health injection, global only (directives-announce.ts). */
+  announcesocket?: Placed<string>;
+  announcefile?: Placed<string>;
 }
 
 /** A directive value with where it was written. */

@@ -1,7 +1,11 @@
 // The composition root: builds config, checks, engine, kernel backend and control socket, and runs their lifecycle.
 import { reverse } from 'node:dns/promises';
-import { renameSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, renameSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Announcer } from '../announce/announcer';
+import { birdDriver } from '../announce/bird-driver';
+import { connectGuard } from '../announce/guard-client';
 import { runCheck } from '../checks/dispatch';
 import type { CheckResult } from '../checks/types';
 import { jobsFromConfig, memberKey, type CheckTarget } from '../checks/jobs';
@@ -35,7 +39,7 @@ import { startControlServer, type ControlServer, type ReloadOutcome } from './co
 import { HANDOVER_VERSION, type HandoverState, type PredecessorLink, type Successor } from './handover';
 import { handOver } from './restart';
 import {
-  controlSocketPath, toWireDiagnostic, type DrainResult, type PingResult, type ReloadPreviewResult, type RestartOptions, type RestartResult,
+  controlSocketPath, toWireDiagnostic, type AnnounceStatus, type DrainResult, type PingResult, type ReloadPreviewResult, type RestartOptions, type RestartResult,
   type RoleResult, type StatusReport, type WeightResult,
 } from './protocol';
 import { readStateFile, stateFilePath, writeStateFile } from './state-file';
@@ -121,6 +125,8 @@ export class Daemon {
   /** The kernel's IPVS connection timeouts ldir sets (`ipvstimeouts=`); undefined until the backend is open. */
   private timeouts: IpvsTimeoutKeeper | undefined;
   private engine!: Engine;
+  /** Route health injection (src/announce/); idle while no virtual is announced. */
+  private announcer!: Announcer;
   private scheduler!: CheckScheduler;
   /** Virtual services with a `monitorfile`: their checks report every round at once (it logs each one). */
   private monitored = new Set<string>();
@@ -257,8 +263,19 @@ export class Daemon {
     const offload = (o.offloadChecks ?? o.clock === undefined) ? this.prober?.roundOffload?.(this.clock) : undefined;
     this.engine = new Engine({
       ...o.engine, backend: this.backend, clock: this.clock, logger: o.logger, runCommand: o.engine?.runCommand ?? this.runCommand,
-      onEvent: (e) => o.onEngineEvent?.(e), onOperatorChange: (settings) => this.saveSettings(settings),
+      onEvent: (e) => {
+        o.onEngineEvent?.(e);
+        if (e.type === 'sync') this.announceQuorums();
+      },
+      onOperatorChange: (settings) => this.saveSettings(settings),
     });
+    this.announcer = new Announcer({
+      clock: this.clock, logger: o.logger, driverFor: (s) => birdDriver(s),
+      guard: () => connectGuard({ path: this.guardPath(), clock: this.clock, spawn: () => this.spawnGuard() }),
+      onChange: (c) => o.onEngineEvent?.({ type: 'announce', ...c }),
+    });
+    // Before a hand-over: the successor joins its predecessor's announce guard before the predecessor leaves.
+    await this.announcer.configure(config);
     this.scheduler = new CheckScheduler({
       clock: this.clock, logger: o.logger,
       // A server may quote the password it refused: the reason is cleaned once, for status, log, monitorfile and mail.
@@ -358,6 +375,8 @@ export class Daemon {
     });
     this.pidFile = PidFile.open(this.pidPath);
     this.pidFile.write(this.pid);
+    // The predecessor has stopped announcing (it froze): what BIRD announces now is what this daemon goes on from.
+    this.announcer.reread();
     if (state) {
       this.engine.importCarryOver(state.engine);
       this.timeouts?.importClaims(state.ipvsTimeouts);
@@ -468,6 +487,7 @@ export class Daemon {
     if (policy) this.engine.setDrainPolicy(policy);
     const report = await this.engine.applyConfig(config);
     if (!report.ok) this.log.error({ error: report.error }, 'kernel sync failed; it is retried on the next pass');
+    await this.announcer.configure(config);
     const snapshot = this.engine.snapshot();
     const kernelWeight = new Map<string, number | null>();
     for (const v of snapshot.virtuals) for (const r of v.reals) kernelWeight.set(memberKey(v.id, r.realKey), r.kernelWeight);
@@ -716,6 +736,7 @@ export class Daemon {
   private async freeze(): Promise<HandoverState> {
     this.watcher?.stop();
     await this.engine.pause();
+    await this.announcer.hold();
     const snapshot = this.engine.snapshot();
     this.scheduler.stop();
     await this.options.onHandover?.('release');
@@ -738,7 +759,40 @@ export class Daemon {
     this.scheduler.sync(jobsFromConfig(this.config), { initialHealth: (t) => healthOfTarget(t, health) });
     await this.options.onHandover?.('reclaim');
     this.watcher?.start();
+    this.announcer.resume();
     await this.engine.resume();
+  }
+
+  /** Route health injection for status and metrics; undefined when no virtual is announced. */
+  announceStatus(): AnnounceStatus | undefined {
+    return this.announcer?.status();
+  }
+
+  /** Gives the announcer the virtuals' quorum states after an engine pass. */
+  private announceQuorums(): void {
+    const states = this.engine.quorumStates();
+    this.announcer?.update((id) => states.get(id) ?? 'pending');
+  }
+
+  /** The announce guard's socket, beside the control socket. */
+  private guardPath(): string {
+    return join(dirname(controlSocketPath(this.options.configName, this.options.socketDirectory)), `${this.options.configName}.announce.sock`);
+  }
+
+  /** Starts `ldir announce-guard` detached (it outlives this daemon by design); its log goes to `SOCKET.log`. */
+  private spawnGuard(): void {
+    const [command, ...args] = this.selfCommand();
+    const path = this.guardPath();
+    let log: number | 'ignore' = 'ignore';
+    try {
+      log = openSync(`${path}.log`, 'a', 0o600);
+    } catch {
+      // no log then
+    }
+    const child = spawn(command as string, [...args, 'announce-guard', path], { detached: true, stdio: ['ignore', 'ignore', log] });
+    child.unref();
+    if (typeof log === 'number') closeSync(log);
+    this.log.info({ pid: child.pid, path }, 'announce guard started');
   }
 
   /**
@@ -751,6 +805,7 @@ export class Daemon {
     return buildStatusReport({
       pid: this.pid, configFile: this.options.configPath, includedFiles: this.config.includedFiles ?? [], startedAt: this.startedAt,
       backend: this.backend.kind, lastReload: this.lastReload, ipvsTimeouts: this.timeouts?.held() ?? [],
+      announce: this.announcer.status(),
     }, this.engine.snapshot(), this.scheduler.snapshot(), this.clock.now(), watchdog, {
       ...(events ? { events } : {}), ...(traffic ? { traffic } : {}), health: this.health(watchdog),
     });
@@ -863,6 +918,9 @@ export class Daemon {
    * `ipvstimeoutsrestore=yes` (neither after a hand-over: they are the successor's).
    */
   private async teardown(clean: boolean): Promise<ShutdownReport | undefined> {
+    // Withdrawn first: the routers stop sending this director traffic before its table goes.
+    if (clean) await this.announcer?.withdrawAll();
+    else await this.announcer?.release();
     this.watcher?.stop();
     this.scheduler?.stop();
     let report: ShutdownReport | undefined;

@@ -60,6 +60,7 @@ export class Observers {
         kernel: () => (this.daemon ? this.daemon.listKernel() : Promise.resolve([])),
         watchdog: () => this.daemon?.watchdog(),
         health: () => this.daemon?.health(),
+        announce: () => this.daemon?.announceStatus(),
         alerts: () => {
           const c = this.alerter.counters();
           return {

@@ -1,7 +1,7 @@
 // Validators of the control protocol's messages: strict for requests, tolerant of extra members in responses.
 import type { DestinationKey, IpvsDestination, IpvsFamily, IpvsOp, IpvsService, IpvsSyncDaemon, ServiceKey } from '../ipvs/types';
 import type {
-  CheckOutcome, ControlRequest, DaemonStatus, KernelStatsStatus, StatusEvent, TrafficStatus, DrainResult, EventRecord, FallbackStatus, HealthStatus, IpvsTimeoutHeldStatus, PingResult, PreviewStep, QuorumStatus, RealStatus,
+  AnnounceStatus, CheckOutcome, ControlRequest, DaemonStatus, KernelStatsStatus, StatusEvent, TrafficStatus, DrainResult, EventRecord, FallbackStatus, HealthStatus, IpvsTimeoutHeldStatus, PingResult, PreviewStep, QuorumStatus, RealStatus,
   ReloadPreviewResult, ReloadResult, RequestId, RequestType, RestartResult, ResultMap, RoleResult, StateSyncStatus, StatusReport,
   StopResult, SyncDaemonStatus, VirtualStatus, WatchdogStatus, WeightResult, WireDiagnostic, WireError,
 } from './protocol';
@@ -75,7 +75,7 @@ const kernelStats: Check<KernelStatsStatus> = object({ ok: bool, durationMs: non
 
 const statusEvent: Check<StatusEvent> = object({
   at: isoTime,
-  kind: literal('transition', 'reload', 'kernel-refused', 'sync-failed', 'fallback', 'quorum', 'drain', 'command', 'role', 'sync-daemon', 'alert'),
+  kind: literal('transition', 'reload', 'kernel-refused', 'sync-failed', 'fallback', 'quorum', 'drain', 'command', 'role', 'sync-daemon', 'alert', 'announce'),
   ok: bool, text: str({ max: 65536 }), virtual: optional(str({ max: 256 })), real: optional(str({ max: 256 })),
 }, false);
 
@@ -142,12 +142,24 @@ const ipvsTimeoutHeld: Check<IpvsTimeoutHeldStatus> = object({
   timeout: TIMEOUT_NAME, value: int({ min: 0, max: 0xffffffff }), found: int({ min: 0, max: 0xffffffff }), restore: bool,
 }, false);
 
+const announceStatus: Check<AnnounceStatus> = object({
+  driver: str({ max: 8192 }), announced: arrayOf(str({ max: 64 }), 100_000), lastError: nullable(str({ max: 65536 })),
+  guard: literal('connected', 'none'),
+  virtuals: arrayOf(object({
+    virtualId: str({ max: 256 }), prefix: str({ max: 64 }),
+    state: literal('announced', 'withdrawn', 'pending-announce', 'pending-withdraw'),
+    reason: literal('serving', 'not-serving', 'announce-delay', 'withdraw-delay', 'not-decided'),
+    dueInS: optional(int({ min: 0 })), prefixAnnounced: bool,
+  }, false), 100_000),
+}, false);
+
 const daemonStatus: Check<DaemonStatus> = object({
   pid: int({ min: 1 }), configFile: str({ max: 4096 }), includedFiles: optional(arrayOf(str({ max: 4096 }), 100_000)), startedAt: isoTime,
   backend: object({ name: str({ min: 1, max: 32 }), inMemory: bool }, false),
   lastSync: nullable(eventRecord), lastReload: nullable(eventRecord),
   kernelOps: optional(object({ syncs: int({ min: 0 }), applied: int({ min: 0 }), failed: int({ min: 0 }), driftRepairs: int({ min: 0 }) }, false)),
   stateSync: optional(stateSyncStatusSchema), watchdog: optional(watchdogStatusSchema), health: optional(healthStatusSchema), ipvsTimeouts: optional(arrayOf(ipvsTimeoutHeld, 3)),
+  announce: optional(announceStatus),
   kernelStats: optional(kernelStats),
 }, false);
 

@@ -1,4 +1,5 @@
 // The control socket protocol (version 1): newline-delimited JSON requests and responses between `ldir` and the daemon.
+import type { AnnounceStatus } from '../announce/status';
 import { join } from 'node:path';
 import type { Diagnostic } from '../config/diagnostics';
 import { ErrorCodes, type ErrorCode } from '../errors';
@@ -233,6 +234,8 @@ export interface IpvsTimeoutHeldStatus {
   readonly restore: boolean;
 }
 
+export type { AnnounceStatus, VirtualAnnounceStatus } from '../announce/status';
+
 /** The daemon itself. */
 export interface DaemonStatus {
   readonly pid: number;
@@ -261,6 +264,8 @@ export interface DaemonStatus {
   readonly health?: HealthStatus;
   /** The IPVS connection timeouts ldir holds (`ipvstimeouts=`); empty when none (absent from older daemons). */
   readonly ipvsTimeouts?: readonly IpvsTimeoutHeldStatus[];
+  /** Route health injection (`announce=bird`); absent when no virtual is announced (and from older daemons). */
+  readonly announce?: AnnounceStatus;
   /** The kernel read behind the `traffic` members: absent when the report was made without one. */
   readonly kernelStats?: KernelStatsStatus;
 }
@@ -275,7 +280,7 @@ export interface KernelStatsStatus {
 
 /** What a {@link StatusEvent} reports. */
 export type StatusEventKind =
-  | 'transition' | 'reload' | 'kernel-refused' | 'sync-failed' | 'fallback' | 'quorum' | 'drain' | 'command' | 'role' | 'sync-daemon' | 'alert';
+  | 'transition' | 'reload' | 'kernel-refused' | 'sync-failed' | 'fallback' | 'quorum' | 'drain' | 'command' | 'role' | 'sync-daemon' | 'alert' | 'announce';
 
 /** One of the director's recent events (health changes, reloads, refusals, alerts sent), newest last. */
 export interface StatusEvent {

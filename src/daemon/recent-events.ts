@@ -76,6 +76,11 @@ export function describeEngineEvent(e: EngineEvent): StatusEvent | undefined {
       };
     case 'sync-role':
       return { at, kind: 'role', ok: true, text: `director role ${e.previous} -> ${e.role} (${e.source})` };
+    case 'announce':
+      return {
+        at, kind: 'announce', ok: e.announced, ...(e.virtualIds.length === 1 ? { virtual: e.virtualIds[0] as string } : {}),
+        text: `route ${e.prefix} ${e.announced ? 'announced' : 'withdrawn'} (${e.virtualIds.join(', ') || 'no virtual'})`,
+      };
   }
 }
 

@@ -3,7 +3,7 @@ import { memberKey } from '../checks/jobs';
 import type { IdentityStatus } from '../checks/scheduler';
 import type { EngineSnapshot, StateSyncSnapshot } from '../engine/engine-types';
 import type { IpvsTimeoutHeld } from '../system/ipvs-timeouts';
-import type { CheckOutcome, EventRecord, RiseProgress, StateSyncStatus, StatusEvent, StatusReport, WatchdogStatus } from './protocol';
+import type { AnnounceStatus, CheckOutcome, EventRecord, RiseProgress, StateSyncStatus, StatusEvent, StatusReport, WatchdogStatus } from './protocol';
 import type { TrafficIndex } from './status-traffic';
 import type { HealthVerdict } from './health-verdict';
 import type { WatchdogVerdict } from './watchdog';
@@ -20,6 +20,8 @@ export interface DaemonFacts {
   readonly lastReload: { readonly at: number; readonly ok: boolean; readonly message?: string } | null;
   /** The IPVS connection timeouts the daemon holds (`ipvstimeouts=`). */
   readonly ipvsTimeouts?: readonly IpvsTimeoutHeld[];
+  /** Route health injection; undefined when no virtual is announced. */
+  readonly announce?: AnnounceStatus | undefined;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -119,6 +121,7 @@ export function buildStatusReport(
       ...(watchdog ? { watchdog: watchdogStatus(watchdog) } : {}),
       ...(extras.health ? { health: extras.health } : {}),
       ipvsTimeouts: (facts.ipvsTimeouts ?? []).map((t) => ({ timeout: t.timeout, value: t.value, found: t.found, restore: t.restore })),
+      ...(facts.announce ? { announce: facts.announce } : {}),
       ...(traffic ? { kernelStats: traffic.status } : {}),
     },
     virtualServices: engine.virtuals.map((v) => ({

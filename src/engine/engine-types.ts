@@ -53,6 +53,11 @@ export type EngineEvent =
   }
   | { readonly type: 'fallback'; readonly at: number; readonly virtualId: string; readonly active: boolean }
   | {
+    /** A prefix announced or withdrawn by the routing daemon (route health injection: src/announce/announcer.ts). */
+    readonly type: 'announce'; readonly at: number; readonly prefix: string; readonly announced: boolean;
+    readonly virtualIds: readonly string[];
+  }
+  | {
     readonly type: 'fallback-command'; readonly at: number; readonly virtualId: string; readonly action: FallbackAction;
     readonly exitCode: number | null; readonly error?: string;
   }

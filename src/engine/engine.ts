@@ -435,6 +435,11 @@ export class Engine {
     return { stopped: this.stopped, lastSync: this.lastSync, stateSync: this.syncDaemons.snapshot() };
   }
 
+  /** Each virtual's quorum as last decided (`up`/`down`); a virtual not decided yet is absent. */
+  quorumStates(): ReadonlyMap<string, DecidedQuorum> {
+    return this.quorumDecided;
+  }
+
   /** Everything `ldir status` and the metrics need. */
   snapshot(): EngineSnapshot {
     return { ...this.tableSnapshot(), stateSync: this.syncDaemons.snapshot() };

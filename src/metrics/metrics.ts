@@ -1,4 +1,5 @@
 // createMetrics: ldir's own prom-client registry, fed by scheduler and engine callbacks, read from snapshots at scrape time.
+import { AnnounceSeries } from './announce-series';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { IdentityStatus } from '../checks/scheduler';
 import { healthVerdict, isServing, type HealthVerdict } from '../daemon/health-verdict';
@@ -78,6 +79,7 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
   const info = new InfoSeries(series, options.buildInfo);
   const watchdog = new WatchdogSeries(series);
   const health = new HealthSeries(series);
+  const announce = new AnnounceSeries(series);
   if (options.processMetrics ?? true) {
     collectDefaultMetrics({ register: registry });
     for (const name of LINT_FAILING_DEFAULTS) registry.removeSingleMetric(name);
@@ -103,6 +105,8 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
     info.refresh(alerts?.ok ? alerts.value : undefined);
     watchdog.refresh(verdict?.ok ? verdict.value : undefined);
     health.refresh(engine.ok ? verdictOf(engine.value, verdict?.ok ? verdict.value : undefined) : undefined);
+    const announced = sources.announce ? read('announce', sources.announce, log) : undefined;
+    announce.refresh(announced?.ok ? announced.value : undefined);
     if (statuses.ok) for (const s of statuses.value) for (const m of s.members) pairs.add(pairKey(m.virtualId, m.realKey));
     checks.refresh(statuses.ok ? statuses.value : undefined, engine.ok || statuses.ok ? pairs : undefined);
     rise.refresh(statuses.ok ? statuses.value : undefined);

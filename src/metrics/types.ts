@@ -1,4 +1,5 @@
 // Types of the metrics surface: the sources read at scrape time, build information, options and the Metrics handle.
+import type { AnnounceStatus } from '../announce/status';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../clock';
 import type { CheckRecord, HealthTransition, IdentityStatus, QuietRounds } from '../checks/scheduler';
@@ -44,6 +45,8 @@ export interface MetricsSources {
    * the metrics make it with the same function from `engine` and `watchdog`.
    */
   readonly health?: () => HealthVerdict | undefined;
+  /** Route health injection (src/announce/announcer.ts); undefined when no virtual is announced. */
+  readonly announce?: () => AnnounceStatus | undefined;
 }
 
 /** What `ldir_build_info` reports. */

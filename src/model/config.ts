@@ -196,6 +196,11 @@ export interface VirtualService {
    */
   readonly slowStart?: number;
   /**
+   * Route health injection (`announce=bird`, an ldir extension): the virtual's address is announced to the routing
+   * daemon (globals `announce`) while the virtual can serve; undefined when it is not announced.
+   */
+  readonly announce?: VirtualAnnounce;
+  /**
    * Weights the checks report (an ldir extension): from the `weightheader` of an http/https answer, or a
    * `weight=N` line of an external check's output, kept within `min`..`max` (`max` undefined: each real's configured
    * weight). Absent when the virtual's check cannot report one.
@@ -239,6 +244,30 @@ export interface CheckWeightSettings {
   readonly max?: number;
 }
 
+/** How a virtual's address is announced (route health injection; `announcedelay=`, `withdrawdelay=`). */
+export interface VirtualAnnounce {
+  /** Seconds the virtual must be able to serve before its address is announced (`announcedelay`, default 0). */
+  readonly delay: number;
+  /** Seconds the virtual must be unable to serve before its address is withdrawn (`withdrawdelay`, default 0). */
+  readonly withdrawDelay: number;
+  /** Where `announce` was written (globally or in the virtual). */
+  readonly source: SourcePos;
+}
+
+/** Route health injection drivers ldir speaks (`announce=`); `frr` is reserved. */
+export const ANNOUNCE_DRIVERS = ['bird'] as const;
+/** A route health injection driver. */
+export type AnnounceDriver = (typeof ANNOUNCE_DRIVERS)[number];
+
+/** The routing daemon ldir announces virtual addresses through (present when at least one virtual is announced). */
+export interface AnnounceSettings {
+  readonly driver: AnnounceDriver;
+  /** The daemon's control socket (`announcesocket=`, default /run/bird/bird.ctl). */
+  readonly socket: string;
+  /** The include file ldir writes the announced prefix sets into (`announcefile=`). */
+  readonly file: string;
+}
+
 /** Global settings that are not per virtual service. */
 export interface GlobalSettings {
   readonly autoreload: boolean;
@@ -263,6 +292,8 @@ export interface GlobalSettings {
   readonly stateSync: StateSyncSettings | null;
   /** The kernel's IPVS connection timeouts (`ipvstimeouts=`; an ldir extension); absent = ldir never touches them. */
   readonly ipvsTimeouts?: IpvsTimeoutSettings;
+  /** Route health injection (`announce=`, an ldir extension); undefined when no virtual is announced. */
+  readonly announce?: AnnounceSettings;
 }
 
 /**

@@ -213,6 +213,21 @@ describe('quorum', () => {
   });
 });
 
+describe('route health injection', () => {
+  it('a prefix announced or withdrawn is mailed for each of its virtuals', async () => {
+    const config = await loadValid(`${BASE}\nvirtual=192.0.2.1:443\n\treal=10.0.0.5:443 gate\n\tservicename=Tls\n`);
+    const a = alerter(withAlerting(config, { window: 0, interval: 0 }));
+    a.onEngineEvent({ type: 'announce', at: clock.now(), prefix: '192.0.2.1/32', announced: false, virtualIds: [V, 'tcp:192.0.2.1:443'] });
+    a.onEngineEvent({ type: 'announce', at: clock.now(), prefix: '192.0.2.1/32', announced: true, virtualIds: [V] });
+    await clock.advance(0);
+    assert.deepEqual(mail.subjects().sort(), [
+      '[Tls] Withdrawn route: 192.0.2.1/32 (192.0.2.1:443)',
+      '[Web] Announced route: 192.0.2.1/32 (192.0.2.1:80)',
+      '[Web] Withdrawn route: 192.0.2.1/32 (192.0.2.1:80)',
+    ]);
+  });
+});
+
 describe('flapping', () => {
   it('a flapping real server is summarised once per period, then reported stable', async () => {
     const a = alerter(withAlerting(await loadValid(BASE), { window: 0, interval: 0, flapChanges: 4, flapPeriod: 600 }));

@@ -74,6 +74,8 @@ describe('records', () => {
       [{ type: 'sync-daemon', at: AT, action: 'start', state: 'master', ok: true, drift: false }, undefined],
       [{ type: 'sync-daemon', at: AT, action: 'start', state: 'master', ok: false, errno: 'ENODEV', drift: false }, 'connection sync daemon master start refused: ENODEV', false],
       [{ type: 'sync-role', at: AT, role: 'master', previous: 'backup', source: 'command' }, 'director role backup -> master (command)', true],
+      [{ type: 'announce', at: AT, prefix: '192.0.2.1/32', announced: false, virtualIds: [V] }, `route 192.0.2.1/32 withdrawn (${V})`, false],
+      [{ type: 'announce', at: AT, prefix: '192.0.2.1/32', announced: true, virtualIds: [V, 'tcp:192.0.2.1:443'] }, `route 192.0.2.1/32 announced (${V}, tcp:192.0.2.1:443)`, true],
     ];
     for (const [event, text, ok] of cases) {
       const record = describeEngineEvent(event);

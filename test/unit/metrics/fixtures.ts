@@ -1,4 +1,5 @@
 // Test helper: hand-made engine snapshots, check statuses and kernel listings for the metrics tests.
+import type { AnnounceStatus } from '../../../src/daemon/protocol';
 import type { IdentityStatus } from '../../../src/checks/scheduler';
 import type { HealthVerdict } from '../../../src/daemon/health-verdict';
 import type { WatchdogVerdict } from '../../../src/daemon/watchdog';
@@ -75,6 +76,8 @@ export interface TestSources {
   watchdog?: WatchdogVerdict;
   /** The daemon's own health verdict; undefined: none (the metrics make it from `engine` and `watchdog`). */
   health?: HealthVerdict;
+  /** Route health injection; undefined: off (series absent). */
+  announce?: AnnounceStatus;
 }
 
 /** Metrics over {@link TestSources} without process metrics; `scrape()` returns the parsed exposition and the text. */
@@ -92,6 +95,7 @@ export function testMetrics(
       kernel: () => src.kernel(),
       watchdog: () => src.watchdog,
       health: () => src.health,
+      announce: () => src.announce,
     },
     buildInfo: { version: '9.9.9', nodeVersion: 'v20.0.0' },
     processMetrics: false,
