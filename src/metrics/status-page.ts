@@ -97,6 +97,10 @@ const SCRIPT = `
     var sync = d.stateSync;
     var role = sync ? sync.role + (sync.configured ? "" : " (no syncinterface: no sync daemon)") + (sync.ok ? "" : " - NOT AS WANTED" + (sync.lastError ? ": " + sync.lastError.message : ""))
       : "none (no state sync)";
+    var h = d.health;
+    fact(dl, "Health", h ? el("span", { id: "health", "data-level": h.level },
+      state(h.level.toUpperCase(), h.level === "ok" ? "good" : h.level === "degraded" ? "warn" : "bad"),
+      h.level === "ok" ? "" : " " + h.reasons.map(function (r) { return r.message; }).join("; ")) : "-");
     fact(dl, "Role", el("span", { id: "role", text: role }));
     fact(dl, "IPVS backend", el("span", { id: "backend", text: d.backend.name + (d.backend.inMemory ? " (in memory: the kernel table is not touched)" : "") }));
     var wd = d.watchdog;
@@ -105,6 +109,10 @@ const SCRIPT = `
     if (d.kernelOps) fact(dl, "Kernel operations", d.kernelOps.applied + " applied, " + d.kernelOps.failed + " refused, " + d.kernelOps.driftRepairs + " repairs, " + d.kernelOps.syncs + " passes");
     fact(dl, "Last reload", d.lastReload ? el("span", null, state(d.lastReload.ok ? "OK" : "REFUSED", d.lastReload.ok ? "good" : "bad"), " " + clock(d.lastReload.at) + (d.lastReload.message ? ": " + d.lastReload.message : "")) : "none since the start");
     if (d.kernelStats && !d.kernelStats.ok) fact(dl, "Traffic", el("span", null, state("UNAVAILABLE", "warn"), " kernel not read: " + (d.kernelStats.error || "")));
+    var an = d.announce;
+    if (an) fact(dl, "Route announcement", el("span", { id: "announce" },
+      state(an.lastError ? "FAILING" : an.guard === "connected" ? "OK" : "NO GUARD", an.lastError ? "bad" : an.guard === "connected" ? "good" : "warn"),
+      " " + an.driver + "; announced: " + (an.announced.length ? an.announced.join(", ") : "nothing") + (an.lastError ? "; last error: " + an.lastError : "")));
     fact(dl, "Daemon", "pid " + d.pid + ", up " + ago(d.startedAt, ms(report.generatedAt)) + ", " + d.configFile);
     return dl;
   }
@@ -150,7 +158,7 @@ const SCRIPT = `
     return tr;
   }
 
-  function virtualSection(v, now) {
+  function virtualSection(v, now, announce) {
     var up = v.realsUp, total = v.realsTotal;
     var forwards = Array.from(new Set(v.reals.map(function (r) { return r.forward; }))).join(", ") || "-";
     var tags = el("div", { cls: "tags" },
@@ -166,6 +174,12 @@ const SCRIPT = `
     if (v.fallback) {
       tags.appendChild(el("span", { cls: "tag" }, "fallback " + host(v.fallback.address, v.fallback.port) + " ",
         v.fallbackActive ? state("IN SERVICE", "bad") : state("STANDING BY", "good")));
+    }
+    var announced = announce && announce.virtuals.filter(function (a) { return a.virtualId === v.id; })[0];
+    if (announced) {
+      var words = { "announced": ["ANNOUNCED", "good"], "withdrawn": ["WITHDRAWN", "bad"], "pending-announce": ["ANNOUNCE PENDING", "warn"], "pending-withdraw": ["WITHDRAW PENDING", "warn"] }[announced.state] || [announced.state.toUpperCase(), "warn"];
+      tags.appendChild(el("span", { cls: "tag", "data-announce": announced.state }, "route " + announced.prefix + " ", state(words[0], words[1]),
+        announced.dueInS !== undefined ? " in " + announced.dueInS + "s" : ""));
     }
     if (v.draining) tags.appendChild(el("span", { cls: "tag" }, state("DRAINING", "warn"), " removed from the config"));
     if (v.traffic) tags.appendChild(el("span", { cls: "tag", text: v.traffic.activeConns + " active, " + v.traffic.inactiveConns + " inactive, " + si(v.traffic.cps) + " conn/s, " + si(v.traffic.inBps, "B") + "/s in, " + si(v.traffic.outBps, "B") + "/s out" }));
@@ -197,7 +211,7 @@ const SCRIPT = `
     document.title = (report.virtualServices.some(function (v) { return v.realsUp < v.realsTotal; }) ? "(!) " : "") + "ldir status - " + location.host;
     document.getElementById("director").replaceWith(director(report));
     var vs = el("div", { id: "virtuals" });
-    report.virtualServices.forEach(function (v) { vs.appendChild(virtualSection(v, now)); });
+    report.virtualServices.forEach(function (v) { vs.appendChild(virtualSection(v, now, report.daemon.announce)); });
     if (report.virtualServices.length === 0) vs.appendChild(el("p", { cls: "muted", text: "No virtual services configured." }));
     document.getElementById("virtuals").replaceWith(vs);
     var ev = el("div", { id: "event-list", cls: "scroll" }, events(report));

@@ -88,6 +88,8 @@ negotiatetimeout=1
 quiescent=yes
 metrics=127.0.0.1:${metricsPort}
 logfile="${path.join(tmp, 'ldir.log')}"
+announcesocket=${path.join(tmp, 'no-bird.ctl')}
+announcefile=${path.join(tmp, 'ldir-bird.conf')}
 
 virtual=127.0.0.1:80
 ${WEB.map((r) => `\treal=${r}:${port} masq 5`).join('\n')}
@@ -104,6 +106,7 @@ virtual=127.0.0.1:25
 \tchecktype=connect
 \tscheduler=rr
 \tpersistent=300
+\tannounce=bird
 `);
   const run = await ldir('--ipvs=memory', file, 'start');
   assert.equal(run.status, 0, run.stderr);
@@ -150,6 +153,9 @@ describe('status page in headless Chromium', () => {
     assert.match(v.director, /IPVS backend\s+memory/);
     assert.match(v.director, /Role\s+none/);
     assert.match(v.director, /Checker watchdog\s+OK/);
+    assert.match(v.director, /Health\s+OK/);
+    // The :25 virtual is announced through a BIRD that is not there: its vote is drawn, and the failure beside it.
+    assert.match(v.director, /Route announcement\s+FAILING bird .*announced: nothing; last error: /);
     const [web, mail] = [v.virtuals.find((x) => x.id === 'tcp:127.0.0.1:80'), v.virtuals.find((x) => x.id === 'tcp:127.0.0.1:25')];
     assert.ok(web && mail, JSON.stringify(v.virtuals));
     assert.equal(web.title, 'TCP 127.0.0.1:80');
@@ -171,6 +177,8 @@ describe('status page in headless Chromium', () => {
     assert.match(mail.tags, /scheduler rr/);
     assert.match(mail.tags, /forwarding gate/);
     assert.match(mail.tags, /persistent 300s/);
+    assert.match(mail.tags, /route 127\.0\.0\.1\/32 ANNOUNCED/);
+    assert.doesNotMatch(web.tags, /route /);
     assert.deepEqual(mail.rows.map((r) => [r.real, r.health]), [[`${MAIL}:${port}`, 'up']]);
     // Connections and rates come from the kernel's stats (the memory table counts none: zeros, not dashes).
     assert.match(mail.rows[0]?.text ?? '', /3 \/ 3 PASS .* 0 0 0 0 0 0 B 0 B$/);
