@@ -59,10 +59,25 @@ export interface CreateMetricsOptions {
   readonly kernelTimeoutMs?: number;
   /** Times the kernel read and bounds it (`kernelTimeoutMs`); default the system clock. */
   readonly clock?: Clock;
+  /**
+   * Length of one slice of a scrape's work in milliseconds: reading the sources into the series and rendering the
+   * exposition give the event loop a turn after each (a big table blocks checks and the control socket no longer
+   * than a slice, issue 21). Default `DEFAULT_SLICE_MS` (10).
+   */
+  readonly sliceMs?: number;
   /** Also export prom-client's `process_*` and `nodejs_*` metrics. Default true. */
   readonly processMetrics?: boolean;
   /** Epoch milliseconds at which the configuration in force was first loaded (initial last-success reload time). */
   readonly configLoadedAt?: number;
+}
+
+/** A rendered exposition: the buffers to write, in order; `body` joins them into one string (for tests, small tables). */
+export interface ScrapedExposition {
+  readonly contentType: string;
+  readonly chunks: readonly Buffer[];
+  /** Total bytes of `chunks`. */
+  readonly length: number;
+  readonly body: string;
 }
 
 /** Outcome of {@link Metrics.health}, what `/healthz` answers. */
@@ -86,8 +101,11 @@ export interface Metrics {
   recordEvent(event: EngineEvent): void;
   /** Counts one configuration reload and its outcome; `at` in epoch milliseconds. */
   recordReload(ok: boolean, at: number): void;
-  /** Reads every source (the kernel bounded in time) and renders the text exposition. */
-  scrape(): Promise<{ readonly contentType: string; readonly body: string }>;
+  /**
+   * Reads every source (the kernel bounded in time) and renders the text exposition, both in slices that give the
+   * event loop a turn (see {@link CreateMetricsOptions.sliceMs}).
+   */
+  scrape(): Promise<ScrapedExposition>;
   /**
    * Liveness for `/healthz`: not ok when the engine's last kernel sync failed, the engine is stopped, or the checker
    * watchdog fails (checks overdue, engine stalled).
