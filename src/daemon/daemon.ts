@@ -35,14 +35,14 @@ import { HANDOVER_VERSION, type HandoverState, type PredecessorLink, type Succes
 import { handOver } from './restart';
 import {
   controlSocketPath, toWireDiagnostic, type DrainResult, type PingResult, type ReloadPreviewResult, type RestartOptions, type RestartResult,
-  type RoleResult, type StatusReport, type WeightResult,
+  type RoleResult, type StatusReport, type StatusStreamPart, type WeightResult,
 } from './protocol';
 import { readStateFile, stateFilePath, writeStateFile } from './state-file';
 import { previewSteps } from './reload-preview';
 import { ReloadQueue } from './reload-queue';
 import { ensureSocketDirectory } from './socket-directory';
 import type { DaemonOptions } from './daemon-options';
-import { buildStatusReport, stateSyncStatus, watchdogStatus } from './status-report';
+import { buildStatusReport, checkFacts, stateSyncStatus, statusHead, statusParts, watchdogStatus, type DaemonFacts } from './status-report';
 import { describeVerdict, watchdogVerdict, type WatchdogVerdict } from './watchdog';
 import { awaitTurn, healthOfTarget, kernelWeightsOf } from './takeover';
 import { selfCommand } from '../system/self-command';
@@ -270,6 +270,7 @@ export class Daemon {
         redact: (line) => this.redactor.jsonLine(line), clock: this.clock,
         handlers: {
           status: () => this.status(),
+          statusParts: () => this.statusParts(),
           reload: () => this.reload(),
           reloadPreview: () => this.previewReload(),
           drain: (v, r) => this.drain(v, r),
@@ -721,10 +722,21 @@ export class Daemon {
   /** What `ldir status` shows. */
   status(): StatusReport {
     const watchdog = this.watchdog();
-    return buildStatusReport({
+    return buildStatusReport(this.statusFacts(), this.engine.snapshot(), this.scheduler.snapshot(), this.clock.now(), watchdog);
+  }
+
+  /** {@link status} as the parts of a streamed answer: the reals are turned into their report one line at a time. */
+  statusParts(): AsyncIterable<StatusStreamPart> {
+    const watchdog = this.watchdog();
+    const engine = this.engine.snapshot();
+    return statusParts(statusHead(this.statusFacts(), engine, this.clock.now(), watchdog), engine.virtuals, checkFacts(this.scheduler.snapshot()));
+  }
+
+  private statusFacts(): DaemonFacts {
+    return {
       pid: this.pid, configFile: this.options.configPath, includedFiles: this.config.includedFiles ?? [], startedAt: this.startedAt,
       backend: this.backend.kind, lastReload: this.lastReload, ipvsTimeouts: this.timeouts?.held() ?? [],
-    }, this.engine.snapshot(), this.scheduler.snapshot(), this.clock.now(), watchdog);
+    };
   }
 
   /** Cheap liveness for the OCF monitor, with the checker watchdog's verdict. */

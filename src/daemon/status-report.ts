@@ -1,9 +1,14 @@
 // Builds the `ldir status` report from the engine's snapshot and the check scheduler's state.
 import { memberKey } from '../checks/jobs';
 import type { IdentityStatus } from '../checks/scheduler';
-import type { EngineSnapshot, StateSyncSnapshot } from '../engine/engine-types';
+import type { EngineSnapshot, RealSnapshot, StateSyncSnapshot, VirtualSnapshot } from '../engine/engine-types';
 import type { IpvsTimeoutHeld } from '../system/ipvs-timeouts';
-import type { CheckOutcome, EventRecord, RiseProgress, StateSyncStatus, StatusReport, WatchdogStatus } from './protocol';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import {
+  STATUS_STREAM_REALS,
+  type CheckOutcome, type EventRecord, type RealStatus, type RiseProgress, type StateSyncStatus, type StatusReport, type StatusStreamPart,
+  type VirtualStatus, type WatchdogStatus,
+} from './protocol';
 import type { WatchdogVerdict } from './watchdog';
 
 /** What the daemon knows about itself for the report. */
@@ -72,12 +77,19 @@ export function watchdogStatus(verdict: WatchdogVerdict): WatchdogStatus {
   };
 }
 
-/** The {@link StatusReport} for `now` (epoch milliseconds), with the watchdog's verdict when there is one. */
-export function buildStatusReport(
-  facts: DaemonFacts, engine: EngineSnapshot, checks: readonly IdentityStatus[], now: number, watchdog?: WatchdogVerdict,
-): StatusReport {
-  const outcomes = lastChecks(checks);
-  const rising = risingPairs(checks);
+/** The per-pair facts of the check scheduler a status report shows: last results and rises. */
+export interface CheckFacts {
+  readonly outcomes: ReadonlyMap<string, CheckOutcome>;
+  readonly rising: ReadonlyMap<string, RiseProgress>;
+}
+
+/** Indexes the scheduler's identities by (virtual, real) pair, once per report. */
+export function checkFacts(checks: readonly IdentityStatus[]): CheckFacts {
+  return { outcomes: lastChecks(checks), rising: risingPairs(checks) };
+}
+
+/** The report without its virtual services: the daemon part, as of `now` (epoch milliseconds). */
+export function statusHead(facts: DaemonFacts, engine: Omit<EngineSnapshot, 'virtuals'>, now: number, watchdog?: WatchdogVerdict): StatusReport {
   const lastSync: EventRecord | null = engine.lastSync
     ? {
       at: iso(engine.lastSync.at), ok: engine.lastSync.ok,
@@ -103,23 +115,78 @@ export function buildStatusReport(
       ...(watchdog ? { watchdog: watchdogStatus(watchdog) } : {}),
       ipvsTimeouts: (facts.ipvsTimeouts ?? []).map((t) => ({ timeout: t.timeout, value: t.value, found: t.found, restore: t.restore })),
     },
-    virtualServices: engine.virtuals.map((v) => ({
-      id: v.id, protocol: v.protocol, family: v.family, address: v.address, port: v.port, fwmark: v.fwmark, scheduler: v.scheduler,
-      persistent: v.persistent, persistenceEngine: v.persistenceEngine,
-      fallback: v.fallback ? { address: v.fallback.address, port: v.fallback.port, forward: v.fallback.forward } : null,
-      fallbackActive: v.fallbackActive,
-      quorum: { state: v.quorum.state, serving: v.quorum.serving, quorum: v.quorum.quorum, hysteresis: v.quorum.hysteresis, configured: v.quorum.configured },
-      draining: v.draining, realsUp: v.realsUp, realsTotal: v.realsTotal,
-      reals: v.reals.map((r) => ({
-        address: r.address, port: r.port, forward: r.forward, tunnelPort: r.tunnelPort ?? null, tunnelFlags: r.tunnelFlags ?? null, health: r.health,
-        since: r.healthSince !== undefined ? iso(r.healthSince) : null,
-        weight: r.configuredWeight, override: r.weightOverride, kernelWeight: r.kernelWeight, inKernel: r.inKernel,
-        lastCheck: outcomes.get(memberKey(v.id, r.realKey)) ?? null,
-        draining: r.draining, drained: r.manuallyDrained, maintenance: r.healthReason === 'maintenance',
-        rising: r.health === 'down' ? rising.get(memberKey(v.id, r.realKey)) ?? null : null,
-        slowStart: r.rampTo != null && r.desiredWeight !== null ? { weight: r.desiredWeight, target: r.rampTo } : null,
-        checkWeight: r.checkWeight ?? null,
-      })),
-    })),
+    virtualServices: [],
   };
+}
+
+/** One real server of virtual `v` as the report shows it. */
+export function realStatus(v: VirtualSnapshot, r: RealSnapshot, checks: CheckFacts): RealStatus {
+  return {
+    address: r.address, port: r.port, forward: r.forward, tunnelPort: r.tunnelPort ?? null, tunnelFlags: r.tunnelFlags ?? null, health: r.health,
+    since: r.healthSince !== undefined ? iso(r.healthSince) : null,
+    weight: r.configuredWeight, override: r.weightOverride, kernelWeight: r.kernelWeight, inKernel: r.inKernel,
+    lastCheck: checks.outcomes.get(memberKey(v.id, r.realKey)) ?? null,
+    draining: r.draining, drained: r.manuallyDrained, maintenance: r.healthReason === 'maintenance',
+    rising: r.health === 'down' ? checks.rising.get(memberKey(v.id, r.realKey)) ?? null : null,
+    slowStart: r.rampTo != null && r.desiredWeight !== null ? { weight: r.desiredWeight, target: r.rampTo } : null,
+    checkWeight: r.checkWeight ?? null,
+  };
+}
+
+/** One virtual service as the report shows it, with `reals` (all of its reals, or a slice of them when streamed). */
+export function virtualStatus(v: VirtualSnapshot, reals: readonly RealStatus[]): VirtualStatus {
+  return {
+    id: v.id, protocol: v.protocol, family: v.family, address: v.address, port: v.port, fwmark: v.fwmark, scheduler: v.scheduler,
+    persistent: v.persistent, persistenceEngine: v.persistenceEngine,
+    fallback: v.fallback ? { address: v.fallback.address, port: v.fallback.port, forward: v.fallback.forward } : null,
+    fallbackActive: v.fallbackActive,
+    quorum: { state: v.quorum.state, serving: v.quorum.serving, quorum: v.quorum.quorum, hysteresis: v.quorum.hysteresis, configured: v.quorum.configured },
+    draining: v.draining, realsUp: v.realsUp, realsTotal: v.realsTotal, reals,
+  };
+}
+
+/** The {@link StatusReport} for `now` (epoch milliseconds), with the watchdog's verdict when there is one. */
+export function buildStatusReport(
+  facts: DaemonFacts, engine: EngineSnapshot, checks: readonly IdentityStatus[], now: number, watchdog?: WatchdogVerdict,
+): StatusReport {
+  const indexed = checkFacts(checks);
+  return {
+    ...statusHead(facts, engine, now, watchdog),
+    virtualServices: engine.virtuals.map((v) => virtualStatus(v, v.reals.map((r) => realStatus(v, r, indexed)))),
+  };
+}
+
+/**
+ * The report as a streamed answer (`status` with `stream: true`): the head, then each virtual service with its reals
+ * in lines of at most `realsPerLine`, then the counts. Each line is built in its own turn of the event loop, so a
+ * table of any size holds the daemon for one line at a time.
+ */
+export async function* statusParts(
+  head: StatusReport, virtuals: readonly VirtualSnapshot[], checks: CheckFacts, realsPerLine: number = STATUS_STREAM_REALS,
+): AsyncGenerator<StatusStreamPart> {
+  yield { part: 'head', result: head };
+  yield* sliced(virtuals, (v) => v.reals, (v, r) => realStatus(v, r, checks), (v, reals) => virtualStatus(v, reals), realsPerLine);
+}
+
+/** A report already built, cut into the parts of a streamed answer (a daemon without {@link statusParts}). */
+export async function* reportParts(report: StatusReport, realsPerLine: number = STATUS_STREAM_REALS): AsyncGenerator<StatusStreamPart> {
+  yield { part: 'head', result: { ...report, virtualServices: [] } };
+  yield* sliced(report.virtualServices, (v) => v.reals, (_v, r) => r, (v, reals) => ({ ...v, reals }), realsPerLine);
+}
+
+/** The `virtual`, `reals` and `end` parts of `virtuals`, one line of at most `size` reals per turn of the event loop. */
+async function* sliced<V, R>(
+  virtuals: readonly V[], realsOf: (v: V) => readonly R[], real: (v: V, r: R) => RealStatus, virtual: (v: V, reals: RealStatus[]) => VirtualStatus, size: number,
+): AsyncGenerator<StatusStreamPart> {
+  let reals = 0;
+  for (const v of virtuals) {
+    const all = realsOf(v);
+    for (let i = 0; i === 0 || i < all.length; i += size) {
+      await nextTurn();
+      const slice = all.slice(i, i + size).map((r) => real(v, r));
+      reals += slice.length;
+      yield i === 0 ? { part: 'virtual', virtual: virtual(v, slice) } : { part: 'reals', reals: slice };
+    }
+  }
+  yield { part: 'end', virtuals: virtuals.length, reals };
 }
