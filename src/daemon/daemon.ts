@@ -42,7 +42,7 @@ import { previewSteps } from './reload-preview';
 import { ReloadQueue } from './reload-queue';
 import { ensureSocketDirectory } from './socket-directory';
 import type { DaemonOptions } from './daemon-options';
-import { buildStatusReport, checkFacts, stateSyncStatus, statusHead, statusParts, watchdogStatus, type DaemonFacts } from './status-report';
+import { buildStatusReport, stateSyncStatus, statusHead, statusParts, watchdogStatus, type DaemonFacts } from './status-report';
 import { describeVerdict, watchdogVerdict, type WatchdogVerdict } from './watchdog';
 import { awaitTurn, healthOfTarget, kernelWeightsOf } from './takeover';
 import { selfCommand } from '../system/self-command';
@@ -183,6 +183,11 @@ export class Daemon {
   /** The engine (for alerts and metrics snapshots). */
   engineSnapshot(): ReturnType<Engine['snapshot']> {
     return this.engine.snapshot();
+  }
+
+  /** The engine's snapshot with its virtual services made as they are read (metrics: a scrape in slices). */
+  engineSnapshotParts(): ReturnType<Engine['snapshotParts']> {
+    return this.engine.snapshotParts();
   }
 
   /** The checks' state (for metrics). */
@@ -728,8 +733,8 @@ export class Daemon {
   /** {@link status} as the parts of a streamed answer: the reals are turned into their report one line at a time. */
   statusParts(): AsyncIterable<StatusStreamPart> {
     const watchdog = this.watchdog();
-    const engine = this.engine.snapshot();
-    return statusParts(statusHead(this.statusFacts(), engine, this.clock.now(), watchdog), engine.virtuals, checkFacts(this.scheduler.snapshot()));
+    const engine = this.engine.snapshotParts();
+    return statusParts(statusHead(this.statusFacts(), engine, this.clock.now(), watchdog), engine.virtuals, this.scheduler.statuses());
   }
 
   private statusFacts(): DaemonFacts {
@@ -741,7 +746,7 @@ export class Daemon {
 
   /** Cheap liveness for the OCF monitor, with the checker watchdog's verdict. */
   ping(): PingResult {
-    const snapshot = this.engine.snapshot();
+    const snapshot = this.engine.snapshotParts(); // its virtual services are never made: a ping costs no table walk
     const last = snapshot.lastSync;
     return {
       pid: this.pid, configFile: this.options.configPath, startedAt: new Date(this.startedAt).toISOString(),

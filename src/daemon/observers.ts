@@ -41,7 +41,7 @@ export class Observers {
     this.monitorFiles = new MonitorFiles({ logger: options.logger });
     this.metrics = createMetrics({
       sources: {
-        engine: () => this.daemon?.engineSnapshot(),
+        engine: () => this.daemon?.engineSnapshotParts(),
         checks: () => this.daemon?.checkSnapshot() ?? [],
         kernel: () => (this.daemon ? this.daemon.listKernel() : Promise.resolve([])),
         watchdog: () => this.daemon?.watchdog(),

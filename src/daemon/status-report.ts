@@ -1,9 +1,10 @@
 // Builds the `ldir status` report from the engine's snapshot and the check scheduler's state.
 import { memberKey } from '../checks/jobs';
 import type { IdentityStatus } from '../checks/scheduler';
-import type { EngineSnapshot, RealSnapshot, StateSyncSnapshot, VirtualSnapshot } from '../engine/engine-types';
+import type { EngineSnapshot, EngineSnapshotParts, RealSnapshot, StateSyncSnapshot, VirtualSnapshot } from '../engine/engine-types';
 import type { IpvsTimeoutHeld } from '../system/ipvs-timeouts';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { SliceYielder } from '../system/slice-yielder';
 import {
   STATUS_STREAM_REALS,
   type CheckOutcome, type EventRecord, type RealStatus, type RiseProgress, type StateSyncStatus, type StatusReport, type StatusStreamPart,
@@ -27,29 +28,19 @@ export interface DaemonFacts {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-/** The last check result of every (virtual, real) pair, from the scheduler's identities. */
-function lastChecks(checks: readonly IdentityStatus[]): Map<string, CheckOutcome> {
-  const byPair = new Map<string, CheckOutcome>();
-  for (const c of checks) {
-    if (!c.lastResult || c.lastCheckAt === undefined) continue;
+/** Adds one identity's last result and rise to the per-pair maps of a report. */
+function addCheckFacts(c: IdentityStatus, outcomes: Map<string, CheckOutcome>, rising: Map<string, RiseProgress>): void {
+  if (c.lastResult && c.lastCheckAt !== undefined) {
     const outcome: CheckOutcome = {
       up: c.lastResult.up, reason: c.lastResult.reason, durationMs: c.lastResult.durationMs,
       at: iso(c.lastCheckAt + c.lastResult.durationMs),
     };
-    for (const m of c.members) byPair.set(memberKey(m.virtualId, m.realKey), outcome);
+    for (const m of c.members) outcomes.set(memberKey(m.virtualId, m.realKey), outcome);
   }
-  return byPair;
-}
-
-/** The rise of every (virtual, real) pair that is down with successes in a row towards its `risecount`. */
-function risingPairs(checks: readonly IdentityStatus[]): Map<string, RiseProgress> {
-  const byPair = new Map<string, RiseProgress>();
-  for (const c of checks) {
-    if (c.health !== 'down' || c.riseSuccesses === 0) continue;
-    const rising: RiseProgress = { successes: c.riseSuccesses, needed: c.riseCount };
-    for (const m of c.members) byPair.set(memberKey(m.virtualId, m.realKey), rising);
+  if (c.health === 'down' && c.riseSuccesses > 0) {
+    const rise: RiseProgress = { successes: c.riseSuccesses, needed: c.riseCount };
+    for (const m of c.members) rising.set(memberKey(m.virtualId, m.realKey), rise);
   }
-  return byPair;
 }
 
 /** The wire form of the engine's connection sync snapshot. */
@@ -84,12 +75,27 @@ export interface CheckFacts {
 }
 
 /** Indexes the scheduler's identities by (virtual, real) pair, once per report. */
-export function checkFacts(checks: readonly IdentityStatus[]): CheckFacts {
-  return { outcomes: lastChecks(checks), rising: risingPairs(checks) };
+export function checkFacts(checks: Iterable<IdentityStatus>): CheckFacts {
+  const outcomes = new Map<string, CheckOutcome>();
+  const rising = new Map<string, RiseProgress>();
+  for (const c of checks) addCheckFacts(c, outcomes, rising);
+  return { outcomes, rising };
+}
+
+/** {@link checkFacts}, giving the event loop a turn between slices of identities. */
+export async function checkFactsSliced(checks: Iterable<IdentityStatus>, yielder: SliceYielder = new SliceYielder()): Promise<CheckFacts> {
+  const outcomes = new Map<string, CheckOutcome>();
+  const rising = new Map<string, RiseProgress>();
+  for (const c of checks) {
+    addCheckFacts(c, outcomes, rising);
+    const pause = yielder.maybeYield();
+    if (pause) await pause;
+  }
+  return { outcomes, rising };
 }
 
 /** The report without its virtual services: the daemon part, as of `now` (epoch milliseconds). */
-export function statusHead(facts: DaemonFacts, engine: Omit<EngineSnapshot, 'virtuals'>, now: number, watchdog?: WatchdogVerdict): StatusReport {
+export function statusHead(facts: DaemonFacts, engine: Omit<EngineSnapshot, 'virtuals'> | EngineSnapshotParts, now: number, watchdog?: WatchdogVerdict): StatusReport {
   const lastSync: EventRecord | null = engine.lastSync
     ? {
       at: iso(engine.lastSync.at), ok: engine.lastSync.ok,
@@ -162,8 +168,9 @@ export function buildStatusReport(
  * table of any size holds the daemon for one line at a time.
  */
 export async function* statusParts(
-  head: StatusReport, virtuals: readonly VirtualSnapshot[], checks: CheckFacts, realsPerLine: number = STATUS_STREAM_REALS,
+  head: StatusReport, virtuals: Iterable<VirtualSnapshot>, identities: Iterable<IdentityStatus>, realsPerLine: number = STATUS_STREAM_REALS,
 ): AsyncGenerator<StatusStreamPart> {
+  const checks = await checkFactsSliced(identities);
   yield { part: 'head', result: head };
   yield* sliced(virtuals, (v) => v.reals, (v, r) => realStatus(v, r, checks), (v, reals) => virtualStatus(v, reals), realsPerLine);
 }
@@ -176,17 +183,21 @@ export async function* reportParts(report: StatusReport, realsPerLine: number = 
 
 /** The `virtual`, `reals` and `end` parts of `virtuals`, one line of at most `size` reals per turn of the event loop. */
 async function* sliced<V, R>(
-  virtuals: readonly V[], realsOf: (v: V) => readonly R[], real: (v: V, r: R) => RealStatus, virtual: (v: V, reals: RealStatus[]) => VirtualStatus, size: number,
+  virtuals: Iterable<V>, realsOf: (v: V) => readonly R[], real: (v: V, r: R) => RealStatus, virtual: (v: V, reals: RealStatus[]) => VirtualStatus, size: number,
 ): AsyncGenerator<StatusStreamPart> {
   let reals = 0;
+  let count = 0;
+  await nextTurn();
   for (const v of virtuals) {
+    count++;
     const all = realsOf(v);
     for (let i = 0; i === 0 || i < all.length; i += size) {
-      await nextTurn();
+      if (i > 0) await nextTurn();
       const slice = all.slice(i, i + size).map((r) => real(v, r));
       reals += slice.length;
       yield i === 0 ? { part: 'virtual', virtual: virtual(v, slice) } : { part: 'reals', reals: slice };
     }
+    await nextTurn(); // the next virtual service is built from the engine's state in a turn of its own
   }
-  yield { part: 'end', virtuals: virtuals.length, reals };
+  yield { part: 'end', virtuals: count, reals };
 }

@@ -47,14 +47,14 @@ function oneLine(text: string): string {
  * What `/healthz` answers for an engine snapshot (undefined: the engine does not exist yet) and the checker
  * watchdog's verdict (undefined: none yet): not ok when either says so, with both reasons in one line.
  */
-export function healthOf(snapshot: EngineSnapshot | undefined, watchdog?: WatchdogVerdict): MetricsHealth {
+export function healthOf(snapshot: Omit<EngineSnapshot, 'virtuals'> | undefined, watchdog?: WatchdogVerdict): MetricsHealth {
   const engine = engineHealth(snapshot);
   if (!watchdog || watchdog.ok) return engine;
   const why = describeVerdict(watchdog);
   return { ok: false, reason: oneLine(engine.ok ? why : `${engine.reason}; ${why}`) };
 }
 
-function engineHealth(snapshot: EngineSnapshot | undefined): MetricsHealth {
+function engineHealth(snapshot: Omit<EngineSnapshot, 'virtuals'> | undefined): MetricsHealth {
   if (!snapshot) return { ok: true, reason: 'ok: starting, no kernel sync yet' };
   if (snapshot.stopped) return { ok: false, reason: 'engine stopped' };
   const last = snapshot.lastSync;

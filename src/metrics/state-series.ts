@@ -1,6 +1,6 @@
 // Scrape-time series of the configured director from the engine snapshot: per real server and per virtual service.
 import type { Health } from '../checks/scheduler';
-import type { EngineSnapshot } from '../engine/engine-types';
+import type { EngineSnapshotParts } from '../engine/engine-types';
 import type { QuorumState } from '../engine/quorum';
 import { pairKey, setFlag } from './convert';
 import type { SeriesFactory } from './factory';
@@ -57,7 +57,7 @@ export class StateSeries {
    * Rewrites every series from `snapshot`; returns the configured (virtual, real) pairs, for pruning event series.
    * With a `yielder`, gives the event loop a turn between slices of reals (a big table: issue 21).
    */
-  async refresh(snapshot: EngineSnapshot | undefined, yielder?: SliceYielder): Promise<Set<string>> {
+  async refresh(snapshot: EngineSnapshotParts | undefined, yielder?: SliceYielder): Promise<Set<string>> {
     for (const g of [this.up, this.health, this.configuredWeight, this.kernelWeight, this.slowStartTarget, this.reportedWeight, this.weightOverride, this.realsUp, this.reals, this.fallbackActive, this.quorumState, this.quorum]) g.reset();
     const pairs = new Set<string>();
     if (!snapshot) return pairs;

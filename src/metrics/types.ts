@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import type { Clock } from '../clock';
 import type { CheckRecord, HealthTransition, IdentityStatus, QuietRounds } from '../checks/scheduler';
 import type { WatchdogVerdict } from '../daemon/watchdog';
-import type { EngineEvent, EngineSnapshot } from '../engine/engine-types';
+import type { EngineEvent, EngineSnapshotParts } from '../engine/engine-types';
 import type { ObservedService } from '../ipvs/types';
 import type { Logger } from '../log';
 
@@ -28,8 +28,11 @@ export interface AlertCounters {
  * "not available" (logged at debug), never as a failed scrape.
  */
 export interface MetricsSources {
-  /** The engine's status snapshot; undefined before the engine exists. */
-  readonly engine: () => EngineSnapshot | undefined;
+  /**
+   * The engine's status snapshot; undefined before the engine exists. Its virtual services are read once, at most,
+   * per call (they may be made as they are read: `Engine.snapshotParts`).
+   */
+  readonly engine: () => EngineSnapshotParts | undefined;
   /** The check scheduler's state (identities and the (virtual, real) pairs each serves). */
   readonly checks: () => readonly IdentityStatus[];
   /** Lists the kernel table with its 64-bit counters (`IpvsBackend.list`); bounded by `kernelTimeoutMs`. */
