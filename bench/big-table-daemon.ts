@@ -25,7 +25,9 @@ async function main(): Promise<void> {
   delay.enable();
   let maxRss = 0;
   const rssTimer = setInterval(() => { maxRss = Math.max(maxRss, process.memoryUsage.rss()); }, 250);
-  const observers = new Observers({ clock: systemClock(), logger: silentLogger() });
+  // Prometheus' default scrape timeout (10 s, the endpoint's default) is shorter than a scrape of this size takes.
+  const scrapeTimeoutMs = Number(process.env['BENCH_SCRAPE_TIMEOUT_MS'] ?? 600_000);
+  const observers = new Observers({ clock: systemClock(), logger: silentLogger(), scrapeTimeoutMs });
   const started = performance.now();
   let daemon: Daemon;
   try {

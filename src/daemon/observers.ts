@@ -18,6 +18,8 @@ export interface ObserversOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly alerter?: Alerter;
+  /** Bound of one scrape of the metrics endpoint (`MetricsServerOptions.scrapeTimeoutMs`); default its default. */
+  readonly scrapeTimeoutMs?: number;
 }
 
 /**
@@ -115,7 +117,10 @@ export class Observers {
       this.serving = undefined;
       if (!wanted) return;
       try {
-        this.server = await startMetricsServer({ host: wanted.host, port: wanted.port, metrics: this.metrics, logger: this.options.logger });
+        this.server = await startMetricsServer({
+          host: wanted.host, port: wanted.port, metrics: this.metrics, logger: this.options.logger,
+          ...(this.options.scrapeTimeoutMs !== undefined ? { scrapeTimeoutMs: this.options.scrapeTimeoutMs } : {}),
+        });
         this.serving = key;
         this.options.logger.info({ address: key }, 'metrics endpoint listening');
       } catch (err) {

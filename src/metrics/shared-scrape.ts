@@ -56,7 +56,8 @@ export const REUSE_MAX_MS = 1_000;
 /**
  * A scrape function that shares renderings: a request that arrives while one runs gets its result, and so does one
  * that arrives within {@link REUSE_FACTOR} times its duration after it (see there). Each rendering is bounded by
- * `timeoutMs` (METRICS_SCRAPE_FAILED after it); a failed one is not reused. `now` is monotonic milliseconds.
+ * `timeoutMs` for each request (METRICS_SCRAPE_FAILED after it; the rendering goes on and is shared by the requests
+ * that come meanwhile); a failed one is not reused. `now` is monotonic milliseconds.
  */
 export function sharedScrape(
   metrics: Pick<Metrics, 'scrape'>, timeoutMs: number, now: () => number = () => performance.now(),
@@ -64,10 +65,12 @@ export function sharedScrape(
   let inFlight: Promise<RenderedScrape> | undefined;
   let last: { readonly result: Promise<RenderedScrape>; readonly freshUntil: number } | undefined;
   return () => {
-    if (inFlight) return inFlight;
+    // A rendering that outlives a request's bound goes on and is shared by the requests after it: a slow scrape of a
+    // big table is never rendered twice at once.
+    if (inFlight) return bounded(inFlight, timeoutMs);
     if (last && now() < last.freshUntil) return last.result;
     const started = now();
-    const rendering = bounded(metrics.scrape(), timeoutMs).then((scraped): RenderedScrape => {
+    const rendering = metrics.scrape().then((scraped): RenderedScrape => {
       const { chunks, length } = scraped;
       let zipped: Promise<Buffer> | undefined;
       let whole: Buffer | undefined;
@@ -88,6 +91,6 @@ export function sharedScrape(
     }).finally(() => {
       inFlight = undefined;
     });
-    return rendering;
+    return bounded(rendering, timeoutMs);
   };
 }

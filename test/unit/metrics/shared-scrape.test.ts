@@ -64,8 +64,25 @@ describe('sharedScrape', () => {
     s.advance(REUSE_MAX_MS - 1);
     assert.equal((await s.scrape()).body.toString(), 'render 2');
     s.advance(1);
-    void s.scrape();
+    s.scrape().catch(() => undefined); // never finished: its bound fails it after the test
     assert.equal(s.renders(), 3);
+  });
+
+  it('a rendering past the bound fails its request, goes on, and is shared by the requests meanwhile (never two at once)', async () => {
+    let renders = 0;
+    let finish: ((v: ScrapedExposition) => void) | undefined;
+    const scrape = sharedScrape({
+      scrape: () => {
+        renders++;
+        return new Promise((resolve) => { finish = resolve; });
+      },
+    }, 20, () => 0);
+    await assert.rejects(scrape(), /not rendered within 20 ms/);
+    const again = scrape();
+    assert.equal(renders, 1, 'the slow rendering is still the one in flight');
+    finish?.({ contentType: 'text/plain', chunks: [Buffer.from('slow')], length: 4, body: 'slow' });
+    assert.equal((await again).body.toString(), 'slow');
+    assert.equal(renders, 1);
   });
 
   it('a failed rendering is answered to those who waited for it and is not reused', async () => {
