@@ -186,9 +186,16 @@ async function run({ targets }: BenchContext): Promise<void> {
     await settle(daemon, socket);
     daemon.send({ cmd: 'reset' });
     const pings = pinger(socket);
-    const s1 = await scrape(metricsPort);
-    const st1 = await status(config, dir);
-    const [s2, st2] = await Promise.all([scrape(metricsPort), status(config, dir)]);
+    let measured;
+    try {
+      const s1 = await scrape(metricsPort);
+      const st1 = await status(config, dir);
+      const [s2, st2] = await Promise.all([scrape(metricsPort), status(config, dir)]);
+      measured = { s1, st1, s2, st2 };
+    } finally {
+      await pings.stop(); // also when a step failed: the pinger would keep the benchmark alive
+    }
+    const { s1, st1, s2, st2 } = measured;
     const p = await pings.stop();
     const r = await daemon.report();
     if (st1.reals !== REALS || st2.reals !== REALS) throw new Error(`status listed ${st1.reals} and ${st2.reals} reals, not ${REALS}`);
