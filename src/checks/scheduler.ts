@@ -308,28 +308,38 @@ export class CheckScheduler {
 
   /** State of every identity, in start order (offloaded checks' quiet rounds are handed to `onCheck` first). */
   snapshot(): IdentityStatus[] {
+    return [...this.statuses()];
+  }
+
+  /**
+   * {@link snapshot} one identity at a time, each made when it is asked for (a caller may give the event loop a turn
+   * between them: a big table, issue 21); the quiet rounds are handed over and the probe engine read at the start.
+   */
+  *statuses(): Generator<IdentityStatus> {
     this.flushQuiet();
     const offloaded = this.offloaded.size > 0 ? this.options.offload?.statuses() : undefined;
-    return [...this.entries.values()].map((e) => {
-      const off = e.offloadId !== undefined ? offloaded?.get(e.offloadId) : undefined;
-      const lastResult = off?.quietLast?.result ?? e.lastResult;
-      const lastCheckAt = off?.quietLast?.startedWall ?? e.lastCheckAt;
-      return {
-        identity: e.target.identity,
-        members: e.target.members,
-        health: e.health,
-        reason: e.reason,
-        since: e.since,
-        consecutiveFailures: e.failures + (off?.quietFailures ?? 0),
-        // (quiet rounds never move it: quiet failures follow failures JS saw, quiet successes an up real)
-        riseSuccesses: e.health === 'down' ? e.successes : 0,
-        riseCount: e.target.riseCount,
-        checks: off ? Math.max(e.checks, off.rounds) : e.checks,
-        ...(lastResult ? { lastResult } : {}),
-        ...(lastCheckAt !== undefined ? { lastCheckAt } : {}),
-        running: off ? off.running : e.running,
-      };
-    });
+    for (const e of [...this.entries.values()]) yield this.statusOf(e, offloaded);
+  }
+
+  private statusOf(e: Entry, offloaded: ReturnType<NonNullable<SchedulerOptions['offload']>['statuses']> | undefined): IdentityStatus {
+    const off = e.offloadId !== undefined ? offloaded?.get(e.offloadId) : undefined;
+    const lastResult = off?.quietLast?.result ?? e.lastResult;
+    const lastCheckAt = off?.quietLast?.startedWall ?? e.lastCheckAt;
+    return {
+      identity: e.target.identity,
+      members: e.target.members,
+      health: e.health,
+      reason: e.reason,
+      since: e.since,
+      consecutiveFailures: e.failures + (off?.quietFailures ?? 0),
+      // (quiet rounds never move it: quiet failures follow failures JS saw, quiet successes an up real)
+      riseSuccesses: e.health === 'down' ? e.successes : 0,
+      riseCount: e.target.riseCount,
+      checks: off ? Math.max(e.checks, off.rounds) : e.checks,
+      ...(lastResult ? { lastResult } : {}),
+      ...(lastCheckAt !== undefined ? { lastCheckAt } : {}),
+      running: off ? off.running : e.running,
+    };
   }
 
   /**

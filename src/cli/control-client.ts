@@ -37,8 +37,8 @@ function errnoOf(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-/** The error for a socket that failed before an answer arrived. */
-function transportError(path: string, err: Error): LdirError {
+/** The error for a control socket that failed before an answer arrived (`ENOENT`/`ECONNREFUSED`: not running). */
+export function transportError(path: string, err: Error): LdirError {
   const errno = errnoOf(err);
   const details = { path, ...(errno !== undefined ? { errno } : {}) };
   if (errno === 'ENOENT' || errno === 'ECONNREFUSED') {

@@ -5,6 +5,7 @@ import { controlSocketPath, formatWireDiagnostic, type ErrorResponse } from '../
 import { ErrorCodes, isLdirError } from '../errors';
 import { sendControlRequest } from './control-client';
 import { ExitCode, statusExitCode } from './exit-codes';
+import { requestStatus } from './status-client';
 import type { CliIo } from './io';
 import { renderStatus, renderStatusJson } from './status-view';
 
@@ -38,13 +39,16 @@ export function printSaveError(saveError: string | undefined, io: CliIo): void {
 }
 
 /**
- * `ldir status` against the daemon: prints the status table (or the report as JSON with `json`) on stdout.
+ * `ldir status` against the daemon: prints the status table (or the report as JSON with `json`) on stdout. The
+ * report is streamed (`requestStatus`: a table of any size, `maxLineBytes` bounding one line of it).
  * Exit 0 printed, 4 printed and the health verdict is failing, 3 no daemon listens, 1 any other failure.
  */
-export async function runStatusCommand(options: ControlCommandOptions & { readonly json: boolean; readonly width?: number }, io: CliIo): Promise<number> {
+export async function runStatusCommand(
+  options: ControlCommandOptions & { readonly json: boolean; readonly width?: number; readonly maxLineBytes?: number }, io: CliIo,
+): Promise<number> {
   let response;
   try {
-    response = await sendControlRequest(options.socketPath, { type: 'status' }, timeout(options));
+    response = await requestStatus(options.socketPath, { ...timeout(options), ...(options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}) });
   } catch (err) {
     return transportFailure(err, io, ExitCode.NOT_RUNNING);
   }

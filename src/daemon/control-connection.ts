@@ -10,10 +10,18 @@ export const MAX_QUEUED_LINES = 32;
 /** After its last response, the peer has this long to close before the connection is cut. */
 export const LINGER_MS = 1_000;
 
+/**
+ * The answer to one request: one line (`text`), or a sequence of lines (`lines`, a streamed `status`) written one
+ * after the other as the peer reads them; the sequence must never throw (its last line says what went wrong).
+ */
+export type ConnectionAnswer =
+  | { readonly text: string; readonly stop: boolean }
+  | { readonly lines: AsyncIterable<string>; readonly stop: false };
+
 /** What a connection needs from its server. */
 export interface ConnectionContext {
-  /** The response line for one request line, and whether it acknowledged a `stop`; must never reject. */
-  answer(line: string): Promise<{ readonly text: string; readonly stop: boolean }>;
+  /** The answer to one request line, and whether it acknowledged a `stop`; must never reject. */
+  answer(line: string): Promise<ConnectionAnswer>;
   /** A connection without a complete request for this long gets `LDIR_ERR_CONTROL_TIMEOUT` and is closed. */
   readonly idleTimeoutMs: number;
   /** Runs the idle timeout. */
@@ -92,7 +100,22 @@ export function serveConnection(socket: net.Socket, context: ConnectionContext):
     busy = true;
     context.onBusy?.(true);
     socket.pause();
-    void context.answer(item.line).then(({ text, stop }) => {
+    const goOn = (): void => {
+      busy = false;
+      context.onBusy?.(false);
+      if (!finished) socket.resume();
+      pump();
+    };
+    void context.answer(item.line).then(async (answer) => {
+      if ('lines' in answer) {
+        await writeLines(answer.lines);
+        if (socket.destroyed) {
+          busy = false;
+          context.onBusy?.(false);
+        } else goOn();
+        return;
+      }
+      const { text, stop } = answer;
       const after = stop ? () => context.afterStop?.() : undefined;
       if (socket.destroyed) {
         busy = false;
@@ -102,15 +125,36 @@ export function serveConnection(socket: net.Socket, context: ConnectionContext):
       }
       // The next request is read once this answer has left our buffer: a peer that does not read stops being read.
       const flushed = socket.write(text, after);
-      const goOn = (): void => {
-        busy = false;
-        context.onBusy?.(false);
-        if (!finished) socket.resume();
-        pump();
-      };
       if (flushed) goOn();
       else socket.once('drain', goOn);
     });
+  };
+
+  /**
+   * Writes a streamed answer line by line, each once the one before has left our buffer (a peer that reads slowly
+   * holds at most one line of it in the daemon); stops when the socket goes.
+   */
+  const writeLines = async (lines: AsyncIterable<string>): Promise<void> => {
+    const iterator = lines[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done || socket.destroyed) return;
+        if (!socket.write(next.value)) {
+          await new Promise<void>((resolve) => {
+            const done = (): void => {
+              socket.off('drain', done);
+              socket.off('close', done);
+              resolve();
+            };
+            socket.on('drain', done);
+            socket.on('close', done);
+          });
+        }
+      }
+    } finally {
+      if (socket.destroyed) await iterator.return?.();
+    }
   };
 
   const takeLine = (): void => {

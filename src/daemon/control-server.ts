@@ -13,8 +13,11 @@ import { LINGER_MS, serveConnection, type ConnectionContext, type ConnectionHand
 import {
   encodeMessage, errorResponse, MAX_SOCKET_PATH_BYTES, okResponse, parseRequest, toWireDiagnostic,
   type ControlRequest, type ControlResponse, type DrainResult, type PingResult, type ReloadPreviewResult, type RestartOptions,
-  type RestartResult, type RoleResult, type StatusReport, type WeightResult, type WireDiagnostic,
+  type RestartResult, type RoleResult, type StatusReport, type StatusStreamPart, type WeightResult, type WireDiagnostic,
+  encodeStatusPart,
 } from './protocol';
+import { reportParts } from './status-report';
+import type { ConnectionAnswer } from './control-connection';
 import type { SyncRole } from '../model';
 
 /** What a reload did: applied (with its warnings), or refused with the diagnostics (the old config stays in force). */
@@ -32,6 +35,11 @@ export type ReloadOutcome =
  */
 export interface ControlHandlers {
   status(): StatusReport | Promise<StatusReport>;
+  /**
+   * The status as the parts of a streamed answer (`status` with `stream: true`), each built when it is asked for;
+   * without it, the server cuts the report of {@link status} into parts.
+   */
+  statusParts?(): AsyncIterable<StatusStreamPart>;
   reload(): Promise<ReloadOutcome>;
   /**
    * What `reload` would do now, changing nothing (`ldir reload --dry-run`); a configuration with errors → throw
@@ -270,8 +278,30 @@ export async function startControlServer(options: ControlServerOptions): Promise
     }
   }
 
-  /** The response line for one request line; never rejects. */
-  async function answer(line: string): Promise<{ text: string; stop: boolean }> {
+  /**
+   * The lines of a streamed status answer, redacted one by one; a failure becomes an error line that ends it. Never
+   * throws.
+   */
+  async function* statusLines(id: ControlRequest['id']): AsyncGenerator<string> {
+    const started = performance.now();
+    const redact = (text: string): string => (options.redact ? options.redact(text) : text);
+    let lines = 0;
+    try {
+      const parts = handlers.statusParts ? handlers.statusParts() : reportParts(await handlers.status());
+      for await (const part of parts) {
+        lines++;
+        yield redact(encodeStatusPart(id, part));
+      }
+    } catch (err) {
+      if (isLdirError(err)) log.info({ code: err.code, msg: err.message, type: 'status', id }, 'control request refused');
+      else log.error({ err, type: 'status', id }, 'streamed status failed');
+      yield redact(encodeMessage(responseForError(id, err)));
+    }
+    log.debug({ type: 'status', id, stream: true, lines, ms: Math.round(performance.now() - started) }, 'control request');
+  }
+
+  /** The answer to one request line; never rejects. */
+  async function answer(line: string): Promise<ConnectionAnswer> {
     const parsed = parseRequest(line);
     if (!parsed.ok) {
       log.debug({ code: parsed.response.error.code }, 'refused control request');
@@ -279,6 +309,7 @@ export async function startControlServer(options: ControlServerOptions): Promise
     }
     const { request } = parsed;
     options.onRequest?.(request);
+    if (request.type === 'status' && request.stream === true) return { lines: statusLines(request.id), stop: false };
     const started = performance.now();
     let response: ControlResponse;
     try {

@@ -40,14 +40,14 @@ import { HANDOVER_VERSION, type HandoverState, type PredecessorLink, type Succes
 import { handOver } from './restart';
 import {
   controlSocketPath, toWireDiagnostic, type AnnounceStatus, type DrainResult, type PingResult, type ReloadPreviewResult, type RestartOptions, type RestartResult,
-  type RoleResult, type StatusReport, type WeightResult,
+  type RoleResult, type StatusReport, type StatusStreamPart, type WeightResult,
 } from './protocol';
 import { readStateFile, stateFilePath, writeStateFile } from './state-file';
 import { previewSteps } from './reload-preview';
 import { ReloadQueue } from './reload-queue';
 import { ensureSocketDirectory } from './socket-directory';
 import type { DaemonOptions } from './daemon-options';
-import { buildStatusReport, stateSyncStatus, watchdogStatus } from './status-report';
+import { buildStatusReport, stateSyncStatus, statusHead, statusParts, watchdogStatus, type DaemonFacts, type StatusExtras } from './status-report';
 import { healthVerdict, type HealthVerdict } from './health-verdict';
 import { trafficOf, type TrafficIndex } from './status-traffic';
 import { KernelReader } from '../metrics/kernel-series';
@@ -208,6 +208,11 @@ export class Daemon {
     return this.engine.snapshot();
   }
 
+  /** The engine's snapshot with its virtual services made as they are read (metrics: a scrape in slices). */
+  engineSnapshotParts(): ReturnType<Engine['snapshotParts']> {
+    return this.engine.snapshotParts();
+  }
+
   /** The checks' state (for metrics). */
   checkSnapshot(): ReturnType<CheckScheduler['snapshot']> {
     return this.scheduler.snapshot();
@@ -304,6 +309,7 @@ export class Daemon {
         redact: (line) => this.redactor.jsonLine(line), clock: this.clock,
         handlers: {
           status: () => this.statusReport(),
+          statusParts: () => this.statusParts(),
           reload: () => this.reload(),
           reloadPreview: () => this.previewReload(),
           drain: (v, r) => this.drain(v, r),
@@ -801,14 +807,7 @@ export class Daemon {
    */
   status(traffic?: TrafficIndex): StatusReport {
     const watchdog = this.watchdog();
-    const events = this.options.recentEvents?.();
-    return buildStatusReport({
-      pid: this.pid, configFile: this.options.configPath, includedFiles: this.config.includedFiles ?? [], startedAt: this.startedAt,
-      backend: this.backend.kind, lastReload: this.lastReload, ipvsTimeouts: this.timeouts?.held() ?? [],
-      announce: this.announcer.status(),
-    }, this.engine.snapshot(), this.scheduler.snapshot(), this.clock.now(), watchdog, {
-      ...(events ? { events } : {}), ...(traffic ? { traffic } : {}), health: this.health(watchdog),
-    });
+    return buildStatusReport(this.statusFacts(), this.engine.snapshot(), this.scheduler.snapshot(), this.clock.now(), watchdog, this.statusExtras(watchdog, traffic));
   }
 
   /**
@@ -817,9 +816,39 @@ export class Daemon {
    * reported in `daemon.kernelStats`, and the report goes out without traffic); concurrent reports share one read.
    */
   async statusReport(): Promise<StatusReport> {
+    return this.status(await this.statusTraffic());
+  }
+
+  /**
+   * {@link statusReport} as the parts of a streamed answer (`ldir status`): the reals are turned into their report
+   * one line at a time.
+   */
+  async *statusParts(): AsyncGenerator<StatusStreamPart> {
+    const traffic = await this.statusTraffic();
+    const watchdog = this.watchdog();
+    const engine = this.engine.snapshotParts();
+    const head = statusHead(this.statusFacts(), engine, this.clock.now(), watchdog, this.statusExtras(watchdog, traffic));
+    yield* statusParts(head, engine.virtuals, this.scheduler.statuses(), traffic);
+  }
+
+  /** One kernel read with the destinations' stats, bounded in time; concurrent reports share it. */
+  private async statusTraffic(): Promise<TrafficIndex> {
     this.statusKernel ??= new KernelReader(() => this.backend.list(), this.options.statusKernelTimeoutMs ?? DEFAULT_KERNEL_TIMEOUT_MS, this.clock);
-    const read = await this.statusKernel.read();
-    return this.status(trafficOf(read));
+    return trafficOf(await this.statusKernel.read());
+  }
+
+  private statusFacts(): DaemonFacts {
+    return {
+      pid: this.pid, configFile: this.options.configPath, includedFiles: this.config.includedFiles ?? [], startedAt: this.startedAt,
+      backend: this.backend.kind, lastReload: this.lastReload, ipvsTimeouts: this.timeouts?.held() ?? [],
+      announce: this.announcer.status(),
+    };
+  }
+
+  /** The recent events, the traffic when read, and the health verdict, for a report. */
+  private statusExtras(watchdog: WatchdogVerdict, traffic: TrafficIndex | undefined): StatusExtras {
+    const events = this.options.recentEvents?.();
+    return { ...(events ? { events } : {}), ...(traffic ? { traffic } : {}), health: this.health(watchdog) };
   }
 
   /**

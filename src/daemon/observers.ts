@@ -29,6 +29,8 @@ export interface ObserversOptions {
   readonly alerter?: (onAlert: (note: AlertNote) => void) => Alerter;
   /** The daemon's secret redactor: `/status.json` is redacted with it, as the control socket's answers are. */
   readonly redactor?: SecretRedactor;
+  /** Bound of one scrape of the metrics endpoint (`MetricsServerOptions.scrapeTimeoutMs`); default its default. */
+  readonly scrapeTimeoutMs?: number;
 }
 
 /**
@@ -55,7 +57,7 @@ export class Observers {
     this.monitorFiles = new MonitorFiles({ logger: options.logger });
     this.metrics = createMetrics({
       sources: {
-        engine: () => this.daemon?.engineSnapshot(),
+        engine: () => this.daemon?.engineSnapshotParts(),
         checks: () => this.daemon?.checkSnapshot() ?? [],
         kernel: () => (this.daemon ? this.daemon.listKernel() : Promise.resolve([])),
         watchdog: () => this.daemon?.watchdog(),
@@ -140,6 +142,7 @@ export class Observers {
         this.server = await startMetricsServer({
           host: wanted.host, port: wanted.port, metrics: this.metrics, logger: this.options.logger,
           status: { report: () => this.statusReport(), ...(this.options.redactor ? { redact: redactJson(this.options.redactor) } : {}) },
+          ...(this.options.scrapeTimeoutMs !== undefined ? { scrapeTimeoutMs: this.options.scrapeTimeoutMs } : {}),
         });
         this.serving = key;
         this.options.logger.info({ address: key }, 'metrics endpoint listening');

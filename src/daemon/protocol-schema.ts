@@ -37,7 +37,7 @@ const PROGRAM: Check<string[]> = (value, path) => {
   return argv;
 };
 
-function simpleRequest<T extends 'status' | 'reload' | 'reload-preview' | 'stop' | 'ping'>(type: T): Check<ControlRequest> {
+function simpleRequest<T extends 'reload' | 'reload-preview' | 'stop' | 'ping'>(type: T): Check<ControlRequest> {
   return object({ v: int(), id: idSchema, type: literal(type) }, true);
 }
 
@@ -47,7 +47,7 @@ function targetRequest<T extends 'drain' | 'undrain'>(type: T): Check<ControlReq
 
 /** Strict request validators by type: no unknown member is accepted. */
 export const requestSchemas: { readonly [T in RequestType]: Check<ControlRequest> } = {
-  status: simpleRequest('status'),
+  status: object({ v: int(), id: idSchema, type: literal('status'), stream: optional(bool) }, true),
   reload: simpleRequest('reload'),
   'reload-preview': simpleRequest('reload-preview'),
   stop: simpleRequest('stop'),
@@ -79,7 +79,8 @@ const statusEvent: Check<StatusEvent> = object({
   ok: bool, text: str({ max: 65536 }), virtual: optional(str({ max: 256 })), real: optional(str({ max: 256 })),
 }, false);
 
-const realStatus: Check<RealStatus> = object({
+/** One real server of a status report. */
+export const realStatusSchema: Check<RealStatus> = object({
   address: str({ min: 1, max: 64 }), port: PORT, forward: FORWARD,
   tunnelPort: optional(nullable(int({ min: 1, max: 65535 }))), tunnelFlags: optional(nullable(literal(...TUNNEL_FLAGS))), health: literal('up', 'down', 'unknown'),
   since: nullable(isoTime), weight: WEIGHT, override: optional(nullable(WEIGHT)), kernelWeight: nullable(WEIGHT), inKernel: bool, lastCheck: nullable(checkOutcome),
@@ -95,12 +96,13 @@ const quorumStatus: Check<QuorumStatus> = object({
   state: literal('up', 'down', 'pending'), serving: int({ min: 0 }), quorum: int({ min: 1 }), hysteresis: int({ min: 0 }), configured: bool,
 }, false);
 
-const virtualStatus: Check<VirtualStatus> = object({
+/** One virtual service of a status report. */
+export const virtualStatusSchema: Check<VirtualStatus> = object({
   id: str({ min: 1, max: 128 }), protocol: literal('tcp', 'udp', 'sctp', 'fwm'), family: literal('inet', 'inet6'),
   address: nullable(str({ min: 1, max: 64 })), port: PORT, fwmark: nullable(int({ min: 0, max: 0xffffffff })),
   scheduler: str({ max: 64 }), persistent: optional(nullable(int({ min: 0, max: 0xffffffff }))),
   persistenceEngine: optional(nullable(str({ min: 1, max: 64 }))), fallback: nullable(fallbackStatus), fallbackActive: bool, quorum: optional(quorumStatus), draining: bool,
-  traffic: optional(nullable(traffic)), realsUp: int({ min: 0 }), realsTotal: int({ min: 0 }), reals: arrayOf(realStatus),
+  traffic: optional(nullable(traffic)), realsUp: int({ min: 0 }), realsTotal: int({ min: 0 }), reals: arrayOf(realStatusSchema),
 }, false);
 
 const syncDaemonStatus: Check<SyncDaemonStatus> = object({
@@ -165,7 +167,7 @@ const daemonStatus: Check<DaemonStatus> = object({
 
 /** A status report (tolerates members added by newer daemons). */
 export const statusReportSchema: Check<StatusReport> = object({
-  generatedAt: isoTime, daemon: daemonStatus, virtualServices: arrayOf(virtualStatus), events: optional(arrayOf(statusEvent, MAX_STATUS_EVENTS)),
+  generatedAt: isoTime, daemon: daemonStatus, virtualServices: arrayOf(virtualStatusSchema), events: optional(arrayOf(statusEvent, MAX_STATUS_EVENTS)),
 }, false);
 
 /** A configuration diagnostic on the wire. */

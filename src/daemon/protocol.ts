@@ -345,6 +345,33 @@ export interface StatusReport {
   readonly events?: readonly StatusEvent[];
 }
 
+/**
+ * Reals per line of a streamed status answer: a line stays near 150 KB, and the daemon builds it in a few
+ * milliseconds, so a status of any size never holds the daemon's event loop for long (issue 21).
+ */
+export const STATUS_STREAM_REALS = 500;
+
+/**
+ * One part of a streamed status answer (`status` with `stream: true`), in this order: `head` (the report with no
+ * virtual services), then for each virtual service `virtual` (with its first reals) and as many `reals` as it needs
+ * (more reals of the virtual before it), then `end` with the counts sent, which the client checks. Each is one line
+ * `{"v":1,"id":...,"ok":true,"type":"status","part":...}`; an error line (`ok` false) ends the answer early.
+ * Virtual services are each read in one piece; between them, time passes (`generatedAt` is the head's time).
+ */
+export type StatusStreamPart =
+  | { readonly part: 'head'; readonly result: StatusReport }
+  | { readonly part: 'virtual'; readonly virtual: VirtualStatus }
+  | { readonly part: 'reals'; readonly reals: readonly RealStatus[] }
+  | { readonly part: 'end'; readonly virtuals: number; readonly reals: number };
+
+/** A line of a streamed status answer as it travels. */
+export type StatusStreamLine = StatusStreamPart & { readonly v: number; readonly id: RequestId; readonly ok: true; readonly type: 'status' };
+
+/** Serializes one part of a streamed status answer as one line. */
+export function encodeStatusPart(id: RequestId, part: StatusStreamPart): string {
+  return `${JSON.stringify({ v: PROTOCOL_VERSION, id, ok: true, type: 'status', ...part })}\n`;
+}
+
 // ---------------------------------------------------------------------------------------------------- other results
 
 /** Configuration diagnostic as it travels on the wire (see `config/diagnostics`). */
@@ -551,7 +578,9 @@ export type RequestId = string | number;
 
 /** What a request asks, without the envelope. */
 export type RequestBody =
-  | { readonly type: 'status' | 'reload' | 'reload-preview' | 'stop' | 'ping' }
+  /** `stream`: the answer comes as a sequence of lines ({@link StatusStreamLine}), for tables of any size. */
+  | { readonly type: 'status'; readonly stream?: boolean }
+  | { readonly type: 'reload' | 'reload-preview' | 'stop' | 'ping' }
   | { readonly type: 'drain' | 'undrain'; readonly virtual: string; readonly real: string }
   /** A runtime weight (0..2147483647), or `reset` to the configured weight. */
   | { readonly type: 'weight'; readonly virtual: string; readonly real: string; readonly weight: number | 'reset' }

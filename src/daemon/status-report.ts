@@ -1,11 +1,17 @@
 // Builds the `ldir status` report from the engine's snapshot and the check scheduler's state.
 import { memberKey } from '../checks/jobs';
 import type { IdentityStatus } from '../checks/scheduler';
-import type { EngineSnapshot, StateSyncSnapshot } from '../engine/engine-types';
+import type { EngineSnapshot, EngineSnapshotParts, RealSnapshot, StateSyncSnapshot, VirtualSnapshot } from '../engine/engine-types';
 import type { IpvsTimeoutHeld } from '../system/ipvs-timeouts';
-import type { AnnounceStatus, CheckOutcome, EventRecord, RiseProgress, StateSyncStatus, StatusEvent, StatusReport, WatchdogStatus } from './protocol';
-import type { TrafficIndex } from './status-traffic';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { SliceYielder } from '../system/slice-yielder';
+import {
+  STATUS_STREAM_REALS,
+  type AnnounceStatus, type CheckOutcome, type EventRecord, type RealStatus, type RiseProgress, type StateSyncStatus, type StatusEvent,
+  type StatusReport, type StatusStreamPart, type VirtualStatus, type WatchdogStatus,
+} from './protocol';
 import type { HealthVerdict } from './health-verdict';
+import type { TrafficIndex } from './status-traffic';
 import type { WatchdogVerdict } from './watchdog';
 
 /** What the daemon knows about itself for the report. */
@@ -24,31 +30,31 @@ export interface DaemonFacts {
   readonly announce?: AnnounceStatus | undefined;
 }
 
+/** What a report adds when the daemon has it: the recent events, the traffic of one kernel read, the health verdict. */
+export interface StatusExtras {
+  /** Oldest first. */
+  readonly events?: readonly StatusEvent[];
+  /** Without it the report has no `traffic` members and no `kernelStats`. */
+  readonly traffic?: TrafficIndex;
+  /** The director's health verdict (src/daemon/health-verdict.ts); without it the report has no `daemon.health`. */
+  readonly health?: HealthVerdict;
+}
+
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-/** The last check result of every (virtual, real) pair, from the scheduler's identities. */
-function lastChecks(checks: readonly IdentityStatus[]): Map<string, CheckOutcome> {
-  const byPair = new Map<string, CheckOutcome>();
-  for (const c of checks) {
-    if (!c.lastResult || c.lastCheckAt === undefined) continue;
+/** Adds one identity's last result and rise to the per-pair maps of a report. */
+function addCheckFacts(c: IdentityStatus, outcomes: Map<string, CheckOutcome>, rising: Map<string, RiseProgress>): void {
+  if (c.lastResult && c.lastCheckAt !== undefined) {
     const outcome: CheckOutcome = {
       up: c.lastResult.up, reason: c.lastResult.reason, durationMs: c.lastResult.durationMs,
       at: iso(c.lastCheckAt + c.lastResult.durationMs),
     };
-    for (const m of c.members) byPair.set(memberKey(m.virtualId, m.realKey), outcome);
+    for (const m of c.members) outcomes.set(memberKey(m.virtualId, m.realKey), outcome);
   }
-  return byPair;
-}
-
-/** The rise of every (virtual, real) pair that is down with successes in a row towards its `risecount`. */
-function risingPairs(checks: readonly IdentityStatus[]): Map<string, RiseProgress> {
-  const byPair = new Map<string, RiseProgress>();
-  for (const c of checks) {
-    if (c.health !== 'down' || c.riseSuccesses === 0) continue;
-    const rising: RiseProgress = { successes: c.riseSuccesses, needed: c.riseCount };
-    for (const m of c.members) byPair.set(memberKey(m.virtualId, m.realKey), rising);
+  if (c.health === 'down' && c.riseSuccesses > 0) {
+    const rise: RiseProgress = { successes: c.riseSuccesses, needed: c.riseCount };
+    for (const m of c.members) rising.set(memberKey(m.virtualId, m.realKey), rise);
   }
-  return byPair;
 }
 
 /** The wire form of the engine's connection sync snapshot. */
@@ -76,26 +82,39 @@ export function watchdogStatus(verdict: WatchdogVerdict): WatchdogStatus {
   };
 }
 
-/** What a report adds when the daemon has it: the recent events, the traffic of one kernel read, the health verdict. */
-export interface StatusExtras {
-  /** Oldest first. */
-  readonly events?: readonly StatusEvent[];
-  /** Without it the report has no `traffic` members and no `kernelStats`. */
-  readonly traffic?: TrafficIndex;
-  /** The director's health verdict (src/daemon/health-verdict.ts); without it the report has no `daemon.health`. */
-  readonly health?: HealthVerdict;
+/** The per-pair facts of the check scheduler a status report shows: last results and rises. */
+export interface CheckFacts {
+  readonly outcomes: ReadonlyMap<string, CheckOutcome>;
+  readonly rising: ReadonlyMap<string, RiseProgress>;
+}
+
+/** Indexes the scheduler's identities by (virtual, real) pair, once per report. */
+export function checkFacts(checks: Iterable<IdentityStatus>): CheckFacts {
+  const outcomes = new Map<string, CheckOutcome>();
+  const rising = new Map<string, RiseProgress>();
+  for (const c of checks) addCheckFacts(c, outcomes, rising);
+  return { outcomes, rising };
+}
+
+/** {@link checkFacts}, giving the event loop a turn between slices of identities. */
+export async function checkFactsSliced(checks: Iterable<IdentityStatus>, yielder: SliceYielder = new SliceYielder()): Promise<CheckFacts> {
+  const outcomes = new Map<string, CheckOutcome>();
+  const rising = new Map<string, RiseProgress>();
+  for (const c of checks) {
+    addCheckFacts(c, outcomes, rising);
+    const pause = yielder.maybeYield();
+    if (pause) await pause;
+  }
+  return { outcomes, rising };
 }
 
 /**
- * The {@link StatusReport} for `now` (epoch milliseconds), with the watchdog's verdict when there is one, and the
- * recent events and kernel traffic when given.
+ * The report without its virtual services: the daemon part as of `now` (epoch milliseconds), with the watchdog's
+ * verdict when there is one, and the health verdict, the kernel read's outcome and the recent events when given.
  */
-export function buildStatusReport(
-  facts: DaemonFacts, engine: EngineSnapshot, checks: readonly IdentityStatus[], now: number, watchdog?: WatchdogVerdict, extras: StatusExtras = {},
+export function statusHead(
+  facts: DaemonFacts, engine: Omit<EngineSnapshot, 'virtuals'> | EngineSnapshotParts, now: number, watchdog?: WatchdogVerdict, extras: StatusExtras = {},
 ): StatusReport {
-  const traffic = extras.traffic;
-  const outcomes = lastChecks(checks);
-  const rising = risingPairs(checks);
   const lastSync: EventRecord | null = engine.lastSync
     ? {
       at: iso(engine.lastSync.at), ok: engine.lastSync.ok,
@@ -122,28 +141,93 @@ export function buildStatusReport(
       ...(extras.health ? { health: extras.health } : {}),
       ipvsTimeouts: (facts.ipvsTimeouts ?? []).map((t) => ({ timeout: t.timeout, value: t.value, found: t.found, restore: t.restore })),
       ...(facts.announce ? { announce: facts.announce } : {}),
-      ...(traffic ? { kernelStats: traffic.status } : {}),
+      ...(extras.traffic ? { kernelStats: extras.traffic.status } : {}),
     },
-    virtualServices: engine.virtuals.map((v) => ({
-      id: v.id, protocol: v.protocol, family: v.family, address: v.address, port: v.port, fwmark: v.fwmark, scheduler: v.scheduler,
-      persistent: v.persistent, persistenceEngine: v.persistenceEngine,
-      fallback: v.fallback ? { address: v.fallback.address, port: v.fallback.port, forward: v.fallback.forward } : null,
-      fallbackActive: v.fallbackActive,
-      quorum: { state: v.quorum.state, serving: v.quorum.serving, quorum: v.quorum.quorum, hysteresis: v.quorum.hysteresis, configured: v.quorum.configured },
-      draining: v.draining, ...(traffic ? { traffic: traffic.virtuals.get(v.id) ?? null } : {}), realsUp: v.realsUp, realsTotal: v.realsTotal,
-      reals: v.reals.map((r) => ({
-        address: r.address, port: r.port, forward: r.forward, tunnelPort: r.tunnelPort ?? null, tunnelFlags: r.tunnelFlags ?? null, health: r.health,
-        since: r.healthSince !== undefined ? iso(r.healthSince) : null,
-        weight: r.configuredWeight, override: r.weightOverride, kernelWeight: r.kernelWeight, inKernel: r.inKernel,
-        lastCheck: outcomes.get(memberKey(v.id, r.realKey)) ?? null,
-        draining: r.draining, drained: r.manuallyDrained, maintenance: r.healthReason === 'maintenance',
-        rising: r.health === 'down' ? rising.get(memberKey(v.id, r.realKey)) ?? null : null,
-        slowStart: r.rampTo != null && r.desiredWeight !== null ? { weight: r.desiredWeight, target: r.rampTo } : null,
-        checkWeight: r.checkWeight ?? null,
-        // Keyed by the kernel destination (a gate real's port is the virtual's in the kernel).
-        ...(traffic ? { traffic: traffic.reals.get(memberKey(v.id, r.destination)) ?? null } : {}),
-      })),
-    })),
+    virtualServices: [],
     ...(extras.events ? { events: [...extras.events] } : {}),
   };
+}
+
+/** One real server of virtual `v` as the report shows it, with its kernel traffic when `traffic` is given. */
+export function realStatus(v: VirtualSnapshot, r: RealSnapshot, checks: CheckFacts, traffic?: TrafficIndex): RealStatus {
+  return {
+    address: r.address, port: r.port, forward: r.forward, tunnelPort: r.tunnelPort ?? null, tunnelFlags: r.tunnelFlags ?? null, health: r.health,
+    since: r.healthSince !== undefined ? iso(r.healthSince) : null,
+    weight: r.configuredWeight, override: r.weightOverride, kernelWeight: r.kernelWeight, inKernel: r.inKernel,
+    lastCheck: checks.outcomes.get(memberKey(v.id, r.realKey)) ?? null,
+    draining: r.draining, drained: r.manuallyDrained, maintenance: r.healthReason === 'maintenance',
+    rising: r.health === 'down' ? checks.rising.get(memberKey(v.id, r.realKey)) ?? null : null,
+    slowStart: r.rampTo != null && r.desiredWeight !== null ? { weight: r.desiredWeight, target: r.rampTo } : null,
+    checkWeight: r.checkWeight ?? null,
+    // Keyed by the kernel destination (a gate real's port is the virtual's in the kernel).
+    ...(traffic ? { traffic: traffic.reals.get(memberKey(v.id, r.destination)) ?? null } : {}),
+  };
+}
+
+/** One virtual service as the report shows it, with `reals` (all of its reals, or a slice of them when streamed). */
+export function virtualStatus(v: VirtualSnapshot, reals: readonly RealStatus[], traffic?: TrafficIndex): VirtualStatus {
+  return {
+    id: v.id, protocol: v.protocol, family: v.family, address: v.address, port: v.port, fwmark: v.fwmark, scheduler: v.scheduler,
+    persistent: v.persistent, persistenceEngine: v.persistenceEngine,
+    fallback: v.fallback ? { address: v.fallback.address, port: v.fallback.port, forward: v.fallback.forward } : null,
+    fallbackActive: v.fallbackActive,
+    quorum: { state: v.quorum.state, serving: v.quorum.serving, quorum: v.quorum.quorum, hysteresis: v.quorum.hysteresis, configured: v.quorum.configured },
+    draining: v.draining, ...(traffic ? { traffic: traffic.virtuals.get(v.id) ?? null } : {}), realsUp: v.realsUp, realsTotal: v.realsTotal, reals,
+  };
+}
+
+/**
+ * The {@link StatusReport} for `now` (epoch milliseconds), with the watchdog's verdict when there is one, and the
+ * recent events, kernel traffic and health verdict when given.
+ */
+export function buildStatusReport(
+  facts: DaemonFacts, engine: EngineSnapshot, checks: readonly IdentityStatus[], now: number, watchdog?: WatchdogVerdict, extras: StatusExtras = {},
+): StatusReport {
+  const indexed = checkFacts(checks);
+  const { traffic } = extras;
+  return {
+    ...statusHead(facts, engine, now, watchdog, extras),
+    virtualServices: engine.virtuals.map((v) => virtualStatus(v, v.reals.map((r) => realStatus(v, r, indexed, traffic)), traffic)),
+  };
+}
+
+/**
+ * The report as a streamed answer (`status` with `stream: true`): the head, then each virtual service with its reals
+ * in lines of at most `realsPerLine`, then the counts. Each line is built in its own turn of the event loop, so a
+ * table of any size holds the daemon for one line at a time.
+ */
+export async function* statusParts(
+  head: StatusReport, virtuals: Iterable<VirtualSnapshot>, identities: Iterable<IdentityStatus>, traffic?: TrafficIndex,
+  realsPerLine: number = STATUS_STREAM_REALS,
+): AsyncGenerator<StatusStreamPart> {
+  const checks = await checkFactsSliced(identities);
+  yield { part: 'head', result: head };
+  yield* sliced(virtuals, (v) => v.reals, (v, r) => realStatus(v, r, checks, traffic), (v, reals) => virtualStatus(v, reals, traffic), realsPerLine);
+}
+
+/** A report already built, cut into the parts of a streamed answer (a daemon without {@link statusParts}). */
+export async function* reportParts(report: StatusReport, realsPerLine: number = STATUS_STREAM_REALS): AsyncGenerator<StatusStreamPart> {
+  yield { part: 'head', result: { ...report, virtualServices: [] } };
+  yield* sliced(report.virtualServices, (v) => v.reals, (_v, r) => r, (v, reals) => ({ ...v, reals }), realsPerLine);
+}
+
+/** The `virtual`, `reals` and `end` parts of `virtuals`, one line of at most `size` reals per turn of the event loop. */
+async function* sliced<V, R>(
+  virtuals: Iterable<V>, realsOf: (v: V) => readonly R[], real: (v: V, r: R) => RealStatus, virtual: (v: V, reals: RealStatus[]) => VirtualStatus, size: number,
+): AsyncGenerator<StatusStreamPart> {
+  let reals = 0;
+  let count = 0;
+  await nextTurn();
+  for (const v of virtuals) {
+    count++;
+    const all = realsOf(v);
+    for (let i = 0; i === 0 || i < all.length; i += size) {
+      if (i > 0) await nextTurn();
+      const slice = all.slice(i, i + size).map((r) => real(v, r));
+      reals += slice.length;
+      yield i === 0 ? { part: 'virtual', virtual: virtual(v, slice) } : { part: 'reals', reals: slice };
+    }
+    await nextTurn(); // the next virtual service is built from the engine's state in a turn of its own
+  }
+  yield { part: 'end', virtuals: count, reals };
 }

@@ -375,6 +375,12 @@ export interface EngineSnapshot {
 /** What the health verdict reads of the engine ({@link Engine.healthFacts}; a whole {@link EngineSnapshot} has it too). */
 export type EngineHealth = Pick<EngineSnapshot, 'stopped' | 'lastSync' | 'stateSync'>;
 
+/**
+ * An {@link EngineSnapshot} whose virtual services may be made one by one as they are read (`Engine.snapshotParts`):
+ * read them once, in a loop that may give the event loop a turn between them (a big table, issue 21).
+ */
+export type EngineSnapshotParts = Omit<EngineSnapshot, 'virtuals'> & { readonly virtuals: Iterable<VirtualSnapshot> };
+
 /** What happens to what a reload removes: drained (weight 0 until idle or `timeoutMs`) or, disabled, deleted at once. */
 export interface DrainPolicy {
   readonly enabled: boolean;

@@ -15,7 +15,7 @@ import { configDrains, leftoverTargets } from './config-drains';
 import { pairKey, type DecideInput, type Decision } from './decide';
 import { beginDrain, drainId, EMPTY_DRAIN, type DrainEntry, type DrainState, type DrainTarget } from './drain';
 import type {
-  AwaitingCheck, DrainPolicy, EngineCounters, EngineEvent, EngineHealth, EngineOptions, EnginePreview, EngineSnapshot, FallbackCommandPreview,
+  AwaitingCheck, DrainPolicy, EngineCounters, EngineEvent, EngineHealth, EngineOptions, EnginePreview, EngineSnapshot, EngineSnapshotParts, FallbackCommandPreview,
   QuorumCommandPreview,
   LastSync, ManualDrainResult, OpKind, ShutdownReport, SyncReport, SyncRoleChange, WeightResult,
 } from './engine-types';
@@ -27,7 +27,7 @@ import { afterOps, indexObserved, type ObservedEntry } from './observed';
 import { describeOp, describeOps, refusedOps, refusedServices } from './op-report';
 import { operatorSettingsOf, type OperatorSetting } from './operator-settings';
 import { planPass } from './pass-plan';
-import { buildSnapshot, type HealthRecord } from './status';
+import { buildSnapshot, snapshotHead, snapshotVirtuals, type HealthRecord, type SnapshotInput } from './status';
 import { StateSyncDaemons } from './state-sync-daemons';
 import { isHealthOnly, skippedReport, SyncLoop, type PassLiveness } from './sync-loop';
 import { configTargets, resolvePair, type ConfigTarget, type ConfigTargets } from './targets';
@@ -442,19 +442,29 @@ export class Engine {
 
   /** Everything `ldir status` and the metrics need. */
   snapshot(): EngineSnapshot {
-    return { ...this.tableSnapshot(), stateSync: this.syncDaemons.snapshot() };
+    return { ...buildSnapshot(this.snapshotInput()), stateSync: this.syncDaemons.snapshot() };
   }
 
-  private tableSnapshot(): EngineSnapshot {
+  /**
+   * {@link snapshot} in parts: the head at once, the virtual services one by one as they are asked for (each from the
+   * state at that moment), so that a caller can give the event loop a turn between them (a big table, issue 21).
+   */
+  snapshotParts(): EngineSnapshotParts {
+    const input = this.snapshotInput();
+    return { ...snapshotHead(input), stateSync: this.syncDaemons.snapshot(), virtuals: snapshotVirtuals(input) };
+  }
+
+  private snapshotInput(): SnapshotInput {
     const { clock } = this.options;
-    return buildSnapshot({
+    const decided = this.decided;
+    return {
       config: this.config, decision: this.decision, observed: this.observed, listedAt: this.listedAt, health: this.health,
-      decidedSince: new Map([...this.decided].map(([k, v]) => [k, v.since])), draining: this.drainState.entries.values(),
+      decidedSince: { get: (key) => decided.get(key)?.since }, draining: this.drainState.entries.values(),
       drainInfo: this.drainInfo, toEpoch: (m) => clock.now() - (clock.monotonic() - m),
       fallbackAction: (id) => this.commands.lastAction(id), quorumAction: (id) => this.quorumCommands.lastAction(id), manualDrains: this.manual,
       weights: this.weights,
       counters: { ...this.counters, opsApplied: { ...this.counters.opsApplied } }, lastSync: this.lastSync, stopped: this.stopped,
-    });
+    };
   }
 
   /**

@@ -30,8 +30,8 @@ export interface SnapshotInput {
   readonly observed: ReadonlyMap<string, ObservedEntry>;
   readonly listedAt: number | null;
   readonly health: ReadonlyMap<string, HealthRecord>;
-  /** Epoch milliseconds since which each pair's decision (reason and weight) holds. */
-  readonly decidedSince: ReadonlyMap<string, number>;
+  /** Epoch milliseconds since which each pair's decision (reason and weight) holds (a lookup: never copied). */
+  readonly decidedSince: Pick<ReadonlyMap<string, number>, 'get'>;
   readonly draining: Iterable<DrainEntry>;
   /** Model objects of drain leftovers (from the config that had them), by drain id. */
   readonly drainInfo: ReadonlyMap<string, ConfigTarget & { readonly health?: HealthRecord }>;
@@ -115,15 +115,23 @@ function configuredReal(v: VirtualService, r: RealServer, d: RealDecision | unde
   };
 }
 
-/** The status of every configured virtual and every draining leftover. */
-export function buildSnapshot(input: SnapshotInput): EngineSnapshot {
+/** The snapshot without its virtual services. */
+export function snapshotHead(input: SnapshotInput): Omit<EngineSnapshot, 'virtuals'> {
+  return { configFile: input.config?.file ?? null, stopped: input.stopped, lastSync: input.lastSync, listedAt: input.listedAt, counters: input.counters };
+}
+
+/**
+ * The status of every configured virtual and every draining leftover, one virtual service at a time: each is built
+ * when it is asked for, from the state as it is then (a status of a big table is built a virtual per turn of the
+ * event loop, issue 21).
+ */
+export function* snapshotVirtuals(input: SnapshotInput): Generator<VirtualSnapshot> {
   const decisions = new Map((input.decision?.virtuals ?? []).map((d) => [d.virtualId, d]));
   const drains = [...input.draining];
-  const virtuals: VirtualSnapshot[] = [];
   const configured = new Set<string>();
+  for (const v of input.config?.virtualServices ?? []) configured.add(serviceKeyString(serviceOf(v)));
   for (const v of input.config?.virtualServices ?? []) {
     const serviceId = serviceKeyString(serviceOf(v));
-    configured.add(serviceId);
     const entry = input.observed.get(serviceId);
     const decision = decisions.get(v.id);
     const byKey = new Map((decision?.reals ?? []).map((d) => [d.realKey, d]));
@@ -134,13 +142,13 @@ export function buildSnapshot(input: SnapshotInput): EngineSnapshot {
       reals.push(drainingReal(info.virtual, info.real, entry, input.toEpoch(e.since), info.health));
     }
     const state = decision?.fallbackState ?? 'pending';
-    virtuals.push({
+    yield {
       ...virtualBase(v, entry),
       fallback: v.fallback ? fallbackSnapshot(v, v.fallback, decision, entry) : null,
       fallbackState: state, fallbackActive: state === 'active' && v.fallback !== undefined, fallbackCommand: input.fallbackAction(v.id) ?? null,
       quorum: quorumSnapshot(v, decision, input.quorumAction(v.id)),
       draining: false, realsUp: reals.filter((r) => !r.draining && r.health === 'up').length, realsTotal: v.reals.length, reals,
-    });
+    };
   }
   for (const e of drains) {
     const info = input.drainInfo.get(e.id);
@@ -149,14 +157,15 @@ export function buildSnapshot(input: SnapshotInput): EngineSnapshot {
     const entry = input.observed.get(serviceKeyString(e.service));
     const since = input.toEpoch(e.since);
     const reals = v.reals.map((r) => drainingReal(v, r, entry, since, input.drainInfo.get(`${e.id} ${destinationIdOf(realDestination(v, r, 0))}`)?.health));
-    virtuals.push({
+    yield {
       ...virtualBase(v, entry), fallback: null, fallbackState: 'inactive', fallbackActive: false, fallbackCommand: null,
       quorum: { ...quorumSnapshot(v, undefined, undefined), state: 'down' },
       draining: true, realsUp: 0, realsTotal: v.reals.length, reals,
-    });
+    };
   }
-  return {
-    configFile: input.config?.file ?? null, stopped: input.stopped, lastSync: input.lastSync, listedAt: input.listedAt,
-    virtuals, counters: input.counters,
-  };
+}
+
+/** The status of every configured virtual and every draining leftover. */
+export function buildSnapshot(input: SnapshotInput): EngineSnapshot {
+  return { ...snapshotHead(input), virtuals: [...snapshotVirtuals(input)] };
 }

@@ -4,6 +4,7 @@ import type { CheckMember } from '../checks/jobs';
 import type { CheckRecord, Health, HealthTransition, IdentityStatus, QuietRounds } from '../checks/scheduler';
 import { pairKey, seconds } from './convert';
 import type { SeriesFactory } from './factory';
+import type { SliceYielder } from '../system/slice-yielder';
 
 export { CHECK_DURATION_BUCKETS };
 
@@ -82,12 +83,14 @@ export class CheckSeries {
 
   /**
    * At scrape time: rebuilds the index from `statuses` and removes the series of every pair not in `current`
-   * (undefined = the sources could not say; nothing is removed).
+   * (undefined = the sources could not say; nothing is removed); with a `yielder`, in slices of pairs.
    */
-  refresh(statuses: readonly IdentityStatus[] | undefined, current: ReadonlySet<string> | undefined): void {
+  async refresh(statuses: readonly IdentityStatus[] | undefined, current: ReadonlySet<string> | undefined, yielder?: SliceYielder): Promise<void> {
     if (statuses) this.rebuild(statuses);
     if (!current) return;
-    for (const [key, labels] of this.pairs) {
+    for (const [key, labels] of [...this.pairs]) {
+      const pause = yielder?.maybeYield();
+      if (pause) await pause;
       if (current.has(key)) continue;
       for (const result of RESULTS) this.checks.remove({ ...labels, result });
       for (const to of HEALTH_STATES) this.transitions.remove({ ...labels, to });

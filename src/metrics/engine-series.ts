@@ -62,7 +62,7 @@ export class EngineSeries {
   }
 
   /** Mirrors the snapshot's totals and last sync; with no snapshot the mirrored series are absent. */
-  refresh(snapshot: EngineSnapshot | undefined): void {
+  refresh(snapshot: Omit<EngineSnapshot, 'virtuals'> | undefined): void {
     const mirrored = [this.syncs, this.syncErrors, this.opsApplied, this.opsFailed, this.driftRepairs, this.retries,
       this.fallbackCommands, this.fallbackCommandFailures, this.quorumCommands, this.quorumCommandFailures];
     for (const m of [...mirrored, this.lastSyncSuccess, this.lastSyncTime, this.lastSyncDuration]) clear(m);

@@ -5,6 +5,7 @@ import { destinationKeyString, serviceKeyString } from '../ipvs/normalize';
 import type { IpvsStats, ObservedService } from '../ipvs/types';
 import { counterValue, seconds, setCounter, setFlag } from './convert';
 import type { SeriesFactory } from './factory';
+import type { SliceYielder } from '../system/slice-yielder';
 
 /** Outcome of one bounded kernel read. */
 export type KernelRead =
@@ -109,8 +110,8 @@ export class KernelSeries {
     for (const reason of ['timeout', 'error']) this.scrapeFailures.inc({ reason }, 0);
   }
 
-  /** Rewrites the kernel series from `read`. */
-  refresh(read: KernelRead): void {
+  /** Rewrites the kernel series from `read`; with a `yielder`, in slices of destinations. */
+  async refresh(read: KernelRead, yielder?: SliceYielder): Promise<void> {
     const all = [...Object.values(this.service), ...Object.values(this.destination)];
     for (const c of all) c.reset();
     this.active.reset();
@@ -129,6 +130,8 @@ export class KernelSeries {
         if (d.stats) setTraffic(this.destination, labels, d.stats);
         this.active.set(labels, d.activeConns);
         this.inactive.set(labels, d.inactiveConns);
+        const pause = yielder?.maybeYield();
+        if (pause) await pause;
       }
     }
   }

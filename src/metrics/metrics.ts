@@ -13,12 +13,14 @@ import { pairKey } from './convert';
 import { EngineSeries, InfoSeries, ReloadSeries } from './engine-series';
 import { HealthSeries } from './health-series';
 import { seriesFactory } from './factory';
+import { renderExposition, type ExpositionChunks } from './sliced-exposition';
+import { SliceYielder } from '../system/slice-yielder';
 import { KernelReader, KernelSeries } from './kernel-series';
 import { RiseSeries } from './rise-series';
 import { StateSeries } from './state-series';
 import { StateSyncSeries } from './state-sync-series';
 import { WatchdogSeries } from './watchdog-series';
-import type { AlertCounters, CreateMetricsOptions, Metrics, MetricsHealth } from './types';
+import type { AlertCounters, CreateMetricsOptions, Metrics, MetricsHealth, ScrapedExposition } from './types';
 
 /**
  * prom-client default metrics left out: gauges named `_total` (`promtool check metrics` rejects them), whose values
@@ -44,6 +46,16 @@ function read<T>(what: string, source: () => T, log: Logger | undefined): { ok: 
  */
 export function healthOf(verdict: HealthVerdict): MetricsHealth {
   return { ok: isServing(verdict), level: verdict.level, reason: verdict.summary };
+}
+
+/** A scrape's result: the exposition's buffers, and its text for callers that want one string (tests). */
+function scrapedExposition(contentType: string, rendered: ExpositionChunks): ScrapedExposition {
+  return {
+    contentType, chunks: rendered.chunks, length: rendered.length,
+    get body(): string {
+      return Buffer.concat(rendered.chunks as Buffer[], rendered.length).toString('utf8');
+    },
+  };
 }
 
 /**
@@ -98,8 +110,9 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
     const statuses = read<readonly IdentityStatus[]>('checks', () => sources.checks(), log);
     const alerts = sources.alerts ? read<AlertCounters | undefined>('alerts', sources.alerts, log) : undefined;
     const verdict = sources.watchdog ? read('watchdog', sources.watchdog, log) : undefined;
-    kernelSeries.refresh(k);
-    const pairs = state.refresh(engine.ok ? engine.value : undefined);
+    const yielder = new SliceYielder(options.sliceMs);
+    await kernelSeries.refresh(k, yielder);
+    const pairs = await state.refresh(engine.ok ? engine.value : undefined, yielder);
     engineSeries.refresh(engine.ok ? engine.value : undefined);
     stateSyncSeries.refresh(engine.ok ? engine.value : undefined);
     info.refresh(alerts?.ok ? alerts.value : undefined);
@@ -108,8 +121,8 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
     const announced = sources.announce ? read('announce', sources.announce, log) : undefined;
     announce.refresh(announced?.ok ? announced.value : undefined);
     if (statuses.ok) for (const s of statuses.value) for (const m of s.members) pairs.add(pairKey(m.virtualId, m.realKey));
-    checks.refresh(statuses.ok ? statuses.value : undefined, engine.ok || statuses.ok ? pairs : undefined);
-    rise.refresh(statuses.ok ? statuses.value : undefined);
+    await checks.refresh(statuses.ok ? statuses.value : undefined, engine.ok || statuses.ok ? pairs : undefined, yielder);
+    await rise.refresh(statuses.ok ? statuses.value : undefined, yielder);
   }
 
   /**
@@ -141,7 +154,7 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
       reloads.record(ok, at);
       checks.invalidate();
     }),
-    scrape: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+    scrape: async () => scrapedExposition(registry.contentType, await renderExposition(registry, options.sliceMs)),
     health: () => {
       const own = sources.health ? read('health', sources.health, log) : undefined;
       if (own?.ok && own.value) return healthOf(own.value);

@@ -1,6 +1,7 @@
 // Scrape-time series of the rise count: how far a down real server has come towards `risecount`.
 import type { IdentityStatus } from '../checks/scheduler';
 import type { SeriesFactory } from './factory';
+import type { SliceYielder } from '../system/slice-yielder';
 
 /**
  * `ldir_real_server_rise_successes` per (virtual, real) pair served by a check, rewritten from the scheduler's
@@ -15,12 +16,14 @@ export class RiseSeries {
       ['virtual', 'real']);
   }
 
-  /** Rewrites the series from `statuses` (undefined: the scheduler could not be read; nothing is written). */
-  refresh(statuses: readonly IdentityStatus[] | undefined): void {
+  /** Rewrites the series from `statuses` (undefined: the scheduler could not be read; nothing is written), in slices with a `yielder`. */
+  async refresh(statuses: readonly IdentityStatus[] | undefined, yielder?: SliceYielder): Promise<void> {
     this.successes.reset();
     if (!statuses) return;
     for (const s of statuses) {
       for (const m of s.members) this.successes.set({ virtual: m.virtualId, real: m.realKey }, s.riseSuccesses);
+      const pause = yielder?.maybeYield();
+      if (pause) await pause;
     }
   }
 }

@@ -104,8 +104,9 @@ async function serveMetrics(req: IncomingMessage, res: ServerResponse, c: Contex
     res.end(head ? undefined : zipped);
     return;
   }
-  res.writeHead(200, { 'Content-Type': scraped.contentType, 'Content-Length': String(scraped.body.length), 'Cache-Control': 'no-store', Vary: 'Accept-Encoding' });
-  res.end(head ? undefined : scraped.body);
+  res.writeHead(200, { 'Content-Type': scraped.contentType, 'Content-Length': String(scraped.length), 'Cache-Control': 'no-store', Vary: 'Accept-Encoding' });
+  if (!head) for (const chunk of scraped.chunks) res.write(chunk);
+  res.end();
 }
 
 function handle(req: IncomingMessage, res: ServerResponse, c: Context): void {

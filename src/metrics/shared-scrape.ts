@@ -1,19 +1,34 @@
 // One rendering of the exposition for every scrape that arrives while it runs or just after it: many scrapers (or
 // many clients that ask and never read the answer) cost one rendering and one copy of the body, not one each, and
 // rendering never takes more than a fifth of the daemon's time however often it is asked.
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { createGzip } from 'node:zlib';
 import { ErrorCodes, LdirError } from '../errors';
 import type { Metrics } from './types';
-
-const gzipAsync = promisify(gzip);
 
 /** A rendered exposition, shared by the responses that asked for it while it was rendered. */
 export interface RenderedScrape {
   readonly contentType: string;
+  /** The body as buffers, in order (a big exposition is never copied into one). */
+  readonly chunks: readonly Buffer[];
+  /** Total bytes of `chunks`. */
+  readonly length: number;
+  /** The body in one buffer (copied when asked: tests and small tables). */
   readonly body: Buffer;
-  /** The body gzipped, made once for all the responses that want it. */
+  /** The body gzipped, made once for all the responses that want it (by zlib's thread pool, chunk by chunk). */
   gzipped(): Promise<Buffer>;
+}
+
+/** Gzips `chunks` through a zlib stream: the compression runs off the event loop, one chunk at a time. */
+function gzipChunks(chunks: readonly Buffer[]): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const zip = createGzip();
+    const out: Buffer[] = [];
+    zip.on('data', (b: Buffer) => out.push(b));
+    zip.on('end', () => resolve(Buffer.concat(out)));
+    zip.on('error', reject);
+    for (const c of chunks) zip.write(c);
+    zip.end();
+  });
 }
 
 /** Resolves with `p`, or rejects with a METRICS_SCRAPE_FAILED error after `ms`. */
@@ -41,7 +56,8 @@ export const REUSE_MAX_MS = 1_000;
 /**
  * A scrape function that shares renderings: a request that arrives while one runs gets its result, and so does one
  * that arrives within {@link REUSE_FACTOR} times its duration after it (see there). Each rendering is bounded by
- * `timeoutMs` (METRICS_SCRAPE_FAILED after it); a failed one is not reused. `now` is monotonic milliseconds.
+ * `timeoutMs` for each request (METRICS_SCRAPE_FAILED after it; the rendering goes on and is shared by the requests
+ * that come meanwhile); a failed one is not reused. `now` is monotonic milliseconds.
  */
 export function sharedScrape(
   metrics: Pick<Metrics, 'scrape'>, timeoutMs: number, now: () => number = () => performance.now(),
@@ -49,13 +65,22 @@ export function sharedScrape(
   let inFlight: Promise<RenderedScrape> | undefined;
   let last: { readonly result: Promise<RenderedScrape>; readonly freshUntil: number } | undefined;
   return () => {
-    if (inFlight) return inFlight;
+    // A rendering that outlives a request's bound goes on and is shared by the requests after it: a slow scrape of a
+    // big table is never rendered twice at once.
+    if (inFlight) return bounded(inFlight, timeoutMs);
     if (last && now() < last.freshUntil) return last.result;
     const started = now();
-    const rendering = bounded(metrics.scrape(), timeoutMs).then((scraped): RenderedScrape => {
-      const body = Buffer.from(scraped.body, 'utf8');
+    const rendering = metrics.scrape().then((scraped): RenderedScrape => {
+      const { chunks, length } = scraped;
       let zipped: Promise<Buffer> | undefined;
-      return { contentType: scraped.contentType, body, gzipped: () => (zipped ??= gzipAsync(body)) };
+      let whole: Buffer | undefined;
+      return {
+        contentType: scraped.contentType, chunks, length,
+        get body(): Buffer {
+          return (whole ??= Buffer.concat(chunks as Buffer[], length));
+        },
+        gzipped: () => (zipped ??= gzipChunks(chunks)),
+      };
     });
     inFlight = rendering;
     rendering.then(() => {
@@ -66,6 +91,6 @@ export function sharedScrape(
     }).finally(() => {
       inFlight = undefined;
     });
-    return rendering;
+    return bounded(rendering, timeoutMs);
   };
 }

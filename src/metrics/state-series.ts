@@ -1,9 +1,10 @@
 // Scrape-time series of the configured director from the engine snapshot: per real server and per virtual service.
 import type { Health } from '../checks/scheduler';
-import type { EngineSnapshot } from '../engine/engine-types';
+import type { EngineSnapshotParts } from '../engine/engine-types';
 import type { QuorumState } from '../engine/quorum';
 import { pairKey, setFlag } from './convert';
 import type { SeriesFactory } from './factory';
+import type { SliceYielder } from '../system/slice-yielder';
 
 const HEALTH_STATES: readonly Health[] = ['up', 'down', 'unknown'];
 const QUORUM_STATES: readonly QuorumState[] = ['up', 'down', 'pending'];
@@ -52,8 +53,11 @@ export class StateSeries {
       'Serving real servers a virtual service needs (quorum; 1 when not configured).', ['virtual']);
   }
 
-  /** Rewrites every series from `snapshot`; returns the configured (virtual, real) pairs, for pruning event series. */
-  refresh(snapshot: EngineSnapshot | undefined): Set<string> {
+  /**
+   * Rewrites every series from `snapshot`; returns the configured (virtual, real) pairs, for pruning event series.
+   * With a `yielder`, gives the event loop a turn between slices of reals (a big table: issue 21).
+   */
+  async refresh(snapshot: EngineSnapshotParts | undefined, yielder?: SliceYielder): Promise<Set<string>> {
     for (const g of [this.up, this.health, this.configuredWeight, this.kernelWeight, this.slowStartTarget, this.reportedWeight, this.weightOverride, this.realsUp, this.reals, this.fallbackActive, this.quorumState, this.quorum]) g.reset();
     const pairs = new Set<string>();
     if (!snapshot) return pairs;
@@ -76,6 +80,8 @@ export class StateSeries {
         if (r.rampTo != null) this.slowStartTarget.set(labels, r.rampTo);
         if (r.checkWeight != null) this.reportedWeight.set(labels, r.checkWeight);
         if (r.weightOverride !== null) this.weightOverride.set(labels, r.weightOverride);
+        const pause = yielder?.maybeYield();
+        if (pause) await pause;
       }
     }
     return pairs;

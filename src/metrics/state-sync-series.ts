@@ -31,7 +31,7 @@ export class StateSyncSeries {
   }
 
   /** Rewrites every series from `snapshot`. */
-  refresh(snapshot: EngineSnapshot | undefined): void {
+  refresh(snapshot: Omit<EngineSnapshot, 'virtuals'> | undefined): void {
     for (const m of [this.role, this.running, this.ok, this.operations, this.repairs, this.failures]) clear(m);
     const s = snapshot?.stateSync;
     if (!s) return;

@@ -33,7 +33,11 @@ export class StatusRoutes {
   constructor(source: StatusSource, timeoutMs: number, private readonly log: Logger | undefined) {
     const redact = source.redact ?? ((json: string): string => json);
     this.render = sharedScrape({
-      scrape: async () => ({ contentType: 'application/json; charset=utf-8', body: redact(`${JSON.stringify(await source.report())}\n`) }),
+      scrape: async () => {
+        const body = redact(`${JSON.stringify(await source.report())}\n`);
+        const bytes = Buffer.from(body, 'utf8');
+        return { contentType: 'application/json; charset=utf-8', chunks: [bytes], length: bytes.length, body };
+      },
     }, timeoutMs);
   }
 

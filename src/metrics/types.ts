@@ -5,7 +5,7 @@ import type { Clock } from '../clock';
 import type { CheckRecord, HealthTransition, IdentityStatus, QuietRounds } from '../checks/scheduler';
 import type { HealthLevel, HealthVerdict } from '../daemon/health-verdict';
 import type { WatchdogVerdict } from '../daemon/watchdog';
-import type { EngineEvent, EngineSnapshot } from '../engine/engine-types';
+import type { EngineEvent, EngineSnapshotParts } from '../engine/engine-types';
 import type { ObservedService } from '../ipvs/types';
 import type { Logger } from '../log';
 
@@ -30,8 +30,11 @@ export interface AlertCounters {
  * "not available" (logged at debug), never as a failed scrape.
  */
 export interface MetricsSources {
-  /** The engine's status snapshot; undefined before the engine exists. */
-  readonly engine: () => EngineSnapshot | undefined;
+  /**
+   * The engine's status snapshot; undefined before the engine exists. Its virtual services are read once, at most,
+   * per call (they may be made as they are read: `Engine.snapshotParts`).
+   */
+  readonly engine: () => EngineSnapshotParts | undefined;
   /** The check scheduler's state (identities and the (virtual, real) pairs each serves). */
   readonly checks: () => readonly IdentityStatus[];
   /** Lists the kernel table with its 64-bit counters (`IpvsBackend.list`); bounded by `kernelTimeoutMs`. */
@@ -68,10 +71,25 @@ export interface CreateMetricsOptions {
   readonly kernelTimeoutMs?: number;
   /** Times the kernel read and bounds it (`kernelTimeoutMs`); default the system clock. */
   readonly clock?: Clock;
+  /**
+   * Length of one slice of a scrape's work in milliseconds: reading the sources into the series and rendering the
+   * exposition give the event loop a turn after each (a big table blocks checks and the control socket no longer
+   * than a slice, issue 21). Default `DEFAULT_SLICE_MS` (10).
+   */
+  readonly sliceMs?: number;
   /** Also export prom-client's `process_*` and `nodejs_*` metrics. Default true. */
   readonly processMetrics?: boolean;
   /** Epoch milliseconds at which the configuration in force was first loaded (initial last-success reload time). */
   readonly configLoadedAt?: number;
+}
+
+/** A rendered exposition: the buffers to write, in order; `body` joins them into one string (for tests, small tables). */
+export interface ScrapedExposition {
+  readonly contentType: string;
+  readonly chunks: readonly Buffer[];
+  /** Total bytes of `chunks`. */
+  readonly length: number;
+  readonly body: string;
 }
 
 /** Outcome of {@link Metrics.health}, what `/healthz` answers. */
@@ -98,8 +116,11 @@ export interface Metrics {
   recordEvent(event: EngineEvent): void;
   /** Counts one configuration reload and its outcome; `at` in epoch milliseconds. */
   recordReload(ok: boolean, at: number): void;
-  /** Reads every source (the kernel bounded in time) and renders the text exposition. */
-  scrape(): Promise<{ readonly contentType: string; readonly body: string }>;
+  /**
+   * Reads every source (the kernel bounded in time) and renders the text exposition, both in slices that give the
+   * event loop a turn (see {@link CreateMetricsOptions.sliceMs}).
+   */
+  scrape(): Promise<ScrapedExposition>;
   /**
    * What `/healthz` answers: the director's health verdict (src/daemon/health-verdict.ts), not ok when it is
    * failing (the kernel cannot be synced or refused every virtual, the engine is stopped, the checker watchdog fails).

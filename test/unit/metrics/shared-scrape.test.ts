@@ -4,13 +4,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { REUSE_FACTOR, REUSE_MAX_MS, sharedScrape } from '../../../src/metrics/shared-scrape';
+import type { ScrapedExposition } from '../../../src/metrics/types';
 
 /** A metrics source whose renderings the test finishes by hand, and a hand-moved clock. */
 function setup(): {
   scrape: ReturnType<typeof sharedScrape>; renders: () => number; finish: (body?: string) => void; fail: () => void; advance: (ms: number) => void;
 } {
   let time = 0;
-  const pending: Array<{ resolve: (v: { contentType: string; body: string }) => void; reject: (e: Error) => void }> = [];
+  const pending: Array<{ resolve: (v: ScrapedExposition) => void; reject: (e: Error) => void }> = [];
   let renders = 0;
   const scrape = sharedScrape({
     scrape: () => {
@@ -20,7 +21,10 @@ function setup(): {
   }, 60_000, () => time);
   return {
     scrape, renders: () => renders, advance: (ms) => { time += ms; },
-    finish: (body = `render ${renders}`) => pending.shift()?.resolve({ contentType: 'text/plain', body }),
+    finish: (body = `render ${renders}`) => {
+      const chunks = [Buffer.from(body.slice(0, 3)), Buffer.from(body.slice(3))];
+      pending.shift()?.resolve({ contentType: 'text/plain', chunks, length: Buffer.byteLength(body), body });
+    },
     fail: () => pending.shift()?.reject(new Error('boom')),
   };
 }
@@ -60,8 +64,25 @@ describe('sharedScrape', () => {
     s.advance(REUSE_MAX_MS - 1);
     assert.equal((await s.scrape()).body.toString(), 'render 2');
     s.advance(1);
-    void s.scrape();
+    s.scrape().catch(() => undefined); // never finished: its bound fails it after the test
     assert.equal(s.renders(), 3);
+  });
+
+  it('a rendering past the bound fails its request, goes on, and is shared by the requests meanwhile (never two at once)', async () => {
+    let renders = 0;
+    let finish: ((v: ScrapedExposition) => void) | undefined;
+    const scrape = sharedScrape({
+      scrape: () => {
+        renders++;
+        return new Promise((resolve) => { finish = resolve; });
+      },
+    }, 20, () => 0);
+    await assert.rejects(scrape(), /not rendered within 20 ms/);
+    const again = scrape();
+    assert.equal(renders, 1, 'the slow rendering is still the one in flight');
+    finish?.({ contentType: 'text/plain', chunks: [Buffer.from('slow')], length: 4, body: 'slow' });
+    assert.equal((await again).body.toString(), 'slow');
+    assert.equal(renders, 1);
   });
 
   it('a failed rendering is answered to those who waited for it and is not reused', async () => {

@@ -1,0 +1,58 @@
+// The daemon of `npm run bench:big-table`, in a child process of the benchmark: the real Daemon with its metrics
+// endpoint (Observers, as `ldir start` composes them) on the memory backend, and its own event-loop delay histogram
+// (perf_hooks.monitorEventLoopDelay), which the benchmark resets and reads over the IPC channel.
+import * as path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { systemClock } from '../src/clock';
+import { Daemon } from '../src/daemon/daemon';
+import { Observers } from '../src/daemon/observers';
+import { silentLogger } from '../src/log';
+
+/** A message from the benchmark. */
+export type BigTableCommand = { readonly cmd: 'reset' } | { readonly cmd: 'report' } | { readonly cmd: 'stop' };
+
+/** What the daemon process reports: `ready` once started, `report` when asked. */
+export type BigTableReport =
+  | { readonly kind: 'ready'; readonly startMs: number }
+  | { readonly kind: 'report'; readonly maxBlockMs: number; readonly p99BlockMs: number; readonly rssMb: number; readonly maxRssMb: number }
+  | { readonly kind: 'failed'; readonly message: string };
+
+async function main(): Promise<void> {
+  const [configPath, runDirectory] = process.argv.slice(2) as [string, string];
+  const resyncIntervalMs = Number(process.env['BENCH_RESYNC_MS'] ?? 3_600_000);
+  const send = (m: BigTableReport): void => { process.send?.(m); };
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
+  let maxRss = 0;
+  const rssTimer = setInterval(() => { maxRss = Math.max(maxRss, process.memoryUsage.rss()); }, 250);
+  // Prometheus' default scrape timeout (10 s, the endpoint's default) is shorter than a scrape of this size takes.
+  const scrapeTimeoutMs = Number(process.env['BENCH_SCRAPE_TIMEOUT_MS'] ?? 600_000);
+  const observers = new Observers({ clock: systemClock(), logger: silentLogger(), scrapeTimeoutMs });
+  const started = performance.now();
+  let daemon: Daemon;
+  try {
+    daemon = await Daemon.start({
+      configPath, configName: path.basename(configPath), logger: silentLogger(), ipvs: 'memory',
+      runDirectory, socketDirectory: runDirectory, stateDirectory: runDirectory, engine: { resyncIntervalMs }, ...observers.hooks(),
+    });
+  } catch (err) {
+    send({ kind: 'failed', message: err instanceof Error ? err.message : String(err) });
+    process.exit(3);
+  }
+  observers.attach(daemon);
+  send({ kind: 'ready', startMs: performance.now() - started });
+  process.on('message', (m: BigTableCommand) => {
+    if (m.cmd === 'reset') {
+      delay.reset();
+      maxRss = process.memoryUsage.rss();
+    } else if (m.cmd === 'report') {
+      maxRss = Math.max(maxRss, process.memoryUsage.rss());
+      send({ kind: 'report', maxBlockMs: delay.max / 1e6, p99BlockMs: delay.percentile(99) / 1e6, rssMb: process.memoryUsage.rss() / 1e6, maxRssMb: maxRss / 1e6 });
+    } else {
+      clearInterval(rssTimer);
+      void daemon.stop().then(() => observers.close()).then(() => process.exit(0));
+    }
+  });
+}
+
+void main();
