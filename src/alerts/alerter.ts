@@ -1,8 +1,7 @@
 // The alerter: health changes and engine events in; throttled digest mails, reminders, flap summaries and alert
 // commands out. Nothing here blocks its caller, and no failure here is fatal.
 import { userInfo } from 'node:os';
-import { realKey } from '../checks/jobs';
-import type { HealthTransition } from '../checks/scheduler';
+import { pairKey, realKey, splitPairKey, type HealthTransition } from '../model/health';
 import type { Clock } from '../clock';
 import { DEFAULTS } from '../config/defaults';
 import type { EngineEvent } from '../engine/engine-types';
@@ -28,11 +27,6 @@ const INITIAL_THROTTLE: AlertThrottle = {
 
 /** Transitions of pairs unknown to the configuration kept until the next applyConfig. */
 const MAX_STRAYS = 10_000;
-
-/** Key of a (virtual, real) pair: `<virtualId> <realKey>` (a virtual id never contains a space). */
-function pairOf(virtualId: string, real: string): string {
-  return `${virtualId} ${real}`;
-}
 
 /** `<login name>@<hostname>`, ldirectord's default sender. */
 function defaultSender(hostname: string): string {
@@ -71,7 +65,7 @@ class AlertService implements Alerter {
   private readonly factory: MailTransportFactory;
   private readonly keyOf = transportKeyer();
   private virtuals = new Map<string, VirtualService>();
-  /** Real servers by pair (`pairOf`): a start or a mass failure brings one transition per real, each looked up here. */
+  /** Real servers by pair (`pairKey`): a start or a mass failure brings one transition per real, each looked up here. */
   private reals = new Map<string, VirtualService['reals'][number]>();
   private throttle: AlertThrottle = INITIAL_THROTTLE;
   private state: DaemonState = 'starting';
@@ -113,19 +107,19 @@ class AlertService implements Alerter {
   applyConfig(config: Config): void {
     if (this.closed) return;
     this.virtuals = new Map(config.virtualServices.map((v) => [v.id, v]));
-    this.reals = new Map(config.virtualServices.flatMap((v) => v.reals.map((r) => [pairOf(v.id, realKey(r.address, r.port)), r] as const)));
+    this.reals = new Map(config.virtualServices.flatMap((v) => v.reals.map((r) => [pairKey(v.id, realKey(r.address, r.port)), r] as const)));
     this.throttle = config.globals.alerting;
     this.coalescer.setTiming(this.timing());
     this.flaps.setSettings(this.flapSettings());
     const present = this.reals; // the configured pairs
     for (const pair of [...this.health.keys()]) if (!present.has(pair)) this.health.delete(pair);
     for (const pair of this.flaps.keys()) if (!present.has(pair)) this.flaps.forget(pair);
-    this.reminders.reconfigure((virtualId, real) => (present.has(pairOf(virtualId, real))
+    this.reminders.reconfigure((virtualId, real) => (present.has(pairKey(virtualId, real))
       ? (this.virtuals.get(virtualId)?.alerts.emailAlertFreq ?? 0) * 1000
       : undefined));
     const strays = this.strays;
     this.strays = [];
-    for (const t of strays) if (present.has(pairOf(t.virtualId, t.realKey))) this.onTransition(t);
+    for (const t of strays) if (present.has(pairKey(t.virtualId, t.realKey))) this.onTransition(t);
     this.strays = [];
   }
 
@@ -135,7 +129,7 @@ class AlertService implements Alerter {
 
   onTransition(t: HealthTransition): void {
     if (this.closed || (t.to !== 'up' && t.to !== 'down')) return;
-    const pair = pairOf(t.virtualId, t.realKey);
+    const pair = pairKey(t.virtualId, t.realKey);
     const before = this.health.get(pair);
     if (before === t.to) return;
     const v = this.virtuals.get(t.virtualId);
@@ -153,7 +147,7 @@ class AlertService implements Alerter {
   }
 
   seedHealth(pairs: Iterable<{ readonly virtualId: string; readonly realKey: string; readonly health: 'up' | 'down' | 'unknown' }>): void {
-    for (const p of pairs) if (p.health !== 'unknown') this.health.set(pairOf(p.virtualId, p.realKey), p.health);
+    for (const p of pairs) if (p.health !== 'unknown') this.health.set(pairKey(p.virtualId, p.realKey), p.health);
   }
 
   onEngineEvent(e: EngineEvent): void {
@@ -221,7 +215,7 @@ class AlertService implements Alerter {
 
   /** Mail, reminders, flap state and command for one change of a known pair (or a first result of "down"). */
   private report(v: VirtualService, r: RealServer, t: HealthTransition, before: 'up' | 'down' | 'unknown'): void {
-    const pair = pairOf(v.id, t.realKey);
+    const pair = pairKey(v.id, t.realKey);
     const to = t.to as 'up' | 'down';
     const weight = to === 'up' ? r.weight : 0;
     if (to === 'down') this.reminders.arm(pair, v.id, t.realKey, this.clock.now(), v.alerts.emailAlertFreq * 1000);
@@ -286,7 +280,7 @@ class AlertService implements Alerter {
     for (const id of new Set(events.map((e) => e.virtualId))) {
       const v = this.virtuals.get(id);
       if (!v || v.reals.length === 0) continue;
-      if (v.reals.every((r) => this.health.get(pairOf(v.id, realKey(r.address, r.port))) === 'down')) {
+      if (v.reals.every((r) => this.health.get(pairKey(v.id, realKey(r.address, r.port))) === 'down')) {
         out.push(`${v.serviceName ? `[${v.serviceName}] ` : ''}${virtualText(v)}`);
       }
     }
@@ -329,9 +323,8 @@ class AlertService implements Alerter {
   }
 
   private onFlapTick(pair: string, tick: FlapTick): void {
-    const space = pair.indexOf(' ');
-    const v = this.virtuals.get(pair.slice(0, space));
-    const real = pair.slice(space + 1);
+    const { virtualId, realKey: real } = splitPairKey(pair);
+    const v = this.virtuals.get(virtualId);
     if (!v) return;
     const now = this.health.get(pair) ?? 'unknown';
     const period = this.throttle.flapPeriod;
@@ -360,7 +353,7 @@ class AlertService implements Alerter {
       ...(v.serviceName !== undefined ? { LDIR_SERVICENAME: v.serviceName } : {}),
       ...(v.comment !== undefined ? { LDIR_COMMENT: v.comment } : {}),
     });
-    return { pair: pairOf(v.id, t.realKey), argv, env, context: { vs: v.id, rs: t.realKey, event } };
+    return { pair: pairKey(v.id, t.realKey), argv, env, context: { vs: v.id, rs: t.realKey, event } };
   }
 
   private timing(): { windowMs: number; intervalMs: number } {

@@ -1,5 +1,5 @@
 // Contracts of the alerter: its options and surface, mail transports, the alert command runner, and counters.
-import type { HealthTransition } from '../checks/scheduler';
+import type { HealthTransition } from '../model/health';
 import type { Clock } from '../clock';
 import type { EngineEvent } from '../engine/engine-types';
 import type { Logger } from '../log';

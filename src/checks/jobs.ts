@@ -2,6 +2,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { portForService } from '../config/defaults';
 import { DEFAULT_HTTP_REDIRECT, type Config, type RealServer, type VirtualService } from '../model';
+import { realKey } from '../model/health';
 import type { CheckJob } from './types';
 
 /** One (virtual service, real server) pair a check result applies to. */
@@ -39,16 +40,6 @@ export interface JobsOptions {
 }
 
 const PROCESS_IDENTITY_KEY = randomBytes(32);
-
-/** `address:port`, IPv6 in brackets: how a real server is named inside its virtual service. */
-export function realKey(address: string, port: number): string {
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-}
-
-/** Key of a (virtual, real) pair in maps of checks, weights and metrics: `<virtualId>\0<realKey>`. */
-export function memberKey(virtualId: string, real: string): string {
-  return `${virtualId}\u0000${real}`;
-}
 
 /** The port a check probes: `checkport`, else the real's port, else the service's well-known port (0 if none). */
 export function checkPort(v: VirtualService, r: RealServer): number {

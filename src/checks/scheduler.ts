@@ -2,15 +2,13 @@
 import type { Clock, TimerHandle } from '../clock';
 import type { Logger } from '../log';
 import { reasonOf } from './guard';
-import { checkDeadlineMs, memberKey, roundDeadlineMs, type CheckMember, type CheckTarget } from './jobs';
+import { checkDeadlineMs, roundDeadlineMs, type CheckMember, type CheckTarget } from './jobs';
+import { pairKey, type Health, type HealthTransition } from '../model/health';
 import type { MaintenanceProbe } from './maintenance';
 import type { OffloadedRound, QuietCounts, RoundOffload } from './native-rounds';
 import type { CHECK_DURATION_BUCKETS } from './duration-buckets';
 import { nextRoundDue } from './round-timing';
 import type { CheckJob, CheckResult } from './types';
-
-/** Health of a real server as the checks see it. */
-export type Health = 'up' | 'down' | 'unknown';
 
 /** Which check a round runs: `negotiate` uses `negotiatetimeout`; everything else (connect, ping, external) `checktimeout`. */
 export type CheckKind = 'negotiate' | 'connect';
@@ -20,23 +18,6 @@ export type CheckKind = 'negotiate' | 'connect';
  * run. Should not reject (a rejection counts as a failure); must resolve promptly once `signal` aborts.
  */
 export type CheckRunner = (job: CheckJob, kind: CheckKind, signal: AbortSignal) => Promise<CheckResult>;
-
-/** A change of health of one (virtual service, real server) pair. */
-export interface HealthTransition {
-  readonly virtualId: string;
-  readonly realKey: string;
-  readonly identity: string;
-  readonly from: Health;
-  readonly to: Health;
-  /** Reason of the check that caused the change (`refused`, `timeout`, `maintenance`, `checktype on`, ...). */
-  readonly reason: string;
-  /** Epoch milliseconds of the change. */
-  readonly at: number;
-  /** Epoch milliseconds at which the deciding check started. */
-  readonly checkStartedAt: number;
-  readonly durationMs: number;
-  readonly consecutiveFailures: number;
-}
 
 /** A change of the weight a real server reports through its check (`weightheader`, an external `weight=N`). */
 export interface WeightReport {
@@ -231,7 +212,7 @@ interface Entry {
   everyRound?: boolean;
 }
 
-const pairKey = (m: CheckMember): string => memberKey(m.virtualId, m.realKey);
+const memberPair = (m: CheckMember): string => pairKey(m.virtualId, m.realKey);
 
 /**
  * Schedules checks by identity: each runs every `intervalMs` (measured from the start of the previous round, never
@@ -269,8 +250,8 @@ export class CheckScheduler {
       const seen = next.get(t.identity);
       if (!seen) next.set(t.identity, t);
       else {
-        const keys = new Set(seen.members.map(pairKey));
-        next.set(t.identity, { ...seen, members: [...seen.members, ...t.members.filter((m) => !keys.has(pairKey(m)))] });
+        const keys = new Set(seen.members.map(memberPair));
+        next.set(t.identity, { ...seen, members: [...seen.members, ...t.members.filter((m) => !keys.has(memberPair(m)))] });
       }
     }
     this.flushQuiet(); // first: the engine forgets the counts of a check stopped or moved below
@@ -288,11 +269,11 @@ export class CheckScheduler {
         this.startEntry(target, options.initialHealth?.(target), firstRoundSpreadMs(fresh, target.intervalMs));
         continue;
       }
-      const before = new Set(entry.target.members.map(pairKey));
+      const before = new Set(entry.target.members.map(memberPair));
       entry.target = target;
       this.reoffloadIfNeeded(entry);
       if (entry.health === 'unknown') continue;
-      const joined = target.members.filter((m) => !before.has(pairKey(m)));
+      const joined = target.members.filter((m) => !before.has(memberPair(m)));
       const at = this.options.clock.now();
       for (const m of joined) {
         this.emit({

@@ -1,5 +1,6 @@
 // What a daemon is made of and told: its configuration, dependencies, and the hooks of the observers around it.
-import type { CheckRecord, HealthTransition, QuietRounds } from '../checks/scheduler';
+import type { CheckRecord, QuietRounds } from '../checks/scheduler';
+import type { HealthTransition } from '../model/health';
 import type { Clock } from '../clock';
 import type { LoadOptions } from '../config/load';
 import type { EngineEvent, EngineOptions } from '../engine/engine-types';

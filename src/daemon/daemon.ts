@@ -8,11 +8,13 @@ import { birdDriver } from '../announce/bird-driver';
 import { connectGuard } from '../announce/guard-client';
 import { runCheck } from '../checks/dispatch';
 import type { CheckResult } from '../checks/types';
-import { jobsFromConfig, memberKey, type CheckTarget } from '../checks/jobs';
+import { jobsFromConfig, type CheckTarget } from '../checks/jobs';
+import { pairKey } from '../model/health';
 import { MaintenanceDir, ReverseNames } from '../checks/maintenance';
 import { checkLibraries, loadLibraries } from '../checks/libraries';
 import { defaultCheckers } from '../checks/registry';
-import { CheckScheduler, type Health, type HealthTransition } from '../checks/scheduler';
+import { CheckScheduler } from '../checks/scheduler';
+import type { Health, HealthTransition } from '../model/health';
 import { openTcpProber, type TcpProber } from '../checks/tcp-prober';
 import { systemClock, type Clock } from '../clock';
 import type { ConfigSourceFile, ConfigSources } from '../config/config-sources';
@@ -496,7 +498,7 @@ export class Daemon {
     await this.announcer.configure(config);
     const snapshot = this.engine.snapshot();
     const kernelWeight = new Map<string, number | null>();
-    for (const v of snapshot.virtuals) for (const r of v.reals) kernelWeight.set(memberKey(v.id, r.realKey), r.kernelWeight);
+    for (const v of snapshot.virtuals) for (const r of v.reals) kernelWeight.set(pairKey(v.id, r.realKey), r.kernelWeight);
     const jobs = jobsFromConfig(config);
     this.loadCheckLibraries(jobs);
     this.scheduler.sync(jobs, { initialHealth: (t) => this.initialHealth(t, kernelWeight) });
@@ -529,7 +531,7 @@ export class Daemon {
   /** `checktype=off` runs no check: its reals keep what the kernel says (weight > 0 up, else down), as ldirectord. */
   private initialHealth(target: CheckTarget, kernelWeight: ReadonlyMap<string, number | null>): Health | undefined {
     if (target.job.type !== 'off') return undefined;
-    const weights = target.members.map((m) => kernelWeight.get(memberKey(m.virtualId, m.realKey)) ?? null);
+    const weights = target.members.map((m) => kernelWeight.get(pairKey(m.virtualId, m.realKey)) ?? null);
     return weights.some((w) => w !== null && w > 0) ? 'up' : 'down';
   }
 
@@ -761,7 +763,7 @@ export class Daemon {
     }
     if (this.pidFile && this.pidFile.readPid() !== this.pid) this.pidFile.write(this.pid);
     const health = new Map<string, Health>();
-    for (const v of this.engine.snapshot().virtuals) for (const r of v.reals) health.set(memberKey(v.id, r.realKey), r.health);
+    for (const v of this.engine.snapshot().virtuals) for (const r of v.reals) health.set(pairKey(v.id, r.realKey), r.health);
     this.scheduler.sync(jobsFromConfig(this.config), { initialHealth: (t) => healthOfTarget(t, health) });
     await this.options.onHandover?.('reclaim');
     this.watcher?.start();

@@ -2,7 +2,7 @@
 // still serves; the old one then stops writing the kernel and hands over its state; the successor takes the table
 // as it is and reports ready; the old one exits without cleanup. This file is the channel between the two.
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Health } from '../checks/scheduler';
+import type { Health } from '../model/health';
 import type { EngineCarryOver } from '../engine/carry-over';
 import type { TimeoutClaims } from '../system/ipvs-timeouts-plan';
 import { ErrorCodes, LdirError, type ErrorCode } from '../errors';

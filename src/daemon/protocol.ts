@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Diagnostic } from '../config/diagnostics';
 import { ErrorCodes, type ErrorCode } from '../errors';
 import type { IpvsOp, IpvsSyncDaemon } from '../ipvs/types';
-import type { AddressFamily, ForwardMethod, SyncRole, SyncStartRole, TunnelFlags, VirtualProtocol } from '../model';
+import type { AddressFamily, ForwardMethod, Health, SyncRole, SyncStartRole, TunnelFlags, VirtualProtocol } from '../model';
 import type { HealthVerdict } from './health-verdict';
 import { requestSchemas, requestTypeSchema, resultSchemas, responseEnvelopeSchema, idSchema, wireErrorSchema } from './protocol-schema';
 import { SchemaError } from './validate';
@@ -27,8 +27,8 @@ export function controlSocketPath(configName: string, directory: string = CONTRO
 
 // ---------------------------------------------------------------------------------------------------- status report
 
-/** Health of a real server as its checks see it; `unknown` until the first result. */
-export type Health = 'up' | 'down' | 'unknown';
+/** Health of a real server as its checks see it; `unknown` until the first result (the model's word, on the wire). */
+export type { Health };
 
 /** The result of the most recent check of a real server. */
 export interface CheckOutcome {

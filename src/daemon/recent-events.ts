@@ -2,7 +2,7 @@
 // changes, reloads, kernel refusals, fallback and quorum edges, drains, commands, role changes, alerts sent), fed by
 // the observers' hooks. The wording of each record lives in the `describe*` functions (pure).
 import type { AlertNote } from '../alerts/types';
-import type { HealthTransition } from '../checks/scheduler';
+import type { HealthTransition } from '../model/health';
 import type { EngineEvent } from '../engine/engine-types';
 import type { StatusEvent } from './protocol';
 

@@ -1,5 +1,5 @@
 // Builds the `ldir status` report from the engine's snapshot and the check scheduler's state.
-import { memberKey } from '../checks/jobs';
+import { pairKey } from '../model/health';
 import type { IdentityStatus } from '../checks/scheduler';
 import type { EngineSnapshot, EngineSnapshotParts, RealSnapshot, StateSyncSnapshot, VirtualSnapshot } from '../engine/engine-types';
 import type { IpvsTimeoutHeld } from '../system/ipvs-timeouts';
@@ -49,11 +49,11 @@ function addCheckFacts(c: IdentityStatus, outcomes: Map<string, CheckOutcome>, r
       up: c.lastResult.up, reason: c.lastResult.reason, durationMs: c.lastResult.durationMs,
       at: iso(c.lastCheckAt + c.lastResult.durationMs),
     };
-    for (const m of c.members) outcomes.set(memberKey(m.virtualId, m.realKey), outcome);
+    for (const m of c.members) outcomes.set(pairKey(m.virtualId, m.realKey), outcome);
   }
   if (c.health === 'down' && c.riseSuccesses > 0) {
     const rise: RiseProgress = { successes: c.riseSuccesses, needed: c.riseCount };
-    for (const m of c.members) rising.set(memberKey(m.virtualId, m.realKey), rise);
+    for (const m of c.members) rising.set(pairKey(m.virtualId, m.realKey), rise);
   }
 }
 
@@ -154,13 +154,13 @@ export function realStatus(v: VirtualSnapshot, r: RealSnapshot, checks: CheckFac
     address: r.address, port: r.port, forward: r.forward, tunnelPort: r.tunnelPort ?? null, tunnelFlags: r.tunnelFlags ?? null, health: r.health,
     since: r.healthSince !== undefined ? iso(r.healthSince) : null,
     weight: r.configuredWeight, override: r.weightOverride, kernelWeight: r.kernelWeight, inKernel: r.inKernel,
-    lastCheck: checks.outcomes.get(memberKey(v.id, r.realKey)) ?? null,
+    lastCheck: checks.outcomes.get(pairKey(v.id, r.realKey)) ?? null,
     draining: r.draining, drained: r.manuallyDrained, maintenance: r.healthReason === 'maintenance',
-    rising: r.health === 'down' ? checks.rising.get(memberKey(v.id, r.realKey)) ?? null : null,
+    rising: r.health === 'down' ? checks.rising.get(pairKey(v.id, r.realKey)) ?? null : null,
     slowStart: r.rampTo != null && r.desiredWeight !== null ? { weight: r.desiredWeight, target: r.rampTo } : null,
     checkWeight: r.checkWeight ?? null,
     // Keyed by the kernel destination (a gate real's port is the virtual's in the kernel).
-    ...(traffic ? { traffic: traffic.reals.get(memberKey(v.id, r.destination)) ?? null } : {}),
+    ...(traffic ? { traffic: traffic.reals.get(pairKey(v.id, r.destination)) ?? null } : {}),
   };
 }
 

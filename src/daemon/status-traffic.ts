@@ -5,10 +5,10 @@
 import { destinationKeyString, serviceKeyString } from '../ipvs/normalize';
 import type { IpvsStats, ObservedService } from '../ipvs/types';
 import type { KernelRead } from '../metrics/kernel-series';
-import { memberKey } from '../checks/jobs';
+import { pairKey } from '../model/health';
 import type { KernelStatsStatus, TrafficStatus } from './protocol';
 
-/** Traffic by virtual id and by (virtual id, kernel destination id) ({@link memberKey}). */
+/** Traffic by virtual id and by (virtual id, kernel destination id) ({@link pairKey}). */
 export interface TrafficIndex {
   readonly virtuals: ReadonlyMap<string, TrafficStatus>;
   readonly reals: ReadonlyMap<string, TrafficStatus>;
@@ -35,7 +35,7 @@ export function indexTraffic(services: readonly ObservedService[], durationMs: n
     for (const d of s.destinations) {
       active += d.activeConns;
       inactive += d.inactiveConns;
-      reals.set(memberKey(id, destinationKeyString(d)), traffic(d.stats, d.activeConns, d.inactiveConns));
+      reals.set(pairKey(id, destinationKeyString(d)), traffic(d.stats, d.activeConns, d.inactiveConns));
     }
     virtuals.set(id, traffic(s.stats, active, inactive));
   }

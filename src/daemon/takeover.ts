@@ -1,7 +1,9 @@
 // The successor's side of a restart: its wait for its turn, and the helpers of both sides (kernel weights by pair,
 // the bound of a first check round, health by check target).
-import { checkDeadlineMs, memberKey, realKey, type CheckTarget } from '../checks/jobs';
-import type { CheckScheduler, Health } from '../checks/scheduler';
+import { checkDeadlineMs, type CheckTarget } from '../checks/jobs';
+import { pairKey, realKey } from '../model/health';
+import type { CheckScheduler } from '../checks/scheduler';
+import type { Health } from '../model/health';
 import type { Clock, TimerHandle } from '../clock';
 import { ErrorCodes, LdirError } from '../errors';
 import type { Logger } from '../log';
@@ -12,7 +14,7 @@ import { destinationKeyString, serviceKeyString } from '../ipvs/normalize';
 import type { ObservedService } from '../ipvs/types';
 import type { Config } from '../model';
 
-/** Weight of every configured (virtual, real) pair in a kernel dump (null when absent), by {@link memberKey}. */
+/** Weight of every configured (virtual, real) pair in a kernel dump (null when absent), by {@link pairKey}. */
 export function kernelWeightsOf(config: Config, observed: readonly ObservedService[]): Map<string, number | null> {
   const index = indexObserved(observed);
   const weights = new Map<string, number | null>();
@@ -20,7 +22,7 @@ export function kernelWeightsOf(config: Config, observed: readonly ObservedServi
     const service = index.get(serviceKeyString(serviceOf(v)));
     for (const r of v.reals) {
       const d = service?.destinations.get(destinationKeyString(realDestination(v, r, r.weight)));
-      weights.set(memberKey(v.id, realKey(r.address, r.port)), d?.weight ?? null);
+      weights.set(pairKey(v.id, realKey(r.address, r.port)), d?.weight ?? null);
     }
   }
   return weights;
@@ -36,10 +38,10 @@ export function firstRoundBoundMs(targets: readonly CheckTarget[], capMs = 120_0
   return Math.min(capMs, longest + 1_000);
 }
 
-/** Health of a check target from a health map by {@link memberKey} (its first member's; all share one check). */
+/** Health of a check target from a health map by {@link pairKey} (its first member's; all share one check). */
 export function healthOfTarget(target: CheckTarget, health: ReadonlyMap<string, Health>): Health | undefined {
   const first = target.members[0];
-  const h = first ? health.get(memberKey(first.virtualId, first.realKey)) : undefined;
+  const h = first ? health.get(pairKey(first.virtualId, first.realKey)) : undefined;
   return h === 'up' || h === 'down' ? h : undefined;
 }
 

@@ -1,7 +1,6 @@
 // Pure policy: the desired IPVS table from the config, pair health, hand drains, runtime weights, drain leftovers and
 // the kernel table.
-import type { Health } from '../checks/scheduler';
-import { realKey } from '../checks/jobs';
+import { pairKey, realKey, type Health } from '../model/health';
 import { destinationKeyString, destinationSpec, serviceKeyString } from '../ipvs/normalize';
 import type { DesiredService, IpvsDestination, IpvsService, ObservedDestination, ObservedService } from '../ipvs/types';
 import type { Config, VirtualService } from '../model';
@@ -132,11 +131,6 @@ export interface Decision {
   readonly draining: DrainDecision[];
   /** Slow-start ramps in progress after this decision, by {@link pairKey} (the next pass's `slowStart.ramps`). */
   readonly ramps: ReadonlyMap<string, Ramp>;
-}
-
-/** Key of a (virtual, real) pair in the health and drain maps: `<virtualId> <realKey>`. */
-export function pairKey(virtualId: string, real: string): string {
-  return `${virtualId} ${real}`;
 }
 
 type RealPlace = Pick<RealDecision, 'desiredWeight' | 'reason' | 'serving'>;

@@ -1,5 +1,5 @@
 // Types of the engine's surface: options, events for alerts and metrics, the status snapshot, and reports.
-import type { Health } from '../checks/scheduler';
+import type { Health } from '../model/health';
 import type { Clock } from '../clock';
 import type { IpvsBackend, IpvsOp, IpvsSyncDaemon } from '../ipvs/types';
 import type { Logger } from '../log';

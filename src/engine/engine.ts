@@ -1,6 +1,5 @@
 // The level-triggered loop: on config, health, drain and timer triggers, list the kernel once, decide, plan, apply.
-import { realKey } from '../checks/jobs';
-import type { HealthTransition } from '../checks/scheduler';
+import { pairKey, realKey, type HealthTransition } from '../model/health';
 import type { TimerHandle } from '../clock';
 import { ErrorCodes, errorMessage, LdirError } from '../errors';
 import { serviceKeyString } from '../ipvs/normalize';
@@ -12,7 +11,7 @@ import { applyPlan } from './apply-plan';
 import { drainsOf, drainStateOf, type EngineCarryOver } from './carry-over';
 import { purgeServices } from './cleanstop';
 import { configDrains, leftoverTargets } from './config-drains';
-import { pairKey, type DecideInput, type Decision } from './decide';
+import { type DecideInput, type Decision } from './decide';
 import { beginDrain, drainId, EMPTY_DRAIN, type DrainEntry, type DrainState, type DrainTarget } from './drain';
 import type {
   AwaitingCheck, DrainPolicy, EngineCounters, EngineEvent, EngineHealth, EngineOptions, EnginePreview, EngineSnapshot, EngineSnapshotParts, FallbackCommandPreview,

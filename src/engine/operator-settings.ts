@@ -1,8 +1,7 @@
 // What an operator set by hand on real servers (`ldir weight`, `ldir drain`), in a form that names each real: for
 // the state file that keeps it across a stop and start or a kill -9, and for the restart hand-over.
-import { realKey } from '../checks/jobs';
+import { pairKey, realKey } from '../model/health';
 import type { Config } from '../model';
-import { pairKey } from './decide';
 
 /** Hand settings of one real server of one virtual: a runtime weight, a hand drain, or both. */
 export interface OperatorSetting {

@@ -1,10 +1,9 @@
 // Builds the engine's status snapshot (for `ldir status` and metrics) from its last decision and kernel dump.
-import type { Health } from '../checks/scheduler';
-import { realKey } from '../checks/jobs';
+import { pairKey, realKey, type Health } from '../model/health';
 import { serviceKeyString } from '../ipvs/normalize';
 import type { ObservedDestination } from '../ipvs/types';
 import { quorumThresholds, type Config, type FallbackServer, type RealServer, type VirtualService } from '../model';
-import { pairKey, type Decision, type RealDecision, type VirtualDecision } from './decide';
+import { type Decision, type RealDecision, type VirtualDecision } from './decide';
 import type { DrainEntry } from './drain';
 import type {
   EngineCounters, EngineSnapshot, FallbackSnapshot, LastSync, QuorumSnapshot, RealSnapshot, VirtualSnapshot,

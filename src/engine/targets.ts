@@ -1,5 +1,5 @@
 // What a config puts in the kernel (services, destinations) for reload diffs, and name lookup for drain/undrain.
-import { realKey } from '../checks/jobs';
+import { realKey } from '../model/health';
 import { ErrorCodes, LdirError } from '../errors';
 import { canonicalAddress, serviceKeyOf } from '../ipvs/normalize';
 import type { ServiceKey } from '../ipvs/types';

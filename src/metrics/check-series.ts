@@ -1,8 +1,9 @@
 // Event-fed series per real server: checks by result, check durations, health transitions; pruned to the config.
+import { pairKey, type Health, type HealthTransition } from '../model/health';
 import { CHECK_DURATION_BUCKETS } from '../checks/duration-buckets';
 import type { CheckMember } from '../checks/jobs';
-import type { CheckRecord, Health, HealthTransition, IdentityStatus, QuietRounds } from '../checks/scheduler';
-import { pairKey, seconds } from './convert';
+import type { CheckRecord, IdentityStatus, QuietRounds } from '../checks/scheduler';
+import { seconds } from './convert';
 import type { SeriesFactory } from './factory';
 import type { SliceYielder } from '../system/slice-yielder';
 

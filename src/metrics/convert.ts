@@ -1,6 +1,5 @@
 // Value and label helpers for the metrics: 64-bit counters, milliseconds, bounded label values.
 import type { Counter, Gauge } from 'prom-client';
-import { memberKey } from '../checks/jobs';
 
 /**
  * A 64-bit kernel counter as a sample value. Exact up to 2^53; above that the nearest double (Prometheus stores
@@ -19,9 +18,6 @@ export function seconds(ms: number): number {
 export function errnoLabel(errno: string | undefined): string {
   return errno !== undefined && /^E[A-Z0-9]{1,15}$/.test(errno) ? errno : 'other';
 }
-
-/** Key of one (virtual, real) pair in maps (the checks' {@link memberKey}). */
-export const pairKey = memberKey;
 
 /** Sets a counter that mirrors a monotonic total kept elsewhere (after a `reset()` at the start of the scrape). */
 export function setCounter<T extends string>(counter: Counter<T>, labels: Partial<Record<T, string>>, value: number): void {

@@ -1,4 +1,5 @@
 // createMetrics: ldir's own prom-client registry, fed by scheduler and engine callbacks, read from snapshots at scrape time.
+import { pairKey } from '../model/health';
 import { AnnounceSeries } from './announce-series';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { IdentityStatus } from '../checks/scheduler';
@@ -9,7 +10,6 @@ import { systemClock } from '../clock';
 import { errorMessage } from '../errors';
 import type { Logger } from '../log';
 import { CheckSeries } from './check-series';
-import { pairKey } from './convert';
 import { EngineSeries, InfoSeries, ReloadSeries } from './engine-series';
 import { HealthSeries } from './health-series';
 import { seriesFactory } from './factory';

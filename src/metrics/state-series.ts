@@ -1,8 +1,8 @@
 // Scrape-time series of the configured director from the engine snapshot: per real server and per virtual service.
-import type { Health } from '../checks/scheduler';
+import { pairKey, type Health } from '../model/health';
 import type { EngineSnapshotParts } from '../engine/engine-types';
 import type { QuorumState } from '../engine/quorum';
-import { pairKey, setFlag } from './convert';
+import { setFlag } from './convert';
 import type { SeriesFactory } from './factory';
 import type { SliceYielder } from '../system/slice-yielder';
 

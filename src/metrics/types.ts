@@ -2,7 +2,8 @@
 import type { AnnounceStatus } from '../announce/status';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../clock';
-import type { CheckRecord, HealthTransition, IdentityStatus, QuietRounds } from '../checks/scheduler';
+import type { CheckRecord, IdentityStatus, QuietRounds } from '../checks/scheduler';
+import type { HealthTransition } from '../model/health';
 import type { HealthLevel, HealthVerdict } from '../daemon/health-verdict';
 import type { WatchdogVerdict } from '../daemon/watchdog';
 import type { EngineEvent, EngineSnapshotParts } from '../engine/engine-types';

@@ -3,3 +3,4 @@ export * from './source';
 export * from './vocabulary';
 export * from './config';
 export * from './quorum';
+export * from './health';

@@ -1,7 +1,7 @@
 // Test helpers for the alerter: a scripted mail transport, a scripted command runner, transitions, log capture,
 // configurations with sub-second throttles, and a small parser of the mails an SMTP server receives.
 import pino from 'pino';
-import type { HealthTransition } from '../../src/checks/scheduler';
+import type { HealthTransition } from '../../src/model/health';
 import type { Logger } from '../../src/log';
 import type { AlertThrottle, Config, VirtualService } from '../../src/model';
 import type { HookOutcome, HookRunner, MailTransportFactory, MailTransportSettings, OutgoingMail } from '../../src/alerts/types';

@@ -1,5 +1,5 @@
 // Test harness of the engine: memory backend, fake clock, recorded fallback commands and events, health by hand.
-import type { Health, HealthTransition } from '../../src/checks/scheduler';
+import type { Health, HealthTransition } from '../../src/model/health';
 import { Engine } from '../../src/engine/engine';
 import type { EngineEvent, EngineOptions } from '../../src/engine/engine-types';
 import type { CommandOutcome } from '../../src/engine/fallback-command';

@@ -3,7 +3,7 @@
 // to the BIRD of a "router" namespace, whose routing table the test reads (`birdc show route`). Both namespaces,
 // the veth pair and both BIRDs are the test's own; traffic stays inside them and on loopback.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
@@ -11,12 +11,11 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { StatusReport } from '../../../src/daemon/protocol';
 import { pidFilePath, readPidState } from '../../../src/system/pid-file';
+import { ldirBinary, type LdirBinaryRun } from '../../helpers/ldir-binary';
 import { needing } from '../../helpers/prerequisites';
 import { ensurePackages, freePort } from '../../helpers/system';
 import { eventually, sleep } from '../../helpers/wait';
 
-const ROOT = path.resolve(__dirname, '../../../..');
-const MAIN = path.join(ROOT, 'dist/src/main.js');
 const VIP1 = '192.0.2.10/32';
 const VIP2 = '192.0.2.11/32';
 const tag = `${process.pid % 100000}`;
@@ -43,16 +42,9 @@ function sh(cmd: string, args: readonly string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
 }
 
-function ldir(args: readonly string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`ldir ${args.join(' ')} did not finish in 90 s`)); }, 90_000);
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('close', (status) => { clearTimeout(timer); resolve({ status, stdout, stderr }); });
-  });
+/** Runs the `ldir` binary with the test's environment, bounded at 90 s. */
+function ldir(args: readonly string[]): Promise<LdirBinaryRun> {
+  return ldirBinary(() => env, 90_000)(...args);
 }
 
 async function status(): Promise<StatusReport> {

@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { processGone } from '../../../src/cli/daemon-presence';
 import type { StatusReport } from '../../../src/daemon/protocol';
 import { pidFilePath, readPidState } from '../../../src/system/pid-file';
+import { ldirBinary } from '../../helpers/ldir-binary';
 import { freePort } from '../../helpers/system';
 import { eventually, sleep } from '../../helpers/wait';
 
@@ -33,15 +34,7 @@ let silent: net.Server | undefined;
 
 /** Runs the `ldir` binary (asynchronously: several may run at once), bounded at 90 s. */
 function ldir(args: readonly string[], runEnv: NodeJS.ProcessEnv = env): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env: runEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`ldir ${args.join(' ')} did not finish in 90 s`)); }, 90_000);
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('close', (status) => { clearTimeout(timer); resolve({ status, stdout, stderr }); });
-  });
+  return ldirBinary(() => runEnv, 90_000)(...args);
 }
 
 function config(name: string, extra = ''): string {

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { HealthTransition } from '../../../src/checks/scheduler';
+import type { HealthTransition } from '../../../src/model/health';
 import { Daemon } from '../../../src/daemon/daemon';
 import { MemoryBackend } from '../../../src/ipvs/memory';
 import { systemFactories } from '../../../src/ipvs/select';

@@ -132,16 +132,23 @@ after(async () => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
+/** A new page of `width` x `height` at `/` + `query`, once it drew its first report (both virtual services). */
+async function drawnPage(width: number, height: number, query: string): Promise<{ page: BrowserPage; seen: PageView }> {
+  const page = await (browser as Chromium).newPage(width, height);
+  await page.goto(`${base}/${query}`);
+  let seen: PageView | undefined;
+  await eventually('the page drew the report', async () => {
+    seen = await view(page);
+    return seen.refreshes >= 1 && seen.virtuals.length === 2 ? seen : undefined;
+  }, 15_000, 100, () => JSON.stringify(seen));
+  return { page, seen: seen as PageView };
+}
+
 describe('status page in headless Chromium', () => {
   test('shows every virtual and real with its state, weights, checks, the director and the events; screenshot', async (t) => {
     if (!chromium || !browser) return skipOrFail(t, 'no chromium (Debian package chromium; test/provision.sh installs it)');
-    const page = await browser.newPage(1280, 900);
-    await page.goto(`${base}/`);
-    let seen: PageView | undefined;
-    await eventually('the page drew the report', async () => {
-      seen = await view(page);
-      return seen.refreshes >= 1 && seen.virtuals.length === 2 ? seen : undefined;
-    }, 15_000, 100, () => JSON.stringify(seen));
+    const { page, seen: drawn } = await drawnPage(1280, 900, '');
+    let seen: PageView | undefined = drawn;
     // The hand changes made before the page loaded are drawn from the first report on.
     await eventually('the drain and the runtime weight are drawn', async () => {
       seen = await view(page);
@@ -223,25 +230,14 @@ describe('status page in headless Chromium', () => {
 
   test('readable on a phone: 390 px wide, nothing wider than the screen but the tables scrolled inside their boxes', async (t) => {
     if (!chromium || !browser) return skipOrFail(t, 'no chromium (Debian package chromium; test/provision.sh installs it)');
-    const page = await browser.newPage(390, 844);
-    await page.goto(`${base}/`);
-    let seen: PageView | undefined;
-    await eventually('the page drew the report', async () => {
-      seen = await view(page);
-      return seen.refreshes >= 1 && seen.virtuals.length === 2 ? seen : undefined;
-    }, 15_000, 100, () => JSON.stringify(seen));
-    assert.ok((seen as PageView).overflow <= 1, `the page is ${(seen as PageView).overflow} px wider than the screen`);
+    const { seen } = await drawnPage(390, 844, '');
+    assert.ok(seen.overflow <= 1, `the page is ${seen.overflow} px wider than the screen`);
   });
 
   test('a failed real shows DOWN within two refreshes, without a reload; it comes back UP', async (t) => {
     if (!chromium || !browser) return skipOrFail(t, 'no chromium (Debian package chromium; test/provision.sh installs it)');
-    const page = await browser.newPage(1280, 900);
-    await page.goto(`${base}/?refresh=1`);
-    let seen: PageView | undefined;
-    await eventually('the page drew the report', async () => {
-      seen = await view(page);
-      return seen.refreshes >= 1 && seen.virtuals.length === 2 ? seen : undefined;
-    }, 15_000, 100, () => JSON.stringify(seen));
+    const { page, seen: drawn } = await drawnPage(1280, 900, '?refresh=1');
+    let seen: PageView | undefined = drawn;
     await page.evaluate('window.__ldirTestMarker = "same page"');
     const victim = `${WEB[0]}:${port}`;
     const rowOf = (pv: PageView): { health: string; text: string } | undefined => pv.virtuals[0]?.rows.find((r) => r.real === victim);
@@ -272,13 +268,8 @@ describe('status page in headless Chromium', () => {
 
   test('when the director stops answering, the page says STALE and keeps what it last showed', async (t) => {
     if (!chromium || !browser) return skipOrFail(t, 'no chromium (Debian package chromium; test/provision.sh installs it)');
-    const page = await browser.newPage(1280, 900);
-    await page.goto(`${base}/?refresh=1`);
-    let seen: PageView | undefined;
-    await eventually('the page drew the report', async () => {
-      seen = await view(page);
-      return seen.refreshes >= 1 && seen.virtuals.length === 2 ? seen : undefined;
-    }, 15_000, 100, () => JSON.stringify(seen));
+    const { page, seen: drawn } = await drawnPage(1280, 900, '?refresh=1');
+    let seen: PageView | undefined = drawn;
     const stopped = await ldir(file, 'stop');
     assert.equal(stopped.status, 0, stopped.stderr);
     started = false;

@@ -1,7 +1,8 @@
 // Check targets from a Config: port resolution, per-real overrides, timeouts, identity and dedup across virtuals.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkDeadlineMs, jobsFromConfig, realKey } from '../../../src/checks/jobs';
+import { checkDeadlineMs, jobsFromConfig } from '../../../src/checks/jobs';
+import { realKey } from '../../../src/model/health';
 import { loadValid } from '../../helpers/config';
 
 const one = <T>(xs: readonly T[]): T => {

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CheckTarget } from '../../../src/checks/jobs';
 import type { OffloadSpec, OffloadStatus, OffloadedRound, RoundOffload } from '../../../src/checks/native-rounds';
-import { CheckScheduler, FIRST_ROUND_MAX_SPREAD_MS, firstRoundSpreadMs, type HealthTransition, type SchedulerOptions } from '../../../src/checks/scheduler';
+import { CheckScheduler, FIRST_ROUND_MAX_SPREAD_MS, firstRoundSpreadMs, type SchedulerOptions } from '../../../src/checks/scheduler';
+import type { HealthTransition } from '../../../src/model/health';
 import { makeJob } from '../../helpers/check-job';
 import { FakeClock } from '../../helpers/fake-clock';
 

@@ -2,9 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { jobsFromConfig, type CheckTarget } from '../../../src/checks/jobs';
-import {
-  CheckScheduler, firstRoundSpreadMs, type CheckKind, type CheckRecord, type HealthTransition, type SchedulerOptions,
-} from '../../../src/checks/scheduler';
+import { CheckScheduler, firstRoundSpreadMs, type CheckKind, type CheckRecord, type SchedulerOptions } from '../../../src/checks/scheduler';
+import type { HealthTransition } from '../../../src/model/health';
 import type { CheckJob, CheckResult } from '../../../src/checks/types';
 import type { CheckType } from '../../../src/model';
 import { FakeClock } from '../../helpers/fake-clock';

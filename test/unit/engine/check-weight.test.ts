@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseReportedWeight, weightFromOutput } from '../../../src/checks/reported-weight';
-import { decide, pairKey } from '../../../src/engine/decide';
+import { decide } from '../../../src/engine/decide';
+import { pairKey } from '../../../src/model/health';
 import { loadErrors, loadValid, onlyVirtual, vs } from '../../helpers/config';
 import { EngineHarness, weights } from '../../helpers/engine';
 

@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import type { Health } from '../../../src/checks/scheduler';
-import { decide, pairKey, type DecideInput, type Decision, type RealDecision } from '../../../src/engine/decide';
+import type { Health } from '../../../src/model/health';
+import { decide, type DecideInput, type Decision, type RealDecision } from '../../../src/engine/decide';
+import { pairKey } from '../../../src/model/health';
 import { plan } from '../../../src/engine/plan';
 import { MemoryBackend } from '../../../src/ipvs/memory';
 import type { DesiredService, ObservedService } from '../../../src/ipvs/types';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { OperatorSetting } from '../../../src/engine/operator-settings';
 import { operatorSettingsOf, settingsKey } from '../../../src/engine/operator-settings';
-import { pairKey } from '../../../src/engine/decide';
+import { pairKey } from '../../../src/model/health';
 import { isLdirError, ErrorCodes } from '../../../src/errors';
 import { loadValid } from '../../helpers/config';
 import { EngineHarness } from '../../helpers/engine';

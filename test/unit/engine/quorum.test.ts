@@ -2,8 +2,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import type { Health } from '../../../src/checks/scheduler';
-import { decide, pairKey, type Decision } from '../../../src/engine/decide';
+import type { Health } from '../../../src/model/health';
+import { decide, type Decision } from '../../../src/engine/decide';
+import { pairKey } from '../../../src/model/health';
 import { nextQuorumState, type DecidedQuorum } from '../../../src/engine/quorum';
 import { MemoryBackend } from '../../../src/ipvs/memory';
 import { quorumThresholds, type Config } from '../../../src/model';
