@@ -88,10 +88,14 @@ test('status, ping, /healthz and the metrics give one verdict: degraded, failing
   };
   const show = (s: Said): string => JSON.stringify({ ...s, report: s.report.daemon }, null, 1);
   let last: Said | undefined;
+  // The views are read one after the other while the daemon moves on: a moment counts once all of them say `level`
+  // (the status text, read first, included).
   const awaitLevel = (level: string): Promise<Said> => eventually(`every view to say ${level}`, async () => {
     const s = await said();
     last = s;
-    return s.report.daemon.health?.level === level && s.level === level && s.healthz.body.startsWith(level) ? s : undefined;
+    const textSays = s.statusText.includes(`\nhealth: ${level === 'ok' ? 'ok' : level.toUpperCase()}`);
+    const pingSays = (s.pingCode === PingExit.UNHEALTHY) === (level === 'failing');
+    return textSays && pingSays && s.report.daemon.health?.level === level && s.level === level && s.healthz.body.startsWith(level) ? s : undefined;
   }, 20_000, 100, () => (last ? show(last) : 'nothing said yet'));
   try {
     // One virtual refused, the other in force: degraded everywhere, and nobody recovers the director for it.
