@@ -129,10 +129,13 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
    * The health verdict: the daemon's own (`sources.health`), else made by the same function from the engine's state
    * and the watchdog's verdict (metrics without a daemon).
    */
-  const verdictOf = (engine: EngineHealth | undefined, watchdogVerdict: WatchdogVerdict | undefined): HealthVerdict => {
+  const verdictOf = (engine: EngineHealth | undefined, watchdogVerdict: WatchdogVerdict | undefined): HealthVerdict =>
+    ownVerdict() ?? healthVerdict({ engine, watchdog: watchdogVerdict });
+
+  /** The daemon's own verdict (`sources.health`), when it gives one. */
+  const ownVerdict = (): HealthVerdict | undefined => {
     const own = sources.health ? read('health', sources.health, log) : undefined;
-    if (own?.ok && own.value) return own.value;
-    return healthVerdict({ engine, watchdog: watchdogVerdict });
+    return own?.ok ? own.value : undefined;
   };
 
   /** Runs a callback body; a throw is logged and swallowed (callbacks come from the scheduler and the engine). */
@@ -156,8 +159,8 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
     }),
     scrape: async () => scrapedExposition(registry.contentType, await renderExposition(registry, options.sliceMs)),
     health: () => {
-      const own = sources.health ? read('health', sources.health, log) : undefined;
-      if (own?.ok && own.value) return healthOf(own.value);
+      const own = ownVerdict();
+      if (own) return healthOf(own);
       const engine = read('engine', () => sources.engine(), log);
       if (!engine.ok) return { ok: true, level: 'ok', reason: 'ok: starting, engine not available yet' };
       const verdict = sources.watchdog ? read('watchdog', sources.watchdog, log) : undefined;
