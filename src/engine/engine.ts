@@ -203,9 +203,8 @@ export class Engine {
     const { clock, backend } = this.options;
     const enabled = policy?.enabled ?? this.drainEnabled;
     const drainTimeoutMs = policy ? Math.max(0, policy.timeoutMs) : this.drainTimeoutMs;
-    const observed = await backend.list(TABLE_PASS_LISTING);
-    // The engine's state is read after the dump, as a pass reads it.
-    const index = indexObserved(observed);
+    // The engine's state is read after the dump, as a pass reads it; the dump is indexed once, as a pass's is.
+    const index = indexObserved(await backend.list(TABLE_PASS_LISTING));
     const now = clock.monotonic();
     const before = this.targets;
     const after = configTargets(config);
@@ -218,7 +217,7 @@ export class Engine {
       begun.push(...leftovers);
     }
     const plan = planPass({
-      decide: this.decideBase(config, now), drainState, observed, index, now, drainTimeoutMs,
+      decide: this.decideBase(config, now), drainState, index, now, drainTimeoutMs,
       managed: (id) => this.managed.has(id) || after.has(id),
     });
     const leaving = new Set([...before.keys()].filter((id) => !after.has(id)));
@@ -618,16 +617,16 @@ export class Engine {
     // known exactly (a failed listing) take the full pass.
     const healthOnly = this.observedCurrent && !this.leftoversPending && this.drainState.entries.size === 0
       && isHealthOnly(reason);
-    let observed: readonly ObservedService[] = [];
     let index: ReadonlyMap<string, ObservedEntry> = this.observed;
     if (!healthOnly) {
+      let observed: readonly ObservedService[];
       try {
         observed = await backend.list(TABLE_PASS_LISTING);
       } catch (err) {
         this.observedCurrent = false;
         return this.failPass(reason, at, t0, `cannot list the kernel table: ${errorMessage(err)}`);
       }
-      index = this.observe(observed, at);
+      index = this.observe(observed, at); // the pass's one index of the dump: drain step, decide and plan read it
     }
     const config = this.config; // read after the dump: a config applied meanwhile is used at once
     if (this.leftoversPending) {
@@ -636,7 +635,7 @@ export class Engine {
     }
     const now = clock.monotonic(); // one time for the drains and the slow-start steps of this pass
     const { drainState, finished, decision, want, ops } = planPass({
-      decide: this.decideBase(config, now), drainState: this.drainState, observed, index, now,
+      decide: this.decideBase(config, now), drainState: this.drainState, index, now,
       drainTimeoutMs: this.drainTimeoutMs, managed: (id) => this.managed.has(id),
     });
     this.drainState = drainState;
