@@ -1,218 +1,23 @@
 // Runs every check target on its own timer, counts failures, and emits health transitions only when health changes.
-import type { Clock, TimerHandle } from '../clock';
+import type { TimerHandle } from '../clock';
 import type { Logger } from '../log';
 import { reasonOf } from './guard';
 import { checkDeadlineMs, roundDeadlineMs, type CheckMember, type CheckTarget } from './jobs';
-import { pairKey, type Health, type HealthTransition } from '../model/health';
-import type { MaintenanceProbe } from './maintenance';
-import type { OffloadedRound, QuietCounts, RoundOffload } from './native-rounds';
-import type { CHECK_DURATION_BUCKETS } from './duration-buckets';
+import type { Health, HealthTransition } from '../model/health';
+import type { OffloadedRound } from './native-rounds';
 import { nextRoundDue } from './round-timing';
-import type { CheckJob, CheckResult } from './types';
+import { firstRoundSpreadMs } from './round-spread';
+import { memberPair, type CheckEntry } from './scheduler-entry';
+import type { CheckKind, CheckFreshness, IdentityStatus, SchedulerOptions, SyncOptions } from './scheduler-types';
+import type { CheckResult } from './types';
 
-/** Which check a round runs: `negotiate` uses `negotiatetimeout`; everything else (connect, ping, external) `checktimeout`. */
-export type CheckKind = 'negotiate' | 'connect';
-
-/**
- * Runs one check. Dispatches on `job.type`, except for `combined` where `kind` says which of negotiate or connect to
- * run. Should not reject (a rejection counts as a failure); must resolve promptly once `signal` aborts.
- */
-export type CheckRunner = (job: CheckJob, kind: CheckKind, signal: AbortSignal) => Promise<CheckResult>;
-
-/** A change of the weight a real server reports through its check (`weightheader`, an external `weight=N`). */
-export interface WeightReport {
-  readonly virtualId: string;
-  readonly realKey: string;
-  /** The weight reported; undefined when the last passing check reported none (the configured weight applies). */
-  readonly weight: number | undefined;
-  /** Epoch milliseconds. */
-  readonly at: number;
-}
-
-/** One finished check round, for metrics and benchmarks. */
-export interface CheckRecord {
-  readonly identity: string;
-  /** The (virtual, real) pairs the result applies to. */
-  readonly members: readonly CheckMember[];
-  readonly kind: CheckKind | 'maintenance';
-  /** Monotonic milliseconds at which the round was due. */
-  readonly scheduledAt: number;
-  /** Monotonic milliseconds at which it started. */
-  readonly startedAt: number;
-  readonly result: CheckResult;
-}
-
-/**
- * The quiet rounds of one offloaded check since they were last taken, counted (passed after a pass, or the same
- * failure again once the real is down), with their durations counted per bucket of {@link CHECK_DURATION_BUCKETS}.
- */
-export interface QuietRounds extends QuietCounts {
-  readonly identity: string;
-  readonly members: readonly CheckMember[];
-  readonly kind: CheckKind;
-}
-
-/** State of one check identity, as {@link CheckScheduler.snapshot} reports it. */
-export interface IdentityStatus {
-  readonly identity: string;
-  readonly members: readonly CheckMember[];
-  readonly health: Health;
-  /** Reason of the last change of health. */
-  readonly reason: string;
-  /** Epoch milliseconds of the last change of health (or of the start of the check). */
-  readonly since: number;
-  readonly consecutiveFailures: number;
-  /**
-   * Successes in a row of a `down` real, towards {@link riseCount} (0 when it is up or unknown, and after a failure):
-   * above 0 the real is rising, and it is up again at the `riseCount`-th.
-   */
-  readonly riseSuccesses: number;
-  /** Successes in a row a `down` real needs to be up again (`risecount`). */
-  readonly riseCount: number;
-  /** Rounds finished since the check started. */
-  readonly checks: number;
-  readonly lastResult?: CheckResult;
-  /** Epoch milliseconds at which the last finished round started. */
-  readonly lastCheckAt?: number;
-  readonly running: boolean;
-}
-
-/**
- * How recent the results of one check identity are, as {@link CheckScheduler.freshness} reports it for the checker
- * watchdog (src/daemon/watchdog.ts). Times are the clock's monotonic milliseconds.
- */
-export interface CheckFreshness {
-  readonly identity: string;
-  /** The (virtual, real) pairs its results apply to. */
-  readonly members: readonly CheckMember[];
-  readonly intervalMs: number;
-  /** The longest one round may take before it is aborted (`checktimeout`, `negotiatetimeout`, ...). */
-  readonly timeoutMs: number;
-  /** When the check started: the daemon's start, or the reload (or failed hand-over) that brought it. */
-  readonly startedAt: number;
-  /** When its last finished round started (offloaded checks: as the engine says, quiet rounds included); absent before the first. */
-  readonly lastResultAt?: number;
-  /**
-   * Why no result is expected of it: `no-check` for `checktype=on|off` (nothing runs), `maintenance` while a file in
-   * `maintenancedir` forces the real down (its check does not run). Absent for a check that runs.
-   */
-  readonly exempt?: 'no-check' | 'maintenance';
-}
-
-/** Dependencies of {@link CheckScheduler}. */
-export interface SchedulerOptions {
-  readonly clock: Clock;
-  readonly run: CheckRunner;
-  /**
-   * Uniform in [0, 1): each check's place in its interval (its first round runs at that place scaled into the first
-   * spread). Default `Math.random`.
-   */
-  readonly random?: () => number;
-  /** Forces a real down (reason `maintenance`) without running its check. */
-  readonly maintenance?: MaintenanceProbe;
-  /** Host names of an address for the maintenance probe (cached, never blocking). Default: none. */
-  readonly hostnames?: (address: string) => readonly string[];
-  /** Receives every change of health, once per (virtual, real) pair. Must not throw (errors are logged). */
-  readonly onTransition?: (transition: HealthTransition) => void;
-  /** Receives every change of the weight a passing check reports, once per (virtual, real) pair. Must not throw. */
-  readonly onWeight?: (report: WeightReport) => void;
-  /** Receives every finished round (offloaded checks' quiet rounds too, unless `onQuietRounds` takes them). */
-  readonly onCheck?: (record: CheckRecord) => void;
-  /**
-   * Receives offloaded checks' quiet rounds counted, one call per check (instead of one `onCheck` each), whenever the
-   * state is read ({@link CheckScheduler.snapshot}: `ldir status`, a metrics scrape) and at stop: for listeners that
-   * only count them, such as metrics. The engine then keeps no round for JS and JS runs nothing for them in between.
-   * Must not throw (errors are logged).
-   */
-  readonly onQuietRounds?: (rounds: QuietRounds) => void;
-  readonly logger?: Logger;
-  /**
-   * Runs the rounds of the checks it can (connect, plain http) off the JS thread, with the same verdicts and counting;
-   * their quiet rounds reach `onQuietRounds` when the state is next read ({@link CheckScheduler.snapshot}), or without
-   * it `onCheck`, then and at least every {@link QUIET_FLUSH_MS}. Needs the system clock. Not used with a maintenance
-   * directory (it is looked at every round).
-   */
-  readonly offload?: RoundOffload;
-  /**
-   * True while the maintenance probe can say yes (a `maintenancedir` is configured): offloaded checks then move back to
-   * JS, which looks at it every round. Default: true when `maintenance` is given. Call
-   * {@link CheckScheduler.maintenanceChanged} when it changes.
-   */
-  readonly maintenanceInUse?: () => boolean;
-  /** True when every round of `target` must reach `onCheck` at once (a `monitorfile` logs each one). Default: none. */
-  readonly everyRound?: (target: CheckTarget) => boolean;
-}
+export { FIRST_ROUND_MAX_SPREAD_MS, firstRoundSpreadMs } from './round-spread';
+export type {
+  CheckFreshness, CheckKind, CheckRecord, CheckRunner, IdentityStatus, QuietRounds, SchedulerOptions, SyncOptions, WeightReport,
+} from './scheduler-types';
 
 /** How often the quiet rounds of offloaded checks are handed to `onCheck` when nobody reads the state (without `onQuietRounds`). */
 export const QUIET_FLUSH_MS = 5_000;
-
-/** Longest spread of the first round of a batch of new checks, whatever their number and interval: checks at once. */
-export const FIRST_ROUND_MAX_SPREAD_MS = 1_000;
-
-/**
- * How long the first round of a batch of new checks is spread over: 100 ms plus 0.1 ms per check, at most
- * {@link FIRST_ROUND_MAX_SPREAD_MS} and at most one interval. Short, because the first round decides what a starting
- * director puts in its table (start-up time is failover time), and ldirectord checks at once: a new real is never
- * left unchecked for a share of a long `checkinterval`. Each check gets a random place in the interval; its first
- * round runs at that place scaled into the spread and its later rounds at the place itself, so they are spread over
- * the whole interval as before.
- */
-export function firstRoundSpreadMs(newChecks: number, intervalMs: number): number {
-  return Math.min(intervalMs, FIRST_ROUND_MAX_SPREAD_MS, 100 + newChecks * 0.1);
-}
-
-/** Options of {@link CheckScheduler.sync}. */
-export interface SyncOptions {
-  /** Health a new identity starts from (e.g. adopted from the kernel table); undefined = `unknown`. */
-  readonly initialHealth?: (target: CheckTarget) => Health | undefined;
-}
-
-interface Entry {
-  target: CheckTarget;
-  health: Health;
-  /** The weight the last passing check reported (undefined: none). */
-  reportedWeight?: number;
-  reason: string;
-  since: number;
-  failures: number;
-  /** Successes in a row since the last failure. */
-  successes: number;
-  /**
-   * The real is down because of a forced result (maintenance), not of its checks: its next result decides alone, as
-   * for a real never checked (the rise count is for reals that failed their checks).
-   */
-  forcedDown: boolean;
-  checks: number;
-  lastResult?: CheckResult;
-  lastCheckAt?: number;
-  /** Monotonic time the entry started, and the start of its last finished round (for {@link CheckScheduler.freshness}). */
-  startedMono: number;
-  lastCheckMono?: number;
-  /** The last finished round was a maintenance round (a `maintenancedir` file forced the real down). */
-  lastMaintenance: boolean;
-  /** Monotonic time the next round is due. */
-  due: number;
-  timer?: TimerHandle;
-  deadline?: TimerHandle;
-  /** Signal source of the rounds: reused from round to round until one is aborted (one less object per check). */
-  controller?: AbortController;
-  /** Number of the latest round; a settle from an older round is ignored. */
-  roundNo: number;
-  running: boolean;
-  /** ldirectord's `num_connects`: connect rounds since the last successful negotiate (combined checks). */
-  connects: number;
-  stopped: boolean;
-  /** Delay added once, to the second round: spreads rounds over the whole interval after a short first spread. */
-  respreadMs: number;
-  /** Id of the check in {@link SchedulerOptions.offload} while its rounds run there. */
-  offloadId?: number;
-  /** The check answered a redirect: only the JS path follows those, so it stays there. */
-  jsOnly?: boolean;
-  /** While offloaded: every round comes to JS ({@link SchedulerOptions.everyRound} when it was offloaded). */
-  everyRound?: boolean;
-}
-
-const memberPair = (m: CheckMember): string => pairKey(m.virtualId, m.realKey);
 
 /**
  * Schedules checks by identity: each runs every `intervalMs` (measured from the start of the previous round, never
@@ -222,14 +27,14 @@ const memberPair = (m: CheckMember): string => pairKey(m.virtualId, m.realKey);
  * down only for maintenance (ldirectord has no rise count: its `riseCount` is 1).
  */
 export class CheckScheduler {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new Map<string, CheckEntry>();
   /** Identities whose first round has not finished, and who waits for that. */
   private readonly unchecked = new Set<string>();
   private firstRoundWaiters: Array<() => void> = [];
   private readonly random: () => number;
   private readonly log: Logger | undefined;
   /** Offloaded checks by their offload id. */
-  private readonly offloaded = new Map<number, Entry>();
+  private readonly offloaded = new Map<number, CheckEntry>();
   private quietTimer: TimerHandle | undefined;
   private flushing = false;
 
@@ -302,7 +107,7 @@ export class CheckScheduler {
     for (const e of [...this.entries.values()]) yield this.statusOf(e, offloaded);
   }
 
-  private statusOf(e: Entry, offloaded: ReturnType<NonNullable<SchedulerOptions['offload']>['statuses']> | undefined): IdentityStatus {
+  private statusOf(e: CheckEntry, offloaded: ReturnType<NonNullable<SchedulerOptions['offload']>['statuses']> | undefined): IdentityStatus {
     const off = e.offloadId !== undefined ? offloaded?.get(e.offloadId) : undefined;
     const lastResult = off?.quietLast?.result ?? e.lastResult;
     const lastCheckAt = off?.quietLast?.startedWall ?? e.lastCheckAt;
@@ -396,7 +201,7 @@ export class CheckScheduler {
 
   private startEntry(target: CheckTarget, initial: Health | undefined, spreadMs: number): void {
     const clock = this.options.clock;
-    const entry: Entry = {
+    const entry: CheckEntry = {
       target, health: initial ?? 'unknown', reason: initial ? 'adopted' : 'not checked yet', since: clock.now(),
       startedMono: clock.monotonic(), lastMaintenance: false, failures: 0, successes: 0, forcedDown: false, checks: 0, due: 0,
       connects: Number.POSITIVE_INFINITY, stopped: false, roundNo: 0, running: false, respreadMs: 0,
@@ -418,7 +223,7 @@ export class CheckScheduler {
   }
 
   /** The next round of `entry` in `delayMs`: on the offload when it takes the check, else on a timer here. */
-  private planRound(entry: Entry, delayMs: number): void {
+  private planRound(entry: CheckEntry, delayMs: number): void {
     const clock = this.options.clock;
     entry.due = clock.monotonic() + delayMs;
     if (this.offloadEntry(entry, delayMs)) return;
@@ -439,7 +244,7 @@ export class CheckScheduler {
   }
 
   /** A kept offloaded check whose need for every round changed (a `monitorfile` came or went) starts over there. */
-  private reoffloadIfNeeded(entry: Entry): void {
+  private reoffloadIfNeeded(entry: CheckEntry): void {
     if (entry.offloadId === undefined || (this.options.everyRound?.(entry.target) ?? false) === entry.everyRound) return;
     this.unoffload(entry);
     this.planRound(entry, this.replanDelayMs(entry));
@@ -450,7 +255,7 @@ export class CheckScheduler {
    * place in the first spread (at once when that has passed: a round in flight there was dropped), so a reload never
    * puts off a new real's first check; a check already checked takes a random place in its interval.
    */
-  private replanDelayMs(entry: Entry): number {
+  private replanDelayMs(entry: CheckEntry): number {
     if (this.unchecked.has(entry.target.identity)) return Math.max(0, entry.due - this.options.clock.monotonic());
     return Math.floor(this.random() * entry.target.intervalMs);
   }
@@ -460,7 +265,7 @@ export class CheckScheduler {
   }
 
   /** Hands the rounds of `entry` to the offload when there is one that can run them; true when it took them. */
-  private offloadEntry(entry: Entry, firstDelayMs: number): boolean {
+  private offloadEntry(entry: CheckEntry, firstDelayMs: number): boolean {
     const offload = this.options.offload;
     if (!offload || entry.jsOnly || entry.stopped || this.maintenanceInUse()) return false;
     const { job, intervalMs } = entry.target;
@@ -493,7 +298,7 @@ export class CheckScheduler {
   }
 
   /** A round of an offloaded check that JS must count; a redirect moves the check to the JS path (which follows it). */
-  private offloadedRound(entry: Entry, id: number, round: OffloadedRound): void {
+  private offloadedRound(entry: CheckEntry, id: number, round: OffloadedRound): void {
     if (entry.stopped || entry.offloadId !== id) return;
     if (round.result === 'redirect') {
       this.flushQuiet();
@@ -512,7 +317,7 @@ export class CheckScheduler {
   }
 
   /** Stops the offloaded rounds of `entry` (whoever calls it has taken the quiet rounds first: the engine forgets them). */
-  private unoffload(entry: Entry): void {
+  private unoffload(entry: CheckEntry): void {
     if (entry.offloadId === undefined) return;
     this.options.offload?.stop(entry.offloadId);
     this.offloaded.delete(entry.offloadId);
@@ -523,7 +328,7 @@ export class CheckScheduler {
     }
   }
 
-  private stopEntry(entry: Entry): void {
+  private stopEntry(entry: CheckEntry): void {
     entry.stopped = true;
     this.unoffload(entry);
     if (entry.timer !== undefined) this.options.clock.clearTimeout(entry.timer);
@@ -534,7 +339,7 @@ export class CheckScheduler {
     entry.running = false;
   }
 
-  private round(entry: Entry): void {
+  private round(entry: CheckEntry): void {
     entry.timer = undefined;
     if (entry.stopped) return;
     const clock = this.options.clock;
@@ -588,7 +393,7 @@ export class CheckScheduler {
   }
 
   /** ldirectord's `num_connects`: combined checks negotiate first, after N good connects, and after a failed connect. */
-  private kindOf(entry: Entry): CheckKind {
+  private kindOf(entry: CheckEntry): CheckKind {
     const { job, connectsBetweenNegotiates } = entry.target;
     if (job.type === 'negotiate') return 'negotiate';
     if (job.type === 'combined') return entry.connects >= connectsBetweenNegotiates ? 'negotiate' : 'connect';
@@ -596,7 +401,7 @@ export class CheckScheduler {
   }
 
   private finish(
-    entry: Entry, kind: CheckKind | 'maintenance', scheduledAt: number, startedAt: number, startedWall: number, result: CheckResult,
+    entry: CheckEntry, kind: CheckKind | 'maintenance', scheduledAt: number, startedAt: number, startedWall: number, result: CheckResult,
   ): void {
     if (entry.target.job.type === 'combined' && kind !== 'maintenance') {
       if (kind === 'negotiate') {
@@ -618,7 +423,7 @@ export class CheckScheduler {
   }
 
   /** Logs a finished round and hands it to `onCheck`. */
-  private record(entry: Entry, kind: CheckKind | 'maintenance', scheduledAt: number, startedAt: number, result: CheckResult): void {
+  private record(entry: CheckEntry, kind: CheckKind | 'maintenance', scheduledAt: number, startedAt: number, result: CheckResult): void {
     this.log?.debug({ identity: entry.target.identity, kind, up: result.up, reason: result.reason, ms: result.durationMs }, 'check');
     if (!this.options.onCheck) return;
     try {
@@ -633,7 +438,7 @@ export class CheckScheduler {
    * `failureCount`-th in a row. Up: from unknown, or from down for maintenance only, at the first success; from down
    * at the `riseCount`-th in a row (the ones before are soft successes).
    */
-  private count(entry: Entry, result: CheckResult, forced: boolean, startedWall: number): void {
+  private count(entry: CheckEntry, result: CheckResult, forced: boolean, startedWall: number): void {
     if (result.up) {
       entry.failures = 0;
       entry.successes++;
@@ -661,7 +466,7 @@ export class CheckScheduler {
     }, 'soft failure');
   }
 
-  private change(entry: Entry, to: Health, result: CheckResult, checkStartedAt: number): void {
+  private change(entry: CheckEntry, to: Health, result: CheckResult, checkStartedAt: number): void {
     const from = entry.health;
     const at = this.options.clock.now();
     entry.health = to;
@@ -677,7 +482,7 @@ export class CheckScheduler {
   }
 
   /** A new reported weight: remembered, logged, handed to `onWeight` for each pair the check serves. */
-  private reportWeight(entry: Entry, weight: number | undefined): void {
+  private reportWeight(entry: CheckEntry, weight: number | undefined): void {
     entry.reportedWeight = weight;
     const at = this.options.clock.now();
     this.log?.info({ identity: entry.target.identity, weight: weight ?? null }, weight === undefined ? 'reported weight gone' : 'reported weight');
@@ -705,7 +510,7 @@ export class CheckScheduler {
   }
 
   /** Next round: {@link nextRoundDue} (back to its place in the interval after a stall), never before now. */
-  private scheduleNext(entry: Entry, scheduledAt: number, startedAt: number): void {
+  private scheduleNext(entry: CheckEntry, scheduledAt: number, startedAt: number): void {
     const clock = this.options.clock;
     const now = clock.monotonic();
     const due = Math.max(nextRoundDue(scheduledAt + entry.respreadMs, startedAt, entry.target.intervalMs), now);
