@@ -2,12 +2,15 @@
 import type { TimerHandle } from '../clock';
 import type { Logger } from '../log';
 import { reasonOf } from './guard';
-import { checkDeadlineMs, roundDeadlineMs, type CheckMember, type CheckTarget } from './jobs';
-import type { Health, HealthTransition } from '../model/health';
+import { checkDeadlineMs, type CheckTarget } from './jobs';
+import type { Health } from '../model/health';
 import type { OffloadedRound } from './native-rounds';
 import { nextRoundDue } from './round-timing';
 import { firstRoundSpreadMs } from './round-spread';
+import { countResult } from './health-counting';
 import { memberPair, type CheckEntry } from './scheduler-entry';
+import { SchedulerListeners } from './scheduler-listeners';
+import { checkFreshnessOf, identityStatusOf } from './scheduler-status';
 import type { CheckKind, CheckFreshness, IdentityStatus, SchedulerOptions, SyncOptions } from './scheduler-types';
 import type { CheckResult } from './types';
 
@@ -33,6 +36,7 @@ export class CheckScheduler {
   private firstRoundWaiters: Array<() => void> = [];
   private readonly random: () => number;
   private readonly log: Logger | undefined;
+  private readonly listeners: SchedulerListeners;
   /** Offloaded checks by their offload id. */
   private readonly offloaded = new Map<number, CheckEntry>();
   private quietTimer: TimerHandle | undefined;
@@ -41,6 +45,7 @@ export class CheckScheduler {
   constructor(private readonly options: SchedulerOptions) {
     this.random = options.random ?? Math.random;
     this.log = options.logger?.child({ module: 'checks' });
+    this.listeners = new SchedulerListeners(options, this.log);
   }
 
   /**
@@ -81,12 +86,12 @@ export class CheckScheduler {
       const joined = target.members.filter((m) => !before.has(memberPair(m)));
       const at = this.options.clock.now();
       for (const m of joined) {
-        this.emit({
+        this.listeners.transition({
           ...m, identity, from: 'unknown', to: entry.health, reason: entry.reason, at,
           checkStartedAt: entry.lastCheckAt ?? at, durationMs: entry.lastResult?.durationMs ?? 0,
           consecutiveFailures: entry.failures,
         });
-        if (entry.reportedWeight !== undefined) this.notifyWeight(m, entry.reportedWeight, at);
+        if (entry.reportedWeight !== undefined) this.listeners.weight(m, entry.reportedWeight, at);
       }
     }
     this.settleFirstRound();
@@ -104,28 +109,7 @@ export class CheckScheduler {
   *statuses(): Generator<IdentityStatus> {
     this.flushQuiet();
     const offloaded = this.offloaded.size > 0 ? this.options.offload?.statuses() : undefined;
-    for (const e of [...this.entries.values()]) yield this.statusOf(e, offloaded);
-  }
-
-  private statusOf(e: CheckEntry, offloaded: ReturnType<NonNullable<SchedulerOptions['offload']>['statuses']> | undefined): IdentityStatus {
-    const off = e.offloadId !== undefined ? offloaded?.get(e.offloadId) : undefined;
-    const lastResult = off?.quietLast?.result ?? e.lastResult;
-    const lastCheckAt = off?.quietLast?.startedWall ?? e.lastCheckAt;
-    return {
-      identity: e.target.identity,
-      members: e.target.members,
-      health: e.health,
-      reason: e.reason,
-      since: e.since,
-      consecutiveFailures: e.failures + (off?.quietFailures ?? 0),
-      // (quiet rounds never move it: quiet failures follow failures JS saw, quiet successes an up real)
-      riseSuccesses: e.health === 'down' ? e.successes : 0,
-      riseCount: e.target.riseCount,
-      checks: off ? Math.max(e.checks, off.rounds) : e.checks,
-      ...(lastResult ? { lastResult } : {}),
-      ...(lastCheckAt !== undefined ? { lastCheckAt } : {}),
-      running: off ? off.running : e.running,
-    };
+    for (const e of [...this.entries.values()]) yield identityStatusOf(e, offloaded);
   }
 
   /**
@@ -134,16 +118,7 @@ export class CheckScheduler {
    */
   freshness(): CheckFreshness[] {
     const offloaded = this.offloaded.size > 0 ? this.options.offload?.statuses() : undefined;
-    return [...this.entries.values()].map((e) => {
-      const { identity, members, intervalMs, job } = e.target;
-      const engineLast = e.offloadId !== undefined ? offloaded?.get(e.offloadId)?.lastStartedAt : undefined;
-      const last = engineLast === undefined ? e.lastCheckMono : Math.max(engineLast, e.lastCheckMono ?? engineLast);
-      const exempt = job.type === 'on' || job.type === 'off' ? 'no-check' : e.lastMaintenance ? 'maintenance' : undefined;
-      return {
-        identity, members, intervalMs, timeoutMs: roundDeadlineMs(job), startedAt: e.startedMono,
-        ...(last !== undefined ? { lastResultAt: last } : {}), ...(exempt ? { exempt } : {}),
-      };
-    });
+    return [...this.entries.values()].map((e) => checkFreshnessOf(e, offloaded));
   }
 
   /** Hands the offloaded checks' quiet rounds to `onCheck` (metrics, benchmarks). */
@@ -156,7 +131,7 @@ export class CheckScheduler {
       if (!batched) {
         offload.takeQuiet((q) => {
           const entry = this.offloaded.get(q.id);
-          if (entry) this.record(entry, this.kindOf(entry), q.scheduledAt, q.startedAt, q.result);
+          if (entry) this.listeners.round(entry.target, this.kindOf(entry), q.scheduledAt, q.startedAt, q.result);
         });
         return;
       }
@@ -418,52 +393,20 @@ export class CheckScheduler {
     entry.lastMaintenance = kind === 'maintenance';
     this.count(entry, result, kind === 'maintenance', startedWall);
     if (result.up && result.weight !== entry.reportedWeight) this.reportWeight(entry, result.weight);
-    this.record(entry, kind, scheduledAt, startedAt, result);
+    this.listeners.round(entry.target, kind, scheduledAt, startedAt, result);
     if (!entry.stopped && entry.offloadId === undefined) this.scheduleNext(entry, scheduledAt, startedAt);
   }
 
-  /** Logs a finished round and hands it to `onCheck`. */
-  private record(entry: CheckEntry, kind: CheckKind | 'maintenance', scheduledAt: number, startedAt: number, result: CheckResult): void {
-    this.log?.debug({ identity: entry.target.identity, kind, up: result.up, reason: result.reason, ms: result.durationMs }, 'check');
-    if (!this.options.onCheck) return;
-    try {
-      this.options.onCheck({ identity: entry.target.identity, members: entry.target.members, kind, scheduledAt, startedAt, result });
-    } catch (err) {
-      this.log?.error({ err: reasonOf(err) }, 'check listener failed');
-    }
-  }
-
-  /**
-   * Counts one result. Down: forced (maintenance) at once, from unknown at the first failure, from up at the
-   * `failureCount`-th in a row. Up: from unknown, or from down for maintenance only, at the first success; from down
-   * at the `riseCount`-th in a row (the ones before are soft successes).
-   */
+  /** Counts one result ({@link countResult}): changes the health, or logs the soft success or failure. */
   private count(entry: CheckEntry, result: CheckResult, forced: boolean, startedWall: number): void {
-    if (result.up) {
-      entry.failures = 0;
-      entry.successes++;
-      if (entry.health === 'up') return;
-      if (entry.health === 'unknown' || entry.forcedDown || entry.successes >= entry.target.riseCount) {
-        this.change(entry, 'up', result, startedWall);
-        return;
-      }
-      this.log?.info({
-        identity: entry.target.identity, reason: result.reason, successes: entry.successes, riseCount: entry.target.riseCount,
-      }, 'soft success');
-      return;
+    const outcome = countResult(entry, result.up, forced);
+    if (outcome === 'up' || outcome === 'down') this.change(entry, outcome, result, startedWall);
+    else if (outcome !== 'same') {
+      const { identity, failureCount, riseCount } = entry.target;
+      const soft = outcome === 'soft-success';
+      const counts = soft ? { successes: entry.successes, riseCount } : { failures: entry.failures, failureCount };
+      this.log?.info({ identity, reason: result.reason, ...counts }, soft ? 'soft success' : 'soft failure');
     }
-    entry.failures++;
-    entry.successes = 0;
-    if (!forced) entry.forcedDown = false; // down after a check of its own: the rise count applies again
-    if (entry.health === 'down') return;
-    if (forced || entry.health === 'unknown' || entry.failures >= entry.target.failureCount) {
-      entry.forcedDown = forced;
-      this.change(entry, 'down', result, startedWall);
-      return;
-    }
-    this.log?.info({
-      identity: entry.target.identity, reason: result.reason, failures: entry.failures, failureCount: entry.target.failureCount,
-    }, 'soft failure');
   }
 
   private change(entry: CheckEntry, to: Health, result: CheckResult, checkStartedAt: number): void {
@@ -474,7 +417,7 @@ export class CheckScheduler {
     entry.reason = result.reason;
     entry.since = at;
     for (const m of entry.target.members) {
-      this.emit({
+      this.listeners.transition({
         ...m, identity: entry.target.identity, from, to, reason: result.reason, at, checkStartedAt,
         durationMs: result.durationMs, consecutiveFailures: entry.failures,
       });
@@ -486,27 +429,7 @@ export class CheckScheduler {
     entry.reportedWeight = weight;
     const at = this.options.clock.now();
     this.log?.info({ identity: entry.target.identity, weight: weight ?? null }, weight === undefined ? 'reported weight gone' : 'reported weight');
-    for (const m of entry.target.members) this.notifyWeight(m, weight, at);
-  }
-
-  /** Hands one pair's reported weight to `onWeight` (a listener that throws is logged). */
-  private notifyWeight(m: CheckMember, weight: number | undefined, at: number): void {
-    if (!this.options.onWeight) return;
-    try {
-      this.options.onWeight({ virtualId: m.virtualId, realKey: m.realKey, weight, at });
-    } catch (err) {
-      this.log?.error({ err: reasonOf(err) }, 'weight listener failed');
-    }
-  }
-
-  private emit(t: HealthTransition): void {
-    this.log?.info({ vs: t.virtualId, rs: t.realKey, from: t.from, to: t.to, reason: t.reason }, 'health transition');
-    if (!this.options.onTransition) return;
-    try {
-      this.options.onTransition(t);
-    } catch (err) {
-      this.log?.error({ err: reasonOf(err) }, 'transition listener failed');
-    }
+    for (const m of entry.target.members) this.listeners.weight(m, weight, at);
   }
 
   /** Next round: {@link nextRoundDue} (back to its place in the interval after a stall), never before now. */
