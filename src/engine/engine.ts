@@ -9,21 +9,21 @@ import type { Config, SyncRole, VirtualService } from '../model';
 import { isRuntimeWeight, MAX_RUNTIME_WEIGHT } from '../model/weight';
 import { applyPlan } from './apply-plan';
 import { drainsOf, drainStateOf, type EngineCarryOver } from './carry-over';
+import { EngineReporter } from './engine-reporter';
 import { purgeServices } from './cleanstop';
 import { configDrains, leftoverTargets } from './config-drains';
 import { type DecideInput, type Decision } from './decide';
 import { beginDrain, drainId, EMPTY_DRAIN, type DrainEntry, type DrainState, type DrainTarget } from './drain';
 import type {
-  AwaitingCheck, DrainPolicy, EngineCounters, EngineEvent, EngineHealth, EngineOptions, EnginePreview, EngineSnapshot, EngineSnapshotParts, FallbackCommandPreview,
-  QuorumCommandPreview,
-  LastSync, ManualDrainResult, OpKind, ShutdownReport, SyncReport, SyncRoleChange, WeightResult,
+  AwaitingCheck, DrainPolicy, EngineHealth, EngineOptions, EnginePreview, EngineSnapshot, EngineSnapshotParts, FallbackCommandPreview,
+  QuorumCommandPreview, ManualDrainResult, ShutdownReport, SyncReport, SyncRoleChange, WeightResult,
 } from './engine-types';
 import { FallbackCommands, QuorumCommands, type FallbackAction, type QuorumCommandDetail } from './fallback-command';
 import type { DecidedQuorum } from './quorum';
 import { quorumChanges } from './quorum-edges';
 import { nextStepIn, type Ramp } from './slow-start';
 import { afterOps, indexObserved, type ObservedEntry } from './observed';
-import { describeOp, describeOps, refusedOps, refusedServices } from './op-report';
+import { describeOp, describeOps } from './op-report';
 import { operatorSettingsOf, type OperatorSetting } from './operator-settings';
 import { planPass } from './pass-plan';
 import { buildSnapshot, snapshotHead, snapshotVirtuals, type HealthRecord, type SnapshotInput } from './status';
@@ -34,13 +34,9 @@ import { configTargets, resolvePair, type ConfigTarget, type ConfigTargets } fro
 /** How late after a slow-start step its pass is timed (see the sync loop's `nextStepInMs`). */
 const RAMP_TIMER_LATE_MS = 2;
 
-const OP_KINDS: readonly OpKind[] = ['add-service', 'edit-service', 'delete-service', 'add-destination', 'edit-destination', 'delete-destination'];
-
 const realKeyOf = (r: { address: string; port: number }): string => realKey(r.address, r.port);
 /** The target of a drain entry, without its id and start. */
 const targetOf = ({ id: _id, since: _since, ...target }: DrainEntry): DrainTarget => target;
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** What a table pass reads of the kernel: settings and connection counts (the metrics read the traffic counters themselves). */
 const TABLE_PASS_LISTING = { stats: false } as const;
@@ -86,7 +82,6 @@ export class Engine {
    */
   private observedCurrent = false;
   private listedAt: number | null = null;
-  private lastSync: LastSync | null = null;
   private settled: string | undefined;
   private lastFailed = new Set<string>();
   private readonly loop: SyncLoop;
@@ -94,17 +89,15 @@ export class Engine {
   private stopped = false;
   /** The first pass after a fresh start looks for leftovers of a previous daemon to drain (see {@link drainLeftovers}). */
   private leftoversPending = false;
-  private readonly counters: Mutable<Omit<EngineCounters, 'opsApplied'>> & { opsApplied: Record<OpKind, number> } = {
-    syncs: 0, syncErrors: 0, opsApplied: Object.fromEntries(OP_KINDS.map((k) => [k, 0])) as Record<OpKind, number>, opsFailed: 0,
-    driftRepairs: 0, retries: 0, fallbackCommands: 0, fallbackCommandFailures: 0, quorumCommands: 0, quorumCommandFailures: 0,
-    lastSyncDurationMs: 0,
-  };
+  /** Counters, the last pass, log lines and events. */
+  private readonly reporter: EngineReporter;
 
   constructor(private readonly options: EngineOptions) {
     this.log = (options.logger ?? silentLogger()).child({ module: 'engine' });
+    this.reporter = new EngineReporter(this.log, options.clock, options.onEvent);
     this.drainEnabled = options.drainEnabled ?? true;
     this.drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
-    this.syncDaemons = new StateSyncDaemons({ backend: options.backend, clock: options.clock, ...(options.logger ? { logger: options.logger } : {}), onEvent: (e) => this.emit(e) });
+    this.syncDaemons = new StateSyncDaemons({ backend: options.backend, clock: options.clock, ...(options.logger ? { logger: options.logger } : {}), onEvent: (e) => this.reporter.emit(e) });
     this.loop = new SyncLoop({
       clock: options.clock, pass: (reason) => this.passWithSyncDaemons(reason), coalesceMs: options.coalesceMs ?? 20,
       resyncIntervalMs: options.resyncIntervalMs ?? 10_000, drainPollMs: options.drainPollMs ?? 1_000,
@@ -117,22 +110,11 @@ export class Engine {
         const next = Math.min(...[...this.ramps.values()].map((r) => nextStepIn(r, at)));
         return Math.max(1, next - (options.clock.monotonic() - at) + RAMP_TIMER_LATE_MS);
       },
-      onError: (reason, err) => {
-        this.log.error({ err: errorMessage(err) }, 'sync pass failed unexpectedly');
-        return { ok: false, reason, ops: [], failed: 0, drift: 0, durationMs: 0, error: errorMessage(err) };
-      },
+      onError: (reason, err) => this.reporter.passCrashed(reason, err),
     });
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
-    this.commands = new FallbackCommands(options.runCommand, this.log, (run) => {
-      this.counters.fallbackCommands++;
-      if (run.error !== undefined) this.counters.fallbackCommandFailures++;
-      this.emit({ type: 'fallback-command', at: this.options.clock.now(), virtualId: run.virtualId, action: run.action, exitCode: run.exitCode, ...(run.error !== undefined ? { error: run.error } : {}) });
-    });
-    this.quorumCommands = new QuorumCommands(options.runCommand, this.log, (run) => {
-      this.counters.quorumCommands++;
-      if (run.error !== undefined) this.counters.quorumCommandFailures++;
-      this.emit({ type: 'quorum-command', at: this.options.clock.now(), virtualId: run.virtualId, action: run.action, exitCode: run.exitCode, ...(run.error !== undefined ? { error: run.error } : {}) });
-    });
+    this.commands = new FallbackCommands(options.runCommand, this.log, (run) => this.reporter.fallbackCommandRan(run));
+    this.quorumCommands = new QuorumCommands(options.runCommand, this.log, (run) => this.reporter.quorumCommandRan(run));
   }
 
   /**
@@ -167,11 +149,8 @@ export class Engine {
       before, after, state: this.drainState, drainRemoved: this.drainEnabled && this.config !== undefined, observed: this.observed, now,
     });
     this.drainState = drains.state;
-    for (const e of drains.cancelled) this.emit({ type: 'drain', at: this.options.clock.now(), id: e.id, phase: 'cancel' });
-    for (const id of drains.begun.map(drainId)) {
-      this.log.info({ drain: id }, `draining ${id}: weight 0 until idle or ${this.drainTimeoutMs} ms`);
-      this.emit({ type: 'drain', at: this.options.clock.now(), id, phase: 'begin' });
-    }
+    for (const e of drains.cancelled) this.reporter.drainCancelled(e.id);
+    for (const id of drains.begun.map(drainId)) this.reporter.drainBegun(id, this.drainTimeoutMs, false);
     for (const v of this.config?.virtualServices ?? []) {
       if (config.virtualServices.some((n) => n.id === v.id)) continue;
       this.commands.retire(v);
@@ -430,7 +409,7 @@ export class Engine {
    * real: cheap at any table size, for `ping`, `/healthz` and every `status`.
    */
   healthFacts(): EngineHealth {
-    return { stopped: this.stopped, lastSync: this.lastSync, stateSync: this.syncDaemons.snapshot() };
+    return { stopped: this.stopped, lastSync: this.reporter.lastSync(), stateSync: this.syncDaemons.snapshot() };
   }
 
   /** Each virtual's quorum as last decided (`up`/`down`); a virtual not decided yet is absent. */
@@ -461,7 +440,7 @@ export class Engine {
       drainInfo: this.drainInfo, toEpoch: (m) => clock.now() - (clock.monotonic() - m),
       fallbackAction: (id) => this.commands.lastAction(id), quorumAction: (id) => this.quorumCommands.lastAction(id), manualDrains: this.manual,
       weights: this.weights,
-      counters: { ...this.counters, opsApplied: { ...this.counters.opsApplied } }, lastSync: this.lastSync, stopped: this.stopped,
+      counters: this.reporter.countersNow(), lastSync: this.reporter.lastSync(), stopped: this.stopped,
     };
   }
 
@@ -494,10 +473,7 @@ export class Engine {
     let failed = 0;
     if (clean) {
       const wanted = new Map([...this.managed].filter(([, m]) => m.cleanstop).map(([id, m]) => [id, m.key]));
-      ({ removed, failed } = await purgeServices(this.options.backend, wanted, this.log, (op) => {
-        this.counters.opsApplied[op.op]++;
-        this.emit({ type: 'op', at: this.options.clock.now(), op: op.op, virtualId: serviceKeyString(op.service), ok: true, drift: false });
-      }));
+      ({ removed, failed } = await purgeServices(this.options.backend, wanted, this.log, (op) => this.reporter.purged(op)));
       for (const v of this.config?.virtualServices ?? []) {
         if (!v.cleanstop) continue;
         this.commands.retire(v);
@@ -525,8 +501,7 @@ export class Engine {
     for (const target of leftovers) {
       const id = drainId(target);
       this.drainInfo.set(id, { target, virtual: (this.targets.get(serviceKeyString(target.service)) as ConfigTarget).virtual });
-      this.log.info({ drain: id }, `draining ${id} (in the kernel, not in the configuration): weight 0 until idle or ${this.drainTimeoutMs} ms`);
-      this.emit({ type: 'drain', at: this.options.clock.now(), id, phase: 'begin' });
+      this.reporter.drainBegun(id, this.drainTimeoutMs, true);
     }
   }
 
@@ -610,7 +585,7 @@ export class Engine {
     if (!this.config) return skippedReport(reason, 'no-config');
     const at = clock.now();
     const t0 = clock.monotonic();
-    this.counters.syncs++;
+    this.reporter.passStarted();
     // A pass for health changes only plans from the table as ldir last listed and wrote it: one real's weight must
     // not wait for a dump of every destination (at 1,000 reals, most of a pass). Drift from other writers is the
     // periodic resync's to repair, as between passes; a drain in progress, leftovers to look for, or a table not
@@ -624,7 +599,7 @@ export class Engine {
         observed = await backend.list(TABLE_PASS_LISTING);
       } catch (err) {
         this.observedCurrent = false;
-        return this.failPass(reason, at, t0, `cannot list the kernel table: ${errorMessage(err)}`);
+        return this.reporter.passFailed(reason, at, t0, `cannot list the kernel table: ${errorMessage(err)}`);
       }
       index = this.observe(observed, at); // the pass's one index of the dump: drain step, decide and plan read it
     }
@@ -639,10 +614,7 @@ export class Engine {
       drainTimeoutMs: this.drainTimeoutMs, managed: (id) => this.managed.has(id),
     });
     this.drainState = drainState;
-    for (const { entry, why } of finished) {
-      this.log.info({ drain: entry.id, why }, `drain of ${entry.id} ended (${why})`);
-      this.emit({ type: 'drain', at: clock.now(), id: entry.id, phase: 'end', why });
-    }
+    for (const { entry, why } of finished) this.reporter.drainEnded(entry.id, why);
     const fingerprint = JSON.stringify(want);
     const driftPass = fingerprint === this.settled;
     let failures: Map<IpvsOp, string>;
@@ -654,9 +626,11 @@ export class Engine {
     } catch (err) {
       this.settled = undefined;
       this.observedCurrent = false;
-      return this.failPass(reason, at, t0, `cannot write the kernel table: ${errorMessage(err)}`);
+      return this.reporter.passFailed(reason, at, t0, `cannot write the kernel table: ${errorMessage(err)}`);
     }
-    const drift = this.report(ops, failures, decision, driftPass);
+    const drift = this.reporter.ops(describeOps(ops, failures, {
+      decision, lastFailed: this.lastFailed, unchangedSinceConverged: driftPass, isDraining: (id) => this.drainInfo.has(id),
+    }));
     for (const id of [...this.drainInfo.keys()]) {
       const service = id.split(' ')[0] ?? id;
       if (!this.drainState.entries.has(id) && !this.drainState.entries.has(service)) this.drainInfo.delete(id);
@@ -681,27 +655,7 @@ export class Engine {
     this.rampsDecidedAt = now;
     this.trackDecisions(decision);
     this.quorumEdges(config, decision);
-    const durationMs = clock.monotonic() - t0;
-    this.counters.lastSyncDurationMs = durationMs;
-    const ok = failures.size === 0;
-    this.lastSync = {
-      at, reason, ok, durationMs, ops: ops.length, failed: failures.size, virtuals: config.virtualServices.length,
-      ...(failures.size > 0 ? { refused: refusedOps(failures), virtualsRefused: refusedServices(failures) } : {}),
-    };
-    const level = ops.length > 0 ? 'info' : 'debug';
-    this.log[level]({ reason, ops: ops.length, failed: failures.size, drift, durationMs }, 'sync done');
-    this.emit({ type: 'sync', at, reason, ok, durationMs, ops: ops.length, failed: failures.size, drift });
-    return { ok, reason, ops, failed: failures.size, drift, durationMs, ...(newlyRefused.length > 0 ? { newlyRefused } : {}) };
-  }
-
-  private failPass(reason: string, at: number, t0: number, error: string): SyncReport {
-    const durationMs = this.options.clock.monotonic() - t0;
-    this.counters.syncErrors++;
-    this.counters.lastSyncDurationMs = durationMs;
-    this.lastSync = { at, reason, ok: false, durationMs, ops: 0, failed: 0, error };
-    this.log.error({ reason }, error);
-    this.emit({ type: 'sync', at, reason, ok: false, durationMs, ops: 0, failed: 0, drift: 0, error });
-    return { ok: false, reason, ops: [], failed: 0, drift: 0, durationMs, error };
+    return this.reporter.passDone({ reason, at, t0, ops, failures, drift, virtuals: config.virtualServices.length, newlyRefused });
   }
 
   private observe(observed: readonly ObservedService[], at: number): Map<string, ObservedEntry> {
@@ -710,38 +664,6 @@ export class Engine {
     this.observedCurrent = true;
     this.listedAt = at;
     return index;
-  }
-
-  /** Logs, counts and emits each operation; returns how many repaired drift. */
-  private report(ops: readonly IpvsOp[], refused: ReadonlyMap<IpvsOp, string>, decision: Decision, unchangedSinceConverged: boolean): number {
-    const records = describeOps(ops, refused, {
-      decision, lastFailed: this.lastFailed, unchangedSinceConverged, isDraining: (id) => this.drainInfo.has(id),
-    });
-    const at = this.options.clock.now();
-    let drift = 0;
-    for (const r of records) {
-      const fields = { vs: r.virtualId, ...(r.destination !== undefined ? { rs: r.destination } : {}), ...(r.role ? { role: r.role } : {}), ...(r.reason ? { decision: r.reason } : {}) };
-      if (r.failed) {
-        this.counters.opsFailed++;
-        this.log.warn({ ...fields, errno: r.errno }, `${r.text} refused by the kernel (${r.errno ?? '?'}); retried on the next sync`);
-      } else {
-        this.counters.opsApplied[r.op.op]++;
-        if (r.retry) this.counters.retries++;
-        if (r.drift) {
-          drift++;
-          this.counters.driftRepairs++;
-          this.log.warn(fields, `kernel table changed outside ldir; repaired: ${r.text}`);
-        } else this.log.info(fields, r.text);
-      }
-      const op = r.op;
-      this.emit({
-        type: 'op', at, op: op.op, virtualId: r.virtualId, ...(r.destination !== undefined ? { destination: r.destination } : {}),
-        ...(r.role ? { role: r.role } : {}), ...(r.realKey !== undefined ? { realKey: r.realKey } : {}), ...(r.reason ? { reason: r.reason } : {}),
-        ...(op.op === 'add-destination' || op.op === 'edit-destination' ? { weight: op.destination.weight } : {}),
-        ok: !r.failed, drift: r.drift, ...(r.errno !== undefined ? { errno: r.errno } : {}),
-      });
-    }
-    return drift;
   }
 
   /** Drops services that left the config, are not draining and are gone from the kernel. */
@@ -774,32 +696,9 @@ export class Engine {
     for (const change of changes) {
       const { virtual: v, active, quorum: q } = change;
       this.quorumDecided.set(v.id, q.state);
-      if (change.changed) {
-        if (v.quorum !== undefined) {
-          const counts = `${q.serving} serving, quorum ${q.quorum}${q.hysteresis > 0 ? ` ± ${q.hysteresis}` : ''}`;
-          this.log.info({ vs: v.id, serving: q.serving, quorum: q.quorum }, active ? `quorum lost (${counts})` : `quorum gained (${counts})`);
-        }
-        this.emit({
-          type: 'quorum', at, virtualId: v.id, state: q.state, ...(change.previous !== undefined ? { previous: change.previous } : {}),
-          serving: q.serving, quorum: q.quorum, hysteresis: q.hysteresis,
-        });
-      }
-      if (change.edge) {
-        const what = v.quorum === undefined ? (active ? 'no real server up' : 'a real server is up') : active ? 'below quorum' : 'quorum met';
-        this.log.info({ vs: v.id }, `${what}: fallback ${active ? 'in' : 'out'}`);
-        this.emit({ type: 'fallback', at, virtualId: v.id, active });
-      }
+      this.reporter.quorum(change, at);
       this.commands.update(v, active ? 'start' : 'stop');
       this.quorumCommands.update(v, q.state, { serving: q.serving, quorum: q.quorum });
-    }
-  }
-
-  private emit(event: EngineEvent): void {
-    if (!this.options.onEvent) return;
-    try {
-      this.options.onEvent(event);
-    } catch (err) {
-      this.log.warn({ err: errorMessage(err), event: event.type }, 'engine event listener threw');
     }
   }
 }
