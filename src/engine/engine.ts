@@ -5,20 +5,20 @@ import { ErrorCodes, errorMessage, LdirError } from '../errors';
 import { serviceKeyString } from '../ipvs/normalize';
 import type { IpvsOp, ObservedService, ServiceKey } from '../ipvs/types';
 import { silentLogger, type Logger } from '../log';
-import type { Config, SyncRole, VirtualService } from '../model';
+import type { Config, SyncRole } from '../model';
 import { isRuntimeWeight, MAX_RUNTIME_WEIGHT } from '../model/weight';
 import { applyPlan } from './apply-plan';
 import { drainsOf, drainStateOf, type EngineCarryOver } from './carry-over';
 import { EngineReporter } from './engine-reporter';
 import { purgeServices } from './cleanstop';
 import { configDrains, leftoverTargets } from './config-drains';
+import { previewReload } from './config-preview';
 import { type DecideInput, type Decision } from './decide';
-import { beginDrain, drainId, EMPTY_DRAIN, type DrainEntry, type DrainState, type DrainTarget } from './drain';
+import { beginDrain, drainId, EMPTY_DRAIN, type DrainState } from './drain';
 import type {
-  AwaitingCheck, DrainPolicy, EngineHealth, EngineOptions, EnginePreview, EngineSnapshot, EngineSnapshotParts, FallbackCommandPreview,
-  QuorumCommandPreview, ManualDrainResult, ShutdownReport, SyncReport, SyncRoleChange, WeightResult,
+  DrainPolicy, EngineHealth, EngineOptions, EnginePreview, EngineSnapshot, EngineSnapshotParts, ManualDrainResult, ShutdownReport, SyncReport, SyncRoleChange, WeightResult,
 } from './engine-types';
-import { FallbackCommands, QuorumCommands, type FallbackAction, type QuorumCommandDetail } from './fallback-command';
+import { FallbackCommands, QuorumCommands } from './fallback-command';
 import type { DecidedQuorum } from './quorum';
 import { quorumChanges } from './quorum-edges';
 import { nextStepIn, type Ramp } from './slow-start';
@@ -35,8 +35,6 @@ import { configTargets, resolvePair, type ConfigTarget, type ConfigTargets } fro
 const RAMP_TIMER_LATE_MS = 2;
 
 const realKeyOf = (r: { address: string; port: number }): string => realKey(r.address, r.port);
-/** The target of a drain entry, without its id and start. */
-const targetOf = ({ id: _id, since: _since, ...target }: DrainEntry): DrainTarget => target;
 
 /** What a table pass reads of the kernel: settings and connection counts (the metrics read the traffic counters themselves). */
 const TABLE_PASS_LISTING = { stats: false } as const;
@@ -180,70 +178,18 @@ export class Engine {
    */
   async previewConfig(config: Config, policy?: DrainPolicy): Promise<EnginePreview> {
     const { clock, backend } = this.options;
-    const enabled = policy?.enabled ?? this.drainEnabled;
-    const drainTimeoutMs = policy ? Math.max(0, policy.timeoutMs) : this.drainTimeoutMs;
     // The engine's state is read after the dump, as a pass reads it; the dump is indexed once, as a pass's is.
     const index = indexObserved(await backend.list(TABLE_PASS_LISTING));
-    const now = clock.monotonic();
-    const before = this.targets;
-    const after = configTargets(config);
-    const drains = configDrains({ before, after, state: this.drainState, drainRemoved: enabled && this.config !== undefined, observed: index, now });
-    let drainState = drains.state;
-    const begun = [...drains.begun];
-    if (enabled && (this.leftoversPending || !this.config)) {
-      const leftovers = leftoverTargets(after, index, drainState);
-      drainState = beginDrain(drainState, leftovers, now);
-      begun.push(...leftovers);
-    }
-    const plan = planPass({
-      decide: this.decideBase(config, now), drainState, index, now, drainTimeoutMs,
-      managed: (id) => this.managed.has(id) || after.has(id),
+    const preview = previewReload({
+      config: this.config, targets: this.targets, drainState: this.drainState, isDraining: (id) => this.drainInfo.has(id),
+      leftoversPending: this.leftoversPending, managed: (id) => this.managed.has(id), lastFailed: this.lastFailed,
+      settled: this.settled, quorumDecided: this.quorumDecided, commands: this.commands, quorumCommands: this.quorumCommands,
+      decideBase: (c, now) => this.decideBase(c, now),
+    }, {
+      config, drainEnabled: policy?.enabled ?? this.drainEnabled, drainTimeoutMs: policy ? Math.max(0, policy.timeoutMs) : this.drainTimeoutMs,
+      index, now: clock.monotonic(),
     });
-    const leaving = new Set([...before.keys()].filter((id) => !after.has(id)));
-    const begunIds = new Set(begun.map(drainId));
-    const ops = describeOps(plan.ops, new Map(), {
-      decision: plan.decision, lastFailed: this.lastFailed, unchangedSinceConverged: JSON.stringify(plan.want) === this.settled,
-      isDraining: (id) => this.drainInfo.has(id) || leaving.has(id) || begunIds.has(id),
-    });
-    const kept = new Set(config.virtualServices.map((v) => v.id));
-    // The command lines are the runners' own (a preview runs nothing but must show what would run).
-    const command = (v: VirtualService, action: FallbackAction): FallbackCommandPreview | undefined => {
-      const argv = this.commands.argv(v, action);
-      return argv && { virtualId: v.id, action, argv };
-    };
-    const quorumCommand = (v: VirtualService, action: DecidedQuorum, detail?: QuorumCommandDetail): QuorumCommandPreview | undefined => {
-      const argv = this.quorumCommands.argv(v, action, detail);
-      return argv && { virtualId: v.id, action, argv };
-    };
-    const removed = (this.config?.virtualServices ?? []).filter((v) => !kept.has(v.id));
-    const retiredCommands = removed.filter((v) => this.commands.lastAction(v.id) === 'start').flatMap((v) => command(v, 'stop') ?? []);
-    const retiredQuorumCommands = removed.filter((v) => this.quorumCommands.lastAction(v.id) === 'up').flatMap((v) => quorumCommand(v, 'down') ?? []);
-    const fallback = quorumChanges(config, plan.decision, this.quorumDecided, (id) => this.commands.lastAction(id), (id) => this.quorumCommands.lastAction(id))
-      .filter((c) => c.edge || c.changed || c.command !== undefined || c.quorumCommand !== undefined)
-      .map((c) => {
-        const fallbackRun = c.command !== undefined ? command(c.virtual, c.command) : undefined;
-        const quorumRun = c.quorumCommand !== undefined ? quorumCommand(c.virtual, c.quorumCommand, { serving: c.quorum.serving, quorum: c.quorum.quorum }) : undefined;
-        return {
-          virtualId: c.virtual.id, active: c.active, edge: c.edge,
-          ...(fallbackRun ? { command: fallbackRun } : {}),
-          ...(c.changed && c.virtual.quorum !== undefined
-            ? { quorum: { state: c.quorum.state, serving: c.quorum.serving, quorum: c.quorum.quorum, hysteresis: c.quorum.hysteresis } }
-            : {}),
-          ...(quorumRun ? { quorumCommand: quorumRun } : {}),
-        };
-      });
-    const known = new Set((this.config?.virtualServices ?? []).flatMap((v) => v.reals.map((r) => pairKey(v.id, realKeyOf(r)))));
-    const awaitingCheck = plan.decision.virtuals.flatMap((v) => v.reals
-      .filter((r) => r.health === 'unknown' && !known.has(pairKey(v.virtualId, r.realKey)))
-      .map((r): AwaitingCheck => ({
-        virtualId: v.virtualId, realKey: r.realKey, destinationId: r.destinationId, configuredWeight: r.configuredWeight, reason: r.reason,
-        ...(r.desiredWeight !== undefined ? { desiredWeight: r.desiredWeight } : {}),
-      })));
-    const syncDaemons = await this.syncDaemons.preview(config.globals.stateSync);
-    return {
-      drainsCancelled: drains.cancelled.map(targetOf), drainsBegun: begun, drainTimeoutMs, retiredCommands, retiredQuorumCommands,
-      drainsEnded: plan.finished.map(({ entry, why }) => ({ target: targetOf(entry), why })), ops, fallback, syncDaemons, awaitingCheck,
-    };
+    return { ...preview, syncDaemons: await this.syncDaemons.preview(config.globals.stateSync) };
   }
 
   /**
