@@ -24,7 +24,8 @@ import { quorumChanges } from './quorum-edges';
 import { nextStepIn, type Ramp } from './slow-start';
 import { afterOps, indexObserved, type ObservedEntry } from './observed';
 import { describeOp, describeOps } from './op-report';
-import { operatorSettingsOf, type OperatorSetting } from './operator-settings';
+import { HandSettings } from './hand-settings';
+import type { OperatorSetting } from './operator-settings';
 import { planPass } from './pass-plan';
 import { buildSnapshot, snapshotHead, snapshotVirtuals, type HealthRecord, type SnapshotInput } from './status';
 import { StateSyncDaemons } from './state-sync-daemons';
@@ -56,11 +57,10 @@ export class Engine {
   private config: Config | undefined;
   private targets: ConfigTargets = new Map();
   private readonly health = new Map<string, HealthRecord>();
-  private readonly manual = new Set<string>();
+  /** Hand drains and runtime weights (`ldir drain`, `ldir weight`). */
+  private readonly hand = new HandSettings();
   /** Weights the checks report, by pair key (see {@link onCheckWeight}). */
   private readonly checkWeights = new Map<string, number>();
-  /** Runtime weights (`ldir weight`) by pair key. */
-  private readonly weights = new Map<string, number>();
   private drainState: DrainState = EMPTY_DRAIN;
   private readonly drainInfo = new Map<string, ConfigTarget & { health?: HealthRecord }>();
   /** Services ldir manages (declared by a config it applied, until gone), with their cleanstop setting. */
@@ -156,7 +156,7 @@ export class Engine {
     }
     const pairs = new Set(config.virtualServices.flatMap((v) => v.reals.map((r) => pairKey(v.id, realKeyOf(r)))));
     for (const map of [this.health, this.decided, this.checkWeights] as Map<string, unknown>[]) for (const k of map.keys()) if (!pairs.has(k)) map.delete(k);
-    const dropped = this.dropHandSettings(pairs);
+    const dropped = this.hand.dropOutside(pairs, this.log);
     for (const id of this.quorumDecided.keys()) if (!config.virtualServices.some((v) => v.id === id)) this.quorumDecided.delete(id);
     for (const [id, t] of after) {
       if (t.target.kind === 'service') this.managed.set(id, { key: t.target.service, cleanstop: t.virtual.cleanstop });
@@ -214,8 +214,8 @@ export class Engine {
       managed: [...this.managed].map(([id, m]) => ({ id, key: m.key, cleanstop: m.cleanstop })),
       drains: drainsOf(this.drainState, this.options.clock.monotonic()),
       drainInfo: [...this.drainInfo].map(([id, info]) => ({ id, info })),
-      manualDrains: [...this.manual],
-      weights: [...this.weights].map(([pair, weight]) => ({ pair, weight })),
+      manualDrains: [...this.hand.manualDrains],
+      weights: [...this.hand.weights].map(([pair, weight]) => ({ pair, weight })),
       fallback: [...this.quorumDecided].map(([virtualId, quorum]) => {
         const lastAction = this.commands.lastAction(virtualId);
         const quorumAction = this.quorumCommands.lastAction(virtualId);
@@ -239,8 +239,7 @@ export class Engine {
     for (const m of carry.managed) this.managed.set(m.id, { key: m.key, cleanstop: m.cleanstop });
     this.drainState = drainStateOf(carry.drains, this.options.clock.monotonic());
     for (const { id, info } of carry.drainInfo) this.drainInfo.set(id, info);
-    for (const pair of carry.manualDrains) this.manual.add(pair);
-    for (const { pair, weight } of carry.weights ?? []) if (isRuntimeWeight(weight)) this.weights.set(pair, weight);
+    this.hand.adopt(carry.manualDrains, carry.weights ?? []);
     for (const f of carry.fallback) {
       this.quorumDecided.set(f.virtualId, f.active ? 'down' : 'up');
       if (f.lastAction) this.commands.adopt(f.virtualId, f.lastAction);
@@ -250,7 +249,7 @@ export class Engine {
     if (carry.syncRole) this.syncDaemons.setRole(carry.syncRole);
     const now = this.options.clock.monotonic();
     this.ramps = new Map((carry.ramps ?? []).map((r) => [r.pair, { since: now - r.ageMs, from: r.from, to: r.to }]));
-    this.log.info({ draining: this.drainState.entries.size, manualDrains: this.manual.size, weights: this.weights.size }, 'state taken over from the previous daemon');
+    this.log.info({ draining: this.drainState.entries.size, manualDrains: this.hand.manualDrains.size, weights: this.hand.weights.size }, 'state taken over from the previous daemon');
   }
 
   /**
@@ -259,16 +258,12 @@ export class Engine {
    * configuration does not have are dropped by that {@link applyConfig}; a weight out of range is ignored.
    */
   importOperatorSettings(settings: readonly OperatorSetting[]): void {
-    for (const s of settings) {
-      const pk = pairKey(s.virtualId, s.realKey);
-      if (s.drained) this.manual.add(pk);
-      if (isRuntimeWeight(s.weight)) this.weights.set(pk, s.weight);
-    }
+    this.hand.importSettings(settings);
   }
 
   /** The hand settings (runtime weights, hand drains) of the configuration in force, in its order. */
   operatorSettings(): OperatorSetting[] {
-    return this.config ? operatorSettingsOf(this.config, { manualDrains: this.manual, weights: this.weights }) : [];
+    return this.config ? this.hand.settingsOf(this.config) : [];
   }
 
   /**
@@ -311,10 +306,8 @@ export class Engine {
     }
     const pair = this.resolveForHand(virtual, real);
     const pk = pairKey(pair.virtual.id, pair.realKey);
-    const previous = this.weights.get(pk) ?? null;
+    const previous = this.hand.setWeight(pk, weight);
     const changed = previous !== weight;
-    if (weight === null) this.weights.delete(pk);
-    else this.weights.set(pk, weight);
     const configuredWeight = pair.virtual.reals.find((r) => realKeyOf(r) === pair.realKey)?.weight ?? 0;
     if (changed) {
       const fields = { vs: pair.virtual.id, rs: pair.realKey, weight, previous, configured: configuredWeight };
@@ -384,8 +377,8 @@ export class Engine {
       config: this.config, decision: this.decision, observed: this.observed, listedAt: this.listedAt, health: this.health,
       decidedSince: { get: (key) => decided.get(key)?.since }, draining: this.drainState.entries.values(),
       drainInfo: this.drainInfo, toEpoch: (m) => clock.now() - (clock.monotonic() - m),
-      fallbackAction: (id) => this.commands.lastAction(id), quorumAction: (id) => this.quorumCommands.lastAction(id), manualDrains: this.manual,
-      weights: this.weights,
+      fallbackAction: (id) => this.commands.lastAction(id), quorumAction: (id) => this.quorumCommands.lastAction(id), manualDrains: this.hand.manualDrains,
+      weights: this.hand.weights,
       counters: this.reporter.countersNow(), lastSync: this.reporter.lastSync(), stopped: this.stopped,
     };
   }
@@ -464,33 +457,13 @@ export class Engine {
   private async setManual(virtual: string, real: string, on: boolean): Promise<ManualDrainResult> {
     const pair = this.resolveForHand(virtual, real);
     const pk = pairKey(pair.virtual.id, pair.realKey);
-    const changed = on ? !this.manual.has(pk) : this.manual.has(pk);
-    if (on) this.manual.add(pk);
-    else this.manual.delete(pk);
+    const changed = this.hand.setDrained(pk, on);
     if (changed) {
       this.log.info({ vs: pair.virtual.id, rs: pair.realKey }, on ? 'real server drained by hand' : 'hand drain ended');
       this.operatorChanged();
       await this.sync('manual');
     }
     return { virtual: pair.virtual.id, real: pair.realKey, changed };
-  }
-
-  /** Forgets the hand drains and runtime weights of pairs not in `pairs` (logged); true when any was dropped. */
-  private dropHandSettings(pairs: ReadonlySet<string>): boolean {
-    let dropped = false;
-    for (const k of [...this.manual]) {
-      if (pairs.has(k)) continue;
-      this.manual.delete(k);
-      dropped = true;
-      this.log.info({ pair: k }, `hand drain of ${k} dropped: the real is not in the configuration`);
-    }
-    for (const [k, weight] of [...this.weights]) {
-      if (pairs.has(k)) continue;
-      this.weights.delete(k);
-      dropped = true;
-      this.log.info({ pair: k, weight }, `runtime weight ${weight} of ${k} dropped: the real is not in the configuration`);
-    }
-    return dropped;
   }
 
   /** Tells `onOperatorChange` the hand settings now in force. */
@@ -509,7 +482,7 @@ export class Engine {
    */
   private decideBase(config: Config, now: number): Omit<DecideInput, 'draining' | 'observed' | 'observedIndex'> {
     return {
-      config, health: new Map([...this.health].map(([k, h]) => [k, h.health])), manualDrains: this.manual, weightOverrides: this.weights,
+      config, health: new Map([...this.health].map(([k, h]) => [k, h.health])), manualDrains: this.hand.manualDrains, weightOverrides: this.hand.weights,
       quorum: this.quorumDecided, checkWeights: this.checkWeights,
       slowStart: { now, ramps: this.ramps },
     };
