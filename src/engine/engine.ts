@@ -6,7 +6,7 @@ import { serviceKeyString } from '../ipvs/normalize';
 import type { IpvsOp, ObservedService, ServiceKey } from '../ipvs/types';
 import { silentLogger, type Logger } from '../log';
 import type { Config, SyncRole } from '../model';
-import { isRuntimeWeight, MAX_RUNTIME_WEIGHT } from '../model/weight';
+import type { MAX_RUNTIME_WEIGHT } from '../model/weight';
 import { applyPlan } from './apply-plan';
 import { drainsOf, drainStateOf, type EngineCarryOver } from './carry-over';
 import { EngineReporter } from './engine-reporter';
@@ -24,13 +24,14 @@ import { quorumChanges } from './quorum-edges';
 import { nextStepIn, type Ramp } from './slow-start';
 import { afterOps, indexObserved, type ObservedEntry } from './observed';
 import { describeOp, describeOps } from './op-report';
+import { HandCommands } from './hand-commands';
 import { HandSettings } from './hand-settings';
 import type { OperatorSetting } from './operator-settings';
 import { planPass } from './pass-plan';
 import { buildSnapshot, snapshotHead, snapshotVirtuals, type HealthRecord, type SnapshotInput } from './status';
 import { StateSyncDaemons } from './state-sync-daemons';
 import { isHealthOnly, skippedReport, SyncLoop, type PassLiveness } from './sync-loop';
-import { configTargets, resolvePair, type ConfigTarget, type ConfigTargets } from './targets';
+import { configTargets, type ConfigTarget, type ConfigTargets } from './targets';
 
 /** How late after a slow-start step its pass is timed (see the sync loop's `nextStepInMs`). */
 const RAMP_TIMER_LATE_MS = 2;
@@ -59,6 +60,7 @@ export class Engine {
   private readonly health = new Map<string, HealthRecord>();
   /** Hand drains and runtime weights (`ldir drain`, `ldir weight`). */
   private readonly hand = new HandSettings();
+  private readonly handCommands: HandCommands;
   /** Weights the checks report, by pair key (see {@link onCheckWeight}). */
   private readonly checkWeights = new Map<string, number>();
   private drainState: DrainState = EMPTY_DRAIN;
@@ -93,6 +95,9 @@ export class Engine {
   constructor(private readonly options: EngineOptions) {
     this.log = (options.logger ?? silentLogger()).child({ module: 'engine' });
     this.reporter = new EngineReporter(this.log, options.clock, options.onEvent);
+    this.handCommands = new HandCommands({
+      hand: this.hand, config: () => this.config, log: this.log, onOperatorChange: options.onOperatorChange, sync: () => this.sync('manual'),
+    });
     this.drainEnabled = options.drainEnabled ?? true;
     this.drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
     this.syncDaemons = new StateSyncDaemons({ backend: options.backend, clock: options.clock, ...(options.logger ? { logger: options.logger } : {}), onEvent: (e) => this.reporter.emit(e) });
@@ -163,7 +168,7 @@ export class Engine {
     }
     this.config = config;
     this.targets = after;
-    if (dropped) this.operatorChanged();
+    if (dropped) this.handCommands.changed();
     this.syncDaemons.configure(config.globals.stateSync);
     this.log.info({ file: config.file, virtuals: config.virtualServices.length, draining: this.drainState.entries.size }, 'configuration applied');
     return this.sync('config');
@@ -286,12 +291,12 @@ export class Engine {
 
   /** Drains a pair by hand (weight 0, kept in the table) and syncs. Throws LDIR_ERR_UNKNOWN_TARGET for unknown names. */
   async drain(virtual: string, real: string): Promise<ManualDrainResult> {
-    return this.setManual(virtual, real, true);
+    return this.handCommands.setDrained(virtual, real, true);
   }
 
   /** Ends a hand drain and syncs. Throws LDIR_ERR_UNKNOWN_TARGET for unknown names. */
   async undrain(virtual: string, real: string): Promise<ManualDrainResult> {
-    return this.setManual(virtual, real, false);
+    return this.handCommands.setDrained(virtual, real, false);
   }
 
   /**
@@ -301,21 +306,7 @@ export class Engine {
    * weight outside 0..{@link MAX_RUNTIME_WEIGHT}.
    */
   async setWeight(virtual: string, real: string, weight: number | null): Promise<WeightResult> {
-    if (weight !== null && !isRuntimeWeight(weight)) {
-      throw new LdirError(ErrorCodes.USAGE, `a weight is an integer from 0 to ${MAX_RUNTIME_WEIGHT}, not ${String(weight)}`);
-    }
-    const pair = this.resolveForHand(virtual, real);
-    const pk = pairKey(pair.virtual.id, pair.realKey);
-    const previous = this.hand.setWeight(pk, weight);
-    const changed = previous !== weight;
-    const configuredWeight = pair.virtual.reals.find((r) => realKeyOf(r) === pair.realKey)?.weight ?? 0;
-    if (changed) {
-      const fields = { vs: pair.virtual.id, rs: pair.realKey, weight, previous, configured: configuredWeight };
-      this.log.info(fields, weight === null ? `runtime weight reset: configured weight ${configuredWeight} again` : `runtime weight set to ${weight}`);
-      this.operatorChanged();
-      await this.sync('manual');
-    }
-    return { virtual: pair.virtual.id, real: pair.realKey, configuredWeight, weight, previous, changed };
+    return this.handCommands.setWeight(virtual, real, weight);
   }
 
   /**
@@ -447,33 +438,6 @@ export class Engine {
   private healthOf(virtualId: string, r: { address: string; port: number }): { health?: HealthRecord } {
     const h = this.health.get(pairKey(virtualId, realKeyOf(r)));
     return h ? { health: h } : {};
-  }
-
-  private resolveForHand(virtual: string, real: string): ReturnType<typeof resolvePair> {
-    if (!this.config) throw new LdirError(ErrorCodes.UNKNOWN_TARGET, `no configuration in force: no virtual service ${virtual}`);
-    return resolvePair(this.config, virtual, real);
-  }
-
-  private async setManual(virtual: string, real: string, on: boolean): Promise<ManualDrainResult> {
-    const pair = this.resolveForHand(virtual, real);
-    const pk = pairKey(pair.virtual.id, pair.realKey);
-    const changed = this.hand.setDrained(pk, on);
-    if (changed) {
-      this.log.info({ vs: pair.virtual.id, rs: pair.realKey }, on ? 'real server drained by hand' : 'hand drain ended');
-      this.operatorChanged();
-      await this.sync('manual');
-    }
-    return { virtual: pair.virtual.id, real: pair.realKey, changed };
-  }
-
-  /** Tells `onOperatorChange` the hand settings now in force. */
-  private operatorChanged(): void {
-    if (!this.options.onOperatorChange) return;
-    try {
-      this.options.onOperatorChange(this.operatorSettings());
-    } catch (err) {
-      this.log.warn({ err: errorMessage(err) }, 'hand settings listener threw');
-    }
   }
 
   /**
