@@ -8,7 +8,7 @@ import { silentLogger, type Logger } from '../log';
 import type { Config, SyncRole } from '../model';
 import type { MAX_RUNTIME_WEIGHT } from '../model/weight';
 import { applyPlan } from './apply-plan';
-import { drainsOf, drainStateOf, type EngineCarryOver } from './carry-over';
+import { adoptCarryOver, carryOverOf, type CarriedState, type EngineCarryOver } from './carry-over';
 import { EngineReporter } from './engine-reporter';
 import { purgeServices } from './cleanstop';
 import { configDrains, leftoverTargets } from './config-drains';
@@ -214,23 +214,10 @@ export class Engine {
   exportCarryOver(): EngineCarryOver | undefined {
     if (!this.config) return undefined;
     const role = this.syncDaemons.snapshot();
-    return {
-      config: this.config,
-      managed: [...this.managed].map(([id, m]) => ({ id, key: m.key, cleanstop: m.cleanstop })),
-      drains: drainsOf(this.drainState, this.options.clock.monotonic()),
-      drainInfo: [...this.drainInfo].map(([id, info]) => ({ id, info })),
-      manualDrains: [...this.hand.manualDrains],
-      weights: [...this.hand.weights].map(([pair, weight]) => ({ pair, weight })),
-      fallback: [...this.quorumDecided].map(([virtualId, quorum]) => {
-        const lastAction = this.commands.lastAction(virtualId);
-        const quorumAction = this.quorumCommands.lastAction(virtualId);
-        return { virtualId, active: quorum === 'down', ...(lastAction ? { lastAction } : {}), ...(quorumAction ? { quorumAction } : {}) };
-      }),
-      ...(role.roleSource === 'command' && role.role !== 'none' ? { syncRole: role.role } : {}),
-      ...(this.ramps.size > 0 ? {
-        ramps: [...this.ramps].map(([pair, r]) => ({ pair, ageMs: Math.max(0, this.options.clock.monotonic() - r.since), from: r.from, to: r.to })),
-      } : {}),
-    };
+    return carryOverOf(this.carried(), {
+      config: this.config, drainState: this.drainState, ramps: this.ramps,
+      syncRole: role.roleSource === 'command' && role.role !== 'none' ? role.role : undefined,
+    }, this.options.clock.monotonic());
   }
 
   /**
@@ -241,20 +228,15 @@ export class Engine {
   importCarryOver(carry: EngineCarryOver): void {
     this.config = carry.config; // the first applyConfig is then a reload: no leftover look (the drains come along)
     this.targets = configTargets(carry.config);
-    for (const m of carry.managed) this.managed.set(m.id, { key: m.key, cleanstop: m.cleanstop });
-    this.drainState = drainStateOf(carry.drains, this.options.clock.monotonic());
-    for (const { id, info } of carry.drainInfo) this.drainInfo.set(id, info);
-    this.hand.adopt(carry.manualDrains, carry.weights ?? []);
-    for (const f of carry.fallback) {
-      this.quorumDecided.set(f.virtualId, f.active ? 'down' : 'up');
-      if (f.lastAction) this.commands.adopt(f.virtualId, f.lastAction);
-      // An older daemon ran no quorum command: its decided state stands for the last one (none is run again).
-      this.quorumCommands.adopt(f.virtualId, f.quorumAction ?? (f.active ? 'down' : 'up'));
-    }
+    ({ drainState: this.drainState, ramps: this.ramps } = adoptCarryOver(carry, this.carried(), this.options.clock.monotonic()));
     if (carry.syncRole) this.syncDaemons.setRole(carry.syncRole);
-    const now = this.options.clock.monotonic();
-    this.ramps = new Map((carry.ramps ?? []).map((r) => [r.pair, { since: now - r.ageMs, from: r.from, to: r.to }]));
     this.log.info({ draining: this.drainState.entries.size, manualDrains: this.hand.manualDrains.size, weights: this.hand.weights.size }, 'state taken over from the previous daemon');
+  }
+
+  /** The collections a restart carries over ({@link carryOverOf}, {@link adoptCarryOver}). */
+  private carried(): CarriedState {
+    const { managed, drainInfo, hand, quorumDecided, commands, quorumCommands } = this;
+    return { managed, drainInfo, hand, quorumDecided, commands, quorumCommands };
   }
 
   /**
