@@ -1,4 +1,5 @@
-// Shutdown cleanup: deletes the services ldir owns with cleanstop=yes, best effort, with one retry.
+// Shutdown cleanup: deletes the services ldir owns with cleanstop=yes, best effort, with one retry, within a deadline.
+import type { Clock, TimerHandle } from '../clock';
 import { errorMessage } from '../errors';
 import { serviceKeyString } from '../ipvs/normalize';
 import type { IpvsBackend, IpvsOp, ServiceKey } from '../ipvs/types';
@@ -49,4 +50,13 @@ export async function purgeServices(
     wanted = refused.map((op) => serviceKeyString(op.service));
   }
   return { removed, failed };
+}
+
+/** `work`'s result, or `'timeout'` when it has not settled `ms` after the call (on `clock`; its timer cleared either way). */
+export async function withinDeadline<T>(clock: Clock, ms: number, work: Promise<T>): Promise<T | 'timeout'> {
+  let handle: TimerHandle | undefined;
+  const deadline = new Promise<'timeout'>((resolve) => { handle = clock.setTimeout(() => resolve('timeout'), ms); });
+  const result = await Promise.race([work, deadline]);
+  if (handle !== undefined) clock.clearTimeout(handle);
+  return result;
 }

@@ -1,6 +1,5 @@
 // The level-triggered loop: on config, health, drain and timer triggers, list the kernel once, decide, plan, apply.
 import { pairKey, realKey, type HealthTransition } from '../model/health';
-import type { TimerHandle } from '../clock';
 import { ErrorCodes, errorMessage, LdirError } from '../errors';
 import { serviceKeyString } from '../ipvs/normalize';
 import type { IpvsOp, ObservedService, ServiceKey } from '../ipvs/types';
@@ -10,10 +9,11 @@ import type { MAX_RUNTIME_WEIGHT } from '../model/weight';
 import { applyPlan } from './apply-plan';
 import { adoptCarryOver, carryOverOf, type CarriedState, type EngineCarryOver } from './carry-over';
 import { EngineReporter } from './engine-reporter';
-import { purgeServices } from './cleanstop';
+import { purgeServices, withinDeadline } from './cleanstop';
 import { configDrains, leftoverTargets } from './config-drains';
 import { previewReload } from './config-preview';
 import { type DecideInput, type Decision } from './decide';
+import { DecisionAges } from './decision-ages';
 import { beginDrain, drainId, EMPTY_DRAIN, type DrainState } from './drain';
 import type {
   DrainPolicy, EngineHealth, EngineOptions, EnginePreview, EngineSnapshot, EngineSnapshotParts, ManualDrainResult, ShutdownReport, SyncReport, SyncRoleChange, WeightResult,
@@ -21,7 +21,7 @@ import type {
 import { FallbackCommands, QuorumCommands } from './fallback-command';
 import type { DecidedQuorum } from './quorum';
 import { quorumChanges } from './quorum-edges';
-import { nextStepIn, type Ramp } from './slow-start';
+import { nextRampPassInMs, type Ramp } from './slow-start';
 import { afterOps, indexObserved, type ObservedEntry } from './observed';
 import { describeOp, describeOps } from './op-report';
 import { HandCommands } from './hand-commands';
@@ -32,9 +32,6 @@ import { buildSnapshot, snapshotHead, snapshotVirtuals, type HealthRecord, type 
 import { StateSyncDaemons } from './state-sync-daemons';
 import { isHealthOnly, skippedReport, SyncLoop, type PassLiveness } from './sync-loop';
 import { configTargets, type ConfigTarget, type ConfigTargets } from './targets';
-
-/** How late after a slow-start step its pass is timed (see the sync loop's `nextStepInMs`). */
-const RAMP_TIMER_LATE_MS = 2;
 
 const realKeyOf = (r: { address: string; port: number }): string => realKey(r.address, r.port);
 
@@ -73,7 +70,7 @@ export class Engine {
   private ramps: ReadonlyMap<string, Ramp> = new Map();
   /** The time (monotonic) the last pass decided its ramp steps at: the next step is counted from it, not from later. */
   private rampsDecidedAt = 0;
-  private readonly decided = new Map<string, { sig: string; since: number }>();
+  private readonly decisionAges = new DecisionAges();
   private decision: Decision | undefined;
   private observed: ReadonlyMap<string, ObservedEntry> = new Map();
   /**
@@ -105,14 +102,7 @@ export class Engine {
       clock: options.clock, pass: (reason) => this.passWithSyncDaemons(reason), coalesceMs: options.coalesceMs ?? 20,
       resyncIntervalMs: options.resyncIntervalMs ?? 10_000, drainPollMs: options.drainPollMs ?? 1_000,
       draining: () => this.drainState.entries.size > 0,
-      nextStepInMs: () => {
-        if (this.ramps.size === 0) return undefined;
-        // From the step the pass decided (a pass just before a second's boundary must not skip the next step), a few
-        // ms late rather than early (Node's timers may fire up to a millisecond before the fine-grained clock).
-        const at = this.rampsDecidedAt;
-        const next = Math.min(...[...this.ramps.values()].map((r) => nextStepIn(r, at)));
-        return Math.max(1, next - (options.clock.monotonic() - at) + RAMP_TIMER_LATE_MS);
-      },
+      nextStepInMs: () => nextRampPassInMs(this.ramps, this.rampsDecidedAt, options.clock.monotonic()),
       onError: (reason, err) => this.reporter.passCrashed(reason, err),
     });
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
@@ -160,7 +150,8 @@ export class Engine {
       this.quorumCommands.retire(v, 'down');
     }
     const pairs = new Set(config.virtualServices.flatMap((v) => v.reals.map((r) => pairKey(v.id, realKeyOf(r)))));
-    for (const map of [this.health, this.decided, this.checkWeights] as Map<string, unknown>[]) for (const k of map.keys()) if (!pairs.has(k)) map.delete(k);
+    for (const map of [this.health, this.checkWeights] as Map<string, unknown>[]) for (const k of map.keys()) if (!pairs.has(k)) map.delete(k);
+    this.decisionAges.keepOnly(pairs);
     const dropped = this.hand.dropOutside(pairs, this.log);
     for (const id of this.quorumDecided.keys()) if (!config.virtualServices.some((v) => v.id === id)) this.quorumDecided.delete(id);
     for (const [id, t] of after) {
@@ -345,10 +336,10 @@ export class Engine {
 
   private snapshotInput(): SnapshotInput {
     const { clock } = this.options;
-    const decided = this.decided;
+    const ages = this.decisionAges;
     return {
       config: this.config, decision: this.decision, observed: this.observed, listedAt: this.listedAt, health: this.health,
-      decidedSince: { get: (key) => decided.get(key)?.since }, draining: this.drainState.entries.values(),
+      decidedSince: { get: (key) => ages.since(key) }, draining: this.drainState.entries.values(),
       drainInfo: this.drainInfo, toEpoch: (m) => clock.now() - (clock.monotonic() - m),
       fallbackAction: (id) => this.commands.lastAction(id), quorumAction: (id) => this.quorumCommands.lastAction(id), manualDrains: this.hand.manualDrains,
       weights: this.hand.weights,
@@ -365,19 +356,12 @@ export class Engine {
     if (this.stopped) return { clean: options.clean, removed: 0, failed: 0, kept: 0, timedOut: false };
     this.stopped = true;
     const stopping = this.loop.stop();
-    const { clock } = this.options;
-    let timedOut = false;
-    let handle: TimerHandle | undefined;
-    const deadline = new Promise<'timeout'>((resolve) => { handle = clock.setTimeout(() => resolve('timeout'), this.shutdownTimeoutMs); });
-    const work = stopping.then(() => this.cleanup(options.clean));
-    const result = await Promise.race([work, deadline]);
-    if (handle !== undefined) clock.clearTimeout(handle);
+    const result = await withinDeadline(this.options.clock, this.shutdownTimeoutMs, stopping.then(() => this.cleanup(options.clean)));
     if (result === 'timeout') {
-      timedOut = true;
       this.log.error({ timeoutMs: this.shutdownTimeoutMs }, 'shutdown cleanup did not finish in time; the kernel table may keep entries');
-      return { clean: options.clean, removed: 0, failed: 0, kept: 0, timedOut };
+      return { clean: options.clean, removed: 0, failed: 0, kept: 0, timedOut: true };
     }
-    return { ...result, timedOut };
+    return { ...result, timedOut: false };
   }
 
   private async cleanup(clean: boolean): Promise<Omit<ShutdownReport, 'timedOut'>> {
@@ -518,7 +502,7 @@ export class Engine {
     this.decision = decision;
     this.ramps = decision.ramps;
     this.rampsDecidedAt = now;
-    this.trackDecisions(decision);
+    this.decisionAges.track(decision, clock.now());
     this.quorumEdges(config, decision);
     return this.reporter.passDone({ reason, at, t0, ops, failures, drift, virtuals: config.virtualServices.length, newlyRefused });
   }
@@ -537,17 +521,6 @@ export class Engine {
     for (const id of [...this.managed.keys()]) {
       if (this.targets.has(id) || configured.has(id) || this.drainState.entries.has(id) || this.observed.has(id)) continue;
       this.managed.delete(id);
-    }
-  }
-
-  private trackDecisions(decision: Decision): void {
-    const now = this.options.clock.now();
-    for (const v of decision.virtuals) {
-      for (const r of v.reals) {
-        const pk = pairKey(v.virtualId, r.realKey);
-        const sig = `${r.reason}/${r.desiredWeight ?? '-'}`;
-        if (this.decided.get(pk)?.sig !== sig) this.decided.set(pk, { sig, since: now });
-      }
     }
   }
 
