@@ -1,7 +1,6 @@
 // The level-triggered loop: on config, health, drain and timer triggers, list the kernel once, decide, plan, apply.
 import { pairKey, realKey, type HealthTransition } from '../model/health';
 import { ErrorCodes, errorMessage, LdirError } from '../errors';
-import { serviceKeyString } from '../ipvs/normalize';
 import type { IpvsOp, ObservedService, ServiceKey } from '../ipvs/types';
 import { silentLogger, type Logger } from '../log';
 import type { Config, SyncRole } from '../model';
@@ -10,11 +9,9 @@ import { applyPlan } from './apply-plan';
 import { adoptCarryOver, carryOverOf, type CarriedState, type EngineCarryOver } from './carry-over';
 import { EngineReporter } from './engine-reporter';
 import { purgeServices, withinDeadline } from './cleanstop';
-import { configDrains, leftoverTargets } from './config-drains';
 import { previewReload } from './config-preview';
 import { type DecideInput, type Decision } from './decide';
 import { DecisionAges } from './decision-ages';
-import { beginDrain, drainId, EMPTY_DRAIN, type DrainState } from './drain';
 import type {
   DrainPolicy, EngineHealth, EngineOptions, EnginePreview, EngineSnapshot, EngineSnapshotParts, ManualDrainResult, ShutdownReport, SyncReport, SyncRoleChange, WeightResult,
 } from './engine-types';
@@ -24,6 +21,7 @@ import { quorumChanges } from './quorum-edges';
 import { nextRampPassInMs, type Ramp } from './slow-start';
 import { afterOps, indexObserved, type ObservedEntry } from './observed';
 import { describeOp, describeOps } from './op-report';
+import { Drains } from './drains';
 import { HandCommands } from './hand-commands';
 import { HandSettings } from './hand-settings';
 import type { OperatorSetting } from './operator-settings';
@@ -31,7 +29,7 @@ import { planPass } from './pass-plan';
 import { buildSnapshot, snapshotHead, snapshotVirtuals, type HealthRecord, type SnapshotInput } from './status';
 import { StateSyncDaemons } from './state-sync-daemons';
 import { isHealthOnly, skippedReport, SyncLoop, type PassLiveness } from './sync-loop';
-import { configTargets, type ConfigTarget, type ConfigTargets } from './targets';
+import { configTargets, type ConfigTargets } from './targets';
 
 const realKeyOf = (r: { address: string; port: number }): string => realKey(r.address, r.port);
 
@@ -47,8 +45,6 @@ const TABLE_PASS_LISTING = { stats: false } as const;
  */
 export class Engine {
   private readonly log: Logger;
-  private drainEnabled: boolean;
-  private drainTimeoutMs: number;
   private readonly shutdownTimeoutMs: number;
   private readonly commands: FallbackCommands;
   private readonly quorumCommands: QuorumCommands;
@@ -60,8 +56,7 @@ export class Engine {
   private readonly handCommands: HandCommands;
   /** Weights the checks report, by pair key (see {@link onCheckWeight}). */
   private readonly checkWeights = new Map<string, number>();
-  private drainState: DrainState = EMPTY_DRAIN;
-  private readonly drainInfo = new Map<string, ConfigTarget & { health?: HealthRecord }>();
+  private readonly drains: Drains;
   /** Services ldir manages (declared by a config it applied, until gone), with their cleanstop setting. */
   private readonly managed = new Map<string, { key: ServiceKey; cleanstop: boolean }>();
   /** Each virtual's quorum as last decided (`down` ⇔ fallback active): the hysteresis and the edges work from it. */
@@ -84,7 +79,7 @@ export class Engine {
   private readonly loop: SyncLoop;
   private readonly syncDaemons: StateSyncDaemons;
   private stopped = false;
-  /** The first pass after a fresh start looks for leftovers of a previous daemon to drain (see {@link drainLeftovers}). */
+  /** The first pass after a fresh start looks for leftovers of a previous daemon to drain (see {@link Drains.beginLeftovers}). */
   private leftoversPending = false;
   /** Counters, the last pass, log lines and events. */
   private readonly reporter: EngineReporter;
@@ -95,13 +90,12 @@ export class Engine {
     this.handCommands = new HandCommands({
       hand: this.hand, config: () => this.config, log: this.log, onOperatorChange: options.onOperatorChange, sync: () => this.sync('manual'),
     });
-    this.drainEnabled = options.drainEnabled ?? true;
-    this.drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
+    this.drains = new Drains({ enabled: options.drainEnabled ?? true, timeoutMs: options.drainTimeoutMs ?? 30_000 }, this.reporter, options.clock);
     this.syncDaemons = new StateSyncDaemons({ backend: options.backend, clock: options.clock, ...(options.logger ? { logger: options.logger } : {}), onEvent: (e) => this.reporter.emit(e) });
     this.loop = new SyncLoop({
       clock: options.clock, pass: (reason) => this.passWithSyncDaemons(reason), coalesceMs: options.coalesceMs ?? 20,
       resyncIntervalMs: options.resyncIntervalMs ?? 10_000, drainPollMs: options.drainPollMs ?? 1_000,
-      draining: () => this.drainState.entries.size > 0,
+      draining: () => this.drains.active(),
       nextStepInMs: () => nextRampPassInMs(this.ramps, this.rampsDecidedAt, options.clock.monotonic()),
       onError: (reason, err) => this.reporter.passCrashed(reason, err),
     });
@@ -115,8 +109,7 @@ export class Engine {
    * `timeoutMs`) or deleted at once. Drains already running keep going, with the new timeout.
    */
   setDrainPolicy(policy: DrainPolicy): void {
-    this.drainEnabled = policy.enabled;
-    this.drainTimeoutMs = Math.max(0, policy.timeoutMs);
+    this.drains.setPolicy(policy);
   }
 
   /** The configuration in force, if any. */
@@ -134,16 +127,7 @@ export class Engine {
     if (!this.config) this.leftoversPending = true;
     const before = this.targets;
     const after = configTargets(config);
-    const now = this.options.clock.monotonic();
-    for (const [id, t] of before) {
-      if (!after.has(id)) this.drainInfo.set(id, { ...t, ...(t.real ? this.healthOf(t.virtual.id, t.real) : {}) });
-    }
-    const drains = configDrains({
-      before, after, state: this.drainState, drainRemoved: this.drainEnabled && this.config !== undefined, observed: this.observed, now,
-    });
-    this.drainState = drains.state;
-    for (const e of drains.cancelled) this.reporter.drainCancelled(e.id);
-    for (const id of drains.begun.map(drainId)) this.reporter.drainBegun(id, this.drainTimeoutMs, false);
+    this.drains.reload(before, after, this.observed, this.config !== undefined, (id, r) => this.health.get(pairKey(id, realKeyOf(r))));
     for (const v of this.config?.virtualServices ?? []) {
       if (config.virtualServices.some((n) => n.id === v.id)) continue;
       this.commands.retire(v);
@@ -161,14 +145,14 @@ export class Engine {
     this.targets = after;
     if (dropped) this.handCommands.changed();
     this.syncDaemons.configure(config.globals.stateSync);
-    this.log.info({ file: config.file, virtuals: config.virtualServices.length, draining: this.drainState.entries.size }, 'configuration applied');
+    this.log.info({ file: config.file, virtuals: config.virtualServices.length, draining: this.drains.state.entries.size }, 'configuration applied');
     return this.sync('config');
   }
 
   /**
    * What {@link applyConfig} with `config` (and `policy`, the drain policy it brings; default the one in force)
    * would do now, computed by the same functions from the engine's state and a fresh dump of the kernel table and
-   * of its sync daemons: {@link configDrains}, {@link planPass}, {@link quorumChanges} and the sync daemons'
+   * of its sync daemons: {@link previewReload} (the drains, the plan and the quorum edges) and the sync daemons'
    * plan. Changes nothing: no kernel write, no state, no event, no log line, no command. Rejects when the kernel
    * cannot be listed.
    */
@@ -177,12 +161,12 @@ export class Engine {
     // The engine's state is read after the dump, as a pass reads it; the dump is indexed once, as a pass's is.
     const index = indexObserved(await backend.list(TABLE_PASS_LISTING));
     const preview = previewReload({
-      config: this.config, targets: this.targets, drainState: this.drainState, isDraining: (id) => this.drainInfo.has(id),
+      config: this.config, targets: this.targets, drainState: this.drains.state, isDraining: (id) => this.drains.info.has(id),
       leftoversPending: this.leftoversPending, managed: (id) => this.managed.has(id), lastFailed: this.lastFailed,
       settled: this.settled, quorumDecided: this.quorumDecided, commands: this.commands, quorumCommands: this.quorumCommands,
       decideBase: (c, now) => this.decideBase(c, now),
     }, {
-      config, drainEnabled: policy?.enabled ?? this.drainEnabled, drainTimeoutMs: policy ? Math.max(0, policy.timeoutMs) : this.drainTimeoutMs,
+      config, drainEnabled: policy?.enabled ?? this.drains.enabled, drainTimeoutMs: policy ? Math.max(0, policy.timeoutMs) : this.drains.timeoutMs,
       index, now: clock.monotonic(),
     });
     return { ...preview, syncDaemons: await this.syncDaemons.preview(config.globals.stateSync) };
@@ -206,7 +190,7 @@ export class Engine {
     if (!this.config) return undefined;
     const role = this.syncDaemons.snapshot();
     return carryOverOf(this.carried(), {
-      config: this.config, drainState: this.drainState, ramps: this.ramps,
+      config: this.config, drainState: this.drains.state, ramps: this.ramps,
       syncRole: role.roleSource === 'command' && role.role !== 'none' ? role.role : undefined,
     }, this.options.clock.monotonic());
   }
@@ -219,15 +203,15 @@ export class Engine {
   importCarryOver(carry: EngineCarryOver): void {
     this.config = carry.config; // the first applyConfig is then a reload: no leftover look (the drains come along)
     this.targets = configTargets(carry.config);
-    ({ drainState: this.drainState, ramps: this.ramps } = adoptCarryOver(carry, this.carried(), this.options.clock.monotonic()));
+    ({ drainState: this.drains.state, ramps: this.ramps } = adoptCarryOver(carry, this.carried(), this.options.clock.monotonic()));
     if (carry.syncRole) this.syncDaemons.setRole(carry.syncRole);
-    this.log.info({ draining: this.drainState.entries.size, manualDrains: this.hand.manualDrains.size, weights: this.hand.weights.size }, 'state taken over from the previous daemon');
+    this.log.info({ draining: this.drains.state.entries.size, manualDrains: this.hand.manualDrains.size, weights: this.hand.weights.size }, 'state taken over from the previous daemon');
   }
 
   /** The collections a restart carries over ({@link carryOverOf}, {@link adoptCarryOver}). */
   private carried(): CarriedState {
-    const { managed, drainInfo, hand, quorumDecided, commands, quorumCommands } = this;
-    return { managed, drainInfo, hand, quorumDecided, commands, quorumCommands };
+    const { managed, hand, quorumDecided, commands, quorumCommands } = this;
+    return { managed, drainInfo: this.drains.info, hand, quorumDecided, commands, quorumCommands };
   }
 
   /**
@@ -339,8 +323,8 @@ export class Engine {
     const ages = this.decisionAges;
     return {
       config: this.config, decision: this.decision, observed: this.observed, listedAt: this.listedAt, health: this.health,
-      decidedSince: { get: (key) => ages.since(key) }, draining: this.drainState.entries.values(),
-      drainInfo: this.drainInfo, toEpoch: (m) => clock.now() - (clock.monotonic() - m),
+      decidedSince: { get: (key) => ages.since(key) }, draining: this.drains.state.entries.values(),
+      drainInfo: this.drains.info, toEpoch: (m) => clock.now() - (clock.monotonic() - m),
       fallbackAction: (id) => this.commands.lastAction(id), quorumAction: (id) => this.quorumCommands.lastAction(id), manualDrains: this.hand.manualDrains,
       weights: this.hand.weights,
       counters: this.reporter.countersNow(), lastSync: this.reporter.lastSync(), stopped: this.stopped,
@@ -384,29 +368,6 @@ export class Engine {
   }
 
   /**
-   * At a fresh start (not a hand-over, which brings its drains along): destinations in the configured services that
-   * the configuration does not want were left by a daemon that was killed or stopped with `cleanstop=no` while they
-   * drained (or by a configuration edited meanwhile). They drain as a reload's removals do, rather than being deleted
-   * under their connections; with `drain=no` they go at once.
-   */
-  private drainLeftovers(index: ReadonlyMap<string, ObservedEntry>): void {
-    if (!this.drainEnabled) return;
-    const leftovers = leftoverTargets(this.targets, index, this.drainState);
-    if (leftovers.length === 0) return;
-    this.drainState = beginDrain(this.drainState, leftovers, this.options.clock.monotonic());
-    for (const target of leftovers) {
-      const id = drainId(target);
-      this.drainInfo.set(id, { target, virtual: (this.targets.get(serviceKeyString(target.service)) as ConfigTarget).virtual });
-      this.reporter.drainBegun(id, this.drainTimeoutMs, true);
-    }
-  }
-
-  private healthOf(virtualId: string, r: { address: string; port: number }): { health?: HealthRecord } {
-    const h = this.health.get(pairKey(virtualId, realKeyOf(r)));
-    return h ? { health: h } : {};
-  }
-
-  /**
    * decide's input besides the drains and the kernel table, from the engine's state at `now` (monotonic): the same for a
    * pass and a preview.
    */
@@ -439,7 +400,7 @@ export class Engine {
     // not wait for a dump of every destination (at 1,000 reals, most of a pass). Drift from other writers is the
     // periodic resync's to repair, as between passes; a drain in progress, leftovers to look for, or a table not
     // known exactly (a failed listing) take the full pass.
-    const healthOnly = this.observedCurrent && !this.leftoversPending && this.drainState.entries.size === 0
+    const healthOnly = this.observedCurrent && !this.leftoversPending && !this.drains.active()
       && isHealthOnly(reason);
     let index: ReadonlyMap<string, ObservedEntry> = this.observed;
     if (!healthOnly) {
@@ -455,15 +416,14 @@ export class Engine {
     const config = this.config; // read after the dump: a config applied meanwhile is used at once
     if (this.leftoversPending) {
       this.leftoversPending = false;
-      this.drainLeftovers(index);
+      this.drains.beginLeftovers(this.targets, index);
     }
     const now = clock.monotonic(); // one time for the drains and the slow-start steps of this pass
     const { drainState, finished, decision, want, ops } = planPass({
-      decide: this.decideBase(config, now), drainState: this.drainState, index, now,
-      drainTimeoutMs: this.drainTimeoutMs, managed: (id) => this.managed.has(id),
+      decide: this.decideBase(config, now), drainState: this.drains.state, index, now,
+      drainTimeoutMs: this.drains.timeoutMs, managed: (id) => this.managed.has(id),
     });
-    this.drainState = drainState;
-    for (const { entry, why } of finished) this.reporter.drainEnded(entry.id, why);
+    this.drains.stepped(drainState, finished);
     const fingerprint = JSON.stringify(want);
     const driftPass = fingerprint === this.settled;
     let failures: Map<IpvsOp, string>;
@@ -478,12 +438,9 @@ export class Engine {
       return this.reporter.passFailed(reason, at, t0, `cannot write the kernel table: ${errorMessage(err)}`);
     }
     const drift = this.reporter.ops(describeOps(ops, failures, {
-      decision, lastFailed: this.lastFailed, unchangedSinceConverged: driftPass, isDraining: (id) => this.drainInfo.has(id),
+      decision, lastFailed: this.lastFailed, unchangedSinceConverged: driftPass, isDraining: (id) => this.drains.info.has(id),
     }));
-    for (const id of [...this.drainInfo.keys()]) {
-      const service = id.split(' ')[0] ?? id;
-      if (!this.drainState.entries.has(id) && !this.drainState.entries.has(service)) this.drainInfo.delete(id);
-    }
+    this.drains.forgetEnded();
     this.settled = failures.size === 0 ? fingerprint : undefined;
     const newlyRefused = [...failures].filter(([op]) => !this.lastFailed.has(describeOp(op))).map(([op, errno]) => `${describeOp(op)}: ${errno}`);
     this.lastFailed = new Set([...failures.keys()].map(describeOp));
@@ -519,7 +476,7 @@ export class Engine {
   private forgetGone(config: Config): void {
     const configured = new Set(config.virtualServices.map((v) => v.id));
     for (const id of [...this.managed.keys()]) {
-      if (this.targets.has(id) || configured.has(id) || this.drainState.entries.has(id) || this.observed.has(id)) continue;
+      if (this.targets.has(id) || configured.has(id) || this.drains.state.entries.has(id) || this.observed.has(id)) continue;
       this.managed.delete(id);
     }
   }
