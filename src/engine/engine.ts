@@ -8,7 +8,7 @@ import type { MAX_RUNTIME_WEIGHT } from '../model/weight';
 import { applyPlan } from './apply-plan';
 import { adoptCarryOver, carryOverOf, type CarriedState, type EngineCarryOver } from './carry-over';
 import { EngineReporter } from './engine-reporter';
-import { purgeServices, withinDeadline } from './cleanstop';
+import { stopEngineWork, withinDeadline } from './cleanstop';
 import { previewReload } from './config-preview';
 import { type DecideInput, type Decision } from './decide';
 import { DecisionAges } from './decision-ages';
@@ -340,31 +340,15 @@ export class Engine {
     if (this.stopped) return { clean: options.clean, removed: 0, failed: 0, kept: 0, timedOut: false };
     this.stopped = true;
     const stopping = this.loop.stop();
-    const result = await withinDeadline(this.options.clock, this.shutdownTimeoutMs, stopping.then(() => this.cleanup(options.clean)));
+    const result = await withinDeadline(this.options.clock, this.shutdownTimeoutMs, stopping.then(() => stopEngineWork(options.clean, {
+      backend: this.options.backend, managed: this.managed, virtuals: () => this.config?.virtualServices ?? [], commands: this.commands,
+      quorumCommands: this.quorumCommands, syncDaemons: this.syncDaemons, log: this.log, onPurged: (op) => this.reporter.purged(op),
+    })));
     if (result === 'timeout') {
       this.log.error({ timeoutMs: this.shutdownTimeoutMs }, 'shutdown cleanup did not finish in time; the kernel table may keep entries');
       return { clean: options.clean, removed: 0, failed: 0, kept: 0, timedOut: true };
     }
     return { ...result, timedOut: false };
-  }
-
-  private async cleanup(clean: boolean): Promise<Omit<ShutdownReport, 'timedOut'>> {
-    let removed = 0;
-    let failed = 0;
-    if (clean) {
-      const wanted = new Map([...this.managed].filter(([, m]) => m.cleanstop).map(([id, m]) => [id, m.key]));
-      ({ removed, failed } = await purgeServices(this.options.backend, wanted, this.log, (op) => this.reporter.purged(op)));
-      for (const v of this.config?.virtualServices ?? []) {
-        if (!v.cleanstop) continue;
-        this.commands.retire(v);
-        this.quorumCommands.retire(v, 'down');
-      }
-    }
-    const kept = [...this.managed.values()].filter((m) => !clean || !m.cleanstop).length;
-    await this.syncDaemons.shutdown(clean);
-    await Promise.all([this.commands.idle(), this.quorumCommands.idle()]);
-    this.log.info({ clean, removed, failed, kept }, 'engine stopped');
-    return { clean, removed, failed, kept };
   }
 
   /**
