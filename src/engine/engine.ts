@@ -19,7 +19,7 @@ import { FallbackCommands, QuorumCommands } from './fallback-command';
 import type { DecidedQuorum } from './quorum';
 import { quorumChanges } from './quorum-edges';
 import { nextRampPassInMs, type Ramp } from './slow-start';
-import { afterOps, indexObserved, type ObservedEntry } from './observed';
+import { afterOps, indexObserved, KnownTable, type ObservedEntry } from './observed';
 import { describeOp, describeOps } from './op-report';
 import { Drains } from './drains';
 import { HandCommands } from './hand-commands';
@@ -67,13 +67,8 @@ export class Engine {
   private rampsDecidedAt = 0;
   private readonly decisionAges = new DecisionAges();
   private decision: Decision | undefined;
-  private observed: ReadonlyMap<string, ObservedEntry> = new Map();
-  /**
-   * `observed` is the kernel table as the last dump showed it plus the operations done since (all of them done):
-   * a health pass may plan from it without listing the kernel (see {@link pass}).
-   */
-  private observedCurrent = false;
-  private listedAt: number | null = null;
+  /** The kernel table as last listed and written. */
+  private readonly table = new KnownTable();
   private settled: string | undefined;
   private lastFailed = new Set<string>();
   private readonly loop: SyncLoop;
@@ -127,7 +122,7 @@ export class Engine {
     if (!this.config) this.leftoversPending = true;
     const before = this.targets;
     const after = configTargets(config);
-    this.drains.reload(before, after, this.observed, this.config !== undefined, (id, r) => this.health.get(pairKey(id, realKeyOf(r))));
+    this.drains.reload(before, after, this.table.index, this.config !== undefined, (id, r) => this.health.get(pairKey(id, realKeyOf(r))));
     for (const v of this.config?.virtualServices ?? []) {
       if (config.virtualServices.some((n) => n.id === v.id)) continue;
       this.commands.retire(v);
@@ -322,7 +317,7 @@ export class Engine {
     const { clock } = this.options;
     const ages = this.decisionAges;
     return {
-      config: this.config, decision: this.decision, observed: this.observed, listedAt: this.listedAt, health: this.health,
+      config: this.config, decision: this.decision, observed: this.table.index, listedAt: this.table.listedAt, health: this.health,
       decidedSince: { get: (key) => ages.since(key) }, draining: this.drains.state.entries.values(),
       drainInfo: this.drains.info, toEpoch: (m) => clock.now() - (clock.monotonic() - m),
       fallbackAction: (id) => this.commands.lastAction(id), quorumAction: (id) => this.quorumCommands.lastAction(id), manualDrains: this.hand.manualDrains,
@@ -384,18 +379,18 @@ export class Engine {
     // not wait for a dump of every destination (at 1,000 reals, most of a pass). Drift from other writers is the
     // periodic resync's to repair, as between passes; a drain in progress, leftovers to look for, or a table not
     // known exactly (a failed listing) take the full pass.
-    const healthOnly = this.observedCurrent && !this.leftoversPending && !this.drains.active()
+    const healthOnly = this.table.current && !this.leftoversPending && !this.drains.active()
       && isHealthOnly(reason);
-    let index: ReadonlyMap<string, ObservedEntry> = this.observed;
+    let index: ReadonlyMap<string, ObservedEntry> = this.table.index;
     if (!healthOnly) {
       let observed: readonly ObservedService[];
       try {
         observed = await backend.list(TABLE_PASS_LISTING);
       } catch (err) {
-        this.observedCurrent = false;
+        this.table.current = false;
         return this.reporter.passFailed(reason, at, t0, `cannot list the kernel table: ${errorMessage(err)}`);
       }
-      index = this.observe(observed, at); // the pass's one index of the dump: drain step, decide and plan read it
+      index = this.table.listed(observed, at); // the pass's one index of the dump: drain step, decide and plan read it
     }
     const config = this.config; // read after the dump: a config applied meanwhile is used at once
     if (this.leftoversPending) {
@@ -418,7 +413,7 @@ export class Engine {
       converged = applied.converged;
     } catch (err) {
       this.settled = undefined;
-      this.observedCurrent = false;
+      this.table.current = false;
       return this.reporter.passFailed(reason, at, t0, `cannot write the kernel table: ${errorMessage(err)}`);
     }
     const drift = this.reporter.ops(describeOps(ops, failures, {
@@ -432,11 +427,11 @@ export class Engine {
       // Every operation done: the table is what the pass started from plus them (no second dump). Anything else (a
       // refusal, an entry found already there, maybe otherwise) is looked at in the kernel.
       if (failures.size === 0 && converged === 0) {
-        this.observed = afterOps(index, ops);
+        this.table.index = afterOps(index, ops);
       } else {
         const after = await backend.list(TABLE_PASS_LISTING).catch(() => undefined);
-        if (after) this.observe(after, clock.now());
-        else this.observedCurrent = false;
+        if (after) this.table.listed(after, clock.now());
+        else this.table.current = false;
       }
     }
     this.forgetGone(config);
@@ -448,19 +443,11 @@ export class Engine {
     return this.reporter.passDone({ reason, at, t0, ops, failures, drift, virtuals: config.virtualServices.length, newlyRefused });
   }
 
-  private observe(observed: readonly ObservedService[], at: number): Map<string, ObservedEntry> {
-    const index = indexObserved(observed);
-    this.observed = index;
-    this.observedCurrent = true;
-    this.listedAt = at;
-    return index;
-  }
-
   /** Drops services that left the config, are not draining and are gone from the kernel. */
   private forgetGone(config: Config): void {
     const configured = new Set(config.virtualServices.map((v) => v.id));
     for (const id of [...this.managed.keys()]) {
-      if (this.targets.has(id) || configured.has(id) || this.drains.state.entries.has(id) || this.observed.has(id)) continue;
+      if (this.targets.has(id) || configured.has(id) || this.drains.state.entries.has(id) || this.table.index.has(id)) continue;
       this.managed.delete(id);
     }
   }
