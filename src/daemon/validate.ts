@@ -120,12 +120,12 @@ export function object<S extends Record<string, Check<unknown>>>(shape: S, exact
     const record = value as Record<string, unknown>;
     if (exact) {
       for (const key of Object.keys(record)) {
-        if (!Object.prototype.hasOwnProperty.call(shape, key)) throw new SchemaError(path, `unknown member ${JSON.stringify(key.slice(0, 40))}`);
+        if (!Object.hasOwn(shape, key)) throw new SchemaError(path, `unknown member ${JSON.stringify(key.slice(0, 40))}`);
       }
     }
     const out: Record<string, unknown> = {};
     for (const [key, check] of Object.entries(shape)) {
-      if (!Object.prototype.hasOwnProperty.call(record, key)) {
+      if (!Object.hasOwn(record, key)) {
         if (check.optional) continue;
         throw new SchemaError(path, `missing member "${key}"`);
       }
