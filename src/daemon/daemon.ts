@@ -19,7 +19,6 @@ import { openTcpProber, type TcpProber } from '../checks/tcp-prober';
 import { systemClock, type Clock } from '../clock';
 import type { ConfigSourceFile, ConfigSources } from '../config/config-sources';
 import { formatDiagnostic, type Diagnostic } from '../config/diagnostics';
-import { loadConfigFile } from '../config/load';
 import { ConfigLoadWorker } from '../config/load-off-thread';
 import { Engine } from '../engine/engine';
 import type { DrainPolicy, ShutdownReport, SyncReport } from '../engine/engine-types';
@@ -55,7 +54,9 @@ import { trafficOf, type TrafficIndex } from './status-traffic';
 import { KernelReader } from '../metrics/kernel-series';
 import { DEFAULT_KERNEL_TIMEOUT_MS } from '../metrics/metrics';
 import { describeVerdict, watchdogVerdict, type WatchdogVerdict } from './watchdog';
-import { awaitTurn, healthOfTarget, kernelWeightsOf } from './takeover';
+import { awaitTurn, kernelWeightsOf } from './takeover';
+import { healthOfTarget, initialHealthFromKernel } from '../checks/initial-health';
+import { loadOrThrow, startError } from './config-load';
 import { selfCommand } from '../system/self-command';
 
 /** How long a successor waits for its predecessor's lock (the predecessor exits right after the hand-over). */
@@ -67,36 +68,6 @@ export type { DaemonOptions } from './daemon-options';
 
 /** A refused reload logs at most this many of its errors (the control answer carries them all). */
 export const LOGGED_RELOAD_ERRORS = 100;
-
-/** A failed start: the error code, and the exit code `ldir start` reports (2 for a configuration error). */
-export function startError(message: string, exitCode: number, diagnostics: readonly Diagnostic[] = [], sources?: ConfigSources): LdirError {
-  return new LdirError(exitCode === 2 ? ErrorCodes.CONFIG_INVALID : ErrorCodes.DAEMON_START_FAILED, message, {
-    details: { exitCode, diagnostics, ...(sources ? { sources } : {}) },
-  });
-}
-
-/**
- * Loads a configuration (in `loader`'s worker thread when given, else on this thread); throws a config error (exit 2) carrying the diagnostics (and the files it read, `sources`)
- * when it has errors. The values of its credential directives go to `redactor` either way (the log and the control
- * answers hide them from then on).
- */
-async function loadOrThrow(
-  path: string, options: DaemonOptions, redactor: SecretRedactor, loader?: ConfigLoadWorker,
-): Promise<{ config: Config; diagnostics: readonly Diagnostic[]; sources: ConfigSources }> {
-  let result;
-  const loadOptions = { ...options.load, debug: options.debug ?? false };
-  try {
-    result = loader ? await loader.load(path, loadOptions) : await loadConfigFile(path, loadOptions);
-  } catch (err) {
-    throw isLdirError(err) ? startError(err.message, 1) : err;
-  }
-  redactor.add(result.secrets);
-  if (!result.config) {
-    const errors = result.diagnostics.filter((d) => d.severity === 'error');
-    throw startError(`${path}: ${errors.length} configuration error(s)`, 2, result.diagnostics, result.sources);
-  }
-  return { config: result.config, diagnostics: result.diagnostics, sources: result.sources };
-}
 
 /**
  * The running director. {@link Daemon.start} locks the pid file, opens the kernel backend, sets the sysctls, opens
@@ -376,7 +347,7 @@ export class Daemon {
     const jobs = jobsFromConfig(config);
     await this.followMaintenanceDir(config);
     this.loadCheckLibraries(jobs);
-    this.scheduler.sync(jobs, { initialHealth: (t) => this.initialHealth(t, weights) });
+    this.scheduler.sync(jobs, { initialHealth: (t) => initialHealthFromKernel(t, weights) });
     const state = await awaitTurn({
       scheduler: this.scheduler, jobs, link, clock: this.clock, log: this.log,
       ...(this.options.abortTakeover ? { abort: this.options.abortTakeover } : {}),
@@ -501,7 +472,7 @@ export class Daemon {
     for (const v of snapshot.virtuals) for (const r of v.reals) kernelWeight.set(pairKey(v.id, r.realKey), r.kernelWeight);
     const jobs = jobsFromConfig(config);
     this.loadCheckLibraries(jobs);
-    this.scheduler.sync(jobs, { initialHealth: (t) => this.initialHealth(t, kernelWeight) });
+    this.scheduler.sync(jobs, { initialHealth: (t) => initialHealthFromKernel(t, kernelWeight) });
     this.options.onConfig?.(config);
     return report;
   }
@@ -526,13 +497,6 @@ export class Daemon {
     this.maintenance = dir ? new MaintenanceDir({ dir, clock: this.clock, logger: this.log }) : undefined;
     await this.maintenance?.refresh();
     this.scheduler?.maintenanceChanged();
-  }
-
-  /** `checktype=off` runs no check: its reals keep what the kernel says (weight > 0 up, else down), as ldirectord. */
-  private initialHealth(target: CheckTarget, kernelWeight: ReadonlyMap<string, number | null>): Health | undefined {
-    if (target.job.type !== 'off') return undefined;
-    const weights = target.members.map((m) => kernelWeight.get(pairKey(m.virtualId, m.realKey)) ?? null);
-    return weights.some((w) => w !== null && w > 0) ? 'up' : 'down';
   }
 
   private maintenanceDirPath(): string | undefined {
