@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { systemClock } from '../src/clock';
 import { Daemon } from '../src/daemon/daemon';
-import { Observers } from '../src/daemon/observers';
+import { Observers } from '../src/app/observers';
 import { silentLogger } from '../src/log';
 
 /** A message from the benchmark. */

@@ -10,9 +10,9 @@ import { MonitorFiles } from '../logging/monitor-file';
 import { createMetrics, readBuildInfo, startMetricsServer, type Metrics, type MetricsServer } from '../metrics';
 import type { Config } from '../model';
 import type { SecretRedactor } from '../secrets';
-import type { Daemon, DaemonOptions } from './daemon';
-import type { StatusReport } from './protocol';
-import { describeAlert, describeEngineEvent, describeReload, describeTransition, RecentEvents } from './recent-events';
+import type { Daemon, DaemonOptions } from '../daemon/daemon';
+import type { StatusReport } from '../daemon/protocol';
+import { describeAlert, describeEngineEvent, describeReload, describeTransition, RecentEvents } from '../daemon/recent-events';
 
 /** The hooks {@link Observers} hands to {@link Daemon.start}. */
 export type ObserverHooks = Pick<

@@ -12,7 +12,7 @@ import { runStatusCommand } from '../../../src/cli/control-commands';
 import { ExitCode } from '../../../src/cli/exit-codes';
 import { PingExit, runPing } from '../../../src/cli/ping-command';
 import { Daemon } from '../../../src/daemon/daemon';
-import { Observers } from '../../../src/daemon/observers';
+import { Observers } from '../../../src/app/observers';
 import { controlSocketPath, type StatusReport } from '../../../src/daemon/protocol';
 import { MemoryBackend } from '../../../src/ipvs/memory';
 import { systemFactories } from '../../../src/ipvs/select';
