@@ -4,7 +4,8 @@ import type { Diagnostic } from '../config/diagnostics';
 import { errorMessage, isLdirError } from '../errors';
 import type { Logger } from '../log';
 import { closeInheritedDescriptors } from '../system/inherited-fds';
-import { Daemon, type DaemonOptions } from '../daemon/daemon';
+import type { Daemon, DaemonOptions } from '../daemon/daemon';
+import { startDaemon } from './compose-daemon';
 import { PredecessorLink } from '../daemon/handover';
 import { READY_FD_ENV, reportStart } from '../daemon/launch';
 
@@ -79,7 +80,7 @@ export async function runForeground(options: ForegroundOptions, logger: Logger =
   signals.on('SIGTERM', onTerm);
   signals.on('SIGINT', onInt);
   try {
-    daemon = await Daemon.start({
+    daemon = await startDaemon({
       ...options, onStopped: () => resolveStopped(), canHandOver: launch.detached,
       ...(launch.predecessor ? { predecessor: launch.predecessor, abortTakeover: abortTakeover.signal } : {}),
     });

@@ -14,7 +14,7 @@ import type { Daemon, DaemonOptions } from '../daemon/daemon';
 import type { StatusReport } from '../daemon/protocol';
 import { describeAlert, describeEngineEvent, describeReload, describeTransition, RecentEvents } from '../daemon/recent-events';
 
-/** The hooks {@link Observers} hands to {@link Daemon.start}. */
+/** The hooks {@link Observers} hands to the daemon's options. */
 export type ObserverHooks = Pick<
   DaemonOptions, 'onCheck' | 'onQuietRounds' | 'onTransition' | 'onEngineEvent' | 'onReload' | 'onConfig' | 'onState' | 'onTakeover' | 'recentEvents'
 >;

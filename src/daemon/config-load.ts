@@ -21,7 +21,7 @@ export function startError(message: string, exitCode: number, diagnostics: reado
  * answers hide them from then on).
  */
 export async function loadOrThrow(
-  path: string, options: DaemonOptions, redactor: SecretRedactor, loader?: ConfigLoadWorker,
+  path: string, options: DaemonOptions, redactor: SecretRedactor, loader?: Pick<ConfigLoadWorker, 'load'>,
 ): Promise<{ config: Config; diagnostics: readonly Diagnostic[]; sources: ConfigSources }> {
   let result;
   const loadOptions = { ...options.load, debug: options.debug ?? false };
