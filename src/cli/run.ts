@@ -210,7 +210,7 @@ async function ldirectordStyle(args: string[], io: CliIo): Promise<number> {
   if (!(LDIRECTORD_ACTIONS as readonly string[]).includes(action)) return usageError(io, `unknown action: ${action}`);
   return runLdirectordAction({
     action: action as LdirectordAction, debug, json, foreground, ipvs, ...timeoutMs, ...(dryRun ? { dryRun } : {}),
-    runForeground: async (request) => (await import('./daemon-command')).runDaemonProcess(request),
+    runForeground: async (request) => (await import('../app/daemon-process')).runDaemonProcess(request),
     ...(config !== undefined ? { config } : {}), ...directoriesFromEnv(),
   }, io);
 }
