@@ -4,7 +4,7 @@ import type { Clock, TimerHandle } from '../clock';
 import type { Logger } from '../log';
 import type { AnnounceStatus } from './status';
 import type { AnnounceSettings, Config } from '../model';
-import type { BirdTarget, RouteDriver } from './bird-driver';
+import type { RouteDriver, RouteTarget } from './route-driver';
 import { announceCandidates } from './candidates';
 import { decideAnnounce, type AnnounceMemory, type ServeState } from './decide-announce';
 import type { GuardLink } from './guard-client';
@@ -32,7 +32,8 @@ export interface AnnouncerOptions {
 }
 
 const sameSet = (a: readonly string[], b: ReadonlySet<string>): boolean => a.length === b.size && a.every((p) => b.has(p));
-const targetKey = (s: AnnounceSettings): string => `${s.driver} ${s.socket} ${s.file}`;
+const targetKey = (s: AnnounceSettings): string => `${s.driver} ${s.socket} ${s.file ?? ''}`;
+const targetOf = (s: AnnounceSettings): RouteTarget => ({ driver: s.driver, socket: s.socket, ...(s.file !== undefined ? { file: s.file } : {}) });
 
 /**
  * The announcer of one daemon. {@link configure} with each configuration in force, {@link update} after each engine
@@ -84,13 +85,15 @@ export class Announcer {
     if (next && !this.settings) {
       this.settings = next;
       const driver = this.options.driverFor(next);
-      this.link?.send({ socket: next.socket, file: next.file });
-      // What BIRD announces is read once the guard is joined (or started): a guard that was withdrawing for a dead
+      this.link?.send(targetOf(next));
+      // What the routing daemon announces is read once the guard is joined (or started): a guard that was withdrawing for a dead
       // daemon has done so by then, so the file read is what BIRD holds. Nothing is decided before (no driver yet).
       this.ensureGuard();
       await this.linking;
       if (this.settings !== next) return;
-      this.held = new Set(driver.announced());
+      const announced = await driver.announced();
+      if (this.settings !== next) return;
+      this.held = new Set(announced);
       this.driver = driver;
       this.log.info({ target: driver.describe, announced: [...this.held] }, 'route health injection on');
     }
@@ -155,9 +158,13 @@ export class Announcer {
    * Reads again what the routing daemon announces and decides: a restart's successor, once its predecessor has
    * handed over (and so stopped announcing), starts from the set as the predecessor left it.
    */
-  reread(): void {
-    if (!this.driver) return;
-    this.held = new Set(this.driver.announced());
+  async reread(): Promise<void> {
+    const driver = this.driver;
+    if (!driver) return;
+    await this.idle();
+    const announced = await driver.announced();
+    if (this.driver !== driver) return;
+    this.held = new Set(announced);
     this.decide();
   }
 
@@ -236,7 +243,7 @@ export class Announcer {
 
   private ensureGuard(): void {
     if (!this.options.guard || this.stopped || this.linking || (this.link && !this.link.closed) || !this.settings) return;
-    const target: BirdTarget = { socket: this.settings.socket, file: this.settings.file };
+    const target = targetOf(this.settings);
     this.linking = this.options.guard().then((link) => {
       if (this.stopped) {
         link.close();

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Announcer } from '../announce/announcer';
-import { birdDriver } from '../announce/bird-driver';
+import { routeDriverFor } from '../announce/driver-for';
 import { connectGuard } from '../announce/guard-client';
 import { runCheck } from '../checks/dispatch';
 import type { CheckResult } from '../checks/types';
@@ -25,6 +25,7 @@ import { Engine } from '../engine/engine';
 import type { DrainPolicy, ShutdownReport, SyncReport } from '../engine/engine-types';
 import { settingsKey, type OperatorSetting } from '../engine/operator-settings';
 import { spawnRunner } from '../engine/fallback-command';
+import { spawnProcessRunner } from '../process-runner';
 import { ErrorCodes, errorMessage, isLdirError, LdirError } from '../errors';
 import { selectBackend } from '../ipvs/select';
 import type { IpvsBackend } from '../ipvs/types';
@@ -153,6 +154,8 @@ export class Daemon {
   private watchdogCodes = 'ok';
   private healthKey = 'ok';
   private readonly runCommand = spawnRunner();
+  /** Runs the routing daemon's shell (`vtysh`) for route health injection. */
+  private readonly processRunner = spawnProcessRunner();
   private readonly instances: ExecuteInstances;
   /** Loads the configuration of reloads and previews off the event loop (the start loads on it: nothing runs yet). */
   private readonly loader: ConfigLoadWorker;
@@ -277,7 +280,7 @@ export class Daemon {
       onOperatorChange: (settings) => this.saveSettings(settings),
     });
     this.announcer = new Announcer({
-      clock: this.clock, logger: o.logger, driverFor: (s) => birdDriver(s),
+      clock: this.clock, logger: o.logger, driverFor: (s) => routeDriverFor(s, this.processRunner),
       guard: () => connectGuard({ path: this.guardPath(), clock: this.clock, spawn: () => this.spawnGuard() }),
       onChange: (c) => o.onEngineEvent?.({ type: 'announce', ...c }),
     });
@@ -383,8 +386,9 @@ export class Daemon {
     });
     this.pidFile = PidFile.open(this.pidPath);
     this.pidFile.write(this.pid);
-    // The predecessor has stopped announcing (it froze): what BIRD announces now is what this daemon goes on from.
-    this.announcer.reread();
+    // The predecessor has stopped announcing (it froze): what the routing daemon announces now is what this daemon
+    // goes on from.
+    await this.announcer.reread();
     if (state) {
       this.engine.importCarryOver(state.engine);
       this.timeouts?.importClaims(state.ipvsTimeouts);

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Announcer, ANNOUNCE_RETRY_MS, type AnnounceChange } from '../../../src/announce/announcer';
-import type { RouteDriver } from '../../../src/announce/bird-driver';
+import type { RouteDriver } from '../../../src/announce/route-driver';
 import type { ServeState } from '../../../src/announce/decide-announce';
 import type { GuardLink } from '../../../src/announce/guard-client';
 import { silentLogger } from '../../../src/log';
@@ -22,7 +22,7 @@ class FakeDriver implements RouteDriver {
   constructor(readonly settings: AnnounceSettings, public held: string[] = []) {
     this.describe = `fake ${settings.socket}`;
   }
-  announced(): string[] {
+  async announced(): Promise<string[]> {
     return [...this.held];
   }
   async apply(prefixes: readonly string[]): Promise<void> {
@@ -69,7 +69,7 @@ describe('Announcer', () => {
   test('announces what can serve after announcedelay, woken by its own timer; events and status follow', async () => {
     const { clock, announcer, drivers, changes, links } = setup();
     await announcer.configure(await loadValid(cf('announcedelay=3\n')));
-    assert.deepEqual(links.map((l) => l.sent), [[{ socket: '/run/b.ctl', file: '/etc/bird/ldir-announce.conf' }]]);
+    assert.deepEqual(links.map((l) => l.sent), [[{ driver: 'bird', socket: '/run/b.ctl', file: '/etc/bird/ldir-announce.conf' }]]);
     announcer.update(states('up', 'down'));
     await flushPromises();
     assert.deepEqual(drivers[0]?.applied, []);
@@ -134,7 +134,7 @@ describe('Announcer', () => {
     await announcer.idle();
     assert.deepEqual(drivers[0]?.applied, [[A]], 'resumed: A has served for its delay, B just came up');
     (drivers[0] as FakeDriver).held = [A, B]; // another daemon (the predecessor) announced B meanwhile
-    announcer.reread();
+    await announcer.reread();
     assert.deepEqual(announcer.status()?.announced, [A, B]);
     assert.deepEqual(announcer.status()?.virtuals.map((v) => v.state), ['announced', 'announced']);
   });
@@ -176,7 +176,7 @@ describe('Announcer', () => {
     await announcer.idle();
     assert.deepEqual(drivers[0]?.applied, [[A], []]);
     assert.deepEqual(drivers[1]?.applied, [[A]]);
-    assert.deepEqual(links[0]?.sent.at(-1), { socket: '/run/other.ctl', file: '/etc/bird/ldir-announce.conf' });
+    assert.deepEqual(links[0]?.sent.at(-1), { driver: 'bird', socket: '/run/other.ctl', file: '/etc/bird/ldir-announce.conf' });
     await announcer.configure(await loadValid('virtual=192.0.2.10:80\n\treal=10.0.0.1:80 gate\n'));
     assert.deepEqual(drivers[1]?.applied, [[A], []]);
     assert.equal(announcer.status(), undefined);
