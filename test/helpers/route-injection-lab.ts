@@ -81,6 +81,9 @@ protocol bgp peer {
   local ${ROUTER_ADDRESS} as ${ROUTER_ASN};
   neighbor ${DIRECTOR_ADDRESS} as ${DIRECTOR_ASN};
   connect delay time 1; connect retry time 1; error wait time 1, 2;
+  # Not the helper of a restarting director: a director whose routing daemon went is dropped at once (the restart
+  # step of the scenario then shows the routes learnt again, not kept stale).
+  graceful restart off;
   ipv4 { import all; export none; };
 }
 `);
@@ -164,23 +167,41 @@ protocol bgp peer {
   }
 }
 
-/** Sends SIGTERM to the process a pid file names (nothing when it is not running). */
-export function killPidFile(pidFile: string): void {
+/** Sends SIGTERM to the process a pid file names (nothing when it is not running); returns its pid. */
+export function killPidFile(pidFile: string): number | undefined {
   try {
-    process.kill(Number(fs.readFileSync(pidFile, 'utf8').trim()), 'SIGTERM');
+    const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+    process.kill(pid, 'SIGTERM');
+    return pid;
   } catch {
-    // not running
+    return undefined; // not running
   }
+}
+
+/** Stops the processes the pid files name and waits (up to 20 s) until they are gone. */
+export async function stopPidFiles(pidFiles: readonly string[]): Promise<void> {
+  const pids = pidFiles.map(killPidFile).filter((p): p is number => p !== undefined);
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  await eventually('the routing daemon stopped', () => (pids.some(alive) ? undefined : true), 20_000);
 }
 
 /** The director's routing daemon of one scenario. */
 export interface DirectorDaemon {
   /** Debian packages it needs beside bird2 (the router's). */
   readonly packages: readonly string[];
-  /** Starts it in the director namespace, configured to peer with the router and to export what ldir announces. */
+  /** Writes its configuration (peering with the router, exporting what ldir announces) and sets the director up. */
+  prepare(lab: RouteInjectionLab): void;
+  /** Starts it in the director namespace (again after {@link pidFiles} stopped). */
   start(lab: RouteInjectionLab): void;
-  /** Stops it (after ldir and its guard are gone). */
-  stop(lab: RouteInjectionLab): void;
+  /** The pid files of its processes (SIGTERM stops them). */
+  pidFiles(lab: RouteInjectionLab): readonly string[];
   /** The global `announce*` lines of ldir's configuration. */
   announceLines(lab: RouteInjectionLab): string;
   /** Its log files in the lab's directory (printed when a step fails). */
@@ -205,6 +226,7 @@ export function describeRouteInjection(title: string, short: string, daemon: Dir
   describe(title, ...needing(missing(), { concurrency: false, timeout: 300_000 }, () => {
     before(async () => {
       lab.setUp();
+      daemon.prepare(lab);
       daemon.start(lab);
       await lab.startReal('127.0.0.21');
       await lab.startReal('127.0.0.22');
@@ -232,7 +254,7 @@ virtual=192.0.2.11:80
       await lab.stopReals();
       // The guard leaves on its own within a second of the last daemon; give it that before the daemons go.
       await sleep(1_500);
-      daemon.stop(lab);
+      await stopPidFiles(daemon.pidFiles(lab)).catch(() => undefined);
       lab.tearDown();
     });
 
@@ -291,6 +313,15 @@ virtual=192.0.2.11:80
       fs.writeFileSync(lab.configFile, before);
       assert.equal(reloaded.status, 0, reloaded.stderr);
       assert.deepEqual(lost, [], `the router lost a prefix during the reload\n${seen()}`);
+    });
+
+    test('the routing daemon restarted (FRR forgets what vtysh told it): ldir announces again at its next read back', async () => {
+      await stopPidFiles(daemon.pidFiles(lab));
+      await routes('the router lost the director (its session closed)', (x) => !x.has(VIP1) && !x.has(VIP2), 30_000);
+      const t0 = Date.now();
+      daemon.start(lab);
+      await routes('both VIPs learnt again after the routing daemon restarted', (x) => x.has(VIP1) && x.has(VIP2), 60_000);
+      console.log(`announce ${short} routing-daemon-restart back_s=${((Date.now() - t0) / 1000).toFixed(2)}`);
     });
 
     test('ldir stop withdraws every virtual address (and nothing ldir does not own)', async () => {

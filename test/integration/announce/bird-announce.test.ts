@@ -4,7 +4,7 @@
 // scenario (announce, withdraw, reload, stop, kill -9 within 3 s, restart) are test/helpers/route-injection-lab.ts.
 import * as fs from 'node:fs';
 import {
-  DIRECTOR_ADDRESS, DIRECTOR_ASN, OWN_ROUTE, ROUTER_ADDRESS, ROUTER_ASN, VIP1, VIP2, describeRouteInjection, killPidFile, sh, type RouteInjectionLab,
+  DIRECTOR_ADDRESS, DIRECTOR_ASN, OWN_ROUTE, ROUTER_ADDRESS, ROUTER_ASN, VIP1, VIP2, describeRouteInjection, sh, type RouteInjectionLab,
 } from '../../helpers/route-injection-lab';
 
 const announceFile = (lab: RouteInjectionLab): string => lab.file('ldir-announce.conf');
@@ -14,7 +14,7 @@ describeRouteInjection('route health injection through BIRD 2', 'ann', {
   packages: [],
   logs: ['director-bird.log', 'ldir-announce.conf'],
   ownRouteExported: false,
-  start: (lab) => {
+  prepare: (lab) => {
     // The operator creates the include file once (empty sets); ldir rewrites it from then on.
     fs.writeFileSync(announceFile(lab), 'define LDIR_ANNOUNCED_V4 = [];\ndefine LDIR_ANNOUNCED_V6 = [];\n');
     fs.writeFileSync(lab.file('director.conf'), `router id ${DIRECTOR_ADDRESS};
@@ -29,8 +29,10 @@ protocol bgp peer {
   ipv4 { import none; export where net ~ LDIR_ANNOUNCED_V4; };
 }
 `);
+  },
+  start: (lab) => {
     sh('ip', ['netns', 'exec', lab.directorNs, 'bird', '-c', lab.file('director.conf'), '-s', ctl(lab), '-P', lab.file('director.pid')]);
   },
-  stop: (lab) => killPidFile(lab.file('director.pid')),
+  pidFiles: (lab) => [lab.file('director.pid')],
   announceLines: (lab) => `announce=bird\nannouncesocket=${ctl(lab)}\nannouncefile=${announceFile(lab)}\n`,
 });

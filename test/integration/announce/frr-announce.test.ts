@@ -6,7 +6,7 @@
 // (192.0.2.99/32) that ldir must leave alone. The scenario is test/helpers/route-injection-lab.ts.
 import * as fs from 'node:fs';
 import {
-  DIRECTOR_ADDRESS, DIRECTOR_ASN, OWN_ROUTE, ROUTER_ADDRESS, ROUTER_ASN, VIP1, VIP2, describeRouteInjection, killPidFile, sh, type RouteInjectionLab,
+  DIRECTOR_ADDRESS, DIRECTOR_ASN, OWN_ROUTE, ROUTER_ADDRESS, ROUTER_ASN, VIP1, VIP2, describeRouteInjection, sh, type RouteInjectionLab,
 } from '../../helpers/route-injection-lab';
 
 const frrDir = (lab: RouteInjectionLab): string => lab.file('frr');
@@ -16,7 +16,7 @@ describeRouteInjection('route health injection through FRR', 'frr', {
   packages: ['frr'],
   logs: ['frr/zebra.log', 'frr/bgpd.log'],
   ownRouteExported: true,
-  start: (lab) => {
+  prepare: (lab) => {
     const dir = frrDir(lab);
     // FRR's daemons drop to the frr user: they need to reach their directory (the lab's is 0700 root).
     fs.chmodSync(lab.tmp, 0o755);
@@ -38,13 +38,14 @@ route-map EXPORT permit 10
 !
 `);
     sh('chown', ['-R', 'frr:frr', dir]);
+  },
+  start: (lab) => {
+    const dir = frrDir(lab);
     for (const d of FRR_DAEMONS) {
       sh('ip', ['netns', 'exec', lab.directorNs, `/usr/lib/frr/${d}`, '-d', '-f', `${dir}/${d}.conf`, '-i', `${dir}/${d}.pid`,
         '--vty_socket', dir, '-z', `${dir}/zserv.api`, '--log', `file:${dir}/${d}.log`]);
     }
   },
-  stop: (lab) => {
-    for (const d of [...FRR_DAEMONS].reverse()) killPidFile(`${frrDir(lab)}/${d}.pid`);
-  },
+  pidFiles: (lab) => [...FRR_DAEMONS].reverse().map((d) => `${frrDir(lab)}/${d}.pid`),
   announceLines: (lab) => `announce=frr\nannouncesocket=${frrDir(lab)}\n`,
 });

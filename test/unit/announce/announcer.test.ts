@@ -2,7 +2,7 @@
 // withdraws, a restart's release does not, a new target withdraws from the old one, status and change events.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Announcer, ANNOUNCE_RETRY_MS, type AnnounceChange } from '../../../src/announce/announcer';
+import { Announcer, ANNOUNCE_RESYNC_MS, ANNOUNCE_RETRY_MS, type AnnounceChange } from '../../../src/announce/announcer';
 import type { RouteDriver } from '../../../src/announce/route-driver';
 import type { ServeState } from '../../../src/announce/decide-announce';
 import type { GuardLink } from '../../../src/announce/guard-client';
@@ -97,6 +97,34 @@ describe('Announcer', () => {
     await clock.advance(ANNOUNCE_RETRY_MS);
     assert.deepEqual(driver.applied, [[A, B]]);
     assert.equal(announcer.status()?.lastError, null);
+  });
+
+  test('a routing daemon that lost or gained statements (restarted, edited) is repaired at the next read back', async () => {
+    const { clock, announcer, drivers, changes } = setup();
+    await announcer.configure(await loadValid(cf()));
+    const driver = drivers[0] as FakeDriver;
+    announcer.update(states('up', 'down'));
+    await announcer.idle();
+    assert.deepEqual(driver.applied, [[A]]);
+    driver.held = []; // FRR restarted: the statements made through vtysh are gone
+    await clock.advance(ANNOUNCE_RESYNC_MS - 1);
+    assert.deepEqual(driver.applied, [[A]], 'not read back before its time');
+    await clock.advance(1);
+    await announcer.idle();
+    assert.deepEqual(driver.applied, [[A], [A]], 'announced again');
+    assert.deepEqual(announcer.status()?.announced, [A]);
+    assert.deepEqual(changes.map((c) => [c.prefix, c.announced]), [[A, true], [A, true]]);
+    driver.held = [A, B]; // a hand edit announced B, whose virtual cannot serve
+    await clock.advance(ANNOUNCE_RESYNC_MS);
+    await announcer.idle();
+    assert.deepEqual(driver.applied.at(-1), [A], 'B withdrawn');
+    await clock.advance(ANNOUNCE_RESYNC_MS);
+    assert.equal(driver.applied.length, 3, 'nothing to repair: nothing applied');
+    await announcer.withdrawAll();
+    const after = driver.applied.length;
+    driver.held = [A];
+    await clock.advance(ANNOUNCE_RESYNC_MS * 3);
+    assert.equal(driver.applied.length, after, 'stopped: no more read backs');
   });
 
   test('withdrawAll at stop withdraws and lets the guard go; release (restart) withdraws nothing', async () => {
