@@ -1,6 +1,6 @@
 // FRR's side of route health injection as text: ldir's `network` statements read from `show running-config bgpd`,
 // and the vtysh commands that turn one announced set into another. Pure.
-import { isIPv6 } from 'node:net';
+import { canonicalPrefix } from './candidates';
 import { sortPrefixes } from './decide-announce';
 
 /**
@@ -18,14 +18,6 @@ export interface FrrBgpView {
   readonly routeMap: boolean;
   /** The prefixes of the default instance's `network P route-map LDIR-ANNOUNCE` statements, IPv4 first. */
   readonly announced: readonly string[];
-}
-
-/** A host prefix in one spelling (FRR prints IPv6 compressed and lower case): `2001:DB8:0::A/128` → `2001:db8::a/128`. */
-export function canonicalPrefix(prefix: string): string {
-  const slash = prefix.indexOf('/');
-  const address = slash < 0 ? prefix : prefix.slice(0, slash);
-  if (!isIPv6(address)) return prefix;
-  return `${new URL(`http://[${address}]/`).hostname.slice(1, -1)}${slash < 0 ? '' : prefix.slice(slash)}`;
 }
 
 /** Reads the output of `show running-config bgpd`. */

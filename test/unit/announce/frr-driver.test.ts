@@ -2,7 +2,8 @@
 // route-map, only in the default instance), the vtysh commands of a change, and the driver over a fake vtysh.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { canonicalPrefix, frrCommands, parseFrrRunningConfig } from '../../../src/announce/frr-config';
+import { canonicalPrefix } from '../../../src/announce/candidates';
+import { frrCommands, parseFrrRunningConfig } from '../../../src/announce/frr-config';
 import { frrDriver } from '../../../src/announce/frr-driver';
 import { readRouteTarget } from '../../../src/announce/route-driver';
 import type { ProcessOutcome, ProcessRequest } from '../../../src/process-runner';
