@@ -178,8 +178,8 @@ export class Announcer {
   }
 
   /**
-   * Stops deciding and announcing while a restart hands over (the successor goes on from what BIRD then announces);
-   * the guard stays connected. Resolves once no announcement is in progress.
+   * Stops deciding and announcing while a restart hands over (the successor goes on from what the routing daemon
+   * then announces); the guard stays connected. Resolves once no announcement is in progress.
    */
   async hold(): Promise<void> {
     this.holding = true;

@@ -10,7 +10,7 @@ import { readRouteTarget, type RouteDriver, type RouteTarget } from './route-dri
 export const GUARD_GRACE_MS = 1_000;
 /** How long a guard waits for its first daemon before it withdraws and exits. */
 export const GUARD_FIRST_CONNECT_MS = 10_000;
-/** Attempts at withdrawing (BIRD busy, a reconfiguration in progress), one every 200 ms. */
+/** Attempts at withdrawing (BIRD busy or reconfiguring, vtysh refused), one every 200 ms. */
 const WITHDRAW_ATTEMPTS = 5;
 
 /** Options of {@link runAnnounceGuard}. */
