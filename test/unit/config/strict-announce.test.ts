@@ -1,7 +1,12 @@
 // ldir check's warning for an announced virtual (ECMP across directors) whose scheduler is not consistent across
 // directors: a warning at the scheduler's line (else the virtual's), naming mh, mh-port and sloppy_tcp.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { runCli } from '../../../src/cli/run';
+import { capture } from '../../helpers/cli-io';
 import { load, vs, warnings } from '../../helpers/config';
 
 const of = async (text: string): Promise<Array<[number, string | undefined]>> => {
@@ -40,5 +45,20 @@ describe('strict: the scheduler of an announced virtual', () => {
   test('a virtual not announced (none written, or announce=none in it) is not warned about', async () => {
     assert.deepEqual(await of(vs('real=10.0.0.1:80 gate', 'scheduler=wlc')), []);
     assert.deepEqual(await of(`announce=bird\n${vs('real=10.0.0.1:80 gate', 'scheduler=wlc', 'announce=none')}`), []);
+  });
+
+  test('ldir check prints it as PATH:LINE: warning: and exits 0, with the announce plan of announce=frr', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ldir-ecmp-'));
+    try {
+      const file = join(dir, 'ecmp.cf');
+      writeFileSync(file, 'announce=frr\nvirtual=192.0.2.10:80\n\treal=10.0.0.1:80 gate\n\tscheduler=wlc\n');
+      const io = capture();
+      assert.equal(await runCli(['check', file], io), 0);
+      assert.match(io.err, new RegExp(`^${file}:4: warning: scheduler=wlc is not consistent across directors`, 'm'));
+      assert.match(io.out, /^announce: frr socket=\/run\/frr$/m);
+      assert.match(io.out, /^announce: 192\.0\.2\.10\/32 while tcp:192\.0\.2\.10:80 can serve/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
