@@ -2,7 +2,7 @@
 // announcer, control socket, watcher, loaders, runners) from the daemon's options, and starts a daemon with them.
 import { reverse } from 'node:dns/promises';
 import { Announcer } from '../announce/announcer';
-import { birdDriver } from '../announce/bird-driver';
+import { routeDriverFor } from '../announce/driver-for';
 import { connectGuard } from '../announce/guard-client';
 import { runCheck } from '../checks/dispatch';
 import { ReverseNames } from '../checks/maintenance';
@@ -18,6 +18,7 @@ import type { CheckRuntime, DaemonParts } from '../daemon/daemon-parts';
 import type { DaemonOptions } from '../daemon/daemon-options';
 import { spawnInstanceRunner } from '../daemon/execute-instances';
 import { Engine } from '../engine/engine';
+import { spawnProcessRunner } from '../process-runner';
 import { spawnRunner } from '../engine/fallback-command';
 import { selectBackend } from '../ipvs/select';
 import type { Logger } from '../log';
@@ -50,8 +51,10 @@ export function composeDaemonParts(options: DaemonOptions): DaemonParts {
     createEngine: (wiring) => new Engine({ ...options.engine, ...wiring, clock, logger, runCommand: options.engine?.runCommand ?? runCommand }),
     createAnnouncer: (onChange) => {
       const path = guardSocketPath(options.configName, options.socketDirectory);
+      // Runs the routing daemon's shell (`vtysh`) for route health injection through FRR.
+      const processRunner = spawnProcessRunner();
       return new Announcer({
-        clock, logger, driverFor: (s) => birdDriver(s), onChange,
+        clock, logger, driverFor: (s) => routeDriverFor(s, processRunner), onChange,
         guard: () => connectGuard({ path, clock, spawn: () => spawnAnnounceGuard(self, path, log) }),
       });
     },

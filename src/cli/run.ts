@@ -52,8 +52,9 @@ export const USAGE = `Usage:
                                           the kernel's sync daemon, backup receives it (0 done, 1 the kernel refused
                                           the sync daemon, 3 stopped); the config is not read
   ldir announce-guard SOCKET
-                                          started by the daemon when it announces routes (announce=bird): withdraws
-                                          every announced prefix once no daemon is connected (kill -9 included)
+                                          started by the daemon that announces routes (announce=bird|frr):
+                                          withdraws every announced prefix once no daemon is connected (kill -9
+                                          included)
   ldir --help | --version
 
 CONFIG is looked up as /etc/ha.d/CONFIG, /etc/ha.d/conf/CONFIG, then as a path; default ldirectord.cf.

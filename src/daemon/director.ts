@@ -136,8 +136,9 @@ export class Director {
       scheduler: this.scheduler, jobs, link, clock: this.clock, log, ...(options.abortTakeover ? { abort: options.abortTakeover } : {}),
     });
     tookOver();
-    // The predecessor has stopped announcing (it froze): what BIRD announces now is what this daemon goes on from.
-    this.announcer.reread();
+    // The predecessor has stopped announcing (it froze): what the routing daemon announces now is what this daemon
+    // goes on from.
+    await this.announcer.reread();
     if (state) {
       this.engine.importCarryOver(state.engine);
       this.timeouts.importClaims(state.ipvsTimeouts);

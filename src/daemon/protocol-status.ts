@@ -240,7 +240,7 @@ export interface DaemonStatus {
   readonly health?: HealthStatus;
   /** The IPVS connection timeouts ldir holds (`ipvstimeouts=`); empty when none (absent from older daemons). */
   readonly ipvsTimeouts?: readonly IpvsTimeoutHeldStatus[];
-  /** Route health injection (`announce=bird`); absent when no virtual is announced (and from older daemons). */
+  /** Route health injection (`announce=bird|frr`); absent when no virtual is announced (and from older daemons). */
   readonly announce?: AnnounceStatus;
   /** The kernel read behind the `traffic` members: absent when the report was made without one. */
   readonly kernelStats?: KernelStatsStatus;

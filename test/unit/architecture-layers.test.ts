@@ -61,7 +61,7 @@ function valueImports(text: string): string[] {
   const specs: string[] = [];
   for (const m of text.matchAll(/^\s*import\s+(type\s+)?([^'";]*?)\s*from\s+'(\.[^']*)'/gm)) {
     const names = /^\{([\s\S]*)\}$/.exec((m[2] as string).trim())?.[1];
-    const typeOnly = m[1] !== undefined || (names !== undefined && names.split(',').map((n) => n.trim()).filter((n) => n !== '').every((n) => n.startsWith('type ')));
+    const typeOnly = m[1] !== undefined || (names?.split(',').map((n) => n.trim()).filter((n) => n !== '').every((n) => n.startsWith('type ')) ?? false);
     if (!typeOnly) specs.push(m[3] as string);
   }
   for (const m of text.matchAll(/\bimport\s*\(\s*'(\.[^']*)'/g)) specs.push(m[1] as string);
