@@ -11,7 +11,7 @@ export interface CheckEntry {
   target: CheckTarget;
   health: Health;
   /** The weight the last passing check reported (undefined: none). */
-  reportedWeight?: number;
+  reportedWeight?: number | undefined;
   reason: string;
   since: number;
   failures: number;
@@ -32,8 +32,8 @@ export interface CheckEntry {
   lastMaintenance: boolean;
   /** Monotonic time the next round is due. */
   due: number;
-  timer?: TimerHandle;
-  deadline?: TimerHandle;
+  timer?: TimerHandle | undefined;
+  deadline?: TimerHandle | undefined;
   /** Signal source of the rounds: reused from round to round until one is aborted (one less object per check). */
   controller?: AbortController;
   /** Number of the latest round; a settle from an older round is ignored. */
@@ -45,7 +45,7 @@ export interface CheckEntry {
   /** Delay added once, to the second round: spreads rounds over the whole interval after a short first spread. */
   respreadMs: number;
   /** Id of the check in {@link SchedulerOptions.offload} while its rounds run there. */
-  offloadId?: number;
+  offloadId?: number | undefined;
   /** The check answered a redirect: only the JS path follows those, so it stays there. */
   jsOnly?: boolean;
   /** While offloaded: every round comes to JS ({@link SchedulerOptions.everyRound} when it was offloaded). */

@@ -323,7 +323,7 @@ export class CheckScheduler {
     const startedAt = clock.monotonic();
     const startedWall = clock.now();
     const maintenance = this.options.maintenance;
-    if (maintenance && maintenance(job.address, job.realPort, this.options.hostnames?.(job.address) ?? [])) {
+    if (maintenance?.(job.address, job.realPort, this.options.hostnames?.(job.address) ?? [])) {
       this.finish(entry, 'maintenance', scheduledAt, startedAt, startedWall, { up: false, reason: 'maintenance', durationMs: 0 });
       return;
     }

@@ -10,7 +10,7 @@ import { adoptCarryOver, carryOverOf, type CarriedState, type EngineCarryOver } 
 import { EngineReporter } from './engine-reporter';
 import { stopEngineWork, withinDeadline } from './cleanstop';
 import { previewReload } from './config-preview';
-import { type DecideInput, type Decision } from './decide';
+import type { DecideInput, Decision } from './decide';
 import { DecisionAges } from './decision-ages';
 import type {
   DrainPolicy, EngineHealth, EngineOptions, EnginePreview, EngineSnapshot, EngineSnapshotParts, ManualDrainResult, ShutdownReport, SyncReport, SyncRoleChange, WeightResult,

@@ -50,7 +50,7 @@ function valueText(value: number): string {
 function formatLabels(labels: Record<string, string | number>, exclude?: Record<string, string | number>): string[] {
   const out: string[] = [];
   for (const [name, value] of Object.entries(labels)) {
-    if (!exclude || !Object.prototype.hasOwnProperty.call(exclude, name)) out.push(`${name}="${escapeLabelValue(value)}"`);
+    if (!exclude || !Object.hasOwn(exclude, name)) out.push(`${name}="${escapeLabelValue(value)}"`);
   }
   return out;
 }
