@@ -1,218 +1,26 @@
 // Runs every check target on its own timer, counts failures, and emits health transitions only when health changes.
-import type { Clock, TimerHandle } from '../clock';
+import type { TimerHandle } from '../clock';
 import type { Logger } from '../log';
 import { reasonOf } from './guard';
-import { checkDeadlineMs, roundDeadlineMs, type CheckMember, type CheckTarget } from './jobs';
-import { pairKey, type Health, type HealthTransition } from '../model/health';
-import type { MaintenanceProbe } from './maintenance';
-import type { OffloadedRound, QuietCounts, RoundOffload } from './native-rounds';
-import type { CHECK_DURATION_BUCKETS } from './duration-buckets';
+import { checkDeadlineMs, type CheckTarget } from './jobs';
+import type { Health } from '../model/health';
+import type { OffloadedRound } from './native-rounds';
 import { nextRoundDue } from './round-timing';
-import type { CheckJob, CheckResult } from './types';
+import { firstRoundSpreadMs } from './round-spread';
+import { countResult } from './health-counting';
+import { memberPair, type CheckEntry } from './scheduler-entry';
+import { SchedulerListeners } from './scheduler-listeners';
+import { checkFreshnessOf, identityStatusOf } from './scheduler-status';
+import type { CheckKind, CheckFreshness, IdentityStatus, SchedulerOptions, SyncOptions } from './scheduler-types';
+import type { CheckResult } from './types';
 
-/** Which check a round runs: `negotiate` uses `negotiatetimeout`; everything else (connect, ping, external) `checktimeout`. */
-export type CheckKind = 'negotiate' | 'connect';
-
-/**
- * Runs one check. Dispatches on `job.type`, except for `combined` where `kind` says which of negotiate or connect to
- * run. Should not reject (a rejection counts as a failure); must resolve promptly once `signal` aborts.
- */
-export type CheckRunner = (job: CheckJob, kind: CheckKind, signal: AbortSignal) => Promise<CheckResult>;
-
-/** A change of the weight a real server reports through its check (`weightheader`, an external `weight=N`). */
-export interface WeightReport {
-  readonly virtualId: string;
-  readonly realKey: string;
-  /** The weight reported; undefined when the last passing check reported none (the configured weight applies). */
-  readonly weight: number | undefined;
-  /** Epoch milliseconds. */
-  readonly at: number;
-}
-
-/** One finished check round, for metrics and benchmarks. */
-export interface CheckRecord {
-  readonly identity: string;
-  /** The (virtual, real) pairs the result applies to. */
-  readonly members: readonly CheckMember[];
-  readonly kind: CheckKind | 'maintenance';
-  /** Monotonic milliseconds at which the round was due. */
-  readonly scheduledAt: number;
-  /** Monotonic milliseconds at which it started. */
-  readonly startedAt: number;
-  readonly result: CheckResult;
-}
-
-/**
- * The quiet rounds of one offloaded check since they were last taken, counted (passed after a pass, or the same
- * failure again once the real is down), with their durations counted per bucket of {@link CHECK_DURATION_BUCKETS}.
- */
-export interface QuietRounds extends QuietCounts {
-  readonly identity: string;
-  readonly members: readonly CheckMember[];
-  readonly kind: CheckKind;
-}
-
-/** State of one check identity, as {@link CheckScheduler.snapshot} reports it. */
-export interface IdentityStatus {
-  readonly identity: string;
-  readonly members: readonly CheckMember[];
-  readonly health: Health;
-  /** Reason of the last change of health. */
-  readonly reason: string;
-  /** Epoch milliseconds of the last change of health (or of the start of the check). */
-  readonly since: number;
-  readonly consecutiveFailures: number;
-  /**
-   * Successes in a row of a `down` real, towards {@link riseCount} (0 when it is up or unknown, and after a failure):
-   * above 0 the real is rising, and it is up again at the `riseCount`-th.
-   */
-  readonly riseSuccesses: number;
-  /** Successes in a row a `down` real needs to be up again (`risecount`). */
-  readonly riseCount: number;
-  /** Rounds finished since the check started. */
-  readonly checks: number;
-  readonly lastResult?: CheckResult;
-  /** Epoch milliseconds at which the last finished round started. */
-  readonly lastCheckAt?: number;
-  readonly running: boolean;
-}
-
-/**
- * How recent the results of one check identity are, as {@link CheckScheduler.freshness} reports it for the checker
- * watchdog (src/daemon/watchdog.ts). Times are the clock's monotonic milliseconds.
- */
-export interface CheckFreshness {
-  readonly identity: string;
-  /** The (virtual, real) pairs its results apply to. */
-  readonly members: readonly CheckMember[];
-  readonly intervalMs: number;
-  /** The longest one round may take before it is aborted (`checktimeout`, `negotiatetimeout`, ...). */
-  readonly timeoutMs: number;
-  /** When the check started: the daemon's start, or the reload (or failed hand-over) that brought it. */
-  readonly startedAt: number;
-  /** When its last finished round started (offloaded checks: as the engine says, quiet rounds included); absent before the first. */
-  readonly lastResultAt?: number;
-  /**
-   * Why no result is expected of it: `no-check` for `checktype=on|off` (nothing runs), `maintenance` while a file in
-   * `maintenancedir` forces the real down (its check does not run). Absent for a check that runs.
-   */
-  readonly exempt?: 'no-check' | 'maintenance';
-}
-
-/** Dependencies of {@link CheckScheduler}. */
-export interface SchedulerOptions {
-  readonly clock: Clock;
-  readonly run: CheckRunner;
-  /**
-   * Uniform in [0, 1): each check's place in its interval (its first round runs at that place scaled into the first
-   * spread). Default `Math.random`.
-   */
-  readonly random?: () => number;
-  /** Forces a real down (reason `maintenance`) without running its check. */
-  readonly maintenance?: MaintenanceProbe;
-  /** Host names of an address for the maintenance probe (cached, never blocking). Default: none. */
-  readonly hostnames?: (address: string) => readonly string[];
-  /** Receives every change of health, once per (virtual, real) pair. Must not throw (errors are logged). */
-  readonly onTransition?: (transition: HealthTransition) => void;
-  /** Receives every change of the weight a passing check reports, once per (virtual, real) pair. Must not throw. */
-  readonly onWeight?: (report: WeightReport) => void;
-  /** Receives every finished round (offloaded checks' quiet rounds too, unless `onQuietRounds` takes them). */
-  readonly onCheck?: (record: CheckRecord) => void;
-  /**
-   * Receives offloaded checks' quiet rounds counted, one call per check (instead of one `onCheck` each), whenever the
-   * state is read ({@link CheckScheduler.snapshot}: `ldir status`, a metrics scrape) and at stop: for listeners that
-   * only count them, such as metrics. The engine then keeps no round for JS and JS runs nothing for them in between.
-   * Must not throw (errors are logged).
-   */
-  readonly onQuietRounds?: (rounds: QuietRounds) => void;
-  readonly logger?: Logger;
-  /**
-   * Runs the rounds of the checks it can (connect, plain http) off the JS thread, with the same verdicts and counting;
-   * their quiet rounds reach `onQuietRounds` when the state is next read ({@link CheckScheduler.snapshot}), or without
-   * it `onCheck`, then and at least every {@link QUIET_FLUSH_MS}. Needs the system clock. Not used with a maintenance
-   * directory (it is looked at every round).
-   */
-  readonly offload?: RoundOffload;
-  /**
-   * True while the maintenance probe can say yes (a `maintenancedir` is configured): offloaded checks then move back to
-   * JS, which looks at it every round. Default: true when `maintenance` is given. Call
-   * {@link CheckScheduler.maintenanceChanged} when it changes.
-   */
-  readonly maintenanceInUse?: () => boolean;
-  /** True when every round of `target` must reach `onCheck` at once (a `monitorfile` logs each one). Default: none. */
-  readonly everyRound?: (target: CheckTarget) => boolean;
-}
+export { FIRST_ROUND_MAX_SPREAD_MS, firstRoundSpreadMs } from './round-spread';
+export type {
+  CheckFreshness, CheckKind, CheckRecord, CheckRunner, IdentityStatus, QuietRounds, SchedulerOptions, SyncOptions, WeightReport,
+} from './scheduler-types';
 
 /** How often the quiet rounds of offloaded checks are handed to `onCheck` when nobody reads the state (without `onQuietRounds`). */
 export const QUIET_FLUSH_MS = 5_000;
-
-/** Longest spread of the first round of a batch of new checks, whatever their number and interval: checks at once. */
-export const FIRST_ROUND_MAX_SPREAD_MS = 1_000;
-
-/**
- * How long the first round of a batch of new checks is spread over: 100 ms plus 0.1 ms per check, at most
- * {@link FIRST_ROUND_MAX_SPREAD_MS} and at most one interval. Short, because the first round decides what a starting
- * director puts in its table (start-up time is failover time), and ldirectord checks at once: a new real is never
- * left unchecked for a share of a long `checkinterval`. Each check gets a random place in the interval; its first
- * round runs at that place scaled into the spread and its later rounds at the place itself, so they are spread over
- * the whole interval as before.
- */
-export function firstRoundSpreadMs(newChecks: number, intervalMs: number): number {
-  return Math.min(intervalMs, FIRST_ROUND_MAX_SPREAD_MS, 100 + newChecks * 0.1);
-}
-
-/** Options of {@link CheckScheduler.sync}. */
-export interface SyncOptions {
-  /** Health a new identity starts from (e.g. adopted from the kernel table); undefined = `unknown`. */
-  readonly initialHealth?: (target: CheckTarget) => Health | undefined;
-}
-
-interface Entry {
-  target: CheckTarget;
-  health: Health;
-  /** The weight the last passing check reported (undefined: none). */
-  reportedWeight?: number | undefined;
-  reason: string;
-  since: number;
-  failures: number;
-  /** Successes in a row since the last failure. */
-  successes: number;
-  /**
-   * The real is down because of a forced result (maintenance), not of its checks: its next result decides alone, as
-   * for a real never checked (the rise count is for reals that failed their checks).
-   */
-  forcedDown: boolean;
-  checks: number;
-  lastResult?: CheckResult;
-  lastCheckAt?: number;
-  /** Monotonic time the entry started, and the start of its last finished round (for {@link CheckScheduler.freshness}). */
-  startedMono: number;
-  lastCheckMono?: number;
-  /** The last finished round was a maintenance round (a `maintenancedir` file forced the real down). */
-  lastMaintenance: boolean;
-  /** Monotonic time the next round is due. */
-  due: number;
-  timer?: TimerHandle | undefined;
-  deadline?: TimerHandle | undefined;
-  /** Signal source of the rounds: reused from round to round until one is aborted (one less object per check). */
-  controller?: AbortController;
-  /** Number of the latest round; a settle from an older round is ignored. */
-  roundNo: number;
-  running: boolean;
-  /** ldirectord's `num_connects`: connect rounds since the last successful negotiate (combined checks). */
-  connects: number;
-  stopped: boolean;
-  /** Delay added once, to the second round: spreads rounds over the whole interval after a short first spread. */
-  respreadMs: number;
-  /** Id of the check in {@link SchedulerOptions.offload} while its rounds run there. */
-  offloadId?: number | undefined;
-  /** The check answered a redirect: only the JS path follows those, so it stays there. */
-  jsOnly?: boolean;
-  /** While offloaded: every round comes to JS ({@link SchedulerOptions.everyRound} when it was offloaded). */
-  everyRound?: boolean;
-}
-
-const memberPair = (m: CheckMember): string => pairKey(m.virtualId, m.realKey);
 
 /**
  * Schedules checks by identity: each runs every `intervalMs` (measured from the start of the previous round, never
@@ -222,20 +30,22 @@ const memberPair = (m: CheckMember): string => pairKey(m.virtualId, m.realKey);
  * down only for maintenance (ldirectord has no rise count: its `riseCount` is 1).
  */
 export class CheckScheduler {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new Map<string, CheckEntry>();
   /** Identities whose first round has not finished, and who waits for that. */
   private readonly unchecked = new Set<string>();
   private firstRoundWaiters: Array<() => void> = [];
   private readonly random: () => number;
   private readonly log: Logger | undefined;
+  private readonly listeners: SchedulerListeners;
   /** Offloaded checks by their offload id. */
-  private readonly offloaded = new Map<number, Entry>();
+  private readonly offloaded = new Map<number, CheckEntry>();
   private quietTimer: TimerHandle | undefined;
   private flushing = false;
 
   constructor(private readonly options: SchedulerOptions) {
     this.random = options.random ?? Math.random;
     this.log = options.logger?.child({ module: 'checks' });
+    this.listeners = new SchedulerListeners(options, this.log);
   }
 
   /**
@@ -276,12 +86,12 @@ export class CheckScheduler {
       const joined = target.members.filter((m) => !before.has(memberPair(m)));
       const at = this.options.clock.now();
       for (const m of joined) {
-        this.emit({
+        this.listeners.transition({
           ...m, identity, from: 'unknown', to: entry.health, reason: entry.reason, at,
           checkStartedAt: entry.lastCheckAt ?? at, durationMs: entry.lastResult?.durationMs ?? 0,
           consecutiveFailures: entry.failures,
         });
-        if (entry.reportedWeight !== undefined) this.notifyWeight(m, entry.reportedWeight, at);
+        if (entry.reportedWeight !== undefined) this.listeners.weight(m, entry.reportedWeight, at);
       }
     }
     this.settleFirstRound();
@@ -299,28 +109,7 @@ export class CheckScheduler {
   *statuses(): Generator<IdentityStatus> {
     this.flushQuiet();
     const offloaded = this.offloaded.size > 0 ? this.options.offload?.statuses() : undefined;
-    for (const e of [...this.entries.values()]) yield this.statusOf(e, offloaded);
-  }
-
-  private statusOf(e: Entry, offloaded: ReturnType<NonNullable<SchedulerOptions['offload']>['statuses']> | undefined): IdentityStatus {
-    const off = e.offloadId !== undefined ? offloaded?.get(e.offloadId) : undefined;
-    const lastResult = off?.quietLast?.result ?? e.lastResult;
-    const lastCheckAt = off?.quietLast?.startedWall ?? e.lastCheckAt;
-    return {
-      identity: e.target.identity,
-      members: e.target.members,
-      health: e.health,
-      reason: e.reason,
-      since: e.since,
-      consecutiveFailures: e.failures + (off?.quietFailures ?? 0),
-      // (quiet rounds never move it: quiet failures follow failures JS saw, quiet successes an up real)
-      riseSuccesses: e.health === 'down' ? e.successes : 0,
-      riseCount: e.target.riseCount,
-      checks: off ? Math.max(e.checks, off.rounds) : e.checks,
-      ...(lastResult ? { lastResult } : {}),
-      ...(lastCheckAt !== undefined ? { lastCheckAt } : {}),
-      running: off ? off.running : e.running,
-    };
+    for (const e of [...this.entries.values()]) yield identityStatusOf(e, offloaded);
   }
 
   /**
@@ -329,16 +118,7 @@ export class CheckScheduler {
    */
   freshness(): CheckFreshness[] {
     const offloaded = this.offloaded.size > 0 ? this.options.offload?.statuses() : undefined;
-    return [...this.entries.values()].map((e) => {
-      const { identity, members, intervalMs, job } = e.target;
-      const engineLast = e.offloadId !== undefined ? offloaded?.get(e.offloadId)?.lastStartedAt : undefined;
-      const last = engineLast === undefined ? e.lastCheckMono : Math.max(engineLast, e.lastCheckMono ?? engineLast);
-      const exempt = job.type === 'on' || job.type === 'off' ? 'no-check' : e.lastMaintenance ? 'maintenance' : undefined;
-      return {
-        identity, members, intervalMs, timeoutMs: roundDeadlineMs(job), startedAt: e.startedMono,
-        ...(last !== undefined ? { lastResultAt: last } : {}), ...(exempt ? { exempt } : {}),
-      };
-    });
+    return [...this.entries.values()].map((e) => checkFreshnessOf(e, offloaded));
   }
 
   /** Hands the offloaded checks' quiet rounds to `onCheck` (metrics, benchmarks). */
@@ -351,7 +131,7 @@ export class CheckScheduler {
       if (!batched) {
         offload.takeQuiet((q) => {
           const entry = this.offloaded.get(q.id);
-          if (entry) this.record(entry, this.kindOf(entry), q.scheduledAt, q.startedAt, q.result);
+          if (entry) this.listeners.round(entry.target, this.kindOf(entry), q.scheduledAt, q.startedAt, q.result);
         });
         return;
       }
@@ -396,7 +176,7 @@ export class CheckScheduler {
 
   private startEntry(target: CheckTarget, initial: Health | undefined, spreadMs: number): void {
     const clock = this.options.clock;
-    const entry: Entry = {
+    const entry: CheckEntry = {
       target, health: initial ?? 'unknown', reason: initial ? 'adopted' : 'not checked yet', since: clock.now(),
       startedMono: clock.monotonic(), lastMaintenance: false, failures: 0, successes: 0, forcedDown: false, checks: 0, due: 0,
       connects: Number.POSITIVE_INFINITY, stopped: false, roundNo: 0, running: false, respreadMs: 0,
@@ -418,7 +198,7 @@ export class CheckScheduler {
   }
 
   /** The next round of `entry` in `delayMs`: on the offload when it takes the check, else on a timer here. */
-  private planRound(entry: Entry, delayMs: number): void {
+  private planRound(entry: CheckEntry, delayMs: number): void {
     const clock = this.options.clock;
     entry.due = clock.monotonic() + delayMs;
     if (this.offloadEntry(entry, delayMs)) return;
@@ -439,7 +219,7 @@ export class CheckScheduler {
   }
 
   /** A kept offloaded check whose need for every round changed (a `monitorfile` came or went) starts over there. */
-  private reoffloadIfNeeded(entry: Entry): void {
+  private reoffloadIfNeeded(entry: CheckEntry): void {
     if (entry.offloadId === undefined || (this.options.everyRound?.(entry.target) ?? false) === entry.everyRound) return;
     this.unoffload(entry);
     this.planRound(entry, this.replanDelayMs(entry));
@@ -450,7 +230,7 @@ export class CheckScheduler {
    * place in the first spread (at once when that has passed: a round in flight there was dropped), so a reload never
    * puts off a new real's first check; a check already checked takes a random place in its interval.
    */
-  private replanDelayMs(entry: Entry): number {
+  private replanDelayMs(entry: CheckEntry): number {
     if (this.unchecked.has(entry.target.identity)) return Math.max(0, entry.due - this.options.clock.monotonic());
     return Math.floor(this.random() * entry.target.intervalMs);
   }
@@ -460,7 +240,7 @@ export class CheckScheduler {
   }
 
   /** Hands the rounds of `entry` to the offload when there is one that can run them; true when it took them. */
-  private offloadEntry(entry: Entry, firstDelayMs: number): boolean {
+  private offloadEntry(entry: CheckEntry, firstDelayMs: number): boolean {
     const offload = this.options.offload;
     if (!offload || entry.jsOnly || entry.stopped || this.maintenanceInUse()) return false;
     const { job, intervalMs } = entry.target;
@@ -493,7 +273,7 @@ export class CheckScheduler {
   }
 
   /** A round of an offloaded check that JS must count; a redirect moves the check to the JS path (which follows it). */
-  private offloadedRound(entry: Entry, id: number, round: OffloadedRound): void {
+  private offloadedRound(entry: CheckEntry, id: number, round: OffloadedRound): void {
     if (entry.stopped || entry.offloadId !== id) return;
     if (round.result === 'redirect') {
       this.flushQuiet();
@@ -512,7 +292,7 @@ export class CheckScheduler {
   }
 
   /** Stops the offloaded rounds of `entry` (whoever calls it has taken the quiet rounds first: the engine forgets them). */
-  private unoffload(entry: Entry): void {
+  private unoffload(entry: CheckEntry): void {
     if (entry.offloadId === undefined) return;
     this.options.offload?.stop(entry.offloadId);
     this.offloaded.delete(entry.offloadId);
@@ -523,7 +303,7 @@ export class CheckScheduler {
     }
   }
 
-  private stopEntry(entry: Entry): void {
+  private stopEntry(entry: CheckEntry): void {
     entry.stopped = true;
     this.unoffload(entry);
     if (entry.timer !== undefined) this.options.clock.clearTimeout(entry.timer);
@@ -534,7 +314,7 @@ export class CheckScheduler {
     entry.running = false;
   }
 
-  private round(entry: Entry): void {
+  private round(entry: CheckEntry): void {
     entry.timer = undefined;
     if (entry.stopped) return;
     const clock = this.options.clock;
@@ -588,7 +368,7 @@ export class CheckScheduler {
   }
 
   /** ldirectord's `num_connects`: combined checks negotiate first, after N good connects, and after a failed connect. */
-  private kindOf(entry: Entry): CheckKind {
+  private kindOf(entry: CheckEntry): CheckKind {
     const { job, connectsBetweenNegotiates } = entry.target;
     if (job.type === 'negotiate') return 'negotiate';
     if (job.type === 'combined') return entry.connects >= connectsBetweenNegotiates ? 'negotiate' : 'connect';
@@ -596,7 +376,7 @@ export class CheckScheduler {
   }
 
   private finish(
-    entry: Entry, kind: CheckKind | 'maintenance', scheduledAt: number, startedAt: number, startedWall: number, result: CheckResult,
+    entry: CheckEntry, kind: CheckKind | 'maintenance', scheduledAt: number, startedAt: number, startedWall: number, result: CheckResult,
   ): void {
     if (entry.target.job.type === 'combined' && kind !== 'maintenance') {
       if (kind === 'negotiate') {
@@ -613,55 +393,23 @@ export class CheckScheduler {
     entry.lastMaintenance = kind === 'maintenance';
     this.count(entry, result, kind === 'maintenance', startedWall);
     if (result.up && result.weight !== entry.reportedWeight) this.reportWeight(entry, result.weight);
-    this.record(entry, kind, scheduledAt, startedAt, result);
+    this.listeners.round(entry.target, kind, scheduledAt, startedAt, result);
     if (!entry.stopped && entry.offloadId === undefined) this.scheduleNext(entry, scheduledAt, startedAt);
   }
 
-  /** Logs a finished round and hands it to `onCheck`. */
-  private record(entry: Entry, kind: CheckKind | 'maintenance', scheduledAt: number, startedAt: number, result: CheckResult): void {
-    this.log?.debug({ identity: entry.target.identity, kind, up: result.up, reason: result.reason, ms: result.durationMs }, 'check');
-    if (!this.options.onCheck) return;
-    try {
-      this.options.onCheck({ identity: entry.target.identity, members: entry.target.members, kind, scheduledAt, startedAt, result });
-    } catch (err) {
-      this.log?.error({ err: reasonOf(err) }, 'check listener failed');
+  /** Counts one result ({@link countResult}): changes the health, or logs the soft success or failure. */
+  private count(entry: CheckEntry, result: CheckResult, forced: boolean, startedWall: number): void {
+    const outcome = countResult(entry, result.up, forced);
+    if (outcome === 'up' || outcome === 'down') this.change(entry, outcome, result, startedWall);
+    else if (outcome !== 'same') {
+      const { identity, failureCount, riseCount } = entry.target;
+      const soft = outcome === 'soft-success';
+      const counts = soft ? { successes: entry.successes, riseCount } : { failures: entry.failures, failureCount };
+      this.log?.info({ identity, reason: result.reason, ...counts }, soft ? 'soft success' : 'soft failure');
     }
   }
 
-  /**
-   * Counts one result. Down: forced (maintenance) at once, from unknown at the first failure, from up at the
-   * `failureCount`-th in a row. Up: from unknown, or from down for maintenance only, at the first success; from down
-   * at the `riseCount`-th in a row (the ones before are soft successes).
-   */
-  private count(entry: Entry, result: CheckResult, forced: boolean, startedWall: number): void {
-    if (result.up) {
-      entry.failures = 0;
-      entry.successes++;
-      if (entry.health === 'up') return;
-      if (entry.health === 'unknown' || entry.forcedDown || entry.successes >= entry.target.riseCount) {
-        this.change(entry, 'up', result, startedWall);
-        return;
-      }
-      this.log?.info({
-        identity: entry.target.identity, reason: result.reason, successes: entry.successes, riseCount: entry.target.riseCount,
-      }, 'soft success');
-      return;
-    }
-    entry.failures++;
-    entry.successes = 0;
-    if (!forced) entry.forcedDown = false; // down after a check of its own: the rise count applies again
-    if (entry.health === 'down') return;
-    if (forced || entry.health === 'unknown' || entry.failures >= entry.target.failureCount) {
-      entry.forcedDown = forced;
-      this.change(entry, 'down', result, startedWall);
-      return;
-    }
-    this.log?.info({
-      identity: entry.target.identity, reason: result.reason, failures: entry.failures, failureCount: entry.target.failureCount,
-    }, 'soft failure');
-  }
-
-  private change(entry: Entry, to: Health, result: CheckResult, checkStartedAt: number): void {
+  private change(entry: CheckEntry, to: Health, result: CheckResult, checkStartedAt: number): void {
     const from = entry.health;
     const at = this.options.clock.now();
     entry.health = to;
@@ -669,7 +417,7 @@ export class CheckScheduler {
     entry.reason = result.reason;
     entry.since = at;
     for (const m of entry.target.members) {
-      this.emit({
+      this.listeners.transition({
         ...m, identity: entry.target.identity, from, to, reason: result.reason, at, checkStartedAt,
         durationMs: result.durationMs, consecutiveFailures: entry.failures,
       });
@@ -677,35 +425,15 @@ export class CheckScheduler {
   }
 
   /** A new reported weight: remembered, logged, handed to `onWeight` for each pair the check serves. */
-  private reportWeight(entry: Entry, weight: number | undefined): void {
+  private reportWeight(entry: CheckEntry, weight: number | undefined): void {
     entry.reportedWeight = weight;
     const at = this.options.clock.now();
     this.log?.info({ identity: entry.target.identity, weight: weight ?? null }, weight === undefined ? 'reported weight gone' : 'reported weight');
-    for (const m of entry.target.members) this.notifyWeight(m, weight, at);
-  }
-
-  /** Hands one pair's reported weight to `onWeight` (a listener that throws is logged). */
-  private notifyWeight(m: CheckMember, weight: number | undefined, at: number): void {
-    if (!this.options.onWeight) return;
-    try {
-      this.options.onWeight({ virtualId: m.virtualId, realKey: m.realKey, weight, at });
-    } catch (err) {
-      this.log?.error({ err: reasonOf(err) }, 'weight listener failed');
-    }
-  }
-
-  private emit(t: HealthTransition): void {
-    this.log?.info({ vs: t.virtualId, rs: t.realKey, from: t.from, to: t.to, reason: t.reason }, 'health transition');
-    if (!this.options.onTransition) return;
-    try {
-      this.options.onTransition(t);
-    } catch (err) {
-      this.log?.error({ err: reasonOf(err) }, 'transition listener failed');
-    }
+    for (const m of entry.target.members) this.listeners.weight(m, weight, at);
   }
 
   /** Next round: {@link nextRoundDue} (back to its place in the interval after a stall), never before now. */
-  private scheduleNext(entry: Entry, scheduledAt: number, startedAt: number): void {
+  private scheduleNext(entry: CheckEntry, scheduledAt: number, startedAt: number): void {
     const clock = this.options.clock;
     const now = clock.monotonic();
     const due = Math.max(nextRoundDue(scheduledAt + entry.respreadMs, startedAt, entry.target.intervalMs), now);

@@ -1,11 +1,16 @@
-// Shutdown cleanup: deletes the services ldir owns with cleanstop=yes, best effort, with one retry.
+// Shutdown cleanup: deletes the services ldir owns with cleanstop=yes, best effort, with one retry, within a deadline.
+import type { Clock, TimerHandle } from '../clock';
 import { errorMessage } from '../errors';
 import { serviceKeyString } from '../ipvs/normalize';
 import type { IpvsBackend, IpvsOp, ServiceKey } from '../ipvs/types';
 import type { Logger } from '../log';
+import type { VirtualService } from '../model';
 import { applyPlan } from './apply-plan';
+import type { ShutdownReport } from './engine-types';
+import type { FallbackCommands, QuorumCommands } from './fallback-command';
 import { indexObserved } from './observed';
 import { describeOp } from './op-report';
+import type { StateSyncDaemons } from './state-sync-daemons';
 
 /**
  * Deletes each of `services` still in the kernel (one `delete-service` each: the kernel drops its destinations with
@@ -49,4 +54,52 @@ export async function purgeServices(
     wanted = refused.map((op) => serviceKeyString(op.service));
   }
   return { removed, failed };
+}
+
+/** `work`'s result, or `'timeout'` when it has not settled `ms` after the call (on `clock`; its timer cleared either way). */
+export async function withinDeadline<T>(clock: Clock, ms: number, work: Promise<T>): Promise<T | 'timeout'> {
+  let handle: TimerHandle | undefined;
+  const deadline = new Promise<'timeout'>((resolve) => { handle = clock.setTimeout(() => resolve('timeout'), ms); });
+  const result = await Promise.race([work, deadline]);
+  if (handle !== undefined) clock.clearTimeout(handle);
+  return result;
+}
+
+/** What the engine's stop works on. */
+export interface EngineStop {
+  readonly backend: IpvsBackend;
+  /** The services ldir manages, with their cleanstop setting. */
+  readonly managed: ReadonlyMap<string, { readonly key: ServiceKey; readonly cleanstop: boolean }>;
+  /** The virtual services of the configuration in force (read when the stop gets to them). */
+  readonly virtuals: () => readonly VirtualService[];
+  readonly commands: FallbackCommands;
+  readonly quorumCommands: QuorumCommands;
+  readonly syncDaemons: StateSyncDaemons;
+  readonly log: Logger;
+  /** Called for each service deleted. */
+  readonly onPurged: (op: IpvsOp) => void;
+}
+
+/**
+ * Stops the engine's work: when `clean`, deletes the managed services with `cleanstop=yes` ({@link purgeServices})
+ * and retires their edge commands (`fallbackcommand stop` where `start` was the last action, the quorum's `down`);
+ * then stops the sync daemons and waits for commands in flight.
+ */
+export async function stopEngineWork(clean: boolean, s: EngineStop): Promise<Omit<ShutdownReport, 'timedOut'>> {
+  let removed = 0;
+  let failed = 0;
+  if (clean) {
+    const wanted = new Map([...s.managed].filter(([, m]) => m.cleanstop).map(([id, m]) => [id, m.key]));
+    ({ removed, failed } = await purgeServices(s.backend, wanted, s.log, s.onPurged));
+    for (const v of s.virtuals()) {
+      if (!v.cleanstop) continue;
+      s.commands.retire(v);
+      s.quorumCommands.retire(v, 'down');
+    }
+  }
+  const kept = [...s.managed.values()].filter((m) => !clean || !m.cleanstop).length;
+  await s.syncDaemons.shutdown(clean);
+  await Promise.all([s.commands.idle(), s.quorumCommands.idle()]);
+  s.log.info({ clean, removed, failed, kept }, 'engine stopped');
+  return { clean, removed, failed, kept };
 }

@@ -1,7 +1,7 @@
 // Pure state machine of draining: entries removed from the config keep weight 0 until idle or timed out, then go.
 import { destinationKeyString, serviceKeyString } from '../ipvs/normalize';
-import type { DestinationKey, IpvsFamily, ObservedService, ServiceKey } from '../ipvs/types';
-import { indexObserved } from './observed';
+import type { DestinationKey, IpvsFamily, ServiceKey } from '../ipvs/types';
+import type { ObservedEntry } from './observed';
 
 /** Something a reload removed that is drained instead of deleted at once: a whole service, or one destination. */
 export type DrainTarget =
@@ -91,16 +91,16 @@ function inFlight(d: { readonly activeConns: number; readonly inactiveConns: num
 }
 
 /**
- * One step of the drain state machine against a fresh kernel dump at `now`: an entry ends when the kernel no longer
+ * One step of the drain state machine against a fresh kernel dump at `now`, indexed as {@link indexObserved} makes
+ * it (the pass's one index of the dump: the drain step does not normalize it again): an entry ends when the kernel no longer
  * has it (`gone`), when nothing flows to it any more (`idle`: no active or inactive connection and no persistence
  * template; for a service: on none of its destinations), or when `timeoutMs` has passed since it began (`timeout`).
  * Returns the remaining state and the entries that ended.
  */
 export function stepDrain(
-  state: DrainState, observed: readonly ObservedService[], now: number, options: DrainOptions,
+  state: DrainState, index: ReadonlyMap<string, ObservedEntry>, now: number, options: DrainOptions,
 ): { state: DrainState; finished: FinishedDrain[] } {
   if (state.entries.size === 0) return { state, finished: [] };
-  const index = indexObserved(observed);
   const entries = new Map<string, DrainEntry>();
   const finished: FinishedDrain[] = [];
   for (const [id, entry] of state.entries) {

@@ -80,3 +80,25 @@ export function afterOps(index: ReadonlyMap<string, ObservedEntry>, ops: readonl
   }
   return out;
 }
+
+/** The kernel table as the engine last knew it: the last dump's index plus the operations done since. */
+export class KnownTable {
+  /** The table by service id ({@link indexObserved}). */
+  index: ReadonlyMap<string, ObservedEntry> = new Map();
+  /**
+   * The index is the kernel table as the last dump showed it plus the operations done since (all of them done): a
+   * health pass may plan from it without listing the kernel. False after a failed listing or write.
+   */
+  current = false;
+  /** Epoch milliseconds of the last dump; null before the first. */
+  listedAt: number | null = null;
+
+  /** Takes a dump listed at `at` (epoch ms): indexes it, once, and returns the index. */
+  listed(dump: readonly ObservedService[], at: number): Map<string, ObservedEntry> {
+    const index = indexObserved(dump);
+    this.index = index;
+    this.current = true;
+    this.listedAt = at;
+    return index;
+  }
+}

@@ -1,6 +1,6 @@
 // Pure: what one table pass writes, from the drain state, the kernel dump and the rest of decide's input.
 import { normalizeDesired, serviceKeyString } from '../ipvs/normalize';
-import type { DesiredService, IpvsOp, ObservedService } from '../ipvs/types';
+import type { DesiredService, IpvsOp } from '../ipvs/types';
 import { decide, type DecideInput, type Decision } from './decide';
 import { stepDrain, type DrainState, type FinishedDrain } from './drain';
 import type { ObservedEntry } from './observed';
@@ -12,9 +12,10 @@ export interface PassPlanInput {
   readonly decide: Omit<DecideInput, 'draining' | 'observed' | 'observedIndex'>;
   /** Everything draining before the pass. */
   readonly drainState: DrainState;
-  /** The kernel dump the pass starts from ([] for a pass that plans from the table as last listed). */
-  readonly observed: readonly ObservedService[];
-  /** The same table as {@link indexObserved} makes it (or the table as last listed and written). */
+  /**
+   * The kernel table the pass starts from, as {@link indexObserved} makes it of the pass's dump (or the table as last
+   * listed and written): the one index of the pass, read by the drain step, decide and the plan alike.
+   */
   readonly index: ReadonlyMap<string, ObservedEntry>;
   /** Now, in the drain state's time base (monotonic milliseconds). */
   readonly now: number;
@@ -42,10 +43,11 @@ export interface PassPlan {
  * here, so that what a preview shows is what the pass writes from the same inputs.
  */
 export function planPass(input: PassPlanInput): PassPlan {
-  const step = stepDrain(input.drainState, input.observed, input.now, { timeoutMs: input.drainTimeoutMs });
+  const step = stepDrain(input.drainState, input.index, input.now, { timeoutMs: input.drainTimeoutMs });
   const decision = decide({ ...input.decide, draining: step.state.entries.values(), observedIndex: input.index });
   const draining = new Set([...step.state.entries.values()].filter((e) => e.kind === 'service').map((e) => e.id));
-  // Each side normalized once per pass: the dump (index) for decide and plan, the desired table for plan and the fingerprint.
+  // Each side normalized once per pass: the dump (index) for the drain step, decide and plan, the desired table for plan
+  // and the fingerprint.
   const want = normalizeDesired(decision.desired);
   const ops = planFrom(want, input.index, (key) => {
     const id = serviceKeyString(key);

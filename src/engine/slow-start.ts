@@ -38,3 +38,17 @@ export function rampFor(previous: Ramp | undefined, target: number, kernelWeight
   if (target <= kernelWeight) return undefined;
   return { since: now, from: kernelWeight, to: target };
 }
+
+/** How late after a slow-start step its pass is timed: Node's timers may fire up to a millisecond early. */
+const RAMP_TIMER_LATE_MS = 2;
+
+/**
+ * Milliseconds from `now` to the pass of the next step of any of `ramps` (undefined: none in progress), counted from
+ * `decidedAt`, the time the last pass decided its steps at (a pass just before a second's boundary must not skip the
+ * next step), a few ms late rather than early.
+ */
+export function nextRampPassInMs(ramps: ReadonlyMap<string, Ramp>, decidedAt: number, now: number): number | undefined {
+  if (ramps.size === 0) return undefined;
+  const next = Math.min(...[...ramps.values()].map((r) => nextStepIn(r, decidedAt)));
+  return Math.max(1, next - (now - decidedAt) + RAMP_TIMER_LATE_MS);
+}

@@ -46,6 +46,11 @@ export class ObservableBackend implements IpvsBackend {
   listOptions: ListOptions | undefined;
   /** When true, dumps never answer (a stuck kernel socket). */
   hang = false;
+  /**
+   * For each dump listed so far, in order: how many times the engine read the settings of a service of it (the most
+   * over its services). 1 when the dump was normalized once; 0 when nobody read it.
+   */
+  readonly dumpReads: number[] = [];
 
   constructor(private readonly inner: MemoryBackend, readonly kind: IpvsBackend['kind'] = 'memory') {}
 
@@ -57,10 +62,25 @@ export class ObservableBackend implements IpvsBackend {
       this.failLists--;
       throw new Error('netlink: ENOBUFS');
     }
-    return (await this.inner.list(options)).map((o) => ({
+    const listing = this.dumpReads.push(0) - 1;
+    return (await this.inner.list(options)).map((o) => this.counted(listing, {
       ...o,
       destinations: o.destinations.map((d) => ({ ...d, activeConns: this.conns.get(`${serviceKeyString(o.service)} ${destinationKeyString(d)}`) ?? 0 })),
     }));
+  }
+
+  /** `o` with its `service` read through a getter that counts, per listing, the most reads of any one service. */
+  private counted(listing: number, o: ObservedService): ObservedService {
+    const { service, ...rest } = o;
+    let reads = 0;
+    return Object.defineProperty({ ...rest }, 'service', {
+      enumerable: true,
+      get: () => {
+        reads++;
+        this.dumpReads[listing] = Math.max(this.dumpReads[listing] ?? 0, reads);
+        return service;
+      },
+    }) as ObservedService;
   }
 
   apply(ops: readonly IpvsOp[]): Promise<readonly IpvsOpResult[]> { return this.inner.apply(ops); }

@@ -2,8 +2,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  beginDrain, cancelDrain, drainId, EMPTY_DRAIN, isDrainIdle, stepDrain, type DrainTarget,
+  beginDrain, cancelDrain, drainId, EMPTY_DRAIN, isDrainIdle, stepDrain as stepDrainOverIndex, type DrainOptions, type DrainState, type DrainTarget,
 } from '../../../src/engine/drain';
+import { indexObserved } from '../../../src/engine/observed';
 import type { IpvsDestination, IpvsService, ObservedService } from '../../../src/ipvs/types';
 import { addrService, dest, fwmService } from '../../helpers/ipvs-tables';
 
@@ -15,6 +16,10 @@ const OPTIONS = { timeoutMs: 30_000 };
 function observed(service: IpvsService, dests: Array<[IpvsDestination, number, number?, number?]>): ObservedService {
   return { service, destinations: dests.map(([d, activeConns, inactiveConns = 0, persistentConns = 0]) => ({ ...d, activeConns, inactiveConns, persistentConns })) };
 }
+
+/** One drain step against a dump, indexed as a table pass indexes it. */
+const stepDrain = (state: DrainState, dump: readonly ObservedService[], now: number, options: DrainOptions) =>
+  stepDrainOverIndex(state, indexObserved(dump), now, options);
 
 const realTarget = (address: string, port = 80): DrainTarget => ({ kind: 'destination', service: WEB, destination: { address, port, family: 'inet' } });
 

@@ -1,0 +1,42 @@
+// What the scheduler reports of one check: its status (`ldir status`, metrics) and how fresh its results are (watchdog).
+import { roundDeadlineMs } from './jobs';
+import type { OffloadStatus } from './native-rounds';
+import type { CheckEntry } from './scheduler-entry';
+import type { CheckFreshness, IdentityStatus } from './scheduler-types';
+
+/** The probe engine's statistics of the offloaded checks, by offload id (undefined when none is offloaded). */
+export type OffloadStatuses = ReadonlyMap<number, OffloadStatus> | undefined;
+
+/** The status of one check identity: JS's record, with the probe engine's quiet rounds when it runs there. */
+export function identityStatusOf(e: CheckEntry, offloaded: OffloadStatuses): IdentityStatus {
+  const off = e.offloadId !== undefined ? offloaded?.get(e.offloadId) : undefined;
+  const lastResult = off?.quietLast?.result ?? e.lastResult;
+  const lastCheckAt = off?.quietLast?.startedWall ?? e.lastCheckAt;
+  return {
+    identity: e.target.identity,
+    members: e.target.members,
+    health: e.health,
+    reason: e.reason,
+    since: e.since,
+    consecutiveFailures: e.failures + (off?.quietFailures ?? 0),
+    // (quiet rounds never move it: quiet failures follow failures JS saw, quiet successes an up real)
+    riseSuccesses: e.health === 'down' ? e.successes : 0,
+    riseCount: e.target.riseCount,
+    checks: off ? Math.max(e.checks, off.rounds) : e.checks,
+    ...(lastResult ? { lastResult } : {}),
+    ...(lastCheckAt !== undefined ? { lastCheckAt } : {}),
+    running: off ? off.running : e.running,
+  };
+}
+
+/** How recent one check identity's results are (an offloaded check's last round read from the probe engine's statistics). */
+export function checkFreshnessOf(e: CheckEntry, offloaded: OffloadStatuses): CheckFreshness {
+  const { identity, members, intervalMs, job } = e.target;
+  const engineLast = e.offloadId !== undefined ? offloaded?.get(e.offloadId)?.lastStartedAt : undefined;
+  const last = engineLast === undefined ? e.lastCheckMono : Math.max(engineLast, e.lastCheckMono ?? engineLast);
+  const exempt = job.type === 'on' || job.type === 'off' ? 'no-check' : e.lastMaintenance ? 'maintenance' : undefined;
+  return {
+    identity, members, intervalMs, timeoutMs: roundDeadlineMs(job), startedAt: e.startedMono,
+    ...(last !== undefined ? { lastResultAt: last } : {}), ...(exempt ? { exempt } : {}),
+  };
+}

@@ -1,0 +1,29 @@
+// Since when each real's decision (its reason and desired weight) has held, for `ldir status`.
+import { pairKey } from '../model/health';
+import type { Decision } from './decide';
+
+/** The time each pair's decision last changed, by {@link pairKey}. */
+export class DecisionAges {
+  private readonly decided = new Map<string, { sig: string; since: number }>();
+
+  /** Notes the decisions of a pass at `now` (epoch ms): a pair whose reason or weight changed starts a new age. */
+  track(decision: Decision, now: number): void {
+    for (const v of decision.virtuals) {
+      for (const r of v.reals) {
+        const pk = pairKey(v.virtualId, r.realKey);
+        const sig = `${r.reason}/${r.desiredWeight ?? '-'}`;
+        if (this.decided.get(pk)?.sig !== sig) this.decided.set(pk, { sig, since: now });
+      }
+    }
+  }
+
+  /** Since when the pair's decision has held (epoch ms); undefined before its first. */
+  since(pair: string): number | undefined {
+    return this.decided.get(pair)?.since;
+  }
+
+  /** Forgets the pairs not in `pairs`. */
+  keepOnly(pairs: ReadonlySet<string>): void {
+    for (const k of this.decided.keys()) if (!pairs.has(k)) this.decided.delete(k);
+  }
+}
