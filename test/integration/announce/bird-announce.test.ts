@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { StatusReport } from '../../../src/daemon/protocol';
 import { pidFilePath, readPidState } from '../../../src/system/pid-file';
+import { birdRoutes, EMPTY_ANNOUNCE_FILE, startBird, type BirdDaemon } from '../../helpers/bird';
 import { ldirBinary, type LdirBinaryRun } from '../../helpers/ldir-binary';
 import { needing } from '../../helpers/prerequisites';
 import { ensurePackages, freePort } from '../../helpers/system';
@@ -31,8 +32,8 @@ function missing(): string | undefined {
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lb-announce-'));
 const env: NodeJS.ProcessEnv = { ...process.env, LDIR_RUN_DIR: path.join(tmp, 'run'), LDIR_SOCKET_DIR: path.join(tmp, 'sock'), LDIR_STATE_DIR: path.join(tmp, 'state') };
 const announceFile = path.join(tmp, 'ldir-announce.conf');
-const directorCtl = path.join(tmp, 'director.ctl');
-const routerCtl = path.join(tmp, 'router.ctl');
+let directorBird: BirdDaemon | undefined;
+let routerBird: BirdDaemon | undefined;
 const reals = new Map<string, http.Server>();
 let realPort = 0;
 const configFile = path.join(tmp, 'announce.cf');
@@ -55,14 +56,12 @@ async function status(): Promise<StatusReport> {
 
 /** The prefixes the router's BIRD has learnt (its `show route`). */
 function routerRoutes(): Set<string> {
-  const out = spawnSync('ip', ['netns', 'exec', ROUTER_NS, 'birdc', '-s', routerCtl, 'show', 'route'], { encoding: 'utf8', timeout: 10_000 });
-  return new Set([...(out.stdout ?? '').matchAll(/^(\d+\.\d+\.\d+\.\d+\/\d+)\s/gm)].map((m) => m[1] as string));
+  return routerBird ? birdRoutes(routerBird) : new Set();
 }
 
 /** The router's BGP session line (`peer BGP --- up HH:MM:SS.mmm Established`): its time changes when the session resets. */
 function sessionSince(): string {
-  const out = spawnSync('ip', ['netns', 'exec', ROUTER_NS, 'birdc', '-s', routerCtl, 'show', 'protocols', 'peer'], { encoding: 'utf8' });
-  const line = (out.stdout ?? '').split('\n').find((l) => l.startsWith('peer '));
+  const line = (routerBird?.birdc(['show', 'protocols', 'peer']) ?? '').split('\n').find((l) => l.startsWith('peer '));
   assert.match(line ?? '', /Established/);
   return line ?? '';
 }
@@ -70,7 +69,7 @@ function sessionSince(): string {
 /** What the daemon and the BIRDs saw, printed when a step fails. */
 function seen(): string {
   const parts = [`router routes: ${[...routerRoutes()].join(', ') || 'none'}`];
-  for (const f of ['announce.log', 'director-bird.log', 'router-bird.log', 'ldir-announce.conf']) {
+  for (const f of ['announce.log', 'director.log', 'router.log', 'ldir-announce.conf']) {
     const p = path.join(tmp, f);
     if (fs.existsSync(p)) parts.push(`--- ${f} (tail)\n${fs.readFileSync(p, 'utf8').split('\n').slice(-25).join('\n')}`);
   }
@@ -104,7 +103,6 @@ async function stopReal(address: string): Promise<void> {
 
 function birdConfig(self: string, peer: string, asn: number, peerAsn: number, director: boolean): string {
   return `router id ${self};
-log "${path.join(tmp, director ? 'director-bird.log' : 'router-bird.log')}" all;
 ${director ? `include "${announceFile}";` : ''}
 protocol device {}
 ${director ? `protocol static vips { ipv4; route ${VIP1} blackhole; route ${VIP2} blackhole; route 192.0.2.99/32 blackhole; }` : ''}
@@ -115,18 +113,6 @@ protocol bgp peer {
   ipv4 { ${director ? `import none; export where net ~ LDIR_ANNOUNCED_V4;` : 'import all; export none;'} };
 }
 `;
-}
-
-function startBird(ns: string, conf: string, ctl: string, pidFile: string): void {
-  sh('ip', ['netns', 'exec', ns, 'bird', '-c', conf, '-s', ctl, '-P', pidFile]);
-}
-
-function killBird(pidFile: string): void {
-  try {
-    process.kill(Number(fs.readFileSync(pidFile, 'utf8').trim()), 'SIGTERM');
-  } catch {
-    // not running
-  }
 }
 
 describe('route health injection through BIRD 2', ...needing(missing(), { concurrency: false, timeout: 300_000 }, () => {
@@ -142,11 +128,9 @@ describe('route health injection through BIRD 2', ...needing(missing(), { concur
       sh('ip', ['-n', ns, 'link', 'set', dev, 'up']);
     }
     // The operator creates the include file once (empty sets); ldir rewrites it from then on.
-    fs.writeFileSync(announceFile, 'define LDIR_ANNOUNCED_V4 = [];\ndefine LDIR_ANNOUNCED_V6 = [];\n');
-    fs.writeFileSync(path.join(tmp, 'director.conf'), birdConfig('10.250.0.1', '10.250.0.2', 65001, 65000, true));
-    fs.writeFileSync(path.join(tmp, 'router.conf'), birdConfig('10.250.0.2', '10.250.0.1', 65000, 65001, false));
-    startBird(DIRECTOR_NS, path.join(tmp, 'director.conf'), directorCtl, path.join(tmp, 'director.pid'));
-    startBird(ROUTER_NS, path.join(tmp, 'router.conf'), routerCtl, path.join(tmp, 'router.pid'));
+    fs.writeFileSync(announceFile, EMPTY_ANNOUNCE_FILE);
+    directorBird = startBird(DIRECTOR_NS, tmp, 'director', birdConfig('10.250.0.1', '10.250.0.2', 65001, 65000, true));
+    routerBird = startBird(ROUTER_NS, tmp, 'router', birdConfig('10.250.0.2', '10.250.0.1', 65000, 65001, false));
     realPort = await freePort('127.0.0.21');
     await startReal('127.0.0.21');
     await startReal('127.0.0.22');
@@ -154,7 +138,7 @@ describe('route health injection through BIRD 2', ...needing(missing(), { concur
 checktimeout=1
 logfile="${path.join(tmp, 'announce.log')}"
 announce=bird
-announcesocket=${directorCtl}
+announcesocket=${directorBird.ctl}
 announcefile=${announceFile}
 announcedelay=2
 virtual=192.0.2.10:80
@@ -165,10 +149,7 @@ virtual=192.0.2.11:80
 \tchecktype=connect
 `);
     // The session is up before ldir starts: the first announcement is then what the router learns first.
-    await eventually('the BGP session up', () => {
-      const out = spawnSync('ip', ['netns', 'exec', ROUTER_NS, 'birdc', '-s', routerCtl, 'show', 'protocols', 'peer'], { encoding: 'utf8' });
-      return /Established/.test(out.stdout ?? '') ? true : undefined;
-    }, 60_000, 200, seen);
+    await eventually('the BGP session up', () => (/Established/.test(routerBird?.birdc(['show', 'protocols', 'peer']) ?? '') ? true : undefined), 60_000, 200, seen);
   });
 
   after(async () => {
@@ -178,8 +159,8 @@ virtual=192.0.2.11:80
     for (const address of [...reals.keys()]) await stopReal(address);
     // The guard leaves on its own within a second of the last daemon; give it that before BIRD goes.
     await sleep(1_500);
-    killBird(path.join(tmp, 'director.pid'));
-    killBird(path.join(tmp, 'router.pid'));
+    directorBird?.stop();
+    routerBird?.stop();
     for (const ns of [DIRECTOR_NS, ROUTER_NS]) spawnSync('ip', ['netns', 'del', ns]);
     fs.rmSync(tmp, { recursive: true, force: true });
   });
