@@ -59,13 +59,14 @@ export interface ScaleOutLabOptions {
   readonly reals?: number;
 }
 
-function directorBirdConfig(self: string, router: string, vip: string, announceFile: string): string {
+/** A director's bird.conf: originates the VIP, exports it to the router while ldir's include file lists it. */
+export function directorBirdConfig(self: string, router: string, vip: string, announceFile: string): string {
   return `router id ${self};
 include "${announceFile}";
 protocol device {}
 ${BFD}
 protocol static vips { ipv4; route ${vip}/32 blackhole; }
-protocol bgp router {
+protocol bgp upstream {
   local ${self} as ${DIRECTOR_AS}; neighbor ${router} as ${ROUTER_AS};
   ${SESSION}
   ipv4 { import none; export where net ~ LDIR_ANNOUNCED_V4; };
@@ -73,7 +74,8 @@ protocol bgp router {
 `;
 }
 
-function routerBirdConfig(self: string, directors: readonly string[]): string {
+/** The router's bird.conf: one session per director, every nexthop of equal routes into the kernel (ECMP). */
+export function routerBirdConfig(self: string, directors: readonly string[]): string {
   return `router id ${self};
 protocol device {}
 ${BFD}

@@ -70,7 +70,7 @@ function body(): void {
     const log = d.logRecords(CONF, (r) => r['module'] === 'announce' || r['msg'] === 'health transition').slice(-12)
       .map((r) => `  ${new Date(Number(r['time'])).toISOString()} ${String(r['pid'])} ${String(r['rs'] ?? '')} ${String(r['msg'])}`).join('\n');
     return `--- director d${i + 1} (${director?.address}): ldir pid ${d.pid(CONF) ?? 'none'}\n${table}\n`
-      + `${director?.bird.birdc(['show', 'protocols', 'router']) ?? ''}--- its ldir's log (announce, health; last 12)\n${log}`;
+      + `${director?.bird.birdc(['show', 'protocols', 'upstream']) ?? ''}--- its ldir's log (announce, health; last 12)\n${log}`;
   })].join('\n');
 
   const routeIs = async (what: string, want: readonly string[], ms: number): Promise<void> => {

@@ -2,9 +2,14 @@
 // run itself needs the VM): the one line and its targets, the longest stretch of disturbed new connections, and the
 // router's nexthops read from `ip -j route`.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { test } from 'node:test';
 import { missedScaleOutTargets, parseScaleOutLine, scaleOutLine, type ScaleOutFigures } from '../../../bench/scaleout-line';
-import { routeNexthops } from '../../helpers/scaleout-lab';
+import { EMPTY_ANNOUNCE_FILE } from '../../helpers/bird';
+import { directorBirdConfig, routeNexthops, routerBirdConfig } from '../../helpers/scaleout-lab';
 import { longestDisturbance } from '../../helpers/traffic-client';
 
 const good: ScaleOutFigures = { directors: 3, withdrawS: 1.234, established: 8, establishedBroken: 0, newFailingS: 1.05, rejoinBroken: 0 };
@@ -47,4 +52,26 @@ test('routeNexthops reads a multipath route, a single-path one and none', () => 
   assert.deepEqual(routeNexthops(JSON.stringify([{ dst: '10.79.2.10', gateway: '10.79.0.12', dev: 'eth0', protocol: 'bird', flags: [] }])), ['10.79.0.12']);
   assert.deepEqual(routeNexthops('[]\n'), []);
   assert.deepEqual(routeNexthops(''), []);
+});
+
+const birdHere = spawnSync('bird', ['--version']).status === 0;
+
+test('BIRD parses the lab\'s router and director configurations (bird -p)', { skip: birdHere ? false : 'needs bird (Debian bird2; test/provision.sh installs it)' }, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-scaleout-conf-'));
+  try {
+    const include = path.join(dir, 'announce.conf');
+    fs.writeFileSync(include, EMPTY_ANNOUNCE_FILE);
+    for (const [name, text] of [
+      ['router.conf', routerBirdConfig('10.79.0.1', ['10.79.0.11', '10.79.0.12', '10.79.0.13'])],
+      ['director.conf', directorBirdConfig('10.79.0.11', '10.79.0.1', '10.79.2.10', include)],
+    ] as const) {
+      const file = path.join(dir, name);
+      fs.writeFileSync(file, text);
+      const r = spawnSync('bird', ['-p', '-c', file], { encoding: 'utf8' });
+      assert.equal(r.status, 0, `${name}: ${r.stderr}${r.stdout}\n${text}`);
+    }
+    assert.match(routerBirdConfig('10.79.0.1', ['10.79.0.11']), /merge paths on/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
