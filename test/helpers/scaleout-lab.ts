@@ -4,6 +4,7 @@
 // director namespace has its own IPVS table and its own BIRD, which exports the VIP while ldir's include file lists
 // it. Directors, reals and the router share one bridge (LVS-DR needs one L2); the client sits behind the router on
 // its own link. Reals hold the VIP on lo and answer the client through the router. Nothing leaves the VM.
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -37,8 +38,12 @@ export interface ScaleOutLab {
   readonly vip: string;
   readonly directors: readonly ScaleOutDirector[];
   readonly reals: readonly DrHttpReal[];
-  /** The router's nexthops (director addresses) for the VIP in its kernel table, sorted; empty without a route. */
-  nexthops(): string[];
+  /**
+   * The router's nexthops (director addresses) for the VIP in its kernel table, sorted, empty without a route;
+   * undefined when `ip` did not answer within 10 s (the emulated VM on a busy host). Asynchronous: the test's event
+   * loop goes on meanwhile.
+   */
+  nexthops(): Promise<string[] | undefined>;
   /** Director `i`'s IPVS table (its namespace's /proc/net/ip_vs, read through its BIRD's /proc entry: no process). */
   table(i: number): ListedTable;
   /** Director `i`'s connection entries (/proc/net/ip_vs_conn of its namespace, addresses in hex). */
@@ -190,7 +195,11 @@ export async function buildScaleOutLab(p: string, net: number, options: ScaleOut
     };
     const lab: ScaleOutLab = {
       router, routerBird, client, clientIp: `10.${net}.1.2`, vip, directors, reals,
-      nexthops: () => routeNexthops(sh('ip', ['-n', router, '-j', 'route', 'show', `${vip}/32`], 10_000)),
+      nexthops: () => new Promise((resolve) => {
+        execFile('ip', ['-n', router, '-j', 'route', 'show', `${vip}/32`], { encoding: 'utf8', timeout: 10_000 }, (err, out) => {
+          resolve(err ? undefined : routeNexthops(out));
+        });
+      }),
       table: (i) => parseProcIpvs(procOf(i, 'ip_vs')),
       connections: (i) => procOf(i, 'ip_vs_conn'),
       hostDown: (i) => sh('ip', ['-n', directors[i]?.netns ?? '', 'link', 'set', 'eth0', 'down']),
