@@ -4,7 +4,7 @@
 // director namespace has its own IPVS table and its own BIRD, which exports the VIP while ldir's include file lists
 // it. Directors, reals and the router share one bridge (LVS-DR needs one L2); the client sits behind the router on
 // its own link. Reals hold the VIP on lo and answer the client through the router. Nothing leaves the VM.
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -44,6 +44,12 @@ export interface ScaleOutLab {
    * loop goes on meanwhile.
    */
   nexthops(): Promise<string[] | undefined>;
+  /**
+   * Waits (at most `ms`) until the router's nexthops for the VIP are `want` (any order); resolves with the epoch ms at
+   * which the router's kernel table changed to them (when `ip monitor route` reported the change: no polling delay),
+   * or when they were first seen if they already were. Throws after `ms` with `describe()`.
+   */
+  routeBecomes(what: string, want: readonly string[], ms: number, describe: () => string): Promise<number>;
   /** Director `i`'s IPVS table (its namespace's /proc/net/ip_vs, read through its BIRD's /proc entry: no process). */
   table(i: number): ListedTable;
   /** Director `i`'s connection entries (/proc/net/ip_vs_conn of its namespace, addresses in hex). */
@@ -93,6 +99,42 @@ ${directors.map((d, i) => `protocol bgp d${i + 1} {
 `;
 }
 
+/**
+ * Follows the router's route to the VIP without polling: `ip monitor route` in the router's namespace wakes it on
+ * every change of the table, then one `ip -j route show` reads the route (its time is that of the change); a read
+ * every 2 s besides covers a lost wake-up.
+ */
+class RouteWatch {
+  nexthops: string[] | undefined;
+  changedAt = 0;
+  private chain: Promise<void> = Promise.resolve();
+  private readonly monitor: ChildProcess;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly read: () => Promise<string[] | undefined>, router: string) {
+    this.monitor = spawn('ip', ['-n', router, 'monitor', 'route'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    this.monitor.stdout?.on('data', () => this.refresh(Date.now()));
+    this.timer = setInterval(() => this.refresh(Date.now()), 2_000);
+    this.refresh(Date.now());
+  }
+
+  private refresh(at: number): void {
+    this.chain = this.chain.then(async () => {
+      const now = await this.read();
+      if (now === undefined) return;
+      if (this.nexthops === undefined || now.join(',') !== this.nexthops.join(',')) {
+        this.nexthops = now;
+        this.changedAt = at;
+      }
+    });
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.monitor.kill('SIGKILL');
+  }
+}
+
 /** The nexthops of `ip -j route show` output for one prefix. */
 export function routeNexthops(json: string): string[] {
   const routes = JSON.parse(json.trim() === '' ? '[]' : json) as Array<{ gateway?: string; nexthops?: Array<{ gateway?: string }> }>;
@@ -123,7 +165,9 @@ export async function buildScaleOutLab(p: string, net: number, options: ScaleOut
   const birds: BirdDaemon[] = [];
   const reals: DrHttpReal[] = [];
   const directors: ScaleOutDirector[] = [];
+  let watch: RouteWatch | undefined;
   const teardown = (): void => {
+    watch?.stop();
     for (const b of birds) b.stop();
     for (const r of reals) r.server.stop();
     for (const ns of made) {
@@ -186,20 +230,29 @@ export async function buildScaleOutLab(p: string, net: number, options: ScaleOut
     for (const r of reals) await r.server.ready();
     await eventually('every BGP session of the router established', () => {
       const up = routerBird.birdc(['show', 'protocols']).split('\n').filter((l) => /^d\d+\s+BGP\s.*Established/.test(l));
-      return up.length === directors.length ? true : undefined;
+      const bfd = routerBird.birdc(['show', 'bfd', 'sessions']).split('\n').filter((l) => /\sUp\s/.test(l));
+      return up.length === directors.length && bfd.length === directors.length ? true : undefined;
     }, 120_000, 250, () => `${routerBird.birdc(['show', 'protocols'])}\n${routerBird.logTail()}`);
     const procOf = (i: number, file: string): string => {
       const pid = directors[i]?.bird.pid();
       if (pid === undefined) throw new Error(`director ${i + 1}: its BIRD does not run`);
       return fs.readFileSync(`/proc/${pid}/net/${file}`, 'utf8');
     };
+    const nexthops = (): Promise<string[] | undefined> => new Promise((resolve) => {
+      execFile('ip', ['-n', router, '-j', 'route', 'show', `${vip}/32`], { encoding: 'utf8', timeout: 10_000 }, (err, out) => {
+        resolve(err ? undefined : routeNexthops(out));
+      });
+    });
+    watch = new RouteWatch(nexthops, router);
     const lab: ScaleOutLab = {
       router, routerBird, client, clientIp: `10.${net}.1.2`, vip, directors, reals,
-      nexthops: () => new Promise((resolve) => {
-        execFile('ip', ['-n', router, '-j', 'route', 'show', `${vip}/32`], { encoding: 'utf8', timeout: 10_000 }, (err, out) => {
-          resolve(err ? undefined : routeNexthops(out));
-        });
-      }),
+      nexthops,
+      routeBecomes: async (what, want, ms, describe) => {
+        const sorted = [...want].sort().join(',');
+        const w = watch as RouteWatch;
+        return eventually(what, () => (w.nexthops?.join(',') === sorted ? w.changedAt : undefined), ms, 20,
+          () => `the watch saw ${w.nexthops?.join(',') ?? 'nothing yet'}\n${describe()}`);
+      },
       table: (i) => parseProcIpvs(procOf(i, 'ip_vs')),
       connections: (i) => procOf(i, 'ip_vs_conn'),
       hostDown: (i) => sh('ip', ['-n', directors[i]?.netns ?? '', 'link', 'set', 'eth0', 'down']),
