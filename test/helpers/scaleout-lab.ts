@@ -50,6 +50,8 @@ export interface ScaleOutLab {
    * or when they were first seen if they already were. Throws after `ms` with `describe()`.
    */
   routeBecomes(what: string, want: readonly string[], ms: number, describe: () => string): Promise<number>;
+  /** Every route to the VIP the router's kernel table had since the lab was built, with the time it changed to it. */
+  routeHistory(): ReadonlyArray<{ readonly at: number; readonly nexthops: readonly string[] }>;
   /** Director `i`'s IPVS table (its namespace's /proc/net/ip_vs, read through its BIRD's /proc entry: no process). */
   table(i: number): ListedTable;
   /** Director `i`'s connection entries (/proc/net/ip_vs_conn of its namespace, addresses in hex). */
@@ -107,6 +109,8 @@ ${directors.map((d, i) => `protocol bgp d${i + 1} {
 class RouteWatch {
   nexthops: string[] | undefined;
   changedAt = 0;
+  /** Every route the watch saw, with the time of its change. */
+  readonly history: Array<{ readonly at: number; readonly nexthops: readonly string[] }> = [];
   private chain: Promise<void> = Promise.resolve();
   private readonly monitor: ChildProcess;
   private readonly timer: NodeJS.Timeout;
@@ -125,6 +129,7 @@ class RouteWatch {
       if (this.nexthops === undefined || now.join(',') !== this.nexthops.join(',')) {
         this.nexthops = now;
         this.changedAt = at;
+        this.history.push({ at, nexthops: now });
       }
     });
   }
@@ -247,6 +252,7 @@ export async function buildScaleOutLab(p: string, net: number, options: ScaleOut
     const lab: ScaleOutLab = {
       router, routerBird, client, clientIp: `10.${net}.1.2`, vip, directors, reals,
       nexthops,
+      routeHistory: () => watch?.history ?? [],
       routeBecomes: async (what, want, ms, describe) => {
         const sorted = [...want].sort().join(',');
         const w = watch as RouteWatch;
