@@ -12,7 +12,7 @@ export interface ScaleOutFigures {
   readonly established: number;
   /** Long-lived connections broken while a director was lost (its ldir killed, its host gone). */
   readonly establishedBroken: number;
-  /** The longest stretch over which new connections failed or needed a second SYN, in a phase where the route changed. */
+  /** The longest stretch over which new connections failed or needed a second SYN, while a director was lost or added back. */
   readonly newFailingS: number;
   /** Long-lived connections broken while a director was added back (its ldir started again, its host back). */
   readonly rejoinBroken: number;

@@ -191,8 +191,8 @@ function body(): void {
     };
     const loss = [byName(names.killed), byName(names.gone)];
     const rejoin = [byName(names.starting), byName(names.started), byName(names.back)];
-    // New connections are judged where the router's route changes: the ldir start itself changes nothing for them.
-    const routeChanges = [...loss, byName(names.started), byName(names.back)];
+    // The route may come back before `ldir start` returns (announcedelay is short): every rejoin phase is judged.
+    const routeChanges = [...loss, ...rejoin];
     const t00 = lab.routeHistory()[0]?.at ?? 0;
     console.log(`figure: the router's route to the VIP (s since the lab was built: nexthops): ${lab.routeHistory()
       .map((h) => `${((h.at - t00) / 1000).toFixed(2)}: ${h.nexthops.map((a) => `d${lab.directors.findIndex((d) => d.address === a) + 1}`).join('+') || 'none'}`).join(', ')}`);
