@@ -79,7 +79,12 @@ function procAddress(text: string): string {
  * is started, so tight polling loops do not take the CPU the daemon's checks need in the emulated VM.
  */
 export function peekTable(): ListedTable {
-  return parseIpvsadm(fs.readFileSync('/proc/net/ip_vs', 'utf8'), procAddress);
+  return parseProcIpvs(fs.readFileSync('/proc/net/ip_vs', 'utf8'));
+}
+
+/** Parses the text of /proc/net/ip_vs (of any namespace: `/proc/PID/net/ip_vs`), addresses turned into text. */
+export function parseProcIpvs(text: string): ListedTable {
+  return parseIpvsadm(text, procAddress);
 }
 
 /** Weights of one service (`TCP 10.0.0.1:80`) by destination; undefined when the service is absent. */

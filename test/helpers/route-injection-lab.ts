@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { StatusReport } from '../../src/daemon/protocol';
 import { pidFilePath, readPidState } from '../../src/system/pid-file';
+import { birdRoutes, type BirdDaemon, startBird } from './bird';
 import { ldirBinary, type LdirBinaryRun } from './ldir-binary';
 import { needing } from './prerequisites';
 import { ensurePackages, freePort } from './system';
@@ -40,7 +41,8 @@ export class RouteInjectionLab {
   readonly env: NodeJS.ProcessEnv;
   readonly directorNs: string;
   readonly routerNs: string;
-  readonly routerCtl: string;
+  /** The router's BIRD, once {@link setUp} started it. */
+  private router: BirdDaemon | undefined;
   readonly configName = 'announce.cf';
   readonly configFile: string;
   private readonly reals = new Map<string, http.Server>();
@@ -52,7 +54,6 @@ export class RouteInjectionLab {
     this.env = { ...process.env, LDIR_RUN_DIR: path.join(this.tmp, 'run'), LDIR_SOCKET_DIR: path.join(this.tmp, 'sock'), LDIR_STATE_DIR: path.join(this.tmp, 'state') };
     this.directorNs = `ldir-${short}-d${this.tag}`;
     this.routerNs = `ldir-${short}-r${this.tag}`;
-    this.routerCtl = path.join(this.tmp, 'router.ctl');
     this.configFile = path.join(this.tmp, this.configName);
   }
 
@@ -74,8 +75,7 @@ export class RouteInjectionLab {
       sh('ip', ['-n', ns, 'addr', 'add', addr, 'dev', d]);
       sh('ip', ['-n', ns, 'link', 'set', d, 'up']);
     }
-    fs.writeFileSync(this.file('router.conf'), `router id ${ROUTER_ADDRESS};
-log "${this.file('router-bird.log')}" all;
+    this.router = startBird(this.routerNs, this.tmp, 'router', `router id ${ROUTER_ADDRESS};
 protocol device {}
 protocol bgp peer {
   local ${ROUTER_ADDRESS} as ${ROUTER_ASN};
@@ -87,12 +87,11 @@ protocol bgp peer {
   ipv4 { import all; export none; };
 }
 `);
-    sh('ip', ['netns', 'exec', this.routerNs, 'bird', '-c', this.file('router.conf'), '-s', this.routerCtl, '-P', this.file('router.pid')]);
   }
 
   /** Removes the namespaces (after the daemons in them were stopped) and the directory. */
   tearDown(): void {
-    killPidFile(this.file('router.pid'));
+    this.router?.stop();
     for (const ns of [this.directorNs, this.routerNs]) spawnSync('ip', ['netns', 'del', ns]);
     fs.rmSync(this.tmp, { recursive: true, force: true });
   }
@@ -113,16 +112,19 @@ protocol bgp peer {
     return s.state === 'running' ? s.pid : undefined;
   }
 
+  /** `birdc` on the router's BIRD ('' before it runs). */
+  private routerBirdc(args: readonly string[]): string {
+    return this.router?.birdc(args) ?? '';
+  }
+
   /** The prefixes the router's BIRD has learnt (its `show route`). */
   routerRoutes(): Set<string> {
-    const out = spawnSync('ip', ['netns', 'exec', this.routerNs, 'birdc', '-s', this.routerCtl, 'show', 'route'], { encoding: 'utf8', timeout: 10_000 });
-    return new Set([...(out.stdout ?? '').matchAll(/^(\d+\.\d+\.\d+\.\d+\/\d+)\s/gm)].map((m) => m[1] as string));
+    return this.router ? birdRoutes(this.router) : new Set();
   }
 
   /** The router's BGP session line (`peer BGP --- up HH:MM:SS.mmm Established`): its time changes when the session resets. */
   sessionSince(): string {
-    const out = spawnSync('ip', ['netns', 'exec', this.routerNs, 'birdc', '-s', this.routerCtl, 'show', 'protocols', 'peer'], { encoding: 'utf8' });
-    const line = (out.stdout ?? '').split('\n').find((l) => l.startsWith('peer '));
+    const line = this.routerBirdc(['show', 'protocols', 'peer']).split('\n').find((l) => l.startsWith('peer '));
     assert.match(line ?? '', /Established/);
     return line ?? '';
   }
@@ -130,15 +132,14 @@ protocol bgp peer {
   /** Waits for the BGP session between the director and the router. */
   async sessionUp(describeSeen: () => string): Promise<void> {
     await eventually('the BGP session up', () => {
-      const out = spawnSync('ip', ['netns', 'exec', this.routerNs, 'birdc', '-s', this.routerCtl, 'show', 'protocols', 'peer'], { encoding: 'utf8' });
-      return /Established/.test(out.stdout ?? '') ? true : undefined;
+      return /Established/.test(this.routerBirdc(['show', 'protocols', 'peer'])) ? true : undefined;
     }, 60_000, 200, describeSeen);
   }
 
   /** What the router, the daemon, the guard and the lab's `logs` saw, printed when a step fails. */
   seen(logs: readonly string[]): string {
     const parts = [`router routes: ${[...this.routerRoutes()].join(', ') || 'none'}`];
-    for (const f of ['announce.log', 'router-bird.log', ...logs]) {
+    for (const f of ['announce.log', 'router.log', ...logs]) {
       const p = this.file(f);
       if (fs.existsSync(p)) parts.push(`--- ${f} (tail)\n${fs.readFileSync(p, 'utf8').split('\n').slice(-25).join('\n')}`);
     }

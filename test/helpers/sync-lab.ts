@@ -134,6 +134,17 @@ rl.on('close', () => process.exit(0));
 out('ready');
 `;
 
+/**
+ * Makes namespace `ns` an LVS-DR real server (or a director that must not answer for the VIP): `vip` on its `lo`,
+ * never answered or announced in ARP on any interface (arp_ignore=1, arp_announce=2, also on `ifname`).
+ */
+export function holdVipOnLo(ns: string, vip: string, ifname: string): void {
+  sh('ip', ['-n', ns, 'addr', 'add', `${vip}/32`, 'dev', 'lo']);
+  for (const [k, v] of [['all.arp_ignore', '1'], ['all.arp_announce', '2'], [`${ifname}.arp_ignore`, '1'], [`${ifname}.arp_announce`, '2']]) {
+    nsExec(ns, 'sysctl', ['-qw', `net.ipv4.conf.${k}=${v}`]);
+  }
+}
+
 /** Addresses and names of the lab. */
 export interface SyncLabLayout {
   readonly bridge: string;
@@ -229,12 +240,7 @@ export async function buildSyncLab(p: string, net = 77, port = 7000, options: Sy
     node(layout.client, layout.clientIp, 3);
     node(layout.real, layout.realIp, 4);
     // LVS-DR real servers: the VIP on lo, never answered or announced in ARP.
-    const drReal = (ns: string): void => {
-      sh('ip', ['-n', ns, 'addr', 'add', `${layout.vip}/32`, 'dev', 'lo']);
-      for (const [k, v] of [['all.arp_ignore', '1'], ['all.arp_announce', '2'], [`${layout.ifname}.arp_ignore`, '1'], [`${layout.ifname}.arp_announce`, '2']]) {
-        nsExec(ns, 'sysctl', ['-qw', `net.ipv4.conf.${k}=${v}`]);
-      }
-    };
+    const drReal = (ns: string): void => holdVipOnLo(ns, layout.vip, layout.ifname);
     drReal(layout.real);
     for (let i = 1; i <= (options.httpReals ?? 0); i++) {
       const ns = `${p}h${i}`;

@@ -14,6 +14,12 @@ export interface TrafficPlan {
   readonly held?: readonly { readonly host: string; readonly port: number; readonly count: number; readonly everyMs: number }[];
   /** A request or query without an answer by then counts as failed (`timeout`). Default 5000. */
   readonly timeoutMs?: number;
+  /**
+   * A new HTTP connection answered this late (ms) or later counts as `late` (answered, not failed), and its start
+   * time is kept in {@link PhaseOutcome.disturbedStarts}: with 1000, the connections whose first SYN was lost (the
+   * kernel sends the second one a second later). Unset: none is late.
+   */
+  readonly lateMs?: number;
 }
 
 /** Outcomes of one phase (requests are counted in the phase in which they started). */
@@ -35,6 +41,10 @@ export interface PhaseOutcome {
   readonly failureTimes: readonly number[];
   /** Each long-lived connection broken: the real it was on, and why. */
   readonly heldLost: readonly string[];
+  /** New HTTP connections answered, but after {@link TrafficPlan.lateMs}. */
+  readonly late: number;
+  /** Epoch ms at which each failed or late new HTTP connection started (first 2,000), in order of their outcome. */
+  readonly disturbedStarts: readonly number[];
 }
 
 // argv: plan JSON. stdin: "phase NAME" | "report" | "quit". stdout: "ready", "held N", then one JSON line per report.
@@ -44,11 +54,12 @@ const dgram = require('node:dgram');
 const net = require('node:net');
 const plan = JSON.parse(process.argv[1]);
 const timeoutMs = plan.timeoutMs || 5000;
+const lateMs = plan.lateMs || 0;
 const phases = [];
 let current;
 function newPhase(name) {
   current = { phase: name, start: Date.now(), end: 0, requests: 0, failed: 0, failures: {}, answeredBy: {}, udpQueries: 0, udpFailed: 0,
-    heldBroken: 0, heldRequests: 0, failureTimes: [], heldLost: [], pending: 0 };
+    heldBroken: 0, heldRequests: 0, failureTimes: [], heldLost: [], late: 0, disturbedStarts: [], pending: 0 };
   phases.push(current);
 }
 newPhase('warmup');
@@ -62,10 +73,14 @@ function oneHttp(url) {
   p.requests++;
   p.pending++;
   let done = false;
+  const started = Date.now();
   const finish = (kind, name) => {
     if (done) return;
     done = true;
     p.pending--;
+    const late = !kind && lateMs > 0 && Date.now() - started >= lateMs;
+    if (late) p.late++;
+    if ((kind || late) && p.disturbedStarts.length < 2000) p.disturbedStarts.push(started);
     if (kind) fail(p, kind); else p.answeredBy[name] = (p.answeredBy[name] || 0) + 1;
   };
   const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
@@ -221,6 +236,27 @@ export class TrafficClient {
     this.proc.send('quit');
     setTimeout(() => this.proc.kill(), 2_000).unref();
   }
+}
+
+/**
+ * The longest stretch of time (seconds) over which new connections kept being disturbed (failed or late): the
+ * disturbed start times are sorted and cut wherever two are more than `gapMs` apart; a stretch lasts from its first
+ * start to its last plus one request period (`periodMs`). 0 when nothing was disturbed. Only part of the traffic
+ * meets a failure (the flows a router sends to one director), so `gapMs` bridges the undisturbed ones in between.
+ */
+export function longestDisturbance(starts: readonly number[], gapMs: number, periodMs: number): number {
+  const sorted = [...starts].sort((a, b) => a - b);
+  let longest = 0;
+  let first = sorted[0];
+  for (let i = 0; i < sorted.length; i++) {
+    const t = sorted[i] as number;
+    const next = sorted[i + 1];
+    if (next === undefined || next - t > gapMs) {
+      longest = Math.max(longest, t - (first as number) + periodMs);
+      first = next;
+    }
+  }
+  return longest / 1000;
 }
 
 /** One line per phase, for the test output and `bench:traffic`: `traffic: lab=... phase=... requests=... failed=...`. */

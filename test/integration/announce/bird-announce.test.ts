@@ -3,8 +3,9 @@
 // to the BIRD of a "router" namespace, whose routing table the test reads (`birdc show route`). The lab and the
 // scenario (announce, withdraw, reload, stop, kill -9 within 3 s, restart) are test/helpers/route-injection-lab.ts.
 import * as fs from 'node:fs';
+import { EMPTY_ANNOUNCE_FILE, startBird } from '../../helpers/bird';
 import {
-  DIRECTOR_ADDRESS, DIRECTOR_ASN, OWN_ROUTE, ROUTER_ADDRESS, ROUTER_ASN, VIP1, VIP2, describeRouteInjection, sh, type RouteInjectionLab,
+  DIRECTOR_ADDRESS, DIRECTOR_ASN, OWN_ROUTE, ROUTER_ADDRESS, ROUTER_ASN, VIP1, VIP2, describeRouteInjection, type RouteInjectionLab,
 } from '../../helpers/route-injection-lab';
 
 const announceFile = (lab: RouteInjectionLab): string => lab.file('ldir-announce.conf');
@@ -12,13 +13,15 @@ const ctl = (lab: RouteInjectionLab): string => lab.file('director.ctl');
 
 describeRouteInjection('route health injection through BIRD 2', 'ann', {
   packages: [],
-  logs: ['director-bird.log', 'ldir-announce.conf'],
+  logs: ['director.log', 'ldir-announce.conf'],
   ownRouteExported: false,
   prepare: (lab) => {
     // The operator creates the include file once (empty sets); ldir rewrites it from then on.
-    fs.writeFileSync(announceFile(lab), 'define LDIR_ANNOUNCED_V4 = [];\ndefine LDIR_ANNOUNCED_V6 = [];\n');
-    fs.writeFileSync(lab.file('director.conf'), `router id ${DIRECTOR_ADDRESS};
-log "${lab.file('director-bird.log')}" all;
+    fs.writeFileSync(announceFile(lab), EMPTY_ANNOUNCE_FILE);
+  },
+  start: (lab) => {
+    // Its control socket is DIR/director.ctl and its pid file DIR/director.pid (helpers/bird).
+    startBird(lab.directorNs, lab.tmp, 'director', `router id ${DIRECTOR_ADDRESS};
 include "${announceFile(lab)}";
 protocol device {}
 protocol static vips { ipv4; route ${VIP1} blackhole; route ${VIP2} blackhole; route ${OWN_ROUTE} blackhole; }
@@ -29,9 +32,6 @@ protocol bgp peer {
   ipv4 { import none; export where net ~ LDIR_ANNOUNCED_V4; };
 }
 `);
-  },
-  start: (lab) => {
-    sh('ip', ['netns', 'exec', lab.directorNs, 'bird', '-c', lab.file('director.conf'), '-s', ctl(lab), '-P', lab.file('director.pid')]);
   },
   pidFiles: (lab) => [lab.file('director.pid')],
   announceLines: (lab) => `announce=bird\nannouncesocket=${ctl(lab)}\nannouncefile=${announceFile(lab)}\n`,
