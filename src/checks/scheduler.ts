@@ -6,6 +6,7 @@ import { checkDeadlineMs, roundDeadlineMs, type CheckMember, type CheckTarget } 
 import { pairKey, type Health, type HealthTransition } from '../model/health';
 import type { MaintenanceProbe } from './maintenance';
 import type { OffloadedRound, QuietCounts, RoundOffload } from './native-rounds';
+import { OverdueWatch, type OverdueChecks } from './overdue-checks';
 import type { CHECK_DURATION_BUCKETS } from './duration-buckets';
 import { nextRoundDue } from './round-timing';
 import type { CheckJob, CheckResult } from './types';
@@ -232,6 +233,8 @@ export class CheckScheduler {
   private readonly offloaded = new Map<number, Entry>();
   private quietTimer: TimerHandle | undefined;
   private flushing = false;
+  /** The overdue checks, scanned only when one may be ({@link overdue}). */
+  readonly overdueWatch = new OverdueWatch();
 
   constructor(private readonly options: SchedulerOptions) {
     this.random = options.random ?? Math.random;
@@ -271,6 +274,7 @@ export class CheckScheduler {
       }
       const before = new Set(entry.target.members.map(memberPair));
       entry.target = target;
+      this.overdueWatch.invalidate(); // its pairs, interval or timeout may have changed
       this.reoffloadIfNeeded(entry);
       if (entry.health === 'unknown') continue;
       const joined = target.members.filter((m) => !before.has(memberPair(m)));
@@ -341,6 +345,25 @@ export class CheckScheduler {
     });
   }
 
+  /**
+   * The checks with no result for more than `factor` × (interval + timeout) at `now` (monotonic), as the checker
+   * watchdog judges {@link freshness}, without a list per identity and, while none can be overdue yet, without a
+   * walk ({@link OverdueWatch}): `ping` and `/healthz` ask it every time, at any table size.
+   */
+  overdue(now: number, factor: number): OverdueChecks {
+    return this.overdueWatch.read(now, factor, (visit) => {
+      const offload = this.offloaded.size > 0 ? this.options.offload : undefined;
+      const starts = offload?.lastStarts ? offload.lastStarts() : undefined;
+      const statuses = offload && !starts ? offload.statuses() : undefined;
+      for (const e of this.entries.values()) {
+        const engineLast = e.offloadId === undefined ? undefined : starts ? starts.get(e.offloadId) : statuses?.get(e.offloadId)?.lastStartedAt;
+        const last = engineLast === undefined ? e.lastCheckMono : Math.max(engineLast, e.lastCheckMono ?? engineLast);
+        const type = e.target.job.type;
+        visit(e.target.members, last ?? e.startedMono, e.target.intervalMs, roundDeadlineMs(e.target.job), type === 'on' || type === 'off' || e.lastMaintenance);
+      }
+    });
+  }
+
   /** Hands the offloaded checks' quiet rounds to `onCheck` (metrics, benchmarks). */
   flushQuiet(): void {
     const offload = this.options.offload;
@@ -402,6 +425,7 @@ export class CheckScheduler {
       connects: Number.POSITIVE_INFINITY, stopped: false, roundNo: 0, running: false, respreadMs: 0,
     };
     this.entries.set(target.identity, entry);
+    this.overdueWatch.invalidate();
     const type = target.job.type;
     if (type === 'on' && entry.health !== 'up') {
       this.change(entry, 'up', { up: true, reason: 'checktype on', durationMs: 0 }, clock.now());
@@ -517,6 +541,7 @@ export class CheckScheduler {
     this.options.offload?.stop(entry.offloadId);
     this.offloaded.delete(entry.offloadId);
     entry.offloadId = undefined;
+    this.overdueWatch.invalidate(); // the engine's record of its last round goes with it
     if (this.offloaded.size === 0 && this.quietTimer !== undefined) {
       this.options.clock.clearTimeout(this.quietTimer);
       this.quietTimer = undefined;
@@ -610,6 +635,7 @@ export class CheckScheduler {
     entry.lastResult = result;
     entry.lastCheckAt = startedWall;
     entry.lastCheckMono = startedAt;
+    if (entry.lastMaintenance !== (kind === 'maintenance')) this.overdueWatch.invalidate();
     entry.lastMaintenance = kind === 'maintenance';
     this.count(entry, result, kind === 'maintenance', startedWall);
     if (result.up && result.weight !== entry.reportedWeight) this.reportWeight(entry, result.weight);

@@ -14,6 +14,7 @@ import { MaintenanceDir, ReverseNames } from '../checks/maintenance';
 import { checkLibraries, loadLibraries } from '../checks/libraries';
 import { defaultCheckers } from '../checks/registry';
 import { CheckScheduler } from '../checks/scheduler';
+import { NONE_OVERDUE } from '../checks/overdue-checks';
 import type { Health, HealthTransition } from '../model/health';
 import { openTcpProber, type TcpProber } from '../checks/tcp-prober';
 import { systemClock, type Clock } from '../clock';
@@ -54,7 +55,7 @@ import { healthVerdict, type HealthVerdict } from './health-verdict';
 import { trafficOf, type TrafficIndex } from './status-traffic';
 import { KernelReader } from '../metrics/kernel-series';
 import { DEFAULT_KERNEL_TIMEOUT_MS } from '../metrics/metrics';
-import { describeVerdict, watchdogVerdict, type WatchdogVerdict } from './watchdog';
+import { CHECK_OVERDUE_FACTOR, describeVerdict, watchdogVerdict, type WatchdogVerdict } from './watchdog';
 import { awaitTurn, healthOfTarget, kernelWeightsOf } from './takeover';
 import { selfCommand } from '../system/self-command';
 
@@ -887,8 +888,9 @@ export class Daemon {
    * passes recent enough? Asked by `ping`, `status`, `/healthz` and metrics scrapes; a change of verdict is logged.
    */
   watchdog(): WatchdogVerdict {
+    const now = this.clock.monotonic();
     const verdict = watchdogVerdict({
-      now: this.clock.monotonic(), checks: this.scheduler?.freshness() ?? [], engine: this.engine?.liveness(),
+      now, checks: [], overdue: this.scheduler?.overdue(now, CHECK_OVERDUE_FACTOR) ?? NONE_OVERDUE, engine: this.engine?.liveness(),
     });
     const codes = verdict.ok ? 'ok' : verdict.reasons.map((r) => r.code).join('+');
     if (codes !== this.watchdogCodes) {
