@@ -36,6 +36,7 @@ export const BIG_TABLE_BENCH: BenchSpec = {
     BENCH_INTERVAL: 'checkinterval in seconds (60)', BENCH_RESYNC_MS: 'the engine\'s full resync interval (3600000)',
     BENCH_LDIR_MAIN: 'another build\'s dist/src/main.js for the status CLI',
     BENCH_SCRAPE_TIMEOUT_MS: 'the metrics endpoint\'s bound of one scrape (600000; the daemon\'s default is 10000)',
+    BENCH_DAEMON_NODE_ARGS: 'more node options for the daemon process (e.g. --cpu-prof --cpu-prof-dir=DIR)',
   },
 };
 
@@ -69,7 +70,9 @@ class DaemonProcess {
 
   constructor(config: string, dir: string) {
     this.child = fork(path.join(__dirname, 'big-table-daemon.js'), [config, dir], {
-      execArgv: ['--max-semi-space-size=1'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // BENCH_DAEMON_NODE_ARGS: more node options for the daemon, e.g. `--cpu-prof --cpu-prof-dir=DIR` to see what blocks.
+      execArgv: ['--max-semi-space-size=1', ...(process.env['BENCH_DAEMON_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '')],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.child.on('message', (m: BigTableReport) => this.waiting.shift()?.(m));
   }

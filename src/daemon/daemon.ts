@@ -52,7 +52,8 @@ import { ensureSocketDirectory } from './socket-directory';
 import type { DaemonOptions } from './daemon-options';
 import { buildStatusReport, stateSyncStatus, statusHead, statusParts, watchdogStatus, type DaemonFacts, type StatusExtras } from './status-report';
 import { healthVerdict, type HealthVerdict } from './health-verdict';
-import { trafficOf, type TrafficIndex } from './status-traffic';
+import { trafficOfSliced, type TrafficIndex } from './status-traffic';
+import { SliceYielder } from '../system/slice-yielder';
 import { KernelReader } from '../metrics/kernel-series';
 import { DEFAULT_KERNEL_TIMEOUT_MS } from '../metrics/metrics';
 import { CHECK_OVERDUE_FACTOR, describeVerdict, watchdogVerdict, type WatchdogVerdict } from './watchdog';
@@ -219,6 +220,11 @@ export class Daemon {
   /** The checks' state (for metrics). */
   checkSnapshot(): ReturnType<CheckScheduler['snapshot']> {
     return this.scheduler.snapshot();
+  }
+
+  /** The check scheduler's statuses made one identity at a time as they are read (a metrics scrape reads them in slices). */
+  checkStatuses(): ReturnType<CheckScheduler['statuses']> {
+    return this.scheduler.statuses();
   }
 
   /** Lists the kernel table (for metrics at scrape time). */
@@ -837,7 +843,7 @@ export class Daemon {
   /** One kernel read with the destinations' stats, bounded in time; concurrent reports share it. */
   private async statusTraffic(): Promise<TrafficIndex> {
     this.statusKernel ??= new KernelReader(() => this.backend.list(), this.options.statusKernelTimeoutMs ?? DEFAULT_KERNEL_TIMEOUT_MS, this.clock);
-    return trafficOf(await this.statusKernel.read());
+    return trafficOfSliced(await this.statusKernel.read(), new SliceYielder());
   }
 
   private statusFacts(): DaemonFacts {

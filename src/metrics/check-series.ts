@@ -32,7 +32,7 @@ export class CheckSeries {
   /** Pairs that have event-fed series, for pruning. */
   private readonly pairs = new Map<string, PairLabels>();
 
-  constructor(series: SeriesFactory, private readonly readChecks: () => readonly IdentityStatus[] | undefined) {
+  constructor(series: SeriesFactory, private readonly readChecks: () => Iterable<IdentityStatus> | undefined) {
     this.checks = series.rowCounter('ldir_real_server_checks_total',
       'Check rounds finished for a real server of a virtual service, by result (a check shared by several virtuals counts in each).',
       ['virtual', 'real', 'result']);
@@ -125,13 +125,14 @@ export class CheckSeries {
     return [];
   }
 
-  private rebuild(statuses: readonly IdentityStatus[]): void {
-    this.index = new Map(statuses.map((s) => [s.identity, s.members]));
+  private rebuild(statuses: Iterable<IdentityStatus>): void {
+    this.index = new Map();
+    for (const s of statuses) this.index.set(s.identity, s.members);
     this.misses = new Set();
     this.stale = false;
   }
 
-  private safeRead(): readonly IdentityStatus[] | undefined {
+  private safeRead(): Iterable<IdentityStatus> | undefined {
     try {
       return this.readChecks();
     } catch {
