@@ -4,8 +4,9 @@
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { systemClock } from '../src/clock';
-import { Daemon } from '../src/daemon/daemon';
-import { Observers } from '../src/daemon/observers';
+import type { Daemon } from '../src/daemon/daemon';
+import { startDaemon } from '../src/app/compose-daemon';
+import { Observers } from '../src/app/observers';
 import { silentLogger } from '../src/log';
 
 /** A message from the benchmark. */
@@ -31,7 +32,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   let daemon: Daemon;
   try {
-    daemon = await Daemon.start({
+    daemon = await startDaemon({
       configPath, configName: path.basename(configPath), logger: silentLogger(), ipvs: 'memory',
       runDirectory, socketDirectory: runDirectory, stateDirectory: runDirectory, engine: { resyncIntervalMs }, ...observers.hooks(),
     });

@@ -457,7 +457,9 @@ async function main(): Promise<void> {
   } finally {
     // Each lab and each peer is stopped by its own finally; what is left is the run's own.
     attempt('ipvs table', () => void run('ipvsadm', ['-C']));
-    attempt('neighbour thresholds', () => saved.forEach(([k, v]) => writeSysctl(k, v)));
+    attempt('neighbour thresholds', () => {
+      for (const [k, v] of saved) writeSysctl(k, v);
+    });
     attempt('temp dir', () => fs.rmSync(dir, { recursive: true, force: true }));
   }
 }

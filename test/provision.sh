@@ -16,8 +16,9 @@ packages+=(nginx-light curl keepalived)
 # a font for its screenshot (installs run without recommends, and chromium only recommends fonts).
 packages+=(chromium fonts-dejavu-core)
 # Route health injection (issue 16): BIRD 2 in two network namespaces, ldir driving one over its control socket
-# (test/integration/announce/); iproute2 for the namespaces and the veth pair.
-packages+=(bird2 iproute2)
+# (test/integration/announce/); FRR (zebra, bgpd, vtysh) as the director's daemon of announce=frr, peering with a
+# BIRD router; iproute2 for the namespaces and the veth pair.
+packages+=(bird2 frr iproute2)
 # Docker tier: an engine (docker.io, only where there is no Docker at all: it conflicts with docker-ce; the test starts
 # dockerd itself), and debootstrap for the substitute base image when Docker Hub cannot be reached.
 command -v dockerd >/dev/null 2>&1 || command -v docker >/dev/null 2>&1 || packages+=(docker.io)

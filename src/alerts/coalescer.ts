@@ -33,7 +33,7 @@ interface Pending {
   route: MailRoute;
   events: AlertEvent[];
   omitted: number;
-  timer?: TimerHandle;
+  timer?: TimerHandle | undefined;
 }
 
 /** Batches events per {@link MailRoute} and hands out digests through `emit`. */

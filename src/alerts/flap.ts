@@ -20,7 +20,7 @@ interface PairFlaps {
   flapping: boolean;
   /** Changes since the last summary. */
   folded: number;
-  timer?: TimerHandle;
+  timer?: TimerHandle | undefined;
 }
 
 /** Tracks changes per pair key and calls `onTick` at the end of each period of a flapping pair. */

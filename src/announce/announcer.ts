@@ -4,13 +4,18 @@ import type { Clock, TimerHandle } from '../clock';
 import type { Logger } from '../log';
 import type { AnnounceStatus } from './status';
 import type { AnnounceSettings, Config } from '../model';
-import type { BirdTarget, RouteDriver } from './bird-driver';
+import type { RouteDriver, RouteTarget } from './route-driver';
 import { announceCandidates } from './candidates';
 import { decideAnnounce, type AnnounceMemory, type ServeState } from './decide-announce';
 import type { GuardLink } from './guard-client';
 
 /** How long after a failed announcement the next attempt is made. */
 export const ANNOUNCE_RETRY_MS = 1_000;
+/**
+ * How often what the routing daemon announces is read back and compared with what ldir last had it announce: a
+ * routing daemon restarted (FRR forgets statements made through vtysh) or edited by hand is repaired within this.
+ */
+export const ANNOUNCE_RESYNC_MS = 5_000;
 
 /** A prefix whose announcement changed (the routing daemon took it). */
 export interface AnnounceChange {
@@ -32,12 +37,14 @@ export interface AnnouncerOptions {
 }
 
 const sameSet = (a: readonly string[], b: ReadonlySet<string>): boolean => a.length === b.size && a.every((p) => b.has(p));
-const targetKey = (s: AnnounceSettings): string => `${s.driver} ${s.socket} ${s.file}`;
+const targetKey = (s: AnnounceSettings): string => `${s.driver} ${s.socket} ${s.file ?? ''}`;
+const targetOf = (s: AnnounceSettings): RouteTarget => ({ driver: s.driver, socket: s.socket, ...(s.file !== undefined ? { file: s.file } : {}) });
 
 /**
  * The announcer of one daemon. {@link configure} with each configuration in force, {@link update} after each engine
  * pass with the virtuals' quorum states; it announces through the driver (one change at a time, retried every
- * second until taken), wakes itself when a hold-down falls due, and keeps the guard connected while it announces.
+ * second until taken), wakes itself when a hold-down falls due, reads the routing daemon back every
+ * {@link ANNOUNCE_RESYNC_MS} to repair what it lost, and keeps the guard connected while it announces.
  * {@link withdrawAll} at `ldir stop`; {@link hold} while a restart hands over and {@link release} after it (nothing
  * withdrawn); the successor {@link reread}s the set once it has taken over.
  */
@@ -56,6 +63,9 @@ export class Announcer {
   private again = false;
   private wake: TimerHandle | undefined;
   private retry: TimerHandle | undefined;
+  private resync: TimerHandle | undefined;
+  /** Counts the changes of `held`: a read back that raced one is dropped. */
+  private heldVersion = 0;
   private link: GuardLink | undefined;
   private linking: Promise<void> | undefined;
   private stopped = false;
@@ -77,6 +87,7 @@ export class Announcer {
       await this.idle();
       await this.driver?.apply([]).catch((err: unknown) => this.log.error({ err: String(err) }, 'withdrawal from the former routing daemon target failed'));
       this.held = new Set();
+      this.heldVersion++;
       this.driver = undefined;
       this.settings = undefined;
       if (!next) this.dropGuard();
@@ -84,19 +95,50 @@ export class Announcer {
     if (next && !this.settings) {
       this.settings = next;
       const driver = this.options.driverFor(next);
-      this.link?.send({ socket: next.socket, file: next.file });
-      // What BIRD announces is read once the guard is joined (or started): a guard that was withdrawing for a dead
-      // daemon has done so by then, so the file read is what BIRD holds. Nothing is decided before (no driver yet).
+      this.link?.send(targetOf(next));
+      // What the routing daemon announces is read once the guard is joined (or started): a guard that was withdrawing
+      // for a dead daemon has done so by then, so what is read is what the routing daemon holds. Nothing is decided
+      // before (no driver yet).
       this.ensureGuard();
       await this.linking;
       if (this.settings !== next) return;
-      this.held = new Set(driver.announced());
+      const announced = await driver.announced();
+      if (this.settings !== next) return;
+      this.held = new Set(announced);
+      this.heldVersion++;
       this.driver = driver;
       this.log.info({ target: driver.describe, announced: [...this.held] }, 'route health injection on');
     }
     this.ensureGuard();
     await this.linking;
     this.decide();
+    this.armResync();
+  }
+
+  /**
+   * Reads back what the routing daemon announces and, when it is not what ldir last had it announce (a routing
+   * daemon restarted without ldir's statements, a hand edit), takes that as the truth and decides again: the
+   * difference is announced or withdrawn at once. Runs every {@link ANNOUNCE_RESYNC_MS}; skipped while an
+   * announcement is in progress or a hand-over holds the announcer.
+   */
+  async resyncNow(): Promise<void> {
+    const driver = this.driver;
+    if (!driver || this.busy || this.holding || this.stopped) return;
+    const version = this.heldVersion;
+    const announced = await driver.announced();
+    if (this.driver !== driver || this.busy || this.holding || this.stopped || version !== this.heldVersion || sameSet(announced, this.held)) return;
+    this.log.warn({ expected: [...this.held], found: announced }, 'the routing daemon does not announce what ldir last had it announce (restarted or edited): repairing');
+    this.held = new Set(announced);
+    this.decide();
+  }
+
+  private armResync(): void {
+    if (this.resync || this.stopped || !this.driver) return;
+    this.resync = this.options.clock.setTimeout(() => {
+      this.resync = undefined;
+      void this.resyncNow().catch((err: unknown) => this.log.error({ err: String(err) }, 'reading the routing daemon back failed'))
+        .finally(() => this.armResync());
+    }, ANNOUNCE_RESYNC_MS);
   }
 
   /** Decides again with the virtuals' serve states now (`serve` by virtual id). */
@@ -136,8 +178,8 @@ export class Announcer {
   }
 
   /**
-   * Stops deciding and announcing while a restart hands over (the successor goes on from what BIRD then announces);
-   * the guard stays connected. Resolves once no announcement is in progress.
+   * Stops deciding and announcing while a restart hands over (the successor goes on from what the routing daemon
+   * then announces); the guard stays connected. Resolves once no announcement is in progress.
    */
   async hold(): Promise<void> {
     this.holding = true;
@@ -149,15 +191,21 @@ export class Announcer {
   resume(): void {
     this.holding = false;
     this.decide();
+    this.armResync();
   }
 
   /**
    * Reads again what the routing daemon announces and decides: a restart's successor, once its predecessor has
    * handed over (and so stopped announcing), starts from the set as the predecessor left it.
    */
-  reread(): void {
-    if (!this.driver) return;
-    this.held = new Set(this.driver.announced());
+  async reread(): Promise<void> {
+    const driver = this.driver;
+    if (!driver) return;
+    await this.idle();
+    const announced = await driver.announced();
+    if (this.driver !== driver) return;
+    this.held = new Set(announced);
+    this.heldVersion++;
     this.decide();
   }
 
@@ -224,6 +272,7 @@ export class Announcer {
     for (const p of now) if (!this.held.has(p)) changes.push({ at, prefix: p, announced: true, virtualIds: byPrefix.get(p) ?? [] });
     for (const p of this.held) if (!now.has(p)) changes.push({ at, prefix: p, announced: false, virtualIds: byPrefix.get(p) ?? [] });
     this.held = now;
+    this.heldVersion++;
     for (const c of changes) {
       this.log.info({ prefix: c.prefix, virtuals: c.virtualIds }, c.announced ? `announced ${c.prefix}` : `withdrawn ${c.prefix}`);
       try {
@@ -236,7 +285,7 @@ export class Announcer {
 
   private ensureGuard(): void {
     if (!this.options.guard || this.stopped || this.linking || (this.link && !this.link.closed) || !this.settings) return;
-    const target: BirdTarget = { socket: this.settings.socket, file: this.settings.file };
+    const target = targetOf(this.settings);
     this.linking = this.options.guard().then((link) => {
       if (this.stopped) {
         link.close();
@@ -258,7 +307,9 @@ export class Announcer {
   private clearTimers(): void {
     if (this.wake) this.options.clock.clearTimeout(this.wake);
     if (this.retry) this.options.clock.clearTimeout(this.retry);
+    if (this.resync) this.options.clock.clearTimeout(this.resync);
     this.wake = undefined;
     this.retry = undefined;
+    this.resync = undefined;
   }
 }

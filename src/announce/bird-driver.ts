@@ -3,16 +3,7 @@ import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../system/atomic-file';
 import { parseBirdInclude, renderBirdInclude } from './bird-include';
 import { birdConfigure } from './bird-control';
-
-/** What a routing daemon driver does: tell what it announces, announce a new set. Injected into the announcer. */
-export interface RouteDriver {
-  /** `bird socket=... file=...`: for logs and `ldir status`. */
-  readonly describe: string;
-  /** The prefixes announced now as the driver last wrote them (read back at start: a restart keeps them). */
-  announced(): string[];
-  /** Announces exactly `prefixes` (withdrawing the others); rejects with LDIR_ERR_ANNOUNCE when not taken. */
-  apply(prefixes: readonly string[]): Promise<void>;
-}
+import type { RouteDriver } from './route-driver';
 
 /** Where the BIRD driver writes and whom it asks to reconfigure. */
 export interface BirdTarget {
@@ -36,7 +27,7 @@ export function birdDriver(options: BirdDriverOptions): RouteDriver {
   const configure = options.configure ?? ((socket: string) => birdConfigure(socket));
   return {
     describe: `bird socket=${options.socket} file=${options.file}`,
-    announced: () => {
+    announced: async () => {
       try {
         return parseBirdInclude(readFileSync(options.file, 'utf8'));
       } catch {

@@ -2,12 +2,12 @@
 import * as net from 'node:net';
 import type { Clock } from '../clock';
 import { ErrorCodes, LdirError } from '../errors';
-import type { BirdTarget } from './bird-driver';
+import type { RouteTarget } from './route-driver';
 
 /** A connection to the guard. */
 export interface GuardLink {
   /** Tells the guard what to withdraw should this daemon die. */
-  send(target: BirdTarget): void;
+  send(target: RouteTarget): void;
   /** True once the connection is gone (the guard died): the announcer connects again. */
   readonly closed: boolean;
   /** Closes the connection (the guard withdraws once no daemon is left). */
@@ -57,7 +57,7 @@ export async function connectGuard(options: GuardConnectOptions): Promise<GuardL
   const s = socket;
   const link = {
     closed: false,
-    send: (target: BirdTarget) => {
+    send: (target: RouteTarget) => {
       if (!link.closed) s.write(`${JSON.stringify(target)}\n`);
     },
     close: () => {

@@ -4,13 +4,13 @@ import { existsSync, unlinkSync } from 'node:fs';
 import * as net from 'node:net';
 import type { Clock, TimerHandle } from '../clock';
 import type { Logger } from '../log';
-import type { BirdTarget, RouteDriver } from './bird-driver';
+import { readRouteTarget, type RouteDriver, type RouteTarget } from './route-driver';
 
 /** Grace after the last daemon left before everything is withdrawn (a restart's successor is already connected). */
 export const GUARD_GRACE_MS = 1_000;
 /** How long a guard waits for its first daemon before it withdraws and exits. */
 export const GUARD_FIRST_CONNECT_MS = 10_000;
-/** Attempts at withdrawing (BIRD busy, a reconfiguration in progress), one every 200 ms. */
+/** Attempts at withdrawing (BIRD busy or reconfiguring, vtysh refused), one every 200 ms. */
 const WITHDRAW_ATTEMPTS = 5;
 
 /** Options of {@link runAnnounceGuard}. */
@@ -19,8 +19,8 @@ export interface AnnounceGuardOptions {
   readonly path: string;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** The driver of a target (the daemon sends its target as a JSON line `{"socket":..., "file":...}`). */
-  readonly driverFor: (target: BirdTarget) => RouteDriver;
+  /** The driver of a target (the daemon sends its target as a JSON line `{"driver":..., "socket":..., "file":...}`). */
+  readonly driverFor: (target: RouteTarget) => RouteDriver;
   readonly graceMs?: number;
   readonly firstConnectMs?: number;
   /**
@@ -39,7 +39,7 @@ export interface AnnounceGuardOptions {
 export function runAnnounceGuard(options: AnnounceGuardOptions): Promise<void> {
   const { clock, logger } = options;
   const graceMs = options.graceMs ?? GUARD_GRACE_MS;
-  let target: BirdTarget | undefined;
+  let target: RouteTarget | undefined;
   let connected = 0;
   let timer: TimerHandle | undefined;
   return new Promise((resolve, reject) => {
@@ -56,8 +56,7 @@ export function runAnnounceGuard(options: AnnounceGuardOptions): Promise<void> {
           const line = buffer.slice(0, nl);
           buffer = buffer.slice(nl + 1);
           try {
-            const t = JSON.parse(line) as Partial<BirdTarget>;
-            if (typeof t.socket === 'string' && typeof t.file === 'string') target = { socket: t.socket, file: t.file };
+            target = readRouteTarget(JSON.parse(line)) ?? target;
           } catch {
             logger.warn({ line }, 'announce guard: unreadable line ignored');
           }

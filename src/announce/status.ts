@@ -17,7 +17,7 @@ export interface VirtualAnnounceStatus {
 
 /** Route health injection in a status report. */
 export interface AnnounceStatus {
-  /** The driver and its target (`bird socket=... file=...`). */
+  /** The driver and its target (`bird socket=... file=...`, `frr socket=...`). */
   readonly driver: string;
   /** The prefixes the routing daemon announces (as it last took them). */
   readonly announced: readonly string[];

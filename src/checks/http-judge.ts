@@ -45,6 +45,6 @@ export function finalVerdict(job: HttpRules, status: number, body: string, weigh
   const pattern = receivePattern(job.receive);
   if (pattern && !pattern.test(body)) return fail(`body did not match /${job.receive}/`);
   const not = receivePattern(job.receiveNot ?? '');
-  if (not && not.test(body)) return fail(`body matched receivenot /${job.receiveNot}/`);
+  if (not?.test(body)) return fail(`body matched receivenot /${job.receiveNot}/`);
   return pass(passReason(job, status), weight);
 }

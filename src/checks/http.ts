@@ -47,7 +47,10 @@ export function checkAgent(origin: string, tls: ConnectionOptions): Dispatcher {
   // undici loads with the first check that needs it (https, http_proxy, a redirect, or no native addon): loading it
   // at start-up cost about 90 ms on hardware (seconds in an emulated VM), and most checks never use it.
   const { Client, buildConnector } = require('undici') as typeof import('undici');
-  const { servername, ...options } = tls;
+  const { servername, ...rest } = tls;
+  // node:tls types its optional fields `?: T | undefined`, undici's BuildOptions `?: T`: the same options, and the
+  // builders in tls-options.ts never set a field to undefined.
+  const options = rest as import('undici').buildConnector.BuildOptions;
   if (servername === undefined) return new Client(origin, { pipelining: 0, connect: options });
   const connector = buildConnector(options);
   return new Client(origin, { pipelining: 0, connect: (opts, callback) => connector({ ...opts, servername }, callback) });

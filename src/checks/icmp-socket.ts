@@ -2,7 +2,7 @@
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import { ErrorCodes, LdirError } from '../errors';
-import { isNativeErrnoError, loadNativeAddon, NativeAddon } from '../native/addon';
+import { isNativeErrnoError, loadNativeAddon, type NativeAddon } from '../native/addon';
 
 /** Reads net.ipv4.ping_group_range ("1 0" = nobody), or undefined when unreadable. */
 function pingGroupRange(): string | undefined {

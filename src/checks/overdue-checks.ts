@@ -24,7 +24,13 @@ export const NONE_OVERDUE: OverdueChecks = { reals: 0 };
  * Receives one check identity of a scan: its pairs, the monotonic time its age counts from (its last result, else
  * its start), its interval and round timeout, and whether it is exempt (runs nothing, or forced down by maintenance).
  */
-export type OverdueVisit = (members: readonly CheckMember[], since: number, intervalMs: number, timeoutMs: number, exempt: boolean) => void;
+export type OverdueVisit = (
+  members: readonly CheckMember[],
+  since: number,
+  intervalMs: number,
+  timeoutMs: number,
+  exempt: boolean,
+) => void;
 
 /**
  * Adds up overdue checks one identity at a time: one of them is overdue when `now - since > factor × (interval +
@@ -37,7 +43,10 @@ export class OverdueTally {
   /** The earliest moment (monotonic) at which a check that is fine now would become overdue; +Infinity when none. */
   quietUntil = Number.POSITIVE_INFINITY;
 
-  constructor(private readonly now: number, private readonly factor: number) {}
+  constructor(
+    private readonly now: number,
+    private readonly factor: number,
+  ) {}
 
   /** Counts one identity (an {@link OverdueVisit}). */
   readonly visit: OverdueVisit = (members, since, intervalMs, timeoutMs, exempt) => {

@@ -172,7 +172,7 @@ interface Entry {
   target: CheckTarget;
   health: Health;
   /** The weight the last passing check reported (undefined: none). */
-  reportedWeight?: number;
+  reportedWeight?: number | undefined;
   reason: string;
   since: number;
   failures: number;
@@ -193,8 +193,8 @@ interface Entry {
   lastMaintenance: boolean;
   /** Monotonic time the next round is due. */
   due: number;
-  timer?: TimerHandle;
-  deadline?: TimerHandle;
+  timer?: TimerHandle | undefined;
+  deadline?: TimerHandle | undefined;
   /** Signal source of the rounds: reused from round to round until one is aborted (one less object per check). */
   controller?: AbortController;
   /** Number of the latest round; a settle from an older round is ignored. */
@@ -206,7 +206,7 @@ interface Entry {
   /** Delay added once, to the second round: spreads rounds over the whole interval after a short first spread. */
   respreadMs: number;
   /** Id of the check in {@link SchedulerOptions.offload} while its rounds run there. */
-  offloadId?: number;
+  offloadId?: number | undefined;
   /** The check answered a redirect: only the JS path follows those, so it stays there. */
   jsOnly?: boolean;
   /** While offloaded: every round comes to JS ({@link SchedulerOptions.everyRound} when it was offloaded). */
@@ -568,7 +568,7 @@ export class CheckScheduler {
     const startedAt = clock.monotonic();
     const startedWall = clock.now();
     const maintenance = this.options.maintenance;
-    if (maintenance && maintenance(job.address, job.realPort, this.options.hostnames?.(job.address) ?? [])) {
+    if (maintenance?.(job.address, job.realPort, this.options.hostnames?.(job.address) ?? [])) {
       this.finish(entry, 'maintenance', scheduledAt, startedAt, startedWall, { up: false, reason: 'maintenance', durationMs: 0 });
       return;
     }

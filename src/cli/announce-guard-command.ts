@@ -1,8 +1,9 @@
 // `ldir announce-guard SOCKET`: the announce guard process the daemon starts (src/announce/guard-server.ts).
-import { birdDriver } from '../announce/bird-driver';
+import { routeDriverFor } from '../announce/driver-for';
 import { runAnnounceGuard } from '../announce/guard-server';
 import { systemClock } from '../clock';
 import { createLogger } from '../log';
+import { spawnProcessRunner } from '../process-runner';
 import { ExitCode } from './exit-codes';
 import type { CliIo } from './io';
 
@@ -21,6 +22,6 @@ export async function runAnnounceGuardCommand(args: readonly string[], io: CliIo
   // SIGTERM/SIGINT (systemd stopping the rest of a dead daemon's cgroup, an operator): withdraw now, then exit.
   const stop = new AbortController();
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => stop.abort());
-  await runAnnounceGuard({ path, clock: systemClock(), logger, driverFor: (t) => birdDriver(t), signal: stop.signal });
+  await runAnnounceGuard({ path, clock: systemClock(), logger, driverFor: (t) => routeDriverFor(t, spawnProcessRunner()), signal: stop.signal });
   return ExitCode.OK;
 }

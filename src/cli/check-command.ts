@@ -68,7 +68,7 @@ export function announcePlanLines(config: Config): string[] {
   const a = config.globals.announce;
   if (!a) return [];
   return [
-    `announce: ${a.driver} socket=${a.socket} file=${a.file}`,
+    `announce: ${a.driver} socket=${a.socket}${a.file !== undefined ? ` file=${a.file}` : ''}`,
     ...config.virtualServices.flatMap((v) => {
       const prefix = hostPrefix(v);
       if (!v.announce || prefix === undefined) return [];

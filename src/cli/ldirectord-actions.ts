@@ -1,4 +1,5 @@
 // ldirectord-compatible invocation: `ldir [-d] [CONFIG] start|stop|restart|try-restart|reload|force-reload|status`.
+import type { DaemonProcessRequest } from '../app/daemon-process';
 import type { LoadOptions } from '../config/load';
 import { locateConfig, type LocatedConfig, type LocateOptions } from '../config/locate';
 import { HANDOVER_ENV } from '../daemon/handover';
@@ -22,13 +23,8 @@ export const LDIRECTORD_ACTIONS = ['start', 'stop', 'restart', 'try-restart', 'r
 /** One of {@link LDIRECTORD_ACTIONS}. */
 export type LdirectordAction = (typeof LDIRECTORD_ACTIONS)[number];
 
-/** Runs the daemon in this process (the composition in cli/daemon-command.ts); resolves with the exit code. */
-export type ForegroundRunner = (request: {
-  configPath: string; configName: string; debug: boolean; ipvs: BackendChoice; runDirectory?: string; socketDirectory?: string;
-  stateDirectory?: string;
-  /** Where the daemon logs, from the configuration just checked (`logfile`, `supervised`). */
-  logfile: string; supervised: boolean;
-}) => Promise<number>;
+/** Runs the daemon in this process (the composition root, app/daemon-process.ts); resolves with the exit code. */
+export type ForegroundRunner = (request: DaemonProcessRequest) => Promise<number>;
 
 /** Options of {@link runLdirectordAction}. */
 export interface ActionOptions {

@@ -135,7 +135,7 @@ async function pingOnce(options: PingOptions, located: LocatedConfig, io: CliIo)
       return report(PingExit.DEAD, { state: 'dead', reason, ...(pid.pid !== undefined ? { pid: pid.pid } : {}) }, `ldir is dead for ${what}: ${reason}`, true);
     }
     const reason = err.message;
-    return report(PingExit.UNHEALTHY, { state: 'unhealthy', reason, ...(pid.state === 'running' ? { pid: pid.pid } : {}) },
+    return report(PingExit.UNHEALTHY, { state: 'unhealthy', reason, ...(pid.state === 'running' && pid.pid !== undefined ? { pid: pid.pid } : {}) },
       `ldir for ${what} does not answer: ${reason}`, true);
   }
   if (!response.ok && response.error.code === ErrorCodes.CONTROL_BUSY) {

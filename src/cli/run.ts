@@ -52,8 +52,9 @@ export const USAGE = `Usage:
                                           the kernel's sync daemon, backup receives it (0 done, 1 the kernel refused
                                           the sync daemon, 3 stopped); the config is not read
   ldir announce-guard SOCKET
-                                          started by the daemon when it announces routes (announce=bird): withdraws
-                                          every announced prefix once no daemon is connected (kill -9 included)
+                                          started by the daemon that announces routes (announce=bird|frr):
+                                          withdraws every announced prefix once no daemon is connected (kill -9
+                                          included)
   ldir --help | --version
 
 CONFIG is looked up as /etc/ha.d/CONFIG, /etc/ha.d/conf/CONFIG, then as a path; default ldirectord.cf.
@@ -210,7 +211,7 @@ async function ldirectordStyle(args: string[], io: CliIo): Promise<number> {
   if (!(LDIRECTORD_ACTIONS as readonly string[]).includes(action)) return usageError(io, `unknown action: ${action}`);
   return runLdirectordAction({
     action: action as LdirectordAction, debug, json, foreground, ipvs, ...timeoutMs, ...(dryRun ? { dryRun } : {}),
-    runForeground: async (request) => (await import('./daemon-command')).runDaemonProcess(request),
+    runForeground: async (request) => (await import('../app/daemon-process')).runDaemonProcess(request),
     ...(config !== undefined ? { config } : {}), ...directoriesFromEnv(),
   }, io);
 }

@@ -432,7 +432,7 @@ export async function buildModel(drafts: Drafts, ctx: BuildContext): Promise<Con
   const sysctl = buildSysctlSettings(g, ctx.sink);
   const stateSync = buildStateSync(g, ctx.sink);
   const ipvsTimeouts = buildIpvsTimeouts(g, ctx.sink);
-  const announce = buildAnnounce(g, services.filter((vs) => vs.announce !== undefined).length, ctx.sink);
+  const announce = buildAnnounce(g, services.flatMap((vs) => (vs.announce ? [vs.announce] : [])), ctx.sink);
   if (ctx.sink.hasErrors()) return undefined;
   const included = ctx.includedFiles !== undefined && ctx.includedFiles.length > 0 ? { includedFiles: [...ctx.includedFiles] } : {};
   return deepFreeze({

@@ -32,7 +32,7 @@ export function readInteger(d: RawDirective, what: string, positive: boolean): V
   const n = Number(m[0]);
   if (positive && n <= 0) return fail(`${what} must be a positive integer, not "${text}"`);
   if (!Number.isSafeInteger(n)) return fail(`${what} is too large: "${text}"`);
-  return ok(n, text.slice(0, m.index) + ' ' + text.slice(m.index + m[0].length));
+  return ok(n, `${text.slice(0, m.index)} ${text.slice(m.index + m[0].length)}`);
 }
 
 /** Fewest seconds a check interval or timeout may be (`checkinterval=0.1`; an ldir extension below 1). */
@@ -67,7 +67,7 @@ export function readSeconds(d: RawDirective, what: string): ValueResult<number> 
   if (n < MIN_CHECK_SECONDS) return fail(`${what} must be at least ${MIN_CHECK_SECONDS} seconds, not "${text}"`);
   const tooLong = beyondTimer(what, n, text);
   if (tooLong !== undefined) return fail(tooLong);
-  return ok(n, text.slice(0, m.index) + ' ' + text.slice(m.index + m[0].length));
+  return ok(n, `${text.slice(0, m.index)} ${text.slice(m.index + m[0].length)}`);
 }
 
 /**
@@ -118,5 +118,5 @@ export function readFirstMatch(d: RawDirective, re: RegExp): { match: string; ig
   const text = valueText(d);
   const m = re.exec(text);
   if (!m) return undefined;
-  return { match: m[0], ignored: (text.slice(0, m.index) + ' ' + text.slice(m.index + m[0].length)).trim() };
+  return { match: m[0], ignored: `${text.slice(0, m.index)} ${text.slice(m.index + m[0].length)}`.trim() };
 }

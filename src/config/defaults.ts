@@ -43,6 +43,8 @@ export const DEFAULTS = {
   syncRole: 'backup',
   /** ldir extension: BIRD 2's control socket (route health injection, `announcesocket`). */
   announceSocket: '/run/bird/bird.ctl',
+  /** ldir extension: the directory of FRR's vty sockets (`announce=frr`, `announcesocket`; Debian's /run/frr). */
+  announceSocketFrr: '/run/frr',
   /** ldir extension: the include file holding the announced prefix sets (`announcefile`). */
   announceFile: '/etc/bird/ldir-announce.conf',
 } as const;

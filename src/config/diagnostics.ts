@@ -22,6 +22,8 @@ export type DiagnosticCode =
   | 'unknown-scheduler'
   /** A persistence engine that mainline Linux does not have (warning: an out-of-tree module may provide it). */
   | 'unknown-persistence-engine'
+  /** An announced virtual (ECMP across directors) whose scheduler is not consistent across directors (warning). */
+  | 'inconsistent-scheduler'
   | 'missing-path'
   /** An `include` that would read a file into itself (directly or through other files). */
   | 'include-cycle'

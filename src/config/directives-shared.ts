@@ -67,9 +67,13 @@ export function parseEmailAlertStatus(text: string): ValueResult<DaemonState[]> 
   const states = new Set<DaemonState>();
   for (const w of words) {
     if (w === 'none') continue;
-    if (w === 'all') DAEMON_STATES.forEach((s) => states.add(s));
-    else if ((DAEMON_STATES as readonly string[]).includes(w)) states.add(w as DaemonState);
-    else return { ok: false, message: `invalid email alert status: "${w}" (use all, none, starting, running, stopping, reloading)` };
+    if (w === 'all') {
+      for (const s of DAEMON_STATES) states.add(s);
+    } else if ((DAEMON_STATES as readonly string[]).includes(w)) {
+      states.add(w as DaemonState);
+    } else {
+      return { ok: false, message: `invalid email alert status: "${w}" (use all, none, starting, running, stopping, reloading)` };
+    }
     if (hasNone) return { ok: false, message: `invalid email alert status: "${w}" specified with "none"` };
   }
   return { ok: true, value: DAEMON_STATES.filter((s) => states.has(s)) };

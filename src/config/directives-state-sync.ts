@@ -81,7 +81,7 @@ export function buildStateSync(g: GlobalDraft, sink: DiagnosticSink): StateSyncS
     return null;
   }
   const group = s.group?.value;
-  if (group !== undefined && group.includes(':') && s.maxlen !== undefined && s.maxlen.value > MAX_SYNC_MAXLEN_V6) {
+  if (group?.includes(':') && s.maxlen !== undefined && s.maxlen.value > MAX_SYNC_MAXLEN_V6) {
     sink.error('invalid-value', s.maxlen.pos, `syncmaxlen must be at most ${MAX_SYNC_MAXLEN_V6} with an IPv6 syncgroup, not ${s.maxlen.value}`, 'syncmaxlen');
   }
   return {

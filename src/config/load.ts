@@ -106,7 +106,9 @@ async function loadText(text: string, file: string, digest: string, options: Loa
   const document = await parseDocument(text, file, sink, format);
   // Every value written for a credential, in the main file and in each included one (read as it is parsed).
   const secrets = new Set(credentialValuesInText(text));
-  const collect = (values: readonly string[]): void => values.forEach((v) => secrets.add(v));
+  const collect = (values: readonly string[]): void => {
+    for (const v of values) secrets.add(v);
+  };
   if (!document) {
     return {
       config: undefined, diagnostics: redactDiagnostics(sink.all(), [...secrets]), document: undefined,

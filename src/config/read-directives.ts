@@ -20,20 +20,22 @@ const DEPRECATED: Readonly<Record<string, string>> = {
   connecttimeout: 'connecttimeout directive deprecated in favour of negotiatetimeout',
 };
 
-const has = (table: object, key: string): boolean => Object.prototype.hasOwnProperty.call(table, key);
+const has = (table: object, key: string): boolean => Object.hasOwn(table, key);
 
 /** Reads a column-0 directive. */
 function readGlobal(d: RawDirective, g: GlobalDraft, ctx: DirectiveContext): void {
   const handler = has(GLOBAL_DIRECTIVES, d.key) ? GLOBAL_DIRECTIVES[d.key] : undefined;
-  if (handler) return handler(d, g, ctx);
-  if (has(DEPRECATED, d.key)) return ctx.sink.error('deprecated', d.pos, DEPRECATED[d.key] as string, d.key);
-  if (/^\s/.test(d.key)) {
-    return ctx.sink.error('misplaced', d.pos, `indented line outside a virtual section: "${redactCredentialLine(d.key.trim())}" (a blank line ends a section)`);
+  if (handler) {
+    handler(d, g, ctx);
+  } else if (has(DEPRECATED, d.key)) {
+    ctx.sink.error('deprecated', d.pos, DEPRECATED[d.key] as string, d.key);
+  } else if (/^\s/.test(d.key)) {
+    ctx.sink.error('misplaced', d.pos, `indented line outside a virtual section: "${redactCredentialLine(d.key.trim())}" (a blank line ends a section)`);
+  } else if (has(VIRTUAL_DIRECTIVES, d.key)) {
+    ctx.sink.error('misplaced', d.pos, `${d.key} is only valid inside a virtual section (indent it by 4 spaces or a tab)`, d.key);
+  } else {
+    ctx.sink.error('unknown-directive', d.pos, `unknown directive "${redactCredentialLine(d.key)}"`, d.key);
   }
-  if (has(VIRTUAL_DIRECTIVES, d.key)) {
-    return ctx.sink.error('misplaced', d.pos, `${d.key} is only valid inside a virtual section (indent it by 4 spaces or a tab)`, d.key);
-  }
-  ctx.sink.error('unknown-directive', d.pos, `unknown directive "${redactCredentialLine(d.key)}"`, d.key);
 }
 
 /** Reads one body line of a virtual section. */
@@ -41,16 +43,16 @@ function readBody(d: RawDirective, v: VirtualDraft, ctx: DirectiveContext): void
   const handler = has(VIRTUAL_DIRECTIVES, d.key) ? VIRTUAL_DIRECTIVES[d.key] : undefined;
   if (handler) {
     v.written.set(d.key, d.pos);
-    return handler(d, v, ctx);
+    handler(d, v, ctx);
+  } else if (d.key.trim() === '') {
+    ctx.sink.error('syntax', d.pos, 'line of only white space inside a virtual section (ldirectord rejects it; an empty line ends the section)');
+  } else if (has(DEPRECATED, d.key)) {
+    ctx.sink.error('deprecated', d.pos, DEPRECATED[d.key] as string, d.key);
+  } else if (has(GLOBAL_DIRECTIVES, d.key)) {
+    ctx.sink.error('misplaced', d.pos, `${d.key} is a global directive: write it in column 0, outside virtual sections`, d.key);
+  } else {
+    ctx.sink.error('unknown-directive', d.pos, `unknown directive "${redactCredentialLine(d.key)}"`, d.key);
   }
-  if (d.key.trim() === '') {
-    return ctx.sink.error('syntax', d.pos, 'line of only white space inside a virtual section (ldirectord rejects it; an empty line ends the section)');
-  }
-  if (has(DEPRECATED, d.key)) return ctx.sink.error('deprecated', d.pos, DEPRECATED[d.key] as string, d.key);
-  if (has(GLOBAL_DIRECTIVES, d.key)) {
-    return ctx.sink.error('misplaced', d.pos, `${d.key} is a global directive: write it in column 0, outside virtual sections`, d.key);
-  }
-  ctx.sink.error('unknown-directive', d.pos, `unknown directive "${redactCredentialLine(d.key)}"`, d.key);
 }
 
 /** Opens a draft for a virtual section (its address is undefined when it cannot be read; the error is recorded). */

@@ -53,7 +53,7 @@ export interface SharedSettings {
   /** Which redirects http checks follow (ldir extension, directives-http.ts). */
   httpredirect?: Placed<HttpRedirectPolicy>;
   /** Route health injection (ldir extensions, directives-announce.ts). */
-  announce?: Placed<'bird' | 'none'>;
+  announce?: Placed<'bird' | 'frr' | 'none'>;
   announcedelay?: Placed<number>;
   withdrawdelay?: Placed<number>;
 }

@@ -136,7 +136,7 @@ function readPair(r: Reader, pair: Pair, out: RawDirective[]): void {
   }
   if (isSeq(value) && COMMA_LISTS.has(key)) {
     const texts = items.map((n) => scalarText(n));
-    const bad = texts.findIndex((t) => t === undefined);
+    const bad = texts.indexOf(undefined);
     if (bad >= 0) {
       r.sink.error('invalid-value', posOf(r, items[bad]), `${key} must be a list of plain values`, key);
       return;

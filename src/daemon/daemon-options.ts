@@ -12,7 +12,10 @@ import type { SysctlStore } from '../system/sysctl-store';
 import type { HandoverState, PredecessorLink } from './handover';
 import type { StatusEvent } from './protocol';
 
-/** Options of `Daemon.start`. */
+/**
+ * Options of a daemon: what it runs and where, the hooks of the observers around it, and what the composition root
+ * (src/app/compose-daemon.ts) builds its parts from (clock, backend choice and factories, sysctl store, engine tuning).
+ */
 export interface DaemonOptions {
   /** Absolute path of the configuration file. */
   readonly configPath: string;
@@ -45,8 +48,11 @@ export interface DaemonOptions {
   readonly sysctlStore?: SysctlStore;
   readonly backendFactories?: BackendFactories;
   readonly load?: LoadOptions;
-  /** Engine settings (drain, resync, coalescing); backend, clock and logger are the daemon's. */
-  readonly engine?: Omit<EngineOptions, 'backend' | 'clock' | 'logger' | 'onEvent'>;
+  /**
+   * Engine tuning (resync, coalescing, drain polling); backend, clock and logger are the daemon's. The drain policy
+   * (`drain=`, `draintimeout=`) is the configuration's alone.
+   */
+  readonly engine?: Omit<EngineOptions, 'backend' | 'clock' | 'logger' | 'onEvent' | 'drainEnabled' | 'drainTimeoutMs'>;
   /** Milliseconds between looks at the configuration file for `autoreload`/`callback`. Default 1000. */
   readonly watchIntervalMs?: number;
   /** Receives engine events (alerts, metrics). */

@@ -106,7 +106,7 @@ function syncReasons(last: LastSync | null): HealthReason[] {
 /** The connection sync daemon is not what the configuration asks for. */
 function stateSyncReasons(engine: EngineHealth): HealthReason[] {
   const s = engine.stateSync;
-  if (!s || !s.configured || s.ok || s.checkedAt === null) return [];
+  if (!s?.configured || s.ok || s.checkedAt === null) return [];
   const why = s.lastError ? `: ${s.lastError.message}` : '';
   return [{ code: 'sync-daemon', level: 'degraded', message: `sync-daemon: the kernel's connection sync daemon is not as configured (role ${s.role})${why}` }];
 }

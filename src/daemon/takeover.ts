@@ -1,9 +1,8 @@
 // The successor's side of a restart: its wait for its turn, and the helpers of both sides (kernel weights by pair,
-// the bound of a first check round, health by check target).
+// the bound of a first check round).
 import { checkDeadlineMs, type CheckTarget } from '../checks/jobs';
 import { pairKey, realKey } from '../model/health';
 import type { CheckScheduler } from '../checks/scheduler';
-import type { Health } from '../model/health';
 import type { Clock, TimerHandle } from '../clock';
 import { ErrorCodes, LdirError } from '../errors';
 import type { Logger } from '../log';
@@ -36,13 +35,6 @@ export function firstRoundBoundMs(targets: readonly CheckTarget[], capMs = 120_0
     longest = Math.max(longest, t.intervalMs + checkDeadlineMs(t.job, kind));
   }
   return Math.min(capMs, longest + 1_000);
-}
-
-/** Health of a check target from a health map by {@link pairKey} (its first member's; all share one check). */
-export function healthOfTarget(target: CheckTarget, health: ReadonlyMap<string, Health>): Health | undefined {
-  const first = target.members[0];
-  const h = first ? health.get(pairKey(first.virtualId, first.realKey)) : undefined;
-  return h === 'up' || h === 'down' ? h : undefined;
 }
 
 /** What a successor needs to wait for its turn: its checks, the channel to the old daemon, a clock, its log. */

@@ -80,8 +80,11 @@ export function nullable<T>(check: Check<T>): Check<T | null> {
   return (value, path) => (value === null ? null : check(value, path));
 }
 
+/** A {@link Check} of an object member that may be absent: {@link object} types that member `?: T`. */
+export type OptionalCheck<T> = Check<T> & { readonly optional: true };
+
 /** Marks an object member that may be absent (absent members are left out of the result). */
-export function optional<T>(check: Check<T>): Check<T | undefined> {
+export function optional<T>(check: Check<T>): OptionalCheck<T> {
   return Object.assign((value: unknown, path: string) => check(value, path), { optional: true as const });
 }
 
@@ -94,8 +97,16 @@ export function arrayOf<T>(check: Check<T>, max = 100_000): Check<T[]> {
   };
 }
 
-/** Output type of {@link object}: every member of the shape, with its checked type. */
-export type ObjectOf<S extends Record<string, Check<unknown>>> = { -readonly [K in keyof S]: Checked<S[K]> };
+/** The keys of a shape whose member may be absent ({@link optional}). */
+type OptionalKeys<S> = { [K in keyof S]: S[K] extends { readonly optional: true } ? K : never }[keyof S];
+
+/**
+ * Output type of {@link object}: every member of the shape, with its checked type; a member marked
+ * {@link optional} is an optional property (absent, never present as undefined, as the result leaves it out).
+ */
+export type ObjectOf<S extends Record<string, Check<unknown>>> = {
+  -readonly [K in Exclude<keyof S, OptionalKeys<S>>]: Checked<S[K]>;
+} & { -readonly [K in OptionalKeys<S>]?: Checked<S[K]> };
 
 /**
  * A plain object with the members of `shape`. With `exact` (requests) an unknown member is an error; without it
@@ -109,12 +120,12 @@ export function object<S extends Record<string, Check<unknown>>>(shape: S, exact
     const record = value as Record<string, unknown>;
     if (exact) {
       for (const key of Object.keys(record)) {
-        if (!Object.prototype.hasOwnProperty.call(shape, key)) throw new SchemaError(path, `unknown member ${JSON.stringify(key.slice(0, 40))}`);
+        if (!Object.hasOwn(shape, key)) throw new SchemaError(path, `unknown member ${JSON.stringify(key.slice(0, 40))}`);
       }
     }
     const out: Record<string, unknown> = {};
     for (const [key, check] of Object.entries(shape)) {
-      if (!Object.prototype.hasOwnProperty.call(record, key)) {
+      if (!Object.hasOwn(record, key)) {
         if (check.optional) continue;
         throw new SchemaError(path, `missing member "${key}"`);
       }

@@ -3,7 +3,7 @@ import { pairKey, realKey, type Health } from '../model/health';
 import { serviceKeyString } from '../ipvs/normalize';
 import type { ObservedDestination } from '../ipvs/types';
 import { quorumThresholds, type Config, type FallbackServer, type RealServer, type VirtualService } from '../model';
-import { type Decision, type RealDecision, type VirtualDecision } from './decide';
+import type { Decision, RealDecision, VirtualDecision } from './decide';
 import type { DrainEntry } from './drain';
 import type {
   EngineCounters, EngineSnapshot, FallbackSnapshot, LastSync, QuorumSnapshot, RealSnapshot, VirtualSnapshot,

@@ -37,7 +37,7 @@ const FLAGS_READ: Readonly<Record<string, readonly SchedulerFlag[]>> = {
 
 /** The flag word of `word` as ipvsadm spells it (lowercase, exact), or undefined when ipvsadm does not know it. */
 export function schedulerFlagWord(word: string): SchedulerFlagWord | undefined {
-  return Object.prototype.hasOwnProperty.call(SCHEDULER_FLAG_WORDS, word) ? SCHEDULER_FLAG_WORDS[word] : undefined;
+  return  Object.hasOwn(SCHEDULER_FLAG_WORDS, word) ? SCHEDULER_FLAG_WORDS[word] : undefined;
 }
 
 /** True for the schedulers of mainline Linux and `none`. */

@@ -30,7 +30,7 @@ export type SyslogSeverityNumber = (typeof SyslogSeverity)[keyof typeof SyslogSe
  */
 export function parseSyslogFacility(name: string): number | undefined {
   const key = name.trim().toLowerCase().replace(/^log_/, '');
-  return Object.prototype.hasOwnProperty.call(SYSLOG_FACILITIES, key) ? SYSLOG_FACILITIES[key] : undefined;
+  return  Object.hasOwn(SYSLOG_FACILITIES, key) ? SYSLOG_FACILITIES[key] : undefined;
 }
 
 /** The facility names accepted by {@link parseSyslogFacility}, for error messages and documentation. */

@@ -5,7 +5,8 @@
 export const escapeString = (s: string): string => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 
 /** Escapes a label value (backslash, newline, double quote); numbers as they are. */
-export const escapeLabelValue = (v: string | number): string | number => (typeof v === 'string' ? escapeString(v).replace(/"/g, '\\"') : v);
+export const escapeLabelValue = (v: string | number): string | number =>
+  typeof v === 'string' ? escapeString(v).replace(/"/g, '\\"') : v;
 
 /** A sample value as prom-client writes it (`Nan`, `+Inf`, `-Inf`, else the number). */
 export function valueText(value: number): string {
@@ -15,10 +16,13 @@ export function valueText(value: number): string {
 }
 
 /** `name="value"` for each label, in the object's order, leaving out those in `exclude`. */
-export function formatLabels(labels: Record<string, string | number>, exclude?: Record<string, string | number>): string[] {
+export function formatLabels(
+  labels: Record<string, string | number>,
+  exclude?: Record<string, string | number>,
+): string[] {
   const out: string[] = [];
   for (const [name, value] of Object.entries(labels)) {
-    if (!exclude || !Object.prototype.hasOwnProperty.call(exclude, name)) out.push(`${name}="${escapeLabelValue(value)}"`);
+    if (!exclude || !Object.hasOwn(exclude, name)) out.push(`${name}="${escapeLabelValue(value)}"`);
   }
   return out;
 }
@@ -27,7 +31,13 @@ export function formatLabels(labels: Record<string, string | number>, exclude?: 
  * One sample line with the newline before it: `\n<name>{<own labels>,<shared labels>} <value>` (no braces without
  * labels). `shared` is the shared labels already formatted (`a="1",b="2"`), or undefined.
  */
-export function sampleLine(name: string, labels: Record<string, string | number>, shared: string | undefined, value: number, exclude?: Record<string, string | number>): string {
+export function sampleLine(
+  name: string,
+  labels: Record<string, string | number>,
+  shared: string | undefined,
+  value: number,
+  exclude?: Record<string, string | number>,
+): string {
   const own = formatLabels(labels, exclude);
   if (shared) own.push(shared);
   return `\n${name}${own.length > 0 ? `{${own.join(',')}}` : ''} ${valueText(value)}`;

@@ -90,7 +90,13 @@ export class RowSeries<T extends string> {
   }
 
   /** The metric as prom-client's registry reads it (for `Registry.metrics()` and JSON; a big table's list is big). */
-  async get(): Promise<{ name: string; help: string; type: 'gauge' | 'counter'; values: ExportedValue[]; aggregator: 'sum' }> {
+  async get(): Promise<{
+    name: string;
+    help: string;
+    type: 'gauge' | 'counter';
+    values: ExportedValue[];
+    aggregator: 'sum';
+  }> {
     await this.prepare();
     const values: ExportedValue[] = [];
     for (const row of this.rows.values()) values.push({ labels: row.labels, value: row.value });

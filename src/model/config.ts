@@ -196,7 +196,7 @@ export interface VirtualService {
    */
   readonly slowStart?: number;
   /**
-   * Route health injection (`announce=bird`, an ldir extension): the virtual's address is announced to the routing
+   * Route health injection (`announce=bird|frr`, an ldir extension): the virtual's address is announced to the routing
    * daemon (globals `announce`) while the virtual can serve; undefined when it is not announced.
    */
   readonly announce?: VirtualAnnounce;
@@ -246,6 +246,8 @@ export interface CheckWeightSettings {
 
 /** How a virtual's address is announced (route health injection; `announcedelay=`, `withdrawdelay=`). */
 export interface VirtualAnnounce {
+  /** The routing daemon it is announced through (`announce=bird|frr`). */
+  readonly driver: AnnounceDriver;
   /** Seconds the virtual must be able to serve before its address is announced (`announcedelay`, default 0). */
   readonly delay: number;
   /** Seconds the virtual must be unable to serve before its address is withdrawn (`withdrawdelay`, default 0). */
@@ -254,18 +256,21 @@ export interface VirtualAnnounce {
   readonly source: SourcePos;
 }
 
-/** Route health injection drivers ldir speaks (`announce=`); `frr` is reserved. */
-export const ANNOUNCE_DRIVERS = ['bird'] as const;
+/** Route health injection drivers ldir speaks (`announce=`): BIRD 2 and FRR. */
+export const ANNOUNCE_DRIVERS = ['bird', 'frr'] as const;
 /** A route health injection driver. */
 export type AnnounceDriver = (typeof ANNOUNCE_DRIVERS)[number];
 
 /** The routing daemon ldir announces virtual addresses through (present when at least one virtual is announced). */
 export interface AnnounceSettings {
   readonly driver: AnnounceDriver;
-  /** The daemon's control socket (`announcesocket=`, default /run/bird/bird.ctl). */
+  /**
+   * `announcesocket=`: BIRD's control socket (default /run/bird/bird.ctl), or the directory of FRR's vty sockets
+   * (`vtysh --vty_socket`, default /run/frr).
+   */
   readonly socket: string;
-  /** The include file ldir writes the announced prefix sets into (`announcefile=`). */
-  readonly file: string;
+  /** The include file ldir writes the announced prefix sets into (`announcefile=`); BIRD only. */
+  readonly file?: string;
 }
 
 /** Global settings that are not per virtual service. */

@@ -84,7 +84,7 @@ function whyOf(step: TimeoutStep, wanted: IpvsTimeoutSettings | undefined): stri
     case 'changed-elsewhere':
       return `changed outside ldir since it set ${claim?.set ?? '?'}: not restored to ${claim?.found ?? '?'}`;
     case 'leave':
-      return claim && claim.restore ? 'no longer set by ldir; the value it found' : 'no longer set by ldir; ipvstimeoutsrestore=no';
+      return claim?.restore ? 'no longer set by ldir; the value it found' : 'no longer set by ldir; ipvstimeoutsrestore=no';
   }
 }
 

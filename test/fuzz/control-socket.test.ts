@@ -105,7 +105,7 @@ describe('control socket under fuzzing', () => {
     let n = 0;
     await fc.assert(fc.asyncProperty(fc.array(requestLine, { minLength: 1, maxLength: 4 }), async (lines) => {
       n++;
-      const payload = lines.map((l) => l.replace(/\n/g, ' ')).join('\n') + '\n';
+      const payload = `${lines.map((l) => l.replace(/\n/g, ' ')).join('\n')}\n`;
       const r = await exchange(payload, { wantLines: lines.filter((l) => l.replace(/\n/g, ' ').trim() !== '').length });
       assertAnswers(r.lines, JSON.stringify(payload).slice(0, 200));
     }), { seed: SEED, numRuns: 250 });

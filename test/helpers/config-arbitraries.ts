@@ -109,7 +109,7 @@ const cfFile = fc
 /** A YAML scalar: plain when that is safe (or, rarely, regardless), else double-quoted. */
 const yamlScalar = fc
   .tuple(value, fc.nat(9))
-  .map(([v, n]) => (n === 0 || (n > 3 && /^[\w./@\[\]-][\w ./@>-]*$/.test(v) && !/^(\[|.*\s$)/.test(v)) ? v : JSON.stringify(v)));
+  .map(([v, n]) => (n === 0 || (n > 3 && /^[\w./@[\]-][\w ./@>-]*$/.test(v) && !/^(\[|.*\s$)/.test(v)) ? v : JSON.stringify(v)));
 /** A mapping's key, for unique keys. */
 const keyOf = (lines: readonly string[]): string => /^[^:]*/.exec(lines[0] ?? '')?.[0] ?? '';
 const yamlPair = fc.oneof(

@@ -17,6 +17,9 @@ export interface DataServer {
   stop(): Promise<void>;
 }
 
+/** slapd: a {@link DataServer} with its ldaps port and certificates. */
+export type SlapdServer = DataServer & { readonly tlsPort: number; readonly certPem: string; readonly otherCaPem: string };
+
 /** A child process whose output is kept (last 4 KiB) for error messages. */
 interface Daemon {
   readonly child: ChildProcess;
@@ -62,7 +65,7 @@ async function waitReady(d: Daemon, what: string, ready: () => Promise<boolean>,
 const tcpReady = (port: number) => (): Promise<boolean> => waitForPort(port, '127.0.0.1', 1).then(() => true, () => false);
 
 /** Runs `body` with a fresh temp dir that is removed (with whatever runs) if starting fails. */
-async function withTempDir(prefix: string, body: (dir: string, cleanup: (d?: Daemon) => Promise<void>) => Promise<DataServer>): Promise<DataServer> {
+async function withTempDir<S extends DataServer>(prefix: string, body: (dir: string, cleanup: (d?: Daemon) => Promise<void>) => Promise<S>): Promise<S> {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   let daemon: Daemon | undefined;
   const cleanup = async (d?: Daemon): Promise<void> => {
@@ -81,7 +84,7 @@ async function withTempDir(prefix: string, body: (dir: string, cleanup: (d?: Dae
 export const LDAP = { suffix: 'dc=example,dc=org', user: 'cn=reader,dc=example,dc=org', password: 'readerpw' } as const;
 
 /** Starts slapd (mdb database in a temp dir, one organisation and one person) on ldap:// and ldaps:// (self-signed). */
-export function startSlapd(): Promise<DataServer> {
+export function startSlapd(): Promise<SlapdServer> {
   return withTempDir('ldir-slapd-', async (dir, cleanup) => {
     const [port, tlsPort] = [await freePort(), await freePort()];
     const selfSigned = (name: string): void => {

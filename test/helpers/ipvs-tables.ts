@@ -12,15 +12,21 @@ export function familyOf(address: string): IpvsFamily {
   return address.includes(':') ? 'inet6' : 'inet';
 }
 
+/**
+ * Service settings a test may also set to undefined: what code or JSON from outside the type checker can hand in,
+ * which normalization must treat as absent.
+ */
+export type LooseServiceSettings = { [K in keyof ServiceSettings]?: ServiceSettings[K] | undefined };
+
 /** An address-based service; the family follows the address unless given. */
 export function addrService(
   address: string,
   port = 80,
-  settings: Partial<ServiceSettings> = {},
+  settings: LooseServiceSettings = {},
   protocol: IpvsProtocol = 'tcp',
   family: IpvsFamily = familyOf(address),
 ): IpvsService {
-  return { family, protocol, address, port, ...DEFAULT_SETTINGS, ...settings };
+  return { family, protocol, address, port, ...DEFAULT_SETTINGS, ...settings } as IpvsService;
 }
 
 /** A firewall-mark service. */

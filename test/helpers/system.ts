@@ -36,6 +36,7 @@ export function ensurePackages(packages: readonly string[], probe: (pkg: string)
 
 /** True when a Debian package is installed. */
 export function isInstalled(pkg: string): boolean {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format field, not a template.
   const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
   return r.status === 0 && r.stdout.includes('install ok installed');
 }

@@ -6,7 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 
 /** The tracer: argv[1] the thread id; prints `frozen` once the thread stopped, exits (releasing it) when stdin closes. */
-const TRACER = String.raw`
+const TRACER = `
 import ctypes, os, sys
 libc = ctypes.CDLL(None, use_errno=True)
 libc.ptrace.restype = ctypes.c_long

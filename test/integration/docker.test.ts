@@ -102,7 +102,10 @@ async function nodeBaseImage(t: TestContext): Promise<string> {
     child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
     child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
     const timer = setTimeout(() => process.kill(-(child.pid as number), 'SIGTERM'), 900_000);
-    child.once('close', (code) => (clearTimeout(timer), resolve({ code, out, err })));
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, err });
+    });
   });
   assert.equal(r.code, 0, `${script} failed:\n${r.err.slice(-3000)}`);
   const image = r.out.trim().split('\n').pop() ?? '';

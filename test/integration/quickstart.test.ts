@@ -66,8 +66,12 @@ async function gone(pid: number, ms = 3000): Promise<boolean> {
 function accepts(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect({ host, port });
-    s.setTimeout(1000, () => (s.destroy(), resolve(false)));
-    s.once('connect', () => (s.destroy(), resolve(true)));
+    const settle = (ok: boolean): void => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(1000, () => settle(false));
+    s.once('connect', () => settle(true));
     s.once('error', () => resolve(false));
   });
 }

@@ -1,5 +1,6 @@
 // The layer rule of docs/architecture.md ("Layers: which folder may import which"), checked on the import graph of
-// src/**/*.ts: a file imports its own folder or lower floors only, exceptions as listed, every folder listed.
+// src/**/*.ts: a file imports its own folder or lower floors only, exceptions as listed, every folder listed; and the
+// composition root: only src/app/ builds the daemon and its concrete parts.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { join, posix } from 'node:path';
@@ -49,6 +50,21 @@ function unitOf(path: string): string {
 function relativeImports(text: string): string[] {
   const specs: string[] = [];
   for (const m of text.matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*|^\s*import\s+)'(\.[^']*)'/gm)) specs.push(m[1] as string);
+  return specs;
+}
+
+/**
+ * Relative module specifiers a source text imports values from: every import but `import type` and those whose
+ * every name is marked `type` (both are erased), and every `import('…')`.
+ */
+function valueImports(text: string): string[] {
+  const specs: string[] = [];
+  for (const m of text.matchAll(/^\s*import\s+(type\s+)?([^'";]*?)\s*from\s+'(\.[^']*)'/gm)) {
+    const names = /^\{([\s\S]*)\}$/.exec((m[2] as string).trim())?.[1];
+    const typeOnly = m[1] !== undefined || (names?.split(',').map((n) => n.trim()).filter((n) => n !== '').every((n) => n.startsWith('type ')) ?? false);
+    if (!typeOnly) specs.push(m[3] as string);
+  }
+  for (const m of text.matchAll(/\bimport\s*\(\s*'(\.[^']*)'/g)) specs.push(m[1] as string);
   return specs;
 }
 
@@ -139,6 +155,59 @@ describe('layers of docs/architecture.md', () => {
       'engine/a.ts → daemon/b.ts (floor 7 imports floor 10)',
       'alerts/d.ts → logging/e.ts (floor 8 imports floor 8)',
       'alerts/d.ts → nowhere/f.ts (nowhere is on no floor)',
+    ]);
+  });
+});
+
+/**
+ * The daemon's concrete parts (kernel backends and their choice, but their pure codecs and formats, the native probe engine, the checkers, the engine,
+ * the scheduler, the announcer and its BIRD driver and guard, the loader thread, /proc/sys, alerts, metrics, the
+ * control socket, the file watcher): built by the composition root only (src/app/), injected into the daemon.
+ */
+const CONCRETE_PARTS = [
+  'ipvs/select.ts', 'ipvs/memory.ts', 'ipvs/netlink/backend.ts', 'ipvs/netlink/socket.ts', 'ipvs/netlink/transport.ts',
+  'ipvs/ipvsadm/backend.ts', 'ipvs/ipvsadm/exec.ts', 'checks/tcp-prober.ts', 'checks/registry.ts',
+  'checks/dispatch.ts', 'checks/scheduler.ts', 'engine/engine.ts', 'announce/announcer.ts', 'announce/bird-driver.ts',
+  'announce/guard-client.ts', 'config/load-off-thread.ts', 'system/sysctl-store.ts', 'alerts/index.ts', 'metrics/index.ts',
+  'daemon/control-server.ts', 'daemon/config-watcher.ts',
+];
+
+/** Value imports of `files` that break the composition root's rule, as `file → target`. */
+function outsideTheRoot(files: ReadonlyMap<string, string>): string[] {
+  const broken: string[] = [];
+  const exists = (p: string): boolean => files.has(p);
+  for (const [file, text] of files) {
+    if (file.startsWith('app/')) continue;
+    for (const spec of valueImports(text)) {
+      const target = resolveImport(file, spec, exists);
+      const concrete = file.startsWith('daemon/') && CONCRETE_PARTS.includes(target);
+      if (concrete || target === 'daemon/daemon.ts') broken.push(`${file} → ${target}`);
+    }
+  }
+  return broken;
+}
+
+describe('the composition root (src/app/)', () => {
+  test('only src/app/ builds the Daemon, and no file of src/daemon/ builds a concrete part (types only)', () => {
+    const broken = outsideTheRoot(sourceFiles());
+    assert.deepEqual(broken, [], `value imports that belong to the composition root (src/app/):\n${broken.join('\n')}`);
+  });
+
+  test('the check finds a daemon file that builds a part, and a file outside the root that builds the Daemon', () => {
+    const fake = new Map([
+      ['daemon/daemon.ts', "import { Engine } from '../engine/engine';\nimport type { CheckScheduler } from '../checks/scheduler';\n"
+        + "import { type ControlServer } from './control-server';\nimport { selectBackend, type X } from '../ipvs/select';"],
+      ['daemon/other.ts', "import { NetlinkSocket } from '../ipvs/netlink/socket';\nimport { jobsFromConfig } from '../checks/jobs';\nimport { formatOps } from '../ipvs/ipvsadm/format';"],
+      ['cli/run.ts', "import { Daemon } from '../daemon/daemon';\nimport { selectBackend } from '../ipvs/select';"],
+      ['app/compose.ts', "import { Daemon } from '../daemon/daemon';\nimport { Engine } from '../engine/engine';"],
+      ['engine/engine.ts', ''], ['checks/scheduler.ts', ''], ['daemon/control-server.ts', ''], ['ipvs/select.ts', ''],
+      ['ipvs/netlink/socket.ts', ''], ['checks/jobs.ts', ''], ['ipvs/ipvsadm/format.ts', ''],
+    ]);
+    assert.deepEqual(outsideTheRoot(fake), [
+      'daemon/daemon.ts → engine/engine.ts',
+      'daemon/daemon.ts → ipvs/select.ts',
+      'daemon/other.ts → ipvs/netlink/socket.ts',
+      'cli/run.ts → daemon/daemon.ts',
     ]);
   });
 });

@@ -1,7 +1,7 @@
 // NetlinkSocket: a netlink transport over the native addon, one transaction at a time per socket.
 import { ErrorCodes, LdirError } from '../../errors';
-import { isNativeErrnoError, loadNativeAddon, NativeAddon, NativeNetlinkHandle } from '../../native/addon';
-import { NetlinkTransport, TransactOptions } from './transport';
+import { isNativeErrnoError, loadNativeAddon, type NativeAddon, type NativeNetlinkHandle } from '../../native/addon';
+import type { NetlinkTransport, TransactOptions } from './transport';
 
 /** NETLINK_GENERIC (include/uapi/linux/netlink.h). */
 export const NETLINK_GENERIC = 16;

@@ -11,7 +11,7 @@ import { mysqlCheck, pgsqlCheck } from '../../../src/checks/sql';
 import type { Checker, CheckJob } from '../../../src/checks/types';
 import { NEVER, assertResult, closeServer, listen, makeJob, refusedPort, silentServer, assertNotAtTimeout, UNREACHED_MS } from '../../helpers/check-job';
 import {
-  LDAP, RADIUS, SQL, startFreeradius, startMariadb, startPostgres, startSlapd, type DataServer,
+  LDAP, RADIUS, SQL, startFreeradius, startMariadb, startPostgres, startSlapd, type DataServer, type SlapdServer,
 } from '../../helpers/data-servers';
 import { IN_CI, ensurePackages } from '../../helpers/system';
 
@@ -61,7 +61,7 @@ async function assertAbortable(check: Checker, base: Partial<CheckJob>, timeoutM
 }
 
 suite('ldap check against slapd', ['slapd', 'openssl'], () => {
-  let slapd: DataServer;
+  let slapd: SlapdServer;
   const ldap = (over: Partial<CheckJob>): Partial<CheckJob> => ({ service: 'ldap', port: slapd.port, ...over });
   before(async () => { slapd = await startSlapd(); });
   after(() => slapd?.stop());

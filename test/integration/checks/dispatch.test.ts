@@ -1,6 +1,6 @@
 // runCheck: check types, connect vs ping for UDP virtual services, negotiate by service, unsupported services.
 import assert from 'node:assert/strict';
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import { after, before, test } from 'node:test';
 import { runCheck } from '../../../src/checks/dispatch';
 import { defaultCheckers } from '../../../src/checks/registry';

@@ -135,7 +135,9 @@ describe('the engine judges HTTP answers', () => {
     });
     engine.ref();
     try {
-      cases.forEach(([, answer], i) => answers.set(`/judge${i}`, answer));
+      cases.forEach(([, answer], i) => {
+        answers.set(`/judge${i}`, answer);
+      });
       const { fastHttpRequest, FAST_READ_LIMIT } = await import('../../../src/checks/http');
       const { engineStatuses, receiveLiteral } = await import('../../../src/checks/native-rounds');
       cases.forEach(([, , receive, method, , rules], i) => {

@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import { sendControlRequest } from '../../../src/cli/control-client';
 import type { ReloadOutcome } from '../../../src/daemon/control-server';
 import type { Daemon } from '../../../src/daemon/daemon';
-import { runForeground } from '../../../src/daemon/foreground';
+import { runForeground } from '../../../src/app/foreground';
 import { controlSocketPath } from '../../../src/daemon/protocol';
 import { systemResolver, type Resolver } from '../../../src/config/resolver';
 import { MemoryBackend } from '../../../src/ipvs/memory';

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { runDrainCommand, runReloadCommand, runStatusCommand } from '../../../src/cli/control-commands';
-import { Daemon } from '../../../src/daemon/daemon';
+import { startDaemon } from '../../../src/app/compose-daemon';
 import { controlSocketPath, type StatusReport } from '../../../src/daemon/protocol';
 import type { EngineEvent } from '../../../src/engine/engine-types';
 import { MemoryBackend } from '../../../src/ipvs/memory';
@@ -95,11 +95,11 @@ test('daemon (memory backend): checks drive the table; status, drain, reload and
   let stopped = 0;
   const runDirectory = path.join(tmp, 'run');
   const socketDirectory = path.join(tmp, 'sock');
-  const daemon = await Daemon.start({
+  const daemon = await startDaemon({
     configPath: file, configName: 'site.cf', logger: silentLogger(), ipvs: 'memory',
     backendFactories: { ...systemFactories(), memory: () => backend },
     runDirectory, socketDirectory, stateDirectory: path.join(tmp, 'state'), watchIntervalMs: 200,
-    engine: { resyncIntervalMs: 500, coalesceMs: 10, drainTimeoutMs: 1500, drainPollMs: 200 },
+    engine: { resyncIntervalMs: 500, coalesceMs: 10, drainPollMs: 200 },
     onEngineEvent: (e) => events.push(e), onStopped: () => stopped++, onReload: (ok) => reloads.push(ok),
   });
   const socketPath = controlSocketPath('site.cf', socketDirectory);
@@ -177,7 +177,7 @@ test('daemon: a broken configuration does not start (exit code 2), and nothing i
   const file = path.join(tmp, 'broken.cf');
   fs.writeFileSync(file, 'virtual=127.0.0.1:80\n\treal=127.0.0.2:80 gate\n\tbogus=1\n');
   const runDirectory = path.join(tmp, 'run2');
-  await assert.rejects(Daemon.start({ configPath: file, configName: 'broken.cf', logger: silentLogger(), ipvs: 'memory', runDirectory, socketDirectory: path.join(tmp, 'sock2') }),
+  await assert.rejects(startDaemon({ configPath: file, configName: 'broken.cf', logger: silentLogger(), ipvs: 'memory', runDirectory, socketDirectory: path.join(tmp, 'sock2') }),
     (err: Error & { details?: Record<string, unknown> }) => err.details?.['exitCode'] === 2);
   assert.equal(fs.existsSync(pidFilePath('broken.cf', runDirectory)), false);
 });
@@ -190,7 +190,7 @@ test('daemon: a second daemon on a configuration whose pid file is locked refuse
   const held = holdPidFile(pidFilePath('twice.cf', runDirectory), 4242);
   try {
     await assert.rejects(
-      Daemon.start({ configPath: file, configName: 'twice.cf', logger: silentLogger(), ipvs: 'memory', runDirectory, socketDirectory: path.join(tmp, 'sock3') }),
+      startDaemon({ configPath: file, configName: 'twice.cf', logger: silentLogger(), ipvs: 'memory', runDirectory, socketDirectory: path.join(tmp, 'sock3') }),
       (err: Error & { code?: string; details?: Record<string, unknown> }) => err.code === 'LDIR_ERR_ALREADY_RUNNING' && /already running with pid 4242/.test(err.message) && err.details?.['exitCode'] === 1,
     );
     assert.equal(fs.readFileSync(pidFilePath('twice.cf', runDirectory), 'utf8'), '4242\n', 'the running daemon\'s pid file is untouched');
@@ -205,7 +205,7 @@ test('daemon: drain=no in the configuration deletes a removed real at once (no d
   fs.writeFileSync(file, configText(['127.0.0.2', '127.0.0.4'], 'drain=no'));
   const backend = new MemoryBackend();
   const events: EngineEvent[] = [];
-  const daemon = await Daemon.start({
+  const daemon = await startDaemon({
     configPath: file, configName: 'nodrain.cf', logger: silentLogger(), ipvs: 'memory',
     backendFactories: { ...systemFactories(), memory: () => backend },
     runDirectory: path.join(tmp, 'run3'), socketDirectory: path.join(tmp, 'sock3'), watchIntervalMs: 60_000,

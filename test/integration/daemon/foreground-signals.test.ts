@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { runForeground } from '../../../src/daemon/foreground';
+import { runForeground } from '../../../src/app/foreground';
 import { MemoryBackend } from '../../../src/ipvs/memory';
 import { systemFactories } from '../../../src/ipvs/select';
 import type { ObservedService } from '../../../src/ipvs/types';

@@ -11,8 +11,8 @@ import { after, before, test } from 'node:test';
 import { runStatusCommand } from '../../../src/cli/control-commands';
 import { ExitCode } from '../../../src/cli/exit-codes';
 import { PingExit, runPing } from '../../../src/cli/ping-command';
-import { Daemon } from '../../../src/daemon/daemon';
-import { Observers } from '../../../src/daemon/observers';
+import { startDaemon } from '../../../src/app/compose-daemon';
+import { Observers } from '../../../src/app/observers';
 import { controlSocketPath, type StatusReport } from '../../../src/daemon/protocol';
 import { MemoryBackend } from '../../../src/ipvs/memory';
 import { systemFactories } from '../../../src/ipvs/select';
@@ -62,7 +62,7 @@ test('status, ping, /healthz and the metrics give one verdict: degraded, failing
   const observers = new Observers({ clock: systemClock(), logger });
   const runDirectory = path.join(tmp, 'run');
   const socketDirectory = path.join(tmp, 'sock');
-  const daemon = await Daemon.start({
+  const daemon = await startDaemon({
     configPath: file, configName: 'site.cf', logger, ipvs: 'memory', backendFactories: { ...systemFactories(), memory: () => backend },
     runDirectory, socketDirectory, watchIntervalMs: 60_000, engine: { resyncIntervalMs: 200, coalesceMs: 10, shutdownTimeoutMs: 2_000 },
     ...observers.hooks(),

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import pino from 'pino';
 import { after, before, test } from 'node:test';
 import { runReloadCommand, runStatusCommand } from '../../../src/cli/control-commands';
-import { Daemon } from '../../../src/daemon/daemon';
+import { startDaemon } from '../../../src/app/compose-daemon';
 import { controlSocketPath, type StatusReport } from '../../../src/daemon/protocol';
 import { MemoryBackend } from '../../../src/ipvs/memory';
 import { systemFactories } from '../../../src/ipvs/select';
@@ -44,10 +44,10 @@ test('autoreload follows included files; a broken one is refused with its path a
   const logged: Record<string, unknown>[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => { logged.push(JSON.parse(line) as Record<string, unknown>); } });
   const socketDirectory = path.join(tmp, 'sock');
-  const daemon = await Daemon.start({
+  const daemon = await startDaemon({
     configPath: file, configName: 'site.cf', logger, ipvs: 'memory', backendFactories: { ...systemFactories(), memory: () => backend },
     runDirectory: path.join(tmp, 'run'), socketDirectory, stateDirectory: path.join(tmp, 'state'), watchIntervalMs: 100,
-    engine: { resyncIntervalMs: 500, coalesceMs: 10, drainTimeoutMs: 200, drainPollMs: 50 },
+    engine: { resyncIntervalMs: 500, coalesceMs: 10, drainPollMs: 50 },
   });
   const socketPath = controlSocketPath('site.cf', socketDirectory);
   const shows = (want: string) => (): Promise<true | undefined> => table(backend).then((t) => (t === want ? true : undefined));

@@ -8,7 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runReloadCommand, runReloadPreviewCommand, runStatusCommand } from '../../../src/cli/control-commands';
-import { Daemon } from '../../../src/daemon/daemon';
+import type { Daemon } from '../../../src/daemon/daemon';
+import { startDaemon } from '../../../src/app/compose-daemon';
 import { controlSocketPath, type StatusReport } from '../../../src/daemon/protocol';
 import { MemoryBackend } from '../../../src/ipvs/memory';
 import { systemFactories } from '../../../src/ipvs/select';
@@ -39,7 +40,7 @@ function configText(globals: readonly string[], virtual: readonly string[] = ['p
 
 async function startOn(kernel: MemoryBackend, file: string): Promise<{ daemon: Daemon; socketPath: string }> {
   const name = path.basename(file);
-  const daemon = await Daemon.start({
+  const daemon = await startDaemon({
     configPath: file, configName: name, logger: silentLogger(), ipvs: 'memory',
     backendFactories: { ...systemFactories(), memory: () => outliving(kernel) },
     runDirectory: path.join(tmp, 'run'), socketDirectory: path.join(tmp, 'sock'), stateDirectory: path.join(tmp, 'state'),

@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, before, test } from 'node:test';
 import { sendControlRequest } from '../../../src/cli/control-client';
-import { Daemon } from '../../../src/daemon/daemon';
+import type { Daemon } from '../../../src/daemon/daemon';
+import { startDaemon } from '../../../src/app/compose-daemon';
 import { controlSocketPath } from '../../../src/daemon/protocol';
 import { MemoryBackend } from '../../../src/ipvs/memory';
 import { systemFactories } from '../../../src/ipvs/select';
@@ -86,7 +87,7 @@ test('pings every 10 ms are answered within the bound while a reload loads a big
   const backend = new MemoryBackend();
   const socketDirectory = path.join(tmp, 'sock');
   const captured = captureLogger();
-  const daemon = await Daemon.start({
+  const daemon = await startDaemon({
     configPath: file, configName: 'site.cf', logger: captured.logger, ipvs: 'memory', backendFactories: { ...systemFactories(), memory: () => backend },
     runDirectory: path.join(tmp, 'run'), socketDirectory, watchIntervalMs: 60_000, engine: { resyncIntervalMs: 60_000, coalesceMs: 10 },
   });

@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import pino from 'pino';
 import { runReloadPreviewCommand } from '../../../src/cli/control-commands';
-import { Daemon, type DaemonOptions } from '../../../src/daemon/daemon';
+import type { Daemon, DaemonOptions } from '../../../src/daemon/daemon';
+import { startDaemon as startComposedDaemon } from '../../../src/app/compose-daemon';
 import { controlSocketPath, type PreviewStep, type ReloadPreviewResult, type StatusReport } from '../../../src/daemon/protocol';
 import { MemoryBackend } from '../../../src/ipvs/memory';
 import { serviceKeyString } from '../../../src/ipvs/normalize';
@@ -69,7 +70,7 @@ async function startDaemon(file: string, backend: ObservableBackend, over: Parti
   const runDirectory = path.join(tmp, `run-${path.basename(file)}`);
   const socketDirectory = path.join(tmp, `sock-${path.basename(file)}`);
   const { logger, messages } = recordingLogger();
-  const daemon = await Daemon.start({
+  const daemon = await startComposedDaemon({
     configPath: file, configName: path.basename(file), logger, ipvs: backend.kind,
     backendFactories: { ...systemFactories(), memory: () => backend, netlink: async () => backend },
     runDirectory, socketDirectory, engine: { resyncIntervalMs: 500, coalesceMs: 10 }, ...over,

@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import { runReloadCommand } from '../../../src/cli/control-commands';
 import { sendControlRequest } from '../../../src/cli/control-client';
 import type { Daemon } from '../../../src/daemon/daemon';
-import { runForeground } from '../../../src/daemon/foreground';
+import { runForeground } from '../../../src/app/foreground';
 import { controlSocketPath } from '../../../src/daemon/protocol';
 import { MemoryBackend } from '../../../src/ipvs/memory';
 import { systemFactories } from '../../../src/ipvs/select';

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import type { CheckRecord } from '../../../src/checks/scheduler';
 import type { HealthTransition } from '../../../src/model/health';
 import { runStatusCommand } from '../../../src/cli/control-commands';
-import { Daemon } from '../../../src/daemon/daemon';
+import { startDaemon } from '../../../src/app/compose-daemon';
 import { controlSocketPath, type RealStatus } from '../../../src/daemon/protocol';
 import { MemoryBackend } from '../../../src/ipvs/memory';
 import { systemFactories } from '../../../src/ipvs/select';
@@ -53,7 +53,7 @@ virtual=127.0.0.1:80
   // Checks and transitions in the order the scheduler decided them (a deciding round's transition comes before its record).
   const seen: string[] = [];
   const socketDirectory = path.join(tmp, 'sock');
-  const daemon = await Daemon.start({
+  const daemon = await startDaemon({
     configPath: file, configName: 'rise.cf', logger: silentLogger(), ipvs: 'memory',
     backendFactories: { ...systemFactories(), memory: () => backend },
     runDirectory: path.join(tmp, 'run'), socketDirectory, watchIntervalMs: 60_000,

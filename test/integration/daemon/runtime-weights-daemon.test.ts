@@ -12,7 +12,8 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { runDrainCommand } from '../../../src/cli/control-commands';
 import { runWeightCommand } from '../../../src/cli/weight-command';
-import { Daemon } from '../../../src/daemon/daemon';
+import type { Daemon } from '../../../src/daemon/daemon';
+import { startDaemon } from '../../../src/app/compose-daemon';
 import { controlSocketPath } from '../../../src/daemon/protocol';
 import { readStateFile, stateFilePath, writeStateFile } from '../../../src/daemon/state-file';
 import { MemoryBackend } from '../../../src/ipvs/memory';
@@ -54,7 +55,7 @@ async function table(backend: MemoryBackend): Promise<string> {
 function start(name: string, backend: MemoryBackend, stateDirectory: string, logger = captureLogger()): Promise<Daemon> {
   const file = path.join(tmp, name);
   fs.writeFileSync(file, configText());
-  return Daemon.start({
+  return startDaemon({
     configPath: file, configName: name, logger: logger.logger, ipvs: 'memory', backendFactories: { ...systemFactories(), memory: () => backend },
     runDirectory: path.join(tmp, 'run'), socketDirectory: path.join(tmp, 'sock'), stateDirectory, watchIntervalMs: 60_000,
     engine: { resyncIntervalMs: 500, coalesceMs: 10 },
@@ -177,7 +178,7 @@ test('a trial on the memory backend without a state directory keeps its hand set
   fs.writeFileSync(file, configText());
   const backend = new MemoryBackend();
   const log = captureLogger();
-  const daemon = await Daemon.start({
+  const daemon = await startDaemon({
     configPath: file, configName: name, logger: log.logger, ipvs: 'memory', backendFactories: { ...systemFactories(), memory: () => backend },
     runDirectory: path.join(tmp, 'run'), socketDirectory: path.join(tmp, 'sock'), watchIntervalMs: 60_000,
     engine: { resyncIntervalMs: 500, coalesceMs: 10 },

@@ -9,7 +9,8 @@ import { after, before, describe, test } from 'node:test';
 import { runReloadCommand, runStatusCommand } from '../../../src/cli/control-commands';
 import { runPing } from '../../../src/cli/ping-command';
 import { runRoleCommand } from '../../../src/cli/role-command';
-import { Daemon } from '../../../src/daemon/daemon';
+import type { Daemon } from '../../../src/daemon/daemon';
+import { startDaemon } from '../../../src/app/compose-daemon';
 import { controlSocketPath, type StatusReport } from '../../../src/daemon/protocol';
 import { MemoryBackend } from '../../../src/ipvs/memory';
 import { systemFactories } from '../../../src/ipvs/select';
@@ -49,7 +50,7 @@ function kernelOutliving(backend: MemoryBackend): IpvsBackend {
 }
 
 async function daemonOn(kernel: MemoryBackend, file: string): Promise<Daemon> {
-  return Daemon.start({
+  return startDaemon({
     configPath: file, configName: 'pair.cf', logger: silentLogger(), ipvs: 'memory',
     backendFactories: { ...systemFactories(), memory: () => kernelOutliving(kernel) },
     runDirectory: path.join(tmp, 'run'), socketDirectory: path.join(tmp, 'sock'), watchIntervalMs: 60_000,

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { HealthTransition } from '../../../src/model/health';
-import { Daemon } from '../../../src/daemon/daemon';
+import { startDaemon } from '../../../src/app/compose-daemon';
 import { MemoryBackend } from '../../../src/ipvs/memory';
 import { systemFactories } from '../../../src/ipvs/select';
 import { silentLogger } from '../../../src/log';
@@ -56,7 +56,7 @@ virtual=127.0.0.1:80
 `);
   const backend = new MemoryBackend();
   const transitions: HealthTransition[] = [];
-  const daemon = await Daemon.start({
+  const daemon = await startDaemon({
     configPath: file, configName: 'fast.cf', logger: silentLogger(), ipvs: 'memory',
     backendFactories: { ...systemFactories(), memory: () => backend },
     runDirectory: path.join(tmp, 'run'), socketDirectory: path.join(tmp, 'sock'), watchIntervalMs: 60_000,

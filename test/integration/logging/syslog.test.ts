@@ -65,7 +65,7 @@ async function startReceiver(t: TestContext, socketPath: string, mode: 'dgram' |
         if (line === 'READY') resolve(true);
         else messages.push(JSON.parse(line) as string);
       }
-      waiters.forEach((w) => w());
+      for (const w of waiters) w();
     });
   });
   const timer = setTimeout(() => child.kill('SIGKILL'), 5000);

@@ -120,7 +120,9 @@ describe('ipvsadm backend on a real kernel', { skip }, () => {
     runs.length = 0;
     const results = await backend.apply(ops);
     assert.deepEqual(runs, [['-R']], 'one ipvsadm -R for the whole plan');
-    results.forEach((r, i) => assert.deepEqual(r, { status: 'done' }, JSON.stringify(ops[i])));
+    results.forEach((r, i) => {
+      assert.deepEqual(r, { status: 'done' }, JSON.stringify(ops[i]));
+    });
     runs.length = 0;
     assert.deepEqual(await ownTable(), normalizeDesired(DESIRED));
     assert.deepEqual(runs, [['-R']], 'one process for the whole read');

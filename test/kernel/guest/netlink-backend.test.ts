@@ -147,7 +147,7 @@ describe('netlink backend against the real kernel', { skip, concurrency: false }
     const main = `${__dirname}/../../../src/main.js`;
     const viaNetlink = execFileSync(process.execPath, [main, 'ipvs', '--ipvs=netlink', 'list'], { encoding: 'utf8' });
     const viaIpvsadm = execFileSync(process.execPath, [main, 'ipvs', '--ipvs=ipvsadm', 'list'], { encoding: 'utf8' });
-    assert.match(viaNetlink, /^TCP  10\.201\.0\.1:8080 rr$/m);
+    assert.match(viaNetlink, /^TCP {2}10\.201\.0\.1:8080 rr$/m);
     assert.match(viaNetlink, /^ {2}-> \[2001:db8::10\]:443\s+Route\s+2/m);
     const withoutCounters = (t: string) => t.split('\n').map((l) => l.replace(/\s+\d+\s+\d+$/, '')).join('\n');
     assert.equal(withoutCounters(viaIpvsadm), withoutCounters(viaNetlink));

@@ -42,9 +42,10 @@ installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok
 # guest/ocf-pacemaker.test.ts; resource-agents: ocf-tester, ocf-shellfuncs and IPaddr2; socat: the SCTP servers and
 # clients of guest/sctp-nat.test.ts (SCTP-LISTEN, SCTP-CONNECT); prometheus: the real Prometheus server that scrapes
 # the daemon on the real kernel in guest/metrics-nat.test.ts; bird2: the routers and BGP speakers of the scale-out
-# lab (issue 16: ECMP directors announcing their VIPs).
+# lab (issue 16: ECMP directors announcing their VIPs); frr: the same lab's directors with announce=frr (bgpd, zebra,
+# vtysh).
 pkgs=(qemu-system-x86 busybox-static kmod cpio ipvsadm keepalived ldirectord iproute2 resource-agents libxml2-utils
-  pacemaker corosync pacemaker-cli-utils socat prometheus bird2)
+  pacemaker corosync pacemaker-cli-utils socat prometheus bird2 frr)
 missing=()
 for p in "${pkgs[@]}"; do installed "$p" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -300,7 +300,7 @@ function boot(
 
     const onConsoleLine = (raw: string): void => {
       const line = raw.replace(/\r/g, '');
-      consoleLog += line + '\n';
+      consoleLog += `${line}\n`;
       if (line.trim() === BEGIN_MARKER) {
         if (bootMs < 0) bootMs = Date.now() - started;
         return;

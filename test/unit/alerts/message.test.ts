@@ -53,7 +53,8 @@ describe('composeMail', () => {
   });
 
   it('without servicename and comment: no prefix, no such lines', () => {
-    const m = composeMail([{ ...down, serviceName: undefined, comment: undefined, reason: undefined } as AlertEvent], { hostname: 'lb1', daemonState: 'starting' });
+    const { serviceName, comment, reason, ...bare } = down;
+    const m = composeMail([bare], { hostname: 'lb1', daemonState: 'starting' });
     assert.equal(m.subject, 'Deleted real server: 10.0.0.2:80 (192.0.2.1:80)');
     assert.doesNotMatch(m.text, /Service name|Comment|Reason/);
     assert.match(m.text, /^ldirectord host: lb1\nLog-Message: Deleted real server: 10\.0\.0\.2:80 \(192\.0\.2\.1:80\)\nDaemon-Status: running\n/);

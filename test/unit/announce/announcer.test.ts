@@ -2,8 +2,8 @@
 // withdraws, a restart's release does not, a new target withdraws from the old one, status and change events.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Announcer, ANNOUNCE_RETRY_MS, type AnnounceChange } from '../../../src/announce/announcer';
-import type { RouteDriver } from '../../../src/announce/bird-driver';
+import { Announcer, ANNOUNCE_RESYNC_MS, ANNOUNCE_RETRY_MS, type AnnounceChange } from '../../../src/announce/announcer';
+import type { RouteDriver } from '../../../src/announce/route-driver';
 import type { ServeState } from '../../../src/announce/decide-announce';
 import type { GuardLink } from '../../../src/announce/guard-client';
 import { silentLogger } from '../../../src/log';
@@ -22,7 +22,7 @@ class FakeDriver implements RouteDriver {
   constructor(readonly settings: AnnounceSettings, public held: string[] = []) {
     this.describe = `fake ${settings.socket}`;
   }
-  announced(): string[] {
+  async announced(): Promise<string[]> {
     return [...this.held];
   }
   async apply(prefixes: readonly string[]): Promise<void> {
@@ -69,7 +69,7 @@ describe('Announcer', () => {
   test('announces what can serve after announcedelay, woken by its own timer; events and status follow', async () => {
     const { clock, announcer, drivers, changes, links } = setup();
     await announcer.configure(await loadValid(cf('announcedelay=3\n')));
-    assert.deepEqual(links.map((l) => l.sent), [[{ socket: '/run/b.ctl', file: '/etc/bird/ldir-announce.conf' }]]);
+    assert.deepEqual(links.map((l) => l.sent), [[{ driver: 'bird', socket: '/run/b.ctl', file: '/etc/bird/ldir-announce.conf' }]]);
     announcer.update(states('up', 'down'));
     await flushPromises();
     assert.deepEqual(drivers[0]?.applied, []);
@@ -97,6 +97,34 @@ describe('Announcer', () => {
     await clock.advance(ANNOUNCE_RETRY_MS);
     assert.deepEqual(driver.applied, [[A, B]]);
     assert.equal(announcer.status()?.lastError, null);
+  });
+
+  test('a routing daemon that lost or gained statements (restarted, edited) is repaired at the next read back', async () => {
+    const { clock, announcer, drivers, changes } = setup();
+    await announcer.configure(await loadValid(cf()));
+    const driver = drivers[0] as FakeDriver;
+    announcer.update(states('up', 'down'));
+    await announcer.idle();
+    assert.deepEqual(driver.applied, [[A]]);
+    driver.held = []; // FRR restarted: the statements made through vtysh are gone
+    await clock.advance(ANNOUNCE_RESYNC_MS - 1);
+    assert.deepEqual(driver.applied, [[A]], 'not read back before its time');
+    await clock.advance(1);
+    await announcer.idle();
+    assert.deepEqual(driver.applied, [[A], [A]], 'announced again');
+    assert.deepEqual(announcer.status()?.announced, [A]);
+    assert.deepEqual(changes.map((c) => [c.prefix, c.announced]), [[A, true], [A, true]]);
+    driver.held = [A, B]; // a hand edit announced B, whose virtual cannot serve
+    await clock.advance(ANNOUNCE_RESYNC_MS);
+    await announcer.idle();
+    assert.deepEqual(driver.applied.at(-1), [A], 'B withdrawn');
+    await clock.advance(ANNOUNCE_RESYNC_MS);
+    assert.equal(driver.applied.length, 3, 'nothing to repair: nothing applied');
+    await announcer.withdrawAll();
+    const after = driver.applied.length;
+    driver.held = [A];
+    await clock.advance(ANNOUNCE_RESYNC_MS * 3);
+    assert.equal(driver.applied.length, after, 'stopped: no more read backs');
   });
 
   test('withdrawAll at stop withdraws and lets the guard go; release (restart) withdraws nothing', async () => {
@@ -134,7 +162,7 @@ describe('Announcer', () => {
     await announcer.idle();
     assert.deepEqual(drivers[0]?.applied, [[A]], 'resumed: A has served for its delay, B just came up');
     (drivers[0] as FakeDriver).held = [A, B]; // another daemon (the predecessor) announced B meanwhile
-    announcer.reread();
+    await announcer.reread();
     assert.deepEqual(announcer.status()?.announced, [A, B]);
     assert.deepEqual(announcer.status()?.virtuals.map((v) => v.state), ['announced', 'announced']);
   });
@@ -176,7 +204,7 @@ describe('Announcer', () => {
     await announcer.idle();
     assert.deepEqual(drivers[0]?.applied, [[A], []]);
     assert.deepEqual(drivers[1]?.applied, [[A]]);
-    assert.deepEqual(links[0]?.sent.at(-1), { socket: '/run/other.ctl', file: '/etc/bird/ldir-announce.conf' });
+    assert.deepEqual(links[0]?.sent.at(-1), { driver: 'bird', socket: '/run/other.ctl', file: '/etc/bird/ldir-announce.conf' });
     await announcer.configure(await loadValid('virtual=192.0.2.10:80\n\treal=10.0.0.1:80 gate\n'));
     assert.deepEqual(drivers[1]?.applied, [[A], []]);
     assert.equal(announcer.status(), undefined);

@@ -92,10 +92,10 @@ describe('BIRD control socket', () => {
     const file = path.join(tmp, 'inc.conf');
     const calls: string[] = [];
     const driver = birdDriver({ socket: '/run/x.ctl', file, configure: async (s) => { calls.push(`configure ${s} ${fs.readFileSync(file, 'utf8').includes('192.0.2.10/32')}`); } });
-    assert.deepEqual(driver.announced(), []);
+    assert.deepEqual(await driver.announced(), []);
     await driver.apply(['192.0.2.10/32']);
     assert.deepEqual(calls, ['configure /run/x.ctl true']);
-    assert.deepEqual(driver.announced(), ['192.0.2.10/32']);
+    assert.deepEqual(await driver.announced(), ['192.0.2.10/32']);
     assert.equal(driver.describe, `bird socket=/run/x.ctl file=${file}`);
   });
 });

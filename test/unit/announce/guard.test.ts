@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
-import type { BirdTarget, RouteDriver } from '../../../src/announce/bird-driver';
+import type { RouteDriver, RouteTarget } from '../../../src/announce/route-driver';
 import { connectGuard } from '../../../src/announce/guard-client';
 import { runAnnounceGuard } from '../../../src/announce/guard-server';
 import { systemClock } from '../../../src/clock';
@@ -15,11 +15,11 @@ import { sleep } from '../../helpers/wait';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lb-guard-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function recorder(): { withdrawn: Array<{ target: BirdTarget; prefixes: readonly string[] }>; driverFor: (t: BirdTarget) => RouteDriver } {
-  const withdrawn: Array<{ target: BirdTarget; prefixes: readonly string[] }> = [];
+function recorder(): { withdrawn: Array<{ target: RouteTarget; prefixes: readonly string[] }>; driverFor: (t: RouteTarget) => RouteDriver } {
+  const withdrawn: Array<{ target: RouteTarget; prefixes: readonly string[] }> = [];
   return {
     withdrawn,
-    driverFor: (target) => ({ describe: 'fake', announced: () => [], apply: async (prefixes) => { withdrawn.push({ target, prefixes }); } }),
+    driverFor: (target) => ({ describe: 'fake', announced: async () => [], apply: async (prefixes) => { withdrawn.push({ target, prefixes }); } }),
   };
 }
 
@@ -33,11 +33,11 @@ describe('announce guard', () => {
     };
     const first = await connectGuard({ path: p, clock: systemClock(), spawn });
     assert.ok(guard, 'no guard answered: one was started');
-    first.send({ socket: '/run/b.ctl', file: '/etc/bird/x.conf' });
+    first.send({ driver: 'bird', socket: '/run/b.ctl', file: '/etc/bird/x.conf' });
     let started = 0;
     const second = await connectGuard({ path: p, clock: systemClock(), spawn: () => { started++; } });
     assert.equal(started, 0, 'the running guard is joined, not a second one started');
-    second.send({ socket: '/run/b.ctl', file: '/etc/bird/y.conf' });
+    second.send({ driver: 'bird', socket: '/run/b.ctl', file: '/etc/bird/y.conf' });
     first.close();
     await sleep(700);
     assert.equal(rec.withdrawn.length, 0, 'a daemon is still connected: nothing withdrawn');
@@ -45,7 +45,7 @@ describe('announce guard', () => {
     second.close();
     await guard;
     const took = Date.now() - t0;
-    assert.deepEqual(rec.withdrawn, [{ target: { socket: '/run/b.ctl', file: '/etc/bird/y.conf' }, prefixes: [] }]);
+    assert.deepEqual(rec.withdrawn, [{ target: { driver: 'bird', socket: '/run/b.ctl', file: '/etc/bird/y.conf' }, prefixes: [] }]);
     assert.ok(took >= 250, `withdrawn after the grace, not at once (${took} ms)`);
     assert.ok(!fs.existsSync(p), 'the socket is removed');
   });
@@ -55,7 +55,7 @@ describe('announce guard', () => {
     const rec = recorder();
     const guard = runAnnounceGuard({ path: p, clock: systemClock(), logger: silentLogger(), driverFor: rec.driverFor, graceMs: 400 });
     const a = await connectGuard({ path: p, clock: systemClock(), spawn: () => assert.fail('the guard runs') });
-    a.send({ socket: '/s', file: '/f' });
+    a.send({ driver: 'bird', socket: '/s', file: '/f' });
     a.close();
     await sleep(100);
     const b = await connectGuard({ path: p, clock: systemClock(), spawn: () => assert.fail('the guard runs') });
@@ -63,7 +63,7 @@ describe('announce guard', () => {
     assert.equal(rec.withdrawn.length, 0);
     b.close();
     await guard;
-    assert.deepEqual(rec.withdrawn.map((w) => w.target), [{ socket: '/s', file: '/f' }]);
+    assert.deepEqual(rec.withdrawn.map((w) => w.target), [{ driver: 'bird', socket: '/s', file: '/f' }]);
   });
 
   test('no daemon ever connects: it exits after its first-connect wait, withdrawing nothing it was never told of', async () => {
@@ -78,7 +78,7 @@ describe('announce guard', () => {
     const stop = new AbortController();
     const guard = runAnnounceGuard({ path: p, clock: systemClock(), logger: silentLogger(), driverFor: rec.driverFor, graceMs: 60_000, signal: stop.signal });
     const a = await connectGuard({ path: p, clock: systemClock(), spawn: () => assert.fail('the guard runs') });
-    a.send({ socket: '/s', file: '/f' });
+    a.send({ driver: 'bird', socket: '/s', file: '/f' });
     await sleep(50);
     stop.abort();
     await guard;

@@ -18,7 +18,8 @@ test('a job resolves port, per-real request/receive, timeouts in ms, interval an
     '\treal=10.0.0.2:8081 masq',
     '\tservice=http', '\tchecktype=negotiate', '\trequest="/index.html"', '\treceive="Welcome"',
     '\tchecktimeout=4', '\tnegotiatetimeout=7', '\tvirtualhost=www.example.com', '\thttpmethod=HEAD',
-  ].join('\n') + '\n');
+    '',
+  ].join('\n'));
   const targets = jobsFromConfig(c);
   assert.equal(targets.length, 2);
   const [a, b] = targets;
@@ -44,7 +45,8 @@ test('checkport beats the real port; port 0 falls back to the service port; fwma
     'virtual=192.0.2.1:80', '\treal=10.0.0.1:8080 masq', '\tcheckport=9000', '\tchecktype=connect',
     'virtual=100', '\treal=10.0.0.2 gate', '\tservice=https', '\tchecktype=negotiate',
     'virtual=101', '\treal=10.0.0.3 gate', '\tchecktype=external', '\tcheckcommand=/bin/true',
-  ].join('\n') + '\n');
+    '',
+  ].join('\n'));
   const [connect, fwm, ext] = jobsFromConfig(c);
   assert.equal(connect?.job.port, 9000);
   assert.equal(connect?.job.realPort, 8080);
@@ -60,7 +62,8 @@ test('a real shared by several virtual services with the same check is one targe
     'virtual=192.0.2.1:80', '\treal=10.0.0.1:80 gate', '\treal=10.0.0.2:80 gate', '\tchecktype=connect',
     'virtual=192.0.2.2:80', '\treal=10.0.0.1:80 gate', '\tchecktype=connect',
     'virtual=192.0.2.3:80', '\treal=10.0.0.1:80 gate', '\tchecktype=connect', '\tchecktimeout=9',
-  ].join('\n') + '\n');
+    '',
+  ].join('\n'));
   const targets = jobsFromConfig(c);
   assert.equal(targets.length, 3, 'the third virtual has another timeout: another check');
   const shared = targets.find((t) => t.members.length > 1);
@@ -75,7 +78,7 @@ test('the identity changes with every parameter that changes the result, and hid
   const id = async (...extra: string[]): Promise<string> => {
     const globals = extra.filter((e) => e.startsWith('checkinterval='));
     const local = extra.filter((e) => !globals.includes(e)).map((e) => `\t${e}`);
-    return one(jobsFromConfig(await loadValid([...globals, ...base, ...local].join('\n') + '\n'))).identity;
+    return one(jobsFromConfig(await loadValid([...globals, ...base, ...local, ''].join('\n')))).identity;
   };
   const plain = await id('passwd="hunter2"', 'request="select 1"');
   assert.equal(await id('passwd="hunter2"', 'request="select 1"'), plain, 'stable within a process');
@@ -100,14 +103,15 @@ test('external checks are per virtual (the command gets its address); on and off
     'virtual=192.0.2.2:80', '\treal=10.0.0.1:80 gate', '\tchecktype=external', '\tcheckcommand=/bin/true',
     'virtual=192.0.2.3:80', '\treal=10.0.0.1:80 gate', '\tchecktype=on',
     'virtual=192.0.2.4:80', '\treal=10.0.0.1:80 gate', '\tchecktype=off',
-  ].join('\n') + '\n');
+    '',
+  ].join('\n'));
   const targets = jobsFromConfig(c);
   assert.deepEqual(targets.map((t) => t.job.type), ['external', 'external', 'on', 'off']);
   assert.deepEqual(targets.map((t) => t.job.virtualHost), ['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4']);
 });
 
 test('combined checks carry N; IPv6 reals are keyed with brackets', async () => {
-  const c = await loadValid(['virtual6=[2001:db8::1]:443', '\treal6=[2001:db8::10]:443 gate', '\tservice=https', '\tchecktype=4'].join('\n') + '\n');
+  const c = await loadValid(['virtual6=[2001:db8::1]:443', '\treal6=[2001:db8::10]:443 gate', '\tservice=https', '\tchecktype=4', ''].join('\n'));
   const t = one(jobsFromConfig(c));
   assert.equal(t.job.type, 'combined');
   assert.equal(t.connectsBetweenNegotiates, 4);
@@ -124,7 +128,8 @@ test('deadlines: negotiatetimeout for negotiate (checktimeout for ldap/radius), 
     'virtual=192.0.2.1:389', '\treal=10.0.0.1:389 gate',
     'virtual=192.0.2.1:81', '\treal=10.0.0.1:81 gate', '\tchecktype=ping',
     'virtual=192.0.2.1:53', '\treal=10.0.0.1:53 gate', '\tchecktype=connect', '\tprotocol=udp',
-  ].join('\n') + '\n');
+    '',
+  ].join('\n'));
   const [http, ldap, ping, udp] = jobsFromConfig(c);
   assert.ok(http && ldap && ping && udp);
   assert.equal(checkDeadlineMs(http.job, 'negotiate'), 6000);

@@ -14,21 +14,42 @@ function target(address: string, intervalMs = 1_000): CheckTarget {
   return {
     identity: `id-${address}`,
     job: {
-      type: 'connect', service: 'http', address, family: 'inet', port: 80, protocol: 'tcp', virtualHost: '192.0.2.1',
-      virtualPort: 80, realPort: 80, request: '/', receive: '', httpMethod: 'GET', login: '', passwd: '', database: '', secret: '',
-      command: '', pingCount: 1, checkTimeoutMs: 2_000, negotiateTimeoutMs: 7_000,
+      type: 'connect',
+      service: 'http',
+      address,
+      family: 'inet',
+      port: 80,
+      protocol: 'tcp',
+      virtualHost: '192.0.2.1',
+      virtualPort: 80,
+      realPort: 80,
+      request: '/',
+      receive: '',
+      httpMethod: 'GET',
+      login: '',
+      passwd: '',
+      database: '',
+      secret: '',
+      command: '',
+      pingCount: 1,
+      checkTimeoutMs: 2_000,
+      negotiateTimeoutMs: 7_000,
     },
-    connectsBetweenNegotiates: 0, failureCount: 1, riseCount: 1, intervalMs,
+    connectsBetweenNegotiates: 0,
+    failureCount: 1,
+    riseCount: 1,
+    intervalMs,
     members: [{ virtualId: 'tcp:192.0.2.1:80', realKey: `${address}:80` }],
   };
 }
 
 /** Answers up after 10 ms of fake time, except for addresses in `hang` (their rounds end at their timeout). */
 function runner(clock: FakeClock, hang: ReadonlySet<string>) {
-  return (job: CheckJob, _kind: unknown, signal: AbortSignal): Promise<CheckResult> => new Promise((resolve) => {
-    signal.addEventListener('abort', () => resolve({ up: false, reason: 'aborted', durationMs: 0 }), { once: true });
-    if (!hang.has(job.address)) clock.setTimeout(() => resolve({ up: true, reason: 'ok', durationMs: 10 }), 10);
-  });
+  return (job: CheckJob, _kind: unknown, signal: AbortSignal): Promise<CheckResult> =>
+    new Promise((resolve) => {
+      signal.addEventListener('abort', () => resolve({ up: false, reason: 'aborted', durationMs: 0 }), { once: true });
+      if (!hang.has(job.address)) clock.setTimeout(() => resolve({ up: true, reason: 'ok', durationMs: 10 }), 10);
+    });
 }
 
 describe('CheckScheduler.overdue', () => {
@@ -37,7 +58,10 @@ describe('CheckScheduler.overdue', () => {
     const hang = new Set<string>();
     let maintenance = false;
     const scheduler = new CheckScheduler({
-      clock, random: () => 0, run: runner(clock, hang), maintenance: (address) => maintenance && address === '10.0.0.3',
+      clock,
+      random: () => 0,
+      run: runner(clock, hang),
+      maintenance: (address) => maintenance && address === '10.0.0.3',
     });
     let overdueSeen = 0;
     const same = (step: string): void => {
@@ -74,21 +98,36 @@ describe('CheckScheduler.overdue', () => {
 
   it('reads while no check can be overdue walk no identity: 100,000 checks, 1,000 reads, one scan; a reload scans again', () => {
     // A clock whose timers never fire (the fake clock's list of timers is linear: too slow for 100,000 of them).
-    const clock: Clock = { now: () => 1_000, monotonic: () => 1_000, setTimeout: () => 0 as unknown as TimerHandle, clearTimeout: () => undefined };
-    const scheduler = new CheckScheduler({ clock, random: () => 0.5, run: () => new Promise<CheckResult>(() => undefined) });
+    const clock: Clock = {
+      now: () => 1_000,
+      monotonic: () => 1_000,
+      setTimeout: () => 0 as unknown as TimerHandle,
+      clearTimeout: () => undefined,
+    };
+    const scheduler = new CheckScheduler({
+      clock,
+      random: () => 0.5,
+      run: () => new Promise<CheckResult>(() => undefined),
+    });
     const targets: CheckTarget[] = [];
-    for (let i = 0; i < 100_000; i++) targets.push(target(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, 60_000));
+    for (let i = 0; i < 100_000; i++)
+      targets.push(target(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, 60_000));
     scheduler.sync(targets);
     const watch = scheduler.overdueWatch;
     const before = watch.scans;
-    for (let i = 0; i < 1_000; i++) assert.equal(scheduler.overdue(clock.monotonic() + i, CHECK_OVERDUE_FACTOR).reals, 0);
+    for (let i = 0; i < 1_000; i++)
+      assert.equal(scheduler.overdue(clock.monotonic() + i, CHECK_OVERDUE_FACTOR).reals, 0);
     assert.equal(watch.scans - before, 1, 'one walk of the 100,000 identities, then none');
     scheduler.sync([...targets, target('10.200.0.1', 1_000)]);
     scheduler.overdue(clock.monotonic(), CHECK_OVERDUE_FACTOR);
     scheduler.overdue(clock.monotonic(), CHECK_OVERDUE_FACTOR);
     assert.equal(watch.scans - before, 2, 'an added identity makes the next read walk once');
     const limit = CHECK_OVERDUE_FACTOR * (1_000 + 2_000);
-    assert.equal(scheduler.overdue(clock.monotonic() + limit + 1, CHECK_OVERDUE_FACTOR).reals, 1, 'past the earliest limit it walks and finds the overdue check');
+    assert.equal(
+      scheduler.overdue(clock.monotonic() + limit + 1, CHECK_OVERDUE_FACTOR).reals,
+      1,
+      'past the earliest limit it walks and finds the overdue check',
+    );
     scheduler.stop();
   });
 });
@@ -97,7 +136,8 @@ describe('OverdueWatch', () => {
   it('skips the scan only inside the bound of its last scan, with the same factor, until invalidated', () => {
     const watch = new OverdueWatch();
     const member = [{ virtualId: 'v', realKey: 'r' }];
-    const scan = (visit: Parameters<Parameters<OverdueWatch['read']>[2]>[0]): void => visit(member, 0, 1_000, 1_000, false);
+    const scan = (visit: Parameters<Parameters<OverdueWatch['read']>[2]>[0]): void =>
+      visit(member, 0, 1_000, 1_000, false);
     assert.equal(watch.read(0, 2, scan).reals, 0);
     assert.equal(watch.read(4_000, 2, scan).reals, 0, 'an age equal to the limit is fine');
     assert.equal(watch.scans, 1);

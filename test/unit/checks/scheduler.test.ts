@@ -257,7 +257,8 @@ describe('dedup and reload', () => {
       'checkinterval=1',
       'virtual=192.0.2.1:80', '\treal=10.0.0.1:80 gate', '\tchecktype=connect',
       'virtual=192.0.2.2:80', '\treal=10.0.0.1:80 gate', '\tchecktype=connect',
-    ].join('\n') + '\n');
+      '',
+    ].join('\n'));
     const s = setup(() => ({ up: true }));
     s.scheduler.sync(jobsFromConfig(c));
     await s.clock.advance(3500);

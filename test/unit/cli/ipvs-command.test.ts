@@ -30,9 +30,9 @@ test('list renders the table like ipvsadm -Ln; --json gives the normalized table
   const factories = { memory: () => m } as unknown as BackendFactories;
   const io = capture();
   assert.equal(await runIpvs({ backend: 'memory', action: 'list', json: false, factories }, io), 0);
-  assert.match(io.out, /^TCP  192\.0\.2\.1:80 wrr persistent 300$/m);
+  assert.match(io.out, /^TCP {2}192\.0\.2\.1:80 wrr persistent 300$/m);
   assert.match(io.out, /^ {2}-> 198\.51\.100\.2:80\s+Route\s+3\s+0\s+0$/m);
-  assert.match(io.out, /^FWM  9 sh \(flag-1\)$/m);
+  assert.match(io.out, /^FWM {2}9 sh \(flag-1\)$/m);
   const json = capture();
   const again = await populated();
   await runIpvs({ backend: 'memory', action: 'list', json: true, factories: { memory: () => again } as unknown as BackendFactories }, json);

@@ -43,9 +43,35 @@ describe('announce directives', () => {
     assert.equal(trip.config.globals.announce?.socket, '/run/b.ctl');
   });
 
+  test('announce=frr: the vty socket directory defaults to /run/frr; announcefile is unused (a warning at its line)', async () => {
+    const c = await loadValid(two('announce=frr\n'));
+    assert.deepEqual(c.globals.announce, { driver: 'frr', socket: '/run/frr' });
+    assert.deepEqual(c.virtualServices.map((v) => v.announce?.driver), ['frr', 'frr']);
+    assert.deepEqual(announcePlanLines(c)[0], 'announce: frr socket=/run/frr');
+    const r = await load(two('announce=frr\nannouncesocket=/var/run/frr/d1\nannouncefile=/etc/frr/x.conf\n'));
+    assert.deepEqual(r.config?.globals.announce, { driver: 'frr', socket: '/var/run/frr/d1' });
+    const unused = warnings(r).filter((w) => w.directive === 'announcefile');
+    assert.deepEqual(unused.map((w) => w.pos.line), [3]);
+    assert.match(unused[0]?.message ?? '', /announcefile is unused with announce=frr/);
+  });
+
+  test('one routing daemon per configuration: announce=bird in one virtual and frr in another is an error at the second', async () => {
+    const errs = await loadErrors(two('', ['announce=bird'], ['announce=frr']));
+    assert.equal(errs.length, 1, errs.map((e) => e.message).join('; '));
+    assert.deepEqual([errs[0]?.pos.line, errs[0]?.directive], [6, 'announce']);
+    assert.match(errs[0]?.message ?? '', /announce=frr here but announce=bird at \/etc\/ha.d\/test.cf:3: one configuration announces through one routing daemon/);
+  });
+
+  test('YAML and ldir convert carry announce=frr both ways', async () => {
+    const trip = await convertRoundTrip(two('announce=frr\nannouncesocket=/run/frr/d1\n', ['announcedelay=2'], ['announce=none']));
+    assert.match(trip.yaml, /announce: frr/);
+    assert.match(trip.yaml, /announcesocket: \/run\/frr\/d1/);
+    assert.deepEqual(trip.config.globals.announce, { driver: 'frr', socket: '/run/frr/d1' });
+    assert.deepEqual(trip.config.virtualServices.map((v) => v.announce?.driver), ['frr', undefined]);
+  });
+
   const refusals: Array<[string, string, RegExp, string]> = [
-    ['announce=frr', 'announce', /announce=frr is not supported yet/, 'announce'],
-    ['announce=gobgp', 'announce', /announce must be bird or none, not "gobgp"/, 'announce'],
+    ['announce=gobgp', 'announce', /announce must be bird, frr or none, not "gobgp"/, 'announce'],
     ['announcedelay=-1', 'announcedelay', /announcedelay \(seconds\) must be a number from 0 to 3600/, 'announcedelay'],
     ['withdrawdelay=3601', 'withdrawdelay', /withdrawdelay \(seconds\) must be a number from 0 to 3600/, 'withdrawdelay'],
   ];

@@ -311,6 +311,11 @@ const CASES: readonly Case[] = [
     expected: { severity: 'warning', code: 'unused-setting', directive: 'real', line: 3, message: /the real server's "request","receive" pair is not used by checktype=connect/ },
   },
   {
+    name: 'an announced virtual (ECMP across directors) with a scheduler other than mh', rule: 'ecmpConsistentScheduler',
+    cf: cf([REAL_CF, 'announce=frr', 'scheduler=wlc']), yaml: yaml([REAL_YAML, 'announce: frr', 'scheduler: wlc']),
+    expected: { severity: 'warning', code: 'inconsistent-scheduler', directive: 'scheduler', line: 4, message: /scheduler=wlc is not consistent across directors, .*use scheduler=mh with schedflags=mh-port/i },
+  },
+  {
     name: 'load, which nothing reads', rule: 'unusedLoad',
     cf: cf([REAL_CF, 'load="cpu"']), yaml: yaml([REAL_YAML, 'load: cpu']),
     expected: { severity: 'warning', code: 'unused-setting', directive: 'load', line: 3, message: /load is accepted for compatibility and never used/ },

@@ -376,7 +376,7 @@ describe('control server: the wire', () => {
   test('too many pipelined requests: refused after 32, connection closed', () => withServer(handlers(), async (_server, path) => {
     const { lines, closed } = await raw(path, line({ id: 1, type: 'ping' }).repeat(40));
     assert.equal(closed, true);
-    assert.deepEqual((lines.at(-1)?.['error'] as { code: string }).code, 'LDIR_ERR_CONTROL_BAD_REQUEST');
+    assert.deepEqual((lines.at(-1)!['error'] as { code: string }).code, 'LDIR_ERR_CONTROL_BAD_REQUEST');
     assert.ok(lines.slice(0, -1).every((l) => l['ok'] === true));
   }));
 

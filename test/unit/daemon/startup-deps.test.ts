@@ -30,8 +30,8 @@ const LOAD = (text: string, file: string): string => `
 
 test('the daemon and an ldirectord.cf file load neither yaml, nodemailer nor undici', () => {
   const loaded = packagesLoadedBy(`
-    require(src + '/daemon/foreground.js');
-    require(src + '/daemon/observers.js');
+    require(src + '/app/foreground.js');
+    require(src + '/app/observers.js');
     require(src + '/cli/ldirectord-actions.js');
     ${LOAD(CF, 'site.cf')}`);
   assert.ok(loaded.includes('pino') && loaded.includes('prom-client'), `the probe sees the daemon's packages: ${loaded.join(', ')}`);

@@ -11,7 +11,7 @@ import { destinationKeyString, normalizeDesired, serviceKeyString } from '../../
 import type {
   DesiredService, IpvsDestination, IpvsFamily, IpvsOp, IpvsService, ObservedService, SchedulerFlag, ServiceKey, TunnelType,
 } from '../../../src/ipvs/types';
-import { addrService, dest, fwmService, specOf } from '../../helpers/ipvs-tables';
+import { addrService, dest, fwmService, specOf, type LooseServiceSettings } from '../../helpers/ipvs-tables';
 
 const all = (): boolean => true;
 const none = (): boolean => false;
@@ -76,7 +76,7 @@ describe('plan: whole tables', () => {
 
 describe('plan: one change, one op', () => {
   const base: DesiredService = { service: addrService('10.0.0.1', 80, { persistent: 300 }), destinations: [dest('10.0.1.1', 80, { forward: 'tunnel' })] };
-  const serviceChanges: Array<[string, Partial<IpvsService>]> = [
+  const serviceChanges: Array<[string, LooseServiceSettings]> = [
     ['scheduler', { scheduler: 'sh' }], ['flags', { schedulerFlags: ['flag-1'] }], ['persistence', { persistent: 60 }],
     ['no persistence', { persistent: undefined }], ['netmask', { netmask: '255.255.255.0' }], ['one-packet', { onePacket: true }],
     ['engine', { persistenceEngine: 'sip' }],

@@ -73,8 +73,8 @@ describe('apply', () => {
 
   test('a line that makes ipvsadm exit fails; the lines after it go to a second -R', async () => {
     const { backend, calls } = fake(
-      { code: 2, stderr: marker(0) + marker(1) + 'illegal weight specified\n' },
-      { code: 255, stderr: 'Service already exists\n' + marker(0) + marker(1) + marker(2) + marker(3) + marker(4) },
+      { code: 2, stderr: `${marker(0)}${marker(1)}illegal weight specified\n` },
+      { code: 255, stderr: `Service already exists\n${marker(0)}${marker(1)}${marker(2)}${marker(3)}${marker(4)}` },
     );
     const results = await backend.apply(OPS);
     assert.equal(calls.length, 2);

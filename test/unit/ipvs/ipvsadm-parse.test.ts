@@ -89,7 +89,7 @@ describe('listings', () => {
 
   test('entries added between two listings are left out; destinations too', () => {
     const stats = ipvsadmFixture('list-stats.txt');
-    const plain = ipvsadmFixture('list-plain.txt').replace(/^TCP  192\.0\.2\.10:80 wlc\n(  ->.*\n)+/m, '').replace(/^  -> 10\.1\.0\.3:53 .*\n/m, '');
+    const plain = ipvsadmFixture('list-plain.txt').replace(/^TCP {2}192\.0\.2\.10:80 wlc\n( {2}->.*\n)+/m, '').replace(/^ {2}-> 10\.1\.0\.3:53 .*\n/m, '');
     const table = parseListing(plain + stats);
     assert.equal(table.length, FIXTURE_TABLE.length - 1);
     assert.deepEqual(table.find((o) => 'port' in o.service && o.service.port === 53 && o.service.family === 'inet')?.destinations, []);

@@ -150,7 +150,9 @@ test('concurrent transactions are serialised and each gets its own replies', asy
     const seqs = [nextSeq++, nextSeq++, nextSeq++];
     const results = await Promise.all(seqs.map((seq) =>
       sock.transact([ctrlRequest(CTRL_CMD_GETFAMILY, NLM_F_REQUEST | NLM_F_ACK, seq, 'nlctrl')], { seqs: [seq] })));
-    results.forEach((buf, i) => assert.ok(split(buf).every((m) => m.seq === seqs[i])));
+    results.forEach((buf, i) => {
+      assert.ok(split(buf).every((m) => m.seq === seqs[i]));
+    });
   } finally {
     sock.close();
   }

@@ -15,7 +15,7 @@ const SOURCE = { file: '/etc/ha.d/x.cf', line: 3 };
 const want = (tcp: number, tcpFin: number, udp: number, restore = false): IpvsTimeoutSettings => ({ tcp, tcpFin, udp, restore, source: SOURCE });
 
 /** A memory kernel whose timeout calls are counted (and can be made to fail). */
-function kernel(): TimeoutBackend & { mem: MemoryBackend; reads: number; writes: IpvsTimeouts[]; failWrite?: string; failRead?: string } {
+function kernel(): TimeoutBackend & { mem: MemoryBackend; reads: number; writes: IpvsTimeouts[]; failWrite: string | undefined; failRead: string | undefined } {
   const mem = new MemoryBackend();
   const k = {
     mem, reads: 0, writes: [] as IpvsTimeouts[], failWrite: undefined as string | undefined, failRead: undefined as string | undefined,

@@ -1,12 +1,13 @@
 // Runs the daemon in this process until it stops: signals (HUP reload, TERM/INT stop), start report, exit code.
-import { toWireDiagnostic } from './protocol';
+import { toWireDiagnostic } from '../daemon/protocol';
 import type { Diagnostic } from '../config/diagnostics';
 import { errorMessage, isLdirError } from '../errors';
 import type { Logger } from '../log';
 import { closeInheritedDescriptors } from '../system/inherited-fds';
-import { Daemon, type DaemonOptions } from './daemon';
-import { PredecessorLink } from './handover';
-import { READY_FD_ENV, reportStart } from './launch';
+import type { Daemon, DaemonOptions } from '../daemon/daemon';
+import { startDaemon } from './compose-daemon';
+import { PredecessorLink } from '../daemon/handover';
+import { READY_FD_ENV, reportStart } from '../daemon/launch';
 
 /** Options of {@link runForeground}: the daemon's, plus where signals come from (the process by default). */
 export interface ForegroundOptions extends Omit<DaemonOptions, 'onStopped' | 'predecessor' | 'canHandOver'> {
@@ -79,7 +80,7 @@ export async function runForeground(options: ForegroundOptions, logger: Logger =
   signals.on('SIGTERM', onTerm);
   signals.on('SIGINT', onInt);
   try {
-    daemon = await Daemon.start({
+    daemon = await startDaemon({
       ...options, onStopped: () => resolveStopped(), canHandOver: launch.detached,
       ...(launch.predecessor ? { predecessor: launch.predecessor, abortTakeover: abortTakeover.signal } : {}),
     });

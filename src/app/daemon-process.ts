@@ -1,19 +1,27 @@
 // Composition of the daemon process for `ldir start` in the foreground: logger, metrics, then the daemon until it stops.
 import { systemClock } from '../clock';
-import { runForeground } from '../daemon/foreground';
-import { Observers } from '../daemon/observers';
+import type { BackendChoice } from '../ipvs/select';
+import { runForeground } from './foreground';
+import { Observers } from './observers';
 import { isLdirError } from '../errors';
 import { createDaemonLogger } from '../logging/daemon-logger';
 import { SecretRedactor } from '../secrets';
 import { describeLogDestination } from '../logging/destination';
 import { missingDaemonNodeFlags } from '../system/self-command';
-import type { ForegroundRunner } from './ldirectord-actions';
+
+/** What `ldir start` (in the foreground, or as the detached daemon) asks of the daemon process. */
+export interface DaemonProcessRequest {
+  configPath: string; configName: string; debug: boolean; ipvs: BackendChoice; runDirectory?: string; socketDirectory?: string;
+  stateDirectory?: string;
+  /** Where the daemon logs, from the configuration just checked (`logfile`, `supervised`). */
+  logfile: string; supervised: boolean;
+}
 
 /**
- * The {@link ForegroundRunner} of the real binary: logs where `logfile` says (file or syslog; stderr with `-d`,
- * stdout with `supervised=yes`), follows `logfile` changes on reload, and runs the daemon.
+ * The daemon process of the real binary: logs where `logfile` says (file or syslog; stderr with `-d`, stdout with
+ * `supervised=yes`), follows `logfile` changes on reload, and runs the daemon; resolves with the exit code.
  */
-export const runDaemonProcess: ForegroundRunner = async (request) => {
+export async function runDaemonProcess(request: DaemonProcessRequest): Promise<number> {
   // One redaction for the log and the control answers: the daemon adds the secrets of each configuration it loads.
   const redactor = new SecretRedactor();
   const log = createDaemonLogger({
@@ -46,4 +54,4 @@ export const runDaemonProcess: ForegroundRunner = async (request) => {
     await observers.close();
     log.close();
   }
-};
+}

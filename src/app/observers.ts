@@ -10,11 +10,11 @@ import { MonitorFiles } from '../logging/monitor-file';
 import { createMetrics, readBuildInfo, startMetricsServer, type Metrics, type MetricsServer } from '../metrics';
 import type { Config } from '../model';
 import type { SecretRedactor } from '../secrets';
-import type { Daemon, DaemonOptions } from './daemon';
-import type { StatusReport } from './protocol';
-import { describeAlert, describeEngineEvent, describeReload, describeTransition, RecentEvents } from './recent-events';
+import type { Daemon, DaemonOptions } from '../daemon/daemon';
+import type { StatusReport } from '../daemon/protocol';
+import { describeAlert, describeEngineEvent, describeReload, describeTransition, RecentEvents } from '../daemon/recent-events';
 
-/** The hooks {@link Observers} hands to {@link Daemon.start}. */
+/** The hooks {@link Observers} hands to the daemon's options. */
 export type ObserverHooks = Pick<
   DaemonOptions, 'onCheck' | 'onQuietRounds' | 'onTransition' | 'onEngineEvent' | 'onReload' | 'onConfig' | 'onState' | 'onTakeover' | 'recentEvents'
 >;
