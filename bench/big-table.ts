@@ -20,6 +20,8 @@ import { benchMain, BenchUsageError, type BenchContext, type BenchSpec } from '.
 const REALS = Number(process.env['BENCH_REALS'] ?? 100_000);
 const PER_VIRTUAL = Number(process.env['BENCH_REALS_PER_VIRTUAL'] ?? 1_000);
 const INTERVAL_S = Number(process.env['BENCH_INTERVAL'] ?? 60);
+/** `ldir status --timeout` (seconds without a new line of the report); unset: the CLI's default. */
+const STATUS_TIMEOUT_S = process.env['BENCH_STATUS_TIMEOUT'];
 /** The ldir CLI run for `status` (BENCH_LDIR_MAIN: another build's dist/src/main.js). */
 const MAIN = process.env['BENCH_LDIR_MAIN'] ?? path.resolve(__dirname, '../src/main.js');
 /** Target: the longest block of the daemon's event loop while a scrape and a status run. */
@@ -36,6 +38,8 @@ export const BIG_TABLE_BENCH: BenchSpec = {
     BENCH_INTERVAL: 'checkinterval in seconds (60)', BENCH_RESYNC_MS: 'the engine\'s full resync interval (3600000)',
     BENCH_LDIR_MAIN: 'another build\'s dist/src/main.js for the status CLI',
     BENCH_SCRAPE_TIMEOUT_MS: 'the metrics endpoint\'s bound of one scrape (600000; the daemon\'s default is 10000)',
+    BENCH_STATUS_TIMEOUT: 'ldir status --timeout in seconds (the CLI\'s default)',
+    BENCH_DAEMON_NODE_ARGS: 'more node options for the daemon process (e.g. --cpu-prof --cpu-prof-dir=DIR)',
   },
 };
 
@@ -69,7 +73,9 @@ class DaemonProcess {
 
   constructor(config: string, dir: string) {
     this.child = fork(path.join(__dirname, 'big-table-daemon.js'), [config, dir], {
-      execArgv: ['--max-semi-space-size=1'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // BENCH_DAEMON_NODE_ARGS: more node options for the daemon, e.g. `--cpu-prof --cpu-prof-dir=DIR` to see what blocks.
+      execArgv: ['--max-semi-space-size=1', ...(process.env['BENCH_DAEMON_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '')],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.child.on('message', (m: BigTableReport) => this.waiting.shift()?.(m));
   }
@@ -136,7 +142,8 @@ function scrape(port: number): Promise<{ ms: number; bytes: number }> {
 function status(config: string, dir: string): Promise<{ ms: number; bytes: number; reals: number }> {
   const t = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--max-semi-space-size=1', MAIN, config, 'status', '--json'], {
+    const timeout = STATUS_TIMEOUT_S !== undefined ? [`--timeout=${STATUS_TIMEOUT_S}`] : [];
+    const child = spawn(process.execPath, ['--max-semi-space-size=1', MAIN, ...timeout, config, 'status', '--json'], {
       env: { ...process.env, LDIR_RUN_DIR: dir, LDIR_SOCKET_DIR: dir, LDIR_STATE_DIR: dir, LDIR_IPVS: 'memory' }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];

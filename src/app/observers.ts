@@ -58,7 +58,7 @@ export class Observers {
     this.metrics = createMetrics({
       sources: {
         engine: () => this.daemon?.engineSnapshotParts(),
-        checks: () => this.daemon?.checkSnapshot() ?? [],
+        checks: () => this.daemon?.checkStatuses() ?? [],
         kernel: () => (this.daemon ? this.daemon.listKernel() : Promise.resolve([])),
         watchdog: () => this.daemon?.watchdog(),
         health: () => this.daemon?.health(),

@@ -109,6 +109,12 @@ export interface RoundOffload {
   /** Every running check's status, by id. */
   statuses(): ReadonlyMap<number, OffloadStatus>;
   /**
+   * When each running check's last round started (monotonic milliseconds), by id; absent before its first round. Only
+   * that number of {@link statuses}, without an object per check (the checker watchdog reads it). Optional: without
+   * it the scheduler reads {@link statuses}.
+   */
+  lastStarts?(): ReadonlyMap<number, number>;
+  /**
    * Hands the quiet rounds kept since the last call to `visit`, oldest first per check, and forgets them. One at a
    * time, never as a list: thousands a second must die young in the garbage collector, not be promoted.
    */
@@ -238,6 +244,17 @@ export class NativeRoundOffload implements RoundOffload {
       out.set(id, a[i + 3] === 1
         ? { ...status, quietLast: { result: this.quietResult(run, a[i + 4] as number, a[i + 5] as number), startedWall: this.wallOf(a[i + 6] as number) } }
         : status);
+    }
+    return out;
+  }
+
+  lastStarts(): ReadonlyMap<number, number> {
+    const out = new Map<number, number>();
+    if (this.closed) return out;
+    const a = this.engine.roundStats();
+    for (let i = 0; i + 10 <= a.length; i += 10) {
+      const id = a[i] as number;
+      if ((a[i + 1] as number) > 0 && this.running.has(id)) out.set(id, this.monotonicOf(a[i + 6] as number));
     }
     return out;
   }

@@ -1,6 +1,7 @@
 // What the scheduler reports of one check: its status (`ldir status`, metrics) and how fresh its results are (watchdog).
 import { roundDeadlineMs } from './jobs';
-import type { OffloadStatus } from './native-rounds';
+import type { OffloadStatus, RoundOffload } from './native-rounds';
+import type { OverdueVisit } from './overdue-checks';
 import type { CheckEntry } from './scheduler-entry';
 import type { CheckFreshness, IdentityStatus } from './scheduler-types';
 
@@ -39,4 +40,20 @@ export function checkFreshnessOf(e: CheckEntry, offloaded: OffloadStatuses): Che
     identity, members, intervalMs, timeoutMs: roundDeadlineMs(job), startedAt: e.startedMono,
     ...(last !== undefined ? { lastResultAt: last } : {}), ...(exempt ? { exempt } : {}),
   };
+}
+
+/**
+ * Hands every entry to the overdue scan of {@link OverdueWatch}: its pairs, its last round (an offloaded check's as
+ * the probe engine says, through its cheap `lastStarts` when it has one), its interval, its round deadline and whether
+ * no result is expected of it (`checktype=on|off`, maintenance).
+ */
+export function visitOverdue(entries: Iterable<CheckEntry>, offload: RoundOffload | undefined, visit: OverdueVisit): void {
+  const starts = offload?.lastStarts ? offload.lastStarts() : undefined;
+  const statuses = offload && !starts ? offload.statuses() : undefined;
+  for (const e of entries) {
+    const engineLast = e.offloadId === undefined ? undefined : starts ? starts.get(e.offloadId) : statuses?.get(e.offloadId)?.lastStartedAt;
+    const last = engineLast === undefined ? e.lastCheckMono : Math.max(engineLast, e.lastCheckMono ?? engineLast);
+    const type = e.target.job.type;
+    visit(e.target.members, last ?? e.startedMono, e.target.intervalMs, roundDeadlineMs(e.target.job), type === 'on' || type === 'off' || e.lastMaintenance);
+  }
 }

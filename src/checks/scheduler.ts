@@ -10,7 +10,8 @@ import { firstRoundSpreadMs } from './round-spread';
 import { countResult } from './health-counting';
 import { memberPair, type CheckEntry } from './scheduler-entry';
 import { SchedulerListeners } from './scheduler-listeners';
-import { checkFreshnessOf, identityStatusOf } from './scheduler-status';
+import { OverdueWatch, type OverdueChecks } from './overdue-checks';
+import { checkFreshnessOf, identityStatusOf, visitOverdue } from './scheduler-status';
 import type { CheckKind, CheckFreshness, IdentityStatus, SchedulerOptions, SyncOptions } from './scheduler-types';
 import type { CheckResult } from './types';
 
@@ -41,6 +42,8 @@ export class CheckScheduler {
   private readonly offloaded = new Map<number, CheckEntry>();
   private quietTimer: TimerHandle | undefined;
   private flushing = false;
+  /** The overdue checks, scanned only when one may be ({@link overdue}). */
+  readonly overdueWatch = new OverdueWatch();
 
   constructor(private readonly options: SchedulerOptions) {
     this.random = options.random ?? Math.random;
@@ -81,6 +84,7 @@ export class CheckScheduler {
       }
       const before = new Set(entry.target.members.map(memberPair));
       entry.target = target;
+      this.overdueWatch.invalidate(); // its pairs, interval or timeout may have changed
       this.reoffloadIfNeeded(entry);
       if (entry.health === 'unknown') continue;
       const joined = target.members.filter((m) => !before.has(memberPair(m)));
@@ -119,6 +123,16 @@ export class CheckScheduler {
   freshness(): CheckFreshness[] {
     const offloaded = this.offloaded.size > 0 ? this.options.offload?.statuses() : undefined;
     return [...this.entries.values()].map((e) => checkFreshnessOf(e, offloaded));
+  }
+
+  /**
+   * The checks with no result for more than `factor` × (interval + timeout) at `now` (monotonic), as the checker
+   * watchdog judges {@link freshness}, without a list per identity and, while none can be overdue yet, without a
+   * walk ({@link OverdueWatch}): `ping` and `/healthz` ask it every time, at any table size.
+   */
+  overdue(now: number, factor: number): OverdueChecks {
+    const offload = this.offloaded.size > 0 ? this.options.offload : undefined;
+    return this.overdueWatch.read(now, factor, (visit) => visitOverdue(this.entries.values(), offload, visit));
   }
 
   /** Hands the offloaded checks' quiet rounds to `onCheck` (metrics, benchmarks). */
@@ -182,6 +196,7 @@ export class CheckScheduler {
       connects: Number.POSITIVE_INFINITY, stopped: false, roundNo: 0, running: false, respreadMs: 0,
     };
     this.entries.set(target.identity, entry);
+    this.overdueWatch.invalidate();
     const type = target.job.type;
     if (type === 'on' && entry.health !== 'up') {
       this.change(entry, 'up', { up: true, reason: 'checktype on', durationMs: 0 }, clock.now());
@@ -297,6 +312,7 @@ export class CheckScheduler {
     this.options.offload?.stop(entry.offloadId);
     this.offloaded.delete(entry.offloadId);
     entry.offloadId = undefined;
+    this.overdueWatch.invalidate(); // the engine's record of its last round goes with it
     if (this.offloaded.size === 0 && this.quietTimer !== undefined) {
       this.options.clock.clearTimeout(this.quietTimer);
       this.quietTimer = undefined;
@@ -390,6 +406,7 @@ export class CheckScheduler {
     entry.lastResult = result;
     entry.lastCheckAt = startedWall;
     entry.lastCheckMono = startedAt;
+    if (entry.lastMaintenance !== (kind === 'maintenance')) this.overdueWatch.invalidate();
     entry.lastMaintenance = kind === 'maintenance';
     this.count(entry, result, kind === 'maintenance', startedWall);
     if (result.up && result.weight !== entry.reportedWeight) this.reportWeight(entry, result.weight);

@@ -1,6 +1,7 @@
 // What the daemon says about itself: the status report (whole or streamed), `ping`, the health verdict and the
 // checker watchdog's verdict, each read from the engine and the checks when asked; a change of verdict is logged.
 import type { CheckScheduler } from '../checks/scheduler';
+import { NONE_OVERDUE } from '../checks/overdue-checks';
 import type { Clock } from '../clock';
 import type { ConfigSourceFile } from '../config/config-sources';
 import type { Engine } from '../engine/engine';
@@ -12,8 +13,9 @@ import { DEFAULT_KERNEL_TIMEOUT_MS } from '../metrics/metrics';
 import { healthVerdict, type HealthVerdict } from './health-verdict';
 import type { PingResult, StatusEvent, StatusReport, StatusStreamPart } from './protocol';
 import { buildStatusReport, statusHead, statusParts, watchdogStatus, type DaemonFacts, type StatusExtras } from './status-report';
-import { trafficOf, type TrafficIndex } from './status-traffic';
-import { describeVerdict, watchdogVerdict, type WatchdogVerdict } from './watchdog';
+import { trafficOfSliced, type TrafficIndex } from './status-traffic';
+import { CHECK_OVERDUE_FACTOR, describeVerdict, watchdogVerdict, type WatchdogVerdict } from './watchdog';
+import { SliceYielder } from '../system/slice-yielder';
 
 /** Where {@link DaemonViews} read: the daemon's parts as they are now (undefined before they exist). */
 export interface ViewSources {
@@ -116,8 +118,9 @@ export class DaemonViews {
    * passes recent enough? Asked by `ping`, `status`, `/healthz` and metrics scrapes; a change of verdict is logged.
    */
   watchdog(): WatchdogVerdict {
+    const now = this.s.clock.monotonic();
     const verdict = watchdogVerdict({
-      now: this.s.clock.monotonic(), checks: this.s.scheduler()?.freshness() ?? [], engine: this.s.engine()?.liveness(),
+      now, checks: [], overdue: this.s.scheduler()?.overdue(now, CHECK_OVERDUE_FACTOR) ?? NONE_OVERDUE, engine: this.s.engine()?.liveness(),
     });
     const codes = verdict.ok ? 'ok' : verdict.reasons.map((r) => r.code).join('+');
     if (codes !== this.watchdogCodes) {
@@ -131,7 +134,7 @@ export class DaemonViews {
   /** One kernel read with the destinations' stats, bounded in time; concurrent reports share it. */
   private async traffic(): Promise<TrafficIndex> {
     this.statusKernel ??= new KernelReader(() => this.s.listKernel(), this.s.statusKernelTimeoutMs ?? DEFAULT_KERNEL_TIMEOUT_MS, this.s.clock);
-    return trafficOf(await this.statusKernel.read());
+    return trafficOfSliced(await this.statusKernel.read(), new SliceYielder());
   }
 
   /** The recent events, the traffic when read, and the health verdict, for a report. */

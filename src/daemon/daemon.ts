@@ -158,6 +158,11 @@ export class Daemon {
     return this.running().scheduler.snapshot();
   }
 
+  /** The check scheduler's statuses made one identity at a time as they are read (a metrics scrape reads them in slices). */
+  checkStatuses(): ReturnType<CheckScheduler['statuses']> {
+    return this.running().scheduler.statuses();
+  }
+
   /** Lists the kernel table (for metrics at scrape time). */
   listKernel(): ReturnType<IpvsBackend['list']> {
     return this.backend.list();

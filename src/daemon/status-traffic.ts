@@ -6,6 +6,7 @@ import { destinationKeyString, serviceKeyString } from '../ipvs/normalize';
 import type { IpvsStats, ObservedService } from '../ipvs/types';
 import type { KernelRead } from '../metrics/kernel-series';
 import { pairKey } from '../model/health';
+import type { SliceYielder } from '../system/slice-yielder';
 import type { KernelStatsStatus, TrafficStatus } from './protocol';
 
 /** Traffic by virtual id and by (virtual id, kernel destination id) ({@link pairKey}). */
@@ -26,25 +27,74 @@ function traffic(stats: IpvsStats | undefined, activeConns: number, inactiveConn
 
 /** Indexes a kernel listing; a service's connection counts are the sums of its destinations'. */
 export function indexTraffic(services: readonly ObservedService[], durationMs: number): TrafficIndex {
-  const virtuals = new Map<string, TrafficStatus>();
-  const reals = new Map<string, TrafficStatus>();
+  const index = new TrafficIndexer(durationMs);
   for (const s of services) {
-    const id = serviceKeyString(s.service);
-    let active = 0;
-    let inactive = 0;
-    for (const d of s.destinations) {
-      active += d.activeConns;
-      inactive += d.inactiveConns;
-      reals.set(pairKey(id, destinationKeyString(d)), traffic(d.stats, d.activeConns, d.inactiveConns));
-    }
-    virtuals.set(id, traffic(s.stats, active, inactive));
+    index.begin(s);
+    for (const d of s.destinations) index.destination(d);
+    index.end(s);
   }
-  return { virtuals, reals, status: { ok: true, durationMs: Math.round(durationMs) } };
+  return index.done();
+}
+
+/** {@link indexTraffic} giving the event loop a turn between slices of destinations (a big table: issue 21). */
+export async function indexTrafficSliced(services: readonly ObservedService[], durationMs: number, yielder: SliceYielder): Promise<TrafficIndex> {
+  const index = new TrafficIndexer(durationMs);
+  for (const s of services) {
+    index.begin(s);
+    for (const d of s.destinations) {
+      index.destination(d);
+      const pause = yielder.maybeYield();
+      if (pause) await pause;
+    }
+    index.end(s);
+  }
+  return index.done();
+}
+
+/** Builds a {@link TrafficIndex} service by service: `begin`, its destinations, `end` (its counts are their sums). */
+class TrafficIndexer {
+  private readonly virtuals = new Map<string, TrafficStatus>();
+  private readonly reals = new Map<string, TrafficStatus>();
+  private id = '';
+  private active = 0;
+  private inactive = 0;
+
+  constructor(private readonly durationMs: number) {}
+
+  begin(s: ObservedService): void {
+    this.id = serviceKeyString(s.service);
+    this.active = 0;
+    this.inactive = 0;
+  }
+
+  destination(d: ObservedService['destinations'][number]): void {
+    this.active += d.activeConns;
+    this.inactive += d.inactiveConns;
+    this.reals.set(pairKey(this.id, destinationKeyString(d)), traffic(d.stats, d.activeConns, d.inactiveConns));
+  }
+
+  end(s: ObservedService): void {
+    this.virtuals.set(this.id, traffic(s.stats, this.active, this.inactive));
+  }
+
+  done(): TrafficIndex {
+    return { virtuals: this.virtuals, reals: this.reals, status: { ok: true, durationMs: Math.round(this.durationMs) } };
+  }
 }
 
 /** The index of a bounded kernel read: empty, with the reason, when it failed or timed out. */
 export function trafficOf(read: KernelRead): TrafficIndex {
   if (read.ok) return indexTraffic(read.services, read.durationMs);
+  return failedTraffic(read);
+}
+
+/** {@link trafficOf} in slices of `yielder` (what `ldir status` reads at any table size). */
+export async function trafficOfSliced(read: KernelRead, yielder: SliceYielder): Promise<TrafficIndex> {
+  if (read.ok) return indexTrafficSliced(read.services, read.durationMs, yielder);
+  return failedTraffic(read);
+}
+
+function failedTraffic(read: Extract<KernelRead, { ok: false }>): TrafficIndex {
   const error = read.reason === 'timeout' ? 'timeout' : read.error instanceof Error ? read.error.message : String(read.error);
   return { virtuals: new Map(), reals: new Map(), status: { ok: false, durationMs: Math.round(read.durationMs), error } };
 }

@@ -2,6 +2,7 @@
 // are, whether the director still watches its reals and keeps its table (a checker frozen for a day went unnoticed
 // in keepalived, issue #2523). Pure: the daemon hands it what the scheduler and the engine say.
 import type { CheckMember } from '../checks/jobs';
+import { OverdueTally, type OverdueChecks } from '../checks/overdue-checks';
 import type { CheckFreshness } from '../checks/scheduler';
 import type { PassLiveness } from '../engine/sync-loop';
 
@@ -66,8 +67,13 @@ export interface WatchdogVerdict {
 /** What the watchdog looks at. Times are monotonic milliseconds of one clock. */
 export interface WatchdogInput {
   readonly now: number;
-  /** Every check identity (the scheduler's {@link CheckFreshness}). */
+  /** Every check identity (the scheduler's {@link CheckFreshness}); not read when `overdue` is given. */
   readonly checks: readonly CheckFreshness[];
+  /**
+   * The overdue checks already counted at `now` with {@link CHECK_OVERDUE_FACTOR} (the scheduler's `overdue()`, which
+   * need not walk every identity on each read); when given, `checks` is not read.
+   */
+  readonly overdue?: OverdueChecks;
   /** The engine's passes; undefined while there is no engine. */
   readonly engine: PassLiveness | undefined;
 }
@@ -75,18 +81,15 @@ export interface WatchdogInput {
 /** Milliseconds as seconds to 0.1 s (never negative). */
 const toSeconds = (ms: number): number => Math.round(Math.max(0, ms) / 100) / 10;
 
+/** The overdue checks among `checks` at `now`: the same count the scheduler's `overdue()` makes. */
+export function overdueOf(now: number, checks: readonly CheckFreshness[]): OverdueChecks {
+  const tally = new OverdueTally(now, CHECK_OVERDUE_FACTOR);
+  for (const c of checks) tally.visit(c.members, c.lastResultAt ?? c.startedAt, c.intervalMs, c.timeoutMs, c.exempt !== undefined);
+  return tally.result();
+}
+
 /** The pairs longest without a result, or undefined when none is overdue. */
-function overdueChecks(now: number, checks: readonly CheckFreshness[]): ChecksOverdue | undefined {
-  let reals = 0;
-  let worst: { member: CheckMember; ageMs: number; limitMs: number } | undefined;
-  for (const c of checks) {
-    if (c.exempt !== undefined || c.members.length === 0) continue;
-    const ageMs = now - (c.lastResultAt ?? c.startedAt);
-    const limitMs = CHECK_OVERDUE_FACTOR * (c.intervalMs + c.timeoutMs);
-    if (!(ageMs > limitMs)) continue;
-    reals += c.members.length;
-    if (!worst || ageMs > worst.ageMs) worst = { member: c.members[0] as CheckMember, ageMs, limitMs };
-  }
+function overdueChecks({ reals, worst }: OverdueChecks): ChecksOverdue | undefined {
   if (!worst) return undefined;
   const ageSeconds = toSeconds(worst.ageMs);
   const limitSeconds = toSeconds(worst.limitMs);
@@ -131,7 +134,7 @@ function stalledEngine(now: number, engine: PassLiveness | undefined): EngineSta
  * Both limits are strict: an age equal to the limit is still ok.
  */
 export function watchdogVerdict(input: WatchdogInput): WatchdogVerdict {
-  const checks = overdueChecks(input.now, input.checks);
+  const checks = overdueChecks(input.overdue ?? overdueOf(input.now, input.checks));
   const engine = stalledEngine(input.now, input.engine);
   const reasons: WatchdogReason[] = [...(checks ? [checks] : []), ...(engine ? [engine] : [])];
   return { ok: reasons.length === 0, reasons, checksOverdue: checks?.reals ?? 0 };

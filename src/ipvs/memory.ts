@@ -1,5 +1,6 @@
 // In-memory IPVS table that answers like the kernel (same errno names, same listing forms): for tests and dry runs.
 import ipaddr from 'ipaddr.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { opResult } from './op-result';
 import { ErrorCodes, LdirError } from '../errors';
 import {
@@ -10,7 +11,7 @@ import { KERNEL_PERSISTENCE_ENGINES, MAX_PERSISTENCE_ENGINE_NAME } from './persi
 import { KERNEL_SCHEDULERS } from './schedulers';
 import type {
   DesiredService, ForwardingMethod, IpvsBackend, IpvsDestination, IpvsFamily, IpvsInfo, IpvsOp, IpvsOpResult,
-  IpvsService, IpvsStats, ListOptions, IpvsSyncDaemon, IpvsTimeouts, ObservedService, ServiceKey,
+  IpvsService, IpvsStats, ListOptions, IpvsSyncDaemon, IpvsTimeouts, ObservedDestination, ObservedService, ServiceKey,
 } from './types';
 
 /** Schedulers of a Debian 6.1 kernel (`ip_vs_<name>` modules); `none` is accepted as well. */
@@ -74,6 +75,9 @@ interface FailureRule {
   remaining: number;
 }
 
+/** Destinations {@link MemoryBackend.list} lists between two turns of the event loop. */
+export const LIST_DESTINATIONS_PER_TURN = 2_000;
+
 const ZERO_STATS: IpvsStats = {
   conns: 0n, inPackets: 0n, outPackets: 0n, inBytes: 0n, outBytes: 0n, cps: 0n, inPps: 0n, outPps: 0n, inBps: 0n, outBps: 0n,
 };
@@ -119,26 +123,40 @@ export class MemoryBackend implements IpvsBackend {
     return [...this.applied];
   }
 
-  /** Every service with its destinations, in kernel forms. */
+  /**
+   * Every service with its destinations, in kernel forms. A big table is listed in parts, with a turn of the event
+   * loop after every {@link LIST_DESTINATIONS_PER_TURN} destinations (as the netlink backend receives a dump in
+   * messages), so that a listing of 100,000 destinations does not hold the loop in one piece (issue 21).
+   */
   async list(options: ListOptions = {}): Promise<readonly ObservedService[]> {
     this.ensureOpen();
     const stats = options.stats ?? true;
-    return [...this.services.values()].map(({ service, destinations }) => ({
-      service: {
-        ...service,
-        netmask: service.netmask ?? (service.family === 'inet' ? '255.255.255.255' : '128'),
-        schedulerFlags: [...service.schedulerFlags],
-      },
-      destinations: destinations.map((d) => ({
-        ...d,
-        ...(d.forward === 'tunnel' ? { tunnelPort: d.tunnelPort ?? 0 } : {}),
-        activeConns: 0,
-        inactiveConns: 0,
-        persistentConns: 0,
+    const out: ObservedService[] = [];
+    let listed = 0;
+    for (const { service, destinations } of [...this.services.values()]) {
+      const listedDestinations: ObservedDestination[] = [];
+      for (const d of destinations) {
+        listedDestinations.push({
+          ...d,
+          ...(d.forward === 'tunnel' ? { tunnelPort: d.tunnelPort ?? 0 } : {}),
+          activeConns: 0,
+          inactiveConns: 0,
+          persistentConns: 0,
+          ...(stats ? { stats: ZERO_STATS } : {}),
+        });
+        if (++listed % LIST_DESTINATIONS_PER_TURN === 0) await nextTurn();
+      }
+      out.push({
+        service: {
+          ...service,
+          netmask: service.netmask ?? (service.family === 'inet' ? '255.255.255.255' : '128'),
+          schedulerFlags: [...service.schedulerFlags],
+        },
+        destinations: listedDestinations,
         ...(stats ? { stats: ZERO_STATS } : {}),
-      })),
-      ...(stats ? { stats: ZERO_STATS } : {}),
-    }));
+      });
+    }
+    return out;
   }
 
   /** Applies operations in order; one result per operation; never throws for a refusal. */

@@ -1,6 +1,8 @@
 // A histogram that takes many observations of one series at once: the rounds of offloaded checks arrive in batches
 // of thousands, and prom-client's Histogram validates and hashes the labels for every single value.
 import type { Registry } from 'prom-client';
+import type { SliceYielder } from '../system/slice-yielder';
+import { formatLabels, sampleLine } from './exposition-text';
 
 /** One value as prom-client's Registry reads it: the series' own labels shared, `le` its own. */
 interface ExportedValue {
@@ -124,6 +126,35 @@ export class BulkHistogram<T extends string> {
       values.push({ labels: {}, sharedLabels: s.labels, value: s.count, metricName: `${this.name}_count` });
     }
     return { name: this.name, help: this.help, type: 'histogram', values, aggregator: this.aggregator };
+  }
+
+  /** Awaits the scrape-time hook, as prom-client does before a read. */
+  async prepare(): Promise<void> {
+    if (this.collect) await this.collect();
+  }
+
+  /**
+   * Writes the lines {@link getForPromString} describes (each with its newline first), series by series, giving the
+   * event loop a turn between slices: no list of every bucket of every series is built.
+   */
+  async writeLines(push: (text: string) => void, yielder: SliceYielder): Promise<void> {
+    const bucket = `${this.name}_bucket`;
+    const sumName = `${this.name}_sum`;
+    const countName = `${this.name}_count`;
+    const noLabels = {};
+    for (const s of this.series.values()) {
+      const shared = formatLabels(s.labels).join(',');
+      let acc = 0;
+      for (let i = 0; i < this.bounds.length; i++) {
+        acc += s.counts[i] as number;
+        push(sampleLine(bucket, { le: this.bounds[i] as number }, shared, acc));
+      }
+      push(sampleLine(bucket, { le: '+Inf' }, shared, s.count));
+      push(sampleLine(sumName, noLabels, shared, s.sum));
+      push(sampleLine(countName, noLabels, shared, s.count));
+      const pause = yielder.maybeYield();
+      if (pause) await pause;
+    }
   }
 
   /** The metric as JSON (labels of each value merged, as prom-client's `get`). */

@@ -32,15 +32,15 @@ export class CheckSeries {
   /** Pairs that have event-fed series, for pruning. */
   private readonly pairs = new Map<string, PairLabels>();
 
-  constructor(series: SeriesFactory, private readonly readChecks: () => readonly IdentityStatus[] | undefined) {
-    this.checks = series.counter('ldir_real_server_checks_total',
+  constructor(series: SeriesFactory, private readonly readChecks: () => Iterable<IdentityStatus> | undefined) {
+    this.checks = series.rowCounter('ldir_real_server_checks_total',
       'Check rounds finished for a real server of a virtual service, by result (a check shared by several virtuals counts in each).',
       ['virtual', 'real', 'result']);
     this.durations = series.bulkHistogram('ldir_real_server_check_duration_seconds',
       'Duration of check rounds of a real server of a virtual service.', ['virtual', 'real'], CHECK_DURATION_BUCKETS);
-    this.transitions = series.counter('ldir_real_server_transitions_total',
+    this.transitions = series.rowCounter('ldir_real_server_transitions_total',
       'Health changes of a real server of a virtual service, by the state it changed to.', ['virtual', 'real', 'to']);
-    this.lastTransition = series.gauge('ldir_real_server_last_transition_timestamp_seconds',
+    this.lastTransition = series.rowGauge('ldir_real_server_last_transition_timestamp_seconds',
       'Time of the last health change of a real server of a virtual service (Unix seconds).', ['virtual', 'real']);
   }
 
@@ -125,13 +125,14 @@ export class CheckSeries {
     return [];
   }
 
-  private rebuild(statuses: readonly IdentityStatus[]): void {
-    this.index = new Map(statuses.map((s) => [s.identity, s.members]));
+  private rebuild(statuses: Iterable<IdentityStatus>): void {
+    this.index = new Map();
+    for (const s of statuses) this.index.set(s.identity, s.members);
     this.misses = new Set();
     this.stale = false;
   }
 
-  private safeRead(): readonly IdentityStatus[] | undefined {
+  private safeRead(): Iterable<IdentityStatus> | undefined {
     try {
       return this.readChecks();
     } catch {

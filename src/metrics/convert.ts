@@ -19,14 +19,24 @@ export function errnoLabel(errno: string | undefined): string {
   return errno !== undefined && /^E[A-Z0-9]{1,15}$/.test(errno) ? errno : 'other';
 }
 
+/** What {@link setCounter} needs of a counter: prom-client's Counter or a RowSeries. */
+export interface Incrementable {
+  inc(labels: Readonly<Record<string, string>>, value: number): void;
+}
+
+/** What {@link setFlag} needs of a gauge: prom-client's Gauge or a RowSeries. */
+export interface Settable {
+  set(labels: Readonly<Record<string, string>>, value: number): void;
+}
+
 /** Sets a counter that mirrors a monotonic total kept elsewhere (after a `reset()` at the start of the scrape). */
-export function setCounter<T extends string>(counter: Counter<T>, labels: Partial<Record<T, string>>, value: number): void {
+export function setCounter(counter: Incrementable, labels: Readonly<Record<string, string>>, value: number): void {
   if (Number.isFinite(value) && value > 0) counter.inc(labels, value);
   else counter.inc(labels, 0);
 }
 
 /** Sets a gauge to 1 or 0. */
-export function setFlag<T extends string>(gauge: Gauge<T>, labels: Partial<Record<T, string>>, on: boolean): void {
+export function setFlag(gauge: Settable, labels: Readonly<Record<string, string>>, on: boolean): void {
   gauge.set(labels, on ? 1 : 0);
 }
 

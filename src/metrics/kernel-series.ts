@@ -5,6 +5,7 @@ import { destinationKeyString, serviceKeyString } from '../ipvs/normalize';
 import type { IpvsStats, ObservedService } from '../ipvs/types';
 import { counterValue, seconds, setCounter, setFlag } from './convert';
 import type { SeriesFactory } from './factory';
+import type { RowSeries } from './row-series';
 import type { SliceYielder } from '../system/slice-yielder';
 
 /** Outcome of one bounded kernel read. */
@@ -60,20 +61,21 @@ export class KernelReader {
 }
 
 type Traffic = {
-  readonly conns: ReturnType<SeriesFactory['counter']>;
-  readonly inPackets: ReturnType<SeriesFactory['counter']>;
-  readonly outPackets: ReturnType<SeriesFactory['counter']>;
-  readonly inBytes: ReturnType<SeriesFactory['counter']>;
-  readonly outBytes: ReturnType<SeriesFactory['counter']>;
+  readonly conns: RowSeries<string>;
+  readonly inPackets: RowSeries<string>;
+  readonly outPackets: RowSeries<string>;
+  readonly inBytes: RowSeries<string>;
+  readonly outBytes: RowSeries<string>;
 };
 
+/** The five traffic counters of services or destinations: one sample per kernel entry, written straight into the exposition. */
 function traffic(series: SeriesFactory, prefix: string, what: string, labels: readonly string[]): Traffic {
   return {
-    conns: series.counter(`${prefix}_connections_total`, `Connections scheduled to ${what} (kernel counter).`, labels),
-    inPackets: series.counter(`${prefix}_incoming_packets_total`, `Packets from clients to ${what} (kernel counter).`, labels),
-    outPackets: series.counter(`${prefix}_outgoing_packets_total`, `Packets from ${what} to clients (kernel counter).`, labels),
-    inBytes: series.counter(`${prefix}_incoming_bytes_total`, `Bytes from clients to ${what} (kernel counter).`, labels),
-    outBytes: series.counter(`${prefix}_outgoing_bytes_total`, `Bytes from ${what} to clients (kernel counter).`, labels),
+    conns: series.rowCounter(`${prefix}_connections_total`, `Connections scheduled to ${what} (kernel counter).`, labels),
+    inPackets: series.rowCounter(`${prefix}_incoming_packets_total`, `Packets from clients to ${what} (kernel counter).`, labels),
+    outPackets: series.rowCounter(`${prefix}_outgoing_packets_total`, `Packets from ${what} to clients (kernel counter).`, labels),
+    inBytes: series.rowCounter(`${prefix}_incoming_bytes_total`, `Bytes from clients to ${what} (kernel counter).`, labels),
+    outBytes: series.rowCounter(`${prefix}_outgoing_bytes_total`, `Bytes from ${what} to clients (kernel counter).`, labels),
   };
 }
 
@@ -102,8 +104,8 @@ export class KernelSeries {
   constructor(series: SeriesFactory) {
     this.service = traffic(series, 'ldir_ipvs_service', 'a virtual service', ['virtual']);
     this.destination = traffic(series, 'ldir_ipvs_destination', 'a real server (destination) of a virtual service', ['virtual', 'real']);
-    this.active = series.gauge('ldir_ipvs_destination_active_connections', 'Active connections of a destination (kernel).', ['virtual', 'real']);
-    this.inactive = series.gauge('ldir_ipvs_destination_inactive_connections', 'Inactive connections of a destination (kernel).', ['virtual', 'real']);
+    this.active = series.rowGauge('ldir_ipvs_destination_active_connections', 'Active connections of a destination (kernel).', ['virtual', 'real']);
+    this.inactive = series.rowGauge('ldir_ipvs_destination_inactive_connections', 'Inactive connections of a destination (kernel).', ['virtual', 'real']);
     this.scrapeError = series.gauge('ldir_kernel_scrape_error', 'Whether reading the kernel table for this scrape failed or timed out (1) or not (0).');
     this.scrapeDuration = series.gauge('ldir_kernel_scrape_duration_seconds', 'Time spent reading the kernel table for this scrape.');
     this.scrapeFailures = series.counter('ldir_kernel_scrape_failures_total', 'Kernel table reads for scrapes that failed, by reason (timeout, error).', ['reason']);

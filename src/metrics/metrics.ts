@@ -2,7 +2,6 @@
 import { pairKey } from '../model/health';
 import { AnnounceSeries } from './announce-series';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import type { IdentityStatus } from '../checks/scheduler';
 import { healthVerdict, isServing, type HealthVerdict } from '../daemon/health-verdict';
 import type { WatchdogVerdict } from '../daemon/watchdog';
 import type { EngineHealth } from '../engine/engine-types';
@@ -35,6 +34,22 @@ export const DEFAULT_KERNEL_TIMEOUT_MS = 3_000;
 function read<T>(what: string, source: () => T, log: Logger | undefined): { ok: true; value: T } | { ok: false } {
   try {
     return { ok: true, value: source() };
+  } catch (err) {
+    log?.debug({ err: errorMessage(err), source: what }, 'metrics source not available');
+    return { ok: false };
+  }
+}
+
+/** Reads an iterable source into a list, in slices of the yielder; a throw reads as "not available", as {@link read}. */
+async function readSliced<T>(what: string, source: () => Iterable<T>, yielder: SliceYielder, log: Logger | undefined): Promise<{ ok: true; value: T[] } | { ok: false }> {
+  try {
+    const value: T[] = [];
+    for (const item of source()) {
+      value.push(item);
+      const pause = yielder.maybeYield();
+      if (pause) await pause;
+    }
+    return { ok: true, value };
   } catch (err) {
     log?.debug({ err: errorMessage(err), source: what }, 'metrics source not available');
     return { ok: false };
@@ -107,10 +122,10 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
     }
     kernelFailing = !k.ok;
     const engine = read('engine', () => sources.engine(), log);
-    const statuses = read<readonly IdentityStatus[]>('checks', () => sources.checks(), log);
+    const yielder = new SliceYielder(options.sliceMs);
+    const statuses = await readSliced('checks', () => sources.checks(), yielder, log);
     const alerts = sources.alerts ? read<AlertCounters | undefined>('alerts', sources.alerts, log) : undefined;
     const verdict = sources.watchdog ? read('watchdog', sources.watchdog, log) : undefined;
-    const yielder = new SliceYielder(options.sliceMs);
     await kernelSeries.refresh(k, yielder);
     const pairs = await state.refresh(engine.ok ? engine.value : undefined, yielder);
     engineSeries.refresh(engine.ok ? engine.value : undefined);

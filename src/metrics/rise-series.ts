@@ -11,7 +11,7 @@ export class RiseSeries {
   private readonly successes;
 
   constructor(series: SeriesFactory) {
-    this.successes = series.gauge('ldir_real_server_rise_successes',
+    this.successes = series.rowGauge('ldir_real_server_rise_successes',
       'Successful checks in a row of a real server that is down, towards its risecount (0 when up, unknown or not rising).',
       ['virtual', 'real']);
   }

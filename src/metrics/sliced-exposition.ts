@@ -2,6 +2,7 @@
 // same bytes as `Registry.metrics()` (Prometheus 0.0.4 format), written as a list of buffers instead of one string.
 import type { Registry } from 'prom-client';
 import { SliceYielder } from '../system/slice-yielder';
+import { escapeString, formatLabels, valueText } from './exposition-text';
 
 /** One value of a metric as prom-client's registry reads it. */
 interface ExportedValue {
@@ -19,11 +20,20 @@ interface ExportedMetric {
   readonly values?: readonly ExportedValue[];
 }
 
-/** A registered metric: prom-client's own classes and ldir's BulkHistogram. */
+/** A registered metric: prom-client's own classes, and ldir's series that write their own lines (RowSeries, BulkHistogram). */
 interface Readable {
+  readonly name: string;
+  readonly help: string;
+  readonly type: string;
   get(): Promise<ExportedMetric> | ExportedMetric;
   getForPromString?: () => Promise<ExportedMetric> | ExportedMetric;
+  /** Awaits the scrape-time hook; with {@link writeLines}, instead of reading every value at once. */
+  prepare?: () => Promise<void>;
+  /** Writes every sample line (each with its newline first), in slices. */
+  writeLines?: (push: (text: string) => void, yielder: SliceYielder) => Promise<void>;
 }
+
+const writesLines = (m: Readable): boolean => typeof m.writeLines === 'function' && typeof m.prepare === 'function';
 
 /** A rendered exposition: its bytes as a list of buffers. */
 export interface ExpositionChunks {
@@ -36,24 +46,6 @@ export interface ExpositionChunks {
 
 /** Bytes of text gathered before they become one buffer. */
 const CHUNK_CHARS = 64 * 1024;
-
-// Escaping and number formatting as prom-client 15's registry.js and util.js do them.
-const escapeString = (s: string): string => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
-const escapeLabelValue = (v: string | number): string | number => (typeof v === 'string' ? escapeString(v).replace(/"/g, '\\"') : v);
-
-function valueText(value: number): string {
-  if (Number.isNaN(value)) return 'Nan';
-  if (!Number.isFinite(value)) return value < 0 ? '-Inf' : '+Inf';
-  return `${value}`;
-}
-
-function formatLabels(labels: Record<string, string | number>, exclude?: Record<string, string | number>): string[] {
-  const out: string[] = [];
-  for (const [name, value] of Object.entries(labels)) {
-    if (!exclude || !Object.hasOwn(exclude, name)) out.push(`${name}="${escapeLabelValue(value)}"`);
-  }
-  return out;
-}
 
 /** The labels text of one value: `{a="1",b="2"}` or nothing. Shared label sets are formatted once per object. */
 function labelsText(v: ExportedValue, shared: WeakMap<object, string>): string {
@@ -78,7 +70,7 @@ function labelsText(v: ExportedValue, shared: WeakMap<object, string>): string {
  */
 export async function renderExposition(registry: Registry, sliceMs?: number): Promise<ExpositionChunks> {
   const metrics = registry.getMetricsAsArray() as unknown as Readable[];
-  const read = await Promise.all(metrics.map((m) => (typeof m.getForPromString === 'function' ? m.getForPromString() : m.get())));
+  const read = await Promise.all(metrics.map((m) => (writesLines(m) ? m.prepare?.() : typeof m.getForPromString === 'function' ? m.getForPromString() : m.get())));
   const yielder = new SliceYielder(sliceMs);
   const shared = new WeakMap<object, string>();
   const chunks: Buffer[] = [];
@@ -99,9 +91,14 @@ export async function renderExposition(registry: Registry, sliceMs?: number): Pr
     chars = 0;
   };
   for (let i = 0; i < read.length; i++) {
-    const metric = read[i] as ExportedMetric;
+    const own = metrics[i] as Readable;
+    const metric = (writesLines(own) ? own : read[i]) as ExportedMetric;
     const name = escapeString(metric.name);
     push(`${i > 0 ? '\n\n' : ''}# HELP ${name} ${escapeString(metric.help)}\n# TYPE ${name} ${metric.type}`);
+    if (writesLines(own)) {
+      await own.writeLines?.(push, yielder);
+      continue;
+    }
     for (const v of metric.values ?? []) {
       push(`\n${v.metricName ?? name}${labelsText(v, shared)} ${valueText(v.value)}`);
       const pause = yielder.maybeYield();

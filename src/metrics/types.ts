@@ -36,8 +36,11 @@ export interface MetricsSources {
    * per call (they may be made as they are read: `Engine.snapshotParts`).
    */
   readonly engine: () => EngineSnapshotParts | undefined;
-  /** The check scheduler's state (identities and the (virtual, real) pairs each serves). */
-  readonly checks: () => readonly IdentityStatus[];
+  /**
+   * The check scheduler's state (identities and the (virtual, real) pairs each serves): a list, or the scheduler's
+   * statuses made one identity at a time as they are read (`CheckScheduler.statuses`), which a scrape reads in slices.
+   */
+  readonly checks: () => Iterable<IdentityStatus>;
   /** Lists the kernel table with its 64-bit counters (`IpvsBackend.list`); bounded by `kernelTimeoutMs`. */
   readonly kernel: () => Promise<readonly ObservedService[]>;
   /** The alerter's counters, when there is an alerter. */

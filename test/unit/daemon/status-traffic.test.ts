@@ -6,7 +6,8 @@ import { describe, test } from 'node:test';
 import { renderStatus } from '../../../src/cli/status-view';
 import { resultSchemas } from '../../../src/daemon/protocol-schema';
 import { buildStatusReport } from '../../../src/daemon/status-report';
-import { trafficOf } from '../../../src/daemon/status-traffic';
+import { trafficOf, trafficOfSliced } from '../../../src/daemon/status-traffic';
+import { SliceYielder } from '../../../src/system/slice-yielder';
 import type { IpvsService, ObservedService } from '../../../src/ipvs/types';
 import { real, snapshot, stats, virtual } from '../metrics/fixtures';
 
@@ -76,5 +77,23 @@ describe('traffic in the status report', () => {
     assert.match(text, /^ {2}58s ago {3}ok {6}event 2$/m);
     assert.match(text, /^ {2}54s ago {3}ok {6}event 6$/m);
     assert.match(text, /^ {2}55s ago {3}PROBLEM event 5$/m);
+  });
+});
+
+describe('the traffic index in slices (issue 21, big tables)', () => {
+  test('is the same index, made with turns given to the event loop over 20,000 destinations', async () => {
+    const big = kernel();
+    const first = big[0] as ObservedService;
+    const template = first.destinations[0] as ObservedService['destinations'][number];
+    const destinations = Array.from({ length: 20_000 }, (_, i) => ({ ...template, address: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, activeConns: i % 5 }));
+    const services = [...big, { ...first, service: { ...SERVICE, port: 81 }, destinations }];
+    const read = { ok: true as const, services, durationMs: 12.4 };
+    const yielder = new SliceYielder(0);
+    const sliced = await trafficOfSliced(read, yielder);
+    assert.deepEqual(sliced, trafficOf(read));
+    assert.equal(sliced.reals.size, 20_002);
+    assert.ok(yielder.yields > 0, 'turns given while indexing');
+    const failed = { ok: false as const, reason: 'timeout' as const, error: new Error('x'), durationMs: 2_000 };
+    assert.deepEqual(await trafficOfSliced(failed, new SliceYielder(0)), trafficOf(failed));
   });
 });

@@ -223,3 +223,27 @@ describe('MemoryBackend: listing and table operations', () => {
     await assert.rejects(b.list(), (e: unknown) => isLdirError(e, ErrorCodes.IPVS_UNAVAILABLE));
   });
 });
+
+describe('MemoryBackend.list of a big table (issue 21)', () => {
+  test('lists 2,500 destinations in parts (a turn of the event loop every 2,000), all of them, newest first', async () => {
+    const b = new MemoryBackend();
+    const service = addrService('192.0.2.10', 80);
+    const ops: IpvsOp[] = [addSvc(service)];
+    for (let i = 0; i < 2_500; i++) ops.push(addDest(service, dest(`10.1.${i >> 8}.${i & 255}`)));
+    await b.apply(ops);
+    let turns = 0;
+    let listing = true;
+    const tick = (): void => {
+      if (!listing) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    const listed = await b.list();
+    listing = false;
+    assert.ok(turns >= 1, `the event loop had ${turns} turns while 2,500 destinations were listed`);
+    assert.equal(listed[0]?.destinations.length, 2_500);
+    assert.equal(listed[0]?.destinations[0]?.address, '10.1.9.195');
+    assert.equal(listed[0]?.destinations[2_499]?.address, '10.1.0.0');
+  });
+});
