@@ -119,14 +119,17 @@ export class Announcer {
    * Reads back what the routing daemon announces and, when it is not what ldir last had it announce (a routing
    * daemon restarted without ldir's statements, a hand edit), takes that as the truth and decides again: the
    * difference is announced or withdrawn at once. Runs every {@link ANNOUNCE_RESYNC_MS}; skipped while an
-   * announcement is in progress or a hand-over holds the announcer.
+   * announcement is in progress or a hand-over holds the announcer, and while the last announcement failed: the retry
+   * is in charge then, and what the routing daemon shows proves nothing (BIRD's include file holds what ldir wrote
+   * even when BIRD never took it: taking it as announced would report a prefix no router has).
    */
   async resyncNow(): Promise<void> {
     const driver = this.driver;
-    if (!driver || this.busy || this.holding || this.stopped) return;
+    if (!driver || this.busy || this.holding || this.stopped || this.lastError !== null) return;
     const version = this.heldVersion;
     const announced = await driver.announced();
-    if (this.driver !== driver || this.busy || this.holding || this.stopped || version !== this.heldVersion || sameSet(announced, this.held)) return;
+    const stale = this.driver !== driver || this.busy || this.holding || this.stopped || this.lastError !== null;
+    if (stale || version !== this.heldVersion || sameSet(announced, this.held)) return;
     this.log.warn({ expected: [...this.held], found: announced }, 'the routing daemon does not announce what ldir last had it announce (restarted or edited): repairing');
     this.held = new Set(announced);
     this.decide();

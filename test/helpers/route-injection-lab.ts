@@ -224,6 +224,12 @@ export function describeRouteInjection(title: string, short: string, daemon: Dir
     return ensurePackages(['bird2', ...daemon.packages]);
   };
 
+  /** `ldir start` on the memory backend; on a failure, what it printed and what the lab saw. */
+  const startDaemon = async (): Promise<void> => {
+    const r = await lab.ldir(['--ipvs=memory', lab.configFile, 'start']);
+    assert.equal(r.status, 0, `ldir start exited ${r.status}\n${r.stderr}${r.stdout}\n${seen()}`);
+  };
+
   describe(title, ...needing(missing(), { concurrency: false, timeout: 300_000 }, () => {
     before(async () => {
       lab.setUp();
@@ -333,7 +339,7 @@ virtual=192.0.2.11:80
     });
 
     test('kill -9 of the daemon: the announce guard withdraws within 3 s', async () => {
-      assert.equal((await lab.ldir(['--ipvs=memory', lab.configFile, 'start'])).status, 0);
+      await startDaemon();
       await routes('both VIPs learnt again', (x) => x.has(VIP1) && x.has(VIP2));
       const pid = lab.daemonPid();
       assert.ok(pid, 'the daemon runs');
@@ -347,7 +353,7 @@ virtual=192.0.2.11:80
 
     test('ldir restart hands over without the router ever losing a prefix', async () => {
       await eventually('the old daemon gone', () => (lab.daemonPid() === undefined ? true : undefined), 10_000);
-      assert.equal((await lab.ldir(['--ipvs=memory', lab.configFile, 'start'])).status, 0);
+      await startDaemon();
       await routes('both VIPs learnt again', (x) => x.has(VIP1) && x.has(VIP2));
       const old = lab.daemonPid();
       let polls = 0;

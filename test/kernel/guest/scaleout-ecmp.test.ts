@@ -87,7 +87,7 @@ function body(): void {
     lab = await buildScaleOutLab('so', 79);
     const t1 = Date.now();
     ldirs = lab.directors.map((d, i) => new LdirDirector(`ldir-so${i + 1}-`, { netns: d.netns }));
-    ldirs.forEach((_, i) => writeConfig(i));
+    for (let i = 0; i < ldirs.length; i++) writeConfig(i);
     await Promise.all(ldirs.map((d) => d.start(CONF, 'netlink')));
     const t2 = Date.now();
     await converged(lab.reals.map(() => '1').join(','));

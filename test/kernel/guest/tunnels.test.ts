@@ -220,4 +220,30 @@ describe('LVS-TUN through GUE and GRE tunnels, both backends', { skip, concurren
       await eventually('the services removed at stop', () => (tunnelTable().has(SERVICE4) || tunnelTable().has(SERVICE6) ? undefined : true), 30_000, 250);
     });
   }
+
+  test('mh with mh-port over GUE and GRE (the consistent hashing of ECMP scale-out): the kernel takes the scheduler and its flags, the client\'s connections are spread by port', { timeout: TEST_TIMEOUT }, async () => {
+    const name = 'tunnels-mh.cf';
+    current = name;
+    const text = cfConfig(lab, director.logPath(name), 'csum').replace('\tscheduler=rr', '\tscheduler=mh\n\tschedflags=mh-fallback,mh-port');
+    director.writeConfig(name, text);
+    const check = await director.run(['check', director.configPath(name)]);
+    assert.equal(check.status, 0, `ldir check:\n${check.stderr}${check.stdout}`);
+    await director.start(name, 'netlink');
+    const want = expectedLines(lab, '+c');
+    await eventually('every tunnelled real in the kernel at weight 1', () => (tunnelLines().join('\n') === want.join('\n') ? true : undefined),
+      90_000, 500, () => `want:\n${want.join('\n')}\ngot:\n${tunnelLines().join('\n')}`);
+    const serviceLine = ipvsadm(['-Ln']).split('\n').find((l) => l.startsWith('TCP') && l.includes(`${VIP4}:80`)) ?? '';
+    assert.match(serviceLine, /\bmh\b.*mh-fallback.*mh-port/, `the kernel's service line: ${serviceLine}`);
+    // One client address: without mh-port every connection would hash to one real; with it the source port counts.
+    const answers = await burst(`http://${VIP4}/`, 12);
+    const counts = countAnswers(answers);
+    assert.equal(counts.get('error'), undefined, answers.join('\n'));
+    assert.ok([...counts.keys()].every((k) => [GUE4, GRE4, GUE6].includes(k)), answers.join('\n'));
+    assert.ok(counts.size >= 2, `12 connections from one client address all went to one real: ${JSON.stringify([...counts])}`);
+    figure(`mh over tunnels: 12 connections answered by ${JSON.stringify(Object.fromEntries(counts))}`);
+    const stop = await director.stop(name);
+    assert.equal(stop.status, 0, `ldir stop:\n${stop.stderr}${stop.stdout}`);
+    current = '';
+    await eventually('the services removed at stop', () => (tunnelTable().has(SERVICE4) || tunnelTable().has(SERVICE6) ? undefined : true), 30_000, 250);
+  });
 });

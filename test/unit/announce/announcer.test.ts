@@ -127,6 +127,29 @@ describe('Announcer', () => {
     assert.equal(driver.applied.length, after, 'stopped: no more read backs');
   });
 
+  test('a read back while the last announcement failed takes nothing as announced (BIRD absent, its include file written)', async () => {
+    const { clock, announcer, drivers } = setup();
+    await announcer.configure(await loadValid(cf()));
+    const driver = drivers[0] as FakeDriver;
+    // BIRD's driver writes the include file, then "configure" fails: the file (what a read back sees) lists A.
+    driver.refuse = 1_000;
+    const apply = driver.apply.bind(driver);
+    driver.apply = async (prefixes) => {
+      driver.held = [...prefixes];
+      await apply(prefixes);
+    };
+    announcer.update(states('up', 'down'));
+    await announcer.idle();
+    await clock.advance(ANNOUNCE_RESYNC_MS * 2);
+    await announcer.idle();
+    assert.deepEqual(announcer.status()?.announced, [], 'nothing announced while the routing daemon refuses');
+    assert.match(announcer.status()?.lastError ?? '', /refused/);
+    driver.refuse = 0;
+    await clock.advance(ANNOUNCE_RETRY_MS);
+    await announcer.idle();
+    assert.deepEqual(announcer.status()?.announced, [A], 'announced once the routing daemon takes it');
+  });
+
   test('withdrawAll at stop withdraws and lets the guard go; release (restart) withdraws nothing', async () => {
     const stop = setup();
     await stop.announcer.configure(await loadValid(cf()));
