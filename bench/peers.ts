@@ -59,7 +59,7 @@
 // are several): ldir's CPU per check at most 1.5 times keepalived's (measured 0.83-1.34), and the killed real at
 // weight 0 within two check intervals (measured 0.45 s at 300 reals, 1.0 s at 1,000). https and ldirectord: figures.
 import * as fs from 'node:fs';
-import { runInVm, vmUnavailable } from '../test/kernel/vm/run-in-vm';
+import { outputLines, runInVm, vmUnavailable } from '../test/kernel/vm/run-in-vm';
 import { readSettings } from './peers-guest';
 import { benchMain, BenchUsageError, type BenchSpec, type BenchTargets } from './targets';
 
@@ -148,7 +148,6 @@ async function measurePeers(targets: BenchTargets): Promise<void> {
   const missing = missingTools(process.env);
   if (missing.length > 0) throw new Error(`missing ${missing.join(', ')}: run bash test/provision.sh as root (Debian: nginx-light, keepalived, ldirectord, ipvsadm, curl, openssl)`);
   const t0 = Date.now();
-  let pending = '';
   const printed: string[] = [];
   const relay = (line: string): void => {
     const text = line.trim();
@@ -157,16 +156,9 @@ async function measurePeers(targets: BenchTargets): Promise<void> {
       printed.push(text);
     } else if (text.startsWith('# ')) console.error(text);
   };
-  const result = await runInVm(guestCommand(process.env), {
-    timeoutMs: TIMEOUT_MS,
-    onOutput: (chunk) => {
-      pending += chunk;
-      const parts = pending.split('\n');
-      pending = parts.pop() ?? '';
-      parts.forEach(relay);
-    },
-  });
-  relay(pending);
+  const output = outputLines(relay);
+  const result = await runInVm(guestCommand(process.env), { timeoutMs: TIMEOUT_MS, onOutput: output.onOutput });
+  output.flush();
   console.error(`# bench:peers: VM run ${result.code === 0 ? 'done' : `FAILED (exit ${result.code})`} in ${Math.round((Date.now() - t0) / 1000)} s`);
   if (result.code !== 0) {
     // What the guest said about the failure (the error with the table and the peer's log), else the output's end.

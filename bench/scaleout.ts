@@ -7,7 +7,7 @@
 // and judges it (bench/targets.ts): withdrawn within 3 s of kill -9, no established connection broken by losing or
 // adding back a director, new connections failing (or needing a second SYN) for at most 3 s; plus the test's own
 // assertions. Exit 1 when one is missed (`--no-targets` to explore), 3 when the VM cannot run or no line came out.
-import { runInVm, vmUnavailable } from '../test/kernel/vm/run-in-vm';
+import { outputLines, runInVm, vmUnavailable } from '../test/kernel/vm/run-in-vm';
 import { parseScaleOutLine, SCALE_OUT_TARGETS } from './scaleout-line';
 import { benchMain, type BenchSpec, type BenchTargets } from './targets';
 
@@ -24,20 +24,13 @@ export const SCALE_OUT_BENCH: BenchSpec = {
 async function measureScaleOut(targets: BenchTargets): Promise<void> {
   const why = vmUnavailable();
   if (why) throw new Error(`the VM cannot run here: ${why}`);
-  let pending = '';
   const table: string[] = [];
-  const result = await runInVm(`node --test --test-concurrency=1 --test-reporter=spec ${SCALE_OUT_GUEST}`, {
-    onOutput: (chunk) => {
-      pending += chunk;
-      const parts = pending.split('\n');
-      pending = parts.pop() ?? '';
-      for (const line of parts) {
-        const text = line.trim();
-        if (/^(figure|traffic):/.test(text) || text.startsWith('scale-out ')) console.log(text);
-        if (text.startsWith('|')) table.push(text);
-      }
-    },
+  const { onOutput } = outputLines((line) => {
+    const text = line.trim();
+    if (/^(figure|traffic):/.test(text) || text.startsWith('scale-out ')) console.log(text);
+    if (text.startsWith('|')) table.push(text);
   });
+  const result = await runInVm(`node --test --test-concurrency=1 --test-reporter=spec ${SCALE_OUT_GUEST}`, { onOutput });
   console.log(`\n${table.join('\n')}\n`);
   const figures = parseScaleOutLine(result.output);
   if (!figures) {

@@ -6,7 +6,7 @@
 // missed, `--no-targets` to print them without failing; a VM that cannot start is a failed run, exit 3).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { runInVm, vmUnavailable } from '../test/kernel/vm/run-in-vm';
+import { outputLines, runInVm, vmUnavailable } from '../test/kernel/vm/run-in-vm';
 import { benchMain, type BenchSpec, type BenchTargets } from './targets';
 
 const GUEST = path.resolve(__dirname, '../test/kernel/guest');
@@ -24,19 +24,12 @@ async function measureTraffic(targets: BenchTargets): Promise<void> {
   if (files.length === 0) throw new Error(`no traffic-*.test.js in ${GUEST}: build first (npm run build)`);
   for (const file of files) {
     const lines: string[] = [];
-    let pending = '';
-    const result = await runInVm(`node --test --test-concurrency=1 --test-reporter=spec dist/test/kernel/guest/${file}`, {
-      onOutput: (chunk) => {
-        pending += chunk;
-        const parts = pending.split('\n');
-        pending = parts.pop() ?? '';
-        for (const line of parts) {
-          const text = line.trim();
-          if (text.startsWith('traffic:')) console.log(text);
-          if (text.startsWith('|')) lines.push(text);
-        }
-      },
+    const { onOutput } = outputLines((line) => {
+      const text = line.trim();
+      if (text.startsWith('traffic:')) console.log(text);
+      if (text.startsWith('|')) lines.push(text);
     });
+    const result = await runInVm(`node --test --test-concurrency=1 --test-reporter=spec dist/test/kernel/guest/${file}`, { onOutput });
     console.log(`\n${file}: ${result.code === 0 ? 'passed' : `FAILED (exit ${result.code})`}\n${lines.join('\n')}\n`);
     if (result.code !== 0) console.log(result.output.split('\n').slice(-40).join('\n'));
     // One target per scenario: its assertions (0 failed assertions; the count of failed tests is not in the exit code).

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { isCi } from '../helpers/ci-skips';
 import { failedTestLines, guestSkipProblem, summaryCount } from './guest-summary';
-import { DEFAULT_VM_TIMEOUT_MS, runInVm, vmUnavailable } from './vm/run-in-vm';
+import { DEFAULT_VM_TIMEOUT_MS, outputLines, runInVm, vmUnavailable } from './vm/run-in-vm';
 
 const REPO = path.resolve(__dirname, '../../..');
 const GUEST_DIR = path.join(__dirname, 'guest');
@@ -33,16 +33,10 @@ for (const file of guestFiles) {
   test(`guest ${file} passes inside the kernel-tier VM`, { skip: reason && !inCi ? reason : false, timeout: timeoutMs + 60_000 }, async (t) => {
     if (reason) assert.fail(`the kernel-tier VM cannot run here (CI=true, so this is a failure): ${reason}`);
     const started = Date.now();
-    let pending = '';
-    const relay = (chunk: string): void => {
-      // Prefixed so the guest's own TAP/spec lines are not taken for this file's results.
-      pending += chunk;
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) process.stdout.write(`vm| ${line}\n`);
-    };
-    const result = await runInVm(command, { timeoutMs, onOutput: relay });
-    if (pending) process.stdout.write(`vm| ${pending}\n`);
+    // Prefixed so the guest's own TAP/spec lines are not taken for this file's results.
+    const relay = outputLines((line) => process.stdout.write(`vm| ${line}\n`));
+    const result = await runInVm(command, { timeoutMs, onOutput: relay.onOutput });
+    relay.flush();
     t.diagnostic(`${file}: VM boot ${(result.bootMs / 1000).toFixed(1)} s, total ${((Date.now() - started) / 1000).toFixed(1)} s`);
     const excerpt = `${failedTestLines(result.output)}\n--- guest output (last 80 lines) ---\n${lastLines(result.output, 80)}`;
     const skipProblem = guestSkipProblem(result.output, inCi);

@@ -21,6 +21,26 @@ export interface RunInVmOptions {
   onOutput?: (chunk: string) => void;
 }
 
+/**
+ * An {@link RunInVmOptions.onOutput} that hands `onLine` each whole line of the output as it arrives; `flush` hands
+ * it what is left after the last newline (call it once the run is over).
+ */
+export function outputLines(onLine: (line: string) => void): { onOutput: (chunk: string) => void; flush: () => void } {
+  let pending = '';
+  return {
+    onOutput: (chunk) => {
+      pending += chunk;
+      const parts = pending.split('\n');
+      pending = parts.pop() ?? '';
+      for (const line of parts) onLine(line);
+    },
+    flush: () => {
+      if (pending !== '') onLine(pending);
+      pending = '';
+    },
+  };
+}
+
 /** What one VM run produced. */
 export interface RunInVmResult {
   /** Exit status of the command inside the guest. */

@@ -8,33 +8,15 @@ import { OverdueWatch } from '../../../src/checks/overdue-checks';
 import { CheckScheduler } from '../../../src/checks/scheduler';
 import type { CheckJob, CheckResult } from '../../../src/checks/types';
 import { CHECK_OVERDUE_FACTOR, overdueOf } from '../../../src/daemon/watchdog';
+import { makeJob } from '../../helpers/check-job';
 import { FakeClock } from '../../helpers/fake-clock';
 
 function target(address: string, intervalMs = 1_000): CheckTarget {
   return {
     identity: `id-${address}`,
-    job: {
-      type: 'connect',
-      service: 'http',
-      address,
-      family: 'inet',
-      port: 80,
-      protocol: 'tcp',
-      virtualHost: '192.0.2.1',
-      virtualPort: 80,
-      realPort: 80,
-      request: '/',
-      receive: '',
-      httpMethod: 'GET',
-      login: '',
-      passwd: '',
-      database: '',
-      secret: '',
-      command: '',
-      pingCount: 1,
-      checkTimeoutMs: 2_000,
-      negotiateTimeoutMs: 7_000,
-    },
+    job: makeJob({
+      type: 'connect', service: 'http', address, port: 80, realPort: 80, virtualHost: '192.0.2.1', checkTimeoutMs: 2_000, negotiateTimeoutMs: 7_000,
+    }),
     connectsBetweenNegotiates: 0,
     failureCount: 1,
     riseCount: 1,
