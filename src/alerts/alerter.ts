@@ -9,11 +9,21 @@ import { errorMessage } from '../errors';
 import type { Logger } from '../log';
 import type { AlertThrottle, Config, DaemonState, RealServer, VirtualService } from '../model';
 import { Coalescer, type Digest, type MailRoute } from './coalescer';
-import { CommandHooks, spawnHookRunner, type CommandJob, type CommandTally } from './commands';
+import { alertCommandJob } from './command-job';
+import { CommandHooks, spawnHookRunner, type CommandTally } from './commands';
 import { FlapDetector, type FlapTick } from './flap';
 import { MailQueue, type MailTally } from './mail-queue';
 import {
-  announceLine, composeMail, fallbackLine, flappingLine, flapSummaryLine, quorumLine, realLine, stableLine, virtualText, type AlertEvent,
+  announceLine,
+  composeMail,
+  fallbackLine,
+  flappingLine,
+  flapSummaryLine,
+  quorumLine,
+  realLine,
+  stableLine,
+  virtualText,
+  type AlertEvent,
 } from './message';
 import { Reminders, type ReminderEntry } from './reminders';
 import { nodemailerTransports, transportKeyer, transportLabel, transportSettings } from './transports';
@@ -21,8 +31,10 @@ import type { Alerter, AlerterOptions, AlertCounters, MailTransport, MailTranspo
 
 /** Throttle in force before the first configuration (the model's defaults). */
 const INITIAL_THROTTLE: AlertThrottle = {
-  window: DEFAULTS.emailAlertWindow, interval: DEFAULTS.emailAlertInterval,
-  flapChanges: DEFAULTS.emailAlertFlapChanges, flapPeriod: DEFAULTS.emailAlertFlapPeriod,
+  window: DEFAULTS.emailAlertWindow,
+  interval: DEFAULTS.emailAlertInterval,
+  flapChanges: DEFAULTS.emailAlertFlapChanges,
+  flapPeriod: DEFAULTS.emailAlertFlapPeriod,
 };
 
 /** Transitions of pairs unknown to the configuration kept until the next applyConfig. */
@@ -37,13 +49,6 @@ function defaultSender(hostname: string): string {
     // no passwd entry (containers): keep $USER
   }
   return `${user}@${hostname}`;
-}
-
-/** The environment of a command: ldir's own plus `LDIR_*` values. */
-function commandEnv(extra: Record<string, string>): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-  return { ...env, ...extra };
 }
 
 /** A mail transport with the queue in front of it. */
@@ -89,8 +94,12 @@ class AlertService implements Alerter {
     this.hostname = o.hostname;
     this.sender = o.sender ?? defaultSender(o.hostname);
     this.factory = o.transport ?? nodemailerTransports();
-    this.coalescer = new Coalescer(this.clock, this.timing(), o.mail?.maxEventsPerMail ?? 200, (d) => this.guard(() => this.onDigest(d)));
-    this.flaps = new FlapDetector(this.clock, this.flapSettings(), (pair, tick) => this.guard(() => this.onFlapTick(pair, tick)));
+    this.coalescer = new Coalescer(this.clock, this.timing(), o.mail?.maxEventsPerMail ?? 200, (d) =>
+      this.guard(() => this.onDigest(d)),
+    );
+    this.flaps = new FlapDetector(this.clock, this.flapSettings(), (pair, tick) =>
+      this.guard(() => this.onFlapTick(pair, tick)),
+    );
     this.reminders = new Reminders(this.clock, (e) => this.guard(() => this.onReminder(e)));
     this.hooks = new CommandHooks({
       run: o.runCommand ?? spawnHookRunner(),
@@ -107,16 +116,22 @@ class AlertService implements Alerter {
   applyConfig(config: Config): void {
     if (this.closed) return;
     this.virtuals = new Map(config.virtualServices.map((v) => [v.id, v]));
-    this.reals = new Map(config.virtualServices.flatMap((v) => v.reals.map((r) => [pairKey(v.id, realKey(r.address, r.port)), r] as const)));
+    this.reals = new Map(
+      config.virtualServices.flatMap((v) =>
+        v.reals.map((r) => [pairKey(v.id, realKey(r.address, r.port)), r] as const),
+      ),
+    );
     this.throttle = config.globals.alerting;
     this.coalescer.setTiming(this.timing());
     this.flaps.setSettings(this.flapSettings());
     const present = this.reals; // the configured pairs
     for (const pair of [...this.health.keys()]) if (!present.has(pair)) this.health.delete(pair);
     for (const pair of this.flaps.keys()) if (!present.has(pair)) this.flaps.forget(pair);
-    this.reminders.reconfigure((virtualId, real) => (present.has(pairKey(virtualId, real))
-      ? (this.virtuals.get(virtualId)?.alerts.emailAlertFreq ?? 0) * 1000
-      : undefined));
+    this.reminders.reconfigure((virtualId, real) =>
+      present.has(pairKey(virtualId, real))
+        ? (this.virtuals.get(virtualId)?.alerts.emailAlertFreq ?? 0) * 1000
+        : undefined,
+    );
     const strays = this.strays;
     this.strays = [];
     for (const t of strays) if (present.has(pairKey(t.virtualId, t.realKey))) this.onTransition(t);
@@ -146,7 +161,13 @@ class AlertService implements Alerter {
     this.guard(() => this.report(v, r, t, before ?? 'unknown'));
   }
 
-  seedHealth(pairs: Iterable<{ readonly virtualId: string; readonly realKey: string; readonly health: 'up' | 'down' | 'unknown' }>): void {
+  seedHealth(
+    pairs: Iterable<{
+      readonly virtualId: string;
+      readonly realKey: string;
+      readonly health: 'up' | 'down' | 'unknown';
+    }>,
+  ): void {
     for (const p of pairs) if (p.health !== 'unknown') this.health.set(pairKey(p.virtualId, p.realKey), p.health);
   }
 
@@ -156,13 +177,22 @@ class AlertService implements Alerter {
       // Virtuals with quorum settings only (without, the fallback lines say it); the first state only when lost.
       const v = this.virtuals.get(e.virtualId);
       if (!v?.quorum || (e.previous === undefined && e.state === 'up')) return;
-      this.mail(v, { kind: e.state === 'up' ? 'quorum-gained' : 'quorum-lost', at: e.at, line: quorumLine(e.state, v, e.serving, e.quorum, e.hysteresis) });
+      this.mail(v, {
+        kind: e.state === 'up' ? 'quorum-gained' : 'quorum-lost',
+        at: e.at,
+        line: quorumLine(e.state, v, e.serving, e.quorum, e.hysteresis),
+      });
       return;
     }
     if (e.type === 'announce') {
       for (const id of e.virtualIds) {
         const v = this.virtuals.get(id);
-        if (v) this.mail(v, { kind: e.announced ? 'announced' : 'withdrawn', at: e.at, line: announceLine(e.announced, v, e.prefix) });
+        if (v)
+          this.mail(v, {
+            kind: e.announced ? 'announced' : 'withdrawn',
+            at: e.at,
+            line: announceLine(e.announced, v, e.prefix),
+          });
       }
       return;
     }
@@ -170,7 +200,11 @@ class AlertService implements Alerter {
     const v = this.virtuals.get(e.virtualId);
     if (!v?.fallback) return;
     const fallback = realKey(v.fallback.address, v.fallback.port);
-    this.mail(v, { kind: e.active ? 'fallback-on' : 'fallback-off', at: e.at, line: fallbackLine(e.active, v, fallback) });
+    this.mail(v, {
+      kind: e.active ? 'fallback-on' : 'fallback-off',
+      at: e.at,
+      line: fallbackLine(e.active, v, fallback),
+    });
   }
 
   counters(): AlertCounters {
@@ -210,7 +244,8 @@ class AlertService implements Alerter {
     if (!sent) this.log.warn({ timeoutMs }, 'alerter closed with mails still unsent: dropped');
     this.hooks.close();
     const left = Math.max(0, timeoutMs - (this.clock.monotonic() - start));
-    if (!(await this.within(this.hooks.whenIdle(), left))) this.log.warn('alerter closed with alert commands still running');
+    if (!(await this.within(this.hooks.whenIdle(), left)))
+      this.log.warn('alerter closed with alert commands still running');
   }
 
   /** Mail, reminders, flap state and command for one change of a known pair (or a first result of "down"). */
@@ -220,25 +255,39 @@ class AlertService implements Alerter {
     const weight = to === 'up' ? r.weight : 0;
     if (to === 'down') this.reminders.arm(pair, v.id, t.realKey, this.clock.now(), v.alerts.emailAlertFreq * 1000);
     else this.reminders.disarm(pair);
-    if (v.alerts.command !== undefined) this.hooks.enqueue(this.commandJob(v, t, weight, before));
+    if (v.alerts.command !== undefined)
+      this.hooks.enqueue(alertCommandJob(v, t, { weight, before, daemonState: this.state, hostname: this.hostname }));
     const verdict = this.flaps.note(pair, this.clock.now());
     if (verdict === 'summarised') {
       if (v.alerts.emailAlert.length > 0) this.eventTally.summarised++;
       return;
     }
-    const line = verdict === 'flap-start'
-      ? flappingLine(v, t.realKey, this.throttle.flapChanges, this.throttle.flapPeriod, to)
-      : realLine(to, v, t.realKey, weight);
-    this.mail(v, { kind: verdict === 'flap-start' ? 'flapping' : to, at: t.at, real: t.realKey, line, reason: t.reason });
+    const line =
+      verdict === 'flap-start'
+        ? flappingLine(v, t.realKey, this.throttle.flapChanges, this.throttle.flapPeriod, to)
+        : realLine(to, v, t.realKey, weight);
+    this.mail(v, {
+      kind: verdict === 'flap-start' ? 'flapping' : to,
+      at: t.at,
+      real: t.realKey,
+      line,
+      reason: t.reason,
+    });
   }
 
   /** Adds an event to its recipients' digest, unless the virtual has no recipients or filters this daemon state. */
-  private mail(v: VirtualService, e: Pick<AlertEvent, 'kind' | 'at' | 'line'> & Partial<Pick<AlertEvent, 'real' | 'reason'>>): void {
+  private mail(
+    v: VirtualService,
+    e: Pick<AlertEvent, 'kind' | 'at' | 'line'> & Partial<Pick<AlertEvent, 'real' | 'reason'>>,
+  ): void {
     const spec = v.alerts;
     if (spec.emailAlert.length === 0) return;
     if (!spec.emailAlertStatus.includes(this.state)) {
       this.eventTally.filtered++;
-      this.log.debug({ vs: v.id, state: this.state, line: e.line }, 'alert not mailed: emailalertstatus excludes this daemon state');
+      this.log.debug(
+        { vs: v.id, state: this.state, line: e.line },
+        'alert not mailed: emailalertstatus excludes this daemon state',
+      );
       return;
     }
     const event: AlertEvent = {
@@ -262,7 +311,10 @@ class AlertService implements Alerter {
 
   private onDigest(d: Digest): void {
     const { subject, text } = composeMail(d.events, {
-      hostname: this.hostname, daemonState: this.state, outOfService: this.outOfService(d.events), omitted: d.omitted,
+      hostname: this.hostname,
+      daemonState: this.state,
+      outOfService: this.outOfService(d.events),
+      omitted: d.omitted,
     });
     const events = d.events.length + d.omitted;
     this.eventTally.mailed += events;
@@ -319,7 +371,12 @@ class AlertService implements Alerter {
   private onReminder(e: ReminderEntry): void {
     const v = this.virtuals.get(e.virtualId);
     if (!v) return;
-    this.mail(v, { kind: 'reminder', at: this.clock.now(), real: e.realKey, line: realLine('reminder', v, e.realKey, 0) });
+    this.mail(v, {
+      kind: 'reminder',
+      at: this.clock.now(),
+      real: e.realKey,
+      line: realLine('reminder', v, e.realKey, 0),
+    });
   }
 
   private onFlapTick(pair: string, tick: FlapTick): void {
@@ -329,31 +386,15 @@ class AlertService implements Alerter {
     const now = this.health.get(pair) ?? 'unknown';
     const period = this.throttle.flapPeriod;
     if (tick.kind === 'summary') {
-      this.mail(v, { kind: 'flap-summary', at: this.clock.now(), real, line: flapSummaryLine(v, real, tick.changes, period, now) });
+      this.mail(v, {
+        kind: 'flap-summary',
+        at: this.clock.now(),
+        real,
+        line: flapSummaryLine(v, real, tick.changes, period, now),
+      });
     } else {
       this.mail(v, { kind: 'stable', at: this.clock.now(), real, line: stableLine(v, real, period, now) });
     }
-  }
-
-  private commandJob(v: VirtualService, t: HealthTransition, weight: number, before: string): CommandJob {
-    const event = t.to;
-    const argv = [...(v.alerts.command ?? '').trim().split(/\s+/).filter((w) => w !== ''), event, v.id, t.realKey, String(weight), t.reason];
-    const env = commandEnv({
-      LDIR_EVENT: event,
-      LDIR_VIRTUAL: v.id,
-      LDIR_VIRTUAL_ADDRESS: virtualText(v),
-      LDIR_PROTOCOL: v.protocol,
-      LDIR_REAL: t.realKey,
-      LDIR_WEIGHT: String(weight),
-      LDIR_REASON: t.reason,
-      LDIR_PREVIOUS: before,
-      LDIR_DAEMON_STATUS: this.state,
-      LDIR_HOST: this.hostname,
-      LDIR_TIME: String(Math.floor(t.at / 1000)),
-      ...(v.serviceName !== undefined ? { LDIR_SERVICENAME: v.serviceName } : {}),
-      ...(v.comment !== undefined ? { LDIR_COMMENT: v.comment } : {}),
-    });
-    return { pair: pairKey(v.id, t.realKey), argv, env, context: { vs: v.id, rs: t.realKey, event } };
   }
 
   private timing(): { windowMs: number; intervalMs: number } {
@@ -379,7 +420,13 @@ class AlertService implements Alerter {
     const timeout = new Promise<boolean>((resolve) => {
       timer = this.clock.setTimeout(() => resolve(false), Math.max(0, ms));
     });
-    const done = await Promise.race([promise.then(() => true, () => true), timeout]);
+    const done = await Promise.race([
+      promise.then(
+        () => true,
+        () => true,
+      ),
+      timeout,
+    ]);
     if (timer !== undefined) this.clock.clearTimeout(timer);
     return done;
   }

@@ -18,7 +18,10 @@ import type { StateSyncDaemons } from './state-sync-daemons';
  * more for what was refused. Never throws; `onPurged` is called for each service deleted.
  */
 export async function purgeServices(
-  backend: IpvsBackend, services: ReadonlyMap<string, ServiceKey>, log: Logger, onPurged: (op: IpvsOp) => void,
+  backend: IpvsBackend,
+  services: ReadonlyMap<string, ServiceKey>,
+  log: Logger,
+  onPurged: (op: IpvsOp) => void,
 ): Promise<{ removed: number; failed: number }> {
   let wanted = [...services.keys()];
   let removed = 0;
@@ -59,7 +62,9 @@ export async function purgeServices(
 /** `work`'s result, or `'timeout'` when it has not settled `ms` after the call (on `clock`; its timer cleared either way). */
 export async function withinDeadline<T>(clock: Clock, ms: number, work: Promise<T>): Promise<T | 'timeout'> {
   let handle: TimerHandle | undefined;
-  const deadline = new Promise<'timeout'>((resolve) => { handle = clock.setTimeout(() => resolve('timeout'), ms); });
+  const deadline = new Promise<'timeout'>((resolve) => {
+    handle = clock.setTimeout(() => resolve('timeout'), ms);
+  });
   const result = await Promise.race([work, deadline]);
   if (handle !== undefined) clock.clearTimeout(handle);
   return result;
@@ -102,4 +107,27 @@ export async function stopEngineWork(clean: boolean, s: EngineStop): Promise<Omi
   await Promise.all([s.commands.idle(), s.quorumCommands.idle()]);
   s.log.info({ clean, removed, failed, kept }, 'engine stopped');
   return { clean, removed, failed, kept };
+}
+
+/**
+ * The engine's stop within `timeoutMs`: {@link stopEngineWork} once `stopping` (the sync loop's stop) has settled. At
+ * the bound, logs that the kernel table may keep entries and reports `timedOut` with nothing counted.
+ */
+export async function stopEngineWithin(
+  clock: Clock,
+  timeoutMs: number,
+  stopping: Promise<void>,
+  clean: boolean,
+  s: EngineStop,
+): Promise<ShutdownReport> {
+  const result = await withinDeadline(
+    clock,
+    timeoutMs,
+    stopping.then(() => stopEngineWork(clean, s)),
+  );
+  if (result === 'timeout') {
+    s.log.error({ timeoutMs }, 'shutdown cleanup did not finish in time; the kernel table may keep entries');
+    return { clean, removed: 0, failed: 0, kept: 0, timedOut: true };
+  }
+  return { ...result, timedOut: false };
 }

@@ -1,40 +1,43 @@
 // The level-triggered loop: on config, health, drain and timer triggers, list the kernel once, decide, plan, apply.
 import { pairKey, realKey, type HealthTransition } from '../model/health';
-import { ErrorCodes, errorMessage, LdirError } from '../errors';
-import type { IpvsOp, ObservedService, ServiceKey } from '../ipvs/types';
+import { ErrorCodes, LdirError } from '../errors';
+import type { ServiceKey } from '../ipvs/types';
 import { silentLogger, type Logger } from '../log';
 import type { Config, SyncRole } from '../model';
 import type { MAX_RUNTIME_WEIGHT } from '../model/weight';
-import { applyPlan } from './apply-plan';
 import { adoptCarryOver, carryOverOf, type CarriedState, type EngineCarryOver } from './carry-over';
 import { EngineReporter } from './engine-reporter';
-import { stopEngineWork, withinDeadline } from './cleanstop';
+import { stopEngineWithin } from './cleanstop';
 import { previewReload } from './config-preview';
-import type { DecideInput, Decision } from './decide';
 import { DecisionAges } from './decision-ages';
 import type {
-  DrainPolicy, EngineHealth, EngineOptions, EnginePreview, EngineSnapshot, EngineSnapshotParts, ManualDrainResult, ShutdownReport, SyncReport, SyncRoleChange, WeightResult,
+  DrainPolicy,
+  EngineHealth,
+  EngineOptions,
+  EnginePreview,
+  EngineSnapshot,
+  EngineSnapshotParts,
+  ManualDrainResult,
+  ShutdownReport,
+  SyncReport,
+  SyncRoleChange,
+  WeightResult,
 } from './engine-types';
 import { FallbackCommands, QuorumCommands } from './fallback-command';
 import type { DecidedQuorum } from './quorum';
-import { quorumChanges } from './quorum-edges';
-import { nextRampPassInMs, type Ramp } from './slow-start';
-import { afterOps, indexObserved, KnownTable, type ObservedEntry } from './observed';
-import { describeOp, describeOps } from './op-report';
+import { nextRampPassInMs } from './slow-start';
+import { indexObserved } from './observed';
 import { Drains } from './drains';
 import { HandCommands } from './hand-commands';
 import { HandSettings } from './hand-settings';
 import type { OperatorSetting } from './operator-settings';
-import { planPass } from './pass-plan';
 import { buildSnapshot, snapshotHead, snapshotVirtuals, type HealthRecord, type SnapshotInput } from './status';
 import { StateSyncDaemons } from './state-sync-daemons';
-import { isHealthOnly, skippedReport, SyncLoop, type PassLiveness } from './sync-loop';
+import { SyncLoop, type PassLiveness } from './sync-loop';
+import { TABLE_PASS_LISTING, TablePass } from './table-pass';
 import { configTargets, type ConfigTargets } from './targets';
 
 const realKeyOf = (r: { address: string; port: number }): string => realKey(r.address, r.port);
-
-/** What a table pass reads of the kernel: settings and connection counts (the metrics read the traffic counters themselves). */
-const TABLE_PASS_LISTING = { stats: false } as const;
 
 /**
  * The director's engine, the only writer of the kernel table. Every sync compares the whole desired table with a
@@ -61,21 +64,12 @@ export class Engine {
   private readonly managed = new Map<string, { key: ServiceKey; cleanstop: boolean }>();
   /** Each virtual's quorum as last decided (`down` ⇔ fallback active): the hysteresis and the edges work from it. */
   private readonly quorumDecided = new Map<string, DecidedQuorum>();
-  /** Slow-start ramps in progress by pair key, as the last pass decided them (monotonic times). */
-  private ramps: ReadonlyMap<string, Ramp> = new Map();
-  /** The time (monotonic) the last pass decided its ramp steps at: the next step is counted from it, not from later. */
-  private rampsDecidedAt = 0;
   private readonly decisionAges = new DecisionAges();
-  private decision: Decision | undefined;
-  /** The kernel table as last listed and written. */
-  private readonly table = new KnownTable();
-  private settled: string | undefined;
-  private lastFailed = new Set<string>();
   private readonly loop: SyncLoop;
   private readonly syncDaemons: StateSyncDaemons;
   private stopped = false;
-  /** The first pass after a fresh start looks for leftovers of a previous daemon to drain (see {@link Drains.beginLeftovers}). */
-  private leftoversPending = false;
+  /** The table passes and what they keep between them (the table as last known, the last decision, its ramps). */
+  private readonly passes: TablePass;
   /** Counters, the last pass, log lines and events. */
   private readonly reporter: EngineReporter;
 
@@ -83,20 +77,54 @@ export class Engine {
     this.log = (options.logger ?? silentLogger()).child({ module: 'engine' });
     this.reporter = new EngineReporter(this.log, options.clock, options.onEvent);
     this.handCommands = new HandCommands({
-      hand: this.hand, config: () => this.config, log: this.log, onOperatorChange: options.onOperatorChange, sync: () => this.sync('manual'),
+      hand: this.hand,
+      config: () => this.config,
+      log: this.log,
+      onOperatorChange: options.onOperatorChange,
+      sync: () => this.sync('manual'),
     });
-    this.drains = new Drains({ enabled: options.drainEnabled ?? true, timeoutMs: options.drainTimeoutMs ?? 30_000 }, this.reporter, options.clock);
-    this.syncDaemons = new StateSyncDaemons({ backend: options.backend, clock: options.clock, ...(options.logger ? { logger: options.logger } : {}), onEvent: (e) => this.reporter.emit(e) });
+    this.drains = new Drains(
+      { enabled: options.drainEnabled ?? true, timeoutMs: options.drainTimeoutMs ?? 30_000 },
+      this.reporter,
+      options.clock,
+    );
+    this.syncDaemons = new StateSyncDaemons({
+      backend: options.backend,
+      clock: options.clock,
+      ...(options.logger ? { logger: options.logger } : {}),
+      onEvent: (e) => this.reporter.emit(e),
+    });
     this.loop = new SyncLoop({
-      clock: options.clock, pass: (reason) => this.passWithSyncDaemons(reason), coalesceMs: options.coalesceMs ?? 20,
-      resyncIntervalMs: options.resyncIntervalMs ?? 10_000, drainPollMs: options.drainPollMs ?? 1_000,
+      clock: options.clock,
+      pass: (reason) => this.passWithSyncDaemons(reason),
+      coalesceMs: options.coalesceMs ?? 20,
+      resyncIntervalMs: options.resyncIntervalMs ?? 10_000,
+      drainPollMs: options.drainPollMs ?? 1_000,
       draining: () => this.drains.active(),
-      nextStepInMs: () => nextRampPassInMs(this.ramps, this.rampsDecidedAt, options.clock.monotonic()),
+      nextStepInMs: () => nextRampPassInMs(this.passes.ramps, this.passes.rampsDecidedAt, options.clock.monotonic()),
       onError: (reason, err) => this.reporter.passCrashed(reason, err),
     });
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
     this.commands = new FallbackCommands(options.runCommand, this.log, (run) => this.reporter.fallbackCommandRan(run));
-    this.quorumCommands = new QuorumCommands(options.runCommand, this.log, (run) => this.reporter.quorumCommandRan(run));
+    this.quorumCommands = new QuorumCommands(options.runCommand, this.log, (run) =>
+      this.reporter.quorumCommandRan(run),
+    );
+    this.passes = new TablePass({
+      backend: options.backend,
+      clock: options.clock,
+      reporter: this.reporter,
+      drains: this.drains,
+      config: () => this.config,
+      targets: () => this.targets,
+      managed: this.managed,
+      quorumDecided: this.quorumDecided,
+      commands: this.commands,
+      quorumCommands: this.quorumCommands,
+      decisionAges: this.decisionAges,
+      health: this.health,
+      hand: this.hand,
+      checkWeights: this.checkWeights,
+    });
   }
 
   /**
@@ -119,20 +147,24 @@ export class Engine {
    * sync pass.
    */
   applyConfig(config: Config): Promise<SyncReport> {
-    if (!this.config) this.leftoversPending = true;
+    if (!this.config) this.passes.leftoversPending = true;
     const before = this.targets;
     const after = configTargets(config);
-    this.drains.reload(before, after, this.table.index, this.config !== undefined, (id, r) => this.health.get(pairKey(id, realKeyOf(r))));
+    this.drains.reload(before, after, this.passes.table.index, this.config !== undefined, (id, r) =>
+      this.health.get(pairKey(id, realKeyOf(r))),
+    );
     for (const v of this.config?.virtualServices ?? []) {
       if (config.virtualServices.some((n) => n.id === v.id)) continue;
       this.commands.retire(v);
       this.quorumCommands.retire(v, 'down');
     }
     const pairs = new Set(config.virtualServices.flatMap((v) => v.reals.map((r) => pairKey(v.id, realKeyOf(r)))));
-    for (const map of [this.health, this.checkWeights] as Map<string, unknown>[]) for (const k of map.keys()) if (!pairs.has(k)) map.delete(k);
+    for (const map of [this.health, this.checkWeights] as Map<string, unknown>[])
+      for (const k of map.keys()) if (!pairs.has(k)) map.delete(k);
     this.decisionAges.keepOnly(pairs);
     const dropped = this.hand.dropOutside(pairs, this.log);
-    for (const id of this.quorumDecided.keys()) if (!config.virtualServices.some((v) => v.id === id)) this.quorumDecided.delete(id);
+    for (const id of this.quorumDecided.keys())
+      if (!config.virtualServices.some((v) => v.id === id)) this.quorumDecided.delete(id);
     for (const [id, t] of after) {
       if (t.target.kind === 'service') this.managed.set(id, { key: t.target.service, cleanstop: t.virtual.cleanstop });
     }
@@ -140,7 +172,10 @@ export class Engine {
     this.targets = after;
     if (dropped) this.handCommands.changed();
     this.syncDaemons.configure(config.globals.stateSync);
-    this.log.info({ file: config.file, virtuals: config.virtualServices.length, draining: this.drains.state.entries.size }, 'configuration applied');
+    this.log.info(
+      { file: config.file, virtuals: config.virtualServices.length, draining: this.drains.state.entries.size },
+      'configuration applied',
+    );
     return this.sync('config');
   }
 
@@ -155,15 +190,29 @@ export class Engine {
     const { clock, backend } = this.options;
     // The engine's state is read after the dump, as a pass reads it; the dump is indexed once, as a pass's is.
     const index = indexObserved(await backend.list(TABLE_PASS_LISTING));
-    const preview = previewReload({
-      config: this.config, targets: this.targets, drainState: this.drains.state, isDraining: (id) => this.drains.info.has(id),
-      leftoversPending: this.leftoversPending, managed: (id) => this.managed.has(id), lastFailed: this.lastFailed,
-      settled: this.settled, quorumDecided: this.quorumDecided, commands: this.commands, quorumCommands: this.quorumCommands,
-      decideBase: (c, now) => this.decideBase(c, now),
-    }, {
-      config, drainEnabled: policy?.enabled ?? this.drains.enabled, drainTimeoutMs: policy ? Math.max(0, policy.timeoutMs) : this.drains.timeoutMs,
-      index, now: clock.monotonic(),
-    });
+    const preview = previewReload(
+      {
+        config: this.config,
+        targets: this.targets,
+        drainState: this.drains.state,
+        isDraining: (id) => this.drains.info.has(id),
+        leftoversPending: this.passes.leftoversPending,
+        managed: (id) => this.managed.has(id),
+        lastFailed: this.passes.lastFailed,
+        settled: this.passes.settled,
+        quorumDecided: this.quorumDecided,
+        commands: this.commands,
+        quorumCommands: this.quorumCommands,
+        decideBase: (c, now) => this.passes.decideBase(c, now),
+      },
+      {
+        config,
+        drainEnabled: policy?.enabled ?? this.drains.enabled,
+        drainTimeoutMs: policy ? Math.max(0, policy.timeoutMs) : this.drains.timeoutMs,
+        index,
+        now: clock.monotonic(),
+      },
+    );
     return { ...preview, syncDaemons: await this.syncDaemons.preview(config.globals.stateSync) };
   }
 
@@ -184,10 +233,16 @@ export class Engine {
   exportCarryOver(): EngineCarryOver | undefined {
     if (!this.config) return undefined;
     const role = this.syncDaemons.snapshot();
-    return carryOverOf(this.carried(), {
-      config: this.config, drainState: this.drains.state, ramps: this.ramps,
-      syncRole: role.roleSource === 'command' && role.role !== 'none' ? role.role : undefined,
-    }, this.options.clock.monotonic());
+    return carryOverOf(
+      this.carried(),
+      {
+        config: this.config,
+        drainState: this.drains.state,
+        ramps: this.passes.ramps,
+        syncRole: role.roleSource === 'command' && role.role !== 'none' ? role.role : undefined,
+      },
+      this.options.clock.monotonic(),
+    );
   }
 
   /**
@@ -198,9 +253,20 @@ export class Engine {
   importCarryOver(carry: EngineCarryOver): void {
     this.config = carry.config; // the first applyConfig is then a reload: no leftover look (the drains come along)
     this.targets = configTargets(carry.config);
-    ({ drainState: this.drains.state, ramps: this.ramps } = adoptCarryOver(carry, this.carried(), this.options.clock.monotonic()));
+    ({ drainState: this.drains.state, ramps: this.passes.ramps } = adoptCarryOver(
+      carry,
+      this.carried(),
+      this.options.clock.monotonic(),
+    ));
     if (carry.syncRole) this.syncDaemons.setRole(carry.syncRole);
-    this.log.info({ draining: this.drains.state.entries.size, manualDrains: this.hand.manualDrains.size, weights: this.hand.weights.size }, 'state taken over from the previous daemon');
+    this.log.info(
+      {
+        draining: this.drains.state.entries.size,
+        manualDrains: this.hand.manualDrains.size,
+        weights: this.hand.weights.size,
+      },
+      'state taken over from the previous daemon',
+    );
   }
 
   /** The collections a restart carries over ({@link carryOverOf}, {@link adoptCarryOver}). */
@@ -227,7 +293,11 @@ export class Engine {
    * Records the weight a real's check reports (`weightheader`, an external `weight=N`; undefined: none any more) and
    * schedules a coalesced sync; decide bounds it (`minweight`/`maxweight`) and slow start ramps a raise.
    */
-  onCheckWeight(r: { readonly virtualId: string; readonly realKey: string; readonly weight: number | undefined }): void {
+  onCheckWeight(r: {
+    readonly virtualId: string;
+    readonly realKey: string;
+    readonly weight: number | undefined;
+  }): void {
     const pk = pairKey(r.virtualId, r.realKey);
     if (this.checkWeights.get(pk) === r.weight) return;
     if (r.weight === undefined) this.checkWeights.delete(pk);
@@ -317,12 +387,22 @@ export class Engine {
     const { clock } = this.options;
     const ages = this.decisionAges;
     return {
-      config: this.config, decision: this.decision, observed: this.table.index, listedAt: this.table.listedAt, health: this.health,
-      decidedSince: { get: (key) => ages.since(key) }, draining: this.drains.state.entries.values(),
-      drainInfo: this.drains.info, toEpoch: (m) => clock.now() - (clock.monotonic() - m),
-      fallbackAction: (id) => this.commands.lastAction(id), quorumAction: (id) => this.quorumCommands.lastAction(id), manualDrains: this.hand.manualDrains,
+      config: this.config,
+      decision: this.passes.decision,
+      observed: this.passes.table.index,
+      listedAt: this.passes.table.listedAt,
+      health: this.health,
+      decidedSince: { get: (key) => ages.since(key) },
+      draining: this.drains.state.entries.values(),
+      drainInfo: this.drains.info,
+      toEpoch: (m) => clock.now() - (clock.monotonic() - m),
+      fallbackAction: (id) => this.commands.lastAction(id),
+      quorumAction: (id) => this.quorumCommands.lastAction(id),
+      manualDrains: this.hand.manualDrains,
       weights: this.hand.weights,
-      counters: this.reporter.countersNow(), lastSync: this.reporter.lastSync(), stopped: this.stopped,
+      counters: this.reporter.countersNow(),
+      lastSync: this.reporter.lastSync(),
+      stopped: this.stopped,
     };
   }
 
@@ -334,28 +414,16 @@ export class Engine {
   async shutdown(options: { clean: boolean }): Promise<ShutdownReport> {
     if (this.stopped) return { clean: options.clean, removed: 0, failed: 0, kept: 0, timedOut: false };
     this.stopped = true;
-    const stopping = this.loop.stop();
-    const result = await withinDeadline(this.options.clock, this.shutdownTimeoutMs, stopping.then(() => stopEngineWork(options.clean, {
-      backend: this.options.backend, managed: this.managed, virtuals: () => this.config?.virtualServices ?? [], commands: this.commands,
-      quorumCommands: this.quorumCommands, syncDaemons: this.syncDaemons, log: this.log, onPurged: (op) => this.reporter.purged(op),
-    })));
-    if (result === 'timeout') {
-      this.log.error({ timeoutMs: this.shutdownTimeoutMs }, 'shutdown cleanup did not finish in time; the kernel table may keep entries');
-      return { clean: options.clean, removed: 0, failed: 0, kept: 0, timedOut: true };
-    }
-    return { ...result, timedOut: false };
-  }
-
-  /**
-   * decide's input besides the drains and the kernel table, from the engine's state at `now` (monotonic): the same for a
-   * pass and a preview.
-   */
-  private decideBase(config: Config, now: number): Omit<DecideInput, 'draining' | 'observed' | 'observedIndex'> {
-    return {
-      config, health: new Map([...this.health].map(([k, h]) => [k, h.health])), manualDrains: this.hand.manualDrains, weightOverrides: this.hand.weights,
-      quorum: this.quorumDecided, checkWeights: this.checkWeights,
-      slowStart: { now, ramps: this.ramps },
-    };
+    return stopEngineWithin(this.options.clock, this.shutdownTimeoutMs, this.loop.stop(), options.clean, {
+      backend: this.options.backend,
+      managed: this.managed,
+      virtuals: () => this.config?.virtualServices ?? [],
+      commands: this.commands,
+      quorumCommands: this.quorumCommands,
+      syncDaemons: this.syncDaemons,
+      log: this.log,
+      onPurged: (op) => this.reporter.purged(op),
+    });
   }
 
   /**
@@ -363,108 +431,10 @@ export class Engine {
    * cannot change them; their outcome is their own: see {@link StateSyncDaemons}).
    */
   private async passWithSyncDaemons(reason: string): Promise<SyncReport> {
-    const report = await this.pass(reason);
+    const report = await this.passes.run(reason);
     const reasons = reason.split('+');
-    if (report.skipped === undefined && ['config', 'resync', 'resume'].some((r) => reasons.includes(r))) await this.syncDaemons.reconcile(reason);
+    if (report.skipped === undefined && ['config', 'resync', 'resume'].some((r) => reasons.includes(r)))
+      await this.syncDaemons.reconcile(reason);
     return report;
-  }
-
-  private async pass(reason: string): Promise<SyncReport> {
-    const { clock, backend } = this.options;
-    if (!this.config) return skippedReport(reason, 'no-config');
-    const at = clock.now();
-    const t0 = clock.monotonic();
-    this.reporter.passStarted();
-    // A pass for health changes only plans from the table as ldir last listed and wrote it: one real's weight must
-    // not wait for a dump of every destination (at 1,000 reals, most of a pass). Drift from other writers is the
-    // periodic resync's to repair, as between passes; a drain in progress, leftovers to look for, or a table not
-    // known exactly (a failed listing) take the full pass.
-    const healthOnly = this.table.current && !this.leftoversPending && !this.drains.active()
-      && isHealthOnly(reason);
-    let index: ReadonlyMap<string, ObservedEntry> = this.table.index;
-    if (!healthOnly) {
-      let observed: readonly ObservedService[];
-      try {
-        observed = await backend.list(TABLE_PASS_LISTING);
-      } catch (err) {
-        this.table.current = false;
-        return this.reporter.passFailed(reason, at, t0, `cannot list the kernel table: ${errorMessage(err)}`);
-      }
-      index = this.table.listed(observed, at); // the pass's one index of the dump: drain step, decide and plan read it
-    }
-    const config = this.config; // read after the dump: a config applied meanwhile is used at once
-    if (this.leftoversPending) {
-      this.leftoversPending = false;
-      this.drains.beginLeftovers(this.targets, index);
-    }
-    const now = clock.monotonic(); // one time for the drains and the slow-start steps of this pass
-    const { drainState, finished, decision, want, ops } = planPass({
-      decide: this.decideBase(config, now), drainState: this.drains.state, index, now,
-      drainTimeoutMs: this.drains.timeoutMs, managed: (id) => this.managed.has(id),
-    });
-    this.drains.stepped(drainState, finished);
-    const fingerprint = JSON.stringify(want);
-    const driftPass = fingerprint === this.settled;
-    let failures: Map<IpvsOp, string>;
-    let converged = 0;
-    try {
-      const applied = await applyPlan(backend, ops);
-      failures = new Map(applied.failed.map((f) => [f.op, f.errno]));
-      converged = applied.converged;
-    } catch (err) {
-      this.settled = undefined;
-      this.table.current = false;
-      return this.reporter.passFailed(reason, at, t0, `cannot write the kernel table: ${errorMessage(err)}`);
-    }
-    const drift = this.reporter.ops(describeOps(ops, failures, {
-      decision, lastFailed: this.lastFailed, unchangedSinceConverged: driftPass, isDraining: (id) => this.drains.info.has(id),
-    }));
-    this.drains.forgetEnded();
-    this.settled = failures.size === 0 ? fingerprint : undefined;
-    const newlyRefused = [...failures].filter(([op]) => !this.lastFailed.has(describeOp(op))).map(([op, errno]) => `${describeOp(op)}: ${errno}`);
-    this.lastFailed = new Set([...failures.keys()].map(describeOp));
-    if (ops.length > 0) {
-      // Every operation done: the table is what the pass started from plus them (no second dump). Anything else (a
-      // refusal, an entry found already there, maybe otherwise) is looked at in the kernel.
-      if (failures.size === 0 && converged === 0) {
-        this.table.index = afterOps(index, ops);
-      } else {
-        const after = await backend.list(TABLE_PASS_LISTING).catch(() => undefined);
-        if (after) this.table.listed(after, clock.now());
-        else this.table.current = false;
-      }
-    }
-    this.forgetGone(config);
-    this.decision = decision;
-    this.ramps = decision.ramps;
-    this.rampsDecidedAt = now;
-    this.decisionAges.track(decision, clock.now());
-    this.quorumEdges(config, decision);
-    return this.reporter.passDone({ reason, at, t0, ops, failures, drift, virtuals: config.virtualServices.length, newlyRefused });
-  }
-
-  /** Drops services that left the config, are not draining and are gone from the kernel. */
-  private forgetGone(config: Config): void {
-    const configured = new Set(config.virtualServices.map((v) => v.id));
-    for (const id of [...this.managed.keys()]) {
-      if (this.targets.has(id) || configured.has(id) || this.drains.state.entries.has(id) || this.table.index.has(id)) continue;
-      this.managed.delete(id);
-    }
-  }
-
-  /**
-   * Quorum edges (by default: no real up ⇔ below the quorum ⇔ fallback in): events, logs, fallbackcommand and the
-   * quorum commands, each run once per change, the first decided state included ({@link quorumChanges}).
-   */
-  private quorumEdges(config: Config, decision: Decision): void {
-    const at = this.options.clock.now();
-    const changes = quorumChanges(config, decision, this.quorumDecided, (id) => this.commands.lastAction(id), (id) => this.quorumCommands.lastAction(id));
-    for (const change of changes) {
-      const { virtual: v, active, quorum: q } = change;
-      this.quorumDecided.set(v.id, q.state);
-      this.reporter.quorum(change, at);
-      this.commands.update(v, active ? 'start' : 'stop');
-      this.quorumCommands.update(v, q.state, { serving: q.serving, quorum: q.quorum });
-    }
   }
 }
