@@ -60,11 +60,20 @@ export function serveConnection(socket: net.Socket, context: ConnectionContext):
   let peerEnded = false;
   let idle: TimerHandle | undefined;
 
-  const disarm = (): void => { if (idle !== undefined) context.clock.clearTimeout(idle); idle = undefined; };
+  const disarm = (): void => {
+    if (idle !== undefined) context.clock.clearTimeout(idle);
+    idle = undefined;
+  };
   const arm = (): void => {
     disarm();
     if (finished) return;
-    idle = context.clock.setTimeout(() => fatal(errorResponse(null, ErrorCodes.CONTROL_TIMEOUT, `no complete request within ${context.idleTimeoutMs} ms`)), context.idleTimeoutMs);
+    idle = context.clock.setTimeout(
+      () =>
+        fatal(
+          errorResponse(null, ErrorCodes.CONTROL_TIMEOUT, `no complete request within ${context.idleTimeoutMs} ms`),
+        ),
+      context.idleTimeoutMs,
+    );
   };
   const fatal = (response: ControlResponse): void => {
     if (finished) return;
@@ -163,7 +172,8 @@ export function serveConnection(socket: net.Socket, context: ConnectionContext):
     pendingBytes = 0;
     if (line.endsWith('\r')) line = line.slice(0, -1);
     if (line.trim() === '') return;
-    if (queue.length >= MAX_QUEUED_LINES) fatal(errorResponse(null, ErrorCodes.CONTROL_BAD_REQUEST, `more than ${MAX_QUEUED_LINES} pipelined requests`));
+    if (queue.length >= MAX_QUEUED_LINES)
+      fatal(errorResponse(null, ErrorCodes.CONTROL_BAD_REQUEST, `more than ${MAX_QUEUED_LINES} pipelined requests`));
     else queue.push({ line });
   };
 
@@ -195,7 +205,9 @@ export function serveConnection(socket: net.Socket, context: ConnectionContext):
   socket.on('close', disarm);
   arm();
   return {
-    end: () => { if (!busy && queue.length === 0) endGracefully(); },
+    end: () => {
+      if (!busy && queue.length === 0) endGracefully();
+    },
     evict: (response) => fatal(response),
   };
 }
