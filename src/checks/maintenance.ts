@@ -51,6 +51,11 @@ export class MaintenanceDir {
   private readonly list: (dir: string) => Promise<readonly string[]>;
   private readonly refreshMs: number;
 
+  /** The directory watched. */
+  get dir(): string {
+    return this.options.dir;
+  }
+
   constructor(private readonly options: MaintenanceDirOptions) {
     this.list = options.list ?? ((dir) => readdir(dir));
     this.refreshMs = options.refreshMs ?? 1000;

@@ -237,12 +237,13 @@ export class Director {
   }
 
   /**
-   * Watches the configuration's `maintenancedir` (read at once: the first check round already honours it). The
-   * configuration in force is already the new one here (as before the split), so a directory once watched is kept.
+   * Watches the configuration's `maintenancedir` (read at once: the first check round already honours it); a reload
+   * that names another directory, or none, follows it.
    */
   private async followMaintenanceDir(config: Config): Promise<void> {
     const dir = config.globals.maintenanceDir;
-    if (dir === (this.maintenance ? this.config?.globals.maintenanceDir : undefined)) return;
+    // Compared with the directory watched, not with the configuration in force: that is already `config` here.
+    if (dir === this.maintenance?.dir) return;
     this.maintenance = dir ? new MaintenanceDir({ dir, clock: this.clock, logger: this.o.log }) : undefined;
     await this.maintenance?.refresh();
     this.scheduler.maintenanceChanged();

@@ -2,6 +2,9 @@
 // thread, addon or child process): the configuration is its one source of drain policy, whatever the engine was
 // built with, and `checktype=off` reals start from the kernel's weights.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Announcer } from '../../../src/announce/announcer';
 import { ReverseNames } from '../../../src/checks/maintenance';
@@ -76,6 +79,30 @@ describe('Director (built from injected parts only)', () => {
     await d.bring(await config(['10.0.0.1'], 'on', 'drain=no'));
     assert.deepEqual(await table(backend), ['10.0.0.1=5'], 'the engine\'s own 60 s drain does not count');
     await d.close(true);
+  });
+
+  test('a reload that names another maintenancedir follows it, and one that names none stops following', async () => {
+    const backend = new MemoryBackend();
+    const clock = new FakeClock();
+    const d = director(clock, backend);
+    const first = mkdtempSync(join(tmpdir(), 'ldir-maint-a-'));
+    const second = mkdtempSync(join(tmpdir(), 'ldir-maint-b-'));
+    writeFileSync(join(second, '10.0.0.1'), ''); // in the second directory only: 10.0.0.1 in maintenance
+    try {
+      await d.bring(await config(['10.0.0.1', '10.0.0.2'], 'connect', `maintenancedir=${first}`));
+      await clock.advance(10_000);
+      assert.deepEqual(await table(backend), ['10.0.0.1=5', '10.0.0.2=5']);
+      await d.bring(await config(['10.0.0.1', '10.0.0.2'], 'connect', `maintenancedir=${second}`));
+      await clock.advance(10_000);
+      assert.deepEqual(await table(backend), ['10.0.0.2=5'], 'the file in the new directory forces 10.0.0.1 down');
+      await d.bring(await config(['10.0.0.1', '10.0.0.2'], 'connect'));
+      await clock.advance(10_000);
+      assert.deepEqual(await table(backend), ['10.0.0.1=5', '10.0.0.2=5'], 'no maintenancedir: back up');
+    } finally {
+      await d.close(true);
+      rmSync(first, { recursive: true, force: true });
+      rmSync(second, { recursive: true, force: true });
+    }
   });
 
   test('checktype=off: a real the kernel has at a weight starts up, one it lacks starts down', async () => {
