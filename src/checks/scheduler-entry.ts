@@ -1,9 +1,9 @@
-// The scheduler's record of one check identity: its state, counters, timers and offload.
+// The scheduler's record of one check identity (its state, counters, timers and offload), its check kind, and targets merged by identity.
 import type { TimerHandle } from '../clock';
 import { pairKey, type Health } from '../model/health';
 import type { CheckMember, CheckTarget } from './jobs';
 import type { CheckScheduler } from './scheduler';
-import type { SchedulerOptions } from './scheduler-types';
+import type { CheckKind, SchedulerOptions } from './scheduler-types';
 import type { CheckResult } from './types';
 
 /** The scheduler's state of one check identity: its health and counting, its rounds' timers, its place in the offload. */
@@ -54,3 +54,28 @@ export interface CheckEntry {
 
 /** The pair key of a member of a check (see {@link pairKey}). */
 export const memberPair = (m: CheckMember): string => pairKey(m.virtualId, m.realKey);
+
+/** ldirectord's `num_connects`: combined checks negotiate first, after N good connects, and after a failed connect. */
+export function checkKindOf(entry: CheckEntry): CheckKind {
+  const { job, connectsBetweenNegotiates } = entry.target;
+  if (job.type === 'negotiate') return 'negotiate';
+  if (job.type === 'combined') return entry.connects >= connectsBetweenNegotiates ? 'negotiate' : 'connect';
+  return 'connect';
+}
+
+/** `targets` by identity, in order; targets of one identity become one with the members of all (each pair once). */
+export function targetsByIdentity(targets: readonly CheckTarget[]): Map<string, CheckTarget> {
+  const next = new Map<string, CheckTarget>();
+  for (const t of targets) {
+    const seen = next.get(t.identity);
+    if (!seen) next.set(t.identity, t);
+    else {
+      const keys = new Set(seen.members.map(memberPair));
+      next.set(t.identity, {
+        ...seen,
+        members: [...seen.members, ...t.members.filter((m) => !keys.has(memberPair(m)))],
+      });
+    }
+  }
+  return next;
+}

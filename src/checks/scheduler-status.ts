@@ -37,8 +37,13 @@ export function checkFreshnessOf(e: CheckEntry, offloaded: OffloadStatuses): Che
   const last = engineLast === undefined ? e.lastCheckMono : Math.max(engineLast, e.lastCheckMono ?? engineLast);
   const exempt = job.type === 'on' || job.type === 'off' ? 'no-check' : e.lastMaintenance ? 'maintenance' : undefined;
   return {
-    identity, members, intervalMs, timeoutMs: roundDeadlineMs(job), startedAt: e.startedMono,
-    ...(last !== undefined ? { lastResultAt: last } : {}), ...(exempt ? { exempt } : {}),
+    identity,
+    members,
+    intervalMs,
+    timeoutMs: roundDeadlineMs(job),
+    startedAt: e.startedMono,
+    ...(last !== undefined ? { lastResultAt: last } : {}),
+    ...(exempt ? { exempt } : {}),
   };
 }
 
@@ -47,13 +52,28 @@ export function checkFreshnessOf(e: CheckEntry, offloaded: OffloadStatuses): Che
  * the probe engine says, through its cheap `lastStarts` when it has one), its interval, its round deadline and whether
  * no result is expected of it (`checktype=on|off`, maintenance).
  */
-export function visitOverdue(entries: Iterable<CheckEntry>, offload: RoundOffload | undefined, visit: OverdueVisit): void {
+export function visitOverdue(
+  entries: Iterable<CheckEntry>,
+  offload: RoundOffload | undefined,
+  visit: OverdueVisit,
+): void {
   const starts = offload?.lastStarts ? offload.lastStarts() : undefined;
   const statuses = offload && !starts ? offload.statuses() : undefined;
   for (const e of entries) {
-    const engineLast = e.offloadId === undefined ? undefined : starts ? starts.get(e.offloadId) : statuses?.get(e.offloadId)?.lastStartedAt;
+    const engineLast =
+      e.offloadId === undefined
+        ? undefined
+        : starts
+          ? starts.get(e.offloadId)
+          : statuses?.get(e.offloadId)?.lastStartedAt;
     const last = engineLast === undefined ? e.lastCheckMono : Math.max(engineLast, e.lastCheckMono ?? engineLast);
     const type = e.target.job.type;
-    visit(e.target.members, last ?? e.startedMono, e.target.intervalMs, roundDeadlineMs(e.target.job), type === 'on' || type === 'off' || e.lastMaintenance);
+    visit(
+      e.target.members,
+      last ?? e.startedMono,
+      e.target.intervalMs,
+      roundDeadlineMs(e.target.job),
+      type === 'on' || type === 'off' || e.lastMaintenance,
+    );
   }
 }

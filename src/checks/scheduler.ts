@@ -1,5 +1,4 @@
 // Runs every check target on its own timer, counts failures, and emits health transitions only when health changes.
-import type { TimerHandle } from '../clock';
 import type { Logger } from '../log';
 import { reasonOf } from './guard';
 import { checkDeadlineMs, type CheckTarget } from './jobs';
@@ -8,7 +7,8 @@ import type { OffloadedRound } from './native-rounds';
 import { nextRoundDue } from './round-timing';
 import { firstRoundSpreadMs } from './round-spread';
 import { countResult } from './health-counting';
-import { memberPair, type CheckEntry } from './scheduler-entry';
+import { checkKindOf, memberPair, targetsByIdentity, type CheckEntry } from './scheduler-entry';
+import { OffloadHandOff } from './scheduler-offload';
 import { SchedulerListeners } from './scheduler-listeners';
 import { OverdueWatch, type OverdueChecks } from './overdue-checks';
 import { checkFreshnessOf, identityStatusOf, visitOverdue } from './scheduler-status';
@@ -17,11 +17,18 @@ import type { CheckResult } from './types';
 
 export { FIRST_ROUND_MAX_SPREAD_MS, firstRoundSpreadMs } from './round-spread';
 export type {
-  CheckFreshness, CheckKind, CheckRecord, CheckRunner, IdentityStatus, QuietRounds, SchedulerOptions, SyncOptions, WeightReport,
+  CheckFreshness,
+  CheckKind,
+  CheckRecord,
+  CheckRunner,
+  IdentityStatus,
+  QuietRounds,
+  SchedulerOptions,
+  SyncOptions,
+  WeightReport,
 } from './scheduler-types';
 
-/** How often the quiet rounds of offloaded checks are handed to `onCheck` when nobody reads the state (without `onQuietRounds`). */
-export const QUIET_FLUSH_MS = 5_000;
+export { QUIET_FLUSH_MS } from './scheduler-offload';
 
 /**
  * Schedules checks by identity: each runs every `intervalMs` (measured from the start of the previous round, never
@@ -38,10 +45,8 @@ export class CheckScheduler {
   private readonly random: () => number;
   private readonly log: Logger | undefined;
   private readonly listeners: SchedulerListeners;
-  /** Offloaded checks by their offload id. */
-  private readonly offloaded = new Map<number, CheckEntry>();
-  private quietTimer: TimerHandle | undefined;
-  private flushing = false;
+  /** The checks whose rounds run on the offload. */
+  private readonly offloaded: OffloadHandOff;
   /** The overdue checks, scanned only when one may be ({@link overdue}). */
   readonly overdueWatch = new OverdueWatch();
 
@@ -49,6 +54,7 @@ export class CheckScheduler {
     this.random = options.random ?? Math.random;
     this.log = options.logger?.child({ module: 'checks' });
     this.listeners = new SchedulerListeners(options, this.log);
+    this.offloaded = new OffloadHandOff(options, this.listeners, this.log);
   }
 
   /**
@@ -58,15 +64,7 @@ export class CheckScheduler {
    * `unknown` at once); identities no longer present stop, aborting their round in flight.
    */
   sync(targets: readonly CheckTarget[], options: SyncOptions = {}): void {
-    const next = new Map<string, CheckTarget>();
-    for (const t of targets) {
-      const seen = next.get(t.identity);
-      if (!seen) next.set(t.identity, t);
-      else {
-        const keys = new Set(seen.members.map(memberPair));
-        next.set(t.identity, { ...seen, members: [...seen.members, ...t.members.filter((m) => !keys.has(memberPair(m)))] });
-      }
-    }
+    const next = targetsByIdentity(targets);
     this.flushQuiet(); // first: the engine forgets the counts of a check stopped or moved below
     for (const [identity, entry] of this.entries) {
       if (!next.has(identity)) {
@@ -91,8 +89,14 @@ export class CheckScheduler {
       const at = this.options.clock.now();
       for (const m of joined) {
         this.listeners.transition({
-          ...m, identity, from: 'unknown', to: entry.health, reason: entry.reason, at,
-          checkStartedAt: entry.lastCheckAt ?? at, durationMs: entry.lastResult?.durationMs ?? 0,
+          ...m,
+          identity,
+          from: 'unknown',
+          to: entry.health,
+          reason: entry.reason,
+          at,
+          checkStartedAt: entry.lastCheckAt ?? at,
+          durationMs: entry.lastResult?.durationMs ?? 0,
           consecutiveFailures: entry.failures,
         });
         if (entry.reportedWeight !== undefined) this.listeners.weight(m, entry.reportedWeight, at);
@@ -137,30 +141,7 @@ export class CheckScheduler {
 
   /** Hands the offloaded checks' quiet rounds to `onCheck` (metrics, benchmarks). */
   flushQuiet(): void {
-    const offload = this.options.offload;
-    if (!offload || this.offloaded.size === 0 || this.flushing) return;
-    this.flushing = true; // onCheck listeners may read the snapshot, which flushes
-    const batched = this.options.onQuietRounds;
-    try {
-      if (!batched) {
-        offload.takeQuiet((q) => {
-          const entry = this.offloaded.get(q.id);
-          if (entry) this.listeners.round(entry.target, this.kindOf(entry), q.scheduledAt, q.startedAt, q.result);
-        });
-        return;
-      }
-      offload.takeQuietCounts((id, counts) => {
-        const entry = this.offloaded.get(id);
-        if (!entry) return;
-        try {
-          batched({ identity: entry.target.identity, members: entry.target.members, kind: this.kindOf(entry), ...counts });
-        } catch (err) {
-          this.log?.error({ err: reasonOf(err) }, 'quiet rounds listener failed');
-        }
-      });
-    } finally {
-      this.flushing = false;
-    }
+    this.offloaded.flushQuiet();
   }
 
   /** Stops every check and aborts rounds in flight. */
@@ -191,9 +172,22 @@ export class CheckScheduler {
   private startEntry(target: CheckTarget, initial: Health | undefined, spreadMs: number): void {
     const clock = this.options.clock;
     const entry: CheckEntry = {
-      target, health: initial ?? 'unknown', reason: initial ? 'adopted' : 'not checked yet', since: clock.now(),
-      startedMono: clock.monotonic(), lastMaintenance: false, failures: 0, successes: 0, forcedDown: false, checks: 0, due: 0,
-      connects: Number.POSITIVE_INFINITY, stopped: false, roundNo: 0, running: false, respreadMs: 0,
+      target,
+      health: initial ?? 'unknown',
+      reason: initial ? 'adopted' : 'not checked yet',
+      since: clock.now(),
+      startedMono: clock.monotonic(),
+      lastMaintenance: false,
+      failures: 0,
+      successes: 0,
+      forcedDown: false,
+      checks: 0,
+      due: 0,
+      connects: Number.POSITIVE_INFINITY,
+      stopped: false,
+      roundNo: 0,
+      running: false,
+      respreadMs: 0,
     };
     this.entries.set(target.identity, entry);
     this.overdueWatch.invalidate();
@@ -227,7 +221,7 @@ export class CheckScheduler {
   maintenanceChanged(): void {
     if (!this.maintenanceInUse()) return;
     this.flushQuiet();
-    for (const entry of [...this.offloaded.values()]) {
+    for (const entry of [...this.offloaded.entries()]) {
       this.unoffload(entry);
       this.planRound(entry, this.replanDelayMs(entry)); // here: the offload is refused now
     }
@@ -235,7 +229,8 @@ export class CheckScheduler {
 
   /** A kept offloaded check whose need for every round changed (a `monitorfile` came or went) starts over there. */
   private reoffloadIfNeeded(entry: CheckEntry): void {
-    if (entry.offloadId === undefined || (this.options.everyRound?.(entry.target) ?? false) === entry.everyRound) return;
+    if (entry.offloadId === undefined || (this.options.everyRound?.(entry.target) ?? false) === entry.everyRound)
+      return;
     this.unoffload(entry);
     this.planRound(entry, this.replanDelayMs(entry));
   }
@@ -258,33 +253,7 @@ export class CheckScheduler {
   private offloadEntry(entry: CheckEntry, firstDelayMs: number): boolean {
     const offload = this.options.offload;
     if (!offload || entry.jsOnly || entry.stopped || this.maintenanceInUse()) return false;
-    const { job, intervalMs } = entry.target;
-    if (job.type !== 'connect' && job.type !== 'negotiate') return false;
-    const everyRound = this.options.everyRound?.(entry.target) ?? false;
-    // With onQuietRounds the quiet rounds are only counted: nothing to take in time, no timer.
-    const keepQuiet = this.options.onQuietRounds === undefined;
-    const id = offload.start(
-      {
-        job, intervalMs, firstDelayMs, respreadMs: entry.respreadMs, reportAll: everyRound, failureCount: entry.target.failureCount,
-        riseCount: entry.target.riseCount, keepQuiet,
-      },
-      (round) => this.offloadedRound(entry, id as number, round),
-    );
-    if (id === undefined) return false;
-    entry.offloadId = id;
-    entry.everyRound = everyRound;
-    // respreadMs stays until the first round is delivered (the engine adds it to the second): a check moved back to
-    // JS before its first round still needs it.
-    this.offloaded.set(id, entry);
-    if (keepQuiet) this.quietTimer ??= this.options.clock.setTimeout(() => this.quietTick(), QUIET_FLUSH_MS);
-    return true;
-  }
-
-  private quietTick(): void {
-    this.quietTimer = undefined;
-    if (this.offloaded.size === 0) return;
-    this.flushQuiet();
-    this.quietTimer = this.options.clock.setTimeout(() => this.quietTick(), QUIET_FLUSH_MS);
+    return this.offloaded.start(entry, firstDelayMs, (id, round) => this.offloadedRound(entry, id, round));
   }
 
   /** A round of an offloaded check that JS must count; a redirect moves the check to the JS path (which follows it). */
@@ -303,20 +272,14 @@ export class CheckScheduler {
     if (!this.options.onQuietRounds) this.flushQuiet();
     entry.respreadMs = 0; // the engine has planned the round after the first one with it
     entry.failures += round.quietFailuresBefore; // the real was down: they only counted
-    this.finish(entry, this.kindOf(entry), round.scheduledAt, round.startedAt, round.startedWall, round.result);
+    this.finish(entry, checkKindOf(entry), round.scheduledAt, round.startedAt, round.startedWall, round.result);
   }
 
   /** Stops the offloaded rounds of `entry` (whoever calls it has taken the quiet rounds first: the engine forgets them). */
   private unoffload(entry: CheckEntry): void {
     if (entry.offloadId === undefined) return;
-    this.options.offload?.stop(entry.offloadId);
-    this.offloaded.delete(entry.offloadId);
-    entry.offloadId = undefined;
+    this.offloaded.stop(entry);
     this.overdueWatch.invalidate(); // the engine's record of its last round goes with it
-    if (this.offloaded.size === 0 && this.quietTimer !== undefined) {
-      this.options.clock.clearTimeout(this.quietTimer);
-      this.quietTimer = undefined;
-    }
   }
 
   private stopEntry(entry: CheckEntry): void {
@@ -340,16 +303,21 @@ export class CheckScheduler {
     const startedWall = clock.now();
     const maintenance = this.options.maintenance;
     if (maintenance?.(job.address, job.realPort, this.options.hostnames?.(job.address) ?? [])) {
-      this.finish(entry, 'maintenance', scheduledAt, startedAt, startedWall, { up: false, reason: 'maintenance', durationMs: 0 });
+      this.finish(entry, 'maintenance', scheduledAt, startedAt, startedWall, {
+        up: false,
+        reason: 'maintenance',
+        durationMs: 0,
+      });
       return;
     }
     if (job.type === 'on' || job.type === 'off') {
       // Out of maintenance: `on` is up again; `off` keeps whatever it had.
-      if (job.type === 'on' && entry.health !== 'up') this.change(entry, 'up', { up: true, reason: 'checktype on', durationMs: 0 }, startedWall);
+      if (job.type === 'on' && entry.health !== 'up')
+        this.change(entry, 'up', { up: true, reason: 'checktype on', durationMs: 0 }, startedWall);
       this.scheduleNext(entry, scheduledAt, startedAt);
       return;
     }
-    const kind = this.kindOf(entry);
+    const kind = checkKindOf(entry);
     let controller = entry.controller;
     if (!controller || controller.signal.aborted) {
       controller = new AbortController();
@@ -367,32 +335,36 @@ export class CheckScheduler {
       entry.deadline = undefined;
       this.finish(entry, kind, scheduledAt, startedAt, startedWall, result);
     };
-    entry.deadline = clock.setTimeout(() => {
-      entry.deadline = undefined;
-      controller.abort();
-      settle({ up: false, reason: 'timeout', durationMs: Math.round(clock.monotonic() - startedAt) });
-    }, Math.max(1, checkDeadlineMs(job, kind)));
+    entry.deadline = clock.setTimeout(
+      () => {
+        entry.deadline = undefined;
+        controller.abort();
+        settle({ up: false, reason: 'timeout', durationMs: Math.round(clock.monotonic() - startedAt) });
+      },
+      Math.max(1, checkDeadlineMs(job, kind)),
+    );
     let pending: Promise<CheckResult>;
     try {
       pending = Promise.resolve(this.options.run(job, kind, controller.signal));
     } catch (err) {
       pending = Promise.reject(err);
     }
-    pending.then(settle, (err: unknown) => settle({
-      up: false, reason: controller.signal.aborted ? 'timeout' : reasonOf(err), durationMs: Math.round(clock.monotonic() - startedAt),
-    }));
-  }
-
-  /** ldirectord's `num_connects`: combined checks negotiate first, after N good connects, and after a failed connect. */
-  private kindOf(entry: CheckEntry): CheckKind {
-    const { job, connectsBetweenNegotiates } = entry.target;
-    if (job.type === 'negotiate') return 'negotiate';
-    if (job.type === 'combined') return entry.connects >= connectsBetweenNegotiates ? 'negotiate' : 'connect';
-    return 'connect';
+    pending.then(settle, (err: unknown) =>
+      settle({
+        up: false,
+        reason: controller.signal.aborted ? 'timeout' : reasonOf(err),
+        durationMs: Math.round(clock.monotonic() - startedAt),
+      }),
+    );
   }
 
   private finish(
-    entry: CheckEntry, kind: CheckKind | 'maintenance', scheduledAt: number, startedAt: number, startedWall: number, result: CheckResult,
+    entry: CheckEntry,
+    kind: CheckKind | 'maintenance',
+    scheduledAt: number,
+    startedAt: number,
+    startedWall: number,
+    result: CheckResult,
   ): void {
     if (entry.target.job.type === 'combined' && kind !== 'maintenance') {
       if (kind === 'negotiate') {
@@ -435,8 +407,15 @@ export class CheckScheduler {
     entry.since = at;
     for (const m of entry.target.members) {
       this.listeners.transition({
-        ...m, identity: entry.target.identity, from, to, reason: result.reason, at, checkStartedAt,
-        durationMs: result.durationMs, consecutiveFailures: entry.failures,
+        ...m,
+        identity: entry.target.identity,
+        from,
+        to,
+        reason: result.reason,
+        at,
+        checkStartedAt,
+        durationMs: result.durationMs,
+        consecutiveFailures: entry.failures,
       });
     }
   }
@@ -445,7 +424,10 @@ export class CheckScheduler {
   private reportWeight(entry: CheckEntry, weight: number | undefined): void {
     entry.reportedWeight = weight;
     const at = this.options.clock.now();
-    this.log?.info({ identity: entry.target.identity, weight: weight ?? null }, weight === undefined ? 'reported weight gone' : 'reported weight');
+    this.log?.info(
+      { identity: entry.target.identity, weight: weight ?? null },
+      weight === undefined ? 'reported weight gone' : 'reported weight',
+    );
     for (const m of entry.target.members) this.listeners.weight(m, weight, at);
   }
 

@@ -1,11 +1,8 @@
 // The daemon: its lifecycle (start, reload, hand settings, restart hand-over, stop) over the parts the
 // composition root (src/app/compose-daemon.ts) made and injected (src/daemon/daemon-parts.ts).
-import { dirname } from 'node:path';
-import type { CheckScheduler } from '../checks/scheduler';
 import type { Clock } from '../clock';
 import type { ConfigSourceFile } from '../config/config-sources';
 import { formatDiagnostic } from '../config/diagnostics';
-import type { Engine } from '../engine/engine';
 import type { ShutdownReport, SyncReport } from '../engine/engine-types';
 import { ErrorCodes, errorMessage, isLdirError, LdirError } from '../errors';
 import type { IpvsBackend } from '../ipvs/types';
@@ -18,24 +15,26 @@ import type { ControlServer, ReloadOutcome } from './control-server';
 import type { DaemonParts } from './daemon-parts';
 import { Director } from './director';
 import type { DaemonOptions } from './daemon-options';
+import { checkSocketDirectory, openIpvsBackend, openSettingsFile } from './daemon-start-steps';
+import { DaemonReads } from './daemon-reads';
 import { DaemonViews } from './daemon-views';
 import { ExecuteInstances } from './execute-instances';
 import type { HandoverState } from './handover';
-import type { HealthVerdict } from './health-verdict';
 import { claimPidFile, lockAfterPredecessor, openSuccessorPidFile } from './pid-claim';
 import {
-  controlSocketPath, type AnnounceStatus, type DrainResult, type PingResult, type ReloadPreviewResult, type RestartOptions, type RestartResult,
-  type RoleResult, type StatusReport, type StatusStreamPart, type WeightResult,
+  controlSocketPath,
+  type DrainResult,
+  type ReloadPreviewResult,
+  type RestartOptions,
+  type RestartResult,
+  type RoleResult,
+  type WeightResult,
 } from './protocol';
 import { configFileChanged, Reloader } from './reloader';
 import { ReloadQueue } from './reload-queue';
 import { Restarts } from './restart';
-import { SettingsFile } from './settings-file';
-import { ensureSocketDirectory } from './socket-directory';
-import { stateFilePath } from './state-file';
+import type { SettingsFile } from './settings-file';
 import { stateSyncStatus } from './status-report';
-import type { TrafficIndex } from './status-traffic';
-import type { WatchdogVerdict } from './watchdog';
 
 export type { DaemonOptions } from './daemon-options';
 export type { DaemonParts } from './daemon-parts';
@@ -47,25 +46,25 @@ export type { DaemonParts } from './daemon-parts';
  * hands the director to a successor without a gap ({@link Daemon.restart}, docs/design-notes.md). Everything it
  * opens comes from its {@link DaemonParts}; the composition root makes them (`startDaemon` in src/app/).
  */
-export class Daemon {
+export class Daemon extends DaemonReads {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly pid: number;
   private readonly pidPath: string;
   private readonly startedAt: number;
   private config!: Config;
-  private backend!: IpvsBackend;
+  protected backend!: IpvsBackend;
   /** Runtime weights and hand drains kept across a stop and start (made in {@link boot}, once the backend is known). */
   private settings: SettingsFile | undefined;
   /** Engine, checks, announcer and kernel settings; made once the backend is open. */
-  private director: Director | undefined;
+  protected director: Director | undefined;
   private pidFile: PidFile | undefined;
   private control: ControlServer | undefined;
   private watcher: ConfigWatcher | undefined;
   private readonly reloader: Reloader;
   /** Reloads one at a time; one asked for during a reload runs right after it (SIGHUP, autoreload and the socket alike). */
   private readonly reloads = new ReloadQueue<ReloadOutcome>(() => this.reloader.run());
-  private readonly views: DaemonViews;
+  protected readonly views: DaemonViews;
   private stopping: Promise<ShutdownReport | undefined> | undefined;
   /** Restarts: the hand-over under way, and the successor once it took over (this daemon then exits without cleanup). */
   private readonly restarts: Restarts;
@@ -74,48 +73,82 @@ export class Daemon {
   /** The files of the configuration in force with their digests as loaded (reported by `ping`). */
   private configFiles: readonly ConfigSourceFile[] | undefined;
 
-  private constructor(private readonly options: DaemonOptions, private readonly parts: DaemonParts) {
+  private constructor(
+    private readonly options: DaemonOptions,
+    private readonly parts: DaemonParts,
+  ) {
+    super();
     this.clock = parts.clock;
     this.log = options.logger.child({ module: 'daemon' });
     this.pid = parts.pid;
     this.pidPath = pidFilePath(options.configName, options.runDirectory);
     this.startedAt = this.clock.now();
     this.instances = new ExecuteInstances({
-      self: parts.selfCommand, logger: this.log, run: parts.instanceRunner,
+      self: parts.selfCommand,
+      logger: this.log,
+      run: parts.instanceRunner,
       // The backend in use, not the one asked for: `auto` that found netlink gives netlink, and memory stays memory.
       flags: () => [`--ipvs=${this.backend?.kind ?? options.ipvs ?? 'auto'}`, ...(options.debug ? ['-d'] : [])],
     });
     this.reloader = new Reloader({
-      options, clock: this.clock, log: this.log, redactor: parts.redactor, loader: parts.loader,
+      options,
+      clock: this.clock,
+      log: this.log,
+      redactor: parts.redactor,
+      loader: parts.loader,
       refusal: () => {
         if (this.stopping) return { message: 'ldir is stopping', code: ErrorCodes.DAEMON_STOPPING };
         if (this.restarts.busy()) {
-          return { message: 'a restart is handing the director to a new daemon (it loads the file itself)', code: ErrorCodes.RESTART_IN_PROGRESS };
+          return {
+            message: 'a restart is handing the director to a new daemon (it loads the file itself)',
+            code: ErrorCodes.RESTART_IN_PROGRESS,
+          };
         }
         return undefined;
       },
       current: () => this.config,
       watch: (sources) => this.watcher?.accept(sources),
       applyKernelSettings: (config) => this.running().applyKernelSettings(config),
-      applyTimeouts: async (config) => { await this.running().timeouts.apply(config.globals.ipvsTimeouts); },
+      applyTimeouts: async (config) => {
+        await this.running().timeouts.apply(config.globals.ipvsTimeouts);
+      },
       bring: (config) => this.bring(config),
-      inForce: (files) => { this.configFiles = files; },
+      inForce: (files) => {
+        this.configFiles = files;
+      },
       runInstances: (runs) => this.instances.run(runs),
       setState: (state) => this.setState(state),
       preview: (config) => this.running().preview(config),
     });
     this.restarts = new Restarts({
-      party: { freeze: () => this.freeze(), thaw: () => this.thaw() }, canHandOver: options.canHandOver ?? false,
-      selfCommand: parts.selfCommand, configPath: options.configPath, ipvs: options.ipvs ?? 'auto', debug: options.debug ?? false,
-      pid: this.pid, clock: this.clock, log: this.log,
+      party: { freeze: () => this.freeze(), thaw: () => this.thaw() },
+      canHandOver: options.canHandOver ?? false,
+      selfCommand: parts.selfCommand,
+      configPath: options.configPath,
+      ipvs: options.ipvs ?? 'auto',
+      debug: options.debug ?? false,
+      pid: this.pid,
+      clock: this.clock,
+      log: this.log,
     });
     this.views = new DaemonViews({
-      clock: this.clock, log: this.log, configPath: options.configPath, pid: this.pid, startedAt: this.startedAt,
-      engine: () => this.director?.engine, scheduler: () => this.director?.scheduler, listKernel: () => this.backend.list(),
+      clock: this.clock,
+      log: this.log,
+      configPath: options.configPath,
+      pid: this.pid,
+      startedAt: this.startedAt,
+      engine: () => this.director?.engine,
+      scheduler: () => this.director?.scheduler,
+      listKernel: () => this.backend.list(),
       configFiles: () => this.configFiles,
       facts: () => ({
-        pid: this.pid, configFile: options.configPath, includedFiles: this.config.includedFiles ?? [], startedAt: this.startedAt,
-        backend: this.backend.kind, lastReload: this.reloader.last, ipvsTimeouts: this.director?.timeouts.held() ?? [],
+        pid: this.pid,
+        configFile: options.configPath,
+        includedFiles: this.config.includedFiles ?? [],
+        startedAt: this.startedAt,
+        backend: this.backend.kind,
+        lastReload: this.reloader.last,
+        ipvsTimeouts: this.director?.timeouts.held() ?? [],
         announce: this.director?.announcer.status(),
       }),
       ...(options.recentEvents ? { recentEvents: options.recentEvents } : {}),
@@ -148,26 +181,6 @@ export class Daemon {
     return this.config;
   }
 
-  /** The engine's snapshot with its virtual services made as they are read (metrics: a scrape in slices). */
-  engineSnapshotParts(): ReturnType<Engine['snapshotParts']> {
-    return this.running().engine.snapshotParts();
-  }
-
-  /** The checks' state (for metrics). */
-  checkSnapshot(): ReturnType<CheckScheduler['snapshot']> {
-    return this.running().scheduler.snapshot();
-  }
-
-  /** The check scheduler's statuses made one identity at a time as they are read (a metrics scrape reads them in slices). */
-  checkStatuses(): ReturnType<CheckScheduler['statuses']> {
-    return this.running().scheduler.statuses();
-  }
-
-  /** Lists the kernel table (for metrics at scrape time). */
-  listKernel(): ReturnType<IpvsBackend['list']> {
-    return this.backend.list();
-  }
-
   private async boot(): Promise<void> {
     const o = this.options;
     const parts = this.parts;
@@ -177,30 +190,16 @@ export class Daemon {
     for (const d of diagnostics) this.log.warn(formatDiagnostic(d));
     this.config = config;
     // A socket directory another user could write refuses the start before anything is touched (the kernel, the pid file).
-    try {
-      ensureSocketDirectory(dirname(controlSocketPath(o.configName, o.socketDirectory)));
-    } catch (err) {
-      throw isLdirError(err) ? startError(err.message, 1) : err;
-    }
+    checkSocketDirectory(o);
     if (!o.predecessor) this.pidFile = await claimPidFile(this.pidPath, this.pid, o.configPath, this.log);
-    try {
-      const selection = await parts.openBackend();
-      this.backend = selection.backend;
-      for (const why of selection.passedOver) this.log.warn({ why }, 'IPVS backend passed over');
-    } catch (err) {
-      throw isLdirError(err) ? startError(err.message, 1) : err;
-    }
-    if (this.backend.kind === 'memory') {
-      this.log.warn('IPVS backend is "memory": the kernel table is NOT changed; checks and decisions run, nothing is load balanced');
-    }
-    // A trial on the memory backend must not change what the director of this configuration finds at its next start.
-    const trial = this.backend.kind === 'memory' && o.stateDirectory === undefined;
-    this.settings = new SettingsFile({
-      path: trial ? undefined : stateFilePath(o.configName, o.stateDirectory), configFile: o.configPath, clock: this.clock, log: this.log,
-    });
-    if (trial) this.log.info('memory backend: runtime weights and hand drains are kept in memory only (no state file unless LDIR_STATE_DIR names its directory)');
+    this.backend = await openIpvsBackend(parts, this.log);
+    this.settings = openSettingsFile(o, this.backend, this.clock, this.log);
     const director = new Director({
-      parts, options: o, log: this.log, backend: this.backend, onOperatorChange: (settings) => this.settings?.save(settings),
+      parts,
+      options: o,
+      log: this.log,
+      backend: this.backend,
+      onOperatorChange: (settings) => this.settings?.save(settings),
     });
     this.director = director;
     if (!o.predecessor) await director.applyKernelSettings(config);
@@ -209,12 +208,15 @@ export class Daemon {
     // Runtime weights and hand drains: from the predecessor when it handed them over, else from the state file, and
     // before the first kernel pass either way (a restarted director never serves a drained real at full weight).
     const carried = o.predecessor
-      ? await director.takeOver(config, o.predecessor, () => { this.pidFile = openSuccessorPidFile(this.pidPath, this.pid); })
+      ? await director.takeOver(config, o.predecessor, () => {
+          this.pidFile = openSuccessorPidFile(this.pidPath, this.pid);
+        })
       : false;
     this.settings.restore(!carried, (s) => director.engine.importOperatorSettings(s));
     try {
       this.control = await parts.startControl({
-        path: controlSocketPath(o.configName, o.socketDirectory), replace: o.predecessor !== undefined,
+        path: controlSocketPath(o.configName, o.socketDirectory),
+        replace: o.predecessor !== undefined,
         redact: (line) => parts.redactor.jsonLine(line),
         handlers: {
           status: () => this.statusReport(),
@@ -244,12 +246,20 @@ export class Daemon {
     // The `execute=` instances, with this daemon's backend and -d; one that does not start fails this start.
     await this.instances.start(config.globals.execute);
     this.watcher = parts.createWatcher({
-      path: o.configPath, sources, intervalMs: o.watchIntervalMs ?? 1000, onChange: () => configFileChanged(this.config, o.configPath, this.log, () => void this.reload(), parts.runCommand),
+      path: o.configPath,
+      sources,
+      intervalMs: o.watchIntervalMs ?? 1000,
+      onChange: () =>
+        configFileChanged(this.config, o.configPath, this.log, () => void this.reload(), parts.runCommand),
     });
     this.watcher.start();
     this.setState('running');
-    this.log.info({ config: o.configPath, backend: this.backend.kind, pid: this.pid, successor: o.predecessor !== undefined }, 'ldir started');
-    if (o.predecessor) void lockAfterPredecessor(this.pidFile, this.pidPath, this.log, () => this.stopping !== undefined);
+    this.log.info(
+      { config: o.configPath, backend: this.backend.kind, pid: this.pid, successor: o.predecessor !== undefined },
+      'ldir started',
+    );
+    if (o.predecessor)
+      void lockAfterPredecessor(this.pidFile, this.pidPath, this.log, () => this.stopping !== undefined);
   }
 
   /** Puts a configuration in force ({@link Director.bring}); the daemon's own copy follows. */
@@ -258,17 +268,14 @@ export class Daemon {
     return this.running().bring(config);
   }
 
-  /** The director, made at start (before the control socket opens: no request arrives earlier). */
-  private running(): Director {
-    if (!this.director) throw new LdirError(ErrorCodes.INTERNAL, 'the daemon is starting');
-    return this.director;
-  }
-
   /** Refuses a request that would change the director while it stops or hands over to a successor. */
   private refuseWhileBusy(what: string): void {
     if (this.stopping) throw new LdirError(ErrorCodes.DAEMON_STOPPING, `ldir is stopping: ${what} refused`);
     if (this.restarts.busy()) {
-      throw new LdirError(ErrorCodes.RESTART_IN_PROGRESS, `a restart is handing the director to a new daemon: ${what} refused (retry once it runs)`);
+      throw new LdirError(
+        ErrorCodes.RESTART_IN_PROGRESS,
+        `a restart is handing the director to a new daemon: ${what} refused (retry once it runs)`,
+      );
     }
   }
 
@@ -280,7 +287,11 @@ export class Daemon {
    */
   reload(): Promise<ReloadOutcome> {
     return this.reloads.request((turn) => {
-      if (turn === 'queued') this.log.info({ file: this.options.configPath }, 'reload requested while a reload runs: it runs again right after it, with the file as it is then');
+      if (turn === 'queued')
+        this.log.info(
+          { file: this.options.configPath },
+          'reload requested while a reload runs: it runs again right after it, with the file as it is then',
+        );
     });
   }
 
@@ -337,7 +348,9 @@ export class Daemon {
   /** Stops everything that writes or watches (kernel passes, checks, autoreload, metrics) and returns the state. */
   private freeze(): Promise<HandoverState> {
     this.watcher?.stop();
-    return this.running().freeze(this.pid, async () => { await this.options.onHandover?.('release'); });
+    return this.running().freeze(this.pid, async () => {
+      await this.options.onHandover?.('release');
+    });
   }
 
   /** Undoes {@link freeze} after a failed hand-over: socket and pid file ours again, checks, kernel passes, watcher. */
@@ -352,41 +365,6 @@ export class Daemon {
       await this.options.onHandover?.('reclaim');
       this.watcher?.start();
     });
-  }
-
-  /** Route health injection for status and metrics; undefined when no virtual is announced. */
-  announceStatus(): AnnounceStatus | undefined {
-    return this.director?.announcer.status();
-  }
-
-  /** The status report without a kernel read ({@link DaemonViews.status}). */
-  status(traffic?: TrafficIndex): StatusReport {
-    return this.views.status(traffic);
-  }
-
-  /** What `ldir status` and `/status.json` show, with the traffic of one bounded kernel read ({@link DaemonViews.statusReport}). */
-  statusReport(): Promise<StatusReport> {
-    return this.views.statusReport();
-  }
-
-  /** {@link statusReport} as the parts of a streamed answer ({@link DaemonViews.statusParts}). */
-  statusParts(): AsyncGenerator<StatusStreamPart> {
-    return this.views.statusParts();
-  }
-
-  /** The director's one health verdict ({@link DaemonViews.health}). */
-  health(watchdog?: WatchdogVerdict): HealthVerdict {
-    return this.views.health(watchdog);
-  }
-
-  /** Cheap liveness for the OCF monitor, with the checker watchdog's verdict ({@link DaemonViews.ping}). */
-  ping(): PingResult {
-    return this.views.ping();
-  }
-
-  /** The checker watchdog's verdict now ({@link DaemonViews.watchdog}). */
-  watchdog(): WatchdogVerdict {
-    return this.views.watchdog();
   }
 
   /**
