@@ -15,17 +15,27 @@ export type BigTableCommand = { readonly cmd: 'reset' } | { readonly cmd: 'repor
 /** What the daemon process reports: `ready` once started, `report` when asked. */
 export type BigTableReport =
   | { readonly kind: 'ready'; readonly startMs: number }
-  | { readonly kind: 'report'; readonly maxBlockMs: number; readonly p99BlockMs: number; readonly rssMb: number; readonly maxRssMb: number }
+  | {
+      readonly kind: 'report';
+      readonly maxBlockMs: number;
+      readonly p99BlockMs: number;
+      readonly rssMb: number;
+      readonly maxRssMb: number;
+    }
   | { readonly kind: 'failed'; readonly message: string };
 
 async function main(): Promise<void> {
   const [configPath, runDirectory] = process.argv.slice(2) as [string, string];
   const resyncIntervalMs = Number(process.env['BENCH_RESYNC_MS'] ?? 3_600_000);
-  const send = (m: BigTableReport): void => { process.send?.(m); };
+  const send = (m: BigTableReport): void => {
+    process.send?.(m);
+  };
   const delay = monitorEventLoopDelay({ resolution: 5 });
   delay.enable();
   let maxRss = 0;
-  const rssTimer = setInterval(() => { maxRss = Math.max(maxRss, process.memoryUsage.rss()); }, 250);
+  const rssTimer = setInterval(() => {
+    maxRss = Math.max(maxRss, process.memoryUsage.rss());
+  }, 250);
   // Prometheus' default scrape timeout (10 s, the endpoint's default) is shorter than a scrape of this size takes.
   const scrapeTimeoutMs = Number(process.env['BENCH_SCRAPE_TIMEOUT_MS'] ?? 600_000);
   const observers = new Observers({ clock: systemClock(), logger: silentLogger(), scrapeTimeoutMs });
@@ -33,8 +43,15 @@ async function main(): Promise<void> {
   let daemon: Daemon;
   try {
     daemon = await startDaemon({
-      configPath, configName: path.basename(configPath), logger: silentLogger(), ipvs: 'memory',
-      runDirectory, socketDirectory: runDirectory, stateDirectory: runDirectory, engine: { resyncIntervalMs }, ...observers.hooks(),
+      configPath,
+      configName: path.basename(configPath),
+      logger: silentLogger(),
+      ipvs: 'memory',
+      runDirectory,
+      socketDirectory: runDirectory,
+      stateDirectory: runDirectory,
+      engine: { resyncIntervalMs },
+      ...observers.hooks(),
     });
   } catch (err) {
     send({ kind: 'failed', message: err instanceof Error ? err.message : String(err) });
@@ -48,10 +65,19 @@ async function main(): Promise<void> {
       maxRss = process.memoryUsage.rss();
     } else if (m.cmd === 'report') {
       maxRss = Math.max(maxRss, process.memoryUsage.rss());
-      send({ kind: 'report', maxBlockMs: delay.max / 1e6, p99BlockMs: delay.percentile(99) / 1e6, rssMb: process.memoryUsage.rss() / 1e6, maxRssMb: maxRss / 1e6 });
+      send({
+        kind: 'report',
+        maxBlockMs: delay.max / 1e6,
+        p99BlockMs: delay.percentile(99) / 1e6,
+        rssMb: process.memoryUsage.rss() / 1e6,
+        maxRssMb: maxRss / 1e6,
+      });
     } else {
       clearInterval(rssTimer);
-      void daemon.stop().then(() => observers.close()).then(() => process.exit(0));
+      void daemon
+        .stop()
+        .then(() => observers.close())
+        .then(() => process.exit(0));
     }
   });
 }

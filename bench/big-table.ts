@@ -32,22 +32,33 @@ const SETTLE_LIMIT_MS = 600_000;
 /** The command line of `npm run bench:big-table`. */
 export const BIG_TABLE_BENCH: BenchSpec = {
   command: 'npm run bench:big-table',
-  summary: 'longest event-loop block of a 100,000-real director (memory backend) while /metrics and ldir status --json run',
+  summary:
+    'longest event-loop block of a 100,000-real director (memory backend) while /metrics and ldir status --json run',
   env: {
-    BENCH_REALS: 'real servers (100000)', BENCH_REALS_PER_VIRTUAL: 'real servers per virtual service (1000)',
-    BENCH_INTERVAL: 'checkinterval in seconds (60)', BENCH_RESYNC_MS: 'the engine\'s full resync interval (3600000)',
-    BENCH_LDIR_MAIN: 'another build\'s dist/src/main.js for the status CLI',
-    BENCH_SCRAPE_TIMEOUT_MS: 'the metrics endpoint\'s bound of one scrape (600000; the daemon\'s default is 10000)',
-    BENCH_STATUS_TIMEOUT: 'ldir status --timeout in seconds (the CLI\'s default)',
+    BENCH_REALS: 'real servers (100000)',
+    BENCH_REALS_PER_VIRTUAL: 'real servers per virtual service (1000)',
+    BENCH_INTERVAL: 'checkinterval in seconds (60)',
+    BENCH_RESYNC_MS: "the engine's full resync interval (3600000)",
+    BENCH_LDIR_MAIN: "another build's dist/src/main.js for the status CLI",
+    BENCH_SCRAPE_TIMEOUT_MS: "the metrics endpoint's bound of one scrape (600000; the daemon's default is 10000)",
+    BENCH_STATUS_TIMEOUT: "ldir status --timeout in seconds (the CLI's default)",
     BENCH_DAEMON_NODE_ARGS: 'more node options for the daemon process (e.g. --cpu-prof --cpu-prof-dir=DIR)',
   },
 };
 
 /** The i-th real: 127.2.0.1 upwards, 250 per /24. */
-const realAddress = (i: number): string => `127.${2 + Math.floor(i / 62_500)}.${Math.floor(i / 250) % 250}.${1 + (i % 250)}`;
+const realAddress = (i: number): string =>
+  `127.${2 + Math.floor(i / 62_500)}.${Math.floor(i / 250) % 250}.${1 + (i % 250)}`;
 
 function configText(metricsPort: number, logfile: string): string {
-  const lines = [`checkinterval=${INTERVAL_S}`, 'checktimeout=5', 'quiescent=yes', 'autoreload=no', `logfile="${logfile}"`, `metrics=127.0.0.1:${metricsPort}`];
+  const lines = [
+    `checkinterval=${INTERVAL_S}`,
+    'checktimeout=5',
+    'quiescent=yes',
+    'autoreload=no',
+    `logfile="${logfile}"`,
+    `metrics=127.0.0.1:${metricsPort}`,
+  ];
   for (let i = 0, v = 0; i < REALS; i += PER_VIRTUAL, v++) {
     lines.push(`virtual=127.1.${Math.floor(v / 250)}.${1 + (v % 250)}:80`, '\tscheduler=wrr', '\tchecktype=connect');
     for (let j = i; j < Math.min(REALS, i + PER_VIRTUAL); j++) lines.push(`\treal=${realAddress(j)}:80 masq 1`);
@@ -74,7 +85,10 @@ class DaemonProcess {
   constructor(config: string, dir: string) {
     this.child = fork(path.join(__dirname, 'big-table-daemon.js'), [config, dir], {
       // BENCH_DAEMON_NODE_ARGS: more node options for the daemon, e.g. `--cpu-prof --cpu-prof-dir=DIR` to see what blocks.
-      execArgv: ['--max-semi-space-size=1', ...(process.env['BENCH_DAEMON_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '')],
+      execArgv: [
+        '--max-semi-space-size=1',
+        ...(process.env['BENCH_DAEMON_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== ''),
+      ],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.child.on('message', (m: BigTableReport) => this.waiting.shift()?.(m));
@@ -83,7 +97,10 @@ class DaemonProcess {
   next(ms: number): Promise<BigTableReport> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no message from the daemon process within ${ms} ms`)), ms);
-      this.waiting.push((m) => { clearTimeout(timer); resolve(m); });
+      this.waiting.push((m) => {
+        clearTimeout(timer);
+        resolve(m);
+      });
     });
   }
 
@@ -119,7 +136,13 @@ function pinger(socket: string): { stop: () => Promise<{ max: number; count: num
       await new Promise((r) => setTimeout(r, 10));
     }
   })();
-  return { stop: async () => { running = false; await loop; return { max, count, failed }; } };
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return { max, count, failed };
+    },
+  };
 }
 
 /** GET /metrics, body read and dropped: wall milliseconds and bytes. */
@@ -128,9 +151,14 @@ function scrape(port: number): Promise<{ ms: number; bytes: number }> {
   return new Promise((resolve, reject) => {
     const req = http.get({ host: '127.0.0.1', port, path: '/metrics', timeout: 600_000 }, (res) => {
       let bytes = 0;
-      res.on('data', (c: Buffer) => { bytes += c.length; });
-      res.on('end', () => (res.statusCode === 200 ? resolve({ ms: performance.now() - t, bytes })
-        : reject(new Error(`/metrics answered ${res.statusCode} after ${Math.round(performance.now() - t)} ms`))));
+      res.on('data', (c: Buffer) => {
+        bytes += c.length;
+      });
+      res.on('end', () =>
+        res.statusCode === 200
+          ? resolve({ ms: performance.now() - t, bytes })
+          : reject(new Error(`/metrics answered ${res.statusCode} after ${Math.round(performance.now() - t)} ms`)),
+      );
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error('/metrics: no answer within 600 s')));
@@ -144,12 +172,15 @@ function status(config: string, dir: string): Promise<{ ms: number; bytes: numbe
   return new Promise((resolve, reject) => {
     const timeout = STATUS_TIMEOUT_S !== undefined ? [`--timeout=${STATUS_TIMEOUT_S}`] : [];
     const child = spawn(process.execPath, ['--max-semi-space-size=1', MAIN, ...timeout, config, 'status', '--json'], {
-      env: { ...process.env, LDIR_RUN_DIR: dir, LDIR_SOCKET_DIR: dir, LDIR_STATE_DIR: dir, LDIR_IPVS: 'memory' }, stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LDIR_RUN_DIR: dir, LDIR_SOCKET_DIR: dir, LDIR_STATE_DIR: dir, LDIR_IPVS: 'memory' },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
     let err = '';
     child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
+    child.stderr.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
     child.on('exit', (code) => {
       const text = Buffer.concat(out).toString('utf8');
       if (code !== 0) {
@@ -157,7 +188,11 @@ function status(config: string, dir: string): Promise<{ ms: number; bytes: numbe
         return;
       }
       const report = JSON.parse(text) as { virtualServices: Array<{ reals: unknown[] }> };
-      resolve({ ms: performance.now() - t, bytes: Buffer.byteLength(text), reals: report.virtualServices.reduce((n, v) => n + v.reals.length, 0) });
+      resolve({
+        ms: performance.now() - t,
+        bytes: Buffer.byteLength(text),
+        reals: report.virtualServices.reduce((n, v) => n + v.reals.length, 0),
+      });
     });
   });
 }
@@ -180,7 +215,8 @@ async function settle(daemon: DaemonProcess, socket: string): Promise<void> {
 }
 
 async function run({ targets }: BenchContext): Promise<void> {
-  if (!Number.isInteger(REALS) || REALS < 1 || !Number.isInteger(PER_VIRTUAL) || PER_VIRTUAL < 1) throw new BenchUsageError('BENCH_REALS and BENCH_REALS_PER_VIRTUAL must be integers >= 1');
+  if (!Number.isInteger(REALS) || REALS < 1 || !Number.isInteger(PER_VIRTUAL) || PER_VIRTUAL < 1)
+    throw new BenchUsageError('BENCH_REALS and BENCH_REALS_PER_VIRTUAL must be integers >= 1');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-bench-big-'));
   const config = path.join(dir, 'big.cf');
   const metricsPort = await freePort();
@@ -205,11 +241,14 @@ async function run({ targets }: BenchContext): Promise<void> {
     const { s1, st1, s2, st2 } = measured;
     const p = await pings.stop();
     const r = await daemon.report();
-    if (st1.reals !== REALS || st2.reals !== REALS) throw new Error(`status listed ${st1.reals} and ${st2.reals} reals, not ${REALS}`);
+    if (st1.reals !== REALS || st2.reals !== REALS)
+      throw new Error(`status listed ${st1.reals} and ${st2.reals} reals, not ${REALS}`);
     const mb = (b: number): string => (b / 1e6).toFixed(1);
-    console.log(`big-table: reals ${REALS} start ${(ready.startMs / 1000).toFixed(1)}s max-block ${r.maxBlockMs.toFixed(1)}ms p99-block ${r.p99BlockMs.toFixed(1)}ms `
-      + `ping-max ${p.max.toFixed(1)}ms (${p.count} pings, ${p.failed} failed) scrape ${(s1.ms / 1000).toFixed(2)}s ${mb(s1.bytes)}MB `
-      + `status ${(st1.ms / 1000).toFixed(2)}s ${mb(st1.bytes)}MB both ${(Math.max(s2.ms, st2.ms) / 1000).toFixed(2)}s rss ${r.rssMb.toFixed(0)}MB max-rss ${r.maxRssMb.toFixed(0)}MB`);
+    console.log(
+      `big-table: reals ${REALS} start ${(ready.startMs / 1000).toFixed(1)}s max-block ${r.maxBlockMs.toFixed(1)}ms p99-block ${r.p99BlockMs.toFixed(1)}ms ` +
+        `ping-max ${p.max.toFixed(1)}ms (${p.count} pings, ${p.failed} failed) scrape ${(s1.ms / 1000).toFixed(2)}s ${mb(s1.bytes)}MB ` +
+        `status ${(st1.ms / 1000).toFixed(2)}s ${mb(st1.bytes)}MB both ${(Math.max(s2.ms, st2.ms) / 1000).toFixed(2)}s rss ${r.rssMb.toFixed(0)}MB max-rss ${r.maxRssMb.toFixed(0)}MB`,
+    );
     targets.atMost('max-block', r.maxBlockMs, MAX_BLOCK_TARGET_MS, 'ms');
   } finally {
     daemon.send({ cmd: 'stop' });

@@ -52,26 +52,31 @@ type Kind = 'connect' | 'http';
  * one HTTP/1.0 GET over a raw socket (status line must be 2xx).
  */
 function rawChecker(kind: Kind): Checker {
-  return (job, signal) => new Promise((resolve) => {
-    const started = performance.now();
-    const socket = net.connect(job.port, job.address);
-    let data = '';
-    const done = (up: boolean, reason: string): void => {
-      signal.removeEventListener('abort', onAbort);
-      socket.destroy();
-      resolve({ up, reason, durationMs: performance.now() - started });
-    };
-    const onAbort = (): void => done(false, 'timeout');
-    signal.addEventListener('abort', onAbort, { once: true });
-    socket.once('error', (err: NodeJS.ErrnoException) => done(false, err.code ?? err.message));
-    socket.once('connect', () => {
-      if (kind === 'connect') return done(true, 'connected');
-      socket.write(`GET ${job.request} HTTP/1.0\r\nHost: ${job.address}\r\n\r\n`);
-      return undefined;
+  return (job, signal) =>
+    new Promise((resolve) => {
+      const started = performance.now();
+      const socket = net.connect(job.port, job.address);
+      let data = '';
+      const done = (up: boolean, reason: string): void => {
+        signal.removeEventListener('abort', onAbort);
+        socket.destroy();
+        resolve({ up, reason, durationMs: performance.now() - started });
+      };
+      const onAbort = (): void => done(false, 'timeout');
+      signal.addEventListener('abort', onAbort, { once: true });
+      socket.once('error', (err: NodeJS.ErrnoException) => done(false, err.code ?? err.message));
+      socket.once('connect', () => {
+        if (kind === 'connect') return done(true, 'connected');
+        socket.write(`GET ${job.request} HTTP/1.0\r\nHost: ${job.address}\r\n\r\n`);
+        return undefined;
+      });
+      socket.on('data', (chunk: Buffer) => {
+        data += chunk.toString('latin1');
+      });
+      socket.once('end', () =>
+        done(/^HTTP\/1\.[01] 2\d\d /.test(data) && data.includes(job.receive), data.slice(0, 12)),
+      );
     });
-    socket.on('data', (chunk: Buffer) => { data += chunk.toString('latin1'); });
-    socket.once('end', () => done(/^HTTP\/1\.[01] 2\d\d /.test(data) && data.includes(job.receive), data.slice(0, 12)));
-  });
 }
 
 /** The i-th real server address: 127.0.1.1 .. 127.0.40.250 for 10,000 reals. */
@@ -81,14 +86,32 @@ function address(i: number): string {
 
 function target(kind: Kind, addr: string, port: number): CheckTarget {
   const job: CheckJob = {
-    type: kind === 'connect' ? 'connect' : 'negotiate', service: 'http', address: addr, family: 'inet', port,
-    protocol: 'tcp', virtualHost: '127.255.0.1', virtualPort: 80, realPort: port, request: '/', receive: 'ok',
-    httpMethod: 'GET', login: '', passwd: '', database: '', secret: '', command: '', pingCount: 1,
-    checkTimeoutMs: 5_000, negotiateTimeoutMs: 5_000,
+    type: kind === 'connect' ? 'connect' : 'negotiate',
+    service: 'http',
+    address: addr,
+    family: 'inet',
+    port,
+    protocol: 'tcp',
+    virtualHost: '127.255.0.1',
+    virtualPort: 80,
+    realPort: port,
+    request: '/',
+    receive: 'ok',
+    httpMethod: 'GET',
+    login: '',
+    passwd: '',
+    database: '',
+    secret: '',
+    command: '',
+    pingCount: 1,
+    checkTimeoutMs: 5_000,
+    negotiateTimeoutMs: 5_000,
   };
   const counting = { connectsBetweenNegotiates: 0, failureCount: 1, riseCount: 1, intervalMs: INTERVAL_MS };
   return {
-    identity: checkIdentity(job, counting), job, ...counting,
+    identity: checkIdentity(job, counting),
+    job,
+    ...counting,
     members: [{ virtualId: 'tcp:127.255.0.1:80', realKey: realKey(addr, port) }],
   };
 }
@@ -134,7 +157,12 @@ function pickChecker(kind: Kind, prober: TcpProber | undefined): Checker {
  */
 type QuietMode = 'rounds' | 'counts';
 
-async function runType(kind: Kind, port: number, prober: TcpProber | undefined, quiet: QuietMode = 'rounds'): Promise<Figures> {
+async function runType(
+  kind: Kind,
+  port: number,
+  prober: TcpProber | undefined,
+  quiet: QuietMode = 'rounds',
+): Promise<Figures> {
   const checker = pickChecker(kind, prober);
   // The victim: its own listener on 127.0.250.1, closed mid-run (then: connection refused).
   const victim = http.createServer((_req, res) => res.end('ok'));
@@ -152,14 +180,15 @@ async function runType(kind: Kind, port: number, prober: TcpProber | undefined, 
   let victimFailStart: number | undefined;
   let windowStart = Number.POSITIVE_INFINITY;
   const onCheck = (r: CheckRecord): void => {
-    if (r.identity === victimTarget.identity && !r.result.up && victimFailStart === undefined) victimFailStart = r.startedAt;
+    if (r.identity === victimTarget.identity && !r.result.up && victimFailStart === undefined)
+      victimFailStart = r.startedAt;
     // Offloaded quiet rounds arrive in batches: a round counts by when it started, not when JS heard of it.
     if (!measuring || r.startedAt < windowStart) return;
     checks++;
     if (!r.result.up) {
       failures++;
       if (r.identity !== victimTarget.identity) liveFailures++;
-      if (process.env["BENCH_DEBUG"]) reasons.set(r.result.reason, (reasons.get(r.result.reason) ?? 0) + 1);
+      if (process.env['BENCH_DEBUG']) reasons.set(r.result.reason, (reasons.get(r.result.reason) ?? 0) + 1);
     }
     late.push(r.startedAt - r.scheduledAt);
   };
@@ -168,7 +197,8 @@ async function runType(kind: Kind, port: number, prober: TcpProber | undefined, 
   };
   const clock = systemClock();
   const offload = CHECKER === 'ldir' ? prober?.roundOffload?.(clock) : undefined;
-  if (CHECKER === 'ldir' && !offload) throw new Error('the native addon predates scheduled rounds: run npm run build:native');
+  if (CHECKER === 'ldir' && !offload)
+    throw new Error('the native addon predates scheduled rounds: run npm run build:native');
   const onQuietRounds = (q: QuietRounds): void => {
     if (!measuring) return;
     checks += q.passed + q.failed;
@@ -176,7 +206,11 @@ async function runType(kind: Kind, port: number, prober: TcpProber | undefined, 
     if (q.identity !== victimTarget.identity) liveFailures += q.failed;
   };
   const scheduler = new CheckScheduler({
-    clock, run: (job, _k, signal) => checker(job, signal), onCheck, onTransition, ...(offload ? { offload } : {}),
+    clock,
+    run: (job, _k, signal) => checker(job, signal),
+    onCheck,
+    onTransition,
+    ...(offload ? { offload } : {}),
     ...(quiet === 'counts' ? { onQuietRounds } : {}),
   });
   scheduler.sync(targets);
@@ -195,7 +229,8 @@ async function runType(kind: Kind, port: number, prober: TcpProber | undefined, 
     if (elapsed >= RUN_MS) break;
     await sleep(Math.min(250, RUN_MS - elapsed));
     rss = Math.max(rss, process.memoryUsage().rss);
-    if (process.env['BENCH_DEBUG']) console.error(`t=${Math.round(performance.now() - t0)} checks=${checks} rss=${Math.round(rss / 2 ** 20)}`);
+    if (process.env['BENCH_DEBUG'])
+      console.error(`t=${Math.round(performance.now() - t0)} checks=${checks} rss=${Math.round(rss / 2 ** 20)}`);
     if (!killedAt && performance.now() - t0 >= KILL_AT_MS) {
       killedAt = performance.now();
       victim.close();
@@ -207,7 +242,7 @@ async function runType(kind: Kind, port: number, prober: TcpProber | undefined, 
   const seconds = (performance.now() - t0) / 1000;
   measuring = false;
   scheduler.stop();
-  if (process.env["BENCH_DEBUG"]) console.error(`failure reasons: ${JSON.stringify([...reasons])}`);
+  if (process.env['BENCH_DEBUG']) console.error(`failure reasons: ${JSON.stringify([...reasons])}`);
   victim.close();
   const sorted = Float64Array.from(late).sort();
   return {
@@ -229,24 +264,31 @@ async function runType(kind: Kind, port: number, prober: TcpProber | undefined, 
 /** The command line of `npm run bench:checks`. */
 export const CHECKS_BENCH: BenchSpec = {
   command: 'npm run bench:checks',
-  summary: '10,000 real-server addresses on 127.0.0.0/8 (one Node HTTP server process answers for all) checked every second, connect then http',
+  summary:
+    '10,000 real-server addresses on 127.0.0.0/8 (one Node HTTP server process answers for all) checked every second, connect then http',
   env: {
     BENCH_REALS: 'real-server addresses (10000)',
     BENCH_RUN_MS: 'measured window of each run, after a 2 s warm-up (15000; at least 3000)',
     BENCH_TYPES: 'check types (connect,http)',
-    BENCH_CHECKER: 'ldir (default: the daemon\'s path; the only one with targets) | js | node | raw | noop',
+    BENCH_CHECKER: "ldir (default: the daemon's path; the only one with targets) | js | node | raw | noop",
     BENCH_DEBUG: '1: progress and failure reasons on stderr',
   },
 };
 
 /** The types to run, from BENCH_TYPES; throws {@link BenchUsageError} on a bad setting. */
 function settings(): Kind[] {
-  if (!(Number.isInteger(REALS) && REALS >= 1 && REALS <= 62_250)) throw new BenchUsageError(`BENCH_REALS: 1..62250, not ${process.env['BENCH_REALS']}`);
-  if (!(RUN_MS >= 3_000)) throw new BenchUsageError(`BENCH_RUN_MS: at least 3000 (the victim is closed 1 s into the window and must be seen down), not ${process.env['BENCH_RUN_MS']}`);
-  if (!['ldir', 'js', 'node', 'raw', 'noop'].includes(CHECKER)) throw new BenchUsageError(`BENCH_CHECKER: ldir, js, node, raw or noop, not ${CHECKER}`);
+  if (!(Number.isInteger(REALS) && REALS >= 1 && REALS <= 62_250))
+    throw new BenchUsageError(`BENCH_REALS: 1..62250, not ${process.env['BENCH_REALS']}`);
+  if (!(RUN_MS >= 3_000))
+    throw new BenchUsageError(
+      `BENCH_RUN_MS: at least 3000 (the victim is closed 1 s into the window and must be seen down), not ${process.env['BENCH_RUN_MS']}`,
+    );
+  if (!['ldir', 'js', 'node', 'raw', 'noop'].includes(CHECKER))
+    throw new BenchUsageError(`BENCH_CHECKER: ldir, js, node, raw or noop, not ${CHECKER}`);
   const kinds = (process.env['BENCH_TYPES'] ?? 'connect,http').split(',');
   const bad = kinds.filter((k) => k !== 'connect' && k !== 'http');
-  if (bad.length > 0 || kinds.length === 0) throw new BenchUsageError(`BENCH_TYPES: connect and/or http, not ${process.env['BENCH_TYPES']}`);
+  if (bad.length > 0 || kinds.length === 0)
+    throw new BenchUsageError(`BENCH_TYPES: connect and/or http, not ${process.env['BENCH_TYPES']}`);
   return kinds as Kind[];
 }
 
@@ -260,7 +302,8 @@ async function measureChecks(targets: BenchTargets): Promise<void> {
   const { child, port } = await startLoopbackServer();
   const lines: string[] = [];
   const prober = CHECKER === 'ldir' || CHECKER === 'js' ? openTcpProber() : undefined;
-  if (CHECKER !== 'ldir') console.log(`BENCH_CHECKER=${CHECKER}: figures only, no targets (they are the daemon's: BENCH_CHECKER=ldir)`);
+  if (CHECKER !== 'ldir')
+    console.log(`BENCH_CHECKER=${CHECKER}: figures only, no targets (they are the daemon's: BENCH_CHECKER=ldir)`);
   try {
     for (const kind of kinds) {
       const r = (x: number, d = 1): string => x.toFixed(d);
@@ -270,20 +313,43 @@ async function measureChecks(targets: BenchTargets): Promise<void> {
       if (counted) await sleep(1000);
       const rounds = await runType(kind, port, prober, 'rounds');
       if (counted) {
-        console.log(`${kind}: reading every round in JS (for the lateness figures) costs ${r(rounds.cpuUsPerCheck)} us/check, sys_share ${r(rounds.sysShare, 2)}`);
+        console.log(
+          `${kind}: reading every round in JS (for the lateness figures) costs ${r(rounds.cpuUsPerCheck)} us/check, sys_share ${r(rounds.sysShare, 2)}`,
+        );
       }
-      const f: Figures = counted ? { ...counted, p50: rounds.p50, p99: rounds.p99, rssMb: Math.max(counted.rssMb, rounds.rssMb) } : rounds;
-      console.log(`${kind}: ${r(f.perS, 0)} checks/s over ${r(f.windowS)} s (${REALS + 1} addresses), ${f.failures} failed (${f.liveFailures} of servers that stayed up), `
-        + `cpu ${r(f.cpuSPerS, 2)} s/s = ${r(f.cpuUsPerCheck)} us/check, start lateness p50 ${r(f.p50, 2)} ms p99 ${r(f.p99, 2)} ms, rss ${r(f.rssMb, 0)} MB`);
-      if (CHECKER !== 'noop') console.log(`${kind}: dead server (refused) down ${r(f.detectMs)} ms after it died, ${r(f.afterCheckStartMs)} ms after its failing check started`);
+      const f: Figures = counted
+        ? { ...counted, p50: rounds.p50, p99: rounds.p99, rssMb: Math.max(counted.rssMb, rounds.rssMb) }
+        : rounds;
+      console.log(
+        `${kind}: ${r(f.perS, 0)} checks/s over ${r(f.windowS)} s (${REALS + 1} addresses), ${f.failures} failed (${f.liveFailures} of servers that stayed up), ` +
+          `cpu ${r(f.cpuSPerS, 2)} s/s = ${r(f.cpuUsPerCheck)} us/check, start lateness p50 ${r(f.p50, 2)} ms p99 ${r(f.p99, 2)} ms, rss ${r(f.rssMb, 0)} MB`,
+      );
+      if (CHECKER !== 'noop')
+        console.log(
+          `${kind}: dead server (refused) down ${r(f.detectMs)} ms after it died, ${r(f.afterCheckStartMs)} ms after its failing check started`,
+        );
       if (CHECKER === 'ldir') {
-        targets.atLeast(`${kind} checks per second`, f.perS, MIN_RATE_SHARE * (REALS + 1) * (1000 / INTERVAL_MS), 'checks/s', 0);
-        targets.atMost(`${kind} failed checks of live servers`, (100 * f.liveFailures) / Math.max(1, f.perS * f.windowS), 100 * MAX_FAILED_SHARE, '%', 3);
+        targets.atLeast(
+          `${kind} checks per second`,
+          f.perS,
+          MIN_RATE_SHARE * (REALS + 1) * (1000 / INTERVAL_MS),
+          'checks/s',
+          0,
+        );
+        targets.atMost(
+          `${kind} failed checks of live servers`,
+          (100 * f.liveFailures) / Math.max(1, f.perS * f.windowS),
+          100 * MAX_FAILED_SHARE,
+          '%',
+          3,
+        );
         targets.atMost(`${kind} CPU (one core)`, f.cpuSPerS, MAX_CPU_S_PER_S, 's/s', 2);
         targets.atMost(`${kind} dead server down after`, f.detectMs, INTERVAL_MS + DETECT_SLACK_MS, 'ms');
       }
-      lines.push(`checks type=${kind}${CHECKER === 'ldir' ? '' : ` checker=${CHECKER}`} reals=${REALS} window_s=${r(f.windowS)} per_s=${r(f.perS, 0)} cpu_s_per_s=${r(f.cpuSPerS, 3)} cpu_us_per_check=${r(f.cpuUsPerCheck)} sys_share=${r(f.sysShare, 2)} `
-        + `p50_late_ms=${r(f.p50, 2)} p99_late_ms=${r(f.p99, 2)} rss_mb=${r(f.rssMb, 0)} failed=${f.failures} failed_live=${f.liveFailures} detect_ms=${r(f.detectMs)}`);
+      lines.push(
+        `checks type=${kind}${CHECKER === 'ldir' ? '' : ` checker=${CHECKER}`} reals=${REALS} window_s=${r(f.windowS)} per_s=${r(f.perS, 0)} cpu_s_per_s=${r(f.cpuSPerS, 3)} cpu_us_per_check=${r(f.cpuUsPerCheck)} sys_share=${r(f.sysShare, 2)} ` +
+          `p50_late_ms=${r(f.p50, 2)} p99_late_ms=${r(f.p99, 2)} rss_mb=${r(f.rssMb, 0)} failed=${f.failures} failed_live=${f.liveFailures} detect_ms=${r(f.detectMs)}`,
+      );
       await sleep(1000);
     }
   } finally {

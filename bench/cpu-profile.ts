@@ -73,19 +73,26 @@ export function summarizeProfile(profile: CpuProfile, fromUs = -Infinity, toUs =
     busy += us;
     if (name === '(garbage collector)') gc += us;
     if (name === '(program)') program += us;
-    const frame = node.callFrame.url === ''
-      ? name || '(anonymous)'
-      : `${name || '(anonymous)'} ${shortUrl(node.callFrame.url)}:${node.callFrame.lineNumber + 1}`;
+    const frame =
+      node.callFrame.url === ''
+        ? name || '(anonymous)'
+        : `${name || '(anonymous)'} ${shortUrl(node.callFrame.url)}:${node.callFrame.lineNumber + 1}`;
     self.set(frame, (self.get(frame) ?? 0) + us);
     const file = node.callFrame.url === '' ? name : shortUrl(node.callFrame.url);
     files.set(file, (files.get(file) ?? 0) + us);
   }
   const ms = (us: number): number => Math.round(us / 100) / 10;
   const sorted = (m: Map<string, number>, n: number): ProfileEntry[] =>
-    [...m].sort(([, a], [, b]) => b - a).slice(0, n).map(([frame, us]) => ({ frame, ms: ms(us) }));
+    [...m]
+      .sort(([, a], [, b]) => b - a)
+      .slice(0, n)
+      .map(([frame, us]) => ({ frame, ms: ms(us) }));
   return {
     windowMs: Number.isFinite(first) ? ms(last - first) : 0,
-    busyMs: ms(busy), gcMs: ms(gc), programMs: ms(program),
-    byFile: sorted(files, topN), top: sorted(self, topN),
+    busyMs: ms(busy),
+    gcMs: ms(gc),
+    programMs: ms(program),
+    byFile: sorted(files, topN),
+    top: sorted(self, topN),
   };
 }

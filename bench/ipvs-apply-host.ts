@@ -15,7 +15,9 @@ const DESTS = 100;
 function asObserved(): ObservedService[] {
   return benchTable(SERVICES, DESTS).map((d) => ({
     service: d.service,
-    destinations: [...d.destinations].reverse().map((x) => ({ ...x, activeConns: 0, inactiveConns: 0, persistentConns: 0 })),
+    destinations: [...d.destinations]
+      .reverse()
+      .map((x) => ({ ...x, activeConns: 0, inactiveConns: 0, persistentConns: 0 })),
   }));
 }
 
@@ -43,12 +45,15 @@ const NETLINK_SPEEDUP_TARGET = 1.5;
 /** The command line of `npm run bench:ipvs`. */
 export const IPVS_BENCH: BenchSpec = {
   command: 'npm run bench:ipvs',
-  summary: '100 services x 100 destinations applied in the test VM by netlink, one ipvsadm -R, one ipvsadm per destination; a no-change resync plan on the host',
+  summary:
+    '100 services x 100 destinations applied in the test VM by netlink, one ipvsadm -R, one ipvsadm per destination; a no-change resync plan on the host',
 };
 
 async function measureIpvs(targets: BenchTargets): Promise<void> {
   const cpuMs = resyncCpuMs();
-  console.log(`host: no-change resync plan over ${SERVICES * DESTS} destinations: ${cpuMs.toFixed(1)} ms CPU (median of 5)`);
+  console.log(
+    `host: no-change resync plan over ${SERVICES * DESTS} destinations: ${cpuMs.toFixed(1)} ms CPU (median of 5)`,
+  );
   targets.atMost('no-change resync plan, CPU', cpuMs, RESYNC_TARGET_MS, 'ms');
   const why = vmUnavailable();
   if (why) throw new Error(`the VM cannot run here: ${why}`);
@@ -57,9 +62,19 @@ async function measureIpvs(targets: BenchTargets): Promise<void> {
   if (result.code !== 0 || !line) throw new Error(`the guest benchmark failed (exit ${result.code})`);
   const f = Object.fromEntries(line.split(' ').map((kv) => kv.split('='))) as Record<string, string>;
   const n = (k: string): number => Number(f[k]);
-  console.log(`ratios: ipvsadm -R / netlink = ${(n('ipvsadm_R_s') / n('netlink_s')).toFixed(2)}x, per-process / netlink = ${(n('per_process_s') / n('netlink_s')).toFixed(0)}x`);
-  targets.atLeast('netlink speed-up over one ipvsadm -R', n('ipvsadm_R_s') / n('netlink_s'), NETLINK_SPEEDUP_TARGET, 'x', 2);
-  console.log(`ipvs-apply dests=${f['dests']} netlink_s=${f['netlink_s']} ipvsadm_R_s=${f['ipvsadm_R_s']} per_process_s=${f['per_process_s']} readback_s=${f['readback_s']} resync_cpu_ms=${cpuMs.toFixed(1)}`);
+  console.log(
+    `ratios: ipvsadm -R / netlink = ${(n('ipvsadm_R_s') / n('netlink_s')).toFixed(2)}x, per-process / netlink = ${(n('per_process_s') / n('netlink_s')).toFixed(0)}x`,
+  );
+  targets.atLeast(
+    'netlink speed-up over one ipvsadm -R',
+    n('ipvsadm_R_s') / n('netlink_s'),
+    NETLINK_SPEEDUP_TARGET,
+    'x',
+    2,
+  );
+  console.log(
+    `ipvs-apply dests=${f['dests']} netlink_s=${f['netlink_s']} ipvsadm_R_s=${f['ipvsadm_R_s']} per_process_s=${f['per_process_s']} readback_s=${f['readback_s']} resync_cpu_ms=${cpuMs.toFixed(1)}`,
+  );
 }
 
 if (require.main === module) benchMain(IPVS_BENCH, ({ targets }) => measureIpvs(targets));

@@ -26,8 +26,13 @@ function flush(): void {
 }
 
 async function main(): Promise<void> {
-  for (const [name, value] of [['BENCH_SERVICES', SERVICES], ['BENCH_DESTS', DESTS], ['BENCH_PER_PROCESS', PER_PROCESS_SAMPLE]] as const) {
-    if (!(Number.isInteger(value) && value >= 1)) throw new BenchUsageError(`${name}: a positive integer, not ${process.env[name]}`);
+  for (const [name, value] of [
+    ['BENCH_SERVICES', SERVICES],
+    ['BENCH_DESTS', DESTS],
+    ['BENCH_PER_PROCESS', PER_PROCESS_SAMPLE],
+  ] as const) {
+    if (!(Number.isInteger(value) && value >= 1))
+      throw new BenchUsageError(`${name}: a positive integer, not ${process.env[name]}`);
   }
   if (!existsSync('/proc/net/ip_vs')) throw new Error('no IPVS here: run it with `npm run bench:ipvs` (boots the VM)');
   execFileSync('ip', ['link', 'set', 'lo', 'up']);
@@ -68,13 +73,23 @@ async function main(): Promise<void> {
   const perProcessS = (seconds(t) / sample.length) * dests;
   flush();
   await netlink.close();
-  console.log(`guest dests=${dests} netlink_s=${netlinkS.toFixed(2)} ipvsadm_R_s=${restoreS.toFixed(2)} per_process_s=${perProcessS.toFixed(1)} readback_s=${readbackS.toFixed(2)} resync_plan_in_vm_ms=${resyncInVmMs.toFixed(0)}`);
+  console.log(
+    `guest dests=${dests} netlink_s=${netlinkS.toFixed(2)} ipvsadm_R_s=${restoreS.toFixed(2)} per_process_s=${perProcessS.toFixed(1)} readback_s=${readbackS.toFixed(2)} resync_plan_in_vm_ms=${resyncInVmMs.toFixed(0)}`,
+  );
 }
 
 if (require.main === module) {
-  benchMain({
-    command: 'node dist/bench/ipvs-apply.js (inside the VM: npm run bench:ipvs runs it)',
-    summary: 'applies 100 services x 100 destinations from empty by netlink, one ipvsadm -R, and one ipvsadm per destination',
-    env: { BENCH_SERVICES: 'services (100)', BENCH_DESTS: 'destinations per service (100)', BENCH_PER_PROCESS: 'destinations timed one ipvsadm each, then extrapolated (500)' },
-  }, main);
+  benchMain(
+    {
+      command: 'node dist/bench/ipvs-apply.js (inside the VM: npm run bench:ipvs runs it)',
+      summary:
+        'applies 100 services x 100 destinations from empty by netlink, one ipvsadm -R, and one ipvsadm per destination',
+      env: {
+        BENCH_SERVICES: 'services (100)',
+        BENCH_DESTS: 'destinations per service (100)',
+        BENCH_PER_PROCESS: 'destinations timed one ipvsadm each, then extrapolated (500)',
+      },
+    },
+    main,
+  );
 }

@@ -70,7 +70,12 @@ function virtualSection(i: number, reals: number): string[] {
   } else if (connect) {
     lines.push('\tchecktype=connect');
   } else {
-    lines.push(`\tservice=${port === 443 ? 'https' : 'http'}`, '\tchecktype=negotiate', '\trequest="/status"', '\treceive="alive"');
+    lines.push(
+      `\tservice=${port === 443 ? 'https' : 'http'}`,
+      '\tchecktype=negotiate',
+      '\trequest="/status"',
+      '\treceive="alive"',
+    );
     if (i % 5 === 0) lines.push('\thttpmethod=HEAD', `\tvirtualhost="www${i}.example.com"`);
   }
   if (kind === 'inet' && i % 6 === 0) lines.push(`\tfallback=127.0.0.1:${port} gate`);
@@ -112,7 +117,8 @@ interface Timings {
 function summarize(samples: readonly number[]): Timings {
   const sorted = [...samples].sort((x, y) => x - y);
   const mid = Math.floor(sorted.length / 2);
-  const median = sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  const median =
+    sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
   return { min: sorted[0] ?? NaN, median, max: sorted[sorted.length - 1] ?? NaN };
 }
 
@@ -150,8 +156,12 @@ function report(label: string, text: string, result: LoadResult, timings: Timing
   const reals = vss.reduce((n, v) => n + v.reals.length, 0);
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
   console.log(`${label}`);
-  console.log(`  text      ${text.length.toLocaleString('en-US')} bytes, ${text.split('\n').length.toLocaleString('en-US')} lines`);
-  console.log(`  model     ${vss.length} virtual services, ${reals.toLocaleString('en-US')} real servers, ${result.diagnostics.length} diagnostics (${errors.length} errors)`);
+  console.log(
+    `  text      ${text.length.toLocaleString('en-US')} bytes, ${text.split('\n').length.toLocaleString('en-US')} lines`,
+  );
+  console.log(
+    `  model     ${vss.length} virtual services, ${reals.toLocaleString('en-US')} real servers, ${result.diagnostics.length} diagnostics (${errors.length} errors)`,
+  );
   const count = (pred: (v: (typeof vss)[number]) => boolean): number => vss.filter(pred).length;
   const perReal = vss.reduce((n, v) => n + v.reals.filter((r) => r.request !== undefined).length, 0);
   console.log(
@@ -159,7 +169,9 @@ function report(label: string, text: string, result: LoadResult, timings: Timing
       `${count((v) => v.check.type === 'negotiate')} negotiate / ${count((v) => v.check.type === 'connect')} connect checks, ` +
       `${count((v) => v.fallback !== undefined)} with fallback, ${perReal} reals with their own request/receive`,
   );
-  console.log(`  parse     min ${ms(timings.min)}  median ${ms(timings.median)}  max ${ms(timings.max)}  (${MEASURED_RUNS} runs after ${WARMUP_RUNS} warm-up)`);
+  console.log(
+    `  parse     min ${ms(timings.min)}  median ${ms(timings.median)}  max ${ms(timings.max)}  (${MEASURED_RUNS} runs after ${WARMUP_RUNS} warm-up)`,
+  );
   for (const d of errors.slice(0, 5)) console.log(`  error     ${formatDiagnostic(d)}`);
   return result.config !== undefined;
 }
@@ -168,32 +180,48 @@ function report(label: string, text: string, result: LoadResult, timings: Timing
 export async function measureParse(targets: BenchTargets): Promise<void> {
   const shape = DEFAULT_SHAPE;
   const cf = generateCf(shape);
-  console.log(`ldir config parse benchmark: ${shape.virtuals} virtual services x ${shape.realsPerVirtual} real servers (node ${process.version})`);
+  console.log(
+    `ldir config parse benchmark: ${shape.virtuals} virtual services x ${shape.realsPerVirtual} real servers (node ${process.version})`,
+  );
 
   const lex = await measure(() => lexCf(cf, '/bench/ldirectord.cf'));
-  console.log(`cf lexer only: min ${ms(lex.timings.min)}  median ${ms(lex.timings.median)}  max ${ms(lex.timings.max)}`);
+  console.log(
+    `cf lexer only: min ${ms(lex.timings.min)}  median ${ms(lex.timings.median)}  max ${ms(lex.timings.max)}`,
+  );
 
   const cfRun = await measure(() => parse(cf, '/bench/ldirectord.cf', 'cf'));
   const cfOk = report('ldirectord.cf (loadConfigText, format cf)', cf, cfRun.last, cfRun.timings);
   const doc = cfRun.last.document;
   if (!cfOk || !doc) throw new Error('the generated ldirectord.cf does not load');
-  targets.atMost(`${shape.virtuals} x ${shape.realsPerVirtual} ldirectord.cf, median parse CPU`, cfRun.cpu.median, CF_TARGET_MS, 'ms');
+  targets.atMost(
+    `${shape.virtuals} x ${shape.realsPerVirtual} ldirectord.cf, median parse CPU`,
+    cfRun.cpu.median,
+    CF_TARGET_MS,
+    'ms',
+  );
 
   const write = await measure(() => writeYaml(doc));
   const yaml = write.last;
-  console.log(`writeYaml: min ${ms(write.timings.min)}  median ${ms(write.timings.median)}  max ${ms(write.timings.max)}`);
+  console.log(
+    `writeYaml: min ${ms(write.timings.min)}  median ${ms(write.timings.median)}  max ${ms(write.timings.max)}`,
+  );
   const yamlRun = await measure(() => parse(yaml, '/bench/ldir.yaml', 'yaml'));
-  if (!report('ldir.yaml (same config via writeYaml, format yaml)', yaml, yamlRun.last, yamlRun.timings)) throw new Error('its YAML form does not load');
+  if (!report('ldir.yaml (same config via writeYaml, format yaml)', yaml, yamlRun.last, yamlRun.timings))
+    throw new Error('its YAML form does not load');
 
   for (const t of LINEAR_TARGETS) {
     const text = t.text();
     const run = await measure(() => parse(text, t.file, t.format));
-    console.log(`${t.label}: median ${ms(run.timings.median)} (max ${ms(run.timings.max)}), CPU median ${ms(run.cpu.median)}`);
+    console.log(
+      `${t.label}: median ${ms(run.timings.median)} (max ${ms(run.timings.max)}), CPU median ${ms(run.cpu.median)}`,
+    );
     targets.atMost(`${t.label}, median parse CPU`, run.cpu.median, LINEAR_TARGET_MS, 'ms');
   }
 
   const slowest = await slowestPropertyInput();
-  console.log(`property-test inputs: ${slowest.loads} loads, slowest ${ms(slowest.ms)} of CPU (median of 5; ${slowest.mode}: ${JSON.stringify(slowest.text.slice(0, 120))})`);
+  console.log(
+    `property-test inputs: ${slowest.loads} loads, slowest ${ms(slowest.ms)} of CPU (median of 5; ${slowest.mode}: ${JSON.stringify(slowest.text.slice(0, 120))})`,
+  );
   targets.atMost('slowest load of a property-test input, CPU', slowest.ms, PROPERTY_INPUT_TARGET_MS, 'ms');
 }
 
@@ -220,7 +248,12 @@ async function cpuMs(fn: () => Promise<unknown>): Promise<number> {
  * in CPU time (a busy machine's preemption is not the parser's); the 20 slowest are loaded 5 times more and the
  * figure is the highest of their medians, so one garbage collection does not make an input slow.
  */
-async function slowestPropertyInput(): Promise<{ ms: number; text: string; mode: 'cf' | 'yaml' | 'auto'; loads: number }> {
+async function slowestPropertyInput(): Promise<{
+  ms: number;
+  text: string;
+  mode: 'cf' | 'yaml' | 'auto';
+  loads: number;
+}> {
   const root = path.join(__dirname, '..', '..');
   const bases: string[] = [];
   for (const file of EXAMPLES) {
@@ -239,9 +272,13 @@ async function slowestPropertyInput(): Promise<{ ms: number; text: string; mode:
     ...fc.sample(edited, { seed: PROPERTY_SEED, numRuns: 600 }),
   ];
   type Mode = 'cf' | 'yaml' | 'auto';
-  const load = (text: string, mode: Mode): Promise<LoadResult> => loadConfigText(text, '/etc/ha.d/ldirectord.cf', {
-    resolver: fakeResolver(), probes: TEST_PROBES, hostname: 'director', ...(mode === 'auto' ? {} : { format: mode }),
-  });
+  const load = (text: string, mode: Mode): Promise<LoadResult> =>
+    loadConfigText(text, '/etc/ha.d/ldirectord.cf', {
+      resolver: fakeResolver(),
+      probes: TEST_PROBES,
+      hostname: 'director',
+      ...(mode === 'auto' ? {} : { format: mode }),
+    });
   const runs = inputs.flatMap((text) => (['cf', 'yaml', 'auto'] as const).map((mode) => ({ text, mode })));
   for (const r of runs) await load(r.text, r.mode); // warm-up: compiled code, loaded modules
   const first: Array<{ text: string; mode: Mode; ms: number }> = [];
@@ -260,7 +297,8 @@ async function slowestPropertyInput(): Promise<{ ms: number; text: string; mode:
 /** The command line of `npm run bench`. */
 export const PARSE_BENCH: BenchSpec = {
   command: 'npm run bench',
-  summary: 'parses a generated 1,000 virtual x 10 real configuration (cf and YAML), two files that expose superlinear work, and the property tests\' inputs',
+  summary:
+    "parses a generated 1,000 virtual x 10 real configuration (cf and YAML), two files that expose superlinear work, and the property tests' inputs",
 };
 
 /** The bound on each pathological file's parse (CPU time: the work, not the machine's other load). */
@@ -269,11 +307,21 @@ const LINEAR_TARGET_MS = 1000;
 /** Files whose parse must stay linear in their size. */
 const LINEAR_TARGETS: ReadonlyArray<{ label: string; file: string; format: 'cf' | 'yaml'; text: () => string }> = [
   {
-    label: '100,000 execute= lines', file: '/bench/execute.cf', format: 'cf',
-    text: () => [...Array.from({ length: 100_000 }, (_, i) => `execute=/etc/ha.d/site-${i}.cf`), 'virtual=192.0.2.1:80', '\treal=10.0.0.1:80 gate', ''].join('\n'),
+    label: '100,000 execute= lines',
+    file: '/bench/execute.cf',
+    format: 'cf',
+    text: () =>
+      [
+        ...Array.from({ length: 100_000 }, (_, i) => `execute=/etc/ha.d/site-${i}.cf`),
+        'virtual=192.0.2.1:80',
+        '\treal=10.0.0.1:80 gate',
+        '',
+      ].join('\n'),
   },
   {
-    label: 'YAML with 40,000 top-level keys', file: '/bench/keys.yaml', format: 'yaml',
+    label: 'YAML with 40,000 top-level keys',
+    file: '/bench/keys.yaml',
+    format: 'yaml',
     text: () => `${Array.from({ length: 40_000 }, (_, i) => `key${i}: ${i}`).join('\n')}\n`,
   },
 ];

@@ -112,14 +112,30 @@ export interface PeerPlace {
   readonly cpuProfileDir?: string;
 }
 
-function commandOf(name: PeerName, conf: string, place: PeerPlace): { cmd: string; args: string[]; env?: NodeJS.ProcessEnv } {
+function commandOf(
+  name: PeerName,
+  conf: string,
+  place: PeerPlace,
+): { cmd: string; args: string[]; env?: NodeJS.ProcessEnv } {
   switch (name) {
     case 'keepalived':
       // -n foreground, -C the checker child only (no VRRP, no BFD), -l -D log to the console in detail, -G no
       // syslog (there is none in the VM); pid files of its own so that it never meets a system instance.
       return {
         cmd: 'keepalived',
-        args: ['-n', '-C', '-l', '-D', '-G', '-f', conf, '-p', path.join(place.dir, 'keepalived.pid'), '-c', path.join(place.dir, 'keepalived-checkers.pid')],
+        args: [
+          '-n',
+          '-C',
+          '-l',
+          '-D',
+          '-G',
+          '-f',
+          conf,
+          '-p',
+          path.join(place.dir, 'keepalived.pid'),
+          '-c',
+          path.join(place.dir, 'keepalived-checkers.pid'),
+        ],
       };
     case 'ldir': {
       const run = path.join(place.dir, 'ldir-run');
@@ -129,7 +145,15 @@ function commandOf(name: PeerName, conf: string, place: PeerPlace): { cmd: strin
       return {
         // As the ldir executable runs (its #! line): node with the daemon's flags.
         cmd: process.execPath,
-        args: [...DAEMON_NODE_FLAGS, ...(place.cpuProfileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${place.cpuProfileDir}`] : []), place.ldirMain, '--foreground', '--ipvs=netlink', conf, 'start'],
+        args: [
+          ...DAEMON_NODE_FLAGS,
+          ...(place.cpuProfileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${place.cpuProfileDir}`] : []),
+          place.ldirMain,
+          '--foreground',
+          '--ipvs=netlink',
+          conf,
+          'start',
+        ],
         env: { ...process.env, LDIR_RUN_DIR: run, LDIR_SOCKET_DIR: sock },
       };
     }
@@ -164,7 +188,10 @@ export function startPeer(name: PeerName, spec: PeerSpec, place: PeerPlace): Run
     });
   });
   return {
-    name, pid: child.pid, configFile, logFile,
+    name,
+    pid: child.pid,
+    configFile,
+    logFile,
     exited: () => gone,
     stop: async (graceMs = 60_000) => {
       if (gone === undefined) child.kill('SIGTERM');

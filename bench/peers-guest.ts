@@ -60,25 +60,37 @@ const DETECT_POLL_MS = 10;
 const DETECT_LIMIT_MS = 30_000;
 /** Neighbour table thresholds while the lab runs: 1,000 reals on one link are 1,000 ARP entries (default gc_thresh3 1,024). */
 const NEIGH_THRESHOLDS: ReadonlyArray<[string, string]> = [
-  ['net.ipv4.neigh.default.gc_thresh1', '4096'], ['net.ipv4.neigh.default.gc_thresh2', '8192'], ['net.ipv4.neigh.default.gc_thresh3', '16384'],
+  ['net.ipv4.neigh.default.gc_thresh1', '4096'],
+  ['net.ipv4.neigh.default.gc_thresh2', '8192'],
+  ['net.ipv4.neigh.default.gc_thresh3', '16384'],
 ];
 
 /** Reads {@link PeersSettings} from `env`; throws on a malformed value. */
 export function readSettings(env: NodeJS.ProcessEnv): PeersSettings {
   const counts = (name: string, fallback: string): number[] => {
     const ns = (env[name] ?? fallback).split(',').map((x) => Number(x.trim()));
-    if (!ns.every((n) => Number.isInteger(n) && n >= 2 && n <= 20_000)) throw new Error(`${name}: integers 2..20000 separated by commas, not ${env[name]}`);
+    if (!ns.every((n) => Number.isInteger(n) && n >= 2 && n <= 20_000))
+      throw new Error(`${name}: integers 2..20000 separated by commas, not ${env[name]}`);
     return ns;
   };
   const windowS = Number(env['BENCH_PEERS_WINDOW_S'] ?? 20);
-  if (!(windowS >= 1 && windowS <= 600)) throw new Error(`BENCH_PEERS_WINDOW_S: 1..600, not ${env['BENCH_PEERS_WINDOW_S']}`);
+  if (!(windowS >= 1 && windowS <= 600))
+    throw new Error(`BENCH_PEERS_WINDOW_S: 1..600, not ${env['BENCH_PEERS_WINDOW_S']}`);
   const ldirectordN = Number(env['BENCH_PEERS_LDIRECTORD_N'] ?? 50);
-  if (!Number.isInteger(ldirectordN) || (ldirectordN !== 0 && ldirectordN < 2)) throw new Error(`BENCH_PEERS_LDIRECTORD_N: 0 or an integer >= 2, not ${env['BENCH_PEERS_LDIRECTORD_N']}`);
+  if (!Number.isInteger(ldirectordN) || (ldirectordN !== 0 && ldirectordN < 2))
+    throw new Error(`BENCH_PEERS_LDIRECTORD_N: 0 or an integer >= 2, not ${env['BENCH_PEERS_LDIRECTORD_N']}`);
   const rounds = Number(env['BENCH_PEERS_ROUNDS'] ?? 1);
-  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 9) throw new Error(`BENCH_PEERS_ROUNDS: 1..9, not ${env['BENCH_PEERS_ROUNDS']}`);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 9)
+    throw new Error(`BENCH_PEERS_ROUNDS: 1..9, not ${env['BENCH_PEERS_ROUNDS']}`);
   return {
-    ns: counts('BENCH_PEERS_N', '300,1000'), windowS, ldirectordN, https: env['BENCH_PEERS_HTTPS'] === '1', httpsNs: counts('BENCH_PEERS_HTTPS_N', '20'),
-    ldirMain: env['BENCH_LDIR_MAIN'] ?? path.resolve(__dirname, '../src/main.js'), profile: env['BENCH_PEERS_PROFILE'] === '1', perf: env['BENCH_PEERS_PERF'] === '1',
+    ns: counts('BENCH_PEERS_N', '300,1000'),
+    windowS,
+    ldirectordN,
+    https: env['BENCH_PEERS_HTTPS'] === '1',
+    httpsNs: counts('BENCH_PEERS_HTTPS_N', '20'),
+    ldirMain: env['BENCH_LDIR_MAIN'] ?? path.resolve(__dirname, '../src/main.js'),
+    profile: env['BENCH_PEERS_PROFILE'] === '1',
+    perf: env['BENCH_PEERS_PERF'] === '1',
     rounds,
   };
 }
@@ -147,17 +159,27 @@ function assertRunning(peer: RunningPeer): void {
 /** Resolves with the monotonic ms at which every real of `lab` was at weight 1 in the table. */
 async function waitAllUp(peer: RunningPeer, lab: RealsLab, service: string, limitMs: number): Promise<number> {
   const want = new Set(lab.reals.map((a) => `${a}:${lab.port}`));
-  return eventually(`all ${lab.n} reals at weight 1 (${peer.name})`, () => {
-    assertRunning(peer);
-    const w = weightsOf(peekTable(), service);
-    let up = 0;
-    for (const [dest, weight] of w ?? []) if (weight === 1 && want.has(dest)) up++;
-    return up === want.size ? performance.now() : undefined;
-  }, limitMs, 100, () => `${tableSummary(service)}\n${peerReport(peer)}`);
+  return eventually(
+    `all ${lab.n} reals at weight 1 (${peer.name})`,
+    () => {
+      assertRunning(peer);
+      const w = weightsOf(peekTable(), service);
+      let up = 0;
+      for (const [dest, weight] of w ?? []) if (weight === 1 && want.has(dest)) up++;
+      return up === want.size ? performance.now() : undefined;
+    },
+    limitMs,
+    100,
+    () => `${tableSummary(service)}\n${peerReport(peer)}`,
+  );
 }
 
 /** CPU and checks over the steady-state window. */
-async function measureWindow(peer: RunningPeer, lab: RealsLab, windowS: number): Promise<Omit<PeerFigures, 'name' | 'upS' | 'detectMs'>> {
+async function measureWindow(
+  peer: RunningPeer,
+  lab: RealsLab,
+  windowS: number,
+): Promise<Omit<PeerFigures, 'name' | 'upS' | 'detectMs'>> {
   // Requests are read before each CPU sample so that both windows have the same length (each reading starts curl).
   const r0 = lab.requestsServed();
   const s0 = sampleTree(peer.pid);
@@ -214,11 +236,17 @@ export function countLogged(text: string): Logged {
   let writes = 0;
   const downReasons = new Map<string, number>();
   for (const line of text.split('\n')) {
-    if (line.includes('"msg":"health transition"') || /HTTP status code|Check on service .* (failed|succeed)/.test(line)) {
+    if (
+      line.includes('"msg":"health transition"') ||
+      /HTTP status code|Check on service .* (failed|succeed)/.test(line)
+    ) {
       transitions++;
       const down = /"to":"down","reason":"([^"]*)"/.exec(line);
       if (down) downReasons.set(down[1] as string, (downReasons.get(down[1] as string) ?? 0) + 1);
-    } else if (line.includes('"msg":"sync done"') || /(Adding|Removing) service|(Disabling|Enabling|Setting weight)/.test(line)) {
+    } else if (
+      line.includes('"msg":"sync done"') ||
+      /(Adding|Removing) service|(Disabling|Enabling|Setting weight)/.test(line)
+    ) {
       writes++;
     }
   }
@@ -242,21 +270,29 @@ function threadDelta(a: TreeSample, b: TreeSample): Map<string, number> {
 }
 
 /** Kills the victim's server; resolves with the ms until its weight was 0 in the kernel, and the kill's epoch ms. */
-async function detectVictim(peer: RunningPeer, lab: RealsLab, service: string): Promise<{ ms: number; killedAt: number }> {
+async function detectVictim(
+  peer: RunningPeer,
+  lab: RealsLab,
+  service: string,
+): Promise<{ ms: number; killedAt: number }> {
   const hex = procHex(lab.victim, lab.port);
-  if (kernelWeight(hex) !== 1) throw new Error(`the victim ${lab.victim} is not at weight 1 before the kill: ${tableSummary(service)}`);
+  if (kernelWeight(hex) !== 1)
+    throw new Error(`the victim ${lab.victim} is not at weight 1 before the kill: ${tableSummary(service)}`);
   const t0 = performance.now();
   const killedAt = Date.now();
   await lab.killVictim();
   let last: number | undefined = 1;
-  for (let i = 0; i < DETECT_LIMIT_MS / DETECT_POLL_MS * 2 && performance.now() - t0 < DETECT_LIMIT_MS; i++) {
+  for (let i = 0; i < (DETECT_LIMIT_MS / DETECT_POLL_MS) * 2 && performance.now() - t0 < DETECT_LIMIT_MS; i++) {
     last = kernelWeight(hex);
     if (last === 0) return { ms: performance.now() - t0, killedAt };
-    if (last === undefined) throw new Error(`${peer.name} removed the victim instead of setting its weight to 0\n${peerReport(peer)}`);
+    if (last === undefined)
+      throw new Error(`${peer.name} removed the victim instead of setting its weight to 0\n${peerReport(peer)}`);
     await sleep(DETECT_POLL_MS);
   }
-  throw new Error(`the victim ${lab.victim} was still at weight ${last} ${DETECT_LIMIT_MS} ms after its server was killed (${peer.name})\n`
-    + `${tableSummary(service)}\n${peerReport(peer)}`);
+  throw new Error(
+    `the victim ${lab.victim} was still at weight ${last} ${DETECT_LIMIT_MS} ms after its server was killed (${peer.name})\n` +
+      `${tableSummary(service)}\n${peerReport(peer)}`,
+  );
 }
 
 /** Starts `name` on the lab, measures it (start-up, steady state, detection) and stops it. */
@@ -266,17 +302,29 @@ async function measurePeer(name: PeerName, lab: RealsLab, settings: PeersSetting
   const placeDir = fs.mkdtempSync(path.join(dir, `${name}-`));
   const profileDir = settings.profile && name === 'ldir' ? path.join(placeDir, 'cpu-profile') : undefined;
   const t0 = performance.now();
-  const peer = startPeer(name, { proto: lab.proto, vip: VIP, port: lab.port, reals: lab.reals, intervalS: CHECK_INTERVAL_S, timeoutS: CHECK_TIMEOUT_S },
-    { dir: placeDir, ldirMain: settings.ldirMain, ...(profileDir !== undefined ? { cpuProfileDir: profileDir } : {}) });
+  const peer = startPeer(
+    name,
+    {
+      proto: lab.proto,
+      vip: VIP,
+      port: lab.port,
+      reals: lab.reals,
+      intervalS: CHECK_INTERVAL_S,
+      timeoutS: CHECK_TIMEOUT_S,
+    },
+    { dir: placeDir, ldirMain: settings.ldirMain, ...(profileDir !== undefined ? { cpuProfileDir: profileDir } : {}) },
+  );
   let windowUs: [number, number] | undefined;
   let startUs: [number, number] | undefined;
   let detectUs: [number, number] | undefined;
   const launchUs = monotonicUs();
   try {
     // Under emulation ldir takes 10-20 s to start with 1,000 reals and ldirectord checks its reals one after the other.
-    const upS = (await waitAllUp(peer, lab, service, 180_000 + lab.n * 200) - t0) / 1000;
+    const upS = ((await waitAllUp(peer, lab, service, 180_000 + lab.n * 200)) - t0) / 1000;
     startUs = [launchUs, monotonicUs()];
-    progress(`${lab.proto} n=${lab.n} ${name}: all reals up after ${upS.toFixed(1)} s; measuring ${settings.windowS} s`);
+    progress(
+      `${lab.proto} n=${lab.n} ${name}: all reals up after ${upS.toFixed(1)} s; measuring ${settings.windowS} s`,
+    );
     await sleep(SETTLE_MS);
     const fromUs = monotonicUs();
     const window = await measureWindow(peer, lab, settings.windowS);
@@ -291,22 +339,28 @@ async function measurePeer(name: PeerName, lab: RealsLab, settings: PeersSetting
       detectTrace = ldirDetectTrace(fs.readFileSync(peer.logFile, 'utf8'), killedAt, lab.victim);
       if (detectTrace === undefined) await sleep(100);
     }
-    progress(`${lab.proto} n=${lab.n} ${name}: ${window.checks} checks, ${window.cpuS.toFixed(2)} CPU s; victim at weight 0 after ${Math.round(detectMs)} ms`);
+    progress(
+      `${lab.proto} n=${lab.n} ${name}: ${window.checks} checks, ${window.cpuS.toFixed(2)} CPU s; victim at weight 0 after ${Math.round(detectMs)} ms`,
+    );
     await lab.restartVictim();
     return { name, upS, detectMs, ...(detectTrace ? { detectTrace } : {}), ...window };
   } finally {
     await peer.stop();
     run('ipvsadm', ['-C']);
-    if (profileDir !== undefined && startUs !== undefined) printProfile(`${lab.proto} n=${lab.n} start-up`, profileDir, startUs);
-    if (profileDir !== undefined && windowUs !== undefined) printProfile(`${lab.proto} n=${lab.n}`, profileDir, windowUs);
-    if (profileDir !== undefined && detectUs !== undefined) printProfile(`${lab.proto} n=${lab.n} detection`, profileDir, detectUs);
+    if (profileDir !== undefined && startUs !== undefined)
+      printProfile(`${lab.proto} n=${lab.n} start-up`, profileDir, startUs);
+    if (profileDir !== undefined && windowUs !== undefined)
+      printProfile(`${lab.proto} n=${lab.n}`, profileDir, windowUs);
+    if (profileDir !== undefined && detectUs !== undefined)
+      printProfile(`${lab.proto} n=${lab.n} detection`, profileDir, detectUs);
   }
 }
 
 /** Prints `peers-perf` lines: where the VM's CPUs spent 10 s of a peer's steady state, by thread and function. */
 async function printPerf(label: string, dir: string): Promise<void> {
   try {
-    for (const s of await samplePerf(label, 10, dir)) console.log(`peers-perf ${label} ${s.percent}% ${s.thread} ${s.symbol}`);
+    for (const s of await samplePerf(label, 10, dir))
+      console.log(`peers-perf ${label} ${s.percent}% ${s.thread} ${s.symbol}`);
   } catch (err) {
     console.log(`peers-perf ${label}: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -317,13 +371,21 @@ const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
 /** Prints `peers-profile` lines: where ldir's JS thread spent a window (start-up, steady state, a detection), from the profile `node --cpu-prof` wrote at exit. */
 function printProfile(label: string, profileDir: string, [fromUs, toUs]: [number, number]): void {
-  const file = fs.existsSync(profileDir) ? fs.readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile')) : undefined;
+  const file = fs.existsSync(profileDir)
+    ? fs.readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'))
+    : undefined;
   if (!file) {
     console.log(`peers-profile ${label}: no profile written in ${profileDir}`);
     return;
   }
-  const s = summarizeProfile(JSON.parse(fs.readFileSync(path.join(profileDir, file), 'utf8')) as CpuProfile, fromUs, toUs);
-  console.log(`peers-profile ${label} window_ms=${s.windowMs} busy_ms=${s.busyMs} gc_ms=${s.gcMs} program_ms=${s.programMs}`);
+  const s = summarizeProfile(
+    JSON.parse(fs.readFileSync(path.join(profileDir, file), 'utf8')) as CpuProfile,
+    fromUs,
+    toUs,
+  );
+  console.log(
+    `peers-profile ${label} window_ms=${s.windowMs} busy_ms=${s.busyMs} gc_ms=${s.gcMs} program_ms=${s.programMs}`,
+  );
   for (const e of s.byFile) console.log(`peers-profile ${label} file ${e.ms} ms ${e.frame}`);
   for (const e of s.top) console.log(`peers-profile ${label} self ${e.ms} ms ${e.frame}`);
 }
@@ -335,9 +397,11 @@ const cps = (f: PeerFigures): number => f.cpuS / f.windowS;
 
 /** The `peers n=...` line of keepalived and ldir at one N. */
 export function peersLine(prefix: string, n: number, k: PeerFigures, l: PeerFigures): string {
-  return `${prefix} n=${n} keepalived_cpu_ms=${num(perCheckMs(k))} ldir_cpu_ms=${num(perCheckMs(l))} ratio=${num(perCheckMs(l) / perCheckMs(k))} `
-    + `ldir_rss_mb=${num(l.rssMb)} keepalived_rss_mb=${num(k.rssMb)} keepalived_up_s=${num(k.upS)} ldir_up_s=${num(l.upS)} `
-    + `ldir_detect_ms=${Math.round(l.detectMs)} keepalived_detect_ms=${Math.round(k.detectMs)} keepalived_cps=${num(cps(k))} ldir_cps=${num(cps(l))}`;
+  return (
+    `${prefix} n=${n} keepalived_cpu_ms=${num(perCheckMs(k))} ldir_cpu_ms=${num(perCheckMs(l))} ratio=${num(perCheckMs(l) / perCheckMs(k))} ` +
+    `ldir_rss_mb=${num(l.rssMb)} keepalived_rss_mb=${num(k.rssMb)} keepalived_up_s=${num(k.upS)} ldir_up_s=${num(l.upS)} ` +
+    `ldir_detect_ms=${Math.round(l.detectMs)} keepalived_detect_ms=${Math.round(k.detectMs)} keepalived_cps=${num(cps(k))} ldir_cps=${num(cps(l))}`
+  );
 }
 
 /** The median of `xs` (the mean of the middle two for an even count). */
@@ -348,13 +412,19 @@ function median(xs: readonly number[]): number {
 }
 
 /** The `peers-summary` line of several rounds at one N: the median, lowest and highest of the rounds' ratios. */
-export function summaryLine(prefix: string, n: number, pairs: ReadonlyArray<readonly [PeerFigures, PeerFigures]>): string {
+export function summaryLine(
+  prefix: string,
+  n: number,
+  pairs: ReadonlyArray<readonly [PeerFigures, PeerFigures]>,
+): string {
   const ratios = pairs.map(([k, l]) => perCheckMs(l) / perCheckMs(k));
-  return `${prefix} n=${n} rounds=${pairs.length} ratio_median=${num(median(ratios))} ratio_min=${num(Math.min(...ratios))} `
-    + `ratio_max=${num(Math.max(...ratios))} keepalived_cpu_ms_median=${num(median(pairs.map(([k]) => perCheckMs(k))))} `
-    + `ldir_cpu_ms_median=${num(median(pairs.map(([, l]) => perCheckMs(l))))} ldir_rss_mb_max=${num(Math.max(...pairs.map(([, l]) => l.rssMb)))} `
-    + `ldir_up_s_median=${num(median(pairs.map(([, l]) => l.upS)))} ldir_detect_ms_median=${Math.round(median(pairs.map(([, l]) => l.detectMs)))} `
-    + `keepalived_detect_ms_median=${Math.round(median(pairs.map(([k]) => k.detectMs)))}`;
+  return (
+    `${prefix} n=${n} rounds=${pairs.length} ratio_median=${num(median(ratios))} ratio_min=${num(Math.min(...ratios))} ` +
+    `ratio_max=${num(Math.max(...ratios))} keepalived_cpu_ms_median=${num(median(pairs.map(([k]) => perCheckMs(k))))} ` +
+    `ldir_cpu_ms_median=${num(median(pairs.map(([, l]) => perCheckMs(l))))} ldir_rss_mb_max=${num(Math.max(...pairs.map(([, l]) => l.rssMb)))} ` +
+    `ldir_up_s_median=${num(median(pairs.map(([, l]) => l.upS)))} ldir_detect_ms_median=${Math.round(median(pairs.map(([, l]) => l.detectMs)))} ` +
+    `keepalived_detect_ms_median=${Math.round(median(pairs.map(([k]) => k.detectMs)))}`
+  );
 }
 
 /** How ldir's detection of the victim went, from its log: the parts of {@link PeerFigures.detectMs}. */
@@ -404,15 +474,27 @@ export function detailLine(proto: Proto, n: number, f: PeerFigures): string {
   const top = [...f.threads].slice(0, 5).map(([k, v]) => `${k.replace(/\s+/g, '_')}:${num(v)}`);
   const rest = [...f.threads].slice(5).reduce((a, [, v]) => a + v, 0);
   const threads = [...top, ...(rest > 0 ? [`others:${num(rest)}`] : [])].join(',');
-  return `peers-detail proto=${proto} n=${n} peer=${f.name} checks=${f.checks} window_s=${num(f.windowS)} checks_per_s=${num(f.checks / f.windowS)} `
-    + `cpu_s=${num(f.cpuS)} user_s=${num(f.userS)} sys_s=${num(f.sysS)} procs=${f.procs} rss_mb=${num(f.rssMb)} rss_anon_mb=${num(f.rssAnonMb)} up_s=${num(f.upS)} `
-    + `detect_ms=${Math.round(f.detectMs)} ${f.detectTrace ? `detect_transition_ms=${Math.round(f.detectTrace.transitionMs)} `
-    + `detect_queued_ms=${Math.round(f.detectTrace.queuedMs)} detect_pass_ms=${Math.round(f.detectTrace.passMs)} ` : ''}log_bytes=${f.logBytes} logged_transitions=${f.logged.transitions} logged_writes=${f.logged.writes} `
-    + `${f.logged.downReasons.size > 0 ? `down_reasons=${[...f.logged.downReasons].map(([r, n]) => `${r.replace(/\s+/g, '_')}:${n}`).join(',')} ` : ''}timewait=${f.timeWait} switches_per_check=${num(f.switches / f.checks)} threads=${threads || '-'}`;
+  return (
+    `peers-detail proto=${proto} n=${n} peer=${f.name} checks=${f.checks} window_s=${num(f.windowS)} checks_per_s=${num(f.checks / f.windowS)} ` +
+    `cpu_s=${num(f.cpuS)} user_s=${num(f.userS)} sys_s=${num(f.sysS)} procs=${f.procs} rss_mb=${num(f.rssMb)} rss_anon_mb=${num(f.rssAnonMb)} up_s=${num(f.upS)} ` +
+    `detect_ms=${Math.round(f.detectMs)} ${
+      f.detectTrace
+        ? `detect_transition_ms=${Math.round(f.detectTrace.transitionMs)} ` +
+          `detect_queued_ms=${Math.round(f.detectTrace.queuedMs)} detect_pass_ms=${Math.round(f.detectTrace.passMs)} `
+        : ''
+    }log_bytes=${f.logBytes} logged_transitions=${f.logged.transitions} logged_writes=${f.logged.writes} ` +
+    `${f.logged.downReasons.size > 0 ? `down_reasons=${[...f.logged.downReasons].map(([r, n]) => `${r.replace(/\s+/g, '_')}:${n}`).join(',')} ` : ''}timewait=${f.timeWait} switches_per_check=${num(f.switches / f.checks)} threads=${threads || '-'}`
+  );
 }
 
 /** Builds the lab for `n` reals, runs `peers` on it one after the other, tears it down. */
-async function onLab(n: number, proto: Proto, peers: readonly PeerName[], settings: PeersSettings, dir: string): Promise<PeerFigures[]> {
+async function onLab(
+  n: number,
+  proto: Proto,
+  peers: readonly PeerName[],
+  settings: PeersSettings,
+  dir: string,
+): Promise<PeerFigures[]> {
   const labDir = fs.mkdtempSync(path.join(dir, `lab-${proto}-${n}-`));
   const tls = proto === 'https' ? makeLabCertificate(path.join(dir, 'tls')) : undefined;
   progress(`${proto} n=${n}: building the lab`);
@@ -431,7 +513,8 @@ async function onLab(n: number, proto: Proto, peers: readonly PeerName[], settin
 }
 
 async function main(): Promise<void> {
-  if (process.env['LDIR_IN_VM'] !== '1') throw new Error('bench/peers-guest runs inside the kernel-tier VM: use npm run bench:peers');
+  if (process.env['LDIR_IN_VM'] !== '1')
+    throw new Error('bench/peers-guest runs inside the kernel-tier VM: use npm run bench:peers');
   const settings = readSettings(process.env);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-peers-'));
   const saved = NEIGH_THRESHOLDS.map(([k]) => [k, readSysctl(k)] as const);
@@ -443,7 +526,8 @@ async function main(): Promise<void> {
         const order = Array.from({ length: settings.rounds }, () => ['keepalived', 'ldir'] as const).flat();
         const figures = await onLab(n, proto, order, settings, dir);
         const pairs: Array<[PeerFigures, PeerFigures]> = [];
-        for (let i = 0; i + 1 < figures.length; i += 2) pairs.push([figures[i] as PeerFigures, figures[i + 1] as PeerFigures]);
+        for (let i = 0; i + 1 < figures.length; i += 2)
+          pairs.push([figures[i] as PeerFigures, figures[i + 1] as PeerFigures]);
         for (const [k, l] of pairs) console.log(peersLine(prefix, n, k, l));
         if (pairs.length > 1) console.log(summaryLine(`${prefix}-summary`, n, pairs));
       }

@@ -76,7 +76,12 @@ export function nginxConfig(site: NginxSite, dir: string): string {
   const port = portOf(site.proto);
   const ssl = site.proto === 'https' ? ' ssl' : '';
   const tls = site.tls
-    ? [`    ssl_certificate ${site.tls.cert};`, `    ssl_certificate_key ${site.tls.key};`, '    ssl_session_cache off;', '    ssl_session_tickets off;']
+    ? [
+        `    ssl_certificate ${site.tls.cert};`,
+        `    ssl_certificate_key ${site.tls.key};`,
+        '    ssl_session_cache off;',
+        '    ssl_session_tickets off;',
+      ]
     : [];
   const temp = (what: string): string => `  ${what}_temp_path ${path.join(dir, `${site.name}-${what}`)};`;
   return [
@@ -91,7 +96,11 @@ export function nginxConfig(site: NginxSite, dir: string): string {
     '  access_log off;',
     '  keepalive_timeout 0;',
     '  default_type text/plain;',
-    temp('client_body'), temp('proxy'), temp('fastcgi'), temp('uwsgi'), temp('scgi'),
+    temp('client_body'),
+    temp('proxy'),
+    temp('fastcgi'),
+    temp('uwsgi'),
+    temp('scgi'),
     '  server {',
     ...site.addresses.map((a) => `    listen ${a}:${port}${ssl};`),
     ...tls,
@@ -138,7 +147,12 @@ export class RealsLab {
   readonly port: number;
   private readonly procs = new Map<'main' | 'victim', ChildProcess>();
 
-  private constructor(readonly n: number, readonly proto: Proto, private readonly dir: string, private readonly tls?: { cert: string; key: string }) {
+  private constructor(
+    readonly n: number,
+    readonly proto: Proto,
+    private readonly dir: string,
+    private readonly tls?: { cert: string; key: string },
+  ) {
     this.reals = Array.from({ length: n }, (_, i) => realAddress(i));
     this.port = portOf(proto);
   }
@@ -184,7 +198,11 @@ export class RealsLab {
   private site(name: 'main' | 'victim'): NginxSiteFiles {
     const addresses = name === 'main' ? this.reals.slice(0, -1) : [this.victim];
     const conf = path.join(this.dir, `${name}-nginx.conf`);
-    return { site: { name, addresses, proto: this.proto, ...(this.tls ? { tls: this.tls } : {}) }, conf, log: path.join(this.dir, `${name}-stderr.log`) };
+    return {
+      site: { name, addresses, proto: this.proto, ...(this.tls ? { tls: this.tls } : {}) },
+      conf,
+      log: path.join(this.dir, `${name}-stderr.log`),
+    };
   }
 
   /** Starts instance `name` in the namespace and waits until it accepts connections on its reals. */
@@ -193,18 +211,39 @@ export class RealsLab {
     fs.writeFileSync(conf, nginxConfig(site, this.dir));
     const out = fs.openSync(log, 'a');
     // `ip netns exec` execs nginx in place (no fork outside batch mode): the child's pid is nginx's.
-    const child = spawn('ip', ['netns', 'exec', REALS_NETNS, 'nginx', '-p', this.dir, '-e', path.join(this.dir, `${name}-error.log`), '-c', conf],
-      { stdio: ['ignore', out, out] });
+    const child = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        REALS_NETNS,
+        'nginx',
+        '-p',
+        this.dir,
+        '-e',
+        path.join(this.dir, `${name}-error.log`),
+        '-c',
+        conf,
+      ],
+      { stdio: ['ignore', out, out] },
+    );
     fs.closeSync(out);
     this.procs.set(name, child);
     const probe = [site.addresses[0] as string, site.addresses[site.addresses.length - 1] as string];
-    await eventually(`nginx ${name} to accept connections on ${probe.join(' and ')}:${this.port}`, async () => {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`nginx ${name} exited (${child.exitCode ?? child.signalCode}):\n${fileTail(log)}\n${fileTail(path.join(this.dir, `${name}-error.log`))}`);
-      }
-      for (const a of probe) if (!(await canConnect(a, this.port))) return undefined;
-      return true;
-    }, 60_000, 200);
+    await eventually(
+      `nginx ${name} to accept connections on ${probe.join(' and ')}:${this.port}`,
+      async () => {
+        if (child.exitCode !== null || child.signalCode !== null) {
+          throw new Error(
+            `nginx ${name} exited (${child.exitCode ?? child.signalCode}):\n${fileTail(log)}\n${fileTail(path.join(this.dir, `${name}-error.log`))}`,
+          );
+        }
+        for (const a of probe) if (!(await canConnect(a, this.port))) return undefined;
+        return true;
+      },
+      60_000,
+      200,
+    );
   }
 
   /** Kills the victim's server (SIGKILL) and resolves once it is gone; from then on its connections are refused. */
@@ -228,8 +267,22 @@ export class RealsLab {
    * instance; {@link STATUS_READ_REQUESTS} says how many that is.
    */
   requestsServed(): number {
-    const text = run('ip', ['netns', 'exec', REALS_NETNS, 'curl', '-sS', '--max-time', '20',
-      `http://127.0.0.1:${STATUS_PORTS.main}/`, `http://127.0.0.1:${STATUS_PORTS.victim}/`], undefined, 30_000);
+    const text = run(
+      'ip',
+      [
+        'netns',
+        'exec',
+        REALS_NETNS,
+        'curl',
+        '-sS',
+        '--max-time',
+        '20',
+        `http://127.0.0.1:${STATUS_PORTS.main}/`,
+        `http://127.0.0.1:${STATUS_PORTS.victim}/`,
+      ],
+      undefined,
+      30_000,
+    );
     const { requests, pages } = stubRequests(text);
     if (pages !== 2) throw new Error(`expected two stub_status pages, got ${pages}:\n${text}`);
     return requests;
@@ -243,7 +296,10 @@ export class RealsLab {
   }
 
   private removeNamespace(): void {
-    for (const args of [['link', 'del', DIRECTOR_IF], ['netns', 'del', REALS_NETNS]]) {
+    for (const args of [
+      ['link', 'del', DIRECTOR_IF],
+      ['netns', 'del', REALS_NETNS],
+    ]) {
       try {
         execFileSync('ip', args, { stdio: 'ignore', timeout: 30_000 });
       } catch {

@@ -31,10 +31,23 @@ export function parseStat(text: string): StatLine | undefined {
   if (open < 0 || close < open) return undefined;
   // After ")": state(3) ppid(4) pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime(14) stime(15)
   // cutime(16) cstime(17); index = field - 3.
-  const f = text.slice(close + 2).trim().split(/\s+/);
+  const f = text
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/);
   const n = (i: number): number => Number(f[i]);
-  const line = { pid: Number(text.slice(0, open).trim()), comm: text.slice(open + 1, close), ppid: n(1), utime: n(11), stime: n(12), cutime: n(13), cstime: n(14) };
-  return [line.pid, line.ppid, line.utime, line.stime, line.cutime, line.cstime].every(Number.isFinite) ? line : undefined;
+  const line = {
+    pid: Number(text.slice(0, open).trim()),
+    comm: text.slice(open + 1, close),
+    ppid: n(1),
+    utime: n(11),
+    stime: n(12),
+    cutime: n(13),
+    cstime: n(14),
+  };
+  return [line.pid, line.ppid, line.utime, line.stime, line.cutime, line.cstime].every(Number.isFinite)
+    ? line
+    : undefined;
 }
 
 function readStat(path: string): StatLine | undefined {
@@ -105,7 +118,10 @@ function statusFields(file: string, names: readonly string[]): number[] {
 
 /** Voluntary + involuntary context switches of one thread (0 when it exited). */
 function threadSwitches(pid: number, tid: string): number {
-  const [v = 0, n = 0] = statusFields(`/proc/${pid}/task/${tid}/status`, ['voluntary_ctxt_switches', 'nonvoluntary_ctxt_switches']);
+  const [v = 0, n = 0] = statusFields(`/proc/${pid}/task/${tid}/status`, [
+    'voluntary_ctxt_switches',
+    'nonvoluntary_ctxt_switches',
+  ]);
   return v + n;
 }
 
@@ -167,7 +183,10 @@ export function sampleTree(root: number): TreeSample {
 
 /** `10.201.1.1`, 80 → `0AC90101:0050`: an IPv4 destination as /proc/net/ip_vs prints it. */
 export function procHex(address: string, port: number): string {
-  const hex = address.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join('');
+  const hex = address
+    .split('.')
+    .map((o) => Number(o).toString(16).padStart(2, '0'))
+    .join('');
   return `${hex}:${port.toString(16).padStart(4, '0')}`.toUpperCase();
 }
 

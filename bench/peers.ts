@@ -96,7 +96,12 @@ export const PEERS_DETECT_TARGET_MS = 2_000;
 
 /** The `key=value` fields of a printed line. */
 function fields(line: string): Map<string, string> {
-  return new Map(line.split(' ').slice(1).map((kv) => kv.split('=') as [string, string]));
+  return new Map(
+    line
+      .split(' ')
+      .slice(1)
+      .map((kv) => kv.split('=') as [string, string]),
+  );
 }
 
 /**
@@ -128,11 +133,18 @@ export function judgePeers(lines: readonly string[], targets: BenchTargets): voi
 /** The command line of `npm run bench:peers`. */
 export const PEERS_BENCH: BenchSpec = {
   command: 'npm run bench:peers',
-  summary: 'CPU per check, memory, start-up and failure detection of ldir and keepalived (and ldirectord) on the same nginx reals in the test VM',
+  summary:
+    'CPU per check, memory, start-up and failure detection of ldir and keepalived (and ldirectord) on the same nginx reals in the test VM',
   env: {
-    BENCH_PEERS_N: 'real server counts (300,1000)', BENCH_PEERS_WINDOW_S: 'steady-state window (20)', BENCH_PEERS_ROUNDS: 'keepalived and ldir in turn this many times (1)',
-    BENCH_PEERS_LDIRECTORD_N: 'reals for ldirectord (50; 0 skips it)', BENCH_PEERS_HTTPS: '1: https too (figures only)', BENCH_PEERS_HTTPS_N: 'reals for https (20)',
-    BENCH_PEERS_PROFILE: '1: where ldir\'s JS thread spent its time', BENCH_PEERS_PERF: '1: perf record after each window', BENCH_LDIR_MAIN: 'another build\'s dist/src/main.js',
+    BENCH_PEERS_N: 'real server counts (300,1000)',
+    BENCH_PEERS_WINDOW_S: 'steady-state window (20)',
+    BENCH_PEERS_ROUNDS: 'keepalived and ldir in turn this many times (1)',
+    BENCH_PEERS_LDIRECTORD_N: 'reals for ldirectord (50; 0 skips it)',
+    BENCH_PEERS_HTTPS: '1: https too (figures only)',
+    BENCH_PEERS_HTTPS_N: 'reals for https (20)',
+    BENCH_PEERS_PROFILE: "1: where ldir's JS thread spent its time",
+    BENCH_PEERS_PERF: '1: perf record after each window',
+    BENCH_LDIR_MAIN: "another build's dist/src/main.js",
     LDIR_VM_TIMEOUT_MS: 'limit of the VM run (45 min)',
   },
 };
@@ -146,7 +158,10 @@ async function measurePeers(targets: BenchTargets): Promise<void> {
   const why = vmUnavailable();
   if (why) throw new Error(`the VM cannot run here: ${why}`);
   const missing = missingTools(process.env);
-  if (missing.length > 0) throw new Error(`missing ${missing.join(', ')}: run bash test/provision.sh as root (Debian: nginx-light, keepalived, ldirectord, ipvsadm, curl, openssl)`);
+  if (missing.length > 0)
+    throw new Error(
+      `missing ${missing.join(', ')}: run bash test/provision.sh as root (Debian: nginx-light, keepalived, ldirectord, ipvsadm, curl, openssl)`,
+    );
   const t0 = Date.now();
   const printed: string[] = [];
   const relay = (line: string): void => {
@@ -159,7 +174,9 @@ async function measurePeers(targets: BenchTargets): Promise<void> {
   const output = outputLines(relay);
   const result = await runInVm(guestCommand(process.env), { timeoutMs: TIMEOUT_MS, onOutput: output.onOutput });
   output.flush();
-  console.error(`# bench:peers: VM run ${result.code === 0 ? 'done' : `FAILED (exit ${result.code})`} in ${Math.round((Date.now() - t0) / 1000)} s`);
+  console.error(
+    `# bench:peers: VM run ${result.code === 0 ? 'done' : `FAILED (exit ${result.code})`} in ${Math.round((Date.now() - t0) / 1000)} s`,
+  );
   if (result.code !== 0) {
     // What the guest said about the failure (the error with the table and the peer's log), else the output's end.
     const at = result.output.lastIndexOf('bench:peers failed');

@@ -23,16 +23,30 @@ export function parsePerfReport(text: string): PerfSymbol[] {
   return out;
 }
 
-function runTool(cmd: string, args: readonly string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runTool(
+  cmd: string,
+  args: readonly string[],
+  timeoutMs: number,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (err) => { clearTimeout(timer); resolve({ code: -1, stdout, stderr: stderr + String(err) }); });
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      resolve({ code: -1, stdout, stderr: stderr + String(err) });
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
@@ -41,11 +55,26 @@ function runTool(cmd: string, args: readonly string[], timeoutMs: number): Promi
  * emulation); resolves with the thread/symbol pairs above `minPercent` of the samples, or throws with perf's own words
  * when it cannot sample. `label` names the data file.
  */
-export async function samplePerf(label: string, seconds: number, dir: string, hz = 499, minPercent = 0.5): Promise<PerfSymbol[]> {
+export async function samplePerf(
+  label: string,
+  seconds: number,
+  dir: string,
+  hz = 499,
+  minPercent = 0.5,
+): Promise<PerfSymbol[]> {
   const file = path.join(dir, `perf-${label.replace(/[^\w.-]/g, '_')}.data`);
-  const rec = await runTool('perf', ['record', '-q', '-a', '-e', 'cpu-clock', '-F', String(hz), '-o', file, '--', 'sleep', String(seconds)], (seconds + 120) * 1000);
-  if (rec.code !== 0 || !fs.existsSync(file)) throw new Error(`perf record failed (${rec.code}): ${rec.stderr.trim().slice(-400)}`);
-  const rep = await runTool('perf', ['report', '--stdio', '--no-children', '--sort', 'comm,sym', '--percent-limit', String(minPercent), '-i', file], 120_000);
+  const rec = await runTool(
+    'perf',
+    ['record', '-q', '-a', '-e', 'cpu-clock', '-F', String(hz), '-o', file, '--', 'sleep', String(seconds)],
+    (seconds + 120) * 1000,
+  );
+  if (rec.code !== 0 || !fs.existsSync(file))
+    throw new Error(`perf record failed (${rec.code}): ${rec.stderr.trim().slice(-400)}`);
+  const rep = await runTool(
+    'perf',
+    ['report', '--stdio', '--no-children', '--sort', 'comm,sym', '--percent-limit', String(minPercent), '-i', file],
+    120_000,
+  );
   if (rep.code !== 0) throw new Error(`perf report failed (${rep.code}): ${rep.stderr.trim().slice(-400)}`);
   return parsePerfReport(rep.stdout);
 }

@@ -17,7 +17,8 @@ export const MAX_GAP_MS = 200;
 
 const SPEC: BenchSpec = {
   command: 'node dist/bench/reload-off-thread.js',
-  summary: 'longest event-loop gap while a reload loads 100,000 reals or 40,000 YAML keys (worker thread, and this thread for comparison)',
+  summary:
+    'longest event-loop gap while a reload loads 100,000 reals or 40,000 YAML keys (worker thread, and this thread for comparison)',
 };
 
 /** 10,000 virtuals of 10 reals each. */
@@ -25,7 +26,8 @@ function hundredThousandReals(): string {
   const lines = ['checkinterval=5', 'autoreload=no'];
   for (let v = 0; v < 10_000; v++) {
     lines.push(`virtual=198.18.${Math.floor(v / 250)}.${(v % 250) + 1}:80`, '\tchecktype=connect', '\tscheduler=wlc');
-    for (let r = 0; r < 10; r++) lines.push(`\treal=10.${Math.floor(v / 250)}.${v % 250}.${r + 1}:80 gate ${1 + (r % 5)}`);
+    for (let r = 0; r < 10; r++)
+      lines.push(`\treal=10.${Math.floor(v / 250)}.${v % 250}.${r + 1}:80 gate ${1 + (r % 5)}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -53,15 +55,21 @@ async function measure(targets: BenchTargets): Promise<void> {
   try {
     const files = [
       { label: '100k-reals', file: path.join(dir, 'reals.cf'), text: hundredThousandReals() },
-      { label: '40k-yaml-keys', file: path.join(dir, 'keys.cf'), text: `${Array.from({ length: 40_000 }, (_, i) => `key${i}: ${i}`).join('\n')}\n` },
+      {
+        label: '40k-yaml-keys',
+        file: path.join(dir, 'keys.cf'),
+        text: `${Array.from({ length: 40_000 }, (_, i) => `key${i}: ${i}`).join('\n')}\n`,
+      },
     ];
     await loader.load(files[1]?.file ?? '', { debug: true }).catch(() => undefined); // the worker and its modules up first
     for (const { label, file, text } of files) {
       fs.writeFileSync(file, text);
       const worker = await gapDuring(() => loader.load(file, { debug: true }));
       const here = await gapDuring(() => loadConfigFile(file, { debug: true }));
-      console.log(`reload-load file=${label} worker_load_ms=${worker.totalMs.toFixed(0)} worker_max_gap_ms=${worker.gapMs.toFixed(1)} `
-        + `thread_load_ms=${here.totalMs.toFixed(0)} thread_max_gap_ms=${here.gapMs.toFixed(1)}`);
+      console.log(
+        `reload-load file=${label} worker_load_ms=${worker.totalMs.toFixed(0)} worker_max_gap_ms=${worker.gapMs.toFixed(1)} ` +
+          `thread_load_ms=${here.totalMs.toFixed(0)} thread_max_gap_ms=${here.gapMs.toFixed(1)}`,
+      );
       targets.atMost(`${label}: longest event-loop gap while the worker loads`, worker.gapMs, MAX_GAP_MS, 'ms');
     }
   } finally {

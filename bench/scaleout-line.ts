@@ -23,18 +23,28 @@ export const SCALE_OUT_TARGETS = { withdrawS: 3, establishedBroken: 0, newFailin
 
 /** The line: `scale-out directors=N withdraw_s=S established=N established_broken=N new_failing_s=S rejoin_broken=N`. */
 export function scaleOutLine(f: ScaleOutFigures): string {
-  return `scale-out directors=${f.directors} withdraw_s=${f.withdrawS.toFixed(2)} established=${f.established} `
-    + `established_broken=${f.establishedBroken} new_failing_s=${f.newFailingS.toFixed(2)} rejoin_broken=${f.rejoinBroken}`;
+  return (
+    `scale-out directors=${f.directors} withdraw_s=${f.withdrawS.toFixed(2)} established=${f.established} ` +
+    `established_broken=${f.establishedBroken} new_failing_s=${f.newFailingS.toFixed(2)} rejoin_broken=${f.rejoinBroken}`
+  );
 }
 
 /** The figures of a `scale-out ...` line (anywhere in `text`, the last one wins); undefined when there is none. */
 export function parseScaleOutLine(text: string): ScaleOutFigures | undefined {
-  const all = [...text.matchAll(/scale-out directors=(\d+) withdraw_s=([\d.]+) established=(\d+) established_broken=(\d+) new_failing_s=([\d.]+) rejoin_broken=(\d+)/g)];
+  const all = [
+    ...text.matchAll(
+      /scale-out directors=(\d+) withdraw_s=([\d.]+) established=(\d+) established_broken=(\d+) new_failing_s=([\d.]+) rejoin_broken=(\d+)/g,
+    ),
+  ];
   const m = all[all.length - 1];
   if (!m) return undefined;
   return {
-    directors: Number(m[1]), withdrawS: Number(m[2]), established: Number(m[3]), establishedBroken: Number(m[4]),
-    newFailingS: Number(m[5]), rejoinBroken: Number(m[6]),
+    directors: Number(m[1]),
+    withdrawS: Number(m[2]),
+    established: Number(m[3]),
+    establishedBroken: Number(m[4]),
+    newFailingS: Number(m[5]),
+    rejoinBroken: Number(m[6]),
   };
 }
 
@@ -42,9 +52,13 @@ export function parseScaleOutLine(text: string): ScaleOutFigures | undefined {
 export function missedScaleOutTargets(f: ScaleOutFigures): string[] {
   const t = SCALE_OUT_TARGETS;
   const out: string[] = [];
-  if (!(f.withdrawS <= t.withdrawS)) out.push(`withdrawn ${f.withdrawS.toFixed(2)} s after kill -9 (target ${t.withdrawS} s)`);
-  if (!(f.establishedBroken <= t.establishedBroken)) out.push(`${f.establishedBroken} established connections broken by losing a director`);
-  if (!(f.newFailingS <= t.newFailingS)) out.push(`new connections failing for ${f.newFailingS.toFixed(2)} s (target ${t.newFailingS} s)`);
-  if (!(f.rejoinBroken <= t.rejoinBroken)) out.push(`${f.rejoinBroken} established connections broken by adding a director back`);
+  if (!(f.withdrawS <= t.withdrawS))
+    out.push(`withdrawn ${f.withdrawS.toFixed(2)} s after kill -9 (target ${t.withdrawS} s)`);
+  if (!(f.establishedBroken <= t.establishedBroken))
+    out.push(`${f.establishedBroken} established connections broken by losing a director`);
+  if (!(f.newFailingS <= t.newFailingS))
+    out.push(`new connections failing for ${f.newFailingS.toFixed(2)} s (target ${t.newFailingS} s)`);
+  if (!(f.rejoinBroken <= t.rejoinBroken))
+    out.push(`${f.rejoinBroken} established connections broken by adding a director back`);
   return out;
 }

@@ -17,7 +17,8 @@ export const SCALE_OUT_GUEST = 'dist/test/kernel/guest/scaleout-ecmp.test.js';
 /** The command line of `npm run bench:scaleout`. */
 export const SCALE_OUT_BENCH: BenchSpec = {
   command: 'npm run bench:scaleout',
-  summary: 'three LVS-DR directors behind an ECMP router (BIRD) in the test VM: one loses its ldir, then its host, and comes back',
+  summary:
+    'three LVS-DR directors behind an ECMP router (BIRD) in the test VM: one loses its ldir, then its host, and comes back',
   env: { LDIR_VM_TIMEOUT_MS: 'limit of the VM run (default 20 min)' },
 };
 
@@ -30,7 +31,9 @@ async function measureScaleOut(targets: BenchTargets): Promise<void> {
     if (/^(figure|traffic):/.test(text) || text.startsWith('scale-out ')) console.log(text);
     if (text.startsWith('|')) table.push(text);
   });
-  const result = await runInVm(`node --test --test-concurrency=1 --test-reporter=spec ${SCALE_OUT_GUEST}`, { onOutput });
+  const result = await runInVm(`node --test --test-concurrency=1 --test-reporter=spec ${SCALE_OUT_GUEST}`, {
+    onOutput,
+  });
   console.log(`\n${table.join('\n')}\n`);
   const figures = parseScaleOutLine(result.output);
   if (!figures) {
@@ -39,11 +42,23 @@ async function measureScaleOut(targets: BenchTargets): Promise<void> {
   }
   const t = SCALE_OUT_TARGETS;
   targets.atMost('withdrawn after kill -9', figures.withdrawS, t.withdrawS, 's', 2);
-  targets.atMost('established connections broken by losing a director', figures.establishedBroken, t.establishedBroken, '', 0);
-  targets.atMost('established connections broken by adding a director back', figures.rejoinBroken, t.rejoinBroken, '', 0);
+  targets.atMost(
+    'established connections broken by losing a director',
+    figures.establishedBroken,
+    t.establishedBroken,
+    '',
+    0,
+  );
+  targets.atMost(
+    'established connections broken by adding a director back',
+    figures.rejoinBroken,
+    t.rejoinBroken,
+    '',
+    0,
+  );
   targets.atMost('new connections failing', figures.newFailingS, t.newFailingS, 's', 2);
   if (result.code !== 0) console.log(result.output.split('\n').slice(-40).join('\n'));
-  targets.atMost('scaleout-ecmp: the test\'s assertions', result.code === 0 ? 0 : 1, 0, 'failed', 0);
+  targets.atMost("scaleout-ecmp: the test's assertions", result.code === 0 ? 0 : 1, 0, 'failed', 0);
 }
 
 if (require.main === module) benchMain(SCALE_OUT_BENCH, ({ targets }) => measureScaleOut(targets));

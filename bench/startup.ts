@@ -59,9 +59,11 @@ async function fullTable(socket: string, pid: number | undefined, ms: number): P
       const r = await sendControlRequest(socket, { type: 'status' }, { timeoutMs: 5_000 });
       if (r.ok && (pid === undefined || r.result.daemon.pid !== pid)) {
         const reals = (r.result as StatusReport).virtualServices.flatMap((v) => v.reals);
-        seen = `${reals.filter((x) => x.health === 'up').length} up, ${reals.filter((x) => x.kernelWeight === x.weight).length} at their weight in the table; `
-          + `last sync: ${JSON.stringify(r.result.daemon.lastSync)}; a check: ${JSON.stringify(reals[0]?.lastCheck)}`;
-        if (reals.length === REALS && reals.every((x) => x.kernelWeight === x.weight && x.health === 'up')) return Date.now();
+        seen =
+          `${reals.filter((x) => x.health === 'up').length} up, ${reals.filter((x) => x.kernelWeight === x.weight).length} at their weight in the table; ` +
+          `last sync: ${JSON.stringify(r.result.daemon.lastSync)}; a check: ${JSON.stringify(reals[0]?.lastCheck)}`;
+        if (reals.length === REALS && reals.every((x) => x.kernelWeight === x.weight && x.health === 'up'))
+          return Date.now();
       }
     } catch {
       // not answering yet
@@ -80,23 +82,44 @@ export const STARTUP_BENCH: BenchSpec = {
   summary: 'ldir start and ldir restart to ready and to a full table, 1,000 reals on 127.0.0.0/8 checked over HTTP',
   flags: { '--vm': 'also in the kernel-tier VM (netlink, real IPVS; printed, no targets)' },
   env: {
-    BENCH_REALS: 'real servers on the host (1000)', BENCH_RUNS: 'runs; medians are printed (3)', BENCH_IPVS: 'kernel backend (memory)',
-    BENCH_VM_REALS: 'real servers in the VM (200)', BENCH_LDIR_MAIN: 'another build\'s dist/src/main.js to measure', BENCH_LOG: '1: the daemons\' own account of each step',
+    BENCH_REALS: 'real servers on the host (1000)',
+    BENCH_RUNS: 'runs; medians are printed (3)',
+    BENCH_IPVS: 'kernel backend (memory)',
+    BENCH_VM_REALS: 'real servers in the VM (200)',
+    BENCH_LDIR_MAIN: "another build's dist/src/main.js to measure",
+    BENCH_LOG: "1: the daemons' own account of each step",
   },
 };
 
 async function measureStartup({ targets, args }: BenchContext): Promise<void> {
-  if (!(Number.isInteger(REALS) && REALS >= 1 && REALS <= 62_250)) throw new BenchUsageError(`BENCH_REALS: 1..62250, not ${process.env['BENCH_REALS']}`);
-  if (!(Number.isInteger(RUNS) && RUNS >= 1 && RUNS <= 99)) throw new BenchUsageError(`BENCH_RUNS: 1..99, not ${process.env['BENCH_RUNS']}`);
+  if (!(Number.isInteger(REALS) && REALS >= 1 && REALS <= 62_250))
+    throw new BenchUsageError(`BENCH_REALS: 1..62250, not ${process.env['BENCH_REALS']}`);
+  if (!(Number.isInteger(RUNS) && RUNS >= 1 && RUNS <= 99))
+    throw new BenchUsageError(`BENCH_RUNS: 1..99, not ${process.env['BENCH_RUNS']}`);
   const { child, port } = await startLoopbackServer();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-startup-'));
   const env = { ...process.env, LDIR_RUN_DIR: path.join(dir, 'run'), LDIR_SOCKET_DIR: path.join(dir, 'sock') };
   const conf = path.join(dir, 'startup.cf');
-  fs.writeFileSync(conf, [
-    `checkinterval=${INTERVAL_S}`, 'checktimeout=5', 'negotiatetimeout=5', `logfile="${path.join(dir, 'ldir.log')}"`, 'metrics=no', '',
-    'virtual=127.255.0.1:80', ...Array.from({ length: REALS }, (_, i) => `\treal=${address(i)}:${port} masq 1`),
-    '\tchecktype=negotiate', '\tservice=http', '\trequest="/"', '\treceive="ok"', '\tquiescent=no', '\tscheduler=wrr', '',
-  ].join('\n'));
+  fs.writeFileSync(
+    conf,
+    [
+      `checkinterval=${INTERVAL_S}`,
+      'checktimeout=5',
+      'negotiatetimeout=5',
+      `logfile="${path.join(dir, 'ldir.log')}"`,
+      'metrics=no',
+      '',
+      'virtual=127.255.0.1:80',
+      ...Array.from({ length: REALS }, (_, i) => `\treal=${address(i)}:${port} masq 1`),
+      '\tchecktype=negotiate',
+      '\tservice=http',
+      '\trequest="/"',
+      '\treceive="ok"',
+      '\tquiescent=no',
+      '\tscheduler=wrr',
+      '',
+    ].join('\n'),
+  );
   const socket = controlSocketPath('startup.cf', env.LDIR_SOCKET_DIR);
   const floor = nodeFloorMs();
   const starts: { ready: number; full: number }[] = [];
@@ -104,7 +127,10 @@ async function measureStartup({ targets, args }: BenchContext): Promise<void> {
   try {
     /** Runs `ldir ACTION`; milliseconds until it returned (ready) and until the table was full (of a new daemon). */
     const measure = async (action: 'start' | 'restart'): Promise<{ ready: number; full: number }> => {
-      const before = action === 'restart' ? Number(fs.readFileSync(path.join(env.LDIR_RUN_DIR, 'ldirectord.startup.cf.pid'), 'utf8')) : undefined;
+      const before =
+        action === 'restart'
+          ? Number(fs.readFileSync(path.join(env.LDIR_RUN_DIR, 'ldirectord.startup.cf.pid'), 'utf8'))
+          : undefined;
       const t0 = Date.now();
       const code = await ldir([`--ipvs=${IPVS}`, conf, action], env);
       const ready = Date.now();
@@ -131,9 +157,12 @@ async function measureStartup({ targets, args }: BenchContext): Promise<void> {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const where = process.env['LDIR_IN_VM'] === '1' ? 'vm' : 'host';
-  const m = (xs: { ready: number; full: number }[], k: 'ready' | 'full'): number => Math.round(median(xs.map((x) => x[k])));
-  console.log(`startup where=${where} ipvs=${IPVS} reals=${REALS} runs=${RUNS} node_floor_ms=${Math.round(floor)} check_interval_ms=${INTERVAL_S * 1000} `
-    + `start_ready_ms=${m(starts, 'ready')} start_full_table_ms=${m(starts, 'full')} restart_ready_ms=${m(restarts, 'ready')} restart_full_table_ms=${m(restarts, 'full')}`);
+  const m = (xs: { ready: number; full: number }[], k: 'ready' | 'full'): number =>
+    Math.round(median(xs.map((x) => x[k])));
+  console.log(
+    `startup where=${where} ipvs=${IPVS} reals=${REALS} runs=${RUNS} node_floor_ms=${Math.round(floor)} check_interval_ms=${INTERVAL_S * 1000} ` +
+      `start_ready_ms=${m(starts, 'ready')} start_full_table_ms=${m(starts, 'full')} restart_ready_ms=${m(restarts, 'ready')} restart_full_table_ms=${m(restarts, 'full')}`,
+  );
   if (where === 'host') {
     const afterReady = (xs: { ready: number; full: number }[]): number => median(xs.map((x) => x.full - x.ready));
     targets.atMost('start: full table after ready', afterReady(starts), INTERVAL_S * 1000, 'ms', 0);
@@ -146,9 +175,14 @@ async function measureStartup({ targets, args }: BenchContext): Promise<void> {
     if (why) throw new Error(`the VM cannot run here: ${why}`);
     // 200 reals in the VM: under emulation one HTTP server process answers a few hundred checks a second.
     const vmReals = Number(process.env['BENCH_VM_REALS'] ?? 200);
-    const result = await runInVm(`BENCH_IPVS=netlink BENCH_REALS=${vmReals} BENCH_RUNS=${RUNS} node dist/bench/startup.js`, {
-      onOutput: (c) => { for (const line of c.split('\n')) if (line.startsWith('startup ')) console.log(line); },
-    });
+    const result = await runInVm(
+      `BENCH_IPVS=netlink BENCH_REALS=${vmReals} BENCH_RUNS=${RUNS} node dist/bench/startup.js`,
+      {
+        onOutput: (c) => {
+          for (const line of c.split('\n')) if (line.startsWith('startup ')) console.log(line);
+        },
+      },
+    );
     if (result.code !== 0) throw new Error(`the VM run failed (exit ${result.code}):\n${result.output.slice(-3000)}`);
   }
 }

@@ -67,7 +67,10 @@ export function benchUsage(spec: BenchSpec): string {
     const w = Math.max(...env.map(([k]) => k.length));
     lines.push('', 'environment:', ...env.map(([k, text]) => `  ${k.padEnd(w)}  ${text}`));
   }
-  lines.push('', 'exit status: 0 every target met (or --no-targets), 1 a target missed, 2 wrong arguments, 3 the run failed');
+  lines.push(
+    '',
+    'exit status: 0 every target met (or --no-targets), 1 a target missed, 2 wrong arguments, 3 the run failed',
+  );
   return lines.join('\n');
 }
 
@@ -126,7 +129,9 @@ export class BenchTargets {
   private record(r: TargetResult, digits: number): boolean {
     this.results.push(r);
     const unit = r.unit === '' ? '' : ` ${r.unit}`;
-    this.print(`target ${r.name}: ${figure(r.value, digits)}${unit} (${r.op} ${figure(r.bound, digits)}${unit}) ${r.met ? 'ok' : 'MISSED'}`);
+    this.print(
+      `target ${r.name}: ${figure(r.value, digits)}${unit} (${r.op} ${figure(r.bound, digits)}${unit}) ${r.met ? 'ok' : 'MISSED'}`,
+    );
     return r.met;
   }
 }
@@ -144,8 +149,13 @@ export interface BenchContext {
  * does.
  */
 export async function runBench(
-  spec: BenchSpec, body: (ctx: BenchContext) => Promise<void>, argv: readonly string[] = process.argv.slice(2),
-  io: { out: (line: string) => void; err: (line: string) => void } = { out: (l) => console.log(l), err: (l) => console.error(l) },
+  spec: BenchSpec,
+  body: (ctx: BenchContext) => Promise<void>,
+  argv: readonly string[] = process.argv.slice(2),
+  io: { out: (line: string) => void; err: (line: string) => void } = {
+    out: (l) => console.log(l),
+    err: (l) => console.error(l),
+  },
 ): Promise<number> {
   let args: BenchArgs;
   try {

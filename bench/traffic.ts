@@ -14,13 +14,17 @@ const GUEST = path.resolve(__dirname, '../test/kernel/guest');
 /** The command line of `npm run bench:traffic`. */
 export const TRAFFIC_BENCH: BenchSpec = {
   command: 'npm run bench:traffic',
-  summary: 'client traffic through the VIP in the test VM across the director\'s lifecycle (the traffic-* files of the kernel tier)',
+  summary:
+    "client traffic through the VIP in the test VM across the director's lifecycle (the traffic-* files of the kernel tier)",
 };
 
 async function measureTraffic(targets: BenchTargets): Promise<void> {
   const why = vmUnavailable();
   if (why) throw new Error(`the VM cannot run here: ${why}`);
-  const files = fs.readdirSync(GUEST).filter((f) => /^traffic-.*\.test\.js$/.test(f)).sort();
+  const files = fs
+    .readdirSync(GUEST)
+    .filter((f) => /^traffic-.*\.test\.js$/.test(f))
+    .sort();
   if (files.length === 0) throw new Error(`no traffic-*.test.js in ${GUEST}: build first (npm run build)`);
   for (const file of files) {
     const lines: string[] = [];
@@ -29,11 +33,20 @@ async function measureTraffic(targets: BenchTargets): Promise<void> {
       if (text.startsWith('traffic:')) console.log(text);
       if (text.startsWith('|')) lines.push(text);
     });
-    const result = await runInVm(`node --test --test-concurrency=1 --test-reporter=spec dist/test/kernel/guest/${file}`, { onOutput });
+    const result = await runInVm(
+      `node --test --test-concurrency=1 --test-reporter=spec dist/test/kernel/guest/${file}`,
+      { onOutput },
+    );
     console.log(`\n${file}: ${result.code === 0 ? 'passed' : `FAILED (exit ${result.code})`}\n${lines.join('\n')}\n`);
     if (result.code !== 0) console.log(result.output.split('\n').slice(-40).join('\n'));
     // One target per scenario: its assertions (0 failed assertions; the count of failed tests is not in the exit code).
-    targets.atMost(`${file.replace(/\.test\.js$/, '')}: the tier's assertions`, result.code === 0 ? 0 : 1, 0, 'failed', 0);
+    targets.atMost(
+      `${file.replace(/\.test\.js$/, '')}: the tier's assertions`,
+      result.code === 0 ? 0 : 1,
+      0,
+      'failed',
+      0,
+    );
   }
 }
 

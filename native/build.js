@@ -61,5 +61,7 @@ try {
 } catch {
   // the one line below is all we can offer
 }
-console.error(`ldir: native addon build failed (see ${logFile}; retry with npm run build:native); ldir will use ipvsadm`);
+console.error(
+  `ldir: native addon build failed (see ${logFile}; retry with npm run build:native); ldir will use ipvsadm`,
+);
 process.exit(0);

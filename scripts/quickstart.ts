@@ -52,7 +52,12 @@ const started = Date.now();
 const out = (text = ''): void => {
   process.stdout.write(`${text}\n`);
 };
-const indent = (text: string, prefix = '  '): string => text.trimEnd().split('\n').map((l) => (l ? `${prefix}${l}` : '')).join('\n');
+const indent = (text: string, prefix = '  '): string =>
+  text
+    .trimEnd()
+    .split('\n')
+    .map((l) => (l ? `${prefix}${l}` : ''))
+    .join('\n');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(1)} s`;
 
@@ -115,7 +120,8 @@ function listen(server: http.Server | net.Server, host: string, port: number): P
 /** A port nothing listens on right now at `host` (bound, then released). */
 async function freePort(host: string): Promise<number> {
   const s = net.createServer();
-  if (!(await listen(s, host, 0))) throw new Error(`cannot bind ${host}: is 127.0.0.0/8 routed to the loopback interface?`);
+  if (!(await listen(s, host, 0)))
+    throw new Error(`cannot bind ${host}: is 127.0.0.0/8 routed to the loopback interface?`);
   const port = (s.address() as net.AddressInfo).port;
   await new Promise((r) => s.close(r));
   return port;
@@ -163,7 +169,8 @@ async function startServers(): Promise<Map<string, string>> {
     }
     state.servers.push(server);
   }
-  if (await accepts(DEAD.host, DEAD.port)) replace.set(`${DEAD.host}:${DEAD.port}`, `${DEAD.host}:${await freePort(DEAD.host)}`);
+  if (await accepts(DEAD.host, DEAD.port))
+    replace.set(`${DEAD.host}:${DEAD.port}`, `${DEAD.host}:${await freePort(DEAD.host)}`);
   const probe = net.createServer();
   if (await listen(probe, METRICS.host, METRICS.port)) await new Promise((r) => probe.close(r));
   else replace.set(`${METRICS.host}:${METRICS.port}`, `${METRICS.host}:${await freePort(METRICS.host)}`);
@@ -180,7 +187,13 @@ function at(host: string, port: number, replace: ReadonlyMap<string, string>): s
 /** Prints the daemon's interesting JSON log lines (transitions, kernel operations, warnings) as they come. */
 function followLog(stream: NodeJS.ReadableStream): void {
   let buffer = '';
-  const quiet = new Set(['sync done', 'logging to stdout', 'control socket listening', 'metrics endpoint listening', 'configuration applied']);
+  const quiet = new Set([
+    'sync done',
+    'logging to stdout',
+    'control socket listening',
+    'metrics endpoint listening',
+    'configuration applied',
+  ]);
   stream.on('data', (chunk: Buffer) => {
     buffer += chunk.toString('utf8');
     for (let nl = buffer.indexOf('\n'); nl !== -1; nl = buffer.indexOf('\n')) {
@@ -219,7 +232,12 @@ function converged(report: StatusReport): boolean {
 }
 
 /** Polls `ldir --json CONFIG status` until `done(report)`; the last report, or undefined after `ms`. */
-async function waitStatus(config: string, env: NodeJS.ProcessEnv, ms: number, done: (r: StatusReport) => boolean): Promise<StatusReport | undefined> {
+async function waitStatus(
+  config: string,
+  env: NodeJS.ProcessEnv,
+  ms: number,
+  done: (r: StatusReport) => boolean,
+): Promise<StatusReport | undefined> {
   const deadline = Date.now() + ms;
   for (let i = 0; i < 200 && Date.now() < deadline; i++) {
     if (state.aborting || (state.daemon?.exitCode !== null && state.daemon?.exitCode !== undefined)) return undefined;
@@ -250,14 +268,22 @@ async function chooseBackend(requested: Choice, env: NodeJS.ProcessEnv): Promise
   const info = await ldir(['ipvs', '--ipvs=auto', 'info'], env, 10_000);
   if (info.code === 0) {
     out(`IPVS table: the kernel's (${info.stdout.trim()}).`);
-    out('  The quick start adds its two loopback virtual services to it and removes them when it stops (cleanstop=yes).');
+    out(
+      '  The quick start adds its two loopback virtual services to it and removes them when it stops (cleanstop=yes).',
+    );
     out('  Run "npm run quickstart -- --ipvs=memory" to leave the kernel alone.');
     return 'auto';
   }
   // "no way to reach the kernel IPVS table: netlink: WHY; ipvsadm: WHY": one line per way tried.
-  const why = (info.stderr.trim().replace(/^ldir: /, '').split('\n')[0] || `ldir ipvs info exited with ${info.code}`)
-    .replace(/^no way to reach the kernel IPVS table: /, '').split('; ');
-  out('IPVS table: IN MEMORY. This machine\'s kernel IPVS table cannot be used here:');
+  const why = (
+    info.stderr
+      .trim()
+      .replace(/^ldir: /, '')
+      .split('\n')[0] || `ldir ipvs info exited with ${info.code}`
+  )
+    .replace(/^no way to reach the kernel IPVS table: /, '')
+    .split('; ');
+  out("IPVS table: IN MEMORY. This machine's kernel IPVS table cannot be used here:");
   out(indent(why.join('\n'), '    '));
   out('  So the daemon runs with --ipvs=memory: checks, decisions and the table are all real, but the table lives in');
   out('  the daemon\'s memory and nothing is load balanced. As root with the ip_vs module ("modprobe ip_vs") ldir');
@@ -289,10 +315,15 @@ function cleanup(): Promise<void> {
       child.kill('SIGTERM'); // the daemon cleans up (cleanstop) and exits
       await reapDaemon(15_000);
     }
-    await Promise.all(state.servers.map((s) => new Promise<void>((resolve) => {
-      s.closeAllConnections();
-      s.close(() => resolve());
-    })));
+    await Promise.all(
+      state.servers.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.closeAllConnections();
+            s.close(() => resolve());
+          }),
+      ),
+    );
     if (state.tmp) fs.rmSync(state.tmp, { recursive: true, force: true });
   })();
   return state.cleaning;
@@ -350,7 +381,8 @@ async function main(argv: readonly string[]): Promise<number> {
   };
   fs.mkdirSync(env['LDIR_RUN_DIR'] as string);
   fs.mkdirSync(env['LDIR_SOCKET_DIR'] as string);
-  const shown = (p: string): string => (p.startsWith(`${process.cwd()}${path.sep}`) ? path.relative(process.cwd(), p) : p);
+  const shown = (p: string): string =>
+    p.startsWith(`${process.cwd()}${path.sep}`) ? path.relative(process.cwd(), p) : p;
 
   out('ldir quick start: checks, the IPVS table, "ldir status" and /metrics on loopback, then everything stops.');
   out(`Temporary pid file and control socket: ${state.tmp} (LDIR_RUN_DIR, LDIR_SOCKET_DIR; removed at the end)`);
@@ -364,11 +396,15 @@ async function main(argv: readonly string[]): Promise<number> {
     for (const [from, to] of replace) text = text.split(from).join(to);
     config = path.join(state.tmp, 'quickstart.cf');
     fs.writeFileSync(config, text);
-    out(`Ports taken on this machine: using a copy of ${shown(CONFIG)} with ${[...replace].map(([a, b]) => `${a} -> ${b}`).join(', ')}`);
+    out(
+      `Ports taken on this machine: using a copy of ${shown(CONFIG)} with ${[...replace].map(([a, b]) => `${a} -> ${b}`).join(', ')}`,
+    );
   }
   out(`== Real servers (loopback), configuration ${shown(config)}`);
   for (const b of BACKENDS) {
-    out(`  ${b.name}  http://${at(b.host, b.port, replace)}/healthz  ${b.healthy ? 'answers 200 "OK"' : 'answers 503 "FAIL" (deliberately broken)'}`);
+    out(
+      `  ${b.name}  http://${at(b.host, b.port, replace)}/healthz  ${b.healthy ? 'answers 200 "OK"' : 'answers 503 "FAIL" (deliberately broken)'}`,
+    );
   }
   out(`  ${DEAD.name}  ${at(DEAD.host, DEAD.port, replace)}  nothing listens there (connection refused)`);
   out();
@@ -382,7 +418,9 @@ async function main(argv: readonly string[]): Promise<number> {
   // argv0 "ldir": `ldir status|stop` recognise the daemon by a command line that names ldir (src/system/pid-file.ts),
   // and "node /path/of/the/checkout/dist/src/main.js" does not when the checkout's path has no "ldir" in it.
   const daemon = spawn(process.execPath, [MAIN, '--foreground', `--ipvs=${backend}`, config, 'start'], {
-    argv0: 'ldir', env, stdio: ['ignore', 'pipe', 'pipe'],
+    argv0: 'ldir',
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   state.daemon = daemon;
   state.daemonExit = new Promise((resolve) => daemon.once('exit', (code) => resolve(code)));
@@ -392,7 +430,11 @@ async function main(argv: readonly string[]): Promise<number> {
   const ready = await waitStatus(config, env, CHECKS_MS, converged);
   if (!ready) {
     const code = daemon.exitCode;
-    out(code !== null ? `\nThe daemon exited with status ${code} (its log is above).` : `\nNot every real server was checked within ${CHECKS_MS / 1000} s.`);
+    out(
+      code !== null
+        ? `\nThe daemon exited with status ${code} (its log is above).`
+        : `\nNot every real server was checked within ${CHECKS_MS / 1000} s.`,
+    );
     return 1;
   }
   await sleep(100); // let the last log lines through before the status output
@@ -407,7 +449,7 @@ async function main(argv: readonly string[]): Promise<number> {
   // 5. The table itself when it is the kernel's.
   if (ready.daemon.backend.inMemory) {
     out('== The table: in memory, so "ldir ipvs list" (another process) cannot show it; the WEIGHT column above is');
-    out('   configured/table weight: web3 and api1 are held at weight 0, the api\'s fallback server has weight 1.');
+    out("   configured/table weight: web3 and api1 are held at weight 0, the api's fallback server has weight 1.");
   } else {
     out('== $ ldir ipvs list     (the kernel table)');
     const list = await ldir(['ipvs', 'list'], env);
@@ -417,14 +459,30 @@ async function main(argv: readonly string[]): Promise<number> {
 
   // 6. Metrics.
   const metrics = at(METRICS.host, METRICS.port, replace);
-  out(`== $ curl -s http://${metrics}/metrics | grep -E '^ldir_(real_server_up|virtual_real_servers_up|virtual_fallback_active)'`);
+  out(
+    `== $ curl -s http://${metrics}/metrics | grep -E '^ldir_(real_server_up|virtual_real_servers_up|virtual_fallback_active)'`,
+  );
   try {
     const res = await fetch(`http://${metrics}/metrics`, { signal: AbortSignal.timeout(5000) });
     const text = await res.text();
     const wanted = /^ldir_(real_server_up|virtual_real_servers_up|virtual_fallback_active)[{ ]/;
-    out(indent(text.split('\n').filter((l) => wanted.test(l)).join('\n')));
-    const series = new Set(text.split('\n').filter((l) => l.startsWith('# TYPE ')).map((l) => l.split(' ')[2]));
-    out(`  (${series.size} series in all; /healthz answers ${(await fetch(`http://${metrics}/healthz`, { signal: AbortSignal.timeout(5000) })).status})`);
+    out(
+      indent(
+        text
+          .split('\n')
+          .filter((l) => wanted.test(l))
+          .join('\n'),
+      ),
+    );
+    const series = new Set(
+      text
+        .split('\n')
+        .filter((l) => l.startsWith('# TYPE '))
+        .map((l) => l.split(' ')[2]),
+    );
+    out(
+      `  (${series.size} series in all; /healthz answers ${(await fetch(`http://${metrics}/healthz`, { signal: AbortSignal.timeout(5000) })).status})`,
+    );
   } catch (err) {
     out(`  cannot read the metrics endpoint: ${(err as Error).message}`);
     return 1;
@@ -436,7 +494,11 @@ async function main(argv: readonly string[]): Promise<number> {
   const web3At = at(web3.host, web3.port, replace);
   out(`== web3 repaired: its /healthz answers "OK" now; the next check (every second) brings it back at weight 5`);
   web3.healthy = true;
-  const back = await waitStatus(config, env, 10_000, (r) => r.virtualServices.some((v) => v.reals.some((x) => `${x.address}:${x.port}` === web3At && x.health === 'up' && x.kernelWeight === x.weight)));
+  const back = await waitStatus(config, env, 10_000, (r) =>
+    r.virtualServices.some((v) =>
+      v.reals.some((x) => `${x.address}:${x.port}` === web3At && x.health === 'up' && x.kernelWeight === x.weight),
+    ),
+  );
   await sleep(100);
   if (!back) {
     out('  web3 did not come back within 10 s');

@@ -99,85 +99,96 @@ class BoundedSink {
  */
 export function spawnProcessRunner(options: ProcessRunnerOptions = {}): ProcessRunner {
   const killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
-  return (request) => new Promise<ProcessOutcome>((resolve, reject) => {
-    const [program, ...args] = request.argv;
-    if (program === undefined || program === '') {
-      reject(Object.assign(new Error('empty command'), { code: 'ENOENT' }));
-      return;
-    }
-    const stdoutLimit = request.stdoutLimit ?? 0;
-    const stderrLimit = request.stderrLimit ?? 0;
-    const child = spawn(program, args, {
-      shell: false,
-      detached: true,
-      env: { ...(request.env ?? process.env) },
-      stdio: [request.stdin === undefined ? 'ignore' : 'pipe', stdoutLimit > 0 ? 'pipe' : 'ignore', stderrLimit > 0 ? 'pipe' : 'ignore'],
-    });
-    const out = new BoundedSink(stdoutLimit);
-    const err = new BoundedSink(stderrLimit);
-    const streams = [child.stdout, child.stderr].filter((s) => s !== null);
-    let open = streams.length;
-    let outputDone: (() => void) | undefined;
-    child.stdout?.on('data', (b: Buffer) => out.push(b));
-    child.stderr?.on('data', (b: Buffer) => err.push(b));
-    for (const s of streams) {
-      s.on('error', () => undefined);
-      s.once('close', () => {
-        open--;
-        if (open === 0) outputDone?.();
-      });
-    }
-    if (child.stdin) {
-      // EPIPE when the command exits before reading all of stdin: its exit status tells what happened.
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(request.stdin);
-    }
-
-    let timedOut = false;
-    let settled = false;
-    const terminate = (): void => {
-      if (timedOut || settled) return;
-      timedOut = true;
-      const pgid = child.pid;
-      if (pgid === undefined || !signalGroup(pgid, 'SIGTERM')) return;
-      setTimeout(() => {
-        if (signalGroup(pgid, 0)) signalGroup(pgid, 'SIGKILL');
-      }, killGraceMs);
-    };
-    const timer = setTimeout(terminate, Math.max(1, request.timeoutMs));
-    const onAbort = (): void => terminate();
-    if (request.signal?.aborted) terminate();
-    else request.signal?.addEventListener('abort', onAbort, { once: true });
-    const cleanUp = (): void => {
-      settled = true;
-      clearTimeout(timer);
-      request.signal?.removeEventListener('abort', onAbort);
-    };
-
-    child.once('error', (e) => {
-      if (settled) return;
-      cleanUp();
-      reject(e);
-    });
-    child.once('exit', (exitCode, signal) => {
-      if (settled) return;
-      cleanUp();
-      const finish = (): void => resolve({
-        exitCode, signal, timedOut, stdout: out.text(), stderr: err.text(), truncated: out.truncated || err.truncated,
-      });
-      if (open === 0) {
-        finish();
+  return (request) =>
+    new Promise<ProcessOutcome>((resolve, reject) => {
+      const [program, ...args] = request.argv;
+      if (program === undefined || program === '') {
+        reject(Object.assign(new Error('empty command'), { code: 'ENOENT' }));
         return;
       }
-      const grace = setTimeout(() => {
-        outputDone = undefined;
-        for (const s of streams) s.destroy();
-        finish();
-      }, request.outputGraceMs ?? DEFAULT_OUTPUT_GRACE_MS);
-      outputDone = () => {
-        clearTimeout(grace);
-        finish();
+      const stdoutLimit = request.stdoutLimit ?? 0;
+      const stderrLimit = request.stderrLimit ?? 0;
+      const child = spawn(program, args, {
+        shell: false,
+        detached: true,
+        env: { ...(request.env ?? process.env) },
+        stdio: [
+          request.stdin === undefined ? 'ignore' : 'pipe',
+          stdoutLimit > 0 ? 'pipe' : 'ignore',
+          stderrLimit > 0 ? 'pipe' : 'ignore',
+        ],
+      });
+      const out = new BoundedSink(stdoutLimit);
+      const err = new BoundedSink(stderrLimit);
+      const streams = [child.stdout, child.stderr].filter((s) => s !== null);
+      let open = streams.length;
+      let outputDone: (() => void) | undefined;
+      child.stdout?.on('data', (b: Buffer) => out.push(b));
+      child.stderr?.on('data', (b: Buffer) => err.push(b));
+      for (const s of streams) {
+        s.on('error', () => undefined);
+        s.once('close', () => {
+          open--;
+          if (open === 0) outputDone?.();
+        });
+      }
+      if (child.stdin) {
+        // EPIPE when the command exits before reading all of stdin: its exit status tells what happened.
+        child.stdin.on('error', () => undefined);
+        child.stdin.end(request.stdin);
+      }
+
+      let timedOut = false;
+      let settled = false;
+      const terminate = (): void => {
+        if (timedOut || settled) return;
+        timedOut = true;
+        const pgid = child.pid;
+        if (pgid === undefined || !signalGroup(pgid, 'SIGTERM')) return;
+        setTimeout(() => {
+          if (signalGroup(pgid, 0)) signalGroup(pgid, 'SIGKILL');
+        }, killGraceMs);
       };
+      const timer = setTimeout(terminate, Math.max(1, request.timeoutMs));
+      const onAbort = (): void => terminate();
+      if (request.signal?.aborted) terminate();
+      else request.signal?.addEventListener('abort', onAbort, { once: true });
+      const cleanUp = (): void => {
+        settled = true;
+        clearTimeout(timer);
+        request.signal?.removeEventListener('abort', onAbort);
+      };
+
+      child.once('error', (e) => {
+        if (settled) return;
+        cleanUp();
+        reject(e);
+      });
+      child.once('exit', (exitCode, signal) => {
+        if (settled) return;
+        cleanUp();
+        const finish = (): void =>
+          resolve({
+            exitCode,
+            signal,
+            timedOut,
+            stdout: out.text(),
+            stderr: err.text(),
+            truncated: out.truncated || err.truncated,
+          });
+        if (open === 0) {
+          finish();
+          return;
+        }
+        const grace = setTimeout(() => {
+          outputDone = undefined;
+          for (const s of streams) s.destroy();
+          finish();
+        }, request.outputGraceMs ?? DEFAULT_OUTPUT_GRACE_MS);
+        outputDone = () => {
+          clearTimeout(grace);
+          finish();
+        };
+      });
     });
-  });
 }

@@ -8,7 +8,13 @@ export const REDACTED = '[redacted]';
  * Keys whose string values are credentials wherever they appear: in the model (`check.passwd`, `check.secret`,
  * `alerts.smtpAuth.passwd`), in JSON printed by the CLI, in log records.
  */
-export const SECRET_FIELDS: ReadonlySet<string> = new Set(['passwd', 'secret', 'password', 'smtppasswd', 'smtpPassword']);
+export const SECRET_FIELDS: ReadonlySet<string> = new Set([
+  'passwd',
+  'secret',
+  'password',
+  'smtppasswd',
+  'smtpPassword',
+]);
 
 /**
  * Secret values shorter than this are not searched for in free text: such a value is no secret worth the name, and
@@ -68,7 +74,9 @@ export class SecretRedactor {
     for (const v of values) if (v.length >= MIN_SEARCHED_LENGTH) all.add(v);
     if (all.size === this.values.length) return;
     this.values = [...all].sort((a, b) => b.length - a.length);
-    this.escaped = [...new Set(this.values.map((v) => JSON.stringify(v).slice(1, -1)))].sort((a, b) => b.length - a.length);
+    this.escaped = [...new Set(this.values.map((v) => JSON.stringify(v).slice(1, -1)))].sort(
+      (a, b) => b.length - a.length,
+    );
   }
 
   /** How many values are hidden. */

@@ -15,12 +15,15 @@ const STDERR_KEEP = 1024;
 export function spawnHookRunner(runner: ProcessRunner = spawnProcessRunner()): HookRunner {
   return async (argv, { env, timeoutMs }) => {
     const program = argv[0];
-    if (program === undefined || program === '') throw new LdirError(ErrorCodes.ALERT_COMMAND_FAILED, 'alert command is empty');
+    if (program === undefined || program === '')
+      throw new LdirError(ErrorCodes.ALERT_COMMAND_FAILED, 'alert command is empty');
     try {
       const r = await runner({ argv, env, timeoutMs, stderrLimit: STDERR_KEEP });
       return { exitCode: r.exitCode, signal: r.signal, timedOut: r.timedOut, stderr: r.stderr } satisfies HookOutcome;
     } catch (err) {
-      throw new LdirError(ErrorCodes.ALERT_COMMAND_FAILED, `cannot run ${program}: ${errorMessage(err)}`, { cause: err });
+      throw new LdirError(ErrorCodes.ALERT_COMMAND_FAILED, `cannot run ${program}: ${errorMessage(err)}`, {
+        cause: err,
+      });
     }
   };
 }
@@ -83,7 +86,10 @@ export class CommandHooks {
     if (this.waiting.length >= this.o.maxQueue) {
       const dropped = this.waiting.shift();
       this.o.tally.dropped++;
-      this.o.log.warn({ ...dropped?.context, queued: this.o.maxQueue }, 'alert command queue full: oldest command dropped');
+      this.o.log.warn(
+        { ...dropped?.context, queued: this.o.maxQueue },
+        'alert command queue full: oldest command dropped',
+      );
     }
     this.waiting.push(job);
     this.next();
@@ -132,19 +138,28 @@ export class CommandHooks {
         this.o.tally.timedOut++;
         this.o.tally.failed++;
         ended = `killed at its timeout of ${this.o.timeoutMs} ms`;
-        this.o.log.warn({ ...job.context, timeoutMs: this.o.timeoutMs, stderr: r.stderr || undefined }, 'alert command killed at its timeout');
+        this.o.log.warn(
+          { ...job.context, timeoutMs: this.o.timeoutMs, stderr: r.stderr || undefined },
+          'alert command killed at its timeout',
+        );
       } else if (r.exitCode !== 0) {
         this.o.tally.failed++;
         const how = r.exitCode === null ? `killed by ${r.signal ?? 'a signal'}` : `exit status ${r.exitCode}`;
         ended = how;
-        this.o.log.warn({ ...job.context, exitCode: r.exitCode, signal: r.signal, stderr: r.stderr || undefined }, `alert command failed: ${how}`);
+        this.o.log.warn(
+          { ...job.context, exitCode: r.exitCode, signal: r.signal, stderr: r.stderr || undefined },
+          `alert command failed: ${how}`,
+        );
       } else {
         ended = 'ok';
       }
     } catch (err) {
       this.o.tally.failed++;
       ended = `could not run: ${errorMessage(err)}`;
-      this.o.log.warn({ ...job.context, code: (err as { code?: unknown }).code, err: errorMessage(err) }, 'alert command could not run');
+      this.o.log.warn(
+        { ...job.context, code: (err as { code?: unknown }).code, err: errorMessage(err) },
+        'alert command could not run',
+      );
     } finally {
       this.running--;
       this.busyPairs.delete(job.pair);
@@ -159,9 +174,12 @@ export class CommandHooks {
     const { vs, rs, event } = job.context;
     try {
       this.o.onEnded({
-        at: this.o.now?.() ?? Date.now(), channel: 'command', ok: ended === 'ok',
+        at: this.o.now?.() ?? Date.now(),
+        channel: 'command',
+        ok: ended === 'ok',
         text: `alert command ${job.argv[0] ?? ''}${event !== undefined ? ` (${event})` : ''}: ${ended}`,
-        ...(vs !== undefined ? { virtual: vs } : {}), ...(rs !== undefined ? { real: rs } : {}),
+        ...(vs !== undefined ? { virtual: vs } : {}),
+        ...(rs !== undefined ? { real: rs } : {}),
       });
     } catch (err) {
       this.o.log.debug({ err: String(err) }, 'alert note listener failed');

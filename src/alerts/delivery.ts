@@ -43,7 +43,9 @@ export interface DeliveryOutcome {
 }
 
 /** The result of one attempt: the transport's report, or the error it failed with. */
-export type Attempt = { readonly ok: true; readonly report?: SendReport | void } | { readonly ok: false; readonly error: unknown };
+export type Attempt =
+  | { readonly ok: true; readonly report?: SendReport | void }
+  | { readonly ok: false; readonly error: unknown };
 
 /** True for a reply that refuses for good (5xx); a 4xx reply, or no reply (a dropped connection, a timeout), is temporary. */
 export function isPermanent(responseCode: number | undefined): boolean {
@@ -87,7 +89,8 @@ export function deliveryOutcome(to: readonly string[], attempt: Attempt): Delive
       const responseCode = responseCodeOf(attempt.error);
       const reply = sendErrorText(attempt.error);
       const code = responseCode !== undefined ? { responseCode } : {};
-      if (isPermanent(responseCode)) return { delivered: [], givenUp: [{ to: [...to], reply, ...code }], retry: undefined };
+      if (isPermanent(responseCode))
+        return { delivered: [], givenUp: [{ to: [...to], reply, ...code }], retry: undefined };
       return { delivered: [], givenUp: [], retry: { to: [...to], reason: reply, perRecipient: false, ...code } };
     }
   }
@@ -103,7 +106,11 @@ export function deliveryOutcome(to: readonly string[], attempt: Attempt): Delive
       if (attempt.ok) delivered.push(address);
       else again.push(address);
     } else if (isPermanent(r.responseCode)) {
-      givenUp.push({ to: [address], reply: r.reply, ...(r.responseCode !== undefined ? { responseCode: r.responseCode } : {}) });
+      givenUp.push({
+        to: [address],
+        reply: r.reply,
+        ...(r.responseCode !== undefined ? { responseCode: r.responseCode } : {}),
+      });
     } else {
       again.push(address);
       firstTemporary ??= r;
@@ -111,6 +118,9 @@ export function deliveryOutcome(to: readonly string[], attempt: Attempt): Delive
   }
   const reason = firstTemporary?.reply ?? (attempt.ok ? '' : sendErrorText(attempt.error));
   const code = firstTemporary?.responseCode;
-  const retry = again.length > 0 ? { to: again, reason, perRecipient: true, ...(code !== undefined ? { responseCode: code } : {}) } : undefined;
+  const retry =
+    again.length > 0
+      ? { to: again, reason, perRecipient: true, ...(code !== undefined ? { responseCode: code } : {}) }
+      : undefined;
   return { delivered, givenUp, retry };
 }

@@ -64,7 +64,10 @@ export class MailQueue {
   private idleWaiters: Array<() => void> = [];
   private seq = 0;
 
-  constructor(private readonly transport: MailTransport, private readonly o: MailQueueOptions) {}
+  constructor(
+    private readonly transport: MailTransport,
+    private readonly o: MailQueueOptions,
+  ) {}
 
   /** Mails waiting (the one being sent included). */
   size(): number {
@@ -75,13 +78,25 @@ export class MailQueue {
   push(mail: OutgoingMail): void {
     if (this.closed) {
       this.o.tally.dropped++;
-      this.o.log.error({ transport: this.o.label, subject: mail.subject, to: mail.to }, 'alert mail dropped unsent: the alerter stopped');
+      this.o.log.error(
+        { transport: this.o.label, subject: mail.subject, to: mail.to },
+        'alert mail dropped unsent: the alerter stopped',
+      );
       return;
     }
     if (this.size() >= this.o.maxQueue && this.entries.length > 0) {
       const dropped = this.entries.shift();
       this.o.tally.dropped++;
-      this.o.log.error({ transport: this.o.label, subject: dropped?.mail.subject, to: dropped?.mail.to, err: dropped?.lastError, queued: this.o.maxQueue }, 'alert mail queue full: oldest mail dropped');
+      this.o.log.error(
+        {
+          transport: this.o.label,
+          subject: dropped?.mail.subject,
+          to: dropped?.mail.to,
+          err: dropped?.lastError,
+          queued: this.o.maxQueue,
+        },
+        'alert mail queue full: oldest mail dropped',
+      );
     }
     this.entries.push({ mail, queuedAt: this.o.clock.now(), seq: this.seq++, attempts: 0, notBefore: 0 });
     this.pump();
@@ -110,7 +125,10 @@ export class MailQueue {
     this.inFlight?.abort();
     const left = this.size();
     for (const e of [...(this.current ? [this.current] : []), ...this.entries]) {
-      this.o.log.error({ transport: this.o.label, subject: e.mail.subject, to: e.mail.to, err: e.lastError }, 'alert mail dropped unsent: the alerter stopped');
+      this.o.log.error(
+        { transport: this.o.label, subject: e.mail.subject, to: e.mail.to, err: e.lastError },
+        'alert mail dropped unsent: the alerter stopped',
+      );
     }
     this.entries.length = 0;
     this.current = undefined;
@@ -153,7 +171,10 @@ export class MailQueue {
     const [head] = this.entries.splice(i, 1) as [Entry];
     if (this.o.clock.now() - head.queuedAt > this.o.maxAgeMs) {
       this.o.tally.failed++;
-      this.o.log.error({ transport: this.o.label, subject: head.mail.subject, to: head.mail.to, err: head.lastError }, 'alert mail given up: still unsent after its maximum age');
+      this.o.log.error(
+        { transport: this.o.label, subject: head.mail.subject, to: head.mail.to, err: head.lastError },
+        'alert mail given up: still unsent after its maximum age',
+      );
       this.note(false, head.mail.subject, head.mail.to, 'given up: still unsent after its maximum age');
       this.pump();
       return;
@@ -191,7 +212,12 @@ export class MailQueue {
   private note(ok: boolean, subject: string, to: readonly string[] | string, what: string): void {
     if (!this.o.onSettled) return;
     try {
-      this.o.onSettled({ at: this.o.clock.now(), channel: 'mail', ok, text: `alert mail "${subject}" to ${[to].flat().join(', ')}: ${what}` });
+      this.o.onSettled({
+        at: this.o.clock.now(),
+        channel: 'mail',
+        ok,
+        text: `alert mail "${subject}" to ${[to].flat().join(', ')}: ${what}`,
+      });
     } catch (err) {
       this.o.log.debug({ err: String(err) }, 'alert note listener failed');
     }
@@ -209,8 +235,16 @@ export class MailQueue {
     }
     for (const g of outcome.givenUp) {
       this.o.tally.failed++;
-      this.o.log.error({ ...log, to: g.to, responseCode: g.responseCode, reply: g.reply }, 'alert mail refused by the server: not retried');
-      this.note(false, mail.subject, g.to, `refused by the server${g.responseCode !== undefined ? ` (${g.responseCode})` : ''}: not retried`);
+      this.o.log.error(
+        { ...log, to: g.to, responseCode: g.responseCode, reply: g.reply },
+        'alert mail refused by the server: not retried',
+      );
+      this.note(
+        false,
+        mail.subject,
+        g.to,
+        `refused by the server${g.responseCode !== undefined ? ` (${g.responseCode})` : ''}: not retried`,
+      );
     }
     const retry = outcome.retry;
     if (!retry) {
@@ -220,10 +254,18 @@ export class MailQueue {
     const attempts = head.attempts + 1;
     const delay = Math.min(this.o.retryMaxMs, this.o.retryInitialMs * 2 ** Math.min(30, attempts - 1));
     this.o.tally.retries++;
-    this.o.log.warn({
-      ...log, to: retry.to, responseCode: retry.responseCode, err: retry.reason, attempt: attempts, retryInMs: delay,
-      ...(retry.perRecipient ? { deferredBy: 'recipient' } : {}),
-    }, 'alert mail not sent: will retry');
+    this.o.log.warn(
+      {
+        ...log,
+        to: retry.to,
+        responseCode: retry.responseCode,
+        err: retry.reason,
+        attempt: attempts,
+        retryInMs: delay,
+        ...(retry.perRecipient ? { deferredBy: 'recipient' } : {}),
+      },
+      'alert mail not sent: will retry',
+    );
     const again: Entry = { ...head, mail: { ...mail, to: retry.to }, attempts, notBefore: 0, lastError: retry.reason };
     const place = this.entries.findIndex((e) => e.seq > head.seq);
     this.entries.splice(place < 0 ? this.entries.length : place, 0, again);

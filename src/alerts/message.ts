@@ -3,7 +3,18 @@ import type { DaemonState, VirtualService } from '../model';
 
 /** What an alert event reports. */
 export type AlertKind =
-  | 'down' | 'up' | 'reminder' | 'fallback-on' | 'fallback-off' | 'quorum-lost' | 'quorum-gained' | 'announced' | 'withdrawn' | 'flapping' | 'flap-summary' | 'stable';
+  | 'down'
+  | 'up'
+  | 'reminder'
+  | 'fallback-on'
+  | 'fallback-off'
+  | 'quorum-lost'
+  | 'quorum-gained'
+  | 'announced'
+  | 'withdrawn'
+  | 'flapping'
+  | 'flap-summary'
+  | 'stable';
 
 /** One line of an alert mail: an ldirectord-style log line plus what ldir knows around it. */
 export interface AlertEvent {
@@ -58,7 +69,8 @@ export function virtualText(v: VirtualService): string {
 export function realLine(kind: 'down' | 'up' | 'reminder', v: VirtualService, real: string, weight: number): string {
   const where = `${real} (${virtualText(v)})`;
   if (kind === 'reminder') return `Inaccessible real server: ${where}`;
-  if (kind === 'down') return v.quiescent ? `Quiescent real server: ${where} (Weight set to 0)` : `Deleted real server: ${where}`;
+  if (kind === 'down')
+    return v.quiescent ? `Quiescent real server: ${where} (Weight set to 0)` : `Deleted real server: ${where}`;
   return `${v.quiescent ? 'Restored' : 'Added'} real server: ${where} (Weight set to ${weight})`;
 }
 
@@ -70,15 +82,24 @@ export function fallbackLine(active: boolean, v: VirtualService, fallback: strin
 
 /** Line of a virtual whose address the routing daemon now announces or no longer does (route health injection). */
 export function announceLine(announced: boolean, v: VirtualService, prefix: string): string {
-  return announced ? `Announced route: ${prefix} (${virtualText(v)})` : `Withdrawn route: ${prefix} (${virtualText(v)})`;
+  return announced
+    ? `Announced route: ${prefix} (${virtualText(v)})`
+    : `Withdrawn route: ${prefix} (${virtualText(v)})`;
 }
 
 /**
  * Line of a virtual that lost or gained its quorum (keepalived's "Lost quorum"/"Gained quorum" with ldir's counts:
  * serving real servers against the quorum and its hysteresis).
  */
-export function quorumLine(state: 'up' | 'down', v: VirtualService, serving: number, quorum: number, hysteresis: number): string {
-  const band = hysteresis > 0 ? (state === 'up' ? `${quorum}+${hysteresis}` : `${quorum}-${hysteresis}`) : String(quorum);
+export function quorumLine(
+  state: 'up' | 'down',
+  v: VirtualService,
+  serving: number,
+  quorum: number,
+  hysteresis: number,
+): string {
+  const band =
+    hysteresis > 0 ? (state === 'up' ? `${quorum}+${hysteresis}` : `${quorum}-${hysteresis}`) : String(quorum);
   return state === 'up'
     ? `Gained quorum: ${virtualText(v)} (${serving} real servers serving, quorum ${band})`
     : `Lost quorum: ${virtualText(v)} (${serving} real servers serving, quorum ${band})`;
@@ -90,7 +111,13 @@ export function flappingLine(v: VirtualService, real: string, changes: number, p
 }
 
 /** Periodic summary of a flapping real server. */
-export function flapSummaryLine(v: VirtualService, real: string, changes: number, periodS: number, now: string): string {
+export function flapSummaryLine(
+  v: VirtualService,
+  real: string,
+  changes: number,
+  periodS: number,
+  now: string,
+): string {
   return `Flapping real server: ${real} (${virtualText(v)}) (${changes} more changes in the last ${periodS} s, now ${now})`;
 }
 
@@ -115,15 +142,26 @@ function eventBlock(e: AlertEvent): string[] {
 }
 
 const KIND_WORDS: ReadonlyArray<[AlertKind, string]> = [
-  ['down', 'down'], ['up', 'up'], ['reminder', 'still down'], ['fallback-on', 'fallback in'], ['fallback-off', 'fallback out'],
-  ['quorum-lost', 'quorum lost'], ['quorum-gained', 'quorum gained'], ['announced', 'announced'], ['withdrawn', 'withdrawn'],
-  ['flapping', 'flapping'], ['flap-summary', 'flap summary'], ['stable', 'stable again'],
+  ['down', 'down'],
+  ['up', 'up'],
+  ['reminder', 'still down'],
+  ['fallback-on', 'fallback in'],
+  ['fallback-off', 'fallback out'],
+  ['quorum-lost', 'quorum lost'],
+  ['quorum-gained', 'quorum gained'],
+  ['announced', 'announced'],
+  ['withdrawn', 'withdrawn'],
+  ['flapping', 'flapping'],
+  ['flap-summary', 'flap summary'],
+  ['stable', 'stable again'],
 ];
 
 /** `3 down, 1 up` for the events of a digest. */
 function tally(events: readonly AlertEvent[]): string {
   return KIND_WORDS.map(([kind, word]) => [events.filter((e) => e.kind === kind).length, word] as const)
-    .filter(([n]) => n > 0).map(([n, word]) => `${n} ${word}`).join(', ');
+    .filter(([n]) => n > 0)
+    .map(([n, word]) => `${n} ${word}`)
+    .join(', ');
 }
 
 /**
@@ -138,9 +176,16 @@ export function composeMail(events: readonly AlertEvent[], ctx: ComposeContext):
   const total = events.length + omitted;
   const host = `ldirectord host: ${oneLine(ctx.hostname)}`;
   if (total === 1) return { subject: eventSubject(first), text: `${[host, ...eventBlock(first)].join('\n')}\n` };
-  const head = [host, `Daemon-Status: ${ctx.daemonState}`, `Events: ${total} (${tally(events)}${omitted > 0 ? `, ${omitted} not listed` : ''})`];
+  const head = [
+    host,
+    `Daemon-Status: ${ctx.daemonState}`,
+    `Events: ${total} (${tally(events)}${omitted > 0 ? `, ${omitted} not listed` : ''})`,
+  ];
   for (const v of ctx.outOfService ?? []) head.push(`Out of service (no real server up): ${oneLine(v)}`);
   const blocks = events.map((e) => eventBlock(e).join('\n'));
   if (omitted > 0) blocks.push(`... ${omitted} more events not listed`);
-  return { subject: `${eventSubject(first)} (+${total - 1} more)`, text: `${[head.join('\n'), ...blocks].join('\n\n')}\n` };
+  return {
+    subject: `${eventSubject(first)} (+${total - 1} more)`,
+    text: `${[head.join('\n'), ...blocks].join('\n\n')}\n`,
+  };
 }

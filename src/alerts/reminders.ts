@@ -19,7 +19,10 @@ export class Reminders {
   private timer: TimerHandle | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
 
-  constructor(private readonly clock: Clock, private readonly onDue: (entry: ReminderEntry) => void) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly onDue: (entry: ReminderEntry) => void,
+  ) {}
 
   /** Starts reminders for a pair that went down at clock time `at` (`freqMs` 0 = none, and forgets any). */
   arm(pair: string, virtualId: string, realKey: string, at: number, freqMs: number): void {

@@ -50,10 +50,14 @@ export interface SmtpTimeouts {
 /** nodemailer's TLS options for an `smtptls` mode (Postfix's security levels). */
 function tlsOptions(s: Extract<MailTransportSettings, { kind: 'smtp' }>): Record<string, unknown> {
   switch (s.tls) {
-    case 'none': return { ignoreTLS: true };
-    case 'may': return { opportunisticTLS: true, tls: { rejectUnauthorized: false } };
-    case 'encrypt': return { requireTLS: true, tls: { rejectUnauthorized: false } };
-    case 'verify': return { requireTLS: true, tls: { rejectUnauthorized: true, servername: s.host } };
+    case 'none':
+      return { ignoreTLS: true };
+    case 'may':
+      return { opportunisticTLS: true, tls: { rejectUnauthorized: false } };
+    case 'encrypt':
+      return { requireTLS: true, tls: { rejectUnauthorized: false } };
+    case 'verify':
+      return { requireTLS: true, tls: { rejectUnauthorized: true, servername: s.host } };
   }
   return {};
 }
@@ -70,7 +74,11 @@ function refusals(x: unknown): RecipientRefusal[] {
     if (typeof r?.recipient !== 'string') continue;
     const responseCode = responseCodeOf(r);
     const reply = typeof r.response === 'string' ? r.response : String(r.message ?? 'refused');
-    out.push({ recipient: r.recipient, reply: reply.split('\n')[0]?.slice(0, 300) ?? '', ...(responseCode !== undefined ? { responseCode } : {}) });
+    out.push({
+      recipient: r.recipient,
+      reply: reply.split('\n')[0]?.slice(0, 300) ?? '',
+      ...(responseCode !== undefined ? { responseCode } : {}),
+    });
   }
   return out;
 }
@@ -83,7 +91,8 @@ function sendError(err: unknown, label: string): LdirError & { responseCode?: nu
   const responseCode = responseCodeOf(err);
   const message = errorMessage(err);
   const e = new LdirError(ErrorCodes.ALERT_SEND_FAILED, `${label}: ${message}`, {
-    cause: err, details: { transport: label, ...(responseCode !== undefined ? { responseCode } : {}) },
+    cause: err,
+    details: { transport: label, ...(responseCode !== undefined ? { responseCode } : {}) },
   }) as LdirError & { responseCode?: number; refused?: RecipientRefusal[] };
   if (responseCode !== undefined) e.responseCode = responseCode;
   const refused = refusals(err);
@@ -101,21 +110,22 @@ export function nodemailerTransports(timeouts: SmtpTimeouts = {}, sendmailPath =
     // Loaded with the first transport (the first mail), not with the daemon: most directors send none for days.
     const { createTransport } = require('nodemailer') as typeof import('nodemailer');
     const label = transportLabel(settings);
-    const transporter = settings.kind === 'sendmail'
-      ? createTransport({ sendmail: true, path: sendmailPath, newline: 'unix' })
-      : createTransport({
-        host: settings.host,
-        port: settings.port,
-        secure: false,
-        name: hostname,
-        connectionTimeout: timeouts.connectionMs ?? 10_000,
-        greetingTimeout: timeouts.greetingMs ?? 10_000,
-        socketTimeout: timeouts.socketMs ?? 30_000,
-        logger: false,
-        debug: false,
-        ...tlsOptions(settings),
-        ...(settings.auth ? { auth: { user: settings.auth.login, pass: settings.auth.passwd } } : {}),
-      });
+    const transporter =
+      settings.kind === 'sendmail'
+        ? createTransport({ sendmail: true, path: sendmailPath, newline: 'unix' })
+        : createTransport({
+            host: settings.host,
+            port: settings.port,
+            secure: false,
+            name: hostname,
+            connectionTimeout: timeouts.connectionMs ?? 10_000,
+            greetingTimeout: timeouts.greetingMs ?? 10_000,
+            socketTimeout: timeouts.socketMs ?? 30_000,
+            logger: false,
+            debug: false,
+            ...tlsOptions(settings),
+            ...(settings.auth ? { auth: { user: settings.auth.login, pass: settings.auth.passwd } } : {}),
+          });
     const transport: MailTransport = {
       send: async (mail, signal): Promise<SendReport> => {
         try {

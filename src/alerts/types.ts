@@ -9,13 +9,13 @@ import type { SendReport } from './delivery';
 /** Where mails leave: an SMTP server (ldir's `smtp`), or the local `sendmail` binary (no `smtp`, as ldirectord). */
 export type MailTransportSettings =
   | {
-    readonly kind: 'smtp';
-    readonly host: string;
-    readonly port: number;
-    readonly tls: SmtpTls;
-    /** Credentials; the password is a secret and never logged. */
-    readonly auth?: SmtpAuth;
-  }
+      readonly kind: 'smtp';
+      readonly host: string;
+      readonly port: number;
+      readonly tls: SmtpTls;
+      /** Credentials; the password is a secret and never logged. */
+      readonly auth?: SmtpAuth;
+    }
   | { readonly kind: 'sendmail' };
 
 /** One mail ready to go. */
@@ -58,7 +58,8 @@ export interface HookOutcome {
 
 /** Runs a command without a shell (`argv[0]` is the program), killed after `timeoutMs`; rejects when it cannot start. */
 export type HookRunner = (
-  argv: readonly string[], options: { readonly env: Readonly<Record<string, string>>; readonly timeoutMs: number },
+  argv: readonly string[],
+  options: { readonly env: Readonly<Record<string, string>>; readonly timeoutMs: number },
 ) => Promise<HookOutcome>;
 
 /** Limits of mail sending. */
@@ -186,7 +187,13 @@ export interface Alerter {
    * Takes over the health a previous daemon last saw (a restart): a first result equal to it is no change and raises
    * no alert; a different one is reported as a change from it. `unknown` entries are ignored.
    */
-  seedHealth(pairs: Iterable<{ readonly virtualId: string; readonly realKey: string; readonly health: 'up' | 'down' | 'unknown' }>): void;
+  seedHealth(
+    pairs: Iterable<{
+      readonly virtualId: string;
+      readonly realKey: string;
+      readonly health: 'up' | 'down' | 'unknown';
+    }>,
+  ): void;
   /** An engine event: fallback in/out becomes a mail line (when the virtual has a fallback server). */
   onEngineEvent(event: EngineEvent): void;
   /** Current counters. */

@@ -36,9 +36,14 @@ export interface AnnouncerOptions {
   readonly onChange?: (change: AnnounceChange) => void;
 }
 
-const sameSet = (a: readonly string[], b: ReadonlySet<string>): boolean => a.length === b.size && a.every((p) => b.has(p));
+const sameSet = (a: readonly string[], b: ReadonlySet<string>): boolean =>
+  a.length === b.size && a.every((p) => b.has(p));
 const targetKey = (s: AnnounceSettings): string => `${s.driver} ${s.socket} ${s.file ?? ''}`;
-const targetOf = (s: AnnounceSettings): RouteTarget => ({ driver: s.driver, socket: s.socket, ...(s.file !== undefined ? { file: s.file } : {}) });
+const targetOf = (s: AnnounceSettings): RouteTarget => ({
+  driver: s.driver,
+  socket: s.socket,
+  ...(s.file !== undefined ? { file: s.file } : {}),
+});
 
 /**
  * The announcer of one daemon. {@link configure} with each configuration in force, {@link update} after each engine
@@ -85,7 +90,11 @@ export class Announcer {
     const next = config.globals.announce;
     if (this.settings && this.driver && (!next || targetKey(next) !== targetKey(this.settings))) {
       await this.idle();
-      await this.driver?.apply([]).catch((err: unknown) => this.log.error({ err: String(err) }, 'withdrawal from the former routing daemon target failed'));
+      await this.driver
+        ?.apply([])
+        .catch((err: unknown) =>
+          this.log.error({ err: String(err) }, 'withdrawal from the former routing daemon target failed'),
+        );
       this.held = new Set();
       this.heldVersion++;
       this.driver = undefined;
@@ -130,7 +139,10 @@ export class Announcer {
     const announced = await driver.announced();
     const stale = this.driver !== driver || this.busy || this.holding || this.stopped || this.lastError !== null;
     if (stale || version !== this.heldVersion || sameSet(announced, this.held)) return;
-    this.log.warn({ expected: [...this.held], found: announced }, 'the routing daemon does not announce what ldir last had it announce (restarted or edited): repairing');
+    this.log.warn(
+      { expected: [...this.held], found: announced },
+      'the routing daemon does not announce what ldir last had it announce (restarted or edited): repairing',
+    );
     this.held = new Set(announced);
     this.decide();
   }
@@ -139,7 +151,8 @@ export class Announcer {
     if (this.resync || this.stopped || !this.driver) return;
     this.resync = this.options.clock.setTimeout(() => {
       this.resync = undefined;
-      void this.resyncNow().catch((err: unknown) => this.log.error({ err: String(err) }, 'reading the routing daemon back failed'))
+      void this.resyncNow()
+        .catch((err: unknown) => this.log.error({ err: String(err) }, 'reading the routing daemon back failed'))
         .finally(() => this.armResync());
     }, ANNOUNCE_RESYNC_MS);
   }
@@ -166,7 +179,10 @@ export class Announcer {
         this.noteChanges(new Set());
         this.log.info('every prefix withdrawn (ldir stopping)');
       } catch (err) {
-        this.log.error({ err: String(err) }, 'withdrawal at stop failed: the announce guard withdraws once this daemon has gone');
+        this.log.error(
+          { err: String(err) },
+          'withdrawal at stop failed: the announce guard withdraws once this daemon has gone',
+        );
       }
     }
     this.dropGuard();
@@ -216,9 +232,16 @@ export class Announcer {
   status(): AnnounceStatus | undefined {
     if (!this.driver) return undefined;
     return {
-      driver: this.driver.describe, announced: [...this.held], lastError: this.lastError, guard: this.link && !this.link.closed ? 'connected' : 'none',
+      driver: this.driver.describe,
+      announced: [...this.held],
+      lastError: this.lastError,
+      guard: this.link && !this.link.closed ? 'connected' : 'none',
       virtuals: (this.decision?.virtuals ?? []).map((v) => ({
-        virtualId: v.virtualId, prefix: v.prefix, state: v.state, reason: v.reason, prefixAnnounced: this.held.has(v.prefix),
+        virtualId: v.virtualId,
+        prefix: v.prefix,
+        state: v.state,
+        reason: v.reason,
+        prefixAnnounced: this.held.has(v.prefix),
         ...(v.dueInMs !== undefined ? { dueInS: Math.ceil(v.dueInMs / 1000) } : {}),
       })),
     };
@@ -227,13 +250,22 @@ export class Announcer {
   private decide(): void {
     if (this.stopped || this.holding || !this.config || !this.driver) return;
     const d = decideAnnounce({
-      candidates: announceCandidates(this.config, this.serve), memory: this.memory, announced: this.held, now: this.options.clock.monotonic(),
+      candidates: announceCandidates(this.config, this.serve),
+      memory: this.memory,
+      announced: this.held,
+      now: this.options.clock.monotonic(),
     });
     this.decision = d;
     this.memory = d.memory;
     this.want = d.prefixes;
     if (this.wake) this.options.clock.clearTimeout(this.wake);
-    this.wake = d.nextInMs !== undefined ? this.options.clock.setTimeout(() => { this.wake = undefined; this.decide(); }, d.nextInMs + 1) : undefined;
+    this.wake =
+      d.nextInMs !== undefined
+        ? this.options.clock.setTimeout(() => {
+            this.wake = undefined;
+            this.decide();
+          }, d.nextInMs + 1)
+        : undefined;
     if (!sameSet(this.want, this.held)) this.push();
     this.ensureGuard();
   }
@@ -243,7 +275,9 @@ export class Announcer {
       this.again = true;
       return;
     }
-    this.busy = this.pushLoop().finally(() => { this.busy = undefined; });
+    this.busy = this.pushLoop().finally(() => {
+      this.busy = undefined;
+    });
   }
 
   private async pushLoop(): Promise<void> {
@@ -257,7 +291,11 @@ export class Announcer {
       } catch (err) {
         this.lastError = err instanceof Error ? err.message : String(err);
         this.log.error({ err: this.lastError, want }, `announcement not taken, retried in ${ANNOUNCE_RETRY_MS} ms`);
-        if (!this.retry) this.retry = this.options.clock.setTimeout(() => { this.retry = undefined; this.decide(); }, ANNOUNCE_RETRY_MS);
+        if (!this.retry)
+          this.retry = this.options.clock.setTimeout(() => {
+            this.retry = undefined;
+            this.decide();
+          }, ANNOUNCE_RETRY_MS);
         return;
       }
       this.lastError = null;
@@ -270,14 +308,20 @@ export class Announcer {
   private noteChanges(now: Set<string>): void {
     const at = this.options.clock.now();
     const byPrefix = new Map<string, string[]>();
-    for (const v of this.decision?.virtuals ?? []) byPrefix.set(v.prefix, [...(byPrefix.get(v.prefix) ?? []), v.virtualId]);
+    for (const v of this.decision?.virtuals ?? [])
+      byPrefix.set(v.prefix, [...(byPrefix.get(v.prefix) ?? []), v.virtualId]);
     const changes: AnnounceChange[] = [];
-    for (const p of now) if (!this.held.has(p)) changes.push({ at, prefix: p, announced: true, virtualIds: byPrefix.get(p) ?? [] });
-    for (const p of this.held) if (!now.has(p)) changes.push({ at, prefix: p, announced: false, virtualIds: byPrefix.get(p) ?? [] });
+    for (const p of now)
+      if (!this.held.has(p)) changes.push({ at, prefix: p, announced: true, virtualIds: byPrefix.get(p) ?? [] });
+    for (const p of this.held)
+      if (!now.has(p)) changes.push({ at, prefix: p, announced: false, virtualIds: byPrefix.get(p) ?? [] });
     this.held = now;
     this.heldVersion++;
     for (const c of changes) {
-      this.log.info({ prefix: c.prefix, virtuals: c.virtualIds }, c.announced ? `announced ${c.prefix}` : `withdrawn ${c.prefix}`);
+      this.log.info(
+        { prefix: c.prefix, virtuals: c.virtualIds },
+        c.announced ? `announced ${c.prefix}` : `withdrawn ${c.prefix}`,
+      );
       try {
         this.options.onChange?.(c);
       } catch (err) {
@@ -287,19 +331,31 @@ export class Announcer {
   }
 
   private ensureGuard(): void {
-    if (!this.options.guard || this.stopped || this.linking || (this.link && !this.link.closed) || !this.settings) return;
+    if (!this.options.guard || this.stopped || this.linking || (this.link && !this.link.closed) || !this.settings)
+      return;
     const target = targetOf(this.settings);
-    this.linking = this.options.guard().then((link) => {
-      if (this.stopped) {
-        link.close();
-        return;
-      }
-      this.link = link;
-      link.send(target);
-      this.log.info('announce guard connected: a daemon that dies without stopping has its prefixes withdrawn');
-    }, (err: unknown) => {
-      this.log.error({ err: String(err) }, 'announce guard not running: a daemon killed with -9 would leave its prefixes announced');
-    }).finally(() => { this.linking = undefined; });
+    this.linking = this.options
+      .guard()
+      .then(
+        (link) => {
+          if (this.stopped) {
+            link.close();
+            return;
+          }
+          this.link = link;
+          link.send(target);
+          this.log.info('announce guard connected: a daemon that dies without stopping has its prefixes withdrawn');
+        },
+        (err: unknown) => {
+          this.log.error(
+            { err: String(err) },
+            'announce guard not running: a daemon killed with -9 would leave its prefixes announced',
+          );
+        },
+      )
+      .finally(() => {
+        this.linking = undefined;
+      });
   }
 
   private dropGuard(): void {

@@ -56,10 +56,25 @@ export function birdCommand(path: string, command: string, timeoutMs = BIRD_TIME
       if (err) reject(err);
       else resolve(lines ?? []);
     };
-    const timer = setTimeout(() => finish(new LdirError(ErrorCodes.ANNOUNCE, `BIRD control socket ${path}: no answer to "${command}" within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        finish(
+          new LdirError(
+            ErrorCodes.ANNOUNCE,
+            `BIRD control socket ${path}: no answer to "${command}" within ${timeoutMs} ms`,
+          ),
+        ),
+      timeoutMs,
+    );
     socket.setEncoding('utf8');
-    socket.on('error', (err) => finish(new LdirError(ErrorCodes.ANNOUNCE, `BIRD control socket ${path}: ${err.message}`)));
-    socket.on('close', () => finish(new LdirError(ErrorCodes.ANNOUNCE, `BIRD control socket ${path}: closed before the answer to "${command}"`)));
+    socket.on('error', (err) =>
+      finish(new LdirError(ErrorCodes.ANNOUNCE, `BIRD control socket ${path}: ${err.message}`)),
+    );
+    socket.on('close', () =>
+      finish(
+        new LdirError(ErrorCodes.ANNOUNCE, `BIRD control socket ${path}: closed before the answer to "${command}"`),
+      ),
+    );
     socket.on('data', (chunk: string) => {
       buffer += chunk;
       const reply = parseBirdReply(buffer);
@@ -69,7 +84,12 @@ export function birdCommand(path: string, command: string, timeoutMs = BIRD_TIME
         buffer = '';
         const first = reply.lines[reply.lines.length - 1];
         if (first?.code !== 1) {
-          finish(new LdirError(ErrorCodes.ANNOUNCE, `BIRD control socket ${path}: unexpected greeting "${first?.text ?? ''}"`));
+          finish(
+            new LdirError(
+              ErrorCodes.ANNOUNCE,
+              `BIRD control socket ${path}: unexpected greeting "${first?.text ?? ''}"`,
+            ),
+          );
           return;
         }
         socket.write(`${command}\n`);

@@ -21,6 +21,14 @@ export function announceCandidates(config: Config, serve: (virtualId: string) =>
   return config.virtualServices.flatMap((v) => {
     const prefix = hostPrefix(v);
     if (!v.announce || prefix === undefined) return [];
-    return [{ virtualId: v.id, prefix, delayMs: v.announce.delay * 1000, withdrawDelayMs: v.announce.withdrawDelay * 1000, serve: serve(v.id) }];
+    return [
+      {
+        virtualId: v.id,
+        prefix,
+        delayMs: v.announce.delay * 1000,
+        withdrawDelayMs: v.announce.withdrawDelay * 1000,
+        serve: serve(v.id),
+      },
+    ];
   });
 }

@@ -66,27 +66,50 @@ export interface AnnounceInput {
 
 /** IPv4 prefixes before IPv6 ones, each in string order (a stable file, a stable comparison). */
 export function sortPrefixes(prefixes: Iterable<string>): string[] {
-  return [...new Set(prefixes)].sort((a, b) => Number(a.includes(':')) - Number(b.includes(':')) || (a < b ? -1 : a > b ? 1 : 0));
+  return [...new Set(prefixes)].sort(
+    (a, b) => Number(a.includes(':')) - Number(b.includes(':')) || (a < b ? -1 : a > b ? 1 : 0),
+  );
 }
 
 /** The vote of one candidate (see {@link decideAnnounce}). */
-function decideOne(c: AnnounceCandidate, memory: AnnounceMemory | undefined, held: boolean, now: number): {
-  decision: VirtualAnnounceDecision; memory?: AnnounceMemory; vote: boolean;
+function decideOne(
+  c: AnnounceCandidate,
+  memory: AnnounceMemory | undefined,
+  held: boolean,
+  now: number,
+): {
+  decision: VirtualAnnounceDecision;
+  memory?: AnnounceMemory;
+  vote: boolean;
 } {
   const base = { virtualId: c.virtualId, prefix: c.prefix };
   if (c.serve === 'pending') {
-    const decision: VirtualAnnounceDecision = { ...base, state: held ? 'announced' : 'withdrawn', reason: 'not-decided' };
+    const decision: VirtualAnnounceDecision = {
+      ...base,
+      state: held ? 'announced' : 'withdrawn',
+      reason: 'not-decided',
+    };
     return { decision, vote: held, ...(memory ? { memory } : {}) };
   }
   const serving = c.serve === 'up';
   const m = memory?.serving === serving ? memory : { serving, since: now };
   const age = now - m.since;
   if (serving) {
-    if (held || age >= c.delayMs) return { decision: { ...base, state: 'announced', reason: 'serving' }, memory: m, vote: true };
-    return { decision: { ...base, state: 'pending-announce', reason: 'announce-delay', dueInMs: c.delayMs - age }, memory: m, vote: false };
+    if (held || age >= c.delayMs)
+      return { decision: { ...base, state: 'announced', reason: 'serving' }, memory: m, vote: true };
+    return {
+      decision: { ...base, state: 'pending-announce', reason: 'announce-delay', dueInMs: c.delayMs - age },
+      memory: m,
+      vote: false,
+    };
   }
-  if (!held || age >= c.withdrawDelayMs) return { decision: { ...base, state: 'withdrawn', reason: 'not-serving' }, memory: m, vote: false };
-  return { decision: { ...base, state: 'pending-withdraw', reason: 'withdraw-delay', dueInMs: c.withdrawDelayMs - age }, memory: m, vote: true };
+  if (!held || age >= c.withdrawDelayMs)
+    return { decision: { ...base, state: 'withdrawn', reason: 'not-serving' }, memory: m, vote: false };
+  return {
+    decision: { ...base, state: 'pending-withdraw', reason: 'withdraw-delay', dueInMs: c.withdrawDelayMs - age },
+    memory: m,
+    vote: true,
+  };
 }
 
 /**

@@ -61,8 +61,12 @@ export function frrCommands(asn: string, have: readonly string[], want: readonly
   for (const family of ['ipv4', 'ipv6'] as const) {
     const inFamily = (p: string): boolean => p.includes(':') === (family === 'ipv6');
     const lines = [
-      ...sortPrefixes([...haveSet].filter((p) => inFamily(p) && !wantSet.has(p))).map((p) => `no network ${p} route-map ${FRR_ROUTE_MAP}`),
-      ...sortPrefixes([...wantSet].filter((p) => inFamily(p) && !haveSet.has(p))).map((p) => `network ${p} route-map ${FRR_ROUTE_MAP}`),
+      ...sortPrefixes([...haveSet].filter((p) => inFamily(p) && !wantSet.has(p))).map(
+        (p) => `no network ${p} route-map ${FRR_ROUTE_MAP}`,
+      ),
+      ...sortPrefixes([...wantSet].filter((p) => inFamily(p) && !haveSet.has(p))).map(
+        (p) => `network ${p} route-map ${FRR_ROUTE_MAP}`,
+      ),
     ];
     if (lines.length > 0) out.push(`address-family ${family} unicast`, ...lines, 'exit-address-family');
   }

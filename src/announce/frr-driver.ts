@@ -33,14 +33,31 @@ export function frrDriver(options: FrrDriverOptions): RouteDriver {
     const argv = [vtysh, '--vty_socket', options.socket, ...commands.flatMap((c) => ['-c', c])];
     let outcome;
     try {
-      outcome = await options.run({ argv, timeoutMs: options.timeoutMs ?? FRR_TIMEOUT_MS, stdoutLimit: 1 << 20, stderrLimit: 8192 });
+      outcome = await options.run({
+        argv,
+        timeoutMs: options.timeoutMs ?? FRR_TIMEOUT_MS,
+        stdoutLimit: 1 << 20,
+        stderrLimit: 8192,
+      });
     } catch (err) {
-      throw new LdirError(ErrorCodes.ANNOUNCE, `FRR: ${vtysh} cannot be run: ${(err as Error).message}`, { cause: err });
+      throw new LdirError(ErrorCodes.ANNOUNCE, `FRR: ${vtysh} cannot be run: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     if (outcome.exitCode !== 0) {
-      const said = `${outcome.stderr}\n${outcome.stdout}`.trim().split('\n').filter((l) => l.trim() !== '').slice(-3).join('; ');
-      const how = outcome.timedOut ? `no answer within ${options.timeoutMs ?? FRR_TIMEOUT_MS} ms` : `exit ${outcome.exitCode ?? outcome.signal}`;
-      throw new LdirError(ErrorCodes.ANNOUNCE, `FRR (${where}) refused "${commands.join('; ')}": ${how}${said ? `: ${said}` : ''}`);
+      const said = `${outcome.stderr}\n${outcome.stdout}`
+        .trim()
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .slice(-3)
+        .join('; ');
+      const how = outcome.timedOut
+        ? `no answer within ${options.timeoutMs ?? FRR_TIMEOUT_MS} ms`
+        : `exit ${outcome.exitCode ?? outcome.signal}`;
+      throw new LdirError(
+        ErrorCodes.ANNOUNCE,
+        `FRR (${where}) refused "${commands.join('; ')}": ${how}${said ? `: ${said}` : ''}`,
+      );
     }
     return outcome.stdout;
   };
@@ -58,10 +75,16 @@ export function frrDriver(options: FrrDriverOptions): RouteDriver {
       const view = await read();
       if (view.asn === undefined) {
         if (prefixes.length === 0) return; // no BGP instance: nothing is announced
-        throw new LdirError(ErrorCodes.ANNOUNCE, `FRR (${where}): bgpd has no default "router bgp ASN" instance to announce in`);
+        throw new LdirError(
+          ErrorCodes.ANNOUNCE,
+          `FRR (${where}): bgpd has no default "router bgp ASN" instance to announce in`,
+        );
       }
       if (!view.routeMap && prefixes.some((p) => !view.announced.includes(p))) {
-        throw new LdirError(ErrorCodes.ANNOUNCE, `FRR (${where}): frr.conf has no "route-map ${FRR_ROUTE_MAP} permit 10"; bgpd would deny every prefix ldir announces`);
+        throw new LdirError(
+          ErrorCodes.ANNOUNCE,
+          `FRR (${where}): frr.conf has no "route-map ${FRR_ROUTE_MAP} permit 10"; bgpd would deny every prefix ldir announces`,
+        );
       }
       const commands = frrCommands(view.asn, view.announced, prefixes);
       if (commands.length > 0) await run(commands);

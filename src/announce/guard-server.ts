@@ -102,10 +102,14 @@ export function runAnnounceGuard(options: AnnounceGuardOptions): Promise<void> {
       }, ms);
     };
     server.on('error', reject);
-    options.signal?.addEventListener('abort', () => {
-      logger.info('announce guard: told to stop, withdrawing now');
-      void finish();
-    }, { once: true });
+    options.signal?.addEventListener(
+      'abort',
+      () => {
+        logger.info('announce guard: told to stop, withdrawing now');
+        void finish();
+      },
+      { once: true },
+    );
     if (existsSync(options.path)) unlinkSync(options.path);
     server.listen(options.path, () => arm(options.firstConnectMs ?? GUARD_FIRST_CONNECT_MS));
   });

@@ -19,7 +19,10 @@ export function spawnAnnounceGuard(selfCommand: readonly string[], path: string,
   } catch {
     // no log then
   }
-  const child = spawn(command as string, [...args, 'announce-guard', path], { detached: true, stdio: ['ignore', 'ignore', logFd] });
+  const child = spawn(command as string, [...args, 'announce-guard', path], {
+    detached: true,
+    stdio: ['ignore', 'ignore', logFd],
+  });
   child.unref();
   if (typeof logFd === 'number') closeSync(logFd);
   log.info({ pid: child.pid, path }, 'announce guard started');

@@ -39,22 +39,30 @@ export function composeDaemonParts(options: DaemonOptions): DaemonParts {
   const self = options.selfCommand ?? selfCommand();
   const runCommand = spawnRunner();
   return {
-    clock, pid: options.pid ?? process.pid, redactor: options.redactor ?? new SecretRedactor(), selfCommand: self,
+    clock,
+    pid: options.pid ?? process.pid,
+    redactor: options.redactor ?? new SecretRedactor(),
+    selfCommand: self,
     loader: new ConfigLoadWorker({ logger: log }),
     sysctlStore: options.sysctlStore ?? procSysStore(),
-    runCommand, instanceRunner: spawnInstanceRunner(),
+    runCommand,
+    instanceRunner: spawnInstanceRunner(),
     names: new ReverseNames({ lookup: (a) => reverse(a), clock }),
     openBackend: () => selectBackend(options.ipvs ?? 'auto', options.backendFactories),
     // Connect and plain-http checks run their steady state on the native engine's thread (no JS per round) by default
     // with the system clock only: the engine keeps real time.
     openChecks: () => openChecks(log, (options.offloadChecks ?? options.clock === undefined) ? clock : undefined),
-    createEngine: (wiring) => new Engine({ ...options.engine, ...wiring, clock, logger, runCommand: options.engine?.runCommand ?? runCommand }),
+    createEngine: (wiring) =>
+      new Engine({ ...options.engine, ...wiring, clock, logger, runCommand: options.engine?.runCommand ?? runCommand }),
     createAnnouncer: (onChange) => {
       const path = guardSocketPath(options.configName, options.socketDirectory);
       // Runs the routing daemon's shell (`vtysh`) for route health injection through FRR.
       const processRunner = spawnProcessRunner();
       return new Announcer({
-        clock, logger, driverFor: (s) => routeDriverFor(s, processRunner), onChange,
+        clock,
+        logger,
+        driverFor: (s) => routeDriverFor(s, processRunner),
+        onChange,
         guard: () => connectGuard({ path, clock, spawn: () => spawnAnnounceGuard(self, path, log) }),
       });
     },

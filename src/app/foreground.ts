@@ -81,7 +81,9 @@ export async function runForeground(options: ForegroundOptions, logger: Logger =
   signals.on('SIGINT', onInt);
   try {
     daemon = await startDaemon({
-      ...options, onStopped: () => resolveStopped(), canHandOver: launch.detached,
+      ...options,
+      onStopped: () => resolveStopped(),
+      canHandOver: launch.detached,
       ...(launch.predecessor ? { predecessor: launch.predecessor, abortTakeover: abortTakeover.signal } : {}),
     });
   } catch (err) {
@@ -92,7 +94,12 @@ export async function runForeground(options: ForegroundOptions, logger: Logger =
     logger.error({ code: isLdirError(err) ? err.code : undefined }, `ldir could not start: ${message}`);
     if (launch.predecessor) {
       const diagnostics = isLdirError(err) ? (err.details['diagnostics'] as Diagnostic[] | undefined) : undefined;
-      await launch.predecessor.failed({ code, message, exitCode, ...(diagnostics ? { diagnostics: diagnostics.map(toWireDiagnostic) } : {}) });
+      await launch.predecessor.failed({
+        code,
+        message,
+        exitCode,
+        ...(diagnostics ? { diagnostics: diagnostics.map(toWireDiagnostic) } : {}),
+      });
     } else {
       reportStart({ ready: false, code, message, exitCode }, env);
     }

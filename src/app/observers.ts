@@ -12,11 +12,26 @@ import type { Config } from '../model';
 import type { SecretRedactor } from '../secrets';
 import type { Daemon, DaemonOptions } from '../daemon/daemon';
 import type { StatusReport } from '../daemon/protocol';
-import { describeAlert, describeEngineEvent, describeReload, describeTransition, RecentEvents } from '../daemon/recent-events';
+import {
+  describeAlert,
+  describeEngineEvent,
+  describeReload,
+  describeTransition,
+  RecentEvents,
+} from '../daemon/recent-events';
 
 /** The hooks {@link Observers} hands to the daemon's options. */
 export type ObserverHooks = Pick<
-  DaemonOptions, 'onCheck' | 'onQuietRounds' | 'onTransition' | 'onEngineEvent' | 'onReload' | 'onConfig' | 'onState' | 'onTakeover' | 'recentEvents'
+  DaemonOptions,
+  | 'onCheck'
+  | 'onQuietRounds'
+  | 'onTransition'
+  | 'onEngineEvent'
+  | 'onReload'
+  | 'onConfig'
+  | 'onState'
+  | 'onTakeover'
+  | 'recentEvents'
 >;
 
 /**
@@ -51,9 +66,14 @@ export class Observers {
 
   constructor(private readonly options: ObserversOptions) {
     const onAlert = (note: AlertNote): void => this.events.add(describeAlert(note));
-    this.alerter = options.alerter?.(onAlert) ?? createAlerter({
-      clock: options.clock, logger: options.logger, hostname: process.env['HOSTNAME'] || os.hostname(), onAlert,
-    });
+    this.alerter =
+      options.alerter?.(onAlert) ??
+      createAlerter({
+        clock: options.clock,
+        logger: options.logger,
+        hostname: process.env['HOSTNAME'] || os.hostname(),
+        onAlert,
+      });
     this.monitorFiles = new MonitorFiles({ logger: options.logger });
     this.metrics = createMetrics({
       sources: {
@@ -66,12 +86,19 @@ export class Observers {
         alerts: () => {
           const c = this.alerter.counters();
           return {
-            mailsSent: c.mail.sent, mailFailures: c.mail.retries + c.mail.failed, mailsDropped: c.mail.dropped + c.mail.failed,
-            queueLength: c.mail.queued, hooksRun: c.commands.started, hookFailures: c.commands.failed,
+            mailsSent: c.mail.sent,
+            mailFailures: c.mail.retries + c.mail.failed,
+            mailsDropped: c.mail.dropped + c.mail.failed,
+            queueLength: c.mail.queued,
+            hooksRun: c.commands.started,
+            hookFailures: c.commands.failed,
           };
         },
       },
-      buildInfo: readBuildInfo(), logger: options.logger, configLoadedAt: options.clock.now(), clock: options.clock,
+      buildInfo: readBuildInfo(),
+      logger: options.logger,
+      configLoadedAt: options.clock.now(),
+      clock: options.clock,
     });
   }
 
@@ -140,14 +167,23 @@ export class Observers {
       if (!wanted) return;
       try {
         this.server = await startMetricsServer({
-          host: wanted.host, port: wanted.port, metrics: this.metrics, logger: this.options.logger,
-          status: { report: () => this.statusReport(), ...(this.options.redactor ? { redact: redactJson(this.options.redactor) } : {}) },
+          host: wanted.host,
+          port: wanted.port,
+          metrics: this.metrics,
+          logger: this.options.logger,
+          status: {
+            report: () => this.statusReport(),
+            ...(this.options.redactor ? { redact: redactJson(this.options.redactor) } : {}),
+          },
           ...(this.options.scrapeTimeoutMs !== undefined ? { scrapeTimeoutMs: this.options.scrapeTimeoutMs } : {}),
         });
         this.serving = key;
         this.options.logger.info({ address: key }, 'metrics endpoint listening');
       } catch (err) {
-        this.options.logger.error({ address: key, err: isLdirError(err) ? err.message : String(err) }, 'metrics endpoint not started');
+        this.options.logger.error(
+          { address: key, err: isLdirError(err) ? err.message : String(err) },
+          'metrics endpoint not started',
+        );
       }
     });
     return this.chain;
@@ -155,7 +191,8 @@ export class Observers {
 
   /** The attached daemon's status report (`/status.json`); rejects before a daemon is attached. */
   private statusReport(): Promise<StatusReport> {
-    if (!this.daemon) return Promise.reject(new LdirError(ErrorCodes.INTERNAL, 'the daemon is starting: no status yet'));
+    if (!this.daemon)
+      return Promise.reject(new LdirError(ErrorCodes.INTERNAL, 'the daemon is starting: no status yet'));
     return this.daemon.statusReport();
   }
 

@@ -8,7 +8,8 @@ import type { CheckResult, Checker } from './types';
 /** Why an SCTP connect check cannot run: Node has no SCTP sockets, only the native addon opens associations. */
 export const SCTP_NEEDS_ADDON = 'an SCTP association needs the native addon, which is not built (npm run build:native)';
 /** Why an SCTP connect check cannot run on an addon built before SCTP probes. */
-export const SCTP_NEEDS_NEWER_ADDON = 'the native addon was built without SCTP probes: rebuild it (npm run build:native)';
+export const SCTP_NEEDS_NEWER_ADDON =
+  'the native addon was built without SCTP probes: rebuild it (npm run build:native)';
 
 /** A down result that took no time. */
 function cannotRun(reason: string): Promise<CheckResult> {
@@ -37,7 +38,8 @@ export function createConnectChecker(prober?: TcpProber): Checker {
   if (!prober) return connectCheck;
   return (job, signal) => {
     if (!prober.accepts(job.address)) return connectCheck(job, signal);
-    if (job.protocol !== 'sctp') return prober.probe(job.address, job.port, job.checkTimeoutMs, signal).then(connectVerdict);
+    if (job.protocol !== 'sctp')
+      return prober.probe(job.address, job.port, job.checkTimeoutMs, signal).then(connectVerdict);
     if (!prober.protocols?.includes('sctp')) return cannotRun(SCTP_NEEDS_NEWER_ADDON);
     return prober.probe(job.address, job.port, job.checkTimeoutMs, signal, undefined, 'sctp').then(connectVerdict);
   };

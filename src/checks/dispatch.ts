@@ -23,7 +23,10 @@ async function call(checker: Checker, job: CheckJob, signal: AbortSignal): Promi
  * `table` is the checkers to use (`defaultCheckers()` from registry.ts, built once by the caller).
  */
 export function runCheck(
-  job: CheckJob, kind: 'negotiate' | 'connect', signal: AbortSignal, checkers: CheckerTable,
+  job: CheckJob,
+  kind: 'negotiate' | 'connect',
+  signal: AbortSignal,
+  checkers: CheckerTable,
 ): Promise<CheckResult> {
   const pick = (key: keyof CheckerTable, what: string): Promise<CheckResult> => {
     const checker = checkers[key];
@@ -43,7 +46,8 @@ export function runCheck(
     case 'negotiate':
     case 'combined': {
       const effective = job.type === 'combined' ? kind : job.type;
-      if (effective === 'connect') return job.protocol === 'udp' ? pick('ping', 'check ping') : pick('connect', 'check connect');
+      if (effective === 'connect')
+        return job.protocol === 'udp' ? pick('ping', 'check ping') : pick('connect', 'check connect');
       return pick(job.service, `service ${job.service}`);
     }
   }

@@ -18,9 +18,14 @@ export function dnsQuestion(request: string): DnsPacket.Question {
   const name = request.replace(/^\//, '');
   if (!net.isIP(name)) return { type: 'A', name };
   const bytes = ipaddr.parse(name).toByteArray();
-  const reverse = bytes.length === 4
-    ? `${[...bytes].reverse().join('.')}.in-addr.arpa`
-    : `${bytes.flatMap((b) => [b >> 4, b & 15]).reverse().map((n) => n.toString(16)).join('.')}.ip6.arpa`;
+  const reverse =
+    bytes.length === 4
+      ? `${[...bytes].reverse().join('.')}.in-addr.arpa`
+      : `${bytes
+          .flatMap((b) => [b >> 4, b & 15])
+          .reverse()
+          .map((n) => n.toString(16))
+          .join('.')}.ip6.arpa`;
   return { type: 'PTR', name: reverse };
 }
 
@@ -48,7 +53,12 @@ function decodeReply(buf: Buffer, id: number): DnsPacket.DecodedPacket | undefin
 }
 
 /** Asks over TCP (two-byte length prefix) and resolves with the reply. */
-function askTcp(address: string, port: number, query: DnsPacket.Packet, signal: AbortSignal): Promise<DnsPacket.DecodedPacket> {
+function askTcp(
+  address: string,
+  port: number,
+  query: DnsPacket.Packet,
+  signal: AbortSignal,
+): Promise<DnsPacket.DecodedPacket> {
   return withTcp(address, port, signal, (socket) => {
     socket.write(packet().streamEncode(query));
     return readUntil(socket, signal, (data) => {
@@ -63,8 +73,19 @@ function askTcp(address: string, port: number, query: DnsPacket.Packet, signal: 
 }
 
 /** Asks over UDP; a truncated reply is asked again over TCP, as resolvers do. */
-async function askUdp(address: string, port: number, query: DnsPacket.Packet, signal: AbortSignal): Promise<DnsPacket.DecodedPacket> {
-  const reply = await udpExchange(address, port, signal, () => packet().encode(query), (msg) => decodeReply(msg, query.id as number));
+async function askUdp(
+  address: string,
+  port: number,
+  query: DnsPacket.Packet,
+  signal: AbortSignal,
+): Promise<DnsPacket.DecodedPacket> {
+  const reply = await udpExchange(
+    address,
+    port,
+    signal,
+    () => packet().encode(query),
+    (msg) => decodeReply(msg, query.id as number),
+  );
   return reply.flag_tc ? askTcp(address, port, query, signal) : reply;
 }
 
@@ -76,10 +97,14 @@ export const dnsCheck: Checker = (job, signal) =>
     const question = dnsQuestion(job.request);
     if (question.name === '') return fail('no request (the name to look up)');
     const query: DnsPacket.Packet = {
-      type: 'query', id: randomInt(1, 65536), flags: packet().RECURSION_DESIRED, questions: [question],
+      type: 'query',
+      id: randomInt(1, 65536),
+      flags: packet().RECURSION_DESIRED,
+      questions: [question],
     };
-    const reply = job.protocol === 'tcp'
-      ? await askTcp(job.address, job.port, query, s)
-      : await askUdp(job.address, job.port, query, s);
+    const reply =
+      job.protocol === 'tcp'
+        ? await askTcp(job.address, job.port, query, s)
+        : await askUdp(job.address, job.port, query, s);
     return judge(reply, pattern, job.receive);
   });

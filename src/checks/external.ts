@@ -10,12 +10,20 @@ const OUTPUT_LIMIT = 4096;
 
 /** Program and arguments of an external check: the command split on whitespace, then ldirectord's four values. */
 export function externalArgv(job: CheckJob): string[] {
-  const words = job.command.trim().split(/\s+/).filter((w) => w !== '');
+  const words = job.command
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w !== '');
   return [...words, job.virtualHost, String(job.virtualPort), job.address, String(job.realPort)];
 }
 
 /** Runs the command and turns its end into a verdict; its process group is terminated when `signal` aborts. */
-async function run(runner: ProcessRunner, argv: readonly string[], timeoutMs: number, signal: AbortSignal): Promise<CheckVerdict> {
+async function run(
+  runner: ProcessRunner,
+  argv: readonly string[],
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<CheckVerdict> {
   const program = argv[0] ?? '';
   try {
     const r = await runner({ argv, timeoutMs, signal, stdoutLimit: OUTPUT_LIMIT });

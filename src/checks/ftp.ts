@@ -69,7 +69,9 @@ async function ftpDialogue(job: CheckJob, signal: AbortSignal): Promise<CheckVer
     const sink = new CappedSink(MAX_CONTENT_BYTES);
     await client.downloadTo(sink, path);
     if (!pattern) return pass(`retrieved ${sink.total} bytes`);
-    return pattern.test(sink.text()) ? pass(`content matched /${job.receive}/`) : fail(`content did not match /${job.receive}/`);
+    return pattern.test(sink.text())
+      ? pass(`content matched /${job.receive}/`)
+      : fail(`content did not match /${job.receive}/`);
   } catch (err) {
     return fail(signal.aborted ? 'timeout' : ftpReason(step, err));
   } finally {

@@ -11,7 +11,8 @@ export interface CheckVerdict {
 }
 
 /** Up, with a reason (e.g. `status 200`) and the weight the real reported, if any. */
-export const pass = (reason = 'ok', weight?: number): CheckVerdict => (weight === undefined ? { up: true, reason } : { up: true, reason: `${reason}, weight ${weight}`, weight });
+export const pass = (reason = 'ok', weight?: number): CheckVerdict =>
+  weight === undefined ? { up: true, reason } : { up: true, reason: `${reason}, weight ${weight}`, weight };
 /** Down, with a reason (e.g. `body did not match /ok/`). */
 export const fail = (reason: string): CheckVerdict => ({ up: false, reason });
 
@@ -46,7 +47,8 @@ export function reasonOf(err: unknown): string {
   for (let depth = 0; depth < 4 && e && typeof e === 'object'; depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && ERRNO_REASONS[code]) return ERRNO_REASONS[code] as string;
-    if ((e as { name?: unknown }).name === 'AbortError' || (e as { name?: unknown }).name === 'TimeoutError') return 'timeout';
+    if ((e as { name?: unknown }).name === 'AbortError' || (e as { name?: unknown }).name === 'TimeoutError')
+      return 'timeout';
     const cause = (e as { cause?: unknown }).cause;
     if (!cause) break;
     e = cause;
@@ -66,7 +68,9 @@ const FINISHED = Object.freeze({ name: 'AbortError', message: 'check finished' }
  * waiting for its TCP connect): the body is left to end on its own signal.
  */
 export async function guardCheck(
-  outer: AbortSignal, timeoutMs: number, body: (signal: AbortSignal) => Promise<CheckVerdict>,
+  outer: AbortSignal,
+  timeoutMs: number,
+  body: (signal: AbortSignal) => Promise<CheckVerdict>,
 ): Promise<CheckResult> {
   const started = performance.now();
   const controller = new AbortController();

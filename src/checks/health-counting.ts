@@ -30,7 +30,9 @@ export function countResult(check: CountedCheck, up: boolean, forced: boolean): 
     check.failures = 0;
     check.successes++;
     if (check.health === 'up') return 'same';
-    return check.health === 'unknown' || check.forcedDown || check.successes >= check.target.riseCount ? 'up' : 'soft-success';
+    return check.health === 'unknown' || check.forcedDown || check.successes >= check.target.riseCount
+      ? 'up'
+      : 'soft-success';
   }
   check.failures++;
   check.successes = 0;

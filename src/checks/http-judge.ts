@@ -20,7 +20,11 @@ export function statusPasses(job: Pick<CheckJob, 'httpStatus'>, status: number):
  * True when an answer with `status` (and a Location header) is a redirect to follow: not when `httpstatus` lists it,
  * nor with `httpredirect=no` (then it is the answer). Where it leads is decided after (redirect-target.ts).
  */
-export function isRedirect(job: Pick<CheckJob, 'httpStatus' | 'httpRedirect'>, status: number, hasLocation: boolean): boolean {
+export function isRedirect(
+  job: Pick<CheckJob, 'httpStatus' | 'httpRedirect'>,
+  status: number,
+  hasLocation: boolean,
+): boolean {
   return hasLocation && job.httpRedirect !== 'no' && REDIRECT_STATUSES.has(status) && !statusPasses(job, status);
 }
 

@@ -61,7 +61,12 @@ export function parseHttpResponse(data: Buffer, method: string): HttpResponse | 
     const found = headerEnd(data, from);
     if (!found) {
       const head = data.toString('latin1', from, Math.min(data.length, from + 16));
-      return { error: /^HTTP\/\d/.test(head) || head === 'HTTP/'.slice(0, head.length) ? 'incomplete headers' : 'not an HTTP response' };
+      return {
+        error:
+          /^HTTP\/\d/.test(head) || head === 'HTTP/'.slice(0, head.length)
+            ? 'incomplete headers'
+            : 'not an HTTP response',
+      };
     }
     const lines = data.toString('latin1', from, found.textEnd).split(/\r?\n/);
     const match = STATUS_LINE.exec(lines[0] ?? '');

@@ -53,7 +53,10 @@ export function checkAgent(origin: string, tls: ConnectionOptions): Dispatcher {
   const options = rest as import('undici').buildConnector.BuildOptions;
   if (servername === undefined) return new Client(origin, { pipelining: 0, connect: options });
   const connector = buildConnector(options);
-  return new Client(origin, { pipelining: 0, connect: (opts, callback) => connector({ ...opts, servername }, callback) });
+  return new Client(origin, {
+    pipelining: 0,
+    connect: (opts, callback) => connector({ ...opts, servername }, callback),
+  });
 }
 
 /**
@@ -63,7 +66,8 @@ export function checkAgent(origin: string, tls: ConnectionOptions): Dispatcher {
 export function checkUrl(job: CheckJob): URL {
   const uri = job.request.replace(/^\/+/, '');
   if (/^https?:\/\//i.test(uri)) return new URL(uri);
-  if (job.service === 'http_proxy') throw new Error(`http_proxy needs an absolute http:// URL as request, not "${job.request}"`);
+  if (job.service === 'http_proxy')
+    throw new Error(`http_proxy needs an absolute http:// URL as request, not "${job.request}"`);
   const scheme = job.service === 'https' ? 'https' : 'http';
   return new URL(`${scheme}://${hostText(job.address)}:${job.port}/${uri}`);
 }
@@ -121,15 +125,27 @@ async function readBody(body: Dispatcher.ResponseData['body']): Promise<string> 
  * Runs the request chain of one check and judges the final answer. Connections to the first hop's origin (the real
  * server) use the job's TLS settings, those to another host it redirects to that host's name.
  */
-async function httpVerdict(job: CheckJob, connect: (origin: string, tls: ConnectionOptions) => Dispatcher, signal: AbortSignal): Promise<CheckVerdict> {
+async function httpVerdict(
+  job: CheckJob,
+  connect: (origin: string, tls: ConnectionOptions) => Dispatcher,
+  signal: AbortSignal,
+): Promise<CheckVerdict> {
   let url = checkUrl(job);
   let realOrigin = '';
   let toReal = true;
   for (let hop = 0; ; hop++) {
     const { origin, path, headers } = hopFor(job, url, hop === 0, toReal);
     if (hop === 0) realOrigin = origin;
-    const tls = origin === realOrigin ? tlsClientOptions(job) : toReal ? tlsToRealByName(job, url) : tlsRedirectOptions(job);
-    const res = await connect(origin, tls).request({ origin, path, method: job.httpMethod, headers, signal, reset: true });
+    const tls =
+      origin === realOrigin ? tlsClientOptions(job) : toReal ? tlsToRealByName(job, url) : tlsRedirectOptions(job);
+    const res = await connect(origin, tls).request({
+      origin,
+      path,
+      method: job.httpMethod,
+      headers,
+      signal,
+      reset: true,
+    });
     // Destroying an unread body (or the abort at the end of the check) makes it emit an error nobody needs.
     res.body.on('error', () => undefined);
     const location = res.headers['location'];
@@ -159,8 +175,11 @@ async function httpVerdict(job: CheckJob, connect: (origin: string, tls: Connect
 export function fastHttpRequest(job: CheckJob): Buffer {
   const url = checkUrl(job);
   const host = job.httpHost ?? hostText(job.address);
-  return Buffer.from(`${job.httpMethod} ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${host}\r\n`
-    + 'User-Agent: ldir-health-check\r\nAccept: */*\r\nConnection: close\r\n\r\n', 'latin1');
+  return Buffer.from(
+    `${job.httpMethod} ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${host}\r\n` +
+      'User-Agent: ldir-health-check\r\nAccept: */*\r\nConnection: close\r\n\r\n',
+    'latin1',
+  );
 }
 
 /** True when a job can take the fast path: plain http to a numeric address, request not an absolute URL. */
@@ -174,13 +193,17 @@ export function fastPathFits(job: CheckJob, prober: Pick<TcpProber, 'accepts'>):
  */
 export function fastHttpVerdict(job: CheckJob, outcome: TcpProbeOutcome): CheckVerdict | 'redirect' {
   if (outcome.error === 'ABORT_ERR') return fail('timeout');
-  const parsed = outcome.data && outcome.data.length > 0 ? parseHttpResponse(outcome.data, job.httpMethod) : { error: 'empty' as const };
+  const parsed =
+    outcome.data && outcome.data.length > 0
+      ? parseHttpResponse(outcome.data, job.httpMethod)
+      : { error: 'empty' as const };
   if ('error' in parsed) {
     if (outcome.error !== undefined) return fail(reasonOfErrno(outcome.error));
     return fail(parsed.error === 'not an HTTP response' ? 'not an HTTP response' : 'connection closed');
   }
   const truncated = (outcome.data?.length ?? 0) >= FAST_READ_LIMIT;
-  if (!parsed.complete && !truncated) return fail(outcome.error !== undefined ? reasonOfErrno(outcome.error) : 'connection closed');
+  if (!parsed.complete && !truncated)
+    return fail(outcome.error !== undefined ? reasonOfErrno(outcome.error) : 'connection closed');
   if (isRedirect(job, parsed.status, parsed.headers.has('location'))) return 'redirect';
   const weight = job.weightHeader !== undefined ? weightFromHeader(parsed.headers.get(job.weightHeader)) : undefined;
   return finalVerdict(job, parsed.status, parsed.body.subarray(0, MAX_READ_BYTES).toString('utf8'), weight);
@@ -214,7 +237,8 @@ export function createHttpChecker(options: HttpCheckerOptions = {}): Checker {
       requests.set(job, request);
     }
     const framing = job.httpMethod === 'HEAD' ? 'http-head' : 'http';
-    return prober.probe(job.address, job.port, job.negotiateTimeoutMs, signal, { request, readLimit: FAST_READ_LIMIT, framing })
+    return prober
+      .probe(job.address, job.port, job.negotiateTimeoutMs, signal, { request, readLimit: FAST_READ_LIMIT, framing })
       .then((outcome): CheckResult | Promise<CheckResult> => {
         const verdict = fastHttpVerdict(job, outcome);
         return verdict === 'redirect' ? undiciCheck(job, signal) : { ...verdict, durationMs: outcome.elapsedMs };

@@ -26,9 +26,10 @@ export async function openPingSocket(family: 4 | 6, addon: NativeAddon = loadNat
   } catch (cause) {
     const errno = isNativeErrnoError(cause) ? cause.code : 'UNKNOWN';
     const range = pingGroupRange();
-    const why = errno === 'EACCES' || errno === 'EPERM'
-      ? `ping sockets are not permitted: gid ${process.getgid?.() ?? '?'} is outside net.ipv4.ping_group_range (${range ?? 'unreadable'}); widen it or use raw ICMP (CAP_NET_RAW)`
-      : `cannot open an IPv${family} ping socket: ${errno}`;
+    const why =
+      errno === 'EACCES' || errno === 'EPERM'
+        ? `ping sockets are not permitted: gid ${process.getgid?.() ?? '?'} is outside net.ipv4.ping_group_range (${range ?? 'unreadable'}); widen it or use raw ICMP (CAP_NET_RAW)`
+        : `cannot open an IPv${family} ping socket: ${errno}`;
     throw new LdirError(ErrorCodes.ICMP_UNAVAILABLE, why, { cause, details: { errno, family, pingGroupRange: range } });
   }
   const socket = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
@@ -49,9 +50,14 @@ export async function openPingSocket(family: 4 | 6, addon: NativeAddon = loadNat
     } catch {
       // never bound: nothing to release
     }
-    throw new LdirError(ErrorCodes.ICMP_UNAVAILABLE, `cannot attach the IPv${family} ping socket to dgram: ${(cause as Error).message}`, {
-      cause, details: { family },
-    });
+    throw new LdirError(
+      ErrorCodes.ICMP_UNAVAILABLE,
+      `cannot attach the IPv${family} ping socket to dgram: ${(cause as Error).message}`,
+      {
+        cause,
+        details: { family },
+      },
+    );
   }
   return socket;
 }

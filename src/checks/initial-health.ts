@@ -7,7 +7,10 @@ import { pairKey, type Health } from '../model/health';
  * `checktype=off` runs no check, so its reals keep what the kernel says (weight > 0 up, else down), as ldirectord.
  * Undefined for every other check type (it starts `unknown` and its first round decides).
  */
-export function initialHealthFromKernel(target: CheckTarget, kernelWeight: ReadonlyMap<string, number | null>): Health | undefined {
+export function initialHealthFromKernel(
+  target: CheckTarget,
+  kernelWeight: ReadonlyMap<string, number | null>,
+): Health | undefined {
   if (target.job.type !== 'off') return undefined;
   const weights = target.members.map((m) => kernelWeight.get(pairKey(m.virtualId, m.realKey)) ?? null);
   return weights.some((w) => w !== null && w > 0) ? 'up' : 'down';

@@ -89,17 +89,43 @@ export function jobFor(v: VirtualService, r: RealServer): CheckJob {
  * (command arguments); the other types do not, so one real shared by several virtual services is checked once.
  */
 export function checkIdentity(
-  job: CheckJob, counting: { connectsBetweenNegotiates: number; failureCount: number; riseCount: number; intervalMs: number },
+  job: CheckJob,
+  counting: { connectsBetweenNegotiates: number; failureCount: number; riseCount: number; intervalMs: number },
   key: Uint8Array = PROCESS_IDENTITY_KEY,
 ): string {
   const external = job.type === 'external' || job.type === 'external-perl';
   const parameters = [
-    job.type, job.service, job.protocol, job.address, job.port, job.realPort,
-    external ? job.virtualHost : '', external ? job.virtualPort : 0,
-    job.request, job.receive, job.httpMethod, job.httpHost ?? null, job.login, job.passwd, job.database, job.secret,
-    job.command, job.pingCount, job.checkTimeoutMs, job.negotiateTimeoutMs, job.tlsCa ?? null, job.weightHeader ?? null,
-    job.httpStatus ?? null, job.httpRedirect ?? DEFAULT_HTTP_REDIRECT, job.receiveNot ?? '', job.tlsVerify === true, job.tlsServerName ?? null,
-    counting.connectsBetweenNegotiates, counting.failureCount, counting.intervalMs, counting.riseCount,
+    job.type,
+    job.service,
+    job.protocol,
+    job.address,
+    job.port,
+    job.realPort,
+    external ? job.virtualHost : '',
+    external ? job.virtualPort : 0,
+    job.request,
+    job.receive,
+    job.httpMethod,
+    job.httpHost ?? null,
+    job.login,
+    job.passwd,
+    job.database,
+    job.secret,
+    job.command,
+    job.pingCount,
+    job.checkTimeoutMs,
+    job.negotiateTimeoutMs,
+    job.tlsCa ?? null,
+    job.weightHeader ?? null,
+    job.httpStatus ?? null,
+    job.httpRedirect ?? DEFAULT_HTTP_REDIRECT,
+    job.receiveNot ?? '',
+    job.tlsVerify === true,
+    job.tlsServerName ?? null,
+    counting.connectsBetweenNegotiates,
+    counting.failureCount,
+    counting.intervalMs,
+    counting.riseCount,
   ];
   const digest = createHmac('sha256', key).update(JSON.stringify(parameters)).digest('hex').slice(0, 16);
   return `${job.type}:${job.service}:${job.protocol}:${realKey(job.address, job.port)}#${digest}`;
@@ -124,7 +150,8 @@ export function jobsFromConfig(config: Config, options: JobsOptions = {}): Check
       const member = { virtualId: v.id, realKey: realKey(r.address, r.port) };
       const found = byIdentity.get(identity);
       if (found) {
-        if (!found.members.some((m) => m.virtualId === member.virtualId && m.realKey === member.realKey)) found.members.push(member);
+        if (!found.members.some((m) => m.virtualId === member.virtualId && m.realKey === member.realKey))
+          found.members.push(member);
         continue;
       }
       const members = [member];

@@ -37,14 +37,16 @@ async function ldapBody(job: CheckJob, signal: AbortSignal): Promise<CheckVerdic
       sockets.push(s);
       return s;
     }) as typeof netConnect,
-    ...(secure ? {
-      tlsOptions: tlsClientOptions(job), // verified only with tlsverify (ldirectord's Net::LDAP does not verify)
-      createSecureConnection: ((port: number, host: string, options: ConnectionOptions): TLSSocket => {
-        const s = tlsConnect(port, host, options);
-        sockets.push(s);
-        return s;
-      }) as typeof tlsConnect,
-    } : {}),
+    ...(secure
+      ? {
+          tlsOptions: tlsClientOptions(job), // verified only with tlsverify (ldirectord's Net::LDAP does not verify)
+          createSecureConnection: ((port: number, host: string, options: ConnectionOptions): TLSSocket => {
+            const s = tlsConnect(port, host, options);
+            sockets.push(s);
+            return s;
+          }) as typeof tlsConnect,
+        }
+      : {}),
   });
   try {
     try {
@@ -56,7 +58,11 @@ async function ldapBody(job: CheckJob, signal: AbortSignal): Promise<CheckVerdic
     const base = ldapBase(job.request);
     let entries: readonly { dn: string }[];
     try {
-      ({ searchEntries: entries } = await client.search(base, { scope: 'base', filter: '(objectClass=*)', attributes: ['1.1'] }));
+      ({ searchEntries: entries } = await client.search(base, {
+        scope: 'base',
+        filter: '(objectClass=*)',
+        attributes: ['1.1'],
+      }));
     } catch (err) {
       return fail(ldapReason('search', err, signal));
     }
@@ -81,9 +87,13 @@ export function ldapReason(step: string, err: unknown, signal: AbortSignal): str
   if (signal.aborted) return 'timeout';
   const { code, name, message } = (err ?? {}) as { code?: unknown; name?: unknown; message?: unknown };
   if (typeof code !== 'number') return reasonOf(err);
-  const words = typeof name === 'string' && name.endsWith('Error') && name !== 'Error'
-    ? name.slice(0, -5).replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase()
-    : 'LDAP error';
+  const words =
+    typeof name === 'string' && name.endsWith('Error') && name !== 'Error'
+      ? name
+          .slice(0, -5)
+          .replace(/([a-z])([A-Z])/g, '$1 $2')
+          .toLowerCase()
+      : 'LDAP error';
   const diagnostic = typeof message === 'string' ? message.replace(/\s*Code: 0x[0-9a-f]+$/i, '').trim() : '';
   return `${step} failed: ${words} (${code})${diagnostic ? `: ${diagnostic.slice(0, 160)}` : ''}`;
 }

@@ -37,7 +37,10 @@ export function checkLibraries(jobs: readonly CheckJob[], options: { readonly na
  * Loads `modules` now (require caches them for the checks). One that cannot be loaded (oracledb is optional) is
  * reported back, not thrown: its check says why when it runs.
  */
-export function loadLibraries(modules: readonly string[], load: (name: string) => unknown = require): { loaded: string[]; failed: string[] } {
+export function loadLibraries(
+  modules: readonly string[],
+  load: (name: string) => unknown = require,
+): { loaded: string[]; failed: string[] } {
   const loaded: string[] = [];
   const failed: string[] = [];
   for (const name of modules) {

@@ -85,7 +85,9 @@ export class LineSession {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       this.readLine().catch(() => ''),
-      new Promise<void>((resolve) => { timer = setTimeout(resolve, graceMs); }),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+      }),
     ]);
     if (timer) clearTimeout(timer);
     this.close();

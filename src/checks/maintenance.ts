@@ -72,22 +72,28 @@ export class MaintenanceDir {
   refresh(): Promise<void> {
     if (this.pending) return this.pending;
     const started = this.options.clock.monotonic();
-    this.pending = Promise.resolve().then(() => this.list(this.options.dir)).then(
-      (names) => {
-        this.files = new Set(names);
-        this.missingWarned = false;
-      },
-      (err: unknown) => {
-        this.files = new Set();
-        if (!this.missingWarned) {
-          this.missingWarned = true;
-          this.options.logger?.warn({ dir: this.options.dir, err: String(err) }, 'maintenance directory cannot be read');
-        }
-      },
-    ).finally(() => {
-      this.listedAt = started;
-      this.pending = undefined;
-    });
+    this.pending = Promise.resolve()
+      .then(() => this.list(this.options.dir))
+      .then(
+        (names) => {
+          this.files = new Set(names);
+          this.missingWarned = false;
+        },
+        (err: unknown) => {
+          this.files = new Set();
+          if (!this.missingWarned) {
+            this.missingWarned = true;
+            this.options.logger?.warn(
+              { dir: this.options.dir, err: String(err) },
+              'maintenance directory cannot be read',
+            );
+          }
+        },
+      )
+      .finally(() => {
+        this.listedAt = started;
+        this.pending = undefined;
+      });
     return this.pending;
   }
 }
@@ -124,13 +130,20 @@ export class ReverseNames {
     if (!entry.pending && now - entry.at >= this.ttlMs) {
       const e = entry;
       e.pending = true;
-      this.options.lookup(address).then(
-        (names) => { e.names = names; },
-        () => { e.names = []; },
-      ).finally(() => {
-        e.at = this.options.clock.monotonic();
-        e.pending = false;
-      });
+      this.options
+        .lookup(address)
+        .then(
+          (names) => {
+            e.names = names;
+          },
+          () => {
+            e.names = [];
+          },
+        )
+        .finally(() => {
+          e.at = this.options.clock.monotonic();
+          e.pending = false;
+        });
     }
     return entry.names;
   };

@@ -136,7 +136,9 @@ export const QUIET_KEEP_MS = 30_000;
  */
 export function receiveLiteral(receive: string): Buffer | undefined {
   if (receive === '') return Buffer.alloc(0);
-  return /^[\x20-\x7e]+$/.test(receive) && !/[\\^$.*+?()[\]{}|]/.test(receive) ? Buffer.from(receive, 'latin1') : undefined;
+  return /^[\x20-\x7e]+$/.test(receive) && !/[\\^$.*+?()[\]{}|]/.test(receive)
+    ? Buffer.from(receive, 'latin1')
+    : undefined;
 }
 
 /** The passing statuses as the engine takes them: `[from, to]` pairs; null for the default 200–299. */
@@ -182,8 +184,10 @@ export class NativeRoundOffload implements RoundOffload {
    * says which addresses the engine can reach, `protocols` over which transports (SCTP connect checks need `sctp`).
    */
   constructor(
-    private readonly engine: NativeTcpProbeEngine, private readonly clock: Clock,
-    private readonly prober: { accepts(address: string): boolean }, private readonly protocols: readonly NativeProbeProtocol[],
+    private readonly engine: NativeTcpProbeEngine,
+    private readonly clock: Clock,
+    private readonly prober: { accepts(address: string): boolean },
+    private readonly protocols: readonly NativeProbeProtocol[],
     private readonly hold: (delta: number) => void,
   ) {
     this.offsetMs = clock.monotonic() - engine.now() / 1000;
@@ -195,26 +199,44 @@ export class NativeRoundOffload implements RoundOffload {
     const { job } = spec;
     if (this.closed || !this.prober.accepts(job.address)) return undefined;
     // A connect check (an SCTP association on an SCTP service; a UDP service's is a ping, which stays in JS).
-    const connect = job.type === 'connect' && job.protocol !== 'udp' && (job.protocol !== 'sctp' || this.protocols.includes('sctp'));
+    const connect =
+      job.type === 'connect' && job.protocol !== 'udp' && (job.protocol !== 'sctp' || this.protocols.includes('sctp'));
     // A check that reads a weight header must show JS every answer: its rounds stay there.
     const statuses = engineStatuses(job);
     const receiveNot = job.receiveNot ?? '';
     // An addon built before the engine judged `httpstatus` and `receivenot` would call up what JS calls down.
     const rules = this.judgesRules || (statuses === null && receiveNot === '');
-    const http = job.type === 'negotiate' && job.weightHeader === undefined && fastPathFits(job, this.prober)
-      && (job.httpMethod === 'GET' || job.httpMethod === 'HEAD') && rules;
+    const http =
+      job.type === 'negotiate' &&
+      job.weightHeader === undefined &&
+      fastPathFits(job, this.prober) &&
+      (job.httpMethod === 'GET' || job.httpMethod === 'HEAD') &&
+      rules;
     if (!connect && !http) return undefined;
     const id = this.nextId++;
     const literal = http ? receiveLiteral(job.receive) : undefined;
     const notLiteral = http ? receiveLiteral(receiveNot) : undefined;
     const cap = Math.ceil(QUIET_KEEP_MS / Math.max(1, spec.intervalMs)) + 8;
     this.engine.schedule(
-      id, job.address, job.port, Math.max(1, checkDeadlineMs(job, connect ? 'connect' : 'negotiate')),
-      http ? fastHttpRequest(job) : null, http ? FAST_READ_LIMIT : 0, http ? FRAMING[job.httpMethod as 'GET' | 'HEAD'] : 0,
-      spec.intervalMs, spec.firstDelayMs, spec.respreadMs, literal ?? null, MAX_READ_BYTES,
+      id,
+      job.address,
+      job.port,
+      Math.max(1, checkDeadlineMs(job, connect ? 'connect' : 'negotiate')),
+      http ? fastHttpRequest(job) : null,
+      http ? FAST_READ_LIMIT : 0,
+      http ? FRAMING[job.httpMethod as 'GET' | 'HEAD'] : 0,
+      spec.intervalMs,
+      spec.firstDelayMs,
+      spec.respreadMs,
+      literal ?? null,
+      MAX_READ_BYTES,
       // Real patterns (not plain strings) are judged by JS only: every round goes there.
-      spec.reportAll || (http && (literal === undefined || notLiteral === undefined)), spec.keepQuiet ? cap : 0,
-      spec.failureCount, Math.max(1, spec.riseCount), http ? statuses : null, notLiteral !== undefined && notLiteral.length > 0 ? notLiteral : null,
+      spec.reportAll || (http && (literal === undefined || notLiteral === undefined)),
+      spec.keepQuiet ? cap : 0,
+      spec.failureCount,
+      Math.max(1, spec.riseCount),
+      http ? statuses : null,
+      notLiteral !== undefined && notLiteral.length > 0 ? notLiteral : null,
       connect && job.protocol === 'sctp' ? 'sctp' : 'tcp',
     );
     this.running.set(id, { job, http, deliver });
@@ -238,12 +260,25 @@ export class NativeRoundOffload implements RoundOffload {
       if (!run) continue;
       const rounds = a[i + 1] as number;
       const status: OffloadStatus = {
-        rounds, running: a[i + 2] === 1, dropped: a[i + 7] as number, quietFailures: a[i + 8] as number,
-        early: a[i + 9] as number, ...(rounds > 0 ? { lastStartedAt: this.monotonicOf(a[i + 6] as number) } : {}),
+        rounds,
+        running: a[i + 2] === 1,
+        dropped: a[i + 7] as number,
+        quietFailures: a[i + 8] as number,
+        early: a[i + 9] as number,
+        ...(rounds > 0 ? { lastStartedAt: this.monotonicOf(a[i + 6] as number) } : {}),
       };
-      out.set(id, a[i + 3] === 1
-        ? { ...status, quietLast: { result: this.quietResult(run, a[i + 4] as number, a[i + 5] as number), startedWall: this.wallOf(a[i + 6] as number) } }
-        : status);
+      out.set(
+        id,
+        a[i + 3] === 1
+          ? {
+              ...status,
+              quietLast: {
+                result: this.quietResult(run, a[i + 4] as number, a[i + 5] as number),
+                startedWall: this.wallOf(a[i + 6] as number),
+              },
+            }
+          : status,
+      );
     }
     return out;
   }
@@ -267,7 +302,9 @@ export class NativeRoundOffload implements RoundOffload {
       const run = this.running.get(id);
       if (!run) continue;
       visit({
-        id, scheduledAt: this.monotonicOf(a[i + 1] as number), startedAt: this.monotonicOf(a[i + 2] as number),
+        id,
+        scheduledAt: this.monotonicOf(a[i + 1] as number),
+        startedAt: this.monotonicOf(a[i + 2] as number),
         result: this.quietResult(run, a[i + 4] as number, a[i + 3] as number),
       });
     }
@@ -281,7 +318,9 @@ export class NativeRoundOffload implements RoundOffload {
       const id = a[i] as number;
       if (!this.running.has(id)) continue;
       visit(id, {
-        passed: a[i + 1] as number, failed: a[i + 2] as number, durationSumMs: (a[i + 3] as number) / 1000,
+        passed: a[i + 1] as number,
+        failed: a[i + 2] as number,
+        durationSumMs: (a[i + 3] as number) / 1000,
         durationBuckets: a.slice(i + 4, i + stride),
       });
     }
@@ -295,15 +334,26 @@ export class NativeRoundOffload implements RoundOffload {
 
   /** The engine's callback for a round JS must judge. */
   onRound(
-    id: number, error: string, phase: 'connect' | 'write' | 'read', elapsedUs: number, data: Buffer | undefined,
-    scheduledUs: number, startedUs: number, certainUp: boolean, status: number, quietFailuresBefore: number,
+    id: number,
+    error: string,
+    phase: 'connect' | 'write' | 'read',
+    elapsedUs: number,
+    data: Buffer | undefined,
+    scheduledUs: number,
+    startedUs: number,
+    certainUp: boolean,
+    status: number,
+    quietFailuresBefore: number,
   ): void {
     const run = this.running.get(id);
     if (!run) return; // stopped meanwhile
     const outcome = { phase, elapsedMs: ms(elapsedUs), ...(error !== '' ? { error } : {}), ...(data ? { data } : {}) };
     const result = certainUp ? this.upResult(run, status, elapsedUs) : judged(run, outcome);
     run.deliver({
-      result, scheduledAt: this.monotonicOf(scheduledUs), startedAt: this.monotonicOf(startedUs), startedWall: this.wallOf(startedUs),
+      result,
+      scheduledAt: this.monotonicOf(scheduledUs),
+      startedAt: this.monotonicOf(startedUs),
+      startedWall: this.wallOf(startedUs),
       quietFailuresBefore,
     });
   }

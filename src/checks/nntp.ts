@@ -12,4 +12,6 @@ export const nntpCheck: Checker = (job, signal) =>
         const banner = data.subarray(0, 64).toString('latin1');
         const firstLine = banner.split(/\r?\n/)[0] ?? '';
         return banner.startsWith('2') ? pass(firstLine) : fail(`unexpected greeting "${firstLine}"`);
-      })));
+      }),
+    ),
+  );

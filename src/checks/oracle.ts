@@ -35,14 +35,29 @@ function probe(load: OracleLoader): Driver {
     db = load();
   } catch (err) {
     const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    return { support: { supported: false, reason: `service=oracle is not supported: the oracledb package cannot be loaded (${message})` } };
+    return {
+      support: {
+        supported: false,
+        reason: `service=oracle is not supported: the oracledb package cannot be loaded (${message})`,
+      },
+    };
   }
   if (typeof db.getConnection !== 'function') {
-    return { support: { supported: false, reason: 'service=oracle is not supported: the oracledb package has no getConnection' } };
+    return {
+      support: {
+        supported: false,
+        reason: 'service=oracle is not supported: the oracledb package has no getConnection',
+      },
+    };
   }
   // Thin mode (pure JavaScript, Oracle Database 12.1 or later) is the default; thick mode would need Instant Client.
   if (db.thin === false) {
-    return { support: { supported: false, reason: 'service=oracle is not supported: oracledb is in thick mode without Oracle Instant Client' } };
+    return {
+      support: {
+        supported: false,
+        reason: 'service=oracle is not supported: oracledb is in thick mode without Oracle Instant Client',
+      },
+    };
   }
   return { support: { supported: true }, db };
 }
@@ -74,7 +89,10 @@ function oracleBody(db: typeof OracleDb): (job: CheckJob, signal: AbortSignal) =
       let conn: OracleDb.Connection | undefined;
       let done = false;
       const close = (c: OracleDb.Connection): void => {
-        c.break().catch(() => undefined).then(() => c.close()).catch(() => undefined);
+        c.break()
+          .catch(() => undefined)
+          .then(() => c.close())
+          .catch(() => undefined);
       };
       const finish = (verdict: CheckVerdict): void => {
         if (done) return;
@@ -102,7 +120,7 @@ function oracleBody(db: typeof OracleDb): (job: CheckJob, signal: AbortSignal) =
           c.callTimeout = Math.max(1, job.negotiateTimeoutMs);
           try {
             const result = await c.execute(sqlQuery(job.request), [], { maxRows: 1 });
-            finish(rowsVerdict(result.rows ? result.rows.length : result.rowsAffected ?? 0));
+            finish(rowsVerdict(result.rows ? result.rows.length : (result.rowsAffected ?? 0)));
           } catch (err) {
             finish(fail(dbReason('query', err, signal)));
           }
@@ -135,7 +153,8 @@ function oracleConnectReason(err: unknown, signal: AbortSignal): string {
 export function createOracleCheck(load: OracleLoader = loadOracleDb): Checker {
   return sqlChecker((job, signal) => {
     const d = driver(load);
-    if (!d.support.supported || !d.db) return Promise.resolve(fail(d.support.supported ? 'oracledb unavailable' : d.support.reason));
+    if (!d.support.supported || !d.db)
+      return Promise.resolve(fail(d.support.supported ? 'oracledb unavailable' : d.support.reason));
     return oracleBody(d.db)(job, signal);
   });
 }

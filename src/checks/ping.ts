@@ -64,9 +64,10 @@ async function openProbe(family: 4 | 6, getAddon: () => NativeAddon): Promise<Pr
   } catch (err) {
     if (!isLdirError(err, ErrorCodes.ICMP_UNAVAILABLE)) return `icmp unavailable: ${reasonOf(err)}`;
     const errno = String(err.details['errno'] ?? '');
-    socketWhy = errno === 'EACCES' || errno === 'EPERM'
-      ? `ping sockets not permitted by net.ipv4.ping_group_range (${String(err.details['pingGroupRange'] ?? 'unreadable')})`
-      : reasonOf(err);
+    socketWhy =
+      errno === 'EACCES' || errno === 'EPERM'
+        ? `ping sockets not permitted by net.ipv4.ping_group_range (${String(err.details['pingGroupRange'] ?? 'unreadable')})`
+        : reasonOf(err);
   }
   try {
     return { kind: 'raw', fd: addon.icmpOpen(family, true), addon };
@@ -95,7 +96,9 @@ function closeProbe(probe: Probe): void {
 
 /** Resolves with the attempt's outcome when it ends, when `timeoutMs` passes, or when `signal` aborts. */
 function attemptWindow(
-  timeoutMs: number, signal: AbortSignal, start: (done: (a: Attempt) => void) => (() => void) | void,
+  timeoutMs: number,
+  signal: AbortSignal,
+  start: (done: (a: Attempt) => void) => (() => void) | void,
 ): Promise<Attempt> {
   return new Promise((resolve) => {
     let cleanup: (() => void) | void;
@@ -121,7 +124,14 @@ function attemptWindow(
 }
 
 /** One echo over a ping socket: the kernel sets the identifier and delivers only our replies; we match the sequence. */
-function attemptSocket(socket: dgram.Socket, family: 4 | 6, address: string, seq: number, timeoutMs: number, signal: AbortSignal): Promise<Attempt> {
+function attemptSocket(
+  socket: dgram.Socket,
+  family: 4 | 6,
+  address: string,
+  seq: number,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<Attempt> {
   const t0 = performance.now();
   return attemptWindow(timeoutMs, signal, (done) => {
     const onMessage = (msg: Buffer): void => {
@@ -143,7 +153,14 @@ function attemptSocket(socket: dgram.Socket, family: 4 | 6, address: string, seq
 }
 
 /** One echo over a raw socket through the addon (which matches identifier and sequence off the JS thread). */
-function attemptRaw(probe: Probe & { kind: 'raw' }, family: 4 | 6, address: string, seq: number, timeoutMs: number, signal: AbortSignal): Promise<Attempt> {
+function attemptRaw(
+  probe: Probe & { kind: 'raw' },
+  family: 4 | 6,
+  address: string,
+  seq: number,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<Attempt> {
   nextIdentifier = (nextIdentifier + 1) & 0xffff;
   const packet = echoRequest(family, nextIdentifier, seq);
   return attemptWindow(timeoutMs + 50, signal, (done) => {
@@ -170,12 +187,17 @@ export function createPingChecker(deps: PingDeps = {}): Checker {
         for (let seq = 1; seq <= attempts && !s.aborted; seq++) {
           // An in-flight raw transact must finish before the fd takes the next one.
           if (probe.kind === 'raw' && probe.inFlight) await probe.inFlight;
-          last = probe.kind === 'socket'
-            ? await attemptSocket(probe.socket, family, job.address, seq, job.checkTimeoutMs, s)
-            : await attemptRaw(probe, family, job.address, seq, job.checkTimeoutMs, s);
+          last =
+            probe.kind === 'socket'
+              ? await attemptSocket(probe.socket, family, job.address, seq, job.checkTimeoutMs, s)
+              : await attemptRaw(probe, family, job.address, seq, job.checkTimeoutMs, s);
           if ('rttMs' in last) return pass(`echo reply in ${last.rttMs.toFixed(1)} ms`);
         }
-        return fail(last.reason === 'no echo reply' ? `no echo reply (${attempts} attempt${attempts > 1 ? 's' : ''})` : last.reason);
+        return fail(
+          last.reason === 'no echo reply'
+            ? `no echo reply (${attempts} attempt${attempts > 1 ? 's' : ''})`
+            : last.reason,
+        );
       } finally {
         closeProbe(probe);
       }

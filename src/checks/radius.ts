@@ -9,7 +9,13 @@ import type { Checker } from './types';
 export const RADIUS_CODE = { accessRequest: 1, accessAccept: 2, accessReject: 3, accessChallenge: 11 } as const;
 
 /** RADIUS attribute types used here (RFC 2865 section 5, RFC 3579 section 3.2). */
-export const RADIUS_ATTR = { userName: 1, userPassword: 2, nasIpAddress: 4, nasIdentifier: 32, messageAuthenticator: 80 } as const;
+export const RADIUS_ATTR = {
+  userName: 1,
+  userPassword: 2,
+  nasIpAddress: 4,
+  nasIdentifier: 32,
+  messageAuthenticator: 80,
+} as const;
 
 const HEADER = 20;
 const MA_LENGTH = 18;
@@ -73,7 +79,10 @@ export function encodeAccessRequest(req: AccessRequestInput): Buffer {
   packet[0] = RADIUS_CODE.accessRequest;
   packet[1] = req.identifier;
   packet.writeUInt16BE(packet.length, 2);
-  createHmac('md5', secret).update(packet).digest().copy(packet, HEADER + 2);
+  createHmac('md5', secret)
+    .update(packet)
+    .digest()
+    .copy(packet, HEADER + 2);
   return packet;
 }
 
@@ -86,7 +95,12 @@ export type ResponseCheck =
  * Validates a response: length, identifier, Response Authenticator (MD5 over code, id, length, request
  * authenticator, attributes and secret) and, when present, its Message-Authenticator. Returns the code when valid.
  */
-export function verifyResponse(response: Buffer, identifier: number, requestAuthenticator: Buffer, secret: string): ResponseCheck {
+export function verifyResponse(
+  response: Buffer,
+  identifier: number,
+  requestAuthenticator: Buffer,
+  secret: string,
+): ResponseCheck {
   if (response.length < HEADER) return { ok: false, reason: 'short response' };
   const length = response.readUInt16BE(2);
   if (length < HEADER || length > response.length) return { ok: false, reason: 'bad response length' };
@@ -97,7 +111,7 @@ export function verifyResponse(response: Buffer, identifier: number, requestAuth
   if (!timingSafeEqual(expected, packet.subarray(4, HEADER))) {
     return { ok: false, reason: 'bad response authenticator (wrong secret?)' };
   }
-  for (let off = HEADER; off + 2 <= length;) {
+  for (let off = HEADER; off + 2 <= length; ) {
     const type = packet[off] as number;
     const len = packet[off + 1] as number;
     if (len < 2 || off + len > length) return { ok: false, reason: 'malformed attributes' };
@@ -118,10 +132,14 @@ export function verifyResponse(response: Buffer, identifier: number, requestAuth
 
 function codeVerdict(code: number): CheckVerdict {
   switch (code) {
-    case RADIUS_CODE.accessAccept: return pass('access accept');
-    case RADIUS_CODE.accessReject: return fail('access reject');
-    case RADIUS_CODE.accessChallenge: return fail('access challenge');
-    default: return fail(`unexpected RADIUS code ${code}`);
+    case RADIUS_CODE.accessAccept:
+      return pass('access accept');
+    case RADIUS_CODE.accessReject:
+      return fail('access reject');
+    case RADIUS_CODE.accessChallenge:
+      return fail('access challenge');
+    default:
+      return fail(`unexpected RADIUS code ${code}`);
   }
 }
 
@@ -154,13 +172,20 @@ function radiusBody(job: Parameters<Checker>[0], signal: AbortSignal): Promise<C
       let packet: Buffer;
       try {
         packet = encodeAccessRequest({
-          identifier, authenticator, userName: job.login, password: job.passwd, secret: job.secret,
+          identifier,
+          authenticator,
+          userName: job.login,
+          password: job.passwd,
+          secret: job.secret,
           nas: socket.address().address,
         });
       } catch (err) {
         return finish(fail(reasonOf(err)));
       }
-      const send = (): void => socket.send(packet, (err) => { if (err) finish(fail(reasonOf(err))); });
+      const send = (): void =>
+        socket.send(packet, (err) => {
+          if (err) finish(fail(reasonOf(err)));
+        });
       send();
       // Same packet again (same identifier and authenticator, RFC 2865 2.5) in case a datagram was lost.
       retransmit = setInterval(send, Math.max(500, Math.floor(job.checkTimeoutMs / 3)));

@@ -43,14 +43,20 @@ export function redirectTargetText(url: URL): string {
  * names the real (relative, its address, the `virtualhost` name) is followed and still connects to the real's
  * address; one to any other host is not followed. With `any` every http(s) target is followed where its URL says.
  */
-export function redirectStep(job: Pick<CheckJob, 'address' | 'httpHost' | 'httpRedirect' | 'service'>, current: URL, location: string, status: number): RedirectStep {
+export function redirectStep(
+  job: Pick<CheckJob, 'address' | 'httpHost' | 'httpRedirect' | 'service'>,
+  current: URL,
+  location: string,
+  status: number,
+): RedirectStep {
   let next: URL;
   try {
     next = new URL(location, current);
   } catch {
     return { follow: false, reason: `status ${status}: redirect to an invalid URL` };
   }
-  if (next.protocol !== 'http:' && next.protocol !== 'https:') return { follow: false, reason: `redirect to unsupported URL ${redirectTargetText(next)}` };
+  if (next.protocol !== 'http:' && next.protocol !== 'https:')
+    return { follow: false, reason: `redirect to unsupported URL ${redirectTargetText(next)}` };
   const policy = job.httpRedirect ?? DEFAULT_HTTP_REDIRECT;
   if (policy === 'any') return { follow: true, url: next, toReal: false };
   // Through an http proxy every plain http hop is a request to the real server itself.

@@ -35,11 +35,27 @@ export class SchedulerListeners {
   }
 
   /** Logs a finished round of `target` and hands it to `onCheck`. */
-  round(target: CheckTarget, kind: CheckKind | 'maintenance', scheduledAt: number, startedAt: number, result: CheckResult): void {
-    this.log?.debug({ identity: target.identity, kind, up: result.up, reason: result.reason, ms: result.durationMs }, 'check');
+  round(
+    target: CheckTarget,
+    kind: CheckKind | 'maintenance',
+    scheduledAt: number,
+    startedAt: number,
+    result: CheckResult,
+  ): void {
+    this.log?.debug(
+      { identity: target.identity, kind, up: result.up, reason: result.reason, ms: result.durationMs },
+      'check',
+    );
     if (!this.options.onCheck) return;
     try {
-      this.options.onCheck({ identity: target.identity, members: target.members, kind, scheduledAt, startedAt, result });
+      this.options.onCheck({
+        identity: target.identity,
+        members: target.members,
+        kind,
+        scheduledAt,
+        startedAt,
+        result,
+      });
     } catch (err) {
       this.log?.error({ err: reasonOf(err) }, 'check listener failed');
     }

@@ -10,7 +10,12 @@ export function simpletcpPayload(request: string): Buffer {
 }
 
 /** The verdict for the lines seen so far: up on the first matching line; undefined while more may come. */
-function judge(lines: readonly string[], pattern: RegExp | undefined, receive: string, ended: boolean): CheckVerdict | undefined {
+function judge(
+  lines: readonly string[],
+  pattern: RegExp | undefined,
+  receive: string,
+  ended: boolean,
+): CheckVerdict | undefined {
   for (const line of lines) {
     // An empty `receive` makes ldirectord's `/$receive/` an empty pattern: any line will do.
     if (!pattern || pattern.test(line)) return pass(`matched "${line.slice(0, 80)}"`);
@@ -23,14 +28,21 @@ function judge(lines: readonly string[], pattern: RegExp | undefined, receive: s
 function overTcp(job: CheckJob, pattern: RegExp | undefined, signal: AbortSignal): Promise<CheckVerdict> {
   return withTcp(job.address, job.port, signal, (socket) => {
     socket.end(simpletcpPayload(job.request));
-    return readUntil(socket, signal, (data, ended) => judge(splitLines(data.toString('latin1'), ended), pattern, job.receive, ended));
+    return readUntil(socket, signal, (data, ended) =>
+      judge(splitLines(data.toString('latin1'), ended), pattern, job.receive, ended),
+    );
   });
 }
 
 /** Runs the exchange over UDP: one datagram out, then reply datagrams read as lines until one matches. */
 function overUdp(job: CheckJob, pattern: RegExp | undefined, signal: AbortSignal): Promise<CheckVerdict> {
-  return udpExchange(job.address, job.port, signal, () => simpletcpPayload(job.request),
-    (message) => judge(splitLines(message.toString('latin1'), true), pattern, job.receive, false));
+  return udpExchange(
+    job.address,
+    job.port,
+    signal,
+    () => simpletcpPayload(job.request),
+    (message) => judge(splitLines(message.toString('latin1'), true), pattern, job.receive, false),
+  );
 }
 
 /** Up when a line of the server's reply to `request` matches `receive`, within `negotiateTimeoutMs`. */

@@ -7,7 +7,11 @@ import { hostText, readUntil, udpExchange, withTcp } from './sockets';
 import type { Checker, CheckJob } from './types';
 
 /** The OPTIONS request ldirectord sends, with our local address in `Via` and `login` as the SIP user. */
-export function sipOptionsRequest(login: string, transport: 'UDP' | 'TCP', local: { address: string; port: number }): Buffer {
+export function sipOptionsRequest(
+  login: string,
+  transport: 'UDP' | 'TCP',
+  local: { address: string; port: number },
+): Buffer {
   const user = login !== '' ? login : `ldirectord@${os.hostname()}`;
   const text =
     `OPTIONS sip:${user} SIP/2.0\r\n` +
@@ -31,7 +35,9 @@ function judgeStatus(statusLine: string): CheckVerdict {
 /** OPTIONS over TCP: the verdict comes from the first line of the reply. */
 function overTcp(job: CheckJob, signal: AbortSignal): Promise<CheckVerdict> {
   return withTcp(job.address, job.port, signal, (socket) => {
-    socket.write(sipOptionsRequest(job.login, 'TCP', { address: socket.localAddress ?? '', port: socket.localPort ?? 0 }));
+    socket.write(
+      sipOptionsRequest(job.login, 'TCP', { address: socket.localAddress ?? '', port: socket.localPort ?? 0 }),
+    );
     return readUntil(socket, signal, (data, ended) => {
       const text = data.toString('latin1');
       const eol = text.indexOf('\n');
@@ -43,8 +49,13 @@ function overTcp(job: CheckJob, signal: AbortSignal): Promise<CheckVerdict> {
 
 /** OPTIONS over UDP: the verdict comes from the first line of the first reply datagram. */
 function overUdp(job: CheckJob, signal: AbortSignal): Promise<CheckVerdict> {
-  return udpExchange(job.address, job.port, signal, (local) => sipOptionsRequest(job.login, 'UDP', local),
-    (message) => judgeStatus(message.toString('latin1').split(/\r?\n/)[0] ?? ''));
+  return udpExchange(
+    job.address,
+    job.port,
+    signal,
+    (local) => sipOptionsRequest(job.login, 'UDP', local),
+    (message) => judgeStatus(message.toString('latin1').split(/\r?\n/)[0] ?? ''),
+  );
 }
 
 /** Up when the SIP server answers OPTIONS with `SIP/2.0 200` within `negotiateTimeoutMs`. */

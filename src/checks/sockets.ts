@@ -50,7 +50,10 @@ export function tcpConnect(host: string, port: number, signal: AbortSignal): Pro
  * pending reads reject).
  */
 export async function withTcp<T>(
-  host: string, port: number, signal: AbortSignal, use: (socket: net.Socket) => Promise<T>,
+  host: string,
+  port: number,
+  signal: AbortSignal,
+  use: (socket: net.Socket) => Promise<T>,
 ): Promise<T> {
   const socket = await tcpConnect(host, port, signal);
   socket.on('error', () => undefined); // errors reach the pending read; none may go unhandled after it settled
@@ -72,7 +75,9 @@ export async function withTcp<T>(
  * `connection closed` when the stream ends while `decide` still returns undefined.
  */
 export function readUntil<T>(
-  socket: net.Socket, signal: AbortSignal, decide: (data: Buffer, ended: boolean) => T | undefined,
+  socket: net.Socket,
+  signal: AbortSignal,
+  decide: (data: Buffer, ended: boolean) => T | undefined,
 ): Promise<T> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -131,7 +136,9 @@ export function hostText(address: string): string {
  * until it returns a value. Rejects on socket errors (ICMP port unreachable surfaces as ECONNREFUSED) and on abort.
  */
 export function udpExchange<T>(
-  host: string, port: number, signal: AbortSignal,
+  host: string,
+  port: number,
+  signal: AbortSignal,
   payload: (local: { address: string; port: number }) => Buffer,
   decide: (message: Buffer) => T | undefined,
 ): Promise<T> {

@@ -68,7 +68,9 @@ async function mysqlBody(job: CheckJob, signal: AbortSignal): Promise<CheckVerdi
       step = 'query';
       conn.query(sqlQuery(job.request), (qerr, results) => {
         if (qerr) return finish(fail(dbReason('query', qerr, signal)));
-        const rows = Array.isArray(results) ? results.length : (results as { affectedRows?: number }).affectedRows ?? 0;
+        const rows = Array.isArray(results)
+          ? results.length
+          : ((results as { affectedRows?: number }).affectedRows ?? 0);
         finish(rowsVerdict(rows));
       });
     });
@@ -80,7 +82,9 @@ async function pgsqlBody(job: CheckJob, signal: AbortSignal): Promise<CheckVerdi
   if (signal.aborted) return fail('timeout');
   // Our own socket, so that an abort can destroy it whatever state the client is in.
   const socket = new Socket();
-  const onAbort = (): void => { socket.destroy(); };
+  const onAbort = (): void => {
+    socket.destroy();
+  };
   signal.addEventListener('abort', onAbort, { once: true });
   const client = new Client({
     host: job.address,
@@ -105,7 +109,7 @@ async function pgsqlBody(job: CheckJob, signal: AbortSignal): Promise<CheckVerdi
       return fail(dbReason('query', err, signal));
     }
     const last = Array.isArray(result) ? result[result.length - 1] : result;
-    return rowsVerdict(last ? last.rowCount ?? last.rows.length : 0);
+    return rowsVerdict(last ? (last.rowCount ?? last.rows.length) : 0);
   } finally {
     signal.removeEventListener('abort', onAbort);
     socket.destroy();

@@ -1,7 +1,13 @@
 // TCP probes off the JS thread: connect (and optionally one request/answer exchange) through the native probe engine.
 import * as net from 'node:net';
 import type { Clock } from '../clock';
-import { loadNativeAddon, type NativeAddon, type NativeProbeProtocol, type NativeRoundCallback, type NativeTcpProbeEngine } from '../native/addon';
+import {
+  loadNativeAddon,
+  type NativeAddon,
+  type NativeProbeProtocol,
+  type NativeRoundCallback,
+  type NativeTcpProbeEngine,
+} from '../native/addon';
 import { NativeRoundOffload, type RoundOffload } from './native-rounds';
 
 /** How one probe ended. */
@@ -42,7 +48,12 @@ export interface TcpProber {
    * on a kernel without it); an aborted `signal` ends it with `ABORT_ERR`.
    */
   probe(
-    address: string, port: number, timeoutMs: number, signal: AbortSignal, exchange?: TcpExchange, protocol?: ProbeProtocol,
+    address: string,
+    port: number,
+    timeoutMs: number,
+    signal: AbortSignal,
+    exchange?: TcpExchange,
+    protocol?: ProbeProtocol,
   ): Promise<TcpProbeOutcome>;
   /**
    * The engine's scheduled rounds (see {@link RoundOffload}), on `clock` (which must be the system clock: the engine
@@ -76,7 +87,10 @@ class NativeTcpProber implements TcpProber {
     const known = addon.TcpProbeEngine.protocols ?? ['tcp'];
     this.protocols = (['tcp', 'sctp'] as const).filter((p) => known.includes(p));
     const onRound: NativeRoundCallback = (...round) => this.offload?.onRound(...round);
-    this.engine = new addon.TcpProbeEngine((id, error, phase, elapsedUs, data) => this.onResult(id, error, phase, elapsedUs, data), onRound);
+    this.engine = new addon.TcpProbeEngine(
+      (id, error, phase, elapsedUs, data) => this.onResult(id, error, phase, elapsedUs, data),
+      onRound,
+    );
   }
 
   roundOffload(clock: Clock): RoundOffload | undefined {
@@ -95,16 +109,29 @@ class NativeTcpProber implements TcpProber {
   }
 
   probe(
-    address: string, port: number, timeoutMs: number, signal: AbortSignal, exchange?: TcpExchange, protocol: ProbeProtocol = 'tcp',
+    address: string,
+    port: number,
+    timeoutMs: number,
+    signal: AbortSignal,
+    exchange?: TcpExchange,
+    protocol: ProbeProtocol = 'tcp',
   ): Promise<TcpProbeOutcome> {
     if (this.closed || signal.aborted) return Promise.resolve(ABORTED);
     const id = this.nextId;
     this.nextId = id >= 0x7ffffff0 ? 1 : id + 1; // ids with the top bit are the engine's scheduled rounds
     return new Promise<TcpProbeOutcome>((resolve, reject) => {
       try {
-        if (!this.protocols.includes(protocol)) throw new TypeError(`the native addon cannot probe over ${protocol}: rebuild it (npm run build:native)`);
+        if (!this.protocols.includes(protocol))
+          throw new TypeError(`the native addon cannot probe over ${protocol}: rebuild it (npm run build:native)`);
         this.engine.start(
-          id, address, port, Math.max(1, timeoutMs), exchange?.request ?? null, exchange?.readLimit ?? 0, FRAMING[exchange?.framing ?? 'none'], protocol,
+          id,
+          address,
+          port,
+          Math.max(1, timeoutMs),
+          exchange?.request ?? null,
+          exchange?.readLimit ?? 0,
+          FRAMING[exchange?.framing ?? 'none'],
+          protocol,
         );
       } catch (err) {
         reject(err);
@@ -135,16 +162,28 @@ class NativeTcpProber implements TcpProber {
     }
   }
 
-  private onResult(id: number, error: string, phase: 'connect' | 'write' | 'read', elapsedUs: number, data: Buffer | undefined): void {
+  private onResult(
+    id: number,
+    error: string,
+    phase: 'connect' | 'write' | 'read',
+    elapsedUs: number,
+    data: Buffer | undefined,
+  ): void {
     const p = this.pending.get(id);
     if (!p) return; // cancelled
     this.pending.delete(id);
     p.signal.removeEventListener('abort', p.onAbort);
     this.idleCheck();
     const elapsedMs = Math.round(elapsedUs / 100) / 10;
-    p.resolve(error === ''
-      ? (data === undefined ? { phase, elapsedMs } : { phase, elapsedMs, data })
-      : (data === undefined ? { error, phase, elapsedMs } : { error, phase, elapsedMs, data }));
+    p.resolve(
+      error === ''
+        ? data === undefined
+          ? { phase, elapsedMs }
+          : { phase, elapsedMs, data }
+        : data === undefined
+          ? { error, phase, elapsedMs }
+          : { error, phase, elapsedMs, data },
+    );
   }
 
   private idleCheck(): void {

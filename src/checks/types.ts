@@ -1,5 +1,12 @@
 // Health-check contracts: what one check of one real server needs, and what it returns.
-import type { CheckService, CheckType, HttpMethod, HttpRedirectPolicy, HttpStatusRange, VirtualProtocol } from '../model';
+import type {
+  CheckService,
+  CheckType,
+  HttpMethod,
+  HttpRedirectPolicy,
+  HttpStatusRange,
+  VirtualProtocol,
+} from '../model';
 
 /** Everything one check of one real server needs, resolved from the configuration. */
 export interface CheckJob {

@@ -22,6 +22,12 @@ export async function runAnnounceGuardCommand(args: readonly string[], io: CliIo
   // SIGTERM/SIGINT (systemd stopping the rest of a dead daemon's cgroup, an operator): withdraw now, then exit.
   const stop = new AbortController();
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => stop.abort());
-  await runAnnounceGuard({ path, clock: systemClock(), logger, driverFor: (t) => routeDriverFor(t, spawnProcessRunner()), signal: stop.signal });
+  await runAnnounceGuard({
+    path,
+    clock: systemClock(),
+    logger,
+    driverFor: (t) => routeDriverFor(t, spawnProcessRunner()),
+    signal: stop.signal,
+  });
   return ExitCode.OK;
 }

@@ -53,10 +53,13 @@ async function previewTimeouts(config: Config, options: CheckOptions): Promise<I
   const wanted = config.globals.ipvsTimeouts;
   if (wanted === undefined) return [];
   const read = options.readTimeouts ?? (() => readKernelTimeouts(options.ipvs ?? 'auto'));
-  const keeper = new IpvsTimeoutKeeper({
-    getTimeouts: read,
-    setTimeouts: () => Promise.reject(new LdirError(ErrorCodes.INTERNAL, 'ldir check writes nothing')),
-  }, silentLogger());
+  const keeper = new IpvsTimeoutKeeper(
+    {
+      getTimeouts: read,
+      setTimeouts: () => Promise.reject(new LdirError(ErrorCodes.INTERNAL, 'ldir check writes nothing')),
+    },
+    silentLogger(),
+  );
   return keeper.preview(wanted);
 }
 
@@ -72,7 +75,9 @@ export function announcePlanLines(config: Config): string[] {
     ...config.virtualServices.flatMap((v) => {
       const prefix = hostPrefix(v);
       if (!v.announce || prefix === undefined) return [];
-      return [`announce: ${prefix} while ${v.id} can serve (announcedelay ${v.announce.delay}s, withdrawdelay ${v.announce.withdrawDelay}s)`];
+      return [
+        `announce: ${prefix} while ${v.id} can serve (announcedelay ${v.announce.delay}s, withdrawdelay ${v.announce.withdrawDelay}s)`,
+      ];
     }),
   ];
 }
@@ -90,7 +95,9 @@ export async function runCheck(options: CheckOptions, io: CliIo): Promise<number
   const sysctl = previewSysctls(loaded.config, options.sysctlStore ?? procSysStore());
   const ipvstimeouts = await previewTimeouts(loaded.config, options);
   if (options.json) {
-    io.stdout(`${JSON.stringify({ ...(redactSecretFields(loaded.config) as object), sysctl, ipvstimeouts }, null, 2)}\n`);
+    io.stdout(
+      `${JSON.stringify({ ...(redactSecretFields(loaded.config) as object), sysctl, ipvstimeouts }, null, 2)}\n`,
+    );
   } else {
     for (const file of loaded.config.includedFiles ?? []) io.stdout(`include: ${file}\n`);
     for (const r of sysctl) if (r.status !== 'unchanged') io.stdout(`sysctl: ${formatSysctlResult(r)}\n`);

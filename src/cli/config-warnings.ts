@@ -12,17 +12,29 @@ import type { CliIo } from './io';
  * wait can delay a stop), so an unknown host name is not reported here; `ldir check` does. Never throws and never
  * changes what the caller does: the warning is all.
  */
-export async function warnIfConfigBroken(located: LocatedConfig, given: string | undefined, io: CliIo, load: LoadOptions = {}): Promise<void> {
+export async function warnIfConfigBroken(
+  located: LocatedConfig,
+  given: string | undefined,
+  io: CliIo,
+  load: LoadOptions = {},
+): Promise<void> {
   const warn = (text: string): void => io.stderr(`ldir: warning: ${text}\n`);
   if (located.path === undefined) {
-    warn(`configuration file ${given ?? located.name} not found (tried ${located.tried.join(', ')}); the daemon is looked for by its name, ${located.name}`);
+    warn(
+      `configuration file ${given ?? located.name} not found (tried ${located.tried.join(', ')}); the daemon is looked for by its name, ${located.name}`,
+    );
     return;
   }
   try {
-    const [{ loadConfigFile }, { offlineResolver }] = await Promise.all([import('../config/load'), import('../config/offline-resolver')]);
+    const [{ loadConfigFile }, { offlineResolver }] = await Promise.all([
+      import('../config/load'),
+      import('../config/offline-resolver'),
+    ]);
     const result = await loadConfigFile(located.path, { ...load, resolver: load.resolver ?? offlineResolver() });
     if (result.config) return;
-    warn(`${located.path} has errors: a start, reload or restart would refuse it (a running daemon keeps the configuration it loaded)`);
+    warn(
+      `${located.path} has errors: a start, reload or restart would refuse it (a running daemon keeps the configuration it loaded)`,
+    );
     for (const d of result.diagnostics) if (d.severity === 'error') warn(formatDiagnostic(d));
   } catch (err) {
     warn(`${located.path} cannot be read: ${(err as Error).message}`);

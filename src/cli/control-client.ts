@@ -2,8 +2,14 @@
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import {
-  encodeMessage, MAX_RESPONSE_BYTES, parseResponse, PROTOCOL_VERSION,
-  type ControlRequest, type ControlResponse, type RequestBody, type RequestType,
+  encodeMessage,
+  MAX_RESPONSE_BYTES,
+  parseResponse,
+  PROTOCOL_VERSION,
+  type ControlRequest,
+  type ControlResponse,
+  type RequestBody,
+  type RequestType,
 } from '../daemon/protocol';
 import { ErrorCodes, LdirError } from '../errors';
 
@@ -42,10 +48,18 @@ export function transportError(path: string, err: Error): LdirError {
   const errno = errnoOf(err);
   const details = { path, ...(errno !== undefined ? { errno } : {}) };
   if (errno === 'ENOENT' || errno === 'ECONNREFUSED') {
-    return new LdirError(ErrorCodes.DAEMON_NOT_RUNNING, `the ldir daemon is not running (no answer on ${path}: ${errno})`, { cause: err, details });
+    return new LdirError(
+      ErrorCodes.DAEMON_NOT_RUNNING,
+      `the ldir daemon is not running (no answer on ${path}: ${errno})`,
+      { cause: err, details },
+    );
   }
   if (errno === 'EACCES' || errno === 'EPERM') {
-    return new LdirError(ErrorCodes.CONTROL_FAILED, `permission denied on control socket ${path} (it is for root only)`, { cause: err, details });
+    return new LdirError(
+      ErrorCodes.CONTROL_FAILED,
+      `permission denied on control socket ${path} (it is for root only)`,
+      { cause: err, details },
+    );
   }
   return new LdirError(ErrorCodes.CONTROL_FAILED, `control socket ${path}: ${err.message}`, { cause: err, details });
 }
@@ -57,7 +71,9 @@ export function transportError(path: string, err: Error): LdirError {
  * `LDIR_ERR_CONTROL_FAILED` for anything else (permissions, connection closed early, invalid answer).
  */
 export function sendControlRequest<T extends RequestType>(
-  path: string, body: RequestOf<T>, options: ControlClientOptions = {},
+  path: string,
+  body: RequestOf<T>,
+  options: ControlClientOptions = {},
 ): Promise<ControlResponse<T>> {
   const type: T = body.type;
   const id = options.id ?? randomUUID();
@@ -76,19 +92,38 @@ export function sendControlRequest<T extends RequestType>(
       if (error) reject(error);
       else resolve(response as ControlResponse<T>);
     };
-    const timer = setTimeout(() => finish(new LdirError(
-      ErrorCodes.CONTROL_TIMEOUT, `no answer to "${type}" from the ldir daemon within ${timeoutMs} ms (${path})`, { details: { path, timeoutMs } },
-    )), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        finish(
+          new LdirError(
+            ErrorCodes.CONTROL_TIMEOUT,
+            `no answer to "${type}" from the ldir daemon within ${timeoutMs} ms (${path})`,
+            { details: { path, timeoutMs } },
+          ),
+        ),
+      timeoutMs,
+    );
     const complete = (line: string): void => {
       let response: ControlResponse<T>;
       try {
         response = parseResponse(line, type);
       } catch (err) {
-        finish(new LdirError(ErrorCodes.CONTROL_FAILED, `invalid answer from the ldir daemon: ${(err as Error).message}`, { cause: err, details: { path } }));
+        finish(
+          new LdirError(ErrorCodes.CONTROL_FAILED, `invalid answer from the ldir daemon: ${(err as Error).message}`, {
+            cause: err,
+            details: { path },
+          }),
+        );
         return;
       }
       if (response.id !== id && !(response.ok === false && response.id === null)) {
-        finish(new LdirError(ErrorCodes.CONTROL_FAILED, `answer for request ${JSON.stringify(response.id)}, expected ${JSON.stringify(id)}`, { details: { path } }));
+        finish(
+          new LdirError(
+            ErrorCodes.CONTROL_FAILED,
+            `answer for request ${JSON.stringify(response.id)}, expected ${JSON.stringify(id)}`,
+            { details: { path } },
+          ),
+        );
         return;
       }
       finish(undefined, response);
@@ -98,15 +133,23 @@ export function sendControlRequest<T extends RequestType>(
       const nl = chunk.indexOf(0x0a);
       size += nl < 0 ? chunk.length : nl;
       if (size > MAX_RESPONSE_BYTES) {
-        finish(new LdirError(ErrorCodes.CONTROL_FAILED, `answer longer than ${MAX_RESPONSE_BYTES} bytes`, { details: { path } }));
+        finish(
+          new LdirError(ErrorCodes.CONTROL_FAILED, `answer longer than ${MAX_RESPONSE_BYTES} bytes`, {
+            details: { path },
+          }),
+        );
         return;
       }
       chunks.push(nl < 0 ? chunk : chunk.subarray(0, nl));
       if (nl >= 0) complete(Buffer.concat(chunks).toString('utf8'));
     });
-    socket.on('end', () => finish(new LdirError(
-      ErrorCodes.CONTROL_FAILED, `the ldir daemon closed the connection without answering "${type}"`, { details: { path } },
-    )));
+    socket.on('end', () =>
+      finish(
+        new LdirError(ErrorCodes.CONTROL_FAILED, `the ldir daemon closed the connection without answering "${type}"`, {
+          details: { path },
+        }),
+      ),
+    );
     socket.on('error', (err) => {
       // A daemon may close right after its error line; a reset after a complete answer is already settled.
       finish(transportError(path, err));

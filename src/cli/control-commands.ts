@@ -35,7 +35,10 @@ export function printError(response: ErrorResponse, io: CliIo): void {
 
 /** Warns on stderr when the daemon could not save a hand setting in its state file (`saveError` of the answer). */
 export function printSaveError(saveError: string | undefined, io: CliIo): void {
-  if (saveError !== undefined) io.stderr(`ldir: warning: in force, but not saved in the state file (${saveError}): lost at the next stop and start\n`);
+  if (saveError !== undefined)
+    io.stderr(
+      `ldir: warning: in force, but not saved in the state file (${saveError}): lost at the next stop and start\n`,
+    );
 }
 
 /**
@@ -44,11 +47,15 @@ export function printSaveError(saveError: string | undefined, io: CliIo): void {
  * Exit 0 printed, 4 printed and the health verdict is failing, 3 no daemon listens, 1 any other failure.
  */
 export async function runStatusCommand(
-  options: ControlCommandOptions & { readonly json: boolean; readonly width?: number; readonly maxLineBytes?: number }, io: CliIo,
+  options: ControlCommandOptions & { readonly json: boolean; readonly width?: number; readonly maxLineBytes?: number },
+  io: CliIo,
 ): Promise<number> {
   let response;
   try {
-    response = await requestStatus(options.socketPath, { ...timeout(options), ...(options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}) });
+    response = await requestStatus(options.socketPath, {
+      ...timeout(options),
+      ...(options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}),
+    });
   } catch (err) {
     return transportFailure(err, io, ExitCode.NOT_RUNNING);
   }
@@ -56,7 +63,11 @@ export async function runStatusCommand(
     printError(response, io);
     return ExitCode.FAILURE;
   }
-  io.stdout(options.json ? renderStatusJson(response.result) : renderStatus(response.result, options.width !== undefined ? { width: options.width } : {}));
+  io.stdout(
+    options.json
+      ? renderStatusJson(response.result)
+      : renderStatus(response.result, options.width !== undefined ? { width: options.width } : {}),
+  );
   return statusExitCode(response.result);
 }
 
@@ -98,7 +109,10 @@ export async function runReloadCommand(options: ControlCommandOptions, io: CliIo
  * cases; 2 when the configuration has errors (each as `PATH:LINE: message`; the daemon keeps running unchanged); 1
  * when no daemon listens (as `reload`) or on any other failure.
  */
-export async function runReloadPreviewCommand(options: ControlCommandOptions & { readonly json: boolean }, io: CliIo): Promise<number> {
+export async function runReloadPreviewCommand(
+  options: ControlCommandOptions & { readonly json: boolean },
+  io: CliIo,
+): Promise<number> {
   let response;
   try {
     response = await sendControlRequest(options.socketPath, { type: 'reload-preview' }, timeout(options));
@@ -108,7 +122,9 @@ export async function runReloadPreviewCommand(options: ControlCommandOptions & {
   if (!response.ok) {
     for (const d of response.error.diagnostics ?? []) io.stderr(`${formatWireDiagnostic(d)}\n`);
     if (response.error.code === ErrorCodes.CONFIG_INVALID) {
-      io.stderr(`ldir: the configuration has errors: a reload would be refused (the daemon keeps running the previous configuration)\n`);
+      io.stderr(
+        `ldir: the configuration has errors: a reload would be refused (the daemon keeps running the previous configuration)\n`,
+      );
       return ExitCode.CONFIG_ERROR;
     }
     printError(response, io);
@@ -138,7 +154,11 @@ export interface DrainCommandOptions extends ControlCommandOptions {
 export async function runDrainCommand(options: DrainCommandOptions, io: CliIo): Promise<number> {
   let response;
   try {
-    response = await sendControlRequest(options.socketPath, { type: options.action, virtual: options.virtual, real: options.real }, timeout(options));
+    response = await sendControlRequest(
+      options.socketPath,
+      { type: options.action, virtual: options.virtual, real: options.real },
+      timeout(options),
+    );
   } catch (err) {
     return transportFailure(err, io, ExitCode.FAILURE);
   }
@@ -220,9 +240,17 @@ export function parseDrainArgs(args: readonly string[]): DrainArgs | string | un
   const action = positional[at] as 'drain' | 'undrain';
   if (options.length > 0) return `unknown option for ${action}: ${options[0]}`;
   const rest = positional.slice(at + 1);
-  if (rest.length !== 2) return `${action} needs VIRTUAL and REAL (for example: ${action} tcp:192.0.2.1:80 10.0.0.1:80)`;
+  if (rest.length !== 2)
+    return `${action} needs VIRTUAL and REAL (for example: ${action} tcp:192.0.2.1:80 10.0.0.1:80)`;
   const config = at === 1 ? positional[0] : undefined;
-  return { action, virtual: rest[0] as string, real: rest[1] as string, json, debug, ...(config !== undefined ? { config } : {}) };
+  return {
+    action,
+    virtual: rest[0] as string,
+    real: rest[1] as string,
+    json,
+    debug,
+    ...(config !== undefined ? { config } : {}),
+  };
 }
 
 /** Where {@link runDrainAction} (and `runWeightAction`) finds the socket; injectable for tests. */
@@ -240,8 +268,15 @@ export interface ControlLocation {
  */
 export async function runDrainAction(args: DrainArgs, io: CliIo, where: ControlLocation = {}): Promise<number> {
   const { name } = locateConfig(args.config, where.locate);
-  return runDrainCommand({
-    socketPath: controlSocketPath(name, where.socketDirectory), action: args.action, virtual: args.virtual, real: args.real,
-    json: args.json, ...(where.timeoutMs !== undefined ? { timeoutMs: where.timeoutMs } : {}),
-  }, io);
+  return runDrainCommand(
+    {
+      socketPath: controlSocketPath(name, where.socketDirectory),
+      action: args.action,
+      virtual: args.virtual,
+      real: args.real,
+      json: args.json,
+      ...(where.timeoutMs !== undefined ? { timeoutMs: where.timeoutMs } : {}),
+    },
+    io,
+  );
 }

@@ -69,7 +69,9 @@ export async function runConvert(options: ConvertOptions, io: CliIo): Promise<nu
     const includes = document.entries.some((e) => e.kind === 'directive' && e.directive.key === INCLUDE_KEY);
     if (includes && options.to === 'yaml') {
       // YAML holds one include list and one virtuals list: includes between virtual sections cannot keep their place.
-      io.stderr(`ldir: ${file}: the yaml output would read the included files at another place than the source does (YAML has one "include" list and one "virtuals" list): move the include lines before or after all virtual sections; nothing written\n`);
+      io.stderr(
+        `ldir: ${file}: the yaml output would read the included files at another place than the source does (YAML has one "include" list and one "virtuals" list): move the include lines before or after all virtual sections; nothing written\n`,
+      );
       return ExitCode.CONFIG_ERROR;
     }
     io.stderr(`ldir: internal error: the ${options.to} output does not mean the same as ${file}; nothing written\n`);
@@ -88,7 +90,8 @@ export async function runConvert(options: ConvertOptions, io: CliIo): Promise<nu
     io.stderr(`ldir: cannot write ${target}: ${(err as Error).message}\n`);
     return ExitCode.FAILURE;
   }
-  if (link !== undefined) io.stderr(`ldir: ${target} was a symbolic link (to ${link}): it is now the file; ${link} was left as it was\n`);
+  if (link !== undefined)
+    io.stderr(`ldir: ${target} was a symbolic link (to ${link}): it is now the file; ${link} was left as it was\n`);
   return ExitCode.OK;
 }
 

@@ -18,19 +18,29 @@ const FORWARD_NAMES: Record<string, string> = { masq: 'Masq', route: 'Route', tu
 
 /** Renders a table the way `ipvsadm -Ln` lays it out. */
 export function formatTable(table: readonly ObservedService[]): string {
-  const lines = ['Prot LocalAddress:Port Scheduler Flags', '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn'];
+  const lines = [
+    'Prot LocalAddress:Port Scheduler Flags',
+    '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn',
+  ];
   for (const { service: s, destinations } of normalizeObserved(table)) {
-    const id = serviceKeyString(s).replace(/^(\w+):/, (_, p: string) => `${p.toUpperCase().replace(/^FWM6?$/, 'FWM')}  `);
+    const id = serviceKeyString(s).replace(
+      /^(\w+):/,
+      (_, p: string) => `${p.toUpperCase().replace(/^FWM6?$/, 'FWM')}  `,
+    );
     const flags = [
       s.persistent !== undefined ? `persistent ${s.persistent}${s.netmask ? ` mask ${s.netmask}` : ''}` : '',
       s.onePacket ? 'ops' : '',
       s.schedulerFlags.length ? `(${s.schedulerFlags.join(',')})` : '',
       s.persistenceEngine ? `pe ${s.persistenceEngine}` : '',
-    ].filter(Boolean).join(' ');
+    ]
+      .filter(Boolean)
+      .join(' ');
     lines.push(`${id} ${s.scheduler}${flags ? ` ${flags}` : ''}`);
     for (const d of destinations) {
       const addr = d.family === 'inet6' ? `[${d.address}]:${d.port}` : `${d.address}:${d.port}`;
-      lines.push(`  -> ${addr.padEnd(28)} ${(FORWARD_NAMES[d.forward] ?? d.forward).padEnd(7)} ${String(d.weight).padEnd(6)} ${String(d.activeConns).padEnd(10)} ${d.inactiveConns}`);
+      lines.push(
+        `  -> ${addr.padEnd(28)} ${(FORWARD_NAMES[d.forward] ?? d.forward).padEnd(7)} ${String(d.weight).padEnd(6)} ${String(d.activeConns).padEnd(10)} ${d.inactiveConns}`,
+      );
     }
   }
   return `${lines.join('\n')}\n`;
@@ -50,11 +60,19 @@ export async function runIpvs(options: IpvsCommandOptions, io: CliIo): Promise<n
   try {
     if (options.action === 'info') {
       const info = await backend.info();
-      io.stdout(options.json ? `${JSON.stringify({ backend: backend.kind, ...info })}\n` : `IPVS ${info.version} (connection table ${info.connTableSize}) through ${backend.kind}\n`);
+      io.stdout(
+        options.json
+          ? `${JSON.stringify({ backend: backend.kind, ...info })}\n`
+          : `IPVS ${info.version} (connection table ${info.connTableSize}) through ${backend.kind}\n`,
+      );
       return ExitCode.OK;
     }
     const table = await backend.list();
-    io.stdout(options.json ? `${JSON.stringify(normalizeObserved(table), (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n` : formatTable(table));
+    io.stdout(
+      options.json
+        ? `${JSON.stringify(normalizeObserved(table), (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`
+        : formatTable(table),
+    );
     return ExitCode.OK;
   } finally {
     await backend.close();
@@ -69,7 +87,8 @@ export function parseIpvsArgs(args: readonly string[]): IpvsCommandOptions | str
   for (const a of args) {
     if (a.startsWith('--ipvs=')) {
       const v = a.slice(7);
-      if (!(BACKEND_CHOICES as readonly string[]).includes(v)) return `--ipvs must be one of ${BACKEND_CHOICES.join(', ')}`;
+      if (!(BACKEND_CHOICES as readonly string[]).includes(v))
+        return `--ipvs must be one of ${BACKEND_CHOICES.join(', ')}`;
       backend = v as BackendChoice;
     } else if (a === '--json') json = true;
     else if (a === 'list' || a === 'info') action = a;

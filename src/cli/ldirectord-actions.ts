@@ -19,7 +19,15 @@ import { requestRestart } from './restart-command';
 import { selfCommand } from '../system/self-command';
 
 /** The actions ldirectord accepts. */
-export const LDIRECTORD_ACTIONS = ['start', 'stop', 'restart', 'try-restart', 'reload', 'force-reload', 'status'] as const;
+export const LDIRECTORD_ACTIONS = [
+  'start',
+  'stop',
+  'restart',
+  'try-restart',
+  'reload',
+  'force-reload',
+  'status',
+] as const;
 /** One of {@link LDIRECTORD_ACTIONS}. */
 export type LdirectordAction = (typeof LDIRECTORD_ACTIONS)[number];
 
@@ -135,8 +143,12 @@ export async function runLdirectordAction(options: ActionOptions, io: CliIo): Pr
   const foreground = (globals: Config['globals']): Promise<number> => {
     if (!options.runForeground) throw new Error('runLdirectordAction: start needs runForeground');
     return options.runForeground({
-      configPath, configName: located.name, debug: options.debug, ipvs,
-      logfile: globals.logfile, supervised: globals.supervised,
+      configPath,
+      configName: located.name,
+      debug: options.debug,
+      ipvs,
+      logfile: globals.logfile,
+      supervised: globals.supervised,
       ...(options.runDirectory !== undefined ? { runDirectory: options.runDirectory } : {}),
       ...(options.socketDirectory !== undefined ? { socketDirectory: options.socketDirectory } : {}),
       ...(options.stateDirectory !== undefined ? { stateDirectory: options.stateDirectory } : {}),
@@ -169,7 +181,8 @@ export async function runLdirectordAction(options: ActionOptions, io: CliIo): Pr
   };
 
   /** Stop, then start: what a restart falls back to when the running daemon cannot hand over. */
-  const stopThenStart = async (found: Presence): Promise<number> => ((await stop(found)) === ExitCode.OK ? start() : ExitCode.FAILURE);
+  const stopThenStart = async (found: Presence): Promise<number> =>
+    (await stop(found)) === ExitCode.OK ? start() : ExitCode.FAILURE;
 
   const restart = async (found: Presence): Promise<number> => {
     if (found.state !== 'running') return start();
@@ -178,20 +191,32 @@ export async function runLdirectordAction(options: ActionOptions, io: CliIo): Pr
       return stopThenStart(found);
     }
     const timeoutMs = options.timeoutMs ?? 60_000;
-    const outcome = await requestRestart({
-      socketPath, previousPid: found.pid, deadline: Date.now() + timeoutMs + 15_000,
-      program: self, ipvs, debug: options.debug, timeoutMs,
-    }, io);
+    const outcome = await requestRestart(
+      {
+        socketPath,
+        previousPid: found.pid,
+        deadline: Date.now() + timeoutMs + 15_000,
+        program: self,
+        ipvs,
+        debug: options.debug,
+        timeoutMs,
+      },
+      io,
+    );
     switch (outcome.kind) {
       case 'done':
-        io.stderr(`ldir for ${configPath}: pid ${outcome.previousPid} handed over to pid ${outcome.pid} in ${outcome.durationMs} ms\n`);
+        io.stderr(
+          `ldir for ${configPath}: pid ${outcome.previousPid} handed over to pid ${outcome.pid} in ${outcome.durationMs} ms\n`,
+        );
         return ExitCode.OK;
       case 'classic':
         io.stderr(`ldir: ${outcome.why}: restarting with stop and start (cleanstop applies)\n`);
         return stopThenStart(await presence());
       case 'stopping': {
         const now = await presence();
-        return (await waitGone(pidFile, now.state === 'absent' ? undefined : now.pid, stopWaitMs)) ? start() : ExitCode.FAILURE;
+        return (await waitGone(pidFile, now.state === 'absent' ? undefined : now.pid, stopWaitMs))
+          ? start()
+          : ExitCode.FAILURE;
       }
       case 'failed':
         return outcome.exitCode;
@@ -203,7 +228,15 @@ export async function runLdirectordAction(options: ActionOptions, io: CliIo): Pr
       const found = await presence();
       if (found.state === 'running') {
         io.stderr(`ldir for ${configPath} is running with pid: ${found.pid ?? '?'}\n`);
-        const code = await runStatusCommand({ socketPath, json: options.json ?? false, width: process.stdout.isTTY ? process.stdout.columns : Infinity, ...requestTimeout }, io);
+        const code = await runStatusCommand(
+          {
+            socketPath,
+            json: options.json ?? false,
+            width: process.stdout.isTTY ? process.stdout.columns : Infinity,
+            ...requestTimeout,
+          },
+          io,
+        );
         // Alive and answering: 0, or 4 when its health verdict is failing; alive but not answering: 1 (not healthy).
         return code === ExitCode.OK || code === ExitCode.FAILING ? code : ExitCode.FAILURE;
       }
@@ -225,7 +258,8 @@ export async function runLdirectordAction(options: ActionOptions, io: CliIo): Pr
         io.stderr(`ldir is stopped for ${configPath}\n`);
         return ExitCode.FAILURE;
       }
-      if (options.dryRun) return runReloadPreviewCommand({ socketPath, json: options.json ?? false, ...requestTimeout }, io);
+      if (options.dryRun)
+        return runReloadPreviewCommand({ socketPath, json: options.json ?? false, ...requestTimeout }, io);
       return runReloadCommand({ socketPath, ...requestTimeout }, io);
     case 'start':
       return start();

@@ -19,7 +19,12 @@ export type CliConfig =
  * Locates (`/etc/ha.d/NAME`, `/etc/ha.d/conf/NAME`, the path) and loads a configuration, writing every diagnostic to
  * stderr as `PATH:LINE: message`.
  */
-export async function loadForCli(given: string | undefined, io: CliIo, load?: LoadOptions, locate?: LocateOptions): Promise<CliConfig> {
+export async function loadForCli(
+  given: string | undefined,
+  io: CliIo,
+  load?: LoadOptions,
+  locate?: LocateOptions,
+): Promise<CliConfig> {
   const located = locateConfig(given, locate);
   if (!located.path) {
     io.stderr(`ldir: configuration file ${given ?? 'ldirectord.cf'} not found (tried ${located.tried.join(', ')})\n`);
@@ -34,5 +39,7 @@ export async function loadForCli(given: string | undefined, io: CliIo, load?: Lo
     return { exitCode: ExitCode.FAILURE };
   }
   for (const d of result.diagnostics) io.stderr(`${formatDiagnostic(d)}\n`);
-  return result.config ? { config: result.config, located, secrets: result.secrets } : { exitCode: ExitCode.CONFIG_ERROR };
+  return result.config
+    ? { config: result.config, located, secrets: result.secrets }
+    : { exitCode: ExitCode.CONFIG_ERROR };
 }

@@ -59,7 +59,11 @@ interface PingTries {
  * a busy daemon is alive, and a monitor must not read a moment of load as a failure. Waits 25 ms, doubling up to
  * 200 ms; the last answer is kept (busy still, when the time ran out). Transport errors are not retried.
  */
-async function pingWithRetries(socketPath: string, timeoutMs: number, sleep: (ms: number) => Promise<void>): Promise<PingTries> {
+async function pingWithRetries(
+  socketPath: string,
+  timeoutMs: number,
+  sleep: (ms: number) => Promise<void>,
+): Promise<PingTries> {
   const deadline = Date.now() + timeoutMs;
   let wait = BUSY_RETRY_FIRST_MS;
   for (let busyTries = 0; ; busyTries++) {
@@ -109,11 +113,20 @@ function digestNow(path: string): string | undefined {
 }
 
 /** Pings once and reports; the exit code, and the files the daemon loaded when it answered with them. */
-async function pingOnce(options: PingOptions, located: LocatedConfig, io: CliIo): Promise<{ exit: number; loaded?: readonly ConfigFileDigest[] }> {
+async function pingOnce(
+  options: PingOptions,
+  located: LocatedConfig,
+  io: CliIo,
+): Promise<{ exit: number; loaded?: readonly ConfigFileDigest[] }> {
   const socketPath = controlSocketPath(located.name, options.socketDirectory);
   const pidFile = pidFilePath(located.name, options.runDirectory);
   const what = located.path ?? located.name;
-  const report = (code: number, r: PingReport, text: string, toErr: boolean): { exit: number; loaded?: readonly ConfigFileDigest[] } => {
+  const report = (
+    code: number,
+    r: PingReport,
+    text: string,
+    toErr: boolean,
+  ): { exit: number; loaded?: readonly ConfigFileDigest[] } => {
     if (options.json) io.stdout(`${JSON.stringify(r)}\n`);
     else if (toErr) io.stderr(`${text}\n`);
     else io.stdout(`${text}\n`);
@@ -132,32 +145,60 @@ async function pingOnce(options: PingOptions, located: LocatedConfig, io: CliIo)
     }
     if (pid.state === 'stale') {
       const reason = `stale pid file ${pidFile}${pid.pid !== undefined ? `: pid ${pid.pid} is gone` : ''}`;
-      return report(PingExit.DEAD, { state: 'dead', reason, ...(pid.pid !== undefined ? { pid: pid.pid } : {}) }, `ldir is dead for ${what}: ${reason}`, true);
+      return report(
+        PingExit.DEAD,
+        { state: 'dead', reason, ...(pid.pid !== undefined ? { pid: pid.pid } : {}) },
+        `ldir is dead for ${what}: ${reason}`,
+        true,
+      );
     }
     const reason = err.message;
-    return report(PingExit.UNHEALTHY, { state: 'unhealthy', reason, ...(pid.state === 'running' && pid.pid !== undefined ? { pid: pid.pid } : {}) },
-      `ldir for ${what} does not answer: ${reason}`, true);
+    return report(
+      PingExit.UNHEALTHY,
+      { state: 'unhealthy', reason, ...(pid.state === 'running' && pid.pid !== undefined ? { pid: pid.pid } : {}) },
+      `ldir for ${what} does not answer: ${reason}`,
+      true,
+    );
   }
   if (!response.ok && response.error.code === ErrorCodes.CONTROL_BUSY) {
     const reason = `its control socket turned ping away ${busyTries} times in ${timeoutMs} ms (${response.error.code}: ${response.error.message})`;
-    return report(PingExit.UNHEALTHY, { state: 'busy', reason }, `ldir for ${what} is busy: ${reason}; the daemon is alive`, true);
+    return report(
+      PingExit.UNHEALTHY,
+      { state: 'busy', reason },
+      `ldir for ${what} is busy: ${reason}; the daemon is alive`,
+      true,
+    );
   }
   if (!response.ok) {
     const reason = `${response.error.message} (${response.error.code})`;
-    return report(PingExit.UNHEALTHY, { state: 'unhealthy', reason }, `ldir for ${what} answered with an error: ${reason}`, true);
+    return report(
+      PingExit.UNHEALTHY,
+      { state: 'unhealthy', reason },
+      `ldir for ${what} answered with an error: ${reason}`,
+      true,
+    );
   }
   const ping = response.result;
   const problems = unhealthy(ping);
   if (problems.length > 0) {
     const reason = problems.join('; ');
-    return report(PingExit.UNHEALTHY, { state: 'unhealthy', reason, pid: ping.pid, ping }, `ldir for ${ping.configFile} (pid ${ping.pid}): ${reason}`, true);
+    return report(
+      PingExit.UNHEALTHY,
+      { state: 'unhealthy', reason, pid: ping.pid, ping },
+      `ldir for ${ping.configFile} (pid ${ping.pid}): ${reason}`,
+      true,
+    );
   }
   const degraded = ping.health?.level === 'degraded' ? clean(ping.health.summary) : undefined;
   const sync = degraded ?? (ping.lastSyncOk === null ? 'no kernel sync yet' : 'last kernel sync ok');
   // The OCF agent's monitor reads ", role master" (promoted) from this line; its start waits for "last kernel sync ok".
   const role = ping.role !== undefined && ping.role !== 'none' ? `, role ${ping.role}` : '';
-  return report(PingExit.HEALTHY, { state: 'running', ...(degraded !== undefined ? { reason: degraded } : {}), pid: ping.pid, ping },
-    `ldir for ${ping.configFile} is running with pid: ${ping.pid}, up ${ping.uptimeSeconds} s, ${sync}${role}`, false);
+  return report(
+    PingExit.HEALTHY,
+    { state: 'running', ...(degraded !== undefined ? { reason: degraded } : {}), pid: ping.pid, ping },
+    `ldir for ${ping.configFile} is running with pid: ${ping.pid}, up ${ping.uptimeSeconds} s, ${sync}${role}`,
+    false,
+  );
 }
 
 /** Control characters (a daemon's text on a terminal or in a cluster log) become `?`. */
@@ -170,7 +211,8 @@ const clean = (text: string): string => text.replace(/[\u0000-\u001f\u007f-\u009
 function unhealthy(ping: PingResult): string[] {
   if (ping.health) return ping.health.level === 'failing' ? [clean(ping.health.summary)] : [];
   const problems: string[] = [];
-  if (ping.lastSyncOk === false) problems.push('the last kernel sync failed (the kernel table does not match the configuration; see the log)');
+  if (ping.lastSyncOk === false)
+    problems.push('the last kernel sync failed (the kernel table does not match the configuration; see the log)');
   const watchdog = ping.watchdog;
   if (watchdog && !watchdog.ok) {
     const reasons = watchdog.reasons.map((r) => clean(r.message)).join('; ');

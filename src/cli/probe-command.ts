@@ -46,7 +46,8 @@ export function matchesVirtual(v: VirtualService, wanted: string): boolean {
 
 function checkName(t: CheckTarget): string {
   const j = t.job;
-  if (j.type === 'negotiate' || j.type === 'combined') return `${j.type === 'combined' ? `combined(${t.connectsBetweenNegotiates}) ` : ''}negotiate/${j.service}`;
+  if (j.type === 'negotiate' || j.type === 'combined')
+    return `${j.type === 'combined' ? `combined(${t.connectsBetweenNegotiates}) ` : ''}negotiate/${j.service}`;
   return j.type;
 }
 
@@ -78,9 +79,14 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
 }
 
 /** Probes every check of `config` (restricted to one virtual service when asked). */
-export async function probeConfig(config: Config, options: Pick<ProbeOptions, 'virtual' | 'checkers' | 'concurrency'>): Promise<ProbeRow[]> {
+export async function probeConfig(
+  config: Config,
+  options: Pick<ProbeOptions, 'virtual' | 'checkers' | 'concurrency'>,
+): Promise<ProbeRow[]> {
   const wanted = options.virtual;
-  const keep = new Set(config.virtualServices.filter((v) => wanted === undefined || matchesVirtual(v, wanted)).map((v) => v.id));
+  const keep = new Set(
+    config.virtualServices.filter((v) => wanted === undefined || matchesVirtual(v, wanted)).map((v) => v.id),
+  );
   const targets = jobsFromConfig(config).filter((t) => t.members.some((m) => keep.has(m.virtualId)));
   const results = await mapLimited(targets, options.concurrency ?? 256, (t) => probeOne(t, options.checkers));
   const rows: ProbeRow[] = [];
@@ -89,8 +95,12 @@ export async function probeConfig(config: Config, options: Pick<ProbeOptions, 'v
     for (const m of t.members) {
       if (!keep.has(m.virtualId)) continue;
       rows.push({
-        virtual: m.virtualId, real: m.realKey, check: checkName(t),
-        up: r ? r.up : null, reason: r ? r.reason : 'checktype off: not checked', durationMs: r ? r.durationMs : 0,
+        virtual: m.virtualId,
+        real: m.realKey,
+        check: checkName(t),
+        up: r ? r.up : null,
+        reason: r ? r.reason : 'checktype off: not checked',
+        durationMs: r ? r.durationMs : 0,
       });
     }
   });
@@ -108,7 +118,9 @@ export function formatProbe(rows: readonly ProbeRow[]): string {
       lines.push(current);
     }
     const state = r.up === null ? 'OFF ' : r.up ? 'UP  ' : 'DOWN';
-    lines.push(`  ${r.real.padEnd(28)} ${state} ${r.check.padEnd(22)} ${`${r.durationMs.toFixed(0)} ms`.padStart(8)}  ${r.reason}`);
+    lines.push(
+      `  ${r.real.padEnd(28)} ${state} ${r.check.padEnd(22)} ${`${r.durationMs.toFixed(0)} ms`.padStart(8)}  ${r.reason}`,
+    );
   }
   return lines.length ? `${lines.join('\n')}\n` : 'no real servers to check\n';
 }
@@ -127,7 +139,10 @@ export async function runProbe(options: ProbeOptions, io: CliIo): Promise<number
     }
   }
   if (refused) return ExitCode.CONFIG_ERROR;
-  if (options.virtual !== undefined && !config.virtualServices.some((v) => matchesVirtual(v, options.virtual as string))) {
+  if (
+    options.virtual !== undefined &&
+    !config.virtualServices.some((v) => matchesVirtual(v, options.virtual as string))
+  ) {
     io.stderr(`ldir: no virtual service ${options.virtual} in ${located.path}\n`);
     return ExitCode.USAGE;
   }

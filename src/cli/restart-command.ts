@@ -67,7 +67,8 @@ export async function requestRestart(options: RestartRequestOptions, io: CliIo):
       continue;
     }
     if (code === ErrorCodes.RESTART_UNSUPPORTED) return { kind: 'classic', why: message };
-    if (code === ErrorCodes.CONTROL_BAD_REQUEST && /\$\.type/.test(message)) return { kind: 'classic', why: 'the running daemon is a version without hand-over' };
+    if (code === ErrorCodes.CONTROL_BAD_REQUEST && /\$\.type/.test(message))
+      return { kind: 'classic', why: 'the running daemon is a version without hand-over' };
     if (code === ErrorCodes.DAEMON_STOPPING) return { kind: 'stopping' };
     for (const d of diagnostics ?? []) io.stderr(`${formatWireDiagnostic(d)}\n`);
     io.stderr(`ldir: ${message} (${code}); the running daemon goes on unchanged\n`);

@@ -27,7 +27,8 @@ export function describeStateSync(s: StateSyncStatus): string {
   if (!s.configured) return 'no sync daemon: syncinterface is not configured';
   if (s.role === 'none') return 'no sync daemon (role none)';
   const d = s.daemons.find((x) => x.state === s.role);
-  if (d?.running && d.matches) return `${d.state} sync daemon on ${d.interface ?? '?'} (sync id ${d.syncId ?? '?'}) running`;
+  if (d?.running && d.matches)
+    return `${d.state} sync daemon on ${d.interface ?? '?'} (sync id ${d.syncId ?? '?'}) running`;
   return `${s.role} sync daemon NOT running as configured${s.lastError ? `: ${s.lastError.message}` : ''}`;
 }
 
@@ -49,7 +50,11 @@ export async function runRoleCommand(options: RoleCommandOptions, io: CliIo): Pr
   const role = ROLE_OF_ACTION[options.action];
   let response;
   try {
-    response = await sendControlRequest(socketPath, { type: 'role', role }, options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {});
+    response = await sendControlRequest(
+      socketPath,
+      { type: 'role', role },
+      options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {},
+    );
   } catch (err) {
     return transportFailure(err, io, ExitCode.NOT_RUNNING);
   }

@@ -66,7 +66,9 @@ LDIR_SOCKET_DIR (control sockets, default /run/ldir), LDIR_STATE_DIR (state file
 /** Version string from package.json (this file runs as dist/src/cli/run.js: three levels up). */
 export function version(): string {
   try {
-    const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as {
+      version?: string;
+    };
     return pkg.version ?? 'unknown';
   } catch {
     return 'unknown';
@@ -89,7 +91,8 @@ async function check(args: string[], io: CliIo): Promise<number> {
     if (a === '--json') json = true;
     else if (a.startsWith('--ipvs=')) {
       const choice = a.slice(7);
-      if (!(BACKEND_CHOICES as readonly string[]).includes(choice)) return usageError(io, `--ipvs must be one of ${BACKEND_CHOICES.join(', ')}`);
+      if (!(BACKEND_CHOICES as readonly string[]).includes(choice))
+        return usageError(io, `--ipvs must be one of ${BACKEND_CHOICES.join(', ')}`);
       ipvs = choice as BackendChoice;
     } else if (a.startsWith('-')) return usageError(io, `unknown option for check: ${a}`);
     else positional.push(a);
@@ -106,7 +109,8 @@ async function convert(args: string[], io: CliIo): Promise<number> {
   const positional: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
-    if ((a === '--to' || a === '-o' || a === '--output') && i + 1 >= args.length) return usageError(io, `${a} needs a value`);
+    if ((a === '--to' || a === '-o' || a === '--output') && i + 1 >= args.length)
+      return usageError(io, `${a} needs a value`);
     if (a === '--to') to = args[++i];
     else if (a.startsWith('--to=')) to = a.slice(5);
     else if (a === '-o' || a === '--output') output = args[++i];
@@ -136,14 +140,23 @@ async function probe(args: string[], io: CliIo): Promise<number> {
   }
   if (positional.length > 1) return usageError(io, 'probe takes at most one configuration');
   const [{ runProbe }, { defaultCheckers }, { openTcpProber }, { unsupportedService }] = await Promise.all([
-    import('./probe-command'), import('../checks/registry'), import('../checks/tcp-prober'), import('../checks/support'),
+    import('./probe-command'),
+    import('../checks/registry'),
+    import('../checks/tcp-prober'),
+    import('../checks/support'),
   ]);
   const tcpProber = openTcpProber();
   try {
-    return await runProbe({
-      json, checkers: defaultCheckers(tcpProber ? { tcpProber } : {}), unsupported: unsupportedService,
-      ...(virtual !== undefined ? { virtual } : {}), ...(positional[0] !== undefined ? { config: positional[0] } : {}),
-    }, io);
+    return await runProbe(
+      {
+        json,
+        checkers: defaultCheckers(tcpProber ? { tcpProber } : {}),
+        unsupported: unsupportedService,
+        ...(virtual !== undefined ? { virtual } : {}),
+        ...(positional[0] !== undefined ? { config: positional[0] } : {}),
+      },
+      io,
+    );
   } finally {
     tcpProber?.close();
   }
@@ -156,7 +169,9 @@ async function probe(args: string[], io: CliIo): Promise<number> {
 export function ipvsFromEnv(env: NodeJS.ProcessEnv = process.env): BackendChoice | string {
   const value = env['LDIR_IPVS'];
   if (value === undefined || value === '') return 'auto';
-  return (BACKEND_CHOICES as readonly string[]).includes(value) ? (value as BackendChoice) : `LDIR_IPVS must be one of ${BACKEND_CHOICES.join(', ')}`;
+  return (BACKEND_CHOICES as readonly string[]).includes(value)
+    ? (value as BackendChoice)
+    : `LDIR_IPVS must be one of ${BACKEND_CHOICES.join(', ')}`;
 }
 
 /** Parses ldirectord's `[-d] [--] [CONFIG] ACTION` (and `[CONFIG] ping`). */
@@ -179,7 +194,8 @@ async function ldirectordStyle(args: string[], io: CliIo): Promise<number> {
     else if (!optionsDone && a.startsWith('--timeout=')) timeout = a.slice(10);
     else if (!optionsDone && a.startsWith('--ipvs=')) {
       const choice = a.slice(7);
-      if (!(BACKEND_CHOICES as readonly string[]).includes(choice)) return usageError(io, `--ipvs must be one of ${BACKEND_CHOICES.join(', ')}`);
+      if (!(BACKEND_CHOICES as readonly string[]).includes(choice))
+        return usageError(io, `--ipvs must be one of ${BACKEND_CHOICES.join(', ')}`);
       ipvs = choice as BackendChoice;
     } else if (!optionsDone && a === '--') optionsDone = true;
     else if (!optionsDone && a.startsWith('-')) return usageError(io, `unknown option: ${a}`);
@@ -189,31 +205,55 @@ async function ldirectordStyle(args: string[], io: CliIo): Promise<number> {
   const action = positional[positional.length - 1] as string;
   const config = positional.length === 2 ? positional[0] : undefined;
   const seconds = timeout === undefined ? undefined : Number(timeout);
-  if (seconds !== undefined && !(Number.isFinite(seconds) && seconds > 0 && seconds <= 3600)) return usageError(io, '--timeout must be a number of seconds (0 < s <= 3600)');
+  if (seconds !== undefined && !(Number.isFinite(seconds) && seconds > 0 && seconds <= 3600))
+    return usageError(io, '--timeout must be a number of seconds (0 < s <= 3600)');
   const timeoutMs = seconds !== undefined ? { timeoutMs: Math.round(seconds * 1000) } : {};
-  if (dryRun && action !== 'reload' && action !== 'force-reload') return usageError(io, `--dry-run goes with reload only, not ${action}`);
+  if (dryRun && action !== 'reload' && action !== 'force-reload')
+    return usageError(io, `--dry-run goes with reload only, not ${action}`);
   if (action === 'ping') {
     const { runPing } = await import('./ping-command');
     const { stateDirectory: _state, ...directories } = directoriesFromEnv();
-    return runPing({
-      json, ...(config !== undefined ? { config } : {}), ...timeoutMs, ...directories,
-    }, io);
+    return runPing(
+      {
+        json,
+        ...(config !== undefined ? { config } : {}),
+        ...timeoutMs,
+        ...directories,
+      },
+      io,
+    );
   }
   if (action === 'promote' || action === 'demote') {
     const { runRoleCommand } = await import('./role-command');
     const socketDirectory = directoriesFromEnv().socketDirectory;
-    return runRoleCommand({
-      action, json, ...(config !== undefined ? { config } : {}), ...timeoutMs,
-      ...(socketDirectory !== undefined ? { socketDirectory } : {}),
-    }, io);
+    return runRoleCommand(
+      {
+        action,
+        json,
+        ...(config !== undefined ? { config } : {}),
+        ...timeoutMs,
+        ...(socketDirectory !== undefined ? { socketDirectory } : {}),
+      },
+      io,
+    );
   }
   const { LDIRECTORD_ACTIONS, runLdirectordAction } = await import('./ldirectord-actions');
   if (!(LDIRECTORD_ACTIONS as readonly string[]).includes(action)) return usageError(io, `unknown action: ${action}`);
-  return runLdirectordAction({
-    action: action as LdirectordAction, debug, json, foreground, ipvs, ...timeoutMs, ...(dryRun ? { dryRun } : {}),
-    runForeground: async (request) => (await import('../app/daemon-process')).runDaemonProcess(request),
-    ...(config !== undefined ? { config } : {}), ...directoriesFromEnv(),
-  }, io);
+  return runLdirectordAction(
+    {
+      action: action as LdirectordAction,
+      debug,
+      json,
+      foreground,
+      ipvs,
+      ...timeoutMs,
+      ...(dryRun ? { dryRun } : {}),
+      runForeground: async (request) => (await import('../app/daemon-process')).runDaemonProcess(request),
+      ...(config !== undefined ? { config } : {}),
+      ...directoriesFromEnv(),
+    },
+    io,
+  );
 }
 
 /**
@@ -225,7 +265,11 @@ function directoriesFromEnv(): { runDirectory?: string; socketDirectory?: string
   const run = process.env['LDIR_RUN_DIR'];
   const socket = process.env['LDIR_SOCKET_DIR'];
   const state = process.env['LDIR_STATE_DIR'];
-  return { ...(run ? { runDirectory: run } : {}), ...(socket ? { socketDirectory: socket } : {}), ...(state ? { stateDirectory: state } : {}) };
+  return {
+    ...(run ? { runDirectory: run } : {}),
+    ...(socket ? { socketDirectory: socket } : {}),
+    ...(state ? { stateDirectory: state } : {}),
+  };
 }
 
 /** Runs the CLI with `args` (argv without node and script) and returns the exit code. */
@@ -269,7 +313,7 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     }
     return await ldirectordStyle(args, io);
   } catch (err) {
-    io.stderr(`ldir: ${isLdirError(err) ? `${err.message} (${err.code})` : (err as Error).stack ?? String(err)}\n`);
+    io.stderr(`ldir: ${isLdirError(err) ? `${err.message} (${err.code})` : ((err as Error).stack ?? String(err))}\n`);
     return ExitCode.FAILURE;
   }
 }

@@ -3,13 +3,30 @@
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import {
-  encodeMessage, MAX_RESPONSE_BYTES, PROTOCOL_VERSION,
-  type ControlRequest, type ControlResponse, type RealStatus, type StatusReport, type VirtualStatus,
+  encodeMessage,
+  MAX_RESPONSE_BYTES,
+  PROTOCOL_VERSION,
+  type ControlRequest,
+  type ControlResponse,
+  type RealStatus,
+  type StatusReport,
+  type VirtualStatus,
 } from '../daemon/protocol';
-import { realStatusSchema, responseEnvelopeSchema, statusReportSchema, virtualStatusSchema, wireErrorSchema } from '../daemon/protocol-schema';
+import {
+  realStatusSchema,
+  responseEnvelopeSchema,
+  statusReportSchema,
+  virtualStatusSchema,
+  wireErrorSchema,
+} from '../daemon/protocol-schema';
 import { arrayOf, int, literal, object } from '../daemon/validate';
 import { ErrorCodes, isLdirError, LdirError } from '../errors';
-import { DEFAULT_REQUEST_TIMEOUTS, sendControlRequest, transportError, type ControlClientOptions } from './control-client';
+import {
+  DEFAULT_REQUEST_TIMEOUTS,
+  sendControlRequest,
+  transportError,
+  type ControlClientOptions,
+} from './control-client';
 
 /** Options of {@link requestStatus}. */
 export interface StatusClientOptions extends ControlClientOptions {
@@ -55,7 +72,9 @@ class ReportAssembler {
       const end = endPart(record, '$');
       const virtuals = this.report.virtualServices.length;
       if (end.virtuals !== virtuals || end.reals !== this.realsSeen) {
-        throw this.bad(`incomplete: ${virtuals} virtual services and ${this.realsSeen} reals received, ${end.virtuals} and ${end.reals} sent`);
+        throw this.bad(
+          `incomplete: ${virtuals} virtual services and ${this.realsSeen} reals received, ${end.virtuals} and ${end.reals} sent`,
+        );
       }
       this.done = this.report;
     }
@@ -68,7 +87,9 @@ class ReportAssembler {
 
 /** An older daemon refuses the `stream` member of a status request: it speaks the single-answer status only. */
 function refusesStream(response: ControlResponse<'status'>): boolean {
-  return !response.ok && response.error.code === ErrorCodes.CONTROL_BAD_REQUEST && /\bstream\b/.test(response.error.message);
+  return (
+    !response.ok && response.error.code === ErrorCodes.CONTROL_BAD_REQUEST && /\bstream\b/.test(response.error.message)
+  );
 }
 
 /**
@@ -77,7 +98,10 @@ function refusesStream(response: ControlResponse<'status'>): boolean {
  * `LDIR_ERR_CONTROL_TIMEOUT` when no line arrives for `timeoutMs`, however long the whole answer takes. A daemon
  * that does not stream (an older version) is asked again for its single answer.
  */
-export async function requestStatus(path: string, options: StatusClientOptions = {}): Promise<ControlResponse<'status'>> {
+export async function requestStatus(
+  path: string,
+  options: StatusClientOptions = {},
+): Promise<ControlResponse<'status'>> {
   const first = await streamStatus(path, options);
   if (!refusesStream(first)) return first;
   return sendControlRequest(path, { type: 'status' }, options);
@@ -106,10 +130,17 @@ function streamStatus(path: string, options: StatusClientOptions): Promise<Contr
     let timer: NodeJS.Timeout;
     const arm = (): void => {
       clearTimeout(timer);
-      timer = setTimeout(() => finish(new LdirError(
-        ErrorCodes.CONTROL_TIMEOUT, `no ${lines === 0 ? 'answer' : 'further status line'} from the ldir daemon within ${timeoutMs} ms (${path})`,
-        { details: { path, timeoutMs, lines } },
-      )), timeoutMs);
+      timer = setTimeout(
+        () =>
+          finish(
+            new LdirError(
+              ErrorCodes.CONTROL_TIMEOUT,
+              `no ${lines === 0 ? 'answer' : 'further status line'} from the ldir daemon within ${timeoutMs} ms (${path})`,
+              { details: { path, timeoutMs, lines } },
+            ),
+          ),
+        timeoutMs,
+      );
     };
     arm();
     const line = (text: string): void => {
@@ -120,21 +151,48 @@ function streamStatus(path: string, options: StatusClientOptions): Promise<Contr
         const envelope = responseEnvelopeSchema(value, '$');
         const record = value as Record<string, unknown>;
         if (envelope.id !== id && !(envelope.ok === false && envelope.id === null)) {
-          throw new LdirError(ErrorCodes.CONTROL_FAILED, `answer for request ${JSON.stringify(envelope.id)}, expected ${JSON.stringify(id)}`);
+          throw new LdirError(
+            ErrorCodes.CONTROL_FAILED,
+            `answer for request ${JSON.stringify(envelope.id)}, expected ${JSON.stringify(id)}`,
+          );
         }
         if (envelope.ok === false) {
-          finish(undefined, { v: envelope.v, id: envelope.id, ok: false, error: wireErrorSchema(record['error'], '$.error') });
+          finish(undefined, {
+            v: envelope.v,
+            id: envelope.id,
+            ok: false,
+            error: wireErrorSchema(record['error'], '$.error'),
+          });
           return;
         }
-        if (record['type'] !== 'status') throw new LdirError(ErrorCodes.CONTROL_FAILED, `expected a "status" answer, got ${JSON.stringify(record['type'])}`);
-        if (!('part' in record)) { // a daemon that ignored `stream`: its single answer
-          finish(undefined, { v: envelope.v, id, ok: true, type: 'status', result: statusReportSchema(record['result'], '$.result') });
+        if (record['type'] !== 'status')
+          throw new LdirError(
+            ErrorCodes.CONTROL_FAILED,
+            `expected a "status" answer, got ${JSON.stringify(record['type'])}`,
+          );
+        if (!('part' in record)) {
+          // a daemon that ignored `stream`: its single answer
+          finish(undefined, {
+            v: envelope.v,
+            id,
+            ok: true,
+            type: 'status',
+            result: statusReportSchema(record['result'], '$.result'),
+          });
           return;
         }
         assembler.take(record);
         if (assembler.done) finish(undefined, { v: envelope.v, id, ok: true, type: 'status', result: assembler.done });
       } catch (err) {
-        finish(isLdirError(err) ? err : new LdirError(ErrorCodes.CONTROL_FAILED, `invalid answer from the ldir daemon: ${(err as Error).message}`, { cause: err, details: { path } }));
+        finish(
+          isLdirError(err)
+            ? err
+            : new LdirError(
+                ErrorCodes.CONTROL_FAILED,
+                `invalid answer from the ldir daemon: ${(err as Error).message}`,
+                { cause: err, details: { path } },
+              ),
+        );
       }
     };
     socket.once('connect', () => socket.write(encodeMessage(request)));
@@ -145,7 +203,9 @@ function streamStatus(path: string, options: StatusClientOptions): Promise<Contr
         const piece = chunk.subarray(start, nl < 0 ? chunk.length : nl);
         size += piece.length;
         if (size > maxLine) {
-          finish(new LdirError(ErrorCodes.CONTROL_FAILED, `answer line longer than ${maxLine} bytes`, { details: { path } }));
+          finish(
+            new LdirError(ErrorCodes.CONTROL_FAILED, `answer line longer than ${maxLine} bytes`, { details: { path } }),
+          );
           return;
         }
         parts.push(piece);
@@ -157,9 +217,15 @@ function streamStatus(path: string, options: StatusClientOptions): Promise<Contr
         start = nl + 1;
       }
     });
-    socket.on('end', () => finish(new LdirError(
-      ErrorCodes.CONTROL_FAILED, `the ldir daemon closed the connection ${lines === 0 ? 'without answering "status"' : 'before the end of its status'}`, { details: { path } },
-    )));
+    socket.on('end', () =>
+      finish(
+        new LdirError(
+          ErrorCodes.CONTROL_FAILED,
+          `the ldir daemon closed the connection ${lines === 0 ? 'without answering "status"' : 'before the end of its status'}`,
+          { details: { path } },
+        ),
+      ),
+    );
     socket.on('error', (err) => finish(transportError(path, err)));
   });
 }

@@ -1,6 +1,15 @@
 // Renders the daemon's StatusReport for `ldir status`: a table for people (80 columns) or JSON for programs.
 import type {
-  AnnounceStatus, CheckOutcome, EventRecord, HealthStatus, IpvsTimeoutHeldStatus, RealStatus, StateSyncStatus, StatusReport, VirtualStatus, WatchdogStatus,
+  AnnounceStatus,
+  CheckOutcome,
+  EventRecord,
+  HealthStatus,
+  IpvsTimeoutHeldStatus,
+  RealStatus,
+  StateSyncStatus,
+  StatusReport,
+  VirtualStatus,
+  WatchdogStatus,
 } from '../daemon/protocol';
 
 /** Options of {@link renderStatus}. */
@@ -64,7 +73,17 @@ function realFlags(r: RealStatus): string {
   const ramp = r.slowStart ? `SLOWSTART ${r.slowStart.weight}/${r.slowStart.target}` : '';
   const reported = r.checkWeight != null ? `REPORTED ${r.checkWeight}` : '';
   const weight = overridden(r) ? `WEIGHT ${r.override}` : '';
-  return [r.drained ? 'DRAINED' : '', r.draining ? 'DRAINING' : '', r.maintenance ? 'MAINT' : '', weight, rising, ramp, reported].filter(Boolean).join(',');
+  return [
+    r.drained ? 'DRAINED' : '',
+    r.draining ? 'DRAINING' : '',
+    r.maintenance ? 'MAINT' : '',
+    weight,
+    rising,
+    ramp,
+    reported,
+  ]
+    .filter(Boolean)
+    .join(',');
 }
 
 /** The FWD column: the method, with a gue real's port and a gue or gre real's checksums when not `nocsum` (`gue:6080,csum`). */
@@ -82,7 +101,7 @@ function realName(address: string, port: number): string {
 
 /** The virtuals the health verdict names as refused by the kernel (`kernel-refused`). */
 function refusedVirtuals(health: HealthStatus | undefined): ReadonlySet<string> {
-  return new Set(health?.reasons.flatMap((r) => (r.code === 'kernel-refused' ? r.virtuals ?? [] : [])) ?? []);
+  return new Set(health?.reasons.flatMap((r) => (r.code === 'kernel-refused' ? (r.virtuals ?? []) : [])) ?? []);
 }
 
 /**
@@ -98,12 +117,15 @@ export function healthLine(health: HealthStatus | undefined): string | undefined
 
 function virtualHeader(v: VirtualStatus, refused = false): string {
   const parts = [clean(v.id), `sched ${clean(v.scheduler)}`];
-  if (v.persistent != null) parts.push(`persistent ${v.persistent}s${v.persistenceEngine != null ? ` pe ${clean(v.persistenceEngine)}` : ''}`);
+  if (v.persistent != null)
+    parts.push(`persistent ${v.persistent}s${v.persistenceEngine != null ? ` pe ${clean(v.persistenceEngine)}` : ''}`);
   parts.push(`${v.realsUp}/${v.realsTotal} up`);
   const q = v.quorum;
   if (q?.configured === true) {
     const band = q.hysteresis > 0 ? `±${q.hysteresis}` : '';
-    parts.push(`quorum ${q.serving}/${q.quorum}${band} ${q.state === 'up' ? 'met' : q.state === 'down' ? 'LOST' : 'pending'}`);
+    parts.push(
+      `quorum ${q.serving}/${q.quorum}${band} ${q.state === 'up' ? 'met' : q.state === 'down' ? 'LOST' : 'pending'}`,
+    );
   }
   if (v.fallbackActive && v.fallback) parts.push(`FALLBACK ${realName(v.fallback.address, v.fallback.port)}`);
   if (v.draining) parts.push('DRAINING');
@@ -137,19 +159,40 @@ function virtualBlock(v: VirtualStatus, now: string, width: number, refused = fa
   };
   const withFlags = w.flags > 0;
   if (withFlags) w.flags = Math.max(5, w.flags);
-  const line = (c: { real: string; forward: string; health: string; weight: string; for: string; flags: string; check: string }): string => {
-    const head = `  ${c.real.padEnd(w.real)}  ${c.forward.padEnd(w.forward)}  ${c.health.padEnd(w.health)}  ${c.weight.padStart(w.weight)}  `
-      + `${c.for.padEnd(w.for)}  ${withFlags ? `${c.flags.padEnd(w.flags)}  ` : ''}`;
+  const line = (c: {
+    real: string;
+    forward: string;
+    health: string;
+    weight: string;
+    for: string;
+    flags: string;
+    check: string;
+  }): string => {
+    const head =
+      `  ${c.real.padEnd(w.real)}  ${c.forward.padEnd(w.forward)}  ${c.health.padEnd(w.health)}  ${c.weight.padStart(w.weight)}  ` +
+      `${c.for.padEnd(w.for)}  ${withFlags ? `${c.flags.padEnd(w.flags)}  ` : ''}`;
     const room = width - head.length;
     return `${head}${room >= 12 ? fit(c.check, room) : c.check}`.trimEnd();
   };
-  lines.push(line({ real: 'REAL', forward: 'FWD', health: 'HEALTH', weight: 'WEIGHT', for: 'FOR', flags: 'FLAGS', check: 'LAST CHECK' }));
+  lines.push(
+    line({
+      real: 'REAL',
+      forward: 'FWD',
+      health: 'HEALTH',
+      weight: 'WEIGHT',
+      for: 'FOR',
+      flags: 'FLAGS',
+      check: 'LAST CHECK',
+    }),
+  );
   for (const r of rows) lines.push(line(r));
   return lines;
 }
 
 const ROLE_SOURCE: Readonly<Record<StateSyncStatus['roleSource'], string>> = {
-  config: 'syncrole', adopted: 'taken over from the kernel', command: 'promote/demote',
+  config: 'syncrole',
+  adopted: 'taken over from the kernel',
+  command: 'promote/demote',
 };
 
 /**
@@ -161,10 +204,13 @@ export function syncLine(s: StateSyncStatus | undefined, now: string): string | 
   const since = s.since === null ? undefined : between(s.since, now);
   const role = `sync: role ${s.role}${since === undefined ? '' : ` for ${formatDuration(since)}`} (${ROLE_SOURCE[s.roleSource]})`;
   if (!s.configured) return `${role}; no sync daemon (syncinterface not configured)`;
-  const running = s.daemons.filter((d) => d.running).map((d) => {
-    const group = d.group === null ? '' : `, ${d.group.includes(':') ? `[${clean(d.group)}]` : clean(d.group)}:${d.port ?? '?'}`;
-    return `${d.state} on ${clean(d.interface ?? '?')} id ${d.syncId ?? '?'}${group}${d.matches ? '' : ' (NOT as configured)'}`;
-  });
+  const running = s.daemons
+    .filter((d) => d.running)
+    .map((d) => {
+      const group =
+        d.group === null ? '' : `, ${d.group.includes(':') ? `[${clean(d.group)}]` : clean(d.group)}:${d.port ?? '?'}`;
+      return `${d.state} on ${clean(d.interface ?? '?')} id ${d.syncId ?? '?'}${group}${d.matches ? '' : ' (NOT as configured)'}`;
+    });
   const missing = s.daemons.filter((d) => d.wanted && !d.running).map((d) => `${d.state} NOT running`);
   const kernel = [...running, ...missing].join(', ') || (s.checkedAt === null ? 'not looked at yet' : 'none');
   const error = !s.ok && s.lastError ? ` (${clean(s.lastError.message)})` : '';
@@ -184,7 +230,10 @@ export function timeoutsLine(held: readonly IpvsTimeoutHeldStatus[] | undefined)
 }
 
 const ANNOUNCE_REASON_TEXT: Readonly<Record<AnnounceStatus['virtuals'][number]['reason'], string>> = {
-  serving: 'can serve', 'not-serving': 'below quorum', 'announce-delay': 'announcedelay', 'withdraw-delay': 'withdrawdelay',
+  serving: 'can serve',
+  'not-serving': 'below quorum',
+  'announce-delay': 'announcedelay',
+  'withdraw-delay': 'withdrawdelay',
   'not-decided': 'quorum not decided yet',
 };
 
@@ -195,13 +244,19 @@ const ANNOUNCE_REASON_TEXT: Readonly<Record<AnnounceStatus['virtuals'][number]['
  */
 export function announceLines(a: AnnounceStatus | undefined): string[] {
   if (!a) return [];
-  const head = `announce: ${clean(a.driver)}; announced ${a.announced.length === 0 ? 'nothing' : a.announced.map(clean).join(', ')}`
-    + `; guard ${a.guard}${a.lastError !== null ? `; ERROR ${clean(a.lastError)}` : ''}`;
-  return [head, ...a.virtuals.map((v) => {
-    const state = v.state === 'pending-announce' || v.state === 'pending-withdraw'
-      ? `pending ${v.state === 'pending-announce' ? 'announce' : 'withdraw'} in ${v.dueInS ?? 0}s` : v.state;
-    return `  ${clean(v.virtualId)} ${clean(v.prefix)}: ${state} (${ANNOUNCE_REASON_TEXT[v.reason] ?? clean(v.reason)})`;
-  })];
+  const head =
+    `announce: ${clean(a.driver)}; announced ${a.announced.length === 0 ? 'nothing' : a.announced.map(clean).join(', ')}` +
+    `; guard ${a.guard}${a.lastError !== null ? `; ERROR ${clean(a.lastError)}` : ''}`;
+  return [
+    head,
+    ...a.virtuals.map((v) => {
+      const state =
+        v.state === 'pending-announce' || v.state === 'pending-withdraw'
+          ? `pending ${v.state === 'pending-announce' ? 'announce' : 'withdraw'} in ${v.dueInS ?? 0}s`
+          : v.state;
+      return `  ${clean(v.virtualId)} ${clean(v.prefix)}: ${state} (${ANNOUNCE_REASON_TEXT[v.reason] ?? clean(v.reason)})`;
+    }),
+  ];
 }
 
 /** Seconds as the view shows them: `12.5s` below a minute (to 0.1 s: close to a limit the tenth matters), else `3m12s`, `1d02h`. */
@@ -221,7 +276,10 @@ export function watchdogLines(w: WatchdogStatus | undefined): string[] {
         `  ${clean(r.worst.virtual)} ${clean(r.worst.real)}`,
       ];
     }
-    if (r.code === 'engine-stalled') return [`WATCHDOG: engine-stalled: no kernel sync pass for ${secs(r.ageSeconds)} (limit ${secs(r.limitSeconds)})`];
+    if (r.code === 'engine-stalled')
+      return [
+        `WATCHDOG: engine-stalled: no kernel sync pass for ${secs(r.ageSeconds)} (limit ${secs(r.limitSeconds)})`,
+      ];
     return [`WATCHDOG: ${clean(r.message)}`];
   });
 }
@@ -241,15 +299,28 @@ export function renderStatus(report: StatusReport, options: StatusViewOptions = 
   const uptime = between(d.startedAt, now);
   // "running" on stdout: Heartbeat v1 decides that it holds a resource by matching *running* in `status` stdout.
   const lines = [
-    fit(`ldir running, pid ${d.pid}, up ${uptime === undefined ? '?' : formatDuration(uptime)}, config ${clean(d.configFile)}`, width),
+    fit(
+      `ldir running, pid ${d.pid}, up ${uptime === undefined ? '?' : formatDuration(uptime)}, config ${clean(d.configFile)}`,
+      width,
+    ),
     ...(d.includedFiles !== undefined && d.includedFiles.length > 0
-      ? [fit(`included: ${d.includedFiles.length} file${d.includedFiles.length === 1 ? '' : 's'}: ${d.includedFiles.map(clean).join(', ')}`, width)]
+      ? [
+          fit(
+            `included: ${d.includedFiles.length} file${d.includedFiles.length === 1 ? '' : 's'}: ${d.includedFiles.map(clean).join(', ')}`,
+            width,
+          ),
+        ]
       : []),
     ...[healthLine(d.health)].filter((l): l is string => l !== undefined).map((l) => fit(l, width)),
     ...watchdogLines(d.watchdog).map((l) => fit(l, width)),
     ...(d.backend.inMemory ? [fit('WARNING: in-memory IPVS backend, the kernel table is NOT changed', width)] : []),
-    fit(`kernel: ${clean(d.backend.name)}; ${eventText('last sync', d.lastSync, now)}`
-      + (d.kernelOps ? `; ${d.kernelOps.applied} ops applied, ${d.kernelOps.failed} refused, ${d.kernelOps.driftRepairs} repairs` : ''), width),
+    fit(
+      `kernel: ${clean(d.backend.name)}; ${eventText('last sync', d.lastSync, now)}` +
+        (d.kernelOps
+          ? `; ${d.kernelOps.applied} ops applied, ${d.kernelOps.failed} refused, ${d.kernelOps.driftRepairs} repairs`
+          : ''),
+      width,
+    ),
     fit(eventText('last reload', d.lastReload, now), width),
   ];
   const sync = syncLine(d.stateSync, now);
@@ -279,10 +350,17 @@ export function eventLines(events: StatusReport['events'], now: string, width: n
   if (!events || events.length === 0) return [];
   const shown = events.slice(-STATUS_VIEW_EVENTS);
   const head = `recent events (last ${shown.length} of ${events.length}; all in --json and on the status page):`;
-  return ['', fit(head, width), ...shown.map((e) => {
-    const age = between(e.at, now);
-    return fit(`  ${(age === undefined ? '?' : `${formatDuration(age)} ago`).padEnd(9)} ${e.ok ? 'ok     ' : 'PROBLEM'} ${clean(e.text)}`, width);
-  })];
+  return [
+    '',
+    fit(head, width),
+    ...shown.map((e) => {
+      const age = between(e.at, now);
+      return fit(
+        `  ${(age === undefined ? '?' : `${formatDuration(age)} ago`).padEnd(9)} ${e.ok ? 'ok     ' : 'PROBLEM'} ${clean(e.text)}`,
+        width,
+      );
+    }),
+  ];
 }
 
 /** The report as `--json` prints it: the daemon's report as is, indented, one trailing newline. */

@@ -4,7 +4,14 @@ import { locateConfig } from '../config/locate';
 import { controlSocketPath, type WeightResult } from '../daemon/protocol';
 import { MAX_RUNTIME_WEIGHT } from '../model/weight';
 import { sendControlRequest } from './control-client';
-import { printError, printSaveError, scanOperatorArgs, transportFailure, type ControlCommandOptions, type ControlLocation } from './control-commands';
+import {
+  printError,
+  printSaveError,
+  scanOperatorArgs,
+  transportFailure,
+  type ControlCommandOptions,
+  type ControlLocation,
+} from './control-commands';
 import { ExitCode } from './exit-codes';
 import type { CliIo } from './io';
 
@@ -41,11 +48,19 @@ export function parseWeightArgs(args: readonly string[]): WeightArgs | string | 
   if (negative !== undefined) return `a weight is ${RANGE}, not ${negative}`;
   if (options.length > 0) return `unknown option for weight: ${options[0]}`;
   const rest = positional.slice(at + 1);
-  if (rest.length !== 3) return `weight needs VIRTUAL, REAL and N or reset (for example: weight tcp:192.0.2.1:80 10.0.0.1:80 5)`;
+  if (rest.length !== 3)
+    return `weight needs VIRTUAL, REAL and N or reset (for example: weight tcp:192.0.2.1:80 10.0.0.1:80 5)`;
   const weight = parseWeightValue(rest[2] as string);
   if (typeof weight === 'string' && weight !== 'reset') return weight;
   const config = at === 1 ? positional[0] : undefined;
-  return { virtual: rest[0] as string, real: rest[1] as string, weight, json, debug, ...(config !== undefined ? { config } : {}) };
+  return {
+    virtual: rest[0] as string,
+    real: rest[1] as string,
+    weight,
+    json,
+    debug,
+    ...(config !== undefined ? { config } : {}),
+  };
 }
 
 /** The line `ldir weight` prints for the daemon's answer. */
@@ -78,8 +93,11 @@ export interface WeightCommandOptions extends ControlCommandOptions {
 export async function runWeightCommand(options: WeightCommandOptions, io: CliIo): Promise<number> {
   let response;
   try {
-    response = await sendControlRequest(options.socketPath, { type: 'weight', virtual: options.virtual, real: options.real, weight: options.weight },
-      options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {});
+    response = await sendControlRequest(
+      options.socketPath,
+      { type: 'weight', virtual: options.virtual, real: options.real, weight: options.weight },
+      options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {},
+    );
   } catch (err) {
     return transportFailure(err, io, ExitCode.FAILURE);
   }
@@ -87,7 +105,9 @@ export async function runWeightCommand(options: WeightCommandOptions, io: CliIo)
     printError(response, io);
     return ExitCode.FAILURE;
   }
-  io.stdout(options.json ? `${JSON.stringify(response.result, null, 2)}\n` : `${describeWeightResult(response.result)}\n`);
+  io.stdout(
+    options.json ? `${JSON.stringify(response.result, null, 2)}\n` : `${describeWeightResult(response.result)}\n`,
+  );
   printSaveError(response.result.saveError, io);
   return ExitCode.OK;
 }
@@ -98,8 +118,15 @@ export async function runWeightCommand(options: WeightCommandOptions, io: CliIo)
  */
 export async function runWeightAction(args: WeightArgs, io: CliIo, where: ControlLocation = {}): Promise<number> {
   const { name } = locateConfig(args.config, where.locate);
-  return runWeightCommand({
-    socketPath: controlSocketPath(name, where.socketDirectory), virtual: args.virtual, real: args.real, weight: args.weight,
-    json: args.json, ...(where.timeoutMs !== undefined ? { timeoutMs: where.timeoutMs } : {}),
-  }, io);
+  return runWeightCommand(
+    {
+      socketPath: controlSocketPath(name, where.socketDirectory),
+      virtual: args.virtual,
+      real: args.real,
+      weight: args.weight,
+      json: args.json,
+      ...(where.timeoutMs !== undefined ? { timeoutMs: where.timeoutMs } : {}),
+    },
+    io,
+  );
 }

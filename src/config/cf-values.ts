@@ -63,7 +63,8 @@ export function readSeconds(d: RawDirective, what: string): ValueResult<number> 
   const n = Number(m[0]);
   if (n <= 0) return fail(`${what} must be a positive number of seconds, not "${text}"`);
   if (!Number.isSafeInteger(Math.floor(n))) return fail(`${what} is too large: "${text}"`);
-  if ((m[0].split('.')[1] ?? '').length > 3) return fail(`${what} takes at most 3 decimals (milliseconds), not "${text}"`);
+  if ((m[0].split('.')[1] ?? '').length > 3)
+    return fail(`${what} takes at most 3 decimals (milliseconds), not "${text}"`);
   if (n < MIN_CHECK_SECONDS) return fail(`${what} must be at least ${MIN_CHECK_SECONDS} seconds, not "${text}"`);
   const tooLong = beyondTimer(what, n, text);
   if (tooLong !== undefined) return fail(tooLong);
@@ -76,7 +77,8 @@ export function readSeconds(d: RawDirective, what: string): ValueResult<number> 
  */
 export function readBoundedInteger(text: string, what: string, min: number, max: number): ValueResult<number> {
   const t = text.trim();
-  if (!/^\d{1,10}$/.test(t) || Number(t) < min || Number(t) > max) return fail(`${what} must be a number from ${min} to ${max}, not "${t}"`);
+  if (!/^\d{1,10}$/.test(t) || Number(t) < min || Number(t) > max)
+    return fail(`${what} must be a number from ${min} to ${max}, not "${t}"`);
   return ok(Number(t));
 }
 
@@ -85,7 +87,9 @@ export function readYesNo(d: RawDirective): ValueResult<boolean> {
   const text = valueText(d);
   if (text === 'yes') return ok(true);
   if (text === 'no') return ok(false);
-  const hint = /^(yes|no)\s/.test(text) ? " (ldirectord reads the whole rest of the line: remove the trailing text)" : '';
+  const hint = /^(yes|no)\s/.test(text)
+    ? ' (ldirectord reads the whole rest of the line: remove the trailing text)'
+    : '';
   return fail(`${d.key} must be 'yes' or 'no', not "${text}"${hint}`);
 }
 
@@ -99,9 +103,14 @@ export function readQuoted(d: RawDirective): ValueResult<string> {
   const m = /^"(.*)"/.exec(text);
   const secret = isSecretDirective(d.key);
   if (!m && text.startsWith('"')) {
-    return fail(`${d.key} value must be in double quotes: the closing double quote is missing${secret ? ' (the value is not shown)' : ` in ${d.key}=${text}`}`);
+    return fail(
+      `${d.key} value must be in double quotes: the closing double quote is missing${secret ? ' (the value is not shown)' : ` in ${d.key}=${text}`}`,
+    );
   }
-  if (!m) return fail(`${d.key} value must be in double quotes: ${d.key}="${secret ? '…' : text}"${secret ? ' (the value is not shown)' : ''}`);
+  if (!m)
+    return fail(
+      `${d.key} value must be in double quotes: ${d.key}="${secret ? '…' : text}"${secret ? ' (the value is not shown)' : ''}`,
+    );
   return ok(m[1] as string, text.slice(m[0].length));
 }
 

@@ -20,12 +20,19 @@ function checkText(d: RawDirective, text: string, inSection: boolean): void {
 /** A real server given as a mapping, written in ldirectord's `real=` grammar (and checked to read back the same). */
 function realText(d: RawDirective, r: RealLine): string {
   const bracket = (host: string): string => (host.includes(':') && !host.startsWith('[') ? `[${host}]` : host);
-  const line: RealLine = { ...r, host: bracket(r.host), ...(r.rangeEnd !== undefined ? { rangeEnd: bracket(r.rangeEnd) } : {}) };
+  const line: RealLine = {
+    ...r,
+    host: bracket(r.host),
+    ...(r.rangeEnd !== undefined ? { rangeEnd: bracket(r.rangeEnd) } : {}),
+  };
   const text = formatRealLine(line);
   checkText(d, text, true);
   const back = parseRealLine(text);
   if (!back.ok || back.ignored !== undefined || !isDeepStrictEqual(back.value, line)) {
-    unconvertible(d, `"${text}" does not read back as the same real server (a quote in request/receive, or a host or port outside the real= grammar)`);
+    unconvertible(
+      d,
+      `"${text}" does not read back as the same real server (a quote in request/receive, or a host or port outside the real= grammar)`,
+    );
   }
   return text;
 }
@@ -33,12 +40,14 @@ function realText(d: RawDirective, r: RealLine): string {
 /** The cf text of a YAML value: quoted where ldirectord wants or allows quotes, refused where cf would change it. */
 function valueText(d: RawDirective, value: string): string {
   if (QUOTED.has(d.key)) {
-    if (value.includes('"') && d.key !== 'request' && d.key !== 'receive') unconvertible(d, 'the value contains a double quote');
+    if (value.includes('"') && d.key !== 'request' && d.key !== 'receive')
+      unconvertible(d, 'the value contains a double quote');
     return `"${value}"`;
   }
   if (OPTIONALLY_QUOTED.has(d.key) && /^["\s]/.test(value)) return `"${value}"`;
   if (d.key === 'virtualhost' && value.includes('"')) unconvertible(d, 'the value contains a double quote');
-  if ((d.key === 'virtualhost' || d.key === 'emailalert') && /^\s/.test(value) && !value.includes('"')) return `"${value}"`;
+  if ((d.key === 'virtualhost' || d.key === 'emailalert') && /^\s/.test(value) && !value.includes('"'))
+    return `"${value}"`;
   if (/^\s/.test(value)) unconvertible(d, 'ldirectord.cf drops white space at the start of a value');
   return value;
 }
@@ -60,7 +69,8 @@ export function writeCf(doc: ConfigDocument): string {
       out.push(directiveLine(e.directive, false));
       continue;
     }
-    if (/[\r\n]/.test(e.virtual.value)) unconvertible({ key: e.virtual.keyword, pos: e.virtual.pos }, 'the value spans several lines');
+    if (/[\r\n]/.test(e.virtual.value))
+      unconvertible({ key: e.virtual.keyword, pos: e.virtual.pos }, 'the value spans several lines');
     if (out.length > 0 && out[out.length - 1] !== '') out.push('');
     out.push(`${e.virtual.keyword}=${e.virtual.value}`);
     for (const d of e.virtual.body) out.push(`\t${directiveLine(d, true)}`);

@@ -4,18 +4,56 @@ import { listWords } from './strict-subject';
 
 /** A virtual directive that only some checks read. */
 export type CheckSetting =
-  | 'request' | 'receive' | 'checkport' | 'virtualhost' | 'httpmethod' | 'login' | 'passwd' | 'database' | 'secret'
-  | 'checkcommand' | 'httpstatus' | 'receivenot' | 'tlsverify' | 'tlscafile' | 'tlsservername' | 'httpredirect';
+  | 'request'
+  | 'receive'
+  | 'checkport'
+  | 'virtualhost'
+  | 'httpmethod'
+  | 'login'
+  | 'passwd'
+  | 'database'
+  | 'secret'
+  | 'checkcommand'
+  | 'httpstatus'
+  | 'receivenot'
+  | 'tlsverify'
+  | 'tlscafile'
+  | 'tlsservername'
+  | 'httpredirect';
 
 /** Every {@link CheckSetting}, in the order diagnostics name them. */
 export const CHECK_SETTINGS: readonly CheckSetting[] = [
-  'request', 'receive', 'checkport', 'virtualhost', 'httpmethod', 'login', 'passwd', 'database', 'secret', 'checkcommand',
-  'httpstatus', 'receivenot', 'tlsverify', 'tlscafile', 'tlsservername', 'httpredirect',
+  'request',
+  'receive',
+  'checkport',
+  'virtualhost',
+  'httpmethod',
+  'login',
+  'passwd',
+  'database',
+  'secret',
+  'checkcommand',
+  'httpstatus',
+  'receivenot',
+  'tlsverify',
+  'tlscafile',
+  'tlsservername',
+  'httpredirect',
 ];
 
 /** What the checks that can speak TLS read (plain http too: a redirect may lead to https). */
 const TLS: readonly CheckSetting[] = ['tlsverify', 'tlscafile', 'tlsservername'];
-const HTTP: readonly CheckSetting[] = ['checkport', 'request', 'receive', 'virtualhost', 'httpmethod', 'httpstatus', 'receivenot', 'httpredirect', ...TLS];
+const HTTP: readonly CheckSetting[] = [
+  'checkport',
+  'request',
+  'receive',
+  'virtualhost',
+  'httpmethod',
+  'httpstatus',
+  'receivenot',
+  'httpredirect',
+  ...TLS,
+];
 const MAIL: readonly CheckSetting[] = ['checkport', 'login', 'passwd'];
 const SQL: readonly CheckSetting[] = ['checkport', 'request', 'login', 'passwd', 'database'];
 
@@ -50,7 +88,11 @@ function connectReads(protocol: VirtualProtocol): readonly CheckSetting[] {
 }
 
 /** The check directives a virtual service's check reads, given its check type, negotiate service and protocol. */
-export function settingsReadBy(type: CheckType, service: CheckService, protocol: VirtualProtocol): ReadonlySet<CheckSetting> {
+export function settingsReadBy(
+  type: CheckType,
+  service: CheckService,
+  protocol: VirtualProtocol,
+): ReadonlySet<CheckSetting> {
   switch (type) {
     case 'on':
     case 'off':
@@ -80,7 +122,8 @@ export function checkLabel(type: CheckType, service: CheckService, protocol: Vir
 /** Which checks read `setting`, for the end of a diagnostic: `negotiate checks of http, https and http_proxy`. */
 export function readersOf(setting: CheckSetting): string {
   if (setting === 'checkcommand') return 'external and external-perl checks';
-  if (setting === 'checkport') return 'connect checks of TCP, SCTP and fwmark services, and negotiate checks of every service but none';
+  if (setting === 'checkport')
+    return 'connect checks of TCP, SCTP and fwmark services, and negotiate checks of every service but none';
   const services = (Object.keys(NEGOTIATE) as CheckService[]).filter((s) => NEGOTIATE[s].includes(setting));
   return `negotiate checks of ${listWords(services)}`;
 }

@@ -69,7 +69,10 @@ function tinyglobby(): typeof Tinyglobby {
 
 /** Escapes the segments of an absolute pattern that hold no glob character: a directory `x (1)` is taken literally. */
 function literalSegments(pattern: string, escapePath: (segment: string) => string): string {
-  return pattern.split(sep).map((segment) => (isGlobPattern(segment) ? segment : escapePath(segment))).join(sep);
+  return pattern
+    .split(sep)
+    .map((segment) => (isGlobPattern(segment) ? segment : escapePath(segment)))
+    .join(sep);
 }
 
 /** The real file system. */
@@ -93,7 +96,13 @@ export function systemIncludeFiles(): IncludeFileSystem {
     },
     glob(pattern) {
       const { escapePath, globSync } = tinyglobby();
-      const found = globSync(literalSegments(pattern, escapePath), { absolute: true, onlyFiles: true, expandDirectories: false, dot: false, followSymbolicLinks: true });
+      const found = globSync(literalSegments(pattern, escapePath), {
+        absolute: true,
+        onlyFiles: true,
+        expandDirectories: false,
+        dot: false,
+        followSymbolicLinks: true,
+      });
       return found.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     },
   };

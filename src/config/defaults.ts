@@ -50,9 +50,25 @@ export const DEFAULTS = {
 } as const;
 
 const PORT_SERVICES: ReadonlyArray<readonly [number, CheckService]> = [
-  [21, 'ftp'], [25, 'smtp'], [53, 'dns'], [80, 'http'], [110, 'pop'], [119, 'nntp'], [143, 'imap'], [389, 'ldap'],
-  [443, 'https'], [587, 'submission'], [636, 'ldaps'], [993, 'imaps'], [995, 'pops'], [1521, 'oracle'],
-  [1812, 'radius'], [3128, 'http_proxy'], [3306, 'mysql'], [5060, 'sip'], [5432, 'pgsql'],
+  [21, 'ftp'],
+  [25, 'smtp'],
+  [53, 'dns'],
+  [80, 'http'],
+  [110, 'pop'],
+  [119, 'nntp'],
+  [143, 'imap'],
+  [389, 'ldap'],
+  [443, 'https'],
+  [587, 'submission'],
+  [636, 'ldaps'],
+  [993, 'imaps'],
+  [995, 'pops'],
+  [1521, 'oracle'],
+  [1812, 'radius'],
+  [3128, 'http_proxy'],
+  [3306, 'mysql'],
+  [5060, 'sip'],
+  [5432, 'pgsql'],
 ];
 
 /** The negotiate service ldirectord derives from a virtual port (`none` when the port is not in its table). */

@@ -45,7 +45,8 @@ export interface Diagnostic {
 
 /** Formats a diagnostic as `PATH:LINE: message` (`PATH:LINE:COL:` when the column is known). */
 export function formatDiagnostic(d: Diagnostic): string {
-  const where = d.pos.column === undefined ? `${d.pos.file}:${d.pos.line}` : `${d.pos.file}:${d.pos.line}:${d.pos.column}`;
+  const where =
+    d.pos.column === undefined ? `${d.pos.file}:${d.pos.line}` : `${d.pos.file}:${d.pos.line}:${d.pos.column}`;
   const prefix = d.severity === 'warning' ? 'warning: ' : '';
   return `${where}: ${prefix}${d.message}`;
 }
@@ -64,13 +65,21 @@ export class DiagnosticSink {
   /** Records an error. */
   error(code: DiagnosticCode, pos: SourcePos, message: string, directive?: string): void {
     this.noteFile(pos.file);
-    this.items.push(directive === undefined ? { severity: 'error', code, message, pos } : { severity: 'error', code, message, pos, directive });
+    this.items.push(
+      directive === undefined
+        ? { severity: 'error', code, message, pos }
+        : { severity: 'error', code, message, pos, directive },
+    );
   }
 
   /** Records a warning. */
   warn(code: DiagnosticCode, pos: SourcePos, message: string, directive?: string): void {
     this.noteFile(pos.file);
-    this.items.push(directive === undefined ? { severity: 'warning', code, message, pos } : { severity: 'warning', code, message, pos, directive });
+    this.items.push(
+      directive === undefined
+        ? { severity: 'warning', code, message, pos }
+        : { severity: 'warning', code, message, pos, directive },
+    );
   }
 
   /** True when at least one error was recorded. */
@@ -81,6 +90,8 @@ export class DiagnosticSink {
   /** All diagnostics, sorted by file (in the order files were read), then position (stable for equal positions). */
   all(): readonly Diagnostic[] {
     const rank = (d: Diagnostic): number => this.files.get(d.pos.file) ?? 0;
-    return [...this.items].sort((a, b) => rank(a) - rank(b) || a.pos.line - b.pos.line || (a.pos.column ?? 0) - (b.pos.column ?? 0));
+    return [...this.items].sort(
+      (a, b) => rank(a) - rank(b) || a.pos.line - b.pos.line || (a.pos.column ?? 0) - (b.pos.column ?? 0),
+    );
   }
 }

@@ -32,7 +32,12 @@ function seconds(field: 'emailalertwindow' | 'emailalertinterval', max: number):
   return (d, g, ctx) => {
     const text = valueText(d);
     if (!/^\d+$/.test(text) || Number(text) > max) {
-      ctx.sink.error('invalid-value', d.pos, `${d.key} must be a number of seconds from 0 to ${max}, not "${text}"`, d.key);
+      ctx.sink.error(
+        'invalid-value',
+        d.pos,
+        `${d.key} must be a number of seconds from 0 to ${max}, not "${text}"`,
+        d.key,
+      );
       return;
     }
     g[field] = Number(text);
@@ -47,7 +52,12 @@ export const ALERT_SHARED_DIRECTIVES: Readonly<Record<string, DirectiveHandler<S
   smtptls: (d, s, ctx) => {
     const text = valueText(d);
     if (!(SMTP_TLS_MODES as readonly string[]).includes(text)) {
-      ctx.sink.error('invalid-value', d.pos, `smtptls must be one of ${SMTP_TLS_MODES.join(', ')}, not "${text}"`, d.key);
+      ctx.sink.error(
+        'invalid-value',
+        d.pos,
+        `smtptls must be one of ${SMTP_TLS_MODES.join(', ')}, not "${text}"`,
+        d.key,
+      );
       return;
     }
     s.smtptls = text as SmtpTls;
@@ -69,7 +79,12 @@ export const ALERT_GLOBAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<G
     const changes = Number(m?.[1]);
     const period = Number(m?.[2]);
     if (!m || changes < 2 || changes > 1000 || period < 1 || period > MAX_ALERT_PERIOD) {
-      ctx.sink.error('invalid-value', d.pos, `emailalertflap must be CHANGES/SECONDS (2..1000 changes, 1..${MAX_ALERT_PERIOD} seconds) or no, not "${text}"`, d.key);
+      ctx.sink.error(
+        'invalid-value',
+        d.pos,
+        `emailalertflap must be CHANGES/SECONDS (2..1000 changes, 1..${MAX_ALERT_PERIOD} seconds) or no, not "${text}"`,
+        d.key,
+      );
       return;
     }
     g.emailalertflap = { changes, period };
@@ -82,10 +97,20 @@ function checkLevel(s: SharedSettings, sink: DiagnosticSink): void {
   if ((s.smtplogin === undefined) !== (s.smtppasswd === undefined)) {
     const [given, missing] = s.smtplogin !== undefined ? ['smtplogin', 'smtppasswd'] : ['smtppasswd', 'smtplogin'];
     const at = pos[given as 'smtplogin' | 'smtppasswd'] as SourcePos;
-    sink.error('invalid-value', at, `${given} needs ${missing} in the same place (both globally, or both in the virtual section)`, given);
+    sink.error(
+      'invalid-value',
+      at,
+      `${given} needs ${missing} in the same place (both globally, or both in the virtual section)`,
+      given,
+    );
   }
   if (s.smtptls === 'none' && s.smtplogin !== undefined && pos.smtptls) {
-    sink.warn('ignored-setting', pos.smtptls, 'smtptls=none sends the SMTP login and password in clear text', 'smtptls');
+    sink.warn(
+      'ignored-setting',
+      pos.smtptls,
+      'smtptls=none sends the SMTP login and password in clear text',
+      'smtptls',
+    );
   }
 }
 
@@ -102,7 +127,10 @@ export function checkAlertDrafts(drafts: Drafts, sink: DiagnosticSink): void {
 export function alertExtras(v: SharedSettings, g: SharedSettings): Pick<AlertSpec, 'smtpTls' | 'smtpAuth' | 'command'> {
   const own = v.smtplogin !== undefined || v.smtppasswd !== undefined;
   const from = own ? v : g;
-  const smtpAuth = from.smtplogin !== undefined && from.smtppasswd !== undefined ? { login: from.smtplogin, passwd: from.smtppasswd } : undefined;
+  const smtpAuth =
+    from.smtplogin !== undefined && from.smtppasswd !== undefined
+      ? { login: from.smtplogin, passwd: from.smtppasswd }
+      : undefined;
   const command = v.alertcommand ?? g.alertcommand;
   return {
     smtpTls: v.smtptls ?? g.smtptls ?? (smtpAuth ? 'encrypt' : 'may'),

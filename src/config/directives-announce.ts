@@ -59,18 +59,37 @@ export const ANNOUNCE_GLOBAL_DIRECTIVES: Readonly<Record<string, DirectiveHandle
  * How virtual `v` is announced: undefined when `announce` (its own, else the global one) is `none` or not written. A virtual
  * without an address (`fwmark`) has nothing to announce: an error at the line of `announce` (null).
  */
-export function virtualAnnounce(v: VirtualDraft, g: GlobalDraft, hasAddress: boolean, sink: DiagnosticSink): VirtualAnnounce | undefined | null {
+export function virtualAnnounce(
+  v: VirtualDraft,
+  g: GlobalDraft,
+  hasAddress: boolean,
+  sink: DiagnosticSink,
+): VirtualAnnounce | undefined | null {
   const mode = v.announce ?? g.announce;
   if (mode === undefined || mode.value === 'none') {
-    for (const [name, placed] of [['announcedelay', v.announcedelay], ['withdrawdelay', v.withdrawdelay]] as const) {
-      if (placed) sink.warn('ignored-setting', placed.pos, `${name} is unused: this virtual service is not announced (announce=bird|frr)`, name);
+    for (const [name, placed] of [
+      ['announcedelay', v.announcedelay],
+      ['withdrawdelay', v.withdrawdelay],
+    ] as const) {
+      if (placed)
+        sink.warn(
+          'ignored-setting',
+          placed.pos,
+          `${name} is unused: this virtual service is not announced (announce=bird|frr)`,
+          name,
+        );
     }
     return undefined;
   }
   if (!hasAddress) {
     // A global announce= simply leaves fwmark virtuals out; one written in the virtual is an error.
     if (v.announce === undefined) return undefined;
-    sink.error('invalid-value', mode.pos, `announce=${mode.value} needs a virtual address: a fwmark virtual service has no prefix to announce`, 'announce');
+    sink.error(
+      'invalid-value',
+      mode.pos,
+      `announce=${mode.value} needs a virtual address: a fwmark virtual service has no prefix to announce`,
+      'announce',
+    );
     return null;
   }
   return {
@@ -87,29 +106,49 @@ export function virtualAnnounce(v: VirtualDraft, g: GlobalDraft, hasAddress: boo
  * to one routing daemon: a virtual naming another driver than the first announced one is an error at its
  * `announce` (null). `announcefile` with FRR is unused (a warning): FRR holds ldir's statements itself.
  */
-export function buildAnnounce(g: GlobalDraft, announced: readonly VirtualAnnounce[], sink: DiagnosticSink): AnnounceSettings | undefined | null {
+export function buildAnnounce(
+  g: GlobalDraft,
+  announced: readonly VirtualAnnounce[],
+  sink: DiagnosticSink,
+): AnnounceSettings | undefined | null {
   const first = announced[0];
   if (first !== undefined) {
     const driver: AnnounceDriver = first.driver;
     const other = announced.find((a) => a.driver !== driver);
     if (other) {
-      sink.error('invalid-value', other.source, `announce=${other.driver} here but announce=${driver} at ${first.source.file}:${first.source.line}: one configuration announces through one routing daemon`, 'announce');
+      sink.error(
+        'invalid-value',
+        other.source,
+        `announce=${other.driver} here but announce=${driver} at ${first.source.file}:${first.source.line}: one configuration announces through one routing daemon`,
+        'announce',
+      );
       return null;
     }
     if (driver === 'frr') {
-      if (g.announcefile) sink.warn('ignored-setting', g.announcefile.pos, 'announcefile is unused with announce=frr: FRR keeps the announced network statements in its running configuration', 'announcefile');
+      if (g.announcefile)
+        sink.warn(
+          'ignored-setting',
+          g.announcefile.pos,
+          'announcefile is unused with announce=frr: FRR keeps the announced network statements in its running configuration',
+          'announcefile',
+        );
       return { driver, socket: g.announcesocket?.value ?? DEFAULTS.announceSocketFrr };
     }
     return {
-      driver, socket: g.announcesocket?.value ?? DEFAULTS.announceSocket, file: g.announcefile?.value ?? DEFAULTS.announceFile,
+      driver,
+      socket: g.announcesocket?.value ?? DEFAULTS.announceSocket,
+      file: g.announcefile?.value ?? DEFAULTS.announceFile,
     };
   }
   const unused: Array<[string, SourcePos | undefined]> = [
-    ['announcesocket', g.announcesocket?.pos], ['announcefile', g.announcefile?.pos],
-    ['announcedelay', g.announcedelay?.pos], ['withdrawdelay', g.withdrawdelay?.pos],
+    ['announcesocket', g.announcesocket?.pos],
+    ['announcefile', g.announcefile?.pos],
+    ['announcedelay', g.announcedelay?.pos],
+    ['withdrawdelay', g.withdrawdelay?.pos],
   ];
   for (const [name, pos] of unused) {
-    if (pos) sink.warn('ignored-setting', pos, `${name} is unused: no virtual service is announced (announce=bird|frr)`, name);
+    if (pos)
+      sink.warn('ignored-setting', pos, `${name} is unused: no virtual service is announced (announce=bird|frr)`, name);
   }
   return undefined;
 }

@@ -15,7 +15,12 @@ export const DRAIN_DIRECTIVES: Readonly<Record<string, DirectiveHandler<GlobalDr
   draintimeout: (d, g, ctx) => {
     const text = valueText(d);
     if (!/^\d+$/.test(text) || Number(text) > MAX_DRAIN_TIMEOUT) {
-      ctx.sink.error('invalid-value', d.pos, `draintimeout must be a number of seconds from 0 to ${MAX_DRAIN_TIMEOUT}, not "${text}"`, d.key);
+      ctx.sink.error(
+        'invalid-value',
+        d.pos,
+        `draintimeout must be a number of seconds from 0 to ${MAX_DRAIN_TIMEOUT}, not "${text}"`,
+        d.key,
+      );
       return;
     }
     g.draintimeout = Number(text);

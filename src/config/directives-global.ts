@@ -80,7 +80,12 @@ export const GLOBAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<GlobalD
   supervised: (d, g, ctx) => {
     if (d.value === undefined) {
       g.supervised = true;
-      ctx.sink.warn('deprecated', d.pos, 'please update your config not to use a bare supervised directive (write supervised=yes)', d.key);
+      ctx.sink.warn(
+        'deprecated',
+        d.pos,
+        'please update your config not to use a bare supervised directive (write supervised=yes)',
+        d.key,
+      );
       return;
     }
     const v = accept(d, readYesNo(d), ctx);

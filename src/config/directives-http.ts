@@ -2,7 +2,15 @@
 // section; `tlsverify`, `tlscafile`, `httpredirect` globally and per virtual.
 import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
-import { DEFAULT_HTTP_REDIRECT, HTTP_REDIRECT_POLICIES, type CheckService, type CheckSpec, type HttpRedirectPolicy, type HttpStatusRange, type TlsCheckSettings } from '../model';
+import {
+  DEFAULT_HTTP_REDIRECT,
+  HTTP_REDIRECT_POLICIES,
+  type CheckService,
+  type CheckSpec,
+  type HttpRedirectPolicy,
+  type HttpStatusRange,
+  type TlsCheckSettings,
+} from '../model';
 import { fail, ok, readOptionallyQuoted, readYesNo, valueText, type ValueResult } from './cf-values';
 import type { DiagnosticSink } from './diagnostics';
 import { accept, warnIfNotJsRegExp, type DirectiveHandler } from './directives-shared';
@@ -37,7 +45,9 @@ export function parseHttpStatus(text: string): ValueResult<HttpStatusRange[]> {
   for (const item of items) {
     const range = statusItem(item);
     if (!range) {
-      return fail(`httpstatus: "${item}" is not a status code (${STATUS_MIN}-${STATUS_MAX}), a range (200-299) or a class (2xx); write them separated by commas`);
+      return fail(
+        `httpstatus: "${item}" is not a status code (${STATUS_MIN}-${STATUS_MAX}), a range (200-299) or a class (2xx); write them separated by commas`,
+      );
     }
     ranges.push([range[0], range[1]]);
   }
@@ -53,8 +63,13 @@ export function parseHttpStatus(text: string): ValueResult<HttpStatusRange[]> {
 
 /** True when `name` can be sent as a TLS server name: a DNS host name, never an IP address (RFC 6066). */
 function isServerName(name: string): boolean {
-  return isIP(name) === 0 && name.length <= 253
-    && /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/.test(name);
+  return (
+    isIP(name) === 0 &&
+    name.length <= 253 &&
+    /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/.test(
+      name,
+    )
+  );
 }
 
 /** The host name of a `virtualhost` (`www.example.com:8080` → `www.example.com`); undefined when it is an address. */
@@ -105,7 +120,9 @@ export const TLS_SHARED_DIRECTIVES: Readonly<Record<string, DirectiveHandler<Sha
 /** Reads `httpredirect=no|samehost|any`. */
 function readHttpRedirect(text: string): ValueResult<HttpRedirectPolicy> {
   const policy = HTTP_REDIRECT_POLICIES.find((p) => p === text);
-  return policy !== undefined ? ok(policy) : fail(`httpredirect must be one of ${HTTP_REDIRECT_POLICIES.join(', ')}, not "${text}"`);
+  return policy !== undefined
+    ? ok(policy)
+    : fail(`httpredirect must be one of ${HTTP_REDIRECT_POLICIES.join(', ')}, not "${text}"`);
 }
 
 /** Handler of `httpredirect`, shared by the global and the virtual tables. */
@@ -134,7 +151,12 @@ export const HTTP_VIRTUAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<V
   tlsservername: (d, v, ctx) => {
     const name = valueText(d).trim();
     if (!isServerName(name)) {
-      ctx.sink.error('invalid-value', d.pos, `tlsservername must be a host name (TLS sends no IP address as server name), not "${valueText(d)}"`, d.key);
+      ctx.sink.error(
+        'invalid-value',
+        d.pos,
+        `tlsservername must be a host name (TLS sends no IP address as server name), not "${valueText(d)}"`,
+        d.key,
+      );
       return;
     }
     v.tlsservername = name;
@@ -158,7 +180,12 @@ export function checkTlsDrafts(drafts: Drafts, sink: DiagnosticSink): void {
     if (v.tlscafile && !verifies(v, g)) sink.error('invalid-value', v.tlscafile.pos, `tlscafile: ${why}`, 'tlscafile');
   }
   if (g.tlscafile && g.tlsverify?.value !== true && !drafts.virtuals.some((v) => !v.tlscafile && verifies(v, g))) {
-    sink.error('invalid-value', g.tlscafile.pos, `tlscafile: ${why} (no virtual service sets tlsverify=yes)`, 'tlscafile');
+    sink.error(
+      'invalid-value',
+      g.tlscafile.pos,
+      `tlscafile: ${why} (no virtual service sets tlsverify=yes)`,
+      'tlscafile',
+    );
   }
 }
 
@@ -166,7 +193,11 @@ export function checkTlsDrafts(drafts: Drafts, sink: DiagnosticSink): void {
  * The HTTP answer rules and TLS settings of a virtual's check, with defaults applied. The server name defaults to the
  * `virtualhost` for the http services only, the ones that read it.
  */
-export function httpCheckSettings(v: VirtualDraft, g: GlobalDraft, service: CheckService): Pick<CheckSpec, 'httpStatus' | 'receiveNot' | 'httpRedirect' | 'tls'> {
+export function httpCheckSettings(
+  v: VirtualDraft,
+  g: GlobalDraft,
+  service: CheckService,
+): Pick<CheckSpec, 'httpStatus' | 'receiveNot' | 'httpRedirect' | 'tls'> {
   const verify = verifies(v, g);
   const caFile = verify ? (v.tlscafile ?? g.tlscafile)?.value : undefined;
   const http = service === 'http' || service === 'https' || service === 'http_proxy';

@@ -14,7 +14,11 @@ import type { GlobalDraft } from './settings';
 export const MAX_IPVS_TIMEOUT = MAX_PERSISTENT;
 
 /** The three timeouts in `ipvstimeouts` order, with the names ipvsadm prints (`Timeout (tcp tcpfin udp)`). */
-export const IPVS_TIMEOUT_NAMES = [['tcp', 'tcp'], ['tcpFin', 'tcpfin'], ['udp', 'udp']] as const;
+export const IPVS_TIMEOUT_NAMES = [
+  ['tcp', 'tcp'],
+  ['tcpFin', 'tcpfin'],
+  ['udp', 'udp'],
+] as const;
 
 type Timeouts = { tcp: number; tcpFin: number; udp: number };
 
@@ -31,7 +35,10 @@ export function parseIpvsTimeouts(text: string): { ok: true; value: Timeouts } |
   const value: Timeouts = { tcp, tcpFin, udp };
   for (const [field, name] of IPVS_TIMEOUT_NAMES) {
     if (value[field] > MAX_IPVS_TIMEOUT) {
-      return { ok: false, message: `ipvstimeouts: the ${name} timeout must be 0..${MAX_IPVS_TIMEOUT} seconds (31 days, the most ipvsadm accepts), not ${value[field]}` };
+      return {
+        ok: false,
+        message: `ipvstimeouts: the ${name} timeout must be 0..${MAX_IPVS_TIMEOUT} seconds (31 days, the most ipvsadm accepts), not ${value[field]}`,
+      };
     }
   }
   return { ok: true, value };
@@ -61,10 +68,21 @@ export function buildIpvsTimeouts(g: GlobalDraft, sink: DiagnosticSink): IpvsTim
   const t = g.ipvstimeouts;
   const restore = g.ipvstimeoutsrestore;
   if (t && t.value.tcp === 0 && t.value.tcpFin === 0 && t.value.udp === 0) {
-    sink.warn('ignored-setting', t.pos, 'ipvstimeouts=0 0 0 sets nothing: 0 leaves a timeout as the kernel has it', 'ipvstimeouts');
+    sink.warn(
+      'ignored-setting',
+      t.pos,
+      'ipvstimeouts=0 0 0 sets nothing: 0 leaves a timeout as the kernel has it',
+      'ipvstimeouts',
+    );
   }
   if (!t || (t.value.tcp === 0 && t.value.tcpFin === 0 && t.value.udp === 0)) {
-    if (restore) sink.warn('ignored-setting', restore.pos, 'ipvstimeoutsrestore has no effect without timeouts to set (ipvstimeouts="TCP TCPFIN UDP")', 'ipvstimeoutsrestore');
+    if (restore)
+      sink.warn(
+        'ignored-setting',
+        restore.pos,
+        'ipvstimeoutsrestore has no effect without timeouts to set (ipvstimeouts="TCP TCPFIN UDP")',
+        'ipvstimeoutsrestore',
+      );
     return undefined;
   }
   return { ...t.value, restore: restore?.value ?? false, source: t.pos };

@@ -19,7 +19,10 @@ export function parseMetricsEndpoint(text: string): ValueResult<MetricsEndpoint 
   if (t === 'yes') return ok({ ...DEFAULTS.metrics });
   const m = /^(?:\[([^\]]*)\]|([^:[\]]*)):(\d{1,5})$/.exec(t);
   if (!m) {
-    const hint = /^[0-9a-fA-F:]*::?[0-9a-fA-F:.]*$/.test(t) && t.includes(':') ? ' (write an IPv6 address in brackets: [::1]:9547)' : '';
+    const hint =
+      /^[0-9a-fA-F:]*::?[0-9a-fA-F:.]*$/.test(t) && t.includes(':')
+        ? ' (write an IPv6 address in brackets: [::1]:9547)'
+        : '';
     return fail(`${USAGE}, not "${t}"${hint}`);
   }
   const port = Number(m[3]);
@@ -30,7 +33,9 @@ export function parseMetricsEndpoint(text: string): ValueResult<MetricsEndpoint 
   }
   const host = m[2] as string;
   if (!ipaddr.IPv4.isValidFourPartDecimal(host)) {
-    return fail(`metrics: "${host}" is not a numeric IPv4 address (host names are not accepted; IPv6 goes in brackets)`);
+    return fail(
+      `metrics: "${host}" is not a numeric IPv4 address (host names are not accepted; IPv6 goes in brackets)`,
+    );
   }
   return ok({ host, port });
 }

@@ -16,9 +16,12 @@ export const PERSISTENCE_DIRECTIVES: Readonly<Record<string, DirectiveHandler<Vi
   persistenceengine: (d, v, ctx) => {
     const text = valueText(d).trim();
     if (!ENGINE_NAME.test(text)) {
-      ctx.sink.error('invalid-value', d.pos,
+      ctx.sink.error(
+        'invalid-value',
+        d.pos,
         `persistenceengine must be the name of a persistence engine (sip: lowercase letters, digits and _, at most ${MAX_PERSISTENCE_ENGINE_NAME}), not "${valueText(d)}"`,
-        d.key);
+        d.key,
+      );
       return;
     }
     v.persistenceengine = text;

@@ -7,15 +7,22 @@ import type { SharedSettings } from './settings';
 export const QUORUM_MAX = 1_000_000;
 
 /** `quorum=N` (N ≥ 1 reals) or `quorum=N%` (1..100): the whole value, nothing else. */
-export function parseQuorum(text: string): { ok: true; value: { kind: 'count' | 'percent'; value: number } } | { ok: false; message: string } {
+export function parseQuorum(
+  text: string,
+): { ok: true; value: { kind: 'count' | 'percent'; value: number } } | { ok: false; message: string } {
   const m = /^(\d+)(%?)$/.exec(text.trim());
-  if (!m) return { ok: false, message: `quorum must be a number of real servers (quorum=2) or a percentage of them (quorum=50%), not "${text}"` };
+  if (!m)
+    return {
+      ok: false,
+      message: `quorum must be a number of real servers (quorum=2) or a percentage of them (quorum=50%), not "${text}"`,
+    };
   const n = Number(m[1]);
   if (m[2] === '%') {
     if (n < 1 || n > 100) return { ok: false, message: `quorum percentage must be in range 1..100, not "${text}"` };
     return { ok: true, value: { kind: 'percent', value: n } };
   }
-  if (n < 1 || n > QUORUM_MAX) return { ok: false, message: `quorum must be in range 1..${QUORUM_MAX} real servers, not "${text}"` };
+  if (n < 1 || n > QUORUM_MAX)
+    return { ok: false, message: `quorum must be in range 1..${QUORUM_MAX} real servers, not "${text}"` };
   return { ok: true, value: { kind: 'count', value: n } };
 }
 

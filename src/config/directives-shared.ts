@@ -3,7 +3,15 @@ import type { DaemonState } from '../model';
 import { DAEMON_STATES } from '../model';
 import type { DiagnosticSink } from './diagnostics';
 import type { RawDirective } from './document';
-import { beyondTimer, readInteger, readOptionallyQuoted, readSeconds, readYesNo, valueText, type ValueResult } from './cf-values';
+import {
+  beyondTimer,
+  readInteger,
+  readOptionallyQuoted,
+  readSeconds,
+  readYesNo,
+  valueText,
+  type ValueResult,
+} from './cf-values';
 import { isSecretDirective } from './secret-directives';
 import type { SharedSettings } from './settings';
 
@@ -23,9 +31,14 @@ export interface DirectiveContext {
 }
 
 /** Warns that only `used` of the value was read (ldirectord's unanchored patterns skip the rest). */
-export function warnIfPartial(d: { key: string; value: string | undefined; pos: import('../model').SourcePos }, used: string, ctx: DirectiveContext): void {
+export function warnIfPartial(
+  d: { key: string; value: string | undefined; pos: import('../model').SourcePos },
+  used: string,
+  ctx: DirectiveContext,
+): void {
   const text = (d.value ?? '').trim();
-  if (text !== used) ctx.sink.warn('ignored-text', d.pos, `${d.key}: "${text}" is read as "${used}", as ldirectord does`, d.key);
+  if (text !== used)
+    ctx.sink.warn('ignored-text', d.pos, `${d.key}: "${text}" is read as "${used}", as ldirectord does`, d.key);
 }
 
 /**
@@ -37,7 +50,12 @@ export function warnIfNotJsRegExp(d: RawDirective, what: string, pattern: string
   try {
     new RegExp(pattern);
   } catch (err) {
-    ctx.sink.warn('ignored-setting', d.pos, `${what} pattern "${pattern}" is not a JavaScript regular expression (${(err as Error).message.replace(/^Invalid regular expression: /, '')}): it will be matched as plain text`, d.key);
+    ctx.sink.warn(
+      'ignored-setting',
+      d.pos,
+      `${what} pattern "${pattern}" is not a JavaScript regular expression (${(err as Error).message.replace(/^Invalid regular expression: /, '')}): it will be matched as plain text`,
+      d.key,
+    );
   }
 }
 
@@ -72,7 +90,10 @@ export function parseEmailAlertStatus(text: string): ValueResult<DaemonState[]> 
     } else if ((DAEMON_STATES as readonly string[]).includes(w)) {
       states.add(w as DaemonState);
     } else {
-      return { ok: false, message: `invalid email alert status: "${w}" (use all, none, starting, running, stopping, reloading)` };
+      return {
+        ok: false,
+        message: `invalid email alert status: "${w}" (use all, none, starting, running, stopping, reloading)`,
+      };
     }
     if (hasNone) return { ok: false, message: `invalid email alert status: "${w}" specified with "none"` };
   }
@@ -87,7 +108,11 @@ function readEmailAlert(d: RawDirective): ValueResult<string[]> {
   if (text === '') return { ok: false, message: 'no email address specified' };
   const addresses = text.split(/\s*,\s*/).filter((a) => a !== '');
   if (text.includes('"')) {
-    return { ok: true, value: addresses, ignored: `the quotes are kept as part of the address (only a value that is entirely quoted loses them): ${text}` };
+    return {
+      ok: true,
+      value: addresses,
+      ignored: `the quotes are kept as part of the address (only a value that is entirely quoted loses them): ${text}`,
+    };
   }
   return { ok: true, value: addresses };
 }
@@ -155,7 +180,8 @@ export const SHARED_DIRECTIVES: Readonly<Record<string, DirectiveHandler<SharedS
       return;
     }
     const rest = valueText(d).slice(m[0].length);
-    if (rest.trim()) ctx.sink.warn('ignored-text', d.pos, `${d.key}: text "${rest.trim()}" is ignored (as ldirectord does)`, d.key);
+    if (rest.trim())
+      ctx.sink.warn('ignored-text', d.pos, `${d.key}: text "${rest.trim()}" is ignored (as ldirectord does)`, d.key);
     const tooLong = beyondTimer('emailalertfreq', Number(m[0]), valueText(d));
     if (tooLong !== undefined) {
       ctx.sink.error('invalid-value', d.pos, tooLong, d.key);

@@ -18,7 +18,9 @@ export const MAX_SYNC_MAXLEN_V6 = 65487;
 export function readInterfaceName(text: string): ValueResult<string> {
   const t = text.trim();
   if (!/^[^\s/:]{1,15}$/.test(t) || t === '.' || t === '..') {
-    return fail(`syncinterface must be a network interface name (1..15 characters, no white space, "/" or ":"), not "${t}"`);
+    return fail(
+      `syncinterface must be a network interface name (1..15 characters, no white space, "/" or ":"), not "${t}"`,
+    );
   }
   return ok(t);
 }
@@ -28,11 +30,15 @@ export function readMulticastGroup(text: string): ValueResult<string> {
   const t = text.trim().replace(/^\[(.*)\]$/, '$1');
   if (ipaddr.IPv4.isValidFourPartDecimal(t)) {
     const a = ipaddr.IPv4.parse(t);
-    return a.range() === 'multicast' ? ok(a.toString()) : fail(`syncgroup must be a multicast address (224.0.0.0/4 or ff00::/8), not ${t}`);
+    return a.range() === 'multicast'
+      ? ok(a.toString())
+      : fail(`syncgroup must be a multicast address (224.0.0.0/4 or ff00::/8), not ${t}`);
   }
   if (ipaddr.IPv6.isValid(t)) {
     const a = ipaddr.IPv6.parse(t);
-    return a.range() === 'multicast' ? ok(a.toString()) : fail(`syncgroup must be a multicast address (224.0.0.0/4 or ff00::/8), not ${t}`);
+    return a.range() === 'multicast'
+      ? ok(a.toString())
+      : fail(`syncgroup must be a multicast address (224.0.0.0/4 or ff00::/8), not ${t}`);
   }
   return fail(`syncgroup must be a numeric multicast address (for example 224.0.0.81 or ff02::81), not "${t}"`);
 }
@@ -40,11 +46,16 @@ export function readMulticastGroup(text: string): ValueResult<string> {
 /** `none`, `master` or `backup`. */
 export function readSyncRole(text: string): ValueResult<SyncStartRole> {
   const t = text.trim();
-  return (SYNC_START_ROLES as readonly string[]).includes(t) ? ok(t as SyncStartRole) : fail(`syncrole must be none, master or backup, not "${t}"`);
+  return (SYNC_START_ROLES as readonly string[]).includes(t)
+    ? ok(t as SyncStartRole)
+    : fail(`syncrole must be none, master or backup, not "${t}"`);
 }
 
 /** A handler storing a read value with its position in `g.sync[field]`. */
-function placed<K extends keyof SyncDraft>(field: K, read: (text: string) => ValueResult<NonNullable<SyncDraft[K]>['value']>): DirectiveHandler<GlobalDraft> {
+function placed<K extends keyof SyncDraft>(
+  field: K,
+  read: (text: string) => ValueResult<NonNullable<SyncDraft[K]>['value']>,
+): DirectiveHandler<GlobalDraft> {
   return (d, g, ctx) => {
     const v = accept(d, read(valueText(d)), ctx);
     if (v !== undefined) (g.sync ??= {})[field] = { value: v, pos: d.pos } as SyncDraft[K];
@@ -63,7 +74,12 @@ export const STATE_SYNC_DIRECTIVES: Readonly<Record<string, DirectiveHandler<Glo
 };
 
 const DIRECTIVE_OF: Readonly<Record<Exclude<keyof SyncDraft, 'interface'>, string>> = {
-  id: 'syncid', group: 'syncgroup', port: 'syncport', maxlen: 'syncmaxlen', ttl: 'syncttl', role: 'syncrole',
+  id: 'syncid',
+  group: 'syncgroup',
+  port: 'syncport',
+  maxlen: 'syncmaxlen',
+  ttl: 'syncttl',
+  role: 'syncrole',
 };
 
 /**
@@ -76,13 +92,19 @@ export function buildStateSync(g: GlobalDraft, sink: DiagnosticSink): StateSyncS
   if (s.interface === undefined) {
     for (const [field, name] of Object.entries(DIRECTIVE_OF) as Array<[keyof typeof DIRECTIVE_OF, string]>) {
       const pos: SourcePos | undefined = s[field]?.pos;
-      if (pos) sink.error('invalid-value', pos, `${name} needs syncinterface: without it ldir runs no sync daemon`, name);
+      if (pos)
+        sink.error('invalid-value', pos, `${name} needs syncinterface: without it ldir runs no sync daemon`, name);
     }
     return null;
   }
   const group = s.group?.value;
   if (group?.includes(':') && s.maxlen !== undefined && s.maxlen.value > MAX_SYNC_MAXLEN_V6) {
-    sink.error('invalid-value', s.maxlen.pos, `syncmaxlen must be at most ${MAX_SYNC_MAXLEN_V6} with an IPv6 syncgroup, not ${s.maxlen.value}`, 'syncmaxlen');
+    sink.error(
+      'invalid-value',
+      s.maxlen.pos,
+      `syncmaxlen must be at most ${MAX_SYNC_MAXLEN_V6} with an IPv6 syncgroup, not ${s.maxlen.value}`,
+      'syncmaxlen',
+    );
   }
   return {
     interface: s.interface.value,

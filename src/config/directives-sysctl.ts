@@ -33,9 +33,20 @@ export function buildSysctlSettings(g: GlobalDraft, sink: DiagnosticSink): Sysct
   for (const e of g.ipvssysctl ?? []) {
     const earlier = byName.get(e.name);
     if (earlier) {
-      sink.warn('ignored-setting', e.pos, `ipvssysctl ${e.name} is set again (first at line ${earlier.source.line}); this later value is used`, 'ipvssysctl');
+      sink.warn(
+        'ignored-setting',
+        e.pos,
+        `ipvssysctl ${e.name} is set again (first at line ${earlier.source.line}); this later value is used`,
+        'ipvssysctl',
+      );
     }
-    if (!enabled) sink.warn('ignored-setting', e.pos, `ipvssysctl ${e.name} is not applied: sysctl=no turns the sysctl setup off`, 'ipvssysctl');
+    if (!enabled)
+      sink.warn(
+        'ignored-setting',
+        e.pos,
+        `ipvssysctl ${e.name} is not applied: sysctl=no turns the sysctl setup off`,
+        'ipvssysctl',
+      );
     byName.set(e.name, { name: e.name, value: e.value, source: e.pos });
   }
   const ipvs = [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -45,6 +45,9 @@ export const TUNNEL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<Virtual
  */
 export function realTunnel(line: RealLine, v: VirtualDraft): Pick<RealServer, 'tunnelPort' | 'tunnelFlags'> {
   if (line.forward !== 'gue' && line.forward !== 'gre') return {};
-  const port = line.forward === 'gue' ? line.tunnelPort ?? v.tunnelport?.value : undefined;
-  return { ...(port !== undefined ? { tunnelPort: port } : {}), tunnelFlags: line.tunnelFlags ?? v.tunnelflags?.value ?? 'nocsum' };
+  const port = line.forward === 'gue' ? (line.tunnelPort ?? v.tunnelport?.value) : undefined;
+  return {
+    ...(port !== undefined ? { tunnelPort: port } : {}),
+    tunnelFlags: line.tunnelFlags ?? v.tunnelflags?.value ?? 'nocsum',
+  };
 }

@@ -1,7 +1,15 @@
 // Directives of a virtual section (indented body lines), read as ldirectord's read_config reads them.
 import type { CheckService, CheckType } from '../model';
 import { CHECK_SERVICES, NAMED_CHECK_TYPES } from '../model';
-import { readFirstMatch, readInteger, readOptionallyQuoted, readSeconds, readQuoted, readYesNo, valueText } from './cf-values';
+import {
+  readFirstMatch,
+  readInteger,
+  readOptionallyQuoted,
+  readSeconds,
+  readQuoted,
+  readYesNo,
+  valueText,
+} from './cf-values';
 import { ALERT_SHARED_DIRECTIVES } from './directives-alerts';
 import { ANNOUNCE_SHARED_DIRECTIVES } from './directives-announce';
 import { QUORUM_SHARED_DIRECTIVES } from './directives-quorum';
@@ -11,14 +19,24 @@ import { isTunnelMethod, TUNNEL_DIRECTIVES } from './directives-tunnel';
 import { WEIGHT_SHARED_DIRECTIVES } from './directives-weights';
 import { RISE_DIRECTIVES } from './directives-rise';
 import { HTTP_SHARED_DIRECTIVES, HTTP_VIRTUAL_DIRECTIVES, TLS_SHARED_DIRECTIVES } from './directives-http';
-import { accept, SHARED_DIRECTIVES, warnIfNotJsRegExp, warnIfPartial, type DirectiveContext, type DirectiveHandler } from './directives-shared';
+import {
+  accept,
+  SHARED_DIRECTIVES,
+  warnIfNotJsRegExp,
+  warnIfPartial,
+  type DirectiveContext,
+  type DirectiveHandler,
+} from './directives-shared';
 import type { RawDirective } from './document';
 import { parseFallbackLine } from './fallback-line';
 import { normalizeRequest, parseRealLine } from './real-line';
 import type { VirtualDraft } from './settings';
 
 /** A quoted, non-empty string directive writing `field` (`what` names it in the error). */
-function quotedNonEmpty<K extends 'receive' | 'login' | 'passwd' | 'database' | 'secret'>(field: K, what: string): DirectiveHandler<VirtualDraft> {
+function quotedNonEmpty<K extends 'receive' | 'login' | 'passwd' | 'database' | 'secret'>(
+  field: K,
+  what: string,
+): DirectiveHandler<VirtualDraft> {
   return (d, v, ctx) => {
     const s = accept(d, readQuoted(d), ctx);
     if (s === undefined) return;
@@ -31,7 +49,14 @@ function quotedNonEmpty<K extends 'receive' | 'login' | 'passwd' | 'database' | 
  * True when `keyword` (`real`/`fallback`, or their `6` forms) matches the family of the virtual section:
  * `virtual` takes the plain forms, `virtual6` the `6` forms (otherwise an error, as ldirectord).
  */
-function matchesFamily(keyword: string, base: 'real' | 'fallback', d: RawDirective, v: VirtualDraft, ctx: DirectiveContext, why = ''): boolean {
+function matchesFamily(
+  keyword: string,
+  base: 'real' | 'fallback',
+  d: RawDirective,
+  v: VirtualDraft,
+  ctx: DirectiveContext,
+  why = '',
+): boolean {
   const wanted = v.family === 'inet' ? base : `${base}6`;
   if (keyword === wanted) return true;
   ctx.sink.error('misplaced', d.pos, `cannot specify "${keyword}" here, please use "${wanted}" instead${why}`, d.key);
@@ -49,7 +74,19 @@ function real(keyword: 'real' | 'real6'): DirectiveHandler<VirtualDraft> {
     if (family !== v.family && line !== undefined && isTunnelMethod(line.forward)) {
       v.reals.push({ line, pos: d.pos, family });
     } else {
-      if (!matchesFamily(keyword, 'real', d, v, ctx, line === undefined ? '' : ` (only a tunnelled real server, ipip, gue or gre, may be of the other address family; this one is ${line.forward})`)) return;
+      if (
+        !matchesFamily(
+          keyword,
+          'real',
+          d,
+          v,
+          ctx,
+          line === undefined
+            ? ''
+            : ` (only a tunnelled real server, ipip, gue or gre, may be of the other address family; this one is ${line.forward})`,
+        )
+      )
+        return;
       if (line !== undefined) v.reals.push({ line, pos: d.pos, family });
     }
     if (line?.receive !== undefined) warnIfNotJsRegExp(d, 'receive', line.receive, ctx);
@@ -104,7 +141,8 @@ export const VIRTUAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<Virtua
     if (!m) ctx.sink.error('invalid-value', d.pos, 'invalid string for load testing', d.key);
     else {
       v.load = m[0];
-      if (m[0] !== s) ctx.sink.warn('ignored-text', d.pos, `load: "${s}" is read as "${m[0]}", as ldirectord does`, d.key);
+      if (m[0] !== s)
+        ctx.sink.warn('ignored-text', d.pos, `load: "${s}" is read as "${m[0]}", as ldirectord does`, d.key);
     }
   },
   checktype: (d, v, ctx) => {
@@ -113,7 +151,13 @@ export const VIRTUAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<Virtua
     if (num) {
       v.checktype = 'combined';
       v.connects = Number(num[0]);
-      if (text.trim() !== num[0]) ctx.sink.warn('ignored-text', d.pos, `checktype: "${text}" is read as the number ${num[0]} (combined check), as ldirectord does`, d.key);
+      if (text.trim() !== num[0])
+        ctx.sink.warn(
+          'ignored-text',
+          d.pos,
+          `checktype: "${text}" is read as the number ${num[0]} (combined check), as ldirectord does`,
+          d.key,
+        );
       return;
     }
     const word = /[\w-]+/.exec(text)?.[0];
@@ -122,7 +166,12 @@ export const VIRTUAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<Virtua
       warnIfPartial(d, word, ctx);
       return;
     }
-    ctx.sink.error('invalid-value', d.pos, `checktype must be "connect", "negotiate", "on", "off", "ping", "external", "external-perl" or a positive number, not "${text}"`, d.key);
+    ctx.sink.error(
+      'invalid-value',
+      d.pos,
+      `checktype must be "connect", "negotiate", "on", "off", "ping", "external", "external-perl" or a positive number, not "${text}"`,
+      d.key,
+    );
   },
   checkcommand: (d, v, ctx) => {
     const s = readOptionallyQuoted(d);
@@ -136,16 +185,28 @@ export const VIRTUAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<Virtua
   checkport: (d, v, ctx) => {
     const n = accept(d, readInteger(d, 'checkport', false), ctx);
     if (n === undefined) return;
-    if (n < 1 || n > 65535) ctx.sink.error('invalid-value', d.pos, `checkport must be in range 1..65535, not ${n}`, d.key);
+    if (n < 1 || n > 65535)
+      ctx.sink.error('invalid-value', d.pos, `checkport must be in range 1..65535, not ${n}`, d.key);
     else v.checkport = n;
   },
   scheduler: (d, v, ctx) => {
     const m = readFirstMatch(d, /[a-z]+/);
     if (!m) {
-      ctx.sink.error('invalid-value', d.pos, `invalid scheduler "${valueText(d)}", should be only lowercase letters (a-z)`, d.key);
+      ctx.sink.error(
+        'invalid-value',
+        d.pos,
+        `invalid scheduler "${valueText(d)}", should be only lowercase letters (a-z)`,
+        d.key,
+      );
       return;
     }
-    if (m.ignored) ctx.sink.warn('ignored-text', d.pos, `scheduler: "${valueText(d)}" is read as "${m.match}", as ldirectord does`, d.key);
+    if (m.ignored)
+      ctx.sink.warn(
+        'ignored-text',
+        d.pos,
+        `scheduler: "${valueText(d)}" is read as "${m.match}", as ldirectord does`,
+        d.key,
+      );
     v.scheduler = m.match;
   },
   persistent: (d, v, ctx) => {
@@ -157,14 +218,24 @@ export const VIRTUAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<Virtua
     if (!m) ctx.sink.error('invalid-value', d.pos, 'invalid sched-flags: empty', d.key);
     else if (m.ignored !== '') {
       // ldirectord passes the first word to ipvsadm and drops the rest: flags after a space would never be set.
-      ctx.sink.error('ineffective-setting', d.pos, `schedflags: "${m.ignored}" after "${m.match}" would be ignored (ldirectord passes only the first word): write the flags comma separated, without spaces`, d.key);
+      ctx.sink.error(
+        'ineffective-setting',
+        d.pos,
+        `schedflags: "${m.ignored}" after "${m.match}" would be ignored (ldirectord passes only the first word): write the flags comma separated, without spaces`,
+        d.key,
+      );
     } else v.schedflags = m.match;
   },
   netmask: (d, v, ctx) => {
     const text = valueText(d);
     if (v.family === 'inet6') {
       if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 128) {
-        ctx.sink.error('invalid-value', d.pos, `invalid netmask "${text}": a prefix length between 1 and 128 is required`, d.key);
+        ctx.sink.error(
+          'invalid-value',
+          d.pos,
+          `invalid netmask "${text}": a prefix length between 1 and 128 is required`,
+          d.key,
+        );
         return;
       }
     } else if (!/^\d+\.\d+\.\d+\.\d+$/.test(text)) {
@@ -178,12 +249,23 @@ export const VIRTUAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<Virtua
     if (word === undefined) {
       ctx.sink.error('invalid-value', d.pos, 'invalid protocol: empty', d.key);
     } else if (v.address?.kind === 'fwmark') {
-      if (word !== 'fwm') ctx.sink.error('invalid-value', d.pos, `protocol must be fwm if the virtual service is a fwmark (a number), not "${word}"`, d.key);
+      if (word !== 'fwm')
+        ctx.sink.error(
+          'invalid-value',
+          d.pos,
+          `protocol must be fwm if the virtual service is a fwmark (a number), not "${word}"`,
+          d.key,
+        );
     } else if (word === 'tcp' || word === 'udp' || word === 'sctp') {
       v.protocol = word;
       warnIfPartial(d, word, ctx);
     } else {
-      ctx.sink.error('invalid-value', d.pos, `protocol must be tcp, udp or sctp if the virtual service is an address and port, not "${word}"`, d.key);
+      ctx.sink.error(
+        'invalid-value',
+        d.pos,
+        `protocol must be tcp, udp or sctp if the virtual service is an address and port, not "${word}"`,
+        d.key,
+      );
     }
   },
   ops: (d, v, ctx) => {
@@ -193,7 +275,12 @@ export const VIRTUAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<Virtua
   service: (d, v, ctx) => {
     const word = /\w+/.exec(valueText(d))?.[0];
     if (word === undefined || !(CHECK_SERVICES as readonly string[]).includes(word)) {
-      ctx.sink.error('invalid-value', d.pos, `service must be one of ${CHECK_SERVICES.join(', ')}; not "${valueText(d)}"`, d.key);
+      ctx.sink.error(
+        'invalid-value',
+        d.pos,
+        `service must be one of ${CHECK_SERVICES.join(', ')}; not "${valueText(d)}"`,
+        d.key,
+      );
       return;
     }
     v.service = word as CheckService;
@@ -215,7 +302,8 @@ export const VIRTUAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<Virtua
   monitorfile: (d, v, ctx) => {
     const path = readOptionallyQuoted(d);
     const problem = ctx.appendProblem(path);
-    if (problem !== undefined) ctx.sink.error('missing-path', d.pos, `unable to open monitorfile ${path} (${problem})`, d.key);
+    if (problem !== undefined)
+      ctx.sink.error('missing-path', d.pos, `unable to open monitorfile ${path} (${problem})`, d.key);
     else v.monitorfile = path;
   },
   servicename: (d, v) => {
@@ -225,4 +313,3 @@ export const VIRTUAL_DIRECTIVES: Readonly<Record<string, DirectiveHandler<Virtua
     v.comment = valueText(d);
   },
 };
-

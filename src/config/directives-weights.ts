@@ -21,7 +21,13 @@ function bound(field: 'minweight' | 'maxweight'): DirectiveHandler<SharedSetting
 export const WEIGHT_SHARED_DIRECTIVES: Readonly<Record<string, DirectiveHandler<SharedSettings>>> = {
   weightheader: (d, s, ctx) => {
     const text = valueText(d).trim();
-    if (!TOKEN.test(text)) ctx.sink.error('invalid-value', d.pos, `weightheader must be an HTTP header name (letters, digits, -), not "${valueText(d)}"`, d.key);
+    if (!TOKEN.test(text))
+      ctx.sink.error(
+        'invalid-value',
+        d.pos,
+        `weightheader must be an HTTP header name (letters, digits, -), not "${valueText(d)}"`,
+        d.key,
+      );
     else s.weightheader = { value: text, pos: d.pos };
   },
   minweight: bound('minweight'),

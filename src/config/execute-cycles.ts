@@ -28,7 +28,8 @@ export interface ExecuteGraphContext {
 /** The top-level `execute=` directives of a document (its includes already expanded). */
 export function executeDirectives(doc: ConfigDocument): RawDirective[] {
   const found: RawDirective[] = [];
-  for (const entry of doc.entries) if (entry.kind === 'directive' && entry.directive.key === 'execute') found.push(entry.directive);
+  for (const entry of doc.entries)
+    if (entry.kind === 'directive' && entry.directive.key === 'execute') found.push(entry.directive);
   return found;
 }
 
@@ -72,14 +73,23 @@ class ExecuteWalk {
  * Reports each `execute=` of `doc` (the main file, includes expanded) that leads back to a configuration already on
  * its way: to the main file itself, or into a cycle among the executed ones. An error at that line naming the chain.
  */
-export async function checkExecuteCycles(doc: ConfigDocument, ctx: ExecuteGraphContext, sink: DiagnosticSink): Promise<void> {
+export async function checkExecuteCycles(
+  doc: ConfigDocument,
+  ctx: ExecuteGraphContext,
+  sink: DiagnosticSink,
+): Promise<void> {
   const directives = executeDirectives(doc);
   if (directives.length === 0) return;
   const walk = new ExecuteWalk(ctx);
   const main = ctx.files.realpath(doc.file);
   for (const d of directives) {
     if (walk.exhausted) {
-      sink.warn('ignored-setting', d.pos, `execute=: more than ${MAX_EXECUTED_NAMES} configurations to follow; cycles from this line on are not checked`, 'execute');
+      sink.warn(
+        'ignored-setting',
+        d.pos,
+        `execute=: more than ${MAX_EXECUTED_NAMES} configurations to follow; cycles from this line on are not checked`,
+        'execute',
+      );
       return;
     }
     const name = valueText(d);
@@ -89,8 +99,9 @@ export async function checkExecuteCycles(doc: ConfigDocument, ctx: ExecuteGraphC
 }
 
 function report(sink: DiagnosticSink, pos: SourcePos, name: string, cycle: readonly string[], main: string): void {
-  const message = cycle.length === 2 && cycle[0] === main
-    ? `execute=${name} names this configuration itself (${main}): it would start and reload itself forever`
-    : `execute=${name} leads to a cycle: ${cycle.join(' executes ')}; each instance would start the next forever`;
+  const message =
+    cycle.length === 2 && cycle[0] === main
+      ? `execute=${name} names this configuration itself (${main}): it would start and reload itself forever`
+      : `execute=${name} leads to a cycle: ${cycle.join(' executes ')}; each instance would start the next forever`;
   sink.error('execute-cycle', pos, message, 'execute');
 }

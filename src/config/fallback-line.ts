@@ -21,7 +21,10 @@ export function parseFallbackLine(text: string): ValueResult<FallbackLine> {
   if (text.length > MAX_SERVER_LINE) return fail(`fallback line is longer than ${MAX_SERVER_LINE} characters`);
   // ldirectord's unanchored /(\S+)(\s+(\S+))?\s*$/ takes the last two words (or the only one); earlier words are
   // skipped. Splitting gives the same answer in linear time.
-  const words = text.trim().split(/\s+/).filter((w) => w !== '');
+  const words = text
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w !== '');
   let hostPort = text;
   let forwardText: string | undefined;
   let ignored = '';

@@ -83,10 +83,21 @@ class Expansion {
     const nested = entry.virtual.body.filter((d) => d.key === INCLUDE_KEY);
     if (nested.length === 0) return entry;
     for (const d of nested) {
-      const how = d.syntax === 'cf' ? 'write it in column 0, outside virtual sections' : 'write it at the top level, outside "virtuals"';
-      this.ctx.sink.error('misplaced', d.pos, `include is only valid at the top level (${how}): an included file holds whole virtual sections`, INCLUDE_KEY);
+      const how =
+        d.syntax === 'cf'
+          ? 'write it in column 0, outside virtual sections'
+          : 'write it at the top level, outside "virtuals"';
+      this.ctx.sink.error(
+        'misplaced',
+        d.pos,
+        `include is only valid at the top level (${how}): an included file holds whole virtual sections`,
+        INCLUDE_KEY,
+      );
     }
-    return { kind: 'virtual', virtual: { ...entry.virtual, body: entry.virtual.body.filter((d) => d.key !== INCLUDE_KEY) } };
+    return {
+      kind: 'virtual',
+      virtual: { ...entry.virtual, body: entry.virtual.body.filter((d) => d.key !== INCLUDE_KEY) },
+    };
   }
 
   /** Reads the files one include directive names. */
@@ -94,7 +105,12 @@ class Expansion {
     const { sink } = this.ctx;
     const value = includeValue(d);
     if (value === '') {
-      sink.error('invalid-value', d.pos, 'include needs a file path or a glob pattern (relative paths are relative to this file)', INCLUDE_KEY);
+      sink.error(
+        'invalid-value',
+        d.pos,
+        'include needs a file path or a glob pattern (relative paths are relative to this file)',
+        INCLUDE_KEY,
+      );
       return;
     }
     const target = resolve(dirname(d.pos.file), value);
@@ -113,14 +129,26 @@ class Expansion {
     const real = files.realpath(file);
     const loop = chain.findIndex((l) => l.real === real);
     if (loop >= 0) {
-      const steps = [...chain.slice(loop + 1).map((l) => `${where(l.via)} includes ${l.file}`), `${where(d.pos)} includes ${file}`];
-      sink.error('include-cycle', d.pos, `include cycle: ${steps.join(', ')}; a file cannot include itself`, INCLUDE_KEY);
+      const steps = [
+        ...chain.slice(loop + 1).map((l) => `${where(l.via)} includes ${l.file}`),
+        `${where(d.pos)} includes ${file}`,
+      ];
+      sink.error(
+        'include-cycle',
+        d.pos,
+        `include cycle: ${steps.join(', ')}; a file cannot include itself`,
+        INCLUDE_KEY,
+      );
       return;
     }
     if (this.seen.has(real)) {
       const first = this.seen.get(real);
-      sink.error('duplicate-include', d.pos,
-        `${file} is already read (${first ? `included at ${where(first)}` : 'it is the main configuration file'}): each file may be included once`, INCLUDE_KEY);
+      sink.error(
+        'duplicate-include',
+        d.pos,
+        `${file} is already read (${first ? `included at ${where(first)}` : 'it is the main configuration file'}): each file may be included once`,
+        INCLUDE_KEY,
+      );
       return;
     }
     this.seen.set(real, d.pos);
@@ -137,7 +165,8 @@ class Expansion {
   }
 
   private unreadable(file: string, code: string, message: string, matched: boolean): string {
-    if (code === 'ENOENT') return `include: ${file} does not exist (a glob matching nothing is not an error, a missing file is)`;
+    if (code === 'ENOENT')
+      return `include: ${file} does not exist (a glob matching nothing is not an error, a missing file is)`;
     if (code === 'EISDIR') return `include: ${file} is a directory: include the files in it with a glob (${file}/*.cf)`;
     return `include: cannot read ${file}${matched ? ' (matched by the glob)' : ''}: ${message}`;
   }
@@ -151,7 +180,11 @@ class Expansion {
  * include YAML files and the reverse), and its diagnostics name it. A file that would include itself (a cycle) or is
  * read a second time is an error naming the chain. `mainDigest` is the digest of the main file's bytes as read.
  */
-export async function expandIncludes(main: ConfigDocument, mainDigest: string | undefined, ctx: IncludeContext): Promise<ExpandedDocument> {
+export async function expandIncludes(
+  main: ConfigDocument,
+  mainDigest: string | undefined,
+  ctx: IncludeContext,
+): Promise<ExpandedDocument> {
   const expansion = new Expansion(ctx);
   const root = expansion.start(main.file, mainDigest);
   await expansion.walk(main, [root]);

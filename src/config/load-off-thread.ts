@@ -34,10 +34,19 @@ export type LoadPlace = { readonly thread: 'worker' } | { readonly thread: 'call
 
 /** The plain-data part of `options`, or why the options cannot cross to a worker (an injected function). */
 function plainOptions(options: LoadOptions): { ok: true; value: PlainLoadOptions } | { ok: false; why: string } {
-  const injected = (['resolver', 'probes', 'includeFiles', 'locateExecuted'] as const).filter((k) => options[k] !== undefined);
+  const injected = (['resolver', 'probes', 'includeFiles', 'locateExecuted'] as const).filter(
+    (k) => options[k] !== undefined,
+  );
   if (injected.length > 0) return { ok: false, why: `injected ${injected.join(', ')}` };
   const { hostname, format, debug } = options;
-  return { ok: true, value: { ...(hostname !== undefined ? { hostname } : {}), ...(format !== undefined ? { format } : {}), ...(debug !== undefined ? { debug } : {}) } };
+  return {
+    ok: true,
+    value: {
+      ...(hostname !== undefined ? { hostname } : {}),
+      ...(format !== undefined ? { format } : {}),
+      ...(debug !== undefined ? { debug } : {}),
+    },
+  };
 }
 
 /**
@@ -64,7 +73,13 @@ export class ConfigLoadWorker {
   /** Loads `path` as `loadConfigFile(path, options)` would, off this thread when it can. */
   async load(path: string, options: LoadOptions = {}): Promise<WorkerLoadResult> {
     const plain = plainOptions(options);
-    const why = !plain.ok ? plain.why : this.closed ? 'closed' : !existsSync(this.script) ? `no worker script ${this.script}` : undefined;
+    const why = !plain.ok
+      ? plain.why
+      : this.closed
+        ? 'closed'
+        : !existsSync(this.script)
+          ? `no worker script ${this.script}`
+          : undefined;
     if (why !== undefined || !plain.ok) return this.inThread(path, options, why ?? 'options');
     let worker: Worker;
     try {
@@ -73,7 +88,9 @@ export class ConfigLoadWorker {
       return this.inThread(path, options, `no worker: ${err instanceof Error ? err.message : String(err)}`);
     }
     const id = this.nextId++;
-    const result = new Promise<WorkerLoadResult>((resolve, reject) => this.pending.set(id, { diagnostics: [], virtuals: [], resolve, reject }));
+    const result = new Promise<WorkerLoadResult>((resolve, reject) =>
+      this.pending.set(id, { diagnostics: [], virtuals: [], resolve, reject }),
+    );
     worker.ref();
     worker.postMessage({ kind: 'load', id, path, options: plain.value } satisfies WorkerRequest);
     this.lastPlace = { thread: 'worker' };
@@ -127,7 +144,9 @@ export class ConfigLoadWorker {
     this.pending.delete(reply.id);
     if (this.pending.size === 0) this.worker?.unref();
     if (reply.ok) {
-      const config: Config | undefined = reply.head ? deepFreeze({ ...reply.head, virtualServices: waiting.virtuals }) : undefined;
+      const config: Config | undefined = reply.head
+        ? deepFreeze({ ...reply.head, virtualServices: waiting.virtuals })
+        : undefined;
       waiting.resolve({ config, diagnostics: waiting.diagnostics, sources: reply.sources, secrets: reply.secrets });
     } else if (reply.error.code !== undefined) {
       waiting.reject(new LdirError(reply.error.code, reply.error.message, { details: reply.error.details ?? {} }));

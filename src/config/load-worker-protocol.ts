@@ -43,17 +43,25 @@ export type LoadReply =
   | { readonly id: number; readonly kind: 'diagnostics'; readonly items: readonly Diagnostic[] }
   | { readonly id: number; readonly kind: 'virtuals'; readonly items: readonly VirtualService[] }
   | {
-    readonly id: number; readonly kind: 'end'; readonly ok: true;
-    /** The model without its virtual services (sent in slices before); absent when the file has errors. */
-    readonly head?: Omit<Config, 'virtualServices'>;
-    readonly sources: LoadResult['sources'];
-    readonly secrets: LoadResult['secrets'];
-  }
+      readonly id: number;
+      readonly kind: 'end';
+      readonly ok: true;
+      /** The model without its virtual services (sent in slices before); absent when the file has errors. */
+      readonly head?: Omit<Config, 'virtualServices'>;
+      readonly sources: LoadResult['sources'];
+      readonly secrets: LoadResult['secrets'];
+    }
   | {
-    readonly id: number; readonly kind: 'end'; readonly ok: false;
-    /** The error thrown; `code` and `details` when it was an `LdirError` (the file could not be read). */
-    readonly error: { readonly message: string; readonly code?: ErrorCode; readonly details?: Record<string, unknown> };
-  };
+      readonly id: number;
+      readonly kind: 'end';
+      readonly ok: false;
+      /** The error thrown; `code` and `details` when it was an `LdirError` (the file could not be read). */
+      readonly error: {
+        readonly message: string;
+        readonly code?: ErrorCode;
+        readonly details?: Record<string, unknown>;
+      };
+    };
 
 /** The virtual services in slices of at most {@link REALS_PER_SLICE} reals (a bigger virtual alone). */
 export function virtualSlices(virtuals: readonly VirtualService[]): VirtualService[][] {

@@ -3,7 +3,13 @@
 import { parentPort, type MessagePort } from 'node:worker_threads';
 import { isLdirError } from '../errors';
 import { loadConfigFile } from './load';
-import { DIAGNOSTICS_PER_SLICE, virtualSlices, type LoadReply, type LoadRequest, type WorkerRequest } from './load-worker-protocol';
+import {
+  DIAGNOSTICS_PER_SLICE,
+  virtualSlices,
+  type LoadReply,
+  type LoadRequest,
+  type WorkerRequest,
+} from './load-worker-protocol';
 
 /** Loads waiting for the daemon to acknowledge their last slice, by id. */
 const acks = new Map<number, () => void>();
@@ -13,10 +19,11 @@ async function answer(port: MessagePort, request: LoadRequest): Promise<void> {
   const { id } = request;
   const post = (reply: LoadReply): void => port.postMessage(reply);
   /** Posts a slice and waits until the daemon has taken it. */
-  const slice = (reply: LoadReply): Promise<void> => new Promise((resolve) => {
-    acks.set(id, resolve);
-    post(reply);
-  });
+  const slice = (reply: LoadReply): Promise<void> =>
+    new Promise((resolve) => {
+      acks.set(id, resolve);
+      post(reply);
+    });
   try {
     const r = await loadConfigFile(request.path, request.options);
     for (let i = 0; i < r.diagnostics.length; i += DIAGNOSTICS_PER_SLICE) {
@@ -31,8 +38,12 @@ async function answer(port: MessagePort, request: LoadRequest): Promise<void> {
     post({ id, kind: 'end', ok: true, ...(head ? { head } : {}), sources: r.sources, secrets: r.secrets });
   } catch (err) {
     post({
-      id, kind: 'end', ok: false,
-      error: isLdirError(err) ? { message: err.message, code: err.code, details: { ...err.details } } : { message: err instanceof Error ? err.message : String(err) },
+      id,
+      kind: 'end',
+      ok: false,
+      error: isLdirError(err)
+        ? { message: err.message, code: err.code, details: { ...err.details } }
+        : { message: err instanceof Error ? err.message : String(err) },
     });
   }
 }

@@ -93,9 +93,16 @@ export function detectFormat(file: string, text: string): 'cf' | 'yaml' {
 }
 
 /** Parses the text of one file in the form `format`, or the one its name and content show. */
-async function parseDocument(text: string, file: string, sink: DiagnosticSink, format?: 'cf' | 'yaml'): Promise<ConfigDocument | undefined> {
+async function parseDocument(
+  text: string,
+  file: string,
+  sink: DiagnosticSink,
+  format?: 'cf' | 'yaml',
+): Promise<ConfigDocument | undefined> {
   // The yaml package loads for YAML files only: start-up of the daemon and of every CLI action on ldirectord.cf.
-  return (format ?? detectFormat(file, text)) === 'yaml' ? (await import('./yaml-document')).readYamlDocument(text, file, sink) : lexCf(text, file);
+  return (format ?? detectFormat(file, text)) === 'yaml'
+    ? (await import('./yaml-document')).readYamlDocument(text, file, sink)
+    : lexCf(text, file);
 }
 
 /** {@link loadConfigText} with the digest of the main file's bytes as read (of the text, for text given by a caller). */
@@ -111,13 +118,18 @@ async function loadText(text: string, file: string, digest: string, options: Loa
   };
   if (!document) {
     return {
-      config: undefined, diagnostics: redactDiagnostics(sink.all(), [...secrets]), document: undefined,
-      sources: { files: [{ path: file, digest }], globs: [] }, secrets: [...secrets],
+      config: undefined,
+      diagnostics: redactDiagnostics(sink.all(), [...secrets]),
+      document: undefined,
+      sources: { files: [{ path: file, digest }], globs: [] },
+      secrets: [...secrets],
     };
   }
   const files = options.includeFiles ?? systemIncludeFiles();
   const expanded = await expandIncludes(document, digest, {
-    sink, files, parse: (t, f) => {
+    sink,
+    files,
+    parse: (t, f) => {
       collect(credentialValuesInText(t));
       return parseDocument(t, f, sink);
     },
@@ -126,16 +138,31 @@ async function loadText(text: string, file: string, digest: string, options: Loa
   const probes = options.probes ?? systemProbes();
   const hostname = options.hostname ?? process.env['HOSTNAME'] ?? osHostname();
   const ctx: DirectiveContext = {
-    sink, hostname, appendProblem: probes.appendProblem, isDirectory: probes.isDirectory, readText: probes.readText ?? readSystemText,
+    sink,
+    hostname,
+    appendProblem: probes.appendProblem,
+    isDirectory: probes.isDirectory,
+    readText: probes.readText ?? readSystemText,
     debug: options.debug === true,
   };
   const drafts = readDirectives(expanded.document, ctx);
   await checkExecuteCycles(expanded.document, executeGraph(files, options), sink);
   const included = expanded.sources.files.slice(1).map((f) => f.path);
   const config = await buildModel(drafts, {
-    file, format, sink, hostname, resolver: options.resolver ?? systemResolver(), includedFiles: included,
+    file,
+    format,
+    sink,
+    hostname,
+    resolver: options.resolver ?? systemResolver(),
+    includedFiles: included,
   });
-  return { config, diagnostics: redactDiagnostics(sink.all(), [...secrets]), document, sources: expanded.sources, secrets: [...secrets] };
+  return {
+    config,
+    diagnostics: redactDiagnostics(sink.all(), [...secrets]),
+    document,
+    sources: expanded.sources,
+    secrets: [...secrets],
+  };
 }
 
 /**
@@ -150,7 +177,11 @@ function executeGraph(files: IncludeFileSystem, options: LoadOptions): ExecuteGr
       const sink = new DiagnosticSink();
       const doc = await parseDocument(text, path, sink);
       if (!doc) return undefined;
-      const expanded = await expandIncludes(doc, undefined, { sink, files, parse: (t, f) => parseDocument(t, f, sink) });
+      const expanded = await expandIncludes(doc, undefined, {
+        sink,
+        files,
+        parse: (t, f) => parseDocument(t, f, sink),
+      });
       return executeDirectives(expanded.document).map(valueText);
     },
   };
@@ -166,7 +197,9 @@ export function redactDiagnostics(diagnostics: readonly Diagnostic[], secrets: r
   return diagnostics.map((d) => {
     const message = redactor.text(d.message);
     const directive = d.directive === undefined ? undefined : redactor.text(redactCredentialLine(d.directive));
-    return message === d.message && directive === d.directive ? d : { ...d, message, ...(directive !== undefined ? { directive } : {}) };
+    return message === d.message && directive === d.directive
+      ? d
+      : { ...d, message, ...(directive !== undefined ? { directive } : {}) };
   });
 }
 
@@ -185,18 +218,27 @@ export async function loadConfigFile(path: string, options: LoadOptions = {}): P
   try {
     bytes = readFileSync(file);
   } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? ErrorCodes.CONFIG_NOT_FOUND : ErrorCodes.CONFIG_UNREADABLE;
-    throw new LdirError(code, `cannot read configuration file ${file}: ${(cause as Error).message}`, { cause, details: { file } });
+    const code =
+      (cause as NodeJS.ErrnoException).code === 'ENOENT' ? ErrorCodes.CONFIG_NOT_FOUND : ErrorCodes.CONFIG_UNREADABLE;
+    throw new LdirError(code, `cannot read configuration file ${file}: ${(cause as Error).message}`, {
+      cause,
+      details: { file },
+    });
   }
   return loadText(bytes.toString('utf8'), file, contentDigest(bytes), options);
 }
 
 /** Loads a configuration and returns the model; throws `LDIR_ERR_CONFIG_INVALID` (details.diagnostics, details.sources) on any error. */
-export async function loadConfigOrThrow(path: string, options: LoadOptions = {}): Promise<{ config: Config; diagnostics: readonly Diagnostic[]; sources: ConfigSources }> {
+export async function loadConfigOrThrow(
+  path: string,
+  options: LoadOptions = {},
+): Promise<{ config: Config; diagnostics: readonly Diagnostic[]; sources: ConfigSources }> {
   const result = await loadConfigFile(path, options);
   if (!result.config) {
     const errors = result.diagnostics.filter((d) => d.severity === 'error');
-    throw new LdirError(ErrorCodes.CONFIG_INVALID, errors.map(formatDiagnostic).join('\n'), { details: { diagnostics: result.diagnostics, sources: result.sources } });
+    throw new LdirError(ErrorCodes.CONFIG_INVALID, errors.map(formatDiagnostic).join('\n'), {
+      details: { diagnostics: result.diagnostics, sources: result.sources },
+    });
   }
   return { config: result.config, diagnostics: result.diagnostics, sources: result.sources };
 }

@@ -22,9 +22,14 @@ export function offlineResolver(ports: Pick<Resolver, 'resolvePort'> = systemRes
       const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
       if (bare === '') return Promise.resolve(undefined);
       const numeric = isIP(bare);
-      if (numeric !== 0) return Promise.resolve(numeric === (family === 'inet' ? 4 : 6) ? canonicalAddress(bare) : undefined);
+      if (numeric !== 0)
+        return Promise.resolve(numeric === (family === 'inet' ? 4 : 6) ? canonicalAddress(bare) : undefined);
       const n = numberOf(bare) % 131_072;
-      return Promise.resolve(family === 'inet' ? `198.${18 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}` : canonicalAddress(`2001:db8::${n.toString(16)}`));
+      return Promise.resolve(
+        family === 'inet'
+          ? `198.${18 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}`
+          : canonicalAddress(`2001:db8::${n.toString(16)}`),
+      );
     },
     resolvePort: (nameOrNumber, protocol) => ports.resolvePort(nameOrNumber, protocol),
   };

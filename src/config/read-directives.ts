@@ -30,9 +30,18 @@ function readGlobal(d: RawDirective, g: GlobalDraft, ctx: DirectiveContext): voi
   } else if (has(DEPRECATED, d.key)) {
     ctx.sink.error('deprecated', d.pos, DEPRECATED[d.key] as string, d.key);
   } else if (/^\s/.test(d.key)) {
-    ctx.sink.error('misplaced', d.pos, `indented line outside a virtual section: "${redactCredentialLine(d.key.trim())}" (a blank line ends a section)`);
+    ctx.sink.error(
+      'misplaced',
+      d.pos,
+      `indented line outside a virtual section: "${redactCredentialLine(d.key.trim())}" (a blank line ends a section)`,
+    );
   } else if (has(VIRTUAL_DIRECTIVES, d.key)) {
-    ctx.sink.error('misplaced', d.pos, `${d.key} is only valid inside a virtual section (indent it by 4 spaces or a tab)`, d.key);
+    ctx.sink.error(
+      'misplaced',
+      d.pos,
+      `${d.key} is only valid inside a virtual section (indent it by 4 spaces or a tab)`,
+      d.key,
+    );
   } else {
     ctx.sink.error('unknown-directive', d.pos, `unknown directive "${redactCredentialLine(d.key)}"`, d.key);
   }
@@ -45,11 +54,20 @@ function readBody(d: RawDirective, v: VirtualDraft, ctx: DirectiveContext): void
     v.written.set(d.key, d.pos);
     handler(d, v, ctx);
   } else if (d.key.trim() === '') {
-    ctx.sink.error('syntax', d.pos, 'line of only white space inside a virtual section (ldirectord rejects it; an empty line ends the section)');
+    ctx.sink.error(
+      'syntax',
+      d.pos,
+      'line of only white space inside a virtual section (ldirectord rejects it; an empty line ends the section)',
+    );
   } else if (has(DEPRECATED, d.key)) {
     ctx.sink.error('deprecated', d.pos, DEPRECATED[d.key] as string, d.key);
   } else if (has(GLOBAL_DIRECTIVES, d.key)) {
-    ctx.sink.error('misplaced', d.pos, `${d.key} is a global directive: write it in column 0, outside virtual sections`, d.key);
+    ctx.sink.error(
+      'misplaced',
+      d.pos,
+      `${d.key} is a global directive: write it in column 0, outside virtual sections`,
+      d.key,
+    );
   } else {
     ctx.sink.error('unknown-directive', d.pos, `unknown directive "${redactCredentialLine(d.key)}"`, d.key);
   }
@@ -61,9 +79,18 @@ function openVirtual(rv: RawVirtual, ctx: DirectiveContext): VirtualDraft {
   const pseudo: RawDirective = { key: rv.keyword, value: rv.value, pos: rv.pos, syntax: rv.syntax };
   const parsed = parseVirtualAddress(rv.value, family === 'inet6');
   if (parsed.ok && parsed.value.kind === 'fwmark' && parsed.ignored) {
-    ctx.sink.warn('ignored-text', rv.pos, `${rv.keyword}=${rv.value} is read as firewall mark ${parsed.value.mark}, as ldirectord does (an address needs :port)`, rv.keyword);
+    ctx.sink.warn(
+      'ignored-text',
+      rv.pos,
+      `${rv.keyword}=${rv.value} is read as firewall mark ${parsed.value.mark}, as ldirectord does (an address needs :port)`,
+      rv.keyword,
+    );
   }
-  const address = accept(pseudo, parsed.ok && parsed.value.kind === 'fwmark' ? { ok: true, value: parsed.value } : parsed, ctx);
+  const address = accept(
+    pseudo,
+    parsed.ok && parsed.value.kind === 'fwmark' ? { ok: true, value: parsed.value } : parsed,
+    ctx,
+  );
   const isMark = address?.kind === 'fwmark';
   const udpPort = address?.kind === 'address' && (address.port === '53' || address.port === 'domain');
   return {

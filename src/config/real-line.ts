@@ -55,7 +55,8 @@ function splitTunnelOptions(line: string): { readonly text: string; readonly opt
   for (;;) {
     const cut = Math.max(text.lastIndexOf(' '), text.lastIndexOf('\t'));
     const word = text.slice(cut + 1);
-    if (cut < 0 || !TUNNEL_OPTION_RE.test(word)) return options.length === 0 ? { text: line, options } : { text, options: options.reverse() };
+    if (cut < 0 || !TUNNEL_OPTION_RE.test(word))
+      return options.length === 0 ? { text: line, options } : { text, options: options.reverse() };
     options.push(word);
     text = text.slice(0, cut).trimEnd();
   }
@@ -66,13 +67,17 @@ function parseTunnelOptions(words: readonly string[]): ValueResult<Pick<RealLine
   let tunnelPort: number | undefined;
   let tunnelFlags: TunnelFlags | undefined;
   for (const [, name, value] of words.map((w) => TUNNEL_OPTION_RE.exec(w) as RegExpExecArray)) {
-    if ((name === 'port' ? tunnelPort : tunnelFlags) !== undefined) return fail(`tunnel${name}= is given twice on the real server line`);
+    if ((name === 'port' ? tunnelPort : tunnelFlags) !== undefined)
+      return fail(`tunnel${name}= is given twice on the real server line`);
     const read = name === 'port' ? readTunnelPort(value as string) : readTunnelFlags(value as string);
     if (!read.ok) return read;
     if (name === 'port') tunnelPort = read.value as number;
     else tunnelFlags = read.value as TunnelFlags;
   }
-  return ok({ ...(tunnelPort !== undefined ? { tunnelPort } : {}), ...(tunnelFlags !== undefined ? { tunnelFlags } : {}) });
+  return ok({
+    ...(tunnelPort !== undefined ? { tunnelPort } : {}),
+    ...(tunnelFlags !== undefined ? { tunnelFlags } : {}),
+  });
 }
 
 /**
@@ -83,7 +88,8 @@ function parseTunnelOptions(words: readonly string[]): ValueResult<Pick<RealLine
 export function parseRealLine(line: string): ValueResult<RealLine> {
   if (line.length > MAX_SERVER_LINE) return fail(`real server line is longer than ${MAX_SERVER_LINE} characters`);
   const { text, options } = splitTunnelOptions(line);
-  if (/\stunnel(port|flags)=/.test(text)) return fail('tunnelport= and tunnelflags= go at the end of a real server line, after the thresholds');
+  if (/\stunnel(port|flags)=/.test(text))
+    return fail('tunnelport= and tunnelflags= go at the end of a real server line, after the thresholds');
   const tunnel = parseTunnelOptions(options);
   if (!tunnel.ok) return tunnel;
   const m = REAL_RE.exec(text);
@@ -144,7 +150,13 @@ export function parseRealLine(line: string): ValueResult<RealLine> {
     ...(upperThreshold !== undefined ? { upperThreshold } : {}),
     ...tunnel.value,
   };
-  return ok(real, ignored.map((s) => s.trim()).filter((s) => s !== '').join(' '));
+  return ok(
+    real,
+    ignored
+      .map((s) => s.trim())
+      .filter((s) => s !== '')
+      .join(' '),
+  );
 }
 
 /** Writes a {@link RealLine} back in ldirectord syntax (canonical token order). */

@@ -20,7 +20,11 @@ export interface Resolver {
  * The port of a virtual service (or its fallback) of `protocol`. An SCTP service name is looked up for sctp, then for
  * tcp: /etc/services lists few SCTP entries, and IANA gives a service the same port on both.
  */
-export function servicePort(resolver: Resolver, nameOrNumber: string, protocol: 'tcp' | 'udp' | 'sctp'): number | undefined {
+export function servicePort(
+  resolver: Resolver,
+  nameOrNumber: string,
+  protocol: 'tcp' | 'udp' | 'sctp',
+): number | undefined {
   const port = resolver.resolvePort(nameOrNumber, protocol);
   return port === undefined && protocol === 'sctp' ? resolver.resolvePort(nameOrNumber, 'tcp') : port;
 }
@@ -49,7 +53,11 @@ export function parseServices(text: string): Map<string, Map<string, number>> {
 }
 
 /** Port lookup over a parsed services table, with ldirectord's numeric rule. */
-export function portFromTable(table: Map<string, Map<string, number>>, nameOrNumber: string, protocol: 'tcp' | 'udp' | 'sctp' | ''): number | undefined {
+export function portFromTable(
+  table: Map<string, Map<string, number>>,
+  nameOrNumber: string,
+  protocol: 'tcp' | 'udp' | 'sctp' | '',
+): number | undefined {
   if (/^[0-9]+$/.test(nameOrNumber)) {
     const n = Number(nameOrNumber);
     return n >= 0 && n < 65536 ? n : undefined;

@@ -38,7 +38,8 @@ function variants(raw: string): string[] {
       out.add(t.slice(1));
       if (t.length > 1 && t.endsWith(q)) out.add(t.slice(1, -1));
     }
-    if ((t.startsWith('[') && t.endsWith(']')) || (t.startsWith('{') && t.endsWith('}'))) out.add(t.slice(1, -1).trim());
+    if ((t.startsWith('[') && t.endsWith(']')) || (t.startsWith('{') && t.endsWith('}')))
+      out.add(t.slice(1, -1).trim());
   };
   const text = raw.replace(/\r$/, '');
   add(text);

@@ -1,6 +1,16 @@
 // Mutable settings collected while reading directives; normalize turns them into the immutable model.
 import type {
-  AddressFamily, CheckService, CheckType, DaemonState, HttpMethod, HttpRedirectPolicy, HttpStatusRange, MetricsEndpoint, SmtpTls, SourcePos, SyncStartRole,
+  AddressFamily,
+  CheckService,
+  CheckType,
+  DaemonState,
+  HttpMethod,
+  HttpRedirectPolicy,
+  HttpStatusRange,
+  MetricsEndpoint,
+  SmtpTls,
+  SourcePos,
+  SyncStartRole,
   TunnelFlags,
   VirtualProtocol,
 } from '../model';

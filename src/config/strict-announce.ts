@@ -16,12 +16,15 @@ export const ECMP_CONSISTENT_SCHEDULER = 'mh';
 const ecmpConsistentScheduler: StrictRule = (subject, sink) => {
   const { virtual } = subject;
   if (!virtual.announce || virtual.scheduler === ECMP_CONSISTENT_SCHEDULER) return;
-  sink.warn('inconsistent-scheduler', lineOf(subject, 'scheduler'),
-    `scheduler=${virtual.scheduler} is not consistent across directors, and this virtual service is announced (announce=${virtual.announce.driver}): `
-    + 'when the router\'s ECMP moves a connection to another director (one lost or added), that director picks its own real and the connection breaks. '
-    + 'Use scheduler=mh with schedflags=mh-port (Maglev hashing: every director picks the same real for a flow), '
-    + 'and ipvssysctl=sloppy_tcp=1 so a director that did not see a connection\'s SYN takes it over (with gate, direct routing, or ipip/gue tunnels)',
-    'scheduler');
+  sink.warn(
+    'inconsistent-scheduler',
+    lineOf(subject, 'scheduler'),
+    `scheduler=${virtual.scheduler} is not consistent across directors, and this virtual service is announced (announce=${virtual.announce.driver}): ` +
+      "when the router's ECMP moves a connection to another director (one lost or added), that director picks its own real and the connection breaks. " +
+      'Use scheduler=mh with schedflags=mh-port (Maglev hashing: every director picks the same real for a flow), ' +
+      "and ipvssysctl=sloppy_tcp=1 so a director that did not see a connection's SYN takes it over (with gate, direct routing, or ipip/gue tunnels)",
+    'scheduler',
+  );
 };
 
 /** The rules about announced virtuals, by name. */

@@ -14,7 +14,12 @@ const unusedCheckSettings: StrictRule = (subject, sink) => {
   const label = checkLabel(type, service, virtual.protocol);
   for (const setting of CHECK_SETTINGS) {
     if (!draft.written.has(setting) || read.has(setting)) continue;
-    sink.warn('unused-setting', lineOf(subject, setting), `${setting} is not used by ${label}: only ${readersOf(setting)} read it`, setting);
+    sink.warn(
+      'unused-setting',
+      lineOf(subject, setting),
+      `${setting} is not used by ${label}: only ${readersOf(setting)} read it`,
+      setting,
+    );
   }
 };
 
@@ -25,16 +30,24 @@ const unusedRealRequests: StrictRule = ({ draft, virtual }, sink) => {
   if (read.has('request') || read.has('receive')) return;
   for (const { line, pos } of draft.reals) {
     if (line.request === undefined) continue;
-    sink.warn('unused-setting', pos,
+    sink.warn(
+      'unused-setting',
+      pos,
       `the real server's "request","receive" pair is not used by ${checkLabel(type, service, virtual.protocol)}: only ${readersOf('request')} read it`,
-      virtual.family === 'inet' ? 'real' : 'real6');
+      virtual.family === 'inet' ? 'real' : 'real6',
+    );
   }
 };
 
 /** `load`: accepted for ldirectord, which stores it and never reads it; ldir does not read it either. */
 const unusedLoad: StrictRule = (subject, sink) => {
   if (subject.draft.load === undefined) return;
-  sink.warn('unused-setting', lineOf(subject, 'load'), 'load is accepted for compatibility and never used (ldirectord never reads it either)', 'load');
+  sink.warn(
+    'unused-setting',
+    lineOf(subject, 'load'),
+    'load is accepted for compatibility and never used (ldirectord never reads it either)',
+    'load',
+  );
 };
 
 /** The rules about a virtual's check, by name, in the order they run. */

@@ -9,9 +9,12 @@ import { lineOf, type StrictRule } from './strict-subject';
 const engineNeedsPersistent: StrictRule = (subject, sink) => {
   const { draft } = subject;
   if (draft.persistenceengine === undefined || draft.persistent !== undefined) return;
-  sink.error('ineffective-setting', lineOf(subject, 'persistenceengine'),
+  sink.error(
+    'ineffective-setting',
+    lineOf(subject, 'persistenceengine'),
     `persistenceengine=${draft.persistenceengine} without persistent: the engine keys the persistence templates, and without persistence there are none; add persistent=SECONDS or remove persistenceengine`,
-    'persistenceengine');
+    'persistenceengine',
+  );
 };
 
 /**
@@ -21,9 +24,12 @@ const engineNeedsPersistent: StrictRule = (subject, sink) => {
 const knownEngine: StrictRule = (subject, sink) => {
   const name = subject.draft.persistenceengine;
   if (name === undefined || PERSISTENCE_ENGINES.has(name)) return;
-  sink.warn('unknown-persistence-engine', lineOf(subject, 'persistenceengine'),
+  sink.warn(
+    'unknown-persistence-engine',
+    lineOf(subject, 'persistenceengine'),
     `persistence engine "${name}" is not one of Linux's (${KERNEL_PERSISTENCE_ENGINES.join(', ')}): unless a module ip_vs_pe_${name} is installed, the kernel refuses the service`,
-    'persistenceengine');
+    'persistenceengine',
+  );
 };
 
 /**
@@ -38,14 +44,20 @@ const engineProtocol: StrictRule = (subject, sink) => {
   const want = spec.protocol.toUpperCase();
   const where = lineOf(subject, 'persistenceengine');
   if (virtual.protocol === 'fwm') {
-    sink.warn('ineffective-setting', where,
+    sink.warn(
+      'ineffective-setting',
+      where,
       `persistenceengine=${spec.name} on firewall mark ${virtual.fwmark ?? 0}: the engine reads ${want} packets only; the kernel drops every other packet with this mark (and ${want} packets it cannot read)`,
-      'persistenceengine');
+      'persistenceengine',
+    );
     return;
   }
-  sink.error('invalid-value', where,
+  sink.error(
+    'invalid-value',
+    where,
     `persistenceengine=${spec.name} on a ${virtual.protocol.toUpperCase()} service: the engine reads ${want} packets only (${spec.summary}) and the kernel would drop every new connection to this service; use protocol=${spec.protocol}`,
-    'persistenceengine');
+    'persistenceengine',
+  );
 };
 
 /** The rules about a virtual's persistence engine, by name, in the order they run. */

@@ -23,7 +23,12 @@ function aForward(forward: ForwardMethod): string {
 const realWeight: StrictRule = ({ draft, virtual }, sink) => {
   for (const { line, pos } of draft.reals) {
     if (line.weight === undefined || line.weight <= MAX_WEIGHT) continue;
-    sink.error('invalid-value', pos, `real server weight ${line.weight} is too large: the kernel accepts 0..${MAX_WEIGHT}`, realDirective(virtual));
+    sink.error(
+      'invalid-value',
+      pos,
+      `real server weight ${line.weight} is too large: the kernel accepts 0..${MAX_WEIGHT}`,
+      realDirective(virtual),
+    );
   }
 };
 
@@ -36,12 +41,29 @@ const realThresholds: StrictRule = ({ draft, virtual }, sink) => {
     const upper = line.upperThreshold ?? 0;
     const lower = line.lowerThreshold ?? 0;
     const directive = realDirective(virtual);
-    if (upper > MAX_THRESHOLD) sink.error('invalid-value', pos, `upper threshold u:${upper} is too large: the kernel accepts 0..${MAX_THRESHOLD}`, directive);
-    if (lower > MAX_THRESHOLD) sink.error('invalid-value', pos, `lower threshold l:${lower} is too large: the kernel accepts 0..${MAX_THRESHOLD}`, directive);
+    if (upper > MAX_THRESHOLD)
+      sink.error(
+        'invalid-value',
+        pos,
+        `upper threshold u:${upper} is too large: the kernel accepts 0..${MAX_THRESHOLD}`,
+        directive,
+      );
+    if (lower > MAX_THRESHOLD)
+      sink.error(
+        'invalid-value',
+        pos,
+        `lower threshold l:${lower} is too large: the kernel accepts 0..${MAX_THRESHOLD}`,
+        directive,
+      );
     if (upper > MAX_THRESHOLD || lower > MAX_THRESHOLD || lower <= upper) continue;
-    sink.error('invalid-value', pos, line.upperThreshold === undefined
-      ? `lower threshold l:${lower} without an upper threshold: the kernel refuses a lower threshold above the upper one, and no u: means 0 (no limit); add u:N with N >= ${lower}, or remove l:`
-      : `lower threshold l:${lower} is above the upper threshold u:${upper}: the kernel refuses it`, directive);
+    sink.error(
+      'invalid-value',
+      pos,
+      line.upperThreshold === undefined
+        ? `lower threshold l:${lower} without an upper threshold: the kernel refuses a lower threshold above the upper one, and no u: means 0 (no limit); add u:N with N >= ${lower}, or remove l:`
+        : `lower threshold l:${lower} is above the upper threshold u:${upper}: the kernel refuses it`,
+      directive,
+    );
   }
 };
 
@@ -52,7 +74,12 @@ const usableServerAddresses: StrictRule = ({ draft, virtual }, sink) => {
     const why = unusableAddress(r.address);
     if (why === undefined || reported.has(placeKey(r.source))) continue;
     reported.add(placeKey(r.source));
-    sink.error('invalid-value', r.source, `real server ${describeUnusable(r.address, why)}: the kernel refuses it as a destination`, realDirective(virtual));
+    sink.error(
+      'invalid-value',
+      r.source,
+      `real server ${describeUnusable(r.address, why)}: the kernel refuses it as a destination`,
+      realDirective(virtual),
+    );
   }
   const own = draft.fallback === undefined ? undefined : virtual.fallback;
   if (own !== undefined) checkFallbackAddress(own, virtual.family, sink);
@@ -62,7 +89,12 @@ const usableServerAddresses: StrictRule = ({ draft, virtual }, sink) => {
 function checkFallbackAddress(f: FallbackServer, family: VirtualService['family'], sink: DiagnosticSink): void {
   const why = unusableAddress(f.address);
   if (why === undefined) return;
-  sink.error('invalid-value', f.source, `fallback server ${describeUnusable(f.address, why)}: the kernel refuses it as a destination`, family === 'inet' ? 'fallback' : 'fallback6');
+  sink.error(
+    'invalid-value',
+    f.source,
+    `fallback server ${describeUnusable(f.address, why)}: the kernel refuses it as a destination`,
+    family === 'inet' ? 'fallback' : 'fallback6',
+  );
 }
 
 /**
@@ -71,7 +103,8 @@ function checkFallbackAddress(f: FallbackServer, family: VirtualService['family'
  */
 function forcedPort(virtual: VirtualService, forward: ForwardMethod, port: number): number | undefined {
   const addressService = virtual.fwmark === undefined && virtual.protocol !== 'fwm';
-  if (!addressService || forward === 'masq' || port === 0 || virtual.port === 0 || port === virtual.port) return undefined;
+  if (!addressService || forward === 'masq' || port === 0 || virtual.port === 0 || port === virtual.port)
+    return undefined;
   return virtual.port;
 }
 
@@ -86,16 +119,22 @@ const gatePorts: StrictRule = ({ draft, virtual }, sink) => {
     const port = forcedPort(virtual, r.forward, r.port);
     if (port === undefined || reported.has(placeKey(r.source))) continue;
     reported.add(placeKey(r.source));
-    sink.warn('ignored-setting', r.source,
+    sink.warn(
+      'ignored-setting',
+      r.source,
       `real server port ${r.port} is used by the check only: traffic goes to port ${port}, the virtual service's (${aForward(r.forward)} destination cannot change the port; masq can)`,
-      realDirective(virtual));
+      realDirective(virtual),
+    );
   }
   const own = draft.fallback === undefined ? undefined : virtual.fallback;
   const port = own === undefined ? undefined : forcedPort(virtual, own.forward, own.port);
   if (own !== undefined && port !== undefined) {
-    sink.warn('ignored-setting', own.source,
+    sink.warn(
+      'ignored-setting',
+      own.source,
       `fallback port ${own.port} is not used: traffic goes to port ${port}, the virtual service's (${aForward(own.forward)} destination cannot change the port; masq can)`,
-      virtual.family === 'inet' ? 'fallback' : 'fallback6');
+      virtual.family === 'inet' ? 'fallback' : 'fallback6',
+    );
   }
 };
 
@@ -112,17 +151,29 @@ export const SERVER_RULES: Readonly<Record<string, StrictRule>> = {
  * with a port, a warning naming the services whose port the kernel uses instead. `users` are the virtual services
  * built; those whose fallback came from a global one share its `source`.
  */
-export function checkGlobalFallbacks(fallbacks: readonly (FallbackServer | undefined)[], users: readonly VirtualService[], sink: DiagnosticSink): void {
+export function checkGlobalFallbacks(
+  fallbacks: readonly (FallbackServer | undefined)[],
+  users: readonly VirtualService[],
+  sink: DiagnosticSink,
+): void {
   for (const f of fallbacks) {
     if (f === undefined) continue;
     const family = f.address.includes(':') ? 'inet6' : 'inet';
     checkFallbackAddress(f, family, sink);
     const moved = users
-      .filter((v) => v.fallback !== undefined && v.fallback.source === f.source && forcedPort(v, v.fallback.forward, v.fallback.port) !== undefined)
+      .filter(
+        (v) =>
+          v.fallback !== undefined &&
+          v.fallback.source === f.source &&
+          forcedPort(v, v.fallback.forward, v.fallback.port) !== undefined,
+      )
       .map((v) => v.id);
     if (moved.length === 0) continue;
-    sink.warn('ignored-setting', f.source,
+    sink.warn(
+      'ignored-setting',
+      f.source,
       `fallback port ${f.port} is not used by ${moved.join(', ')}: their traffic keeps each service's own port (${aForward(f.forward)} destination cannot change the port; masq can)`,
-      family === 'inet' ? 'fallback' : 'fallback6');
+      family === 'inet' ? 'fallback' : 'fallback6',
+    );
   }
 }

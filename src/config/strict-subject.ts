@@ -22,5 +22,7 @@ export function lineOf(subject: StrictSubject, directive: string): SourcePos {
 
 /** `a, b and c` (or `a` alone); `a, b or c` with `conjunction` `or`. */
 export function listWords(words: readonly string[], conjunction: 'and' | 'or' = 'and'): string {
-  return words.length > 1 ? `${words.slice(0, -1).join(', ')} ${conjunction} ${words[words.length - 1]}` : (words[0] ?? '');
+  return words.length > 1
+    ? `${words.slice(0, -1).join(', ')} ${conjunction} ${words[words.length - 1]}`
+    : (words[0] ?? '');
 }

@@ -29,9 +29,12 @@ const gueTunnelPort: StrictRule = ({ draft }, sink) => {
   if (draft.written.has('tunnelport')) return;
   for (const entry of draft.reals) {
     if (entry.line.forward !== 'gue' || entry.line.tunnelPort !== undefined) continue;
-    sink.error('invalid-value', entry.pos,
+    sink.error(
+      'invalid-value',
+      entry.pos,
       'a gue real server needs the UDP port its GUE decapsulation listens on (ip fou add port PORT gue): set tunnelport= in the virtual section, or on this real server',
-      keyword(entry));
+      keyword(entry),
+    );
   }
 };
 
@@ -44,12 +47,27 @@ const realTunnelOptions: StrictRule = ({ draft }, sink) => {
   for (const entry of draft.reals) {
     const { forward, tunnelPort, tunnelFlags } = entry.line;
     if (tunnelPort !== undefined && forward !== 'gue') {
-      sink.error('invalid-value', entry.pos, `tunnelport=${tunnelPort} is for gue real servers; this one forwards with ${forward}: it would be ignored`, keyword(entry));
+      sink.error(
+        'invalid-value',
+        entry.pos,
+        `tunnelport=${tunnelPort} is for gue real servers; this one forwards with ${forward}: it would be ignored`,
+        keyword(entry),
+      );
     }
     if (tunnelFlags !== undefined && forward !== 'gue' && forward !== 'gre') {
-      sink.error('invalid-value', entry.pos, `tunnelflags=${tunnelFlags} is for gue and gre real servers; this one forwards with ${forward}: it would be ignored`, keyword(entry));
+      sink.error(
+        'invalid-value',
+        entry.pos,
+        `tunnelflags=${tunnelFlags} is for gue and gre real servers; this one forwards with ${forward}: it would be ignored`,
+        keyword(entry),
+      );
     } else if (tunnelFlags === 'remcsum' && forward === 'gre') {
-      sink.error('invalid-value', entry.pos, 'tunnelflags=remcsum (remote checksum offload) is for gue real servers only; a gre real server takes nocsum or csum', keyword(entry));
+      sink.error(
+        'invalid-value',
+        entry.pos,
+        'tunnelflags=remcsum (remote checksum offload) is for gue real servers only; a gre real server takes nocsum or csum',
+        keyword(entry),
+      );
     }
   }
 };
@@ -63,18 +81,33 @@ const virtualTunnelOptions: StrictRule = (subject, sink) => {
   const { draft } = subject;
   const port = draft.tunnelport;
   if (port !== undefined && !draft.reals.some((e) => e.line.forward === 'gue' && e.line.tunnelPort === undefined)) {
-    sink.warn('ignored-setting', lineOf(subject, 'tunnelport'), `tunnelport=${port.value} is not used: no gue real server of this virtual service takes it`, 'tunnelport');
+    sink.warn(
+      'ignored-setting',
+      lineOf(subject, 'tunnelport'),
+      `tunnelport=${port.value} is not used: no gue real server of this virtual service takes it`,
+      'tunnelport',
+    );
   }
   const flags = draft.tunnelflags;
   if (flags === undefined) return;
-  const takers = draft.reals.filter((e) => (e.line.forward === 'gue' || e.line.forward === 'gre') && e.line.tunnelFlags === undefined);
+  const takers = draft.reals.filter(
+    (e) => (e.line.forward === 'gue' || e.line.forward === 'gre') && e.line.tunnelFlags === undefined,
+  );
   const gre = takers.filter((e) => e.line.forward === 'gre');
   if (flags.value === 'remcsum' && gre.length > 0) {
-    sink.error('invalid-value', lineOf(subject, 'tunnelflags'),
+    sink.error(
+      'invalid-value',
+      lineOf(subject, 'tunnelflags'),
       `tunnelflags=remcsum (remote checksum offload) is for gue only, but applies to the gre real server${gre.length > 1 ? 's' : ''} at ${lines(gre)}: give ${gre.length > 1 ? 'them' : 'it'} tunnelflags=nocsum or csum`,
-      'tunnelflags');
+      'tunnelflags',
+    );
   } else if (takers.length === 0) {
-    sink.warn('ignored-setting', lineOf(subject, 'tunnelflags'), `tunnelflags=${flags.value} is not used: no gue or gre real server of this virtual service takes it`, 'tunnelflags');
+    sink.warn(
+      'ignored-setting',
+      lineOf(subject, 'tunnelflags'),
+      `tunnelflags=${flags.value} is not used: no gue or gre real server of this virtual service takes it`,
+      'tunnelflags',
+    );
   }
 };
 
@@ -90,14 +123,21 @@ export const TUNNEL_RULES: Readonly<Record<string, StrictRule>> = {
  * the kernel refuses such a destination while a sync daemon runs, and refuses to start a sync daemon while one
  * exists (EINVAL both ways). An error at each such real line.
  */
-export function checkMixedFamiliesWithSync(virtuals: readonly VirtualDraft[], sync: SyncDraft | undefined, sink: DiagnosticSink): void {
+export function checkMixedFamiliesWithSync(
+  virtuals: readonly VirtualDraft[],
+  sync: SyncDraft | undefined,
+  sink: DiagnosticSink,
+): void {
   const syncAt = sync?.interface?.pos;
   if (syncAt === undefined) return;
   for (const v of virtuals) {
     for (const entry of v.reals.filter((e) => e.family !== v.family)) {
-      sink.error('invalid-value', entry.pos,
+      sink.error(
+        'invalid-value',
+        entry.pos,
         `an ${familyName(entry.family)} real server in an ${familyName(v.family)} virtual service cannot be used with connection synchronisation (syncinterface at line ${syncAt.line}): the kernel refuses destinations of another family than their service while a sync daemon runs`,
-        keyword(entry));
+        keyword(entry),
+      );
     }
   }
 }

@@ -18,7 +18,13 @@ import type { StrictRule, StrictSubject } from './strict-subject';
  * an option is only unused or a scheduler unknown.
  */
 export const STRICT_RULES: Readonly<Record<string, StrictRule>> = {
-  ...SERVICE_RULES, ...PERSISTENCE_RULES, ...SERVER_RULES, ...TUNNEL_RULES, ...CHECK_RULES, ...SCTP_RULES, ...ANNOUNCE_RULES,
+  ...SERVICE_RULES,
+  ...PERSISTENCE_RULES,
+  ...SERVER_RULES,
+  ...TUNNEL_RULES,
+  ...CHECK_RULES,
+  ...SCTP_RULES,
+  ...ANNOUNCE_RULES,
 };
 
 /** Runs every strict rule on one virtual service (as written and as built), recording into `sink`. */
@@ -27,6 +33,10 @@ export function checkVirtualStrictly(subject: StrictSubject, sink: DiagnosticSin
 }
 
 /** Runs the rules about the global fallbacks once, given every virtual service built. */
-export function checkGlobalsStrictly(globalFallbacks: readonly (FallbackServer | undefined)[], virtuals: readonly VirtualService[], sink: DiagnosticSink): void {
+export function checkGlobalsStrictly(
+  globalFallbacks: readonly (FallbackServer | undefined)[],
+  virtuals: readonly VirtualService[],
+  sink: DiagnosticSink,
+): void {
   checkGlobalFallbacks(globalFallbacks, virtuals, sink);
 }

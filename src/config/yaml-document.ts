@@ -50,7 +50,12 @@ function readRealMapping(r: Reader, node: Node): RealLine | undefined {
     const key = keyText(pair);
     const pos = posOf(r, pair);
     if (!(REAL_MAPPING_KEYS as readonly string[]).includes(key)) {
-      r.sink.error('unknown-directive', pos, `unknown real server field "${key}" (allowed: ${REAL_MAPPING_KEYS.join(', ')})`, 'real');
+      r.sink.error(
+        'unknown-directive',
+        pos,
+        `unknown real server field "${key}" (allowed: ${REAL_MAPPING_KEYS.join(', ')})`,
+        'real',
+      );
       bad = true;
       continue;
     }
@@ -67,7 +72,12 @@ function readRealMapping(r: Reader, node: Node): RealLine | undefined {
     const f = fields.get(key);
     if (!f) return undefined;
     if (!/^\d+$/.test(f.text)) {
-      r.sink.error('invalid-value', f.pos, `real server ${key} must be a non-negative integer, not "${f.text}"`, 'real');
+      r.sink.error(
+        'invalid-value',
+        f.pos,
+        `real server ${key} must be a non-negative integer, not "${f.text}"`,
+        'real',
+      );
       bad = true;
       return undefined;
     }
@@ -80,7 +90,12 @@ function readRealMapping(r: Reader, node: Node): RealLine | undefined {
     bad = true;
   }
   if (!forward || !FORWARD_METHODS.includes(forward as ForwardMethod)) {
-    r.sink.error('invalid-value', fields.get('forward')?.pos ?? at, `real server forward must be ${listWords(FORWARD_METHODS, 'or')}${forward ? `, not "${forward}"` : ''}`, 'real');
+    r.sink.error(
+      'invalid-value',
+      fields.get('forward')?.pos ?? at,
+      `real server forward must be ${listWords(FORWARD_METHODS, 'or')}${forward ? `, not "${forward}"` : ''}`,
+      'real',
+    );
     bad = true;
   }
   const read = <T>(key: string, reader: (text: string) => ValueResult<T>): T | undefined => {
@@ -129,7 +144,8 @@ function readPair(r: Reader, pair: Pair, out: RawDirective[]): void {
   if (isMap(value) && NAME_VALUE_MAPPINGS.has(key)) {
     for (const item of value.items) {
       const text = scalarText(item.value as Node);
-      if (text === undefined) r.sink.error('invalid-value', posOf(r, item), `${key}: ${keyText(item)} must be a plain value`, key);
+      if (text === undefined)
+        r.sink.error('invalid-value', posOf(r, item), `${key}: ${keyText(item)} must be a plain value`, key);
       else out.push({ key, value: `${keyText(item)}=${text}`, pos: posOf(r, item), syntax: 'yaml' });
     }
     return;
@@ -157,7 +173,12 @@ function readPair(r: Reader, pair: Pair, out: RawDirective[]): void {
     }
     const text = scalarText(item);
     if (text === undefined) {
-      r.sink.error('invalid-value', itemPos, `${key} must be a plain value${REPEATABLE.has(key) ? ' or a list of them' : ''}`, key);
+      r.sink.error(
+        'invalid-value',
+        itemPos,
+        `${key} must be a plain value${REPEATABLE.has(key) ? ' or a list of them' : ''}`,
+        key,
+      );
       continue;
     }
     out.push({ key, value: text, pos: itemPos, syntax: 'yaml' });
@@ -174,7 +195,11 @@ function readVirtual(r: Reader, node: Node): DocumentEntry | undefined {
   const heads = node.items.filter((p) => ['virtual', 'virtual6'].includes(keyText(p)));
   if (heads.length !== 1) {
     const where = heads.length > 1 ? posOf(r, heads[1]) : at;
-    r.sink.error('syntax', where, `a virtual service needs exactly one of "virtual" or "virtual6"${heads.length > 1 ? ', not several' : ''}`);
+    r.sink.error(
+      'syntax',
+      where,
+      `a virtual service needs exactly one of "virtual" or "virtual6"${heads.length > 1 ? ', not several' : ''}`,
+    );
     return undefined;
   }
   const head = heads[0] as Pair;
@@ -209,7 +234,8 @@ function duplicateKeys(doc: Document): Array<{ offset: number; message: string }
       const seen = new Set<unknown>();
       for (const pair of map.items) {
         if (!isScalar(pair.key)) continue;
-        if (seen.has(pair.key.value)) out.push({ offset: pair.key.range?.[0] ?? 0, message: 'Map keys must be unique' });
+        if (seen.has(pair.key.value))
+          out.push({ offset: pair.key.range?.[0] ?? 0, message: 'Map keys must be unique' });
         else seen.add(pair.key.value);
       }
     },
@@ -224,7 +250,10 @@ export function readYamlDocument(text: string, file: string, sink: DiagnosticSin
   // 12 s (and froze a daemon reloading them). duplicateKeys does the same check with a set per mapping.
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
   const r: Reader = { file, lines, sink };
-  const errors = [...doc.errors.map((e) => ({ offset: e.pos[0], message: e.message.split('\n')[0] ?? '' })), ...duplicateKeys(doc)];
+  const errors = [
+    ...doc.errors.map((e) => ({ offset: e.pos[0], message: e.message.split('\n')[0] ?? '' })),
+    ...duplicateKeys(doc),
+  ];
   if (errors.length > 0) {
     for (const e of errors.sort((a, b) => a.offset - b.offset)) {
       const { line, col } = lines.linePos(e.offset);
@@ -241,7 +270,12 @@ export function readYamlDocument(text: string, file: string, sink: DiagnosticSin
   const entries: DocumentEntry[] = [];
   for (const pair of root.items) {
     if (keyText(pair) === 'virtual' || keyText(pair) === 'virtual6') {
-      sink.error('misplaced', posOf(r, pair), `${keyText(pair)} belongs in an item of the "${VIRTUALS_KEY}" list`, keyText(pair));
+      sink.error(
+        'misplaced',
+        posOf(r, pair),
+        `${keyText(pair)} belongs in an item of the "${VIRTUALS_KEY}" list`,
+        keyText(pair),
+      );
       continue;
     }
     if (keyText(pair) !== VIRTUALS_KEY) {

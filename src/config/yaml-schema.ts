@@ -15,12 +15,32 @@ export const COMMA_LISTS = new Set(['emailalert', 'emailalertstatus', 'httpstatu
 
 /** Directives whose cf value may be double-quoted or bare (the quotes are taken off when present). */
 export const OPTIONALLY_QUOTED = new Set([
-  'checkcommand', 'fallbackcommand', 'monitorfile', 'alertcommand', 'smtplogin', 'smtppasswd', 'quorumupcommand', 'quorumdowncommand',
-  'ipvstimeouts', 'receivenot', 'tlscafile', 'include',
+  'checkcommand',
+  'fallbackcommand',
+  'monitorfile',
+  'alertcommand',
+  'smtplogin',
+  'smtppasswd',
+  'quorumupcommand',
+  'quorumdowncommand',
+  'ipvstimeouts',
+  'receivenot',
+  'tlscafile',
+  'include',
 ]);
 
 /** Directives ldirectord requires in double quotes in ldirectord.cf. */
-export const QUOTED = new Set(['request', 'receive', 'login', 'passwd', 'database', 'secret', 'load', 'callback', 'logfile']);
+export const QUOTED = new Set([
+  'request',
+  'receive',
+  'login',
+  'passwd',
+  'database',
+  'secret',
+  'load',
+  'callback',
+  'logfile',
+]);
 
 /** Keys of a real server written as a YAML mapping. */
 export interface YamlRealMapping {
@@ -41,4 +61,16 @@ export interface YamlRealMapping {
 }
 
 /** Every key allowed in a real server mapping. */
-export const REAL_MAPPING_KEYS = ['host', 'to', 'port', 'forward', 'weight', 'request', 'receive', 'lower', 'upper', 'tunnelport', 'tunnelflags'] as const;
+export const REAL_MAPPING_KEYS = [
+  'host',
+  'to',
+  'port',
+  'forward',
+  'weight',
+  'request',
+  'receive',
+  'lower',
+  'upper',
+  'tunnelport',
+  'tunnelflags',
+] as const;

@@ -4,10 +4,19 @@ import { readOptionallyQuoted, readQuoted, valueText } from './cf-values';
 import type { ConfigDocument, RawDirective } from './document';
 import { INCLUDE_KEY } from './includes';
 import { parseRealLine, type RealLine } from './real-line';
-import { COMMA_LISTS, NAME_VALUE_MAPPINGS, OPTIONALLY_QUOTED, QUOTED, REPEATABLE, VIRTUALS_KEY, type YamlRealMapping } from './yaml-schema';
+import {
+  COMMA_LISTS,
+  NAME_VALUE_MAPPINGS,
+  OPTIONALLY_QUOTED,
+  QUOTED,
+  REPEATABLE,
+  VIRTUALS_KEY,
+  type YamlRealMapping,
+} from './yaml-schema';
 
 function realMapping(r: RealLine): YamlRealMapping {
-  const port = r.port !== undefined && /^\d+$/.test(r.port) && String(Number(r.port)) === r.port ? Number(r.port) : r.port;
+  const port =
+    r.port !== undefined && /^\d+$/.test(r.port) && String(Number(r.port)) === r.port ? Number(r.port) : r.port;
   return {
     host: r.host,
     ...(r.rangeEnd !== undefined ? { to: r.rangeEnd } : {}),
@@ -47,7 +56,9 @@ function yamlValue(d: RawDirective): unknown {
 
 /** Numbers that read back identically (`5`, `0.5`) become YAML numbers; everything else stays a string. */
 function plain(text: string): unknown {
-  return /^\d+(?:\.\d+)?$/.test(text) && String(Number(text)) === text && Number.isSafeInteger(Math.floor(Number(text))) ? Number(text) : text;
+  return /^\d+(?:\.\d+)?$/.test(text) && String(Number(text)) === text && Number.isSafeInteger(Math.floor(Number(text)))
+    ? Number(text)
+    : text;
 }
 
 /** Collects directives into a mapping: repeatable ones become lists, others keep their last value. */
@@ -90,7 +101,9 @@ export function writeYaml(doc: ConfigDocument): string {
   const root: Record<string, unknown> = {};
   const virtuals: Record<string, unknown>[] = [];
   const firstVirtual = doc.entries.findIndex((e) => e.kind === 'virtual');
-  const includeAfter = firstVirtual >= 0 && doc.entries.some((e, i) => i > firstVirtual && e.kind === 'directive' && e.directive.key === INCLUDE_KEY);
+  const includeAfter =
+    firstVirtual >= 0 &&
+    doc.entries.some((e, i) => i > firstVirtual && e.kind === 'directive' && e.directive.key === INCLUDE_KEY);
   doc.entries.forEach((e, i) => {
     if (e.kind === 'directive') toMapping([e.directive], root);
     else if (includeAfter && i === firstVirtual) root[VIRTUALS_KEY] = virtuals;

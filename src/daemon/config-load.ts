@@ -9,7 +9,12 @@ import type { SecretRedactor } from '../secrets';
 import type { DaemonOptions } from './daemon-options';
 
 /** A failed start: the error code, and the exit code `ldir start` reports (2 for a configuration error). */
-export function startError(message: string, exitCode: number, diagnostics: readonly Diagnostic[] = [], sources?: ConfigSources): LdirError {
+export function startError(
+  message: string,
+  exitCode: number,
+  diagnostics: readonly Diagnostic[] = [],
+  sources?: ConfigSources,
+): LdirError {
   return new LdirError(exitCode === 2 ? ErrorCodes.CONFIG_INVALID : ErrorCodes.DAEMON_START_FAILED, message, {
     details: { exitCode, diagnostics, ...(sources ? { sources } : {}) },
   });
@@ -21,7 +26,10 @@ export function startError(message: string, exitCode: number, diagnostics: reado
  * answers hide them from then on).
  */
 export async function loadOrThrow(
-  path: string, options: DaemonOptions, redactor: SecretRedactor, loader?: Pick<ConfigLoadWorker, 'load'>,
+  path: string,
+  options: DaemonOptions,
+  redactor: SecretRedactor,
+  loader?: Pick<ConfigLoadWorker, 'load'>,
 ): Promise<{ config: Config; diagnostics: readonly Diagnostic[]; sources: ConfigSources }> {
   let result;
   const loadOptions = { ...options.load, debug: options.debug ?? false };

@@ -2,7 +2,12 @@
 // file it includes, and the set of files each include glob matches.
 import * as fs from 'node:fs';
 import type { Clock, TimerHandle } from '../clock';
-import { contentDigest, systemIncludeFiles, type ConfigSources, type IncludeFileSystem } from '../config/config-sources';
+import {
+  contentDigest,
+  systemIncludeFiles,
+  type ConfigSources,
+  type IncludeFileSystem,
+} from '../config/config-sources';
 
 /** Options of {@link ConfigWatcher}. */
 export interface ConfigWatcherOptions {

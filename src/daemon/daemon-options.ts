@@ -100,4 +100,3 @@ export interface DaemonOptions {
    */
   readonly abortTakeover?: AbortSignal;
 }
-

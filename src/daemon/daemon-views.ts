@@ -12,7 +12,14 @@ import { KernelReader } from '../metrics/kernel-series';
 import { DEFAULT_KERNEL_TIMEOUT_MS } from '../metrics/metrics';
 import { healthVerdict, type HealthVerdict } from './health-verdict';
 import type { PingResult, StatusEvent, StatusReport, StatusStreamPart } from './protocol';
-import { buildStatusReport, statusHead, statusParts, watchdogStatus, type DaemonFacts, type StatusExtras } from './status-report';
+import {
+  buildStatusReport,
+  statusHead,
+  statusParts,
+  watchdogStatus,
+  type DaemonFacts,
+  type StatusExtras,
+} from './status-report';
 import { trafficOfSliced, type TrafficIndex } from './status-traffic';
 import { CHECK_OVERDUE_FACTOR, describeVerdict, watchdogVerdict, type WatchdogVerdict } from './watchdog';
 import { SliceYielder } from '../system/slice-yielder';
@@ -58,7 +65,14 @@ export class DaemonViews {
     const engine = this.need(this.s.engine());
     const scheduler = this.need(this.s.scheduler());
     const watchdog = this.watchdog();
-    return buildStatusReport(this.s.facts(), engine.snapshot(), scheduler.snapshot(), this.s.clock.now(), watchdog, this.extras(watchdog, traffic));
+    return buildStatusReport(
+      this.s.facts(),
+      engine.snapshot(),
+      scheduler.snapshot(),
+      this.s.clock.now(),
+      watchdog,
+      this.extras(watchdog, traffic),
+    );
   }
 
   /**
@@ -93,7 +107,11 @@ export class DaemonViews {
       this.healthKey = key;
       const log = this.s.log;
       if (verdict.level === 'ok') log.info('health ok again');
-      else log[verdict.level === 'failing' ? 'error' : 'warn']({ health: verdict.level, reasons: verdict.reasons.map((r) => r.code) }, `health ${verdict.summary}`);
+      else
+        log[verdict.level === 'failing' ? 'error' : 'warn'](
+          { health: verdict.level, reasons: verdict.reasons.map((r) => r.code) },
+          `health ${verdict.summary}`,
+        );
     }
     return verdict;
   }
@@ -105,11 +123,17 @@ export class DaemonViews {
     const watchdog = this.watchdog();
     const files = this.s.configFiles();
     return {
-      pid: this.s.pid, configFile: this.s.configPath, startedAt: new Date(this.s.startedAt).toISOString(),
-      uptimeSeconds: Math.round((this.s.clock.now() - this.s.startedAt) / 1000), lastSyncOk: last ? last.ok : null,
+      pid: this.s.pid,
+      configFile: this.s.configPath,
+      startedAt: new Date(this.s.startedAt).toISOString(),
+      uptimeSeconds: Math.round((this.s.clock.now() - this.s.startedAt) / 1000),
+      lastSyncOk: last ? last.ok : null,
       ...(snapshot.stateSync ? { role: snapshot.stateSync.role } : {}),
-      watchdog: watchdogStatus(watchdog), health: this.health(watchdog),
-      ...(files !== undefined ? { configFiles: files.map((f) => ({ path: f.path, ...(f.digest !== undefined ? { digest: f.digest } : {}) })) } : {}),
+      watchdog: watchdogStatus(watchdog),
+      health: this.health(watchdog),
+      ...(files !== undefined
+        ? { configFiles: files.map((f) => ({ path: f.path, ...(f.digest !== undefined ? { digest: f.digest } : {}) })) }
+        : {}),
     };
   }
 
@@ -120,7 +144,10 @@ export class DaemonViews {
   watchdog(): WatchdogVerdict {
     const now = this.s.clock.monotonic();
     const verdict = watchdogVerdict({
-      now, checks: [], overdue: this.s.scheduler()?.overdue(now, CHECK_OVERDUE_FACTOR) ?? NONE_OVERDUE, engine: this.s.engine()?.liveness(),
+      now,
+      checks: [],
+      overdue: this.s.scheduler()?.overdue(now, CHECK_OVERDUE_FACTOR) ?? NONE_OVERDUE,
+      engine: this.s.engine()?.liveness(),
     });
     const codes = verdict.ok ? 'ok' : verdict.reasons.map((r) => r.code).join('+');
     if (codes !== this.watchdogCodes) {
@@ -133,7 +160,11 @@ export class DaemonViews {
 
   /** One kernel read with the destinations' stats, bounded in time; concurrent reports share it. */
   private async traffic(): Promise<TrafficIndex> {
-    this.statusKernel ??= new KernelReader(() => this.s.listKernel(), this.s.statusKernelTimeoutMs ?? DEFAULT_KERNEL_TIMEOUT_MS, this.s.clock);
+    this.statusKernel ??= new KernelReader(
+      () => this.s.listKernel(),
+      this.s.statusKernelTimeoutMs ?? DEFAULT_KERNEL_TIMEOUT_MS,
+      this.s.clock,
+    );
     return trafficOfSliced(await this.statusKernel.read(), new SliceYielder());
   }
 

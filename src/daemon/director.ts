@@ -108,7 +108,8 @@ export class Director {
     await this.announcer.configure(config);
     const snapshot = this.engine.snapshot();
     const kernelWeight = new Map<string, number | null>();
-    for (const v of snapshot.virtuals) for (const r of v.reals) kernelWeight.set(pairKey(v.id, r.realKey), r.kernelWeight);
+    for (const v of snapshot.virtuals)
+      for (const r of v.reals) kernelWeight.set(pairKey(v.id, r.realKey), r.kernelWeight);
     const jobs = jobsFromConfig(config);
     this.loadCheckLibraries(jobs);
     this.scheduler.sync(jobs, { initialHealth: (t) => initialHealthFromKernel(t, kernelWeight) });
@@ -133,7 +134,12 @@ export class Director {
     this.loadCheckLibraries(jobs);
     this.scheduler.sync(jobs, { initialHealth: (t) => initialHealthFromKernel(t, weights) });
     const state = await awaitTurn({
-      scheduler: this.scheduler, jobs, link, clock: this.clock, log, ...(options.abortTakeover ? { abort: options.abortTakeover } : {}),
+      scheduler: this.scheduler,
+      jobs,
+      link,
+      clock: this.clock,
+      log,
+      ...(options.abortTakeover ? { abort: options.abortTakeover } : {}),
     });
     tookOver();
     // The predecessor has stopped announcing (it froze): what the routing daemon announces now is what this daemon
@@ -152,7 +158,9 @@ export class Director {
   }
 
   /** What a reload to `config` would do to the sysctls, the IPVS connection timeouts and the table, reading only. */
-  async preview(config: Config): Promise<{ sysctls: SysctlResult[]; ipvsTimeouts: IpvsTimeoutResult[]; engine: EnginePreview }> {
+  async preview(
+    config: Config,
+  ): Promise<{ sysctls: SysctlResult[]; ipvsTimeouts: IpvsTimeoutResult[]; engine: EnginePreview }> {
     return {
       sysctls: this.previewSysctls(config),
       ipvsTimeouts: await this.timeouts.preview(config.globals.ipvsTimeouts),
@@ -169,15 +177,19 @@ export class Director {
     await release();
     const carry = this.engine.exportCarryOver();
     if (!carry) throw new LdirError(ErrorCodes.INTERNAL, 'no configuration in force to hand over');
-    const health = snapshot.virtuals.flatMap((v) => v.reals.map((r) => ({ virtualId: v.id, realKey: r.realKey, health: r.health })));
+    const health = snapshot.virtuals.flatMap((v) =>
+      v.reals.map((r) => ({ virtualId: v.id, realKey: r.realKey, health: r.health })),
+    );
     return { version: HANDOVER_VERSION, pid, engine: carry, health, ipvsTimeouts: this.timeouts.exportClaims() };
   }
 
   /** Undoes {@link freeze} after a failed hand-over: checks from the health they had, then `reclaim`, announce and kernel passes. */
   async thaw(reclaim: () => Promise<void>): Promise<void> {
     const health = new Map<string, Health>();
-    for (const v of this.engine.snapshot().virtuals) for (const r of v.reals) health.set(pairKey(v.id, r.realKey), r.health);
-    if (this.config) this.scheduler.sync(jobsFromConfig(this.config), { initialHealth: (t) => healthOfTarget(t, health) });
+    for (const v of this.engine.snapshot().virtuals)
+      for (const r of v.reals) health.set(pairKey(v.id, r.realKey), r.health);
+    if (this.config)
+      this.scheduler.sync(jobsFromConfig(this.config), { initialHealth: (t) => healthOfTarget(t, health) });
     await reclaim();
     this.announcer.resume();
     await this.engine.resume();
@@ -231,9 +243,15 @@ export class Director {
 
   /** Loads what the configuration's checks need before they run (never inside a check's time; nothing else). */
   private loadCheckLibraries(targets: readonly CheckTarget[]): void {
-    const { loaded, failed } = loadLibraries(checkLibraries(targets.map((t) => t.job), { nativeHttp: this.checks.nativeHttp }));
+    const { loaded, failed } = loadLibraries(
+      checkLibraries(
+        targets.map((t) => t.job),
+        { nativeHttp: this.checks.nativeHttp },
+      ),
+    );
     if (loaded.length > 0) this.o.log.debug({ loaded }, 'check libraries loaded');
-    if (failed.length > 0) this.o.log.warn({ failed }, 'check libraries cannot be loaded: their checks will fail with the reason');
+    if (failed.length > 0)
+      this.o.log.warn({ failed }, 'check libraries cannot be loaded: their checks will fail with the reason');
   }
 
   /**

@@ -39,7 +39,8 @@ export function spawnInstanceRunner(timeoutMs = 120_000): InstanceRunner {
   const run = spawnHookRunner();
   return (argv) => {
     const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== READY_FD_ENV && k !== HANDOVER_ENV) env[k] = v;
+    for (const [k, v] of Object.entries(process.env))
+      if (v !== undefined && k !== READY_FD_ENV && k !== HANDOVER_ENV) env[k] = v;
     return run(argv, { env, timeoutMs });
   };
 }
@@ -59,7 +60,10 @@ export interface ExecuteInstancesOptions {
 
 /** The child's stderr on one line, for a start report (the OCF agent takes the first line as its exit reason). */
 function oneLine(stderr: string | undefined): string {
-  const lines = (stderr ?? '').split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const lines = (stderr ?? '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   return lines.join('; ');
 }
 
@@ -82,7 +86,12 @@ export class ExecuteInstances {
         started.push(name);
         continue;
       }
-      const how = outcome.exitCode !== null ? `exit ${outcome.exitCode}` : outcome.signal ? `killed by ${outcome.signal}` : 'could not be run';
+      const how =
+        outcome.exitCode !== null
+          ? `exit ${outcome.exitCode}`
+          : outcome.signal
+            ? `killed by ${outcome.signal}`
+            : 'could not be run';
       const said = oneLine(outcome.stderr);
       const message = `execute= instance ${name} did not start (${how})${said ? `: ${said}` : ''}`;
       this.options.logger.error({ instance: name, action: 'start', exitCode: outcome.exitCode }, message);
@@ -97,7 +106,11 @@ export class ExecuteInstances {
       let outcome = await this.attempt(name, action === 'try-reload' ? 'reload' : action);
       if (action === 'try-reload' && outcome.exitCode === 1) outcome = await this.attempt(name, 'start');
       if (outcome.exitCode === 0) this.options.logger.info({ instance: name, action }, 'execute= instance');
-      else this.options.logger.warn({ instance: name, action, exitCode: outcome.exitCode, stderr: oneLine(outcome.stderr) }, 'execute= instance failed');
+      else
+        this.options.logger.warn(
+          { instance: name, action, exitCode: outcome.exitCode, stderr: oneLine(outcome.stderr) },
+          'execute= instance failed',
+        );
     }
   }
 

@@ -47,7 +47,9 @@ type FromSuccessor =
 type ToSuccessor = { readonly ldir: 'takeover'; readonly state: HandoverState };
 
 function failureError(f: SuccessorFailure): LdirError {
-  const code = (Object.values(ErrorCodes) as string[]).includes(f.code) ? (f.code as ErrorCode) : ErrorCodes.DAEMON_START_FAILED;
+  const code = (Object.values(ErrorCodes) as string[]).includes(f.code)
+    ? (f.code as ErrorCode)
+    : ErrorCodes.DAEMON_START_FAILED;
   return new LdirError(code, `the new daemon did not take over: ${f.message}`, {
     details: { exitCode: f.exitCode, ...(f.diagnostics ? { wireDiagnostics: f.diagnostics } : {}) },
   });
@@ -80,7 +82,8 @@ export class Successor {
       ...(options.argv0 !== undefined ? { argv0: options.argv0 } : {}),
     });
     this.child.on('message', (m: unknown) => {
-      if (m && typeof m === 'object' && typeof (m as { ldir?: unknown }).ldir === 'string') this.messages.push(m as FromSuccessor);
+      if (m && typeof m === 'object' && typeof (m as { ldir?: unknown }).ldir === 'string')
+        this.messages.push(m as FromSuccessor);
       this.wake();
     });
     this.child.once('error', (err) => {
@@ -110,7 +113,13 @@ export class Successor {
   async takeOver(state: HandoverState, timeoutMs: number): Promise<number> {
     const message: ToSuccessor = { ldir: 'takeover', state };
     await new Promise<void>((resolve, reject) => {
-      this.child.send(message, (err) => (err ? reject(new LdirError(ErrorCodes.DAEMON_START_FAILED, `cannot hand the state to the new daemon: ${err.message}`)) : resolve()));
+      this.child.send(message, (err) =>
+        err
+          ? reject(
+              new LdirError(ErrorCodes.DAEMON_START_FAILED, `cannot hand the state to the new daemon: ${err.message}`),
+            )
+          : resolve(),
+      );
     });
     const ready = await this.expect('ready', timeoutMs);
     return ready.pid;
@@ -130,23 +139,35 @@ export class Successor {
     this.child.unref();
   }
 
-  private async expect<K extends 'prepared' | 'ready'>(kind: K, timeoutMs: number): Promise<Extract<FromSuccessor, { ldir: K }>> {
+  private async expect<K extends 'prepared' | 'ready'>(
+    kind: K,
+    timeoutMs: number,
+  ): Promise<Extract<FromSuccessor, { ldir: K }>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const m = this.messages.shift();
       if (m?.ldir === kind) return m as Extract<FromSuccessor, { ldir: K }>;
       if (m?.ldir === 'failed') throw failureError(m.failure);
       if (m) continue; // out of order: ignore
-      if (this.spawnError) throw new LdirError(ErrorCodes.DAEMON_START_FAILED, `cannot start the new daemon: ${this.spawnError.message}`);
+      if (this.spawnError)
+        throw new LdirError(ErrorCodes.DAEMON_START_FAILED, `cannot start the new daemon: ${this.spawnError.message}`);
       if (this.exit) {
         const how = this.exit.signal ? `signal ${this.exit.signal}` : `status ${this.exit.code}`;
-        throw new LdirError(ErrorCodes.DAEMON_START_FAILED, `the new daemon (pid ${this.child.pid}) exited (${how}) before it was ${kind}`, {
-          details: { exitCode: this.exit.code === 2 ? 2 : 1 },
-        });
+        throw new LdirError(
+          ErrorCodes.DAEMON_START_FAILED,
+          `the new daemon (pid ${this.child.pid}) exited (${how}) before it was ${kind}`,
+          {
+            details: { exitCode: this.exit.code === 2 ? 2 : 1 },
+          },
+        );
       }
       const left = deadline - Date.now();
       if (left <= 0) {
-        throw new LdirError(ErrorCodes.DAEMON_START_FAILED, `the new daemon (pid ${this.child.pid}) was not ${kind} within ${timeoutMs} ms`, { details: { exitCode: 1 } });
+        throw new LdirError(
+          ErrorCodes.DAEMON_START_FAILED,
+          `the new daemon (pid ${this.child.pid}) was not ${kind} within ${timeoutMs} ms`,
+          { details: { exitCode: 1 } },
+        );
       }
       await this.next(left);
     }
@@ -206,7 +227,10 @@ export class PredecessorLink {
    */
   async prepared(): Promise<HandoverState | undefined> {
     await this.send({ ldir: 'prepared' });
-    while (!this.state && !this.gone) await new Promise<void>((resolve) => { this.waiter = resolve; });
+    while (!this.state && !this.gone)
+      await new Promise<void>((resolve) => {
+        this.waiter = resolve;
+      });
     this.waiter = undefined;
     const state = this.state;
     return state && state.version === HANDOVER_VERSION ? state : undefined;

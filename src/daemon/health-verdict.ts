@@ -15,11 +15,22 @@ import type { WatchdogVerdict } from './watchdog';
 export type HealthLevel = 'ok' | 'degraded' | 'failing';
 
 /** Stable codes of the reasons of a verdict that is not ok. */
-export type HealthCode = 'engine-stopped' | 'kernel-sync-failed' | 'kernel-refused' | 'checks-overdue' | 'engine-stalled' | 'sync-daemon';
+export type HealthCode =
+  | 'engine-stopped'
+  | 'kernel-sync-failed'
+  | 'kernel-refused'
+  | 'checks-overdue'
+  | 'engine-stalled'
+  | 'sync-daemon';
 
 /** Every {@link HealthCode}, in the order a verdict lists its reasons. */
 export const HEALTH_CODES: readonly HealthCode[] = [
-  'engine-stopped', 'kernel-sync-failed', 'kernel-refused', 'checks-overdue', 'engine-stalled', 'sync-daemon',
+  'engine-stopped',
+  'kernel-sync-failed',
+  'kernel-refused',
+  'checks-overdue',
+  'engine-stalled',
+  'sync-daemon',
 ];
 
 /** Every {@link HealthLevel}, best first. */
@@ -88,19 +99,31 @@ function syncReasons(last: LastSync | null): HealthReason[] {
   const at = new Date(last.at).toISOString();
   if (last.error !== undefined || last.failed === 0) {
     const why = last.error !== undefined ? `: ${last.error}` : '';
-    return [{ code: 'kernel-sync-failed', level: 'failing', message: `kernel-sync-failed: last kernel sync failed at ${at}${why}` }];
+    return [
+      {
+        code: 'kernel-sync-failed',
+        level: 'failing',
+        message: `kernel-sync-failed: last kernel sync failed at ${at}${why}`,
+      },
+    ];
   }
   const byVirtual = refusedByVirtual(last.refused ?? []);
-  const parts = [...byVirtual].map(([id, ops]) => `${id} (${opText(ops[0] as RefusedOp)}${ops.length > 1 ? `, +${ops.length - 1} more` : ''})`);
+  const parts = [...byVirtual].map(
+    ([id, ops]) => `${id} (${opText(ops[0] as RefusedOp)}${ops.length > 1 ? `, +${ops.length - 1} more` : ''})`,
+  );
   const unlisted = last.failed - (last.refused?.length ?? 0);
   const all = last.virtuals !== undefined && last.virtuals > 0 && (last.virtualsRefused ?? 0) >= last.virtuals;
   const what = all
     ? `the kernel refused every virtual service (${last.virtuals})`
     : `the kernel refused ${last.failed} operation${last.failed === 1 ? '' : 's'} of the last sync`;
-  return [{
-    code: 'kernel-refused', level: all ? 'failing' : 'degraded', virtuals: [...byVirtual.keys()],
-    message: `kernel-refused: ${what} at ${at}, retried every sync: ${parts.join('; ')}${unlisted > 0 ? `; and ${unlisted} more` : ''}`,
-  }];
+  return [
+    {
+      code: 'kernel-refused',
+      level: all ? 'failing' : 'degraded',
+      virtuals: [...byVirtual.keys()],
+      message: `kernel-refused: ${what} at ${at}, retried every sync: ${parts.join('; ')}${unlisted > 0 ? `; and ${unlisted} more` : ''}`,
+    },
+  ];
 }
 
 /** The connection sync daemon is not what the configuration asks for. */
@@ -108,7 +131,13 @@ function stateSyncReasons(engine: EngineHealth): HealthReason[] {
   const s = engine.stateSync;
   if (!s?.configured || s.ok || s.checkedAt === null) return [];
   const why = s.lastError ? `: ${s.lastError.message}` : '';
-  return [{ code: 'sync-daemon', level: 'degraded', message: `sync-daemon: the kernel's connection sync daemon is not as configured (role ${s.role})${why}` }];
+  return [
+    {
+      code: 'sync-daemon',
+      level: 'degraded',
+      message: `sync-daemon: the kernel's connection sync daemon is not as configured (role ${s.role})${why}`,
+    },
+  ];
 }
 
 /**
@@ -127,14 +156,26 @@ function stateSyncReasons(engine: EngineHealth): HealthReason[] {
 export function healthVerdict(input: HealthInput): HealthVerdict {
   const { engine, watchdog } = input;
   const found: HealthReason[] = [];
-  if (engine?.stopped) found.push({ code: 'engine-stopped', level: 'failing', message: 'engine-stopped: the engine is stopped: no kernel sync passes' });
+  if (engine?.stopped)
+    found.push({
+      code: 'engine-stopped',
+      level: 'failing',
+      message: 'engine-stopped: the engine is stopped: no kernel sync passes',
+    });
   if (engine && !engine.stopped) found.push(...syncReasons(engine.lastSync));
   for (const r of watchdog?.reasons ?? []) found.push({ code: r.code, level: 'failing', message: r.message });
   if (engine && !engine.stopped) found.push(...stateSyncReasons(engine));
-  const reasons = HEALTH_CODES.flatMap((code) => found.filter((r) => r.code === code).slice(0, 1))
-    .map((r) => ({ ...r, message: oneLine(r.message, HEALTH_MESSAGE_MAX) }));
-  const level: HealthLevel = reasons.some((r) => r.level === 'failing') ? 'failing' : reasons.length > 0 ? 'degraded' : 'ok';
-  if (level !== 'ok') return { level, reasons, summary: oneLine(`${level}: ${reasons.map((r) => r.message).join('; ')}`) };
+  const reasons = HEALTH_CODES.flatMap((code) => found.filter((r) => r.code === code).slice(0, 1)).map((r) => ({
+    ...r,
+    message: oneLine(r.message, HEALTH_MESSAGE_MAX),
+  }));
+  const level: HealthLevel = reasons.some((r) => r.level === 'failing')
+    ? 'failing'
+    : reasons.length > 0
+      ? 'degraded'
+      : 'ok';
+  if (level !== 'ok')
+    return { level, reasons, summary: oneLine(`${level}: ${reasons.map((r) => r.message).join('; ')}`) };
   const starting = !engine || engine.lastSync === null;
   return { level, reasons, summary: starting ? 'ok: starting, no kernel sync yet' : 'ok' };
 }

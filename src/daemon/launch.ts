@@ -50,11 +50,24 @@ export function launchDaemon(options: LaunchOptions): Promise<StartReport> {
       resolve(report);
     };
     // The OCF agent (conf/ocf/ldir) reads "the daemon (pid N) did not report ready" to wait on for that daemon.
-    const timer = setTimeout(() => finish({
-      ready: false, code: 'LDIR_ERR_DAEMON_START_FAILED', exitCode: 1,
-      message: `the daemon (pid ${child.pid ?? '?'}) did not report ready within ${options.readyTimeoutMs ?? 60_000} ms`,
-    }), options.readyTimeoutMs ?? 60_000);
-    child.once('error', (err) => finish({ ready: false, code: 'LDIR_ERR_DAEMON_START_FAILED', exitCode: 1, message: `cannot start the daemon: ${err.message}` }));
+    const timer = setTimeout(
+      () =>
+        finish({
+          ready: false,
+          code: 'LDIR_ERR_DAEMON_START_FAILED',
+          exitCode: 1,
+          message: `the daemon (pid ${child.pid ?? '?'}) did not report ready within ${options.readyTimeoutMs ?? 60_000} ms`,
+        }),
+      options.readyTimeoutMs ?? 60_000,
+    );
+    child.once('error', (err) =>
+      finish({
+        ready: false,
+        code: 'LDIR_ERR_DAEMON_START_FAILED',
+        exitCode: 1,
+        message: `cannot start the daemon: ${err.message}`,
+      }),
+    );
     const pipe = child.stdio[3];
     pipe?.on('data', (chunk: Buffer) => {
       text += chunk.toString('utf8');
@@ -66,7 +79,9 @@ export function launchDaemon(options: LaunchOptions): Promise<StartReport> {
     child.once('exit', (code, signal) => {
       if (text.includes('\n')) return;
       finish({
-        ready: false, code: 'LDIR_ERR_DAEMON_START_FAILED', exitCode: code === 2 ? 2 : 1,
+        ready: false,
+        code: 'LDIR_ERR_DAEMON_START_FAILED',
+        exitCode: code === 2 ? 2 : 1,
         message: `the daemon exited before it was ready (${signal ? `signal ${signal}` : `status ${code}`})`,
       });
     });
@@ -80,7 +95,8 @@ function parseReport(line: string): StartReport {
     if (value['ready'] === true && typeof value['pid'] === 'number') return { ready: true, pid: value['pid'] };
     if (value['ready'] === false && typeof value['message'] === 'string') {
       return {
-        ready: false, message: value['message'],
+        ready: false,
+        message: value['message'],
         code: typeof value['code'] === 'string' ? value['code'] : 'LDIR_ERR_DAEMON_START_FAILED',
         exitCode: typeof value['exitCode'] === 'number' ? value['exitCode'] : 1,
       };
@@ -88,7 +104,12 @@ function parseReport(line: string): StartReport {
   } catch {
     // fall through
   }
-  return { ready: false, code: 'LDIR_ERR_DAEMON_START_FAILED', exitCode: 1, message: `unreadable start report: ${line.slice(0, 200)}` };
+  return {
+    ready: false,
+    code: 'LDIR_ERR_DAEMON_START_FAILED',
+    exitCode: 1,
+    message: `unreadable start report: ${line.slice(0, 200)}`,
+  };
 }
 
 /**

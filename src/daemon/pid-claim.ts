@@ -18,11 +18,19 @@ export async function claimPidFile(path: string, pid: number, configPath: string
   if (outcome === 'busy') {
     const holder = file.readPid();
     file.close();
-    throw new LdirError(ErrorCodes.ALREADY_RUNNING, `ldir for ${configPath} is already running${holder ? ` with pid ${holder}` : ''} (${path} is locked)`, {
-      details: { exitCode: 1, path, ...(holder ? { pid: holder } : {}) },
-    });
+    throw new LdirError(
+      ErrorCodes.ALREADY_RUNNING,
+      `ldir for ${configPath} is already running${holder ? ` with pid ${holder}` : ''} (${path} is locked)`,
+      {
+        details: { exitCode: 1, path, ...(holder ? { pid: holder } : {}) },
+      },
+    );
   }
-  if (outcome === 'unavailable') log.warn({ path }, 'flock(1) cannot run (util-linux): the pid file is not locked; the control socket still refuses a second daemon');
+  if (outcome === 'unavailable')
+    log.warn(
+      { path },
+      'flock(1) cannot run (util-linux): the pid file is not locked; the control socket still refuses a second daemon',
+    );
   file.write(pid);
   return file;
 }
@@ -38,9 +46,16 @@ export function openSuccessorPidFile(path: string, pid: number): PidFile {
  * The successor's lock: taken once the old daemon has exited (right after it saw our ready report). `stopping`
  * says whether this daemon stops meanwhile (then a lock still held is no error).
  */
-export async function lockAfterPredecessor(file: PidFile | undefined, path: string, log: Logger, stopping: () => boolean): Promise<void> {
+export async function lockAfterPredecessor(
+  file: PidFile | undefined,
+  path: string,
+  log: Logger,
+  stopping: () => boolean,
+): Promise<void> {
   const outcome = await file?.lock(SUCCESSOR_LOCK_WAIT_MS);
   if (outcome === 'locked') log.info({ path }, 'pid file locked (the previous daemon has exited)');
-  else if (outcome === 'busy' && !stopping()) log.error({ path, waitedMs: SUCCESSOR_LOCK_WAIT_MS }, 'the previous daemon still holds the pid file lock');
-  else if (outcome === 'unavailable') log.warn({ path }, 'flock(1) cannot run (util-linux): the pid file is not locked');
+  else if (outcome === 'busy' && !stopping())
+    log.error({ path, waitedMs: SUCCESSOR_LOCK_WAIT_MS }, 'the previous daemon still holds the pid file lock');
+  else if (outcome === 'unavailable')
+    log.warn({ path }, 'flock(1) cannot run (util-linux): the pid file is not locked');
 }

@@ -70,50 +70,101 @@ export interface ReloadResult {
  */
 export type PreviewStep =
   | {
-    readonly kind: 'sysctl'; readonly key: string; readonly old: string | null; readonly new: string; readonly why: string;
-    readonly status: 'would-change' | 'failed'; readonly reason: string | null; readonly text: string;
-  }
+      readonly kind: 'sysctl';
+      readonly key: string;
+      readonly old: string | null;
+      readonly new: string;
+      readonly why: string;
+      readonly status: 'would-change' | 'failed';
+      readonly reason: string | null;
+      readonly text: string;
+    }
   | {
-    readonly kind: 'ipvs-timeout'; readonly timeout: 'tcp' | 'tcpfin' | 'udp'; readonly old: number | null; readonly new: number;
-    readonly status: 'would-change' | 'would-restore' | 'left' | 'failed'; readonly why: string; readonly reason: string | null; readonly text: string;
-  }
+      readonly kind: 'ipvs-timeout';
+      readonly timeout: 'tcp' | 'tcpfin' | 'udp';
+      readonly old: number | null;
+      readonly new: number;
+      readonly status: 'would-change' | 'would-restore' | 'left' | 'failed';
+      readonly why: string;
+      readonly reason: string | null;
+      readonly text: string;
+    }
   | { readonly kind: 'drain-cancel'; readonly virtual: string; readonly real: string | null; readonly text: string }
-  | { readonly kind: 'drain-begin'; readonly virtual: string; readonly real: string | null; readonly timeoutSeconds: number; readonly text: string }
-  | { readonly kind: 'fallback-command'; readonly virtual: string; readonly action: 'start' | 'stop'; readonly argv: readonly string[]; readonly text: string }
-  | { readonly kind: 'drain-end'; readonly virtual: string; readonly real: string | null; readonly why: 'idle' | 'timeout' | 'gone'; readonly text: string }
   | {
-    readonly kind: 'ipvs'; readonly op: IpvsOp;
-    /** What the destination is to ldir; null for service operations. */
-    readonly role: 'real' | 'fallback' | 'draining' | 'stale' | null;
-    /** The configured real server (`ADDRESS:PORT`) the operation is for; null otherwise. */
-    readonly real: string | null;
-    /** The engine's decision for that real (`up`, `down-quiescent`, ...); null otherwise. */
-    readonly reason: string | null;
-    /** The desired table has not changed since a pass that converged: the kernel was changed outside ldir. */
-    readonly repair: boolean;
-    readonly text: string;
-  }
+      readonly kind: 'drain-begin';
+      readonly virtual: string;
+      readonly real: string | null;
+      readonly timeoutSeconds: number;
+      readonly text: string;
+    }
+  | {
+      readonly kind: 'fallback-command';
+      readonly virtual: string;
+      readonly action: 'start' | 'stop';
+      readonly argv: readonly string[];
+      readonly text: string;
+    }
+  | {
+      readonly kind: 'drain-end';
+      readonly virtual: string;
+      readonly real: string | null;
+      readonly why: 'idle' | 'timeout' | 'gone';
+      readonly text: string;
+    }
+  | {
+      readonly kind: 'ipvs';
+      readonly op: IpvsOp;
+      /** What the destination is to ldir; null for service operations. */
+      readonly role: 'real' | 'fallback' | 'draining' | 'stale' | null;
+      /** The configured real server (`ADDRESS:PORT`) the operation is for; null otherwise. */
+      readonly real: string | null;
+      /** The engine's decision for that real (`up`, `down-quiescent`, ...); null otherwise. */
+      readonly reason: string | null;
+      /** The desired table has not changed since a pass that converged: the kernel was changed outside ldir. */
+      readonly repair: boolean;
+      readonly text: string;
+    }
   | { readonly kind: 'fallback'; readonly virtual: string; readonly active: boolean; readonly text: string }
   | {
-    readonly kind: 'quorum'; readonly virtual: string; readonly state: 'up' | 'down'; readonly serving: number; readonly quorum: number;
-    readonly hysteresis: number; readonly text: string;
-  }
-  | { readonly kind: 'quorum-command'; readonly virtual: string; readonly action: 'up' | 'down'; readonly argv: readonly string[]; readonly text: string }
+      readonly kind: 'quorum';
+      readonly virtual: string;
+      readonly state: 'up' | 'down';
+      readonly serving: number;
+      readonly quorum: number;
+      readonly hysteresis: number;
+      readonly text: string;
+    }
   | {
-    readonly kind: 'sync-daemon'; readonly action: 'start' | 'stop'; readonly state: 'master' | 'backup';
-    /** The daemon started; null for a stop. */
-    readonly daemon: IpvsSyncDaemon | null;
-    readonly text: string;
-  }
+      readonly kind: 'quorum-command';
+      readonly virtual: string;
+      readonly action: 'up' | 'down';
+      readonly argv: readonly string[];
+      readonly text: string;
+    }
   | {
-    readonly kind: 'first-check'; readonly virtual: string; readonly real: string;
-    /** Weight in the table until the first check answers; null: not in the table. */
-    readonly weightUntilChecked: number | null;
-    /** Weight once checked up. */
-    readonly weight: number;
-    readonly text: string;
-  }
-  | { readonly kind: 'execute'; readonly name: string; readonly action: 'start' | 'stop' | 'try-reload'; readonly text: string };
+      readonly kind: 'sync-daemon';
+      readonly action: 'start' | 'stop';
+      readonly state: 'master' | 'backup';
+      /** The daemon started; null for a stop. */
+      readonly daemon: IpvsSyncDaemon | null;
+      readonly text: string;
+    }
+  | {
+      readonly kind: 'first-check';
+      readonly virtual: string;
+      readonly real: string;
+      /** Weight in the table until the first check answers; null: not in the table. */
+      readonly weightUntilChecked: number | null;
+      /** Weight once checked up. */
+      readonly weight: number;
+      readonly text: string;
+    }
+  | {
+      readonly kind: 'execute';
+      readonly name: string;
+      readonly action: 'start' | 'stop' | 'try-reload';
+      readonly text: string;
+    };
 
 /** Answer to `reload-preview`: what a `reload` would do now, in order; nothing has been done. */
 export interface ReloadPreviewResult {

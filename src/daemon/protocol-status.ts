@@ -256,7 +256,18 @@ export interface KernelStatsStatus {
 
 /** What a {@link StatusEvent} reports. */
 export type StatusEventKind =
-  | 'transition' | 'reload' | 'kernel-refused' | 'sync-failed' | 'fallback' | 'quorum' | 'drain' | 'command' | 'role' | 'sync-daemon' | 'alert' | 'announce';
+  | 'transition'
+  | 'reload'
+  | 'kernel-refused'
+  | 'sync-failed'
+  | 'fallback'
+  | 'quorum'
+  | 'drain'
+  | 'command'
+  | 'role'
+  | 'sync-daemon'
+  | 'alert'
+  | 'announce';
 
 /** One of the director's recent events (health changes, reloads, refusals, alerts sent), newest last. */
 export interface StatusEvent {

@@ -5,7 +5,14 @@ import { ErrorCodes, type ErrorCode } from '../errors';
 import type { SyncRole } from '../model';
 import type { RealStatus, StatusReport, VirtualStatus } from './protocol-status';
 import type { ResultMap, WireDiagnostic } from './protocol-results';
-import { requestSchemas, requestTypeSchema, resultSchemas, responseEnvelopeSchema, idSchema, wireErrorSchema } from './protocol-schema';
+import {
+  requestSchemas,
+  requestTypeSchema,
+  resultSchemas,
+  responseEnvelopeSchema,
+  idSchema,
+  wireErrorSchema,
+} from './protocol-schema';
 import { SchemaError } from './validate';
 
 /** Version of this protocol; every message carries it as `v`. */
@@ -50,7 +57,12 @@ export type StatusStreamPart =
   | { readonly part: 'end'; readonly virtuals: number; readonly reals: number };
 
 /** A line of a streamed status answer as it travels. */
-export type StatusStreamLine = StatusStreamPart & { readonly v: number; readonly id: RequestId; readonly ok: true; readonly type: 'status' };
+export type StatusStreamLine = StatusStreamPart & {
+  readonly v: number;
+  readonly id: RequestId;
+  readonly ok: true;
+  readonly type: 'status';
+};
 
 /** Serializes one part of a streamed status answer as one line. */
 export function encodeStatusPart(id: RequestId, part: StatusStreamPart): string {
@@ -60,7 +72,18 @@ export function encodeStatusPart(id: RequestId, part: StatusStreamPart): string 
 // ---------------------------------------------------------------------------------------------------- messages
 
 /** Every request type. */
-export const REQUEST_TYPES = ['status', 'reload', 'reload-preview', 'drain', 'undrain', 'weight', 'stop', 'ping', 'role', 'restart'] as const;
+export const REQUEST_TYPES = [
+  'status',
+  'reload',
+  'reload-preview',
+  'drain',
+  'undrain',
+  'weight',
+  'stop',
+  'ping',
+  'role',
+  'restart',
+] as const;
 /** One of {@link REQUEST_TYPES}. */
 export type RequestType = (typeof REQUEST_TYPES)[number];
 
@@ -123,8 +146,12 @@ export type ControlResponse<T extends RequestType = RequestType> = OkResponse<T>
 /** A diagnostic of the configuration loader in its wire form. */
 export function toWireDiagnostic(d: Diagnostic): WireDiagnostic {
   return {
-    file: d.pos.file, line: d.pos.line, ...(d.pos.column !== undefined ? { column: d.pos.column } : {}),
-    severity: d.severity, code: d.code, message: d.message,
+    file: d.pos.file,
+    line: d.pos.line,
+    ...(d.pos.column !== undefined ? { column: d.pos.column } : {}),
+    severity: d.severity,
+    code: d.code,
+    message: d.message,
   };
 }
 
@@ -140,8 +167,18 @@ export function okResponse<T extends RequestType>(id: RequestId, type: T, result
 }
 
 /** Builds a failed response. */
-export function errorResponse(id: RequestId | null, code: ErrorCode | string, message: string, diagnostics?: readonly WireDiagnostic[]): ErrorResponse {
-  return { v: PROTOCOL_VERSION, id, ok: false, error: { code, message, ...(diagnostics !== undefined ? { diagnostics } : {}) } };
+export function errorResponse(
+  id: RequestId | null,
+  code: ErrorCode | string,
+  message: string,
+  diagnostics?: readonly WireDiagnostic[],
+): ErrorResponse {
+  return {
+    v: PROTOCOL_VERSION,
+    id,
+    ok: false,
+    error: { code, message, ...(diagnostics !== undefined ? { diagnostics } : {}) },
+  };
 }
 
 /** Serializes a request or response as one line (JSON escapes every newline inside strings). */
@@ -150,7 +187,9 @@ export function encodeMessage(message: ControlRequest | ControlResponse): string
 }
 
 /** Outcome of {@link parseRequest}: the request, or the error response to send back. */
-export type ParsedRequest = { readonly ok: true; readonly request: ControlRequest } | { readonly ok: false; readonly response: ErrorResponse };
+export type ParsedRequest =
+  | { readonly ok: true; readonly request: ControlRequest }
+  | { readonly ok: false; readonly response: ErrorResponse };
 
 /**
  * Parses and strictly validates one request line (newline removed). Never throws: a line that is too long, not JSON,
@@ -158,15 +197,20 @@ export type ParsedRequest = { readonly ok: true; readonly request: ControlReques
  * response to send, echoing the request id when it could be read.
  */
 export function parseRequest(line: string): ParsedRequest {
-  const fail = (id: RequestId | null, code: ErrorCode, message: string): ParsedRequest => ({ ok: false, response: errorResponse(id, code, message) });
-  if (Buffer.byteLength(line, 'utf8') > MAX_REQUEST_BYTES) return fail(null, ErrorCodes.CONTROL_TOO_LARGE, `request longer than ${MAX_REQUEST_BYTES} bytes`);
+  const fail = (id: RequestId | null, code: ErrorCode, message: string): ParsedRequest => ({
+    ok: false,
+    response: errorResponse(id, code, message),
+  });
+  if (Buffer.byteLength(line, 'utf8') > MAX_REQUEST_BYTES)
+    return fail(null, ErrorCodes.CONTROL_TOO_LARGE, `request longer than ${MAX_REQUEST_BYTES} bytes`);
   let value: unknown;
   try {
     value = JSON.parse(line);
   } catch (err) {
     return fail(null, ErrorCodes.CONTROL_BAD_REQUEST, `request is not JSON: ${(err as Error).message}`);
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return fail(null, ErrorCodes.CONTROL_BAD_REQUEST, 'request is not a JSON object');
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    return fail(null, ErrorCodes.CONTROL_BAD_REQUEST, 'request is not a JSON object');
   const record = value as Record<string, unknown>;
   let id: RequestId | null = null;
   try {
@@ -175,9 +219,14 @@ export function parseRequest(line: string): ParsedRequest {
     return fail(null, ErrorCodes.CONTROL_BAD_REQUEST, `bad request: ${(err as Error).message}`);
   }
   const v = record['v'];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v)) return fail(id, ErrorCodes.CONTROL_BAD_REQUEST, 'bad request: $.v: missing or not an integer');
+  if (typeof v !== 'number' || !Number.isSafeInteger(v))
+    return fail(id, ErrorCodes.CONTROL_BAD_REQUEST, 'bad request: $.v: missing or not an integer');
   if (v !== PROTOCOL_VERSION) {
-    return fail(id, ErrorCodes.CONTROL_VERSION, `protocol version ${v} is not supported (this daemon speaks ${PROTOCOL_VERSION})`);
+    return fail(
+      id,
+      ErrorCodes.CONTROL_VERSION,
+      `protocol version ${v} is not supported (this daemon speaks ${PROTOCOL_VERSION})`,
+    );
   }
   try {
     const type = requestTypeSchema(record['type'], '$.type');
@@ -205,7 +254,8 @@ export function parseResponse<T extends RequestType>(line: string, type: T): Con
     return { v: envelope.v, id: envelope.id, ok: false, error: wireErrorSchema(record['error'], '$.error') };
   }
   if (envelope.id === null) throw new SchemaError('$.id', 'a successful response needs the request id');
-  if (record['type'] !== type) throw new SchemaError('$.type', `expected a "${type}" response, got ${JSON.stringify(record['type'])}`);
+  if (record['type'] !== type)
+    throw new SchemaError('$.type', `expected a "${type}" response, got ${JSON.stringify(record['type'])}`);
   const result = resultSchemas[type](record['result'], '$.result') as ResultMap[T];
   return { v: envelope.v, id: envelope.id, ok: true, type, result };
 }

@@ -15,21 +15,36 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 export function describeTransition(t: HealthTransition): StatusEvent {
   const how = t.reason !== '' ? ` (${t.reason})` : '';
   return {
-    at: iso(t.at), kind: 'transition', ok: t.to !== 'down', virtual: t.virtualId, real: t.realKey,
+    at: iso(t.at),
+    kind: 'transition',
+    ok: t.to !== 'down',
+    virtual: t.virtualId,
+    real: t.realKey,
     text: `real ${t.realKey} of ${t.virtualId} ${t.from} -> ${t.to}${how}`,
   };
 }
 
 /** The record of a reload, accepted or refused (with why). */
 export function describeReload(ok: boolean, at: number, message?: string): StatusEvent {
-  return { at: iso(at), kind: 'reload', ok, text: ok ? 'configuration reloaded' : `reload refused: ${message ?? 'the configuration has errors'}; the previous one stays in force` };
+  return {
+    at: iso(at),
+    kind: 'reload',
+    ok,
+    text: ok
+      ? 'configuration reloaded'
+      : `reload refused: ${message ?? 'the configuration has errors'}; the previous one stays in force`,
+  };
 }
 
 /** The record of an alert mail or command. */
 export function describeAlert(note: AlertNote): StatusEvent {
   return {
-    at: iso(note.at), kind: 'alert', ok: note.ok, text: note.text,
-    ...(note.virtual !== undefined ? { virtual: note.virtual } : {}), ...(note.real !== undefined ? { real: note.real } : {}),
+    at: iso(note.at),
+    kind: 'alert',
+    ok: note.ok,
+    text: note.text,
+    ...(note.virtual !== undefined ? { virtual: note.virtual } : {}),
+    ...(note.real !== undefined ? { real: note.real } : {}),
   };
 }
 
@@ -41,22 +56,42 @@ export function describeEngineEvent(e: EngineEvent): StatusEvent | undefined {
   const at = iso(e.at);
   switch (e.type) {
     case 'sync':
-      return e.ok ? undefined : { at, kind: 'sync-failed', ok: false, text: `kernel sync pass failed (${e.reason}): ${e.error ?? `${e.failed} operation(s) refused`}` };
+      return e.ok
+        ? undefined
+        : {
+            at,
+            kind: 'sync-failed',
+            ok: false,
+            text: `kernel sync pass failed (${e.reason}): ${e.error ?? `${e.failed} operation(s) refused`}`,
+          };
     case 'op': {
       if (e.ok) return undefined;
       const target = e.destination !== undefined ? ` ${e.destination}` : '';
       return {
-        at, kind: 'kernel-refused', ok: false, virtual: e.virtualId, ...(e.realKey !== undefined ? { real: e.realKey } : {}),
+        at,
+        kind: 'kernel-refused',
+        ok: false,
+        virtual: e.virtualId,
+        ...(e.realKey !== undefined ? { real: e.realKey } : {}),
         text: `kernel refused ${e.op} ${e.virtualId}${target}: ${e.errno ?? 'error'}`,
       };
     }
     case 'fallback':
-      return { at, kind: 'fallback', ok: !e.active, virtual: e.virtualId, text: `fallback server of ${e.virtualId} ${e.active ? 'in' : 'out'}` };
+      return {
+        at,
+        kind: 'fallback',
+        ok: !e.active,
+        virtual: e.virtualId,
+        text: `fallback server of ${e.virtualId} ${e.active ? 'in' : 'out'}`,
+      };
     case 'quorum':
       // The first state of a virtual that has its quorum is how every start begins: not an event.
       if (e.previous === undefined && e.state === 'up') return undefined;
       return {
-        at, kind: 'quorum', ok: e.state === 'up', virtual: e.virtualId,
+        at,
+        kind: 'quorum',
+        ok: e.state === 'up',
+        virtual: e.virtualId,
         text: `${e.virtualId} quorum ${e.state === 'up' ? 'gained' : 'lost'}: ${e.serving} serving, quorum ${e.quorum}`,
       };
     case 'fallback-command':
@@ -64,21 +99,37 @@ export function describeEngineEvent(e: EngineEvent): StatusEvent | undefined {
       const ok = e.exitCode === 0 && e.error === undefined;
       const name = e.type === 'fallback-command' ? 'fallback command' : 'quorum command';
       const how = e.error ?? (e.exitCode === null ? 'killed' : `exit status ${e.exitCode}`);
-      return { at, kind: 'command', ok, virtual: e.virtualId, text: `${name} (${e.action}) of ${e.virtualId}: ${ok ? 'ok' : how}` };
+      return {
+        at,
+        kind: 'command',
+        ok,
+        virtual: e.virtualId,
+        text: `${name} (${e.action}) of ${e.virtualId}: ${ok ? 'ok' : how}`,
+      };
     }
     case 'drain':
-      return { at, kind: 'drain', ok: true, text: `drain of ${e.id} ${e.phase === 'end' ? `ended (${e.why ?? 'done'})` : e.phase === 'begin' ? 'began' : 'cancelled'}` };
+      return {
+        at,
+        kind: 'drain',
+        ok: true,
+        text: `drain of ${e.id} ${e.phase === 'end' ? `ended (${e.why ?? 'done'})` : e.phase === 'begin' ? 'began' : 'cancelled'}`,
+      };
     case 'sync-daemon':
       if (e.ok && !e.drift) return undefined;
       return {
-        at, kind: 'sync-daemon', ok: e.ok,
+        at,
+        kind: 'sync-daemon',
+        ok: e.ok,
         text: `connection sync daemon ${e.state} ${e.action}${e.ok ? (e.drift ? ' (repaired a change made outside ldir)' : '') : ` refused: ${e.errno ?? 'error'}`}`,
       };
     case 'sync-role':
       return { at, kind: 'role', ok: true, text: `director role ${e.previous} -> ${e.role} (${e.source})` };
     case 'announce':
       return {
-        at, kind: 'announce', ok: e.announced, ...(e.virtualIds.length === 1 ? { virtual: e.virtualIds[0] as string } : {}),
+        at,
+        kind: 'announce',
+        ok: e.announced,
+        ...(e.virtualIds.length === 1 ? { virtual: e.virtualIds[0] as string } : {}),
         text: `route ${e.prefix} ${e.announced ? 'announced' : 'withdrawn'} (${e.virtualIds.join(', ') || 'no virtual'})`,
       };
   }
@@ -91,7 +142,8 @@ export class RecentEvents {
   private count = 0;
 
   constructor(readonly capacity: number = MAX_STATUS_EVENTS) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
     this.ring = new Array<StatusEvent | undefined>(capacity);
   }
 

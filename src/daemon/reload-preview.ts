@@ -31,10 +31,14 @@ function seconds(ms: number): string {
 
 /** The virtual (kernel service id) and real (destination id, null for a whole service) of a drain target. */
 function drainNames(target: DrainTarget): { virtual: string; real: string | null } {
-  return { virtual: serviceKeyString(target.service), real: target.kind === 'service' ? null : destinationKeyString(target.destination) };
+  return {
+    virtual: serviceKeyString(target.service),
+    real: target.kind === 'service' ? null : destinationKeyString(target.destination),
+  };
 }
 
-const named = (n: { virtual: string; real: string | null }): string => (n.real === null ? n.virtual : `${n.virtual} ${n.real}`);
+const named = (n: { virtual: string; real: string | null }): string =>
+  n.real === null ? n.virtual : `${n.virtual} ${n.real}`;
 
 /** One kernel operation as an `ipvsadm` command line, or in the engine's words when ipvsadm cannot express it. */
 export function opLine(op: IpvsOp): string {
@@ -47,38 +51,79 @@ export function opLine(op: IpvsOp): string {
 
 /** What an operation's destination is to ldir, for the comment after its line. */
 function opComment(r: OpRecord): string {
-  const what = r.role === 'real' ? `real ${r.realKey ?? r.destination ?? ''}${r.reason ? ` (${r.reason})` : ''}`
-    : r.role === 'fallback' ? 'fallback server'
-      : r.role === 'draining' ? 'draining'
-        : r.role === 'stale' ? 'not in the configuration' : '';
+  const what =
+    r.role === 'real'
+      ? `real ${r.realKey ?? r.destination ?? ''}${r.reason ? ` (${r.reason})` : ''}`
+      : r.role === 'fallback'
+        ? 'fallback server'
+        : r.role === 'draining'
+          ? 'draining'
+          : r.role === 'stale'
+            ? 'not in the configuration'
+            : '';
   const notes = [what, ...(r.drift ? ['repairs a change made outside ldir'] : [])].filter((n) => n !== '');
   return notes.length > 0 ? `  # ${notes.join(', ')}` : '';
 }
 
 function sysctlStep(r: SysctlResult): PreviewStep {
   return {
-    kind: 'sysctl', key: r.key, old: r.old ?? null, new: r.new, why: r.why, status: r.status === 'failed' ? 'failed' : 'would-change',
-    reason: r.reason ?? null, text: `sysctl ${formatSysctlResult(r)}  # ${r.why}`,
+    kind: 'sysctl',
+    key: r.key,
+    old: r.old ?? null,
+    new: r.new,
+    why: r.why,
+    status: r.status === 'failed' ? 'failed' : 'would-change',
+    reason: r.reason ?? null,
+    text: `sysctl ${formatSysctlResult(r)}  # ${r.why}`,
   };
 }
 
 function ipvsTimeoutStep(r: IpvsTimeoutResult): PreviewStep {
-  const status = r.status === 'would-change' || r.status === 'would-restore' || r.status === 'left' ? r.status : 'failed';
+  const status =
+    r.status === 'would-change' || r.status === 'would-restore' || r.status === 'left' ? r.status : 'failed';
   return {
-    kind: 'ipvs-timeout', timeout: r.timeout, old: r.old ?? null, new: r.new, status, why: r.why, reason: r.reason ?? null,
+    kind: 'ipvs-timeout',
+    timeout: r.timeout,
+    old: r.old ?? null,
+    new: r.new,
+    status,
+    why: r.why,
+    reason: r.reason ?? null,
     text: `ipvs timeout ${formatTimeoutResult(r)}${status === 'would-change' ? `  # ${r.why}` : ''}`,
   };
 }
 
 function syncDaemonStep(op: SyncDaemonOp): PreviewStep {
-  if (op.op === 'stop-daemon') return { kind: 'sync-daemon', action: 'stop', state: op.state, daemon: null, text: `stop the ${op.state} sync daemon` };
-  return { kind: 'sync-daemon', action: 'start', state: op.daemon.state, daemon: op.daemon, text: `start the ${describeSyncDaemon(op.daemon)}` };
+  if (op.op === 'stop-daemon')
+    return {
+      kind: 'sync-daemon',
+      action: 'stop',
+      state: op.state,
+      daemon: null,
+      text: `stop the ${op.state} sync daemon`,
+    };
+  return {
+    kind: 'sync-daemon',
+    action: 'start',
+    state: op.daemon.state,
+    daemon: op.daemon,
+    text: `start the ${describeSyncDaemon(op.daemon)}`,
+  };
 }
 
 function firstCheckStep(a: AwaitingCheck): PreviewStep {
-  const until = a.desiredWeight === undefined ? 'not in the table' : a.reason === 'unknown-adopted' ? `kernel weight ${a.desiredWeight} kept` : `weight ${a.desiredWeight}`;
+  const until =
+    a.desiredWeight === undefined
+      ? 'not in the table'
+      : a.reason === 'unknown-adopted'
+        ? `kernel weight ${a.desiredWeight} kept`
+        : `weight ${a.desiredWeight}`;
   return {
-    kind: 'first-check', virtual: a.virtualId, real: a.destinationId, weightUntilChecked: a.desiredWeight ?? null, weight: a.configuredWeight,
+    kind: 'first-check',
+    virtual: a.virtualId,
+    real: a.destinationId,
+    weightUntilChecked: a.desiredWeight ?? null,
+    weight: a.configuredWeight,
     text: `first check ${a.virtualId} ${a.destinationId}: ${until} until it answers, weight ${a.configuredWeight} once up`,
   };
 }
@@ -99,13 +144,25 @@ export function previewSteps(parts: PreviewParts): PreviewStep[] {
   }
   for (const target of engine.drainsBegun) {
     const n = drainNames(target);
-    steps.push({ kind: 'drain-begin', ...n, timeoutSeconds: engine.drainTimeoutMs / 1000, text: `drain ${named(n)} (timeout ${seconds(engine.drainTimeoutMs)})` });
+    steps.push({
+      kind: 'drain-begin',
+      ...n,
+      timeoutSeconds: engine.drainTimeoutMs / 1000,
+      text: `drain ${named(n)} (timeout ${seconds(engine.drainTimeoutMs)})`,
+    });
   }
   const command = (c: { virtualId: string; action: 'start' | 'stop'; argv: readonly string[] }): PreviewStep => ({
-    kind: 'fallback-command', virtual: c.virtualId, action: c.action, argv: [...c.argv], text: `run ${c.argv.join(' ')}  # fallbackcommand ${c.action} of ${c.virtualId}`,
+    kind: 'fallback-command',
+    virtual: c.virtualId,
+    action: c.action,
+    argv: [...c.argv],
+    text: `run ${c.argv.join(' ')}  # fallbackcommand ${c.action} of ${c.virtualId}`,
   });
   const quorumCommand = (c: { virtualId: string; action: 'up' | 'down'; argv: readonly string[] }): PreviewStep => ({
-    kind: 'quorum-command', virtual: c.virtualId, action: c.action, argv: [...c.argv],
+    kind: 'quorum-command',
+    virtual: c.virtualId,
+    action: c.action,
+    argv: [...c.argv],
     text: `run ${c.argv.join(' ')}  # quorum${c.action}command of ${c.virtualId}`,
   });
   steps.push(...engine.retiredCommands.map(command));
@@ -116,19 +173,43 @@ export function previewSteps(parts: PreviewParts): PreviewStep[] {
   }
   for (const r of engine.ops) {
     steps.push({
-      kind: 'ipvs', op: r.op, role: r.role ?? null, real: r.realKey ?? null, reason: r.reason ?? null, repair: r.drift,
+      kind: 'ipvs',
+      op: r.op,
+      role: r.role ?? null,
+      real: r.realKey ?? null,
+      reason: r.reason ?? null,
+      repair: r.drift,
       text: `${opLine(r.op)}${opComment(r)}`,
     });
   }
   for (const f of engine.fallback) {
     if (f.quorum) {
       const q = f.quorum;
-      const band = q.hysteresis > 0 ? (q.state === 'up' ? `${q.quorum}+${q.hysteresis}` : `${q.quorum}-${q.hysteresis}`) : String(q.quorum);
+      const band =
+        q.hysteresis > 0
+          ? q.state === 'up'
+            ? `${q.quorum}+${q.hysteresis}`
+            : `${q.quorum}-${q.hysteresis}`
+          : String(q.quorum);
       const text = `quorum ${q.state === 'up' ? 'gained' : 'lost'} ${f.virtualId}  # ${q.serving} real servers serving, quorum ${band}`;
-      steps.push({ kind: 'quorum', virtual: f.virtualId, state: q.state, serving: q.serving, quorum: q.quorum, hysteresis: q.hysteresis, text });
+      steps.push({
+        kind: 'quorum',
+        virtual: f.virtualId,
+        state: q.state,
+        serving: q.serving,
+        quorum: q.quorum,
+        hysteresis: q.hysteresis,
+        text,
+      });
     }
     if (f.edge) {
-      const why = f.quorum ? (f.active ? 'below the quorum' : 'the quorum is met') : f.active ? 'no real server up' : 'a real server is up';
+      const why = f.quorum
+        ? f.active
+          ? 'below the quorum'
+          : 'the quorum is met'
+        : f.active
+          ? 'no real server up'
+          : 'a real server is up';
       const text = `fallback ${f.active ? 'in' : 'out'} ${f.virtualId}  # ${why}`;
       steps.push({ kind: 'fallback', virtual: f.virtualId, active: f.active, text });
     }

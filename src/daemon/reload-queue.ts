@@ -12,7 +12,9 @@ export type ReloadTurn = 'started' | 'queued' | 'joined';
  */
 export class ReloadQueue<T> {
   private running: Promise<T> | undefined;
-  private waiting: { readonly promise: Promise<T>; readonly resolve: (v: T) => void; readonly reject: (e: unknown) => void } | undefined;
+  private waiting:
+    | { readonly promise: Promise<T>; readonly resolve: (v: T) => void; readonly reject: (e: unknown) => void }
+    | undefined;
 
   /** `run` does one reload; it is never called while a previous call has not settled. */
   constructor(private readonly run: () => Promise<T>) {}

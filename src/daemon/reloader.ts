@@ -52,7 +52,9 @@ export interface ReloadHost {
   runInstances(runs: readonly InstanceRun[]): Promise<void>;
   setState(state: DaemonState): void;
   /** What the sysctls, the IPVS connection timeouts and the engine would do for `config`, reading only. */
-  preview(config: Config): Promise<{ sysctls: SysctlResult[]; ipvsTimeouts: IpvsTimeoutResult[]; engine: EnginePreview }>;
+  preview(
+    config: Config,
+  ): Promise<{ sysctls: SysctlResult[]; ipvsTimeouts: IpvsTimeoutResult[]; engine: EnginePreview }>;
 }
 
 /** Runs reloads and previews for a daemon (one at a time: the daemon's reload queue calls {@link run}). */
@@ -109,11 +111,15 @@ export class Reloader {
     try {
       loaded = await loadOrThrow(file, h.options, h.redactor, h.loader);
     } catch (err) {
-      const diagnostics = (isLdirError(err) ? (err.details['diagnostics'] as Diagnostic[] | undefined) : undefined) ?? [];
+      const diagnostics =
+        (isLdirError(err) ? (err.details['diagnostics'] as Diagnostic[] | undefined) : undefined) ?? [];
       throw new LdirError(ErrorCodes.CONFIG_INVALID, errorMessage(err), { cause: err, details: { diagnostics } });
     }
     const { config, diagnostics } = loaded;
-    const steps = previewSteps({ ...(await h.preview(config)), execute: reloadRuns(current.globals.execute, config.globals.execute) });
+    const steps = previewSteps({
+      ...(await h.preview(config)),
+      execute: reloadRuns(current.globals.execute, config.globals.execute),
+    });
     h.log.info({ file, steps: steps.length }, 'reload preview: nothing was changed');
     return { file, diagnostics: diagnostics.map(toWireDiagnostic), steps };
   }
@@ -129,12 +135,18 @@ export class Reloader {
     this.last = { at: h.clock.now(), ok: false, message };
     // The events name the first error (`FILE:LINE: ...`), which says more than the count in `message`.
     const errors = diagnostics.filter((d) => d.severity === 'error');
-    const why = errors[0] ? `${formatDiagnostic(errors[0])}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}` : message;
+    const why = errors[0]
+      ? `${formatDiagnostic(errors[0])}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`
+      : message;
     h.options.onReload?.(false, this.last.at, why);
     // The first errors only: a file of 40,000 bad lines made one log record of megabytes (`ldir check` lists all).
     const logged = errors.slice(0, LOGGED_RELOAD_ERRORS).map(formatDiagnostic);
-    if (errors.length > logged.length) logged.push(`... and ${errors.length - logged.length} more (ldir check ${file} lists them all)`);
-    h.log.error({ file, errors: logged }, 'reload refused: the configuration has errors; the running configuration stays in force');
+    if (errors.length > logged.length)
+      logged.push(`... and ${errors.length - logged.length} more (ldir check ${file} lists them all)`);
+    h.log.error(
+      { file, errors: logged },
+      'reload refused: the configuration has errors; the running configuration stays in force',
+    );
     h.setState('running');
     return { applied: false, file, message, diagnostics };
   }
@@ -145,14 +157,22 @@ export class Reloader {
    * is answered `LDIR_ERR_RELOAD_REFUSED_BY_KERNEL` with the kernel's reasons (`ldir reload` exits 2). Operations the
    * kernel already refused before the reload (retried every pass) do not count: they would refuse every reload.
    */
-  private async rollBack(previous: Config, refused: readonly string[], diagnostics: readonly Diagnostic[]): Promise<ReloadOutcome> {
+  private async rollBack(
+    previous: Config,
+    refused: readonly string[],
+    diagnostics: readonly Diagnostic[],
+  ): Promise<ReloadOutcome> {
     const h = this.host;
     const file = h.options.configPath;
     const reasons = refused.join('; ');
     h.log.error({ file, refused }, `reload refused by the kernel (${reasons}): the previous configuration is put back`);
     await h.applyTimeouts(previous);
     const back = await h.bring(previous);
-    if (!back.ok) h.log.error({ error: back.error, failed: back.failed }, 'the previous configuration did not go back in whole; it is retried on the next pass');
+    if (!back.ok)
+      h.log.error(
+        { error: back.error, failed: back.failed },
+        'the previous configuration did not go back in whole; it is retried on the next pass',
+      );
     const message = `the kernel refused what the reload brought (${reasons}); the previous configuration is in force again`;
     this.last = { at: h.clock.now(), ok: false, message };
     h.options.onReload?.(false, this.last.at, message);
@@ -165,7 +185,13 @@ export class Reloader {
  * A change of the configuration's files on disk: a reload with `autoreload=yes` (else logged only), and the
  * `callback=` command with the configuration file's path, whose failure is logged.
  */
-export function configFileChanged(config: Config, configPath: string, log: Logger, reload: () => void, runCommand: CommandRunner): void {
+export function configFileChanged(
+  config: Config,
+  configPath: string,
+  log: Logger,
+  reload: () => void,
+  runCommand: CommandRunner,
+): void {
   const g = config.globals;
   log.info({ file: configPath }, 'configuration file has changed on disk');
   if (g.autoreload) reload();
@@ -173,7 +199,9 @@ export function configFileChanged(config: Config, configPath: string, log: Logge
   if (g.callback) {
     const argv = [...g.callback.trim().split(/\s+/), configPath];
     runCommand(argv).then(
-      (r) => { if (r.exitCode !== 0) log.warn({ argv, exitCode: r.exitCode }, 'callback failed'); },
+      (r) => {
+        if (r.exitCode !== 0) log.warn({ argv, exitCode: r.exitCode }, 'callback failed');
+      },
       (err: unknown) => log.warn({ argv, err: String(err) }, 'callback could not run'),
     );
   }

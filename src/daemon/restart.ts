@@ -39,10 +39,18 @@ export async function handOver(party: HandoverParty, o: HandOverOptions): Promis
   const timeoutMs = o.request.timeoutMs ?? 60_000;
   const [command, ...programArgs] = o.request.program ?? o.selfCommand;
   const args = [
-    ...programArgs, '--foreground', `--ipvs=${o.request.ipvs ?? o.ipvs}`, ...(o.request.debug ?? o.debug ? ['-d'] : []),
-    `--timeout=${Math.ceil(timeoutMs / 1000)}`, o.configPath, 'start',
+    ...programArgs,
+    '--foreground',
+    `--ipvs=${o.request.ipvs ?? o.ipvs}`,
+    ...((o.request.debug ?? o.debug) ? ['-d'] : []),
+    `--timeout=${Math.ceil(timeoutMs / 1000)}`,
+    o.configPath,
+    'start',
   ];
-  o.log.info({ program: [command, ...programArgs] }, 'restart: starting the new daemon; this one goes on until it has checked every real');
+  o.log.info(
+    { program: [command, ...programArgs] },
+    'restart: starting the new daemon; this one goes on until it has checked every real',
+  );
   const successor = Successor.spawn({ command: command as string, args, argv0: 'ldir' });
   o.onSpawned?.(successor);
   try {
@@ -83,7 +91,9 @@ export interface RestartsOptions extends Omit<HandOverOptions, 'request' | 'onSp
 /** The daemon's restarts: the one under way (at most one), and the successor's pid once one took over. */
 export class Restarts {
   /** A restart under way: its outcome, and how to stop its successor (a stop that arrives meanwhile). */
-  private restarting: { readonly done: Promise<RestartResult>; readonly killSuccessor: () => Promise<void> } | undefined;
+  private restarting:
+    | { readonly done: Promise<RestartResult>; readonly killSuccessor: () => Promise<void> }
+    | undefined;
   /** The successor's pid once it took over: this daemon then exits without cleanup. */
   private successorPid: number | undefined;
 
@@ -102,7 +112,10 @@ export class Restarts {
   /** Throws LDIR_ERR_RESTART_UNSUPPORTED in the foreground (a supervisor restarts that process). */
   assertSupported(): void {
     if (!this.o.canHandOver) {
-      throw new LdirError(ErrorCodes.RESTART_UNSUPPORTED, `this daemon runs in the foreground (a supervisor restarts its process): a restart cannot hand over without a gap`);
+      throw new LdirError(
+        ErrorCodes.RESTART_UNSUPPORTED,
+        `this daemon runs in the foreground (a supervisor restarts its process): a restart cannot hand over without a gap`,
+      );
     }
   }
 
@@ -111,15 +124,31 @@ export class Restarts {
     let successor: Successor | undefined;
     const o = this.o;
     const done = handOver(o.party, {
-      request, selfCommand: o.selfCommand, configPath: o.configPath, ipvs: o.ipvs, debug: o.debug, pid: o.pid, clock: o.clock, log: o.log,
-      onSpawned: (s) => { successor = s; },
-    }).then((result) => {
-      this.successorPid = result.pid;
-      return result;
-    }).finally(() => {
-      if (this.restarting?.done === done) this.restarting = undefined;
-    });
-    this.restarting = { done, killSuccessor: async () => { await successor?.kill(); } };
+      request,
+      selfCommand: o.selfCommand,
+      configPath: o.configPath,
+      ipvs: o.ipvs,
+      debug: o.debug,
+      pid: o.pid,
+      clock: o.clock,
+      log: o.log,
+      onSpawned: (s) => {
+        successor = s;
+      },
+    })
+      .then((result) => {
+        this.successorPid = result.pid;
+        return result;
+      })
+      .finally(() => {
+        if (this.restarting?.done === done) this.restarting = undefined;
+      });
+    this.restarting = {
+      done,
+      killSuccessor: async () => {
+        await successor?.kill();
+      },
+    };
     return done;
   }
 

@@ -54,9 +54,11 @@ export class SettingsFile {
         this.unreadable = true;
         if (!apply) return; // the settings handed over are written at once, the unusable file kept as .bad
         this.saved = settingsKey([]);
-        this.options.log.error({ path, reason: read.reason },
-          `state file ${path} cannot be used (${read.reason}): starting without runtime weights and hand drains; `
-          + 'the file is left as it is until the next weight, drain or undrain (then kept as .bad)');
+        this.options.log.error(
+          { path, reason: read.reason },
+          `state file ${path} cannot be used (${read.reason}): starting without runtime weights and hand drains; ` +
+            'the file is left as it is until the next weight, drain or undrain (then kept as .bad)',
+        );
         return;
       case 'read': {
         this.saved = settingsKey(read.settings);
@@ -64,7 +66,8 @@ export class SettingsFile {
         importSettings(read.settings);
         const weights = read.settings.filter((s) => s.weight !== undefined).length;
         const drains = read.settings.filter((s) => s.drained).length;
-        if (read.settings.length > 0) this.options.log.info({ path, weights, drains }, `runtime weights and hand drains restored from ${path}`);
+        if (read.settings.length > 0)
+          this.options.log.info({ path, weights, drains }, `runtime weights and hand drains restored from ${path}`);
       }
     }
   }
@@ -95,13 +98,17 @@ export class SettingsFile {
       log.debug({ path, reals: settings.length }, 'state file written');
     } catch (err) {
       this.saveError = errorMessage(err);
-      log.error({ path, err: this.saveError },
-        `cannot write the state file ${path}: runtime weights and hand drains are in force but would be lost at a stop and start`);
+      log.error(
+        { path, err: this.saveError },
+        `cannot write the state file ${path}: runtime weights and hand drains are in force but would be lost at a stop and start`,
+      );
     }
   }
 
   /** `result`, with why the state file does not hold the settings in force when it does not. */
   withSaveState<T extends DrainResult | WeightResult>(result: T): T {
-    return this.saveError === undefined ? result : { ...result, saveError: `${this.options.path ?? '-'}: ${this.saveError}` };
+    return this.saveError === undefined
+      ? result
+      : { ...result, saveError: `${this.options.path ?? '-'}: ${this.saveError}` };
   }
 }

@@ -22,17 +22,21 @@ function ownerName(uid: number): string {
 }
 
 function unsafe(message: string, path: string, stats: Pick<Stats, 'uid' | 'mode'>): LdirError {
-  return new LdirError(ErrorCodes.CONTROL_UNSAFE, message, { details: { path, mode: formatMode(stats.mode), owner: stats.uid } });
+  return new LdirError(ErrorCodes.CONTROL_UNSAFE, message, {
+    details: { path, mode: formatMode(stats.mode), owner: stats.uid },
+  });
 }
 
 function fsFailed(message: string, err: unknown, path: string): LdirError {
   const errno = (err as NodeJS.ErrnoException | undefined)?.code;
   return new LdirError(ErrorCodes.CONTROL_FAILED, `${message}: ${(err as Error).message}`, {
-    cause: err, details: { path, ...(typeof errno === 'string' ? { errno } : {}) },
+    cause: err,
+    details: { path, ...(typeof errno === 'string' ? { errno } : {}) },
   });
 }
 
-const RISK = 'could replace the control socket (or plant one that root\'s ldir commands talk to); the daemon refuses to publish it there';
+const RISK =
+  "could replace the control socket (or plant one that root's ldir commands talk to); the daemon refuses to publish it there";
 
 /**
  * Why a directory on the socket's path is unsafe, or undefined when it is not. `own` is the socket's directory itself:
@@ -46,7 +50,11 @@ function problem(path: string, stats: Pick<Stats, 'uid' | 'mode'>, uid: number, 
     : 'or set LDIR_SOCKET_DIR to a directory whose parents only root can write';
   if (stats.uid !== 0 && stats.uid !== uid) {
     const fix = own ? `chown root:root ${path} && chmod 0700 ${path}` : `chown root ${path}`;
-    return unsafe(`${what} ${path} is owned by uid ${stats.uid}, not by ${ownerName(uid)}: that user ${RISK}. Run "${fix}", ${elsewhere}`, path, stats);
+    return unsafe(
+      `${what} ${path} is owned by uid ${stats.uid}, not by ${ownerName(uid)}: that user ${RISK}. Run "${fix}", ${elsewhere}`,
+      path,
+      stats,
+    );
   }
   const writable = (stats.mode & 0o022) !== 0;
   const sticky = (stats.mode & 0o1000) !== 0;
@@ -54,8 +62,14 @@ function problem(path: string, stats: Pick<Stats, 'uid' | 'mode'>, uid: number, 
     const group = (stats.mode & 0o020) !== 0;
     const others = (stats.mode & 0o002) !== 0;
     const who = group && others ? 'its group and every other user' : others ? 'every other user' : 'its group';
-    const fix = own ? `"chmod 0700 ${path}"` : `"chmod go-w ${path}" (or "chmod +t ${path}" for a directory shared on purpose, as /tmp)`;
-    return unsafe(`${what} ${path} has mode ${formatMode(stats.mode)}: ${who} ${RISK}. Run ${fix}, ${elsewhere}`, path, stats);
+    const fix = own
+      ? `"chmod 0700 ${path}"`
+      : `"chmod go-w ${path}" (or "chmod +t ${path}" for a directory shared on purpose, as /tmp)`;
+    return unsafe(
+      `${what} ${path} has mode ${formatMode(stats.mode)}: ${who} ${RISK}. Run ${fix}, ${elsewhere}`,
+      path,
+      stats,
+    );
   }
   return undefined;
 }
@@ -94,7 +108,11 @@ export function ensureSocketDirectory(dir: string, options: SocketDirectoryOptio
       throw fsFailed(`cannot inspect ${path} (on the control socket's path)`, err, path);
     }
     if ((stats.mode & 0o170000) !== 0o040000) {
-      throw new LdirError(ErrorCodes.CONTROL_FAILED, `${path} is not a directory: the control socket cannot be published in it`, { details: { path } });
+      throw new LdirError(
+        ErrorCodes.CONTROL_FAILED,
+        `${path} is not a directory: the control socket cannot be published in it`,
+        { details: { path } },
+      );
     }
     const found = problem(path, stats, uid, own);
     if (found) throw found;

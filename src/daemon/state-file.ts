@@ -42,16 +42,30 @@ interface StateDocument {
 const NAME = str({ min: 1, max: 256, printable: true });
 
 /** An entry: unknown members (from a newer ldir) are ignored. */
-const entrySchema: Check<StateEntry> = object({
-  virtual: NAME, real: NAME, weight: optional(int({ min: 0, max: MAX_RUNTIME_WEIGHT })), drained: optional(bool),
-}, false);
+const entrySchema: Check<StateEntry> = object(
+  {
+    virtual: NAME,
+    real: NAME,
+    weight: optional(int({ min: 0, max: MAX_RUNTIME_WEIGHT })),
+    drained: optional(bool),
+  },
+  false,
+);
 
 /** The file's JSON text for `settings`, written by the daemon of `configFile` at `savedAt` (epoch ms). */
-export function encodeStateFile(settings: readonly OperatorSetting[], meta: { readonly configFile: string; readonly savedAt: number }): string {
+export function encodeStateFile(
+  settings: readonly OperatorSetting[],
+  meta: { readonly configFile: string; readonly savedAt: number },
+): string {
   const doc: StateDocument = {
-    version: STATE_FILE_VERSION, config: meta.configFile, savedAt: new Date(meta.savedAt).toISOString(),
+    version: STATE_FILE_VERSION,
+    config: meta.configFile,
+    savedAt: new Date(meta.savedAt).toISOString(),
     reals: settings.map((s) => ({
-      virtual: s.virtualId, real: s.realKey, ...(s.weight !== undefined ? { weight: s.weight } : {}), ...(s.drained ? { drained: true } : {}),
+      virtual: s.virtualId,
+      real: s.realKey,
+      ...(s.weight !== undefined ? { weight: s.weight } : {}),
+      ...(s.drained ? { drained: true } : {}),
     })),
   };
   return `${JSON.stringify(doc, null, 2)}\n`;
@@ -70,11 +84,17 @@ export function parseStateFile(text: string): OperatorSetting[] {
     throw new Error(`not JSON: ${(err as Error).message}`);
   }
   const { version } = object({ version: int() }, false)(value, '$');
-  if (version !== STATE_FILE_VERSION) throw new Error(`version ${version}, this ldir reads version ${STATE_FILE_VERSION}`);
+  if (version !== STATE_FILE_VERSION)
+    throw new Error(`version ${version}, this ldir reads version ${STATE_FILE_VERSION}`);
   const { reals } = object({ reals: arrayOf(entrySchema) }, false)(value, '$');
   return reals
     .filter((e) => e.weight !== undefined || e.drained === true)
-    .map((e) => ({ virtualId: e.virtual, realKey: e.real, ...(e.weight !== undefined ? { weight: e.weight } : {}), ...(e.drained ? { drained: true as const } : {}) }));
+    .map((e) => ({
+      virtualId: e.virtual,
+      realKey: e.real,
+      ...(e.weight !== undefined ? { weight: e.weight } : {}),
+      ...(e.drained ? { drained: true as const } : {}),
+    }));
 }
 
 /** What {@link readStateFile} found: no file, the settings, or a file that cannot be used (and why). */
@@ -105,7 +125,10 @@ export function readStateFile(path: string, fs: Pick<typeof nodeFs, 'readFileSyn
  * with mode 0755 when missing). Throws when it cannot be written; the previous file is then left as it was.
  */
 export function writeStateFile(
-  path: string, settings: readonly OperatorSetting[], meta: { readonly configFile: string; readonly savedAt: number }, fs?: AtomicFs,
+  path: string,
+  settings: readonly OperatorSetting[],
+  meta: { readonly configFile: string; readonly savedAt: number },
+  fs?: AtomicFs,
 ): void {
   writeFileAtomic(path, encodeStateFile(settings, meta), { mode: 0o644, directoryMode: 0o755, ...(fs ? { fs } : {}) });
 }

@@ -1,14 +1,29 @@
 // Builds the `ldir status` report from the engine's snapshot and the check scheduler's state.
 import { pairKey } from '../model/health';
 import type { IdentityStatus } from '../checks/scheduler';
-import type { EngineSnapshot, EngineSnapshotParts, RealSnapshot, StateSyncSnapshot, VirtualSnapshot } from '../engine/engine-types';
+import type {
+  EngineSnapshot,
+  EngineSnapshotParts,
+  RealSnapshot,
+  StateSyncSnapshot,
+  VirtualSnapshot,
+} from '../engine/engine-types';
 import type { IpvsTimeoutHeld } from '../system/ipvs-timeouts';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { SliceYielder } from '../system/slice-yielder';
 import {
   STATUS_STREAM_REALS,
-  type AnnounceStatus, type CheckOutcome, type EventRecord, type RealStatus, type RiseProgress, type StateSyncStatus, type StatusEvent,
-  type StatusReport, type StatusStreamPart, type VirtualStatus, type WatchdogStatus,
+  type AnnounceStatus,
+  type CheckOutcome,
+  type EventRecord,
+  type RealStatus,
+  type RiseProgress,
+  type StateSyncStatus,
+  type StatusEvent,
+  type StatusReport,
+  type StatusStreamPart,
+  type VirtualStatus,
+  type WatchdogStatus,
 } from './protocol';
 import type { HealthVerdict } from './health-verdict';
 import type { TrafficIndex } from './status-traffic';
@@ -43,10 +58,16 @@ export interface StatusExtras {
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** Adds one identity's last result and rise to the per-pair maps of a report. */
-function addCheckFacts(c: IdentityStatus, outcomes: Map<string, CheckOutcome>, rising: Map<string, RiseProgress>): void {
+function addCheckFacts(
+  c: IdentityStatus,
+  outcomes: Map<string, CheckOutcome>,
+  rising: Map<string, RiseProgress>,
+): void {
   if (c.lastResult && c.lastCheckAt !== undefined) {
     const outcome: CheckOutcome = {
-      up: c.lastResult.up, reason: c.lastResult.reason, durationMs: c.lastResult.durationMs,
+      up: c.lastResult.up,
+      reason: c.lastResult.reason,
+      durationMs: c.lastResult.durationMs,
       at: iso(c.lastCheckAt + c.lastResult.durationMs),
     };
     for (const m of c.members) outcomes.set(pairKey(m.virtualId, m.realKey), outcome);
@@ -60,12 +81,25 @@ function addCheckFacts(c: IdentityStatus, outcomes: Map<string, CheckOutcome>, r
 /** The wire form of the engine's connection sync snapshot. */
 export function stateSyncStatus(s: StateSyncSnapshot): StateSyncStatus {
   return {
-    configured: s.configured, role: s.role, roleSource: s.roleSource, since: s.roleSince === null ? null : iso(s.roleSince), ok: s.ok,
+    configured: s.configured,
+    role: s.role,
+    roleSource: s.roleSource,
+    since: s.roleSince === null ? null : iso(s.roleSince),
+    ok: s.ok,
     checkedAt: s.checkedAt === null ? null : iso(s.checkedAt),
-    lastError: s.lastError ? { at: iso(s.lastError.at), message: s.lastError.message, errno: s.lastError.errno ?? null } : null,
+    lastError: s.lastError
+      ? { at: iso(s.lastError.at), message: s.lastError.message, errno: s.lastError.errno ?? null }
+      : null,
     daemons: s.daemons.map((d) => ({
-      state: d.state, wanted: d.wanted, running: d.running, matches: d.matches, interface: d.kernel?.interface ?? null,
-      syncId: d.kernel?.syncId ?? null, group: d.kernel?.group ?? null, port: d.kernel?.port ?? null, ttl: d.kernel?.ttl ?? null,
+      state: d.state,
+      wanted: d.wanted,
+      running: d.running,
+      matches: d.matches,
+      interface: d.kernel?.interface ?? null,
+      syncId: d.kernel?.syncId ?? null,
+      group: d.kernel?.group ?? null,
+      port: d.kernel?.port ?? null,
+      ttl: d.kernel?.ttl ?? null,
       maxLength: d.kernel?.maxLength ?? null,
     })),
   };
@@ -76,8 +110,13 @@ export function watchdogStatus(verdict: WatchdogVerdict): WatchdogStatus {
   return {
     ok: verdict.ok,
     reasons: verdict.reasons.map((r) => ({
-      code: r.code, message: r.message, ageSeconds: r.ageSeconds, limitSeconds: r.limitSeconds,
-      ...(r.code === 'checks-overdue' ? { reals: r.reals, worst: { virtual: r.worst.virtualId, real: r.worst.realKey } } : {}),
+      code: r.code,
+      message: r.message,
+      ageSeconds: r.ageSeconds,
+      limitSeconds: r.limitSeconds,
+      ...(r.code === 'checks-overdue'
+        ? { reals: r.reals, worst: { virtual: r.worst.virtualId, real: r.worst.realKey } }
+        : {}),
     })),
   };
 }
@@ -97,7 +136,10 @@ export function checkFacts(checks: Iterable<IdentityStatus>): CheckFacts {
 }
 
 /** {@link checkFacts}, giving the event loop a turn between slices of identities. */
-export async function checkFactsSliced(checks: Iterable<IdentityStatus>, yielder: SliceYielder = new SliceYielder()): Promise<CheckFacts> {
+export async function checkFactsSliced(
+  checks: Iterable<IdentityStatus>,
+  yielder: SliceYielder = new SliceYielder(),
+): Promise<CheckFacts> {
   const outcomes = new Map<string, CheckOutcome>();
   const rising = new Map<string, RiseProgress>();
   for (const c of checks) {
@@ -113,33 +155,54 @@ export async function checkFactsSliced(checks: Iterable<IdentityStatus>, yielder
  * verdict when there is one, and the health verdict, the kernel read's outcome and the recent events when given.
  */
 export function statusHead(
-  facts: DaemonFacts, engine: Omit<EngineSnapshot, 'virtuals'> | EngineSnapshotParts, now: number, watchdog?: WatchdogVerdict, extras: StatusExtras = {},
+  facts: DaemonFacts,
+  engine: Omit<EngineSnapshot, 'virtuals'> | EngineSnapshotParts,
+  now: number,
+  watchdog?: WatchdogVerdict,
+  extras: StatusExtras = {},
 ): StatusReport {
   const lastSync: EventRecord | null = engine.lastSync
     ? {
-      at: iso(engine.lastSync.at), ok: engine.lastSync.ok,
-      message: engine.lastSync.error ?? `${engine.lastSync.ops} operation(s), ${engine.lastSync.failed} failed (${engine.lastSync.reason})`,
-    }
+        at: iso(engine.lastSync.at),
+        ok: engine.lastSync.ok,
+        message:
+          engine.lastSync.error ??
+          `${engine.lastSync.ops} operation(s), ${engine.lastSync.failed} failed (${engine.lastSync.reason})`,
+      }
     : null;
   return {
     generatedAt: iso(now),
     daemon: {
-      pid: facts.pid, configFile: facts.configFile,
-      ...(facts.includedFiles !== undefined && facts.includedFiles.length > 0 ? { includedFiles: [...facts.includedFiles] } : {}),
+      pid: facts.pid,
+      configFile: facts.configFile,
+      ...(facts.includedFiles !== undefined && facts.includedFiles.length > 0
+        ? { includedFiles: [...facts.includedFiles] }
+        : {}),
       startedAt: iso(facts.startedAt),
       backend: { name: facts.backend, inMemory: facts.backend === 'memory' },
       lastSync,
       kernelOps: {
-        syncs: engine.counters.syncs, applied: Object.values(engine.counters.opsApplied).reduce((a, b) => a + b, 0),
-        failed: engine.counters.opsFailed, driftRepairs: engine.counters.driftRepairs,
+        syncs: engine.counters.syncs,
+        applied: Object.values(engine.counters.opsApplied).reduce((a, b) => a + b, 0),
+        failed: engine.counters.opsFailed,
+        driftRepairs: engine.counters.driftRepairs,
       },
       lastReload: facts.lastReload
-        ? { at: iso(facts.lastReload.at), ok: facts.lastReload.ok, ...(facts.lastReload.message !== undefined ? { message: facts.lastReload.message } : {}) }
+        ? {
+            at: iso(facts.lastReload.at),
+            ok: facts.lastReload.ok,
+            ...(facts.lastReload.message !== undefined ? { message: facts.lastReload.message } : {}),
+          }
         : null,
       ...(engine.stateSync ? { stateSync: stateSyncStatus(engine.stateSync) } : {}),
       ...(watchdog ? { watchdog: watchdogStatus(watchdog) } : {}),
       ...(extras.health ? { health: extras.health } : {}),
-      ipvsTimeouts: (facts.ipvsTimeouts ?? []).map((t) => ({ timeout: t.timeout, value: t.value, found: t.found, restore: t.restore })),
+      ipvsTimeouts: (facts.ipvsTimeouts ?? []).map((t) => ({
+        timeout: t.timeout,
+        value: t.value,
+        found: t.found,
+        restore: t.restore,
+      })),
       ...(facts.announce ? { announce: facts.announce } : {}),
       ...(extras.traffic ? { kernelStats: extras.traffic.status } : {}),
     },
@@ -149,14 +212,29 @@ export function statusHead(
 }
 
 /** One real server of virtual `v` as the report shows it, with its kernel traffic when `traffic` is given. */
-export function realStatus(v: VirtualSnapshot, r: RealSnapshot, checks: CheckFacts, traffic?: TrafficIndex): RealStatus {
+export function realStatus(
+  v: VirtualSnapshot,
+  r: RealSnapshot,
+  checks: CheckFacts,
+  traffic?: TrafficIndex,
+): RealStatus {
   return {
-    address: r.address, port: r.port, forward: r.forward, tunnelPort: r.tunnelPort ?? null, tunnelFlags: r.tunnelFlags ?? null, health: r.health,
+    address: r.address,
+    port: r.port,
+    forward: r.forward,
+    tunnelPort: r.tunnelPort ?? null,
+    tunnelFlags: r.tunnelFlags ?? null,
+    health: r.health,
     since: r.healthSince !== undefined ? iso(r.healthSince) : null,
-    weight: r.configuredWeight, override: r.weightOverride, kernelWeight: r.kernelWeight, inKernel: r.inKernel,
+    weight: r.configuredWeight,
+    override: r.weightOverride,
+    kernelWeight: r.kernelWeight,
+    inKernel: r.inKernel,
     lastCheck: checks.outcomes.get(pairKey(v.id, r.realKey)) ?? null,
-    draining: r.draining, drained: r.manuallyDrained, maintenance: r.healthReason === 'maintenance',
-    rising: r.health === 'down' ? checks.rising.get(pairKey(v.id, r.realKey)) ?? null : null,
+    draining: r.draining,
+    drained: r.manuallyDrained,
+    maintenance: r.healthReason === 'maintenance',
+    rising: r.health === 'down' ? (checks.rising.get(pairKey(v.id, r.realKey)) ?? null) : null,
     slowStart: r.rampTo != null && r.desiredWeight !== null ? { weight: r.desiredWeight, target: r.rampTo } : null,
     checkWeight: r.checkWeight ?? null,
     // Keyed by the kernel destination (a gate real's port is the virtual's in the kernel).
@@ -167,12 +245,29 @@ export function realStatus(v: VirtualSnapshot, r: RealSnapshot, checks: CheckFac
 /** One virtual service as the report shows it, with `reals` (all of its reals, or a slice of them when streamed). */
 export function virtualStatus(v: VirtualSnapshot, reals: readonly RealStatus[], traffic?: TrafficIndex): VirtualStatus {
   return {
-    id: v.id, protocol: v.protocol, family: v.family, address: v.address, port: v.port, fwmark: v.fwmark, scheduler: v.scheduler,
-    persistent: v.persistent, persistenceEngine: v.persistenceEngine,
+    id: v.id,
+    protocol: v.protocol,
+    family: v.family,
+    address: v.address,
+    port: v.port,
+    fwmark: v.fwmark,
+    scheduler: v.scheduler,
+    persistent: v.persistent,
+    persistenceEngine: v.persistenceEngine,
     fallback: v.fallback ? { address: v.fallback.address, port: v.fallback.port, forward: v.fallback.forward } : null,
     fallbackActive: v.fallbackActive,
-    quorum: { state: v.quorum.state, serving: v.quorum.serving, quorum: v.quorum.quorum, hysteresis: v.quorum.hysteresis, configured: v.quorum.configured },
-    draining: v.draining, ...(traffic ? { traffic: traffic.virtuals.get(v.id) ?? null } : {}), realsUp: v.realsUp, realsTotal: v.realsTotal, reals,
+    quorum: {
+      state: v.quorum.state,
+      serving: v.quorum.serving,
+      quorum: v.quorum.quorum,
+      hysteresis: v.quorum.hysteresis,
+      configured: v.quorum.configured,
+    },
+    draining: v.draining,
+    ...(traffic ? { traffic: traffic.virtuals.get(v.id) ?? null } : {}),
+    realsUp: v.realsUp,
+    realsTotal: v.realsTotal,
+    reals,
   };
 }
 
@@ -181,13 +276,24 @@ export function virtualStatus(v: VirtualSnapshot, reals: readonly RealStatus[], 
  * recent events, kernel traffic and health verdict when given.
  */
 export function buildStatusReport(
-  facts: DaemonFacts, engine: EngineSnapshot, checks: readonly IdentityStatus[], now: number, watchdog?: WatchdogVerdict, extras: StatusExtras = {},
+  facts: DaemonFacts,
+  engine: EngineSnapshot,
+  checks: readonly IdentityStatus[],
+  now: number,
+  watchdog?: WatchdogVerdict,
+  extras: StatusExtras = {},
 ): StatusReport {
   const indexed = checkFacts(checks);
   const { traffic } = extras;
   return {
     ...statusHead(facts, engine, now, watchdog, extras),
-    virtualServices: engine.virtuals.map((v) => virtualStatus(v, v.reals.map((r) => realStatus(v, r, indexed, traffic)), traffic)),
+    virtualServices: engine.virtuals.map((v) =>
+      virtualStatus(
+        v,
+        v.reals.map((r) => realStatus(v, r, indexed, traffic)),
+        traffic,
+      ),
+    ),
   };
 }
 
@@ -197,23 +303,45 @@ export function buildStatusReport(
  * table of any size holds the daemon for one line at a time.
  */
 export async function* statusParts(
-  head: StatusReport, virtuals: Iterable<VirtualSnapshot>, identities: Iterable<IdentityStatus>, traffic?: TrafficIndex,
+  head: StatusReport,
+  virtuals: Iterable<VirtualSnapshot>,
+  identities: Iterable<IdentityStatus>,
+  traffic?: TrafficIndex,
   realsPerLine: number = STATUS_STREAM_REALS,
 ): AsyncGenerator<StatusStreamPart> {
   const checks = await checkFactsSliced(identities);
   yield { part: 'head', result: head };
-  yield* sliced(virtuals, (v) => v.reals, (v, r) => realStatus(v, r, checks, traffic), (v, reals) => virtualStatus(v, reals, traffic), realsPerLine);
+  yield* sliced(
+    virtuals,
+    (v) => v.reals,
+    (v, r) => realStatus(v, r, checks, traffic),
+    (v, reals) => virtualStatus(v, reals, traffic),
+    realsPerLine,
+  );
 }
 
 /** A report already built, cut into the parts of a streamed answer (a daemon without {@link statusParts}). */
-export async function* reportParts(report: StatusReport, realsPerLine: number = STATUS_STREAM_REALS): AsyncGenerator<StatusStreamPart> {
+export async function* reportParts(
+  report: StatusReport,
+  realsPerLine: number = STATUS_STREAM_REALS,
+): AsyncGenerator<StatusStreamPart> {
   yield { part: 'head', result: { ...report, virtualServices: [] } };
-  yield* sliced(report.virtualServices, (v) => v.reals, (_v, r) => r, (v, reals) => ({ ...v, reals }), realsPerLine);
+  yield* sliced(
+    report.virtualServices,
+    (v) => v.reals,
+    (_v, r) => r,
+    (v, reals) => ({ ...v, reals }),
+    realsPerLine,
+  );
 }
 
 /** The `virtual`, `reals` and `end` parts of `virtuals`, one line of at most `size` reals per turn of the event loop. */
 async function* sliced<V, R>(
-  virtuals: Iterable<V>, realsOf: (v: V) => readonly R[], real: (v: V, r: R) => RealStatus, virtual: (v: V, reals: RealStatus[]) => VirtualStatus, size: number,
+  virtuals: Iterable<V>,
+  realsOf: (v: V) => readonly R[],
+  real: (v: V, r: R) => RealStatus,
+  virtual: (v: V, reals: RealStatus[]) => VirtualStatus,
+  size: number,
 ): AsyncGenerator<StatusStreamPart> {
   let reals = 0;
   let count = 0;

@@ -20,8 +20,14 @@ const num = (v: bigint | undefined): number => (v === undefined || v < 0n ? 0 : 
 
 function traffic(stats: IpvsStats | undefined, activeConns: number, inactiveConns: number): TrafficStatus {
   return {
-    activeConns, inactiveConns, cps: num(stats?.cps), inPps: num(stats?.inPps), outPps: num(stats?.outPps),
-    inBps: num(stats?.inBps), outBps: num(stats?.outBps), conns: num(stats?.conns),
+    activeConns,
+    inactiveConns,
+    cps: num(stats?.cps),
+    inPps: num(stats?.inPps),
+    outPps: num(stats?.outPps),
+    inBps: num(stats?.inBps),
+    outBps: num(stats?.outBps),
+    conns: num(stats?.conns),
   };
 }
 
@@ -37,7 +43,11 @@ export function indexTraffic(services: readonly ObservedService[], durationMs: n
 }
 
 /** {@link indexTraffic} giving the event loop a turn between slices of destinations (a big table: issue 21). */
-export async function indexTrafficSliced(services: readonly ObservedService[], durationMs: number, yielder: SliceYielder): Promise<TrafficIndex> {
+export async function indexTrafficSliced(
+  services: readonly ObservedService[],
+  durationMs: number,
+  yielder: SliceYielder,
+): Promise<TrafficIndex> {
   const index = new TrafficIndexer(durationMs);
   for (const s of services) {
     index.begin(s);
@@ -78,7 +88,11 @@ class TrafficIndexer {
   }
 
   done(): TrafficIndex {
-    return { virtuals: this.virtuals, reals: this.reals, status: { ok: true, durationMs: Math.round(this.durationMs) } };
+    return {
+      virtuals: this.virtuals,
+      reals: this.reals,
+      status: { ok: true, durationMs: Math.round(this.durationMs) },
+    };
   }
 }
 
@@ -95,6 +109,11 @@ export async function trafficOfSliced(read: KernelRead, yielder: SliceYielder): 
 }
 
 function failedTraffic(read: Extract<KernelRead, { ok: false }>): TrafficIndex {
-  const error = read.reason === 'timeout' ? 'timeout' : read.error instanceof Error ? read.error.message : String(read.error);
-  return { virtuals: new Map(), reals: new Map(), status: { ok: false, durationMs: Math.round(read.durationMs), error } };
+  const error =
+    read.reason === 'timeout' ? 'timeout' : read.error instanceof Error ? read.error.message : String(read.error);
+  return {
+    virtuals: new Map(),
+    reals: new Map(),
+    status: { ok: false, durationMs: Math.round(read.durationMs), error },
+  };
 }

@@ -62,15 +62,23 @@ export async function awaitTurn(o: AwaitTurnOptions): Promise<HandoverState | un
     if (o.abort?.aborted) resolve('aborted');
     o.abort?.addEventListener('abort', () => resolve('aborted'), { once: true });
   });
-  const abortError = (): LdirError => new LdirError(ErrorCodes.DAEMON_START_FAILED, 'stopped before it took over (the running daemon goes on)', { details: { exitCode: 1 } });
+  const abortError = (): LdirError =>
+    new LdirError(ErrorCodes.DAEMON_START_FAILED, 'stopped before it took over (the running daemon goes on)', {
+      details: { exitCode: 1 },
+    });
   const complete = await Promise.race([
     o.scheduler.whenFirstRoundDone().then(() => true),
-    new Promise<false>((resolve) => { timer = o.clock.setTimeout(() => resolve(false), bound); }),
+    new Promise<false>((resolve) => {
+      timer = o.clock.setTimeout(() => resolve(false), bound);
+    }),
     aborted,
   ]);
   if (timer !== undefined) o.clock.clearTimeout(timer);
   if (complete === 'aborted') throw abortError();
-  o.log.info({ ms: Math.round(o.clock.monotonic() - t0), complete, boundMs: bound }, 'first check round done: taking over from the running daemon');
+  o.log.info(
+    { ms: Math.round(o.clock.monotonic() - t0), complete, boundMs: bound },
+    'first check round done: taking over from the running daemon',
+  );
   const state = await Promise.race([o.link.prepared(), aborted]);
   if (state === 'aborted') throw abortError();
   if (!state) o.log.warn('the previous daemon went away without handing over: taking the table as it is');

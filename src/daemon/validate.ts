@@ -2,7 +2,10 @@
 
 /** A value failed validation; `path` says where (`$.reals[2].port`). */
 export class SchemaError extends Error {
-  constructor(readonly path: string, message: string) {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
     super(`${path}: ${message}`);
     this.name = 'SchemaError';
   }
@@ -17,7 +20,9 @@ export type Checked<C> = C extends Check<infer T> ? T : never;
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)?.slice(0, 40) ?? ''}`.trim();
+  return typeof value === 'object'
+    ? 'an object'
+    : `${typeof value} ${JSON.stringify(value)?.slice(0, 40) ?? ''}`.trim();
 }
 
 /** A string of `min`..`max` characters (default 0..4096); `printable` refuses control characters. */
@@ -25,7 +30,8 @@ export function str(options: { min?: number; max?: number; printable?: boolean }
   const { min = 0, max = 4096, printable = false } = options;
   return (value, path) => {
     if (typeof value !== 'string') throw new SchemaError(path, `expected a string, got ${describe(value)}`);
-    if (value.length < min) throw new SchemaError(path, min === 1 ? 'must not be empty' : `shorter than ${min} characters`);
+    if (value.length < min)
+      throw new SchemaError(path, min === 1 ? 'must not be empty' : `shorter than ${min} characters`);
     if (value.length > max) throw new SchemaError(path, `longer than ${max} characters`);
     if (printable && /[\u0000-\u001f\u007f]/.test(value)) throw new SchemaError(path, 'contains control characters');
     return value;
@@ -36,7 +42,8 @@ export function str(options: { min?: number; max?: number; printable?: boolean }
 export function int(options: { min?: number; max?: number } = {}): Check<number> {
   const { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = options;
   return (value, path) => {
-    if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new SchemaError(path, `expected an integer, got ${describe(value)}`);
+    if (typeof value !== 'number' || !Number.isSafeInteger(value))
+      throw new SchemaError(path, `expected an integer, got ${describe(value)}`);
     if (value < min || value > max) throw new SchemaError(path, `must be between ${min} and ${max}`);
     return value;
   };
@@ -60,7 +67,10 @@ export const bool: Check<boolean> = (value, path) => {
 export function literal<T extends string>(...values: readonly T[]): Check<T> {
   return (value, path) => {
     if (typeof value !== 'string' || !(values as readonly string[]).includes(value)) {
-      throw new SchemaError(path, `expected ${values.map((v) => JSON.stringify(v)).join(' or ')}, got ${describe(value)}`);
+      throw new SchemaError(
+        path,
+        `expected ${values.map((v) => JSON.stringify(v)).join(' or ')}, got ${describe(value)}`,
+      );
     }
     return value as T;
   };
@@ -120,7 +130,8 @@ export function object<S extends Record<string, Check<unknown>>>(shape: S, exact
     const record = value as Record<string, unknown>;
     if (exact) {
       for (const key of Object.keys(record)) {
-        if (!Object.hasOwn(shape, key)) throw new SchemaError(path, `unknown member ${JSON.stringify(key.slice(0, 40))}`);
+        if (!Object.hasOwn(shape, key))
+          throw new SchemaError(path, `unknown member ${JSON.stringify(key.slice(0, 40))}`);
       }
     }
     const out: Record<string, unknown> = {};

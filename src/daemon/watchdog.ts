@@ -84,7 +84,8 @@ const toSeconds = (ms: number): number => Math.round(Math.max(0, ms) / 100) / 10
 /** The overdue checks among `checks` at `now`: the same count the scheduler's `overdue()` makes. */
 export function overdueOf(now: number, checks: readonly CheckFreshness[]): OverdueChecks {
   const tally = new OverdueTally(now, CHECK_OVERDUE_FACTOR);
-  for (const c of checks) tally.visit(c.members, c.lastResultAt ?? c.startedAt, c.intervalMs, c.timeoutMs, c.exempt !== undefined);
+  for (const c of checks)
+    tally.visit(c.members, c.lastResultAt ?? c.startedAt, c.intervalMs, c.timeoutMs, c.exempt !== undefined);
   return tally.result();
 }
 
@@ -95,9 +96,14 @@ function overdueChecks({ reals, worst }: OverdueChecks): ChecksOverdue | undefin
   const limitSeconds = toSeconds(worst.limitMs);
   const name = `${worst.member.virtualId} ${worst.member.realKey}`;
   return {
-    code: 'checks-overdue', reals, worst: worst.member, ageSeconds, limitSeconds,
-    message: `checks-overdue: ${reals} real${reals === 1 ? '' : 's'} without a check result for more than `
-      + `${CHECK_OVERDUE_FACTOR} x (interval + timeout); worst ${name}: ${ageSeconds} s (limit ${limitSeconds} s)`,
+    code: 'checks-overdue',
+    reals,
+    worst: worst.member,
+    ageSeconds,
+    limitSeconds,
+    message:
+      `checks-overdue: ${reals} real${reals === 1 ? '' : 's'} without a check result for more than ` +
+      `${CHECK_OVERDUE_FACTOR} x (interval + timeout); worst ${name}: ${ageSeconds} s (limit ${limitSeconds} s)`,
   };
 }
 
@@ -110,11 +116,14 @@ function stalledEngine(now: number, engine: PassLiveness | undefined): EngineSta
   if (!(ageMs > limitMs)) return undefined;
   const ageSeconds = toSeconds(ageMs);
   const limitSeconds = toSeconds(limitMs);
-  const what = engine.lastPassAt === undefined
-    ? `no kernel sync pass has finished in the ${ageSeconds} s since one was due`
-    : `no kernel sync pass has finished for ${ageSeconds} s`;
+  const what =
+    engine.lastPassAt === undefined
+      ? `no kernel sync pass has finished in the ${ageSeconds} s since one was due`
+      : `no kernel sync pass has finished for ${ageSeconds} s`;
   return {
-    code: 'engine-stalled', ageSeconds, limitSeconds,
+    code: 'engine-stalled',
+    ageSeconds,
+    limitSeconds,
     message: `engine-stalled: ${what} (limit ${limitSeconds} s: ${ENGINE_STALL_FACTOR} x the ${toSeconds(engine.resyncIntervalMs)} s resync interval)`,
   };
 }

@@ -27,7 +27,10 @@ export async function applyPlan(backend: IpvsBackend, ops: readonly IpvsOp[]): P
   if (ops.length === 0) return { done: 0, converged: 0, failed: [] };
   const results = await backend.apply(ops);
   if (results.length !== ops.length) {
-    throw new LdirError(ErrorCodes.INTERNAL, `${backend.kind} backend answered ${results.length} results for ${ops.length} operations`);
+    throw new LdirError(
+      ErrorCodes.INTERNAL,
+      `${backend.kind} backend answered ${results.length} results for ${ops.length} operations`,
+    );
   }
   let done = 0;
   let converged = 0;

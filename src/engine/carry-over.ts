@@ -23,7 +23,10 @@ export interface EngineCarryOver {
   /** What was draining after a reload removed it, and for how long already (ms). */
   readonly drains: readonly { readonly target: DrainTarget; readonly ageMs: number }[];
   /** What `ldir status` shows of the drained entries: the virtual and real they were, and their last health. */
-  readonly drainInfo: readonly { readonly id: string; readonly info: ConfigTarget & { readonly health?: HealthRecord } }[];
+  readonly drainInfo: readonly {
+    readonly id: string;
+    readonly info: ConfigTarget & { readonly health?: HealthRecord };
+  }[];
   /** Pairs drained by hand (`ldir drain`), as engine pair keys. */
   readonly manualDrains: readonly string[];
   /** Runtime weights (`ldir weight`) by engine pair key (older daemons send none). */
@@ -33,10 +36,18 @@ export interface EngineCarryOver {
    * the last quorum command action (older daemons send none).
    */
   readonly fallback: readonly {
-    readonly virtualId: string; readonly active: boolean; readonly lastAction?: FallbackAction; readonly quorumAction?: DecidedQuorum;
+    readonly virtualId: string;
+    readonly active: boolean;
+    readonly lastAction?: FallbackAction;
+    readonly quorumAction?: DecidedQuorum;
   }[];
   /** Slow-start ramps in progress, by engine pair key, with their age (ms); older daemons send none. */
-  readonly ramps?: readonly { readonly pair: string; readonly ageMs: number; readonly from: number; readonly to: number }[];
+  readonly ramps?: readonly {
+    readonly pair: string;
+    readonly ageMs: number;
+    readonly from: number;
+    readonly to: number;
+  }[];
   /** The sync role when `ldir promote|demote` set it (a role from the configuration or the kernel is found again). */
   readonly syncRole?: SyncRole;
 }
@@ -53,7 +64,10 @@ export function drainStateOf(drains: EngineCarryOver['drains'], now: number): Dr
 
 /** The carry-over form of a drain state at `now` (monotonic ms). */
 export function drainsOf(state: DrainState, now: number): EngineCarryOver['drains'] {
-  return [...state.entries.values()].map(({ id: _id, since, ...target }) => ({ target: target as DrainTarget, ageMs: Math.max(0, now - since) }));
+  return [...state.entries.values()].map(({ id: _id, since, ...target }) => ({
+    target: target as DrainTarget,
+    ageMs: Math.max(0, now - since),
+  }));
 }
 
 /** The engine's state a carry-over is made from and taken into: collections the engine keeps for its lifetime. */
@@ -88,12 +102,24 @@ export function carryOverOf(state: CarriedState, handed: HandedOver, now: number
     fallback: [...quorumDecided].map(([virtualId, quorum]) => {
       const lastAction = commands.lastAction(virtualId);
       const quorumAction = quorumCommands.lastAction(virtualId);
-      return { virtualId, active: quorum === 'down', ...(lastAction ? { lastAction } : {}), ...(quorumAction ? { quorumAction } : {}) };
+      return {
+        virtualId,
+        active: quorum === 'down',
+        ...(lastAction ? { lastAction } : {}),
+        ...(quorumAction ? { quorumAction } : {}),
+      };
     }),
     ...(handed.syncRole !== undefined ? { syncRole: handed.syncRole } : {}),
-    ...(handed.ramps.size > 0 ? {
-      ramps: [...handed.ramps].map(([pair, r]) => ({ pair, ageMs: Math.max(0, now - r.since), from: r.from, to: r.to })),
-    } : {}),
+    ...(handed.ramps.size > 0
+      ? {
+          ramps: [...handed.ramps].map(([pair, r]) => ({
+            pair,
+            ageMs: Math.max(0, now - r.since),
+            from: r.from,
+            to: r.to,
+          })),
+        }
+      : {}),
   };
 }
 
@@ -101,7 +127,11 @@ export function carryOverOf(state: CarriedState, handed: HandedOver, now: number
  * Takes a predecessor's carry-over into `state` at `now` (monotonic ms); returns its drain state and slow-start ramps,
  * their times moved into this process's clock.
  */
-export function adoptCarryOver(carry: EngineCarryOver, state: CarriedState, now: number): { drainState: DrainState; ramps: Map<string, Ramp> } {
+export function adoptCarryOver(
+  carry: EngineCarryOver,
+  state: CarriedState,
+  now: number,
+): { drainState: DrainState; ramps: Map<string, Ramp> } {
   for (const m of carry.managed) state.managed.set(m.id, { key: m.key, cleanstop: m.cleanstop });
   const drainState = drainStateOf(carry.drains, now);
   for (const { id, info } of carry.drainInfo) state.drainInfo.set(id, info);

@@ -35,12 +35,20 @@ export interface ConfigDrains {
  * Destinations of services that stop draining (their virtual is back) that the new configuration does not want:
  * they drain in turn rather than being deleted under their connections.
  */
-function leftoversOf(cancelled: readonly DrainEntry[], after: ConfigTargets, observed: ReadonlyMap<string, ObservedEntry>): DrainTarget[] {
+function leftoversOf(
+  cancelled: readonly DrainEntry[],
+  after: ConfigTargets,
+  observed: ReadonlyMap<string, ObservedEntry>,
+): DrainTarget[] {
   const out: DrainTarget[] = [];
   for (const e of cancelled) {
     if (e.kind !== 'service') continue;
     for (const d of observed.get(e.id)?.destinations.values() ?? []) {
-      const t: DrainTarget = { kind: 'destination', service: e.service, destination: { address: d.address, port: d.port, family: d.family } };
+      const t: DrainTarget = {
+        kind: 'destination',
+        service: e.service,
+        destination: { address: d.address, port: d.port, family: d.family },
+      };
       if (!after.has(drainId(t))) out.push(t);
     }
   }
@@ -75,15 +83,22 @@ export function configDrains(input: ConfigDrainsInput): ConfigDrains {
  * killed or stopped with `cleanstop=no` while they drained (or by a configuration edited meanwhile). They drain as a
  * reload's removals do; those already draining in `state` are left out.
  */
-export function leftoverTargets(targets: ConfigTargets, observed: ReadonlyMap<string, ObservedEntry>, state: DrainState): DrainTarget[] {
+export function leftoverTargets(
+  targets: ConfigTargets,
+  observed: ReadonlyMap<string, ObservedEntry>,
+  state: DrainState,
+): DrainTarget[] {
   const leftovers: DrainTarget[] = [];
   for (const [id, t] of targets) {
     if (t.target.kind !== 'service') continue;
     for (const d of observed.get(id)?.destinations.values() ?? []) {
-      const target: DrainTarget = { kind: 'destination', service: t.target.service, destination: { address: d.address, port: d.port, family: d.family } };
+      const target: DrainTarget = {
+        kind: 'destination',
+        service: t.target.service,
+        destination: { address: d.address, port: d.port, family: d.family },
+      };
       if (!targets.has(drainId(target)) && !state.entries.has(drainId(target))) leftovers.push(target);
     }
   }
   return leftovers;
 }
-

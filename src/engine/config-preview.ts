@@ -56,7 +56,14 @@ export function previewReload(state: PreviewState, input: PreviewInput): Omit<En
   const { config, index, now, drainTimeoutMs } = input;
   const before = state.targets;
   const after = configTargets(config);
-  const drains = configDrains({ before, after, state: state.drainState, drainRemoved: input.drainEnabled && state.config !== undefined, observed: index, now });
+  const drains = configDrains({
+    before,
+    after,
+    state: state.drainState,
+    drainRemoved: input.drainEnabled && state.config !== undefined,
+    observed: index,
+    now,
+  });
   let drainState = drains.state;
   const begun = [...drains.begun];
   if (input.drainEnabled && (state.leftoversPending || !state.config)) {
@@ -65,13 +72,19 @@ export function previewReload(state: PreviewState, input: PreviewInput): Omit<En
     begun.push(...leftovers);
   }
   const plan = planPass({
-    decide: state.decideBase(config, now), drainState, index, now, drainTimeoutMs,
+    decide: state.decideBase(config, now),
+    drainState,
+    index,
+    now,
+    drainTimeoutMs,
     managed: (id) => state.managed(id) || after.has(id),
   });
   const leaving = new Set([...before.keys()].filter((id) => !after.has(id)));
   const begunIds = new Set(begun.map(drainId));
   const ops = describeOps(plan.ops, new Map(), {
-    decision: plan.decision, lastFailed: state.lastFailed, unchangedSinceConverged: JSON.stringify(plan.want) === state.settled,
+    decision: plan.decision,
+    lastFailed: state.lastFailed,
+    unchangedSinceConverged: JSON.stringify(plan.want) === state.settled,
     isDraining: (id) => state.isDraining(id) || leaving.has(id) || begunIds.has(id),
   });
   const kept = new Set(config.virtualServices.map((v) => v.id));
@@ -81,36 +94,79 @@ export function previewReload(state: PreviewState, input: PreviewInput): Omit<En
     const argv = commands.argv(v, action);
     return argv && { virtualId: v.id, action, argv };
   };
-  const quorumCommand = (v: VirtualService, action: DecidedQuorum, detail?: QuorumCommandDetail): QuorumCommandPreview | undefined => {
+  const quorumCommand = (
+    v: VirtualService,
+    action: DecidedQuorum,
+    detail?: QuorumCommandDetail,
+  ): QuorumCommandPreview | undefined => {
     const argv = quorumCommands.argv(v, action, detail);
     return argv && { virtualId: v.id, action, argv };
   };
   const removed = (state.config?.virtualServices ?? []).filter((v) => !kept.has(v.id));
-  const retiredCommands = removed.filter((v) => commands.lastAction(v.id) === 'start').flatMap((v) => command(v, 'stop') ?? []);
-  const retiredQuorumCommands = removed.filter((v) => quorumCommands.lastAction(v.id) === 'up').flatMap((v) => quorumCommand(v, 'down') ?? []);
-  const fallback = quorumChanges(config, plan.decision, state.quorumDecided, (id) => commands.lastAction(id), (id) => quorumCommands.lastAction(id))
+  const retiredCommands = removed
+    .filter((v) => commands.lastAction(v.id) === 'start')
+    .flatMap((v) => command(v, 'stop') ?? []);
+  const retiredQuorumCommands = removed
+    .filter((v) => quorumCommands.lastAction(v.id) === 'up')
+    .flatMap((v) => quorumCommand(v, 'down') ?? []);
+  const fallback = quorumChanges(
+    config,
+    plan.decision,
+    state.quorumDecided,
+    (id) => commands.lastAction(id),
+    (id) => quorumCommands.lastAction(id),
+  )
     .filter((c) => c.edge || c.changed || c.command !== undefined || c.quorumCommand !== undefined)
     .map((c) => {
       const fallbackRun = c.command !== undefined ? command(c.virtual, c.command) : undefined;
-      const quorumRun = c.quorumCommand !== undefined ? quorumCommand(c.virtual, c.quorumCommand, { serving: c.quorum.serving, quorum: c.quorum.quorum }) : undefined;
+      const quorumRun =
+        c.quorumCommand !== undefined
+          ? quorumCommand(c.virtual, c.quorumCommand, { serving: c.quorum.serving, quorum: c.quorum.quorum })
+          : undefined;
       return {
-        virtualId: c.virtual.id, active: c.active, edge: c.edge,
+        virtualId: c.virtual.id,
+        active: c.active,
+        edge: c.edge,
         ...(fallbackRun ? { command: fallbackRun } : {}),
         ...(c.changed && c.virtual.quorum !== undefined
-          ? { quorum: { state: c.quorum.state, serving: c.quorum.serving, quorum: c.quorum.quorum, hysteresis: c.quorum.hysteresis } }
+          ? {
+              quorum: {
+                state: c.quorum.state,
+                serving: c.quorum.serving,
+                quorum: c.quorum.quorum,
+                hysteresis: c.quorum.hysteresis,
+              },
+            }
           : {}),
         ...(quorumRun ? { quorumCommand: quorumRun } : {}),
       };
     });
-  const known = new Set((state.config?.virtualServices ?? []).flatMap((v) => v.reals.map((r) => pairKey(v.id, realKey(r.address, r.port)))));
-  const awaitingCheck = plan.decision.virtuals.flatMap((v) => v.reals
-    .filter((r) => r.health === 'unknown' && !known.has(pairKey(v.virtualId, r.realKey)))
-    .map((r): AwaitingCheck => ({
-      virtualId: v.virtualId, realKey: r.realKey, destinationId: r.destinationId, configuredWeight: r.configuredWeight, reason: r.reason,
-      ...(r.desiredWeight !== undefined ? { desiredWeight: r.desiredWeight } : {}),
-    })));
+  const known = new Set(
+    (state.config?.virtualServices ?? []).flatMap((v) => v.reals.map((r) => pairKey(v.id, realKey(r.address, r.port)))),
+  );
+  const awaitingCheck = plan.decision.virtuals.flatMap((v) =>
+    v.reals
+      .filter((r) => r.health === 'unknown' && !known.has(pairKey(v.virtualId, r.realKey)))
+      .map(
+        (r): AwaitingCheck => ({
+          virtualId: v.virtualId,
+          realKey: r.realKey,
+          destinationId: r.destinationId,
+          configuredWeight: r.configuredWeight,
+          reason: r.reason,
+          ...(r.desiredWeight !== undefined ? { desiredWeight: r.desiredWeight } : {}),
+        }),
+      ),
+  );
   return {
-    drainsCancelled: drains.cancelled.map(targetOf), drainsBegun: begun, drainTimeoutMs, retiredCommands, retiredQuorumCommands,
-    drainsEnded: plan.finished.map(({ entry, why }) => ({ target: targetOf(entry), why })), ops, fallback, awaitingCheck,
+    drainsCancelled: drains.cancelled.map(targetOf),
+    drainsBegun: begun,
+    drainTimeoutMs,
+    retiredCommands,
+    retiredQuorumCommands,
+    drainsEnded: plan.finished.map(({ entry, why }) => ({ target: targetOf(entry), why })),
+    ops,
+    fallback,
+    awaitingCheck,
   };
 }

@@ -31,8 +31,18 @@ import { fallbackDestination, realDestination, serviceOf } from './translate';
  * - `duplicate`: another real server of the same virtual maps to the same destination and takes the entry.
  */
 export type DecisionReason =
-  | 'up' | 'drained' | 'down-quiescent' | 'down-readded' | 'down-left-out' | 'down-removed'
-  | 'unknown-adopted' | 'unknown-quiescent' | 'unknown-waiting' | 'below-quorum' | 'fallback' | 'duplicate';
+  | 'up'
+  | 'drained'
+  | 'down-quiescent'
+  | 'down-readded'
+  | 'down-left-out'
+  | 'down-removed'
+  | 'unknown-adopted'
+  | 'unknown-quiescent'
+  | 'unknown-waiting'
+  | 'below-quorum'
+  | 'fallback'
+  | 'duplicate';
 
 /** The decision for one (virtual, real) pair. */
 export interface RealDecision {
@@ -140,8 +150,12 @@ type RealPlace = Pick<RealDecision, 'desiredWeight' | 'reason' | 'serving'>;
  * presence and the quiescent settings.
  */
 function placeReal(
-  health: Health, drained: boolean, target: { weight: number; /** set by hand or reported by the check, not configured */ runtime: boolean }, present: ObservedDestination | undefined,
-  quiescent: boolean, readdQuiescent: boolean,
+  health: Health,
+  drained: boolean,
+  target: { weight: number /** set by hand or reported by the check, not configured */; runtime: boolean },
+  present: ObservedDestination | undefined,
+  quiescent: boolean,
+  readdQuiescent: boolean,
 ): RealPlace {
   if (health === 'up') {
     if (drained) return { desiredWeight: 0, reason: 'drained', serving: false };
@@ -151,13 +165,17 @@ function placeReal(
   if (health === 'down') {
     if (!quiescent) return { reason: 'down-removed', serving: false };
     if (present) return { desiredWeight: 0, reason: 'down-quiescent', serving: false };
-    return readdQuiescent ? { desiredWeight: 0, reason: 'down-readded', serving: false } : { reason: 'down-left-out', serving: false };
+    return readdQuiescent
+      ? { desiredWeight: 0, reason: 'down-readded', serving: false }
+      : { reason: 'down-left-out', serving: false };
   }
   if (present) {
     if (drained) return { desiredWeight: 0, reason: 'drained', serving: false };
     return { desiredWeight: present.weight, reason: 'unknown-adopted', serving: present.weight > 0 };
   }
-  return quiescent ? { desiredWeight: 0, reason: 'unknown-quiescent', serving: false } : { reason: 'unknown-waiting', serving: false };
+  return quiescent
+    ? { desiredWeight: 0, reason: 'unknown-quiescent', serving: false }
+    : { reason: 'unknown-waiting', serving: false };
 }
 
 /** A reported weight within `min`..`max` (a maximum below the minimum gives the minimum). */
@@ -173,7 +191,11 @@ function beats(a: RealPlace, b: RealPlace): boolean {
 
 /** Decisions and desired destinations of one virtual service. */
 function decideVirtual(
-  v: VirtualService, input: DecideInput, observed: ObservedEntry | undefined, readdQuiescent: boolean, ramps: Map<string, Ramp>,
+  v: VirtualService,
+  input: DecideInput,
+  observed: ObservedEntry | undefined,
+  readdQuiescent: boolean,
+  ramps: Map<string, Ramp>,
 ): { decision: VirtualDecision; desired: DesiredService } {
   const service = serviceOf(v);
   const serviceId = serviceKeyString(service);
@@ -186,17 +208,47 @@ function decideVirtual(
     const drained = input.manualDrains?.has(pk) ?? false;
     const override = input.weightOverrides?.get(pk);
     const reported = v.checkWeight ? input.checkWeights?.get(pk) : undefined;
-    const checkWeight = reported === undefined || !v.checkWeight ? undefined : boundedWeight(reported, v.checkWeight.min, v.checkWeight.max ?? r.weight);
+    const checkWeight =
+      reported === undefined || !v.checkWeight
+        ? undefined
+        : boundedWeight(reported, v.checkWeight.min, v.checkWeight.max ?? r.weight);
     // A runtime weight (ldir weight) wins over the one the check reports, which wins over the configured one.
-    const target = { weight: override ?? checkWeight ?? r.weight, runtime: override !== undefined || checkWeight !== undefined };
-    const place = placeReal(health, drained, target, observed?.destinations.get(destinationId), v.quiescent, readdQuiescent);
-    return { r, key, spec, destinationId, health, drained, target, place, checkWeight, overridden: override !== undefined };
+    const target = {
+      weight: override ?? checkWeight ?? r.weight,
+      runtime: override !== undefined || checkWeight !== undefined,
+    };
+    const place = placeReal(
+      health,
+      drained,
+      target,
+      observed?.destinations.get(destinationId),
+      v.quiescent,
+      readdQuiescent,
+    );
+    return {
+      r,
+      key,
+      spec,
+      destinationId,
+      health,
+      drained,
+      target,
+      place,
+      checkWeight,
+      overridden: override !== undefined,
+    };
   });
   const thresholds = quorumThresholds(v.quorum, v.reals.length);
   const serving = places.filter((p) => p.place.serving).length;
   const unknown = places.filter((p) => p.health === 'unknown' && !p.place.serving).length;
-  const quorum: QuorumDecision = { ...thresholds, state: nextQuorumState(input.quorum?.get(v.id), serving, unknown, thresholds), serving, unknown };
-  const fallbackState: FallbackState = quorum.state === 'up' ? 'inactive' : quorum.state === 'pending' ? 'pending' : 'active';
+  const quorum: QuorumDecision = {
+    ...thresholds,
+    state: nextQuorumState(input.quorum?.get(v.id), serving, unknown, thresholds),
+    serving,
+    unknown,
+  };
+  const fallbackState: FallbackState =
+    quorum.state === 'up' ? 'inactive' : quorum.state === 'pending' ? 'pending' : 'active';
   // Below the quorum the fallback takes new connections; the reals that still serve keep their established ones.
   if (fallbackState === 'active' && v.fallback) {
     for (const p of places) if (p.place.serving) p.place = { desiredWeight: 0, reason: 'below-quorum', serving: true };
@@ -212,7 +264,13 @@ function decideVirtual(
       // Not checked yet, in the kernel (a successor taking over): a ramp handed over waits for the first result.
       if (p.place.reason === 'unknown-adopted' && slow.ramps.has(pk)) ramps.set(pk, slow.ramps.get(pk) as Ramp);
       if (p.place.reason !== 'up' || target === undefined) continue;
-      const ramp = rampFor(slow.ramps.get(pk), target, observed?.destinations.get(p.destinationId)?.weight ?? 0, seconds, slow.now);
+      const ramp = rampFor(
+        slow.ramps.get(pk),
+        target,
+        observed?.destinations.get(p.destinationId)?.weight ?? 0,
+        seconds,
+        slow.now,
+      );
       if (!ramp) continue;
       ramps.set(pk, ramp);
       rampTo.set(p.key, target);
@@ -234,8 +292,11 @@ function decideVirtual(
   if (v.fallback) {
     const spec = fallbackDestination(v, v.fallback);
     const destinationId = destinationKeyString(spec);
-    const keep = fallbackState === 'active'
-      || (fallbackState === 'pending' && !destinations.has(destinationId) && observed?.destinations.has(destinationId) === true);
+    const keep =
+      fallbackState === 'active' ||
+      (fallbackState === 'pending' &&
+        !destinations.has(destinationId) &&
+        observed?.destinations.has(destinationId) === true);
     if (keep) {
       fallbackTook = owner.has(destinationId);
       destinations.set(destinationId, spec);
@@ -245,17 +306,30 @@ function decideVirtual(
   const fallbackId = fallback?.inTable ? fallback.destinationId : undefined;
   const reals = places.map((p): RealDecision => {
     let place = p.place;
-    if (fallbackTook && p.destinationId === fallbackId) place = { desiredWeight: 1, reason: 'fallback', serving: p.place.serving };
+    if (fallbackTook && p.destinationId === fallbackId)
+      place = { desiredWeight: 1, reason: 'fallback', serving: p.place.serving };
     else if (owner.get(p.destinationId) !== p) {
       const winner = owner.get(p.destinationId)?.place;
-      place = { ...(winner?.desiredWeight !== undefined ? { desiredWeight: winner.desiredWeight } : {}), reason: 'duplicate', serving: p.place.serving };
+      place = {
+        ...(winner?.desiredWeight !== undefined ? { desiredWeight: winner.desiredWeight } : {}),
+        reason: 'duplicate',
+        serving: p.place.serving,
+      };
     }
     const to = place.reason === 'up' ? rampTo.get(p.key) : undefined;
     return {
       ...(p.checkWeight !== undefined ? { checkWeight: p.checkWeight } : {}),
-      realKey: p.key, destinationId: p.destinationId, health: p.health, configuredWeight: p.r.weight, targetWeight: p.target.weight,
-      overridden: p.overridden, ...(place.desiredWeight !== undefined ? { desiredWeight: place.desiredWeight } : {}),
-      inTable: place.desiredWeight !== undefined, reason: place.reason, manuallyDrained: p.drained, serving: place.serving,
+      realKey: p.key,
+      destinationId: p.destinationId,
+      health: p.health,
+      configuredWeight: p.r.weight,
+      targetWeight: p.target.weight,
+      overridden: p.overridden,
+      ...(place.desiredWeight !== undefined ? { desiredWeight: place.desiredWeight } : {}),
+      inTable: place.desiredWeight !== undefined,
+      reason: place.reason,
+      manuallyDrained: p.drained,
+      serving: place.serving,
       ...(to !== undefined ? { rampTo: to } : {}),
     };
   });
@@ -288,7 +362,10 @@ export function decide(input: DecideInput): Decision {
     if (desired.has(id)) continue; // the config loader refuses duplicate virtuals; never emit a service twice
     const { decision, desired: d } = decideVirtual(v, input, observed.get(id), readdQuiescent, ramps);
     virtuals.push(decision);
-    desired.set(id, { service: d.service, destinations: new Map(d.destinations.map((x) => [destinationKeyString(x), x])) });
+    desired.set(id, {
+      service: d.service,
+      destinations: new Map(d.destinations.map((x) => [destinationKeyString(x), x])),
+    });
   }
   const targets = [...(input.draining ?? [])];
   const draining: DrainDecision[] = [];

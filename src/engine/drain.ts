@@ -6,7 +6,11 @@ import type { ObservedEntry } from './observed';
 /** Something a reload removed that is drained instead of deleted at once: a whole service, or one destination. */
 export type DrainTarget =
   | { readonly kind: 'service'; readonly service: ServiceKey }
-  | { readonly kind: 'destination'; readonly service: ServiceKey; readonly destination: DestinationKey & { readonly family: IpvsFamily } };
+  | {
+      readonly kind: 'destination';
+      readonly service: ServiceKey;
+      readonly destination: DestinationKey & { readonly family: IpvsFamily };
+    };
 
 /** A target being drained, since `since` (in the caller's time base, e.g. monotonic milliseconds). */
 export type DrainEntry = DrainTarget & {
@@ -86,7 +90,11 @@ export function cancelDrain(state: DrainState, stillRemoved: (entry: DrainEntry)
  * are TCP connections closing), and persistence templates (clients pinned to it by `persistent=`, which a new
  * connection of theirs would still follow). A drain that ended at zero active connections cut all of these.
  */
-function inFlight(d: { readonly activeConns: number; readonly inactiveConns: number; readonly persistentConns: number }): number {
+function inFlight(d: {
+  readonly activeConns: number;
+  readonly inactiveConns: number;
+  readonly persistentConns: number;
+}): number {
   return Math.max(0, d.activeConns) + Math.max(0, d.inactiveConns) + Math.max(0, d.persistentConns);
 }
 
@@ -98,7 +106,10 @@ function inFlight(d: { readonly activeConns: number; readonly inactiveConns: num
  * Returns the remaining state and the entries that ended.
  */
 export function stepDrain(
-  state: DrainState, index: ReadonlyMap<string, ObservedEntry>, now: number, options: DrainOptions,
+  state: DrainState,
+  index: ReadonlyMap<string, ObservedEntry>,
+  now: number,
+  options: DrainOptions,
 ): { state: DrainState; finished: FinishedDrain[] } {
   if (state.entries.size === 0) return { state, finished: [] };
   const entries = new Map<string, DrainEntry>();

@@ -24,7 +24,11 @@ export class Drains {
   /** What status shows of each drain, by drain id (kept until its drain ended and the pass after it). */
   readonly info = new Map<string, DrainInfo>();
 
-  constructor(policy: DrainPolicy, private readonly reporter: EngineReporter, private readonly clock: Clock) {
+  constructor(
+    policy: DrainPolicy,
+    private readonly reporter: EngineReporter,
+    private readonly clock: Clock,
+  ) {
     this.enabled = policy.enabled;
     this.timeoutMs = policy.timeoutMs;
   }
@@ -46,7 +50,10 @@ export class Drains {
    * real's last health for status.
    */
   reload(
-    before: ConfigTargets, after: ConfigTargets, observed: ReadonlyMap<string, ObservedEntry>, drainRemoved: boolean,
+    before: ConfigTargets,
+    after: ConfigTargets,
+    observed: ReadonlyMap<string, ObservedEntry>,
+    drainRemoved: boolean,
     healthOf: (virtualId: string, real: { address: string; port: number }) => HealthRecord | undefined,
   ): void {
     const now = this.clock.monotonic();
@@ -55,7 +62,14 @@ export class Drains {
       const health = t.real ? healthOf(t.virtual.id, t.real) : undefined;
       this.info.set(id, { ...t, ...(health ? { health } : {}) });
     }
-    const drains = configDrains({ before, after, state: this.state, drainRemoved: this.enabled && drainRemoved, observed, now });
+    const drains = configDrains({
+      before,
+      after,
+      state: this.state,
+      drainRemoved: this.enabled && drainRemoved,
+      observed,
+      now,
+    });
     this.state = drains.state;
     for (const e of drains.cancelled) this.reporter.drainCancelled(e.id);
     for (const id of drains.begun.map(drainId)) this.reporter.drainBegun(id, this.timeoutMs, false);

@@ -11,7 +11,14 @@ import { refusedOps, refusedServices, type OpRecord } from './op-report';
 import type { DecidedQuorum } from './quorum';
 import type { QuorumChange } from './quorum-edges';
 
-const OP_KINDS: readonly OpKind[] = ['add-service', 'edit-service', 'delete-service', 'add-destination', 'edit-destination', 'delete-destination'];
+const OP_KINDS: readonly OpKind[] = [
+  'add-service',
+  'edit-service',
+  'delete-service',
+  'add-destination',
+  'edit-destination',
+  'delete-destination',
+];
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type RunningCounters = Mutable<Omit<EngineCounters, 'opsApplied'>> & { opsApplied: Record<OpKind, number> };
@@ -39,13 +46,25 @@ export interface PassOutcome {
  */
 export class EngineReporter {
   private readonly counters: RunningCounters = {
-    syncs: 0, syncErrors: 0, opsApplied: Object.fromEntries(OP_KINDS.map((k) => [k, 0])) as Record<OpKind, number>, opsFailed: 0,
-    driftRepairs: 0, retries: 0, fallbackCommands: 0, fallbackCommandFailures: 0, quorumCommands: 0, quorumCommandFailures: 0,
+    syncs: 0,
+    syncErrors: 0,
+    opsApplied: Object.fromEntries(OP_KINDS.map((k) => [k, 0])) as Record<OpKind, number>,
+    opsFailed: 0,
+    driftRepairs: 0,
+    retries: 0,
+    fallbackCommands: 0,
+    fallbackCommandFailures: 0,
+    quorumCommands: 0,
+    quorumCommandFailures: 0,
     lastSyncDurationMs: 0,
   };
   private last: LastSync | null = null;
 
-  constructor(private readonly log: Logger, private readonly clock: Clock, private readonly onEvent?: (event: EngineEvent) => void) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly clock: Clock,
+    private readonly onEvent?: (event: EngineEvent) => void,
+  ) {}
 
   /** A copy of the counters. */
   countersNow(): EngineCounters {
@@ -96,13 +115,27 @@ export class EngineReporter {
     this.counters.lastSyncDurationMs = durationMs;
     const ok = failures.size === 0;
     this.last = {
-      at, reason, ok, durationMs, ops: ops.length, failed: failures.size, virtuals: p.virtuals,
+      at,
+      reason,
+      ok,
+      durationMs,
+      ops: ops.length,
+      failed: failures.size,
+      virtuals: p.virtuals,
       ...(failures.size > 0 ? { refused: refusedOps(failures), virtualsRefused: refusedServices(failures) } : {}),
     };
     const level = ops.length > 0 ? 'info' : 'debug';
     this.log[level]({ reason, ops: ops.length, failed: failures.size, drift, durationMs }, 'sync done');
     this.emit({ type: 'sync', at, reason, ok, durationMs, ops: ops.length, failed: failures.size, drift });
-    return { ok, reason, ops, failed: failures.size, drift, durationMs, ...(newlyRefused.length > 0 ? { newlyRefused } : {}) };
+    return {
+      ok,
+      reason,
+      ops,
+      failed: failures.size,
+      drift,
+      durationMs,
+      ...(newlyRefused.length > 0 ? { newlyRefused } : {}),
+    };
   }
 
   /** Logs, counts and emits each operation of a pass ({@link describeOps} records); returns how many repaired drift. */
@@ -110,10 +143,18 @@ export class EngineReporter {
     const at = this.clock.now();
     let drift = 0;
     for (const r of records) {
-      const fields = { vs: r.virtualId, ...(r.destination !== undefined ? { rs: r.destination } : {}), ...(r.role ? { role: r.role } : {}), ...(r.reason ? { decision: r.reason } : {}) };
+      const fields = {
+        vs: r.virtualId,
+        ...(r.destination !== undefined ? { rs: r.destination } : {}),
+        ...(r.role ? { role: r.role } : {}),
+        ...(r.reason ? { decision: r.reason } : {}),
+      };
       if (r.failed) {
         this.counters.opsFailed++;
-        this.log.warn({ ...fields, errno: r.errno }, `${r.text} refused by the kernel (${r.errno ?? '?'}); retried on the next sync`);
+        this.log.warn(
+          { ...fields, errno: r.errno },
+          `${r.text} refused by the kernel (${r.errno ?? '?'}); retried on the next sync`,
+        );
       } else {
         this.counters.opsApplied[r.op.op]++;
         if (r.retry) this.counters.retries++;
@@ -125,10 +166,18 @@ export class EngineReporter {
       }
       const op = r.op;
       this.emit({
-        type: 'op', at, op: op.op, virtualId: r.virtualId, ...(r.destination !== undefined ? { destination: r.destination } : {}),
-        ...(r.role ? { role: r.role } : {}), ...(r.realKey !== undefined ? { realKey: r.realKey } : {}), ...(r.reason ? { reason: r.reason } : {}),
+        type: 'op',
+        at,
+        op: op.op,
+        virtualId: r.virtualId,
+        ...(r.destination !== undefined ? { destination: r.destination } : {}),
+        ...(r.role ? { role: r.role } : {}),
+        ...(r.realKey !== undefined ? { realKey: r.realKey } : {}),
+        ...(r.reason ? { reason: r.reason } : {}),
         ...(op.op === 'add-destination' || op.op === 'edit-destination' ? { weight: op.destination.weight } : {}),
-        ok: !r.failed, drift: r.drift, ...(r.errno !== undefined ? { errno: r.errno } : {}),
+        ok: !r.failed,
+        drift: r.drift,
+        ...(r.errno !== undefined ? { errno: r.errno } : {}),
       });
     }
     return drift;
@@ -137,21 +186,42 @@ export class EngineReporter {
   /** A service deleted at a clean stop: counted and emitted. */
   purged(op: IpvsOp): void {
     this.counters.opsApplied[op.op]++;
-    this.emit({ type: 'op', at: this.clock.now(), op: op.op, virtualId: serviceKeyString(op.service), ok: true, drift: false });
+    this.emit({
+      type: 'op',
+      at: this.clock.now(),
+      op: op.op,
+      virtualId: serviceKeyString(op.service),
+      ok: true,
+      drift: false,
+    });
   }
 
   /** A `fallbackcommand` that ran: counted and emitted. */
   fallbackCommandRan(run: EdgeCommandRun<FallbackAction>): void {
     this.counters.fallbackCommands++;
     if (run.error !== undefined) this.counters.fallbackCommandFailures++;
-    this.emit({ type: 'fallback-command', at: this.clock.now(), virtualId: run.virtualId, action: run.action, exitCode: run.exitCode, ...(run.error !== undefined ? { error: run.error } : {}) });
+    this.emit({
+      type: 'fallback-command',
+      at: this.clock.now(),
+      virtualId: run.virtualId,
+      action: run.action,
+      exitCode: run.exitCode,
+      ...(run.error !== undefined ? { error: run.error } : {}),
+    });
   }
 
   /** A quorum command that ran: counted and emitted. */
   quorumCommandRan(run: EdgeCommandRun<DecidedQuorum>): void {
     this.counters.quorumCommands++;
     if (run.error !== undefined) this.counters.quorumCommandFailures++;
-    this.emit({ type: 'quorum-command', at: this.clock.now(), virtualId: run.virtualId, action: run.action, exitCode: run.exitCode, ...(run.error !== undefined ? { error: run.error } : {}) });
+    this.emit({
+      type: 'quorum-command',
+      at: this.clock.now(),
+      virtualId: run.virtualId,
+      action: run.action,
+      exitCode: run.exitCode,
+      ...(run.error !== undefined ? { error: run.error } : {}),
+    });
   }
 
   /** A drain begun (by a reload, or of a leftover found in the kernel at a fresh start). */
@@ -178,15 +248,31 @@ export class EngineReporter {
     if (change.changed) {
       if (v.quorum !== undefined) {
         const counts = `${q.serving} serving, quorum ${q.quorum}${q.hysteresis > 0 ? ` ± ${q.hysteresis}` : ''}`;
-        this.log.info({ vs: v.id, serving: q.serving, quorum: q.quorum }, active ? `quorum lost (${counts})` : `quorum gained (${counts})`);
+        this.log.info(
+          { vs: v.id, serving: q.serving, quorum: q.quorum },
+          active ? `quorum lost (${counts})` : `quorum gained (${counts})`,
+        );
       }
       this.emit({
-        type: 'quorum', at, virtualId: v.id, state: q.state, ...(change.previous !== undefined ? { previous: change.previous } : {}),
-        serving: q.serving, quorum: q.quorum, hysteresis: q.hysteresis,
+        type: 'quorum',
+        at,
+        virtualId: v.id,
+        state: q.state,
+        ...(change.previous !== undefined ? { previous: change.previous } : {}),
+        serving: q.serving,
+        quorum: q.quorum,
+        hysteresis: q.hysteresis,
       });
     }
     if (change.edge) {
-      const what = v.quorum === undefined ? (active ? 'no real server up' : 'a real server is up') : active ? 'below quorum' : 'quorum met';
+      const what =
+        v.quorum === undefined
+          ? active
+            ? 'no real server up'
+            : 'a real server is up'
+          : active
+            ? 'below quorum'
+            : 'quorum met';
       this.log.info({ vs: v.id }, `${what}: fallback ${active ? 'in' : 'out'}`);
       this.emit({ type: 'fallback', at, virtualId: v.id, active });
     }

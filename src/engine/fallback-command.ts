@@ -52,7 +52,10 @@ export function fallbackCommandArgv(command: string, action: FallbackAction, v: 
 
 /** A configured command line split on white space (ldir never runs a shell). */
 function commandWords(command: string): string[] {
-  return command.trim().split(/\s+/).filter((w) => w !== '');
+  return command
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w !== '');
 }
 
 /**
@@ -137,12 +140,14 @@ export class EdgeCommands<A extends string, D = undefined> {
     try {
       const outcome = await this.run(argv);
       const failed = outcome.exitCode !== 0;
-      const error = outcome.exitCode === null ? `killed by ${outcome.signal ?? 'a signal'}` : `exit status ${outcome.exitCode}`;
+      const error =
+        outcome.exitCode === null ? `killed by ${outcome.signal ?? 'a signal'}` : `exit status ${outcome.exitCode}`;
       result = { virtualId, action, argv, exitCode: outcome.exitCode, ...(failed ? { error } : {}) };
     } catch (err) {
       result = { virtualId, action, argv, exitCode: null, error: errorMessage(err) };
     }
-    if (result.error !== undefined) this.log.warn({ vs: virtualId, action, err: result.error }, `${this.name} ${action} failed`);
+    if (result.error !== undefined)
+      this.log.warn({ vs: virtualId, action, err: result.error }, `${this.name} ${action} failed`);
     this.onRun(result);
   }
 }
@@ -153,7 +158,13 @@ export class EdgeCommands<A extends string, D = undefined> {
  */
 export class FallbackCommands extends EdgeCommands<FallbackAction> {
   constructor(run: CommandRunner | undefined, log: Logger, onRun: (run: FallbackCommandRun) => void) {
-    super('fallbackcommand', (v, action) => (v.fallbackCommand === undefined ? undefined : fallbackCommandArgv(v.fallbackCommand, action, v)), run, log, onRun);
+    super(
+      'fallbackcommand',
+      (v, action) => (v.fallbackCommand === undefined ? undefined : fallbackCommandArgv(v.fallbackCommand, action, v)),
+      run,
+      log,
+      onRun,
+    );
   }
 
   /** Forgets a virtual (removed from the config) after running `stop` if its last action was `start`. */
@@ -184,10 +195,24 @@ export interface QuorumCommandDetail {
 /** Runs `quorumupcommand` / `quorumdowncommand` on the decided changes of a virtual's quorum, first one included. */
 export class QuorumCommands extends EdgeCommands<DecidedQuorum, QuorumCommandDetail> {
   constructor(run: CommandRunner | undefined, log: Logger, onRun: (run: EdgeCommandRun<DecidedQuorum>) => void) {
-    super('quorum command', (v, action, detail) => {
-      const command = quorumCommandOf(v, action);
-      // Without a detail (a retired virtual): no real serves any more; the quorum is the configured one.
-      return command === undefined ? undefined : quorumCommandArgv(command, v, detail?.serving ?? 0, detail?.quorum ?? quorumThresholds(v.quorum, v.reals.length).quorum);
-    }, run, log, onRun, true);
+    super(
+      'quorum command',
+      (v, action, detail) => {
+        const command = quorumCommandOf(v, action);
+        // Without a detail (a retired virtual): no real serves any more; the quorum is the configured one.
+        return command === undefined
+          ? undefined
+          : quorumCommandArgv(
+              command,
+              v,
+              detail?.serving ?? 0,
+              detail?.quorum ?? quorumThresholds(v.quorum, v.reals.length).quorum,
+            );
+      },
+      run,
+      log,
+      onRun,
+      true,
+    );
   }
 }

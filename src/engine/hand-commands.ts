@@ -30,7 +30,10 @@ export class HandCommands {
     const pair = this.resolve(virtual, real);
     const changed = this.deps.hand.setDrained(pairKey(pair.virtual.id, pair.realKey), on);
     if (changed) {
-      this.deps.log.info({ vs: pair.virtual.id, rs: pair.realKey }, on ? 'real server drained by hand' : 'hand drain ended');
+      this.deps.log.info(
+        { vs: pair.virtual.id, rs: pair.realKey },
+        on ? 'real server drained by hand' : 'hand drain ended',
+      );
       this.changed();
       await this.deps.sync();
     }
@@ -43,7 +46,10 @@ export class HandCommands {
    */
   async setWeight(virtual: string, real: string, weight: number | null): Promise<WeightResult> {
     if (weight !== null && !isRuntimeWeight(weight)) {
-      throw new LdirError(ErrorCodes.USAGE, `a weight is an integer from 0 to ${MAX_RUNTIME_WEIGHT}, not ${String(weight)}`);
+      throw new LdirError(
+        ErrorCodes.USAGE,
+        `a weight is an integer from 0 to ${MAX_RUNTIME_WEIGHT}, not ${String(weight)}`,
+      );
     }
     const pair = this.resolve(virtual, real);
     const previous = this.deps.hand.setWeight(pairKey(pair.virtual.id, pair.realKey), weight);
@@ -51,7 +57,12 @@ export class HandCommands {
     const configuredWeight = pair.virtual.reals.find((r) => realKey(r.address, r.port) === pair.realKey)?.weight ?? 0;
     if (changed) {
       const fields = { vs: pair.virtual.id, rs: pair.realKey, weight, previous, configured: configuredWeight };
-      this.deps.log.info(fields, weight === null ? `runtime weight reset: configured weight ${configuredWeight} again` : `runtime weight set to ${weight}`);
+      this.deps.log.info(
+        fields,
+        weight === null
+          ? `runtime weight reset: configured weight ${configuredWeight} again`
+          : `runtime weight set to ${weight}`,
+      );
       this.changed();
       await this.deps.sync();
     }
@@ -72,7 +83,8 @@ export class HandCommands {
 
   private resolve(virtual: string, real: string): ReturnType<typeof resolvePair> {
     const config = this.deps.config();
-    if (!config) throw new LdirError(ErrorCodes.UNKNOWN_TARGET, `no configuration in force: no virtual service ${virtual}`);
+    if (!config)
+      throw new LdirError(ErrorCodes.UNKNOWN_TARGET, `no configuration in force: no virtual service ${virtual}`);
     return resolvePair(config, virtual, real);
   }
 }

@@ -1,5 +1,11 @@
 // Lookup of a kernel dump by service id and destination id, normalized the way plan() normalizes.
-import { destinationKeyString, normalizeDestination, normalizeService, serviceKeyOf, serviceKeyString } from '../ipvs/normalize';
+import {
+  destinationKeyString,
+  normalizeDestination,
+  normalizeService,
+  serviceKeyOf,
+  serviceKeyString,
+} from '../ipvs/normalize';
 import type { IpvsOp, IpvsService, IpvsStats, ObservedDestination, ObservedService } from '../ipvs/types';
 
 /** One service of a kernel dump, normalized, with its destinations by destination id. */
@@ -20,8 +26,11 @@ export function indexObserved(observed: readonly ObservedService[]): Map<string,
       // The settings exactly as plan() compares them (no field the kernel reports that the settings leave out), then
       // what the kernel counts.
       const normalized: ObservedDestination = {
-        ...normalizeDestination(d, service.family), activeConns: d.activeConns, inactiveConns: d.inactiveConns,
-        persistentConns: d.persistentConns, ...(d.stats !== undefined ? { stats: d.stats } : {}),
+        ...normalizeDestination(d, service.family),
+        activeConns: d.activeConns,
+        inactiveConns: d.inactiveConns,
+        persistentConns: d.persistentConns,
+        ...(d.stats !== undefined ? { stats: d.stats } : {}),
       };
       const did = destinationKeyString(normalized);
       if (!destinations.has(did)) destinations.set(did, normalized);
@@ -32,7 +41,16 @@ export function indexObserved(observed: readonly ObservedService[]): Map<string,
 }
 
 const NO_STATS: IpvsStats = {
-  conns: 0n, inPackets: 0n, outPackets: 0n, inBytes: 0n, outBytes: 0n, cps: 0n, inPps: 0n, outPps: 0n, inBps: 0n, outBps: 0n,
+  conns: 0n,
+  inPackets: 0n,
+  outPackets: 0n,
+  inBytes: 0n,
+  outBytes: 0n,
+  cps: 0n,
+  inPps: 0n,
+  outPps: 0n,
+  inBps: 0n,
+  outBps: 0n,
 };
 
 /**
@@ -40,7 +58,10 @@ const NO_STATS: IpvsStats = {
  * normalized as {@link indexObserved} does; an edited destination keeps its counters, a new one starts at zero). A
  * table pass whose operations all succeeded uses it instead of listing the kernel again; `index` is not changed.
  */
-export function afterOps(index: ReadonlyMap<string, ObservedEntry>, ops: readonly IpvsOp[]): Map<string, ObservedEntry> {
+export function afterOps(
+  index: ReadonlyMap<string, ObservedEntry>,
+  ops: readonly IpvsOp[],
+): Map<string, ObservedEntry> {
   const out = new Map(index);
   for (const op of ops) {
     const id = serviceKeyString(serviceKeyOf(op.service));
@@ -63,8 +84,11 @@ export function afterOps(index: ReadonlyMap<string, ObservedEntry>, ops: readonl
         const was = op.op === 'edit-destination' ? entry.destinations.get(did) : undefined;
         const destinations = new Map(entry.destinations);
         destinations.set(did, {
-          ...spec, activeConns: was?.activeConns ?? 0, inactiveConns: was?.inactiveConns ?? 0,
-          persistentConns: was?.persistentConns ?? 0, stats: was?.stats ?? NO_STATS,
+          ...spec,
+          activeConns: was?.activeConns ?? 0,
+          inactiveConns: was?.inactiveConns ?? 0,
+          persistentConns: was?.persistentConns ?? 0,
+          stats: was?.stats ?? NO_STATS,
         });
         out.set(id, { service: entry.service, destinations });
         break;

@@ -17,8 +17,10 @@ export function refusedOps(refused: ReadonlyMap<IpvsOp, string>): RefusedOp[] {
   for (const [op, errno] of refused) {
     if (out.length >= LAST_SYNC_REFUSED_KEPT) break;
     out.push({
-      op: op.op, virtualId: serviceKeyString(op.service),
-      ...('destination' in op ? { destination: destinationKeyString(op.destination) } : {}), errno,
+      op: op.op,
+      virtualId: serviceKeyString(op.service),
+      ...('destination' in op ? { destination: destinationKeyString(op.destination) } : {}),
+      errno,
     });
   }
   return out;
@@ -75,15 +77,26 @@ export function describeOps(ops: readonly IpvsOp[], refused: ReadonlyMap<IpvsOp,
     const virtualId = serviceKeyString(op.service);
     const destination = 'destination' in op ? destinationKeyString(op.destination) : undefined;
     const known = destination !== undefined ? roles.get(`${virtualId} ${destination}`) : undefined;
-    const role = destination === undefined ? undefined : known?.role ?? (ctx.isDraining(`${virtualId} ${destination}`) ? 'draining' : 'stale');
+    const role =
+      destination === undefined
+        ? undefined
+        : (known?.role ?? (ctx.isDraining(`${virtualId} ${destination}`) ? 'draining' : 'stale'));
     const text = describeOp(op);
     const errno = refused.get(op);
     const failed = errno !== undefined;
     const retry = ctx.lastFailed.has(text);
     return {
-      op, text, virtualId, ...(destination !== undefined ? { destination } : {}), ...(role ? { role } : {}),
-      ...(known?.realKey !== undefined ? { realKey: known.realKey } : {}), ...(known?.reason !== undefined ? { reason: known.reason } : {}),
-      failed, ...(errno !== undefined ? { errno } : {}), retry, drift: ctx.unchangedSinceConverged && !retry && !failed,
+      op,
+      text,
+      virtualId,
+      ...(destination !== undefined ? { destination } : {}),
+      ...(role ? { role } : {}),
+      ...(known?.realKey !== undefined ? { realKey: known.realKey } : {}),
+      ...(known?.reason !== undefined ? { reason: known.reason } : {}),
+      failed,
+      ...(errno !== undefined ? { errno } : {}),
+      retry,
+      drift: ctx.unchangedSinceConverged && !retry && !failed,
     };
   });
 }

@@ -37,7 +37,12 @@ export function operatorSettingsOf(config: Config, state: OperatorState): Operat
       const weight = state.weights.get(pk);
       const drained = state.manualDrains.has(pk);
       if (weight === undefined && !drained) continue;
-      out.push({ virtualId: v.id, realKey: key, ...(weight !== undefined ? { weight } : {}), ...(drained ? { drained: true as const } : {}) });
+      out.push({
+        virtualId: v.id,
+        realKey: key,
+        ...(weight !== undefined ? { weight } : {}),
+        ...(drained ? { drained: true as const } : {}),
+      });
     }
   }
   return out;

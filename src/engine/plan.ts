@@ -1,7 +1,12 @@
 // Pure diff of the desired IPVS table against the observed one: the minimal ordered list of kernel operations.
 import { ErrorCodes, LdirError } from '../errors';
 import {
-  compareServiceKeys, destinationKeyString, normalizeDesired, sameDestinationSettings, sameServiceSettings, serviceKeyOf,
+  compareServiceKeys,
+  destinationKeyString,
+  normalizeDesired,
+  sameDestinationSettings,
+  sameServiceSettings,
+  serviceKeyOf,
   serviceKeyString,
 } from '../ipvs/normalize';
 import type { DesiredService, IpvsDestination, IpvsOp, ObservedService, ServiceKey } from '../ipvs/types';
@@ -24,7 +29,11 @@ function assertUnique(desired: readonly DesiredService[]): void {
 }
 
 /** Operations that bring the destinations of one existing service (`byId`, by destination id) to `wanted`. */
-function planDestinations(key: ServiceKey, wanted: readonly IpvsDestination[], byId: ReadonlyMap<string, IpvsDestination>): IpvsOp[] {
+function planDestinations(
+  key: ServiceKey,
+  wanted: readonly IpvsDestination[],
+  byId: ReadonlyMap<string, IpvsDestination>,
+): IpvsOp[] {
   const wantedIds = new Set<string>();
   const changes: IpvsOp[] = [];
   for (const destination of wanted) {
@@ -35,7 +44,11 @@ function planDestinations(key: ServiceKey, wanted: readonly IpvsDestination[], b
       changes.push({ op: 'add-destination', service: key, destination });
     } else if (present.family !== destination.family) {
       changes.push(
-        { op: 'delete-destination', service: key, destination: { address: present.address, port: present.port, family: present.family } },
+        {
+          op: 'delete-destination',
+          service: key,
+          destination: { address: present.address, port: present.port, family: present.family },
+        },
         { op: 'add-destination', service: key, destination },
       );
     } else if (!sameDestinationSettings(destination, present)) {
@@ -44,7 +57,11 @@ function planDestinations(key: ServiceKey, wanted: readonly IpvsDestination[], b
   }
   const deletions: IpvsOp[] = [...byId]
     .filter(([id]) => !wantedIds.has(id))
-    .map(([, d]) => ({ op: 'delete-destination', service: key, destination: { address: d.address, port: d.port, family: d.family } }));
+    .map(([, d]) => ({
+      op: 'delete-destination',
+      service: key,
+      destination: { address: d.address, port: d.port, family: d.family },
+    }));
   return [...changes, ...deletions];
 }
 

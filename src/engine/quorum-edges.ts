@@ -29,8 +29,11 @@ export interface QuorumChange {
  * pass; a reload preview shows it. With the default quorum (1, no hysteresis) this is ldirectord's fallback rule.
  */
 export function quorumChanges(
-  config: Config, decision: Decision, decided: ReadonlyMap<string, DecidedQuorum>,
-  lastFallbackAction: (virtualId: string) => FallbackAction | undefined, lastQuorumAction: (virtualId: string) => DecidedQuorum | undefined,
+  config: Config,
+  decision: Decision,
+  decided: ReadonlyMap<string, DecidedQuorum>,
+  lastFallbackAction: (virtualId: string) => FallbackAction | undefined,
+  lastQuorumAction: (virtualId: string) => DecidedQuorum | undefined,
 ): QuorumChange[] {
   const byId = new Map<string, VirtualService>(config.virtualServices.map((v) => [v.id, v]));
   const out: QuorumChange[] = [];
@@ -45,8 +48,13 @@ export function quorumChanges(
     const runs = virtual.fallbackCommand !== undefined && lastFallbackAction(virtual.id) !== action;
     const runsQuorum = quorumCommandOf(virtual, state) !== undefined && lastQuorumAction(virtual.id) !== state;
     out.push({
-      virtual, quorum: { ...d.quorum, state }, ...(previous !== undefined ? { previous } : {}), changed: previous !== state, active,
-      edge: previous !== state && (previous !== undefined || active), ...(runs ? { command: action } : {}),
+      virtual,
+      quorum: { ...d.quorum, state },
+      ...(previous !== undefined ? { previous } : {}),
+      changed: previous !== state,
+      active,
+      edge: previous !== state && (previous !== undefined || active),
+      ...(runs ? { command: action } : {}),
       ...(runsQuorum ? { quorumCommand: state } : {}),
     });
   }

@@ -27,7 +27,12 @@ export interface QuorumDecision extends QuorumThresholds {
  * state is `pending`. With the defaults (quorum 1, hysteresis 0) this is ldirectord's fallback rule: down when no
  * real is up and every real is known, pending while none is up and some are unknown.
  */
-export function nextQuorumState(previous: DecidedQuorum | undefined, serving: number, unknown: number, t: QuorumThresholds): QuorumState {
+export function nextQuorumState(
+  previous: DecidedQuorum | undefined,
+  serving: number,
+  unknown: number,
+  t: QuorumThresholds,
+): QuorumState {
   const needed = previous === 'up' ? t.loseBelow : previous === 'down' ? t.gainAt : t.quorum;
   if (serving >= needed) return 'up';
   return unknown > 0 && serving + unknown >= needed ? 'pending' : 'down';

@@ -32,7 +32,13 @@ export function nextStepIn(r: Ramp, now: number): number {
  * above what the kernel has (`kernelWeight`, 0 when absent) — a new or recovered real, an undrained one, a raised
  * weight, a ramp cut by a restart (it goes on from where the kernel stands). A lowered weight applies at once.
  */
-export function rampFor(previous: Ramp | undefined, target: number, kernelWeight: number, seconds: number, now: number): Ramp | undefined {
+export function rampFor(
+  previous: Ramp | undefined,
+  target: number,
+  kernelWeight: number,
+  seconds: number,
+  now: number,
+): Ramp | undefined {
   if (seconds <= 0) return undefined;
   if (previous && previous.to === target) return now - previous.since >= seconds * 1000 ? undefined : previous;
   if (target <= kernelWeight) return undefined;

@@ -7,8 +7,15 @@ import { silentLogger, type Logger } from '../log';
 import type { StateSyncSettings, SyncRole, SyncStartRole } from '../model';
 import type { EngineEvent, StateSyncSnapshot, SyncDaemonSnapshot, SyncRoleSource } from './engine-types';
 import {
-  desiredSyncDaemons, describeSyncDaemon, planStateSyncLook, roleOnConfigure, sameSyncDaemon, SYNC_DAEMON_STATES,
-  type RoleState, type SyncDaemonOp, type SyncDaemonState,
+  desiredSyncDaemons,
+  describeSyncDaemon,
+  planStateSyncLook,
+  roleOnConfigure,
+  sameSyncDaemon,
+  SYNC_DAEMON_STATES,
+  type RoleState,
+  type SyncDaemonOp,
+  type SyncDaemonState,
 } from './state-sync-plan';
 
 /** Dependencies of {@link StateSyncDaemons}. */
@@ -87,7 +94,12 @@ export class StateSyncDaemons {
   async preview(settings: StateSyncSettings | null): Promise<readonly SyncDaemonOp[]> {
     const next = roleOnConfigure(this.roleState(), settings);
     if (settings === null && this.owned.size === 0) return [];
-    const input = { settings, role: next?.role ?? this.role, adopting: next?.adopting ?? this.adopting, owned: new Set(this.owned) };
+    const input = {
+      settings,
+      role: next?.role ?? this.role,
+      adopting: next?.adopting ?? this.adopting,
+      owned: new Set(this.owned),
+    };
     return planStateSyncLook(input, await this.options.backend.listSyncDaemons()).ops;
   }
 
@@ -120,7 +132,10 @@ export class StateSyncDaemons {
       const states = SYNC_DAEMON_STATES.filter((s) => this.owned.has(s));
       if (states.length === 0) return { stopped: 0, kept: 0 };
       if (!clean || (this.settings !== null && !this.settings.cleanstop)) {
-        this.log.info({ states }, `sync daemon(s) left running (${clean ? 'cleanstop=no' : 'shutdown not clean'}): the next start takes them over`);
+        this.log.info(
+          { states },
+          `sync daemon(s) left running (${clean ? 'cleanstop=no' : 'shutdown not clean'}): the next start takes them over`,
+        );
         return { stopped: 0, kept: states.length };
       }
       let stopped = 0;
@@ -135,17 +150,30 @@ export class StateSyncDaemons {
   snapshot(): StateSyncSnapshot {
     const wanted = desiredSyncDaemons(this.settings, this.role)[0] ?? null;
     const seen = this.observed ?? [];
-    const daemons: SyncDaemonSnapshot[] = this.settings || seen.length > 0
-      ? SYNC_DAEMON_STATES.map((state) => {
-        const kernel = seen.find((d) => d.state === state) ?? null;
-        const want = wanted?.state === state ? wanted : null;
-        return { state, wanted: want !== null, running: kernel !== null, matches: want ? kernel !== null && sameSyncDaemon(want, kernel) : kernel === null || !this.manages(state), kernel };
-      })
-      : [];
+    const daemons: SyncDaemonSnapshot[] =
+      this.settings || seen.length > 0
+        ? SYNC_DAEMON_STATES.map((state) => {
+            const kernel = seen.find((d) => d.state === state) ?? null;
+            const want = wanted?.state === state ? wanted : null;
+            return {
+              state,
+              wanted: want !== null,
+              running: kernel !== null,
+              matches: want ? kernel !== null && sameSyncDaemon(want, kernel) : kernel === null || !this.manages(state),
+              kernel,
+            };
+          })
+        : [];
     return {
-      configured: this.settings !== null, role: this.role, roleSource: this.roleSource, roleSince: this.roleSince, wanted,
-      daemons: this.observed === null ? [] : daemons, checkedAt: this.checkedAt,
-      ok: this.observed === null ? wanted === null : daemons.every((d) => d.matches), lastError: this.lastError,
+      configured: this.settings !== null,
+      role: this.role,
+      roleSource: this.roleSource,
+      roleSince: this.roleSince,
+      wanted,
+      daemons: this.observed === null ? [] : daemons,
+      checkedAt: this.checkedAt,
+      ok: this.observed === null ? wanted === null : daemons.every((d) => d.matches),
+      lastError: this.lastError,
       counters: { ...this.counters },
     };
   }
@@ -156,7 +184,10 @@ export class StateSyncDaemons {
     if (role === previous) return;
     this.role = role;
     this.roleSince = this.options.clock.now();
-    this.log.info({ role, previous, source }, `sync role ${role} (was ${previous}; ${source === 'config' ? 'syncrole' : source === 'adopted' ? 'taken over from the kernel' : 'ldir promote/demote'})`);
+    this.log.info(
+      { role, previous, source },
+      `sync role ${role} (was ${previous}; ${source === 'config' ? 'syncrole' : source === 'adopted' ? 'taken over from the kernel' : 'ldir promote/demote'})`,
+    );
     this.emit({ type: 'sync-role', at: this.options.clock.now(), role, previous, source });
   }
 
@@ -166,7 +197,12 @@ export class StateSyncDaemons {
   }
 
   private roleState(): RoleState {
-    return { settings: this.settings, configuredOnce: this.configuredOnce, role: this.role, roleSource: this.roleSource };
+    return {
+      settings: this.settings,
+      configuredOnce: this.configuredOnce,
+      role: this.role,
+      roleSource: this.roleSource,
+    };
   }
 
   private async look(reason: string): Promise<StateSyncDaemonsReport> {
@@ -181,7 +217,10 @@ export class StateSyncDaemons {
       return this.failed(`cannot list the kernel's sync daemons: ${errorMessage(err)}`, errnoOf(err), []);
     }
     this.observe(observed);
-    const plan = planStateSyncLook({ settings: this.settings, role: this.role, adopting: this.adopting, owned: this.owned }, observed);
+    const plan = planStateSyncLook(
+      { settings: this.settings, role: this.role, adopting: this.adopting, owned: this.owned },
+      observed,
+    );
     if (this.adopting && this.settings) {
       this.adopting = false;
       if (plan.adopted !== undefined) {
@@ -198,7 +237,8 @@ export class StateSyncDaemons {
     let lastFailure: { message: string; errno?: string } | undefined;
     for (const op of ops) {
       const isDrift = repairing && op.op === 'start-daemon';
-      const ok = op.op === 'stop-daemon' ? await this.stop(op.state, repairing) : await this.start(op.daemon, isDrift, reason);
+      const ok =
+        op.op === 'stop-daemon' ? await this.stop(op.state, repairing) : await this.start(op.daemon, isDrift, reason);
       if (!ok) {
         failed++;
         lastFailure = this.lastError ?? { message: 'refused' };
@@ -242,7 +282,14 @@ export class StateSyncDaemons {
       this.counters.repairs++;
       this.log.warn({ state: daemon.state, reason }, `sync daemon stopped or changed outside ldir; restarted: ${what}`);
     } else this.log.info({ state: daemon.state, reason }, `started the ${what}`);
-    this.emit({ type: 'sync-daemon', at: this.options.clock.now(), action: 'start', state: daemon.state, ok: true, drift });
+    this.emit({
+      type: 'sync-daemon',
+      at: this.options.clock.now(),
+      action: 'start',
+      state: daemon.state,
+      ok: true,
+      drift,
+    });
     return true;
   }
 
@@ -251,7 +298,13 @@ export class StateSyncDaemons {
       await this.options.backend.stopSyncDaemon(state);
     } catch (err) {
       if (errnoOf(err) !== 'ESRCH') {
-        this.refused(`stop of the ${state} sync daemon refused: ${errorMessage(err)}`, errnoOf(err), 'stop', state, drift);
+        this.refused(
+          `stop of the ${state} sync daemon refused: ${errorMessage(err)}`,
+          errnoOf(err),
+          'stop',
+          state,
+          drift,
+        );
         return false;
       }
       this.owned.delete(state);
@@ -266,12 +319,26 @@ export class StateSyncDaemons {
   }
 
   /** Records a refusal: logged at error when new (or different), at debug while it repeats on every resync. */
-  private refused(message: string, errno: string | undefined, action: 'start' | 'stop', state: SyncDaemonState, drift: boolean): void {
+  private refused(
+    message: string,
+    errno: string | undefined,
+    action: 'start' | 'stop',
+    state: SyncDaemonState,
+    drift: boolean,
+  ): void {
     this.counters.failures++;
     const repeat = this.lastError?.message === message;
     this.lastError = { at: this.options.clock.now(), message, ...(errno !== undefined ? { errno } : {}) };
     this.log[repeat ? 'debug' : 'error']({ state, errno }, `${message}; retried at the next resync`);
-    this.emit({ type: 'sync-daemon', at: this.options.clock.now(), action, state, ok: false, ...(errno !== undefined ? { errno } : {}), drift });
+    this.emit({
+      type: 'sync-daemon',
+      at: this.options.clock.now(),
+      action,
+      state,
+      ok: false,
+      ...(errno !== undefined ? { errno } : {}),
+      drift,
+    });
   }
 
   private failed(message: string, errno: string | undefined, ops: readonly SyncDaemonOp[]): StateSyncDaemonsReport {

@@ -42,7 +42,11 @@ export function desiredSyncDaemons(settings: StateSyncSettings | null, role: Syn
  * a master) and at most 65535 minus the IP and UDP headers. Undefined when none was requested (the kernel derives
  * it from the interface MTU, which ldir does not know).
  */
-export function effectiveMaxLength(state: SyncDaemonState, requested: number | undefined, ipv6: boolean): number | undefined {
+export function effectiveMaxLength(
+  state: SyncDaemonState,
+  requested: number | undefined,
+  ipv6: boolean,
+): number | undefined {
   if (requested === undefined) return undefined;
   return Math.min(Math.max(requested, state === 'backup' ? 1024 : 1), 65535 - (ipv6 ? 48 : 28));
 }
@@ -55,7 +59,12 @@ const groupOf = (d: IpvsSyncDaemon): string => (d.group ?? KERNEL_SYNC_DEFAULTS.
  * compared only when ldir set one, after the kernel's clamping, and only when the kernel reports it.
  */
 export function sameSyncDaemon(desired: IpvsSyncDaemon, observed: IpvsSyncDaemon): boolean {
-  if (desired.state !== observed.state || desired.interface !== observed.interface || desired.syncId !== observed.syncId) return false;
+  if (
+    desired.state !== observed.state ||
+    desired.interface !== observed.interface ||
+    desired.syncId !== observed.syncId
+  )
+    return false;
   if (groupOf(desired) !== groupOf(observed)) return false;
   if ((desired.port ?? KERNEL_SYNC_DEFAULTS.port) !== (observed.port ?? KERNEL_SYNC_DEFAULTS.port)) return false;
   if ((desired.ttl ?? KERNEL_SYNC_DEFAULTS.ttl) !== (observed.ttl ?? KERNEL_SYNC_DEFAULTS.ttl)) return false;
@@ -70,7 +79,9 @@ export function sameSyncDaemon(desired: IpvsSyncDaemon, observed: IpvsSyncDaemon
  * not manage.
  */
 export function planSyncDaemons(
-  desired: readonly IpvsSyncDaemon[], observed: readonly IpvsSyncDaemon[], owned: ReadonlySet<SyncDaemonState>,
+  desired: readonly IpvsSyncDaemon[],
+  observed: readonly IpvsSyncDaemon[],
+  owned: ReadonlySet<SyncDaemonState>,
 ): SyncDaemonOp[] {
   const stops: SyncDaemonOp[] = [];
   const starts: SyncDaemonOp[] = [];
@@ -101,7 +112,12 @@ export function adoptableRole(settings: StateSyncSettings, observed: readonly Ip
 export function describeSyncDaemon(d: IpvsSyncDaemon): string {
   const group = d.group ?? KERNEL_SYNC_DEFAULTS.group;
   const where = `${group.includes(':') ? `[${group}]` : group}:${d.port ?? KERNEL_SYNC_DEFAULTS.port}`;
-  const extra = [`sync id ${d.syncId}`, `group ${where}`, `ttl ${d.ttl ?? KERNEL_SYNC_DEFAULTS.ttl}`, ...(d.maxLength !== undefined ? [`maxlen ${d.maxLength}`] : [])];
+  const extra = [
+    `sync id ${d.syncId}`,
+    `group ${where}`,
+    `ttl ${d.ttl ?? KERNEL_SYNC_DEFAULTS.ttl}`,
+    ...(d.maxLength !== undefined ? [`maxlen ${d.maxLength}`] : []),
+  ];
   return `${d.state} sync daemon on ${d.interface} (${extra.join(', ')})`;
 }
 
@@ -122,7 +138,10 @@ export interface RoleState {
  * role set by `promote`/`demote` (or taken over) stays, as does one set by a `promote`/`demote` that came before the
  * first configuration.
  */
-export function roleOnConfigure(state: RoleState, settings: StateSyncSettings | null): { readonly role: SyncStartRole; readonly adopting: boolean } | undefined {
+export function roleOnConfigure(
+  state: RoleState,
+  settings: StateSyncSettings | null,
+): { readonly role: SyncStartRole; readonly adopting: boolean } | undefined {
   if (!settings) return undefined;
   const changed = state.settings !== null && state.settings.role !== settings.role;
   const commanded = state.roleSource === 'command' && state.role !== 'none';
@@ -174,6 +193,15 @@ export function planStateSyncLook(input: StateSyncLookInput, observed: readonly 
     }
   }
   const desired = desiredSyncDaemons(input.settings, role);
-  const manages = new Set(SYNC_DAEMON_STATES.filter((s) => (input.settings !== null && role !== 'none') || owned.has(s)));
-  return { ...(adopted !== undefined ? { adopted } : {}), role, owned, desired, manages, ops: planSyncDaemons(desired, observed, manages) };
+  const manages = new Set(
+    SYNC_DAEMON_STATES.filter((s) => (input.settings !== null && role !== 'none') || owned.has(s)),
+  );
+  return {
+    ...(adopted !== undefined ? { adopted } : {}),
+    role,
+    owned,
+    desired,
+    manages,
+    ops: planSyncDaemons(desired, observed, manages),
+  };
 }

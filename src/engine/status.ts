@@ -6,7 +6,13 @@ import { quorumThresholds, type Config, type FallbackServer, type RealServer, ty
 import type { Decision, RealDecision, VirtualDecision } from './decide';
 import type { DrainEntry } from './drain';
 import type {
-  EngineCounters, EngineSnapshot, FallbackSnapshot, LastSync, QuorumSnapshot, RealSnapshot, VirtualSnapshot,
+  EngineCounters,
+  EngineSnapshot,
+  FallbackSnapshot,
+  LastSync,
+  QuorumSnapshot,
+  RealSnapshot,
+  VirtualSnapshot,
 } from './engine-types';
 import type { FallbackAction } from './fallback-command';
 import type { ObservedEntry } from './observed';
@@ -47,10 +53,22 @@ export interface SnapshotInput {
 }
 
 /** The quorum part of a virtual's status: as decided, else (no pass yet, or draining) its thresholds, pending. */
-function quorumSnapshot(v: VirtualService, decision: VirtualDecision | undefined, lastCommand: DecidedQuorum | undefined): QuorumSnapshot {
-  const q = decision?.quorum ?? { ...quorumThresholds(v.quorum, v.reals.length), state: 'pending' as const, serving: 0 };
+function quorumSnapshot(
+  v: VirtualService,
+  decision: VirtualDecision | undefined,
+  lastCommand: DecidedQuorum | undefined,
+): QuorumSnapshot {
+  const q = decision?.quorum ?? {
+    ...quorumThresholds(v.quorum, v.reals.length),
+    state: 'pending' as const,
+    serving: 0,
+  };
   return {
-    state: q.state, serving: q.serving, quorum: q.quorum, hysteresis: q.hysteresis, configured: v.quorum !== undefined,
+    state: q.state,
+    serving: q.serving,
+    quorum: q.quorum,
+    hysteresis: q.hysteresis,
+    configured: v.quorum !== undefined,
     lastCommand: lastCommand ?? null,
   };
 }
@@ -59,27 +77,58 @@ function kernelOf(entry: ObservedEntry | undefined, destination: string): Observ
   return entry?.destinations.get(destination);
 }
 
-function kernelFields(d: ObservedDestination | undefined): Pick<RealSnapshot, 'kernelWeight' | 'inKernel' | 'activeConns' | 'inactiveConns'> {
+function kernelFields(
+  d: ObservedDestination | undefined,
+): Pick<RealSnapshot, 'kernelWeight' | 'inKernel' | 'activeConns' | 'inactiveConns'> {
   return {
-    kernelWeight: d?.weight ?? null, inKernel: d !== undefined,
-    activeConns: d?.activeConns ?? null, inactiveConns: d?.inactiveConns ?? null,
+    kernelWeight: d?.weight ?? null,
+    inKernel: d !== undefined,
+    activeConns: d?.activeConns ?? null,
+    inactiveConns: d?.inactiveConns ?? null,
   };
 }
 
-function fallbackSnapshot(v: VirtualService, f: FallbackServer, decision: VirtualDecision | undefined, entry: ObservedEntry | undefined): FallbackSnapshot {
+function fallbackSnapshot(
+  v: VirtualService,
+  f: FallbackServer,
+  decision: VirtualDecision | undefined,
+  entry: ObservedEntry | undefined,
+): FallbackSnapshot {
   const destination = destinationIdOf(fallbackDestination(v, f));
   return {
-    address: f.address, port: f.port, forward: f.forward, destination,
-    inTable: decision?.fallback?.inTable ?? false, kernelWeight: kernelOf(entry, destination)?.weight ?? null,
+    address: f.address,
+    port: f.port,
+    forward: f.forward,
+    destination,
+    inTable: decision?.fallback?.inTable ?? false,
+    kernelWeight: kernelOf(entry, destination)?.weight ?? null,
   };
 }
 
-type VirtualBase = 'id' | 'protocol' | 'family' | 'address' | 'port' | 'fwmark' | 'scheduler' | 'persistent' | 'persistenceEngine' | 'inKernel';
+type VirtualBase =
+  | 'id'
+  | 'protocol'
+  | 'family'
+  | 'address'
+  | 'port'
+  | 'fwmark'
+  | 'scheduler'
+  | 'persistent'
+  | 'persistenceEngine'
+  | 'inKernel';
 
 function virtualBase(v: VirtualService, entry: ObservedEntry | undefined): Pick<VirtualSnapshot, VirtualBase> {
   return {
-    id: v.id, protocol: v.protocol, family: v.family, address: v.address ?? null, port: v.port, fwmark: v.fwmark ?? null,
-    scheduler: v.scheduler, persistent: v.persistent ?? null, persistenceEngine: v.persistenceEngine ?? null, inKernel: entry !== undefined,
+    id: v.id,
+    protocol: v.protocol,
+    family: v.family,
+    address: v.address ?? null,
+    port: v.port,
+    fwmark: v.fwmark ?? null,
+    scheduler: v.scheduler,
+    persistent: v.persistent ?? null,
+    persistenceEngine: v.persistenceEngine ?? null,
+    inKernel: entry !== undefined,
   };
 }
 
@@ -89,34 +138,79 @@ function tunnelOf(r: RealServer): Pick<RealSnapshot, 'tunnelPort' | 'tunnelFlags
 }
 
 /** A real server that is draining (removed from the config, or its whole virtual removed). */
-function drainingReal(v: VirtualService, r: RealServer, entry: ObservedEntry | undefined, since: number, health: HealthRecord | undefined): RealSnapshot {
+function drainingReal(
+  v: VirtualService,
+  r: RealServer,
+  entry: ObservedEntry | undefined,
+  since: number,
+  health: HealthRecord | undefined,
+): RealSnapshot {
   const destination = destinationIdOf(realDestination(v, r, 0));
   return {
-    realKey: realKey(r.address, r.port), address: r.address, port: r.port, forward: r.forward, ...tunnelOf(r), destination,
-    health: health?.health ?? 'unknown', ...(health ? { healthReason: health.reason, healthSince: health.since } : {}),
-    configuredWeight: r.weight, weightOverride: null, desiredWeight: kernelOf(entry, destination) ? 0 : null, ...kernelFields(kernelOf(entry, destination)),
-    inTable: kernelOf(entry, destination) !== undefined, reason: 'draining', since, draining: true, manuallyDrained: false,
+    realKey: realKey(r.address, r.port),
+    address: r.address,
+    port: r.port,
+    forward: r.forward,
+    ...tunnelOf(r),
+    destination,
+    health: health?.health ?? 'unknown',
+    ...(health ? { healthReason: health.reason, healthSince: health.since } : {}),
+    configuredWeight: r.weight,
+    weightOverride: null,
+    desiredWeight: kernelOf(entry, destination) ? 0 : null,
+    ...kernelFields(kernelOf(entry, destination)),
+    inTable: kernelOf(entry, destination) !== undefined,
+    reason: 'draining',
+    since,
+    draining: true,
+    manuallyDrained: false,
   };
 }
 
 /** One configured real server. */
-function configuredReal(v: VirtualService, r: RealServer, d: RealDecision | undefined, input: SnapshotInput, entry: ObservedEntry | undefined): RealSnapshot {
+function configuredReal(
+  v: VirtualService,
+  r: RealServer,
+  d: RealDecision | undefined,
+  input: SnapshotInput,
+  entry: ObservedEntry | undefined,
+): RealSnapshot {
   const key = realKey(r.address, r.port);
   const pk = pairKey(v.id, key);
   const destination = d?.destinationId ?? destinationIdOf(realDestination(v, r, r.weight));
   const h = input.health.get(pk);
   return {
-    realKey: key, address: r.address, port: r.port, forward: r.forward, ...tunnelOf(r), destination,
-    health: h?.health ?? 'unknown', ...(h ? { healthReason: h.reason, healthSince: h.since } : {}),
-    configuredWeight: r.weight, weightOverride: input.weights.get(pk) ?? null, desiredWeight: d?.desiredWeight ?? null, ...kernelFields(kernelOf(entry, destination)),
-    inTable: d?.inTable ?? false, reason: d?.reason ?? 'unknown-waiting', since: input.decidedSince.get(pk) ?? null,
-    draining: false, manuallyDrained: input.manualDrains.has(pk), rampTo: d?.rampTo ?? null, checkWeight: d?.checkWeight ?? null,
+    realKey: key,
+    address: r.address,
+    port: r.port,
+    forward: r.forward,
+    ...tunnelOf(r),
+    destination,
+    health: h?.health ?? 'unknown',
+    ...(h ? { healthReason: h.reason, healthSince: h.since } : {}),
+    configuredWeight: r.weight,
+    weightOverride: input.weights.get(pk) ?? null,
+    desiredWeight: d?.desiredWeight ?? null,
+    ...kernelFields(kernelOf(entry, destination)),
+    inTable: d?.inTable ?? false,
+    reason: d?.reason ?? 'unknown-waiting',
+    since: input.decidedSince.get(pk) ?? null,
+    draining: false,
+    manuallyDrained: input.manualDrains.has(pk),
+    rampTo: d?.rampTo ?? null,
+    checkWeight: d?.checkWeight ?? null,
   };
 }
 
 /** The snapshot without its virtual services. */
 export function snapshotHead(input: SnapshotInput): Omit<EngineSnapshot, 'virtuals'> {
-  return { configFile: input.config?.file ?? null, stopped: input.stopped, lastSync: input.lastSync, listedAt: input.listedAt, counters: input.counters };
+  return {
+    configFile: input.config?.file ?? null,
+    stopped: input.stopped,
+    lastSync: input.lastSync,
+    listedAt: input.listedAt,
+    counters: input.counters,
+  };
 }
 
 /**
@@ -144,9 +238,14 @@ export function* snapshotVirtuals(input: SnapshotInput): Generator<VirtualSnapsh
     yield {
       ...virtualBase(v, entry),
       fallback: v.fallback ? fallbackSnapshot(v, v.fallback, decision, entry) : null,
-      fallbackState: state, fallbackActive: state === 'active' && v.fallback !== undefined, fallbackCommand: input.fallbackAction(v.id) ?? null,
+      fallbackState: state,
+      fallbackActive: state === 'active' && v.fallback !== undefined,
+      fallbackCommand: input.fallbackAction(v.id) ?? null,
       quorum: quorumSnapshot(v, decision, input.quorumAction(v.id)),
-      draining: false, realsUp: reals.filter((r) => !r.draining && r.health === 'up').length, realsTotal: v.reals.length, reals,
+      draining: false,
+      realsUp: reals.filter((r) => !r.draining && r.health === 'up').length,
+      realsTotal: v.reals.length,
+      reals,
     };
   }
   for (const e of drains) {
@@ -155,11 +254,26 @@ export function* snapshotVirtuals(input: SnapshotInput): Generator<VirtualSnapsh
     const v = info.virtual;
     const entry = input.observed.get(serviceKeyString(e.service));
     const since = input.toEpoch(e.since);
-    const reals = v.reals.map((r) => drainingReal(v, r, entry, since, input.drainInfo.get(`${e.id} ${destinationIdOf(realDestination(v, r, 0))}`)?.health));
+    const reals = v.reals.map((r) =>
+      drainingReal(
+        v,
+        r,
+        entry,
+        since,
+        input.drainInfo.get(`${e.id} ${destinationIdOf(realDestination(v, r, 0))}`)?.health,
+      ),
+    );
     yield {
-      ...virtualBase(v, entry), fallback: null, fallbackState: 'inactive', fallbackActive: false, fallbackCommand: null,
+      ...virtualBase(v, entry),
+      fallback: null,
+      fallbackState: 'inactive',
+      fallbackActive: false,
+      fallbackCommand: null,
       quorum: { ...quorumSnapshot(v, undefined, undefined), state: 'down' },
-      draining: true, realsUp: 0, realsTotal: v.reals.length, reals,
+      draining: true,
+      realsUp: 0,
+      realsTotal: v.reals.length,
+      reals,
     };
   }
 }

@@ -128,7 +128,8 @@ export class SyncLoop {
   /** How the passes stand (see {@link PassLiveness}): what the watchdog needs to tell a stalled loop. */
   liveness(): PassLiveness {
     return {
-      resyncIntervalMs: this.options.resyncIntervalMs, held: this.stopped || this.paused,
+      resyncIntervalMs: this.options.resyncIntervalMs,
+      held: this.stopped || this.paused,
       ...(this.dueSince !== undefined ? { dueSince: this.dueSince } : {}),
       ...(this.lastPassAt !== undefined ? { lastPassAt: this.lastPassAt } : {}),
     };
@@ -136,7 +137,8 @@ export class SyncLoop {
 
   private async quiesce(): Promise<void> {
     const { clock } = this.options;
-    for (const t of [this.resyncTimer, this.drainTimer, this.rampTimer, this.coalesce?.timer]) if (t !== undefined) clock.clearTimeout(t);
+    for (const t of [this.resyncTimer, this.drainTimer, this.rampTimer, this.coalesce?.timer])
+      if (t !== undefined) clock.clearTimeout(t);
     this.resyncTimer = undefined;
     this.drainTimer = undefined;
     this.rampTimer = undefined;
@@ -169,10 +171,13 @@ export class SyncLoop {
     const step = this.options.nextStepInMs?.();
     if (step !== undefined) {
       if (this.rampTimer !== undefined) clock.clearTimeout(this.rampTimer);
-      this.rampTimer = clock.setTimeout(() => {
-        this.rampTimer = undefined;
-        void this.run('ramp');
-      }, Math.max(1, step));
+      this.rampTimer = clock.setTimeout(
+        () => {
+          this.rampTimer = undefined;
+          void this.run('ramp');
+        },
+        Math.max(1, step),
+      );
     }
     if (this.options.draining() && this.drainTimer === undefined) {
       this.drainTimer = clock.setTimeout(() => {

@@ -30,11 +30,19 @@ export function configTargets(config: Config): ConfigTargets {
     add({ target: { kind: 'service', service }, virtual: v });
     for (const r of v.reals) {
       const d = realDestination(v, r, r.weight);
-      add({ target: { kind: 'destination', service, destination: { address: d.address, port: d.port, family: d.family } }, virtual: v, real: r });
+      add({
+        target: { kind: 'destination', service, destination: { address: d.address, port: d.port, family: d.family } },
+        virtual: v,
+        real: r,
+      });
     }
     if (v.fallback) {
       const d = fallbackDestination(v, v.fallback);
-      add({ target: { kind: 'destination', service, destination: { address: d.address, port: d.port, family: d.family } }, virtual: v, fallback: v.fallback });
+      add({
+        target: { kind: 'destination', service, destination: { address: d.address, port: d.port, family: d.family } },
+        virtual: v,
+        fallback: v.fallback,
+      });
     }
   }
   return out;
@@ -67,7 +75,11 @@ function canonicalVirtualText(text: string): string {
 function parseRealText(text: string): { address: string; port?: number } | undefined {
   const t = text.trim();
   const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(t);
-  if (bracket) return { address: canonicalAddress(bracket[1] ?? '', 'inet6'), ...(bracket[2] !== undefined ? { port: Number(bracket[2]) } : {}) };
+  if (bracket)
+    return {
+      address: canonicalAddress(bracket[1] ?? '', 'inet6'),
+      ...(bracket[2] !== undefined ? { port: Number(bracket[2]) } : {}),
+    };
   if ((t.match(/:/g) ?? []).length > 1) return { address: canonicalAddress(t, 'inet6') };
   const v4 = /^([^:]+)(?::(\d+))?$/.exec(t);
   if (!v4) return undefined;
@@ -79,31 +91,48 @@ function parseRealText(text: string): { address: string; port?: number } | undef
  * spelling free; `VIP:PORT` without protocol when only one of tcp/udp/sctp has it), the real as `ADDRESS[:PORT]` (the port may be left out when the address is unique in the virtual).
  * Throws LDIR_ERR_UNKNOWN_TARGET when nothing or more than one real matches.
  */
-export function resolvePair(config: Config, virtualText: string, realText: string): { virtual: VirtualService; realKey: string } {
+export function resolvePair(
+  config: Config,
+  virtualText: string,
+  realText: string,
+): { virtual: VirtualService; realKey: string } {
   const wanted = canonicalVirtualText(virtualText);
-  let virtual = config.virtualServices.find((v) => v.id === virtualText) ?? config.virtualServices.find((v) => canonicalVirtualText(v.id) === wanted);
+  let virtual =
+    config.virtualServices.find((v) => v.id === virtualText) ??
+    config.virtualServices.find((v) => canonicalVirtualText(v.id) === wanted);
   if (!virtual && !/^(tcp|udp|sctp|fwm6?):/i.test(virtualText.trim())) {
     // `VIP:PORT` without a protocol, as operators write it: the one TCP, UDP or SCTP virtual service with that address.
-    const candidates = ['tcp', 'udp', 'sctp'].map((p) => canonicalVirtualText(`${p}:${virtualText.trim()}`))
+    const candidates = ['tcp', 'udp', 'sctp']
+      .map((p) => canonicalVirtualText(`${p}:${virtualText.trim()}`))
       .flatMap((c) => config.virtualServices.filter((v) => canonicalVirtualText(v.id) === c));
     if (candidates.length > 1) {
       const say = candidates.map((v) => `${v.protocol}:${virtualText}`).join(' or ');
-      throw new LdirError(ErrorCodes.UNKNOWN_TARGET, `${virtualText} is ambiguous: say ${say}`, { details: { virtual: virtualText } });
+      throw new LdirError(ErrorCodes.UNKNOWN_TARGET, `${virtualText} is ambiguous: say ${say}`, {
+        details: { virtual: virtualText },
+      });
     }
     virtual = candidates[0];
   }
-  if (!virtual) throw new LdirError(ErrorCodes.UNKNOWN_TARGET, `no virtual service ${virtualText} in the running configuration`, { details: { virtual: virtualText } });
+  if (!virtual)
+    throw new LdirError(ErrorCodes.UNKNOWN_TARGET, `no virtual service ${virtualText} in the running configuration`, {
+      details: { virtual: virtualText },
+    });
   const exact = virtual.reals.find((r) => realKey(r.address, r.port) === realText);
   if (exact) return { virtual, realKey: realKey(exact.address, exact.port) };
   const parsed = parseRealText(realText);
-  const matches = parsed === undefined ? [] : virtual.reals.filter((r) => {
-    const address = canonicalAddress(r.address, familyOfAddress(r.address));
-    return address === parsed.address && (parsed.port === undefined || parsed.port === r.port);
-  });
+  const matches =
+    parsed === undefined
+      ? []
+      : virtual.reals.filter((r) => {
+          const address = canonicalAddress(r.address, familyOfAddress(r.address));
+          return address === parsed.address && (parsed.port === undefined || parsed.port === r.port);
+        });
   const [only] = matches;
   if (only === undefined || matches.length > 1) {
     const why = matches.length > 1 ? 'is ambiguous (give the port)' : 'is not a real server of it';
-    throw new LdirError(ErrorCodes.UNKNOWN_TARGET, `${realText} ${why}: virtual service ${virtual.id}`, { details: { virtual: virtual.id, real: realText } });
+    throw new LdirError(ErrorCodes.UNKNOWN_TARGET, `${realText} ${why}: virtual service ${virtual.id}`, {
+      details: { virtual: virtual.id, real: realText },
+    });
   }
   return { virtual, realKey: realKey(only.address, only.port) };
 }

@@ -4,14 +4,25 @@ import type { ForwardingMethod, IpvsDestination, IpvsFamily, IpvsService } from 
 import type { FallbackServer, ForwardMethod, RealServer, VirtualService } from '../model';
 
 /** ldirectord's forwarding method names in kernel words: gate = direct routing, masq = NAT, ipip/gue/gre = tunnel. */
-export const FORWARDING: Readonly<Record<ForwardMethod, ForwardingMethod>> = { gate: 'route', masq: 'masq', ipip: 'tunnel', gue: 'tunnel', gre: 'tunnel' };
+export const FORWARDING: Readonly<Record<ForwardMethod, ForwardingMethod>> = {
+  gate: 'route',
+  masq: 'masq',
+  ipip: 'tunnel',
+  gue: 'tunnel',
+  gre: 'tunnel',
+};
 
 /**
  * The encapsulation of a gue or gre real in kernel words (type, GUE port, checksums). An ipip real gets none: the
  * kernel's default type is IP-in-IP, and an ipvsadm older than 1.30 knows no `--tun-type`.
  */
 function tunnelOf(r: RealServer): Pick<IpvsDestination, 'tunnelType' | 'tunnelPort' | 'tunnelChecksum'> {
-  if (r.forward === 'gue') return { tunnelType: 'gue', ...(r.tunnelPort !== undefined ? { tunnelPort: r.tunnelPort } : {}), tunnelChecksum: r.tunnelFlags ?? 'nocsum' };
+  if (r.forward === 'gue')
+    return {
+      tunnelType: 'gue',
+      ...(r.tunnelPort !== undefined ? { tunnelPort: r.tunnelPort } : {}),
+      tunnelChecksum: r.tunnelFlags ?? 'nocsum',
+    };
   if (r.forward === 'gre') return { tunnelType: 'gre', tunnelChecksum: r.tunnelFlags ?? 'nocsum' };
   return {};
 }
@@ -30,7 +41,9 @@ export function serviceOf(v: VirtualService): IpvsService {
     scheduler: v.scheduler,
     ...(v.persistent !== undefined ? { persistent: v.persistent } : {}),
     ...(v.persistent !== undefined && v.netmask !== undefined ? { netmask: v.netmask } : {}),
-    ...(v.persistent !== undefined && v.persistenceEngine !== undefined ? { persistenceEngine: v.persistenceEngine } : {}),
+    ...(v.persistent !== undefined && v.persistenceEngine !== undefined
+      ? { persistenceEngine: v.persistenceEngine }
+      : {}),
     onePacket: v.ops && v.protocol === 'udp',
     schedulerFlags: canonicalFlags((v.schedFlags ?? '').split(',').filter((f) => f.trim() !== '')),
   };

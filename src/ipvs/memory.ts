@@ -4,14 +4,33 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { opResult } from './op-result';
 import { ErrorCodes, LdirError } from '../errors';
 import {
-  canonicalAddress, canonicalNetmask, destinationKeyString, isFwmarkKey, normalizeDestination, normalizeService,
+  canonicalAddress,
+  canonicalNetmask,
+  destinationKeyString,
+  isFwmarkKey,
+  normalizeDestination,
+  normalizeService,
   serviceKeyString,
 } from './normalize';
 import { KERNEL_PERSISTENCE_ENGINES, MAX_PERSISTENCE_ENGINE_NAME } from './persistence-engines';
 import { KERNEL_SCHEDULERS } from './schedulers';
 import type {
-  DesiredService, ForwardingMethod, IpvsBackend, IpvsDestination, IpvsFamily, IpvsInfo, IpvsOp, IpvsOpResult,
-  IpvsService, IpvsStats, ListOptions, IpvsSyncDaemon, IpvsTimeouts, ObservedDestination, ObservedService, ServiceKey,
+  DesiredService,
+  ForwardingMethod,
+  IpvsBackend,
+  IpvsDestination,
+  IpvsFamily,
+  IpvsInfo,
+  IpvsOp,
+  IpvsOpResult,
+  IpvsService,
+  IpvsStats,
+  ListOptions,
+  IpvsSyncDaemon,
+  IpvsTimeouts,
+  ObservedDestination,
+  ObservedService,
+  ServiceKey,
 } from './types';
 
 /** Schedulers of a Debian 6.1 kernel (`ip_vs_<name>` modules); `none` is accepted as well. */
@@ -27,7 +46,10 @@ const FORWARDS: readonly ForwardingMethod[] = ['masq', 'local', 'tunnel', 'route
 
 /** A kernel refusal inside the model: caught by `apply` and turned into a result. */
 class Refusal extends Error {
-  constructor(readonly errno: string, message: string) {
+  constructor(
+    readonly errno: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -36,13 +58,16 @@ function refuse(errno: string, message: string): never {
   throw new Refusal(errno, message);
 }
 
-
-const isInt = (n: unknown, min: number, max: number): boolean => typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max;
+const isInt = (n: unknown, min: number, max: number): boolean =>
+  typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max;
 
 /** Canonical address of `family`, or EINVAL when the text is not an address of that family. */
 function checkedAddress(address: string, family: IpvsFamily, what: string): string {
   const canonical = canonicalAddress(address, family);
-  const ok = family === 'inet' ? ipaddr.IPv4.isValidFourPartDecimal(canonical) : canonical.includes(':') && ipaddr.IPv6.isValid(canonical);
+  const ok =
+    family === 'inet'
+      ? ipaddr.IPv4.isValidFourPartDecimal(canonical)
+      : canonical.includes(':') && ipaddr.IPv6.isValid(canonical);
   if (!ok) refuse('EINVAL', `${what} ${address} is not an ${family} address`);
   return canonical;
 }
@@ -79,7 +104,16 @@ interface FailureRule {
 export const LIST_DESTINATIONS_PER_TURN = 2_000;
 
 const ZERO_STATS: IpvsStats = {
-  conns: 0n, inPackets: 0n, outPackets: 0n, inBytes: 0n, outBytes: 0n, cps: 0n, inPps: 0n, outPps: 0n, inBps: 0n, outBps: 0n,
+  conns: 0n,
+  inPackets: 0n,
+  outPackets: 0n,
+  inBytes: 0n,
+  outBytes: 0n,
+  cps: 0n,
+  inPps: 0n,
+  outPps: 0n,
+  inBps: 0n,
+  outBps: 0n,
 };
 
 /**
@@ -107,7 +141,11 @@ export class MemoryBackend implements IpvsBackend {
       for (const op of ops) {
         const result = this.applyOne(op);
         if (result.status !== 'done') {
-          throw new LdirError(ErrorCodes.IPVS_REQUEST_FAILED, `initial table refused: ${op.op} ${serviceKeyString(op.service)}: ${result.errno}`, { details: { errno: result.errno } });
+          throw new LdirError(
+            ErrorCodes.IPVS_REQUEST_FAILED,
+            `initial table refused: ${op.op} ${serviceKeyString(op.service)}: ${result.errno}`,
+            { details: { errno: result.errno } },
+          );
         }
       }
     }
@@ -202,7 +240,8 @@ export class MemoryBackend implements IpvsBackend {
   /** Zeroes counters (they are always zero here); ESRCH for a missing service. */
   async zero(service?: ServiceKey): Promise<void> {
     this.ensureOpen();
-    if (service !== undefined && !this.services.has(serviceKeyString(service))) throw requestFailed('ESRCH', `no service ${serviceKeyString(service)}`);
+    if (service !== undefined && !this.services.has(serviceKeyString(service)))
+      throw requestFailed('ESRCH', `no service ${serviceKeyString(service)}`);
   }
 
   /** Removes every service and destination. */
@@ -281,18 +320,26 @@ export class MemoryBackend implements IpvsBackend {
   private putService(service: IpvsService, add: boolean): void {
     checkKey(service);
     if (service.scheduler.length > 15) refuse('EINVAL', `scheduler name ${service.scheduler} too long`);
-    if ((service.persistenceEngine ?? '').length > MAX_PERSISTENCE_ENGINE_NAME) refuse('EINVAL', 'persistence engine name too long');
-    if (service.persistent !== undefined && !isInt(service.persistent, 0, U32_MAX)) refuse('EINVAL', `bad persistence timeout ${service.persistent}`);
+    if ((service.persistenceEngine ?? '').length > MAX_PERSISTENCE_ENGINE_NAME)
+      refuse('EINVAL', 'persistence engine name too long');
+    if (service.persistent !== undefined && !isInt(service.persistent, 0, U32_MAX))
+      refuse('EINVAL', `bad persistence timeout ${service.persistent}`);
     const netmask = canonicalNetmask(service.netmask, service.family);
-    if (service.family === 'inet' && netmask !== undefined && !ipaddr.IPv4.isValidFourPartDecimal(netmask)) refuse('EINVAL', `bad netmask ${service.netmask}`);
+    if (service.family === 'inet' && netmask !== undefined && !ipaddr.IPv4.isValidFourPartDecimal(netmask))
+      refuse('EINVAL', `bad netmask ${service.netmask}`);
     const id = serviceKeyString(service);
     const existing = this.services.get(id);
     if (add && existing) refuse('EEXIST', `service ${id} exists`);
     if (!add && !existing) refuse('ESRCH', `no service ${id}`);
-    if (service.scheduler !== 'none' && !KERNEL_SCHEDULERS.includes(service.scheduler)) refuse('ENOENT', `scheduler ${service.scheduler} not found`);
+    if (service.scheduler !== 'none' && !KERNEL_SCHEDULERS.includes(service.scheduler))
+      refuse('ENOENT', `scheduler ${service.scheduler} not found`);
     const pe = service.persistenceEngine;
     if (pe && !KERNEL_PERSISTENCE_ENGINES.includes(pe)) refuse('ENOENT', `persistence engine ${pe} not found`);
-    if (service.family === 'inet6' && netmask !== undefined && !(/^\d+$/.test(netmask) && isInt(Number(netmask), 1, 128))) {
+    if (
+      service.family === 'inet6' &&
+      netmask !== undefined &&
+      !(/^\d+$/.test(netmask) && isInt(Number(netmask), 1, 128))
+    ) {
       refuse('EINVAL', `bad IPv6 prefix length ${service.netmask}`);
     }
     const normalized = normalizeService(service);
@@ -314,16 +361,21 @@ export class MemoryBackend implements IpvsBackend {
     if (!isInt(dest.port, 0, 65535)) refuse('EINVAL', `bad port ${dest.port}`);
     if (!FORWARDS.includes(dest.forward)) refuse('EINVAL', `bad forwarding method ${dest.forward}`);
     if (!isInt(dest.weight, -INT_MAX - 1, U32_MAX)) refuse('EINVAL', `bad weight ${dest.weight}`);
-    if (!isInt(dest.upperThreshold, 0, U32_MAX) || !isInt(dest.lowerThreshold, 0, U32_MAX)) refuse('EINVAL', 'bad threshold');
-    if (dest.forward === 'tunnel' && dest.tunnelPort !== undefined && !isInt(dest.tunnelPort, 0, 65535)) refuse('EINVAL', `bad tunnel port ${dest.tunnelPort}`);
+    if (!isInt(dest.upperThreshold, 0, U32_MAX) || !isInt(dest.lowerThreshold, 0, U32_MAX))
+      refuse('EINVAL', 'bad threshold');
+    if (dest.forward === 'tunnel' && dest.tunnelPort !== undefined && !isInt(dest.tunnelPort, 0, 65535))
+      refuse('EINVAL', `bad tunnel port ${dest.tunnelPort}`);
     if (family !== entry.service.family) {
       if (this.daemons.size > 0) refuse('EINVAL', 'mixed-family destination while a sync daemon runs');
-      if (dest.forward !== 'tunnel') refuse('EINVAL', `${family} destination in an ${entry.service.family} service needs tunnel forwarding`);
+      if (dest.forward !== 'tunnel')
+        refuse('EINVAL', `${family} destination in an ${entry.service.family} service needs tunnel forwarding`);
     }
     if (dest.upperThreshold > INT_MAX) refuse('EINVAL', `upper threshold ${dest.upperThreshold} above INT_MAX`);
     if (dest.weight < 0 || dest.weight > INT_MAX) refuse('ERANGE', `weight ${dest.weight} out of range`);
-    if (dest.lowerThreshold > dest.upperThreshold) refuse('ERANGE', `lower threshold ${dest.lowerThreshold} above upper threshold ${dest.upperThreshold}`);
-    if (dest.forward === 'tunnel' && dest.tunnelType === 'gue' && !dest.tunnelPort) refuse('EINVAL', 'GUE tunnel without a port');
+    if (dest.lowerThreshold > dest.upperThreshold)
+      refuse('ERANGE', `lower threshold ${dest.lowerThreshold} above upper threshold ${dest.upperThreshold}`);
+    if (dest.forward === 'tunnel' && dest.tunnelType === 'gue' && !dest.tunnelPort)
+      refuse('EINVAL', 'GUE tunnel without a port');
     const id = destinationKeyString({ address, port: dest.port });
     const index = entry.destinations.findIndex((d) => d.family === family && destinationKeyString(d) === id);
     const normalized = normalizeDestination({ ...dest, family }, entry.service.family);
@@ -345,7 +397,10 @@ export class MemoryBackend implements IpvsBackend {
     const entry = this.entry(key);
     const family = dest.family ?? entry.service.family;
     checkFamily(family);
-    const id = destinationKeyString({ address: checkedAddress(dest.address, family, 'destination address'), port: dest.port });
+    const id = destinationKeyString({
+      address: checkedAddress(dest.address, family, 'destination address'),
+      port: dest.port,
+    });
     const index = entry.destinations.findIndex((d) => d.family === family && destinationKeyString(d) === id);
     if (index < 0) refuse('ENOENT', `no destination ${id}`);
     entry.destinations.splice(index, 1);

@@ -1,11 +1,17 @@
 // Canonical forms of IPVS services and destinations, so that an unchanged kernel table compares equal to the desired one.
 import ipaddr from 'ipaddr.js';
 import type {
-  DesiredService, DestinationKey, IpvsDestination, IpvsFamily, IpvsService, ObservedDestination, ObservedService,
-  SchedulerFlag, ServiceKey,
+  DesiredService,
+  DestinationKey,
+  IpvsDestination,
+  IpvsFamily,
+  IpvsService,
+  ObservedDestination,
+  ObservedService,
+  SchedulerFlag,
+  ServiceKey,
 } from './types';
 import { schedulerFlagWord } from './schedulers';
-
 
 /** The kernel's default persistence netmask of an IPv4 service (host granularity). */
 const V4_HOST_MASK = '255.255.255.255';
@@ -22,7 +28,10 @@ const CANONICAL_V4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[
  */
 export function canonicalAddress(address: string, family: IpvsFamily): string {
   if (family === 'inet' && CANONICAL_V4.test(address)) return address; // the common case, without parsing
-  const text = address.trim().replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  const text = address
+    .trim()
+    .replace(/^\[(.*)\]$/, '$1')
+    .toLowerCase();
   if (!ipaddr.isValid(text)) return text;
   const parsed = ipaddr.parse(text);
   if (family === 'inet' && parsed.kind() === 'ipv6') {
@@ -41,7 +50,8 @@ export function canonicalNetmask(netmask: string | undefined, family: IpvsFamily
   const text = netmask.trim().replace(/^\//, '');
   if (family === 'inet') {
     let mask = text;
-    if (/^\d{1,2}$/.test(text) && Number(text) <= 32) mask = ipaddr.IPv4.subnetMaskFromPrefixLength(Number(text)).toString();
+    if (/^\d{1,2}$/.test(text) && Number(text) <= 32)
+      mask = ipaddr.IPv4.subnetMaskFromPrefixLength(Number(text)).toString();
     else if (ipaddr.IPv4.isValid(text)) mask = ipaddr.IPv4.parse(text).toString();
     return mask === V4_HOST_MASK ? undefined : mask;
   }
@@ -141,7 +151,9 @@ export function normalizeDestination(destination: IpvsDestination, serviceFamily
 /** Address bytes for ordering; unparseable text sorts after every address. */
 function addressBytes(address: string): number[] {
   if (CANONICAL_V4.test(address)) return address.split('.').map(Number);
-  return ipaddr.isValid(address) ? ipaddr.parse(address).toByteArray() : [256, ...[...address].map((c) => c.charCodeAt(0))];
+  return ipaddr.isValid(address)
+    ? ipaddr.parse(address).toByteArray()
+    : [256, ...[...address].map((c) => c.charCodeAt(0))];
 }
 
 const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -156,7 +168,9 @@ function sortByKey<T>(items: readonly T[], key: (item: T) => string): T[] {
 
 /** Fixed-width text of address bytes so that string order is byte order (unparseable text last). */
 function addressSortText(address: string): string {
-  return addressBytes(address).map((b) => b.toString(16).padStart(3, '0')).join('');
+  return addressBytes(address)
+    .map((b) => b.toString(16).padStart(3, '0'))
+    .join('');
 }
 
 /** Sort key of a destination: the one definition of {@link compareDestinations}' order. */
@@ -177,7 +191,10 @@ export function compareServiceKeys(a: ServiceKey, b: ServiceKey): number {
 }
 
 /** Orders destinations: inet before inet6, then by address bytes, then port. */
-export function compareDestinations(a: DestinationKey & { readonly family: IpvsFamily }, b: DestinationKey & { readonly family: IpvsFamily }): number {
+export function compareDestinations(
+  a: DestinationKey & { readonly family: IpvsFamily },
+  b: DestinationKey & { readonly family: IpvsFamily },
+): number {
   return byText(destinationSortKey(a), destinationSortKey(b));
 }
 
@@ -197,12 +214,14 @@ function uniqueBy<T>(items: readonly T[], id: (item: T) => string): T[] {
  * destinations by family, address, port). Duplicate keys are kept: {@link plan} refuses them.
  */
 export function normalizeDesired(desired: readonly DesiredService[]): DesiredService[] {
-  const services = desired
-    .map((d) => {
-      const service = normalizeService(d.service);
-      const destinations = sortByKey(d.destinations.map((dest) => normalizeDestination(dest, service.family)), destinationSortKey);
-      return { service, destinations };
-    });
+  const services = desired.map((d) => {
+    const service = normalizeService(d.service);
+    const destinations = sortByKey(
+      d.destinations.map((dest) => normalizeDestination(dest, service.family)),
+      destinationSortKey,
+    );
+    return { service, destinations };
+  });
   return sortByKey(services, (x) => serviceSortKey(x.service));
 }
 
@@ -215,18 +234,27 @@ export function normalizeObserved(observed: readonly ObservedService[]): Observe
   const services = observed.map((o): ObservedService => {
     const service = normalizeService(o.service);
     const destinations = uniqueBy(
-      o.destinations.map((dest): ObservedDestination => ({
-        ...normalizeDestination(dest, service.family),
-        activeConns: dest.activeConns,
-        inactiveConns: dest.inactiveConns,
-        persistentConns: dest.persistentConns,
-        ...(dest.stats !== undefined ? { stats: dest.stats } : {}),
-      })),
+      o.destinations.map(
+        (dest): ObservedDestination => ({
+          ...normalizeDestination(dest, service.family),
+          activeConns: dest.activeConns,
+          inactiveConns: dest.inactiveConns,
+          persistentConns: dest.persistentConns,
+          ...(dest.stats !== undefined ? { stats: dest.stats } : {}),
+        }),
+      ),
       destinationKeyString,
     );
-    return { service, destinations: sortByKey(destinations, destinationSortKey), ...(o.stats !== undefined ? { stats: o.stats } : {}) };
+    return {
+      service,
+      destinations: sortByKey(destinations, destinationSortKey),
+      ...(o.stats !== undefined ? { stats: o.stats } : {}),
+    };
   });
-  return sortByKey(uniqueBy(services, (s) => serviceKeyString(s.service)), (x) => serviceSortKey(x.service));
+  return sortByKey(
+    uniqueBy(services, (s) => serviceKeyString(s.service)),
+    (x) => serviceSortKey(x.service),
+  );
 }
 
 /** True when two normalized services have the same settings (scheduler, persistence, netmask, flags, engine). */
@@ -257,9 +285,26 @@ export function sameDestinationSettings(a: IpvsDestination, b: IpvsDestination):
 
 /** Only the fields of a destination that the kernel is told (drops counters and stats of an observed one). */
 export function destinationSpec(d: IpvsDestination): IpvsDestination {
-  const { address, family, port, forward, weight, upperThreshold, lowerThreshold, tunnelType, tunnelPort, tunnelChecksum } = d;
+  const {
+    address,
+    family,
+    port,
+    forward,
+    weight,
+    upperThreshold,
+    lowerThreshold,
+    tunnelType,
+    tunnelPort,
+    tunnelChecksum,
+  } = d;
   return {
-    address, family, port, forward, weight, upperThreshold, lowerThreshold,
+    address,
+    family,
+    port,
+    forward,
+    weight,
+    upperThreshold,
+    lowerThreshold,
     ...(tunnelType !== undefined ? { tunnelType } : {}),
     ...(tunnelPort !== undefined ? { tunnelPort } : {}),
     ...(tunnelChecksum !== undefined ? { tunnelChecksum } : {}),

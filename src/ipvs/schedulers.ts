@@ -6,7 +6,22 @@ import type { SchedulerFlag } from './types';
  * also accepts `none` (a service without a scheduler, see {@link NO_SCHEDULER}); any other name needs an out-of-tree
  * module, else the kernel answers ENOENT.
  */
-export const KERNEL_SCHEDULERS: readonly string[] = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'];
+export const KERNEL_SCHEDULERS: readonly string[] = [
+  'rr',
+  'wrr',
+  'lc',
+  'wlc',
+  'lblc',
+  'lblcr',
+  'dh',
+  'sh',
+  'sed',
+  'nq',
+  'fo',
+  'ovf',
+  'mh',
+  'twos',
+];
 
 /** The scheduler name the kernel takes as "no scheduler" (only persistence templates and synced connections). */
 export const NO_SCHEDULER = 'none';
@@ -37,7 +52,7 @@ const FLAGS_READ: Readonly<Record<string, readonly SchedulerFlag[]>> = {
 
 /** The flag word of `word` as ipvsadm spells it (lowercase, exact), or undefined when ipvsadm does not know it. */
 export function schedulerFlagWord(word: string): SchedulerFlagWord | undefined {
-  return  Object.hasOwn(SCHEDULER_FLAG_WORDS, word) ? SCHEDULER_FLAG_WORDS[word] : undefined;
+  return Object.hasOwn(SCHEDULER_FLAG_WORDS, word) ? SCHEDULER_FLAG_WORDS[word] : undefined;
 }
 
 /** True for the schedulers of mainline Linux and `none`. */

@@ -33,14 +33,15 @@ export function systemFactories(): BackendFactories {
         throw err;
       }
     },
-    ipvsadmBinary: () => IPVSADM_PATHS.find((p) => {
-      try {
-        accessSync(p, fsConstants.X_OK);
-        return true;
-      } catch {
-        return false;
-      }
-    }),
+    ipvsadmBinary: () =>
+      IPVSADM_PATHS.find((p) => {
+        try {
+          accessSync(p, fsConstants.X_OK);
+          return true;
+        } catch {
+          return false;
+        }
+      }),
     ipvsadm: (binary) => new IpvsadmBackend({ binary }),
     memory: () => new MemoryBackend(),
   };
@@ -61,7 +62,10 @@ export interface Selection {
 }
 
 /** Opens the backend for `choice`; `auto` tries netlink, then ipvsadm. Throws IPVS_UNAVAILABLE naming every cause. */
-export async function selectBackend(choice: BackendChoice, factories: BackendFactories = systemFactories()): Promise<Selection> {
+export async function selectBackend(
+  choice: BackendChoice,
+  factories: BackendFactories = systemFactories(),
+): Promise<Selection> {
   if (choice === 'memory') return { backend: factories.memory(), passedOver: [] };
   const passedOver: string[] = [];
   if (choice === 'auto' || choice === 'netlink') {
@@ -69,20 +73,31 @@ export async function selectBackend(choice: BackendChoice, factories: BackendFac
       return { backend: await factories.netlink(), passedOver };
     } catch (err) {
       passedOver.push(`netlink: ${explain(err)}`);
-      if (choice === 'netlink') throw new LdirError(ErrorCodes.IPVS_UNAVAILABLE, `IPVS through netlink is not available: ${explain(err)}`, { cause: err });
+      if (choice === 'netlink')
+        throw new LdirError(ErrorCodes.IPVS_UNAVAILABLE, `IPVS through netlink is not available: ${explain(err)}`, {
+          cause: err,
+        });
     }
   }
   const binary = factories.ipvsadmBinary();
   if (!binary) {
     passedOver.push(`ipvsadm: not installed (looked in ${IPVSADM_PATHS.join(', ')})`);
-    throw new LdirError(ErrorCodes.IPVS_UNAVAILABLE, `no way to reach the kernel IPVS table: ${passedOver.join('; ')}`, { details: { passedOver } });
+    throw new LdirError(
+      ErrorCodes.IPVS_UNAVAILABLE,
+      `no way to reach the kernel IPVS table: ${passedOver.join('; ')}`,
+      { details: { passedOver } },
+    );
   }
   const backend = factories.ipvsadm(binary);
   try {
     await backend.info();
   } catch (err) {
     passedOver.push(`ipvsadm: ${explain(err)}`);
-    throw new LdirError(ErrorCodes.IPVS_UNAVAILABLE, `no way to reach the kernel IPVS table: ${passedOver.join('; ')}`, { cause: err, details: { passedOver } });
+    throw new LdirError(
+      ErrorCodes.IPVS_UNAVAILABLE,
+      `no way to reach the kernel IPVS table: ${passedOver.join('; ')}`,
+      { cause: err, details: { passedOver } },
+    );
   }
   return { backend, passedOver };
 }

@@ -107,7 +107,11 @@ export type IpvsOp =
   | { readonly op: 'delete-service'; readonly service: ServiceKey }
   | { readonly op: 'add-destination'; readonly service: ServiceKey; readonly destination: IpvsDestination }
   | { readonly op: 'edit-destination'; readonly service: ServiceKey; readonly destination: IpvsDestination }
-  | { readonly op: 'delete-destination'; readonly service: ServiceKey; readonly destination: DestinationKey & { readonly family: IpvsFamily } };
+  | {
+      readonly op: 'delete-destination';
+      readonly service: ServiceKey;
+      readonly destination: DestinationKey & { readonly family: IpvsFamily };
+    };
 
 /** Outcome of one operation: done, already so (converged), or failed with the kernel's errno name. */
 export type IpvsOpResult =

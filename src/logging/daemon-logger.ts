@@ -3,7 +3,12 @@ import pino from 'pino';
 import { rootLoggerOptions, type Logger } from '../log';
 import { SecretRedactor } from '../secrets';
 import { loadNativeAddon, type NativeAddon } from '../native/addon';
-import { resolveLogDestination, sameLogDestination, type LogDestination, type LogDestinationInput } from './destination';
+import {
+  resolveLogDestination,
+  sameLogDestination,
+  type LogDestination,
+  type LogDestinationInput,
+} from './destination';
 import { fdWriter, type TextWriter } from './fd-writer';
 import { FileSink, type LogSink } from './file-sink';
 import { renderLine, type LogFormat, type PrettyOptions } from './format';
@@ -105,7 +110,10 @@ export function createDaemonLogger(options: DaemonLoggerOptions): DaemonLogger {
 
   const streamFor = (out: TextWriter): LogSink => {
     const format = options.format ?? (out.isTTY ? 'pretty' : 'json');
-    return streamSink(out, format, { color: options.color ?? (out.isTTY === true && !noColor), utc: options.utc ?? false });
+    return streamSink(out, format, {
+      color: options.color ?? (out.isTTY === true && !noColor),
+      utc: options.utc ?? false,
+    });
   };
   const build = (d: LogDestination): LogSink => {
     const pretty: PrettyOptions = { color: false, utc: options.utc ?? false };
@@ -116,7 +124,10 @@ export function createDaemonLogger(options: DaemonLoggerOptions): DaemonLogger {
         return streamFor(stdout);
       case 'file':
         return new FileSink({
-          path: d.path, format: options.format ?? 'json', pretty, fallback: stderr,
+          path: d.path,
+          format: options.format ?? 'json',
+          pretty,
+          fallback: stderr,
           ...(options.monotonic ? { now: options.monotonic } : {}),
           ...(options.fileCheckIntervalMs !== undefined ? { checkIntervalMs: options.fileCheckIntervalMs } : {}),
         });
@@ -129,8 +140,13 @@ export function createDaemonLogger(options: DaemonLoggerOptions): DaemonLogger {
           return streamFor(stderr);
         }
         return new SyslogSink({
-          addon, ident: options.syslogIdent ?? DEFAULT_SYSLOG_IDENT, facility: d.facility, format: options.format ?? 'pretty',
-          fallback: stderr, pretty, ...(options.syslogPath !== undefined ? { path: options.syslogPath } : {}),
+          addon,
+          ident: options.syslogIdent ?? DEFAULT_SYSLOG_IDENT,
+          facility: d.facility,
+          format: options.format ?? 'pretty',
+          fallback: stderr,
+          pretty,
+          ...(options.syslogPath !== undefined ? { path: options.syslogPath } : {}),
         });
       }
     }
@@ -160,7 +176,11 @@ export function createDaemonLogger(options: DaemonLoggerOptions): DaemonLogger {
       return destination;
     },
     reconfigure(input) {
-      const next = resolveLogDestination({ logfile: input.logfile, supervised: input.supervised ?? supervised, debug: options.debug ?? false });
+      const next = resolveLogDestination({
+        logfile: input.logfile,
+        supervised: input.supervised ?? supervised,
+        debug: options.debug ?? false,
+      });
       supervised = input.supervised ?? supervised;
       if (closed || sameLogDestination(next, destination)) return false;
       const old = sink;

@@ -41,7 +41,11 @@ export function resolveLogDestination(input: LogDestinationInput): LogDestinatio
   if (input.debug) return { kind: 'stderr' };
   if (input.supervised) return { kind: 'stdout' };
   if (file) return { kind: 'file', path: logfile };
-  return { kind: 'syslog', facility: facility as number, facilityName: logfile.trim().toLowerCase().replace(/^log_/, '') };
+  return {
+    kind: 'syslog',
+    facility: facility as number,
+    facilityName: logfile.trim().toLowerCase().replace(/^log_/, ''),
+  };
 }
 
 /** A short description for the start-up log line: `file /var/log/ldirectord.log`, `syslog local0`, `stderr`. */

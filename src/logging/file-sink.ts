@@ -80,7 +80,9 @@ export class FileSink implements LogSink {
       this.problems.recovered(`log file ${this.options.path} is writable again`);
       return;
     }
-    this.problems.report(`cannot write log file ${this.options.path}: ${err.code ?? err.message}; logging to stderr until it works again`);
+    this.problems.report(
+      `cannot write log file ${this.options.path}: ${err.code ?? err.message}; logging to stderr until it works again`,
+    );
     this.options.fallback.write(text);
     this.closeFd(); // reopened at the next check
   }
@@ -126,7 +128,9 @@ export class FileSink implements LogSink {
       this.ino = st.ino;
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      this.problems.report(`cannot open log file ${this.options.path}: ${e.code ?? e.message}; logging to stderr until it can be opened`);
+      this.problems.report(
+        `cannot open log file ${this.options.path}: ${e.code ?? e.message}; logging to stderr until it can be opened`,
+      );
     }
   }
 

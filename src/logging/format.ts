@@ -75,7 +75,9 @@ export function formatValue(value: unknown): string {
 
 /** Escapes line breaks and other control characters of a message, so one record stays one line. */
 function oneLine(s: string): string {
-  return s.replace(/\r?\n/g, '\\n').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return s
+    .replace(/\r?\n/g, '\\n')
+    .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 /**

@@ -11,8 +11,10 @@ const pad2 = (n: number): string => String(n).padStart(2, '0');
 /** Perl's scalar `localtime()`: `Sun Nov 22 08:10:00 2026` (day of month padded with a space). */
 export function perlLocaltime(ms: number): string {
   const d = new Date(ms);
-  return `${DAYS[d.getDay()]} ${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2, ' ')} `
-    + `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())} ${d.getFullYear()}`;
+  return (
+    `${DAYS[d.getDay()]} ${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2, ' ')} ` +
+    `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())} ${d.getFullYear()}`
+  );
 }
 
 /**
@@ -22,7 +24,10 @@ export function perlLocaltime(ms: number): string {
  */
 export function monitorLine(at: number, pid: number, realKey: string, up: boolean, message: string): string {
   const real = realKey.replace(/:+/g, ' ').replace(/\\/g, '');
-  const text = (message === '' ? '-' : message).replace(/[%|\r\n]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  const text = (message === '' ? '-' : message).replace(
+    /[%|\r\n]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
   return `[${perlLocaltime(at)}] [${pid}] ${real} [${up ? 'up' : 'down'}] ${text}\n`;
 }
 
@@ -49,11 +54,20 @@ export class MonitorFiles {
     const open = new Map([...this.byVirtual.values()].map((s) => [s.path, s]));
     for (const v of config.virtualServices) {
       if (!v.monitorFile) continue;
-      const sink = open.get(v.monitorFile) ?? [...next.values()].find((s) => s.path === v.monitorFile) ?? new FileSink({
-        path: v.monitorFile, format: 'json', mode: 0o644,
-        // check lines never go anywhere else; problems (cannot open/write) go to the daemon log
-        fallback: { write: (text) => { if (!text.startsWith('[')) this.options.logger.warn({ file: v.monitorFile }, text.trim()); } },
-      });
+      const sink =
+        open.get(v.monitorFile) ??
+        [...next.values()].find((s) => s.path === v.monitorFile) ??
+        new FileSink({
+          path: v.monitorFile,
+          format: 'json',
+          mode: 0o644,
+          // check lines never go anywhere else; problems (cannot open/write) go to the daemon log
+          fallback: {
+            write: (text) => {
+              if (!text.startsWith('[')) this.options.logger.warn({ file: v.monitorFile }, text.trim());
+            },
+          },
+        });
       next.set(v.id, sink);
     }
     const kept = new Set(next.values());

@@ -5,8 +5,26 @@
  * cannot log as the kernel (glibc turns facility 0 into `user`). `security` is the old name of `auth`.
  */
 export const SYSLOG_FACILITIES: Readonly<Record<string, number>> = {
-  user: 1, mail: 2, daemon: 3, auth: 4, security: 4, syslog: 5, lpr: 6, news: 7, uucp: 8, cron: 9, authpriv: 10, ftp: 11,
-  local0: 16, local1: 17, local2: 18, local3: 19, local4: 20, local5: 21, local6: 22, local7: 23,
+  user: 1,
+  mail: 2,
+  daemon: 3,
+  auth: 4,
+  security: 4,
+  syslog: 5,
+  lpr: 6,
+  news: 7,
+  uucp: 8,
+  cron: 9,
+  authpriv: 10,
+  ftp: 11,
+  local0: 16,
+  local1: 17,
+  local2: 18,
+  local3: 19,
+  local4: 20,
+  local5: 21,
+  local6: 22,
+  local7: 23,
 };
 
 /** syslog severities of `<syslog.h>` (RFC 5424 section 6.2.1). */
@@ -30,7 +48,7 @@ export type SyslogSeverityNumber = (typeof SyslogSeverity)[keyof typeof SyslogSe
  */
 export function parseSyslogFacility(name: string): number | undefined {
   const key = name.trim().toLowerCase().replace(/^log_/, '');
-  return  Object.hasOwn(SYSLOG_FACILITIES, key) ? SYSLOG_FACILITIES[key] : undefined;
+  return Object.hasOwn(SYSLOG_FACILITIES, key) ? SYSLOG_FACILITIES[key] : undefined;
 }
 
 /** The facility names accepted by {@link parseSyslogFacility}, for error messages and documentation. */

@@ -71,7 +71,9 @@ export class SyslogSink implements LogSink {
     const text = (this.options.format ?? 'pretty') === 'json' || !record ? line.trimEnd() : formatMessage(record);
     let error: string;
     try {
-      error = this.closed ? 'EBADF' : this.options.addon.syslogWrite(this.handle, severity, truncateUtf8(text, SYSLOG_MAX_MESSAGE_BYTES));
+      error = this.closed
+        ? 'EBADF'
+        : this.options.addon.syslogWrite(this.handle, severity, truncateUtf8(text, SYSLOG_MAX_MESSAGE_BYTES));
     } catch (err) {
       error = (err as Error).message; // a bug on our side (bad arguments): keep logging
     }
@@ -79,7 +81,9 @@ export class SyslogSink implements LogSink {
       this.problems.recovered(`syslog (${this.options.path ?? '/dev/log'}) accepts messages again`);
       return;
     }
-    this.problems.report(`syslog (${this.options.path ?? '/dev/log'}) does not take messages: ${explainSyslogError(error)}; logging to stderr until it does`);
+    this.problems.report(
+      `syslog (${this.options.path ?? '/dev/log'}) does not take messages: ${explainSyslogError(error)}; logging to stderr until it does`,
+    );
     this.options.fallback.write(record ? formatPretty(record, this.options.pretty) : line);
   }
 

@@ -14,11 +14,20 @@ export class AnnounceSeries {
   private readonly error;
 
   constructor(series: SeriesFactory) {
-    this.announced = series.gauge('ldir_virtual_announced',
-      'Whether the routing daemon announces the prefix of an announced virtual service (1) or not (0) (route health injection).', ['virtual', 'prefix']);
-    this.pending = series.gauge('ldir_announce_pending',
-      'Whether a change of a virtual service\'s announcement is held down by announcedelay or withdrawdelay (1) or not (0).', ['virtual']);
-    this.error = series.gauge('ldir_announce_error', 'Whether the last announcement was refused or could not reach the routing daemon (1) or not (0).');
+    this.announced = series.gauge(
+      'ldir_virtual_announced',
+      'Whether the routing daemon announces the prefix of an announced virtual service (1) or not (0) (route health injection).',
+      ['virtual', 'prefix'],
+    );
+    this.pending = series.gauge(
+      'ldir_announce_pending',
+      "Whether a change of a virtual service's announcement is held down by announcedelay or withdrawdelay (1) or not (0).",
+      ['virtual'],
+    );
+    this.error = series.gauge(
+      'ldir_announce_error',
+      'Whether the last announcement was refused or could not reach the routing daemon (1) or not (0).',
+    );
   }
 
   /** Rewrites every series from `status`. */

@@ -13,7 +13,8 @@ export function readBuildInfo(from: string = __dirname): BuildInfo {
   for (let i = 0; i < 8; i++) {
     try {
       const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
-      if (pkg.name === 'ldir' && typeof pkg.version === 'string') return { version: pkg.version, nodeVersion: process.version };
+      if (pkg.name === 'ldir' && typeof pkg.version === 'string')
+        return { version: pkg.version, nodeVersion: process.version };
     } catch {
       // no package.json here (or not readable): look one level up
     }

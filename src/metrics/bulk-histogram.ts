@@ -91,7 +91,8 @@ export class BulkHistogram<T extends string> {
    * cumulative, one more for +Inf), `sum` their total. Throws when `counts` does not fit the bounds.
    */
   addCounts(labels: Labels<T>, counts: ArrayLike<number>, sum: number): void {
-    if (counts.length !== this.bounds.length + 1) throw new Error(`${this.name}: ${counts.length} bucket counts for ${this.bounds.length + 1} buckets`);
+    if (counts.length !== this.bounds.length + 1)
+      throw new Error(`${this.name}: ${counts.length} bucket counts for ${this.bounds.length + 1} buckets`);
     const s = this.seriesOf(labels);
     for (let b = 0; b < counts.length; b++) {
       const n = counts[b] as number;
@@ -121,7 +122,12 @@ export class BulkHistogram<T extends string> {
         acc += s.counts[i] as number;
         values.push({ labels: { le: bound }, sharedLabels: s.labels, value: acc, metricName: `${this.name}_bucket` });
       });
-      values.push({ labels: { le: '+Inf' }, sharedLabels: s.labels, value: s.count, metricName: `${this.name}_bucket` });
+      values.push({
+        labels: { le: '+Inf' },
+        sharedLabels: s.labels,
+        value: s.count,
+        metricName: `${this.name}_bucket`,
+      });
       values.push({ labels: {}, sharedLabels: s.labels, value: s.sum, metricName: `${this.name}_sum` });
       values.push({ labels: {}, sharedLabels: s.labels, value: s.count, metricName: `${this.name}_count` });
     }
@@ -160,7 +166,10 @@ export class BulkHistogram<T extends string> {
   /** The metric as JSON (labels of each value merged, as prom-client's `get`). */
   async get(): Promise<ExportedMetric> {
     const data = await this.getForPromString();
-    const values = data.values.map(({ sharedLabels, labels, ...rest }) => ({ ...rest, labels: { ...labels, ...sharedLabels } }));
+    const values = data.values.map(({ sharedLabels, labels, ...rest }) => ({
+      ...rest,
+      labels: { ...labels, ...sharedLabels },
+    }));
     return { ...data, values };
   }
 

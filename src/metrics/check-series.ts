@@ -32,16 +32,31 @@ export class CheckSeries {
   /** Pairs that have event-fed series, for pruning. */
   private readonly pairs = new Map<string, PairLabels>();
 
-  constructor(series: SeriesFactory, private readonly readChecks: () => Iterable<IdentityStatus> | undefined) {
-    this.checks = series.rowCounter('ldir_real_server_checks_total',
+  constructor(
+    series: SeriesFactory,
+    private readonly readChecks: () => Iterable<IdentityStatus> | undefined,
+  ) {
+    this.checks = series.rowCounter(
+      'ldir_real_server_checks_total',
       'Check rounds finished for a real server of a virtual service, by result (a check shared by several virtuals counts in each).',
-      ['virtual', 'real', 'result']);
-    this.durations = series.bulkHistogram('ldir_real_server_check_duration_seconds',
-      'Duration of check rounds of a real server of a virtual service.', ['virtual', 'real'], CHECK_DURATION_BUCKETS);
-    this.transitions = series.rowCounter('ldir_real_server_transitions_total',
-      'Health changes of a real server of a virtual service, by the state it changed to.', ['virtual', 'real', 'to']);
-    this.lastTransition = series.rowGauge('ldir_real_server_last_transition_timestamp_seconds',
-      'Time of the last health change of a real server of a virtual service (Unix seconds).', ['virtual', 'real']);
+      ['virtual', 'real', 'result'],
+    );
+    this.durations = series.bulkHistogram(
+      'ldir_real_server_check_duration_seconds',
+      'Duration of check rounds of a real server of a virtual service.',
+      ['virtual', 'real'],
+      CHECK_DURATION_BUCKETS,
+    );
+    this.transitions = series.rowCounter(
+      'ldir_real_server_transitions_total',
+      'Health changes of a real server of a virtual service, by the state it changed to.',
+      ['virtual', 'real', 'to'],
+    );
+    this.lastTransition = series.rowGauge(
+      'ldir_real_server_last_transition_timestamp_seconds',
+      'Time of the last health change of a real server of a virtual service (Unix seconds).',
+      ['virtual', 'real'],
+    );
   }
 
   /** Marks the identity index out of date (the scheduler was re-synced by a reload). */
@@ -86,7 +101,11 @@ export class CheckSeries {
    * At scrape time: rebuilds the index from `statuses` and removes the series of every pair not in `current`
    * (undefined = the sources could not say; nothing is removed); with a `yielder`, in slices of pairs.
    */
-  async refresh(statuses: readonly IdentityStatus[] | undefined, current: ReadonlySet<string> | undefined, yielder?: SliceYielder): Promise<void> {
+  async refresh(
+    statuses: readonly IdentityStatus[] | undefined,
+    current: ReadonlySet<string> | undefined,
+    yielder?: SliceYielder,
+  ): Promise<void> {
     if (statuses) this.rebuild(statuses);
     if (!current) return;
     for (const [key, labels] of [...this.pairs]) {

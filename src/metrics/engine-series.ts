@@ -5,9 +5,18 @@ import type { SeriesFactory } from './factory';
 import type { AlertCounters, BuildInfo } from './types';
 
 /** Upper bounds (seconds) of the sync duration histogram. */
-export const SYNC_DURATION_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+export const SYNC_DURATION_BUCKETS: readonly number[] = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 
-const OP_KINDS: readonly OpKind[] = ['add-service', 'edit-service', 'delete-service', 'add-destination', 'edit-destination', 'delete-destination'];
+const OP_KINDS: readonly OpKind[] = [
+  'add-service',
+  'edit-service',
+  'delete-service',
+  'add-destination',
+  'edit-destination',
+  'delete-destination',
+];
 
 /** The engine's own series: mirrors of {@link EngineSnapshot.counters}, the last sync, and event-fed histograms. */
 export class EngineSeries {
@@ -29,24 +38,66 @@ export class EngineSeries {
   private readonly drains;
 
   constructor(series: SeriesFactory) {
-    this.syncs = series.counter('ldir_engine_syncs_total', 'Sync passes that compared the desired table with the kernel table.');
-    this.syncErrors = series.counter('ldir_engine_sync_errors_total', 'Sync passes that could not list or write the kernel table at all.');
-    this.opsApplied = series.counter('ldir_engine_operations_applied_total',
-      'Kernel operations applied (done, or found already done), by kind.', ['op']);
+    this.syncs = series.counter(
+      'ldir_engine_syncs_total',
+      'Sync passes that compared the desired table with the kernel table.',
+    );
+    this.syncErrors = series.counter(
+      'ldir_engine_sync_errors_total',
+      'Sync passes that could not list or write the kernel table at all.',
+    );
+    this.opsApplied = series.counter(
+      'ldir_engine_operations_applied_total',
+      'Kernel operations applied (done, or found already done), by kind.',
+      ['op'],
+    );
     this.opsFailed = series.counter('ldir_engine_operations_failed_total', 'Kernel operations the kernel refused.');
-    this.driftRepairs = series.counter('ldir_engine_drift_repairs_total', 'Kernel operations that repaired a table changed outside ldir.');
-    this.retries = series.counter('ldir_engine_operation_retries_total', 'Kernel operations that retried one refused in the previous pass.');
+    this.driftRepairs = series.counter(
+      'ldir_engine_drift_repairs_total',
+      'Kernel operations that repaired a table changed outside ldir.',
+    );
+    this.retries = series.counter(
+      'ldir_engine_operation_retries_total',
+      'Kernel operations that retried one refused in the previous pass.',
+    );
     this.fallbackCommands = series.counter('ldir_engine_fallback_commands_total', 'fallbackcommand runs.');
-    this.fallbackCommandFailures = series.counter('ldir_engine_fallback_command_failures_total', 'fallbackcommand runs that failed.');
-    this.quorumCommands = series.counter('ldir_engine_quorum_commands_total', 'quorumupcommand and quorumdowncommand runs.');
-    this.quorumCommandFailures = series.counter('ldir_engine_quorum_command_failures_total', 'Quorum command runs that failed.');
-    this.lastSyncSuccess = series.gauge('ldir_engine_last_sync_success', 'Whether the last sync pass could list and write the kernel table (1) or not (0).');
-    this.lastSyncTime = series.gauge('ldir_engine_last_sync_timestamp_seconds', 'Start time of the last sync pass (Unix seconds).');
+    this.fallbackCommandFailures = series.counter(
+      'ldir_engine_fallback_command_failures_total',
+      'fallbackcommand runs that failed.',
+    );
+    this.quorumCommands = series.counter(
+      'ldir_engine_quorum_commands_total',
+      'quorumupcommand and quorumdowncommand runs.',
+    );
+    this.quorumCommandFailures = series.counter(
+      'ldir_engine_quorum_command_failures_total',
+      'Quorum command runs that failed.',
+    );
+    this.lastSyncSuccess = series.gauge(
+      'ldir_engine_last_sync_success',
+      'Whether the last sync pass could list and write the kernel table (1) or not (0).',
+    );
+    this.lastSyncTime = series.gauge(
+      'ldir_engine_last_sync_timestamp_seconds',
+      'Start time of the last sync pass (Unix seconds).',
+    );
     this.lastSyncDuration = series.gauge('ldir_engine_last_sync_duration_seconds', 'Duration of the last sync pass.');
-    this.syncDuration = series.histogram('ldir_engine_sync_duration_seconds', 'Duration of sync passes.', [], SYNC_DURATION_BUCKETS);
-    this.opErrors = series.counter('ldir_kernel_operation_errors_total',
-      'Kernel operations refused, by kind and errno name (`other` for anything that is not an errno name).', ['op', 'errno']);
-    this.drains = series.counter('ldir_engine_drains_total', 'Drain phases of removed real servers and virtual services (begin, cancel, end).', ['phase']);
+    this.syncDuration = series.histogram(
+      'ldir_engine_sync_duration_seconds',
+      'Duration of sync passes.',
+      [],
+      SYNC_DURATION_BUCKETS,
+    );
+    this.opErrors = series.counter(
+      'ldir_kernel_operation_errors_total',
+      'Kernel operations refused, by kind and errno name (`other` for anything that is not an errno name).',
+      ['op', 'errno'],
+    );
+    this.drains = series.counter(
+      'ldir_engine_drains_total',
+      'Drain phases of removed real servers and virtual services (begin, cancel, end).',
+      ['phase'],
+    );
   }
 
   /** Counts an engine event: sync durations, refused operations by errno, drain phases. */
@@ -63,8 +114,18 @@ export class EngineSeries {
 
   /** Mirrors the snapshot's totals and last sync; with no snapshot the mirrored series are absent. */
   refresh(snapshot: Omit<EngineSnapshot, 'virtuals'> | undefined): void {
-    const mirrored = [this.syncs, this.syncErrors, this.opsApplied, this.opsFailed, this.driftRepairs, this.retries,
-      this.fallbackCommands, this.fallbackCommandFailures, this.quorumCommands, this.quorumCommandFailures];
+    const mirrored = [
+      this.syncs,
+      this.syncErrors,
+      this.opsApplied,
+      this.opsFailed,
+      this.driftRepairs,
+      this.retries,
+      this.fallbackCommands,
+      this.fallbackCommandFailures,
+      this.quorumCommands,
+      this.quorumCommandFailures,
+    ];
     for (const m of [...mirrored, this.lastSyncSuccess, this.lastSyncTime, this.lastSyncDuration]) clear(m);
     if (!snapshot) return;
     const c = snapshot.counters;
@@ -94,10 +155,17 @@ export class ReloadSeries {
   private readonly lastSuccess;
 
   constructor(series: SeriesFactory, configLoadedAt: number | undefined) {
-    this.reloads = series.counter('ldir_config_reloads_total', 'Configuration reloads, by result (success, failure).', ['result']);
-    this.lastOk = series.gauge('ldir_config_last_reload_successful', 'Whether the last configuration reload succeeded (1) or not (0); 1 before any reload.');
-    this.lastSuccess = series.gauge('ldir_config_last_reload_success_timestamp_seconds',
-      'Time the configuration in force was loaded: start, or the last successful reload (Unix seconds).');
+    this.reloads = series.counter('ldir_config_reloads_total', 'Configuration reloads, by result (success, failure).', [
+      'result',
+    ]);
+    this.lastOk = series.gauge(
+      'ldir_config_last_reload_successful',
+      'Whether the last configuration reload succeeded (1) or not (0); 1 before any reload.',
+    );
+    this.lastSuccess = series.gauge(
+      'ldir_config_last_reload_success_timestamp_seconds',
+      'Time the configuration in force was loaded: start, or the last successful reload (Unix seconds).',
+    );
     for (const result of ['success', 'failure']) this.reloads.inc({ result }, 0);
     this.lastOk.set(1);
     if (configLoadedAt !== undefined) this.lastSuccess.set(seconds(configLoadedAt));
@@ -122,11 +190,23 @@ export class InfoSeries {
   private readonly hookFailures;
 
   constructor(series: SeriesFactory, build: BuildInfo) {
-    const info = series.gauge('ldir_build_info', 'ldir version and the Node.js version it runs on; always 1.', ['version', 'nodejs']);
+    const info = series.gauge('ldir_build_info', 'ldir version and the Node.js version it runs on; always 1.', [
+      'version',
+      'nodejs',
+    ]);
     info.set({ version: build.version, nodejs: build.nodeVersion ?? process.version }, 1);
-    this.mailsSent = series.counter('ldir_alert_mails_sent_total', 'Alert mails handed over to the SMTP server or sendmail.');
-    this.mailFailures = series.counter('ldir_alert_mail_failures_total', 'Alert mail send attempts that failed (each retry counts).');
-    this.mailsDropped = series.counter('ldir_alert_mails_dropped_total', 'Alert mails given up (queue full, retries exhausted).');
+    this.mailsSent = series.counter(
+      'ldir_alert_mails_sent_total',
+      'Alert mails handed over to the SMTP server or sendmail.',
+    );
+    this.mailFailures = series.counter(
+      'ldir_alert_mail_failures_total',
+      'Alert mail send attempts that failed (each retry counts).',
+    );
+    this.mailsDropped = series.counter(
+      'ldir_alert_mails_dropped_total',
+      'Alert mails given up (queue full, retries exhausted).',
+    );
     this.queueLength = series.gauge('ldir_alert_mail_queue_length', 'Alert mails waiting to be sent.');
     this.hooksRun = series.counter('ldir_alert_commands_total', 'Alert commands run.');
     this.hookFailures = series.counter('ldir_alert_command_failures_total', 'Alert commands that failed or timed out.');
@@ -135,7 +215,15 @@ export class InfoSeries {
 
   /** Mirrors the alerter's counters; without an alerter the alert series are absent. */
   refresh(a: AlertCounters | undefined): void {
-    for (const m of [this.mailsSent, this.mailFailures, this.mailsDropped, this.hooksRun, this.hookFailures, this.queueLength]) clear(m);
+    for (const m of [
+      this.mailsSent,
+      this.mailFailures,
+      this.mailsDropped,
+      this.hooksRun,
+      this.hookFailures,
+      this.queueLength,
+    ])
+      clear(m);
     if (!a) return;
     setCounter(this.mailsSent, {}, a.mailsSent);
     setCounter(this.mailFailures, {}, a.mailFailures);

@@ -13,12 +13,16 @@ export class HealthSeries {
   private readonly reason;
 
   constructor(series: SeriesFactory) {
-    this.level = series.gauge('ldir_health',
-      'The director\'s health verdict: 1 for its level (ok; degraded: running, part of the configuration not in force; failing: /healthz answers 503), 0 for the others.',
-      ['state']);
-    this.reason = series.gauge('ldir_health_reason',
+    this.level = series.gauge(
+      'ldir_health',
+      "The director's health verdict: 1 for its level (ok; degraded: running, part of the configuration not in force; failing: /healthz answers 503), 0 for the others.",
+      ['state'],
+    );
+    this.reason = series.gauge(
+      'ldir_health_reason',
       'Whether a reason of the health verdict holds (1) or not (0), by reason (engine-stopped, kernel-sync-failed, kernel-refused, checks-overdue, engine-stalled, sync-daemon).',
-      ['reason']);
+      ['reason'],
+    );
   }
 
   /** Rewrites both series from `verdict`. */
@@ -27,6 +31,11 @@ export class HealthSeries {
     clear(this.reason);
     if (!verdict) return;
     for (const level of HEALTH_LEVELS) setFlag(this.level, { state: level }, verdict.level === level);
-    for (const reason of HEALTH_CODES) setFlag(this.reason, { reason }, verdict.reasons.some((r) => r.code === reason));
+    for (const reason of HEALTH_CODES)
+      setFlag(
+        this.reason,
+        { reason },
+        verdict.reasons.some((r) => r.code === reason),
+      );
   }
 }

@@ -21,7 +21,9 @@ export class KernelReader {
   private pending: Promise<readonly ObservedService[]> | undefined;
 
   constructor(
-    private readonly list: () => Promise<readonly ObservedService[]>, private readonly timeoutMs: number, private readonly clock: Clock,
+    private readonly list: () => Promise<readonly ObservedService[]>,
+    private readonly timeoutMs: number,
+    private readonly clock: Clock,
   ) {}
 
   /** Lists the kernel table, or says why not within `timeoutMs` (on the clock). Never rejects. */
@@ -48,7 +50,10 @@ export class KernelReader {
     try {
       const r = await Promise.race([current, timeout]);
       if (r === 'timeout') {
-        const error = new LdirError(ErrorCodes.METRICS_KERNEL_TIMEOUT, `kernel table not read within ${this.timeoutMs} ms`);
+        const error = new LdirError(
+          ErrorCodes.METRICS_KERNEL_TIMEOUT,
+          `kernel table not read within ${this.timeoutMs} ms`,
+        );
         return { ok: false, reason: 'timeout', error, durationMs: elapsed() };
       }
       return { ok: true, services: r, durationMs: elapsed() };
@@ -71,11 +76,31 @@ type Traffic = {
 /** The five traffic counters of services or destinations: one sample per kernel entry, written straight into the exposition. */
 function traffic(series: SeriesFactory, prefix: string, what: string, labels: readonly string[]): Traffic {
   return {
-    conns: series.rowCounter(`${prefix}_connections_total`, `Connections scheduled to ${what} (kernel counter).`, labels),
-    inPackets: series.rowCounter(`${prefix}_incoming_packets_total`, `Packets from clients to ${what} (kernel counter).`, labels),
-    outPackets: series.rowCounter(`${prefix}_outgoing_packets_total`, `Packets from ${what} to clients (kernel counter).`, labels),
-    inBytes: series.rowCounter(`${prefix}_incoming_bytes_total`, `Bytes from clients to ${what} (kernel counter).`, labels),
-    outBytes: series.rowCounter(`${prefix}_outgoing_bytes_total`, `Bytes from ${what} to clients (kernel counter).`, labels),
+    conns: series.rowCounter(
+      `${prefix}_connections_total`,
+      `Connections scheduled to ${what} (kernel counter).`,
+      labels,
+    ),
+    inPackets: series.rowCounter(
+      `${prefix}_incoming_packets_total`,
+      `Packets from clients to ${what} (kernel counter).`,
+      labels,
+    ),
+    outPackets: series.rowCounter(
+      `${prefix}_outgoing_packets_total`,
+      `Packets from ${what} to clients (kernel counter).`,
+      labels,
+    ),
+    inBytes: series.rowCounter(
+      `${prefix}_incoming_bytes_total`,
+      `Bytes from clients to ${what} (kernel counter).`,
+      labels,
+    ),
+    outBytes: series.rowCounter(
+      `${prefix}_outgoing_bytes_total`,
+      `Bytes from ${what} to clients (kernel counter).`,
+      labels,
+    ),
   };
 }
 
@@ -103,12 +128,33 @@ export class KernelSeries {
 
   constructor(series: SeriesFactory) {
     this.service = traffic(series, 'ldir_ipvs_service', 'a virtual service', ['virtual']);
-    this.destination = traffic(series, 'ldir_ipvs_destination', 'a real server (destination) of a virtual service', ['virtual', 'real']);
-    this.active = series.rowGauge('ldir_ipvs_destination_active_connections', 'Active connections of a destination (kernel).', ['virtual', 'real']);
-    this.inactive = series.rowGauge('ldir_ipvs_destination_inactive_connections', 'Inactive connections of a destination (kernel).', ['virtual', 'real']);
-    this.scrapeError = series.gauge('ldir_kernel_scrape_error', 'Whether reading the kernel table for this scrape failed or timed out (1) or not (0).');
-    this.scrapeDuration = series.gauge('ldir_kernel_scrape_duration_seconds', 'Time spent reading the kernel table for this scrape.');
-    this.scrapeFailures = series.counter('ldir_kernel_scrape_failures_total', 'Kernel table reads for scrapes that failed, by reason (timeout, error).', ['reason']);
+    this.destination = traffic(series, 'ldir_ipvs_destination', 'a real server (destination) of a virtual service', [
+      'virtual',
+      'real',
+    ]);
+    this.active = series.rowGauge(
+      'ldir_ipvs_destination_active_connections',
+      'Active connections of a destination (kernel).',
+      ['virtual', 'real'],
+    );
+    this.inactive = series.rowGauge(
+      'ldir_ipvs_destination_inactive_connections',
+      'Inactive connections of a destination (kernel).',
+      ['virtual', 'real'],
+    );
+    this.scrapeError = series.gauge(
+      'ldir_kernel_scrape_error',
+      'Whether reading the kernel table for this scrape failed or timed out (1) or not (0).',
+    );
+    this.scrapeDuration = series.gauge(
+      'ldir_kernel_scrape_duration_seconds',
+      'Time spent reading the kernel table for this scrape.',
+    );
+    this.scrapeFailures = series.counter(
+      'ldir_kernel_scrape_failures_total',
+      'Kernel table reads for scrapes that failed, by reason (timeout, error).',
+      ['reason'],
+    );
     for (const reason of ['timeout', 'error']) this.scrapeFailures.inc({ reason }, 0);
   }
 

@@ -25,7 +25,11 @@ import type { AlertCounters, CreateMetricsOptions, Metrics, MetricsHealth, Scrap
  * prom-client default metrics left out: gauges named `_total` (`promtool check metrics` rejects them), whose values
  * are the sums of `nodejs_active_handles`, `nodejs_active_requests` and `nodejs_active_resources`, which stay.
  */
-const LINT_FAILING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+const LINT_FAILING_DEFAULTS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 
 /** Default bound of one kernel read during a scrape, in milliseconds. */
 export const DEFAULT_KERNEL_TIMEOUT_MS = 3_000;
@@ -41,7 +45,12 @@ function read<T>(what: string, source: () => T, log: Logger | undefined): { ok: 
 }
 
 /** Reads an iterable source into a list, in slices of the yielder; a throw reads as "not available", as {@link read}. */
-async function readSliced<T>(what: string, source: () => Iterable<T>, yielder: SliceYielder, log: Logger | undefined): Promise<{ ok: true; value: T[] } | { ok: false }> {
+async function readSliced<T>(
+  what: string,
+  source: () => Iterable<T>,
+  yielder: SliceYielder,
+  log: Logger | undefined,
+): Promise<{ ok: true; value: T[] } | { ok: false }> {
   try {
     const value: T[] = [];
     for (const item of source()) {
@@ -66,7 +75,9 @@ export function healthOf(verdict: HealthVerdict): MetricsHealth {
 /** A scrape's result: the exposition's buffers, and its text for callers that want one string (tests). */
 function scrapedExposition(contentType: string, rendered: ExpositionChunks): ScrapedExposition {
   return {
-    contentType, chunks: rendered.chunks, length: rendered.length,
+    contentType,
+    chunks: rendered.chunks,
+    length: rendered.length,
     get body(): string {
       return Buffer.concat(rendered.chunks as Buffer[], rendered.length).toString('utf8');
     },
@@ -84,7 +95,11 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
   const registry = options.registry ?? new Registry();
   const log = options.logger?.child({ module: 'metrics' });
   const { sources } = options;
-  const kernel = new KernelReader(() => sources.kernel(), options.kernelTimeoutMs ?? DEFAULT_KERNEL_TIMEOUT_MS, options.clock ?? systemClock());
+  const kernel = new KernelReader(
+    () => sources.kernel(),
+    options.kernelTimeoutMs ?? DEFAULT_KERNEL_TIMEOUT_MS,
+    options.clock ?? systemClock(),
+  );
   let inflight: Promise<void> | undefined;
   let kernelFailing = false;
 
@@ -135,8 +150,13 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
     health.refresh(engine.ok ? verdictOf(engine.value, verdict?.ok ? verdict.value : undefined) : undefined);
     const announced = sources.announce ? read('announce', sources.announce, log) : undefined;
     announce.refresh(announced?.ok ? announced.value : undefined);
-    if (statuses.ok) for (const s of statuses.value) for (const m of s.members) pairs.add(pairKey(m.virtualId, m.realKey));
-    await checks.refresh(statuses.ok ? statuses.value : undefined, engine.ok || statuses.ok ? pairs : undefined, yielder);
+    if (statuses.ok)
+      for (const s of statuses.value) for (const m of s.members) pairs.add(pairKey(m.virtualId, m.realKey));
+    await checks.refresh(
+      statuses.ok ? statuses.value : undefined,
+      engine.ok || statuses.ok ? pairs : undefined,
+      yielder,
+    );
     await rise.refresh(statuses.ok ? statuses.value : undefined, yielder);
   }
 
@@ -168,10 +188,11 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
     recordQuietRounds: (q) => guard('recordQuietRounds', () => checks.recordQuietRounds(q)),
     recordTransition: (t) => guard('recordTransition', () => checks.recordTransition(t)),
     recordEvent: (e) => guard('recordEvent', () => engineSeries.record(e)),
-    recordReload: (ok, at) => guard('recordReload', () => {
-      reloads.record(ok, at);
-      checks.invalidate();
-    }),
+    recordReload: (ok, at) =>
+      guard('recordReload', () => {
+        reloads.record(ok, at);
+        checks.invalidate();
+      }),
     scrape: async () => scrapedExposition(registry.contentType, await renderExposition(registry, options.sliceMs)),
     health: () => {
       const own = ownVerdict();

@@ -11,9 +11,11 @@ export class RiseSeries {
   private readonly successes;
 
   constructor(series: SeriesFactory) {
-    this.successes = series.rowGauge('ldir_real_server_rise_successes',
+    this.successes = series.rowGauge(
+      'ldir_real_server_rise_successes',
       'Successful checks in a row of a real server that is down, towards its risecount (0 when up, unknown or not rising).',
-      ['virtual', 'real']);
+      ['virtual', 'real'],
+    );
   }
 
   /** Rewrites the series from `statuses` (undefined: the scheduler could not be read; nothing is written), in slices with a `yielder`. */

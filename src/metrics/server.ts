@@ -71,8 +71,19 @@ export const MAX_REQUESTS_PER_CONNECTION = 8;
 
 const TEXT = 'text/plain; charset=utf-8';
 
-function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}, head = false): void {
-  res.writeHead(status, { 'Content-Type': TEXT, 'Cache-Control': 'no-store', 'Content-Length': String(Buffer.byteLength(body)), ...headers });
+function send(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+  head = false,
+): void {
+  res.writeHead(status, {
+    'Content-Type': TEXT,
+    'Cache-Control': 'no-store',
+    'Content-Length': String(Buffer.byteLength(body)),
+    ...headers,
+  });
   res.end(head ? undefined : body);
 }
 
@@ -91,7 +102,8 @@ async function serveMetrics(req: IncomingMessage, res: ServerResponse, c: Contex
   } catch (err) {
     const message = errorMessage(err);
     c.log?.warn({ err: message, code: ErrorCodes.METRICS_SCRAPE_FAILED }, 'metrics scrape failed');
-    if (!res.headersSent) send(res, 503, `scrape failed: ${message.replace(/[\r\n]+/g, ' ')}\n`, {}, req.method === 'HEAD');
+    if (!res.headersSent)
+      send(res, 503, `scrape failed: ${message.replace(/[\r\n]+/g, ' ')}\n`, {}, req.method === 'HEAD');
     return;
   }
   if (res.destroyed) return; // the client went while the exposition was rendered
@@ -100,11 +112,22 @@ async function serveMetrics(req: IncomingMessage, res: ServerResponse, c: Contex
   if (/\bgzip\b/.test(accepts)) {
     const zipped = await scraped.gzipped();
     if (res.destroyed) return;
-    res.writeHead(200, { 'Content-Type': scraped.contentType, 'Content-Encoding': 'gzip', 'Content-Length': String(zipped.length), 'Cache-Control': 'no-store', Vary: 'Accept-Encoding' });
+    res.writeHead(200, {
+      'Content-Type': scraped.contentType,
+      'Content-Encoding': 'gzip',
+      'Content-Length': String(zipped.length),
+      'Cache-Control': 'no-store',
+      Vary: 'Accept-Encoding',
+    });
     res.end(head ? undefined : zipped);
     return;
   }
-  res.writeHead(200, { 'Content-Type': scraped.contentType, 'Content-Length': String(scraped.length), 'Cache-Control': 'no-store', Vary: 'Accept-Encoding' });
+  res.writeHead(200, {
+    'Content-Type': scraped.contentType,
+    'Content-Length': String(scraped.length),
+    'Cache-Control': 'no-store',
+    Vary: 'Accept-Encoding',
+  });
   if (!head) for (const chunk of scraped.chunks) res.write(chunk);
   res.end();
 }
@@ -155,25 +178,34 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   const bound = options.scrapeTimeoutMs ?? DEFAULT_SCRAPE_TIMEOUT_MS;
   const statusRoutes = options.status ? new StatusRoutes(options.status, bound, log) : undefined;
   const context: Context = { options, scrape: sharedScrape(options.metrics, bound), log, statusRoutes };
-  const server = createServer({
-    requestTimeout: bound + 5_000, headersTimeout: options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
-    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, connectionsCheckingInterval: HEADERS_CHECK_INTERVAL_MS,
-  }, (req, res) => {
-    const socket = req.socket;
-    slots.setBusy(socket, true);
-    const cut = setTimeout(() => socket.destroy(), bound + RESPONSE_SLACK_MS);
-    res.once('close', () => {
-      clearTimeout(cut);
-      slots.setBusy(socket, false);
-    });
-    handle(req, res, context);
-  });
+  const server = createServer(
+    {
+      requestTimeout: bound + 5_000,
+      headersTimeout: options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+      connectionsCheckingInterval: HEADERS_CHECK_INTERVAL_MS,
+    },
+    (req, res) => {
+      const socket = req.socket;
+      slots.setBusy(socket, true);
+      const cut = setTimeout(() => socket.destroy(), bound + RESPONSE_SLACK_MS);
+      res.once('close', () => {
+        clearTimeout(cut);
+        slots.setBusy(socket, false);
+      });
+      handle(req, res, context);
+    },
+  );
   server.maxRequestsPerSocket = MAX_REQUESTS_PER_CONNECTION;
-  const slots = new ConnectionSlots<Socket>({
-    maxConnections: options.maxConnections ?? DEFAULT_SLOT_LIMITS.maxConnections,
-    maxPerAddress: options.maxConnectionsPerAddress ?? DEFAULT_SLOT_LIMITS.maxPerAddress,
-    graceMs: options.admissionGraceMs ?? DEFAULT_SLOT_LIMITS.graceMs,
-  }, options.clock ?? systemClock(), (socket) => socket.destroy());
+  const slots = new ConnectionSlots<Socket>(
+    {
+      maxConnections: options.maxConnections ?? DEFAULT_SLOT_LIMITS.maxConnections,
+      maxPerAddress: options.maxConnectionsPerAddress ?? DEFAULT_SLOT_LIMITS.maxPerAddress,
+      graceMs: options.admissionGraceMs ?? DEFAULT_SLOT_LIMITS.graceMs,
+    },
+    options.clock ?? systemClock(),
+    (socket) => socket.destroy(),
+  );
   let noted = 0;
   server.on('connection', (socket: Socket) => {
     if (!slots.admit(socket, socket.remoteAddress ?? '')) {
@@ -182,7 +214,10 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
       const now = Date.now();
       if (now - noted > 60_000) {
         noted = now;
-        log?.warn({ open: slots.size(), ...slots.stats() }, 'metrics endpoint full: every connection is busy, new ones are refused');
+        log?.warn(
+          { open: slots.size(), ...slots.stats() },
+          'metrics endpoint full: every connection is busy, new ones are refused',
+        );
       }
       return;
     }
@@ -191,9 +226,16 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       const shown = isIP(options.host) === 6 ? `[${options.host}]:${options.port}` : `${options.host}:${options.port}`;
-      reject(new LdirError(ErrorCodes.METRICS_LISTEN_FAILED, `metrics endpoint cannot listen on ${shown}: ${err.code ?? err.message}`, {
-        cause: err, details: { errno: err.code, host: options.host, port: options.port },
-      }));
+      reject(
+        new LdirError(
+          ErrorCodes.METRICS_LISTEN_FAILED,
+          `metrics endpoint cannot listen on ${shown}: ${err.code ?? err.message}`,
+          {
+            cause: err,
+            details: { errno: err.code, host: options.host, port: options.port },
+          },
+        ),
+      );
     };
     server.once('error', onError);
     server.listen({ host: options.host, port: options.port, exclusive: true }, () => {
@@ -203,7 +245,10 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   });
   server.on('error', (err) => log?.error({ err: err.message }, 'metrics endpoint error'));
   const addr = server.address();
-  const actual = typeof addr === 'object' && addr ? { host: addr.address, port: addr.port } : { host: options.host, port: options.port };
+  const actual =
+    typeof addr === 'object' && addr
+      ? { host: addr.address, port: addr.port }
+      : { host: options.host, port: options.port };
   const loopback = actual.host === '::1' || actual.host.startsWith('127.');
   log?.info({ host: actual.host, port: actual.port, offHost: !loopback }, 'metrics endpoint listening');
   let closing: Promise<void> | undefined;

@@ -35,7 +35,10 @@ function gzipChunks(chunks: readonly Buffer[]): Promise<Buffer> {
 async function bounded<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new LdirError(ErrorCodes.METRICS_SCRAPE_FAILED, `scrape not rendered within ${ms} ms`)), ms);
+    timer = setTimeout(
+      () => reject(new LdirError(ErrorCodes.METRICS_SCRAPE_FAILED, `scrape not rendered within ${ms} ms`)),
+      ms,
+    );
   });
   try {
     return await Promise.race([p, timeout]);
@@ -60,7 +63,9 @@ export const REUSE_MAX_MS = 1_000;
  * that come meanwhile); a failed one is not reused. `now` is monotonic milliseconds.
  */
 export function sharedScrape(
-  metrics: Pick<Metrics, 'scrape'>, timeoutMs: number, now: () => number = () => performance.now(),
+  metrics: Pick<Metrics, 'scrape'>,
+  timeoutMs: number,
+  now: () => number = () => performance.now(),
 ): () => Promise<RenderedScrape> {
   let inFlight: Promise<RenderedScrape> | undefined;
   let last: { readonly result: Promise<RenderedScrape>; readonly freshUntil: number } | undefined;
@@ -75,7 +80,9 @@ export function sharedScrape(
       let zipped: Promise<Buffer> | undefined;
       let whole: Buffer | undefined;
       return {
-        contentType: scraped.contentType, chunks, length,
+        contentType: scraped.contentType,
+        chunks,
+        length,
         get body(): Buffer {
           return (whole ??= Buffer.concat(chunks as Buffer[], length));
         },
@@ -83,14 +90,22 @@ export function sharedScrape(
       };
     });
     inFlight = rendering;
-    rendering.then(() => {
-      const finished = now();
-      last = { result: rendering, freshUntil: finished + Math.min(REUSE_MAX_MS, REUSE_FACTOR * (finished - started)) };
-    }, () => {
-      last = undefined;
-    }).finally(() => {
-      inFlight = undefined;
-    });
+    rendering
+      .then(
+        () => {
+          const finished = now();
+          last = {
+            result: rendering,
+            freshUntil: finished + Math.min(REUSE_MAX_MS, REUSE_FACTOR * (finished - started)),
+          };
+        },
+        () => {
+          last = undefined;
+        },
+      )
+      .finally(() => {
+        inFlight = undefined;
+      });
     return bounded(rendering, timeoutMs);
   };
 }

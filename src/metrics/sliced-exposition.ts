@@ -70,7 +70,11 @@ function labelsText(v: ExportedValue, shared: WeakMap<object, string>): string {
  */
 export async function renderExposition(registry: Registry, sliceMs?: number): Promise<ExpositionChunks> {
   const metrics = registry.getMetricsAsArray() as unknown as Readable[];
-  const read = await Promise.all(metrics.map((m) => (writesLines(m) ? m.prepare?.() : typeof m.getForPromString === 'function' ? m.getForPromString() : m.get())));
+  const read = await Promise.all(
+    metrics.map((m) =>
+      writesLines(m) ? m.prepare?.() : typeof m.getForPromString === 'function' ? m.getForPromString() : m.get(),
+    ),
+  );
   const yielder = new SliceYielder(sliceMs);
   const shared = new WeakMap<object, string>();
   const chunks: Buffer[] = [];

@@ -30,27 +30,64 @@ export class StateSeries {
 
   constructor(series: SeriesFactory) {
     const pair = ['virtual', 'real'] as const;
-    this.up = series.rowGauge('ldir_real_server_up', 'Whether the checks see a real server of a virtual service as up (1) or not (0).', pair);
-    this.health = series.rowGauge('ldir_real_server_health',
+    this.up = series.rowGauge(
+      'ldir_real_server_up',
+      'Whether the checks see a real server of a virtual service as up (1) or not (0).',
+      pair,
+    );
+    this.health = series.rowGauge(
+      'ldir_real_server_health',
       'Health of a real server of a virtual service as the checks see it: 1 for the current state, 0 for the others.',
-      ['virtual', 'real', 'state']);
-    this.configuredWeight = series.rowGauge('ldir_real_server_configured_weight', 'Weight of a real server in the configuration.', pair);
-    this.slowStartTarget = series.rowGauge('ldir_real_server_slow_start_target_weight',
-      'Weight a real server ramps to while its slow start is in progress (ldir_real_server_kernel_weight is the step); absent otherwise.', pair);
-    this.reportedWeight = series.rowGauge('ldir_real_server_reported_weight',
-      'Weight a real server reports through its check (weightheader, external weight=N), within minweight..maxweight; absent when none applies.', pair);
-    this.kernelWeight = series.rowGauge('ldir_real_server_kernel_weight',
-      'Weight of a real server in the kernel table at the last dump; absent when it has no kernel entry.', pair);
-    this.weightOverride = series.rowGauge('ldir_real_server_weight_override',
-      'Runtime weight of a real server set by ldir weight (its weight while up, instead of the configured one); absent when it has none.', pair);
-    this.realsUp = series.gauge('ldir_virtual_real_servers_up', 'Real servers of a virtual service that are up and not drained by hand.', ['virtual']);
-    this.reals = series.gauge('ldir_virtual_real_servers', 'Real servers configured for a virtual service.', ['virtual']);
-    this.fallbackActive = series.gauge('ldir_virtual_fallback_active',
-      'Whether a virtual service is in fallback mode (below its quorum: by default no real server up) (1) or not (0).', ['virtual']);
-    this.quorumState = series.gauge('ldir_virtual_quorum_state',
-      'Quorum of a virtual service: 1 for the current state (up, down, pending), 0 for the others.', ['virtual', 'state']);
-    this.quorum = series.gauge('ldir_virtual_quorum_real_servers',
-      'Serving real servers a virtual service needs (quorum; 1 when not configured).', ['virtual']);
+      ['virtual', 'real', 'state'],
+    );
+    this.configuredWeight = series.rowGauge(
+      'ldir_real_server_configured_weight',
+      'Weight of a real server in the configuration.',
+      pair,
+    );
+    this.slowStartTarget = series.rowGauge(
+      'ldir_real_server_slow_start_target_weight',
+      'Weight a real server ramps to while its slow start is in progress (ldir_real_server_kernel_weight is the step); absent otherwise.',
+      pair,
+    );
+    this.reportedWeight = series.rowGauge(
+      'ldir_real_server_reported_weight',
+      'Weight a real server reports through its check (weightheader, external weight=N), within minweight..maxweight; absent when none applies.',
+      pair,
+    );
+    this.kernelWeight = series.rowGauge(
+      'ldir_real_server_kernel_weight',
+      'Weight of a real server in the kernel table at the last dump; absent when it has no kernel entry.',
+      pair,
+    );
+    this.weightOverride = series.rowGauge(
+      'ldir_real_server_weight_override',
+      'Runtime weight of a real server set by ldir weight (its weight while up, instead of the configured one); absent when it has none.',
+      pair,
+    );
+    this.realsUp = series.gauge(
+      'ldir_virtual_real_servers_up',
+      'Real servers of a virtual service that are up and not drained by hand.',
+      ['virtual'],
+    );
+    this.reals = series.gauge('ldir_virtual_real_servers', 'Real servers configured for a virtual service.', [
+      'virtual',
+    ]);
+    this.fallbackActive = series.gauge(
+      'ldir_virtual_fallback_active',
+      'Whether a virtual service is in fallback mode (below its quorum: by default no real server up) (1) or not (0).',
+      ['virtual'],
+    );
+    this.quorumState = series.gauge(
+      'ldir_virtual_quorum_state',
+      'Quorum of a virtual service: 1 for the current state (up, down, pending), 0 for the others.',
+      ['virtual', 'state'],
+    );
+    this.quorum = series.gauge(
+      'ldir_virtual_quorum_real_servers',
+      'Serving real servers a virtual service needs (quorum; 1 when not configured).',
+      ['virtual'],
+    );
   }
 
   /**
@@ -58,7 +95,21 @@ export class StateSeries {
    * With a `yielder`, gives the event loop a turn between slices of reals (a big table: issue 21).
    */
   async refresh(snapshot: EngineSnapshotParts | undefined, yielder?: SliceYielder): Promise<Set<string>> {
-    for (const g of [this.up, this.health, this.configuredWeight, this.kernelWeight, this.slowStartTarget, this.reportedWeight, this.weightOverride, this.realsUp, this.reals, this.fallbackActive, this.quorumState, this.quorum]) g.reset();
+    for (const g of [
+      this.up,
+      this.health,
+      this.configuredWeight,
+      this.kernelWeight,
+      this.slowStartTarget,
+      this.reportedWeight,
+      this.weightOverride,
+      this.realsUp,
+      this.reals,
+      this.fallbackActive,
+      this.quorumState,
+      this.quorum,
+    ])
+      g.reset();
     const pairs = new Set<string>();
     if (!snapshot) return pairs;
     for (const v of snapshot.virtuals) {

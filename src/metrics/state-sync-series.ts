@@ -21,13 +21,33 @@ export class StateSyncSeries {
   private readonly failures;
 
   constructor(series: SeriesFactory) {
-    this.role = series.gauge('ldir_sync_role', 'Sync role of this director: 1 for the current one (master, backup or none), 0 for the others.', ['role']);
-    this.running = series.gauge('ldir_sync_daemon_running',
-      'Whether the kernel runs a connection sync daemon of this state (master, backup) (1) or not (0), at the last look.', ['state']);
-    this.ok = series.gauge('ldir_sync_daemon_ok', 'Whether the kernel runs the sync daemon the role asks for, as configured (1), or not (0).');
-    this.operations = series.counter('ldir_sync_daemon_operations_total', 'Sync daemon starts and stops ldir made, by action.', ['action']);
-    this.repairs = series.counter('ldir_sync_daemon_repairs_total', 'Sync daemon starts that repaired one stopped or changed outside ldir.');
-    this.failures = series.counter('ldir_sync_daemon_failures_total', 'Sync daemon starts and stops the kernel refused.');
+    this.role = series.gauge(
+      'ldir_sync_role',
+      'Sync role of this director: 1 for the current one (master, backup or none), 0 for the others.',
+      ['role'],
+    );
+    this.running = series.gauge(
+      'ldir_sync_daemon_running',
+      'Whether the kernel runs a connection sync daemon of this state (master, backup) (1) or not (0), at the last look.',
+      ['state'],
+    );
+    this.ok = series.gauge(
+      'ldir_sync_daemon_ok',
+      'Whether the kernel runs the sync daemon the role asks for, as configured (1), or not (0).',
+    );
+    this.operations = series.counter(
+      'ldir_sync_daemon_operations_total',
+      'Sync daemon starts and stops ldir made, by action.',
+      ['action'],
+    );
+    this.repairs = series.counter(
+      'ldir_sync_daemon_repairs_total',
+      'Sync daemon starts that repaired one stopped or changed outside ldir.',
+    );
+    this.failures = series.counter(
+      'ldir_sync_daemon_failures_total',
+      'Sync daemon starts and stops the kernel refused.',
+    );
   }
 
   /** Rewrites every series from `snapshot`. */

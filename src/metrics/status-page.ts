@@ -286,6 +286,12 @@ export const STATUS_PAGE_HTML: Buffer = Buffer.from(HTML, 'utf8');
  * status.json; nothing else loads, no form posts, no framing.
  */
 export const STATUS_PAGE_CSP = [
-  "default-src 'none'", `script-src ${digest(SCRIPT)}`, `style-src ${digest(STYLE)}`, "connect-src 'self'", "img-src 'none'",
-  "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
+  "default-src 'none'",
+  `script-src ${digest(SCRIPT)}`,
+  `style-src ${digest(STYLE)}`,
+  "connect-src 'self'",
+  "img-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
 ].join('; ');

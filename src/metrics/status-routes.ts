@@ -9,7 +9,11 @@ import { STATUS_PAGE_CSP, STATUS_PAGE_HTML } from './status-page';
 /** Paths the status routes answer. */
 export const STATUS_PATHS: ReadonlySet<string> = new Set(['/', '/status.json']);
 
-const COMMON_HEADERS = { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' };
+const COMMON_HEADERS = {
+  'Cache-Control': 'no-store',
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+};
 
 /** Where the status routes get the report. */
 export interface StatusSource {
@@ -30,15 +34,22 @@ export class StatusRoutes {
   private readonly render: () => Promise<RenderedScrape>;
 
   /** A rendering of `source`'s report longer than `timeoutMs` answers 503. */
-  constructor(source: StatusSource, timeoutMs: number, private readonly log: Logger | undefined) {
+  constructor(
+    source: StatusSource,
+    timeoutMs: number,
+    private readonly log: Logger | undefined,
+  ) {
     const redact = source.redact ?? ((json: string): string => json);
-    this.render = sharedScrape({
-      scrape: async () => {
-        const body = redact(`${JSON.stringify(await source.report())}\n`);
-        const bytes = Buffer.from(body, 'utf8');
-        return { contentType: 'application/json; charset=utf-8', chunks: [bytes], length: bytes.length, body };
+    this.render = sharedScrape(
+      {
+        scrape: async () => {
+          const body = redact(`${JSON.stringify(await source.report())}\n`);
+          const bytes = Buffer.from(body, 'utf8');
+          return { contentType: 'application/json; charset=utf-8', chunks: [bytes], length: bytes.length, body };
+        },
       },
-    }, timeoutMs);
+      timeoutMs,
+    );
   }
 
   /** Answers `path` (one of {@link STATUS_PATHS}) for a GET or HEAD. */
@@ -46,8 +57,11 @@ export class StatusRoutes {
     const head = req.method === 'HEAD';
     if (path === '/') {
       res.writeHead(200, {
-        ...COMMON_HEADERS, 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': String(STATUS_PAGE_HTML.length),
-        'Content-Security-Policy': STATUS_PAGE_CSP, 'X-Frame-Options': 'DENY',
+        ...COMMON_HEADERS,
+        'Content-Type': 'text/html; charset=utf-8',
+        'Content-Length': String(STATUS_PAGE_HTML.length),
+        'Content-Security-Policy': STATUS_PAGE_CSP,
+        'X-Frame-Options': 'DENY',
       });
       res.end(head ? undefined : STATUS_PAGE_HTML);
       return;
@@ -74,7 +88,10 @@ export class StatusRoutes {
     const body = gzip ? await rendered.gzipped() : rendered.body;
     if (res.destroyed) return;
     res.writeHead(200, {
-      ...COMMON_HEADERS, 'Content-Type': rendered.contentType, 'Content-Length': String(body.length), Vary: 'Accept-Encoding',
+      ...COMMON_HEADERS,
+      'Content-Type': rendered.contentType,
+      'Content-Length': String(body.length),
+      Vary: 'Accept-Encoding',
       ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
     });
     res.end(head ? undefined : body);
@@ -82,7 +99,11 @@ export class StatusRoutes {
 
   private fail(res: ServerResponse, status: number, message: string, head: boolean): void {
     const body = `${JSON.stringify({ error: message })}\n`;
-    res.writeHead(status, { ...COMMON_HEADERS, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)) });
+    res.writeHead(status, {
+      ...COMMON_HEADERS,
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': String(Buffer.byteLength(body)),
+    });
     res.end(head ? undefined : body);
   }
 }

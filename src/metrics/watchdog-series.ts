@@ -14,12 +14,19 @@ export class WatchdogSeries {
   private readonly overdue;
 
   constructor(series: SeriesFactory) {
-    this.ok = series.gauge('ldir_watchdog_ok',
-      'Whether the checker watchdog is ok (1): every real has a recent check result and the engine passes; 0 when not.');
-    this.failing = series.gauge('ldir_watchdog_failing',
-      'Whether a reason of the checker watchdog holds (1) or not (0), by reason (checks-overdue, engine-stalled).', ['reason']);
-    this.overdue = series.gauge('ldir_checks_overdue',
-      'Real servers (pairs of a virtual service and a real) without a check result for more than 2 x (interval + timeout).');
+    this.ok = series.gauge(
+      'ldir_watchdog_ok',
+      'Whether the checker watchdog is ok (1): every real has a recent check result and the engine passes; 0 when not.',
+    );
+    this.failing = series.gauge(
+      'ldir_watchdog_failing',
+      'Whether a reason of the checker watchdog holds (1) or not (0), by reason (checks-overdue, engine-stalled).',
+      ['reason'],
+    );
+    this.overdue = series.gauge(
+      'ldir_checks_overdue',
+      'Real servers (pairs of a virtual service and a real) without a check result for more than 2 x (interval + timeout).',
+    );
   }
 
   /** Rewrites every series from `verdict`. */
@@ -27,7 +34,12 @@ export class WatchdogSeries {
     for (const m of [this.ok, this.failing, this.overdue]) clear(m);
     if (!verdict) return;
     setFlag(this.ok, {}, verdict.ok);
-    for (const reason of WATCHDOG_CODES) setFlag(this.failing, { reason }, verdict.reasons.some((r) => r.code === reason));
+    for (const reason of WATCHDOG_CODES)
+      setFlag(
+        this.failing,
+        { reason },
+        verdict.reasons.some((r) => r.code === reason),
+      );
     this.overdue.set(verdict.checksOverdue);
   }
 }

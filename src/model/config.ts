@@ -1,7 +1,16 @@
 // The normalized, immutable configuration model shared by every module.
 import type { SourcePos } from './source';
 import type {
-  AddressFamily, CheckService, CheckType, DaemonState, ForwardMethod, HttpMethod, SmtpTls, SyncStartRole, TunnelFlags, VirtualProtocol,
+  AddressFamily,
+  CheckService,
+  CheckType,
+  DaemonState,
+  ForwardMethod,
+  HttpMethod,
+  SmtpTls,
+  SyncStartRole,
+  TunnelFlags,
+  VirtualProtocol,
 } from './vocabulary';
 
 /** A real server of a virtual service, after name resolution and range expansion. */

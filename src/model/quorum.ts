@@ -17,7 +17,12 @@ export interface QuorumThresholds {
  * (the fallback takes over when no real is up). A percentage is of the configured reals, rounded up, at least one.
  */
 export function quorumThresholds(q: QuorumSettings | undefined, configuredReals: number): QuorumThresholds {
-  const quorum = q === undefined ? 1 : q.needed.kind === 'count' ? q.needed.value : Math.max(1, Math.ceil((q.needed.value * configuredReals) / 100));
+  const quorum =
+    q === undefined
+      ? 1
+      : q.needed.kind === 'count'
+        ? q.needed.value
+        : Math.max(1, Math.ceil((q.needed.value * configuredReals) / 100));
   const hysteresis = q?.hysteresis ?? 0;
   return { quorum, hysteresis, gainAt: quorum + hysteresis, loseBelow: Math.max(1, quorum - hysteresis) };
 }

@@ -29,16 +29,62 @@ export type AddressFamily = 'inet' | 'inet6';
 /** Health check kinds; `combined` is ldirectord's `checktype=N`. */
 export type CheckType = 'connect' | 'negotiate' | 'ping' | 'external' | 'external-perl' | 'off' | 'on' | 'combined';
 /** The named check types accepted by `checktype=` (numbers give `combined`). */
-export const NAMED_CHECK_TYPES: readonly CheckType[] = ['connect', 'negotiate', 'ping', 'off', 'on', 'external', 'external-perl'];
+export const NAMED_CHECK_TYPES: readonly CheckType[] = [
+  'connect',
+  'negotiate',
+  'ping',
+  'off',
+  'on',
+  'external',
+  'external-perl',
+];
 
 /** Protocol spoken by a `negotiate` check (`service=`). */
 export type CheckService =
-  | 'dns' | 'ftp' | 'http' | 'https' | 'http_proxy' | 'imap' | 'imaps' | 'ldap' | 'ldaps' | 'nntp' | 'mysql'
-  | 'none' | 'oracle' | 'pop' | 'pops' | 'radius' | 'pgsql' | 'sip' | 'smtp' | 'submission' | 'simpletcp';
+  | 'dns'
+  | 'ftp'
+  | 'http'
+  | 'https'
+  | 'http_proxy'
+  | 'imap'
+  | 'imaps'
+  | 'ldap'
+  | 'ldaps'
+  | 'nntp'
+  | 'mysql'
+  | 'none'
+  | 'oracle'
+  | 'pop'
+  | 'pops'
+  | 'radius'
+  | 'pgsql'
+  | 'sip'
+  | 'smtp'
+  | 'submission'
+  | 'simpletcp';
 /** Every `service=` value, in ldirectord's order. */
 export const CHECK_SERVICES: readonly CheckService[] = [
-  'dns', 'ftp', 'http', 'https', 'http_proxy', 'imap', 'imaps', 'ldap', 'ldaps', 'nntp', 'mysql',
-  'none', 'oracle', 'pop', 'pops', 'radius', 'pgsql', 'sip', 'smtp', 'submission', 'simpletcp',
+  'dns',
+  'ftp',
+  'http',
+  'https',
+  'http_proxy',
+  'imap',
+  'imaps',
+  'ldap',
+  'ldaps',
+  'nntp',
+  'mysql',
+  'none',
+  'oracle',
+  'pop',
+  'pops',
+  'radius',
+  'pgsql',
+  'sip',
+  'smtp',
+  'submission',
+  'simpletcp',
 ];
 
 /** HTTP method of http/https/http_proxy checks. */

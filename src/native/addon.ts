@@ -38,7 +38,13 @@ export interface NativeErrnoError extends Error {
  * (`ECONNREFUSED`, `ETIMEDOUT` at the deadline, ...); `phase` says where it ended; `data` is what was read (probes
  * with a request only; also on errors after the connect).
  */
-export type NativeTcpProbeCallback = (id: number, error: string, phase: 'connect' | 'write' | 'read', elapsedUs: number, data: Buffer | undefined) => void;
+export type NativeTcpProbeCallback = (
+  id: number,
+  error: string,
+  phase: 'connect' | 'write' | 'read',
+  elapsedUs: number,
+  data: Buffer | undefined,
+) => void;
 
 /**
  * Receives a round of a scheduled check that JS must judge (see {@link NativeTcpProbeEngine.schedule}): the probe's
@@ -46,8 +52,16 @@ export type NativeTcpProbeCallback = (id: number, error: string, phase: 'connect
  * whether the engine found it certainly up, and the HTTP status it read (0 when none).
  */
 export type NativeRoundCallback = (
-  id: number, error: string, phase: 'connect' | 'write' | 'read', elapsedUs: number, data: Buffer | undefined,
-  scheduledUs: number, startedUs: number, certainUp: boolean, status: number, quietFailuresBefore: number,
+  id: number,
+  error: string,
+  phase: 'connect' | 'write' | 'read',
+  elapsedUs: number,
+  data: Buffer | undefined,
+  scheduledUs: number,
+  startedUs: number,
+  certainUp: boolean,
+  status: number,
+  quietFailuresBefore: number,
 ) => void;
 
 /** The transport of a native probe: a TCP connection, or an SCTP association (one-to-one socket). */
@@ -62,7 +76,13 @@ export interface NativeTcpProbeEngine {
    * {@link NativeAddon.TcpProbeEngine}'s `protocols`) is the transport.
    */
   start(
-    id: number, address: string, port: number, timeoutMs: number, request: Buffer | null, readLimit: number, framing: 0 | 1 | 2,
+    id: number,
+    address: string,
+    port: number,
+    timeoutMs: number,
+    request: Buffer | null,
+    readLimit: number,
+    framing: 0 | 1 | 2,
     protocol?: NativeProbeProtocol,
   ): void;
   /**
@@ -77,9 +97,25 @@ export interface NativeTcpProbeEngine {
    * `protocol` as for {@link start}.
    */
   schedule(
-    id: number, address: string, port: number, timeoutMs: number, request: Buffer | null, readLimit: number, framing: 0 | 1 | 2,
-    intervalMs: number, firstDelayMs: number, respreadMs: number, literal: Buffer | null, window: number, reportAll: boolean, sampleCap: number,
-    failureCount: number, riseCount: number, statuses?: Int32Array | null, notLiteral?: Buffer | null, protocol?: NativeProbeProtocol,
+    id: number,
+    address: string,
+    port: number,
+    timeoutMs: number,
+    request: Buffer | null,
+    readLimit: number,
+    framing: 0 | 1 | 2,
+    intervalMs: number,
+    firstDelayMs: number,
+    respreadMs: number,
+    literal: Buffer | null,
+    window: number,
+    reportAll: boolean,
+    sampleCap: number,
+    failureCount: number,
+    riseCount: number,
+    statuses?: Int32Array | null,
+    notLiteral?: Buffer | null,
+    protocol?: NativeProbeProtocol,
   ): void;
   /** Stops schedule `id`; its round in flight is dropped. */
   unschedule(id: number): void;
@@ -116,7 +152,10 @@ export interface NativeAddon {
    * Creates a TCP probe engine (its own thread) delivering results to `onResult` and scheduled rounds to `onRound`.
    * `protocols` lists the transports its probes can use (absent from builds before SCTP probes: TCP only).
    */
-  TcpProbeEngine: (new (onResult: NativeTcpProbeCallback, onRound?: NativeRoundCallback) => NativeTcpProbeEngine) & {
+  TcpProbeEngine: (new (
+    onResult: NativeTcpProbeCallback,
+    onRound?: NativeRoundCallback,
+  ) => NativeTcpProbeEngine) & {
     readonly protocols?: readonly string[];
   };
   /** Opens and binds an AF_NETLINK socket (ext ACK, capped ACK, large receive buffer). Throws on failure. */
@@ -127,7 +166,11 @@ export interface NativeAddon {
    * thread; at most one at a time per handle (the caller serialises).
    */
   netlinkTransact(
-    handle: NativeNetlinkHandle, request: Buffer, seqs: readonly number[], dumpSeqs: readonly number[], timeoutMs: number,
+    handle: NativeNetlinkHandle,
+    request: Buffer,
+    seqs: readonly number[],
+    dumpSeqs: readonly number[],
+    timeoutMs: number,
   ): Promise<Buffer>;
   /** Closes the socket; idempotent. */
   netlinkClose(handle: NativeNetlinkHandle): void;
@@ -152,7 +195,15 @@ export interface NativeAddon {
 }
 
 const FUNCTIONS = [
-  'netlinkOpen', 'netlinkTransact', 'netlinkClose', 'icmpOpen', 'icmpRawTransact', 'TcpProbeEngine', 'syslogOpen', 'syslogWrite', 'syslogClose',
+  'netlinkOpen',
+  'netlinkTransact',
+  'netlinkClose',
+  'icmpOpen',
+  'icmpRawTransact',
+  'TcpProbeEngine',
+  'syslogOpen',
+  'syslogWrite',
+  'syslogClose',
 ] as const;
 
 let loaded: NativeAddon | undefined;
@@ -187,9 +238,10 @@ export function loadNativeAddon(): NativeAddon {
   const file = nativeAddonPath();
   if (!fs.existsSync(file)) {
     const missing = [['g++', 'c++'], ['make'], ['python3']].filter((alts) => !alts.some(inPath)).map((alts) => alts[0]);
-    const hint = missing.length > 0
-      ? `the compiler toolchain is missing (${missing.join(', ')}): install g++ make python3, then run npm run build:native`
-      : 'run npm run build:native';
+    const hint =
+      missing.length > 0
+        ? `the compiler toolchain is missing (${missing.join(', ')}): install g++ make python3, then run npm run build:native`
+        : 'run npm run build:native';
     throw new LdirError(ErrorCodes.NATIVE_UNAVAILABLE, `native addon not built (${file} missing): ${hint}`, {
       details: { path: file, missing },
     });
@@ -208,9 +260,13 @@ export function loadNativeAddon(): NativeAddon {
   const record = mod as Record<string, unknown>;
   const absent = FUNCTIONS.filter((name) => typeof record[name] !== 'function');
   if (absent.length > 0) {
-    throw new LdirError(ErrorCodes.NATIVE_UNAVAILABLE, `native addon ${file} is stale (lacks ${absent.join(', ')}): run npm run build:native`, {
-      details: { path: file },
-    });
+    throw new LdirError(
+      ErrorCodes.NATIVE_UNAVAILABLE,
+      `native addon ${file} is stale (lacks ${absent.join(', ')}): run npm run build:native`,
+      {
+        details: { path: file },
+      },
+    );
   }
   loaded = mod as NativeAddon;
   return loaded;
@@ -218,5 +274,9 @@ export function loadNativeAddon(): NativeAddon {
 
 /** True when `err` came from the addon with an errno name as `code`. */
 export function isNativeErrnoError(err: unknown): err is NativeErrnoError {
-  return err instanceof Error && typeof (err as Partial<NativeErrnoError>).code === 'string' && typeof (err as Partial<NativeErrnoError>).errno === 'number';
+  return (
+    err instanceof Error &&
+    typeof (err as Partial<NativeErrnoError>).code === 'string' &&
+    typeof (err as Partial<NativeErrnoError>).errno === 'number'
+  );
 }

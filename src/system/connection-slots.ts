@@ -46,7 +46,8 @@ export class ConnectionSlots<C> {
   private readonly counts = { refused: 0, capacity: 0, perAddress: 0 };
 
   constructor(
-    private readonly limits: SlotLimits, private readonly clock: Clock,
+    private readonly limits: SlotLimits,
+    private readonly clock: Clock,
     private readonly evict: (connection: C, why: EvictionReason) => void,
   ) {}
 
@@ -135,11 +136,14 @@ export class ConnectionSlots<C> {
 
   private arm(): void {
     if (this.timer !== undefined) return;
-    this.timer = this.clock.setTimeout(() => {
-      this.timer = undefined;
-      this.sweep();
-      if (this.overShare.size > 0) this.arm();
-    }, Math.max(1, Math.floor(this.limits.graceMs / 2)));
+    this.timer = this.clock.setTimeout(
+      () => {
+        this.timer = undefined;
+        this.sweep();
+        if (this.overShare.size > 0) this.arm();
+      },
+      Math.max(1, Math.floor(this.limits.graceMs / 2)),
+    );
   }
 
   /** The longest-connected idle connection (of an address over its share when `greedyOnly`). */

@@ -10,4 +10,3 @@ export function unappendableKind(st: Stats): string | undefined {
   if (st.isBlockDevice()) return 'a block device';
   return 'not a regular file';
 }
-

@@ -7,7 +7,11 @@ import type { IpvsTimeoutSettings } from '../model';
 export type TimeoutField = keyof IpvsTimeouts;
 
 /** The three timeouts in ipvsadm's order (`Timeout (tcp tcpfin udp)`), with ipvsadm's names. */
-export const TIMEOUT_FIELDS: readonly (readonly [TimeoutField, TimeoutName])[] = [['tcp', 'tcp'], ['tcpFin', 'tcpfin'], ['udp', 'udp']];
+export const TIMEOUT_FIELDS: readonly (readonly [TimeoutField, TimeoutName])[] = [
+  ['tcp', 'tcp'],
+  ['tcpFin', 'tcpfin'],
+  ['udp', 'udp'],
+];
 
 /** A timeout as ipvsadm names it. */
 export type TimeoutName = 'tcp' | 'tcpfin' | 'udp';
@@ -74,7 +78,11 @@ function letGo(field: TimeoutField, name: TimeoutName, current: number, claim: T
  * them. Invariants: only `set` and `restore` steps write; every written value is non-zero; the claims after the plan
  * are exactly the configured timeouts.
  */
-export function planTimeouts(wanted: IpvsTimeoutSettings | undefined, current: IpvsTimeouts, claims: TimeoutClaims): TimeoutPlan {
+export function planTimeouts(
+  wanted: IpvsTimeoutSettings | undefined,
+  current: IpvsTimeouts,
+  claims: TimeoutClaims,
+): TimeoutPlan {
   const steps: TimeoutStep[] = [];
   const next: Partial<Record<TimeoutField, TimeoutClaim>> = {};
   const write: Record<TimeoutField, number> = { tcp: 0, tcpFin: 0, udp: 0 };
@@ -101,7 +109,11 @@ export function planTimeouts(wanted: IpvsTimeoutSettings | undefined, current: I
  * hold): those keep their claim from before, so that a refused restore is tried again and a refused first set
  * claims nothing.
  */
-export function claimsAfter(plan: TimeoutPlan, before: TimeoutClaims, failed: ReadonlySet<TimeoutField>): TimeoutClaims {
+export function claimsAfter(
+  plan: TimeoutPlan,
+  before: TimeoutClaims,
+  failed: ReadonlySet<TimeoutField>,
+): TimeoutClaims {
   const out: Partial<Record<TimeoutField, TimeoutClaim>> = {};
   for (const [field] of TIMEOUT_FIELDS) {
     const claim = failed.has(field) ? before[field] : plan.claims[field];

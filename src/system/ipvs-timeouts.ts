@@ -5,7 +5,13 @@ import type { IpvsBackend, IpvsTimeouts } from '../ipvs/types';
 import type { Logger } from '../log';
 import type { IpvsTimeoutSettings } from '../model';
 import {
-  claimsAfter, planTimeouts, TIMEOUT_FIELDS, type TimeoutClaim, type TimeoutClaims, type TimeoutField, type TimeoutName,
+  claimsAfter,
+  planTimeouts,
+  TIMEOUT_FIELDS,
+  type TimeoutClaim,
+  type TimeoutClaims,
+  type TimeoutField,
+  type TimeoutName,
   type TimeoutStep,
 } from './ipvs-timeouts-plan';
 
@@ -15,7 +21,14 @@ export { planTimeouts, type TimeoutClaims } from './ipvs-timeouts-plan';
  * Outcome for one timeout: `would-change` and `would-restore` only in a preview (`ldir check`, `reload --dry-run`),
  * which writes nothing; `left` when ldir lets go of a timeout without writing it.
  */
-export type IpvsTimeoutStatus = 'changed' | 'unchanged' | 'would-change' | 'restored' | 'would-restore' | 'left' | 'failed';
+export type IpvsTimeoutStatus =
+  | 'changed'
+  | 'unchanged'
+  | 'would-change'
+  | 'restored'
+  | 'would-restore'
+  | 'left'
+  | 'failed';
 
 /** What happened to one timeout. */
 export interface IpvsTimeoutResult {
@@ -84,7 +97,9 @@ function whyOf(step: TimeoutStep, wanted: IpvsTimeoutSettings | undefined): stri
     case 'changed-elsewhere':
       return `changed outside ldir since it set ${claim?.set ?? '?'}: not restored to ${claim?.found ?? '?'}`;
     case 'leave':
-      return claim?.restore ? 'no longer set by ldir; the value it found' : 'no longer set by ldir; ipvstimeoutsrestore=no';
+      return claim?.restore
+        ? 'no longer set by ldir; the value it found'
+        : 'no longer set by ldir; ipvstimeoutsrestore=no';
   }
 }
 
@@ -114,7 +129,13 @@ function failureOf(err: unknown): { reason: string; errno?: string } {
 /** True when `value` is a claim as {@link planTimeouts} makes them (checked when one comes from a predecessor). */
 function isClaim(value: unknown): value is TimeoutClaim {
   const c = value as Partial<TimeoutClaim> | null;
-  return typeof c === 'object' && c !== null && Number.isSafeInteger(c.found) && Number.isSafeInteger(c.set) && typeof c.restore === 'boolean';
+  return (
+    typeof c === 'object' &&
+    c !== null &&
+    Number.isSafeInteger(c.found) &&
+    Number.isSafeInteger(c.set) &&
+    typeof c.restore === 'boolean'
+  );
 }
 
 /**
@@ -127,7 +148,10 @@ function isClaim(value: unknown): value is TimeoutClaim {
 export class IpvsTimeoutKeeper {
   private claims: TimeoutClaims = {};
 
-  constructor(private readonly backend: TimeoutBackend, private readonly log: Logger) {}
+  constructor(
+    private readonly backend: TimeoutBackend,
+    private readonly log: Logger,
+  ) {}
 
   /** Brings the timeouts to `wanted` (start, reload) and lets go of those it no longer sets. */
   apply(wanted: IpvsTimeoutSettings | undefined): Promise<IpvsTimeoutResult[]> {
@@ -188,7 +212,12 @@ export class IpvsTimeoutKeeper {
   }
 
   /** Writes the plan's values and reads them back; marks the steps whose value did not hold as failed. */
-  private async write(values: IpvsTimeouts, steps: readonly TimeoutStep[], results: IpvsTimeoutResult[], failed: Set<TimeoutField>): Promise<void> {
+  private async write(
+    values: IpvsTimeouts,
+    steps: readonly TimeoutStep[],
+    results: IpvsTimeoutResult[],
+    failed: Set<TimeoutField>,
+  ): Promise<void> {
     const writing = steps.map((s, i) => [s, i] as const).filter(([s]) => s.action === 'set' || s.action === 'restore');
     const fail = (s: TimeoutStep, i: number, f: { reason: string; errno?: string }): void => {
       failed.add(s.field);
@@ -204,11 +233,13 @@ export class IpvsTimeoutKeeper {
     try {
       after = await this.backend.getTimeouts();
     } catch (err) {
-      for (const [s, i] of writing) fail(s, i, { reason: `written, but cannot be read back: ${failureOf(err).reason}` });
+      for (const [s, i] of writing)
+        fail(s, i, { reason: `written, but cannot be read back: ${failureOf(err).reason}` });
       return;
     }
     for (const [s, i] of writing) {
-      if (after[s.field] !== s.target) fail(s, i, { reason: `the kernel kept ${after[s.field]} after writing ${s.target}` });
+      if (after[s.field] !== s.target)
+        fail(s, i, { reason: `the kernel kept ${after[s.field]} after writing ${s.target}` });
     }
   }
 
@@ -220,7 +251,16 @@ export class IpvsTimeoutKeeper {
       const value = wanted?.[field] ?? 0;
       const claim = this.claims[field];
       if (value > 0) return [{ timeout, new: value, status: 'failed', why: configuredWhy(wanted), ...f }];
-      if (claim) return [{ timeout, new: claim.found, status: 'failed', why: 'ldir lets go of it: cannot tell whether to restore it', ...f }];
+      if (claim)
+        return [
+          {
+            timeout,
+            new: claim.found,
+            status: 'failed',
+            why: 'ldir lets go of it: cannot tell whether to restore it',
+            ...f,
+          },
+        ];
       return [];
     });
     if (!dryRun) for (const r of results) this.report(r);
@@ -229,7 +269,8 @@ export class IpvsTimeoutKeeper {
 
   private report(r: IpvsTimeoutResult): void {
     const fields = { timeout: r.timeout, old: r.old, new: r.new, why: r.why };
-    if (r.status === 'failed') this.log.warn({ ...fields, reason: r.reason, errno: r.errno }, `IPVS timeout ${formatTimeoutResult(r)}`);
+    if (r.status === 'failed')
+      this.log.warn({ ...fields, reason: r.reason, errno: r.errno }, `IPVS timeout ${formatTimeoutResult(r)}`);
     else if (r.status === 'unchanged') this.log.debug(fields, `IPVS ${r.timeout} timeout is already ${r.new}`);
     else this.log.info(fields, `IPVS timeout ${formatTimeoutResult(r)}`);
   }

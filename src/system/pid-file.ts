@@ -105,7 +105,10 @@ export class PidFile {
   private fd: number | undefined;
   private locked = false;
 
-  private constructor(readonly path: string, private readonly command: string) {
+  private constructor(
+    readonly path: string,
+    private readonly command: string,
+  ) {
     this.fd = openPidDescriptor(path);
   }
 
@@ -115,7 +118,10 @@ export class PidFile {
       fs.mkdirSync(dirname(path), { recursive: true });
       return new PidFile(path, command);
     } catch (err) {
-      throw new LdirError(ErrorCodes.DAEMON_START_FAILED, `cannot open pid file ${path}: ${(err as Error).message}`, { cause: err, details: { path } });
+      throw new LdirError(ErrorCodes.DAEMON_START_FAILED, `cannot open pid file ${path}: ${(err as Error).message}`, {
+        cause: err,
+        details: { path },
+      });
     }
   }
 
@@ -207,7 +213,11 @@ export class PidFile {
 function openPidDescriptor(path: string): number {
   let fd: number;
   try {
-    fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK, 0o644);
+    fd = fs.openSync(
+      path,
+      fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK,
+      0o644,
+    );
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ELOOP') {
       throw new Error('it is a symbolic link: a pid file is written only as a regular file (remove the link)');
@@ -217,7 +227,13 @@ function openPidDescriptor(path: string): number {
   const st = fs.fstatSync(fd);
   if (!st.isFile()) {
     fs.closeSync(fd);
-    const kind = st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
+    const kind = st.isFIFO()
+      ? 'a FIFO'
+      : st.isSocket()
+        ? 'a socket'
+        : st.isCharacterDevice() || st.isBlockDevice()
+          ? 'a device'
+          : 'not a regular file';
     throw new Error(`it is ${kind}: a pid file is written only as a regular file`);
   }
   return fd;

@@ -19,7 +19,10 @@ export class SliceYielder {
   /** Slices handed back to the event loop so far. */
   yields = 0;
 
-  constructor(private readonly sliceMs: number = DEFAULT_SLICE_MS, private readonly now: () => number = () => performance.now()) {
+  constructor(
+    private readonly sliceMs: number = DEFAULT_SLICE_MS,
+    private readonly now: () => number = () => performance.now(),
+  ) {
     this.started = now();
   }
 

@@ -21,9 +21,12 @@ function isLoopback(address: string): boolean {
 
 /** The first virtual service of `family` that forwards with masq, to a real server or a non-loopback fallback. */
 export function firstMasqVirtual(config: Config, family: AddressFamily): VirtualService | undefined {
-  return config.virtualServices.find((vs) => vs.family === family
-    && (vs.reals.some((r) => r.forward === 'masq')
-      || (vs.fallback !== undefined && vs.fallback.forward === 'masq' && !isLoopback(vs.fallback.address))));
+  return config.virtualServices.find(
+    (vs) =>
+      vs.family === family &&
+      (vs.reals.some((r) => r.forward === 'masq') ||
+        (vs.fallback !== undefined && vs.fallback.forward === 'masq' && !isLoopback(vs.fallback.address))),
+  );
 }
 
 /**
@@ -41,7 +44,9 @@ export function planSysctls(config: Config, listInterfaces: () => readonly strin
   const v4 = firstMasqVirtual(config, 'inet');
   if (v4) {
     const why = `IPv4 masq forwarding (${v4.id})`;
-    const interfaces = listInterfaces().filter((n) => !NOT_DIRECTOR_INTERFACES.has(n)).sort();
+    const interfaces = listInterfaces()
+      .filter((n) => !NOT_DIRECTOR_INTERFACES.has(n))
+      .sort();
     for (const name of ['all', 'default', ...interfaces]) {
       out.push({ key: `net.ipv4.conf.${keyComponent(name)}.send_redirects`, value: '0', why });
     }

@@ -43,7 +43,8 @@ function errnoOf(err: unknown): string | undefined {
 function failure(what: 'read' | 'write' | 'list', key: string, cause: unknown): LdirError {
   const errno = errnoOf(cause);
   return new LdirError(ErrorCodes.SYSCTL_FAILED, `cannot ${what} sysctl ${key}: ${(cause as Error).message}`, {
-    cause, details: { key, ...(errno !== undefined ? { errno } : {}) },
+    cause,
+    details: { key, ...(errno !== undefined ? { errno } : {}) },
   });
 }
 

@@ -42,7 +42,8 @@ function sameValue(a: string, b: string): boolean {
 
 /** Why a sysctl that is not there is not there. */
 function missingReason(key: string): string {
-  if (key.startsWith('net.ipv4.vs.')) return 'no such sysctl: the ip_vs module is not loaded, or this kernel does not have this tunable';
+  if (key.startsWith('net.ipv4.vs.'))
+    return 'no such sysctl: the ip_vs module is not loaded, or this kernel does not have this tunable';
   if (key.startsWith('net.ipv6.')) return 'no such sysctl: IPv6 is disabled or not available';
   return 'no such sysctl';
 }
@@ -71,7 +72,10 @@ function applyOne(s: SysctlSetting, store: SysctlStore, options: ApplySysctlOpti
     old = store.read(s.key);
   } catch (err) {
     const r: SysctlResult = { ...base, status: 'failed', ...failureReason(err) };
-    log?.warn({ key: s.key, new: s.value, reason: r.reason, errno: r.errno }, `sysctl ${s.key}: cannot read: ${r.reason}`);
+    log?.warn(
+      { key: s.key, new: s.value, reason: r.reason, errno: r.errno },
+      `sysctl ${s.key}: cannot read: ${r.reason}`,
+    );
     return r;
   }
   if (old === undefined) {
@@ -88,13 +92,21 @@ function applyOne(s: SysctlSetting, store: SysctlStore, options: ApplySysctlOpti
     store.write(s.key, s.value);
     const now = store.read(s.key);
     if (now === undefined || !sameValue(now, s.value)) {
-      const r: SysctlResult = { ...base, old, status: 'failed', reason: `the kernel kept ${now ?? 'no value'} after writing ${s.value}` };
+      const r: SysctlResult = {
+        ...base,
+        old,
+        status: 'failed',
+        reason: `the kernel kept ${now ?? 'no value'} after writing ${s.value}`,
+      };
       log?.warn({ key: s.key, old, new: s.value, reason: r.reason }, `sysctl ${s.key}: ${r.reason}`);
       return r;
     }
   } catch (err) {
     const r: SysctlResult = { ...base, old, status: 'failed', ...failureReason(err) };
-    log?.warn({ key: s.key, old, new: s.value, reason: r.reason, errno: r.errno }, `sysctl ${s.key}: cannot change ${old} to ${s.value}: ${r.reason}`);
+    log?.warn(
+      { key: s.key, old, new: s.value, reason: r.reason, errno: r.errno },
+      `sysctl ${s.key}: cannot change ${old} to ${s.value}: ${r.reason}`,
+    );
     return r;
   }
   log?.info({ key: s.key, old, new: s.value, why: s.why }, `sysctl ${s.key} changed from ${old} to ${s.value}`);
@@ -106,7 +118,11 @@ function applyOne(s: SysctlSetting, store: SysctlStore, options: ApplySysctlOpti
  * report entry; nothing throws (a missing sysctl, such as `net.ipv4.vs.*` without the ip_vs module, is a `failed`
  * entry with errno ENOENT). Settings are handled in order, and one failure does not stop the others.
  */
-export function applySysctls(settings: readonly SysctlSetting[], store: SysctlStore, options: ApplySysctlOptions = {}): SysctlResult[] {
+export function applySysctls(
+  settings: readonly SysctlSetting[],
+  store: SysctlStore,
+  options: ApplySysctlOptions = {},
+): SysctlResult[] {
   return settings.map((s) => applyOne(s, store, options));
 }
 
@@ -152,7 +168,9 @@ export function sysctlFailures(results: readonly SysctlResult[]): SysctlResult[]
 export function sysctlError(results: readonly SysctlResult[]): LdirError | undefined {
   const failed = sysctlFailures(results);
   if (failed.length === 0) return undefined;
-  return new LdirError(ErrorCodes.SYSCTL_FAILED, `sysctl setup failed: ${failed.map(formatSysctlResult).join('; ')}`, { details: { failed } });
+  return new LdirError(ErrorCodes.SYSCTL_FAILED, `sysctl setup failed: ${failed.map(formatSysctlResult).join('; ')}`, {
+    details: { failed },
+  });
 }
 
 /**

@@ -25,7 +25,10 @@ interface Exchange {
  * Opens a connection, writes `payload` (then half-closes when `end`), and collects answer lines until the daemon
  * closes, `wantLines` lines came, or `ms` passed.
  */
-function exchange(payload: Buffer | string, options: { end?: boolean; wantLines?: number; ms?: number } = {}): Promise<Exchange> {
+function exchange(
+  payload: Buffer | string,
+  options: { end?: boolean; wantLines?: number; ms?: number } = {},
+): Promise<Exchange> {
   return new Promise((resolve) => {
     const socket = net.createConnection({ path: daemon.socketPath, allowHalfOpen: true });
     let text = '';
@@ -67,13 +70,16 @@ before(async () => {
   await new Promise<void>((r) => real.listen(port, '127.0.0.2', r));
   // 300 reals (one healthy, the others refuse): a status answer of about 100 kB, so unread answers would show.
   const refused = Array.from({ length: 299 }, (_, i) => `\treal=127.0.0.3:${20_000 + i} masq 1`).join('\n');
-  daemon = await startFuzzDaemon('control', () => `checkinterval=5
+  daemon = await startFuzzDaemon(
+    'control',
+    () => `checkinterval=5
 checktimeout=1
 virtual=127.0.0.1:80
 \treal=127.0.0.2:${port} masq 1
 ${refused}
 \tchecktype=connect
-`);
+`,
+  );
   rssStart = daemon.rssKb();
   console.log(`control socket fuzz: daemon pid ${daemon.pid}, RSS at start ${rssStart} kB`);
 });
@@ -87,34 +93,52 @@ after(async () => {
 });
 
 /** Request lines that must never change the director: only ping and status are valid among them. */
-const requestLine = fc.oneof(
-  fc.string({ maxLength: 300 }),
-  fc.json({ maxDepth: 3 }),
-  fc.record({
-    v: fc.oneof(fc.constant(1), fc.integer(), fc.string(), fc.constant(null)),
-    id: fc.oneof(fc.string({ maxLength: 40 }), fc.integer(), fc.constant(null), fc.object({ maxDepth: 1 })),
-    type: fc.oneof(fc.constantFrom('ping', 'status', 'Status', 'PING', '', 'drain ', 'stop\u0000', 'reload-previewx'), fc.string({ maxLength: 12 })),
-    virtual: fc.option(fc.string({ maxLength: 40 }), { nil: undefined }),
-    real: fc.option(fc.string({ maxLength: 40 }), { nil: undefined }),
-    weight: fc.option(fc.oneof(fc.integer(), fc.double(), fc.string()), { nil: undefined }),
-  }, { requiredKeys: [] }).map((o) => JSON.stringify(o)),
-).filter((line) => !/"type":"(stop|restart|reload|drain|undrain|weight|role)"/.test(line));
+const requestLine = fc
+  .oneof(
+    fc.string({ maxLength: 300 }),
+    fc.json({ maxDepth: 3 }),
+    fc
+      .record(
+        {
+          v: fc.oneof(fc.constant(1), fc.integer(), fc.string(), fc.constant(null)),
+          id: fc.oneof(fc.string({ maxLength: 40 }), fc.integer(), fc.constant(null), fc.object({ maxDepth: 1 })),
+          type: fc.oneof(
+            fc.constantFrom('ping', 'status', 'Status', 'PING', '', 'drain ', 'stop\u0000', 'reload-previewx'),
+            fc.string({ maxLength: 12 }),
+          ),
+          virtual: fc.option(fc.string({ maxLength: 40 }), { nil: undefined }),
+          real: fc.option(fc.string({ maxLength: 40 }), { nil: undefined }),
+          weight: fc.option(fc.oneof(fc.integer(), fc.double(), fc.string()), { nil: undefined }),
+        },
+        { requiredKeys: [] },
+      )
+      .map((o) => JSON.stringify(o)),
+  )
+  .filter((line) => !/"type":"(stop|restart|reload|drain|undrain|weight|role)"/.test(line));
 
 describe('control socket under fuzzing', () => {
   test('random and malformed request lines: one answer each, an error unless it was a valid ping/status; ping still answers', async () => {
     let n = 0;
-    await fc.assert(fc.asyncProperty(fc.array(requestLine, { minLength: 1, maxLength: 4 }), async (lines) => {
-      n++;
-      const payload = `${lines.map((l) => l.replace(/\n/g, ' ')).join('\n')}\n`;
-      const r = await exchange(payload, { wantLines: lines.filter((l) => l.replace(/\n/g, ' ').trim() !== '').length });
-      assertAnswers(r.lines, JSON.stringify(payload).slice(0, 200));
-    }), { seed: SEED, numRuns: 250 });
+    await fc.assert(
+      fc.asyncProperty(fc.array(requestLine, { minLength: 1, maxLength: 4 }), async (lines) => {
+        n++;
+        const payload = `${lines.map((l) => l.replace(/\n/g, ' ')).join('\n')}\n`;
+        const r = await exchange(payload, {
+          wantLines: lines.filter((l) => l.replace(/\n/g, ' ').trim() !== '').length,
+        });
+        assertAnswers(r.lines, JSON.stringify(payload).slice(0, 200));
+      }),
+      { seed: SEED, numRuns: 250 },
+    );
     // Raw bytes, invalid UTF-8 and NUL included.
-    await fc.assert(fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 2_000 }), async (bytes) => {
-      n++;
-      const r = await exchange(Buffer.concat([Buffer.from(bytes), Buffer.from('\n')]), { ms: 3_000 });
-      assertAnswers(r.lines, `bytes ${Buffer.from(bytes).toString('hex').slice(0, 80)}`);
-    }), { seed: SEED, numRuns: 150 });
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 2_000 }), async (bytes) => {
+        n++;
+        const r = await exchange(Buffer.concat([Buffer.from(bytes), Buffer.from('\n')]), { ms: 3_000 });
+        assertAnswers(r.lines, `bytes ${Buffer.from(bytes).toString('hex').slice(0, 80)}`);
+      }),
+      { seed: SEED, numRuns: 150 },
+    );
     const ms = await daemon.ping();
     console.log(`control socket fuzz: ${n} random exchanges, then ping answered in ${ms} ms`);
   });
@@ -123,9 +147,14 @@ describe('control socket under fuzzing', () => {
     const answered = await exchange('{"v":1,"id":"p","type":"ping"}', { end: true });
     assert.equal(answered.lines.length, 1);
     assert.equal((JSON.parse(answered.lines[0] as string) as { ok: boolean }).ok, true);
-    const half = await Promise.all(Array.from({ length: 100 }, (_, i) => exchange(`{"v":1,"id":"h${i}","ty`, { end: true })));
+    const half = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => exchange(`{"v":1,"id":"h${i}","ty`, { end: true })),
+    );
     for (const h of half) assertAnswers(h.lines, 'half line');
-    assert.ok(half.every((h) => h.closed), 'every half-line connection was closed by the daemon');
+    assert.ok(
+      half.every((h) => h.closed),
+      'every half-line connection was closed by the daemon',
+    );
     await daemon.ping();
   });
 
@@ -151,14 +180,18 @@ describe('control socket under fuzzing', () => {
         }
       };
       socket.on('connect', pump);
-      socket.on('data', (d: Buffer) => { answer += d.toString('utf8'); });
+      socket.on('data', (d: Buffer) => {
+        answer += d.toString('utf8');
+      });
       socket.on('error', () => undefined);
       socket.on('close', () => resolve({ written, answer }));
       setTimeout(() => socket.destroy(), 10_000).unref();
     });
     assert.match(streamed.answer, /LDIR_ERR_CONTROL_TOO_LARGE/);
     const rss1 = daemon.rssKb();
-    console.log(`control socket fuzz: oversized lines: ${streamed.written} MB offered before the cut; RSS ${rss0} -> ${rss1} kB`);
+    console.log(
+      `control socket fuzz: oversized lines: ${streamed.written} MB offered before the cut; RSS ${rss0} -> ${rss1} kB`,
+    );
     assert.ok(rss1 - rss0 < 64 * 1024, `RSS grew by ${rss1 - rss0} kB`);
     await daemon.ping();
   });
@@ -180,7 +213,9 @@ describe('control socket under fuzzing', () => {
     const rss1 = daemon.rssKb();
     const ms = await daemon.ping();
     socket.destroy();
-    console.log(`control socket fuzz: ${offered} status requests (about 100 kB each answered) offered without reading; RSS ${rss0} -> ${rss1} kB; ping ${ms} ms`);
+    console.log(
+      `control socket fuzz: ${offered} status requests (about 100 kB each answered) offered without reading; RSS ${rss0} -> ${rss1} kB; ping ${ms} ms`,
+    );
     assert.ok(rss1 - rss0 < 12 * 1024, `RSS grew by ${rss1 - rss0} kB`);
   });
 
@@ -196,7 +231,14 @@ describe('control socket under fuzzing', () => {
       let busy = 0;
       const silent: string[] = [];
       for (let wave = 0; wave < 10; wave++) {
-        const results = await Promise.all(Array.from({ length: 300 }, (_, i) => exchange(`{"v":1,"id":"w${wave}-${i}","type":"${i % 10 ? 'ping' : 'status'}"}\n`, { wantLines: 1, ms: 3_000 })));
+        const results = await Promise.all(
+          Array.from({ length: 300 }, (_, i) =>
+            exchange(`{"v":1,"id":"w${wave}-${i}","type":"${i % 10 ? 'ping' : 'status'}"}\n`, {
+              wantLines: 1,
+              ms: 3_000,
+            }),
+          ),
+        );
         for (const r of results) {
           assertAnswers(r.lines, 'wave');
           const line = r.lines[0] ?? '';
@@ -228,10 +270,15 @@ describe('control socket under fuzzing', () => {
       }
       await new Promise((r) => setTimeout(r, 1_500));
       rss.push(daemon.rssKb());
-      console.log(`control socket fuzz: pass ${pass}: 3,000 short connections, 300 at a time: ${ok} answered, ${busy} told busy, `
-        + `${silent.length} without an answer within 3 s (${[...new Set(silent)].join(', ') || '-'}); `
-        + `1,000 idle connections held: ping answered in ${pings.join(', ')} ms; RSS ${rss.at(-2)} -> ${rss.at(-1)} kB`);
+      console.log(
+        `control socket fuzz: pass ${pass}: 3,000 short connections, 300 at a time: ${ok} answered, ${busy} told busy, ` +
+          `${silent.length} without an answer within 3 s (${[...new Set(silent)].join(', ') || '-'}); ` +
+          `1,000 idle connections held: ping answered in ${pings.join(', ')} ms; RSS ${rss.at(-2)} -> ${rss.at(-1)} kB`,
+      );
     }
-    assert.ok(rss.length >= 3 && grew() < bound, `every pass after the first grew RSS by ${bound} kB or more: ${rss.join(' -> ')} kB`);
+    assert.ok(
+      rss.length >= 3 && grew() < bound,
+      `every pass after the first grew RSS by ${bound} kB or more: ${rss.join(' -> ')} kB`,
+    );
   });
 });

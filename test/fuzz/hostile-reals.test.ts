@@ -24,8 +24,12 @@ let healthyPort = 0;
 let daemon: FuzzDaemon | undefined;
 
 const KINDS: Record<HostileKind, string> = {
-  'endless-body': '127.0.0.10', 'byte-drip': '127.0.0.11', 'huge-content-length': '127.0.0.12', 'accept-silence': '127.0.0.13',
-  'giant-line': '127.0.0.14', 'endless-lines': '127.0.0.15',
+  'endless-body': '127.0.0.10',
+  'byte-drip': '127.0.0.11',
+  'huge-content-length': '127.0.0.12',
+  'accept-silence': '127.0.0.13',
+  'giant-line': '127.0.0.14',
+  'endless-lines': '127.0.0.15',
 };
 
 const realOf = (kind: HostileKind, extra = ''): string => {
@@ -35,15 +39,47 @@ const realOf = (kind: HostileKind, extra = ''): string => {
 const urlOf = (address: string, port: number): string => ` "http://${address}:${port}/" "alive"`;
 
 /** Which hostile kinds each checked service meets, and what else its virtual says. */
-const VIRTUALS: Array<{ port: number; service: string; kinds: HostileKind[]; extra?: string; undici?: boolean; up?: HostileKind[] }> = [
-  { port: 81, service: 'http', kinds: ['endless-body', 'byte-drip', 'huge-content-length', 'accept-silence'], extra: '\trequest="/"\n\treceive="alive"' },
-  { port: 82, service: 'http', kinds: ['endless-body', 'byte-drip', 'huge-content-length', 'accept-silence'], undici: true },
+const VIRTUALS: Array<{
+  port: number;
+  service: string;
+  kinds: HostileKind[];
+  extra?: string;
+  undici?: boolean;
+  up?: HostileKind[];
+}> = [
+  {
+    port: 81,
+    service: 'http',
+    kinds: ['endless-body', 'byte-drip', 'huge-content-length', 'accept-silence'],
+    extra: '\trequest="/"\n\treceive="alive"',
+  },
+  {
+    port: 82,
+    service: 'http',
+    kinds: ['endless-body', 'byte-drip', 'huge-content-length', 'accept-silence'],
+    undici: true,
+  },
   { port: 25, service: 'smtp', kinds: ['endless-lines', 'giant-line', 'accept-silence'] },
   { port: 110, service: 'pop', kinds: ['endless-lines', 'giant-line', 'accept-silence'] },
   { port: 143, service: 'imap', kinds: ['endless-lines', 'giant-line', 'accept-silence'] },
-  { port: 21, service: 'ftp', kinds: ['endless-lines', 'giant-line', 'accept-silence'], extra: '\trequest="welcome.msg"' },
-  { port: 119, service: 'nntp', kinds: ['endless-lines', 'giant-line', 'accept-silence'], up: ['endless-lines', 'giant-line'] },
-  { port: 7, service: 'simpletcp', kinds: ['endless-lines', 'giant-line', 'accept-silence'], extra: '\trequest="HELLO"\n\treceive="^OK"' },
+  {
+    port: 21,
+    service: 'ftp',
+    kinds: ['endless-lines', 'giant-line', 'accept-silence'],
+    extra: '\trequest="welcome.msg"',
+  },
+  {
+    port: 119,
+    service: 'nntp',
+    kinds: ['endless-lines', 'giant-line', 'accept-silence'],
+    up: ['endless-lines', 'giant-line'],
+  },
+  {
+    port: 7,
+    service: 'simpletcp',
+    kinds: ['endless-lines', 'giant-line', 'accept-silence'],
+    extra: '\trequest="HELLO"\n\treceive="^OK"',
+  },
 ];
 
 function configBody(): string {
@@ -52,7 +88,8 @@ function configBody(): string {
       const s = hostile.get(k) as HostileServer;
       return realOf(k, v.undici ? urlOf(s.address, s.port) : '');
     });
-    if (v.service === 'http') reals.unshift(`\treal=127.0.0.2:${healthyPort} masq 1${v.undici ? urlOf('127.0.0.2', healthyPort) : ''}`);
+    if (v.service === 'http')
+      reals.unshift(`\treal=127.0.0.2:${healthyPort} masq 1${v.undici ? urlOf('127.0.0.2', healthyPort) : ''}`);
     return `virtual=127.0.0.1:${v.port}\n${reals.join('\n')}\n\tchecktype=negotiate\n\tservice=${v.service}\n${v.extra ?? ''}\n`;
   });
   return `checkinterval=2\nchecktimeout=${TIMEOUT_S}\nnegotiatetimeout=${TIMEOUT_S}\nquiescent=yes\n\n${virtuals.join('\n')}`;
@@ -76,7 +113,9 @@ after(async () => {
 
 /** `virtual real health (reason)` of every real, for failure messages. */
 function describeReport(report: StatusReport | undefined): string {
-  return (report?.virtualServices ?? []).flatMap((v) => v.reals.map((r) => `${v.id} ${r.address}:${r.port} ${r.health} (${r.lastCheck?.reason ?? '-'})`)).join('\n');
+  return (report?.virtualServices ?? [])
+    .flatMap((v) => v.reals.map((r) => `${v.id} ${r.address}:${r.port} ${r.health} (${r.lastCheck?.reason ?? '-'})`))
+    .join('\n');
 }
 
 /** The health a real must have: the healthy server up; a hostile one down, unless its service calls its greeting good. */
@@ -97,7 +136,10 @@ test('hostile reals: each down within its timeout and staying down; the healthy 
   for (;;) {
     report = await d.status();
     if (report.virtualServices.every((v) => v.reals.every((r) => r.health === expected(v.id, r)))) break;
-    assert.ok(Date.now() < decidedBy, `not every real decided ${Date.now() - t0} ms after start:\n${describeReport(report)}\n${d.logTail()}`);
+    assert.ok(
+      Date.now() < decidedBy,
+      `not every real decided ${Date.now() - t0} ms after start:\n${describeReport(report)}\n${d.logTail()}`,
+    );
     await new Promise((r) => setTimeout(r, 200));
   }
   const startedAt = Date.parse(report.daemon.startedAt);
@@ -108,7 +150,10 @@ test('hostile reals: each down within its timeout and staying down; the healthy 
       const decidedAfter = Date.parse(r.since ?? '') - startedAt;
       lateness.push(`${v.id} ${r.address} ${r.health} after ${decidedAfter} ms (${r.lastCheck?.reason ?? '-'})`);
       // The first round starts within the first second; it ends at the timeout at the latest (slack for a loaded machine).
-      assert.ok(decidedAfter <= (1 + TIMEOUT_S) * 1_000 + 2_500, `${v.id} ${r.address}:${r.port} ${r.health} only ${decidedAfter} ms after the start`);
+      assert.ok(
+        decidedAfter <= (1 + TIMEOUT_S) * 1_000 + 2_500,
+        `${v.id} ${r.address}:${r.port} ${r.health} only ${decidedAfter} ms after the start`,
+      );
     }
   }
   console.log(`hostile reals: decided (from the daemon's start):\n  ${lateness.join('\n  ')}`);
@@ -125,13 +170,23 @@ test('hostile reals: each down within its timeout and staying down; the healthy 
   }
   report = await d.status();
   const rssEnd = d.rssKb();
-  const fed = [...hostile.values()].map((s) => `${s.kind} ${s.stats().connections} connections, ${Math.round(s.stats().bytes / 1e6)} MB`);
-  console.log(`hostile reals: ${SOAK_MS / 1_000} s of rounds: RSS ${rssStart} kB before, at most ${rssMost}, ${rssEnd} kB after; `
-    + `ping at most ${Math.max(...pings)} ms (${pings.length} pings); servers: ${fed.join('; ')}`);
+  const fed = [...hostile.values()].map(
+    (s) => `${s.kind} ${s.stats().connections} connections, ${Math.round(s.stats().bytes / 1e6)} MB`,
+  );
+  console.log(
+    `hostile reals: ${SOAK_MS / 1_000} s of rounds: RSS ${rssStart} kB before, at most ${rssMost}, ${rssEnd} kB after; ` +
+      `ping at most ${Math.max(...pings)} ms (${pings.length} pings); servers: ${fed.join('; ')}`,
+  );
   const reals = report.virtualServices.flatMap((v) => v.reals.map((r) => ({ v: v.id, r })));
-  assert.deepEqual(reals.filter(({ v, r }) => r.health !== expected(v, r)).map(({ v, r }) => `${v} ${r.address} ${r.health}`), [],
-    `every hostile real stays down (nntp's 2xx greetings up), the healthy ones up:\n${describeReport(report)}`);
-  assert.ok(reals.every(({ r }) => Date.parse(r.since ?? '') - startedAt < (1 + TIMEOUT_S) * 1_000 + 2_500), `no flap: every health since the first round\n${describeReport(report)}`);
+  assert.deepEqual(
+    reals.filter(({ v, r }) => r.health !== expected(v, r)).map(({ v, r }) => `${v} ${r.address} ${r.health}`),
+    [],
+    `every hostile real stays down (nntp's 2xx greetings up), the healthy ones up:\n${describeReport(report)}`,
+  );
+  assert.ok(
+    reals.every(({ r }) => Date.parse(r.since ?? '') - startedAt < (1 + TIMEOUT_S) * 1_000 + 2_500),
+    `no flap: every health since the first round\n${describeReport(report)}`,
+  );
   assert.ok(Math.max(...pings) < 3_000, `ping took up to ${Math.max(...pings)} ms`);
   assert.ok(rssMost - rssStart < 64 * 1024, `RSS grew by ${rssMost - rssStart} kB`);
 });

@@ -4,7 +4,13 @@ import pino from 'pino';
 import type { HealthTransition } from '../../src/model/health';
 import type { Logger } from '../../src/log';
 import type { AlertThrottle, Config, VirtualService } from '../../src/model';
-import type { HookOutcome, HookRunner, MailTransportFactory, MailTransportSettings, OutgoingMail } from '../../src/alerts/types';
+import type {
+  HookOutcome,
+  HookRunner,
+  MailTransportFactory,
+  MailTransportSettings,
+  OutgoingMail,
+} from '../../src/alerts/types';
 
 /** A mail the fake transport accepted, with the clock time it was sent at. */
 export interface SentMail {
@@ -37,7 +43,9 @@ export class FakeMail {
         return Promise.resolve();
       }
       if (b === 'hang') {
-        return new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
+        return new Promise<void>((_, reject) =>
+          signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
+        );
       }
       return Promise.reject(b);
     },
@@ -71,8 +79,26 @@ export class FakeRunner {
 }
 
 /** A transition of `real` in `virtualId`. */
-export function transition(virtualId: string, realKey: string, from: HealthTransition['from'], to: HealthTransition['to'], at: number, reason = to === 'up' ? 'ok' : 'refused'): HealthTransition {
-  return { virtualId, realKey, identity: `id:${realKey}`, from, to, reason, at, checkStartedAt: at, durationMs: 1, consecutiveFailures: to === 'down' ? 1 : 0 };
+export function transition(
+  virtualId: string,
+  realKey: string,
+  from: HealthTransition['from'],
+  to: HealthTransition['to'],
+  at: number,
+  reason = to === 'up' ? 'ok' : 'refused',
+): HealthTransition {
+  return {
+    virtualId,
+    realKey,
+    identity: `id:${realKey}`,
+    from,
+    to,
+    reason,
+    at,
+    checkStartedAt: at,
+    durationMs: 1,
+    consecutiveFailures: to === 'down' ? 1 : 0,
+  };
 }
 
 /** A debug logger whose records are kept as parsed objects (and raw text, to look for secrets). */
@@ -89,7 +115,11 @@ export function captureLogger(): { logger: Logger; records: Array<Record<string,
 }
 
 /** A copy of `config` with another throttle and, per virtual, other alert settings. */
-export function withAlerting(config: Config, throttle: Partial<AlertThrottle>, alerts: Partial<VirtualService['alerts']> = {}): Config {
+export function withAlerting(
+  config: Config,
+  throttle: Partial<AlertThrottle>,
+  alerts: Partial<VirtualService['alerts']> = {},
+): Config {
   return {
     ...config,
     globals: { ...config.globals, alerting: { ...config.globals.alerting, ...throttle } },
@@ -110,13 +140,23 @@ export interface ReceivedMail {
 
 /** Decodes RFC 2047 encoded words (B and Q) in a header value. */
 function decodeWords(value: string): string {
-  return value.replace(/=\?([^?]+)\?([BbQq])\?([^?]*)\?=\s*/g, (_, _charset: string, enc: string, text: string) => (enc.toUpperCase() === 'B'
-    ? Buffer.from(text, 'base64').toString('utf8')
-    : Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8')));
+  return value.replace(/=\?([^?]+)\?([BbQq])\?([^?]*)\?=\s*/g, (_, _charset: string, enc: string, text: string) =>
+    enc.toUpperCase() === 'B'
+      ? Buffer.from(text, 'base64').toString('utf8')
+      : Buffer.from(
+          text
+            .replace(/_/g, ' ')
+            .replace(/=([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))),
+          'latin1',
+        ).toString('utf8'),
+  );
 }
 
 /** Parses a single-part text mail as nodemailer writes it (7bit, quoted-printable or base64). */
-export function parseMail(raw: string, envelope: { from: string; to: readonly string[]; user?: string; secure: boolean }): ReceivedMail {
+export function parseMail(
+  raw: string,
+  envelope: { from: string; to: readonly string[]; user?: string; secure: boolean },
+): ReceivedMail {
   const text = raw.replace(/\r\n/g, '\n');
   const split = text.indexOf('\n\n');
   const head = text.slice(0, split).replace(/\n[ \t]+/g, ' ');
@@ -128,7 +168,10 @@ export function parseMail(raw: string, envelope: { from: string; to: readonly st
   }
   const encoding = (headers.get('content-transfer-encoding') ?? '7bit').toLowerCase();
   if (encoding === 'quoted-printable') {
-    body = Buffer.from(body.replace(/=\n/g, '').replace(/=([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
+    body = Buffer.from(
+      body.replace(/=\n/g, '').replace(/=([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))),
+      'latin1',
+    ).toString('utf8');
   } else if (encoding === 'base64') {
     body = Buffer.from(body, 'base64').toString('utf8');
   }

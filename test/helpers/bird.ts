@@ -34,7 +34,11 @@ export function startBird(ns: string, dir: string, name: string, config: string)
   const ctl = `${base}.ctl`;
   const pidFile = `${base}.pid`;
   fs.writeFileSync(configFile, `log "${logFile}" all;\n${config}`);
-  execFileSync('ip', ['netns', 'exec', ns, 'bird', '-c', configFile, '-s', ctl, '-P', pidFile], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+  execFileSync('ip', ['netns', 'exec', ns, 'bird', '-c', configFile, '-s', ctl, '-P', pidFile], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 30_000,
+  });
   const pid = (): number | undefined => {
     try {
       const n = Number(fs.readFileSync(pidFile, 'utf8').trim());
@@ -44,7 +48,11 @@ export function startBird(ns: string, dir: string, name: string, config: string)
     }
   };
   return {
-    netns: ns, ctl, configFile, logFile, pid,
+    netns: ns,
+    ctl,
+    configFile,
+    logFile,
+    pid,
     birdc: (args) => {
       const r = spawnSync('birdc', ['-s', ctl, ...args], { encoding: 'utf8', timeout: 10_000 });
       return `${r.stdout ?? ''}${r.stderr ?? ''}`;
@@ -70,7 +78,9 @@ export function startBird(ns: string, dir: string, name: string, config: string)
 
 /** The IPv4 prefixes a BIRD has in its tables (`show route`). */
 export function birdRoutes(bird: BirdDaemon): Set<string> {
-  return new Set([...bird.birdc(['show', 'route']).matchAll(/^(\d+\.\d+\.\d+\.\d+\/\d+)\s/gm)].map((m) => m[1] as string));
+  return new Set(
+    [...bird.birdc(['show', 'route']).matchAll(/^(\d+\.\d+\.\d+\.\d+\/\d+)\s/gm)].map((m) => m[1] as string),
+  );
 }
 
 /** The include file ldir's BIRD driver owns, with both prefix sets empty: what the operator creates before BIRD starts. */

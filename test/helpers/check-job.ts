@@ -55,7 +55,10 @@ export const UNREACHED_MS = 10_000;
 
 /** Asserts that `r` ended before {@link UNREACHED_MS}: by the event the test made, not at the timeout it must not reach. */
 export function assertNotAtTimeout(r: CheckResult, what: string): void {
-  assert.ok(r.durationMs < UNREACHED_MS, `${what}: ended after ${r.durationMs} ms, at the ${UNREACHED_MS} ms timeout it must not reach`);
+  assert.ok(
+    r.durationMs < UNREACHED_MS,
+    `${what}: ended after ${r.durationMs} ms, at the ${UNREACHED_MS} ms timeout it must not reach`,
+  );
 }
 
 const open = new WeakMap<net.Server, Set<net.Socket>>();

@@ -41,7 +41,11 @@ export class Chromium {
   private stderr = '';
   private exited = false;
 
-  private constructor(private readonly child: ChildProcess, private readonly profile: string, private readonly timeoutMs: number) {
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly profile: string,
+    private readonly timeoutMs: number,
+  ) {
     const out = child.stdio[4] as Readable;
     out.setEncoding('utf8');
     out.on('data', (chunk: string) => this.receive(chunk));
@@ -51,7 +55,8 @@ export class Chromium {
     });
     child.once('exit', (code, signal) => {
       this.exited = true;
-      for (const p of this.pending.values()) p.reject(new Error(`chromium exited (${code ?? signal}) during ${p.method}: ${this.stderr.slice(-2000)}`));
+      for (const p of this.pending.values())
+        p.reject(new Error(`chromium exited (${code ?? signal}) during ${p.method}: ${this.stderr.slice(-2000)}`));
       this.pending.clear();
     });
   }
@@ -59,11 +64,28 @@ export class Chromium {
   /** Starts `executable` headless (as root it needs --no-sandbox), each protocol command bounded by `timeoutMs`. */
   static async launch(executable: string, timeoutMs = 30_000): Promise<Chromium> {
     const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-chromium-'));
-    const child = spawn(executable, [
-      '--headless', '--remote-debugging-pipe', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
-      '--no-default-browser-check', '--disable-extensions', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--metrics-recording-only', '--mute-audio', '--hide-scrollbars', `--user-data-dir=${profile}`, 'about:blank',
-    ], { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'], detached: true });
+    const child = spawn(
+      executable,
+      [
+        '--headless',
+        '--remote-debugging-pipe',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-dev-shm-usage',
+        '--no-first-run',
+        '--no-default-browser-check',
+        '--disable-extensions',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--metrics-recording-only',
+        '--mute-audio',
+        '--hide-scrollbars',
+        `--user-data-dir=${profile}`,
+        'about:blank',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'], detached: true },
+    );
     const browser = new Chromium(child, profile, timeoutMs);
     await browser.send('Browser.getVersion');
     return browser;
@@ -71,15 +93,21 @@ export class Chromium {
 
   /** Opens a new page of `width`×`height` CSS pixels. */
   async newPage(width = 1280, height = 900): Promise<BrowserPage> {
-    const { targetId } = await this.send('Target.createTarget', { url: 'about:blank' }) as { targetId: string };
-    const { sessionId } = await this.send('Target.attachToTarget', { targetId, flatten: true }) as { sessionId: string };
-    const call = (method: string, params: Record<string, unknown> = {}): Promise<Record<string, unknown>> => this.send(method, params, sessionId);
+    const { targetId } = (await this.send('Target.createTarget', { url: 'about:blank' })) as { targetId: string };
+    const { sessionId } = (await this.send('Target.attachToTarget', { targetId, flatten: true })) as {
+      sessionId: string;
+    };
+    const call = (method: string, params: Record<string, unknown> = {}): Promise<Record<string, unknown>> =>
+      this.send(method, params, sessionId);
     await call('Page.enable');
     await call('Runtime.enable');
     await call('Emulation.setDeviceMetricsOverride', { width, height, deviceScaleFactor: 1, mobile: width < 600 });
     return {
       goto: async (url) => {
-        const loaded = this.waitFor((m) => m['sessionId'] === sessionId && m['method'] === 'Page.loadEventFired', `load of ${url}`);
+        const loaded = this.waitFor(
+          (m) => m['sessionId'] === sessionId && m['method'] === 'Page.loadEventFired',
+          `load of ${url}`,
+        );
         const r = await call('Page.navigate', { url });
         if (typeof r['errorText'] === 'string') throw new Error(`navigation to ${url} failed: ${r['errorText']}`);
         await loaded;
@@ -87,7 +115,10 @@ export class Chromium {
       evaluate: async <T>(expression: string) => {
         const r = await call('Runtime.evaluate', { expression, returnByValue: true, awaitPromise: true });
         const ex = r['exceptionDetails'] as { text?: string; exception?: { description?: string } } | undefined;
-        if (ex) throw new Error(`page threw: ${ex.exception?.description ?? ex.text ?? 'unknown'} (in ${expression.slice(0, 200)})`);
+        if (ex)
+          throw new Error(
+            `page threw: ${ex.exception?.description ?? ex.text ?? 'unknown'} (in ${expression.slice(0, 200)})`,
+          );
         return (r['result'] as { value?: T }).value as T;
       },
       screenshot: async () => {
@@ -116,8 +147,13 @@ export class Chromium {
     fs.rmSync(this.profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
 
-  private send(method: string, params: Record<string, unknown> = {}, sessionId?: string): Promise<Record<string, unknown>> {
-    if (this.exited) return Promise.reject(new Error(`chromium is not running (${method}): ${this.stderr.slice(-2000)}`));
+  private send(
+    method: string,
+    params: Record<string, unknown> = {},
+    sessionId?: string,
+  ): Promise<Record<string, unknown>> {
+    if (this.exited)
+      return Promise.reject(new Error(`chromium is not running (${method}): ${this.stderr.slice(-2000)}`));
     const id = this.nextId++;
     const message = JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) });
     return new Promise((resolve, reject) => {

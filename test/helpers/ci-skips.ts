@@ -22,13 +22,15 @@ export interface AllowedSkip {
 export const CI_ALLOWED_SKIPS: readonly AllowedSkip[] = [
   {
     id: 'guest-file-on-host',
-    reason: 'a kernel-tier guest file loaded by node --test on the host; test/kernel/host-runs-guest-tests.test.ts runs it inside the VM, where it may not skip',
+    reason:
+      'a kernel-tier guest file loaded by node --test on the host; test/kernel/host-runs-guest-tests.test.ts runs it inside the VM, where it may not skip',
     place: 'host',
     message: /^runs inside the kernel-tier VM only \(test\/kernel\/host-runs-guest-tests\)$/,
   },
   {
     id: 'docker-engine',
-    reason: 'the CI machine has a docker client but no dockerd, so no Docker engine to build and run the image (docker.io is not installed over another Docker)',
+    reason:
+      'the CI machine has a docker client but no dockerd, so no Docker engine to build and run the image (docker.io is not installed over another Docker)',
     place: 'host',
     message: /^no Docker engine \(.*\), and a docker client without dockerd here to start one$/,
   },
@@ -46,6 +48,10 @@ export function testPlace(env: NodeJS.ProcessEnv = process.env): TestPlace {
 }
 
 /** The allowance that covers a skip with this message here, or undefined when CI does not accept it. */
-export function allowanceFor(message: string, place: TestPlace = testPlace(), list: readonly AllowedSkip[] = CI_ALLOWED_SKIPS): AllowedSkip | undefined {
+export function allowanceFor(
+  message: string,
+  place: TestPlace = testPlace(),
+  list: readonly AllowedSkip[] = CI_ALLOWED_SKIPS,
+): AllowedSkip | undefined {
   return list.find((a) => a.place === place && a.message.test(message));
 }

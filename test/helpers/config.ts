@@ -61,7 +61,10 @@ export function fakeResolver(hosts = TEST_HOSTS): Resolver {
 
 /** Probes where every path under /tmp is writable and `/tmp/maint` is the only directory. */
 export const TEST_PROBES: FileProbes = {
-  appendProblem: (p) => (p.startsWith('/tmp/') && !p.startsWith('/tmp/missing/') ? undefined : 'its directory does not exist or is not writable'),
+  appendProblem: (p) =>
+    p.startsWith('/tmp/') && !p.startsWith('/tmp/missing/')
+      ? undefined
+      : 'its directory does not exist or is not writable',
   isDirectory: (p) => p === '/tmp/maint',
 };
 
@@ -73,7 +76,10 @@ export function load(text: string, file = '/etc/ha.d/test.cf'): Promise<LoadResu
 /** Loads text that must be valid and returns its model. */
 export async function loadValid(text: string, file?: string): Promise<Config> {
   const r = await load(text, file);
-  if (!r.config) throw new Error(`expected a valid config, got:\n${r.diagnostics.map((d) => `${d.pos.line}: ${d.message}`).join('\n')}`);
+  if (!r.config)
+    throw new Error(
+      `expected a valid config, got:\n${r.diagnostics.map((d) => `${d.pos.line}: ${d.message}`).join('\n')}`,
+    );
   return r.config;
 }
 

@@ -44,9 +44,28 @@ function one() {
  * (so the director schedules each), padded to about `padBytes` more than a bare request; resolves with what each
  * connection wrote and read and which real server answered. Bounded by `timeoutMs` in all, 5 s per request.
  */
-export function countedRequests(lab: Pick<NatLab, 'clientNetns'>, host: string, port: number, count: number, padBytes = 1000, timeoutMs = 180_000): Promise<CountedRequest[]> {
+export function countedRequests(
+  lab: Pick<NatLab, 'clientNetns'>,
+  host: string,
+  port: number,
+  count: number,
+  padBytes = 1000,
+  timeoutMs = 180_000,
+): Promise<CountedRequest[]> {
   return new Promise((resolve, reject) => {
-    const args = ['netns', 'exec', lab.clientNetns, process.execPath, '-e', CLIENT_JS, host, String(port), String(count), String(padBytes), '5000'];
+    const args = [
+      'netns',
+      'exec',
+      lab.clientNetns,
+      process.execPath,
+      '-e',
+      CLIENT_JS,
+      host,
+      String(port),
+      String(count),
+      String(padBytes),
+      '5000',
+    ];
     const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -54,12 +73,22 @@ export function countedRequests(lab: Pick<NatLab, 'clientNetns'>, host: string, 
       child.kill('SIGKILL');
       reject(new Error(`${count} counted requests to ${host}:${port} did not finish within ${timeoutMs} ms`));
     }, timeoutMs);
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
     child.on('close', (code) => {
       clearTimeout(timer);
       if (code !== 0) reject(new Error(`counted requests to ${host}:${port} exited ${code}: ${err}`));
-      else resolve(out.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as CountedRequest));
+      else
+        resolve(
+          out
+            .split('\n')
+            .filter((l) => l !== '')
+            .map((l) => JSON.parse(l) as CountedRequest),
+        );
     });
   });
 }

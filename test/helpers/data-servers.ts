@@ -1,6 +1,16 @@
 // Test helpers: real Debian data servers (slapd, MariaDB, PostgreSQL, FreeRADIUS) run in the foreground on 127.0.0.1 with data in a temp dir.
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForPort } from './system';
@@ -18,7 +28,11 @@ export interface DataServer {
 }
 
 /** slapd: a {@link DataServer} with its ldaps port and certificates. */
-export type SlapdServer = DataServer & { readonly tlsPort: number; readonly certPem: string; readonly otherCaPem: string };
+export type SlapdServer = DataServer & {
+  readonly tlsPort: number;
+  readonly certPem: string;
+  readonly otherCaPem: string;
+};
 
 /** A child process whose output is kept (last 4 KiB) for error messages. */
 interface Daemon {
@@ -32,11 +46,21 @@ function startDaemon(cmd: string, args: readonly string[], options: SpawnOptions
   const child = spawn(cmd, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let exited = false;
-  const keep = (chunk: Buffer): void => { out = (out + chunk.toString('utf8')).slice(-4096); };
+  const keep = (chunk: Buffer): void => {
+    out = (out + chunk.toString('utf8')).slice(-4096);
+  };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  const exit = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
-  child.once('error', (err) => { out += `\n${err.message}`; exited = true; });
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
+  child.once('error', (err) => {
+    out += `\n${err.message}`;
+    exited = true;
+  });
   return {
     child,
     output: () => out,
@@ -62,10 +86,17 @@ async function waitReady(d: Daemon, what: string, ready: () => Promise<boolean>,
   throw new Error(`${what} not ready after ${timeoutMs} ms: ${d.output().trim().split('\n').slice(-5).join(' | ')}`);
 }
 
-const tcpReady = (port: number) => (): Promise<boolean> => waitForPort(port, '127.0.0.1', 1).then(() => true, () => false);
+const tcpReady = (port: number) => (): Promise<boolean> =>
+  waitForPort(port, '127.0.0.1', 1).then(
+    () => true,
+    () => false,
+  );
 
 /** Runs `body` with a fresh temp dir that is removed (with whatever runs) if starting fails. */
-async function withTempDir<S extends DataServer>(prefix: string, body: (dir: string, cleanup: (d?: Daemon) => Promise<void>) => Promise<S>): Promise<S> {
+async function withTempDir<S extends DataServer>(
+  prefix: string,
+  body: (dir: string, cleanup: (d?: Daemon) => Promise<void>) => Promise<S>,
+): Promise<S> {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   let daemon: Daemon | undefined;
   const cleanup = async (d?: Daemon): Promise<void> => {
@@ -88,26 +119,79 @@ export function startSlapd(): Promise<SlapdServer> {
   return withTempDir('ldir-slapd-', async (dir, cleanup) => {
     const [port, tlsPort] = [await freePort(), await freePort()];
     const selfSigned = (name: string): void => {
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-        '-keyout', join(dir, `${name}-key.pem`), '-out', join(dir, `${name}.pem`), '-subj', '/CN=127.0.0.1', '-days', '2'], { stdio: 'ignore' });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-keyout',
+          join(dir, `${name}-key.pem`),
+          '-out',
+          join(dir, `${name}.pem`),
+          '-subj',
+          '/CN=127.0.0.1',
+          '-days',
+          '2',
+        ],
+        { stdio: 'ignore' },
+      );
     };
     selfSigned('cert');
     selfSigned('other');
     mkdirSync(join(dir, 'db'));
     const conf = join(dir, 'slapd.conf');
-    writeFileSync(conf, [
-      'include /etc/ldap/schema/core.schema', 'include /etc/ldap/schema/cosine.schema',
-      `pidfile ${dir}/slapd.pid`, `argsfile ${dir}/slapd.args`, 'modulepath /usr/lib/ldap', 'moduleload back_mdb',
-      `TLSCertificateFile ${dir}/cert.pem`, `TLSCertificateKeyFile ${dir}/cert-key.pem`,
-      'database mdb', 'maxsize 10485760', `suffix "${LDAP.suffix}"`, `rootdn "cn=admin,${LDAP.suffix}"`,
-      'rootpw adminpw', `directory ${dir}/db`, 'access to * by * read', '',
-    ].join('\n'));
-    writeFileSync(join(dir, 'data.ldif'), [
-      `dn: ${LDAP.suffix}`, 'objectClass: dcObject', 'objectClass: organization', 'dc: example', 'o: Example', '',
-      `dn: ${LDAP.user}`, 'objectClass: person', 'cn: reader', 'sn: Reader', `userPassword: ${LDAP.password}`, '',
-    ].join('\n'));
+    writeFileSync(
+      conf,
+      [
+        'include /etc/ldap/schema/core.schema',
+        'include /etc/ldap/schema/cosine.schema',
+        `pidfile ${dir}/slapd.pid`,
+        `argsfile ${dir}/slapd.args`,
+        'modulepath /usr/lib/ldap',
+        'moduleload back_mdb',
+        `TLSCertificateFile ${dir}/cert.pem`,
+        `TLSCertificateKeyFile ${dir}/cert-key.pem`,
+        'database mdb',
+        'maxsize 10485760',
+        `suffix "${LDAP.suffix}"`,
+        `rootdn "cn=admin,${LDAP.suffix}"`,
+        'rootpw adminpw',
+        `directory ${dir}/db`,
+        'access to * by * read',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(dir, 'data.ldif'),
+      [
+        `dn: ${LDAP.suffix}`,
+        'objectClass: dcObject',
+        'objectClass: organization',
+        'dc: example',
+        'o: Example',
+        '',
+        `dn: ${LDAP.user}`,
+        'objectClass: person',
+        'cn: reader',
+        'sn: Reader',
+        `userPassword: ${LDAP.password}`,
+        '',
+      ].join('\n'),
+    );
     execFileSync('slapadd', ['-f', conf, '-l', join(dir, 'data.ldif')], { stdio: 'pipe' });
-    const d = startDaemon('slapd', ['-d', '0', '-f', conf, '-h', `ldap://127.0.0.1:${port}/ ldaps://127.0.0.1:${tlsPort}/`]);
+    const d = startDaemon('slapd', [
+      '-d',
+      '0',
+      '-f',
+      conf,
+      '-h',
+      `ldap://127.0.0.1:${port}/ ldaps://127.0.0.1:${tlsPort}/`,
+    ]);
     await waitReady(d, 'slapd', async () => (await tcpReady(port)()) && tcpReady(tlsPort)());
     const certPem = readFileSync(join(dir, 'cert.pem'), 'utf8');
     const otherCaPem = readFileSync(join(dir, 'other.pem'), 'utf8');
@@ -123,25 +207,53 @@ export function startMariadb(): Promise<DataServer> {
   return withTempDir('ldir-mariadb-', async (dir, cleanup) => {
     const port = await freePort();
     const user = process.getuid?.() === 0 ? ['--user=root'] : [];
-    execFileSync('mariadb-install-db', ['--no-defaults', `--datadir=${dir}/data`, ...user,
-      '--auth-root-authentication-method=socket', '--skip-test-db'], { stdio: 'pipe' });
+    execFileSync(
+      'mariadb-install-db',
+      ['--no-defaults', `--datadir=${dir}/data`, ...user, '--auth-root-authentication-method=socket', '--skip-test-db'],
+      { stdio: 'pipe' },
+    );
     const socket = join(dir, 'mysqld.sock');
-    const d = startDaemon('mariadbd', ['--no-defaults', `--datadir=${dir}/data`, ...user, `--port=${port}`,
-      '--bind-address=127.0.0.1', `--socket=${socket}`, `--pid-file=${dir}/mariadbd.pid`, '--skip-log-bin',
-      '--innodb-buffer-pool-size=16M', '--skip-name-resolve']);
+    const d = startDaemon('mariadbd', [
+      '--no-defaults',
+      `--datadir=${dir}/data`,
+      ...user,
+      `--port=${port}`,
+      '--bind-address=127.0.0.1',
+      `--socket=${socket}`,
+      `--pid-file=${dir}/mariadbd.pid`,
+      '--skip-log-bin',
+      '--innodb-buffer-pool-size=16M',
+      '--skip-name-resolve',
+    ]);
     await waitReady(d, 'mariadbd', async () => existsSync(socket) && tcpReady(port)());
-    execFileSync('mariadb', ['--no-defaults', '-S', socket, '-u', 'root', '-e', [
-      `CREATE USER '${SQL.user}'@'%' IDENTIFIED BY '${SQL.password}'`, `CREATE DATABASE ${SQL.database}`,
-      `CREATE TABLE ${SQL.database}.t (id INT)`, `INSERT INTO ${SQL.database}.t VALUES (1)`,
-      `GRANT SELECT ON ${SQL.database}.* TO '${SQL.user}'@'%'`,
-    ].join('; ')], { stdio: 'pipe' });
+    execFileSync(
+      'mariadb',
+      [
+        '--no-defaults',
+        '-S',
+        socket,
+        '-u',
+        'root',
+        '-e',
+        [
+          `CREATE USER '${SQL.user}'@'%' IDENTIFIED BY '${SQL.password}'`,
+          `CREATE DATABASE ${SQL.database}`,
+          `CREATE TABLE ${SQL.database}.t (id INT)`,
+          `INSERT INTO ${SQL.database}.t VALUES (1)`,
+          `GRANT SELECT ON ${SQL.database}.* TO '${SQL.user}'@'%'`,
+        ].join('; '),
+      ],
+      { stdio: 'pipe' },
+    );
     return { port, stop: () => cleanup(d) };
   });
 }
 
 /** The newest PostgreSQL server binaries directory, e.g. /usr/lib/postgresql/15/bin. */
 function pgBin(): string {
-  const versions = readdirSync('/usr/lib/postgresql').filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+  const versions = readdirSync('/usr/lib/postgresql')
+    .filter((v) => /^\d+$/.test(v))
+    .sort((a, b) => Number(b) - Number(a));
   if (!versions[0]) throw new Error('no PostgreSQL server in /usr/lib/postgresql');
   return `/usr/lib/postgresql/${versions[0]}/bin`;
 }
@@ -155,18 +267,54 @@ export function startPostgres(): Promise<DataServer> {
     const port = await freePort();
     let ids: { uid: number; gid: number } | undefined;
     if (process.getuid?.() === 0) {
-      ids = { uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })) };
+      ids = {
+        uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })),
+        gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })),
+      };
       chmodSync(dir, 0o755);
       chownSync(dir, ids.uid, ids.gid);
     }
     const bin = pgBin();
-    execFileSync(`${bin}/initdb`, ['-D', `${dir}/data`, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256',
-      '--no-sync', '-E', 'UTF8'], { stdio: 'pipe', ...ids });
-    const d = startDaemon(`${bin}/postgres`, ['-D', `${dir}/data`, '-p', String(port), '-k', dir,
-      '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'password_encryption=scram-sha-256'], { ...ids });
+    execFileSync(
+      `${bin}/initdb`,
+      [
+        '-D',
+        `${dir}/data`,
+        '-U',
+        'postgres',
+        '--auth-local=trust',
+        '--auth-host=scram-sha-256',
+        '--no-sync',
+        '-E',
+        'UTF8',
+      ],
+      { stdio: 'pipe', ...ids },
+    );
+    const d = startDaemon(
+      `${bin}/postgres`,
+      [
+        '-D',
+        `${dir}/data`,
+        '-p',
+        String(port),
+        '-k',
+        dir,
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        'fsync=off',
+        '-c',
+        'password_encryption=scram-sha-256',
+      ],
+      { ...ids },
+    );
     await waitReady(d, 'postgres', async () => (await tcpReady(port)()) && existsSync(join(dir, `.s.PGSQL.${port}`)));
     const psql = (db: string, sql: string): void => {
-      execFileSync('psql', ['-h', dir, '-p', String(port), '-U', 'postgres', '-d', db, '-v', 'ON_ERROR_STOP=1', '-q', '-c', sql], { stdio: 'pipe' });
+      execFileSync(
+        'psql',
+        ['-h', dir, '-p', String(port), '-U', 'postgres', '-d', db, '-v', 'ON_ERROR_STOP=1', '-q', '-c', sql],
+        { stdio: 'pipe' },
+      );
     };
     // Ready for TCP is not quite ready for queries: retry the first statement briefly.
     for (let i = 0; ; i++) {
@@ -195,7 +343,9 @@ export function startFreeradius(): Promise<DataServer> {
   return withTempDir('ldir-radius-', async (dir, cleanup) => {
     const port = await freePort();
     writeFileSync(join(dir, 'users'), `${RADIUS.user} Cleartext-Password := "${RADIUS.password}"\n`);
-    writeFileSync(join(dir, 'radiusd.conf'), `
+    writeFileSync(
+      join(dir, 'radiusd.conf'),
+      `
 prefix = /usr
 exec_prefix = /usr
 sysconfdir = /etc
@@ -249,7 +399,8 @@ server default {
     }
   }
 }
-`);
+`,
+    );
     const d = startDaemon('freeradius', ['-X', '-d', dir, '-n', 'radiusd']);
     await waitReady(d, 'freeradius', async () => d.output().includes('Ready to process requests'));
     return { port, stop: () => cleanup(d) };

@@ -28,8 +28,18 @@ export async function startDnsmasq(zone: DnsmasqZone): Promise<Dnsmasq> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
     const args = [
-      '--keep-in-foreground', '--conf-file=/dev/null', `--port=${port}`, '--listen-address=127.0.0.1', '--bind-interfaces',
-      '--no-resolv', '--no-hosts', '--no-poll', `--local=/${zone.domain}/`, '--pid-file', '--log-facility=-', '--log-queries',
+      '--keep-in-foreground',
+      '--conf-file=/dev/null',
+      `--port=${port}`,
+      '--listen-address=127.0.0.1',
+      '--bind-interfaces',
+      '--no-resolv',
+      '--no-hosts',
+      '--no-poll',
+      `--local=/${zone.domain}/`,
+      '--pid-file',
+      '--log-facility=-',
+      '--log-queries',
       ...Object.entries(zone.hosts).map(([name, address]) => `--host-record=${name},${address}`),
       ...Object.entries(zone.cnames ?? {}).map(([alias, target]) => `--cname=${alias},${target}`),
     ];

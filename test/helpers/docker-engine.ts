@@ -61,10 +61,15 @@ export function which(cmd: string): string | undefined {
 /** `docker version` against the engine of `env`: undefined when it answers, else the last line of the error. */
 export function engineProblem(env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<string | undefined> {
   return new Promise((resolve) => {
-    execFile('docker', ['version', '--format', '{{.Server.Version}}'], { env, timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (!err && stdout.trim() !== '') return resolve(undefined);
-      resolve((stderr || stdout || String(err ?? 'no answer')).trim().split('\n').pop() ?? 'no answer');
-    });
+    execFile(
+      'docker',
+      ['version', '--format', '{{.Server.Version}}'],
+      { env, timeout: timeoutMs, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        if (!err && stdout.trim() !== '') return resolve(undefined);
+        resolve((stderr || stdout || String(err ?? 'no answer')).trim().split('\n').pop() ?? 'no answer');
+      },
+    );
   });
 }
 
@@ -81,7 +86,11 @@ function livePid(pidFile: string): number | undefined {
 }
 
 /** Polls the engine every 500 ms until it answers or `ms` have passed; stops early when `gone()` says so. */
-async function waitForEngine(env: NodeJS.ProcessEnv, ms: number, gone: () => boolean = () => false): Promise<string | undefined> {
+async function waitForEngine(
+  env: NodeJS.ProcessEnv,
+  ms: number,
+  gone: () => boolean = () => false,
+): Promise<string | undefined> {
   const deadline = Date.now() + ms;
   let problem = await engineProblem(env, 10_000);
   while (problem !== undefined && Date.now() < deadline && !gone()) {
@@ -121,19 +130,23 @@ function tail(file: string, lines = 15): string {
  */
 export async function ensureDockerEngine(options: EngineOptions = {}): Promise<EngineOutcome> {
   const socket = options.socket ?? DEFAULT_SOCKET;
-  const env: NodeJS.ProcessEnv = options.socket === undefined ? { ...process.env } : { ...process.env, DOCKER_HOST: `unix://${socket}` };
+  const env: NodeJS.ProcessEnv =
+    options.socket === undefined ? { ...process.env } : { ...process.env, DOCKER_HOST: `unix://${socket}` };
   const found = (): DockerEngine => ({ env, startedPid: undefined, stop: async () => undefined });
   const problem = which('docker') ? await engineProblem(env) : 'docker is not installed';
   if (problem === undefined) return { engine: found() };
   if (process.getuid?.() !== 0) return { skip: `no Docker engine (${problem}), and not root to start one` };
-  if (env['DOCKER_HOST'] && env['DOCKER_HOST'] !== `unix://${socket}`) return { skip: `DOCKER_HOST=${env['DOCKER_HOST']} does not answer (${problem})` };
+  if (env['DOCKER_HOST'] && env['DOCKER_HOST'] !== `unix://${socket}`)
+    return { skip: `DOCKER_HOST=${env['DOCKER_HOST']} does not answer (${problem})` };
 
   // docker.io only where there is no Docker at all: it conflicts with docker-ce, which apt would remove.
   if (!which('dockerd') && !which('docker')) {
-    if (!fs.existsSync('/usr/bin/apt-get')) return { skip: `no Docker engine (${problem}), and no apt-get to install docker.io` };
+    if (!fs.existsSync('/usr/bin/apt-get'))
+      return { skip: `no Docker engine (${problem}), and no apt-get to install docker.io` };
     const why = (options.install ?? ensurePackages)(['docker.io']);
     if (why !== undefined) throw new Error(`cannot install docker.io: ${why}`);
-    if (!which('dockerd') || !which('docker')) throw new Error('docker.io is installed but there is no docker or dockerd');
+    if (!which('dockerd') || !which('docker'))
+      throw new Error('docker.io is installed but there is no docker or dockerd');
   }
   const dockerd = which('dockerd');
   if (!dockerd) return { skip: `no Docker engine (${problem}), and a docker client without dockerd here to start one` };
@@ -155,8 +168,15 @@ export async function ensureDockerEngine(options: EngineOptions = {}): Promise<E
   const logFd = fs.openSync(logFile, 'a');
   // No default bridge, no iptables rules, ip_forward untouched: the tests use --network host or none only.
   const args = [
-    '--host', `unix://${socket}`, '--pidfile', pidFile, '--exec-root', execRoot,
-    '--bridge=none', '--iptables=false', '--ip-forward=false',
+    '--host',
+    `unix://${socket}`,
+    '--pidfile',
+    pidFile,
+    '--exec-root',
+    execRoot,
+    '--bridge=none',
+    '--iptables=false',
+    '--ip-forward=false',
     ...(options.dataRoot !== undefined ? ['--data-root', options.dataRoot] : []),
   ];
   const child = spawn(dockerd, args, { detached: true, stdio: ['ignore', logFd, logFd] });
@@ -190,7 +210,9 @@ export async function ensureDockerEngine(options: EngineOptions = {}): Promise<E
   if (still !== undefined) {
     const log = tail(logFile);
     await stop();
-    throw new Error(`dockerd started here does not answer on ${socket} after ${startTimeoutMs / 1000} s: ${still}\ndockerd log:\n${log}`);
+    throw new Error(
+      `dockerd started here does not answer on ${socket} after ${startTimeoutMs / 1000} s: ${still}\ndockerd log:\n${log}`,
+    );
   }
   return { engine: { env, startedPid: child.pid, stop } };
 }

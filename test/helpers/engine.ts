@@ -5,7 +5,16 @@ import type { EngineEvent, EngineOptions } from '../../src/engine/engine-types';
 import type { CommandOutcome } from '../../src/engine/fallback-command';
 import { destinationKeyString, serviceKeyString } from '../../src/ipvs/normalize';
 import type {
-  DesiredService, IpvsBackend, IpvsInfo, IpvsOp, IpvsOpResult, IpvsSyncDaemon, IpvsTimeouts, ListOptions, ObservedService, ServiceKey,
+  DesiredService,
+  IpvsBackend,
+  IpvsInfo,
+  IpvsOp,
+  IpvsOpResult,
+  IpvsSyncDaemon,
+  IpvsTimeouts,
+  ListOptions,
+  ObservedService,
+  ServiceKey,
 } from '../../src/ipvs/types';
 import { MemoryBackend } from '../../src/ipvs/memory';
 import type { Config } from '../../src/model';
@@ -19,10 +28,12 @@ export function opName(op: IpvsOp): string {
 
 /** Compact view of a table: `service → [dest=weight]`, for assertions that read like `ipvsadm -Ln`. */
 export function weights(table: readonly DesiredService[]): Record<string, string[]> {
-  return Object.fromEntries(table.map((s) => [
-    serviceKeyString(s.service),
-    s.destinations.map((d) => `${destinationKeyString(d)}=${d.weight}${d.forward === 'masq' ? '' : `/${d.forward}`}`),
-  ]));
+  return Object.fromEntries(
+    table.map((s) => [
+      serviceKeyString(s.service),
+      s.destinations.map((d) => `${destinationKeyString(d)}=${d.weight}${d.forward === 'masq' ? '' : `/${d.forward}`}`),
+    ]),
+  );
 }
 
 /** Options of {@link EngineHarness}. */
@@ -52,7 +63,10 @@ export class ObservableBackend implements IpvsBackend {
    */
   readonly dumpReads: number[] = [];
 
-  constructor(private readonly inner: MemoryBackend, readonly kind: IpvsBackend['kind'] = 'memory') {}
+  constructor(
+    private readonly inner: MemoryBackend,
+    readonly kind: IpvsBackend['kind'] = 'memory',
+  ) {}
 
   async list(options?: ListOptions): Promise<readonly ObservedService[]> {
     this.lists++;
@@ -63,10 +77,15 @@ export class ObservableBackend implements IpvsBackend {
       throw new Error('netlink: ENOBUFS');
     }
     const listing = this.dumpReads.push(0) - 1;
-    return (await this.inner.list(options)).map((o) => this.counted(listing, {
-      ...o,
-      destinations: o.destinations.map((d) => ({ ...d, activeConns: this.conns.get(`${serviceKeyString(o.service)} ${destinationKeyString(d)}`) ?? 0 })),
-    }));
+    return (await this.inner.list(options)).map((o) =>
+      this.counted(listing, {
+        ...o,
+        destinations: o.destinations.map((d) => ({
+          ...d,
+          activeConns: this.conns.get(`${serviceKeyString(o.service)} ${destinationKeyString(d)}`) ?? 0,
+        })),
+      }),
+    );
   }
 
   /** `o` with its `service` read through a getter that counts, per listing, the most reads of any one service. */
@@ -83,16 +102,36 @@ export class ObservableBackend implements IpvsBackend {
     }) as ObservedService;
   }
 
-  apply(ops: readonly IpvsOp[]): Promise<readonly IpvsOpResult[]> { return this.inner.apply(ops); }
-  info(): Promise<IpvsInfo> { return this.inner.info(); }
-  getTimeouts(): Promise<IpvsTimeouts> { return this.inner.getTimeouts(); }
-  setTimeouts(t: IpvsTimeouts): Promise<void> { return this.inner.setTimeouts(t); }
-  zero(service?: ServiceKey): Promise<void> { return this.inner.zero(service); }
-  flush(): Promise<void> { return this.inner.flush(); }
-  listSyncDaemons(): Promise<readonly IpvsSyncDaemon[]> { return this.inner.listSyncDaemons(); }
-  startSyncDaemon(d: IpvsSyncDaemon): Promise<void> { return this.inner.startSyncDaemon(d); }
-  stopSyncDaemon(state: 'master' | 'backup'): Promise<void> { return this.inner.stopSyncDaemon(state); }
-  close(): Promise<void> { return this.inner.close(); }
+  apply(ops: readonly IpvsOp[]): Promise<readonly IpvsOpResult[]> {
+    return this.inner.apply(ops);
+  }
+  info(): Promise<IpvsInfo> {
+    return this.inner.info();
+  }
+  getTimeouts(): Promise<IpvsTimeouts> {
+    return this.inner.getTimeouts();
+  }
+  setTimeouts(t: IpvsTimeouts): Promise<void> {
+    return this.inner.setTimeouts(t);
+  }
+  zero(service?: ServiceKey): Promise<void> {
+    return this.inner.zero(service);
+  }
+  flush(): Promise<void> {
+    return this.inner.flush();
+  }
+  listSyncDaemons(): Promise<readonly IpvsSyncDaemon[]> {
+    return this.inner.listSyncDaemons();
+  }
+  startSyncDaemon(d: IpvsSyncDaemon): Promise<void> {
+    return this.inner.startSyncDaemon(d);
+  }
+  stopSyncDaemon(state: 'master' | 'backup'): Promise<void> {
+    return this.inner.stopSyncDaemon(state);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
 }
 
 /** An engine over a memory backend and a fake clock, with every command, event and operation recorded. */
@@ -111,7 +150,11 @@ export class EngineHarness {
     this.view = new ObservableBackend(this.backend);
     const { initial: _initial, commandExit, ...rest } = options;
     this.engine = new Engine({
-      coalesceMs: 20, resyncIntervalMs: 10_000, drainPollMs: 1_000, drainTimeoutMs: 30_000, ...rest,
+      coalesceMs: 20,
+      resyncIntervalMs: 10_000,
+      drainPollMs: 1_000,
+      drainTimeoutMs: 30_000,
+      ...rest,
       backend: this.view,
       clock: this.clock,
       runCommand: async (argv): Promise<CommandOutcome> => {
@@ -130,8 +173,16 @@ export class EngineHarness {
   /** Feeds one health transition (as the scheduler would) without waiting. */
   transition(virtualId: string, realKey: string, to: Health, reason = to === 'up' ? 'ok' : 'refused'): void {
     const t: HealthTransition = {
-      virtualId, realKey, identity: `id-${realKey}`, from: 'unknown', to, reason, at: this.clock.now(),
-      checkStartedAt: this.clock.now(), durationMs: 1, consecutiveFailures: to === 'down' ? 1 : 0,
+      virtualId,
+      realKey,
+      identity: `id-${realKey}`,
+      from: 'unknown',
+      to,
+      reason,
+      at: this.clock.now(),
+      checkStartedAt: this.clock.now(),
+      durationMs: 1,
+      consecutiveFailures: to === 'down' ? 1 : 0,
     };
     this.engine.onTransition(t);
   }

@@ -39,20 +39,33 @@ export function rssKbOf(pid: number): number {
  */
 export async function startFuzzDaemon(name: string, body: (metricsPort: number) => string): Promise<FuzzDaemon> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ldir-fuzz-${name}-`));
-  const env = { ...process.env, LDIR_IPVS: 'memory', LDIR_RUN_DIR: path.join(dir, 'run'), LDIR_SOCKET_DIR: path.join(dir, 'sock'), LDIR_STATE_DIR: path.join(dir, 'state') };
+  const env = {
+    ...process.env,
+    LDIR_IPVS: 'memory',
+    LDIR_RUN_DIR: path.join(dir, 'run'),
+    LDIR_SOCKET_DIR: path.join(dir, 'sock'),
+    LDIR_STATE_DIR: path.join(dir, 'state'),
+  };
   const ldir = ldirBinary(() => env, 120_000);
   const metricsPort = await freePort('127.0.0.1');
   const configFile = path.join(dir, `${name}.cf`);
   const log = path.join(dir, 'ldir.log');
   fs.writeFileSync(configFile, `logfile="${log}"\nmetrics=127.0.0.1:${metricsPort}\n${body(metricsPort)}`);
   const started = await ldir(configFile, 'start');
-  if (started.status !== 0) throw new Error(`ldir start failed (${started.status}): ${started.stderr}\n${fs.existsSync(log) ? fs.readFileSync(log, 'utf8').slice(-3000) : ''}`);
+  if (started.status !== 0)
+    throw new Error(
+      `ldir start failed (${started.status}): ${started.stderr}\n${fs.existsSync(log) ? fs.readFileSync(log, 'utf8').slice(-3000) : ''}`,
+    );
   const socketPath = controlSocketPath(`${name}.cf`, env.LDIR_SOCKET_DIR);
   const ping = await pingDaemon(socketPath, { timeoutMs: 10_000 });
   if (!ping.ok) throw new Error(`the daemon does not answer ping: ${JSON.stringify(ping)}`);
   const pid = ping.result.pid;
   return {
-    dir, configFile, pid, socketPath, metricsPort,
+    dir,
+    configFile,
+    pid,
+    socketPath,
+    metricsPort,
     rssKb: () => rssKbOf(pid),
     ping: async (timeoutMs = 10_000) => {
       const t0 = Date.now();

@@ -28,7 +28,15 @@ export const SYSTEMD_DIR = path.join(REPO, 'conf/systemd');
 
 /** OCF 1.0 return codes. */
 export const OCF = {
-  SUCCESS: 0, ERR_GENERIC: 1, ERR_ARGS: 2, ERR_UNIMPLEMENTED: 3, ERR_PERM: 4, ERR_INSTALLED: 5, ERR_CONFIGURED: 6, NOT_RUNNING: 7, RUNNING_MASTER: 8,
+  SUCCESS: 0,
+  ERR_GENERIC: 1,
+  ERR_ARGS: 2,
+  ERR_UNIMPLEMENTED: 3,
+  ERR_PERM: 4,
+  ERR_INSTALLED: 5,
+  ERR_CONFIGURED: 6,
+  NOT_RUNNING: 7,
+  RUNNING_MASTER: 8,
 } as const;
 
 /** Outcome of one bounded command. */
@@ -46,16 +54,28 @@ export { sleep } from './wait';
  * Runs `command args` asynchronously (servers of the test keep running), killed with SIGKILL after `timeoutMs`
  * (then `status` is null). stdin is closed.
  */
-export function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<Ran> {
+export function run(
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 120_000,
+): Promise<Ran> {
   const t0 = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(command, [...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('error', (err) => { clearTimeout(timer); reject(err); });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
     child.on('close', (status) => {
       clearTimeout(timer);
       resolve({ status, stdout, stderr, ms: Date.now() - t0 });
@@ -64,7 +84,13 @@ export function run(command: string, args: readonly string[], env: NodeJS.Proces
 }
 
 /** {@link poll} with a 250 ms default step (agent actions are processes: no need to look more often). */
-export function eventually<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms: number, everyMs = 250, describe?: () => string): Promise<T> {
+export function eventually<T>(
+  what: string,
+  fn: () => T | undefined | Promise<T | undefined>,
+  ms: number,
+  everyMs = 250,
+  describe?: () => string,
+): Promise<T> {
   return poll(what, fn, ms, everyMs, describe);
 }
 
@@ -101,8 +127,12 @@ export class HaSandbox {
     fs.mkdirSync(path.join(this.dir, 'sock'), { mode: 0o700 });
     fs.mkdirSync(path.join(this.dir, 'rsctmp'));
     this.env = {
-      ...process.env, LDIR_RUN_DIR: path.join(this.dir, 'run'), LDIR_SOCKET_DIR: path.join(this.dir, 'sock'), LDIR_STATE_DIR: path.join(this.dir, 'state'),
-      HA_RSCTMP: path.join(this.dir, 'rsctmp'), ...extraEnv,
+      ...process.env,
+      LDIR_RUN_DIR: path.join(this.dir, 'run'),
+      LDIR_SOCKET_DIR: path.join(this.dir, 'sock'),
+      LDIR_STATE_DIR: path.join(this.dir, 'state'),
+      HA_RSCTMP: path.join(this.dir, 'rsctmp'),
+      ...extraEnv,
     };
   }
 
@@ -125,8 +155,19 @@ export class HaSandbox {
   }
 
   /** Runs the OCF agent with `action` and OCF_RESKEY_* from `params` (plus extra environment). */
-  agent(action: string, params: Record<string, string>, extra: NodeJS.ProcessEnv = {}, timeoutMs = 180_000): Promise<Ran> {
-    const env: NodeJS.ProcessEnv = { ...this.env, OCF_RESOURCE_INSTANCE: 'lb', OCF_RESKEY_CRM_meta_interval: '10000', OCF_RESKEY_CRM_meta_timeout: '60000', ...extra };
+  agent(
+    action: string,
+    params: Record<string, string>,
+    extra: NodeJS.ProcessEnv = {},
+    timeoutMs = 180_000,
+  ): Promise<Ran> {
+    const env: NodeJS.ProcessEnv = {
+      ...this.env,
+      OCF_RESOURCE_INSTANCE: 'lb',
+      OCF_RESKEY_CRM_meta_interval: '10000',
+      OCF_RESKEY_CRM_meta_timeout: '60000',
+      ...extra,
+    };
     for (const [k, v] of Object.entries(params)) env[`OCF_RESKEY_${k}`] = v;
     return run(OCF_AGENT, [action], env, timeoutMs);
   }
@@ -147,7 +188,10 @@ export class HaSandbox {
 }
 
 /** A minimal ldirectord.cf: one virtual with one real checked by connect, logging into the sandbox, no metrics port. */
-export function simpleConfig(sandbox: HaSandbox, options: { virtual?: string; real?: string; extra?: string } = {}): string {
+export function simpleConfig(
+  sandbox: HaSandbox,
+  options: { virtual?: string; real?: string; extra?: string } = {},
+): string {
   return `checkinterval=1
 checktimeout=1
 metrics=no

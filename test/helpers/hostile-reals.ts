@@ -5,7 +5,13 @@
 import * as net from 'node:net';
 
 /** How a hostile server behaves on each connection. */
-export type HostileKind = 'endless-body' | 'byte-drip' | 'huge-content-length' | 'accept-silence' | 'giant-line' | 'endless-lines';
+export type HostileKind =
+  | 'endless-body'
+  | 'byte-drip'
+  | 'huge-content-length'
+  | 'accept-silence'
+  | 'giant-line'
+  | 'endless-lines';
 
 /** A listening hostile server. */
 export interface HostileServer {
@@ -41,9 +47,13 @@ export async function startHostileServer(kind: HostileKind, address: string, por
   if (!/^127\./.test(address) && address !== '::1') throw new Error(`hostile servers only on loopback, not ${address}`);
   let connections = 0;
   let bytes = 0;
-  const count = (n: number): void => { bytes += n; };
+  const count = (n: number): void => {
+    bytes += n;
+  };
   const xs = Buffer.alloc(CHUNK, 0x78);
-  const lines = Buffer.from('220-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n'.repeat(CHUNK / 86));
+  const lines = Buffer.from(
+    '220-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n'.repeat(CHUNK / 86),
+  );
   const open = new Set<net.Socket>();
   // Half-open: a client that half-closes after its request (simpletcp) is still fed, as a hostile server would.
   const server = net.createServer({ allowHalfOpen: true }, (socket) => {
@@ -92,11 +102,14 @@ export async function startHostileServer(kind: HostileKind, address: string, por
   });
   const bound = server.address() as net.AddressInfo;
   return {
-    kind, address, port: bound.port,
+    kind,
+    address,
+    port: bound.port,
     stats: () => ({ connections, bytes }),
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      for (const socket of open) socket.destroy();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of open) socket.destroy();
+      }),
   };
 }

@@ -1,9 +1,19 @@
 // Builders of IPVS services, destinations and tables for tests.
 import { destinationSpec, normalizeObserved } from '../../src/ipvs/normalize';
-import type { DesiredService, IpvsDestination, IpvsFamily, IpvsProtocol, IpvsService, ObservedService } from '../../src/ipvs/types';
+import type {
+  DesiredService,
+  IpvsDestination,
+  IpvsFamily,
+  IpvsProtocol,
+  IpvsService,
+  ObservedService,
+} from '../../src/ipvs/types';
 
 /** The settings of a service (everything but its key). */
-export type ServiceSettings = Pick<IpvsService, 'scheduler' | 'persistent' | 'netmask' | 'onePacket' | 'schedulerFlags' | 'persistenceEngine'>;
+export type ServiceSettings = Pick<
+  IpvsService,
+  'scheduler' | 'persistent' | 'netmask' | 'onePacket' | 'schedulerFlags' | 'persistenceEngine'
+>;
 
 const DEFAULT_SETTINGS: ServiceSettings = { scheduler: 'wrr', onePacket: false, schedulerFlags: [] };
 
@@ -30,16 +40,32 @@ export function addrService(
 }
 
 /** A firewall-mark service. */
-export function fwmService(fwmark: number, settings: Partial<ServiceSettings> = {}, family: IpvsFamily = 'inet'): IpvsService {
+export function fwmService(
+  fwmark: number,
+  settings: Partial<ServiceSettings> = {},
+  family: IpvsFamily = 'inet',
+): IpvsService {
   return { family, fwmark, ...DEFAULT_SETTINGS, ...settings };
 }
 
 /** A destination (masq, weight 1, no thresholds unless overridden); the family follows the address unless given. */
 export function dest(address: string, port = 80, over: Partial<IpvsDestination> = {}): IpvsDestination {
-  return { address, family: familyOf(address), port, forward: 'masq', weight: 1, upperThreshold: 0, lowerThreshold: 0, ...over };
+  return {
+    address,
+    family: familyOf(address),
+    port,
+    forward: 'masq',
+    weight: 1,
+    upperThreshold: 0,
+    lowerThreshold: 0,
+    ...over,
+  };
 }
 
 /** The configuration part of an observed table (no counters, no stats), normalized and sorted. */
 export function specOf(observed: readonly ObservedService[]): DesiredService[] {
-  return normalizeObserved(observed).map((o) => ({ service: o.service, destinations: o.destinations.map(destinationSpec) }));
+  return normalizeObserved(observed).map((o) => ({
+    service: o.service,
+    destinations: o.destinations.map(destinationSpec),
+  }));
 }

@@ -55,7 +55,12 @@ export function parseIpvsadm(text: string, address: (text: string) => string = (
     }
     const dest = /^\s+->\s+(\S+)\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+)/.exec(line);
     if (dest && current) {
-      current.set(address(dest[1] as string), { forward: dest[2] as string, weight: Number(dest[3]), active: Number(dest[4]), inactive: Number(dest[5]) });
+      current.set(address(dest[1] as string), {
+        forward: dest[2] as string,
+        weight: Number(dest[3]),
+        active: Number(dest[4]),
+        inactive: Number(dest[5]),
+      });
     }
   }
   return table;
@@ -117,7 +122,10 @@ export class TableRecorder {
   private running = true;
   private readonly done: Promise<void>;
 
-  constructor(private readonly services: readonly string[], everyMs = 100) {
+  constructor(
+    private readonly services: readonly string[],
+    everyMs = 100,
+  ) {
     this.done = (async () => {
       for (let i = 0; i < 100_000 && this.running; i++) {
         const shape = tableShape(peekTable(), this.services);
@@ -146,10 +154,16 @@ export class LdirDirector {
    * `options.netns`: run every `ldir` command (and so the daemon it starts) inside that network namespace with
    * `ip netns exec`, so that the daemon programs that namespace's IPVS.
    */
-  constructor(prefix = 'ldir-kernel-', private readonly options: { readonly netns?: string } = {}) {
+  constructor(
+    prefix = 'ldir-kernel-',
+    private readonly options: { readonly netns?: string } = {},
+  ) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
     this.env = {
-      ...process.env, LDIR_RUN_DIR: path.join(this.dir, 'run'), LDIR_SOCKET_DIR: path.join(this.dir, 'sock'), LDIR_STATE_DIR: path.join(this.dir, 'state'),
+      ...process.env,
+      LDIR_RUN_DIR: path.join(this.dir, 'run'),
+      LDIR_SOCKET_DIR: path.join(this.dir, 'sock'),
+      LDIR_STATE_DIR: path.join(this.dir, 'state'),
     };
     fs.mkdirSync(path.join(this.dir, 'run'));
     fs.mkdirSync(path.join(this.dir, 'sock'), { mode: 0o700 });
@@ -185,9 +199,16 @@ export class LdirDirector {
         child.kill('SIGKILL');
         reject(new Error(`ldir ${args.join(' ')} did not finish within ${timeoutMs} ms`));
       }, timeoutMs);
-      child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-      child.on('error', (err) => { clearTimeout(timer); reject(err); });
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      child.on('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
       child.on('close', (status) => {
         clearTimeout(timer);
         resolve({ status, stdout, stderr, ms: Date.now() - t0 });
@@ -231,8 +252,14 @@ export class LdirDirector {
 
   /** Health transitions and kernel operations daemon `pid` logged, one line each, for assertion messages. */
   changesLogged(name: string, pid: number): string {
-    return this.logRecords(name, (r) => r['pid'] === pid && (r['module'] === 'engine' || r['msg'] === 'health transition'))
-      .map((r) => `${new Date(Number(r['time'])).toISOString()} ${String(r['vs'] ?? '')} ${String(r['rs'] ?? '')} ${String(r['msg'])}${r['reason'] ? ` (${r['from'] !== undefined ? `${String(r['from'])} -> ${String(r['to'])}: ` : ''}${String(r['reason'])})` : ''}`)
+    return this.logRecords(
+      name,
+      (r) => r['pid'] === pid && (r['module'] === 'engine' || r['msg'] === 'health transition'),
+    )
+      .map(
+        (r) =>
+          `${new Date(Number(r['time'])).toISOString()} ${String(r['vs'] ?? '')} ${String(r['rs'] ?? '')} ${String(r['msg'])}${r['reason'] ? ` (${r['from'] !== undefined ? `${String(r['from'])} -> ${String(r['to'])}: ` : ''}${String(r['reason'])})` : ''}`,
+      )
       .join('\n');
   }
 
@@ -243,8 +270,10 @@ export class LdirDirector {
   printChangesIfFailed(t: { readonly name: string }, name: string, extra = ''): void {
     const pid = this.pid(name);
     if ((t as { passed?: boolean }).passed !== false || pid === undefined) return;
-    console.log(`--- after the failure of "${t.name}": ${extra}health transitions and kernel operations of daemon ${pid} (last 40)\n`
-      + `${this.changesLogged(name, pid).split('\n').slice(-40).join('\n')}\n---`);
+    console.log(
+      `--- after the failure of "${t.name}": ${extra}health transitions and kernel operations of daemon ${pid} (last 40)\n` +
+        `${this.changesLogged(name, pid).split('\n').slice(-40).join('\n')}\n---`,
+    );
   }
 
   /**
@@ -258,7 +287,8 @@ export class LdirDirector {
     const r = await this.run(args, 200_000);
     const pid = this.pid(name);
     if (pid !== undefined) this.started.add(pid);
-    if (r.status !== 0 || pid === undefined) throw new Error(`ldir ${name} start: exit ${r.status}, pid ${pid}\n${r.stderr}${r.stdout}`);
+    if (r.status !== 0 || pid === undefined)
+      throw new Error(`ldir ${name} start: exit ${r.status}, pid ${pid}\n${r.stderr}${r.stdout}`);
     return r;
   }
 
@@ -316,7 +346,9 @@ export class LdirDirector {
   cleanup(): void {
     for (const name of process.env[DAEMON_LOG_ENV] ? this.logged : []) {
       try {
-        console.log(`--- log of daemon ${name}\n${fs.readFileSync(this.logPath(name), 'utf8')}--- end of log of daemon ${name}`);
+        console.log(
+          `--- log of daemon ${name}\n${fs.readFileSync(this.logPath(name), 'utf8')}--- end of log of daemon ${name}`,
+        );
       } catch {
         // none
       }

@@ -19,7 +19,9 @@ export const RECORDED_VERDICTS = join(FIXTURES, 'expected.json');
 
 /** The fixture files (`valid-*.cf`, `invalid-*.cf`), sorted. */
 export function fixtureNames(): string[] {
-  return readdirSync(FIXTURES).filter((f) => f.endsWith('.cf')).sort();
+  return readdirSync(FIXTURES)
+    .filter((f) => f.endsWith('.cf'))
+    .sort();
 }
 
 /** One entry of expected.json, as the recorder writes it. */
@@ -34,12 +36,17 @@ interface RecordedEntry {
 /** ldirectord's recorded verdict on every fixture, by file name. */
 export function recordedVerdicts(file = RECORDED_VERDICTS): Map<string, LdirectordVerdict> {
   const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, RecordedEntry>;
-  return new Map(Object.entries(raw).map(([name, e]) => [name, {
-    code: e.exit,
-    errorLine: e.line ?? undefined,
-    message: e.message ?? undefined,
-    warningLines: e.warnings.filter((l) => l > 0),
-  }]));
+  return new Map(
+    Object.entries(raw).map(([name, e]) => [
+      name,
+      {
+        code: e.exit,
+        errorLine: e.line ?? undefined,
+        message: e.message ?? undefined,
+        warningLines: e.warnings.filter((l) => l > 0),
+      },
+    ]),
+  );
 }
 
 /**
@@ -48,7 +55,8 @@ export function recordedVerdicts(file = RECORDED_VERDICTS): Map<string, Ldirecto
  */
 export function prepareFixturePaths(): void {
   mkdirSync('/tmp/ldir-fixtures', { recursive: true });
-  for (const gone of ['missing-dir', 'no-such-maintenance-dir']) rmSync(join('/tmp/ldir-fixtures', gone), { recursive: true, force: true });
+  for (const gone of ['missing-dir', 'no-such-maintenance-dir'])
+    rmSync(join('/tmp/ldir-fixtures', gone), { recursive: true, force: true });
 }
 
 /**
@@ -97,13 +105,25 @@ export function assertAgrees(name: string, theirs: LdirectordVerdict, ours: Ldir
     assert.notEqual(ours.code, expectedCode, `${name} is listed as a known difference but ldir now agrees: remove it`);
     return;
   }
-  assert.equal(ours.code, expectedCode, `ldirectord exit ${theirs.code} (${theirs.message ?? 'valid'}), ldir:\n${ours.stderr}`);
+  assert.equal(
+    ours.code,
+    expectedCode,
+    `ldirectord exit ${theirs.code} (${theirs.message ?? 'valid'}), ldir:\n${ours.stderr}`,
+  );
   if (theirs.errorLine !== undefined) {
     const sameLine = ours.errorLines.includes(theirs.errorLine);
-    if (known?.kind === 'line') assert.ok(!sameLine, `${name} is listed as a known line difference but ldir now agrees: remove it`);
-    else assert.ok(sameLine, `ldirectord: line ${theirs.errorLine}: ${theirs.message}; ldir errors at lines ${ours.errorLines.join(', ')}:\n${ours.stderr}`);
+    if (known?.kind === 'line')
+      assert.ok(!sameLine, `${name} is listed as a known line difference but ldir now agrees: remove it`);
+    else
+      assert.ok(
+        sameLine,
+        `ldirectord: line ${theirs.errorLine}: ${theirs.message}; ldir errors at lines ${ours.errorLines.join(', ')}:\n${ours.stderr}`,
+      );
   }
   for (const line of theirs.warningLines.filter((l) => l > 0)) {
-    assert.ok(ours.warningLines.includes(line) || ours.errorLines.includes(line), `ldirectord warns at line ${line}; ldir:\n${ours.stderr}`);
+    assert.ok(
+      ours.warningLines.includes(line) || ours.errorLines.includes(line),
+      `ldirectord warns at line ${line}; ldir:\n${ours.stderr}`,
+    );
   }
 }

@@ -21,10 +21,13 @@ export interface RunResult {
  * Why side-by-side runs are impossible here, or undefined when they are possible. A missing ldirectord is installed
  * first where that can be done (root, apt-get: Debian's package, as test/provision.sh installs it).
  */
-export function differentialUnavailable(install: (packages: readonly string[]) => string | undefined = ensurePackages): string | undefined {
+export function differentialUnavailable(
+  install: (packages: readonly string[]) => string | undefined = ensurePackages,
+): string | undefined {
   if (!existsSync(LDIRECTORD)) {
     const why = install(['ldirectord']);
-    if (why !== undefined || !existsSync(LDIRECTORD)) return `${LDIRECTORD} is not installed (Debian package ldirectord): ${why ?? 'not there after installing it'}`;
+    if (why !== undefined || !existsSync(LDIRECTORD))
+      return `${LDIRECTORD} is not installed (Debian package ldirectord): ${why ?? 'not there after installing it'}`;
   }
   try {
     execFileSync('unshare', ['--net', 'true'], { stdio: 'ignore' });
@@ -35,7 +38,12 @@ export function differentialUnavailable(install: (packages: readonly string[]) =
 }
 
 /** Runs a command inside a fresh network namespace, so no name lookup can leave the machine. */
-export function runIsolated(command: string, args: readonly string[], cwd = '/tmp', timeoutMs = 30_000): Promise<RunResult> {
+export function runIsolated(
+  command: string,
+  args: readonly string[],
+  cwd = '/tmp',
+  timeoutMs = 30_000,
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn('unshare', ['--net', command, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -63,7 +71,9 @@ export interface LdirectordVerdict {
 export async function ldirectordVerdict(file: string): Promise<LdirectordVerdict> {
   const r = await runIsolated(LDIRECTORD, [file, 'status']);
   const err = /Error \[\d+\] reading file .* at line (\d+): (.*)/.exec(r.stderr);
-  const warningLines = [...r.stderr.matchAll(/Warning \[\d+\] reading file .* at line (\d+):/g)].map((m) => Number(m[1]));
+  const warningLines = [...r.stderr.matchAll(/Warning \[\d+\] reading file .* at line (\d+):/g)].map((m) =>
+    Number(m[1]),
+  );
   return { code: r.code, errorLine: err ? Number(err[1]) : undefined, message: err?.[2], warningLines };
 }
 

@@ -66,7 +66,12 @@ export async function stopDaemon(d: Daemon): Promise<void> {
   };
   signal('SIGTERM');
   let timer: NodeJS.Timeout | undefined;
-  const killed = await Promise.race([exited.then(() => false), new Promise<boolean>((r) => { timer = setTimeout(() => r(true), 3000); })]);
+  const killed = await Promise.race([
+    exited.then(() => false),
+    new Promise<boolean>((r) => {
+      timer = setTimeout(() => r(true), 3000);
+    }),
+  ]);
   if (timer) clearTimeout(timer);
   if (killed) {
     signal('SIGKILL');
@@ -77,8 +82,27 @@ export async function stopDaemon(d: Daemon): Promise<void> {
 function selfSigned(dir: string, name: string): { cert: string; key: string } {
   const cert = join(dir, `${name}.crt`);
   const key = join(dir, `${name}.key`);
-  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${name}`], { encoding: 'utf8' });
+  const r = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+    ],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
   chmodSync(key, 0o644);
   return { cert, key };
@@ -97,10 +121,22 @@ export function canUnshare(): boolean {
 export function runSmtpd(conf: string, cwd: string): Daemon {
   const smtpd = ['smtpd', '-d', '-f', conf];
   return canUnshare()
-    ? run('opensmtpd', 'unshare', ['-m', '--propagation', 'private', 'sh', '-c',
-      // The spool directory may not exist yet (the package's postinst makes it only when it starts the service).
-      'mkdir -p /var/spool/smtpd && mount -t tmpfs -o mode=755 ldir-run /run && mount -t tmpfs -o mode=711 ldir-spool /var/spool/smtpd && exec "$@"',
-      'sh', ...smtpd], cwd)
+    ? run(
+        'opensmtpd',
+        'unshare',
+        [
+          '-m',
+          '--propagation',
+          'private',
+          'sh',
+          '-c',
+          // The spool directory may not exist yet (the package's postinst makes it only when it starts the service).
+          'mkdir -p /var/spool/smtpd && mount -t tmpfs -o mode=755 ldir-run /run && mount -t tmpfs -o mode=711 ldir-spool /var/spool/smtpd && exec "$@"',
+          'sh',
+          ...smtpd,
+        ],
+        cwd,
+      )
     : run('opensmtpd', smtpd[0] as string, smtpd.slice(1), cwd);
 }
 
@@ -124,17 +160,18 @@ export async function startMailFtpServers(): Promise<MailFtpServers> {
     const tls = selfSigned(dir, 'ldir-test-server');
     const other = selfSigned(dir, 'ldir-test-other');
 
-    writeFileSync(join(dir, 'smtpd.conf'), [
-      `listen on 127.0.0.1 port ${ports.smtp}`,
-      'match from any for any reject',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      join(dir, 'smtpd.conf'),
+      [`listen on 127.0.0.1 port ${ports.smtp}`, 'match from any for any reject', ''].join('\n'),
+    );
     daemons.push(runSmtpd(join(dir, 'smtpd.conf'), dir));
 
     mkdirSync(join(dir, 'mail'), { mode: 0o777 });
     chmodSync(join(dir, 'mail'), 0o777); // the mail user (nobody) creates its home here
     writeFileSync(join(dir, 'users'), `${MAIL_USER.login}:{PLAIN}${MAIL_USER.passwd}\n`, { mode: 0o644 });
-    writeFileSync(join(dir, 'dovecot.conf'), `
+    writeFileSync(
+      join(dir, 'dovecot.conf'),
+      `
 protocols = imap pop3
 listen = 127.0.0.1
 base_dir = ${dir}/dovecot-run
@@ -181,31 +218,59 @@ service pop3-login {
     ssl = yes
   }
 }
-`);
+`,
+    );
     daemons.push(run('dovecot', 'dovecot', ['-F', '-c', join(dir, 'dovecot.conf')], dir));
 
     mkdirSync(join(dir, 'ftp'), { mode: 0o755 });
     mkdirSync(join(dir, 'ftp-empty'), { mode: 0o755 });
     writeFileSync(join(dir, 'ftp', FTP_FILE.name), FTP_FILE.content, { mode: 0o644 });
-    writeFileSync(join(dir, 'vsftpd.conf'), [
-      'listen=YES', 'listen_ipv6=NO', 'listen_address=127.0.0.1', `listen_port=${ports.ftp}`, 'background=NO',
-      'anonymous_enable=YES', 'no_anon_password=YES', `anon_root=${dir}/ftp`, 'local_enable=NO', 'write_enable=NO',
-      'pasv_enable=YES', 'pasv_address=127.0.0.1', `pasv_min_port=${ports.pasv}`, `pasv_max_port=${ports.pasv}`,
-      'connect_from_port_20=NO', `secure_chroot_dir=${dir}/ftp-empty`, 'seccomp_sandbox=NO', 'xferlog_enable=NO',
-      'ftp_username=ftp', '',
-    ].join('\n'));
+    writeFileSync(
+      join(dir, 'vsftpd.conf'),
+      [
+        'listen=YES',
+        'listen_ipv6=NO',
+        'listen_address=127.0.0.1',
+        `listen_port=${ports.ftp}`,
+        'background=NO',
+        'anonymous_enable=YES',
+        'no_anon_password=YES',
+        `anon_root=${dir}/ftp`,
+        'local_enable=NO',
+        'write_enable=NO',
+        'pasv_enable=YES',
+        'pasv_address=127.0.0.1',
+        `pasv_min_port=${ports.pasv}`,
+        `pasv_max_port=${ports.pasv}`,
+        'connect_from_port_20=NO',
+        `secure_chroot_dir=${dir}/ftp-empty`,
+        'seccomp_sandbox=NO',
+        'xferlog_enable=NO',
+        'ftp_username=ftp',
+        '',
+      ].join('\n'),
+    );
     daemons.push(run('vsftpd', 'vsftpd', [join(dir, 'vsftpd.conf')], dir));
 
     const waits: [Daemon, number][] = [
-      [daemons[0] as Daemon, ports.smtp], [daemons[1] as Daemon, ports.imap], [daemons[1] as Daemon, ports.imaps],
-      [daemons[1] as Daemon, ports.pop3], [daemons[1] as Daemon, ports.pop3s], [daemons[2] as Daemon, ports.ftp],
+      [daemons[0] as Daemon, ports.smtp],
+      [daemons[1] as Daemon, ports.imap],
+      [daemons[1] as Daemon, ports.imaps],
+      [daemons[1] as Daemon, ports.pop3],
+      [daemons[1] as Daemon, ports.pop3s],
+      [daemons[2] as Daemon, ports.ftp],
     ];
     for (const [daemon, port] of waits) {
-      const died = new Promise<never>((_, reject) => daemon.child.once('exit', (code, sig) =>
-        reject(new Error(`${daemon.name} exited (${code ?? sig}): ${daemon.output.trim()}`))));
+      const died = new Promise<never>((_, reject) =>
+        daemon.child.once('exit', (code, sig) =>
+          reject(new Error(`${daemon.name} exited (${code ?? sig}): ${daemon.output.trim()}`)),
+        ),
+      );
       died.catch(() => undefined);
       await Promise.race([waitForPort(port, '127.0.0.1', 15_000), died]).catch((err: unknown) => {
-        throw new Error(`${daemon.name} on port ${port}: ${err instanceof Error ? err.message : String(err)}\n${daemon.output.trim()}`);
+        throw new Error(
+          `${daemon.name} on port ${port}: ${err instanceof Error ? err.message : String(err)}\n${daemon.output.trim()}`,
+        );
       });
     }
     return { ...ports, cert: readFileSync(tls.cert, 'utf8'), otherCert: readFileSync(other.cert, 'utf8'), stop };

@@ -19,8 +19,16 @@ export function makeBlackhole(): Blackhole | string {
   const ns = `ldbh${tag}`;
   const host = `ldbh${tag}h`;
   const teardown = (): void => {
-    try { ip(['link', 'del', host]); } catch { /* gone with the namespace or never made */ }
-    try { ip(['netns', 'del', ns]); } catch { /* never made */ }
+    try {
+      ip(['link', 'del', host]);
+    } catch {
+      /* gone with the namespace or never made */
+    }
+    try {
+      ip(['netns', 'del', ns]);
+    } catch {
+      /* never made */
+    }
   };
   try {
     ip(['netns', 'add', ns]);

@@ -141,7 +141,9 @@ interface ServerProcess {
 }
 
 function serverProcess(ns: string, args: string[]): ServerProcess {
-  const proc = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', SERVER_JS, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const proc = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', SERVER_JS, ...args], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const lines: string[] = [];
   const waiters: ((line: string | undefined) => void)[] = [];
   let closed = false;
@@ -158,22 +160,23 @@ function serverProcess(ns: string, args: string[]): ServerProcess {
   proc.stdin?.on('error', () => undefined);
   return {
     process: proc,
-    nextLine: (timeoutMs) => new Promise((resolve, reject) => {
-      const queued = lines.shift();
-      if (queued !== undefined) return resolve(queued);
-      if (closed) return reject(new Error(`server process in ${ns} has exited`));
-      const timer = setTimeout(() => {
-        const i = waiters.indexOf(w);
-        if (i >= 0) waiters.splice(i, 1);
-        reject(new Error(`server process in ${ns} did not answer within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const w = (line: string | undefined): void => {
-        clearTimeout(timer);
-        if (line === undefined) reject(new Error(`server process in ${ns} has exited`));
-        else resolve(line);
-      };
-      waiters.push(w);
-    }),
+    nextLine: (timeoutMs) =>
+      new Promise((resolve, reject) => {
+        const queued = lines.shift();
+        if (queued !== undefined) return resolve(queued);
+        if (closed) return reject(new Error(`server process in ${ns} has exited`));
+        const timer = setTimeout(() => {
+          const i = waiters.indexOf(w);
+          if (i >= 0) waiters.splice(i, 1);
+          reject(new Error(`server process in ${ns} did not answer within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const w = (line: string | undefined): void => {
+          clearTimeout(timer);
+          if (line === undefined) reject(new Error(`server process in ${ns} has exited`));
+          else resolve(line);
+        };
+        waiters.push(w);
+      }),
   };
 }
 
@@ -191,9 +194,23 @@ export interface LabServer {
  * Starts a real server in namespace `ns`, answering `hello from NAME` over HTTP on `address:port` (and HTTPS, UDP when
  * asked): what the NAT lab runs in each real namespace, for other labs (LVS-DR) too.
  */
-export function startLabServer(ns: string, name: string, address: string, port: number, options: Pick<NatLabOptions, 'https' | 'udp'> = {}): LabServer {
+export function startLabServer(
+  ns: string,
+  name: string,
+  address: string,
+  port: number,
+  options: Pick<NatLabOptions, 'https' | 'udp'> = {},
+): LabServer {
   const tls = options.https;
-  const server = serverProcess(ns, [name, address, String(port), String(tls?.port ?? 0), tls?.cert ?? '', tls?.key ?? '', String(options.udp ?? 0)]);
+  const server = serverProcess(ns, [
+    name,
+    address,
+    String(port),
+    String(tls?.port ?? 0),
+    tls?.cert ?? '',
+    tls?.key ?? '',
+    String(options.udp ?? 0),
+  ]);
   let readyOnce: Promise<void> | undefined;
   let chain = Promise.resolve();
   return {
@@ -237,7 +254,11 @@ export function buildNatLab(prefix: string, count: number, port = 8080, options:
   const teardown = (): void => {
     for (const server of servers) server.stop();
     for (const ns of made) {
-      try { sh('ip', ['netns', 'del', ns]); } catch { /* already gone */ }
+      try {
+        sh('ip', ['netns', 'del', ns]);
+      } catch {
+        /* already gone */
+      }
     }
   };
   try {
@@ -267,7 +288,13 @@ export function buildNatLab(prefix: string, count: number, port = 8080, options:
       const address = `10.${net}.${i}.2`;
       const server = startLabServer(ns, ns, address, port, options);
       servers.push(server);
-      reals.push({ netns: ns, address, port, ...(options.https ? { httpsPort: options.https.port } : {}), process: server.process });
+      reals.push({
+        netns: ns,
+        address,
+        port,
+        ...(options.https ? { httpsPort: options.https.port } : {}),
+        process: server.process,
+      });
     }
   } catch (err) {
     teardown();
@@ -299,8 +326,14 @@ export async function waitForReals(lab: NatLab, timeoutMs = 30_000): Promise<voi
   for (const r of lab.reals) {
     for (;;) {
       try {
-        sh('ip', ['netns', 'exec', r.netns, process.execPath, '-e',
-          `require('node:http').get('http://${r.address}:${r.port}/', (res) => process.exit(res.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1))`]);
+        sh('ip', [
+          'netns',
+          'exec',
+          r.netns,
+          process.execPath,
+          '-e',
+          `require('node:http').get('http://${r.address}:${r.port}/', (res) => process.exit(res.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1))`,
+        ]);
         break;
       } catch {
         if (Date.now() > deadline) throw new Error(`real server ${r.address}:${r.port} in ${r.netns} did not come up`);
@@ -312,8 +345,10 @@ export async function waitForReals(lab: NatLab, timeoutMs = 30_000): Promise<voi
 
 /** One HTTP GET from the client namespace to `url`; the body, or throws. */
 export function clientGet(lab: NatLab, url: string): string {
-  return lab.clientExec(process.execPath, ['-e',
-    `require('node:http').get('${url}', (res) => { let b = ''; res.on('data', (c) => b += c); res.on('end', () => { process.stdout.write(b); process.exit(0); }); }).on('error', (e) => { console.error(e.message); process.exit(1); })`]);
+  return lab.clientExec(process.execPath, [
+    '-e',
+    `require('node:http').get('${url}', (res) => { let b = ''; res.on('data', (c) => b += c); res.on('end', () => { process.stdout.write(b); process.exit(0); }); }).on('error', (e) => { console.error(e.message); process.exit(1); })`,
+  ]);
 }
 
 /**
@@ -325,7 +360,22 @@ export function makeLabCertificate(dir = '/tmp/ldir-lab-tls'): { cert: string; k
   const key = join(dir, 'key.pem');
   if (existsSync(cert) && existsSync(key)) return { cert, key };
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  sh('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-    '-subj', '/CN=ldir-lab', '-keyout', key, '-out', cert]);
+  sh('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=ldir-lab',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+  ]);
   return { cert, key };
 }

@@ -29,19 +29,43 @@ function one() {
  * and resolves with the first line of each answer (`hello from <ns>`), or `error <message>` for a failed request
  * (one that got no answer within `requestTimeoutMs`, default 5 s).
  */
-export function clientBurst(lab: Pick<NatLab, 'clientNetns'>, url: string, count: number, timeoutMs = 120_000, requestTimeoutMs = 5_000): Promise<string[]> {
+export function clientBurst(
+  lab: Pick<NatLab, 'clientNetns'>,
+  url: string,
+  count: number,
+  timeoutMs = 120_000,
+  requestTimeoutMs = 5_000,
+): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', lab.clientNetns, process.execPath, '-e', BURST_JS, url, String(count), String(requestTimeoutMs)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        lab.clientNetns,
+        process.execPath,
+        '-e',
+        BURST_JS,
+        url,
+        String(count),
+        String(requestTimeoutMs),
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     let err = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`client burst to ${url} did not finish within ${timeoutMs} ms`));
     }, timeoutMs);
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
     child.on('close', (code) => {
       clearTimeout(timer);
       if (code !== 0) reject(new Error(`client burst to ${url} exited ${code}: ${err}`));
@@ -114,23 +138,46 @@ export interface HeldConnection {
  * Opens connections from the client namespace to `host:port` until one is answered by real server `target` (its
  * namespace name) and keeps that one open, idle, until {@link HeldConnection.release}. At most `tries` connections.
  */
-export function holdConnection(lab: NatLab, host: string, port: number, target: string, tries = 60, timeoutMs = 120_000): Promise<HeldConnection> {
-  const child = spawn('ip', ['netns', 'exec', lab.clientNetns, process.execPath, '-e', HOLD_JS, host, String(port), target, String(tries)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+export function holdConnection(
+  lab: NatLab,
+  host: string,
+  port: number,
+  target: string,
+  tries = 60,
+  timeoutMs = 120_000,
+): Promise<HeldConnection> {
+  const child = spawn(
+    'ip',
+    ['netns', 'exec', lab.clientNetns, process.execPath, '-e', HOLD_JS, host, String(port), target, String(tries)],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   child.stdin.on('error', () => undefined);
   const rl = createInterface({ input: child.stdout });
   const lines: string[] = [];
   const waiters: ((l: string | undefined) => void)[] = [];
-  rl.on('line', (l) => { const w = waiters.shift(); if (w) w(l); else lines.push(l); });
-  rl.on('close', () => { for (const w of waiters.splice(0)) w(undefined); });
-  const next = (ms: number): Promise<string | undefined> => new Promise((resolve) => {
-    const queued = lines.shift();
-    if (queued !== undefined) return resolve(queued);
-    const timer = setTimeout(() => resolve(`timeout after ${ms} ms`), ms);
-    waiters.push((l) => { clearTimeout(timer); resolve(l); });
+  rl.on('line', (l) => {
+    const w = waiters.shift();
+    if (w) w(l);
+    else lines.push(l);
   });
-  const kill = (): void => { child.kill('SIGKILL'); };
+  rl.on('close', () => {
+    for (const w of waiters.splice(0)) w(undefined);
+  });
+  const next = (ms: number): Promise<string | undefined> =>
+    new Promise((resolve) => {
+      const queued = lines.shift();
+      if (queued !== undefined) return resolve(queued);
+      const timer = setTimeout(() => resolve(`timeout after ${ms} ms`), ms);
+      waiters.push((l) => {
+        clearTimeout(timer);
+        resolve(l);
+      });
+    });
+  const kill = (): void => {
+    child.kill('SIGKILL');
+  };
   return next(timeoutMs).then((line) => {
     if (line !== `held ${target}`) {
       kill();

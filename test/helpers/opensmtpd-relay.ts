@@ -41,9 +41,11 @@ function config(port: number, dir: string, refusals: readonly SmtpdRefusal[]): s
     const on = r.phase === 'rcpt-to' ? 'rcpt-to' : 'mail-from';
     return `filter "refuse${i}" phase ${r.phase} match ${on} regex ${JSON.stringify(r.match)} reject ${JSON.stringify(r.reply)}`;
   });
-  const chain = refusals.length > 0 ? [`filter "refusals" chain { ${refusals.map((_, i) => `"refuse${i}"`).join(', ')} }`] : [];
+  const chain =
+    refusals.length > 0 ? [`filter "refusals" chain { ${refusals.map((_, i) => `"refuse${i}"`).join(', ')} }`] : [];
   return [
-    ...filters, ...chain,
+    ...filters,
+    ...chain,
     `listen on 127.0.0.1 port ${port}${refusals.length > 0 ? ' filter "refusals"' : ''}`,
     // Every address is a virtual user delivered as nobody: the mda writes one file per message and recipient, under a
     // temporary name first, so that a file the test sees is whole.
@@ -70,10 +72,14 @@ export async function startOpenSmtpd(refusals: readonly SmtpdRefusal[] = []): Pr
     writeFileSync(join(dir, 'smtpd.conf'), config(port, dir, rules));
     const d = runSmtpd(join(dir, 'smtpd.conf'), dir);
     daemon = d;
-    const died = new Promise<never>((_, reject) => d.child.once('exit', (code, sig) => reject(new Error(`smtpd exited (${code ?? sig}): ${d.output.trim()}`))));
+    const died = new Promise<never>((_, reject) =>
+      d.child.once('exit', (code, sig) => reject(new Error(`smtpd exited (${code ?? sig}): ${d.output.trim()}`))),
+    );
     died.catch(() => undefined);
     await Promise.race([waitForPort(port, '127.0.0.1', 15_000), died]).catch((err: unknown) => {
-      throw new Error(`OpenSMTPD on port ${port}: ${err instanceof Error ? err.message : String(err)}\n${d.output.trim()}`);
+      throw new Error(
+        `OpenSMTPD on port ${port}: ${err instanceof Error ? err.message : String(err)}\n${d.output.trim()}`,
+      );
     });
   };
   const halt = async (): Promise<void> => {
@@ -89,13 +95,17 @@ export async function startOpenSmtpd(refusals: readonly SmtpdRefusal[] = []): Pr
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
-  const delivered = (recipient: string): string[] => readdirSync(join(dir, 'mail'))
-    .filter((f) => !f.startsWith('.') && f.slice(0, f.lastIndexOf('.')) === recipient)
-    .map((f) => readFileSync(join(dir, 'mail', f), 'utf8'));
+  const delivered = (recipient: string): string[] =>
+    readdirSync(join(dir, 'mail'))
+      .filter((f) => !f.startsWith('.') && f.slice(0, f.lastIndexOf('.')) === recipient)
+      .map((f) => readFileSync(join(dir, 'mail', f), 'utf8'));
   return {
     port,
     delivered,
-    subjects: (recipient) => delivered(recipient).map((m) => parseMail(m, { from: '', to: [recipient], secure: false }).subject).sort(),
+    subjects: (recipient) =>
+      delivered(recipient)
+        .map((m) => parseMail(m, { from: '', to: [recipient], secure: false }).subject)
+        .sort(),
     log: () => earlier + (daemon?.output ?? ''),
     restart: async (rules) => {
       await halt();

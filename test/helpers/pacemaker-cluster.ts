@@ -19,7 +19,9 @@ export function sh(command: string, args: readonly string[], timeout = 60_000): 
 
 /** The first of the cluster programs that is missing, if any (test/kernel/vm/provision-vm.sh installs them). */
 export function missingClusterTool(): string | undefined {
-  return ['corosync', 'pacemakerd', 'cibadmin', 'crm_mon', 'crm_resource', 'crm_failcount'].find((c) => sh('sh', ['-c', `command -v ${c}`]).status !== 0);
+  return ['corosync', 'pacemakerd', 'cibadmin', 'crm_mon', 'crm_resource', 'crm_failcount'].find(
+    (c) => sh('sh', ['-c', `command -v ${c}`]).status !== 0,
+  );
 }
 
 /** The `<resource id="ID" ...>` element of `crm_mon --output-as=xml`, as attributes. */
@@ -46,7 +48,9 @@ export function stopped(id: string): boolean {
 export function operations(id: string): Array<Record<string, string>> {
   const xml = sh('cibadmin', ['-Q', '-o', 'status'], 60_000).out;
   const block = new RegExp(`<lrm_resource id="${id}"[\\s\\S]*?</lrm_resource>`).exec(xml)?.[0] ?? '';
-  return [...block.matchAll(/<lrm_rsc_op [^>]*>/g)].map((m) => Object.fromEntries([...m[0].matchAll(/([\w-]+)="([^"]*)"/g)].map((a) => [a[1] as string, a[2] as string])));
+  return [...block.matchAll(/<lrm_rsc_op [^>]*>/g)].map((m) =>
+    Object.fromEntries([...m[0].matchAll(/([\w-]+)="([^"]*)"/g)].map((a) => [a[1] as string, a[2] as string])),
+  );
 }
 
 /** Seconds Pacemaker measured for the last `operation` of `id` (exec-time of its lrm_rsc_op). */
@@ -100,7 +104,9 @@ export async function startCluster(dir: string): Promise<Cluster> {
   fs.copyFileSync(OCF_AGENT, path.join(AGENT_DIR, 'ldir'));
   fs.chmodSync(path.join(AGENT_DIR, 'ldir'), 0o755);
   fs.mkdirSync('/var/log/corosync', { recursive: true });
-  fs.writeFileSync('/etc/corosync/corosync.conf', `totem {
+  fs.writeFileSync(
+    '/etc/corosync/corosync.conf',
+    `totem {
 \tversion: 2
 \tcluster_name: ldirtest
 \tcrypto_cipher: none
@@ -123,10 +129,13 @@ nodelist {
 \t\tring0_addr: 127.0.0.1
 \t}
 }
-`);
+`,
+  );
   const cibDir = '/var/lib/pacemaker/cib';
   for (const f of fs.readdirSync(cibDir)) fs.rmSync(path.join(cibDir, f), { force: true });
-  fs.writeFileSync(path.join(cibDir, 'cib.xml'), `<cib crm_feature_set="3.16.1" validate-with="pacemaker-3.9" epoch="1" num_updates="0" admin_epoch="0">
+  fs.writeFileSync(
+    path.join(cibDir, 'cib.xml'),
+    `<cib crm_feature_set="3.16.1" validate-with="pacemaker-3.9" epoch="1" num_updates="0" admin_epoch="0">
   <configuration>
     <crm_config>
       <cluster_property_set id="cib-bootstrap-options">
@@ -141,7 +150,9 @@ nodelist {
   </configuration>
   <status/>
 </cib>
-`, { mode: 0o600 });
+`,
+    { mode: 0o600 },
+  );
   execFileSync('chown', ['hacluster:haclient', path.join(cibDir, 'cib.xml')]);
   const log = fs.openSync(path.join(dir, 'cluster.out'), 'a');
   const corosync: ChildProcess = spawn('corosync', ['-f'], { detached: true, stdio: ['ignore', log, log] });
@@ -149,20 +160,45 @@ nodelist {
   const stop = async (): Promise<void> => {
     if (pacemakerd?.pid !== undefined && processExists(pacemakerd.pid)) {
       pacemakerd.kill('SIGTERM'); // stops the resources, then the daemons
-      await eventually('pacemakerd to exit', () => (processExists(pacemakerd?.pid as number) ? undefined : true), 180_000, 1000).catch(() => pacemakerd?.kill('SIGKILL'));
+      await eventually(
+        'pacemakerd to exit',
+        () => (processExists(pacemakerd?.pid as number) ? undefined : true),
+        180_000,
+        1000,
+      ).catch(() => pacemakerd?.kill('SIGKILL'));
     }
     if (corosync.pid !== undefined && processExists(corosync.pid)) {
       corosync.kill('SIGTERM');
-      await eventually('corosync to exit', () => (processExists(corosync.pid as number) ? undefined : true), 60_000, 500).catch(() => corosync.kill('SIGKILL'));
+      await eventually(
+        'corosync to exit',
+        () => (processExists(corosync.pid as number) ? undefined : true),
+        60_000,
+        500,
+      ).catch(() => corosync.kill('SIGKILL'));
     }
   };
   try {
-    await eventually('corosync to be quorate', () => (sh('corosync-quorumtool', ['-s']).status === 0 ? true : undefined), 120_000, 1000,
-      () => sh('tail', ['-20', '/var/log/corosync/corosync.log']).out);
+    await eventually(
+      'corosync to be quorate',
+      () => (sh('corosync-quorumtool', ['-s']).status === 0 ? true : undefined),
+      120_000,
+      1000,
+      () => sh('tail', ['-20', '/var/log/corosync/corosync.log']).out,
+    );
     // pacemaker-execd runs the agents with pacemakerd's environment: PATH holds node.
-    pacemakerd = spawn('pacemakerd', [], { detached: true, stdio: ['ignore', log, log], env: { ...process.env, PCMK_logfile: path.join(dir, 'pacemaker.log') } });
+    pacemakerd = spawn('pacemakerd', [], {
+      detached: true,
+      stdio: ['ignore', log, log],
+      env: { ...process.env, PCMK_logfile: path.join(dir, 'pacemaker.log') },
+    });
     fs.closeSync(log);
-    await eventually('a DC to be elected', () => (/Current DC: \S+/.test(sh('crm_mon', ['-1']).out) ? true : undefined), 300_000, 1000, () => clusterTail(dir));
+    await eventually(
+      'a DC to be elected',
+      () => (/Current DC: \S+/.test(sh('crm_mon', ['-1']).out) ? true : undefined),
+      300_000,
+      1000,
+      () => clusterTail(dir),
+    );
   } catch (err) {
     await stop();
     throw err;

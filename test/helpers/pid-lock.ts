@@ -11,7 +11,9 @@ export interface HeldPidFile {
 function isHeld(path: string): boolean {
   const fd = openSync(path, 'r');
   try {
-    return spawnSync('flock', ['-s', '-n', '-E', '75', '3'], { stdio: ['ignore', 'ignore', 'ignore', fd] }).status === 75;
+    return (
+      spawnSync('flock', ['-s', '-n', '-E', '75', '3'], { stdio: ['ignore', 'ignore', 'ignore', fd] }).status === 75
+    );
   } finally {
     closeSync(fd);
   }

@@ -25,7 +25,11 @@ export function mustFail(missing: string, here: PrerequisiteContext = HERE): boo
  * Skips the running test with `missing` as the reason, or, under CI=true without an allowance for it, fails it with
  * {@link missingInCi} (throws: call it as the test's last step, `return skipOrFail(t, why)`).
  */
-export function skipOrFail(t: { skip(message?: string): void }, missing: string, here: PrerequisiteContext = HERE): void {
+export function skipOrFail(
+  t: { skip(message?: string): void },
+  missing: string,
+  here: PrerequisiteContext = HERE,
+): void {
   if (mustFail(missing, here)) assert.fail(missingInCi(missing));
   t.skip(missing);
 }
@@ -42,7 +46,12 @@ export interface SuiteOptions {
  * CI=true without an allowance its body is replaced by one that fails with {@link missingInCi} (the suite fails with
  * that one line). The caller makes the `describe` call, so node:test reports the suite as the caller's file's.
  */
-export function needing(missing: string | undefined, options: SuiteOptions, body: () => void, here: PrerequisiteContext = HERE): [SuiteOptions & { skip?: string }, () => void] {
+export function needing(
+  missing: string | undefined,
+  options: SuiteOptions,
+  body: () => void,
+  here: PrerequisiteContext = HERE,
+): [SuiteOptions & { skip?: string }, () => void] {
   if (missing === undefined) return [options, body];
   if (mustFail(missing, here)) return [options, () => assert.fail(missingInCi(missing))];
   return [{ ...options, skip: missing }, body];

@@ -19,7 +19,9 @@ export function processAlive(pid: number): boolean {
  */
 export function stubbornFamilyScript(dir: string, pidFile: string): string {
   const file = path.join(dir, `family-${process.pid}-${Math.random().toString(36).slice(2)}.sh`);
-  fs.writeFileSync(file, `#!/bin/sh\nsh -c 'trap "" TERM; echo $$ > ${pidFile}; exec sleep 600' &\nwait\n`, { mode: 0o755 });
+  fs.writeFileSync(file, `#!/bin/sh\nsh -c 'trap "" TERM; echo $$ > ${pidFile}; exec sleep 600' &\nwait\n`, {
+    mode: 0o755,
+  });
   return file;
 }
 

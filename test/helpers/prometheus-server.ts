@@ -48,14 +48,30 @@ export async function startPrometheus(target: string, options: PrometheusOptions
   const dir = mkdtempSync(join(tmpdir(), 'ldir-prometheus-'));
   const webPort = await freePort();
   const web = `http://127.0.0.1:${webPort}`;
-  writeFileSync(join(dir, 'prometheus.yml'), [
-    'global:', `  scrape_interval: ${interval}s`, `  scrape_timeout: ${timeout}s`, `  evaluation_interval: ${interval}s`,
-    'scrape_configs:', '  - job_name: ldir', '    static_configs:', `      - targets: ['${target}']`, '',
-  ].join('\n'));
-  const prom: ChildProcess = spawn('prometheus', [
-    `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${webPort}`, '--log.level=warn',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  writeFileSync(
+    join(dir, 'prometheus.yml'),
+    [
+      'global:',
+      `  scrape_interval: ${interval}s`,
+      `  scrape_timeout: ${timeout}s`,
+      `  evaluation_interval: ${interval}s`,
+      'scrape_configs:',
+      '  - job_name: ldir',
+      '    static_configs:',
+      `      - targets: ['${target}']`,
+      '',
+    ].join('\n'),
+  );
+  const prom: ChildProcess = spawn(
+    'prometheus',
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${webPort}`,
+      '--log.level=warn',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
   prom.stderr?.on('data', (c: Buffer) => {
     stderr = (stderr + c.toString()).slice(-4000);
@@ -71,14 +87,20 @@ export async function startPrometheus(target: string, options: PrometheusOptions
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await eventually('prometheus ready', async () => {
-      if (prom.exitCode !== null) throw new Error(`prometheus exited (${prom.exitCode}): ${stderr}`);
-      try {
-        return (await httpGet(`${web}/-/ready`, { timeoutMs: 2_000 })).status === 200 ? true : undefined;
-      } catch {
-        return undefined; // not listening yet
-      }
-    }, options.readyTimeoutMs ?? 30_000, 200, () => `prometheus log: ${stderr}`);
+    await eventually(
+      'prometheus ready',
+      async () => {
+        if (prom.exitCode !== null) throw new Error(`prometheus exited (${prom.exitCode}): ${stderr}`);
+        try {
+          return (await httpGet(`${web}/-/ready`, { timeoutMs: 2_000 })).status === 200 ? true : undefined;
+        } catch {
+          return undefined; // not listening yet
+        }
+      },
+      options.readyTimeoutMs ?? 30_000,
+      200,
+      () => `prometheus log: ${stderr}`,
+    );
   } catch (err) {
     await stop();
     throw err;
@@ -89,12 +111,18 @@ export async function startPrometheus(target: string, options: PrometheusOptions
     stop,
     query: async (q) => {
       const r = await httpGet(`${web}/api/v1/query?query=${encodeURIComponent(q)}`, { timeoutMs: 5_000 });
-      const json = JSON.parse(r.body.toString()) as { status: string; error?: string; data?: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
+      const json = JSON.parse(r.body.toString()) as {
+        status: string;
+        error?: string;
+        data?: { result: Array<{ metric: Record<string, string>; value: [number, string] }> };
+      };
       if (json.status !== 'success') throw new Error(`query ${q}: ${json.error}`);
       return (json.data?.result ?? []).map((x) => ({ metric: x.metric, value: Number(x.value[1]) }));
     },
     targets: async () => {
-      const json = JSON.parse((await httpGet(`${web}/api/v1/targets`)).body.toString()) as { data: { activeTargets: Array<{ health: string; lastError: string }> } };
+      const json = JSON.parse((await httpGet(`${web}/api/v1/targets`)).body.toString()) as {
+        data: { activeTargets: Array<{ health: string; lastError: string }> };
+      };
       return json.data.activeTargets.map((t) => ({ health: t.health, lastError: t.lastError }));
     },
   };

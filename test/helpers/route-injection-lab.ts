@@ -51,7 +51,12 @@ export class RouteInjectionLab {
   /** `short` (two or three letters) keeps the namespace and interface names of two labs apart. */
   constructor(readonly short: string) {
     this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), `lb-announce-${short}-`));
-    this.env = { ...process.env, LDIR_RUN_DIR: path.join(this.tmp, 'run'), LDIR_SOCKET_DIR: path.join(this.tmp, 'sock'), LDIR_STATE_DIR: path.join(this.tmp, 'state') };
+    this.env = {
+      ...process.env,
+      LDIR_RUN_DIR: path.join(this.tmp, 'run'),
+      LDIR_SOCKET_DIR: path.join(this.tmp, 'sock'),
+      LDIR_STATE_DIR: path.join(this.tmp, 'state'),
+    };
     this.directorNs = `ldir-${short}-d${this.tag}`;
     this.routerNs = `ldir-${short}-r${this.tag}`;
     this.configFile = path.join(this.tmp, this.configName);
@@ -70,12 +75,19 @@ export class RouteInjectionLab {
     sh('ip', ['link', 'add', dev('d'), 'type', 'veth', 'peer', 'name', dev('r')]);
     sh('ip', ['link', 'set', dev('d'), 'netns', this.directorNs]);
     sh('ip', ['link', 'set', dev('r'), 'netns', this.routerNs]);
-    for (const [ns, d, addr] of [[this.directorNs, dev('d'), `${DIRECTOR_ADDRESS}/30`], [this.routerNs, dev('r'), `${ROUTER_ADDRESS}/30`]] as const) {
+    for (const [ns, d, addr] of [
+      [this.directorNs, dev('d'), `${DIRECTOR_ADDRESS}/30`],
+      [this.routerNs, dev('r'), `${ROUTER_ADDRESS}/30`],
+    ] as const) {
       sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
       sh('ip', ['-n', ns, 'addr', 'add', addr, 'dev', d]);
       sh('ip', ['-n', ns, 'link', 'set', d, 'up']);
     }
-    this.router = startBird(this.routerNs, this.tmp, 'router', `router id ${ROUTER_ADDRESS};
+    this.router = startBird(
+      this.routerNs,
+      this.tmp,
+      'router',
+      `router id ${ROUTER_ADDRESS};
 protocol device {}
 protocol bgp peer {
   local ${ROUTER_ADDRESS} as ${ROUTER_ASN};
@@ -86,7 +98,8 @@ protocol bgp peer {
   graceful restart off;
   ipv4 { import all; export none; };
 }
-`);
+`,
+    );
   }
 
   /** Removes the namespaces (after the daemons in them were stopped) and the directory. */
@@ -124,16 +137,24 @@ protocol bgp peer {
 
   /** The router's BGP session line (`peer BGP --- up HH:MM:SS.mmm Established`): its time changes when the session resets. */
   sessionSince(): string {
-    const line = this.routerBirdc(['show', 'protocols', 'peer']).split('\n').find((l) => l.startsWith('peer '));
+    const line = this.routerBirdc(['show', 'protocols', 'peer'])
+      .split('\n')
+      .find((l) => l.startsWith('peer '));
     assert.match(line ?? '', /Established/);
     return line ?? '';
   }
 
   /** Waits for the BGP session between the director and the router. */
   async sessionUp(describeSeen: () => string): Promise<void> {
-    await eventually('the BGP session up', () => {
-      return /Established/.test(this.routerBirdc(['show', 'protocols', 'peer'])) ? true : undefined;
-    }, 60_000, 200, describeSeen);
+    await eventually(
+      'the BGP session up',
+      () => {
+        return /Established/.test(this.routerBirdc(['show', 'protocols', 'peer'])) ? true : undefined;
+      },
+      60_000,
+      200,
+      describeSeen,
+    );
   }
 
   /** What the router, the daemon, the guard and the lab's `logs` saw, printed when a step fails. */
@@ -141,7 +162,8 @@ protocol bgp peer {
     const parts = [`router routes: ${[...this.routerRoutes()].join(', ') || 'none'}`];
     for (const f of ['announce.log', 'router.log', ...logs]) {
       const p = this.file(f);
-      if (fs.existsSync(p)) parts.push(`--- ${f} (tail)\n${fs.readFileSync(p, 'utf8').split('\n').slice(-25).join('\n')}`);
+      if (fs.existsSync(p))
+        parts.push(`--- ${f} (tail)\n${fs.readFileSync(p, 'utf8').split('\n').slice(-25).join('\n')}`);
     }
     const guardLog = path.join(this.tmp, 'sock', `${this.configName}.announce.sock.log`);
     if (fs.existsSync(guardLog)) parts.push(`--- guard log\n${fs.readFileSync(guardLog, 'utf8')}`);
@@ -216,7 +238,16 @@ export function describeRouteInjection(title: string, short: string, daemon: Dir
   const lab = new RouteInjectionLab(short);
   const seen = (): string => lab.seen(daemon.logs);
   const routes = (what: string, want: (r: Set<string>) => boolean, ms = 30_000): Promise<Set<string>> =>
-    eventually(what, () => { const r = lab.routerRoutes(); return want(r) ? r : undefined; }, ms, 100, seen);
+    eventually(
+      what,
+      () => {
+        const r = lab.routerRoutes();
+        return want(r) ? r : undefined;
+      },
+      ms,
+      100,
+      seen,
+    );
   const own = (r: Set<string>): boolean => r.has(OWN_ROUTE) === daemon.ownRouteExported;
   const missing = (): string | undefined => {
     if (process.getuid?.() !== 0) return 'needs root (network namespaces, routing daemons)';
@@ -230,14 +261,18 @@ export function describeRouteInjection(title: string, short: string, daemon: Dir
     assert.equal(r.status, 0, `ldir start exited ${r.status}\n${r.stderr}${r.stdout}\n${seen()}`);
   };
 
-  describe(title, ...needing(missing(), { concurrency: false, timeout: 300_000 }, () => {
-    before(async () => {
-      lab.setUp();
-      daemon.prepare(lab);
-      daemon.start(lab);
-      await lab.startReal('127.0.0.21');
-      await lab.startReal('127.0.0.22');
-      fs.writeFileSync(lab.configFile, `checkinterval=1
+  describe(
+    title,
+    ...needing(missing(), { concurrency: false, timeout: 300_000 }, () => {
+      before(async () => {
+        lab.setUp();
+        daemon.prepare(lab);
+        daemon.start(lab);
+        await lab.startReal('127.0.0.21');
+        await lab.startReal('127.0.0.22');
+        fs.writeFileSync(
+          lab.configFile,
+          `checkinterval=1
 checktimeout=1
 logfile="${lab.file('announce.log')}"
 ${daemon.announceLines(lab)}announcedelay=2
@@ -249,138 +284,165 @@ virtual=192.0.2.11:80
 \treal=127.0.0.22:${lab.realPort} gate
 \tchecktype=connect
 \tscheduler=mh
-`);
-      // The session is up before ldir starts: the first announcement is then what the router learns first.
-      await lab.sessionUp(seen);
-    });
+`,
+        );
+        // The session is up before ldir starts: the first announcement is then what the router learns first.
+        await lab.sessionUp(seen);
+      });
 
-    after(async () => {
-      await lab.ldir([lab.configFile, 'stop']).catch(() => undefined);
-      const pid = lab.daemonPid();
-      if (pid) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-      await lab.stopReals();
-      // The guard leaves on its own within a second of the last daemon; give it that before the daemons go.
-      await sleep(1_500);
-      await stopPidFiles(daemon.pidFiles(lab)).catch(() => undefined);
-      lab.tearDown();
-    });
+      after(async () => {
+        await lab.ldir([lab.configFile, 'stop']).catch(() => undefined);
+        const pid = lab.daemonPid();
+        if (pid)
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        await lab.stopReals();
+        // The guard leaves on its own within a second of the last daemon; give it that before the daemons go.
+        await sleep(1_500);
+        await stopPidFiles(daemon.pidFiles(lab)).catch(() => undefined);
+        lab.tearDown();
+      });
 
-    test('both virtual addresses are announced once their reals are up (after announcedelay)', async () => {
-      const checked = await lab.ldir(['check', lab.configFile]);
-      assert.equal(checked.status, 0, checked.stderr);
-      assert.doesNotMatch(checked.stderr, /not consistent across directors/, 'scheduler=mh: no ECMP warning');
-      const started = await lab.ldir(['--ipvs=memory', lab.configFile, 'start']);
-      assert.equal(started.status, 0, started.stderr);
-      const r = await routes('both VIPs learnt by the router', (x) => x.has(VIP1) && x.has(VIP2));
-      assert.ok(own(r), `${OWN_ROUTE}, a route ldir does not own, is ${daemon.ownRouteExported ? 'exported' : 'not exported'}: ${[...r].join(', ')}`);
-      const s = await lab.status();
-      assert.deepEqual(s.daemon.announce?.announced, [VIP1, VIP2]);
-      assert.equal(s.daemon.announce?.guard, 'connected');
-      assert.deepEqual(s.daemon.announce?.virtuals.map((v) => v.state), ['announced', 'announced']);
-    });
-
-    test('a virtual without a real up is withdrawn; back up, it is announced again after announcedelay', async () => {
-      const session = lab.sessionSince();
-      await lab.stopReal('127.0.0.22');
-      await routes('VIP2 withdrawn, VIP1 kept', (x) => x.has(VIP1) && !x.has(VIP2));
-      const down = await lab.status();
-      const v2 = down.daemon.announce?.virtuals.find((v) => v.prefix === VIP2);
-      assert.equal(v2?.state, 'withdrawn');
-      assert.equal(v2?.reason, 'not-serving');
-      await lab.startReal('127.0.0.22');
-      // The real is up again: the hold-down shows before the route comes back.
-      const pending = await eventually('VIP2 pending announce', async () => {
+      test('both virtual addresses are announced once their reals are up (after announcedelay)', async () => {
+        const checked = await lab.ldir(['check', lab.configFile]);
+        assert.equal(checked.status, 0, checked.stderr);
+        assert.doesNotMatch(checked.stderr, /not consistent across directors/, 'scheduler=mh: no ECMP warning');
+        const started = await lab.ldir(['--ipvs=memory', lab.configFile, 'start']);
+        assert.equal(started.status, 0, started.stderr);
+        const r = await routes('both VIPs learnt by the router', (x) => x.has(VIP1) && x.has(VIP2));
+        assert.ok(
+          own(r),
+          `${OWN_ROUTE}, a route ldir does not own, is ${daemon.ownRouteExported ? 'exported' : 'not exported'}: ${[...r].join(', ')}`,
+        );
         const s = await lab.status();
-        const v = s.daemon.announce?.virtuals.find((x) => x.prefix === VIP2);
-        return v?.state === 'pending-announce' ? v : v?.state === 'announced' ? null : undefined;
-      }, 30_000, 100, seen);
-      assert.notEqual(pending, null, 'VIP2 was announced again without its announcedelay');
-      assert.equal(pending?.reason, 'announce-delay');
-      assert.ok(!lab.routerRoutes().has(VIP2), 'the router does not have VIP2 while its announcedelay runs');
-      await routes('VIP2 announced again', (x) => x.has(VIP1) && x.has(VIP2));
-      assert.equal(lab.sessionSince(), session, 'the routing daemon changed the announcement without resetting the BGP session');
-    });
+        assert.deepEqual(s.daemon.announce?.announced, [VIP1, VIP2]);
+        assert.equal(s.daemon.announce?.guard, 'connected');
+        assert.deepEqual(
+          s.daemon.announce?.virtuals.map((v) => v.state),
+          ['announced', 'announced'],
+        );
+      });
 
-    test('a reload that keeps the virtuals withdraws nothing', async () => {
-      const before = fs.readFileSync(lab.configFile, 'utf8');
-      fs.writeFileSync(lab.configFile, before.replace('checktimeout=1', 'checktimeout=0.9'));
-      const lost: string[] = [];
-      let polling = true;
-      const poller = (async () => {
-        for (let i = 0; polling && i < 1_000; i++) {
-          const r = lab.routerRoutes();
-          if (!r.has(VIP1) || !r.has(VIP2)) lost.push([...r].join(', ') || 'none');
-          await sleep(50);
-        }
-      })();
-      const reloaded = await lab.ldir([lab.configFile, 'reload']);
-      await sleep(1_500);
-      polling = false;
-      await poller;
-      fs.writeFileSync(lab.configFile, before);
-      assert.equal(reloaded.status, 0, reloaded.stderr);
-      assert.deepEqual(lost, [], `the router lost a prefix during the reload\n${seen()}`);
-    });
+      test('a virtual without a real up is withdrawn; back up, it is announced again after announcedelay', async () => {
+        const session = lab.sessionSince();
+        await lab.stopReal('127.0.0.22');
+        await routes('VIP2 withdrawn, VIP1 kept', (x) => x.has(VIP1) && !x.has(VIP2));
+        const down = await lab.status();
+        const v2 = down.daemon.announce?.virtuals.find((v) => v.prefix === VIP2);
+        assert.equal(v2?.state, 'withdrawn');
+        assert.equal(v2?.reason, 'not-serving');
+        await lab.startReal('127.0.0.22');
+        // The real is up again: the hold-down shows before the route comes back.
+        const pending = await eventually(
+          'VIP2 pending announce',
+          async () => {
+            const s = await lab.status();
+            const v = s.daemon.announce?.virtuals.find((x) => x.prefix === VIP2);
+            return v?.state === 'pending-announce' ? v : v?.state === 'announced' ? null : undefined;
+          },
+          30_000,
+          100,
+          seen,
+        );
+        assert.notEqual(pending, null, 'VIP2 was announced again without its announcedelay');
+        assert.equal(pending?.reason, 'announce-delay');
+        assert.ok(!lab.routerRoutes().has(VIP2), 'the router does not have VIP2 while its announcedelay runs');
+        await routes('VIP2 announced again', (x) => x.has(VIP1) && x.has(VIP2));
+        assert.equal(
+          lab.sessionSince(),
+          session,
+          'the routing daemon changed the announcement without resetting the BGP session',
+        );
+      });
 
-    test('the routing daemon restarted (FRR forgets what vtysh told it): ldir announces again at its next read back', async () => {
-      await stopPidFiles(daemon.pidFiles(lab));
-      await routes('the router lost the director (its session closed)', (x) => !x.has(VIP1) && !x.has(VIP2), 30_000);
-      const t0 = Date.now();
-      daemon.start(lab);
-      await routes('both VIPs learnt again after the routing daemon restarted', (x) => x.has(VIP1) && x.has(VIP2), 60_000);
-      console.log(`announce ${short} routing-daemon-restart back_s=${((Date.now() - t0) / 1000).toFixed(2)}`);
-    });
+      test('a reload that keeps the virtuals withdraws nothing', async () => {
+        const before = fs.readFileSync(lab.configFile, 'utf8');
+        fs.writeFileSync(lab.configFile, before.replace('checktimeout=1', 'checktimeout=0.9'));
+        const lost: string[] = [];
+        let polling = true;
+        const poller = (async () => {
+          for (let i = 0; polling && i < 1_000; i++) {
+            const r = lab.routerRoutes();
+            if (!r.has(VIP1) || !r.has(VIP2)) lost.push([...r].join(', ') || 'none');
+            await sleep(50);
+          }
+        })();
+        const reloaded = await lab.ldir([lab.configFile, 'reload']);
+        await sleep(1_500);
+        polling = false;
+        await poller;
+        fs.writeFileSync(lab.configFile, before);
+        assert.equal(reloaded.status, 0, reloaded.stderr);
+        assert.deepEqual(lost, [], `the router lost a prefix during the reload\n${seen()}`);
+      });
 
-    test('ldir stop withdraws every virtual address (and nothing ldir does not own)', async () => {
-      const stopped = await lab.ldir([lab.configFile, 'stop']);
-      assert.equal(stopped.status, 0, stopped.stderr);
-      const r = await routes('nothing announced after ldir stop', (x) => !x.has(VIP1) && !x.has(VIP2), 10_000);
-      assert.ok(own(r), `${OWN_ROUTE} unchanged by the withdrawal: ${[...r].join(', ')}`);
-    });
+      test('the routing daemon restarted (FRR forgets what vtysh told it): ldir announces again at its next read back', async () => {
+        await stopPidFiles(daemon.pidFiles(lab));
+        await routes('the router lost the director (its session closed)', (x) => !x.has(VIP1) && !x.has(VIP2), 30_000);
+        const t0 = Date.now();
+        daemon.start(lab);
+        await routes(
+          'both VIPs learnt again after the routing daemon restarted',
+          (x) => x.has(VIP1) && x.has(VIP2),
+          60_000,
+        );
+        console.log(`announce ${short} routing-daemon-restart back_s=${((Date.now() - t0) / 1000).toFixed(2)}`);
+      });
 
-    test('kill -9 of the daemon: the announce guard withdraws within 3 s', async () => {
-      await startDaemon();
-      await routes('both VIPs learnt again', (x) => x.has(VIP1) && x.has(VIP2));
-      const pid = lab.daemonPid();
-      assert.ok(pid, 'the daemon runs');
-      const t0 = Date.now();
-      process.kill(pid, 'SIGKILL');
-      await routes('nothing announced after kill -9', (x) => !x.has(VIP1) && !x.has(VIP2), 10_000);
-      const withdrawS = (Date.now() - t0) / 1000;
-      console.log(`announce ${short} kill-9 withdraw_s=${withdrawS.toFixed(2)}`);
-      assert.ok(withdrawS <= 3, `withdrawn ${withdrawS.toFixed(2)} s after kill -9 (target 3 s)\n${seen()}`);
-    });
+      test('ldir stop withdraws every virtual address (and nothing ldir does not own)', async () => {
+        const stopped = await lab.ldir([lab.configFile, 'stop']);
+        assert.equal(stopped.status, 0, stopped.stderr);
+        const r = await routes('nothing announced after ldir stop', (x) => !x.has(VIP1) && !x.has(VIP2), 10_000);
+        assert.ok(own(r), `${OWN_ROUTE} unchanged by the withdrawal: ${[...r].join(', ')}`);
+      });
 
-    test('ldir restart hands over without the router ever losing a prefix', async () => {
-      await eventually('the old daemon gone', () => (lab.daemonPid() === undefined ? true : undefined), 10_000);
-      await startDaemon();
-      await routes('both VIPs learnt again', (x) => x.has(VIP1) && x.has(VIP2));
-      const old = lab.daemonPid();
-      let polls = 0;
-      const lost: string[] = [];
-      let polling = true;
-      const poller = (async () => {
-        for (let i = 0; polling && i < 2_000; i++) {
-          const r = lab.routerRoutes();
-          polls++;
-          if (!r.has(VIP1) || !r.has(VIP2)) lost.push(`${new Date().toISOString()}: ${[...r].join(', ') || 'none'}`);
-          await sleep(50);
-        }
-      })();
-      const restarted = await lab.ldir(['--ipvs=memory', lab.configFile, 'restart']);
-      // A few more polls after the old daemon left (the guard's grace is 1 s).
-      await sleep(2_500);
-      polling = false;
-      await poller;
-      assert.equal(restarted.status, 0, restarted.stderr);
-      const s = await lab.status();
-      assert.notEqual(s.daemon.pid, old, 'a new daemon runs');
-      assert.deepEqual(s.daemon.announce?.announced, [VIP1, VIP2]);
-      assert.equal(s.daemon.announce?.guard, 'connected');
-      console.log(`announce ${short} restart polls=${polls} lost=${lost.length}`);
-      assert.deepEqual(lost, [], `the router lost a prefix during the restart\n${seen()}`);
-      assert.equal((await lab.ldir([lab.configFile, 'stop'])).status, 0);
-      await routes('nothing announced after the final stop', (x) => !x.has(VIP1) && !x.has(VIP2), 10_000);
-    });
-  }));
+      test('kill -9 of the daemon: the announce guard withdraws within 3 s', async () => {
+        await startDaemon();
+        await routes('both VIPs learnt again', (x) => x.has(VIP1) && x.has(VIP2));
+        const pid = lab.daemonPid();
+        assert.ok(pid, 'the daemon runs');
+        const t0 = Date.now();
+        process.kill(pid, 'SIGKILL');
+        await routes('nothing announced after kill -9', (x) => !x.has(VIP1) && !x.has(VIP2), 10_000);
+        const withdrawS = (Date.now() - t0) / 1000;
+        console.log(`announce ${short} kill-9 withdraw_s=${withdrawS.toFixed(2)}`);
+        assert.ok(withdrawS <= 3, `withdrawn ${withdrawS.toFixed(2)} s after kill -9 (target 3 s)\n${seen()}`);
+      });
+
+      test('ldir restart hands over without the router ever losing a prefix', async () => {
+        await eventually('the old daemon gone', () => (lab.daemonPid() === undefined ? true : undefined), 10_000);
+        await startDaemon();
+        await routes('both VIPs learnt again', (x) => x.has(VIP1) && x.has(VIP2));
+        const old = lab.daemonPid();
+        let polls = 0;
+        const lost: string[] = [];
+        let polling = true;
+        const poller = (async () => {
+          for (let i = 0; polling && i < 2_000; i++) {
+            const r = lab.routerRoutes();
+            polls++;
+            if (!r.has(VIP1) || !r.has(VIP2)) lost.push(`${new Date().toISOString()}: ${[...r].join(', ') || 'none'}`);
+            await sleep(50);
+          }
+        })();
+        const restarted = await lab.ldir(['--ipvs=memory', lab.configFile, 'restart']);
+        // A few more polls after the old daemon left (the guard's grace is 1 s).
+        await sleep(2_500);
+        polling = false;
+        await poller;
+        assert.equal(restarted.status, 0, restarted.stderr);
+        const s = await lab.status();
+        assert.notEqual(s.daemon.pid, old, 'a new daemon runs');
+        assert.deepEqual(s.daemon.announce?.announced, [VIP1, VIP2]);
+        assert.equal(s.daemon.announce?.guard, 'connected');
+        console.log(`announce ${short} restart polls=${polls} lost=${lost.length}`);
+        assert.deepEqual(lost, [], `the router lost a prefix during the restart\n${seen()}`);
+        assert.equal((await lab.ldir([lab.configFile, 'stop'])).status, 0);
+        await routes('nothing announced after the final stop', (x) => !x.has(VIP1) && !x.has(VIP2), 10_000);
+      });
+    }),
+  );
 }

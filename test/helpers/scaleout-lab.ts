@@ -16,7 +16,8 @@ import { holdVipOnLo, nsExec, sh, type DrHttpReal } from './sync-lab';
 /** BFD timers of every session: a director whose host is gone is noticed after 5 × 200 ms. */
 const BFD = 'protocol bfd { interface "eth0" { min rx interval 200 ms; min tx interval 200 ms; multiplier 5; }; }';
 /** Session timers: reconnect within a second or two after a failure (the defaults wait much longer). */
-const SESSION = 'bfd on; hold time 9; keepalive time 3; connect delay time 1; connect retry time 1; error wait time 1, 2;';
+const SESSION =
+  'bfd on; hold time 9; keepalive time 3; connect delay time 1; connect retry time 1; error wait time 1, 2;';
 const ROUTER_AS = 65000;
 const DIRECTOR_AS = 65001;
 
@@ -93,11 +94,15 @@ export function routerBirdConfig(self: string, directors: readonly string[]): st
 protocol device {}
 ${BFD}
 protocol kernel { ipv4 { import none; export all; }; merge paths on; }
-${directors.map((d, i) => `protocol bgp d${i + 1} {
+${directors
+  .map(
+    (d, i) => `protocol bgp d${i + 1} {
   local ${self} as ${ROUTER_AS}; neighbor ${d} as ${DIRECTOR_AS};
   ${SESSION}
   ipv4 { import all; export none; };
-}`).join('\n')}
+}`,
+  )
+  .join('\n')}
 `;
 }
 
@@ -115,7 +120,10 @@ class RouteWatch {
   private readonly monitor: ChildProcess;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly read: () => Promise<string[] | undefined>, router: string) {
+  constructor(
+    private readonly read: () => Promise<string[] | undefined>,
+    router: string,
+  ) {
     this.monitor = spawn('ip', ['-n', router, 'monitor', 'route'], { stdio: ['ignore', 'pipe', 'ignore'] });
     this.monitor.stdout?.on('data', () => this.refresh(Date.now()));
     this.timer = setInterval(() => this.refresh(Date.now()), 2_000);
@@ -142,7 +150,10 @@ class RouteWatch {
 
 /** The nexthops of `ip -j route show` output for one prefix. */
 export function routeNexthops(json: string): string[] {
-  const routes = JSON.parse(json.trim() === '' ? '[]' : json) as Array<{ gateway?: string; nexthops?: Array<{ gateway?: string }> }>;
+  const routes = JSON.parse(json.trim() === '' ? '[]' : json) as Array<{
+    gateway?: string;
+    nexthops?: Array<{ gateway?: string }>;
+  }>;
   const out: string[] = [];
   for (const r of routes) {
     if (r.gateway) out.push(r.gateway);
@@ -176,9 +187,17 @@ export async function buildScaleOutLab(p: string, net: number, options: ScaleOut
     for (const b of birds) b.stop();
     for (const r of reals) r.server.stop();
     for (const ns of made) {
-      try { sh('ip', ['netns', 'del', ns]); } catch { /* gone */ }
+      try {
+        sh('ip', ['netns', 'del', ns]);
+      } catch {
+        /* gone */
+      }
     }
-    try { sh('ip', ['link', 'del', bridge]); } catch { /* gone */ }
+    try {
+      sh('ip', ['link', 'del', bridge]);
+    } catch {
+      /* gone */
+    }
     fs.rmSync(dir, { recursive: true, force: true });
   };
   const namespace = (ns: string): void => {
@@ -230,34 +249,71 @@ export async function buildScaleOutLab(p: string, net: number, options: ScaleOut
       birds.push(bird);
       directors.push({ netns: ns, address, bird, announceFile });
     }
-    const routerBird = startBird(router, dir, 'router-bird', routerBirdConfig(routerIp, directors.map((d) => d.address)));
+    const routerBird = startBird(
+      router,
+      dir,
+      'router-bird',
+      routerBirdConfig(
+        routerIp,
+        directors.map((d) => d.address),
+      ),
+    );
     birds.push(routerBird);
     for (const r of reals) await r.server.ready();
-    await eventually('every BGP session of the router established', () => {
-      const up = routerBird.birdc(['show', 'protocols']).split('\n').filter((l) => /^d\d+\s+BGP\s.*Established/.test(l));
-      const bfd = routerBird.birdc(['show', 'bfd', 'sessions']).split('\n').filter((l) => /\sUp\s/.test(l));
-      return up.length === directors.length && bfd.length === directors.length ? true : undefined;
-    }, 120_000, 250, () => `${routerBird.birdc(['show', 'protocols'])}\n${routerBird.logTail()}`);
+    await eventually(
+      'every BGP session of the router established',
+      () => {
+        const up = routerBird
+          .birdc(['show', 'protocols'])
+          .split('\n')
+          .filter((l) => /^d\d+\s+BGP\s.*Established/.test(l));
+        const bfd = routerBird
+          .birdc(['show', 'bfd', 'sessions'])
+          .split('\n')
+          .filter((l) => /\sUp\s/.test(l));
+        return up.length === directors.length && bfd.length === directors.length ? true : undefined;
+      },
+      120_000,
+      250,
+      () => `${routerBird.birdc(['show', 'protocols'])}\n${routerBird.logTail()}`,
+    );
     const procOf = (i: number, file: string): string => {
       const pid = directors[i]?.bird.pid();
       if (pid === undefined) throw new Error(`director ${i + 1}: its BIRD does not run`);
       return fs.readFileSync(`/proc/${pid}/net/${file}`, 'utf8');
     };
-    const nexthops = (): Promise<string[] | undefined> => new Promise((resolve) => {
-      execFile('ip', ['-n', router, '-j', 'route', 'show', `${vip}/32`], { encoding: 'utf8', timeout: 10_000 }, (err, out) => {
-        resolve(err ? undefined : routeNexthops(out));
+    const nexthops = (): Promise<string[] | undefined> =>
+      new Promise((resolve) => {
+        execFile(
+          'ip',
+          ['-n', router, '-j', 'route', 'show', `${vip}/32`],
+          { encoding: 'utf8', timeout: 10_000 },
+          (err, out) => {
+            resolve(err ? undefined : routeNexthops(out));
+          },
+        );
       });
-    });
     watch = new RouteWatch(nexthops, router);
     const lab: ScaleOutLab = {
-      router, routerBird, client, clientIp: `10.${net}.1.2`, vip, directors, reals,
+      router,
+      routerBird,
+      client,
+      clientIp: `10.${net}.1.2`,
+      vip,
+      directors,
+      reals,
       nexthops,
       routeHistory: () => watch?.history ?? [],
       routeBecomes: async (what, want, ms, describe) => {
         const sorted = [...want].sort().join(',');
         const w = watch as RouteWatch;
-        return eventually(what, () => (w.nexthops?.join(',') === sorted ? w.changedAt : undefined), ms, 20,
-          () => `the watch saw ${w.nexthops?.join(',') ?? 'nothing yet'}\n${describe()}`);
+        return eventually(
+          what,
+          () => (w.nexthops?.join(',') === sorted ? w.changedAt : undefined),
+          ms,
+          20,
+          () => `the watch saw ${w.nexthops?.join(',') ?? 'nothing yet'}\n${describe()}`,
+        );
       },
       table: (i) => parseProcIpvs(procOf(i, 'ip_vs')),
       connections: (i) => procOf(i, 'ip_vs_conn'),
@@ -265,9 +321,15 @@ export async function buildScaleOutLab(p: string, net: number, options: ScaleOut
       hostUp: (i) => sh('ip', ['-n', directors[i]?.netns ?? '', 'link', 'set', 'eth0', 'up']),
       routerSeen: () => {
         let route = '';
-        try { route = sh('ip', ['-n', router, 'route', 'show', `${vip}/32`], 10_000).trim(); } catch (e) { route = String(e); }
-        return `router: route to ${vip}: ${route || 'none'}\n${routerBird.birdc(['show', 'protocols'])}${routerBird.birdc(['show', 'bfd', 'sessions'])}`
-          + `--- router BIRD log (tail)\n${routerBird.logTail(15)}`;
+        try {
+          route = sh('ip', ['-n', router, 'route', 'show', `${vip}/32`], 10_000).trim();
+        } catch (e) {
+          route = String(e);
+        }
+        return (
+          `router: route to ${vip}: ${route || 'none'}\n${routerBird.birdc(['show', 'protocols'])}${routerBird.birdc(['show', 'bfd', 'sessions'])}` +
+          `--- router BIRD log (tail)\n${routerBird.logTail(15)}`
+        );
       },
       teardown,
     };

@@ -48,12 +48,20 @@ export async function buildSeedCluster(prefix: string, net: number): Promise<See
   const http = `TCP ${lab.vip}:80`;
   const https = `TCP ${lab.vip}:443`;
   const cluster: SeedCluster = {
-    lab, director, vip: lab.vip, http, https,
+    lab,
+    director,
+    vip: lab.vip,
+    http,
+    https,
     realAddress: (i) => `10.${net}.${i}.2`,
     realName: (i) => `${prefix}r${i}`,
     teardown: () => {
       for (const step of [() => director.cleanup(), () => deleteServices([http, https]), () => lab.teardown()]) {
-        try { step(); } catch (err) { console.error(`teardown: ${String(err)}`); }
+        try {
+          step();
+        } catch (err) {
+          console.error(`teardown: ${String(err)}`);
+        }
       }
     },
   };
@@ -92,7 +100,8 @@ const yn = (b: boolean): string => (b ? 'yes' : 'no');
  * index, checks every second.
  */
 export function seedConfig(c: SeedCluster, logfile: string, o: SeedConfigOptions = {}): string {
-  const reals = (indexes: readonly number[], port: number): string[] => indexes.map((i) => `\treal=${c.realAddress(i)}:${port} masq ${i}`);
+  const reals = (indexes: readonly number[], port: number): string[] =>
+    indexes.map((i) => `\treal=${c.realAddress(i)}:${port} masq ${i}`);
   return [
     `checkinterval=${CHECK_INTERVAL_S}`,
     `checktimeout=${CHECK_TIMEOUT_S}`,
@@ -147,5 +156,10 @@ export const SLACK_MS = Number(process.env['LDIR_TCG_SLACK_MS'] ?? 5000);
 
 /** A map as sorted `key=value` text, for readable assertions. */
 export function mapText(m: ReadonlyMap<string, number> | undefined): string {
-  return m ? [...m].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join(' ') : '(absent)';
+  return m
+    ? [...m]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')
+    : '(absent)';
 }

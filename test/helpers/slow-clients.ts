@@ -32,7 +32,8 @@ export interface SlowClients {
 
 /** Starts `count` slow clients against `host:port` (loopback only: the caller's addresses must be on 127.0.0.0/8 or ::1). */
 export function startSlowClients(options: SlowClientOptions): SlowClients {
-  if (!/^127\./.test(options.host) && options.host !== '::1') throw new Error(`slow clients only against loopback, not ${options.host}`);
+  if (!/^127\./.test(options.host) && options.host !== '::1')
+    throw new Error(`slow clients only against loopback, not ${options.host}`);
   const dripMs = options.dripMs ?? 500;
   const maxConnects = options.maxConnectsPerClient ?? 200;
   const opening = options.opening ?? 'GET /metrics HTTP/1.1\r\nHost: ldir\r\n';
@@ -48,7 +49,11 @@ export function startSlowClients(options: SlowClientOptions): SlowClients {
 
   const connect = (client: number, connects: number): void => {
     if (stopped || connects >= maxConnects) return;
-    const socket = net.connect({ host: options.host, port: options.port, localAddress: options.localAddresses[client % options.localAddresses.length] as string });
+    const socket = net.connect({
+      host: options.host,
+      port: options.port,
+      localAddress: options.localAddresses[client % options.localAddresses.length] as string,
+    });
     opened++;
     sockets.add(socket);
     socket.on('connect', () => {
@@ -75,7 +80,9 @@ export function startSlowClients(options: SlowClientOptions): SlowClients {
         if ([...sockets].filter((s) => !s.connecting && !s.destroyed).length >= n) return;
         await new Promise((r) => setTimeout(r, 50));
       }
-      throw new Error(`fewer than ${n} slow clients connected after ${ms} ms (opened ${opened}, cut ${cut}, errors ${errors})`);
+      throw new Error(
+        `fewer than ${n} slow clients connected after ${ms} ms (opened ${opened}, cut ${cut}, errors ${errors})`,
+      );
     },
     stop: () => {
       stopped = true;

@@ -41,12 +41,14 @@ export function startSmtpSink(options: SmtpSinkOptions = {}): Promise<SmtpSink> 
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
         const env = session.envelope;
-        mails.push(parseMail(Buffer.concat(chunks).toString('utf8'), {
-          from: env.mailFrom ? env.mailFrom.address : '',
-          to: env.rcptTo.map((r) => r.address),
-          ...(session.user !== undefined ? { user: String(session.user) } : {}),
-          secure: session.secure,
-        }));
+        mails.push(
+          parseMail(Buffer.concat(chunks).toString('utf8'), {
+            from: env.mailFrom ? env.mailFrom.address : '',
+            to: env.rcptTo.map((r) => r.address),
+            ...(session.user !== undefined ? { user: String(session.user) } : {}),
+            secure: session.secure,
+          }),
+        );
         callback();
       });
     },

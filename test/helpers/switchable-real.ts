@@ -7,7 +7,10 @@ import type { MemoryBackend } from '../../src/ipvs/memory';
 export class SwitchableReal {
   private server: http.Server | undefined;
 
-  constructor(readonly address: string, private readonly handler: http.RequestListener) {}
+  constructor(
+    readonly address: string,
+    private readonly handler: http.RequestListener,
+  ) {}
 
   /** Listens on `port` (resolves once listening). */
   start(port: number): Promise<void> {
@@ -29,6 +32,8 @@ export class SwitchableReal {
 /** The kernel weight of `real` in the service 127.0.0.1:80 of `backend` (undefined when it has no entry). */
 export async function kernelWeightOf(backend: MemoryBackend, real: string): Promise<number | undefined> {
   const table = await backend.list();
-  const service = table.find((s) => 'address' in s.service && s.service.address === '127.0.0.1' && s.service.port === 80);
+  const service = table.find(
+    (s) => 'address' in s.service && s.service.address === '127.0.0.1' && s.service.port === 80,
+  );
   return service?.destinations.find((d) => d.address === real)?.weight;
 }

@@ -140,7 +140,12 @@ out('ready');
  */
 export function holdVipOnLo(ns: string, vip: string, ifname: string): void {
   sh('ip', ['-n', ns, 'addr', 'add', `${vip}/32`, 'dev', 'lo']);
-  for (const [k, v] of [['all.arp_ignore', '1'], ['all.arp_announce', '2'], [`${ifname}.arp_ignore`, '1'], [`${ifname}.arp_announce`, '2']]) {
+  for (const [k, v] of [
+    ['all.arp_ignore', '1'],
+    ['all.arp_announce', '2'],
+    [`${ifname}.arp_ignore`, '1'],
+    [`${ifname}.arp_announce`, '2'],
+  ]) {
     nsExec(ns, 'sysctl', ['-qw', `net.ipv4.conf.${k}=${v}`]);
   }
 }
@@ -197,7 +202,11 @@ export interface SyncLab extends SyncLabLayout {
 
 /** Hex form of `ip:port` as /proc/net/ip_vs_conn prints it (`0A4D0064 D431`). */
 export function procConnKey(ip: string, port: number): string {
-  const hex = ip.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join('').toUpperCase();
+  const hex = ip
+    .split('.')
+    .map((o) => Number(o).toString(16).padStart(2, '0'))
+    .join('')
+    .toUpperCase();
   return `${hex} ${port.toString(16).padStart(4, '0').toUpperCase()}`;
 }
 
@@ -208,9 +217,16 @@ export function procConnKey(ip: string, port: number): string {
  */
 export async function buildSyncLab(p: string, net = 77, port = 7000, options: SyncLabOptions = {}): Promise<SyncLab> {
   const layout: SyncLabLayout = {
-    bridge: `${p}br`, directors: [`${p}a`, `${p}b`], client: `${p}c`, real: `${p}r`,
-    directorIps: [`10.${net}.0.11`, `10.${net}.0.12`], clientIp: `10.${net}.0.100`, realIp: `10.${net}.0.21`, vip: `10.${net}.0.10`,
-    port, ifname: 'eth0',
+    bridge: `${p}br`,
+    directors: [`${p}a`, `${p}b`],
+    client: `${p}c`,
+    real: `${p}r`,
+    directorIps: [`10.${net}.0.11`, `10.${net}.0.12`],
+    clientIp: `10.${net}.0.100`,
+    realIp: `10.${net}.0.21`,
+    vip: `10.${net}.0.10`,
+    port,
+    ifname: 'eth0',
   };
   const made: string[] = [];
   const processes: LineProcess[] = [];
@@ -219,9 +235,17 @@ export async function buildSyncLab(p: string, net = 77, port = 7000, options: Sy
     for (const proc of processes) proc.kill();
     for (const r of httpReals) r.server.stop();
     for (const ns of made) {
-      try { sh('ip', ['netns', 'del', ns]); } catch { /* gone */ }
+      try {
+        sh('ip', ['netns', 'del', ns]);
+      } catch {
+        /* gone */
+      }
     }
-    try { sh('ip', ['link', 'del', layout.bridge]); } catch { /* gone */ }
+    try {
+      sh('ip', ['link', 'del', layout.bridge]);
+    } catch {
+      /* gone */
+    }
   };
   const node = (ns: string, ip: string, i: number): void => {
     sh('ip', ['netns', 'add', ns]);
@@ -254,12 +278,32 @@ export async function buildSyncLab(p: string, net = 77, port = 7000, options: Sy
     teardown();
     throw err;
   }
-  const echo = new LineProcess('ip', ['netns', 'exec', layout.real, process.execPath, '-e', ECHO_JS, 'real', String(port)]);
+  const echo = new LineProcess('ip', [
+    'netns',
+    'exec',
+    layout.real,
+    process.execPath,
+    '-e',
+    ECHO_JS,
+    'real',
+    String(port),
+  ]);
   processes.push(echo);
-  const clientProcess = new LineProcess('ip', ['netns', 'exec', layout.client, process.execPath, '-e', CLIENT_JS, '8000']);
+  const clientProcess = new LineProcess('ip', [
+    'netns',
+    'exec',
+    layout.client,
+    process.execPath,
+    '-e',
+    CLIENT_JS,
+    '8000',
+  ]);
   processes.push(clientProcess);
   try {
-    for (const [what, proc] of [['echo server', echo], ['client', clientProcess]] as const) {
+    for (const [what, proc] of [
+      ['echo server', echo],
+      ['client', clientProcess],
+    ] as const) {
       const line = await proc.next(60_000);
       if (line !== 'ready') throw new Error(`${what}: ${line}`);
     }
@@ -268,13 +312,30 @@ export async function buildSyncLab(p: string, net = 77, port = 7000, options: Sy
     teardown();
     throw err;
   }
-  const mac = (ns: string): string => sh('ip', ['-n', ns, '-br', 'link', 'show', 'dev', layout.ifname]).trim().split(/\s+/)[2] ?? '';
+  const mac = (ns: string): string =>
+    sh('ip', ['-n', ns, '-br', 'link', 'show', 'dev', layout.ifname]).trim().split(/\s+/)[2] ?? '';
   return {
-    ...layout, echo, clientProcess, httpReals, mac,
+    ...layout,
+    echo,
+    clientProcess,
+    httpReals,
+    mac,
     vipTo: (ns) => {
       sh('ip', ['-n', ns, 'addr', 'add', `${layout.vip}/24`, 'dev', layout.ifname]);
       // What a gratuitous ARP from IPaddr2 does for the client (the VM has no arping).
-      sh('ip', ['-n', layout.client, 'neigh', 'replace', layout.vip, 'lladdr', mac(ns), 'dev', layout.ifname, 'nud', 'reachable']);
+      sh('ip', [
+        '-n',
+        layout.client,
+        'neigh',
+        'replace',
+        layout.vip,
+        'lladdr',
+        mac(ns),
+        'dev',
+        layout.ifname,
+        'nud',
+        'reachable',
+      ]);
     },
     vipFrom: (ns) => {
       sh('ip', ['-n', ns, 'addr', 'del', `${layout.vip}/24`, 'dev', layout.ifname]);

@@ -13,7 +13,10 @@ let aptUpdated = false;
  * Makes sure Debian packages are installed (apt-get as root; services are not started by the install). Returns
  * undefined when they are there, else the reason they cannot be (the caller skips, or fails in CI).
  */
-export function ensurePackages(packages: readonly string[], probe: (pkg: string) => boolean = isInstalled): string | undefined {
+export function ensurePackages(
+  packages: readonly string[],
+  probe: (pkg: string) => boolean = isInstalled,
+): string | undefined {
   const missing = packages.filter((p) => !probe(p));
   if (missing.length === 0) return undefined;
   if (process.getuid?.() !== 0) return `needs Debian packages ${missing.join(' ')} (run as root to install them)`;
@@ -26,10 +29,13 @@ export function ensurePackages(packages: readonly string[], probe: (pkg: string)
     apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends "$@"; rc=$?
     rm -f /usr/sbin/policy-rc.d; exit $rc`;
   const r = spawnSync('flock', ['/var/lock/ldir-test-apt.lock', 'sh', '-c', script, 'sh', ...missing], {
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, encoding: 'utf8', timeout: 900_000,
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    encoding: 'utf8',
+    timeout: 900_000,
   });
   aptUpdated = true;
-  if (r.status !== 0) return `apt-get install ${missing.join(' ')} failed: ${(r.stderr || r.stdout || '').trim().split('\n').slice(-3).join(' ')}`;
+  if (r.status !== 0)
+    return `apt-get install ${missing.join(' ')} failed: ${(r.stderr || r.stdout || '').trim().split('\n').slice(-3).join(' ')}`;
   const still = missing.filter((p) => !probe(p));
   return still.length ? `packages still missing after apt-get: ${still.join(' ')}` : undefined;
 }
@@ -59,8 +65,14 @@ export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
       const s = new Socket();
-      s.once('connect', () => { s.destroy(); resolve(true); });
-      s.once('error', () => { s.destroy(); resolve(false); });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => {
+        s.destroy();
+        resolve(false);
+      });
       s.connect(port, host);
     });
     if (ok) return;

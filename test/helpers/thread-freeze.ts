@@ -31,13 +31,16 @@ export function threadFreezeUnavailable(): string | undefined {
 /** Thread ids of process `pid` whose name (`/proc/PID/task/TID/comm`) is `name`. */
 export function threadsNamed(pid: number, name: string): number[] {
   const tasks = `/proc/${pid}/task`;
-  return fs.readdirSync(tasks).map(Number).filter((tid) => {
-    try {
-      return fs.readFileSync(`${tasks}/${tid}/comm`, 'utf8').trim() === name;
-    } catch {
-      return false; // the thread ended meanwhile
-    }
-  });
+  return fs
+    .readdirSync(tasks)
+    .map(Number)
+    .filter((tid) => {
+      try {
+        return fs.readFileSync(`${tasks}/${tid}/comm`, 'utf8').trim() === name;
+      } catch {
+        return false; // the thread ended meanwhile
+      }
+    });
 }
 
 /** A thread held stopped; {@link release} lets it run on (idempotent, resolves once the tracer has exited). */
@@ -63,7 +66,9 @@ export function freezeThread(tid: number, timeoutMs = 10_000): Promise<FrozenThr
       void release();
       reject(new Error(`thread ${tid} not frozen within ${timeoutMs} ms: ${out}${err}`));
     }, timeoutMs);
-    tracer.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
+    tracer.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
     tracer.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
       if (out.includes('frozen\n')) {

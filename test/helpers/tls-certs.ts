@@ -23,8 +23,25 @@ const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes
 export function makeCa(dir: string, name: string): TestCa {
   const keyFile = path.join(dir, `${name}.key`);
   const certFile = path.join(dir, `${name}.crt`);
-  execFileSync('openssl', ['req', '-x509', ...EC, '-keyout', keyFile, '-out', certFile, '-subj', `/CN=${name}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      ...EC,
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-subj',
+      `/CN=${name}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
+    { stdio: 'ignore' },
+  );
   return { keyFile, certFile, certPem: fs.readFileSync(certFile, 'utf8') };
 }
 
@@ -32,7 +49,28 @@ export function makeCa(dir: string, name: string): TestCa {
 export function makeServerCert(dir: string, ca: TestCa, name: string, altNames: readonly string[]): TestServerCert {
   const keyFile = path.join(dir, `${name}.key`);
   const certFile = path.join(dir, `${name}.crt`);
-  execFileSync('openssl', ['req', '-x509', '-CA', ca.certFile, '-CAkey', ca.keyFile, ...EC, '-keyout', keyFile, '-out', certFile,
-    '-subj', `/CN=${name}`, '-addext', `subjectAltName=${altNames.join(',')}`, '-addext', 'basicConstraints=CA:FALSE'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-CA',
+      ca.certFile,
+      '-CAkey',
+      ca.keyFile,
+      ...EC,
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-subj',
+      `/CN=${name}`,
+      '-addext',
+      `subjectAltName=${altNames.join(',')}`,
+      '-addext',
+      'basicConstraints=CA:FALSE',
+    ],
+    { stdio: 'ignore' },
+  );
   return { key: fs.readFileSync(keyFile, 'utf8'), cert: fs.readFileSync(certFile, 'utf8') };
 }

@@ -11,7 +11,12 @@ export interface TrafficPlan {
   /** UDP queries, each from a new socket (a new flow for IPVS), answered with the real server's name. */
   readonly udp?: readonly { readonly host: string; readonly port: number; readonly perSecond: number }[];
   /** Long-lived keep-alive HTTP connections, each sending a GET every `everyMs` on the same connection. */
-  readonly held?: readonly { readonly host: string; readonly port: number; readonly count: number; readonly everyMs: number }[];
+  readonly held?: readonly {
+    readonly host: string;
+    readonly port: number;
+    readonly count: number;
+    readonly everyMs: number;
+  }[];
   /** A request or query without an answer by then counts as failed (`timeout`). Default 5000. */
   readonly timeoutMs?: number;
   /**
@@ -196,7 +201,15 @@ export class TrafficClient {
 
   /** Starts the client in namespace `netns` (nothing else: traffic only to the lab). */
   constructor(netns: string, plan: TrafficPlan) {
-    this.proc = new LineProcess('ip', ['netns', 'exec', netns, process.execPath, '-e', CLIENT_JS, JSON.stringify(plan)]);
+    this.proc = new LineProcess('ip', [
+      'netns',
+      'exec',
+      netns,
+      process.execPath,
+      '-e',
+      CLIENT_JS,
+      JSON.stringify(plan),
+    ]);
   }
 
   /** Resolves once the client runs and every long-lived connection has its first answer. */
@@ -204,7 +217,10 @@ export class TrafficClient {
     if ((await this.proc.next(ms)) !== 'ready') throw new Error('traffic client did not start');
     const held = await this.proc.next(ms);
     if (!held.startsWith('held')) throw new Error(`traffic client: ${held}`);
-    const entries = held.slice(5).split(',').filter((n) => n !== '');
+    const entries = held
+      .slice(5)
+      .split(',')
+      .filter((n) => n !== '');
     this.heldOn = entries.map((e) => e.split(':')[0] as string);
     this.heldPorts = entries.map((e) => Number(e.split(':')[1]));
   }
@@ -261,15 +277,30 @@ export function longestDisturbance(starts: readonly number[], gapMs: number, per
 
 /** One line per phase, for the test output and `bench:traffic`: `traffic: lab=... phase=... requests=... failed=...`. */
 export function phaseLine(lab: string, p: PhaseOutcome): string {
-  const kinds = Object.entries(p.failures).map(([k, n]) => `${k.replace(/\s+/g, '_')}:${n}`).join(',');
-  return `traffic: lab=${lab} phase=${p.phase.replace(/\s+/g, '_')} seconds=${(p.durationMs / 1000).toFixed(1)} requests=${p.requests} `
-    + `failed=${p.failed - p.heldBroken - p.udpFailed} udp=${p.udpQueries} udp_failed=${p.udpFailed} held_requests=${p.heldRequests} `
-    + `held_broken=${p.heldBroken}${kinds ? ` kinds=${kinds}` : ''}`;
+  const kinds = Object.entries(p.failures)
+    .map(([k, n]) => `${k.replace(/\s+/g, '_')}:${n}`)
+    .join(',');
+  return (
+    `traffic: lab=${lab} phase=${p.phase.replace(/\s+/g, '_')} seconds=${(p.durationMs / 1000).toFixed(1)} requests=${p.requests} ` +
+    `failed=${p.failed - p.heldBroken - p.udpFailed} udp=${p.udpQueries} udp_failed=${p.udpFailed} held_requests=${p.heldRequests} ` +
+    `held_broken=${p.heldBroken}${kinds ? ` kinds=${kinds}` : ''}`
+  );
 }
 
 /** The per-phase table as Markdown (README, test output). */
 export function phaseTable(lab: string, phases: readonly PhaseOutcome[]): string {
-  const rows = phases.map((p) => `| ${lab} | ${p.phase} | ${p.requests} | ${p.failed - p.heldBroken - p.udpFailed} | ${p.udpQueries} / ${p.udpFailed} | `
-    + `${p.heldBroken} of ${p.heldRequests} | ${Object.entries(p.failures).map(([k, n]) => `${k} ${n}`).join(', ') || '-'} |`);
-  return ['| lab | phase | new connections | failed | UDP queries / failed | long-lived broken | failure kinds |', '|---|---|---|---|---|---|---|', ...rows].join('\n');
+  const rows = phases.map(
+    (p) =>
+      `| ${lab} | ${p.phase} | ${p.requests} | ${p.failed - p.heldBroken - p.udpFailed} | ${p.udpQueries} / ${p.udpFailed} | ` +
+      `${p.heldBroken} of ${p.heldRequests} | ${
+        Object.entries(p.failures)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', ') || '-'
+      } |`,
+  );
+  return [
+    '| lab | phase | new connections | failed | UDP queries / failed | long-lived broken | failure kinds |',
+    '|---|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
 }

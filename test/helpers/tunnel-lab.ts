@@ -56,16 +56,55 @@ function decapsulate(r: TunnelReal, short: string): string[] {
   const ns = r.name;
   const devices: string[] = [];
   if (r.decap.kind === 'gue') {
-    sh('ip', ['netns', 'exec', ns, 'ip', ...(r.decap.outer === 'inet6' ? ['-6'] : []), 'fou', 'add', 'port', String(r.decap.port), 'gue']);
+    sh('ip', [
+      'netns',
+      'exec',
+      ns,
+      'ip',
+      ...(r.decap.outer === 'inet6' ? ['-6'] : []),
+      'fou',
+      'add',
+      'port',
+      String(r.decap.port),
+      'gue',
+    ]);
     if (r.decap.outer === 'inet') {
       devices.push('tunl0', 'sit0');
     } else {
-      sh('ip', ['-n', ns, 'link', 'add', `${short}t6`, 'type', 'ip6tnl', 'mode', 'any', 'local', r.address6, 'remote', '::']);
+      sh('ip', [
+        '-n',
+        ns,
+        'link',
+        'add',
+        `${short}t6`,
+        'type',
+        'ip6tnl',
+        'mode',
+        'any',
+        'local',
+        r.address6,
+        'remote',
+        '::',
+      ]);
       devices.push(`${short}t6`);
     }
   } else {
-    const [type, local, remote] = r.decap.outer === 'inet' ? ['gre', r.address4, '0.0.0.0'] : ['ip6gre', r.address6, '::'];
-    sh('ip', ['-n', ns, 'link', 'add', `${short}gr`, 'type', type as string, 'local', local as string, 'remote', remote as string, ...(r.decap.csum ? ['icsum'] : [])]);
+    const [type, local, remote] =
+      r.decap.outer === 'inet' ? ['gre', r.address4, '0.0.0.0'] : ['ip6gre', r.address6, '::'];
+    sh('ip', [
+      '-n',
+      ns,
+      'link',
+      'add',
+      `${short}gr`,
+      'type',
+      type as string,
+      'local',
+      local as string,
+      'remote',
+      remote as string,
+      ...(r.decap.csum ? ['icsum'] : []),
+    ]);
     devices.push(`${short}gr`);
   }
   for (const dev of devices) sh('ip', ['-n', ns, 'link', 'set', dev, 'up']);
@@ -78,7 +117,11 @@ function decapsulate(r: TunnelReal, short: string): string[] {
  * of `reals` (real k: 10.NET.(2+k).2, fdNET:(2+k)::2, both VIPs on its loopback, an HTTP server on port 80 of every
  * address answering `hello from NAME`). `net` is 10..99 (it is also the IPv6 prefix's digits).
  */
-export function buildTunnelLab(prefix: string, net: number, reals: ReadonlyArray<{ readonly name: string; readonly decap: Decapsulation }>): TunnelLab {
+export function buildTunnelLab(
+  prefix: string,
+  net: number,
+  reals: ReadonlyArray<{ readonly name: string; readonly decap: Decapsulation }>,
+): TunnelLab {
   const router = `${prefix}R`;
   const client = `${prefix}C`;
   const vipDevice = `${prefix}vip`;
@@ -91,10 +134,18 @@ export function buildTunnelLab(prefix: string, net: number, reals: ReadonlyArray
   const teardown = (): void => {
     for (const s of servers) s.stop();
     for (const ns of made) {
-      try { sh('ip', ['netns', 'del', ns]); } catch { /* already gone */ }
+      try {
+        sh('ip', ['netns', 'del', ns]);
+      } catch {
+        /* already gone */
+      }
     }
     for (const dev of [vipDevice, directorLink]) {
-      try { sh('ip', ['link', 'del', dev]); } catch { /* already gone */ }
+      try {
+        sh('ip', ['link', 'del', dev]);
+      } catch {
+        /* already gone */
+      }
     }
   };
   /** A veth pair between the router (`10.NET.n.1`) and `ns` (`10.NET.n.2`, named `ifname` there), with a default route. */
@@ -143,9 +194,18 @@ export function buildTunnelLab(prefix: string, net: number, reals: ReadonlyArray
       link(spec.name, `${prefix}x`, n);
       sh('ip', ['-n', spec.name, 'addr', 'add', `${vip4}/32`, 'dev', 'lo']);
       sh('ip', ['-n', spec.name, 'addr', 'add', `${vip6}/128`, 'dev', 'lo', 'nodad']);
-      const real: TunnelReal = { name: spec.name, address4: `10.${net}.${n}.2`, address6: `fd${net}:${n}::2`, decap: spec.decap };
+      const real: TunnelReal = {
+        name: spec.name,
+        address4: `10.${net}.${n}.2`,
+        address6: `fd${net}:${n}::2`,
+        decap: spec.decap,
+      };
       for (const dev of decapsulate(real, prefix)) {
-        try { sysctls(spec.name, [`net.ipv4.conf.${dev}.rp_filter=0`]); } catch { /* a device without IPv4 settings filters nothing */ }
+        try {
+          sysctls(spec.name, [`net.ipv4.conf.${dev}.rp_filter=0`]);
+        } catch {
+          /* a device without IPv4 settings filters nothing */
+        }
       }
       servers.push(startLabServer(spec.name, spec.name, '::', 80));
       built.push(real);
@@ -156,7 +216,11 @@ export function buildTunnelLab(prefix: string, net: number, reals: ReadonlyArray
   }
   let readyOnce: Promise<void> | undefined;
   return {
-    clientNetns: client, vip4, vip6, reals: built, teardown,
+    clientNetns: client,
+    vip4,
+    vip6,
+    reals: built,
+    teardown,
     ready: (timeoutMs = 60_000) => {
       readyOnce ??= Promise.all(servers.map((s) => s.ready(timeoutMs))).then(() => undefined);
       return readyOnce;

@@ -7,7 +7,13 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
  * Polls `fn` every `everyMs` until it returns a value other than undefined, at most `ms` milliseconds; throws with
  * `what` (and the last state seen by `describe`, if given) when the time is up.
  */
-export async function eventually<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms: number, everyMs = 100, describe?: () => string): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  fn: () => T | undefined | Promise<T | undefined>,
+  ms: number,
+  everyMs = 100,
+  describe?: () => string,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (let i = 0; i < 1_000_000; i++) {
     const v = await fn();

@@ -70,20 +70,26 @@ function stageLeaves(buildOutput: string): string[] {
   return leaves;
 }
 
-before(async () => {
-  const outcome = await ensureDockerEngine();
-  if ('skip' in outcome) skipReason = outcome.skip;
-  else engine = outcome.engine;
-}, { timeout: 1_200_000 });
+before(
+  async () => {
+    const outcome = await ensureDockerEngine();
+    if ('skip' in outcome) skipReason = outcome.skip;
+    else engine = outcome.engine;
+  },
+  { timeout: 1_200_000 },
+);
 
-after(async () => {
-  if (engine === undefined) return;
-  await docker(['rm', '-f', CONTAINER], 60_000);
-  if (tagged) await docker(['image', 'rm', '-f', IMAGE], 120_000);
-  // Not forced: an id that is also tagged (someone's own image) stays.
-  if (stageImages.length > 0) await docker(['image', 'rm', ...stageImages], 120_000);
-  await engine.stop();
-}, { timeout: 180_000 });
+after(
+  async () => {
+    if (engine === undefined) return;
+    await docker(['rm', '-f', CONTAINER], 60_000);
+    if (tagged) await docker(['image', 'rm', '-f', IMAGE], 120_000);
+    // Not forced: an id that is also tagged (someone's own image) stays.
+    if (stageImages.length > 0) await docker(['image', 'rm', ...stageImages], 120_000);
+    await engine.stop();
+  },
+  { timeout: 180_000 },
+);
 
 /** The Node 20 base image to build with: node:20-bookworm-slim, or the substitute when Docker Hub is unreachable. */
 async function nodeBaseImage(t: TestContext): Promise<string> {
@@ -96,7 +102,11 @@ async function nodeBaseImage(t: TestContext): Promise<string> {
   const script = path.join(ROOT, 'test', 'docker', 'build-node-base.sh');
   const r = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
     // Its own process group: on timeout debootstrap goes too, and the script's exit trap cleans up.
-    const child = spawn('bash', [script], { env: (engine as DockerEngine).env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn('bash', [script], {
+      env: (engine as DockerEngine).env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
@@ -114,12 +124,17 @@ async function nodeBaseImage(t: TestContext): Promise<string> {
   return image;
 }
 
-test('docker build: multi-stage image; check on a mounted configuration; addon, ipvsadm, no compiler', { timeout: 1_800_000 }, async (t) => {
+test('docker build: multi-stage image; check on a mounted configuration; addon, ipvsadm, no compiler', {
+  timeout: 1_800_000,
+}, async (t) => {
   if (skipped(t)) return;
   const base = await nodeBaseImage(t);
 
   const t0 = Date.now();
-  const build = await docker(['build', '--network', 'host', '--force-rm', '--build-arg', `NODE_IMAGE=${base}`, '-t', IMAGE, ROOT], 1_200_000);
+  const build = await docker(
+    ['build', '--network', 'host', '--force-rm', '--build-arg', `NODE_IMAGE=${base}`, '-t', IMAGE, ROOT],
+    1_200_000,
+  );
   tagged = true;
   stageImages = stageLeaves(build.stdout);
   assert.equal(build.status, 0, `docker build failed:\n${(build.stderr + build.stdout).slice(-4000)}`);
@@ -128,7 +143,14 @@ test('docker build: multi-stage image; check on a mounted configuration; addon, 
 
   const conf = path.join(ROOT, 'conf');
   const runRm = ['run', '--rm', '--network', 'none'];
-  const check = await docker([...runRm, '-v', `${conf}:/etc/ldir:ro`, IMAGE, 'check', '/etc/ldir/ldirectord.cf.example']);
+  const check = await docker([
+    ...runRm,
+    '-v',
+    `${conf}:/etc/ldir:ro`,
+    IMAGE,
+    'check',
+    '/etc/ldir/ldirectord.cf.example',
+  ]);
   assert.equal(check.status, 0, check.stderr);
   const quick = await docker([...runRm, '-v', `${conf}:/etc/ldir:ro`, IMAGE, 'check', '/etc/ldir/quickstart.cf']);
   assert.equal(quick.status, 0, quick.stderr);
@@ -136,7 +158,10 @@ test('docker build: multi-stage image; check on a mounted configuration; addon, 
   // A broken file: exit 2 with PATH:LINE, as on the host.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-docker-'));
   try {
-    fs.writeFileSync(path.join(dir, 'ldirectord.cf'), 'virtual=192.0.2.1:80\n\treal=198.51.100.1:80 gate\n\tnonsense=1\n');
+    fs.writeFileSync(
+      path.join(dir, 'ldirectord.cf'),
+      'virtual=192.0.2.1:80\n\treal=198.51.100.1:80 gate\n\tnonsense=1\n',
+    );
     const bad = await docker([...runRm, '-v', `${dir}:/etc/ldir:ro`, IMAGE, 'check', '/etc/ldir/ldirectord.cf']);
     assert.equal(bad.status, 2, bad.stderr);
     assert.match(bad.stderr, /\/etc\/ldir\/ldirectord\.cf:3: .*nonsense/);
@@ -150,17 +175,44 @@ test('docker build: multi-stage image; check on a mounted configuration; addon, 
   assert.equal(version.stdout.trim(), `ldir ${pkg.version}`);
 
   // The default command is the foreground daemon on /etc/ldir/ldirectord.cf.
-  const inspect = await docker(['image', 'inspect', '--format', '{{json .Config.Entrypoint}} {{json .Config.Cmd}}', IMAGE]);
-  assert.equal(inspect.stdout.trim(), '["node","/opt/ldir/dist/src/main.js"] ["--foreground","/etc/ldir/ldirectord.cf","start"]');
+  const inspect = await docker([
+    'image',
+    'inspect',
+    '--format',
+    '{{json .Config.Entrypoint}} {{json .Config.Cmd}}',
+    IMAGE,
+  ]);
+  assert.equal(
+    inspect.stdout.trim(),
+    '["node","/opt/ldir/dist/src/main.js"] ["--foreground","/etc/ldir/ldirectord.cf","start"]',
+  );
 
   // Runtime stage: the addon loads, ipvsadm is there, the compiler is not; ldir and ldirectord are on PATH.
-  const addon = await docker([...runRm, '--entrypoint', 'node', IMAGE, '-e',
-    "require('/opt/ldir/dist/src/native/addon.js').loadNativeAddon(); console.log('addon ok')"]);
+  const addon = await docker([
+    ...runRm,
+    '--entrypoint',
+    'node',
+    IMAGE,
+    '-e',
+    "require('/opt/ldir/dist/src/native/addon.js').loadNativeAddon(); console.log('addon ok')",
+  ]);
   assert.equal(addon.stdout.trim(), 'addon ok', addon.stderr);
-  const tools = await docker([...runRm, '--entrypoint', 'sh', IMAGE, '-c',
-    'command -v ipvsadm; command -v ldir; command -v ldirectord; command -v g++ || echo no-compiler; command -v make || echo no-make']);
+  const tools = await docker([
+    ...runRm,
+    '--entrypoint',
+    'sh',
+    IMAGE,
+    '-c',
+    'command -v ipvsadm; command -v ldir; command -v ldirectord; command -v g++ || echo no-compiler; command -v make || echo no-make',
+  ]);
   assert.equal(tools.status, 0, tools.stderr);
-  assert.deepEqual(tools.stdout.trim().split('\n'), ['/usr/sbin/ipvsadm', '/usr/local/bin/ldir', '/usr/local/sbin/ldirectord', 'no-compiler', 'no-make']);
+  assert.deepEqual(tools.stdout.trim().split('\n'), [
+    '/usr/sbin/ipvsadm',
+    '/usr/local/bin/ldir',
+    '/usr/local/sbin/ldirectord',
+    'no-compiler',
+    'no-make',
+  ]);
 });
 
 /** `ldir status --json` output, or undefined when it is not JSON. */
@@ -183,23 +235,59 @@ async function realServer(host: string): Promise<{ server: http.Server; port: nu
   return { server, port: (server.address() as AddressInfo).port, hits: () => hits };
 }
 
-test('the image runs ldir as PID 1 on the host network: checks reals on loopback, status via docker exec, clean stop on SIGTERM', { timeout: 300_000 }, async (t) => {
+test('the image runs ldir as PID 1 on the host network: checks reals on loopback, status via docker exec, clean stop on SIGTERM', {
+  timeout: 300_000,
+}, async (t) => {
   if (skipped(t)) return;
   assert.ok(built, 'the image was not built (see the previous test)');
   const reals = [await realServer('127.0.0.71'), await realServer('127.0.0.72')];
   const metricsPort = await freePort('127.0.0.1');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-docker-run-'));
   try {
-    fs.writeFileSync(path.join(dir, 'site.cf'), [
-      'supervised=yes', 'checkinterval=1', 'checktimeout=1', 'negotiatetimeout=1', 'failurecount=1', 'quiescent=yes',
-      'cleanstop=yes', 'sysctl=no', 'autoreload=no', `metrics=127.0.0.1:${metricsPort}`,
-      'virtual=127.0.0.70:80',
-      ...reals.map((r, i) => `\treal=127.0.0.7${i + 1}:${r.port} masq 10`),
-      '\tservice=http', '\tchecktype=negotiate', '\trequest="/healthz"', '\treceive="OK"', '\tscheduler=rr', '\tprotocol=tcp', '',
-    ].join('\n'));
+    fs.writeFileSync(
+      path.join(dir, 'site.cf'),
+      [
+        'supervised=yes',
+        'checkinterval=1',
+        'checktimeout=1',
+        'negotiatetimeout=1',
+        'failurecount=1',
+        'quiescent=yes',
+        'cleanstop=yes',
+        'sysctl=no',
+        'autoreload=no',
+        `metrics=127.0.0.1:${metricsPort}`,
+        'virtual=127.0.0.70:80',
+        ...reals.map((r, i) => `\treal=127.0.0.7${i + 1}:${r.port} masq 10`),
+        '\tservice=http',
+        '\tchecktype=negotiate',
+        '\trequest="/healthz"',
+        '\treceive="OK"',
+        '\tscheduler=rr',
+        '\tprotocol=tcp',
+        '',
+      ].join('\n'),
+    );
 
-    const run = await docker(['run', '-d', '--name', CONTAINER, '--network', 'host', '--cap-add', 'NET_ADMIN', '--stop-timeout', '30',
-      '-v', `${dir}:/etc/ldir:ro`, IMAGE, '--foreground', '--ipvs=memory', '/etc/ldir/site.cf', 'start']);
+    const run = await docker([
+      'run',
+      '-d',
+      '--name',
+      CONTAINER,
+      '--network',
+      'host',
+      '--cap-add',
+      'NET_ADMIN',
+      '--stop-timeout',
+      '30',
+      '-v',
+      `${dir}:/etc/ldir:ro`,
+      IMAGE,
+      '--foreground',
+      '--ipvs=memory',
+      '/etc/ldir/site.cf',
+      'start',
+    ]);
     assert.equal(run.status, 0, run.stderr);
 
     // `ldir status` through docker exec: both reals up within a few check intervals.
@@ -213,20 +301,35 @@ test('the image runs ldir as PID 1 on the host network: checks reals on loopback
       if (health?.length === 2 && health.every((h) => h === 'up')) break;
       if (Date.now() > deadline) {
         const logs = await docker(['logs', CONTAINER]);
-        assert.fail(`reals not up after 30 s: ${last.stdout}${last.stderr}\ncontainer log:\n${(logs.stdout + logs.stderr).slice(-3000)}`);
+        assert.fail(
+          `reals not up after 30 s: ${last.stdout}${last.stderr}\ncontainer log:\n${(logs.stdout + logs.stderr).slice(-3000)}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 500));
     }
     assert.ok(report);
-    assert.equal(report.daemon.pid, 1, 'the daemon is the container\'s PID 1');
+    assert.equal(report.daemon.pid, 1, "the daemon is the container's PID 1");
     assert.equal(report.daemon.configFile, '/etc/ldir/site.cf');
     assert.equal(report.daemon.backend.inMemory, true);
-    assert.deepEqual(report.virtualServices.map((v) => [v.id, v.realsUp, v.realsTotal]), [['tcp:127.0.0.70:80', 2, 2]]);
-    assert.ok(reals.every((r) => r.hits() > 0), 'the checks reached the servers on the host\'s loopback');
+    assert.deepEqual(
+      report.virtualServices.map((v) => [v.id, v.realsUp, v.realsTotal]),
+      [['tcp:127.0.0.70:80', 2, 2]],
+    );
+    assert.ok(
+      reals.every((r) => r.hits() > 0),
+      "the checks reached the servers on the host's loopback",
+    );
 
     // The container's metrics endpoint is on the host's loopback too.
-    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
-    assert.match(metrics, new RegExp(`ldir_real_server_up\\{virtual="tcp:127\\.0\\.0\\.70:80",real="127\\.0\\.0\\.71:${reals[0]?.port}"\\} 1`));
+    const metrics = await (
+      await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(10_000) })
+    ).text();
+    assert.match(
+      metrics,
+      new RegExp(
+        `ldir_real_server_up\\{virtual="tcp:127\\.0\\.0\\.70:80",real="127\\.0\\.0\\.71:${reals[0]?.port}"\\} 1`,
+      ),
+    );
 
     // docker stop: SIGTERM to PID 1, the daemon's cleanup, exit 0 long before the 30 s stop timeout (then SIGKILL, 137).
     const t0 = Date.now();
@@ -238,7 +341,10 @@ test('the image runs ldir as PID 1 on the host network: checks reals on loopback
     assert.ok(stopMs < 15_000, `docker stop took ${stopMs} ms`);
     t.diagnostic(`docker stop: exit 0 after ${stopMs} ms`);
     const logs = await docker(['logs', CONTAINER]);
-    const lines = logs.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = logs.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const msgs = lines.map((l) => l['msg']);
     assert.ok(msgs.includes('ldir started'), logs.stdout);
     assert.ok(msgs.includes('SIGTERM: stopping'), logs.stdout);

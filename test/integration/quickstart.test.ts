@@ -16,7 +16,10 @@ const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
  * table: the quick start is told `--ipvs=memory` there. Elsewhere it runs as the README says, and falls back to memory.
  */
 function quickstartArgs(): string[] {
-  const info = spawnSync(process.execPath, [MAIN, 'ipvs', '--ipvs=auto', 'info'], { encoding: 'utf8', timeout: 10_000 });
+  const info = spawnSync(process.execPath, [MAIN, 'ipvs', '--ipvs=auto', 'info'], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
   return info.status === 0 ? ['--ipvs=memory'] : [];
 }
 
@@ -85,8 +88,10 @@ function parse(output: string): { tmp: string; daemonPid: number; web1Port: numb
   return { tmp, daemonPid: Number(daemonPid), web1Port: Number(web1Port) };
 }
 
-test('npm run quickstart is the README\'s first command and runs the compiled script', () => {
-  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+test("npm run quickstart is the README's first command and runs the compiled script", () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
   assert.equal(pkg.scripts['quickstart'], 'node dist/scripts/quickstart.js');
   const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
   const firstCommand = /## Two commands[\s\S]*?```sh\n(.*)\n```/.exec(readme)?.[1];
@@ -94,14 +99,19 @@ test('npm run quickstart is the README\'s first command and runs the compiled sc
   assert.ok(fs.existsSync(path.join(ROOT, 'conf', 'quickstart.cf')));
 });
 
-test('the quick start shows checks, the table, status and metrics, then stops everything (exit 0, < 45 s)', { timeout: 90_000 }, async () => {
+test('the quick start shows checks, the table, status and metrics, then stops everything (exit 0, < 45 s)', {
+  timeout: 90_000,
+}, async () => {
   const r = await runQuickstart(quickstartArgs());
   const o = r.output;
   assert.equal(r.code, 0, o);
   assert.ok(r.ms < 45_000, `took ${r.ms} ms`);
 
   // Kernel or memory, said loudly.
-  assert.match(o, /IPVS table: (IN MEMORY\. This machine's kernel IPVS table cannot be used here|in memory \(--ipvs=memory asked\))/);
+  assert.match(
+    o,
+    /IPVS table: (IN MEMORY\. This machine's kernel IPVS table cannot be used here|in memory \(--ipvs=memory asked\))/,
+  );
   assert.match(o, /== \$ ldir --foreground --ipvs=memory \S*quickstart\.cf start/);
   // Checks came in, as the daemon logged them: the broken web3 and the refused api1 down, the others up.
   assert.match(o, /check: 127\.0\.0\.21:\d+ of tcp:127\.0\.0\.80:80 unknown -> up \(status 200, body matched\)/);
@@ -135,7 +145,9 @@ test('the quick start shows checks, the table, status and metrics, then stops ev
   assert.equal(await accepts('127.0.0.21', web1Port), false, 'the real servers are closed');
 });
 
-test('Ctrl-C (SIGINT) midway stops the daemon and the servers and removes the temporary directory', { timeout: 90_000 }, async () => {
+test('Ctrl-C (SIGINT) midway stops the daemon and the servers and removes the temporary directory', {
+  timeout: 90_000,
+}, async () => {
   let sent = false;
   const r = await runQuickstart(quickstartArgs(), (text, pid) => {
     if (!sent && /ldir started: pid \d+/.test(text)) {

@@ -11,7 +11,14 @@ export function summaryCount(output: string, name: string): number | undefined {
 
 /** The spec reporter's failed test lines ("✖ name (12ms)"), so an assertion can start with what failed. */
 export function failedTestLines(output: string): string {
-  const names = [...new Set(output.split('\n').filter((line) => /^\s*✖ /.test(line) && !/✖ failing tests:\s*$/.test(line)).map((line) => line.trim()))];
+  const names = [
+    ...new Set(
+      output
+        .split('\n')
+        .filter((line) => /^\s*✖ /.test(line) && !/✖ failing tests:\s*$/.test(line))
+        .map((line) => line.trim()),
+    ),
+  ];
   return names.length === 0 ? '' : ` [guest failures: ${names.slice(0, 8).join(' | ')}]`;
 }
 
@@ -55,8 +62,10 @@ export function guestSkipProblem(output: string, ci: boolean): string | undefine
   }
   const specSkipped = (summaryCount(output, 'skipped') ?? 0) + (summaryCount(output, 'todo') ?? 0);
   if (specSkipped > allowed.count) {
-    return `the guest reports ${specSkipped} skipped/todo test(s) but its failure summary lists ${allowed.count} allowed skip(s)`
-      + ' (was the failure-summary reporter run?)';
+    return (
+      `the guest reports ${specSkipped} skipped/todo test(s) but its failure summary lists ${allowed.count} allowed skip(s)` +
+      ' (was the failure-summary reporter run?)'
+    );
   }
   return undefined;
 }

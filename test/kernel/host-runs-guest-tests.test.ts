@@ -15,8 +15,11 @@ import { DEFAULT_VM_TIMEOUT_MS, outputLines, runInVm, vmUnavailable } from './vm
 const REPO = path.resolve(__dirname, '../../..');
 const GUEST_DIR = path.join(__dirname, 'guest');
 const filters = (process.env.LDIR_GUEST_FILTER ?? '').split(',').filter((f) => f !== '');
-const guestFiles = fs.readdirSync(GUEST_DIR).filter((f) => f.endsWith('.test.js'))
-  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
+const guestFiles = fs
+  .readdirSync(GUEST_DIR)
+  .filter((f) => f.endsWith('.test.js'))
+  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .sort();
 const timeoutMs = Number(process.env.LDIR_VM_TIMEOUT_MS) || DEFAULT_VM_TIMEOUT_MS;
 const inCi = isCi();
 const reason = process.env.LDIR_IN_VM === '1' ? 'already inside the VM' : vmUnavailable();
@@ -28,16 +31,22 @@ function lastLines(text: string, n: number): string {
 for (const file of guestFiles) {
   const relative = path.relative(REPO, path.join(GUEST_DIR, file));
   // The failure summary judges the guest's skips (CI reaches the guest through run-in-vm's job environment).
-  const command = 'node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout'
-    + ` --test-reporter=./dist/test/tools/failure-summary-reporter.js --test-reporter-destination=stdout ${relative}`;
-  test(`guest ${file} passes inside the kernel-tier VM`, { skip: reason && !inCi ? reason : false, timeout: timeoutMs + 60_000 }, async (t) => {
+  const command =
+    'node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout' +
+    ` --test-reporter=./dist/test/tools/failure-summary-reporter.js --test-reporter-destination=stdout ${relative}`;
+  test(`guest ${file} passes inside the kernel-tier VM`, {
+    skip: reason && !inCi ? reason : false,
+    timeout: timeoutMs + 60_000,
+  }, async (t) => {
     if (reason) assert.fail(`the kernel-tier VM cannot run here (CI=true, so this is a failure): ${reason}`);
     const started = Date.now();
     // Prefixed so the guest's own TAP/spec lines are not taken for this file's results.
     const relay = outputLines((line) => process.stdout.write(`vm| ${line}\n`));
     const result = await runInVm(command, { timeoutMs, onOutput: relay.onOutput });
     relay.flush();
-    t.diagnostic(`${file}: VM boot ${(result.bootMs / 1000).toFixed(1)} s, total ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    t.diagnostic(
+      `${file}: VM boot ${(result.bootMs / 1000).toFixed(1)} s, total ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
     const excerpt = `${failedTestLines(result.output)}\n--- guest output (last 80 lines) ---\n${lastLines(result.output, 80)}`;
     const skipProblem = guestSkipProblem(result.output, inCi);
     assert.equal(skipProblem, undefined, `CI=true: ${skipProblem}${excerpt}`);

@@ -9,7 +9,7 @@
  * its allowance and reason, any other is printed under its own heading and fails the run (the reporter sets the
  * exit code): CI never skips silently.
  */
-import { type AllowedSkip, allowanceFor, type TestPlace } from "../helpers/ci-skips";
+import { type AllowedSkip, allowanceFor, type TestPlace } from '../helpers/ci-skips';
 
 /** The parts of a `node:test` reporter event this summary reads. */
 export interface ReporterEvent {
@@ -42,11 +42,11 @@ export interface SkipPolicy {
 /** Headings of the skip sections, as the kernel tier's host test reads them from a guest's output. */
 export const SKIP_HEADINGS = {
   /** Outside CI: every skip. */
-  listed: "skipped tests",
+  listed: 'skipped tests',
   /** Under CI: skips the allow-list covers. */
-  allowed: "skipped tests, allowed in CI",
+  allowed: 'skipped tests, allowed in CI',
   /** Under CI: any other skip; the run fails. */
-  refused: "skipped tests that CI does not allow (allow-list: test/helpers/ci-skips.ts; the run fails)",
+  refused: 'skipped tests that CI does not allow (allow-list: test/helpers/ci-skips.ts; the run fails)',
 } as const;
 
 const MAX_ERROR_LINES = 6;
@@ -56,21 +56,25 @@ const MAX_LINE_CHARS = 300;
 export function errorSummary(error: unknown): string {
   let inner: unknown = error;
   // The runner wraps a test's own error in ERR_TEST_FAILURE with the original as `cause`.
-  while (inner instanceof Error && (inner as { code?: string }).code === "ERR_TEST_FAILURE" && inner.cause !== undefined) {
+  while (
+    inner instanceof Error &&
+    (inner as { code?: string }).code === 'ERR_TEST_FAILURE' &&
+    inner.cause !== undefined
+  ) {
     inner = inner.cause;
   }
   const text = inner instanceof Error ? `${inner.name}: ${inner.message}` : String(inner);
   return text
-    .split("\n")
-    .filter((line) => line.trim() !== "")
+    .split('\n')
+    .filter((line) => line.trim() !== '')
     .slice(0, MAX_ERROR_LINES)
     .map((line) => (line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS)}…` : line))
-    .join("\n");
+    .join('\n');
 }
 
 /** Whether a failure only says that some of its subtests failed (those are listed themselves). */
 function onlySubtestsFailed(error: unknown): boolean {
-  return error instanceof Error && (error as { failureType?: string }).failureType === "subtestsFailed";
+  return error instanceof Error && (error as { failureType?: string }).failureType === 'subtestsFailed';
 }
 
 /** Collects failures and skips from a stream of reporter events. */
@@ -93,14 +97,14 @@ export class FailureCollector {
   add(event: ReporterEvent): void {
     const data = event.data;
     if (data === undefined) return;
-    const file = data.file ?? "(unknown file)";
-    const name = data.name ?? "(unnamed)";
-    if (event.type === "test:fail") {
+    const file = data.file ?? '(unknown file)';
+    const name = data.name ?? '(unnamed)';
+    if (event.type === 'test:fail') {
       const error = data.details?.error;
       if (onlySubtestsFailed(error)) return;
       this.failures.push({ file, name, detail: errorSummary(error) });
-    } else if (event.type === "test:pass" && data.skip !== undefined && data.skip !== false) {
-      this.skips.push({ file, name, detail: typeof data.skip === "string" ? data.skip : "skipped" });
+    } else if (event.type === 'test:pass' && data.skip !== undefined && data.skip !== false) {
+      this.skips.push({ file, name, detail: typeof data.skip === 'string' ? data.skip : 'skipped' });
     }
   }
 
@@ -111,8 +115,8 @@ export class FailureCollector {
       if (entries.length === 0) return;
       lines.push(`# ${title} (${entries.length}):`);
       for (const entry of entries) {
-        const [first, ...rest] = entry.detail.split("\n");
-        lines.push(`#   ${entry.file} :: ${entry.name} -- ${first ?? ""}`);
+        const [first, ...rest] = entry.detail.split('\n');
+        lines.push(`#   ${entry.file} :: ${entry.name} -- ${first ?? ''}`);
         for (const line of rest) lines.push(`#       ${line}`);
       }
     };
@@ -120,15 +124,17 @@ export class FailureCollector {
       section(SKIP_HEADINGS.listed, this.skips);
     } else {
       const refused = this.refusedSkips();
-      const allowed = this.skips.filter((s) => !refused.includes(s)).map((s) => {
-        const a = this.allowanceOf(s) as AllowedSkip;
-        return { ...s, detail: `${s.detail} [allowed in CI: ${a.id}: ${a.reason}]` };
-      });
+      const allowed = this.skips
+        .filter((s) => !refused.includes(s))
+        .map((s) => {
+          const a = this.allowanceOf(s) as AllowedSkip;
+          return { ...s, detail: `${s.detail} [allowed in CI: ${a.id}: ${a.reason}]` };
+        });
       section(SKIP_HEADINGS.allowed, allowed);
       section(SKIP_HEADINGS.refused, refused);
     }
     // Last: CI keeps the tail of the output, and a long list of allowed skips must not push the failures out of it.
-    section("FAILED tests", this.failures);
-    return lines.length === 0 ? "" : `${lines.join("\n")}\n`;
+    section('FAILED tests', this.failures);
+    return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
   }
 }

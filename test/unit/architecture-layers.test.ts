@@ -49,7 +49,8 @@ function unitOf(path: string): string {
 /** Relative module specifiers of a source text: `from '…'`, `import '…'`, `import('…')`. */
 function relativeImports(text: string): string[] {
   const specs: string[] = [];
-  for (const m of text.matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*|^\s*import\s+)'(\.[^']*)'/gm)) specs.push(m[1] as string);
+  for (const m of text.matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*|^\s*import\s+)'(\.[^']*)'/gm))
+    specs.push(m[1] as string);
   return specs;
 }
 
@@ -61,7 +62,14 @@ function valueImports(text: string): string[] {
   const specs: string[] = [];
   for (const m of text.matchAll(/^\s*import\s+(type\s+)?([^'";]*?)\s*from\s+'(\.[^']*)'/gm)) {
     const names = /^\{([\s\S]*)\}$/.exec((m[2] as string).trim())?.[1];
-    const typeOnly = m[1] !== undefined || (names?.split(',').map((n) => n.trim()).filter((n) => n !== '').every((n) => n.startsWith('type ')) ?? false);
+    const typeOnly =
+      m[1] !== undefined ||
+      (names
+        ?.split(',')
+        .map((n) => n.trim())
+        .filter((n) => n !== '')
+        .every((n) => n.startsWith('type ')) ??
+        false);
     if (!typeOnly) specs.push(m[3] as string);
   }
   for (const m of text.matchAll(/\bimport\s*\(\s*'(\.[^']*)'/g)) specs.push(m[1] as string);
@@ -77,7 +85,10 @@ function resolveImport(from: string, spec: string, exists: (path: string) => boo
 }
 
 /** Every import of `files` (path under src/ → text) that breaks `layers`, as `file → target (why)`. */
-function violations(files: ReadonlyMap<string, string>, layers: Layers): { broken: string[]; usedExceptions: Set<number> } {
+function violations(
+  files: ReadonlyMap<string, string>,
+  layers: Layers,
+): { broken: string[]; usedExceptions: Set<number> } {
   const broken: string[] = [];
   const usedExceptions = new Set<number>();
   const exists = (p: string): boolean => files.has(p);
@@ -150,7 +161,16 @@ describe('layers of docs/architecture.md', () => {
       ['model/index.ts', ''],
       ['nowhere/f.ts', ''],
     ]);
-    const { broken } = violations(fake, { floorOf: new Map([['model', 1], ['engine', 7], ['alerts', 8], ['logging', 8], ['daemon', 10]]), exceptions: [] });
+    const { broken } = violations(fake, {
+      floorOf: new Map([
+        ['model', 1],
+        ['engine', 7],
+        ['alerts', 8],
+        ['logging', 8],
+        ['daemon', 10],
+      ]),
+      exceptions: [],
+    });
     assert.deepEqual(broken, [
       'engine/a.ts → daemon/b.ts (floor 7 imports floor 10)',
       'alerts/d.ts → logging/e.ts (floor 8 imports floor 8)',
@@ -165,11 +185,27 @@ describe('layers of docs/architecture.md', () => {
  * control socket, the file watcher): built by the composition root only (src/app/), injected into the daemon.
  */
 const CONCRETE_PARTS = [
-  'ipvs/select.ts', 'ipvs/memory.ts', 'ipvs/netlink/backend.ts', 'ipvs/netlink/socket.ts', 'ipvs/netlink/transport.ts',
-  'ipvs/ipvsadm/backend.ts', 'ipvs/ipvsadm/exec.ts', 'checks/tcp-prober.ts', 'checks/registry.ts',
-  'checks/dispatch.ts', 'checks/scheduler.ts', 'engine/engine.ts', 'announce/announcer.ts', 'announce/bird-driver.ts',
-  'announce/guard-client.ts', 'config/load-off-thread.ts', 'system/sysctl-store.ts', 'alerts/index.ts', 'metrics/index.ts',
-  'daemon/control-server.ts', 'daemon/config-watcher.ts',
+  'ipvs/select.ts',
+  'ipvs/memory.ts',
+  'ipvs/netlink/backend.ts',
+  'ipvs/netlink/socket.ts',
+  'ipvs/netlink/transport.ts',
+  'ipvs/ipvsadm/backend.ts',
+  'ipvs/ipvsadm/exec.ts',
+  'checks/tcp-prober.ts',
+  'checks/registry.ts',
+  'checks/dispatch.ts',
+  'checks/scheduler.ts',
+  'engine/engine.ts',
+  'announce/announcer.ts',
+  'announce/bird-driver.ts',
+  'announce/guard-client.ts',
+  'config/load-off-thread.ts',
+  'system/sysctl-store.ts',
+  'alerts/index.ts',
+  'metrics/index.ts',
+  'daemon/control-server.ts',
+  'daemon/config-watcher.ts',
 ];
 
 /** Value imports of `files` that break the composition root's rule, as `file → target`. */
@@ -195,13 +231,24 @@ describe('the composition root (src/app/)', () => {
 
   test('the check finds a daemon file that builds a part, and a file outside the root that builds the Daemon', () => {
     const fake = new Map([
-      ['daemon/daemon.ts', "import { Engine } from '../engine/engine';\nimport type { CheckScheduler } from '../checks/scheduler';\n"
-        + "import { type ControlServer } from './control-server';\nimport { selectBackend, type X } from '../ipvs/select';"],
-      ['daemon/other.ts', "import { NetlinkSocket } from '../ipvs/netlink/socket';\nimport { jobsFromConfig } from '../checks/jobs';\nimport { formatOps } from '../ipvs/ipvsadm/format';"],
+      [
+        'daemon/daemon.ts',
+        "import { Engine } from '../engine/engine';\nimport type { CheckScheduler } from '../checks/scheduler';\n" +
+          "import { type ControlServer } from './control-server';\nimport { selectBackend, type X } from '../ipvs/select';",
+      ],
+      [
+        'daemon/other.ts',
+        "import { NetlinkSocket } from '../ipvs/netlink/socket';\nimport { jobsFromConfig } from '../checks/jobs';\nimport { formatOps } from '../ipvs/ipvsadm/format';",
+      ],
       ['cli/run.ts', "import { Daemon } from '../daemon/daemon';\nimport { selectBackend } from '../ipvs/select';"],
       ['app/compose.ts', "import { Daemon } from '../daemon/daemon';\nimport { Engine } from '../engine/engine';"],
-      ['engine/engine.ts', ''], ['checks/scheduler.ts', ''], ['daemon/control-server.ts', ''], ['ipvs/select.ts', ''],
-      ['ipvs/netlink/socket.ts', ''], ['checks/jobs.ts', ''], ['ipvs/ipvsadm/format.ts', ''],
+      ['engine/engine.ts', ''],
+      ['checks/scheduler.ts', ''],
+      ['daemon/control-server.ts', ''],
+      ['ipvs/select.ts', ''],
+      ['ipvs/netlink/socket.ts', ''],
+      ['checks/jobs.ts', ''],
+      ['ipvs/ipvsadm/format.ts', ''],
     ]);
     assert.deepEqual(outsideTheRoot(fake), [
       'daemon/daemon.ts → engine/engine.ts',

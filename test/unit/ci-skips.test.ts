@@ -5,8 +5,9 @@ import { allowanceFor, CI_ALLOWED_SKIPS, isCi, testPlace } from '../helpers/ci-s
 import { missingInCi, mustFail, needing, skipOrFail } from '../helpers/prerequisites';
 
 const GUEST_ON_HOST = 'runs inside the kernel-tier VM only (test/kernel/host-runs-guest-tests)';
-const NO_DOCKERD = 'no Docker engine (Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?), '
-  + 'and a docker client without dockerd here to start one';
+const NO_DOCKERD =
+  'no Docker engine (Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?), ' +
+  'and a docker client without dockerd here to start one';
 
 /** A test context that records its skip. */
 function fakeContext(): { skip(message?: string): void; skipped: string[] } {
@@ -15,14 +16,18 @@ function fakeContext(): { skip(message?: string): void; skipped: string[] } {
 }
 
 test('CI is any value of CI but empty, false and 0; LDIR_IN_VM=1 is the VM', () => {
-  assert.deepEqual(['true', '1', 'yes', '', 'false', '0'].map((v) => isCi({ CI: v })), [true, true, true, false, false, false]);
+  assert.deepEqual(
+    ['true', '1', 'yes', '', 'false', '0'].map((v) => isCi({ CI: v })),
+    [true, true, true, false, false, false],
+  );
   assert.equal(isCi({}), false);
   assert.deepEqual([testPlace({ LDIR_IN_VM: '1' }), testPlace({})], ['vm', 'host']);
 });
 
 test('every allowance has a name, a reason and a message pattern; names are unique', () => {
   assert.ok(CI_ALLOWED_SKIPS.length > 0);
-  for (const a of CI_ALLOWED_SKIPS) assert.ok(a.id !== '' && a.reason.length > 20 && a.message.source.startsWith('^'), a.id);
+  for (const a of CI_ALLOWED_SKIPS)
+    assert.ok(a.id !== '' && a.reason.length > 20 && a.message.source.startsWith('^'), a.id);
   assert.equal(new Set(CI_ALLOWED_SKIPS.map((a) => a.id)).size, CI_ALLOWED_SKIPS.length);
 });
 
@@ -30,7 +35,11 @@ test('allowances: a guest file on the host and a docker client without dockerd, 
   assert.equal(allowanceFor(GUEST_ON_HOST, 'host')?.id, 'guest-file-on-host');
   assert.equal(allowanceFor(GUEST_ON_HOST, 'vm'), undefined, 'inside the VM a guest file must run');
   assert.equal(allowanceFor(NO_DOCKERD, 'host')?.id, 'docker-engine');
-  assert.equal(allowanceFor('no Docker engine (permission denied), and not root to start one', 'host'), undefined, 'CI runs as root');
+  assert.equal(
+    allowanceFor('no Docker engine (permission denied), and not root to start one', 'host'),
+    undefined,
+    'CI runs as root',
+  );
   assert.equal(allowanceFor(`${GUEST_ON_HOST} (extra)`, 'host'), undefined);
   assert.equal(allowanceFor('/usr/sbin/ldirectord is not installed', 'host'), undefined);
 });
@@ -41,7 +50,10 @@ test('skipOrFail: skips outside CI; under CI fails with one line naming what is 
   assert.deepEqual(local.skipped, ['no /dev/full here']);
 
   const ci = fakeContext();
-  assert.throws(() => skipOrFail(ci, 'no /dev/full here', { ci: true, place: 'host' }), (err: Error) => err.message === missingInCi('no /dev/full here'));
+  assert.throws(
+    () => skipOrFail(ci, 'no /dev/full here', { ci: true, place: 'host' }),
+    (err: Error) => err.message === missingInCi('no /dev/full here'),
+  );
   assert.deepEqual(ci.skipped, []);
   assert.equal(missingInCi('no /dev/full here').split('\n').length, 1);
 
@@ -53,8 +65,14 @@ test('skipOrFail: skips outside CI; under CI fails with one line naming what is 
 
 test('needing: a suite runs as written, is skipped with the reason, or under CI fails in its body with the one line', () => {
   const body = (): void => undefined;
-  assert.deepEqual(needing(undefined, { concurrency: 2 }, body, { ci: true, place: 'host' }), [{ concurrency: 2 }, body]);
-  assert.deepEqual(needing('not root', { concurrency: 2 }, body, { ci: false, place: 'host' }), [{ concurrency: 2, skip: 'not root' }, body]);
+  assert.deepEqual(needing(undefined, { concurrency: 2 }, body, { ci: true, place: 'host' }), [
+    { concurrency: 2 },
+    body,
+  ]);
+  assert.deepEqual(needing('not root', { concurrency: 2 }, body, { ci: false, place: 'host' }), [
+    { concurrency: 2, skip: 'not root' },
+    body,
+  ]);
   const [options, failing] = needing('not root', { concurrency: 2 }, body, { ci: true, place: 'host' });
   assert.deepEqual(options, { concurrency: 2 });
   assert.throws(failing, (err: Error) => err.message === missingInCi('not root'));

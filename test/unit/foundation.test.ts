@@ -31,7 +31,9 @@ test('the system clock tells time and runs timers', async () => {
   // A cleared timer, then one of the same delay made after it: Node runs equal timers in the order they were made,
   // so when the second has fired, the first would have.
   let fired = false;
-  const h = clock.setTimeout(() => { fired = true; }, 10);
+  const h = clock.setTimeout(() => {
+    fired = true;
+  }, 10);
   clock.clearTimeout(h);
   await new Promise<void>((resolve) => clock.setTimeout(resolve, 10));
   assert.equal(fired, false);
@@ -39,9 +41,16 @@ test('the system clock tells time and runs timers', async () => {
 
 test('the logger writes JSON lines and never writes secrets', async () => {
   const lines: string[] = [];
-  const sink = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
   const log = createLogger({ level: 'debug', destination: sink });
-  log.child({ module: 'checks', vs: 'tcp:192.0.2.1:80' }).info({ passwd: 'hunter2', check: { secret: 's3', login: 'bob' } }, 'transition');
+  log
+    .child({ module: 'checks', vs: 'tcp:192.0.2.1:80' })
+    .info({ passwd: 'hunter2', check: { secret: 's3', login: 'bob' } }, 'transition');
   await new Promise((r) => setImmediate(r));
   const rec = JSON.parse(lines.join('')) as Record<string, unknown>;
   assert.equal(rec['msg'], 'transition');

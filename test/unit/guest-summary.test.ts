@@ -19,8 +19,18 @@ function guestOutput(body: string, env: NodeJS.ProcessEnv): string {
     const reporter = join(__dirname, '..', 'tools', 'failure-summary-reporter.js');
     const base: NodeJS.ProcessEnv = { ...process.env };
     delete base['NODE_TEST_CONTEXT'];
-    const run = spawnSync(process.execPath, ['--test', '--test-reporter=spec', '--test-reporter-destination=stdout',
-      `--test-reporter=${reporter}`, '--test-reporter-destination=stdout', file], { encoding: 'utf8', timeout: 60_000, env: { ...base, ...env } });
+    const run = spawnSync(
+      process.execPath,
+      [
+        '--test',
+        '--test-reporter=spec',
+        '--test-reporter-destination=stdout',
+        `--test-reporter=${reporter}`,
+        '--test-reporter-destination=stdout',
+        file,
+      ],
+      { encoding: 'utf8', timeout: 60_000, env: { ...base, ...env } },
+    );
     return run.stdout;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -36,19 +46,31 @@ test('a guest run without skips is fine', () => {
 });
 
 test('a skipped test inside the guest is a problem under CI, named; not outside CI', () => {
-  const out = guestOutput("test('a', () => {}); test('sync daemon', (t) => t.skip('cannot start a backup daemon on lo'));", IN_VM_CI);
-  assert.match(guestSkipProblem(out, true) ?? '', /^1 skip\(s\) inside the guest that CI does not allow .*sync daemon -- cannot start a backup daemon on lo/);
+  const out = guestOutput(
+    "test('a', () => {}); test('sync daemon', (t) => t.skip('cannot start a backup daemon on lo'));",
+    IN_VM_CI,
+  );
+  assert.match(
+    guestSkipProblem(out, true) ?? '',
+    /^1 skip\(s\) inside the guest that CI does not allow .*sync daemon -- cannot start a backup daemon on lo/,
+  );
   assert.equal(guestSkipProblem(out, false), undefined);
 });
 
 test('a skipped suite counts although the spec totals do not count suites', () => {
-  const out = guestOutput(`test('a', () => {}); describe('suite', { skip: 'no IPVS in this kernel' }, () => { test('b', () => {}); });`, IN_VM_CI);
+  const out = guestOutput(
+    `test('a', () => {}); describe('suite', { skip: 'no IPVS in this kernel' }, () => { test('b', () => {}); });`,
+    IN_VM_CI,
+  );
   assert.equal(summaryCount(out, 'skipped'), 0, 'the spec totals miss the suite');
   assert.match(guestSkipProblem(out, true) ?? '', /suite -- no IPVS in this kernel/);
 });
 
 test('the guest-on-host allowance does not hold inside the VM', () => {
-  const out = guestOutput(`describe('guest', { skip: ${JSON.stringify(GUEST_ON_HOST)} }, () => {}); test('a', () => {});`, IN_VM_CI);
+  const out = guestOutput(
+    `describe('guest', { skip: ${JSON.stringify(GUEST_ON_HOST)} }, () => {}); test('a', () => {});`,
+    IN_VM_CI,
+  );
   assert.match(guestSkipProblem(out, true) ?? '', /guest -- runs inside the kernel-tier VM only/);
 });
 
@@ -59,5 +81,8 @@ test('a guest that ran without CI in its environment: its listed skips count as 
 
 test('skipped tests in the spec totals without a failure summary are a problem (reporter missing)', () => {
   const out = 'ℹ tests 2\nℹ pass 1\nℹ fail 0\nℹ skipped 1\nℹ todo 0\n';
-  assert.match(guestSkipProblem(out, true) ?? '', /reports 1 skipped\/todo test\(s\) but its failure summary lists 0 allowed/);
+  assert.match(
+    guestSkipProblem(out, true) ?? '',
+    /reports 1 skipped\/todo test\(s\) but its failure summary lists 0 allowed/,
+  );
 });

@@ -29,25 +29,41 @@ describe('spawnProcessRunner', () => {
   });
 
   test('runs without a shell, feeds stdin, keeps stdout and stderr, passes the environment given', async () => {
-    const script = "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{process.stdout.write(s.toUpperCase()+process.env.ONLY);process.stderr.write(process.argv[1]+Object.keys(process.env).length)})";
+    const script =
+      "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{process.stdout.write(s.toUpperCase()+process.env.ONLY);process.stderr.write(process.argv[1]+Object.keys(process.env).length)})";
     const r = await run({
-      argv: [node, '-e', script, '$(echo not a shell) ; *'], timeoutMs: 10_000, stdin: 'abc\n', env: { ONLY: 'x' },
-      stdoutLimit: 100, stderrLimit: 100,
+      argv: [node, '-e', script, '$(echo not a shell) ; *'],
+      timeoutMs: 10_000,
+      stdin: 'abc\n',
+      env: { ONLY: 'x' },
+      stdoutLimit: 100,
+      stderrLimit: 100,
     });
     assert.deepEqual([r.exitCode, r.stdout, r.stderr, r.truncated], [0, 'ABC\nx', '$(echo not a shell) ; *1', false]);
   });
 
   test('output is kept up to its bound; the rest is drained, so a talkative command is not blocked', async () => {
     const r = await run({
-      argv: [node, '-e', "process.stdout.write('a'.repeat(1<<20)); process.stderr.write('b'.repeat(1<<20))"], timeoutMs: 20_000,
-      stdoutLimit: 1000, stderrLimit: 10,
+      argv: [node, '-e', "process.stdout.write('a'.repeat(1<<20)); process.stderr.write('b'.repeat(1<<20))"],
+      timeoutMs: 20_000,
+      stdoutLimit: 1000,
+      stderrLimit: 10,
     });
-    assert.deepEqual([r.exitCode, r.timedOut, r.stdout.length, r.stderr, r.truncated], [0, false, 1000, 'b'.repeat(10), true]);
+    assert.deepEqual(
+      [r.exitCode, r.timedOut, r.stdout.length, r.stderr, r.truncated],
+      [0, false, 1000, 'b'.repeat(10), true],
+    );
   });
 
   test('a command that exits while a process it left keeps its output open is not waited for', async () => {
     const t0 = Date.now();
-    const r = await run({ argv: ['/bin/sh', '-c', 'echo first; sleep 30 & echo $! >&2'], timeoutMs: 20_000, stdoutLimit: 100, stderrLimit: 100, outputGraceMs: 100 });
+    const r = await run({
+      argv: ['/bin/sh', '-c', 'echo first; sleep 30 & echo $! >&2'],
+      timeoutMs: 20_000,
+      stdoutLimit: 100,
+      stderrLimit: 100,
+      outputGraceMs: 100,
+    });
     assert.equal(r.stdout, 'first\n');
     assert.ok(Date.now() - t0 < 10_000, `${Date.now() - t0} ms`);
     const left = Number(r.stderr.trim());
@@ -78,7 +94,10 @@ describe('spawnProcessRunner', () => {
   });
 
   test('a command that cannot start rejects with the spawn error', async () => {
-    await assert.rejects(run({ argv: ['/nonexistent/ldir-test-command'], timeoutMs: 1000 }), (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+    await assert.rejects(
+      run({ argv: ['/nonexistent/ldir-test-command'], timeoutMs: 1000 }),
+      (e: NodeJS.ErrnoException) => e.code === 'ENOENT',
+    );
     await assert.rejects(run({ argv: [], timeoutMs: 1000 }), /empty command/);
   });
 });

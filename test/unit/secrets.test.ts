@@ -22,31 +22,46 @@ describe('SecretRedactor', () => {
   test('a JSON line keeps its structure: values with quotes, backslashes or JSON syntax inside are hidden in their strings', () => {
     // Secrets start with a character the other strings (printable ASCII) never hold; each holds a quote and a backslash.
     const secrets = fc.string({ minLength: 2, maxLength: 20 }).map((s) => `\u00a7${s}"\\`);
-    fc.assert(fc.property(secrets, fc.string({ maxLength: 10 }), (secret, other) => {
-      const r = new SecretRedactor([secret]);
-      const record = { msg: `before ${secret} after`, reason: other, n: 3 };
-      const line = `${JSON.stringify(record)}\n`;
-      const out = r.jsonLine(line);
-      assert.ok(out.endsWith('\n'));
-      const parsed = JSON.parse(out) as typeof record;
-      assert.equal(parsed.msg, `before ${REDACTED} after`);
-      assert.equal(parsed.reason, other);
-      assert.equal(parsed.n, 3);
-      assert.ok(!out.includes(JSON.stringify(secret).slice(1, -1)), out);
-    }), { seed: 1919, numRuns: 500 });
+    fc.assert(
+      fc.property(secrets, fc.string({ maxLength: 10 }), (secret, other) => {
+        const r = new SecretRedactor([secret]);
+        const record = { msg: `before ${secret} after`, reason: other, n: 3 };
+        const line = `${JSON.stringify(record)}\n`;
+        const out = r.jsonLine(line);
+        assert.ok(out.endsWith('\n'));
+        const parsed = JSON.parse(out) as typeof record;
+        assert.equal(parsed.msg, `before ${REDACTED} after`);
+        assert.equal(parsed.reason, other);
+        assert.equal(parsed.n, 3);
+        assert.ok(!out.includes(JSON.stringify(secret).slice(1, -1)), out);
+      }),
+      { seed: 1919, numRuns: 500 },
+    );
   });
 
   test('a line without a secret is returned as it is (no parse)', () => {
     const r = new SecretRedactor(['RADSHARED444']);
     const line = '{"msg":"ok", "spacing":  "kept"}\n';
     assert.equal(r.jsonLine(line), line);
-    assert.equal(r.jsonLine('not json RADSHARED444\n'), `not json ${REDACTED}\n`, 'text that is not JSON is still redacted');
+    assert.equal(
+      r.jsonLine('not json RADSHARED444\n'),
+      `not json ${REDACTED}\n`,
+      'text that is not JSON is still redacted',
+    );
   });
 });
 
 test('redactSecretFields hides passwd, secret, password and smtppasswd at any depth, keeping empty ones empty', () => {
-  const out = redactSecretFields({ a: [{ check: { passwd: 'p', secret: 's', login: 'l' } }], alerts: { smtpAuth: { passwd: 'x' } }, password: '' });
-  assert.deepEqual(out, { a: [{ check: { passwd: REDACTED, secret: REDACTED, login: 'l' } }], alerts: { smtpAuth: { passwd: REDACTED } }, password: '' });
+  const out = redactSecretFields({
+    a: [{ check: { passwd: 'p', secret: 's', login: 'l' } }],
+    alerts: { smtpAuth: { passwd: 'x' } },
+    password: '',
+  });
+  assert.deepEqual(out, {
+    a: [{ check: { passwd: REDACTED, secret: REDACTED, login: 'l' } }],
+    alerts: { smtpAuth: { passwd: REDACTED } },
+    password: '',
+  });
 });
 
 test('the daemon logger hides known secrets in messages and fields, on its destination, as valid JSON', () => {
@@ -55,7 +70,12 @@ test('the daemon logger hides known secrets in messages and fields, on its desti
   const redactor = new SecretRedactor();
   const log = createDaemonLogger({ logfile: 'local0', supervised: true, stdout, redactor, now: () => 0 });
   redactor.add(['POPSECRET666']);
-  log.logger.child({ module: 'checks' }).info({ reason: 'login rejected: -ERR password POPSECRET666 is wrong', check: { passwd: 'x' } }, 'health transition POPSECRET666');
+  log.logger
+    .child({ module: 'checks' })
+    .info(
+      { reason: 'login rejected: -ERR password POPSECRET666 is wrong', check: { passwd: 'x' } },
+      'health transition POPSECRET666',
+    );
   log.close();
   const text = chunks.join('');
   assert.ok(!text.includes('POPSECRET666'), text);
@@ -68,8 +88,17 @@ test('the daemon logger hides known secrets in messages and fields, on its desti
 describe('credential values in configuration text', () => {
   test('found in every form a file may hold them (cf, YAML, broken, commented out)', () => {
     const text = [
-      'passwd=BARE1', '\tpasswd="QUOTED2"', 'secret="UNTERM3', 'secret SPACE4', '    smtppasswd=INDENT5', '#passwd=OLD6',
-      '    passwd: YAML7', "  - secret: 'YAML8'", '    smtppasswd: "YAML9" # comment', '    passwd: [LIST10]', 'password=NOTADIRECTIVE',
+      'passwd=BARE1',
+      '\tpasswd="QUOTED2"',
+      'secret="UNTERM3',
+      'secret SPACE4',
+      '    smtppasswd=INDENT5',
+      '#passwd=OLD6',
+      '    passwd: YAML7',
+      "  - secret: 'YAML8'",
+      '    smtppasswd: "YAML9" # comment',
+      '    passwd: [LIST10]',
+      'password=NOTADIRECTIVE',
     ].join('\n');
     const found = credentialValuesInText(text);
     for (const v of ['BARE1', 'QUOTED2', 'UNTERM3', 'SPACE4', 'INDENT5', 'OLD6', 'YAML7', 'YAML8', 'YAML9', 'LIST10']) {

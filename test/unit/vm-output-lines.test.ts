@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { outputLines } from '../kernel/vm/run-in-vm';
 
-test('a VM run\'s output is handed on line by line across chunk borders, the unfinished last line at flush', () => {
+test("a VM run's output is handed on line by line across chunk borders, the unfinished last line at flush", () => {
   const seen: string[] = [];
   const lines = outputLines((line) => seen.push(line));
   lines.onOutput('traffic: a=1\nfig');

@@ -3,12 +3,17 @@ import { accessSync, constants as fsConstants } from 'node:fs';
 import { ErrorCodes, LdirError, isLdirError } from '../../errors';
 import { opResult } from '../op-result';
 import type {
-  IpvsBackend, IpvsInfo, IpvsOp, IpvsOpResult, IpvsSyncDaemon, IpvsTimeouts, ObservedService, ServiceKey,
+  IpvsBackend,
+  IpvsInfo,
+  IpvsOp,
+  IpvsOpResult,
+  IpvsSyncDaemon,
+  IpvsTimeouts,
+  ObservedService,
+  ServiceKey,
 } from '../types';
 import { spawnExec, type IpvsadmExec, type IpvsadmExecResult } from './exec';
-import {
-  formatOp, formatSetTimeouts, formatStartDaemon, formatStopDaemon, formatZero,
-} from './format';
+import { formatOp, formatSetTimeouts, formatStartDaemon, formatStopDaemon, formatZero } from './format';
 import { parseDaemons, parseInfo, parseListing, parseTimeouts } from './parse';
 import { classifyRestoreStderr, errnoOfMessage, isUnavailableMessage, restoreInput } from './restore';
 
@@ -25,7 +30,9 @@ export const LIST_SCRIPT = [
   '-L -n --exact --persistent-conn',
   '-L -n --exact --stats',
   '-L -n --exact --rate',
-].map((l) => `${l}\n`).join('');
+]
+  .map((l) => `${l}\n`)
+  .join('');
 
 /** Options of {@link IpvsadmBackend}. */
 export interface IpvsadmBackendOptions {
@@ -78,10 +85,17 @@ export class IpvsadmBackend implements IpvsBackend {
     try {
       res = await this.exec(this.binary, args, stdin);
     } catch (cause) {
-      throw new LdirError(ErrorCodes.IPVS_UNAVAILABLE, `cannot run ${this.binary}: ${(cause as Error).message}`, { cause, details: { binary: this.binary } });
+      throw new LdirError(ErrorCodes.IPVS_UNAVAILABLE, `cannot run ${this.binary}: ${(cause as Error).message}`, {
+        cause,
+        details: { binary: this.binary },
+      });
     }
     if (res.code === null) {
-      throw new LdirError(ErrorCodes.IPVS_UNAVAILABLE, `${this.binary} ${args.join(' ')} was killed (${res.signal ?? 'signal'})`, { details: { binary: this.binary, signal: res.signal } });
+      throw new LdirError(
+        ErrorCodes.IPVS_UNAVAILABLE,
+        `${this.binary} ${args.join(' ')} was killed (${res.signal ?? 'signal'})`,
+        { details: { binary: this.binary, signal: res.signal } },
+      );
     }
     if (isUnavailableMessage(res.stderr)) {
       const why = /Can't initialize ipvs: (.*)/.exec(res.stderr)?.[1] ?? '';
@@ -95,12 +109,19 @@ export class IpvsadmBackend implements IpvsBackend {
   /** Runs one command that must succeed; returns its stdout. Kernel refusals throw IPVS_REQUEST_FAILED with the errno. */
   private async command(args: readonly string[], stdin?: string): Promise<string> {
     const res = await this.run(args, stdin);
-    const lines = res.stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('Warning: IPVS') && !/^(Kernel compiled|ipvsadm v)/.test(l));
+    const lines = res.stderr
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('Warning: IPVS') && !/^(Kernel compiled|ipvsadm v)/.test(l));
     if (res.code !== 0 || lines.length > 0) {
       const errno = lines.map(errnoOfMessage).find((e) => e !== undefined) ?? 'EIO';
-      throw new LdirError(ErrorCodes.IPVS_REQUEST_FAILED, `ipvsadm ${args.join(' ')} failed: ${lines.join('; ') || `exit code ${res.code}`}`, {
-        details: { errno, code: res.code, stderr: res.stderr },
-      });
+      throw new LdirError(
+        ErrorCodes.IPVS_REQUEST_FAILED,
+        `ipvsadm ${args.join(' ')} failed: ${lines.join('; ') || `exit code ${res.code}`}`,
+        {
+          details: { errno, code: res.code, stderr: res.stderr },
+        },
+      );
     }
     return res.stdout;
   }
@@ -134,9 +155,13 @@ export class IpvsadmBackend implements IpvsBackend {
       const failedAt = batch[settled.length] as number;
       const errno = trailing.map(errnoOfMessage).find((e) => e !== undefined);
       if (errno === undefined && settled.length === 0) {
-        throw new LdirError(ErrorCodes.IPVS_UNAVAILABLE, `ipvsadm -R stopped before its first line (exit code ${res.code}): ${trailing.join('; ') || 'no message'}`, {
-          details: { code: res.code, stderr: res.stderr },
-        });
+        throw new LdirError(
+          ErrorCodes.IPVS_UNAVAILABLE,
+          `ipvsadm -R stopped before its first line (exit code ${res.code}): ${trailing.join('; ') || 'no message'}`,
+          {
+            details: { code: res.code, stderr: res.stderr },
+          },
+        );
       }
       const message = trailing.join('; ') || `ipvsadm exited with code ${res.code}`;
       results[failedAt] = { status: 'failed', errno: errno ?? 'EIO', message: `${errno ?? 'EIO'}: ${message}` };

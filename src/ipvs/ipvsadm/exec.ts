@@ -24,8 +24,13 @@ const OUTPUT_GRACE_MS = 60_000;
 export function spawnExec(timeoutMs = 120_000, runner: ProcessRunner = spawnProcessRunner()): IpvsadmExec {
   return async (file, args, stdin) => {
     const r = await runner({
-      argv: [file, ...args], timeoutMs, stdin: stdin ?? '', env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
-      stdoutLimit: OUTPUT_LIMIT, stderrLimit: OUTPUT_LIMIT, outputGraceMs: OUTPUT_GRACE_MS,
+      argv: [file, ...args],
+      timeoutMs,
+      stdin: stdin ?? '',
+      env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
+      stdoutLimit: OUTPUT_LIMIT,
+      stderrLimit: OUTPUT_LIMIT,
+      outputGraceMs: OUTPUT_GRACE_MS,
     });
     return { code: r.exitCode, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
   };

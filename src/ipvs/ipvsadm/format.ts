@@ -2,7 +2,14 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { ErrorCodes, LdirError } from '../../errors';
 import type {
-  DestinationKey, IpvsDestination, IpvsFamily, IpvsOp, IpvsService, IpvsSyncDaemon, IpvsTimeouts, ServiceKey,
+  DestinationKey,
+  IpvsDestination,
+  IpvsFamily,
+  IpvsOp,
+  IpvsService,
+  IpvsSyncDaemon,
+  IpvsTimeouts,
+  ServiceKey,
 } from '../types';
 
 /** ipvsadm's upper bound of a persistence or connection timeout: 31 days (`MAX_TIMEOUT` in ipvsadm.c). */
@@ -63,10 +70,14 @@ export function formatServiceKey(key: ServiceKey): string[] {
   const port = checkRange(key.port, 0, 65535, 'service port');
   const target = `${hostText(key.address, key.family, 'service')}:${port}`;
   switch (key.protocol) {
-    case 'tcp': return ['-t', target];
-    case 'udp': return ['-u', target];
-    case 'sctp': return ['--sctp-service', target];
-    default: return inexpressible(`protocol '${String((key as { protocol: unknown }).protocol)}'`);
+    case 'tcp':
+      return ['-t', target];
+    case 'udp':
+      return ['-u', target];
+    case 'sctp':
+      return ['--sctp-service', target];
+    default:
+      return inexpressible(`protocol '${String((key as { protocol: unknown }).protocol)}'`);
   }
 }
 
@@ -81,19 +92,23 @@ export function formatServiceSettings(service: IpvsService): string[] {
   }
   if (service.netmask !== undefined) {
     if (service.family === 'inet') {
-      if (!isIPv4(service.netmask)) inexpressible(`IPv4 persistence netmask '${service.netmask}' (a dotted quad is needed)`);
+      if (!isIPv4(service.netmask))
+        inexpressible(`IPv4 persistence netmask '${service.netmask}' (a dotted quad is needed)`);
     } else if (!/^\d{1,3}$/.test(service.netmask) || !isInteger(Number(service.netmask), 1, 128)) {
       inexpressible(`IPv6 persistence prefix length '${service.netmask}' (1..128)`);
     }
     args.push('-M', service.netmask);
   }
   if (service.persistenceEngine !== undefined) {
-    if (!NAME_RE.test(service.persistenceEngine)) inexpressible(`persistence engine name '${service.persistenceEngine}'`);
+    if (!NAME_RE.test(service.persistenceEngine))
+      inexpressible(`persistence engine name '${service.persistenceEngine}'`);
     args.push('--pe', service.persistenceEngine);
   }
   if (service.onePacket) {
     if (!isFwmark(service) && service.protocol !== 'udp') {
-      inexpressible(`one-packet scheduling on a ${service.protocol} service (ipvsadm allows it for UDP and fwmark only)`);
+      inexpressible(
+        `one-packet scheduling on a ${service.protocol} service (ipvsadm allows it for UDP and fwmark only)`,
+      );
     }
     args.push('-o');
   }
@@ -147,20 +162,35 @@ function formatTunnel(dest: IpvsDestination): string[] {
 export function formatDestinationSpec(service: ServiceKey, dest: IpvsDestination): string[] {
   const args = ['-r', formatDestinationTarget(dest)];
   switch (dest.forward) {
-    case 'masq': args.push('-m'); break;
-    case 'route': args.push('-g'); break;
-    case 'tunnel': args.push('-i'); break;
-    case 'local': return inexpressible('the local forwarding method (ipvsadm has no option for it)');
-    default: return inexpressible(`forwarding method '${String(dest.forward)}'`);
+    case 'masq':
+      args.push('-m');
+      break;
+    case 'route':
+      args.push('-g');
+      break;
+    case 'tunnel':
+      args.push('-i');
+      break;
+    case 'local':
+      return inexpressible('the local forwarding method (ipvsadm has no option for it)');
+    default:
+      return inexpressible(`forwarding method '${String(dest.forward)}'`);
   }
-  if (dest.forward !== 'tunnel' && (dest.tunnelType !== undefined || (dest.tunnelPort ?? 0) !== 0 || dest.tunnelChecksum !== undefined)) {
+  if (
+    dest.forward !== 'tunnel' &&
+    (dest.tunnelType !== undefined || (dest.tunnelPort ?? 0) !== 0 || dest.tunnelChecksum !== undefined)
+  ) {
     inexpressible(`tunnel options on a ${dest.forward} destination`);
   }
   if (dest.family !== service.family && dest.forward !== 'tunnel') {
-    inexpressible(`an ${dest.family} ${dest.forward} destination in an ${service.family} service (only tunnels may mix families)`);
+    inexpressible(
+      `an ${dest.family} ${dest.forward} destination in an ${service.family} service (only tunnels may mix families)`,
+    );
   }
   if (!isFwmark(service) && dest.forward !== 'masq' && dest.port !== service.port) {
-    inexpressible(`port ${dest.port} on a ${dest.forward} destination of a service on port ${service.port} (ipvsadm forces the service port)`);
+    inexpressible(
+      `port ${dest.port} on a ${dest.forward} destination of a service on port ${service.port} (ipvsadm forces the service port)`,
+    );
   }
   args.push('-w', String(checkRange(dest.weight, 0, IPVSADM_MAX_WEIGHT, 'weight')));
   args.push('-x', String(checkRange(dest.upperThreshold, 0, IPVSADM_MAX_WEIGHT, 'upper threshold')));
@@ -172,13 +202,20 @@ export function formatDestinationSpec(service: ServiceKey, dest: IpvsDestination
 /** The argv words (without the program name) of one operation, e.g. `['-a', '-t', '10.0.0.1:80', '-r', ...]`. */
 export function formatOpArgs(op: IpvsOp): string[] {
   switch (op.op) {
-    case 'add-service': return ['-A', ...formatServiceKey(op.service), ...formatServiceSettings(op.service)];
-    case 'edit-service': return ['-E', ...formatServiceKey(op.service), ...formatServiceSettings(op.service)];
-    case 'delete-service': return ['-D', ...formatServiceKey(op.service)];
-    case 'add-destination': return ['-a', ...formatServiceKey(op.service), ...formatDestinationSpec(op.service, op.destination)];
-    case 'edit-destination': return ['-e', ...formatServiceKey(op.service), ...formatDestinationSpec(op.service, op.destination)];
-    case 'delete-destination': return ['-d', ...formatServiceKey(op.service), '-r', formatDestinationTarget(op.destination)];
-    default: return inexpressible(`operation '${String((op as { op: unknown }).op)}'`);
+    case 'add-service':
+      return ['-A', ...formatServiceKey(op.service), ...formatServiceSettings(op.service)];
+    case 'edit-service':
+      return ['-E', ...formatServiceKey(op.service), ...formatServiceSettings(op.service)];
+    case 'delete-service':
+      return ['-D', ...formatServiceKey(op.service)];
+    case 'add-destination':
+      return ['-a', ...formatServiceKey(op.service), ...formatDestinationSpec(op.service, op.destination)];
+    case 'edit-destination':
+      return ['-e', ...formatServiceKey(op.service), ...formatDestinationSpec(op.service, op.destination)];
+    case 'delete-destination':
+      return ['-d', ...formatServiceKey(op.service), '-r', formatDestinationTarget(op.destination)];
+    default:
+      return inexpressible(`operation '${String((op as { op: unknown }).op)}'`);
   }
 }
 
@@ -211,8 +248,16 @@ export function formatZero(service?: ServiceKey): string[] {
 export function formatStartDaemon(d: IpvsSyncDaemon): string[] {
   if (d.state !== 'master' && d.state !== 'backup') inexpressible(`sync daemon state '${String(d.state)}'`);
   if (!IFNAME_RE.test(d.interface)) inexpressible(`interface name '${d.interface}'`);
-  const args = ['--start-daemon', d.state, '--mcast-interface', d.interface, '--syncid', String(checkRange(d.syncId, 0, 255, 'sync id'))];
-  if (d.maxLength !== undefined) args.push('--sync-maxlen', String(checkRange(d.maxLength, 1, 65535 - 20 - 8, 'sync message length')));
+  const args = [
+    '--start-daemon',
+    d.state,
+    '--mcast-interface',
+    d.interface,
+    '--syncid',
+    String(checkRange(d.syncId, 0, 255, 'sync id')),
+  ];
+  if (d.maxLength !== undefined)
+    args.push('--sync-maxlen', String(checkRange(d.maxLength, 1, 65535 - 20 - 8, 'sync message length')));
   if (d.group !== undefined) {
     if (familyOf(d.group) === undefined) inexpressible(`multicast group '${d.group}'`);
     args.push('--mcast-group', d.group);

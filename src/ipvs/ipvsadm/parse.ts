@@ -1,8 +1,19 @@
 // Pure parsing of ipvsadm 1.31 list output (`-Ln --exact` with the table formats, `--timeout`, `--daemon`).
 import { ErrorCodes, LdirError } from '../../errors';
 import type {
-  ForwardingMethod, IpvsDestination, IpvsFamily, IpvsInfo, IpvsService, IpvsStats, IpvsSyncDaemon, IpvsTimeouts,
-  ObservedDestination, ObservedService, SchedulerFlag, ServiceKey, TunnelChecksum,
+  ForwardingMethod,
+  IpvsDestination,
+  IpvsFamily,
+  IpvsInfo,
+  IpvsService,
+  IpvsStats,
+  IpvsSyncDaemon,
+  IpvsTimeouts,
+  ObservedDestination,
+  ObservedService,
+  SchedulerFlag,
+  ServiceKey,
+  TunnelChecksum,
 } from '../types';
 
 export { classifyRestoreStderr, errnoOfMessage, restoreMarker, type RestoreAttribution } from './restore';
@@ -18,7 +29,12 @@ export interface ListingEntry {
   readonly key: ServiceKey;
   /** Words after the service identity (scheduler and options, or counters). */
   readonly fields: readonly string[];
-  readonly destinations: readonly { readonly address: string; readonly family: IpvsFamily; readonly port: number; readonly fields: readonly string[] }[];
+  readonly destinations: readonly {
+    readonly address: string;
+    readonly family: IpvsFamily;
+    readonly port: number;
+    readonly fields: readonly string[];
+  }[];
 }
 
 /** One listing (from its title lines to the next title or header). */
@@ -28,7 +44,9 @@ export interface ListingSection {
 }
 
 function protocolError(message: string, line?: string): never {
-  throw new LdirError(ErrorCodes.IPVS_PROTOCOL, `unexpected ipvsadm output: ${message}`, { details: line === undefined ? {} : { line } });
+  throw new LdirError(ErrorCodes.IPVS_PROTOCOL, `unexpected ipvsadm output: ${message}`, {
+    details: line === undefined ? {} : { line },
+  });
 }
 
 const HEADER_RE = /^IP Virtual Server version (\d+)\.(\d+)\.(\d+) \(size=(\d+)\)\s*$/;
@@ -63,7 +81,8 @@ function titleKind(first: string, second: string | undefined): ListingKind | und
   if (/\bCPS\b/.test(first)) return 'rate';
   if (/\bUthreshold\b/.test(first)) return 'thresholds';
   if (/\bPersistConn\b/.test(first)) return 'persistent-conn';
-  if (/Scheduler Flags/.test(first)) return second !== undefined && /\bTunnelInfo\b/.test(second) ? 'tun-info' : 'plain';
+  if (/Scheduler Flags/.test(first))
+    return second !== undefined && /\bTunnelInfo\b/.test(second) ? 'tun-info' : 'plain';
   return undefined;
 }
 
@@ -73,7 +92,10 @@ function titleKind(first: string, second: string | undefined): ListingKind | und
  */
 export function parseListingSections(text: string): ListingSection[] {
   const lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
-  const sections: { kind: ListingKind; entries: { key: ServiceKey; fields: readonly string[]; destinations: ListingEntry['destinations'][number][] }[] }[] = [];
+  const sections: {
+    kind: ListingKind;
+    entries: { key: ServiceKey; fields: readonly string[]; destinations: ListingEntry['destinations'][number][] }[];
+  }[] = [];
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] ?? '';
     if (line.trim() === '' || HEADER_RE.test(line)) continue;
@@ -88,7 +110,8 @@ export function parseListingSections(text: string): ListingSection[] {
     const words = line.trim().split(/\s+/);
     if (words[0] === '->') {
       const entry = section.entries[section.entries.length - 1];
-      if (entry === undefined || words[1] === undefined) return protocolError('a destination line outside a service', line);
+      if (entry === undefined || words[1] === undefined)
+        return protocolError('a destination line outside a service', line);
       entry.destinations.push({ ...parseAddressPort(words[1]), fields: words.slice(2) });
       continue;
     }
@@ -114,8 +137,13 @@ function counter(text: string | undefined, what: string): bigint {
 }
 
 const FLAG_NAMES: Readonly<Record<string, SchedulerFlag>> = {
-  'flag-1': 'flag-1', 'sh-fallback': 'flag-1', 'mh-fallback': 'flag-1',
-  'flag-2': 'flag-2', 'sh-port': 'flag-2', 'mh-port': 'flag-2', 'flag-3': 'flag-3',
+  'flag-1': 'flag-1',
+  'sh-fallback': 'flag-1',
+  'mh-fallback': 'flag-1',
+  'flag-2': 'flag-2',
+  'sh-port': 'flag-2',
+  'mh-port': 'flag-2',
+  'flag-3': 'flag-3',
 };
 
 /** Parses the words after the identity on a service line of the plain-style listings (`print_service_entry`). */
@@ -152,7 +180,12 @@ export function parseServiceSettings(key: ServiceKey, fields: readonly string[])
   };
 }
 
-const FORWARD_NAMES: Readonly<Record<string, ForwardingMethod>> = { Masq: 'masq', Local: 'local', Tunnel: 'tunnel', Route: 'route' };
+const FORWARD_NAMES: Readonly<Record<string, ForwardingMethod>> = {
+  Masq: 'masq',
+  Local: 'local',
+  Tunnel: 'tunnel',
+  Route: 'route',
+};
 const CSUM_NAMES: Readonly<Record<string, TunnelChecksum>> = { '-c': 'nocsum', '+c': 'csum', 'r+c': 'remcsum' };
 
 /** Parses a `TunnelInfo` column (`fwd_tun_info`): `n/a`, `ipip`, `gue:PORT:FLAGS`, `gre:FLAGS`. */
@@ -161,7 +194,7 @@ export function parseTunnelInfo(text: string): Pick<IpvsDestination, 'tunnelType
   if (text === 'ipip') return { tunnelType: 'ipip' };
   const gue = /^gue:(\d+):(.+)$/.exec(text);
   const gre = /^gre:(.+)$/.exec(text);
-  const csum = CSUM_NAMES[(gue?.[2] ?? gre?.[1]) ?? ''];
+  const csum = CSUM_NAMES[gue?.[2] ?? gre?.[1] ?? ''];
   if (gue && csum) return { tunnelType: 'gue', tunnelPort: uint(gue[1], 'tunnel port'), tunnelChecksum: csum };
   if (gre && csum) return { tunnelType: 'gre', tunnelChecksum: csum };
   return protocolError(`tunnel info '${text}'`);
@@ -189,8 +222,16 @@ function toStats(counters: readonly bigint[] | undefined, rates: readonly bigint
   const c = counters ?? [];
   const r = rates ?? [];
   return {
-    conns: c[0] ?? 0n, inPackets: c[1] ?? 0n, outPackets: c[2] ?? 0n, inBytes: c[3] ?? 0n, outBytes: c[4] ?? 0n,
-    cps: r[0] ?? 0n, inPps: r[1] ?? 0n, outPps: r[2] ?? 0n, inBps: r[3] ?? 0n, outBps: r[4] ?? 0n,
+    conns: c[0] ?? 0n,
+    inPackets: c[1] ?? 0n,
+    outPackets: c[2] ?? 0n,
+    inBytes: c[3] ?? 0n,
+    outBytes: c[4] ?? 0n,
+    cps: r[0] ?? 0n,
+    inPps: r[1] ?? 0n,
+    outPps: r[2] ?? 0n,
+    inBps: r[3] ?? 0n,
+    outBps: r[4] ?? 0n,
   };
 }
 
@@ -212,8 +253,12 @@ function addDestination(kind: ListingKind, acc: DestAcc, d: ListingEntry['destin
       const n = tun ? 2 : 1;
       if (acc.base !== undefined && !tun) return;
       acc.base = {
-        ...id, forward, weight: uint(f[n], 'weight'), activeConns: uint(f[n + 1], 'ActiveConn'),
-        inactiveConns: uint(f[n + 2], 'InActConn'), ...(tun ? parseTunnelInfo(f[1] ?? '') : {}),
+        ...id,
+        forward,
+        weight: uint(f[n], 'weight'),
+        activeConns: uint(f[n + 1], 'ActiveConn'),
+        inactiveConns: uint(f[n + 2], 'InActConn'),
+        ...(tun ? parseTunnelInfo(f[1] ?? '') : {}),
       };
       return;
     }
@@ -252,7 +297,8 @@ export function parseListing(text: string): ObservedService[] {
         services.set(k, acc);
       }
       if (section.kind === 'plain' || section.kind === 'tun-info') {
-        if (acc.service === undefined || section.kind === 'tun-info') acc.service = parseServiceSettings(entry.key, entry.fields);
+        if (acc.service === undefined || section.kind === 'tun-info')
+          acc.service = parseServiceSettings(entry.key, entry.fields);
         if (section.kind === 'tun-info') acc.tunInfo = true;
       } else if (section.kind === 'stats') {
         acc.counters = fiveCounters(entry.fields, `stats of ${k}`);
@@ -278,7 +324,10 @@ export function parseListing(text: string): ObservedService[] {
       if (d.base === undefined) continue;
       const stats = toStats(d.counters, d.rates);
       destinations.push({
-        ...d.base, upperThreshold: d.upper ?? 0, lowerThreshold: d.lower ?? 0, persistentConns: d.persist ?? 0,
+        ...d.base,
+        upperThreshold: d.upper ?? 0,
+        lowerThreshold: d.lower ?? 0,
+        persistentConns: d.persist ?? 0,
         ...(stats !== undefined ? { stats } : {}),
       });
     }

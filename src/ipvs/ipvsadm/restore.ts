@@ -56,7 +56,11 @@ export function classifyRestoreStderr(stderr: string, count: number): RestoreAtt
     }
     const index = Number(m[1]);
     if (index !== settled.length || index >= count) {
-      throw new LdirError(ErrorCodes.IPVS_PROTOCOL, `ipvsadm -R: marker ${index} out of order (expected ${settled.length})`, { details: { stderr } });
+      throw new LdirError(
+        ErrorCodes.IPVS_PROTOCOL,
+        `ipvsadm -R: marker ${index} out of order (expected ${settled.length})`,
+        { details: { stderr } },
+      );
     }
     settled.push(current);
     current = [];

@@ -67,7 +67,8 @@ export function decodeAttrs(buf: Buffer): AttrMap {
   while (off + NLA_HDRLEN <= buf.length) {
     const len = buf.readUInt16LE(off);
     const type = buf.readUInt16LE(off + 2) & NLA_TYPE_MASK;
-    if (len < NLA_HDRLEN || off + len > buf.length) throw protocolError(`attribute ${type} has bad length ${len} at ${off}`);
+    if (len < NLA_HDRLEN || off + len > buf.length)
+      throw protocolError(`attribute ${type} has bad length ${len} at ${off}`);
     out.set(type, buf.subarray(off + NLA_HDRLEN, off + len));
     off += align4(len);
   }

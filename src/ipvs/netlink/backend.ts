@@ -1,15 +1,35 @@
 // IpvsBackend over generic netlink: batched writes with a bounded window, dumps for reads.
 import { ErrorCodes, LdirError } from '../../errors';
 import type {
-  IpvsBackend, IpvsInfo, ListOptions, IpvsOp, IpvsOpResult, IpvsSyncDaemon, IpvsTimeouts, ObservedService, ServiceKey,
+  IpvsBackend,
+  IpvsInfo,
+  ListOptions,
+  IpvsOp,
+  IpvsOpResult,
+  IpvsSyncDaemon,
+  IpvsTimeouts,
+  ObservedService,
+  ServiceKey,
 } from '../types';
 import type { Attr } from './attributes';
 import { IPVS_CMD, IPVS_GENL_NAME, IPVS_GENL_VERSION, NLM_F } from './constants';
 import { resolveFamily } from './family';
 import {
-  daemonAttrs, daemonStateAttrs, decodeDaemon, decodeDestination, decodeInfo, decodeService, decodeTimeouts,
-  destinationIdentityAttrs, destinationSpecAttrs, observedService, serviceIdentityAttrs, serviceSpecAttrs,
-  timeoutAttrs, withDestination, withService,
+  daemonAttrs,
+  daemonStateAttrs,
+  decodeDaemon,
+  decodeDestination,
+  decodeInfo,
+  decodeService,
+  decodeTimeouts,
+  destinationIdentityAttrs,
+  destinationSpecAttrs,
+  observedService,
+  serviceIdentityAttrs,
+  serviceSpecAttrs,
+  timeoutAttrs,
+  withDestination,
+  withService,
 } from './ipvs-codec';
 import { collect, encodeGenl, type GenlReply } from './message';
 import type { NetlinkTransport } from './transport';
@@ -35,11 +55,20 @@ export function opMessage(op: IpvsOp): { cmd: number; attrs: Attr[] } {
     case 'delete-service':
       return { cmd: IPVS_CMD.DEL_SERVICE, attrs: withService(serviceIdentityAttrs(op.service)) };
     case 'add-destination':
-      return { cmd: IPVS_CMD.NEW_DEST, attrs: withDestination(serviceIdentityAttrs(op.service), destinationSpecAttrs(op.destination)) };
+      return {
+        cmd: IPVS_CMD.NEW_DEST,
+        attrs: withDestination(serviceIdentityAttrs(op.service), destinationSpecAttrs(op.destination)),
+      };
     case 'edit-destination':
-      return { cmd: IPVS_CMD.SET_DEST, attrs: withDestination(serviceIdentityAttrs(op.service), destinationSpecAttrs(op.destination)) };
+      return {
+        cmd: IPVS_CMD.SET_DEST,
+        attrs: withDestination(serviceIdentityAttrs(op.service), destinationSpecAttrs(op.destination)),
+      };
     case 'delete-destination':
-      return { cmd: IPVS_CMD.DEL_DEST, attrs: withDestination(serviceIdentityAttrs(op.service), destinationIdentityAttrs(op.destination)) };
+      return {
+        cmd: IPVS_CMD.DEL_DEST,
+        attrs: withDestination(serviceIdentityAttrs(op.service), destinationIdentityAttrs(op.destination)),
+      };
   }
 }
 
@@ -74,10 +103,19 @@ export class NetlinkBackend implements IpvsBackend {
   /** One request that must succeed; returns its data replies. */
   private async request(cmd: number, attrs: readonly Attr[] = []): Promise<GenlReply[]> {
     const seq = this.nextSeq();
-    const tx = collect(await this.transport.transact([this.message(cmd, attrs, NLM_F.REQUEST | NLM_F.ACK, seq)], { seqs: [seq], timeoutMs: this.timeoutMs }));
+    const tx = collect(
+      await this.transport.transact([this.message(cmd, attrs, NLM_F.REQUEST | NLM_F.ACK, seq)], {
+        seqs: [seq],
+        timeoutMs: this.timeoutMs,
+      }),
+    );
     const ack = tx.acks.get(seq);
     if (ack?.errno !== undefined) {
-      throw new LdirError(ErrorCodes.IPVS_REQUEST_FAILED, `IPVS command ${cmd} failed: ${ack.errno}${ack.extMessage ? ` (${ack.extMessage})` : ''}`, { details: { errno: ack.errno } });
+      throw new LdirError(
+        ErrorCodes.IPVS_REQUEST_FAILED,
+        `IPVS command ${cmd} failed: ${ack.errno}${ack.extMessage ? ` (${ack.extMessage})` : ''}`,
+        { details: { errno: ack.errno } },
+      );
     }
     return tx.data.get(seq) ?? [];
   }
@@ -85,10 +123,18 @@ export class NetlinkBackend implements IpvsBackend {
   /** One dump; its replies. */
   private async dump(cmd: number, attrs: readonly Attr[] = []): Promise<GenlReply[]> {
     const seq = this.nextSeq();
-    const tx = collect(await this.transport.transact([this.message(cmd, attrs, NLM_F.REQUEST | NLM_F.DUMP, seq)], { seqs: [], dumpSeqs: [seq], timeoutMs: this.timeoutMs }));
+    const tx = collect(
+      await this.transport.transact([this.message(cmd, attrs, NLM_F.REQUEST | NLM_F.DUMP, seq)], {
+        seqs: [],
+        dumpSeqs: [seq],
+        timeoutMs: this.timeoutMs,
+      }),
+    );
     const ack = tx.acks.get(seq);
     if (ack?.errno !== undefined) {
-      throw new LdirError(ErrorCodes.IPVS_REQUEST_FAILED, `IPVS dump ${cmd} failed: ${ack.errno}`, { details: { errno: ack.errno } });
+      throw new LdirError(ErrorCodes.IPVS_REQUEST_FAILED, `IPVS dump ${cmd} failed: ${ack.errno}`, {
+        details: { errno: ack.errno },
+      });
     }
     return tx.data.get(seq) ?? [];
   }
@@ -99,7 +145,12 @@ export class NetlinkBackend implements IpvsBackend {
     const out: ObservedService[] = [];
     for (const svc of services) {
       const dests = await this.dump(IPVS_CMD.GET_DEST, withService(serviceIdentityAttrs(svc.service)));
-      out.push(observedService(svc, dests.map((r) => decodeDestination(r.attrs, svc.service.family, stats))));
+      out.push(
+        observedService(
+          svc,
+          dests.map((r) => decodeDestination(r.attrs, svc.service.family, stats)),
+        ),
+      );
     }
     return out;
   }

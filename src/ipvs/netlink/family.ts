@@ -8,7 +8,11 @@ import type { NetlinkTransport } from './transport';
 /** The CTRL_CMD_GETFAMILY request for `name`. */
 export function getFamilyRequest(name: string, seq: number): Buffer {
   return encodeGenl({
-    family: GENL_ID_CTRL, cmd: CTRL_CMD.GETFAMILY, version: 1, flags: NLM_F.REQUEST | NLM_F.ACK, seq,
+    family: GENL_ID_CTRL,
+    cmd: CTRL_CMD.GETFAMILY,
+    version: 1,
+    flags: NLM_F.REQUEST | NLM_F.ACK,
+    seq,
     attrs: [{ type: CTRL_ATTR.FAMILY_NAME, value: cstring(name) }],
   });
 }
@@ -18,8 +22,12 @@ export async function resolveFamily(transport: NetlinkTransport, name: string, s
   const tx = collect(await transport.transact([getFamilyRequest(name, seq)], { seqs: [seq] }));
   const ack = tx.acks.get(seq);
   if (ack?.errno !== undefined) {
-    const code = ack.errno === 'ENOENT' || ack.errno === 'EPERM' ? ErrorCodes.IPVS_UNAVAILABLE : ErrorCodes.IPVS_REQUEST_FAILED;
-    const why = ack.errno === 'ENOENT' ? `generic netlink family ${name} is not registered (is the ip_vs module loaded?)` : `resolving generic netlink family ${name} failed: ${ack.errno}`;
+    const code =
+      ack.errno === 'ENOENT' || ack.errno === 'EPERM' ? ErrorCodes.IPVS_UNAVAILABLE : ErrorCodes.IPVS_REQUEST_FAILED;
+    const why =
+      ack.errno === 'ENOENT'
+        ? `generic netlink family ${name} is not registered (is the ip_vs module loaded?)`
+        : `resolving generic netlink family ${name} failed: ${ack.errno}`;
     throw new LdirError(code, why, { details: { errno: ack.errno } });
   }
   const reply = tx.data.get(seq)?.[0];

@@ -2,23 +2,77 @@
 import ipaddr from 'ipaddr.js';
 import { ErrorCodes, LdirError } from '../../errors';
 import type {
-  ForwardingMethod, IpvsDestination, IpvsFamily, IpvsInfo, IpvsProtocol, IpvsService, IpvsStats, IpvsSyncDaemon,
-  IpvsTimeouts, ObservedDestination, ObservedService, SchedulerFlag, ServiceKey, TunnelChecksum, TunnelType,
+  ForwardingMethod,
+  IpvsDestination,
+  IpvsFamily,
+  IpvsInfo,
+  IpvsProtocol,
+  IpvsService,
+  IpvsStats,
+  IpvsSyncDaemon,
+  IpvsTimeouts,
+  ObservedDestination,
+  ObservedService,
+  SchedulerFlag,
+  ServiceKey,
+  TunnelChecksum,
+  TunnelType,
 } from '../types';
 import {
-  cstring, getNested, getString, getU16, getU16be, getU32, getU64, getU8, u16, u16be, u32, u8, type Attr, type AttrMap,
+  cstring,
+  getNested,
+  getString,
+  getU16,
+  getU16be,
+  getU32,
+  getU64,
+  getU8,
+  u16,
+  u16be,
+  u32,
+  u8,
+  type Attr,
+  type AttrMap,
 } from './attributes';
 import {
-  AF, IP_VS_CONN_F, IP_VS_STATE, IP_VS_SVC_F, IP_VS_TUNNEL_ENCAP_FLAG, IP_VS_TUNNEL_TYPE, IPPROTO, IPVS_CMD_ATTR,
-  IPVS_DAEMON_ATTR, IPVS_DEST_ATTR, IPVS_INFO_ATTR, IPVS_STATS_ATTR, IPVS_SVC_ATTR,
+  AF,
+  IP_VS_CONN_F,
+  IP_VS_STATE,
+  IP_VS_SVC_F,
+  IP_VS_TUNNEL_ENCAP_FLAG,
+  IP_VS_TUNNEL_TYPE,
+  IPPROTO,
+  IPVS_CMD_ATTR,
+  IPVS_DAEMON_ATTR,
+  IPVS_DEST_ATTR,
+  IPVS_INFO_ATTR,
+  IPVS_STATS_ATTR,
+  IPVS_SVC_ATTR,
 } from './constants';
 
 const FAMILY_TO_AF: Record<IpvsFamily, number> = { inet: AF.INET, inet6: AF.INET6 };
 const PROTO_TO_NUM: Record<IpvsProtocol, number> = { tcp: IPPROTO.TCP, udp: IPPROTO.UDP, sctp: IPPROTO.SCTP };
-const FWD_TO_NUM: Record<ForwardingMethod, number> = { masq: IP_VS_CONN_F.MASQ, local: IP_VS_CONN_F.LOCALNODE, tunnel: IP_VS_CONN_F.TUNNEL, route: IP_VS_CONN_F.DROUTE };
-const TUN_TO_NUM: Record<TunnelType, number> = { ipip: IP_VS_TUNNEL_TYPE.IPIP, gue: IP_VS_TUNNEL_TYPE.GUE, gre: IP_VS_TUNNEL_TYPE.GRE };
-const CSUM_TO_NUM: Record<TunnelChecksum, number> = { nocsum: IP_VS_TUNNEL_ENCAP_FLAG.NOCSUM, csum: IP_VS_TUNNEL_ENCAP_FLAG.CSUM, remcsum: IP_VS_TUNNEL_ENCAP_FLAG.REMCSUM };
-const FLAG_BITS: Record<SchedulerFlag, number> = { 'flag-1': IP_VS_SVC_F.SCHED1, 'flag-2': IP_VS_SVC_F.SCHED2, 'flag-3': IP_VS_SVC_F.SCHED3 };
+const FWD_TO_NUM: Record<ForwardingMethod, number> = {
+  masq: IP_VS_CONN_F.MASQ,
+  local: IP_VS_CONN_F.LOCALNODE,
+  tunnel: IP_VS_CONN_F.TUNNEL,
+  route: IP_VS_CONN_F.DROUTE,
+};
+const TUN_TO_NUM: Record<TunnelType, number> = {
+  ipip: IP_VS_TUNNEL_TYPE.IPIP,
+  gue: IP_VS_TUNNEL_TYPE.GUE,
+  gre: IP_VS_TUNNEL_TYPE.GRE,
+};
+const CSUM_TO_NUM: Record<TunnelChecksum, number> = {
+  nocsum: IP_VS_TUNNEL_ENCAP_FLAG.NOCSUM,
+  csum: IP_VS_TUNNEL_ENCAP_FLAG.CSUM,
+  remcsum: IP_VS_TUNNEL_ENCAP_FLAG.REMCSUM,
+};
+const FLAG_BITS: Record<SchedulerFlag, number> = {
+  'flag-1': IP_VS_SVC_F.SCHED1,
+  'flag-2': IP_VS_SVC_F.SCHED2,
+  'flag-3': IP_VS_SVC_F.SCHED3,
+};
 
 function invert<K extends string>(m: Record<K, number>): Map<number, K> {
   return new Map(Object.entries(m).map(([k, v]) => [v as number, k as K]));
@@ -88,7 +142,8 @@ export function serviceSpecAttrs(service: IpvsService): Attr[] {
     { type: IPVS_SVC_ATTR.TIMEOUT, value: u32(service.persistent ?? 0) },
     { type: IPVS_SVC_ATTR.NETMASK, value: netmaskValue(service) },
   ];
-  if (service.persistenceEngine !== undefined) attrs.push({ type: IPVS_SVC_ATTR.PE_NAME, value: cstring(service.persistenceEngine) });
+  if (service.persistenceEngine !== undefined)
+    attrs.push({ type: IPVS_SVC_ATTR.PE_NAME, value: cstring(service.persistenceEngine) });
   return attrs;
 }
 
@@ -131,9 +186,16 @@ export function decodeStats(m: AttrMap | undefined): IpvsStats | undefined {
   if (!m) return undefined;
   const g = (t: number): bigint => getU64(m, t) ?? 0n;
   return {
-    conns: g(IPVS_STATS_ATTR.CONNS), inPackets: g(IPVS_STATS_ATTR.INPKTS), outPackets: g(IPVS_STATS_ATTR.OUTPKTS),
-    inBytes: g(IPVS_STATS_ATTR.INBYTES), outBytes: g(IPVS_STATS_ATTR.OUTBYTES), cps: g(IPVS_STATS_ATTR.CPS),
-    inPps: g(IPVS_STATS_ATTR.INPPS), outPps: g(IPVS_STATS_ATTR.OUTPPS), inBps: g(IPVS_STATS_ATTR.INBPS), outBps: g(IPVS_STATS_ATTR.OUTBPS),
+    conns: g(IPVS_STATS_ATTR.CONNS),
+    inPackets: g(IPVS_STATS_ATTR.INPKTS),
+    outPackets: g(IPVS_STATS_ATTR.OUTPKTS),
+    inBytes: g(IPVS_STATS_ATTR.INBYTES),
+    outBytes: g(IPVS_STATS_ATTR.OUTBYTES),
+    cps: g(IPVS_STATS_ATTR.CPS),
+    inPps: g(IPVS_STATS_ATTR.INPPS),
+    outPps: g(IPVS_STATS_ATTR.OUTPPS),
+    inBps: g(IPVS_STATS_ATTR.INBPS),
+    outBps: g(IPVS_STATS_ATTR.OUTBPS),
   };
 }
 
@@ -157,14 +219,19 @@ export function decodeService(top: AttrMap, withStats = true): { service: IpvsSe
   const flagsBuf = m.get(IPVS_SVC_ATTR.FLAGS);
   const flags = flagsBuf && flagsBuf.length >= 4 ? flagsBuf.readUInt32LE(0) : 0;
   const schedulerFlags = (Object.keys(FLAG_BITS) as SchedulerFlag[]).filter((f) => flags & FLAG_BITS[f]);
-  const persistent = flags & IP_VS_SVC_F.PERSISTENT ? getU32(m, IPVS_SVC_ATTR.TIMEOUT) ?? 0 : undefined;
+  const persistent = flags & IP_VS_SVC_F.PERSISTENT ? (getU32(m, IPVS_SVC_ATTR.TIMEOUT) ?? 0) : undefined;
   const maskBuf = m.get(IPVS_SVC_ATTR.NETMASK);
   let netmask: string | undefined;
   if (maskBuf && maskBuf.length >= 4) {
-    netmask = family === 'inet' ? ipaddr.fromByteArray([...maskBuf.subarray(0, 4)]).toString() : String(maskBuf.readUInt32LE(0));
+    netmask =
+      family === 'inet'
+        ? ipaddr.fromByteArray([...maskBuf.subarray(0, 4)]).toString()
+        : String(maskBuf.readUInt32LE(0));
   }
   const pe = getString(m, IPVS_SVC_ATTR.PE_NAME);
-  const stats = withStats ? decodeStats(getNested(m, IPVS_SVC_ATTR.STATS64) ?? getNested(m, IPVS_SVC_ATTR.STATS)) : undefined;
+  const stats = withStats
+    ? decodeStats(getNested(m, IPVS_SVC_ATTR.STATS64) ?? getNested(m, IPVS_SVC_ATTR.STATS))
+    : undefined;
   const service: IpvsService = {
     ...key,
     scheduler: getString(m, IPVS_SVC_ATTR.SCHED_NAME) ?? '',
@@ -189,14 +256,17 @@ export function decodeDestination(top: AttrMap, serviceFamily: IpvsFamily, withS
   if (!addr) throw protocolError('destination without address');
   const forward = NUM_TO_FWD.get((getU32(m, IPVS_DEST_ATTR.FWD_METHOD) ?? 0) & IP_VS_CONN_F.FWD_MASK);
   if (!forward) throw protocolError('destination with unknown forwarding method');
-  const stats = withStats ? decodeStats(getNested(m, IPVS_DEST_ATTR.STATS64) ?? getNested(m, IPVS_DEST_ATTR.STATS)) : undefined;
-  const tunnel = forward === 'tunnel'
-    ? {
-        tunnelType: NUM_TO_TUN.get(getU8(m, IPVS_DEST_ATTR.TUN_TYPE) ?? 0) ?? 'ipip',
-        tunnelPort: getU16be(m, IPVS_DEST_ATTR.TUN_PORT) ?? 0,
-        tunnelChecksum: NUM_TO_CSUM.get(getU16(m, IPVS_DEST_ATTR.TUN_FLAGS) ?? 0) ?? 'nocsum',
-      }
-    : {};
+  const stats = withStats
+    ? decodeStats(getNested(m, IPVS_DEST_ATTR.STATS64) ?? getNested(m, IPVS_DEST_ATTR.STATS))
+    : undefined;
+  const tunnel =
+    forward === 'tunnel'
+      ? {
+          tunnelType: NUM_TO_TUN.get(getU8(m, IPVS_DEST_ATTR.TUN_TYPE) ?? 0) ?? 'ipip',
+          tunnelPort: getU16be(m, IPVS_DEST_ATTR.TUN_PORT) ?? 0,
+          tunnelChecksum: NUM_TO_CSUM.get(getU16(m, IPVS_DEST_ATTR.TUN_FLAGS) ?? 0) ?? 'nocsum',
+        }
+      : {};
   return {
     address: decodeAddress(addr, family),
     family,
@@ -214,14 +284,20 @@ export function decodeDestination(top: AttrMap, serviceFamily: IpvsFamily, withS
 }
 
 /** Assembles an observed service from its decoded parts. */
-export function observedService(svc: { service: IpvsService; stats?: IpvsStats }, destinations: ObservedDestination[]): ObservedService {
+export function observedService(
+  svc: { service: IpvsService; stats?: IpvsStats },
+  destinations: ObservedDestination[],
+): ObservedService {
   return svc.stats ? { service: svc.service, destinations, stats: svc.stats } : { service: svc.service, destinations };
 }
 
 /** Decodes a GET_INFO reply. */
 export function decodeInfo(m: AttrMap): IpvsInfo {
   const v = getU32(m, IPVS_INFO_ATTR.VERSION) ?? 0;
-  return { version: `${(v >> 16) & 0xff}.${(v >> 8) & 0xff}.${v & 0xff}`, connTableSize: getU32(m, IPVS_INFO_ATTR.CONN_TAB_SIZE) ?? 0 };
+  return {
+    version: `${(v >> 16) & 0xff}.${(v >> 8) & 0xff}.${v & 0xff}`,
+    connTableSize: getU32(m, IPVS_INFO_ATTR.CONN_TAB_SIZE) ?? 0,
+  };
 }
 
 /** Attributes of SET_CONFIG; decodes GET_CONFIG with {@link decodeTimeouts}. */
@@ -252,9 +328,11 @@ export function daemonAttrs(d: IpvsSyncDaemon): Attr[] {
   if (d.maxLength !== undefined) inner.push({ type: IPVS_DAEMON_ATTR.SYNC_MAXLEN, value: u16(d.maxLength) });
   if (d.group !== undefined) {
     const v6 = ipaddr.parse(d.group).kind() === 'ipv6';
-    inner.push(v6
-      ? { type: IPVS_DAEMON_ATTR.MCAST_GROUP6, value: encodeAddress(d.group) }
-      : { type: IPVS_DAEMON_ATTR.MCAST_GROUP, value: encodeAddress(d.group).subarray(0, 4) });
+    inner.push(
+      v6
+        ? { type: IPVS_DAEMON_ATTR.MCAST_GROUP6, value: encodeAddress(d.group) }
+        : { type: IPVS_DAEMON_ATTR.MCAST_GROUP, value: encodeAddress(d.group).subarray(0, 4) },
+    );
   }
   if (d.port !== undefined) inner.push({ type: IPVS_DAEMON_ATTR.MCAST_PORT, value: u16(d.port) });
   if (d.ttl !== undefined) inner.push({ type: IPVS_DAEMON_ATTR.MCAST_TTL, value: u8(d.ttl) });
@@ -263,7 +341,14 @@ export function daemonAttrs(d: IpvsSyncDaemon): Attr[] {
 
 /** Attributes of DEL_DAEMON. */
 export function daemonStateAttrs(state: 'master' | 'backup'): Attr[] {
-  return [{ type: IPVS_CMD_ATTR.DAEMON, value: [{ type: IPVS_DAEMON_ATTR.STATE, value: u32(state === 'master' ? IP_VS_STATE.MASTER : IP_VS_STATE.BACKUP) }] }];
+  return [
+    {
+      type: IPVS_CMD_ATTR.DAEMON,
+      value: [
+        { type: IPVS_DAEMON_ATTR.STATE, value: u32(state === 'master' ? IP_VS_STATE.MASTER : IP_VS_STATE.BACKUP) },
+      ],
+    },
+  ];
 }
 
 /** Decodes a NEW_DAEMON reply of GET_DAEMON. */
@@ -272,7 +357,12 @@ export function decodeDaemon(top: AttrMap): IpvsSyncDaemon {
   if (!m) throw protocolError('reply without a daemon');
   const g4 = m.get(IPVS_DAEMON_ATTR.MCAST_GROUP);
   const g6 = m.get(IPVS_DAEMON_ATTR.MCAST_GROUP6);
-  const group = g6 && !g6.every((b) => b === 0) ? decodeAddress(g6, 'inet6') : g4 && !g4.every((b) => b === 0) ? decodeAddress(g4, 'inet') : undefined;
+  const group =
+    g6 && !g6.every((b) => b === 0)
+      ? decodeAddress(g6, 'inet6')
+      : g4 && !g4.every((b) => b === 0)
+        ? decodeAddress(g4, 'inet')
+        : undefined;
   const maxLength = getU16(m, IPVS_DAEMON_ATTR.SYNC_MAXLEN);
   const port = getU16(m, IPVS_DAEMON_ATTR.MCAST_PORT);
   const ttl = getU8(m, IPVS_DAEMON_ATTR.MCAST_TTL);

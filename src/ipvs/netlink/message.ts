@@ -86,7 +86,9 @@ export function decodeAck(msg: NetlinkMessage): AckResult {
       extMessage = getString(decodeAttrs(msg.payload.subarray(tlvStart)), NLMSGERR_ATTR.MSG);
     }
   }
-  return extMessage === undefined ? { seq: msg.seq, errno: errnoName(-error) } : { seq: msg.seq, errno: errnoName(-error), extMessage };
+  return extMessage === undefined
+    ? { seq: msg.seq, errno: errnoName(-error) }
+    : { seq: msg.seq, errno: errnoName(-error), extMessage };
 }
 
 /** Attributes of a generic netlink reply (after its 4-byte genl header), with its command. */

@@ -37,7 +37,8 @@ export class NetlinkSocket implements NetlinkTransport {
     } catch (cause) {
       const errno = errnoOf(cause) ?? 'UNKNOWN';
       throw new LdirError(ErrorCodes.IPVS_UNAVAILABLE, `cannot open netlink socket (protocol ${protocol}): ${errno}`, {
-        cause, details: { errno },
+        cause,
+        details: { errno },
       });
     }
   }
@@ -72,11 +73,18 @@ export class NetlinkSocket implements NetlinkTransport {
     }
     const timeoutMs = options.timeoutMs ?? DEFAULT_TRANSACT_TIMEOUT_MS;
     try {
-      return await this.addon.netlinkTransact(this.handle, Buffer.concat(messages), options.seqs, options.dumpSeqs ?? [], timeoutMs);
+      return await this.addon.netlinkTransact(
+        this.handle,
+        Buffer.concat(messages),
+        options.seqs,
+        options.dumpSeqs ?? [],
+        timeoutMs,
+      );
     } catch (cause) {
       const errno = errnoOf(cause) ?? 'UNKNOWN';
       throw new LdirError(ErrorCodes.IPVS_REQUEST_FAILED, `netlink transaction failed: ${errno}`, {
-        cause, details: { errno, messages: messages.length, timeoutMs },
+        cause,
+        details: { errno, messages: messages.length, timeoutMs },
       });
     }
   }

@@ -38,13 +38,26 @@ function gone(pid: number): boolean {
   }
 }
 
-async function alerter(command: string, timeoutMs = 5000): Promise<{ a: Alerter; log: ReturnType<typeof captureLogger> }> {
+async function alerter(
+  command: string,
+  timeoutMs = 5000,
+): Promise<{ a: Alerter; log: ReturnType<typeof captureLogger> }> {
   const log = captureLogger();
   const a = createAlerter({
-    clock: systemClock(), logger: log.logger, hostname: 'lb1', transport: new FakeMail(() => Date.now()).factory,
-    runCommand: spawnHookRunner(), commands: { timeoutMs },
+    clock: systemClock(),
+    logger: log.logger,
+    hostname: 'lb1',
+    transport: new FakeMail(() => Date.now()).factory,
+    runCommand: spawnHookRunner(),
+    commands: { timeoutMs },
   });
-  a.applyConfig(withAlerting(await loadValid('virtual=192.0.2.1:80\n\treal=10.0.0.2:80 gate 5\n\tservicename=Web site\n'), {}, { command }));
+  a.applyConfig(
+    withAlerting(
+      await loadValid('virtual=192.0.2.1:80\n\treal=10.0.0.2:80 gate 5\n\tservicename=Web site\n'),
+      {},
+      { command },
+    ),
+  );
   a.setDaemonState('running');
   a.onTransition(transition(V, '10.0.0.2:80', 'unknown', 'up', Date.now()));
   return { a, log };
@@ -58,12 +71,22 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 describe('alertcommand with a real script', () => {
   it('receives event, virtual, real, weight and reason as arguments, without a shell, and LDIR_* variables', async () => {
     const out = join(dir, 'args.txt');
-    const path = script('notify', `for a in "$@"; do printf '%s\\n' "$a"; done > "${out}.tmp"\nprintf '%s|%s|%s\\n' "$LDIR_EVENT" "$LDIR_SERVICENAME" "$LDIR_VIRTUAL_ADDRESS" >> "${out}.tmp"\nmv "${out}.tmp" "${out}"`);
+    const path = script(
+      'notify',
+      `for a in "$@"; do printf '%s\\n' "$a"; done > "${out}.tmp"\nprintf '%s|%s|%s\\n' "$LDIR_EVENT" "$LDIR_SERVICENAME" "$LDIR_VIRTUAL_ADDRESS" >> "${out}.tmp"\nmv "${out}.tmp" "${out}"`,
+    );
     const { a } = await alerter(`${path} --from-ldir`);
     a.onTransition(transition(V, '10.0.0.2:80', 'up', 'down', Date.now(), 'status 503; $(touch /tmp/x) `id`'));
     assert.ok(await waitFor(() => existsSync(out), 5000));
     assert.deepEqual(readFileSync(out, 'utf8').split('\n'), [
-      '--from-ldir', 'down', V, '10.0.0.2:80', '0', 'status 503; $(touch /tmp/x) `id`', 'down|Web site|192.0.2.1:80', '',
+      '--from-ldir',
+      'down',
+      V,
+      '10.0.0.2:80',
+      '0',
+      'status 503; $(touch /tmp/x) `id`',
+      'down|Web site|192.0.2.1:80',
+      '',
     ]);
     rmSync(out);
     a.onTransition(transition(V, '10.0.0.2:80', 'down', 'up', Date.now(), 'ok'));
@@ -92,11 +115,21 @@ describe('alertcommand with a real script', () => {
     const { a, log } = await alerter(path);
     a.onTransition(transition(V, '10.0.0.2:80', 'up', 'down', Date.now()));
     assert.ok(await waitFor(() => a.counters().commands.failed === 1, 5000));
-    assert.ok(log.records.some((r) => r.msg === 'alert command failed: exit status 4' && r.stderr === 'pager unreachable\n'));
-    a.applyConfig(withAlerting(await loadValid('virtual=192.0.2.1:80\n\treal=10.0.0.2:80 gate\n'), {}, { command: join(dir, 'missing') }));
+    assert.ok(
+      log.records.some((r) => r.msg === 'alert command failed: exit status 4' && r.stderr === 'pager unreachable\n'),
+    );
+    a.applyConfig(
+      withAlerting(
+        await loadValid('virtual=192.0.2.1:80\n\treal=10.0.0.2:80 gate\n'),
+        {},
+        { command: join(dir, 'missing') },
+      ),
+    );
     a.onTransition(transition(V, '10.0.0.2:80', 'down', 'up', Date.now()));
     assert.ok(await waitFor(() => a.counters().commands.failed === 2, 5000));
-    assert.ok(log.records.some((r) => r.msg === 'alert command could not run' && r.code === 'LDIR_ERR_ALERT_COMMAND_FAILED'));
+    assert.ok(
+      log.records.some((r) => r.msg === 'alert command could not run' && r.code === 'LDIR_ERR_ALERT_COMMAND_FAILED'),
+    );
     await a.close(2000);
   });
 });

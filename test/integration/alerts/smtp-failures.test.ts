@@ -32,16 +32,25 @@ const open: Alerter[] = [];
 
 function cf(port: number, to: readonly string[], from = 'ldir@example.org'): string {
   return [
-    `emailalert=${to.join(', ')}`, `smtp=127.0.0.1:${port}`, `emailalertfrom=${from}`, 'smtptls=none',
-    'virtual=192.0.2.1:80', '\treal=10.0.0.2:80 gate', '\tservicename=Web', '',
+    `emailalert=${to.join(', ')}`,
+    `smtp=127.0.0.1:${port}`,
+    `emailalertfrom=${from}`,
+    'smtptls=none',
+    'virtual=192.0.2.1:80',
+    '\treal=10.0.0.2:80 gate',
+    '\tservicename=Web',
+    '',
   ].join('\n');
 }
 
 /** An alerter mailing through `port` (one mail per event, at once) whose real 10.0.0.2 has just gone down. */
 async function alertDown(port: number, to: readonly string[], log: Log, from?: string): Promise<Alerter> {
   const a = createAlerter({
-    clock: systemClock(), logger: log.logger, hostname: 'lb1.example.org',
-    transport: nodemailerTransports({ connectionMs: 5000, greetingMs: 5000, socketMs: 10_000 }), mail: RETRY,
+    clock: systemClock(),
+    logger: log.logger,
+    hostname: 'lb1.example.org',
+    transport: nodemailerTransports({ connectionMs: 5000, greetingMs: 5000, socketMs: 10_000 }),
+    mail: RETRY,
   });
   open.push(a);
   a.applyConfig(withAlerting(await loadValid(cf(port, to, from)), { window: 0, interval: 0, flapChanges: 0 }));
@@ -53,7 +62,9 @@ async function alertDown(port: number, to: readonly string[], log: Log, from?: s
 
 /** Log records with message `msg` whose `to` includes `recipient`. */
 function records(log: Log, msg: string, recipient: string): Array<Record<string, unknown>> {
-  return log.records.filter((r) => r['msg'] === msg && Array.isArray(r['to']) && (r['to'] as unknown[]).includes(recipient));
+  return log.records.filter(
+    (r) => r['msg'] === msg && Array.isArray(r['to']) && (r['to'] as unknown[]).includes(recipient),
+  );
 }
 const GIVEN_UP = 'alert mail refused by the server: not retried';
 const RETRYING = 'alert mail not sent: will retry';
@@ -85,8 +96,14 @@ describe('refusals of a real OpenSMTPD', { skip: missing ?? false, concurrency: 
     await relay.restart([TEMP, GONE]);
     const log = captureLogger();
     const a = await alertDown(relay.port, ['ok@example.org', 'temp@example.org', 'gone@example.org'], log);
-    assert.ok(await waitFor(() => relay.delivered('ok@example.org').length === 1, 10_000), `ok@ got nothing${serverLog()}`);
-    assert.ok(await waitFor(() => records(log, RETRYING, 'temp@example.org').length >= 3, 10_000), `temp@ not retried${serverLog()}`);
+    assert.ok(
+      await waitFor(() => relay.delivered('ok@example.org').length === 1, 10_000),
+      `ok@ got nothing${serverLog()}`,
+    );
+    assert.ok(
+      await waitFor(() => records(log, RETRYING, 'temp@example.org').length >= 3, 10_000),
+      `temp@ not retried${serverLog()}`,
+    );
 
     const refused = records(log, GIVEN_UP, 'gone@example.org');
     assert.equal(refused.length, 1, 'gone@ refused once, never retried');
@@ -100,10 +117,17 @@ describe('refusals of a real OpenSMTPD', { skip: missing ?? false, concurrency: 
       assert.equal(r['responseCode'], 451);
       assert.match(String(r['err']), /^451 4\.7\.1 try again later/);
     }
-    assert.deepEqual(retries.slice(0, 3).map((r) => r['retryInMs']), [200, 400, 800], 'the delay doubles up to its bound');
+    assert.deepEqual(
+      retries.slice(0, 3).map((r) => r['retryInMs']),
+      [200, 400, 800],
+      'the delay doubles up to its bound',
+    );
 
     await relay.restart([GONE]);
-    assert.ok(await waitFor(() => relay.delivered('temp@example.org').length === 1, 10_000), `temp@ never got it${serverLog()}`);
+    assert.ok(
+      await waitFor(() => relay.delivered('temp@example.org').length === 1, 10_000),
+      `temp@ never got it${serverLog()}`,
+    );
     assert.ok(await waitFor(() => a.counters().mail.queued === 0, 5000));
     assert.deepEqual(subjects(relay, 'ok@example.org'), [SUBJECT], 'ok@ got it exactly once');
     assert.deepEqual(subjects(relay, 'temp@example.org'), [SUBJECT], 'temp@ got it exactly once');
@@ -119,32 +143,48 @@ describe('refusals of a real OpenSMTPD', { skip: missing ?? false, concurrency: 
     await relay.restart([TEMP, GONE]);
     const log = captureLogger();
     const a = await alertDown(relay.port, ['temp@example.org', 'gone@example.org'], log);
-    assert.ok(await waitFor(() => records(log, RETRYING, 'temp@example.org').length >= 2, 10_000), `temp@ not retried${serverLog()}`);
+    assert.ok(
+      await waitFor(() => records(log, RETRYING, 'temp@example.org').length >= 2, 10_000),
+      `temp@ not retried${serverLog()}`,
+    );
     assert.equal(records(log, GIVEN_UP, 'gone@example.org').length, 1);
     assert.ok(records(log, RETRYING, 'temp@example.org').every((r) => (r['to'] as string[]).length === 1));
     await relay.restart([GONE]);
-    assert.ok(await waitFor(() => relay.delivered('temp@example.org').length === 1, 10_000), `temp@ never got it${serverLog()}`);
+    assert.ok(
+      await waitFor(() => relay.delivered('temp@example.org').length === 1, 10_000),
+      `temp@ never got it${serverLog()}`,
+    );
     assert.ok(await waitFor(() => a.counters().mail.queued === 0, 5000));
     assert.equal(records(log, GIVEN_UP, 'gone@example.org').length, 1, 'still refused only once');
     assert.deepEqual(relay.delivered('gone@example.org'), []);
     assert.deepEqual(a.counters().mail.failed, 1);
   });
 
-  for (const [phase, where] of [['data', 'the DATA command'], ['commit', 'the end of the data']] as const) {
+  for (const [phase, where] of [
+    ['data', 'the DATA command'],
+    ['commit', 'the end of the data'],
+  ] as const) {
     it(`${where}: 451 is retried for every recipient until taken, each gets it once`, async () => {
       const rule: SmtpdRefusal = { phase, match: '^busy@', reply: `451 4.3.0 busy at ${phase}` };
       await relay.restart([rule]);
       const to = [`a-${phase}@example.org`, `b-${phase}@example.org`];
       const log = captureLogger();
       const a = await alertDown(relay.port, to, log, 'busy@example.org');
-      assert.ok(await waitFor(() => records(log, RETRYING, to[0] as string).length >= 2, 10_000), `not retried${serverLog()}`);
+      assert.ok(
+        await waitFor(() => records(log, RETRYING, to[0] as string).length >= 2, 10_000),
+        `not retried${serverLog()}`,
+      );
       const r = records(log, RETRYING, to[0] as string)[0];
       assert.deepEqual(r?.['to'], to);
       assert.equal(r?.['responseCode'], 451);
       assert.match(String(r?.['err']), new RegExp(`451 4\\.3\\.0 busy at ${phase}`));
       assert.deepEqual(relay.delivered(to[0] as string), [], 'nothing delivered while refused');
       await relay.restart([]);
-      for (const rcpt of to) assert.ok(await waitFor(() => relay.delivered(rcpt).length === 1, 10_000), `${rcpt} never got it${serverLog()}`);
+      for (const rcpt of to)
+        assert.ok(
+          await waitFor(() => relay.delivered(rcpt).length === 1, 10_000),
+          `${rcpt} never got it${serverLog()}`,
+        );
       assert.ok(await waitFor(() => a.counters().mail.queued === 0, 5000));
       for (const rcpt of to) assert.deepEqual(subjects(relay, rcpt), [SUBJECT], `${rcpt} got it exactly once`);
       assert.equal(a.counters().mail.failed, 0);
@@ -175,13 +215,17 @@ describe('the connection dropped during DATA (smtp-server: OpenSMTPD cannot drop
     const received: string[][] = [];
     let drops = 0;
     const server = new SMTPServer({
-      logger: false, disableReverseLookup: true, authOptional: true, disabledCommands: ['STARTTLS'],
+      logger: false,
+      disableReverseLookup: true,
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
       onData(stream, session, callback) {
         if (drops === 0) {
           // The first message: as soon as its first bytes arrive, the connection goes away without a reply.
           drops++;
           stream.once('data', () => {
-            for (const c of (server as unknown as { connections: Set<{ id: string; _socket: { destroy(): void } }> }).connections) {
+            for (const c of (server as unknown as { connections: Set<{ id: string; _socket: { destroy(): void } }> })
+              .connections) {
               if (c.id === session.id) c._socket.destroy();
             }
           });
@@ -201,7 +245,10 @@ describe('the connection dropped during DATA (smtp-server: OpenSMTPD cannot drop
     try {
       const log = captureLogger();
       const a = await alertDown(port, ['ops@example.org', 'noc@example.org'], log);
-      assert.ok(await waitFor(() => received.length === 1 && a.counters().mail.queued === 0, 10_000), JSON.stringify(a.counters().mail));
+      assert.ok(
+        await waitFor(() => received.length === 1 && a.counters().mail.queued === 0, 10_000),
+        JSON.stringify(a.counters().mail),
+      );
       assert.equal(drops, 1);
       const retried = records(log, RETRYING, 'ops@example.org');
       assert.equal(retried.length, 1);

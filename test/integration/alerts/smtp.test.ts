@@ -21,16 +21,27 @@ let sink: SmtpSink;
 
 function cf(port: number, extra: string[] = [], body: string[] = []): string {
   return [
-    'emailalert=ops@example.com, noc@example.com', `smtp=127.0.0.1:${port}`, 'emailalertfrom=ldir <ldir@lb1.example.com>', ...extra,
-    'virtual=192.0.2.1:80', '\treal=10.0.0.2:80 gate', '\treal=10.0.0.3:80 gate 2', '\tservicename=Web', ...body.map((l) => `\t${l}`), '',
+    'emailalert=ops@example.com, noc@example.com',
+    `smtp=127.0.0.1:${port}`,
+    'emailalertfrom=ldir <ldir@lb1.example.com>',
+    ...extra,
+    'virtual=192.0.2.1:80',
+    '\treal=10.0.0.2:80 gate',
+    '\treal=10.0.0.3:80 gate 2',
+    '\tservicename=Web',
+    ...body.map((l) => `\t${l}`),
+    '',
   ].join('\n');
 }
 
 async function alerter(config: Config, options: Partial<AlerterOptions> = {}): Promise<Alerter> {
   const a = createAlerter({
-    clock: systemClock(), logger: captureLogger().logger, hostname: 'lb1.example.com',
+    clock: systemClock(),
+    logger: captureLogger().logger,
+    hostname: 'lb1.example.com',
     transport: nodemailerTransports({ connectionMs: 2000, greetingMs: 2000, socketMs: 5000 }),
-    mail: { retryInitialMs: 100, retryMaxMs: 400 }, ...options,
+    mail: { retryInitialMs: 100, retryMaxMs: 400 },
+    ...options,
   });
   open.push(a);
   a.applyConfig(config);
@@ -54,7 +65,7 @@ after(async () => {
 });
 
 describe('mail through a real SMTP server', () => {
-  it('one transition: one mail, ldirectord\'s subject and body, to every recipient, over STARTTLS, within the window', async () => {
+  it("one transition: one mail, ldirectord's subject and body, to every recipient, over STARTTLS, within the window", async () => {
     const a = await alerter(withAlerting(await loadValid(cf(sink.port)), { window: 0.3, interval: 0 }));
     const t0 = Date.now();
     down(a);
@@ -68,7 +79,10 @@ describe('mail through a real SMTP server', () => {
     assert.equal(m?.headers.get('from'), 'ldir <ldir@lb1.example.com>');
     assert.equal(m?.headers.get('auto-submitted'), 'auto-generated');
     assert.equal(m?.secure, true, 'STARTTLS was offered and used');
-    assert.match(m?.body ?? '', /^ldirectord host: lb1\.example\.com\nLog-Message: \[Web\] Deleted real server: 10\.0\.0\.2:80 \(192\.0\.2\.1:80\)\nDaemon-Status: running\nService name: Web\nReason: refused\nTime: /);
+    assert.match(
+      m?.body ?? '',
+      /^ldirectord host: lb1\.example\.com\nLog-Message: \[Web\] Deleted real server: 10\.0\.0\.2:80 \(192\.0\.2\.1:80\)\nDaemon-Status: running\nService name: Web\nReason: refused\nTime: /,
+    );
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(sink.mails.length, 1);
     assert.equal(a.counters().mail.sent, 1);
@@ -86,7 +100,8 @@ describe('mail through a real SMTP server', () => {
     for (let i = 1; i <= 20; i++) lines.push(`virtual=192.0.2.${i}:80`, '\treal=10.0.0.9:80 gate', '');
     const config = withAlerting(await loadValid(lines.join('\n')), { window: 0.4, interval: 0 });
     const a = await alerter(config);
-    for (const v of config.virtualServices) a.onTransition(transition(v.id, '10.0.0.9:80', 'unknown', 'up', Date.now()));
+    for (const v of config.virtualServices)
+      a.onTransition(transition(v.id, '10.0.0.9:80', 'unknown', 'up', Date.now()));
     for (const v of config.virtualServices) a.onTransition(transition(v.id, '10.0.0.9:80', 'up', 'down', Date.now()));
     assert.ok(await waitFor(() => sink.mails.length >= 1, 5000));
     await new Promise((r) => setTimeout(r, 500));
@@ -105,7 +120,9 @@ describe('mail through a real SMTP server', () => {
     const count = sink.mails.length;
     await new Promise((r) => setTimeout(r, 900));
     assert.equal(sink.mails.length, count, 'a reminder came after the real server was back');
-    const reminders = sink.mails.filter((m) => m.subject === '[Web] Inaccessible real server: 10.0.0.2:80 (192.0.2.1:80)');
+    const reminders = sink.mails.filter(
+      (m) => m.subject === '[Web] Inaccessible real server: 10.0.0.2:80 (192.0.2.1:80)',
+    );
     assert.ok(reminders.length >= 3);
     const times = sink.mails.map((m) => Date.parse(/^Time: (.*)$/m.exec(m.body)?.[1] ?? ''));
     for (let i = 1; i < 4; i++) {
@@ -115,13 +132,25 @@ describe('mail through a real SMTP server', () => {
   });
 
   it('a flapping real server: three mails, "Flapping", one summary, then "Stable"', async () => {
-    const a = await alerter(withAlerting(await loadValid(cf(sink.port)), { window: 0, interval: 0, flapChanges: 4, flapPeriod: 1 }));
+    const a = await alerter(
+      withAlerting(await loadValid(cf(sink.port)), { window: 0, interval: 0, flapChanges: 4, flapPeriod: 1 }),
+    );
     for (let i = 0; i < 10; i++) (i % 2 ? up : down)(a);
-    assert.ok(await waitFor(() => sink.mails.some((m) => /Stable real server/.test(m.subject)), 6000), sink.mails.map((m) => m.subject).join('\n'));
-    assert.deepEqual(sink.mails.map((m) => m.subject.replace(/ \(.*$/, '')), [
-      '[Web] Deleted real server: 10.0.0.2:80', '[Web] Added real server: 10.0.0.2:80', '[Web] Deleted real server: 10.0.0.2:80',
-      '[Web] Flapping real server: 10.0.0.2:80', '[Web] Flapping real server: 10.0.0.2:80', '[Web] Stable real server: 10.0.0.2:80',
-    ]);
+    assert.ok(
+      await waitFor(() => sink.mails.some((m) => /Stable real server/.test(m.subject)), 6000),
+      sink.mails.map((m) => m.subject).join('\n'),
+    );
+    assert.deepEqual(
+      sink.mails.map((m) => m.subject.replace(/ \(.*$/, '')),
+      [
+        '[Web] Deleted real server: 10.0.0.2:80',
+        '[Web] Added real server: 10.0.0.2:80',
+        '[Web] Deleted real server: 10.0.0.2:80',
+        '[Web] Flapping real server: 10.0.0.2:80',
+        '[Web] Flapping real server: 10.0.0.2:80',
+        '[Web] Stable real server: 10.0.0.2:80',
+      ],
+    );
     assert.match(sink.mails[4]?.subject ?? '', /\(6 more changes in the last 1 s, now up\)$/);
   });
 
@@ -133,7 +162,10 @@ describe('mail through a real SMTP server', () => {
     down(a, '10.0.0.3:80');
     assert.ok(await waitFor(() => sink.mails.length >= 1, 5000));
     await new Promise((r) => setTimeout(r, 300));
-    assert.deepEqual(sink.mails.map((m) => m.subject), ['[Web] Deleted real server: 10.0.0.3:80 (192.0.2.1:80)']);
+    assert.deepEqual(
+      sink.mails.map((m) => m.subject),
+      ['[Web] Deleted real server: 10.0.0.3:80 (192.0.2.1:80)'],
+    );
   });
 });
 
@@ -152,7 +184,9 @@ describe('an SMTP server that is down, then up', () => {
       assert.ok(await waitFor(() => back.mails.length === 1, 5000), 'not delivered after the server came back');
       assert.equal(back.mails[0]?.subject, '[Web] Deleted real server: 10.0.0.2:80 (192.0.2.1:80)');
       assert.equal(a.counters().mail.sent, 1);
-      assert.ok(log.records.some((r) => r.msg === 'alert mail not sent: will retry' && /ECONNREFUSED/.test(String(r.err))));
+      assert.ok(
+        log.records.some((r) => r.msg === 'alert mail not sent: will retry' && /ECONNREFUSED/.test(String(r.err))),
+      );
     } finally {
       await a.close(2000);
       await back.stop();
@@ -185,13 +219,18 @@ describe('SMTP AUTH', () => {
   it('a wrong password is refused (535): counted failed, not retried, and not logged', async () => {
     authSink.mails.length = 0;
     const log = captureLogger();
-    const a = await alerter(withAlerting(await loadValid(cf(authSink.port, ['smtplogin=ldir', 'smtppasswd=wrong-Secret-9'])), FAST), { logger: log.logger });
+    const a = await alerter(
+      withAlerting(await loadValid(cf(authSink.port, ['smtplogin=ldir', 'smtppasswd=wrong-Secret-9'])), FAST),
+      { logger: log.logger },
+    );
     down(a);
     assert.ok(await waitFor(() => a.counters().mail.failed === 1, 5000));
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(a.counters().mail.retries, 0);
     assert.equal(authSink.mails.length, 0);
-    assert.ok(log.records.some((r) => r.msg === 'alert mail refused by the server: not retried' && r.responseCode === 535));
+    assert.ok(
+      log.records.some((r) => r.msg === 'alert mail refused by the server: not retried' && r.responseCode === 535),
+    );
     assert.doesNotMatch(log.text(), /wrong-Secret-9/);
   });
 });
@@ -210,8 +249,13 @@ describe('without smtp: the sendmail binary', () => {
     const a = await alerter(config, { transport: nodemailerTransports({}, join(dir, 'sendmail')) });
     down(a);
     assert.ok(await waitFor(() => a.counters().mail.sent === 1, 5000), JSON.stringify(a.counters().mail));
-    assert.equal(readFileSync(join(dir, 'args'), 'utf8').trim(), '-i -f ldir@lb1.example.com ops@example.com noc@example.com');
-    assert.match(readFileSync(join(dir, 'mail'), 'utf8'), /^Subject: \[Web\] Deleted real server: 10\.0\.0\.2:80 \(192\.0\.2\.1:80\)$/m);
+    assert.equal(
+      readFileSync(join(dir, 'args'), 'utf8').trim(),
+      '-i -f ldir@lb1.example.com ops@example.com noc@example.com',
+    );
+    assert.match(
+      readFileSync(join(dir, 'mail'), 'utf8'),
+      /^Subject: \[Web\] Deleted real server: 10\.0\.0\.2:80 \(192\.0\.2\.1:80\)$/m,
+    );
   });
 });
-

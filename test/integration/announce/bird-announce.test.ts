@@ -5,7 +5,15 @@
 import * as fs from 'node:fs';
 import { EMPTY_ANNOUNCE_FILE, startBird } from '../../helpers/bird';
 import {
-  DIRECTOR_ADDRESS, DIRECTOR_ASN, OWN_ROUTE, ROUTER_ADDRESS, ROUTER_ASN, VIP1, VIP2, describeRouteInjection, type RouteInjectionLab,
+  DIRECTOR_ADDRESS,
+  DIRECTOR_ASN,
+  OWN_ROUTE,
+  ROUTER_ADDRESS,
+  ROUTER_ASN,
+  VIP1,
+  VIP2,
+  describeRouteInjection,
+  type RouteInjectionLab,
 } from '../../helpers/route-injection-lab';
 
 const announceFile = (lab: RouteInjectionLab): string => lab.file('ldir-announce.conf');
@@ -21,7 +29,11 @@ describeRouteInjection('route health injection through BIRD 2', 'ann', {
   },
   start: (lab) => {
     // Its control socket is DIR/director.ctl and its pid file DIR/director.pid (helpers/bird).
-    startBird(lab.directorNs, lab.tmp, 'director', `router id ${DIRECTOR_ADDRESS};
+    startBird(
+      lab.directorNs,
+      lab.tmp,
+      'director',
+      `router id ${DIRECTOR_ADDRESS};
 include "${announceFile(lab)}";
 protocol device {}
 protocol static vips { ipv4; route ${VIP1} blackhole; route ${VIP2} blackhole; route ${OWN_ROUTE} blackhole; }
@@ -31,7 +43,8 @@ protocol bgp peer {
   connect delay time 1; connect retry time 1; error wait time 1, 2;
   ipv4 { import none; export where net ~ LDIR_ANNOUNCED_V4; };
 }
-`);
+`,
+    );
   },
   pidFiles: (lab) => [lab.file('director.pid')],
   announceLines: (lab) => `announce=bird\nannouncesocket=${ctl(lab)}\nannouncefile=${announceFile(lab)}\n`,

@@ -6,7 +6,16 @@
 // (192.0.2.99/32) that ldir must leave alone. The scenario is test/helpers/route-injection-lab.ts.
 import * as fs from 'node:fs';
 import {
-  DIRECTOR_ADDRESS, DIRECTOR_ASN, OWN_ROUTE, ROUTER_ADDRESS, ROUTER_ASN, VIP1, VIP2, describeRouteInjection, sh, type RouteInjectionLab,
+  DIRECTOR_ADDRESS,
+  DIRECTOR_ASN,
+  OWN_ROUTE,
+  ROUTER_ADDRESS,
+  ROUTER_ASN,
+  VIP1,
+  VIP2,
+  describeRouteInjection,
+  sh,
+  type RouteInjectionLab,
 } from '../../helpers/route-injection-lab';
 
 const frrDir = (lab: RouteInjectionLab): string => lab.file('frr');
@@ -23,7 +32,9 @@ describeRouteInjection('route health injection through FRR', 'frr', {
     fs.mkdirSync(dir);
     for (const vip of [VIP1, VIP2, OWN_ROUTE]) sh('ip', ['-n', lab.directorNs, 'addr', 'add', vip, 'dev', 'lo']);
     fs.writeFileSync(`${dir}/zebra.conf`, 'hostname director\n');
-    fs.writeFileSync(`${dir}/bgpd.conf`, `router bgp ${DIRECTOR_ASN}
+    fs.writeFileSync(
+      `${dir}/bgpd.conf`,
+      `router bgp ${DIRECTOR_ASN}
  bgp router-id ${DIRECTOR_ADDRESS}
  neighbor ${ROUTER_ADDRESS} remote-as ${ROUTER_ASN}
  neighbor ${ROUTER_ADDRESS} timers connect 1
@@ -36,14 +47,30 @@ route-map LDIR-ANNOUNCE permit 10
 !
 route-map EXPORT permit 10
 !
-`);
+`,
+    );
     sh('chown', ['-R', 'frr:frr', dir]);
   },
   start: (lab) => {
     const dir = frrDir(lab);
     for (const d of FRR_DAEMONS) {
-      sh('ip', ['netns', 'exec', lab.directorNs, `/usr/lib/frr/${d}`, '-d', '-f', `${dir}/${d}.conf`, '-i', `${dir}/${d}.pid`,
-        '--vty_socket', dir, '-z', `${dir}/zserv.api`, '--log', `file:${dir}/${d}.log`]);
+      sh('ip', [
+        'netns',
+        'exec',
+        lab.directorNs,
+        `/usr/lib/frr/${d}`,
+        '-d',
+        '-f',
+        `${dir}/${d}.conf`,
+        '-i',
+        `${dir}/${d}.pid`,
+        '--vty_socket',
+        dir,
+        '-z',
+        `${dir}/zserv.api`,
+        '--log',
+        `file:${dir}/${d}.log`,
+      ]);
     }
   },
   pidFiles: (lab) => [...FRR_DAEMONS].reverse().map((d) => `${frrDir(lab)}/${d}.pid`),

@@ -49,7 +49,10 @@ test('ping of a silent address is down after checkcount attempts', async (t) => 
 test('http to a silent address times out', async (t) => {
   const a = address(t);
   if (!a) return;
-  const r = await createHttpChecker()(makeJob({ service: 'http', address: a, port: 80, negotiateTimeoutMs: 600 }), NEVER);
+  const r = await createHttpChecker()(
+    makeJob({ service: 'http', address: a, port: 80, negotiateTimeoutMs: 600 }),
+    NEVER,
+  );
   assertResult(r, false, /^timeout$/, 550);
 });
 
@@ -61,8 +64,14 @@ test('native: connect and http to a silent address time out', async (t) => {
     t.skip('native addon not built');
     return;
   }
-  const c = await createConnectChecker(prober)(makeJob({ type: 'connect', address: a, port: 80, checkTimeoutMs: 600 }), NEVER);
+  const c = await createConnectChecker(prober)(
+    makeJob({ type: 'connect', address: a, port: 80, checkTimeoutMs: 600 }),
+    NEVER,
+  );
   assertResult(c, false, /^timeout$/, 550);
-  const h = await createHttpChecker({ prober })(makeJob({ service: 'http', address: a, port: 80, negotiateTimeoutMs: 600 }), NEVER);
+  const h = await createHttpChecker({ prober })(
+    makeJob({ service: 'http', address: a, port: 80, negotiateTimeoutMs: 600 }),
+    NEVER,
+  );
   assertResult(h, false, /^timeout$/, 550);
 });

@@ -6,7 +6,17 @@ import type * as net from 'node:net';
 import { connectCheck, createConnectChecker } from '../../../src/checks/connect';
 import { openTcpProber } from '../../../src/checks/tcp-prober';
 import type { Checker } from '../../../src/checks/types';
-import { assertResult, closeServer, listen, makeJob, NEVER, refusedPort, silentServer, assertNotAtTimeout, UNREACHED_MS } from '../../helpers/check-job';
+import {
+  assertResult,
+  closeServer,
+  listen,
+  makeJob,
+  NEVER,
+  refusedPort,
+  silentServer,
+  assertNotAtTimeout,
+  UNREACHED_MS,
+} from '../../helpers/check-job';
 import { IN_CI } from '../../helpers/system';
 
 const prober = openTcpProber();
@@ -45,7 +55,12 @@ for (const [mode, check] of modes) {
   test(`${mode} connect honours an outer abort`, async () => {
     const ctl = new AbortController();
     ctl.abort();
-    const job = makeJob({ type: 'connect', port: ports['127.0.0.1'] as number, checkTimeoutMs: UNREACHED_MS, negotiateTimeoutMs: UNREACHED_MS });
+    const job = makeJob({
+      type: 'connect',
+      port: ports['127.0.0.1'] as number,
+      checkTimeoutMs: UNREACHED_MS,
+      negotiateTimeoutMs: UNREACHED_MS,
+    });
     const r = await check(job, ctl.signal);
     assertResult(r, false, /timeout/);
     assertNotAtTimeout(r, 'an aborted connect');

@@ -9,9 +9,27 @@ import { createOracleCheck, oracleCheck, oracleConnectString, oracleSupport } fr
 import { RADIUS_CODE, encodeAccessRequest, radiusCheck, verifyResponse } from '../../../src/checks/radius';
 import { mysqlCheck, pgsqlCheck } from '../../../src/checks/sql';
 import type { Checker, CheckJob } from '../../../src/checks/types';
-import { NEVER, assertResult, closeServer, listen, makeJob, refusedPort, silentServer, assertNotAtTimeout, UNREACHED_MS } from '../../helpers/check-job';
 import {
-  LDAP, RADIUS, SQL, startFreeradius, startMariadb, startPostgres, startSlapd, type DataServer, type SlapdServer,
+  NEVER,
+  assertResult,
+  closeServer,
+  listen,
+  makeJob,
+  refusedPort,
+  silentServer,
+  assertNotAtTimeout,
+  UNREACHED_MS,
+} from '../../helpers/check-job';
+import {
+  LDAP,
+  RADIUS,
+  SQL,
+  startFreeradius,
+  startMariadb,
+  startPostgres,
+  startSlapd,
+  type DataServer,
+  type SlapdServer,
 } from '../../helpers/data-servers';
 import { IN_CI, ensurePackages } from '../../helpers/system';
 
@@ -57,34 +75,53 @@ async function assertAbortable(check: Checker, base: Partial<CheckJob>, timeoutM
   const r = await check(job, controller.signal);
   assertResult(r, false, /^timeout$/);
   assert.equal(controller.signal.aborted, true);
-  assert.ok(r.durationMs < timeoutMs, `ended by the abort, not at its own ${timeoutMs} ms timeout (${r.durationMs} ms)`);
+  assert.ok(
+    r.durationMs < timeoutMs,
+    `ended by the abort, not at its own ${timeoutMs} ms timeout (${r.durationMs} ms)`,
+  );
 }
 
 suite('ldap check against slapd', ['slapd', 'openssl'], () => {
   let slapd: SlapdServer;
   const ldap = (over: Partial<CheckJob>): Partial<CheckJob> => ({ service: 'ldap', port: slapd.port, ...over });
-  before(async () => { slapd = await startSlapd(); });
+  before(async () => {
+    slapd = await startSlapd();
+  });
   after(() => slapd?.stop());
 
   it('is up on an anonymous bind and one entry at the base DN', async () => {
-    assertResult(await ldapCheck(makeJob(ldap({ request: `/${LDAP.suffix}` })), NEVER), true, /found "dc=example,dc=org"/);
+    assertResult(
+      await ldapCheck(makeJob(ldap({ request: `/${LDAP.suffix}` })), NEVER),
+      true,
+      /found "dc=example,dc=org"/,
+    );
   });
   it('reads the root DSE for the default request "/"', async () => {
     assertResult(await ldapCheck(makeJob(ldap({ request: '/' })), NEVER), true, /found ""/);
   });
   it('binds with login and passwd and matches receive against the DN', async () => {
-    const job = makeJob(ldap({ request: `/${LDAP.user}`, login: LDAP.user, passwd: LDAP.password, receive: '^cn=reader,' }));
+    const job = makeJob(
+      ldap({ request: `/${LDAP.user}`, login: LDAP.user, passwd: LDAP.password, receive: '^cn=reader,' }),
+    );
     assertResult(await ldapCheck(job, NEVER), true, /found "cn=reader/);
   });
   it('binds anonymously when passwd is empty, as ldirectord', async () => {
-    assertResult(await ldapCheck(makeJob(ldap({ request: `/${LDAP.suffix}`, login: LDAP.user })), NEVER), true, /found/);
+    assertResult(
+      await ldapCheck(makeJob(ldap({ request: `/${LDAP.suffix}`, login: LDAP.user })), NEVER),
+      true,
+      /found/,
+    );
   });
   it('is down on a wrong password', async () => {
     const job = makeJob(ldap({ request: `/${LDAP.suffix}`, login: LDAP.user, passwd: 'wrong' }));
     assertResult(await ldapCheck(job, NEVER), false, /^bind failed: .*[Ii]nvalid credentials/);
   });
   it('is down on a base DN that does not exist', async () => {
-    assertResult(await ldapCheck(makeJob(ldap({ request: '/dc=nowhere,dc=org' })), NEVER), false, /^search failed: .*[Nn]o such object/);
+    assertResult(
+      await ldapCheck(makeJob(ldap({ request: '/dc=nowhere,dc=org' })), NEVER),
+      false,
+      /^search failed: .*[Nn]o such object/,
+    );
   });
   it('is down when the DN does not match receive', async () => {
     const job = makeJob(ldap({ request: `/${LDAP.suffix}`, receive: '^ou=elsewhere' }));
@@ -96,7 +133,13 @@ suite('ldap check against slapd', ['slapd', 'openssl'], () => {
     assertResult(await ldapCheck({ ...job, tlsVerify: true, tlsCa: slapd.certPem }, NEVER), true, /found/);
   });
   it('is down (not up) when ldaps meets a certificate outside the configured CA', async () => {
-    const other = makeJob({ service: 'ldaps', port: slapd.tlsPort, request: `/${LDAP.suffix}`, tlsVerify: true, tlsCa: slapd.otherCaPem });
+    const other = makeJob({
+      service: 'ldaps',
+      port: slapd.tlsPort,
+      request: `/${LDAP.suffix}`,
+      tlsVerify: true,
+      tlsCa: slapd.otherCaPem,
+    });
     assertResult(await ldapCheck(other, NEVER), false, /certificate|self[- ]signed/i);
   });
   it('is down on a refused port and on a silent server (checktimeout), and honours abort', async () => {
@@ -107,9 +150,16 @@ suite('ldap check against slapd', ['slapd', 'openssl'], () => {
 
 /** Common SQL cases: login, query with and without rows, errors, no answer. */
 function sqlCases(check: Checker, service: 'mysql' | 'pgsql', server: () => DataServer): void {
-  const sql = (over: Partial<CheckJob>): CheckJob => makeJob({
-    service, port: server().port, login: SQL.user, passwd: SQL.password, database: SQL.database, request: '/SELECT id FROM t', ...over,
-  });
+  const sql = (over: Partial<CheckJob>): CheckJob =>
+    makeJob({
+      service,
+      port: server().port,
+      login: SQL.user,
+      passwd: SQL.password,
+      database: SQL.database,
+      request: '/SELECT id FROM t',
+      ...over,
+    });
   it('is up when the query returns a row', async () => {
     assertResult(await check(sql({}), NEVER), true, /^1 row$/);
   });
@@ -117,7 +167,11 @@ function sqlCases(check: Checker, service: 'mysql' | 'pgsql', server: () => Data
     assertResult(await check(sql({ request: '/SELECT id FROM t WHERE id = 2' }), NEVER), false, /^no rows returned$/);
   });
   it('is down on a wrong password', async () => {
-    assertResult(await check(sql({ passwd: 'wrong' }), NEVER), false, /^login failed: .*(denied|authentication failed)/i);
+    assertResult(
+      await check(sql({ passwd: 'wrong' }), NEVER),
+      false,
+      /^login failed: .*(denied|authentication failed)/i,
+    );
   });
   it('is down on a query error', async () => {
     assertResult(await check(sql({ request: '/SELECT nope FROM missing' }), NEVER), false, /^query failed: /);
@@ -134,25 +188,37 @@ function sqlCases(check: Checker, service: 'mysql' | 'pgsql', server: () => Data
 
 suite('mysql check against MariaDB', ['mariadb-server'], () => {
   let server: DataServer;
-  before(async () => { server = await startMariadb(); });
+  before(async () => {
+    server = await startMariadb();
+  });
   after(() => server?.stop());
   sqlCases(mysqlCheck, 'mysql', () => server);
 });
 
 suite('pgsql check against PostgreSQL', ['postgresql'], () => {
   let server: DataServer;
-  before(async () => { server = await startPostgres(); });
+  before(async () => {
+    server = await startPostgres();
+  });
   after(() => server?.stop());
   sqlCases(pgsqlCheck, 'pgsql', () => server);
 });
 
 describe('oracle check (thin mode, no server)', () => {
-  const base: Partial<CheckJob> = { service: 'oracle', login: 'scott', passwd: 'tiger', database: 'ORCL', request: '/SELECT 1 FROM DUAL' };
+  const base: Partial<CheckJob> = {
+    service: 'oracle',
+    login: 'scott',
+    passwd: 'tiger',
+    database: 'ORCL',
+    request: '/SELECT 1 FROM DUAL',
+  };
   it('is supported here through the oracledb package', () => {
     assert.deepEqual(oracleSupport(), { supported: true });
   });
   it('reports "not supported" when the driver cannot be loaded, and the check is down with that reason', async () => {
-    const missing = (): never => { throw new Error("Cannot find module 'oracledb'"); };
+    const missing = (): never => {
+      throw new Error("Cannot find module 'oracledb'");
+    };
     const support = oracleSupport(missing);
     assert.equal(support.supported, false);
     assert.match(support.supported ? '' : support.reason, /service=oracle is not supported.*Cannot find module/);
@@ -160,8 +226,10 @@ describe('oracle check (thin mode, no server)', () => {
     assertResult(r, false, /service=oracle is not supported/);
   });
   it('connects to the SID in database, as ldirectord sid=', () => {
-    assert.equal(oracleConnectString({ address: '127.0.0.1', port: 1521, database: 'ORCL' }),
-      '(DESCRIPTION=(ADDRESS=(PROTOCOL=TCP)(HOST=127.0.0.1)(PORT=1521))(CONNECT_DATA=(SID=ORCL)))');
+    assert.equal(
+      oracleConnectString({ address: '127.0.0.1', port: 1521, database: 'ORCL' }),
+      '(DESCRIPTION=(ADDRESS=(PROTOCOL=TCP)(HOST=127.0.0.1)(PORT=1521))(CONNECT_DATA=(SID=ORCL)))',
+    );
   });
   it('is down on a refused port and on a silent server (negotiatetimeout), and honours abort', async () => {
     await assertNoAnswer(oracleCheck, base);
@@ -172,10 +240,19 @@ describe('oracle check (thin mode, no server)', () => {
 
 suite('radius check against FreeRADIUS', ['freeradius'], () => {
   let server: DataServer;
-  const radius = (over: Partial<CheckJob>): CheckJob => makeJob({
-    service: 'radius', protocol: 'udp', port: server.port, login: RADIUS.user, passwd: RADIUS.password, secret: RADIUS.secret, ...over,
+  const radius = (over: Partial<CheckJob>): CheckJob =>
+    makeJob({
+      service: 'radius',
+      protocol: 'udp',
+      port: server.port,
+      login: RADIUS.user,
+      passwd: RADIUS.password,
+      secret: RADIUS.secret,
+      ...over,
+    });
+  before(async () => {
+    server = await startFreeradius();
   });
-  before(async () => { server = await startFreeradius(); });
   after(() => server?.stop());
 
   it('is up on Access-Accept (server requires Message-Authenticator)', async () => {
@@ -225,20 +302,42 @@ describe('radius packets (RFC 2865, RFC 3579)', () => {
     const p = Buffer.concat([Buffer.from([code, id, 0, 0]), requestAuth, attrs]);
     p.writeUInt16BE(p.length, 2);
     if (withMa) createHmac('md5', secret).update(p).digest().copy(p, 22);
-    createHash('md5').update(p.subarray(0, 4)).update(requestAuth).update(p.subarray(20)).update(secret).digest().copy(p, 4);
+    createHash('md5')
+      .update(p.subarray(0, 4))
+      .update(requestAuth)
+      .update(p.subarray(20))
+      .update(secret)
+      .digest()
+      .copy(p, 4);
     return p;
   }
   it('verifies Response Authenticator and Message-Authenticator, and rejects tampering or a wrong secret', () => {
-    assert.deepEqual(verifyResponse(answer(2, 7, true), 7, requestAuth, secret), { ok: true, code: RADIUS_CODE.accessAccept });
-    assert.deepEqual(verifyResponse(answer(3, 7, false), 7, requestAuth, secret), { ok: true, code: RADIUS_CODE.accessReject });
+    assert.deepEqual(verifyResponse(answer(2, 7, true), 7, requestAuth, secret), {
+      ok: true,
+      code: RADIUS_CODE.accessAccept,
+    });
+    assert.deepEqual(verifyResponse(answer(3, 7, false), 7, requestAuth, secret), {
+      ok: true,
+      code: RADIUS_CODE.accessReject,
+    });
     const tampered = answer(2, 7, true);
     tampered[25] = (tampered[25] as number) ^ 1;
     assert.equal(verifyResponse(tampered, 7, requestAuth, secret).ok, false);
     assert.equal(verifyResponse(answer(2, 7, false), 7, requestAuth, 'other').ok, false);
-    assert.deepEqual(verifyResponse(answer(2, 8, false), 7, requestAuth, secret), { ok: false, reason: 'identifier mismatch' });
+    assert.deepEqual(verifyResponse(answer(2, 8, false), 7, requestAuth, secret), {
+      ok: false,
+      reason: 'identifier mismatch',
+    });
   });
   it('encodes an Access-Request whose Message-Authenticator is the HMAC-MD5 of the packet', () => {
-    const p = encodeAccessRequest({ identifier: 1, authenticator: requestAuth, userName: 'u', password: 'p', secret, nas: '127.0.0.1' });
+    const p = encodeAccessRequest({
+      identifier: 1,
+      authenticator: requestAuth,
+      userName: 'u',
+      password: 'p',
+      secret,
+      nas: '127.0.0.1',
+    });
     assert.equal(p[0], 1);
     assert.equal(p.readUInt16BE(2), p.length);
     const ma = Buffer.from(p.subarray(22, 38));

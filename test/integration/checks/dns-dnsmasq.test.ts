@@ -14,7 +14,11 @@ import { makeJob, NEVER } from '../../helpers/check-job';
 import { startDnsmasq, type Dnsmasq } from '../../helpers/dnsmasq';
 import { ensurePackages, IN_CI } from '../../helpers/system';
 
-const ZONE = { domain: 'ldir.test', hosts: { 'www.ldir.test': '127.0.0.42' }, cnames: { 'alias.ldir.test': 'www.ldir.test' } };
+const ZONE = {
+  domain: 'ldir.test',
+  hosts: { 'www.ldir.test': '127.0.0.42' },
+  cnames: { 'alias.ldir.test': 'www.ldir.test' },
+};
 
 const missing = ensurePackages(['dnsmasq']);
 if (missing && IN_CI) {
@@ -37,7 +41,11 @@ describe('dns check against dnsmasq', { skip: missing ?? false, concurrency: fal
     dnsCheck(makeJob({ service: 'dns', port: dns.port, protocol, request, receive, negotiateTimeoutMs: 5000 }), NEVER);
   const expect = async (p: Promise<{ up: boolean; reason: string }>, up: boolean, reason: RegExp): Promise<void> => {
     const r = await p;
-    assert.deepEqual([r.up, reason.test(r.reason)], [up, true], `${JSON.stringify(r)}, expected ${up ? 'up' : 'down'} ${reason}\ndnsmasq log:\n${dns.log().split('\n').slice(-10).join('\n')}`);
+    assert.deepEqual(
+      [r.up, reason.test(r.reason)],
+      [up, true],
+      `${JSON.stringify(r)}, expected ${up ? 'up' : 'down'} ${reason}\ndnsmasq log:\n${dns.log().split('\n').slice(-10).join('\n')}`,
+    );
   };
 
   for (const protocol of ['udp', 'tcp'] as const) {
@@ -56,18 +64,35 @@ describe('dns check against dnsmasq', { skip: missing ?? false, concurrency: fal
   it('ldir probe: one row per virtual, up for the configured record, down for the missing name', async () => {
     const file = join(dir, 'dns.cf');
     const virtual = (port: number, protocol: string, request: string): string[] => [
-      `virtual=127.0.0.12:${port}`, `\treal=127.0.0.1:${dns.port} masq`, `\tprotocol=${protocol}`, '\tchecktype=negotiate', '\tservice=dns',
-      `\trequest="${request}"`, '\treceive="127.0.0.42"', '',
+      `virtual=127.0.0.12:${port}`,
+      `\treal=127.0.0.1:${dns.port} masq`,
+      `\tprotocol=${protocol}`,
+      '\tchecktype=negotiate',
+      '\tservice=dns',
+      `\trequest="${request}"`,
+      '\treceive="127.0.0.42"',
+      '',
     ];
-    writeFileSync(file, ['negotiatetimeout=5', ...virtual(53, 'udp', 'www.ldir.test'), ...virtual(54, 'tcp', 'www.ldir.test'), ...virtual(55, 'udp', 'missing.ldir.test')].join('\n'));
+    writeFileSync(
+      file,
+      [
+        'negotiatetimeout=5',
+        ...virtual(53, 'udp', 'www.ldir.test'),
+        ...virtual(54, 'tcp', 'www.ldir.test'),
+        ...virtual(55, 'udp', 'missing.ldir.test'),
+      ].join('\n'),
+    );
     const io = capture();
     assert.equal(await runProbe({ config: file, json: true, checkers: defaultCheckers() }, io), 1, io.err);
     const rows = JSON.parse(io.out) as ProbeRow[];
-    assert.deepEqual(rows.map((r) => [r.virtual, r.up, r.reason]), [
-      ['udp:127.0.0.12:53', true, 'A 127.0.0.42'],
-      ['tcp:127.0.0.12:54', true, 'A 127.0.0.42'],
-      ['udp:127.0.0.12:55', false, 'rcode NXDOMAIN'],
-    ]);
+    assert.deepEqual(
+      rows.map((r) => [r.virtual, r.up, r.reason]),
+      [
+        ['udp:127.0.0.12:53', true, 'A 127.0.0.42'],
+        ['tcp:127.0.0.12:54', true, 'A 127.0.0.42'],
+        ['udp:127.0.0.12:55', false, 'rcode NXDOMAIN'],
+      ],
+    );
   });
 
   it('down once the server is stopped, over UDP and TCP', async () => {

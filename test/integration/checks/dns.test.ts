@@ -15,18 +15,31 @@ const ports: Record<string, number> = {};
 function respond(query: dnsPacket.DecodedPacket, udp: boolean): Buffer | undefined {
   const q = query.questions?.[0];
   if (!q || q.name === 'slow.example') return undefined;
-  const reply = (answers: dnsPacket.Answer[], flags = 0): Buffer => dnsPacket.encode({
-    type: 'response', id: query.id, flags: dnsPacket.RECURSION_DESIRED | flags, questions: [q], answers,
-  });
-  if (q.type === 'A' && q.name === 'test.example') return reply([{ type: 'A', name: q.name, ttl: 60, data: '127.0.0.42' }]);
+  const reply = (answers: dnsPacket.Answer[], flags = 0): Buffer =>
+    dnsPacket.encode({
+      type: 'response',
+      id: query.id,
+      flags: dnsPacket.RECURSION_DESIRED | flags,
+      questions: [q],
+      answers,
+    });
+  if (q.type === 'A' && q.name === 'test.example')
+    return reply([{ type: 'A', name: q.name, ttl: 60, data: '127.0.0.42' }]);
   if (q.type === 'A' && q.name === 'tc.example') {
-    return udp ? reply([], dnsPacket.TRUNCATED_RESPONSE) : reply([{ type: 'A', name: q.name, ttl: 60, data: '127.0.0.43' }]);
+    return udp
+      ? reply([], dnsPacket.TRUNCATED_RESPONSE)
+      : reply([{ type: 'A', name: q.name, ttl: 60, data: '127.0.0.43' }]);
   }
   if (q.type === 'A' && q.name === 'alias.example') {
-    return reply([{ type: 'CNAME', name: q.name, ttl: 60, data: 'test.example' }, { type: 'A', name: 'test.example', ttl: 60, data: '127.0.0.42' }]);
+    return reply([
+      { type: 'CNAME', name: q.name, ttl: 60, data: 'test.example' },
+      { type: 'A', name: 'test.example', ttl: 60, data: '127.0.0.42' },
+    ]);
   }
-  if (q.type === 'PTR' && q.name === '42.0.0.127.in-addr.arpa') return reply([{ type: 'PTR', name: q.name, ttl: 60, data: 'host.test.example' }]);
-  if (q.type === 'PTR' && q.name === V6_REVERSE) return reply([{ type: 'PTR', name: q.name, ttl: 60, data: 'localhost6.test.example' }]);
+  if (q.type === 'PTR' && q.name === '42.0.0.127.in-addr.arpa')
+    return reply([{ type: 'PTR', name: q.name, ttl: 60, data: 'host.test.example' }]);
+  if (q.type === 'PTR' && q.name === V6_REVERSE)
+    return reply([{ type: 'PTR', name: q.name, ttl: 60, data: 'localhost6.test.example' }]);
   return reply([], 3); // NXDOMAIN
 }
 
@@ -82,7 +95,16 @@ after(async () => {
 for (const host of ['127.0.0.1', '::1']) {
   for (const protocol of ['udp', 'tcp'] as const) {
     const job = (request: string, receive: string, extra = {}) =>
-      makeJob({ service: 'dns', address: host, port: ports[host] as number, protocol, request, receive, negotiateTimeoutMs: 500, ...extra });
+      makeJob({
+        service: 'dns',
+        address: host,
+        port: ports[host] as number,
+        protocol,
+        request,
+        receive,
+        negotiateTimeoutMs: 500,
+        ...extra,
+      });
 
     test(`dns ${host} ${protocol}: A answer matching receive is up; a different one is down`, async () => {
       assertResult(await dnsCheck(job('/test.example', '^127\\.0\\.0\\.42$'), NEVER), true, /^A 127\.0\.0\.42$/);
@@ -101,14 +123,23 @@ for (const host of ['127.0.0.1', '::1']) {
 }
 
 test('dns: a truncated UDP answer is asked again over TCP', async () => {
-  const job = makeJob({ service: 'dns', port: ports['127.0.0.1'] as number, protocol: 'udp', request: '/tc.example', receive: '127.0.0.43' });
+  const job = makeJob({
+    service: 'dns',
+    port: ports['127.0.0.1'] as number,
+    protocol: 'udp',
+    request: '/tc.example',
+    receive: '127.0.0.43',
+  });
   assertResult(await dnsCheck(job, NEVER), true, /^A 127\.0\.0\.43$/);
 });
 
 test('dns: refused over TCP and ICMP-refused over UDP are down', async () => {
   const port = await refusedPort();
   for (const protocol of ['tcp', 'udp'] as const) {
-    const r = await dnsCheck(makeJob({ service: 'dns', port, protocol, request: '/test.example', receive: '.', negotiateTimeoutMs: 500 }), NEVER);
+    const r = await dnsCheck(
+      makeJob({ service: 'dns', port, protocol, request: '/test.example', receive: '.', negotiateTimeoutMs: 500 }),
+      NEVER,
+    );
     assertResult(r, false, /^refused$/);
   }
 });

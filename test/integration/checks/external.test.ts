@@ -52,16 +52,39 @@ after(() => {
 test('exit 0 is up, and the arguments are VIP VPORT RIP RPORT after the command words', async () => {
   const out = path.join(dir, 'args.txt');
   const cmd = `${script('ok.sh', `printf '%s\\n' "$@" > ${out}; exit 0`)}  --flag  'quoted'`;
-  const job = makeJob({ type: 'external', command: cmd, virtualHost: '192.0.2.10', virtualPort: 80, address: '127.0.0.1', realPort: 8080 });
+  const job = makeJob({
+    type: 'external',
+    command: cmd,
+    virtualHost: '192.0.2.10',
+    virtualPort: 80,
+    address: '127.0.0.1',
+    realPort: 8080,
+  });
   assertResult(await externalCheck(job, NEVER), true, /^exit 0$/);
   // No shell: the quotes reach the program as they are.
-  assert.deepEqual(fs.readFileSync(out, 'utf8').trim().split('\n'), ['--flag', "'quoted'", '192.0.2.10', '80', '127.0.0.1', '8080']);
-  assert.deepEqual(externalArgv({ ...job, command: ' /bin/true ' }), ['/bin/true', '192.0.2.10', '80', '127.0.0.1', '8080']);
+  assert.deepEqual(fs.readFileSync(out, 'utf8').trim().split('\n'), [
+    '--flag',
+    "'quoted'",
+    '192.0.2.10',
+    '80',
+    '127.0.0.1',
+    '8080',
+  ]);
+  assert.deepEqual(externalArgv({ ...job, command: ' /bin/true ' }), [
+    '/bin/true',
+    '192.0.2.10',
+    '80',
+    '127.0.0.1',
+    '8080',
+  ]);
 });
 
 test('a weight=N line of its output is the reported weight (the last one; other lines ignored; only on exit 0)', async () => {
   const run = async (body: string): Promise<{ up: boolean; weight?: number; reason: string }> =>
-    externalCheck(makeJob({ type: 'external', command: script(`w${Math.random().toString(36).slice(2)}.sh`, body) }), NEVER);
+    externalCheck(
+      makeJob({ type: 'external', command: script(`w${Math.random().toString(36).slice(2)}.sh`, body) }),
+      NEVER,
+    );
   const r = await run('echo starting; echo weight=5; echo weight = 12; echo done');
   assert.deepEqual([r.up, r.weight, r.reason], [true, 12, 'exit 0, weight 12']);
   assert.equal((await run('echo weight=banana; exit 0')).weight, undefined);
@@ -75,8 +98,16 @@ test('a weight=N line of its output is the reported weight (the last one; other 
 });
 
 test('a non-zero exit is down with the code; a signal is down with its name', async () => {
-  assertResult(await externalCheck(makeJob({ type: 'external', command: script('fail.sh', 'exit 3') }), NEVER), false, /^exit 3$/);
-  assertResult(await externalCheck(makeJob({ type: 'external', command: script('sig.sh', 'kill -USR1 $$') }), NEVER), false, /^signal SIGUSR1$/);
+  assertResult(
+    await externalCheck(makeJob({ type: 'external', command: script('fail.sh', 'exit 3') }), NEVER),
+    false,
+    /^exit 3$/,
+  );
+  assertResult(
+    await externalCheck(makeJob({ type: 'external', command: script('sig.sh', 'kill -USR1 $$') }), NEVER),
+    false,
+    /^signal SIGUSR1$/,
+  );
 });
 
 test('a missing command is down', async () => {

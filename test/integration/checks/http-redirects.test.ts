@@ -63,11 +63,21 @@ for (const [mode, check] of modes) {
   test(`${mode}: by default (samehost) a redirect to another host is not followed, and the reason hides its query`, async () => {
     const before = otherHits;
     const r = await check(job('/other-host'), NEVER);
-    assertVerdict(r, false, new RegExp(`^status 302: redirect to another host not followed \\(http://${OTHER_HOST.replaceAll('.', '\\.')}:${otherPort}/internal-admin; httpredirect=samehost\\)$`));
+    assertVerdict(
+      r,
+      false,
+      new RegExp(
+        `^status 302: redirect to another host not followed \\(http://${OTHER_HOST.replaceAll('.', '\\.')}:${otherPort}/internal-admin; httpredirect=samehost\\)$`,
+      ),
+    );
     assert.doesNotMatch(r.reason, /s3cret/);
     assert.equal(otherHits, before, 'nothing was sent to the other host');
     // The same with the policy written out.
-    assertVerdict(await check(job('/other-host', { httpRedirect: 'samehost' }), NEVER), false, /redirect to another host not followed/);
+    assertVerdict(
+      await check(job('/other-host', { httpRedirect: 'samehost' }), NEVER),
+      false,
+      /redirect to another host not followed/,
+    );
     assert.equal(otherHits, before);
   });
 
@@ -78,18 +88,33 @@ for (const [mode, check] of modes) {
     const named = job('/virtualhost', { httpHost: VHOST, receive: `host=${VHOST}:\\d+$` });
     assertVerdict(await check(named, NEVER), true, /^status 200, body matched$/);
     // Without that virtualhost the name is another host.
-    assertVerdict(await check(job('/virtualhost'), NEVER), false, /redirect to another host not followed \(http:\/\/www\.example\.test:\d+\/ok;/);
+    assertVerdict(
+      await check(job('/virtualhost'), NEVER),
+      false,
+      /redirect to another host not followed \(http:\/\/www\.example\.test:\d+\/ok;/,
+    );
   });
 
   test(`${mode}: any follows a redirect to another host, as ldirectord`, async () => {
     const before = otherHits;
-    assertVerdict(await check(job('/other-host', { httpRedirect: 'any', receive: 'internal admin /internal-admin\\?token=s3cret' }), NEVER), true, /^status 200, body matched$/);
+    assertVerdict(
+      await check(
+        job('/other-host', { httpRedirect: 'any', receive: 'internal admin /internal-admin\\?token=s3cret' }),
+        NEVER,
+      ),
+      true,
+      /^status 200, body matched$/,
+    );
     assert.equal(otherHits, before + 1);
   });
 
   test(`${mode}: no judges the redirect as the answer, by httpstatus`, async () => {
     assertVerdict(await check(job('/relative', { httpRedirect: 'no' }), NEVER), false, /^status 302$/);
-    assertVerdict(await check(job('/relative', { httpRedirect: 'no', httpStatus: [[302, 302]], receive: 'moved' }), NEVER), true, /^status 302, body matched$/);
+    assertVerdict(
+      await check(job('/relative', { httpRedirect: 'no', httpStatus: [[302, 302]], receive: 'moved' }), NEVER),
+      true,
+      /^status 302, body matched$/,
+    );
     const before = otherHits;
     assertVerdict(await check(job('/other-host', { httpRedirect: 'no' }), NEVER), false, /^status 302$/);
     assert.equal(otherHits, before);
@@ -97,7 +122,11 @@ for (const [mode, check] of modes) {
 
   test(`${mode}: a redirect to a scheme other than http(s) is not followed under any policy`, async () => {
     for (const httpRedirect of ['samehost', 'any'] as const) {
-      assertVerdict(await check(job('/ftp', { httpRedirect }), NEVER), false, /^redirect to unsupported URL ftp:\/\/127\.0\.0\.1\/x$/);
+      assertVerdict(
+        await check(job('/ftp', { httpRedirect }), NEVER),
+        false,
+        /^redirect to unsupported URL ftp:\/\/127\.0\.0\.1\/x$/,
+      );
     }
   });
 }

@@ -13,7 +13,16 @@ import { after, before, test } from 'node:test';
 import { checkUrl, createHttpChecker } from '../../../src/checks/http';
 import { openTcpProber, type TcpProber } from '../../../src/checks/tcp-prober';
 import type { Checker } from '../../../src/checks/types';
-import { assertResult, closeServer, listen, makeJob, NEVER, refusedPort, assertNotAtTimeout, UNREACHED_MS } from '../../helpers/check-job';
+import {
+  assertResult,
+  closeServer,
+  listen,
+  makeJob,
+  NEVER,
+  refusedPort,
+  assertNotAtTimeout,
+  UNREACHED_MS,
+} from '../../helpers/check-job';
 import { IN_CI } from '../../helpers/system';
 
 const native = openTcpProber();
@@ -77,9 +86,29 @@ function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
 function makeCert(dir: string, name: string): { key: string; cert: string } {
   const key = path.join(dir, `${name}.key`);
   const crt = path.join(dir, `${name}.crt`);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', key, '-out', crt, '-days', '2', '-subj', `/CN=${name}`, '-addext', 'subjectAltName=IP:127.0.0.1,IP:::1'],
-  { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      crt,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,IP:::1',
+    ],
+    { stdio: 'ignore' },
+  );
   return { key: fs.readFileSync(key, 'utf8'), cert: fs.readFileSync(crt, 'utf8') };
 }
 
@@ -168,8 +197,16 @@ for (const [mode, check] of modes) {
   test(`${mode} http: redirects are followed up to 7 hops, not 8`, async () => {
     const p = port['http 127.0.0.1'] as number;
     assertResult(await check(makeJob({ service: 'http', port: p, request: '/chain/6' }), NEVER), true, /status 200/);
-    assertResult(await check(makeJob({ service: 'http', port: p, request: '/chain/7' }), NEVER), false, /too many redirects/);
-    assertResult(await check(makeJob({ service: 'http', port: p, request: '/loop' }), NEVER), false, /too many redirects/);
+    assertResult(
+      await check(makeJob({ service: 'http', port: p, request: '/chain/7' }), NEVER),
+      false,
+      /too many redirects/,
+    );
+    assertResult(
+      await check(makeJob({ service: 'http', port: p, request: '/loop' }), NEVER),
+      false,
+      /too many redirects/,
+    );
   });
 
   test(`${mode} http: the weightheader's value is the reported weight; a value that is not a whole number is none`, async () => {
@@ -181,7 +218,11 @@ for (const [mode, check] of modes) {
       assertResult(r, true, /^status 200, body matched, weight 7$/);
       assert.equal(r.weight, 7);
       assert.equal((await check(job('/weight/%207%20', 'x-lb-weight'), NEVER)).weight, 7, 'spaces around');
-      assert.equal((await check(job('/weight/5%2C%209', 'x-lb-weight'), NEVER)).weight, 9, 'a list: its last value, on both paths');
+      assert.equal(
+        (await check(job('/weight/5%2C%209', 'x-lb-weight'), NEVER)).weight,
+        9,
+        'a list: its last value, on both paths',
+      );
       for (const bad of ['seven', '-1', '2.5', '99999999999']) {
         const b = await check(job(`/weight/${encodeURIComponent(bad)}`, 'x-lb-weight'), NEVER);
         assert.deepEqual([b.up, b.weight], [true, undefined], `${service} ${bad}`);
@@ -193,27 +234,76 @@ for (const [mode, check] of modes) {
 
   test(`${mode} http: Host header is the virtualhost, else the address`, async () => {
     const p = port['http 127.0.0.1'] as number;
-    assertResult(await check(makeJob({ service: 'http', port: p, request: '/host', receive: '^host=www\\.example\\.org$', httpHost: 'www.example.org' }), NEVER), true, /200/);
-    assertResult(await check(makeJob({ service: 'http', port: p, request: '/host', receive: '^host=127\\.0\\.0\\.1$' }), NEVER), true, /200/);
+    assertResult(
+      await check(
+        makeJob({
+          service: 'http',
+          port: p,
+          request: '/host',
+          receive: '^host=www\\.example\\.org$',
+          httpHost: 'www.example.org',
+        }),
+        NEVER,
+      ),
+      true,
+      /200/,
+    );
+    assertResult(
+      await check(makeJob({ service: 'http', port: p, request: '/host', receive: '^host=127\\.0\\.0\\.1$' }), NEVER),
+      true,
+      /200/,
+    );
     const p6 = port['http ::1'] as number;
-    assertResult(await check(makeJob({ service: 'http', address: '::1', port: p6, request: '/host', receive: '^host=\\[::1\\]$' }), NEVER), true, /200/);
+    assertResult(
+      await check(
+        makeJob({ service: 'http', address: '::1', port: p6, request: '/host', receive: '^host=\\[::1\\]$' }),
+        NEVER,
+      ),
+      true,
+      /200/,
+    );
   });
 
   test(`${mode} http: HEAD, 404, absolute per-real URL, bounded body`, async () => {
     const p = port['http 127.0.0.1'] as number;
-    assertResult(await check(makeJob({ service: 'http', port: p, request: '/ok', httpMethod: 'HEAD' }), NEVER), true, /200/);
+    assertResult(
+      await check(makeJob({ service: 'http', port: p, request: '/ok', httpMethod: 'HEAD' }), NEVER),
+      true,
+      /200/,
+    );
     assertResult(await check(makeJob({ service: 'http', port: p, request: '/nope' }), NEVER), false, /^status 404$/);
     const absolute = `/http://127.0.0.1:${p}/ok`;
-    assertResult(await check(makeJob({ service: 'http', port: 1, request: absolute, receive: 'hello' }), NEVER), true, /200/);
-    assertResult(await check(makeJob({ service: 'http', port: p, request: '/big-early', receive: 'needle' }), NEVER), true, /200/);
-    assertResult(await check(makeJob({ service: 'http', port: p, request: '/big-late', receive: 'needle' }), NEVER), false, /did not match/);
+    assertResult(
+      await check(makeJob({ service: 'http', port: 1, request: absolute, receive: 'hello' }), NEVER),
+      true,
+      /200/,
+    );
+    assertResult(
+      await check(makeJob({ service: 'http', port: p, request: '/big-early', receive: 'needle' }), NEVER),
+      true,
+      /200/,
+    );
+    assertResult(
+      await check(makeJob({ service: 'http', port: p, request: '/big-late', receive: 'needle' }), NEVER),
+      false,
+      /did not match/,
+    );
   });
 
   test(`${mode} http: every check opens one fresh connection (no keep-alive), none left behind when cut short`, async () => {
     const p = port['http 127.0.0.1'] as number;
     const before = connections;
     for (const request of ['/ok', '/ok', '/big-early', '/slow']) {
-      await check(makeJob({ service: 'http', port: p, request, receive: request === '/big-early' ? 'needle' : '', negotiateTimeoutMs: 300 }), NEVER);
+      await check(
+        makeJob({
+          service: 'http',
+          port: p,
+          request,
+          receive: request === '/big-early' ? 'needle' : '',
+          negotiateTimeoutMs: 300,
+        }),
+        NEVER,
+      );
     }
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(connections - before, 4);
@@ -221,7 +311,12 @@ for (const [mode, check] of modes) {
 
   test(`${mode} http_proxy: the real server is the proxy and request the absolute URL`, async () => {
     const p = port['http 127.0.0.1'] as number;
-    const job = makeJob({ service: 'http_proxy', port: p, request: '/http://www.example.org/index.html', receive: '^proxied http://www\\.example\\.org/index\\.html host=www\\.example\\.org$' });
+    const job = makeJob({
+      service: 'http_proxy',
+      port: p,
+      request: '/http://www.example.org/index.html',
+      receive: '^proxied http://www\\.example\\.org/index\\.html host=www\\.example\\.org$',
+    });
     assertResult(await check(job, NEVER), true, /200/);
     assertResult(await check({ ...job, receive: 'nothing-like-this' }, NEVER), false, /did not match/);
     assertResult(await check({ ...job, request: '/index.html' }, NEVER), false, /absolute/);
@@ -239,9 +334,23 @@ for (const [mode, check] of modes) {
 for (const [mode, check] of modes) {
   for (const host of ['127.0.0.1', '::1']) {
     const raw = (request: string, receive = '', extra = {}) =>
-      makeJob({ service: 'http', address: host, port: port[`raw ${host}`] as number, request, receive, negotiateTimeoutMs: 800, ...extra });
+      makeJob({
+        service: 'http',
+        address: host,
+        port: port[`raw ${host}`] as number,
+        request,
+        receive,
+        negotiateTimeoutMs: 800,
+        ...extra,
+      });
     test(`${mode} http ${host}: answer framing (chunked, length with keep-alive; natively also interim 1xx, bare LF)`, async () => {
-      const chunked = makeJob({ service: 'http', address: host, port: port[`http ${host}`] as number, request: '/chunked', receive: '^hello chunked world$' });
+      const chunked = makeJob({
+        service: 'http',
+        address: host,
+        port: port[`http ${host}`] as number,
+        request: '/chunked',
+        receive: '^hello chunked world$',
+      });
       assertResult(await check(chunked, NEVER), true, /^status 200, body matched$/);
       if (mode === 'native') {
         // Lenient like ldirectord's LWP; undici (https, proxies, no addon) rejects both as protocol errors.
@@ -252,9 +361,17 @@ for (const [mode, check] of modes) {
       assertResult(await check(raw('/keepalive', '^ok there$'), NEVER), true, /^status 200, body matched$/);
     });
     test(`${mode} http ${host}: broken answers are down with a reason`, async () => {
-      assertResult(await check(raw('/premature', 'ok'), NEVER), false, /^connection closed|terminated|other side closed/);
+      assertResult(
+        await check(raw('/premature', 'ok'), NEVER),
+        false,
+        /^connection closed|terminated|other side closed/,
+      );
       assertResult(await check(raw('/empty'), NEVER), false, /^connection closed|other side closed/);
-      assertResult(await check(raw('/garbage'), NEVER), false, /not an HTTP response|Parse Error|invalid|expected HTTP/i);
+      assertResult(
+        await check(raw('/garbage'), NEVER),
+        false,
+        /not an HTTP response|Parse Error|invalid|expected HTTP/i,
+      );
     });
   }
 }
@@ -267,7 +384,11 @@ test('http: the native fast path serves plain http and hands https, proxies and 
   assertResult(await native(plain, NEVER), true, /200/);
   assert.equal(probes - before, 1, 'plain http is one native probe');
   before = probes;
-  assertResult(await native({ ...plain, service: 'https', port: port['https 127.0.0.1'] as number }, NEVER), true, /200/);
+  assertResult(
+    await native({ ...plain, service: 'https', port: port['https 127.0.0.1'] as number }, NEVER),
+    true,
+    /200/,
+  );
   assert.equal(probes - before, 0, 'https goes through undici');
   before = probes;
   const seen = connections;
@@ -279,6 +400,9 @@ test('http: the native fast path serves plain http and hands https, proxies and 
 });
 
 test('http: https URL building brackets IPv6', () => {
-  assert.equal(checkUrl(makeJob({ service: 'https', address: '::1', port: 8443, request: '/a?b=1' })).href, 'https://[::1]:8443/a?b=1');
+  assert.equal(
+    checkUrl(makeJob({ service: 'https', address: '::1', port: 8443, request: '/a?b=1' })).href,
+    'https://[::1]:8443/a?b=1',
+  );
   assert.equal(checkUrl(makeJob({ service: 'http', port: 80, request: '/' })).href, 'http://127.0.0.1/');
 });

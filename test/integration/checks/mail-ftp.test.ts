@@ -7,8 +7,24 @@ import { imapCheck, imapQuote } from '../../../src/checks/imap';
 import { popCheck } from '../../../src/checks/pop';
 import { smtpCheck } from '../../../src/checks/smtp';
 import type { CheckJob, Checker } from '../../../src/checks/types';
-import { assertResult, closeServer, listen, makeJob, NEVER, refusedPort, silentServer, assertNotAtTimeout, UNREACHED_MS } from '../../helpers/check-job';
-import { FTP_FILE, MAIL_FTP_PACKAGES, MAIL_USER, startMailFtpServers, type MailFtpServers } from '../../helpers/mail-ftp-servers';
+import {
+  assertResult,
+  closeServer,
+  listen,
+  makeJob,
+  NEVER,
+  refusedPort,
+  silentServer,
+  assertNotAtTimeout,
+  UNREACHED_MS,
+} from '../../helpers/check-job';
+import {
+  FTP_FILE,
+  MAIL_FTP_PACKAGES,
+  MAIL_USER,
+  startMailFtpServers,
+  type MailFtpServers,
+} from '../../helpers/mail-ftp-servers';
 import { ensurePackages, IN_CI } from '../../helpers/system';
 
 let servers: MailFtpServers | undefined;
@@ -16,17 +32,20 @@ let unavailable: string | undefined;
 let silent: Server | undefined;
 let silentPort = 0;
 
-before(async () => {
-  silent = silentServer();
-  silentPort = await listen(silent, '127.0.0.1');
-  for (let attempt = 1; ; attempt++) {
-    unavailable = ensurePackages(MAIL_FTP_PACKAGES);
-    // Another test file's apt-get may hold the dpkg lock right now: wait for it rather than give up.
-    if (unavailable === undefined || !/\block\b/i.test(unavailable) || attempt === 6) break;
-    await new Promise((resolve) => setTimeout(resolve, 10_000));
-  }
-  if (unavailable === undefined) servers = await startMailFtpServers();
-}, { timeout: 900_000 });
+before(
+  async () => {
+    silent = silentServer();
+    silentPort = await listen(silent, '127.0.0.1');
+    for (let attempt = 1; ; attempt++) {
+      unavailable = ensurePackages(MAIL_FTP_PACKAGES);
+      // Another test file's apt-get may hold the dpkg lock right now: wait for it rather than give up.
+      if (unavailable === undefined || !/\block\b/i.test(unavailable) || attempt === 6) break;
+      await new Promise((resolve) => setTimeout(resolve, 10_000));
+    }
+    if (unavailable === undefined) servers = await startMailFtpServers();
+  },
+  { timeout: 900_000 },
+);
 
 after(async () => {
   await servers?.stop();
@@ -112,7 +131,11 @@ describe('pop', () => {
     const s = need(t);
     if (!s) return;
     assertResult(await popCheck(job({ service: 'pops', port: s.pop3s, ...login }), NEVER), true, /login ok/);
-    assertResult(await popCheck(job({ service: 'pops', port: s.pop3s, tlsVerify: true, tlsCa: s.cert }), NEVER), true, /greeting/);
+    assertResult(
+      await popCheck(job({ service: 'pops', port: s.pop3s, tlsVerify: true, tlsCa: s.cert }), NEVER),
+      true,
+      /greeting/,
+    );
     const other = await popCheck(job({ service: 'pops', port: s.pop3s, tlsVerify: true, tlsCa: s.otherCert }), NEVER);
     assertResult(other, false, /certificate/i);
   });
@@ -135,7 +158,10 @@ describe('imap', () => {
     const s = need(t);
     if (!s) return;
     assertResult(await imapCheck(job({ service: 'imap', port: s.imap, ...login }), NEVER), true, /login ok/);
-    const wrong = await imapCheck(job({ service: 'imap', port: s.imap, login: MAIL_USER.login, passwd: 'wrong' }), NEVER);
+    const wrong = await imapCheck(
+      job({ service: 'imap', port: s.imap, login: MAIL_USER.login, passwd: 'wrong' }),
+      NEVER,
+    );
     assertResult(wrong, false, /^login rejected: NO/);
   });
 
@@ -143,7 +169,11 @@ describe('imap', () => {
     const s = need(t);
     if (!s) return;
     assertResult(await imapCheck(job({ service: 'imaps', port: s.imaps, ...login }), NEVER), true, /login ok/);
-    assertResult(await imapCheck(job({ service: 'imaps', port: s.imaps, tlsVerify: true, tlsCa: s.cert }), NEVER), true, /greeting/);
+    assertResult(
+      await imapCheck(job({ service: 'imaps', port: s.imaps, tlsVerify: true, tlsCa: s.cert }), NEVER),
+      true,
+      /greeting/,
+    );
     const other = await imapCheck(job({ service: 'imaps', port: s.imaps, tlsVerify: true, tlsCa: s.otherCert }), NEVER);
     assertResult(other, false, /certificate/i);
   });
@@ -163,7 +193,11 @@ describe('ftp', () => {
     const s = need(t);
     if (!s) return;
     assertResult(await ftpCheck(ftp(s, { login: 'anonymous', passwd: 'ldirectord@test' }), NEVER), true, /matched/);
-    assertResult(await ftpCheck(ftp(s, { receive: '' }), NEVER), true, new RegExp(`retrieved ${FTP_FILE.content.length} bytes`));
+    assertResult(
+      await ftpCheck(ftp(s, { receive: '' }), NEVER),
+      true,
+      new RegExp(`retrieved ${FTP_FILE.content.length} bytes`),
+    );
   });
 
   test('content that does not match: down', async (t) => {
@@ -206,7 +240,12 @@ describe('every checker: refused port, silent server, outer abort', () => {
       // Aborted once the silent server has its connection (mid-check), long before its own timeouts.
       const ctl = new AbortController();
       silent?.once('connection', () => ctl.abort());
-      const never = job({ ...overrides, port: silentPort, negotiateTimeoutMs: UNREACHED_MS, checkTimeoutMs: UNREACHED_MS });
+      const never = job({
+        ...overrides,
+        port: silentPort,
+        negotiateTimeoutMs: UNREACHED_MS,
+        checkTimeoutMs: UNREACHED_MS,
+      });
       const r = await check(never, ctl.signal);
       assertResult(r, false, /^timeout$/);
       assert.equal(ctl.signal.aborted, true);

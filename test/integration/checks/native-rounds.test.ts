@@ -12,7 +12,12 @@ import type { CheckTarget } from '../../../src/checks/jobs';
 import type { OffloadedRound, RoundOffload } from '../../../src/checks/native-rounds';
 import { CHECK_DURATION_BUCKETS } from '../../../src/checks/duration-buckets';
 import { defaultCheckers } from '../../../src/checks/registry';
-import { CheckScheduler, type CheckRecord, type QuietRounds, type SchedulerOptions } from '../../../src/checks/scheduler';
+import {
+  CheckScheduler,
+  type CheckRecord,
+  type QuietRounds,
+  type SchedulerOptions,
+} from '../../../src/checks/scheduler';
 import type { HealthTransition } from '../../../src/model/health';
 import { openTcpProber, type TcpProber } from '../../../src/checks/tcp-prober';
 import type { CheckJob } from '../../../src/checks/types';
@@ -75,7 +80,16 @@ function need(t: { skip(msg: string): void }): { prober: TcpProber; offload: Rou
 }
 
 const http = (path: string, extra: Partial<CheckJob> = {}): CheckJob =>
-  makeJob({ type: 'negotiate', service: 'http', port, realPort: port, request: path, negotiateTimeoutMs: 300, checkTimeoutMs: 300, ...extra });
+  makeJob({
+    type: 'negotiate',
+    service: 'http',
+    port,
+    realPort: port,
+    request: path,
+    negotiateTimeoutMs: 300,
+    checkTimeoutMs: 300,
+    ...extra,
+  });
 
 const ok = (body = 'all ok'): string => `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
 
@@ -92,8 +106,20 @@ describe('the engine judges HTTP answers', () => {
     ['receive a real pattern', ok('service ok'), 'o+k', 'GET', false],
     ['204', 'HTTP/1.1 204 No Content\r\n\r\n', '', 'GET', true],
     ['204 with a literal', 'HTTP/1.1 204 No Content\r\n\r\n', 'ok', 'GET', false],
-    ['chunked, no receive', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n', '', 'GET', true],
-    ['chunked with a literal', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n', 'ok', 'GET', false],
+    [
+      'chunked, no receive',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n',
+      '',
+      'GET',
+      true,
+    ],
+    [
+      'chunked with a literal',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n',
+      'ok',
+      'GET',
+      false,
+    ],
     ['other transfer coding', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nxx', '', 'GET', false],
     ['503', 'HTTP/1.1 503 Busy\r\nContent-Length: 2\r\n\r\nok', '', 'GET', false],
     ['302', 'HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 0\r\n\r\n', '', 'GET', false],
@@ -109,30 +135,113 @@ describe('the engine judges HTTP answers', () => {
     ['not HTTP', 'SSH-2.0-OpenSSH_9.2\r\n\r\n', '', 'GET', false],
     ['literal past the length', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nnook', 'ok', 'GET', false],
     ['HEAD', 'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n', '', 'HEAD', true],
-    ['404 listed', 'HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno', '', 'GET', true, { httpStatus: [[200, 299], [404, 404]] }],
-    ['404 not listed', 'HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno', '', 'GET', false, { httpStatus: [[200, 299], [410, 410]] }],
+    [
+      '404 listed',
+      'HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno',
+      '',
+      'GET',
+      true,
+      {
+        httpStatus: [
+          [200, 299],
+          [404, 404],
+        ],
+      },
+    ],
+    [
+      '404 not listed',
+      'HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno',
+      '',
+      'GET',
+      false,
+      {
+        httpStatus: [
+          [200, 299],
+          [410, 410],
+        ],
+      },
+    ],
     ['200 outside the list', ok(), '', 'GET', false, { httpStatus: [[500, 503]] }],
-    ['503 in a range', 'HTTP/1.1 503 Busy\r\nContent-Length: 2\r\n\r\nok', 'ok', 'GET', true, { httpStatus: [[500, 503]] }],
-    ['302 listed is final', 'HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 0\r\n\r\n', '', 'GET', true, { httpStatus: [[302, 302]] }],
-    ['304 listed', 'HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n', '', 'GET', true, { httpStatus: [[304, 304]] }],
-    ['304 listed, bytes after it, a literal', 'HTTP/1.1 304 Not Modified\r\n\r\nok', 'ok', 'GET', false, { httpStatus: [[304, 304]] }],
-    ['101 listed, bytes after it, receivenot', 'HTTP/1.1 101 Switching\r\n\r\nmaintenance', '', 'GET', true, { httpStatus: [[101, 101]], receiveNot: 'maintenance' }],
+    [
+      '503 in a range',
+      'HTTP/1.1 503 Busy\r\nContent-Length: 2\r\n\r\nok',
+      'ok',
+      'GET',
+      true,
+      { httpStatus: [[500, 503]] },
+    ],
+    [
+      '302 listed is final',
+      'HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 0\r\n\r\n',
+      '',
+      'GET',
+      true,
+      { httpStatus: [[302, 302]] },
+    ],
+    [
+      '304 listed',
+      'HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n',
+      '',
+      'GET',
+      true,
+      { httpStatus: [[304, 304]] },
+    ],
+    [
+      '304 listed, bytes after it, a literal',
+      'HTTP/1.1 304 Not Modified\r\n\r\nok',
+      'ok',
+      'GET',
+      false,
+      { httpStatus: [[304, 304]] },
+    ],
+    [
+      '101 listed, bytes after it, receivenot',
+      'HTTP/1.1 101 Switching\r\n\r\nmaintenance',
+      '',
+      'GET',
+      true,
+      { httpStatus: [[101, 101]], receiveNot: 'maintenance' },
+    ],
     ['receivenot absent', ok('all fine'), '', 'GET', true, { receiveNot: 'maintenance' }],
     ['receivenot present', ok('in maintenance'), '', 'GET', false, { receiveNot: 'maintenance' }],
     ['receivenot of another case', ok('in Maintenance'), '', 'GET', true, { receiveNot: 'maintenance' }],
-    ['receivenot past the length', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokmaintenance', '', 'GET', true, { receiveNot: 'maintenance' }],
+    [
+      'receivenot past the length',
+      'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokmaintenance',
+      '',
+      'GET',
+      true,
+      { receiveNot: 'maintenance' },
+    ],
     ['receive and receivenot both found', ok('ok, in maintenance'), 'ok', 'GET', false, { receiveNot: 'maintenance' }],
     ['receive found, receivenot not', ok('ok, serving'), 'ok', 'GET', true, { receiveNot: 'maintenance' }],
-    ['receivenot, chunked', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n', '', 'GET', false, { receiveNot: 'x' }],
-    ['receivenot, HEAD', 'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n', '', 'HEAD', true, { receiveNot: 'maintenance' }],
+    [
+      'receivenot, chunked',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n',
+      '',
+      'GET',
+      false,
+      { receiveNot: 'x' },
+    ],
+    [
+      'receivenot, HEAD',
+      'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n',
+      '',
+      'HEAD',
+      true,
+      { receiveNot: 'maintenance' },
+    ],
   ];
 
   test('an answer the engine calls up is up in JS with the same reason; the plain ones need no JS', async (t) => {
     if (!need(t) || !addon) return;
     const rounds = new Map<number, { certainUp: boolean; status: number; error: string; data?: Buffer }>();
-    const engine = new addon.TcpProbeEngine(() => undefined, (id, error, _phase, _us, data, _s, _st, certainUp, status) => {
-      rounds.set(id, { certainUp, status, error, ...(data ? { data } : {}) });
-    });
+    const engine = new addon.TcpProbeEngine(
+      () => undefined,
+      (id, error, _phase, _us, data, _s, _st, certainUp, status) => {
+        rounds.set(id, { certainUp, status, error, ...(data ? { data } : {}) });
+      },
+    );
     engine.ref();
     try {
       cases.forEach(([, answer], i) => {
@@ -145,18 +254,44 @@ describe('the engine judges HTTP answers', () => {
         const literal = receiveLiteral(receive);
         const notLiteral = receiveLiteral(job.receiveNot ?? '');
         assert.ok(notLiteral, 'the engine is given plain strings only');
-        engine.schedule(i + 1, '127.0.0.1', port, 1000, fastHttpRequest(job), FAST_READ_LIMIT, method === 'HEAD' ? 2 : 1,
-          60_000, 0, 0, literal ?? Buffer.from('\u0000never\u0000'), 1024 * 1024, false, 10, 1, 1, engineStatuses(job),
-          notLiteral.length > 0 ? notLiteral : null);
+        engine.schedule(
+          i + 1,
+          '127.0.0.1',
+          port,
+          1000,
+          fastHttpRequest(job),
+          FAST_READ_LIMIT,
+          method === 'HEAD' ? 2 : 1,
+          60_000,
+          0,
+          0,
+          literal ?? Buffer.from('\u0000never\u0000'),
+          1024 * 1024,
+          false,
+          10,
+          1,
+          1,
+          engineStatuses(job),
+          notLiteral.length > 0 ? notLiteral : null,
+        );
       });
-      await eventually('every first round', () => (rounds.size === cases.length ? true : undefined), 5_000, 20,
-        () => `${rounds.size}/${cases.length} rounds`);
+      await eventually(
+        'every first round',
+        () => (rounds.size === cases.length ? true : undefined),
+        5_000,
+        20,
+        () => `${rounds.size}/${cases.length} rounds`,
+      );
       cases.forEach(([name, answer, receive, method, certain, rules], i) => {
         const round = rounds.get(i + 1);
         assert.ok(round, name);
         const job = http(`/judge${i}`, { receive, httpMethod: method, ...rules });
         const js = fastHttpVerdict(job, { phase: 'read', elapsedMs: 1, data: Buffer.from(answer, 'latin1') });
-        assert.equal(round.certainUp, certain, `${name}: engine certain=${round.certainUp}, JS says ${JSON.stringify(js)}`);
+        assert.equal(
+          round.certainUp,
+          certain,
+          `${name}: engine certain=${round.certainUp}, JS says ${JSON.stringify(js)}`,
+        );
         if (round.certainUp) {
           assert.ok(js !== 'redirect' && js.up, `${name}: the engine called up what JS calls ${JSON.stringify(js)}`);
           assert.equal(js.reason, passReason(job, round.status), `${name}: the reason of a quiet round is the JS one`);
@@ -171,22 +306,37 @@ describe('the engine judges HTTP answers', () => {
 });
 
 /** A scheduler with offloaded rounds (or, with `offload: undefined`, every round in JS through the same prober). */
-function scheduler(p: TcpProber, offload: RoundOffload | undefined, extra: Partial<SchedulerOptions> = {}): {
-  s: CheckScheduler; transitions: HealthTransition[]; records: CheckRecord[];
+function scheduler(
+  p: TcpProber,
+  offload: RoundOffload | undefined,
+  extra: Partial<SchedulerOptions> = {},
+): {
+  s: CheckScheduler;
+  transitions: HealthTransition[];
+  records: CheckRecord[];
 } {
   const transitions: HealthTransition[] = [];
   const records: CheckRecord[] = [];
   const checkers = defaultCheckers({ tcpProber: p });
   const s = new CheckScheduler({
-    clock: systemClock(), run: (job, kind, signal) => runCheck(job, kind, signal, checkers),
-    onTransition: (t) => transitions.push(t), onCheck: (r) => records.push(r),
-    ...(offload ? { offload } : {}), ...extra,
+    clock: systemClock(),
+    run: (job, kind, signal) => runCheck(job, kind, signal, checkers),
+    onTransition: (t) => transitions.push(t),
+    onCheck: (r) => records.push(r),
+    ...(offload ? { offload } : {}),
+    ...extra,
   });
   return { s, transitions, records };
 }
 
 const target = (identity: string, job: CheckJob, failureCount = 1, intervalMs = 40, riseCount = 1): CheckTarget => ({
-  identity, job, connectsBetweenNegotiates: 0, failureCount, riseCount, intervalMs, members: [{ virtualId: 'v', realKey: identity }],
+  identity,
+  job,
+  connectsBetweenNegotiates: 0,
+  failureCount,
+  riseCount,
+  intervalMs,
+  members: [{ virtualId: 'v', realKey: identity }],
 });
 
 /** An offload that counts the rounds it hands to JS. */
@@ -194,10 +344,11 @@ function counting(offload: RoundOffload): { offload: RoundOffload; delivered: ()
   let delivered = 0;
   return {
     offload: {
-      start: (spec, deliver) => offload.start(spec, (r: OffloadedRound) => {
-        delivered++;
-        deliver(r);
-      }),
+      start: (spec, deliver) =>
+        offload.start(spec, (r: OffloadedRound) => {
+          delivered++;
+          deliver(r);
+        }),
       stop: (id) => offload.stop(id),
       statuses: () => offload.statuses(),
       takeQuiet: (visit) => offload.takeQuiet(visit),
@@ -214,7 +365,13 @@ describe('offloaded checks in the scheduler', () => {
     if (!n) return;
     const native = scheduler(n.prober, n.offload);
     const js = scheduler(n.prober, undefined);
-    const phases: Array<[Answer, number]> = [[ok(), 500], ['HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n', 500], [ok(), 500], ['hold', 900], [ok(), 500]];
+    const phases: Array<[Answer, number]> = [
+      [ok(), 500],
+      ['HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n', 500],
+      [ok(), 500],
+      ['hold', 900],
+      [ok(), 500],
+    ];
     answers.set('/same', ok());
     native.s.sync([target('n', http('/same'), 2)]);
     js.s.sync([target('j', http('/same'), 2)]);
@@ -228,9 +385,13 @@ describe('offloaded checks in the scheduler', () => {
       js.s.stop();
     }
     const shape = (ts: HealthTransition[]): string => ts.map((x) => `${x.from}>${x.to} (${x.reason})`).join(', ');
-    assert.equal(shape(native.transitions), 'unknown>up (status 200), up>down (status 503), down>up (status 200), up>down (timeout), down>up (status 200)');
+    assert.equal(
+      shape(native.transitions),
+      'unknown>up (status 200), up>down (status 503), down>up (status 200), up>down (timeout), down>up (status 200)',
+    );
     assert.equal(shape(native.transitions), shape(js.transitions));
-    const failuresAtDown = (ts: HealthTransition[]): number[] => ts.filter((x) => x.to === 'down').map((x) => x.consecutiveFailures);
+    const failuresAtDown = (ts: HealthTransition[]): number[] =>
+      ts.filter((x) => x.to === 'down').map((x) => x.consecutiveFailures);
     assert.deepEqual(failuresAtDown(native.transitions), [2, 2], 'failurecount=2: down at the second failure');
     assert.deepEqual(failuresAtDown(native.transitions), failuresAtDown(js.transitions));
   });
@@ -254,9 +415,15 @@ describe('offloaded checks in the scheduler', () => {
     assert.ok(rounds >= 20 * 25, `${rounds} rounds in 1 s at 20 ms for 20 checks`);
     assert.equal(c.delivered(), 20, `only the first round of each check came to JS (${c.delivered()} of ${rounds})`);
     assert.ok(records.length >= rounds, `onCheck saw ${records.length} rounds, the snapshot ${rounds}`);
-    assert.ok(records.every((r) => r.result.up && r.result.reason === 'status 200'), 'quiet rounds are recorded as the JS path would');
+    assert.ok(
+      records.every((r) => r.result.up && r.result.reason === 'status 200'),
+      'quiet rounds are recorded as the JS path would',
+    );
     const late = records.map((r) => r.startedAt - r.scheduledAt).sort((a, b) => a - b);
-    assert.ok((late[Math.floor(late.length * 0.99)] as number) < 50, `p99 lateness ${late[Math.floor(late.length * 0.99)]} ms`);
+    assert.ok(
+      (late[Math.floor(late.length * 0.99)] as number) < 50,
+      `p99 lateness ${late[Math.floor(late.length * 0.99)]} ms`,
+    );
     // Rounds due close together start together, early by at most a hundredth of the interval (here 0.2 ms).
     assert.ok((late[0] as number) >= -0.2 - 1e-6, `a round started ${-(late[0] as number)} ms early`);
   });
@@ -268,7 +435,13 @@ describe('offloaded checks in the scheduler', () => {
     const native = scheduler(n.prober, c.offload, { onQuietRounds: () => undefined });
     const js = scheduler(n.prober, undefined);
     const gone = 'HTTP/1.1 410 Gone\r\nContent-Length: 2\r\n\r\nno';
-    const rules: Partial<CheckJob> = { httpStatus: [[200, 299], [410, 410]], receiveNot: 'maintenance' };
+    const rules: Partial<CheckJob> = {
+      httpStatus: [
+        [200, 299],
+        [410, 410],
+      ],
+      receiveNot: 'maintenance',
+    };
     answers.set('/rules', gone);
     native.s.sync([target('n', http('/rules', rules), 1, 20)]);
     js.s.sync([target('j', http('/rules', rules), 1, 20)]);
@@ -276,21 +449,37 @@ describe('offloaded checks in the scheduler', () => {
       await sleep(400);
       const quietRounds = native.s.snapshot()[0]?.checks ?? 0;
       assert.ok(quietRounds >= 10, `${quietRounds} rounds`);
-      assert.equal(c.delivered(), 1, 'a listed status (410) is certainly up on the engine: only the first round came to JS');
+      assert.equal(
+        c.delivered(),
+        1,
+        'a listed status (410) is certainly up on the engine: only the first round came to JS',
+      );
       assert.equal(native.s.snapshot()[0]?.lastResult?.reason, 'status 410, receivenot not matched');
       answers.set('/rules', ok('down for maintenance'));
-      await eventually('down on receivenot', () => (native.transitions.length >= 2 && js.transitions.length >= 2 ? true : undefined), 3_000, 20);
+      await eventually(
+        'down on receivenot',
+        () => (native.transitions.length >= 2 && js.transitions.length >= 2 ? true : undefined),
+        3_000,
+        20,
+      );
       answers.set('/rules', 'HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n');
       await sleep(150);
       answers.set('/rules', ok('serving'));
-      await eventually('up again', () => (native.transitions.length >= 3 && js.transitions.length >= 3 ? true : undefined), 3_000, 20);
+      await eventually(
+        'up again',
+        () => (native.transitions.length >= 3 && js.transitions.length >= 3 ? true : undefined),
+        3_000,
+        20,
+      );
     } finally {
       native.s.stop();
       js.s.stop();
     }
     const shape = (ts: HealthTransition[]): string => ts.map((x) => `${x.from}>${x.to} (${x.reason})`).join(', ');
-    assert.equal(shape(native.transitions),
-      'unknown>up (status 410, receivenot not matched), up>down (body matched receivenot /maintenance/), down>up (status 200, receivenot not matched)');
+    assert.equal(
+      shape(native.transitions),
+      'unknown>up (status 410, receivenot not matched), up>down (body matched receivenot /maintenance/), down>up (status 200, receivenot not matched)',
+    );
     assert.equal(shape(native.transitions), shape(js.transitions));
   });
 
@@ -315,7 +504,7 @@ describe('offloaded checks in the scheduler', () => {
     }
   });
 
-  test('the watchdog reads the engine\'s own last round: recent although JS saw only the first one', async (t) => {
+  test("the watchdog reads the engine's own last round: recent although JS saw only the first one", async (t) => {
     const n = need(t);
     if (!n) return;
     const c = counting(n.offload);
@@ -323,14 +512,25 @@ describe('offloaded checks in the scheduler', () => {
     const { s } = scheduler(n.prober, c.offload, { onQuietRounds: () => undefined });
     answers.set('/fresh', ok());
     s.sync([target('fresh', http('/fresh'), 1, 50)]);
-    await eventually('rounds on the engine', () => ((n.offload.statuses().values().next().value?.rounds ?? 0) >= 10 ? true : undefined), 5_000, 20);
+    await eventually(
+      'rounds on the engine',
+      () => ((n.offload.statuses().values().next().value?.rounds ?? 0) >= 10 ? true : undefined),
+      5_000,
+      20,
+    );
     const f = s.freshness()[0];
     const now = clock.monotonic();
     s.stop();
     assert.equal(c.delivered(), 1, 'only the first round came to JS');
     assert.ok(f?.lastResultAt !== undefined, 'a last result');
-    assert.ok(f.lastResultAt > f.startedAt + 9 * 50 - 50, `the last round (${f.lastResultAt - f.startedAt} ms after the start) is one JS never saw`);
-    assert.ok(now - f.lastResultAt <= 50 + 300, `it started ${now - f.lastResultAt} ms ago: within an interval and a timeout`);
+    assert.ok(
+      f.lastResultAt > f.startedAt + 9 * 50 - 50,
+      `the last round (${f.lastResultAt - f.startedAt} ms after the start) is one JS never saw`,
+    );
+    assert.ok(
+      now - f.lastResultAt <= 50 + 300,
+      `it started ${now - f.lastResultAt} ms ago: within an interval and a timeout`,
+    );
   });
 
   test('batched quiet rounds (metrics) add up to the rounds the engine ran', async (t) => {
@@ -346,12 +546,22 @@ describe('offloaded checks in the scheduler', () => {
     const quiet = batches.reduce((sum, b) => sum + b.passed + b.failed, 0);
     assert.ok(rounds >= 10, `${rounds} rounds`);
     assert.equal(records.length + quiet, rounds, `${records.length} delivered + ${quiet} quiet`);
-    assert.ok(batches.every((b) => b.failed === 0), 'every quiet round of a healthy real passed');
+    assert.ok(
+      batches.every((b) => b.failed === 0),
+      'every quiet round of a healthy real passed',
+    );
     // Each counted once in the duration bucket it took (loopback: well under 300 ms, the timeout).
     const bucketed = batches.reduce((sum, b) => sum + Array.from(b.durationBuckets).reduce((x, y) => x + y, 0), 0);
     assert.equal(bucketed, quiet);
     const longest = CHECK_DURATION_BUCKETS.findIndex((s) => s >= 0.3);
-    assert.ok(batches.every((b) => Array.from(b.durationBuckets).slice(longest + 1).every((n) => n === 0)), 'no round longer than the timeout');
+    assert.ok(
+      batches.every((b) =>
+        Array.from(b.durationBuckets)
+          .slice(longest + 1)
+          .every((n) => n === 0),
+      ),
+      'no round longer than the timeout',
+    );
     const sumMs = batches.reduce((sum, b) => sum + b.durationSumMs, 0);
     assert.ok(sumMs >= 0 && sumMs < quiet * 300, `${sumMs} ms over ${quiet} rounds`);
   });
@@ -372,10 +582,16 @@ describe('offloaded checks in the scheduler', () => {
       assert.ok(snap && snap.checks >= 15, `${snap?.checks} rounds`);
       assert.equal(c.delivered(), 3, 'failurecount=3: three failures came to JS, the rest were quiet');
       // (a round may be on its way to JS as the snapshot is read: the two can differ by one)
-      assert.ok(snap.checks - snap.consecutiveFailures <= 1, `every failure counted: ${snap.consecutiveFailures} of ${snap.checks}`);
+      assert.ok(
+        snap.checks - snap.consecutiveFailures <= 1,
+        `every failure counted: ${snap.consecutiveFailures} of ${snap.checks}`,
+      );
       assert.equal(snap.lastResult?.reason, 'refused');
       const quiet = batches.reduce((sum, b) => sum + b.failed, 0);
-      assert.ok(batches.every((b) => b.passed === 0), JSON.stringify(batches.map((b) => [b.passed, b.failed])));
+      assert.ok(
+        batches.every((b) => b.passed === 0),
+        JSON.stringify(batches.map((b) => [b.passed, b.failed])),
+      );
       assert.equal(records.length + quiet, snap.checks, 'metrics see every round');
       // A server that accepts and never answers: a different failure (timeout), which JS sees.
       holder = net.createServer((sock) => {
@@ -383,9 +599,17 @@ describe('offloaded checks in the scheduler', () => {
         sock.on('error', () => undefined);
       });
       await new Promise<void>((resolve) => (holder as net.Server).listen(deadPort, '127.0.0.1', resolve));
-      await eventually('a timeout seen by JS', () => (s.snapshot()[0]?.lastResult?.reason === 'timeout' ? true : undefined), 3_000, 20);
+      await eventually(
+        'a timeout seen by JS',
+        () => (s.snapshot()[0]?.lastResult?.reason === 'timeout' ? true : undefined),
+        3_000,
+        20,
+      );
       const after = s.snapshot()[0];
-      assert.ok(after && after.checks - after.consecutiveFailures <= 1, `still every failure counted: ${after?.consecutiveFailures} of ${after?.checks}`);
+      assert.ok(
+        after && after.checks - after.consecutiveFailures <= 1,
+        `still every failure counted: ${after?.consecutiveFailures} of ${after?.checks}`,
+      );
       assert.equal(transitions.map((x) => `${x.to} (${x.reason})`).join(', '), 'down (refused)');
     } finally {
       s.stop();
@@ -399,7 +623,9 @@ describe('offloaded checks in the scheduler', () => {
     if (!n) return;
     const sparePort = await refusedPort();
     const { s, transitions } = scheduler(n.prober, n.offload);
-    s.sync([target('c', makeJob({ type: 'connect', port: sparePort, realPort: sparePort, checkTimeoutMs: 300 }), 1, 30)]);
+    s.sync([
+      target('c', makeJob({ type: 'connect', port: sparePort, realPort: sparePort, checkTimeoutMs: 300 }), 1, 30),
+    ]);
     try {
       await eventually('down', () => transitions.find((x) => x.to === 'down'), 2_000, 10);
       const refusedEarly = [...n.offload.statuses().values()].reduce((sum, x) => sum + x.early, 0);
@@ -425,29 +651,61 @@ describe('offloaded checks in the scheduler', () => {
       const delivered: Array<{ up: boolean; startedWall: number }> = [];
       const offload: RoundOffload = {
         ...n.offload,
-        start: (spec, deliver) => n.offload.start(spec, (r: OffloadedRound) => {
-          if (r.result !== 'redirect') delivered.push({ up: r.result.up, startedWall: r.startedWall });
-          deliver(r);
-        }),
-        stop: (id) => n.offload.stop(id), statuses: () => n.offload.statuses(), takeQuiet: (v) => n.offload.takeQuiet(v),
+        start: (spec, deliver) =>
+          n.offload.start(spec, (r: OffloadedRound) => {
+            if (r.result !== 'redirect') delivered.push({ up: r.result.up, startedWall: r.startedWall });
+            deliver(r);
+          }),
+        stop: (id) => n.offload.stop(id),
+        statuses: () => n.offload.statuses(),
+        takeQuiet: (v) => n.offload.takeQuiet(v),
         takeQuietCounts: (v) => n.offload.takeQuietCounts(v),
       };
       const { s, transitions } = scheduler(n.prober, offload);
-      s.sync([target(`rise${riseCount}`, makeJob({ type: 'connect', port: sparePort, realPort: sparePort, checkTimeoutMs: 300 }), 1, 20, riseCount)]);
+      s.sync([
+        target(
+          `rise${riseCount}`,
+          makeJob({ type: 'connect', port: sparePort, realPort: sparePort, checkTimeoutMs: 300 }),
+          1,
+          20,
+          riseCount,
+        ),
+      ]);
       let back: net.Server | undefined;
       try {
         await eventually('down', () => transitions.find((x) => x.to === 'down'), 2_000, 10);
         // Failures after the first are quiet (failurecount=1): wait for a few, so that the successes follow a down streak.
-        await eventually('quiet failures', () => ((s.snapshot()[0]?.consecutiveFailures ?? 0) >= 3 ? true : undefined), 2_000, 10);
+        await eventually(
+          'quiet failures',
+          () => ((s.snapshot()[0]?.consecutiveFailures ?? 0) >= 3 ? true : undefined),
+          2_000,
+          10,
+        );
         back = net.createServer((sock) => sock.end());
         await new Promise<void>((resolve) => (back as net.Server).listen(sparePort, '127.0.0.1', resolve));
         const up = await eventually('up', () => transitions.find((x) => x.to === 'up'), 2_000, 10);
         const rounds = s.snapshot()[0]?.checks ?? 0;
-        await eventually('ten more rounds', () => ((s.snapshot()[0]?.checks ?? 0) >= rounds + 10 ? true : undefined), 2_000, 10);
+        await eventually(
+          'ten more rounds',
+          () => ((s.snapshot()[0]?.checks ?? 0) >= rounds + 10 ? true : undefined),
+          2_000,
+          10,
+        );
         const successes = delivered.filter((r) => r.up);
-        assert.equal(successes.length, riseCount, `risecount=${riseCount}: exactly that many successes came to JS, the later ones were quiet`);
-        assert.ok(delivered.slice(-riseCount).every((r) => r.up), 'the successes in a row are the last rounds JS saw');
-        assert.equal(up.checkStartedAt, successes[riseCount - 1]?.startedWall, `up at success ${riseCount}, not before`);
+        assert.equal(
+          successes.length,
+          riseCount,
+          `risecount=${riseCount}: exactly that many successes came to JS, the later ones were quiet`,
+        );
+        assert.ok(
+          delivered.slice(-riseCount).every((r) => r.up),
+          'the successes in a row are the last rounds JS saw',
+        );
+        assert.equal(
+          up.checkStartedAt,
+          successes[riseCount - 1]?.startedWall,
+          `up at success ${riseCount}, not before`,
+        );
       } finally {
         s.stop();
         if (back) await closeServer(back);
@@ -459,7 +717,10 @@ describe('offloaded checks in the scheduler', () => {
   test('a redirect moves the check to the JS path, which follows it', async (t) => {
     const n = need(t);
     if (!n) return;
-    answers.set('/moved', `HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:${port}/target\r\nContent-Length: 0\r\n\r\n`);
+    answers.set(
+      '/moved',
+      `HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:${port}/target\r\nContent-Length: 0\r\n\r\n`,
+    );
     answers.set('/target', ok());
     const { s, transitions } = scheduler(n.prober, n.offload);
     // The JS path loads undici for the first redirect: a loaded machine needs more than the other tests' 300 ms.
@@ -468,7 +729,12 @@ describe('offloaded checks in the scheduler', () => {
       await eventually('up through the redirect', () => transitions.find((x) => x.to === 'up'), 3_000, 10);
       assert.equal(n.offload.statuses().size, 0, 'no check left on the engine');
       const before = hits.get('/target') ?? 0;
-      await eventually('later rounds follow it too', () => ((hits.get('/target') ?? 0) >= before + 3 ? true : undefined), 3_000, 20);
+      await eventually(
+        'later rounds follow it too',
+        () => ((hits.get('/target') ?? 0) >= before + 3 ? true : undefined),
+        3_000,
+        20,
+      );
     } finally {
       s.stop();
     }
@@ -481,7 +747,8 @@ describe('offloaded checks in the scheduler', () => {
     let inUse = false;
     answers.set('/maint', ok());
     const { s, transitions } = scheduler(n.prober, n.offload, {
-      maintenance: () => inUse, maintenanceInUse: () => inUse,
+      maintenance: () => inUse,
+      maintenanceInUse: () => inUse,
     });
     s.sync([target('m', http('/maint'), 1, 30)]);
     try {
@@ -498,7 +765,10 @@ describe('offloaded checks in the scheduler', () => {
     } finally {
       s.stop();
     }
-    assert.equal(transitions.map((x) => `${x.to} (${x.reason})`).join(', '), 'up (status 200), down (maintenance), up (status 200)');
+    assert.equal(
+      transitions.map((x) => `${x.to} (${x.reason})`).join(', '),
+      'up (status 200), down (maintenance), up (status 200)',
+    );
   });
 
   test('every round reaches JS at once when it must (a monitor file), and none after stop', async (t) => {

@@ -73,20 +73,34 @@ for (const address of ['127.0.0.1', '::1']) {
     const r = await check(makeJob({ type: 'ping', address, checkTimeoutMs: 1000 }), NEVER);
     assertResult(r, true, /^echo reply/);
     // Several probes in flight at once, one fd each.
-    const many = await Promise.all(Array.from({ length: 8 }, () => check(makeJob({ type: 'ping', address, checkTimeoutMs: 1000 }), NEVER)));
-    assert.ok(many.every((m) => m.up), JSON.stringify(many));
+    const many = await Promise.all(
+      Array.from({ length: 8 }, () => check(makeJob({ type: 'ping', address, checkTimeoutMs: 1000 }), NEVER)),
+    );
+    assert.ok(
+      many.every((m) => m.up),
+      JSON.stringify(many),
+    );
   });
 }
 
 test('neither ping sockets nor raw sockets: down, naming the sysctl', async () => {
   const fake = rawOnly({} as NativeAddon);
-  const denied: NativeAddon = { ...fake, icmpOpen: (_f, raw) => { throw raw ? errnoError('EPERM', 1) : errnoError('EACCES', 13); } };
+  const denied: NativeAddon = {
+    ...fake,
+    icmpOpen: (_f, raw) => {
+      throw raw ? errnoError('EPERM', 1) : errnoError('EACCES', 13);
+    },
+  };
   const r = await createPingChecker({ addon: () => denied })(makeJob({ type: 'ping' }), NEVER);
   assertResult(r, false, /^icmp unavailable: .*net\.ipv4\.ping_group_range.*CAP_NET_RAW \(EPERM\)$/);
   const missing = (): NativeAddon => {
     throw new LdirError(ErrorCodes.NATIVE_UNAVAILABLE, 'native addon not built: run npm run build:native');
   };
-  assertResult(await createPingChecker({ addon: missing })(makeJob({ type: 'ping', address: '::1' }), NEVER), false, /^icmp unavailable: native addon not built/);
+  assertResult(
+    await createPingChecker({ addon: missing })(makeJob({ type: 'ping', address: '::1' }), NEVER),
+    false,
+    /^icmp unavailable: native addon not built/,
+  );
 });
 
 test('ping sockets are used where net.ipv4.ping_group_range allows (in a test-made namespace)', async (t) => {
@@ -113,7 +127,10 @@ test('ping sockets are used where net.ipv4.ping_group_range allows (in a test-ma
       const job = (address) => ({ type: 'ping', address, family: address.includes(':') ? 'inet6' : 'inet', pingCount: 1, checkTimeoutMs: 1000 });
       Promise.all([check(job('127.0.0.1'), signal), check(job('::1'), signal)])
         .then((results) => console.log(JSON.stringify({ results, used })));`;
-    const out = execFileSync('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { encoding: 'utf8', timeout: 15_000 });
+    const out = execFileSync('ip', ['netns', 'exec', ns, process.execPath, '-e', script], {
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
     const { results, used } = JSON.parse(out) as { results: { up: boolean; reason: string }[]; used: string[] };
     assert.deepEqual(used, ['socket', 'socket']);
     for (const r of results) assert.equal(r.up, true, r.reason);

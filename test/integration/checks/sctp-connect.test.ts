@@ -6,7 +6,12 @@
 import assert from 'node:assert/strict';
 import type * as net from 'node:net';
 import { after, before, test } from 'node:test';
-import { connectCheck, createConnectChecker, SCTP_NEEDS_ADDON, SCTP_NEEDS_NEWER_ADDON } from '../../../src/checks/connect';
+import {
+  connectCheck,
+  createConnectChecker,
+  SCTP_NEEDS_ADDON,
+  SCTP_NEEDS_NEWER_ADDON,
+} from '../../../src/checks/connect';
 import { runCheck } from '../../../src/checks/dispatch';
 import type { CheckTarget } from '../../../src/checks/jobs';
 import { defaultCheckers } from '../../../src/checks/registry';
@@ -43,7 +48,8 @@ function need(t: { skip(msg: string): void }): TcpProber | undefined {
   return prober;
 }
 
-const sctpJob = (): ReturnType<typeof makeJob> => makeJob({ type: 'connect', protocol: 'sctp', port, checkTimeoutMs: 2000 });
+const sctpJob = (): ReturnType<typeof makeJob> =>
+  makeJob({ type: 'connect', protocol: 'sctp', port, checkTimeoutMs: 2000 });
 
 test('the engine lists SCTP among its transports', (t) => {
   const p = need(t);
@@ -86,12 +92,16 @@ test('without the addon an SCTP connect check is down with the reason, and never
 test('an addon built without SCTP probes: down, rebuild it', async (t) => {
   const p = need(t);
   if (!p) return;
-  const tcpOnly: TcpProber = { accepts: (a) => p.accepts(a), probe: (...args) => p.probe(...args), close: () => undefined };
+  const tcpOnly: TcpProber = {
+    accepts: (a) => p.accepts(a),
+    probe: (...args) => p.probe(...args),
+    close: () => undefined,
+  };
   const r = await createConnectChecker(tcpOnly)(sctpJob(), NEVER);
   assert.deepEqual(r, { up: false, reason: SCTP_NEEDS_NEWER_ADDON, durationMs: 0 });
 });
 
-test('the engine runs an SCTP connect check\'s rounds itself, over SCTP', async (t) => {
+test("the engine runs an SCTP connect check's rounds itself, over SCTP", async (t) => {
   const p = need(t);
   const offload = p?.roundOffload?.(systemClock());
   if (!p || !offload) return;
@@ -99,19 +109,29 @@ test('the engine runs an SCTP connect check\'s rounds itself, over SCTP', async 
   const records: CheckRecord[] = [];
   const checkers = defaultCheckers({ tcpProber: p });
   const s = new CheckScheduler({
-    clock: systemClock(), run: (job, kind, signal) => runCheck(job, kind, signal, checkers), onCheck: (r) => records.push(r),
+    clock: systemClock(),
+    run: (job, kind, signal) => runCheck(job, kind, signal, checkers),
+    onCheck: (r) => records.push(r),
     offload: {
       start: (spec, deliver) => {
         const id = offload.start(spec, deliver);
         if (id !== undefined) started.push(id);
         return id;
       },
-      stop: (id) => offload.stop(id), statuses: () => offload.statuses(), takeQuiet: (visit) => offload.takeQuiet(visit),
-      takeQuietCounts: (visit) => offload.takeQuietCounts(visit), close: () => offload.close(),
+      stop: (id) => offload.stop(id),
+      statuses: () => offload.statuses(),
+      takeQuiet: (visit) => offload.takeQuiet(visit),
+      takeQuietCounts: (visit) => offload.takeQuietCounts(visit),
+      close: () => offload.close(),
     },
   });
   const target: CheckTarget = {
-    identity: 'sctp', job: sctpJob(), connectsBetweenNegotiates: 0, failureCount: 1, riseCount: 1, intervalMs: 50,
+    identity: 'sctp',
+    job: sctpJob(),
+    connectsBetweenNegotiates: 0,
+    failureCount: 1,
+    riseCount: 1,
+    intervalMs: 50,
     members: [{ virtualId: 'sctp:192.0.2.10:80', realKey: `127.0.0.1:${port}` }],
   };
   try {

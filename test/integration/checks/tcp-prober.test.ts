@@ -26,7 +26,8 @@ function scriptedServer(): net.Server {
       const [word, arg] = text.trim().split(' ');
       if (word === 'echo') socket.end(`you said ${arg ?? ''}`);
       else if (word === 'big') socket.end('x'.repeat(Number(arg)));
-      else if (word === 'http') socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n'); // stays open
+      else if (word === 'http')
+        socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n'); // stays open
       // `hold`: says nothing, keeps the connection
     });
   });
@@ -78,14 +79,24 @@ for (const host of ['127.0.0.1', '::1']) {
 test('prober: the read limit cuts a long answer; HTTP framing ends a complete answer on a connection left open', async (t) => {
   const p = need(t);
   if (!p) return;
-  const big = await p.probe('127.0.0.1', port['127.0.0.1'] as number, 2000, NEVER, { request: line('big 300000'), readLimit: 70000 });
+  const big = await p.probe('127.0.0.1', port['127.0.0.1'] as number, 2000, NEVER, {
+    request: line('big 300000'),
+    readLimit: 70000,
+  });
   assert.equal(big.error, undefined);
   assert.equal(big.data?.length, 70000);
-  const http = await p.probe('127.0.0.1', port['127.0.0.1'] as number, 2000, NEVER, { request: line('http'), readLimit: 70000, framing: 'http' });
+  const http = await p.probe('127.0.0.1', port['127.0.0.1'] as number, 2000, NEVER, {
+    request: line('http'),
+    readLimit: 70000,
+    framing: 'http',
+  });
   assert.equal(http.error, undefined);
   assert.ok(http.elapsedMs < 1000, `took ${http.elapsedMs} ms`);
   assert.match(http.data?.toString() ?? '', /0\r\n\r\n$/);
-  const unframed = await p.probe('127.0.0.1', port['127.0.0.1'] as number, 300, NEVER, { request: line('http'), readLimit: 70000 });
+  const unframed = await p.probe('127.0.0.1', port['127.0.0.1'] as number, 300, NEVER, {
+    request: line('http'),
+    readLimit: 70000,
+  });
   assert.equal(unframed.error, 'ETIMEDOUT', 'without framing the answer ends only with the close');
   assert.match(unframed.data?.toString() ?? '', /^HTTP\/1\.1 200/);
 });
@@ -106,7 +117,10 @@ test('prober: an abort ends the probe at once and closes its socket', async (t) 
   if (!p) return;
   const ctl = new AbortController();
   const closedBefore = closedByPeer;
-  const pending = p.probe('127.0.0.1', port['127.0.0.1'] as number, 5000, ctl.signal, { request: line('hold'), readLimit: 100 });
+  const pending = p.probe('127.0.0.1', port['127.0.0.1'] as number, 5000, ctl.signal, {
+    request: line('hold'),
+    readLimit: 100,
+  });
   await new Promise((r) => setTimeout(r, 100));
   const started = performance.now();
   ctl.abort();
@@ -123,8 +137,11 @@ test('prober: an abort ends the probe at once and closes its socket', async (t) 
 test('prober: 2,000 probes at once all finish, each with its own answer', async (t) => {
   const p = need(t);
   if (!p) return;
-  const results = await Promise.all(Array.from({ length: 2000 }, (_, i) =>
-    p.probe('127.0.0.1', port['127.0.0.1'] as number, 10_000, NEVER, { request: line(`echo ${i}`), readLimit: 100 })));
+  const results = await Promise.all(
+    Array.from({ length: 2000 }, (_, i) =>
+      p.probe('127.0.0.1', port['127.0.0.1'] as number, 10_000, NEVER, { request: line(`echo ${i}`), readLimit: 100 }),
+    ),
+  );
   results.forEach((r, i) => {
     assert.equal(r.error, undefined, `probe ${i}: ${r.error}`);
     assert.equal(r.data?.toString(), `you said ${i}`);
@@ -144,7 +161,10 @@ test('prober: accepts numeric addresses only; a bad address is a rejection, not 
 test('prober: close() ends probes in flight; a closed prober answers ABORT_ERR', async (t) => {
   if (!need(t)) return;
   const own = openTcpProber() as TcpProber;
-  const pending = own.probe('127.0.0.1', port['silent'] as number, 5000, NEVER, { request: line('hold'), readLimit: 10 });
+  const pending = own.probe('127.0.0.1', port['silent'] as number, 5000, NEVER, {
+    request: line('hold'),
+    readLimit: 10,
+  });
   await new Promise((r) => setTimeout(r, 50));
   own.close();
   assert.equal((await pending).error, 'ABORT_ERR');

@@ -61,7 +61,14 @@ for (const host of ['127.0.0.1', '::1']) {
       s.on('end', () => s.end(`hello\nyou said ${JSON.stringify(got)}\nbye\n`)); // answers after our half-close
     });
     const job = (port: number, receive: string) =>
-      makeJob({ service: 'simpletcp', address: host, port, request: '/PING\\nPING2', receive, negotiateTimeoutMs: 500 });
+      makeJob({
+        service: 'simpletcp',
+        address: host,
+        port,
+        request: '/PING\\nPING2',
+        receive,
+        negotiateTimeoutMs: 500,
+      });
     assertResult(await simpletcpCheck(job(echo, '^you said "PING\\\\nPING2"$'), NEVER), true, /matched/);
     assertResult(await simpletcpCheck(job(echo, 'PONG'), NEVER), false, /^no line matched \/PONG\/$/);
     assertResult(await simpletcpCheck(job(await silentPort(host), 'x'), NEVER), false, /^timeout$/, 450);
@@ -70,10 +77,12 @@ for (const host of ['127.0.0.1', '::1']) {
 
   test(`sip ${host} over TCP and UDP: 200 is up, 404 is down, silence times out`, async () => {
     const seen: string[] = [];
-    const answer = (code: string) => (msg: string): string => {
-      seen.push(msg);
-      return `SIP/2.0 ${code}\r\nVia: x\r\nContent-Length: 0\r\n\r\n`;
-    };
+    const answer =
+      (code: string) =>
+      (msg: string): string => {
+        seen.push(msg);
+        return `SIP/2.0 ${code}\r\nVia: x\r\nContent-Length: 0\r\n\r\n`;
+      };
     const tcpOk = await tcpServer(host, (s) => s.once('data', (d) => s.write(answer('200 OK')(d.toString()))));
     const tcpNo = await tcpServer(host, (s) => s.once('data', (d) => s.write(answer('404 Not Found')(d.toString()))));
     const udpOk = await udpServer(host, (m) => answer('200 OK')(m.toString()));
@@ -98,7 +107,8 @@ for (const host of ['127.0.0.1', '::1']) {
 test('simpletcp over UDP: a matching datagram line is up; silence times out; ICMP refusal is down', async () => {
   const port = await udpServer('127.0.0.1', (m) => `got ${m.toString()}\nstatus: ready\n`);
   const silent = await udpServer('127.0.0.1', () => undefined);
-  const job = (p: number, receive: string) => makeJob({ service: 'simpletcp', protocol: 'udp', port: p, request: '/status', receive, negotiateTimeoutMs: 500 });
+  const job = (p: number, receive: string) =>
+    makeJob({ service: 'simpletcp', protocol: 'udp', port: p, request: '/status', receive, negotiateTimeoutMs: 500 });
   assertResult(await simpletcpCheck(job(port, '^status: ready$'), NEVER), true, /matched/);
   assertResult(await simpletcpCheck(job(port, 'nope'), NEVER), false, /^timeout$/, 450);
   assertResult(await simpletcpCheck(job(silent, 'x'), NEVER), false, /^timeout$/, 450);

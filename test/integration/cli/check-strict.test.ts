@@ -20,17 +20,20 @@ describe('ldir check: strict validation through the binary', () => {
 
   test('issue 21.1: every value the kernel refuses is a PATH:LINE error, and the exit status is 2', () => {
     const file = join(dir, 'kernel-refuses.cf');
-    writeFileSync(file, [
-      '# values that used to pass ldir check and failed at run time', // 1
-      'virtual=224.0.0.1:80', //                                        2
-      '\treal=0.0.0.0:80 gate', //                                      3
-      '\treal=10.0.0.2:80 masq 4294967296', //                          4
-      '\treal=10.0.0.3:80 masq u:99999999999', //                       5
-      '\treal=10.0.0.4:80 masq l:100 u:10', //                          6
-      '\tpersistent=99999999999', //                                    7
-      '\tnetmask=255.0.255.0', //                                       8
-      '',
-    ].join('\n'));
+    writeFileSync(
+      file,
+      [
+        '# values that used to pass ldir check and failed at run time', // 1
+        'virtual=224.0.0.1:80', //                                        2
+        '\treal=0.0.0.0:80 gate', //                                      3
+        '\treal=10.0.0.2:80 masq 4294967296', //                          4
+        '\treal=10.0.0.3:80 masq u:99999999999', //                       5
+        '\treal=10.0.0.4:80 masq l:100 u:10', //                          6
+        '\tpersistent=99999999999', //                                    7
+        '\tnetmask=255.0.255.0', //                                       8
+        '',
+      ].join('\n'),
+    );
     const r = check(file);
     assert.equal(r.status, 2, r.stderr);
     for (const [line, text] of [
@@ -48,17 +51,20 @@ describe('ldir check: strict validation through the binary', () => {
 
   test('options the director would drop are PATH:LINE errors; unused check options are warnings', () => {
     const file = join(dir, 'dropped.cf');
-    writeFileSync(file, [
-      '# options that ldirectord accepts and silently drops', // 1
-      'virtual=192.0.2.1:80', //                                 2
-      '\treal=10.0.0.1:80 gate', //                              3
-      '\tschedflags=sh-port,bogus', //                           4
-      '\tnetmask=255.255.255.0', //                              5
-      '\tops=yes', //                                            6
-      '\tchecktype=connect', //                                  7
-      '\tvirtualhost=www.example.com', //                        8
-      '',
-    ].join('\n'));
+    writeFileSync(
+      file,
+      [
+        '# options that ldirectord accepts and silently drops', // 1
+        'virtual=192.0.2.1:80', //                                 2
+        '\treal=10.0.0.1:80 gate', //                              3
+        '\tschedflags=sh-port,bogus', //                           4
+        '\tnetmask=255.255.255.0', //                              5
+        '\tops=yes', //                                            6
+        '\tchecktype=connect', //                                  7
+        '\tvirtualhost=www.example.com', //                        8
+        '',
+      ].join('\n'),
+    );
     const r = check(file);
     assert.equal(r.status, 2, r.stderr);
     for (const prefix of [
@@ -68,18 +74,34 @@ describe('ldir check: strict validation through the binary', () => {
       `${file}:6: ops=yes on a TCP service`,
       `${file}:8: warning: virtualhost is not used by checktype=connect`,
     ]) {
-      assert.ok(r.stderr.split('\n').some((l) => l.startsWith(prefix)), `no line starting "${prefix}" in:\n${r.stderr}`);
+      assert.ok(
+        r.stderr.split('\n').some((l) => l.startsWith(prefix)),
+        `no line starting "${prefix}" in:\n${r.stderr}`,
+      );
     }
   });
 
   test('the same file without the dropped options passes, warnings only (exit 0)', () => {
     const file = join(dir, 'fixed.cf');
-    writeFileSync(file, [
-      '# fixed', 'virtual=192.0.2.1:80', '\treal=10.0.0.1:80 gate', '\tscheduler=sh', '\tschedflags=sh-port', '\tpersistent=300',
-      '\tnetmask=255.255.255.0', '\tchecktype=connect', '\tvirtualhost=www.example.com', '',
-    ].join('\n'));
+    writeFileSync(
+      file,
+      [
+        '# fixed',
+        'virtual=192.0.2.1:80',
+        '\treal=10.0.0.1:80 gate',
+        '\tscheduler=sh',
+        '\tschedflags=sh-port',
+        '\tpersistent=300',
+        '\tnetmask=255.255.255.0',
+        '\tchecktype=connect',
+        '\tvirtualhost=www.example.com',
+        '',
+      ].join('\n'),
+    );
     const r = check(file);
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(r.stderr.trim().split('\n'), [`${file}:9: warning: virtualhost is not used by checktype=connect: only negotiate checks of http, https and http_proxy read it`]);
+    assert.deepEqual(r.stderr.trim().split('\n'), [
+      `${file}:9: warning: virtualhost is not used by checktype=connect: only negotiate checks of http, https and http_proxy read it`,
+    ]);
   });
 });

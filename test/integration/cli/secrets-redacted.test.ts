@@ -70,7 +70,12 @@ function config(broken: boolean): string {
 
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-secrets-'));
-  env = { ...process.env, LDIR_RUN_DIR: path.join(tmp, 'run'), LDIR_SOCKET_DIR: path.join(tmp, 'sock'), LDIR_STATE_DIR: path.join(tmp, 'state') };
+  env = {
+    ...process.env,
+    LDIR_RUN_DIR: path.join(tmp, 'run'),
+    LDIR_SOCKET_DIR: path.join(tmp, 'sock'),
+    LDIR_STATE_DIR: path.join(tmp, 'state'),
+  };
   port = await freePort('127.0.0.5');
   metricsPort = await freePort('127.0.0.1');
   server = http.createServer((_q, r) => r.end('ok'));
@@ -107,7 +112,7 @@ after(async () => {
 });
 
 describe('secrets in the output of the ldir binary', () => {
-  test('ldir check: a valid file\'s --json model and a broken file\'s errors (text and --json) hold no secret', async () => {
+  test("ldir check: a valid file's --json model and a broken file's errors (text and --json) hold no secret", async () => {
     const good = path.join(tmp, 'good.cf');
     const bad = path.join(tmp, 'bad.cf');
     fs.writeFileSync(good, config(false));
@@ -115,7 +120,10 @@ describe('secrets in the output of the ldir binary', () => {
     const json = clean(await ldir('check', '--json', good), 'check --json of a valid file');
     assert.equal(json.status, 0, json.stderr);
     assert.match(json.stdout, /\[redacted\]/);
-    for (const args of [['check', bad], ['check', '--json', bad]]) {
+    for (const args of [
+      ['check', bad],
+      ['check', '--json', bad],
+    ]) {
       const r = clean(await ldir(...args), args.join(' '));
       assert.equal(r.status, 2, r.stderr);
       assert.match(r.stderr, /bad\.cf:16: secret value must be in double quotes/);
@@ -137,12 +145,21 @@ describe('secrets in the output of the ldir binary', () => {
     const started = clean(await ldir('--ipvs=memory', file, 'start'), 'start');
     assert.equal(started.status, 0, started.stderr);
     // The radius and mysql checks fail (nothing listens), the POP check with the server's refusal: all logged.
-    await eventually('failed checks of the radius and POP reals in the log', () => {
-      const text = fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '';
-      return /127\.0\.0\.6/.test(text) && /127\.0\.0\.8.*login rejected/.test(text) ? true : undefined;
-    }, 20_000, 100);
+    await eventually(
+      'failed checks of the radius and POP reals in the log',
+      () => {
+        const text = fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '';
+        return /127\.0\.0\.6/.test(text) && /127\.0\.0\.8.*login rejected/.test(text) ? true : undefined;
+      },
+      20_000,
+      100,
+    );
     const status = clean(await ldir('--json', file, 'status'), 'status --json');
-    assert.match(status.stdout, /login rejected: -ERR password \[redacted\] is wrong/, 'the reason is shown, the password hidden');
+    assert.match(
+      status.stdout,
+      /login rejected: -ERR password \[redacted\] is wrong/,
+      'the reason is shown, the password hidden',
+    );
 
     fs.writeFileSync(file, config(true));
     const reload = clean(await ldir(file, 'reload'), 'reload');
@@ -153,15 +170,40 @@ describe('secrets in the output of the ldir binary', () => {
     // The CLI refuses those before it asks the daemon; the daemon's own reload (SIGHUP, as autoreload) refuses and logs.
     const pid = Number(fs.readFileSync(path.join(tmp, 'run', 'ldirectord.site.cf.pid'), 'utf8').trim());
     process.kill(pid, 'SIGHUP');
-    await eventually('the refused reload in the log', () => (
-      fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('reload refused')).length >= 1 ? true : undefined), 20_000, 100);
+    await eventually(
+      'the refused reload in the log',
+      () =>
+        fs
+          .readFileSync(log, 'utf8')
+          .split('\n')
+          .filter((l) => l.includes('reload refused')).length >= 1
+          ? true
+          : undefined,
+      20_000,
+      100,
+    );
     clean(await ldir('--json', file, 'status'), 'status --json');
 
     const text = fs.readFileSync(log, 'utf8');
-    for (const s of SECRETS) assert.ok(!text.includes(s), `${s} in the daemon log:\n${text.split('\n').filter((l) => l.includes(s)).join('\n')}`);
+    for (const s of SECRETS)
+      assert.ok(
+        !text.includes(s),
+        `${s} in the daemon log:\n${text
+          .split('\n')
+          .filter((l) => l.includes(s))
+          .join('\n')}`,
+      );
     const monitor = fs.readFileSync(path.join(tmp, 'monitor.log'), 'utf8');
-    assert.match(monitor, /\[down\] login rejected: -ERR password \[redacted\] is wrong/, 'the monitorfile has the reason, not the password');
-    assert.match(text, /site\.cf:16: secret value must be in double quotes/, 'the log still says what is wrong and where');
+    assert.match(
+      monitor,
+      /\[down\] login rejected: -ERR password \[redacted\] is wrong/,
+      'the monitorfile has the reason, not the password',
+    );
+    assert.match(
+      text,
+      /site\.cf:16: secret value must be in double quotes/,
+      'the log still says what is wrong and where',
+    );
     fs.writeFileSync(file, config(false));
     assert.equal((await ldir(file, 'stop')).status, 0);
   });

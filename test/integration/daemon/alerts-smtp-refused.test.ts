@@ -40,7 +40,10 @@ if (missing && IN_CI) {
   it('OpenSMTPD is available', () => assert.fail(missing));
 }
 
-describe('alerts refused and deferred by the relay while the daemon runs', { skip: missing ?? false, concurrency: false }, () => {
+describe('alerts refused and deferred by the relay while the daemon runs', {
+  skip: missing ?? false,
+  concurrency: false,
+}, () => {
   let relay: OpenSmtpdRelay;
   let director: LdirDirector;
   const reals: Real[] = [];
@@ -60,31 +63,55 @@ describe('alerts refused and deferred by the relay while the daemon runs', { ski
     for (const r of reals) await r.down();
     await relay?.stop();
   });
-  afterEach((t) => director?.printChangesIfFailed(t, CONF, `OpenSMTPD log (end): ${relay.log().split('\n').slice(-15).join('\n')}\n`));
+  afterEach((t) =>
+    director?.printChangesIfFailed(t, CONF, `OpenSMTPD log (end): ${relay.log().split('\n').slice(-15).join('\n')}\n`),
+  );
 
   /** The status of real `i` as the daemon reports it now. */
   const real = async (i: number): Promise<RealStatus | undefined> => {
     const s = await director.quickStatus(CONF);
     return s.virtualServices[0]?.reals.find((r) => r.port === reals[i]?.port);
   };
-  const waitHealth = (i: number, health: 'up' | 'down', kernelWeight: number | null): Promise<true> => eventually(
-    `real ${i} ${health} with kernel weight ${kernelWeight}`,
-    async () => {
-      const r = await real(i);
-      return r?.health === health && r.kernelWeight === kernelWeight ? true : undefined;
-    }, 30_000, 100);
-  const logged = (msg: string, recipient: string): Array<Record<string, unknown>> => director.logRecords(CONF, (r) => r['msg'] === msg && Array.isArray(r['to']) && (r['to'] as unknown[]).includes(recipient));
+  const waitHealth = (i: number, health: 'up' | 'down', kernelWeight: number | null): Promise<true> =>
+    eventually(
+      `real ${i} ${health} with kernel weight ${kernelWeight}`,
+      async () => {
+        const r = await real(i);
+        return r?.health === health && r.kernelWeight === kernelWeight ? true : undefined;
+      },
+      30_000,
+      100,
+    );
+  const logged = (msg: string, recipient: string): Array<Record<string, unknown>> =>
+    director.logRecords(
+      CONF,
+      (r) => r['msg'] === msg && Array.isArray(r['to']) && (r['to'] as unknown[]).includes(recipient),
+    );
   const subjects = (recipient: string): string[] => relay.subjects(recipient);
 
   it('keeps checking while mails are retried; each alert reaches the accepted recipients once, the refused one is logged', async () => {
     const [a, b] = reals as [Real, Real];
-    director.writeConfig(CONF, [
-      'checkinterval=1', 'checktimeout=1', 'metrics=no',
-      'emailalert=ok@example.org, temp@example.org, gone@example.org', 'emailalertfrom=ldir@example.org',
-      `smtp=127.0.0.1:${relay.port}`, 'smtptls=none', 'emailalertwindow=0', 'emailalertinterval=0',
-      `logfile="${director.logPath(CONF)}"`,
-      'virtual=127.0.0.1:8083', `\treal=${HOST}:${a.port} masq 1`, `\treal=${HOST}:${b.port} masq 2`, '\tchecktype=connect', '\tquiescent=no', '',
-    ].join('\n'));
+    director.writeConfig(
+      CONF,
+      [
+        'checkinterval=1',
+        'checktimeout=1',
+        'metrics=no',
+        'emailalert=ok@example.org, temp@example.org, gone@example.org',
+        'emailalertfrom=ldir@example.org',
+        `smtp=127.0.0.1:${relay.port}`,
+        'smtptls=none',
+        'emailalertwindow=0',
+        'emailalertinterval=0',
+        `logfile="${director.logPath(CONF)}"`,
+        'virtual=127.0.0.1:8083',
+        `\treal=${HOST}:${a.port} masq 1`,
+        `\treal=${HOST}:${b.port} masq 2`,
+        '\tchecktype=connect',
+        '\tquiescent=no',
+        '',
+      ].join('\n'),
+    );
     const started = await director.run(['--ipvs=memory', director.configPath(CONF), 'start']);
     assert.equal(started.status, 0, started.stderr);
     director.adopt(director.pid(CONF));
@@ -95,9 +122,17 @@ describe('alerts refused and deferred by the relay while the daemon runs', { ski
     await a.down();
     await waitHealth(0, 'down', null);
     const first = `Deleted real server: ${HOST}:${a.port} (127.0.0.1:8083)`;
-    await eventually('the first alert at ok@, refused for gone@, deferred for temp@', () => (
-      subjects('ok@example.org').includes(first) && logged('alert mail refused by the server: not retried', 'gone@example.org').length === 1
-        && logged('alert mail not sent: will retry', 'temp@example.org').length >= 1 ? true : undefined), 30_000, 100);
+    await eventually(
+      'the first alert at ok@, refused for gone@, deferred for temp@',
+      () =>
+        subjects('ok@example.org').includes(first) &&
+        logged('alert mail refused by the server: not retried', 'gone@example.org').length === 1 &&
+        logged('alert mail not sent: will retry', 'temp@example.org').length >= 1
+          ? true
+          : undefined,
+      30_000,
+      100,
+    );
     const refused = logged('alert mail refused by the server: not retried', 'gone@example.org')[0];
     assert.deepEqual([refused?.['to'], refused?.['responseCode'], refused?.['level']], [['gone@example.org'], 550, 50]);
     assert.match(String(refused?.['reply']), /^550 5\.1\.1 no such user here/);
@@ -109,23 +144,47 @@ describe('alerts refused and deferred by the relay while the daemon runs', { ski
     await waitHealth(1, 'down', null);
     await a.up();
     await waitHealth(0, 'up', 1);
-    const later = [`Deleted real server: ${HOST}:${b.port} (127.0.0.1:8083)`, `Added real server: ${HOST}:${a.port} (127.0.0.1:8083) (Weight set to 1)`];
-    await eventually('the later alerts at ok@', () => (later.every((s) => subjects('ok@example.org').includes(s)) ? true : undefined), 30_000, 100,
-      () => `ok@ has ${subjects('ok@example.org').join(' / ')}`);
+    const later = [
+      `Deleted real server: ${HOST}:${b.port} (127.0.0.1:8083)`,
+      `Added real server: ${HOST}:${a.port} (127.0.0.1:8083) (Weight set to 1)`,
+    ];
+    await eventually(
+      'the later alerts at ok@',
+      () => (later.every((s) => subjects('ok@example.org').includes(s)) ? true : undefined),
+      30_000,
+      100,
+      () => `ok@ has ${subjects('ok@example.org').join(' / ')}`,
+    );
     assert.equal(relay.delivered('temp@example.org').length, 0, 'temp@ still deferred');
-    assert.ok(logged('alert mail not sent: will retry', 'temp@example.org').length >= 3, 'temp@ retried for each alert');
+    assert.ok(
+      logged('alert mail not sent: will retry', 'temp@example.org').length >= 3,
+      'temp@ retried for each alert',
+    );
 
     // The relay takes temp@ now: each alert reaches it once, on its next retry.
     await relay.restart([GONE]);
     const all = [first, ...later].sort();
-    await eventually('every alert at temp@', () => (subjects('temp@example.org').length >= 3 ? true : undefined), 60_000, 200,
-      () => `temp@ has ${subjects('temp@example.org').join(' / ')}`);
+    await eventually(
+      'every alert at temp@',
+      () => (subjects('temp@example.org').length >= 3 ? true : undefined),
+      60_000,
+      200,
+      () => `temp@ has ${subjects('temp@example.org').join(' / ')}`,
+    );
     assert.deepEqual(subjects('temp@example.org'), all, 'temp@ got each alert once');
     assert.deepEqual(subjects('ok@example.org'), all, 'ok@ got each alert once');
     assert.deepEqual(relay.delivered('gone@example.org'), []);
-    assert.equal(logged('alert mail refused by the server: not retried', 'gone@example.org').length, 3, 'gone@ refused once per alert, never retried');
+    assert.equal(
+      logged('alert mail refused by the server: not retried', 'gone@example.org').length,
+      3,
+      'gone@ refused once per alert, never retried',
+    );
     const stopped = await director.stop(CONF);
     assert.equal(stopped.status, 0, stopped.stderr);
-    assert.equal(director.logRecords(CONF, (r) => r['msg'] === 'alert mail dropped unsent: the alerter stopped').length, 0, 'nothing left unsent at stop');
+    assert.equal(
+      director.logRecords(CONF, (r) => r['msg'] === 'alert mail dropped unsent: the alerter stopped').length,
+      0,
+      'nothing left unsent at stop',
+    );
   });
 });

@@ -27,10 +27,18 @@ let env: NodeJS.ProcessEnv = {};
 let metricsPort = 0;
 const ldir = ldirBinary(() => env, 120_000);
 
-const realAddress = (i: number): string => `127.${2 + Math.floor(i / 62_500)}.${Math.floor(i / 250) % 250}.${1 + (i % 250)}`;
+const realAddress = (i: number): string =>
+  `127.${2 + Math.floor(i / 62_500)}.${Math.floor(i / 250) % 250}.${1 + (i % 250)}`;
 
 function config(): string {
-  const lines = ['checkinterval=60', 'checktimeout=5', 'quiescent=yes', 'autoreload=no', `logfile="${path.join(tmp, 'ldir.log')}"`, `metrics=127.0.0.1:${metricsPort}`];
+  const lines = [
+    'checkinterval=60',
+    'checktimeout=5',
+    'quiescent=yes',
+    'autoreload=no',
+    `logfile="${path.join(tmp, 'ldir.log')}"`,
+    `metrics=127.0.0.1:${metricsPort}`,
+  ];
   for (let i = 0, v = 0; i < REALS; i += PER_VIRTUAL, v++) {
     lines.push(`virtual=127.1.0.${1 + v}:80`, '\tchecktype=connect');
     for (let j = i; j < i + PER_VIRTUAL; j++) lines.push(`\treal=${realAddress(j)}:80 masq 1`);
@@ -48,23 +56,36 @@ function count(report: StatusReport): { reals: number; checked: number } {
 
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-big-table-'));
-  env = { ...process.env, LDIR_RUN_DIR: path.join(tmp, 'run'), LDIR_SOCKET_DIR: path.join(tmp, 'sock'), LDIR_STATE_DIR: path.join(tmp, 'state') };
+  env = {
+    ...process.env,
+    LDIR_RUN_DIR: path.join(tmp, 'run'),
+    LDIR_SOCKET_DIR: path.join(tmp, 'sock'),
+    LDIR_STATE_DIR: path.join(tmp, 'state'),
+  };
   metricsPort = await freePort('127.0.0.1');
   file = path.join(tmp, 'big.cf');
   fs.writeFileSync(file, config());
   const started = await ldir('--ipvs=memory', '--timeout=240', file, 'start');
   assert.equal(started.status, 0, started.stderr);
   // Every real checked once (refused: down) before the figures that depend on it.
-  await eventually('every real checked once', async () => {
-    const r = await ldir('--json', file, 'status');
-    return r.status === 0 && count(JSON.parse(r.stdout) as StatusReport).checked === REALS ? true : undefined;
-  }, 180_000, 1_000);
+  await eventually(
+    'every real checked once',
+    async () => {
+      const r = await ldir('--json', file, 'status');
+      return r.status === 0 && count(JSON.parse(r.stdout) as StatusReport).checked === REALS ? true : undefined;
+    },
+    180_000,
+    1_000,
+  );
 });
 
 after(async () => {
   if (file) {
     const r = await ldir(file, 'stop');
-    if (r.status !== 0) process.stderr.write(`stop: ${r.status} ${r.stderr}\n${fs.existsSync(path.join(tmp, 'ldir.log')) ? fs.readFileSync(path.join(tmp, 'ldir.log'), 'utf8').slice(-3000) : ''}\n`);
+    if (r.status !== 0)
+      process.stderr.write(
+        `stop: ${r.status} ${r.stderr}\n${fs.existsSync(path.join(tmp, 'ldir.log')) ? fs.readFileSync(path.join(tmp, 'ldir.log'), 'utf8').slice(-3000) : ''}\n`,
+      );
   }
   fs.rmSync(tmp, { recursive: true, force: true });
 });
@@ -87,9 +108,16 @@ describe(`a director of ${REALS} reals`, () => {
     const single = await sendControlRequest(socketPath(), { type: 'status' }, { timeoutMs: 60_000 });
     assert.equal(single.ok, true);
     const singleBytes = encodeMessage(single).length;
-    assert.ok(singleBytes > 2 * maxLineBytes, `the single answer (${singleBytes} bytes) would not fit in one line of ${maxLineBytes}`);
+    assert.ok(
+      singleBytes > 2 * maxLineBytes,
+      `the single answer (${singleBytes} bytes) would not fit in one line of ${maxLineBytes}`,
+    );
     const io = capture();
-    assert.equal(await runStatusCommand({ socketPath: socketPath(), json: true, maxLineBytes, timeoutMs: 60_000 }, io), 0, io.err);
+    assert.equal(
+      await runStatusCommand({ socketPath: socketPath(), json: true, maxLineBytes, timeoutMs: 60_000 }, io),
+      0,
+      io.err,
+    );
     assert.equal(count(JSON.parse(io.out) as StatusReport).reals, REALS);
   });
 
@@ -109,16 +137,20 @@ describe(`a director of ${REALS} reals`, () => {
       }
     })();
     const scrape = await new Promise<{ status: number; bytes: number; text: string }>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port: metricsPort, path: '/metrics', timeout: 120_000 }, (res) => {
-        const head: Buffer[] = [];
-        let bytes = 0;
-        res.on('data', (c: Buffer) => {
-          bytes += c.length;
-          if (bytes < 200_000) head.push(c);
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes, text: Buffer.concat(head).toString('utf8') }));
-        res.on('error', reject);
-      }).on('error', reject);
+      http
+        .get({ host: '127.0.0.1', port: metricsPort, path: '/metrics', timeout: 120_000 }, (res) => {
+          const head: Buffer[] = [];
+          let bytes = 0;
+          res.on('data', (c: Buffer) => {
+            bytes += c.length;
+            if (bytes < 200_000) head.push(c);
+          });
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, bytes, text: Buffer.concat(head).toString('utf8') }),
+          );
+          res.on('error', reject);
+        })
+        .on('error', reject);
     });
     scraping = false;
     await pings;

@@ -31,10 +31,17 @@ async function startUp(file: string): Promise<number> {
   fs.writeFileSync(file, config());
   const r = await ldir('--ipvs=memory', file, 'start');
   assert.equal(r.status, 0, r.stderr);
-  await eventually('the real to be up', async () => {
-    const s = await ldir('--json', file, 'status');
-    return s.status === 0 && (JSON.parse(s.stdout) as StatusReport).virtualServices[0]?.reals[0]?.health === 'up' ? true : undefined;
-  }, 20_000, 200);
+  await eventually(
+    'the real to be up',
+    async () => {
+      const s = await ldir('--json', file, 'status');
+      return s.status === 0 && (JSON.parse(s.stdout) as StatusReport).virtualServices[0]?.reals[0]?.health === 'up'
+        ? true
+        : undefined;
+    },
+    20_000,
+    200,
+  );
   const pid = readPidState(pidFilePath(path.basename(file), env['LDIR_RUN_DIR']));
   assert.equal(pid.state, 'running');
   return pid.state === 'running' ? (pid.pid as number) : 0;
@@ -45,7 +52,12 @@ const alive = (pid: number): boolean => !processGone(pid);
 
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-broken-stop-'));
-  env = { ...process.env, LDIR_RUN_DIR: path.join(tmp, 'run'), LDIR_SOCKET_DIR: path.join(tmp, 'sock'), LDIR_STATE_DIR: path.join(tmp, 'state') };
+  env = {
+    ...process.env,
+    LDIR_RUN_DIR: path.join(tmp, 'run'),
+    LDIR_SOCKET_DIR: path.join(tmp, 'sock'),
+    LDIR_STATE_DIR: path.join(tmp, 'state'),
+  };
   port = await freePort('127.0.0.5');
   metricsPort = await freePort('127.0.0.1');
   server = http.createServer((_q, r) => r.end('ok'));
@@ -78,7 +90,11 @@ describe('a running daemon whose file broke after it started', () => {
     assert.match(status.stderr, where, 'the broken file is a warning');
     const json = await ldir('--json', file, 'status');
     assert.equal(json.status, 0, json.stderr);
-    assert.equal((JSON.parse(json.stdout) as StatusReport).virtualServices[0]?.reals[0]?.health, 'up', 'stdout is the JSON report only');
+    assert.equal(
+      (JSON.parse(json.stdout) as StatusReport).virtualServices[0]?.reals[0]?.health,
+      'up',
+      'stdout is the JSON report only',
+    );
     const ping = await ldir(file, 'ping');
     assert.equal(ping.status, 0, ping.stderr);
 

@@ -24,7 +24,6 @@ let reported: string | undefined = '5';
 
 const ldir = ldirBinary(() => env);
 
-
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-checkweight-'));
   env = { ...process.env, LDIR_RUN_DIR: path.join(tmp, 'run'), LDIR_SOCKET_DIR: path.join(tmp, 'sock') };
@@ -49,7 +48,9 @@ test('kernel weights follow the weights the checks report, within bounds; back t
   fs.writeFileSync(weightFile, 'weight=3\n');
   const script = path.join(tmp, 'check.sh');
   fs.writeFileSync(script, `#!/bin/sh\ncat '${weightFile}'\nexit 0\n`, { mode: 0o755 });
-  fs.writeFileSync(file, `checkinterval=1
+  fs.writeFileSync(
+    file,
+    `checkinterval=1
 checktimeout=2
 negotiatetimeout=2
 metrics=127.0.0.1:${metricsPort}
@@ -68,7 +69,8 @@ virtual=127.0.0.1:81
 \treal=127.0.0.3:81 masq 10
 \tchecktype=external
 \tcheckcommand=${script}
-`);
+`,
+  );
   const started = await ldir('--ipvs=memory', file, 'start');
   assert.equal(started.status, 0, started.stderr);
   const socketPath = controlSocketPath('site.cf', env['LDIR_SOCKET_DIR']);
@@ -78,7 +80,12 @@ virtual=127.0.0.1:81
     return r.result.virtualServices.find((v) => v.port === vport)?.reals[0];
   };
   /** Waits until the real of `vport` has kernel weight `want` (and, when given, reported weight `reportedWant`). */
-  const waitWeight = async (vport: number, want: number, what: string, reportedWant?: number | null): Promise<RealStatus> => {
+  const waitWeight = async (
+    vport: number,
+    want: number,
+    what: string,
+    reportedWant?: number | null,
+  ): Promise<RealStatus> => {
     let last: RealStatus | undefined;
     for (let i = 0; i < 300; i++) {
       last = await real(vport);

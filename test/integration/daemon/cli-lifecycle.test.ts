@@ -19,7 +19,10 @@ let server: http.Server | undefined;
 let port = 0;
 
 /** Runs the `ldir` binary with `args` in `runEnv`; its exit status, output and how long it took. */
-function ldirIn(runEnv: NodeJS.ProcessEnv, args: readonly string[]): { status: number | null; stdout: string; stderr: string; ms: number } {
+function ldirIn(
+  runEnv: NodeJS.ProcessEnv,
+  args: readonly string[],
+): { status: number | null; stdout: string; stderr: string; ms: number } {
   const t0 = Date.now();
   const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: runEnv, timeout: 60_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - t0 };
@@ -47,7 +50,12 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-cli-'));
-  env = { ...process.env, LDIR_RUN_DIR: path.join(tmp, 'run'), LDIR_SOCKET_DIR: path.join(tmp, 'sock'), LDIR_STATE_DIR: path.join(tmp, 'state') };
+  env = {
+    ...process.env,
+    LDIR_RUN_DIR: path.join(tmp, 'run'),
+    LDIR_SOCKET_DIR: path.join(tmp, 'sock'),
+    LDIR_STATE_DIR: path.join(tmp, 'state'),
+  };
   port = await freePort('127.0.0.5');
   metricsPort = await freePort('127.0.0.1');
   server = http.createServer((_q, r) => r.end('ok'));
@@ -93,7 +101,10 @@ test('ldir start|status|reload|drain|stop through the binary, with ldirectord ex
   const scrape = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
   assert.equal(scrape.status, 200);
   const text = await scrape.text();
-  assert.match(text, new RegExp(`ldir_real_server_up\\{virtual="tcp:127\\.0\\.0\\.1:8080",real="127\\.0\\.0\\.5:${port}"\\} 1`));
+  assert.match(
+    text,
+    new RegExp(`ldir_real_server_up\\{virtual="tcp:127\\.0\\.0\\.1:8080",real="127\\.0\\.0\\.5:${port}"\\} 1`),
+  );
   assert.match(text, /ldir_engine_syncs_total \d+/);
   assert.equal((await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).status, 200);
 
@@ -103,11 +114,27 @@ test('ldir start|status|reload|drain|stop through the binary, with ldirectord ex
   assert.equal(drained.virtualServices[0]?.reals[0]?.drained, true);
   assert.equal(ldir(file, 'undrain', '127.0.0.1:8080', '127.0.0.5').status, 0);
   // logfile: JSON lines in the configured file, transitions and kernel operations at info.
-  const log = fs.readFileSync(path.join(tmp, 'ldir.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string });
-  assert.ok(log.some((l) => l.msg === 'health transition'), 'a transition is logged');
-  assert.ok(log.some((l) => l.msg === 'ldir started'), 'the start is logged');
+  const log = fs
+    .readFileSync(path.join(tmp, 'ldir.log'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { msg: string });
+  assert.ok(
+    log.some((l) => l.msg === 'health transition'),
+    'a transition is logged',
+  );
+  assert.ok(
+    log.some((l) => l.msg === 'ldir started'),
+    'the start is logged',
+  );
   // monitorfile: one ldirectord-format line per check result.
-  assert.match(fs.readFileSync(path.join(tmp, 'monitor.log'), 'utf8'), new RegExp(`^\\[\\w{3} \\w{3} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d \\d{4}\\] \\[\\d+\\] 127\\.0\\.0\\.5 ${port} \\[up\\] connected$`, 'm'));
+  assert.match(
+    fs.readFileSync(path.join(tmp, 'monitor.log'), 'utf8'),
+    new RegExp(
+      `^\\[\\w{3} \\w{3} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d \\d{4}\\] \\[\\d+\\] 127\\.0\\.0\\.5 ${port} \\[up\\] connected$`,
+      'm',
+    ),
+  );
 
   // A broken config: reload exits 2 with the line, the daemon keeps running the old one.
   fs.writeFileSync(file, config('\tnonsense=1\n'));
@@ -182,7 +209,10 @@ test('a symbolic link at the pid path: start refuses (exit 1, naming it) and the
   fs.symlinkSync(victim, pidFile);
   const start = ldir('--ipvs=memory', file, 'start');
   assert.equal(start.status, 1, start.stderr);
-  assert.match(start.stderr, new RegExp(`pid file ${pidFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: it is a symbolic link`));
+  assert.match(
+    start.stderr,
+    new RegExp(`pid file ${pidFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: it is a symbolic link`),
+  );
   assert.equal(fs.readFileSync(victim, 'utf8'), 'keep me\n');
   assert.equal(ldir(file, 'status').status, 3, 'not running');
 });
@@ -213,7 +243,10 @@ test('--timeout=SECONDS bounds how long start waits for the ready report; the da
   // against --timeout=1, so that a busy CI machine's own slowness cannot blur which of the two ended the wait.
   const DELAY_MS = 6_000;
   const hook = path.join(tmp, 'slow-start.js');
-  fs.writeFileSync(hook, `if (process.argv.includes('--foreground')) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ${DELAY_MS});\n`);
+  fs.writeFileSync(
+    hook,
+    `if (process.argv.includes('--foreground')) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ${DELAY_MS});\n`,
+  );
   const slowEnv = { ...env, NODE_OPTIONS: `--require=${hook}` };
   const run = (...args: string[]): ReturnType<typeof ldirIn> => ldirIn(slowEnv, args);
   const pidFile = pidFilePath('slow.cf', env['LDIR_RUN_DIR']);
@@ -243,7 +276,9 @@ test('alerts through the daemon: a real server going down is mailed to the SMTP 
   const real = http.createServer((_q, r) => r.end('ok'));
   await new Promise<void>((r) => real.listen(realPort, '127.0.0.6', r));
   const file = path.join(tmp, 'mail.cf');
-  fs.writeFileSync(file, `checkinterval=1
+  fs.writeFileSync(
+    file,
+    `checkinterval=1
 checktimeout=1
 metrics=no
 emailalert="ops@example.org"
@@ -254,7 +289,8 @@ logfile="${path.join(tmp, 'mail.log')}"
 virtual=127.0.0.1:8081
 \treal=127.0.0.6:${realPort} masq 2
 \tchecktype=connect
-`);
+`,
+  );
   try {
     assert.equal(ldir('--ipvs=memory', file, 'start').status, 0);
     for (let i = 0; i < 50; i++) {
@@ -270,7 +306,11 @@ virtual=127.0.0.1:8081
     const mail = sink.mails[0];
     assert.deepEqual(mail?.to, ['ops@example.org']);
     assert.match(`${mail?.subject}\n${mail?.body}`, /127\.0\.0\.6/);
-    assert.match(mail?.subject ?? '', /^Deleted real server: 127\.0\.0\.6:\d+ \(127\.0\.0\.1:8081\)$/, 'ldirectord\'s subject for quiescent=no');
+    assert.match(
+      mail?.subject ?? '',
+      /^Deleted real server: 127\.0\.0\.6:\d+ \(127\.0\.0\.1:8081\)$/,
+      "ldirectord's subject for quiescent=no",
+    );
   } finally {
     ldir(file, 'stop');
     await sink.stop();

@@ -35,8 +35,12 @@ class HeldResolver implements Resolver {
   asked = 0;
 
   constructor() {
-    this.gate = new Promise((r) => { this.release = r; });
-    this.entered = new Promise((r) => { this.onEntered = r; });
+    this.gate = new Promise((r) => {
+      this.release = r;
+    });
+    this.entered = new Promise((r) => {
+      this.onEntered = r;
+    });
   }
 
   resolveHost(host: string, family: 'inet' | 'inet6'): Promise<string | undefined> {
@@ -53,8 +57,10 @@ class HeldResolver implements Resolver {
 
 /** A configuration with one real; `warn` adds `checkcount` on line 2 (a deprecation warning: its reload answer says so). */
 function configText(real: string, weight: number, options: { autoreload?: boolean; warn?: boolean } = {}): string {
-  return `checkinterval=1\n${options.warn ? 'checkcount=3\n' : ''}autoreload=${options.autoreload ? 'yes' : 'no'}\n`
-    + `virtual=127.0.0.1:80\n\treal=${real}:80 masq ${weight}\n\tchecktype=on\n`;
+  return (
+    `checkinterval=1\n${options.warn ? 'checkcount=3\n' : ''}autoreload=${options.autoreload ? 'yes' : 'no'}\n` +
+    `virtual=127.0.0.1:80\n\treal=${real}:80 masq ${weight}\n\tchecktype=on\n`
+  );
 }
 
 /** Replaces `file` in one step (as editors save), so that autoreload never reads it half written. */
@@ -113,18 +119,43 @@ async function start(name: string, text: string): Promise<Running> {
   const configs: Config[] = [];
   const reloads: boolean[] = [];
   let started!: (d: Daemon) => void;
-  const daemonReady = new Promise<Daemon>((r) => { started = r; });
+  const daemonReady = new Promise<Daemon>((r) => {
+    started = r;
+  });
   const socketDirectory = path.join(tmp, `sock-${name}`);
   const done = runForeground({
-    configPath: file, configName: name, logger: silentLogger(), ipvs: 'memory',
-    backendFactories: { ...systemFactories(), memory: () => backend }, load: { resolver },
-    runDirectory: path.join(tmp, 'run'), socketDirectory, watchIntervalMs: 50,
+    configPath: file,
+    configName: name,
+    logger: silentLogger(),
+    ipvs: 'memory',
+    backendFactories: { ...systemFactories(), memory: () => backend },
+    load: { resolver },
+    runDirectory: path.join(tmp, 'run'),
+    socketDirectory,
+    watchIntervalMs: 50,
     signals: signals as unknown as Pick<NodeJS.Process, 'on' | 'off'>,
     engine: { resyncIntervalMs: 60_000, coalesceMs: 10 },
-    onConfig: (c) => configs.push(c), onReload: (ok) => reloads.push(ok), onStarted: started,
+    onConfig: (c) => configs.push(c),
+    onReload: (ok) => reloads.push(ok),
+    onStarted: started,
   });
-  const daemon = await Promise.race([daemonReady, done.then((code) => { throw new Error(`the daemon exited with ${code} before it ran`); })]);
-  return { daemon, backend, signals, resolver, configs, reloads, socketPath: controlSocketPath(name, socketDirectory), file, done };
+  const daemon = await Promise.race([
+    daemonReady,
+    done.then((code) => {
+      throw new Error(`the daemon exited with ${code} before it ran`);
+    }),
+  ]);
+  return {
+    daemon,
+    backend,
+    signals,
+    resolver,
+    configs,
+    reloads,
+    socketPath: controlSocketPath(name, socketDirectory),
+    file,
+    done,
+  };
 }
 
 async function stop(r: Running): Promise<void> {
@@ -135,13 +166,21 @@ async function stop(r: Running): Promise<void> {
 
 /** The weight the memory table gives `address` under 127.0.0.1:80, once it is there (bounded wait). */
 function kernelWeight(backend: MemoryBackend, address: string, weight: number): Promise<true> {
-  return eventually(`${address} with weight ${weight} in the table`, async () => {
-    const service = (await backend.list()).find((s) => 'address' in s.service && s.service.address === '127.0.0.1');
-    return service?.destinations.some((d) => d.address === address && d.weight === weight) ? true : undefined;
-  }, 10_000, 50, () => JSON.stringify(backend.history().slice(-6)));
+  return eventually(
+    `${address} with weight ${weight} in the table`,
+    async () => {
+      const service = (await backend.list()).find((s) => 'address' in s.service && s.service.address === '127.0.0.1');
+      return service?.destinations.some((d) => d.address === address && d.weight === weight) ? true : undefined;
+    },
+    10_000,
+    50,
+    () => JSON.stringify(backend.history().slice(-6)),
+  );
 }
 
-test('a reload asked for on the control socket during a SIGHUP reload runs after it, with the file as it is then', { timeout: 60_000 }, async () => {
+test('a reload asked for on the control socket during a SIGHUP reload runs after it, with the file as it is then', {
+  timeout: 60_000,
+}, async () => {
   const r = await start('hup.cf', configText('127.0.0.2', 3));
   try {
     await kernelWeight(r.backend, '127.0.0.2', 3);
@@ -158,9 +197,21 @@ test('a reload asked for on the control socket during a SIGHUP reload runs after
     const response = await answer;
     assert.ok(response.ok, `reload answered ${JSON.stringify(response)}`);
     // The answer is the second file's (its warning, its line), and that file is in force when the answer arrives.
-    assert.deepEqual(response.result.diagnostics.map((d) => `${d.line}: ${d.severity}`), ['2: warning'], 'the answer carries the edited file\'s warning');
-    assert.deepEqual(realsOf(r.daemon.currentConfig()), ['127.0.0.3 6'], 'the edited file is in force when the answer arrives');
-    assert.deepEqual(r.configs.map(realsOf), [['127.0.0.2 3'], [`${HELD_ADDRESS} 4`], ['127.0.0.3 6']], 'both reloads applied, in order');
+    assert.deepEqual(
+      response.result.diagnostics.map((d) => `${d.line}: ${d.severity}`),
+      ['2: warning'],
+      "the answer carries the edited file's warning",
+    );
+    assert.deepEqual(
+      realsOf(r.daemon.currentConfig()),
+      ['127.0.0.3 6'],
+      'the edited file is in force when the answer arrives',
+    );
+    assert.deepEqual(
+      r.configs.map(realsOf),
+      [['127.0.0.2 3'], [`${HELD_ADDRESS} 4`], ['127.0.0.3 6']],
+      'both reloads applied, in order',
+    );
     assert.deepEqual(r.reloads, [true, true]);
     assert.equal(r.resolver.asked, 1, 'the held file was loaded once');
     await kernelWeight(r.backend, '127.0.0.3', 6);
@@ -169,7 +220,9 @@ test('a reload asked for on the control socket during a SIGHUP reload runs after
   }
 });
 
-test('requests during a running reload (SIGHUP, autoreload, control socket) share one run after it', { timeout: 60_000 }, async () => {
+test('requests during a running reload (SIGHUP, autoreload, control socket) share one run after it', {
+  timeout: 60_000,
+}, async () => {
   const r = await start('auto.cf', configText('127.0.0.2', 3, { autoreload: true }));
   try {
     await kernelWeight(r.backend, '127.0.0.2', 3);
@@ -185,9 +238,17 @@ test('requests during a running reload (SIGHUP, autoreload, control socket) shar
     r.resolver.release();
     const response = await answer;
     assert.ok(response.ok, `reload answered ${JSON.stringify(response)}`);
-    assert.deepEqual(response.result.diagnostics.map((d) => `${d.line}: ${d.severity}`), ['2: warning'], 'the answer carries the edited file\'s warning');
+    assert.deepEqual(
+      response.result.diagnostics.map((d) => `${d.line}: ${d.severity}`),
+      ['2: warning'],
+      "the answer carries the edited file's warning",
+    );
     const outcomes = await Promise.all(spy.calls);
-    assert.equal(new Set(outcomes).size, 1, 'every request made during the first reload is answered by one and the same run');
+    assert.equal(
+      new Set(outcomes).size,
+      1,
+      'every request made during the first reload is answered by one and the same run',
+    );
     assert.equal(outcomes[0]?.applied, true);
     assert.deepEqual(r.reloads, [true, true], 'the held reload, then one run for every request made during it');
     assert.deepEqual(realsOf(r.daemon.currentConfig()), ['127.0.0.3 6']);

@@ -34,22 +34,36 @@ before(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-ctl-access-'));
   fs.chmodSync(tmp, 0o755);
   file = path.join(tmp, NAME);
-  fs.writeFileSync(file, `checkinterval=1\nmetrics=no\nlogfile="${path.join(tmp, 'ldir.log')}"\nvirtual=127.0.0.1:80\n\treal=127.0.0.2:80 masq 3\n\tchecktype=on\n`);
+  fs.writeFileSync(
+    file,
+    `checkinterval=1\nmetrics=no\nlogfile="${path.join(tmp, 'ldir.log')}"\nvirtual=127.0.0.1:80\n\treal=127.0.0.2:80 masq 3\n\tchecktype=on\n`,
+  );
   fs.chmodSync(file, 0o644);
 });
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function envFor(socketDirectory: string): NodeJS.ProcessEnv {
-  return { ...process.env, LDIR_IPVS: 'memory', LDIR_RUN_DIR: path.join(tmp, 'run'), LDIR_SOCKET_DIR: socketDirectory, LDIR_STATE_DIR: path.join(tmp, 'state') };
+  return {
+    ...process.env,
+    LDIR_IPVS: 'memory',
+    LDIR_RUN_DIR: path.join(tmp, 'run'),
+    LDIR_SOCKET_DIR: socketDirectory,
+    LDIR_STATE_DIR: path.join(tmp, 'state'),
+  };
 }
 
 /** Runs `node ARGS` as nobody (the kernel switches uid and gid before node starts). */
 function asNobody(args: readonly string[], env: NodeJS.ProcessEnv): Promise<LdirBinaryRun> {
   const { uid, gid } = nobody();
   return new Promise((resolve) => {
-    execFile(process.execPath, [...args], { encoding: 'utf8', env: { ...env, HOME: '/' }, uid, gid, cwd: '/', timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [...args],
+      { encoding: 'utf8', env: { ...env, HOME: '/' }, uid, gid, cwd: '/', timeout: 60_000 },
+      (err, stdout, stderr) => {
+        resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -73,7 +87,10 @@ async function withDaemon(socketDirectory: string, fn: (socketPath: string) => P
   }
 }
 
-test('a client of another uid is refused: by the socket\'s mode 0600 even in a directory anyone can enter', { skip: needsRoot, timeout: 120_000 }, async () => {
+test("a client of another uid is refused: by the socket's mode 0600 even in a directory anyone can enter", {
+  skip: needsRoot,
+  timeout: 120_000,
+}, async () => {
   const socketDirectory = path.join(tmp, 'open-sock');
   fs.mkdirSync(socketDirectory, { mode: 0o755 });
   fs.chmodSync(socketDirectory, 0o755); // searchable and readable by all, writable by root only: accepted
@@ -87,15 +104,21 @@ test('a client of another uid is refused: by the socket\'s mode 0600 even in a d
     // The ldir command run by that user says why, and changes nothing.
     const status = await asNobody([LDIR_MAIN, file, 'status'], envFor(socketDirectory));
     assert.notEqual(status.status, 0, `ldir status as nobody: ${status.stdout}`);
-    assert.match(status.stderr, new RegExp(`permission denied on control socket ${socketPath.replace(/[.]/g, '\\.')} \\(it is for root only\\)`));
+    assert.match(
+      status.stderr,
+      new RegExp(`permission denied on control socket ${socketPath.replace(/[.]/g, '\\.')} \\(it is for root only\\)`),
+    );
     const stop = await asNobody([LDIR_MAIN, file, 'stop'], envFor(socketDirectory));
     assert.equal(stop.status, 1, `ldir stop as nobody must fail: ${stop.stdout}${stop.stderr}`);
     assert.match(stop.stderr, /not allowed to signal pid \d+ \(EPERM\): only root \(the daemon's user\) can stop it/);
-    assert.ok((await sendControlRequest(socketPath, { type: 'ping' })).ok, 'the daemon still runs after nobody\'s stop');
+    assert.ok((await sendControlRequest(socketPath, { type: 'ping' })).ok, "the daemon still runs after nobody's stop");
   });
 });
 
-test('a socket directory ldir creates is 0700: another uid cannot even reach the socket\'s name', { skip: needsRoot, timeout: 120_000 }, async () => {
+test("a socket directory ldir creates is 0700: another uid cannot even reach the socket's name", {
+  skip: needsRoot,
+  timeout: 120_000,
+}, async () => {
   const socketDirectory = path.join(tmp, 'new-sock');
   const umask = process.umask(0o022);
   process.umask(umask);
@@ -121,11 +144,19 @@ async function refusedStart(socketDirectory: string, problem: RegExp): Promise<L
 
 const quoted = (p: string): string => p.replace(/[.]/g, '\\.');
 
-test('an existing socket directory writable by others (0777) is refused with its path, its mode and the fix', { skip: needsRoot, timeout: 120_000 }, async () => {
+test('an existing socket directory writable by others (0777) is refused with its path, its mode and the fix', {
+  skip: needsRoot,
+  timeout: 120_000,
+}, async () => {
   const socketDirectory = path.join(tmp, 'loose-sock');
   fs.mkdirSync(socketDirectory);
   fs.chmodSync(socketDirectory, 0o777);
-  await refusedStart(socketDirectory, new RegExp(`control socket directory ${quoted(socketDirectory)} has mode 0777: .*Run "chmod 0700 ${quoted(socketDirectory)}", or set LDIR_SOCKET_DIR`));
+  await refusedStart(
+    socketDirectory,
+    new RegExp(
+      `control socket directory ${quoted(socketDirectory)} has mode 0777: .*Run "chmod 0700 ${quoted(socketDirectory)}", or set LDIR_SOCKET_DIR`,
+    ),
+  );
   assert.equal(fs.statSync(socketDirectory).mode & 0o7777, 0o777, 'a directory ldir did not create keeps its mode');
   // Group-writable is refused too; once tightened as the message says, the daemon starts there.
   fs.chmodSync(socketDirectory, 0o770);
@@ -136,18 +167,31 @@ test('an existing socket directory writable by others (0777) is refused with its
   });
 });
 
-test('a socket directory owned by another user is refused, and so is one under a parent anyone can write', { skip: needsRoot, timeout: 120_000 }, async () => {
+test('a socket directory owned by another user is refused, and so is one under a parent anyone can write', {
+  skip: needsRoot,
+  timeout: 120_000,
+}, async () => {
   const { uid } = nobody();
   const owned = path.join(tmp, 'nobodys-sock');
   fs.mkdirSync(owned, { mode: 0o700 });
   fs.chownSync(owned, uid, nobody().gid);
-  await refusedStart(owned, new RegExp(`control socket directory ${quoted(owned)} is owned by uid ${uid}, not by root \\(uid 0\\): .*Run "chown root:root ${quoted(owned)} && chmod 0700 ${quoted(owned)}"`));
+  await refusedStart(
+    owned,
+    new RegExp(
+      `control socket directory ${quoted(owned)} is owned by uid ${uid}, not by root \\(uid 0\\): .*Run "chown root:root ${quoted(owned)} && chmod 0700 ${quoted(owned)}"`,
+    ),
+  );
 
   const parent = path.join(tmp, 'open-parent');
   fs.mkdirSync(parent);
   fs.chmodSync(parent, 0o777);
   const below = path.join(parent, 'sock');
-  await refusedStart(below, new RegExp(`parent of the control socket directory ${quoted(parent)} has mode 0777: .*"chmod go-w ${quoted(parent)}" \\(or "chmod \\+t`));
+  await refusedStart(
+    below,
+    new RegExp(
+      `parent of the control socket directory ${quoted(parent)} has mode 0777: .*"chmod go-w ${quoted(parent)}" \\(or "chmod \\+t`,
+    ),
+  );
   assert.equal(fs.existsSync(below), false, 'nothing is created under an unsafe parent');
 
   // A sticky parent (as /tmp) is fine: no one else can rename or remove what root puts in it.

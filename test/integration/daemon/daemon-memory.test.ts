@@ -71,7 +71,9 @@ async function eventually<T>(what: string, fn: () => T | undefined | Promise<T |
 
 async function destinations(backend: MemoryBackend): Promise<Map<string, IpvsDestination>> {
   const table = await backend.list();
-  const service = table.find((s) => 'address' in s.service && s.service.address === '127.0.0.1' && s.service.port === 80);
+  const service = table.find(
+    (s) => 'address' in s.service && s.service.address === '127.0.0.1' && s.service.port === 80,
+  );
   return new Map((service?.destinations ?? []).map((d) => [d.address, d]));
 }
 
@@ -96,11 +98,19 @@ test('daemon (memory backend): checks drive the table; status, drain, reload and
   const runDirectory = path.join(tmp, 'run');
   const socketDirectory = path.join(tmp, 'sock');
   const daemon = await startDaemon({
-    configPath: file, configName: 'site.cf', logger: silentLogger(), ipvs: 'memory',
+    configPath: file,
+    configName: 'site.cf',
+    logger: silentLogger(),
+    ipvs: 'memory',
     backendFactories: { ...systemFactories(), memory: () => backend },
-    runDirectory, socketDirectory, stateDirectory: path.join(tmp, 'state'), watchIntervalMs: 200,
+    runDirectory,
+    socketDirectory,
+    stateDirectory: path.join(tmp, 'state'),
+    watchIntervalMs: 200,
     engine: { resyncIntervalMs: 500, coalesceMs: 10, drainPollMs: 200 },
-    onEngineEvent: (e) => events.push(e), onStopped: () => stopped++, onReload: (ok) => reloads.push(ok),
+    onEngineEvent: (e) => events.push(e),
+    onStopped: () => stopped++,
+    onReload: (ok) => reloads.push(ok),
   });
   const socketPath = controlSocketPath('site.cf', socketDirectory);
   try {
@@ -108,7 +118,9 @@ test('daemon (memory backend): checks drive the table; status, drain, reload and
     // Nothing is added before its first check result; then both reals with their weight, no fallback.
     await eventually('both reals up', async () => {
       const d = await destinations(backend);
-      return d.get('127.0.0.2')?.weight === 5 && d.get('127.0.0.3')?.weight === 5 && !d.has('127.0.0.9') ? true : undefined;
+      return d.get('127.0.0.2')?.weight === 5 && d.get('127.0.0.3')?.weight === 5 && !d.has('127.0.0.9')
+        ? true
+        : undefined;
     });
     const io = capture();
     assert.equal(await runStatusCommand({ socketPath, json: true }, io), 0, io.err);
@@ -116,21 +128,52 @@ test('daemon (memory backend): checks drive the table; status, drain, reload and
     assert.equal(report.daemon.backend.inMemory, true);
     const v = report.virtualServices[0];
     assert.equal(v?.realsUp, 2);
-    assert.deepEqual(v?.reals.map((r) => [r.address, r.health, r.weight, r.kernelWeight]), [['127.0.0.2', 'up', 5, 5], ['127.0.0.3', 'up', 5, 5]]);
+    assert.deepEqual(
+      v?.reals.map((r) => [r.address, r.health, r.weight, r.kernelWeight]),
+      [
+        ['127.0.0.2', 'up', 5, 5],
+        ['127.0.0.3', 'up', 5, 5],
+      ],
+    );
     assert.match(v?.reals[0]?.lastCheck?.reason ?? '', /status 200, body matched/);
 
     // A real that stops answering is quiesced (weight 0), and comes back when it answers again.
     await stopServer('127.0.0.3');
-    await eventually('127.0.0.3 quiesced', async () => ((await destinations(backend)).get('127.0.0.3')?.weight === 0 ? true : undefined), 4000);
+    await eventually(
+      '127.0.0.3 quiesced',
+      async () => ((await destinations(backend)).get('127.0.0.3')?.weight === 0 ? true : undefined),
+      4000,
+    );
     servers.set('127.0.0.3', await serve('127.0.0.3'));
-    await eventually('127.0.0.3 back', async () => ((await destinations(backend)).get('127.0.0.3')?.weight === 5 ? true : undefined), 4000);
+    await eventually(
+      '127.0.0.3 back',
+      async () => ((await destinations(backend)).get('127.0.0.3')?.weight === 5 ? true : undefined),
+      4000,
+    );
 
     // Hand drain and undrain.
     const drainIo = capture();
-    assert.equal(await runDrainCommand({ socketPath, action: 'drain', virtual: '127.0.0.1:80', real: `127.0.0.2:${port}`, json: false }, drainIo), 0, drainIo.err);
-    await eventually('drained', async () => ((await destinations(backend)).get('127.0.0.2')?.weight === 0 ? true : undefined));
-    assert.equal(await runDrainCommand({ socketPath, action: 'undrain', virtual: '127.0.0.1:80', real: `127.0.0.2:${port}`, json: false }, capture()), 0);
-    await eventually('undrained', async () => ((await destinations(backend)).get('127.0.0.2')?.weight === 5 ? true : undefined));
+    assert.equal(
+      await runDrainCommand(
+        { socketPath, action: 'drain', virtual: '127.0.0.1:80', real: `127.0.0.2:${port}`, json: false },
+        drainIo,
+      ),
+      0,
+      drainIo.err,
+    );
+    await eventually('drained', async () =>
+      (await destinations(backend)).get('127.0.0.2')?.weight === 0 ? true : undefined,
+    );
+    assert.equal(
+      await runDrainCommand(
+        { socketPath, action: 'undrain', virtual: '127.0.0.1:80', real: `127.0.0.2:${port}`, json: false },
+        capture(),
+      ),
+      0,
+    );
+    await eventually('undrained', async () =>
+      (await destinations(backend)).get('127.0.0.2')?.weight === 5 ? true : undefined,
+    );
 
     // A bad reload changes nothing and reports the line; exit 2.
     const before = backend.history().length;
@@ -147,21 +190,48 @@ test('daemon (memory backend): checks drive the table; status, drain, reload and
     fs.writeFileSync(file, `${configText(['127.0.0.2', '127.0.0.4'])}\tnosuchdirective=2\n`);
     const byAutoreload = await eventually('autoreload to load the edited file', () => reloads[outcomes], 5000);
     assert.equal(byAutoreload, false, 'autoreload applied a configuration with an error');
-    assert.equal(backend.history().length, before, 'a configuration refused by autoreload changes nothing in the kernel');
-    assert.deepEqual(daemon.currentConfig().virtualServices[0]?.reals.map((r) => r.address), ['127.0.0.2', '127.0.0.3'], 'the old configuration runs on');
+    assert.equal(
+      backend.history().length,
+      before,
+      'a configuration refused by autoreload changes nothing in the kernel',
+    );
+    assert.deepEqual(
+      daemon.currentConfig().virtualServices[0]?.reals.map((r) => r.address),
+      ['127.0.0.2', '127.0.0.3'],
+      'the old configuration runs on',
+    );
 
     // A good reload (here by autoreload): 127.0.0.4 added, 127.0.0.3 drained (weight 0) and then removed.
     fs.writeFileSync(file, configText(['127.0.0.2', '127.0.0.4']));
-    await eventually('127.0.0.4 added', async () => ((await destinations(backend)).get('127.0.0.4')?.weight === 5 ? true : undefined), 5000);
-    await eventually('127.0.0.3 gone after its drain', async () => (!(await destinations(backend)).has('127.0.0.3') ? true : undefined), 5000);
-    assert.ok(events.some((e) => e.type === 'drain' && e.phase === 'begin'), 'the removed real was drained first');
+    await eventually(
+      '127.0.0.4 added',
+      async () => ((await destinations(backend)).get('127.0.0.4')?.weight === 5 ? true : undefined),
+      5000,
+    );
+    await eventually(
+      '127.0.0.3 gone after its drain',
+      async () => (!(await destinations(backend)).has('127.0.0.3') ? true : undefined),
+      5000,
+    );
+    assert.ok(
+      events.some((e) => e.type === 'drain' && e.phase === 'begin'),
+      'the removed real was drained first',
+    );
 
     // All reals down: the fallback goes in; one back: out again.
     await stopServer('127.0.0.2');
     await stopServer('127.0.0.4');
-    await eventually('fallback in', async () => ((await destinations(backend)).get('127.0.0.9')?.weight === 1 ? true : undefined), 5000);
+    await eventually(
+      'fallback in',
+      async () => ((await destinations(backend)).get('127.0.0.9')?.weight === 1 ? true : undefined),
+      5000,
+    );
     servers.set('127.0.0.2', await serve('127.0.0.2'));
-    await eventually('fallback out', async () => (!(await destinations(backend)).has('127.0.0.9') ? true : undefined), 5000);
+    await eventually(
+      'fallback out',
+      async () => (!(await destinations(backend)).has('127.0.0.9') ? true : undefined),
+      5000,
+    );
   } finally {
     await daemon.stop();
   }
@@ -177,8 +247,17 @@ test('daemon: a broken configuration does not start (exit code 2), and nothing i
   const file = path.join(tmp, 'broken.cf');
   fs.writeFileSync(file, 'virtual=127.0.0.1:80\n\treal=127.0.0.2:80 gate\n\tbogus=1\n');
   const runDirectory = path.join(tmp, 'run2');
-  await assert.rejects(startDaemon({ configPath: file, configName: 'broken.cf', logger: silentLogger(), ipvs: 'memory', runDirectory, socketDirectory: path.join(tmp, 'sock2') }),
-    (err: Error & { details?: Record<string, unknown> }) => err.details?.['exitCode'] === 2);
+  await assert.rejects(
+    startDaemon({
+      configPath: file,
+      configName: 'broken.cf',
+      logger: silentLogger(),
+      ipvs: 'memory',
+      runDirectory,
+      socketDirectory: path.join(tmp, 'sock2'),
+    }),
+    (err: Error & { details?: Record<string, unknown> }) => err.details?.['exitCode'] === 2,
+  );
   assert.equal(fs.existsSync(pidFilePath('broken.cf', runDirectory)), false);
 });
 
@@ -190,11 +269,29 @@ test('daemon: a second daemon on a configuration whose pid file is locked refuse
   const held = holdPidFile(pidFilePath('twice.cf', runDirectory), 4242);
   try {
     await assert.rejects(
-      startDaemon({ configPath: file, configName: 'twice.cf', logger: silentLogger(), ipvs: 'memory', runDirectory, socketDirectory: path.join(tmp, 'sock3') }),
-      (err: Error & { code?: string; details?: Record<string, unknown> }) => err.code === 'LDIR_ERR_ALREADY_RUNNING' && /already running with pid 4242/.test(err.message) && err.details?.['exitCode'] === 1,
+      startDaemon({
+        configPath: file,
+        configName: 'twice.cf',
+        logger: silentLogger(),
+        ipvs: 'memory',
+        runDirectory,
+        socketDirectory: path.join(tmp, 'sock3'),
+      }),
+      (err: Error & { code?: string; details?: Record<string, unknown> }) =>
+        err.code === 'LDIR_ERR_ALREADY_RUNNING' &&
+        /already running with pid 4242/.test(err.message) &&
+        err.details?.['exitCode'] === 1,
     );
-    assert.equal(fs.readFileSync(pidFilePath('twice.cf', runDirectory), 'utf8'), '4242\n', 'the running daemon\'s pid file is untouched');
-    assert.equal(fs.existsSync(controlSocketPath('twice.cf', path.join(tmp, 'sock3'))), false, 'no control socket was opened');
+    assert.equal(
+      fs.readFileSync(pidFilePath('twice.cf', runDirectory), 'utf8'),
+      '4242\n',
+      "the running daemon's pid file is untouched",
+    );
+    assert.equal(
+      fs.existsSync(controlSocketPath('twice.cf', path.join(tmp, 'sock3'))),
+      false,
+      'no control socket was opened',
+    );
   } finally {
     held.release();
   }
@@ -206,9 +303,14 @@ test('daemon: drain=no in the configuration deletes a removed real at once (no d
   const backend = new MemoryBackend();
   const events: EngineEvent[] = [];
   const daemon = await startDaemon({
-    configPath: file, configName: 'nodrain.cf', logger: silentLogger(), ipvs: 'memory',
+    configPath: file,
+    configName: 'nodrain.cf',
+    logger: silentLogger(),
+    ipvs: 'memory',
     backendFactories: { ...systemFactories(), memory: () => backend },
-    runDirectory: path.join(tmp, 'run3'), socketDirectory: path.join(tmp, 'sock3'), watchIntervalMs: 60_000,
+    runDirectory: path.join(tmp, 'run3'),
+    socketDirectory: path.join(tmp, 'sock3'),
+    watchIntervalMs: 60_000,
     onEngineEvent: (e) => events.push(e),
   });
   try {

@@ -23,8 +23,14 @@ const ldir = ldirBinary(() => env, 120_000);
 /** A configuration of one virtual on 127.0.0.1:`vport` with the loopback real, its own metrics port, and `extra`. */
 async function config(vport: number, extra: readonly string[] = []): Promise<string> {
   return [
-    'checkinterval=1', 'checktimeout=1', `metrics=127.0.0.1:${await freePort('127.0.0.1')}`, ...extra,
-    `virtual=127.0.0.1:${vport}`, `\treal=127.0.0.5:${port} masq 3`, '\tchecktype=connect', '',
+    'checkinterval=1',
+    'checktimeout=1',
+    `metrics=127.0.0.1:${await freePort('127.0.0.1')}`,
+    ...extra,
+    `virtual=127.0.0.1:${vport}`,
+    `\treal=127.0.0.5:${port} masq 3`,
+    '\tchecktype=connect',
+    '',
   ].join('\n');
 }
 
@@ -33,12 +39,18 @@ const write = (name: string, text: string): string => {
   fs.writeFileSync(file, text);
   return file;
 };
-const pidState = (name: string): ReturnType<typeof readPidState> => readPidState(pidFilePath(name, env['LDIR_RUN_DIR']));
+const pidState = (name: string): ReturnType<typeof readPidState> =>
+  readPidState(pidFilePath(name, env['LDIR_RUN_DIR']));
 const cmdline = (pid: number): string[] => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
 
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-execute-'));
-  env = { ...process.env, LDIR_RUN_DIR: path.join(tmp, 'run'), LDIR_SOCKET_DIR: path.join(tmp, 'sock'), LDIR_STATE_DIR: path.join(tmp, 'state') };
+  env = {
+    ...process.env,
+    LDIR_RUN_DIR: path.join(tmp, 'run'),
+    LDIR_SOCKET_DIR: path.join(tmp, 'sock'),
+    LDIR_STATE_DIR: path.join(tmp, 'state'),
+  };
   delete env['LDIR_IPVS'];
   port = await freePort('127.0.0.5');
   server = http.createServer((_q, r) => r.end('ok'));
@@ -47,7 +59,8 @@ before(async () => {
 
 after(async () => {
   for (const name of ['parent.cf', 'child.cf', 'parent2.cf', 'first.cf']) {
-    if (fs.existsSync(path.join(tmp, name)) && pidState(name).state === 'running') await ldir(path.join(tmp, name), 'stop');
+    if (fs.existsSync(path.join(tmp, name)) && pidState(name).state === 'running')
+      await ldir(path.join(tmp, name), 'stop');
   }
   server?.closeAllConnections();
   await new Promise((r) => server?.close(r));
@@ -70,17 +83,26 @@ describe('execute= children', () => {
     assert.equal(status.status, 0, status.stderr);
     assert.equal((JSON.parse(status.stdout) as StatusReport).daemon.backend.name, 'memory');
     assert.equal((await ldir(parent, 'stop')).status, 0);
-    await eventually('the child to stop with its parent', () => (pidState('child.cf').state === 'absent' ? true : undefined), 30_000, 100);
+    await eventually(
+      'the child to stop with its parent',
+      () => (pidState('child.cf').state === 'absent' ? true : undefined),
+      30_000,
+      100,
+    );
   });
 
-  test('a child that cannot start fails the parent\'s start, with a message naming it and its error; nothing stays running', async () => {
+  test("a child that cannot start fails the parent's start, with a message naming it and its error; nothing stays running", async () => {
     const first = write('first.cf', await config(8083));
     const broken = write('broken-child.cf', `${await config(8084)}\tbogus=1\n`);
     const parent = write('parent2.cf', await config(8085, [`execute=${first}`, `execute=${broken}`]));
     const r = await ldir('--ipvs=memory', parent, 'start');
     assert.notEqual(r.status, 0, `the parent's start fails: ${r.stderr}`);
     assert.match(r.stderr, /execute= instance .*broken-child\.cf did not start \(exit 2\)/);
-    assert.match(r.stderr, /broken-child\.cf:\d+: unknown directive "bogus"/, 'the child\'s own error is in the message');
+    assert.match(
+      r.stderr,
+      /broken-child\.cf:\d+: unknown directive "bogus"/,
+      "the child's own error is in the message",
+    );
     assert.equal(pidState('parent2.cf').state, 'absent', 'the parent is not running');
     assert.equal(pidState('first.cf').state, 'absent', 'the child it had started was stopped again');
     assert.equal(pidState('broken-child.cf').state, 'absent');

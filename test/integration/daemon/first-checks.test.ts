@@ -20,7 +20,10 @@ let tmp = '';
 let port = 0;
 const servers: http.Server[] = [];
 const ldir = ldirBinary(() => ({
-  ...process.env, LDIR_IPVS: 'memory', LDIR_RUN_DIR: path.join(tmp, 'run'), LDIR_SOCKET_DIR: path.join(tmp, 'sock'),
+  ...process.env,
+  LDIR_IPVS: 'memory',
+  LDIR_RUN_DIR: path.join(tmp, 'run'),
+  LDIR_SOCKET_DIR: path.join(tmp, 'sock'),
   LDIR_STATE_DIR: path.join(tmp, 'state'),
 }));
 
@@ -47,17 +50,26 @@ async function status(file: string): Promise<StatusReport | undefined> {
 
 /** `address:health:inKernel` of every real, for the failure message and the waits. */
 const summary = (report: StatusReport | undefined): string =>
-  (report?.virtualServices[0]?.reals ?? []).map((r) => `${r.address}:${r.health}:${r.inKernel ? 'in' : 'out'}`).join(' ');
+  (report?.virtualServices[0]?.reals ?? [])
+    .map((r) => `${r.address}:${r.health}:${r.inKernel ? 'in' : 'out'}`)
+    .join(' ');
 
 /** Waits until `reals` are all up and in the table; the report, or a failure showing what the daemon saw. */
 async function allUp(file: string, reals: readonly string[], ms: number): Promise<StatusReport> {
   let last: StatusReport | undefined;
-  return eventually(`${reals.join(', ')} up and in the table`, async () => {
-    last = await status(file);
-    const seen = last?.virtualServices[0]?.reals ?? [];
-    const ok = reals.every((a) => seen.some((r) => r.address === a && r.health === 'up' && r.inKernel));
-    return ok ? last : undefined;
-  }, ms, 200, () => `daemon saw: ${summary(last)}\nlog:\n${fs.existsSync(path.join(tmp, 'ldir.log')) ? fs.readFileSync(path.join(tmp, 'ldir.log'), 'utf8').slice(-3000) : ''}`);
+  return eventually(
+    `${reals.join(', ')} up and in the table`,
+    async () => {
+      last = await status(file);
+      const seen = last?.virtualServices[0]?.reals ?? [];
+      const ok = reals.every((a) => seen.some((r) => r.address === a && r.health === 'up' && r.inKernel));
+      return ok ? last : undefined;
+    },
+    ms,
+    200,
+    () =>
+      `daemon saw: ${summary(last)}\nlog:\n${fs.existsSync(path.join(tmp, 'ldir.log')) ? fs.readFileSync(path.join(tmp, 'ldir.log'), 'utf8').slice(-3000) : ''}`,
+  );
 }
 
 before(async () => {
@@ -106,7 +118,10 @@ test('checkinterval=600: healthy reals are up within a few seconds of start, of 
   // The successor checked every real itself, at once (the health it carried over would otherwise stand for 600 s).
   for (const r of after.virtualServices[0]?.reals ?? []) {
     const at = Date.parse(r.lastCheck?.at ?? '');
-    assert.ok(at >= restartAt - 1_000, `${r.address} last checked at ${r.lastCheck?.at ?? 'never'}, before the restart (${new Date(restartAt).toISOString()})`);
+    assert.ok(
+      at >= restartAt - 1_000,
+      `${r.address} last checked at ${r.lastCheck?.at ?? 'never'}, before the restart (${new Date(restartAt).toISOString()})`,
+    );
   }
   console.log(`restart: every real checked by the successor ${Date.now() - restartAt} ms after "ldir restart" began`);
   assert.equal((await ldir(file, 'stop')).status, 0);

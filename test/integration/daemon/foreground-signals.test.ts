@@ -16,7 +16,10 @@ import { pidFilePath } from '../../../src/system/pid-file';
 /** A memory backend whose first table listing takes `delayMs`, so that the daemon's start takes that long. */
 class SlowFirstListBackend extends MemoryBackend {
   private first = true;
-  constructor(private readonly delayMs: number, readonly listed: () => void) {
+  constructor(
+    private readonly delayMs: number,
+    readonly listed: () => void,
+  ) {
     super();
   }
   override async list(): Promise<readonly ObservedService[]> {
@@ -35,35 +38,56 @@ before(() => {
 });
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function start(signal: 'SIGTERM' | 'SIGHUP', name: string): { done: Promise<number>; backend: SlowFirstListBackend; signals: EventEmitter; file: string } {
+function start(
+  signal: 'SIGTERM' | 'SIGHUP',
+  name: string,
+): { done: Promise<number>; backend: SlowFirstListBackend; signals: EventEmitter; file: string } {
   const file = path.join(tmp, name);
-  fs.writeFileSync(file, 'checkinterval=1\ncleanstop=yes\nvirtual=127.0.0.1:80\n\treal=127.0.0.2:80 masq 3\n\tchecktype=on\n');
+  fs.writeFileSync(
+    file,
+    'checkinterval=1\ncleanstop=yes\nvirtual=127.0.0.1:80\n\treal=127.0.0.2:80 masq 3\n\tchecktype=on\n',
+  );
   const signals = new EventEmitter();
   const backend = new SlowFirstListBackend(400, () => setImmediate(() => signals.emit(signal)));
   const done = runForeground({
-    configPath: file, configName: name, logger: silentLogger(), ipvs: 'memory',
+    configPath: file,
+    configName: name,
+    logger: silentLogger(),
+    ipvs: 'memory',
     backendFactories: { ...systemFactories(), memory: () => backend },
-    runDirectory: path.join(tmp, 'run'), socketDirectory: path.join(tmp, 'sock'),
+    runDirectory: path.join(tmp, 'run'),
+    socketDirectory: path.join(tmp, 'sock'),
     signals: signals as unknown as Pick<NodeJS.Process, 'on' | 'off'>,
     engine: { resyncIntervalMs: 60_000, coalesceMs: 10 },
   });
   return { done, backend, signals, file };
 }
 
-test('SIGTERM during start-up: the daemon finishes starting, then stops with its cleanup and exit 0', { timeout: 20_000 }, async () => {
+test('SIGTERM during start-up: the daemon finishes starting, then stops with its cleanup and exit 0', {
+  timeout: 20_000,
+}, async () => {
   const { done, backend } = start('SIGTERM', 'term.cf');
   const code = await done;
   assert.equal(code, 0);
   const kinds = backend.history().map((o) => o.op);
   assert.ok(kinds.includes('add-service'), `the start completed (${kinds.join(', ')})`);
-  assert.equal(kinds[kinds.length - 1], 'delete-service', `then cleanstop=yes removed what ldir owned (${kinds.join(', ')})`);
+  assert.equal(
+    kinds[kinds.length - 1],
+    'delete-service',
+    `then cleanstop=yes removed what ldir owned (${kinds.join(', ')})`,
+  );
   assert.equal(fs.existsSync(pidFilePath('term.cf', path.join(tmp, 'run'))), false, 'pid file released');
 });
 
-test('SIGHUP during start-up: the daemon reloads once started (a file changed while it started is taken)', { timeout: 20_000 }, async () => {
+test('SIGHUP during start-up: the daemon reloads once started (a file changed while it started is taken)', {
+  timeout: 20_000,
+}, async () => {
   const { done, backend, signals, file } = start('SIGHUP', 'hup.cf');
   // Change the file while the start is in progress (the first listing is held for 400 ms).
-  fs.writeFileSync(file, 'checkinterval=1\ncleanstop=yes\nvirtual=127.0.0.1:80\n\treal=127.0.0.2:80 masq 7\n\tchecktype=on\n');
+  fs.writeFileSync(
+    file,
+    'checkinterval=1\ncleanstop=yes\nvirtual=127.0.0.1:80\n\treal=127.0.0.2:80 masq 7\n\tchecktype=on\n',
+  );
   const deadline = Date.now() + 10_000;
   let weight: number | undefined;
   while (Date.now() < deadline) {

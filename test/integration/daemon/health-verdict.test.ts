@@ -33,11 +33,21 @@ before(async () => {
 });
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const configText = (): string => [
-  'checkinterval=1', `metrics=127.0.0.1:${metricsPort}`, 'autoreload=no',
-  'virtual=127.0.0.1:80', '\treal=127.0.0.2:80 masq 1', '\treal=127.0.0.3:80 masq 1', '\tchecktype=on',
-  'virtual=127.0.0.1:81', '\treal=127.0.0.2:81 masq 1', '\treal=127.0.0.3:81 masq 1', '\tchecktype=on', '',
-].join('\n');
+const configText = (): string =>
+  [
+    'checkinterval=1',
+    `metrics=127.0.0.1:${metricsPort}`,
+    'autoreload=no',
+    'virtual=127.0.0.1:80',
+    '\treal=127.0.0.2:80 masq 1',
+    '\treal=127.0.0.3:80 masq 1',
+    '\tchecktype=on',
+    'virtual=127.0.0.1:81',
+    '\treal=127.0.0.2:81 masq 1',
+    '\treal=127.0.0.3:81 masq 1',
+    '\tchecktype=on',
+    '',
+  ].join('\n');
 
 /** What each of the four says at one moment. */
 interface Said {
@@ -56,20 +66,30 @@ function withoutTimes<T extends { body: string }>(answer: T): T {
   return { ...answer, body: answer.body.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, 'TIME') };
 }
 
-test('status, ping, /healthz and the metrics give one verdict: degraded, failing, ok', { timeout: 60_000 }, async () => {
+test('status, ping, /healthz and the metrics give one verdict: degraded, failing, ok', {
+  timeout: 60_000,
+}, async () => {
   const file = path.join(tmp, 'site.cf');
   fs.writeFileSync(file, configText());
   const refusedPorts = new Set<number>([81]);
   const backend = new MemoryBackend();
-  const refused = (op: IpvsOp): boolean => op.op === 'add-service' && 'port' in op.service && refusedPorts.has(op.service.port);
+  const refused = (op: IpvsOp): boolean =>
+    op.op === 'add-service' && 'port' in op.service && refusedPorts.has(op.service.port);
   backend.failNext(refused, 'EINVAL', Number.MAX_SAFE_INTEGER);
   const logger = silentLogger();
   const observers = new Observers({ clock: systemClock(), logger });
   const runDirectory = path.join(tmp, 'run');
   const socketDirectory = path.join(tmp, 'sock');
   const daemon = await startDaemon({
-    configPath: file, configName: 'site.cf', logger, ipvs: 'memory', backendFactories: { ...systemFactories(), memory: () => backend },
-    runDirectory, socketDirectory, watchIntervalMs: 60_000, engine: { resyncIntervalMs: 200, coalesceMs: 10, shutdownTimeoutMs: 2_000 },
+    configPath: file,
+    configName: 'site.cf',
+    logger,
+    ipvs: 'memory',
+    backendFactories: { ...systemFactories(), memory: () => backend },
+    runDirectory,
+    socketDirectory,
+    watchIntervalMs: 60_000,
+    engine: { resyncIntervalMs: 200, coalesceMs: 10, shutdownTimeoutMs: 2_000 },
     ...observers.hooks(),
   });
   observers.attach(daemon);
@@ -82,38 +102,82 @@ test('status, ping, /healthz and the metrics give one verdict: degraded, failing
     const ping = capture();
     const pingCode = await runPing({ config: file, runDirectory, socketDirectory, json: false }, ping);
     const h = await httpGet(`http://127.0.0.1:${metricsPort}/healthz`, { timeoutMs: 5_000 });
-    const m = parseExposition((await httpGet(`http://127.0.0.1:${metricsPort}/metrics`, { timeoutMs: 10_000 })).body.toString());
+    const m = parseExposition(
+      (await httpGet(`http://127.0.0.1:${metricsPort}/metrics`, { timeoutMs: 10_000 })).body.toString(),
+    );
     const level = ['ok', 'degraded', 'failing'].find((l) => value(m, 'ldir_health', { state: l }) === 1);
-    const reasons = ['engine-stopped', 'kernel-sync-failed', 'kernel-refused', 'checks-overdue', 'engine-stalled', 'sync-daemon']
-      .filter((r) => value(m, 'ldir_health_reason', { reason: r }) === 1);
+    const reasons = [
+      'engine-stopped',
+      'kernel-sync-failed',
+      'kernel-refused',
+      'checks-overdue',
+      'engine-stalled',
+      'sync-daemon',
+    ].filter((r) => value(m, 'ldir_health_reason', { reason: r }) === 1);
     return {
-      statusCode, statusText: text.out, report: JSON.parse(json.out) as StatusReport, pingCode, pingText: ping.out + ping.err,
-      healthz: { status: h.status, body: h.body.toString() }, level, reasons,
+      statusCode,
+      statusText: text.out,
+      report: JSON.parse(json.out) as StatusReport,
+      pingCode,
+      pingText: ping.out + ping.err,
+      healthz: { status: h.status, body: h.body.toString() },
+      level,
+      reasons,
     };
   };
   const show = (s: Said): string => JSON.stringify({ ...s, report: s.report.daemon }, null, 1);
   let last: Said | undefined;
   // The views are read one after the other while the daemon moves on: a moment counts once all of them say `level`
   // (the status text, read first, included).
-  const awaitLevel = (level: string): Promise<Said> => eventually(`every view to say ${level}`, async () => {
-    const s = await said();
-    last = s;
-    const textSays = s.statusText.includes(`\nhealth: ${level === 'ok' ? 'ok' : level.toUpperCase()}`);
-    const pingSays = (s.pingCode === PingExit.UNHEALTHY) === (level === 'failing');
-    return textSays && pingSays && s.report.daemon.health?.level === level && s.level === level && s.healthz.body.startsWith(level) ? s : undefined;
-  }, 20_000, 100, () => (last ? show(last) : 'nothing said yet'));
+  const awaitLevel = (level: string): Promise<Said> =>
+    eventually(
+      `every view to say ${level}`,
+      async () => {
+        const s = await said();
+        last = s;
+        const textSays = s.statusText.includes(`\nhealth: ${level === 'ok' ? 'ok' : level.toUpperCase()}`);
+        const pingSays = (s.pingCode === PingExit.UNHEALTHY) === (level === 'failing');
+        return textSays &&
+          pingSays &&
+          s.report.daemon.health?.level === level &&
+          s.level === level &&
+          s.healthz.body.startsWith(level)
+          ? s
+          : undefined;
+      },
+      20_000,
+      100,
+      () => (last ? show(last) : 'nothing said yet'),
+    );
   try {
     // One virtual refused, the other in force: degraded everywhere, and nobody recovers the director for it.
     const degraded = await awaitLevel('degraded');
     const summary = degraded.report.daemon.health?.summary ?? '';
-    assert.match(summary, /^degraded: kernel-refused: the kernel refused \d+ operations? of the last sync at .*tcp:127\.0\.0\.1:81 \(add-service EINVAL/, show(degraded));
-    assert.deepEqual(degraded.report.daemon.health?.reasons.map((r) => [r.code, r.level, r.virtuals]), [['kernel-refused', 'degraded', ['tcp:127.0.0.1:81']]]);
+    assert.match(
+      summary,
+      /^degraded: kernel-refused: the kernel refused \d+ operations? of the last sync at .*tcp:127\.0\.0\.1:81 \(add-service EINVAL/,
+      show(degraded),
+    );
+    assert.deepEqual(
+      degraded.report.daemon.health?.reasons.map((r) => [r.code, r.level, r.virtuals]),
+      [['kernel-refused', 'degraded', ['tcp:127.0.0.1:81']]],
+    );
     assert.equal(degraded.statusCode, ExitCode.OK, show(degraded));
-    assert.match(degraded.statusText, /^ldir running, pid \d+, .*\nhealth: DEGRADED: kernel-refused: .*tcp:127\.0\.0\.1:81 \(add-service EINVAL/);
-    assert.match(degraded.statusText, /\ntcp:127\.0\.0\.1:81 .*2\/2 up.*KERNEL REFUSED\n/, 'the refused virtual says so beside its "2/2 up"');
+    assert.match(
+      degraded.statusText,
+      /^ldir running, pid \d+, .*\nhealth: DEGRADED: kernel-refused: .*tcp:127\.0\.0\.1:81 \(add-service EINVAL/,
+    );
+    assert.match(
+      degraded.statusText,
+      /\ntcp:127\.0\.0\.1:81 .*2\/2 up.*KERNEL REFUSED\n/,
+      'the refused virtual says so beside its "2/2 up"',
+    );
     assert.doesNotMatch(degraded.statusText, /\ntcp:127\.0\.0\.1:80 .*KERNEL REFUSED/);
     // Read at another moment than the report: the sync time in the text may be a later resync's (each one is refused again).
-    assert.deepEqual(withoutTimes(degraded.healthz), { status: 200, body: withoutTimes({ body: `${summary}\n` }).body });
+    assert.deepEqual(withoutTimes(degraded.healthz), {
+      status: 200,
+      body: withoutTimes({ body: `${summary}\n` }).body,
+    });
     assert.deepEqual(degraded.reasons, ['kernel-refused']);
     assert.equal(degraded.pingCode, PingExit.HEALTHY, degraded.pingText);
     assert.match(degraded.pingText, /is running with pid: \d+, up \d+ s, degraded: kernel-refused: /);
@@ -123,13 +187,23 @@ test('status, ping, /healthz and the metrics give one verdict: degraded, failing
     await backend.flush(); // as if someone flushed the table: the next resync adds both again, and both are refused
     const failing = await awaitLevel('failing');
     const failingSummary = failing.report.daemon.health?.summary ?? '';
-    assert.match(failingSummary, /^failing: kernel-refused: the kernel refused every virtual service \(2\) at /, show(failing));
+    assert.match(
+      failingSummary,
+      /^failing: kernel-refused: the kernel refused every virtual service \(2\) at /,
+      show(failing),
+    );
     assert.equal(failing.statusCode, ExitCode.FAILING, show(failing));
     assert.match(failing.statusText, /\nhealth: FAILING: kernel-refused: the kernel refused every virtual service/);
-    assert.deepEqual(withoutTimes(failing.healthz), { status: 503, body: withoutTimes({ body: `${failingSummary}\n` }).body });
+    assert.deepEqual(withoutTimes(failing.healthz), {
+      status: 503,
+      body: withoutTimes({ body: `${failingSummary}\n` }).body,
+    });
     assert.deepEqual(failing.reasons, ['kernel-refused']);
     assert.equal(failing.pingCode, PingExit.UNHEALTHY, failing.pingText);
-    assert.match(failing.pingText, /^ldir for \S+ \(pid \d+\): failing: kernel-refused: the kernel refused every virtual service/);
+    assert.match(
+      failing.pingText,
+      /^ldir for \S+ \(pid \d+\): failing: kernel-refused: the kernel refused every virtual service/,
+    );
 
     // The kernel takes them: ok everywhere.
     refusedPorts.clear();

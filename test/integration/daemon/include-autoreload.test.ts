@@ -29,7 +29,10 @@ const section = (port: number, weight: number, extra = ''): string =>
 /** The table of the memory backend: `port:real=weight` per destination, sorted. */
 async function table(backend: MemoryBackend): Promise<string> {
   const services = await backend.list();
-  return services.flatMap((s) => s.destinations.map((d) => `${'port' in s.service ? s.service.port : '?'}:${d.address}=${d.weight}`)).sort().join(' ');
+  return services
+    .flatMap((s) => s.destinations.map((d) => `${'port' in s.service ? s.service.port : '?'}:${d.address}=${d.weight}`))
+    .sort()
+    .join(' ');
 }
 
 test('autoreload follows included files; a broken one is refused with its path and line, the old configuration runs on', async () => {
@@ -42,16 +45,32 @@ test('autoreload follows included files; a broken one is refused with its path a
   fs.writeFileSync(a, section(80, 5));
   const backend = new MemoryBackend();
   const logged: Record<string, unknown>[] = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => { logged.push(JSON.parse(line) as Record<string, unknown>); } });
+  const logger = pino(
+    { level: 'info' },
+    {
+      write: (line: string) => {
+        logged.push(JSON.parse(line) as Record<string, unknown>);
+      },
+    },
+  );
   const socketDirectory = path.join(tmp, 'sock');
   const daemon = await startDaemon({
-    configPath: file, configName: 'site.cf', logger, ipvs: 'memory', backendFactories: { ...systemFactories(), memory: () => backend },
-    runDirectory: path.join(tmp, 'run'), socketDirectory, stateDirectory: path.join(tmp, 'state'), watchIntervalMs: 100,
+    configPath: file,
+    configName: 'site.cf',
+    logger,
+    ipvs: 'memory',
+    backendFactories: { ...systemFactories(), memory: () => backend },
+    runDirectory: path.join(tmp, 'run'),
+    socketDirectory,
+    stateDirectory: path.join(tmp, 'state'),
+    watchIntervalMs: 100,
     engine: { resyncIntervalMs: 500, coalesceMs: 10, drainPollMs: 50 },
   });
   const socketPath = controlSocketPath('site.cf', socketDirectory);
-  const shows = (want: string) => (): Promise<true | undefined> => table(backend).then((t) => (t === want ? true : undefined));
-  const describeErrors = (): string => `errors logged: ${JSON.stringify(logged.filter((r) => r['level'] === 50).map((r) => r['errors']))}`;
+  const shows = (want: string) => (): Promise<true | undefined> =>
+    table(backend).then((t) => (t === want ? true : undefined));
+  const describeErrors = (): string =>
+    `errors logged: ${JSON.stringify(logged.filter((r) => r['level'] === 50).map((r) => r['errors']))}`;
   try {
     await eventually('the included virtual in the table', shows('80:127.0.0.2=5'), 8000, 50, describeErrors);
     const io = capture();
@@ -76,8 +95,19 @@ test('autoreload follows included files; a broken one is refused with its path a
     assert.equal(await runReloadCommand({ socketPath }, bad), 2);
     assert.match(bad.err, new RegExp(`^${b.replace(/[.]/g, '\\.')}:4: unknown directive "nosuchdirective"$`, 'm'));
     // Autoreload saw it too and refused it, logging the same error.
-    await eventually('autoreload to refuse it', () => (logged.some((r) => r['msg'] === 'reload refused: the configuration has errors; the running configuration stays in force'
-      && JSON.stringify(r['errors']).includes(`${b}:4: unknown directive`)) ? true : undefined), 8000, 50);
+    await eventually(
+      'autoreload to refuse it',
+      () =>
+        logged.some(
+          (r) =>
+            r['msg'] === 'reload refused: the configuration has errors; the running configuration stays in force' &&
+            JSON.stringify(r['errors']).includes(`${b}:4: unknown directive`),
+        )
+          ? true
+          : undefined,
+      8000,
+      50,
+    );
     await sleep(300);
     assert.equal(await table(backend), '80:127.0.0.2=7 81:127.0.0.2=3', 'the running configuration stays in force');
     assert.equal(daemon.currentConfig().virtualServices.find((v) => v.port === 81)?.reals[0]?.weight, 3);

@@ -32,19 +32,34 @@ function outliving(kernel: MemoryBackend): IpvsBackend {
 
 function configText(globals: readonly string[], virtual: readonly string[] = ['persistent=60']): string {
   return [
-    'checkinterval=1', 'autoreload=no', `logfile="${path.join(tmp, 'ldir.log')}"`, 'metrics=no', ...globals,
-    'virtual=127.0.0.1:5060', '\tprotocol=udp', '\treal=127.0.0.2:5060 masq', '\treal=127.0.0.3:5060 masq', '\tchecktype=on',
-    ...virtual.map((l) => `\t${l}`), '',
+    'checkinterval=1',
+    'autoreload=no',
+    `logfile="${path.join(tmp, 'ldir.log')}"`,
+    'metrics=no',
+    ...globals,
+    'virtual=127.0.0.1:5060',
+    '\tprotocol=udp',
+    '\treal=127.0.0.2:5060 masq',
+    '\treal=127.0.0.3:5060 masq',
+    '\tchecktype=on',
+    ...virtual.map((l) => `\t${l}`),
+    '',
   ].join('\n');
 }
 
 async function startOn(kernel: MemoryBackend, file: string): Promise<{ daemon: Daemon; socketPath: string }> {
   const name = path.basename(file);
   const daemon = await startDaemon({
-    configPath: file, configName: name, logger: silentLogger(), ipvs: 'memory',
+    configPath: file,
+    configName: name,
+    logger: silentLogger(),
+    ipvs: 'memory',
     backendFactories: { ...systemFactories(), memory: () => outliving(kernel) },
-    runDirectory: path.join(tmp, 'run'), socketDirectory: path.join(tmp, 'sock'), stateDirectory: path.join(tmp, 'state'),
-    watchIntervalMs: 60_000, engine: { resyncIntervalMs: 60_000, coalesceMs: 10 },
+    runDirectory: path.join(tmp, 'run'),
+    socketDirectory: path.join(tmp, 'sock'),
+    stateDirectory: path.join(tmp, 'state'),
+    watchIntervalMs: 60_000,
+    engine: { resyncIntervalMs: 60_000, coalesceMs: 10 },
   });
   return { daemon, socketPath: controlSocketPath(name, path.join(tmp, 'sock')) };
 }
@@ -68,7 +83,10 @@ describe('ipvstimeouts and persistenceengine in the daemon', { concurrency: fals
   test('start sets, status shows, a previewed reload changes, stop gives back (ipvstimeoutsrestore=yes)', async () => {
     const kernel = new MemoryBackend();
     const file = path.join(tmp, 'restore.cf');
-    fs.writeFileSync(file, configText(['ipvstimeouts="7200 0 600"', 'ipvstimeoutsrestore=yes'], ['persistent=60', 'persistenceengine=sip']));
+    fs.writeFileSync(
+      file,
+      configText(['ipvstimeouts="7200 0 600"', 'ipvstimeoutsrestore=yes'], ['persistent=60', 'persistenceengine=sip']),
+    );
     const { daemon, socketPath } = await startOn(kernel, file);
     try {
       assert.deepEqual(await kernel.getTimeouts(), { tcp: 7200, tcpFin: 120, udp: 600 });
@@ -77,15 +95,25 @@ describe('ipvstimeouts and persistenceengine in the daemon', { concurrency: fals
 
       const { report, text } = await statusOf(socketPath);
       assert.deepEqual(report.daemon.ipvsTimeouts, [
-        { timeout: 'tcp', value: 7200, found: 900, restore: true }, { timeout: 'udp', value: 600, found: 300, restore: true },
+        { timeout: 'tcp', value: 7200, found: 900, restore: true },
+        { timeout: 'udp', value: 600, found: 300, restore: true },
       ]);
-      assert.deepEqual([report.virtualServices[0]?.persistent, report.virtualServices[0]?.persistenceEngine], [60, 'sip']);
+      assert.deepEqual(
+        [report.virtualServices[0]?.persistent, report.virtualServices[0]?.persistenceEngine],
+        [60, 'sip'],
+      );
       assert.match(text, /^ipvs timeouts: tcp 7200s \(found 900s\), udp 600s \(found 300s\); restored at stop$/m);
       assert.match(text, /^udp:127\.0\.0\.1:5060 {2}sched wrr {2}persistent 60s pe sip {2}/m);
 
       // The edit: tcp changed, udp no longer set (given back at the reload: the configuration that set it said so),
       // tcpfin newly set; the persistence timeout changed (the engine stays).
-      fs.writeFileSync(file, configText(['ipvstimeouts="3600 60 0"', 'ipvstimeoutsrestore=yes'], ['persistent=120', 'persistenceengine=sip']));
+      fs.writeFileSync(
+        file,
+        configText(
+          ['ipvstimeouts="3600 60 0"', 'ipvstimeoutsrestore=yes'],
+          ['persistent=120', 'persistenceengine=sip'],
+        ),
+      );
       const preview = capture();
       assert.equal(await runReloadPreviewCommand({ socketPath, json: false }, preview), 0, preview.err);
       assert.deepEqual(preview.out.trimEnd().split('\n'), [
@@ -102,7 +130,8 @@ describe('ipvstimeouts and persistenceengine in the daemon', { concurrency: fals
       const [edited] = await kernel.list({ stats: false });
       assert.deepEqual([edited?.service.persistent, edited?.service.persistenceEngine], [120, 'sip']);
       assert.deepEqual((await statusOf(socketPath)).report.daemon.ipvsTimeouts, [
-        { timeout: 'tcp', value: 3600, found: 900, restore: true }, { timeout: 'tcpfin', value: 60, found: 120, restore: true },
+        { timeout: 'tcp', value: 3600, found: 900, restore: true },
+        { timeout: 'tcpfin', value: 60, found: 120, restore: true },
       ]);
 
       // A bad reload changes nothing: neither the timeouts nor the service.
@@ -116,7 +145,11 @@ describe('ipvstimeouts and persistenceengine in the daemon', { concurrency: fals
       assert.equal(await runReloadCommand({ socketPath }, capture()), 0);
       const [plain] = await kernel.list({ stats: false });
       assert.deepEqual([plain?.service.persistent, plain?.service.persistenceEngine], [120, undefined]);
-      assert.deepEqual(kernel.history().filter((op) => op.op === 'delete-service'), [], 'edited, never deleted');
+      assert.deepEqual(
+        kernel.history().filter((op) => op.op === 'delete-service'),
+        [],
+        'edited, never deleted',
+      );
     } finally {
       await daemon.stop();
     }

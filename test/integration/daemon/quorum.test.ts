@@ -37,12 +37,14 @@ async function stopServer(address: string): Promise<void> {
   await new Promise((r) => s.close(r));
 }
 
-
-
-
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-quorum-'));
-  env = { ...process.env, LDIR_RUN_DIR: path.join(tmp, 'run'), LDIR_SOCKET_DIR: path.join(tmp, 'sock'), LDIR_STATE_DIR: path.join(tmp, 'state') };
+  env = {
+    ...process.env,
+    LDIR_RUN_DIR: path.join(tmp, 'run'),
+    LDIR_SOCKET_DIR: path.join(tmp, 'sock'),
+    LDIR_STATE_DIR: path.join(tmp, 'state'),
+  };
   port = await freePort('127.0.0.2');
   metricsPort = await freePort('127.0.0.1');
   for (const r of REALS) servers.set(r, await serve(r));
@@ -58,7 +60,9 @@ test('daemon (memory backend): quorum lost and regained with hysteresis; command
   const script = path.join(tmp, 'record.sh');
   fs.writeFileSync(script, `#!/bin/sh\necho "$*" >> '${record}'\n`, { mode: 0o755 });
   const file = path.join(tmp, 'site.cf');
-  fs.writeFileSync(file, `checkinterval=1
+  fs.writeFileSync(
+    file,
+    `checkinterval=1
 checktimeout=1
 negotiatetimeout=1
 quiescent=yes
@@ -77,11 +81,18 @@ ${REALS.map((r) => `\treal=${r}:${port} masq 5`).join('\n')}
 \thysteresis=1
 \tquorumupcommand=/bin/sh ${script} up
 \tquorumdowncommand=/bin/sh ${script} down
-`);
+`,
+  );
   const started = await ldir('--ipvs=memory', file, 'start');
   assert.equal(started.status, 0, started.stderr);
   const socketPath = controlSocketPath('site.cf', env['LDIR_SOCKET_DIR']);
-  const recorded = (): string[] => (fs.existsSync(record) ? fs.readFileSync(record, 'utf8').split('\n').filter((l) => l !== '') : []);
+  const recorded = (): string[] =>
+    fs.existsSync(record)
+      ? fs
+          .readFileSync(record, 'utf8')
+          .split('\n')
+          .filter((l) => l !== '')
+      : [];
   const status = async (): Promise<StatusReport> => {
     const r = await sendControlRequest(socketPath, { type: 'status' });
     assert.ok(r.ok, JSON.stringify(r));
@@ -90,12 +101,21 @@ ${REALS.map((r) => `\treal=${r}:${port} masq 5`).join('\n')}
   /** Kernel weights of the reals (`-` when absent), then `FALLBACK` when the fallback is in. */
   const table = async (): Promise<string> => {
     const v = (await status()).virtualServices[0];
-    return [...(v?.reals ?? []).map((r) => `${r.address}=${r.kernelWeight ?? '-'}`), ...(v?.fallbackActive ? ['FALLBACK'] : [])].join(' ');
+    return [
+      ...(v?.reals ?? []).map((r) => `${r.address}=${r.kernelWeight ?? '-'}`),
+      ...(v?.fallbackActive ? ['FALLBACK'] : []),
+    ].join(' ');
   };
   let lastTable = '';
   /** Waits until {@link table} reads `want`; a timeout shows the last table seen. */
   const untilTable = (what: string, want: string): Promise<true> =>
-    eventually(what, async () => ((lastTable = await table()) === want ? true : undefined), 15_000, 50, () => `table: ${lastTable}`);
+    eventually(
+      what,
+      async () => ((lastTable = await table()) === want ? true : undefined),
+      15_000,
+      50,
+      () => `table: ${lastTable}`,
+    );
   const all = REALS.map((r) => `${r}=5`).join(' ');
   {
     // 75 % of 4 = 3. At start nothing was decided, so the plain quorum decides (3 of the first results may gain it);
@@ -103,7 +123,13 @@ ${REALS.map((r) => `\treal=${r}:${port} masq 5`).join('\n')}
     await untilTable('all four up', all);
     await eventually('quorumupcommand', () => (recorded().length === 1 ? true : undefined), 10_000, 50);
     assert.match(recorded()[0] ?? '', /^up 127\.0\.0\.1:80 tcp [34] 3$/);
-    assert.deepEqual((await status()).virtualServices[0]?.quorum, { state: 'up', serving: 4, quorum: 3, hysteresis: 1, configured: true });
+    assert.deepEqual((await status()).virtualServices[0]?.quorum, {
+      state: 'up',
+      serving: 4,
+      quorum: 3,
+      hysteresis: 1,
+      configured: true,
+    });
 
     // Two stop: two serve, not below 3 − 1: the quorum holds, no command, no fallback.
     await stopServer('127.0.0.4');
@@ -124,7 +150,13 @@ ${REALS.map((r) => `\treal=${r}:${port} masq 5`).join('\n')}
     assert.equal(text.status, 0, text.stderr);
     assert.match(text.stdout, /quorum 1\/3±1 LOST {2}FALLBACK 127\.0\.0\.9:\d+/);
     const json = JSON.parse((await ldir('--json', file, 'status')).stdout) as StatusReport;
-    assert.deepEqual(json.virtualServices[0]?.quorum, { state: 'down', serving: 1, quorum: 3, hysteresis: 1, configured: true });
+    assert.deepEqual(json.virtualServices[0]?.quorum, {
+      state: 'down',
+      serving: 1,
+      quorum: 3,
+      hysteresis: 1,
+      configured: true,
+    });
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     assert.match(metrics, /ldir_virtual_quorum_state\{virtual="tcp:127\.0\.0\.1:80",state="down"\} 1/);
     assert.match(metrics, /ldir_virtual_quorum_state\{virtual="tcp:127\.0\.0\.1:80",state="up"\} 0/);
@@ -134,7 +166,12 @@ ${REALS.map((r) => `\treal=${r}:${port} masq 5`).join('\n')}
     // Two back: three serve, below the gain (4): still lost. The third back: regained, the fallback leaves.
     servers.set('127.0.0.3', await serve('127.0.0.3'));
     servers.set('127.0.0.4', await serve('127.0.0.4'));
-    await eventually('three serving', async () => ((await status()).virtualServices[0]?.quorum?.serving === 3 ? true : undefined), 15_000, 50);
+    await eventually(
+      'three serving',
+      async () => ((await status()).virtualServices[0]?.quorum?.serving === 3 ? true : undefined),
+      15_000,
+      50,
+    );
     await sleep(1500);
     assert.equal((await status()).virtualServices[0]?.quorum?.state, 'down', 'three do not regain it');
     assert.equal(await table(), '127.0.0.2=0 127.0.0.3=0 127.0.0.4=0 127.0.0.5=0 FALLBACK');

@@ -33,7 +33,8 @@ function hundredThousandReals(): string {
   const lines = ['checkinterval=5', 'autoreload=no'];
   for (let v = 0; v < 10_000; v++) {
     lines.push(`virtual=198.18.${Math.floor(v / 250)}.${(v % 250) + 1}:80`, '\tchecktype=connect', '\tscheduler=wlc');
-    for (let r = 0; r < 10; r++) lines.push(`\treal=10.${Math.floor(v / 250)}.${v % 250}.${r + 1}:80 gate ${1 + (r % 5)}`);
+    for (let r = 0; r < 10; r++)
+      lines.push(`\treal=10.${Math.floor(v / 250)}.${v % 250}.${r + 1}:80 gate ${1 + (r % 5)}`);
   }
   lines.push('bogusdirective=1', '');
   return lines.join('\n');
@@ -81,15 +82,24 @@ async function pingThrough(socketPath: string, reload: () => Promise<unknown>): 
   return { pings, longestWaitMs, longestGapMs, reloadMs };
 }
 
-test('pings every 10 ms are answered within the bound while a reload loads a big file', { timeout: 240_000 }, async (t) => {
+test('pings every 10 ms are answered within the bound while a reload loads a big file', {
+  timeout: 240_000,
+}, async (t) => {
   const file = path.join(tmp, 'site.cf');
   fs.writeFileSync(file, SMALL);
   const backend = new MemoryBackend();
   const socketDirectory = path.join(tmp, 'sock');
   const captured = captureLogger();
   const daemon = await startDaemon({
-    configPath: file, configName: 'site.cf', logger: captured.logger, ipvs: 'memory', backendFactories: { ...systemFactories(), memory: () => backend },
-    runDirectory: path.join(tmp, 'run'), socketDirectory, watchIntervalMs: 60_000, engine: { resyncIntervalMs: 60_000, coalesceMs: 10 },
+    configPath: file,
+    configName: 'site.cf',
+    logger: captured.logger,
+    ipvs: 'memory',
+    backendFactories: { ...systemFactories(), memory: () => backend },
+    runDirectory: path.join(tmp, 'run'),
+    socketDirectory,
+    watchIntervalMs: 60_000,
+    engine: { resyncIntervalMs: 60_000, coalesceMs: 10 },
   });
   const socketPath = controlSocketPath('site.cf', socketDirectory);
   try {
@@ -99,15 +109,35 @@ test('pings every 10 ms are answered within the bound while a reload loads a big
     ] as const) {
       fs.writeFileSync(file, text);
       let outcome: Awaited<ReturnType<Daemon['reload']>> | undefined;
-      const waits = await pingThrough(socketPath, async () => { outcome = await daemon.reload(); });
-      t.diagnostic(`figure: ${label}: reload ${waits.reloadMs.toFixed(0)} ms; ${waits.pings} pings, longest wait ${waits.longestWaitMs.toFixed(1)} ms, longest gap ${waits.longestGapMs.toFixed(1)} ms`);
+      const waits = await pingThrough(socketPath, async () => {
+        outcome = await daemon.reload();
+      });
+      t.diagnostic(
+        `figure: ${label}: reload ${waits.reloadMs.toFixed(0)} ms; ${waits.pings} pings, longest wait ${waits.longestWaitMs.toFixed(1)} ms, longest gap ${waits.longestGapMs.toFixed(1)} ms`,
+      );
       assert.equal(outcome?.applied, false, `${label}: refused`);
-      assert.ok(outcome?.diagnostics.some((d) => d.severity === 'error' && expected.test(d.message)), `${label}: the diagnostics a load on this thread gives: ${JSON.stringify(outcome?.diagnostics.slice(-2))}`);
-      assert.ok(waits.longestWaitMs < BOUND_MS, `${label}: a ping waited ${waits.longestWaitMs.toFixed(0)} ms (bound ${BOUND_MS})`);
-      assert.ok(waits.longestGapMs < BOUND_MS, `${label}: ${waits.longestGapMs.toFixed(0)} ms between two ping answers (bound ${BOUND_MS})`);
-      const refusal = captured.records.filter((r) => typeof r['msg'] === 'string' && r['msg'].startsWith('reload refused: the configuration has errors')).at(-1);
+      assert.ok(
+        outcome?.diagnostics.some((d) => d.severity === 'error' && expected.test(d.message)),
+        `${label}: the diagnostics a load on this thread gives: ${JSON.stringify(outcome?.diagnostics.slice(-2))}`,
+      );
+      assert.ok(
+        waits.longestWaitMs < BOUND_MS,
+        `${label}: a ping waited ${waits.longestWaitMs.toFixed(0)} ms (bound ${BOUND_MS})`,
+      );
+      assert.ok(
+        waits.longestGapMs < BOUND_MS,
+        `${label}: ${waits.longestGapMs.toFixed(0)} ms between two ping answers (bound ${BOUND_MS})`,
+      );
+      const refusal = captured.records
+        .filter(
+          (r) => typeof r['msg'] === 'string' && r['msg'].startsWith('reload refused: the configuration has errors'),
+        )
+        .at(-1);
       const errors = refusal?.['errors'] as string[] | undefined;
-      assert.ok(errors !== undefined && errors.length <= 101, `${label}: the log record lists the first errors only (${errors?.length})`);
+      assert.ok(
+        errors !== undefined && errors.length <= 101,
+        `${label}: the log record lists the first errors only (${errors?.length})`,
+      );
     }
     // The small file again: applied, through the same worker.
     fs.writeFileSync(file, SMALL.replace('masq 1', 'masq 4'));

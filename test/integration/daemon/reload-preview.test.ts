@@ -12,7 +12,12 @@ import pino from 'pino';
 import { runReloadPreviewCommand } from '../../../src/cli/control-commands';
 import type { Daemon, DaemonOptions } from '../../../src/daemon/daemon';
 import { startDaemon as startComposedDaemon } from '../../../src/app/compose-daemon';
-import { controlSocketPath, type PreviewStep, type ReloadPreviewResult, type StatusReport } from '../../../src/daemon/protocol';
+import {
+  controlSocketPath,
+  type PreviewStep,
+  type ReloadPreviewResult,
+  type StatusReport,
+} from '../../../src/daemon/protocol';
 import { MemoryBackend } from '../../../src/ipvs/memory';
 import { serviceKeyString } from '../../../src/ipvs/normalize';
 import { systemFactories } from '../../../src/ipvs/select';
@@ -33,13 +38,20 @@ let tmp = '';
 const servers: http.Server[] = [];
 
 /** Runs the `ldir` binary (never blocking this process's event loop: the daemon answers from it). */
-function ldir(env: NodeJS.ProcessEnv, args: readonly string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function ldir(
+  env: NodeJS.ProcessEnv,
+  args: readonly string[],
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [MAIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString('utf8');
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString('utf8');
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     child.once('error', reject);
     child.once('close', (status) => {
@@ -52,28 +64,56 @@ function ldir(env: NodeJS.ProcessEnv, args: readonly string[]): Promise<{ status
 /** A configuration of the virtual `127.0.0.1:80` with the given real lines (address, forward, weight) and more. */
 function configText(reals: readonly string[], extra: { globals?: string[]; virtual?: string[] } = {}): string {
   return [
-    'checkinterval=1', 'checktimeout=1', 'negotiatetimeout=1', 'autoreload=no', `logfile="${path.join(tmp, 'ldir.log')}"`, ...(extra.globals ?? []),
-    'virtual=127.0.0.1:80', ...reals.map((r) => `\treal=${r}`), '\tchecktype=negotiate', '\tservice=http', '\trequest="/"', '\treceive="alive"',
-    ...(extra.virtual ?? []).map((l) => `\t${l}`), '',
+    'checkinterval=1',
+    'checktimeout=1',
+    'negotiatetimeout=1',
+    'autoreload=no',
+    `logfile="${path.join(tmp, 'ldir.log')}"`,
+    ...(extra.globals ?? []),
+    'virtual=127.0.0.1:80',
+    ...reals.map((r) => `\treal=${r}`),
+    '\tchecktype=negotiate',
+    '\tservice=http',
+    '\trequest="/"',
+    '\treceive="alive"',
+    ...(extra.virtual ?? []).map((l) => `\t${l}`),
+    '',
   ].join('\n');
 }
 
 /** Log lines of the daemon (pino JSON), by message. */
 function recordingLogger(): { logger: DaemonOptions['logger']; messages: string[] } {
   const messages: string[] = [];
-  const logger = pino({ level: 'debug' }, { write: (line: string) => { messages.push((JSON.parse(line) as { msg: string }).msg); } });
+  const logger = pino(
+    { level: 'debug' },
+    {
+      write: (line: string) => {
+        messages.push((JSON.parse(line) as { msg: string }).msg);
+      },
+    },
+  );
   return { logger, messages };
 }
 
 /** A daemon on `file` in this process, over `backend`; its CLI environment. */
-async function startDaemon(file: string, backend: ObservableBackend, over: Partial<DaemonOptions> = {}): Promise<{ daemon: Daemon; env: NodeJS.ProcessEnv; socketPath: string; messages: string[] }> {
+async function startDaemon(
+  file: string,
+  backend: ObservableBackend,
+  over: Partial<DaemonOptions> = {},
+): Promise<{ daemon: Daemon; env: NodeJS.ProcessEnv; socketPath: string; messages: string[] }> {
   const runDirectory = path.join(tmp, `run-${path.basename(file)}`);
   const socketDirectory = path.join(tmp, `sock-${path.basename(file)}`);
   const { logger, messages } = recordingLogger();
   const daemon = await startComposedDaemon({
-    configPath: file, configName: path.basename(file), logger, ipvs: backend.kind,
+    configPath: file,
+    configName: path.basename(file),
+    logger,
+    ipvs: backend.kind,
     backendFactories: { ...systemFactories(), memory: () => backend, netlink: async () => backend },
-    runDirectory, socketDirectory, engine: { resyncIntervalMs: 500, coalesceMs: 10 }, ...over,
+    runDirectory,
+    socketDirectory,
+    engine: { resyncIntervalMs: 500, coalesceMs: 10 },
+    ...over,
   });
   const env = { ...process.env, LDIR_RUN_DIR: runDirectory, LDIR_SOCKET_DIR: socketDirectory };
   return { daemon, env, socketPath: controlSocketPath(path.basename(file), socketDirectory), messages };
@@ -88,7 +128,10 @@ async function table(backend: MemoryBackend): Promise<DesiredService[]> {
 async function tableAfter(start: readonly DesiredService[], ops: readonly IpvsOp[]): Promise<DesiredService[]> {
   const model = new MemoryBackend(start);
   const results = await model.apply(ops);
-  assert.ok(results.every((r) => r.status === 'done'), `every operation applies to the table as it was: ${JSON.stringify(results)}`);
+  assert.ok(
+    results.every((r) => r.status === 'done'),
+    `every operation applies to the table as it was: ${JSON.stringify(results)}`,
+  );
   return table(model);
 }
 
@@ -118,10 +161,14 @@ test('reload --dry-run lists what the reload then does, exactly, and changes not
   const backend = new ObservableBackend(kernel);
   const { daemon, env, socketPath, messages } = await startDaemon(file, backend);
   try {
-    await eventually('both reals up at weight 5', async () => {
-      const t = await table(kernel);
-      return t[0]?.destinations.map((d) => d.weight).join(',') === '5,5' ? true : undefined;
-    }, 10_000);
+    await eventually(
+      'both reals up at weight 5',
+      async () => {
+        const t = await table(kernel);
+        return t[0]?.destinations.map((d) => d.weight).join(',') === '5,5' ? true : undefined;
+      },
+      10_000,
+    );
     // The real that the edit removes carries connections: it drains rather than going at once.
     backend.conns.set(`${VIP} 127.0.0.3:${port}`, 2);
     const t0 = await table(kernel);
@@ -151,13 +198,21 @@ test('reload --dry-run lists what the reload then does, exactly, and changes not
     assert.equal(status.status, 0, status.stderr);
     const report = JSON.parse(status.stdout) as StatusReport;
     assert.equal(report.daemon.lastReload, null, 'a preview is not a reload');
-    assert.deepEqual(report.virtualServices[0]?.reals.map((r) => [r.address, r.weight, r.kernelWeight, r.draining]), [
-      ['127.0.0.2', 5, 5, false], ['127.0.0.3', 5, 5, false],
-    ]);
+    assert.deepEqual(
+      report.virtualServices[0]?.reals.map((r) => [r.address, r.weight, r.kernelWeight, r.draining]),
+      [
+        ['127.0.0.2', 5, 5, false],
+        ['127.0.0.3', 5, 5, false],
+      ],
+    );
     // The daemon's own passes go on meanwhile (a resync every 500 ms here, which writes nothing: the kernel history
     // above is unchanged); what must not appear is anything of a reload.
     const during = messages.slice(logged);
-    assert.deepEqual(during.filter((m) => /reloaded|configuration applied|draining|sysctl/.test(m)), [], during.join('\n'));
+    assert.deepEqual(
+      during.filter((m) => /reloaded|configuration applied|draining|sysctl/.test(m)),
+      [],
+      during.join('\n'),
+    );
     assert.ok(during.includes('reload preview: nothing was changed'), during.join('\n'));
 
     // --json: the same steps as data, the same lines.
@@ -165,9 +220,15 @@ test('reload --dry-run lists what the reload then does, exactly, and changes not
     assert.equal(json.status, 0, json.stderr);
     const doc = JSON.parse(json.stdout) as ReloadPreviewResult;
     assert.equal(doc.file, file);
-    assert.deepEqual(doc.steps.map((s) => s.text), preview.stdout.trimEnd().split('\n'));
+    assert.deepEqual(
+      doc.steps.map((s) => s.text),
+      preview.stdout.trimEnd().split('\n'),
+    );
     const ops = opsOf(doc.steps);
-    assert.deepEqual(ops.map((op) => op.op), ['edit-service', 'edit-destination', 'edit-destination']);
+    assert.deepEqual(
+      ops.map((op) => op.op),
+      ['edit-service', 'edit-destination', 'edit-destination'],
+    );
     assert.equal(kernel.history().length, h0);
 
     // A broken file: exit 2 with FILE:LINE from the binary (which checks the file first) and from the daemon itself.
@@ -190,23 +251,51 @@ test('reload --dry-run lists what the reload then does, exactly, and changes not
     const reload = await ldir(env, [file, 'reload']);
     assert.equal(reload.status, 0, reload.stderr);
     assert.notEqual(daemon.currentConfig(), config0);
-    assert.deepEqual(kernel.history().slice(h0, h0 + ops.length), ops, 'the reload applied the previewed operations, in order');
+    assert.deepEqual(
+      kernel.history().slice(h0, h0 + ops.length),
+      ops,
+      'the reload applied the previewed operations, in order',
+    );
     // The new real's first check may already have brought it in (first rounds start within a second): what was
     // written after the reload's own operations is replayed too, and checked below to be that one addition only.
     const now = await table(kernel);
     const since = kernel.history().slice(h0 + ops.length);
-    assert.deepEqual(now, await tableAfter(t0, [...ops, ...since]), 'right after the reload, the table is the previewed one');
+    assert.deepEqual(
+      now,
+      await tableAfter(t0, [...ops, ...since]),
+      'right after the reload, the table is the previewed one',
+    );
     const [virtual] = daemon.currentConfig().virtualServices;
     const added: IpvsOp = {
-      op: 'add-destination', service: { family: 'inet', protocol: 'tcp', address: '127.0.0.1', port: 80 },
-      destination: { address: '127.0.0.4', family: 'inet', port, forward: 'masq', weight: 4, upperThreshold: 0, lowerThreshold: 0 },
+      op: 'add-destination',
+      service: { family: 'inet', protocol: 'tcp', address: '127.0.0.1', port: 80 },
+      destination: {
+        address: '127.0.0.4',
+        family: 'inet',
+        port,
+        forward: 'masq',
+        weight: 4,
+        upperThreshold: 0,
+        lowerThreshold: 0,
+      },
     };
     assert.equal(virtual?.id, VIP);
     const expected = await tableAfter(t0, [...ops, added]);
-    await eventually('127.0.0.4 in at weight 4 after its first check', async () => (
-      JSON.stringify(await table(kernel)) === JSON.stringify(expected) ? true : undefined
-    ), 10_000, 100, () => JSON.stringify(expected));
-    assert.deepEqual(kernel.history().slice(h0 + ops.length).map((op) => `${op.op} ${serviceKeyString(op.service)}`), [`add-destination ${VIP}`], 'nothing else was written');
+    await eventually(
+      '127.0.0.4 in at weight 4 after its first check',
+      async () => (JSON.stringify(await table(kernel)) === JSON.stringify(expected) ? true : undefined),
+      10_000,
+      100,
+      () => JSON.stringify(expected),
+    );
+    assert.deepEqual(
+      kernel
+        .history()
+        .slice(h0 + ops.length)
+        .map((op) => `${op.op} ${serviceKeyString(op.service)}`),
+      [`add-destination ${VIP}`],
+      'nothing else was written',
+    );
 
     // Now nothing to change.
     const again = await ldir(env, [file, 'reload', '--dry-run']);
@@ -216,7 +305,10 @@ test('reload --dry-run lists what the reload then does, exactly, and changes not
     await daemon.stop();
   }
   // No daemon: as reload, exit 1.
-  const none = await ldir({ ...process.env, LDIR_RUN_DIR: path.join(tmp, 'nowhere'), LDIR_SOCKET_DIR: path.join(tmp, 'nowhere') }, [file, 'reload', '--dry-run']);
+  const none = await ldir(
+    { ...process.env, LDIR_RUN_DIR: path.join(tmp, 'nowhere'), LDIR_SOCKET_DIR: path.join(tmp, 'nowhere') },
+    [file, 'reload', '--dry-run'],
+  );
   assert.equal(none.status, 1);
   assert.match(none.stderr, /ldir is stopped for/);
 });
@@ -230,9 +322,16 @@ test('reload --dry-run lists the sysctls a reload would write (read only), and t
   const backend = new ObservableBackend(kernel, 'netlink');
   const { daemon, env } = await startDaemon(file, backend, { sysctlStore: procSysStore(root) });
   try {
-    await eventually('the real up', async () => ((await table(kernel))[0]?.destinations[0]?.weight === 1 ? true : undefined), 10_000);
+    await eventually(
+      'the real up',
+      async () => ((await table(kernel))[0]?.destinations[0]?.weight === 1 ? true : undefined),
+      10_000,
+    );
     assert.equal(treeValue(root, 'net.ipv4.ip_forward'), '0\n', 'gate needs no forwarding');
-    const edited = configText([`127.0.0.2:${port} masq 1`], { globals: ['ipvssysctl=expire_quiescent_template=1'], virtual: ['checktype=connect'] });
+    const edited = configText([`127.0.0.2:${port} masq 1`], {
+      globals: ['ipvssysctl=expire_quiescent_template=1'],
+      virtual: ['checktype=connect'],
+    });
     fs.writeFileSync(file, edited);
     const preview = await ldir(env, [file, 'reload', '--dry-run']);
     assert.equal(preview.status, 0, preview.stderr);
@@ -251,17 +350,31 @@ test('reload --dry-run lists the sysctls a reload would write (read only), and t
       `ipvsadm -a -t 127.0.0.1:80 -r 127.0.0.2:${port} -m -w 1 -x 0 -y 0  # real 127.0.0.2:${port} (up)`,
       'ipvsadm -d -t 127.0.0.1:80 -r 127.0.0.2:80  # draining',
     ]);
-    for (const [key, value] of Object.entries(DIRECTOR_SYSCTLS)) assert.equal(treeValue(root, key), `${value}\n`, `${key} untouched by the preview`);
+    for (const [key, value] of Object.entries(DIRECTOR_SYSCTLS))
+      assert.equal(treeValue(root, key), `${value}\n`, `${key} untouched by the preview`);
 
     const reload = await ldir(env, [file, 'reload']);
     assert.equal(reload.status, 0, reload.stderr);
-    const written = Object.keys(DIRECTOR_SYSCTLS).filter((key) => treeValue(root, key) !== `${DIRECTOR_SYSCTLS[key] ?? ''}\n`);
-    assert.deepEqual(written.sort(), [
-      'net.ipv4.conf.all.send_redirects', 'net.ipv4.conf.default.send_redirects', 'net.ipv4.conf.eth0.send_redirects',
-      'net.ipv4.conf.eth0/100.send_redirects', 'net.ipv4.ip_forward', 'net.ipv4.vs.expire_quiescent_template',
-    ], 'the reload wrote exactly the previewed sysctls');
+    const written = Object.keys(DIRECTOR_SYSCTLS).filter(
+      (key) => treeValue(root, key) !== `${DIRECTOR_SYSCTLS[key] ?? ''}\n`,
+    );
+    assert.deepEqual(
+      written.sort(),
+      [
+        'net.ipv4.conf.all.send_redirects',
+        'net.ipv4.conf.default.send_redirects',
+        'net.ipv4.conf.eth0.send_redirects',
+        'net.ipv4.conf.eth0/100.send_redirects',
+        'net.ipv4.ip_forward',
+        'net.ipv4.vs.expire_quiescent_template',
+      ],
+      'the reload wrote exactly the previewed sysctls',
+    );
     assert.equal(treeValue(root, 'net.ipv4.ip_forward'), '1\n');
-    assert.deepEqual((await table(kernel))[0]?.destinations.map((d) => `${d.address}:${d.port}/${d.forward}=${d.weight}`), [`127.0.0.2:${port}/masq=1`]);
+    assert.deepEqual(
+      (await table(kernel))[0]?.destinations.map((d) => `${d.address}:${d.port}/${d.forward}=${d.weight}`),
+      [`127.0.0.2:${port}/masq=1`],
+    );
     const again = await ldir(env, [file, 'reload', '--dry-run']);
     assert.equal(again.stdout, 'nothing to change\n', again.stderr);
   } finally {

@@ -29,7 +29,12 @@ const accepts = new Map<string, number[]>(REALS.map((r) => [r, []]));
 
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-respread-'));
-  env = { ...process.env, LDIR_RUN_DIR: path.join(tmp, 'run'), LDIR_SOCKET_DIR: path.join(tmp, 'sock'), LDIR_STATE_DIR: path.join(tmp, 'state') };
+  env = {
+    ...process.env,
+    LDIR_RUN_DIR: path.join(tmp, 'run'),
+    LDIR_SOCKET_DIR: path.join(tmp, 'sock'),
+    LDIR_STATE_DIR: path.join(tmp, 'state'),
+  };
   port = await freePort(REALS[0]);
   for (const address of REALS) {
     const server = net.createServer((socket) => {
@@ -48,16 +53,28 @@ after(async () => {
 
 /** How many of the interval's ten 100 ms slots hold a connection accepted in [from, from + interval). */
 function slotsUsed(from: number): { slots: number; offsets: number[] } {
-  const offsets = REALS.flatMap((r) => (accepts.get(r) ?? []).filter((t) => t >= from && t < from + INTERVAL_MS).map((t) => Math.round(t - from)));
+  const offsets = REALS.flatMap((r) =>
+    (accepts.get(r) ?? []).filter((t) => t >= from && t < from + INTERVAL_MS).map((t) => Math.round(t - from)),
+  );
   return { slots: new Set(offsets.map((o) => Math.floor(o / 100))).size, offsets: offsets.sort((a, b) => a - b) };
 }
 
 test('after a stall longer than the interval, checks go back to their places in the interval', async () => {
   const file = path.join(tmp, 'site.cf');
-  fs.writeFileSync(file, [
-    `checkinterval=${INTERVAL_MS / 1000}`, 'checktimeout=1', 'quiescent=yes', `logfile="${path.join(tmp, 'ldir.log')}"`, '',
-    'virtual=127.0.0.1:80', ...REALS.map((r) => `\treal=${r}:${port} masq 1`), '\tchecktype=connect', '',
-  ].join('\n'));
+  fs.writeFileSync(
+    file,
+    [
+      `checkinterval=${INTERVAL_MS / 1000}`,
+      'checktimeout=1',
+      'quiescent=yes',
+      `logfile="${path.join(tmp, 'ldir.log')}"`,
+      '',
+      'virtual=127.0.0.1:80',
+      ...REALS.map((r) => `\treal=${r}:${port} masq 1`),
+      '\tchecktype=connect',
+      '',
+    ].join('\n'),
+  );
   const started = await ldir('--ipvs=memory', file, 'start');
   assert.equal(started.status, 0, started.stderr);
   const socket = controlSocketPath('site.cf', env['LDIR_SOCKET_DIR']);
@@ -66,8 +83,13 @@ test('after a stall longer than the interval, checks go back to their places in 
     assert.ok(r.ok, JSON.stringify(r));
     return r.result;
   };
-  await eventually('every real up', async () => ((await status()).virtualServices[0]?.reals.every((r) => r.health === 'up') ? true : undefined), 30_000, 200,
-    () => fs.readFileSync(path.join(tmp, 'ldir.log'), 'utf8').slice(-2000));
+  await eventually(
+    'every real up',
+    async () => ((await status()).virtualServices[0]?.reals.every((r) => r.health === 'up') ? true : undefined),
+    30_000,
+    200,
+    () => fs.readFileSync(path.join(tmp, 'ldir.log'), 'utf8').slice(-2000),
+  );
   const pid = (await status()).daemon.pid;
   // Two intervals in their places: the spread the stall must not lose.
   await sleep(2 * INTERVAL_MS + 200);
@@ -82,6 +104,13 @@ test('after a stall longer than the interval, checks go back to their places in 
   // the interval after that shows where they run from then on.
   await sleep(2.5 * INTERVAL_MS + 300);
   const afterStall = slotsUsed(resumed + 1.5 * INTERVAL_MS);
-  assert.equal(afterStall.offsets.length, REALS.length, `every real checked once in the interval: ${afterStall.offsets.join(',')}`);
-  assert.ok(afterStall.slots >= 6, `rounds spread over the interval after the stall (bunched before the fix): ${afterStall.offsets.join(',')}`);
+  assert.equal(
+    afterStall.offsets.length,
+    REALS.length,
+    `every real checked once in the interval: ${afterStall.offsets.join(',')}`,
+  );
+  assert.ok(
+    afterStall.slots >= 6,
+    `rounds spread over the interval after the stall (bunched before the fix): ${afterStall.offsets.join(',')}`,
+  );
 });

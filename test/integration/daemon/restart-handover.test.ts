@@ -21,11 +21,20 @@ import { eventually, sleep } from '../../helpers/wait';
 const ROOT = path.resolve(__dirname, '../../../..');
 const MAIN = path.join(ROOT, 'dist/src/main.js');
 
-interface Run { status: number | null; stdout: string; stderr: string }
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 // A temp dir without "ldir" in its name: nothing about the daemon's command line may give it away.
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lb-restart-'));
-const env: NodeJS.ProcessEnv = { ...process.env, LDIR_RUN_DIR: path.join(tmp, 'run'), LDIR_SOCKET_DIR: path.join(tmp, 'sock'), LDIR_STATE_DIR: path.join(tmp, 'state') };
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  LDIR_RUN_DIR: path.join(tmp, 'run'),
+  LDIR_SOCKET_DIR: path.join(tmp, 'sock'),
+  LDIR_STATE_DIR: path.join(tmp, 'state'),
+};
 const servers: http.Server[] = [];
 let port = 0;
 let metricsPort = 0;
@@ -39,7 +48,9 @@ function ldir(args: readonly string[], runEnv: NodeJS.ProcessEnv = env): Promise
 
 function config(name: string, extra = ''): string {
   const file = path.join(tmp, name);
-  fs.writeFileSync(file, `checkinterval=1
+  fs.writeFileSync(
+    file,
+    `checkinterval=1
 checktimeout=2
 metrics=127.0.0.1:${metricsPort}
 logfile="${path.join(tmp, `${name}.log`)}"
@@ -51,7 +62,8 @@ virtual=127.0.0.1:8080
 \trequest="/"
 \treceive="ok"
 \tquiescent=yes
-${extra}`);
+${extra}`,
+  );
   return file;
 }
 
@@ -67,16 +79,28 @@ function pidOf(name: string): number | undefined {
 }
 
 async function allUp(file: string): Promise<StatusReport> {
-  return eventually('every real up', async () => {
-    const r = await status(file);
-    return r.virtualServices.every((v) => v.reals.every((x) => x.health === 'up' && x.kernelWeight === x.weight)) ? r : undefined;
-  }, 30_000, 200);
+  return eventually(
+    'every real up',
+    async () => {
+      const r = await status(file);
+      return r.virtualServices.every((v) => v.reals.every((x) => x.health === 'up' && x.kernelWeight === x.weight))
+        ? r
+        : undefined;
+    },
+    30_000,
+    200,
+  );
 }
 
 /** Log records of daemon `pid` in the log of configuration `name`. */
 function logOf(name: string, pid: number): string[] {
-  const text = fs.existsSync(path.join(tmp, `${name}.log`)) ? fs.readFileSync(path.join(tmp, `${name}.log`), 'utf8') : '';
-  return text.split('\n').filter((l) => l.includes(`"pid":${pid},`)).map((l) => String((JSON.parse(l) as { msg?: unknown }).msg));
+  const text = fs.existsSync(path.join(tmp, `${name}.log`))
+    ? fs.readFileSync(path.join(tmp, `${name}.log`), 'utf8')
+    : '';
+  return text
+    .split('\n')
+    .filter((l) => l.includes(`"pid":${pid},`))
+    .map((l) => String((JSON.parse(l) as { msg?: unknown }).msg));
 }
 
 /** Children of process `pid` (from /proc). */
@@ -110,7 +134,8 @@ before(async () => {
 });
 
 after(async () => {
-  for (const name of fs.readdirSync(tmp).filter((f) => f.endsWith('.cf'))) await ldir([path.join(tmp, name), 'stop']).catch(() => undefined);
+  for (const name of fs.readdirSync(tmp).filter((f) => f.endsWith('.cf')))
+    await ldir([path.join(tmp, name), 'stop']).catch(() => undefined);
   for (const s of servers) {
     s.closeAllConnections();
     s.close();
@@ -169,7 +194,9 @@ describe('ldir restart hands over to a new daemon', { concurrency: false }, () =
     // The daemon's environment carries a hook into every successor it starts: it dies at the step the marker names.
     const hook = path.join(tmp, 'die.js');
     const marker = path.join(tmp, 'die-at');
-    fs.writeFileSync(hook, `
+    fs.writeFileSync(
+      hook,
+      `
 const fs = require('node:fs');
 if (process.env.LDIR_HANDOVER === '1' && fs.existsSync(${JSON.stringify(marker)})) {
   const at = fs.readFileSync(${JSON.stringify(marker)}, 'utf8').trim();
@@ -177,7 +204,8 @@ if (process.env.LDIR_HANDOVER === '1' && fs.existsSync(${JSON.stringify(marker)}
   const send = process.send.bind(process);
   process.send = (m, ...rest) => { if (m && m.ldir === at) process.kill(process.pid, 'SIGKILL'); return send(m, ...rest); };
 }
-`);
+`,
+    );
     const file = config('dies.cf');
     const hooked = { ...env, NODE_OPTIONS: `--require=${hook}` };
     assert.equal((await ldir(['--ipvs=memory', file, 'start'], hooked)).status, 0);
@@ -192,14 +220,24 @@ if (process.env.LDIR_HANDOVER === '1' && fs.existsSync(${JSON.stringify(marker)}
       assert.equal(report.daemon.pid, old, `${at}: the old daemon answers on the control socket`);
       assert.equal(pidOf('dies.cf'), old, `${at}: the pid file names the old daemon, locked`);
       const checked = report.virtualServices[0]?.reals[0]?.lastCheck?.at;
-      await eventually(`${at}: the old daemon's checks go on`, async () => {
-        const later = (await status(file)).virtualServices[0]?.reals[0]?.lastCheck?.at;
-        return later !== checked ? true : undefined;
-      }, 10_000, 200);
-      const healthz = await eventually(`${at}: the metrics endpoint back`, async () => {
-        const r = await fetch(`http://127.0.0.1:${metricsPort}/healthz`).catch(() => undefined);
-        return r?.status === 200 ? r : undefined;
-      }, 10_000, 100);
+      await eventually(
+        `${at}: the old daemon's checks go on`,
+        async () => {
+          const later = (await status(file)).virtualServices[0]?.reals[0]?.lastCheck?.at;
+          return later !== checked ? true : undefined;
+        },
+        10_000,
+        200,
+      );
+      const healthz = await eventually(
+        `${at}: the metrics endpoint back`,
+        async () => {
+          const r = await fetch(`http://127.0.0.1:${metricsPort}/healthz`).catch(() => undefined);
+          return r?.status === 200 ? r : undefined;
+        },
+        10_000,
+        100,
+      );
       assert.equal(healthz.status, 200);
       const reload = await ldir([file, 'reload']);
       assert.equal(reload.status, 0, `${at}: the old daemon reloads again: ${reload.stderr}`);
@@ -214,27 +252,36 @@ if (process.env.LDIR_HANDOVER === '1' && fs.existsSync(${JSON.stringify(marker)}
     const file = config('twice.cf');
     assert.equal((await ldir(['--ipvs=memory', file, 'start'])).status, 0);
     const first = (await allUp(file)).daemon.pid;
-    const [a, b] = await Promise.all([ldir(['--ipvs=memory', file, 'restart']), ldir(['--ipvs=memory', file, 'restart'])]);
+    const [a, b] = await Promise.all([
+      ldir(['--ipvs=memory', file, 'restart']),
+      ldir(['--ipvs=memory', file, 'restart']),
+    ]);
     assert.equal(a.status, 0, a.stderr);
     assert.equal(b.status, 0, b.stderr);
-    const moves = [a.stderr, b.stderr].map((t) => /pid (\d+) handed over to pid (\d+)/.exec(t)?.slice(1).map(Number) ?? []);
+    const moves = [a.stderr, b.stderr].map(
+      (t) => /pid (\d+) handed over to pid (\d+)/.exec(t)?.slice(1).map(Number) ?? [],
+    );
     const chain = moves.sort((x, y) => (x[0] === first ? -1 : y[0] === first ? 1 : 0));
     assert.equal(chain[0]?.[0], first);
-    assert.equal(chain[1]?.[0], chain[0]?.[1], 'the second restart handed over from the first one\'s successor');
+    assert.equal(chain[1]?.[0], chain[0]?.[1], "the second restart handed over from the first one's successor");
     const last = chain[1]?.[1] as number;
     assert.equal((await status(file)).daemon.pid, last);
-    for (const pid of [first, chain[0]?.[1] as number]) await eventually(`pid ${pid} to exit`, () => (processGone(pid) ? true : undefined), 10_000, 50);
+    for (const pid of [first, chain[0]?.[1] as number])
+      await eventually(`pid ${pid} to exit`, () => (processGone(pid) ? true : undefined), 10_000, 50);
     assert.equal((await ldir([file, 'stop'])).status, 0);
   });
 
   test('SIGTERM to a successor before it takes over: it exits, the old daemon goes on', async () => {
     // A real that accepts and never answers keeps the successor's first round open for its whole timeout.
-    const file = config('term.cf', `virtual=127.0.0.1:8081
+    const file = config(
+      'term.cf',
+      `virtual=127.0.0.1:8081
 \treal=127.0.0.13:${silentPort} masq 1
 \tchecktype=negotiate
 \tservice=http
 \tnegotiatetimeout=6
-`);
+`,
+    );
     assert.equal((await ldir(['--ipvs=memory', file, 'start'])).status, 0);
     const old = (await status(file)).daemon.pid;
     const restart = ldir(['--ipvs=memory', file, 'restart']);
@@ -258,10 +305,15 @@ if (process.env.LDIR_HANDOVER === '1' && fs.existsSync(${JSON.stringify(marker)}
     assert.equal((await ldir(['--ipvs=memory', file, 'start'])).status, 0);
     await allUp(file);
     fs.writeFileSync(path.join(maint, '127.0.0.12'), '');
-    await eventually('the real in maintenance out', async () => {
-      const r = (await status(file)).virtualServices[0]?.reals.find((x) => x.address === '127.0.0.12');
-      return r?.maintenance && r.kernelWeight === 0 ? true : undefined;
-    }, 20_000, 200);
+    await eventually(
+      'the real in maintenance out',
+      async () => {
+        const r = (await status(file)).virtualServices[0]?.reals.find((x) => x.address === '127.0.0.12');
+        return r?.maintenance && r.kernelWeight === 0 ? true : undefined;
+      },
+      20_000,
+      200,
+    );
     const restarted = await ldir(['--ipvs=memory', file, 'restart']);
     assert.equal(restarted.status, 0, restarted.stderr);
     const after = (await status(file)).virtualServices[0]?.reals.find((x) => x.address === '127.0.0.12');
@@ -286,12 +338,20 @@ describe('one daemon per configuration, whatever the launch', { concurrency: fal
   test('a daemon run as `node dist/src/main.js` (relative path): status finds it, start refuses a second, stop stops it', async () => {
     const file = config('plain.cf');
     const daemon = spawn(process.execPath, ['dist/src/main.js', '--foreground', '--ipvs=memory', file, 'start'], {
-      cwd: ROOT, env, stdio: 'ignore', detached: true,
+      cwd: ROOT,
+      env,
+      stdio: 'ignore',
+      detached: true,
     });
     daemon.unref();
     const pid = daemon.pid as number;
     try {
-      await eventually('the daemon to answer', async () => ((await ldir([file, 'status'])).status === 0 ? true : undefined), 30_000, 200);
+      await eventually(
+        'the daemon to answer',
+        async () => ((await ldir([file, 'status'])).status === 0 ? true : undefined),
+        30_000,
+        200,
+      );
       const s = await ldir([file, 'status']);
       assert.match(s.stderr, new RegExp(`running with pid: ${pid}`));
       const again = await ldir(['--ipvs=memory', file, 'start']);
@@ -300,9 +360,15 @@ describe('one daemon per configuration, whatever the launch', { concurrency: fal
       assert.equal(pidOf('plain.cf'), pid, 'still the first daemon');
       // Even launched in the foreground the same way, a second one does not run beside it.
       const second = await new Promise<{ code: number | null; err: string }>((resolve) => {
-        const c = spawn(process.execPath, ['dist/src/main.js', '--foreground', '--ipvs=memory', file, 'start'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+        const c = spawn(process.execPath, ['dist/src/main.js', '--foreground', '--ipvs=memory', file, 'start'], {
+          cwd: ROOT,
+          env,
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
         let err = '';
-        c.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+        c.stderr.on('data', (d: Buffer) => {
+          err += d.toString();
+        });
         c.on('exit', (code) => resolve({ code, err }));
       });
       assert.equal(second.code, 0, second.err);
@@ -312,16 +378,27 @@ describe('one daemon per configuration, whatever the launch', { concurrency: fal
       assert.equal(stopped.status, 0, stopped.stderr);
       await eventually('the daemon to exit', () => (processGone(pid) ? true : undefined), 10_000, 50);
     } finally {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     }
   });
 
   test('start returns once the daemon is ready even when its parent holds an extra pipe open (closed in the daemon)', async () => {
     const file = config('pipe.cf');
     // fd 5 is a pipe whose reader is this test: it sees end of file once every holder of the write end has closed it.
-    const child = spawn(process.execPath, [MAIN, '--ipvs=memory', file, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe', 'ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, '--ipvs=memory', file, 'start'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe', 'ignore', 'ignore', 'pipe'],
+    });
     const extra = (child.stdio as unknown as NodeJS.ReadableStream[])[5] as NodeJS.ReadableStream;
-    const eof = new Promise<void>((resolve) => { extra.on('end', resolve); extra.on('close', resolve); extra.resume(); });
+    const eof = new Promise<void>((resolve) => {
+      extra.on('end', resolve);
+      extra.on('close', resolve);
+      extra.resume();
+    });
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     assert.equal(await exited, 0);
     const done = await Promise.race([eof.then(() => 'eof'), sleep(10_000).then(() => 'held')]);

@@ -40,7 +40,12 @@ ${reals.map((r) => `\treal=${r}:${port} masq 5`).join('\n')}
 
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-weight-cli-'));
-  env = { ...process.env, LDIR_RUN_DIR: path.join(tmp, 'run'), LDIR_SOCKET_DIR: path.join(tmp, 'sock'), LDIR_STATE_DIR: path.join(tmp, 'state') };
+  env = {
+    ...process.env,
+    LDIR_RUN_DIR: path.join(tmp, 'run'),
+    LDIR_SOCKET_DIR: path.join(tmp, 'sock'),
+    LDIR_STATE_DIR: path.join(tmp, 'state'),
+  };
   port = await freePort('127.0.0.2');
   metricsPort = await freePort('127.0.0.1');
   for (const address of REALS) {
@@ -69,18 +74,36 @@ test('ldir weight and drain through the binary: kill -9, stop and start, restart
     return r.result;
   };
   /** Per real: `address=kernel weight` (`-` absent), `/override` when it has one, `/drained` when drained. */
-  const reals = async (): Promise<string> => (await status()).virtualServices[0]?.reals
-    .map((r) => `${r.address}=${r.kernelWeight ?? '-'}${r.override !== null && r.override !== undefined ? `/w${r.override}` : ''}${r.drained ? '/drained' : ''}`)
-    .join(' ') ?? '';
+  const reals = async (): Promise<string> =>
+    (await status()).virtualServices[0]?.reals
+      .map(
+        (r) =>
+          `${r.address}=${r.kernelWeight ?? '-'}${r.override !== null && r.override !== undefined ? `/w${r.override}` : ''}${r.drained ? '/drained' : ''}`,
+      )
+      .join(' ') ?? '';
   let lastReals = '';
   const settle = (want: string, what: string): Promise<true> =>
-    eventually(what, async () => ((lastReals = await reals()) === want ? true : undefined), 15_000, 50, () => `reals: ${lastReals}`);
+    eventually(
+      what,
+      async () => ((lastReals = await reals()) === want ? true : undefined),
+      15_000,
+      50,
+      () => `reals: ${lastReals}`,
+    );
   const real = (address: string): string => `${address}:${port}`;
   /** Log lines of the daemon with pid `pid` that set a weight on a real (add or edit of a destination). */
-  const weightWrites = (pid: number): string[] => fs.readFileSync(path.join(tmp, 'ldir.log'), 'utf8').split('\n').filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>)
-    .filter((r) => r['pid'] === pid && /^(add|edit)-destination .* weight \d+$/.test(String(r['msg'])))
-    .map((r) => String(r['msg']).replace(/^(add|edit)-destination tcp:127\.0\.0\.1:80 /, '').replace(`:${port}`, ''));
+  const weightWrites = (pid: number): string[] =>
+    fs
+      .readFileSync(path.join(tmp, 'ldir.log'), 'utf8')
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((r) => r['pid'] === pid && /^(add|edit)-destination .* weight \d+$/.test(String(r['msg'])))
+      .map((r) =>
+        String(r['msg'])
+          .replace(/^(add|edit)-destination tcp:127\.0\.0\.1:80 /, '')
+          .replace(`:${port}`, ''),
+      );
   const daemonPid = (): number => {
     const state = readPidState(pidFilePath('site.cf', env['LDIR_RUN_DIR']));
     assert.ok(state.state === 'running' && state.pid !== undefined, JSON.stringify(state));
@@ -101,18 +124,37 @@ test('ldir weight and drain through the binary: kill -9, stop and start, restart
   assert.equal((await ldir(file, 'drain', VIP, '127.0.0.3')).status, 0);
   assert.equal(await reals(), '127.0.0.2=2/w2 127.0.0.3=0/drained 127.0.0.4=5');
   assert.deepEqual(readStateFile(statePath), {
-    state: 'read', settings: [{ virtualId: VIP, realKey: real('127.0.0.2'), weight: 2 }, { virtualId: VIP, realKey: real('127.0.0.3'), drained: true }],
+    state: 'read',
+    settings: [
+      { virtualId: VIP, realKey: real('127.0.0.2'), weight: 2 },
+      { virtualId: VIP, realKey: real('127.0.0.3'), drained: true },
+    ],
   });
   const text = await ldir(file, 'status');
   assert.equal(text.status, 0, text.stderr);
-  assert.match(text.stdout, new RegExp(`^  ${real('127.0.0.2').replace(/\./g, '\\.')} +masq +up +5/2 +\\S+ +WEIGHT 2 `, 'm'));
-  assert.match(text.stdout, new RegExp(`^  ${real('127.0.0.3').replace(/\./g, '\\.')} +masq +up +5/0 +\\S+ +DRAINED `, 'm'));
+  assert.match(
+    text.stdout,
+    new RegExp(`^  ${real('127.0.0.2').replace(/\./g, '\\.')} +masq +up +5/2 +\\S+ +WEIGHT 2 `, 'm'),
+  );
+  assert.match(
+    text.stdout,
+    new RegExp(`^  ${real('127.0.0.3').replace(/\./g, '\\.')} +masq +up +5/0 +\\S+ +DRAINED `, 'm'),
+  );
   assert.match(text.stdout, /^flag WEIGHT n = runtime weight \(ldir weight VIRTUAL REAL N; reset to undo\)$/m);
   const json = JSON.parse((await ldir('--json', file, 'status')).stdout) as StatusReport;
-  assert.deepEqual(json.virtualServices[0]?.reals.map((r) => r.override), [2, null, null]);
+  assert.deepEqual(
+    json.virtualServices[0]?.reals.map((r) => r.override),
+    [2, null, null],
+  );
   const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  assert.match(metrics, new RegExp(`ldir_real_server_weight_override\\{virtual="${VIP}",real="${real('127.0.0.2')}"\\} 2`));
-  assert.doesNotMatch(metrics, new RegExp(`ldir_real_server_weight_override\\{virtual="${VIP}",real="${real('127.0.0.4')}"\\}`));
+  assert.match(
+    metrics,
+    new RegExp(`ldir_real_server_weight_override\\{virtual="${VIP}",real="${real('127.0.0.2')}"\\} 2`),
+  );
+  assert.doesNotMatch(
+    metrics,
+    new RegExp(`ldir_real_server_weight_override\\{virtual="${VIP}",real="${real('127.0.0.4')}"\\}`),
+  );
 
   // kill -9, then start: both hold from the new daemon's first pass; it never writes .2 at 5 nor .3 above 0.
   const killed = daemonPid();
@@ -128,13 +170,21 @@ test('ldir weight and drain through the binary: kill -9, stop and start, restart
   const first = await reals();
   assert.match(first, /^127\.0\.0\.2=(-|2)\/w2 127\.0\.0\.3=(-|0)\/drained 127\.0\.0\.4=(-|5)$/, first);
   await settle('127.0.0.2=2/w2 127.0.0.3=0/drained 127.0.0.4=5', 'the table again, with the weight and the drain');
-  assert.deepEqual(weightWrites(restored).sort(), ['127.0.0.2 weight 2', '127.0.0.3 weight 0', '127.0.0.4 weight 5'], 'each real written once, at its right weight');
+  assert.deepEqual(
+    weightWrites(restored).sort(),
+    ['127.0.0.2 weight 2', '127.0.0.3 weight 0', '127.0.0.4 weight 5'],
+    'each real written once, at its right weight',
+  );
 
   // stop and start (cleanstop: the table is purged in between): the same.
   assert.equal((await ldir(file, 'stop')).status, 0);
   assert.equal((await ldir('--ipvs=memory', file, 'start')).status, 0);
   await settle('127.0.0.2=2/w2 127.0.0.3=0/drained 127.0.0.4=5', 'after stop and start');
-  assert.deepEqual(weightWrites(daemonPid()).sort(), ['127.0.0.2 weight 2', '127.0.0.3 weight 0', '127.0.0.4 weight 5']);
+  assert.deepEqual(weightWrites(daemonPid()).sort(), [
+    '127.0.0.2 weight 2',
+    '127.0.0.3 weight 0',
+    '127.0.0.4 weight 5',
+  ]);
 
   // restart (hand-over to a new daemon): carried over.
   const before = daemonPid();
@@ -146,7 +196,10 @@ test('ldir weight and drain through the binary: kill -9, stop and start, restart
   // A reload that removes .2 drops its runtime weight (the file is rewritten); the drain of .3 stays.
   fs.writeFileSync(file, configText(['127.0.0.3', '127.0.0.4']));
   assert.equal((await ldir(file, 'reload')).status, 0);
-  assert.deepEqual(readStateFile(statePath), { state: 'read', settings: [{ virtualId: VIP, realKey: real('127.0.0.3'), drained: true }] });
+  assert.deepEqual(readStateFile(statePath), {
+    state: 'read',
+    settings: [{ virtualId: VIP, realKey: real('127.0.0.3'), drained: true }],
+  });
   fs.writeFileSync(file, configText(REALS));
   assert.equal((await ldir(file, 'reload')).status, 0);
   await settle('127.0.0.2=5 127.0.0.3=0/drained 127.0.0.4=5', '.2 back at its configured weight');
@@ -156,7 +209,14 @@ test('ldir weight and drain through the binary: kill -9, stop and start, restart
   assert.equal(await reals(), '127.0.0.2=5 127.0.0.3=0/drained 127.0.0.4=0/w0');
   const reset = await ldir('--json', file, 'weight', VIP, '127.0.0.4', 'reset');
   assert.equal(reset.status, 0, reset.stderr);
-  assert.deepEqual(JSON.parse(reset.stdout), { virtual: VIP, real: real('127.0.0.4'), configuredWeight: 5, weight: null, previous: 0, changed: true });
+  assert.deepEqual(JSON.parse(reset.stdout), {
+    virtual: VIP,
+    real: real('127.0.0.4'),
+    configuredWeight: 5,
+    weight: null,
+    previous: 0,
+    changed: true,
+  });
   assert.equal((await ldir(file, 'undrain', VIP, '127.0.0.3')).status, 0);
   assert.equal(await reals(), '127.0.0.2=5 127.0.0.3=5 127.0.0.4=5');
   assert.deepEqual(readStateFile(statePath), { state: 'read', settings: [] });
@@ -164,7 +224,10 @@ test('ldir weight and drain through the binary: kill -9, stop and start, restart
   // Errors: an unknown real (exit 1, as drain), a weight out of range (usage, 255), no daemon (exit 1).
   const unknown = await ldir(file, 'weight', VIP, '127.0.0.9', '1');
   assert.equal(unknown.status, 1);
-  assert.match(unknown.stderr, /127\.0\.0\.9 is not a real server of it: virtual service tcp:127\.0\.0\.1:80 \(LDIR_ERR_UNKNOWN_TARGET\)/);
+  assert.match(
+    unknown.stderr,
+    /127\.0\.0\.9 is not a real server of it: virtual service tcp:127\.0\.0\.1:80 \(LDIR_ERR_UNKNOWN_TARGET\)/,
+  );
   const range = await ldir(file, 'weight', VIP, '127.0.0.2', '-3');
   assert.equal(range.status, 255);
   assert.match(range.stderr, /^ldir: a weight is an integer from 0 to 2147483647, or reset, not -3\n/);

@@ -28,8 +28,6 @@ function serve(address: string): Promise<void> {
   return new Promise((resolve) => server.listen(port, address, () => resolve()));
 }
 
-
-
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-slowstart-'));
   env = { ...process.env, LDIR_RUN_DIR: path.join(tmp, 'run'), LDIR_SOCKET_DIR: path.join(tmp, 'sock') };
@@ -75,22 +73,31 @@ virtual=127.0.0.1:80
     return r.result.virtualServices[0]?.reals.find((x) => x.address === address);
   };
   // A cold start ramps too (an empty table: the first server would otherwise take every new connection alone).
-  await eventually('127.0.0.2 at 8', async () => ((await real('127.0.0.2'))?.kernelWeight === 8 ? true : undefined), 20_000);
+  await eventually(
+    '127.0.0.2 at 8',
+    async () => ((await real('127.0.0.2'))?.kernelWeight === 8 ? true : undefined),
+    20_000,
+  );
 
   await serve('127.0.0.3');
   const seen: Array<{ at: number; weight: number | null }> = [];
   let flag = '';
   let metric = '';
-  await eventually('127.0.0.3 ramped to 8', async () => {
-    const r = await real('127.0.0.3');
-    const weight = r?.kernelWeight ?? null;
-    if (seen.at(-1)?.weight !== weight) seen.push({ at: Date.now(), weight });
-    if (r?.slowStart && flag === '') {
-      flag = (await ldir(file, 'status')).stdout;
-      metric = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    }
-    return weight === 8 ? true : undefined;
-  }, 30_000, 50);
+  await eventually(
+    '127.0.0.3 ramped to 8',
+    async () => {
+      const r = await real('127.0.0.3');
+      const weight = r?.kernelWeight ?? null;
+      if (seen.at(-1)?.weight !== weight) seen.push({ at: Date.now(), weight });
+      if (r?.slowStart && flag === '') {
+        flag = (await ldir(file, 'status')).stdout;
+        metric = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      }
+      return weight === 8 ? true : undefined;
+    },
+    30_000,
+    50,
+  );
   const steps = seen.filter((s) => s.weight !== null && s.weight > 0);
   assert.ok(steps.length >= 4, `at least four steps: ${JSON.stringify(seen)}`);
   assert.ok((steps[0]?.weight ?? 99) <= 2, `begins low: ${JSON.stringify(seen)}`);
@@ -100,25 +107,40 @@ virtual=127.0.0.1:80
     assert.ok(a && b && b.at - a.at >= 800, `a step per second at most: ${JSON.stringify(seen)}`);
   }
   assert.match(flag, /127\.0\.0\.3:\d+ .*SLOWSTART \d\/8/);
-  assert.match(metric, /ldir_real_server_slow_start_target_weight\{virtual="tcp:127\.0\.0\.1:80",real="127\.0\.0\.3:\d+"\} 8/);
+  assert.match(
+    metric,
+    /ldir_real_server_slow_start_target_weight\{virtual="tcp:127\.0\.0\.1:80",real="127\.0\.0\.3:\d+"\} 8/,
+  );
   assert.equal((await real('127.0.0.3'))?.slowStart, null, 'the ramp is over');
 
   // Stop it, start it again, reload (scheduler only) in the middle of the new ramp: the ramp goes on, not over.
   const s3 = servers.get('127.0.0.3');
   s3?.closeAllConnections();
   await new Promise((r) => s3?.close(r));
-  await eventually('127.0.0.3 at 0', async () => ((await real('127.0.0.3'))?.kernelWeight === 0 ? true : undefined), 15_000);
+  await eventually(
+    '127.0.0.3 at 0',
+    async () => ((await real('127.0.0.3'))?.kernelWeight === 0 ? true : undefined),
+    15_000,
+  );
   await serve('127.0.0.3');
-  const mid = await eventually('ramping', async () => {
-    const r = await real('127.0.0.3');
-    return r?.slowStart && r.slowStart.weight >= 4 ? r.slowStart.weight : undefined;
-  }, 15_000);
+  const mid = await eventually(
+    'ramping',
+    async () => {
+      const r = await real('127.0.0.3');
+      return r?.slowStart && r.slowStart.weight >= 4 ? r.slowStart.weight : undefined;
+    },
+    15_000,
+  );
   fs.writeFileSync(file, config('wrr'));
   const reloaded = await ldir(file, 'reload');
   assert.equal(reloaded.status, 0, reloaded.stderr);
   const after = await real('127.0.0.3');
   assert.ok((after?.kernelWeight ?? 0) >= mid, `the reload kept the ramp's step (${mid} → ${after?.kernelWeight})`);
-  await eventually('127.0.0.3 at 8 again', async () => ((await real('127.0.0.3'))?.kernelWeight === 8 ? true : undefined), 15_000);
+  await eventually(
+    '127.0.0.3 at 8 again',
+    async () => ((await real('127.0.0.3'))?.kernelWeight === 8 ? true : undefined),
+    15_000,
+  );
   const stopped = await ldir(file, 'stop');
   assert.equal(stopped.status, 0, stopped.stderr);
 });

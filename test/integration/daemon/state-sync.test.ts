@@ -51,9 +51,14 @@ function kernelOutliving(backend: MemoryBackend): IpvsBackend {
 
 async function daemonOn(kernel: MemoryBackend, file: string): Promise<Daemon> {
   return startDaemon({
-    configPath: file, configName: 'pair.cf', logger: silentLogger(), ipvs: 'memory',
+    configPath: file,
+    configName: 'pair.cf',
+    logger: silentLogger(),
+    ipvs: 'memory',
     backendFactories: { ...systemFactories(), memory: () => kernelOutliving(kernel) },
-    runDirectory: path.join(tmp, 'run'), socketDirectory: path.join(tmp, 'sock'), watchIntervalMs: 60_000,
+    runDirectory: path.join(tmp, 'run'),
+    socketDirectory: path.join(tmp, 'sock'),
+    watchIntervalMs: 60_000,
     engine: { resyncIntervalMs: 300, coalesceMs: 10 },
   });
 }
@@ -86,10 +91,19 @@ describe('daemon with connection sync (memory backend)', () => {
       assert.equal(await runStatusCommand({ socketPath, json: true }, io), 0);
       const s = (JSON.parse(io.out) as StatusReport).daemon.stateSync;
       assert.deepEqual([s?.configured, s?.role, s?.roleSource, s?.ok], [true, 'master', 'command', true]);
-      assert.deepEqual(s?.daemons.map((d) => [d.state, d.wanted, d.running, d.interface, d.syncId]), [['master', true, true, 'eth1', 7], ['backup', false, false, null, null]]);
+      assert.deepEqual(
+        s?.daemons.map((d) => [d.state, d.wanted, d.running, d.interface, d.syncId]),
+        [
+          ['master', true, true, 'eth1', 7],
+          ['backup', false, false, null, null],
+        ],
+      );
       io = capture();
       assert.equal(await runStatusCommand({ socketPath, json: false, width: Infinity }, io), 0);
-      assert.match(io.out, /^sync: role master for \d+s \(promote\/demote\); kernel sync daemon: master on eth1 id 7$/m);
+      assert.match(
+        io.out,
+        /^sync: role master for \d+s \(promote\/demote\); kernel sync daemon: master on eth1 id 7$/m,
+      );
       io = capture();
       assert.equal(await runPing({ ...where, json: false, runDirectory: path.join(tmp, 'run') }, io), 0);
       assert.match(io.out, /, role master\n$/);

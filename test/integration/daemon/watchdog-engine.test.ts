@@ -54,8 +54,14 @@ const servers: net.Server[] = [];
 
 function configText(reals: readonly string[]): string {
   return [
-    'checkinterval=1', 'checktimeout=1', `metrics=127.0.0.1:${metricsPort}`, `logfile="${path.join(tmp, 'ldir.log')}"`,
-    'virtual=127.0.0.1:8096', ...reals.map((r) => `\treal=${r}:${port} masq 2`), '\tchecktype=connect', '',
+    'checkinterval=1',
+    'checktimeout=1',
+    `metrics=127.0.0.1:${metricsPort}`,
+    `logfile="${path.join(tmp, 'ldir.log')}"`,
+    'virtual=127.0.0.1:8096',
+    ...reals.map((r) => `\treal=${r}:${port} masq 2`),
+    '\tchecktype=connect',
+    '',
   ].join('\n');
 }
 
@@ -83,8 +89,15 @@ test('a wedged kernel call stalls the engine: ping, status and /healthz say engi
   const runDirectory = path.join(tmp, 'run');
   const socketDirectory = path.join(tmp, 'sock');
   const daemon = await startDaemon({
-    configPath: file, configName: 'site.cf', logger, ipvs: 'memory', backendFactories: { ...systemFactories(), memory: () => backend },
-    runDirectory, socketDirectory, watchIntervalMs: 60_000, engine: { resyncIntervalMs: 300, coalesceMs: 10, shutdownTimeoutMs: 2_000 },
+    configPath: file,
+    configName: 'site.cf',
+    logger,
+    ipvs: 'memory',
+    backendFactories: { ...systemFactories(), memory: () => backend },
+    runDirectory,
+    socketDirectory,
+    watchIntervalMs: 60_000,
+    engine: { resyncIntervalMs: 300, coalesceMs: 10, shutdownTimeoutMs: 2_000 },
     ...observers.hooks(),
   });
   observers.attach(daemon);
@@ -99,7 +112,11 @@ test('a wedged kernel call stalls the engine: ping, status and /healthz say engi
     return { status: r.status, body: r.body.toString() };
   };
   try {
-    await eventually('the metrics endpoint', async () => ((await healthz().catch(() => undefined))?.status === 200 ? true : undefined), 10_000);
+    await eventually(
+      'the metrics endpoint',
+      async () => ((await healthz().catch(() => undefined))?.status === 200 ? true : undefined),
+      10_000,
+    );
 
     // A reload adds a real: it has no result yet, and is not overdue for it.
     fs.writeFileSync(file, configText(REALS));
@@ -119,11 +136,19 @@ test('a wedged kernel call stalls the engine: ping, status and /healthz say engi
     const listed = backend.listings;
     backend.wedge();
     await eventually('a listing to hang', () => (backend.listings > listed ? true : undefined), 5_000, 20);
-    const stalled = await eventually('ping to fail', async () => {
-      const p = await ping();
-      return p.code === PingExit.UNHEALTHY ? p : undefined;
-    }, 10_000, 100);
-    assert.match(stalled.err, /^ldir for \S+ \(pid \d+\): failing: engine-stalled: no kernel sync pass has finished for [\d.]+ s \(limit 0\.9 s: 3 x the 0\.3 s resync interval\)\n$/);
+    const stalled = await eventually(
+      'ping to fail',
+      async () => {
+        const p = await ping();
+        return p.code === PingExit.UNHEALTHY ? p : undefined;
+      },
+      10_000,
+      100,
+    );
+    assert.match(
+      stalled.err,
+      /^ldir for \S+ \(pid \d+\): failing: engine-stalled: no kernel sync pass has finished for [\d.]+ s \(limit 0\.9 s: 3 x the 0\.3 s resync interval\)\n$/,
+    );
     assert.ok(!stalled.err.includes('checks-overdue'), 'the checks still run');
 
     const h = await healthz();
@@ -131,15 +156,27 @@ test('a wedged kernel call stalls the engine: ping, status and /healthz say engi
     assert.match(h.body, /^failing: engine-stalled: no kernel sync pass has finished for [\d.]+ s \(limit 0\.9 s/);
 
     const io = capture();
-    assert.equal(await runStatusCommand({ socketPath: controlSocketPath('site.cf', socketDirectory), json: false }, io), 4, io.err);
-    assert.match(io.out, /^ldir running, pid \d+, .*\nhealth: FAILING: engine-stalled: .*\nWATCHDOG: engine-stalled: no kernel sync pass for [\d.]+s \(limit 0\.9s\)\n/);
+    assert.equal(
+      await runStatusCommand({ socketPath: controlSocketPath('site.cf', socketDirectory), json: false }, io),
+      4,
+      io.err,
+    );
+    assert.match(
+      io.out,
+      /^ldir running, pid \d+, .*\nhealth: FAILING: engine-stalled: .*\nWATCHDOG: engine-stalled: no kernel sync pass for [\d.]+s \(limit 0\.9s\)\n/,
+    );
 
     // The call returns: passes finish again.
     backend.unwedge();
-    const back = await eventually('ping ok again', async () => {
-      const p = await ping();
-      return p.code === PingExit.HEALTHY ? p : undefined;
-    }, 10_000, 100);
+    const back = await eventually(
+      'ping ok again',
+      async () => {
+        const p = await ping();
+        return p.code === PingExit.HEALTHY ? p : undefined;
+      },
+      10_000,
+      100,
+    );
     assert.match(back.out, /last kernel sync ok/);
     assert.deepEqual(await healthz(), { status: 200, body: 'ok\n' });
   } finally {

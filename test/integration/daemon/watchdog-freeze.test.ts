@@ -35,7 +35,10 @@ describe('checker watchdog: a frozen probe engine (ldir binary, memory backend)'
   let metricsPort = 0;
   const servers: net.Server[] = [];
   /** The agent run without resource-agents: its stand-in ocf_exit_reason writes `ocf-exit-reason:...` to stderr. */
-  const standIns = (): NodeJS.ProcessEnv => ({ OCF_ROOT: path.join(box.dir, 'no-ocf-root'), OCF_FUNCTIONS_DIR: path.join(box.dir, 'none') });
+  const standIns = (): NodeJS.ProcessEnv => ({
+    OCF_ROOT: path.join(box.dir, 'no-ocf-root'),
+    OCF_FUNCTIONS_DIR: path.join(box.dir, 'none'),
+  });
   const params = (): Record<string, string> => ({ configfile: cfg, binary: LDIR_MAIN });
   const ping = (): ReturnType<typeof run> => run(LDIR_MAIN, [cfg, 'ping'], box.env, 30_000);
   const healthz = async (): Promise<{ status: number; body: string }> => {
@@ -54,10 +57,19 @@ describe('checker watchdog: a frozen probe engine (ldir binary, memory backend)'
       await new Promise<void>((resolve) => server.listen(port, address, resolve));
       servers.push(server);
     }
-    cfg = box.write('site.cf', [
-      'checkinterval=1', 'checktimeout=1', `metrics=127.0.0.1:${metricsPort}`, `logfile="${path.join(box.dir, 'ldir.log')}"`,
-      'virtual=127.0.0.1:8095', ...REALS.map((r) => `\treal=${r}:${port} masq 3`), '\tchecktype=connect', '',
-    ].join('\n'));
+    cfg = box.write(
+      'site.cf',
+      [
+        'checkinterval=1',
+        'checktimeout=1',
+        `metrics=127.0.0.1:${metricsPort}`,
+        `logfile="${path.join(box.dir, 'ldir.log')}"`,
+        'virtual=127.0.0.1:8095',
+        ...REALS.map((r) => `\treal=${r}:${port} masq 3`),
+        '\tchecktype=connect',
+        '',
+      ].join('\n'),
+    );
   });
   after(async () => {
     await box.agent('stop', params());
@@ -111,25 +123,50 @@ describe('checker watchdog: a frozen probe engine (ldir binary, memory backend)'
     }
     try {
       // Until the freeze the last rounds were at most an interval old: 4 s more and they are overdue.
-      const failed = await eventually('ping to fail', async () => {
-        const p = await ping();
-        return p.status === 4 ? p : undefined;
-      }, 20_000, 250);
+      const failed = await eventually(
+        'ping to fail',
+        async () => {
+          const p = await ping();
+          return p.status === 4 ? p : undefined;
+        },
+        20_000,
+        250,
+      );
       const name = `${VIRTUAL} 127\\.0\\.0\\.2[12]:${port}`;
-      assert.match(failed.stderr, new RegExp(`^ldir for \\S+ \\(pid ${pid}\\): failing: checks-overdue: \\d reals? without a check result for more than 2 x \\(interval \\+ timeout\\); worst ${name}: [\\d.]+ s \\(limit 4 s\\)\\n$`));
-      const both = await eventually('both reals overdue', async () => {
-        const p = await ping();
-        return /checks-overdue: 2 reals/.test(p.stderr) ? p : undefined;
-      }, 5_000, 250);
+      assert.match(
+        failed.stderr,
+        new RegExp(
+          `^ldir for \\S+ \\(pid ${pid}\\): failing: checks-overdue: \\d reals? without a check result for more than 2 x \\(interval \\+ timeout\\); worst ${name}: [\\d.]+ s \\(limit 4 s\\)\\n$`,
+        ),
+      );
+      const both = await eventually(
+        'both reals overdue',
+        async () => {
+          const p = await ping();
+          return /checks-overdue: 2 reals/.test(p.stderr) ? p : undefined;
+        },
+        5_000,
+        250,
+      );
       assert.equal(both.status, 4);
 
       const h = await healthz();
       assert.equal(h.status, 503);
-      assert.match(h.body, new RegExp(`^failing: checks-overdue: 2 reals without a check result .*; worst ${name}: [\\d.]+ s \\(limit 4 s\\)\\n$`));
+      assert.match(
+        h.body,
+        new RegExp(
+          `^failing: checks-overdue: 2 reals without a check result .*; worst ${name}: [\\d.]+ s \\(limit 4 s\\)\\n$`,
+        ),
+      );
 
       const status = await run(LDIR_MAIN, [cfg, 'status'], box.env, 30_000);
       assert.equal(status.status, 4, 'status says running (stdout), and failing (LSB 4: service status unknown)');
-      assert.match(status.stdout, new RegExp(`^ldir running, pid ${pid}, .*\\nhealth: FAILING: checks-overdue: .*\\nWATCHDOG: checks-overdue: 2 reals without result, worst [\\d.]+s \\(limit 4s\\):\\n  ${name}\\n`));
+      assert.match(
+        status.stdout,
+        new RegExp(
+          `^ldir running, pid ${pid}, .*\\nhealth: FAILING: checks-overdue: .*\\nWATCHDOG: checks-overdue: 2 reals without result, worst [\\d.]+s \\(limit 4s\\):\\n  ${name}\\n`,
+        ),
+      );
 
       const m = await metrics();
       assert.equal(value(m, 'ldir_watchdog_ok'), 0);
@@ -141,15 +178,23 @@ describe('checker watchdog: a frozen probe engine (ldir binary, memory backend)'
 
       const mon = await box.agent('monitor', params(), standIns());
       assert.equal(mon.status, OCF.ERR_GENERIC, mon.stderr);
-      assert.match(mon.stderr, /ocf-exit-reason:ldir is not healthy: ldir for \S+ \(pid \d+\): failing: checks-overdue: 2 reals/);
-      assert.equal(box.pid('site.cf'), pid, 'the monitor only reports: recovery is the cluster\'s (stop, start)');
+      assert.match(
+        mon.stderr,
+        /ocf-exit-reason:ldir is not healthy: ldir for \S+ \(pid \d+\): failing: checks-overdue: 2 reals/,
+      );
+      assert.equal(box.pid('site.cf'), pid, "the monitor only reports: recovery is the cluster's (stop, start)");
     } finally {
       await frozen.release();
     }
-    const back = await eventually('ping ok again', async () => {
-      const p = await ping();
-      return p.status === 0 ? p : undefined;
-    }, 15_000, 250);
+    const back = await eventually(
+      'ping ok again',
+      async () => {
+        const p = await ping();
+        return p.status === 0 ? p : undefined;
+      },
+      15_000,
+      250,
+    );
     assert.match(back.stdout, /last kernel sync ok/);
     assert.deepEqual(await healthz(), { status: 200, body: 'ok\n' });
     assert.equal((await box.agent('monitor', params(), standIns())).status, OCF.SUCCESS);

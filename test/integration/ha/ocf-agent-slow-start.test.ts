@@ -23,7 +23,9 @@ describe('OCF agent start after `ldir start` gave up waiting (memory backend)', 
     // `CONFIG start`: reports the launcher's time-out for a background process that becomes the daemon DELAY_S later
     // (or, with SLOW_LDIR_DIE=1, exits then); anything else goes to the real ldir. The process's command line names
     // this sandbox (ldir-ocf-slow-...), as a real launch names ldir.
-    slow = box.write('slow-ldir', `#!/bin/sh
+    slow = box.write(
+      'slow-ldir',
+      `#!/bin/sh
 last=
 for a in "$@"; do last=$a; done
 if [ "$last" = start ]; then
@@ -36,7 +38,8 @@ if [ "$last" = start ]; then
 	exit 1
 fi
 exec "${process.execPath}" "${LDIR_MAIN}" "$@"
-`);
+`,
+    );
     fs.chmodSync(slow, 0o755);
   });
   after(() => box.cleanup());
@@ -48,7 +51,12 @@ exec "${process.execPath}" "${LDIR_MAIN}" "$@"
     process.kill(old, 'SIGKILL');
     await eventually('the daemon to die', () => (processExists(old) ? undefined : true), 10_000, 20);
     // Its lock goes with the last of its threads, a moment after the process shows as a zombie.
-    await eventually('the pid file to be stale', () => (box.pidState('site.cf').state === 'stale' ? true : undefined), 10_000, 20);
+    await eventually(
+      'the pid file to be stale',
+      () => (box.pidState('site.cf').state === 'stale' ? true : undefined),
+      10_000,
+      20,
+    );
 
     const started = await box.agent('start', params(slow));
     assert.equal(started.status, OCF.SUCCESS, started.stderr);

@@ -51,11 +51,32 @@ describe('OCF agent conf/ocf/ldir (memory backend)', () => {
     assert.equal(r.status, 0, r.stderr);
     const xml = r.stdout;
     assert.match(xml, /<resource-agent name="ldir"/);
-    assert.match(xml, /<parameter name="configfile" unique="1" required="0">[\s\S]*?<content type="string" default="\/etc\/ha.d\/ldirectord.cf"\/>/);
-    assert.match(xml, /<parameter name="binary" unique="0" required="0">[\s\S]*?<content type="string" default="ldir"\/>/);
+    assert.match(
+      xml,
+      /<parameter name="configfile" unique="1" required="0">[\s\S]*?<content type="string" default="\/etc\/ha.d\/ldirectord.cf"\/>/,
+    );
+    assert.match(
+      xml,
+      /<parameter name="binary" unique="0" required="0">[\s\S]*?<content type="string" default="ldir"\/>/,
+    );
     const actions = [...xml.matchAll(/<action name="([^"]+)"/g)].map((m) => m[1]);
-    assert.deepEqual(actions.sort(), ['demote', 'meta-data', 'monitor', 'monitor', 'monitor', 'promote', 'reload', 'start', 'stop', 'validate-all']);
-    assert.match(xml, /<action name="monitor" [^>]*role="Promoted"\/>/, 'a monitor for each role of a promotable clone');
+    assert.deepEqual(actions.sort(), [
+      'demote',
+      'meta-data',
+      'monitor',
+      'monitor',
+      'monitor',
+      'promote',
+      'reload',
+      'start',
+      'stop',
+      'validate-all',
+    ]);
+    assert.match(
+      xml,
+      /<action name="monitor" [^>]*role="Promoted"\/>/,
+      'a monitor for each role of a promotable clone',
+    );
     assert.match(xml, /<action name="monitor" [^>]*role="Unpromoted"\/>/);
     const missing = toolsMissing();
     if (missing !== undefined && !IN_CI) {
@@ -73,11 +94,18 @@ describe('OCF agent conf/ocf/ldir (memory backend)', () => {
         const missing = toolsMissing();
         if (missing !== undefined && !IN_CI) return t.skip(missing);
       }
-      const extra: NodeJS.ProcessEnv = withShellfuncs ? {} : { OCF_ROOT: path.join(box.dir, 'no-ocf-root'), OCF_FUNCTIONS_DIR: path.join(box.dir, 'none') };
-      const agent = (action: string, more: NodeJS.ProcessEnv = {}): ReturnType<HaSandbox['agent']> => box.agent(action, params(), { ...extra, ...more });
+      const extra: NodeJS.ProcessEnv = withShellfuncs
+        ? {}
+        : { OCF_ROOT: path.join(box.dir, 'no-ocf-root'), OCF_FUNCTIONS_DIR: path.join(box.dir, 'none') };
+      const agent = (action: string, more: NodeJS.ProcessEnv = {}): ReturnType<HaSandbox['agent']> =>
+        box.agent(action, params(), { ...extra, ...more });
 
       assert.equal((await agent('monitor')).status, OCF.NOT_RUNNING, 'stopped');
-      assert.equal((await agent('monitor', { OCF_RESKEY_CRM_meta_interval: '0' })).status, OCF.NOT_RUNNING, 'probe of a stopped resource');
+      assert.equal(
+        (await agent('monitor', { OCF_RESKEY_CRM_meta_interval: '0' })).status,
+        OCF.NOT_RUNNING,
+        'probe of a stopped resource',
+      );
       assert.equal((await agent('stop')).status, OCF.SUCCESS, 'stop when stopped');
       const started = await agent('start');
       assert.equal(started.status, OCF.SUCCESS, started.stderr);
@@ -85,7 +113,11 @@ describe('OCF agent conf/ocf/ldir (memory backend)', () => {
       assert.ok(pid !== undefined, 'start returns once the daemon runs');
       const mon = await agent('monitor');
       assert.equal(mon.status, OCF.SUCCESS, mon.stderr);
-      assert.equal((await agent('monitor', { OCF_RESKEY_CRM_meta_interval: '0' })).status, OCF.SUCCESS, 'probe of a running resource');
+      assert.equal(
+        (await agent('monitor', { OCF_RESKEY_CRM_meta_interval: '0' })).status,
+        OCF.SUCCESS,
+        'probe of a running resource',
+      );
       assert.equal((await agent('start')).status, OCF.SUCCESS, 'start when running');
       assert.equal(box.pid('site.cf'), pid, 'and it is the same daemon');
       t.diagnostic(`start ${started.ms} ms, monitor ${mon.ms} ms`);
@@ -123,8 +155,16 @@ describe('OCF agent conf/ocf/ldir (memory backend)', () => {
       assert.equal(start.status, OCF.ERR_CONFIGURED, start.stderr);
       assert.match(start.stderr, /nonsense/, 'the error says where');
       assert.equal(box.pidState('site.cf').state, 'absent', 'nothing started');
-      assert.equal((await box.agent('monitor', params())).status, OCF.ERR_CONFIGURED, 'a recurring monitor says why it cannot run');
-      assert.equal((await box.agent('monitor', params(), { OCF_RESKEY_CRM_meta_interval: '0' })).status, OCF.NOT_RUNNING, 'a probe reports the state');
+      assert.equal(
+        (await box.agent('monitor', params())).status,
+        OCF.ERR_CONFIGURED,
+        'a recurring monitor says why it cannot run',
+      );
+      assert.equal(
+        (await box.agent('monitor', params(), { OCF_RESKEY_CRM_meta_interval: '0' })).status,
+        OCF.NOT_RUNNING,
+        'a probe reports the state',
+      );
 
       // The file breaks while the daemon runs: the daemon keeps its configuration and stays healthy.
       fs.writeFileSync(cfg, good);
@@ -132,7 +172,11 @@ describe('OCF agent conf/ocf/ldir (memory backend)', () => {
       assert.equal((await box.agent('start', params())).status, OCF.SUCCESS);
       const pid = box.pid('site.cf');
       fs.writeFileSync(cfg, broken);
-      assert.equal((await box.agent('monitor', params())).status, OCF.SUCCESS, 'monitor does not parse the file: the daemon is fine');
+      assert.equal(
+        (await box.agent('monitor', params())).status,
+        OCF.SUCCESS,
+        'monitor does not parse the file: the daemon is fine',
+      );
       const reload = await box.agent('reload', params());
       assert.equal(reload.status, OCF.ERR_CONFIGURED, reload.stderr);
       assert.equal(box.pid('site.cf'), pid, 'a refused reload leaves the daemon running');
@@ -141,7 +185,10 @@ describe('OCF agent conf/ocf/ldir (memory backend)', () => {
       assert.equal(stop.status, OCF.SUCCESS, stop.stderr);
       assert.equal(processExists(pid as number), false);
       assert.equal(box.pidState('site.cf').state, 'absent');
-      assert.equal((await box.agent('monitor', params(), { OCF_RESKEY_CRM_meta_interval: '0' })).status, OCF.NOT_RUNNING);
+      assert.equal(
+        (await box.agent('monitor', params(), { OCF_RESKEY_CRM_meta_interval: '0' })).status,
+        OCF.NOT_RUNNING,
+      );
     } finally {
       fs.writeFileSync(cfg, good);
     }
@@ -219,9 +266,13 @@ describe('OCF agent conf/ocf/ldir (memory backend)', () => {
     let tries = 0;
     const server = net.createServer((socket) => {
       tries++;
-      socket.end(`${JSON.stringify({ v: 1, id: null, ok: false, error: { code: 'LDIR_ERR_CONTROL_BUSY', message: 'every control connection is answering a request (limit 64)' } })}\n`);
+      socket.end(
+        `${JSON.stringify({ v: 1, id: null, ok: false, error: { code: 'LDIR_ERR_CONTROL_BUSY', message: 'every control connection is answering a request (limit 64)' } })}\n`,
+      );
     });
-    await new Promise<void>((resolve) => server.listen(controlSocketPath('busy.cf', box.env['LDIR_SOCKET_DIR']), resolve));
+    await new Promise<void>((resolve) =>
+      server.listen(controlSocketPath('busy.cf', box.env['LDIR_SOCKET_DIR']), resolve),
+    );
     try {
       const busy = { configfile: busyCfg, binary: LDIR_MAIN };
       const timeout = { OCF_RESKEY_CRM_meta_timeout: '6000' };
@@ -231,8 +282,14 @@ describe('OCF agent conf/ocf/ldir (memory backend)', () => {
       assert.ok(tries >= 2, `ping tried ${tries} times`);
       // In a promotable clone the role the operation expects stands; a plain monitor of it stays 0.
       const promotable = { ...timeout, OCF_RESKEY_CRM_meta_promoted_max: '1' };
-      assert.equal((await box.agent('monitor', busy, { ...promotable, OCF_RESKEY_CRM_meta_role: 'Promoted' })).status, OCF.RUNNING_MASTER);
-      assert.equal((await box.agent('monitor', busy, { ...promotable, OCF_RESKEY_CRM_meta_role: 'Unpromoted' })).status, OCF.SUCCESS);
+      assert.equal(
+        (await box.agent('monitor', busy, { ...promotable, OCF_RESKEY_CRM_meta_role: 'Promoted' })).status,
+        OCF.RUNNING_MASTER,
+      );
+      assert.equal(
+        (await box.agent('monitor', busy, { ...promotable, OCF_RESKEY_CRM_meta_role: 'Unpromoted' })).status,
+        OCF.SUCCESS,
+      );
     } finally {
       server.close();
       held.release();
@@ -246,8 +303,19 @@ describe('OCF agent conf/ocf/ldir (memory backend)', () => {
     const missing = toolsMissing();
     if (missing !== undefined && !IN_CI) return t.skip(missing);
     assert.equal(missing, undefined, missing);
-    const r = await run('ocf-tester', ['-n', 'lb', '-o', `configfile=${cfg}`, '-o', `binary=${LDIR_MAIN}`, OCF_AGENT], box.env, 300_000);
-    t.diagnostic(`ocf-tester: ${r.ms} ms; ${r.stdout.trim().split('\n').filter((l) => l.startsWith('*') || /passed|failed/.test(l)).join(' | ')}`);
+    const r = await run(
+      'ocf-tester',
+      ['-n', 'lb', '-o', `configfile=${cfg}`, '-o', `binary=${LDIR_MAIN}`, OCF_AGENT],
+      box.env,
+      300_000,
+    );
+    t.diagnostic(
+      `ocf-tester: ${r.ms} ms; ${r.stdout
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('*') || /passed|failed/.test(l))
+        .join(' | ')}`,
+    );
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /passed all tests/);
     assert.equal(box.pidState('site.cf').state, 'absent', 'ocf-tester ends with the resource stopped');

@@ -19,16 +19,19 @@ describe('OCF agent conf/ocf/ldir as a promotable clone (memory backend)', () =>
   const params = (): Record<string, string> => ({ configfile: cfg, binary: LDIR_MAIN });
   /** The agent without resource-agents' functions, a recording crm_attribute first on PATH. */
   const noShellfuncs = (): NodeJS.ProcessEnv => ({
-    OCF_ROOT: path.join(box.dir, 'no-ocf-root'), OCF_FUNCTIONS_DIR: path.join(box.dir, 'none'),
+    OCF_ROOT: path.join(box.dir, 'no-ocf-root'),
+    OCF_FUNCTIONS_DIR: path.join(box.dir, 'none'),
     PATH: `${path.join(box.dir, 'bin')}:${process.env['PATH'] ?? '/usr/bin:/bin'}`,
   });
-  const agent = (action: string, extra: NodeJS.ProcessEnv = {}): ReturnType<HaSandbox['agent']> => box.agent(action, params(), { ...noShellfuncs(), ...extra });
+  const agent = (action: string, extra: NodeJS.ProcessEnv = {}): ReturnType<HaSandbox['agent']> =>
+    box.agent(action, params(), { ...noShellfuncs(), ...extra });
   const status = async (): Promise<StatusReport> => {
     const r = await run(LDIR_MAIN, ['--json', cfg, 'status'], box.env);
     assert.equal(r.status, 0, r.stderr);
     return JSON.parse(r.stdout) as StatusReport;
   };
-  const scores = (): string[] => (fs.existsSync(scoreLog) ? fs.readFileSync(scoreLog, 'utf8').trim().split('\n').filter(Boolean) : []);
+  const scores = (): string[] =>
+    fs.existsSync(scoreLog) ? fs.readFileSync(scoreLog, 'utf8').trim().split('\n').filter(Boolean) : [];
 
   before(() => {
     box = new HaSandbox('ldir-ocf-promote-', { LDIR_IPVS: 'memory' });
@@ -43,17 +46,28 @@ describe('OCF agent conf/ocf/ldir as a promotable clone (memory backend)', () =>
   test('start unpromoted, promote (8), demote (0), both idempotent; scores follow; stop removes the score', async (t) => {
     const started = await agent('start', PROMOTABLE);
     assert.equal(started.status, OCF.SUCCESS, started.stderr);
-    assert.equal((await agent('monitor', PROMOTABLE)).status, OCF.SUCCESS, 'a backup instance is running, not promoted');
+    assert.equal(
+      (await agent('monitor', PROMOTABLE)).status,
+      OCF.SUCCESS,
+      'a backup instance is running, not promoted',
+    );
     let s = (await status()).daemon.stateSync;
     assert.deepEqual([s?.role, s?.ok, s?.daemons.find((d) => d.running)?.state], ['backup', true, 'backup']);
 
     const promote = await agent('promote', PROMOTABLE);
     assert.equal(promote.status, OCF.SUCCESS, promote.stderr);
     assert.equal((await agent('monitor', PROMOTABLE)).status, RUNNING_MASTER);
-    assert.equal((await agent('monitor', { ...PROMOTABLE, OCF_RESKEY_CRM_meta_interval: '0' })).status, RUNNING_MASTER, 'probe');
+    assert.equal(
+      (await agent('monitor', { ...PROMOTABLE, OCF_RESKEY_CRM_meta_interval: '0' })).status,
+      RUNNING_MASTER,
+      'probe',
+    );
     assert.equal((await agent('promote', PROMOTABLE)).status, OCF.SUCCESS, 'promoting a promoted resource');
     s = (await status()).daemon.stateSync;
-    assert.deepEqual([s?.role, s?.roleSource, s?.ok, s?.daemons.find((d) => d.running)?.state], ['master', 'command', true, 'master']);
+    assert.deepEqual(
+      [s?.role, s?.roleSource, s?.ok, s?.daemons.find((d) => d.running)?.state],
+      ['master', 'command', true, 'master'],
+    );
 
     const demote = await agent('demote', PROMOTABLE);
     assert.equal(demote.status, OCF.SUCCESS, demote.stderr);
@@ -99,7 +113,11 @@ describe('OCF agent conf/ocf/ldir as a promotable clone (memory backend)', () =>
     assert.equal((await agent('start')).status, OCF.SUCCESS);
     try {
       assert.equal((await agent('promote')).status, OCF.SUCCESS);
-      assert.equal((await agent('monitor')).status, OCF.SUCCESS, 'Pacemaker would take 8 from a primitive for a failure');
+      assert.equal(
+        (await agent('monitor')).status,
+        OCF.SUCCESS,
+        'Pacemaker would take 8 from a primitive for a failure',
+      );
       assert.equal((await agent('monitor', { OCF_RESKEY_CRM_meta_timeout: '' })).status, RUNNING_MASTER);
       assert.equal(scores().length, before, 'no score outside a promotable clone');
     } finally {

@@ -53,21 +53,37 @@ describe('systemd units', () => {
   }
 
   test('systemd-analyze verify reports nothing about the units', async (t) => {
-    const haveAnalyze = (): boolean => spawnSync('sh', ['-c', 'command -v systemd-analyze'], { stdio: 'ignore' }).status === 0;
+    const haveAnalyze = (): boolean =>
+      spawnSync('sh', ['-c', 'command -v systemd-analyze'], { stdio: 'ignore' }).status === 0;
     // Installed as test/provision.sh does where it is missing (root, apt-get); apt starts no daemon.
-    const missing = haveAnalyze() ? undefined : (ensurePackages(['systemd']) ?? (haveAnalyze() ? undefined : 'systemd is installed but has no systemd-analyze'));
-    if (missing !== undefined) return skipOrFail(t, `systemd-analyze is not installed (Debian package systemd): ${missing}`);
+    const missing = haveAnalyze()
+      ? undefined
+      : (ensurePackages(['systemd']) ??
+        (haveAnalyze() ? undefined : 'systemd is installed but has no systemd-analyze'));
+    if (missing !== undefined)
+      return skipOrFail(t, `systemd-analyze is not installed (Debian package systemd): ${missing}`);
     // verify wants the executables to exist: point the copies at this checkout's binary.
     const dir = path.join(box.dir, 'units');
     fs.mkdirSync(dir);
     for (const unit of UNITS) {
-      fs.writeFileSync(path.join(dir, unit), fs.readFileSync(path.join(SYSTEMD_DIR, unit), 'utf8').replaceAll('/usr/bin/ldir', LDIR_MAIN));
+      fs.writeFileSync(
+        path.join(dir, unit),
+        fs.readFileSync(path.join(SYSTEMD_DIR, unit), 'utf8').replaceAll('/usr/bin/ldir', LDIR_MAIN),
+      );
     }
-    const r = spawnSync('systemd-analyze', ['verify', '--man=no', path.join(dir, 'ldir.service'), path.join(dir, 'ldir@site.cf.service')], {
-      encoding: 'utf8', timeout: 60_000, cwd: dir,
-    });
+    const r = spawnSync(
+      'systemd-analyze',
+      ['verify', '--man=no', path.join(dir, 'ldir.service'), path.join(dir, 'ldir@site.cf.service')],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+        cwd: dir,
+      },
+    );
     // Other units of the host (Conflicts=ldirectord.service loads that one) may have their own complaints.
-    const ours = `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => /ldir(@[^ ]*)?\.service/.test(l) && !/ldirectord\.service/.test(l));
+    const ours = `${r.stdout}\n${r.stderr}`
+      .split('\n')
+      .filter((l) => /ldir(@[^ ]*)?\.service/.test(l) && !/ldirectord\.service/.test(l));
     assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
     assert.deepEqual(ours, [], 'warnings about ldir units');
   });
@@ -80,7 +96,10 @@ describe('systemd units', () => {
       const start = await run(LDIR_MAIN, argv(k.get('ExecStart')?.[0] ?? ''), box.env);
       assert.equal(start.status, 0, start.stderr);
       const main = box.pid('site.cf') as number;
-      assert.ok(main !== undefined && processState(main) === 'running', 'the pid file names the running daemon (the main process)');
+      assert.ok(
+        main !== undefined && processState(main) === 'running',
+        'the pid file names the running daemon (the main process)',
+      );
       assert.equal((await run(LDIR_MAIN, [cfg, 'ping'], box.env)).status, 0, 'ready when ExecStart returned');
       const t0 = Date.now();
       if (how === 'ExecStop') {
@@ -89,11 +108,20 @@ describe('systemd units', () => {
         assert.notEqual(processState(main), 'running', 'main process still running when ExecStop returned');
       } else {
         process.kill(main, 'SIGTERM');
-        await eventually('the main process to exit', () => (processState(main) !== 'running' ? true : undefined), 60_000, 20);
+        await eventually(
+          'the main process to exit',
+          () => (processState(main) !== 'running' ? true : undefined),
+          60_000,
+          20,
+        );
       }
       t.diagnostic(`${how}: main process gone after ${Date.now() - t0} ms`);
       assert.equal(box.pidState('site.cf').state, 'absent', `${how}: pid file removed by the cleanup`);
-      assert.equal(fs.existsSync(path.join(box.env['LDIR_SOCKET_DIR'] as string, 'site.cf.sock')), false, `${how}: control socket removed`);
+      assert.equal(
+        fs.existsSync(path.join(box.env['LDIR_SOCKET_DIR'] as string, 'site.cf.sock')),
+        false,
+        `${how}: control socket removed`,
+      );
     }
   });
 
@@ -105,7 +133,8 @@ describe('systemd units', () => {
     let seenAtExit: number | undefined;
     const watch = (async () => {
       for (let i = 0; i < 100_000 && seenAtExit === undefined; i++) {
-        if (processState(old) !== 'running') seenAtExit = box.pidState('moving.cf').state === 'running' ? box.pid('moving.cf') ?? -1 : -1;
+        if (processState(old) !== 'running')
+          seenAtExit = box.pidState('moving.cf').state === 'running' ? (box.pid('moving.cf') ?? -1) : -1;
         else await new Promise((r) => setTimeout(r, 2));
       }
     })();
@@ -114,7 +143,11 @@ describe('systemd units', () => {
     await Promise.race([watch, new Promise((r) => setTimeout(r, 30_000))]);
     const successor = box.pid('moving.cf') as number;
     assert.notEqual(successor, old);
-    assert.equal(seenAtExit, successor, 'when the old main process was gone, the pid file already named the running successor');
+    assert.equal(
+      seenAtExit,
+      successor,
+      'when the old main process was gone, the pid file already named the running successor',
+    );
     assert.equal((await run(LDIR_MAIN, [cfg, 'stop'], box.env)).status, 0);
   });
 });

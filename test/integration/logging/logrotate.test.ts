@@ -15,7 +15,10 @@ import { ensurePackages, IN_CI } from '../../helpers/system';
 
 /** The messages of a JSON-lines log text. */
 function msgs(text: string): string[] {
-  return text.split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as { msg: string }).msg);
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => (JSON.parse(l) as { msg: string }).msg);
 }
 
 test('logrotate rename, create, delaycompress: every line lands in exactly one file, the later ones in the new file', async (t) => {

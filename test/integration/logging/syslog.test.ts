@@ -41,7 +41,11 @@ interface Receiver {
 }
 
 /** Starts the python3 receiver on `socketPath`; undefined (test skipped, CI fails) without python3. */
-async function startReceiver(t: TestContext, socketPath: string, mode: 'dgram' | 'hold' | 'stream' = 'dgram'): Promise<Receiver | undefined> {
+async function startReceiver(
+  t: TestContext,
+  socketPath: string,
+  mode: 'dgram' | 'hold' | 'stream' = 'dgram',
+): Promise<Receiver | undefined> {
   let child: ChildProcessWithoutNullStreams;
   try {
     child = spawn('python3', ['-c', RECEIVER, socketPath, mode]);
@@ -86,17 +90,21 @@ async function startReceiver(t: TestContext, socketPath: string, mode: 'dgram' |
   return {
     messages,
     stop,
-    waitFor: (n) => new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (messages.length < n) return;
-        clearTimeout(giveUp);
-        waiters = waiters.filter((w) => w !== check);
-        resolve(messages.slice(0, n));
-      };
-      const giveUp = setTimeout(() => reject(new Error(`only ${messages.length} of ${n} datagrams: ${JSON.stringify(messages)}`)), 5000);
-      waiters.push(check);
-      check();
-    }),
+    waitFor: (n) =>
+      new Promise((resolve, reject) => {
+        const check = (): void => {
+          if (messages.length < n) return;
+          clearTimeout(giveUp);
+          waiters = waiters.filter((w) => w !== check);
+          resolve(messages.slice(0, n));
+        };
+        const giveUp = setTimeout(
+          () => reject(new Error(`only ${messages.length} of ${n} datagrams: ${JSON.stringify(messages)}`)),
+          5000,
+        );
+        waiters.push(check);
+        check();
+      }),
   };
 }
 
@@ -124,14 +132,25 @@ function capture(): TextWriter & { text: () => string } {
   return { isTTY: false, write: (s: string) => void chunks.push(s), text: () => chunks.join('') };
 }
 
-const RFC3164 = /^<(\d+)>(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ([ 1-3]\d) (\d\d):(\d\d):(\d\d) ([^ []+)\[(\d+)\]: (.*)$/s;
+const RFC3164 =
+  /^<(\d+)>(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ([ 1-3]\d) (\d\d):(\d\d):(\d\d) ([^ []+)\[(\d+)\]: (.*)$/s;
 
 /** Splits a received datagram into PRI, facility, severity, ident, pid, timestamp and text. */
 function parse(datagram: string) {
   const m = RFC3164.exec(datagram);
   assert.ok(m, `not an RFC 3164 line: ${JSON.stringify(datagram)}`);
   const pri = Number(m[1]);
-  return { pri, facility: pri >> 3, severity: pri & 7, month: m[2], day: Number(m[3]), hms: `${m[4]}:${m[5]}:${m[6]}`, ident: m[7], pid: Number(m[8]), text: m[9] };
+  return {
+    pri,
+    facility: pri >> 3,
+    severity: pri & 7,
+    month: m[2],
+    day: Number(m[3]),
+    hms: `${m[4]}:${m[5]}:${m[6]}`,
+    ident: m[7],
+    pid: Number(m[8]),
+    text: m[9],
+  };
 }
 
 test('native: <PRI>Mmm dd hh:mm:ss ident[pid]: message, PRI = facility * 8 + severity, local time', async (t) => {
@@ -140,7 +159,13 @@ test('native: <PRI>Mmm dd hh:mm:ss ident[pid]: message, PRI = facility * 8 + sev
   const sock = path.join(sockDir(t), 'log');
   const rx = await startReceiver(t, sock);
   if (!rx) return;
-  const cases: Array<[number, number]> = [[16, 6], [3, 4], [23, 3], [1, 7], [10, 2]];
+  const cases: Array<[number, number]> = [
+    [16, 6],
+    [3, 4],
+    [23, 3],
+    [1, 7],
+    [10, 2],
+  ];
   for (const [facility, severity] of cases) {
     const h = addon.syslogOpen('ldir-test', facility, sock);
     assert.equal(addon.syslogWrite(h, severity, `f${facility} s${severity} é€`), '');
@@ -176,13 +201,24 @@ test('daemon logger to syslog: ident ldirectord, severities from levels, key=val
   rs.error({ err: new Error('EEXIST') }, 'ipvs add failed');
   log.close();
   const got = (await rx.waitFor(4)).map(parse);
-  assert.deepEqual(got.map((g) => [g.pri, g.ident, g.pid]), [[135, 'ldirectord', process.pid], [134, 'ldirectord', process.pid], [132, 'ldirectord', process.pid], [131, 'ldirectord', process.pid]]);
-  assert.deepEqual(got.map((g) => g.text), [
-    'probe ok module=engine vs=tcp:192.0.2.1:80 rs=10.0.0.2:80',
-    'real server up module=engine vs=tcp:192.0.2.1:80 rs=10.0.0.2:80 weight=5',
-    'real server down module=engine vs=tcp:192.0.2.1:80 rs=10.0.0.2:80 reason="HTTP 503" passwd=[redacted]',
-    'ipvs add failed module=engine vs=tcp:192.0.2.1:80 rs=10.0.0.2:80 err=EEXIST',
-  ]);
+  assert.deepEqual(
+    got.map((g) => [g.pri, g.ident, g.pid]),
+    [
+      [135, 'ldirectord', process.pid],
+      [134, 'ldirectord', process.pid],
+      [132, 'ldirectord', process.pid],
+      [131, 'ldirectord', process.pid],
+    ],
+  );
+  assert.deepEqual(
+    got.map((g) => g.text),
+    [
+      'probe ok module=engine vs=tcp:192.0.2.1:80 rs=10.0.0.2:80',
+      'real server up module=engine vs=tcp:192.0.2.1:80 rs=10.0.0.2:80 weight=5',
+      'real server down module=engine vs=tcp:192.0.2.1:80 rs=10.0.0.2:80 reason="HTTP 503" passwd=[redacted]',
+      'ipvs add failed module=engine vs=tcp:192.0.2.1:80 rs=10.0.0.2:80 err=EEXIST',
+    ],
+  );
   assert.equal(stderr.text(), '');
 });
 
@@ -193,7 +229,14 @@ test('receiver gone, then back at the same path: messages fall back to stderr, t
   const first = await startReceiver(t, sock);
   if (!first) return;
   const stderr = capture();
-  const log = createDaemonLogger({ logfile: 'daemon', syslogPath: sock, addon: () => addon, stderr, utc: true, now: () => Date.UTC(2024, 0, 1) });
+  const log = createDaemonLogger({
+    logfile: 'daemon',
+    syslogPath: sock,
+    addon: () => addon,
+    stderr,
+    utc: true,
+    now: () => Date.UTC(2024, 0, 1),
+  });
   log.logger.info('one');
   await first.waitFor(1);
   await first.stop(); // the socket file stays: ECONNREFUSED
@@ -202,7 +245,10 @@ test('receiver gone, then back at the same path: messages fall back to stderr, t
   if (!second) return;
   log.logger.warn('two');
   log.close();
-  assert.deepEqual((await second.waitFor(1)).map((d) => [parse(d).pri, parse(d).text]), [[28, 'two']]);
+  assert.deepEqual(
+    (await second.waitFor(1)).map((d) => [parse(d).pri, parse(d).text]),
+    [[28, 'two']],
+  );
   assert.deepEqual(stderr.text().split('\n'), [
     `ldir: syslog (${sock}) does not take messages: ECONNREFUSED, no syslog daemon listens there; logging to stderr until it does`,
     '2024-01-01 00:00:00.000 INFO  lost',

@@ -38,7 +38,12 @@ const addonBuilt = ((): boolean => {
 
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-quiet-metrics-'));
-  env = { ...process.env, LDIR_RUN_DIR: path.join(tmp, 'run'), LDIR_SOCKET_DIR: path.join(tmp, 'sock'), LDIR_STATE_DIR: path.join(tmp, 'state') };
+  env = {
+    ...process.env,
+    LDIR_RUN_DIR: path.join(tmp, 'run'),
+    LDIR_SOCKET_DIR: path.join(tmp, 'sock'),
+    LDIR_STATE_DIR: path.join(tmp, 'state'),
+  };
   port = await freePort('127.0.0.7');
   metricsPort = await freePort('127.0.0.1');
   server = http.createServer((_q, r) => {
@@ -47,10 +52,22 @@ before(async () => {
   });
   await new Promise<void>((r) => server?.listen(port, '127.0.0.7', r));
   file = path.join(tmp, 'quiet.cf');
-  fs.writeFileSync(file, [
-    'checkinterval=1', 'checktimeout=2', `metrics=127.0.0.1:${metricsPort}`, `logfile="${path.join(tmp, 'ldir.log')}"`,
-    'virtual=127.0.0.1:8090', `\treal=127.0.0.7:${port} masq 2`, '\tchecktype=negotiate', '\tservice=http', '\trequest="/"', '\treceive="ok"', '',
-  ].join('\n'));
+  fs.writeFileSync(
+    file,
+    [
+      'checkinterval=1',
+      'checktimeout=2',
+      `metrics=127.0.0.1:${metricsPort}`,
+      `logfile="${path.join(tmp, 'ldir.log')}"`,
+      'virtual=127.0.0.1:8090',
+      `\treal=127.0.0.7:${port} masq 2`,
+      '\tchecktype=negotiate',
+      '\tservice=http',
+      '\trequest="/"',
+      '\treceive="ok"',
+      '',
+    ].join('\n'),
+  );
 });
 after(async () => {
   if (file && fs.existsSync(file)) ldir(file, 'stop');
@@ -59,7 +76,9 @@ after(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-test('quiet rounds of offloaded checks are in /metrics at every scrape, durations included', { skip: !addonBuilt && !IN_CI ? 'native addon not built' : false }, async () => {
+test('quiet rounds of offloaded checks are in /metrics at every scrape, durations included', {
+  skip: !addonBuilt && !IN_CI ? 'native addon not built' : false,
+}, async () => {
   assert.ok(addonBuilt, 'native addon built (CI builds it)');
   const started = ldir('--ipvs=memory', file, 'start');
   assert.equal(started.status, 0, started.stderr);
@@ -74,18 +93,35 @@ test('quiet rounds of offloaded checks are in /metrics at every scrape, duration
       served,
     };
   };
-  await eventually('the real up in /metrics', async () => {
-    const e = parseExposition(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
-    return value(e, 'ldir_real_server_up', labels) === 1 ? true : undefined;
-  }, 15_000, 200);
+  await eventually(
+    'the real up in /metrics',
+    async () => {
+      const e = parseExposition(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
+      return value(e, 'ldir_real_server_up', labels) === 1 ? true : undefined;
+    },
+    15_000,
+    200,
+  );
   const first = await scrape();
   await sleep(3_500);
   const second = await scrape();
   // One round a second; only the first came to JS one by one: the others were counted by the engine.
-  assert.ok(second.success - first.success >= 2, `checks_total grew by ${second.success - first.success} in 3.5 s (${JSON.stringify([first, second])})`);
+  assert.ok(
+    second.success - first.success >= 2,
+    `checks_total grew by ${second.success - first.success} in 3.5 s (${JSON.stringify([first, second])})`,
+  );
   assert.equal(second.count, second.success, 'every round counted once in the duration histogram');
-  assert.ok(second.success <= second.served, `no more rounds counted (${second.success}) than the server answered (${second.served})`);
-  assert.ok(second.success >= second.served - 2, `every answered round counted (${second.success} of ${second.served}; one may be in flight)`);
-  assert.ok(second.sum > 0 && second.sum < second.count * 2, `duration sum ${second.sum} s for ${second.count} rounds under the 2 s timeout`);
+  assert.ok(
+    second.success <= second.served,
+    `no more rounds counted (${second.success}) than the server answered (${second.served})`,
+  );
+  assert.ok(
+    second.success >= second.served - 2,
+    `every answered round counted (${second.success} of ${second.served}; one may be in flight)`,
+  );
+  assert.ok(
+    second.sum > 0 && second.sum < second.count * 2,
+    `duration sum ${second.sum} s for ${second.count} rounds under the 2 s timeout`,
+  );
   assert.equal(ldir(file, 'stop').status, 0);
 });

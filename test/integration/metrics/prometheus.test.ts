@@ -7,7 +7,13 @@ import { CheckScheduler } from '../../../src/checks/scheduler';
 import { systemClock } from '../../../src/clock';
 import { Engine } from '../../../src/engine/engine';
 import { MemoryBackend } from '../../../src/ipvs/memory';
-import { createMetrics, readBuildInfo, startMetricsServer, type Metrics, type MetricsServer } from '../../../src/metrics';
+import {
+  createMetrics,
+  readBuildInfo,
+  startMetricsServer,
+  type Metrics,
+  type MetricsServer,
+} from '../../../src/metrics';
 import { loadValid } from '../../helpers/config';
 import { startPrometheus, type PrometheusServer, type QueryRow } from '../../helpers/prometheus-server';
 import { ensurePackages, IN_CI } from '../../helpers/system';
@@ -46,7 +52,8 @@ async function startDirector(): Promise<Director> {
       engine: () => engine?.snapshot(),
       checks: () => scheduler?.snapshot() ?? [],
       // The memory table counts no traffic: give every service a 64-bit connection count above 2^32.
-      kernel: async () => (await backend.list()).map((s) => ({ ...s, stats: stats({ conns: CONNS, inBytes: 2n ** 33n }) })),
+      kernel: async () =>
+        (await backend.list()).map((s) => ({ ...s, stats: stats({ conns: CONNS, inBytes: 2n ** 33n }) })),
     },
     buildInfo: readBuildInfo(),
     configLoadedAt: clock.now(),
@@ -55,7 +62,11 @@ async function startDirector(): Promise<Director> {
   const live = engine;
   scheduler = new CheckScheduler({
     clock,
-    run: async (job) => ({ up: job.address !== '10.0.0.2', reason: job.address !== '10.0.0.2' ? 'ok' : 'refused', durationMs: 2 }),
+    run: async (job) => ({
+      up: job.address !== '10.0.0.2',
+      reason: job.address !== '10.0.0.2' ? 'ok' : 'refused',
+      durationMs: 2,
+    }),
     onTransition: (t) => {
       live.onTransition(t);
       metrics.recordTransition(t);
@@ -67,7 +78,9 @@ async function startDirector(): Promise<Director> {
   const server = await startMetricsServer({ host: '127.0.0.1', port: 0, metrics });
   const { port } = server.address();
   return {
-    metrics, server, url: `http://127.0.0.1:${port}/metrics`,
+    metrics,
+    server,
+    url: `http://127.0.0.1:${port}/metrics`,
     stop: async () => {
       await server.close();
       scheduler?.stop();
@@ -87,7 +100,8 @@ async function eventually<T>(what: string, timeoutMs: number, probe: () => Promi
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ''}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -112,7 +126,7 @@ describe('a live scrape', { skip: missing ?? false }, () => {
     await director?.stop();
   });
 
-  test('carries the director\'s state', async () => {
+  test("carries the director's state", async () => {
     const e = parseExposition((await httpGet(director.url)).body.toString());
     assert.equal(value(e, 'ldir_real_server_up', { virtual: V4, real: '10.0.0.1:80' }), 1);
     assert.equal(value(e, 'ldir_real_server_up', { virtual: V4, real: '10.0.0.2:80' }), 0);
@@ -159,12 +173,17 @@ describe('a live scrape', { skip: missing ?? false }, () => {
       assert.equal(conns[0]?.value, Number(CONNS));
       const version = await query('ldir_build_info');
       assert.equal(version[0]?.metric['version'], readBuildInfo().version);
-      assert.deepEqual((await prom.targets()).map((t) => [t.health, t.lastError]), [['up', '']]);
+      assert.deepEqual(
+        (await prom.targets()).map((t) => [t.health, t.lastError]),
+        [['up', '']],
+      );
     });
 
     test('counters grow between scrapes and rate() works on them', async () => {
       const rate = await eventually('a rate over check counters', 30_000, async () => {
-        const rows = await query(`sum(rate(ldir_real_server_checks_total{virtual="${V4}",real="10.0.0.1:80",result="success"}[5s]))`);
+        const rows = await query(
+          `sum(rate(ldir_real_server_checks_total{virtual="${V4}",real="10.0.0.1:80",result="success"}[5s]))`,
+        );
         return rows[0] && rows[0].value > 0 ? rows[0].value : undefined;
       });
       assert.ok(rate > 0 && rate < 10, `about one check per second, got ${rate}`);

@@ -17,8 +17,16 @@ after(async () => {
   await Promise.all(servers.map((s) => s.close()));
 });
 
-async function serve(metrics: Metrics, extra: { host?: string; scrapeTimeoutMs?: number } = {}): Promise<{ server: MetricsServer; base: string }> {
-  const server = await startMetricsServer({ host: extra.host ?? '127.0.0.1', port: 0, metrics, ...(extra.scrapeTimeoutMs ? { scrapeTimeoutMs: extra.scrapeTimeoutMs } : {}) });
+async function serve(
+  metrics: Metrics,
+  extra: { host?: string; scrapeTimeoutMs?: number } = {},
+): Promise<{ server: MetricsServer; base: string }> {
+  const server = await startMetricsServer({
+    host: extra.host ?? '127.0.0.1',
+    port: 0,
+    metrics,
+    ...(extra.scrapeTimeoutMs ? { scrapeTimeoutMs: extra.scrapeTimeoutMs } : {}),
+  });
   servers.push(server);
   const { host, port } = server.address();
   return { server, base: `http://${host.includes(':') ? `[${host}]` : host}:${port}` };
@@ -49,7 +57,8 @@ describe('routes', () => {
   test('404 elsewhere, 405 for other methods', async () => {
     const { metrics } = testMetrics();
     const { base } = await serve(metrics);
-    for (const path of ['/', '/metricsx', '/metrics/', '/api/v1/query']) assert.equal((await httpGet(`${base}${path}`)).status, 404, path);
+    for (const path of ['/', '/metricsx', '/metrics/', '/api/v1/query'])
+      assert.equal((await httpGet(`${base}${path}`)).status, 404, path);
     const post = await httpGet(`${base}/metrics`, { method: 'POST' });
     assert.equal(post.status, 405);
     assert.equal(post.headers['allow'], 'GET, HEAD');
@@ -61,10 +70,15 @@ describe('routes', () => {
     let r = await httpGet(`${base}/healthz`);
     assert.equal(r.status, 200);
     assert.equal(r.body.toString(), 'ok\n');
-    src.engine = snapshot([], { lastSync: { at: 0, reason: 'resync', ok: false, durationMs: 1, ops: 0, failed: 0, error: 'netlink: EPERM' } });
+    src.engine = snapshot([], {
+      lastSync: { at: 0, reason: 'resync', ok: false, durationMs: 1, ops: 0, failed: 0, error: 'netlink: EPERM' },
+    });
     r = await httpGet(`${base}/healthz`);
     assert.equal(r.status, 503);
-    assert.equal(r.body.toString(), 'failing: kernel-sync-failed: last kernel sync failed at 1970-01-01T00:00:00.000Z: netlink: EPERM\n');
+    assert.equal(
+      r.body.toString(),
+      'failing: kernel-sync-failed: last kernel sync failed at 1970-01-01T00:00:00.000Z: netlink: EPERM\n',
+    );
   });
 });
 

@@ -49,7 +49,10 @@ async function scrape(port: number, localAddress: string): Promise<{ ok: boolean
   const t0 = Date.now();
   try {
     const r = await httpGet(`http://127.0.0.1:${port}/metrics`, { localAddress, timeoutMs: 5_000 });
-    const up = value(parseExposition(r.body.toString('utf8')), 'ldir_real_server_up', { virtual: 'tcp:192.0.2.1:80', real: '10.0.0.1:80' });
+    const up = value(parseExposition(r.body.toString('utf8')), 'ldir_real_server_up', {
+      virtual: 'tcp:192.0.2.1:80',
+      real: '10.0.0.1:80',
+    });
     return { ok: r.status === 200 && up === 1, ms: Date.now() - t0, what: `status ${r.status}, up ${up}` };
   } catch (err) {
     return { ok: false, ms: Date.now() - t0, what: (err as Error).message };
@@ -65,7 +68,14 @@ describe('metrics endpoint against slow clients', () => {
     ]);
     console.log(`header deadline: silent connection cut after ${silent} ms, request line only after ${line} ms`);
     assert.ok(silent < 6_000 && line < 6_000, `${silent} ms, ${line} ms`);
-    const flood = startSlowClients({ host: '127.0.0.1', port, count: 1, localAddresses: ['127.0.0.1'], dripMs: 100, reconnect: false });
+    const flood = startSlowClients({
+      host: '127.0.0.1',
+      port,
+      count: 1,
+      localAddresses: ['127.0.0.1'],
+      dripMs: 100,
+      reconnect: false,
+    });
     floods.push(flood);
     const t0 = Date.now();
     for (let i = 0; i < 80 && flood.stats().cut === 0; i++) await new Promise((r) => setTimeout(r, 100));
@@ -79,7 +89,14 @@ describe('metrics endpoint against slow clients', () => {
   test('1,000 slow clients that reconnect when cut: scrapes from another address and from theirs succeed; connections stay bounded', async () => {
     const { server, port } = await serve();
     const rssBefore = process.memoryUsage().rss;
-    const flood = startSlowClients({ host: '127.0.0.1', port, count: 1_000, localAddresses: ['127.0.0.1'], dripMs: 500, maxConnectsPerClient: 100 });
+    const flood = startSlowClients({
+      host: '127.0.0.1',
+      port,
+      count: 1_000,
+      localAddresses: ['127.0.0.1'],
+      dripMs: 500,
+      maxConnectsPerClient: 100,
+    });
     floods.push(flood);
     // All 1,000 have connected once, and the endpoint has had time to cut back (grace 1 s, header deadline 3 s).
     for (let i = 0; i < 200 && flood.stats().opened < 1_000; i++) await new Promise((r) => setTimeout(r, 50));
@@ -95,12 +112,20 @@ describe('metrics endpoint against slow clients', () => {
       await new Promise((r) => setTimeout(r, 500));
     }
     const conns = server.connections();
-    console.log(`1,000 slow clients: ${JSON.stringify(flood.stats())}; endpoint ${JSON.stringify(conns)}, at most ${mostOpen} open at a scrape; `
-      + `test process RSS ${Math.round(rssBefore / 1e6)} -> ${Math.round(process.memoryUsage().rss / 1e6)} MB`);
-    console.log(`scrapes: ${results.map((r) => `${r.from} ${r.ok ? 'ok' : 'FAILED'} ${r.ms} ms${r.ok ? '' : ` (${r.what})`}`).join('; ')}`);
+    console.log(
+      `1,000 slow clients: ${JSON.stringify(flood.stats())}; endpoint ${JSON.stringify(conns)}, at most ${mostOpen} open at a scrape; ` +
+        `test process RSS ${Math.round(rssBefore / 1e6)} -> ${Math.round(process.memoryUsage().rss / 1e6)} MB`,
+    );
+    console.log(
+      `scrapes: ${results.map((r) => `${r.from} ${r.ok ? 'ok' : 'FAILED'} ${r.ms} ms${r.ok ? '' : ` (${r.what})`}`).join('; ')}`,
+    );
     flood.stop();
     assert.ok(flood.stats().cut > 0, 'the flood was cut back');
-    assert.deepEqual(results.filter((r) => !r.ok), [], 'every scrape answered during the flood');
+    assert.deepEqual(
+      results.filter((r) => !r.ok),
+      [],
+      'every scrape answered during the flood',
+    );
     assert.ok(mostOpen <= DEFAULT_SLOT_LIMITS.maxConnections, `${mostOpen} open`);
   });
 });

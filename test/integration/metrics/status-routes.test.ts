@@ -18,10 +18,17 @@ after(async () => {
   await Promise.all(servers.map((s) => s.close()));
 });
 
-async function serve(status: (() => Promise<StatusReport>) | undefined, extra: { scrapeTimeoutMs?: number; headersTimeoutMs?: number; redact?: (json: string) => string } = {}): Promise<string> {
+async function serve(
+  status: (() => Promise<StatusReport>) | undefined,
+  extra: { scrapeTimeoutMs?: number; headersTimeoutMs?: number; redact?: (json: string) => string } = {},
+): Promise<string> {
   const server = await startMetricsServer({
-    host: '127.0.0.1', port: 0, metrics: testMetrics().metrics, ...(status ? { status: { report: status, ...(extra.redact ? { redact: extra.redact } : {}) } } : {}),
-    ...(extra.scrapeTimeoutMs ? { scrapeTimeoutMs: extra.scrapeTimeoutMs } : {}), ...(extra.headersTimeoutMs ? { headersTimeoutMs: extra.headersTimeoutMs } : {}),
+    host: '127.0.0.1',
+    port: 0,
+    metrics: testMetrics().metrics,
+    ...(status ? { status: { report: status, ...(extra.redact ? { redact: extra.redact } : {}) } } : {}),
+    ...(extra.scrapeTimeoutMs ? { scrapeTimeoutMs: extra.scrapeTimeoutMs } : {}),
+    ...(extra.headersTimeoutMs ? { headersTimeoutMs: extra.headersTimeoutMs } : {}),
   });
   servers.push(server);
   return `http://127.0.0.1:${server.address().port}`;
@@ -31,7 +38,12 @@ async function serve(status: (() => Promise<StatusReport>) | undefined, extra: {
  * Sends raw bytes on a new connection and reads until the server closes it, or (`stopAtAnswer`) until a status line
  * came back, bounded by `waitMs`; resolves with what came back.
  */
-function raw(base: string, bytes: string, waitMs: number, stopAtAnswer = false): Promise<{ text: string; closedAfterMs: number | null }> {
+function raw(
+  base: string,
+  bytes: string,
+  waitMs: number,
+  stopAtAnswer = false,
+): Promise<{ text: string; closedAfterMs: number | null }> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
     const started = Date.now();
@@ -100,7 +112,10 @@ describe('status page routes', () => {
     assert.deepEqual(report.virtualServices, sampleReport().virtualServices);
     const zipped = await httpGet(`${base}/status.json`, { headers: { 'accept-encoding': 'gzip' } });
     assert.equal(zipped.headers['content-encoding'], 'gzip');
-    assert.deepEqual((JSON.parse(gunzipSync(zipped.body).toString('utf8')) as StatusReport).daemon, sampleReport().daemon);
+    assert.deepEqual(
+      (JSON.parse(gunzipSync(zipped.body).toString('utf8')) as StatusReport).daemon,
+      sampleReport().daemon,
+    );
     const head = await httpGet(`${base}/status.json`, { method: 'HEAD' });
     assert.equal(head.status, 200);
     assert.equal(head.body.length, 0);
@@ -109,7 +124,7 @@ describe('status page routes', () => {
     assert.notEqual(later.generatedAt, report.generatedAt, 'a later request gets a new report');
   });
 
-  test('the report is redacted as the control socket\'s answers are: a secret in a check reason is not served', async () => {
+  test("the report is redacted as the control socket's answers are: a secret in a check reason is not served", async () => {
     const secret = 'S3cr3t-Radius-Key';
     const redactor = new SecretRedactor([secret]);
     const leaky = sampleReport();
@@ -117,7 +132,18 @@ describe('status page routes', () => {
     const r0 = v.reals[0]!;
     const report: StatusReport = {
       ...leaky,
-      virtualServices: [{ ...v, reals: [{ ...r0, lastCheck: { up: false, reason: `answer "${secret}"`, durationMs: 1, at: r0.since ?? leaky.generatedAt } }, ...v.reals.slice(1)] }],
+      virtualServices: [
+        {
+          ...v,
+          reals: [
+            {
+              ...r0,
+              lastCheck: { up: false, reason: `answer "${secret}"`, durationMs: 1, at: r0.since ?? leaky.generatedAt },
+            },
+            ...v.reals.slice(1),
+          ],
+        },
+      ],
     };
     const base = await serve(async () => report, { redact: (json) => redactor.jsonLine(json) });
     const body = (await httpGet(`${base}/status.json`)).body.toString('utf8');
@@ -169,7 +195,12 @@ describe('status page routes', () => {
     const base = await serve(async () => sampleReport(), { headersTimeoutMs: 500 });
     const big = await raw(base, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`, 10_000, true);
     assert.match(big.text, /^HTTP\/1\.1 431/);
-    const post = await raw(base, `POST /status.json HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n${'x'.repeat(1024)}`, 10_000, true);
+    const post = await raw(
+      base,
+      `POST /status.json HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n${'x'.repeat(1024)}`,
+      10_000,
+      true,
+    );
     assert.match(post.text, /^HTTP\/1\.1 405/);
     const slow = await raw(base, 'GET / HTTP/1.1\r\nHost: x\r\n', 10_000);
     assert.notEqual(slow.closedAfterMs, null, 'a request whose headers never end is cut');

@@ -15,9 +15,18 @@ import { eventually, LdirDirector, sleep, tableShape, weightsOf } from '../../he
 import { needing } from '../../helpers/prerequisites';
 import { buildScaleOutLab, type ScaleOutLab } from '../../helpers/scaleout-lab';
 import { procConnKey } from '../../helpers/sync-lab';
-import { longestDisturbance, phaseLine, phaseTable, TrafficClient, type PhaseOutcome } from '../../helpers/traffic-client';
+import {
+  longestDisturbance,
+  phaseLine,
+  phaseTable,
+  TrafficClient,
+  type PhaseOutcome,
+} from '../../helpers/traffic-client';
 
-const notInVm = process.env['LDIR_IN_VM'] === '1' && existsSync('/proc/net/ip_vs') ? undefined : 'runs inside the kernel-tier VM only (test/kernel/host-runs-guest-tests)';
+const notInVm =
+  process.env['LDIR_IN_VM'] === '1' && existsSync('/proc/net/ip_vs')
+    ? undefined
+    : 'runs inside the kernel-tier VM only (test/kernel/host-runs-guest-tests)';
 
 const CONF = 'scaleout.cf';
 const INTERVAL_S = 1;
@@ -29,7 +38,9 @@ const HELD = 8;
 const LATE_MS = 1_000;
 
 function missing(): string | undefined {
-  return spawnSync('bird', ['--version']).status === 0 ? undefined : 'needs bird (Debian bird2, installed by test/kernel/vm/provision-vm.sh)';
+  return spawnSync('bird', ['--version']).status === 0
+    ? undefined
+    : 'needs bird (Debian bird2, installed by test/kernel/vm/provision-vm.sh)';
 }
 
 function body(): void {
@@ -41,19 +52,38 @@ function body(): void {
   function writeConfig(i: number): void {
     const d = ldirs[i] as LdirDirector;
     const director = lab.directors[i];
-    d.writeConfig(CONF, [
-      `checkinterval=${INTERVAL_S}`, `checktimeout=${TIMEOUT_S}`, `negotiatetimeout=${TIMEOUT_S}`, 'metrics=no', `logfile="${d.logPath(CONF)}"`,
-      'ipvssysctl=sloppy_tcp=1',
-      `announce=bird`, `announcesocket=${director?.bird.ctl}`, `announcefile=${director?.announceFile}`, 'announcedelay=2', 'withdrawdelay=0', '',
-      `virtual=${lab.vip}:80`,
-      ...lab.reals.map((r) => `\treal=${r.address}:80 gate 1`),
-      '\tchecktype=negotiate', '\tservice=http', '\trequest="/"', '\treceive="hello from"',
-      // Every director the same Maglev table; a quiesced real keeps its slots and its flows fall back elsewhere.
-      '\tscheduler=mh', '\tschedflags=mh-fallback,mh-port', '\tquiescent=yes',
-      // Announced again only with every real serving (a director coming back must not take flows to a real it cannot
-      // see yet); one real failing keeps it announced.
-      '\tquorum=3', '\thysteresis=1', '',
-    ].join('\n'));
+    d.writeConfig(
+      CONF,
+      [
+        `checkinterval=${INTERVAL_S}`,
+        `checktimeout=${TIMEOUT_S}`,
+        `negotiatetimeout=${TIMEOUT_S}`,
+        'metrics=no',
+        `logfile="${d.logPath(CONF)}"`,
+        'ipvssysctl=sloppy_tcp=1',
+        `announce=bird`,
+        `announcesocket=${director?.bird.ctl}`,
+        `announcefile=${director?.announceFile}`,
+        'announcedelay=2',
+        'withdrawdelay=0',
+        '',
+        `virtual=${lab.vip}:80`,
+        ...lab.reals.map((r) => `\treal=${r.address}:80 gate 1`),
+        '\tchecktype=negotiate',
+        '\tservice=http',
+        '\trequest="/"',
+        '\treceive="hello from"',
+        // Every director the same Maglev table; a quiesced real keeps its slots and its flows fall back elsewhere.
+        '\tscheduler=mh',
+        '\tschedflags=mh-fallback,mh-port',
+        '\tquiescent=yes',
+        // Announced again only with every real serving (a director coming back must not take flows to a real it cannot
+        // see yet); one real failing keeps it announced.
+        '\tquorum=3',
+        '\thysteresis=1',
+        '',
+      ].join('\n'),
+    );
   }
 
   /** Director `i`'s weights of the reals, in the lab's order (`-` for a real not in its table). */
@@ -63,24 +93,47 @@ function body(): void {
   };
 
   /** What each ldir, each director's BIRD and the router saw: for the message of a step that failed. */
-  const seen = (): string => [lab.routerSeen(), ...ldirs.map((d, i) => {
-    const director = lab.directors[i];
-    let table = '';
-    try { table = tableShape(lab.table(i), [service()]); } catch (e) { table = String(e); }
-    const log = d.logRecords(CONF, (r) => r['module'] === 'announce' || r['msg'] === 'health transition').slice(-12)
-      .map((r) => `  ${new Date(Number(r['time'])).toISOString()} ${String(r['pid'])} ${String(r['rs'] ?? '')} ${String(r['msg'])}`).join('\n');
-    return `--- director d${i + 1} (${director?.address}): ldir pid ${d.pid(CONF) ?? 'none'}\n${table}\n`
-      + `${director?.bird.birdc(['show', 'protocols', 'upstream']) ?? ''}--- its ldir's log (announce, health; last 12)\n${log}`;
-  })].join('\n');
+  const seen = (): string =>
+    [
+      lab.routerSeen(),
+      ...ldirs.map((d, i) => {
+        const director = lab.directors[i];
+        let table = '';
+        try {
+          table = tableShape(lab.table(i), [service()]);
+        } catch (e) {
+          table = String(e);
+        }
+        const log = d
+          .logRecords(CONF, (r) => r['module'] === 'announce' || r['msg'] === 'health transition')
+          .slice(-12)
+          .map(
+            (r) =>
+              `  ${new Date(Number(r['time'])).toISOString()} ${String(r['pid'])} ${String(r['rs'] ?? '')} ${String(r['msg'])}`,
+          )
+          .join('\n');
+        return (
+          `--- director d${i + 1} (${director?.address}): ldir pid ${d.pid(CONF) ?? 'none'}\n${table}\n` +
+          `${director?.bird.birdc(['show', 'protocols', 'upstream']) ?? ''}--- its ldir's log (announce, health; last 12)\n${log}`
+        );
+      }),
+    ].join('\n');
 
   /** Resolves with the time the router's kernel table took `want` as the VIP's nexthops. */
-  const routeIs = (what: string, want: readonly string[], ms: number): Promise<number> => lab.routeBecomes(what, want, ms, seen);
+  const routeIs = (what: string, want: readonly string[], ms: number): Promise<number> =>
+    lab.routeBecomes(what, want, ms, seen);
   const allAddresses = (): string[] => lab.directors.map((d) => d.address);
   const without = (v: number): string[] => allAddresses().filter((a) => a !== lab.directors[v]?.address);
 
   /** Every director's table at `want` (weights in the lab's order of reals). */
   const converged = (want: string, who: readonly number[] = lab.directors.map((_, i) => i)): Promise<boolean> =>
-    eventually(`directors ${who.map((i) => `d${i + 1}`).join(',')} at weights ${want}`, () => (who.every((i) => weights(i) === want) ? true : undefined), 120_000, 200, seen);
+    eventually(
+      `directors ${who.map((i) => `d${i + 1}`).join(',')} at weights ${want}`,
+      () => (who.every((i) => weights(i) === want) ? true : undefined),
+      120_000,
+      200,
+      seen,
+    );
 
   before(async () => {
     const t0 = Date.now();
@@ -92,8 +145,10 @@ function body(): void {
     const t2 = Date.now();
     await converged(lab.reals.map(() => '1').join(','));
     await routeIs('the VIP routed through every director', allAddresses(), 120_000);
-    console.log(`figure: lab built in ${((t1 - t0) / 1000).toFixed(1)} s, three ldirs started in ${((t2 - t1) / 1000).toFixed(1)} s, `
-      + `the VIP routed through all after ${((Date.now() - t2) / 1000).toFixed(1)} s more`);
+    console.log(
+      `figure: lab built in ${((t1 - t0) / 1000).toFixed(1)} s, three ldirs started in ${((t2 - t1) / 1000).toFixed(1)} s, ` +
+        `the VIP routed through all after ${((Date.now() - t2) / 1000).toFixed(1)} s more`,
+    );
     client = new TrafficClient(lab.client, {
       http: [{ url: `http://${lab.vip}/`, perSecond: HTTP_RATE }],
       held: [{ host: lab.vip, port: 80, count: HELD, everyMs: 1_000 }],
@@ -108,19 +163,29 @@ function body(): void {
     lab?.teardown();
   });
 
-  test('ECMP over three directors: losing or re-adding one breaks no established connection', { timeout: 1_200_000 }, async () => {
+  test('ECMP over three directors: losing or re-adding one breaks no established connection', {
+    timeout: 1_200_000,
+  }, async () => {
     // Where each long-lived connection goes: the director the router hashes it to (its IPVS entry) and its real.
-    const carriers = client.heldPorts.map((port) => lab.directors.findIndex((_, i) => lab.connections(i).includes(procConnKey(lab.clientIp, port))));
-    console.log(`figure: long-lived connections (real@director): ${client.heldOn.map((r, k) => `${r}@d${(carriers[k] ?? -1) + 1}`).join(', ')}`);
+    const carriers = client.heldPorts.map((port) =>
+      lab.directors.findIndex((_, i) => lab.connections(i).includes(procConnKey(lab.clientIp, port))),
+    );
+    console.log(
+      `figure: long-lived connections (real@director): ${client.heldOn.map((r, k) => `${r}@d${(carriers[k] ?? -1) + 1}`).join(', ')}`,
+    );
     const count = (i: number): number => carriers.filter((c) => c === i).length;
     const victim = lab.directors.map((_, i) => i).reduce((a, b) => (count(b) > count(a) ? b : a), 0);
     assert.ok(count(victim) > 0, `no long-lived connection goes through a director: ${carriers.join(',')}\n${seen()}`);
     const name = `d${victim + 1}`;
     const v = ldirs[victim] as LdirDirector;
-    const phase = (label: string, action: () => Promise<void>): Promise<void> => client.runPhase(label, action, SETTLE_MS);
+    const phase = (label: string, action: () => Promise<void>): Promise<void> =>
+      client.runPhase(label, action, SETTLE_MS);
     const names = {
-      killed: `ldir on ${name} killed with -9`, starting: `ldir on ${name} starting again`, started: `${name} announced again`,
-      gone: `host ${name} gone`, back: `host ${name} back`,
+      killed: `ldir on ${name} killed with -9`,
+      starting: `ldir on ${name} starting again`,
+      started: `${name} announced again`,
+      gone: `host ${name} gone`,
+      back: `host ${name} back`,
     };
 
     await phase('all up', async () => undefined);
@@ -148,13 +213,21 @@ function body(): void {
       const t0 = Date.now();
       lab.hostDown(victim);
       const at = await routeIs(`the router without ${name} once its host is gone`, without(victim), 30_000);
-      console.log(`figure: host gone: ${name} out of the router's route after ${((at - t0) / 1000).toFixed(2)} s (BFD)`);
+      console.log(
+        `figure: host gone: ${name} out of the router's route after ${((at - t0) / 1000).toFixed(2)} s (BFD)`,
+      );
       // Its ldir sees every real fail and withdraws: what it announces when the host comes back is decided afresh.
       // (A status request that times out in the starved VM is asked again.)
-      await eventually(`the ldir of ${name} withdrawn`, async () => {
-        const s = await v.quickStatus(CONF).catch(() => undefined);
-        return s?.daemon.announce?.virtuals.every((x) => x.state === 'withdrawn') ? true : undefined;
-      }, 120_000, 500, seen);
+      await eventually(
+        `the ldir of ${name} withdrawn`,
+        async () => {
+          const s = await v.quickStatus(CONF).catch(() => undefined);
+          return s?.daemon.announce?.virtuals.every((x) => x.state === 'withdrawn') ? true : undefined;
+        },
+        120_000,
+        500,
+        seen,
+      );
     });
 
     await phase(names.back, async () => {
@@ -165,7 +238,10 @@ function body(): void {
     });
 
     // A real without long-lived connections if there is one (those on the failing real go with it).
-    const failIndex = Math.max(0, lab.reals.findIndex((r) => !client.heldOn.includes(r.netns)));
+    const failIndex = Math.max(
+      0,
+      lab.reals.findIndex((r) => !client.heldOn.includes(r.netns)),
+    );
     const failing = lab.reals[failIndex];
     assert.ok(failing);
     const allUp = lab.reals.map(() => '1').join(',');
@@ -194,12 +270,21 @@ function body(): void {
     // The route may come back before `ldir start` returns (announcedelay is short): every rejoin phase is judged.
     const routeChanges = [...loss, ...rejoin];
     const t00 = lab.routeHistory()[0]?.at ?? 0;
-    console.log(`figure: the router's route to the VIP (s since the lab was built: nexthops): ${lab.routeHistory()
-      .map((h) => `${((h.at - t00) / 1000).toFixed(2)}: ${h.nexthops.map((a) => `d${lab.directors.findIndex((d) => d.address === a) + 1}`).join('+') || 'none'}`).join(', ')}`);
+    console.log(
+      `figure: the router's route to the VIP (s since the lab was built: nexthops): ${lab
+        .routeHistory()
+        .map(
+          (h) =>
+            `${((h.at - t00) / 1000).toFixed(2)}: ${h.nexthops.map((a) => `d${lab.directors.findIndex((d) => d.address === a) + 1}`).join('+') || 'none'}`,
+        )
+        .join(', ')}`,
+    );
     const periodMs = 1000 / HTTP_RATE;
     for (const p of [...loss, ...rejoin]) {
-      console.log(`figure: phase ${p.phase}: new connections disturbed for ${longestDisturbance(p.disturbedStarts, 1_000, periodMs).toFixed(2)} s `
-        + `(failed ${p.failed - p.heldBroken - p.udpFailed}, late ${p.late} of ${p.requests})`);
+      console.log(
+        `figure: phase ${p.phase}: new connections disturbed for ${longestDisturbance(p.disturbedStarts, 1_000, periodMs).toFixed(2)} s ` +
+          `(failed ${p.failed - p.heldBroken - p.udpFailed}, late ${p.late} of ${p.requests})`,
+      );
     }
     const figures: ScaleOutFigures = {
       directors: lab.directors.length,
@@ -212,12 +297,28 @@ function body(): void {
     console.log(scaleOutLine(figures));
 
     // What each director logged around the failures of a phase, for the assertion messages.
-    const around = (times: readonly number[]): string => ldirs.map((d, i) => `director d${i + 1}:\n${d.logRecords(CONF, (r) => {
-      const at = Number(r['time']);
-      return times.some((f) => Math.abs(f - at) < 3_000) && r['module'] !== 'checks';
-    }).map((r) => `  ${new Date(Number(r['time'])).toISOString()} ${String(r['pid'])} ${String(r['module'] ?? '')} ${String(r['msg'])}`).join('\n')}`).join('\n');
+    const around = (times: readonly number[]): string =>
+      ldirs
+        .map(
+          (d, i) =>
+            `director d${i + 1}:\n${d
+              .logRecords(CONF, (r) => {
+                const at = Number(r['time']);
+                return times.some((f) => Math.abs(f - at) < 3_000) && r['module'] !== 'checks';
+              })
+              .map(
+                (r) =>
+                  `  ${new Date(Number(r['time'])).toISOString()} ${String(r['pid'])} ${String(r['module'] ?? '')} ${String(r['msg'])}`,
+              )
+              .join('\n')}`,
+        )
+        .join('\n');
     const broken = [...loss, ...rejoin].flatMap((p) => p.heldLost.map((l) => `${p.phase}: ${l}`));
-    assert.deepEqual(missedScaleOutTargets(figures), [], `${scaleOutLine(figures)}\n${broken.join('\n')}\n${around([...loss, ...rejoin].flatMap((p) => p.failureTimes))}`);
+    assert.deepEqual(
+      missedScaleOutTargets(figures),
+      [],
+      `${scaleOutLine(figures)}\n${broken.join('\n')}\n${around([...loss, ...rejoin].flatMap((p) => p.failureTimes))}`,
+    );
 
     for (const p of phases) {
       const httpFailed = p.failed - p.heldBroken - p.udpFailed;
@@ -226,18 +327,29 @@ function body(): void {
         // Each director detects on its own cadence: the last one up to an interval after the first.
         const rate = p.requests / (p.durationMs / 1000);
         const allowed = Math.ceil(rate * (1 / lab.reals.length) * (2 * INTERVAL_S + TIMEOUT_S));
-        console.log(`figure: real failure: ${httpFailed} failed new connections (allowed ${allowed}), weight 0 on every director after ${detectMs} ms`);
-        assert.ok(httpFailed <= allowed, `${p.phase}: ${httpFailed} failed, more than the ${allowed} of the detection window\n${around(p.failureTimes)}`);
+        console.log(
+          `figure: real failure: ${httpFailed} failed new connections (allowed ${allowed}), weight 0 on every director after ${detectMs} ms`,
+        );
+        assert.ok(
+          httpFailed <= allowed,
+          `${p.phase}: ${httpFailed} failed, more than the ${allowed} of the detection window\n${around(p.failureTimes)}`,
+        );
         const onIt = client.heldOn.filter((n) => n === failing.netns).length;
         assert.ok(p.heldBroken <= onIt, `${p.phase}: long-lived connections broken: ${p.heldLost.join(', ')}`);
       } else if (p.phase !== names.gone) {
         // Only a host that is gone takes new connections with it (for the time the router needs to notice).
-        assert.equal(httpFailed, 0, `${p.phase}: ${httpFailed} of ${p.requests} new connections failed: ${JSON.stringify(p.failures)}\n${around(p.failureTimes)}`);
+        assert.equal(
+          httpFailed,
+          0,
+          `${p.phase}: ${httpFailed} of ${p.requests} new connections failed: ${JSON.stringify(p.failures)}\n${around(p.failureTimes)}`,
+        );
         assert.equal(p.heldBroken, 0, `${p.phase}: long-lived connections broken: ${p.heldLost.join(', ')}`);
       }
     }
   });
 }
 
-const [options, suite] = notInVm ? [{ skip: notInVm, concurrency: false }, body] : needing(missing(), { concurrency: false }, body);
+const [options, suite] = notInVm
+  ? [{ skip: notInVm, concurrency: false }, body]
+  : needing(missing(), { concurrency: false }, body);
 describe('scale-out: three LVS-DR directors behind an ECMP router, announced through BIRD', options, suite);

@@ -15,7 +15,10 @@ import { eventually, LdirDirector, listTable, peekTable, weightsOf } from '../..
 import { buildNatLab, type NatLab } from '../../helpers/netns-lab';
 import { mapText } from '../../helpers/seed-cluster';
 
-const skip = process.env['LDIR_IN_VM'] === '1' && existsSync('/proc/net/ip_vs') ? false : 'runs inside the kernel-tier VM only (test/kernel/host-runs-guest-tests)';
+const skip =
+  process.env['LDIR_IN_VM'] === '1' && existsSync('/proc/net/ip_vs')
+    ? false
+    : 'runs inside the kernel-tier VM only (test/kernel/host-runs-guest-tests)';
 
 const SCTP_PORT = 3868;
 const CHECK_INTERVAL_S = 1;
@@ -27,9 +30,20 @@ const TEST_TIMEOUT = 300_000;
 
 /** One `socat` SCTP server in a real server's namespace, answering each association with `hello from NAME`. */
 function sctpServer(netns: string, address: string, name: string): ChildProcess {
-  const child = spawn('ip', ['netns', 'exec', netns, 'socat', `SCTP-LISTEN:${SCTP_PORT},bind=${address},reuseaddr,fork`, `EXEC:/bin/echo hello from ${name}`], {
-    stdio: ['ignore', 'ignore', 'ignore'], // every check's association closes before the answer: EPIPE lines
-  });
+  const child = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      netns,
+      'socat',
+      `SCTP-LISTEN:${SCTP_PORT},bind=${address},reuseaddr,fork`,
+      `EXEC:/bin/echo hello from ${name}`,
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'ignore'], // every check's association closes before the answer: EPIPE lines
+    },
+  );
   child.on('error', () => undefined);
   return child;
 }
@@ -37,8 +51,11 @@ function sctpServer(netns: string, address: string, name: string): ChildProcess 
 /** Whether an SCTP server listens on `address` in `netns` (socat `SCTP-CONNECT` from the same namespace answers). */
 function sctpAnswer(netns: string, address: string): string | undefined {
   try {
-    return execFileSync('ip', ['netns', 'exec', netns, 'socat', '-T', '5', '-u', `SCTP-CONNECT:${address}:${SCTP_PORT}`, 'STDOUT'],
-      { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync(
+      'ip',
+      ['netns', 'exec', netns, 'socat', '-T', '5', '-u', `SCTP-CONNECT:${address}:${SCTP_PORT}`, 'STDOUT'],
+      { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'ignore'] },
+    ).trim();
   } catch {
     return undefined;
   }
@@ -60,21 +77,37 @@ describe('an SCTP virtual service in the kernel (LVS-NAT)', { skip, concurrency:
     assert.ok(r);
     if (up) {
       servers.set(i, sctpServer(r.netns, r.address, r.netns));
-      await eventually(`SCTP server of ${r.netns}`, () => (sctpAnswer(r.netns, r.address) === `hello from ${r.netns}` ? true : undefined), 30_000, 200);
+      await eventually(
+        `SCTP server of ${r.netns}`,
+        () => (sctpAnswer(r.netns, r.address) === `hello from ${r.netns}` ? true : undefined),
+        30_000,
+        200,
+      );
       return;
     }
     const child = servers.get(i);
     servers.delete(i);
     child?.kill('SIGKILL');
-    await eventually(`SCTP server of ${r.netns} to stop`, () => (sctpAnswer(r.netns, r.address) === undefined ? true : undefined), 30_000, 200);
+    await eventually(
+      `SCTP server of ${r.netns} to stop`,
+      () => (sctpAnswer(r.netns, r.address) === undefined ? true : undefined),
+      30_000,
+      200,
+    );
   };
 
   /** Waits until the SCTP service has exactly `want` (real index → weight) in /proc/net/ip_vs; `ipvsadm -Ln` agrees. */
   async function waitTable(want: ReadonlyMap<number, number>, ms: number): Promise<void> {
     const wanted = mapText(new Map([...want].map(([i, w]) => [real(i), w])));
     const peek = (): string => mapText(weightsOf(peekTable(), service()));
-    await eventually(`${service()} to be ${wanted}`, () => (peek() === wanted ? true : undefined), ms, 50, () => `kernel: ${peek()}`);
-    assert.equal(mapText(weightsOf(listTable(), service())), wanted, 'Debian\'s ipvsadm -Ln agrees');
+    await eventually(
+      `${service()} to be ${wanted}`,
+      () => (peek() === wanted ? true : undefined),
+      ms,
+      50,
+      () => `kernel: ${peek()}`,
+    );
+    assert.equal(mapText(weightsOf(listTable(), service())), wanted, "Debian's ipvsadm -Ln agrees");
   }
 
   /** `count` associations from the client namespace to the VIP, one after the other: who answered each. */
@@ -89,7 +122,9 @@ describe('an SCTP virtual service in the kernel (LVS-NAT)', { skip, concurrency:
 
   const realsShown = async (conf: string): Promise<readonly RealStatus[]> => {
     const report: StatusReport = await director.quickStatus(conf);
-    const v = report.virtualServices.find((x) => x.protocol === 'sctp' && x.address === lab.vip && x.port === SCTP_PORT);
+    const v = report.virtualServices.find(
+      (x) => x.protocol === 'sctp' && x.address === lab.vip && x.port === SCTP_PORT,
+    );
     assert.ok(v, `the SCTP virtual in status: ${JSON.stringify(report.virtualServices.map((x) => x.id))}`);
     return v.reals;
   };
@@ -114,23 +149,55 @@ describe('an SCTP virtual service in the kernel (LVS-NAT)', { skip, concurrency:
     describe(`through the ${backend} backend`, { concurrency: false }, () => {
       afterEach((t) => director.printChangesIfFailed(t, conf));
 
-      test('start: both reals in the table as SCTP destinations, client associations through the VIP', { timeout: TEST_TIMEOUT }, async () => {
-        director.writeConfig(conf, [
-          `checkinterval=${CHECK_INTERVAL_S}`, `checktimeout=${CHECK_TIMEOUT_S}`, 'autoreload=no', `logfile="${director.logPath(conf)}"`, '',
-          `virtual=${lab.vip}:${SCTP_PORT}`, '\tprotocol=sctp', '\tscheduler=rr', '\tquiescent=no',
-          `\treal=${real(1)} masq`, `\treal=${real(2)} masq`, '',
-        ].join('\n'));
+      test('start: both reals in the table as SCTP destinations, client associations through the VIP', {
+        timeout: TEST_TIMEOUT,
+      }, async () => {
+        director.writeConfig(
+          conf,
+          [
+            `checkinterval=${CHECK_INTERVAL_S}`,
+            `checktimeout=${CHECK_TIMEOUT_S}`,
+            'autoreload=no',
+            `logfile="${director.logPath(conf)}"`,
+            '',
+            `virtual=${lab.vip}:${SCTP_PORT}`,
+            '\tprotocol=sctp',
+            '\tscheduler=rr',
+            '\tquiescent=no',
+            `\treal=${real(1)} masq`,
+            `\treal=${real(2)} masq`,
+            '',
+          ].join('\n'),
+        );
         await director.start(conf, backend);
-        await waitTable(new Map([[1, 1], [2, 1]]), 90_000);
+        await waitTable(
+          new Map([
+            [1, 1],
+            [2, 1],
+          ]),
+          90_000,
+        );
         const text = execFileSync('ipvsadm', ['-Ln'], { encoding: 'utf8' });
         assert.match(text, new RegExp(`^SCTP\\s+${lab.vip.replace(/\./g, '\\.')}:${SCTP_PORT} rr`, 'm'), text);
         const answers = clientAssociations(4);
-        assert.deepEqual([...new Set(answers)].sort(), [`hello from ${name(1)}`, `hello from ${name(2)}`], `answers: ${answers.join(', ')}`);
+        assert.deepEqual(
+          [...new Set(answers)].sort(),
+          [`hello from ${name(1)}`, `hello from ${name(2)}`],
+          `answers: ${answers.join(', ')}`,
+        );
         const reals = await realsShown(conf);
-        assert.deepEqual(reals.map((r) => [r.health, r.lastCheck?.up, r.lastCheck?.reason]), [['up', true, 'connected'], ['up', true, 'connected']]);
+        assert.deepEqual(
+          reals.map((r) => [r.health, r.lastCheck?.up, r.lastCheck?.reason]),
+          [
+            ['up', true, 'connected'],
+            ['up', true, 'connected'],
+          ],
+        );
       });
 
-      test('a real whose SCTP server stops leaves the table (refused), and comes back with it', { timeout: TEST_TIMEOUT }, async () => {
+      test('a real whose SCTP server stops leaves the table (refused), and comes back with it', {
+        timeout: TEST_TIMEOUT,
+      }, async () => {
         const t0 = Date.now();
         await serve(1, false);
         await waitTable(new Map([[2, 1]]), REACT_MS);
@@ -139,8 +206,17 @@ describe('an SCTP virtual service in the kernel (LVS-NAT)', { skip, concurrency:
         assert.deepEqual([down?.health, down?.lastCheck?.up, down?.lastCheck?.reason], ['down', false, 'refused']);
         assert.deepEqual([...new Set(clientAssociations(3))], [`hello from ${name(2)}`]);
         await serve(1, true);
-        await waitTable(new Map([[1, 1], [2, 1]]), REACT_MS);
-        assert.deepEqual([...new Set(clientAssociations(4))].sort(), [`hello from ${name(1)}`, `hello from ${name(2)}`]);
+        await waitTable(
+          new Map([
+            [1, 1],
+            [2, 1],
+          ]),
+          REACT_MS,
+        );
+        assert.deepEqual([...new Set(clientAssociations(4))].sort(), [
+          `hello from ${name(1)}`,
+          `hello from ${name(2)}`,
+        ]);
       });
 
       test('stop removes the SCTP service', { timeout: TEST_TIMEOUT }, async () => {

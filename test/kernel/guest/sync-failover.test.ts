@@ -21,14 +21,20 @@ import { OCF_AGENT, run, type Ran } from '../../helpers/ha';
 import { eventually, LDIR_MAIN, LdirDirector, sleep } from '../../helpers/ldir-director';
 import { buildSyncLab, nsExec, procConnKey, type SyncLab } from '../../helpers/sync-lab';
 
-const skip = process.env['LDIR_IN_VM'] === '1' && existsSync('/proc/net/ip_vs') ? false : 'runs inside the kernel-tier VM only (test/kernel/host-runs-guest-tests)';
+const skip =
+  process.env['LDIR_IN_VM'] === '1' && existsSync('/proc/net/ip_vs')
+    ? false
+    : 'runs inside the kernel-tier VM only (test/kernel/host-runs-guest-tests)';
 
 const CONF = 'pair.cf';
 const SYNC_ID = 42;
 const TEST_TIMEOUT = 300_000;
 const OCF_RUNNING_MASTER = 8;
 
-describe('director state sync: a connection survives moving the active role (LVS-DR pair, two ldir daemons)', { skip, concurrency: false }, () => {
+describe('director state sync: a connection survives moving the active role (LVS-DR pair, two ldir daemons)', {
+  skip,
+  concurrency: false,
+}, () => {
   let lab: SyncLab;
   let a: LdirDirector;
   let b: LdirDirector;
@@ -39,9 +45,16 @@ describe('director state sync: a connection survives moving the active role (LVS
 
   function config(d: LdirDirector, sync: boolean): string {
     return [
-      'checkinterval=2', 'checktimeout=2', 'metrics=no', `logfile="${d.logPath(CONF)}"`,
+      'checkinterval=2',
+      'checktimeout=2',
+      'metrics=no',
+      `logfile="${d.logPath(CONF)}"`,
       ...(sync ? [`syncinterface=${lab.ifname}`, `syncid=${SYNC_ID}`] : []),
-      `virtual=${lab.vip}:${lab.port}`, `\treal=${lab.realIp}:${lab.port} gate`, '\tchecktype=connect', '\tscheduler=rr', '',
+      `virtual=${lab.vip}:${lab.port}`,
+      `\treal=${lab.realIp}:${lab.port} gate`,
+      '\tchecktype=connect',
+      '\tscheduler=rr',
+      '',
     ].join('\n');
   }
 
@@ -49,9 +62,15 @@ describe('director state sync: a connection survives moving the active role (LVS
   function agent(d: LdirDirector, action: string): Promise<Ran> {
     mkdirSync(path.join(d.dir, 'rsctmp'), { recursive: true });
     const env: NodeJS.ProcessEnv = {
-      ...d.env, OCF_ROOT: '/usr/lib/ocf', OCF_RESOURCE_INSTANCE: 'lb', OCF_RESKEY_configfile: d.configPath(CONF),
-      OCF_RESKEY_binary: LDIR_MAIN, OCF_RESKEY_CRM_meta_promotable: 'true', OCF_RESKEY_CRM_meta_timeout: '90000',
-      OCF_RESKEY_CRM_meta_interval: action === 'monitor' ? '10000' : '0', HA_RSCTMP: path.join(d.dir, 'rsctmp'),
+      ...d.env,
+      OCF_ROOT: '/usr/lib/ocf',
+      OCF_RESOURCE_INSTANCE: 'lb',
+      OCF_RESKEY_configfile: d.configPath(CONF),
+      OCF_RESKEY_binary: LDIR_MAIN,
+      OCF_RESKEY_CRM_meta_promotable: 'true',
+      OCF_RESKEY_CRM_meta_timeout: '90000',
+      OCF_RESKEY_CRM_meta_interval: action === 'monitor' ? '10000' : '0',
+      HA_RSCTMP: path.join(d.dir, 'rsctmp'),
     };
     return run('ip', ['netns', 'exec', nsOf(d), OCF_AGENT, action], env, 120_000);
   }
@@ -59,7 +78,10 @@ describe('director state sync: a connection survives moving the active role (LVS
   /** Sets the role straight over the control socket (no CLI start-up): the daemon-side switch time. */
   async function role(d: LdirDirector, wanted: 'master' | 'backup'): Promise<number> {
     const t0 = Date.now();
-    const r = await sendControlRequest(controlSocketPath(CONF, d.env['LDIR_SOCKET_DIR']), { type: 'role', role: wanted });
+    const r = await sendControlRequest(controlSocketPath(CONF, d.env['LDIR_SOCKET_DIR']), {
+      type: 'role',
+      role: wanted,
+    });
     assert.ok(r.ok, r.ok ? '' : r.error.message);
     return Date.now() - t0;
   }
@@ -70,7 +92,9 @@ describe('director state sync: a connection survives moving the active role (LVS
   /** The real server is in director `d`'s kernel table with weight 1 (its first check passed). */
   function realUp(d: LdirDirector): true | undefined {
     const hex = procConnKey(lab.realIp, lab.port).replace(' ', ':');
-    return new RegExp(`-> ${hex}\\s+Route\\s+1\\s`).test(nsExec(nsOf(d), 'cat', ['/proc/net/ip_vs'])) ? true : undefined;
+    return new RegExp(`-> ${hex}\\s+Route\\s+1\\s`).test(nsExec(nsOf(d), 'cat', ['/proc/net/ip_vs']))
+      ? true
+      : undefined;
   }
 
   /** Sends `n` lines on connection `conn`; every one must come back from the real server. */
@@ -94,11 +118,16 @@ describe('director state sync: a connection survives moving the active role (LVS
   async function startDirector(d: LdirDirector): Promise<number> {
     const t0 = Date.now();
     await d.start(CONF);
-    assert.notEqual((await status(d)).daemon.lastSync, null, `director ${name(d)} reported ready with its first kernel sync done`);
+    assert.notEqual(
+      (await status(d)).daemon.lastSync,
+      null,
+      `director ${name(d)} reported ready with its first kernel sync done`,
+    );
     return Date.now() - t0;
   }
 
-  const hasEntry = (d: LdirDirector, clientPort: number): boolean => lab.connTable(nsOf(d)).includes(procConnKey(lab.clientIp, clientPort));
+  const hasEntry = (d: LdirDirector, clientPort: number): boolean =>
+    lab.connTable(nsOf(d)).includes(procConnKey(lab.clientIp, clientPort));
 
   before(async () => {
     lab = await buildSyncLab('sy');
@@ -113,12 +142,18 @@ describe('director state sync: a connection survives moving the active role (LVS
     lab?.teardown();
   });
 
-  test('both directors start as sync backups; the OCF agent promotes A to master (monitor 8), B stays backup (monitor 0)', { timeout: 2 * TEST_TIMEOUT }, async (t) => {
+  test('both directors start as sync backups; the OCF agent promotes A to master (monitor 8), B stays backup (monitor 0)', {
+    timeout: 2 * TEST_TIMEOUT,
+  }, async (t) => {
     // One after the other: two start-ups at once compete for the emulated CPUs.
     const started = [await startDirector(a), await startDirector(b)];
     figure(t, `ldir start in director namespaces A and B, until the first kernel sync: ${started.join(' ms, ')} ms`);
     for (const d of [a, b]) {
-      assert.match(lab.syncDaemons(nsOf(d)), new RegExp(`^backup sync daemon \\(mcast=eth0, syncid=${SYNC_ID}`, 'm'), `${name(d)} runs a backup sync daemon`);
+      assert.match(
+        lab.syncDaemons(nsOf(d)),
+        new RegExp(`^backup sync daemon \\(mcast=eth0, syncid=${SYNC_ID}`, 'm'),
+        `${name(d)} runs a backup sync daemon`,
+      );
       assert.doesNotMatch(lab.syncDaemons(nsOf(d)), /master/);
     }
     const promote = await agent(a, 'promote');
@@ -133,20 +168,37 @@ describe('director state sync: a connection survives moving the active role (LVS
     lab.vipTo(lab.directors[0]);
   });
 
-  test('a long-lived connection through A exchanges data; its entry appears in backup B\'s table', { timeout: TEST_TIMEOUT }, async (t) => {
+  test("a long-lived connection through A exchanges data; its entry appears in backup B's table", {
+    timeout: TEST_TIMEOUT,
+  }, async (t) => {
     c1Port = await open('c1');
     await exchange('c1', 1, 'before');
     const t0 = Date.now(); // SYN, ACK, first data: the third packet, net.ipv4.vs.sync_threshold "3 50"
-    await eventually('the connection entry on B', () => (hasEntry(b, c1Port) ? true : undefined), 30_000, 50,
-      () => `A:\n${lab.ipvsadmConns(lab.directors[0])}\nB:\n${lab.ipvsadmConns(lab.directors[1])}`);
-    figure(t, `connection entry on backup B ${Date.now() - t0} ms after the third packet (the kernel's master thread sends its buffer at least every 2 s)`);
+    await eventually(
+      'the connection entry on B',
+      () => (hasEntry(b, c1Port) ? true : undefined),
+      30_000,
+      50,
+      () => `A:\n${lab.ipvsadmConns(lab.directors[0])}\nB:\n${lab.ipvsadmConns(lab.directors[1])}`,
+    );
+    figure(
+      t,
+      `connection entry on backup B ${Date.now() - t0} ms after the third packet (the kernel's master thread sends its buffer at least every 2 s)`,
+    );
     await exchange('c1', 4, 'before+');
     const listed = lab.ipvsadmConns(lab.directors[1]);
     t.diagnostic(`B ipvsadm -Lnc before the move:\n${listed.trimEnd()}`);
-    assert.match(listed, new RegExp(`TCP\\s.*${lab.clientIp.replaceAll('.', '\\.')}:${c1Port}\\s+${lab.vip.replaceAll('.', '\\.')}:${lab.port}\\s+${lab.realIp.replaceAll('.', '\\.')}:${lab.port}`));
+    assert.match(
+      listed,
+      new RegExp(
+        `TCP\\s.*${lab.clientIp.replaceAll('.', '\\.')}:${c1Port}\\s+${lab.vip.replaceAll('.', '\\.')}:${lab.port}\\s+${lab.realIp.replaceAll('.', '\\.')}:${lab.port}`,
+      ),
+    );
   });
 
-  test('move: demote A, VIP to B, promote B (OCF agent): the same connection keeps working both ways; B lists it', { timeout: TEST_TIMEOUT }, async (t) => {
+  test('move: demote A, VIP to B, promote B (OCF agent): the same connection keeps working both ways; B lists it', {
+    timeout: TEST_TIMEOUT,
+  }, async (t) => {
     const t0 = Date.now();
     const demote = await agent(a, 'demote');
     assert.equal(demote.status, 0, `${demote.stdout}${demote.stderr}`);
@@ -154,27 +206,39 @@ describe('director state sync: a connection survives moving the active role (LVS
     const promote = await agent(b, 'promote');
     assert.equal(promote.status, 0, `${promote.stdout}${promote.stderr}`);
     lab.vipTo(lab.directors[1]);
-    figure(t, `role switch A -> B through the OCF agent: demote A ${demote.ms} ms, promote B ${promote.ms} ms, ${Date.now() - t0} ms with the VIP move (TCG; mostly node start-up of the agent's ldir commands)`);
+    figure(
+      t,
+      `role switch A -> B through the OCF agent: demote A ${demote.ms} ms, promote B ${promote.ms} ms, ${Date.now() - t0} ms with the VIP move (TCG; mostly node start-up of the agent's ldir commands)`,
+    );
 
     await exchange('c1', 5, 'after');
     t.diagnostic('c1: 5 lines sent and echoed after the move');
     const listed = lab.ipvsadmConns(lab.directors[1]);
     t.diagnostic(`B ipvsadm -Lnc after the move:\n${listed.trimEnd()}`);
-    assert.match(listed, new RegExp(`TCP\\s+\\S+\\s+ESTABLISHED\\s+${lab.clientIp.replaceAll('.', '\\.')}:${c1Port}\\s`));
+    assert.match(
+      listed,
+      new RegExp(`TCP\\s+\\S+\\s+ESTABLISHED\\s+${lab.clientIp.replaceAll('.', '\\.')}:${c1Port}\\s`),
+    );
     assert.match(lab.syncDaemons(lab.directors[1]), /^master sync daemon/m);
     assert.match(lab.syncDaemons(lab.directors[0]), /^backup sync daemon/m);
     const [sa, sb] = await Promise.all([status(a), status(b)]);
     assert.deepEqual([sa.daemon.stateSync?.role, sa.daemon.stateSync?.ok], ['backup', true]);
-    assert.deepEqual([sb.daemon.stateSync?.role, sb.daemon.stateSync?.roleSource, sb.daemon.stateSync?.ok], ['master', 'command', true]);
+    assert.deepEqual(
+      [sb.daemon.stateSync?.role, sb.daemon.stateSync?.roleSource, sb.daemon.stateSync?.ok],
+      ['master', 'command', true],
+    );
     const [ma, mb] = await Promise.all([agent(a, 'monitor'), agent(b, 'monitor')]);
     assert.deepEqual([ma.status, mb.status], [0, OCF_RUNNING_MASTER]);
   });
 
-  test('control: with the sync daemons off the same move breaks a connection (no entry on the new director)', { timeout: TEST_TIMEOUT }, async (t) => {
+  test('control: with the sync daemons off the same move breaks a connection (no entry on the new director)', {
+    timeout: TEST_TIMEOUT,
+  }, async (t) => {
     for (const d of [a, b]) d.writeConfig(CONF, config(d, false));
     const reloads = await Promise.all([a.reload(CONF), b.reload(CONF)]);
     for (const r of reloads) assert.equal(r.status, 0, r.stderr);
-    for (const ns of lab.directors) assert.equal(lab.syncDaemons(ns).trim(), '', `${ns}: the reload stopped the sync daemon ldir had started`);
+    for (const ns of lab.directors)
+      assert.equal(lab.syncDaemons(ns).trim(), '', `${ns}: the reload stopped the sync daemon ldir had started`);
 
     const c2Port = await open('c2'); // through B, which has the VIP
     await exchange('c2', 5, 'unsynced');
@@ -185,7 +249,10 @@ describe('director state sync: a connection survives moving the active role (LVS
     lab.vipFrom(lab.directors[1]);
     const promoteMs = await role(a, 'master');
     lab.vipTo(lab.directors[0]);
-    figure(t, `role switch over the control socket (daemon side, no CLI start-up): demote B ${demoteMs} ms, promote A ${promoteMs} ms`);
+    figure(
+      t,
+      `role switch over the control socket (daemon side, no CLI start-up): demote B ${demoteMs} ms, promote A ${promoteMs} ms`,
+    );
 
     const broken = await lab.clientProcess.ask('send c2 after-move', 30_000);
     t.diagnostic(`c2 (never synced) after the move back to A: ${broken}`);
@@ -196,7 +263,9 @@ describe('director state sync: a connection survives moving the active role (LVS
     t.diagnostic('c1 (synced earlier) after the same move: 2 lines echoed');
   });
 
-  test('a reload with sync again starts the daemon of the role in force; ldir stop (cleanstop=yes) stops it', { timeout: TEST_TIMEOUT }, async () => {
+  test('a reload with sync again starts the daemon of the role in force; ldir stop (cleanstop=yes) stops it', {
+    timeout: TEST_TIMEOUT,
+  }, async () => {
     for (const d of [a, b]) d.writeConfig(CONF, config(d, true));
     const reloads = await Promise.all([a.reload(CONF), b.reload(CONF)]);
     for (const r of reloads) assert.equal(r.status, 0, r.stderr);

@@ -10,13 +10,23 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  deleteServices, eventually, LDIR_MAIN, LdirDirector, peekTable, sleep, tableShape, weightsOf,
+  deleteServices,
+  eventually,
+  LDIR_MAIN,
+  LdirDirector,
+  peekTable,
+  sleep,
+  tableShape,
+  weightsOf,
 } from '../../helpers/ldir-director';
 import { buildNatLab, type NatLab } from '../../helpers/netns-lab';
 import { mapText } from '../../helpers/seed-cluster';
 import { phaseLine, phaseTable, TrafficClient, type PhaseOutcome } from '../../helpers/traffic-client';
 
-const skip = process.env['LDIR_IN_VM'] === '1' && fs.existsSync('/proc/net/ip_vs') ? false : 'runs inside the kernel-tier VM only (test/kernel/host-runs-guest-tests)';
+const skip =
+  process.env['LDIR_IN_VM'] === '1' && fs.existsSync('/proc/net/ip_vs')
+    ? false
+    : 'runs inside the kernel-tier VM only (test/kernel/host-runs-guest-tests)';
 
 const CONF = 'traffic.cf';
 const NET = 150;
@@ -28,7 +38,10 @@ const UDP_RATE = 4;
 /** How long each phase keeps running once its action is done. */
 const SETTLE_MS = 4_000;
 
-describe('traffic through the VIP while ldir goes through its lifecycle (LVS-NAT)', { skip, concurrency: false }, () => {
+describe('traffic through the VIP while ldir goes through its lifecycle (LVS-NAT)', {
+  skip,
+  concurrency: false,
+}, () => {
   let lab: NatLab;
   let director: LdirDirector;
   let client: TrafficClient;
@@ -44,20 +57,40 @@ describe('traffic through the VIP while ldir goes through its lifecycle (LVS-NAT
   /** The configuration for the reals and weights in `weights`. */
   function writeConfig(): void {
     const reals = Object.entries(weights);
-    director.writeConfig(CONF, [
-      `checkinterval=${INTERVAL_S}`, `checktimeout=${TIMEOUT_S}`, `negotiatetimeout=${TIMEOUT_S}`,
-      `logfile="${director.logPath(CONF)}"`, 'draintimeout=300', 'metrics=no', '',
-      `virtual=${vip}:80`,
-      ...reals.map(([i, w]) => `\treal=${addr(Number(i))}:80 masq ${w}`),
-      '\tchecktype=negotiate', '\tservice=http', '\trequest="/"', '\treceive="hello from"', '\tscheduler=wrr',
-      '\tquiescent=yes', `\tcleanstop=${cleanstop}`, '',
-      `virtual=${vip}:53`, '\tprotocol=udp',
-      ...reals.map(([i, w]) => `\treal=${addr(Number(i))}:53 masq ${w}`),
-      '\tchecktype=connect', '\tscheduler=wrr', '\tquiescent=yes', `\tcleanstop=${cleanstop}`, '',
-    ].join('\n'));
+    director.writeConfig(
+      CONF,
+      [
+        `checkinterval=${INTERVAL_S}`,
+        `checktimeout=${TIMEOUT_S}`,
+        `negotiatetimeout=${TIMEOUT_S}`,
+        `logfile="${director.logPath(CONF)}"`,
+        'draintimeout=300',
+        'metrics=no',
+        '',
+        `virtual=${vip}:80`,
+        ...reals.map(([i, w]) => `\treal=${addr(Number(i))}:80 masq ${w}`),
+        '\tchecktype=negotiate',
+        '\tservice=http',
+        '\trequest="/"',
+        '\treceive="hello from"',
+        '\tscheduler=wrr',
+        '\tquiescent=yes',
+        `\tcleanstop=${cleanstop}`,
+        '',
+        `virtual=${vip}:53`,
+        '\tprotocol=udp',
+        ...reals.map(([i, w]) => `\treal=${addr(Number(i))}:53 masq ${w}`),
+        '\tchecktype=connect',
+        '\tscheduler=wrr',
+        '\tquiescent=yes',
+        `\tcleanstop=${cleanstop}`,
+        '',
+      ].join('\n'),
+    );
   }
 
-  const expected = (): string => mapText(new Map(Object.entries(weights).map(([i, w]) => [`${addr(Number(i))}:80`, w])));
+  const expected = (): string =>
+    mapText(new Map(Object.entries(weights).map(([i, w]) => [`${addr(Number(i))}:80`, w])));
 
   /**
    * The configured reals of a service at their weights (`:53` read as `:80`), leaving out what drains (weight 0 and
@@ -77,9 +110,13 @@ describe('traffic through the VIP while ldir goes through its lifecycle (LVS-NAT
 
   /** Waits until both services have exactly the configured weights (drained leftovers at weight 0 aside). */
   async function converged(ms = 120_000): Promise<void> {
-    await eventually('the kernel table to have the configured weights', () => (
-      configured(http) === expected() && configured(udp) === expected() ? true : undefined
-    ), ms, 100, () => `${tableShape(peekTable(), [http, udp])}\nwanted ${expected()}`);
+    await eventually(
+      'the kernel table to have the configured weights',
+      () => (configured(http) === expected() && configured(udp) === expected() ? true : undefined),
+      ms,
+      100,
+      () => `${tableShape(peekTable(), [http, udp])}\nwanted ${expected()}`,
+    );
   }
 
   const phase = (name: string, action: () => Promise<void>): Promise<void> => client.runPhase(name, action, SETTLE_MS);
@@ -110,7 +147,9 @@ describe('traffic through the VIP while ldir goes through its lifecycle (LVS-NAT
     fs.rmSync(nextInstall, { recursive: true, force: true });
   });
 
-  test('every lifecycle phase keeps the traffic; a failing real costs only its share while it is detected', { timeout: 1_500_000 }, async () => {
+  test('every lifecycle phase keeps the traffic; a failing real costs only its share while it is detected', {
+    timeout: 1_500_000,
+  }, async () => {
     await phase('steady', async () => undefined);
 
     await phase('reload with weight changes', async () => {
@@ -129,7 +168,11 @@ describe('traffic through the VIP while ldir goes through its lifecycle (LVS-NAT
       writeConfig();
       const r = await director.reload(CONF);
       assert.equal(r.status, 0, r.stderr);
-      await eventually('the spare real in the table', () => (weightsOf(peekTable(), http)?.get(`${addr(5)}:80`) === 2 ? true : undefined), 60_000);
+      await eventually(
+        'the spare real in the table',
+        () => (weightsOf(peekTable(), http)?.get(`${addr(5)}:80`) === 2 ? true : undefined),
+        60_000,
+      );
     });
 
     await phase('restart', async () => {
@@ -147,7 +190,8 @@ describe('traffic through the VIP while ldir goes through its lifecycle (LVS-NAT
       fs.rmSync(nextInstall, { recursive: true, force: true });
       fs.mkdirSync(nextInstall);
       const root = path.resolve(path.dirname(LDIR_MAIN), '../..');
-      for (const part of ['dist', 'package.json']) fs.cpSync(path.join(root, part), path.join(nextInstall, part), { recursive: true });
+      for (const part of ['dist', 'package.json'])
+        fs.cpSync(path.join(root, part), path.join(nextInstall, part), { recursive: true });
       fs.mkdirSync(path.join(nextInstall, 'native/build/Release'), { recursive: true });
       for (const f of fs.readdirSync(path.join(root, 'native/build/Release')).filter((n) => n.endsWith('.node'))) {
         fs.copyFileSync(path.join(root, 'native/build/Release', f), path.join(nextInstall, 'native/build/Release', f));
@@ -184,7 +228,12 @@ describe('traffic through the VIP while ldir goes through its lifecycle (LVS-NAT
     await phase(`real ${failing} fails and comes back`, async () => {
       const t0 = Date.now();
       await lab.serve(failing - 1, 'http', 'down');
-      await eventually('the failed real at weight 0', () => (weightsOf(peekTable(), http)?.get(`${addr(failing)}:80`) === 0 ? true : undefined), 60_000, 50);
+      await eventually(
+        'the failed real at weight 0',
+        () => (weightsOf(peekTable(), http)?.get(`${addr(failing)}:80`) === 0 ? true : undefined),
+        60_000,
+        50,
+      );
       detectMs = Date.now() - t0;
       await sleep(2_000);
       await lab.serve(failing - 1, 'http', 'up');
@@ -205,10 +254,19 @@ describe('traffic through the VIP while ldir goes through its lifecycle (LVS-NAT
         // rate the client reached in this phase) over one check interval plus the check timeout.
         const rate = p.requests / (p.durationMs / 1000);
         const allowed = Math.ceil(rate * share * (INTERVAL_S + TIMEOUT_S));
-        console.log(`figure: real failure: ${httpFailed} failed new connections (allowed ${allowed}: ${rate.toFixed(1)}/s, share ${share.toFixed(2)}, ${INTERVAL_S + TIMEOUT_S} s), weight 0 after ${detectMs} ms`);
-        assert.ok(httpFailed <= allowed, `${p.phase}: ${httpFailed} failed, more than the ${allowed} of the detection window`);
+        console.log(
+          `figure: real failure: ${httpFailed} failed new connections (allowed ${allowed}: ${rate.toFixed(1)}/s, share ${share.toFixed(2)}, ${INTERVAL_S + TIMEOUT_S} s), weight 0 after ${detectMs} ms`,
+        );
+        assert.ok(
+          httpFailed <= allowed,
+          `${p.phase}: ${httpFailed} failed, more than the ${allowed} of the detection window`,
+        );
       } else {
-        assert.equal(httpFailed, 0, `${p.phase}: ${httpFailed} of ${p.requests} new connections failed: ${JSON.stringify(p.failures)}`);
+        assert.equal(
+          httpFailed,
+          0,
+          `${p.phase}: ${httpFailed} of ${p.requests} new connections failed: ${JSON.stringify(p.failures)}`,
+        );
       }
       assert.ok(p.requests > 0, `${p.phase}: traffic ran`);
     }

@@ -12,7 +12,10 @@ import { deleteServices, eventually, LdirDirector } from '../../helpers/ldir-dir
 import { clientBurst, countAnswers } from '../../helpers/netns-traffic';
 import { buildTunnelLab, type TunnelLab } from '../../helpers/tunnel-lab';
 
-const skip = process.env['LDIR_IN_VM'] === '1' && existsSync('/proc/net/ip_vs') ? false : 'runs inside the kernel-tier VM only (test/kernel/host-runs-guest-tests)';
+const skip =
+  process.env['LDIR_IN_VM'] === '1' && existsSync('/proc/net/ip_vs')
+    ? false
+    : 'runs inside the kernel-tier VM only (test/kernel/host-runs-guest-tests)';
 
 const NET = 63;
 const TEST_TIMEOUT = 300_000;
@@ -40,7 +43,7 @@ function tunnelTable(): Map<string, Map<string, string>> {
   let current: Map<string, string> | undefined;
   for (const line of ipvsadm(['-Ln', '--tun-info']).split('\n')) {
     const service = /^(TCP\s+\S+)/.exec(line);
-    if (service) table.set((service[1] as string).replace(/\s+/, '  '), current = new Map());
+    if (service) table.set((service[1] as string).replace(/\s+/, '  '), (current = new Map()));
     const dest = /^\s+->\s+(\S+)\s+(\S+)\s+(\S+)\s+(\d+)\s+\d+\s+\d+/.exec(line);
     if (dest && current) current.set(dest[1] as string, `${dest[2]} ${dest[3]} ${dest[4]}`);
   }
@@ -50,7 +53,9 @@ function tunnelTable(): Map<string, Map<string, string>> {
 /** The part of {@link tunnelTable} for the two lab services, as sorted text lines (for comparisons and messages). */
 function tunnelLines(): string[] {
   const table = tunnelTable();
-  return [SERVICE4, SERVICE6].flatMap((s) => [...(table.get(s) ?? new Map<string, string>())].map(([d, info]) => `${s} -> ${d} ${info}`)).sort();
+  return [SERVICE4, SERVICE6]
+    .flatMap((s) => [...(table.get(s) ?? new Map<string, string>())].map(([d, info]) => `${s} -> ${d} ${info}`))
+    .sort();
 }
 
 /** What `ipvsadm -Ln --tun-info` must show with the virtual's checksum mode `flags` (ipvsadm's `+c`, `r+c`). */
@@ -67,7 +72,9 @@ function expectedLines(lab: TunnelLab, gueFlags: '+c' | 'r+c'): string[] {
 /** Packets in and out of a service (`ipvsadm -Ln --stats --exact`). */
 function packets(service: string): { inPackets: number; outPackets: number } {
   const [, address] = service.split(/\s+/);
-  const line = ipvsadm(['-Ln', '--stats', '--exact']).split('\n').find((l) => l.startsWith('TCP') && l.split(/\s+/)[1] === address);
+  const line = ipvsadm(['-Ln', '--stats', '--exact'])
+    .split('\n')
+    .find((l) => l.startsWith('TCP') && l.split(/\s+/)[1] === address);
   const f = line?.trim().split(/\s+/) ?? [];
   if (f.length < 5) throw new Error(`no stats line for ${service}`);
   return { inPackets: Number(f[3]), outPackets: Number(f[4]) };
@@ -151,99 +158,177 @@ describe('LVS-TUN through GUE and GRE tunnels, both backends', { skip, concurren
    * emulated VM is starved (a loaded host) is sent again after 1 s and 3 s, which a 5 s limit would count as a
    * failure of the tunnel; a tunnel that does not work answers no retransmission either.
    */
-  const burst = (url: string, count: number): Promise<string[]> => clientBurst({ clientNetns: lab.clientNetns }, url, count, 300_000, 20_000);
+  const burst = (url: string, count: number): Promise<string[]> =>
+    clientBurst({ clientNetns: lab.clientNetns }, url, count, 300_000, 20_000);
 
   afterEach((t) => {
     if (current) director.printChangesIfFailed(t, current, `kernel table (--tun-info):\n${tunnelLines().join('\n')}\n`);
   });
 
   after(() => {
-    for (const step of [() => director?.cleanup(), () => deleteServices([`TCP ${VIP4}:80`, `TCP [${VIP6}]:80`]), () => lab?.teardown()]) {
-      try { step(); } catch (err) { console.error(`teardown: ${String(err)}`); }
+    for (const step of [
+      () => director?.cleanup(),
+      () => deleteServices([`TCP ${VIP4}:80`, `TCP [${VIP6}]:80`]),
+      () => lab?.teardown(),
+    ]) {
+      try {
+        step();
+      } catch (err) {
+        console.error(`teardown: ${String(err)}`);
+      }
     }
   });
 
-  for (const [backend, form] of [['netlink', 'cf'], ['ipvsadm', 'yaml']] as const) {
-    test(`${backend} backend (${form} form): every tunnel carries client traffic, replies bypass the director, a reload edits the checksum mode`, { timeout: TEST_TIMEOUT }, async () => {
+  for (const [backend, form] of [
+    ['netlink', 'cf'],
+    ['ipvsadm', 'yaml'],
+  ] as const) {
+    test(`${backend} backend (${form} form): every tunnel carries client traffic, replies bypass the director, a reload edits the checksum mode`, {
+      timeout: TEST_TIMEOUT,
+    }, async () => {
       const name = `tunnels-${backend}.${form}`;
       current = name;
-      const write = (flags: 'csum' | 'remcsum'): string => director.writeConfig(name, (form === 'cf' ? cfConfig : yamlConfig)(lab, director.logPath(name), flags));
+      const write = (flags: 'csum' | 'remcsum'): string =>
+        director.writeConfig(name, (form === 'cf' ? cfConfig : yamlConfig)(lab, director.logPath(name), flags));
       write('csum');
       const check = await director.run(['check', director.configPath(name)]);
       assert.equal(check.status, 0, `ldir check:\n${check.stderr}${check.stdout}`);
       const t0 = Date.now();
       await director.start(name, backend);
       const want = expectedLines(lab, '+c');
-      await eventually('every tunnelled real in the kernel at weight 1', () => (tunnelLines().join('\n') === want.join('\n') ? true : undefined),
-        90_000, 500, () => `want:\n${want.join('\n')}\ngot:\n${tunnelLines().join('\n')}`);
+      await eventually(
+        'every tunnelled real in the kernel at weight 1',
+        () => (tunnelLines().join('\n') === want.join('\n') ? true : undefined),
+        90_000,
+        500,
+        () => `want:\n${want.join('\n')}\ngot:\n${tunnelLines().join('\n')}`,
+      );
       figure(`${backend}: start to all four tunnelled reals at weight 1 in ${Date.now() - t0} ms`);
       console.log(ipvsadm(['-Ln', '--tun-info']));
 
       const report = await director.status(name);
       assert.equal(report.daemon.backend.name, backend);
-      const reals = report.virtualServices.flatMap((v) => v.reals.map((r) => `${v.id} ${r.address} ${r.forward} ${r.tunnelPort} ${r.tunnelFlags} ${r.health}`)).sort();
-      assert.deepEqual(reals, [
-        `tcp:${VIP4}:80 10.${NET}.3.2 gue 6080 csum up`,
-        `tcp:${VIP4}:80 10.${NET}.4.2 gre null nocsum up`,
-        `tcp:${VIP4}:80 fd${NET}:5::2 gue 6081 csum up`,
-        `tcp:[${VIP6}]:80 10.${NET}.6.2 gre null csum up`,
-      ].sort());
+      const reals = report.virtualServices
+        .flatMap((v) =>
+          v.reals.map((r) => `${v.id} ${r.address} ${r.forward} ${r.tunnelPort} ${r.tunnelFlags} ${r.health}`),
+        )
+        .sort();
+      assert.deepEqual(
+        reals,
+        [
+          `tcp:${VIP4}:80 10.${NET}.3.2 gue 6080 csum up`,
+          `tcp:${VIP4}:80 10.${NET}.4.2 gre null nocsum up`,
+          `tcp:${VIP4}:80 fd${NET}:5::2 gue 6081 csum up`,
+          `tcp:[${VIP6}]:80 10.${NET}.6.2 gre null csum up`,
+        ].sort(),
+      );
       const text = await director.run([director.configPath(name), 'status']);
       assert.match(text.stdout, new RegExp(`10\\.${NET}\\.3\\.2:80\\s+gue:6080,csum\\s+up`));
 
       const before4 = packets(SERVICE4);
       const answers4 = await burst(`http://${VIP4}/`, 9);
-      assert.deepEqual(Object.fromEntries(countAnswers(answers4)), { [GUE4]: 3, [GRE4]: 3, [GUE6]: 3 }, answers4.join('\n'));
+      assert.deepEqual(
+        Object.fromEntries(countAnswers(answers4)),
+        { [GUE4]: 3, [GRE4]: 3, [GUE6]: 3 },
+        answers4.join('\n'),
+      );
       const answers6 = await burst(`http://[${VIP6}]/`, 3);
       assert.deepEqual(Object.fromEntries(countAnswers(answers6)), { [GRE4_IN_V6]: 3 }, answers6.join('\n'));
       // The kernel's service counters are summed from per-CPU ones by its rate estimator (every 2 s, later on a
       // starved VM): wait for them to catch up with the requests already answered.
-      const after4 = await eventually('the director counted the client\'s tunnelled packets',
-        () => { const now = packets(SERVICE4); return now.inPackets - before4.inPackets >= 9 * 3 ? now : undefined; },
-        30_000, 250, () => `the director tunnelled the client's packets: ${JSON.stringify([before4, packets(SERVICE4)])}`);
-      assert.equal(after4.outPackets, before4.outPackets, 'LVS-TUN: the reals answer the client directly, no reply passes the director');
+      const after4 = await eventually(
+        "the director counted the client's tunnelled packets",
+        () => {
+          const now = packets(SERVICE4);
+          return now.inPackets - before4.inPackets >= 9 * 3 ? now : undefined;
+        },
+        30_000,
+        250,
+        () => `the director tunnelled the client's packets: ${JSON.stringify([before4, packets(SERVICE4)])}`,
+      );
+      assert.equal(
+        after4.outPackets,
+        before4.outPackets,
+        'LVS-TUN: the reals answer the client directly, no reply passes the director',
+      );
       assert.equal(packets(SERVICE6).outPackets, 0);
-      figure(`${backend}: 9 requests through ${VIP4} (GUE/IPv4, GRE/IPv4, GUE/IPv6) and 3 through ${VIP6} (GRE/IPv4) answered, director in ${after4.inPackets - before4.inPackets} packets, out 0`);
+      figure(
+        `${backend}: 9 requests through ${VIP4} (GUE/IPv4, GRE/IPv4, GUE/IPv6) and 3 through ${VIP6} (GRE/IPv4) answered, director in ${after4.inPackets - before4.inPackets} packets, out 0`,
+      );
 
       write('remcsum');
       const reload = await director.reload(name);
       assert.equal(reload.status, 0, `ldir reload:\n${reload.stderr}${reload.stdout}`);
       const reloaded = expectedLines(lab, 'r+c');
-      await eventually('the GUE real edited to remote checksum offload', () => (tunnelLines().join('\n') === reloaded.join('\n') ? true : undefined),
-        30_000, 250, () => `want:\n${reloaded.join('\n')}\ngot:\n${tunnelLines().join('\n')}`);
+      await eventually(
+        'the GUE real edited to remote checksum offload',
+        () => (tunnelLines().join('\n') === reloaded.join('\n') ? true : undefined),
+        30_000,
+        250,
+        () => `want:\n${reloaded.join('\n')}\ngot:\n${tunnelLines().join('\n')}`,
+      );
       const again = await burst(`http://${VIP4}/`, 6);
       assert.deepEqual(Object.fromEntries(countAnswers(again)), { [GUE4]: 2, [GRE4]: 2, [GUE6]: 2 }, again.join('\n'));
 
       const stop = await director.stop(name);
       assert.equal(stop.status, 0, `ldir stop:\n${stop.stderr}${stop.stdout}`);
       current = '';
-      await eventually('the services removed at stop', () => (tunnelTable().has(SERVICE4) || tunnelTable().has(SERVICE6) ? undefined : true), 30_000, 250);
+      await eventually(
+        'the services removed at stop',
+        () => (tunnelTable().has(SERVICE4) || tunnelTable().has(SERVICE6) ? undefined : true),
+        30_000,
+        250,
+      );
     });
   }
 
-  test('mh with mh-port over GUE and GRE (the consistent hashing of ECMP scale-out): the kernel takes the scheduler and its flags, the client\'s connections are spread by port', { timeout: TEST_TIMEOUT }, async () => {
+  test("mh with mh-port over GUE and GRE (the consistent hashing of ECMP scale-out): the kernel takes the scheduler and its flags, the client's connections are spread by port", {
+    timeout: TEST_TIMEOUT,
+  }, async () => {
     const name = 'tunnels-mh.cf';
     current = name;
-    const text = cfConfig(lab, director.logPath(name), 'csum').replace('\tscheduler=rr', '\tscheduler=mh\n\tschedflags=mh-fallback,mh-port');
+    const text = cfConfig(lab, director.logPath(name), 'csum').replace(
+      '\tscheduler=rr',
+      '\tscheduler=mh\n\tschedflags=mh-fallback,mh-port',
+    );
     director.writeConfig(name, text);
     const check = await director.run(['check', director.configPath(name)]);
     assert.equal(check.status, 0, `ldir check:\n${check.stderr}${check.stdout}`);
     await director.start(name, 'netlink');
     const want = expectedLines(lab, '+c');
-    await eventually('every tunnelled real in the kernel at weight 1', () => (tunnelLines().join('\n') === want.join('\n') ? true : undefined),
-      90_000, 500, () => `want:\n${want.join('\n')}\ngot:\n${tunnelLines().join('\n')}`);
-    const serviceLine = ipvsadm(['-Ln']).split('\n').find((l) => l.startsWith('TCP') && l.includes(`${VIP4}:80`)) ?? '';
+    await eventually(
+      'every tunnelled real in the kernel at weight 1',
+      () => (tunnelLines().join('\n') === want.join('\n') ? true : undefined),
+      90_000,
+      500,
+      () => `want:\n${want.join('\n')}\ngot:\n${tunnelLines().join('\n')}`,
+    );
+    const serviceLine =
+      ipvsadm(['-Ln'])
+        .split('\n')
+        .find((l) => l.startsWith('TCP') && l.includes(`${VIP4}:80`)) ?? '';
     assert.match(serviceLine, /\bmh\b.*mh-fallback.*mh-port/, `the kernel's service line: ${serviceLine}`);
     // One client address: without mh-port every connection would hash to one real; with it the source port counts.
     const answers = await burst(`http://${VIP4}/`, 12);
     const counts = countAnswers(answers);
     assert.equal(counts.get('error'), undefined, answers.join('\n'));
-    assert.ok([...counts.keys()].every((k) => [GUE4, GRE4, GUE6].includes(k)), answers.join('\n'));
-    assert.ok(counts.size >= 2, `12 connections from one client address all went to one real: ${JSON.stringify([...counts])}`);
+    assert.ok(
+      [...counts.keys()].every((k) => [GUE4, GRE4, GUE6].includes(k)),
+      answers.join('\n'),
+    );
+    assert.ok(
+      counts.size >= 2,
+      `12 connections from one client address all went to one real: ${JSON.stringify([...counts])}`,
+    );
     figure(`mh over tunnels: 12 connections answered by ${JSON.stringify(Object.fromEntries(counts))}`);
     const stop = await director.stop(name);
     assert.equal(stop.status, 0, `ldir stop:\n${stop.stderr}${stop.stdout}`);
     current = '';
-    await eventually('the services removed at stop', () => (tunnelTable().has(SERVICE4) || tunnelTable().has(SERVICE6) ? undefined : true), 30_000, 250);
+    await eventually(
+      'the services removed at stop',
+      () => (tunnelTable().has(SERVICE4) || tunnelTable().has(SERVICE6) ? undefined : true),
+      30_000,
+      250,
+    );
   });
 });

@@ -75,7 +75,10 @@ export function vmCacheDir(): string {
 export function repoRoot(): string {
   let dir = __dirname;
   for (;;) {
-    if (fs.existsSync(path.join(dir, 'test/kernel/vm/provision-vm.sh')) && fs.existsSync(path.join(dir, 'package.json'))) {
+    if (
+      fs.existsSync(path.join(dir, 'test/kernel/vm/provision-vm.sh')) &&
+      fs.existsSync(path.join(dir, 'package.json'))
+    ) {
       return dir;
     }
     const parent = path.dirname(dir);
@@ -85,7 +88,9 @@ export function repoRoot(): string {
 }
 
 function findInPath(name: string): string | undefined {
-  const dirs = (process.env.PATH ?? '').split(':').concat(['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin']);
+  const dirs = (process.env.PATH ?? '')
+    .split(':')
+    .concat(['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin']);
   for (const d of dirs) {
     if (!d) continue;
     const p = path.join(d, name);
@@ -117,7 +122,8 @@ function readVmEnv(): VmEnv | undefined {
     initrd: vars.get('LDIR_VM_INITRD') ?? '',
     moddir: vars.get('LDIR_VM_MODDIR') ?? '',
   };
-  if (!env.kver || !fs.existsSync(env.kernel) || !fs.existsSync(env.initrd) || !fs.existsSync(env.moddir)) return undefined;
+  if (!env.kver || !fs.existsSync(env.kernel) || !fs.existsSync(env.initrd) || !fs.existsSync(env.moddir))
+    return undefined;
   return env;
 }
 
@@ -194,18 +200,41 @@ function qemuArgs(env: VmEnv, resultsDir: string): string[] {
   const mem = process.env.LDIR_VM_MEMORY_MB || '2048';
   const smp = process.env.LDIR_VM_SMP || '2';
   return [
-    '-nodefaults', '-no-user-config',
-    '-machine', 'pc', '-accel', 'tcg', '-cpu', 'max', // no KVM here (nested KVM hangs); -cpu host needs KVM
-    '-smp', smp, '-m', mem,
-    '-display', 'none', '-no-reboot',
-    '-nic', 'none', // no network device to the outside: tests use loopback and their own namespaces only
-    '-chardev', 'stdio,id=con,signal=off', '-serial', 'chardev:con',
-    '-kernel', env.kernel, '-initrd', env.initrd,
-    '-append', 'console=ttyS0 quiet panic=-1',
-    '-fsdev', 'local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap',
-    '-device', 'virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot',
-    '-fsdev', `local,id=results,path=${resultsDir.replace(/,/g, ',,')},security_model=none,multidevs=remap`,
-    '-device', 'virtio-9p-pci,fsdev=results,mount_tag=results',
+    '-nodefaults',
+    '-no-user-config',
+    '-machine',
+    'pc',
+    '-accel',
+    'tcg',
+    '-cpu',
+    'max', // no KVM here (nested KVM hangs); -cpu host needs KVM
+    '-smp',
+    smp,
+    '-m',
+    mem,
+    '-display',
+    'none',
+    '-no-reboot',
+    '-nic',
+    'none', // no network device to the outside: tests use loopback and their own namespaces only
+    '-chardev',
+    'stdio,id=con,signal=off',
+    '-serial',
+    'chardev:con',
+    '-kernel',
+    env.kernel,
+    '-initrd',
+    env.initrd,
+    '-append',
+    'console=ttyS0 quiet panic=-1',
+    '-fsdev',
+    'local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap',
+    '-device',
+    'virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot',
+    '-fsdev',
+    `local,id=results,path=${resultsDir.replace(/,/g, ',,')},security_model=none,multidevs=remap`,
+    '-device',
+    'virtio-9p-pci,fsdev=results,mount_tag=results',
   ];
 }
 
@@ -402,9 +431,11 @@ async function main(argv: string[]): Promise<number> {
   const dash = argv.indexOf('--');
   const words = dash >= 0 ? argv.slice(dash + 1) : argv;
   if (words.length === 0) {
-    process.stderr.write('usage: node dist/test/kernel/vm/run-in-vm.js -- <command...>\n' +
-      '  runs the command line as root in the kernel-tier VM, cwd = repository root; exits with its status\n' +
-      '  env: LDIR_VM_CACHE, LDIR_VM_TIMEOUT_MS, LDIR_VM_MEMORY_MB, LDIR_VM_SMP, LDIR_VM_MODULES\n');
+    process.stderr.write(
+      'usage: node dist/test/kernel/vm/run-in-vm.js -- <command...>\n' +
+        '  runs the command line as root in the kernel-tier VM, cwd = repository root; exits with its status\n' +
+        '  env: LDIR_VM_CACHE, LDIR_VM_TIMEOUT_MS, LDIR_VM_MEMORY_MB, LDIR_VM_SMP, LDIR_VM_MODULES\n',
+    );
     return 2;
   }
   const reason = vmUnavailable();
@@ -416,7 +447,9 @@ async function main(argv: string[]): Promise<number> {
   const t0 = Date.now();
   try {
     const r = await runInVm(words.join(' '), { timeoutMs, onOutput: (c) => process.stdout.write(c) });
-    process.stderr.write(`run-in-vm: exit ${r.code}, boot ${(r.bootMs / 1000).toFixed(1)} s, total ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    process.stderr.write(
+      `run-in-vm: exit ${r.code}, boot ${(r.bootMs / 1000).toFixed(1)} s, total ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+    );
     return r.code;
   } catch (err) {
     process.stderr.write(`run-in-vm: ${(err as Error).message}\n`);

@@ -16,14 +16,27 @@ const BASE = [
   'smtp=mail.example.com',
   'smtplogin=ldir',
   'smtppasswd="S3cr3t-pw"',
-  'virtual=192.0.2.1:80', '\treal=10.0.0.2:80 gate', '\treal=10.0.0.3:80 gate 3', '',
+  'virtual=192.0.2.1:80',
+  '\treal=10.0.0.2:80 gate',
+  '\treal=10.0.0.3:80 gate 3',
+  '',
 ].join('\n');
 
 let clock: FakeClock;
 let mail: FakeMail;
 
-async function setup(options: Partial<AlerterOptions> = {}, tweak: (c: Config) => Config = (c) => withAlerting(c, { window: 0, interval: 0 })): Promise<Alerter> {
-  const a = createAlerter({ clock, logger: captureLogger().logger, hostname: 'lb1', sender: 'ldir@lb1', transport: mail.factory, ...options });
+async function setup(
+  options: Partial<AlerterOptions> = {},
+  tweak: (c: Config) => Config = (c) => withAlerting(c, { window: 0, interval: 0 }),
+): Promise<Alerter> {
+  const a = createAlerter({
+    clock,
+    logger: captureLogger().logger,
+    hostname: 'lb1',
+    sender: 'ldir@lb1',
+    transport: mail.factory,
+    ...options,
+  });
   a.applyConfig(tweak(await loadValid(BASE)));
   a.setDaemonState('running');
   for (const r of ['10.0.0.2:80', '10.0.0.3:80']) a.onTransition(transition(V, r, 'unknown', 'up', clock.now()));
@@ -32,7 +45,8 @@ async function setup(options: Partial<AlerterOptions> = {}, tweak: (c: Config) =
 
 /** Flips 10.0.0.2 `n` times (down, up, ...), one change per call. */
 function flip(a: Alerter, n: number): void {
-  for (let i = 0; i < n; i++) a.onTransition(transition(V, '10.0.0.2:80', i % 2 ? 'down' : 'up', i % 2 ? 'up' : 'down', clock.now()));
+  for (let i = 0; i < n; i++)
+    a.onTransition(transition(V, '10.0.0.2:80', i % 2 ? 'down' : 'up', i % 2 ? 'up' : 'down', clock.now()));
 }
 
 beforeEach(() => {
@@ -42,13 +56,20 @@ beforeEach(() => {
 
 describe('sending', () => {
   it('an unreachable server: retried after 1, 2, 4 s, delivered when it answers again', async () => {
-    mail.next.push(new Error('connect ECONNREFUSED'), new Error('connect ECONNREFUSED'), new Error('connect ECONNREFUSED'));
+    mail.next.push(
+      new Error('connect ECONNREFUSED'),
+      new Error('connect ECONNREFUSED'),
+      new Error('connect ECONNREFUSED'),
+    );
     const a = await setup();
     flip(a, 1);
     await clock.advance(0);
     assert.equal(a.counters().mail.queued, 1);
     await clock.advance(60_000);
-    assert.deepEqual(mail.attempts.map((s) => s.at - T0), [0, 1000, 3000, 7000]);
+    assert.deepEqual(
+      mail.attempts.map((s) => s.at - T0),
+      [0, 1000, 3000, 7000],
+    );
     assert.equal(mail.sent.length, 1);
     assert.deepEqual(a.counters().mail, { sent: 1, failed: 0, queued: 0, dropped: 0, retries: 3 });
   });
@@ -58,7 +79,10 @@ describe('sending', () => {
     const a = await setup({ mail: { retryInitialMs: 1000, retryMaxMs: 4000 } });
     flip(a, 1);
     await clock.advance(20_000);
-    assert.deepEqual(mail.attempts.map((s) => s.at - T0), [0, 1000, 3000, 7000, 11_000, 15_000, 19_000]);
+    assert.deepEqual(
+      mail.attempts.map((s) => s.at - T0),
+      [0, 1000, 3000, 7000, 11_000, 15_000, 19_000],
+    );
     mail.fallback = 'ok';
     assert.equal(await a.flush(1000), true);
     assert.equal(mail.sent.length, 1);
@@ -76,7 +100,9 @@ describe('sending', () => {
 
   it('the queue is bounded: the oldest waiting mails are dropped', async () => {
     mail.next.push('hang');
-    const a = await setup({ mail: { maxQueue: 2, sendTimeoutMs: 1000 } }, (c) => withAlerting(c, { window: 0, interval: 0, flapChanges: 0 }));
+    const a = await setup({ mail: { maxQueue: 2, sendTimeoutMs: 1000 } }, (c) =>
+      withAlerting(c, { window: 0, interval: 0, flapChanges: 0 }),
+    );
     flip(a, 5);
     await clock.advance(0);
     assert.deepEqual(a.counters().mail, { sent: 0, failed: 0, queued: 2, dropped: 3, retries: 0 });
@@ -132,7 +158,13 @@ describe('sending', () => {
     a.onTransition(transition(V, '10.0.0.2:80', 'unknown', 'down', clock.now()));
     a.onTransition(transition(V, '10.0.0.3:80', 'unknown', 'down', clock.now()));
     await clock.advance(10_000);
-    assert.deepEqual(mail.sent[0]?.settings, { kind: 'smtp', host: 'mail.example.com', port: 25, tls: 'encrypt', auth: { login: 'ldir', passwd: 'S3cr3t-pw' } });
+    assert.deepEqual(mail.sent[0]?.settings, {
+      kind: 'smtp',
+      host: 'mail.example.com',
+      port: 25,
+      tls: 'encrypt',
+      auth: { login: 'ldir', passwd: 'S3cr3t-pw' },
+    });
     assert.match(log.text(), /Authentication failed/);
     assert.doesNotMatch(log.text(), /S3cr3t-pw/);
     assert.match(mail.sent[0]?.mail.from ?? '', /^[^@]+@lb1$/);
@@ -140,7 +172,8 @@ describe('sending', () => {
 });
 
 describe('alert commands', () => {
-  const withCommand = (c: Config): Config => withAlerting(c, { window: 0, interval: 0 }, { command: '/usr/local/bin/notify --lvs' });
+  const withCommand = (c: Config): Config =>
+    withAlerting(c, { window: 0, interval: 0 }, { command: '/usr/local/bin/notify --lvs' });
 
   it('run with event, virtual, real, weight and reason, plus LDIR_* variables; not for first results that are up', async () => {
     const runner = new FakeRunner();
@@ -148,10 +181,13 @@ describe('alert commands', () => {
     a.onTransition(transition(V, '10.0.0.3:80', 'up', 'down', clock.now(), 'timeout'));
     a.onTransition(transition(V, '10.0.0.3:80', 'down', 'up', clock.now(), 'ok'));
     await clock.advance(0);
-    assert.deepEqual(runner.calls.map((c) => c.argv), [
-      ['/usr/local/bin/notify', '--lvs', 'down', V, '10.0.0.3:80', '0', 'timeout'],
-      ['/usr/local/bin/notify', '--lvs', 'up', V, '10.0.0.3:80', '3', 'ok'],
-    ]);
+    assert.deepEqual(
+      runner.calls.map((c) => c.argv),
+      [
+        ['/usr/local/bin/notify', '--lvs', 'down', V, '10.0.0.3:80', '0', 'timeout'],
+        ['/usr/local/bin/notify', '--lvs', 'up', V, '10.0.0.3:80', '3', 'ok'],
+      ],
+    );
     const env = runner.calls[0]?.env ?? {};
     assert.equal(env.LDIR_EVENT, 'down');
     assert.equal(env.LDIR_VIRTUAL_ADDRESS, '192.0.2.1:80');
@@ -163,7 +199,7 @@ describe('alert commands', () => {
     assert.deepEqual(a.counters().commands, { started: 2, failed: 0, timedOut: 0, dropped: 0, running: 0, queued: 0 });
   });
 
-  it('bounded concurrency and queue; one pair\'s commands run in order, one at a time', async () => {
+  it("bounded concurrency and queue; one pair's commands run in order, one at a time", async () => {
     const runner = new FakeRunner();
     runner.hold = true;
     const release = (): void => runner.pending.shift()?.({ exitCode: 0, signal: null, timedOut: false, stderr: '' });
@@ -171,7 +207,13 @@ describe('alert commands', () => {
     flip(a, 3); // 10.0.0.2: down (runs), up and down (wait: same pair)
     a.onTransition(transition(V, '10.0.0.3:80', 'up', 'down', clock.now())); // runs: second slot
     await clock.advance(0);
-    assert.deepEqual(runner.calls.map((c) => [c.argv[2], c.argv[4]]), [['down', '10.0.0.2:80'], ['down', '10.0.0.3:80']]);
+    assert.deepEqual(
+      runner.calls.map((c) => [c.argv[2], c.argv[4]]),
+      [
+        ['down', '10.0.0.2:80'],
+        ['down', '10.0.0.3:80'],
+      ],
+    );
     assert.deepEqual(a.counters().commands, { started: 2, failed: 0, timedOut: 0, dropped: 0, running: 2, queued: 2 });
     a.onTransition(transition(V, '10.0.0.3:80', 'down', 'up', clock.now()));
     a.onTransition(transition(V, '10.0.0.3:80', 'up', 'down', clock.now()));
@@ -183,7 +225,10 @@ describe('alert commands', () => {
       release();
       await clock.advance(0);
     }
-    assert.deepEqual(runner.calls.map((c) => [c.argv[2], c.argv[4]]).slice(3), [['up', '10.0.0.3:80'], ['down', '10.0.0.3:80']]);
+    assert.deepEqual(runner.calls.map((c) => [c.argv[2], c.argv[4]]).slice(3), [
+      ['up', '10.0.0.3:80'],
+      ['down', '10.0.0.3:80'],
+    ]);
     assert.deepEqual(a.counters().commands, { started: 5, failed: 0, timedOut: 0, dropped: 1, running: 0, queued: 0 });
   });
 
@@ -199,7 +244,9 @@ describe('alert commands', () => {
     a.onTransition(transition(V, '10.0.0.3:80', 'up', 'down', clock.now()));
     await clock.advance(0);
     assert.deepEqual(a.counters().commands, { started: 3, failed: 3, timedOut: 2, dropped: 0, running: 0, queued: 0 });
-    assert.ok(log.records.some((r) => r.msg === 'alert command failed: exit status 3' && r.stderr === 'no route to pager\n'));
+    assert.ok(
+      log.records.some((r) => r.msg === 'alert command failed: exit status 3' && r.stderr === 'no route to pager\n'),
+    );
     assert.ok(log.records.some((r) => r.msg === 'alert command killed at its timeout'));
     assert.equal(mail.sent.length, 3);
   });

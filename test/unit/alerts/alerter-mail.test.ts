@@ -13,14 +13,26 @@ const V = 'tcp:192.0.2.1:80';
 const BASE = [
   'emailalert=ops@example.com',
   'smtp=127.0.0.1:2525',
-  'virtual=192.0.2.1:80', '\treal=10.0.0.2:80 gate', '\treal=10.0.0.3:80 gate 3', '\tservicename=Web', '\tcomment=front end', '',
+  'virtual=192.0.2.1:80',
+  '\treal=10.0.0.2:80 gate',
+  '\treal=10.0.0.3:80 gate 3',
+  '\tservicename=Web',
+  '\tcomment=front end',
+  '',
 ].join('\n');
 
 let clock: FakeClock;
 let mail: FakeMail;
 
 function alerter(config: Config, extra: Partial<Parameters<typeof createAlerter>[0]> = {}): Alerter {
-  const a = createAlerter({ clock, logger: captureLogger().logger, hostname: 'lb1', sender: 'ldir@lb1', transport: mail.factory, ...extra });
+  const a = createAlerter({
+    clock,
+    logger: captureLogger().logger,
+    hostname: 'lb1',
+    sender: 'ldir@lb1',
+    transport: mail.factory,
+    ...extra,
+  });
   a.applyConfig(config);
   a.setDaemonState('running');
   return a;
@@ -28,7 +40,8 @@ function alerter(config: Config, extra: Partial<Parameters<typeof createAlerter>
 
 /** Makes both reals of V known up without a mail (their first results). */
 function known(a: Alerter, ...reals: string[]): void {
-  for (const r of reals.length ? reals : ['10.0.0.2:80', '10.0.0.3:80']) a.onTransition(transition(V, r, 'unknown', 'up', clock.now()));
+  for (const r of reals.length ? reals : ['10.0.0.2:80', '10.0.0.3:80'])
+    a.onTransition(transition(V, r, 'unknown', 'up', clock.now()));
 }
 
 beforeEach(() => {
@@ -37,7 +50,7 @@ beforeEach(() => {
 });
 
 describe('one transition', () => {
-  it('leaves 5 s after the event as ldirectord\'s mail, over the configured SMTP server', async () => {
+  it("leaves 5 s after the event as ldirectord's mail, over the configured SMTP server", async () => {
     const a = alerter(await loadValid(BASE));
     known(a);
     await clock.advance(1000);
@@ -51,8 +64,11 @@ describe('one transition', () => {
     assert.deepEqual(sent?.mail.to, ['ops@example.com']);
     assert.equal(sent?.mail.from, 'ldir@lb1');
     assert.equal(sent?.mail.subject, '[Web] Deleted real server: 10.0.0.2:80 (192.0.2.1:80)');
-    assert.equal(sent?.mail.text, 'ldirectord host: lb1\nLog-Message: [Web] Deleted real server: 10.0.0.2:80 (192.0.2.1:80)\n'
-      + 'Daemon-Status: running\nService name: Web\nComment: front end\nReason: refused\nTime: 2026-01-01T00:00:01.000Z\n');
+    assert.equal(
+      sent?.mail.text,
+      'ldirectord host: lb1\nLog-Message: [Web] Deleted real server: 10.0.0.2:80 (192.0.2.1:80)\n' +
+        'Daemon-Status: running\nService name: Web\nComment: front end\nReason: refused\nTime: 2026-01-01T00:00:01.000Z\n',
+    );
     assert.deepEqual(a.counters().mail, { sent: 1, failed: 0, queued: 0, dropped: 0, retries: 0 });
     assert.equal(a.counters().events.mailed, 1);
   });
@@ -103,16 +119,24 @@ describe('coalescing', () => {
     const m = mail.sent[0]?.mail;
     assert.equal(m?.subject, '[Web] Deleted real server: 10.0.0.2:80 (192.0.2.1:80) (+1 more)');
     assert.equal(m?.events, 2);
-    assert.match(m?.text ?? '', /^ldirectord host: lb1\nDaemon-Status: running\nEvents: 2 \(2 down\)\nOut of service \(no real server up\): \[Web\] 192\.0\.2\.1:80\n\n/);
-    assert.match(m?.text ?? '', /Log-Message: \[Web\] Deleted real server: 10\.0\.0\.3:80 \(192\.0\.2\.1:80\)\nDaemon-Status: running\nService name: Web\nComment: front end\nReason: timeout\n/);
+    assert.match(
+      m?.text ?? '',
+      /^ldirectord host: lb1\nDaemon-Status: running\nEvents: 2 \(2 down\)\nOut of service \(no real server up\): \[Web\] 192\.0\.2\.1:80\n\n/,
+    );
+    assert.match(
+      m?.text ?? '',
+      /Log-Message: \[Web\] Deleted real server: 10\.0\.0\.3:80 \(192\.0\.2\.1:80\)\nDaemon-Status: running\nService name: Web\nComment: front end\nReason: timeout\n/,
+    );
   });
 
   it('a real server shared by 20 virtual services going down is one mail', async () => {
     const lines = ['emailalert=noc@example.com', 'emailalertwindow=2'];
-    for (let i = 1; i <= 20; i++) lines.push(`virtual=192.0.2.${i}:80`, '\treal=10.0.0.9:80 gate', '\treal=10.0.0.10:80 gate', '');
+    for (let i = 1; i <= 20; i++)
+      lines.push(`virtual=192.0.2.${i}:80`, '\treal=10.0.0.9:80 gate', '\treal=10.0.0.10:80 gate', '');
     const config = await loadValid(lines.join('\n'));
     const a = alerter(config);
-    for (const v of config.virtualServices) a.onTransition(transition(v.id, '10.0.0.9:80', 'unknown', 'up', clock.now()));
+    for (const v of config.virtualServices)
+      a.onTransition(transition(v.id, '10.0.0.9:80', 'unknown', 'up', clock.now()));
     for (const v of config.virtualServices) a.onTransition(transition(v.id, '10.0.0.9:80', 'up', 'down', clock.now()));
     await clock.advance(2000);
     assert.equal(mail.sent.length, 1);
@@ -122,15 +146,26 @@ describe('coalescing', () => {
   });
 
   it('different recipient lists get their own digests', async () => {
-    const config = await loadValid([
-      'emailalert=ops@example.com',
-      'virtual=192.0.2.1:80', '\treal=10.0.0.2:80 gate', '',
-      'virtual=192.0.2.2:80', '\treal=10.0.0.2:80 gate', '\temailalert=web@example.com, ops@example.com', '',
-    ].join('\n'));
+    const config = await loadValid(
+      [
+        'emailalert=ops@example.com',
+        'virtual=192.0.2.1:80',
+        '\treal=10.0.0.2:80 gate',
+        '',
+        'virtual=192.0.2.2:80',
+        '\treal=10.0.0.2:80 gate',
+        '\temailalert=web@example.com, ops@example.com',
+        '',
+      ].join('\n'),
+    );
     const a = alerter(config);
-    for (const v of config.virtualServices) a.onTransition(transition(v.id, '10.0.0.2:80', 'unknown', 'down', clock.now()));
+    for (const v of config.virtualServices)
+      a.onTransition(transition(v.id, '10.0.0.2:80', 'unknown', 'down', clock.now()));
     await clock.advance(5000);
-    assert.deepEqual(mail.sent.map((s) => s.mail.to), [['ops@example.com'], ['web@example.com', 'ops@example.com']]);
+    assert.deepEqual(
+      mail.sent.map((s) => s.mail.to),
+      [['ops@example.com'], ['web@example.com', 'ops@example.com']],
+    );
   });
 
   it('a later burst waits for the interval since the last mail to the same recipients, and is one mail', async () => {
@@ -146,7 +181,10 @@ describe('coalescing', () => {
     await clock.advance(1);
     assert.equal(mail.sent.length, 2);
     assert.equal(mail.sent[1]?.at, clock.now());
-    assert.equal(mail.sent[1]?.mail.subject, '[Web] Added real server: 10.0.0.2:80 (192.0.2.1:80) (Weight set to 1) (+1 more)');
+    assert.equal(
+      mail.sent[1]?.mail.subject,
+      '[Web] Added real server: 10.0.0.2:80 (192.0.2.1:80) (Weight set to 1) (+1 more)',
+    );
   });
 
   it('window 0 and interval 0: one mail per event at once, as ldirectord', async () => {
@@ -175,12 +213,23 @@ describe('status filter, fallback and quiescent lines', () => {
     assert.equal(a.counters().events.filtered, 1);
   });
 
-  it('fallback in and out become ldirectord\'s fallback lines, only for virtuals with a fallback server', async () => {
-    const config = await loadValid(`${BASE}\nvirtual=192.0.2.2:80\n\treal=10.0.0.5:80 gate\n\tfallback=127.0.0.1:80\n\tquiescent=yes\n`);
+  it("fallback in and out become ldirectord's fallback lines, only for virtuals with a fallback server", async () => {
+    const config = await loadValid(
+      `${BASE}\nvirtual=192.0.2.2:80\n\treal=10.0.0.5:80 gate\n\tfallback=127.0.0.1:80\n\tquiescent=yes\n`,
+    );
     const a = alerter(withAlerting(config, { window: 0, interval: 0 }));
     a.onEngineEvent({ type: 'fallback', at: clock.now(), virtualId: V, active: true });
     a.onEngineEvent({ type: 'fallback', at: clock.now(), virtualId: 'tcp:192.0.2.2:80', active: true });
-    a.onEngineEvent({ type: 'sync', at: clock.now(), reason: 'health', ok: true, durationMs: 1, ops: 1, failed: 0, drift: 0 });
+    a.onEngineEvent({
+      type: 'sync',
+      at: clock.now(),
+      reason: 'health',
+      ok: true,
+      durationMs: 1,
+      ops: 1,
+      failed: 0,
+      drift: 0,
+    });
     a.onTransition(transition('tcp:192.0.2.2:80', '10.0.0.5:80', 'unknown', 'down', clock.now()));
     a.onTransition(transition('tcp:192.0.2.2:80', '10.0.0.5:80', 'down', 'up', clock.now()));
     a.onEngineEvent({ type: 'fallback', at: clock.now(), virtualId: 'tcp:192.0.2.2:80', active: false });
@@ -196,10 +245,21 @@ describe('status filter, fallback and quiescent lines', () => {
 
 describe('quorum', () => {
   it('lost and gained become lines with the counts, only for virtuals with quorum settings; a first state of up is no event', async () => {
-    const config = await loadValid(`${BASE}\treal=10.0.0.4:80 gate\n\tquorum=2\n\thysteresis=1\n\nvirtual=192.0.2.2:80\n\treal=10.0.0.5:80 gate\n`);
+    const config = await loadValid(
+      `${BASE}\treal=10.0.0.4:80 gate\n\tquorum=2\n\thysteresis=1\n\nvirtual=192.0.2.2:80\n\treal=10.0.0.5:80 gate\n`,
+    );
     const a = alerter(withAlerting(config, { window: 0, interval: 0 }));
     const q = (virtualId: string, state: 'up' | 'down', previous: 'up' | 'down' | undefined, serving: number): void => {
-      a.onEngineEvent({ type: 'quorum', at: clock.now(), virtualId, state, ...(previous ? { previous } : {}), serving, quorum: 2, hysteresis: 1 });
+      a.onEngineEvent({
+        type: 'quorum',
+        at: clock.now(),
+        virtualId,
+        state,
+        ...(previous ? { previous } : {}),
+        serving,
+        quorum: 2,
+        hysteresis: 1,
+      });
     };
     q(V, 'up', undefined, 2);
     q('tcp:192.0.2.2:80', 'down', undefined, 0);
@@ -217,7 +277,13 @@ describe('route health injection', () => {
   it('a prefix announced or withdrawn is mailed for each of its virtuals', async () => {
     const config = await loadValid(`${BASE}\nvirtual=192.0.2.1:443\n\treal=10.0.0.5:443 gate\n\tservicename=Tls\n`);
     const a = alerter(withAlerting(config, { window: 0, interval: 0 }));
-    a.onEngineEvent({ type: 'announce', at: clock.now(), prefix: '192.0.2.1/32', announced: false, virtualIds: [V, 'tcp:192.0.2.1:443'] });
+    a.onEngineEvent({
+      type: 'announce',
+      at: clock.now(),
+      prefix: '192.0.2.1/32',
+      announced: false,
+      virtualIds: [V, 'tcp:192.0.2.1:443'],
+    });
     a.onEngineEvent({ type: 'announce', at: clock.now(), prefix: '192.0.2.1/32', announced: true, virtualIds: [V] });
     await clock.advance(0);
     assert.deepEqual(mail.subjects().sort(), [
@@ -233,7 +299,8 @@ describe('flapping', () => {
     const a = alerter(withAlerting(await loadValid(BASE), { window: 0, interval: 0, flapChanges: 4, flapPeriod: 600 }));
     known(a, '10.0.0.2:80');
     let state: 'up' | 'down' = 'up';
-    for (let i = 0; i < 60; i++) { // a change every 10 s for 10 minutes
+    for (let i = 0; i < 60; i++) {
+      // a change every 10 s for 10 minutes
       const to: 'up' | 'down' = state === 'up' ? 'down' : 'up';
       a.onTransition(transition(V, '10.0.0.2:80', state, to, clock.now()));
       state = to;
@@ -241,12 +308,21 @@ describe('flapping', () => {
     }
     // 3 plain mails, then "Flapping" at the 4th change (t=30 s); the 56 later changes wait for the summary.
     assert.equal(mail.sent.length, 4);
-    assert.equal(mail.sent[3]?.mail.subject, '[Web] Flapping real server: 10.0.0.2:80 (192.0.2.1:80) (4 changes in 600 s, now up; further changes summarised every 600 s)');
+    assert.equal(
+      mail.sent[3]?.mail.subject,
+      '[Web] Flapping real server: 10.0.0.2:80 (192.0.2.1:80) (4 changes in 600 s, now up; further changes summarised every 600 s)',
+    );
     await clock.advance(30_000); // t = 630 s: end of the first period
     assert.equal(mail.sent.length, 5);
-    assert.equal(mail.sent[4]?.mail.subject, '[Web] Flapping real server: 10.0.0.2:80 (192.0.2.1:80) (56 more changes in the last 600 s, now up)');
+    assert.equal(
+      mail.sent[4]?.mail.subject,
+      '[Web] Flapping real server: 10.0.0.2:80 (192.0.2.1:80) (56 more changes in the last 600 s, now up)',
+    );
     await clock.advance(600_000); // a whole period without a change
-    assert.equal(mail.sent[5]?.mail.subject, '[Web] Stable real server: 10.0.0.2:80 (192.0.2.1:80) (no change for 600 s, now up)');
+    assert.equal(
+      mail.sent[5]?.mail.subject,
+      '[Web] Stable real server: 10.0.0.2:80 (192.0.2.1:80) (no change for 600 s, now up)',
+    );
     assert.equal(mail.sent.length, 6);
     assert.equal(a.counters().events.summarised, 56);
     // Stable again: the next change is mailed as usual.
@@ -274,13 +350,16 @@ describe('reminders (emailalertfreq)', () => {
     await clock.advance(100_000);
     a.onTransition(transition(V, '10.0.0.2:80', 'down', 'up', clock.now()));
     await clock.advance(100_000);
-    assert.deepEqual(mail.sent.map((s) => [s.at - Date.UTC(2026, 0, 1), s.mail.subject]), [
-      [0, '[Web] Deleted real server: 10.0.0.2:80 (192.0.2.1:80)'],
-      [30_000, '[Web] Inaccessible real server: 10.0.0.2:80 (192.0.2.1:80)'],
-      [60_000, '[Web] Inaccessible real server: 10.0.0.2:80 (192.0.2.1:80)'],
-      [90_000, '[Web] Inaccessible real server: 10.0.0.2:80 (192.0.2.1:80)'],
-      [100_000, '[Web] Added real server: 10.0.0.2:80 (192.0.2.1:80) (Weight set to 1)'],
-    ]);
+    assert.deepEqual(
+      mail.sent.map((s) => [s.at - Date.UTC(2026, 0, 1), s.mail.subject]),
+      [
+        [0, '[Web] Deleted real server: 10.0.0.2:80 (192.0.2.1:80)'],
+        [30_000, '[Web] Inaccessible real server: 10.0.0.2:80 (192.0.2.1:80)'],
+        [60_000, '[Web] Inaccessible real server: 10.0.0.2:80 (192.0.2.1:80)'],
+        [90_000, '[Web] Inaccessible real server: 10.0.0.2:80 (192.0.2.1:80)'],
+        [100_000, '[Web] Added real server: 10.0.0.2:80 (192.0.2.1:80) (Weight set to 1)'],
+      ],
+    );
   });
 
   it('survive reloads, follow a new emailalertfreq, stop for removed reals; the status filter skips but keeps the rhythm', async () => {
@@ -308,6 +387,11 @@ describe('reminders (emailalertfreq)', () => {
     a.applyConfig(withAlerting(without, { window: 0, interval: 0 }, { emailAlertFreq: 100 }));
     await clock.advance(1_000_000);
     assert.equal(mail.sent.length, 5);
-    assert.ok(mail.subjects().slice(1).every((s) => s === '[Web] Inaccessible real server: 10.0.0.2:80 (192.0.2.1:80)'));
+    assert.ok(
+      mail
+        .subjects()
+        .slice(1)
+        .every((s) => s === '[Web] Inaccessible real server: 10.0.0.2:80 (192.0.2.1:80)'),
+    );
   });
 });

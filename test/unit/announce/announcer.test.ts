@@ -19,7 +19,10 @@ class FakeDriver implements RouteDriver {
   readonly describe: string;
   applied: string[][] = [];
   refuse = 0;
-  constructor(readonly settings: AnnounceSettings, public held: string[] = []) {
+  constructor(
+    readonly settings: AnnounceSettings,
+    public held: string[] = [],
+  ) {
     this.describe = `fake ${settings.socket}`;
   }
   async announced(): Promise<string[]> {
@@ -35,18 +38,24 @@ class FakeDriver implements RouteDriver {
   }
 }
 
-const cf = (extra = '', socket = '/run/b.ctl'): string => `announce=bird\nannouncesocket=${socket}\n${extra}`
-  + 'virtual=192.0.2.10:80\n\treal=10.0.0.1:80 gate\nvirtual=192.0.2.11:80\n\treal=10.0.0.2:80 gate\n';
+const cf = (extra = '', socket = '/run/b.ctl'): string =>
+  `announce=bird\nannouncesocket=${socket}\n${extra}` +
+  'virtual=192.0.2.10:80\n\treal=10.0.0.1:80 gate\nvirtual=192.0.2.11:80\n\treal=10.0.0.2:80 gate\n';
 
 function setup(initial: string[] = []): {
-  clock: FakeClock; announcer: Announcer; drivers: FakeDriver[]; changes: AnnounceChange[]; links: Array<{ sent: unknown[]; closed: boolean }>;
+  clock: FakeClock;
+  announcer: Announcer;
+  drivers: FakeDriver[];
+  changes: AnnounceChange[];
+  links: Array<{ sent: unknown[]; closed: boolean }>;
 } {
   const clock = new FakeClock();
   const drivers: FakeDriver[] = [];
   const changes: AnnounceChange[] = [];
   const links: Array<{ sent: unknown[]; closed: boolean }> = [];
   const announcer = new Announcer({
-    clock, logger: silentLogger(),
+    clock,
+    logger: silentLogger(),
     driverFor: (s) => {
       const d = new FakeDriver(s, drivers.length === 0 ? initial : []);
       drivers.push(d);
@@ -55,7 +64,15 @@ function setup(initial: string[] = []): {
     guard: async () => {
       const link = { sent: [] as unknown[], closed: false };
       links.push(link);
-      const g: GuardLink = { get closed() { return link.closed; }, send: (t) => link.sent.push(t), close: () => { link.closed = true; } };
+      const g: GuardLink = {
+        get closed() {
+          return link.closed;
+        },
+        send: (t) => link.sent.push(t),
+        close: () => {
+          link.closed = true;
+        },
+      };
       return g;
     },
     onChange: (c) => changes.push(c),
@@ -63,13 +80,19 @@ function setup(initial: string[] = []): {
   return { clock, announcer, drivers, changes, links };
 }
 
-const states = (a: ServeState, b: ServeState) => (id: string): ServeState => (id.includes('192.0.2.10') ? a : b);
+const states =
+  (a: ServeState, b: ServeState) =>
+  (id: string): ServeState =>
+    id.includes('192.0.2.10') ? a : b;
 
 describe('Announcer', () => {
   test('announces what can serve after announcedelay, woken by its own timer; events and status follow', async () => {
     const { clock, announcer, drivers, changes, links } = setup();
     await announcer.configure(await loadValid(cf('announcedelay=3\n')));
-    assert.deepEqual(links.map((l) => l.sent), [[{ driver: 'bird', socket: '/run/b.ctl', file: '/etc/bird/ldir-announce.conf' }]]);
+    assert.deepEqual(
+      links.map((l) => l.sent),
+      [[{ driver: 'bird', socket: '/run/b.ctl', file: '/etc/bird/ldir-announce.conf' }]],
+    );
     announcer.update(states('up', 'down'));
     await flushPromises();
     assert.deepEqual(drivers[0]?.applied, []);
@@ -77,10 +100,19 @@ describe('Announcer', () => {
     assert.deepEqual([pending?.state, pending?.reason, pending?.dueInS], ['pending-announce', 'announce-delay', 3]);
     await clock.advance(3_100);
     assert.deepEqual(drivers[0]?.applied, [[A]]);
-    assert.deepEqual(changes.map((c) => [c.prefix, c.announced, c.virtualIds]), [[A, true, ['tcp:192.0.2.10:80']]]);
+    assert.deepEqual(
+      changes.map((c) => [c.prefix, c.announced, c.virtualIds]),
+      [[A, true, ['tcp:192.0.2.10:80']]],
+    );
     const s = announcer.status();
     assert.deepEqual([s?.announced, s?.guard, s?.lastError], [[A], 'connected', null]);
-    assert.deepEqual(s?.virtuals.map((v) => [v.prefix, v.state, v.prefixAnnounced]), [[A, 'announced', true], [B, 'withdrawn', false]]);
+    assert.deepEqual(
+      s?.virtuals.map((v) => [v.prefix, v.state, v.prefixAnnounced]),
+      [
+        [A, 'announced', true],
+        [B, 'withdrawn', false],
+      ],
+    );
   });
 
   test('a refused announcement is retried every second until taken, the error shown meanwhile', async () => {
@@ -113,7 +145,13 @@ describe('Announcer', () => {
     await announcer.idle();
     assert.deepEqual(driver.applied, [[A], [A]], 'announced again');
     assert.deepEqual(announcer.status()?.announced, [A]);
-    assert.deepEqual(changes.map((c) => [c.prefix, c.announced]), [[A, true], [A, true]]);
+    assert.deepEqual(
+      changes.map((c) => [c.prefix, c.announced]),
+      [
+        [A, true],
+        [A, true],
+      ],
+    );
     driver.held = [A, B]; // a hand edit announced B, whose virtual cannot serve
     await clock.advance(ANNOUNCE_RESYNC_MS);
     await announcer.idle();
@@ -158,7 +196,10 @@ describe('Announcer', () => {
     await stop.announcer.withdrawAll();
     assert.deepEqual(stop.drivers[0]?.applied, [[A, B], []]);
     assert.equal(stop.links[0]?.closed, true);
-    assert.deepEqual(stop.changes.filter((c) => !c.announced).map((c) => c.prefix), [A, B]);
+    assert.deepEqual(
+      stop.changes.filter((c) => !c.announced).map((c) => c.prefix),
+      [A, B],
+    );
 
     const restart = setup();
     await restart.announcer.configure(await loadValid(cf()));
@@ -187,7 +228,10 @@ describe('Announcer', () => {
     (drivers[0] as FakeDriver).held = [A, B]; // another daemon (the predecessor) announced B meanwhile
     await announcer.reread();
     assert.deepEqual(announcer.status()?.announced, [A, B]);
-    assert.deepEqual(announcer.status()?.virtuals.map((v) => v.state), ['announced', 'announced']);
+    assert.deepEqual(
+      announcer.status()?.virtuals.map((v) => v.state),
+      ['announced', 'announced'],
+    );
   });
 
   test('a successor starts from what the routing daemon holds: undecided virtuals are not withdrawn', async () => {
@@ -204,7 +248,8 @@ describe('Announcer', () => {
     const clock = new FakeClock();
     let driver: FakeDriver | undefined;
     const announcer = new Announcer({
-      clock, logger: silentLogger(),
+      clock,
+      logger: silentLogger(),
       driverFor: (s) => (driver = new FakeDriver(s, [A, B])),
       guard: async () => {
         if (driver) driver.held = []; // the old guard's withdrawal lands while this daemon starts its own
@@ -227,7 +272,11 @@ describe('Announcer', () => {
     await announcer.idle();
     assert.deepEqual(drivers[0]?.applied, [[A], []]);
     assert.deepEqual(drivers[1]?.applied, [[A]]);
-    assert.deepEqual(links[0]?.sent.at(-1), { driver: 'bird', socket: '/run/other.ctl', file: '/etc/bird/ldir-announce.conf' });
+    assert.deepEqual(links[0]?.sent.at(-1), {
+      driver: 'bird',
+      socket: '/run/other.ctl',
+      file: '/etc/bird/ldir-announce.conf',
+    });
     await announcer.configure(await loadValid('virtual=192.0.2.10:80\n\treal=10.0.0.1:80 gate\n'));
     assert.deepEqual(drivers[1]?.applied, [[A], []]);
     assert.equal(announcer.status(), undefined);

@@ -15,7 +15,11 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lb-bird-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** A fake BIRD control socket: greets, records each command, answers with `reply(command)`. */
-async function fakeBird(name: string, reply: (command: string) => string, greeting = '0001 BIRD 2.0.12 ready.\n'): Promise<{ path: string; commands: string[]; close(): void }> {
+async function fakeBird(
+  name: string,
+  reply: (command: string) => string,
+  greeting = '0001 BIRD 2.0.12 ready.\n',
+): Promise<{ path: string; commands: string[]; close(): void }> {
   const p = path.join(tmp, name);
   const commands: string[] = [];
   const server = net.createServer((s) => {
@@ -50,10 +54,20 @@ describe('BIRD include file', () => {
 
 describe('BIRD control socket', () => {
   test('reply lines: continuation, end, spontaneous messages', () => {
-    assert.deepEqual(parseBirdReply('0002-Reading configuration from /etc/bird.conf\n'), { lines: [{ code: 2, text: 'Reading configuration from /etc/bird.conf' }], done: false });
+    assert.deepEqual(parseBirdReply('0002-Reading configuration from /etc/bird.conf\n'), {
+      lines: [{ code: 2, text: 'Reading configuration from /etc/bird.conf' }],
+      done: false,
+    });
     const r = parseBirdReply('+0016 async\n0002-Reading\n more\n0003 Reconfigured\n');
     assert.equal(r.done, true);
-    assert.deepEqual(r.lines.map((l) => [l.code, l.text]), [[2, 'Reading'], [2, 'more'], [3, 'Reconfigured']]);
+    assert.deepEqual(
+      r.lines.map((l) => [l.code, l.text]),
+      [
+        [2, 'Reading'],
+        [2, 'more'],
+        [3, 'Reconfigured'],
+      ],
+    );
   });
 
   test('configure: sent after the greeting, 0003 taken', async () => {
@@ -66,17 +80,26 @@ describe('BIRD control socket', () => {
     }
   });
 
-  test('configure: an error reply rejects with BIRD\'s text', async () => {
-    const bird = await fakeBird('bad.ctl', () => '0002-Reading configuration from bird.conf\n8002 bird.conf:3:1 syntax error\n');
+  test("configure: an error reply rejects with BIRD's text", async () => {
+    const bird = await fakeBird(
+      'bad.ctl',
+      () => '0002-Reading configuration from bird.conf\n8002 bird.conf:3:1 syntax error\n',
+    );
     try {
-      await assert.rejects(birdConfigure(bird.path), (e: Error & { code?: string }) => e.code === ErrorCodes.ANNOUNCE && /syntax error/.test(e.message));
+      await assert.rejects(
+        birdConfigure(bird.path),
+        (e: Error & { code?: string }) => e.code === ErrorCodes.ANNOUNCE && /syntax error/.test(e.message),
+      );
     } finally {
       bird.close();
     }
   });
 
   test('no socket, a wrong greeting, no answer: rejected with LDIR_ERR_ANNOUNCE', async () => {
-    await assert.rejects(birdCommand(path.join(tmp, 'none.ctl'), 'configure'), (e: Error & { code?: string }) => e.code === ErrorCodes.ANNOUNCE && /ENOENT/.test(e.message));
+    await assert.rejects(
+      birdCommand(path.join(tmp, 'none.ctl'), 'configure'),
+      (e: Error & { code?: string }) => e.code === ErrorCodes.ANNOUNCE && /ENOENT/.test(e.message),
+    );
     const odd = await fakeBird('odd.ctl', () => '', '9999 not bird\n');
     const mute = await fakeBird('mute.ctl', () => '');
     try {
@@ -91,7 +114,13 @@ describe('BIRD control socket', () => {
   test('the driver writes the file, then configures; reads back what the file announces', async () => {
     const file = path.join(tmp, 'inc.conf');
     const calls: string[] = [];
-    const driver = birdDriver({ socket: '/run/x.ctl', file, configure: async (s) => { calls.push(`configure ${s} ${fs.readFileSync(file, 'utf8').includes('192.0.2.10/32')}`); } });
+    const driver = birdDriver({
+      socket: '/run/x.ctl',
+      file,
+      configure: async (s) => {
+        calls.push(`configure ${s} ${fs.readFileSync(file, 'utf8').includes('192.0.2.10/32')}`);
+      },
+    });
     assert.deepEqual(await driver.announced(), []);
     await driver.apply(['192.0.2.10/32']);
     assert.deepEqual(calls, ['configure /run/x.ctl true']);

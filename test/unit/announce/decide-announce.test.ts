@@ -1,7 +1,14 @@
 // The announce decision (pure): votes, hold-downs, undecided virtuals, shared addresses, the next wake-up.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decideAnnounce, sortPrefixes, type AnnounceCandidate, type AnnounceDecision, type AnnounceMemory, type ServeState } from '../../../src/announce/decide-announce';
+import {
+  decideAnnounce,
+  sortPrefixes,
+  type AnnounceCandidate,
+  type AnnounceDecision,
+  type AnnounceMemory,
+  type ServeState,
+} from '../../../src/announce/decide-announce';
 
 const A = '192.0.2.10/32';
 const B = '192.0.2.11/32';
@@ -27,7 +34,13 @@ describe('decideAnnounce', () => {
   test('up is announced, down withdrawn, with every reason named', () => {
     const d = new Run().at(0, [cand('a', A, 'up'), cand('b', B, 'down')]);
     assert.deepEqual(d.prefixes, [A]);
-    assert.deepEqual(d.virtuals.map((v) => [v.virtualId, v.state, v.reason]), [['a', 'announced', 'serving'], ['b', 'withdrawn', 'not-serving']]);
+    assert.deepEqual(
+      d.virtuals.map((v) => [v.virtualId, v.state, v.reason]),
+      [
+        ['a', 'announced', 'serving'],
+        ['b', 'withdrawn', 'not-serving'],
+      ],
+    );
     assert.equal(d.nextInMs, undefined);
   });
 
@@ -35,7 +48,10 @@ describe('decideAnnounce', () => {
     const run = new Run();
     let d = run.at(1_000, [cand('a', A, 'up', 5)]);
     assert.deepEqual(d.prefixes, []);
-    assert.deepEqual([d.virtuals[0]?.state, d.virtuals[0]?.reason, d.virtuals[0]?.dueInMs, d.nextInMs], ['pending-announce', 'announce-delay', 5_000, 5_000]);
+    assert.deepEqual(
+      [d.virtuals[0]?.state, d.virtuals[0]?.reason, d.virtuals[0]?.dueInMs, d.nextInMs],
+      ['pending-announce', 'announce-delay', 5_000, 5_000],
+    );
     d = run.at(4_000, [cand('a', A, 'up', 5)]);
     assert.deepEqual([d.virtuals[0]?.state, d.nextInMs], ['pending-announce', 2_000]);
     d = run.at(6_000, [cand('a', A, 'up', 5)]);
@@ -59,7 +75,10 @@ describe('decideAnnounce', () => {
     run.at(0, [cand('a', A, 'up', 0, 4)]);
     let d = run.at(10_000, [cand('a', A, 'down', 0, 4)]);
     assert.deepEqual(d.prefixes, [A]);
-    assert.deepEqual([d.virtuals[0]?.state, d.virtuals[0]?.reason, d.nextInMs], ['pending-withdraw', 'withdraw-delay', 4_000]);
+    assert.deepEqual(
+      [d.virtuals[0]?.state, d.virtuals[0]?.reason, d.nextInMs],
+      ['pending-withdraw', 'withdraw-delay', 4_000],
+    );
     d = run.at(12_000, [cand('a', A, 'up', 0, 4)]);
     assert.deepEqual([d.prefixes, d.virtuals[0]?.state], [[A], 'announced']);
     run.at(13_000, [cand('a', A, 'down', 0, 4)]);
@@ -80,7 +99,13 @@ describe('decideAnnounce', () => {
     run.announced = new Set([A]);
     const d = run.at(0, [cand('a', A, 'pending'), cand('b', B, 'pending')]);
     assert.deepEqual(d.prefixes, [A]);
-    assert.deepEqual(d.virtuals.map((v) => [v.state, v.reason]), [['announced', 'not-decided'], ['withdrawn', 'not-decided']]);
+    assert.deepEqual(
+      d.virtuals.map((v) => [v.state, v.reason]),
+      [
+        ['announced', 'not-decided'],
+        ['withdrawn', 'not-decided'],
+      ],
+    );
     assert.equal(d.memory.size, 0);
   });
 

@@ -45,11 +45,18 @@ end
 
 describe('FRR running configuration', () => {
   test('reads the default instance, its ldir-marked network statements (both families) and the route-map', () => {
-    assert.deepEqual(parseFrrRunningConfig(RUNNING), { asn: '65001', routeMap: true, announced: ['192.0.2.10/32', '2001:db8::10/128'] });
+    assert.deepEqual(parseFrrRunningConfig(RUNNING), {
+      asn: '65001',
+      routeMap: true,
+      announced: ['192.0.2.10/32', '2001:db8::10/128'],
+    });
   });
 
   test('no router bgp, no route-map: nothing announced, both missing', () => {
-    assert.deepEqual(parseFrrRunningConfig('frr version 8.4.4\n!\nroute-map LDIR-ANNOUNCE deny 10\nexit\n'), { routeMap: false, announced: [] });
+    assert.deepEqual(parseFrrRunningConfig('frr version 8.4.4\n!\nroute-map LDIR-ANNOUNCE deny 10\nexit\n'), {
+      routeMap: false,
+      announced: [],
+    });
   });
 
   test('IPv6 prefixes in one spelling', () => {
@@ -58,19 +65,32 @@ describe('FRR running configuration', () => {
   });
 
   test('the commands of a change: withdrawals and announcements per family; nothing when nothing changes', () => {
-    assert.deepEqual(frrCommands('65001', ['192.0.2.10/32', '2001:db8::10/128'], ['192.0.2.11/32', '2001:DB8::10/128']), [
-      'configure terminal', 'router bgp 65001', 'address-family ipv4 unicast',
-      'no network 192.0.2.10/32 route-map LDIR-ANNOUNCE', 'network 192.0.2.11/32 route-map LDIR-ANNOUNCE', 'exit-address-family',
-    ]);
+    assert.deepEqual(
+      frrCommands('65001', ['192.0.2.10/32', '2001:db8::10/128'], ['192.0.2.11/32', '2001:DB8::10/128']),
+      [
+        'configure terminal',
+        'router bgp 65001',
+        'address-family ipv4 unicast',
+        'no network 192.0.2.10/32 route-map LDIR-ANNOUNCE',
+        'network 192.0.2.11/32 route-map LDIR-ANNOUNCE',
+        'exit-address-family',
+      ],
+    );
     assert.deepEqual(frrCommands('65001', ['192.0.2.10/32'], ['192.0.2.10/32']), []);
     assert.deepEqual(frrCommands('65001', [], ['2001:db8::1/128']).slice(2), [
-      'address-family ipv6 unicast', 'network 2001:db8::1/128 route-map LDIR-ANNOUNCE', 'exit-address-family',
+      'address-family ipv6 unicast',
+      'network 2001:db8::1/128 route-map LDIR-ANNOUNCE',
+      'exit-address-family',
     ]);
   });
 
   test('a guard line names its target; one without a driver is BIRD (a daemon of before FRR)', () => {
     assert.deepEqual(readRouteTarget({ driver: 'frr', socket: '/run/frr' }), { driver: 'frr', socket: '/run/frr' });
-    assert.deepEqual(readRouteTarget({ socket: '/run/b.ctl', file: '/f' }), { driver: 'bird', socket: '/run/b.ctl', file: '/f' });
+    assert.deepEqual(readRouteTarget({ socket: '/run/b.ctl', file: '/f' }), {
+      driver: 'bird',
+      socket: '/run/b.ctl',
+      file: '/f',
+    });
     assert.equal(readRouteTarget({ driver: 'gobgp', socket: '/x' }), undefined);
     assert.equal(readRouteTarget({ driver: 'bird', socket: '/x' }), undefined, 'BIRD needs its file');
   });
@@ -95,9 +115,27 @@ describe('FRR driver', () => {
     assert.equal(d.describe, 'frr socket=/run/frr/d1');
     assert.deepEqual(await d.announced(), ['192.0.2.10/32', '2001:db8::10/128']);
     await d.apply(['192.0.2.10/32', '192.0.2.12/32']);
-    assert.deepEqual(v.calls.at(-1), ['vtysh', '--vty_socket', '/run/frr/d1',
-      '-c', 'configure terminal', '-c', 'router bgp 65001', '-c', 'address-family ipv4 unicast', '-c', 'network 192.0.2.12/32 route-map LDIR-ANNOUNCE', '-c', 'exit-address-family',
-      '-c', 'address-family ipv6 unicast', '-c', 'no network 2001:db8::10/128 route-map LDIR-ANNOUNCE', '-c', 'exit-address-family']);
+    assert.deepEqual(v.calls.at(-1), [
+      'vtysh',
+      '--vty_socket',
+      '/run/frr/d1',
+      '-c',
+      'configure terminal',
+      '-c',
+      'router bgp 65001',
+      '-c',
+      'address-family ipv4 unicast',
+      '-c',
+      'network 192.0.2.12/32 route-map LDIR-ANNOUNCE',
+      '-c',
+      'exit-address-family',
+      '-c',
+      'address-family ipv6 unicast',
+      '-c',
+      'no network 2001:db8::10/128 route-map LDIR-ANNOUNCE',
+      '-c',
+      'exit-address-family',
+    ]);
     const before = v.calls.length;
     await d.apply(['192.0.2.10/32', '2001:db8::10/128']);
     assert.equal(v.calls.length, before + 1, 'nothing to change: only the read');
@@ -110,9 +148,26 @@ describe('FRR driver', () => {
     const noMap = frrDriver({ socket: '/s', run: fakeVtysh('router bgp 65001\nexit\n').run });
     await assert.rejects(noMap.apply(['192.0.2.10/32']), /frr.conf has no "route-map LDIR-ANNOUNCE permit 10"/);
     await noMap.apply([]);
-    const refusing = frrDriver({ socket: '/s', run: fakeVtysh(RUNNING, { exitCode: 1, stdout: '% Unknown command: network' }).run });
-    await assert.rejects(refusing.apply([]), (err: Error & { code?: string }) => err.code === 'LDIR_ERR_ANNOUNCE' && /exit 1: % Unknown command: network/.test(err.message));
-    const down = frrDriver({ socket: '/s', run: async () => ({ exitCode: 1, signal: null, timedOut: false, stdout: '', stderr: 'Exiting: failed to connect to any daemons.', truncated: false }) });
+    const refusing = frrDriver({
+      socket: '/s',
+      run: fakeVtysh(RUNNING, { exitCode: 1, stdout: '% Unknown command: network' }).run,
+    });
+    await assert.rejects(
+      refusing.apply([]),
+      (err: Error & { code?: string }) =>
+        err.code === 'LDIR_ERR_ANNOUNCE' && /exit 1: % Unknown command: network/.test(err.message),
+    );
+    const down = frrDriver({
+      socket: '/s',
+      run: async () => ({
+        exitCode: 1,
+        signal: null,
+        timedOut: false,
+        stdout: '',
+        stderr: 'Exiting: failed to connect to any daemons.',
+        truncated: false,
+      }),
+    });
     assert.deepEqual(await down.announced(), [], 'FRR down: nothing read');
     await assert.rejects(down.apply([]), /failed to connect to any daemons/);
   });

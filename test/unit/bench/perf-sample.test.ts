@@ -4,7 +4,7 @@ import { parsePerfReport } from '../../../bench/perf-sample';
 
 test('parsePerfReport reads thread, kernel and user symbols and skips the header and blank lines', () => {
   const text = [
-    '# Samples: 498  of event \'cpu-clock\'',
+    "# Samples: 498  of event 'cpu-clock'",
     '# Overhead  Command      Symbol',
     '# ........  ...........  ......',
     '#',

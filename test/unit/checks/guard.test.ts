@@ -12,7 +12,10 @@ const deaf = (): Promise<CheckVerdict> => new Promise(() => undefined);
 test('an outer abort ends a check whose body does not notice it: down, timeout, before its own timeout', async () => {
   const outer = new AbortController();
   let inner: AbortSignal | undefined;
-  const result = guardCheck(outer.signal, TIMEOUT_MS, (signal) => { inner = signal; return deaf(); });
+  const result = guardCheck(outer.signal, TIMEOUT_MS, (signal) => {
+    inner = signal;
+    return deaf();
+  });
   outer.abort();
   const r = await result;
   assert.deepEqual([r.up, r.reason], [false, 'timeout']);
@@ -24,19 +27,24 @@ test('a signal aborted before the check starts: down at once, the body gets an a
   const outer = new AbortController();
   outer.abort();
   let seen: boolean | undefined;
-  const r = await guardCheck(outer.signal, TIMEOUT_MS, (signal) => { seen = signal.aborted; return deaf(); });
+  const r = await guardCheck(outer.signal, TIMEOUT_MS, (signal) => {
+    seen = signal.aborted;
+    return deaf();
+  });
   assert.deepEqual([r.up, r.reason], [false, 'timeout']);
   assert.ok(r.durationMs < TIMEOUT_MS);
   assert.equal(seen, true);
 });
 
-test('the body\'s verdict when it comes first; a throw becomes its reason; a hang ends at the timeout', async () => {
+test("the body's verdict when it comes first; a throw becomes its reason; a hang ends at the timeout", async () => {
   const never = new AbortController().signal;
   const up = await guardCheck(never, TIMEOUT_MS, async () => pass('status 200'));
   assert.deepEqual([up.up, up.reason], [true, 'status 200']);
   const down = await guardCheck(never, TIMEOUT_MS, async () => fail('status 503'));
   assert.deepEqual([down.up, down.reason], [false, 'status 503']);
-  const threw = await guardCheck(never, TIMEOUT_MS, async () => { throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }); });
+  const threw = await guardCheck(never, TIMEOUT_MS, async () => {
+    throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+  });
   assert.deepEqual([threw.up, threw.reason], [false, 'refused']);
   const hung = await guardCheck(never, 20, deaf);
   assert.deepEqual([hung.up, hung.reason], [false, 'timeout']);

@@ -26,7 +26,14 @@ describe('countResult', () => {
 
   test('an up real goes down at the failureCount-th failure in a row; a success in between starts the count over', () => {
     const c = check('up');
-    assert.deepEqual(run(c, '--+---'), ['soft-failure', 'soft-failure', 'same', 'soft-failure', 'soft-failure', 'down']);
+    assert.deepEqual(run(c, '--+---'), [
+      'soft-failure',
+      'soft-failure',
+      'same',
+      'soft-failure',
+      'soft-failure',
+      'down',
+    ]);
     assert.deepEqual([c.failures, c.successes], [3, 0]);
   });
 

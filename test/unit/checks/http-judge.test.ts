@@ -13,11 +13,23 @@ const answer = (status: string, body: string, headers = ''): Buffer =>
 
 describe('statusPasses', () => {
   test('without httpstatus: 200..299 only (ldirectord is_success)', () => {
-    assert.deepEqual([199, 200, 204, 299, 300, 302, 404].map((s) => statusPasses(job(), s)), [false, true, true, true, false, false, false]);
+    assert.deepEqual(
+      [199, 200, 204, 299, 300, 302, 404].map((s) => statusPasses(job(), s)),
+      [false, true, true, true, false, false, false],
+    );
   });
   test('with httpstatus: exactly its ranges, bounds included', () => {
-    const j = job({ httpStatus: [[200, 204], [301, 302], [404, 404]] });
-    assert.deepEqual([200, 204, 205, 301, 302, 303, 404, 410].map((s) => statusPasses(j, s)), [true, true, false, true, true, false, true, false]);
+    const j = job({
+      httpStatus: [
+        [200, 204],
+        [301, 302],
+        [404, 404],
+      ],
+    });
+    assert.deepEqual(
+      [200, 204, 205, 301, 302, 303, 404, 410].map((s) => statusPasses(j, s)),
+      [true, true, false, true, true, false, true, false],
+    );
   });
 });
 
@@ -37,7 +49,10 @@ describe('finalVerdict and passReason', () => {
     assert.deepEqual(finalVerdict(j, 503, 'ok'), { up: false, reason: 'status 503' });
     assert.deepEqual(finalVerdict(j, 200, 'nothing'), { up: false, reason: 'body did not match /ok/' });
     assert.deepEqual(finalVerdict(j, 200, 'ok but maint'), { up: false, reason: 'body matched receivenot /maint/' });
-    assert.deepEqual(finalVerdict(j, 200, 'ok'), { up: true, reason: 'status 200, body matched, receivenot not matched' });
+    assert.deepEqual(finalVerdict(j, 200, 'ok'), {
+      up: true,
+      reason: 'status 200, body matched, receivenot not matched',
+    });
   });
   test('receivenot is a regular expression; an invalid one is matched as plain text (as receive)', () => {
     assert.equal(finalVerdict(job({ receiveNot: 'maint\\w+' }), 200, 'maintenance').up, false);
@@ -57,15 +72,27 @@ describe('finalVerdict and passReason', () => {
 });
 
 describe('fastHttpVerdict with the rules', () => {
-  const read = (data: Buffer): { phase: 'read'; elapsedMs: number; data: Buffer } => ({ phase: 'read', elapsedMs: 1, data });
+  const read = (data: Buffer): { phase: 'read'; elapsedMs: number; data: Buffer } => ({
+    phase: 'read',
+    elapsedMs: 1,
+    data,
+  });
   test('a listed redirect is judged, an unlisted one goes to the undici path', () => {
     const moved = answer('302 Found', 'moved', 'Location: /x\r\n');
     assert.equal(fastHttpVerdict(job(), read(moved)), 'redirect');
-    assert.deepEqual(fastHttpVerdict(job({ httpStatus: [[302, 302]], receive: 'moved' }), read(moved)), { up: true, reason: 'status 302, body matched' });
+    assert.deepEqual(fastHttpVerdict(job({ httpStatus: [[302, 302]], receive: 'moved' }), read(moved)), {
+      up: true,
+      reason: 'status 302, body matched',
+    });
   });
   test('a listed error status passes; receivenot is looked for in the body', () => {
-    assert.deepEqual(fastHttpVerdict(job({ httpStatus: [[404, 404]] }), read(answer('404 Not Found', 'x'))), { up: true, reason: 'status 404' });
-    assert.deepEqual(fastHttpVerdict(job({ receiveNot: 'maint' }), read(answer('200 OK', 'in maintenance'))),
-      { up: false, reason: 'body matched receivenot /maint/' });
+    assert.deepEqual(fastHttpVerdict(job({ httpStatus: [[404, 404]] }), read(answer('404 Not Found', 'x'))), {
+      up: true,
+      reason: 'status 404',
+    });
+    assert.deepEqual(fastHttpVerdict(job({ receiveNot: 'maint' }), read(answer('200 OK', 'in maintenance'))), {
+      up: false,
+      reason: 'body matched receivenot /maint/',
+    });
   });
 });

@@ -11,15 +11,24 @@ const one = <T>(xs: readonly T[]): T => {
 };
 
 test('a job resolves port, per-real request/receive, timeouts in ms, interval and failure count', async () => {
-  const c = await loadValid([
-    'checkinterval=3', 'failurecount=2',
-    'virtual=192.0.2.1:80',
-    '\treal=10.0.0.1:8080 masq 1 "/health","OK"',
-    '\treal=10.0.0.2:8081 masq',
-    '\tservice=http', '\tchecktype=negotiate', '\trequest="/index.html"', '\treceive="Welcome"',
-    '\tchecktimeout=4', '\tnegotiatetimeout=7', '\tvirtualhost=www.example.com', '\thttpmethod=HEAD',
-    '',
-  ].join('\n'));
+  const c = await loadValid(
+    [
+      'checkinterval=3',
+      'failurecount=2',
+      'virtual=192.0.2.1:80',
+      '\treal=10.0.0.1:8080 masq 1 "/health","OK"',
+      '\treal=10.0.0.2:8081 masq',
+      '\tservice=http',
+      '\tchecktype=negotiate',
+      '\trequest="/index.html"',
+      '\treceive="Welcome"',
+      '\tchecktimeout=4',
+      '\tnegotiatetimeout=7',
+      '\tvirtualhost=www.example.com',
+      '\thttpmethod=HEAD',
+      '',
+    ].join('\n'),
+  );
   const targets = jobsFromConfig(c);
   assert.equal(targets.length, 2);
   const [a, b] = targets;
@@ -28,7 +37,10 @@ test('a job resolves port, per-real request/receive, timeouts in ms, interval an
     { port: a.job.port, request: a.job.request, receive: a.job.receive, realPort: a.job.realPort },
     { port: 8080, request: '/health', receive: 'OK', realPort: 8080 },
   );
-  assert.deepEqual({ port: b.job.port, request: b.job.request, receive: b.job.receive }, { port: 8081, request: '/index.html', receive: 'Welcome' });
+  assert.deepEqual(
+    { port: b.job.port, request: b.job.request, receive: b.job.receive },
+    { port: 8081, request: '/index.html', receive: 'Welcome' },
+  );
   assert.equal(a.job.checkTimeoutMs, 4000);
   assert.equal(a.job.negotiateTimeoutMs, 7000);
   assert.equal(a.job.httpHost, 'www.example.com');
@@ -41,12 +53,23 @@ test('a job resolves port, per-real request/receive, timeouts in ms, interval an
 });
 
 test('checkport beats the real port; port 0 falls back to the service port; fwmark external gets the mark', async () => {
-  const c = await loadValid([
-    'virtual=192.0.2.1:80', '\treal=10.0.0.1:8080 masq', '\tcheckport=9000', '\tchecktype=connect',
-    'virtual=100', '\treal=10.0.0.2 gate', '\tservice=https', '\tchecktype=negotiate',
-    'virtual=101', '\treal=10.0.0.3 gate', '\tchecktype=external', '\tcheckcommand=/bin/true',
-    '',
-  ].join('\n'));
+  const c = await loadValid(
+    [
+      'virtual=192.0.2.1:80',
+      '\treal=10.0.0.1:8080 masq',
+      '\tcheckport=9000',
+      '\tchecktype=connect',
+      'virtual=100',
+      '\treal=10.0.0.2 gate',
+      '\tservice=https',
+      '\tchecktype=negotiate',
+      'virtual=101',
+      '\treal=10.0.0.3 gate',
+      '\tchecktype=external',
+      '\tcheckcommand=/bin/true',
+      '',
+    ].join('\n'),
+  );
   const [connect, fwm, ext] = jobsFromConfig(c);
   assert.equal(connect?.job.port, 9000);
   assert.equal(connect?.job.realPort, 8080);
@@ -58,12 +81,22 @@ test('checkport beats the real port; port 0 falls back to the service port; fwma
 });
 
 test('a real shared by several virtual services with the same check is one target serving every pair', async () => {
-  const c = await loadValid([
-    'virtual=192.0.2.1:80', '\treal=10.0.0.1:80 gate', '\treal=10.0.0.2:80 gate', '\tchecktype=connect',
-    'virtual=192.0.2.2:80', '\treal=10.0.0.1:80 gate', '\tchecktype=connect',
-    'virtual=192.0.2.3:80', '\treal=10.0.0.1:80 gate', '\tchecktype=connect', '\tchecktimeout=9',
-    '',
-  ].join('\n'));
+  const c = await loadValid(
+    [
+      'virtual=192.0.2.1:80',
+      '\treal=10.0.0.1:80 gate',
+      '\treal=10.0.0.2:80 gate',
+      '\tchecktype=connect',
+      'virtual=192.0.2.2:80',
+      '\treal=10.0.0.1:80 gate',
+      '\tchecktype=connect',
+      'virtual=192.0.2.3:80',
+      '\treal=10.0.0.1:80 gate',
+      '\tchecktype=connect',
+      '\tchecktimeout=9',
+      '',
+    ].join('\n'),
+  );
   const targets = jobsFromConfig(c);
   assert.equal(targets.length, 3, 'the third virtual has another timeout: another check');
   const shared = targets.find((t) => t.members.length > 1);
@@ -74,7 +107,13 @@ test('a real shared by several virtual services with the same check is one targe
 });
 
 test('the identity changes with every parameter that changes the result, and hides secrets', async () => {
-  const base = ['virtual=192.0.2.1:3306', '\treal=10.0.0.1:3306 gate', '\tservice=mysql', '\tlogin="bob"', '\tdatabase="db"'];
+  const base = [
+    'virtual=192.0.2.1:3306',
+    '\treal=10.0.0.1:3306 gate',
+    '\tservice=mysql',
+    '\tlogin="bob"',
+    '\tdatabase="db"',
+  ];
   const id = async (...extra: string[]): Promise<string> => {
     const globals = extra.filter((e) => e.startsWith('checkinterval='));
     const local = extra.filter((e) => !globals.includes(e)).map((e) => `\t${e}`);
@@ -98,20 +137,42 @@ test('the identity changes with every parameter that changes the result, and hid
 });
 
 test('external checks are per virtual (the command gets its address); on and off are kept', async () => {
-  const c = await loadValid([
-    'virtual=192.0.2.1:80', '\treal=10.0.0.1:80 gate', '\tchecktype=external', '\tcheckcommand=/bin/true',
-    'virtual=192.0.2.2:80', '\treal=10.0.0.1:80 gate', '\tchecktype=external', '\tcheckcommand=/bin/true',
-    'virtual=192.0.2.3:80', '\treal=10.0.0.1:80 gate', '\tchecktype=on',
-    'virtual=192.0.2.4:80', '\treal=10.0.0.1:80 gate', '\tchecktype=off',
-    '',
-  ].join('\n'));
+  const c = await loadValid(
+    [
+      'virtual=192.0.2.1:80',
+      '\treal=10.0.0.1:80 gate',
+      '\tchecktype=external',
+      '\tcheckcommand=/bin/true',
+      'virtual=192.0.2.2:80',
+      '\treal=10.0.0.1:80 gate',
+      '\tchecktype=external',
+      '\tcheckcommand=/bin/true',
+      'virtual=192.0.2.3:80',
+      '\treal=10.0.0.1:80 gate',
+      '\tchecktype=on',
+      'virtual=192.0.2.4:80',
+      '\treal=10.0.0.1:80 gate',
+      '\tchecktype=off',
+      '',
+    ].join('\n'),
+  );
   const targets = jobsFromConfig(c);
-  assert.deepEqual(targets.map((t) => t.job.type), ['external', 'external', 'on', 'off']);
-  assert.deepEqual(targets.map((t) => t.job.virtualHost), ['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4']);
+  assert.deepEqual(
+    targets.map((t) => t.job.type),
+    ['external', 'external', 'on', 'off'],
+  );
+  assert.deepEqual(
+    targets.map((t) => t.job.virtualHost),
+    ['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4'],
+  );
 });
 
 test('combined checks carry N; IPv6 reals are keyed with brackets', async () => {
-  const c = await loadValid(['virtual6=[2001:db8::1]:443', '\treal6=[2001:db8::10]:443 gate', '\tservice=https', '\tchecktype=4', ''].join('\n'));
+  const c = await loadValid(
+    ['virtual6=[2001:db8::1]:443', '\treal6=[2001:db8::10]:443 gate', '\tservice=https', '\tchecktype=4', ''].join(
+      '\n',
+    ),
+  );
   const t = one(jobsFromConfig(c));
   assert.equal(t.job.type, 'combined');
   assert.equal(t.connectsBetweenNegotiates, 4);
@@ -122,14 +183,25 @@ test('combined checks carry N; IPv6 reals are keyed with brackets', async () => 
 });
 
 test('deadlines: negotiatetimeout for negotiate (checktimeout for ldap/radius), checktimeout x checkcount for ping', async () => {
-  const c = await loadValid([
-    'checktimeout=2', 'negotiatetimeout=6', 'checkcount=3',
-    'virtual=192.0.2.1:80', '\treal=10.0.0.1:80 gate',
-    'virtual=192.0.2.1:389', '\treal=10.0.0.1:389 gate',
-    'virtual=192.0.2.1:81', '\treal=10.0.0.1:81 gate', '\tchecktype=ping',
-    'virtual=192.0.2.1:53', '\treal=10.0.0.1:53 gate', '\tchecktype=connect', '\tprotocol=udp',
-    '',
-  ].join('\n'));
+  const c = await loadValid(
+    [
+      'checktimeout=2',
+      'negotiatetimeout=6',
+      'checkcount=3',
+      'virtual=192.0.2.1:80',
+      '\treal=10.0.0.1:80 gate',
+      'virtual=192.0.2.1:389',
+      '\treal=10.0.0.1:389 gate',
+      'virtual=192.0.2.1:81',
+      '\treal=10.0.0.1:81 gate',
+      '\tchecktype=ping',
+      'virtual=192.0.2.1:53',
+      '\treal=10.0.0.1:53 gate',
+      '\tchecktype=connect',
+      '\tprotocol=udp',
+      '',
+    ].join('\n'),
+  );
   const [http, ldap, ping, udp] = jobsFromConfig(c);
   assert.ok(http && ldap && ping && udp);
   assert.equal(checkDeadlineMs(http.job, 'negotiate'), 6000);

@@ -9,17 +9,35 @@ import { FakeClock, flushPromises } from '../../helpers/fake-clock';
 
 test('file names: IP:PORT, IP, then host name and short name with and without port', () => {
   assert.deepEqual(maintenanceNames('10.0.0.1', 80, ['Web1.Example.com.']), [
-    '10.0.0.1:80', '10.0.0.1', 'web1.example.com:80', 'web1.example.com', 'web1:80', 'web1',
+    '10.0.0.1:80',
+    '10.0.0.1',
+    'web1.example.com:80',
+    'web1.example.com',
+    'web1:80',
+    'web1',
   ]);
   assert.deepEqual(maintenanceNames('2001:db8::1', 443, []), ['[2001:db8::1]:443', '[2001:db8::1]', '2001:db8::1']);
-  assert.deepEqual(maintenanceNames('10.0.0.2', 0, ['localhost']), ['10.0.0.2:0', '10.0.0.2', 'localhost:0', 'localhost']);
+  assert.deepEqual(maintenanceNames('10.0.0.2', 0, ['localhost']), [
+    '10.0.0.2:0',
+    '10.0.0.2',
+    'localhost:0',
+    'localhost',
+  ]);
 });
 
 test('the probe answers from the last listing and refreshes it in the background when stale', async () => {
   const clock = new FakeClock();
   let files: string[] = ['10.0.0.1:80', '[2001:db8::1]', 'web3'];
   let listings = 0;
-  const dir = new MaintenanceDir({ dir: '/maint', clock, refreshMs: 1000, list: async () => { listings++; return files; } });
+  const dir = new MaintenanceDir({
+    dir: '/maint',
+    clock,
+    refreshMs: 1000,
+    list: async () => {
+      listings++;
+      return files;
+    },
+  });
   await dir.refresh();
   assert.equal(dir.probe('10.0.0.1', 80, []), true);
   assert.equal(dir.probe('10.0.0.1', 81, []), false);
@@ -59,7 +77,14 @@ test('a missing directory is empty, warned once; real files are found', async ()
 test('reverse names are cached, looked up once at a time, empty until known', async () => {
   const clock = new FakeClock();
   let lookups = 0;
-  const names = new ReverseNames({ clock, ttlMs: 5000, lookup: async (a) => { lookups++; return a === '10.0.0.1' ? ['web1.example.com'] : []; } });
+  const names = new ReverseNames({
+    clock,
+    ttlMs: 5000,
+    lookup: async (a) => {
+      lookups++;
+      return a === '10.0.0.1' ? ['web1.example.com'] : [];
+    },
+  });
   assert.deepEqual(names.names('10.0.0.1'), []);
   assert.deepEqual(names.names('10.0.0.1'), []);
   await flushPromises();

@@ -30,19 +30,31 @@ function fakeEngine(httpRules: boolean): { engine: NativeTcpProbeEngine; calls: 
 }
 
 const spec = (job: Partial<CheckJob>): OffloadSpec => ({
-  job: makeJob({ service: 'http', port: 8080, request: '/health', ...job }), intervalMs: 200, firstDelayMs: 0, respreadMs: 0,
-  reportAll: false, failureCount: 1, riseCount: 1, keepQuiet: false,
+  job: makeJob({ service: 'http', port: 8080, request: '/health', ...job }),
+  intervalMs: 200,
+  firstDelayMs: 0,
+  respreadMs: 0,
+  reportAll: false,
+  failureCount: 1,
+  riseCount: 1,
+  keepQuiet: false,
 });
 
 function offload(httpRules: boolean): { off: NativeRoundOffload; calls: ScheduleArgs[] } {
   const { engine, calls } = fakeEngine(httpRules);
-  return { off: new NativeRoundOffload(engine, new FakeClock(), { accepts: () => true }, ['tcp'], () => undefined), calls };
+  return {
+    off: new NativeRoundOffload(engine, new FakeClock(), { accepts: () => true }, ['tcp'], () => undefined),
+    calls,
+  };
 }
 
 describe('NativeRoundOffload and the answer rules', () => {
   test('default rules: no statuses and no negative literal for the engine (2xx, as before)', () => {
     const { off, calls } = offload(true);
-    assert.notEqual(off.start(spec({}), () => undefined), undefined);
+    assert.notEqual(
+      off.start(spec({}), () => undefined),
+      undefined,
+    );
     assert.equal(calls[0]?.[16], null);
     assert.equal(calls[0]?.[17], null);
     assert.equal(calls[0]?.[12], false, 'rounds may be quiet');
@@ -51,7 +63,16 @@ describe('NativeRoundOffload and the answer rules', () => {
 
   test('httpstatus as [from, to] pairs; a plain receivenot as its bytes; rounds may stay quiet', () => {
     const { off, calls } = offload(true);
-    off.start(spec({ httpStatus: [[200, 299], [404, 404]], receiveNot: 'maintenance' }), () => undefined);
+    off.start(
+      spec({
+        httpStatus: [
+          [200, 299],
+          [404, 404],
+        ],
+        receiveNot: 'maintenance',
+      }),
+      () => undefined,
+    );
     assert.deepEqual(Array.from(calls[0]?.[16] ?? []), [200, 299, 404, 404]);
     assert.equal((calls[0]?.[17] as Buffer | null)?.toString('latin1'), 'maintenance');
     assert.equal(calls[0]?.[12], false);
@@ -65,11 +86,35 @@ describe('NativeRoundOffload and the answer rules', () => {
 
   test('an addon without httpRules keeps checks with httpstatus or receivenot on the JS path, the others on the engine', () => {
     const { off, calls } = offload(false);
-    assert.equal(off.start(spec({ httpStatus: [[200, 299], [404, 404]] }), () => undefined), undefined);
-    assert.equal(off.start(spec({ receiveNot: 'maintenance' }), () => undefined), undefined);
-    assert.notEqual(off.start(spec({}), () => undefined), undefined);
-    assert.notEqual(off.start(spec({ httpStatus: [[200, 299]] }), () => undefined), undefined, 'the default written out');
-    assert.notEqual(off.start(spec({ type: 'connect' }), () => undefined), undefined);
+    assert.equal(
+      off.start(
+        spec({
+          httpStatus: [
+            [200, 299],
+            [404, 404],
+          ],
+        }),
+        () => undefined,
+      ),
+      undefined,
+    );
+    assert.equal(
+      off.start(spec({ receiveNot: 'maintenance' }), () => undefined),
+      undefined,
+    );
+    assert.notEqual(
+      off.start(spec({}), () => undefined),
+      undefined,
+    );
+    assert.notEqual(
+      off.start(spec({ httpStatus: [[200, 299]] }), () => undefined),
+      undefined,
+      'the default written out',
+    );
+    assert.notEqual(
+      off.start(spec({ type: 'connect' }), () => undefined),
+      undefined,
+    );
     assert.equal(calls.length, 3);
   });
 });

@@ -15,7 +15,14 @@ function target(address: string, intervalMs = 1_000): CheckTarget {
   return {
     identity: `id-${address}`,
     job: makeJob({
-      type: 'connect', service: 'http', address, port: 80, realPort: 80, virtualHost: '192.0.2.1', checkTimeoutMs: 2_000, negotiateTimeoutMs: 7_000,
+      type: 'connect',
+      service: 'http',
+      address,
+      port: 80,
+      realPort: 80,
+      virtualHost: '192.0.2.1',
+      checkTimeoutMs: 2_000,
+      negotiateTimeoutMs: 7_000,
     }),
     connectsBetweenNegotiates: 0,
     failureCount: 1,

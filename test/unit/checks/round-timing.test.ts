@@ -26,9 +26,19 @@ describe('nextRoundDue', () => {
 });
 
 function target(address: string): CheckTarget {
-  const job = { type: 'connect', address, port: 80, checkTimeoutMs: 500, negotiateTimeoutMs: 500 } as unknown as CheckJob;
+  const job = {
+    type: 'connect',
+    address,
+    port: 80,
+    checkTimeoutMs: 500,
+    negotiateTimeoutMs: 500,
+  } as unknown as CheckJob;
   return {
-    identity: `id-${address}`, job, intervalMs: 1000, failureCount: 1, riseCount: 1,
+    identity: `id-${address}`,
+    job,
+    intervalMs: 1000,
+    failureCount: 1,
+    riseCount: 1,
     members: [{ virtualId: 'tcp:192.0.2.1:80', realKey: `${address}:80` }],
   } as unknown as CheckTarget;
 }
@@ -40,7 +50,9 @@ describe('CheckScheduler after a stall', () => {
     // Places 0, 100, ..., 900 in the interval, one per check, in the order the checks start.
     let n = 0;
     const scheduler = new CheckScheduler({
-      clock, random: () => (n++ % 10) / 10, onTransition: () => undefined,
+      clock,
+      random: () => (n++ % 10) / 10,
+      onTransition: () => undefined,
       run: async (job) => {
         const address = (job as unknown as { address: string }).address;
         starts.set(address, [...(starts.get(address) ?? []), clock.monotonic()]);
@@ -58,7 +70,10 @@ describe('CheckScheduler after a stall', () => {
     const resumed = clock.monotonic();
     await clock.advance(0);
     const late = addresses.map((a) => starts.get(a)!.at(-1)!);
-    assert.ok(late.every((t) => t === resumed), 'every round missed in the stall ran at once when it ended');
+    assert.ok(
+      late.every((t) => t === resumed),
+      'every round missed in the stall ran at once when it ended',
+    );
     await clock.advance(2000);
     for (const a of addresses) {
       const after = starts.get(a)!.filter((t) => t > resumed);

@@ -5,7 +5,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CheckTarget } from '../../../src/checks/jobs';
 import type { OffloadSpec, OffloadStatus, OffloadedRound, RoundOffload } from '../../../src/checks/native-rounds';
-import { CheckScheduler, FIRST_ROUND_MAX_SPREAD_MS, firstRoundSpreadMs, type SchedulerOptions } from '../../../src/checks/scheduler';
+import {
+  CheckScheduler,
+  FIRST_ROUND_MAX_SPREAD_MS,
+  firstRoundSpreadMs,
+  type SchedulerOptions,
+} from '../../../src/checks/scheduler';
 import type { HealthTransition } from '../../../src/model/health';
 import { makeJob } from '../../helpers/check-job';
 import { FakeClock } from '../../helpers/fake-clock';
@@ -16,14 +21,22 @@ const INTERVAL_MS = 600_000;
 const target = (i: number, intervalMs = INTERVAL_MS): CheckTarget => {
   const address = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
   return {
-    identity: `id-${address}`, job: makeJob({ type: 'connect', service: 'http', address, port: 80 }), connectsBetweenNegotiates: 0,
-    failureCount: 1, riseCount: 1, intervalMs, members: [{ virtualId: 'v1', realKey: `${address}:80` }],
+    identity: `id-${address}`,
+    job: makeJob({ type: 'connect', service: 'http', address, port: 80 }),
+    connectsBetweenNegotiates: 0,
+    failureCount: 1,
+    riseCount: 1,
+    intervalMs,
+    members: [{ virtualId: 'v1', realKey: `${address}:80` }],
   };
 };
 
 /** An offload that only records what it is given (its rounds never run unless the test delivers one). */
 class RecordingOffload implements RoundOffload {
-  readonly started = new Map<number, { spec: OffloadSpec; deliver: (round: OffloadedRound) => void; stopped: boolean }>();
+  readonly started = new Map<
+    number,
+    { spec: OffloadSpec; deliver: (round: OffloadedRound) => void; stopped: boolean }
+  >();
   private next = 1;
   start(spec: OffloadSpec, deliver: (round: OffloadedRound) => void): number {
     const id = this.next++;
@@ -55,17 +68,24 @@ function seeded(seed: number): () => number {
   };
 }
 
-function setup(extra: Partial<SchedulerOptions> = {}): { clock: FakeClock; runs: Array<{ address: string; at: number }>; transitions: HealthTransition[]; s: CheckScheduler } {
+function setup(extra: Partial<SchedulerOptions> = {}): {
+  clock: FakeClock;
+  runs: Array<{ address: string; at: number }>;
+  transitions: HealthTransition[];
+  s: CheckScheduler;
+} {
   const clock = new FakeClock();
   const runs: Array<{ address: string; at: number }> = [];
   const transitions: HealthTransition[] = [];
   const s = new CheckScheduler({
-    clock, random: seeded(19),
+    clock,
+    random: seeded(19),
     run: async (job) => {
       runs.push({ address: job.address, at: clock.monotonic() });
       return { up: true, reason: 'connected', durationMs: 1 };
     },
-    onTransition: (t) => transitions.push(t), ...extra,
+    onTransition: (t) => transitions.push(t),
+    ...extra,
   });
   return { clock, runs, transitions, s };
 }
@@ -75,7 +95,10 @@ describe('first check rounds at once', () => {
     for (const n of [1, 2, 100, 1_000, 9_000, 10_000, 20_000, 100_000]) {
       for (const interval of [1_000, 60_000, INTERVAL_MS]) {
         const spread = firstRoundSpreadMs(n, interval);
-        assert.ok(spread <= FIRST_ROUND_MAX_SPREAD_MS && spread <= interval, `${n} checks every ${interval} ms: first spread ${spread} ms`);
+        assert.ok(
+          spread <= FIRST_ROUND_MAX_SPREAD_MS && spread <= interval,
+          `${n} checks every ${interval} ms: first spread ${spread} ms`,
+        );
       }
     }
     assert.equal(FIRST_ROUND_MAX_SPREAD_MS, 1_000);
@@ -87,11 +110,21 @@ describe('first check rounds at once', () => {
     s.sync([target(1), target(2)]);
     await clock.advance(FIRST_ROUND_MAX_SPREAD_MS);
     assert.equal(runs.length, 2, `both checked in the first second: ${JSON.stringify(runs)}`);
-    assert.deepEqual(transitions.map((t) => `${t.realKey} ${t.from}>${t.to}`).sort(), ['10.0.0.1:80 unknown>up', '10.0.0.2:80 unknown>up']);
+    assert.deepEqual(transitions.map((t) => `${t.realKey} ${t.from}>${t.to}`).sort(), [
+      '10.0.0.1:80 unknown>up',
+      '10.0.0.2:80 unknown>up',
+    ]);
     await clock.advance(2 * INTERVAL_MS);
-    assert.equal(runs.length, 4, 'one more round each: the second one interval after the check\'s place in the interval');
+    assert.equal(
+      runs.length,
+      4,
+      "one more round each: the second one interval after the check's place in the interval",
+    );
     const second = runs.slice(2).map((r) => r.at);
-    assert.ok(second.every((at) => at > INTERVAL_MS + FIRST_ROUND_MAX_SPREAD_MS), `later rounds at their place in the interval: ${second.join(',')}`);
+    assert.ok(
+      second.every((at) => at > INTERVAL_MS + FIRST_ROUND_MAX_SPREAD_MS),
+      `later rounds at their place in the interval: ${second.join(',')}`,
+    );
     s.stop();
   });
 
@@ -106,7 +139,10 @@ describe('first check rounds at once', () => {
     // The second round at the check's place: spread over the whole interval (ten buckets of a minute, none empty).
     const buckets = new Array<number>(10).fill(0);
     for (const x of specs) buckets[Math.floor((x.firstDelayMs + x.respreadMs) / (INTERVAL_MS / 10))]! += 1;
-    assert.ok(buckets.every((b) => b > 1_500 && b < 2_500), `places over the interval: ${buckets.join(',')}`);
+    assert.ok(
+      buckets.every((b) => b > 1_500 && b < 2_500),
+      `places over the interval: ${buckets.join(',')}`,
+    );
     s.stop();
   });
 
@@ -117,7 +153,14 @@ describe('first check rounds at once', () => {
     assert.equal(runs.length, 1);
     s.sync([target(1), target(2), target(3)]);
     await clock.advance(FIRST_ROUND_MAX_SPREAD_MS);
-    assert.deepEqual(runs.slice(1).map((r) => r.address).sort(), ['10.0.0.2', '10.0.0.3'], 'the new reals, and only they');
+    assert.deepEqual(
+      runs
+        .slice(1)
+        .map((r) => r.address)
+        .sort(),
+      ['10.0.0.2', '10.0.0.3'],
+      'the new reals, and only they',
+    );
     assert.ok(runs.slice(1).every((r) => r.at <= 5_000 + FIRST_ROUND_MAX_SPREAD_MS));
     s.stop();
   });
@@ -139,7 +182,11 @@ describe('first check rounds at once', () => {
     assert.equal(runs[0]?.at, spec.firstDelayMs, 'at the place it had');
     await clock.advance(2 * INTERVAL_MS);
     assert.equal(runs.length, 2);
-    assert.equal(runs[1]?.at, spec.firstDelayMs + spec.respreadMs + INTERVAL_MS, 'the second round at its place in the interval');
+    assert.equal(
+      runs[1]?.at,
+      spec.firstDelayMs + spec.respreadMs + INTERVAL_MS,
+      'the second round at its place in the interval',
+    );
     s.stop();
   });
 
@@ -159,7 +206,11 @@ describe('first check rounds at once', () => {
     const spec = again[0] as OffloadSpec;
     assert.equal(spec.reportAll, true);
     assert.equal(spec.firstDelayMs, first.firstDelayMs - wait, `first round still due at ${first.firstDelayMs} ms`);
-    assert.equal(wait + spec.firstDelayMs + spec.respreadMs, first.firstDelayMs + first.respreadMs, 'the same place in the interval');
+    assert.equal(
+      wait + spec.firstDelayMs + spec.respreadMs,
+      first.firstDelayMs + first.respreadMs,
+      'the same place in the interval',
+    );
     s.stop();
   });
 });

@@ -3,31 +3,64 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CheckTarget } from '../../../src/checks/jobs';
-import type { OffloadSpec, OffloadStatus, OffloadedRound, QuietCounts, QuietRound, RoundOffload } from '../../../src/checks/native-rounds';
+import type {
+  OffloadSpec,
+  OffloadStatus,
+  OffloadedRound,
+  QuietCounts,
+  QuietRound,
+  RoundOffload,
+} from '../../../src/checks/native-rounds';
 import { CheckScheduler, type SchedulerOptions } from '../../../src/checks/scheduler';
 import type { CheckJob, CheckResult } from '../../../src/checks/types';
 import type { CheckType } from '../../../src/model';
 import { FakeClock } from '../../helpers/fake-clock';
 
-function target(address: string, opts: { type?: CheckType; intervalMs?: number; job?: Partial<CheckJob> } = {}): CheckTarget {
+function target(
+  address: string,
+  opts: { type?: CheckType; intervalMs?: number; job?: Partial<CheckJob> } = {},
+): CheckTarget {
   return {
     identity: `id-${address}`,
     job: {
-      type: opts.type ?? 'connect', service: 'http', address, family: 'inet', port: 80, protocol: 'tcp', virtualHost: '192.0.2.1',
-      virtualPort: 80, realPort: 80, request: '/', receive: '', httpMethod: 'GET', login: '', passwd: '', database: '', secret: '',
-      command: '', pingCount: 1, checkTimeoutMs: 2_000, negotiateTimeoutMs: 7_000, ...opts.job,
+      type: opts.type ?? 'connect',
+      service: 'http',
+      address,
+      family: 'inet',
+      port: 80,
+      protocol: 'tcp',
+      virtualHost: '192.0.2.1',
+      virtualPort: 80,
+      realPort: 80,
+      request: '/',
+      receive: '',
+      httpMethod: 'GET',
+      login: '',
+      passwd: '',
+      database: '',
+      secret: '',
+      command: '',
+      pingCount: 1,
+      checkTimeoutMs: 2_000,
+      negotiateTimeoutMs: 7_000,
+      ...opts.job,
     },
-    connectsBetweenNegotiates: 0, failureCount: 1, riseCount: 1, intervalMs: opts.intervalMs ?? 1_000,
+    connectsBetweenNegotiates: 0,
+    failureCount: 1,
+    riseCount: 1,
+    intervalMs: opts.intervalMs ?? 1_000,
     members: [{ virtualId: 'tcp:192.0.2.1:80', realKey: `${address}:80` }],
   };
 }
 
 /** A runner answering up after `delayMs` of fake time; `hang` addresses never answer (their timeout ends the round). */
 function runner(clock: FakeClock, delayMs: number, hang: ReadonlySet<string> = new Set()) {
-  return (job: CheckJob, _kind: unknown, signal: AbortSignal): Promise<CheckResult> => new Promise((resolve) => {
-    signal.addEventListener('abort', () => resolve({ up: false, reason: 'aborted', durationMs: 0 }), { once: true });
-    if (!hang.has(job.address)) clock.setTimeout(() => resolve({ up: true, reason: 'ok', durationMs: delayMs }), delayMs);
-  });
+  return (job: CheckJob, _kind: unknown, signal: AbortSignal): Promise<CheckResult> =>
+    new Promise((resolve) => {
+      signal.addEventListener('abort', () => resolve({ up: false, reason: 'aborted', durationMs: 0 }), { once: true });
+      if (!hang.has(job.address))
+        clock.setTimeout(() => resolve({ up: true, reason: 'ok', durationMs: delayMs }), delayMs);
+    });
 }
 
 function setup(extra: Partial<SchedulerOptions> = {}, delayMs = 100, hang: ReadonlySet<string> = new Set()) {
@@ -44,7 +77,10 @@ describe('CheckScheduler.freshness', () => {
     let f = s.scheduler.freshness();
     assert.equal(f.length, 1);
     assert.deepEqual(f[0], {
-      identity: 'id-10.0.0.1', members: [{ virtualId: 'tcp:192.0.2.1:80', realKey: '10.0.0.1:80' }], intervalMs: 3_000, timeoutMs: 2_000,
+      identity: 'id-10.0.0.1',
+      members: [{ virtualId: 'tcp:192.0.2.1:80', realKey: '10.0.0.1:80' }],
+      intervalMs: 3_000,
+      timeoutMs: 2_000,
       startedAt: 5_000,
     });
     await s.clock.advance(50); // the first round (random 0: at once) is in flight: no result yet
@@ -75,10 +111,15 @@ describe('CheckScheduler.freshness', () => {
   it('timeout is the deadline of the kinds the check runs: negotiate, combined (the longer), ping times checkcount', () => {
     const s = setup();
     s.scheduler.sync([
-      target('10.0.0.1', { type: 'negotiate' }), target('10.0.0.2', { type: 'combined' }),
-      target('10.0.0.3', { type: 'ping', job: { pingCount: 3 } }), target('10.0.0.4', { type: 'external' }),
+      target('10.0.0.1', { type: 'negotiate' }),
+      target('10.0.0.2', { type: 'combined' }),
+      target('10.0.0.3', { type: 'ping', job: { pingCount: 3 } }),
+      target('10.0.0.4', { type: 'external' }),
     ]);
-    assert.deepEqual(s.scheduler.freshness().map((c) => c.timeoutMs), [7_000, 7_000, 6_000, 2_000]);
+    assert.deepEqual(
+      s.scheduler.freshness().map((c) => c.timeoutMs),
+      [7_000, 7_000, 6_000, 2_000],
+    );
     s.scheduler.stop();
   });
 
@@ -87,11 +128,23 @@ describe('CheckScheduler.freshness', () => {
     s.scheduler.sync([target('10.0.0.1'), target('10.0.0.2', { type: 'off' }), target('10.0.0.3', { type: 'on' })]);
     await s.clock.advance(2_500);
     let f = s.scheduler.freshness();
-    assert.deepEqual(f.map((c) => c.exempt), [undefined, 'no-check', 'no-check']);
-    assert.deepEqual(f.map((c) => c.lastResultAt), [2_000, undefined, undefined]);
+    assert.deepEqual(
+      f.map((c) => c.exempt),
+      [undefined, 'no-check', 'no-check'],
+    );
+    assert.deepEqual(
+      f.map((c) => c.lastResultAt),
+      [2_000, undefined, undefined],
+    );
     s.scheduler.sync([target('10.0.0.1'), target('10.0.0.4')]);
     f = s.scheduler.freshness();
-    assert.deepEqual(f.map((c) => [c.identity, c.startedAt, c.lastResultAt]), [['id-10.0.0.1', 0, 2_000], ['id-10.0.0.4', 2_500, undefined]]);
+    assert.deepEqual(
+      f.map((c) => [c.identity, c.startedAt, c.lastResultAt]),
+      [
+        ['id-10.0.0.1', 0, 2_000],
+        ['id-10.0.0.4', 2_500, undefined],
+      ],
+    );
     s.scheduler.stop();
   });
 
@@ -122,22 +175,42 @@ describe('CheckScheduler.freshness', () => {
       statuses: () => {
         engine.statusReads++;
         const status: OffloadStatus = {
-          rounds: engine.rounds, running: false, dropped: 0, quietFailures: 0, early: 0,
+          rounds: engine.rounds,
+          running: false,
+          dropped: 0,
+          quietFailures: 0,
+          early: 0,
           ...(engine.lastStartedAt !== undefined ? { lastStartedAt: engine.lastStartedAt } : {}),
         };
         return new Map([[1, status]]);
       },
-      takeQuiet: (_visit: (q: QuietRound) => void) => { engine.takes++; },
-      takeQuietCounts: (_visit: (id: number, c: QuietCounts) => void) => { engine.takes++; },
+      takeQuiet: (_visit: (q: QuietRound) => void) => {
+        engine.takes++;
+      },
+      takeQuietCounts: (_visit: (id: number, c: QuietCounts) => void) => {
+        engine.takes++;
+      },
       close: () => undefined,
     };
-    const scheduler = new CheckScheduler({ clock, run: runner(clock, 10), random: () => 0, offload, onQuietRounds: () => undefined });
+    const scheduler = new CheckScheduler({
+      clock,
+      run: runner(clock, 10),
+      random: () => 0,
+      offload,
+      onQuietRounds: () => undefined,
+    });
     await clock.advance(1_000);
     scheduler.sync([target('10.0.0.1')]);
     const takesBefore = engine.takes;
     assert.equal(scheduler.freshness()[0]?.lastResultAt, undefined, 'the engine has run no round yet');
     // The first round comes to JS (not quiet), then the engine runs quiet rounds JS never sees.
-    (deliver as (r: OffloadedRound) => void)({ result: { up: true, reason: 'connected', durationMs: 1 }, scheduledAt: 1_000, startedAt: 1_000, startedWall: clock.now(), quietFailuresBefore: 0 });
+    (deliver as (r: OffloadedRound) => void)({
+      result: { up: true, reason: 'connected', durationMs: 1 },
+      scheduledAt: 1_000,
+      startedAt: 1_000,
+      startedWall: clock.now(),
+      quietFailuresBefore: 0,
+    });
     engine.rounds = 1;
     engine.lastStartedAt = 1_000;
     assert.equal(scheduler.freshness()[0]?.lastResultAt, 1_000);

@@ -4,8 +4,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CheckTarget } from '../../../src/checks/jobs';
-import type { OffloadSpec, OffloadStatus, OffloadedRound, QuietCounts, QuietRound, RoundOffload } from '../../../src/checks/native-rounds';
-import { CheckScheduler, QUIET_FLUSH_MS, type CheckRecord, type QuietRounds, type SchedulerOptions } from '../../../src/checks/scheduler';
+import type {
+  OffloadSpec,
+  OffloadStatus,
+  OffloadedRound,
+  QuietCounts,
+  QuietRound,
+  RoundOffload,
+} from '../../../src/checks/native-rounds';
+import {
+  CheckScheduler,
+  QUIET_FLUSH_MS,
+  type CheckRecord,
+  type QuietRounds,
+  type SchedulerOptions,
+} from '../../../src/checks/scheduler';
 import type { HealthTransition } from '../../../src/model/health';
 import type { CheckResult } from '../../../src/checks/types';
 import { FakeClock } from '../../helpers/fake-clock';
@@ -41,7 +54,14 @@ class ScriptedOffload implements RoundOffload {
     for (const [id, s] of this.started) {
       if (s.stopped) continue;
       const last = s.lastQuiet;
-      out.set(id, { rounds: s.rounds, running: false, dropped: 0, quietFailures: 0, early: 0, ...(last ? { quietLast: { result: last.result, startedWall: 1_000 } } : {}) });
+      out.set(id, {
+        rounds: s.rounds,
+        running: false,
+        dropped: 0,
+        quietFailures: 0,
+        early: 0,
+        ...(last ? { quietLast: { result: last.result, startedWall: 1_000 } } : {}),
+      });
     }
     return out;
   }
@@ -58,8 +78,10 @@ class ScriptedOffload implements RoundOffload {
       const durationBuckets = new Float64Array(16);
       durationBuckets[2] = s.quiet.length;
       visit(id, {
-        passed: s.quiet.filter((q) => q.result.up).length, failed: s.quiet.filter((q) => !q.result.up).length,
-        durationSumMs: s.quiet.reduce((sum, q) => sum + q.result.durationMs, 0), durationBuckets,
+        passed: s.quiet.filter((q) => q.result.up).length,
+        failed: s.quiet.filter((q) => !q.result.up).length,
+        durationSumMs: s.quiet.reduce((sum, q) => sum + q.result.durationMs, 0),
+        durationBuckets,
       });
       s.quiet = [];
     }
@@ -78,7 +100,12 @@ class ScriptedOffload implements RoundOffload {
     const s = this.started.get(id) as Started;
     for (let i = 0; i < n; i++) {
       s.rounds++;
-      s.lastQuiet = { id, scheduledAt: i, startedAt: i + 0.5, result: { up: true, reason: 'connected', durationMs: 1 + i } };
+      s.lastQuiet = {
+        id,
+        scheduledAt: i,
+        startedAt: i + 0.5,
+        result: { up: true, reason: 'connected', durationMs: 1 + i },
+      };
       s.quiet.push(s.lastQuiet);
     }
   }
@@ -87,13 +114,28 @@ class ScriptedOffload implements RoundOffload {
   }
 }
 
-const target = (address: string, type: 'connect' | 'negotiate' | 'ping' = 'connect', virtuals = ['v1'], riseCount = 1): CheckTarget => ({
-  identity: `id-${address}`, job: makeJob({ type, service: 'http', address, port: 80 }), connectsBetweenNegotiates: 0,
-  failureCount: 2, riseCount, intervalMs: 1_000, members: virtuals.map((virtualId) => ({ virtualId, realKey: `${address}:80` })),
+const target = (
+  address: string,
+  type: 'connect' | 'negotiate' | 'ping' = 'connect',
+  virtuals = ['v1'],
+  riseCount = 1,
+): CheckTarget => ({
+  identity: `id-${address}`,
+  job: makeJob({ type, service: 'http', address, port: 80 }),
+  connectsBetweenNegotiates: 0,
+  failureCount: 2,
+  riseCount,
+  intervalMs: 1_000,
+  members: virtuals.map((virtualId) => ({ virtualId, realKey: `${address}:80` })),
 });
 
 function setup(extra: Partial<SchedulerOptions> = {}): {
-  clock: FakeClock; offload: ScriptedOffload; s: CheckScheduler; transitions: HealthTransition[]; records: CheckRecord[]; jsRuns: string[];
+  clock: FakeClock;
+  offload: ScriptedOffload;
+  s: CheckScheduler;
+  transitions: HealthTransition[];
+  records: CheckRecord[];
+  jsRuns: string[];
 } {
   const clock = new FakeClock();
   const offload = new ScriptedOffload(clock);
@@ -101,12 +143,16 @@ function setup(extra: Partial<SchedulerOptions> = {}): {
   const records: CheckRecord[] = [];
   const jsRuns: string[] = [];
   const s = new CheckScheduler({
-    clock, offload, random: () => 0.5,
+    clock,
+    offload,
+    random: () => 0.5,
     run: async (job) => {
       jsRuns.push(job.address);
       return { up: true, reason: 'status 200', durationMs: 2 };
     },
-    onTransition: (t) => transitions.push(t), onCheck: (r) => records.push(r), ...extra,
+    onTransition: (t) => transitions.push(t),
+    onCheck: (r) => records.push(r),
+    ...extra,
   });
   return { clock, offload, s, transitions, records, jsRuns };
 }
@@ -115,7 +161,10 @@ describe('CheckScheduler with an offload', () => {
   it('hands over connect and negotiate checks only, with the first round inside the spread and the rest of the place after', () => {
     const { offload, s } = setup();
     s.sync([target('192.0.2.1'), target('192.0.2.2', 'negotiate'), target('192.0.2.3', 'ping')]);
-    assert.deepEqual([...offload.started.values()].map((x) => x.spec.job.address), ['192.0.2.1', '192.0.2.2']);
+    assert.deepEqual(
+      [...offload.started.values()].map((x) => x.spec.job.address),
+      ['192.0.2.1', '192.0.2.2'],
+    );
     const spec = (offload.started.get(1) as Started).spec;
     assert.ok(spec.firstDelayMs < 1_000 && spec.firstDelayMs + spec.respreadMs === 500, JSON.stringify(spec));
     s.stop();
@@ -129,8 +178,10 @@ describe('CheckScheduler with an offload', () => {
     assert.equal(transitions.length, 1, 'one failure of two: soft');
     offload.deliver(1, { up: false, reason: 'refused', durationMs: 1 });
     offload.deliver(1, { up: true, reason: 'connected', durationMs: 1 });
-    assert.deepEqual(transitions.map((t) => `${t.from}>${t.to} ${t.reason} ${t.consecutiveFailures}`),
-      ['unknown>up connected 0', 'up>down refused 2', 'down>up connected 0']);
+    assert.deepEqual(
+      transitions.map((t) => `${t.from}>${t.to} ${t.reason} ${t.consecutiveFailures}`),
+      ['unknown>up connected 0', 'up>down refused 2', 'down>up connected 0'],
+    );
     assert.equal(records.length, 4);
     s.stop();
   });
@@ -144,9 +195,15 @@ describe('CheckScheduler with an offload', () => {
     offload.deliver(1, { up: false, reason: 'refused', durationMs: 1 });
     offload.deliver(1, up);
     offload.deliver(1, up);
-    assert.deepEqual(s.snapshot().map((x) => `${x.health} ${x.riseSuccesses}/${x.riseCount}`), ['down 2/3']);
+    assert.deepEqual(
+      s.snapshot().map((x) => `${x.health} ${x.riseSuccesses}/${x.riseCount}`),
+      ['down 2/3'],
+    );
     offload.deliver(1, up);
-    assert.deepEqual(transitions.map((t) => `${t.from}>${t.to}`), ['unknown>down', 'down>up']);
+    assert.deepEqual(
+      transitions.map((t) => `${t.from}>${t.to}`),
+      ['unknown>down', 'down>up'],
+    );
     s.stop();
   });
 
@@ -161,7 +218,13 @@ describe('CheckScheduler with an offload', () => {
     offload.statuses = live;
     const started = offload.started.get(1) as Started;
     started.rounds += 6;
-    started.deliver({ result: { up: false, reason: 'timeout', durationMs: 1 }, scheduledAt: 0, startedAt: 0, startedWall: 0, quietFailuresBefore: 5 });
+    started.deliver({
+      result: { up: false, reason: 'timeout', durationMs: 1 },
+      scheduledAt: 0,
+      startedAt: 0,
+      startedWall: 0,
+      quietFailuresBefore: 5,
+    });
     assert.equal(s.snapshot()[0]?.consecutiveFailures, 8, '2 + 5 quiet + 1');
     s.stop();
   });
@@ -176,15 +239,27 @@ describe('CheckScheduler with an offload', () => {
       offload.quietRounds(1, 3);
       offload.quietRounds(2, 2);
       const snap = s.snapshot();
-      assert.deepEqual(snap.map((x) => x.checks), [4, 3]);
-      assert.deepEqual(snap.map((x) => x.lastCheckAt), [1_000, 1_000], 'the last (quiet) round as the offload saw it');
+      assert.deepEqual(
+        snap.map((x) => x.checks),
+        [4, 3],
+      );
+      assert.deepEqual(
+        snap.map((x) => x.lastCheckAt),
+        [1_000, 1_000],
+        'the last (quiet) round as the offload saw it',
+      );
       if (batched) {
         assert.equal(records.length, 2, 'only delivered rounds one by one');
-        assert.deepEqual(batches.map((b) => `${b.identity} passed=${b.passed} failed=${b.failed} ms=${b.durationSumMs}`),
-          ['id-192.0.2.1 passed=3 failed=0 ms=6', 'id-192.0.2.2 passed=2 failed=0 ms=3']);
+        assert.deepEqual(
+          batches.map((b) => `${b.identity} passed=${b.passed} failed=${b.failed} ms=${b.durationSumMs}`),
+          ['id-192.0.2.1 passed=3 failed=0 ms=6', 'id-192.0.2.2 passed=2 failed=0 ms=3'],
+        );
       } else {
         assert.equal(records.length, 7);
-        assert.deepEqual(records.slice(2).map((r) => r.result.durationMs), [1, 2, 3, 1, 2]);
+        assert.deepEqual(
+          records.slice(2).map((r) => r.result.durationMs),
+          [1, 2, 3, 1, 2],
+        );
       }
       assert.equal(offload.started.get(1)?.spec.keepQuiet, !batched, 'rounds kept one by one only for onCheck');
       offload.quietRounds(1, 1);
@@ -200,7 +275,10 @@ describe('CheckScheduler with an offload', () => {
         assert.equal(batches.length, before);
         offload.quietRounds(2, 1);
         s.snapshot();
-        assert.deepEqual(batches.slice(before).map((b) => `${b.identity} passed=${b.passed}`), ['id-192.0.2.1 passed=1', 'id-192.0.2.2 passed=1']);
+        assert.deepEqual(
+          batches.slice(before).map((b) => `${b.identity} passed=${b.passed}`),
+          ['id-192.0.2.1 passed=1', 'id-192.0.2.2 passed=1'],
+        );
         offload.quietRounds(1, 2);
       }
       s.stop();

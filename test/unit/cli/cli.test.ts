@@ -17,7 +17,6 @@ const MAIN = join(__dirname, '..', '..', '..', 'src', 'main.js');
 const VALID = 'checktimeout=3\nvirtual=192.0.2.1:80\n\treal=10.0.0.1:80 gate\n\tlogin="u"\n\tpasswd="hunter2"\n';
 const INVALID = 'checktimeout=0\nvirtual=192.0.2.1:80\n\treal=10.0.0.1:80 gate\n\tbogus=1\n';
 
-
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'ldir-cli-'));
 }
@@ -55,7 +54,9 @@ describe('ldir check', () => {
   test('--json prints the normalized model with secrets redacted', async () => {
     const io = capture();
     assert.equal(await runCli(['check', valid, '--json'], io), 0);
-    const model = JSON.parse(io.out) as { virtualServices: Array<{ id: string; check: { passwd: string; login: string } }> };
+    const model = JSON.parse(io.out) as {
+      virtualServices: Array<{ id: string; check: { passwd: string; login: string } }>;
+    };
     assert.equal(model.virtualServices[0]?.id, 'tcp:192.0.2.1:80');
     assert.equal(model.virtualServices[0]?.check.login, 'u');
     assert.equal(model.virtualServices[0]?.check.passwd, '[redacted]');
@@ -78,14 +79,24 @@ describe('ldir check', () => {
   });
 
   test('usage errors exit 255', async () => {
-    for (const args of [['check', '--frobnicate'], ['check', 'a', 'b'], ['convert'], ['convert', 'x', '--to', 'xml'], ['bogus-action'], []]) {
+    for (const args of [
+      ['check', '--frobnicate'],
+      ['check', 'a', 'b'],
+      ['convert'],
+      ['convert', 'x', '--to', 'xml'],
+      ['bogus-action'],
+      [],
+    ]) {
       assert.equal(await runCli(args, capture()), 255, args.join(' '));
     }
   });
 
   test('a YAML file is checked the same way, with line and column', async () => {
     const file = join(dir, 'bad.yaml');
-    writeFileSync(file, 'checktimeout: 3\nvirtuals:\n  - virtual: 192.0.2.1:80\n    real: [10.0.0.1:80 gate]\n    bogus: 1\n');
+    writeFileSync(
+      file,
+      'checktimeout: 3\nvirtuals:\n  - virtual: 192.0.2.1:80\n    real: [10.0.0.1:80 gate]\n    bogus: 1\n',
+    );
     const io = capture();
     assert.equal(await runCli(['check', file], io), 2);
     assert.equal(io.err.trim(), `${file}:5:5: unknown directive "bogus"`);
@@ -102,7 +113,13 @@ describe('ldir check', () => {
     assert.equal(locateConfig(valid, { haDirectory: ha }).path, valid);
     assert.equal(locateConfig(valid).name, 'valid.cf');
     const io = capture();
-    assert.equal(await runCheck({ json: false, locate: { haDirectory: ha }, load: { resolver: fakeResolver(), probes: TEST_PROBES } }, io), 0);
+    assert.equal(
+      await runCheck(
+        { json: false, locate: { haDirectory: ha }, load: { resolver: fakeResolver(), probes: TEST_PROBES } },
+        io,
+      ),
+      0,
+    );
   });
 });
 
@@ -118,14 +135,29 @@ describe('ldirectord-style actions', () => {
     writeFileSync(join(run, 'ldirectord.broken.cf.pid'), `${process.pid}\n`);
     for (const action of ['start', 'restart', 'try-restart', 'reload', 'force-reload'] as const) {
       const io = capture();
-      assert.equal(await runLdirectordAction({ config: invalid, action, debug: false, runDirectory: run }, io), 2, action);
+      assert.equal(
+        await runLdirectordAction({ config: invalid, action, debug: false, runDirectory: run }, io),
+        2,
+        action,
+      );
       assert.doesNotMatch(io.err, /warning/, action);
     }
     // The pid file names this process but nothing holds its lock: a stale pid file, whatever the file says.
-    for (const [action, code] of [['stop', 0], ['status', 1]] as const) {
+    for (const [action, code] of [
+      ['stop', 0],
+      ['status', 1],
+    ] as const) {
       const io = capture();
-      assert.equal(await runLdirectordAction({ config: invalid, action, debug: false, runDirectory: run }, io), code, action);
-      assert.match(io.err, /ldir: warning: \S+broken\.cf has errors: a start, reload or restart would refuse it/, action);
+      assert.equal(
+        await runLdirectordAction({ config: invalid, action, debug: false, runDirectory: run }, io),
+        code,
+        action,
+      );
+      assert.match(
+        io.err,
+        /ldir: warning: \S+broken\.cf has errors: a start, reload or restart would refuse it/,
+        action,
+      );
       assert.match(io.err, /ldir: warning: \S+broken\.cf:\d+: /, `${action}: each error, as ldir check prints it`);
     }
     assert.equal(execFileSync('cat', [join(run, 'ldirectord.broken.cf.pid')]).toString(), `${process.pid}\n`);
@@ -134,17 +166,29 @@ describe('ldirectord-style actions', () => {
   test('status: 3 stopped, 1 stale pid file, 1 when a daemon holds the pid file but does not answer on the control socket', async () => {
     const run = tempDir();
     const io = capture();
-    assert.equal(await runLdirectordAction({ config: valid, action: 'status', debug: false, runDirectory: run }, io), 3);
+    assert.equal(
+      await runLdirectordAction({ config: valid, action: 'status', debug: false, runDirectory: run }, io),
+      3,
+    );
     assert.match(io.out, /is stopped for/);
     writeFileSync(join(run, 'ldirectord.site.cf.pid'), '4242\n');
     const stale = capture();
-    assert.equal(await runLdirectordAction({ config: valid, action: 'status', debug: false, runDirectory: run }, stale), 1);
+    assert.equal(
+      await runLdirectordAction({ config: valid, action: 'status', debug: false, runDirectory: run }, stale),
+      1,
+    );
     assert.match(stale.err, /stale pid file/);
     const held = holdPidFile(join(run, 'ldirectord.site.cf.pid'), 4242);
     try {
       const running = capture();
       const socketDirectory = tempDir();
-      assert.equal(await runLdirectordAction({ config: valid, action: 'status', debug: false, runDirectory: run, socketDirectory }, running), 1);
+      assert.equal(
+        await runLdirectordAction(
+          { config: valid, action: 'status', debug: false, runDirectory: run, socketDirectory },
+          running,
+        ),
+        1,
+      );
       assert.match(running.err, /running with pid: 4242/);
       assert.match(running.err, /not running|no daemon|does not answer|DAEMON_NOT_RUNNING/i);
     } finally {
@@ -155,33 +199,71 @@ describe('ldirectord-style actions', () => {
   test('-d skips the log file test, as ldirectord', async () => {
     const file = join(dir, 'log.cf');
     writeFileSync(file, `logfile="/nonexistent-dir/ldir.log"\n${VALID}`);
-    assert.equal(await runLdirectordAction({ config: file, action: 'reload', debug: false, runDirectory: tempDir() }, capture()), 2);
-    assert.equal(await runLdirectordAction({ config: file, action: 'reload', debug: true, runDirectory: tempDir() }, capture()), 1, 'valid, not running');
+    assert.equal(
+      await runLdirectordAction({ config: file, action: 'reload', debug: false, runDirectory: tempDir() }, capture()),
+      2,
+    );
+    assert.equal(
+      await runLdirectordAction({ config: file, action: 'reload', debug: true, runDirectory: tempDir() }, capture()),
+      1,
+      'valid, not running',
+    );
     const warned = capture();
-    assert.equal(await runLdirectordAction({ config: file, action: 'status', debug: false, runDirectory: tempDir() }, warned), 3);
+    assert.equal(
+      await runLdirectordAction({ config: file, action: 'status', debug: false, runDirectory: tempDir() }, warned),
+      3,
+    );
     assert.match(warned.err, /warning: .*log\.cf:1: /);
     const quiet = capture();
-    assert.equal(await runLdirectordAction({ config: file, action: 'status', debug: true, runDirectory: tempDir() }, quiet), 3);
+    assert.equal(
+      await runLdirectordAction({ config: file, action: 'status', debug: true, runDirectory: tempDir() }, quiet),
+      3,
+    );
     assert.doesNotMatch(quiet.err, /warning/);
   });
 
   test('stop and try-restart when not running exit 0; reload when not running exits 1', async () => {
     const run = tempDir();
-    assert.equal(await runLdirectordAction({ config: valid, action: 'stop', debug: false, runDirectory: run }, capture()), 0);
-    assert.equal(await runLdirectordAction({ config: valid, action: 'try-restart', debug: false, runDirectory: run }, capture()), 0);
-    assert.equal(await runLdirectordAction({ config: valid, action: 'reload', debug: false, runDirectory: run }, capture()), 1);
+    assert.equal(
+      await runLdirectordAction({ config: valid, action: 'stop', debug: false, runDirectory: run }, capture()),
+      0,
+    );
+    assert.equal(
+      await runLdirectordAction({ config: valid, action: 'try-restart', debug: false, runDirectory: run }, capture()),
+      0,
+    );
+    assert.equal(
+      await runLdirectordAction({ config: valid, action: 'reload', debug: false, runDirectory: run }, capture()),
+      1,
+    );
   });
 
   test('reload --dry-run: exit 1 when not running, as reload; exit 2 on a config error; --dry-run with another action is a usage error', async () => {
     const run = tempDir();
     const io = capture();
-    assert.equal(await runLdirectordAction({ config: valid, action: 'reload', dryRun: true, json: true, debug: false, runDirectory: run }, io), 1);
+    assert.equal(
+      await runLdirectordAction(
+        { config: valid, action: 'reload', dryRun: true, json: true, debug: false, runDirectory: run },
+        io,
+      ),
+      1,
+    );
     assert.match(io.err, /ldir is stopped for/);
     assert.equal(io.out, '');
     const bad = capture();
-    assert.equal(await runLdirectordAction({ config: invalid, action: 'reload', dryRun: true, debug: false, runDirectory: run }, bad), 2);
+    assert.equal(
+      await runLdirectordAction(
+        { config: invalid, action: 'reload', dryRun: true, debug: false, runDirectory: run },
+        bad,
+      ),
+      2,
+    );
     assert.match(bad.err, new RegExp(`${invalid.replace(/[.]/g, '\\.')}:\\d+: `));
-    for (const args of [[valid, 'status', '--dry-run'], ['--dry-run', valid, 'start'], [valid, 'stop', '--dry-run']]) {
+    for (const args of [
+      [valid, 'status', '--dry-run'],
+      ['--dry-run', valid, 'start'],
+      [valid, 'stop', '--dry-run'],
+    ]) {
       const usage = capture();
       assert.equal(await runCli(args, usage), 255, args.join(' '));
       assert.match(usage.err, /--dry-run goes with reload only/);
@@ -202,6 +284,10 @@ describe('ldirectord-style actions', () => {
     const direct = spawnSync(join(bin, 'ldirectord'), [invalid, 'status'], { encoding: 'utf8' });
     assert.equal(direct.status, 3, `stopped, whatever the file says: ${direct.stderr}`);
     assert.match(direct.stderr, /warning: .*broken\.cf has errors/);
-    assert.equal(spawnSync(join(bin, 'ldirectord'), [invalid, 'start'], { encoding: 'utf8' }).status, 2, 'start needs the file');
+    assert.equal(
+      spawnSync(join(bin, 'ldirectord'), [invalid, 'start'], { encoding: 'utf8' }).status,
+      2,
+      'start needs the file',
+    );
   });
 });

@@ -11,9 +11,18 @@ import { capture } from '../../helpers/cli-io';
 
 const PLAIN = 'checktimeout=4\n\nvirtual=127.0.0.1:80\n\treal=127.0.0.2:80 gate 2\n\tchecktype=connect\n';
 const SECRETS = [
-  'smtp=127.0.0.1:25', 'smtplogin=alerts', 'smtppasswd=SMTPPW333', '',
-  'virtual=127.0.0.1:1812', '\treal=127.0.0.2:1812 gate', '\tservice=radius', '\tprotocol=udp', '\tlogin="u"',
-  '\tsecret="RADSHARED444"', '\tpasswd="PLAINPW555"', '',
+  'smtp=127.0.0.1:25',
+  'smtplogin=alerts',
+  'smtppasswd=SMTPPW333',
+  '',
+  'virtual=127.0.0.1:1812',
+  '\treal=127.0.0.2:1812 gate',
+  '\tservice=radius',
+  '\tprotocol=udp',
+  '\tlogin="u"',
+  '\tsecret="RADSHARED444"',
+  '\tpasswd="PLAINPW555"',
+  '',
 ].join('\n');
 
 let dir = '';
@@ -53,7 +62,11 @@ describe('ldir convert -o OUT: mode, temporary file, symbolic links', () => {
     const r = await convert(src, '--to', 'yaml', '-o', out);
     assert.equal(r.code, 0, r.err);
     assert.equal(octal(modeOf(out)), '0600');
-    assert.match(fs.readFileSync(out, 'utf8'), /RADSHARED444/, 'the output is the configuration itself: its secrets are in it');
+    assert.match(
+      fs.readFileSync(out, 'utf8'),
+      /RADSHARED444/,
+      'the output is the configuration itself: its secrets are in it',
+    );
   });
 
   test('secrets in a world-readable source still give 0600; an existing output file does not keep its mode', async () => {
@@ -68,7 +81,7 @@ describe('ldir convert -o OUT: mode, temporary file, symbolic links', () => {
     assert.equal(octal(modeOf(out)), '0600');
   });
 
-  test('without secrets the output gets the source\'s mode (0640 stays 0640, 0444 stays 0444)', async () => {
+  test("without secrets the output gets the source's mode (0640 stays 0640, 0444 stays 0444)", async () => {
     for (const mode of [0o640, 0o444]) {
       const src = source(`plain-${octal(mode)}.cf`, PLAIN, mode);
       const out = join(dir, `plain-${octal(mode)}.yaml`);
@@ -87,8 +100,15 @@ describe('ldir convert -o OUT: mode, temporary file, symbolic links', () => {
     const r = await convert(src, '--to', 'yaml', '-o', out);
     assert.equal(r.code, 0, r.err);
     assert.notEqual(fs.statSync(out).ino, inode, 'a new inode: written beside and renamed over');
-    assert.equal(fs.readFileSync(join(dir, 'renamed-link.yaml'), 'utf8'), 'previous: text\n', 'the old file was not written in place');
-    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
+    assert.equal(
+      fs.readFileSync(join(dir, 'renamed-link.yaml'), 'utf8'),
+      'previous: text\n',
+      'the old file was not written in place',
+    );
+    assert.deepEqual(
+      fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')),
+      [],
+    );
   });
 
   test('a symbolic link at OUT is replaced, never followed: its target is untouched', async () => {
@@ -104,11 +124,15 @@ describe('ldir convert -o OUT: mode, temporary file, symbolic links', () => {
     for (const target of [out, dangling]) {
       const r = await convert(src, '--to', 'yaml', '-o', target);
       assert.equal(r.code, 0, r.err);
-      assert.match(r.err, /was a symbolic link \(to .*\): it is now the file; .* was left as it was/, 'the replaced link is said');
+      assert.match(
+        r.err,
+        /was a symbolic link \(to .*\): it is now the file; .* was left as it was/,
+        'the replaced link is said',
+      );
       assert.ok(fs.lstatSync(target).isFile(), `${target} is now a regular file, not a link`);
       assert.equal(octal(modeOf(target)), '0600');
     }
-    assert.equal(fs.readFileSync(victim, 'utf8'), 'do not touch\n', 'the link\'s target was not written');
+    assert.equal(fs.readFileSync(victim, 'utf8'), 'do not touch\n', "the link's target was not written");
     assert.equal(octal(modeOf(victim)), '0644');
     assert.equal(fs.existsSync(created), false, 'a dangling link does not create its target');
   });

@@ -7,21 +7,42 @@ import { MemoryBackend } from '../../../src/ipvs/memory';
 import type { BackendFactories } from '../../../src/ipvs/select';
 import { capture } from '../../helpers/cli-io';
 
-
 async function populated(): Promise<MemoryBackend> {
   const m = new MemoryBackend();
   const service = { family: 'inet' as const, protocol: 'tcp' as const, address: '192.0.2.1', port: 80 };
   await m.apply([
-    { op: 'add-service', service: { ...service, scheduler: 'wrr', persistent: 300, onePacket: false, schedulerFlags: [] } },
-    { op: 'add-destination', service, destination: { address: '198.51.100.2', family: 'inet', port: 80, forward: 'route', weight: 3, upperThreshold: 0, lowerThreshold: 0 } },
-    { op: 'add-service', service: { family: 'inet6', fwmark: 9, scheduler: 'sh', onePacket: false, schedulerFlags: ['flag-1'] } },
+    {
+      op: 'add-service',
+      service: { ...service, scheduler: 'wrr', persistent: 300, onePacket: false, schedulerFlags: [] },
+    },
+    {
+      op: 'add-destination',
+      service,
+      destination: {
+        address: '198.51.100.2',
+        family: 'inet',
+        port: 80,
+        forward: 'route',
+        weight: 3,
+        upperThreshold: 0,
+        lowerThreshold: 0,
+      },
+    },
+    {
+      op: 'add-service',
+      service: { family: 'inet6', fwmark: 9, scheduler: 'sh', onePacket: false, schedulerFlags: ['flag-1'] },
+    },
   ]);
   return m;
 }
 
 test('arguments', () => {
   assert.deepEqual(parseIpvsArgs([]), { backend: 'auto', action: 'list', json: false });
-  assert.deepEqual(parseIpvsArgs(['--ipvs=ipvsadm', 'info', '--json']), { backend: 'ipvsadm', action: 'info', json: true });
+  assert.deepEqual(parseIpvsArgs(['--ipvs=ipvsadm', 'info', '--json']), {
+    backend: 'ipvsadm',
+    action: 'info',
+    json: true,
+  });
   assert.match(String(parseIpvsArgs(['--ipvs=magic'])), /--ipvs must be one of/);
 });
 
@@ -35,9 +56,20 @@ test('list renders the table like ipvsadm -Ln; --json gives the normalized table
   assert.match(io.out, /^FWM {2}9 sh \(flag-1\)$/m);
   const json = capture();
   const again = await populated();
-  await runIpvs({ backend: 'memory', action: 'list', json: true, factories: { memory: () => again } as unknown as BackendFactories }, json);
+  await runIpvs(
+    {
+      backend: 'memory',
+      action: 'list',
+      json: true,
+      factories: { memory: () => again } as unknown as BackendFactories,
+    },
+    json,
+  );
   const parsed = JSON.parse(json.out) as Array<{ service: { scheduler: string } }>;
-  assert.deepEqual(parsed.map((p) => p.service.scheduler), ['wrr', 'sh']);
+  assert.deepEqual(
+    parsed.map((p) => p.service.scheduler),
+    ['wrr', 'sh'],
+  );
 });
 
 test('no reachable kernel table: exit 1 with the reasons; bad option: exit 255', async () => {

@@ -10,7 +10,14 @@ import { describe, test } from 'node:test';
 import { requestStatus } from '../../../src/cli/status-client';
 import { startControlServer, type ControlHandlers } from '../../../src/daemon/control-server';
 import {
-  encodeMessage, encodeStatusPart, errorResponse, okResponse, STATUS_STREAM_REALS, type RealStatus, type StatusReport, type StatusStreamPart,
+  encodeMessage,
+  encodeStatusPart,
+  errorResponse,
+  okResponse,
+  STATUS_STREAM_REALS,
+  type RealStatus,
+  type StatusReport,
+  type StatusStreamPart,
 } from '../../../src/daemon/protocol';
 import { reportParts } from '../../../src/daemon/status-report';
 import { ErrorCodes, isLdirError, LdirError } from '../../../src/errors';
@@ -28,20 +35,47 @@ function bigReport(n: number): StatusReport {
   const report = sampleReport();
   const [first, ...rest] = report.virtualServices;
   const template = first?.reals[0] as RealStatus;
-  const more = Array.from({ length: n }, (_, i) => ({ ...template, address: `127.${1 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`, port: 80 }));
-  return { ...report, virtualServices: [{ ...first!, reals: [...first!.reals, ...more], realsTotal: first!.reals.length + n }, ...rest] };
+  const more = Array.from({ length: n }, (_, i) => ({
+    ...template,
+    address: `127.${1 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`,
+    port: 80,
+  }));
+  return {
+    ...report,
+    virtualServices: [{ ...first!, reals: [...first!.reals, ...more], realsTotal: first!.reals.length + n }, ...rest],
+  };
 }
 
 function handlers(over: Partial<ControlHandlers>): ControlHandlers {
-  const refuse = (): never => { throw new LdirError(ErrorCodes.INTERNAL, 'not in this test'); };
+  const refuse = (): never => {
+    throw new LdirError(ErrorCodes.INTERNAL, 'not in this test');
+  };
   return {
-    status: refuse, reload: refuse, reloadPreview: refuse, drain: refuse, undrain: refuse, weight: refuse, stop: refuse, role: refuse, restart: refuse,
-    ping: () => ({ pid: 1, configFile: '/x', startedAt: '2024-05-01T12:00:00.000Z', uptimeSeconds: 1, lastSyncOk: true }),
+    status: refuse,
+    reload: refuse,
+    reloadPreview: refuse,
+    drain: refuse,
+    undrain: refuse,
+    weight: refuse,
+    stop: refuse,
+    role: refuse,
+    restart: refuse,
+    ping: () => ({
+      pid: 1,
+      configFile: '/x',
+      startedAt: '2024-05-01T12:00:00.000Z',
+      uptimeSeconds: 1,
+      lastSyncOk: true,
+    }),
     ...over,
   };
 }
 
-async function withServer(h: ControlHandlers, fn: (path: string) => Promise<void>, redact?: (line: string) => string): Promise<void> {
+async function withServer(
+  h: ControlHandlers,
+  fn: (path: string) => Promise<void>,
+  redact?: (line: string) => string,
+): Promise<void> {
   const path = socketPath();
   const server = await startControlServer({ path, handlers: h, logger: silentLogger(), ...(redact ? { redact } : {}) });
   try {
@@ -52,7 +86,10 @@ async function withServer(h: ControlHandlers, fn: (path: string) => Promise<void
 }
 
 /** A fake daemon that answers each connection's first line with `answer(request)` (lines, written as they are). */
-async function withFake(answer: (request: Record<string, unknown>) => string[], fn: (path: string, seen: Array<Record<string, unknown>>) => Promise<void>): Promise<void> {
+async function withFake(
+  answer: (request: Record<string, unknown>) => string[],
+  fn: (path: string, seen: Array<Record<string, unknown>>) => Promise<void>,
+): Promise<void> {
   const path = socketPath();
   const seen: Array<Record<string, unknown>> = [];
   const server = net.createServer((socket) => {
@@ -77,30 +114,50 @@ async function withFake(answer: (request: Record<string, unknown>) => string[], 
 }
 
 describe('streamed status', () => {
-  test('a report bigger than one line may be is assembled from lines of at most STATUS_STREAM_REALS reals', GUARD, async () => {
-    const report = bigReport(5_000);
-    const single = encodeMessage(okResponse('x', 'status', report)).length;
-    const maxLineBytes = 300_000;
-    assert.ok(single > 4 * maxLineBytes, `the single answer (${single} bytes) does not fit the line bound`);
-    let lines = 0;
-    await withServer(handlers({ status: () => report }), async (path) => {
-      const response = await requestStatus(path, { maxLineBytes });
-      assert.equal(response.ok, true, JSON.stringify(response));
-      assert.deepEqual(response.ok && response.result, report);
-    }, (line) => { lines++; return line; });
-    assert.ok(lines >= 2 + Math.ceil(5_003 / STATUS_STREAM_REALS), `${lines} lines written`);
-  });
+  test(
+    'a report bigger than one line may be is assembled from lines of at most STATUS_STREAM_REALS reals',
+    GUARD,
+    async () => {
+      const report = bigReport(5_000);
+      const single = encodeMessage(okResponse('x', 'status', report)).length;
+      const maxLineBytes = 300_000;
+      assert.ok(single > 4 * maxLineBytes, `the single answer (${single} bytes) does not fit the line bound`);
+      let lines = 0;
+      await withServer(
+        handlers({ status: () => report }),
+        async (path) => {
+          const response = await requestStatus(path, { maxLineBytes });
+          assert.equal(response.ok, true, JSON.stringify(response));
+          assert.deepEqual(response.ok && response.result, report);
+        },
+        (line) => {
+          lines++;
+          return line;
+        },
+      );
+      assert.ok(lines >= 2 + Math.ceil(5_003 / STATUS_STREAM_REALS), `${lines} lines written`);
+    },
+  );
 
-  test('the daemon\'s own parts are used when it has them, and redaction applies to every line', GUARD, async () => {
+  test("the daemon's own parts are used when it has them, and redaction applies to every line", GUARD, async () => {
     const report = bigReport(1_200);
     const secret = report.virtualServices[0]?.reals[5]?.address as string;
-    await withServer(handlers({ status: () => { throw new Error('statusParts, not status'); }, statusParts: () => reportParts(report) }), async (path) => {
-      const response = await requestStatus(path);
-      assert.equal(response.ok, true, JSON.stringify(response));
-      const reals = response.ok ? response.result.virtualServices[0]?.reals ?? [] : [];
-      assert.equal(reals.length, 1_203);
-      assert.equal(reals[5]?.address, '***', 'the line that held it was redacted');
-    }, (line) => line.split(`"${secret}"`).join('"***"'));
+    await withServer(
+      handlers({
+        status: () => {
+          throw new Error('statusParts, not status');
+        },
+        statusParts: () => reportParts(report),
+      }),
+      async (path) => {
+        const response = await requestStatus(path);
+        assert.equal(response.ok, true, JSON.stringify(response));
+        const reals = response.ok ? (response.result.virtualServices[0]?.reals ?? []) : [];
+        assert.equal(reals.length, 1_203);
+        assert.equal(reals[5]?.address, '***', 'the line that held it was redacted');
+      },
+      (line) => line.split(`"${secret}"`).join('"***"'),
+    );
   });
 
   test('a failure in the middle ends the answer with its error', GUARD, async () => {
@@ -121,29 +178,53 @@ describe('streamed status', () => {
 
   test('an answer whose counts do not match what arrived is refused', GUARD, async () => {
     const report = sampleReport();
-    await withFake((request) => {
-      const id = request['id'] as string;
-      const parts: StatusStreamPart[] = [];
-      return [
-        ...[{ part: 'head', result: { ...report, virtualServices: [] } } as StatusStreamPart, ...parts].map((p) => encodeStatusPart(id, p)),
-        encodeStatusPart(id, { part: 'virtual', virtual: report.virtualServices[0]! }),
-        encodeStatusPart(id, { part: 'end', virtuals: 1, reals: 99 }),
-      ];
-    }, async (path) => {
-      await assert.rejects(requestStatus(path), (err: unknown) => isLdirError(err) && err.code === ErrorCodes.CONTROL_FAILED && /incomplete/.test(err.message));
-    });
+    await withFake(
+      (request) => {
+        const id = request['id'] as string;
+        const parts: StatusStreamPart[] = [];
+        return [
+          ...[{ part: 'head', result: { ...report, virtualServices: [] } } as StatusStreamPart, ...parts].map((p) =>
+            encodeStatusPart(id, p),
+          ),
+          encodeStatusPart(id, { part: 'virtual', virtual: report.virtualServices[0]! }),
+          encodeStatusPart(id, { part: 'end', virtuals: 1, reals: 99 }),
+        ];
+      },
+      async (path) => {
+        await assert.rejects(
+          requestStatus(path),
+          (err: unknown) =>
+            isLdirError(err) && err.code === ErrorCodes.CONTROL_FAILED && /incomplete/.test(err.message),
+        );
+      },
+    );
   });
 
   test('a daemon that does not stream is asked again for its single answer', GUARD, async () => {
     const report = sampleReport();
-    await withFake((request) => {
-      if (request['stream'] !== undefined) return [encodeMessage(errorResponse(request['id'] as string, ErrorCodes.CONTROL_BAD_REQUEST, 'bad request: $.stream: unknown member'))];
-      return [encodeMessage(okResponse(request['id'] as string, 'status', report))];
-    }, async (path, seen) => {
-      const response = await requestStatus(path);
-      assert.deepEqual(response.ok && response.result, report);
-      assert.deepEqual(seen.map((r) => r['stream'] ?? null), [true, null]);
-    });
+    await withFake(
+      (request) => {
+        if (request['stream'] !== undefined)
+          return [
+            encodeMessage(
+              errorResponse(
+                request['id'] as string,
+                ErrorCodes.CONTROL_BAD_REQUEST,
+                'bad request: $.stream: unknown member',
+              ),
+            ),
+          ];
+        return [encodeMessage(okResponse(request['id'] as string, 'status', report))];
+      },
+      async (path, seen) => {
+        const response = await requestStatus(path);
+        assert.deepEqual(response.ok && response.result, report);
+        assert.deepEqual(
+          seen.map((r) => r['stream'] ?? null),
+          [true, null],
+        );
+      },
+    );
   });
 
   test('the timeout is on progress: a daemon that stops sending in the middle times out', GUARD, async () => {
@@ -158,8 +239,11 @@ describe('streamed status', () => {
     });
     await new Promise<void>((resolve) => server.listen(path, resolve));
     try {
-      await assert.rejects(requestStatus(path, { timeoutMs: 300 }),
-        (err: unknown) => isLdirError(err) && err.code === ErrorCodes.CONTROL_TIMEOUT && /no further status line/.test(err.message));
+      await assert.rejects(
+        requestStatus(path, { timeoutMs: 300 }),
+        (err: unknown) =>
+          isLdirError(err) && err.code === ErrorCodes.CONTROL_TIMEOUT && /no further status line/.test(err.message),
+      );
     } finally {
       server.close();
     }

@@ -37,6 +37,13 @@ test('a logfile or monitorfile naming a FIFO is an error at its line; the same f
   assert.equal(errors.length, 2, errors.join('\n'));
   assert.match(errors[0] ?? '', /^1 unable to open logfile: .*pipe\.log \(it is a FIFO/);
   assert.match(errors[1] ?? '', /^4 unable to open monitorfile .*pipe\.log \(it is a FIFO/);
-  const supervised = await loadConfigText(`supervised=yes\n${cf.replace(/\tmonitorfile=.*\n/, '')}`, '/etc/ha.d/site.cf');
-  assert.deepEqual(supervised.diagnostics.filter((d) => d.severity === 'error'), [], 'the log goes to stdout: the file is never opened');
+  const supervised = await loadConfigText(
+    `supervised=yes\n${cf.replace(/\tmonitorfile=.*\n/, '')}`,
+    '/etc/ha.d/site.cf',
+  );
+  assert.deepEqual(
+    supervised.diagnostics.filter((d) => d.severity === 'error'),
+    [],
+    'the log goes to stdout: the file is never opened',
+  );
 });

@@ -46,12 +46,18 @@ test('cf -> yaml keeps the includes as a list (after the virtuals when they foll
   const main = put('main.cf', `checktimeout=4\n${section('192.0.2.9')}include=conf.d/*.cf\ninclude="conf.d/b.yaml"\n`);
   const toYaml = await cli('convert', main, '--to', 'yaml');
   assert.equal(toYaml.code, 0, toYaml.stderr);
-  assert.equal(toYaml.stdout, 'checktimeout: 4\nvirtuals:\n  - virtual: 192.0.2.9:80\n    real:\n      - host: 10.0.0.1\n        port: 80\n        forward: gate\ninclude:\n  - conf.d/*.cf\n  - conf.d/b.yaml\n');
+  assert.equal(
+    toYaml.stdout,
+    'checktimeout: 4\nvirtuals:\n  - virtual: 192.0.2.9:80\n    real:\n      - host: 10.0.0.1\n        port: 80\n        forward: gate\ninclude:\n  - conf.d/*.cf\n  - conf.d/b.yaml\n',
+  );
   const yamlFile = put('main.yaml', toYaml.stdout);
   const source = await model(main);
   const converted = await model(yamlFile);
   assert.ok(sameMeaning(source, converted));
-  assert.deepEqual(converted.virtualServices.map((v) => v.address), ['192.0.2.9', '192.0.2.1', '192.0.2.2']);
+  assert.deepEqual(
+    converted.virtualServices.map((v) => v.address),
+    ['192.0.2.9', '192.0.2.1', '192.0.2.2'],
+  );
   assert.deepEqual(converted.includedFiles, [join(dir, 'conf.d/a.cf'), join(dir, 'conf.d/b.yaml')]);
 
   const toCf = await cli('convert', yamlFile, '--to', 'cf');
@@ -77,7 +83,10 @@ test('includes between virtual sections cannot keep their place in YAML: refused
   const out = join(dir, 'out.yaml');
   const r = await cli('convert', main, '--to', 'yaml', '-o', out);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /the yaml output would read the included files at another place than the source does \(YAML has one "include" list and one "virtuals" list\): move the include lines before or after all virtual sections; nothing written/);
+  assert.match(
+    r.stderr,
+    /the yaml output would read the included files at another place than the source does \(YAML has one "include" list and one "virtuals" list\): move the include lines before or after all virtual sections; nothing written/,
+  );
   assert.throws(() => readFileSync(out), /ENOENT/);
 });
 

@@ -18,18 +18,28 @@ import { fakeResolver, loadValid } from '../../helpers/config';
 
 const ROOT = join(__dirname, '..', '..', '..', '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'ldirectord');
-const VALID_FIXTURES = readdirSync(FIXTURES).filter((f) => /^valid-.*\.cf$/.test(f)).sort();
+const VALID_FIXTURES = readdirSync(FIXTURES)
+  .filter((f) => /^valid-.*\.cf$/.test(f))
+  .sort();
 
 /** Fake host names (no DNS); service names from the test table, else from the system's services file. */
 function corpusResolver(): Resolver {
   const fake = fakeResolver();
   const system = systemResolver();
-  return { resolveHost: fake.resolveHost, resolvePort: (name, protocol) => fake.resolvePort(name, protocol) ?? system.resolvePort(name, protocol) };
+  return {
+    resolveHost: fake.resolveHost,
+    resolvePort: (name, protocol) => fake.resolvePort(name, protocol) ?? system.resolvePort(name, protocol),
+  };
 }
 
 /** Loads text in the given format with the corpus resolver and the real file system (fixtures name /tmp/ldir-fixtures). */
 function loadAs(text: string, file: string, format: 'cf' | 'yaml'): Promise<LoadResult> {
-  return loadConfigText(text, file, { resolver: corpusResolver(), probes: systemProbes(), hostname: 'director', format });
+  return loadConfigText(text, file, {
+    resolver: corpusResolver(),
+    probes: systemProbes(),
+    hostname: 'director',
+    format,
+  });
 }
 
 /** The model of a result that must be valid. */
@@ -68,7 +78,8 @@ async function yamlRoundTrip(text: string, file: string): Promise<void> {
 before(() => mkdirSync('/tmp/ldir-fixtures', { recursive: true }));
 
 describe('round trip of every valid-*.cf fixture: cf -> yaml -> cf', () => {
-  it('finds the fixture corpus', () => assert.ok(VALID_FIXTURES.length >= 20, `only ${VALID_FIXTURES.length} fixtures`));
+  it('finds the fixture corpus', () =>
+    assert.ok(VALID_FIXTURES.length >= 20, `only ${VALID_FIXTURES.length} fixtures`));
   for (const name of VALID_FIXTURES) {
     it(name, async () => {
       const file = join(FIXTURES, name);
@@ -79,7 +90,10 @@ describe('round trip of every valid-*.cf fixture: cf -> yaml -> cf', () => {
         assert.ok(!r.config, `${name} is a known difference (ldir refuses it) but loaded`);
         return;
       }
-      assert.ok(r.config && r.document, `ldir rejects ${name}, which is not a known difference: ${first ? formatDiagnostic(first) : '?'}`);
+      assert.ok(
+        r.config && r.document,
+        `ldir rejects ${name}, which is not a known difference: ${first ? formatDiagnostic(first) : '?'}`,
+      );
       await cfRoundTrip(r.config, r.document, file);
     });
   }
@@ -98,21 +112,34 @@ describe('round trip of YAML: yaml -> cf -> yaml', () => {
   });
 
   it('YAML-only spellings: real mappings, bare IPv6 hosts, lists, booleans, numbers as written, values cf must quote', async () => {
-    await yamlRoundTrip([
-      'quiescent: true', 'autoreload: no', 'emailalert: [a@localhost, b@localhost]', 'emailalertstatus: [starting, running]',
-      'execute: [/etc/ha.d/other.cf]', 'callback: "/usr/local/bin/notify # not a comment at the top level"',
-      'virtuals:',
-      '  - virtual: 192.0.2.1:3306',
-      '    real:',
-      '      - {host: localhost, to: 127.0.0.3, port: 3306, forward: masq, weight: 0, request: "SELECT 1", receive: "1", lower: 5, upper: 50}',
-      '      - 10.0.0.9:3306 masq 3',
-      '    service: mysql', '    login: "0123"', '    passwd: 00042', '    receive: 1.10', '    ops: false',
-      '    checkcommand: \'"/usr/lib/check" --x\'', '    fallbackcommand: " /usr/lib/fb"', '    virtualhost: " spaced"',
-      '  - virtual6: "[2001:db8::1]:80"',
-      '    real6: [{host: "2001:db8::2", port: 80, forward: gate}, "[2001:db8::3]:80 gate"]',
-      '    checktype: 3',
-      '',
-    ].join('\n'), '/etc/ha.d/yaml-only.yaml');
+    await yamlRoundTrip(
+      [
+        'quiescent: true',
+        'autoreload: no',
+        'emailalert: [a@localhost, b@localhost]',
+        'emailalertstatus: [starting, running]',
+        'execute: [/etc/ha.d/other.cf]',
+        'callback: "/usr/local/bin/notify # not a comment at the top level"',
+        'virtuals:',
+        '  - virtual: 192.0.2.1:3306',
+        '    real:',
+        '      - {host: localhost, to: 127.0.0.3, port: 3306, forward: masq, weight: 0, request: "SELECT 1", receive: "1", lower: 5, upper: 50}',
+        '      - 10.0.0.9:3306 masq 3',
+        '    service: mysql',
+        '    login: "0123"',
+        '    passwd: 00042',
+        '    receive: 1.10',
+        '    ops: false',
+        '    checkcommand: \'"/usr/lib/check" --x\'',
+        '    fallbackcommand: " /usr/lib/fb"',
+        '    virtualhost: " spaced"',
+        '  - virtual6: "[2001:db8::1]:80"',
+        '    real6: [{host: "2001:db8::2", port: 80, forward: gate}, "[2001:db8::3]:80 gate"]',
+        '    checktype: 3',
+        '',
+      ].join('\n'),
+      '/etc/ha.d/yaml-only.yaml',
+    );
   });
 });
 
@@ -123,23 +150,33 @@ describe('values ldirectord.cf cannot hold', () => {
     assert.ok(r.document && r.config, r.diagnostics.map(formatDiagnostic).join('\n'));
     const doc = r.document;
     let message = '';
-    assert.throws(() => writeCf(doc), (err: unknown) => {
-      assert.ok(isLdirError(err));
-      assert.equal(err.code, ErrorCodes.CONFIG_UNCONVERTIBLE);
-      message = err.message;
-      return true;
-    });
+    assert.throws(
+      () => writeCf(doc),
+      (err: unknown) => {
+        assert.ok(isLdirError(err));
+        assert.equal(err.code, ErrorCodes.CONFIG_UNCONVERTIBLE);
+        message = err.message;
+        return true;
+      },
+    );
     return message;
   }
   const head = 'virtuals:\n  - virtual: 192.0.2.1:80\n    real: 10.0.0.1:80 gate\n';
 
   it("a '#' inside a virtual service's value", async () => {
-    assert.match(await refusal(`${head}    comment: "web # main"\n`), /^\/etc\/ha\.d\/bad\.yaml:4:5: comment cannot be written as ldirectord\.cf: '#' starts a comment/);
+    assert.match(
+      await refusal(`${head}    comment: "web # main"\n`),
+      /^\/etc\/ha\.d\/bad\.yaml:4:5: comment cannot be written as ldirectord\.cf: '#' starts a comment/,
+    );
   });
 
   it("a '#' in a real server mapping", async () => {
-    assert.match(await refusal('virtuals:\n  - virtual: 192.0.2.1:80\n    real: {host: 10.0.0.1, forward: gate, request: /, receive: "a#b"}\n'),
-      /^\/etc\/ha\.d\/bad\.yaml:3:5: real cannot be written.*'#'/);
+    assert.match(
+      await refusal(
+        'virtuals:\n  - virtual: 192.0.2.1:80\n    real: {host: 10.0.0.1, forward: gate, request: /, receive: "a#b"}\n',
+      ),
+      /^\/etc\/ha\.d\/bad\.yaml:3:5: real cannot be written.*'#'/,
+    );
   });
 
   it('a value on several lines, a tab inside a section, a quote where cf has none, leading white space', async () => {
@@ -148,15 +185,21 @@ describe('values ldirectord.cf cannot hold', () => {
     assert.match(await refusal(`${head}    login: 'say "hi"'\n`), /:4:5: login .*double quote/);
     assert.match(await refusal(`${head}    virtualhost: 'a"b'\n`), /:4:5: virtualhost .*double quote/);
     assert.match(await refusal(`${head}    comment: "  indented"\n`), /:4:5: comment .*white space at the start/);
-    assert.match(await refusal('virtuals:\n  - virtual: 192.0.2.1:80\n    real: {host: 10.0.0.1, forward: gate, request: /, receive: \'x", "y\'}\n'),
-      /:3:5: real .*does not read back/);
+    assert.match(
+      await refusal(
+        'virtuals:\n  - virtual: 192.0.2.1:80\n    real: {host: 10.0.0.1, forward: gate, request: /, receive: \'x", "y\'}\n',
+      ),
+      /:3:5: real .*does not read back/,
+    );
   });
 });
 
 describe('ldir convert', () => {
   let dir = '';
-  const cfText = 'checktimeout=4\n\nvirtual=192.0.2.1:80\n\treal=198.51.100.1:80 gate 2\n\treal=198.51.100.2:80 gate\n\tscheduler=rr\n';
-  const yamlText = 'checktimeout: 4\nvirtuals:\n  - virtual: 192.0.2.1:80\n    real: [198.51.100.1:80 gate 2, {host: 198.51.100.2, forward: gate}]\n    scheduler: rr\n';
+  const cfText =
+    'checktimeout=4\n\nvirtual=192.0.2.1:80\n\treal=198.51.100.1:80 gate 2\n\treal=198.51.100.2:80 gate\n\tscheduler=rr\n';
+  const yamlText =
+    'checktimeout: 4\nvirtuals:\n  - virtual: 192.0.2.1:80\n    real: [198.51.100.1:80 gate 2, {host: 198.51.100.2, forward: gate}]\n    scheduler: rr\n';
 
   /** Runs the CLI with captured output. */
   async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -190,7 +233,12 @@ describe('ldir convert', () => {
     assert.ok(sameMeaning(await loadValid(written), await loadValid(yamlText, 'x.yaml')));
     const back = await cli('convert', out, '--to', 'yaml', '--output', join(dir, 'back.yaml'));
     assert.equal(back.code, 0, back.stderr);
-    assert.ok(sameMeaning(await loadValid(readFileSync(join(dir, 'back.yaml'), 'utf8'), 'x.yaml'), await loadValid(yamlText, 'x.yaml')));
+    assert.ok(
+      sameMeaning(
+        await loadValid(readFileSync(join(dir, 'back.yaml'), 'utf8'), 'x.yaml'),
+        await loadValid(yamlText, 'x.yaml'),
+      ),
+    );
   });
 
   it('refuses an invalid source with exit 2 and its diagnostics, writing nothing', async () => {
@@ -199,7 +247,10 @@ describe('ldir convert', () => {
     const out = join(dir, 'never.yaml');
     const r = await cli('convert', bad, '--to', 'yaml', '-o', out);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:1: checktimeout must be a positive number of seconds`));
+    assert.match(
+      r.stderr,
+      new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:1: checktimeout must be a positive number of seconds`),
+    );
     assert.equal(existsSync(out), false);
     const badYaml = join(dir, 'bad.yaml');
     writeFileSync(badYaml, 'virtuals:\n  - virtual: 192.0.2.1:80\n    bogus: 1\n');
@@ -208,20 +259,29 @@ describe('ldir convert', () => {
     assert.match(y.stderr, /bad\.yaml:3:5: unknown directive "bogus"/);
   });
 
-  it("refuses a YAML value cf cannot represent with exit 2, naming file and line", async () => {
+  it('refuses a YAML value cf cannot represent with exit 2, naming file and line', async () => {
     const file = join(dir, 'hash.yaml');
     writeFileSync(file, `${yamlText}    comment: "rack 4 # row 2"\n`);
     const r = await cli('convert', file, '--to', 'cf', '-o', join(dir, 'hash.cf'));
     assert.equal(r.code, 2);
     assert.equal(r.stdout, '');
-    assert.match(r.stderr, /hash\.yaml:6:5: comment cannot be written as ldirectord\.cf: '#' starts a comment inside a virtual section/);
+    assert.match(
+      r.stderr,
+      /hash\.yaml:6:5: comment cannot be written as ldirectord\.cf: '#' starts a comment inside a virtual section/,
+    );
     assert.equal(existsSync(join(dir, 'hash.cf')), false);
   });
 
   it('usage errors exit 255', async () => {
     const file = join(dir, 'ldirectord.cf');
-    for (const args of [['convert'], ['convert', file], ['convert', file, '--to', 'json'], ['convert', file, file, '--to', 'yaml'],
-      ['convert', file, '--to', 'yaml', '--frobnicate'], ['convert', file, '--to']]) {
+    for (const args of [
+      ['convert'],
+      ['convert', file],
+      ['convert', file, '--to', 'json'],
+      ['convert', file, file, '--to', 'yaml'],
+      ['convert', file, '--to', 'yaml', '--frobnicate'],
+      ['convert', file, '--to'],
+    ]) {
       const r = await cli(...args);
       assert.equal(r.code, 255, args.join(' '));
       assert.match(r.stderr, /^ldir: .*\nUsage:/);
@@ -233,7 +293,14 @@ describe('ldir convert', () => {
     const missing = await cli('convert', join(dir, 'nope.cf'), '--to', 'yaml');
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /cannot read .*nope\.cf/);
-    const unwritable = await cli('convert', join(dir, 'ldirectord.cf'), '--to', 'yaml', '-o', join(dir, 'no', 'such', 'dir.yaml'));
+    const unwritable = await cli(
+      'convert',
+      join(dir, 'ldirectord.cf'),
+      '--to',
+      'yaml',
+      '-o',
+      join(dir, 'no', 'such', 'dir.yaml'),
+    );
     assert.equal(unwritable.code, 1);
     assert.match(unwritable.stderr, /cannot write .*dir\.yaml/);
   });

@@ -21,20 +21,50 @@ async function refusedGlobally(line: string, pattern: RegExp): Promise<void> {
 
 describe('global directives', () => {
   test('accepted values', async () => {
-    const r = await load([
-      'checktimeout=3', 'negotiatetimeout=20', 'checkinterval=2', 'checkcount=2', 'failurecount=4', 'autoreload=yes',
-      'callback="/usr/local/bin/cb"', 'logfile="/tmp/ldir.log"', 'execute=other.cf', 'execute=third.cf', 'fork=yes',
-      'supervised=no', 'quiescent=yes', 'readdquiescent=yes', 'emailalert="a@example.com, b@example.com"',
-      'emailalertfreq=300', 'emailalertstatus=all', 'emailalertfrom=Director <d@example.com>', 'cleanstop=no',
-      'smtp=mail.example.com:2525', 'maintenancedir=/tmp/maint', 'fallback=127.0.0.1:80 masq', 'fallback6=[::1]:80',
-      vs('real=10.0.0.1:80 gate'),
-    ].join('\n'));
+    const r = await load(
+      [
+        'checktimeout=3',
+        'negotiatetimeout=20',
+        'checkinterval=2',
+        'checkcount=2',
+        'failurecount=4',
+        'autoreload=yes',
+        'callback="/usr/local/bin/cb"',
+        'logfile="/tmp/ldir.log"',
+        'execute=other.cf',
+        'execute=third.cf',
+        'fork=yes',
+        'supervised=no',
+        'quiescent=yes',
+        'readdquiescent=yes',
+        'emailalert="a@example.com, b@example.com"',
+        'emailalertfreq=300',
+        'emailalertstatus=all',
+        'emailalertfrom=Director <d@example.com>',
+        'cleanstop=no',
+        'smtp=mail.example.com:2525',
+        'maintenancedir=/tmp/maint',
+        'fallback=127.0.0.1:80 masq',
+        'fallback6=[::1]:80',
+        vs('real=10.0.0.1:80 gate'),
+      ].join('\n'),
+    );
     assert.ok(r.config, JSON.stringify(r.diagnostics));
     const g = r.config.globals;
     assert.deepEqual(g, {
-      autoreload: true, callback: '/usr/local/bin/cb', logfile: '/tmp/ldir.log', execute: ['other.cf', 'third.cf'], fork: true,
-      supervised: false, readdQuiescent: true, maintenanceDir: '/tmp/maint', sysctl: { enabled: true, ipvs: [] },
-      metrics: { host: '127.0.0.1', port: 9547 }, drain: { enabled: true, timeout: 30 }, stateSync: null, alerting: { window: 5, interval: 60, flapChanges: 4, flapPeriod: 600 },
+      autoreload: true,
+      callback: '/usr/local/bin/cb',
+      logfile: '/tmp/ldir.log',
+      execute: ['other.cf', 'third.cf'],
+      fork: true,
+      supervised: false,
+      readdQuiescent: true,
+      maintenanceDir: '/tmp/maint',
+      sysctl: { enabled: true, ipvs: [] },
+      metrics: { host: '127.0.0.1', port: 9547 },
+      drain: { enabled: true, timeout: 30 },
+      stateSync: null,
+      alerting: { window: 5, interval: 60, flapChanges: 4, flapPeriod: 600 },
     });
     const v = r.config.virtualServices[0];
     assert.equal(v?.check.checkTimeout, 3);
@@ -43,8 +73,17 @@ describe('global directives', () => {
     assert.equal(v?.check.failureCount, 4);
     assert.deepEqual(v?.alerts.emailAlert, ['a@example.com', 'b@example.com']);
     assert.equal(v?.alerts.smtp, 'mail.example.com:2525');
-    assert.deepEqual(v?.fallback, { address: '127.0.0.1', port: 80, forward: 'masq', source: { file: '/etc/ha.d/test.cf', line: 22 } });
-    assert.deepEqual(warnings(r).map((w) => w.code), ['deprecated'], 'checkcount is deprecated');
+    assert.deepEqual(v?.fallback, {
+      address: '127.0.0.1',
+      port: 80,
+      forward: 'masq',
+      source: { file: '/etc/ha.d/test.cf', line: 22 },
+    });
+    assert.deepEqual(
+      warnings(r).map((w) => w.code),
+      ['deprecated'],
+      'checkcount is deprecated',
+    );
   });
 
   test('bare supervised is yes with a warning; supervised=maybe is an error', async () => {
@@ -97,7 +136,13 @@ describe('global directives', () => {
     assert.ok(r.config);
     assert.equal(r.config.virtualServices[0]?.check.checkTimeout, 5);
     assert.equal(r.config.virtualServices[0]?.alerts.smtp, 'mail.example.com');
-    assert.deepEqual(warnings(r).map((w) => [w.pos.line, w.code]), [[1, 'ignored-text'], [2, 'ignored-text']]);
+    assert.deepEqual(
+      warnings(r).map((w) => [w.pos.line, w.code]),
+      [
+        [1, 'ignored-text'],
+        [2, 'ignored-text'],
+      ],
+    );
   });
 
   test('a logfile that cannot be opened is fine after supervised=yes (ldirectord skips the test then)', async () => {
@@ -114,14 +159,40 @@ describe('global directives', () => {
 
 describe('virtual directives', () => {
   test('accepted values reach the model', async () => {
-    const v = await onlyVirtual(vs(
-      'real=10.0.0.1:80 gate', 'checktype=connect', 'checkcommand="/usr/local/bin/chk arg"', 'checkport=8080',
-      'request="health"', 'receive="OK"', 'httpmethod=head', 'virtualhost="www.example.com"', 'login="u"', 'passwd="p"',
-      'database="db"', 'secret="s"', 'load="cpu"', 'scheduler=sh', 'persistent=300', 'netmask=255.255.255.0',
-      'schedflags=sh-port,sh-fallback', 'protocol=tcp', 'ops=no', 'service=https', 'monitorfile=/tmp/mon.log',
-      'servicename=web farm', 'comment=front end', 'checktimeout=2', 'negotiatetimeout=8', 'failurecount=2',
-      'quiescent=yes', 'cleanstop=no', 'fallback=127.0.0.1:8080 masq', 'emailalertfreq=30',
-    ));
+    const v = await onlyVirtual(
+      vs(
+        'real=10.0.0.1:80 gate',
+        'checktype=connect',
+        'checkcommand="/usr/local/bin/chk arg"',
+        'checkport=8080',
+        'request="health"',
+        'receive="OK"',
+        'httpmethod=head',
+        'virtualhost="www.example.com"',
+        'login="u"',
+        'passwd="p"',
+        'database="db"',
+        'secret="s"',
+        'load="cpu"',
+        'scheduler=sh',
+        'persistent=300',
+        'netmask=255.255.255.0',
+        'schedflags=sh-port,sh-fallback',
+        'protocol=tcp',
+        'ops=no',
+        'service=https',
+        'monitorfile=/tmp/mon.log',
+        'servicename=web farm',
+        'comment=front end',
+        'checktimeout=2',
+        'negotiatetimeout=8',
+        'failurecount=2',
+        'quiescent=yes',
+        'cleanstop=no',
+        'fallback=127.0.0.1:8080 masq',
+        'emailalertfreq=30',
+      ),
+    );
     assert.equal(v.check.type, 'connect');
     assert.equal(v.check.command, '/usr/local/bin/chk arg');
     assert.equal(v.check.port, 8080);
@@ -141,7 +212,12 @@ describe('virtual directives', () => {
     assert.equal(v.check.failureCount, 2);
     assert.equal(v.quiescent, true);
     assert.equal(v.cleanstop, false);
-    assert.deepEqual(v.fallback, { address: '127.0.0.1', port: 8080, forward: 'masq', source: { file: '/etc/ha.d/test.cf', line: 30 } });
+    assert.deepEqual(v.fallback, {
+      address: '127.0.0.1',
+      port: 8080,
+      forward: 'masq',
+      source: { file: '/etc/ha.d/test.cf', line: 30 },
+    });
     assert.equal(v.alerts.emailAlertFreq, 30);
   });
 
@@ -159,7 +235,9 @@ describe('virtual directives', () => {
     assert.equal(udp.protocol, 'udp');
     assert.equal(udp.id, 'udp:192.0.2.1:80');
     assert.equal(udp.ops, true);
-    const v6 = await onlyVirtual('virtual6=[2001:db8::1]:80\n\treal6=[2001:db8::2]:80 gate\n\tpersistent=60\n\tnetmask=64\n');
+    const v6 = await onlyVirtual(
+      'virtual6=[2001:db8::1]:80\n\treal6=[2001:db8::2]:80 gate\n\tpersistent=60\n\tnetmask=64\n',
+    );
     assert.equal(v6.netmask, '64');
     assert.equal(v6.id, 'tcp:[2001:db8::1]:80');
     const fwm = await onlyVirtual('virtual=7\n\treal=10.0.0.1 gate\n\tprotocol=fwm\n');
@@ -234,7 +312,10 @@ describe('virtual directives', () => {
     assert.equal(v?.check.type, 'combined');
     assert.equal(v?.check.connectsBetweenNegotiates, 2);
     assert.equal(v?.persistent, 300);
-    assert.deepEqual(warnings(r).map((w) => w.pos.line), [3, 4, 5]);
+    assert.deepEqual(
+      warnings(r).map((w) => w.pos.line),
+      [3, 4, 5],
+    );
   });
 
   test('per-virtual checkinterval without fork=yes is a warning', async () => {
@@ -252,11 +333,21 @@ describe('details ldirectord users rely on', () => {
   });
 
   test('extra text after service, protocol, checktype, httpmethod is read as ldirectord reads it, with a warning', async () => {
-    const r = await load(vs('real=10.0.0.1:80 gate', 'service=http-alt', 'protocol=tcp/ip', 'checktype=connect now', 'httpmethod=get!'));
+    const r = await load(
+      vs('real=10.0.0.1:80 gate', 'service=http-alt', 'protocol=tcp/ip', 'checktype=connect now', 'httpmethod=get!'),
+    );
     assert.ok(r.config);
     const v = r.config.virtualServices[0];
-    assert.deepEqual([v?.check.service, v?.protocol, v?.check.type, v?.check.httpMethod], ['http', 'tcp', 'connect', 'GET']);
-    assert.deepEqual(warnings(r).filter((w) => w.code === 'ignored-text').map((w) => w.pos.line), [3, 4, 5, 6]);
+    assert.deepEqual(
+      [v?.check.service, v?.protocol, v?.check.type, v?.check.httpMethod],
+      ['http', 'tcp', 'connect', 'GET'],
+    );
+    assert.deepEqual(
+      warnings(r)
+        .filter((w) => w.code === 'ignored-text')
+        .map((w) => w.pos.line),
+      [3, 4, 5, 6],
+    );
   });
 
   test('a virtual address without a port is a firewall mark, with a warning saying so', async () => {
@@ -275,6 +366,9 @@ describe('details ldirectord users rely on', () => {
 test('a receive pattern JavaScript cannot compile is a warning (matched as plain text by the checks)', async () => {
   const r = await load(vs('real=10.0.0.1:80 gate "/x","a(?<b" ', 'receive="ok(+"'));
   assert.ok(r.config);
-  assert.deepEqual(warnings(r).map((w) => w.pos.line), [2, 3]);
+  assert.deepEqual(
+    warnings(r).map((w) => w.pos.line),
+    [2, 3],
+  );
   assert.match(warnings(r)[1]?.message ?? '', /not a JavaScript regular expression/);
 });

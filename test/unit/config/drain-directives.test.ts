@@ -12,21 +12,33 @@ describe('drain and draintimeout', () => {
   });
 
   test('ldirectord.cf: values reach the model', async () => {
-    assert.deepEqual((await loadValid(`drain=no\ndraintimeout=120\n${REAL}`)).globals.drain, { enabled: false, timeout: 120 });
+    assert.deepEqual((await loadValid(`drain=no\ndraintimeout=120\n${REAL}`)).globals.drain, {
+      enabled: false,
+      timeout: 120,
+    });
   });
 
   test('bad values are errors at their line, naming the directive', async () => {
     const errs = await loadErrors(`drain=maybe\ndraintimeout=ten\ndraintimeout=99999999\n${REAL}`);
-    assert.deepEqual(errs.map((e) => e.pos.line), [1, 2, 3]);
+    assert.deepEqual(
+      errs.map((e) => e.pos.line),
+      [1, 2, 3],
+    );
     assert.match(errs[0]?.message ?? '', /drain must be 'yes' or 'no', not "maybe"/);
     assert.match(errs[1]?.message ?? '', /draintimeout must be a number of seconds from 0 to 86400, not "ten"/);
   });
 
   test('YAML: the same directives, line:column errors', async () => {
-    assert.deepEqual((await loadValid('drain: no\ndraintimeout: 5\n', YAML)).globals.drain, { enabled: false, timeout: 5 });
+    assert.deepEqual((await loadValid('drain: no\ndraintimeout: 5\n', YAML)).globals.drain, {
+      enabled: false,
+      timeout: 5,
+    });
     const errs = await loadErrors('draintimeout: -1\n', YAML);
-    assert.deepEqual(errs.map((e) => e.pos.line), [1]);
-    assert.ok(errs[0]?.pos.column !== undefined, "YAML errors carry a column");
+    assert.deepEqual(
+      errs.map((e) => e.pos.line),
+      [1],
+    );
+    assert.ok(errs[0]?.pos.column !== undefined, 'YAML errors carry a column');
   });
 
   test('cf -> yaml -> cf means the same', async () => {

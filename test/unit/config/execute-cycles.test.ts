@@ -35,33 +35,49 @@ async function errorsOf(file: string): Promise<string[]> {
 
 test('a configuration that executes itself is an error at the line', async () => {
   const a = put('a.cf', `execute=a.cf\n${SECTION}`);
-  assert.deepEqual(await errorsOf(a), [`${a}:1: execute=a.cf names this configuration itself (${a}): it would start and reload itself forever`]);
+  assert.deepEqual(await errorsOf(a), [
+    `${a}:1: execute=a.cf names this configuration itself (${a}): it would start and reload itself forever`,
+  ]);
 });
 
-test('A executes B executes A: an error at A\'s line naming the chain; the same from B', async () => {
+test("A executes B executes A: an error at A's line naming the chain; the same from B", async () => {
   const a = put('a.cf', `checkinterval=5\nexecute=b.cf\n${SECTION}`);
   const b = put('b.cf', `execute=a.cf\n${SECTION}`);
-  assert.deepEqual(await errorsOf(a), [`${a}:2: execute=b.cf leads to a cycle: ${a} executes ${b} executes ${a}; each instance would start the next forever`]);
-  assert.deepEqual(await errorsOf(b), [`${b}:1: execute=a.cf leads to a cycle: ${b} executes ${a} executes ${b}; each instance would start the next forever`]);
+  assert.deepEqual(await errorsOf(a), [
+    `${a}:2: execute=b.cf leads to a cycle: ${a} executes ${b} executes ${a}; each instance would start the next forever`,
+  ]);
+  assert.deepEqual(await errorsOf(b), [
+    `${b}:1: execute=a.cf leads to a cycle: ${b} executes ${a} executes ${b}; each instance would start the next forever`,
+  ]);
 });
 
-test('a cycle among the executed files (A -> B -> C -> B) is an error at A\'s line', async () => {
+test("a cycle among the executed files (A -> B -> C -> B) is an error at A's line", async () => {
   const a = put('a.cf', `execute=b.cf\n${SECTION}`);
   const b = put('b.cf', `execute=c.cf\n${SECTION}`);
   const c = put('c.cf', `execute=b.cf\n${SECTION}`);
-  assert.deepEqual(await errorsOf(a), [`${a}:1: execute=b.cf leads to a cycle: ${b} executes ${c} executes ${b}; each instance would start the next forever`]);
+  assert.deepEqual(await errorsOf(a), [
+    `${a}:1: execute=b.cf leads to a cycle: ${b} executes ${c} executes ${b}; each instance would start the next forever`,
+  ]);
 });
 
 test('through a symbolic link, an absolute path, an included file of an executed one, and the YAML form', async () => {
   const a = put('a.cf', `execute=link.cf\n${SECTION}`);
   symlinkSync(a, join(dir, 'link.cf'));
   assert.equal((await errorsOf(a)).length, 1, 'the link is the file itself');
-  const y = put('y.yaml', `execute:\n  - ${join(dir, 'b.cf')}\nvirtuals:\n  - virtual: 192.0.2.1:80\n    real: 10.0.0.1:80 gate\n`);
+  const y = put(
+    'y.yaml',
+    `execute:\n  - ${join(dir, 'b.cf')}\nvirtuals:\n  - virtual: 192.0.2.1:80\n    real: 10.0.0.1:80 gate\n`,
+  );
   put('b.cf', `include=conf.d/*.cf\n${SECTION}`);
   put('conf.d/back.cf', 'execute=y.yaml\n');
   const errors = await errorsOf(y);
   assert.equal(errors.length, 1, errors.join('\n'));
-  assert.match(errors[0] ?? '', new RegExp(`^${y}:2:5: execute=${join(dir, 'b.cf')} leads to a cycle: ${y} executes ${join(dir, 'b.cf')} executes ${y};`));
+  assert.match(
+    errors[0] ?? '',
+    new RegExp(
+      `^${y}:2:5: execute=${join(dir, 'b.cf')} leads to a cycle: ${y} executes ${join(dir, 'b.cf')} executes ${y};`,
+    ),
+  );
 });
 
 test('no cycle: a chain, a diamond, repeats, a name that finds no file, a file that does not parse', async () => {
@@ -72,10 +88,16 @@ test('no cycle: a chain, a diamond, repeats, a name that finds no file, a file t
   put('broken.cf', 'virtual=not an address\nexecute=a.cf\n');
   const r = await loadConfigFile(a, options());
   // broken.cf executes a.cf: a cycle although broken.cf itself is invalid (its own check says why).
-  assert.deepEqual(r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.pos.line), [5]);
+  assert.deepEqual(
+    r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.pos.line),
+    [5],
+  );
   put('broken.cf', 'virtual=not an address\n');
   const fixed = await loadConfigFile(a, options());
-  assert.deepEqual(fixed.diagnostics.filter((d) => d.severity === 'error'), []);
+  assert.deepEqual(
+    fixed.diagnostics.filter((d) => d.severity === 'error'),
+    [],
+  );
   assert.deepEqual(fixed.config?.globals.execute, ['b.cf', 'c.cf', 'nowhere.cf', 'broken.cf']);
 });
 
@@ -93,5 +115,7 @@ test('the walk is bounded: past 256 names a warning says where checking stopped'
   const a = put('a.cf', `${lines.join('\n')}\n${SECTION}`);
   const r = await loadConfigFile(a, options());
   assert.ok(r.config);
-  assert.deepEqual(r.diagnostics.map(formatDiagnostic), [`${a}:257: warning: execute=: more than 256 configurations to follow; cycles from this line on are not checked`]);
+  assert.deepEqual(r.diagnostics.map(formatDiagnostic), [
+    `${a}:257: warning: execute=: more than 256 configurations to follow; cycles from this line on are not checked`,
+  ]);
 });

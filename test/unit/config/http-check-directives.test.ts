@@ -53,9 +53,27 @@ describe('httpstatus', () => {
 
   test('codes, ranges and classes, sorted and merged into ranges', async () => {
     const cases: Array<[string, number[][]]> = [
-      ['200-299,301,302', [[200, 299], [301, 302]]],
-      ['2xx,304', [[200, 299], [304, 304]]],
-      ['404, 2XX', [[200, 299], [404, 404]]],
+      [
+        '200-299,301,302',
+        [
+          [200, 299],
+          [301, 302],
+        ],
+      ],
+      [
+        '2xx,304',
+        [
+          [200, 299],
+          [304, 304],
+        ],
+      ],
+      [
+        '404, 2XX',
+        [
+          [200, 299],
+          [404, 404],
+        ],
+      ],
       ['200, 201-299', [[200, 299]]],
       ['500 - 503', [[500, 503]]],
     ];
@@ -66,7 +84,17 @@ describe('httpstatus', () => {
   });
 
   test('bad values are errors at their line, naming the directive and the item', async () => {
-    const errs = await loadErrors(vs(REAL, 'httpstatus=abc', 'httpstatus=99', 'httpstatus=600', 'httpstatus=300-200', 'httpstatus=2xx,,3xx', 'httpstatus='));
+    const errs = await loadErrors(
+      vs(
+        REAL,
+        'httpstatus=abc',
+        'httpstatus=99',
+        'httpstatus=600',
+        'httpstatus=300-200',
+        'httpstatus=2xx,,3xx',
+        'httpstatus=',
+      ),
+    );
     assert.deepEqual(errs.map(formatDiagnostic), [
       `${FILE}:3: httpstatus: "abc" is not a status code (100-599), a range (200-299) or a class (2xx); write them separated by commas`,
       `${FILE}:4: httpstatus: "99" is not a status code (100-599), a range (200-299) or a class (2xx); write them separated by commas`,
@@ -85,7 +113,10 @@ describe('httpstatus', () => {
   test('the check job carries it, and two statuses make two checks of one real', async () => {
     const c = await loadValid(`${vs(REAL, 'httpstatus=2xx,404')}\nvirtual=192.0.2.2:80\n\t${REAL}\n`);
     const targets = jobsFromConfig(c);
-    assert.deepEqual(targets[0]?.job.httpStatus, [[200, 299], [404, 404]]);
+    assert.deepEqual(targets[0]?.job.httpStatus, [
+      [200, 299],
+      [404, 404],
+    ]);
     assert.equal(targets.length, 2, 'different answer rules: different checks');
   });
 });
@@ -98,7 +129,10 @@ describe('receivenot', () => {
     assert.deepEqual(errs.map(formatDiagnostic), [`${FILE}:3: invalid receivenot string: empty`]);
     const r = await load(vs(REAL, 'receivenot="a(b"'));
     assert.ok(r.config);
-    assert.match(formatDiagnostic(warnings(r)[0] as never), /:3: warning: receivenot pattern "a\(b" is not a JavaScript regular expression .*plain text/);
+    assert.match(
+      formatDiagnostic(warnings(r)[0] as never),
+      /:3: warning: receivenot pattern "a\(b" is not a JavaScript regular expression .*plain text/,
+    );
   });
 
   test('the check job carries it', async () => {
@@ -118,7 +152,8 @@ describe('tlsverify, tlscafile, tlsservername', () => {
   });
 
   test('the virtualhost is the server name unless tlsservername says otherwise; an address is never one', async () => {
-    const name = async (...lines: string[]): Promise<string | undefined> => (await onlyVirtual(vs(...HTTPS, ...lines))).check.tls.serverName;
+    const name = async (...lines: string[]): Promise<string | undefined> =>
+      (await onlyVirtual(vs(...HTTPS, ...lines))).check.tls.serverName;
     assert.equal(await name('virtualhost=www.example.com'), 'www.example.com');
     assert.equal(await name('virtualhost=www.example.com:8443'), 'www.example.com');
     assert.equal(await name('virtualhost=192.0.2.80'), undefined);
@@ -141,18 +176,38 @@ describe('tlsverify, tlscafile, tlsservername', () => {
   });
 
   test('tlsverify globally, overridden per virtual; the CA file read when loading, global or per virtual', async () => {
-    const c = await loadValid(`tlsverify=yes\ntlscafile=${caFile}\n${vs(...HTTPS)}\nvirtual=192.0.2.2:443\n\t${HTTPS[0]}\n\t${HTTPS[1]}\n\ttlsverify=no\n`);
-    assert.deepEqual(c.virtualServices.map((v) => v.check.tls), [{ verify: true, caFile, ca: CA_PEM }, { verify: false }]);
+    const c = await loadValid(
+      `tlsverify=yes\ntlscafile=${caFile}\n${vs(...HTTPS)}\nvirtual=192.0.2.2:443\n\t${HTTPS[0]}\n\t${HTTPS[1]}\n\ttlsverify=no\n`,
+    );
+    assert.deepEqual(
+      c.virtualServices.map((v) => v.check.tls),
+      [{ verify: true, caFile, ca: CA_PEM }, { verify: false }],
+    );
     const jobs = jobsFromConfig(c).map((t) => t.job);
-    assert.deepEqual(jobs.map((j) => [j.tlsVerify, j.tlsCa]), [[true, CA_PEM], [undefined, undefined]]);
+    assert.deepEqual(
+      jobs.map((j) => [j.tlsVerify, j.tlsCa]),
+      [
+        [true, CA_PEM],
+        [undefined, undefined],
+      ],
+    );
     const own = await onlyVirtual(vs(...HTTPS, 'tlsverify=yes', `tlscafile="${caFile}"`));
     assert.deepEqual(own.check.tls, { verify: true, caFile, ca: CA_PEM });
     assert.deepEqual((await onlyVirtual(vs(...HTTPS, 'tlsverify=yes'))).check.tls, { verify: true }, 'the system CAs');
   });
 
   test('bad values: tlsverify not yes/no, a relative, missing, unreadable or non-PEM CA file, each at its line', async () => {
-    const errs = await loadErrors(vs(...HTTPS, 'tlsverify=maybe', 'tlscafile=ca.pem', `tlscafile=${join(dir, 'missing.pem')}`,
-      `tlscafile=${notPem}`, `tlscafile=${broken}`, `tlscafile=${dir}`));
+    const errs = await loadErrors(
+      vs(
+        ...HTTPS,
+        'tlsverify=maybe',
+        'tlscafile=ca.pem',
+        `tlscafile=${join(dir, 'missing.pem')}`,
+        `tlscafile=${notPem}`,
+        `tlscafile=${broken}`,
+        `tlscafile=${dir}`,
+      ),
+    );
     const text = errs.map(formatDiagnostic);
     assert.equal(text[0], `${FILE}:4: tlsverify must be 'yes' or 'no', not "maybe"`);
     assert.equal(text[1], `${FILE}:5: tlscafile must be an absolute path, not "ca.pem"`);
@@ -165,16 +220,21 @@ describe('tlsverify, tlscafile, tlsservername', () => {
 
   test('a CA file that no check would use is an error: in a virtual without tlsverify=yes, or global with none', async () => {
     const own = await loadErrors(vs(...HTTPS, `tlscafile=${caFile}`));
-    assert.deepEqual(own.map(formatDiagnostic), [`${FILE}:4: tlscafile: without tlsverify=yes no certificate is verified, and the CA file is not used`]);
+    assert.deepEqual(own.map(formatDiagnostic), [
+      `${FILE}:4: tlscafile: without tlsverify=yes no certificate is verified, and the CA file is not used`,
+    ]);
     const global = await loadErrors(`tlscafile=${caFile}\n${vs(...HTTPS)}`);
-    assert.deepEqual(global.map(formatDiagnostic),
-      [`${FILE}:1: tlscafile: without tlsverify=yes no certificate is verified, and the CA file is not used (no virtual service sets tlsverify=yes)`]);
+    assert.deepEqual(global.map(formatDiagnostic), [
+      `${FILE}:1: tlscafile: without tlsverify=yes no certificate is verified, and the CA file is not used (no virtual service sets tlsverify=yes)`,
+    ]);
     // A global CA file used by the virtuals that turn verification on: fine.
     await loadValid(`tlscafile=${caFile}\n${vs(...HTTPS, 'tlsverify=yes')}`);
   });
 
   test('strict validation: a TLS or HTTP rule the check never reads is a warning naming who reads it', async () => {
-    const r = await load(vs(REAL, 'checktype=connect', 'httpstatus=2xx', 'receivenot=x', 'tlsverify=yes', 'tlsservername=a.example'));
+    const r = await load(
+      vs(REAL, 'checktype=connect', 'httpstatus=2xx', 'receivenot=x', 'tlsverify=yes', 'tlsservername=a.example'),
+    );
     assert.ok(r.config);
     assert.deepEqual(warnings(r).map(formatDiagnostic), [
       `${FILE}:4: warning: httpstatus is not used by checktype=connect: only negotiate checks of http, https and http_proxy read it`,
@@ -182,23 +242,45 @@ describe('tlsverify, tlscafile, tlsservername', () => {
       `${FILE}:6: warning: tlsverify is not used by checktype=connect: only negotiate checks of http, https, http_proxy, ldaps, imaps and pops read it`,
       `${FILE}:7: warning: tlsservername is not used by checktype=connect: only negotiate checks of http, https, http_proxy, ldaps, imaps and pops read it`,
     ]);
-    const imaps = await load('virtual=192.0.2.1:993\n\treal=10.0.0.1:993 gate\n\ttlsverify=yes\n\ttlsservername=mail.example.org\n');
+    const imaps = await load(
+      'virtual=192.0.2.1:993\n\treal=10.0.0.1:993 gate\n\ttlsverify=yes\n\ttlsservername=mail.example.org\n',
+    );
     assert.deepEqual(warnings(imaps), [], 'imaps reads the TLS settings');
   });
 
   test('YAML: the same directives; httpstatus as a list; positioned errors', async () => {
-    const c = await loadValid(`tlsverify: yes\ntlscafile: ${caFile}\nvirtuals:\n  - virtual: 192.0.2.1:443\n    real: 10.0.0.1:443 gate\n`
-      + '    service: https\n    httpstatus: [2xx, 404]\n    receivenot: maintenance\n    tlsservername: www.example.org\n', YAML);
+    const c = await loadValid(
+      `tlsverify: yes\ntlscafile: ${caFile}\nvirtuals:\n  - virtual: 192.0.2.1:443\n    real: 10.0.0.1:443 gate\n` +
+        '    service: https\n    httpstatus: [2xx, 404]\n    receivenot: maintenance\n    tlsservername: www.example.org\n',
+      YAML,
+    );
     const check = c.virtualServices[0]?.check;
-    assert.deepEqual([check?.httpStatus, check?.receiveNot, check?.tls], [[[200, 299], [404, 404]], 'maintenance',
-      { verify: true, caFile, ca: CA_PEM, serverName: 'www.example.org' }]);
-    const errs = await loadErrors('virtuals:\n  - virtual: 192.0.2.1:443\n    real: 10.0.0.1:443 gate\n    httpstatus: [200, 7xx]\n', YAML);
-    assert.match(formatDiagnostic(errs[0] as never), /^\/etc\/ha\.d\/ldir\.yaml:4:5: httpstatus: "7xx" is not a status code/);
+    assert.deepEqual(
+      [check?.httpStatus, check?.receiveNot, check?.tls],
+      [
+        [
+          [200, 299],
+          [404, 404],
+        ],
+        'maintenance',
+        { verify: true, caFile, ca: CA_PEM, serverName: 'www.example.org' },
+      ],
+    );
+    const errs = await loadErrors(
+      'virtuals:\n  - virtual: 192.0.2.1:443\n    real: 10.0.0.1:443 gate\n    httpstatus: [200, 7xx]\n',
+      YAML,
+    );
+    assert.match(
+      formatDiagnostic(errs[0] as never),
+      /^\/etc\/ha\.d\/ldir\.yaml:4:5: httpstatus: "7xx" is not a status code/,
+    );
   });
 
   test('convert: cf -> YAML -> cf keeps every one of them', async () => {
-    const { yaml, cf, config } = await convertRoundTrip(`tlsverify=yes\ntlscafile=${caFile}\n`
-      + `${vs(...HTTPS, 'httpstatus=2xx,404', 'receivenot="in maintenance"', 'tlsservername=www.example.org', 'tlsverify=no')}`);
+    const { yaml, cf, config } = await convertRoundTrip(
+      `tlsverify=yes\ntlscafile=${caFile}\n` +
+        `${vs(...HTTPS, 'httpstatus=2xx,404', 'receivenot="in maintenance"', 'tlsservername=www.example.org', 'tlsverify=no')}`,
+    );
     assert.match(yaml, /^ {4}httpstatus: 2xx,404$/m);
     assert.match(yaml, /^ {4}receivenot: in maintenance$/m);
     assert.match(yaml, /^tlsverify: yes$/m);
@@ -214,8 +296,14 @@ describe('httpredirect', () => {
       assert.equal((await onlyVirtual(vs(REAL, `httpredirect=${policy}`))).check.httpRedirect, policy);
     }
     const c = await loadValid(`httpredirect=any\n${vs(REAL)}\nvirtual=192.0.2.2:80\n\t${REAL}\n\thttpredirect=no\n`);
-    assert.deepEqual(c.virtualServices.map((v) => v.check.httpRedirect), ['any', 'no']);
-    assert.deepEqual(jobsFromConfig(c).map((t) => t.job.httpRedirect), ['any', 'no']);
+    assert.deepEqual(
+      c.virtualServices.map((v) => v.check.httpRedirect),
+      ['any', 'no'],
+    );
+    assert.deepEqual(
+      jobsFromConfig(c).map((t) => t.job.httpRedirect),
+      ['any', 'no'],
+    );
   });
 
   test('two policies make two checks of one real (the policy can change the verdict)', async () => {
@@ -227,11 +315,21 @@ describe('httpredirect', () => {
 
   test('a value other than no, samehost or any is an error at its line, in both forms', async () => {
     const errs = await loadErrors(vs(REAL, 'httpredirect=yes'));
-    assert.deepEqual(errs.map(formatDiagnostic), [`${FILE}:3: httpredirect must be one of no, samehost, any, not "yes"`]);
+    assert.deepEqual(errs.map(formatDiagnostic), [
+      `${FILE}:3: httpredirect must be one of no, samehost, any, not "yes"`,
+    ]);
     const global = await loadErrors(`httpredirect=all\n${vs(REAL)}`);
-    assert.deepEqual(global.map(formatDiagnostic), [`${FILE}:1: httpredirect must be one of no, samehost, any, not "all"`]);
-    const yaml = await loadErrors('virtuals:\n  - virtual: 192.0.2.1:80\n    real: 10.0.0.1:80 gate\n    httpredirect: other\n', YAML);
-    assert.match(formatDiagnostic(yaml[0] as never), /^\/etc\/ha\.d\/ldir\.yaml:4:5: httpredirect must be one of no, samehost, any, not "other"$/);
+    assert.deepEqual(global.map(formatDiagnostic), [
+      `${FILE}:1: httpredirect must be one of no, samehost, any, not "all"`,
+    ]);
+    const yaml = await loadErrors(
+      'virtuals:\n  - virtual: 192.0.2.1:80\n    real: 10.0.0.1:80 gate\n    httpredirect: other\n',
+      YAML,
+    );
+    assert.match(
+      formatDiagnostic(yaml[0] as never),
+      /^\/etc\/ha\.d\/ldir\.yaml:4:5: httpredirect must be one of no, samehost, any, not "other"$/,
+    );
   });
 
   test('strict validation: with a check that does not speak http it is a warning', async () => {
@@ -242,9 +340,15 @@ describe('httpredirect', () => {
   });
 
   test('YAML and convert: cf -> YAML -> cf keeps it, global and per virtual', async () => {
-    const c = await loadValid('httpredirect: no\nvirtuals:\n  - virtual: 192.0.2.1:80\n    real: 10.0.0.1:80 gate\n    httpredirect: any\n'
-      + '  - virtual: 192.0.2.2:80\n    real: 10.0.0.1:80 gate\n', YAML);
-    assert.deepEqual(c.virtualServices.map((v) => v.check.httpRedirect), ['any', 'no']);
+    const c = await loadValid(
+      'httpredirect: no\nvirtuals:\n  - virtual: 192.0.2.1:80\n    real: 10.0.0.1:80 gate\n    httpredirect: any\n' +
+        '  - virtual: 192.0.2.2:80\n    real: 10.0.0.1:80 gate\n',
+      YAML,
+    );
+    assert.deepEqual(
+      c.virtualServices.map((v) => v.check.httpRedirect),
+      ['any', 'no'],
+    );
     const { yaml, cf, config } = await convertRoundTrip(`httpredirect=no\n${vs(REAL, 'httpredirect=any')}`);
     assert.match(yaml, /^httpredirect: no$/m);
     assert.match(yaml, /^ {4}httpredirect: any$/m);

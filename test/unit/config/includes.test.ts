@@ -26,10 +26,12 @@ function put(name: string, text: string): string {
   return file;
 }
 
-const load = (name: string): Promise<LoadResult> => loadConfigFile(join(dir, name), { resolver: fakeResolver(), probes: TEST_PROBES, hostname: 'director' });
+const load = (name: string): Promise<LoadResult> =>
+  loadConfigFile(join(dir, name), { resolver: fakeResolver(), probes: TEST_PROBES, hostname: 'director' });
 
 /** A virtual section with one real, for fragments. */
-const section = (vip: string, extra: readonly string[] = []): string => `virtual=${vip}:80\n\treal=10.0.0.1:80 gate\n${extra.map((l) => `\t${l}\n`).join('')}\n`;
+const section = (vip: string, extra: readonly string[] = []): string =>
+  `virtual=${vip}:80\n\treal=10.0.0.1:80 gate\n${extra.map((l) => `\t${l}\n`).join('')}\n`;
 
 const errorsOf = (r: LoadResult): Diagnostic[] => r.diagnostics.filter((d) => d.severity === 'error');
 const lines = (r: LoadResult): string[] => r.diagnostics.map(formatDiagnostic);
@@ -44,10 +46,20 @@ describe('include in ldirectord.cf', () => {
     const r = await load('main.cf');
     assert.deepEqual(errorsOf(r), []);
     assert.ok(r.config);
-    assert.deepEqual(r.config.virtualServices.map((v) => v.address), ['192.0.2.9', '192.0.2.1', '192.0.2.2']);
-    assert.deepEqual(r.config.virtualServices.map((v) => v.check.checkTimeout), [7, 7, 7], 'globals of the main file apply to included sections');
+    assert.deepEqual(
+      r.config.virtualServices.map((v) => v.address),
+      ['192.0.2.9', '192.0.2.1', '192.0.2.2'],
+    );
+    assert.deepEqual(
+      r.config.virtualServices.map((v) => v.check.checkTimeout),
+      [7, 7, 7],
+      'globals of the main file apply to included sections',
+    );
     assert.deepEqual(r.config.includedFiles, [join(dir, 'conf.d/10-a.cf'), join(dir, 'conf.d/20-b.cf')]);
-    assert.deepEqual(r.config.virtualServices.map((v) => v.source.file), [join(dir, 'main.cf'), join(dir, 'conf.d/10-a.cf'), join(dir, 'conf.d/20-b.cf')]);
+    assert.deepEqual(
+      r.config.virtualServices.map((v) => v.source.file),
+      [join(dir, 'main.cf'), join(dir, 'conf.d/10-a.cf'), join(dir, 'conf.d/20-b.cf')],
+    );
   });
 
   test('the sources: every file read with the digest of its bytes, every glob with its matches', async () => {
@@ -55,8 +67,14 @@ describe('include in ldirectord.cf', () => {
     const main = put('main.cf', 'include=conf.d/*.cf\ninclude=empty.d/*.cf\n');
     const r = await load('main.cf');
     assert.deepEqual(r.sources, {
-      files: [{ path: main, digest: contentDigest(Buffer.from('include=conf.d/*.cf\ninclude=empty.d/*.cf\n')) }, { path: a, digest: contentDigest(Buffer.from(section('192.0.2.1'))) }],
-      globs: [{ pattern: join(dir, 'conf.d/*.cf'), matches: [a] }, { pattern: join(dir, 'empty.d/*.cf'), matches: [] }],
+      files: [
+        { path: main, digest: contentDigest(Buffer.from('include=conf.d/*.cf\ninclude=empty.d/*.cf\n')) },
+        { path: a, digest: contentDigest(Buffer.from(section('192.0.2.1'))) },
+      ],
+      globs: [
+        { pattern: join(dir, 'conf.d/*.cf'), matches: [a] },
+        { pattern: join(dir, 'empty.d/*.cf'), matches: [] },
+      ],
     });
   });
 
@@ -72,20 +90,33 @@ describe('include in ldirectord.cf', () => {
     put('main.cf', 'checktimeout=3\ninclude=services.cf\n');
     const r = await load('main.cf');
     assert.equal(r.config, undefined);
-    assert.deepEqual(lines(r), [`${join(dir, 'main.cf')}:2: include: ${join(dir, 'services.cf')} does not exist (a glob matching nothing is not an error, a missing file is)`]);
+    assert.deepEqual(lines(r), [
+      `${join(dir, 'main.cf')}:2: include: ${join(dir, 'services.cf')} does not exist (a glob matching nothing is not an error, a missing file is)`,
+    ]);
     assert.equal(errorsOf(r)[0]?.code, 'missing-path');
-    assert.deepEqual(r.sources.files.map((f) => [f.path, f.digest === undefined]), [[join(dir, 'main.cf'), false], [join(dir, 'services.cf'), true]],
-      'the missing file is watched: its arrival reloads');
+    assert.deepEqual(
+      r.sources.files.map((f) => [f.path, f.digest === undefined]),
+      [
+        [join(dir, 'main.cf'), false],
+        [join(dir, 'services.cf'), true],
+      ],
+      'the missing file is watched: its arrival reloads',
+    );
   });
 
   test('a directory is an error that says how to include the files in it', async () => {
     put('conf.d/a.cf', section('192.0.2.1'));
     put('main.cf', 'include="conf.d"\n');
     const r = await load('main.cf');
-    assert.match(lines(r).join('\n'), new RegExp(`main\\.cf:1: include: ${join(dir, 'conf.d')} is a directory: include the files in it with a glob \\(.*conf\\.d/\\*\\.cf\\)`));
+    assert.match(
+      lines(r).join('\n'),
+      new RegExp(
+        `main\\.cf:1: include: ${join(dir, 'conf.d')} is a directory: include the files in it with a glob \\(.*conf\\.d/\\*\\.cf\\)`,
+      ),
+    );
   });
 
-  test('an error in an included file names that file and its line; the main file\'s come first', async () => {
+  test("an error in an included file names that file and its line; the main file's come first", async () => {
     put('conf.d/a.cf', `${section('192.0.2.1')}\ncheckinterval=soon\n`);
     put('main.cf', 'include=conf.d/a.cf\nbogus=1\n');
     const r = await load('main.cf');
@@ -115,15 +146,20 @@ describe('include in ldirectord.cf', () => {
     const d = errorsOf(r);
     assert.equal(d.length, 1, lines(r).join('\n'));
     assert.equal(d[0]?.code, 'include-cycle');
-    assert.equal(formatDiagnostic(d[0] as Diagnostic),
-      `${join(dir, 'c.cf')}:1: include cycle: ${join(dir, 'a.cf')}:2 includes ${join(dir, 'b.cf')}, ${join(dir, 'b.cf')}:2 includes ${join(dir, 'c.cf')}, `
-      + `${join(dir, 'c.cf')}:1 includes ${join(dir, 'a.cf')}; a file cannot include itself`);
+    assert.equal(
+      formatDiagnostic(d[0] as Diagnostic),
+      `${join(dir, 'c.cf')}:1: include cycle: ${join(dir, 'a.cf')}:2 includes ${join(dir, 'b.cf')}, ${join(dir, 'b.cf')}:2 includes ${join(dir, 'c.cf')}, ` +
+        `${join(dir, 'c.cf')}:1 includes ${join(dir, 'a.cf')}; a file cannot include itself`,
+    );
   });
 
   test('a glob that matches the including file is a cycle (also through a symbolic link)', async () => {
     put('main.cf', 'include=*.cf\n');
     const r = await load('main.cf');
-    assert.match(lines(r).join('\n'), new RegExp(`main\\.cf:1: include cycle: ${join(dir, 'main.cf')}:1 includes ${join(dir, 'main.cf')};`));
+    assert.match(
+      lines(r).join('\n'),
+      new RegExp(`main\\.cf:1: include cycle: ${join(dir, 'main.cf')}:1 includes ${join(dir, 'main.cf')};`),
+    );
     rmSync(join(dir, 'main.cf'));
     put('real/main.cf', 'include=../links/*.cf\n');
     mkdirSync(join(dir, 'links'));
@@ -137,7 +173,9 @@ describe('include in ldirectord.cf', () => {
     put('main.cf', 'include=conf.d/*.cf\ninclude=conf.d/a.cf\n');
     const r = await load('main.cf');
     assert.equal(r.config, undefined);
-    assert.deepEqual(lines(r), [`${join(dir, 'main.cf')}:2: ${join(dir, 'conf.d/a.cf')} is already read (included at ${join(dir, 'main.cf')}:1): each file may be included once`]);
+    assert.deepEqual(lines(r), [
+      `${join(dir, 'main.cf')}:2: ${join(dir, 'conf.d/a.cf')} is already read (included at ${join(dir, 'main.cf')}:1): each file may be included once`,
+    ]);
     assert.equal(errorsOf(r)[0]?.code, 'duplicate-include');
   });
 
@@ -145,7 +183,9 @@ describe('include in ldirectord.cf', () => {
     put('a.cf', section('192.0.2.1'));
     put('main.cf', 'virtual=192.0.2.9:80\n\treal=10.0.0.1:80 gate\n\tinclude=a.cf\n');
     const r = await load('main.cf');
-    assert.deepEqual(lines(r), [`${join(dir, 'main.cf')}:3: include is only valid at the top level (write it in column 0, outside virtual sections): an included file holds whole virtual sections`]);
+    assert.deepEqual(lines(r), [
+      `${join(dir, 'main.cf')}:3: include is only valid at the top level (write it in column 0, outside virtual sections): an included file holds whole virtual sections`,
+    ]);
   });
 
   test('an empty include is an error', async () => {
@@ -157,14 +197,22 @@ describe('include in ldirectord.cf', () => {
     put('globals.cf', 'checktimeout=4\nnegotiatetimeout=9\n');
     put('main.cf', `include=globals.cf\nchecktimeout=6\n${section('192.0.2.1')}`);
     const c = (await load('main.cf')).config;
-    assert.deepEqual([c?.virtualServices[0]?.check.checkTimeout, c?.virtualServices[0]?.check.negotiateTimeout], [6, 9]);
+    assert.deepEqual(
+      [c?.virtualServices[0]?.check.checkTimeout, c?.virtualServices[0]?.check.negotiateTimeout],
+      [6, 9],
+    );
   });
 
   test('the same virtual service in two files: the error names the other file', async () => {
     put('a.cf', section('192.0.2.1'));
     put('main.cf', `${section('192.0.2.1')}include=a.cf\n`);
     const r = await load('main.cf');
-    assert.match(lines(r).join('\n'), new RegExp(`a\\.cf:\\d+: duplicate virtual server tcp:192\\.0\\.2\\.1:80: the section at line 1 repeats the one at ${join(dir, 'main.cf')}:1`));
+    assert.match(
+      lines(r).join('\n'),
+      new RegExp(
+        `a\\.cf:\\d+: duplicate virtual server tcp:192\\.0\\.2\\.1:80: the section at line 1 repeats the one at ${join(dir, 'main.cf')}:1`,
+      ),
+    );
   });
 });
 
@@ -175,7 +223,13 @@ describe('include in YAML, and between the forms', () => {
     put('main.yaml', 'checktimeout: 5\ninclude:\n  - conf.d/*.cf\n  - conf.d/b.yaml\n');
     const r = await load('main.yaml');
     assert.deepEqual(lines(r), []);
-    assert.deepEqual(r.config?.virtualServices.map((v) => [v.address, v.check.checkTimeout]), [['192.0.2.1', 5], ['192.0.2.2', 5]]);
+    assert.deepEqual(
+      r.config?.virtualServices.map((v) => [v.address, v.check.checkTimeout]),
+      [
+        ['192.0.2.1', 5],
+        ['192.0.2.2', 5],
+      ],
+    );
   });
 
   test('a single YAML include, and an error in an included YAML file with its line and column', async () => {
@@ -188,12 +242,17 @@ describe('include in YAML, and between the forms', () => {
   test('a cf file includes a YAML fragment', async () => {
     put('b.yml', 'virtuals:\n  - virtual: 192.0.2.2:80\n    real: 10.0.0.2:80 gate\n');
     put('main.cf', 'include=b.yml\n');
-    assert.deepEqual((await load('main.cf')).config?.virtualServices.map((v) => v.address), ['192.0.2.2']);
+    assert.deepEqual(
+      (await load('main.cf')).config?.virtualServices.map((v) => v.address),
+      ['192.0.2.2'],
+    );
   });
 
   test('include inside a YAML virtual is refused there', async () => {
     put('main.yaml', 'virtuals:\n  - virtual: 192.0.2.2:80\n    real: 10.0.0.2:80 gate\n    include: x.cf\n');
-    assert.deepEqual(lines(await load('main.yaml')), [`${join(dir, 'main.yaml')}:4:5: include is only valid at the top level (write it at the top level, outside "virtuals"): an included file holds whole virtual sections`]);
+    assert.deepEqual(lines(await load('main.yaml')), [
+      `${join(dir, 'main.yaml')}:4:5: include is only valid at the top level (write it at the top level, outside "virtuals"): an included file holds whole virtual sections`,
+    ]);
   });
 
   test('broken YAML in an included file is reported there, naming it', async () => {
@@ -201,7 +260,10 @@ describe('include in YAML, and between the forms', () => {
     put('main.cf', 'include=b.yaml\n');
     const r = await load('main.cf');
     assert.equal(r.config, undefined);
-    assert.ok(r.diagnostics.every((d) => d.pos.file === join(dir, 'b.yaml')), lines(r).join('\n'));
+    assert.ok(
+      r.diagnostics.every((d) => d.pos.file === join(dir, 'b.yaml')),
+      lines(r).join('\n'),
+    );
     assert.match(lines(r)[0] ?? '', /b\.yaml:\d+:\d+: YAML: /);
   });
 });

@@ -8,7 +8,12 @@ import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { KNOWN_DIFFERENCES } from '../../helpers/known-differences';
 import {
-  assertAgrees, FIXTURES, fixtureNames, ldirVerdictOffline, prepareFixturePaths, recordedVerdicts,
+  assertAgrees,
+  FIXTURES,
+  fixtureNames,
+  ldirVerdictOffline,
+  prepareFixturePaths,
+  recordedVerdicts,
 } from '../../helpers/ldirectord-verdicts';
 
 const recorded = recordedVerdicts();
@@ -21,12 +26,23 @@ describe('ldir agrees with the verdicts recorded from ldirectord (expected.json)
     assert.ok(files.length >= 50, `only ${files.length} fixtures`);
     const unrecorded = files.filter((f) => !recorded.has(f));
     const stale = [...recorded.keys()].filter((f) => !files.includes(f));
-    assert.deepEqual(unrecorded, [], 'fixtures without a recorded verdict: run test/tools/record-ldirectord-verdicts.sh (root, ldirectord installed)');
-    assert.deepEqual(stale, [], 'recorded verdicts of fixtures that are gone: run test/tools/record-ldirectord-verdicts.sh');
+    assert.deepEqual(
+      unrecorded,
+      [],
+      'fixtures without a recorded verdict: run test/tools/record-ldirectord-verdicts.sh (root, ldirectord installed)',
+    );
+    assert.deepEqual(
+      stale,
+      [],
+      'recorded verdicts of fixtures that are gone: run test/tools/record-ldirectord-verdicts.sh',
+    );
   });
 
   test('every known difference names a fixture', () => {
-    assert.deepEqual(Object.keys(KNOWN_DIFFERENCES).filter((f) => !files.includes(f)), []);
+    assert.deepEqual(
+      Object.keys(KNOWN_DIFFERENCES).filter((f) => !files.includes(f)),
+      [],
+    );
   });
 
   for (const name of files) {

@@ -22,14 +22,25 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 function bigFile(virtuals: number, unknown: number): string {
   const lines = ['checkinterval=5', 'autoreload=no', ...Array.from({ length: unknown }, (_, i) => `nosuch${i}=1`)];
   for (let v = 0; v < virtuals; v++) {
-    lines.push(`virtual=198.18.${Math.floor(v / 250)}.${(v % 250) + 1}:3306`, '\tservice=mysql', '\tlogin="ldir"', '\tpasswd="s3cret-value"');
+    lines.push(
+      `virtual=198.18.${Math.floor(v / 250)}.${(v % 250) + 1}:3306`,
+      '\tservice=mysql',
+      '\tlogin="ldir"',
+      '\tpasswd="s3cret-value"',
+    );
     for (let r = 0; r < 10; r++) lines.push(`\treal=10.${Math.floor(v / 250)}.${v % 250}.${r + 1}:3306 gate ${1 + r}`);
   }
   return `${lines.join('\n')}\n`;
 }
 
 /** Both loads of `file`, the worker's first. */
-async function both(loader: ConfigLoadWorker, file: string): Promise<{ worker: Awaited<ReturnType<ConfigLoadWorker['load']>>; here: Awaited<ReturnType<typeof loadConfigFile>> }> {
+async function both(
+  loader: ConfigLoadWorker,
+  file: string,
+): Promise<{
+  worker: Awaited<ReturnType<ConfigLoadWorker['load']>>;
+  here: Awaited<ReturnType<typeof loadConfigFile>>;
+}> {
   const worker = await loader.load(file, { debug: true });
   const here = await loadConfigFile(file, { debug: true });
   return { worker, here };
@@ -43,11 +54,19 @@ function assertSame(file: string, r: Awaited<ReturnType<typeof both>>): void {
 }
 
 describe('ConfigLoadWorker', () => {
-  test('the example files and every fixture: the same result as on this thread, loaded in the worker, the model frozen', { timeout: 120_000 }, async () => {
+  test('the example files and every fixture: the same result as on this thread, loaded in the worker, the model frozen', {
+    timeout: 120_000,
+  }, async () => {
     const loader = new ConfigLoadWorker();
     try {
-      const fixtures = fs.readdirSync(path.join(ROOT, 'test/fixtures/ldirectord')).map((n) => path.join(ROOT, 'test/fixtures/ldirectord', n));
-      const files = [path.join(ROOT, 'conf/ldirectord.cf.example'), path.join(ROOT, 'conf/ldir.yaml.example'), ...fixtures];
+      const fixtures = fs
+        .readdirSync(path.join(ROOT, 'test/fixtures/ldirectord'))
+        .map((n) => path.join(ROOT, 'test/fixtures/ldirectord', n));
+      const files = [
+        path.join(ROOT, 'conf/ldirectord.cf.example'),
+        path.join(ROOT, 'conf/ldir.yaml.example'),
+        ...fixtures,
+      ];
       let models = 0;
       for (const file of files) {
         const r = await both(loader, file);
@@ -56,7 +75,12 @@ describe('ConfigLoadWorker', () => {
         const config = r.worker.config;
         if (!config) continue;
         models++;
-        assert.ok(Object.isFrozen(config) && Object.isFrozen(config.globals) && config.virtualServices.every((v) => Object.isFrozen(v) && Object.isFrozen(v.reals)), file);
+        assert.ok(
+          Object.isFrozen(config) &&
+            Object.isFrozen(config.globals) &&
+            config.virtualServices.every((v) => Object.isFrozen(v) && Object.isFrozen(v.reals)),
+          file,
+        );
       }
       assert.ok(models > 50, `${models} models`);
     } finally {
@@ -89,12 +113,15 @@ describe('ConfigLoadWorker', () => {
     const loader = new ConfigLoadWorker();
     try {
       const missing = path.join(tmp, 'missing.cf');
-      await assert.rejects(loader.load(missing), (err: NodeJS.ErrnoException & { details?: Record<string, unknown> }) => {
-        assert.equal(err.code, 'LDIR_ERR_CONFIG_NOT_FOUND');
-        assert.match(err.message, /cannot read configuration file .*missing\.cf/);
-        assert.deepEqual(err.details, { file: missing });
-        return true;
-      });
+      await assert.rejects(
+        loader.load(missing),
+        (err: NodeJS.ErrnoException & { details?: Record<string, unknown> }) => {
+          assert.equal(err.code, 'LDIR_ERR_CONFIG_NOT_FOUND');
+          assert.match(err.message, /cannot read configuration file .*missing\.cf/);
+          assert.deepEqual(err.details, { file: missing });
+          return true;
+        },
+      );
       const file = path.join(tmp, 'after.cf');
       fs.writeFileSync(file, 'virtual=127.0.0.1:80\n\treal=127.0.0.2:80 gate\n');
       assert.equal((await loader.load(file, { debug: true })).config?.virtualServices.length, 1);
@@ -124,7 +151,10 @@ describe('virtualSlices', () => {
   test('at most REALS_PER_SLICE reals a slice, a bigger virtual alone, order kept', () => {
     const virtuals = [v(400), v(400), v(400), v(5_000), v(1), v(0)];
     const slices = virtualSlices(virtuals);
-    assert.deepEqual(slices.map((s) => s.map((x) => x.reals.length)), [[400, 400], [400], [5_000], [1, 0]]);
+    assert.deepEqual(
+      slices.map((s) => s.map((x) => x.reals.length)),
+      [[400, 400], [400], [5_000], [1, 0]],
+    );
     assert.deepEqual(slices.flat(), virtuals);
     assert.ok(slices.every((s) => s.length === 1 || s.reduce((n, x) => n + x.reals.length + 1, 0) <= REALS_PER_SLICE));
     assert.deepEqual(virtualSlices([]), []);

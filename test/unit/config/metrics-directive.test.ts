@@ -24,7 +24,8 @@ describe('metrics in ldirectord.cf', () => {
       ['metrics=yes', { host: '127.0.0.1', port: 9547 }],
       ['metrics=127.0.0.1:9547 ', { host: '127.0.0.1', port: 9547 }],
     ];
-    for (const [line, want] of cases) assert.deepEqual((await loadValid(`${line}\n${REAL}`)).globals.metrics, want, line);
+    for (const [line, want] of cases)
+      assert.deepEqual((await loadValid(`${line}\n${REAL}`)).globals.metrics, want, line);
   });
 
   test('the last metrics line wins', async () => {
@@ -59,7 +60,10 @@ describe('metrics in ldirectord.cf', () => {
 
   test('global only: inside a virtual section it is an error at its line', async () => {
     const errs = await loadErrors(vs('real=10.0.0.1:80 gate', 'metrics=127.0.0.1:9547'));
-    assert.deepEqual(errs.map((e) => [e.pos.line, e.code]), [[3, 'misplaced']]);
+    assert.deepEqual(
+      errs.map((e) => [e.pos.line, e.code]),
+      [[3, 'misplaced']],
+    );
   });
 
   test('parseMetricsEndpoint is the same reader', () => {
@@ -70,7 +74,10 @@ describe('metrics in ldirectord.cf', () => {
 
 describe('metrics in YAML', () => {
   test('an address (IPv6 quoted), no, and YAML booleans', async () => {
-    assert.deepEqual((await loadValid('metrics: 0.0.0.0:9547\n', YAML)).globals.metrics, { host: '0.0.0.0', port: 9547 });
+    assert.deepEqual((await loadValid('metrics: 0.0.0.0:9547\n', YAML)).globals.metrics, {
+      host: '0.0.0.0',
+      port: 9547,
+    });
     assert.deepEqual((await loadValid('metrics: "[::1]:9100"\n', YAML)).globals.metrics, { host: '::1', port: 9100 });
     assert.equal((await loadValid('metrics: no\n', YAML)).globals.metrics, null);
     assert.equal((await loadValid('metrics: false\n', YAML)).globals.metrics, null);
@@ -88,7 +95,8 @@ describe('metrics in YAML', () => {
       const errs = r.diagnostics.filter((d) => d.severity === 'error');
       assert.ok(errs.length >= 1, text);
       assert.equal(errs[0]?.pos.line, line, `${text}: ${formatDiagnostic(errs[0] as never)}`);
-      if (text.startsWith('metrics: 127') || text.startsWith('virtuals')) assert.equal(errs[0]?.pos.column, column, text);
+      if (text.startsWith('metrics: 127') || text.startsWith('virtuals'))
+        assert.equal(errs[0]?.pos.column, column, text);
       assert.match(errs[0]?.message ?? '', message);
     }
   });

@@ -19,11 +19,20 @@ test('numeric addresses as written; each name its own address per family, the sa
 });
 
 test('a file of host names that exist nowhere loads without a lookup, and its other errors are still found', async () => {
-  const text = 'virtual=lb.nowhere.invalid:80\n\treal=web1.nowhere.invalid:80 gate\n\treal=web2.nowhere.invalid:80 gate\n';
-  const ok = await loadConfigText(text, '/etc/ha.d/x.cf', { resolver: offlineResolver(), probes: TEST_PROBES, hostname: 'd' });
+  const text =
+    'virtual=lb.nowhere.invalid:80\n\treal=web1.nowhere.invalid:80 gate\n\treal=web2.nowhere.invalid:80 gate\n';
+  const ok = await loadConfigText(text, '/etc/ha.d/x.cf', {
+    resolver: offlineResolver(),
+    probes: TEST_PROBES,
+    hostname: 'd',
+  });
   assert.ok(ok.config, ok.diagnostics.map((d) => d.message).join('\n'));
   assert.equal(ok.config.virtualServices[0]?.reals.length, 2, 'two names, two reals');
-  const bad = await loadConfigText(`${text}\tbogus=1\n`, '/etc/ha.d/x.cf', { resolver: offlineResolver(), probes: TEST_PROBES, hostname: 'd' });
+  const bad = await loadConfigText(`${text}\tbogus=1\n`, '/etc/ha.d/x.cf', {
+    resolver: offlineResolver(),
+    probes: TEST_PROBES,
+    hostname: 'd',
+  });
   assert.equal(bad.config, undefined);
   assert.match(bad.diagnostics.map((d) => d.message).join('\n'), /unknown directive "bogus"/);
 });

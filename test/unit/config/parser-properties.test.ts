@@ -43,8 +43,12 @@ function checkResult(text: string, mode: Mode, r: LoadResult): void {
   const max = lineCount(text) + 1;
   for (const d of r.diagnostics) {
     assert.ok(d.severity === 'error' || d.severity === 'warning', `${mode}: bad severity ${String(d.severity)}`);
-    assert.ok(Number.isInteger(d.pos.line) && d.pos.line >= 1 && d.pos.line <= max, `${mode}: line ${d.pos.line} outside 1..${max}: ${d.message}`);
-    if (d.pos.column !== undefined) assert.ok(Number.isInteger(d.pos.column) && d.pos.column >= 1, `${mode}: column ${d.pos.column}: ${d.message}`);
+    assert.ok(
+      Number.isInteger(d.pos.line) && d.pos.line >= 1 && d.pos.line <= max,
+      `${mode}: line ${d.pos.line} outside 1..${max}: ${d.message}`,
+    );
+    if (d.pos.column !== undefined)
+      assert.ok(Number.isInteger(d.pos.column) && d.pos.column >= 1, `${mode}: column ${d.pos.column}: ${d.message}`);
     assert.ok(d.message.trim().length > 0, `${mode}: empty message (code ${d.code}, line ${d.pos.line})`);
     assert.equal(d.pos.file, FILE);
   }
@@ -65,7 +69,11 @@ async function loadsTotally(text: string): Promise<void> {
     results.set(mode, r);
   }
   const detected = results.get(detectFormat(FILE, text));
-  assert.deepEqual(results.get('auto')?.diagnostics, detected?.diagnostics, 'auto-detection differs from the detected format');
+  assert.deepEqual(
+    results.get('auto')?.diagnostics,
+    detected?.diagnostics,
+    'auto-detection differs from the detected format',
+  );
   assert.deepEqual(results.get('auto')?.config, detected?.config, 'auto-detection differs from the detected format');
 }
 
@@ -88,7 +96,10 @@ function lexesTotally(text: string): void {
       previous = d.pos.line;
     }
     within(e.virtual.endLine, 'endLine');
-    assert.ok(e.virtual.endLine >= e.virtual.pos.line, `endLine ${e.virtual.endLine} before the virtual at ${e.virtual.pos.line}`);
+    assert.ok(
+      e.virtual.endLine >= e.virtual.pos.line,
+      `endLine ${e.virtual.endLine} before the virtual at ${e.virtual.pos.line}`,
+    );
   }
 }
 
@@ -105,19 +116,32 @@ describe('configuration loading is total', { timeout: 120_000 }, () => {
     const files = [
       join(ROOT, 'conf', 'ldirectord.cf.example'),
       join(ROOT, 'conf', 'ldir.yaml.example'),
-      ...readdirSync(fixtures).filter((f) => /^valid-.*\.cf$/.test(f)).sort().map((f) => join(fixtures, f)),
+      ...readdirSync(fixtures)
+        .filter((f) => /^valid-.*\.cf$/.test(f))
+        .sort()
+        .map((f) => join(fixtures, f)),
     ];
     for (const path of files) {
       const text = readFileSync(path, 'utf8');
-      const r = await loadConfigText(text, path, { resolver: fakeResolver(), probes: TEST_PROBES, hostname: 'director' });
+      const r = await loadConfigText(text, path, {
+        resolver: fakeResolver(),
+        probes: TEST_PROBES,
+        hostname: 'director',
+      });
       const name = basename(path);
       if (KNOWN_DIFFERENCES[name]?.kind === 'verdict') {
         // ldirectord accepts it, ldir refuses it on purpose (docs/compatibility.md): no base, but the refusal holds.
         assert.equal(r.config, undefined, `${name} is a known difference (ldir refuses it) but loads`);
         continue;
       }
-      assert.ok(r.config && r.document, `ldir rejects ${name}, which ldirectord accepts and which is not a known difference: `
-        + r.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.pos.line}: ${d.message}`).join('; '));
+      assert.ok(
+        r.config && r.document,
+        `ldir rejects ${name}, which ldirectord accepts and which is not a known difference: ` +
+          r.diagnostics
+            .filter((d) => d.severity === 'error')
+            .map((d) => `${d.pos.line}: ${d.message}`)
+            .join('; '),
+      );
       bases.push(text);
       if (r.document.format === 'cf' && r.document.entries.length > 0) bases.push(writeYaml(r.document));
     }
@@ -150,12 +174,18 @@ describe('configuration loading is total', { timeout: 120_000 }, () => {
 
 describe('the cf lexer is total', () => {
   test('lexCf never throws and every line number is a line of the file, in order', () => {
-    fc.assert(fc.property(fc.oneof(randomText, plausibleFile), (text) => lexesTotally(text)), { seed: SEED, numRuns: 1000 });
+    fc.assert(
+      fc.property(fc.oneof(randomText, plausibleFile), (text) => lexesTotally(text)),
+      { seed: SEED, numRuns: 1000 },
+    );
   });
 
   test('lexCf on mutated valid configurations', () => {
     const text = readFileSync(join(ROOT, 'conf', 'ldirectord.cf.example'), 'utf8');
     const mutated = fc.array(mutation, { minLength: 1, maxLength: 10 }).map((edits) => edits.reduce(mutate, text));
-    fc.assert(fc.property(mutated, (t) => lexesTotally(t)), { seed: SEED, numRuns: 500 });
+    fc.assert(
+      fc.property(mutated, (t) => lexesTotally(t)),
+      { seed: SEED, numRuns: 500 },
+    );
   });
 });

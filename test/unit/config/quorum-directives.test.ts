@@ -14,7 +14,15 @@ describe('quorum directives', () => {
   });
 
   test('quorum, hysteresis and both commands in a virtual section', async () => {
-    const v = await onlyVirtual(vs(...REALS, 'quorum=3', 'hysteresis=1', 'quorumupcommand="/usr/local/bin/announce --up"', 'quorumdowncommand=/usr/local/bin/withdraw'));
+    const v = await onlyVirtual(
+      vs(
+        ...REALS,
+        'quorum=3',
+        'hysteresis=1',
+        'quorumupcommand="/usr/local/bin/announce --up"',
+        'quorumdowncommand=/usr/local/bin/withdraw',
+      ),
+    );
     assert.deepEqual(v.quorum?.needed, { kind: 'count', value: 3 });
     assert.equal(v.quorum?.hysteresis, 1);
     assert.equal(v.quorum?.upCommand, '/usr/local/bin/announce --up');
@@ -28,26 +36,52 @@ describe('quorum directives', () => {
     assert.deepEqual(v.quorum?.needed, { kind: 'percent', value: 60 });
     assert.equal(quorumThresholds(v.quorum, 4).quorum, 3, '60 % of 4 is 2.4: 3');
     assert.equal(quorumThresholds(v.quorum, 5).quorum, 3, '60 % of 5 is 3');
-    assert.equal(quorumThresholds({ needed: { kind: 'percent', value: 1 }, hysteresis: 0, source: v.source }, 3).quorum, 1);
-    assert.equal(quorumThresholds({ needed: { kind: 'percent', value: 100 }, hysteresis: 0, source: v.source }, 0).quorum, 1);
+    assert.equal(
+      quorumThresholds({ needed: { kind: 'percent', value: 1 }, hysteresis: 0, source: v.source }, 3).quorum,
+      1,
+    );
+    assert.equal(
+      quorumThresholds({ needed: { kind: 'percent', value: 100 }, hysteresis: 0, source: v.source }, 0).quorum,
+      1,
+    );
   });
 
   test('global settings apply to every virtual; a virtual overrides them one by one', async () => {
-    const c = await loadValid(`quorum=50%\nhysteresis=1\nquorumdowncommand=/bin/down\n${vs(...REALS)}virtual=192.0.2.1:81\n\t${REALS.join('\n\t')}\n\tquorum=2\n\thysteresis=0\n`);
+    const c = await loadValid(
+      `quorum=50%\nhysteresis=1\nquorumdowncommand=/bin/down\n${vs(...REALS)}virtual=192.0.2.1:81\n\t${REALS.join('\n\t')}\n\tquorum=2\n\thysteresis=0\n`,
+    );
     const [a, b] = c.virtualServices;
-    assert.deepEqual([a?.quorum?.needed, a?.quorum?.hysteresis, a?.quorum?.downCommand], [{ kind: 'percent', value: 50 }, 1, '/bin/down']);
-    assert.deepEqual([b?.quorum?.needed, b?.quorum?.hysteresis, b?.quorum?.downCommand], [{ kind: 'count', value: 2 }, 0, '/bin/down']);
+    assert.deepEqual(
+      [a?.quorum?.needed, a?.quorum?.hysteresis, a?.quorum?.downCommand],
+      [{ kind: 'percent', value: 50 }, 1, '/bin/down'],
+    );
+    assert.deepEqual(
+      [b?.quorum?.needed, b?.quorum?.hysteresis, b?.quorum?.downCommand],
+      [{ kind: 'count', value: 2 }, 0, '/bin/down'],
+    );
   });
 
   test('the YAML form reads the same and ldir convert carries them both ways', async () => {
-    const text = vs(...REALS, 'quorum=75%', 'hysteresis=1', 'quorumupcommand="/bin/up now"', 'quorumdowncommand="/bin/down"');
+    const text = vs(
+      ...REALS,
+      'quorum=75%',
+      'hysteresis=1',
+      'quorumupcommand="/bin/up now"',
+      'quorumdowncommand="/bin/down"',
+    );
     const trip = await convertRoundTrip(text);
     assert.match(trip.yaml, /quorum: 75%/);
     assert.match(trip.yaml, /hysteresis: 1/);
     assert.match(trip.yaml, /quorumupcommand: \/bin\/up now/);
     const v = trip.config.virtualServices[0];
-    assert.deepEqual([v?.quorum?.needed, v?.quorum?.hysteresis, v?.quorum?.upCommand], [{ kind: 'percent', value: 75 }, 1, '/bin/up now']);
-    const y = await loadValid('virtuals:\n  - virtual: 192.0.2.1:80\n    real: [10.0.0.1:80 masq, 10.0.0.2:80 masq]\n    quorum: 2\n', '/etc/ha.d/ldir.yaml');
+    assert.deepEqual(
+      [v?.quorum?.needed, v?.quorum?.hysteresis, v?.quorum?.upCommand],
+      [{ kind: 'percent', value: 75 }, 1, '/bin/up now'],
+    );
+    const y = await loadValid(
+      'virtuals:\n  - virtual: 192.0.2.1:80\n    real: [10.0.0.1:80 masq, 10.0.0.2:80 masq]\n    quorum: 2\n',
+      '/etc/ha.d/ldir.yaml',
+    );
     assert.deepEqual(y.virtualServices[0]?.quorum?.needed, { kind: 'count', value: 2 });
   });
 
@@ -73,7 +107,10 @@ describe('quorum directives', () => {
   test('a hysteresis not below the quorum is refused at the hysteresis line', async () => {
     const errs = await loadErrors(vs(...REALS, 'quorum=2', 'hysteresis=2'));
     assert.equal(errs.length, 1);
-    assert.match(errs[0]?.message ?? '', /hysteresis=2 must be less than the quorum \(2 real servers\) of the virtual service at line 1/);
+    assert.match(
+      errs[0]?.message ?? '',
+      /hysteresis=2 must be less than the quorum \(2 real servers\) of the virtual service at line 1/,
+    );
     assert.equal(errs[0]?.pos.line, 7);
     const alone = await loadErrors(vs(...REALS, 'hysteresis=1'));
     assert.match(alone[0]?.message ?? '', /less than the quorum \(1 real server\)/);
@@ -82,11 +119,17 @@ describe('quorum directives', () => {
   test('a quorum the reals can never reach is refused at the quorum line (also from the globals)', async () => {
     const errs = await loadErrors(vs(...REALS, 'quorum=4', 'hysteresis=1'));
     assert.equal(errs.length, 1);
-    assert.match(errs[0]?.message ?? '', /quorum=4 with hysteresis=1 needs 5 serving real servers but the virtual service at line 1 has 4: it could never be gained/);
+    assert.match(
+      errs[0]?.message ?? '',
+      /quorum=4 with hysteresis=1 needs 5 serving real servers but the virtual service at line 1 has 4: it could never be gained/,
+    );
     assert.equal(errs[0]?.pos.line, 6);
     const global = await loadErrors(`quorum=5\n${vs(...REALS)}`);
     assert.equal(global[0]?.pos.line, 1);
-    assert.match(global[0]?.message ?? '', /quorum=5 needs 5 serving real servers but the virtual service at line 2 has 4/);
+    assert.match(
+      global[0]?.message ?? '',
+      /quorum=5 needs 5 serving real servers but the virtual service at line 2 has 4/,
+    );
     const percent = await loadErrors(vs(...REALS, 'quorum=100%', 'hysteresis=1'));
     assert.match(percent[0]?.message ?? '', /quorum=100% \(4 of 4\) with hysteresis=1 needs 5/);
   });

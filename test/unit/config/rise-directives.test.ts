@@ -16,8 +16,15 @@ describe('risecount', () => {
 
   test('ldirectord.cf: global value, overridden per virtual service', async () => {
     const c = await loadValid(`risecount=3\n${REAL}\nvirtual=192.0.2.2:80\n\treal=10.0.0.2:80 gate\n\trisecount=5\n`);
-    assert.deepEqual(c.virtualServices.map((v) => v.check.riseCount), [3, 5]);
-    assert.deepEqual(jobsFromConfig(c).map((t) => t.riseCount), [3, 5], 'the check targets carry it');
+    assert.deepEqual(
+      c.virtualServices.map((v) => v.check.riseCount),
+      [3, 5],
+    );
+    assert.deepEqual(
+      jobsFromConfig(c).map((t) => t.riseCount),
+      [3, 5],
+      'the check targets carry it',
+    );
   });
 
   test('the same real under two rise counts is checked twice (the count is part of the check identity)', async () => {
@@ -27,7 +34,9 @@ describe('risecount', () => {
   });
 
   test('bad values are errors at their line, naming the directive and the value', async () => {
-    const errs = await loadErrors(`risecount=0\nrisecount=two\n${vs('real=10.0.0.1:80 gate', 'risecount=1001', 'risecount=3x')}`);
+    const errs = await loadErrors(
+      `risecount=0\nrisecount=two\n${vs('real=10.0.0.1:80 gate', 'risecount=1001', 'risecount=3x')}`,
+    );
     assert.deepEqual(errs.map(formatDiagnostic), [
       '/etc/ha.d/test.cf:1: risecount must be a number from 1 to 1000, not "0"',
       '/etc/ha.d/test.cf:2: risecount must be a number from 1 to 1000, not "two"',
@@ -37,10 +46,19 @@ describe('risecount', () => {
   });
 
   test('YAML: the same directive globally and per virtual, line:column errors', async () => {
-    const c = await loadValid('risecount: 2\nvirtuals:\n  - virtual: 192.0.2.1:80\n    real: 10.0.0.1:80 gate\n    risecount: 4\n'
-      + '  - virtual: 192.0.2.2:80\n    real: 10.0.0.2:80 gate\n', YAML);
-    assert.deepEqual(c.virtualServices.map((v) => v.check.riseCount), [4, 2]);
-    const errs = await loadErrors('virtuals:\n  - virtual: 192.0.2.1:80\n    real: 10.0.0.1:80 gate\n    risecount: -1\n', YAML);
+    const c = await loadValid(
+      'risecount: 2\nvirtuals:\n  - virtual: 192.0.2.1:80\n    real: 10.0.0.1:80 gate\n    risecount: 4\n' +
+        '  - virtual: 192.0.2.2:80\n    real: 10.0.0.2:80 gate\n',
+      YAML,
+    );
+    assert.deepEqual(
+      c.virtualServices.map((v) => v.check.riseCount),
+      [4, 2],
+    );
+    const errs = await loadErrors(
+      'virtuals:\n  - virtual: 192.0.2.1:80\n    real: 10.0.0.1:80 gate\n    risecount: -1\n',
+      YAML,
+    );
     assert.deepEqual(errs.map(formatDiagnostic), [`${YAML}:4:5: risecount must be a number from 1 to 1000, not "-1"`]);
   });
 

@@ -28,15 +28,31 @@ async function valid(text: string, file = '/etc/ha.d/sctp.cf'): Promise<Config> 
 }
 
 const CF = 'virtual=192.0.2.1:3868\n\tprotocol=sctp\n\treal=10.0.0.1:3868 masq\n\treal=10.0.0.2:3868 masq 3\n';
-const YAML = 'virtuals:\n  - virtual: 192.0.2.1:3868\n    protocol: sctp\n    real:\n      - 10.0.0.1:3868 masq\n      - { host: 10.0.0.2, port: 3868, forward: masq, weight: 3 }\n';
+const YAML =
+  'virtuals:\n  - virtual: 192.0.2.1:3868\n    protocol: sctp\n    real:\n      - 10.0.0.1:3868 masq\n      - { host: 10.0.0.2, port: 3868, forward: masq, weight: 3 }\n';
 
 describe('protocol=sctp', () => {
   test('in both forms: an SCTP virtual service whose default check opens an association', async () => {
-    for (const [text, file] of [[CF, '/etc/ha.d/sctp.cf'], [YAML, '/etc/ha.d/sctp.yaml']] as const) {
+    for (const [text, file] of [
+      [CF, '/etc/ha.d/sctp.cf'],
+      [YAML, '/etc/ha.d/sctp.yaml'],
+    ] as const) {
       const v = (await valid(text, file)).virtualServices[0];
       assert.ok(v, file);
-      assert.deepEqual([v.id, v.protocol, v.port, v.check.type], ['sctp:192.0.2.1:3868', 'sctp', 3868, 'connect'], file);
-      assert.deepEqual(serviceOf(v), { family: 'inet', protocol: 'sctp', address: '192.0.2.1', port: 3868, scheduler: 'wrr', onePacket: false, schedulerFlags: [] });
+      assert.deepEqual(
+        [v.id, v.protocol, v.port, v.check.type],
+        ['sctp:192.0.2.1:3868', 'sctp', 3868, 'connect'],
+        file,
+      );
+      assert.deepEqual(serviceOf(v), {
+        family: 'inet',
+        protocol: 'sctp',
+        address: '192.0.2.1',
+        port: 3868,
+        scheduler: 'wrr',
+        onePacket: false,
+        schedulerFlags: [],
+      });
     }
   });
 
@@ -53,27 +69,44 @@ describe('protocol=sctp', () => {
   });
 
   test('a port name is looked up for sctp, then for tcp', async () => {
-    const c = await valid('virtual=192.0.2.1:simco\n\tprotocol=sctp\n\treal=10.0.0.1 masq\n\nvirtual=192.0.2.1:www\n\tprotocol=sctp\n\treal=10.0.0.1 masq\n');
-    assert.deepEqual(c.virtualServices.map((v) => v.port), [7626, 80]);
+    const c = await valid(
+      'virtual=192.0.2.1:simco\n\tprotocol=sctp\n\treal=10.0.0.1 masq\n\nvirtual=192.0.2.1:www\n\tprotocol=sctp\n\treal=10.0.0.1 masq\n',
+    );
+    assert.deepEqual(
+      c.virtualServices.map((v) => v.port),
+      [7626, 80],
+    );
   });
 
   test('the global fallback serves SCTP services too, on their port when it has none', async () => {
     const c = await valid(`fallback=127.0.0.1 gate\n${CF}\nvirtual=192.0.2.1:diameter\n\treal=10.0.0.1 gate\n`);
-    assert.deepEqual(c.virtualServices.map((v) => [v.id, v.fallback?.address, v.fallback?.port]), [
-      ['sctp:192.0.2.1:3868', '127.0.0.1', 3868], ['tcp:192.0.2.1:3868', '127.0.0.1', 3868],
-    ]);
+    assert.deepEqual(
+      c.virtualServices.map((v) => [v.id, v.fallback?.address, v.fallback?.port]),
+      [
+        ['sctp:192.0.2.1:3868', '127.0.0.1', 3868],
+        ['tcp:192.0.2.1:3868', '127.0.0.1', 3868],
+      ],
+    );
     const numbered = await valid(`fallback=127.0.0.1:3869 gate\n${CF}`);
     assert.equal(numbered.virtualServices[0]?.fallback?.port, 3869);
   });
 
   test('ldir convert keeps it both ways', async () => {
-    const fromCf = await loadConfigText(CF, '/etc/ha.d/sctp.cf', { resolver: sctpResolver(), probes: TEST_PROBES, hostname: 'director' });
+    const fromCf = await loadConfigText(CF, '/etc/ha.d/sctp.cf', {
+      resolver: sctpResolver(),
+      probes: TEST_PROBES,
+      hostname: 'director',
+    });
     assert.ok(fromCf.config && fromCf.document);
     const yaml = writeYaml(fromCf.document);
     assert.match(yaml, /protocol: sctp/);
     const back = await valid(yaml, '/etc/ha.d/sctp.yaml');
     assert.ok(sameMeaning(fromCf.config, back));
-    const fromYaml = await loadConfigText(YAML, '/etc/ha.d/sctp.yaml', { resolver: sctpResolver(), probes: TEST_PROBES, hostname: 'director' });
+    const fromYaml = await loadConfigText(YAML, '/etc/ha.d/sctp.yaml', {
+      resolver: sctpResolver(),
+      probes: TEST_PROBES,
+      hostname: 'director',
+    });
     assert.ok(fromYaml.document && fromYaml.config);
     const cf = writeCf(fromYaml.document);
     assert.match(cf, /^\tprotocol=sctp$/m);
@@ -85,6 +118,9 @@ describe('protocol=sctp', () => {
     assert.equal(resolvePair(c, 'sctp:192.0.2.1:3868', '10.0.0.2').virtual.id, 'sctp:192.0.2.1:3868');
     assert.equal(resolvePair(c, '192.0.2.1:3868', '10.0.0.2:3868').realKey, '10.0.0.2:3868');
     const both = await valid(`${CF}\nvirtual=192.0.2.1:3868\n\treal=10.0.0.1:3868 masq\n`);
-    assert.throws(() => resolvePair(both, '192.0.2.1:3868', '10.0.0.1'), /192\.0\.2\.1:3868 is ambiguous: say tcp:192\.0\.2\.1:3868 or sctp:192\.0\.2\.1:3868/);
+    assert.throws(
+      () => resolvePair(both, '192.0.2.1:3868', '10.0.0.1'),
+      /192\.0\.2\.1:3868 is ambiguous: say tcp:192\.0\.2\.1:3868 or sctp:192\.0\.2\.1:3868/,
+    );
   });
 });

@@ -16,7 +16,10 @@ test('a body line needs four spaces or a tab; three spaces is a global line', as
 
 test('a blank line ends a section: an indented line after it is an error at its line', async () => {
   const errs = await loadErrors('virtual=192.0.2.1:80\n\treal=10.0.0.1:80 gate\n\n\tscheduler=rr\n');
-  assert.deepEqual(errs.map((e) => e.pos.line), [4]);
+  assert.deepEqual(
+    errs.map((e) => e.pos.line),
+    [4],
+  );
 });
 
 test('a line of exactly four spaces (or one tab) ends the section; five or more spaces is an error', async () => {
@@ -28,7 +31,9 @@ test('a line of exactly four spaces (or one tab) ends the section; five or more 
 });
 
 test('comment lines, even in column 0, do not end a section; # truncates values inside sections', async () => {
-  const c = await loadValid('virtual=192.0.2.1:80\n# comment\n\treal=10.0.0.1:80 gate # primary\n  # indented comment\n\tscheduler=rr\n');
+  const c = await loadValid(
+    'virtual=192.0.2.1:80\n# comment\n\treal=10.0.0.1:80 gate # primary\n  # indented comment\n\tscheduler=rr\n',
+  );
   const v = c.virtualServices[0];
   assert.equal(v?.reals.length, 1);
   assert.equal(v?.scheduler, 'rr');
@@ -37,7 +42,9 @@ test('comment lines, even in column 0, do not end a section; # truncates values 
 });
 
 test('a section ends at a non-indented line, which is read as a global or a new virtual', async () => {
-  const c = await loadValid('virtual=192.0.2.1:80\n\treal=10.0.0.1:80 gate\nchecktimeout=3\nvirtual=192.0.2.2:80\n\treal=10.0.0.1:80 gate\n');
+  const c = await loadValid(
+    'virtual=192.0.2.1:80\n\treal=10.0.0.1:80 gate\nchecktimeout=3\nvirtual=192.0.2.2:80\n\treal=10.0.0.1:80 gate\n',
+  );
   assert.equal(c.virtualServices.length, 2);
   assert.equal(c.virtualServices[1]?.check.checkTimeout, 3);
 });
@@ -49,7 +56,9 @@ test('spaces around = are allowed', async () => {
 });
 
 test('CRLF files are read like LF files', async () => {
-  const c = await loadValid('quiescent=yes\r\nvirtual=192.0.2.1:80\r\n\treal=10.0.0.1:80 gate\r\n\tquiescent=no\r\n\r\nfork=no\r\n');
+  const c = await loadValid(
+    'quiescent=yes\r\nvirtual=192.0.2.1:80\r\n\treal=10.0.0.1:80 gate\r\n\tquiescent=no\r\n\r\nfork=no\r\n',
+  );
   assert.equal(c.virtualServices[0]?.quiescent, false);
 });
 
@@ -59,19 +68,28 @@ test('a virtual with no body (even at end of file) is a virtual without real ser
 });
 
 test('duplicate virtual services are refused at the line ending the section, naming both', async () => {
-  const errs = await loadErrors('virtual=192.0.2.1:80\n\treal=10.0.0.1:80 gate\n\nvirtual=192.0.2.1:http\n\treal=10.0.0.2:80 gate\n\nchecktimeout=3\n');
+  const errs = await loadErrors(
+    'virtual=192.0.2.1:80\n\treal=10.0.0.1:80 gate\n\nvirtual=192.0.2.1:http\n\treal=10.0.0.2:80 gate\n\nchecktimeout=3\n',
+  );
   assert.equal(errs.length, 1);
   assert.equal(errs[0]?.code, 'duplicate-virtual');
   assert.equal(errs[0]?.pos.line, 6);
   assert.match(errs[0]?.message ?? '', /tcp:192\.0\.2\.1:80: the section at line 4 repeats the one at line 1/);
-  await loadValid('virtual=192.0.2.1:53\n\treal=10.0.0.1 gate\n\nvirtual=192.0.2.1:53\n\tprotocol=tcp\n\treal=10.0.0.1 gate\n');
+  await loadValid(
+    'virtual=192.0.2.1:53\n\treal=10.0.0.1 gate\n\nvirtual=192.0.2.1:53\n\tprotocol=tcp\n\treal=10.0.0.1 gate\n',
+  );
   const marks = await loadErrors('virtual=5\n\treal=10.0.0.1 gate\nvirtual=5\n\treal=10.0.0.1 gate\n');
   assert.equal(marks[0]?.code, 'duplicate-virtual');
 });
 
 test('every error is reported, in line order, not only the first', async () => {
-  const errs = await loadErrors('bogus=1\nvirtual=192.0.2.1:80\n\treal=10.0.0.1:80 direct\n\tscheduler=RR\nfork=perhaps\n');
-  assert.deepEqual(errs.map((e) => e.pos.line), [1, 3, 4, 5]);
+  const errs = await loadErrors(
+    'bogus=1\nvirtual=192.0.2.1:80\n\treal=10.0.0.1:80 direct\n\tscheduler=RR\nfork=perhaps\n',
+  );
+  assert.deepEqual(
+    errs.map((e) => e.pos.line),
+    [1, 3, 4, 5],
+  );
 });
 
 test('the lexer records body lines with their own line numbers and where the section ended', () => {
@@ -79,6 +97,9 @@ test('the lexer records body lines with their own line numbers and where the sec
   assert.equal(doc.entries.length, 3);
   const v = doc.entries[1];
   assert.ok(v?.kind === 'virtual');
-  assert.deepEqual(v.virtual.body.map((d) => [d.key, d.value, d.pos.line]), [['real', 'x gate', 4]]);
+  assert.deepEqual(
+    v.virtual.body.map((d) => [d.key, d.value, d.pos.line]),
+    [['real', 'x gate', 4]],
+  );
   assert.equal(v.virtual.endLine, 5);
 });

@@ -7,8 +7,13 @@ describe('slowstart', () => {
   test('per virtual, global with an override, 0 = off, absent = off', async () => {
     assert.equal((await onlyVirtual(vs('real=10.0.0.1:80 masq', 'slowstart=30'))).slowStart, 30);
     assert.equal((await onlyVirtual(vs('real=10.0.0.1:80 masq'))).slowStart, undefined);
-    const c = await loadValid(`slowstart=20\n${vs('real=10.0.0.1:80 masq')}virtual=192.0.2.1:81\n\treal=10.0.0.1:81 masq\n\tslowstart=0\n`);
-    assert.deepEqual(c.virtualServices.map((v) => v.slowStart), [20, undefined]);
+    const c = await loadValid(
+      `slowstart=20\n${vs('real=10.0.0.1:80 masq')}virtual=192.0.2.1:81\n\treal=10.0.0.1:81 masq\n\tslowstart=0\n`,
+    );
+    assert.deepEqual(
+      c.virtualServices.map((v) => v.slowStart),
+      [20, undefined],
+    );
   });
 
   test('YAML and ldir convert carry it', async () => {

@@ -12,7 +12,9 @@ import { load, vs, warnings } from '../../helpers/config';
 const of = async (text: string): Promise<Array<[number, string | undefined]>> => {
   const r = await load(text);
   assert.ok(r.config, r.diagnostics.map((d) => d.message).join('; '));
-  return warnings(r).filter((w) => w.code === 'inconsistent-scheduler').map((w) => [w.pos.line, w.directive]);
+  return warnings(r)
+    .filter((w) => w.code === 'inconsistent-scheduler')
+    .map((w) => [w.pos.line, w.directive]);
 };
 
 describe('strict: the scheduler of an announced virtual', () => {
@@ -23,7 +25,12 @@ describe('strict: the scheduler of an announced virtual', () => {
       const w = warnings(r).filter((d) => d.code === 'inconsistent-scheduler');
       assert.equal(w.length, 1);
       assert.deepEqual([w[0]?.pos.line, w[0]?.directive, w[0]?.severity], [4, 'scheduler', 'warning']);
-      assert.match(w[0]?.message ?? '', new RegExp(`scheduler=wlc is not consistent across directors, and this virtual service is announced \\(announce=${driver}\\)`));
+      assert.match(
+        w[0]?.message ?? '',
+        new RegExp(
+          `scheduler=wlc is not consistent across directors, and this virtual service is announced \\(announce=${driver}\\)`,
+        ),
+      );
       assert.match(w[0]?.message ?? '', /scheduler=mh with schedflags=mh-port/);
       assert.match(w[0]?.message ?? '', /ipvssysctl=sloppy_tcp=1/);
     });
@@ -33,13 +40,17 @@ describe('strict: the scheduler of an announced virtual', () => {
     assert.deepEqual(await of(`announce=bird\n${vs('real=10.0.0.1:80 gate')}`), [[2, 'scheduler']]);
   });
 
-  test('sh is not consistent either (its table follows each director\'s reals); rr and the others neither', async () => {
-    for (const s of ['sh', 'rr', 'lc', 'sed']) assert.equal((await of(`announce=frr\n${vs('real=10.0.0.1:80 gate', `scheduler=${s}`)}`)).length, 1, s);
+  test("sh is not consistent either (its table follows each director's reals); rr and the others neither", async () => {
+    for (const s of ['sh', 'rr', 'lc', 'sed'])
+      assert.equal((await of(`announce=frr\n${vs('real=10.0.0.1:80 gate', `scheduler=${s}`)}`)).length, 1, s);
   });
 
   test('mh, with or without mh-port: no warning', async () => {
     assert.deepEqual(await of(`announce=frr\n${vs('real=10.0.0.1:80 gate', 'scheduler=mh')}`), []);
-    assert.deepEqual(await of(`announce=bird\n${vs('real=10.0.0.1:80 gate', 'scheduler=mh', 'schedflags=mh-port')}`), []);
+    assert.deepEqual(
+      await of(`announce=bird\n${vs('real=10.0.0.1:80 gate', 'scheduler=mh', 'schedflags=mh-port')}`),
+      [],
+    );
   });
 
   test('a virtual not announced (none written, or announce=none in it) is not warned about', async () => {

@@ -19,7 +19,7 @@ describe('sub-second check timing', () => {
     assert.deepEqual([t?.intervalMs, t?.job.checkTimeoutMs, t?.job.negotiateTimeoutMs], [200, 150, 250]);
   });
 
-  test('integers read exactly as before, with ldirectord\'s leniency about text around the number', async () => {
+  test("integers read exactly as before, with ldirectord's leniency about text around the number", async () => {
     const r = await load(`checkinterval=5\nchecktimeout=x10\nnegotiatetimeout=7 s\n${vs(REAL)}`);
     const v = r.config?.virtualServices[0];
     assert.deepEqual([v?.check.interval, v?.check.checkTimeout, v?.check.negotiateTimeout], [5, 10, 7]);
@@ -35,7 +35,9 @@ describe('sub-second check timing', () => {
   });
 
   test('below 0.1 s, more than three decimals, zero or no number: errors at their line naming the directive', async () => {
-    const errs = await loadErrors(`checkinterval=0.05\nchecktimeout=0.1234\nnegotiatetimeout=0.0\nchecktimeout=0\ncheckinterval=soon\n${vs(REAL)}`);
+    const errs = await loadErrors(
+      `checkinterval=0.05\nchecktimeout=0.1234\nnegotiatetimeout=0.0\nchecktimeout=0\ncheckinterval=soon\n${vs(REAL)}`,
+    );
     assert.deepEqual(errs.map(formatDiagnostic), [
       `${FILE}:1: checkinterval must be at least 0.1 seconds, not "0.05"`,
       `${FILE}:2: checktimeout takes at most 3 decimals (milliseconds), not "0.1234"`,
@@ -46,19 +48,32 @@ describe('sub-second check timing', () => {
   });
 
   test('YAML numbers with decimals; errors with line and column', async () => {
-    const c = await loadValid(`checkinterval: 0.5\nvirtuals:\n  - virtual: 192.0.2.1:80\n    real: 10.0.0.1:80 gate\n    checktimeout: 0.25\n`, YAML);
+    const c = await loadValid(
+      `checkinterval: 0.5\nvirtuals:\n  - virtual: 192.0.2.1:80\n    real: 10.0.0.1:80 gate\n    checktimeout: 0.25\n`,
+      YAML,
+    );
     assert.deepEqual([c.virtualServices[0]?.check.interval, c.virtualServices[0]?.check.checkTimeout], [0.5, 0.25]);
-    const errs = await loadErrors('checkinterval: 0.01\nvirtuals:\n  - virtual: 192.0.2.1:80\n    real: 10.0.0.1:80 gate\n', YAML);
-    assert.deepEqual(errs.map(formatDiagnostic), [`${YAML}:1:1: checkinterval must be at least 0.1 seconds, not "0.01"`]);
+    const errs = await loadErrors(
+      'checkinterval: 0.01\nvirtuals:\n  - virtual: 192.0.2.1:80\n    real: 10.0.0.1:80 gate\n',
+      YAML,
+    );
+    assert.deepEqual(errs.map(formatDiagnostic), [
+      `${YAML}:1:1: checkinterval must be at least 0.1 seconds, not "0.01"`,
+    ]);
   });
 
   test('convert: decimals become YAML numbers and come back unchanged', async () => {
-    const { yaml, cf, config } = await convertRoundTrip(`checkinterval=0.5\nnegotiatetimeout=1.25\n${vs(REAL, 'checktimeout=0.2')}`);
+    const { yaml, cf, config } = await convertRoundTrip(
+      `checkinterval=0.5\nnegotiatetimeout=1.25\n${vs(REAL, 'checktimeout=0.2')}`,
+    );
     assert.match(yaml, /^checkinterval: 0\.5$/m);
     assert.match(yaml, /^negotiatetimeout: 1\.25$/m);
     assert.match(yaml, /^ {4}checktimeout: 0\.2$/m);
     assert.match(cf, /^checkinterval=0\.5$/m);
     assert.match(cf, /^\tchecktimeout=0\.2$/m);
-    assert.deepEqual([config.virtualServices[0]?.check.interval, config.virtualServices[0]?.check.checkTimeout], [0.5, 0.2]);
+    assert.deepEqual(
+      [config.virtualServices[0]?.check.interval, config.virtualServices[0]?.check.checkTimeout],
+      [0.5, 0.2],
+    );
   });
 });

@@ -22,10 +22,17 @@ describe('sysctl and ipvssysctl in ldirectord.cf', () => {
   });
 
   test('accepted values reach the model: sorted by name, normalized, with their line', async () => {
-    const c = await loadValid([
-      'sysctl=yes', 'ipvssysctl=sync_threshold = 3   50', 'ipvssysctl = expire_nodest_conn=1', 'ipvssysctl=est_nice=-5',
-      'ipvssysctl=amemthresh=01024', 'ipvssysctl=sync_ports=8', REAL,
-    ].join('\n'));
+    const c = await loadValid(
+      [
+        'sysctl=yes',
+        'ipvssysctl=sync_threshold = 3   50',
+        'ipvssysctl = expire_nodest_conn=1',
+        'ipvssysctl=est_nice=-5',
+        'ipvssysctl=amemthresh=01024',
+        'ipvssysctl=sync_ports=8',
+        REAL,
+      ].join('\n'),
+    );
     assert.deepEqual(c.globals.sysctl, {
       enabled: true,
       ipvs: [
@@ -42,14 +49,23 @@ describe('sysctl and ipvssysctl in ldirectord.cf', () => {
   test('sysctl=no turns it off; tunables are then ignored with a warning at their line', async () => {
     const r = await load(`ipvssysctl=conntrack=1\nsysctl=no\n${REAL}`);
     assert.equal(r.config?.globals.sysctl.enabled, false);
-    assert.deepEqual(warnings(r).map((w) => [w.pos.line, w.code]), [[1, 'ignored-setting']]);
+    assert.deepEqual(
+      warnings(r).map((w) => [w.pos.line, w.code]),
+      [[1, 'ignored-setting']],
+    );
     assert.match(warnings(r)[0]?.message ?? '', /not applied: sysctl=no/);
   });
 
   test('a tunable set twice: the last value, with a warning at the later line', async () => {
     const r = await load(`ipvssysctl=conntrack=1\nipvssysctl=conntrack=0\n${REAL}`);
-    assert.deepEqual(r.config?.globals.sysctl.ipvs.map((t) => [t.name, t.value]), [['conntrack', '0']]);
-    assert.deepEqual(warnings(r).map((w) => w.pos.line), [2]);
+    assert.deepEqual(
+      r.config?.globals.sysctl.ipvs.map((t) => [t.name, t.value]),
+      [['conntrack', '0']],
+    );
+    assert.deepEqual(
+      warnings(r).map((w) => w.pos.line),
+      [2],
+    );
     assert.match(warnings(r)[0]?.message ?? '', /set again \(first at line 1\)/);
   });
 
@@ -95,7 +111,11 @@ describe('sysctl and ipvssysctl in ldirectord.cf', () => {
   test('global only: inside a virtual section they are errors at their line', async () => {
     for (const line of ['sysctl=no', 'ipvssysctl=conntrack=1']) {
       const errs = await loadErrors(vs('real=10.0.0.1:80 masq', line));
-      assert.deepEqual(errs.map((e) => [e.pos.line, e.code]), [[3, 'misplaced']], line);
+      assert.deepEqual(
+        errs.map((e) => [e.pos.line, e.code]),
+        [[3, 'misplaced']],
+        line,
+      );
       assert.match(errs[0]?.message ?? '', /is a global directive/);
     }
   });
@@ -111,16 +131,27 @@ describe('sysctl and ipvssysctl in ldirectord.cf', () => {
 
 describe('sysctl and ipvssysctl in YAML', () => {
   test('a mapping of tunables, a list of NAME=VALUE, or one NAME=VALUE; sysctl takes yes/no and booleans', async () => {
-    const mapping = await loadValid('sysctl: false\nipvssysctl:\n  expire_nodest_conn: 1\n  sync_threshold: 3 50\n', YAML);
+    const mapping = await loadValid(
+      'sysctl: false\nipvssysctl:\n  expire_nodest_conn: 1\n  sync_threshold: 3 50\n',
+      YAML,
+    );
     assert.equal(mapping.globals.sysctl.enabled, false);
     assert.deepEqual(mapping.globals.sysctl.ipvs, [
       { name: 'expire_nodest_conn', value: '1', source: { file: YAML, line: 3, column: 3 } },
       { name: 'sync_threshold', value: '3 50', source: { file: YAML, line: 4, column: 3 } },
     ]);
     const list = await loadValid('sysctl: yes\nipvssysctl: [expire_nodest_conn=1, "sync_threshold=3 50"]\n', YAML);
-    assert.ok(sameMeaning(list, { ...mapping, globals: { ...mapping.globals, sysctl: { ...mapping.globals.sysctl, enabled: true } } }));
+    assert.ok(
+      sameMeaning(list, {
+        ...mapping,
+        globals: { ...mapping.globals, sysctl: { ...mapping.globals.sysctl, enabled: true } },
+      }),
+    );
     const one = await loadValid('ipvssysctl: conntrack=1\n', YAML);
-    assert.deepEqual(one.globals.sysctl.ipvs.map((t) => `${t.name}=${t.value}`), ['conntrack=1']);
+    assert.deepEqual(
+      one.globals.sysctl.ipvs.map((t) => `${t.name}=${t.value}`),
+      ['conntrack=1'],
+    );
   });
 
   test('bad values give LINE:COL errors at the offending key or item', async () => {
@@ -142,8 +173,9 @@ describe('sysctl and ipvssysctl in YAML', () => {
 });
 
 describe('convert round trips', () => {
-  const cfText = 'sysctl=no\nipvssysctl=conntrack=1\nipvssysctl = sync_threshold = 3 50\nipvssysctl=conntrack=0\n'
-    + 'virtual=192.0.2.1:80\n\treal=10.0.0.1:80 masq\n';
+  const cfText =
+    'sysctl=no\nipvssysctl=conntrack=1\nipvssysctl = sync_threshold = 3 50\nipvssysctl=conntrack=0\n' +
+    'virtual=192.0.2.1:80\n\treal=10.0.0.1:80 masq\n';
 
   test('cf -> yaml writes a mapping (a repeated tunable keeps its last value and place) -> cf means the same, a fixpoint', async () => {
     const { yaml, cf, yamlAgain } = await convertRoundTrip(cfText, YAML);
@@ -155,12 +187,18 @@ describe('convert round trips', () => {
   test('ldir convert in both directions', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ldir-sysctl-convert-'));
     const cfFile = join(dir, 'nat.cf');
-    writeFileSync(cfFile, 'sysctl=yes\nipvssysctl=expire_quiescent_template=1\nvirtual=192.0.2.1:80\n\treal=192.0.2.11:80 masq\n');
+    writeFileSync(
+      cfFile,
+      'sysctl=yes\nipvssysctl=expire_quiescent_template=1\nvirtual=192.0.2.1:80\n\treal=192.0.2.11:80 masq\n',
+    );
     const toYaml = capture();
     assert.equal(await runCli(['convert', cfFile, '--to', 'yaml', '-o', join(dir, 'nat.yaml')], toYaml), 0, toYaml.err);
     const toCf = capture();
     assert.equal(await runCli(['convert', join(dir, 'nat.yaml'), '--to', 'cf'], toCf), 0, toCf.err);
-    assert.equal(toCf.out, 'sysctl=yes\nipvssysctl=expire_quiescent_template=1\n\nvirtual=192.0.2.1:80\n\treal=192.0.2.11:80 masq\n');
+    assert.equal(
+      toCf.out,
+      'sysctl=yes\nipvssysctl=expire_quiescent_template=1\n\nvirtual=192.0.2.1:80\n\treal=192.0.2.11:80 masq\n',
+    );
   });
 
   test('a YAML list of tunables is written back as a mapping', async () => {

@@ -20,13 +20,22 @@ for (const key of ['checkinterval', 'checktimeout', 'negotiatetimeout', 'emailal
       assert.equal(r.config, undefined, `${key}=${value} must not load`);
       const errors = r.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
       assert.equal(errors.length, 1, errors.join('\n'));
-      assert.match(errors[0] ?? '', new RegExp(`^/etc/ha.d/test.cf:1: ${key} must be at most ${MAX_TIMER_SECONDS} seconds`));
+      assert.match(
+        errors[0] ?? '',
+        new RegExp(`^/etc/ha.d/test.cf:1: ${key} must be at most ${MAX_TIMER_SECONDS} seconds`),
+      );
     }
   });
 }
 
 test('YAML: the same bound', async () => {
-  const r = await load(`checktimeout: 2147484\nvirtuals:\n  - virtual: 192.0.2.1:80\n    real: 10.0.0.1:80 gate\n`, '/etc/ha.d/ldir.yaml');
+  const r = await load(
+    `checktimeout: 2147484\nvirtuals:\n  - virtual: 192.0.2.1:80\n    real: 10.0.0.1:80 gate\n`,
+    '/etc/ha.d/ldir.yaml',
+  );
   assert.equal(r.config, undefined);
-  assert.match(r.diagnostics.map(formatDiagnostic).join('\n'), /ldir\.yaml:1:(\d+:)? checktimeout must be at most 2147483 seconds/);
+  assert.match(
+    r.diagnostics.map(formatDiagnostic).join('\n'),
+    /ldir\.yaml:1:(\d+:)? checktimeout must be at most 2147483 seconds/,
+  );
 });

@@ -35,13 +35,24 @@ test('virtual errors are reported at the virtual line', async () => {
 
 test('ldirectord reads virtual=1.2.3 as fwmark 1 and ignores text after ip:port; ldir warns', async () => {
   const r = await load(`virtual=1.2.3${body}\nvirtual=192.0.2.1:80 www${body}`);
-  assert.deepEqual(r.config?.virtualServices.map((v) => v.id), ['fwm:1', 'tcp:192.0.2.1:80']);
-  assert.deepEqual(warnings(r).map((w) => w.pos.line), [1, 4]);
+  assert.deepEqual(
+    r.config?.virtualServices.map((v) => v.id),
+    ['fwm:1', 'tcp:192.0.2.1:80'],
+  );
+  assert.deepEqual(
+    warnings(r).map((w) => w.pos.line),
+    [1, 4],
+  );
 });
 
 test('per-virtual fallback: port defaults to the virtual port, forward to gate', async () => {
   const v = await onlyVirtual(`virtual=192.0.2.1:https\n\treal=10.0.0.1 gate\n\tfallback=127.0.0.1\n`);
-  assert.deepEqual(v.fallback, { address: '127.0.0.1', port: 443, forward: 'gate', source: { file: '/etc/ha.d/test.cf', line: 3 } });
+  assert.deepEqual(v.fallback, {
+    address: '127.0.0.1',
+    port: 443,
+    forward: 'gate',
+    source: { file: '/etc/ha.d/test.cf', line: 3 },
+  });
   const named = await onlyVirtual(`virtual=192.0.2.1:80\n\treal=10.0.0.1 gate\n\tfallback=localhost:http masq\n`);
   assert.deepEqual([named.fallback?.address, named.fallback?.port, named.fallback?.forward], ['127.0.0.1', 80, 'masq']);
   const v6 = await onlyVirtual(`virtual6=[2001:db8::1]:80\n\treal6=[2001:db8::2] gate\n\tfallback6=[::1]:8080\n`);
@@ -49,7 +60,9 @@ test('per-virtual fallback: port defaults to the virtual port, forward to gate',
 });
 
 test('global fallback applies per family to tcp and udp virtuals only, with the virtual port when it has none', async () => {
-  const c = await loadValid(`fallback=127.0.0.1\nfallback6=[::1]:81\nvirtual=192.0.2.1:80${body}\nvirtual=192.0.2.1:53${body}\nvirtual=9${body}\nvirtual6=[2001:db8::1]:80${body6}`);
+  const c = await loadValid(
+    `fallback=127.0.0.1\nfallback6=[::1]:81\nvirtual=192.0.2.1:80${body}\nvirtual=192.0.2.1:53${body}\nvirtual=9${body}\nvirtual6=[2001:db8::1]:80${body6}`,
+  );
   const [tcp, udp, mark, v6] = c.virtualServices;
   assert.deepEqual([tcp?.fallback?.address, tcp?.fallback?.port], ['127.0.0.1', 80]);
   assert.deepEqual([udp?.fallback?.address, udp?.fallback?.port], ['127.0.0.1', 53]);
@@ -58,7 +71,9 @@ test('global fallback applies per family to tcp and udp virtuals only, with the 
 });
 
 test('a per-virtual fallback beats the global one', async () => {
-  const v = await onlyVirtual(`fallback=127.0.0.1:80\nvirtual=192.0.2.1:80\n\treal=10.0.0.1 gate\n\tfallback=127.0.0.2:8080\n`);
+  const v = await onlyVirtual(
+    `fallback=127.0.0.1:80\nvirtual=192.0.2.1:80\n\treal=10.0.0.1 gate\n\tfallback=127.0.0.2:8080\n`,
+  );
   assert.equal(v.fallback?.address, '127.0.0.2');
 });
 

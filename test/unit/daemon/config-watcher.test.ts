@@ -49,7 +49,7 @@ test('a change in an included file is a change; a touch that keeps the content i
   assert.equal(w.poll(), false, 'reported once');
 });
 
-test('a file added to or removed from a glob\'s matches is a change', async () => {
+test("a file added to or removed from a glob's matches is a change", async () => {
   const main = write('main.cf', 'include=conf.d/*.cf\n');
   write('conf.d/a.cf', 'checktimeout=3\n');
   const w = watcher(main, await sourcesOf(main));
@@ -70,7 +70,7 @@ test('a missing plain include that appears is a change', async () => {
   assert.equal(w.poll(), true);
 });
 
-test('content changed after the load read it is still a change (the load\'s digest is what is known)', async () => {
+test("content changed after the load read it is still a change (the load's digest is what is known)", async () => {
   const main = write('main.cf', 'include=conf.d/a.cf\n');
   write('conf.d/a.cf', 'checktimeout=3\n');
   const sources = await sourcesOf(main);

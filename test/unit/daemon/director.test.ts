@@ -24,22 +24,39 @@ const VIP = 'tcp:192.0.2.1:80';
 
 /** A configuration of one virtual with `reals` (checked `checktype`), and the globals given. */
 function config(reals: readonly string[], checktype: string, ...globals: string[]): ReturnType<typeof loadValid> {
-  return loadValid([...globals, 'virtual=192.0.2.1:80', ...reals.map((r) => `\treal=${r}:80 masq 5`), `\tchecktype=${checktype}`, ''].join('\n'));
+  return loadValid(
+    [
+      ...globals,
+      'virtual=192.0.2.1:80',
+      ...reals.map((r) => `\treal=${r}:80 masq 5`),
+      `\tchecktype=${checktype}`,
+      '',
+    ].join('\n'),
+  );
 }
 
 /** Parts of fakes; the engine is built with a drain policy of its own (60 s, drains on), which must not count. */
 function fakeParts(clock: FakeClock, backend: MemoryBackend): DaemonParts {
   const logger = silentLogger();
-  const refuse = (what: string) => (): never => { throw new LdirError(ErrorCodes.INTERNAL, `${what} is not part of this test`); };
+  const refuse = (what: string) => (): never => {
+    throw new LdirError(ErrorCodes.INTERNAL, `${what} is not part of this test`);
+  };
   return {
-    clock, pid: 4242, redactor: new SecretRedactor(), selfCommand: ['ldir'],
+    clock,
+    pid: 4242,
+    redactor: new SecretRedactor(),
+    selfCommand: ['ldir'],
     loader: { load: refuse('the loader thread'), close: async () => undefined },
     sysctlStore: { read: refuse('/proc/sys'), write: refuse('/proc/sys'), list: refuse('/proc/sys') },
     runCommand: async () => ({ exitCode: 0, signal: null }),
     instanceRunner: async () => ({ exitCode: 0 }),
     names: new ReverseNames({ lookup: async () => [], clock }),
     openBackend: async () => ({ backend, passedOver: [] }),
-    openChecks: () => ({ run: async () => ({ up: true, reason: 'fake', durationMs: 1 }), nativeHttp: false, close: () => undefined }),
+    openChecks: () => ({
+      run: async () => ({ up: true, reason: 'fake', durationMs: 1 }),
+      nativeHttp: false,
+      close: () => undefined,
+    }),
     createEngine: (wiring) => new Engine({ ...wiring, clock, logger, drainEnabled: true, drainTimeoutMs: 60_000 }),
     createAnnouncer: (onChange) => new Announcer({ clock, logger, driverFor: refuse('BIRD'), onChange }),
     createScheduler: (o) => new CheckScheduler({ ...o, clock, logger }),
@@ -50,7 +67,13 @@ function fakeParts(clock: FakeClock, backend: MemoryBackend): DaemonParts {
 
 function director(clock = new FakeClock(), backend = new MemoryBackend()): Director {
   const parts = fakeParts(clock, backend);
-  return new Director({ parts, options: { configPath: '/etc/ha.d/test.cf', configName: 'test.cf', logger: silentLogger() }, log: silentLogger(), backend, onOperatorChange: () => undefined });
+  return new Director({
+    parts,
+    options: { configPath: '/etc/ha.d/test.cf', configName: 'test.cf', logger: silentLogger() },
+    log: silentLogger(),
+    backend,
+    onOperatorChange: () => undefined,
+  });
 }
 
 /** `address=weight` of the destinations in the memory backend. */
@@ -59,11 +82,14 @@ async function table(backend: MemoryBackend): Promise<string[]> {
 }
 
 describe('Director (built from injected parts only)', () => {
-  test('the drain policy is the configuration\'s: draintimeout=7 gives 7 s, drain=no gives no drain', async () => {
+  test("the drain policy is the configuration's: draintimeout=7 gives 7 s, drain=no gives no drain", async () => {
     const d = director();
     await d.bring(await config(['10.0.0.1', '10.0.0.2'], 'on', 'draintimeout=7'));
     const preview = await d.preview(await config(['10.0.0.1'], 'on', 'draintimeout=7'));
-    assert.deepEqual([preview.engine.drainsBegun.map(drainId), preview.engine.drainTimeoutMs], [[`${VIP} 10.0.0.2:80`], 7_000]);
+    assert.deepEqual(
+      [preview.engine.drainsBegun.map(drainId), preview.engine.drainTimeoutMs],
+      [[`${VIP} 10.0.0.2:80`], 7_000],
+    );
     const off = await d.preview(await config(['10.0.0.1'], 'on', 'drain=no'));
     assert.deepEqual(off.engine.drainsBegun, []);
     await d.close(true);
@@ -77,7 +103,7 @@ describe('Director (built from injected parts only)', () => {
     await clock.advance(10_000); // the first checks, and the pass of their transitions
     assert.deepEqual(await table(backend), ['10.0.0.1=5', '10.0.0.2=5']);
     await d.bring(await config(['10.0.0.1'], 'on', 'drain=no'));
-    assert.deepEqual(await table(backend), ['10.0.0.1=5'], 'the engine\'s own 60 s drain does not count');
+    assert.deepEqual(await table(backend), ['10.0.0.1=5'], "the engine's own 60 s drain does not count");
     await d.close(true);
   });
 
@@ -115,7 +141,10 @@ describe('Director (built from injected parts only)', () => {
     const next = new FakeClock();
     const second = director(next, backend);
     await second.bring(await config(['10.0.0.1', '10.0.0.3'], 'off'));
-    const health = second.scheduler.snapshot().flatMap((s) => s.members.map((m) => `${m.realKey}=${s.health}`)).sort();
+    const health = second.scheduler
+      .snapshot()
+      .flatMap((s) => s.members.map((m) => `${m.realKey}=${s.health}`))
+      .sort();
     assert.deepEqual(health, ['10.0.0.1:80=up', '10.0.0.3:80=down']);
     await second.close(false);
   });

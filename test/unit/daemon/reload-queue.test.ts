@@ -4,9 +4,18 @@ import { test } from 'node:test';
 import { ReloadQueue, type ReloadTurn } from '../../../src/daemon/reload-queue';
 
 /** A run the test settles by hand; `started` counts the runs begun. */
-function heldRuns(): { queue: ReloadQueue<string>; started: () => number; settle: (n: number, value: string | Error) => void } {
+function heldRuns(): {
+  queue: ReloadQueue<string>;
+  started: () => number;
+  settle: (n: number, value: string | Error) => void;
+} {
   const runs: { resolve: (v: string) => void; reject: (e: Error) => void }[] = [];
-  const queue = new ReloadQueue<string>(() => new Promise<string>((resolve, reject) => { runs.push({ resolve, reject }); }));
+  const queue = new ReloadQueue<string>(
+    () =>
+      new Promise<string>((resolve, reject) => {
+        runs.push({ resolve, reject });
+      }),
+  );
   return {
     queue,
     started: () => runs.length,
@@ -81,7 +90,9 @@ test('a failed run fails only its own requesters, and the follow-up still runs',
 });
 
 test('a run that throws synchronously is a rejection, not a throw from request()', async () => {
-  const queue = new ReloadQueue<string>(() => { throw new Error('no'); });
+  const queue = new ReloadQueue<string>(() => {
+    throw new Error('no');
+  });
   const outcome = queue.request();
   await assert.rejects(outcome, /no/);
   assert.equal(queue.busy(), false);
@@ -92,7 +103,9 @@ test('idle() waits for the run under way and the follow-up queued behind it', as
   void queue.request();
   void queue.request();
   let idle = false;
-  const waiting = queue.idle().then(() => { idle = true; });
+  const waiting = queue.idle().then(() => {
+    idle = true;
+  });
   settle(0, 'a');
   await settleCallbacks();
   assert.equal(idle, false, 'the follow-up still runs');

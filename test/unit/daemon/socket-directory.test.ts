@@ -1,7 +1,17 @@
 // ensureSocketDirectory: a missing directory is created 0700; an existing one, or a parent, that another user could
 // write or owns is refused with its path, mode and the fix. Real directories for modes; owners through an injected stat.
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
@@ -52,9 +62,19 @@ test('an existing directory writable only by its owner is accepted and keeps its
 test('an existing directory writable by others or by its group is refused, named with its mode and the fix', () => {
   const dir = join(base, 'loose');
   mkdirSync(dir);
-  for (const [mode, who] of [[0o777, 'its group and every other user'], [0o757, 'every other user'], [0o775, 'its group'], [0o1777, 'its group and every other user']] as const) {
+  for (const [mode, who] of [
+    [0o777, 'its group and every other user'],
+    [0o757, 'every other user'],
+    [0o775, 'its group'],
+    [0o1777, 'its group and every other user'],
+  ] as const) {
     chmodSync(dir, mode);
-    refused(() => ensureSocketDirectory(dir), new RegExp(`^control socket directory ${quoted(dir)} has mode ${formatMode(mode)}: ${who} could replace the control socket.*Run "chmod 0700 ${quoted(dir)}", or set LDIR_SOCKET_DIR`));
+    refused(
+      () => ensureSocketDirectory(dir),
+      new RegExp(
+        `^control socket directory ${quoted(dir)} has mode ${formatMode(mode)}: ${who} could replace the control socket.*Run "chmod 0700 ${quoted(dir)}", or set LDIR_SOCKET_DIR`,
+      ),
+    );
     assert.equal(statSync(dir).mode & 0o7777, mode, 'never changed by ldir');
   }
 });
@@ -64,7 +84,12 @@ test('a parent anyone can write is refused unless it is sticky (as /tmp); nothin
   mkdirSync(parent);
   chmodSync(parent, 0o777);
   const dir = join(parent, 'sock');
-  refused(() => ensureSocketDirectory(dir), new RegExp(`^parent of the control socket directory ${quoted(parent)} has mode 0777: .*"chmod go-w ${quoted(parent)}" \\(or "chmod \\+t ${quoted(parent)}"`));
+  refused(
+    () => ensureSocketDirectory(dir),
+    new RegExp(
+      `^parent of the control socket directory ${quoted(parent)} has mode 0777: .*"chmod go-w ${quoted(parent)}" \\(or "chmod \\+t ${quoted(parent)}"`,
+    ),
+  );
   assert.equal(existsSync(dir), false);
   chmodSync(parent, 0o1777);
   ensureSocketDirectory(dir);
@@ -80,20 +105,33 @@ test('a symbolic link is judged by the directory it leads to', () => {
   refused(() => ensureSocketDirectory(link), new RegExp(`control socket directory ${quoted(real)} has mode 0777`));
 });
 
-test('a directory or parent owned by another user is refused; root\'s and the daemon\'s own are accepted', () => {
+test("a directory or parent owned by another user is refused; root's and the daemon's own are accepted", () => {
   const dir = join(base, 'owned', 'sock');
   mkdirSync(dir, { recursive: true });
   chmodSync(dir, 0o700);
   const owners = new Map<string, number>();
   const stat = (p: string): { uid: number; mode: number } => ({ uid: owners.get(p) ?? 0, mode: statSync(p).mode });
   owners.set(dir, 1000);
-  refused(() => ensureSocketDirectory(dir, { uid: 0, stat }), new RegExp(`^control socket directory ${quoted(dir)} is owned by uid 1000, not by root \\(uid 0\\): that user could replace the control socket.*Run "chown root:root ${quoted(dir)} && chmod 0700 ${quoted(dir)}"`));
+  refused(
+    () => ensureSocketDirectory(dir, { uid: 0, stat }),
+    new RegExp(
+      `^control socket directory ${quoted(dir)} is owned by uid 1000, not by root \\(uid 0\\): that user could replace the control socket.*Run "chown root:root ${quoted(dir)} && chmod 0700 ${quoted(dir)}"`,
+    ),
+  );
   // A daemon run by uid 1000 (a trial on the memory backend) may use its own directory.
   ensureSocketDirectory(dir, { uid: 1000, stat });
-  refused(() => ensureSocketDirectory(dir, { uid: 1001, stat }), /is owned by uid 1000, not by root or uid 1001 \(the daemon's user\)/);
+  refused(
+    () => ensureSocketDirectory(dir, { uid: 1001, stat }),
+    /is owned by uid 1000, not by root or uid 1001 \(the daemon's user\)/,
+  );
   owners.delete(dir);
   owners.set(dirname(dir), 1000);
-  refused(() => ensureSocketDirectory(dir, { uid: 0, stat }), new RegExp(`^parent of the control socket directory ${quoted(dirname(dir))} is owned by uid 1000.*Run "chown root ${quoted(dirname(dir))}"`));
+  refused(
+    () => ensureSocketDirectory(dir, { uid: 0, stat }),
+    new RegExp(
+      `^parent of the control socket directory ${quoted(dirname(dir))} is owned by uid 1000.*Run "chown root ${quoted(dirname(dir))}"`,
+    ),
+  );
   owners.clear();
   ensureSocketDirectory(dir, { uid: me, stat });
 });
@@ -103,5 +141,8 @@ test('a file where the directory should be is a control failure, not a refusal a
   mkdirSync(dirname(dir), { recursive: true });
   rmSync(dir, { force: true });
   writeFileSync(dir, '');
-  assert.throws(() => ensureSocketDirectory(dir), (err: unknown) => isLdirError(err, ErrorCodes.CONTROL_FAILED) && /is not a directory/.test(err.message));
+  assert.throws(
+    () => ensureSocketDirectory(dir),
+    (err: unknown) => isLdirError(err, ErrorCodes.CONTROL_FAILED) && /is not a directory/.test(err.message),
+  );
 });

@@ -10,7 +10,11 @@ const SRC = path.resolve(__dirname, '../../../src');
 
 /** Runs `body` (JavaScript, async allowed) in a fresh process and returns the node_modules packages it loaded. */
 function packagesLoadedBy(body: string): string[] {
-  const out = execFileSync(process.execPath, ['-e', `
+  const out = execFileSync(
+    process.execPath,
+    [
+      '-e',
+      `
     const src = ${JSON.stringify(SRC)};
     (async () => {
       ${body}
@@ -18,7 +22,10 @@ function packagesLoadedBy(body: string): string[] {
         .map((f) => f.split('/node_modules/').pop().split('/')[0]);
       process.stdout.write(JSON.stringify([...new Set(mods)]));
     })().catch((e) => { console.error(e); process.exit(1); });
-  `], { encoding: 'utf8', timeout: 30_000 });
+  `,
+    ],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
   return JSON.parse(out) as string[];
 }
 
@@ -34,8 +41,12 @@ test('the daemon and an ldirectord.cf file load neither yaml, nodemailer nor und
     require(src + '/app/observers.js');
     require(src + '/cli/ldirectord-actions.js');
     ${LOAD(CF, 'site.cf')}`);
-  assert.ok(loaded.includes('pino') && loaded.includes('prom-client'), `the probe sees the daemon's packages: ${loaded.join(', ')}`);
-  for (const name of ['yaml', 'nodemailer', 'undici', 'dns-packet', 'tinyglobby']) assert.ok(!loaded.includes(name), `${name} is loaded at start-up: ${loaded.join(', ')}`);
+  assert.ok(
+    loaded.includes('pino') && loaded.includes('prom-client'),
+    `the probe sees the daemon's packages: ${loaded.join(', ')}`,
+  );
+  for (const name of ['yaml', 'nodemailer', 'undici', 'dns-packet', 'tinyglobby'])
+    assert.ok(!loaded.includes(name), `${name} is loaded at start-up: ${loaded.join(', ')}`);
 });
 
 test('a YAML file loads yaml; the first mail transport loads nodemailer; the first https check loads undici', () => {
@@ -47,6 +58,8 @@ test('a YAML file loads yaml; the first mail transport loads nodemailer; the fir
   assert.ok(packagesLoadedBy(LOAD(YAML, 'site.yaml')).includes('yaml'));
   const globbing = packagesLoadedBy(LOAD('include=/nonexistent-ldir-dir/*.cf\\n', 'site.cf'));
   assert.ok(globbing.includes('tinyglobby') && !globbing.includes('yaml'), globbing.join(', '));
-  const mailer = packagesLoadedBy(`require(src + '/alerts/transports.js').nodemailerTransports()({ kind: 'sendmail' }, 'director');`);
+  const mailer = packagesLoadedBy(
+    `require(src + '/alerts/transports.js').nodemailerTransports()({ kind: 'sendmail' }, 'director');`,
+  );
   assert.ok(mailer.includes('nodemailer'), mailer.join(', '));
 });

@@ -6,7 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
-  encodeStateFile, parseStateFile, readStateFile, STATE_DIRECTORY, stateFilePath, writeStateFile,
+  encodeStateFile,
+  parseStateFile,
+  readStateFile,
+  STATE_DIRECTORY,
+  stateFilePath,
+  writeStateFile,
 } from '../../../src/daemon/state-file';
 import type { OperatorSetting } from '../../../src/engine/operator-settings';
 
@@ -29,7 +34,9 @@ describe('state file: path and form', () => {
   test('versioned JSON, one entry per real, that reads back as it was written', () => {
     const text = encodeStateFile(SETTINGS, META);
     assert.deepEqual(JSON.parse(text), {
-      version: 1, config: '/etc/ha.d/site.cf', savedAt: '2024-05-01T12:00:00.000Z',
+      version: 1,
+      config: '/etc/ha.d/site.cf',
+      savedAt: '2024-05-01T12:00:00.000Z',
       reals: [
         { virtual: 'tcp:192.0.2.80:80', real: '198.51.100.11:80', weight: 2 },
         { virtual: 'tcp:192.0.2.80:80', real: '198.51.100.13:80', drained: true },
@@ -43,8 +50,14 @@ describe('state file: path and form', () => {
 
   test('members a newer ldir adds are ignored; entries that set nothing are left out', () => {
     const text = JSON.stringify({
-      version: 1, config: '/x', savedAt: '2024-05-01T12:00:00.000Z', host: 'lb1',
-      reals: [{ virtual: 'tcp:1.2.3.4:80', real: '10.0.0.1:80', weight: 3, note: 'canary' }, { virtual: 'tcp:1.2.3.4:80', real: '10.0.0.2:80', drained: false }],
+      version: 1,
+      config: '/x',
+      savedAt: '2024-05-01T12:00:00.000Z',
+      host: 'lb1',
+      reals: [
+        { virtual: 'tcp:1.2.3.4:80', real: '10.0.0.1:80', weight: 3, note: 'canary' },
+        { virtual: 'tcp:1.2.3.4:80', real: '10.0.0.2:80', drained: false },
+      ],
     });
     assert.deepEqual(parseStateFile(text), [{ virtualId: 'tcp:1.2.3.4:80', realKey: '10.0.0.1:80', weight: 3 }]);
   });
@@ -55,14 +68,34 @@ describe('state file: path and form', () => {
     ['another version', '{"version":2,"reals":[]}', /^version 2, this ldir reads version 1$/],
     ['no version', '{"reals":[]}', /missing member "version"/],
     ['no reals', '{"version":1}', /missing member "reals"/],
-    ['a weight below 0', '{"version":1,"reals":[{"virtual":"v","real":"r","weight":-1}]}', /\$\.reals\[0\]\.weight: must be between 0 and 2147483647/],
-    ['a weight above the kernel\'s', '{"version":1,"reals":[{"virtual":"v","real":"r","weight":2147483648}]}', /\$\.reals\[0\]\.weight/],
-    ['a real without its virtual', '{"version":1,"reals":[{"real":"r","weight":1}]}', /\$\.reals\[0\]: missing member "virtual"/],
-    ['drained as a string', '{"version":1,"reals":[{"virtual":"v","real":"r","drained":"yes"}]}', /\$\.reals\[0\]\.drained: expected a boolean/],
+    [
+      'a weight below 0',
+      '{"version":1,"reals":[{"virtual":"v","real":"r","weight":-1}]}',
+      /\$\.reals\[0\]\.weight: must be between 0 and 2147483647/,
+    ],
+    [
+      "a weight above the kernel's",
+      '{"version":1,"reals":[{"virtual":"v","real":"r","weight":2147483648}]}',
+      /\$\.reals\[0\]\.weight/,
+    ],
+    [
+      'a real without its virtual',
+      '{"version":1,"reals":[{"real":"r","weight":1}]}',
+      /\$\.reals\[0\]: missing member "virtual"/,
+    ],
+    [
+      'drained as a string',
+      '{"version":1,"reals":[{"virtual":"v","real":"r","drained":"yes"}]}',
+      /\$\.reals\[0\]\.drained: expected a boolean/,
+    ],
     ['an array', '[]', /expected an object/],
   ];
   for (const [name, text, why] of bad) {
-    test(`refused: ${name}`, () => assert.throws(() => parseStateFile(text), (err: Error) => why.test(err.message)));
+    test(`refused: ${name}`, () =>
+      assert.throws(
+        () => parseStateFile(text),
+        (err: Error) => why.test(err.message),
+      ));
   }
 });
 
@@ -92,14 +125,23 @@ describe('state file: reading and writing', () => {
     const dirRead = readStateFile(join(dir, 'a-directory.state'));
     assert.equal(dirRead.state, 'unreadable');
     assert.match((dirRead as { reason: string }).reason, /^cannot read it: .*EISDIR/);
-    const failing = readStateFile('/x.state', { readFileSync: () => { throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' }); } });
+    const failing = readStateFile('/x.state', {
+      readFileSync: () => {
+        throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
+      },
+    });
     assert.deepEqual(failing, { state: 'unreadable', reason: 'cannot read it: EACCES: permission denied' });
   });
 
   test('a write that fails throws and leaves the previous file', () => {
     const path = join(tempDir(), 'site.cf.state');
     writeStateFile(path, SETTINGS, META);
-    const failingRename = { ...fs, renameSync: () => { throw new Error('EROFS: read-only file system'); } };
+    const failingRename = {
+      ...fs,
+      renameSync: () => {
+        throw new Error('EROFS: read-only file system');
+      },
+    };
     assert.throws(() => writeStateFile(path, [], META, failingRename), /EROFS/);
     assert.deepEqual(readStateFile(path), { state: 'read', settings: SETTINGS });
   });

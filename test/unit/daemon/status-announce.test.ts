@@ -10,18 +10,53 @@ import { sampleReport } from '../../helpers/status-report';
 import { snapshot } from '../metrics/fixtures';
 
 const ANNOUNCE: AnnounceStatus = {
-  driver: 'bird socket=/run/bird/bird.ctl file=/etc/bird/ldir-announce.conf', announced: ['192.0.2.10/32'], lastError: null, guard: 'connected',
+  driver: 'bird socket=/run/bird/bird.ctl file=/etc/bird/ldir-announce.conf',
+  announced: ['192.0.2.10/32'],
+  lastError: null,
+  guard: 'connected',
   virtuals: [
-    { virtualId: 'tcp:192.0.2.10:80', prefix: '192.0.2.10/32', state: 'announced', reason: 'serving', prefixAnnounced: true },
-    { virtualId: 'tcp:192.0.2.11:80', prefix: '192.0.2.11/32', state: 'pending-announce', reason: 'announce-delay', dueInS: 3, prefixAnnounced: false },
-    { virtualId: 'tcp:192.0.2.12:80', prefix: '192.0.2.12/32', state: 'pending-withdraw', reason: 'withdraw-delay', dueInS: 7, prefixAnnounced: true },
-    { virtualId: 'tcp:192.0.2.13:80', prefix: '192.0.2.13/32', state: 'withdrawn', reason: 'not-serving', prefixAnnounced: false },
+    {
+      virtualId: 'tcp:192.0.2.10:80',
+      prefix: '192.0.2.10/32',
+      state: 'announced',
+      reason: 'serving',
+      prefixAnnounced: true,
+    },
+    {
+      virtualId: 'tcp:192.0.2.11:80',
+      prefix: '192.0.2.11/32',
+      state: 'pending-announce',
+      reason: 'announce-delay',
+      dueInS: 3,
+      prefixAnnounced: false,
+    },
+    {
+      virtualId: 'tcp:192.0.2.12:80',
+      prefix: '192.0.2.12/32',
+      state: 'pending-withdraw',
+      reason: 'withdraw-delay',
+      dueInS: 7,
+      prefixAnnounced: true,
+    },
+    {
+      virtualId: 'tcp:192.0.2.13:80',
+      prefix: '192.0.2.13/32',
+      state: 'withdrawn',
+      reason: 'not-serving',
+      prefixAnnounced: false,
+    },
   ],
 };
 
 describe('route health injection in ldir status', () => {
   test('the report carries it when on, not when off; the wire accepts both and refuses a wrong state', () => {
-    const facts = { pid: 42, configFile: '/etc/ha.d/ldirectord.cf', startedAt: 1_700_000_000_000, backend: 'memory', lastReload: null };
+    const facts = {
+      pid: 42,
+      configFile: '/etc/ha.d/ldirectord.cf',
+      startedAt: 1_700_000_000_000,
+      backend: 'memory',
+      lastReload: null,
+    };
     const on = buildStatusReport({ ...facts, announce: ANNOUNCE }, snapshot([]), [], 1_700_000_060_000);
     assert.deepEqual(on.daemon.announce, ANNOUNCE);
     assert.doesNotThrow(() => resultSchemas.status(JSON.parse(JSON.stringify(on)), 'result'));
@@ -40,8 +75,15 @@ describe('route health injection in ldir status', () => {
       '  tcp:192.0.2.12:80 192.0.2.12/32: pending withdraw in 7s (withdrawdelay)',
       '  tcp:192.0.2.13:80 192.0.2.13/32: withdrawn (below quorum)',
     ]);
-    assert.match(announceLines({ ...ANNOUNCE, announced: [], lastError: 'BIRD refused "configure": syntax error', guard: 'none' })[0] ?? '',
-      /announced nothing; guard none; ERROR BIRD refused "configure": syntax error$/);
+    assert.match(
+      announceLines({
+        ...ANNOUNCE,
+        announced: [],
+        lastError: 'BIRD refused "configure": syntax error',
+        guard: 'none',
+      })[0] ?? '',
+      /announced nothing; guard none; ERROR BIRD refused "configure": syntax error$/,
+    );
     const report = sampleReport();
     const text = renderStatus({ ...report, daemon: { ...report.daemon, announce: ANNOUNCE } }, { width: 200 });
     assert.match(text, /^announce: bird socket=\/run\/bird\/bird\.ctl/m);

@@ -12,37 +12,82 @@ import type { IpvsService, ObservedService } from '../../../src/ipvs/types';
 import { real, snapshot, stats, virtual } from '../metrics/fixtures';
 
 const V = 'tcp:192.0.2.1:80';
-const FACTS = { pid: 42, configFile: '/etc/ldir.cf', startedAt: 1_700_000_000_000, backend: 'netlink', lastReload: null };
+const FACTS = {
+  pid: 42,
+  configFile: '/etc/ldir.cf',
+  startedAt: 1_700_000_000_000,
+  backend: 'netlink',
+  lastReload: null,
+};
 const SERVICE = {
-  family: 'inet', protocol: 'tcp', address: '192.0.2.1', port: 80, scheduler: 'wlc', flags: [], schedulerFlags: [], timeout: 0, netmask: '255.255.255.255',
+  family: 'inet',
+  protocol: 'tcp',
+  address: '192.0.2.1',
+  port: 80,
+  scheduler: 'wlc',
+  flags: [],
+  schedulerFlags: [],
+  timeout: 0,
+  netmask: '255.255.255.255',
 } as unknown as IpvsService;
 
 function kernel(): ObservedService[] {
   const destination = (address: string, port: number, active: number, inactive: number, cps: bigint) => ({
-    family: 'inet' as const, address, port, weight: 1, forward: 'route' as const, upperThreshold: 0, lowerThreshold: 0, activeConns: active, inactiveConns: inactive, persistentConns: 0,
+    family: 'inet' as const,
+    address,
+    port,
+    weight: 1,
+    forward: 'route' as const,
+    upperThreshold: 0,
+    lowerThreshold: 0,
+    activeConns: active,
+    inactiveConns: inactive,
+    persistentConns: 0,
     stats: stats({ cps, inPps: 10n, outPps: 9n, inBps: 1500n, outBps: 2n ** 40n, conns: 1234n }),
   });
-  return [{
-    service: SERVICE,
-    destinations: [destination('10.0.0.1', 80, 7, 3, 5n), destination('10.0.0.2', 80, 1, 0, 1n)],
-    stats: stats({ cps: 6n, inPps: 20n, outPps: 18n, inBps: 3000n, outBps: 4000n, conns: 2468n }),
-  }];
+  return [
+    {
+      service: SERVICE,
+      destinations: [destination('10.0.0.1', 80, 7, 3, 5n), destination('10.0.0.2', 80, 1, 0, 1n)],
+      stats: stats({ cps: 6n, inPps: 20n, outPps: 18n, inBps: 3000n, outBps: 4000n, conns: 2468n }),
+    },
+  ];
 }
 
 describe('traffic in the status report', () => {
-  test('each real gets its kernel destination\'s counts and rates, each virtual its service\'s with summed connections', () => {
-    const engine = snapshot([virtual(V, [
-      real('10.0.0.1:8080', { destination: '10.0.0.1:80' }), // gate: the kernel holds the virtual's port
-      real('10.0.0.2:80'),
-      real('10.0.0.3:80', { inKernel: false, kernelWeight: null }),
-    ])]);
+  test("each real gets its kernel destination's counts and rates, each virtual its service's with summed connections", () => {
+    const engine = snapshot([
+      virtual(V, [
+        real('10.0.0.1:8080', { destination: '10.0.0.1:80' }), // gate: the kernel holds the virtual's port
+        real('10.0.0.2:80'),
+        real('10.0.0.3:80', { inKernel: false, kernelWeight: null }),
+      ]),
+    ]);
     const report = buildStatusReport(FACTS, engine, [], 1_700_000_060_000, undefined, {
       traffic: trafficOf({ ok: true, services: kernel(), durationMs: 3.4 }),
     });
     const v = report.virtualServices[0]!;
     assert.deepEqual(report.daemon.kernelStats, { ok: true, durationMs: 3 });
-    assert.deepEqual(v.traffic, { activeConns: 8, inactiveConns: 3, cps: 6, inPps: 20, outPps: 18, inBps: 3000, outBps: 4000, conns: 2468 });
-    assert.deepEqual(v.reals[0]?.traffic, { activeConns: 7, inactiveConns: 3, cps: 5, inPps: 10, outPps: 9, inBps: 1500, outBps: 2 ** 40, conns: 1234 });
+    assert.deepEqual(v.traffic, {
+      activeConns: 8,
+      inactiveConns: 3,
+      cps: 6,
+      inPps: 20,
+      outPps: 18,
+      inBps: 3000,
+      outBps: 4000,
+      conns: 2468,
+    });
+    assert.deepEqual(v.reals[0]?.traffic, {
+      activeConns: 7,
+      inactiveConns: 3,
+      cps: 5,
+      inPps: 10,
+      outPps: 9,
+      inBps: 1500,
+      outBps: 2 ** 40,
+      conns: 1234,
+    });
     assert.equal(v.reals[1]?.traffic?.activeConns, 1);
     assert.equal(v.reals[2]?.traffic, null, 'not in the kernel: no traffic');
     assert.doesNotThrow(() => resultSchemas.status(JSON.parse(JSON.stringify(report)), 'result'));
@@ -67,7 +112,10 @@ describe('traffic in the status report', () => {
   test('events given to the report are carried as they are, and ldir status lists the last five', () => {
     const engine = snapshot([virtual(V, [real('10.0.0.2:80')])]);
     const events = Array.from({ length: 7 }, (_, i) => ({
-      at: new Date(1_700_000_000_000 + i * 1000).toISOString(), kind: 'transition' as const, ok: i % 2 === 0, text: `event ${i}`,
+      at: new Date(1_700_000_000_000 + i * 1000).toISOString(),
+      kind: 'transition' as const,
+      ok: i % 2 === 0,
+      text: `event ${i}`,
     }));
     const report = buildStatusReport(FACTS, engine, [], 1_700_000_060_000, undefined, { events });
     assert.deepEqual(report.events, events);
@@ -85,7 +133,11 @@ describe('the traffic index in slices (issue 21, big tables)', () => {
     const big = kernel();
     const first = big[0] as ObservedService;
     const template = first.destinations[0] as ObservedService['destinations'][number];
-    const destinations = Array.from({ length: 20_000 }, (_, i) => ({ ...template, address: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, activeConns: i % 5 }));
+    const destinations = Array.from({ length: 20_000 }, (_, i) => ({
+      ...template,
+      address: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`,
+      activeConns: i % 5,
+    }));
     const services = [...big, { ...first, service: { ...SERVICE, port: 81 }, destinations }];
     const read = { ok: true as const, services, durationMs: 12.4 };
     const yielder = new SliceYielder(0);

@@ -9,24 +9,43 @@ import { sampleReport } from '../../helpers/status-report';
 import { real, snapshot, virtual } from '../metrics/fixtures';
 
 const V1 = 'tcp:192.0.2.1:80';
-const FACTS = { pid: 42, configFile: '/etc/ha.d/ldirectord.cf', startedAt: 1_700_000_000_000, backend: 'memory', lastReload: null };
+const FACTS = {
+  pid: 42,
+  configFile: '/etc/ha.d/ldirectord.cf',
+  startedAt: 1_700_000_000_000,
+  backend: 'memory',
+  lastReload: null,
+};
 
 describe('runtime weights in the status report', () => {
   test('each configured real has override: its runtime weight, or null', () => {
-    const engine = snapshot([virtual(V1, [
-      real('10.0.0.1:80', { configuredWeight: 5, weightOverride: 2, desiredWeight: 2, kernelWeight: 2 }),
-      real('10.0.0.2:80', { configuredWeight: 5, weightOverride: 0, desiredWeight: 0, kernelWeight: 0 }),
-      real('10.0.0.3:80', { configuredWeight: 5 }),
-    ])]);
+    const engine = snapshot([
+      virtual(V1, [
+        real('10.0.0.1:80', { configuredWeight: 5, weightOverride: 2, desiredWeight: 2, kernelWeight: 2 }),
+        real('10.0.0.2:80', { configuredWeight: 5, weightOverride: 0, desiredWeight: 0, kernelWeight: 0 }),
+        real('10.0.0.3:80', { configuredWeight: 5 }),
+      ]),
+    ]);
     const report = buildStatusReport(FACTS, engine, [], 1_700_000_060_000);
-    assert.deepEqual(report.virtualServices[0]?.reals.map((r) => [r.weight, r.override, r.kernelWeight]), [[5, 2, 2], [5, 0, 0], [5, null, 1]]);
+    assert.deepEqual(
+      report.virtualServices[0]?.reals.map((r) => [r.weight, r.override, r.kernelWeight]),
+      [
+        [5, 2, 2],
+        [5, 0, 0],
+        [5, null, 1],
+      ],
+    );
     assert.deepEqual(resultSchemas.status(JSON.parse(JSON.stringify(report)), 'result'), report);
   });
 
   test('ldir status: flag WEIGHT n beside the configured/kernel column, and a legend line only when some real has one', () => {
     const report = sampleReport();
     const v = report.virtualServices[0]!;
-    const reals = [{ ...v.reals[0]!, kernelWeight: 2, override: 2 }, { ...v.reals[1]!, override: null }, { ...v.reals[2]!, override: 7 }];
+    const reals = [
+      { ...v.reals[0]!, kernelWeight: 2, override: 2 },
+      { ...v.reals[1]!, override: null },
+      { ...v.reals[2]!, override: 7 },
+    ];
     const text = renderStatus({ ...report, virtualServices: [{ ...v, reals }] }, { width: 200 });
     const rows = text.split('\n').filter((l) => l.startsWith('  '));
     assert.deepEqual(rows, [

@@ -4,7 +4,12 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { CheckFreshness } from '../../../src/checks/scheduler';
 import {
-  CHECK_OVERDUE_FACTOR, describeVerdict, ENGINE_STALL_FACTOR, watchdogVerdict, type ChecksOverdue, type EngineStalled,
+  CHECK_OVERDUE_FACTOR,
+  describeVerdict,
+  ENGINE_STALL_FACTOR,
+  watchdogVerdict,
+  type ChecksOverdue,
+  type EngineStalled,
   type WatchdogInput,
 } from '../../../src/daemon/watchdog';
 import type { PassLiveness } from '../../../src/engine/sync-loop';
@@ -14,17 +19,32 @@ const V = 'tcp:192.0.2.1:80';
 /** A check of one real (interval 5 s, timeout 3 s: limit 16 s) started at 0 with its last result at `last`. */
 function check(real: string, last: number | undefined, more: Partial<CheckFreshness> = {}): CheckFreshness {
   return {
-    identity: `connect::tcp:${real}#x`, members: [{ virtualId: V, realKey: real }], intervalMs: 5_000, timeoutMs: 3_000, startedAt: 0,
-    ...(last !== undefined ? { lastResultAt: last } : {}), ...more,
+    identity: `connect::tcp:${real}#x`,
+    members: [{ virtualId: V, realKey: real }],
+    intervalMs: 5_000,
+    timeoutMs: 3_000,
+    startedAt: 0,
+    ...(last !== undefined ? { lastResultAt: last } : {}),
+    ...more,
   };
 }
 
 /** An engine whose last pass finished at `last` (resync 10 s: limit 30 s), due since 0. */
 function engine(last: number | undefined, more: Partial<PassLiveness> = {}): PassLiveness {
-  return { resyncIntervalMs: 10_000, dueSince: 0, held: false, ...(last !== undefined ? { lastPassAt: last } : {}), ...more };
+  return {
+    resyncIntervalMs: 10_000,
+    dueSince: 0,
+    held: false,
+    ...(last !== undefined ? { lastPassAt: last } : {}),
+    ...more,
+  };
 }
 
-const verdict = (now: number, checks: readonly CheckFreshness[], eng: PassLiveness | undefined = engine(now)): ReturnType<typeof watchdogVerdict> => {
+const verdict = (
+  now: number,
+  checks: readonly CheckFreshness[],
+  eng: PassLiveness | undefined = engine(now),
+): ReturnType<typeof watchdogVerdict> => {
   const input: WatchdogInput = { now, checks, engine: eng };
   return watchdogVerdict(input);
 };
@@ -53,7 +73,10 @@ describe('checker watchdog verdict', () => {
     assert.equal(r.reals, 1);
     assert.equal(r.limitSeconds, 16);
     assert.equal(r.ageSeconds, 16);
-    assert.match(r.message, /^checks-overdue: 1 real without a check result for more than 2 x \(interval \+ timeout\); worst tcp:192\.0\.2\.1:80 10\.0\.0\.1:80: 16 s \(limit 16 s\)$/);
+    assert.match(
+      r.message,
+      /^checks-overdue: 1 real without a check result for more than 2 x \(interval \+ timeout\); worst tcp:192\.0\.2\.1:80 10\.0\.0\.1:80: 16 s \(limit 16 s\)$/,
+    );
   });
 
   test('each check has its own limit: a slow interval is not overdue when a fast one would be', () => {
@@ -68,7 +91,10 @@ describe('checker watchdog verdict', () => {
   test('counts every overdue (virtual, real) pair, names the one longest without a result', () => {
     const shared: CheckFreshness = {
       ...check('10.0.0.3:80', 10_000),
-      members: [{ virtualId: V, realKey: '10.0.0.3:80' }, { virtualId: 'tcp:192.0.2.2:80', realKey: '10.0.0.3:80' }],
+      members: [
+        { virtualId: V, realKey: '10.0.0.3:80' },
+        { virtualId: 'tcp:192.0.2.2:80', realKey: '10.0.0.3:80' },
+      ],
     };
     const v = verdict(100_000, [check('10.0.0.1:80', 40_000), check('10.0.0.2:80', 99_000), shared]);
     assert.equal(v.checksOverdue, 3, 'two pairs of the shared check and one more');
@@ -82,9 +108,17 @@ describe('checker watchdog verdict', () => {
   test('no result yet: measured from the start of the check (a daemon just started, a reload that adds reals)', () => {
     // The daemon started at 0; a reload at 200 s added 10.0.0.2, which has no result yet.
     const added = check('10.0.0.2:80', undefined, { startedAt: 200_000 });
-    assert.equal(verdict(200_000, [check('10.0.0.1:80', undefined)], engine(0)).ok, false, 'baseline: a check never answered since 0 is overdue');
+    assert.equal(
+      verdict(200_000, [check('10.0.0.1:80', undefined)], engine(0)).ok,
+      false,
+      'baseline: a check never answered since 0 is overdue',
+    );
     assert.equal(verdict(10_000, [check('10.0.0.1:80', undefined)], engine(9_000)).ok, true, 'just started');
-    assert.equal(verdict(216_000, [check('10.0.0.1:80', 210_000), added], engine(215_000)).ok, true, 'just added by a reload');
+    assert.equal(
+      verdict(216_000, [check('10.0.0.1:80', 210_000), added], engine(215_000)).ok,
+      true,
+      'just added by a reload',
+    );
     const late = verdict(216_001, [check('10.0.0.1:80', 210_000), added], engine(215_000));
     assert.equal(late.checksOverdue, 1);
     assert.equal((late.reasons[0] as ChecksOverdue).worst.realKey, '10.0.0.2:80');
@@ -109,11 +143,18 @@ describe('checker watchdog verdict', () => {
     assert.equal(r.code, 'engine-stalled');
     assert.equal(r.ageSeconds, 30);
     assert.equal(r.limitSeconds, 30);
-    assert.equal(r.message, 'engine-stalled: no kernel sync pass has finished for 30 s (limit 30 s: 3 x the 10 s resync interval)');
+    assert.equal(
+      r.message,
+      'engine-stalled: no kernel sync pass has finished for 30 s (limit 30 s: 3 x the 10 s resync interval)',
+    );
   });
 
   test('engine: no pass ever finished counts from when passes became due; none due yet is not stalled', () => {
-    assert.equal(verdict(1_000_000, [], { resyncIntervalMs: 10_000, held: false }).ok, true, 'no pass asked for yet (no configuration)');
+    assert.equal(
+      verdict(1_000_000, [], { resyncIntervalMs: 10_000, held: false }).ok,
+      true,
+      'no pass asked for yet (no configuration)',
+    );
     assert.equal(verdict(35_000, [], engine(undefined, { dueSince: 5_000 })).ok, true);
     const v = verdict(35_001, [], engine(undefined, { dueSince: 5_000 }));
     assert.equal(v.reasons[0]?.code, 'engine-stalled');
@@ -130,9 +171,15 @@ describe('checker watchdog verdict', () => {
 
   test('both reasons at once, checks first; the one-line description names both', () => {
     const v = verdict(100_000, [check('10.0.0.1:80', 0)], engine(0));
-    assert.deepEqual(v.reasons.map((r) => r.code), ['checks-overdue', 'engine-stalled']);
+    assert.deepEqual(
+      v.reasons.map((r) => r.code),
+      ['checks-overdue', 'engine-stalled'],
+    );
     const line = describeVerdict(v);
-    assert.match(line, /^watchdog: checks-overdue: 1 real .* 10\.0\.0\.1:80: 100 s \(limit 16 s\); engine-stalled: no kernel sync pass has finished for 100 s/);
+    assert.match(
+      line,
+      /^watchdog: checks-overdue: 1 real .* 10\.0\.0\.1:80: 100 s \(limit 16 s\); engine-stalled: no kernel sync pass has finished for 100 s/,
+    );
     assert.ok(!line.includes('\n'));
   });
 

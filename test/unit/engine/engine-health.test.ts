@@ -36,7 +36,11 @@ describe('engine: start and health', () => {
     await h.health(VIP, { '10.0.0.1:80': 'up', '10.0.0.2:80': 'up' });
     assert.deepEqual(await h.table(), { [VIP]: ['10.0.0.1:80=3', '10.0.0.2:80=2'] });
     assert.deepEqual(h.opsSinceMark(), [`add-destination ${VIP} 10.0.0.1:80`, `add-destination ${VIP} 10.0.0.2:80`]);
-    assert.deepEqual(h.commands, [['/usr/local/sbin/sorry', '--quiet', 'stop', '192.0.2.1:80', 'tcp']], 'first known state: stop, as ldirectord on a fresh start');
+    assert.deepEqual(
+      h.commands,
+      [['/usr/local/sbin/sorry', '--quiet', 'stop', '192.0.2.1:80', 'tcp']],
+      'first known state: stop, as ldirectord on a fresh start',
+    );
     assert.equal(h.eventsOf('fallback').length, 0);
   });
 
@@ -67,7 +71,11 @@ describe('engine: start and health', () => {
   test('quiescent=yes: a real that goes down keeps its entry with weight 0, then gets its weight back', async () => {
     const h = new EngineHarness();
     await h.apply(await loadValid(cf(['quiescent=yes'])));
-    assert.deepEqual(await h.table(), { [VIP]: ['10.0.0.1:80=0', '10.0.0.2:80=0'] }, 'unknown + quiescent: weight 0, never more');
+    assert.deepEqual(
+      await h.table(),
+      { [VIP]: ['10.0.0.1:80=0', '10.0.0.2:80=0'] },
+      'unknown + quiescent: weight 0, never more',
+    );
     await h.health(VIP, { '10.0.0.1:80': 'up', '10.0.0.2:80': 'up' });
     await h.health(VIP, { '10.0.0.1:80': 'down' });
     assert.deepEqual(await h.table(), { [VIP]: ['10.0.0.1:80=0', '10.0.0.2:80=2'] });
@@ -82,13 +90,30 @@ describe('engine: start and health', () => {
     h.opsSinceMark();
     await h.health(VIP, { '10.0.0.1:80': 'down', '10.0.0.2:80': 'down' });
     assert.deepEqual(await h.table(), { [VIP]: ['127.0.0.1:8080=1'] });
-    assert.deepEqual(h.opsSinceMark().sort(), [`add-destination ${VIP} 127.0.0.1:8080`, `delete-destination ${VIP} 10.0.0.1:80`, `delete-destination ${VIP} 10.0.0.2:80`]);
-    assert.deepEqual(h.eventsOf('fallback').map((e) => e.active), [true]);
+    assert.deepEqual(h.opsSinceMark().sort(), [
+      `add-destination ${VIP} 127.0.0.1:8080`,
+      `delete-destination ${VIP} 10.0.0.1:80`,
+      `delete-destination ${VIP} 10.0.0.2:80`,
+    ]);
+    assert.deepEqual(
+      h.eventsOf('fallback').map((e) => e.active),
+      [true],
+    );
     await h.health(VIP, { '10.0.0.2:80': 'up' });
     assert.deepEqual(await h.table(), { [VIP]: ['10.0.0.2:80=2'] });
-    assert.deepEqual(h.eventsOf('fallback').map((e) => e.active), [true, false]);
+    assert.deepEqual(
+      h.eventsOf('fallback').map((e) => e.active),
+      [true, false],
+    );
     assert.deepEqual(h.commandLines(), ['stop 192.0.2.1:80 tcp', 'start 192.0.2.1:80 tcp', 'stop 192.0.2.1:80 tcp']);
-    assert.deepEqual(h.eventsOf('fallback-command').map((e) => [e.action, e.exitCode]), [['stop', 0], ['start', 0], ['stop', 0]]);
+    assert.deepEqual(
+      h.eventsOf('fallback-command').map((e) => [e.action, e.exitCode]),
+      [
+        ['stop', 0],
+        ['start', 0],
+        ['stop', 0],
+      ],
+    );
     const snap = h.engine.snapshot();
     assert.equal(snap.virtuals[0]?.fallbackActive, false);
     assert.equal(snap.virtuals[0]?.fallbackCommand, 'stop');
@@ -116,7 +141,12 @@ describe('engine: start and health', () => {
 });
 
 describe('engine: adoption of an existing table', () => {
-  const existing = [{ service: addrService('192.0.2.1', 80), destinations: [dest('10.0.0.1', 80, { weight: 3 }), dest('10.0.0.2', 80, { weight: 2 })] }];
+  const existing = [
+    {
+      service: addrService('192.0.2.1', 80),
+      destinations: [dest('10.0.0.1', 80, { weight: 3 }), dest('10.0.0.2', 80, { weight: 2 })],
+    },
+  ];
 
   test('restart against a healthy table: zero kernel operations, before and after the first results', async () => {
     const h = new EngineHarness({ initial: existing });
@@ -129,9 +159,20 @@ describe('engine: adoption of an existing table', () => {
   });
 
   test('an adopted weight is kept until the first result, then set as decided', async () => {
-    const h = new EngineHarness({ initial: [{ service: addrService('192.0.2.1', 80), destinations: [dest('10.0.0.1', 80, { weight: 9 }), dest('10.0.0.7', 80)] }] });
+    const h = new EngineHarness({
+      initial: [
+        {
+          service: addrService('192.0.2.1', 80),
+          destinations: [dest('10.0.0.1', 80, { weight: 9 }), dest('10.0.0.7', 80)],
+        },
+      ],
+    });
     await h.apply(await loadValid(cf()));
-    assert.deepEqual(await h.table(), { [VIP]: ['10.0.0.1:80=9'] }, 'kept as is; the stale 10.0.0.7 is purged as ldirectord does at start');
+    assert.deepEqual(
+      await h.table(),
+      { [VIP]: ['10.0.0.1:80=9'] },
+      'kept as is; the stale 10.0.0.7 is purged as ldirectord does at start',
+    );
     assert.equal(h.engine.snapshot().virtuals[0]?.reals[0]?.reason, 'unknown-adopted');
     await h.health(VIP, { '10.0.0.1:80': 'up' });
     assert.deepEqual(await h.table(), { [VIP]: ['10.0.0.1:80=3'] });
@@ -143,11 +184,18 @@ describe('engine: drain by hand', () => {
     const h = new EngineHarness();
     await h.apply(await loadValid(cf()));
     await h.health(VIP, { '10.0.0.1:80': 'up', '10.0.0.2:80': 'up' });
-    assert.deepEqual(await h.engine.drain('tcp:192.0.2.1:80', '10.0.0.1'), { virtual: VIP, real: '10.0.0.1:80', changed: true });
+    assert.deepEqual(await h.engine.drain('tcp:192.0.2.1:80', '10.0.0.1'), {
+      virtual: VIP,
+      real: '10.0.0.1:80',
+      changed: true,
+    });
     assert.deepEqual(await h.table(), { [VIP]: ['10.0.0.1:80=0', '10.0.0.2:80=2'] });
     assert.equal((await h.engine.drain(VIP, '10.0.0.1:80')).changed, false);
     const snap = h.engine.snapshot().virtuals[0]?.reals[0];
-    assert.deepEqual([snap?.manuallyDrained, snap?.reason, snap?.desiredWeight, snap?.kernelWeight], [true, 'drained', 0, 0]);
+    assert.deepEqual(
+      [snap?.manuallyDrained, snap?.reason, snap?.desiredWeight, snap?.kernelWeight],
+      [true, 'drained', 0, 0],
+    );
     await h.health(VIP, { '10.0.0.1:80': 'down' });
     assert.deepEqual(await h.table(), { [VIP]: ['10.0.0.2:80=2'] }, 'down wins over the hand drain (quiescent=no)');
     await h.health(VIP, { '10.0.0.1:80': 'up' });
@@ -155,6 +203,8 @@ describe('engine: drain by hand', () => {
     assert.equal((await h.engine.undrain(VIP, '10.0.0.1:80')).changed, true);
     assert.deepEqual(await h.table(), { [VIP]: ['10.0.0.1:80=3', '10.0.0.2:80=2'] });
     await assert.rejects(h.engine.drain(VIP, '10.0.0.9'), (err) => isLdirError(err, ErrorCodes.UNKNOWN_TARGET));
-    await assert.rejects(h.engine.drain('tcp:192.0.2.99:80', '10.0.0.1'), (err) => isLdirError(err, ErrorCodes.UNKNOWN_TARGET));
+    await assert.rejects(h.engine.drain('tcp:192.0.2.99:80', '10.0.0.1'), (err) =>
+      isLdirError(err, ErrorCodes.UNKNOWN_TARGET),
+    );
   });
 });

@@ -11,14 +11,27 @@ const MAIL = 'tcp:192.0.2.2:25';
 const FOREIGN = { service: addrService('10.9.9.9', 25), destinations: [dest('10.9.9.10', 25)] };
 
 /** A web virtual with the given real lines, and optionally a mail virtual. */
-function config(reals: string[], opts: { mail?: boolean; web?: string[]; mailExtra?: string[]; globals?: string[] } = {}): Promise<Config> {
-  const lines = [...(opts.globals ?? []), 'virtual=192.0.2.1:80', ...reals.map((r) => `\treal=${r}`), ...(opts.web ?? []).map((l) => `\t${l}`), ''];
-  if (opts.mail) lines.push('virtual=192.0.2.2:25', '\treal=10.0.1.1:25 masq', ...(opts.mailExtra ?? []).map((l) => `\t${l}`), '');
+function config(
+  reals: string[],
+  opts: { mail?: boolean; web?: string[]; mailExtra?: string[]; globals?: string[] } = {},
+): Promise<Config> {
+  const lines = [
+    ...(opts.globals ?? []),
+    'virtual=192.0.2.1:80',
+    ...reals.map((r) => `\treal=${r}`),
+    ...(opts.web ?? []).map((l) => `\t${l}`),
+    '',
+  ];
+  if (opts.mail)
+    lines.push('virtual=192.0.2.2:25', '\treal=10.0.1.1:25 masq', ...(opts.mailExtra ?? []).map((l) => `\t${l}`), '');
   return loadValid(lines.join('\n'));
 }
 
 /** A harness with the web virtual (10.0.0.1 and 10.0.0.2) applied and both reals up. */
-async function running(options: ConstructorParameters<typeof EngineHarness>[0] = {}, opts: Parameters<typeof config>[1] = {}): Promise<EngineHarness> {
+async function running(
+  options: ConstructorParameters<typeof EngineHarness>[0] = {},
+  opts: Parameters<typeof config>[1] = {},
+): Promise<EngineHarness> {
   const h = new EngineHarness(options);
   await h.apply(await config(['10.0.0.1:80 masq 3', '10.0.0.2:80 masq 2'], opts));
   await h.health(VIP, { '10.0.0.1:80': 'up', '10.0.0.2:80': 'up' });
@@ -35,7 +48,10 @@ describe('engine: reload', () => {
     assert.deepEqual(h.opsSinceMark(), [`edit-destination ${VIP} 10.0.0.2:80`]);
     assert.deepEqual(await h.table(), { [VIP]: ['10.0.0.1:80=3', '10.0.0.2:80=0'] });
     const draining = h.engine.snapshot().virtuals[0]?.reals.find((r) => r.draining);
-    assert.deepEqual([draining?.realKey, draining?.reason, draining?.kernelWeight, draining?.activeConns], ['10.0.0.2:80', 'draining', 0, 5]);
+    assert.deepEqual(
+      [draining?.realKey, draining?.reason, draining?.kernelWeight, draining?.activeConns],
+      ['10.0.0.2:80', 'draining', 0, 5],
+    );
     await h.health(VIP, { '10.0.0.3:80': 'up' });
     assert.deepEqual(h.opsSinceMark(), [`add-destination ${VIP} 10.0.0.3:80`]);
     await h.clock.advance(3_000);
@@ -44,7 +60,13 @@ describe('engine: reload', () => {
     await h.clock.advance(1_000);
     assert.deepEqual(h.opsSinceMark(), [`delete-destination ${VIP} 10.0.0.2:80`]);
     assert.deepEqual(await h.table(), { [VIP]: ['10.0.0.1:80=3', '10.0.0.3:80=4'] });
-    assert.deepEqual(h.eventsOf('drain').map((e) => [e.phase, e.why]), [['begin', undefined], ['end', 'idle']]);
+    assert.deepEqual(
+      h.eventsOf('drain').map((e) => [e.phase, e.why]),
+      [
+        ['begin', undefined],
+        ['end', 'idle'],
+      ],
+    );
   });
 
   test('a drain ends at the drain timeout even with active connections', async () => {
@@ -70,10 +92,17 @@ describe('engine: reload', () => {
     h.setConns(VIP, '10.0.0.2:80', 5);
     await h.apply(await config(['10.0.0.1:80 masq 3']));
     await h.apply(await config(['10.0.0.1:80 masq 3', '10.0.0.2:80 masq 2']));
-    assert.deepEqual(h.eventsOf('drain').map((e) => e.phase), ['begin', 'cancel']);
+    assert.deepEqual(
+      h.eventsOf('drain').map((e) => e.phase),
+      ['begin', 'cancel'],
+    );
     h.setConns(VIP, '10.0.0.2:80', 0);
     await h.clock.advance(2_000);
-    assert.deepEqual(await h.table(), { [VIP]: ['10.0.0.1:80=3', '10.0.0.2:80=0'] }, 'kept (adopted at 0) until its new check answers');
+    assert.deepEqual(
+      await h.table(),
+      { [VIP]: ['10.0.0.1:80=3', '10.0.0.2:80=0'] },
+      'kept (adopted at 0) until its new check answers',
+    );
     await h.health(VIP, { '10.0.0.2:80': 'up' });
     assert.deepEqual(await h.table(), { [VIP]: ['10.0.0.1:80=3', '10.0.0.2:80=2'] });
   });
@@ -84,11 +113,20 @@ describe('engine: reload', () => {
     await h.apply(await config(['10.0.0.1:80 masq 3', '10.0.0.2:80 masq 2']));
     assert.deepEqual(h.opsSinceMark(), [`edit-destination ${MAIL} 10.0.1.1:25`]);
     const snap = h.engine.snapshot();
-    assert.deepEqual(snap.virtuals.map((v) => [v.id, v.draining]), [[VIP, false], [MAIL, true]]);
+    assert.deepEqual(
+      snap.virtuals.map((v) => [v.id, v.draining]),
+      [
+        [VIP, false],
+        [MAIL, true],
+      ],
+    );
     h.setConns(MAIL, '10.0.1.1:25', 0);
     await h.clock.advance(1_000);
     assert.deepEqual(h.opsSinceMark(), [`delete-service ${MAIL}`]);
-    assert.deepEqual(h.engine.snapshot().virtuals.map((v) => v.id), [VIP]);
+    assert.deepEqual(
+      h.engine.snapshot().virtuals.map((v) => v.id),
+      [VIP],
+    );
     assert.deepEqual(h.commandLines(), ['stop 192.0.2.2:25 tcp'], 'only the first decided state ran; no start to undo');
   });
 
@@ -96,11 +134,18 @@ describe('engine: reload', () => {
     const h = await running({}, { mail: true });
     h.setConns(MAIL, '10.0.1.1:25', 1);
     await h.apply(await config(['10.0.0.1:80 masq 3', '10.0.0.2:80 masq 2']));
-    const back = await loadValid('virtual=192.0.2.1:80\n\treal=10.0.0.1:80 masq 3\n\treal=10.0.0.2:80 masq 2\n\nvirtual=192.0.2.2:25\n\treal=10.0.1.2:25 masq\n');
+    const back = await loadValid(
+      'virtual=192.0.2.1:80\n\treal=10.0.0.1:80 masq 3\n\treal=10.0.0.2:80 masq 2\n\nvirtual=192.0.2.2:25\n\treal=10.0.1.2:25 masq\n',
+    );
     await h.apply(back);
-    assert.deepEqual(h.eventsOf('drain').map((e) => [e.phase, e.id]), [
-      ['begin', MAIL], ['cancel', MAIL], ['begin', `${MAIL} 10.0.1.1:25`],
-    ]);
+    assert.deepEqual(
+      h.eventsOf('drain').map((e) => [e.phase, e.id]),
+      [
+        ['begin', MAIL],
+        ['cancel', MAIL],
+        ['begin', `${MAIL} 10.0.1.1:25`],
+      ],
+    );
     assert.deepEqual((await h.table())[MAIL], ['10.0.1.1:25=0']);
     await h.health(MAIL, { '10.0.1.2:25': 'up' });
     assert.deepEqual((await h.table())[MAIL], ['10.0.1.1:25=0', '10.0.1.2:25=1']);
@@ -122,12 +167,24 @@ describe('engine: reload', () => {
 
 describe('engine: starting on a table a previous daemon left (kill -9, cleanstop=no, restart)', () => {
   test('at a fresh start a destination the configuration lacks drains (weight 0 until idle), instead of being cut', async () => {
-    const initial = [{ service: addrService('192.0.2.1', 80), destinations: [dest('10.0.0.1', 80, { weight: 3 }), dest('10.0.0.2', 80, { weight: 2 })] }];
+    const initial = [
+      {
+        service: addrService('192.0.2.1', 80),
+        destinations: [dest('10.0.0.1', 80, { weight: 3 }), dest('10.0.0.2', 80, { weight: 2 })],
+      },
+    ];
     const h = new EngineHarness({ initial });
     h.setConns(VIP, '10.0.0.2:80', 4);
     await h.apply(await config(['10.0.0.1:80 masq 3']));
-    assert.deepEqual(await h.table(), { [VIP]: ['10.0.0.1:80=3', '10.0.0.2:80=0'] }, 'kept at weight 0 while it has connections');
-    assert.deepEqual(h.eventsOf('drain').map((e) => [e.id, e.phase]), [[`${VIP} 10.0.0.2:80`, 'begin']]);
+    assert.deepEqual(
+      await h.table(),
+      { [VIP]: ['10.0.0.1:80=3', '10.0.0.2:80=0'] },
+      'kept at weight 0 while it has connections',
+    );
+    assert.deepEqual(
+      h.eventsOf('drain').map((e) => [e.id, e.phase]),
+      [[`${VIP} 10.0.0.2:80`, 'begin']],
+    );
     h.setConns(VIP, '10.0.0.2:80', 0);
     await h.clock.advance(1_000);
     assert.deepEqual(await h.table(), { [VIP]: ['10.0.0.1:80=3'] }, 'deleted once idle');
@@ -135,7 +192,10 @@ describe('engine: starting on a table a previous daemon left (kill -9, cleanstop
 
   test('with drain=no a leftover goes at once; a service the configuration does not declare is not ours', async () => {
     const initial = [
-      { service: addrService('192.0.2.1', 80), destinations: [dest('10.0.0.1', 80, { weight: 3 }), dest('10.0.0.2', 80)] },
+      {
+        service: addrService('192.0.2.1', 80),
+        destinations: [dest('10.0.0.1', 80, { weight: 3 }), dest('10.0.0.2', 80)],
+      },
       FOREIGN,
     ];
     const h = new EngineHarness({ initial, drainEnabled: false });
@@ -161,14 +221,28 @@ describe('engine: starting on a table a previous daemon left (kill -9, cleanstop
     for (const real of ['10.0.0.1:80', '10.0.0.4:80']) next.transition(VIP, real, 'up');
     // Its configuration drops 10.0.0.3: a reload of the old one, so it drains too.
     await next.apply(await config(['10.0.0.1:80 masq 3', '10.0.0.4:80 masq 1']));
-    assert.deepEqual(await next.table(), { [VIP]: ['10.0.0.1:80=0', '10.0.0.2:80=0', '10.0.0.3:80=0', '10.0.0.4:80=1'] },
-      'hand drain kept, the old drain goes on, the removed real drains');
-    assert.deepEqual(next.engine.snapshot().virtuals[0]?.reals.filter((r) => r.draining).map((r) => r.realKey).sort(), ['10.0.0.2:80', '10.0.0.3:80']);
+    assert.deepEqual(
+      await next.table(),
+      { [VIP]: ['10.0.0.1:80=0', '10.0.0.2:80=0', '10.0.0.3:80=0', '10.0.0.4:80=1'] },
+      'hand drain kept, the old drain goes on, the removed real drains',
+    );
+    assert.deepEqual(
+      next.engine
+        .snapshot()
+        .virtuals[0]?.reals.filter((r) => r.draining)
+        .map((r) => r.realKey)
+        .sort(),
+      ['10.0.0.2:80', '10.0.0.3:80'],
+    );
     next.setConns(VIP, '10.0.0.3:80', 0);
     await next.clock.advance(1_000);
     assert.deepEqual(await next.table(), { [VIP]: ['10.0.0.1:80=0', '10.0.0.2:80=0', '10.0.0.4:80=1'] });
     await next.clock.advance(30_000);
-    assert.deepEqual(await next.table(), { [VIP]: ['10.0.0.1:80=0', '10.0.0.4:80=1'] }, 'the carried drain ends at its timeout, counted from when it began');
+    assert.deepEqual(
+      await next.table(),
+      { [VIP]: ['10.0.0.1:80=0', '10.0.0.4:80=1'] },
+      'the carried drain ends at its timeout, counted from when it began',
+    );
   });
 
   test('a hand-over carries the fallback state: fallbackcommand is not run again by the successor', async () => {
@@ -178,7 +252,9 @@ describe('engine: starting on a table a previous daemon left (kill -9, cleanstop
     await old.health(VIP, { '10.0.0.1:80': 'down' });
     assert.deepEqual(old.commandLines(), ['start 192.0.2.1:80 tcp']);
     await old.engine.pause();
-    const carry = JSON.parse(JSON.stringify(old.engine.exportCarryOver())) as NonNullable<ReturnType<typeof old.engine.exportCarryOver>>;
+    const carry = JSON.parse(JSON.stringify(old.engine.exportCarryOver())) as NonNullable<
+      ReturnType<typeof old.engine.exportCarryOver>
+    >;
     const next = new EngineHarness({ initial: await old.backend.list() });
     next.engine.importCarryOver(carry);
     next.transition(VIP, '10.0.0.1:80', 'down');
@@ -186,7 +262,7 @@ describe('engine: starting on a table a previous daemon left (kill -9, cleanstop
     await next.settle();
     assert.deepEqual(next.commandLines(), [], 'still in fallback: nothing to run');
     await next.health(VIP, { '10.0.0.1:80': 'up' });
-    assert.deepEqual(next.commandLines(), ['stop 192.0.2.1:80 tcp'], 'the edge out of fallback is the successor\'s');
+    assert.deepEqual(next.commandLines(), ['stop 192.0.2.1:80 tcp'], "the edge out of fallback is the successor's");
   });
 
   test('pause holds every kernel write until resume, which runs one pass', async () => {
@@ -206,7 +282,13 @@ describe('engine: starting on a table a previous daemon left (kill -9, cleanstop
 describe('engine: level-triggered repair', () => {
   test('a destination deleted by hand is re-added by the periodic resync and counted as drift', async () => {
     const h = await running();
-    await h.backend.apply([{ op: 'delete-destination', service: addrService('192.0.2.1', 80), destination: { address: '10.0.0.2', port: 80, family: 'inet' } }]);
+    await h.backend.apply([
+      {
+        op: 'delete-destination',
+        service: addrService('192.0.2.1', 80),
+        destination: { address: '10.0.0.2', port: 80, family: 'inet' },
+      },
+    ]);
     h.opsSinceMark();
     await h.clock.advance(10_000);
     assert.deepEqual(h.opsSinceMark(), [`add-destination ${VIP} 10.0.0.2:80`]);
@@ -251,7 +333,11 @@ describe('engine: level-triggered repair', () => {
     assert.deepEqual(h.opsSinceMark(), [`add-destination ${VIP} 10.0.0.2:80`]);
     assert.equal(h.view.lists - lists, 0, 'neither health pass listed the kernel');
     const reals = h.engine.snapshot().virtuals.find((v) => v.id === VIP)?.reals ?? [];
-    assert.deepEqual(reals.map((r) => `${r.realKey}=${r.kernelWeight}`).sort(), ['10.0.0.1:80=3', '10.0.0.2:80=2'], 'status shows the table as written');
+    assert.deepEqual(
+      reals.map((r) => `${r.realKey}=${r.kernelWeight}`).sort(),
+      ['10.0.0.1:80=3', '10.0.0.2:80=2'],
+      'status shows the table as written',
+    );
     // A manual pass, a resync, a config pass: each lists the kernel, without the traffic counters (the metrics read those).
     await h.engine.sync('manual');
     assert.equal(h.view.lists - lists, 1);
@@ -261,26 +347,45 @@ describe('engine: level-triggered repair', () => {
   test('a health pass whose operation is refused lists the kernel; the next health pass plans from that', async () => {
     const h = await running();
     // Deleted behind ldir's back: the health pass does not see it, its edit is refused, and the pass looks.
-    await h.backend.apply([{ op: 'delete-destination', service: addrService('192.0.2.1', 80), destination: { address: '10.0.0.2', port: 80, family: 'inet' } }]);
+    await h.backend.apply([
+      {
+        op: 'delete-destination',
+        service: addrService('192.0.2.1', 80),
+        destination: { address: '10.0.0.2', port: 80, family: 'inet' },
+      },
+    ]);
     h.opsSinceMark();
     const lists = h.view.lists;
     await h.health(VIP, { '10.0.0.2:80': 'down', '10.0.0.1:80': 'down' });
     assert.equal(h.view.lists - lists, 1, 'listed after the refusal');
     h.opsSinceMark();
     await h.health(VIP, { '10.0.0.2:80': 'up' });
-    assert.deepEqual(h.opsSinceMark(), [`add-destination ${VIP} 10.0.0.2:80`], 'planned from the fresh listing: an add, not an edit');
+    assert.deepEqual(
+      h.opsSinceMark(),
+      [`add-destination ${VIP} 10.0.0.2:80`],
+      'planned from the fresh listing: an add, not an edit',
+    );
     assert.equal(h.view.lists - lists, 1);
   });
 
   test('reals that keep flapping do not put off the resync: drift is repaired within one interval', async () => {
     const h = await running();
-    await h.backend.apply([{ op: 'delete-destination', service: addrService('192.0.2.1', 80), destination: { address: '10.0.0.1', port: 80, family: 'inet' } }]);
+    await h.backend.apply([
+      {
+        op: 'delete-destination',
+        service: addrService('192.0.2.1', 80),
+        destination: { address: '10.0.0.1', port: 80, family: 'inet' },
+      },
+    ]);
     h.opsSinceMark();
     for (let t = 0; t < 12_000; t += 2_000) {
       await h.health(VIP, { '10.0.0.2:80': t % 4_000 === 0 ? 'down' : 'up' });
       await h.clock.advance(2_000 - 25);
     }
-    assert.ok(h.opsSinceMark().includes(`add-destination ${VIP} 10.0.0.1:80`), 'the resync came while 10.0.0.2 flapped');
+    assert.ok(
+      h.opsSinceMark().includes(`add-destination ${VIP} 10.0.0.1:80`),
+      'the resync came while 10.0.0.2 flapped',
+    );
     assert.ok(h.eventsOf('sync').some((e) => e.reason === 'resync'));
   });
 
@@ -289,7 +394,10 @@ describe('engine: level-triggered repair', () => {
     const syncs = h.engine.snapshot().counters.syncs;
     const results = await Promise.all([h.engine.sync('a'), h.engine.sync('b'), h.engine.sync('c'), h.engine.sync('b')]);
     assert.equal(h.engine.snapshot().counters.syncs - syncs, 2);
-    assert.deepEqual(results.map((r) => r.reason), ['a', 'b+c', 'b+c', 'b+c']);
+    assert.deepEqual(
+      results.map((r) => r.reason),
+      ['a', 'b+c', 'b+c', 'b+c'],
+    );
   });
 });
 
@@ -333,7 +441,9 @@ describe('engine: ownership and shutdown', () => {
     h.view.hang = true;
     void h.engine.sync('stuck');
     const out: { report?: Awaited<ReturnType<typeof h.engine.shutdown>> } = {};
-    void h.engine.shutdown({ clean: true }).then((r) => { out.report = r; });
+    void h.engine.shutdown({ clean: true }).then((r) => {
+      out.report = r;
+    });
     const report = (): typeof out.report => out.report;
     await h.clock.advance(1_999);
     assert.equal(report(), undefined);
@@ -344,10 +454,22 @@ describe('engine: ownership and shutdown', () => {
   test('a refused delete at shutdown is retried once, then reported', async () => {
     const h = await running();
     h.backend.failNext((op) => op.op === 'delete-service', 'EBUSY', 1);
-    assert.deepEqual(await h.engine.shutdown({ clean: true }), { clean: true, removed: 1, failed: 0, kept: 0, timedOut: false });
+    assert.deepEqual(await h.engine.shutdown({ clean: true }), {
+      clean: true,
+      removed: 1,
+      failed: 0,
+      kept: 0,
+      timedOut: false,
+    });
     const h2 = await running();
     h2.backend.failNext((op) => op.op === 'delete-service', 'EBUSY', 5);
-    assert.deepEqual(await h2.engine.shutdown({ clean: true }), { clean: true, removed: 0, failed: 1, kept: 0, timedOut: false });
+    assert.deepEqual(await h2.engine.shutdown({ clean: true }), {
+      clean: true,
+      removed: 0,
+      failed: 1,
+      kept: 0,
+      timedOut: false,
+    });
   });
 });
 
@@ -362,7 +484,15 @@ describe('engine: status snapshot', () => {
     assert.deepEqual([v?.id, v?.inKernel, v?.realsUp, v?.realsTotal, v?.fallback], [VIP, true, 1, 2, null]);
     const r2 = v?.reals[1];
     assert.deepEqual(
-      [r2?.health, r2?.healthReason, r2?.configuredWeight, r2?.desiredWeight, r2?.kernelWeight, r2?.inKernel, r2?.reason],
+      [
+        r2?.health,
+        r2?.healthReason,
+        r2?.configuredWeight,
+        r2?.desiredWeight,
+        r2?.kernelWeight,
+        r2?.inKernel,
+        r2?.reason,
+      ],
       ['down', 'refused', 2, null, null, false, 'down-removed'],
     );
     assert.equal(r2?.since, h.clock.now() - 5, 'since the decision changed (5 ms of coalescing ago)');

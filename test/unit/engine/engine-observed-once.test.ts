@@ -35,7 +35,11 @@ describe('engine: one index of the dump per pass', () => {
     assert.equal(h.eventsOf('drain').at(-1)?.why, 'idle');
     const reads = readsSince(h, start);
     assert.ok(reads.length >= 5, `passes listed the kernel (${reads.length} dumps)`);
-    assert.deepEqual(reads, reads.map(() => 1), `each dump normalized exactly once (reads per dump: ${reads.join(', ')})`);
+    assert.deepEqual(
+      reads,
+      reads.map(() => 1),
+      `each dump normalized exactly once (reads per dump: ${reads.join(', ')})`,
+    );
   });
 
   test('a fresh start that finds leftovers to drain normalizes its dump once', async () => {
@@ -48,6 +52,10 @@ describe('engine: one index of the dump per pass', () => {
     await h.clock.advance(1_000);
     assert.equal(h.eventsOf('drain')[0]?.phase, 'begin', 'the leftover drains');
     assert.ok(h.view.dumpReads.length >= 2);
-    assert.deepEqual(h.view.dumpReads, h.view.dumpReads.map(() => 1), `reads per dump: ${h.view.dumpReads.join(', ')}`);
+    assert.deepEqual(
+      h.view.dumpReads,
+      h.view.dumpReads.map(() => 1),
+      `reads per dump: ${h.view.dumpReads.join(', ')}`,
+    );
   });
 });

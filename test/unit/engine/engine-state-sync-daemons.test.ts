@@ -24,7 +24,10 @@ async function running(h: EngineHarness): Promise<string[]> {
 /** Counts the backend's sync daemon calls. */
 function countCalls(h: EngineHarness): { calls: number } {
   const counter = { calls: 0 };
-  const view = h.view as unknown as Record<'listSyncDaemons' | 'startSyncDaemon' | 'stopSyncDaemon', (...a: unknown[]) => Promise<unknown>>;
+  const view = h.view as unknown as Record<
+    'listSyncDaemons' | 'startSyncDaemon' | 'stopSyncDaemon',
+    (...a: unknown[]) => Promise<unknown>
+  >;
   for (const name of ['listSyncDaemons', 'startSyncDaemon', 'stopSyncDaemon'] as const) {
     const inner = view[name].bind(h.view);
     view[name] = (...a: unknown[]) => {
@@ -54,7 +57,13 @@ describe('engine: connection sync daemons', () => {
     assert.deepEqual(await running(h), ['backup eth1 7']);
     const s = h.engine.snapshot().stateSync;
     assert.deepEqual([s?.role, s?.roleSource, s?.ok, s?.counters.starts], ['backup', 'config', true, 1]);
-    assert.deepEqual(s?.daemons.map((d) => [d.state, d.wanted, d.running, d.matches]), [['master', false, false, true], ['backup', true, true, true]]);
+    assert.deepEqual(
+      s?.daemons.map((d) => [d.state, d.wanted, d.running, d.matches]),
+      [
+        ['master', false, false, true],
+        ['backup', true, true, true],
+      ],
+    );
   });
 
   test('promote and demote switch the daemon at once (no table pass needed); repeating one changes nothing', async () => {
@@ -68,15 +77,24 @@ describe('engine: connection sync daemons', () => {
     const down = await h.engine.setSyncRole('backup');
     assert.deepEqual([down.previous, down.changed], ['master', true]);
     assert.deepEqual(await running(h), ['backup eth1 7']);
-    assert.deepEqual(h.eventsOf('sync-daemon').map((e) => `${e.action} ${e.state}`), ['start backup', 'stop backup', 'start master', 'stop master', 'start backup']);
-    assert.deepEqual(h.eventsOf('sync-role').map((e) => `${e.previous}->${e.role} ${e.source}`), ['none->backup config', 'backup->master command', 'master->backup command']);
+    assert.deepEqual(
+      h.eventsOf('sync-daemon').map((e) => `${e.action} ${e.state}`),
+      ['start backup', 'stop backup', 'start master', 'stop master', 'start backup'],
+    );
+    assert.deepEqual(
+      h.eventsOf('sync-role').map((e) => `${e.previous}->${e.role} ${e.source}`),
+      ['none->backup config', 'backup->master command', 'master->backup command'],
+    );
   });
 
   test('a role change asked of a stopping engine is refused as stopping (LDIR_ERR_DAEMON_STOPPING), nothing changes', async () => {
     const h = new EngineHarness();
     await h.apply(await config(...SYNC));
     await h.engine.shutdown({ clean: false });
-    await assert.rejects(h.engine.setSyncRole('master'), (e: unknown) => e instanceof LdirError && e.code === ErrorCodes.DAEMON_STOPPING);
+    await assert.rejects(
+      h.engine.setSyncRole('master'),
+      (e: unknown) => e instanceof LdirError && e.code === ErrorCodes.DAEMON_STOPPING,
+    );
     assert.deepEqual(await running(h), ['backup eth1 7']);
   });
 
@@ -89,7 +107,14 @@ describe('engine: connection sync daemons', () => {
     assert.deepEqual(await running(h), ['master eth1 7']);
     const s = h.engine.snapshot().stateSync;
     assert.equal(s?.counters.repairs, 1);
-    assert.deepEqual(h.eventsOf('sync-daemon').at(-1), { type: 'sync-daemon', at: h.eventsOf('sync-daemon').at(-1)?.at, action: 'start', state: 'master', ok: true, drift: true });
+    assert.deepEqual(h.eventsOf('sync-daemon').at(-1), {
+      type: 'sync-daemon',
+      at: h.eventsOf('sync-daemon').at(-1)?.at,
+      action: 'start',
+      state: 'master',
+      ok: true,
+      drift: true,
+    });
     // Changed outside ldir (another sync id): stopped and started with the configured one.
     await h.backend.stopSyncDaemon('master');
     await h.backend.startSyncDaemon({ state: 'master', interface: 'eth1', syncId: 99 });
@@ -152,7 +177,10 @@ describe('engine: connection sync daemons', () => {
     let refuse = true;
     const start = h.view.startSyncDaemon.bind(h.view);
     h.view.startSyncDaemon = async (d: IpvsSyncDaemon) => {
-      if (refuse) throw new LdirError(ErrorCodes.IPVS_REQUEST_FAILED, 'IPVS command 9 failed: ENODEV', { details: { errno: 'ENODEV' } });
+      if (refuse)
+        throw new LdirError(ErrorCodes.IPVS_REQUEST_FAILED, 'IPVS command 9 failed: ENODEV', {
+          details: { errno: 'ENODEV' },
+        });
       return start(d);
     };
     await h.apply(await config(...SYNC));
@@ -160,7 +188,14 @@ describe('engine: connection sync daemons', () => {
     assert.equal(r.stateSync.ok, false);
     assert.equal(r.stateSync.lastError?.errno, 'ENODEV');
     assert.equal(r.role, 'master', 'the role holds; the kernel is retried');
-    assert.deepEqual(h.eventsOf('sync-daemon').filter((e) => !e.ok).map((e) => `${e.action} ${e.state} ${e.errno}`).slice(0, 1), ['start backup ENODEV']);
+    assert.deepEqual(
+      h
+        .eventsOf('sync-daemon')
+        .filter((e) => !e.ok)
+        .map((e) => `${e.action} ${e.state} ${e.errno}`)
+        .slice(0, 1),
+      ['start backup ENODEV'],
+    );
     refuse = false;
     await h.clock.advance(10_001);
     const s = h.engine.snapshot().stateSync;
@@ -186,8 +221,14 @@ describe('engine: connection sync daemons', () => {
     await h.backend.startSyncDaemon({ state: 'master', interface: 'eth1', syncId: 7 });
     const counter = { starts: 0, stops: 0 };
     const [start, stop] = [h.view.startSyncDaemon.bind(h.view), h.view.stopSyncDaemon.bind(h.view)];
-    h.view.startSyncDaemon = (d: IpvsSyncDaemon) => { counter.starts++; return start(d); };
-    h.view.stopSyncDaemon = (s: 'master' | 'backup') => { counter.stops++; return stop(s); };
+    h.view.startSyncDaemon = (d: IpvsSyncDaemon) => {
+      counter.starts++;
+      return start(d);
+    };
+    h.view.stopSyncDaemon = (s: 'master' | 'backup') => {
+      counter.stops++;
+      return stop(s);
+    };
     await h.apply(await config('cleanstop=no', ...SYNC, 'syncrole=backup'));
     assert.deepEqual(counter, { starts: 0, stops: 0 });
     const s = h.engine.snapshot().stateSync;

@@ -2,40 +2,63 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  fallbackCommandArgv, FallbackCommands, spawnRunner, type CommandOutcome, type FallbackCommandRun,
+  fallbackCommandArgv,
+  FallbackCommands,
+  spawnRunner,
+  type CommandOutcome,
+  type FallbackCommandRun,
 } from '../../../src/engine/fallback-command';
 import { silentLogger } from '../../../src/log';
 import { loadValid } from '../../helpers/config';
 
 describe('fallbackcommand', () => {
   test('argv: the command split on white space, the action, VIP:PORT (IPv6 bracketed, fwmark as its number), protocol', async () => {
-    const c = await loadValid([
-      'virtual=192.0.2.1:53', '\treal=10.0.0.1:53 masq', '',
-      'virtual6=[2001:db8::1]:443', '\treal6=[2001:db8::a]:443 masq', '',
-      'virtual=7', '\treal=10.0.0.1 gate', '',
-    ].join('\n'));
+    const c = await loadValid(
+      [
+        'virtual=192.0.2.1:53',
+        '\treal=10.0.0.1:53 masq',
+        '',
+        'virtual6=[2001:db8::1]:443',
+        '\treal6=[2001:db8::a]:443 masq',
+        '',
+        'virtual=7',
+        '\treal=10.0.0.1 gate',
+        '',
+      ].join('\n'),
+    );
     const [dns, web6, mark] = c.virtualServices;
     assert.ok(dns && web6 && mark);
-    assert.deepEqual(fallbackCommandArgv(' /usr/sbin/sorry   -v ', 'start', dns), ['/usr/sbin/sorry', '-v', 'start', '192.0.2.1:53', 'udp']);
+    assert.deepEqual(fallbackCommandArgv(' /usr/sbin/sorry   -v ', 'start', dns), [
+      '/usr/sbin/sorry',
+      '-v',
+      'start',
+      '192.0.2.1:53',
+      'udp',
+    ]);
     assert.deepEqual(fallbackCommandArgv('/bin/x', 'stop', web6), ['/bin/x', 'stop', '[2001:db8::1]:443', 'tcp']);
     assert.deepEqual(fallbackCommandArgv('/bin/x', 'stop', mark), ['/bin/x', 'stop', '7', 'fwm']);
   });
 
   test('runs only on changes, one at a time per virtual and in order; retire runs stop after start', async () => {
-    const [v] = (await loadValid('virtual=192.0.2.1:80\n\treal=10.0.0.1:80 masq\n\tfallbackcommand=/bin/sorry\n')).virtualServices;
+    const [v] = (await loadValid('virtual=192.0.2.1:80\n\treal=10.0.0.1:80 masq\n\tfallbackcommand=/bin/sorry\n'))
+      .virtualServices;
     assert.ok(v);
     const calls: string[] = [];
     let active = 0;
     let overlap = false;
     const runs: FallbackCommandRun[] = [];
-    const commands = new FallbackCommands(async (argv): Promise<CommandOutcome> => {
-      active++;
-      overlap ||= active > 1;
-      await new Promise((r) => setImmediate(r));
-      calls.push(argv[1] ?? '');
-      active--;
-      return { exitCode: 0 };
-    }, silentLogger(), (r) => runs.push(r));
+    const commands = new FallbackCommands(
+      async (argv): Promise<CommandOutcome> => {
+        active++;
+        overlap ||= active > 1;
+        await new Promise((r) => setImmediate(r));
+        calls.push(argv[1] ?? '');
+        active--;
+        return { exitCode: 0 };
+      },
+      silentLogger(),
+      (r) => runs.push(r),
+    );
     commands.update(v, 'start');
     commands.update(v, 'start');
     commands.update(v, 'stop');

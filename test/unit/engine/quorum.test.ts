@@ -26,7 +26,12 @@ function healthOf(up: number, unknown = 0): Map<string, Health> {
 }
 
 function run(config: Config, up: number, previous?: DecidedQuorum, unknown = 0): Decision {
-  return decide({ config, health: healthOf(up, unknown), observed: [], ...(previous ? { quorum: new Map([[VIP, previous]]) } : {}) });
+  return decide({
+    config,
+    health: healthOf(up, unknown),
+    observed: [],
+    ...(previous ? { quorum: new Map([[VIP, previous]]) } : {}),
+  });
 }
 
 describe('nextQuorumState', () => {
@@ -52,12 +57,19 @@ describe('nextQuorumState', () => {
     assert.equal(nextQuorumState('up', 1, 1, t), 'pending');
   });
 
-  test('the defaults are ldirectord\'s fallback rule, whatever the history (property)', () => {
+  test("the defaults are ldirectord's fallback rule, whatever the history (property)", () => {
     const d = quorumThresholds(undefined, 0);
-    fc.assert(fc.property(fc.constantFrom<DecidedQuorum | undefined>(undefined, 'up', 'down'), fc.nat(50), fc.nat(50), (previous, serving, unknown) => {
-      const old = serving > 0 ? 'up' : unknown > 0 ? 'pending' : 'down';
-      assert.equal(nextQuorumState(previous, serving, unknown, d), old);
-    }));
+    fc.assert(
+      fc.property(
+        fc.constantFrom<DecidedQuorum | undefined>(undefined, 'up', 'down'),
+        fc.nat(50),
+        fc.nat(50),
+        (previous, serving, unknown) => {
+          const old = serving > 0 ? 'up' : unknown > 0 ? 'pending' : 'down';
+          assert.equal(nextQuorumState(previous, serving, unknown, d), old);
+        },
+      ),
+    );
   });
 });
 
@@ -67,8 +79,20 @@ describe('decide below a quorum', () => {
     const d = run(config, 2);
     assert.equal(d.virtuals[0]?.quorum.state, 'down');
     assert.equal(d.virtuals[0]?.fallbackState, 'active');
-    assert.deepEqual(d.virtuals[0]?.quorum, { quorum: 3, hysteresis: 0, gainAt: 3, loseBelow: 3, state: 'down', serving: 2, unknown: 0 });
-    assert.deepEqual(weights(d.desired), { [VIP]: ['10.0.0.1:80=2', '10.0.0.2:80=2'] }, 'the two up serve; the down ones are not re-added');
+    assert.deepEqual(d.virtuals[0]?.quorum, {
+      quorum: 3,
+      hysteresis: 0,
+      gainAt: 3,
+      loseBelow: 3,
+      state: 'down',
+      serving: 2,
+      unknown: 0,
+    });
+    assert.deepEqual(
+      weights(d.desired),
+      { [VIP]: ['10.0.0.1:80=2', '10.0.0.2:80=2'] },
+      'the two up serve; the down ones are not re-added',
+    );
   });
 
   test('with a fallback server it takes new connections; the reals still up stay at weight 0 (their connections go on)', async () => {
@@ -95,13 +119,27 @@ describe('decide below a quorum', () => {
 
   test('reals drained by hand do not count; pending keeps the fallback as the kernel has it', async () => {
     const config = await web(['quorum=2', 'fallback=127.0.0.1:8080 masq']);
-    const drained = decide({ config, health: healthOf(2), observed: [], manualDrains: new Set([pairKey(VIP, REALS[0] as string)]) });
+    const drained = decide({
+      config,
+      health: healthOf(2),
+      observed: [],
+      manualDrains: new Set([pairKey(VIP, REALS[0] as string)]),
+    });
     assert.equal(drained.virtuals[0]?.quorum.serving, 1);
     assert.equal(drained.virtuals[0]?.quorum.state, 'down');
-    const observed = await new MemoryBackend([{ service: addrService('192.0.2.1', 80), destinations: [dest('127.0.0.1', 8080, { weight: 1, forward: 'masq' })] }]).list();
+    const observed = await new MemoryBackend([
+      {
+        service: addrService('192.0.2.1', 80),
+        destinations: [dest('127.0.0.1', 8080, { weight: 1, forward: 'masq' })],
+      },
+    ]).list();
     const pending = decide({ config, health: healthOf(1, 2), observed, quorum: new Map([[VIP, 'down']]) });
     assert.equal(pending.virtuals[0]?.quorum.state, 'pending');
     assert.equal(pending.virtuals[0]?.fallback?.inTable, true, 'the fallback stays while undecided');
-    assert.deepEqual(weights(pending.desired)[VIP]?.includes('10.0.0.1:80=2'), true, 'the real up keeps serving while undecided');
+    assert.deepEqual(
+      weights(pending.desired)[VIP]?.includes('10.0.0.1:80=2'),
+      true,
+      'the real up keeps serving while undecided',
+    );
   });
 });

@@ -11,7 +11,15 @@ import { addrService, dest } from '../../helpers/ipvs-tables';
 const VIP = 'tcp:192.0.2.1:80';
 
 function cf(weight = 10, extra: string[] = []): string {
-  return ['virtual=192.0.2.1:80', `\treal=10.0.0.1:80 masq ${weight}`, '\treal=10.0.0.2:80 masq 4', '\tslowstart=5', '\tquiescent=yes', ...extra.map((l) => `\t${l}`), ''].join('\n');
+  return [
+    'virtual=192.0.2.1:80',
+    `\treal=10.0.0.1:80 masq ${weight}`,
+    '\treal=10.0.0.2:80 masq 4',
+    '\tslowstart=5',
+    '\tquiescent=yes',
+    ...extra.map((l) => `\t${l}`),
+    '',
+  ].join('\n');
 }
 
 /** The kernel weight of 10.0.0.1 just after each whole second for `seconds` seconds (the engine's ramp passes run meanwhile). */
@@ -28,9 +36,20 @@ async function weightsOverTime(h: EngineHarness, seconds: number): Promise<numbe
 describe('slow start: the ramp', () => {
   test('steps once per whole second, linear from the kernel weight, never below 1, the target when time is up', () => {
     const r = { since: 0, from: 0, to: 10 };
-    assert.deepEqual([0, 999, 1000, 2500, 3000, 4000, 4999, 5000, 60_000].map((ms) => rampWeight(r, ms, 5)), [1, 1, 2, 4, 6, 8, 8, 10, 10]);
-    assert.deepEqual([0, 1000, 2000, 3000].map((ms) => rampWeight({ since: 0, from: 0, to: 2 }, ms, 4)), [1, 1, 1, 2], 'a small weight over a long ramp');
-    assert.deepEqual([0, 1000, 2000].map((ms) => rampWeight({ since: 0, from: 6, to: 10 }, ms, 2)), [6, 8, 10], 'from a raised weight');
+    assert.deepEqual(
+      [0, 999, 1000, 2500, 3000, 4000, 4999, 5000, 60_000].map((ms) => rampWeight(r, ms, 5)),
+      [1, 1, 2, 4, 6, 8, 8, 10, 10],
+    );
+    assert.deepEqual(
+      [0, 1000, 2000, 3000].map((ms) => rampWeight({ since: 0, from: 0, to: 2 }, ms, 4)),
+      [1, 1, 1, 2],
+      'a small weight over a long ramp',
+    );
+    assert.deepEqual(
+      [0, 1000, 2000].map((ms) => rampWeight({ since: 0, from: 6, to: 10 }, ms, 2)),
+      [6, 8, 10],
+      'from a raised weight',
+    );
     assert.equal(nextStepIn({ since: 100, from: 0, to: 10 }, 1350), 750);
   });
 
@@ -41,7 +60,11 @@ describe('slow start: the ramp', () => {
     const r = { since: 0, from: 0, to: 10 };
     assert.equal(rampFor(r, 10, 4, 5, 3000), r);
     assert.equal(rampFor(r, 10, 8, 5, 5000), undefined, 'time is up');
-    assert.deepEqual(rampFor(r, 20, 4, 5, 3000), { since: 3000, from: 4, to: 20 }, 'a new target begins from where the kernel stands');
+    assert.deepEqual(
+      rampFor(r, 20, 4, 5, 3000),
+      { since: 3000, from: 4, to: 20 },
+      'a new target begins from where the kernel stands',
+    );
     assert.equal(rampFor(undefined, 10, 0, 0, 42), undefined, 'slowstart=0: off');
   });
 });
@@ -56,7 +79,11 @@ describe('slow start in the engine', () => {
     const snap = h.engine.snapshot().virtuals[0]?.reals.find((r) => r.realKey === '10.0.0.1:80');
     assert.deepEqual([snap?.desiredWeight, snap?.rampTo, snap?.kernelWeight], [1, 10, 1]);
     assert.deepEqual(await weightsOverTime(h, 7), [1, 2, 4, 6, 8, 10, 10]);
-    assert.equal(h.opsSinceMark().filter((o) => o.includes('10.0.0.1:80')).length, 5, 'one edit per step that changes the weight');
+    assert.equal(
+      h.opsSinceMark().filter((o) => o.includes('10.0.0.1:80')).length,
+      5,
+      'one edit per step that changes the weight',
+    );
     assert.equal(h.engine.snapshot().virtuals[0]?.reals.find((r) => r.realKey === '10.0.0.1:80')?.rampTo, null);
     assert.ok(h.eventsOf('sync').some((e) => e.reason === 'ramp'));
   });
@@ -94,7 +121,13 @@ describe('slow start in the engine', () => {
     await h.apply(await loadValid(cf(10, ['scheduler=wlc'])));
     assert.deepEqual(await weightsOverTime(h, 1), [6 - 2], 'two seconds in: 4, the reload kept the ramp');
     const carry = h.engine.exportCarryOver();
-    assert.deepEqual(carry?.ramps?.map((r) => [r.pair, r.from, r.to]), [[`${VIP} 10.0.0.1:80`, 0, 10], [`${VIP} 10.0.0.2:80`, 0, 4]]);
+    assert.deepEqual(
+      carry?.ramps?.map((r) => [r.pair, r.from, r.to]),
+      [
+        [`${VIP} 10.0.0.1:80`, 0, 10],
+        [`${VIP} 10.0.0.2:80`, 0, 4],
+      ],
+    );
     const age = carry?.ramps?.[0]?.ageMs ?? 0;
     assert.ok(age >= 3000 && age < 3100, `age ${age}`);
     const next = new EngineHarness({ initial: await h.backend.list() });
@@ -103,11 +136,19 @@ describe('slow start in the engine', () => {
     await next.health(VIP, { '10.0.0.1:80': 'up', '10.0.0.2:80': 'up' });
     const left = await weightsOverTime(next, 4);
     assert.equal(left.at(-1), 10);
-    assert.ok(left[0] !== undefined && left[0] >= 4 && left[0] < 10, `the successor goes on from the step reached: ${left.join(',')}`);
+    assert.ok(
+      left[0] !== undefined && left[0] >= 4 && left[0] < 10,
+      `the successor goes on from the step reached: ${left.join(',')}`,
+    );
   });
 
   test('a restart that finds a ramp cut in the kernel (kill -9) goes on from the kernel weight; a full weight is adopted as is', async () => {
-    const table = [{ service: addrService('192.0.2.1', 80), destinations: [dest('10.0.0.1', 80, { weight: 4 }), dest('10.0.0.2', 80, { weight: 4 })] }];
+    const table = [
+      {
+        service: addrService('192.0.2.1', 80),
+        destinations: [dest('10.0.0.1', 80, { weight: 4 }), dest('10.0.0.2', 80, { weight: 4 })],
+      },
+    ];
     const h = new EngineHarness({ initial: table });
     await h.apply(await loadValid(cf()));
     await h.health(VIP, { '10.0.0.1:80': 'up', '10.0.0.2:80': 'up' });

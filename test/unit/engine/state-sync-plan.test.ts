@@ -3,13 +3,29 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  adoptableRole, describeSyncDaemon, desiredSyncDaemons, effectiveMaxLength, planSyncDaemons, planStateSyncLook, roleOnConfigure, sameSyncDaemon,
-  syncDaemonFor, type RoleState, type SyncDaemonOp, type SyncDaemonState,
+  adoptableRole,
+  describeSyncDaemon,
+  desiredSyncDaemons,
+  effectiveMaxLength,
+  planSyncDaemons,
+  planStateSyncLook,
+  roleOnConfigure,
+  sameSyncDaemon,
+  syncDaemonFor,
+  type RoleState,
+  type SyncDaemonOp,
+  type SyncDaemonState,
 } from '../../../src/engine/state-sync-plan';
 import type { IpvsSyncDaemon } from '../../../src/ipvs/types';
 import type { StateSyncSettings } from '../../../src/model';
 
-const SETTINGS: StateSyncSettings = { interface: 'eth1', syncId: 7, role: 'backup', cleanstop: true, source: { file: '/x.cf', line: 1 } };
+const SETTINGS: StateSyncSettings = {
+  interface: 'eth1',
+  syncId: 7,
+  role: 'backup',
+  cleanstop: true,
+  source: { file: '/x.cf', line: 1 },
+};
 const ALL = new Set<SyncDaemonState>(['master', 'backup']);
 const NONE = new Set<SyncDaemonState>();
 
@@ -18,28 +34,43 @@ function kernel(state: SyncDaemonState, over: Partial<IpvsSyncDaemon> = {}): Ipv
   return { state, interface: 'eth1', syncId: 7, maxLength: 1472, group: '224.0.0.81', port: 8848, ttl: 1, ...over };
 }
 
-const names = (ops: readonly SyncDaemonOp[]): string[] => ops.map((o) => (o.op === 'stop-daemon' ? `stop ${o.state}` : `${o.restart ? 'restart' : 'start'} ${o.daemon.state}`));
+const names = (ops: readonly SyncDaemonOp[]): string[] =>
+  ops.map((o) => (o.op === 'stop-daemon' ? `stop ${o.state}` : `${o.restart ? 'restart' : 'start'} ${o.daemon.state}`));
 
 describe('desired sync daemons', () => {
   test('one daemon for the role, none without a role or without settings', () => {
     assert.deepEqual(desiredSyncDaemons(SETTINGS, 'master'), [{ state: 'master', interface: 'eth1', syncId: 7 }]);
-    assert.deepEqual(desiredSyncDaemons(SETTINGS, 'backup').map((d) => d.state), ['backup']);
+    assert.deepEqual(
+      desiredSyncDaemons(SETTINGS, 'backup').map((d) => d.state),
+      ['backup'],
+    );
     assert.deepEqual(desiredSyncDaemons(SETTINGS, 'none'), []);
     assert.deepEqual(desiredSyncDaemons(null, 'master'), []);
   });
 
   test('configured fields are passed; fields left out stay out for the kernel to fill in', () => {
     const d = syncDaemonFor({ ...SETTINGS, group: 'ff02::81', port: 8850, maxLength: 1400, ttl: 3 }, 'master');
-    assert.deepEqual(d, { state: 'master', interface: 'eth1', syncId: 7, group: 'ff02::81', port: 8850, maxLength: 1400, ttl: 3 });
+    assert.deepEqual(d, {
+      state: 'master',
+      interface: 'eth1',
+      syncId: 7,
+      group: 'ff02::81',
+      port: 8850,
+      maxLength: 1400,
+      ttl: 3,
+    });
   });
 });
 
-describe('sameSyncDaemon: ldir\'s wish against the kernel\'s report', () => {
+describe("sameSyncDaemon: ldir's wish against the kernel's report", () => {
   const want = syncDaemonFor(SETTINGS, 'backup');
 
-  test('the kernel\'s defaults (224.0.0.81, 8848, ttl 1, maxlen from the MTU) match a daemon configured without them', () => {
+  test("the kernel's defaults (224.0.0.81, 8848, ttl 1, maxlen from the MTU) match a daemon configured without them", () => {
     assert.ok(sameSyncDaemon(want, kernel('backup')));
-    assert.ok(sameSyncDaemon(want, { state: 'backup', interface: 'eth1', syncId: 7 }), 'the memory backend reports no defaults');
+    assert.ok(
+      sameSyncDaemon(want, { state: 'backup', interface: 'eth1', syncId: 7 }),
+      'the memory backend reports no defaults',
+    );
   });
 
   test('another interface, sync id, state, group, port or ttl does not match', () => {
@@ -49,19 +80,27 @@ describe('sameSyncDaemon: ldir\'s wish against the kernel\'s report', () => {
     assert.equal(sameSyncDaemon(want, kernel('master')), false);
   });
 
-  test('maxlen: compared after the kernel\'s clamping (a backup takes at least 1024), only when configured', () => {
+  test("maxlen: compared after the kernel's clamping (a backup takes at least 1024), only when configured", () => {
     assert.equal(effectiveMaxLength('backup', 500, false), 1024);
     assert.equal(effectiveMaxLength('master', 500, false), 500);
     assert.equal(effectiveMaxLength('master', 65507, true), 65487);
     assert.equal(effectiveMaxLength('master', undefined, false), undefined);
     const small = { ...SETTINGS, maxLength: 500 };
-    assert.ok(sameSyncDaemon(syncDaemonFor(small, 'backup'), kernel('backup', { maxLength: 1024 })), 'no restart loop on a clamped value');
+    assert.ok(
+      sameSyncDaemon(syncDaemonFor(small, 'backup'), kernel('backup', { maxLength: 1024 })),
+      'no restart loop on a clamped value',
+    );
     assert.ok(sameSyncDaemon(syncDaemonFor(small, 'master'), kernel('master', { maxLength: 500 })));
     assert.equal(sameSyncDaemon(syncDaemonFor(small, 'master'), kernel('master', { maxLength: 1472 })), false);
   });
 
   test('an IPv6 group compares in canonical form', () => {
-    assert.ok(sameSyncDaemon(syncDaemonFor({ ...SETTINGS, group: 'ff02::81' }, 'master'), kernel('master', { group: 'ff02::81' })));
+    assert.ok(
+      sameSyncDaemon(
+        syncDaemonFor({ ...SETTINGS, group: 'ff02::81' }, 'master'),
+        kernel('master', { group: 'ff02::81' }),
+      ),
+    );
   });
 });
 
@@ -86,7 +125,9 @@ describe('planSyncDaemons', () => {
   });
 
   test('a daemon that is not wanted is stopped only when ldir owns its state', () => {
-    assert.deepEqual(names(planSyncDaemons([], [kernel('master'), kernel('backup')], new Set(['backup']))), ['stop backup']);
+    assert.deepEqual(names(planSyncDaemons([], [kernel('master'), kernel('backup')], new Set(['backup']))), [
+      'stop backup',
+    ]);
     assert.deepEqual(planSyncDaemons([], [kernel('master')], NONE), [], 'not configured: a foreign daemon stays');
   });
 });
@@ -94,7 +135,11 @@ describe('planSyncDaemons', () => {
 describe('adoptableRole: what a restart takes over', () => {
   test('the one running daemon with the configured interface and sync id', () => {
     assert.equal(adoptableRole(SETTINGS, [kernel('master')]), 'master');
-    assert.equal(adoptableRole(SETTINGS, [kernel('backup', { port: 9000 })]), 'backup', 'other parameters are fixed after the take-over');
+    assert.equal(
+      adoptableRole(SETTINGS, [kernel('backup', { port: 9000 })]),
+      'backup',
+      'other parameters are fixed after the take-over',
+    );
   });
 
   test('nothing, both states, or another daemon: no take-over', () => {
@@ -106,11 +151,17 @@ describe('adoptableRole: what a restart takes over', () => {
 });
 
 test('describeSyncDaemon names the state, interface, id and group', () => {
-  assert.equal(describeSyncDaemon(syncDaemonFor(SETTINGS, 'master')), 'master sync daemon on eth1 (sync id 7, group 224.0.0.81:8848, ttl 1)');
-  assert.equal(describeSyncDaemon(kernel('backup', { group: 'ff02::81', maxLength: 1452 })), 'backup sync daemon on eth1 (sync id 7, group [ff02::81]:8848, ttl 1, maxlen 1452)');
+  assert.equal(
+    describeSyncDaemon(syncDaemonFor(SETTINGS, 'master')),
+    'master sync daemon on eth1 (sync id 7, group 224.0.0.81:8848, ttl 1)',
+  );
+  assert.equal(
+    describeSyncDaemon(kernel('backup', { group: 'ff02::81', maxLength: 1452 })),
+    'backup sync daemon on eth1 (sync id 7, group [ff02::81]:8848, ttl 1, maxlen 1452)',
+  );
 });
 
-describe('the role a configuration gives, and one look\'s plan (shared by the engine and a reload preview)', () => {
+describe("the role a configuration gives, and one look's plan (shared by the engine and a reload preview)", () => {
   const fresh: RoleState = { settings: null, configuredOnce: false, role: 'none', roleSource: 'config' };
 
   test('roleOnConfigure: syncrole at first, or when it changed, or when there is no role; a commanded role stays', () => {
@@ -121,18 +172,32 @@ describe('the role a configuration gives, and one look\'s plan (shared by the en
     assert.deepEqual(roleOnConfigure(backup, { ...SETTINGS, role: 'master' }), { role: 'master', adopting: false });
     const promoted: RoleState = { settings: SETTINGS, configuredOnce: true, role: 'master', roleSource: 'command' };
     assert.equal(roleOnConfigure(promoted, SETTINGS), undefined, 'ldir promote outlives a reload that keeps syncrole');
-    assert.deepEqual(roleOnConfigure({ ...promoted, configuredOnce: false, settings: null }, SETTINGS), undefined, 'a promote before the first configuration stays');
+    assert.deepEqual(
+      roleOnConfigure({ ...promoted, configuredOnce: false, settings: null }, SETTINGS),
+      undefined,
+      'a promote before the first configuration stays',
+    );
     assert.deepEqual(roleOnConfigure({ ...backup, role: 'none' }, SETTINGS), { role: 'backup', adopting: true });
   });
 
   test('planStateSyncLook: takes over a matching daemon when adopting, else plans from the role over the states ldir manages', () => {
-    const adopt = planStateSyncLook({ settings: SETTINGS, role: 'backup', adopting: true, owned: NONE }, [kernel('master')]);
-    assert.deepEqual([adopt.adopted, adopt.role, [...adopt.owned], names(adopt.ops)], ['master', 'master', ['master'], []]);
+    const adopt = planStateSyncLook({ settings: SETTINGS, role: 'backup', adopting: true, owned: NONE }, [
+      kernel('master'),
+    ]);
+    assert.deepEqual(
+      [adopt.adopted, adopt.role, [...adopt.owned], names(adopt.ops)],
+      ['master', 'master', ['master'], []],
+    );
     const start = planStateSyncLook({ settings: SETTINGS, role: 'backup', adopting: true, owned: NONE }, []);
     assert.deepEqual([start.adopted, start.role, names(start.ops)], [undefined, 'backup', ['start backup']]);
-    const foreign = planStateSyncLook({ settings: null, role: 'none', adopting: false, owned: NONE }, [kernel('master')]);
-    assert.deepEqual([[...foreign.manages], names(foreign.ops)], [[], []], 'not ldir\'s: left alone');
-    const owned = planStateSyncLook({ settings: null, role: 'none', adopting: false, owned: new Set<SyncDaemonState>(['master']) }, [kernel('master')]);
+    const foreign = planStateSyncLook({ settings: null, role: 'none', adopting: false, owned: NONE }, [
+      kernel('master'),
+    ]);
+    assert.deepEqual([[...foreign.manages], names(foreign.ops)], [[], []], "not ldir's: left alone");
+    const owned = planStateSyncLook(
+      { settings: null, role: 'none', adopting: false, owned: new Set<SyncDaemonState>(['master']) },
+      [kernel('master')],
+    );
     assert.deepEqual(names(owned.ops), ['stop master'], 'started by ldir, no longer wanted: stopped');
     const input = { settings: SETTINGS, role: 'backup' as const, adopting: true, owned: new Set<SyncDaemonState>() };
     planStateSyncLook(input, [kernel('backup')]);

@@ -11,12 +11,18 @@ function loop(passMs = 100) {
   const clock = new FakeClock();
   const state = { wedged: false, passes: 0 };
   const l = new SyncLoop({
-    clock, coalesceMs: 10, resyncIntervalMs: 1_000, drainPollMs: 500, draining: () => false,
+    clock,
+    coalesceMs: 10,
+    resyncIntervalMs: 1_000,
+    drainPollMs: 500,
+    draining: () => false,
     onError: (reason) => ({ ok: false, reason, ops: [], failed: 0, drift: 0, durationMs: 0 }),
     pass: (reason) => {
       state.passes++;
       if (state.wedged) return new Promise<SyncReport>(() => undefined);
-      return new Promise((resolve) => clock.setTimeout(() => resolve({ ok: true, reason, ops: [], failed: 0, drift: 0, durationMs: passMs }), passMs));
+      return new Promise((resolve) =>
+        clock.setTimeout(() => resolve({ ok: true, reason, ops: [], failed: 0, drift: 0, durationMs: passMs }), passMs),
+      );
     },
   });
   return { clock, l, state };

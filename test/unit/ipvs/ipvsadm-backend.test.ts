@@ -7,7 +7,11 @@ import { spawnExec, type IpvsadmExecResult } from '../../../src/ipvs/ipvsadm/exe
 import type { IpvsDestination, IpvsOp, IpvsService, ServiceKey } from '../../../src/ipvs/types';
 import { FIXTURE_TABLE, ipvsadmFixture } from '../../helpers/ipvsadm-table';
 
-interface Call { readonly file: string; readonly args: readonly string[]; readonly stdin: string | undefined }
+interface Call {
+  readonly file: string;
+  readonly args: readonly string[];
+  readonly stdin: string | undefined;
+}
 
 /** A backend whose exec records its calls and answers from `answers` in order. */
 function fake(...answers: (Partial<IpvsadmExecResult> | Error)[]): { backend: IpvsadmBackend; calls: Call[] } {
@@ -27,7 +31,15 @@ function fake(...answers: (Partial<IpvsadmExecResult> | Error)[]): { backend: Ip
 const marker = (i: number): string => `--ldir-op-${i}: unknown option\n`;
 const KEY: ServiceKey = { family: 'inet', protocol: 'tcp', address: '192.0.2.10', port: 80 };
 const SVC: IpvsService = { ...KEY, scheduler: 'wlc', onePacket: false, schedulerFlags: [] };
-const DEST: IpvsDestination = { address: '10.1.0.1', family: 'inet', port: 8080, forward: 'masq', weight: 1, upperThreshold: 0, lowerThreshold: 0 };
+const DEST: IpvsDestination = {
+  address: '10.1.0.1',
+  family: 'inet',
+  port: 8080,
+  forward: 'masq',
+  weight: 1,
+  upperThreshold: 0,
+  lowerThreshold: 0,
+};
 const OPS: IpvsOp[] = [
   { op: 'add-service', service: SVC },
   { op: 'add-destination', service: KEY, destination: DEST },
@@ -36,7 +48,11 @@ const OPS: IpvsOp[] = [
   { op: 'delete-destination', service: KEY, destination: { address: '10.1.0.4', port: 8080, family: 'inet' } },
   { op: 'delete-service', service: { family: 'inet', fwmark: 4 } },
   { op: 'edit-service', service: { ...SVC, port: 81 } },
-  { op: 'delete-destination', service: { family: 'inet', fwmark: 5 }, destination: { address: '10.1.0.4', port: 0, family: 'inet' } },
+  {
+    op: 'delete-destination',
+    service: { family: 'inet', fwmark: 5 },
+    destination: { address: '10.1.0.4', port: 0, family: 'inet' },
+  },
 ];
 const LINES = [
   '-A -t 192.0.2.10:80 -s wlc',
@@ -52,9 +68,21 @@ const stdinOf = (lines: readonly string[]): string => lines.map((l, i) => `${l}\
 
 describe('apply', () => {
   test('one ipvsadm -R for the whole batch, lines and markers on stdin, results attributed per line', async () => {
-    const stderr = 'Service already exists\n' + marker(0) + marker(1) + marker(2) + 'No such destination\n' + marker(3) +
-      'No such destination\n' + marker(4) + 'No such service\n' + marker(5) + 'No such service\n' + marker(6) +
-      'Service not defined\n' + marker(7);
+    const stderr =
+      'Service already exists\n' +
+      marker(0) +
+      marker(1) +
+      marker(2) +
+      'No such destination\n' +
+      marker(3) +
+      'No such destination\n' +
+      marker(4) +
+      'No such service\n' +
+      marker(5) +
+      'No such service\n' +
+      marker(6) +
+      'Service not defined\n' +
+      marker(7);
     const { backend, calls } = fake({ code: 255, stderr });
     const results = await backend.apply(OPS);
     assert.equal(calls.length, 1);
@@ -79,7 +107,10 @@ describe('apply', () => {
     const results = await backend.apply(OPS);
     assert.equal(calls.length, 2);
     assert.equal(calls[1]?.stdin, stdinOf(LINES.slice(3)));
-    assert.deepEqual(results.map((r) => r.status), ['done', 'done', 'failed', 'failed', 'done', 'done', 'done', 'done']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['done', 'done', 'failed', 'failed', 'done', 'done', 'done', 'done'],
+    );
     assert.deepEqual(results[2], { status: 'failed', errno: 'EINVAL', message: 'EINVAL: illegal weight specified' });
     assert.deepEqual(results[3], { status: 'failed', errno: 'EEXIST', message: 'EEXIST: Service already exists' });
   });
@@ -106,14 +137,22 @@ describe('apply', () => {
 
   test('no IPVS, a missing binary, a killed process, no progress: IPVS_UNAVAILABLE', async () => {
     const cases: (Partial<IpvsadmExecResult> | Error)[] = [
-      { code: 2, stderr: "Can't initialize ipvs: Protocol not available\nAre you sure that IP Virtual Server is built in the kernel or as module?\n" },
+      {
+        code: 2,
+        stderr:
+          "Can't initialize ipvs: Protocol not available\nAre you sure that IP Virtual Server is built in the kernel or as module?\n",
+      },
       Object.assign(new Error('spawn /usr/sbin/ipvsadm ENOENT'), { code: 'ENOENT' }),
       { code: null, signal: 'SIGKILL', stderr: marker(0) },
       { code: 1, stderr: 'Segmentation fault\n' },
     ];
     for (const answer of cases) {
       const { backend } = fake(answer);
-      await assert.rejects(backend.apply(OPS), (e: unknown) => isLdirError(e, ErrorCodes.IPVS_UNAVAILABLE), JSON.stringify(answer));
+      await assert.rejects(
+        backend.apply(OPS),
+        (e: unknown) => isLdirError(e, ErrorCodes.IPVS_UNAVAILABLE),
+        JSON.stringify(answer),
+      );
     }
   });
 });
@@ -123,17 +162,29 @@ describe('reads and single commands', () => {
     const { backend, calls } = fake({ stdout: ipvsadmFixture('list-all.txt') });
     assert.deepEqual(await backend.list(), FIXTURE_TABLE);
     assert.deepEqual(calls, [{ file: '/usr/sbin/ipvsadm', args: ['-R'], stdin: LIST_SCRIPT }]);
-    assert.equal(LIST_SCRIPT, '-L -n --exact --tun-info\n-L -n --exact --thresholds\n-L -n --exact --persistent-conn\n-L -n --exact --stats\n-L -n --exact --rate\n');
+    assert.equal(
+      LIST_SCRIPT,
+      '-L -n --exact --tun-info\n-L -n --exact --thresholds\n-L -n --exact --persistent-conn\n-L -n --exact --stats\n-L -n --exact --rate\n',
+    );
   });
 
   test('info, timeouts, daemons', async () => {
     const { backend, calls } = fake(
-      { stdout: ipvsadmFixture('list-plain.txt') }, { stdout: ipvsadmFixture('timeout.txt') }, { stdout: ipvsadmFixture('daemon.txt') },
+      { stdout: ipvsadmFixture('list-plain.txt') },
+      { stdout: ipvsadmFixture('timeout.txt') },
+      { stdout: ipvsadmFixture('daemon.txt') },
     );
     assert.deepEqual(await backend.info(), { version: '1.2.1', connTableSize: 4096 });
     assert.deepEqual(await backend.getTimeouts(), { tcp: 900, tcpFin: 120, udp: 300 });
     assert.equal((await backend.listSyncDaemons()).length, 2);
-    assert.deepEqual(calls.map((c) => c.args), [['-L', '-n'], ['-L', '--timeout'], ['-L', '--daemon']]);
+    assert.deepEqual(
+      calls.map((c) => c.args),
+      [
+        ['-L', '-n'],
+        ['-L', '--timeout'],
+        ['-L', '--daemon'],
+      ],
+    );
   });
 
   test('writes as single commands', async () => {
@@ -145,23 +196,40 @@ describe('reads and single commands', () => {
     await backend.startSyncDaemon({ state: 'master', interface: 'eth0', syncId: 7 });
     await backend.stopSyncDaemon('master');
     await backend.close();
-    assert.deepEqual(calls.map((c) => c.args), [
-      ['--set', '900', '120', '0'], ['-Z'], ['-Z', '-f', '3', '-6'], ['-C'],
-      ['--start-daemon', 'master', '--mcast-interface', 'eth0', '--syncid', '7'], ['--stop-daemon', 'master'],
-    ]);
+    assert.deepEqual(
+      calls.map((c) => c.args),
+      [
+        ['--set', '900', '120', '0'],
+        ['-Z'],
+        ['-Z', '-f', '3', '-6'],
+        ['-C'],
+        ['--start-daemon', 'master', '--mcast-interface', 'eth0', '--syncid', '7'],
+        ['--stop-daemon', 'master'],
+      ],
+    );
   });
 
   test('a kernel refusal of a single command throws IPVS_REQUEST_FAILED with the errno', async () => {
-    const { backend } = fake({ code: 255, stderr: 'No daemon is running\n' }, { code: 255, stderr: 'No such service\n' });
-    await assert.rejects(backend.stopSyncDaemon('backup'), (e: unknown) => isLdirError(e, ErrorCodes.IPVS_REQUEST_FAILED) && e.details.errno === 'ESRCH');
-    await assert.rejects(backend.zero(KEY), (e: unknown) => isLdirError(e, ErrorCodes.IPVS_REQUEST_FAILED) && e.details.errno === 'ESRCH');
+    const { backend } = fake(
+      { code: 255, stderr: 'No daemon is running\n' },
+      { code: 255, stderr: 'No such service\n' },
+    );
+    await assert.rejects(
+      backend.stopSyncDaemon('backup'),
+      (e: unknown) => isLdirError(e, ErrorCodes.IPVS_REQUEST_FAILED) && e.details.errno === 'ESRCH',
+    );
+    await assert.rejects(
+      backend.zero(KEY),
+      (e: unknown) => isLdirError(e, ErrorCodes.IPVS_REQUEST_FAILED) && e.details.errno === 'ESRCH',
+    );
   });
 });
 
 describe('spawnExec', () => {
   test('runs without a shell, feeds stdin, collects stdout, stderr and the exit code', async () => {
     const exec = spawnExec(10_000);
-    const script = "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{process.stdout.write(s.toUpperCase()+process.env.LC_ALL);process.stderr.write(process.argv[1]);process.exit(3)})";
+    const script =
+      "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{process.stdout.write(s.toUpperCase()+process.env.LC_ALL);process.stderr.write(process.argv[1]);process.exit(3)})";
     const res = await exec(process.execPath, ['-e', script, '$(echo not a shell) ; *'], 'abc\n');
     assert.deepEqual(res, { code: 3, signal: null, stdout: 'ABC\nC', stderr: '$(echo not a shell) ; *' });
   });

@@ -3,15 +3,25 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ErrorCodes, isLdirError } from '../../../src/errors';
 import {
-  classifyRestoreStderr, errnoOfMessage, parseAddressPort, parseDaemons, parseInfo, parseListing, parseListingSections,
-  parseTimeouts, parseTunnelInfo,
+  classifyRestoreStderr,
+  errnoOfMessage,
+  parseAddressPort,
+  parseDaemons,
+  parseInfo,
+  parseListing,
+  parseListingSections,
+  parseTimeouts,
+  parseTunnelInfo,
 } from '../../../src/ipvs/ipvsadm/parse';
 import { restoreInput } from '../../../src/ipvs/ipvsadm/restore';
 import type { ObservedService } from '../../../src/ipvs/types';
 import { FIXTURE_TABLE, ipvsadmFixture } from '../../helpers/ipvsadm-table';
 
 /** The fixture table without what a listing format does not carry. */
-function strip(table: readonly ObservedService[], opts: { stats?: boolean; tunnel?: boolean; thresholds?: boolean; persist?: boolean }): ObservedService[] {
+function strip(
+  table: readonly ObservedService[],
+  opts: { stats?: boolean; tunnel?: boolean; thresholds?: boolean; persist?: boolean },
+): ObservedService[] {
   return table.map((o) => ({
     service: o.service,
     ...(opts.stats && o.stats ? { stats: o.stats } : {}),
@@ -37,15 +47,30 @@ describe('listings', () => {
   });
 
   test('captured from ipvsadm 1.31 on Debian 6.1 (the plan of restore-plan.txt, no traffic): the same table with zero counters', () => {
-    const zero = { conns: 0n, inPackets: 0n, outPackets: 0n, inBytes: 0n, outBytes: 0n, cps: 0n, inPps: 0n, outPps: 0n, inBps: 0n, outBps: 0n };
+    const zero = {
+      conns: 0n,
+      inPackets: 0n,
+      outPackets: 0n,
+      inBytes: 0n,
+      outBytes: 0n,
+      cps: 0n,
+      inPps: 0n,
+      outPps: 0n,
+      inBps: 0n,
+      outBps: 0n,
+    };
     const expected = FIXTURE_TABLE.map((o) => ({
       service: o.service,
       stats: zero,
-      destinations: o.destinations.filter((d) => d.forward !== 'local')
+      destinations: o.destinations
+        .filter((d) => d.forward !== 'local')
         .map((d) => ({ ...d, activeConns: 0, inactiveConns: 0, persistentConns: 0, stats: zero })),
     }));
     assert.deepEqual(parseListing(ipvsadmFixture('captured-list-all.txt')), expected);
-    assert.deepEqual(parseDaemons(ipvsadmFixture('captured-daemon.txt')).map((d) => d.interface), ['lo', 'lo']);
+    assert.deepEqual(
+      parseDaemons(ipvsadmFixture('captured-daemon.txt')).map((d) => d.interface),
+      ['lo', 'lo'],
+    );
   });
 
   test('the plain listing (-Ln --exact): no tunnel details, no thresholds, no stats', () => {
@@ -63,11 +88,24 @@ describe('listings', () => {
 
   test('stats without rates: rates are 0', () => {
     const table = parseListing(ipvsadmFixture('list-plain.txt') + ipvsadmFixture('list-stats.txt'));
-    assert.deepEqual(table[0]?.stats, { conns: 1234n, inPackets: 56789n, outPackets: 43210n, inBytes: 987654321n, outBytes: 12345678901n, cps: 0n, inPps: 0n, outPps: 0n, inBps: 0n, outBps: 0n });
+    assert.deepEqual(table[0]?.stats, {
+      conns: 1234n,
+      inPackets: 56789n,
+      outPackets: 43210n,
+      inBytes: 987654321n,
+      outBytes: 12345678901n,
+      cps: 0n,
+      inPps: 0n,
+      outPps: 0n,
+      inBps: 0n,
+      outBps: 0n,
+    });
   });
 
   test('each section is recognised by its title lines', () => {
-    const kinds = parseListingSections(ipvsadmFixture('list-all.txt') + ipvsadmFixture('list-plain.txt')).map((s) => s.kind);
+    const kinds = parseListingSections(ipvsadmFixture('list-all.txt') + ipvsadmFixture('list-plain.txt')).map(
+      (s) => s.kind,
+    );
     assert.deepEqual(kinds, ['tun-info', 'thresholds', 'persistent-conn', 'stats', 'rate', 'plain']);
   });
 
@@ -79,29 +117,70 @@ describe('listings', () => {
       '  -> 10.0.0.2:80                   Masq    1      0          0         ',
       '',
     ].join('\n');
-    assert.deepEqual(parseListing(text), [{
-      service: { family: 'inet', protocol: 'tcp', address: '10.0.0.1', port: 80, scheduler: 'rr', onePacket: false, schedulerFlags: [] },
-      destinations: [{ address: '10.0.0.2', family: 'inet', port: 80, forward: 'masq', weight: 1, activeConns: 0, inactiveConns: 0, upperThreshold: 0, lowerThreshold: 0, persistentConns: 0 }],
-    }]);
-    const empty = 'IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n';
+    assert.deepEqual(parseListing(text), [
+      {
+        service: {
+          family: 'inet',
+          protocol: 'tcp',
+          address: '10.0.0.1',
+          port: 80,
+          scheduler: 'rr',
+          onePacket: false,
+          schedulerFlags: [],
+        },
+        destinations: [
+          {
+            address: '10.0.0.2',
+            family: 'inet',
+            port: 80,
+            forward: 'masq',
+            weight: 1,
+            activeConns: 0,
+            inactiveConns: 0,
+            upperThreshold: 0,
+            lowerThreshold: 0,
+            persistentConns: 0,
+          },
+        ],
+      },
+    ]);
+    const empty =
+      'IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n';
     assert.deepEqual(parseListing(empty), []);
   });
 
   test('entries added between two listings are left out; destinations too', () => {
     const stats = ipvsadmFixture('list-stats.txt');
-    const plain = ipvsadmFixture('list-plain.txt').replace(/^TCP {2}192\.0\.2\.10:80 wlc\n( {2}->.*\n)+/m, '').replace(/^ {2}-> 10\.1\.0\.3:53 .*\n/m, '');
+    const plain = ipvsadmFixture('list-plain.txt')
+      .replace(/^TCP {2}192\.0\.2\.10:80 wlc\n( {2}->.*\n)+/m, '')
+      .replace(/^ {2}-> 10\.1\.0\.3:53 .*\n/m, '');
     const table = parseListing(plain + stats);
     assert.equal(table.length, FIXTURE_TABLE.length - 1);
-    assert.deepEqual(table.find((o) => 'port' in o.service && o.service.port === 53 && o.service.family === 'inet')?.destinations, []);
+    assert.deepEqual(
+      table.find((o) => 'port' in o.service && o.service.port === 53 && o.service.family === 'inet')?.destinations,
+      [],
+    );
   });
 
   test('errors: rounded numbers (no --exact), names (no -n), garbage', () => {
     const rounded = ipvsadmFixture('list-stats.txt').replace('987654321', '  987654K');
-    assert.throws(() => parseListing(ipvsadmFixture('list-plain.txt') + rounded), (e: unknown) => isLdirError(e, ErrorCodes.IPVS_PROTOCOL) && /--exact/.test(e.message));
-    assert.throws(() => parseListing(ipvsadmFixture('list-plain.txt').replace('192.0.2.10:80', 'www.example.org:http')), /-n given/);
+    assert.throws(
+      () => parseListing(ipvsadmFixture('list-plain.txt') + rounded),
+      (e: unknown) => isLdirError(e, ErrorCodes.IPVS_PROTOCOL) && /--exact/.test(e.message),
+    );
+    assert.throws(
+      () => parseListing(ipvsadmFixture('list-plain.txt').replace('192.0.2.10:80', 'www.example.org:http')),
+      /-n given/,
+    );
     assert.throws(() => parseListing('TCP  10.0.0.1:80 rr\n'), /before any title/);
-    assert.throws(() => parseListing(ipvsadmFixture('list-plain.txt').replace(' ops', ' bogus')), /service option 'bogus'/);
-    assert.throws(() => parseListing(ipvsadmFixture('list-plain.txt').replace('Masq    1      0          9', 'Masq    1      0')), /columns/);
+    assert.throws(
+      () => parseListing(ipvsadmFixture('list-plain.txt').replace(' ops', ' bogus')),
+      /service option 'bogus'/,
+    );
+    assert.throws(
+      () => parseListing(ipvsadmFixture('list-plain.txt').replace('Masq    1      0          9', 'Masq    1      0')),
+      /columns/,
+    );
   });
 
   test('address/port and tunnel info pieces', () => {
@@ -120,8 +199,14 @@ describe('listings', () => {
 describe('info, timeouts, daemons', () => {
   test('the version header', () => {
     assert.deepEqual(parseInfo(ipvsadmFixture('list-plain.txt')), { version: '1.2.1', connTableSize: 4096 });
-    assert.deepEqual(parseInfo('IP Virtual Server version 1.2.1 (size=1048576)\n'), { version: '1.2.1', connTableSize: 1048576 });
-    assert.throws(() => parseInfo('nothing\n'), (e: unknown) => isLdirError(e, ErrorCodes.IPVS_PROTOCOL));
+    assert.deepEqual(parseInfo('IP Virtual Server version 1.2.1 (size=1048576)\n'), {
+      version: '1.2.1',
+      connTableSize: 1048576,
+    });
+    assert.throws(
+      () => parseInfo('nothing\n'),
+      (e: unknown) => isLdirError(e, ErrorCodes.IPVS_PROTOCOL),
+    );
   });
 
   test('--timeout', () => {
@@ -134,7 +219,9 @@ describe('info, timeouts, daemons', () => {
       { state: 'master', interface: 'eth0', syncId: 10, maxLength: 1472, group: '224.0.0.81', port: 8848, ttl: 1 },
       { state: 'backup', interface: 'eth1', syncId: 20, maxLength: 1400, group: 'ff02::8:8', port: 8850, ttl: 3 },
     ]);
-    assert.deepEqual(parseDaemons('master sync daemon (mcast=eth0, syncid=0)\n'), [{ state: 'master', interface: 'eth0', syncId: 0 }]);
+    assert.deepEqual(parseDaemons('master sync daemon (mcast=eth0, syncid=0)\n'), [
+      { state: 'master', interface: 'eth0', syncId: 0 },
+    ]);
     assert.deepEqual(parseDaemons(''), []);
     assert.throws(() => parseDaemons('master sync daemon (mcast=eth0)\n'), /syncid/);
   });
@@ -142,16 +229,26 @@ describe('info, timeouts, daemons', () => {
 
 describe('ipvsadm -R stderr', () => {
   test('markers follow every line of the input', () => {
-    assert.equal(restoreInput(['-A -f 1 -s rr', '-D -f 1']), '-A -f 1 -s rr\n-L --ldir-op-0\n-D -f 1\n-L --ldir-op-1\n');
+    assert.equal(
+      restoreInput(['-A -f 1 -s rr', '-D -f 1']),
+      '-A -f 1 -s rr\n-L --ldir-op-0\n-D -f 1\n-L --ldir-op-1\n',
+    );
     assert.equal(restoreInput([]), '');
   });
 
   test('each message belongs to the line before its marker', () => {
     const { settled, trailing } = classifyRestoreStderr(ipvsadmFixture('restore-stderr-mixed.txt'), 10);
     assert.deepEqual(settled, [
-      ['Service already exists'], [], ['Destination already exists'], ['No such destination'], ['Service not defined'],
-      ['No such service'], ['Scheduler or persistence engine not found'],
-      ['Invalid operation.  Possibly wrong module version, address not unicast, ...'], ['Numerical result out of range'], [],
+      ['Service already exists'],
+      [],
+      ['Destination already exists'],
+      ['No such destination'],
+      ['Service not defined'],
+      ['No such service'],
+      ['Scheduler or persistence engine not found'],
+      ['Invalid operation.  Possibly wrong module version, address not unicast, ...'],
+      ['Numerical result out of range'],
+      [],
     ]);
     assert.deepEqual(trailing, []);
   });
@@ -161,9 +258,25 @@ describe('ipvsadm -R stderr', () => {
     const { settled, trailing } = classifyRestoreStderr(ipvsadmFixture('captured-restore-stderr.txt'), lines.length);
     assert.equal(settled.length, lines.length);
     assert.deepEqual(trailing, []);
-    assert.deepEqual(settled.map((m) => (m.length === 0 ? 'ok' : m.map(errnoOfMessage).join(','))), [
-      'EEXIST', 'ok', 'EEXIST', 'ENOENT', 'ESRCH', 'ESRCH', 'ENOENT', 'ESRCH', 'ENOENT', 'ERANGE', 'EINVAL', 'ESRCH', 'EEXIST', 'ok',
-    ]);
+    assert.deepEqual(
+      settled.map((m) => (m.length === 0 ? 'ok' : m.map(errnoOfMessage).join(','))),
+      [
+        'EEXIST',
+        'ok',
+        'EEXIST',
+        'ENOENT',
+        'ESRCH',
+        'ESRCH',
+        'ENOENT',
+        'ESRCH',
+        'ENOENT',
+        'ERANGE',
+        'EINVAL',
+        'ESRCH',
+        'EEXIST',
+        'ok',
+      ],
+    );
   });
 
   test('a run that stopped early: the version warning is noise, the fatal message trails', () => {
@@ -173,8 +286,14 @@ describe('ipvsadm -R stderr', () => {
   });
 
   test('markers out of order are a protocol error', () => {
-    assert.throws(() => classifyRestoreStderr('--ldir-op-1: unknown option\n', 3), (e: unknown) => isLdirError(e, ErrorCodes.IPVS_PROTOCOL));
-    assert.throws(() => classifyRestoreStderr('--ldir-op-0: unknown option\n--ldir-op-1: unknown option\n', 1), /out of order/);
+    assert.throws(
+      () => classifyRestoreStderr('--ldir-op-1: unknown option\n', 3),
+      (e: unknown) => isLdirError(e, ErrorCodes.IPVS_PROTOCOL),
+    );
+    assert.throws(
+      () => classifyRestoreStderr('--ldir-op-0: unknown option\n--ldir-op-1: unknown option\n', 1),
+      /out of order/,
+    );
   });
 
   test('messages map to the errno the kernel returned', () => {

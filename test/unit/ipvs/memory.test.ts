@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ErrorCodes, isLdirError } from '../../../src/errors';
 import { KERNEL_SCHEDULERS, MemoryBackend } from '../../../src/ipvs/memory';
-import type { IpvsDestination, IpvsFamily, IpvsOp, IpvsOpResult, IpvsService, ServiceKey } from '../../../src/ipvs/types';
+import type {
+  IpvsDestination,
+  IpvsFamily,
+  IpvsOp,
+  IpvsOpResult,
+  IpvsService,
+  ServiceKey,
+} from '../../../src/ipvs/types';
 import { addrService, dest, fwmService, specOf } from '../../helpers/ipvs-tables';
 
 const V4 = addrService('10.0.0.1', 80);
@@ -16,7 +23,11 @@ async function one(backend: MemoryBackend, op: IpvsOp): Promise<IpvsOpResult> {
 }
 
 /** Asserts the result of one operation: `done`, or [status, errno]. */
-async function expectResult(backend: MemoryBackend, op: IpvsOp, expected: 'done' | ['converged' | 'failed', string]): Promise<void> {
+async function expectResult(
+  backend: MemoryBackend,
+  op: IpvsOp,
+  expected: 'done' | ['converged' | 'failed', string],
+): Promise<void> {
   const result = await one(backend, op);
   if (expected === 'done') {
     assert.deepEqual(result, { status: 'done' }, JSON.stringify(op));
@@ -28,13 +39,28 @@ async function expectResult(backend: MemoryBackend, op: IpvsOp, expected: 'done'
 
 const addSvc = (service: IpvsService): IpvsOp => ({ op: 'add-service', service });
 const editSvc = (service: IpvsService): IpvsOp => ({ op: 'edit-service', service });
-const addDest = (service: ServiceKey, destination: IpvsDestination): IpvsOp => ({ op: 'add-destination', service, destination });
-const editDest = (service: ServiceKey, destination: IpvsDestination): IpvsOp => ({ op: 'edit-destination', service, destination });
-const delDest = (service: ServiceKey, address: string, port = 80, family: IpvsFamily = address.includes(':') ? 'inet6' : 'inet'): IpvsOp =>
-  ({ op: 'delete-destination', service, destination: { address, port, family } });
+const addDest = (service: ServiceKey, destination: IpvsDestination): IpvsOp => ({
+  op: 'add-destination',
+  service,
+  destination,
+});
+const editDest = (service: ServiceKey, destination: IpvsDestination): IpvsOp => ({
+  op: 'edit-destination',
+  service,
+  destination,
+});
+const delDest = (
+  service: ServiceKey,
+  address: string,
+  port = 80,
+  family: IpvsFamily = address.includes(':') ? 'inet6' : 'inet',
+): IpvsOp => ({ op: 'delete-destination', service, destination: { address, port, family } });
 
 async function rejectsWith(promise: Promise<unknown>, errno: string): Promise<void> {
-  await assert.rejects(promise, (err: unknown) => isLdirError(err, ErrorCodes.IPVS_REQUEST_FAILED) && err.details['errno'] === errno);
+  await assert.rejects(
+    promise,
+    (err: unknown) => isLdirError(err, ErrorCodes.IPVS_REQUEST_FAILED) && err.details['errno'] === errno,
+  );
 }
 
 describe('MemoryBackend: services', () => {
@@ -53,8 +79,24 @@ describe('MemoryBackend: services', () => {
     await expectResult(b, addSvc({ ...V4, scheduler: 'RR' }), ['failed', 'ENOENT']);
     await expectResult(b, addSvc(V4), 'done');
     await expectResult(b, editSvc({ ...V4, scheduler: 'fancy' }), ['failed', 'ENOENT']);
-    for (const scheduler of [...KERNEL_SCHEDULERS, 'none']) await expectResult(b, editSvc({ ...V4, scheduler }), 'done');
-    assert.deepEqual(KERNEL_SCHEDULERS, ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos']);
+    for (const scheduler of [...KERNEL_SCHEDULERS, 'none'])
+      await expectResult(b, editSvc({ ...V4, scheduler }), 'done');
+    assert.deepEqual(KERNEL_SCHEDULERS, [
+      'rr',
+      'wrr',
+      'lc',
+      'wlc',
+      'lblc',
+      'lblcr',
+      'dh',
+      'sh',
+      'sed',
+      'nq',
+      'fo',
+      'ovf',
+      'mh',
+      'twos',
+    ]);
   });
   test('unknown persistence engine is ENOENT; sip is accepted', async () => {
     const b = new MemoryBackend();
@@ -82,9 +124,27 @@ describe('MemoryBackend: services', () => {
   });
   test('edit changes settings in place and keeps destinations', async () => {
     const b = new MemoryBackend([{ service: V4, destinations: [dest('10.0.0.2')] }]);
-    await expectResult(b, editSvc({ ...V4, scheduler: 'sh', schedulerFlags: ['flag-2', 'flag-1'], persistent: 60, netmask: '255.255.0.0', onePacket: true }), 'done');
+    await expectResult(
+      b,
+      editSvc({
+        ...V4,
+        scheduler: 'sh',
+        schedulerFlags: ['flag-2', 'flag-1'],
+        persistent: 60,
+        netmask: '255.255.0.0',
+        onePacket: true,
+      }),
+      'done',
+    );
     const [s] = await b.list();
-    assert.deepEqual(s?.service, { ...V4, scheduler: 'sh', schedulerFlags: ['flag-1', 'flag-2'], persistent: 60, netmask: '255.255.0.0', onePacket: true });
+    assert.deepEqual(s?.service, {
+      ...V4,
+      scheduler: 'sh',
+      schedulerFlags: ['flag-1', 'flag-2'],
+      persistent: 60,
+      netmask: '255.255.0.0',
+      onePacket: true,
+    });
     assert.equal(s?.destinations.length, 1);
   });
 });
@@ -99,7 +159,10 @@ describe('MemoryBackend: destinations', () => {
   test('duplicate add is converged EEXIST; edit/delete of a missing destination is ENOENT', async () => {
     const b = new MemoryBackend([{ service: V4, destinations: [] }]);
     await expectResult(b, addDest(V4, dest('10.0.0.2')), 'done');
-    await expectResult(b, addDest(V4, dest('::ffff:10.0.0.2', 80, { family: 'inet', weight: 9 })), ['converged', 'EEXIST']);
+    await expectResult(b, addDest(V4, dest('::ffff:10.0.0.2', 80, { family: 'inet', weight: 9 })), [
+      'converged',
+      'EEXIST',
+    ]);
     await expectResult(b, editDest(V4, dest('10.0.0.3')), ['failed', 'ENOENT']);
     await expectResult(b, delDest(V4, '10.0.0.3'), ['converged', 'ENOENT']);
     await expectResult(b, delDest(V4, '10.0.0.2', 81), ['converged', 'ENOENT']);
@@ -115,9 +178,18 @@ describe('MemoryBackend: destinations', () => {
   });
   test('lower threshold above upper is ERANGE, also when upper is 0 (kernel compares L > U)', async () => {
     const b = new MemoryBackend([{ service: V4, destinations: [dest('10.0.0.9')] }]);
-    await expectResult(b, addDest(V4, dest('10.0.0.2', 80, { upperThreshold: 100, lowerThreshold: 101 })), ['failed', 'ERANGE']);
-    await expectResult(b, addDest(V4, dest('10.0.0.2', 80, { upperThreshold: 0, lowerThreshold: 1 })), ['failed', 'ERANGE']);
-    await expectResult(b, editDest(V4, dest('10.0.0.9', 80, { upperThreshold: 5, lowerThreshold: 6 })), ['failed', 'ERANGE']);
+    await expectResult(b, addDest(V4, dest('10.0.0.2', 80, { upperThreshold: 100, lowerThreshold: 101 })), [
+      'failed',
+      'ERANGE',
+    ]);
+    await expectResult(b, addDest(V4, dest('10.0.0.2', 80, { upperThreshold: 0, lowerThreshold: 1 })), [
+      'failed',
+      'ERANGE',
+    ]);
+    await expectResult(b, editDest(V4, dest('10.0.0.9', 80, { upperThreshold: 5, lowerThreshold: 6 })), [
+      'failed',
+      'ERANGE',
+    ]);
     await expectResult(b, addDest(V4, dest('10.0.0.2', 80, { upperThreshold: 100, lowerThreshold: 100 })), 'done');
   });
   test('upper threshold above INT_MAX is EINVAL', async () => {
@@ -126,7 +198,10 @@ describe('MemoryBackend: destinations', () => {
     await expectResult(b, addDest(V4, dest('10.0.0.2', 80, { upperThreshold: 2147483647 })), 'done');
   });
   test('a mixed-family destination needs tunnel forwarding, else EINVAL', async () => {
-    const b = new MemoryBackend([{ service: V4, destinations: [] }, { service: V6, destinations: [] }]);
+    const b = new MemoryBackend([
+      { service: V4, destinations: [] },
+      { service: V6, destinations: [] },
+    ]);
     await expectResult(b, addDest(V6, dest('10.0.0.2', 80, { forward: 'masq' })), ['failed', 'EINVAL']);
     await expectResult(b, addDest(V4, dest('2001:db8::2', 80, { forward: 'route' })), ['failed', 'EINVAL']);
     await expectResult(b, addDest(V6, dest('10.0.0.2', 80, { forward: 'tunnel' })), 'done');
@@ -138,13 +213,27 @@ describe('MemoryBackend: destinations', () => {
   });
   test('GUE without a port is EINVAL', async () => {
     const b = new MemoryBackend([{ service: V4, destinations: [] }]);
-    await expectResult(b, addDest(V4, dest('10.0.0.2', 80, { forward: 'tunnel', tunnelType: 'gue' })), ['failed', 'EINVAL']);
-    await expectResult(b, addDest(V4, dest('10.0.0.2', 80, { forward: 'tunnel', tunnelType: 'gue', tunnelPort: 0 })), ['failed', 'EINVAL']);
-    await expectResult(b, addDest(V4, dest('10.0.0.2', 80, { forward: 'tunnel', tunnelType: 'gue', tunnelPort: 6080 })), 'done');
+    await expectResult(b, addDest(V4, dest('10.0.0.2', 80, { forward: 'tunnel', tunnelType: 'gue' })), [
+      'failed',
+      'EINVAL',
+    ]);
+    await expectResult(b, addDest(V4, dest('10.0.0.2', 80, { forward: 'tunnel', tunnelType: 'gue', tunnelPort: 0 })), [
+      'failed',
+      'EINVAL',
+    ]);
+    await expectResult(
+      b,
+      addDest(V4, dest('10.0.0.2', 80, { forward: 'tunnel', tunnelType: 'gue', tunnelPort: 6080 })),
+      'done',
+    );
   });
   test('a destination address that is not unicast is EINVAL', async () => {
-    const b = new MemoryBackend([{ service: V4, destinations: [] }, { service: V6, destinations: [] }]);
-    for (const a of ['0.0.0.0', '255.255.255.255', '224.0.0.1']) await expectResult(b, addDest(V4, dest(a)), ['failed', 'EINVAL']);
+    const b = new MemoryBackend([
+      { service: V4, destinations: [] },
+      { service: V6, destinations: [] },
+    ]);
+    for (const a of ['0.0.0.0', '255.255.255.255', '224.0.0.1'])
+      await expectResult(b, addDest(V4, dest(a)), ['failed', 'EINVAL']);
     for (const a of ['ff02::1', 'fe80::1', '::']) await expectResult(b, addDest(V6, dest(a)), ['failed', 'EINVAL']);
   });
   test('edit can change the forwarding method; it keeps the listing position', async () => {
@@ -152,18 +241,33 @@ describe('MemoryBackend: destinations', () => {
     for (const a of ['10.0.0.2', '10.0.0.3', '10.0.0.4']) await expectResult(b, addDest(V4, dest(a)), 'done');
     await expectResult(b, editDest(V4, dest('10.0.0.3', 80, { forward: 'tunnel', weight: 7 })), 'done');
     const [s] = await b.list();
-    assert.deepEqual(s?.destinations.map((d) => [d.address, d.forward]), [['10.0.0.4', 'masq'], ['10.0.0.3', 'tunnel'], ['10.0.0.2', 'masq']]);
+    assert.deepEqual(
+      s?.destinations.map((d) => [d.address, d.forward]),
+      [
+        ['10.0.0.4', 'masq'],
+        ['10.0.0.3', 'tunnel'],
+        ['10.0.0.2', 'masq'],
+      ],
+    );
   });
 });
 
 describe('MemoryBackend: listing and table operations', () => {
   test('kernel forms: newest destination first, explicit default netmask and tunnel port, zero counters', async () => {
     const b = new MemoryBackend();
-    await b.apply([addSvc(V4), addSvc(V6), addDest(V4, dest('10.0.0.2')), addDest(V4, dest('10.0.0.3', 80, { forward: 'tunnel' }))]);
+    await b.apply([
+      addSvc(V4),
+      addSvc(V6),
+      addDest(V4, dest('10.0.0.2')),
+      addDest(V4, dest('10.0.0.3', 80, { forward: 'tunnel' })),
+    ]);
     const [s4, s6] = await b.list();
     assert.equal(s4?.service.netmask, '255.255.255.255');
     assert.equal(s6?.service.netmask, '128');
-    assert.deepEqual(s4?.destinations.map((d) => d.address), ['10.0.0.3', '10.0.0.2']);
+    assert.deepEqual(
+      s4?.destinations.map((d) => d.address),
+      ['10.0.0.3', '10.0.0.2'],
+    );
     assert.equal(s4?.destinations[0]?.tunnelPort, 0);
     assert.equal(s4?.destinations[1]?.tunnelType, undefined);
     assert.equal(s4?.destinations[0]?.activeConns, 0);
@@ -173,9 +277,15 @@ describe('MemoryBackend: listing and table operations', () => {
   test('the initial table is listed in the order given and refused when the kernel would refuse it', async () => {
     const initial = [{ service: V4, destinations: [dest('10.0.0.3'), dest('10.0.0.2')] }];
     const b = new MemoryBackend(initial);
-    assert.deepEqual((await b.list())[0]?.destinations.map((d) => d.address), ['10.0.0.3', '10.0.0.2']);
+    assert.deepEqual(
+      (await b.list())[0]?.destinations.map((d) => d.address),
+      ['10.0.0.3', '10.0.0.2'],
+    );
     assert.deepEqual(specOf(await new MemoryBackend(await b.list()).list()), specOf(await b.list()));
-    assert.throws(() => new MemoryBackend([{ service: { ...V4, scheduler: 'nope' }, destinations: [] }]), (e: unknown) => isLdirError(e, ErrorCodes.IPVS_REQUEST_FAILED));
+    assert.throws(
+      () => new MemoryBackend([{ service: { ...V4, scheduler: 'nope' }, destinations: [] }]),
+      (e: unknown) => isLdirError(e, ErrorCodes.IPVS_REQUEST_FAILED),
+    );
   });
   test('info, timeouts (0 = unchanged, above INT_MAX/HZ EINVAL)', async () => {
     const b = new MemoryBackend();

@@ -11,8 +11,12 @@ function memoryAs(kind: IpvsBackend['kind']): IpvsBackend {
   return Object.assign(Object.create(m) as IpvsBackend, { kind });
 }
 
-const noNetlink = (errno: string): (() => Promise<IpvsBackend>) => () =>
-  Promise.reject(new LdirError(ErrorCodes.IPVS_UNAVAILABLE, `generic netlink family IPVS: ${errno}`, { details: { errno } }));
+const noNetlink =
+  (errno: string): (() => Promise<IpvsBackend>) =>
+  () =>
+    Promise.reject(
+      new LdirError(ErrorCodes.IPVS_UNAVAILABLE, `generic netlink family IPVS: ${errno}`, { details: { errno } }),
+    );
 
 function factories(over: Partial<BackendFactories>): BackendFactories {
   return {
@@ -35,24 +39,33 @@ test('auto falls back to ipvsadm and says why', async () => {
 });
 
 test('no CAP_NET_ADMIN and no ipvsadm: one error naming both causes', async () => {
-  await assert.rejects(selectBackend('auto', factories({ netlink: noNetlink('EPERM'), ipvsadmBinary: () => undefined })), (err: LdirError) => {
-    assert.equal(err.code, ErrorCodes.IPVS_UNAVAILABLE);
-    assert.match(err.message, /CAP_NET_ADMIN/);
-    assert.match(err.message, /ipvsadm: not installed/);
-    return true;
-  });
+  await assert.rejects(
+    selectBackend('auto', factories({ netlink: noNetlink('EPERM'), ipvsadmBinary: () => undefined })),
+    (err: LdirError) => {
+      assert.equal(err.code, ErrorCodes.IPVS_UNAVAILABLE);
+      assert.match(err.message, /CAP_NET_ADMIN/);
+      assert.match(err.message, /ipvsadm: not installed/);
+      return true;
+    },
+  );
 });
 
 test('ipvsadm installed but failing (no module) is reported', async () => {
   const broken = memoryAs('ipvsadm');
-  broken.info = () => Promise.reject(new LdirError(ErrorCodes.IPVS_REQUEST_FAILED, "Can't initialize ipvs: Protocol not available"));
-  await assert.rejects(selectBackend('auto', factories({ netlink: noNetlink('ENOENT'), ipvsadm: () => broken })), /Protocol not available/);
+  broken.info = () =>
+    Promise.reject(new LdirError(ErrorCodes.IPVS_REQUEST_FAILED, "Can't initialize ipvs: Protocol not available"));
+  await assert.rejects(
+    selectBackend('auto', factories({ netlink: noNetlink('ENOENT'), ipvsadm: () => broken })),
+    /Protocol not available/,
+  );
 });
 
 test('explicit choices are honoured; --ipvs=netlink does not fall back', async () => {
   assert.equal((await selectBackend('memory', factories({}))).backend.kind, 'memory');
   assert.equal((await selectBackend('ipvsadm', factories({ netlink: noNetlink('ENOENT') }))).backend.kind, 'ipvsadm');
-  await assert.rejects(selectBackend('netlink', factories({ netlink: noNetlink('ENOENT') })), { code: ErrorCodes.IPVS_UNAVAILABLE });
+  await assert.rejects(selectBackend('netlink', factories({ netlink: noNetlink('ENOENT') })), {
+    code: ErrorCodes.IPVS_UNAVAILABLE,
+  });
 });
 
 test('on this host (no IPVS in the kernel) the real auto selection explains itself', async () => {

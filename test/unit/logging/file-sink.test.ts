@@ -25,7 +25,11 @@ function capture(): TextWriter & { text: () => string } {
 
 /** The JSON records of a file (every line must parse). */
 function readRecords(file: string): Array<Record<string, unknown>> {
-  return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 /** A file logger with a hand-driven monotonic clock. */
@@ -50,7 +54,15 @@ test('records are appended as JSON lines, after what the file held, with secrets
   assert.equal(old, 'an old line');
   const recs = lines.filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.equal(recs.length, 2);
-  assert.deepEqual(recs[0], { level: 30, time: 1_700_000_000_000, name: 'ldir', module: 'engine', vs: 'tcp:192.0.2.1:80', rs: '10.0.0.2:80', msg: 'real server up' });
+  assert.deepEqual(recs[0], {
+    level: 30,
+    time: 1_700_000_000_000,
+    name: 'ldir',
+    module: 'engine',
+    vs: 'tcp:192.0.2.1:80',
+    rs: '10.0.0.2:80',
+    msg: 'real server up',
+  });
   assert.equal(recs[1]?.['passwd'], '[redacted]');
   assert.deepEqual(recs[1]?.['check'], { secret: '[redacted]' });
   assert.doesNotMatch(fs.readFileSync(file, 'utf8'), /hunter2|radius/);
@@ -78,8 +90,14 @@ test('rename rotation: lines keep going to the renamed file until the next check
   log.logger.info('after the check');
   log.logger.info('and later');
   log.close();
-  assert.deepEqual(readRecords(`${file}.1`).map((r) => r['msg']), ['before rotation', 'within the second']);
-  assert.deepEqual(readRecords(file).map((r) => r['msg']), ['after the check', 'and later']);
+  assert.deepEqual(
+    readRecords(`${file}.1`).map((r) => r['msg']),
+    ['before rotation', 'within the second'],
+  );
+  assert.deepEqual(
+    readRecords(file).map((r) => r['msg']),
+    ['after the check', 'and later'],
+  );
 });
 
 test('logrotate "create": an empty file put in place is adopted at the next check', (t) => {
@@ -91,7 +109,10 @@ test('logrotate "create": an empty file put in place is adopted at the next chec
   clock.t += 1000;
   log.logger.info('two');
   log.close();
-  assert.deepEqual(readRecords(file).map((r) => r['msg']), ['two']);
+  assert.deepEqual(
+    readRecords(file).map((r) => r['msg']),
+    ['two'],
+  );
   assert.equal(fs.statSync(file).mode & 0o777, 0o600); // the mode logrotate chose is kept
 });
 
@@ -104,7 +125,10 @@ test('a removed log file is recreated at the next check', (t) => {
   clock.t += 1000;
   log.logger.info('two');
   log.close();
-  assert.deepEqual(readRecords(file).map((r) => r['msg']), ['two']);
+  assert.deepEqual(
+    readRecords(file).map((r) => r['msg']),
+    ['two'],
+  );
   assert.equal(stderr.text(), '');
 });
 
@@ -116,15 +140,24 @@ test('an unopenable path is reported once on stderr (not thrown), lines go there
   log.logger.info('first');
   clock.t += 1000;
   log.logger.info('second');
-  const lines = stderr.text().split('\n').filter((l) => l !== '');
+  const lines = stderr
+    .text()
+    .split('\n')
+    .filter((l) => l !== '');
   assert.equal(lines[0], `ldir: cannot open log file ${file}: ENOENT; logging to stderr until it can be opened`);
-  assert.deepEqual(lines.slice(1).map((l) => (JSON.parse(l) as { msg: string }).msg), ['first', 'second']);
+  assert.deepEqual(
+    lines.slice(1).map((l) => (JSON.parse(l) as { msg: string }).msg),
+    ['first', 'second'],
+  );
   fs.mkdirSync(dir);
   clock.t += 1000;
   log.logger.info('third');
   log.close();
   assert.match(stderr.text(), new RegExp(`ldir: log file ${file} is writable again\\n$`));
-  assert.deepEqual(readRecords(file).map((r) => r['msg']), ['third']);
+  assert.deepEqual(
+    readRecords(file).map((r) => r['msg']),
+    ['third'],
+  );
 });
 
 test('a directory as logfile: reported, not thrown', (t) => {
@@ -133,7 +166,10 @@ test('a directory as logfile: reported, not thrown', (t) => {
   const { log } = fileLogger(dir, stderr);
   log.logger.info('x');
   log.close();
-  assert.match(stderr.text(), /^ldir: cannot open log file .*: EISDIR; logging to stderr until it can be opened\n\{.*"msg":"x"\}\n$/);
+  assert.match(
+    stderr.text(),
+    /^ldir: cannot open log file .*: EISDIR; logging to stderr until it can be opened\n\{.*"msg":"x"\}\n$/,
+  );
 });
 
 test('write failures (ENOSPC on /dev/full) are reported once, never thrown; the lines reach stderr', (t) => {
@@ -145,7 +181,10 @@ test('write failures (ENOSPC on /dev/full) are reported once, never thrown; the 
     clock.t += 1000;
   }
   log.close();
-  const lines = stderr.text().split('\n').filter((l) => l !== '');
+  const lines = stderr
+    .text()
+    .split('\n')
+    .filter((l) => l !== '');
   assert.equal(lines.filter((l) => l.startsWith('ldir: ')).length, 1);
   assert.equal(lines[0], 'ldir: cannot write log file /dev/full: ENOSPC; logging to stderr until it works again');
   assert.equal(lines.length, 6);
@@ -153,7 +192,13 @@ test('write failures (ENOSPC on /dev/full) are reported once, never thrown; the 
 
 test('pretty format in a file: one human-readable line per record', (t) => {
   const file = path.join(tmpDir(t), 'pretty.log');
-  const log = createDaemonLogger({ logfile: file, format: 'pretty', utc: true, now: () => Date.UTC(2024, 0, 2, 3, 4, 5, 6), stderr: capture() });
+  const log = createDaemonLogger({
+    logfile: file,
+    format: 'pretty',
+    utc: true,
+    now: () => Date.UTC(2024, 0, 2, 3, 4, 5, 6),
+    stderr: capture(),
+  });
   log.logger.child({ module: 'engine' }).info({ vs: 'fwm:1' }, 'synced');
   log.close();
   assert.equal(fs.readFileSync(file, 'utf8'), '2024-01-02 03:04:05.006 INFO  synced module=engine vs=fwm:1\n');
@@ -178,5 +223,9 @@ test('a FIFO with a reader is refused too: a daemon must not block on its log', 
   const { log } = fileLogger(fifo, stderr);
   log.logger.info('not into the pipe');
   assert.match(stderr.text(), /it is a FIFO/);
-  assert.equal(fs.readSync(reader, Buffer.alloc(64)), 0, 'nothing was written into the FIFO (and no writer kept it open)');
+  assert.equal(
+    fs.readSync(reader, Buffer.alloc(64)),
+    0,
+    'nothing was written into the FIFO (and no writer kept it open)',
+  );
 });

@@ -7,10 +7,26 @@ import { value } from './exposition';
 import { snapshot, testMetrics } from './fixtures';
 
 const status = (lastError: string | null): AnnounceStatus => ({
-  driver: 'bird socket=/run/bird/bird.ctl file=/etc/bird/ldir-announce.conf', announced: ['192.0.2.10/32'], lastError, guard: 'connected',
+  driver: 'bird socket=/run/bird/bird.ctl file=/etc/bird/ldir-announce.conf',
+  announced: ['192.0.2.10/32'],
+  lastError,
+  guard: 'connected',
   virtuals: [
-    { virtualId: 'tcp:192.0.2.10:80', prefix: '192.0.2.10/32', state: 'announced', reason: 'serving', prefixAnnounced: true },
-    { virtualId: 'tcp:192.0.2.11:80', prefix: '192.0.2.11/32', state: 'pending-announce', reason: 'announce-delay', dueInS: 3, prefixAnnounced: false },
+    {
+      virtualId: 'tcp:192.0.2.10:80',
+      prefix: '192.0.2.10/32',
+      state: 'announced',
+      reason: 'serving',
+      prefixAnnounced: true,
+    },
+    {
+      virtualId: 'tcp:192.0.2.11:80',
+      prefix: '192.0.2.11/32',
+      state: 'pending-announce',
+      reason: 'announce-delay',
+      dueInS: 3,
+      prefixAnnounced: false,
+    },
   ],
 });
 
@@ -29,7 +45,10 @@ describe('announce series', () => {
     assert.equal(value(e, 'ldir_announce_error'), 1);
     delete src.announce;
     e = await scrape();
-    assert.equal(value(e, 'ldir_virtual_announced', { virtual: 'tcp:192.0.2.10:80', prefix: '192.0.2.10/32' }), undefined);
+    assert.equal(
+      value(e, 'ldir_virtual_announced', { virtual: 'tcp:192.0.2.10:80', prefix: '192.0.2.10/32' }),
+      undefined,
+    );
     assert.equal(value(e, 'ldir_announce_error'), undefined);
   });
 });

@@ -12,7 +12,14 @@ const V1 = 'tcp:192.0.2.1:80';
 const V2 = 'tcp:192.0.2.2:80';
 
 function record(identity: string, up: boolean, durationMs: number, kind: CheckRecord['kind'] = 'connect'): CheckRecord {
-  return { identity, members: [], kind, scheduledAt: 0, startedAt: 0, result: { up, reason: up ? 'ok' : 'refused', durationMs } };
+  return {
+    identity,
+    members: [],
+    kind,
+    scheduledAt: 0,
+    startedAt: 0,
+    result: { up, reason: up ? 'ok' : 'refused', durationMs },
+  };
 }
 
 describe('checks by result', () => {
@@ -28,7 +35,10 @@ describe('checks by result', () => {
     }
     const { metrics: m2, scrape: s2 } = testMetrics({ checks: [status('c', `${V1} 10.0.0.3:80`)] });
     m2.recordCheck(record('c', true, 1));
-    assert.equal(value(await s2(), 'ldir_real_server_checks_total', { virtual: V1, real: '10.0.0.3:80', result: 'failure' }), 0);
+    assert.equal(
+      value(await s2(), 'ldir_real_server_checks_total', { virtual: V1, real: '10.0.0.3:80', result: 'failure' }),
+      0,
+    );
   });
 
   test('maintenance rounds run no probe and are not counted', async () => {
@@ -51,7 +61,10 @@ describe('checks by result', () => {
     assert.equal(value(e, 'ldir_real_server_check_duration_seconds_bucket', { ...labels, le: '5' }), 4);
     assert.equal(value(e, 'ldir_real_server_check_duration_seconds_bucket', { ...labels, le: '10' }), 5);
     assert.equal(value(e, 'ldir_real_server_check_duration_seconds_bucket', { ...labels, le: '+Inf' }), 5);
-    assert.equal(find(e, 'ldir_real_server_check_duration_seconds_bucket', labels).length, CHECK_DURATION_BUCKETS.length + 1);
+    assert.equal(
+      find(e, 'ldir_real_server_check_duration_seconds_bucket', labels).length,
+      CHECK_DURATION_BUCKETS.length + 1,
+    );
   });
 
   test('a batch of quiet rounds counts as the same rounds recorded one by one', async () => {
@@ -61,11 +74,29 @@ describe('checks by result', () => {
     const batch = testMetrics({ checks: [status('c', `${V1} 10.0.0.1:80`, `${V2} 10.0.0.1:80`)] });
     // 0.5, 3, 40, 40 and 7000 ms in the buckets of CHECK_DURATION_BUCKETS: le 0.001, 0.005, 0.05 (twice), 10
     const durationBuckets = new Float64Array(CHECK_DURATION_BUCKETS.length + 1);
-    for (const [b, n] of [[0, 1], [2, 1], [5, 2], [12, 1]] as const) durationBuckets[b] = n;
-    batch.metrics.recordQuietRounds({ identity: 'c', members: [], kind: 'connect', passed: 5, failed: 0, durationSumMs: 7083.5, durationBuckets });
+    for (const [b, n] of [
+      [0, 1],
+      [2, 1],
+      [5, 2],
+      [12, 1],
+    ] as const)
+      durationBuckets[b] = n;
+    batch.metrics.recordQuietRounds({
+      identity: 'c',
+      members: [],
+      kind: 'connect',
+      passed: 5,
+      failed: 0,
+      durationSumMs: 7083.5,
+      durationBuckets,
+    });
     const [a, b] = [await one.scrape(), await batch.scrape()];
     for (const virtual of [V1, V2]) {
-      for (const name of ['ldir_real_server_checks_total', 'ldir_real_server_check_duration_seconds_bucket', 'ldir_real_server_check_duration_seconds_sum']) {
+      for (const name of [
+        'ldir_real_server_checks_total',
+        'ldir_real_server_check_duration_seconds_bucket',
+        'ldir_real_server_check_duration_seconds_sum',
+      ]) {
         assert.deepEqual(find(b, name, { virtual }), find(a, name, { virtual }), name);
       }
       assert.equal(value(b, 'ldir_real_server_checks_total', { virtual, real: '10.0.0.1:80', result: 'success' }), 5);
@@ -76,23 +107,55 @@ describe('checks by result', () => {
     const t = testMetrics({ checks: [status('c', `${V1} 10.0.0.1:80`)] });
     const durationBuckets = new Float64Array(CHECK_DURATION_BUCKETS.length + 1);
     durationBuckets[0] = 4;
-    t.metrics.recordQuietRounds({ identity: 'c', members: [], kind: 'connect', passed: 1, failed: 3, durationSumMs: 2, durationBuckets });
-    t.metrics.recordQuietRounds({ identity: 'c', members: [], kind: 'connect', passed: 0, failed: 0, durationSumMs: 0, durationBuckets });
+    t.metrics.recordQuietRounds({
+      identity: 'c',
+      members: [],
+      kind: 'connect',
+      passed: 1,
+      failed: 3,
+      durationSumMs: 2,
+      durationBuckets,
+    });
+    t.metrics.recordQuietRounds({
+      identity: 'c',
+      members: [],
+      kind: 'connect',
+      passed: 0,
+      failed: 0,
+      durationSumMs: 0,
+      durationBuckets,
+    });
     const e = await t.scrape();
     const labels = { virtual: V1, real: '10.0.0.1:80' };
     assert.equal(value(e, 'ldir_real_server_checks_total', { ...labels, result: 'failure' }), 3);
     assert.equal(value(e, 'ldir_real_server_checks_total', { ...labels, result: 'success' }), 1);
     assert.equal(value(e, 'ldir_real_server_check_duration_seconds_count', labels), 4);
     assert.equal(value(e, 'ldir_real_server_check_duration_seconds_sum', labels), 0.002);
-    const series = new CheckSeries(seriesFactory(new Registry(), async () => undefined), () => [status('c', `${V1} 10.0.0.1:80`)]);
-    assert.throws(() => series.recordQuietRounds({ identity: 'c', members: [], kind: 'connect', passed: 1, failed: 0, durationSumMs: 1, durationBuckets: new Float64Array(3) }),
-      /3 bucket counts for 15 buckets/);
+    const series = new CheckSeries(
+      seriesFactory(new Registry(), async () => undefined),
+      () => [status('c', `${V1} 10.0.0.1:80`)],
+    );
+    assert.throws(
+      () =>
+        series.recordQuietRounds({
+          identity: 'c',
+          members: [],
+          kind: 'connect',
+          passed: 1,
+          failed: 0,
+          durationSumMs: 1,
+          durationBuckets: new Float64Array(3),
+        }),
+      /3 bucket counts for 15 buckets/,
+    );
   });
 });
 
 describe('identity index', () => {
   test('the scheduler snapshot is read once for many records, again for a new identity, not per unknown record', async () => {
-    const { metrics, src, scrape } = testMetrics({ checks: [status('a', `${V1} 10.0.0.1:80`), status('b', `${V1} 10.0.0.2:80`)] });
+    const { metrics, src, scrape } = testMetrics({
+      checks: [status('a', `${V1} 10.0.0.1:80`), status('b', `${V1} 10.0.0.2:80`)],
+    });
     for (let i = 0; i < 100; i++) metrics.recordCheck(record(i % 2 ? 'a' : 'b', true, 1));
     assert.equal(src.checkReads, 1);
     for (let i = 0; i < 50; i++) metrics.recordCheck(record('stopped', false, 1));
@@ -118,7 +181,11 @@ describe('identity index', () => {
 
   test('a scheduler snapshot that throws drops the record instead of throwing into the scheduler', async () => {
     const { metrics, src } = testMetrics();
-    Object.defineProperty(src, 'checks', { get: () => { throw new Error('not yet'); } });
+    Object.defineProperty(src, 'checks', {
+      get: () => {
+        throw new Error('not yet');
+      },
+    });
     assert.doesNotThrow(() => metrics.recordCheck(record('a', true, 1)));
   });
 });
@@ -126,7 +193,15 @@ describe('identity index', () => {
 describe('transitions', () => {
   test('counted by target state, with the time of the last one', async () => {
     const { metrics, scrape } = testMetrics({ checks: [status('a', `${V1} 10.0.0.1:80`)] });
-    const base = { virtualId: V1, realKey: '10.0.0.1:80', identity: 'a', reason: 'refused', checkStartedAt: 0, durationMs: 1, consecutiveFailures: 1 };
+    const base = {
+      virtualId: V1,
+      realKey: '10.0.0.1:80',
+      identity: 'a',
+      reason: 'refused',
+      checkStartedAt: 0,
+      durationMs: 1,
+      consecutiveFailures: 1,
+    };
     metrics.recordTransition({ ...base, from: 'unknown', to: 'up', at: 1_700_000_000_000 });
     metrics.recordTransition({ ...base, from: 'up', to: 'down', at: 1_700_000_005_000 });
     metrics.recordTransition({ ...base, from: 'down', to: 'up', at: 1_700_000_009_500 });
@@ -136,6 +211,9 @@ describe('transitions', () => {
     assert.equal(value(e, 'ldir_real_server_transitions_total', { ...labels, to: 'down' }), 1);
     assert.equal(value(e, 'ldir_real_server_last_transition_timestamp_seconds', labels), 1_700_000_009.5);
     assert.equal(find(e, 'ldir_real_server_transitions_total', { reason: 'refused' }).length, 0);
-    assert.ok(e.samples.every((s) => !Object.values(s.labels).includes('refused')), 'reasons never become label values');
+    assert.ok(
+      e.samples.every((s) => !Object.values(s.labels).includes('refused')),
+      'reasons never become label values',
+    );
   });
 });

@@ -59,17 +59,28 @@ describe('configuration reloads', () => {
 });
 
 describe('build info and alerts', () => {
-  test('readBuildInfo finds ldir\'s package.json version from the compiled directory', () => {
-    const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', '..', 'package.json'), 'utf8')) as { version: string };
+  test("readBuildInfo finds ldir's package.json version from the compiled directory", () => {
+    const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', '..', 'package.json'), 'utf8')) as {
+      version: string;
+    };
     assert.deepEqual(readBuildInfo(), { version: pkg.version, nodeVersion: process.version });
     assert.equal(readBuildInfo('/').version, 'unknown');
   });
 
   test('alert counters mirrored when there is an alerter, absent otherwise', async () => {
-    let counters: AlertCounters | undefined = { mailsSent: 4, mailFailures: 2, mailsDropped: 1, queueLength: 3, hooksRun: 9 };
-    const { scrape } = testMetrics({}, {
-      sources: { engine: () => undefined, checks: () => [], kernel: async () => [], alerts: () => counters },
-    });
+    let counters: AlertCounters | undefined = {
+      mailsSent: 4,
+      mailFailures: 2,
+      mailsDropped: 1,
+      queueLength: 3,
+      hooksRun: 9,
+    };
+    const { scrape } = testMetrics(
+      {},
+      {
+        sources: { engine: () => undefined, checks: () => [], kernel: async () => [], alerts: () => counters },
+      },
+    );
     let e = await scrape();
     assert.equal(value(e, 'ldir_alert_mails_sent_total'), 4);
     assert.equal(value(e, 'ldir_alert_mail_failures_total'), 2);
@@ -91,27 +102,71 @@ describe('conventions', () => {
       engine: snapshot([virtual('tcp:192.0.2.1:80', [real('10.0.0.1:80')])]),
       checks: [status('c', 'tcp:192.0.2.1:80 10.0.0.1:80')],
     });
-    metrics.recordCheck({ identity: 'c', members: [], kind: 'connect', scheduledAt: 0, startedAt: 0, result: { up: true, reason: 'ok', durationMs: 1 } });
-    metrics.recordTransition({ virtualId: 'tcp:192.0.2.1:80', realKey: '10.0.0.1:80', identity: 'c', from: 'unknown', to: 'up', reason: 'ok', at: 0, checkStartedAt: 0, durationMs: 1, consecutiveFailures: 0 });
-    metrics.recordEvent({ type: 'op', at: 0, op: 'add-service', virtualId: 'x', ok: false, errno: 'EEXIST', drift: false });
+    metrics.recordCheck({
+      identity: 'c',
+      members: [],
+      kind: 'connect',
+      scheduledAt: 0,
+      startedAt: 0,
+      result: { up: true, reason: 'ok', durationMs: 1 },
+    });
+    metrics.recordTransition({
+      virtualId: 'tcp:192.0.2.1:80',
+      realKey: '10.0.0.1:80',
+      identity: 'c',
+      from: 'unknown',
+      to: 'up',
+      reason: 'ok',
+      at: 0,
+      checkStartedAt: 0,
+      durationMs: 1,
+      consecutiveFailures: 0,
+    });
+    metrics.recordEvent({
+      type: 'op',
+      at: 0,
+      op: 'add-service',
+      virtualId: 'x',
+      ok: false,
+      errno: 'EEXIST',
+      drift: false,
+    });
     const e = await scrape();
-    const allowed = new Set(['virtual', 'real', 'state', 'result', 'to', 'op', 'errno', 'phase', 'reason', 'version', 'nodejs', 'le']);
+    const allowed = new Set([
+      'virtual',
+      'real',
+      'state',
+      'result',
+      'to',
+      'op',
+      'errno',
+      'phase',
+      'reason',
+      'version',
+      'nodejs',
+      'le',
+    ]);
     for (const [name, type] of e.types) {
       assert.match(name, /^ldir_[a-z0-9_]+$/);
       assert.equal(name.endsWith('_total'), type === 'counter', `${name} is a ${type}`);
       assert.doesNotMatch(name, /_(milliseconds|ms|kilobytes|minutes)(_|$)/);
     }
-    for (const s of e.samples) for (const k of Object.keys(s.labels)) assert.ok(allowed.has(k), `${s.name} has label ${k}`);
+    for (const s of e.samples)
+      for (const k of Object.keys(s.labels)) assert.ok(allowed.has(k), `${s.name} has label ${k}`);
   });
 
-  test('own registry: nothing in prom-client\'s global registry; two instances side by side; a given registry is used', async () => {
+  test("own registry: nothing in prom-client's global registry; two instances side by side; a given registry is used", async () => {
     const a = testMetrics();
     const b = testMetrics();
     assert.notEqual(a.metrics.registry, b.metrics.registry);
     await a.scrape();
     assert.equal((await globalRegistry.metrics()).includes('ldir_'), false);
     const registry = new Registry();
-    const m = createMetrics({ registry, sources: { engine: () => undefined, checks: () => [], kernel: async () => [] }, buildInfo: { version: '1' } });
+    const m = createMetrics({
+      registry,
+      sources: { engine: () => undefined, checks: () => [], kernel: async () => [] },
+      buildInfo: { version: '1' },
+    });
     assert.equal(m.registry, registry);
     const text = await registry.metrics();
     assert.match(text, /^ldir_build_info\{version="1",nodejs="v\d+/m);
@@ -120,7 +175,31 @@ describe('conventions', () => {
 
   test('callbacks never throw, whatever they are given', () => {
     const { metrics } = testMetrics();
-    assert.doesNotThrow(() => metrics.recordEvent({ type: 'sync', at: 0, reason: 'x', ok: true, durationMs: Number.NaN, ops: 0, failed: 0, drift: 0 }));
-    assert.doesNotThrow(() => metrics.recordTransition({ virtualId: 'v', realKey: 'r', identity: 'i', from: 'up', to: 'down', reason: '', at: Number.NaN, checkStartedAt: 0, durationMs: 0, consecutiveFailures: 0 }));
+    assert.doesNotThrow(() =>
+      metrics.recordEvent({
+        type: 'sync',
+        at: 0,
+        reason: 'x',
+        ok: true,
+        durationMs: Number.NaN,
+        ops: 0,
+        failed: 0,
+        drift: 0,
+      }),
+    );
+    assert.doesNotThrow(() =>
+      metrics.recordTransition({
+        virtualId: 'v',
+        realKey: 'r',
+        identity: 'i',
+        from: 'up',
+        to: 'down',
+        reason: '',
+        at: Number.NaN,
+        checkStartedAt: 0,
+        durationMs: 0,
+        consecutiveFailures: 0,
+      }),
+    );
   });
 });

@@ -14,18 +14,34 @@ const U64_MAX = 2n ** 64n - 1n;
 /** A memory table with a v4 service, a v6 service and an fwmark service; stats and connections set on the listing. */
 function kernel(): () => Promise<readonly ObservedService[]> {
   const backend = new MemoryBackend([
-    { service: addrService('192.0.2.1', 80), destinations: [dest('10.0.0.1', 80, { weight: 5 }), dest('10.0.0.2', 80)] },
+    {
+      service: addrService('192.0.2.1', 80),
+      destinations: [dest('10.0.0.1', 80, { weight: 5 }), dest('10.0.0.2', 80)],
+    },
     { service: addrService('2001:db8::1', 443), destinations: [dest('2001:db8::2', 443)] },
     { service: fwmService(7), destinations: [] },
   ]);
-  return async () => (await backend.list()).map((s, i) => ({
-    ...s,
-    stats: stats(i === 0 ? { conns: U64_MAX, inPackets: 2n ** 53n + 1n, outPackets: 12345n, inBytes: 2n ** 63n, outBytes: 987654321012n } : { conns: 3n }),
-    destinations: s.destinations.map((d, j) => ({
-      ...d, activeConns: 10 + j, inactiveConns: 20 + j,
-      stats: stats({ conns: BigInt(100 + j), inBytes: 2n ** 40n + BigInt(j), outBytes: 1n }),
-    })),
-  }));
+  return async () =>
+    (await backend.list()).map((s, i) => ({
+      ...s,
+      stats: stats(
+        i === 0
+          ? {
+              conns: U64_MAX,
+              inPackets: 2n ** 53n + 1n,
+              outPackets: 12345n,
+              inBytes: 2n ** 63n,
+              outBytes: 987654321012n,
+            }
+          : { conns: 3n },
+      ),
+      destinations: s.destinations.map((d, j) => ({
+        ...d,
+        activeConns: 10 + j,
+        inactiveConns: 20 + j,
+        stats: stats({ conns: BigInt(100 + j), inBytes: 2n ** 40n + BigInt(j), outBytes: 1n }),
+      })),
+    }));
 }
 
 describe('kernel counters', () => {
@@ -49,7 +65,9 @@ describe('kernel counters', () => {
     assert.equal(value(e, 'ldir_ipvs_service_outgoing_bytes_total', v), 987654321012);
     assert.equal(value(e, 'ldir_ipvs_service_connections_total', { virtual: 'tcp:[2001:db8::1]:443' }), 3);
     assert.equal(value(e, 'ldir_ipvs_service_connections_total', { virtual: 'fwm:7' }), 3);
-    const reals = find(e, 'ldir_ipvs_destination_connections_total', v).map((s) => s.labels['real']).sort();
+    const reals = find(e, 'ldir_ipvs_destination_connections_total', v)
+      .map((s) => s.labels['real'])
+      .sort();
     assert.deepEqual(reals, ['10.0.0.1:80', '10.0.0.2:80']);
     const d6 = { virtual: 'tcp:[2001:db8::1]:443', real: '[2001:db8::2]:443' };
     assert.equal(value(e, 'ldir_ipvs_destination_connections_total', d6), 100);
@@ -86,7 +104,9 @@ describe('kernel read failures', () => {
   test('an error: ldir_kernel_scrape_error 1, traffic series absent, counted by reason', async () => {
     let fail = false;
     const table = kernel();
-    const { scrape } = testMetrics({ kernel: async () => (fail ? Promise.reject(new Error('netlink: EPERM')) : table()) });
+    const { scrape } = testMetrics({
+      kernel: async () => (fail ? Promise.reject(new Error('netlink: EPERM')) : table()),
+    });
     assert.ok(find(await scrape(), 'ldir_ipvs_service_connections_total').length > 0);
     fail = true;
     const e = await scrape();
@@ -101,9 +121,19 @@ describe('kernel read failures', () => {
   test('a hung read: the scrape ends at the bound, and the next scrape waits on the same read instead of a new one', async () => {
     let lists = 0;
     const clock = new FakeClock();
-    const { scrape } = testMetrics({ kernel: () => { lists++; return new Promise<never>(() => undefined); } }, { kernelTimeoutMs: 60, clock });
+    const { scrape } = testMetrics(
+      {
+        kernel: () => {
+          lists++;
+          return new Promise<never>(() => undefined);
+        },
+      },
+      { kernelTimeoutMs: 60, clock },
+    );
     let done = false;
-    const first = scrape().finally(() => { done = true; });
+    const first = scrape().finally(() => {
+      done = true;
+    });
     await clock.advance(59);
     assert.equal(done, false, 'the scrape waits for the read until its bound');
     await clock.advance(1);
@@ -113,7 +143,9 @@ describe('kernel read failures', () => {
     assert.equal(value(e, 'ldir_kernel_scrape_failures_total', { reason: 'timeout' }), 1);
     assert.equal(value(e, 'ldir_kernel_scrape_duration_seconds'), 0.06, 'the read took the whole bound');
     done = false;
-    const second = scrape().finally(() => { done = true; });
+    const second = scrape().finally(() => {
+      done = true;
+    });
     await clock.advance(60);
     assert.equal(done, true, 'the next scrape ends at its own bound');
     const again = await second;
@@ -122,7 +154,11 @@ describe('kernel read failures', () => {
   });
 
   test('a read that throws synchronously is an error, not a crash', async () => {
-    const { scrape } = testMetrics({ kernel: () => { throw new Error('closed'); } });
+    const { scrape } = testMetrics({
+      kernel: () => {
+        throw new Error('closed');
+      },
+    });
     assert.equal(value(await scrape(), 'ldir_kernel_scrape_error'), 1);
   });
 });

@@ -12,13 +12,22 @@ describe('ldir_real_server_rise_successes', () => {
     const { scrape, src } = testMetrics({
       engine: snapshot([virtual(V1, [real('10.0.0.1:80', { health: 'down' }), real('10.0.0.2:80')])]),
       checks: [
-        { ...status('a', `${V1} 10.0.0.1:80`, 'tcp:192.0.2.2:80 10.0.0.1:80'), health: 'down', riseSuccesses: 2, riseCount: 3 },
+        {
+          ...status('a', `${V1} 10.0.0.1:80`, 'tcp:192.0.2.2:80 10.0.0.1:80'),
+          health: 'down',
+          riseSuccesses: 2,
+          riseCount: 3,
+        },
         status('b', `${V1} 10.0.0.2:80`),
       ],
     });
     let e = await scrape();
     assert.equal(value(e, NAME, { virtual: V1, real: '10.0.0.1:80' }), 2);
-    assert.equal(value(e, NAME, { virtual: 'tcp:192.0.2.2:80', real: '10.0.0.1:80' }), 2, 'every pair the check serves');
+    assert.equal(
+      value(e, NAME, { virtual: 'tcp:192.0.2.2:80', real: '10.0.0.1:80' }),
+      2,
+      'every pair the check serves',
+    );
     assert.equal(value(e, NAME, { virtual: V1, real: '10.0.0.2:80' }), 0);
     src.checks = [status('b', `${V1} 10.0.0.2:80`)];
     e = await scrape();

@@ -8,19 +8,31 @@ import type { ScrapedExposition } from '../../../src/metrics/types';
 
 /** A metrics source whose renderings the test finishes by hand, and a hand-moved clock. */
 function setup(): {
-  scrape: ReturnType<typeof sharedScrape>; renders: () => number; finish: (body?: string) => void; fail: () => void; advance: (ms: number) => void;
+  scrape: ReturnType<typeof sharedScrape>;
+  renders: () => number;
+  finish: (body?: string) => void;
+  fail: () => void;
+  advance: (ms: number) => void;
 } {
   let time = 0;
   const pending: Array<{ resolve: (v: ScrapedExposition) => void; reject: (e: Error) => void }> = [];
   let renders = 0;
-  const scrape = sharedScrape({
-    scrape: () => {
-      renders++;
-      return new Promise((resolve, reject) => pending.push({ resolve, reject }));
+  const scrape = sharedScrape(
+    {
+      scrape: () => {
+        renders++;
+        return new Promise((resolve, reject) => pending.push({ resolve, reject }));
+      },
     },
-  }, 60_000, () => time);
+    60_000,
+    () => time,
+  );
   return {
-    scrape, renders: () => renders, advance: (ms) => { time += ms; },
+    scrape,
+    renders: () => renders,
+    advance: (ms) => {
+      time += ms;
+    },
     finish: (body = `render ${renders}`) => {
       const chunks = [Buffer.from(body.slice(0, 3)), Buffer.from(body.slice(3))];
       pending.shift()?.resolve({ contentType: 'text/plain', chunks, length: Buffer.byteLength(body), body });
@@ -38,7 +50,10 @@ describe('sharedScrape', () => {
     assert.equal(s.renders(), 1);
     s.finish();
     const got = await Promise.all(all);
-    assert.ok(got.every((g) => g.body === got[0]?.body), 'the same Buffer for every response');
+    assert.ok(
+      got.every((g) => g.body === got[0]?.body),
+      'the same Buffer for every response',
+    );
     assert.equal(got[0]?.body.toString(), 'render 1');
     const [z1, z2] = await Promise.all([got[0]?.gzipped(), got[1]?.gzipped()]);
     assert.equal(z1, z2, 'gzipped once');
@@ -71,12 +86,18 @@ describe('sharedScrape', () => {
   it('a rendering past the bound fails its request, goes on, and is shared by the requests meanwhile (never two at once)', async () => {
     let renders = 0;
     let finish: ((v: ScrapedExposition) => void) | undefined;
-    const scrape = sharedScrape({
-      scrape: () => {
-        renders++;
-        return new Promise((resolve) => { finish = resolve; });
+    const scrape = sharedScrape(
+      {
+        scrape: () => {
+          renders++;
+          return new Promise((resolve) => {
+            finish = resolve;
+          });
+        },
       },
-    }, 20, () => 0);
+      20,
+      () => 0,
+    );
     await assert.rejects(scrape(), /not rendered within 20 ms/);
     const again = scrape();
     assert.equal(renders, 1, 'the slow rendering is still the one in flight');

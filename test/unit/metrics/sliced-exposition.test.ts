@@ -11,7 +11,12 @@ const text = (r: { chunks: readonly Buffer[] }): string => Buffer.concat(r.chunk
 describe('renderExposition', () => {
   it('writes what Registry.metrics() writes, byte for byte', async () => {
     const registry = new Registry();
-    const c = new Counter({ name: 'x_total', help: 'a "counter"\nwith \\ escapes', labelNames: ['virtual', 'real'], registers: [registry] });
+    const c = new Counter({
+      name: 'x_total',
+      help: 'a "counter"\nwith \\ escapes',
+      labelNames: ['virtual', 'real'],
+      registers: [registry],
+    });
     c.inc({ virtual: 'tcp:[2001:db8::1]:80', real: 'a"b\\c\nd' }, 3);
     c.inc({ virtual: 'fwm:1', real: '10.0.0.1:80' }, 0);
     const g = new Gauge({ name: 'g', help: 'gauge', labelNames: ['n'], registers: [registry] });
@@ -21,12 +26,24 @@ describe('renderExposition', () => {
     g.set({ n: 4 }, 1e21);
     g.set({ n: 5 }, -0.000001);
     new Gauge({ name: 'empty', help: 'no values', registers: [registry] });
-    const h = new Histogram({ name: 'h_seconds', help: 'histogram', labelNames: ['v'], buckets: [0.1, 1], registers: [registry] });
+    const h = new Histogram({
+      name: 'h_seconds',
+      help: 'histogram',
+      labelNames: ['v'],
+      buckets: [0.1, 1],
+      registers: [registry],
+    });
     h.observe({ v: 'a' }, 0.05);
     h.observe({ v: 'b' }, 5);
     const s = new Summary({ name: 's', help: 'summary', percentiles: [0.5], registers: [registry] });
     s.observe(2);
-    const b = new BulkHistogram({ name: 'bulk_seconds', help: 'bulk', labelNames: ['virtual', 'real'], buckets: [0.01, 0.1], registers: [registry] });
+    const b = new BulkHistogram({
+      name: 'bulk_seconds',
+      help: 'bulk',
+      labelNames: ['virtual', 'real'],
+      buckets: [0.01, 0.1],
+      registers: [registry],
+    });
     b.observeMany({ virtual: 'v1', real: 'r1' }, [0.001, 0.05, 3]);
     b.addCounts({ virtual: 'v2', real: 'r"2' }, [1, 0, 2], 7.5);
     const rendered = await renderExposition(registry);
@@ -38,7 +55,14 @@ describe('renderExposition', () => {
     const registry = new Registry();
     let collects = 0;
     let inflight: Promise<void> | undefined;
-    const collect = (): Promise<void> => (inflight ??= Promise.resolve().then(() => { collects++; }).finally(() => { inflight = undefined; }));
+    const collect = (): Promise<void> =>
+      (inflight ??= Promise.resolve()
+        .then(() => {
+          collects++;
+        })
+        .finally(() => {
+          inflight = undefined;
+        }));
     const g = new Gauge({ name: 'big', help: 'many series', labelNames: ['i'], registers: [registry], collect });
     new Gauge({ name: 'other', help: 'another', registers: [registry], collect }).set(1);
     for (let i = 0; i < 20_000; i++) g.set({ i: String(i) }, i);

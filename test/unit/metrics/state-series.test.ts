@@ -30,12 +30,20 @@ describe('per real server', () => {
     assert.equal(value(e, 'ldir_real_server_up', { virtual: V1, real: '10.0.0.2:80' }), 0);
     assert.equal(value(e, 'ldir_real_server_up', { virtual: V6, real: '[2001:db8::2]:443' }), 0);
     const states = find(e, 'ldir_real_server_health', { virtual: V6, real: '[2001:db8::2]:443' });
-    assert.deepEqual(Object.fromEntries(states.map((s) => [s.labels['state'], s.value])), { up: 0, down: 0, unknown: 1 });
+    assert.deepEqual(Object.fromEntries(states.map((s) => [s.labels['state'], s.value])), {
+      up: 0,
+      down: 0,
+      unknown: 1,
+    });
     assert.equal(find(e, 'ldir_real_server_health', { virtual: V1, real: '10.0.0.2:80', state: 'down' })[0]?.value, 1);
     assert.equal(value(e, 'ldir_real_server_configured_weight', { virtual: V1, real: '10.0.0.1:80' }), 5);
     assert.equal(value(e, 'ldir_real_server_kernel_weight', { virtual: V1, real: '10.0.0.1:80' }), 5);
     assert.equal(value(e, 'ldir_real_server_configured_weight', { virtual: V1, real: '10.0.0.2:80' }), 3);
-    assert.equal(value(e, 'ldir_real_server_kernel_weight', { virtual: V1, real: '10.0.0.2:80' }), undefined, 'no kernel entry: absent');
+    assert.equal(
+      value(e, 'ldir_real_server_kernel_weight', { virtual: V1, real: '10.0.0.2:80' }),
+      undefined,
+      'no kernel entry: absent',
+    );
     assert.equal(value(e, 'ldir_real_server_kernel_weight', { virtual: V6, real: '[2001:db8::2]:443' }), 0);
   });
 
@@ -46,18 +54,25 @@ describe('per real server', () => {
       const keys = Object.keys(s.labels).sort().join(',');
       assert.ok(keys === 'real,virtual' || keys === 'real,state,virtual', `${s.name} has labels ${keys}`);
     }
-    assert.deepEqual(find(e, 'ldir_real_server_up').map((s) => s.labels['real']).sort(), ['10.0.0.1:80', '10.0.0.2:80', '[2001:db8::2]:443']);
+    assert.deepEqual(
+      find(e, 'ldir_real_server_up')
+        .map((s) => s.labels['real'])
+        .sort(),
+      ['10.0.0.1:80', '10.0.0.2:80', '[2001:db8::2]:443'],
+    );
   });
 });
 
 describe('runtime weights', () => {
   test('ldir_real_server_weight_override: the runtime weight of a real that has one (0 included), absent otherwise', async () => {
     const { scrape, src } = testMetrics({
-      engine: snapshot([virtual(V1, [
-        real('10.0.0.1:80', { configuredWeight: 5, weightOverride: 2, kernelWeight: 2 }),
-        real('10.0.0.2:80', { configuredWeight: 5, weightOverride: 0, kernelWeight: 0 }),
-        real('10.0.0.3:80', { configuredWeight: 5, kernelWeight: 5 }),
-      ])]),
+      engine: snapshot([
+        virtual(V1, [
+          real('10.0.0.1:80', { configuredWeight: 5, weightOverride: 2, kernelWeight: 2 }),
+          real('10.0.0.2:80', { configuredWeight: 5, weightOverride: 0, kernelWeight: 0 }),
+          real('10.0.0.3:80', { configuredWeight: 5, kernelWeight: 5 }),
+        ]),
+      ]),
     });
     let e = await scrape();
     assert.equal(value(e, 'ldir_real_server_weight_override', { virtual: V1, real: '10.0.0.1:80' }), 2);
@@ -78,7 +93,11 @@ describe('per virtual service', () => {
     assert.equal(value(e, 'ldir_virtual_real_servers', { virtual: V1 }), 2);
     assert.equal(value(e, 'ldir_virtual_fallback_active', { virtual: V1 }), 0);
     assert.equal(value(e, 'ldir_virtual_fallback_active', { virtual: V6 }), 1);
-    assert.equal(value(e, 'ldir_virtual_real_servers', { virtual: 'tcp:192.0.2.99:80' }), undefined, 'draining virtual left out');
+    assert.equal(
+      value(e, 'ldir_virtual_real_servers', { virtual: 'tcp:192.0.2.99:80' }),
+      undefined,
+      'draining virtual left out',
+    );
   });
 });
 
@@ -86,10 +105,31 @@ describe('engine totals mirrored from the snapshot', () => {
   test('syncs, operations by kind, failures, drift, last sync', async () => {
     const engine = snapshot([], {
       counters: counters({
-        syncs: 7, syncErrors: 1, opsFailed: 2, driftRepairs: 3, retries: 4, fallbackCommands: 5, fallbackCommandFailures: 1,
-        opsApplied: { 'add-service': 2, 'edit-service': 0, 'delete-service': 1, 'add-destination': 6, 'edit-destination': 9, 'delete-destination': 0 },
+        syncs: 7,
+        syncErrors: 1,
+        opsFailed: 2,
+        driftRepairs: 3,
+        retries: 4,
+        fallbackCommands: 5,
+        fallbackCommandFailures: 1,
+        opsApplied: {
+          'add-service': 2,
+          'edit-service': 0,
+          'delete-service': 1,
+          'add-destination': 6,
+          'edit-destination': 9,
+          'delete-destination': 0,
+        },
       }),
-      lastSync: { at: 1_700_000_123_456, reason: 'health', ok: false, durationMs: 250, ops: 0, failed: 0, error: 'ENOBUFS' },
+      lastSync: {
+        at: 1_700_000_123_456,
+        reason: 'health',
+        ok: false,
+        durationMs: 250,
+        ops: 0,
+        failed: 0,
+        error: 'ENOBUFS',
+      },
     });
     const { scrape } = testMetrics({ engine });
     const e = await scrape();
@@ -111,7 +151,12 @@ describe('engine totals mirrored from the snapshot', () => {
   test('no engine yet: engine and state series absent, counters not invented', async () => {
     const { scrape } = testMetrics();
     const e = await scrape();
-    for (const name of ['ldir_engine_syncs_total', 'ldir_engine_last_sync_success', 'ldir_real_server_up', 'ldir_virtual_real_servers']) {
+    for (const name of [
+      'ldir_engine_syncs_total',
+      'ldir_engine_last_sync_success',
+      'ldir_real_server_up',
+      'ldir_virtual_real_servers',
+    ]) {
       assert.equal(find(e, name).length, 0, name);
     }
     assert.equal(value(e, 'ldir_build_info', { version: '9.9.9', nodejs: 'v20.0.0' }), 1);
@@ -124,15 +169,35 @@ describe('no stale series', () => {
       engine: snapshot([virtual(V1, [real('10.0.0.1:80'), real('10.0.0.2:80')])]),
       checks: [status('c1', `${V1} 10.0.0.1:80`), status('c2', `${V1} 10.0.0.2:80`)],
     });
-    metrics.recordCheck({ identity: 'c2', members: [], kind: 'connect', scheduledAt: 0, startedAt: 0, result: { up: true, reason: 'ok', durationMs: 3 } });
+    metrics.recordCheck({
+      identity: 'c2',
+      members: [],
+      kind: 'connect',
+      scheduledAt: 0,
+      startedAt: 0,
+      result: { up: true, reason: 'ok', durationMs: 3 },
+    });
     metrics.recordTransition({
-      virtualId: V1, realKey: '10.0.0.2:80', identity: 'c2', from: 'unknown', to: 'up', reason: 'ok', at: 1_700_000_000_000,
-      checkStartedAt: 0, durationMs: 3, consecutiveFailures: 0,
+      virtualId: V1,
+      realKey: '10.0.0.2:80',
+      identity: 'c2',
+      from: 'unknown',
+      to: 'up',
+      reason: 'ok',
+      at: 1_700_000_000_000,
+      checkStartedAt: 0,
+      durationMs: 3,
+      consecutiveFailures: 0,
     });
     let e = await scrape();
     const gone = { virtual: V1, real: '10.0.0.2:80' };
-    for (const name of ['ldir_real_server_up', 'ldir_real_server_checks_total', 'ldir_real_server_check_duration_seconds_count',
-      'ldir_real_server_transitions_total', 'ldir_real_server_last_transition_timestamp_seconds']) {
+    for (const name of [
+      'ldir_real_server_up',
+      'ldir_real_server_checks_total',
+      'ldir_real_server_check_duration_seconds_count',
+      'ldir_real_server_transitions_total',
+      'ldir_real_server_last_transition_timestamp_seconds',
+    ]) {
       assert.ok(find(e, name, gone).length > 0, `${name} present before`);
     }
     // Reload: 10.0.0.2 removed from the config, its check stopped.
@@ -141,12 +206,25 @@ describe('no stale series', () => {
     metrics.recordReload(true, 1_700_000_100_000);
     e = await scrape();
     const left = e.samples.filter((s) => s.labels['real'] === '10.0.0.2:80');
-    assert.deepEqual(left.map((s) => s.name), []);
+    assert.deepEqual(
+      left.map((s) => s.name),
+      [],
+    );
     assert.equal(value(e, 'ldir_real_server_up', { virtual: V1, real: '10.0.0.1:80' }), 1);
     // A late record of the stopped check does not bring the series back.
-    metrics.recordCheck({ identity: 'c2', members: [], kind: 'connect', scheduledAt: 0, startedAt: 0, result: { up: false, reason: 'aborted', durationMs: 1 } });
+    metrics.recordCheck({
+      identity: 'c2',
+      members: [],
+      kind: 'connect',
+      scheduledAt: 0,
+      startedAt: 0,
+      result: { up: false, reason: 'aborted', durationMs: 1 },
+    });
     e = await scrape();
-    assert.deepEqual(e.samples.filter((s) => s.labels['real'] === '10.0.0.2:80').map((s) => s.name), []);
+    assert.deepEqual(
+      e.samples.filter((s) => s.labels['real'] === '10.0.0.2:80').map((s) => s.name),
+      [],
+    );
   });
 
   test('a virtual that leaves the configuration loses its per-virtual series', async () => {
@@ -154,7 +232,10 @@ describe('no stale series', () => {
     assert.equal(value(await scrape(), 'ldir_virtual_real_servers', { virtual: V6 }), 0);
     src.engine = snapshot([virtual(V1, [real('10.0.0.1:80')])]);
     const e = await scrape();
-    assert.deepEqual(e.samples.filter((s) => s.labels['virtual'] === V6), []);
+    assert.deepEqual(
+      e.samples.filter((s) => s.labels['virtual'] === V6),
+      [],
+    );
   });
 });
 
@@ -164,14 +245,38 @@ describe('/healthz verdict', () => {
     assert.deepEqual(of(undefined), { ok: true, level: 'ok', reason: 'ok: starting, no kernel sync yet' });
     assert.deepEqual(of(snapshot([])), { ok: true, level: 'ok', reason: 'ok' });
     assert.equal(of(snapshot([], { lastSync: null })).ok, true);
-    const failed = of(snapshot([], { lastSync: { at: 0, reason: 'resync', ok: false, durationMs: 1, ops: 0, failed: 0, error: 'netlink: ENOBUFS\nmore' } }));
-    assert.deepEqual(failed, { ok: false, level: 'failing', reason: 'failing: kernel-sync-failed: last kernel sync failed at 1970-01-01T00:00:00.000Z: netlink: ENOBUFS more' });
-    assert.deepEqual(of(snapshot([], { stopped: true })), { ok: false, level: 'failing', reason: 'failing: engine-stopped: the engine is stopped: no kernel sync passes' });
+    const failed = of(
+      snapshot([], {
+        lastSync: {
+          at: 0,
+          reason: 'resync',
+          ok: false,
+          durationMs: 1,
+          ops: 0,
+          failed: 0,
+          error: 'netlink: ENOBUFS\nmore',
+        },
+      }),
+    );
+    assert.deepEqual(failed, {
+      ok: false,
+      level: 'failing',
+      reason: 'failing: kernel-sync-failed: last kernel sync failed at 1970-01-01T00:00:00.000Z: netlink: ENOBUFS more',
+    });
+    assert.deepEqual(of(snapshot([], { stopped: true })), {
+      ok: false,
+      level: 'failing',
+      reason: 'failing: engine-stopped: the engine is stopped: no kernel sync passes',
+    });
   });
 
   test('a source that throws reads as starting, not as a crash', () => {
     const { metrics, src } = testMetrics();
-    Object.defineProperty(src, 'engine', { get: () => { throw new Error('engine not built yet'); } });
+    Object.defineProperty(src, 'engine', {
+      get: () => {
+        throw new Error('engine not built yet');
+      },
+    });
     assert.equal(metrics.health().ok, true);
   });
 });

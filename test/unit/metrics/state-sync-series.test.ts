@@ -8,12 +8,19 @@ import { snapshot, testMetrics } from './fixtures';
 function sync(over: Partial<StateSyncSnapshot> = {}): StateSyncSnapshot {
   const master = { state: 'master', interface: 'eth1', syncId: 7 } as const;
   return {
-    configured: true, role: 'master', roleSource: 'command', roleSince: 1_700_000_000_000, wanted: master,
+    configured: true,
+    role: 'master',
+    roleSource: 'command',
+    roleSince: 1_700_000_000_000,
+    wanted: master,
     daemons: [
       { state: 'master', wanted: true, running: true, matches: true, kernel: master },
       { state: 'backup', wanted: false, running: false, matches: true, kernel: null },
     ],
-    checkedAt: 1_700_000_000_000, ok: true, lastError: null, counters: { starts: 3, stops: 2, repairs: 1, failures: 4 },
+    checkedAt: 1_700_000_000_000,
+    ok: true,
+    lastError: null,
+    counters: { starts: 3, stops: 2, repairs: 1, failures: 4 },
     ...over,
   };
 }
@@ -22,7 +29,10 @@ describe('sync series', () => {
   test('role as a state set, daemons running, ok, and the totals', async () => {
     const { scrape } = testMetrics({ engine: snapshot([], { stateSync: sync() }) });
     const e = await scrape();
-    assert.deepEqual(['master', 'backup', 'none'].map((role) => value(e, 'ldir_sync_role', { role })), [1, 0, 0]);
+    assert.deepEqual(
+      ['master', 'backup', 'none'].map((role) => value(e, 'ldir_sync_role', { role })),
+      [1, 0, 0],
+    );
     assert.equal(value(e, 'ldir_sync_daemon_running', { state: 'master' }), 1);
     assert.equal(value(e, 'ldir_sync_daemon_running', { state: 'backup' }), 0);
     assert.equal(value(e, 'ldir_sync_daemon_ok'), 1);
@@ -36,7 +46,13 @@ describe('sync series', () => {
   test('a refused master: not running, not ok', async () => {
     const s = sync();
     const { scrape } = testMetrics({
-      engine: snapshot([], { stateSync: { ...s, ok: false, daemons: s.daemons.map((d) => ({ ...d, running: false, matches: !d.wanted, kernel: null })) } }),
+      engine: snapshot([], {
+        stateSync: {
+          ...s,
+          ok: false,
+          daemons: s.daemons.map((d) => ({ ...d, running: false, matches: !d.wanted, kernel: null })),
+        },
+      }),
     });
     const e = await scrape();
     assert.equal(value(e, 'ldir_sync_daemon_running', { state: 'master' }), 0);
@@ -45,7 +61,16 @@ describe('sync series', () => {
 
   test('not configured: the role only (none), no daemon series; no snapshot: nothing', async () => {
     const { src, scrape } = testMetrics({
-      engine: snapshot([], { stateSync: sync({ configured: false, role: 'none', wanted: null, daemons: [], checkedAt: null, counters: { starts: 0, stops: 0, repairs: 0, failures: 0 } }) }),
+      engine: snapshot([], {
+        stateSync: sync({
+          configured: false,
+          role: 'none',
+          wanted: null,
+          daemons: [],
+          checkedAt: null,
+          counters: { starts: 0, stops: 0, repairs: 0, failures: 0 },
+        }),
+      }),
     });
     let e = await scrape();
     assert.equal(value(e, 'ldir_sync_role', { role: 'none' }), 1);

@@ -13,7 +13,11 @@ test('realKey brackets IPv6 addresses only', () => {
 });
 
 test('pairKey and splitPairKey: every virtual id form (IPv4, IPv6, fwmark) round-trips; the form a restart hands over', () => {
-  for (const [virtualId, real] of [['tcp:10.0.0.1:80', '10.0.0.2:80'], ['udp:[2001:db8::1]:53', '[2001:db8::2]:53'], ['fwm:1:inet', '10.0.0.3:0']] as const) {
+  for (const [virtualId, real] of [
+    ['tcp:10.0.0.1:80', '10.0.0.2:80'],
+    ['udp:[2001:db8::1]:53', '[2001:db8::2]:53'],
+    ['fwm:1:inet', '10.0.0.3:0'],
+  ] as const) {
     const key = pairKey(virtualId, real);
     assert.deepEqual(splitPairKey(key), { virtualId, realKey: real });
   }
@@ -25,7 +29,9 @@ test('pairKey and splitPairKey: every virtual id form (IPv4, IPv6, fwmark) round
 });
 
 test('no file of src/engine imports src/checks (health words come from the model)', () => {
-  const offenders = fs.readdirSync(path.join(SRC, 'engine')).filter((f) => f.endsWith('.ts'))
+  const offenders = fs
+    .readdirSync(path.join(SRC, 'engine'))
+    .filter((f) => f.endsWith('.ts'))
     .filter((f) => /from '\.\.\/checks\//.test(fs.readFileSync(path.join(SRC, 'engine', f), 'utf8')));
   assert.deepEqual(offenders, []);
 });

@@ -61,7 +61,10 @@ function probe(family: 4 | 6): 'ping' | 'raw' | string {
   return `neither ping sockets (net.ipv4.ping_group_range) nor raw sockets (CAP_NET_RAW) are permitted for IPv${family}`;
 }
 
-for (const [family, address] of [[4, '127.0.0.1'], [6, '::1']] as const) {
+for (const [family, address] of [
+  [4, '127.0.0.1'],
+  [6, '::1'],
+] as const) {
   test(`ICMP echo to ${address}`, async (t) => {
     const kind = probe(family);
     if (kind !== 'ping' && kind !== 'raw') return skipOrFail(t, kind);
@@ -76,8 +79,11 @@ for (const [family, address] of [[4, '127.0.0.1'], [6, '::1']] as const) {
       }
       return undefined;
     }
-    await assert.rejects(openPingSocket(family), (err: unknown) =>
-      isLdirError(err, ErrorCodes.ICMP_UNAVAILABLE) && ['EACCES', 'EPERM'].includes(String(err.details['errno'])));
+    await assert.rejects(
+      openPingSocket(family),
+      (err: unknown) =>
+        isLdirError(err, ErrorCodes.ICMP_UNAVAILABLE) && ['EACCES', 'EPERM'].includes(String(err.details['errno'])),
+    );
     const addon = loadNativeAddon();
     const fd = addon.icmpOpen(family, true);
     try {
@@ -89,7 +95,10 @@ for (const [family, address] of [[4, '127.0.0.1'], [6, '::1']] as const) {
       assert.equal(reply.packet.readUInt16BE(4), id);
       assert.equal(reply.packet.readUInt16BE(6), 7);
       assert.equal(reply.packet.subarray(8).toString('latin1'), 'ldir-icmp-test!!');
-      assert.ok(reply.rttUs > 0 && reply.rttUs <= 20_000_000, `round trip ${reply.rttUs} us: positive, within the timeout`);
+      assert.ok(
+        reply.rttUs > 0 && reply.rttUs <= 20_000_000,
+        `round trip ${reply.rttUs} us: positive, within the timeout`,
+      );
     } finally {
       fs.closeSync(fd);
     }
@@ -113,7 +122,10 @@ test('raw transact to an unanswered address resolves null at the timeout', async
     assert.equal(await addon.icmpRawTransact(fd, '127.0.0.1', bad, 300), null);
     assert.ok(performance.now() - started >= 250, 'it waited for its timeout');
     // A destination that is not a numeric address is rejected.
-    await assert.rejects(addon.icmpRawTransact(fd, 'localhost', bad, 100), (err: unknown) => isNativeErrnoError(err) && err.code === 'EINVAL');
+    await assert.rejects(
+      addon.icmpRawTransact(fd, 'localhost', bad, 100),
+      (err: unknown) => isNativeErrnoError(err) && err.code === 'EINVAL',
+    );
   } finally {
     fs.closeSync(fd);
   }

@@ -41,7 +41,11 @@ function ctrlRequest(cmd: number, flags: number, seq: number, familyName?: strin
   return b;
 }
 
-interface Msg { type: number; seq: number; body: Buffer }
+interface Msg {
+  type: number;
+  seq: number;
+  body: Buffer;
+}
 
 /** Splits concatenated netlink messages. */
 function split(buf: Buffer): Msg[] {
@@ -50,7 +54,11 @@ function split(buf: Buffer): Msg[] {
   while (off + 16 <= buf.length) {
     const len = buf.readUInt32LE(off);
     assert.ok(len >= 16 && off + len <= buf.length, `bad message length ${len} at ${off}`);
-    out.push({ type: buf.readUInt16LE(off + 4), seq: buf.readUInt32LE(off + 8), body: buf.subarray(off + 16, off + len) });
+    out.push({
+      type: buf.readUInt16LE(off + 4),
+      seq: buf.readUInt32LE(off + 8),
+      body: buf.subarray(off + 16, off + len),
+    });
     off += (len + 3) & ~3;
   }
   assert.equal(off, buf.length, 'trailing bytes');
@@ -84,7 +92,9 @@ test('resolves the nlctrl family: reply with family id 16, then a zero ACK', asy
   try {
     assert.ok(sock.portId > 0, 'kernel-assigned port id');
     const seq = nextSeq++;
-    const msgs = split(await sock.transact([ctrlRequest(CTRL_CMD_GETFAMILY, NLM_F_REQUEST | NLM_F_ACK, seq, 'nlctrl')], { seqs: [seq] }));
+    const msgs = split(
+      await sock.transact([ctrlRequest(CTRL_CMD_GETFAMILY, NLM_F_REQUEST | NLM_F_ACK, seq, 'nlctrl')], { seqs: [seq] }),
+    );
     const reply = msgs.find((m) => m.type === GENL_ID_CTRL);
     assert.ok(reply, 'a family reply');
     assert.equal(reply.body.readUInt8(0), CTRL_CMD_NEWFAMILY);
@@ -115,9 +125,16 @@ test('a dump of all families ends with NLMSG_DONE and includes nlctrl', async ()
   const sock = NetlinkSocket.open();
   try {
     const seq = nextSeq++;
-    const msgs = split(await sock.transact([ctrlRequest(CTRL_CMD_GETFAMILY, NLM_F_REQUEST | NLM_F_DUMP, seq)], { seqs: [], dumpSeqs: [seq] }));
+    const msgs = split(
+      await sock.transact([ctrlRequest(CTRL_CMD_GETFAMILY, NLM_F_REQUEST | NLM_F_DUMP, seq)], {
+        seqs: [],
+        dumpSeqs: [seq],
+      }),
+    );
     assert.equal(msgs.at(-1)?.type, NLMSG_DONE);
-    const names = msgs.filter((m) => m.type === GENL_ID_CTRL).map((m) => attrs(m.body).get(CTRL_ATTR_FAMILY_NAME)?.toString('latin1'));
+    const names = msgs
+      .filter((m) => m.type === GENL_ID_CTRL)
+      .map((m) => attrs(m.body).get(CTRL_ATTR_FAMILY_NAME)?.toString('latin1'));
     assert.ok(names.includes('nlctrl\0'), `families: ${names.join(',')}`);
   } finally {
     sock.close();
@@ -137,8 +154,14 @@ test('a 500-message batch either succeeds or rejects with ENOBUFS, and the socke
       assert.ok(isLdirError(err, ErrorCodes.IPVS_REQUEST_FAILED) && err.details['errno'] === 'ENOBUFS', String(err));
     }
     const seq = nextSeq++;
-    const after = split(await sock.transact([ctrlRequest(CTRL_CMD_GETFAMILY, NLM_F_REQUEST | NLM_F_ACK, seq, 'nlctrl')], { seqs: [seq] }));
-    assert.deepEqual(after.map((m) => m.seq), [seq, seq], 'only this transaction\'s messages');
+    const after = split(
+      await sock.transact([ctrlRequest(CTRL_CMD_GETFAMILY, NLM_F_REQUEST | NLM_F_ACK, seq, 'nlctrl')], { seqs: [seq] }),
+    );
+    assert.deepEqual(
+      after.map((m) => m.seq),
+      [seq, seq],
+      "only this transaction's messages",
+    );
   } finally {
     sock.close();
   }
@@ -148,8 +171,11 @@ test('concurrent transactions are serialised and each gets its own replies', asy
   const sock = NetlinkSocket.open();
   try {
     const seqs = [nextSeq++, nextSeq++, nextSeq++];
-    const results = await Promise.all(seqs.map((seq) =>
-      sock.transact([ctrlRequest(CTRL_CMD_GETFAMILY, NLM_F_REQUEST | NLM_F_ACK, seq, 'nlctrl')], { seqs: [seq] })));
+    const results = await Promise.all(
+      seqs.map((seq) =>
+        sock.transact([ctrlRequest(CTRL_CMD_GETFAMILY, NLM_F_REQUEST | NLM_F_ACK, seq, 'nlctrl')], { seqs: [seq] }),
+      ),
+    );
     results.forEach((buf, i) => {
       assert.ok(split(buf).every((m) => m.seq === seqs[i]));
     });
@@ -163,10 +189,14 @@ test('an unanswered seq rejects with ETIMEDOUT; late or stray messages do not le
   try {
     const seq = nextSeq++;
     // Without NLM_F_REQUEST the kernel ignores the message, so its ACK never comes.
-    await assert.rejects(sock.transact([ctrlRequest(CTRL_CMD_GETFAMILY, 0, seq, 'nlctrl')], { seqs: [seq], timeoutMs: 150 }), (err: unknown) =>
-      isLdirError(err, ErrorCodes.IPVS_REQUEST_FAILED) && err.details['errno'] === 'ETIMEDOUT');
+    await assert.rejects(
+      sock.transact([ctrlRequest(CTRL_CMD_GETFAMILY, 0, seq, 'nlctrl')], { seqs: [seq], timeoutMs: 150 }),
+      (err: unknown) => isLdirError(err, ErrorCodes.IPVS_REQUEST_FAILED) && err.details['errno'] === 'ETIMEDOUT',
+    );
     const s2 = nextSeq++;
-    const msgs = split(await sock.transact([ctrlRequest(CTRL_CMD_GETFAMILY, NLM_F_REQUEST | NLM_F_ACK, s2, 'nlctrl')], { seqs: [s2] }));
+    const msgs = split(
+      await sock.transact([ctrlRequest(CTRL_CMD_GETFAMILY, NLM_F_REQUEST | NLM_F_ACK, s2, 'nlctrl')], { seqs: [s2] }),
+    );
     assert.ok(msgs.every((m) => m.seq === s2));
   } finally {
     sock.close();
@@ -179,12 +209,15 @@ test('transact on a closed socket rejects with EBADF; close is idempotent', asyn
   sock.close();
   assert.equal(sock.closed, true);
   const seq = nextSeq++;
-  await assert.rejects(sock.transact([ctrlRequest(CTRL_CMD_GETFAMILY, NLM_F_REQUEST | NLM_F_ACK, seq, 'nlctrl')], { seqs: [seq] }), (err: unknown) => {
-    assert.ok(err instanceof LdirError);
-    assert.equal(err.code, ErrorCodes.IPVS_REQUEST_FAILED);
-    assert.equal(err.details['errno'], 'EBADF');
-    return true;
-  });
+  await assert.rejects(
+    sock.transact([ctrlRequest(CTRL_CMD_GETFAMILY, NLM_F_REQUEST | NLM_F_ACK, seq, 'nlctrl')], { seqs: [seq] }),
+    (err: unknown) => {
+      assert.ok(err instanceof LdirError);
+      assert.equal(err.code, ErrorCodes.IPVS_REQUEST_FAILED);
+      assert.equal(err.details['errno'], 'EBADF');
+      return true;
+    },
+  );
 });
 
 /** poll(2) as /proc/PID/task/TID/syscall numbers it (glibc's poll is ppoll on arm64). */
@@ -205,7 +238,10 @@ test('closing while a transaction waits rejects it with EBADF', async () => {
   const sock = NetlinkSocket.open();
   const seq = nextSeq++;
   // Without NLM_F_REQUEST no answer ever comes: the worker waits for one until it is closed (or for a minute).
-  const pending = sock.transact([ctrlRequest(CTRL_CMD_GETFAMILY, 0, seq, 'nlctrl')], { seqs: [seq], timeoutMs: 60_000 });
+  const pending = sock.transact([ctrlRequest(CTRL_CMD_GETFAMILY, 0, seq, 'nlctrl')], {
+    seqs: [seq],
+    timeoutMs: 60_000,
+  });
   await eventually('the netlink worker waiting in poll(2)', () => aThreadPolls() || undefined, 20_000, 5);
   sock.close();
   await assert.rejects(pending, (err: unknown) => isLdirError(err) && err.details['errno'] === 'EBADF');

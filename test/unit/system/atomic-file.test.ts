@@ -12,14 +12,24 @@ const tempDir = (): string => fs.mkdtempSync(join(tmpdir(), 'ldir-atomic-'));
 /** The node fs, with every call recorded and the named one failing (EIO) when asked. */
 function spyFs(failOn?: keyof AtomicFs): AtomicFs & { calls: string[] } {
   const calls: string[] = [];
-  const wrap = <K extends keyof AtomicFs>(name: K): AtomicFs[K] => ((...args: unknown[]) => {
-    calls.push(`${name} ${typeof args[0] === 'string' ? args[0] : 'fd'}${name === 'renameSync' ? ` ${String(args[1])}` : ''}`);
-    if (name === failOn) throw Object.assign(new Error(`EIO: i/o error, ${name}`), { code: 'EIO' });
-    return (fs[name] as (...a: unknown[]) => unknown)(...args);
-  }) as AtomicFs[K];
+  const wrap = <K extends keyof AtomicFs>(name: K): AtomicFs[K] =>
+    ((...args: unknown[]) => {
+      calls.push(
+        `${name} ${typeof args[0] === 'string' ? args[0] : 'fd'}${name === 'renameSync' ? ` ${String(args[1])}` : ''}`,
+      );
+      if (name === failOn) throw Object.assign(new Error(`EIO: i/o error, ${name}`), { code: 'EIO' });
+      return (fs[name] as (...a: unknown[]) => unknown)(...args);
+    }) as AtomicFs[K];
   return {
-    calls, mkdirSync: wrap('mkdirSync'), openSync: wrap('openSync'), writeSync: wrap('writeSync'), fchmodSync: wrap('fchmodSync'),
-    fsyncSync: wrap('fsyncSync'), closeSync: wrap('closeSync'), renameSync: wrap('renameSync'), unlinkSync: wrap('unlinkSync'),
+    calls,
+    mkdirSync: wrap('mkdirSync'),
+    openSync: wrap('openSync'),
+    writeSync: wrap('writeSync'),
+    fchmodSync: wrap('fchmodSync'),
+    fsyncSync: wrap('fsyncSync'),
+    closeSync: wrap('closeSync'),
+    renameSync: wrap('renameSync'),
+    unlinkSync: wrap('unlinkSync'),
   };
 }
 

@@ -6,11 +6,16 @@ import { describe, it } from 'node:test';
 import { ConnectionSlots, type EvictionReason, type SlotLimits } from '../../../src/system/connection-slots';
 import { FakeClock } from '../../helpers/fake-clock';
 
-function setup(limits: Partial<SlotLimits> = {}): { clock: FakeClock; slots: ConnectionSlots<string>; evicted: string[] } {
+function setup(limits: Partial<SlotLimits> = {}): {
+  clock: FakeClock;
+  slots: ConnectionSlots<string>;
+  evicted: string[];
+} {
   const clock = new FakeClock();
   const evicted: string[] = [];
   const slots = new ConnectionSlots<string>(
-    { maxConnections: 10, maxPerAddress: 3, graceMs: 1_000, ...limits }, clock,
+    { maxConnections: 10, maxPerAddress: 3, graceMs: 1_000, ...limits },
+    clock,
     (c: string, why: EvictionReason) => evicted.push(`${c} ${why}`),
   );
   return { clock, slots, evicted };
@@ -46,7 +51,11 @@ describe('ConnectionSlots', () => {
     await clock.advance(999);
     assert.deepEqual(evicted, ['flood1 per-address'], 'connected 2 s ago, but idle for less than the grace');
     await clock.advance(600);
-    assert.deepEqual(evicted, ['flood1 per-address', 'scraper per-address'], 'then the longest-connected idle one goes');
+    assert.deepEqual(
+      evicted,
+      ['flood1 per-address', 'scraper per-address'],
+      'then the longest-connected idle one goes',
+    );
   });
 
   it('other addresses keep their connections while one floods', async () => {
@@ -71,7 +80,11 @@ describe('ConnectionSlots', () => {
     assert.equal(slots.admit('f5', '127.0.0.1'), true);
     assert.deepEqual(evicted, ['p capacity', 'q capacity', 'f1 capacity']);
     assert.equal(slots.admit('r', '192.0.2.9'), true);
-    assert.deepEqual(evicted.at(-1), 'f2 capacity', 'the flooding address (4 of 4, over its 3) gives up its oldest first');
+    assert.deepEqual(
+      evicted.at(-1),
+      'f2 capacity',
+      'the flooding address (4 of 4, over its 3) gives up its oldest first',
+    );
     for (const c of ['f3', 'f4', 'f5', 'r']) slots.setBusy(c, true);
     assert.equal(slots.admit('s', '192.0.2.10'), false, 'every connection busy: refused');
     assert.equal(slots.size(), 4);

@@ -6,8 +6,15 @@ import { claimsAfter, planTimeouts, type TimeoutClaims } from '../../../src/syst
 
 const SOURCE = { file: '/etc/ha.d/x.cf', line: 3 };
 const KERNEL = { tcp: 900, tcpFin: 120, udp: 300 };
-const want = (tcp: number, tcpFin: number, udp: number, restore = false): IpvsTimeoutSettings => ({ tcp, tcpFin, udp, restore, source: SOURCE });
-const actions = (p: ReturnType<typeof planTimeouts>): string[] => p.steps.map((s) => `${s.name} ${s.action} ${s.current}->${s.target}`);
+const want = (tcp: number, tcpFin: number, udp: number, restore = false): IpvsTimeoutSettings => ({
+  tcp,
+  tcpFin,
+  udp,
+  restore,
+  source: SOURCE,
+});
+const actions = (p: ReturnType<typeof planTimeouts>): string[] =>
+  p.steps.map((s) => `${s.name} ${s.action} ${s.current}->${s.target}`);
 
 describe('planTimeouts', () => {
   test('nothing configured and nothing held: no step, no write, no claim', () => {
@@ -18,7 +25,10 @@ describe('planTimeouts', () => {
     const p = planTimeouts(want(7200, 0, 600, true), KERNEL, {});
     assert.deepEqual(actions(p), ['tcp set 900->7200', 'udp set 300->600']);
     assert.deepEqual(p.write, { tcp: 7200, tcpFin: 0, udp: 600 });
-    assert.deepEqual(p.claims, { tcp: { found: 900, set: 7200, restore: true }, udp: { found: 300, set: 600, restore: true } });
+    assert.deepEqual(p.claims, {
+      tcp: { found: 900, set: 7200, restore: true },
+      udp: { found: 300, set: 600, restore: true },
+    });
   });
 
   test('the kernel already has them: unchanged, no write, still claimed (a restore then has nothing to give back)', () => {
@@ -29,13 +39,21 @@ describe('planTimeouts', () => {
   });
 
   test('a reload that changes a value keeps what was found first; the new restore flag is taken', () => {
-    const p = planTimeouts(want(3600, 0, 0, true), { ...KERNEL, tcp: 7200 }, { tcp: { found: 900, set: 7200, restore: false } });
+    const p = planTimeouts(
+      want(3600, 0, 0, true),
+      { ...KERNEL, tcp: 7200 },
+      { tcp: { found: 900, set: 7200, restore: false } },
+    );
     assert.deepEqual(actions(p), ['tcp set 7200->3600']);
     assert.deepEqual(p.claims, { tcp: { found: 900, set: 3600, restore: true } });
   });
 
   test('a configured value changed outside ldir is set again at the next apply', () => {
-    const p = planTimeouts(want(7200, 0, 0), { ...KERNEL, tcp: 1000 }, { tcp: { found: 900, set: 7200, restore: false } });
+    const p = planTimeouts(
+      want(7200, 0, 0),
+      { ...KERNEL, tcp: 1000 },
+      { tcp: { found: 900, set: 7200, restore: false } },
+    );
     assert.deepEqual(actions(p), ['tcp set 1000->7200']);
     assert.deepEqual(p.claims.tcp, { found: 900, set: 7200, restore: false });
   });
@@ -53,7 +71,10 @@ describe('planTimeouts', () => {
   });
 
   test('a reload that drops one timeout lets go of it alone; the others are kept in one write', () => {
-    const claims: TimeoutClaims = { tcp: { found: 900, set: 7200, restore: true }, udp: { found: 300, set: 600, restore: true } };
+    const claims: TimeoutClaims = {
+      tcp: { found: 900, set: 7200, restore: true },
+      udp: { found: 300, set: 600, restore: true },
+    };
     const p = planTimeouts(want(0, 0, 60, true), { tcp: 7200, tcpFin: 120, udp: 600 }, claims);
     assert.deepEqual(actions(p), ['tcp restore 7200->900', 'udp set 600->60']);
     assert.deepEqual(p.write, { tcp: 900, tcpFin: 0, udp: 60 });
@@ -61,7 +82,10 @@ describe('planTimeouts', () => {
   });
 
   test('nothing to give back: a restore whose found value is the current one, or 0, writes nothing', () => {
-    const p = planTimeouts(undefined, KERNEL, { tcp: { found: 900, set: 900, restore: true }, udp: { found: 0, set: 300, restore: true } });
+    const p = planTimeouts(undefined, KERNEL, {
+      tcp: { found: 900, set: 900, restore: true },
+      udp: { found: 0, set: 300, restore: true },
+    });
     assert.deepEqual(actions(p), ['tcp leave 900->900', 'udp leave 300->300']);
     assert.equal(p.write, undefined);
   });

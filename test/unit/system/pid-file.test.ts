@@ -10,19 +10,24 @@ import { parsePid, PidFile, readPidState } from '../../../src/system/pid-file';
 import { holdPidFile } from '../../helpers/pid-lock';
 import { eventually } from '../../helpers/wait';
 
-const tempPidFile = (): string => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-pid-')), 'run', 'ldirectord.site.cf.pid');
+const tempPidFile = (): string =>
+  path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ldir-pid-')), 'run', 'ldirectord.site.cf.pid');
 
 /** Whether some flock(2) request on `file` is blocked, waiting for the lock (/proc/locks marks waiters with `->`). */
 function lockAwaited(file: string): boolean {
   const ino = fs.statSync(file).ino;
-  return fs.readFileSync('/proc/locks', 'utf8').split('\n').some((line) => {
-    const m = /->\s+FLOCK\s+\S+\s+\S+\s+\d+\s+[0-9a-f]+:[0-9a-f]+:(\d+)\s/.exec(line);
-    return m !== null && Number(m[1]) === ino;
-  });
+  return fs
+    .readFileSync('/proc/locks', 'utf8')
+    .split('\n')
+    .some((line) => {
+      const m = /->\s+FLOCK\s+\S+\s+\S+\s+\d+\s+[0-9a-f]+:[0-9a-f]+:(\d+)\s/.exec(line);
+      return m !== null && Number(m[1]) === ino;
+    });
 }
 
 /** Waits (polling /proc/locks, with a hang guard) until a request for the lock on `file` is blocked. */
-const untilAwaited = (file: string): Promise<true> => eventually(`a blocked flock on ${file}`, () => lockAwaited(file) || undefined, 20_000, 5);
+const untilAwaited = (file: string): Promise<true> =>
+  eventually(`a blocked flock on ${file}`, () => lockAwaited(file) || undefined, 20_000, 5);
 
 test('a locked pid file is running with the pid it names; unlocked it is stale; without a file absent', async () => {
   const file = tempPidFile();
@@ -136,11 +141,17 @@ test('a symbolic link at the pid path is never written through: the open is refu
   const victim = path.join(path.dirname(file), 'victim');
   fs.writeFileSync(victim, 'root:x:0:0\n');
   fs.symlinkSync(victim, file);
-  assert.throws(() => PidFile.open(file), (err: Error & { code?: string }) => {
-    assert.equal(err.code, 'LDIR_ERR_DAEMON_START_FAILED');
-    assert.equal(err.message, `cannot open pid file ${file}: it is a symbolic link: a pid file is written only as a regular file (remove the link)`);
-    return true;
-  });
+  assert.throws(
+    () => PidFile.open(file),
+    (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'LDIR_ERR_DAEMON_START_FAILED');
+      assert.equal(
+        err.message,
+        `cannot open pid file ${file}: it is a symbolic link: a pid file is written only as a regular file (remove the link)`,
+      );
+      return true;
+    },
+  );
   assert.equal(fs.readFileSync(victim, 'utf8'), 'root:x:0:0\n');
   assert.deepEqual(readPidState(file), { state: 'absent' }, 'a link is no pid file of ours');
 });
@@ -149,7 +160,10 @@ test('a FIFO at the pid path is refused, not written to', () => {
   const file = tempPidFile();
   fs.mkdirSync(path.dirname(file), { recursive: true });
   execFileSync('mkfifo', [file]);
-  assert.throws(() => PidFile.open(file), /cannot open pid file .*: it is a FIFO: a pid file is written only as a regular file/);
+  assert.throws(
+    () => PidFile.open(file),
+    /cannot open pid file .*: it is a FIFO: a pid file is written only as a regular file/,
+  );
 });
 
 test('a pid file naming a live process that merely has "ldir" in its command line (tail -f ldir-notes.txt) is stale', async () => {

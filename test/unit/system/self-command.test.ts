@@ -10,7 +10,7 @@ import { DAEMON_NODE_FLAGS, missingDaemonNodeFlags, selfCommand } from '../../..
 import { eventually } from '../../helpers/wait';
 
 describe('selfCommand', () => {
-  it('runs this node with the daemon flags and this build\'s main.js', () => {
+  it("runs this node with the daemon flags and this build's main.js", () => {
     const [node, ...rest] = selfCommand();
     assert.equal(node, process.execPath);
     assert.deepEqual(rest.slice(0, DAEMON_NODE_FLAGS.length), [...DAEMON_NODE_FLAGS]);
@@ -28,7 +28,7 @@ describe('selfCommand', () => {
 describe('missingDaemonNodeFlags', () => {
   it('names the flags the command line lacks, and only those', () => {
     assert.deepEqual(missingDaemonNodeFlags([]), [...DAEMON_NODE_FLAGS]);
-    assert.deepEqual(missingDaemonNodeFlags(['--max-semi-space-size=4']), [], 'an operator\'s own value counts');
+    assert.deepEqual(missingDaemonNodeFlags(['--max-semi-space-size=4']), [], "an operator's own value counts");
     assert.deepEqual(missingDaemonNodeFlags([...DAEMON_NODE_FLAGS]), []);
   });
 });
@@ -47,13 +47,22 @@ describe('the ldir executable', () => {
       fs.writeFileSync(cf, 'supervised=yes\nvirtual=127.0.0.1:8099\n\treal=127.0.0.2:8099 masq\n\tchecktype=off\n');
       const env = { ...process.env, LDIR_RUN_DIR: path.join(dir, 'run'), LDIR_SOCKET_DIR: path.join(dir, 'sock') };
       const run = async (cmd: string, args: string[]): Promise<string> => {
-        const child = spawn(cmd, [...args, '--foreground', '--ipvs=memory', cf, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(cmd, [...args, '--foreground', '--ipvs=memory', cf, 'start'], {
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let out = '';
         child.stdout.on('data', (d: Buffer) => (out += d.toString()));
         child.stderr.on('data', (d: Buffer) => (out += d.toString()));
         const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
         try {
-          await eventually('ldir started', () => (out.includes('"msg":"ldir started"') ? true : undefined), 30_000, 50, () => out);
+          await eventually(
+            'ldir started',
+            () => (out.includes('"msg":"ldir started"') ? true : undefined),
+            30_000,
+            50,
+            () => out,
+          );
         } finally {
           child.kill('SIGTERM');
           await exited;
