@@ -30,12 +30,22 @@ export function identityStatusOf(e: CheckEntry, offloaded: OffloadStatuses): Ide
   };
 }
 
+/** The start of a check's last finished round: JS's record, or the probe engine's (`engineLast`) when later. */
+function lastRoundOf(e: CheckEntry, engineLast: number | undefined): number | undefined {
+  return engineLast === undefined ? e.lastCheckMono : Math.max(engineLast, e.lastCheckMono ?? engineLast);
+}
+
+/** Why no result is expected of a check: none runs (`checktype=on|off`), or maintenance holds its real down. */
+function exemptionOf(e: CheckEntry): CheckFreshness['exempt'] {
+  const type = e.target.job.type;
+  return type === 'on' || type === 'off' ? 'no-check' : e.lastMaintenance ? 'maintenance' : undefined;
+}
+
 /** How recent one check identity's results are (an offloaded check's last round read from the probe engine's statistics). */
 export function checkFreshnessOf(e: CheckEntry, offloaded: OffloadStatuses): CheckFreshness {
   const { identity, members, intervalMs, job } = e.target;
-  const engineLast = e.offloadId !== undefined ? offloaded?.get(e.offloadId)?.lastStartedAt : undefined;
-  const last = engineLast === undefined ? e.lastCheckMono : Math.max(engineLast, e.lastCheckMono ?? engineLast);
-  const exempt = job.type === 'on' || job.type === 'off' ? 'no-check' : e.lastMaintenance ? 'maintenance' : undefined;
+  const last = lastRoundOf(e, e.offloadId !== undefined ? offloaded?.get(e.offloadId)?.lastStartedAt : undefined);
+  const exempt = exemptionOf(e);
   return {
     identity,
     members,
@@ -66,14 +76,12 @@ export function visitOverdue(
         : starts
           ? starts.get(e.offloadId)
           : statuses?.get(e.offloadId)?.lastStartedAt;
-    const last = engineLast === undefined ? e.lastCheckMono : Math.max(engineLast, e.lastCheckMono ?? engineLast);
-    const type = e.target.job.type;
     visit(
       e.target.members,
-      last ?? e.startedMono,
+      lastRoundOf(e, engineLast) ?? e.startedMono,
       e.target.intervalMs,
       roundDeadlineMs(e.target.job),
-      type === 'on' || type === 'off' || e.lastMaintenance,
+      exemptionOf(e) !== undefined,
     );
   }
 }
