@@ -113,6 +113,8 @@ export interface PeerFigures {
   readonly rssAnonMb: number;
   /** CPU seconds by thread during the window, largest first (labels: `main`, `node+12`, `keepalived-child`). */
   readonly threads: ReadonlyMap<string, number>;
+  /** Of which system time, by the same labels. */
+  readonly threadsSys: ReadonlyMap<string, number>;
   /** Bytes the peer logged during the window. */
   readonly logBytes: number;
   /** What the peer logged during the window, by kind: health changes, kernel writes (ldir's JSON log; keepalived's text). */
@@ -198,7 +200,8 @@ async function measureWindow(
     procs: s1.pids.length,
     rssMb: s1.rssKb / 1024,
     rssAnonMb: s1.rssAnonKb / 1024,
-    threads: threadDelta(s0, s1),
+    threads: threadDelta(s0.threads, s1.threads),
+    threadsSys: threadDelta(s0.threadsSys, s1.threadsSys),
     logBytes: fs.statSync(peer.logFile).size - log0,
     logged: loggedDuring(peer.logFile, log0),
     timeWait: timeWaitSockets(),
@@ -260,10 +263,10 @@ function timeWaitSockets(): number {
 }
 
 /** CPU seconds by thread between two samples, largest first, zeros left out. */
-function threadDelta(a: TreeSample, b: TreeSample): Map<string, number> {
+function threadDelta(a: TreeSample['threads'], b: TreeSample['threads']): Map<string, number> {
   const out = new Map<string, number>();
-  for (const [name, ticks] of b.threads) {
-    const d = (ticks - (a.threads.get(name) ?? 0)) / CLOCK_TICKS_PER_S;
+  for (const [name, ticks] of b) {
+    const d = (ticks - (a.get(name) ?? 0)) / CLOCK_TICKS_PER_S;
     if (d > 0) out.set(name, d);
   }
   return new Map([...out].sort(([, x], [, y]) => y - x));
@@ -474,6 +477,10 @@ export function detailLine(proto: Proto, n: number, f: PeerFigures): string {
   const top = [...f.threads].slice(0, 5).map(([k, v]) => `${k.replace(/\s+/g, '_')}:${num(v)}`);
   const rest = [...f.threads].slice(5).reduce((a, [, v]) => a + v, 0);
   const threads = [...top, ...(rest > 0 ? [`others:${num(rest)}`] : [])].join(',');
+  const sys = [...f.threads]
+    .slice(0, 5)
+    .map(([k]) => `${k.replace(/\s+/g, '_')}:${num(f.threadsSys.get(k) ?? 0)}`)
+    .join(',');
   return (
     `peers-detail proto=${proto} n=${n} peer=${f.name} checks=${f.checks} window_s=${num(f.windowS)} checks_per_s=${num(f.checks / f.windowS)} ` +
     `cpu_s=${num(f.cpuS)} user_s=${num(f.userS)} sys_s=${num(f.sysS)} procs=${f.procs} rss_mb=${num(f.rssMb)} rss_anon_mb=${num(f.rssAnonMb)} up_s=${num(f.upS)} ` +
@@ -483,7 +490,7 @@ export function detailLine(proto: Proto, n: number, f: PeerFigures): string {
           `detect_queued_ms=${Math.round(f.detectTrace.queuedMs)} detect_pass_ms=${Math.round(f.detectTrace.passMs)} `
         : ''
     }log_bytes=${f.logBytes} logged_transitions=${f.logged.transitions} logged_writes=${f.logged.writes} ` +
-    `${f.logged.downReasons.size > 0 ? `down_reasons=${[...f.logged.downReasons].map(([r, n]) => `${r.replace(/\s+/g, '_')}:${n}`).join(',')} ` : ''}timewait=${f.timeWait} switches_per_check=${num(f.switches / f.checks)} threads=${threads || '-'}`
+    `${f.logged.downReasons.size > 0 ? `down_reasons=${[...f.logged.downReasons].map(([r, n]) => `${r.replace(/\s+/g, '_')}:${n}`).join(',')} ` : ''}timewait=${f.timeWait} switches_per_check=${num(f.switches / f.checks)} threads=${threads || '-'} threads_sys=${sys || '-'}`
   );
 }
 

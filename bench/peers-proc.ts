@@ -101,6 +101,8 @@ export interface TreeSample {
   readonly rssAnonKb: number;
   /** CPU ticks (user + system) of every thread of the tree, by a label stable between samples (see threadTicks). */
   readonly threads: ReadonlyMap<string, number>;
+  /** Of which system time (stime), by the same labels. */
+  readonly threadsSys: ReadonlyMap<string, number>;
   /** Context switches (voluntary + involuntary) of every thread of the tree: how often its threads went to sleep and woke. */
   readonly switches: number;
 }
@@ -141,7 +143,7 @@ export function rssKb(pid: number): number {
  * whose id is the process's plus N. Node names every thread `node`; the offsets tell its JavaScript thread from V8's
  * platform workers (the first few), libuv's pool and the native addon's probe thread (the last ones).
  */
-function threadTicks(pid: number, root: number, into: Map<string, number>): number {
+function threadTicks(pid: number, root: number, into: Map<string, number>, intoSys: Map<string, number>): number {
   let tids: string[];
   try {
     tids = fs.readdirSync(`/proc/${pid}/task`);
@@ -155,6 +157,7 @@ function threadTicks(pid: number, root: number, into: Map<string, number>): numb
     if (!t) continue;
     const label = t.pid !== pid ? `${t.comm}+${t.pid - pid}` : pid === root ? 'main' : `${t.comm}-child`;
     into.set(label, (into.get(label) ?? 0) + t.utime + t.stime);
+    intoSys.set(label, (intoSys.get(label) ?? 0) + t.stime);
   }
   return switches;
 }
@@ -167,8 +170,9 @@ export function sampleTree(root: number): TreeSample {
   const atMs = performance.now();
   const tree = processTree(root);
   const threads = new Map<string, number>();
+  const threadsSys = new Map<string, number>();
   let switches = 0;
-  for (const s of tree) switches += threadTicks(s.pid, root, threads);
+  for (const s of tree) switches += threadTicks(s.pid, root, threads, threadsSys);
   return {
     atMs,
     pids: tree.map((s) => s.pid),
@@ -177,6 +181,7 @@ export function sampleTree(root: number): TreeSample {
     rssKb: tree.reduce((a, s) => a + rssKb(s.pid), 0),
     rssAnonKb: tree.reduce((a, s) => a + rssAnonKb(s.pid), 0),
     threads,
+    threadsSys,
     switches,
   };
 }

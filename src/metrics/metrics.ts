@@ -31,6 +31,14 @@ const LINT_FAILING_DEFAULTS = [
   'nodejs_active_resources_total',
 ];
 
+/**
+ * How often prom-client's event-loop delay monitor (`nodejs_eventloop_lag_*`) samples, in milliseconds. Its default,
+ * 10 ms, woke the daemon's JS thread 100 times a second with nothing else to do: in the emulated VM of
+ * `bench:peers` that was most of the JS thread's CPU while every check ran in the probe engine (issue 13). At 100 ms a
+ * block of 100 ms or more is still seen by every sample it delays; ldir's own stall detection is the watchdog's.
+ */
+export const EVENT_LOOP_MONITORING_PRECISION_MS = 100;
+
 /** Default bound of one kernel read during a scrape, in milliseconds. */
 export const DEFAULT_KERNEL_TIMEOUT_MS = 3_000;
 
@@ -123,7 +131,7 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
   const health = new HealthSeries(series);
   const announce = new AnnounceSeries(series);
   if (options.processMetrics ?? true) {
-    collectDefaultMetrics({ register: registry });
+    collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_MONITORING_PRECISION_MS });
     for (const name of LINT_FAILING_DEFAULTS) registry.removeSingleMetric(name);
   }
 

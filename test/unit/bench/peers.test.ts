@@ -128,6 +128,7 @@ test('the printed lines have the agreed fields', () => {
     rssMb: 50.25,
     rssAnonMb: 20,
     threads: new Map([['main', cpuS]]),
+    threadsSys: new Map([['main', cpuS / 2]]),
     logBytes: 0,
     logged: { transitions: 1, writes: 2, downReasons: new Map([['timeout', 1]]) },
     timeWait: 7,
@@ -145,7 +146,7 @@ test('the printed lines have the agreed fields', () => {
   );
   assert.match(
     detailLine('http', 300, f('ldir', 4)),
-    /^peers-detail proto=http n=300 peer=ldir checks=1000 .* down_reasons=timeout:1 timewait=7 switches_per_check=3 threads=main:4$/,
+    /^peers-detail proto=http n=300 peer=ldir checks=1000 .* down_reasons=timeout:1 timewait=7 switches_per_check=3 threads=main:4 threads_sys=main:2$/,
   );
   assert.equal(
     summaryLine('peers-summary', 300, [
@@ -212,6 +213,7 @@ test('the targets judge each N over http: one round its peers line, several roun
     rssMb: 50,
     rssAnonMb: 20,
     threads: new Map(),
+    threadsSys: new Map(),
     logBytes: 0,
     logged: { transitions: 0, writes: 0, downReasons: new Map() },
     timeWait: 0,
