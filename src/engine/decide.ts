@@ -285,7 +285,7 @@ function decideVirtual(
   }
   const destinations = new Map<string, IpvsDestination>();
   for (const [did, p] of owner) {
-    if (p.place.desiredWeight !== undefined) destinations.set(did, { ...p.spec, weight: p.place.desiredWeight });
+    if (p.place.desiredWeight !== undefined) destinations.set(did, realDestination(v, p.r, p.place.desiredWeight));
   }
   let fallback: VirtualDecision['fallback'];
   let fallbackTook = false;

@@ -4,15 +4,16 @@ import type { Decision } from './decide';
 
 /** The time each pair's decision last changed, by {@link pairKey}. */
 export class DecisionAges {
-  private readonly decided = new Map<string, { sig: string; since: number }>();
+  private readonly decided = new Map<string, { reason: string; weight: number | undefined; since: number }>();
 
   /** Notes the decisions of a pass at `now` (epoch ms): a pair whose reason or weight changed starts a new age. */
   track(decision: Decision, now: number): void {
     for (const v of decision.virtuals) {
       for (const r of v.reals) {
         const pk = pairKey(v.virtualId, r.realKey);
-        const sig = `${r.reason}/${r.desiredWeight ?? '-'}`;
-        if (this.decided.get(pk)?.sig !== sig) this.decided.set(pk, { sig, since: now });
+        const was = this.decided.get(pk);
+        if (was?.reason !== r.reason || was.weight !== r.desiredWeight)
+          this.decided.set(pk, { reason: r.reason, weight: r.desiredWeight, since: now });
       }
     }
   }

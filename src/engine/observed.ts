@@ -2,6 +2,7 @@
 import {
   destinationKeyString,
   normalizeDestination,
+  normalizeObservedDestination,
   normalizeService,
   serviceKeyOf,
   serviceKeyString,
@@ -25,13 +26,7 @@ export function indexObserved(observed: readonly ObservedService[]): Map<string,
     for (const d of o.destinations) {
       // The settings exactly as plan() compares them (no field the kernel reports that the settings leave out), then
       // what the kernel counts.
-      const normalized: ObservedDestination = {
-        ...normalizeDestination(d, service.family),
-        activeConns: d.activeConns,
-        inactiveConns: d.inactiveConns,
-        persistentConns: d.persistentConns,
-        ...(d.stats !== undefined ? { stats: d.stats } : {}),
-      };
+      const normalized = normalizeObservedDestination(d, service.family);
       const did = destinationKeyString(normalized);
       if (!destinations.has(did)) destinations.set(did, normalized);
     }
@@ -63,6 +58,18 @@ export function afterOps(
   ops: readonly IpvsOp[],
 ): Map<string, ObservedEntry> {
   const out = new Map(index);
+  // Each service's destinations are copied once, at its first operation: a copy per operation made a pass that
+  // writes k weights of one service O(k × its destinations).
+  const copied = new Map<string, Map<string, ObservedDestination>>();
+  const writable = (id: string, entry: ObservedEntry): Map<string, ObservedDestination> => {
+    let destinations = copied.get(id);
+    if (destinations === undefined || entry.destinations !== destinations) {
+      destinations = new Map(entry.destinations);
+      copied.set(id, destinations);
+      out.set(id, { service: entry.service, destinations });
+    }
+    return destinations;
+  };
   for (const op of ops) {
     const id = serviceKeyString(serviceKeyOf(op.service));
     const entry = out.get(id);
@@ -82,22 +89,18 @@ export function afterOps(
         const spec = normalizeDestination(op.destination, entry.service.family);
         const did = destinationKeyString(spec);
         const was = op.op === 'edit-destination' ? entry.destinations.get(did) : undefined;
-        const destinations = new Map(entry.destinations);
-        destinations.set(did, {
+        writable(id, entry).set(did, {
           ...spec,
           activeConns: was?.activeConns ?? 0,
           inactiveConns: was?.inactiveConns ?? 0,
           persistentConns: was?.persistentConns ?? 0,
           stats: was?.stats ?? NO_STATS,
         });
-        out.set(id, { service: entry.service, destinations });
         break;
       }
       case 'delete-destination': {
         if (!entry) break;
-        const destinations = new Map(entry.destinations);
-        destinations.delete(destinationKeyString(op.destination));
-        out.set(id, { service: entry.service, destinations });
+        writable(id, entry).delete(destinationKeyString(op.destination));
         break;
       }
     }

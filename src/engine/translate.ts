@@ -65,7 +65,7 @@ export function destinationPort(v: VirtualService, forward: ForwardMethod, port:
 
 /** The destination of a real server of `v`, with `weight`. */
 export function realDestination(v: VirtualService, r: RealServer, weight: number): IpvsDestination {
-  return {
+  const d: IpvsDestination = {
     address: r.address,
     family: familyOfAddress(r.address),
     port: destinationPort(v, r.forward, r.port),
@@ -73,8 +73,10 @@ export function realDestination(v: VirtualService, r: RealServer, weight: number
     weight,
     upperThreshold: r.upperThreshold,
     lowerThreshold: r.lowerThreshold,
-    ...tunnelOf(r),
   };
+  // Without a tunnel, one literal of one shape: a spread makes a dictionary-mode object, and every pass builds one
+  // per real and reads it many times (decide, plan, the fingerprint).
+  return r.forward === 'gue' || r.forward === 'gre' ? { ...d, ...tunnelOf(r) } : d;
 }
 
 /** The destination of the fallback server of `v`: weight 1, no thresholds, as ldirectord. */
