@@ -300,17 +300,19 @@ export function buildStatusReport(
 /**
  * The report as a streamed answer (`status` with `stream: true`): the head, then each virtual service with its reals
  * in lines of at most `realsPerLine`, then the counts. Each line is built in its own turn of the event loop, so a
- * table of any size holds the daemon for one line at a time.
+ * table of any size holds the daemon for one line at a time. The head goes first, before `identities` is called and
+ * the checks' facts are indexed (in slices, one look at every check: seconds at 100,000 reals on a loaded host), so
+ * the client sees progress at once.
  */
 export async function* statusParts(
   head: StatusReport,
   virtuals: Iterable<VirtualSnapshot>,
-  identities: Iterable<IdentityStatus>,
+  identities: () => Iterable<IdentityStatus> | Promise<Iterable<IdentityStatus>>,
   traffic?: TrafficIndex,
   realsPerLine: number = STATUS_STREAM_REALS,
 ): AsyncGenerator<StatusStreamPart> {
-  const checks = await checkFactsSliced(identities);
   yield { part: 'head', result: head };
+  const checks = await checkFactsSliced(await identities());
   yield* sliced(
     virtuals,
     (v) => v.reals,

@@ -138,6 +138,12 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
     kernelFailing = !k.ok;
     const engine = read('engine', () => sources.engine(), log);
     const yielder = new SliceYielder(options.sliceMs);
+    if (sources.flushQuiet) {
+      const flush = sources.flushQuiet;
+      await Promise.resolve()
+        .then(() => flush(yielder))
+        .catch((err: unknown) => log?.warn({ err: errorMessage(err) }, 'metrics: quiet rounds not taken'));
+    }
     const statuses = await readSliced('checks', () => sources.checks(), yielder, log);
     const alerts = sources.alerts ? read<AlertCounters | undefined>('alerts', sources.alerts, log) : undefined;
     const verdict = sources.watchdog ? read('watchdog', sources.watchdog, log) : undefined;

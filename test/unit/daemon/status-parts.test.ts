@@ -1,0 +1,47 @@
+// The streamed status report (issue 21, big tables): its first line goes out before the checks' facts are indexed.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { IdentityStatus } from '../../../src/checks/scheduler';
+import type { StatusStreamPart } from '../../../src/daemon/protocol';
+import { statusParts } from '../../../src/daemon/status-report';
+import { sampleReport } from '../../helpers/status-report';
+import { real, status, virtual } from '../metrics/fixtures';
+
+const V1 = 'tcp:192.0.2.1:80';
+
+describe('status as a stream', () => {
+  test('the head goes out before any check is read; the reals still carry their last check', async () => {
+    let read = 0;
+    const checks: IdentityStatus[] = [
+      {
+        ...status('a', `${V1} 10.0.0.1:80`),
+        lastCheckAt: 1_000,
+        lastResult: { up: true, reason: 'ok', durationMs: 5 },
+      },
+      status('b', `${V1} 10.0.0.2:80`),
+    ];
+    function* identities(): Generator<IdentityStatus> {
+      for (const c of checks) {
+        read++;
+        yield c;
+      }
+    }
+    const head = { ...sampleReport(), virtualServices: [] };
+    const parts = statusParts(head, [virtual(V1, [real('10.0.0.1:80'), real('10.0.0.2:80')])], () => identities());
+    const first = await parts.next();
+    assert.equal((first.value as StatusStreamPart).part, 'head');
+    assert.equal(read, 0, 'no check read before the head');
+    const rest: StatusStreamPart[] = [];
+    for await (const p of parts) rest.push(p);
+    assert.equal(read, 2);
+    assert.deepEqual(
+      rest.map((p) => p.part),
+      ['virtual', 'end'],
+    );
+    const line = rest[0];
+    assert.ok(line?.part === 'virtual');
+    assert.equal(line.virtual.reals[0]?.lastCheck?.up, true);
+    assert.equal(line.virtual.reals[0]?.lastCheck?.durationMs, 5);
+    assert.equal(line.virtual.reals[1]?.lastCheck, null);
+  });
+});
