@@ -135,21 +135,6 @@ export function checkFacts(checks: Iterable<IdentityStatus>): CheckFacts {
   return { outcomes, rising };
 }
 
-/** {@link checkFacts}, giving the event loop a turn between slices of identities. */
-export async function checkFactsSliced(
-  checks: Iterable<IdentityStatus>,
-  yielder: SliceYielder = new SliceYielder(),
-): Promise<CheckFacts> {
-  const outcomes = new Map<string, CheckOutcome>();
-  const rising = new Map<string, RiseProgress>();
-  for (const c of checks) {
-    addCheckFacts(c, outcomes, rising);
-    const pause = yielder.maybeYield();
-    if (pause) await pause;
-  }
-  return { outcomes, rising };
-}
-
 /**
  * The report without its virtual services: the daemon part as of `now` (epoch milliseconds), with the watchdog's
  * verdict when there is one, and the health verdict, the kernel read's outcome and the recent events when given.
@@ -210,6 +195,9 @@ export function statusHead(
     ...(extras.events ? { events: [...extras.events] } : {}),
   };
 }
+
+/** How often a streamed status sends a `wait` line while it indexes the checks' facts (the client's timeout is 10 s). */
+export const STATUS_WAIT_PART_MS = 1_000;
 
 /** One real server of virtual `v` as the report shows it, with its kernel traffic when `traffic` is given. */
 export function realStatus(
@@ -301,8 +289,8 @@ export function buildStatusReport(
  * The report as a streamed answer (`status` with `stream: true`): the head, then each virtual service with its reals
  * in lines of at most `realsPerLine`, then the counts. Each line is built in its own turn of the event loop, so a
  * table of any size holds the daemon for one line at a time. The head goes first, before `identities` is called and
- * the checks' facts are indexed (in slices, one look at every check: seconds at 100,000 reals on a loaded host), so
- * the client sees progress at once.
+ * the checks' facts are indexed (in slices, one look at every check: seconds at 100,000 reals on a loaded host, more
+ * beside a scrape), with a `wait` line every `waitPartMs` meanwhile, so the client sees progress within its timeout.
  */
 export async function* statusParts(
   head: StatusReport,
@@ -310,9 +298,23 @@ export async function* statusParts(
   identities: () => Iterable<IdentityStatus> | Promise<Iterable<IdentityStatus>>,
   traffic?: TrafficIndex,
   realsPerLine: number = STATUS_STREAM_REALS,
+  waitPartMs: number = STATUS_WAIT_PART_MS,
 ): AsyncGenerator<StatusStreamPart> {
   yield { part: 'head', result: head };
-  const checks = await checkFactsSliced(await identities());
+  const outcomes = new Map<string, CheckOutcome>();
+  const rising = new Map<string, RiseProgress>();
+  const yielder = new SliceYielder();
+  let lastLine = performance.now();
+  for (const c of await identities()) {
+    addCheckFacts(c, outcomes, rising);
+    const pause = yielder.maybeYield();
+    if (pause) await pause;
+    if (performance.now() - lastLine >= waitPartMs) {
+      yield { part: 'wait' }; // the client's timeout is on progress: this phase takes seconds at 100,000 checks
+      lastLine = performance.now();
+    }
+  }
+  const checks: CheckFacts = { outcomes, rising };
   yield* sliced(
     virtuals,
     (v) => v.reals,

@@ -101,10 +101,10 @@ interface FailureRule {
 }
 
 /** Destinations {@link MemoryBackend.list} lists between two turns of the event loop. */
-export const LIST_DESTINATIONS_PER_TURN = 2_000;
+export const LIST_DESTINATIONS_PER_TURN = 500;
 
 /** Operations {@link MemoryBackend.apply} does in one turn of the event loop (a destination's lookup is a scan of its service). */
-export const APPLY_OPS_PER_TURN = 500;
+export const APPLY_OPS_PER_TURN = 200;
 
 const ZERO_STATS: IpvsStats = {
   conns: 0n,

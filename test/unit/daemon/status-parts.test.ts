@@ -44,4 +44,17 @@ describe('status as a stream', () => {
     assert.equal(line.virtual.reals[0]?.lastCheck?.durationMs, 5);
     assert.equal(line.virtual.reals[1]?.lastCheck, null);
   });
+
+  test('while the checks are indexed, a wait line goes out every waitPartMs (progress for the client)', async () => {
+    const checks = Array.from({ length: 3 }, (_, i) => status(`c${i}`, `${V1} 10.0.0.${i + 1}:80`));
+    const head = { ...sampleReport(), virtualServices: [] };
+    const v = [virtual(V1, [real('10.0.0.1:80')])];
+    const names = async (waitPartMs: number): Promise<string[]> => {
+      const out: string[] = [];
+      for await (const p of statusParts(head, v, () => checks, undefined, 500, waitPartMs)) out.push(p.part);
+      return out;
+    };
+    assert.deepEqual(await names(0), ['head', 'wait', 'wait', 'wait', 'virtual', 'end']);
+    assert.deepEqual(await names(60_000), ['head', 'virtual', 'end']);
+  });
 });
