@@ -201,7 +201,7 @@ export class TablePass {
     this.decision = decision;
     this.ramps = decision.ramps;
     this.rampsDecidedAt = now;
-    this.deps.decisionAges.track(decision, clock.now());
+    await this.deps.decisionAges.trackSliced(decision, clock.now(), yielder);
     this.quorumEdges(config, decision);
     return this.deps.reporter.passDone({
       reason,
