@@ -15,7 +15,7 @@ import type { HandSettings } from './hand-settings';
 import type { Health } from '../model/health';
 import { SliceYielder } from '../system/slice-yielder';
 import { afterOpsSliced, KnownTable, type ObservedEntry } from './observed';
-import { describeOp, describeOps } from './op-report';
+import { describeOp, describeOpsInParts } from './op-report';
 import { planPassSliced } from './pass-plan-sliced';
 import type { DecidedQuorum } from './quorum';
 import { quorumChanges } from './quorum-edges';
@@ -172,14 +172,14 @@ export class TablePass {
       this.table.current = false;
       return this.deps.reporter.passFailed(reason, at, t0, `cannot write the kernel table: ${errorMessage(err)}`);
     }
-    const drift = this.deps.reporter.ops(
-      describeOps(ops, failures, {
-        decision,
-        lastFailed: this.lastFailed,
-        unchangedSinceConverged: driftPass,
-        isDraining: (id) => this.deps.drains.info.has(id),
-      }),
-    );
+    let drift = 0;
+    const context = {
+      decision,
+      lastFailed: this.lastFailed,
+      unchangedSinceConverged: driftPass,
+      isDraining: (id: string) => this.deps.drains.info.has(id),
+    };
+    for await (const part of describeOpsInParts(ops, failures, context, yielder)) drift += this.deps.reporter.ops(part);
     this.deps.drains.forgetEnded();
     this.settled = failures.size === 0 ? fingerprint : undefined;
     const newlyRefused = [...failures]

@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { beginDrain, EMPTY_DRAIN } from '../../../src/engine/drain';
 import { afterOps, afterOpsSliced, indexObserved, indexObservedSliced } from '../../../src/engine/observed';
+import { describeOp, describeOps, describeOpsInParts, type OpRecord } from '../../../src/engine/op-report';
 import { planPass, type PassPlanInput } from '../../../src/engine/pass-plan';
 import { planPassSliced } from '../../../src/engine/pass-plan-sliced';
 import { plan } from '../../../src/engine/plan';
@@ -119,6 +120,18 @@ describe('table pass in slices', () => {
         assert.deepEqual(steps, [{ state: whole.drainState, finished: whole.finished }], 'the drain step, once');
         assert.deepEqual(sliced.fingerprint, tableFingerprint(whole.want));
         assert.ok(yielder.yields >= input.decide.config.virtualServices.length, `${yielder.yields} turns`);
+        // the report of its operations, in parts: the same records as in one piece
+        const refused = new Map(sliced.ops.filter((_, i) => i % 3 === 1).map((op) => [op, 'EINVAL']));
+        const context = {
+          decision: sliced.decision,
+          lastFailed: new Set(sliced.ops.slice(0, 1).map(describeOp)),
+          unchangedSinceConverged: sliced.ops.length % 2 === 0,
+          isDraining: (id: string) => id.startsWith(serviceKeyString(LEFTOVER)),
+        };
+        const parts: OpRecord[][] = [];
+        for await (const part of describeOpsInParts(sliced.ops, refused, context, everyStep(), 2)) parts.push(part);
+        assert.ok(parts.every((p) => p.length <= 2));
+        assert.deepEqual(parts.flat(), describeOps(sliced.ops, refused, context));
         // and what it plans is plan()'s contract: the kernel after the operations plans to nothing
         const after = afterOps(input.index, sliced.ops);
         assert.deepEqual(
