@@ -57,4 +57,19 @@ describe('status as a stream', () => {
     assert.deepEqual(await names(0), ['head', 'wait', 'wait', 'wait', 'virtual', 'end']);
     assert.deepEqual(await names(60_000), ['head', 'virtual', 'end']);
   });
+
+  test('while the checks are being read (their quiet counts taken first), wait lines go out too', async () => {
+    const head = { ...sampleReport(), virtualServices: [] };
+    const slow = async (): Promise<IdentityStatus[]> => {
+      await new Promise((r) => setTimeout(r, 120));
+      return [status('c0', `${V1} 10.0.0.1:80`)];
+    };
+    const out: string[] = [];
+    for await (const p of statusParts(head, [virtual(V1, [real('10.0.0.1:80')])], slow, undefined, 500, 20))
+      out.push(p.part);
+    assert.equal(out[0], 'head');
+    assert.deepEqual(out.slice(-2), ['virtual', 'end']);
+    const waits = out.filter((p) => p === 'wait').length;
+    assert.ok(waits >= 2, `${waits} wait lines while the checks were read: ${out.join(' ')}`);
+  });
 });
