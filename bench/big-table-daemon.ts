@@ -1,6 +1,7 @@
 // The daemon of `npm run bench:big-table`, in a child process of the benchmark: the real Daemon with its metrics
 // endpoint (Observers, as `ldir start` composes them) on the memory backend, and its own event-loop delay histogram
 // (perf_hooks.monitorEventLoopDelay), which the benchmark resets and reads over the IPC channel.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { systemClock } from '../src/clock';
@@ -24,6 +25,27 @@ export type BigTableReport =
     }
   | { readonly kind: 'failed'; readonly message: string };
 
+/**
+ * BENCH_BLOCK_LOG=FILE: the windows in which the event loop was held longer than 40 ms ({ startUs, endUs } on the
+ * monotonic clock a `--cpu-prof` profile uses), written to FILE at the end, to find in a profile what held it.
+ */
+function blockLog(file: string | undefined): { stop: () => void } {
+  if (file === undefined || file === '') return { stop: () => undefined };
+  const windows: Array<{ startUs: number; endUs: number }> = [];
+  let last = process.hrtime.bigint();
+  const timer = setInterval(() => {
+    const now = process.hrtime.bigint();
+    if (now - last > 40_000_000n) windows.push({ startUs: Number(last / 1000n), endUs: Number(now / 1000n) });
+    last = now;
+  }, 5);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      fs.writeFileSync(file, JSON.stringify(windows));
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const [configPath, runDirectory] = process.argv.slice(2) as [string, string];
   const resyncIntervalMs = Number(process.env['BENCH_RESYNC_MS'] ?? 3_600_000);
@@ -32,6 +54,7 @@ async function main(): Promise<void> {
   };
   const delay = monitorEventLoopDelay({ resolution: 5 });
   delay.enable();
+  const blocks = blockLog(process.env['BENCH_BLOCK_LOG']);
   let maxRss = 0;
   const rssTimer = setInterval(() => {
     maxRss = Math.max(maxRss, process.memoryUsage.rss());
@@ -74,6 +97,7 @@ async function main(): Promise<void> {
       });
     } else {
       clearInterval(rssTimer);
+      blocks.stop();
       void daemon
         .stop()
         .then(() => observers.close())

@@ -43,6 +43,7 @@ export const BIG_TABLE_BENCH: BenchSpec = {
     BENCH_SCRAPE_TIMEOUT_MS: "the metrics endpoint's bound of one scrape (600000; the daemon's default is 10000)",
     BENCH_STATUS_TIMEOUT: "ldir status --timeout in seconds (the CLI's default)",
     BENCH_DAEMON_NODE_ARGS: 'more node options for the daemon process (e.g. --cpu-prof --cpu-prof-dir=DIR)',
+    BENCH_BLOCK_LOG: "a file for the windows the daemon's event loop was held over 40 ms (to read with --cpu-prof)",
   },
 };
 

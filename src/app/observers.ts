@@ -79,6 +79,7 @@ export class Observers {
       sources: {
         engine: () => this.daemon?.engineSnapshotParts(),
         checks: () => this.daemon?.checkStatuses() ?? [],
+        flushQuiet: async (yielder) => this.daemon?.flushQuietChecks(yielder),
         kernel: () => (this.daemon ? this.daemon.listKernel() : Promise.resolve([])),
         watchdog: () => this.daemon?.watchdog(),
         health: () => this.daemon?.health(),

@@ -1,5 +1,6 @@
 // Runs every check target on its own timer, counts failures, and emits health transitions only when health changes.
 import type { Logger } from '../log';
+import type { SliceYielder } from '../system/slice-yielder';
 import { reasonOf } from './guard';
 import { checkDeadlineMs, type CheckTarget } from './jobs';
 import type { Health } from '../model/health';
@@ -142,6 +143,11 @@ export class CheckScheduler {
   /** Hands the offloaded checks' quiet rounds to `onCheck` (metrics, benchmarks). */
   flushQuiet(): void {
     this.offloaded.flushQuiet();
+  }
+
+  /** {@link flushQuiet} in slices of `yielder` (a scrape or a status before it reads {@link statuses}). */
+  flushQuietSliced(yielder: Pick<SliceYielder, 'maybeYield'>): Promise<void> {
+    return this.offloaded.flushQuietSliced(yielder);
   }
 
   /** Stops every check and aborts rounds in flight. */

@@ -38,7 +38,7 @@ export interface StatusClientOptions extends ControlClientOptions {
 }
 
 const endPart = object({ virtuals: int({ min: 0 }), reals: int({ min: 0 }) }, false);
-const partName = literal('head', 'virtual', 'reals', 'end');
+const partName = literal('head', 'virtual', 'reals', 'end', 'wait');
 const realsPart = arrayOf(realStatusSchema);
 
 /** Assembles the parts of a streamed answer, checking their order and the counts of the `end` part. */
@@ -52,6 +52,7 @@ class ReportAssembler {
   take(record: Record<string, unknown>): void {
     const part = partName(record['part'], '$.part');
     if (this.done) throw this.bad('a part after the end');
+    if (part === 'wait') return; // progress only: the daemon is making the next line
     if (part === 'head') {
       if (this.report) throw this.bad('a second head');
       this.report = { ...statusReportSchema(record['result'], '$.result'), virtualServices: [] };

@@ -3,6 +3,7 @@ import type { CheckScheduler } from '../checks/scheduler';
 import type { Engine } from '../engine/engine';
 import { ErrorCodes, LdirError } from '../errors';
 import type { IpvsBackend } from '../ipvs/types';
+import type { SliceYielder } from '../system/slice-yielder';
 import type { DaemonViews } from './daemon-views';
 import type { Director } from './director';
 import type { HealthVerdict } from './health-verdict';
@@ -29,6 +30,11 @@ export abstract class DaemonReads {
   /** The checks' state (for metrics). */
   checkSnapshot(): ReturnType<CheckScheduler['snapshot']> {
     return this.running().scheduler.snapshot();
+  }
+
+  /** Hands the offloaded checks' counted quiet rounds to the metrics in slices of `yielder` (before a scrape reads the statuses). */
+  flushQuietChecks(yielder: SliceYielder): Promise<void> {
+    return this.running().scheduler.flushQuietSliced(yielder);
   }
 
   /** The check scheduler's statuses made one identity at a time as they are read (a metrics scrape reads them in slices). */

@@ -1,6 +1,6 @@
 // What the daemon says about itself: the status report (whole or streamed), `ping`, the health verdict and the
 // checker watchdog's verdict, each read from the engine and the checks when asked; a change of verdict is logged.
-import type { CheckScheduler } from '../checks/scheduler';
+import type { CheckScheduler, IdentityStatus } from '../checks/scheduler';
 import { NONE_OVERDUE } from '../checks/overdue-checks';
 import type { Clock } from '../clock';
 import type { ConfigSourceFile } from '../config/config-sources';
@@ -93,7 +93,12 @@ export class DaemonViews {
     const watchdog = this.watchdog();
     const engine = this.need(this.s.engine()).snapshotParts();
     const head = statusHead(this.s.facts(), engine, this.s.clock.now(), watchdog, this.extras(watchdog, traffic));
-    yield* statusParts(head, engine.virtuals, this.need(this.s.scheduler()).statuses(), traffic);
+    const scheduler = this.need(this.s.scheduler());
+    const checks = async (): Promise<Iterable<IdentityStatus>> => {
+      await scheduler.flushQuietSliced(new SliceYielder()); // statuses() then finds little left to hand over
+      return scheduler.statuses();
+    };
+    yield* statusParts(head, engine.virtuals, checks, traffic);
   }
 
   /**

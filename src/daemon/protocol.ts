@@ -54,7 +54,9 @@ export type StatusStreamPart =
   | { readonly part: 'head'; readonly result: StatusReport }
   | { readonly part: 'virtual'; readonly virtual: VirtualStatus }
   | { readonly part: 'reals'; readonly reals: readonly RealStatus[] }
-  | { readonly part: 'end'; readonly virtuals: number; readonly reals: number };
+  | { readonly part: 'end'; readonly virtuals: number; readonly reals: number }
+  /** The daemon is still making the next line (a big table): progress for the client's timeout, nothing to show. */
+  | { readonly part: 'wait' };
 
 /** A line of a streamed status answer as it travels. */
 export type StatusStreamLine = StatusStreamPart & {

@@ -135,21 +135,6 @@ export function checkFacts(checks: Iterable<IdentityStatus>): CheckFacts {
   return { outcomes, rising };
 }
 
-/** {@link checkFacts}, giving the event loop a turn between slices of identities. */
-export async function checkFactsSliced(
-  checks: Iterable<IdentityStatus>,
-  yielder: SliceYielder = new SliceYielder(),
-): Promise<CheckFacts> {
-  const outcomes = new Map<string, CheckOutcome>();
-  const rising = new Map<string, RiseProgress>();
-  for (const c of checks) {
-    addCheckFacts(c, outcomes, rising);
-    const pause = yielder.maybeYield();
-    if (pause) await pause;
-  }
-  return { outcomes, rising };
-}
-
 /**
  * The report without its virtual services: the daemon part as of `now` (epoch milliseconds), with the watchdog's
  * verdict when there is one, and the health verdict, the kernel read's outcome and the recent events when given.
@@ -210,6 +195,9 @@ export function statusHead(
     ...(extras.events ? { events: [...extras.events] } : {}),
   };
 }
+
+/** How often a streamed status sends a `wait` line while it indexes the checks' facts (the client's timeout is 10 s). */
+export const STATUS_WAIT_PART_MS = 1_000;
 
 /** One real server of virtual `v` as the report shows it, with its kernel traffic when `traffic` is given. */
 export function realStatus(
@@ -300,17 +288,40 @@ export function buildStatusReport(
 /**
  * The report as a streamed answer (`status` with `stream: true`): the head, then each virtual service with its reals
  * in lines of at most `realsPerLine`, then the counts. Each line is built in its own turn of the event loop, so a
- * table of any size holds the daemon for one line at a time.
+ * table of any size holds the daemon for one line at a time. The head goes first, before `identities` is called and
+ * the checks' facts are indexed (in slices, one look at every check: seconds at 100,000 reals on a loaded host, more
+ * beside a scrape), with a `wait` line every `waitPartMs` meanwhile, so the client sees progress within its timeout.
  */
 export async function* statusParts(
   head: StatusReport,
   virtuals: Iterable<VirtualSnapshot>,
-  identities: Iterable<IdentityStatus>,
+  identities: () => Iterable<IdentityStatus> | Promise<Iterable<IdentityStatus>>,
   traffic?: TrafficIndex,
   realsPerLine: number = STATUS_STREAM_REALS,
+  waitPartMs: number = STATUS_WAIT_PART_MS,
 ): AsyncGenerator<StatusStreamPart> {
-  const checks = await checkFactsSliced(identities);
   yield { part: 'head', result: head };
+  const outcomes = new Map<string, CheckOutcome>();
+  const rising = new Map<string, RiseProgress>();
+  const yielder = new SliceYielder();
+  // identities() may take the checks' quiet counts first (in slices: seconds beside a scrape at 100,000 checks)
+  const ready = Promise.resolve().then(identities);
+  let list: Iterable<IdentityStatus> | undefined;
+  while (list === undefined) {
+    list = await settledWithin(ready, waitPartMs);
+    if (list === undefined) yield { part: 'wait' };
+  }
+  let lastLine = performance.now();
+  for (const c of list) {
+    addCheckFacts(c, outcomes, rising);
+    const pause = yielder.maybeYield();
+    if (pause) await pause;
+    if (performance.now() - lastLine >= waitPartMs) {
+      yield { part: 'wait' }; // the client's timeout is on progress: this phase takes seconds at 100,000 checks
+      lastLine = performance.now();
+    }
+  }
+  const checks: CheckFacts = { outcomes, rising };
   yield* sliced(
     virtuals,
     (v) => v.reals,
@@ -318,6 +329,19 @@ export async function* statusParts(
     (v, reals) => virtualStatus(v, reals, traffic),
     realsPerLine,
   );
+}
+
+/** `promise`'s value when it settles within `ms`, else undefined (a rejection is passed on). */
+async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A report already built, cut into the parts of a streamed answer (a daemon without {@link statusParts}). */

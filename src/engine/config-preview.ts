@@ -9,6 +9,7 @@ import type { FallbackAction, FallbackCommands, QuorumCommandDetail, QuorumComma
 import type { ObservedEntry } from './observed';
 import { describeOps } from './op-report';
 import { planPass } from './pass-plan';
+import { sameFingerprint, tableFingerprint, type TableFingerprint } from './table-fingerprint';
 import type { DecidedQuorum } from './quorum';
 import { quorumChanges } from './quorum-edges';
 import { configTargets, type ConfigTargets } from './targets';
@@ -28,7 +29,7 @@ export interface PreviewState {
   /** The operations the last pass saw refused ({@link describeOp}). */
   readonly lastFailed: ReadonlySet<string>;
   /** The fingerprint of the desired table the last pass converged on. */
-  readonly settled: string | undefined;
+  readonly settled: TableFingerprint | undefined;
   readonly quorumDecided: ReadonlyMap<string, DecidedQuorum>;
   readonly commands: FallbackCommands;
   readonly quorumCommands: QuorumCommands;
@@ -84,7 +85,7 @@ export function previewReload(state: PreviewState, input: PreviewInput): Omit<En
   const ops = describeOps(plan.ops, new Map(), {
     decision: plan.decision,
     lastFailed: state.lastFailed,
-    unchangedSinceConverged: JSON.stringify(plan.want) === state.settled,
+    unchangedSinceConverged: sameFingerprint(tableFingerprint(plan.want), state.settled),
     isDraining: (id) => state.isDraining(id) || leaving.has(id) || begunIds.has(id),
   });
   const kept = new Set(config.virtualServices.map((v) => v.id));

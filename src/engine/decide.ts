@@ -352,21 +352,53 @@ function decideVirtual(
  * weight 0 unless the config wants the same entry. Pure: no I/O, no clock.
  */
 export function decide(input: DecideInput): Decision {
-  const observed = input.observedIndex ?? indexObserved(input.observed ?? []);
+  const progress = decideBegin(input);
+  for (const v of input.config.virtualServices) decideVirtualInto(progress, v);
+  return decideEnd(progress);
+}
+
+/**
+ * What {@link decide} has built so far, one virtual service at a time: {@link decideBegin}, then
+ * {@link decideVirtualInto} for each of the configuration's virtual services in order, then {@link decideEnd}. A caller
+ * that gives the event loop a turn between virtual services (a table pass over a big table) decides exactly what
+ * `decide` does from the same input.
+ */
+export interface DecideProgress {
+  readonly input: DecideInput;
+  readonly observed: ReadonlyMap<string, ObservedEntry>;
+  readonly desired: Map<string, { service: IpvsService; destinations: Map<string, IpvsDestination> }>;
+  readonly virtuals: VirtualDecision[];
+  readonly ramps: Map<string, Ramp>;
+}
+
+/** The start of {@link decide}: nothing decided yet. */
+export function decideBegin(input: DecideInput): DecideProgress {
+  return {
+    input,
+    observed: input.observedIndex ?? indexObserved(input.observed ?? []),
+    desired: new Map(),
+    virtuals: [],
+    ramps: new Map(),
+  };
+}
+
+/** Decides virtual service `v` (the next one of the configuration, in order) into `progress`. */
+export function decideVirtualInto(progress: DecideProgress, v: VirtualService): void {
+  const { input, observed, desired } = progress;
+  const id = serviceKeyString(serviceOf(v));
+  if (desired.has(id)) return; // the config loader refuses duplicate virtuals; never emit a service twice
   const readdQuiescent = input.config.globals.readdQuiescent;
-  const desired = new Map<string, { service: IpvsService; destinations: Map<string, IpvsDestination> }>();
-  const virtuals: VirtualDecision[] = [];
-  const ramps = new Map<string, Ramp>();
-  for (const v of input.config.virtualServices) {
-    const id = serviceKeyString(serviceOf(v));
-    if (desired.has(id)) continue; // the config loader refuses duplicate virtuals; never emit a service twice
-    const { decision, desired: d } = decideVirtual(v, input, observed.get(id), readdQuiescent, ramps);
-    virtuals.push(decision);
-    desired.set(id, {
-      service: d.service,
-      destinations: new Map(d.destinations.map((x) => [destinationKeyString(x), x])),
-    });
-  }
+  const { decision, desired: d } = decideVirtual(v, input, observed.get(id), readdQuiescent, progress.ramps);
+  progress.virtuals.push(decision);
+  desired.set(id, {
+    service: d.service,
+    destinations: new Map(d.destinations.map((x) => [destinationKeyString(x), x])),
+  });
+}
+
+/** The end of {@link decide}, once every virtual service is decided: the drain leftovers, then the decision. */
+export function decideEnd(progress: DecideProgress): Decision {
+  const { input, observed, desired, virtuals, ramps } = progress;
   const targets = [...(input.draining ?? [])];
   const draining: DrainDecision[] = [];
   const configured = new Set(desired.keys());

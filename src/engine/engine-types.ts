@@ -1,5 +1,6 @@
 // Types of the engine's surface: options and reports; the events, the status snapshot, connection sync and the
 // reload preview have files of their own, re-exported here (the one import path of the engine's types).
+import type { SliceYielder } from '../system/slice-yielder';
 import type { Clock } from '../clock';
 import type { IpvsBackend, IpvsOp } from '../ipvs/types';
 import type { Logger } from '../log';
@@ -40,6 +41,11 @@ export interface EngineOptions {
    * during that pass comes back with the change). Must not throw (errors are logged and ignored).
    */
   readonly onOperatorChange?: (settings: readonly OperatorSetting[]) => void;
+  /**
+   * The slices of each table pass (one yielder per pass; default a {@link SliceYielder} of its default slice): a pass
+   * over a big table gives the event loop a turn whenever one is used up. Tests count the turns with their own.
+   */
+  readonly passYielder?: () => SliceYielder;
 }
 
 /** Outcome of one sync pass. */

@@ -124,6 +124,7 @@ export class Engine {
       health: this.health,
       hand: this.hand,
       checkWeights: this.checkWeights,
+      ...(options.passYielder ? { yielder: options.passYielder } : {}),
     });
   }
 

@@ -8,6 +8,7 @@ import {
   serviceKeyString,
 } from '../ipvs/normalize';
 import type { IpvsOp, IpvsService, IpvsStats, ObservedDestination, ObservedService } from '../ipvs/types';
+import type { SliceYielder } from '../system/slice-yielder';
 
 /** One service of a kernel dump, normalized, with its destinations by destination id. */
 export interface ObservedEntry {
@@ -15,22 +16,58 @@ export interface ObservedEntry {
   readonly destinations: ReadonlyMap<string, ObservedDestination>;
 }
 
+/** What gives the event loop its turns: a {@link SliceYielder}, or a test's fake. */
+type Yielder = Pick<SliceYielder, 'maybeYield'>;
+
+/** The entry `o` starts in `index` (its destinations still to add), or undefined when its key is there already. */
+function startEntry(
+  index: Map<string, ObservedEntry>,
+  o: ObservedService,
+): { service: IpvsService; destinations: Map<string, ObservedDestination> } | undefined {
+  const service = normalizeService(o.service);
+  const id = serviceKeyString(service);
+  if (index.has(id)) return undefined;
+  const entry = { service, destinations: new Map<string, ObservedDestination>() };
+  index.set(id, entry);
+  return entry;
+}
+
+/** Adds destination `d` of a dump to its service's entry (normalized; the first of a repeated key wins). */
+function addDestination(
+  entry: { service: IpvsService; destinations: Map<string, ObservedDestination> },
+  d: ObservedDestination,
+): void {
+  // The settings exactly as plan() compares them (no field the kernel reports that the settings leave out), then
+  // what the kernel counts.
+  const normalized = normalizeObservedDestination(d, entry.service.family);
+  const did = destinationKeyString(normalized);
+  if (!entry.destinations.has(did)) entry.destinations.set(did, normalized);
+}
+
 /** The kernel table by service id, destinations by destination id, all normalized as plan() needs them (first of a repeated key wins). */
 export function indexObserved(observed: readonly ObservedService[]): Map<string, ObservedEntry> {
   const index = new Map<string, ObservedEntry>();
   for (const o of observed) {
-    const service = normalizeService(o.service);
-    const id = serviceKeyString(service);
-    if (index.has(id)) continue;
-    const destinations = new Map<string, ObservedDestination>();
+    const entry = startEntry(index, o);
+    if (entry) for (const d of o.destinations) addDestination(entry, d);
+  }
+  return index;
+}
+
+/** {@link indexObserved}, giving the event loop a turn when `yielder`'s slice is used up (between destinations). */
+export async function indexObservedSliced(
+  observed: readonly ObservedService[],
+  yielder: Yielder,
+): Promise<Map<string, ObservedEntry>> {
+  const index = new Map<string, ObservedEntry>();
+  for (const o of observed) {
+    const entry = startEntry(index, o);
+    if (!entry) continue;
     for (const d of o.destinations) {
-      // The settings exactly as plan() compares them (no field the kernel reports that the settings leave out), then
-      // what the kernel counts.
-      const normalized = normalizeObservedDestination(d, service.family);
-      const did = destinationKeyString(normalized);
-      if (!destinations.has(did)) destinations.set(did, normalized);
+      addDestination(entry, d);
+      const turn = yielder.maybeYield();
+      if (turn) await turn;
     }
-    index.set(id, { service, destinations });
   }
   return index;
 }
@@ -58,54 +95,77 @@ export function afterOps(
   ops: readonly IpvsOp[],
 ): Map<string, ObservedEntry> {
   const out = new Map(index);
-  // Each service's destinations are copied once, at its first operation: a copy per operation made a pass that
-  // writes k weights of one service O(k × its destinations).
-  const copied = new Map<string, Map<string, ObservedDestination>>();
-  const writable = (id: string, entry: ObservedEntry): Map<string, ObservedDestination> => {
-    let destinations = copied.get(id);
-    if (destinations === undefined || entry.destinations !== destinations) {
-      destinations = new Map(entry.destinations);
-      copied.set(id, destinations);
-      out.set(id, { service: entry.service, destinations });
-    }
-    return destinations;
-  };
+  const copied = new Set<string>();
+  for (const op of ops) applyOp(out, copied, op);
+  return out;
+}
+
+/** {@link afterOps}, giving the event loop a turn when `yielder`'s slice is used up (between operations). */
+export async function afterOpsSliced(
+  index: ReadonlyMap<string, ObservedEntry>,
+  ops: readonly IpvsOp[],
+  yielder: Yielder,
+): Promise<Map<string, ObservedEntry>> {
+  const out = new Map(index);
+  const copied = new Set<string>();
   for (const op of ops) {
-    const id = serviceKeyString(serviceKeyOf(op.service));
-    const entry = out.get(id);
-    switch (op.op) {
-      case 'add-service':
-        out.set(id, { service: normalizeService(op.service), destinations: new Map() });
-        break;
-      case 'edit-service':
-        if (entry) out.set(id, { service: normalizeService(op.service), destinations: entry.destinations });
-        break;
-      case 'delete-service':
-        out.delete(id);
-        break;
-      case 'add-destination':
-      case 'edit-destination': {
-        if (!entry) break;
-        const spec = normalizeDestination(op.destination, entry.service.family);
-        const did = destinationKeyString(spec);
-        const was = op.op === 'edit-destination' ? entry.destinations.get(did) : undefined;
-        writable(id, entry).set(did, {
-          ...spec,
-          activeConns: was?.activeConns ?? 0,
-          inactiveConns: was?.inactiveConns ?? 0,
-          persistentConns: was?.persistentConns ?? 0,
-          stats: was?.stats ?? NO_STATS,
-        });
-        break;
-      }
-      case 'delete-destination': {
-        if (!entry) break;
-        writable(id, entry).delete(destinationKeyString(op.destination));
-        break;
-      }
-    }
+    applyOp(out, copied, op);
+    const turn = yielder.maybeYield();
+    if (turn) await turn;
   }
   return out;
+}
+
+/**
+ * One operation of {@link afterOps} on `out`. A service's destinations are copied once, at the first operation on
+ * them (`copied`: the services whose map in `out` is its own already), never once per operation: the index given to
+ * afterOps is not changed, and 1,000 edits in a service of 1,000 destinations copy it once, not 1,000 times.
+ */
+function applyOp(out: Map<string, ObservedEntry>, copied: Set<string>, op: IpvsOp): void {
+  const id = serviceKeyString(serviceKeyOf(op.service));
+  const entry = out.get(id);
+  const ownDestinations = (e: ObservedEntry): Map<string, ObservedDestination> => {
+    if (copied.has(id)) return e.destinations as Map<string, ObservedDestination>;
+    copied.add(id);
+    return new Map(e.destinations);
+  };
+  switch (op.op) {
+    case 'add-service':
+      out.set(id, { service: normalizeService(op.service), destinations: new Map() });
+      copied.add(id);
+      break;
+    case 'edit-service':
+      if (entry) out.set(id, { service: normalizeService(op.service), destinations: entry.destinations });
+      break;
+    case 'delete-service':
+      out.delete(id);
+      copied.delete(id);
+      break;
+    case 'add-destination':
+    case 'edit-destination': {
+      if (!entry) break;
+      const spec = normalizeDestination(op.destination, entry.service.family);
+      const did = destinationKeyString(spec);
+      const was = op.op === 'edit-destination' ? entry.destinations.get(did) : undefined;
+      const destinations = ownDestinations(entry);
+      destinations.set(did, {
+        ...spec,
+        activeConns: was?.activeConns ?? 0,
+        inactiveConns: was?.inactiveConns ?? 0,
+        persistentConns: was?.persistentConns ?? 0,
+        stats: was?.stats ?? NO_STATS,
+      });
+      out.set(id, { service: entry.service, destinations });
+      break;
+    }
+    case 'delete-destination': {
+      if (!entry) break;
+      const destinations = ownDestinations(entry);
+      destinations.delete(destinationKeyString(op.destination));
+      out.set(id, { service: entry.service, destinations });
+      break;
+    }
+  }
 }
 
 /** The kernel table as the engine last knew it: the last dump's index plus the operations done since. */
@@ -122,7 +182,19 @@ export class KnownTable {
 
   /** Takes a dump listed at `at` (epoch ms): indexes it, once, and returns the index. */
   listed(dump: readonly ObservedService[], at: number): Map<string, ObservedEntry> {
-    const index = indexObserved(dump);
+    return this.took(indexObserved(dump), at);
+  }
+
+  /** {@link listed}, the dump indexed in slices ({@link indexObservedSliced}). */
+  async listedSliced(
+    dump: readonly ObservedService[],
+    at: number,
+    yielder: Yielder,
+  ): Promise<Map<string, ObservedEntry>> {
+    return this.took(await indexObservedSliced(dump, yielder), at);
+  }
+
+  private took(index: Map<string, ObservedEntry>, at: number): Map<string, ObservedEntry> {
     this.index = index;
     this.current = true;
     this.listedAt = at;

@@ -1,6 +1,7 @@
 // What each planned kernel operation means to ldir (real, fallback, drain leftover, stale entry; retry or drift repair).
 import { destinationKeyString, serviceKeyString } from '../ipvs/normalize';
 import type { IpvsOp } from '../ipvs/types';
+import type { SliceYielder } from '../system/slice-yielder';
 import type { Decision, DecisionReason } from './decide';
 import { LAST_SYNC_REFUSED_KEPT, type RefusedOp } from './engine-types';
 
@@ -63,40 +64,77 @@ export interface OpContext {
   readonly unchangedSinceConverged: boolean;
 }
 
+/** The role of each destination of the decision, by `service destination` id. */
+type Roles = Map<string, { role: 'real' | 'fallback'; realKey?: string; reason?: DecisionReason }>;
+
+/** A destination of the decision's roles (a real's, where several map to it, the one in the table). */
+function addRoles(roles: Roles, v: Decision['virtuals'][number]): void {
+  for (const r of v.reals) {
+    const id = `${v.serviceId} ${r.destinationId}`;
+    if (!roles.has(id) || r.inTable) roles.set(id, { role: 'real', realKey: r.realKey, reason: r.reason });
+  }
+  if (v.fallback?.inTable) roles.set(`${v.serviceId} ${v.fallback.destinationId}`, { role: 'fallback' });
+}
+
+/** The meaning of one operation of a pass. */
+function opRecord(op: IpvsOp, refused: ReadonlyMap<IpvsOp, string>, ctx: OpContext, roles: Roles): OpRecord {
+  const virtualId = serviceKeyString(op.service);
+  const destination = 'destination' in op ? destinationKeyString(op.destination) : undefined;
+  const known = destination !== undefined ? roles.get(`${virtualId} ${destination}`) : undefined;
+  const role =
+    destination === undefined
+      ? undefined
+      : (known?.role ?? (ctx.isDraining(`${virtualId} ${destination}`) ? 'draining' : 'stale'));
+  const text = describeOp(op);
+  const errno = refused.get(op);
+  const failed = errno !== undefined;
+  const retry = ctx.lastFailed.has(text);
+  return {
+    op,
+    text,
+    virtualId,
+    ...(destination !== undefined ? { destination } : {}),
+    ...(role ? { role } : {}),
+    ...(known?.realKey !== undefined ? { realKey: known.realKey } : {}),
+    ...(known?.reason !== undefined ? { reason: known.reason } : {}),
+    failed,
+    ...(errno !== undefined ? { errno } : {}),
+    retry,
+    drift: ctx.unchangedSinceConverged && !retry && !failed,
+  };
+}
+
 /** The meaning of each operation of a pass, in order. */
 export function describeOps(ops: readonly IpvsOp[], refused: ReadonlyMap<IpvsOp, string>, ctx: OpContext): OpRecord[] {
-  const roles = new Map<string, { role: 'real' | 'fallback'; realKey?: string; reason?: DecisionReason }>();
-  for (const v of ctx.decision.virtuals) {
-    for (const r of v.reals) {
-      const id = `${v.serviceId} ${r.destinationId}`;
-      if (!roles.has(id) || r.inTable) roles.set(id, { role: 'real', realKey: r.realKey, reason: r.reason });
-    }
-    if (v.fallback?.inTable) roles.set(`${v.serviceId} ${v.fallback.destinationId}`, { role: 'fallback' });
-  }
-  return ops.map((op): OpRecord => {
-    const virtualId = serviceKeyString(op.service);
-    const destination = 'destination' in op ? destinationKeyString(op.destination) : undefined;
-    const known = destination !== undefined ? roles.get(`${virtualId} ${destination}`) : undefined;
-    const role =
-      destination === undefined
-        ? undefined
-        : (known?.role ?? (ctx.isDraining(`${virtualId} ${destination}`) ? 'draining' : 'stale'));
-    const text = describeOp(op);
-    const errno = refused.get(op);
-    const failed = errno !== undefined;
-    const retry = ctx.lastFailed.has(text);
-    return {
-      op,
-      text,
-      virtualId,
-      ...(destination !== undefined ? { destination } : {}),
-      ...(role ? { role } : {}),
-      ...(known?.realKey !== undefined ? { realKey: known.realKey } : {}),
-      ...(known?.reason !== undefined ? { reason: known.reason } : {}),
-      failed,
-      ...(errno !== undefined ? { errno } : {}),
-      retry,
-      drift: ctx.unchangedSinceConverged && !retry && !failed,
-    };
-  });
+  const roles: Roles = new Map();
+  for (const v of ctx.decision.virtuals) addRoles(roles, v);
+  return ops.map((op) => opRecord(op, refused, ctx, roles));
 }
+
+/**
+ * {@link describeOps} in parts of at most `size` records (a big table's pass: 100,000 operations at start), the event
+ * loop getting a turn whenever `yielder`'s slice is used up (between virtual services, then between parts). The parts
+ * put together are describeOps' records.
+ */
+export async function* describeOpsInParts(
+  ops: readonly IpvsOp[],
+  refused: ReadonlyMap<IpvsOp, string>,
+  ctx: OpContext,
+  yielder: Pick<SliceYielder, 'yieldIfDue'>,
+  size = OP_REPORT_PART,
+): AsyncGenerator<OpRecord[]> {
+  const roles: Roles = new Map();
+  for (const v of ctx.decision.virtuals) {
+    addRoles(roles, v);
+    const turn = yielder.yieldIfDue();
+    if (turn) await turn;
+  }
+  for (let i = 0; i < ops.length; i += size) {
+    yield ops.slice(i, i + size).map((op) => opRecord(op, refused, ctx, roles));
+    const turn = yielder.yieldIfDue();
+    if (turn) await turn;
+  }
+}
+
+/** Records of a pass's operations described and reported in one part ({@link describeOpsInParts}). */
+export const OP_REPORT_PART = 500;

@@ -12,19 +12,15 @@ import {
 import type { DesiredService, IpvsDestination, IpvsOp, ObservedService, ServiceKey } from '../ipvs/types';
 import { indexObserved, type ObservedEntry } from './observed';
 
-/** Refuses a desired table with a repeated service or destination identity (decide() must never produce one). */
-function assertUnique(desired: readonly DesiredService[]): void {
-  const services = new Set<string>();
-  for (const { service, destinations } of desired) {
-    const id = serviceKeyString(service);
-    if (services.has(id)) throw new LdirError(ErrorCodes.INTERNAL, `plan: service ${id} desired twice`);
-    services.add(id);
-    const dests = new Set<string>();
-    for (const d of destinations) {
-      const did = destinationKeyString(d);
-      if (dests.has(did)) throw new LdirError(ErrorCodes.INTERNAL, `plan: destination ${did} desired twice in ${id}`);
-      dests.add(did);
-    }
+/** Refuses a service desired twice, or a destination desired twice in it (decide() must never produce one). */
+function assertUnique(id: string, destinations: readonly IpvsDestination[], seen: Set<string>): void {
+  if (seen.has(id)) throw new LdirError(ErrorCodes.INTERNAL, `plan: service ${id} desired twice`);
+  seen.add(id);
+  const dests = new Set<string>();
+  for (const d of destinations) {
+    const did = destinationKeyString(d);
+    if (dests.has(did)) throw new LdirError(ErrorCodes.INTERNAL, `plan: destination ${did} desired twice in ${id}`);
+    dests.add(did);
   }
 }
 
@@ -106,22 +102,57 @@ export function planFrom(
   have: ReadonlyMap<string, ObservedEntry>,
   owned: (key: ServiceKey) => boolean,
 ): IpvsOp[] {
-  assertUnique(want);
-  const ops: IpvsOp[] = [];
-  const wantedIds = new Set<string>();
-  for (const { service, destinations } of want) {
-    const id = serviceKeyString(service);
-    wantedIds.add(id);
-    const key = serviceKeyOf(service);
-    const present = have.get(id);
-    if (present === undefined) {
-      ops.push({ op: 'add-service', service });
-      for (const destination of destinations) ops.push({ op: 'add-destination', service: key, destination });
-      continue;
-    }
-    if (!sameServiceSettings(service, present.service)) ops.push({ op: 'edit-service', service });
-    ops.push(...planDestinations(key, destinations, present.destinations));
+  const progress = planBegin();
+  for (const wanted of want) planServiceInto(progress, wanted, have);
+  return planEnd(progress, have, owned);
+}
+
+/**
+ * What {@link planFrom} has planned so far, one desired service at a time: {@link planBegin}, then
+ * {@link planServiceInto} for each service of `want` in order, then {@link planEnd}. A caller that gives the event
+ * loop a turn between services (a table pass over a big table) gets exactly the operations `planFrom` returns.
+ */
+export interface PlanProgress {
+  readonly ops: IpvsOp[];
+  /** Ids of the desired services planned so far. */
+  readonly wantedIds: Set<string>;
+}
+
+/** The start of {@link planFrom}: nothing planned yet. */
+export function planBegin(): PlanProgress {
+  return { ops: [], wantedIds: new Set() };
+}
+
+/**
+ * Plans the next desired service of `want` (normalized) against `have` into `progress`. Throws LDIR_ERR_INTERNAL when
+ * its key was planned before or it repeats a destination.
+ */
+export function planServiceInto(
+  progress: PlanProgress,
+  { service, destinations }: DesiredService,
+  have: ReadonlyMap<string, ObservedEntry>,
+): void {
+  const { ops, wantedIds } = progress;
+  const id = serviceKeyString(service);
+  assertUnique(id, destinations, wantedIds);
+  const key = serviceKeyOf(service);
+  const present = have.get(id);
+  if (present === undefined) {
+    ops.push({ op: 'add-service', service });
+    for (const destination of destinations) ops.push({ op: 'add-destination', service: key, destination });
+    return;
   }
+  if (!sameServiceSettings(service, present.service)) ops.push({ op: 'edit-service', service });
+  for (const op of planDestinations(key, destinations, present.destinations)) ops.push(op);
+}
+
+/** The end of {@link planFrom}: the deletes of owned services no longer desired, after everything planned. */
+export function planEnd(
+  progress: PlanProgress,
+  have: ReadonlyMap<string, ObservedEntry>,
+  owned: (key: ServiceKey) => boolean,
+): IpvsOp[] {
+  const { ops, wantedIds } = progress;
   const gone = [...have.entries()]
     .filter(([id, present]) => !wantedIds.has(id) && owned(serviceKeyOf(present.service)))
     .map(([, present]) => serviceKeyOf(present.service))

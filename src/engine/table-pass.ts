@@ -12,18 +12,30 @@ import type { EngineReporter } from './engine-reporter';
 import type { SyncReport } from './engine-types';
 import type { FallbackCommands, QuorumCommands } from './fallback-command';
 import type { HandSettings } from './hand-settings';
-import { afterOps, KnownTable, type ObservedEntry } from './observed';
-import { describeOp, describeOps } from './op-report';
-import { planPass } from './pass-plan';
+import type { Health } from '../model/health';
+import { SliceYielder } from '../system/slice-yielder';
+import { afterOpsSliced, KnownTable, type ObservedEntry } from './observed';
+import { describeOp, describeOpsInParts } from './op-report';
+import { planPassSliced } from './pass-plan-sliced';
 import type { DecidedQuorum } from './quorum';
 import { quorumChanges } from './quorum-edges';
 import type { Ramp } from './slow-start';
 import type { HealthRecord } from './status';
 import { isHealthOnly, skippedReport } from './sync-loop';
+import { sameFingerprint, type TableFingerprint } from './table-fingerprint';
 import type { ConfigTargets } from './targets';
 
 /** What a table pass reads of the kernel: settings and connection counts (the metrics read the traffic counters themselves). */
 export const TABLE_PASS_LISTING = { stats: false } as const;
+
+/** Reals from which a table pass gives the event loop turns (below, a pass takes a few milliseconds: one piece). */
+export const SLICED_PASS_MIN_REALS = 1_000;
+
+/** The default slices of a pass over `config`: a {@link SliceYielder} for a big table, none for a small one. */
+function passYielder(config: Config): SliceYielder {
+  const reals = config.virtualServices.reduce((n, v) => n + v.reals.length, 0);
+  return new SliceYielder(reals >= SLICED_PASS_MIN_REALS ? undefined : Number.POSITIVE_INFINITY);
+}
 
 /** The engine's state and parts a pass reads and writes (owned by the {@link Engine}). */
 export interface TablePassDeps {
@@ -47,6 +59,12 @@ export interface TablePassDeps {
   readonly hand: HandSettings;
   /** Weights the checks report, by pair key. */
   readonly checkWeights: ReadonlyMap<string, number>;
+  /**
+   * The slices of one pass (a new one per pass; default a {@link SliceYielder} of its default slice from
+   * {@link SLICED_PASS_MIN_REALS} reals, none below): the dump's index, decide and plan, and the table after the
+   * operations give the event loop a turn between them.
+   */
+  readonly yielder?: () => SliceYielder;
 }
 
 /**
@@ -57,7 +75,7 @@ export class TablePass {
   /** The kernel table as last listed and written. */
   readonly table = new KnownTable();
   /** Fingerprint of the last desired table the kernel took whole: the operations of a pass that wants it again repair drift. */
-  settled: string | undefined;
+  settled: TableFingerprint | undefined;
   /** Operations the kernel refused in the last pass ({@link describeOp}). */
   lastFailed = new Set<string>();
   decision: Decision | undefined;
@@ -75,13 +93,16 @@ export class TablePass {
    * pass and a preview.
    */
   decideBase(config: Config, now: number): Omit<DecideInput, 'draining' | 'observed' | 'observedIndex'> {
+    const health = new Map<string, Health>();
+    for (const [k, h] of this.deps.health) health.set(k, h.health);
+    // Copies: a pass reads them across turns of the event loop, while commands and checks change the engine's own.
     return {
       config,
-      health: new Map([...this.deps.health].map(([k, h]) => [k, h.health])),
-      manualDrains: this.deps.hand.manualDrains,
-      weightOverrides: this.deps.hand.weights,
-      quorum: this.deps.quorumDecided,
-      checkWeights: this.deps.checkWeights,
+      health,
+      manualDrains: new Set(this.deps.hand.manualDrains),
+      weightOverrides: new Map(this.deps.hand.weights),
+      quorum: new Map(this.deps.quorumDecided),
+      checkWeights: new Map(this.deps.checkWeights),
       slowStart: { now, ramps: this.ramps },
     };
   }
@@ -95,6 +116,7 @@ export class TablePass {
     const { clock, backend } = this.deps;
     const first = this.deps.config();
     if (!first) return skippedReport(reason, 'no-config');
+    const yielder = this.deps.yielder?.() ?? passYielder(first);
     const at = clock.now();
     const t0 = clock.monotonic();
     this.deps.reporter.passStarted();
@@ -113,7 +135,8 @@ export class TablePass {
         this.table.current = false;
         return this.deps.reporter.passFailed(reason, at, t0, `cannot list the kernel table: ${errorMessage(err)}`);
       }
-      index = this.table.listed(observed, at); // the pass's one index of the dump: drain step, decide and plan read it
+      // the pass's one index of the dump: drain step, decide and plan read it
+      index = await this.table.listedSliced(observed, at, yielder);
     }
     // read after the dump: a config applied meanwhile is used at once (a config is never unset once set)
     const config = this.deps.config() ?? first;
@@ -122,17 +145,22 @@ export class TablePass {
       this.deps.drains.beginLeftovers(this.deps.targets(), index);
     }
     const now = clock.monotonic(); // one time for the drains and the slow-start steps of this pass
-    const { drainState, finished, decision, want, ops } = planPass({
-      decide: this.decideBase(config, now),
-      drainState: this.deps.drains.state,
-      index,
-      now,
-      drainTimeoutMs: this.deps.drains.timeoutMs,
-      managed: (id) => this.deps.managed.has(id),
-    });
-    this.deps.drains.stepped(drainState, finished);
-    const fingerprint = JSON.stringify(want);
-    const driftPass = fingerprint === this.settled;
+    // The plan gives the event loop turns (a big table): what others write meanwhile (health, hand settings, the
+    // services ldir manages) is copied here, at its start; the drain step is recorded before the first turn.
+    const managed = new Set(this.deps.managed.keys());
+    const { decision, ops, fingerprint } = await planPassSliced(
+      {
+        decide: this.decideBase(config, now),
+        drainState: this.deps.drains.state,
+        index,
+        now,
+        drainTimeoutMs: this.deps.drains.timeoutMs,
+        managed: (id) => managed.has(id),
+      },
+      yielder,
+      (drainState, finished) => this.deps.drains.stepped(drainState, finished),
+    );
+    const driftPass = sameFingerprint(fingerprint, this.settled);
     let failures: Map<IpvsOp, string>;
     let converged = 0;
     try {
@@ -144,14 +172,14 @@ export class TablePass {
       this.table.current = false;
       return this.deps.reporter.passFailed(reason, at, t0, `cannot write the kernel table: ${errorMessage(err)}`);
     }
-    const drift = this.deps.reporter.ops(
-      describeOps(ops, failures, {
-        decision,
-        lastFailed: this.lastFailed,
-        unchangedSinceConverged: driftPass,
-        isDraining: (id) => this.deps.drains.info.has(id),
-      }),
-    );
+    let drift = 0;
+    const context = {
+      decision,
+      lastFailed: this.lastFailed,
+      unchangedSinceConverged: driftPass,
+      isDraining: (id: string) => this.deps.drains.info.has(id),
+    };
+    for await (const part of describeOpsInParts(ops, failures, context, yielder)) drift += this.deps.reporter.ops(part);
     this.deps.drains.forgetEnded();
     this.settled = failures.size === 0 ? fingerprint : undefined;
     const newlyRefused = [...failures]
@@ -162,7 +190,7 @@ export class TablePass {
       // Every operation done: the table is what the pass started from plus them (no second dump). Anything else (a
       // refusal, an entry found already there, maybe otherwise) is looked at in the kernel.
       if (failures.size === 0 && converged === 0) {
-        this.table.index = afterOps(index, ops);
+        this.table.index = await afterOpsSliced(index, ops, yielder);
       } else {
         const after = await backend.list(TABLE_PASS_LISTING).catch(() => undefined);
         if (after) this.table.listed(after, clock.now());
@@ -173,7 +201,7 @@ export class TablePass {
     this.decision = decision;
     this.ramps = decision.ramps;
     this.rampsDecidedAt = now;
-    this.deps.decisionAges.track(decision, clock.now());
+    await this.deps.decisionAges.trackSliced(decision, clock.now(), yielder);
     this.quorumEdges(config, decision);
     return this.deps.reporter.passDone({
       reason,

@@ -101,7 +101,10 @@ interface FailureRule {
 }
 
 /** Destinations {@link MemoryBackend.list} lists between two turns of the event loop. */
-export const LIST_DESTINATIONS_PER_TURN = 2_000;
+export const LIST_DESTINATIONS_PER_TURN = 500;
+
+/** Operations {@link MemoryBackend.apply} does in one turn of the event loop (a destination's lookup is a scan of its service). */
+export const APPLY_OPS_PER_TURN = 200;
 
 const ZERO_STATS: IpvsStats = {
   conns: 0n,
@@ -200,16 +203,25 @@ export class MemoryBackend implements IpvsBackend {
   /** Applies operations in order; one result per operation; never throws for a refusal. */
   async apply(ops: readonly IpvsOp[]): Promise<readonly IpvsOpResult[]> {
     this.ensureOpen();
-    return ops.map((op) => {
-      this.applied.push(op);
-      const rule = this.failures.find((r) => r.remaining > 0 && r.predicate(op));
-      if (rule) {
-        rule.remaining--;
-        if (rule.remaining === 0) this.failures.splice(this.failures.indexOf(rule), 1);
-        return opResult(op, rule.errno, 'injected failure');
-      }
-      return this.applyOne(op);
-    });
+    // A big batch in parts, a turn of the event loop after every APPLY_OPS_PER_TURN operations (as the netlink
+    // backend waits for the kernel's answers); a batch smaller than that is applied in one turn, as always.
+    const results: IpvsOpResult[] = [];
+    for (const op of ops) {
+      results.push(this.applyWithFailures(op));
+      if (results.length % APPLY_OPS_PER_TURN === 0) await nextTurn();
+    }
+    return results;
+  }
+
+  private applyWithFailures(op: IpvsOp): IpvsOpResult {
+    this.applied.push(op);
+    const rule = this.failures.find((r) => r.remaining > 0 && r.predicate(op));
+    if (rule) {
+      rule.remaining--;
+      if (rule.remaining === 0) this.failures.splice(this.failures.indexOf(rule), 1);
+      return opResult(op, rule.errno, 'injected failure');
+    }
+    return this.applyOne(op);
   }
 
   /** IPVS 1.2.1 with a 4096-entry connection table, like a default kernel. */

@@ -259,14 +259,21 @@ function uniqueBy<T>(items: readonly T[], id: (item: T) => string): T[] {
  * destinations by family, address, port). Duplicate keys are kept: {@link plan} refuses them.
  */
 export function normalizeDesired(desired: readonly DesiredService[]): DesiredService[] {
-  const services = desired.map((d) => {
-    const service = normalizeService(d.service);
-    const destinations = sortByKey(
-      d.destinations.map((dest) => normalizeDestination(dest, service.family)),
-      destinationSortKey,
-    );
-    return { service, destinations };
-  });
+  return sortDesiredServices(desired.map(normalizeDesiredService));
+}
+
+/** One service of {@link normalizeDesired}: normalized, its destinations normalized and sorted. */
+export function normalizeDesiredService(d: DesiredService): DesiredService {
+  const service = normalizeService(d.service);
+  const destinations = sortByKey(
+    d.destinations.map((dest) => normalizeDestination(dest, service.family)),
+    destinationSortKey,
+  );
+  return { service, destinations };
+}
+
+/** Services normalized by {@link normalizeDesiredService}, in {@link normalizeDesired}'s order. */
+export function sortDesiredServices(services: readonly DesiredService[]): DesiredService[] {
   return sortByKey(services, (x) => serviceSortKey(x.service));
 }
 

@@ -1,8 +1,7 @@
 // Event-fed series per real server: checks by result, check durations, health transitions; pruned to the config.
 import { pairKey, type Health, type HealthTransition } from '../model/health';
 import { CHECK_DURATION_BUCKETS } from '../checks/duration-buckets';
-import type { CheckMember } from '../checks/jobs';
-import type { CheckRecord, IdentityStatus, QuietRounds } from '../checks/scheduler';
+import type { CheckRecord, QuietRounds } from '../checks/scheduler';
 import { seconds } from './convert';
 import type { SeriesFactory } from './factory';
 import type { SliceYielder } from '../system/slice-yielder';
@@ -15,27 +14,20 @@ const HEALTH_STATES: readonly Health[] = ['up', 'down', 'unknown'];
 type PairLabels = { virtual: string; real: string };
 
 /**
- * Counts check rounds and transitions per (virtual, real) pair. A check record names only its check identity; the
- * pairs it serves come from the scheduler's snapshot, indexed once and rebuilt when an unknown identity shows up,
- * at every scrape and after a reload. Pairs that left the configuration lose their series at the next scrape.
+ * Counts check rounds and transitions per (virtual, real) pair: a check record and a batch of quiet rounds name the
+ * pairs their check serves as it stands (`members`), so nothing is looked up or indexed per record, and a reload
+ * rebuilds nothing (at 100,000 reals, an index of every check rebuilt after a reload held the event loop about half
+ * a second). Pairs that left the configuration lose their series at the next scrape.
  */
 export class CheckSeries {
   private readonly checks;
   private readonly durations;
   private readonly transitions;
   private readonly lastTransition;
-  /** Check identity → pairs it serves. */
-  private index = new Map<string, readonly CheckMember[]>();
-  /** Identities looked up since the last rebuild and not found (no rebuild per record of a stopped check). */
-  private misses = new Set<string>();
-  private stale = true;
   /** Pairs that have event-fed series, for pruning. */
   private readonly pairs = new Map<string, PairLabels>();
 
-  constructor(
-    series: SeriesFactory,
-    private readonly readChecks: () => Iterable<IdentityStatus> | undefined,
-  ) {
+  constructor(series: SeriesFactory) {
     this.checks = series.rowCounter(
       'ldir_real_server_checks_total',
       'Check rounds finished for a real server of a virtual service, by result (a check shared by several virtuals counts in each).',
@@ -59,15 +51,10 @@ export class CheckSeries {
     );
   }
 
-  /** Marks the identity index out of date (the scheduler was re-synced by a reload). */
-  invalidate(): void {
-    this.stale = true;
-  }
-
   /** Counts one finished round for every pair its identity serves. */
   recordCheck(record: CheckRecord): void {
     if (record.kind === 'maintenance') return;
-    const members = this.membersOf(record.identity);
+    const { members } = record;
     if (members.length === 0) return;
     const result = record.result.up ? 'success' : 'failure';
     const duration = Math.max(0, seconds(record.result.durationMs));
@@ -81,8 +68,7 @@ export class CheckSeries {
   /** Counts the quiet rounds of one offloaded check (already counted per duration bucket), as many {@link recordCheck}. */
   recordQuietRounds(rounds: QuietRounds): void {
     if (rounds.passed + rounds.failed === 0) return;
-    const members = this.membersOf(rounds.identity);
-    for (const m of members) {
+    for (const m of rounds.members) {
       const labels = this.track(m.virtualId, m.realKey);
       if (rounds.passed > 0) this.checks.inc({ ...labels, result: 'success' }, rounds.passed);
       if (rounds.failed > 0) this.checks.inc({ ...labels, result: 'failure' }, rounds.failed);
@@ -98,15 +84,10 @@ export class CheckSeries {
   }
 
   /**
-   * At scrape time: rebuilds the index from `statuses` and removes the series of every pair not in `current`
-   * (undefined = the sources could not say; nothing is removed); with a `yielder`, in slices of pairs.
+   * At scrape time: removes the series of every pair not in `current` (undefined = the sources could not say; nothing
+   * is removed); with a `yielder`, in slices of pairs.
    */
-  async refresh(
-    statuses: readonly IdentityStatus[] | undefined,
-    current: ReadonlySet<string> | undefined,
-    yielder?: SliceYielder,
-  ): Promise<void> {
-    if (statuses) this.rebuild(statuses);
+  async refresh(current: ReadonlySet<string> | undefined, yielder?: SliceYielder): Promise<void> {
     if (!current) return;
     for (const [key, labels] of [...this.pairs]) {
       const pause = yielder?.maybeYield();
@@ -130,32 +111,5 @@ export class CheckSeries {
       for (const result of RESULTS) this.checks.inc({ ...labels, result }, 0);
     }
     return labels;
-  }
-
-  private membersOf(identity: string): readonly CheckMember[] {
-    const known = this.index.get(identity);
-    if (known && !this.stale) return known;
-    if (!this.stale && this.misses.has(identity)) return [];
-    const statuses = this.safeRead();
-    if (statuses) this.rebuild(statuses);
-    const found = this.index.get(identity);
-    if (found) return found;
-    this.misses.add(identity);
-    return [];
-  }
-
-  private rebuild(statuses: Iterable<IdentityStatus>): void {
-    this.index = new Map();
-    for (const s of statuses) this.index.set(s.identity, s.members);
-    this.misses = new Set();
-    this.stale = false;
-  }
-
-  private safeRead(): Iterable<IdentityStatus> | undefined {
-    try {
-      return this.readChecks();
-    } catch {
-      return undefined;
-    }
   }
 }

@@ -122,7 +122,7 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
   const state = new StateSeries(series);
   const engineSeries = new EngineSeries(series);
   const stateSyncSeries = new StateSyncSeries(series);
-  const checks = new CheckSeries(series, () => sources.checks());
+  const checks = new CheckSeries(series);
   const rise = new RiseSeries(series);
   const kernelSeries = new KernelSeries(series);
   const reloads = new ReloadSeries(series, options.configLoadedAt);
@@ -146,6 +146,12 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
     kernelFailing = !k.ok;
     const engine = read('engine', () => sources.engine(), log);
     const yielder = new SliceYielder(options.sliceMs);
+    if (sources.flushQuiet) {
+      const flush = sources.flushQuiet;
+      await Promise.resolve()
+        .then(() => flush(yielder))
+        .catch((err: unknown) => log?.warn({ err: errorMessage(err) }, 'metrics: quiet rounds not taken'));
+    }
     const statuses = await readSliced('checks', () => sources.checks(), yielder, log);
     const alerts = sources.alerts ? read<AlertCounters | undefined>('alerts', sources.alerts, log) : undefined;
     const verdict = sources.watchdog ? read('watchdog', sources.watchdog, log) : undefined;
@@ -159,12 +165,12 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
     const announced = sources.announce ? read('announce', sources.announce, log) : undefined;
     announce.refresh(announced?.ok ? announced.value : undefined);
     if (statuses.ok)
-      for (const s of statuses.value) for (const m of s.members) pairs.add(pairKey(m.virtualId, m.realKey));
-    await checks.refresh(
-      statuses.ok ? statuses.value : undefined,
-      engine.ok || statuses.ok ? pairs : undefined,
-      yielder,
-    );
+      for (const s of statuses.value) {
+        for (const m of s.members) pairs.add(pairKey(m.virtualId, m.realKey));
+        const pause = yielder.maybeYield();
+        if (pause) await pause;
+      }
+    await checks.refresh(engine.ok || statuses.ok ? pairs : undefined, yielder);
     await rise.refresh(statuses.ok ? statuses.value : undefined, yielder);
   }
 
@@ -199,7 +205,6 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
     recordReload: (ok, at) =>
       guard('recordReload', () => {
         reloads.record(ok, at);
-        checks.invalidate();
       }),
     scrape: async () => scrapedExposition(registry.contentType, await renderExposition(registry, options.sliceMs)),
     health: () => {

@@ -1,4 +1,5 @@
 // Types of the metrics surface: the sources read at scrape time, build information, options and the Metrics handle.
+import type { SliceYielder } from '../system/slice-yielder';
 import type { AnnounceStatus } from '../announce/status';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../clock';
@@ -41,6 +42,11 @@ export interface MetricsSources {
    * statuses made one identity at a time as they are read (`CheckScheduler.statuses`), which a scrape reads in slices.
    */
   readonly checks: () => Iterable<IdentityStatus>;
+  /**
+   * Hands the checks' counted quiet rounds over (to `recordQuietRounds`) in slices of the yielder, before a scrape
+   * reads {@link checks} (whose own hand-over then finds little left); absent: `checks` hands them over.
+   */
+  readonly flushQuiet?: (yielder: SliceYielder) => Promise<void>;
   /** Lists the kernel table with its 64-bit counters (`IpvsBackend.list`); bounded by `kernelTimeoutMs`. */
   readonly kernel: () => Promise<readonly ObservedService[]>;
   /** The alerter's counters, when there is an alerter. */

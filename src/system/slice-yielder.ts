@@ -34,6 +34,16 @@ export class SliceYielder {
     return this.yieldNow();
   }
 
+  /**
+   * {@link maybeYield} for steps of uneven or large cost (a virtual service of a table pass: one to thousands of
+   * reals): looks at the clock at every call.
+   */
+  yieldIfDue(): Promise<void> | undefined {
+    this.steps = 0;
+    if (this.now() - this.started < this.sliceMs) return undefined;
+    return this.yieldNow();
+  }
+
   /** Gives the event loop a turn now, and starts a new slice. */
   async yieldNow(): Promise<void> {
     await nextTurn();

@@ -3,6 +3,7 @@
 // coming and going with a reload, maintenance, and stop.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { SliceYielder } from '../../../src/system/slice-yielder';
 import type { CheckTarget } from '../../../src/checks/jobs';
 import type {
   OffloadSpec,
@@ -158,6 +159,35 @@ function setup(extra: Partial<SchedulerOptions> = {}): {
 }
 
 describe('CheckScheduler with an offload', () => {
+  it('flushQuietSliced hands the counted quiet rounds over one check at a time, a turn between slices; statuses then has none left', async () => {
+    const batches: QuietRounds[] = [];
+    const { offload, s } = setup({ onQuietRounds: (q) => batches.push(q) });
+    const targets = Array.from({ length: 200 }, (_, i) => target(`192.0.2.${(i % 250) + 1}`, 'connect', [`v${i}`]));
+    s.sync(targets.map((t, i) => ({ ...t, identity: `id-${i}` })));
+    for (const id of offload.live()) {
+      offload.deliver(id, { up: true, reason: 'connected', durationMs: 1 });
+      offload.quietRounds(id, 2);
+    }
+    const yielder = new SliceYielder(0); // every look at the clock gives a turn
+    let turns = 0;
+    let ticking = true;
+    const tick = (): void => {
+      turns++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    try {
+      await s.flushQuietSliced(yielder);
+    } finally {
+      ticking = false;
+    }
+    assert.equal(batches.length, 200, 'every check with quiet rounds handed over');
+    assert.ok(batches.every((b) => b.passed === 2));
+    assert.ok(yielder.yields >= 3 && turns >= 3, `${yielder.yields} yields, ${turns} turns of the event loop`);
+    s.snapshot();
+    assert.equal(batches.length, 200, 'nothing left for the snapshot to hand over');
+  });
+
   it('hands over connect and negotiate checks only, with the first round inside the spread and the rest of the place after', () => {
     const { offload, s } = setup();
     s.sync([target('192.0.2.1'), target('192.0.2.2', 'negotiate'), target('192.0.2.3', 'ping')]);

@@ -176,6 +176,28 @@ describe('streamed status', () => {
     });
   });
 
+  test('wait lines (the daemon still making the next line) are progress only', GUARD, async () => {
+    const report = sampleReport();
+    const virtual = report.virtualServices[0]!;
+    await withFake(
+      (request) => {
+        const id = request['id'] as string;
+        return [
+          encodeStatusPart(id, { part: 'head', result: { ...report, virtualServices: [] } }),
+          encodeStatusPart(id, { part: 'wait' }),
+          encodeStatusPart(id, { part: 'wait' }),
+          encodeStatusPart(id, { part: 'virtual', virtual }),
+          encodeStatusPart(id, { part: 'end', virtuals: 1, reals: virtual.reals.length }),
+        ];
+      },
+      async (path) => {
+        const response = await requestStatus(path);
+        assert.equal(response.ok, true, JSON.stringify(response));
+        assert.deepEqual(response.ok && response.result.virtualServices, [virtual]);
+      },
+    );
+  });
+
   test('an answer whose counts do not match what arrived is refused', GUARD, async () => {
     const report = sampleReport();
     await withFake(

@@ -104,7 +104,7 @@ describe('conventions', () => {
     });
     metrics.recordCheck({
       identity: 'c',
-      members: [],
+      members: [{ virtualId: 'tcp:192.0.2.1:80', realKey: '10.0.0.1:80' }],
       kind: 'connect',
       scheduledAt: 0,
       startedAt: 0,

@@ -171,7 +171,7 @@ describe('no stale series', () => {
     });
     metrics.recordCheck({
       identity: 'c2',
-      members: [],
+      members: [{ virtualId: V1, realKey: '10.0.0.2:80' }],
       kind: 'connect',
       scheduledAt: 0,
       startedAt: 0,
@@ -214,7 +214,7 @@ describe('no stale series', () => {
     // A late record of the stopped check does not bring the series back.
     metrics.recordCheck({
       identity: 'c2',
-      members: [],
+      members: [{ virtualId: V1, realKey: '10.0.0.2:80' }],
       kind: 'connect',
       scheduledAt: 0,
       startedAt: 0,
