@@ -56,8 +56,9 @@
 //
 // Targets (bench/targets.ts: exit 1 when one is missed, `--no-targets` to explore, exit 2 for a malformed BENCH_PEERS_*
 // setting before the VM boots, exit 3 when the run fails), for each N over http (the median of the rounds when there
-// are several): ldir's CPU per check at most 1.5 times keepalived's (measured 0.83-1.34), and the killed real at
-// weight 0 within two check intervals (measured 0.45 s at 300 reals, 1.0 s at 1,000). https and ldirectord: figures.
+// are several): ldir's CPU per check at most keepalived's (issue 13: 1.0, aiming at 0.7; measured 1.31 and 0.93
+// before its second pass, 0.67-0.87 since), and the killed real at weight 0 within two check intervals (measured
+// 0.2-1.0 s at 300 reals, 0.4-1.2 s at 1,000). https and ldirectord: figures.
 import * as fs from 'node:fs';
 import { outputLines, runInVm, vmUnavailable } from '../test/kernel/vm/run-in-vm';
 import { readSettings } from './peers-guest';
@@ -89,8 +90,8 @@ export function missingTools(env: NodeJS.ProcessEnv): string[] {
   return tools.filter((t) => !fs.existsSync(t));
 }
 
-/** Target: ldir's CPU per check over keepalived's, at each N. */
-export const PEERS_RATIO_TARGET = 1.5;
+/** Target: ldir's CPU per check over keepalived's, at each N (issue 13: at most 1.0, aiming at 0.7). */
+export const PEERS_RATIO_TARGET = 1.0;
 /** Target: victim killed → weight 0 in the kernel (ldir), at each N: two check intervals of the bench (1 s). */
 export const PEERS_DETECT_TARGET_MS = 2_000;
 
