@@ -3,36 +3,11 @@
 // counters (32 and 64 bit) included, so that decoding costs what it costs on a real director.
 import { cstring, encodeAttrs, u16, u16be, u32, type Attr } from '../src/ipvs/netlink/attributes';
 import { NetlinkBackend } from '../src/ipvs/netlink/backend';
-import {
-  CTRL_ATTR,
-  GENL_ID_CTRL,
-  IPVS_CMD,
-  IPVS_CMD_ATTR,
-  IPVS_DEST_ATTR,
-  NLM_F,
-  NLMSG,
-} from '../src/ipvs/netlink/constants';
+import { CTRL_ATTR, GENL_ID_CTRL, IPVS_CMD, IPVS_CMD_ATTR, IPVS_DEST_ATTR } from '../src/ipvs/netlink/constants';
 import { encodeAddress, serviceSpecAttrs, withService } from '../src/ipvs/netlink/ipvs-codec';
 import { splitMessages } from '../src/ipvs/netlink/message';
 import type { NetlinkTransport } from '../src/ipvs/netlink/transport';
-
-const IPVS_FAMILY_ID = 40;
-
-function header(len: number, type: number, flags: number, seq: number): Buffer {
-  const b = Buffer.alloc(16);
-  b.writeUInt32LE(len, 0);
-  b.writeUInt16LE(type, 4);
-  b.writeUInt16LE(flags, 6);
-  b.writeUInt32LE(seq, 8);
-  return b;
-}
-
-const ack = (seq: number): Buffer => Buffer.concat([header(36, NLMSG.ERROR, NLM_F.CAPPED, seq), Buffer.alloc(20)]);
-const done = (seq: number): Buffer => Buffer.concat([header(20, NLMSG.DONE, NLM_F.MULTI, seq), Buffer.alloc(4)]);
-
-function reply(seq: number, cmd: number, attrs: Buffer, type = IPVS_FAMILY_ID): Buffer {
-  return Buffer.concat([header(20 + attrs.length, type, NLM_F.MULTI, seq), Buffer.from([cmd, 1, 0, 0]), attrs]);
-}
+import { ack, data, done, IPVS_FAMILY_ID } from '../test/helpers/netlink-messages';
 
 function u64(n: number): Buffer {
   const b = Buffer.alloc(8);
@@ -95,11 +70,11 @@ export async function scriptedDumpBackend(addresses: readonly string[]): Promise
               { type: CTRL_ATTR.FAMILY_ID, value: u16(IPVS_FAMILY_ID) },
               { type: CTRL_ATTR.FAMILY_NAME, value: cstring('IPVS') },
             ]);
-            out.push(reply(msg.seq, 1, family, GENL_ID_CTRL), ack(msg.seq));
+            out.push(data(msg.seq, 1, family, GENL_ID_CTRL), ack(msg.seq));
           } else if (cmd === IPVS_CMD.GET_SERVICE) {
-            out.push(reply(msg.seq, IPVS_CMD.NEW_SERVICE, service), done(msg.seq));
+            out.push(data(msg.seq, IPVS_CMD.NEW_SERVICE, service), done(msg.seq));
           } else if (cmd === IPVS_CMD.GET_DEST) {
-            for (const d of destinations) out.push(reply(msg.seq, IPVS_CMD.NEW_DEST, d));
+            for (const d of destinations) out.push(data(msg.seq, IPVS_CMD.NEW_DEST, d));
             out.push(done(msg.seq));
           } else {
             out.push(ack(msg.seq));

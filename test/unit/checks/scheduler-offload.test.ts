@@ -24,6 +24,7 @@ import type { HealthTransition } from '../../../src/model/health';
 import type { CheckResult } from '../../../src/checks/types';
 import { FakeClock } from '../../helpers/fake-clock';
 import { makeJob } from '../../helpers/check-job';
+import { countLoopTurns } from '../../helpers/loop-turns';
 
 interface Started {
   readonly spec: OffloadSpec;
@@ -169,18 +170,13 @@ describe('CheckScheduler with an offload', () => {
       offload.quietRounds(id, 2);
     }
     const yielder = new SliceYielder(0); // every look at the clock gives a turn
-    let turns = 0;
-    let ticking = true;
-    const tick = (): void => {
-      turns++;
-      if (ticking) setImmediate(tick);
-    };
-    setImmediate(tick);
+    const loop = countLoopTurns();
     try {
       await s.flushQuietSliced(yielder);
     } finally {
-      ticking = false;
+      loop.stop();
     }
+    const turns = loop.turns();
     assert.equal(batches.length, 200, 'every check with quiet rounds handed over');
     assert.ok(batches.every((b) => b.passed === 2));
     assert.ok(yielder.yields >= 3 && turns >= 3, `${yielder.yields} yields, ${turns} turns of the event loop`);

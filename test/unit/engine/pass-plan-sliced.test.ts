@@ -18,6 +18,7 @@ import { SliceYielder } from '../../../src/system/slice-yielder';
 import { loadValid } from '../../helpers/config';
 import { EngineHarness } from '../../helpers/engine';
 import { addrService, dest } from '../../helpers/ipvs-tables';
+import { countLoopTurns } from '../../helpers/loop-turns';
 
 const REALS = ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5', '10.0.0.6'];
 
@@ -190,21 +191,15 @@ describe('table pass in slices', () => {
       },
     });
     const whole = new EngineHarness({ passYielder: () => new SliceYielder(Number.POSITIVE_INFINITY) });
-    let turns = 0;
-    let ticking = true;
-    const tick = (): void => {
-      turns++;
-      if (ticking) setImmediate(tick);
-    };
-    setImmediate(tick);
+    const loop = countLoopTurns();
     try {
       const report = await sliced.engine.applyConfig(config);
       assert.equal(report.ok, true);
-      const during = turns;
+      const during = loop.turns();
       assert.ok(during >= virtuals, `the event loop turned ${during} times during the pass`);
       assert.ok(counted.length >= 1 && (counted[0]?.yields ?? 0) >= virtuals, `yields ${counted[0]?.yields}`);
     } finally {
-      ticking = false;
+      loop.stop();
     }
     await whole.engine.applyConfig(config);
     assert.deepEqual(await sliced.table(), await whole.table());

@@ -12,6 +12,7 @@ import type {
   ServiceKey,
 } from '../../../src/ipvs/types';
 import { addrService, dest, fwmService, specOf } from '../../helpers/ipvs-tables';
+import { countLoopTurns } from '../../helpers/loop-turns';
 
 const V4 = addrService('10.0.0.1', 80);
 const V6 = addrService('2001:db8::1', 80);
@@ -341,16 +342,9 @@ describe('MemoryBackend.list of a big table (issue 21)', () => {
     const ops: IpvsOp[] = [addSvc(service)];
     for (let i = 0; i < 2_500; i++) ops.push(addDest(service, dest(`10.1.${i >> 8}.${i & 255}`)));
     await b.apply(ops);
-    let turns = 0;
-    let listing = true;
-    const tick = (): void => {
-      if (!listing) return;
-      turns++;
-      setImmediate(tick);
-    };
-    setImmediate(tick);
+    const loop = countLoopTurns();
     const listed = await b.list();
-    listing = false;
+    const turns = loop.stop();
     assert.ok(turns >= 1, `the event loop had ${turns} turns while 2,500 destinations were listed`);
     assert.equal(listed[0]?.destinations.length, 2_500);
     assert.equal(listed[0]?.destinations[0]?.address, '10.1.9.195');

@@ -2,36 +2,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { cstring, encodeAttrs, u16, u32 } from '../../../src/ipvs/netlink/attributes';
-import { CTRL_ATTR, GENL_ID_CTRL, IPVS_CMD, NLM_F, NLMSG } from '../../../src/ipvs/netlink/constants';
+import { CTRL_ATTR, GENL_ID_CTRL, IPVS_CMD, NLM_F } from '../../../src/ipvs/netlink/constants';
 import { NetlinkBackend } from '../../../src/ipvs/netlink/backend';
 import { serviceSpecAttrs, withService } from '../../../src/ipvs/netlink/ipvs-codec';
 import { splitMessages } from '../../../src/ipvs/netlink/message';
 import type { NetlinkTransport, TransactOptions } from '../../../src/ipvs/netlink/transport';
 import type { IpvsOp, IpvsService } from '../../../src/ipvs/types';
+import { ack, data, done, IPVS_FAMILY_ID } from '../../helpers/netlink-messages';
 
-const IPVS_ID = 40;
-
-function header(len: number, type: number, flags: number, seq: number): Buffer {
-  const b = Buffer.alloc(16);
-  b.writeUInt32LE(len, 0);
-  b.writeUInt16LE(type, 4);
-  b.writeUInt16LE(flags, 6);
-  b.writeUInt32LE(seq, 8);
-  return b;
-}
-
-function ack(seq: number, errno = 0): Buffer {
-  const body = Buffer.alloc(20);
-  body.writeInt32LE(-errno, 0);
-  return Buffer.concat([header(36, NLMSG.ERROR, NLM_F.CAPPED, seq), body]);
-}
-
-function data(seq: number, cmd: number, attrs: Buffer, type = IPVS_ID): Buffer {
-  const genl = Buffer.from([cmd, 1, 0, 0]);
-  return Buffer.concat([header(16 + 4 + attrs.length, type, NLM_F.MULTI, seq), genl, attrs]);
-}
-
-const done = (seq: number): Buffer => Buffer.concat([header(20, NLMSG.DONE, NLM_F.MULTI, seq), Buffer.alloc(4)]);
+const IPVS_ID = IPVS_FAMILY_ID;
 
 /** A kernel stand-in: answers GETFAMILY, ACKs writes (EEXIST for a chosen seq), serves one service in dumps. */
 class ScriptedKernel implements NetlinkTransport {
