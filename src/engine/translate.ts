@@ -13,10 +13,10 @@ export const FORWARDING: Readonly<Record<ForwardMethod, ForwardingMethod>> = {
 };
 
 /**
- * The encapsulation of a gue or gre real in kernel words (type, GUE port, checksums). An ipip real gets none: the
- * kernel's default type is IP-in-IP, and an ipvsadm older than 1.30 knows no `--tun-type`.
+ * The encapsulation of a gue or gre real in kernel words (type, GUE port, checksums); undefined for every other real.
+ * An ipip real gets none: the kernel's default type is IP-in-IP, and an ipvsadm older than 1.30 knows no `--tun-type`.
  */
-function tunnelOf(r: RealServer): Pick<IpvsDestination, 'tunnelType' | 'tunnelPort' | 'tunnelChecksum'> {
+function tunnelOf(r: RealServer): Pick<IpvsDestination, 'tunnelType' | 'tunnelPort' | 'tunnelChecksum'> | undefined {
   if (r.forward === 'gue')
     return {
       tunnelType: 'gue',
@@ -24,7 +24,7 @@ function tunnelOf(r: RealServer): Pick<IpvsDestination, 'tunnelType' | 'tunnelPo
       tunnelChecksum: r.tunnelFlags ?? 'nocsum',
     };
   if (r.forward === 'gre') return { tunnelType: 'gre', tunnelChecksum: r.tunnelFlags ?? 'nocsum' };
-  return {};
+  return undefined;
 }
 
 /** Address family of a numeric address (IPv6 contains a colon). */
@@ -76,7 +76,8 @@ export function realDestination(v: VirtualService, r: RealServer, weight: number
   };
   // Without a tunnel, one literal of one shape: a spread makes a dictionary-mode object, and every pass builds one
   // per real and reads it many times (decide, plan, the fingerprint).
-  return r.forward === 'gue' || r.forward === 'gre' ? { ...d, ...tunnelOf(r) } : d;
+  const tunnel = tunnelOf(r);
+  return tunnel ? { ...d, ...tunnel } : d;
 }
 
 /** The destination of the fallback server of `v`: weight 1, no thresholds, as ldirectord. */
