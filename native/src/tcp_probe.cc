@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cerrno>
 #include <memory>
+#include <deque>
 #include <mutex>
 #include <queue>
 #include <thread>
@@ -228,13 +229,16 @@ struct Engine {
   std::mutex mu;
   std::vector<StartCommand> starts;      // guarded by mu
   std::vector<uint32_t> cancels;         // guarded by mu
-  std::vector<ProbeResult> results;      // guarded by mu
+  std::deque<ProbeResult> results;       // guarded by mu
   std::vector<ScheduleCommand> schedules;  // guarded by mu: to add
   std::vector<uint32_t> unschedules;     // guarded by mu: to remove
-  std::vector<RoundResult> rounds;       // guarded by mu: for JS to judge
+  std::deque<RoundResult> rounds;        // guarded by mu: for JS to judge
   std::unordered_map<uint32_t, std::shared_ptr<RoundStats>> stats;  // guarded by mu
   std::vector<int64_t> bucketBoundsUs;   // guarded by mu: upper bounds of the quiet rounds' duration buckets
   Napi::FunctionReference onRound;       // JS thread only
+  Napi::FunctionReference onResult;      // JS thread only: the one-shot probes' callback (the tsfn's own)
+  Napi::FunctionReference setImmediate;  // JS thread only: the global, to deliver the rest of a batch next turn
+  bool continuing = false;               // JS thread only: a setImmediate will deliver the rest
   bool stopping = false;                 // guarded by mu
   int epfd = -1;
   int wakefd = -1;
@@ -748,6 +752,8 @@ struct Engine {
     Wake();
     if (thread.joinable()) thread.join();
     onRound.Reset();  // JS thread (close() or the wrapper's finalizer)
+    onResult.Reset();
+    setImmediate.Reset();
     ::close(epfd);
     ::close(wakefd);
     tsfn.Release();
@@ -764,18 +770,36 @@ std::vector<napi_value> OutcomeArgs(Napi::Env env, uint32_t id, int err, Phase p
           Napi::String::New(env, PhaseName(phase)), Napi::Number::New(env, static_cast<double>(elapsedUs)), bytes};
 }
 
-// JS thread (thread-safe function call): delivers every queued result to the JS callback.
-void DeliverResults(Napi::Env env, Napi::Function callback, EngineRef* ctx, void*) {
-  if (env == nullptr || ctx == nullptr) return;
+// Most results handed to JS in one turn of its event loop. A turn delivering 100,000 first rounds (a big table
+// starting, a switch failing under every real) held the loop for seconds: the rest waits for the next turn
+// (setImmediate), so timers, the control socket and the metrics endpoint go on in between (issue 21, big tables).
+constexpr size_t kDeliverMax = 256;
+
+void DeliverSome(Napi::Env env, const EngineRef& engine);
+
+// JS thread: delivers the next slice of queued results to the JS callbacks, and asks for another turn when some
+// are left.
+void DeliverSome(Napi::Env env, const EngineRef& engine) {
   std::vector<ProbeResult> batch;
   std::vector<RoundResult> rounds;
+  bool more;
   {
-    std::lock_guard<std::mutex> lock((*ctx)->mu);
-    batch.swap((*ctx)->results);
-    rounds.swap((*ctx)->rounds);
+    std::lock_guard<std::mutex> lock(engine->mu);
+    size_t n = std::min(kDeliverMax, engine->rounds.size());
+    for (size_t i = 0; i < n; i++) {
+      rounds.push_back(std::move(engine->rounds.front()));
+      engine->rounds.pop_front();
+    }
+    size_t m = std::min(kDeliverMax - n, engine->results.size());
+    for (size_t i = 0; i < m; i++) {
+      batch.push_back(std::move(engine->results.front()));
+      engine->results.pop_front();
+    }
+    // Publish pokes the JS thread only when it finds both empty: while anything is left, the next slice is ours.
+    more = !engine->rounds.empty() || !engine->results.empty();
   }
-  if (!rounds.empty() && !(*ctx)->onRound.IsEmpty()) {
-    Napi::Function onRound = (*ctx)->onRound.Value();
+  if (!rounds.empty() && !engine->onRound.IsEmpty()) {
+    Napi::Function onRound = engine->onRound.Value();
     for (auto& r : rounds) {
       std::vector<napi_value> args = OutcomeArgs(env, r.id, r.err, r.phase, r.elapsedUs, r.hasData, r.data);
       args.insert(args.end(), {Napi::Number::New(env, static_cast<double>(r.scheduledUs)),
@@ -788,13 +812,35 @@ void DeliverResults(Napi::Env env, Napi::Function callback, EngineRef* ctx, void
       }
     }
   }
-  for (auto& r : batch) {
-    try {
-      callback.Call(OutcomeArgs(env, r.id, r.err, r.phase, r.elapsedUs, r.hasData, r.data));
-    } catch (const Napi::Error&) {
-      // a throwing callback must not stop the batch nor escape into the thread-safe function machinery
+  if (!batch.empty() && !engine->onResult.IsEmpty()) {
+    Napi::Function callback = engine->onResult.Value();
+    for (auto& r : batch) {
+      try {
+        callback.Call(OutcomeArgs(env, r.id, r.err, r.phase, r.elapsedUs, r.hasData, r.data));
+      } catch (const Napi::Error&) {
+        // a throwing callback must not stop the batch nor escape into the thread-safe function machinery
+      }
     }
   }
+  engine->continuing = more && !engine->closed && !engine->setImmediate.IsEmpty();
+  if (!engine->continuing) return;
+  EngineRef keep = engine;
+  Napi::Function next = Napi::Function::New(env, [keep](const Napi::CallbackInfo& info) {
+    keep->continuing = false;
+    if (!keep->closed) DeliverSome(info.Env(), keep);
+  });
+  try {
+    engine->setImmediate.Value().Call({next});
+  } catch (const Napi::Error&) {
+    engine->continuing = false;  // the rest goes with the next batch the engine publishes
+  }
+}
+
+// JS thread (thread-safe function call): delivers the first slice of the queued results.
+void DeliverResults(Napi::Env env, Napi::Function, EngineRef* ctx, void*) {
+  if (env == nullptr || ctx == nullptr) return;
+  if ((*ctx)->continuing) return;  // a setImmediate already delivers the queue, in order
+  DeliverSome(env, *ctx);
 }
 
 // The JS side of an engine: `new TcpProbeEngine(onResult)`; methods start, cancel, ref, unref, close.
@@ -847,6 +893,9 @@ class TcpProbeEngine : public Napi::ObjectWrap<TcpProbeEngine> {
     ev.data.u64 = UINT64_MAX;
     epoll_ctl(engine_->epfd, EPOLL_CTL_ADD, engine_->wakefd, &ev);
     if (info.Length() > 1 && info[1].IsFunction()) engine_->onRound = Napi::Persistent(info[1].As<Napi::Function>());
+    engine_->onResult = Napi::Persistent(info[0].As<Napi::Function>());
+    Napi::Value immediate = env.Global().Get("setImmediate");
+    if (immediate.IsFunction()) engine_->setImmediate = Napi::Persistent(immediate.As<Napi::Function>());
     auto* context = new EngineRef(engine_);
     engine_->tsfn = ResultsTsfn::New(
         env, info[0].As<Napi::Function>(), "ldir:tcpProbe", 0, 1, context,

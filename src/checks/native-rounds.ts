@@ -11,6 +11,7 @@ import { checkDeadlineMs } from './jobs';
 import { MAX_READ_BYTES } from './sockets';
 import type { CheckJob, CheckResult } from './types';
 import { CHECK_DURATION_BUCKETS } from './duration-buckets';
+import { EngineRowTable } from './engine-row-table';
 
 /** A check to hand to the engine: the job and where its rounds fall. */
 export interface OffloadSpec {
@@ -77,10 +78,10 @@ export interface OffloadStatus {
   /** Rounds finished, quiet or not. */
   readonly rounds: number;
   /** Monotonic milliseconds (the clock's) at which the last finished round started, quiet or not; absent before the first. */
-  readonly lastStartedAt?: number;
+  readonly lastStartedAt?: number | undefined;
   readonly running: boolean;
   /** The last finished round when it was quiet (JS has not seen it), with its start (epoch ms). */
-  readonly quietLast?: { readonly result: CheckResult; readonly startedWall: number };
+  readonly quietLast?: { readonly result: CheckResult; readonly startedWall: number } | undefined;
   /** Quiet failures since the last round delivered: consecutive failures the scheduler has not counted yet. */
   readonly quietFailures: number;
   /** Quiet rounds not kept because nobody took them in time (their metrics are lost, their verdicts were up). */
@@ -155,6 +156,9 @@ interface Running {
 }
 
 const FRAMING = { GET: 1, HEAD: 2 } as const;
+
+/** Numbers per check in the engine's `roundStats()`. */
+const STATS_STRIDE = 10;
 
 /** Errno names by number (the engine reports a quiet failure's errno as a number). */
 const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
@@ -251,47 +255,46 @@ export class NativeRoundOffload implements RoundOffload {
   }
 
   statuses(): ReadonlyMap<number, OffloadStatus> {
-    const out = new Map<number, OffloadStatus>();
-    if (this.closed) return out;
+    if (this.closed) return new Map();
     const a = this.engine.roundStats();
-    for (let i = 0; i + 10 <= a.length; i += 10) {
-      const id = a[i] as number;
-      const run = this.running.get(id);
-      if (!run) continue;
-      const rounds = a[i + 1] as number;
-      const status: OffloadStatus = {
-        rounds,
-        running: a[i + 2] === 1,
-        dropped: a[i + 7] as number,
-        quietFailures: a[i + 8] as number,
-        early: a[i + 9] as number,
-        ...(rounds > 0 ? { lastStartedAt: this.monotonicOf(a[i + 6] as number) } : {}),
-      };
-      out.set(
-        id,
-        a[i + 3] === 1
-          ? {
-              ...status,
-              quietLast: {
-                result: this.quietResult(run, a[i + 4] as number, a[i + 5] as number),
-                startedWall: this.wallOf(a[i + 6] as number),
-              },
-            }
-          : status,
-      );
-    }
-    return out;
+    return new EngineRowTable(
+      a,
+      STATS_STRIDE,
+      (id) => this.running.has(id),
+      (i) => this.statusAt(a, i),
+    );
   }
 
   lastStarts(): ReadonlyMap<number, number> {
-    const out = new Map<number, number>();
-    if (this.closed) return out;
+    if (this.closed) return new Map();
     const a = this.engine.roundStats();
-    for (let i = 0; i + 10 <= a.length; i += 10) {
-      const id = a[i] as number;
-      if ((a[i + 1] as number) > 0 && this.running.has(id)) out.set(id, this.monotonicOf(a[i + 6] as number));
-    }
-    return out;
+    return new EngineRowTable(
+      a,
+      STATS_STRIDE,
+      (id, i) => (a[i + 1] as number) > 0 && this.running.has(id),
+      (i) => this.monotonicOf(a[i + 6] as number),
+    );
+  }
+
+  /** One check's status from its row of `roundStats()` at `i`: one object literal (a spread makes a dictionary). */
+  private statusAt(a: Float64Array, i: number): OffloadStatus {
+    const rounds = a[i + 1] as number;
+    const run = this.running.get(a[i] as number);
+    return {
+      rounds,
+      running: a[i + 2] === 1,
+      dropped: a[i + 7] as number,
+      quietFailures: a[i + 8] as number,
+      early: a[i + 9] as number,
+      lastStartedAt: rounds > 0 ? this.monotonicOf(a[i + 6] as number) : undefined,
+      quietLast:
+        a[i + 3] === 1 && run !== undefined
+          ? {
+              result: this.quietResult(run, a[i + 4] as number, a[i + 5] as number),
+              startedWall: this.wallOf(a[i + 6] as number),
+            }
+          : undefined,
+    };
   }
 
   takeQuiet(visit: (round: QuietRound) => void): void {

@@ -26,6 +26,7 @@ import { loadNativeAddon, type NativeAddon } from '../../../src/native/addon';
 import { closeServer, listen, makeJob, refusedPort } from '../../helpers/check-job';
 import { IN_CI } from '../../helpers/system';
 import { eventually, sleep } from '../../helpers/wait';
+import { countLoopTurns } from '../../helpers/loop-turns';
 
 /** What the scripted server answers on a path: bytes then close, or `hold` (say nothing, keep the connection). */
 type Answer = string | 'hold';
@@ -281,6 +282,36 @@ describe('the engine judges HTTP answers', () => {
     // The first turn starts the round due then and at most 32 more before they are due.
     assert.ok(Math.max(...turns.values()) <= 33, `more than 32 rounds started early in one turn; ${detail}`);
     assert.ok(Math.max(...early) <= 100 + 1e-3, `a round started ${Math.max(...early)} ms early (window 100 ms)`);
+  });
+
+  test('a thousand rounds finished together reach JS over several turns of its event loop, at most 256 a turn', async (t) => {
+    if (!need(t) || !addon) return;
+    // 1,000 connect checks of one closed port, all due at once: refused inside connect(), they finish in one turn of
+    // the engine. Delivered in one call they held the JS thread for the whole batch (seconds at 100,000 reals).
+    const turns = countLoopTurns();
+    const perTurn = new Map<number, number>(); // turn → rounds delivered in it
+    const seen = new Set<number>();
+    const engine = new addon.TcpProbeEngine(
+      () => undefined,
+      (id) => {
+        seen.add(id);
+        perTurn.set(turns.turns(), (perTurn.get(turns.turns()) ?? 0) + 1);
+      },
+    );
+    engine.ref();
+    const checks = 1_000;
+    const closed = await refusedPort();
+    try {
+      for (let i = 0; i < checks; i++)
+        engine.schedule(i + 1, '127.0.0.1', closed, 1000, null, 0, 0, 60_000, 0, 0, null, 0, true, 0, 1, 1, null, null);
+      await eventually('every first round', () => (seen.size === checks ? true : undefined), 20_000, 20);
+    } finally {
+      engine.close();
+      turns.stop();
+    }
+    const detail = `rounds per turn: ${JSON.stringify([...perTurn.values()])}`;
+    assert.ok(Math.max(...perTurn.values()) <= 256, `more than 256 rounds delivered in one turn; ${detail}`);
+    assert.ok(perTurn.size >= 4, `1,000 rounds in fewer than 4 turns; ${detail}`);
   });
 
   test('an answer the engine calls up is up in JS with the same reason; the plain ones need no JS', async (t) => {
