@@ -22,6 +22,8 @@ export type BigTableReport =
       readonly p99BlockMs: number;
       readonly rssMb: number;
       readonly maxRssMb: number;
+      /** Health changes so far: the first round of each real makes one (unknown to down here). */
+      readonly transitions: number;
     }
   | { readonly kind: 'failed'; readonly message: string };
 
@@ -63,6 +65,9 @@ async function main(): Promise<void> {
   const scrapeTimeoutMs = Number(process.env['BENCH_SCRAPE_TIMEOUT_MS'] ?? 600_000);
   const observers = new Observers({ clock: systemClock(), logger: silentLogger(), scrapeTimeoutMs });
   const started = performance.now();
+  let transitions = 0;
+  const hooks = observers.hooks();
+  const onTransition = hooks.onTransition;
   let daemon: Daemon;
   try {
     daemon = await startDaemon({
@@ -74,7 +79,11 @@ async function main(): Promise<void> {
       socketDirectory: runDirectory,
       stateDirectory: runDirectory,
       engine: { resyncIntervalMs },
-      ...observers.hooks(),
+      ...hooks,
+      onTransition: (t) => {
+        transitions++;
+        onTransition?.(t);
+      },
     });
   } catch (err) {
     send({ kind: 'failed', message: err instanceof Error ? err.message : String(err) });
@@ -94,6 +103,7 @@ async function main(): Promise<void> {
         p99BlockMs: delay.percentile(99) / 1e6,
         rssMb: process.memoryUsage.rss() / 1e6,
         maxRssMb: maxRss / 1e6,
+        transitions,
       });
     } else {
       clearInterval(rssTimer);

@@ -47,7 +47,7 @@ export interface QuietCounts {
   /** Sum of their durations (ms, each rounded to 0.1 ms as results report them). */
   readonly durationSumMs: number;
   /** How many fell in each bucket of {@link CHECK_DURATION_BUCKETS} (not cumulative), one more for longer ones. */
-  readonly durationBuckets: Float64Array;
+  readonly durationBuckets: Float64Array; // a view into the engine's answer: read it, do not keep it
 }
 
 /** A round JS must take into account, judged with the same code as the JS path. */
@@ -324,7 +324,7 @@ export class NativeRoundOffload implements RoundOffload {
         passed: a[i + 1] as number,
         failed: a[i + 2] as number,
         durationSumMs: (a[i + 3] as number) / 1000,
-        durationBuckets: a.slice(i + 4, i + stride),
+        durationBuckets: a.subarray(i + 4, i + stride), // a view: no ArrayBuffer per check
       });
     }
   }

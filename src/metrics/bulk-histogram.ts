@@ -25,10 +25,15 @@ type Labels<T extends string> = Partial<Record<T, string | number>>;
 
 interface Series {
   readonly labels: Record<string, string | number>;
-  /** Observations per bucket (not cumulative), one more for +Inf. */
-  readonly counts: Float64Array;
+  /**
+   * Observations per bucket (not cumulative), one more for +Inf. A plain array of numbers, not a Float64Array: an
+   * ArrayBuffer per series (per real) was 100,000 buffers for the garbage collector to sweep at every scavenge.
+   */
+  readonly counts: number[];
   sum: number;
   count: number;
+  /** The series' labels as the exposition writes them, made at the first scrape (they never change). */
+  shared: string | undefined;
 }
 
 /** Options of {@link BulkHistogram}. */
@@ -149,7 +154,8 @@ export class BulkHistogram<T extends string> {
     const countName = `${this.name}_count`;
     const noLabels = {};
     for (const s of this.series.values()) {
-      const shared = formatLabels(s.labels).join(',');
+      s.shared ??= formatLabels(s.labels).join(',');
+      const shared = s.shared;
       let acc = 0;
       for (let i = 0; i < this.bounds.length; i++) {
         acc += s.counts[i] as number;
@@ -183,7 +189,13 @@ export class BulkHistogram<T extends string> {
     if (!s) {
       const own: Record<string, string | number> = {};
       for (const n of this.labelNames) if (labels[n] !== undefined) own[n] = labels[n] as string | number;
-      s = { labels: own, counts: new Float64Array(this.bounds.length + 1), sum: 0, count: 0 };
+      s = {
+        labels: own,
+        counts: Array.from({ length: this.bounds.length + 1 }, () => 0),
+        sum: 0,
+        count: 0,
+        shared: undefined,
+      };
       this.series.set(key, s);
     }
     return s;

@@ -160,14 +160,13 @@ export class KernelSeries {
 
   /** Rewrites the kernel series from `read`; with a `yielder`, in slices of destinations. */
   async refresh(read: KernelRead, yielder?: SliceYielder): Promise<void> {
-    const all = [...Object.values(this.service), ...Object.values(this.destination)];
-    for (const c of all) c.reset();
-    this.active.reset();
-    this.inactive.reset();
+    const all = [...Object.values(this.service), ...Object.values(this.destination), this.active, this.inactive];
+    for (const c of all) c.rewrite();
     this.scrapeDuration.set(seconds(read.durationMs));
     setFlag(this.scrapeError, {}, !read.ok);
     if (!read.ok) {
       this.scrapeFailures.inc({ reason: read.reason });
+      for (const c of all) await c.dropStale(yielder);
       return;
     }
     for (const s of read.services) {
@@ -182,5 +181,6 @@ export class KernelSeries {
         if (pause) await pause;
       }
     }
+    for (const c of all) await c.dropStale(yielder);
   }
 }

@@ -20,12 +20,12 @@ export class RiseSeries {
 
   /** Rewrites the series from `statuses` (undefined: the scheduler could not be read; nothing is written), in slices with a `yielder`. */
   async refresh(statuses: readonly IdentityStatus[] | undefined, yielder?: SliceYielder): Promise<void> {
-    this.successes.reset();
-    if (!statuses) return;
-    for (const s of statuses) {
+    this.successes.rewrite();
+    for (const s of statuses ?? []) {
       for (const m of s.members) this.successes.set({ virtual: m.virtualId, real: m.realKey }, s.riseSuccesses);
       const pause = yielder?.maybeYield();
       if (pause) await pause;
     }
+    await this.successes.dropStale(yielder);
   }
 }

@@ -95,7 +95,7 @@ export class StateSeries {
    * With a `yielder`, gives the event loop a turn between slices of reals (a big table: issue 21).
    */
   async refresh(snapshot: EngineSnapshotParts | undefined, yielder?: SliceYielder): Promise<Set<string>> {
-    for (const g of [
+    const perReal = [
       this.up,
       this.health,
       this.configuredWeight,
@@ -103,15 +103,16 @@ export class StateSeries {
       this.slowStartTarget,
       this.reportedWeight,
       this.weightOverride,
-      this.realsUp,
-      this.reals,
-      this.fallbackActive,
-      this.quorumState,
-      this.quorum,
-    ])
-      g.reset();
+    ];
+    for (const g of perReal) g.rewrite();
+    for (const g of [this.realsUp, this.reals, this.fallbackActive, this.quorumState, this.quorum]) g.reset();
     const pairs = new Set<string>();
-    if (!snapshot) return pairs;
+    if (snapshot) await this.write(snapshot, pairs, yielder);
+    for (const g of perReal) await g.dropStale(yielder);
+    return pairs;
+  }
+
+  private async write(snapshot: EngineSnapshotParts, pairs: Set<string>, yielder?: SliceYielder): Promise<void> {
     for (const v of snapshot.virtuals) {
       if (v.draining) continue;
       const virtual = v.id;
@@ -135,6 +136,5 @@ export class StateSeries {
         if (pause) await pause;
       }
     }
-    return pairs;
   }
 }

@@ -92,6 +92,48 @@ describe('RowSeries', () => {
     assert.deepEqual(await ours.getMetricsAsJSON(), await theirs.getMetricsAsJSON());
   });
 
+  it('a rewrite has the samples of a reset and the same writes, keeping the rows it writes again', async () => {
+    const random = lcg(11);
+    const ours = new Registry();
+    const theirs = new Registry();
+    const labelNames = ['virtual', 'real'] as const;
+    const rows = new RowSeries({ name: 'x_total', help: 'A counter.', type: 'counter', labelNames, registers: [ours] });
+    const counter = new Counter({ name: 'x_total', help: 'A counter.', labelNames, registers: [theirs] });
+    const sorted = (t: string): string => t.split('\n').sort().join('\n');
+    for (let scrape = 0; scrape < 40; scrape++) {
+      rows.rewrite();
+      counter.reset();
+      // Each "scrape" writes a random subset of 30 reals again, some more than once (inc adds within one rewrite).
+      for (let i = 0; i < 30; i++) {
+        if (random() < 0.3) continue;
+        const labels = { virtual: '10.0.0.1:80', real: `10.1.0.${i}:80` };
+        const times = random() < 0.2 ? 2 : 1;
+        for (let k = 0; k < times; k++) {
+          const by = Math.floor(random() * 1_000);
+          rows.inc(labels, by);
+          counter.inc(labels, by);
+        }
+      }
+      if (scrape % 2 === 0) await rows.dropStale();
+      assert.equal(sorted(await text(ours, 0)), sorted(await theirs.metrics()), `scrape ${scrape}`);
+      assert.deepEqual(
+        (await ours.getMetricsAsJSON())[0]?.values.length,
+        (await theirs.getMetricsAsJSON())[0]?.values.length,
+      );
+    }
+    // A row written again in the next rewrite is the same row (no new label object, no new map entry).
+    rows.rewrite();
+    rows.inc({ virtual: 'v', real: 'r' }, 1);
+    const before = (await rows.get()).values[0]?.labels;
+    rows.rewrite();
+    rows.inc({ virtual: 'v', real: 'r' }, 2);
+    const after = await rows.get();
+    assert.equal(after.values.length, 1);
+    assert.equal(after.values[0]?.value, 2, 'a rewrite starts every row again at 0');
+    assert.ok(before !== undefined && after.values[0]?.labels === before, 'the row was kept');
+    assert.equal(rows.size, 1);
+  });
+
   it('gives the event loop turns while it writes 100,000 rows', async () => {
     const registry = new Registry();
     const rows = new RowSeries({
