@@ -1,4 +1,5 @@
 // Turns a Config into check targets: one per distinct check, each fanned out to the (virtual, real) pairs it serves.
+import { flatString } from '../model/flat-string';
 import { createHmac, randomBytes } from 'node:crypto';
 import { portForService } from '../config/defaults';
 import { DEFAULT_HTTP_REDIRECT, type Config, type RealServer, type VirtualService } from '../model';
@@ -128,7 +129,7 @@ export function checkIdentity(
     counting.riseCount,
   ];
   const digest = createHmac('sha256', key).update(JSON.stringify(parameters)).digest('hex').slice(0, 16);
-  return `${job.type}:${job.service}:${job.protocol}:${realKey(job.address, job.port)}#${digest}`;
+  return flatString(`${job.type}:${job.service}:${job.protocol}:${realKey(job.address, job.port)}#${digest}`);
 }
 
 /**

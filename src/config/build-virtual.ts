@@ -1,4 +1,5 @@
 // One virtual service: its address, reals, fallback and settings resolved into a VirtualService.
+import { flatString } from '../model/flat-string';
 import type { AddressFamily, AlertSpec, FallbackServer, VirtualService } from '../model';
 import { DAEMON_STATES } from '../model';
 import { DEFAULTS } from './defaults';
@@ -22,8 +23,8 @@ export function virtualId(
   port: number,
   mark: number | undefined,
 ): string {
-  if (protocol === 'fwm') return `fwm${family === 'inet6' ? '6' : ''}:${mark}`;
-  return `${protocol}:${family === 'inet6' ? `[${address}]` : address}:${port}`;
+  if (protocol === 'fwm') return flatString(`fwm${family === 'inet6' ? '6' : ''}:${mark}`);
+  return flatString(`${protocol}:${family === 'inet6' ? `[${address}]` : address}:${port}`);
 }
 
 /** Mail settings of a virtual: its own values, else the global ones. */
