@@ -148,7 +148,7 @@ export function jobsFromConfig(config: Config, options: JobsOptions = {}): Check
     for (const r of v.reals) {
       const job = jobFor(v, r);
       const identity = checkIdentity(job, counting, options.identityKey);
-      const member = { virtualId: v.id, realKey: realKey(r.address, r.port) };
+      const member = { virtualId: v.id, realKey: flatString(realKey(r.address, r.port)) };
       const found = byIdentity.get(identity);
       if (found) {
         if (!found.members.some((m) => m.virtualId === member.virtualId && m.realKey === member.realKey))

@@ -1,5 +1,4 @@
 // Canonical forms of IPVS services and destinations, so that an unchanged kernel table compares equal to the desired one.
-import { flatString } from '../model/flat-string';
 import ipaddr from 'ipaddr.js';
 import type {
   DesiredService,
@@ -94,14 +93,14 @@ function hostText(address: string): string {
 
 /** Stable string id of a service key: `tcp:10.0.0.1:80`, `tcp:[2001:db8::1]:80`, `fwm:7`, `fwm6:7`. */
 export function serviceKeyString(key: ServiceKey): string {
-  if (isFwmarkKey(key)) return flatString(`${key.family === 'inet' ? 'fwm' : 'fwm6'}:${key.fwmark}`);
-  return flatString(`${key.protocol}:${hostText(canonicalAddress(key.address, key.family))}:${key.port}`);
+  if (isFwmarkKey(key)) return `${key.family === 'inet' ? 'fwm' : 'fwm6'}:${key.fwmark}`;
+  return `${key.protocol}:${hostText(canonicalAddress(key.address, key.family))}:${key.port}`;
 }
 
 /** Stable string id of a destination within its service: `10.0.0.2:80`, `[2001:db8::2]:80`. */
 export function destinationKeyString(destination: DestinationKey & { readonly family?: IpvsFamily }): string {
   const family = destination.family ?? (destination.address.includes(':') ? 'inet6' : 'inet');
-  return flatString(`${hostText(canonicalAddress(destination.address, family))}:${destination.port}`);
+  return `${hostText(canonicalAddress(destination.address, family))}:${destination.port}`;
 }
 
 /**

@@ -1,6 +1,5 @@
 // The health vocabulary every layer shares: what the checks decide, what the engine acts on, what alerts, metrics
 // and the status report show, and how a (virtual service, real server) pair is named in their maps.
-import { flatString } from './flat-string';
 
 /** Health of a real server as the checks see it. */
 export type Health = 'up' | 'down' | 'unknown';
@@ -24,7 +23,7 @@ export interface HealthTransition {
 
 /** `address:port`, IPv6 in brackets: how a real server is named inside its virtual service. */
 export function realKey(address: string, port: number): string {
-  return flatString(address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`);
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
 /**
