@@ -775,8 +775,6 @@ std::vector<napi_value> OutcomeArgs(Napi::Env env, uint32_t id, int err, Phase p
 // (setImmediate), so timers, the control socket and the metrics endpoint go on in between (issue 21, big tables).
 constexpr size_t kDeliverMax = 256;
 
-void DeliverSome(Napi::Env env, const EngineRef& engine);
-
 // JS thread: delivers the next slice of queued results to the JS callbacks, and asks for another turn when some
 // are left.
 void DeliverSome(Napi::Env env, const EngineRef& engine) {

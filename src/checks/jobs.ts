@@ -1,8 +1,8 @@
 // Turns a Config into check targets: one per distinct check, each fanned out to the (virtual, real) pairs it serves.
-import { flatString } from '../model/flat-string';
 import { createHmac, randomBytes } from 'node:crypto';
 import { portForService } from '../config/defaults';
 import { DEFAULT_HTTP_REDIRECT, type Config, type RealServer, type VirtualService } from '../model';
+import { flatString } from '../model/flat-string';
 import { realKey } from '../model/health';
 import type { CheckJob } from './types';
 

@@ -1,7 +1,7 @@
 // One virtual service: its address, reals, fallback and settings resolved into a VirtualService.
-import { flatString } from '../model/flat-string';
 import type { AddressFamily, AlertSpec, FallbackServer, VirtualService } from '../model';
 import { DAEMON_STATES } from '../model';
+import { flatString } from '../model/flat-string';
 import { DEFAULTS } from './defaults';
 import { alertExtras } from './directives-alerts';
 import { virtualAnnounce } from './directives-announce';

@@ -164,12 +164,8 @@ export class KernelSeries {
     for (const c of all) c.rewrite();
     this.scrapeDuration.set(seconds(read.durationMs));
     setFlag(this.scrapeError, {}, !read.ok);
-    if (!read.ok) {
-      this.scrapeFailures.inc({ reason: read.reason });
-      for (const c of all) await c.dropStale(yielder);
-      return;
-    }
-    for (const s of read.services) {
+    if (!read.ok) this.scrapeFailures.inc({ reason: read.reason });
+    for (const s of read.ok ? read.services : []) {
       const virtual = serviceKeyString(s.service);
       if (s.stats) setTraffic(this.service, { virtual }, s.stats);
       for (const d of s.destinations) {
